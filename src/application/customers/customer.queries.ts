@@ -1,0 +1,77 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { normalizeIdentifier } from '../../domain/identity/identifier.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import { present, type Customer360Response } from './customer360.presenter.js';
+import type { CustomerRepository } from './customer.repository.js';
+
+export type Get360Result =
+  | { readonly kind: 'view'; readonly customer: Customer360Response }
+  | { readonly kind: 'redirect'; readonly survivorId: string };
+
+export class CustomerQueries {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+  ) {}
+
+  async get360(tenant: string, customerId: string): Promise<Get360Result> {
+    const doc = await this.ports.readModels.get(tenant, customerId);
+    if (!doc) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
+    return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
+  }
+
+  /** The customer that currently holds an identifier, e.g. email:ada@example.com. */
+  async findByIdentifier(tenant: string, type: string, rawValue: string): Promise<Get360Result> {
+    const id = normalizeIdentifier(type, rawValue, { defaultRegion: this.ports.settings.phoneRegion(tenant) }, ['identifier']);
+    const key = this.ports.hasher.claimKey(tenant, id.type, id.value);
+    const owner = (await this.ports.store.readClaims(tenant, [key])).get(key);
+    if (!owner) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer holds that ${id.type}`, ['identifier']);
+    const survivor = await this.repo.loadSurvivor(tenant, owner);
+    return this.get360(tenant, survivor.id);
+  }
+
+  /** Why are these identifiers one customer? Every link, merge and rejection with its evidence. */
+  async explain(tenant: string, customerId: string) {
+    const state = await this.repo.load(tenant, customerId);
+    if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    if (state.status === 'merged') {
+      const survivor = await this.repo.loadSurvivor(tenant, customerId);
+      return { customerId, status: 'merged' as const, survivorId: survivor.id };
+    }
+    const events: RecordedEvent[] = [];
+    for (const id of [state.id, ...state.members]) {
+      const key = await this.ports.keys.get(tenant, id);
+      for (const s of await this.ports.store.readStream(tenant, id)) events.push(this.codec.decode(s, key));
+    }
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const links = new Map(events.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [[e.event.data.key, e] as const] : [])));
+    return {
+      customerId,
+      status: 'active' as const,
+      members: state.members,
+      identifiers: [...state.identifiers.values()].map((i) => {
+        const link = links.get(i.key);
+        const merge = i.viaMerge ? state.merges.get(i.viaMerge) : undefined;
+        return {
+          type: i.type,
+          value: link?.event.type === 'IdentifierLinked' ? (link.event.pii?.value ?? null) : null,
+          claimedBy: i.origin,
+          linkedAt: iso(i.observedAt),
+          linkedBy: link ? { eventId: link.eventId, messageId: link.messageId, source: link.source, observedAt: iso(link.observedAt) } : undefined,
+          viaMerge: merge ? { mergeId: merge.mergeId, absorbedId: merge.absorbedId, at: iso(merge.observedAt), evidence: merge.evidence } : undefined,
+        };
+      }),
+      merges: [...state.merges.values()].map((m) => ({ mergeId: m.mergeId, absorbedId: m.absorbedId, absorbedMembers: m.absorbedMembers, at: iso(m.observedAt), evidence: m.evidence })),
+      rejections: events.flatMap((e) =>
+        e.event.type === 'IdentifierRejected'
+          ? [{ type: e.event.data.type, value: e.event.pii?.value ?? null, reason: e.event.data.reason, detail: e.event.data.detail, at: iso(e.observedAt), messageId: e.messageId }]
+          : [],
+      ),
+      doNotLink: [...state.doNotLink],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import type { Customer360 } from '../../domain/projection/customer360.js';
+import { computeScores, type ScoreConfig, type Scores } from '../../domain/projection/scores.js';
+import type { ViewDoc } from '../ports/read-model.port.js';
+
+// The 360 view as the API shows it: times as ISO strings, consent as a decision, scores computed
+// now from the stored facts.
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+const money = (minor: number): number => minor / 100;
+
+export type ConsentStatus = 'granted' | 'withdrawn' | 'conflicting';
+
+export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, config: ScoreConfig) => {
+  const v: Customer360 = doc.view;
+  const scores: Scores = computeScores(v, now, config);
+  const identifiers = Object.entries(v.identifiers)
+    .filter(([key, id]) => (v.unlinked[key] ?? -Infinity) < id.lastLinkedAt)
+    .map(([, id]) => ({ type: id.type, value: id.value ?? null, firstSeenAt: iso(id.firstSeenAt), source: id.source, eventId: id.eventId }))
+    .sort((a, b) => (a.type + (a.value ?? '')).localeCompare(b.type + (b.value ?? '')));
+  const consents = Object.fromEntries(
+    Object.entries(v.consents).map(([purpose, c]) => {
+      const status: ConsentStatus = c.answers.length > 1 ? 'conflicting' : c.answers[0] === 'granted' ? 'granted' : 'withdrawn';
+      return [purpose, { granted: status === 'granted', status, at: iso(c.at), source: c.source }];
+    }),
+  );
+  return {
+    customerId: v.customerId,
+    version: doc.version,
+    aliases: v.aliases,
+    firstSeenAt: iso(v.firstSeenAt),
+    lastSeenAt: iso(v.lastSeenAt),
+    eventCount: v.eventCount,
+    identifiers,
+    traits: Object.fromEntries(Object.entries(v.traits).map(([k, t]) => [k, { value: t.value, observedAt: iso(t.observedAt), source: t.source }])),
+    consents,
+    interests: Object.entries(v.interests)
+      .map(([name, a]) => ({ name, count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }))
+      .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
+    locations: Object.values(v.locations).map((l) => ({ country: l.country, region: l.region, city: l.city, count: l.count, lastSeenAt: iso(l.lastSeenAt) })),
+    channels: Object.fromEntries(Object.entries(v.channels).map(([c, a]) => [c, { count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }])),
+    orders: {
+      count: v.orders.count,
+      revenue: Object.fromEntries(Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(m)])),
+      averageOrderValue: money(scores.averageOrderValueMinor),
+      firstOrderAt: iso(v.orders.firstOrderAt),
+      lastOrderAt: iso(v.orders.lastOrderAt),
+    },
+    scores: {
+      clv: money(scores.clvMinor),
+      currency: scores.currency,
+      rfm: scores.rfm,
+      churnRisk: scores.churnRisk,
+      daysSinceLastOrder: scores.daysSinceLastOrder,
+      daysSinceLastSeen: scores.daysSinceLastSeen,
+      computedAt: iso(now),
+    },
+    groups: v.groups,
+    timeline: v.timeline.map((t) => ({ ...t, observedAt: iso(t.observedAt) })),
+  };
+};
+
+export type Customer360Response = ReturnType<typeof present>;

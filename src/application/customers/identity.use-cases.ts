@@ -1,0 +1,127 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { planUnmerge } from '../../domain/customer/unmerge.js';
+import { checkMerge, survivorOrder } from '../../domain/identity/resolution.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import type { AfterCommit } from '../ingest/ingest.use-case.js';
+import type { Commit, ClaimOp } from '../ports/event-store.port.js';
+import type { CustomerRepository } from './customer.repository.js';
+import { PendingStream, toAppend, type EventStamp } from './stream-writer.js';
+
+// Manual identity operations: merge two customers (refused when it would break a rule unless
+// forced, and then recorded as forced) and undo a merge by its id.
+
+export type OperationOptions = { readonly actor: string; readonly reason?: string | undefined; readonly operationId?: string | undefined };
+
+const MAX_ATTEMPTS = 6;
+
+export class IdentityUseCases {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly afterCommit: AfterCommit = async () => {},
+  ) {}
+
+  async merge(tenant: string, a: string, b: string, options: OperationOptions & { readonly force?: boolean }) {
+    const opId = options.operationId ?? this.ports.ids.newId();
+    return this.withRetry(async () => {
+      const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
+      for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
+        if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
+      }
+      if (x.id === y.id) throw new DomainError('MERGE_SAME_CUSTOMER', `${a} and ${b} are already one customer (${x.id})`, ['otherId']);
+      const [survivorState, absorbedState] = [x, y].sort(survivorOrder) as [typeof x, typeof y];
+      const rules = this.ports.settings.identityRules(tenant);
+      const now = this.ports.clock.now();
+      const violation = checkMerge(rules, [survivorState, absorbedState], now);
+      if (violation && !options.force) {
+        const code = violation.reason === 'DO_NOT_LINK' || violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_LIMIT_EXCEEDED' : violation.reason;
+        throw new DomainError(code, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
+      }
+      const stamp = this.stamp(now, options.actor);
+      const eventIdFor = this.eventIds(tenant, opId);
+      const survivor = new PendingStream(survivorState, eventIdFor);
+      const absorbed = new PendingStream(absorbedState, eventIdFor);
+      const mergeId = this.ports.hasher.digest(`${tenant}|${opId}|merge`);
+      survivor.run({
+        type: 'Absorb',
+        mergeId,
+        absorbed: absorbedState,
+        evidence: { rule: 'manual', identifiers: [], forced: violation !== undefined, actor: options.actor, reason: options.reason, rulesVersion: rules.source.version },
+      }, stamp);
+      absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
+      await this.commit(tenant, opId, [survivor, absorbed], [], now);
+      return { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined };
+    });
+  }
+
+  async unmerge(tenant: string, customerId: string, mergeId: string, options: OperationOptions) {
+    const opId = options.operationId ?? this.ports.ids.newId();
+    return this.withRetry(async () => {
+      const s = await this.repo.load(tenant, customerId);
+      if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+      if (s.status === 'merged') {
+        throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
+      }
+      const key = await this.ports.keys.get(tenant, s.id);
+      const events: RecordedEvent[] = (await this.ports.store.readStream(tenant, s.id)).map((e) => this.codec.decode(e, key));
+      const plan = planUnmerge(s, mergeId, events);
+      const a = await this.repo.load(tenant, plan.absorbedId);
+      const now = this.ports.clock.now();
+      const stamp = this.stamp(now, options.actor);
+      const eventIdFor = this.eventIds(tenant, opId);
+      const survivor = new PendingStream(s, eventIdFor);
+      const restored = new PendingStream(a, eventIdFor);
+      const movedIds = plan.moved.map((m) => m.eventId);
+      survivor.run({ type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason }, stamp);
+      restored.run({ type: 'Restore', mergeId, fromId: s.id, adopted: [], adoptedEventIds: movedIds }, stamp);
+      // adopted copies keep their original stamps and are encrypted under the restored customer's key
+      restored.push(plan.moved.map((m) => m.event), (i) => {
+        const { event: _e, eventId: _i, streamId: _s, version: _v, ...original } = plan.moved[i]!;
+        return original;
+      });
+      const claims: ClaimOp[] = plan.transferredKeys.map((k) => ({ op: 'transfer', key: k, expectedOwner: s.id, owner: a.id }));
+      await this.commit(tenant, opId, [survivor, restored], claims, now);
+      return { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length };
+    });
+  }
+
+  private stamp(now: number, actor: string): EventStamp {
+    return { observedAt: now, source: `operator:${actor}`, sourcePriority: 0, channel: 'other' };
+  }
+
+  private eventIds(tenant: string, opId: string) {
+    return (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
+  }
+
+  private async commit(tenant: string, opId: string, pending: readonly PendingStream[], claims: readonly ClaimOp[], now: number): Promise<void> {
+    const withEvents = pending.filter((p) => p.recorded.length > 0);
+    const commit: Commit = {
+      tenant,
+      idempotency: { key: `op:${opId}`, payloadHash: opId, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
+      streams: await Promise.all(withEvents.map((p) => toAppend(tenant, p, this.codec, this.ports.keys, now))),
+      claims,
+    };
+    const result = await this.ports.store.commit(commit);
+    if (result.status === 'conflict') {
+      for (const p of pending) this.repo.evict(tenant, p.before.id);
+      throw new DomainError('CONCURRENCY_CONFLICT', 'the customers changed while the operation ran', []);
+    }
+    if (result.status === 'duplicate') return;
+    for (const p of withEvents) this.repo.applyCommitted(tenant, p.before.id, p.before, p.recorded);
+    await this.afterCommit(tenant, withEvents.flatMap((p) => p.recorded));
+  }
+
+  private async withRetry<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!(e instanceof DomainError) || e.code !== 'CONCURRENCY_CONFLICT' || attempt >= MAX_ATTEMPTS) throw e;
+        this.ports.metrics.increment('commit_conflict_retry');
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { decide, type CustomerCommand } from '../../domain/customer/customer.decider.js';
+import type { CustomerEvent, RecordedEvent } from '../../domain/customer/customer.events.js';
+import { evolve, type CustomerState } from '../../domain/customer/customer.state.js';
+import type { EventCodec } from '../event-codec.js';
+import type { StreamAppend } from '../ports/event-store.port.js';
+import type { KeyStore } from '../ports/keys.port.js';
+
+// Turns decisions on one customer stream into recorded events (meta, versions) and, at commit
+// time, into an encrypted StreamAppend. Shared by ingest, manual merge and unmerge.
+
+export type EventStamp = Omit<RecordedEvent, 'event' | 'streamId' | 'version' | 'eventId'>;
+
+export class PendingStream {
+  readonly recorded: RecordedEvent[] = [];
+  private state: CustomerState;
+
+  constructor(
+    readonly before: CustomerState,
+    private readonly eventIdFor: (streamId: string, index: number) => string,
+  ) {
+    this.state = before;
+  }
+
+  get current(): CustomerState {
+    return this.state;
+  }
+
+  /** Runs a command against the stream's current state and records what it decided. */
+  run(command: CustomerCommand, stamp: EventStamp): readonly CustomerEvent[] {
+    const events = decide(command, this.state);
+    this.push(events, () => stamp);
+    return events;
+  }
+
+  /** Records events as they are (adopted copies keep their original stamps). */
+  push(events: readonly CustomerEvent[], stampOf: (i: number) => EventStamp): void {
+    events.forEach((event, i) => {
+      const r: RecordedEvent = {
+        ...stampOf(i),
+        eventId: this.eventIdFor(this.before.id, this.recorded.length),
+        streamId: this.before.id,
+        version: this.state.version + 1,
+        event,
+      };
+      this.recorded.push(r);
+      this.state = evolve(this.state, r);
+    });
+  }
+}
+
+export const toAppend = async (
+  tenant: string,
+  pending: PendingStream,
+  codec: EventCodec,
+  keys: KeyStore,
+  recordedAt: number,
+): Promise<StreamAppend> => {
+  const needsKey = pending.recorded.some((r) => (r.event as { pii?: unknown }).pii !== undefined);
+  const key = needsKey ? await keys.getOrCreate(tenant, pending.before.id) : null;
+  return {
+    streamId: pending.before.id,
+    expectedVersion: pending.before.version,
+    events: pending.recorded.map((r) => codec.encode(tenant, r, key, recordedAt)),
+  };
+};

@@ -1,0 +1,20 @@
+import type { EventStore } from './ports/event-store.port.js';
+import type { Cipher, Hasher, KeyStore } from './ports/keys.port.js';
+import type { Quarantine } from './ports/quarantine.port.js';
+import type { ReadModelStore } from './ports/read-model.port.js';
+import type { TenantSettings } from './ports/rules.port.js';
+import type { Clock, IdGenerator, Metrics } from './ports/runtime.port.js';
+
+/** Every driven port the use cases need; the composition root provides the adapters. */
+export type CorePorts = {
+  readonly store: EventStore;
+  readonly readModels: ReadModelStore;
+  readonly keys: KeyStore;
+  readonly cipher: Cipher;
+  readonly hasher: Hasher;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly quarantine: Quarantine;
+  readonly settings: TenantSettings;
+  readonly metrics: Metrics;
+};

@@ -1,0 +1,60 @@
+import type { CustomerEvent, RecordedEvent } from '../domain/customer/customer.events.js';
+import { upcast } from '../domain/customer/customer.upcasters.js';
+import type { StoredEvent } from './ports/event-store.port.js';
+import type { Cipher, DataKey } from './ports/keys.port.js';
+
+// Domain events <-> the storage format. Personal fields (`pii`) are encrypted under the customer's
+// data key with the event's identity as associated data; a destroyed key decodes as "erased"
+// (pii absent), never as a crash.
+
+const aad = (tenant: string, streamId: string, eventId: string): string => `${tenant}/${streamId}/${eventId}`;
+
+export class EventCodec {
+  constructor(private readonly cipher: Cipher) {}
+
+  encode(tenant: string, r: RecordedEvent, key: DataKey | null, recordedAt: number): StoredEvent {
+    const pii = (r.event as { pii?: unknown }).pii;
+    if (pii !== undefined && !key) throw new Error(`event ${r.eventId} holds personal data but no data key was given`);
+    return {
+      tenant,
+      streamId: r.streamId,
+      version: r.version,
+      eventId: r.eventId,
+      type: r.event.type,
+      v: r.event.v,
+      observedAt: r.observedAt,
+      recordedAt,
+      source: r.source,
+      sourcePriority: r.sourcePriority,
+      channel: r.channel,
+      messageId: r.messageId,
+      identifierKeys: r.identifierKeys,
+      data: r.event.data,
+      pii: pii === undefined ? undefined : this.cipher.encrypt(key!, JSON.stringify(pii), aad(tenant, r.streamId, r.eventId)),
+    };
+  }
+
+  decode(s: StoredEvent, key: DataKey | null): RecordedEvent {
+    let pii: unknown;
+    if (s.pii !== undefined && key) {
+      try {
+        pii = JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId)));
+      } catch {
+        pii = undefined; // a replaced or destroyed key reads as erased
+      }
+    }
+    const event: CustomerEvent = upcast({ type: s.type, v: s.v, data: s.data, ...(pii === undefined ? {} : { pii }) });
+    return {
+      eventId: s.eventId,
+      streamId: s.streamId,
+      version: s.version,
+      observedAt: s.observedAt,
+      source: s.source,
+      sourcePriority: s.sourcePriority,
+      channel: s.channel,
+      messageId: s.messageId,
+      identifierKeys: s.identifierKeys,
+      event,
+    };
+  }
+}

@@ -1,0 +1,234 @@
+import type { Channel, RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { normalizeIdentifier, type KeyedIdentifier } from '../../domain/identity/identifier.js';
+import { resolve, type Rejection, type Resolution } from '../../domain/identity/resolution.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import { PendingStream, toAppend, type EventStamp } from '../customers/stream-writer.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import type { ClaimOp } from '../ports/event-store.port.js';
+import type { QuarantineReason } from '../ports/quarantine.port.js';
+import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
+import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
+import { stableJson } from '../stable-json.js';
+
+// The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
+// quarantined with its reason; the same messageId twice changes nothing.
+
+export type IngestSource = { readonly name: string; readonly priority: number; readonly channel: Channel };
+
+export type IngestOutcome =
+  | {
+      readonly status: 'accepted';
+      readonly messageId: string;
+      readonly customerId: string;
+      readonly created: boolean;
+      readonly merged: readonly string[];
+      readonly rejected: readonly { readonly type: string; readonly reason: string }[];
+    }
+  | { readonly status: 'duplicate'; readonly messageId: string }
+  | { readonly status: 'quarantined'; readonly quarantineId: string; readonly error: QuarantineReason }
+  /** only from tryIngest (quarantine replays): refused again, nothing new quarantined */
+  | { readonly status: 'rejected'; readonly error: QuarantineReason };
+
+export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
+
+const MAX_ATTEMPTS = 6;
+const IGNORED_FOR_HASH = new Set(['sentAt', 'receivedAt', 'writeKey', '_metadata']);
+
+class Rejected extends Error {
+  constructor(readonly reason: QuarantineReason) {
+    super(reason.message);
+  }
+}
+
+export class IngestUseCase {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly afterCommit: AfterCommit = async () => {},
+  ) {}
+
+  /** One Segment call. Never throws for bad input: it is quarantined and the outcome says why. */
+  async ingest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now()): Promise<IngestOutcome> {
+    const outcome = await this.tryIngest(tenant, source, raw, receivedAt);
+    return outcome.status === 'rejected' ? this.quarantine(tenant, source, raw, outcome.error, receivedAt) : outcome;
+  }
+
+  /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
+  async tryIngest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now()): Promise<IngestOutcome> {
+    try {
+      return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt);
+    } catch (e) {
+      if (e instanceof Rejected) return { status: 'rejected', error: e.reason };
+      if (e instanceof DomainError) {
+        return { status: 'rejected', error: { code: e.code, message: e.message, issues: e.path.length ? [{ path: formatPath(e.path), message: e.message }] : [] } };
+      }
+      throw e;
+    }
+  }
+
+  /** POST /v1/batch semantics: every call is its own unit; shared context applies to each. */
+  async ingestBatch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.ports.clock.now()): Promise<readonly IngestOutcome[]> {
+    const parsed = SegmentBatch.safeParse(body);
+    if (!parsed.success) {
+      throw new DomainError('VALIDATION_FAILED', `batch body is invalid: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, ['batch']);
+    }
+    const { batch, context, integrations } = parsed.data;
+    const out: IngestOutcome[] = [];
+    for (const call of batch) {
+      const merged = call && typeof call === 'object' && !Array.isArray(call)
+        ? { ...(context ? { context } : {}), ...(integrations ? { integrations } : {}), ...call }
+        : call;
+      out.push(await this.ingest(tenant, source, merged, receivedAt));
+    }
+    return out;
+  }
+
+  private parse(raw: unknown): SegmentCall {
+    const parsed = SegmentCall.safeParse(raw);
+    if (!parsed.success) {
+      const issues = zodIssues(parsed.error);
+      throw new Rejected({ code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues });
+    }
+    return parsed.data;
+  }
+
+  private async ingestValid(tenant: string, source: IngestSource, call: SegmentCall, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+    const { hasher, settings, store } = this.ports;
+    const observation = mapSegmentCall(call, receivedAt, source.channel);
+    const region = settings.phoneRegion(tenant);
+    const identifiers: KeyedIdentifier[] = observation.identifiers.map((r) => {
+      const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
+      return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
+    });
+    const payloadHash = hasher.digest(stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
+    const messageId = call.messageId ?? `derived-${payloadHash}`;
+    const now = this.ports.clock.now();
+    const existing = await store.getIdempotency(tenant, messageId, now);
+    if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
+
+    const newCustomerId = this.ports.ids.customerId();
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId, now);
+      if (outcome.kind === 'done') return outcome.result;
+      if (outcome.kind === 'duplicate') return this.duplicate(messageId, outcome.storedHash, payloadHash);
+      this.ports.metrics.increment('commit_conflict_retry');
+      for (const id of outcome.touched) this.repo.evict(tenant, id);
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new Rejected({ code: 'CONCURRENCY_CONFLICT', message: `gave up after ${MAX_ATTEMPTS} conflicting attempts; replay this call`, issues: [] });
+      }
+    }
+  }
+
+  private duplicate(messageId: string, storedHash: string, payloadHash: string): IngestOutcome {
+    if (storedHash !== payloadHash) {
+      throw new Rejected({ code: 'IDEMPOTENCY_CONFLICT', message: `messageId ${messageId} was already used for a different payload`, issues: [{ path: 'messageId', message: 'reused for a different payload' }] });
+    }
+    this.ports.metrics.increment('ingest_duplicate');
+    return { status: 'duplicate', messageId };
+  }
+
+  private async attempt(
+    tenant: string,
+    source: IngestSource,
+    obs: Observation,
+    identifiers: readonly KeyedIdentifier[],
+    messageId: string,
+    payloadHash: string,
+    newCustomerId: string,
+    now: number,
+  ): Promise<{ kind: 'done'; result: IngestOutcome } | { kind: 'duplicate'; storedHash: string } | { kind: 'conflict'; touched: readonly string[] }> {
+    const { store, settings, hasher, metrics } = this.ports;
+    const rules = settings.identityRules(tenant);
+    const claimed = await store.readClaims(tenant, identifiers.map((i) => i.key));
+    const owners = new Map<string, string>();
+    const customers = new Map<string, CustomerState>();
+    for (const [key, owner] of claimed) {
+      const survivor = await this.repo.loadSurvivor(tenant, owner);
+      owners.set(key, survivor.id);
+      customers.set(survivor.id, survivor);
+    }
+    const resolution = resolve({ incoming: identifiers, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
+    if (resolution.kind === 'unresolvable') {
+      throw new Rejected({
+        code: 'NO_USABLE_IDENTIFIER',
+        message: 'every identifier of this call was rejected, so it cannot be attributed to a customer',
+        issues: resolution.rejected.map((r) => ({ path: r.identifier.type, message: `${r.reason}: ${r.detail}` })),
+      });
+    }
+    const rejectedKeys = new Set(resolution.rejected.map((r) => r.identifier.key));
+    const stamp: EventStamp = {
+      observedAt: obs.observedAt,
+      source: source.name,
+      sourcePriority: source.priority,
+      channel: obs.channel,
+      messageId,
+      identifierKeys: identifiers.filter((i) => !rejectedKeys.has(i.key)).map((i) => i.key),
+    };
+    const eventIdFor = (streamId: string, index: number) => hasher.digest(`${tenant}|${messageId}|${streamId}|${index}`);
+    const survivorState = customers.get(resolution.survivorId) ?? (await this.repo.load(tenant, resolution.survivorId));
+    const survivor = new PendingStream(survivorState, eventIdFor);
+    const absorbed: PendingStream[] = [];
+    if (resolution.kind === 'new') survivor.run({ type: 'Register', customerId: resolution.survivorId, observedAt: obs.observedAt }, stamp);
+    for (const absorbedId of resolution.absorbed) {
+      const victim = new PendingStream(customers.get(absorbedId)!, eventIdFor);
+      const mergeId = hasher.digest(`${tenant}|${messageId}|merge|${absorbedId}`);
+      survivor.run({ type: 'Absorb', mergeId, absorbed: victim.before, evidence: this.evidence(resolution, absorbedId, messageId, rules.source.version) }, stamp);
+      victim.run({ type: 'MarkMergedInto', mergeId, survivorId: resolution.survivorId }, stamp);
+      absorbed.push(victim);
+    }
+    survivor.run({ type: 'Observe', observedAt: obs.observedAt, link: resolution.link, rejected: resolution.rejected, rulesVersion: rules.source.version, facts: obs.facts }, stamp);
+
+    const pending = [survivor, ...absorbed].filter((p) => p.recorded.length > 0);
+    const streams = await Promise.all(pending.map((p) => toAppend(tenant, p, this.codec, this.ports.keys, now)));
+    const claims: ClaimOp[] = resolution.link.map((i) => ({ op: 'claim', key: i.key, owner: resolution.survivorId }));
+    const result = await store.commit({
+      tenant,
+      idempotency: { key: messageId, payloadHash, expiresAt: now + settings.idempotencyTtlMs(tenant) },
+      streams,
+      claims,
+    });
+    if (result.status === 'duplicate') return { kind: 'duplicate', storedHash: result.payloadHash };
+    if (result.status === 'conflict') return { kind: 'conflict', touched: [survivor.before.id, ...absorbed.map((a) => a.before.id)] };
+
+    for (const p of pending) this.repo.applyCommitted(tenant, p.before.id, p.before, p.recorded);
+    metrics.increment('ingest_accepted');
+    if (resolution.absorbed.length) metrics.increment('identity_merge', resolution.absorbed.length);
+    if (resolution.rejected.length) metrics.increment('identity_rejected', resolution.rejected.length);
+    if (resolution.guardTripped) metrics.increment('identity_cluster_guard_tripped');
+    await this.afterCommit(tenant, pending.flatMap((p) => p.recorded));
+    return {
+      kind: 'done',
+      result: {
+        status: 'accepted',
+        messageId,
+        customerId: resolution.survivorId,
+        created: resolution.kind === 'new',
+        merged: resolution.absorbed,
+        rejected: resolution.rejected.map((r: Rejection) => ({ type: r.identifier.type, reason: r.reason })),
+      },
+    };
+  }
+
+  private evidence(resolution: Extract<Resolution, { survivorId: string }>, absorbedId: string, messageId: string, rulesVersion: number) {
+    return {
+      rule: 'shared-identifier' as const,
+      triggeringEventId: messageId,
+      identifiers: (resolution.evidence.get(absorbedId) ?? []).map((i) => ({ type: i.type, key: i.key })),
+      forced: false,
+      rulesVersion,
+    };
+  }
+
+  private async quarantine(tenant: string, source: IngestSource, raw: unknown, reason: QuarantineReason, receivedAt: number): Promise<IngestOutcome> {
+    const id = this.ports.ids.newId();
+    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload: raw, status: 'pending' });
+    this.ports.metrics.increment('ingest_quarantined');
+    return { status: 'quarantined', quarantineId: id, error: reason };
+  }
+}
+
+export type { FieldIssue };

@@ -1,0 +1,79 @@
+import type { Channel } from '../../domain/customer/customer.events.js';
+
+// The event store port, shaped exactly as DESIGN.md's write path: one atomic commit that appends to
+// one or more customer streams, moves identifier claims and records the idempotency key, or
+// changes nothing at all. Only use cases retry (bounded).
+
+/** The storage format of one event. `pii` is AES-256-GCM ciphertext under the customer's data key. */
+export type StoredEvent = {
+  readonly tenant: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly eventId: string;
+  readonly type: string;
+  /** schema version of `data`/`pii`; upcasters run on read */
+  readonly v: number;
+  readonly observedAt: number;
+  readonly recordedAt: number;
+  readonly source: string;
+  readonly sourcePriority: number;
+  readonly channel: Channel;
+  readonly messageId?: string | undefined;
+  readonly identifierKeys?: readonly string[] | undefined;
+  readonly data: unknown;
+  readonly pii?: string | undefined;
+  /** assigned by the store: a tenant-wide order for rebuilds, only meaningful to that store */
+  readonly position?: string | undefined;
+};
+
+export type StreamAppend = {
+  readonly streamId: string;
+  /** version the stream must be at before this commit; 0 means it must not exist yet */
+  readonly expectedVersion: number;
+  readonly events: readonly StoredEvent[];
+};
+
+export type ClaimOp =
+  /** take an unclaimed key */
+  | { readonly op: 'claim'; readonly key: string; readonly owner: string }
+  /** give a key back (erasure); a release of an unclaimed key is a no-op */
+  | { readonly op: 'release'; readonly key: string; readonly expectedOwner: string }
+  /** hand a key to another customer (unmerge only: merges never move claims) */
+  | { readonly op: 'transfer'; readonly key: string; readonly expectedOwner: string; readonly owner: string };
+
+export type IdempotencyRecord = { readonly key: string; readonly payloadHash: string; readonly expiresAt: number };
+
+export type Commit = {
+  readonly tenant: string;
+  readonly idempotency?: IdempotencyRecord | undefined;
+  readonly streams: readonly StreamAppend[];
+  readonly claims: readonly ClaimOp[];
+};
+
+export type CommitResult =
+  | { readonly status: 'committed'; readonly versions: Readonly<Record<string, number>> }
+  /** the idempotency key was already recorded; nothing changed */
+  | { readonly status: 'duplicate'; readonly payloadHash: string }
+  | {
+      readonly status: 'conflict';
+      readonly current: {
+        readonly streams: Readonly<Record<string, number>>;
+        readonly claims: Readonly<Record<string, string | null>>;
+      };
+    };
+
+export type ReadAllPage = { readonly events: readonly StoredEvent[]; readonly next?: string | undefined };
+
+export interface EventStore {
+  commit(commit: Commit): Promise<CommitResult>;
+  /** events of one stream with version > afterVersion, in version order */
+  readStream(tenant: string, streamId: string, afterVersion?: number): Promise<readonly StoredEvent[]>;
+  /** current owner of each claimed key; unclaimed keys are absent */
+  readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /** the tenant's whole log in commit order, a page at a time */
+  readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage>;
+  getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
+}
+
+/** Store-level limits every adapter enforces the same way (DynamoDB's are the tightest). */
+export const COMMIT_LIMITS = { maxItems: 100, maxBytes: 4_000_000, maxItemBytes: 400_000 } as const;

@@ -1,0 +1,24 @@
+// Data keys per customer for crypto-shredding, and the keyed hashes that stand in for identifier
+// values. The application never sees key material: it hands opaque keys to the cipher.
+
+export type DataKey = { readonly keyId: string; readonly __opaque: unique symbol };
+
+export interface KeyStore {
+  getOrCreate(tenant: string, customerId: string): Promise<DataKey>;
+  /** null when the key was destroyed (the customer was erased) or never existed */
+  get(tenant: string, customerId: string): Promise<DataKey | null>;
+  destroy(tenant: string, customerId: string): Promise<void>;
+}
+
+export interface Cipher {
+  /** AES-256-GCM; `aad` binds the ciphertext to the event it belongs to */
+  encrypt(key: DataKey, plaintext: string, aad: string): string;
+  decrypt(key: DataKey, ciphertext: string, aad: string): string;
+}
+
+export interface Hasher {
+  /** HMAC(tenant secret, type + normalized value): the claim key, never the plain value */
+  claimKey(tenant: string, type: string, normalizedValue: string): string;
+  /** a stable digest for payload hashes and derived ids */
+  digest(text: string): string;
+}

@@ -1,0 +1,26 @@
+export type QuarantineReason = {
+  readonly code: string;
+  readonly message: string;
+  readonly issues: readonly { readonly path: string; readonly message: string }[];
+};
+
+export type QuarantineEntry = {
+  readonly id: string;
+  readonly tenant: string;
+  readonly receivedAt: number;
+  readonly source: string;
+  readonly reason: QuarantineReason;
+  /** the raw payload exactly as received, so it can be replayed after a fix */
+  readonly payload: unknown;
+  readonly status: 'pending' | 'replayed';
+  readonly replayedAt?: number | undefined;
+};
+
+export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };
+
+export interface Quarantine {
+  put(entry: QuarantineEntry): Promise<void>;
+  get(tenant: string, id: string): Promise<QuarantineEntry | undefined>;
+  list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined }): Promise<QuarantinePage>;
+  markReplayed(tenant: string, id: string, at: number): Promise<void>;
+}

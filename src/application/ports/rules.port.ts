@@ -1,0 +1,12 @@
+import type { PhoneRegion } from '../../domain/identity/identifier.js';
+import type { CompiledRules } from '../../domain/identity/rules.js';
+import type { ScoreConfig } from '../../domain/projection/scores.js';
+
+/** Per-tenant, versioned configuration the use cases read. */
+export interface TenantSettings {
+  identityRules(tenant: string): CompiledRules;
+  scoreConfig(tenant: string): ScoreConfig;
+  /** default region for phone numbers without a country code, e.g. "US" */
+  phoneRegion(tenant: string): PhoneRegion;
+  idempotencyTtlMs(tenant: string): number;
+}

@@ -1,0 +1,131 @@
+import type { KeyedIdentifier } from '../identity/identifier.js';
+import type { Rejection } from '../identity/resolution.js';
+import { DomainError } from '../shared/errors.js';
+import type { CustomerEvent, EventOf, MergeEvidence } from './customer.events.js';
+import { rejectionKey, type CustomerState } from './customer.state.js';
+
+export { evolve, fold, initialState } from './customer.state.js';
+
+// Decisions for one customer stream. Pure: ids and time arrive on the command. "Already so"
+// returns [], a broken invariant throws a coded DomainError, an expected business rejection is an
+// event (IdentifierRejected).
+
+export type FactEvent = EventOf<
+  | 'TraitsUpdated'
+  | 'ConsentGranted'
+  | 'ConsentWithdrawn'
+  | 'InterestExpressed'
+  | 'LocationObserved'
+  | 'PageViewed'
+  | 'ScreenViewed'
+  | 'OrderPlaced'
+  | 'ProductInteracted'
+  | 'EventTracked'
+  | 'GroupJoined'
+>;
+
+export type CustomerCommand =
+  | { readonly type: 'Register'; readonly customerId: string; readonly observedAt: number }
+  | {
+      readonly type: 'Observe';
+      readonly observedAt: number;
+      readonly link: readonly KeyedIdentifier[];
+      readonly rejected: readonly Rejection[];
+      readonly rulesVersion: number;
+      readonly facts: readonly FactEvent[];
+    }
+  | { readonly type: 'Absorb'; readonly mergeId: string; readonly absorbed: CustomerState; readonly evidence: MergeEvidence }
+  | { readonly type: 'MarkMergedInto'; readonly mergeId: string; readonly survivorId: string }
+  | {
+      readonly type: 'Unmerge';
+      readonly mergeId: string;
+      readonly reassignedEventIds: readonly string[];
+      readonly transferredKeys: readonly string[];
+      readonly actor?: string | undefined;
+      readonly reason?: string | undefined;
+    }
+  | { readonly type: 'Restore'; readonly mergeId: string; readonly fromId: string; readonly adopted: readonly CustomerEvent[]; readonly adoptedEventIds: readonly string[] };
+
+const requireActive = (state: CustomerState, what: string): void => {
+  if (state.status === 'merged') {
+    throw new DomainError('CUSTOMER_MERGED', `customer ${state.id} was merged into ${state.mergedInto}; ${what} goes to the survivor`, [], {
+      survivorId: state.mergedInto,
+    });
+  }
+  if (state.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `customer ${state.id} does not exist`);
+};
+
+export const decide = (command: CustomerCommand, state: CustomerState): readonly CustomerEvent[] => {
+  switch (command.type) {
+    case 'Register':
+      if (state.status !== 'initial') return [];
+      return [{ type: 'CustomerRegistered', v: 1, data: { customerId: command.customerId, firstObservedAt: command.observedAt } }];
+    case 'Observe': {
+      requireActive(state, 'an observation');
+      const events: CustomerEvent[] = [];
+      for (const id of command.link) {
+        if (state.identifiers.has(id.key)) continue;
+        events.push({ type: 'IdentifierLinked', v: 1, data: { type: id.type, key: id.key, observedAt: command.observedAt }, pii: { value: id.value } });
+      }
+      for (const r of command.rejected) {
+        if (state.rejections.has(rejectionKey(r.identifier.key, r.reason))) continue;
+        events.push({
+          type: 'IdentifierRejected',
+          v: 1,
+          data: { type: r.identifier.type, key: r.identifier.key, reason: r.reason, detail: r.detail, rulesVersion: command.rulesVersion },
+          pii: { value: r.identifier.value },
+        });
+      }
+      return [...events, ...command.facts];
+    }
+    case 'Absorb': {
+      requireActive(state, 'a merge');
+      const a = command.absorbed;
+      requireActive(a, 'a merge');
+      if (a.id === state.id) throw new DomainError('MERGE_SAME_CUSTOMER', 'a customer cannot be merged into itself');
+      if (state.members.includes(a.id)) return [];
+      return [{
+        type: 'CustomerMerged',
+        v: 1,
+        data: {
+          mergeId: command.mergeId,
+          absorbedId: a.id,
+          absorbedMembers: [...a.members],
+          absorbedFirstObservedAt: a.firstObservedAt,
+          absorbedDoNotLink: [...a.doNotLink],
+          identifiers: [...a.identifiers.values()].map(({ type, key, observedAt, origin }) => ({ type, key, observedAt, origin })),
+          evidence: command.evidence,
+        },
+      }];
+    }
+    case 'MarkMergedInto':
+      if (state.status === 'merged' && state.mergedInto === command.survivorId) return [];
+      requireActive(state, 'a merge');
+      return [{ type: 'CustomerMergedInto', v: 1, data: { mergeId: command.mergeId, survivorId: command.survivorId } }];
+    case 'Unmerge': {
+      requireActive(state, 'an unmerge');
+      const merge = state.merges.get(command.mergeId);
+      if (!merge) throw new DomainError('MERGE_NOT_FOUND', `customer ${state.id} has no merge ${command.mergeId}`, ['mergeId']);
+      return [{
+        type: 'CustomerUnmerged',
+        v: 1,
+        data: {
+          mergeId: command.mergeId,
+          absorbedId: merge.absorbedId,
+          reassignedEventIds: [...command.reassignedEventIds],
+          transferredKeys: [...command.transferredKeys],
+          ...(command.actor ? { actor: command.actor } : {}),
+          ...(command.reason ? { reason: command.reason } : {}),
+        },
+      }];
+    }
+    case 'Restore':
+      if (state.status !== 'merged') {
+        throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${state.id} is not merged, so it cannot be restored`);
+      }
+      return [
+        { type: 'CustomerRestored', v: 1, data: { mergeId: command.mergeId, fromId: command.fromId, adoptedEventIds: [...command.adoptedEventIds] } },
+        ...command.adopted,
+      ];
+  }
+};

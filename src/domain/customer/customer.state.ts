@@ -1,0 +1,159 @@
+import { assertNever } from '../shared/errors.js';
+import type { MergeEvidence, RecordedEvent } from './customer.events.js';
+
+// The Customer aggregate's fold. It tracks identity only (claim keys, never values), so loading an
+// aggregate needs no decryption; facts such as orders and traits only move the version.
+
+export type ClusterIdentifier = {
+  readonly type: string;
+  readonly key: string;
+  readonly observedAt: number;
+  /** The customer that holds the claim for this key (claims never move on merge). */
+  readonly origin: string;
+  /** Set when the identifier came in through a merge, so unmerge knows what to give back. */
+  readonly viaMerge?: string | undefined;
+};
+
+export type MergeRecord = {
+  readonly mergeId: string;
+  readonly absorbedId: string;
+  readonly absorbedMembers: readonly string[];
+  readonly absorbedFirstObservedAt: number;
+  readonly keys: readonly string[];
+  /** Survivor stream version of the CustomerMerged event. */
+  readonly atVersion: number;
+  readonly observedAt: number;
+  readonly eventId: string;
+  readonly evidence: MergeEvidence;
+};
+
+export type CustomerState = {
+  readonly status: 'initial' | 'active' | 'merged';
+  readonly id: string;
+  readonly version: number;
+  readonly firstObservedAt: number;
+  readonly identifiers: ReadonlyMap<string, ClusterIdentifier>;
+  readonly rejections: ReadonlySet<string>;
+  readonly mergedInto?: string | undefined;
+  /** Every customer absorbed into this one, transitively. */
+  readonly members: readonly string[];
+  readonly merges: ReadonlyMap<string, MergeRecord>;
+  readonly doNotLink: ReadonlySet<string>;
+};
+
+export const initialState = (id: string): CustomerState => ({
+  status: 'initial',
+  id,
+  version: 0,
+  firstObservedAt: Number.POSITIVE_INFINITY,
+  identifiers: new Map(),
+  rejections: new Set(),
+  members: [],
+  merges: new Map(),
+  doNotLink: new Set(),
+});
+
+export const rejectionKey = (key: string, reason: string): string => `${key}|${reason}`;
+
+export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerState => {
+  const s: CustomerState = { ...state, version: recorded.version };
+  const e = recorded.event;
+  switch (e.type) {
+    case 'CustomerRegistered':
+      return { ...s, status: 'active', id: e.data.customerId, firstObservedAt: e.data.firstObservedAt };
+    case 'IdentifierLinked': {
+      const identifiers = new Map(s.identifiers);
+      identifiers.set(e.data.key, { type: e.data.type, key: e.data.key, observedAt: e.data.observedAt, origin: recorded.streamId });
+      return { ...s, identifiers };
+    }
+    case 'IdentifierRejected':
+      return { ...s, rejections: new Set(s.rejections).add(rejectionKey(e.data.key, e.data.reason)) };
+    case 'IdentifierUnlinked': {
+      const identifiers = new Map(s.identifiers);
+      identifiers.delete(e.data.key);
+      return { ...s, identifiers };
+    }
+    case 'CustomerMerged': {
+      const identifiers = new Map(s.identifiers);
+      for (const id of e.data.identifiers) identifiers.set(id.key, { ...id, viaMerge: e.data.mergeId });
+      const merges = new Map(s.merges);
+      merges.set(e.data.mergeId, {
+        mergeId: e.data.mergeId,
+        absorbedId: e.data.absorbedId,
+        absorbedMembers: e.data.absorbedMembers,
+        absorbedFirstObservedAt: e.data.absorbedFirstObservedAt,
+        keys: e.data.identifiers.map((i) => i.key),
+        atVersion: recorded.version,
+        observedAt: recorded.observedAt,
+        eventId: recorded.eventId,
+        evidence: e.data.evidence,
+      });
+      const doNotLink = new Set([...s.doNotLink, ...e.data.absorbedDoNotLink]);
+      doNotLink.delete(e.data.absorbedId);
+      return {
+        ...s,
+        identifiers,
+        merges,
+        doNotLink,
+        members: [...s.members, e.data.absorbedId, ...e.data.absorbedMembers],
+        firstObservedAt: Math.min(s.firstObservedAt, e.data.absorbedFirstObservedAt),
+      };
+    }
+    case 'CustomerMergedInto': {
+      const doNotLink = new Set(s.doNotLink);
+      doNotLink.delete(e.data.survivorId);
+      return { ...s, status: 'merged', mergedInto: e.data.survivorId, doNotLink };
+    }
+    case 'CustomerUnmerged': {
+      const merge = s.merges.get(e.data.mergeId);
+      const transferred = new Set(e.data.transferredKeys);
+      const identifiers = new Map(
+        [...s.identifiers].filter(([key, id]) => id.viaMerge !== e.data.mergeId && !transferred.has(key)),
+      );
+      const leaving = new Set([e.data.absorbedId, ...(merge?.absorbedMembers ?? [])]);
+      const merges = new Map(s.merges);
+      merges.delete(e.data.mergeId);
+      return {
+        ...s,
+        identifiers,
+        merges,
+        members: s.members.filter((m) => !leaving.has(m)),
+        doNotLink: new Set(s.doNotLink).add(e.data.absorbedId),
+      };
+    }
+    case 'CustomerRestored':
+      return { ...s, status: 'active', mergedInto: undefined, doNotLink: new Set(s.doNotLink).add(e.data.fromId) };
+    case 'TraitsUpdated':
+    case 'ConsentGranted':
+    case 'ConsentWithdrawn':
+    case 'InterestExpressed':
+    case 'LocationObserved':
+    case 'PageViewed':
+    case 'ScreenViewed':
+    case 'OrderPlaced':
+    case 'ProductInteracted':
+    case 'EventTracked':
+    case 'GroupJoined':
+      return s;
+    default:
+      return assertNever(e);
+  }
+};
+
+export const fold = (id: string, events: Iterable<RecordedEvent>, from: CustomerState = initialState(id)): CustomerState => {
+  let state = from;
+  for (const e of events) state = evolve(state, e);
+  return state;
+};
+
+/** Identifiers of `type` that count against its limit at time `at` (all of them when no window). */
+export const countWithinWindow = (
+  identifiers: Iterable<ClusterIdentifier>,
+  type: string,
+  at: number,
+  windowMs: number | undefined,
+): number => {
+  let n = 0;
+  for (const id of identifiers) if (id.type === type && (windowMs === undefined || id.observedAt >= at - windowMs)) n++;
+  return n;
+};

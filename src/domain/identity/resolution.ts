@@ -1,0 +1,146 @@
+import type { RejectionReason } from '../customer/customer.events.js';
+import { countWithinWindow, type ClusterIdentifier, type CustomerState } from '../customer/customer.state.js';
+import { compareStrings } from '../shared/compare.js';
+import type { KeyedIdentifier } from './identifier.js';
+import type { CompiledRules } from './rules.js';
+
+// Segment's identity ladder as one pure decision: no match -> new customer, one -> attach,
+// several -> merge into the survivor. A violated limit, guard or do-not-link mark drops the
+// incoming event's lowest-priority identifier (recorded as a rejection) and decides again.
+
+export type Rejection = { readonly identifier: KeyedIdentifier; readonly reason: RejectionReason; readonly detail: string };
+
+export type ResolutionInput = {
+  readonly incoming: readonly KeyedIdentifier[];
+  /** claim key -> the current survivor that holds it (pointers already followed) */
+  readonly owners: ReadonlyMap<string, string>;
+  /** the active survivors named in `owners` */
+  readonly customers: ReadonlyMap<string, CustomerState>;
+  readonly rules: CompiledRules;
+  readonly observedAt: number;
+  readonly newCustomerId: string;
+};
+
+export type Resolution =
+  | { readonly kind: 'unresolvable'; readonly rejected: readonly Rejection[] }
+  | {
+      readonly kind: 'new' | 'attach' | 'merge';
+      readonly survivorId: string;
+      /** customers to absorb into the survivor, in a stable order */
+      readonly absorbed: readonly string[];
+      /** incoming identifiers the cluster does not hold yet */
+      readonly link: readonly KeyedIdentifier[];
+      readonly rejected: readonly Rejection[];
+      /** per absorbed customer, the incoming identifiers that tie it to the others */
+      readonly evidence: ReadonlyMap<string, readonly KeyedIdentifier[]>;
+      readonly guardTripped: boolean;
+    };
+
+export const survivorOrder = (a: Pick<CustomerState, 'firstObservedAt' | 'id'>, b: Pick<CustomerState, 'firstObservedAt' | 'id'>): number =>
+  a.firstObservedAt - b.firstObservedAt || compareStrings(a.id, b.id);
+
+export type Violation = { readonly reason: RejectionReason; readonly detail: string };
+
+const limitViolation = (
+  rules: CompiledRules,
+  members: readonly CustomerState[],
+  link: readonly KeyedIdentifier[],
+  at: number,
+): Violation | undefined => {
+  const union = new Map<string, ClusterIdentifier>();
+  for (const m of members) for (const [k, id] of m.identifiers) union.set(k, id);
+  for (const id of link) union.set(id.key, { type: id.type, key: id.key, observedAt: at, origin: '' });
+  const types = new Set<string>(link.map((l) => l.type));
+  if (members.length > 1) for (const id of union.values()) types.add(id.type);
+  for (const type of types) {
+    const rule = rules.ruleFor(type);
+    if (rule.limit === null) continue;
+    const after = countWithinWindow(union.values(), type, at, rule.windowMs);
+    if (after <= rule.limit) continue;
+    // a cluster already over its limit (a forced merge, stricter rules) may keep what it has
+    const before = Math.max(0, ...members.map((m) => countWithinWindow(m.identifiers.values(), type, at, rule.windowMs)));
+    if (after > before) {
+      return { reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: `${type} limit ${rule.limit} would be exceeded (${after})` };
+    }
+  }
+  return undefined;
+};
+
+const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[]): Violation | undefined => {
+  for (const a of members) {
+    for (const b of members) {
+      if (a !== b && (a.doNotLink.has(b.id) || b.members.some((m) => a.doNotLink.has(m)))) {
+        return { reason: 'DO_NOT_LINK', detail: 'these customers were split apart and are marked do-not-link' };
+      }
+    }
+  }
+  const customers = members.reduce((n, m) => n + 1 + m.members.length, 0);
+  const keys = new Set<string>(link.map((l) => l.key));
+  for (const m of members) for (const k of m.identifiers.keys()) keys.add(k);
+  const guard = rules.source.clusterGuard;
+  if (customers > guard.maxCustomers || keys.size > guard.maxIdentifiers) {
+    return {
+      reason: 'CLUSTER_GUARD_EXCEEDED',
+      detail: `a merge would make a cluster of ${customers} customers / ${keys.size} identifiers (guard ${guard.maxCustomers} / ${guard.maxIdentifiers})`,
+    };
+  }
+  return undefined;
+};
+
+const byPriorityAsc = (rules: CompiledRules) => (a: KeyedIdentifier, b: KeyedIdentifier): number =>
+  rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority || compareStrings(a.type, b.type) || compareStrings(a.key, b.key);
+
+export const resolve = (input: ResolutionInput): Resolution => {
+  const { rules, observedAt } = input;
+  const rejected: Rejection[] = [];
+  const seen = new Set<string>();
+  let active: KeyedIdentifier[] = [];
+  for (const id of input.incoming) {
+    if (seen.has(id.key)) continue;
+    seen.add(id.key);
+    if (rules.isBlocked(id)) rejected.push({ identifier: id, reason: 'IDENTIFIER_BLOCKED', detail: `${id.type} value is on the blocked list` });
+    else active.push(id);
+  }
+  let guardTripped = false;
+  for (;;) {
+    if (active.length === 0) return { kind: 'unresolvable', rejected };
+    const survivorIds = [...new Set(active.flatMap((id) => input.owners.get(id.key) ?? []))];
+    const members = survivorIds.map((id) => {
+      const c = input.customers.get(id);
+      if (!c) throw new Error(`resolution input lacks the state of customer ${id}`);
+      return c;
+    }).sort(survivorOrder);
+    const link = active.filter((id) => !members.some((m) => m.identifiers.has(id.key)));
+    const violation =
+      (members.length > 1 ? mergeViolation(rules, members, link) : undefined) ??
+      limitViolation(rules, members, link, observedAt);
+    if (violation) {
+      if (violation.reason === 'CLUSTER_GUARD_EXCEEDED') guardTripped = true;
+      const drop = [...active].sort(byPriorityAsc(rules))[0]!;
+      rejected.push({ identifier: drop, reason: violation.reason, detail: violation.detail });
+      active = active.filter((id) => id !== drop);
+      continue;
+    }
+    const [survivor, ...absorbed] = members;
+    const evidence = new Map<string, readonly KeyedIdentifier[]>();
+    for (const a of absorbed) {
+      evidence.set(a.id, active.filter((id) => {
+        const owner = input.owners.get(id.key);
+        return owner === a.id || owner === survivor!.id;
+      }));
+    }
+    return {
+      kind: survivor ? (absorbed.length > 0 ? 'merge' : 'attach') : 'new',
+      survivorId: survivor?.id ?? input.newCustomerId,
+      absorbed: absorbed.map((a) => a.id),
+      link,
+      rejected,
+      evidence,
+      guardTripped,
+    };
+  }
+};
+
+/** Why merging these customers would break a rule (limits, guard, do-not-link), if it would. */
+export const checkMerge = (rules: CompiledRules, members: readonly CustomerState[], at: number): Violation | undefined =>
+  mergeViolation(rules, members, []) ?? limitViolation(rules, members, [], at);

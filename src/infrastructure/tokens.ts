@@ -1,0 +1,27 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Core } from '../application/core.js';
+import type { EventStore } from '../application/ports/event-store.port.js';
+import type { Cipher, Hasher, KeyStore } from '../application/ports/keys.port.js';
+import type { Quarantine } from '../application/ports/quarantine.port.js';
+import type { ReadModelStore } from '../application/ports/read-model.port.js';
+import type { TenantSettings } from '../application/ports/rules.port.js';
+import type { Clock, IdGenerator, Metrics } from '../application/ports/runtime.port.js';
+import type { Config } from './config.js';
+
+// Every DI token in one place. Explicit tokens and factories: esbuild emits no decorator metadata.
+const token = <T>(name: string): ServiceIdentifier<T> => Symbol.for(`c360.${name}`);
+
+export const TOKENS = {
+  Config: token<Config>('Config'),
+  EventStore: token<EventStore>('EventStore'),
+  ReadModelStore: token<ReadModelStore>('ReadModelStore'),
+  KeyStore: token<KeyStore>('KeyStore'),
+  Cipher: token<Cipher>('Cipher'),
+  Hasher: token<Hasher>('Hasher'),
+  Clock: token<Clock>('Clock'),
+  IdGenerator: token<IdGenerator>('IdGenerator'),
+  Quarantine: token<Quarantine>('Quarantine'),
+  TenantSettings: token<TenantSettings>('TenantSettings'),
+  Metrics: token<Metrics>('Metrics'),
+  Core: token<Core>('Core'),
+} as const;
