@@ -34,7 +34,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     ingest,
     queries: new CustomerQueries(ports, repo, codec),
     identity: new IdentityUseCases(ports, repo, codec, afterCommit),
-    rebuild: new RebuildProjections(ports.store, ports.readModels, projector, codec, ports.clock),
+    rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock),
     quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf),
   };
 };

@@ -329,6 +329,20 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         await expect(store.readStream(tenant, a)).resolves.toEqual([]);
       });
 
+      it('accepts a large commit that is within every limit', async () => {
+        const a = newId();
+        const events = append(tenant, a, 0, 60).events.map((e) => ({ ...e, pii: 'z'.repeat(60_000) }));
+        await expect(commit({ streams: [{ streamId: a, expectedVersion: 0, events }] })).resolves.toEqual({ status: 'committed', versions: { [a]: 60 } });
+        const single = append(tenant, a, 60, 1).events.map((e) => ({ ...e, pii: 'é'.repeat(190_000) }));
+        await expect(commit({ streams: [{ streamId: a, expectedVersion: 60, events: single }] })).resolves.toMatchObject({ status: 'committed' });
+      });
+
+      it('counts UTF-8 bytes, not characters', async () => {
+        const a = newId();
+        const events = append(tenant, a, 0, 1).events.map((e) => ({ ...e, pii: 'é'.repeat(210_000) }));
+        await rejectsTooLarge(commit({ streams: [{ streamId: a, expectedVersion: 0, events }] }));
+      });
+
       it('refuses a commit over the total size limit', async () => {
         const a = newId();
         const events = append(tenant, a, 0, 11).events.map((e) => ({ ...e, pii: 'y'.repeat(380_000) }));

@@ -1,5 +1,4 @@
 import { fold, initialState, type CustomerState } from '../../domain/customer/customer.state.js';
-import { evolve } from '../../domain/customer/customer.state.js';
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
@@ -45,7 +44,7 @@ export class CustomerRepository {
     }
     const events = await this.store.readStream(tenant, id, 0);
     const state = fold(id, events.map(identityView), initialState(id));
-    this.remember(key, state);
+    this.rememberKey(key, state);
     return state;
   }
 
@@ -59,11 +58,9 @@ export class CustomerRepository {
     return state;
   }
 
-  /** Applies events this process just committed, so the next load needs no read. */
-  applyCommitted(tenant: string, id: string, before: CustomerState, events: readonly RecordedEvent[]): CustomerState {
-    const state = events.reduce(evolve, before);
-    this.remember(this.cacheKey(tenant, id), state);
-    return state;
+  /** Remembers the state a commit of this process produced, so the next load needs no read. */
+  remember(tenant: string, state: CustomerState): void {
+    this.rememberKey(this.cacheKey(tenant, state.id), state);
   }
 
   evict(tenant: string, id: string): void {
@@ -74,7 +71,7 @@ export class CustomerRepository {
     this.cache.clear();
   }
 
-  private remember(key: string, state: CustomerState): void {
+  private rememberKey(key: string, state: CustomerState): void {
     if (state.status === 'initial') return;
     this.cache.delete(key);
     this.cache.set(key, state);

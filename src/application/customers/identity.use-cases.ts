@@ -37,7 +37,7 @@ export class IdentityUseCases {
       const now = this.ports.clock.now();
       const violation = checkMerge(rules, [survivorState, absorbedState], now);
       if (violation && !options.force) {
-        const code = violation.reason === 'DO_NOT_LINK' || violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_LIMIT_EXCEEDED' : violation.reason;
+        const code = violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_LIMIT_EXCEEDED' : violation.reason;
         throw new DomainError(code, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
       }
       const stamp = this.stamp(now, options.actor);
@@ -110,7 +110,7 @@ export class IdentityUseCases {
       throw new DomainError('CONCURRENCY_CONFLICT', 'the customers changed while the operation ran', []);
     }
     if (result.status === 'duplicate') return;
-    for (const p of withEvents) this.repo.applyCommitted(tenant, p.before.id, p.before, p.recorded);
+    for (const p of withEvents) this.repo.remember(tenant, p.current);
     await this.afterCommit(tenant, withEvents.flatMap((p) => p.recorded));
   }
 

@@ -79,8 +79,15 @@ export class IngestUseCase {
     const { batch, context, integrations } = parsed.data;
     const out: IngestOutcome[] = [];
     for (const call of batch) {
-      const merged = call && typeof call === 'object' && !Array.isArray(call)
-        ? { ...(context ? { context } : {}), ...(integrations ? { integrations } : {}), ...call }
+      // batch-level context and integrations apply to every call; the call's own fields win
+      const own = call && typeof call === 'object' && !Array.isArray(call) ? (call as Record<string, unknown>) : undefined;
+      const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+      const merged = own
+        ? {
+            ...own,
+            ...(context || own['context'] ? { context: { ...context, ...objectOr(own['context']) } } : {}),
+            ...(integrations || own['integrations'] ? { integrations: { ...integrations, ...objectOr(own['integrations']) } } : {}),
+          }
         : call;
       out.push(await this.ingest(tenant, source, merged, receivedAt));
     }
@@ -168,7 +175,10 @@ export class IngestUseCase {
       messageId,
       identifierKeys: identifiers.filter((i) => !rejectedKeys.has(i.key)).map((i) => i.key),
     };
-    const eventIdFor = (streamId: string, index: number) => hasher.digest(`${tenant}|${messageId}|${streamId}|${index}`);
+    // event ids derive from the idempotency key: one digest per call, then stream ordinal and index
+    const base = hasher.digest(`${tenant}|${messageId}`);
+    const ordinals = new Map([resolution.survivorId, ...resolution.absorbed].map((id, i) => [id, i]));
+    const eventIdFor = (streamId: string, index: number) => `${base}.${ordinals.get(streamId)}.${index}`;
     const survivorState = customers.get(resolution.survivorId) ?? (await this.repo.load(tenant, resolution.survivorId));
     const survivor = new PendingStream(survivorState, eventIdFor);
     const absorbed: PendingStream[] = [];
@@ -194,7 +204,7 @@ export class IngestUseCase {
     if (result.status === 'duplicate') return { kind: 'duplicate', storedHash: result.payloadHash };
     if (result.status === 'conflict') return { kind: 'conflict', touched: [survivor.before.id, ...absorbed.map((a) => a.before.id)] };
 
-    for (const p of pending) this.repo.applyCommitted(tenant, p.before.id, p.before, p.recorded);
+    for (const p of pending) this.repo.remember(tenant, p.current);
     metrics.increment('ingest_accepted');
     if (resolution.absorbed.length) metrics.increment('identity_merge', resolution.absorbed.length);
     if (resolution.rejected.length) metrics.increment('identity_rejected', resolution.rejected.length);

@@ -1,6 +1,6 @@
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { fold, initialState } from '../../domain/customer/customer.state.js';
-import { emptyView, evolveView, foldCluster } from '../../domain/projection/customer360.js';
+import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '../../domain/projection/customer360.js';
 import type { EventCodec } from '../event-codec.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
 import type { DataKey, KeyStore } from '../ports/keys.port.js';
@@ -18,6 +18,8 @@ export interface ViewDocs {
   put(tenant: string, doc: ViewDoc): Promise<boolean>;
 }
 
+type MergeData = EventOf<'CustomerMerged'>['data'];
+
 const RECOMPUTE_ON: ReadonlySet<string> = new Set(['CustomerMerged', 'CustomerUnmerged', 'CustomerRestored']);
 const MAX_DEPTH = 32;
 
@@ -30,11 +32,15 @@ export class Customer360Projector {
   ) {}
 
   async apply(tenant: string, events: readonly RecordedEvent[], docs: ViewDocs, keyCache = new Map<string, DataKey | null>()): Promise<void> {
-    for (const r of events) await this.applyOne(tenant, r, docs, keyCache);
+    // one read and one write per doc a batch touches, however many of its events land there
+    const batch = new BatchedDocs(docs);
+    for (const r of events) await this.applyOne(tenant, r, batch, keyCache);
+    await batch.flush(tenant);
   }
 
   private async applyOne(tenant: string, r: RecordedEvent, docs: ViewDocs, keyCache: Map<string, DataKey | null>): Promise<void> {
     const e = r.event;
+    if (e.type === 'CustomerMerged' && (await this.joinMerge(tenant, r, e.data, docs))) return;
     if (RECOMPUTE_ON.has(e.type)) {
       const own = await docs.get(tenant, r.streamId);
       if (own && (own.applied[r.streamId] ?? 0) >= r.version) return this.skip();
@@ -46,11 +52,18 @@ export class Customer360Projector {
       // the survivor's CustomerMerged (same commit) folds this customer in; here only the pointer
       const own = await docs.get(tenant, r.streamId);
       if (own && (own.applied[r.streamId] ?? 0) >= r.version) return this.skip();
+      // a late delivery of a merge undone since (the stream went on): a pointer now would be stale
+      if ((await this.store.readStream(tenant, r.streamId, r.version)).length > 0) return this.recompute(tenant, r.streamId, docs, keyCache);
       await docs.put(tenant, { kind: 'pointer', customerId: r.streamId, version: r.version, applied: { [r.streamId]: r.version }, mergedInto: e.data.survivorId });
       return;
     }
-    const rootId = await this.rootOf(tenant, r.streamId, docs);
-    const found = await docs.get(tenant, rootId);
+    let rootId = r.streamId;
+    let found = await docs.get(tenant, rootId);
+    for (let depth = 0; found?.kind === 'pointer'; depth++) {
+      if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${r.streamId} is longer than ${MAX_DEPTH}`);
+      rootId = found.mergedInto;
+      found = await docs.get(tenant, rootId);
+    }
     const doc: Extract<ViewDoc, { kind: 'view' }> =
       found?.kind === 'view' ? found : { kind: 'view', customerId: rootId, version: 0, applied: {}, view: emptyView(rootId) };
     const last = doc.applied[r.streamId] ?? 0;
@@ -69,6 +82,30 @@ export class Customer360Projector {
     await docs.put(tenant, this.fold(doc, r, rootId));
   }
 
+  /**
+   * A merge joins the two views when both are complete up to the merge; otherwise (late or missing
+   * deliveries) the cluster is folded again from the log. Returns false when it did nothing.
+   */
+  private async joinMerge(tenant: string, r: RecordedEvent, merge: MergeData, docs: ViewDocs): Promise<boolean> {
+    const own = await docs.get(tenant, r.streamId);
+    if (own?.kind !== 'view' || own.applied[r.streamId] !== r.version - 1) return false;
+    const absorbed = await docs.get(tenant, merge.absorbedId);
+    if (absorbed?.kind !== 'view' || absorbed.applied[merge.absorbedId] !== merge.absorbedVersion) return false;
+    if (merge.absorbedMembers.some((m) => absorbed.applied[m] === undefined)) return false;
+    await docs.put(tenant, {
+      kind: 'view',
+      customerId: r.streamId,
+      version: r.version,
+      // the absorbed stream's next and last event is its CustomerMergedInto (same commit)
+      applied: { ...own.applied, ...absorbed.applied, [merge.absorbedId]: merge.absorbedVersion + 1, [r.streamId]: r.version },
+      view: mergeViews(own.view, absorbed.view),
+    });
+    const pointer = (id: string, version: number): ViewDoc => ({ kind: 'pointer', customerId: id, version, applied: { [id]: version }, mergedInto: r.streamId });
+    await docs.put(tenant, pointer(merge.absorbedId, merge.absorbedVersion + 1));
+    for (const m of merge.absorbedMembers) await docs.put(tenant, pointer(m, absorbed.applied[m]!));
+    return true;
+  }
+
   private fold(doc: Extract<ViewDoc, { kind: 'view' }>, r: RecordedEvent, rootId: string): Extract<ViewDoc, { kind: 'view' }> {
     return {
       kind: 'view',
@@ -81,16 +118,6 @@ export class Customer360Projector {
 
   private skip(): void {
     this.metrics.increment('projection_duplicate_skipped');
-  }
-
-  private async rootOf(tenant: string, id: string, docs: ViewDocs): Promise<string> {
-    let current = id;
-    for (let depth = 0; depth < MAX_DEPTH; depth++) {
-      const doc = await docs.get(tenant, current);
-      if (doc?.kind !== 'pointer') return current;
-      current = doc.mergedInto;
-    }
-    throw new Error(`pointer chain from ${id} is longer than ${MAX_DEPTH}`);
   }
 
   /** Folds a whole cluster again from the log and re-points its members. */
@@ -122,9 +149,13 @@ export class Customer360Projector {
     return this.decodeAll(tenant, await this.store.readStream(tenant, id, after), keyCache);
   }
 
-  private async decodeAll(tenant: string, stored: readonly StoredEvent[], keyCache: Map<string, DataKey | null>): Promise<RecordedEvent[]> {
+  /** Decodes for the view: personal fields are decrypted only where the view reads them. */
+  async decodeAll(tenant: string, stored: readonly StoredEvent[], keyCache: Map<string, DataKey | null>): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    for (const s of stored) out.push(this.codec.decode(s, s.pii === undefined ? null : await this.keyOf(tenant, s.streamId, keyCache)));
+    for (const s of stored) {
+      const needsKey = s.pii !== undefined && VIEW_READS_PII.has(s.type as RecordedEvent['event']['type']);
+      out.push(this.codec.decode(s, needsKey ? await this.keyOf(tenant, s.streamId, keyCache) : null));
+    }
     return out;
   }
 
@@ -135,5 +166,31 @@ export class Customer360Projector {
       cache.set(id, key);
     }
     return key;
+  }
+}
+
+class BatchedDocs implements ViewDocs {
+  private readonly local = new Map<string, ViewDoc | undefined>();
+  private readonly dirty = new Set<string>();
+
+  constructor(private readonly docs: ViewDocs) {}
+
+  async get(tenant: string, id: string): Promise<ViewDoc | undefined> {
+    if (this.local.has(id)) return this.local.get(id);
+    const doc = await this.docs.get(tenant, id);
+    this.local.set(id, doc);
+    return doc;
+  }
+
+  async put(_tenant: string, doc: ViewDoc): Promise<boolean> {
+    this.local.set(doc.customerId, doc);
+    this.dirty.add(doc.customerId);
+    return true;
+  }
+
+  async flush(tenant: string): Promise<void> {
+    // a stale write loses to the newer doc already stored, which is what we want
+    for (const id of this.dirty) await this.docs.put(tenant, this.local.get(id)!);
+    this.dirty.clear();
   }
 }

@@ -1,5 +1,3 @@
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
-import type { EventCodec } from '../event-codec.js';
 import type { EventStore } from '../ports/event-store.port.js';
 import type { DataKey } from '../ports/keys.port.js';
 import { type ReadModelStore, type ViewDoc } from '../ports/read-model.port.js';
@@ -28,7 +26,6 @@ export class RebuildProjections {
     private readonly store: EventStore,
     private readonly readModels: ReadModelStore,
     private readonly projector: Customer360Projector,
-    private readonly codec: EventCodec,
     private readonly clock: Clock,
     private readonly pageSize = 1_000,
   ) {}
@@ -42,9 +39,7 @@ export class RebuildProjections {
     let count = 0;
     for (;;) {
       const page = await this.store.readAll(tenant, { after, limit: this.pageSize });
-      const decoded: RecordedEvent[] = [];
-      for (const s of page.events) decoded.push(this.codec.decode(s, s.pii === undefined ? null : await this.projector.keyOf(tenant, s.streamId, keys)));
-      await this.projector.apply(tenant, decoded, scratch, keys);
+      await this.projector.apply(tenant, await this.projector.decodeAll(tenant, page.events, keys), scratch, keys);
       count += page.events.length;
       if (!page.next || page.events.length === 0) break;
       after = page.next;

@@ -90,8 +90,14 @@ const consentFacts = (prefs: Readonly<Record<string, boolean>> | undefined): Fac
 const locationFacts = (call: SegmentCall): FactEvent[] => {
   const l = call.context?.location;
   if (!l || (l.city === undefined && l.country === undefined && l.region === undefined && l.latitude === undefined)) return [];
-  const pii = { latitude: l.latitude, longitude: l.longitude, ip: call.context?.ip };
-  return [{ type: 'LocationObserved', v: 1, data: { country: l.country, region: l.region, city: l.city }, pii }];
+  // coarse place readable, precise coordinates encrypted; the IP stays with page/screen views only
+  const precise = l.latitude !== undefined || l.longitude !== undefined;
+  return [{
+    type: 'LocationObserved',
+    v: 1,
+    data: { country: l.country, region: l.region, city: l.city },
+    ...(precise ? { pii: { latitude: l.latitude, longitude: l.longitude } } : {}),
+  }];
 };
 
 const identifiersOf = (call: SegmentCall): RawIdentifier[] => {

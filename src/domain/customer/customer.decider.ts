@@ -2,7 +2,7 @@ import type { KeyedIdentifier } from '../identity/identifier.js';
 import type { Rejection } from '../identity/resolution.js';
 import { DomainError } from '../shared/errors.js';
 import type { CustomerEvent, EventOf, MergeEvidence } from './customer.events.js';
-import { rejectionKey, type CustomerState } from './customer.state.js';
+import { placeKey, rejectionKey, type CustomerState } from './customer.state.js';
 
 export { evolve, fold, initialState } from './customer.state.js';
 
@@ -76,14 +76,26 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
           pii: { value: r.identifier.value },
         });
       }
-      return [...events, ...command.facts];
+      // a place is recorded when the customer arrives there, not on every call made from it
+      let place = state.lastPlace;
+      for (const f of command.facts) {
+        if (f.type !== 'LocationObserved') {
+          events.push(f);
+          continue;
+        }
+        const key = placeKey(f.data);
+        if (key === place && f.pii === undefined) continue;
+        place = key;
+        events.push(f);
+      }
+      return events;
     }
     case 'Absorb': {
       requireActive(state, 'a merge');
       const a = command.absorbed;
+      if (state.members.includes(a.id)) return [];
       requireActive(a, 'a merge');
       if (a.id === state.id) throw new DomainError('MERGE_SAME_CUSTOMER', 'a customer cannot be merged into itself');
-      if (state.members.includes(a.id)) return [];
       return [{
         type: 'CustomerMerged',
         v: 1,
@@ -92,6 +104,7 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
           absorbedId: a.id,
           absorbedMembers: [...a.members],
           absorbedFirstObservedAt: a.firstObservedAt,
+          absorbedVersion: a.version,
           absorbedDoNotLink: [...a.doNotLink],
           identifiers: [...a.identifiers.values()].map(({ type, key, observedAt, origin }) => ({ type, key, observedAt, origin })),
           evidence: command.evidence,

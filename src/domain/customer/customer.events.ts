@@ -105,6 +105,8 @@ export const CustomerMerged = ev(
     absorbedId: z.string(),
     absorbedMembers: z.array(z.string()),
     absorbedFirstObservedAt: z.number(),
+    /** the absorbed stream's version just before its CustomerMergedInto: its history up to the merge */
+    absorbedVersion: z.number().int().nonnegative(),
     absorbedDoNotLink: z.array(z.string()),
     identifiers: z.array(MergedIdentifier),
     evidence: MergeEvidence,
@@ -168,15 +170,3 @@ export type EventMeta = {
 
 /** A decoded event: `pii` is absent when the customer's key was destroyed (erased). */
 export type RecordedEvent = EventMeta & { readonly event: CustomerEvent };
-
-/** Events that change the aggregate's identity state; every other event only moves its version. */
-export const STRUCTURAL_EVENT_TYPES: ReadonlySet<CustomerEventType> = new Set([
-  'CustomerRegistered',
-  'IdentifierLinked',
-  'IdentifierRejected',
-  'IdentifierUnlinked',
-  'CustomerMerged',
-  'CustomerMergedInto',
-  'CustomerUnmerged',
-  'CustomerRestored',
-]);

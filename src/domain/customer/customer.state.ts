@@ -39,7 +39,12 @@ export type CustomerState = {
   readonly members: readonly string[];
   readonly merges: ReadonlyMap<string, MergeRecord>;
   readonly doNotLink: ReadonlySet<string>;
+  /** coarse key of the last place recorded on this stream (country|region|city, lower case) */
+  readonly lastPlace?: string | undefined;
 };
+
+export const placeKey = (p: { readonly country?: string | undefined; readonly region?: string | undefined; readonly city?: string | undefined }): string =>
+  [p.country ?? '', p.region ?? '', p.city ?? ''].join('|').toLowerCase();
 
 export const initialState = (id: string): CustomerState => ({
   status: 'initial',
@@ -123,11 +128,12 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
     }
     case 'CustomerRestored':
       return { ...s, status: 'active', mergedInto: undefined, doNotLink: new Set(s.doNotLink).add(e.data.fromId) };
+    case 'LocationObserved':
+      return { ...s, lastPlace: placeKey(e.data) };
     case 'TraitsUpdated':
     case 'ConsentGranted':
     case 'ConsentWithdrawn':
     case 'InterestExpressed':
-    case 'LocationObserved':
     case 'PageViewed':
     case 'ScreenViewed':
     case 'OrderPlaced':

@@ -30,7 +30,9 @@ export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEv
     if (NEVER_MOVES.has(e.event.type)) continue;
     const keys = e.identifierKeys ?? [];
     const goesBack = !keys.some((k) => survivorSide.has(k)) && keys.some((k) => absorbedSide.has(k));
-    for (const k of keys) (goesBack ? absorbedSide : survivorSide).add(k);
+    // only keys new since the merge take the event's side: a key of either side stays there, as
+    // its claim does, so later events carrying just that key still follow it
+    for (const k of keys) if (!survivorSide.has(k) && !absorbedSide.has(k)) (goesBack ? absorbedSide : survivorSide).add(k);
     if (!goesBack) continue;
     moved.push(e);
     if (e.event.type === 'IdentifierLinked') transferred.push(e.event.data.key);

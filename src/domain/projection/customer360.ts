@@ -13,10 +13,17 @@ export type IdentifierFact = { readonly type: string; readonly value?: string | 
 export type TraitFact = LwwStamp & { readonly value: unknown; readonly source: string };
 export type ConsentFact = { readonly at: number; readonly answers: readonly ('granted' | 'withdrawn')[]; readonly source: string };
 export type Activity = { readonly count: number; readonly firstSeenAt: number; readonly lastSeenAt: number };
-export type LocationFact = Activity & { readonly country?: string | undefined; readonly region?: string | undefined; readonly city?: string | undefined };
+export type LocationFact = Activity & {
+  readonly country?: string | undefined;
+  readonly region?: string | undefined;
+  readonly city?: string | undefined;
+  /** the event whose spelling of the place is shown: the latest by (observedAt, eventId) */
+  readonly labelEventId: string;
+};
 export type OrderSummary = {
   readonly count: number;
   readonly revenueMinor: Readonly<Record<string, number>>;
+  readonly countByCurrency: Readonly<Record<string, number>>;
   readonly firstOrderAt?: number | undefined;
   readonly lastOrderAt?: number | undefined;
 };
@@ -52,7 +59,7 @@ export const emptyView = (customerId: string): Customer360 => ({
   interests: {},
   locations: {},
   channels: {},
-  orders: { count: 0, revenueMinor: {} },
+  orders: { count: 0, revenueMinor: {}, countByCurrency: {} },
   groups: [],
   timeline: [],
 });
@@ -106,6 +113,9 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
   }
 };
 
+/** The only event types whose personal fields the view reads: rebuilds decrypt nothing else. */
+export const VIEW_READS_PII: ReadonlySet<CustomerEvent['type']> = new Set(['IdentifierLinked', 'TraitsUpdated']);
+
 // Merges and unmerges change which events a view folds, never the facts themselves.
 const IDENTITY_STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored']);
 
@@ -116,22 +126,25 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
   const e = r.event;
   if (IDENTITY_STRUCTURE.has(e.type)) return view;
   const at = r.observedAt;
-  let v: Customer360 = { ...view, eventCount: view.eventCount + 1, firstSeenAt: min(view.firstSeenAt, at), lastSeenAt: max(view.lastSeenAt, at) };
+  // one new object per event: the hot path of every projection and rebuild
+  const v = { ...view, eventCount: view.eventCount + 1, firstSeenAt: min(view.firstSeenAt, at), lastSeenAt: max(view.lastSeenAt, at) } as {
+    -readonly [K in keyof Customer360]: Customer360[K];
+  };
   const title = timelineTitle(e);
-  if (title !== undefined) {
-    v = { ...v, timeline: addToTimeline(v.timeline, { eventId: r.eventId, type: e.type, observedAt: at, channel: r.channel, title }) };
-  }
-  if (e.type !== 'IdentifierRejected') v = { ...v, channels: { ...v.channels, [r.channel]: bump(v.channels[r.channel], at) } };
+  if (title !== undefined) v.timeline = addToTimeline(v.timeline, { eventId: r.eventId, type: e.type, observedAt: at, channel: r.channel, title });
+  if (e.type !== 'IdentifierRejected') v.channels = { ...v.channels, [r.channel]: bump(v.channels[r.channel], at) };
   switch (e.type) {
     case 'IdentifierLinked': {
       const prev = v.identifiers[e.data.key];
       const candidate: IdentifierFact = { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId };
       const keepPrev = prev && (prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId));
       const base = keepPrev ? prev : candidate;
-      return { ...v, identifiers: { ...v.identifiers, [e.data.key]: { ...base, lastLinkedAt: Math.max(prev?.lastLinkedAt ?? at, at) } } };
+      v.identifiers = { ...v.identifiers, [e.data.key]: { ...base, lastLinkedAt: Math.max(prev?.lastLinkedAt ?? at, at) } };
+      return v;
     }
     case 'IdentifierUnlinked':
-      return { ...v, unlinked: { ...v.unlinked, [e.data.key]: Math.max(v.unlinked[e.data.key] ?? at, at) } };
+      v.unlinked = { ...v.unlinked, [e.data.key]: Math.max(v.unlinked[e.data.key] ?? at, at) };
+      return v;
     case 'TraitsUpdated': {
       const values = e.pii?.traits;
       if (!values) return v;
@@ -143,7 +156,8 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
         traits ??= { ...v.traits };
         traits[name] = { ...stamp, value: values[name] ?? null, source: r.source };
       }
-      return traits ? { ...v, traits } : v;
+      if (traits) v.traits = traits;
+      return v;
     }
     case 'ConsentGranted':
     case 'ConsentWithdrawn': {
@@ -151,38 +165,47 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       const answer = consentAnswer(e);
       let next: ConsentFact;
       if (!prev || at > prev.at) next = { at, answers: [answer], source: r.source };
-      else if (at === prev.at && !prev.answers.includes(answer)) next = { at, answers: [...prev.answers, answer].sort(), source: prev.source < r.source ? prev.source : r.source };
-      else return v;
-      return { ...v, consents: { ...v.consents, [e.data.purpose]: next } };
+      else if (at === prev.at && (!prev.answers.includes(answer) || r.source < prev.source)) {
+        // equal times: keep every answer (differing answers mean "not granted") and the smallest source
+        const answers = prev.answers.includes(answer) ? prev.answers : [...prev.answers, answer].sort();
+        next = { at, answers, source: prev.source < r.source ? prev.source : r.source };
+      } else return v;
+      v.consents = { ...v.consents, [e.data.purpose]: next };
+      return v;
     }
     case 'InterestExpressed':
-      return { ...v, interests: { ...v.interests, [e.data.interest]: bump(v.interests[e.data.interest], at) } };
+      v.interests = { ...v.interests, [e.data.interest]: bump(v.interests[e.data.interest], at) };
+      return v;
     case 'ProductInteracted': {
-      const cat = e.data.product.category;
-      return cat ? { ...v, interests: { ...v.interests, [cat.toLowerCase()]: bump(v.interests[cat.toLowerCase()], at) } } : v;
+      const cat = e.data.product.category?.toLowerCase();
+      if (cat) v.interests = { ...v.interests, [cat]: bump(v.interests[cat], at) };
+      return v;
     }
     case 'LocationObserved': {
       const { country, region, city } = e.data;
       if (!country && !region && !city) return v;
       const key = [country ?? '', region ?? '', city ?? ''].join('|').toLowerCase();
       const prev = v.locations[key];
-      return { ...v, locations: { ...v.locations, [key]: { ...bump(prev, at), country, region, city } } };
+      const relabel = !prev || at > prev.lastSeenAt || (at === prev.lastSeenAt && r.eventId > prev.labelEventId);
+      const label = relabel ? { country, region, city, labelEventId: r.eventId } : { country: prev.country, region: prev.region, city: prev.city, labelEventId: prev.labelEventId };
+      v.locations = { ...v.locations, [key]: { ...bump(prev, at), ...label } };
+      return v;
     }
     case 'OrderPlaced': {
       const o = v.orders;
       const c = e.data.currency;
-      return {
-        ...v,
-        orders: {
-          count: o.count + 1,
-          revenueMinor: { ...o.revenueMinor, [c]: (o.revenueMinor[c] ?? 0) + e.data.revenueMinor },
-          firstOrderAt: min(o.firstOrderAt, at),
-          lastOrderAt: max(o.lastOrderAt, at),
-        },
+      v.orders = {
+        count: o.count + 1,
+        revenueMinor: { ...o.revenueMinor, [c]: (o.revenueMinor[c] ?? 0) + e.data.revenueMinor },
+        countByCurrency: { ...o.countByCurrency, [c]: (o.countByCurrency[c] ?? 0) + 1 },
+        firstOrderAt: min(o.firstOrderAt, at),
+        lastOrderAt: max(o.lastOrderAt, at),
       };
+      return v;
     }
     case 'GroupJoined':
-      return { ...v, groups: insertSortedUnique(v.groups, e.data.groupId) };
+      v.groups = insertSortedUnique(v.groups, e.data.groupId);
+      return v;
     case 'CustomerRegistered':
     case 'IdentifierRejected':
     case 'PageViewed':
@@ -197,6 +220,70 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       return assertNever(e);
   }
 };
+
+/** Joins records key by key: `pick` decides for keys both sides hold. */
+const joinRecords = <T>(a: Readonly<Record<string, T>>, b: Readonly<Record<string, T>>, pick: (x: T, y: T) => T): Record<string, T> => {
+  const out: Record<string, T> = { ...a };
+  for (const [k, y] of Object.entries(b)) {
+    const x = out[k];
+    out[k] = x === undefined ? y : pick(x, y);
+  }
+  return out;
+};
+const joinActivity = (x: Activity, y: Activity): Activity => ({
+  count: x.count + y.count,
+  firstSeenAt: Math.min(x.firstSeenAt, y.firstSeenAt),
+  lastSeenAt: Math.max(x.lastSeenAt, y.lastSeenAt),
+});
+const sum = (x: number, y: number): number => x + y;
+const mergeTimelines = (a: readonly TimelineEntry[], b: readonly TimelineEntry[]): readonly TimelineEntry[] => {
+  const out: TimelineEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < TIMELINE_SIZE && (i < a.length || j < b.length)) {
+    const next = j >= b.length || (i < a.length && timelineOrder(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!;
+    if (out.at(-1)?.eventId !== next.eventId) out.push(next);
+  }
+  return out;
+};
+
+/**
+ * The view of two disjoint sets of events, from their two views: equal to folding the union,
+ * because every part of the fold is a join (sum, min/max, last-writer-wins, top-k). A merge uses
+ * it instead of folding the absorbed customer's history again.
+ */
+export const mergeViews = (survivor: Customer360, absorbed: Customer360): Customer360 => ({
+  customerId: survivor.customerId,
+  aliases: [...new Set([...survivor.aliases, absorbed.customerId, ...absorbed.aliases])].sort(compareStrings),
+  firstSeenAt: absorbed.firstSeenAt === undefined ? survivor.firstSeenAt : min(survivor.firstSeenAt, absorbed.firstSeenAt),
+  lastSeenAt: absorbed.lastSeenAt === undefined ? survivor.lastSeenAt : max(survivor.lastSeenAt, absorbed.lastSeenAt),
+  eventCount: survivor.eventCount + absorbed.eventCount,
+  identifiers: joinRecords(survivor.identifiers, absorbed.identifiers, (x, y) => {
+    const base = x.firstSeenAt < y.firstSeenAt || (x.firstSeenAt === y.firstSeenAt && x.eventId <= y.eventId) ? x : y;
+    return { ...base, lastLinkedAt: Math.max(x.lastLinkedAt, y.lastLinkedAt) };
+  }),
+  unlinked: joinRecords(survivor.unlinked, absorbed.unlinked, Math.max),
+  traits: joinRecords(survivor.traits, absorbed.traits, (x, y) => (compareStamps(x, y) >= 0 ? x : y)),
+  consents: joinRecords(survivor.consents, absorbed.consents, (x, y) => {
+    if (x.at !== y.at) return x.at > y.at ? x : y;
+    return { at: x.at, answers: [...new Set([...x.answers, ...y.answers])].sort(), source: x.source < y.source ? x.source : y.source };
+  }),
+  interests: joinRecords(survivor.interests, absorbed.interests, joinActivity),
+  locations: joinRecords(survivor.locations, absorbed.locations, (x, y) => {
+    const label = x.lastSeenAt > y.lastSeenAt || (x.lastSeenAt === y.lastSeenAt && x.labelEventId > y.labelEventId) ? x : y;
+    return { ...joinActivity(x, y), country: label.country, region: label.region, city: label.city, labelEventId: label.labelEventId };
+  }),
+  channels: joinRecords(survivor.channels, absorbed.channels, joinActivity),
+  orders: {
+    count: survivor.orders.count + absorbed.orders.count,
+    revenueMinor: joinRecords(survivor.orders.revenueMinor, absorbed.orders.revenueMinor, sum),
+    countByCurrency: joinRecords(survivor.orders.countByCurrency, absorbed.orders.countByCurrency, sum),
+    firstOrderAt: absorbed.orders.firstOrderAt === undefined ? survivor.orders.firstOrderAt : min(survivor.orders.firstOrderAt, absorbed.orders.firstOrderAt),
+    lastOrderAt: absorbed.orders.lastOrderAt === undefined ? survivor.orders.lastOrderAt : max(survivor.orders.lastOrderAt, absorbed.orders.lastOrderAt),
+  },
+  groups: [...new Set([...survivor.groups, ...absorbed.groups])].sort(compareStrings),
+  timeline: mergeTimelines(survivor.timeline, absorbed.timeline),
+});
 
 /** Which of a cluster's events count for its view: unmerges give some events back to the other side. */
 export const excludedEventIds = (events: Iterable<RecordedEvent>): Set<string> => {

@@ -83,7 +83,7 @@ export const computeScores = (view: Customer360, now: number, config: ScoreConfi
   return {
     clvMinor: revenue,
     currency: config.currency,
-    averageOrderValueMinor: orders.count === 0 ? 0 : Math.round(revenue / orders.count),
+    averageOrderValueMinor: Math.round(revenue / Math.max(1, orders.countByCurrency[config.currency] ?? 0)),
     rfm: { recency, frequency, monetary, segment: rfmSegment(recency, frequency, orders.count) },
     churnRisk: Math.round(churnRisk * 1000) / 1000,
     daysSinceLastOrder: daysSinceLastOrder === undefined ? undefined : Math.floor(daysSinceLastOrder),

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { makeHarness, type Harness } from '../../support/harness.js';
+import { accepted, asView, comparable, domainError, iso, TENANT, view360 } from './ingest-support.js';
+
+// Identity through the whole core: merges by shared identifiers, their evidence, manual merges
+// and unmerge (ingest use case, identity use cases and queries on in-memory adapters).
+
+const HOUR = 3_600_000;
+
+const send = async (h: Harness, call: Record<string, unknown>) => accepted(await h.core.ingest.ingest(TENANT, h.web, call));
+const claimKey = (h: Harness, type: string, value: string) => h.ports.hasher.claimKey(TENANT, type, value);
+
+describe('automatic merge through a shared email', () => {
+  const setup = async () => {
+    const h = makeHarness();
+    const t = h.clock.now();
+    // ingested first but observed later, so it is not the survivor
+    const late = await send(h, { type: 'page', messageId: 'p-late', anonymousId: 'anon-late', name: 'Home', timestamp: iso(t + 2 * HOUR) });
+    const early = await send(h, { type: 'page', messageId: 'p-early', anonymousId: 'anon-early', name: 'Deals', timestamp: iso(t + HOUR) });
+    await send(h, { type: 'identify', messageId: 'id-late', anonymousId: 'anon-late', traits: { email: 'ada@example.com' }, timestamp: iso(t + 3 * HOUR) });
+    const tie = await send(h, { type: 'identify', messageId: 'tie-1', anonymousId: 'anon-early', traits: { email: 'Ada@example.com' }, timestamp: iso(t + 4 * HOUR) });
+    return { h, late: late.customerId, early: early.customerId, tie };
+  };
+
+  it('merges into the customer observed first and redirects the absorbed id', async () => {
+    const { h, late, early, tie } = await setup();
+    expect(late).not.toBe(early);
+    expect(tie).toMatchObject({ customerId: early, merged: [late], created: false });
+    expect(await h.core.queries.get360(TENANT, late)).toEqual({ kind: 'redirect', survivorId: early });
+    const v = await view360(h, early);
+    expect(v.aliases).toEqual([late]);
+    expect(v.identifiers.map((i) => i.value)).toEqual(['anon-early', 'anon-late', 'ada@example.com']);
+    expect(v.timeline.map((e) => e.title)).toEqual(expect.arrayContaining(['Viewed page Home', 'Viewed page Deals']));
+  });
+
+  it('finds the survivor by either anonymous id', async () => {
+    const { h, early } = await setup();
+    for (const anon of ['anon-late', 'anon-early']) {
+      expect(asView(await h.core.queries.findByIdentifier(TENANT, 'anonymous_id', anon)).customerId).toBe(early);
+    }
+  });
+
+  it('explains the merge with its rule, triggering message and identifiers', async () => {
+    const { h, late, early } = await setup();
+    const why = await h.core.queries.explain(TENANT, early);
+    expect(why.status).toBe('active');
+    if (why.status !== 'active') return;
+    expect(why.members).toEqual([late]);
+    expect(why.merges).toHaveLength(1);
+    expect(why.merges[0]).toMatchObject({ absorbedId: late, evidence: { rule: 'shared-identifier', triggeringEventId: 'tie-1', forced: false } });
+    expect(why.merges[0]!.evidence.identifiers).toEqual(
+      expect.arrayContaining([{ type: 'anonymous_id', key: claimKey(h, 'anonymous_id', 'anon-early') }, { type: 'email', key: claimKey(h, 'email', 'ada@example.com') }]),
+    );
+    expect(await h.core.queries.explain(TENANT, late)).toEqual({ customerId: late, status: 'merged', survivorId: early });
+  });
+});
+
+describe('manual merge', () => {
+  it('is refused when it would give a customer two user ids, unless forced and recorded as forced', async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1', anonymousId: 'anon-a' });
+    h.clock.advance(1000);
+    const b = await send(h, { type: 'identify', messageId: 'b', userId: 'u-2', anonymousId: 'anon-b' });
+    const refused = await domainError(h.core.identity.merge(TENANT, a.customerId, b.customerId, { actor: 'ops@acme' }));
+    expect(refused.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
+    expect(refused.path).toEqual(['force']);
+    expect((await view360(h, b.customerId)).customerId).toBe(b.customerId);
+
+    const forced = await h.core.identity.merge(TENANT, b.customerId, a.customerId, { actor: 'ops@acme', reason: 'same person', force: true });
+    expect(forced).toMatchObject({ survivorId: a.customerId, absorbedId: b.customerId, forced: true });
+    const why = await h.core.queries.explain(TENANT, a.customerId);
+    expect(why.status === 'active' && why.merges[0]?.evidence).toMatchObject({ rule: 'manual', forced: true, actor: 'ops@acme', reason: 'same person' });
+  });
+
+  it('refuses to merge a customer with itself', async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1' });
+    expect((await domainError(h.core.identity.merge(TENANT, a.customerId, a.customerId, { actor: 'ops' }))).code).toBe('MERGE_SAME_CUSTOMER');
+  });
+});
+
+describe('unmerge', () => {
+  const twoCustomers = async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a1', anonymousId: 'anon-a', traits: { email: 'a@example.com', plan: 'pro' } });
+    await send(h, { type: 'page', messageId: 'a2', anonymousId: 'anon-a', name: 'Home' });
+    h.clock.advance(HOUR);
+    const b = await send(h, { type: 'identify', messageId: 'b1', anonymousId: 'anon-b', traits: { email: 'b@example.com', plan: 'free' } });
+    await send(h, { type: 'track', messageId: 'b2', anonymousId: 'anon-b', event: 'Order Completed', properties: { revenue: 10 } });
+    return { h, a: a.customerId, b: b.customerId };
+  };
+
+  it('restores both views exactly after a merge', async () => {
+    const { h, a, b } = await twoCustomers();
+    const before = [comparable(await view360(h, a)), comparable(await view360(h, b))];
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    expect(await h.core.queries.get360(TENANT, b)).toEqual({ kind: 'redirect', survivorId: a });
+    expect((await view360(h, a)).orders.count).toBe(1);
+
+    await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops' });
+    expect([comparable(await view360(h, a)), comparable(await view360(h, b))]).toEqual(before);
+  });
+
+  it('marks the pair do-not-link so the same identifiers do not merge them again', async () => {
+    const { h, a, b } = await twoCustomers();
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops' });
+    const again = await send(h, { type: 'identify', messageId: 'tie', anonymousId: 'anon-a', traits: { email: 'b@example.com' } });
+    expect(again.merged).toEqual([]);
+    expect(again.rejected.map((r) => r.reason)).toContain('DO_NOT_LINK');
+    expect((await view360(h, a)).customerId).toBe(a);
+    expect((await view360(h, b)).customerId).toBe(b);
+  });
+
+  it('gives events that arrived after the merge back by the identifiers they carry', async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a1', anonymousId: 'anon-a', traits: { email: 'ada@example.com' } });
+    h.clock.advance(HOUR);
+    const b = await send(h, { type: 'page', messageId: 'b1', anonymousId: 'anon-b', name: 'Home' });
+    h.clock.advance(HOUR);
+    const tie = await send(h, { type: 'identify', messageId: 'tie', anonymousId: 'anon-b', traits: { email: 'ada@example.com', plan: 'pro' } });
+    expect(tie.merged).toEqual([b.customerId]);
+    h.clock.advance(HOUR);
+    await send(h, { type: 'track', messageId: 'b-only', anonymousId: 'anon-b', event: 'Wishlist Opened' });
+    await send(h, { type: 'identify', messageId: 'b-new-email', anonymousId: 'anon-b', traits: { email: 'bob@example.com' } });
+    await send(h, { type: 'track', messageId: 'a-only', anonymousId: 'anon-a', event: 'Coupon Applied' });
+
+    const why = await h.core.queries.explain(TENANT, a.customerId);
+    const mergeId = why.status === 'active' ? why.merges[0]!.mergeId : '';
+    const undone = await h.core.identity.unmerge(TENANT, a.customerId, mergeId, { actor: 'ops' });
+    expect(undone).toMatchObject({ restoredId: b.customerId, transferredIdentifiers: 1 });
+
+    const [va, vb] = [await view360(h, a.customerId), await view360(h, b.customerId)];
+    const titles = (v: typeof va) => v.timeline.map((t) => t.title);
+    expect(titles(vb)).toEqual(expect.arrayContaining(['Wishlist Opened', 'Viewed page Home']));
+    expect(titles(va)).not.toContain('Wishlist Opened');
+    expect(titles(va)).toContain('Coupon Applied');
+    // the tying call carried both sides' identifiers, so its facts stay with the survivor
+    expect(va.traits['plan']?.value).toBe('pro');
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'email', 'bob@example.com')).customerId).toBe(b.customerId);
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'anonymous_id', 'anon-b')).customerId).toBe(b.customerId);
+    expect(vb.identifiers.map((i) => i.value)).toEqual(['anon-b', 'bob@example.com']);
+  });
+
+  it('refuses an unknown merge id', async () => {
+    const { h, a } = await twoCustomers();
+    expect((await domainError(h.core.identity.unmerge(TENANT, a, 'no-such-merge', { actor: 'ops' }))).code).toBe('MERGE_NOT_FOUND');
+  });
+});

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { makeHarness } from '../../support/harness.js';
+import { accepted, asView, domainError, iso, quarantined, TENANT, view360 } from './ingest-support.js';
+
+const DAY = 86_400_000;
+
+const identify = (over: Record<string, unknown> = {}) => ({
+  type: 'identify',
+  messageId: 'm-identify-1',
+  userId: 'u-1',
+  anonymousId: 'anon-1',
+  traits: { email: ' Ada@Example.com ', firstName: 'Ada' },
+  ...over,
+});
+
+describe('ingest: a first call', () => {
+  it('creates a customer whose 360 view shows its identifiers and traits', async () => {
+    const h = makeHarness();
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, identify()));
+    expect(out.created).toBe(true);
+    const v = await view360(h, out.customerId);
+    expect(v.customerId).toBe(out.customerId);
+    expect(v.identifiers.map((i) => [i.type, i.value])).toEqual([['anonymous_id', 'anon-1'], ['email', 'ada@example.com'], ['user_id', 'u-1']]);
+    expect(v.traits['firstName']).toMatchObject({ value: 'Ada', source: 'web', observedAt: iso(h.clock.now()) });
+    expect(v.channels['web']?.count).toBeGreaterThan(0);
+  });
+});
+
+describe('ingest: idempotency', () => {
+  it('answers duplicate to the same messageId and changes nothing', async () => {
+    const h = makeHarness();
+    accepted(await h.core.ingest.ingest(TENANT, h.web, identify()));
+    const [log, views] = [h.ports.store.dump(), h.ports.readModels.dump()];
+    h.clock.advance(60_000);
+    expect(await h.core.ingest.ingest(TENANT, h.web, { ...identify(), sentAt: iso(h.clock.now()) })).toEqual({ status: 'duplicate', messageId: 'm-identify-1' });
+    expect(h.ports.store.dump()).toEqual(log);
+    expect(h.ports.readModels.dump()).toEqual(views);
+  });
+
+  it('quarantines a reused messageId with a different payload as an idempotency conflict', async () => {
+    const h = makeHarness();
+    accepted(await h.core.ingest.ingest(TENANT, h.web, identify()));
+    const log = h.ports.store.dump();
+    const changed = identify({ traits: { email: 'ada@example.com', firstName: 'Augusta' } });
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, changed));
+    expect(q.error.code).toBe('IDEMPOTENCY_CONFLICT');
+    expect(q.error.issues).toEqual([{ path: 'messageId', message: expect.any(String) }]);
+    expect((await h.ports.quarantine.get(TENANT, q.quarantineId))?.payload).toEqual(changed);
+    expect(h.ports.store.dump()).toEqual(log);
+  });
+
+  it('derives the key from the content when a call has no messageId', async () => {
+    const h = makeHarness();
+    const call = { type: 'track', anonymousId: 'anon-9', event: 'Coupon Applied', properties: { code: 'X1' } };
+    accepted(await h.core.ingest.ingest(TENANT, h.web, call));
+    const log = h.ports.store.dump();
+    // same content, keys in another order
+    const again = await h.core.ingest.ingest(TENANT, h.web, { properties: { code: 'X1' }, event: 'Coupon Applied', anonymousId: 'anon-9', type: 'track' });
+    expect(again.status).toBe('duplicate');
+    expect(h.ports.store.dump()).toEqual(log);
+    accepted(await h.core.ingest.ingest(TENANT, h.web, { ...call, properties: { code: 'X2' } }));
+  });
+});
+
+describe('ingest: quarantine', () => {
+  it('quarantines an invalid call with the reason, the field and the payload as received', async () => {
+    const h = makeHarness();
+    const raw = { type: 'track', anonymousId: 'anon-1', properties: { coupon: 'X' } };
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, raw));
+    expect(q.error.code).toBe('VALIDATION_FAILED');
+    expect(q.error.issues.map((i) => i.path)).toEqual(['event']);
+    const entry = await h.ports.quarantine.get(TENANT, q.quarantineId);
+    expect(entry).toMatchObject({ tenant: TENANT, source: 'web', status: 'pending', reason: q.error });
+    expect(entry?.payload).toEqual(raw);
+    expect(h.ports.store.dump()).toEqual({});
+  });
+
+  it('quarantines a call with an invalid identifier, naming its field', async () => {
+    const h = makeHarness();
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'not-an-email' } })));
+    expect(q.error.code).toBe('IDENTIFIER_INVALID');
+    expect(q.error.issues.map((i) => i.path)).toEqual(['traits.email']);
+  });
+
+  it('quarantines a call whose only identifiers are blocked', async () => {
+    const h = makeHarness();
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'page', userId: 'unknown', name: 'Home' }));
+    expect(q.error.code).toBe('NO_USABLE_IDENTIFIER');
+  });
+
+  it('replays an entry that still fails without quarantining it again', async () => {
+    const h = makeHarness();
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', anonymousId: 'anon-1' }));
+    const replay = await h.core.quarantine.replay(TENANT, q.quarantineId);
+    expect(replay).toMatchObject({ status: 'rejected', error: { code: 'VALIDATION_FAILED' } });
+    const list = await h.core.quarantine.list(TENANT, {});
+    expect(list.entries.map((e) => [e.id, e.status])).toEqual([[q.quarantineId, 'pending']]);
+  });
+
+  it('replays a fixed entry into a customer and marks it replayed', async () => {
+    const h = makeHarness();
+    const receivedAt = h.clock.now() - DAY;
+    await h.ports.quarantine.put({ id: 'q-1', tenant: TENANT, receivedAt, source: 'crm', reason: { code: 'VALIDATION_FAILED', message: 'was broken', issues: [] }, payload: identify({ messageId: 'm-fixed' }), status: 'pending' });
+    const out = accepted(await h.core.quarantine.replay(TENANT, 'q-1'));
+    expect(await h.ports.quarantine.get(TENANT, 'q-1')).toMatchObject({ status: 'replayed', replayedAt: h.clock.now() });
+    const v = await view360(h, out.customerId);
+    // observed when originally received, from the entry's source
+    expect(v.traits['firstName']).toMatchObject({ value: 'Ada', source: 'crm', observedAt: iso(receivedAt) });
+  });
+});
+
+describe('ingest: batches', () => {
+  it('lets valid calls proceed, quarantines invalid ones by index and applies batch context to each call', async () => {
+    const h = makeHarness();
+    const out = await h.core.ingest.ingestBatch(TENANT, h.web, {
+      context: { library: { name: 'analytics-ios' } },
+      batch: [
+        { type: 'track', messageId: 'b-1', anonymousId: 'anon-1', event: 'App Opened' },
+        { type: 'track', messageId: 'b-2', anonymousId: 'anon-1' },
+        { type: 'screen', messageId: 'b-3', anonymousId: 'anon-1', name: 'Cart' },
+      ],
+    });
+    expect(out.map((o) => o.status)).toEqual(['accepted', 'quarantined', 'accepted']);
+    const first = accepted(out[0]!);
+    expect(accepted(out[2]!).customerId).toBe(first.customerId);
+    expect(quarantined(out[1]!).error.issues.map((i) => i.path)).toEqual(['event']);
+    const v = await view360(h, first.customerId);
+    expect(Object.keys(v.channels)).toEqual(['mobile']);
+  });
+
+  it('merges batch context into a call that has a context of its own, the call winning', async () => {
+    const h = makeHarness();
+    const [out] = await h.core.ingest.ingestBatch(TENANT, h.web, {
+      context: { library: { name: 'analytics-ios' }, ip: '198.51.100.1' },
+      batch: [{ type: 'track', messageId: 'b-ctx', anonymousId: 'anon-ctx', event: 'App Opened', context: { ip: '203.0.113.1' } }],
+    });
+    const v = await view360(h, accepted(out!).customerId);
+    expect(Object.keys(v.channels)).toEqual(['mobile']);
+  });
+
+  it('refuses a body that is not a batch', async () => {
+    const h = makeHarness();
+    expect((await domainError(h.core.ingest.ingestBatch(TENANT, h.web, { batch: [] }))).code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('ingest: tenants, scores and concurrency', () => {
+  it('never links the same email across tenants', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest('tenant-a', h.web, identify({ userId: 'ua' })));
+    const b = accepted(await h.core.ingest.ingest('tenant-b', h.web, identify({ userId: 'ub' })));
+    expect(a.customerId).not.toBe(b.customerId);
+    expect(b.created).toBe(true);
+    expect(asView(await h.core.queries.findByIdentifier('tenant-b', 'email', 'ada@example.com')).customerId).toBe(b.customerId);
+    expect(asView(await h.core.queries.findByIdentifier('tenant-a', 'email', 'ADA@example.com')).customerId).toBe(a.customerId);
+    expect((await domainError(h.core.queries.findByIdentifier('tenant-c', 'email', 'ada@example.com'))).code).toBe('CUSTOMER_NOT_FOUND');
+    expect((await domainError(h.core.queries.get360('tenant-b', a.customerId))).code).toBe('CUSTOMER_NOT_FOUND');
+  });
+
+  it('shows CLV and RFM for a customer with orders', async () => {
+    const h = makeHarness();
+    const order = (id: string, revenue: number, daysAgo: number) => ({
+      type: 'track', messageId: id, userId: 'u-1', event: 'Order Completed', timestamp: iso(h.clock.now() - daysAgo * DAY), properties: { order_id: id, revenue, currency: 'usd' },
+    });
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-1', 120.5, 40)));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-2', 80, 10)));
+    const v = await view360(h, out.customerId);
+    expect(v.orders).toMatchObject({ count: 2, revenue: { USD: 200.5 }, averageOrderValue: 100.25 });
+    expect(v.scores).toMatchObject({ clv: 200.5, currency: 'USD', rfm: { recency: 5, frequency: 3, monetary: 3, segment: 'Potential Loyalists' }, daysSinceLastOrder: 10 });
+  });
+
+  it('makes one customer from two concurrent first calls carrying the same new email', async () => {
+    const h = makeHarness();
+    const call = (n: number) => ({ type: 'identify', messageId: `c-${n}`, anonymousId: `anon-${n}`, traits: { email: 'grace@example.com' } });
+    const [x, y] = (await Promise.all([h.core.ingest.ingest(TENANT, h.web, call(1)), h.core.ingest.ingest(TENANT, h.web, call(2))])).map(accepted);
+    expect(x!.customerId).toBe(y!.customerId);
+    expect([x!.created, y!.created].filter(Boolean)).toHaveLength(1);
+    const streams = (h.ports.store.dump() as Record<string, { streams: Record<string, unknown> }>)[TENANT]!.streams;
+    expect(Object.keys(streams)).toEqual([x!.customerId]);
+    const v = asView(await h.core.queries.findByIdentifier(TENANT, 'email', 'grace@example.com'));
+    expect(v.identifiers.map((i) => i.value)).toEqual(['anon-1', 'anon-2', 'grace@example.com']);
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { Channel } from '../../../src/domain/customer/customer.events.js';
+import { mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
+import { SegmentCall, zodIssues } from '../../../src/application/segment/segment.schema.js';
+
+const RECEIVED = Date.UTC(2026, 0, 2, 10, 0, 0);
+const map = (raw: Record<string, unknown>, fallback: Channel = 'server'): Observation => mapSegmentCall(SegmentCall.parse(raw), RECEIVED, fallback);
+const track = (event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
+  map({ type: 'track', anonymousId: 'a-1', event, properties, ...extra });
+const factTypes = (o: Observation) => o.facts.map((f) => f.type);
+const order = (properties: Record<string, unknown>) => {
+  const f = track('Order Completed', properties).facts[0];
+  if (f?.type !== 'OrderPlaced') throw new Error(`expected OrderPlaced, got ${f?.type}`);
+  return f.data;
+};
+const pathsOf = (raw: unknown) => {
+  const parsed = SegmentCall.safeParse(raw);
+  return parsed.success ? [] : zodIssues(parsed.error).map((i) => i.path);
+};
+
+describe('Segment call types', () => {
+  it('maps identify to its identifiers and a TraitsUpdated fact', () => {
+    const o = map({ type: 'identify', userId: 'u-1', anonymousId: 'a-1', traits: { email: 'Ada@Example.com', phone: '+1 415 555 2671', plan: 'pro' } });
+    expect(o.identifiers).toEqual([
+      { type: 'user_id', raw: 'u-1', path: ['userId'] },
+      { type: 'anonymous_id', raw: 'a-1', path: ['anonymousId'] },
+      { type: 'email', raw: 'Ada@Example.com', path: ['traits', 'email'] },
+      { type: 'phone', raw: '+1 415 555 2671', path: ['traits', 'phone'] },
+    ]);
+    expect(o.facts).toEqual([
+      { type: 'TraitsUpdated', v: 1, data: { names: ['email', 'phone', 'plan'], context: 'identify' }, pii: { traits: { email: 'Ada@Example.com', phone: '+1 415 555 2671', plan: 'pro' } } },
+    ]);
+  });
+
+  it('maps page and screen to views', () => {
+    const p = map({ type: 'page', anonymousId: 'a-1', name: 'Home', category: 'Docs', properties: { path: '/', url: 'https://shop.example.com/' } });
+    expect(p.facts).toEqual([{ type: 'PageViewed', v: 1, data: { name: 'Home', category: 'Docs', path: '/' }, pii: { url: 'https://shop.example.com/', referrer: undefined, title: undefined, ip: undefined, userAgent: undefined } }]);
+    expect(factTypes(map({ type: 'screen', anonymousId: 'a-1', name: 'Cart' }))).toEqual(['ScreenViewed']);
+  });
+
+  it('maps alias to the user id plus the previous id, with no facts', () => {
+    const o = map({ type: 'alias', userId: 'u-1', previousId: 'a-old' });
+    expect(o.identifiers.map((i) => [i.type, i.raw, i.path])).toEqual([['user_id', 'u-1', ['userId']], ['anonymous_id', 'a-old', ['previousId']]]);
+    expect(o.facts).toEqual([]);
+  });
+
+  it('maps group to GroupJoined and group traits', () => {
+    const o = map({ type: 'group', userId: 'u-1', groupId: 'acme', traits: { name: 'Acme' } });
+    expect(o.facts).toEqual([
+      { type: 'GroupJoined', v: 1, data: { groupId: 'acme' } },
+      { type: 'TraitsUpdated', v: 1, data: { names: ['group.name'], context: 'group' }, pii: { traits: { 'group.name': 'Acme' } } },
+    ]);
+  });
+});
+
+describe('e-commerce events', () => {
+  it('records Order Completed revenue in integer minor units', () => {
+    expect(order({ order_id: 'o-1', revenue: 19.99, currency: 'USD' })).toMatchObject({ orderId: 'o-1', revenueMinor: 1999, currency: 'USD' });
+    expect(order({ revenue: 0.1 + 0.2 }).revenueMinor).toBe(30);
+  });
+
+  it('falls back to total, then to the products’ price times quantity', () => {
+    expect(order({ total: 42.5 }).revenueMinor).toBe(4250);
+    const fromProducts = order({ products: [{ product_id: 'p1', price: 10.5, quantity: 2 }, { sku: 's2', price: 3 }] });
+    expect(fromProducts.revenueMinor).toBe(2400);
+    expect(fromProducts.products).toEqual([
+      { productId: 'p1', sku: undefined, name: undefined, category: undefined, priceMinor: 1050, quantity: 2 },
+      { productId: undefined, sku: 's2', name: undefined, category: undefined, priceMinor: 300, quantity: undefined },
+    ]);
+  });
+
+  it('uppercases the currency and defaults it to USD', () => {
+    expect(order({ revenue: 5, currency: 'eur' }).currency).toBe('EUR');
+    expect(order({ revenue: 5 }).currency).toBe('USD');
+  });
+
+  it('maps Product Viewed and Product Added to ProductInteracted', () => {
+    const viewed = track('Product Viewed', { product_id: 'p1', name: 'Kettle', category: 'Home', price: 19.99 }).facts;
+    expect(viewed).toEqual([{ type: 'ProductInteracted', v: 1, data: { action: 'viewed', product: { productId: 'p1', sku: undefined, name: 'Kettle', category: 'Home', priceMinor: 1999, quantity: undefined } } }]);
+    expect(track('product added', { sku: 'k' }).facts[0]).toMatchObject({ data: { action: 'added', product: { sku: 'k' } } });
+  });
+
+  it('keeps every other track call as EventTracked with its properties', () => {
+    expect(track('Coupon Applied', { code: 'X1' }).facts).toEqual([{ type: 'EventTracked', v: 1, data: { event: 'Coupon Applied' }, pii: { properties: { code: 'X1' } } }]);
+  });
+});
+
+describe('context', () => {
+  it('turns externalIds into custom identifier types with their paths', () => {
+    const o = track('Signed Up', {}, { context: { externalIds: [{ id: '0035g0', type: 'Salesforce-ID', collection: 'users', encoding: 'none' }] } });
+    expect(o.identifiers).toContainEqual({ type: 'Salesforce-ID', raw: '0035g0', path: ['context', 'externalIds', 0, 'id'] });
+  });
+
+  it('turns consent category preferences into grants and withdrawals by lowercase purpose', () => {
+    const o = track('Signed Up', {}, { context: { consent: { categoryPreferences: { Marketing: true, Analytics: false } } } });
+    expect(o.facts.filter((f) => f.type.startsWith('Consent'))).toEqual([
+      { type: 'ConsentGranted', v: 1, data: { purpose: 'marketing' } },
+      { type: 'ConsentWithdrawn', v: 1, data: { purpose: 'analytics' } },
+    ]);
+  });
+
+  it('turns context.location into LocationObserved, precise coordinates kept personal', () => {
+    const precise = track('Signed Up', {}, { context: { ip: '203.0.113.9', location: { city: 'Cape Town', country: 'ZA', latitude: -33.9, longitude: 18.4 } } });
+    expect(precise.facts.find((f) => f.type === 'LocationObserved')).toMatchObject({
+      type: 'LocationObserved',
+      data: { city: 'Cape Town', country: 'ZA' },
+      pii: { latitude: -33.9, longitude: 18.4 },
+    });
+    const coarse = track('Signed Up', {}, { context: { location: { country: 'GB', region: 'ENG' } } });
+    expect(coarse.facts.find((f) => f.type === 'LocationObserved')).toMatchObject({ data: { country: 'GB', region: 'ENG' } });
+    expect(factTypes(track('Signed Up', {}, { context: { location: {} } }))).not.toContain('LocationObserved');
+  });
+
+  it('maps the channel from the call, then the library, then the source', () => {
+    expect(track('x', {}, { channel: 'browser' }).channel).toBe('web');
+    expect(track('x', {}, { channel: 'mobile' }).channel).toBe('mobile');
+    expect(track('x', {}, { context: { library: { name: 'analytics-ios' } } }).channel).toBe('mobile');
+    expect(track('x', {}, { context: { library: { name: 'analytics-android' } } }).channel).toBe('mobile');
+    expect(track('x', {}, { context: { library: { name: 'analytics.js' } } }).channel).toBe('web');
+    expect(map({ type: 'track', anonymousId: 'a', event: 'x' }, 'crm').channel).toBe('crm');
+    expect(map({ type: 'track', anonymousId: 'a', event: 'x', channel: 'server' }, 'crm').channel).toBe('crm');
+  });
+
+  it('observes at the call’s timestamp, else when it was received', () => {
+    expect(track('x', {}, { timestamp: '2025-06-01T12:00:00.000Z' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
+    expect(track('x').observedAt).toBe(RECEIVED);
+  });
+});
+
+describe('schema errors name the field', () => {
+  it('a track call without an event', () => {
+    expect(pathsOf({ type: 'track', anonymousId: 'a' })).toEqual(['event']);
+  });
+
+  it('a call with neither userId nor anonymousId', () => {
+    expect(pathsOf({ type: 'identify', traits: { email: 'a@b.co' } })).toEqual(['userId']);
+  });
+
+  it('a timestamp that is not a date', () => {
+    expect(pathsOf({ type: 'page', userId: 'u', timestamp: 'yesterday' })).toEqual(['timestamp']);
+  });
+
+  it('nested fields by their full path', () => {
+    expect(pathsOf({ type: 'track', userId: 'u', event: 'x', context: { externalIds: [{ id: 'x' }] } })).toEqual(['context.externalIds[0].type']);
+    expect(pathsOf({ type: 'track', userId: 'u', event: 'x', context: { location: { latitude: 91 } } })).toEqual(['context.location.latitude']);
+  });
+});

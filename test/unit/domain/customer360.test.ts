@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { present } from '../../../src/application/customers/customer360.presenter.js';
+import type { CustomerEvent, EventMeta, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
+import { emptyView, evolveView, foldCluster, TIMELINE_SIZE, type Customer360 } from '../../../src/domain/projection/customer360.js';
+import { DEFAULT_SCORE_CONFIG } from '../../../src/domain/projection/scores.js';
+import { MINUTE, recorded, T0 } from '../../support/decider-spec.js';
+
+let seq = 0;
+const fact = (event: CustomerEvent, meta: Partial<EventMeta> = {}): RecordedEvent => {
+  seq++;
+  return recorded('c', seq, event, { eventId: `e-${String(seq).padStart(4, '0')}`, observedAt: T0 + seq * MINUTE, ...meta });
+};
+const foldAll = (events: readonly RecordedEvent[]): Customer360 => events.reduce(evolveView, emptyView('c'));
+/** Folds in the given order and reversed, asserting the view does not depend on it. */
+const foldBothWays = (events: readonly RecordedEvent[]): Customer360 => {
+  const view = foldAll(events);
+  expect(foldAll([...events].reverse())).toEqual(view);
+  return view;
+};
+
+const traits = (values: Record<string, unknown>): CustomerEvent => ({ type: 'TraitsUpdated', v: 1, data: { names: Object.keys(values), context: 'identify' }, pii: { traits: values } });
+const consent = (purpose: string, granted: boolean): CustomerEvent => ({ type: granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } });
+const interest = (name: string): CustomerEvent => ({ type: 'InterestExpressed', v: 1, data: { interest: name } });
+const order = (revenueMinor: number, currency = 'USD'): CustomerEvent => ({ type: 'OrderPlaced', v: 1, data: { revenueMinor, currency, products: [] } });
+const page = (name: string): CustomerEvent => ({ type: 'PageViewed', v: 1, data: { name } });
+
+describe('traits: last writer wins by (observedAt, source priority, event id)', () => {
+  it('a later write wins on time even from a lower-priority source', () => {
+    const view = foldBothWays([
+      fact(traits({ plan: 'pro' }), { observedAt: T0 + 2, sourcePriority: 10, source: 'web' }),
+      fact(traits({ plan: 'free' }), { observedAt: T0 + 1, sourcePriority: 90, source: 'crm' }),
+    ]);
+    expect(view.traits['plan']).toMatchObject({ value: 'pro', source: 'web', observedAt: T0 + 2 });
+  });
+
+  it('at equal times the higher source priority wins', () => {
+    const view = foldBothWays([
+      fact(traits({ plan: 'pro' }), { observedAt: T0, sourcePriority: 10, source: 'web' }),
+      fact(traits({ plan: 'free' }), { observedAt: T0, sourcePriority: 90, source: 'crm' }),
+    ]);
+    expect(view.traits['plan']).toMatchObject({ value: 'free', source: 'crm' });
+  });
+
+  it('at equal time and priority the higher event id wins', () => {
+    const view = foldBothWays([
+      fact(traits({ plan: 'b' }), { observedAt: T0, eventId: 'id-b' }),
+      fact(traits({ plan: 'a' }), { observedAt: T0, eventId: 'id-a' }),
+    ]);
+    expect(view.traits['plan']?.value).toBe('b');
+  });
+
+  it('decides each trait on its own', () => {
+    const view = foldBothWays([
+      fact(traits({ plan: 'pro', city: 'Cape Town' }), { observedAt: T0 + 1 }),
+      fact(traits({ plan: 'free' }), { observedAt: T0 + 2 }),
+    ]);
+    expect([view.traits['plan']?.value, view.traits['city']?.value]).toEqual(['free', 'Cape Town']);
+  });
+});
+
+describe('consent', () => {
+  const shown = (view: Customer360) => present({ kind: 'view', customerId: 'c', version: 1, applied: { c: 1 }, view }, T0, DEFAULT_SCORE_CONFIG).consents;
+
+  it('the latest decision wins', () => {
+    const view = foldBothWays([fact(consent('marketing', true), { observedAt: T0 + 1 }), fact(consent('marketing', false), { observedAt: T0 + 2 })]);
+    expect(shown(view)['marketing']).toMatchObject({ granted: false, status: 'withdrawn' });
+  });
+
+  it('keeps both answers given at the same time, shown as conflicting and not granted', () => {
+    const view = foldBothWays([fact(consent('marketing', true), { observedAt: T0 }), fact(consent('marketing', false), { observedAt: T0 })]);
+    expect(view.consents['marketing']?.answers).toEqual(['granted', 'withdrawn']);
+    expect(shown(view)['marketing']).toMatchObject({ granted: false, status: 'conflicting' });
+  });
+
+  it('a later grant settles a conflict', () => {
+    const view = foldBothWays([
+      fact(consent('marketing', true), { observedAt: T0 }),
+      fact(consent('marketing', false), { observedAt: T0 }),
+      fact(consent('marketing', true), { observedAt: T0 + 1 }),
+    ]);
+    expect(shown(view)['marketing']).toMatchObject({ granted: true, status: 'granted' });
+  });
+});
+
+describe('facts', () => {
+  it('counts interests with their first and last time, product categories included', () => {
+    const view = foldBothWays([
+      fact(interest('books'), { observedAt: T0 + 5 }),
+      fact(interest('books'), { observedAt: T0 + 1 }),
+      fact({ type: 'ProductInteracted', v: 1, data: { action: 'viewed', product: { category: 'Books' } } }, { observedAt: T0 + 9 }),
+      fact(interest('toys'), { observedAt: T0 + 3 }),
+    ]);
+    expect(view.interests).toEqual({ books: { count: 3, firstSeenAt: T0 + 1, lastSeenAt: T0 + 9 }, toys: { count: 1, firstSeenAt: T0 + 3, lastSeenAt: T0 + 3 } });
+  });
+
+  it('sums orders in integer minor units per currency', () => {
+    const view = foldBothWays([
+      fact(order(1999), { observedAt: T0 + 2 }),
+      fact(order(1), { observedAt: T0 + 3 }),
+      fact(order(1000, 'EUR'), { observedAt: T0 + 1 }),
+    ]);
+    expect(view.orders).toEqual({ count: 3, revenueMinor: { USD: 2000, EUR: 1000 }, countByCurrency: { USD: 2, EUR: 1 }, firstOrderAt: T0 + 1, lastOrderAt: T0 + 3 });
+    expect(Number.isInteger(view.orders.revenueMinor['USD'])).toBe(true);
+  });
+
+  it('tracks activity per channel', () => {
+    const view = foldBothWays([
+      fact(page('Home'), { channel: 'web', observedAt: T0 + 1 }),
+      fact(page('Deals'), { channel: 'web', observedAt: T0 + 4 }),
+      fact({ type: 'ScreenViewed', v: 1, data: { name: 'Cart' } }, { channel: 'mobile', observedAt: T0 + 2 }),
+    ]);
+    expect(view.channels).toEqual({ web: { count: 2, firstSeenAt: T0 + 1, lastSeenAt: T0 + 4 }, mobile: { count: 1, firstSeenAt: T0 + 2, lastSeenAt: T0 + 2 } });
+    expect([view.firstSeenAt, view.lastSeenAt, view.eventCount]).toEqual([T0 + 1, T0 + 4, 3]);
+  });
+});
+
+describe('timeline', () => {
+  // 80 page views, some sharing a time so the event-id tie-break matters
+  const events = Array.from({ length: 80 }, (_, i) => fact(page(`p${i}`), { observedAt: T0 + Math.floor(i / 2) * MINUTE, eventId: `t-${String(i).padStart(3, '0')}` }));
+  const shuffled = (seed: number) => {
+    const out = [...events];
+    let s = seed;
+    for (let i = out.length - 1; i > 0; i--) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      const j = s % (i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  };
+
+  it('keeps the newest 50 events, newest first', () => {
+    const view = foldCluster('c', [], events);
+    expect(view.timeline).toHaveLength(TIMELINE_SIZE);
+    expect(view.timeline.map((t) => t.eventId)).toEqual(events.slice(30).map((e) => e.eventId).reverse());
+    expect(view.timeline[0]).toMatchObject({ type: 'PageViewed', title: 'Viewed page p79', channel: 'web' });
+  });
+
+  it('is the same whatever order the events are applied in', () => {
+    const expected = foldCluster('c', [], events);
+    for (const seed of [1, 7, 42, 2026]) expect(foldCluster('c', [], shuffled(seed))).toEqual(expected);
+  });
+});
+
+describe('foldCluster', () => {
+  it('leaves out events an unmerge gave back to the other customer', () => {
+    const kept = fact(order(500));
+    const givenBack = fact(order(700));
+    const unmerged = fact({ type: 'CustomerUnmerged', v: 1, data: { mergeId: 'm', absorbedId: 'b', reassignedEventIds: [givenBack.eventId], transferredKeys: [] } });
+    const view = foldCluster('c', ['z', 'b'], [kept, givenBack, unmerged]);
+    expect(view.orders.revenueMinor).toEqual({ USD: 500 });
+    expect(view.eventCount).toBe(1);
+    expect(view.aliases).toEqual(['b', 'z']);
+  });
+});
+
+describe('order independence of labels and sources (regressions)', () => {
+  const place = (city: string, country: string): CustomerEvent => ({ type: 'LocationObserved', v: 1, data: { city, country } });
+
+  it('shows the spelling of a place from its latest sighting, whatever the fold order', () => {
+    const view = foldBothWays([
+      fact(place('Cape Town', 'ZA'), { observedAt: T0 + 1 }),
+      fact(place('cape town', 'za'), { observedAt: T0 + 3 }),
+      fact(place('CAPE TOWN', 'ZA'), { observedAt: T0 + 2 }),
+    ]);
+    expect(Object.values(view.locations)).toEqual([expect.objectContaining({ city: 'cape town', country: 'za', count: 3 })]);
+  });
+
+  it('keeps the smallest source for equal-time consents with the same answer, whatever the fold order', () => {
+    const view = foldBothWays([
+      fact(consent('marketing', true), { observedAt: T0, source: 'web' }),
+      fact(consent('marketing', true), { observedAt: T0, source: 'crm' }),
+    ]);
+    expect(view.consents['marketing']).toEqual({ at: T0, answers: ['granted'], source: 'crm' });
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeIdentifier } from '../../../src/domain/identity/identifier.js';
+import { compileRules, DEFAULT_IDENTITY_RULES, IdentityRules } from '../../../src/domain/identity/rules.js';
+import { DomainError } from '../../../src/domain/shared/errors.js';
+
+const US = { defaultRegion: 'US' } as const;
+const ZA = { defaultRegion: 'ZA' } as const;
+
+const errorOf = (run: () => unknown): DomainError => {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
+  throw new Error('expected a DomainError');
+};
+
+describe('normalizeIdentifier', () => {
+  it('trims and lowercases emails', () => {
+    expect(normalizeIdentifier('email', '  Ada.Lovelace@Example.COM \n', US)).toEqual({ type: 'email', value: 'ada.lovelace@example.com' });
+  });
+
+  it('rejects an invalid email with IDENTIFIER_INVALID at the given path', () => {
+    const e = errorOf(() => normalizeIdentifier('email', 'not-an-email', US, ['traits', 'email']));
+    expect(e.code).toBe('IDENTIFIER_INVALID');
+    expect(e.path).toEqual(['traits', 'email']);
+  });
+
+  it('writes phone numbers as E.164, using the default region for national numbers', () => {
+    expect(normalizeIdentifier('phone', '(415) 555-2671', US).value).toBe('+14155552671');
+    expect(normalizeIdentifier('phone', '082 123 4567', ZA).value).toBe('+27821234567');
+    // an international number keeps its own country whatever the default region
+    expect(normalizeIdentifier('phone', '+27 82 123 4567', US).value).toBe('+27821234567');
+  });
+
+  it('rejects a phone number that is not valid in its region', () => {
+    const e = errorOf(() => normalizeIdentifier('phone', '12345', US, ['context', 'traits', 'phone']));
+    expect(e.code).toBe('IDENTIFIER_INVALID');
+    expect(e.path).toEqual(['context', 'traits', 'phone']);
+    expect(e.message).toContain('US');
+  });
+
+  it('normalizes custom identifier types to lower snake case and keeps their value as sent (trimmed)', () => {
+    expect(normalizeIdentifier('Salesforce-ID', ' 0035g00000AbCdE ', US)).toEqual({ type: 'salesforce_id', value: '0035g00000AbCdE' });
+    expect(normalizeIdentifier('Loyalty Card', 'LC-1', US).type).toBe('loyalty_card');
+    expect(normalizeIdentifier('userId', 'u-1', US).type).toBe('user_id');
+  });
+
+  it('rejects a type that cannot be made lower snake case', () => {
+    for (const bad of ['1st_party_id', 'crm.id', '', 'x'.repeat(41)]) {
+      const e = errorOf(() => normalizeIdentifier(bad, 'v', US, ['context', 'externalIds', 0, 'type']));
+      expect(e.code, bad).toBe('IDENTIFIER_INVALID');
+      expect(e.path).toEqual(['context', 'externalIds', 0, 'type']);
+    }
+  });
+
+  it('rejects values longer than 320 characters', () => {
+    expect(errorOf(() => normalizeIdentifier('user_id', 'u'.repeat(321), US)).code).toBe('IDENTIFIER_INVALID');
+  });
+});
+
+describe('default identity rules', () => {
+  const rules = compileRules(DEFAULT_IDENTITY_RULES);
+
+  it('limits user_id and crm_id to one, email and phone to five, device_id to twenty, anonymous_id not at all', () => {
+    const limits = Object.fromEntries(['user_id', 'crm_id', 'email', 'phone', 'device_id', 'anonymous_id'].map((t) => [t, rules.ruleFor(t).limit]));
+    expect(limits).toEqual({ user_id: 1, crm_id: 1, email: 5, phone: 5, device_id: 20, anonymous_id: null });
+  });
+
+  it('keeps user ids longest and drops anonymous ids first', () => {
+    const p = (t: string) => rules.ruleFor(t).priority;
+    expect(p('user_id')).toBeGreaterThan(p('crm_id'));
+    expect(p('crm_id')).toBeGreaterThan(p('email'));
+    expect(p('email')).toBeGreaterThan(p('phone'));
+    expect(p('device_id')).toBeGreaterThan(p('anonymous_id'));
+  });
+
+  it('treats unknown types with the custom-type rule', () => {
+    expect(rules.ruleFor('salesforce_id')).toEqual(DEFAULT_IDENTITY_RULES.customType);
+  });
+
+  it('blocks placeholder values, case-insensitively', () => {
+    const blocked = ['', 'unknown', 'NULL', 'anonymous', '00000000-0000-0000-0000-000000000000', 'test@test.com'];
+    for (const value of blocked) expect(rules.isBlocked({ type: 'anonymous_id', value }), JSON.stringify(value)).toBe(true);
+    for (const value of ['anon-7f3a', 'ada@example.com', '+14155552671', '10000000-0000-0000-0000-000000000000']) {
+      expect(rules.isBlocked({ type: 'email', value }), value).toBe(false);
+    }
+  });
+
+  it('applies a custom blocked pattern as a case-insensitive regular expression', () => {
+    const custom = compileRules({ ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['^qa-.*@example\\.com$'] } });
+    expect(custom.isBlocked({ type: 'email', value: 'QA-bot@example.com' })).toBe(true);
+    expect(custom.isBlocked({ type: 'email', value: 'ada@example.com' })).toBe(false);
+  });
+
+  it('refuses rules with a pattern that is not a valid regular expression', () => {
+    const parsed = IdentityRules.safeParse({ ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['(unclosed'] } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['blocked', 'patterns']);
+  });
+});
