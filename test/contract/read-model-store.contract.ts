@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ReadModelStore, ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { stampOf, type ReadModelStore, type ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { pointerDoc, viewDoc } from '../support/builders.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
@@ -52,6 +52,21 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       // same version, more applied: newer
       await expect(store.put(tenant, viewDoc('c-1', 5, { 'c-1': 5, 'c-9': 3 }))).resolves.toBe(true);
       await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ applied: { 'c-9': 3 } });
+    });
+
+    it('compare-and-swap: writes only over the doc the writer read, so concurrent folds never lose an update', async () => {
+      // nothing stored yet: only a writer that saw nothing may create it
+      await expect(store.put(tenant, viewDoc('c-1', 1), null)).resolves.toBe(true);
+      await expect(store.put(tenant, viewDoc('c-1', 2), null)).resolves.toBe(false);
+      const seen = stampOf(viewDoc('c-1', 1));
+      // two writers read version 1 and each folded one more event from a different member stream
+      await expect(store.put(tenant, viewDoc('c-1', 1, { 'c-1': 1, 'c-8': 1 }), seen)).resolves.toBe(true);
+      await expect(store.put(tenant, viewDoc('c-1', 1, { 'c-1': 1, 'c-9': 1 }), seen)).resolves.toBe(false);
+      await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ applied: { 'c-1': 1, 'c-8': 1 } });
+      // the loser reads again and succeeds against what is stored now
+      const now = stampOf((await store.get(tenant, 'c-1'))!);
+      await expect(store.put(tenant, viewDoc('c-1', 1, { 'c-1': 1, 'c-8': 1, 'c-9': 1 }), now)).resolves.toBe(true);
+      await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ applied: { 'c-1': 1, 'c-8': 1, 'c-9': 1 } });
     });
 
     it('writes a doc of equal order again (redelivery is harmless)', async () => {

@@ -7,9 +7,8 @@ import type {
   ReadAllPage,
   StoredEvent,
 } from '../../application/ports/event-store.port.js';
-import { COMMIT_LIMITS } from '../../application/ports/event-store.port.js';
+import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
-import { DomainError } from '../../domain/shared/errors.js';
 
 type TenantLog = {
   readonly streams: Map<string, StoredEvent[]>;
@@ -42,7 +41,7 @@ export class MemoryEventStore implements EventStore {
 
   async commit(commit: Commit): Promise<CommitResult> {
     checkCommitLimits(commit);
-    checkShape(commit);
+    checkCommitShape(commit);
     const t = this.tenant(commit.tenant);
 
     const idem = commit.idempotency;
@@ -145,79 +144,4 @@ const conflict = (t: TenantLog, commit: Commit): CommitResult => {
   for (const s of commit.streams) streams[s.streamId] = t.streams.get(s.streamId)?.length ?? 0;
   for (const c of commit.claims) claims[c.key] = t.claims.get(c.key) ?? null;
   return { status: 'conflict', current: { streams, claims } };
-};
-
-/** Malformed commits are bugs in the caller, not conflicts: fail loudly. */
-const checkShape = (commit: Commit): void => {
-  const seen = commit.streams.length > 1 ? new Set<string>() : undefined;
-  for (const s of commit.streams) {
-    if (seen?.has(s.streamId)) throw new Error(`commit appends to stream ${s.streamId} twice`);
-    seen?.add(s.streamId);
-    if (!Number.isInteger(s.expectedVersion) || s.expectedVersion < 0) throw new Error(`stream ${s.streamId}: bad expectedVersion ${s.expectedVersion}`);
-    let version = s.expectedVersion;
-    for (const e of s.events) {
-      version++;
-      if (e.version !== version) throw new Error(`stream ${s.streamId}: event ${e.eventId} has version ${e.version}, expected ${version}`);
-      if (e.streamId !== s.streamId) throw new Error(`stream ${s.streamId}: event ${e.eventId} belongs to stream ${e.streamId}`);
-      if (e.tenant !== commit.tenant) throw new Error(`stream ${s.streamId}: event ${e.eventId} belongs to tenant ${e.tenant}, not ${commit.tenant}`);
-    }
-  }
-  if (commit.claims.length > 1) {
-    const keys = new Set<string>();
-    for (const c of commit.claims) {
-      if (keys.has(c.key)) throw new Error(`commit touches claim ${c.key} twice`);
-      keys.add(c.key);
-    }
-  }
-};
-
-const tooLarge = (message: string, path: readonly (string | number)[], details: Record<string, unknown>): DomainError =>
-  new DomainError('COMMIT_TOO_LARGE', `${message}; split the call or trim its payload`, path, details);
-
-/**
- * An upper bound of the UTF-8 size of JSON.stringify(value) without building the string (6 bytes
- * per UTF-16 unit covers \uXXXX escapes). Stringifying every event cost a quarter of a commit.
- */
-const boundBytes = (v: unknown): number => {
-  switch (typeof v) {
-    case 'string':
-      return 6 * v.length + 2;
-    case 'object': {
-      if (v === null) return 4;
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return Buffer.byteLength(JSON.stringify(v) ?? '');
-      let n = 2;
-      if (Array.isArray(v)) for (const x of v) n += boundBytes(x) + 1;
-      else for (const k in v) n += 6 * k.length + 4 + boundBytes((v as Record<string, unknown>)[k]);
-      return n;
-    }
-    default:
-      return 24; // numbers, booleans, null-ish; undefined and functions are dropped by JSON
-  }
-};
-
-/** UTF-8 bytes, as DynamoDB counts them. */
-const exactBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-
-/** Every adapter enforces DynamoDB's transaction limits, so a commit that fits one store fits all. */
-const checkCommitLimits = (commit: Commit): void => {
-  const { maxItems, maxBytes, maxItemBytes } = COMMIT_LIMITS;
-  let items = commit.claims.length + (commit.idempotency ? 1 : 0);
-  for (const s of commit.streams) items += s.events.length;
-  if (items > maxItems) throw tooLarge(`commit has ${items} items, the limit is ${maxItems}`, ['streams'], { items, limit: maxItems });
-
-  // Bounds first; the exact size is only computed where a bound crosses a limit.
-  let bound = boundBytes(commit.claims) + boundBytes(commit.idempotency);
-  for (let i = 0; i < commit.streams.length; i++) {
-    const events = commit.streams[i]!.events;
-    for (let j = 0; j < events.length; j++) {
-      let bytes = boundBytes(events[j]);
-      if (bytes > maxItemBytes && (bytes = exactBytes(events[j])) > maxItemBytes)
-        throw tooLarge(`event ${events[j]!.eventId} is ${bytes} bytes, the limit is ${maxItemBytes}`, ['streams', i, 'events', j], { bytes, limit: maxItemBytes });
-      bound += bytes;
-    }
-  }
-  if (bound <= maxBytes) return;
-  let total = exactBytes(commit.claims) + (commit.idempotency ? exactBytes(commit.idempotency) : 0);
-  for (const s of commit.streams) for (const e of s.events) total += exactBytes(e);
-  if (total > maxBytes) throw tooLarge(`commit is ${total} bytes, the limit is ${maxBytes}`, ['streams'], { bytes: total, limit: maxBytes });
 };

@@ -1,4 +1,4 @@
-import { docOrder, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
+import { appliedSum, docOrder, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { compareStrings } from '../../domain/shared/compare.js';
 
 type TenantDocs = {
@@ -26,9 +26,11 @@ export class MemoryReadModelStore implements ReadModelStore {
     return this.tenants.get(tenant)?.docs.get(customerId);
   }
 
-  async put(tenant: string, doc: ViewDoc): Promise<boolean> {
+  async put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean> {
     const t = this.tenant(tenant);
     const stored = t.docs.get(doc.customerId);
+    if (expected === null && stored) return false;
+    if (expected && (!stored || stored.version !== expected.version || appliedSum(stored) !== expected.appliedSum)) return false;
     if (stored && docOrder(doc, stored) < 0) return false;
     if (!stored) t.sorted = undefined;
     t.docs.set(doc.customerId, doc);

@@ -11,6 +11,7 @@ import type { ClaimOp } from '../ports/event-store.port.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
+import { KeyedLock } from '../keyed-lock.js';
 import { stableJson } from '../stable-json.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
@@ -34,7 +35,7 @@ export type IngestOutcome =
 
 export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
 
-const MAX_ATTEMPTS = 6;
+const MAX_ATTEMPTS = 10;
 const IGNORED_FOR_HASH = new Set(['sentAt', 'receivedAt', 'writeKey', '_metadata']);
 
 class Rejected extends Error {
@@ -44,6 +45,8 @@ class Rejected extends Error {
 }
 
 export class IngestUseCase {
+  private readonly lock = new KeyedLock();
+
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
@@ -118,16 +121,20 @@ export class IngestUseCase {
     if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
 
     const newCustomerId = this.ports.ids.customerId();
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId, now);
-      if (outcome.kind === 'done') return outcome.result;
-      if (outcome.kind === 'duplicate') return this.duplicate(messageId, outcome.storedHash, payloadHash);
-      this.ports.metrics.increment('commit_conflict_retry');
-      for (const id of outcome.touched) this.repo.evict(tenant, id);
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new Rejected({ code: 'CONCURRENCY_CONFLICT', message: `gave up after ${MAX_ATTEMPTS} conflicting attempts; replay this call`, issues: [] });
+    return this.lock.run(identifiers.map((i) => `${tenant}\u0000${i.key}`), async () => {
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await this.attempt(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId, now);
+        if (outcome.kind === 'done') return outcome.result;
+        if (outcome.kind === 'duplicate') return this.duplicate(messageId, outcome.storedHash, payloadHash);
+        this.ports.metrics.increment('commit_conflict_retry');
+        for (const id of outcome.touched) this.repo.evict(tenant, id);
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Rejected({ code: 'CONCURRENCY_CONFLICT', message: `gave up after ${MAX_ATTEMPTS} conflicting attempts; replay this call`, issues: [] });
+        }
+        // jittered backoff, so writers racing from other processes spread out
+        await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt));
       }
-    }
+    });
   }
 
   private duplicate(messageId: string, storedHash: string, payloadHash: string): IngestOutcome {

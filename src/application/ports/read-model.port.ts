@@ -15,15 +15,27 @@ export type ViewDoc =
     }
   | { readonly kind: 'pointer'; readonly customerId: string; readonly version: number; readonly applied: Readonly<Record<string, number>>; readonly mergedInto: string };
 
-export const docOrder = (a: Pick<ViewDoc, 'version' | 'applied'>, b: Pick<ViewDoc, 'version' | 'applied'>): number => {
-  const sum = (d: Pick<ViewDoc, 'applied'>) => Object.values(d.applied).reduce((x, y) => x + y, 0);
-  return a.version - b.version || sum(a) - sum(b);
+export const docOrder = (a: Pick<ViewDoc, 'version' | 'applied'>, b: Pick<ViewDoc, 'version' | 'applied'>): number =>
+  a.version - b.version || appliedSum(a) - appliedSum(b);
+
+/** What a writer saw before it changed a doc: compare-and-swap against it. */
+export type DocStamp = { readonly version: number; readonly appliedSum: number };
+
+export const appliedSum = (d: Pick<ViewDoc, 'applied'>): number => {
+  let sum = 0;
+  for (const v of Object.values(d.applied)) sum += v;
+  return sum;
 };
+export const stampOf = (d: ViewDoc): DocStamp => ({ version: d.version, appliedSum: appliedSum(d) });
 
 export interface ReadModelStore {
   get(tenant: string, customerId: string): Promise<ViewDoc | undefined>;
-  /** writes unless the stored doc is newer (docOrder); returns false when it was stale */
-  put(tenant: string, doc: ViewDoc): Promise<boolean>;
+  /**
+   * Without `expected`: writes unless the stored doc is newer (docOrder). With `expected`: writes
+   * only if the stored doc is still the one the caller read (null: none stored), so two projectors
+   * folding into one doc can never lose each other's updates. Returns false when nothing was written.
+   */
+  put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean>;
   delete(tenant: string, customerId: string): Promise<void>;
   /** every doc of a tenant, a page at a time */
   list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly docs: readonly ViewDoc[]; readonly next?: string | undefined }>;

@@ -18,7 +18,9 @@ export type MetricName =
   | 'identity_cluster_guard_tripped'
   | 'commit_conflict_retry'
   | 'projection_gap_reread'
-  | 'projection_duplicate_skipped';
+  | 'projection_duplicate_skipped'
+  | 'projection_conflict_retry'
+  | 'projection_rejected';
 
 export interface Metrics {
   increment(name: MetricName, value?: number): void;

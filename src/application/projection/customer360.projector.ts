@@ -4,7 +4,7 @@ import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '
 import type { EventCodec } from '../event-codec.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
 import type { DataKey, KeyStore } from '../ports/keys.port.js';
-import type { ViewDoc } from '../ports/read-model.port.js';
+import { stampOf, type DocStamp, type ViewDoc } from '../ports/read-model.port.js';
 import type { Metrics } from '../ports/runtime.port.js';
 
 // Keeps Customer360 docs up to date from committed events delivered at least once, in any order
@@ -15,13 +15,14 @@ import type { Metrics } from '../ports/runtime.port.js';
 
 export interface ViewDocs {
   get(tenant: string, id: string): Promise<ViewDoc | undefined>;
-  put(tenant: string, doc: ViewDoc): Promise<boolean>;
+  put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean>;
 }
 
 type MergeData = EventOf<'CustomerMerged'>['data'];
 
 const RECOMPUTE_ON: ReadonlySet<string> = new Set(['CustomerMerged', 'CustomerUnmerged', 'CustomerRestored']);
 const MAX_DEPTH = 32;
+const MAX_ATTEMPTS = 8;
 
 export class Customer360Projector {
   constructor(
@@ -32,10 +33,15 @@ export class Customer360Projector {
   ) {}
 
   async apply(tenant: string, events: readonly RecordedEvent[], docs: ViewDocs, keyCache = new Map<string, DataKey | null>()): Promise<void> {
-    // one read and one write per doc a batch touches, however many of its events land there
-    const batch = new BatchedDocs(docs);
-    for (const r of events) await this.applyOne(tenant, r, batch, keyCache);
-    await batch.flush(tenant);
+    // one read and one write per doc a batch touches, however many of its events land there; the
+    // writes are compare-and-swap, and a batch that lost a race is folded again from fresh docs
+    for (let attempt = 1; ; attempt++) {
+      const batch = new BatchedDocs(docs);
+      for (const r of events) await this.applyOne(tenant, r, batch, keyCache);
+      if (await batch.flush(tenant)) return;
+      this.metrics.increment('projection_conflict_retry');
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`projection of ${events.length} events kept losing races on ${tenant}; deliver them again`);
+    }
   }
 
   private async applyOne(tenant: string, r: RecordedEvent, docs: ViewDocs, keyCache: Map<string, DataKey | null>): Promise<void> {
@@ -159,11 +165,13 @@ export class Customer360Projector {
     return out;
   }
 
+  /** Data keys by tenant and customer: a cache shared across tenants must never cross them. */
   async keyOf(tenant: string, id: string, cache: Map<string, DataKey | null>): Promise<DataKey | null> {
-    let key = cache.get(id);
+    const cacheKey = `${tenant}\u0000${id}`;
+    let key = cache.get(cacheKey);
     if (key === undefined) {
       key = await this.keys.get(tenant, id);
-      cache.set(id, key);
+      cache.set(cacheKey, key);
     }
     return key;
   }
@@ -171,6 +179,8 @@ export class Customer360Projector {
 
 class BatchedDocs implements ViewDocs {
   private readonly local = new Map<string, ViewDoc | undefined>();
+  /** what the store held when this batch first read a doc: the compare-and-swap expectation */
+  private readonly origin = new Map<string, DocStamp | null>();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly docs: ViewDocs) {}
@@ -179,6 +189,7 @@ class BatchedDocs implements ViewDocs {
     if (this.local.has(id)) return this.local.get(id);
     const doc = await this.docs.get(tenant, id);
     this.local.set(id, doc);
+    this.origin.set(id, doc ? stampOf(doc) : null);
     return doc;
   }
 
@@ -188,9 +199,15 @@ class BatchedDocs implements ViewDocs {
     return true;
   }
 
-  async flush(tenant: string): Promise<void> {
-    // a stale write loses to the newer doc already stored, which is what we want
-    for (const id of this.dirty) await this.docs.put(tenant, this.local.get(id)!);
+  /** false when another writer changed a doc this batch had read: the batch must run again */
+  async flush(tenant: string): Promise<boolean> {
+    let clean = true;
+    for (const id of this.dirty) {
+      const written = await this.docs.put(tenant, this.local.get(id)!, this.origin.get(id));
+      // a doc written without being read (re-pointing members) may lose to a newer one: that is fine
+      if (!written && this.origin.has(id)) clean = false;
+    }
     this.dirty.clear();
+    return clean;
   }
 }

@@ -1,4 +1,4 @@
-import type { CustomerEvent } from './customer.events.js';
+import { CustomerEvent } from './customer.events.js';
 
 // Stored events are never rewritten. When a schema changes, its new version gets an upcaster here
 // that lifts older stored shapes on read. Every shipped event is still at version 1.
@@ -10,7 +10,11 @@ const UPCASTERS: ReadonlyMap<string, Upcaster> = new Map();
 
 export const LATEST_VERSION = 1;
 
+const KNOWN_TYPES: ReadonlySet<string> = new Set(CustomerEvent.options.map((o) => o.shape.type.value));
+
+/** Lifts a stored event to the current schema; an unknown type is an error, never a silent cast. */
 export const upcast = (raw: Raw): CustomerEvent => {
+  if (!KNOWN_TYPES.has(raw.type)) throw new Error(`unknown event type ${raw.type}`);
   let current = raw;
   for (let guard = 0; current.v < LATEST_VERSION && guard < 32; guard++) {
     const up = UPCASTERS.get(`${current.type}@${current.v}`);

@@ -18,7 +18,9 @@ const NEVER_MOVES: ReadonlySet<string> = new Set(['CustomerRegistered', 'Custome
 export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEvents: readonly RecordedEvent[]): UnmergePlan => {
   const merge = survivor.merges.get(mergeId);
   if (!merge) throw new DomainError('MERGE_NOT_FOUND', `customer ${survivor.id} has no merge ${mergeId}`, ['mergeId']);
-  const later = survivorEvents.filter((e) => e.version > merge.atVersion);
+  // events an earlier unmerge already gave away belong to that customer now, as do their claims
+  const givenAway = new Set(survivorEvents.flatMap((e) => (e.event.type === 'CustomerUnmerged' ? e.event.data.reassignedEventIds : [])));
+  const later = survivorEvents.filter((e) => e.version > merge.atVersion && !givenAway.has(e.eventId));
   const linkedLater = new Set(later.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [e.event.data.key] : [])));
   const absorbedSide = new Set(merge.keys);
   const survivorSide = new Set(

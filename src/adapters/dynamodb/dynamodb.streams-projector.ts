@@ -1,0 +1,167 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { StoredEvent } from '../../application/ports/event-store.port.js';
+import type { DataKey } from '../../application/ports/keys.port.js';
+import type { Customer360Projector, ViewDocs } from '../../application/projection/customer360.projector.js';
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { fromEventItem, isEventItem } from './dynamodb.event-item.js';
+
+// The DynamoDB Streams projector core, shared by the Lambda handler and the local poller. Stream
+// records arrive at least once, ordered only per item; the projector skips duplicates and re-reads
+// gaps from the log, so this layer only has to decide what to hand it and what to report back.
+//
+// Two kinds of trouble, told apart on purpose:
+// - transient (AWS service errors, throttling, network): the record and every later one of the
+//   batch are reported in batchItemFailures, and Lambda (or the poller) delivers them again;
+// - deterministic (an item that does not unmarshal or decode, an event the projector cannot fold):
+//   retrying would block the whole shard, every customer on it, forever. Such a record is listed
+//   in `rejected` with the reason and the batch goes on, as the quarantine does for bad input.
+
+export type StreamImage = Record<string, AttributeValue>;
+
+/** The fields used from a DynamoDB Streams record, in the Lambda event and the GetRecords shape. */
+export type DynamoDbStreamRecord = {
+  readonly eventID?: string | undefined;
+  readonly eventName?: string | undefined;
+  readonly dynamodb?: { readonly Keys?: StreamImage | undefined; readonly NewImage?: StreamImage | undefined; readonly SequenceNumber?: string | undefined } | undefined;
+};
+
+export type RejectedRecord = {
+  readonly sequenceNumber: string | undefined;
+  readonly eventID: string | undefined;
+  /** pk/sk of the item, when readable: enough to find the stored event again */
+  readonly item: string;
+  readonly reason: { readonly code: 'UNREADABLE_EVENT_ITEM' | 'UNDECODABLE_EVENT' | 'PROJECTION_FAILED'; readonly message: string };
+};
+
+export type StreamBatchResult = {
+  /** exactly what Lambda's ReportBatchItemFailures expects */
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+  readonly rejected: readonly RejectedRecord[];
+  /** the transient errors behind batchItemFailures, for logs */
+  readonly errors: readonly unknown[];
+  readonly projected: number;
+  readonly ignored: number;
+};
+
+type Entry = { readonly index: number; readonly stored: StoredEvent; event?: RecordedEvent };
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+
+/**
+ * Worth delivering again: the AWS SDK's service and network failures, except a request DynamoDB
+ * refuses for its content (a view over 400 KB): that one fails the same way every time.
+ */
+export const isTransient = (e: unknown): boolean => {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as { $metadata?: unknown; $retryable?: unknown; code?: unknown; name?: unknown };
+  if (x.name === 'ValidationException') return false;
+  return x.$metadata !== undefined || x.$retryable !== undefined || NETWORK_CODES.has(String(x.code)) || x.name === 'TimeoutError' || x.name === 'AbortError';
+};
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const itemName = (r: DynamoDbStreamRecord): string => {
+  const keys = r.dynamodb?.Keys ?? r.dynamodb?.NewImage;
+  return `${keys?.['pk']?.S ?? '?'}/${keys?.['sk']?.N ?? keys?.['sk']?.S ?? '?'}`;
+};
+
+export class DynamoDbStreamsProjector {
+  constructor(
+    private readonly projector: Customer360Projector,
+    private readonly docs: ViewDocs,
+    private readonly onRejected: (rejected: readonly RejectedRecord[]) => void = () => {},
+  ) {}
+
+  async handle(records: readonly DynamoDbStreamRecord[]): Promise<StreamBatchResult> {
+    const rejected: [number, RejectedRecord][] = [];
+    const errors: unknown[] = [];
+    let firstFailure = records.length;
+    const fail = (index: number, e: unknown) => {
+      errors.push(e);
+      firstFailure = Math.min(firstFailure, index);
+    };
+    const reject = (index: number, code: RejectedRecord['reason']['code'], e: unknown) => {
+      const r = records[index]!;
+      rejected.push([index, { sequenceNumber: r.dynamodb?.SequenceNumber, eventID: r.eventID, item: itemName(r), reason: { code, message: message(e) } }]);
+    };
+
+    const byTenant = new Map<string, Entry[]>();
+    let ignored = 0;
+    records.forEach((r, index) => {
+      const image = r.dynamodb?.NewImage;
+      // claims, idempotency records and TTL deletions also flow through the stream
+      if ((r.eventName !== 'INSERT' && r.eventName !== 'MODIFY') || !isEventItem(image)) return void ignored++;
+      try {
+        const stored = fromEventItem(image);
+        const group = byTenant.get(stored.tenant);
+        if (group) group.push({ index, stored });
+        else byTenant.set(stored.tenant, [{ index, stored }]);
+      } catch (e) {
+        reject(index, 'UNREADABLE_EVENT_ITEM', e);
+      }
+    });
+
+    let projected = 0;
+    for (const [tenant, entries] of byTenant) {
+      // per batch and tenant (the cache is keyed by customer id only), never kept longer: an
+      // erased customer's key must stay gone
+      const keys = new Map<string, DataKey | null>();
+      const ready: Entry[] = [];
+      for (const entry of entries) {
+        try {
+          // fetched first so that a key store outage is retried, not mistaken for a bad event
+          if (entry.stored.pii !== undefined) await this.projector.keyOf(tenant, entry.stored.streamId, keys);
+        } catch (e) {
+          fail(entry.index, e);
+          continue;
+        }
+        try {
+          entry.event = (await this.projector.decodeAll(tenant, [entry.stored], keys))[0]!;
+          ready.push(entry);
+        } catch (e) {
+          if (isTransient(e)) fail(entry.index, e);
+          else reject(entry.index, 'UNDECODABLE_EVENT', e);
+        }
+      }
+      projected += await this.apply(tenant, ready, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
+    }
+
+    const inOrder = rejected.sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+    if (inOrder.length > 0) this.onRejected(inOrder);
+    const batchItemFailures = records
+      .slice(firstFailure)
+      .flatMap((r) => (r.dynamodb?.SequenceNumber === undefined ? [] : [{ itemIdentifier: r.dynamodb.SequenceNumber }]));
+    return { batchItemFailures, rejected: inOrder, errors, projected, ignored };
+  }
+
+  /** The whole group in one go; if that fails, one event at a time to find who is at fault. */
+  private async apply(
+    tenant: string,
+    entries: readonly Entry[],
+    keys: Map<string, DataKey | null>,
+    fail: (index: number, e: unknown) => void,
+    reject: (index: number, e: unknown) => void,
+  ): Promise<number> {
+    if (entries.length === 0) return 0;
+    try {
+      await this.projector.apply(tenant, entries.map((e) => e.event!), this.docs, keys);
+      return entries.length;
+    } catch {
+      // fall through: everything is idempotent, so re-applying what did land is harmless
+    }
+    let projected = 0;
+    for (const entry of entries) {
+      try {
+        await this.projector.apply(tenant, [entry.event!], this.docs, keys);
+        projected++;
+      } catch (e) {
+        if (!isTransient(e)) reject(entry.index, e);
+        else {
+          // the rest is delivered again from here; Lambda retries from the first failure anyway
+          fail(entry.index, e);
+          return projected;
+        }
+      }
+    }
+    return projected;
+  }
+}
