@@ -5,10 +5,15 @@ import { performance } from 'node:perf_hooks';
 import { CustomerRepository } from '../src/application/customers/customer.repository.js';
 import { ScratchDocs } from '../src/application/projection/rebuild.use-case.js';
 import { generateDataset } from '../src/infrastructure/demo/dataset.js';
+import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
 import { makeHarness } from '../test/support/harness.js';
+import { runDynamoDbBench } from './dynamodb.bench.js';
+import { runLagBench } from './dynamodb-lag.bench.js';
 
-// npm run bench: the in-memory pipeline's speed on a generated data set. Prints a table and writes
-// bench/results/latest.json. BENCH_CUSTOMERS scales the data set (default 5,000 people).
+// npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
+// on DynamoDB Local against Castore in the same run. Prints a table and writes
+// bench/results/latest.json. BENCH_CUSTOMERS scales the data set (default 5,000 people);
+// BENCH_DYNAMODB=0 skips the DynamoDB part (it needs Java 17).
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 const rows: Row[] = [];
@@ -78,6 +83,21 @@ const tenant = 'bench';
   const v = view.slice(skip);
   rows.push({ name: `load aggregate (${events} events, identity fold, no cache)`, value: Math.round(quantile(a, 0.5)), unit: 'us median', note: `p99 ${Math.round(quantile(a, 0.99))} us` });
   rows.push({ name: `load 360 view from the log (${events} events, decrypt + fold)`, value: Math.round(quantile(v, 0.5)), unit: 'us median', note: `p99 ${Math.round(quantile(v, 0.99))} us` });
+}
+
+// 4. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag
+if (process.env['BENCH_DYNAMODB'] !== '0') {
+  process.env['AWS_ACCESS_KEY_ID'] ??= 'bench';
+  process.env['AWS_SECRET_ACCESS_KEY'] ??= 'bench';
+  process.env['AWS_REGION'] ??= 'us-east-1';
+  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  const dynamo = await startDynamoDbLocal();
+  try {
+    rows.push(...(await runDynamoDbBench(dynamo.endpoint)));
+    rows.push(...(await runLagBench(dynamo.endpoint)));
+  } finally {
+    await dynamo.stop();
+  }
 }
 
 const result = { at: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, customers, rows };

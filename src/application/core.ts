@@ -20,7 +20,7 @@ export type CoreOptions = {
 /** The use cases over a set of ports: what every driving adapter (HTTP, Lambda, CLI) talks to. */
 export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const codec = new EventCodec(ports.cipher);
-  const repo = new CustomerRepository(ports.store);
+  const repo = new CustomerRepository(ports.store, { snapshots: ports.snapshots, metrics: ports.metrics });
   const projector = new Customer360Projector(ports.store, ports.keys, codec, ports.metrics);
   const afterCommit: AfterCommit = options.inlineProjection
     ? (tenant, events) => projector.apply(tenant, events, ports.readModels)

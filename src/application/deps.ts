@@ -3,6 +3,7 @@ import type { Cipher, Hasher, KeyStore } from './ports/keys.port.js';
 import type { Quarantine } from './ports/quarantine.port.js';
 import type { ReadModelStore } from './ports/read-model.port.js';
 import type { TenantSettings } from './ports/rules.port.js';
+import type { SnapshotStore } from './ports/snapshot.port.js';
 import type { Clock, IdGenerator, Metrics } from './ports/runtime.port.js';
 
 /** Every driven port the use cases need; the composition root provides the adapters. */
@@ -17,4 +18,6 @@ export type CorePorts = {
   readonly quarantine: Quarantine;
   readonly settings: TenantSettings;
   readonly metrics: Metrics;
+  /** optional: without it every load folds the whole stream */
+  readonly snapshots?: SnapshotStore | undefined;
 };

@@ -8,6 +8,7 @@ import { MemoryEventStore } from '../adapters/memory/memory.event-store.js';
 import { MemoryKeyStore } from '../adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory.read-model-store.js';
+import { MemorySnapshotStore } from '../adapters/memory/memory.snapshot-store.js';
 import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { scoreConfigFor, type Config } from './config.js';
 import { TOKENS } from './tokens.js';
@@ -34,6 +35,7 @@ export const buildContainer = (config: Config): Container => {
   c.bind(TOKENS.ReadModelStore).toDynamicValue(() => new MemoryReadModelStore());
   c.bind(TOKENS.KeyStore).toDynamicValue(() => new MemoryKeyStore());
   c.bind(TOKENS.Quarantine).toDynamicValue(() => new MemoryQuarantine());
+  c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
   c.bind(TOKENS.Core).toDynamicValue((ctx) => {
     const ports: CorePorts = {
       store: ctx.get(TOKENS.EventStore),
@@ -46,6 +48,7 @@ export const buildContainer = (config: Config): Container => {
       quarantine: ctx.get(TOKENS.Quarantine),
       settings: ctx.get(TOKENS.TenantSettings),
       metrics: ctx.get(TOKENS.Metrics),
+      snapshots: ctx.get(TOKENS.SnapshotStore),
     };
     return createCore(ports, { inlineProjection: true, sourceOf: (_tenant, name) => sourceFor(config, name) });
   });

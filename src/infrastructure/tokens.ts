@@ -5,6 +5,7 @@ import type { Cipher, Hasher, KeyStore } from '../application/ports/keys.port.js
 import type { Quarantine } from '../application/ports/quarantine.port.js';
 import type { ReadModelStore } from '../application/ports/read-model.port.js';
 import type { TenantSettings } from '../application/ports/rules.port.js';
+import type { SnapshotStore } from '../application/ports/snapshot.port.js';
 import type { Clock, IdGenerator, Metrics } from '../application/ports/runtime.port.js';
 import type { Config } from './config.js';
 
@@ -21,6 +22,7 @@ export const TOKENS = {
   Clock: token<Clock>('Clock'),
   IdGenerator: token<IdGenerator>('IdGenerator'),
   Quarantine: token<Quarantine>('Quarantine'),
+  SnapshotStore: token<SnapshotStore>('SnapshotStore'),
   TenantSettings: token<TenantSettings>('TenantSettings'),
   Metrics: token<Metrics>('Metrics'),
   Core: token<Core>('Core'),

@@ -7,6 +7,7 @@ import { MemoryEventStore } from '../../src/adapters/memory/memory.event-store.j
 import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../../src/adapters/memory/memory.read-model-store.js';
+import { MemorySnapshotStore } from '../../src/adapters/memory/memory.snapshot-store.js';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 
 /** A clock tests move by hand. */
@@ -26,6 +27,7 @@ export type Harness = {
     readonly keys: MemoryKeyStore;
     readonly quarantine: MemoryQuarantine;
     readonly metrics: MemoryMetrics;
+    readonly snapshots: MemorySnapshotStore;
   };
   readonly clock: ManualClock;
   readonly web: IngestSource;
@@ -46,6 +48,7 @@ export const makeHarness = (settings: TenantSettingsInput = {}, options: { inlin
     quarantine: new MemoryQuarantine(),
     settings: new StaticTenantSettings(settings),
     metrics: new MemoryMetrics(),
+    snapshots: new MemorySnapshotStore(),
   };
   const web: IngestSource = { name: 'web', priority: 10, channel: 'web' };
   const crm: IngestSource = { name: 'crm', priority: 50, channel: 'crm' };

@@ -7,6 +7,7 @@ import type { StoredEvent } from '../../application/ports/event-store.port.js';
 //   event        pk = T#<tenant>#S#<streamId>   sk = version (1..n)
 //   claim        pk = T#<tenant>#C#<claimKey>   sk = 0        kind, tenant, key, owner
 //   idempotency  pk = T#<tenant>#I#<messageId>  sk = 0        kind, tenant, key, payloadHash, expiresAt, ttl
+//   snapshot     pk = T#<tenant>#N#<streamId>   sk = 0        kind, tenant, streamId, version, snapshot (JSON)
 // Events also carry gpk/gsk for the `by-commit` index that reads a tenant's log without a scan:
 //   gpk = T#<tenant>#B#<bucket> (streams spread over BUCKETS partitions), gsk = <stamp>#<streamId>#<version>
 // The stamp is assigned by the writer per commit (see commitStamp), so every event of one commit
@@ -20,6 +21,7 @@ export const BY_COMMIT_INDEX = 'by-commit';
 export const streamPk = (tenant: string, streamId: string): string => `T#${tenant}#S#${streamId}`;
 export const claimPk = (tenant: string, key: string): string => `T#${tenant}#C#${key}`;
 export const idempotencyPk = (tenant: string, key: string): string => `T#${tenant}#I#${key}`;
+export const snapshotPk = (tenant: string, streamId: string): string => `T#${tenant}#N#${streamId}`;
 
 /** Stable bucket of a stream (FNV-1a), so one stream's events share a partition of the index. */
 export const bucketOf = (streamId: string): number => {

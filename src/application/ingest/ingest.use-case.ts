@@ -182,8 +182,9 @@ export class IngestUseCase {
       messageId,
       identifierKeys: identifiers.filter((i) => !rejectedKeys.has(i.key)).map((i) => i.key),
     };
-    // event ids derive from the idempotency key: one digest per call, then stream ordinal and index
-    const base = hasher.digest(`${tenant}|${messageId}`);
+    // event ids derive from the idempotency key: the payload hash covers the messageId (or is it),
+    // and a reused messageId with another payload never commits; then stream ordinal and index
+    const base = payloadHash;
     const ordinals = new Map([resolution.survivorId, ...resolution.absorbed].map((id, i) => [id, i]));
     const eventIdFor = (streamId: string, index: number) => `${base}.${ordinals.get(streamId)}.${index}`;
     const survivorState = customers.get(resolution.survivorId) ?? (await this.repo.load(tenant, resolution.survivorId));

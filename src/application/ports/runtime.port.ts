@@ -20,7 +20,11 @@ export type MetricName =
   | 'projection_gap_reread'
   | 'projection_duplicate_skipped'
   | 'projection_conflict_retry'
-  | 'projection_rejected';
+  | 'projection_rejected'
+  /** a snapshot could not be read or did not fit its stream: the load folded from the start */
+  | 'snapshot_ignored'
+  /** a load could not save its snapshot: the load still succeeded, the next one folds more */
+  | 'snapshot_write_failed';
 
 export interface Metrics {
   increment(name: MetricName, value?: number): void;

@@ -1,0 +1,66 @@
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SnapshotStore, StoredSnapshot } from '../../application/ports/snapshot.port.js';
+import { snapshotPk } from './dynamodb.event-item.js';
+
+// Snapshots live in the event table, one item per stream (shape in dynamodb.event-item.ts). Their
+// kind is 'snapshot', so the Streams projector passes over them, and they carry no gpk/gsk, so
+// the by-commit index (and with it readAll) never sees them.
+
+export type DynamoDbSnapshotStoreOptions = { readonly tableName: string };
+
+const S = (v: string) => ({ S: v });
+const N = (v: number) => ({ N: String(v) });
+
+export class DynamoDbSnapshotStore implements SnapshotStore {
+  private readonly table: string;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbSnapshotStoreOptions,
+  ) {
+    this.table = options.tableName;
+  }
+
+  async get(tenant: string, streamId: string): Promise<StoredSnapshot | undefined> {
+    // an eventually consistent read is enough: a snapshot is the true state at its own version,
+    // however old, and the tail after it is read consistently
+    const { Item: item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: S(snapshotPk(tenant, streamId)), sk: N(0) },
+        ProjectionExpression: '#v, #s',
+        ExpressionAttributeNames: { '#v': 'version', '#s': 'snapshot' },
+      }),
+    );
+    if (item === undefined) return undefined;
+    const version = Number(item['version']?.N);
+    const json = item['snapshot']?.S;
+    if (!Number.isSafeInteger(version) || json === undefined) throw new Error(`snapshot item ${snapshotPk(tenant, streamId)} lacks its version or snapshot`);
+    return { version, snapshot: JSON.parse(json) };
+  }
+
+  async put(tenant: string, streamId: string, version: number, snapshot: unknown): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: S(snapshotPk(tenant, streamId)),
+            sk: N(0),
+            kind: S('snapshot'),
+            tenant: S(tenant),
+            streamId: S(streamId),
+            version: N(version),
+            snapshot: S(JSON.stringify(snapshot)),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #v < :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': N(version) },
+        }),
+      );
+    } catch (e) {
+      // a snapshot as new or newer is already kept (another loader got there first): nothing to do
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryEventStore } from '../../../src/adapters/memory/memory.event-store.js';
+import { MemorySnapshotStore } from '../../../src/adapters/memory/memory.snapshot-store.js';
+import { MemoryMetrics } from '../../../src/adapters/metrics/memory.metrics.js';
+import { CustomerRepository } from '../../../src/application/customers/customer.repository.js';
+import type { SnapshotStore } from '../../../src/application/ports/snapshot.port.js';
+import type { RecordedEvent } from '../../../src/domain/customer/customer.events.js';
+import { toSnapshot } from '../../../src/domain/customer/customer.snapshot.js';
+import { fold } from '../../../src/domain/customer/customer.state.js';
+import { commitHistory, longHistory } from '../../support/customer-history.js';
+import { keyed, linked, recordAll } from '../../support/decider-spec.js';
+import { makeHarness } from '../../support/harness.js';
+
+// Loading through a snapshot must give the very state a full fold gives, read fewer events, and
+// never let a broken or foreign snapshot, or a failing snapshot store, change or fail a load.
+
+const TENANT = 't-1';
+const ID = 'c-1';
+
+const commit = (store: MemoryEventStore, recorded: readonly RecordedEvent[]) => commitHistory(store, TENANT, recorded);
+
+const setUp = async (count: number) => {
+  const store = new MemoryEventStore();
+  const all = longHistory(ID, count);
+  await commit(store, all);
+  return { store, all, snapshots: new MemorySnapshotStore(), metrics: new MemoryMetrics() };
+};
+
+describe('CustomerRepository with snapshots', () => {
+  it('loads a 250-event customer through its snapshot, reading only the tail, into the full fold', async () => {
+    const store = new MemoryEventStore();
+    const snapshots = new MemorySnapshotStore();
+    const all = longHistory(ID, 250);
+    await commit(store, all.slice(0, 150));
+    await new CustomerRepository(store, { snapshots }).load(TENANT, ID);
+    expect((await snapshots.get(TENANT, ID))?.version).toBe(150);
+
+    await commit(store, all.slice(150));
+    const read = vi.spyOn(store, 'readStream');
+    const state = await new CustomerRepository(store, { snapshots }).load(TENANT, ID);
+    expect(read.mock.calls).toEqual([[TENANT, ID, 150]]);
+    expect(await read.mock.results[0]!.value).toHaveLength(100);
+    expect(state).toEqual(fold(ID, all));
+    expect(toSnapshot(state)).toEqual(toSnapshot(fold(ID, all))); // same iteration order too
+    expect(state.merges.size).toBeGreaterThan(0);
+    // it folded 100 events past the snapshot, so the next load starts at 250 and reads nothing
+    expect((await snapshots.get(TENANT, ID))?.version).toBe(250);
+    read.mockClear();
+    expect(await new CustomerRepository(store, { snapshots }).load(TENANT, ID)).toEqual(state);
+    expect(read.mock.calls).toEqual([[TENANT, ID, 250]]);
+  });
+
+  it('writes a snapshot once a load folds `snapshotEvery` events past the last one, not before', async () => {
+    const { store, snapshots } = await setUp(99);
+    const put = vi.spyOn(snapshots, 'put');
+    await new CustomerRepository(store, { snapshots, snapshotEvery: 100 }).load(TENANT, ID);
+    expect(put).not.toHaveBeenCalled();
+    await commit(store, recordAll(ID, [linked(keyed('email', 'late'))], 99));
+    await new CustomerRepository(store, { snapshots, snapshotEvery: 100 }).load(TENANT, ID);
+    expect(put.mock.calls.map(([tenant, id, version]) => [tenant, id, version])).toEqual([[TENANT, ID, 100]]);
+  });
+
+  it.each([
+    ['another schema version', (s: Record<string, unknown>) => ({ ...s, schema: 2 })],
+    ['not a snapshot at all', () => 'garbage'],
+    ['another customer’s state', (s: Record<string, unknown>) => ({ ...s, id: 'c-2' })],
+    ['a state at another version than its item', (s: Record<string, unknown>) => ({ ...s, version: 120 })],
+    ['a state with an unknown field', (s: Record<string, unknown>) => ({ ...s, email: 'alice@example.com' })],
+  ])('ignores %s and folds the whole stream', async (_name, corrupt) => {
+    const { store, all, snapshots, metrics } = await setUp(250);
+    await snapshots.put(TENANT, ID, 150, corrupt(toSnapshot(fold(ID, all.slice(0, 150)))));
+    const read = vi.spyOn(store, 'readStream');
+    const state = await new CustomerRepository(store, { snapshots, metrics }).load(TENANT, ID);
+    expect(read.mock.calls).toEqual([[TENANT, ID, 0]]);
+    expect(state).toEqual(fold(ID, all));
+    expect(metrics.get('snapshot_ignored')).toBe(1);
+    // the full fold went past the threshold, so a good snapshot replaces the bad one
+    expect((await snapshots.get(TENANT, ID))?.version).toBe(250);
+  });
+
+  it('loads by folding when the snapshot store cannot be read or written, counting the write failure', async () => {
+    const { store, all, metrics } = await setUp(250);
+    const broken: SnapshotStore = { get: () => Promise.reject(new Error('throttled')), put: () => Promise.reject(new Error('item too large')) };
+    const state = await new CustomerRepository(store, { snapshots: broken, metrics }).load(TENANT, ID);
+    expect(state).toEqual(fold(ID, all));
+    expect(metrics.snapshot()).toMatchObject({ snapshot_ignored: 1, snapshot_write_failed: 1 });
+  });
+
+  it('waits for the snapshot write before the load returns', async () => {
+    const { store, snapshots } = await setUp(120);
+    let written = false;
+    const slow: SnapshotStore = { get: (t, id) => snapshots.get(t, id), put: async () => void (await new Promise((r) => setTimeout(r, 20)), (written = true)) };
+    await new CustomerRepository(store, { snapshots: slow }).load(TENANT, ID);
+    expect(written).toBe(true);
+  });
+
+  it('refuses a threshold that is not a positive integer', () => {
+    for (const snapshotEvery of [0, -1, 2.5, Number.NaN]) expect(() => new CustomerRepository(new MemoryEventStore(), { snapshotEvery })).toThrow(/snapshotEvery/);
+  });
+});
+
+describe('createCore wiring', () => {
+  it('passes the snapshot store to the repository, so a cold load of a long customer saves one', async () => {
+    const h = makeHarness();
+    let customerId = '';
+    for (let i = 0; i < 105; i++) {
+      const outcome = await h.core.ingest.ingest(TENANT, h.web, { type: 'page', name: 'Home', anonymousId: 'anon-1', messageId: `m-${i}` });
+      if (outcome.status !== 'accepted') throw new Error(`call ${i} was ${outcome.status}`);
+      customerId = outcome.customerId;
+    }
+    h.core.repo.clear();
+    const state = await h.core.repo.load(TENANT, customerId);
+    expect(state.version).toBeGreaterThanOrEqual(105);
+    expect((await h.ports.snapshots.get(TENANT, customerId))?.version).toBe(state.version);
+  });
+});
