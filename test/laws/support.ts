@@ -1,0 +1,178 @@
+import type { IngestOutcome } from '../../src/application/ingest/ingest.use-case.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import type { CustomerState } from '../../src/domain/customer/customer.state.js';
+import { DomainError } from '../../src/domain/shared/errors.js';
+import type { Harness } from '../support/harness.js';
+import { identifiersOf, TENANTS, toSegment, type CallSpec, type Op } from './arbitraries.js';
+
+// Helpers the law suites share: driving the real core with generated calls and the independent
+// oracles (union-find over co-observed identifiers) the outcomes are compared with.
+
+/** At least 500 runs per property in CI; LAW_RUNS raises (or, locally, lowers) it. */
+export const RUNS = Number(process.env.LAW_RUNS ?? 500);
+/** Per-property time budget: generous, the whole folder is meant to finish well under 90 s. */
+export const TIMEOUT = 120_000;
+
+export const ingest = (h: Harness, c: CallSpec): Promise<IngestOutcome> =>
+  h.core.ingest.ingest(c.tenant, c.source === 'crm' ? h.crm : h.web, toSegment(c));
+
+export const ingestAll = async (h: Harness, calls: readonly CallSpec[]): Promise<IngestOutcome[]> => {
+  const out: IngestOutcome[] = [];
+  for (const c of calls) out.push(await ingest(h, c));
+  return out;
+};
+
+export const label = (type: string, value: string): string => `${type}:${value}`;
+
+/** Connected components of the identifiers co-observed in one tenant's calls, blocked ones left out. */
+export const components = (calls: readonly CallSpec[], tenant: string): string[][] => {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let root = x;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(x, root);
+    return root;
+  };
+  for (const c of calls) {
+    if (c.tenant !== tenant) continue;
+    const ids = identifiersOf(c).filter((i) => !i.blocked).map((i) => label(i.type, i.value));
+    for (const id of ids) if (!parent.has(id)) parent.set(id, id);
+    for (const id of ids.slice(1)) parent.set(find(id), find(ids[0]!));
+  }
+  const groups = new Map<string, string[]>();
+  for (const id of parent.keys()) groups.set(find(id), [...(groups.get(find(id)) ?? []), id]);
+  return canonical([...groups.values()]);
+};
+
+/** A partition in one comparable shape: sorted groups, sorted by their first member. */
+export const canonical = (groups: Iterable<Iterable<string>>): string[][] =>
+  [...groups].map((g) => [...g].sort()).filter((g) => g.length > 0).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+
+/** Every doc of a tenant as the read-model store holds it. */
+export const docsOf = async (h: Harness, tenant: string): Promise<ViewDoc[]> => {
+  const out: ViewDoc[] = [];
+  let after: string | undefined;
+  do {
+    const page = await h.ports.readModels.list(tenant, { after, limit: 500 });
+    out.push(...page.docs);
+    after = page.next;
+  } while (after);
+  return out;
+};
+
+export const viewsOf = async (h: Harness, tenant: string) =>
+  (await docsOf(h, tenant)).flatMap((d) => (d.kind === 'view' ? [d] : []));
+
+/** Grouping as the read models show it: each 360 view's identifiers. */
+export const groupsFromViews = async (h: Harness, tenant: string): Promise<string[][]> =>
+  canonical((await viewsOf(h, tenant)).map((d) => Object.values(d.view.identifiers).map((i) => label(i.type, i.value ?? '?'))));
+
+/** Which customer findByIdentifier answers for a value, or undefined when none holds it. */
+export const lookup = async (h: Harness, tenant: string, type: string, value: string): Promise<string | undefined> => {
+  try {
+    const r = await h.core.queries.findByIdentifier(tenant, type, value);
+    if (r.kind !== 'view') throw new Error(`findByIdentifier answered a redirect to ${r.survivorId}`);
+    return r.customer.customerId;
+  } catch (e) {
+    if (e instanceof DomainError && e.code === 'CUSTOMER_NOT_FOUND') return undefined;
+    throw e;
+  }
+};
+
+/** Grouping as identifier lookups see it (claims followed to the survivor). */
+export const groupsFromLookups = async (h: Harness, tenant: string, calls: readonly CallSpec[]): Promise<string[][]> => {
+  const values = new Map<string, { type: string; value: string }>();
+  for (const c of calls) if (c.tenant === tenant) for (const i of identifiersOf(c)) if (!i.blocked) values.set(label(i.type, i.value), i);
+  const groups = new Map<string, string[]>();
+  for (const [l, { type, value }] of values) {
+    const owner = (await lookup(h, tenant, type, value)) ?? `(nobody) ${l}`;
+    groups.set(owner, [...(groups.get(owner) ?? []), l]);
+  }
+  return canonical(groups.values());
+};
+
+/** Identity states of every active customer of a tenant, by id. */
+export const activeStates = async (h: Harness, tenant: string): Promise<CustomerState[]> => {
+  const out: CustomerState[] = [];
+  for (const d of await viewsOf(h, tenant)) {
+    const s = await h.core.repo.load(tenant, d.customerId);
+    if (s.status === 'active') out.push(s);
+  }
+  return out;
+};
+
+export const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+/** Awaits a promise expected to fail with a DomainError and returns it. */
+export const domainError = async (p: Promise<unknown>): Promise<DomainError> => {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
+  throw new Error('expected a DomainError, but the call succeeded');
+};
+
+const tenantsFrom = (first: string): string[] => [first, ...TENANTS.filter((t) => t !== first)];
+
+const REFUSALS: ReadonlySet<string> = new Set(['IDENTIFIER_LIMIT_EXCEEDED', 'CLUSTER_GUARD_EXCEEDED', 'DO_NOT_LINK']);
+
+/**
+ * Runs calls, duplicate deliveries, manual merges and unmerges against the core. Merges and
+ * unmerges pick their customers among the tenant's current ones by index; an unforced merge may
+ * be refused, anything else that throws fails the law.
+ */
+export const runOps = async (h: Harness, ops: readonly Op[]): Promise<{ merges: number; refused: number; unmerges: number }> => {
+  const sent: CallSpec[] = [];
+  const done = { merges: 0, refused: 0, unmerges: 0 };
+  for (const o of ops) {
+    switch (o.op) {
+      case 'call':
+        await ingest(h, o.call);
+        sent.push(o.call);
+        break;
+      case 'dup':
+        if (sent.length > 0) await ingest(h, sent[o.pick % sent.length]!);
+        break;
+      case 'merge': {
+        // the op's tenant, or the other one when it has fewer than two customers yet
+        for (const tenant of tenantsFrom(o.tenant)) {
+          const states = await activeStates(h, tenant);
+          if (states.length < 2) continue;
+          const a = states[o.a % states.length]!;
+          const b = states[(o.a + 1 + (o.b % (states.length - 1))) % states.length]!;
+          try {
+            await h.core.identity.merge(tenant, a.id, b.id, { actor: 'law-ops', force: o.force });
+            done.merges++;
+          } catch (e) {
+            if (o.force || !(e instanceof DomainError) || !REFUSALS.has(e.code)) throw e;
+            done.refused++;
+          }
+          break;
+        }
+        break;
+      }
+      case 'unmerge': {
+        for (const tenant of tenantsFrom(o.tenant)) {
+          const merged = (await activeStates(h, tenant)).filter((s) => s.merges.size > 0);
+          if (merged.length === 0) continue;
+          const s = merged[o.pick % merged.length]!;
+          const merges = [...s.merges.values()];
+          await h.core.identity.unmerge(tenant, s.id, merges[o.which % merges.length]!.mergeId, { actor: 'law-ops', reason: 'law' });
+          done.unmerges++;
+          break;
+        }
+        break;
+      }
+    }
+  }
+  return done;
+};
+
+/** The distinct usable identifiers a tenant's calls carry. */
+export const identifiersOfCalls = (calls: readonly CallSpec[], tenant: string) => {
+  const out = new Map<string, ReturnType<typeof identifiersOf>[number]>();
+  for (const c of calls) if (c.tenant === tenant) for (const i of identifiersOf(c)) if (!i.blocked) out.set(label(i.type, i.value), i);
+  return [...out.values()];
+};
