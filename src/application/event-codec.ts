@@ -5,7 +5,7 @@ import type { Cipher, DataKey } from './ports/keys.port.js';
 
 // Domain events <-> the storage format. Personal fields (`pii`) are encrypted under the customer's
 // data key with the event's identity as associated data; a destroyed key decodes as "erased"
-// (pii absent), never as a crash.
+// (pii absent), never as a crash; a ciphertext that fails authentication under a live key throws.
 
 const aad = (tenant: string, streamId: string, eventId: string): string => `${tenant}/${streamId}/${eventId}`;
 
@@ -35,14 +35,9 @@ export class EventCodec {
   }
 
   decode(s: StoredEvent, key: DataKey | null): RecordedEvent {
-    let pii: unknown;
-    if (s.pii !== undefined && key) {
-      try {
-        pii = JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId)));
-      } catch {
-        pii = undefined; // a replaced or destroyed key reads as erased
-      }
-    }
+    // no key (destroyed: the customer was erased) reads as erased; a live key that fails to
+    // authenticate the ciphertext is tampering or a bug, and must not pass for an erasure
+    const pii: unknown = s.pii !== undefined && key ? JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId))) : undefined;
     const event: CustomerEvent = upcast({ type: s.type, v: s.v, data: s.data, ...(pii === undefined ? {} : { pii }) });
     return {
       eventId: s.eventId,

@@ -26,6 +26,14 @@ export class IdentityUseCases {
 
   async merge(tenant: string, a: string, b: string, options: OperationOptions & { readonly force?: boolean }) {
     const opId = options.operationId ?? this.ports.ids.newId();
+    const opHash = this.ports.hasher.claimKey(tenant, '$operation', `merge|${a}|${b}|${options.force === true}`);
+    const mergeId = this.ports.hasher.digest(`${tenant}|${opId}|merge`);
+    if (await this.alreadyDone(tenant, opId, opHash)) {
+      // a retry: answer what the first attempt did
+      const s = await this.repo.loadSurvivor(tenant, a);
+      const record = s.merges.get(mergeId);
+      return { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
+    }
     return this.withRetry(async () => {
       const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
       for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
@@ -37,14 +45,12 @@ export class IdentityUseCases {
       const now = this.ports.clock.now();
       const violation = checkMerge(rules, [survivorState, absorbedState], now);
       if (violation && !options.force) {
-        const code = violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_LIMIT_EXCEEDED' : violation.reason;
-        throw new DomainError(code, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
+        throw new DomainError(violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
       }
       const stamp = this.stamp(now, options.actor);
       const eventIdFor = this.eventIds(tenant, opId);
       const survivor = new PendingStream(survivorState, eventIdFor);
       const absorbed = new PendingStream(absorbedState, eventIdFor);
-      const mergeId = this.ports.hasher.digest(`${tenant}|${opId}|merge`);
       survivor.run({
         type: 'Absorb',
         mergeId,
@@ -52,13 +58,20 @@ export class IdentityUseCases {
         evidence: { rule: 'manual', identifiers: [], forced: violation !== undefined, actor: options.actor, reason: options.reason, rulesVersion: rules.source.version },
       }, stamp);
       absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
-      await this.commit(tenant, opId, [survivor, absorbed], [], now);
-      return { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined };
+      await this.commit(tenant, opId, opHash, [survivor, absorbed], [], now);
+      return { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
     });
   }
 
   async unmerge(tenant: string, customerId: string, mergeId: string, options: OperationOptions) {
     const opId = options.operationId ?? this.ports.ids.newId();
+    const opHash = this.ports.hasher.claimKey(tenant, '$operation', `unmerge|${customerId}|${mergeId}`);
+    if (await this.alreadyDone(tenant, opId, opHash)) {
+      // a retry: answer what the first attempt did, from its CustomerUnmerged event
+      const done = (await this.ports.store.readStream(tenant, customerId)).find((e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId);
+      const data = (done?.data ?? {}) as { absorbedId?: string; reassignedEventIds?: string[]; transferredKeys?: string[] };
+      return { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
+    }
     return this.withRetry(async () => {
       const s = await this.repo.load(tenant, customerId);
       if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
@@ -83,8 +96,8 @@ export class IdentityUseCases {
         return original;
       });
       const claims: ClaimOp[] = plan.transferredKeys.map((k) => ({ op: 'transfer', key: k, expectedOwner: s.id, owner: a.id }));
-      await this.commit(tenant, opId, [survivor, restored], claims, now);
-      return { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length };
+      await this.commit(tenant, opId, opHash, [survivor, restored], claims, now);
+      return { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length, duplicate: false };
     });
   }
 
@@ -96,11 +109,21 @@ export class IdentityUseCases {
     return (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
   }
 
-  private async commit(tenant: string, opId: string, pending: readonly PendingStream[], claims: readonly ClaimOp[], now: number): Promise<void> {
+  /** A retried operation (same operationId) answers as done; the id reused for another operation is refused. */
+  private async alreadyDone(tenant: string, opId: string, opHash: string): Promise<boolean> {
+    const existing = await this.ports.store.getIdempotency(tenant, `op:${opId}`, this.ports.clock.now());
+    if (!existing) return false;
+    if (existing.payloadHash !== opHash) {
+      throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
+    }
+    return true;
+  }
+
+  private async commit(tenant: string, opId: string, opHash: string, pending: readonly PendingStream[], claims: readonly ClaimOp[], now: number): Promise<void> {
     const withEvents = pending.filter((p) => p.recorded.length > 0);
     const commit: Commit = {
       tenant,
-      idempotency: { key: `op:${opId}`, payloadHash: opId, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
+      idempotency: { key: `op:${opId}`, payloadHash: opHash, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
       streams: await Promise.all(withEvents.map((p) => toAppend(tenant, p, this.codec, this.ports.keys, now))),
       claims,
     };

@@ -92,9 +92,23 @@ export class IngestUseCase {
             ...(integrations || own['integrations'] ? { integrations: { ...integrations, ...objectOr(own['integrations']) } } : {}),
           }
         : call;
-      out.push(await this.ingest(tenant, source, merged, receivedAt));
+      out.push(await this.ingestIsolated(tenant, source, merged, receivedAt));
     }
     return out;
+  }
+
+  /** A batch member: an unexpected failure is reported at its index (and kept), never thrown. */
+  private async ingestIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+    try {
+      return await this.ingest(tenant, source, raw, receivedAt);
+    } catch (e) {
+      const error = { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] };
+      try {
+        return await this.quarantine(tenant, source, raw, error, receivedAt);
+      } catch {
+        return { status: 'rejected', error };
+      }
+    }
   }
 
   private parse(raw: unknown): SegmentCall {
@@ -110,11 +124,16 @@ export class IngestUseCase {
     const { hasher, settings, store } = this.ports;
     const observation = mapSegmentCall(call, receivedAt, source.channel);
     const region = settings.phoneRegion(tenant);
+    const rules = settings.identityRules(tenant);
     const identifiers: KeyedIdentifier[] = observation.identifiers.map((r) => {
-      const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
+      // a placeholder such as "n/a" in an email field is a blocked value, not a broken call
+      const raw = r.raw.trim();
+      const id = rules.isBlocked({ type: r.type, value: raw }) ? { type: r.type, value: raw.toLowerCase() } : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
       return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
     });
-    const payloadHash = hasher.digest(stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
+    // keyed (HMAC under the tenant secret): the hash lands in readable fields (event ids, the
+    // idempotency record), and a plain hash of a guessable payload would confirm its content
+    const payloadHash = hasher.claimKey(tenant, '$payload', stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
     const messageId = call.messageId ?? `derived-${payloadHash}`;
     const now = this.ports.clock.now();
     const existing = await store.getIdempotency(tenant, messageId, now);
@@ -217,7 +236,13 @@ export class IngestUseCase {
     if (resolution.absorbed.length) metrics.increment('identity_merge', resolution.absorbed.length);
     if (resolution.rejected.length) metrics.increment('identity_rejected', resolution.rejected.length);
     if (resolution.guardTripped) metrics.increment('identity_cluster_guard_tripped');
-    await this.afterCommit(tenant, pending.flatMap((p) => p.recorded));
+    try {
+      await this.afterCommit(tenant, pending.flatMap((p) => p.recorded));
+    } catch {
+      // committed is committed: the next event of these streams finds the gap and re-reads it,
+      // and a rebuild repairs the rest; failing the call would make its retry a silent duplicate
+      metrics.increment('projection_failed');
+    }
     return {
       kind: 'done',
       result: {

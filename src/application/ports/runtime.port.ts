@@ -21,6 +21,8 @@ export type MetricName =
   | 'projection_duplicate_skipped'
   | 'projection_conflict_retry'
   | 'projection_rejected'
+  /** inline projection failed after a commit: the next event's gap re-read or a rebuild repairs it */
+  | 'projection_failed'
   /** a snapshot could not be read or did not fit its stream: the load folded from the start */
   | 'snapshot_ignored'
   /** a load could not save its snapshot: the load still succeeded, the next one folds more */

@@ -201,13 +201,15 @@ class BatchedDocs implements ViewDocs {
 
   /** false when another writer changed a doc this batch had read: the batch must run again */
   async flush(tenant: string): Promise<boolean> {
-    let clean = true;
-    for (const id of this.dirty) {
+    // views first, pointers after, and nothing more once a compare-and-swap fails: the batch runs
+    // again from fresh docs, so a pointer never lands without the view it points to
+    const ids = [...this.dirty].sort((a, b) => Number(this.local.get(a)?.kind === 'pointer') - Number(this.local.get(b)?.kind === 'pointer'));
+    this.dirty.clear();
+    for (const id of ids) {
       const written = await this.docs.put(tenant, this.local.get(id)!, this.origin.get(id));
       // a doc written without being read (re-pointing members) may lose to a newer one: that is fine
-      if (!written && this.origin.has(id)) clean = false;
+      if (!written && this.origin.has(id)) return false;
     }
-    this.dirty.clear();
-    return clean;
+    return true;
   }
 }

@@ -17,6 +17,9 @@ export type Observation = {
 
 type Dict = Record<string, unknown>;
 
+/** How far ahead of our clock a client timestamp may be (time-zone bugs stay within a day) before we use the time received. */
+export const MAX_CLOCK_SKEW_MS = 24 * 3_600_000;
+
 const PRODUCT_ACTIONS: Readonly<Record<string, 'viewed' | 'added' | 'removed' | 'clicked' | 'wishlisted' | 'shared' | 'reviewed'>> = {
   'product viewed': 'viewed',
   'product added': 'added',
@@ -120,7 +123,9 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
 
 export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultChannel: Channel): Observation => {
   const channel = channelOf(call, defaultChannel);
-  const observedAt = call.timestamp !== undefined ? Date.parse(call.timestamp) : receivedAt;
+  // a clock far in the future would win every last-writer-wins comparison forever
+  const stated = call.timestamp !== undefined ? Date.parse(call.timestamp) : receivedAt;
+  const observedAt = stated > receivedAt + MAX_CLOCK_SKEW_MS ? receivedAt : stated;
   const facts: FactEvent[] = [];
   const ctx = call.context;
   switch (call.type) {

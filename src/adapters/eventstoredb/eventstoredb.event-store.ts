@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { EventStoreDBClient, StreamDeletedError, WrongExpectedVersionError, type AppendExpectedRevision } from '@eventstore/db-client';
+import type { ClaimOp, Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
+import type { Clock } from '../../application/ports/runtime.port.js';
+import { CommitRecords } from './eventstoredb.commit-records.js';
+import { readAllPage } from './eventstoredb.read-all.js';
+import { StateReader, claimOwner, customerEvents, idempotencyRecord, type Loaded } from './eventstoredb.state.js';
+import { chunk, deterministicUuid, expectedAfter, streamNames, toEventData, type Proposed } from './eventstoredb.streams.js';
+
+/*
+ * EventStoreDB has no multi-stream transaction, so a commit is made atomic for readers this way:
+ *
+ * 1. Read the current state of every stream the commit touches: customer streams
+ *    (c360-<tenant>-customer-<id>), claim streams (c360-<tenant>-claim-<key>) and the idempotency
+ *    stream (c360-<tenant>-idem-<key>). Undecided commits found there are settled first (waited for,
+ *    or aborted once older than pendingTimeoutMs). A duplicate or a conflict returns here, unwritten.
+ * 2. A commit that is ONE append of at most one server batch is a plain conditional append: atomic
+ *    on the server, no record needed (the fast path: one customer stream, no claim, no idempotency).
+ * 3. Otherwise: append CommitStarted to c360-<tenant>-commit-<id> (naming every write), then each
+ *    write with exact expected revisions and deterministic event ids, each event tagged with the
+ *    commit id, then CommitCompleted with expected revision 0. A wrong expected version on any
+ *    write aborts the commit (CommitAborted, same CAS) and the whole commit is retried from 1.
+ * 4. Readers show a tagged event only when its commit record says CommitCompleted.
+ *
+ * Guarantees: readers never see part of a commit, including after a crash at any step (a crashed
+ * commit stays undecided, hidden, and is aborted by the next writer or rebuild that needs its
+ * streams after pendingTimeoutMs; the decision is a single CAS, so a slow writer cannot complete a
+ * commit someone aborted). Claims and idempotency keys are never tombstoned: releases are events.
+ * Not guaranteed: a snapshot across streams (readStream of two streams may straddle a completion),
+ * and server revisions are not customer versions (aborted events keep their revisions, hidden).
+ * Hidden events of aborted commits stay in the streams until a scavenge-style cleanup, not built.
+ */
+
+const MAX_ATTEMPTS = 25;
+
+type Write = { readonly stream: string; readonly expected: AppendExpectedRevision; readonly events: readonly Proposed[] };
+type Seen = { readonly idem: Loaded | undefined; readonly streams: readonly Loaded[]; readonly claims: readonly Loaded[] };
+
+export type EventStoreDbOptions = { readonly pendingTimeoutMs?: number; readonly clock?: Clock };
+
+export class EventStoreDbEventStore implements EventStore {
+  private readonly commits: CommitRecords;
+  private readonly state: StateReader;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly client: EventStoreDBClient,
+    options: EventStoreDbOptions = {},
+  ) {
+    this.commits = new CommitRecords(client, options.pendingTimeoutMs ?? 5_000);
+    this.state = new StateReader(client, this.commits);
+    this.clock = options.clock ?? { now: Date.now };
+  }
+
+  async commit(commit: Commit): Promise<CommitResult> {
+    checkCommitLimits(commit);
+    checkCommitShape(commit);
+    const names = streamNames(commit.tenant);
+    for (let attempt = 1; ; attempt++) {
+      const idemKey = commit.idempotency?.key;
+      const [idem, streams, claims] = await Promise.all([
+        idemKey === undefined ? undefined : this.state.load(commit.tenant, names.idempotency(idemKey), true),
+        Promise.all(commit.streams.map((s) => this.state.load(commit.tenant, names.customer(s.streamId), true))),
+        Promise.all(commit.claims.map((c) => this.state.load(commit.tenant, names.claim(c.key), true))),
+      ]);
+      const seen: Seen = { idem, streams, claims };
+      const recorded = idem && idempotencyRecord(idem);
+      if (recorded && recorded.expiresAt > this.clock.now()) return { status: 'duplicate', payloadHash: recorded.payloadHash };
+      const holds = commit.streams.every((s, i) => streams[i]!.visible.length === s.expectedVersion) && commit.claims.every((c, i) => claimHolds(c, claimOwner(claims[i]!)));
+      // past the bound the caller gets the current state and decides (only use cases retry)
+      if (!holds || attempt > MAX_ATTEMPTS) return conflict(commit, seen);
+      if (await this.write(commit.tenant, plan(commit, seen))) {
+        return { status: 'committed', versions: Object.fromEntries(commit.streams.map((s) => [s.streamId, s.expectedVersion + s.events.length])) };
+      }
+    }
+  }
+
+  async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
+    const loaded = await this.state.load(tenant, streamNames(tenant).customer(streamId), false);
+    return customerEvents(loaded).filter((e) => e.tenant === tenant && e.version > afterVersion);
+  }
+
+  async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const owners = await Promise.all(keys.map(async (k) => claimOwner(await this.state.load(tenant, streamNames(tenant).claim(k), false))));
+    const found = new Map<string, string>();
+    keys.forEach((k, i) => owners[i] !== undefined && found.set(k, owners[i]!));
+    return found;
+  }
+
+  readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
+    return readAllPage(this.client, this.state, tenant, options);
+  }
+
+  async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    const record = idempotencyRecord(await this.state.load(tenant, streamNames(tenant).idempotency(key), false));
+    return record && record.expiresAt > now ? record : undefined;
+  }
+
+  /**
+   * Erasure: hard-deletes the customers' streams, so later commits to them fail (StreamDeletedError)
+   * and reads find nothing. Claims are released by commits, and idempotency records are kept so an
+   * old message replayed cannot resurrect the customer. Idempotent, for erasure retries.
+   */
+  async tombstoneCustomers(tenant: string, streamIds: readonly string[]): Promise<void> {
+    const names = streamNames(tenant);
+    await Promise.all(
+      streamIds.map((id) =>
+        this.client.tombstoneStream(names.customer(id)).catch((error: unknown) => {
+          if (!(error instanceof StreamDeletedError)) throw error;
+        }),
+      ),
+    );
+  }
+
+  /** true when every write landed and the commit is decided committed; false to retry */
+  private async write(tenant: string, writes: readonly Write[]): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const batches = writes.map((w) => chunk(w.events));
+    if (writes.length === 1 && batches[0]!.length === 1) return this.append(writes[0]!.stream, writes[0]!.expected, writes[0]!.events);
+
+    const id = randomUUID();
+    await this.commits.start(tenant, id, writes.map((w, i) => ({ stream: w.stream, after: String(w.expected), count: w.events.length, batches: batches[i]!.length })));
+    try {
+      for (let i = 0; i < writes.length; i++) {
+        let expected = writes[i]!.expected;
+        let n = 0;
+        for (const batch of batches[i]!) {
+          const tagged = batch.map((e) => ({ ...e, id: deterministicUuid(`${id}/${writes[i]!.stream}/${n++}`), meta: { commit: id } }));
+          if (!(await this.append(writes[i]!.stream, expected, tagged))) {
+            await this.commits.decide(tenant, id, 'aborted');
+            return false;
+          }
+          expected = (expected === 'no_stream' ? -1n : (expected as bigint)) + BigInt(batch.length);
+        }
+      }
+    } catch (error) {
+      // leave nothing undecided that a live process can decide now
+      await this.commits.decide(tenant, id, 'aborted').catch(() => undefined);
+      throw error;
+    }
+    return (await this.commits.decide(tenant, id, 'committed')) === 'committed';
+  }
+
+  private async append(stream: string, expected: AppendExpectedRevision, events: readonly Proposed[]): Promise<boolean> {
+    try {
+      await this.client.appendToStream(stream, events.map(toEventData), { expectedRevision: expected });
+      return true;
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return false;
+      throw error;
+    }
+  }
+}
+
+/** The writes, in stream-name order so concurrent commits contend on the same stream first. */
+const plan = (commit: Commit, seen: Seen): Write[] => {
+  const names = streamNames(commit.tenant);
+  const nonce = randomUUID();
+  const writes: Write[] = commit.streams
+    .filter((s) => s.events.length > 0)
+      .map((s) => ({
+      stream: names.customer(s.streamId),
+      expected: expectedAfter(seen.streams[commit.streams.indexOf(s)]!.last),
+      // a retry of the same event at the same version is recognised by the server as the same write
+      events: s.events.map((e) => ({ id: deterministicUuid(`${names.customer(s.streamId)}/${e.version}/${e.eventId}`), type: e.type, data: storable(e), meta: {} })),
+    }));
+  commit.claims.forEach((c, i) => {
+    const loaded = seen.claims[i]!;
+    if (c.op === 'release' && claimOwner(loaded) === undefined) return; // releasing a free key changes nothing
+    const data = c.op === 'release' ? {} : { owner: c.owner };
+    const type = c.op === 'claim' ? 'ClaimTaken' : c.op === 'release' ? 'ClaimReleased' : 'ClaimTransferred';
+    writes.push({ stream: names.claim(c.key), expected: expectedAfter(loaded.last), events: [{ id: deterministicUuid(`${nonce}/claim/${i}`), type, data, meta: {} }] });
+  });
+  const idem = commit.idempotency;
+  if (idem) {
+    const event = { id: deterministicUuid(`${nonce}/idem`), type: 'IdempotencyRecorded', data: { ...idem }, meta: {} };
+    writes.push({ stream: names.idempotency(idem.key), expected: expectedAfter(seen.idem!.last), events: [event] });
+  }
+  return writes.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+};
+
+/** the stored form: plain JSON without the store-assigned position */
+const storable = (e: StoredEvent): Record<string, unknown> => {
+  const { position: _, ...rest } = e;
+  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+};
+
+const claimHolds = (c: ClaimOp, owner: string | undefined): boolean => {
+  switch (c.op) {
+    case 'claim':
+      return owner === undefined;
+    case 'release':
+      return owner === undefined || owner === c.expectedOwner;
+    case 'transfer':
+      return owner === c.expectedOwner;
+  }
+};
+
+const conflict = (commit: Commit, seen: Seen): CommitResult => ({
+  status: 'conflict',
+  current: {
+    streams: Object.fromEntries(commit.streams.map((s, i) => [s.streamId, seen.streams[i]!.visible.length])),
+    claims: Object.fromEntries(commit.claims.map((c, i) => [c.key, claimOwner(seen.claims[i]!) ?? null])),
+  },
+});
