@@ -1,4 +1,4 @@
-import type { CustomerEvent, RecordedEvent } from '../domain/customer/customer.events.js';
+import type { RecordedEvent } from '../domain/customer/customer.events.js';
 import { upcast } from '../domain/customer/customer.upcasters.js';
 import type { StoredEvent } from './ports/event-store.port.js';
 import type { Cipher, DataKey } from './ports/keys.port.js';
@@ -38,18 +38,20 @@ export class EventCodec {
     // no key (destroyed: the customer was erased) reads as erased; a live key that fails to
     // authenticate the ciphertext is tampering or a bug, and must not pass for an erasure
     const pii: unknown = s.pii !== undefined && key ? JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId))) : undefined;
-    const event: CustomerEvent = upcast({ type: s.type, v: s.v, data: s.data, ...(pii === undefined ? {} : { pii }) });
-    return {
-      eventId: s.eventId,
-      streamId: s.streamId,
-      version: s.version,
-      observedAt: s.observedAt,
-      source: s.source,
-      sourcePriority: s.sourcePriority,
-      channel: s.channel,
-      messageId: s.messageId,
-      identifierKeys: s.identifierKeys,
-      event,
-    };
+    return decodeReadable(s, pii);
   }
 }
+
+/** The readable part of a stored event (all that identity folds need: no key, no decryption). */
+export const decodeReadable = (s: StoredEvent, pii?: unknown): RecordedEvent => ({
+  eventId: s.eventId,
+  streamId: s.streamId,
+  version: s.version,
+  observedAt: s.observedAt,
+  source: s.source,
+  sourcePriority: s.sourcePriority,
+  channel: s.channel,
+  messageId: s.messageId,
+  identifierKeys: s.identifierKeys,
+  event: upcast({ type: s.type, v: s.v, data: s.data, ...(pii === undefined ? {} : { pii }) }),
+});

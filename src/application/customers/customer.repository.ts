@@ -1,8 +1,8 @@
 import { CustomerSnapshot, fromSnapshot, toSnapshot } from '../../domain/customer/customer.snapshot.js';
 import { fold, initialState, type CustomerState } from '../../domain/customer/customer.state.js';
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { DomainError } from '../../domain/shared/errors.js';
-import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
+import { decodeReadable } from '../event-codec.js';
+import type { EventStore } from '../ports/event-store.port.js';
 import type { Metrics } from '../ports/runtime.port.js';
 import type { SnapshotStore } from '../ports/snapshot.port.js';
 
@@ -14,20 +14,6 @@ import type { SnapshotStore } from '../ports/snapshot.port.js';
 // counted, so snapshots can make a load shorter but never make it fail or come out different.
 
 const MAX_POINTER_DEPTH = 32;
-
-/** The identity part of a stored event, decoded without keys (data is stored readable). */
-const identityView = (s: StoredEvent): RecordedEvent => ({
-  eventId: s.eventId,
-  streamId: s.streamId,
-  version: s.version,
-  observedAt: s.observedAt,
-  source: s.source,
-  sourcePriority: s.sourcePriority,
-  channel: s.channel,
-  messageId: s.messageId,
-  identifierKeys: s.identifierKeys,
-  event: { type: s.type, v: s.v, data: s.data } as RecordedEvent['event'],
-});
 
 export type CustomerRepositoryOptions = {
   readonly snapshots?: SnapshotStore | undefined;
@@ -68,7 +54,7 @@ export class CustomerRepository {
     }
     const from = (await this.snapshotOf(tenant, id)) ?? initialState(id);
     const events = await this.store.readStream(tenant, id, from.version);
-    const state = fold(id, events.map(identityView), from);
+    const state = fold(id, events.map((e) => decodeReadable(e)), from);
     if (this.snapshots && events.length >= this.snapshotEvery) await this.saveSnapshot(this.snapshots, tenant, id, state);
     this.rememberKey(key, state);
     return state;
