@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventStoreDBClient, StreamDeletedError, WrongExpectedVersionError, type AppendExpectedRevision } from '@eventstore/db-client';
-import type { ClaimOp, Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
-import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
+import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { CommitRecords } from './eventstoredb.commit-records.js';
 import { readAllPage } from './eventstoredb.read-all.js';
@@ -184,17 +184,6 @@ const plan = (commit: Commit, seen: Seen): Write[] => {
 const storable = (e: StoredEvent): Record<string, unknown> => {
   const { position: _, ...rest } = e;
   return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
-};
-
-const claimHolds = (c: ClaimOp, owner: string | undefined): boolean => {
-  switch (c.op) {
-    case 'claim':
-      return owner === undefined;
-    case 'release':
-      return owner === undefined || owner === c.expectedOwner;
-    case 'transfer':
-      return owner === c.expectedOwner;
-  }
 };
 
 const conflict = (commit: Commit, seen: Seen): CommitResult => ({

@@ -1,5 +1,4 @@
 import type {
-  ClaimOp,
   Commit,
   CommitResult,
   EventStore,
@@ -7,7 +6,7 @@ import type {
   ReadAllPage,
   StoredEvent,
 } from '../../application/ports/event-store.port.js';
-import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
+import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 type TenantLog = {
@@ -126,17 +125,6 @@ export class MemoryEventStore implements EventStore {
     return t;
   }
 }
-
-const claimHolds = (c: ClaimOp, owner: string | undefined): boolean => {
-  switch (c.op) {
-    case 'claim':
-      return owner === undefined;
-    case 'release':
-      return owner === undefined || owner === c.expectedOwner;
-    case 'transfer':
-      return owner === c.expectedOwner;
-  }
-};
 
 const conflict = (t: TenantLog, commit: Commit): CommitResult => {
   const streams: Record<string, number> = {};

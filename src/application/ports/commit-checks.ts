@@ -1,5 +1,5 @@
 import { DomainError } from '../../domain/shared/errors.js';
-import { COMMIT_LIMITS, type Commit } from './event-store.port.js';
+import { COMMIT_LIMITS, type ClaimOp, type Commit } from './event-store.port.js';
 
 // Checks every event store runs before it writes anything, so that all adapters accept and refuse
 // exactly the same commits (DynamoDB's transaction limits are the tightest, so they are the rule).
@@ -91,4 +91,16 @@ export const checkCommitLimits = (commit: Commit): void => {
   let total = exactBytes(commit.claims) + (commit.idempotency ? exactBytes(commit.idempotency) : 0);
   for (const s of commit.streams) for (const e of s.events) total += exactBytes(e);
   if (total > maxBytes) throw commitTooLarge(`commit is ${total} bytes, the limit is ${maxBytes}`, ['streams'], { bytes: total, limit: maxBytes });
+};
+
+/** Whether a claim operation may apply to a key currently held by `owner` (undefined: unclaimed). */
+export const claimHolds = (c: ClaimOp, owner: string | undefined): boolean => {
+  switch (c.op) {
+    case 'claim':
+      return owner === undefined;
+    case 'release':
+      return owner === undefined || owner === c.expectedOwner;
+    case 'transfer':
+      return owner === c.expectedOwner;
+  }
 };
