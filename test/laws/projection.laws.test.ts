@@ -1,4 +1,4 @@
-import { fc, test } from '@fast-check/vitest';
+import { test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { Customer360Projector } from '../../src/application/projection/customer360.projector.js';
