@@ -1,8 +1,7 @@
 import type { IngestOutcome } from '../../src/application/ingest/ingest.use-case.js';
-import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import type { CustomerState } from '../../src/domain/customer/customer.state.js';
 import { DomainError } from '../../src/domain/shared/errors.js';
-import type { Harness } from '../support/harness.js';
+import { listViews, type Harness } from '../support/harness.js';
 import { identifiersOf, TENANTS, toSegment, type CallSpec, type Op } from './arbitraries.js';
 
 // Helpers the law suites share: driving the real core with generated calls and the independent
@@ -49,16 +48,7 @@ export const canonical = (groups: Iterable<Iterable<string>>): string[][] =>
   [...groups].map((g) => [...g].sort()).filter((g) => g.length > 0).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
 
 /** Every doc of a tenant as the read-model store holds it. */
-export const docsOf = async (h: Harness, tenant: string): Promise<ViewDoc[]> => {
-  const out: ViewDoc[] = [];
-  let after: string | undefined;
-  do {
-    const page = await h.ports.readModels.list(tenant, { after, limit: 500 });
-    out.push(...page.docs);
-    after = page.next;
-  } while (after);
-  return out;
-};
+export const docsOf = listViews;
 
 export const viewsOf = async (h: Harness, tenant: string) =>
   (await docsOf(h, tenant)).flatMap((d) => (d.kind === 'view' ? [d] : []));
@@ -103,16 +93,6 @@ export const activeStates = async (h: Harness, tenant: string): Promise<Customer
 
 export const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
-/** Awaits a promise expected to fail with a DomainError and returns it. */
-export const domainError = async (p: Promise<unknown>): Promise<DomainError> => {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError, but the call succeeded');
-};
 
 const tenantsFrom = (first: string): string[] => [first, ...TENANTS.filter((t) => t !== first)];
 
@@ -176,3 +156,5 @@ export const identifiersOfCalls = (calls: readonly CallSpec[], tenant: string) =
   for (const c of calls) if (c.tenant === tenant) for (const i of identifiersOf(c)) if (!i.blocked) out.set(label(i.type, i.value), i);
   return [...out.values()];
 };
+
+export { domainError } from '../support/domain-error.js';

@@ -1,6 +1,7 @@
 import { createCore, type Core } from '../../src/application/core.js';
 import type { CorePorts } from '../../src/application/deps.js';
 import type { IngestSource } from '../../src/application/ingest/ingest.use-case.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { StaticTenantSettings, type TenantSettingsInput } from '../../src/adapters/config/static-tenant-settings.js';
 import { AesGcmCipher, HmacHasher, UuidV7Generator } from '../../src/adapters/crypto/node-crypto.js';
 import { MemoryEventStore } from '../../src/adapters/memory/memory.event-store.js';
@@ -60,14 +61,18 @@ export const makeHarness = (settings: TenantSettingsInput = {}, options: { inlin
   return { core, ports, clock, web, crm };
 };
 
-/** Every read-model doc of a tenant, sorted by id, as plain JSON (what a store would hold). */
-export const dumpViews = async (h: Harness, tenant: string): Promise<unknown[]> => {
-  const out: unknown[] = [];
+/** Every read-model doc of a tenant, as the store holds them. */
+export const listViews = async (h: Harness, tenant: string): Promise<ViewDoc[]> => {
+  const out: ViewDoc[] = [];
   let after: string | undefined;
   do {
     const page = await h.ports.readModels.list(tenant, { after, limit: 500 });
     out.push(...page.docs);
     after = page.next;
   } while (after);
-  return JSON.parse(JSON.stringify(out.sort((a, b) => ((a as { customerId: string }).customerId < (b as { customerId: string }).customerId ? -1 : 1))));
+  return out;
 };
+
+/** Every read-model doc of a tenant, sorted by id, as plain JSON (what a store would hold). */
+export const dumpViews = async (h: Harness, tenant: string): Promise<unknown[]> =>
+  JSON.parse(JSON.stringify((await listViews(h, tenant)).sort((a, b) => (a.customerId < b.customerId ? -1 : 1))));

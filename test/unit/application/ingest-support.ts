@@ -2,7 +2,6 @@ import { expect } from 'vitest';
 import type { Get360Result } from '../../../src/application/customers/customer.queries.js';
 import type { Customer360Response } from '../../../src/application/customers/customer360.presenter.js';
 import type { IngestOutcome } from '../../../src/application/ingest/ingest.use-case.js';
-import { DomainError } from '../../../src/domain/shared/errors.js';
 import type { Harness } from '../../support/harness.js';
 
 // Small helpers over the harness for the application tests (not a test file itself).
@@ -29,14 +28,7 @@ export const view360 = async (h: Harness, id: string, tenant = TENANT): Promise<
 /** The parts of a view that depend on when it is read or how many commits touched it, removed. */
 export const comparable = (c: Customer360Response) => ({ ...c, version: 0, scores: { ...c.scores, computedAt: undefined } });
 
-export const domainError = async (p: Promise<unknown>): Promise<DomainError> => {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-};
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+export { domainError } from '../../support/domain-error.js';
