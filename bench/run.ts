@@ -9,11 +9,14 @@ import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.j
 import { makeHarness } from '../test/support/harness.js';
 import { runDynamoDbBench } from './dynamodb.bench.js';
 import { runLagBench } from './dynamodb-lag.bench.js';
+import { measureColdStart } from './cold-start.js';
+import { runHttpBench } from './http.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
 // on DynamoDB Local against Castore in the same run. Prints a table and writes
 // bench/results/latest.json. BENCH_CUSTOMERS scales the data set (default 5,000 people);
-// BENCH_DYNAMODB=0 skips the DynamoDB part (it needs Java 17).
+// BENCH_DYNAMODB=0 skips the DynamoDB part (it needs Java 17), BENCH_HTTP=0 the HTTP load test,
+// BENCH_COLD_START=0 the Lambda cold starts.
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 const rows: Row[] = [];
@@ -85,7 +88,18 @@ const tenant = 'bench';
   rows.push({ name: `load 360 view from the log (${events} events, decrypt + fold)`, value: Math.round(quantile(v, 0.5)), unit: 'us median', note: `p99 ${Math.round(quantile(v, 0.99))} us` });
 }
 
-// 4. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag
+// 4. HTTP ingest over loopback against a bare node:http ceiling, same run
+if (process.env['BENCH_HTTP'] !== '0') rows.push(...(await runHttpBench()));
+
+// 5. Lambda cold start: a fresh node importing each bundle, as a ratio to `node -e 0`
+if (process.env['BENCH_COLD_START'] !== '0') {
+  for (const r of await measureColdStart()) {
+    if (r.name === 'node -e 0') rows.push({ name: 'cold start baseline: node -e 0', value: Math.round(r.medianMs), unit: 'ms median' });
+    else rows.push({ name: `cold start: import dist/lambda/${r.name}.mjs`, value: Math.round(r.medianMs), unit: 'ms median', goal: '<= 2.5x node -e 0', pass: r.ratio <= 2.5, note: `${r.ratio.toFixed(2)}x` });
+  }
+}
+
+// 6. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag
 if (process.env['BENCH_DYNAMODB'] !== '0') {
   process.env['AWS_ACCESS_KEY_ID'] ??= 'bench';
   process.env['AWS_SECRET_ACCESS_KEY'] ??= 'bench';

@@ -10,8 +10,33 @@ import type { PhoneRegion } from '../domain/identity/identifier.js';
 
 const Source = z.object({ priority: z.number().int(), channel: Channel });
 
+const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
 const Env = z.object({
-  C360_STORE: z.enum(['memory']).default('memory'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  C360_HOST: z.string().min(1).default('127.0.0.1'),
+  C360_STORE: z.enum(['memory', 'dynamodb', 'eventstoredb']).default('dynamodb'),
+  C360_DATA_DIR: z.string().min(1).default('./.c360'),
+  C360_WRITE_KEY: z.string().min(16, 'must hold at least 16 characters').optional(),
+  C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
+  C360_CREDENTIALS_FILE: z.string().optional(),
+  C360_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1_000),
+  C360_MASTER_KEY: z.string().regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64').optional(),
+  /** comma-separated older master keys, still accepted for unwrapping during a rotation */
+  C360_MASTER_KEYS_PREVIOUS: z.string().optional(),
+  C360_EVENTS_TABLE: z.string().min(3).default('c360-events'),
+  C360_VIEWS_TABLE: z.string().min(3).default('c360-views'),
+  C360_KEYS_TABLE: z.string().min(3).default('c360-keys'),
+  C360_QUARANTINE_TABLE: z.string().min(3).default('c360-quarantine'),
+  C360_CREATE_TABLES: boolish.optional(),
+  C360_QUARANTINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
+  C360_PROJECTION: z.enum(['inline', 'streams']).optional(),
+  C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
+  C360_KINESIS_STREAM: z.string().min(1).optional(),
+  ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+  AWS_ENDPOINT_URL_KINESIS: z.url().optional(),
   C360_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('demo'),
   C360_CLAIM_SECRET: z.string().min(32, 'must hold at least 32 characters').optional(),
   C360_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA').default('US'),
@@ -23,8 +48,35 @@ const Env = z.object({
   C360_DEMO_CUSTOMERS: z.coerce.number().int().positive().max(100_000).default(500),
 });
 
+/** Source priorities unless C360_SOURCES says otherwise: CRM data outranks support, support clickstream. */
+export const DEFAULT_SOURCES: Readonly<Record<string, z.infer<typeof Source>>> = {
+  web: { priority: 10, channel: 'web' },
+  mobile: { priority: 10, channel: 'mobile' },
+  support: { priority: 30, channel: 'support' },
+  crm: { priority: 50, channel: 'crm' },
+};
+
 export type Config = {
-  readonly store: 'memory';
+  readonly port: number;
+  readonly host: string;
+  readonly store: 'memory' | 'dynamodb' | 'eventstoredb';
+  readonly dataDir: string;
+  readonly writeKey?: string | undefined;
+  readonly adminToken?: string | undefined;
+  readonly credentialsFile?: string | undefined;
+  readonly rateLimitPerSecond: number;
+  readonly masterKey?: string | undefined;
+  readonly previousMasterKeys: readonly string[];
+  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string };
+  /** undefined: create them when talking to a local DynamoDB, never against AWS itself */
+  readonly createTables?: boolean | undefined;
+  readonly quarantineRetentionMs: number;
+  readonly projection: 'inline' | 'streams';
+  readonly ingestMode: 'sync' | 'async';
+  readonly kinesisStream?: string | undefined;
+  readonly esdbConnectionString?: string | undefined;
+  readonly dynamoEndpoint?: string | undefined;
+  readonly kinesisEndpoint?: string | undefined;
   readonly tenant: string;
   readonly claimSecret: string;
   readonly claimSecretGenerated: boolean;
@@ -73,18 +125,40 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     }
     identityRules = parseJson('C360_IDENTITY_RULES_FILE', text, IdentityRules);
   }
+  if (e.C360_STORE === 'eventstoredb' && !e.ESDB_CONNECTION_STRING) fail('ESDB_CONNECTION_STRING', 'required when C360_STORE=eventstoredb');
+  if (e.C360_INGEST_MODE === 'async' && !e.C360_KINESIS_STREAM) fail('C360_KINESIS_STREAM', 'required when C360_INGEST_MODE=async');
+  const projection = e.C360_PROJECTION ?? (e.C360_STORE === 'dynamodb' ? 'streams' : 'inline');
+  if (projection === 'streams' && e.C360_STORE !== 'dynamodb') fail('C360_PROJECTION', 'streams projection needs C360_STORE=dynamodb');
   return {
+    port: e.PORT,
+    host: e.C360_HOST,
     store: e.C360_STORE,
+    dataDir: e.C360_DATA_DIR,
+    writeKey: e.C360_WRITE_KEY,
+    adminToken: e.C360_ADMIN_TOKEN,
+    credentialsFile: e.C360_CREDENTIALS_FILE,
+    rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
+    masterKey: e.C360_MASTER_KEY,
+    previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE },
+    createTables: e.C360_CREATE_TABLES,
+    quarantineRetentionMs: e.C360_QUARANTINE_RETENTION_DAYS * 86_400_000,
+    projection,
+    ingestMode: e.C360_INGEST_MODE,
+    kinesisStream: e.C360_KINESIS_STREAM,
+    esdbConnectionString: e.ESDB_CONNECTION_STRING,
+    dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
+    kinesisEndpoint: e.AWS_ENDPOINT_URL_KINESIS,
     tenant: e.C360_TENANT,
-    // the embedded in-memory store lives as long as the process, so a per-process secret is safe;
-    // a persistent store must be given one (claim keys must not change across restarts)
+    // a per-process secret is only safe for the in-memory store; persistent stores get one from
+    // the environment or from the embedded default's secrets file (see local/secrets.ts)
     claimSecret: e.C360_CLAIM_SECRET ?? randomBytes(32).toString('base64url'),
     claimSecretGenerated: e.C360_CLAIM_SECRET === undefined,
     phoneRegion: e.C360_PHONE_REGION as PhoneRegion,
     idempotencyTtlMs: e.C360_IDEMPOTENCY_TTL_DAYS * 86_400_000,
     scoreCurrency: e.C360_SCORE_CURRENCY,
     identityRules,
-    sources: e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {},
+    sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },
     demoCustomers: e.C360_DEMO_CUSTOMERS,
   };
 };

@@ -1,19 +1,32 @@
 import { Container } from 'inversify';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
+import { StaticAuthenticator } from '../adapters/config/static-credentials.js';
 import { StaticTenantSettings } from '../adapters/config/static-tenant-settings.js';
 import { AesGcmCipher, HmacHasher, SystemClock, UuidV7Generator } from '../adapters/crypto/node-crypto.js';
+import { LocalMasterKey, MasterKeyring } from '../adapters/crypto/master-key.js';
+import { createDynamoDbClient } from '../adapters/dynamodb/dynamodb.client.js';
+import { DynamoDbKeyStore } from '../adapters/dynamodb/dynamodb.key-store.js';
+import { DynamoDbQuarantine } from '../adapters/dynamodb/dynamodb.quarantine.js';
+import { DynamoDbEventStore } from '../adapters/dynamodb/dynamodb.event-store.js';
+import { DynamoDbReadModelStore } from '../adapters/dynamodb/dynamodb.read-model-store.js';
+import { DynamoDbSnapshotStore } from '../adapters/dynamodb/dynamodb.snapshot-store.js';
+import { createEventStoreDbClient } from '../adapters/eventstoredb/eventstoredb.client.js';
+import { EventStoreDbEventStore } from '../adapters/eventstoredb/eventstoredb.event-store.js';
 import { MemoryEventStore } from '../adapters/memory/memory.event-store.js';
 import { MemoryKeyStore } from '../adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory.read-model-store.js';
 import { MemorySnapshotStore } from '../adapters/memory/memory.snapshot-store.js';
 import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
-import { scoreConfigFor, type Config } from './config.js';
+import { ConfigError, scoreConfigFor, type Config } from './config.js';
+import { loadCredentials } from './credentials.js';
 import { TOKENS } from './tokens.js';
 
-// The composition root: the only place that knows which adapter serves which port.
+// The composition root: the only place that knows which adapter serves which port. Everything is
+// a singleton built on first use, so a Lambda that never reads the log never creates its client.
 
 export const buildContainer = (config: Config): Container => {
   const c = new Container({ defaultScope: 'Singleton' });
@@ -23,6 +36,7 @@ export const buildContainer = (config: Config): Container => {
   c.bind(TOKENS.Cipher).toConstantValue(new AesGcmCipher());
   c.bind(TOKENS.Hasher).toConstantValue(new HmacHasher(() => config.claimSecret));
   c.bind(TOKENS.Metrics).toConstantValue(new MemoryMetrics());
+  c.bind(TOKENS.Authenticator).toDynamicValue(() => new StaticAuthenticator(loadCredentials(config)));
   c.bind(TOKENS.TenantSettings).toConstantValue(
     new StaticTenantSettings({
       identityRules: config.identityRules,
@@ -31,11 +45,13 @@ export const buildContainer = (config: Config): Container => {
       idempotencyTtlMs: config.idempotencyTtlMs,
     }),
   );
-  c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new MemoryEventStore(ctx.get(TOKENS.Clock)));
-  c.bind(TOKENS.ReadModelStore).toDynamicValue(() => new MemoryReadModelStore());
-  c.bind(TOKENS.KeyStore).toDynamicValue(() => new MemoryKeyStore());
-  c.bind(TOKENS.Quarantine).toDynamicValue(() => new MemoryQuarantine());
-  c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
+  if (config.store === 'memory') bindMemory(c);
+  else bindDynamoDb(c, config);
+  if (config.store === 'eventstoredb') {
+    // the alternative event log; keys, views and the quarantine stay on DynamoDB
+    c.rebind(TOKENS.EventStore).toDynamicValue((ctx) => new EventStoreDbEventStore(createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }));
+    c.rebind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
+  }
   c.bind(TOKENS.Core).toDynamicValue((ctx) => {
     const ports: CorePorts = {
       store: ctx.get(TOKENS.EventStore),
@@ -50,9 +66,57 @@ export const buildContainer = (config: Config): Container => {
       metrics: ctx.get(TOKENS.Metrics),
       snapshots: ctx.get(TOKENS.SnapshotStore),
     };
-    return createCore(ports, { inlineProjection: true, sourceOf: (_tenant, name) => sourceFor(config, name) });
+    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name) });
   });
   return c;
+};
+
+const bindMemory = (c: Container): void => {
+  c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new MemoryEventStore(ctx.get(TOKENS.Clock)));
+  c.bind(TOKENS.ReadModelStore).toDynamicValue(() => new MemoryReadModelStore());
+  c.bind(TOKENS.KeyStore).toDynamicValue(() => new MemoryKeyStore());
+  c.bind(TOKENS.Quarantine).toDynamicValue(() => new MemoryQuarantine());
+  c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
+};
+
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
+
+/**
+ * On AWS the SDK's own chain gives region, endpoint and credentials. A local emulator needs none,
+ * so it gets placeholders and the SDK never probes instance metadata for them.
+ */
+export const awsClientConfig = (endpoint: string | undefined) => {
+  if (!endpoint) return {};
+  const local = LOOPBACK.test(endpoint) && !process.env['AWS_ACCESS_KEY_ID'] && !process.env['AWS_PROFILE'];
+  return {
+    endpoint,
+    region: process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  };
+};
+
+const bindDynamoDb = (c: Container, config: Config): void => {
+  c.bind(TOKENS.DynamoDbClient).toDynamicValue(() => createDynamoDbClient(awsClientConfig(config.dynamoEndpoint)));
+  c.bind(TOKENS.DynamoDbStreamsClient).toDynamicValue(() => new DynamoDBStreamsClient(awsClientConfig(config.dynamoEndpoint)));
+  c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }));
+  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new DynamoDbReadModelStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.views }));
+  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new DynamoDbSnapshotStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events }));
+  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new DynamoDbKeyStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.keys, keyring: keyringFor(config), clock: ctx.get(TOKENS.Clock) }));
+  c.bind(TOKENS.Quarantine).toDynamicValue(
+    (ctx) => new DynamoDbQuarantine(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.quarantine, retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) }),
+  );
+};
+
+const keyringFor = (config: Config): MasterKeyring => {
+  if (!config.masterKey) throw new ConfigError('C360_MASTER_KEY: required for a persistent store (it wraps every customer data key); generate one with `openssl rand -base64 32`');
+  try {
+    return new MasterKeyring(
+      LocalMasterKey.fromBase64(config.masterKey, 'C360_MASTER_KEY'),
+      config.previousMasterKeys.map((k) => LocalMasterKey.fromBase64(k, 'C360_MASTER_KEYS_PREVIOUS')),
+    );
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 };
 
 export const sourceFor = (config: Config, name: string): IngestSource => {

@@ -1,5 +1,8 @@
 import type { ServiceIdentifier } from 'inversify';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Core } from '../application/core.js';
+import type { Authenticator } from '../application/ports/access.port.js';
 import type { EventStore } from '../application/ports/event-store.port.js';
 import type { Cipher, Hasher, KeyStore } from '../application/ports/keys.port.js';
 import type { Quarantine } from '../application/ports/quarantine.port.js';
@@ -25,5 +28,8 @@ export const TOKENS = {
   SnapshotStore: token<SnapshotStore>('SnapshotStore'),
   TenantSettings: token<TenantSettings>('TenantSettings'),
   Metrics: token<Metrics>('Metrics'),
+  Authenticator: token<Authenticator>('Authenticator'),
+  DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
+  DynamoDbStreamsClient: token<DynamoDBStreamsClient>('DynamoDbStreamsClient'),
   Core: token<Core>('Core'),
 } as const;

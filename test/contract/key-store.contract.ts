@@ -78,6 +78,22 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       expect(cipher.decrypt(stillMine!, cipher.encrypt(mine, SECRET, AAD), AAD)).toBe(SECRET);
     });
 
+    it('concurrent getOrCreate calls for one customer all get the one key', async () => {
+      const got = await Promise.all(Array.from({ length: 8 }, () => keys.getOrCreate(tenant, 'c-race')));
+      expect(new Set(got.map((k) => k.keyId)).size).toBe(1);
+      const ciphertext = cipher.encrypt(got[0]!, SECRET, AAD);
+      for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
+      expect((await keys.get(tenant, 'c-race'))?.keyId).toBe(got[0]!.keyId);
+    });
+
+    it('destroy disarms a key the store handed out earlier', async () => {
+      const key = await keys.getOrCreate(tenant, 'c-1');
+      const ciphertext = cipher.encrypt(key, SECRET, AAD);
+      await keys.destroy(tenant, 'c-1');
+      expect(() => cipher.decrypt(key, ciphertext, AAD)).toThrow();
+      expect(() => cipher.encrypt(key, SECRET, AAD)).toThrow();
+    });
+
     describe('with the cipher', () => {
       it('round-trips text, including empty and non-ASCII, without leaking the plaintext', async () => {
         const key = await keys.getOrCreate(tenant, 'c-1');

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Quarantine, QuarantineEntry } from '../../src/application/ports/quarantine.port.js';
+import { UuidV7Generator } from '../../src/adapters/crypto/uuid-v7.id-generator.js';
 import { quarantineEntry } from '../support/builders.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
+/** ids as the ingest use case makes them (UUIDv7), a millisecond apart, oldest first */
+const timeOrderedIds = (n: number): string[] => {
+  let now = 1_767_225_600_000;
+  const ids = new UuidV7Generator(() => (now += 1));
+  return Array.from({ length: n }, () => ids.newId());
+};
 
 const listAll = async (q: Quarantine, tenant: string, limit: number, status?: QuarantineEntry['status']): Promise<QuarantineEntry[]> => {
   const all: QuarantineEntry[] = [];
@@ -33,14 +40,14 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       await expect(q.get(tenant, 'q-404')).resolves.toBeUndefined();
     });
 
-    it('lists in insertion order, a page at a time', async () => {
-      const order = ['q-c', 'q-a', 'q-e', 'q-b', 'q-d'];
-      for (const id of order) await q.put(quarantineEntry(tenant, id));
-      for (const limit of [1, 2, 5, 10]) expect((await listAll(q, tenant, limit)).map((e) => e.id)).toEqual(order);
+    it('lists oldest first (ids are time-ordered UUIDv7s), a page at a time', async () => {
+      const ids = timeOrderedIds(5);
+      for (const id of ids) await q.put(quarantineEntry(tenant, id));
+      for (const limit of [1, 2, 5, 10]) expect((await listAll(q, tenant, limit)).map((e) => e.id)).toEqual(ids);
       const page = await q.list(tenant, { limit: 2 });
-      expect(page.next).toBe('q-a');
-      const last = await q.list(tenant, { after: 'q-b', limit: 2 });
-      expect(last.entries.map((e) => e.id)).toEqual(['q-d']);
+      expect(page.next).toBe(ids[1]);
+      const last = await q.list(tenant, { after: ids[3], limit: 2 });
+      expect(last.entries.map((e) => e.id)).toEqual([ids[4]]);
       expect(last.next).toBeUndefined();
     });
 
@@ -53,6 +60,37 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect((await listAll(q, tenant, 1, 'pending')).map((e) => e.id)).toEqual(['q-1', 'q-3']);
       expect((await listAll(q, tenant, 1, 'replayed')).map((e) => e.id)).toEqual(['q-2', 'q-4']);
       expect((await listAll(q, tenant, 10)).map((e) => e.status)).toEqual(['pending', 'replayed', 'pending', 'replayed']);
+    });
+
+    it('finds the few matches of a status among many others, and hands out no cursor past the last', async () => {
+      const ids = timeOrderedIds(30);
+      for (const id of ids) await q.put(quarantineEntry(tenant, id));
+      for (const [i, id] of ids.entries()) if (i !== 7 && i !== 25) await q.markReplayed(tenant, id, 1);
+      const first = await q.list(tenant, { limit: 1, status: 'pending' });
+      expect(first).toEqual({ entries: [expect.objectContaining({ id: ids[7] })], next: ids[7] });
+      const second = await q.list(tenant, { after: ids[7], limit: 1, status: 'pending' });
+      expect(second.entries.map((e) => e.id)).toEqual([ids[25]]);
+      expect(second.next).toBeUndefined();
+      expect((await listAll(q, tenant, 4, 'pending')).map((e) => e.id)).toEqual([ids[7], ids[25]]);
+      await expect(q.list(newTenant(), { limit: 3, status: 'pending' })).resolves.toEqual({ entries: [] });
+    });
+
+    it('a second put of the same id replaces the entry, and it is listed once', async () => {
+      const ids = timeOrderedIds(2);
+      for (const id of ids) await q.put(quarantineEntry(tenant, id));
+      const again = quarantineEntry(tenant, ids[0]!, { reason: { code: 'IDEMPOTENCY_CONFLICT', message: 'changed payload', issues: [] } });
+      await q.put(again);
+      await expect(q.get(tenant, ids[0]!)).resolves.toEqual(again);
+      expect((await listAll(q, tenant, 10)).map((e) => e.id)).toEqual(ids);
+    });
+
+    it('keeps a payload as large as a whole Segment batch (500 KB) exactly', async () => {
+      const batch = Array.from({ length: 1_100 }, (_, i) => ({ type: 'track', event: `Viewed ${i}`, userId: `u-${i}`, properties: { note: 'ü✓'.repeat(100) } }));
+      const payload = { batch };
+      expect(Buffer.byteLength(JSON.stringify(payload))).toBeGreaterThan(500_000);
+      const entry = quarantineEntry(tenant, timeOrderedIds(1)[0]!, { payload });
+      await q.put(entry);
+      await expect(q.get(tenant, entry.id)).resolves.toEqual(entry);
     });
 
     it('refuses to mark an unknown entry replayed', async () => {

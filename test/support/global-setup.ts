@@ -1,21 +1,28 @@
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal } from '../../src/infrastructure/local/dynamodb-local.js';
+import { startKinesalite } from '../../src/infrastructure/local/kinesalite.js';
 
 // One DynamoDB Local for the whole run, on a free loopback port, stopped by pid at the end (and
-// killed with this process if the run crashes).
+// killed with this process if the run crashes). One kinesalite too, in this process.
 
 declare module 'vitest' {
   export interface ProvidedContext {
     dynamoEndpoint: string;
+    kinesisEndpoint: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const dynamo = await startDynamoDbLocal();
+  const kinesis = await startKinesalite();
+  const dynamo = await startDynamoDbLocal().catch(async (e: unknown) => {
+    await kinesis.stop();
+    throw e;
+  });
   project.provide('dynamoEndpoint', dynamo.endpoint);
-  console.log(`DynamoDB Local (pid ${dynamo.pid}) answering on ${dynamo.endpoint} after ${Date.now() - started} ms`);
+  project.provide('kinesisEndpoint', kinesis.endpoint);
+  console.log(`DynamoDB Local (pid ${dynamo.pid}) answering on ${dynamo.endpoint} after ${Date.now() - started} ms; kinesalite on ${kinesis.endpoint}`);
   return async () => {
-    await dynamo.stop();
+    await Promise.all([dynamo.stop(), kinesis.stop()]);
   };
 }

@@ -209,9 +209,11 @@ export class DynamoDbStreamsPoller {
       s.iterator = undefined; // the next read starts again from the checkpoint
       if (e instanceof ExpiredIteratorException) return 0;
       if (e instanceof TrimmedDataAccessException) {
-        // the checkpoint is older than the stream's retention: records were lost, a rebuild is due
+        // from a checkpoint: it is older than the stream's retention, records were lost and a
+        // rebuild is due. From the trim horizon (DynamoDB Local answers so for an iterator taken
+        // on an empty shard) nothing was skipped: the next read takes a fresh iterator.
+        if (s.checkpoint !== undefined) this.options.onError?.(new Error(`shard ${s.id}: records past the checkpoint were trimmed; rebuild the projections`, { cause: e }));
         s.checkpoint = undefined;
-        this.options.onError?.(new Error(`shard ${s.id}: records past the checkpoint were trimmed; rebuild the projections`, { cause: e }));
         return 0;
       }
       s.failures++;

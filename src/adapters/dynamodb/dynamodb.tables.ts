@@ -13,7 +13,13 @@ import { viewsTableDefinition } from './dynamodb.views-table.js';
 // Every table the DynamoDB adapters use, and an idempotent way to create them (tests, local runs,
 // first deployment). Production tables may come from IaC instead; these definitions are the spec.
 
-export type TableNames = { readonly events: string; readonly views: string };
+/** keys and quarantine are optional: a deployment may keep them elsewhere (memory, another store) */
+export type TableNames = {
+  readonly events: string;
+  readonly views: string;
+  readonly keys?: string | undefined;
+  readonly quarantine?: string | undefined;
+};
 
 export type TableDefinition = {
   readonly create: (tableName: string) => CreateTableCommandInput;
@@ -53,9 +59,24 @@ export const eventsTableDefinition: TableDefinition = {
   ttlAttribute: 'ttl',
 };
 
-export const tableDefinitions: { readonly [K in keyof TableNames]: TableDefinition } = {
+const stringKeyTable = (tableName: string, sk: boolean): CreateTableCommandInput => ({
+  TableName: tableName,
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, ...(sk ? [{ AttributeName: 'sk', AttributeType: 'S' } as const] : [])],
+  KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, ...(sk ? [{ AttributeName: 'sk', KeyType: 'RANGE' } as const] : [])],
+});
+
+/** Data keys, one item per customer: see dynamodb.key-store.ts. */
+export const keysTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, false) };
+
+/** Quarantined payloads, pk = tenant, sk = entry id: see dynamodb.quarantine.ts. */
+export const quarantineTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, true), ttlAttribute: 'ttl' };
+
+export const tableDefinitions: { readonly [K in keyof TableNames]-?: TableDefinition } = {
   events: eventsTableDefinition,
   views: { create: viewsTableDefinition },
+  keys: keysTableDefinition,
+  quarantine: quarantineTableDefinition,
 };
 
 const waitActive = async (client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<void> => {

@@ -12,7 +12,7 @@ import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { stableJson } from '../stable-json.js';
+import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
 // quarantined with its reason; the same messageId twice changes nothing.
@@ -36,7 +36,6 @@ export type IngestOutcome =
 export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
 
 const MAX_ATTEMPTS = 10;
-const IGNORED_FOR_HASH = new Set(['sentAt', 'receivedAt', 'writeKey', '_metadata']);
 
 class Rejected extends Error {
   constructor(readonly reason: QuarantineReason) {
@@ -82,16 +81,7 @@ export class IngestUseCase {
     const { batch, context, integrations } = parsed.data;
     const out: IngestOutcome[] = [];
     for (const call of batch) {
-      // batch-level context and integrations apply to every call; the call's own fields win
-      const own = call && typeof call === 'object' && !Array.isArray(call) ? (call as Record<string, unknown>) : undefined;
-      const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-      const merged = own
-        ? {
-            ...own,
-            ...(context || own['context'] ? { context: { ...context, ...objectOr(own['context']) } } : {}),
-            ...(integrations || own['integrations'] ? { integrations: { ...integrations, ...objectOr(own['integrations']) } } : {}),
-          }
-        : call;
+      const merged = mergeBatchDefaults(call, context, integrations);
       out.push(await this.ingestIsolated(tenant, source, merged, receivedAt));
     }
     return out;
@@ -131,10 +121,9 @@ export class IngestUseCase {
       const id = rules.isBlocked({ type: r.type, value: raw }) ? { type: r.type, value: raw.toLowerCase() } : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
       return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
     });
-    // keyed (HMAC under the tenant secret): the hash lands in readable fields (event ids, the
-    // idempotency record), and a plain hash of a guessable payload would confirm its content
-    const payloadHash = hasher.claimKey(tenant, '$payload', stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
-    const messageId = call.messageId ?? `derived-${payloadHash}`;
+    // keyed: the hash lands in readable fields (event ids, the idempotency record)
+    const payloadHash = hashOf(hasher, tenant, raw);
+    const messageId = call.messageId ?? derivedMessageId(payloadHash);
     const now = this.ports.clock.now();
     const existing = await store.getIdempotency(tenant, messageId, now);
     if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
@@ -266,9 +255,10 @@ export class IngestUseCase {
     };
   }
 
-  private async quarantine(tenant: string, source: IngestSource, raw: unknown, reason: QuarantineReason, receivedAt: number): Promise<IngestOutcome> {
+  /** Keep a payload that cannot be ingested (unreadable body, undecodable record) with its reason. */
+  async quarantine(tenant: string, source: IngestSource, raw: unknown, reason: QuarantineReason, receivedAt: number): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
     const id = this.ports.ids.newId();
-    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload: raw, status: 'pending' });
+    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload: withoutWriteKey(raw), status: 'pending' });
     this.ports.metrics.increment('ingest_quarantined');
     return { status: 'quarantined', quarantineId: id, error: reason };
   }

@@ -147,3 +147,116 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
   calls.sort((a, b) => String(a['timestamp']).localeCompare(String(b['timestamp'])));
   return { calls, stats: { people: o.customers, orders, events, duplicates, invalid } };
 };
+
+// ---- `c360 seed`: exact totals across four sources, streamed one person at a time ----------------
+// Each person is seen by several systems before they are known to be one: an anonymous web visit,
+// an anonymous mobile session (device id), a support ticket keyed by phone or email, then identify
+// calls and a CRM record that link them all. So every person ends as exactly one customer, reached
+// through merges. Ids carry the seed: the same seed again is all duplicates, another seed new people.
+
+export const SEED_SOURCES = ['web', 'mobile', 'crm', 'support'] as const;
+export type SeedSource = (typeof SEED_SOURCES)[number];
+export type SeedOptions = { readonly customers: number; readonly products: number; readonly orders: number; readonly events: number; readonly seed: number; readonly start?: number; readonly spanDays?: number };
+export type SeedCall = { readonly source: SeedSource; readonly call: Record<string, unknown> };
+export type SeedProduct = { readonly product_id: string; readonly sku: string; readonly name: string; readonly category: string; readonly price: number };
+export type SeedPlan = {
+  readonly products: readonly SeedProduct[];
+  readonly stats: { readonly customers: number; readonly products: number; readonly orders: number; readonly events: number; readonly calls: number };
+  /** one person's calls at a time, in the order they happen; no two people share an identifier */
+  readonly people: Iterable<readonly SeedCall[]>;
+};
+
+/** Splits `total` over `weights` exactly (largest remainder along the running sum). */
+const allocate = (total: number, weights: readonly number[]): Uint32Array => {
+  const sum = weights.reduce((s, w) => s + w, 0);
+  const out = new Uint32Array(weights.length);
+  let acc = 0;
+  let given = 0;
+  weights.forEach((w, i) => {
+    acc += w;
+    const upTo = Math.round((total * acc) / sum);
+    out[i] = upTo - given;
+    given = upTo;
+  });
+  return out;
+};
+
+const ADJECTIVES = ['Classic', 'Smart', 'Eco', 'Pro', 'Mini', 'Ultra', 'Vintage', 'Compact'];
+const NOUNS: Readonly<Record<string, readonly string[]>> = {
+  electronics: ['Headphones', 'Charger', 'Speaker'], books: ['Novel', 'Cookbook', 'Atlas'], fashion: ['Jacket', 'Sneakers', 'Scarf'],
+  home: ['Lamp', 'Kettle', 'Rug'], sports: ['Yoga Mat', 'Racket', 'Bottle'], beauty: ['Serum', 'Brush', 'Balm'],
+  toys: ['Puzzle', 'Kite', 'Robot'], grocery: ['Coffee', 'Tea', 'Granola'],
+};
+
+export const generateSeed = (options: SeedOptions): SeedPlan => {
+  const o = { start: Date.UTC(2025, 0, 1), spanDays: 365, ...options };
+  // people's shape from one stream (known before any call, so totals are exact), calls from another
+  const plan = mulberry32(o.seed ^ 0x5eed);
+  const shape = Array.from({ length: o.customers }, () => ({ wo: 0.2 + plan(), we: 0.2 + plan(), mobile: plan() < 0.45, crm: plan() < 0.6, support: plan() < 0.35, phone: plan() < 0.6 }));
+  const orders = allocate(o.orders, shape.map((s) => s.wo));
+  const events = allocate(o.events, shape.map((s) => s.we));
+  const identifies = shape.reduce((n, s) => n + 1 + (s.mobile ? 1 : 0) + (s.crm ? 1 : 0), 0);
+  const products: SeedProduct[] = Array.from({ length: o.products }, (_, i) => {
+    const category = CATEGORIES[Math.floor(plan() * CATEGORIES.length)]!;
+    const nouns = NOUNS[category]!;
+    return { product_id: `prod-${i + 1}`, sku: `SKU-${String(i + 1).padStart(5, '0')}`, name: `${ADJECTIVES[Math.floor(plan() * ADJECTIVES.length)]} ${nouns[i % nouns.length]}`, category, price: Math.round((3 + plan() * 250) * 100) / 100 };
+  });
+  const byCategory = new Map(CATEGORIES.map((c) => [c, products.filter((p) => p.category === c)]));
+
+  function* people(): Generator<readonly SeedCall[]> {
+    const rnd = mulberry32(o.seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const day = 86_400_000;
+    for (let p = 0; p < o.customers; p++) {
+      const s = shape[p]!;
+      const tag = `${o.seed}-${p}`;
+      const [first, last] = [pick(FIRST), pick(LAST)];
+      const email = `${first}.${last}.${tag}@example.com`.toLowerCase();
+      const userId = `user-${tag}`;
+      const n = (o.seed * 1_000_003 + p) % 8_000_000;
+      const phone = s.phone ? `+1 212 ${200 + Math.floor(n / 10_000)} ${String(n % 10_000).padStart(4, '0')}` : undefined;
+      const home = pick(CITIES);
+      const favourite = pick(CATEGORIES);
+      const web = { anonymousId: `anon-${tag}-w`, channel: 'browser', context: { ip: `203.0.113.${p % 250}`, location: home } };
+      const mob = { anonymousId: `anon-${tag}-m`, channel: 'mobile', context: { device: { id: `device-${tag}`, type: 'ios' }, location: home, library: { name: 'analytics-ios' } } };
+      const t0 = o.start + Math.floor(rnd() * o.spanDays * 0.5) * day;
+      const later = () => t0 + day + Math.floor(rnd() * o.spanDays * 0.5 * day);
+      const calls: { t: number; c: SeedCall }[] = [];
+      let k = 0;
+      const add = (t: number, source: SeedSource, call: Record<string, unknown>) => calls.push({ t, c: { source, call: { messageId: `seed-${tag}-${k++}`, timestamp: new Date(t).toISOString(), ...call } } });
+      let budget = events[p]!;
+      const spend = () => budget > 0 && budget-- > 0;
+      // before anyone knows who this is: three separate customers that later calls merge
+      if (spend()) add(t0, 'web', { type: 'page', ...web, name: 'Home', properties: { path: '/', url: 'https://shop.example.com/' } });
+      if (s.mobile && spend()) add(t0 + 3_600_000, 'mobile', { type: 'screen', ...mob, name: 'Onboarding' });
+      const ticketBy = phone && s.crm ? { phone } : { email };
+      if (s.support && spend()) add(t0 + 7_200_000, 'support', { type: 'track', anonymousId: `zd-${tag}`, event: 'Ticket Created', channel: 'server', properties: { subject: 'Where is my order?' }, context: { traits: ticketBy, externalIds: [{ id: `zd-${tag}`, type: 'zendesk_id', collection: 'users', encoding: 'none' }] } });
+      const consent = { categoryPreferences: { Marketing: rnd() < 0.7, Analytics: true } };
+      add(t0 + day, 'web', { type: 'identify', ...web, userId, traits: { email, firstName: first, lastName: last, plan: pick(['free', 'plus', 'pro']), address: { city: home.city, country: home.country } }, context: { ...web.context, consent } });
+      if (s.mobile) add(t0 + day + 3_600_000, 'mobile', { type: 'identify', ...mob, userId, traits: { email } });
+      if (s.crm) add(t0 + 2 * day, 'crm', { type: 'identify', userId, channel: 'server', traits: { email, ...(phone ? { phone } : {}), firstName: first, lastName: last, tier: pick(['bronze', 'silver', 'gold']) }, context: { externalIds: [{ id: `crm-${tag}`, type: 'crm_id', collection: 'users', encoding: 'none' }] } });
+      const product = () => pick(rnd() < 0.6 && byCategory.get(favourite)?.length ? byCategory.get(favourite)! : products);
+      const device = () => (s.mobile && rnd() < 0.4 ? ['mobile', mob] as const : ['web', web] as const);
+      for (let i = 0; i < orders[p]!; i++) {
+        const [source, d] = device();
+        const items = products.length ? Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ ...product(), quantity: 1 + Math.floor(rnd() * 2) })) : [];
+        const revenue = Math.round(items.reduce((sum, x) => sum + x.price * x.quantity, 0) * 100) / 100;
+        add(later(), source, { type: 'track', ...d, userId, event: 'Order Completed', properties: { order_id: `order-${tag}-${i}`, revenue, currency: 'USD', products: items } });
+      }
+      while (spend()) {
+        const [source, d] = device();
+        const r = rnd();
+        const withUser = rnd() < 0.5 ? { userId } : {};
+        const x = products.length ? product() : undefined;
+        if (s.support && r < 0.05) add(later(), 'support', { type: 'track', anonymousId: `zd-${tag}`, event: 'Ticket Solved', channel: 'server', context: { traits: ticketBy } });
+        else if (r < 0.4 || !x) add(later(), source, source === 'mobile' ? { type: 'screen', ...d, ...withUser, name: pick(PAGES) } : { type: 'page', ...d, ...withUser, name: pick(PAGES), properties: { path: `/${favourite}` } });
+        else if (r < 0.75) add(later(), source, { type: 'track', ...d, ...withUser, event: 'Product Viewed', properties: { ...x } });
+        else if (r < 0.85) add(later(), source, { type: 'track', ...d, ...withUser, event: 'Product Added', properties: { ...x, quantity: 1 } });
+        else if (r < 0.93) add(later(), source, { type: 'track', ...d, userId, event: 'Interest Expressed', properties: { interest: x.category } });
+        else add(later(), source, { type: 'track', ...d, ...withUser, event: pick(EVENTS), properties: { plan: 'plus' } });
+      }
+      yield calls.sort((a, b) => a.t - b.t).map((x) => x.c);
+    }
+  }
+  return { products, stats: { customers: o.customers, products: o.products, orders: o.orders, events: o.events, calls: identifies + o.orders + o.events }, people: { [Symbol.iterator]: people } };
+};

@@ -28,7 +28,7 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-const answers = async (endpoint: string): Promise<boolean> => {
+export const answers = async (endpoint: string): Promise<boolean> => {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   try {
     await client.send(new ListTablesCommand({ Limit: 1 }));

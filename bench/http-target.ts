@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import { createHttpApp } from '../src/adapters/http/app.js';
+import { startHttpServer } from '../src/adapters/http/node-server.js';
+import { buildApp } from '../src/infrastructure/app.js';
+import { loadConfig } from '../src/infrastructure/config.js';
+
+// A server for the HTTP benchmark, in its own process so it gets a core of its own like a real
+// deployment: `bare` (node:http that parses the JSON body and answers 200, the ceiling) or `c360`
+// (the real API on the in-memory store, ingesting synchronously). Prints its port on stdout.
+
+const kind = process.argv[2];
+if (kind === 'bare') {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
+} else if (kind === 'c360') {
+  const config = loadConfig({ C360_STORE: 'memory', C360_TENANT: 'bench', C360_WRITE_KEY: 'bench-write-key-0123456789', C360_RATE_LIMIT_PER_SECOND: '1000000' });
+  const app = await buildApp(config);
+  const http = createHttpApp({ core: app.core, intake: app.intake, auth: app.auth, sourceOf: app.sourceOf, metrics: app.metrics, now: Date.now });
+  const server = await startHttpServer(http, { port: 0, hostname: '127.0.0.1' });
+  console.log(JSON.stringify({ port: server.port }));
+} else {
+  console.error('usage: http-target.ts bare|c360');
+  process.exit(2);
+}

@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+// Ingest over loopback with autocannon: POST /v1/track on the real API (in-memory store) against
+// a bare node:http server that parses the same JSON and answers 200, in the same run. Each request
+// carries a new messageId and one of 5,000 users, so nothing is answered from the duplicate path.
+
+type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
+
+const WRITE_KEY = 'bench-write-key-0123456789';
+const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+
+const startTarget = async (kind: 'bare' | 'c360') => {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${kind} target exited with ${code}`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  return { port, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+};
+
+const load = async (port: number, seconds: number) => {
+  let n = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: 16,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/track',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        setupRequest: (req) => {
+          n++;
+          const body = { messageId: `bench-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() };
+          return { ...req, body: JSON.stringify(body) };
+        },
+      },
+    ],
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+};
+
+export const runHttpBench = async (seconds = Number(process.env['BENCH_HTTP_SECONDS'] ?? 10)): Promise<Row[]> => {
+  const out: Record<string, Awaited<ReturnType<typeof load>>> = {};
+  for (const kind of ['bare', 'c360'] as const) {
+    const target = await startTarget(kind);
+    try {
+      await load(target.port, 2); // warm-up
+      out[kind] = await load(target.port, seconds);
+    } finally {
+      await target.stop();
+    }
+  }
+  const bare = out['bare']!;
+  const ours = out['c360']!;
+  const ratio = ours.rps / bare.rps;
+  return [
+    { name: 'HTTP ceiling: bare node:http, parse JSON, 200', value: Math.round(bare.rps), unit: 'req/s', note: `p50 ${bare.p50} ms, p99 ${bare.p99} ms` },
+    {
+      name: 'HTTP ingest POST /v1/track (in-memory, sync)',
+      value: Math.round(ours.rps),
+      unit: 'req/s',
+      goal: '>= 0.5x ceiling',
+      pass: ratio >= 0.5,
+      note: `${ratio.toFixed(2)}x of the ceiling; p50 ${ours.p50} ms, p99 ${ours.p99} ms; non-2xx ${ours.non2xx}, errors ${ours.errors}`,
+    },
+  ];
+};

@@ -1,0 +1,179 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+// One esbuild bundle per Lambda function: dist/lambda/<name>.mjs exporting `handler` (ESM, node20
+// syntax, runs on node22), minified, with a size report and a budget per function: exit 1 when a
+// bundle is over it. Run: tsx scripts/build-lambda.ts [--out dir] [--sourcemap]
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MB = 1_000_000;
+
+export type LambdaFunction = { readonly name: string; readonly entry: string; readonly budgetBytes: number };
+
+export const FUNCTIONS: readonly LambdaFunction[] = [
+  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB },
+  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB },
+  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB },
+];
+
+export type BundleReport = {
+  readonly name: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly budgetBytes: number;
+  readonly withinBudget: boolean;
+  /** the biggest contributors, by package (or src/) and by input file */
+  readonly packages: readonly { readonly name: string; readonly bytes: number }[];
+  readonly inputs: readonly { readonly path: string; readonly bytes: number }[];
+};
+
+export type BuildOptions = { readonly outDir?: string | undefined; readonly sourcemap?: boolean | undefined };
+
+// CJS dependencies call require() for node builtins; an ESM bundle has none unless given one.
+const BANNER = "import { createRequire as __c360CreateRequire } from 'node:module'; const require = __c360CreateRequire(import.meta.url);";
+
+/** The OpenAPI document, generated once here instead of on the api function's first request. */
+export const generateOpenApi = async (): Promise<object> => {
+  const { buildApp } = await import('../src/infrastructure/app.js');
+  const { loadConfig } = await import('../src/infrastructure/config.js');
+  const { createHttpApp, generateOpenApiDocument } = await import('../src/adapters/http/app.js');
+  const app = await buildApp(loadConfig({ C360_STORE: 'memory' }));
+  try {
+    const { core, intake, auth, sourceOf, metrics } = app;
+    return generateOpenApiDocument(createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now }));
+  } finally {
+    await app.close();
+  }
+};
+
+const plugins = (openApi: object): esbuild.Plugin[] => [
+  {
+    name: 'inline-openapi',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]infrastructure[\\/]lambda[\\/]openapi-document\.ts$/ }, () => ({
+        contents: `export const openApiDocument = ${JSON.stringify(openApi)};`,
+        loader: 'js',
+      }));
+    },
+  },
+  {
+    // The Lambda functions run on DynamoDB (DESIGN.md, runtime shapes). EventStoreDB's gRPC client
+    // would add about 1.1 MB that no function uses; with C360_STORE=eventstoredb the container's
+    // first use of it fails with this message instead.
+    name: 'without-eventstoredb',
+    setup(build) {
+      build.onResolve({ filter: /[\\/]eventstoredb[\\/]eventstoredb\.(client|event-store)\.js$/ }, (args) => ({ path: args.path, namespace: 'esdb-stub' }));
+      build.onLoad({ filter: /.*/, namespace: 'esdb-stub' }, () => ({
+        contents: [
+          "const unsupported = () => { throw new Error('C360_STORE: eventstoredb is not available in the Lambda bundles (built without its gRPC client); use C360_STORE=dynamodb'); };",
+          'export const createEventStoreDbClient = unsupported;',
+          'export class EventStoreDbEventStore { constructor() { unsupported(); } }',
+        ].join('\n'),
+        loader: 'js',
+      }));
+    },
+  },
+  {
+    // In Lambda the runtime hands the function role's credentials over in AWS_ACCESS_KEY_ID,
+    // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; the default chain's SSO, profile-file, process,
+    // web-identity and IMDS providers can never apply there and cost about 90 kB (STS/SSO clients).
+    name: 'lambda-credentials-from-env',
+    setup(build) {
+      build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: 'credential-provider-node', namespace: 'lambda-credentials' }));
+      build.onLoad({ filter: /.*/, namespace: 'lambda-credentials' }, () => ({
+        contents: "import { fromEnv } from '@aws-sdk/credential-provider-env'; export const defaultProvider = (init = {}) => fromEnv(init);",
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  },
+  {
+    // zod bundles every locale's error messages (about 250 kB); only English is ever used here
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-locales' } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
+    },
+  },
+];
+
+const packageOf = (input: string): string => {
+  const m = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(input);
+  return m ? m[1]!.replace('\\', '/') : input.startsWith('src/') ? 'src' : input.split(':')[0]!;
+};
+
+const top = <T extends { bytes: number }>(rows: T[], n: number): T[] => rows.sort((a, b) => b.bytes - a.bytes).slice(0, n);
+
+export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleReport[]> => {
+  const outDir = resolve(ROOT, options.outDir ?? 'dist/lambda');
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const openApi = await generateOpenApi();
+  await writeFile(join(outDir, 'openapi.json'), JSON.stringify(openApi, null, 2));
+  const reports: BundleReport[] = [];
+  for (const fn of FUNCTIONS) {
+    const file = join(outDir, `${fn.name}.mjs`);
+    const result = await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: [fn.entry],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // ESM builds of the AWS SDK and friends tree-shake better than their CJS ones
+      mainFields: ['module', 'main'],
+      minify: true,
+      treeShaking: true,
+      sourcemap: options.sourcemap ? 'external' : false,
+      legalComments: 'external',
+      banner: { js: BANNER },
+      metafile: true,
+      logLevel: 'error',
+      plugins: plugins(openApi),
+    });
+    const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(`${fn.name}.mjs`))!]!;
+    const byPackage = new Map<string, number>();
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + bytesInOutput);
+    reports.push({
+      name: fn.name,
+      file,
+      bytes: output.bytes,
+      budgetBytes: fn.budgetBytes,
+      withinBudget: output.bytes <= fn.budgetBytes,
+      packages: top([...byPackage].map(([name, bytes]) => ({ name, bytes })), 12),
+      inputs: top(Object.entries(output.inputs).map(([path, v]) => ({ path, bytes: v.bytesInOutput })), 12),
+    });
+  }
+  await writeFile(join(outDir, 'size-report.json'), JSON.stringify(reports, null, 2));
+  return reports;
+};
+
+const kb = (n: number): string => `${(n / 1000).toFixed(1)} kB`;
+
+export const formatReport = (reports: readonly BundleReport[]): string =>
+  reports
+    .map((r) =>
+      [
+        `${r.withinBudget ? 'ok  ' : 'OVER'} ${r.name}.mjs ${kb(r.bytes)} (budget ${kb(r.budgetBytes)})`,
+        `     biggest packages: ${r.packages.slice(0, 8).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`,
+        `     biggest inputs:   ${r.inputs.slice(0, 5).map((p) => `${p.path} ${kb(p.bytes)}`).join(', ')}`,
+      ].join('\n'),
+    )
+    .join('\n');
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
+  const reports = await buildLambdas({ outDir: out, sourcemap: args.includes('--sourcemap') });
+  console.log(formatReport(reports));
+  const over = reports.filter((r) => !r.withinBudget);
+  if (over.length > 0) {
+    console.error(`over budget: ${over.map((r) => `${r.name} by ${kb(r.bytes - r.budgetBytes)}`).join(', ')}; see ${join(dirname(reports[0]!.file), 'size-report.json')}`);
+    process.exit(1);
+  }
+}

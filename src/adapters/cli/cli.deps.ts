@@ -1,0 +1,41 @@
+import type { Core } from '../../application/core.js';
+import type { IngestSource } from '../../application/ingest/ingest.use-case.js';
+
+// What the `c360` program needs from the outside, so tests run it in-process on an in-memory core
+// with captured output, and the bin (src/infrastructure/cli.ts) wires the real thing.
+
+export type CliWriter = { write(text: string): unknown; readonly isTTY?: boolean | undefined; readonly columns?: number | undefined };
+
+export type CliIo = {
+  readonly stdout: CliWriter;
+  /** progress and errors; a TTY gets a live bar, anything else a line every few seconds */
+  readonly stderr: CliWriter;
+  /** C360_DEBUG=1: errors print their stack */
+  readonly debug: boolean;
+  /** how often progress is logged when stderr is not a TTY; default 5 s */
+  readonly progressIntervalMs?: number | undefined;
+};
+
+/** The running core, as the commands use it (an App from the composition root fits). */
+export type CliSession = {
+  readonly core: Pick<Core, 'ingest' | 'rebuild' | 'quarantine'>;
+  readonly sourceOf: (tenant: string, name: string) => IngestSource;
+  /** waits until background projection has caught up, so a finished job is visible to readers */
+  drainBackground(): Promise<void>;
+};
+
+export type SeedRequest = { readonly customers: number; readonly products: number; readonly orders: number; readonly events: number; readonly seed: number };
+export type SeedData = (request: SeedRequest) => {
+  readonly stats: { readonly calls: number };
+  readonly people: Iterable<readonly { readonly source: string; readonly call: unknown }[]>;
+};
+
+export type CliDeps = {
+  readonly defaultTenant: string;
+  /** builds (once) the core the commands run on; not called for --help or a usage error */
+  readonly open: () => Promise<CliSession>;
+  /** runs the HTTP server until the process is asked to stop */
+  readonly serve: (options: { readonly tenant: string }) => Promise<void>;
+  readonly seedData: SeedData;
+  readonly io: CliIo;
+};

@@ -1,0 +1,101 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { IngestOutcome } from '../../application/ingest/ingest.use-case.js';
+import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
+import { CliError, describeError } from './cli-error.js';
+import { CSV_MAPPING_HELP } from './csv-call.js';
+import { csvRecords, ndjsonRecords, type ImportRecord } from './import-records.js';
+import { integer, sourceName } from './options.js';
+import { plural } from './output.js';
+import type { Action, CommandContext } from './command-context.js';
+import { startProgress } from './progress.js';
+
+// `c360 import <file>`: Segment calls from NDJSON or CSV, streamed. A bad line never stops the
+// import: it is quarantined with its reason (nothing lost) and listed by line number at the end.
+
+type ImportOptions = { format?: 'ndjson' | 'csv'; source: string; concurrency: number; strict?: boolean };
+export type RejectedLine = { readonly line: number; readonly code: string; readonly fields: readonly string[]; readonly message: string; readonly quarantineId: string };
+
+/** the report lists this many rejected lines; the quarantine keeps all of them */
+const REPORT_LIMIT = 1_000;
+
+export const registerImport = (program: Command, action: Action): void => {
+  program
+    .command('import')
+    .description('import Segment calls (identify, track, page, ...) from an NDJSON or CSV file')
+    .argument('<file>', 'the file to read')
+    .addOption(new Option('--format <format>', 'file format (default: csv for *.csv, else ndjson)').choices(['ndjson', 'csv']))
+    .option('--source <name>', 'the source these calls come from (priority and channel from C360_SOURCES)', sourceName, 'import')
+    .option('--concurrency <n>', 'calls in flight at once (1 keeps the file order)', integer(1, 256), 1)
+    .option('--strict', 'exit with 1 when any line was rejected')
+    .addHelpText('after', CSV_MAPPING_HELP)
+    .action(action((ctx, file: string, options: ImportOptions) => importFile(ctx, file, options)));
+};
+
+const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): Promise<number> => {
+  const { tenant, out } = ctx;
+  const info = await stat(file).catch((e: unknown) => {
+    throw new CliError(`cannot read ${describeError(e)}`);
+  });
+  if (!info.isFile()) throw new CliError(`cannot read ${file}: not a regular file`);
+  const format = o.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
+  const session = await ctx.session();
+  const source = session.sourceOf(tenant, o.source);
+  const input = createReadStream(file);
+  const records = format === 'csv' ? csvRecords(input, file) : ndjsonRecords(input);
+
+  const counts = { lines: 0, accepted: 0, duplicate: 0, rejected: 0 };
+  const rejected: RejectedLine[] = [];
+  const reject = (line: number, reason: QuarantineReason, quarantineId: string) => {
+    counts.rejected++;
+    if (rejected.length < REPORT_LIMIT) rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, quarantineId });
+  };
+  const one = async (record: ImportRecord): Promise<void> => {
+    try {
+      if ('unreadable' in record) return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason));
+      const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, record.call);
+      if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
+      else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
+    } catch (e) {
+      // the store itself failed: stop, and say how to carry on (calls are idempotent)
+      throw new CliError(`${file}: stopped at line ${record.line}: ${describeError(e)}; lines before it are imported, and importing the file again skips them`);
+    }
+  };
+
+  const started = Date.now();
+  const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: info.size || undefined });
+  const detail = () => `${plural(counts.lines, 'line')}, ${counts.rejected.toLocaleString('en-US')} rejected`;
+  const inFlight = new Set<Promise<void>>();
+  let failed = false;
+  try {
+    for await (const record of records) {
+      counts.lines++;
+      const p = one(record).finally(() => inFlight.delete(p));
+      p.catch(() => {}); // observed below by race/all; never an unhandled rejection meanwhile
+      inFlight.add(p);
+      if (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+      progress.update(input.bytesRead, detail);
+    }
+    await Promise.all(inFlight);
+  } catch (e) {
+    failed = true;
+    await Promise.allSettled(inFlight);
+    throw e;
+  } finally {
+    input.destroy();
+    progress.stop(detail(), failed);
+  }
+  await session.drainBackground();
+  rejected.sort((a, b) => a.line - b.line);
+
+  const elapsedMs = Date.now() - started;
+  out.result({ tenant, file, format, source: o.source, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
+  out.line(`imported ${file} (${format}) into tenant "${tenant}" in ${(elapsedMs / 1000).toFixed(1)} s`);
+  out.line(`  ${plural(counts.lines, 'line')}: ${counts.accepted.toLocaleString('en-US')} accepted, ${plural(counts.duplicate, 'duplicate')}, ${counts.rejected.toLocaleString('en-US')} rejected (quarantined)`);
+  if (rejected.length) out.line('rejected lines (c360 quarantine replay <id> after a fix):');
+  for (const r of rejected) out.line(`  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}`);
+  if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);
+  return o.strict && counts.rejected > 0 ? 1 : 0;
+};

@@ -1,0 +1,64 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { CliDeps, CliSession } from './cli.deps.js';
+import { describeError, EXIT, exitCodeOf } from './cli-error.js';
+import type { Action, CommandContext } from './command-context.js';
+import { registerImport } from './import.command.js';
+import { tenantName } from './options.js';
+import { makeOutput } from './output.js';
+import { registerQuarantine } from './quarantine.command.js';
+import { registerRebuild } from './rebuild.command.js';
+import { registerSeed } from './seed.command.js';
+
+// The `c360` program: commander parses, each command is a function of a context. Built per run
+// from its dependencies, so tests drive it in-process with captured output.
+
+export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Command => {
+  let session: Promise<CliSession> | undefined;
+  const action: Action = (body) => async (...args) => {
+    const command = args.at(-1) as Command;
+    const globals = command.optsWithGlobals<{ tenant?: string; json?: boolean }>();
+    const ctx: CommandContext = {
+      deps,
+      tenant: globals.tenant ?? deps.defaultTenant,
+      out: makeOutput(deps.io, globals.json === true),
+      session: () => (session ??= deps.open()),
+    };
+    setExit((await body(ctx, ...(args.slice(0, -1) as never))) ?? EXIT.ok);
+  };
+
+  const program = new Command('c360')
+    .description('Customer 360 core: serve the API, seed demo data, import Segment calls, rebuild views, work the quarantine')
+    .addOption(new Option('--tenant <tenant>', `tenant to work on (default: C360_TENANT, now "${deps.defaultTenant}")`).argParser(tenantName))
+    .option('--json', 'print the result as one JSON document (for scripts)')
+    .showHelpAfterError('(run c360 --help for usage)')
+    .configureOutput({ writeOut: (s) => deps.io.stdout.write(s), writeErr: (s) => deps.io.stderr.write(s) })
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the HTTP API (on the embedded DynamoDB Local unless C360_STORE or AWS_ENDPOINT_URL_DYNAMODB say otherwise) until stopped')
+    .action(action(async (ctx) => deps.serve({ tenant: ctx.tenant })));
+  registerSeed(program, action);
+  registerImport(program, action);
+  registerRebuild(program, action);
+  registerQuarantine(program, action);
+  return program;
+};
+
+const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.version']);
+
+/** Runs one command line (without node and script); resolves to the exit code, never throws. */
+export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<number> => {
+  let code: number = EXIT.ok;
+  const program = buildProgram(deps, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    // commander has already printed its one-line message
+    if (e instanceof CommanderError) return COMMANDER_OK.has(e.code) ? EXIT.ok : EXIT.usage;
+    deps.io.stderr.write(`error: ${describeError(e)}\n`);
+    if (deps.io.debug && e instanceof Error && e.stack) deps.io.stderr.write(`${e.stack}\n`);
+    return exitCodeOf(e);
+  }
+};

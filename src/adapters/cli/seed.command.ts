@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
+import { integer } from './options.js';
+import { plural } from './output.js';
+import type { Action, CommandContext } from './command-context.js';
+import { startProgress } from './progress.js';
+
+// `c360 seed`: synthetic people seen by web, mobile, CRM and support systems with overlapping
+// identifiers, sent through the same ingest path as live traffic. People go to workers whole, so
+// each person's calls keep their order whatever the concurrency.
+
+type SeedOptions = { customers: number; products: number; orders: number; events: number; seed: number; concurrency: number };
+
+export const registerSeed = (program: Command, action: Action): void => {
+  program
+    .command('seed')
+    .description('generate customers, products, orders and clickstream across web/mobile/crm/support, and ingest them (same seed, same data)')
+    .option('--customers <n>', 'people to generate', integer(1, 1_000_000), 5_000)
+    .option('--products <n>', 'products in the catalogue that orders and views refer to', integer(1, 100_000), 200)
+    .option('--orders <n>', 'orders in total (exact)', integer(0, 10_000_000), 50_000)
+    .option('--events <n>', 'clickstream events in total: pages, screens, product views, tickets (exact)', integer(0, 50_000_000), 100_000)
+    .option('--seed <n>', 'random seed; ids carry it, so seeding again with the same seed changes nothing', integer(0, 2 ** 31 - 1), 42)
+    .option('--concurrency <n>', 'people ingested at once', integer(1, 256), 8)
+    .action(action((ctx, options: SeedOptions) => seed(ctx, options)));
+};
+
+const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
+  const { tenant, out } = ctx;
+  const plan = ctx.deps.seedData({ customers: o.customers, products: o.products, orders: o.orders, events: o.events, seed: o.seed });
+  const session = await ctx.session();
+  const sources = new Map<string, IngestSource>();
+  const sourceFor = (name: string): IngestSource => sources.get(name) ?? sources.set(name, session.sourceOf(tenant, name)).get(name)!;
+  const outcomes: Record<IngestOutcome['status'], number> = { accepted: 0, duplicate: 0, quarantined: 0, rejected: 0 };
+  const bySource: Record<string, number> = {};
+  const problems: { code: string; fields: string[] }[] = [];
+  let created = 0;
+  let merges = 0;
+  let done = 0;
+  let failed: unknown;
+  const started = Date.now();
+  const progress = startProgress(ctx.deps.io, { label: 'seed', total: plan.stats.calls });
+  const people = plan.people[Symbol.iterator]();
+  const worker = async () => {
+    for (let next = people.next(); !next.done && failed === undefined; next = people.next()) {
+      for (const { source, call } of next.value) {
+        const outcome = await session.core.ingest.ingest(tenant, sourceFor(source), call);
+        outcomes[outcome.status]++;
+        bySource[source] = (bySource[source] ?? 0) + 1;
+        if (outcome.status === 'accepted') [created, merges] = [created + (outcome.created ? 1 : 0), merges + outcome.merged.length];
+        if ((outcome.status === 'quarantined' || outcome.status === 'rejected') && problems.length < 5) problems.push({ code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
+        progress.update(++done, () => `${plural(done, 'call')}, ${plural(merges, 'merge')}`);
+      }
+    }
+  };
+  // the first failure stops every worker from taking another person
+  await Promise.all(Array.from({ length: o.concurrency }, () => worker().catch((e: unknown) => void (failed ??= e))));
+  progress.stop(`${plural(done, 'call')}, ${plural(merges, 'merge')}`, failed !== undefined);
+  if (failed !== undefined) throw failed;
+  await session.drainBackground();
+
+  const elapsedMs = Date.now() - started;
+  const result = { tenant, seed: o.seed, customers: o.customers, products: o.products, orders: o.orders, events: o.events, calls: done, bySource, outcomes, customersCreated: created, merges, elapsedMs, problems };
+  out.result(result);
+  out.line(`seeded tenant "${tenant}" (seed ${o.seed}) in ${(elapsedMs / 1000).toFixed(1)} s`);
+  out.line(`  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`);
+  out.line(`  ${plural(done, 'call')}: ${Object.entries(bySource).map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`).join(', ')}`);
+  out.line(`  ${outcomes.accepted.toLocaleString('en-US')} accepted, ${plural(outcomes.duplicate, 'duplicate')} (already seeded), ${outcomes.quarantined.toLocaleString('en-US')} quarantined`);
+  out.line(`  identity resolution: ${plural(created, 'customer')} started, ${plural(merges, 'merge')} joined them into people`);
+  for (const p of problems) out.line(`  refused: ${p.code}${p.fields.length ? ` at ${p.fields.join(', ')}` : ''} (see c360 quarantine list)`);
+  return outcomes.quarantined + outcomes.rejected > 0 ? 1 : 0;
+};

@@ -1,0 +1,268 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import type { Clock } from '../../application/ports/runtime.port.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
+import type { MasterKeyring, WrappedKey } from '../crypto/master-key.js';
+
+// Data keys in their own table, one item per customer, wrapped by the keyring's master key:
+//   live key   pk = T#<tenant>#K#<customerId>  tenant, customerId, keyId, masterKeyId, wrapped, createdAt
+//   tombstone  same pk                          tenant, customerId, destroyed = true, destroyedAt
+// A missing key or a tombstone reads as erased (get -> null). A key wrapped by a master key the
+// keyring lacks, or one that no longer opens, throws a MasterKeyError naming the key: reading live
+// data as erased would quietly hide it, and could let a replay recreate the customer.
+
+export type DynamoDbKeyStoreOptions = {
+  readonly tableName: string;
+  readonly keyring: MasterKeyring;
+  readonly clock?: Clock | undefined;
+  /** unwrapped keys kept in memory (LRU); default 10,000 */
+  readonly cacheSize?: number | undefined;
+  /** bounds how long a destroy by another process leaves this one's cached key usable; default 5 min */
+  readonly cacheMaxAgeMs?: number | undefined;
+};
+
+export type RewrapReport = {
+  /** keys moved to the current master key */
+  readonly rewrapped: number;
+  /** keys destroyed or re-wrapped by someone else while this run worked on them */
+  readonly skipped: number;
+};
+
+type Item = Record<string, AttributeValue>;
+
+const S = (v: string) => ({ S: v });
+const N = (v: number) => ({ N: String(v) });
+export const keyPk = (tenant: string, customerId: string): string => `T#${tenant}#K#${customerId}`;
+/** the AAD of the wrap: a key copied onto another customer's item does not open */
+const wrapContext = (tenant: string, customerId: string): string => `c360-data-key/${encodeURIComponent(tenant)}/${encodeURIComponent(customerId)}`;
+
+const notActive = (customerId: string): DomainError =>
+  new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
+
+class KeyCache {
+  private readonly entries = new Map<string, { readonly key: DataKey; readonly at: number }>();
+
+  constructor(
+    private readonly size: number,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  get(pk: string, now: number): DataKey | undefined {
+    const entry = this.entries.get(pk);
+    if (!entry) return undefined;
+    this.entries.delete(pk);
+    if (now - entry.at > this.maxAgeMs) return undefined;
+    this.entries.set(pk, entry); // most recently used goes last
+    return entry.key;
+  }
+
+  set(pk: string, key: DataKey, now: number): void {
+    this.entries.delete(pk);
+    this.entries.set(pk, { key, at: now });
+    // eviction only drops the reference: a caller may still be using the key
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.size) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  take(pk: string): DataKey | undefined {
+    const entry = this.entries.get(pk);
+    this.entries.delete(pk);
+    return entry?.key;
+  }
+}
+
+export class DynamoDbKeyStore implements KeyStore {
+  private readonly table: string;
+  private readonly keyring: MasterKeyring;
+  private readonly clock: Clock;
+  private readonly cache: KeyCache;
+  private readonly creating = new Map<string, Promise<DataKey>>();
+  /** bumped by every destroy: a read that overlapped one must not cache what it read */
+  private destroys = 0;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbKeyStoreOptions,
+  ) {
+    this.table = options.tableName;
+    this.keyring = options.keyring;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.cache = new KeyCache(options.cacheSize ?? 10_000, options.cacheMaxAgeMs ?? 300_000);
+  }
+
+  async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {
+    const pk = keyPk(tenant, customerId);
+    const cached = this.cache.get(pk, this.clock.now());
+    if (cached) return cached;
+    // one creation per customer per process; other processes are handled by the conditional put
+    let pending = this.creating.get(pk);
+    if (!pending) {
+      pending = this.loadOrCreate(tenant, customerId, pk).finally(() => this.creating.delete(pk));
+      this.creating.set(pk, pending);
+    }
+    return pending;
+  }
+
+  async get(tenant: string, customerId: string): Promise<DataKey | null> {
+    const pk = keyPk(tenant, customerId);
+    const cached = this.cache.get(pk, this.clock.now());
+    if (cached) return cached;
+    const destroys = this.destroys;
+    const item = await this.read(pk);
+    const key = item ? await this.open(tenant, customerId, item) : null;
+    if (key) this.remember(pk, key, destroys);
+    return key;
+  }
+
+  async destroy(tenant: string, customerId: string): Promise<void> {
+    const pk = keyPk(tenant, customerId);
+    try {
+      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: S(pk), tenant: S(tenant), customerId: S(customerId), destroyed: { BOOL: true }, destroyedAt: N(this.clock.now()) },
+          ConditionExpression: 'attribute_not_exists(#destroyed)',
+          ExpressionAttributeNames: { '#destroyed': 'destroyed' },
+        }),
+      );
+    } catch (e) {
+      // destroyed before: the first destroyedAt stays
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+    this.destroys++;
+    // zeroing also disarms copies of the DataKey that callers may still hold
+    const cached = this.cache.take(pk);
+    if (cached) destroyDataKey(cached);
+  }
+
+  /**
+   * Moves every live data key (of one tenant, or all) to the keyring's current master key, a page
+   * at a time. Idempotent, and safe under traffic: each item is updated only if its wrap is still
+   * the one read. Run it once every process has the new keyring (new key current, old ones kept);
+   * drop the old master key only after a run that ends without error.
+   */
+  async rewrap(options: { readonly tenant?: string | undefined; readonly pageSize?: number | undefined } = {}): Promise<RewrapReport> {
+    const current = this.keyring.current.id;
+    const tenantFilter = options.tenant === undefined ? '' : ' AND #tenant = :tenant';
+    let rewrapped = 0;
+    let skipped = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          Limit: options.pageSize ?? 100,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+          FilterExpression: `attribute_exists(#wrapped) AND #master <> :current${tenantFilter}`,
+          ExpressionAttributeNames: { '#wrapped': 'wrapped', '#master': 'masterKeyId', ...(options.tenant === undefined ? {} : { '#tenant': 'tenant' }) },
+          ExpressionAttributeValues: { ':current': S(current), ...(options.tenant === undefined ? {} : { ':tenant': S(options.tenant) }) },
+        }),
+      );
+      const moved = await Promise.all((page.Items ?? []).map((item) => this.rewrapItem(item)));
+      rewrapped += moved.filter(Boolean).length;
+      skipped += moved.filter((m) => !m).length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { rewrapped, skipped };
+  }
+
+  private async rewrapItem(item: Item): Promise<boolean> {
+    const { tenant, customerId, masterKeyId, wrapped } = liveFields(item);
+    const context = wrapContext(tenant, customerId);
+    const material = await this.keyring.unwrap({ masterKeyId, wrapped }, context);
+    let next: WrappedKey;
+    try {
+      next = await this.keyring.wrap(material, context);
+    } finally {
+      material.fill(0);
+    }
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(keyPk(tenant, customerId)) },
+          UpdateExpression: 'SET #wrapped = :new, #master = :master, #at = :now',
+          ConditionExpression: '#wrapped = :old',
+          ExpressionAttributeNames: { '#wrapped': 'wrapped', '#master': 'masterKeyId', '#at': 'rewrappedAt' },
+          ExpressionAttributeValues: { ':new': S(next.wrapped), ':master': S(next.masterKeyId), ':now': N(this.clock.now()), ':old': S(wrapped) },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  private async loadOrCreate(tenant: string, customerId: string, pk: string): Promise<DataKey> {
+    const destroys = this.destroys;
+    const item = await this.read(pk);
+    const key = item ? await this.open(tenant, customerId, item) : await this.create(tenant, customerId, pk);
+    if (!key) throw notActive(customerId);
+    this.remember(pk, key, destroys);
+    return key;
+  }
+
+  /** Puts a new wrapped key unless the id has an item already, in which case that item wins. */
+  private async create(tenant: string, customerId: string, pk: string): Promise<DataKey | null> {
+    const material = randomBytes(DATA_KEY_BYTES);
+    try {
+      const keyId = randomUUID();
+      const { masterKeyId, wrapped } = await this.keyring.wrap(material, wrapContext(tenant, customerId));
+      const item = { pk: S(pk), tenant: S(tenant), customerId: S(customerId), keyId: S(keyId), masterKeyId: S(masterKeyId), wrapped: S(wrapped), createdAt: N(this.clock.now()) };
+      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+      return createDataKey(keyId, material);
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      // another process created (or destroyed) the key first: theirs is the key
+      const winner = e.Item ?? (await this.read(pk));
+      if (!winner) throw new Error(`key item ${pk} existed at the conditional put but cannot be read`);
+      return this.open(tenant, customerId, winner);
+    } finally {
+      material.fill(0); // createDataKey keeps its own copy
+    }
+  }
+
+  /** The live key of an item, or null for a tombstone. */
+  private async open(tenant: string, customerId: string, item: Item): Promise<DataKey | null> {
+    if (item['destroyed']?.BOOL === true) return null;
+    const { masterKeyId, wrapped, keyId } = liveFields(item);
+    const material = await this.keyring.unwrap({ masterKeyId, wrapped }, wrapContext(tenant, customerId));
+    try {
+      return createDataKey(keyId, material);
+    } finally {
+      material.fill(0); // createDataKey keeps its own copy
+    }
+  }
+
+  private remember(pk: string, key: DataKey, destroysBefore: number): void {
+    if (this.destroys === destroysBefore) this.cache.set(pk, key, this.clock.now());
+  }
+
+  private async read(pk: string): Promise<Item | undefined> {
+    const { Item: item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: S(pk) }, ConsistentRead: true }));
+    return item;
+  }
+}
+
+const liveFields = (item: Item) => {
+  const [tenant, customerId, keyId, masterKeyId, wrapped] = ['tenant', 'customerId', 'keyId', 'masterKeyId', 'wrapped'].map((name) => item[name]?.S);
+  if (tenant === undefined || customerId === undefined || keyId === undefined || masterKeyId === undefined || wrapped === undefined) {
+    throw new Error(`key item ${item['pk']?.S} is neither a wrapped key nor a tombstone`);
+  }
+  return { tenant, customerId, keyId, masterKeyId, wrapped };
+};

@@ -1,0 +1,156 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+import type { Clock } from '../../application/ports/runtime.port.js';
+
+// Quarantined payloads in their own table, pk = T#<tenant>, sk = entry id. Ids are UUIDv7, so the
+// sort key order is arrival order and any id is a valid cursor. Every item carries `ttl` (epoch
+// seconds) for DynamoDB TTL; deletion by TTL lags (and DynamoDB Local may never do it), so reads
+// skip expired items themselves. The raw payload is one string attribute, `payload`, so a cipher
+// can wrap it whole; a payload too big for a 400 KB item is stored gzipped (payloadEncoding).
+
+export type DynamoDbQuarantineOptions = {
+  readonly tableName: string;
+  /** how long an entry is kept after it was quarantined; default 30 days */
+  readonly retentionMs?: number | undefined;
+  readonly clock?: Clock | undefined;
+};
+
+export const DEFAULT_QUARANTINE_RETENTION_MS = 30 * 24 * 3_600_000;
+/** leaves room for the other attributes under DynamoDB's 400 KB item limit */
+const PLAIN_PAYLOAD_MAX_BYTES = 300_000;
+
+type Item = Record<string, AttributeValue>;
+const S = (v: string) => ({ S: v });
+const N = (v: number) => ({ N: String(v) });
+const tenantPk = (tenant: string): string => `T#${tenant}`;
+
+const encodePayload = (payload: unknown): Item => {
+  const json = JSON.stringify(payload);
+  if (json === undefined) return {};
+  if (Buffer.byteLength(json, 'utf8') <= PLAIN_PAYLOAD_MAX_BYTES) return { payload: S(json) };
+  return { payload: S(gzipSync(json).toString('base64')), payloadEncoding: S('gzip+base64') };
+};
+
+const decodePayload = (item: Item): unknown => {
+  const stored = item['payload']?.S;
+  if (stored === undefined) return undefined;
+  return JSON.parse(item['payloadEncoding']?.S === 'gzip+base64' ? gunzipSync(Buffer.from(stored, 'base64')).toString('utf8') : stored);
+};
+
+const toEntry = (item: Item): QuarantineEntry => {
+  const replayedAt = item['replayedAt']?.N;
+  return {
+    id: item['sk']!.S!,
+    tenant: item['tenant']!.S!,
+    receivedAt: Number(item['receivedAt']!.N),
+    source: item['source']!.S!,
+    reason: JSON.parse(item['reason']!.S!),
+    payload: decodePayload(item),
+    status: item['status']!.S === 'replayed' ? 'replayed' : 'pending',
+    ...(replayedAt === undefined ? {} : { replayedAt: Number(replayedAt) }),
+  };
+};
+
+export class DynamoDbQuarantine implements Quarantine {
+  private readonly table: string;
+  private readonly retentionMs: number;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbQuarantineOptions,
+  ) {
+    this.table = options.tableName;
+    this.retentionMs = options.retentionMs ?? DEFAULT_QUARANTINE_RETENTION_MS;
+    if (!(this.retentionMs > 0)) throw new Error(`quarantine retention must be a positive number of milliseconds, got ${this.retentionMs}`);
+    this.clock = options.clock ?? { now: () => Date.now() };
+  }
+
+  async put(entry: QuarantineEntry): Promise<void> {
+    const item: Item = {
+      pk: S(tenantPk(entry.tenant)),
+      sk: S(entry.id),
+      tenant: S(entry.tenant),
+      receivedAt: N(entry.receivedAt),
+      source: S(entry.source),
+      reason: S(JSON.stringify(entry.reason)),
+      ...encodePayload(entry.payload),
+      status: S(entry.status),
+      ...(entry.replayedAt === undefined ? {} : { replayedAt: N(entry.replayedAt) }),
+      // retention runs from the time it was quarantined, not from the (client-set) receivedAt
+      ttl: N(Math.floor((this.clock.now() + this.retentionMs) / 1000)),
+    };
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }));
+  }
+
+  async get(tenant: string, id: string): Promise<QuarantineEntry | undefined> {
+    const { Item: item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) }, ConsistentRead: true }));
+    return item && !this.expired(item) ? toEntry(item) : undefined;
+  }
+
+  async list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined },
+  ): Promise<QuarantinePage> {
+    if (!(options.limit >= 1)) throw new Error(`list limit must be at least 1, got ${options.limit}`);
+    const values: Item = { ':pk': S(tenantPk(tenant)), ':now': N(this.nowSeconds()) };
+    if (options.after !== undefined) values[':after'] = S(options.after);
+    if (options.status !== undefined) values[':status'] = S(options.status);
+    // one match past the page tells whether to hand out a cursor, so the last page is never empty
+    const matches: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: options.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
+          FilterExpression: options.status === undefined ? '#ttl > :now' : '#ttl > :now AND #status = :status',
+          ExpressionAttributeNames: { '#ttl': 'ttl', ...(options.status === undefined ? {} : { '#status': 'status' }) },
+          ExpressionAttributeValues: values,
+          Limit: options.limit + 1 - matches.length,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      matches.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && matches.length <= options.limit);
+    const entries = matches.slice(0, options.limit).map(toEntry);
+    return matches.length > options.limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
+  }
+
+  async markReplayed(tenant: string, id: string, at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(tenantPk(tenant)), sk: S(id) },
+          UpdateExpression: 'SET #status = :replayed, replayedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND #ttl > :now',
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':replayed': S('replayed'), ':at': N(at), ':now': N(this.nowSeconds()) },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new Error(`no quarantine entry ${id} for tenant ${tenant} (never quarantined, or past its retention)`);
+      throw e;
+    }
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private expired(item: Item): boolean {
+    return !(Number(item['ttl']?.N) > this.nowSeconds());
+  }
+}

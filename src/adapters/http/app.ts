@@ -1,0 +1,103 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { matchedRoutes } from 'hono/route';
+import { formatPath, zodIssues } from '../../application/segment/segment.schema.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import { Gate, type AppEnv } from './auth.js';
+import { bufferJsonBody } from './body.js';
+import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
+import type { HttpDeps } from './http.deps.js';
+import { HttpMetrics } from './http-metrics.js';
+import { RateLimiter } from './rate-limiter.js';
+import { registerAdminRoutes } from './routes/admin.routes.js';
+import { registerCustomerRoutes } from './routes/customer.routes.js';
+import { registerIngestRoutes } from './routes/ingest.routes.js';
+import { OPENAPI_INFO, registerOpsRoutes, securitySchemes } from './routes/ops.routes.js';
+
+// One route table for every runtime: the Node server (node-server.ts) and API Gateway (the Lambda
+// adapter) both hand their requests to this app. No node-only imports here, and no module state:
+// each app owns its rate-limit buckets and request metrics.
+
+/** JSON bodies of the non-ingest routes (merge, unmerge) are small; ingest has Segment's own limits. */
+export const API_BODY_LIMIT = 64 * 1024;
+
+export type HttpApp = OpenAPIHono<AppEnv>;
+
+export const createHttpApp = (deps: HttpDeps): HttpApp => {
+  const metrics = new HttpMetrics();
+  const gate = new Gate(deps.auth, new RateLimiter(deps.now));
+  const app: HttpApp = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return c.json(errorBody('VALIDATION_FAILED', `invalid ${result.target}: ${zodIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, zodIssues(result.error)), 400);
+      }
+      return undefined;
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    c.set('requestId', requestIdOf(c.req.header('x-request-id')));
+    await next();
+    // the route pattern that handled it (middleware are registered for ALL methods)
+    const label = matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
+    metrics.observe(c.req.method, label, c.res.status, (performance.now() - started) / 1000);
+    c.header('X-Request-Id', c.get('requestId'));
+    if (c.res.status >= 400) {
+      const p = c.get('principal');
+      deps.logger?.[c.res.status >= 500 ? 'error' : 'info']('request refused', { requestId: c.get('requestId'), method: c.req.method, route: label, status: c.res.status, principal: p?.id });
+    }
+  });
+  for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
+    app.use(prefix, async (c, next) => {
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c.req.raw, API_BODY_LIMIT);
+      await next();
+    });
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', securitySchemes.bearer);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'writeKey', securitySchemes.writeKey);
+  registerIngestRoutes(app, deps, gate);
+  registerCustomerRoutes(app, deps, gate);
+  registerAdminRoutes(app, deps, gate);
+  registerOpsRoutes(app, deps, gate, metrics);
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length) {
+      return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`), 405, { Allow: allowed.join(', ') });
+    }
+    return c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /docs`), 404);
+  });
+  app.onError((err, c) => renderError(err, c, deps));
+  return app;
+};
+
+/** The OpenAPI 3.1 document of an app, e.g. to generate it at build time for the Lambda bundle. */
+export const generateOpenApiDocument = (app: HttpApp): object => app.getOpenAPI31Document(OPENAPI_INFO as Parameters<HttpApp['getOpenAPI31Document']>[0]);
+
+const requestIdOf = (given: string | undefined): string => (given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
+
+const toPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`);
+
+const allowedMethods = (app: HttpApp, path: string): string[] => [
+  ...new Set(app.routes.filter((r) => r.method !== 'ALL' && r.path !== '*' && r.path !== '/*' && toPattern(r.path).test(path)).map((r) => r.method)),
+];
+
+const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response => {
+  if (err instanceof HttpError) {
+    return c.json(errorBody(err.code, err.message, err.issues, err.extra), statusOf(err.code), err.headers);
+  }
+  if (err instanceof DomainError) {
+    const issues = err.path.length ? [{ path: formatPath(err.path), message: err.message }] : [];
+    return c.json(errorBody(err.code, err.message, issues), statusOf(err.code));
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const code: HttpErrorCode = err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 404 ? 'NOT_FOUND' : err.status === 401 ? 'UNAUTHORIZED' : 'VALIDATION_FAILED';
+    return c.json(errorBody(code, err.message || 'the request was refused'), statusOf(code));
+  }
+  // the stack's first line is the message, which may echo data: log the name and frames only
+  deps.logger?.error('unexpected error', { requestId: c.get('requestId'), error: err.name, stack: err.stack?.split('\n').slice(1, 8).join('\n') });
+  return c.json(errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${c.get('requestId')}`, [], { requestId: c.get('requestId') }), 500);
+};

@@ -1,0 +1,63 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { AppEnv, Gate } from '../auth.js';
+import type { HttpDeps } from '../http.deps.js';
+import type { HttpMetrics } from '../http-metrics.js';
+
+// Health, Prometheus metrics, the OpenAPI document and a docs page: no tenant data on any of them.
+
+export const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Customer 360 API',
+    version: '1',
+    description: 'Segment-compatible ingest, the Customer 360 read side, identity operations and admin.',
+  },
+};
+
+export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate, metrics: HttpMetrics): void => {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['ops'],
+      summary: 'Liveness and readiness (no auth)',
+      responses: {
+        200: { description: 'healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
+        503: { description: 'not healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
+      },
+    }),
+    async (c) => {
+      const report = deps.health ? await deps.health().catch(() => ({ ok: false, details: { error: 'health check failed' } })) : { ok: true };
+      return c.json(report, report.ok ? 200 : 503);
+    },
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    tags: ['ops'],
+    summary: `Prometheus text exposition: core counters (c360_*_total), HTTP requests by route and status, a latency histogram${deps.metricsRequireAdmin ? ' (admin bearer token)' : ' (no auth: aggregate counts only)'}`,
+    responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  });
+  app.get('/metrics', (c) => {
+    if (deps.metricsRequireAdmin) c.set('principal', gate.bearer(c.req.header('authorization'), 'admin'));
+    return c.body(metrics.render(deps.metrics.snapshot()), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  let generated: object | undefined;
+  app.get('/openapi.json', (c) => {
+    generated ??=
+      deps.openApiDocument ??
+      app.getOpenAPI31Document(OPENAPI_INFO as Parameters<typeof app.getOpenAPI31Document>[0]);
+    return c.json(generated, 200);
+  });
+
+  app.get('/docs', swaggerUI({ url: './openapi.json', title: 'Customer 360 API' }));
+};
+
+/** How the document describes the two credentials (registered by the app). */
+export const securitySchemes = {
+  bearer: { type: 'http' as const, scheme: 'bearer', description: 'API token: carries the tenant and scopes (ingest, read, admin, gdpr)' },
+  writeKey: { type: 'http' as const, scheme: 'basic', description: 'Segment write key as the user name, empty password (ingest only)' },
+};

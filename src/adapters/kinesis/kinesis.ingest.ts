@@ -1,0 +1,84 @@
+import type { Core } from '../../application/core.js';
+import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
+import { decodeKinesisRecord, type DecodeContext } from './kinesis.record.js';
+
+// A batch of Kinesis records -> the ingest use case; shared by the polling consumer and the Lambda
+// handler. What cannot be decoded or attributed goes to the quarantine and is done (a poison pill
+// must not block its shard); only unexpected errors (a store that is down) are failures, returned
+// by sequence number so the shard is read again from the first of them.
+
+export type KinesisInputRecord = {
+  readonly sequenceNumber: string;
+  readonly data: Uint8Array;
+  /** records of one key are ingested in order; without it the whole batch is one key */
+  readonly partitionKey?: string | undefined;
+  /** when Kinesis took the record (ms); the receive time of bare calls, which carry none */
+  readonly arrivedAt?: number | undefined;
+};
+
+export type KinesisIngestContext = DecodeContext & {
+  /** how many partition keys are ingested at once */
+  readonly concurrency?: number | undefined;
+};
+
+export type KinesisRecordOutcome = {
+  readonly sequenceNumber: string;
+  readonly outcome: IngestOutcome | { readonly status: 'failed'; readonly error: string };
+};
+
+export type KinesisIngestResult = { readonly failures: readonly string[]; readonly outcomes: readonly KinesisRecordOutcome[] };
+
+export type SourceOf = (tenant: string, name: string) => IngestSource;
+
+const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRecord, ctx: DecodeContext): Promise<IngestOutcome> => {
+  const decoded = decodeKinesisRecord(record.data, ctx);
+  if (!decoded.ok) {
+    const quarantineId = await core.quarantine.hold(decoded.tenant, decoded.source, decoded.raw, decoded.reason, record.arrivedAt);
+    return { status: 'quarantined', quarantineId, error: decoded.reason };
+  }
+  const { tenant, source, call, receivedAt } = decoded.value;
+  return core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt ?? record.arrivedAt);
+};
+
+export const ingestKinesisRecords = async (
+  core: Core,
+  sourceOf: SourceOf,
+  records: readonly KinesisInputRecord[],
+  ctx: KinesisIngestContext,
+): Promise<KinesisIngestResult> => {
+  const outcomes: KinesisRecordOutcome['outcome'][] = new Array(records.length);
+  const groups = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const key = r.partitionKey ?? '';
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  });
+  const queue = [...groups.values()];
+  const worker = async () => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      let failed: string | undefined;
+      for (const i of group) {
+        if (failed !== undefined) {
+          // a later record of the same key must not overtake the failed one
+          outcomes[i] = { status: 'failed', error: `not attempted: an earlier record of its partition key failed (${failed})` };
+          continue;
+        }
+        try {
+          outcomes[i] = await ingestOne(core, sourceOf, records[i]!, ctx);
+        } catch (e) {
+          failed = e instanceof Error ? e.message : String(e);
+          outcomes[i] = { status: 'failed', error: failed };
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency ?? 8, queue.length)) }, worker));
+  const result = records.map((r, i) => ({ sequenceNumber: r.sequenceNumber, outcome: outcomes[i]! }));
+  return { failures: result.filter((r) => r.outcome.status === 'failed').map((r) => r.sequenceNumber), outcomes: result };
+};
+
+/** The consumer's handler over the core. */
+export const kinesisIngestHandler = (core: Core, sourceOf: SourceOf, ctx: KinesisIngestContext) => ({
+  handle: (records: readonly KinesisInputRecord[]) => ingestKinesisRecords(core, sourceOf, records, ctx),
+});

@@ -1,0 +1,82 @@
+import type { Authenticator } from '../../application/ports/access.port.js';
+import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
+
+// What a Kinesis record carries: our envelope (written by the async intake, tenant and source
+// already known) or a bare Segment call from another producer, whose tenant comes from its
+// writeKey or the consumer's configuration. Decoding never throws: what cannot be attributed or
+// read is handed back with a quarantine reason, and a write key never reaches the quarantine.
+
+export type KinesisCall = { readonly tenant: string; readonly source: string; readonly receivedAt?: number | undefined; readonly call: unknown };
+
+export type DecodedRecord =
+  | { readonly ok: true; readonly value: KinesisCall }
+  | { readonly ok: false; readonly tenant: string; readonly source: string; readonly reason: QuarantineReason; readonly raw: unknown };
+
+export type DecodeContext = { readonly auth: Authenticator; readonly defaultTenant?: string | undefined; readonly defaultSource?: string | undefined };
+
+/** the tenant an unattributable record is quarantined under when no default is configured */
+export const UNASSIGNED_TENANT = '_unassigned';
+export const DEFAULT_KINESIS_SOURCE = 'kinesis';
+
+const ENVELOPE_VERSION = 1;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+export const encodeKinesisCall = (c: KinesisCall): Uint8Array =>
+  encoder.encode(JSON.stringify({ c360: ENVELOPE_VERSION, tenant: c.tenant, source: c.source, receivedAt: c.receivedAt, call: c.call }));
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const withoutWriteKey = (v: unknown): unknown => {
+  if (!isObject(v) || !('writeKey' in v)) return v;
+  const { writeKey: _secret, ...rest } = v;
+  return rest;
+};
+
+const reason = (code: string, message: string, path?: string): QuarantineReason => ({ code, message, issues: path ? [{ path, message }] : [] });
+
+export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): DecodedRecord => {
+  const fallback = { tenant: ctx.defaultTenant ?? UNASSIGNED_TENANT, source: ctx.defaultSource ?? DEFAULT_KINESIS_SOURCE };
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    const raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    return { ok: false, ...fallback, raw, reason: reason('UNDECODABLE_RECORD', 'the record data is not UTF-8 text; it is kept base64-encoded') };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, ...fallback, raw: text, reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${(e as Error).message}); send one Segment call as a JSON object per record`) };
+  }
+  if (isObject(parsed) && 'c360' in parsed) return envelope(parsed, fallback);
+  return bareCall(parsed, ctx, fallback);
+};
+
+const envelope = (e: Record<string, unknown>, fallback: { tenant: string; source: string }): DecodedRecord => {
+  const { c360, tenant, source, receivedAt, call } = e;
+  const bad = (message: string, path: string): DecodedRecord => ({ ok: false, ...fallback, raw: { ...e, call: withoutWriteKey(call) }, reason: reason('UNDECODABLE_RECORD', message, path) });
+  if (c360 !== ENVELOPE_VERSION) return bad(`envelope version ${JSON.stringify(c360)} is not supported (expected ${ENVELOPE_VERSION})`, 'c360');
+  if (typeof tenant !== 'string' || tenant === '') return bad('the envelope has no tenant', 'tenant');
+  if (typeof source !== 'string' || source === '') return { ok: false, tenant, source: fallback.source, raw: { ...e, call: withoutWriteKey(call) }, reason: reason('UNDECODABLE_RECORD', 'the envelope has no source', 'source') };
+  const at = typeof receivedAt === 'number' && Number.isFinite(receivedAt) ? receivedAt : undefined;
+  return { ok: true, value: { tenant, source, receivedAt: at, call: withoutWriteKey(call) } };
+};
+
+const bareCall = (call: unknown, ctx: DecodeContext, fallback: { tenant: string; source: string }): DecodedRecord => {
+  const writeKey = isObject(call) ? call['writeKey'] : undefined;
+  const clean = withoutWriteKey(call);
+  if (writeKey !== undefined) {
+    const principal = typeof writeKey === 'string' ? ctx.auth.byWriteKey(writeKey) : undefined;
+    if (!principal) return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_WRITE_KEY', 'the call carries a writeKey that no credential knows; fix the producer\'s key', 'writeKey') };
+    if (!principal.scopes.has('ingest')) {
+      return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_WRITE_KEY', `write key ${principal.id} may not ingest; give it the ingest scope`, 'writeKey') };
+    }
+    return { ok: true, value: { tenant: principal.tenant, source: principal.source, call: clean } };
+  }
+  if (ctx.defaultTenant === undefined) {
+    return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_TENANT', 'the call has no writeKey and no default tenant is configured for this stream', 'writeKey') };
+  }
+  return { ok: true, value: { tenant: ctx.defaultTenant, source: fallback.source, call: clean } };
+};

@@ -1,0 +1,33 @@
+import type { Hasher } from '../ports/keys.port.js';
+import { stableJson } from '../stable-json.js';
+
+// What sync ingest and the queued intake must agree on, byte for byte: which fields a payload hash
+// ignores (transport metadata and the credential), the id a call without messageId gets, and how
+// a batch's shared context reaches its calls.
+
+const IGNORED_FOR_HASH = new Set(['sentAt', 'receivedAt', 'writeKey', '_metadata']);
+const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+
+/** keyed (HMAC under the tenant secret): a plain hash of a guessable payload would confirm its content */
+export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): string =>
+  hasher.claimKey(tenant, '$payload', stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
+
+export const derivedMessageId = (hash: string): string => `derived-${hash}`;
+
+/** A write key is a credential: it is neither queued nor quarantined. */
+export const withoutWriteKey = (raw: unknown): unknown => {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('writeKey' in raw)) return raw;
+  const { writeKey: _secret, ...rest } = raw as Record<string, unknown>;
+  return rest;
+};
+
+/** Batch-level context and integrations apply to every call; the call's own fields win. */
+export const mergeBatchDefaults = (call: unknown, context: object | undefined, integrations: object | undefined): unknown => {
+  if (!call || typeof call !== 'object' || Array.isArray(call)) return call;
+  const own = call as Record<string, unknown>;
+  return {
+    ...own,
+    ...(context || own['context'] ? { context: { ...context, ...objectOr(own['context']) } } : {}),
+    ...(integrations || own['integrations'] ? { integrations: { ...integrations, ...objectOr(own['integrations']) } } : {}),
+  };
+};

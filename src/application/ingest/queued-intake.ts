@@ -1,0 +1,113 @@
+import { normalizeIdentifier } from '../../domain/identity/identifier.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CorePorts } from '../deps.js';
+import { chunkRecords, recordBytes, type IngestQueue, type QueuedCall, type QueueRecord } from '../ports/ingest-queue.port.js';
+import type { QuarantineReason } from '../ports/quarantine.port.js';
+import { mapSegmentCall } from '../segment/segment.mapper.js';
+import { SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
+import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
+import type { AcceptOutcome, CallIntake } from './intake.js';
+import type { IngestSource, IngestUseCase } from './ingest.use-case.js';
+
+// The async mode of HTTP ingest: validate now (an invalid call is quarantined exactly as the sync
+// path would), then queue the call for a consumer that runs the same ingest use case. The
+// partition key is a keyed hash of the call's first usable identifier, so one person's calls stay
+// on one shard in order and no personal value is ever a partition key.
+
+export type QueuedIntakeDeps = {
+  readonly queue: IngestQueue;
+  /** the queue's record format (the Kinesis envelope) */
+  readonly encode: (call: QueuedCall) => Uint8Array;
+  readonly ingest: IngestUseCase;
+  readonly ports: Pick<CorePorts, 'hasher' | 'settings' | 'clock'>;
+};
+
+type Prepared = { readonly index: number; readonly call: unknown; readonly messageId: string; readonly record: QueueRecord };
+
+export class QueuedIntake implements CallIntake {
+  constructor(private readonly deps: QueuedIntakeDeps) {}
+
+  async one(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.deps.ports.clock.now()): Promise<AcceptOutcome> {
+    return (await this.accept(tenant, source, [raw], receivedAt))[0]!;
+  }
+
+  async batch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.deps.ports.clock.now()): Promise<readonly AcceptOutcome[]> {
+    const parsed = SegmentBatch.safeParse(body);
+    if (!parsed.success) {
+      throw new DomainError('VALIDATION_FAILED', `batch body is invalid: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, ['batch']);
+    }
+    const { batch, context, integrations } = parsed.data;
+    return this.accept(tenant, source, batch.map((call) => mergeBatchDefaults(call, context, integrations)), receivedAt);
+  }
+
+  /** The partition key of a valid call: HMAC of its first identifier that is not blocked and normalizes. */
+  private partitionKey(tenant: string, call: SegmentCall, receivedAt: number, messageId: string): string {
+    const { hasher, settings } = this.deps.ports;
+    const rules = settings.identityRules(tenant);
+    for (const r of mapSegmentCall(call, receivedAt, 'other').identifiers) {
+      // a blocked placeholder shared by many people would make one hot shard
+      if (rules.isBlocked({ type: r.type, value: r.raw.trim() })) continue;
+      try {
+        const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: settings.phoneRegion(tenant) }, r.path);
+        return hasher.claimKey(tenant, id.type, id.value);
+      } catch {
+        // an invalid identifier is the consumer's to quarantine; try the next one for the key
+      }
+    }
+    return hasher.claimKey(tenant, '$message', messageId);
+  }
+
+  private async accept(tenant: string, source: IngestSource, calls: readonly unknown[], receivedAt: number): Promise<AcceptOutcome[]> {
+    const { ingest, queue } = this.deps;
+    const out: AcceptOutcome[] = new Array(calls.length);
+    const ready: Prepared[] = [];
+    for (const [index, received] of calls.entries()) {
+      const raw = withoutWriteKey(received);
+      const parsed = SegmentCall.safeParse(raw);
+      if (!parsed.success) {
+        const issues = zodIssues(parsed.error);
+        const reason = { code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues };
+        out[index] = await ingest.quarantine(tenant, source, raw, reason, receivedAt);
+        continue;
+      }
+      const prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+      if (recordBytes(prepared.record) > queue.limits.maxRecordBytes) {
+        const message = `the call is ${recordBytes(prepared.record)} bytes once queued; the queue takes at most ${queue.limits.maxRecordBytes}`;
+        out[index] = await ingest.quarantine(tenant, source, raw, { code: 'VALIDATION_FAILED', message, issues: [{ path: '(root)', message }] }, receivedAt);
+        continue;
+      }
+      ready.push(prepared);
+    }
+    for (const chunk of chunkRecords(ready.map((p) => ({ ...p.record, prepared: p })), queue.limits)) {
+      const results = await this.send(chunk.map(({ partitionKey, data }) => ({ partitionKey, data })));
+      for (const [i, { prepared: p }] of chunk.entries()) {
+        const r = results[i] ?? { ok: false, retryable: true, code: 'NO_RESULT', message: 'the queue returned no result for this record' };
+        if (r.ok) out[p.index] = { status: 'queued', messageId: p.messageId };
+        else out[p.index] = await ingest.quarantine(tenant, source, p.call, queueUnavailable(r.code, r.message), receivedAt);
+      }
+    }
+    return out;
+  }
+
+  private prepare(tenant: string, source: IngestSource, index: number, raw: unknown, call: SegmentCall, receivedAt: number): Prepared {
+    const { hasher } = this.deps.ports;
+    const messageId = call.messageId ?? derivedMessageId(payloadHash(hasher, tenant, raw));
+    const data = this.deps.encode({ tenant, source: source.name, receivedAt, call: raw });
+    return { index, call: raw, messageId, record: { partitionKey: this.partitionKey(tenant, call, receivedAt, messageId), data } };
+  }
+
+  private async send(records: readonly QueueRecord[]) {
+    try {
+      return await this.deps.queue.send(records);
+    } catch (e) {
+      // nothing is lost: every record of the chunk is quarantined as not queued
+      return records.map(() => ({ ok: false as const, retryable: true, code: 'QUEUE_ERROR', message: (e as Error).message }));
+    }
+  }
+}
+
+const queueUnavailable = (code: string, message: string): QuarantineReason => ({
+  code: 'QUEUE_UNAVAILABLE',
+  message: `the ingest queue did not take this call (${code}: ${message}); it is kept here and can be replayed`,
+  issues: [],
+});

@@ -1,0 +1,71 @@
+import type { CliDeps, CliIo, CliSession } from '../adapters/cli/cli.deps.js';
+import { runCli } from '../adapters/cli/program.js';
+import { loadConfig, type Config } from './config.js';
+import { generateSeed } from './demo/dataset.js';
+
+// The `c360` bin's composition: the environment's config, the embedded default's secrets and
+// DynamoDB Local when it needs them, one App for the command, closed at the end. The heavy parts
+// are imported on first use, so --help and usage errors answer at once.
+
+/** The config the bin runs with: the environment's, and for jobs inline projection. */
+export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config => {
+  const config = loadConfig(env);
+  return {
+    ...config,
+    // a CLI job projects as it writes, so its results are readable when it exits; a running
+    // server's Streams poller then skips those events as already applied
+    projection: use === 'job' && !env['C360_PROJECTION'] ? 'inline' : config.projection,
+  };
+};
+
+const tenantOf = (env: NodeJS.ProcessEnv): string => {
+  try {
+    return loadConfig(env).tenant;
+  } catch {
+    return env['C360_TENANT'] ?? 'demo'; // the error is reported when a command needs the config
+  }
+};
+
+const untilStopped = (): Promise<string> =>
+  new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = { stdout: process.stdout, stderr: process.stderr, debug: env['C360_DEBUG'] === '1' }): Promise<number> => {
+  const closers: (() => Promise<void>)[] = [];
+  const deps: CliDeps = {
+    defaultTenant: tenantOf(env),
+    io,
+    seedData: generateSeed,
+    open: async (): Promise<CliSession> => {
+      const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([import('./app.js'), import('./local/embedded.js'), import('./local/secrets.js')]);
+      const { config: withSecrets } = withLocalSecrets(cliConfig(env, 'job'));
+      const embedded = await startEmbeddedDynamoDb(withSecrets);
+      closers.push(() => embedded.stop());
+      const app = await buildApp(embedded.config);
+      closers.unshift(() => app.close());
+      await app.startBackground();
+      return app;
+    },
+    serve: async ({ tenant }) => {
+      const { serve } = await import('./server.js');
+      const running = await serve({ ...cliConfig(env, 'server'), tenant }, (line) => io.stdout.write(`${line}\n`));
+      const signal = await untilStopped();
+      io.stderr.write(`${signal}: stopping\n`);
+      await running.close();
+    },
+  };
+  try {
+    return await runCli(argv, deps);
+  } finally {
+    for (const close of closers.splice(0)) {
+      await close().catch((e: unknown) => io.stderr.write(`warning: while shutting down: ${(e as Error).message}\n`));
+    }
+  }
+};

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SCOPES } from '../application/ports/access.port.js';
+import type { CredentialSpec } from '../adapters/config/static-credentials.js';
+import { ConfigError, type Config } from './config.js';
+
+// Who may call: a multi-tenant credentials file (C360_CREDENTIALS_FILE), plus the single-tenant
+// shortcuts C360_WRITE_KEY (ingest) and C360_ADMIN_TOKEN (every scope) for the configured tenant.
+
+const Tenant = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+
+export const CredentialsFile = z.object({
+  credentials: z
+    .array(
+      z.object({
+        id: z.string().min(1).max(64),
+        tenant: Tenant,
+        kind: z.enum(['writeKey', 'token']),
+        secret: z.string().min(16, 'must hold at least 16 characters'),
+        scopes: z.array(z.enum(SCOPES)).min(1),
+        source: z.string().min(1).optional(),
+        rateLimitPerSecond: z.number().positive().optional(),
+      }),
+    )
+    .min(1),
+});
+
+export const loadCredentials = (config: Config): CredentialSpec[] => {
+  const specs: CredentialSpec[] = [];
+  if (config.credentialsFile) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(config.credentialsFile, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`C360_CREDENTIALS_FILE: cannot read ${config.credentialsFile} as JSON (${(e as Error).message})`);
+    }
+    const parsed = CredentialsFile.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`C360_CREDENTIALS_FILE: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    }
+    const ids = new Set<string>();
+    for (const c of parsed.data.credentials) {
+      if (ids.has(c.id)) throw new ConfigError(`C360_CREDENTIALS_FILE: credential id ${c.id} appears twice`);
+      ids.add(c.id);
+      specs.push({ ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond });
+    }
+  }
+  if (config.writeKey) specs.push({ id: 'env-write-key', tenant: config.tenant, kind: 'writeKey', secret: config.writeKey, scopes: ['ingest'], rateLimitPerSecond: config.rateLimitPerSecond });
+  if (config.adminToken) specs.push({ id: 'env-admin-token', tenant: config.tenant, kind: 'token', secret: config.adminToken, scopes: [...SCOPES], rateLimitPerSecond: config.rateLimitPerSecond });
+  return specs;
+};

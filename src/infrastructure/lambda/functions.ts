@@ -1,0 +1,32 @@
+import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
+import { createTelemetry } from '../../adapters/lambda/lambda.telemetry.js';
+import { createStreamsHandler, type StreamsHandler } from '../../adapters/lambda/streams.handler.js';
+import type { App } from '../app.js';
+
+// Each Lambda function's handler over a built App: the entry points (kinesis.ts, streams.ts) call
+// these once per cold start, and the tests call them the same way. The api function's lives in
+// api.function.ts, so that the HTTP routes stay out of the other bundles (their schemas are built
+// at import time, which tree shaking cannot drop).
+
+export type Env = NodeJS.ProcessEnv;
+
+/** Powertools' own variables win; otherwise each function logs and counts under its own name. */
+export const telemetryFor = (service: string, app: App, env: Env) =>
+  createTelemetry({ serviceName: env['POWERTOOLS_SERVICE_NAME'] || service, namespace: env['POWERTOOLS_METRICS_NAMESPACE'] || 'c360', counters: app.metrics });
+
+/**
+ * Kinesis records -> ingest. Calls without a writeKey belong to C360_TENANT only when the function
+ * sets it explicitly; otherwise they are quarantined as unattributed rather than guessed.
+ */
+export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandler =>
+  createKinesisHandler({
+    core: app.core,
+    sourceOf: app.sourceOf,
+    auth: app.auth,
+    defaultTenant: env['C360_TENANT'] ? app.config.tenant : undefined,
+    telemetry: telemetryFor('c360-kinesis', app, env),
+  });
+
+/** DynamoDB Streams of the events table -> the 360 views. */
+export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler =>
+  createStreamsHandler({ projector: app.streamsProjector, telemetry: telemetryFor('c360-streams', app, env) });

@@ -1,0 +1,289 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CliDeps } from '../../src/adapters/cli/cli.deps.js';
+import { runCli } from '../../src/adapters/cli/program.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { buildApp, type App } from '../../src/infrastructure/app.js';
+import { cliConfig } from '../../src/infrastructure/cli.js';
+import { generateSeed } from '../../src/infrastructure/demo/dataset.js';
+import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
+
+// The `c360` program in-process on an in-memory App, configured as the bin configures it, with
+// captured output: what a user sees, and what the store holds afterwards.
+
+const TENANT = 'acme';
+let dir: string;
+let app: App;
+let opened: number;
+let debug = false;
+
+const writer = () => {
+  let text = '';
+  return { write: (s: string) => ((text += s), true), text: () => text };
+};
+
+const c360 = async (...argv: string[]) => {
+  const stdout = writer();
+  const stderr = writer();
+  const deps: CliDeps = {
+    defaultTenant: TENANT,
+    open: async () => {
+      opened++;
+      return app;
+    },
+    serve: async () => {
+      throw new Error('not in these tests');
+    },
+    seedData: generateSeed,
+    io: { stdout, stderr, debug, progressIntervalMs: 0 },
+  };
+  const code = await runCli(argv, deps);
+  return { code, out: stdout.text(), err: stderr.text(), json: () => JSON.parse(stdout.text()) as Record<string, any> };
+};
+
+const views = async (tenant = TENANT): Promise<ViewDoc[]> => {
+  const out: ViewDoc[] = [];
+  let after: string | undefined;
+  do {
+    const page = await app.core.ports.readModels.list(tenant, { after, limit: 500 });
+    out.push(...page.docs);
+    after = page.next;
+  } while (after);
+  return out.sort((a, b) => a.customerId.localeCompare(b.customerId));
+};
+const live = async (tenant = TENANT) => (await views(tenant)).flatMap((d) => (d.kind === 'view' ? [d.view] : []));
+const file = async (name: string, text: string) => {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'c360-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  opened = 0;
+  app = await buildApp(withLocalSecrets(cliConfig({ C360_STORE: 'memory', C360_TENANT: TENANT }, 'job')).config);
+});
+afterEach(async () => {
+  await app.close();
+});
+
+describe('c360 seed', () => {
+  it('ingests exactly the asked totals, merging each person into one customer across four sources', async () => {
+    const r = await c360('seed', '--customers', '20', '--products', '8', '--orders', '60', '--events', '150', '--seed', '3', '--json');
+    expect(r.code, r.err).toBe(0);
+    const result = r.json();
+    expect(result).toMatchObject({ tenant: TENANT, customers: 20, products: 8, orders: 60, events: 150 });
+    expect(result['outcomes']).toMatchObject({ accepted: result['calls'], quarantined: 0 });
+    expect(Object.keys(result['bySource']).sort()).toEqual(['crm', 'mobile', 'support', 'web']);
+    expect(result['merges']).toBeGreaterThan(0);
+    expect(app.metrics.get('identity_merge')).toBe(result['merges']);
+
+    const customers = await live();
+    expect(customers).toHaveLength(20);
+    expect(customers.reduce((n, c) => n + c.orders.count, 0)).toBe(60);
+    // each source's channel reached the views (CRM and support outrank clickstream by default)
+    const channels = new Set(customers.flatMap((c) => Object.keys(c.channels)));
+    for (const ch of ['web', 'mobile', 'crm', 'support']) expect(channels).toContain(ch);
+    // someone the CRM knows is one customer holding their CRM id, email and user id
+    const known = customers.find((c) => Object.values(c.identifiers).some((i) => i.type === 'crm_id'));
+    expect(known && Object.values(known.identifiers).map((i) => i.type)).toEqual(expect.arrayContaining(['crm_id', 'email', 'user_id', 'anonymous_id']));
+    expect(r.err).toMatch(/seed: 100% /);
+  });
+
+  it('changes nothing when run again with the same seed', async () => {
+    await c360('seed', '--customers', '6', '--orders', '10', '--events', '30', '--products', '4', '--concurrency', '3');
+    const before = await views();
+    const again = await c360('seed', '--customers', '6', '--orders', '10', '--events', '30', '--products', '4', '--json');
+    expect(again.code).toBe(0);
+    expect(again.json()['outcomes']).toMatchObject({ accepted: 0, duplicate: again.json()['calls'] });
+    expect(await views()).toEqual(before);
+  });
+
+  it('prints a readable summary without --json and honours --tenant', async () => {
+    const r = await c360('--tenant', 'other', 'seed', '--customers', '3', '--orders', '3', '--events', '9', '--products', '2');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/seeded tenant "other"/);
+    expect(r.out).toMatch(/3 people, 2 products, 3 orders, 9 clickstream events/);
+    expect(await live('other')).toHaveLength(3);
+    expect(await live()).toHaveLength(0);
+  });
+});
+
+describe('c360 import', () => {
+  const ada = { type: 'identify', messageId: 'm1', userId: 'u-ada', traits: { email: 'ada@example.com', firstName: 'Ada' } };
+  const order = { type: 'track', messageId: 'm2', userId: 'u-ada', event: 'Order Completed', properties: { order_id: 'o1', revenue: 30 } };
+
+  it('streams NDJSON: good lines are ingested, bad ones quarantined and reported by line, and the import goes on', async () => {
+    const path = await file('calls.ndjson', [JSON.stringify(ada), '', 'this is not json', JSON.stringify({ type: 'track', userId: 'u-ada' }), '[1,2]', JSON.stringify(order), JSON.stringify(ada)].join('\n'));
+    const r = await c360('import', path, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = r.json();
+    expect(report).toMatchObject({ lines: 6, accepted: 2, duplicate: 1, rejected: 3 });
+    expect(report['rejectedLines'].map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+      [3, 'INVALID_JSON', ['(line)']],
+      [4, 'VALIDATION_FAILED', ['event']],
+      [5, 'VALIDATION_FAILED', ['(root)']],
+    ]);
+    // nothing lost: each rejected line is in the quarantine under the reported id
+    for (const l of report['rejectedLines']) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
+    expect((await app.core.ports.quarantine.get(TENANT, report['rejectedLines'][0].quarantineId))?.payload).toBe('this is not json');
+
+    const found = await app.core.queries.findByIdentifier(TENANT, 'email', 'ada@example.com');
+    expect(found.kind === 'view' && found.customer.orders.count).toBe(1);
+  });
+
+  it('lists rejected lines in the human report', async () => {
+    const path = await file('few.ndjson', `${JSON.stringify(ada)}\n{"type":"track"\n`);
+    const r = await c360('import', path);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/2 lines: 1 accepted, 0 duplicates, 1 rejected \(quarantined\)/);
+    expect(r.out).toMatch(/line 2: INVALID_JSON at \(line\) -> quarantine [0-9a-f-]{36}/);
+    expect(await c360('import', path, '--strict').then((x) => x.code)).toBe(1);
+  });
+
+  it('maps CSV columns to call fields and reports bad rows by their first line', async () => {
+    const csv = [
+      'type,messageId,userId,traits.email,event,properties.revenue:number,context.consent.categoryPreferences.Marketing:boolean',
+      'identify,c1,u-grace,grace@example.com,,,true',
+      'track,c2,u-grace,,"Order\nCompleted",12.5,', // a quoted cell over two lines: the row starts on line 3
+      'track,c3,u-grace,,Order Completed,abc,',
+      'track,c4,u-grace,,Order Completed,20,,extra',
+      'track,c5,u-grace,,,,',
+      'track,c6,u-grace,,Order Completed,7.25,',
+    ].join('\r\n');
+    const r = await c360('import', await file('calls.csv', csv), '--source', 'crm', '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = r.json();
+    expect(report).toMatchObject({ format: 'csv', lines: 6, accepted: 3, rejected: 3 });
+    expect(report['rejectedLines'].map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+      [5, 'INVALID_CSV_CELL', ['properties.revenue']],
+      [6, 'INVALID_CSV_ROW', ['(line)']],
+      [7, 'VALIDATION_FAILED', ['event']],
+    ]);
+    const found = await app.core.queries.findByIdentifier(TENANT, 'user_id', 'u-grace');
+    if (found.kind !== 'view') throw new Error(`not found: ${found.kind}`);
+    expect(found.customer.orders.count).toBe(1); // "Order\nCompleted" is another event name
+    expect(found.customer.orders.revenue).toEqual({ USD: 7.25 });
+    expect(found.customer.consents['marketing']?.status).toBe('granted');
+    expect(Object.keys(found.customer.channels)).toContain('crm');
+  });
+
+  it('fails with one line naming the file or the column, exit 1', async () => {
+    const missing = await c360('import', join(dir, 'nope.ndjson'));
+    expect([missing.code, missing.err.trim()]).toEqual([1, `error: cannot read ${join(dir, 'nope.ndjson')}: no such file or directory`]);
+    const header = await c360('import', await file('bad-header.csv', 'type,revenue:money\ntrack,1\n'));
+    expect(header.code).toBe(1);
+    expect(header.err.trim().split('\n').at(-1)).toMatch(/^error: .*bad-header\.csv: header column 2 "revenue:money": unknown type "money"/);
+    expect(header.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('c360 rebuild', () => {
+  it('replays the log into the same read models, with progress', async () => {
+    await c360('seed', '--customers', '8', '--orders', '20', '--events', '40', '--products', '5');
+    const before = await views();
+    const r = await c360('rebuild', '--json');
+    expect(r.code, r.err).toBe(0);
+    const stored = (await app.core.ports.store.readAll(TENANT, { limit: 100_000 })).events.length;
+    expect(r.json()).toMatchObject({ tenant: TENANT, events: stored, docs: before.length });
+    expect(JSON.parse(JSON.stringify(await views()))).toEqual(JSON.parse(JSON.stringify(before)));
+    expect(r.err).toMatch(/rebuild: \d[\d,]* events folded into \d+ documents \(.*done\)/);
+  });
+});
+
+describe('c360 quarantine', () => {
+  const hold = (call: unknown) => app.core.quarantine.hold(TENANT, 'import', call, { code: 'INTERNAL_ERROR', message: 'the store was down', issues: [] });
+
+  it('lists ids, times, codes and field paths, never the payload', async () => {
+    await c360('import', await file('q.ndjson', '{"type":"track","userId":"secret-person@example.com"}\n'));
+    const r = await c360('quarantine', 'list', '--json');
+    expect(r.code).toBe(0);
+    const entries = r.json()['entries'];
+    expect(entries).toEqual([expect.objectContaining({ status: 'pending', source: 'import', code: 'VALIDATION_FAILED', fields: ['event'], receivedAt: expect.stringMatching(/^\d{4}-/) })]);
+    expect(r.out).not.toContain('secret-person');
+    const human = await c360('quarantine', 'list');
+    expect(human.out).toMatch(/ID\s+RECEIVED\s+STATUS\s+SOURCE\s+CODE\s+FIELDS/);
+    expect(human.out).toMatch(/pending\s+import\s+VALIDATION_FAILED\s+event/);
+    expect(human.out).not.toContain('secret-person');
+  });
+
+  it('pages with --limit and --after, and filters by --status', async () => {
+    for (let i = 0; i < 3; i++) await hold({ type: 'track', userId: `u${i}` });
+    const first = (await c360('quarantine', 'list', '--limit', '2', '--json')).json();
+    expect(first['entries']).toHaveLength(2);
+    const second = (await c360('quarantine', 'list', '--limit', '2', '--after', first['next'], '--json')).json();
+    expect(second).toMatchObject({ entries: [expect.anything()], next: null });
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json()['entries']).toEqual([]);
+  });
+
+  it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
+    const good = await hold({ type: 'identify', messageId: 'q1', userId: 'u-late', traits: { email: 'late@example.com' } });
+    const bad = await hold({ type: 'track', userId: 'u-late' });
+    const ok = await c360('quarantine', 'replay', good);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(new RegExp(`${good}: replayed, now part of customer [0-9a-f-]{36}`));
+    expect((await app.core.queries.findByIdentifier(TENANT, 'email', 'late@example.com')).kind).toBe('view');
+    const again = await c360('quarantine', 'replay', bad, '--json');
+    expect(again.code).toBe(1);
+    expect(again.json()).toMatchObject({ replayed: 0, stillPending: 1, results: [{ id: bad, status: 'pending', code: 'VALIDATION_FAILED', fields: ['event'] }] });
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json()['entries'].map((e: { id: string }) => e.id)).toEqual([good]);
+  });
+
+  it('replays every pending entry with --all', async () => {
+    await hold({ type: 'identify', messageId: 'a1', userId: 'u-a' });
+    await hold({ type: 'page', userId: 'u-a' }); // no messageId: a derived one
+    const alias = await hold({ type: 'alias', userId: 'u-a' }); // previousId missing: refused again
+    const r = await c360('quarantine', 'replay', '--all', '--json');
+    expect(r.code).toBe(1);
+    expect(r.json()).toMatchObject({ replayed: 2, stillPending: 1 });
+    expect(r.json()['results'].find((x: { status: string }) => x.status === 'pending')).toMatchObject({ id: alias, fields: ['previousId'] });
+    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json()['entries'].map((e: { id: string }) => e.id)).toEqual([alias]);
+    const none = await c360('quarantine', 'replay', 'no-such-id');
+    expect([none.code, none.err.trim()]).toEqual([1, 'error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id']);
+  });
+});
+
+describe('usage errors', () => {
+  it.each([
+    [['seed', '--customers', 'many'], /option '--customers <n>' argument 'many' is invalid\. must be a whole number/],
+    [['import'], /missing required argument 'file'/],
+    [['import', 'x.csv', '--format', 'xml'], /argument 'xml' is invalid\. Allowed choices are ndjson, csv/],
+    [['--tenant', 'Not_A_Tenant', 'rebuild'], /option '--tenant <tenant>' argument 'Not_A_Tenant' is invalid/],
+    [['quarantine', 'replay'], /give the id of an entry to replay, or --all/],
+    [['quarantine', 'replay', 'some-id', '--all'], /give an id or --all, not both/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['seed', '--cutsomers', '5'], /unknown option '--cutsomers'/],
+  ])('c360 %j exits 2 with a clear message', async (argv, message) => {
+    const r = await c360(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(r.out).toBe('');
+  });
+
+  it('adds the stack to a failure only in debug mode (C360_DEBUG=1)', async () => {
+    debug = true;
+    try {
+      const r = await c360('quarantine', 'replay', 'no-such-id');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id\nDomainError: .*\n\s+at /);
+    } finally {
+      debug = false;
+    }
+  });
+
+  it('never builds the core for a usage error or --help', async () => {
+    await c360('seed', '--orders', '-1');
+    const help = await c360('import', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/properties\.revenue:number/);
+    expect(opened).toBe(0);
+  });
+});

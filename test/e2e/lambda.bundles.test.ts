@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildLambdas, type BundleReport } from '../../scripts/build-lambda.js';
+import { appFor, credentials, dynamoEnv } from '../support/lambda-apps.js';
+import { fixture, httpApiEvent, kinesisEvent } from '../support/lambda-events.js';
+
+// The deployable artefacts: each function bundled by scripts/build-lambda.ts, within its size
+// budget, and loadable by a fresh `node` that has nothing but the bundle (no node_modules near it).
+
+const run = promisify(execFile);
+let dir: string;
+let reports: BundleReport[];
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'c360-lambda-'));
+  reports = await buildLambdas({ outDir: dir });
+}, 120_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const ENV = {
+  PATH: process.env['PATH'] ?? '',
+  C360_STORE: 'memory',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+};
+
+/** Imports a bundle in a fresh node (cwd: the temp dir) and hands `event` to its handler. */
+const invoke = async (name: string, event: unknown, env: Record<string, string> = {}): Promise<unknown> => {
+  const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
+  const script = `const { handler } = await import(${JSON.stringify(url)});
+if (typeof handler !== 'function') throw new Error('handler is ' + typeof handler);
+const event = JSON.parse(process.argv[1]);
+process.stdout.write(JSON.stringify(event === null ? 'loaded' : await handler(event)));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(event)], { cwd: dir, env: { ...ENV, ...env } });
+  return JSON.parse(stdout);
+};
+
+describe('the Lambda bundles', () => {
+  it('are each within budget: api 1.5 MB, kinesis and streams 1 MB', () => {
+    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'streams']);
+    for (const r of reports) {
+      expect(r.budgetBytes).toBe(r.name === 'api' ? 1_500_000 : 1_000_000);
+      expect(r.bytes, `${r.name}.mjs: ${r.bytes} bytes`).toBeLessThanOrEqual(r.budgetBytes);
+      // the EventStoreDB gRPC client stays out of every function
+      expect(r.packages.map((p) => p.name)).not.toContain('@grpc/grpc-js');
+    }
+  });
+
+  it.each(['api', 'kinesis', 'streams'])('%s.mjs loads in a fresh node and exports a handler', async (name) => {
+    expect(await invoke(name, null)).toBe('loaded');
+  });
+
+  it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
+    const result = (await invoke('api', httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/openapi.json' }))) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual(JSON.parse(await readFile(join(dir, 'openapi.json'), 'utf8')));
+  });
+
+  it('kinesis.mjs takes the fixture batch as AWS sent it: quarantined, nothing to redeliver', async () => {
+    expect(await invoke('kinesis', fixture('kinesis_stream'))).toEqual({ batchItemFailures: [] });
+  });
+
+  it('kinesis.mjs ingests into DynamoDB Local, signing with the credentials Lambda puts in the environment', async () => {
+    const creds = credentials();
+    const env = dynamoEnv(inject('dynamoEndpoint'), 'bundle-tenant', creds, { C360_PROJECTION: 'inline' });
+    const lambdaRole = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: 'session' };
+    const call = { type: 'identify', userId: 'bundled', messageId: 'bundled-1', writeKey: creds.writeKey, traits: { email: 'bundled@example.com' } };
+    expect(await invoke('kinesis', kinesisEvent([{ data: call }]), { ...env, ...lambdaRole })).toEqual({ batchItemFailures: [] });
+    const app = await appFor({ ...env, C360_CREATE_TABLES: 'false' });
+    try {
+      expect((await app.core.queries.findByIdentifier('bundle-tenant', 'email', 'bundled@example.com')).kind).toBe('view');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('with C360_STORE=eventstoredb the function refuses to start and says why', async () => {
+    const failed = invoke('api', null, { C360_STORE: 'eventstoredb', ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false', C360_CLAIM_SECRET: 'x'.repeat(40), C360_CREATE_TABLES: 'false', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
+    await expect(failed).rejects.toThrow(/eventstoredb is not available in the Lambda bundles/);
+  });
+});

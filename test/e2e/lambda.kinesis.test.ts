@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
+import { encodeKinesisCall, UNASSIGNED_TENANT } from '../../src/adapters/kinesis/kinesis.record.js';
+import { InvalidLambdaEventError } from '../../src/adapters/lambda/lambda.event.js';
+import type { App } from '../../src/infrastructure/app.js';
+import { kinesisFunction } from '../../src/infrastructure/lambda/functions.js';
+import { appFor, credentials, dynamoEnv, memoryEnv, quietly } from '../support/lambda-apps.js';
+import { fixture, kinesisEvent } from '../support/lambda-events.js';
+
+// The kinesis function on the real Kinesis event shape (kinesis_stream.json) with our Segment
+// calls in the records: ingested, the undecodable ones quarantined and done, and only a store
+// failure reported back in batchItemFailures for Lambda to deliver again.
+
+const identify = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'identify', userId: id, messageId: `m-${id}`, traits: { email: `${id}@example.com` }, ...extra });
+
+const quarantined = async (app: App, tenant: string) => (await app.core.quarantine.list(tenant, { limit: 100 })).entries;
+
+describe('on the in-memory store', () => {
+  const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const creds = credentials();
+  let app: App;
+  let handler: ReturnType<typeof kinesisFunction>;
+  beforeAll(async () => {
+    const env = memoryEnv(tenant, creds);
+    app = await appFor(env);
+    handler = quietly(() => kinesisFunction(app, env));
+  });
+  afterAll(() => app.close());
+
+  it('ingests bare calls (tenant from the writeKey or C360_TENANT) and our envelope; quarantines the fixture\'s own record', async () => {
+    const original = fixture('kinesis_stream')['Records'][0].kinesis.data as string;
+    const event = kinesisEvent([
+      { data: identify('bare-key', { writeKey: creds.writeKey }), partitionKey: 'a' },
+      { data: identify('bare-default'), partitionKey: 'b' },
+      { data: encodeKinesisCall({ tenant, source: 'kinesis', call: identify('envelope') }), partitionKey: 'c' },
+      { data: Buffer.from(original, 'base64'), partitionKey: '1' },
+    ]);
+    const result = await handler(event);
+    expect(result).toEqual({ batchItemFailures: [] });
+    for (const id of ['bare-key', 'bare-default', 'envelope']) {
+      const found = await app.core.queries.findByIdentifier(tenant, 'email', `${id}@example.com`);
+      expect(found.kind).toBe('view');
+    }
+    const held = await quarantined(app, tenant);
+    expect(held).toHaveLength(1);
+    expect(held[0]!.reason.code).toBe('UNDECODABLE_RECORD');
+    expect(held[0]!.payload).toBe('Hello, this is a test.');
+  });
+
+  it('redelivery of the same batch changes nothing (messageId idempotency)', async () => {
+    const event = kinesisEvent([{ data: identify('again', { writeKey: creds.writeKey }) }]);
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    const before = app.metrics.snapshot()['ingest_accepted'];
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect(app.metrics.snapshot()['ingest_accepted']).toBe(before);
+    expect(app.metrics.snapshot()['ingest_duplicate']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an invalid call or an unknown write key is quarantined with its reason, never a batch failure, and the key is not kept', async () => {
+    const event = kinesisEvent([
+      { data: { type: 'track', messageId: 'no-event-name', userId: 'x' }, partitionKey: 'a' },
+      { data: identify('stranger', { writeKey: 'not-a-known-key-0000' }), partitionKey: 'b' },
+    ]);
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    const mine = await quarantined(app, tenant);
+    expect(mine.some((e) => e.reason.code === 'VALIDATION_FAILED')).toBe(true);
+    // a key nobody knows attributes the call to no tenant but the configured one
+    const unknown = [...mine, ...(await quarantined(app, UNASSIGNED_TENANT))].find((e) => e.reason.code === 'UNKNOWN_WRITE_KEY');
+    expect(unknown).toBeDefined();
+    expect(JSON.stringify(unknown!.payload)).not.toContain('not-a-known-key');
+  });
+
+  it('the fixture as AWS sent it: both records quarantined, no failure, no crash', async () => {
+    const before = (await quarantined(app, tenant)).length;
+    expect(await handler(fixture('kinesis_stream'))).toEqual({ batchItemFailures: [] });
+    const after = await quarantined(app, tenant);
+    expect(after.length - before).toBe(2);
+    expect(after.map((e) => e.payload)).toEqual(expect.arrayContaining(['Hello, this is a test.', 'This is only a test.']));
+  });
+
+  it('an event that is not a Kinesis batch is refused as a whole with the field paths', async () => {
+    await expect(handler(fixture('apigw-rest_no-auth'))).rejects.toThrow(InvalidLambdaEventError);
+    await expect(handler(fixture('dynamodb_base'))).rejects.toMatchObject({ code: 'INVALID_LAMBDA_EVENT', issues: expect.arrayContaining([{ path: 'Records[0].eventSource', message: expect.any(String) }]) });
+  });
+});
+
+describe('on DynamoDB Local, with the events table gone for a while', () => {
+  const endpoint = inject('dynamoEndpoint');
+  const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const creds = credentials();
+  const client = createDynamoDbClient({ endpoint });
+  let app: App;
+  let env: Record<string, string>;
+  let handler: ReturnType<typeof kinesisFunction>;
+  beforeAll(async () => {
+    env = dynamoEnv(endpoint, tenant, creds, { C360_PROJECTION: 'inline' });
+    app = await appFor(env);
+    handler = quietly(() => kinesisFunction(app, env));
+  });
+  afterAll(async () => {
+    await app.close();
+    client.destroy();
+  });
+
+  it('reports the records the store could not take in batchItemFailures, and takes them on redelivery', async () => {
+    await client.send(new DeleteTableCommand({ TableName: env['C360_EVENTS_TABLE'] }));
+    const event = kinesisEvent([
+      { data: identify('down-1', { writeKey: creds.writeKey }), partitionKey: 'a' },
+      { data: identify('down-2', { writeKey: creds.writeKey }), partitionKey: 'a' },
+      { data: identify('down-3', { writeKey: creds.writeKey }), partitionKey: 'b' },
+    ]);
+    const sequenceNumbers = (event['Records'] as { kinesis: { sequenceNumber: string } }[]).map((r) => r.kinesis.sequenceNumber);
+    const failed = await handler(event);
+    expect(failed.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([...sequenceNumbers].sort());
+
+    // the table is back: Lambda delivers the batch again from the first failure
+    await ensureTables(client, { events: env['C360_EVENTS_TABLE']!, views: env['C360_VIEWS_TABLE']! });
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    for (const id of ['down-1', 'down-2', 'down-3']) expect((await app.core.queries.findByIdentifier(tenant, 'email', `${id}@example.com`)).kind).toBe('view');
+  });
+});

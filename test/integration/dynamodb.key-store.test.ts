@@ -1,0 +1,184 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AesGcmCipher, dataKeyMaterial } from '../../src/adapters/crypto/node-crypto.js';
+import { LocalMasterKey, MasterKeyError, MasterKeyring, type MasterKey } from '../../src/adapters/crypto/master-key.js';
+import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { DynamoDbKeyStore, keyPk } from '../../src/adapters/dynamodb/dynamodb.key-store.js';
+import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
+import { keyStoreContract } from '../contract/key-store.contract.js';
+import { domainError } from '../support/domain-error.js';
+import { ManualClock } from '../support/harness.js';
+
+// The shared KeyStore contract on DynamoDB Local, then what only a persistent, shared store has:
+// restarts, other processes, master key rotation, and what the table itself holds.
+
+const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+const tableName = `keys-${randomUUID()}`;
+const A = randomBytes(32).toString('base64');
+const B = randomBytes(32).toString('base64');
+// each store gets its own keyring object, as a restarted process would build from config
+const ring = (...keys: string[]): MasterKeyring => {
+  const [current, ...previous] = keys.map((k) => LocalMasterKey.fromBase64(k));
+  return new MasterKeyring(current!, previous);
+};
+const store = (keyring = ring(A), more: Partial<ConstructorParameters<typeof DynamoDbKeyStore>[1]> = {}) => new DynamoDbKeyStore(client, { tableName, keyring, ...more });
+const cipher = new AesGcmCipher();
+const newTenant = (): string => `t-${randomUUID()}`;
+const SECRET = '{"email":"ada@example.com"}';
+const AAD = 'tenant/customer/event-1';
+
+const rawItem = async (tenant: string, customerId: string): Promise<Record<string, AttributeValue> | undefined> =>
+  (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: keyPk(tenant, customerId) } }, ConsistentRead: true }))).Item;
+
+const masterKeyError = async (p: Promise<unknown>): Promise<MasterKeyError> => {
+  const error = await p.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof MasterKeyError)) throw new Error(`expected a MasterKeyError, got ${String(error)}`);
+  return error;
+};
+
+/** A real master key that runs `before` ahead of its next wrap: fixes an interleaving in time. */
+const interleaved = (inner: MasterKey, before: () => Promise<void>): MasterKey => ({
+  id: inner.id,
+  wrap: async (plain, context) => {
+    await before();
+    return inner.wrap(plain, context);
+  },
+  unwrap: (wrapped, context) => inner.unwrap(wrapped, context),
+});
+
+beforeAll(() => ensureTables(client, { keys: tableName }));
+afterAll(() => client.destroy());
+
+keyStoreContract('DynamoDB Local + local master key', () => ({ keys: store(), cipher }));
+
+describe('DynamoDbKeyStore across processes and restarts', () => {
+  it('separate processes racing to create one customer key end with one key', async () => {
+    const tenant = newTenant();
+    const got = await Promise.all(Array.from({ length: 6 }, () => store().getOrCreate(tenant, 'c-1')));
+    expect(new Set(got.map((k) => k.keyId)).size).toBe(1);
+    const ciphertext = cipher.encrypt(got[3]!, SECRET, AAD);
+    for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
+    expect((await rawItem(tenant, 'c-1'))?.['keyId']?.S).toBe(got[0]!.keyId);
+  });
+
+  it('a key survives a restart and decrypts what the old process encrypted', async () => {
+    const tenant = newTenant();
+    const ciphertext = cipher.encrypt(await store().getOrCreate(tenant, 'c-1'), SECRET, AAD);
+    const restarted = store();
+    expect(cipher.decrypt((await restarted.get(tenant, 'c-1'))!, ciphertext, AAD)).toBe(SECRET);
+    expect(cipher.decrypt(await restarted.getOrCreate(tenant, 'c-1'), ciphertext, AAD)).toBe(SECRET);
+  });
+
+  it('destroyed stays destroyed for every later process, and the item keeps no key material', async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, 'c-1');
+    const clock = new ManualClock();
+    await store(ring(A), { clock }).destroy(tenant, 'c-1');
+    const later = store();
+    await expect(later.get(tenant, 'c-1')).resolves.toBeNull();
+    expect((await domainError(later.getOrCreate(tenant, 'c-1'))).code).toBe('CUSTOMER_NOT_ACTIVE');
+    await later.destroy(tenant, 'c-1');
+    const item = await rawItem(tenant, 'c-1');
+    expect(Object.keys(item!).sort()).toEqual(['customerId', 'destroyed', 'destroyedAt', 'pk', 'tenant']);
+    expect(item).toMatchObject({ destroyed: { BOOL: true }, destroyedAt: { N: String(clock.now()) } });
+  });
+
+  it("another process's destroy reaches this process's cache within the cache age", async () => {
+    const tenant = newTenant();
+    const clock = new ManualClock();
+    const mine = store(ring(A), { clock, cacheMaxAgeMs: 60_000 });
+    await mine.getOrCreate(tenant, 'c-1');
+    await store().destroy(tenant, 'c-1');
+    // still cached: the erasure flow commits the tombstone first, so no new event can use it
+    await expect(mine.get(tenant, 'c-1')).resolves.not.toBeNull();
+    clock.advance(60_001);
+    await expect(mine.get(tenant, 'c-1')).resolves.toBeNull();
+    await expect(mine.getOrCreate(tenant, 'c-1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+  });
+
+  it('keeps at most cacheSize keys unwrapped, dropping the least recently used', async () => {
+    const tenant = newTenant();
+    let unwraps = 0;
+    const a = LocalMasterKey.fromBase64(A);
+    const counting: MasterKey = { id: a.id, wrap: (p, c) => a.wrap(p, c), unwrap: (w, c) => (unwraps++, a.unwrap(w, c)) };
+    const keys = store(new MasterKeyring(counting), { cacheSize: 2 });
+    for (const id of ['c-1', 'c-2', 'c-3']) await keys.getOrCreate(tenant, id);
+    await keys.get(tenant, 'c-3');
+    await keys.get(tenant, 'c-2');
+    expect(unwraps).toBe(0);
+    await keys.get(tenant, 'c-1');
+    expect(unwraps).toBe(1);
+  });
+});
+
+describe('DynamoDbKeyStore: master keys', () => {
+  it('rotation: re-wrap under [B, A], after which a store with only B reads every key', async () => {
+    const tenant = newTenant();
+    const ids = Array.from({ length: 7 }, (_, i) => `c-${i}`);
+    const underA = store(ring(A));
+    const ciphertexts = new Map<string, string>();
+    for (const id of ids) ciphertexts.set(id, cipher.encrypt(await underA.getOrCreate(tenant, id), `${SECRET}${id}`, AAD));
+    await underA.destroy(tenant, 'c-6');
+    const rotating = store(ring(B, A));
+
+    await expect(rotating.rewrap({ tenant, pageSize: 3 })).resolves.toEqual({ rewrapped: 6, skipped: 0 });
+    await expect(rotating.rewrap({ tenant, pageSize: 3 })).resolves.toEqual({ rewrapped: 0, skipped: 0 });
+
+    const onlyB = store(ring(B));
+    for (const id of ids.slice(0, 6)) {
+      expect(cipher.decrypt((await onlyB.get(tenant, id))!, ciphertexts.get(id)!, AAD)).toBe(`${SECRET}${id}`);
+      expect((await rawItem(tenant, id))?.['masterKeyId']?.S).toBe(LocalMasterKey.fromBase64(B).id);
+    }
+    await expect(onlyB.get(tenant, 'c-6')).resolves.toBeNull();
+  });
+
+  it('rewrap never resurrects a key destroyed while it was working on it', async () => {
+    const tenant = newTenant();
+    await store(ring(A)).getOrCreate(tenant, 'c-1');
+    const b = LocalMasterKey.fromBase64(B);
+    const erasing = interleaved(b, () => store().destroy(tenant, 'c-1'));
+    const rotating = store(new MasterKeyring(erasing, [LocalMasterKey.fromBase64(A)]));
+    await expect(rotating.rewrap({ tenant })).resolves.toEqual({ rewrapped: 0, skipped: 1 });
+    expect((await rawItem(tenant, 'c-1'))?.['wrapped']).toBeUndefined();
+    await expect(store(ring(B, A)).get(tenant, 'c-1')).resolves.toBeNull();
+  });
+
+  it('a key under a master key the keyring lacks is a clear error naming that key, not an erasure', async () => {
+    const tenant = newTenant();
+    await store(ring(A)).getOrCreate(tenant, 'c-1');
+    const stranger = store(ring(B));
+    const aId = LocalMasterKey.fromBase64(A).id;
+    for (const call of [() => stranger.get(tenant, 'c-1'), () => stranger.getOrCreate(tenant, 'c-1'), () => stranger.rewrap({ tenant })]) {
+      const error = await masterKeyError(call());
+      expect(error.code).toBe('MASTER_KEY_UNKNOWN');
+      expect(error.message).toContain(aId);
+    }
+    // nothing was overwritten: the rightful keyring still reads the key
+    await expect(store(ring(A)).get(tenant, 'c-1')).resolves.not.toBeNull();
+  });
+
+  it("a wrapped key copied onto another customer's item does not open", async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, 'c-1');
+    const item = await rawItem(tenant, 'c-1');
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { ...item, pk: { S: keyPk(tenant, 'c-2') }, customerId: { S: 'c-2' } } }));
+    expect((await masterKeyError(store().get(tenant, 'c-2'))).code).toBe('WRAPPED_KEY_UNREADABLE');
+  });
+
+  it('the table never holds a data key in the clear, in any encoding', async () => {
+    const tenant = newTenant();
+    const keys = store();
+    const materials = [];
+    for (const id of ['c-1', 'c-2', 'c-3']) materials.push(dataKeyMaterial(await keys.getOrCreate(tenant, id)));
+    await store(ring(B, A)).rewrap({ tenant });
+    const { Items } = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+    const dump = JSON.stringify(Items);
+    expect(dump).toContain(tenant);
+    for (const material of materials) {
+      expect(dump).not.toContain(material.toString('base64').slice(0, 24));
+      expect(dump).not.toContain(material.toString('base64url').slice(0, 24));
+      expect(dump.toLowerCase()).not.toContain(material.toString('hex').slice(0, 24));
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
+import { decodeKinesisRecord, encodeKinesisCall, type DecodedRecord } from '../../src/adapters/kinesis/kinesis.record.js';
+
+// The Kinesis record format: our envelope, or a bare Segment call from another producer. Every
+// failure comes back as a quarantine reason (never thrown), and no write key survives decoding.
+
+const auth = new StaticAuthenticator([
+  { id: 'mobile-key', tenant: 'acme', kind: 'writeKey', secret: 'wk-mobile', scopes: ['ingest'], source: 'mobile' },
+  { id: 'reader-key', tenant: 'acme', kind: 'writeKey', secret: 'wk-reader', scopes: ['read'] },
+]);
+const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+const call = { type: 'track', userId: 'u-1', event: 'Signed Up', messageId: 'm-1' };
+
+const failed = (d: DecodedRecord) => {
+  expect(d.ok, JSON.stringify(d)).toBe(false);
+  return d as Extract<DecodedRecord, { ok: false }>;
+};
+const decoded = (d: DecodedRecord) => {
+  expect(d.ok, JSON.stringify(d)).toBe(true);
+  return (d as Extract<DecodedRecord, { ok: true }>).value;
+};
+
+describe('kinesis record: our envelope', () => {
+  it('decodes what it encodes, tenant and source from the envelope', () => {
+    const value = { tenant: 'acme', source: 'web', receivedAt: 1_767_225_600_000, call };
+    expect(decoded(decodeKinesisRecord(encodeKinesisCall(value), { auth }))).toEqual(value);
+    expect(JSON.parse(new TextDecoder().decode(encodeKinesisCall(value)))).toMatchObject({ c360: 1, tenant: 'acme', source: 'web' });
+  });
+
+  it('drops a write key left inside the enveloped call', () => {
+    const data = encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, writeKey: 'wk-mobile' } });
+    expect(decoded(decodeKinesisRecord(data, { auth })).call).toEqual(call);
+  });
+
+  it('refuses an envelope of an unknown version or without a tenant', () => {
+    expect(failed(decodeKinesisRecord(bytes({ c360: 2, tenant: 'acme', source: 'web', call }), { auth })).reason).toMatchObject({ code: 'UNDECODABLE_RECORD', issues: [{ path: 'c360' }] });
+    expect(failed(decodeKinesisRecord(bytes({ c360: 1, source: 'web', call }), { auth })).reason).toMatchObject({ code: 'UNDECODABLE_RECORD', issues: [{ path: 'tenant' }] });
+  });
+});
+
+describe('kinesis record: a bare Segment call', () => {
+  it('takes tenant and source from the write key, and never passes the key on', () => {
+    const value = decoded(decodeKinesisRecord(bytes({ ...call, writeKey: 'wk-mobile' }), { auth, defaultTenant: 'other' }));
+    expect(value).toEqual({ tenant: 'acme', source: 'mobile', call });
+  });
+
+  it('quarantines an unknown write key under the default tenant, without the key', () => {
+    const d = failed(decodeKinesisRecord(bytes({ ...call, writeKey: 'wk-stolen' }), { auth, defaultTenant: 'acme' }));
+    expect(d).toMatchObject({ tenant: 'acme', reason: { code: 'UNKNOWN_WRITE_KEY', issues: [{ path: 'writeKey' }] } });
+    expect(d.raw).toEqual(call);
+    expect(JSON.stringify(d)).not.toContain('wk-stolen');
+  });
+
+  it('refuses a write key that may not ingest', () => {
+    expect(failed(decodeKinesisRecord(bytes({ ...call, writeKey: 'wk-reader' }), { auth })).reason.code).toBe('UNKNOWN_WRITE_KEY');
+  });
+
+  it('uses the configured tenant when the call has no write key, and quarantines it when there is none', () => {
+    expect(decoded(decodeKinesisRecord(bytes(call), { auth, defaultTenant: 'acme', defaultSource: 'crm' }))).toEqual({ tenant: 'acme', source: 'crm', call });
+    const d = failed(decodeKinesisRecord(bytes(call), { auth }));
+    expect(d).toMatchObject({ tenant: '_unassigned', source: 'kinesis', reason: { code: 'UNKNOWN_TENANT' }, raw: call });
+  });
+});
+
+describe('kinesis record: unreadable data', () => {
+  it('keeps text that is not JSON as text', () => {
+    const d = failed(decodeKinesisRecord(bytes('{"type": "track", oops'), { auth, defaultTenant: 'acme' }));
+    expect(d).toMatchObject({ tenant: 'acme', reason: { code: 'UNDECODABLE_RECORD' }, raw: '{"type": "track", oops' });
+  });
+
+  it('keeps binary data base64-encoded', () => {
+    const data = new Uint8Array([0xff, 0xfe, 0x00, 0x81, 0x42]);
+    const d = failed(decodeKinesisRecord(data, { auth }));
+    expect(d).toMatchObject({ tenant: '_unassigned', reason: { code: 'UNDECODABLE_RECORD' } });
+    expect(Buffer.from(d.raw as string, 'base64')).toEqual(Buffer.from(data));
+  });
+
+  it('decodes a record whose bytes sit inside a larger buffer', () => {
+    const whole = bytes(`xx${JSON.stringify(call)}yy`);
+    expect(decoded(decodeKinesisRecord(whole.subarray(2, whole.length - 2), { auth, defaultTenant: 'acme' })).call).toEqual(call);
+  });
+});
