@@ -1,8 +1,15 @@
+import { ConsentUseCase } from './customers/consent.use-case.js';
 import { CustomerQueries } from './customers/customer.queries.js';
 import { CustomerRepository } from './customers/customer.repository.js';
 import { IdentityUseCases } from './customers/identity.use-cases.js';
 import type { CorePorts } from './deps.js';
-import { EventCodec } from './event-codec.js';
+import { ErasureUseCase } from './gdpr/erasure.use-case.js';
+import { ExportUseCase } from './gdpr/export.use-case.js';
+import { RestrictionUseCase } from './gdpr/restriction.use-case.js';
+import { decodeReadable, EventCodec } from './event-codec.js';
+import { identityChangesOf } from './identity-changes.js';
+import type { IdentityFeed } from './ports/identity-feed.port.js';
+import type { RecordedEvent } from '../domain/customer/customer.events.js';
 import { IngestUseCase, type AfterCommit, type IngestSource } from './ingest/ingest.use-case.js';
 import { Customer360Projector } from './projection/customer360.projector.js';
 import { RebuildProjections } from './projection/rebuild.use-case.js';
@@ -15,6 +22,11 @@ export type CoreOptions = {
    */
   readonly inlineProjection: boolean;
   readonly sourceOf: (tenant: string, name: string) => IngestSource;
+  /**
+   * Where identity changes (merges, unmerges, erasures) are published, derived from committed
+   * events after they are projected: inline here, or by the Streams projector (`publishChanges`).
+   */
+  readonly feed?: IdentityFeed | undefined;
 };
 
 /** The use cases over a set of ports: what every driving adapter (HTTP, Lambda, CLI) talks to. */
@@ -22,10 +34,19 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const codec = new EventCodec(ports.cipher);
   const repo = new CustomerRepository(ports.store, { snapshots: ports.snapshots, metrics: ports.metrics });
   const projector = new Customer360Projector(ports.store, ports.keys, codec, ports.metrics);
+  const publishChanges = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
+    const changes = options.feed ? identityChangesOf(tenant, events) : [];
+    if (changes.length > 0) await options.feed!.publish(changes);
+  };
   const afterCommit: AfterCommit = options.inlineProjection
-    ? (tenant, events) => projector.apply(tenant, events, ports.readModels)
+    ? async (tenant, events) => {
+        await projector.apply(tenant, events, ports.readModels);
+        await publishChanges(tenant, events);
+      }
     : async () => {};
   const ingest = new IngestUseCase(ports, repo, codec, afterCommit);
+  const erasure = new ErasureUseCase(ports, repo, codec);
+  const restriction = new RestrictionUseCase(ports, repo, codec, afterCommit);
   return {
     ports,
     codec,
@@ -34,8 +55,30 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     ingest,
     queries: new CustomerQueries(ports, repo, codec),
     identity: new IdentityUseCases(ports, repo, codec, afterCommit),
-    rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock),
-    quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf),
+    rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock, undefined, ports),
+    quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf, ports),
+    publishChanges,
+    gdpr: {
+      erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
+        const receipt = await erasure.erase(...args);
+        // the erasure deletes views itself; inline, the feed learns of it from its tombstones here
+        if (options.inlineProjection && options.feed) {
+          const tombstones: RecordedEvent[] = [];
+          for (const id of receipt.customers) {
+            const last = (await ports.store.readStream(args[0], id)).at(-1);
+            if (last?.type === 'CustomerErased') tombstones.push(decodeReadable(last));
+          }
+          await publishChanges(args[0], tombstones);
+        }
+        return receipt;
+      },
+      reapply: erasure.reapply.bind(erasure),
+      restrict: restriction.restrict.bind(restriction),
+      unrestrict: restriction.unrestrict.bind(restriction),
+    },
+    /** access requests: everything held about a customer's cluster, as one JSON document */
+    export: new ExportUseCase(ports, repo, codec, new CustomerQueries(ports, repo, codec)),
+    consents: new ConsentUseCase(ports, repo, codec, afterCommit),
   };
 };
 

@@ -1,3 +1,5 @@
+import type { AuditLog } from './ports/audit.port.js';
+import type { ErasureLedger } from './ports/erasure-ledger.port.js';
 import type { EventStore } from './ports/event-store.port.js';
 import type { Cipher, Hasher, KeyStore } from './ports/keys.port.js';
 import type { Quarantine } from './ports/quarantine.port.js';
@@ -18,6 +20,10 @@ export type CorePorts = {
   readonly quarantine: Quarantine;
   readonly settings: TenantSettings;
   readonly metrics: Metrics;
+  /** erasures, exports, consent and admin actions: ids only */
+  readonly audit: AuditLog;
+  /** every erasure, for idempotent receipts and re-applying after a restore */
+  readonly ledger: ErasureLedger;
   /** optional: without it every load folds the whole stream */
   readonly snapshots?: SnapshotStore | undefined;
 };

@@ -59,9 +59,9 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
     const client = container.get(TOKENS.DynamoDbClient);
     closers.push(() => client.destroy());
     closers.push(() => container.get(TOKENS.DynamoDbStreamsClient).destroy());
-    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { ...(config.store === 'dynamodb' ? { events: config.tables.events } : {}), views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine });
+    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { ...(config.store === 'dynamodb' ? { events: config.tables.events } : {}), views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger });
     if (config.store === 'dynamodb') {
-      streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore));
+      streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.publishChanges);
     }
   }
 

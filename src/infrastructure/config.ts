@@ -28,6 +28,13 @@ const Env = z.object({
   C360_VIEWS_TABLE: z.string().min(3).default('c360-views'),
   C360_KEYS_TABLE: z.string().min(3).default('c360-keys'),
   C360_QUARANTINE_TABLE: z.string().min(3).default('c360-quarantine'),
+  C360_AUDIT_TABLE: z.string().min(3).default('c360-audit'),
+  C360_LEDGER_TABLE: z.string().min(3).default('c360-erasures'),
+  /** an SNS topic for the identity change feed (merges, unmerges, erasures; no personal data) */
+  C360_IDENTITY_TOPIC_ARN: z.string().regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN').optional(),
+  /** a KMS key (ARN or alias) that wraps data keys instead of C360_MASTER_KEY */
+  C360_KMS_KEY_ID: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL_SNS: z.url().optional(),
   C360_CREATE_TABLES: boolish.optional(),
   C360_QUARANTINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
@@ -67,7 +74,10 @@ export type Config = {
   readonly rateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
-  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string };
+  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string; readonly audit: string; readonly ledger: string };
+  readonly identityTopicArn?: string | undefined;
+  readonly kmsKeyId?: string | undefined;
+  readonly snsEndpoint?: string | undefined;
   /** undefined: create them when talking to a local DynamoDB, never against AWS itself */
   readonly createTables?: boolean | undefined;
   readonly quarantineRetentionMs: number;
@@ -140,7 +150,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
-    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE },
+    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE, audit: e.C360_AUDIT_TABLE, ledger: e.C360_LEDGER_TABLE },
+    identityTopicArn: e.C360_IDENTITY_TOPIC_ARN,
+    kmsKeyId: e.C360_KMS_KEY_ID,
+    snsEndpoint: e.AWS_ENDPOINT_URL_SNS,
     createTables: e.C360_CREATE_TABLES,
     quarantineRetentionMs: e.C360_QUARANTINE_RETENTION_DAYS * 86_400_000,
     projection,

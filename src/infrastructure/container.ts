@@ -1,4 +1,11 @@
-import { Container } from 'inversify';
+import { Container, type ResolutionContext } from 'inversify';
+import type { Quarantine } from '../application/ports/quarantine.port.js';
+import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js';
+import { createKmsClient, KmsMasterKey } from '../adapters/crypto/kms.master-key.js';
+import { DynamoDbAuditLog } from '../adapters/dynamodb/dynamodb.audit-log.js';
+import { DynamoDbErasureLedger } from '../adapters/dynamodb/dynamodb.erasure-ledger.js';
+import { createSnsClient } from '../adapters/sns/sns.client.js';
+import { SnsIdentityFeed } from '../adapters/sns/sns.identity-feed.js';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
@@ -15,6 +22,8 @@ import { DynamoDbReadModelStore } from '../adapters/dynamodb/dynamodb.read-model
 import { DynamoDbSnapshotStore } from '../adapters/dynamodb/dynamodb.snapshot-store.js';
 import { createEventStoreDbClient } from '../adapters/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../adapters/eventstoredb/eventstoredb.event-store.js';
+import { MemoryAuditLog } from '../adapters/memory/memory.audit-log.js';
+import { MemoryErasureLedger } from '../adapters/memory/memory.erasure-ledger.js';
 import { MemoryEventStore } from '../adapters/memory/memory.event-store.js';
 import { MemoryKeyStore } from '../adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../adapters/memory/memory.quarantine.js';
@@ -65,8 +74,11 @@ export const buildContainer = (config: Config): Container => {
       settings: ctx.get(TOKENS.TenantSettings),
       metrics: ctx.get(TOKENS.Metrics),
       snapshots: ctx.get(TOKENS.SnapshotStore),
+      audit: ctx.get(TOKENS.AuditLog),
+      ledger: ctx.get(TOKENS.ErasureLedger),
     };
-    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name) });
+    const feed = config.identityTopicArn ? new SnsIdentityFeed(createSnsClient(awsClientConfig(config.snsEndpoint)), { topicArn: config.identityTopicArn }) : undefined;
+    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name), feed });
   });
   return c;
 };
@@ -75,8 +87,10 @@ const bindMemory = (c: Container): void => {
   c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new MemoryEventStore(ctx.get(TOKENS.Clock)));
   c.bind(TOKENS.ReadModelStore).toDynamicValue(() => new MemoryReadModelStore());
   c.bind(TOKENS.KeyStore).toDynamicValue(() => new MemoryKeyStore());
-  c.bind(TOKENS.Quarantine).toDynamicValue(() => new MemoryQuarantine());
+  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) => encrypted(ctx, new MemoryQuarantine({ retentionMs: ctx.get(TOKENS.Config).quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })));
   c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
+  c.bind(TOKENS.AuditLog).toDynamicValue(() => new MemoryAuditLog());
+  c.bind(TOKENS.ErasureLedger).toDynamicValue(() => new MemoryErasureLedger());
 };
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
@@ -101,13 +115,26 @@ const bindDynamoDb = (c: Container, config: Config): void => {
   c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }));
   c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new DynamoDbReadModelStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.views }));
   c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new DynamoDbSnapshotStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events }));
+  c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new DynamoDbAuditLog(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.audit }));
+  c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new DynamoDbErasureLedger(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.ledger }));
   c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new DynamoDbKeyStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.keys, keyring: keyringFor(config), clock: ctx.get(TOKENS.Clock) }));
-  c.bind(TOKENS.Quarantine).toDynamicValue(
-    (ctx) => new DynamoDbQuarantine(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.quarantine, retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) }),
+  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
+    encrypted(ctx, new DynamoDbQuarantine(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.quarantine, retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),
   );
 };
 
+/** Quarantined payloads are personal data: encrypted under the tenant's quarantine key, and expiring. */
+const encrypted = (ctx: ResolutionContext, inner: Quarantine): Quarantine => new EncryptedQuarantine(inner, ctx.get(TOKENS.KeyStore), ctx.get(TOKENS.Cipher));
+
 const keyringFor = (config: Config): MasterKeyring => {
+  if (config.kmsKeyId) {
+    // production: KMS wraps; local keys still open what they wrapped while it is re-wrapped
+    const previous = [config.masterKey, ...config.previousMasterKeys].filter((k): k is string => k !== undefined);
+    return new MasterKeyring(
+      new KmsMasterKey(createKmsClient(awsClientConfig(undefined)), config.kmsKeyId),
+      previous.map((k) => LocalMasterKey.fromBase64(k, 'C360_MASTER_KEY')),
+    );
+  }
   if (!config.masterKey) throw new ConfigError('C360_MASTER_KEY: required for a persistent store (it wraps every customer data key); generate one with `openssl rand -base64 32`');
   try {
     return new MasterKeyring(

@@ -3,6 +3,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Core } from '../application/core.js';
 import type { Authenticator } from '../application/ports/access.port.js';
+import type { AuditLog } from '../application/ports/audit.port.js';
+import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
 import type { EventStore } from '../application/ports/event-store.port.js';
 import type { Cipher, Hasher, KeyStore } from '../application/ports/keys.port.js';
 import type { Quarantine } from '../application/ports/quarantine.port.js';
@@ -28,6 +30,8 @@ export const TOKENS = {
   SnapshotStore: token<SnapshotStore>('SnapshotStore'),
   TenantSettings: token<TenantSettings>('TenantSettings'),
   Metrics: token<Metrics>('Metrics'),
+  AuditLog: token<AuditLog>('AuditLog'),
+  ErasureLedger: token<ErasureLedger>('ErasureLedger'),
   Authenticator: token<Authenticator>('Authenticator'),
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
   DynamoDbStreamsClient: token<DynamoDBStreamsClient>('DynamoDbStreamsClient'),

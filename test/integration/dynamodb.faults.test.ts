@@ -11,6 +11,8 @@ import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
 import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../../src/adapters/memory/memory.read-model-store.js';
+import { MemoryAuditLog } from '../../src/adapters/memory/memory.audit-log.js';
+import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { append, registered } from '../support/builders.js';
 import { ManualClock } from '../support/harness.js';
@@ -128,6 +130,8 @@ describe('two concurrent first events carrying the same new email, through the r
       quarantine: new MemoryQuarantine(),
       settings: new StaticTenantSettings({}),
       metrics: new MemoryMetrics(),
+      audit: new MemoryAuditLog(),
+      ledger: new MemoryErasureLedger(),
     };
     return { core: createCore(ports, { inlineProjection: true, sourceOf: () => web }), metrics: ports.metrics };
   };

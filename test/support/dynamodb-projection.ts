@@ -13,6 +13,8 @@ import { DynamoDbStreamsProjector } from '../../src/adapters/dynamodb/dynamodb.s
 import { ensureTables, type TableNames } from '../../src/adapters/dynamodb/dynamodb.tables.js';
 import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
+import { MemoryAuditLog } from '../../src/adapters/memory/memory.audit-log.js';
+import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { generateDataset } from '../../src/infrastructure/demo/dataset.js';
 import { ManualClock } from './harness.js';
@@ -49,6 +51,8 @@ export const startProcess = (client: DynamoDBClient, tables: TableNames, keys: M
     quarantine: new MemoryQuarantine(),
     settings: new StaticTenantSettings(),
     metrics,
+    audit: new MemoryAuditLog(),
+    ledger: new MemoryErasureLedger(),
   };
   const core = createCore(ports, { inlineProjection: false, sourceOf: (_t, name) => ({ name, priority: 0, channel: 'other' }) });
   return { core, views, metrics, clock };

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal } from '../../src/infrastructure/local/dynamodb-local.js';
 import { startKinesalite } from '../../src/infrastructure/local/kinesalite.js';
+import { startFauxqs } from '../../src/infrastructure/local/fauxqs.js';
 
 // One DynamoDB Local for the whole run, on a free loopback port, stopped by pid at the end (and
 // killed with this process if the run crashes). One kinesalite too, in this process.
@@ -9,6 +10,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     dynamoEndpoint: string;
     kinesisEndpoint: string;
+    /** fauxqs: SNS and SQS on one endpoint */
+    snsEndpoint: string;
   }
 }
 
@@ -21,8 +24,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('kinesisEndpoint', kinesis.endpoint);
+  const fauxqs = await startFauxqs().catch(async (e: unknown) => {
+    await Promise.all([dynamo.stop(), kinesis.stop()]);
+    throw e;
+  });
+  project.provide('snsEndpoint', fauxqs.endpoint);
   console.log(`DynamoDB Local (pid ${dynamo.pid}) answering on ${dynamo.endpoint} after ${Date.now() - started} ms; kinesalite on ${kinesis.endpoint}`);
   return async () => {
-    await Promise.all([dynamo.stop(), kinesis.stop()]);
+    await Promise.all([dynamo.stop(), kinesis.stop(), fauxqs.stop()]);
   };
 }

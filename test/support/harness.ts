@@ -9,6 +9,8 @@ import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../../src/adapters/memory/memory.read-model-store.js';
 import { MemorySnapshotStore } from '../../src/adapters/memory/memory.snapshot-store.js';
+import { MemoryAuditLog } from '../../src/adapters/memory/memory.audit-log.js';
+import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 
 /** A clock tests move by hand. */
@@ -29,6 +31,8 @@ export type Harness = {
     readonly quarantine: MemoryQuarantine;
     readonly metrics: MemoryMetrics;
     readonly snapshots: MemorySnapshotStore;
+    readonly audit: MemoryAuditLog;
+    readonly ledger: MemoryErasureLedger;
   };
   readonly clock: ManualClock;
   readonly web: IngestSource;
@@ -49,6 +53,8 @@ export const makeHarness = (settings: TenantSettingsInput = {}, options: { inlin
     quarantine: new MemoryQuarantine(),
     settings: new StaticTenantSettings(settings),
     metrics: new MemoryMetrics(),
+    audit: new MemoryAuditLog(),
+    ledger: new MemoryErasureLedger(),
     snapshots: new MemorySnapshotStore(),
   };
   const web: IngestSource = { name: 'web', priority: 10, channel: 'web' };

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliDeps, CliSession } from './cli.deps.js';
 import { describeError, EXIT, exitCodeOf } from './cli-error.js';
 import type { Action, CommandContext } from './command-context.js';
+import { registerGdpr } from './gdpr.command.js';
 import { registerImport } from './import.command.js';
 import { tenantName } from './options.js';
 import { makeOutput } from './output.js';
@@ -27,7 +28,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   };
 
   const program = new Command('c360')
-    .description('Customer 360 core: serve the API, seed demo data, import Segment calls, rebuild views, work the quarantine')
+    .description('Customer 360 core: serve the API, seed demo data, import Segment calls, rebuild views, work the quarantine, erase and export customers')
     .addOption(new Option('--tenant <tenant>', `tenant to work on (default: C360_TENANT, now "${deps.defaultTenant}")`).argParser(tenantName))
     .option('--json', 'print the result as one JSON document (for scripts)')
     .showHelpAfterError('(run c360 --help for usage)')
@@ -42,6 +43,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerImport(program, action);
   registerRebuild(program, action);
   registerQuarantine(program, action);
+  registerGdpr(program, action);
   return program;
 };
 

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { QuarantineEntry } from '../../application/ports/quarantine.port.js';
 import { usageError } from './cli-error.js';
 import { integer } from './options.js';
+import { cliActor } from './actor.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
 import { startProgress } from './progress.js';
@@ -73,7 +74,7 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
   const progress = ids.length > 1 ? startProgress(ctx.deps.io, { label: 'replay', total: ids.length }) : undefined;
   try {
     for (const entry of ids) {
-      const outcome = await session.core.quarantine.replay(ctx.tenant, entry);
+      const outcome = await session.core.quarantine.replay(ctx.tenant, entry, { actor: cliActor() });
       if (outcome.status === 'accepted') results.push({ id: entry, status: 'replayed', customerId: outcome.customerId });
       else if (outcome.status === 'duplicate') results.push({ id: entry, status: 'duplicate' });
       else results.push({ id: entry, status: 'pending', code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });

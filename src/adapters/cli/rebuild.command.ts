@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor } from './actor.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
 import { startProgress } from './progress.js';
@@ -21,7 +22,7 @@ const rebuild = async (ctx: CommandContext): Promise<number> => {
   let last = { events: 0, docs: 0 };
   const detail = () => `${plural(last.events, 'event')} folded into ${plural(last.docs, 'document')}`;
   try {
-    const result = await session.core.rebuild.rebuild(tenant, (p) => progress.update((last = p).events, detail));
+    const result = await session.core.rebuild.rebuild(tenant, (p) => progress.update((last = p).events, detail), { actor: cliActor() });
     progress.stop(detail());
     const elapsedMs = Date.now() - started;
     out.result({ tenant, events: result.events, docs: result.docs, elapsedMs });

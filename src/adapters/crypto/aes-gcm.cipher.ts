@@ -27,6 +27,8 @@ export class AesGcmCipher implements Cipher {
     const decipher = createDecipheriv('aes-256-gcm', materialOf(key), iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(Buffer.from(parts[2]!, 'base64url')), decipher.final()]).toString('utf8');
+    const head = decipher.update(Buffer.from(parts[2]!, 'base64url'));
+    const rest = decipher.final(); // authenticates; GCM has nothing left to give, so no concat
+    return (rest.length === 0 ? head : Buffer.concat([head, rest])).toString('utf8');
   }
 }

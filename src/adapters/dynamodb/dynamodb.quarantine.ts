@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  DeleteItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -144,6 +145,10 @@ export class DynamoDbQuarantine implements Quarantine {
       if (e instanceof ConditionalCheckFailedException) throw new Error(`no quarantine entry ${id} for tenant ${tenant} (never quarantined, or past its retention)`);
       throw e;
     }
+  }
+
+  async delete(tenant: string, id: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) } }));
   }
 
   private nowSeconds(): number {

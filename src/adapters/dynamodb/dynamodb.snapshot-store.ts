@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SnapshotStore, StoredSnapshot } from '../../application/ports/snapshot.port.js';
 import { snapshotPk } from './dynamodb.event-item.js';
 
@@ -62,5 +62,9 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       // a snapshot as new or newer is already kept (another loader got there first): nothing to do
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
     }
+  }
+
+  async delete(tenant: string, streamId: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: S(snapshotPk(tenant, streamId)), sk: N(0) } }));
   }
 }

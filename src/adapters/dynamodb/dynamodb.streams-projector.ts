@@ -69,6 +69,8 @@ export class DynamoDbStreamsProjector {
     private readonly projector: Customer360Projector,
     private readonly docs: ViewDocs,
     private readonly onRejected: (rejected: readonly RejectedRecord[]) => void = () => {},
+    /** after the views: the identity change feed; a failure fails the records, so they come again */
+    private readonly afterProject?: ((tenant: string, events: readonly RecordedEvent[]) => Promise<void>) | undefined,
   ) {}
 
   async handle(records: readonly DynamoDbStreamRecord[]): Promise<StreamBatchResult> {
@@ -123,6 +125,13 @@ export class DynamoDbStreamsProjector {
         }
       }
       projected += await this.apply(tenant, ready, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
+      if (this.afterProject && ready.length > 0) {
+        try {
+          await this.afterProject(tenant, ready.map((e) => e.event!));
+        } catch (e) {
+          for (const entry of ready) fail(entry.index, e);
+        }
+      }
     }
 
     const inOrder = rejected.sort((a, b) => a[0] - b[0]).map(([, r]) => r);

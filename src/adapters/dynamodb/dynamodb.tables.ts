@@ -19,6 +19,8 @@ export type TableNames = {
   readonly views: string;
   readonly keys?: string | undefined;
   readonly quarantine?: string | undefined;
+  readonly audit?: string | undefined;
+  readonly ledger?: string | undefined;
 };
 
 export type TableDefinition = {
@@ -72,11 +74,19 @@ export const keysTableDefinition: TableDefinition = { create: (tableName) => str
 /** Quarantined payloads, pk = tenant, sk = entry id: see dynamodb.quarantine.ts. */
 export const quarantineTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, true), ttlAttribute: 'ttl' };
 
+/** The audit log, kept for good: pk = tenant or tenant + customer id, sk = entry id; see dynamodb.audit-log.ts. */
+export const auditTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, true) };
+
+/** The erasure ledger, kept for good: pk = tenant, sk = receipt or customer lookup; see dynamodb.erasure-ledger.ts. */
+export const ledgerTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, true) };
+
 export const tableDefinitions: { readonly [K in keyof TableNames]-?: TableDefinition } = {
   events: eventsTableDefinition,
   views: { create: viewsTableDefinition },
   keys: keysTableDefinition,
   quarantine: quarantineTableDefinition,
+  audit: auditTableDefinition,
+  ledger: ledgerTableDefinition,
 };
 
 const waitActive = async (client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<void> => {

@@ -12,6 +12,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import { registerAdminRoutes } from './routes/admin.routes.js';
 import { registerCustomerRoutes } from './routes/customer.routes.js';
+import { registerGdprRoutes, type GdprRouteDeps } from './routes/gdpr.routes.js';
 import { registerIngestRoutes } from './routes/ingest.routes.js';
 import { OPENAPI_INFO, registerOpsRoutes, securitySchemes } from './routes/ops.routes.js';
 
@@ -24,7 +25,7 @@ export const API_BODY_LIMIT = 64 * 1024;
 
 export type HttpApp = OpenAPIHono<AppEnv>;
 
-export const createHttpApp = (deps: HttpDeps): HttpApp => {
+export const createHttpApp = (deps: HttpDeps & GdprRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now));
   const app: HttpApp = new OpenAPIHono<AppEnv>({
@@ -51,7 +52,8 @@ export const createHttpApp = (deps: HttpDeps): HttpApp => {
   });
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
     app.use(prefix, async (c, next) => {
-      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c.req.raw, API_BODY_LIMIT);
+      const bodiless = c.req.method === 'GET' || c.req.method === 'HEAD' || (c.req.method === 'DELETE' && !declaresBody(c.req.raw));
+      if (!bodiless) c.req.raw = await bufferJsonBody(c.req.raw, API_BODY_LIMIT);
       await next();
     });
   }
@@ -61,6 +63,7 @@ export const createHttpApp = (deps: HttpDeps): HttpApp => {
   registerIngestRoutes(app, deps, gate);
   registerCustomerRoutes(app, deps, gate);
   registerAdminRoutes(app, deps, gate);
+  registerGdprRoutes(app, deps, gate);
   registerOpsRoutes(app, deps, gate, metrics);
 
   app.notFound((c) => {
@@ -76,6 +79,9 @@ export const createHttpApp = (deps: HttpDeps): HttpApp => {
 
 /** The OpenAPI 3.1 document of an app, e.g. to generate it at build time for the Lambda bundle. */
 export const generateOpenApiDocument = (app: HttpApp): object => app.getOpenAPI31Document(OPENAPI_INFO as Parameters<HttpApp['getOpenAPI31Document']>[0]);
+
+/** HTTP/1.1: a body comes with Content-Length or Transfer-Encoding; Node still hands a bodiless DELETE an (empty) stream. */
+const declaresBody = (req: Request): boolean => req.headers.has('content-length') || req.headers.has('transfer-encoding');
 
 const requestIdOf = (given: string | undefined): string => (given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
 

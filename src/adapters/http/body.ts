@@ -32,6 +32,12 @@ export const readBounded = async (req: Request, max: number): Promise<BodyRead> 
   return { ok: true, text: new TextDecoder().decode(all) };
 };
 
+/** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
+export const jsonErrorWhere = (e: unknown): string => {
+  const at = /position (\d+)/.exec((e as Error).message ?? '');
+  return at ? `syntax error at position ${at[1]}` : 'syntax error';
+};
+
 export type JsonParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
 export const parseJson = (text: string): JsonParse => {
@@ -39,7 +45,7 @@ export const parseJson = (text: string): JsonParse => {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (e) {
-    return { ok: false, message: `the request body is not valid JSON (${(e as Error).message})` };
+    return { ok: false, message: `the request body is not valid JSON (${jsonErrorWhere(e)})` };
   }
 };
 
@@ -63,11 +69,11 @@ export const bufferJsonBody = async (req: Request, max: number): Promise<Request
   if (!read.ok) throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is larger than the ${kb(max)} limit`, [{ path: '(root)', message: `at most ${max} bytes` }]);
   const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const isJson = JSON_MEDIA.test(media);
-  if (read.text === '') return new Request(req, { body: isJson ? '{}' : null });
+  if (read.text === '') return new Request(req.url, { method: req.method, headers: req.headers, body: isJson ? '{}' : null });
   if (!isJson) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [{ path: 'content-type', message: 'must be application/json' }]);
   }
   const parsed = parseJson(read.text);
   if (!parsed.ok) throw new HttpError('MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);
-  return new Request(req, { body: read.text });
+  return new Request(req.url, { method: req.method, headers: req.headers, body: read.text });
 };

@@ -18,7 +18,7 @@ export type HttpErrorCode =
   | 'REPLAY_REJECTED'
   | 'INTERNAL_ERROR';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
 
 export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   VALIDATION_FAILED: 400,
@@ -33,8 +33,10 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   CUSTOMER_NOT_FOUND: 404,
   MERGE_NOT_FOUND: 404,
   QUARANTINE_ENTRY_NOT_FOUND: 404,
+  QUARANTINE_PAYLOAD_UNAVAILABLE: 410,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  CUSTOMER_ERASED: 410,
   // the request is well formed but conflicts with the customers' current state or rules
   IDENTIFIER_LIMIT_EXCEEDED: 409,
   IDENTIFIER_BLOCKED: 409,

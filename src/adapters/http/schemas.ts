@@ -16,13 +16,14 @@ export const ErrorSchema = z
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429)[]) => {
+export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429)[]) => {
   const why: Record<number, string> = {
     400: 'invalid request (field paths in issues)',
     401: 'missing or invalid credential (WWW-Authenticate says which)',
     403: 'the credential lacks the scope',
     404: 'no such customer for this credential\'s tenant',
     409: 'conflicts with the customers\' current state or identity rules',
+    410: 'the customer was erased (CUSTOMER_ERASED): nothing is held about it any more',
     413: 'body larger than 64 KB',
     415: 'body is not application/json',
     422: 'well formed but refused',
@@ -103,3 +104,84 @@ export const TimelinePage = z
 
 export const Limit = (max: number, fallback: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).openapi({ description: `page size, 1..${max} (default ${fallback})` });
+
+// GDPR: erasure receipts, access exports, consents, restriction, the audit log and the ledger.
+
+export const ReasonCode = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be a reason code (letters, digits, _ . : -, at most 64), never free text: it is kept where personal data is not')
+  .openapi({ example: 'art17-request' });
+
+export const ErasureReceipt = z
+  .object({
+    erasureId: z.string(),
+    tenant: z.string(),
+    requestedId: z.string().openapi({ description: 'the id the request named' }),
+    customers: z.array(z.string()).readonly().openapi({ description: 'the whole identity cluster: the survivor and every customer merged into it' }),
+    erasedAt: z.string(),
+    actor: z.string(),
+    removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
+  })
+  .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' });
+
+export const CustomerExport = z
+  .looseObject({
+    format: z.string(),
+    metadata: z.looseObject({ requestedId: z.string(), customerId: z.string(), customers: z.array(z.string()).readonly(), exportedAt: z.string(), counts: z.record(z.string(), z.number()) }),
+    customer360: z.unknown().openapi({ description: 'the 360 view as GET /v1/customers/{id} answers it; null while an asynchronous projection has not caught up' }),
+    identity: z.unknown().openapi({ description: 'identifiers with provenance, merges with their evidence, rejections (as GET /v1/customers/{id}/explain)' }),
+    consents: z.object({ current: z.record(z.string(), z.unknown()), history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })) }),
+    events: z.array(z.looseObject({ eventId: z.string(), streamId: z.string(), type: z.string(), observedAt: z.string(), source: z.string(), data: z.unknown(), pii: z.unknown().optional() })),
+    quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
+    engagement: z.object({ decisions: z.array(z.unknown()), note: z.string() }),
+  })
+  .openapi('CustomerExport', { description: 'everything held about the customer\'s identity cluster, personal values decrypted' });
+
+export const ConsentRequest = z
+  .object({
+    purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: 'matched case-insensitively, as Segment\'s categoryPreferences' }),
+    status: z.enum(['granted', 'withdrawn']),
+    at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'when the person decided; default now; at most 5 minutes ahead' }),
+    source: z
+      .string()
+      .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must name a system (letters, digits, _ . : -, at most 64); it is stored unencrypted')
+      .optional()
+      .openapi({ example: 'preference-center', description: 'default operator:<credential id>' }),
+    operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
+  })
+  .openapi('ConsentRequest');
+
+export const ConsentResult = z
+  .object({
+    customerId: z.string().openapi({ description: 'the survivor the consent was recorded on' }),
+    requestedId: z.string(),
+    purpose: z.string(),
+    status: z.enum(['granted', 'withdrawn']),
+    at: z.string().optional(),
+    source: z.string(),
+    eventId: z.string().optional(),
+    duplicate: z.boolean(),
+  })
+  .openapi('ConsentResult');
+
+export const RestrictionRequest = z.object({ reason: ReasonCode.optional() }).openapi('RestrictionRequest');
+
+export const RestrictionResult = z
+  .object({ customerId: z.string(), restricted: z.boolean(), changed: z.boolean().openapi({ description: 'false when it already was so' }), version: z.number().int() })
+  .openapi('RestrictionResult');
+
+export const AuditEntry = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    customerId: z.string().optional(),
+    outcome: z.enum(['ok', 'refused', 'failed']),
+    code: z.string().optional(),
+    detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .openapi('AuditEntry', { description: 'ids, codes and counts only: no personal data' });
+
+export const AuditPage = z.object({ items: z.array(AuditEntry), next: z.string().optional() }).openapi('AuditPage');
+export const ErasurePage = z.object({ items: z.array(ErasureReceipt), next: z.string().optional() }).openapi('ErasurePage');

@@ -6,6 +6,12 @@ import type { QuarantineReason } from '../../application/ports/quarantine.port.j
 // writeKey or the consumer's configuration. Decoding never throws: what cannot be attributed or
 // read is handed back with a quarantine reason, and a write key never reaches the quarantine.
 
+/** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
+const jsonErrorWhere = (e: unknown): string => {
+  const at = /position (\d+)/.exec((e as Error).message ?? '');
+  return at ? `syntax error at position ${at[1]}` : 'syntax error';
+};
+
 export type KinesisCall = { readonly tenant: string; readonly source: string; readonly receivedAt?: number | undefined; readonly call: unknown };
 
 export type DecodedRecord =
@@ -48,7 +54,7 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    return { ok: false, ...fallback, raw: text, reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${(e as Error).message}); send one Segment call as a JSON object per record`) };
+    return { ok: false, ...fallback, raw: text, reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${jsonErrorWhere(e)}); send one Segment call as a JSON object per record`) };
   }
   if (isObject(parsed) && 'c360' in parsed) return envelope(parsed, fallback);
   return bareCall(parsed, ctx, fallback);

@@ -27,6 +27,28 @@ const fromPosition = (p: string): number => {
 
 const EMPTY: readonly StoredEvent[] = Object.freeze([]);
 
+// Field by field, not a spread: events come in several shapes (with or without pii, messageId),
+// and one literal gives every copy the same shape. `satisfies` makes a new StoredEvent field a
+// compile error here rather than a field readAll silently drops.
+const withPosition = (e: StoredEvent, position: string): StoredEvent => ({
+  tenant: e.tenant,
+  streamId: e.streamId,
+  version: e.version,
+  eventId: e.eventId,
+  type: e.type,
+  v: e.v,
+  observedAt: e.observedAt,
+  recordedAt: e.recordedAt,
+  source: e.source,
+  sourcePriority: e.sourcePriority,
+  channel: e.channel,
+  messageId: e.messageId,
+  identifierKeys: e.identifierKeys,
+  data: e.data,
+  pii: e.pii,
+  position,
+}) satisfies { readonly [K in keyof Required<StoredEvent>]: StoredEvent[K] };
+
 /**
  * The whole commit runs in one synchronous turn, so it is atomic against every other call without
  * locks. Events are stored as given, never copied or frozen: this store sits on the benchmark's hot
@@ -96,7 +118,9 @@ export class MemoryEventStore implements EventStore {
     const log = this.tenants.get(tenant)?.log;
     if (!log) return { events: EMPTY };
     const start = options.after === undefined ? 0 : fromPosition(options.after);
-    const events = log.slice(start, start + options.limit).map((e, i) => ({ ...e, position: toPosition(start + i + 1) }));
+    const end = Math.min(log.length, start + options.limit);
+    const events: StoredEvent[] = new Array(Math.max(0, end - start));
+    for (let i = start; i < end; i++) events[i - start] = withPosition(log[i]!, toPosition(i + 1));
     const more = start + events.length < log.length;
     return more ? { events, next: toPosition(start + events.length) } : { events };
   }

@@ -18,6 +18,15 @@ export class MemorySnapshotStore implements SnapshotStore {
     if ((this.items.get(key)?.version ?? -1) >= version) return;
     this.items.set(key, { version, json: JSON.stringify(snapshot) });
   }
+
+  async delete(tenant: string, streamId: string): Promise<void> {
+    this.items.delete(keyOf(tenant, streamId));
+  }
+
+  /** Everything kept, as plain JSON (erasure proofs search it). */
+  dump(): unknown {
+    return [...this.items].map(([key, item]) => ({ key, version: item.version, snapshot: JSON.parse(item.json) }));
+  }
 }
 
 const keyOf = (tenant: string, streamId: string): string => `${tenant}\u0000${streamId}`;

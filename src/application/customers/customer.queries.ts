@@ -38,6 +38,7 @@ export class CustomerQueries {
   async explain(tenant: string, customerId: string) {
     const state = await this.repo.load(tenant, customerId);
     if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    if (state.status === 'erased') throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased`, ['customerId']);
     if (state.status === 'merged') {
       const survivor = await this.repo.loadSurvivor(tenant, customerId);
       return { customerId, status: 'merged' as const, survivorId: survivor.id };

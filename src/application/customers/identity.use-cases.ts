@@ -32,9 +32,10 @@ export class IdentityUseCases {
       // a retry: answer what the first attempt did
       const s = await this.repo.loadSurvivor(tenant, a);
       const record = s.merges.get(mergeId);
-      return { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
+      const again = { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
+      return this.audited(tenant, 'customer.merge', options.actor, again, { otherId: again.absorbedId });
     }
-    return this.withRetry(async () => {
+    const merged = await this.withRetry(async () => {
       const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
       for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
         if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
@@ -61,6 +62,7 @@ export class IdentityUseCases {
       await this.commit(tenant, opId, opHash, [survivor, absorbed], [], now);
       return { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
     });
+    return this.audited(tenant, 'customer.merge', options.actor, merged, { otherId: merged.absorbedId, forced: merged.forced });
   }
 
   async unmerge(tenant: string, customerId: string, mergeId: string, options: OperationOptions) {
@@ -70,9 +72,10 @@ export class IdentityUseCases {
       // a retry: answer what the first attempt did, from its CustomerUnmerged event
       const done = (await this.ports.store.readStream(tenant, customerId)).find((e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId);
       const data = (done?.data ?? {}) as { absorbedId?: string; reassignedEventIds?: string[]; transferredKeys?: string[] };
-      return { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
+      const again = { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
+      return this.audited(tenant, 'customer.unmerge', options.actor, again, { otherId: again.restoredId });
     }
-    return this.withRetry(async () => {
+    const undone = await this.withRetry(async () => {
       const s = await this.repo.load(tenant, customerId);
       if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
       if (s.status === 'merged') {
@@ -99,6 +102,21 @@ export class IdentityUseCases {
       await this.commit(tenant, opId, opHash, [survivor, restored], claims, now);
       return { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length, duplicate: false };
     });
+    return this.audited(tenant, 'customer.unmerge', options.actor, undone, { otherId: undone.restoredId, reassignedEvents: undone.reassignedEvents });
+  }
+
+  /** Appends the audit entry of a done (or retried) operation: ids and counts only. */
+  private async audited<T extends { readonly mergeId: string; readonly survivorId: string; readonly duplicate: boolean }>(
+    tenant: string,
+    action: 'customer.merge' | 'customer.unmerge',
+    actor: string,
+    result: T,
+    detail: Readonly<Record<string, string | number | boolean>>,
+  ): Promise<T> {
+    const now = this.ports.clock.now();
+    const entry = { id: this.ports.ids.newId(), tenant, at: now, actor, action, customerId: result.survivorId, outcome: 'ok' as const };
+    await this.ports.audit.append({ ...entry, detail: { mergeId: result.mergeId, duplicate: result.duplicate, ...detail } });
+    return result;
   }
 
   private stamp(now: number, actor: string): EventStamp {

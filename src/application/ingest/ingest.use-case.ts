@@ -170,6 +170,8 @@ export class IngestUseCase {
     const customers = new Map<string, CustomerState>();
     for (const [key, owner] of claimed) {
       const survivor = await this.repo.loadSurvivor(tenant, owner);
+      // an erasure's tombstone landed after these claims were read: its release follows, so read again
+      if (survivor.status === 'erased') return { kind: 'conflict', touched: [owner, survivor.id] };
       owners.set(key, survivor.id);
       customers.set(survivor.id, survivor);
     }

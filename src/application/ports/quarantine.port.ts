@@ -14,6 +14,8 @@ export type QuarantineEntry = {
   readonly payload: unknown;
   readonly status: 'pending' | 'replayed';
   readonly replayedAt?: number | undefined;
+  /** set when the payload can no longer be read: its key was destroyed, or the ciphertext was altered */
+  readonly payloadUnavailable?: 'key-destroyed' | 'tampered' | undefined;
 };
 
 export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };
@@ -23,4 +25,6 @@ export interface Quarantine {
   get(tenant: string, id: string): Promise<QuarantineEntry | undefined>;
   list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined }): Promise<QuarantinePage>;
   markReplayed(tenant: string, id: string, at: number): Promise<void>;
+  /** removes an entry (erasure); deleting an unknown id is a no-op */
+  delete(tenant: string, id: string): Promise<void>;
 }

@@ -11,4 +11,6 @@ export interface SnapshotStore {
    * a higher version is already kept: that is not an error, concurrent loaders race here.
    */
   put(tenant: string, streamId: string, version: number, snapshot: unknown): Promise<void>;
+  /** forgets the stream's snapshot (erasure); deleting what is not there is a no-op */
+  delete(tenant: string, streamId: string): Promise<void>;
 }

@@ -16,6 +16,8 @@ import type { Metrics } from '../ports/runtime.port.js';
 export interface ViewDocs {
   get(tenant: string, id: string): Promise<ViewDoc | undefined>;
   put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean>;
+  /** needed once a tenant erases customers: their docs go, they are never rewritten */
+  delete?(tenant: string, id: string): Promise<void>;
 }
 
 type MergeData = EventOf<'CustomerMerged'>['data'];
@@ -46,6 +48,8 @@ export class Customer360Projector {
 
   private async applyOne(tenant: string, r: RecordedEvent, docs: ViewDocs, keyCache: Map<string, DataKey | null>): Promise<void> {
     const e = r.event;
+    // the tombstone: the stream's own doc (its view, or its pointer when absorbed) goes
+    if (e.type === 'CustomerErased') return docs.delete!(tenant, r.streamId);
     if (e.type === 'CustomerMerged' && (await this.joinMerge(tenant, r, e.data, docs))) return;
     if (RECOMPUTE_ON.has(e.type)) {
       const own = await docs.get(tenant, r.streamId);
@@ -78,7 +82,7 @@ export class Customer360Projector {
       // a gap: something before this event has not arrived yet, so take the stream from the log
       this.metrics.increment('projection_gap_reread');
       const missing = await this.decodeStream(tenant, r.streamId, last, keyCache);
-      if (missing.some((m) => RECOMPUTE_ON.has(m.event.type) || m.event.type === 'CustomerMergedInto')) {
+      if (missing.some((m) => RECOMPUTE_ON.has(m.event.type) || m.event.type === 'CustomerMergedInto' || m.event.type === 'CustomerErased')) {
         await this.recompute(tenant, rootId, docs, keyCache);
         return;
       }
@@ -131,6 +135,7 @@ export class Customer360Projector {
     let rootId = id;
     let stored = await this.store.readStream(tenant, rootId);
     let state = fold(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
+    if (state.status === 'erased') return this.forget(tenant, rootId, docs);
     for (let depth = 0; state.status === 'merged'; depth++) {
       if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${id} is longer than ${MAX_DEPTH}`);
       await docs.put(tenant, { kind: 'pointer', customerId: rootId, version: state.version, applied: { [rootId]: state.version }, mergedInto: state.mergedInto! });
@@ -138,6 +143,7 @@ export class Customer360Projector {
       stored = await this.store.readStream(tenant, rootId);
       state = fold(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
     }
+    if (state.status === 'erased') return this.forget(tenant, rootId, docs, state.members);
     if (state.status === 'initial') return;
     const applied: Record<string, number> = { [rootId]: state.version };
     const events: RecordedEvent[] = await this.decodeAll(tenant, stored, keyCache);
@@ -149,6 +155,11 @@ export class Customer360Projector {
       await docs.put(tenant, { kind: 'pointer', customerId: member, version, applied: { [member]: version }, mergedInto: rootId });
     }
     await docs.put(tenant, { kind: 'view', customerId: rootId, version: state.version, applied, view: foldCluster(rootId, state.members, events) });
+  }
+
+  /** An erased cluster has no docs: late or repeated deliveries of its events land here. */
+  private async forget(tenant: string, rootId: string, docs: ViewDocs, members: readonly string[] = []): Promise<void> {
+    for (const id of [rootId, ...members]) await docs.delete!(tenant, id);
   }
 
   private async decodeStream(tenant: string, id: string, after: number, keyCache: Map<string, DataKey | null>): Promise<RecordedEvent[]> {
@@ -199,6 +210,12 @@ class BatchedDocs implements ViewDocs {
     return true;
   }
 
+  async delete(_tenant: string, id: string): Promise<void> {
+    if (!this.docs.delete) throw new Error(`these read models cannot delete docs, so erased customer ${id} cannot be projected`);
+    this.local.set(id, undefined);
+    this.dirty.add(id);
+  }
+
   /** false when another writer changed a doc this batch had read: the batch must run again */
   async flush(tenant: string): Promise<boolean> {
     // views first, pointers after, and nothing more once a compare-and-swap fails: the batch runs
@@ -206,7 +223,13 @@ class BatchedDocs implements ViewDocs {
     const ids = [...this.dirty].sort((a, b) => Number(this.local.get(a)?.kind === 'pointer') - Number(this.local.get(b)?.kind === 'pointer'));
     this.dirty.clear();
     for (const id of ids) {
-      const written = await this.docs.put(tenant, this.local.get(id)!, this.origin.get(id));
+      const doc = this.local.get(id);
+      // erased: deletes are unconditional, a tombstone outranks whatever was written meanwhile
+      if (doc === undefined) {
+        await this.docs.delete!(tenant, id);
+        continue;
+      }
+      const written = await this.docs.put(tenant, doc, this.origin.get(id));
       // a doc written without being read (re-pointing members) may lose to a newer one: that is fine
       if (!written && this.origin.has(id)) return false;
     }

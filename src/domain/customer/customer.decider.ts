@@ -44,9 +44,27 @@ export type CustomerCommand =
       readonly actor?: string | undefined;
       readonly reason?: string | undefined;
     }
-  | { readonly type: 'Restore'; readonly mergeId: string; readonly fromId: string; readonly adopted: readonly CustomerEvent[]; readonly adoptedEventIds: readonly string[] };
+  | { readonly type: 'Restore'; readonly mergeId: string; readonly fromId: string; readonly adopted: readonly CustomerEvent[]; readonly adoptedEventIds: readonly string[] }
+  /** a consent decision from the consent API; observedAt and source go on the event's stamp */
+  | { readonly type: 'RecordConsent'; readonly purpose: string; readonly granted: boolean; readonly observedAt: number; readonly source: string }
+  /** the tombstone: every stream of the erased cluster (survivor and absorbed) gets one */
+  | { readonly type: 'Erase'; readonly erasureId: string; readonly requestedId: string }
+  | { readonly type: 'Restrict'; readonly actor: string; readonly reason?: string | undefined }
+  | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined };
+
+const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Purposes match Segment categories case-insensitively, as ingest records them. */
+export const consentPurpose = (purpose: string): string => purpose.trim().toLowerCase();
+
+const refuseErased = (state: CustomerState): void => {
+  if (state.status === 'erased') {
+    throw new DomainError('CUSTOMER_ERASED', `customer ${state.id} was erased; nothing more can be recorded for it`, [], { customerId: state.id });
+  }
+};
 
 const requireActive = (state: CustomerState, what: string): void => {
+  refuseErased(state);
   if (state.status === 'merged') {
     throw new DomainError('CUSTOMER_MERGED', `customer ${state.id} was merged into ${state.mergedInto}; ${what} goes to the survivor`, [], {
       survivorId: state.mergedInto,
@@ -56,6 +74,7 @@ const requireActive = (state: CustomerState, what: string): void => {
 };
 
 export const decide = (command: CustomerCommand, state: CustomerState): readonly CustomerEvent[] => {
+  if (command.type !== 'Erase') refuseErased(state);
   switch (command.type) {
     case 'Register':
       if (state.status !== 'initial') return [];
@@ -140,5 +159,28 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
         { type: 'CustomerRestored', v: 1, data: { mergeId: command.mergeId, fromId: command.fromId, adoptedEventIds: [...command.adoptedEventIds] } },
         ...command.adopted,
       ];
+    case 'RecordConsent': {
+      requireActive(state, 'a consent');
+      const purpose = consentPurpose(command.purpose);
+      if (purpose === '') throw new DomainError('VALIDATION_FAILED', 'a consent needs a purpose, e.g. "marketing"', ['purpose']);
+      // like ingest's consent facts, every decision is recorded: the latest one per purpose wins
+      return [{ type: command.granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } }];
+    }
+    case 'Erase':
+      if (state.status === 'erased') return [];
+      if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `customer ${state.id} does not exist`);
+      return [{ type: 'CustomerErased', v: 1, data: { erasureId: command.erasureId, requestedId: command.requestedId } }];
+    case 'Restrict':
+    case 'LiftRestriction': {
+      requireActive(state, 'a restriction of processing');
+      // stored readable, so a code only: free text could carry personal data
+      if (command.reason !== undefined && !REASON_CODE.test(command.reason)) {
+        throw new DomainError('VALIDATION_FAILED', 'reason must be a code such as "objection" (letters, digits, _ . : -, at most 64)', ['reason']);
+      }
+      const restrict = command.type === 'Restrict';
+      if (state.restricted === restrict) return [];
+      const data = { actor: command.actor, ...(command.reason ? { reason: command.reason } : {}) };
+      return [restrict ? { type: 'ProcessingRestricted', v: 1, data } : { type: 'ProcessingRestrictionLifted', v: 1, data }];
+    }
   }
 };

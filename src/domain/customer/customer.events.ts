@@ -129,6 +129,13 @@ export const CustomerRestored = ev(
   z.object({ mergeId: z.string(), fromId: z.string(), adoptedEventIds: z.array(z.string()) }),
 );
 
+// GDPR. CustomerErased is the tombstone: it holds ids only, and after it the stream takes nothing
+// more. A restriction of processing freezes the customer: still stored, not used for engagement.
+export const CustomerErased = ev('CustomerErased', z.object({ erasureId: z.string(), requestedId: z.string() }));
+const RestrictionData = z.object({ reason: z.string().optional(), actor: z.string() });
+export const ProcessingRestricted = ev('ProcessingRestricted', RestrictionData);
+export const ProcessingRestrictionLifted = ev('ProcessingRestrictionLifted', RestrictionData);
+
 export const CustomerEvent = z.discriminatedUnion('type', [
   CustomerRegistered,
   IdentifierLinked,
@@ -149,6 +156,9 @@ export const CustomerEvent = z.discriminatedUnion('type', [
   CustomerMergedInto,
   CustomerUnmerged,
   CustomerRestored,
+  CustomerErased,
+  ProcessingRestricted,
+  ProcessingRestrictionLifted,
 ]);
 export type CustomerEvent = z.infer<typeof CustomerEvent>;
 export type CustomerEventType = CustomerEvent['type'];

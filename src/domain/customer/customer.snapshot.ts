@@ -36,7 +36,7 @@ const Merge = z.strictObject({
 
 export const CustomerSnapshot = z.strictObject({
   schema: z.literal(SNAPSHOT_SCHEMA),
-  status: z.enum(['initial', 'active', 'merged']),
+  status: z.enum(['initial', 'active', 'merged', 'erased']),
   id: z.string(),
   version: z.number().int().nonnegative(),
   /** null before registration: the state's +Infinity has no JSON form */
@@ -48,6 +48,8 @@ export const CustomerSnapshot = z.strictObject({
   merges: z.array(Merge),
   doNotLink: z.array(z.string()),
   lastPlace: z.string().optional(),
+  /** absent means false: snapshots from before restrictions existed stay valid */
+  restricted: z.boolean().optional(),
 });
 export type CustomerSnapshot = z.infer<typeof CustomerSnapshot>;
 
@@ -64,6 +66,7 @@ export const toSnapshot = (s: CustomerState): CustomerSnapshot => ({
   merges: [...s.merges.values()].map((m) => ({ ...m, absorbedMembers: [...m.absorbedMembers], keys: [...m.keys] })),
   doNotLink: [...s.doNotLink],
   lastPlace: s.lastPlace,
+  ...(s.restricted ? { restricted: true } : {}),
 });
 
 export const fromSnapshot = (s: CustomerSnapshot): CustomerState => ({
@@ -78,4 +81,5 @@ export const fromSnapshot = (s: CustomerSnapshot): CustomerState => ({
   merges: new Map(s.merges.map((m): [string, MergeRecord] => [m.mergeId, m])),
   doNotLink: new Set(s.doNotLink),
   lastPlace: s.lastPlace,
+  restricted: s.restricted === true,
 });

@@ -28,7 +28,8 @@ export type MergeRecord = {
 };
 
 export type CustomerState = {
-  readonly status: 'initial' | 'active' | 'merged';
+  /** 'erased' is terminal: the tombstone is committed and the stream takes no further event */
+  readonly status: 'initial' | 'active' | 'merged' | 'erased';
   readonly id: string;
   readonly version: number;
   readonly firstObservedAt: number;
@@ -41,6 +42,8 @@ export type CustomerState = {
   readonly doNotLink: ReadonlySet<string>;
   /** coarse key of the last place recorded on this stream (country|region|city, lower case) */
   readonly lastPlace?: string | undefined;
+  /** processing restricted (GDPR art. 18): stored, not used for engagement */
+  readonly restricted: boolean;
 };
 
 export const placeKey = (p: { readonly country?: string | undefined; readonly region?: string | undefined; readonly city?: string | undefined }): string =>
@@ -56,6 +59,7 @@ export const initialState = (id: string): CustomerState => ({
   members: [],
   merges: new Map(),
   doNotLink: new Set(),
+  restricted: false,
 });
 
 export const rejectionKey = (key: string, reason: string): string => `${key}|${reason}`;
@@ -130,6 +134,13 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
       return { ...s, status: 'active', mergedInto: undefined, doNotLink: new Set(s.doNotLink).add(e.data.fromId) };
     case 'LocationObserved':
       return { ...s, lastPlace: placeKey(e.data) };
+    // members and mergedInto stay: they say which cluster an erasure covered
+    case 'CustomerErased':
+      return { ...s, status: 'erased' };
+    case 'ProcessingRestricted':
+      return { ...s, restricted: true };
+    case 'ProcessingRestrictionLifted':
+      return { ...s, restricted: false };
     case 'TraitsUpdated':
     case 'ConsentGranted':
     case 'ConsentWithdrawn':

@@ -46,6 +46,10 @@ export type Customer360 = {
   readonly orders: OrderSummary;
   readonly groups: readonly string[];
   readonly timeline: readonly TimelineEntry[];
+  /** processing restricted (GDPR art. 18): kept, but not used for engagement */
+  readonly restricted: boolean;
+  /** the restriction decision shown: the latest by (observedAt, eventId) across the cluster */
+  readonly restriction?: { readonly at: number; readonly eventId: string } | undefined;
 };
 
 export const emptyView = (customerId: string): Customer360 => ({
@@ -62,6 +66,7 @@ export const emptyView = (customerId: string): Customer360 => ({
   orders: { count: 0, revenueMinor: {}, countByCurrency: {} },
   groups: [],
   timeline: [],
+  restricted: false,
 });
 
 const min = (a: number | undefined, b: number): number => (a === undefined || b < a ? b : a);
@@ -73,7 +78,8 @@ const bump = (a: Activity | undefined, at: number): Activity =>
 const insertSortedUnique = (list: readonly string[], value: string): readonly string[] =>
   list.includes(value) ? list : [...list, value].sort(compareStrings);
 
-const timelineOrder = (a: TimelineEntry, b: TimelineEntry): number => b.observedAt - a.observedAt || compareStrings(b.eventId, a.eventId);
+/** Newest first; ties by event id. */
+export const timelineOrder = (a: TimelineEntry, b: TimelineEntry): number => b.observedAt - a.observedAt || compareStrings(b.eventId, a.eventId);
 
 const addToTimeline = (timeline: readonly TimelineEntry[], entry: TimelineEntry): readonly TimelineEntry[] => {
   let i = 0;
@@ -107,6 +113,9 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
     case 'CustomerMergedInto':
     case 'CustomerUnmerged':
     case 'CustomerRestored':
+    case 'CustomerErased':
+    case 'ProcessingRestricted':
+    case 'ProcessingRestrictionLifted':
       return undefined;
     default:
       return assertNever(e);
@@ -117,7 +126,17 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
 export const VIEW_READS_PII: ReadonlySet<CustomerEvent['type']> = new Set(['IdentifierLinked', 'TraitsUpdated']);
 
 // Merges and unmerges change which events a view folds, never the facts themselves.
-const IDENTITY_STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored']);
+const IDENTITY_STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']);
+
+const laterStamp = (a: { readonly at: number; readonly eventId: string } | undefined, b: { readonly at: number; readonly eventId: string }): boolean =>
+  a === undefined || b.at > a.at || (b.at === a.at && b.eventId > a.eventId);
+
+/** Restriction is an operator decision, not activity: it moves no counter, only the flag (LWW). */
+const evolveRestriction = (view: Customer360, r: RecordedEvent): Customer360 => {
+  const stamp = { at: r.observedAt, eventId: r.eventId };
+  if (!laterStamp(view.restriction, stamp)) return view;
+  return { ...view, restricted: r.event.type === 'ProcessingRestricted', restriction: stamp };
+};
 
 const consentAnswer = (e: CustomerEvent): 'granted' | 'withdrawn' => (e.type === 'ConsentGranted' ? 'granted' : 'withdrawn');
 
@@ -125,6 +144,7 @@ const consentAnswer = (e: CustomerEvent): 'granted' | 'withdrawn' => (e.type ===
 export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => {
   const e = r.event;
   if (IDENTITY_STRUCTURE.has(e.type)) return view;
+  if (e.type === 'ProcessingRestricted' || e.type === 'ProcessingRestrictionLifted') return evolveRestriction(view, r);
   const at = r.observedAt;
   // one new object per event: the hot path of every projection and rebuild
   const v = { ...view, eventCount: view.eventCount + 1, firstSeenAt: min(view.firstSeenAt, at), lastSeenAt: max(view.lastSeenAt, at) } as {
@@ -215,6 +235,7 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
     case 'CustomerMergedInto':
     case 'CustomerUnmerged':
     case 'CustomerRestored':
+    case 'CustomerErased':
       return v;
     default:
       return assertNever(e);
@@ -283,7 +304,13 @@ export const mergeViews = (survivor: Customer360, absorbed: Customer360): Custom
   },
   groups: [...new Set([...survivor.groups, ...absorbed.groups])].sort(compareStrings),
   timeline: mergeTimelines(survivor.timeline, absorbed.timeline),
+  ...restrictionOf(survivor, absorbed),
 });
+
+const restrictionOf = (a: Customer360, b: Customer360): Pick<Customer360, 'restricted' | 'restriction'> => {
+  const pick = b.restriction && laterStamp(a.restriction, b.restriction) ? b : a;
+  return pick.restriction ? { restricted: pick.restricted, restriction: pick.restriction } : { restricted: false };
+};
 
 /** Which of a cluster's events count for its view: unmerges give some events back to the other side. */
 export const excludedEventIds = (events: Iterable<RecordedEvent>): Set<string> => {

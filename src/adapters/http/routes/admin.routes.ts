@@ -29,6 +29,7 @@ const present = (e: QuarantineEntry, withPayload: boolean) => ({
   replayedAt: iso(e.replayedAt),
   reason: { code: e.reason.code, message: e.reason.message, issues: [...e.reason.issues] },
   ...(withPayload ? { payload: e.payload } : {}),
+  ...(e.payloadUnavailable ? { payloadUnavailable: e.payloadUnavailable } : {}),
 });
 
 export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
@@ -44,7 +45,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
     }),
     async (c) => {
       const p = c.get('principal');
-      const result = await deps.core.rebuild.rebuild(p.tenant);
+      const result = await deps.core.rebuild.rebuild(p.tenant, undefined, { actor: p.id });
       deps.logger?.info('read models rebuilt', { principal: p.id, events: result.events, docs: result.docs });
       return c.json(result, 200);
     },
@@ -104,7 +105,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
     async (c) => {
       const p = c.get('principal');
       const { id } = c.req.valid('param');
-      const outcome = await deps.core.quarantine.replay(p.tenant, id);
+      const outcome = await deps.core.quarantine.replay(p.tenant, id, { actor: p.id });
       deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
       if (outcome.status === 'accepted' || outcome.status === 'duplicate') return c.json(outcome, 200);
       const reason = outcome.error;

@@ -1,0 +1,99 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Cipher, DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+
+// Quarantined raw payloads hold personal data as sent (emails, names, IPs), so whatever store
+// keeps them sees only ciphertext: AES-256-GCM under a per-tenant quarantine data key from the key
+// store (the same wrapping under the master key as customers' keys), bound by the AAD to the
+// tenant and entry id, so a payload copied onto another entry does not open. The reason stays
+// readable: codes, field paths and schema messages, never the values themselves.
+// Destroying a tenant's quarantine key shreds every payload held under it at once: they read as
+// null with `payloadUnavailable: 'key-destroyed'`, never as a crash. The key store refuses to
+// recreate a destroyed key, so later puts fail loudly until a new key id is configured; each
+// payload names its key id, so entries under the old and the new key read side by side.
+
+export const QUARANTINE_KEY_ID = '$quarantine';
+
+export type EncryptedQuarantineOptions = {
+  /** the key store id new payloads are encrypted under; default `$quarantine` */
+  readonly keyId?: string | undefined;
+};
+
+/** what a read returns in place of a payload it cannot decrypt */
+export type UnavailablePayload = { readonly payload: null; readonly payloadUnavailable: 'key-destroyed' | 'tampered' };
+
+/** The stored payload: ciphertext only, gzipped first when large so it still fits a 400 KB DynamoDB item. */
+type Sealed = { readonly c360Sealed: 1; readonly k: string; readonly z?: 1; readonly ct: string };
+
+const GZIP_OVER_BYTES = 16_384;
+
+const isSealed = (p: unknown): p is Sealed => typeof p === 'object' && p !== null && (p as Sealed).c360Sealed === 1 && typeof (p as Sealed).k === 'string' && typeof (p as Sealed).ct === 'string';
+
+const aad = (tenant: string, id: string): string => `c360-quarantine/${encodeURIComponent(tenant)}/${encodeURIComponent(id)}`;
+
+type KeyCache = Map<string, Promise<DataKey | null>>;
+
+export class EncryptedQuarantine implements Quarantine {
+  private readonly keyId: string;
+
+  constructor(
+    private readonly inner: Quarantine,
+    private readonly keys: KeyStore,
+    private readonly cipher: Cipher,
+    options: EncryptedQuarantineOptions = {},
+  ) {
+    this.keyId = options.keyId ?? QUARANTINE_KEY_ID;
+  }
+
+  async put(entry: QuarantineEntry): Promise<void> {
+    const key = await this.keys.getOrCreate(entry.tenant, this.keyId).catch((e: unknown) => {
+      throw new Error(`cannot encrypt quarantined payloads for tenant ${entry.tenant} under key ${this.keyId}: ${(e as Error).message}; if that key was destroyed on purpose, configure a new quarantine key id`, { cause: e });
+    });
+    // wrapped in an object so an undefined payload round-trips too
+    const json = JSON.stringify({ p: entry.payload });
+    const large = Buffer.byteLength(json, 'utf8') > GZIP_OVER_BYTES;
+    const plaintext = large ? gzipSync(json).toString('base64') : json;
+    const sealed: Sealed = { c360Sealed: 1, ...(large ? { z: 1 as const } : {}), k: this.keyId, ct: this.cipher.encrypt(key, plaintext, aad(entry.tenant, entry.id)) };
+    await this.inner.put({ ...entry, payload: sealed });
+  }
+
+  async get(tenant: string, id: string): Promise<QuarantineEntry | undefined> {
+    const entry = await this.inner.get(tenant, id);
+    return entry && this.open(entry, new Map());
+  }
+
+  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined }): Promise<QuarantinePage> {
+    const page = await this.inner.list(tenant, options);
+    // one key store read per key id and page, not per entry
+    const cache: KeyCache = new Map();
+    return { ...page, entries: await Promise.all(page.entries.map((e) => this.open(e, cache))) };
+  }
+
+  markReplayed(tenant: string, id: string, at: number): Promise<void> {
+    return this.inner.markReplayed(tenant, id, at);
+  }
+
+  delete(tenant: string, id: string): Promise<void> {
+    return this.inner.delete(tenant, id);
+  }
+
+  private async open(entry: QuarantineEntry, cache: KeyCache): Promise<QuarantineEntry | (QuarantineEntry & UnavailablePayload)> {
+    const sealed = entry.payload;
+    // held from before encryption was switched on: it expires with the retention like the rest
+    if (!isSealed(sealed)) return entry;
+    let pending = cache.get(sealed.k);
+    if (!pending) cache.set(sealed.k, (pending = this.keys.get(entry.tenant, sealed.k)));
+    const key = await pending;
+    if (!key) return { ...entry, payload: null, payloadUnavailable: 'key-destroyed' };
+    let plaintext: string;
+    try {
+      plaintext = this.cipher.decrypt(key, sealed.ct, aad(entry.tenant, entry.id));
+    } catch {
+      // a ciphertext that fails authentication was altered or moved from another entry; one such
+      // entry must not make the whole quarantine unreadable
+      return { ...entry, payload: null, payloadUnavailable: 'tampered' };
+    }
+    const json = sealed.z === 1 ? gunzipSync(Buffer.from(plaintext, 'base64')).toString('utf8') : plaintext;
+    return { ...entry, payload: (JSON.parse(json) as { p?: unknown }).p };
+  }
+}

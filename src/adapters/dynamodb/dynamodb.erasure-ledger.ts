@@ -1,0 +1,74 @@
+import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ErasureLedger, ErasureReceipt } from '../../application/ports/erasure-ledger.port.js';
+import { batchWrite } from './dynamodb.batch-write.js';
+
+// The erasure ledger in its own table, kept for good (no TTL, no personal data). pk = T#<tenant>;
+// one item per receipt (sk = R#<erasureId>, UUIDv7, so the sort key order is time order) and one
+// lookup item per customer id the erasure covered (sk = C#<customerId>), holding a copy of the
+// receipt so any id of the cluster finds it with one read. Lookups are written before the
+// receipt, so a listed receipt is always findable; writing the same receipt again is harmless.
+
+export type DynamoDbErasureLedgerOptions = { readonly tableName: string };
+
+type Item = Record<string, AttributeValue>;
+const S = (v: string) => ({ S: v });
+const tenantPk = (tenant: string): string => `T#${tenant}`;
+const RECEIPT = 'R#';
+const LOOKUP = 'C#';
+
+const toReceipt = (item: Item | undefined): ErasureReceipt | undefined => {
+  const json = item?.['receipt']?.S;
+  return json === undefined ? undefined : (JSON.parse(json) as ErasureReceipt);
+};
+
+export class DynamoDbErasureLedger implements ErasureLedger {
+  private readonly table: string;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbErasureLedgerOptions,
+  ) {
+    this.table = options.tableName;
+  }
+
+  async record(receipt: ErasureReceipt): Promise<void> {
+    const pk = S(tenantPk(receipt.tenant));
+    const json = S(JSON.stringify(receipt));
+    const erasureId = S(receipt.erasureId);
+    const lookups = [...new Set([receipt.requestedId, ...receipt.customers])].map((id) => ({ PutRequest: { Item: { pk, sk: S(`${LOOKUP}${id}`), erasureId, receipt: json } } }));
+    await batchWrite(this.client, this.table, lookups);
+    await batchWrite(this.client, this.table, [{ PutRequest: { Item: { pk, sk: S(`${RECEIPT}${receipt.erasureId}`), erasureId, receipt: json } } }]);
+  }
+
+  async find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(`${LOOKUP}${customerId}`) }, ConsistentRead: true }),
+    );
+    return toReceipt(Item);
+  }
+
+  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
+    if (!(options.limit >= 1)) throw new Error(`list limit must be at least 1, got ${options.limit}`);
+    const entries: ErasureReceipt[] = [];
+    let start: Item | undefined = options.after === undefined ? undefined : { pk: S(tenantPk(tenant)), sk: S(`${RECEIPT}${options.after}`) };
+    // one more than asked, so a cursor is only handed out when another receipt exists
+    while (entries.length <= options.limit) {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+          ExpressionAttributeValues: { ':pk': S(tenantPk(tenant)), ':r': S(RECEIPT) },
+          ExclusiveStartKey: start,
+          Limit: options.limit + 1 - entries.length,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of page.Items ?? []) entries.push(toReceipt(item)!);
+      start = page.LastEvaluatedKey;
+      if (!start) break;
+    }
+    if (entries.length <= options.limit) return { entries };
+    const kept = entries.slice(0, options.limit);
+    return { entries: kept, next: kept.at(-1)!.erasureId };
+  }
+}

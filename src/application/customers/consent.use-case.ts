@@ -1,0 +1,132 @@
+import { consentPurpose } from '../../domain/customer/customer.decider.js';
+import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import type { AfterCommit } from '../ingest/ingest.use-case.js';
+import type { CustomerRepository } from './customer.repository.js';
+import type { OperationOptions } from './identity.use-cases.js';
+import { PendingStream, toAppend } from './stream-writer.js';
+
+// Consent decisions recorded directly (a preference centre, a support agent), next to the ones
+// Segment calls carry in context.consent.categoryPreferences. Both become the same events, so the
+// 360 view's per-purpose fold treats them alike: the latest decision across the cluster wins.
+
+export type ConsentRequest = {
+  readonly purpose: string;
+  readonly status: 'granted' | 'withdrawn';
+  /** when the person decided (ISO 8601); default now */
+  readonly at?: string | undefined;
+  /** where the decision was taken, e.g. "preference-center"; default `operator:<actor>` */
+  readonly source?: string | undefined;
+};
+
+export type ConsentRecorded = {
+  readonly customerId: string;
+  readonly requestedId: string;
+  readonly purpose: string;
+  readonly status: 'granted' | 'withdrawn';
+  readonly at?: string | undefined;
+  readonly source: string;
+  readonly eventId?: string | undefined;
+  readonly duplicate: boolean;
+};
+
+const MAX_ATTEMPTS = 6;
+/** the source is stored readable on the event (it survives erasure), so it must name a system, never a person */
+const SOURCE = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+/** a decision dated further ahead than this would outrank every real one until then */
+const MAX_FUTURE_MS = 5 * 60_000;
+
+export class ConsentUseCase {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly afterCommit: AfterCommit = async () => {},
+  ) {}
+
+  async record(tenant: string, customerId: string, request: ConsentRequest, options: Pick<OperationOptions, 'actor' | 'operationId'>): Promise<ConsentRecorded> {
+    const purpose = consentPurpose(request.purpose);
+    const source = request.source ?? `operator:${options.actor}`;
+    const opId = options.operationId ?? this.ports.ids.newId();
+    const opHash = this.ports.hasher.claimKey(tenant, '$operation', `consent|${customerId}|${purpose}|${request.status}|${request.at ?? ''}|${source}`);
+    const eventIdFor = (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
+    const base = { requestedId: customerId, purpose, status: request.status, source };
+
+    const existing = await this.ports.store.getIdempotency(tenant, `op:${opId}`, this.ports.clock.now());
+    if (existing) {
+      if (existing.payloadHash !== opHash) throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
+      // a retry: answer with the first attempt's event, found on whichever stream of the cluster holds it
+      const survivor = await this.repo.loadSurvivor(tenant, customerId);
+      const first = await this.findEvent(tenant, survivor, eventIdFor);
+      return { ...base, customerId: survivor.id, at: first ? new Date(first.observedAt).toISOString() : request.at, eventId: first?.eventId, duplicate: true };
+    }
+
+    if (!SOURCE.test(source)) {
+      throw new DomainError('VALIDATION_FAILED', 'source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted', ['source']);
+    }
+    const now = this.ports.clock.now();
+    const observedAt = request.at === undefined ? now : Date.parse(request.at);
+    if (Number.isNaN(observedAt)) throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
+    if (observedAt > now + MAX_FUTURE_MS) throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
+
+    const recorded = await this.withRetry(async () => {
+      const state = await this.repo.loadSurvivor(tenant, customerId);
+      const pending = new PendingStream(state, eventIdFor);
+      pending.run({ type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source }, {
+        observedAt,
+        source,
+        sourcePriority: 0,
+        channel: 'other',
+      });
+      const result = await this.ports.store.commit({
+        tenant,
+        idempotency: { key: `op:${opId}`, payloadHash: opHash, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
+        streams: [await toAppend(tenant, pending, this.codec, this.ports.keys, now)],
+        claims: [],
+      });
+      if (result.status === 'conflict') {
+        this.repo.evict(tenant, state.id);
+        throw new DomainError('CONCURRENCY_CONFLICT', 'the customer changed while the consent was recorded', []);
+      }
+      if (result.status === 'committed') {
+        this.repo.remember(tenant, pending.current);
+        await this.afterCommit(tenant, pending.recorded);
+      }
+      return { customerId: state.id, eventId: pending.recorded[0]?.eventId, duplicate: result.status === 'duplicate' };
+    });
+    await this.ports.audit.append({
+      id: this.ports.ids.newId(),
+      tenant,
+      at: now,
+      actor: options.actor,
+      action: 'customer.consent',
+      customerId: recorded.customerId,
+      outcome: 'ok',
+      // the purpose and source are caller-chosen text: the event id leads to them, the audit keeps ids only
+      detail: { requestedId: customerId, granted: request.status === 'granted', ...(recorded.eventId ? { eventId: recorded.eventId } : {}) },
+    });
+    return { ...base, ...recorded, at: new Date(observedAt).toISOString() };
+  }
+
+  private async findEvent(tenant: string, survivor: CustomerState, eventIdFor: (streamId: string, index: number) => string) {
+    for (const id of [survivor.id, ...survivor.members]) {
+      const wanted = eventIdFor(id, 0);
+      const hit = (await this.ports.store.readStream(tenant, id)).find((e) => e.eventId === wanted);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  private async withRetry<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!(e instanceof DomainError) || e.code !== 'CONCURRENCY_CONFLICT' || attempt >= MAX_ATTEMPTS) throw e;
+        this.ports.metrics.increment('commit_conflict_retry');
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import type { EventOf } from '../../domain/customer/customer.events.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import type { CorePorts } from '../deps.js';
+import { decodeReadable, type EventCodec } from '../event-codec.js';
+import type { ErasureReceipt } from '../ports/erasure-ledger.port.js';
+import { clusterKeys, commitTombstone, resolveCluster, type Cluster } from './erasure-cluster.js';
+import { scrubQuarantine } from './quarantine-scrub.js';
+
+// GDPR erasure by crypto-shredding, in an order that survives a crash at any step: the tombstone
+// commits first (the streams take nothing more, the claims are free), then the data keys of the
+// whole cluster are destroyed, then read models, snapshots and quarantined payloads go, and last
+// the receipt is recorded. Running erase again finishes whatever an earlier run left undone.
+
+export type ErasureOptions = { readonly actor: string; readonly reason?: string | undefined };
+
+export type ReapplyReport = { readonly erasures: number; readonly tombstoned: number; readonly dataKeys: number; readonly views: number; readonly snapshots: number; readonly quarantined: number };
+
+const MAX_ATTEMPTS = 10;
+const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+type Removed = ErasureReceipt['removed'];
+
+export class ErasureUseCase {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+  ) {}
+
+  async erase(tenant: string, customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
+    const done = await this.ports.ledger.find(tenant, customerId);
+    if (done) return done;
+    const first = await resolveCluster(this.repo, tenant, customerId);
+    if (!first) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    // another id of an erased cluster, or an erasure that died before its receipt
+    for (const id of first.ids) {
+      const receipt = await this.ports.ledger.find(tenant, id);
+      if (receipt) return receipt;
+    }
+    const tombstone = await this.tombstoneOf(tenant, first);
+    const erasureId = tombstone?.data.erasureId ?? this.ports.ids.newId();
+    const requestedId = tombstone?.data.requestedId ?? customerId;
+    const now = this.ports.clock.now();
+
+    const { cluster, tombstoned, released } = await this.tombstone(tenant, first, { erasureId, requestedId, actor: options.actor, now });
+    const removed = await this.shred(tenant, cluster, erasureId, now);
+    const receipt: ErasureReceipt = {
+      erasureId,
+      tenant,
+      requestedId,
+      customers: cluster.ids,
+      erasedAt: new Date(tombstone?.observedAt ?? now).toISOString(),
+      actor: options.actor,
+      removed: { streams: tombstone ? cluster.ids.length : tombstoned, claims: released, ...removed },
+    };
+    await this.ports.ledger.record(receipt);
+    await this.audit(tenant, options.actor, 'customer.erase', requestedId, {
+      erasureId,
+      customers: cluster.ids.length,
+      // a reason code only: free text could hold personal data, and the audit log never does
+      ...(options.reason && REASON_CODE.test(options.reason) ? { reason: options.reason } : {}),
+      ...receipt.removed,
+    });
+    return receipt;
+  }
+
+  /** After a restore from a backup older than some erasures: makes every recorded erasure hold again. */
+  async reapply(tenant: string, options: { readonly actor?: string | undefined } = {}): Promise<ReapplyReport> {
+    const totals = { erasures: 0, tombstoned: 0, dataKeys: 0, views: 0, snapshots: 0, quarantined: 0 };
+    let after: string | undefined;
+    do {
+      const page = await this.ports.ledger.list(tenant, { after, limit: 100 });
+      for (const r of page.entries) {
+        totals.erasures++;
+        const now = this.ports.clock.now();
+        for (const id of r.customers) {
+          const cluster = await resolveCluster(this.repo, tenant, id);
+          // a stream the backup does not hold has nothing to tombstone; keys and docs may still be there
+          const streams = cluster ? (await this.tombstone(tenant, cluster, { erasureId: r.erasureId, requestedId: r.requestedId, actor: options.actor ?? 'system', now })).tombstoned : 0;
+          totals.tombstoned += streams;
+        }
+        const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId, now);
+        for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
+      }
+      after = page.next;
+    } while (after !== undefined);
+    await this.audit(tenant, options.actor ?? 'system', 'erasure.reapply', undefined, { ...totals });
+    return totals;
+  }
+
+  /** The receipt's customers with whatever identity state the (restored) log still holds for them. */
+  private async recordedCluster(tenant: string, r: ErasureReceipt): Promise<Cluster> {
+    const states = new Map(await Promise.all(r.customers.map(async (id) => [id, await this.repo.load(tenant, id)] as const)));
+    return { survivorId: r.customers[0] ?? r.requestedId, ids: r.customers, states };
+  }
+
+  private async tombstoneOf(tenant: string, cluster: Cluster): Promise<EventOf<'CustomerErased'> & { observedAt: number } | undefined> {
+    for (const id of cluster.ids) {
+      if (cluster.states.get(id)?.status !== 'erased') continue;
+      const stored = (await this.ports.store.readStream(tenant, id)).find((e) => e.type === 'CustomerErased');
+      if (!stored) continue;
+      const r = decodeReadable(stored);
+      if (r.event.type === 'CustomerErased') return { ...r.event, observedAt: r.observedAt };
+    }
+    return undefined;
+  }
+
+  /** Commits the tombstone, re-reading the cluster after each conflict (ingest may be racing it). */
+  private async tombstone(tenant: string, first: Cluster, req: { erasureId: string; requestedId: string; actor: string; now: number }) {
+    let cluster = first;
+    for (let attempt = 1; ; attempt++) {
+      const result = await commitTombstone(this.ports, this.repo, this.codec, tenant, cluster, req);
+      if (result.status === 'done') return { cluster, tombstoned: result.tombstoned, released: result.released };
+      this.ports.metrics.increment('commit_conflict_retry');
+      if (attempt >= MAX_ATTEMPTS) throw new DomainError('CONCURRENCY_CONFLICT', `customer ${req.requestedId} kept changing during its erasure; run the erasure again`, ['customerId']);
+      await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt));
+      cluster = (await resolveCluster(this.repo, tenant, first.survivorId)) ?? cluster;
+    }
+  }
+
+  /** Steps b and c: keys, then read models, snapshots and quarantined payloads. */
+  private async shred(tenant: string, cluster: Cluster, erasureId: string, now: number): Promise<Omit<Removed, 'streams' | 'claims'>> {
+    const { keys, readModels, snapshots } = this.ports;
+    let dataKeys = 0;
+    let views = 0;
+    let snaps = 0;
+    for (const id of cluster.ids) {
+      if ((await keys.get(tenant, id)) !== null) dataKeys++;
+      await keys.destroy(tenant, id);
+    }
+    for (const id of cluster.ids) {
+      if (await readModels.get(tenant, id)) views++;
+      await readModels.delete(tenant, id);
+      if (snapshots) {
+        if (await snapshots.get(tenant, id).catch(() => undefined)) snaps++;
+        await snapshots.delete(tenant, id);
+      }
+    }
+    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId }, now);
+    return { dataKeys, views, snapshots: snaps, quarantined };
+  }
+
+  private async audit(tenant: string, actor: string, action: 'customer.erase' | 'erasure.reapply', customerId: string | undefined, detail: Record<string, string | number | boolean>) {
+    await this.ports.audit.append({ id: this.ports.ids.newId(), tenant, at: this.ports.clock.now(), actor, action, customerId, outcome: 'ok', detail });
+  }
+}

@@ -1,0 +1,172 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CustomerQueries } from '../customers/customer.queries.js';
+import type { Customer360Response } from '../customers/customer360.presenter.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import type { AuditEntry } from '../ports/audit.port.js';
+import type { QuarantineEntry } from '../ports/quarantine.port.js';
+import { clusterKeys } from './erasure-cluster.js';
+import { namesCluster } from './quarantine-scrub.js';
+
+// Access requests (GDPR art. 15): everything held about a customer's whole identity cluster, as
+// one JSON document. Personal values appear decrypted here, so the audit entry holds ids only.
+
+export const EXPORT_FORMAT = 'c360.customer-export/1';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export type ExportedEvent = {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: string;
+  readonly observedAt: string;
+  readonly recordedAt: string;
+  readonly source: string;
+  readonly channel: string;
+  readonly messageId?: string | undefined;
+  readonly data: unknown;
+  /** the decrypted personal fields; absent when the event has none */
+  readonly pii?: unknown;
+};
+
+export type ConsentDecision = { readonly purpose: string; readonly status: 'granted' | 'withdrawn'; readonly at: string; readonly source: string; readonly eventId: string; readonly streamId: string };
+
+export class ExportUseCase {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly queries: CustomerQueries,
+  ) {}
+
+  async export(tenant: string, customerId: string, options: { readonly actor: string }) {
+    let survivor: CustomerState;
+    try {
+      survivor = await this.survivorOf(tenant, customerId);
+    } catch (e) {
+      if (e instanceof DomainError) await this.audit(tenant, options.actor, customerId, 'refused', { code: e.code });
+      throw e;
+    }
+    const streamIds = [survivor.id, ...survivor.members];
+    const events: ExportedEvent[] = [];
+    const consentHistory: ConsentDecision[] = [];
+    for (const id of streamIds) {
+      const key = await this.ports.keys.get(tenant, id);
+      for (const stored of await this.ports.store.readStream(tenant, id)) {
+        const r = this.codec.decode(stored, key);
+        events.push(exported(r, stored.recordedAt));
+        if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
+          const status = r.event.type === 'ConsentGranted' ? 'granted' : 'withdrawn';
+          consentHistory.push({ purpose: r.event.data.purpose, status, at: iso(r.observedAt), source: r.source, eventId: r.eventId, streamId: r.streamId });
+        }
+      }
+    }
+    consentHistory.sort((a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId));
+    const quarantined = await this.quarantinedFor(tenant, survivor);
+    const view = await this.viewOf(tenant, survivor.id);
+    const identity = await this.queries.explain(tenant, survivor.id);
+    const document = {
+      format: EXPORT_FORMAT,
+      metadata: {
+        tenant,
+        requestedId: customerId,
+        customerId: survivor.id,
+        customers: streamIds,
+        exportedAt: iso(this.ports.clock.now()),
+        counts: {
+          streams: streamIds.length,
+          events: events.length,
+          identifiers: identity.status === 'active' ? identity.identifiers.length : 0,
+          merges: survivor.merges.size,
+          consentDecisions: consentHistory.length,
+          quarantined: quarantined.length,
+        },
+      },
+      customer360: view.customer,
+      ...(view.note ? { customer360Note: view.note } : {}),
+      identity,
+      consents: { current: view.customer?.consents ?? {}, history: consentHistory },
+      events,
+      quarantine: {
+        entries: quarantined,
+        note: 'refused payloads that carry one of this customer\'s identifiers (matched by keyed hash, as erasure matches them); a payload that cannot be parsed cannot be attributed and expires with the quarantine retention',
+      },
+      engagement: { decisions: [], note: 'no engagement decisions are recorded yet (engagement arrives with issue 6)' },
+    };
+    await this.audit(tenant, options.actor, survivor.id, 'ok', { requestedId: customerId, customers: streamIds.length, events: events.length });
+    return document;
+  }
+
+  private async survivorOf(tenant: string, customerId: string): Promise<CustomerState> {
+    const erased = await this.ports.ledger.find(tenant, customerId);
+    if (erased) throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased (erasure ${erased.erasureId}); nothing is held to export`, ['customerId']);
+    const survivor = await this.repo.loadSurvivor(tenant, customerId);
+    if (survivor.status === 'erased') throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased; nothing is held to export`, ['customerId']);
+    if (survivor.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    return survivor;
+  }
+
+  /** Quarantined payloads naming one of the cluster's identifiers: a scan of the tenant's quarantine, bounded by its retention. */
+  private async quarantinedFor(tenant: string, survivor: CustomerState) {
+    const states = new Map<string, CustomerState>([[survivor.id, survivor]]);
+    for (const id of survivor.members) states.set(id, await this.repo.load(tenant, id));
+    const target = { ...clusterKeys({ survivorId: survivor.id, ids: [...states.keys()], states }), erasureId: '' };
+    const found: QuarantineEntry[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.ports.quarantine.list(tenant, { after, limit: 200 });
+      found.push(...page.entries.filter((e) => namesCluster(this.ports, tenant, e.payload, target)));
+      after = page.next;
+    } while (after !== undefined);
+    return found.map((e) => ({ id: e.id, receivedAt: iso(e.receivedAt), source: e.source, status: e.status, reason: e.reason, payload: e.payload }));
+  }
+
+  /** The 360 view as the API presents it; with asynchronous projection it may not exist yet. */
+  private async viewOf(tenant: string, id: string): Promise<{ customer: Customer360Response | null; note?: string }> {
+    try {
+      const got = await this.queries.get360(tenant, id);
+      if (got.kind === 'view') return { customer: got.customer };
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'CUSTOMER_NOT_FOUND') throw e;
+    }
+    return { customer: null, note: 'the 360 view has not caught up with this customer yet; the events above hold everything it would show' };
+  }
+
+  private async audit(tenant: string, actor: string, customerId: string, outcome: AuditEntry['outcome'], detail: Record<string, string | number | boolean>): Promise<void> {
+    const { code, ...rest } = detail;
+    await this.ports.audit.append({
+      id: this.ports.ids.newId(),
+      tenant,
+      at: this.ports.clock.now(),
+      actor,
+      action: 'customer.export',
+      customerId,
+      outcome,
+      ...(typeof code === 'string' ? { code } : {}),
+      detail: rest,
+    });
+  }
+}
+
+const exported = (r: RecordedEvent, recordedAt: number): ExportedEvent => {
+  const pii = (r.event as { pii?: unknown }).pii;
+  return {
+    eventId: r.eventId,
+    streamId: r.streamId,
+    version: r.version,
+    type: r.event.type,
+    observedAt: iso(r.observedAt),
+    recordedAt: iso(recordedAt),
+    source: r.source,
+    channel: r.channel,
+    ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
+    data: r.event.data,
+    ...(pii !== undefined ? { pii } : {}),
+  };
+};
+
+export type CustomerExport = Awaited<ReturnType<ExportUseCase['export']>>;

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import { makeHarness, type Harness } from '../support/harness.js';
+import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+
+// The GDPR surface over real loopback HTTP on the in-memory store: access export, consent,
+// restriction, erasure with its receipt, and the audit log, which must never hold a personal value.
+
+let h: Harness;
+const backend = async (): Promise<HttpBackend> => {
+  h = makeHarness();
+  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
+  return { core: h.core, intake: syncIntake(h.core.ingest), sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' }, metrics: h.ports.metrics };
+};
+
+const PERSONAL = ['grace@example.com', 'Grace Hopper', '+442079460018', '1 Navy Yard', 'anon-grace', 'crm-grace'];
+
+describe('GDPR over HTTP (in-memory store)', () => {
+  let api: Api;
+  let survivor: string;
+  let absorbed: string;
+  const admin = () => api.keys.acmeAdmin;
+
+  beforeAll(async () => {
+    api = await startApi(backend);
+    // the core's clock a day after the calls' timestamps, so consents may be dated between them
+    h.clock.advance(24 * 3_600_000);
+    const web = { anonymousId: 'anon-grace', timestamp: at(1), context: { consent: { categoryPreferences: { Marketing: true } } } };
+    expect((await api.send('identify', { ...web, messageId: 'g-1', traits: { email: 'Grace@Example.com', name: 'Grace Hopper' } })).status).toBe(200);
+    const crm = { userId: 'crm-grace', timestamp: at(2), traits: { phone: '+44 20 7946 0018', address: { street: '1 Navy Yard' } } };
+    expect((await api.request('POST', '/v1/identify', { token: api.keys.acmeIngestToken, json: { ...crm, messageId: 'g-2' } })).status).toBe(200);
+    absorbed = (await api.lookup('user_id:crm-grace')).body.customerId;
+    // the same email from the CRM ties the two together
+    expect((await api.request('POST', '/v1/identify', { token: api.keys.acmeIngestToken, json: { userId: 'crm-grace', timestamp: at(3), messageId: 'g-3', traits: { email: 'grace@example.com' } } })).status).toBe(200);
+    survivor = (await api.lookup('anonymous_id:anon-grace')).body.customerId;
+    expect(survivor).not.toBe(absorbed);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('exports the whole cluster with decrypted values, merge evidence and consents, from either id', async () => {
+    const res = await api.request('GET', `/v1/customers/${absorbed}/export`, { token: admin() });
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body.metadata).toMatchObject({ requestedId: absorbed, customerId: survivor });
+    expect([...res.body.metadata.customers].sort()).toEqual([survivor, absorbed].sort());
+    for (const value of ['grace@example.com', 'Grace Hopper', '+442079460018', '1 Navy Yard']) expect(res.text).toContain(value);
+    expect(res.body.identity.merges).toEqual([expect.objectContaining({ absorbedId: absorbed, evidence: expect.objectContaining({ rule: 'shared-identifier', triggeringEventId: 'g-3' }) })]);
+    expect(res.body.consents.current.marketing).toMatchObject({ granted: true });
+    expect(res.body.customer360.customerId).toBe(survivor);
+    expect(res.body.engagement.decisions).toEqual([]);
+    const reader = await api.request('GET', `/v1/customers/${survivor}/export`, { token: api.keys.acmeReader });
+    expect(reader.status).toBe(403);
+    expect(reader.body.error.code).toBe('FORBIDDEN');
+  });
+
+  it('records a consent that the 360 view shows, once per operationId, matching Segment purposes case-insensitively', async () => {
+    const path = `/v1/customers/${absorbed}/consents`;
+    const body = { purpose: 'Marketing', status: 'withdrawn', at: at(10), source: 'preference-center', operationId: 'consent-1' };
+    const first = await api.request('POST', path, { token: admin(), json: body });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toMatchObject({ customerId: survivor, purpose: 'marketing', status: 'withdrawn', duplicate: false });
+    const again = await api.request('POST', path, { token: admin(), json: body });
+    expect(again.body).toMatchObject({ duplicate: true, eventId: first.body.eventId });
+    const view = await api.request('GET', `/v1/customers/${survivor}`, { token: api.keys.acmeReader });
+    expect(view.body.consents).toEqual({ marketing: { granted: false, status: 'withdrawn', at: at(10), source: 'preference-center' } });
+
+    const bad = await api.request('POST', path, { token: admin(), json: { purpose: 'email', status: 'maybe' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: { path: string }) => i.path)).toContain('status');
+    expect((await api.request('POST', path, { token: api.keys.acmeIngestToken, json: { purpose: 'email', status: 'granted' } })).status).toBe(403);
+  });
+
+  it('restricts and lifts processing', async () => {
+    const path = `/v1/customers/${survivor}/restriction`;
+    const on = await api.request('POST', path, { token: admin(), json: { reason: 'art18-request' } });
+    expect(on.status, on.text).toBe(200);
+    expect(on.body).toMatchObject({ customerId: survivor, restricted: true, changed: true });
+    expect((await api.request('POST', path, { token: admin() })).body).toMatchObject({ restricted: true, changed: false });
+    expect((await api.request('DELETE', path, { token: admin() })).body).toMatchObject({ restricted: false, changed: true });
+    const freeText = await api.request('POST', path, { token: admin(), json: { reason: 'Grace called us' } });
+    expect(freeText.status).toBe(400);
+  });
+
+  it('erases by DELETE with a receipt, answers the same receipt again, and then nothing is found', async () => {
+    // a manual merge and unmerge first, so the audit log holds admin actions too
+    const other = (await api.send('identify', { anonymousId: 'anon-other', messageId: 'o-1', timestamp: at(4), traits: { email: 'other@example.com' } })).status;
+    expect(other).toBe(200);
+    const otherId = (await api.lookup('anonymous_id:anon-other')).body.customerId;
+    const merged = await api.request('POST', `/v1/customers/${survivor}/merge`, { token: admin(), json: { otherId, reason: 'test' } });
+    expect(merged.status, merged.text).toBe(200);
+    expect((await api.request('POST', `/v1/customers/${survivor}/unmerge`, { token: admin(), json: { mergeId: merged.body.mergeId } })).status).toBe(200);
+
+    expect((await api.request('DELETE', `/v1/customers/${survivor}`, { token: api.keys.acmeReader })).status).toBe(403);
+    const erased = await api.request('DELETE', `/v1/customers/${absorbed}?reason=art17-request`, { token: admin() });
+    expect(erased.status, erased.text).toBe(200);
+    expect(erased.body).toMatchObject({ requestedId: absorbed, actor: 'acme-admin' });
+    expect([...erased.body.customers].sort()).toEqual([survivor, absorbed].sort());
+    const again = await api.request('DELETE', `/v1/customers/${survivor}`, { token: admin() });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(erased.body);
+
+    for (const id of [survivor, absorbed]) {
+      const res = await api.request('GET', `/v1/customers/${id}`, { token: api.keys.acmeReader });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('CUSTOMER_NOT_FOUND');
+    }
+    for (const identifier of ['email:grace@example.com', 'user_id:crm-grace', 'anonymous_id:anon-grace']) expect((await api.lookup(identifier)).status).toBe(404);
+    const exported = await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() });
+    expect(exported.status).toBe(410);
+    expect(exported.body.error.code).toBe('CUSTOMER_ERASED');
+    expect((await api.request('POST', `/v1/customers/${survivor}/consents`, { token: admin(), json: { purpose: 'email', status: 'granted' } })).status).toBe(410);
+    // the other customer is untouched
+    expect((await api.lookup('email:other@example.com')).body.customerId).toBe(otherId);
+
+    const ledger = await api.request('GET', '/v1/admin/erasures', { token: admin() });
+    expect(ledger.status).toBe(200);
+    expect(ledger.body.items).toEqual([erased.body]);
+    expect((await api.request('GET', '/v1/admin/erasures', { token: api.keys.globexAdmin })).body.items).toEqual([]);
+  });
+
+  it('keeps an audit log of every GDPR and admin action, paged by cursor, holding no personal value', async () => {
+    const items: { action: string; actor: string; customerId?: string; outcome: string }[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    const texts: string[] = [];
+    do {
+      const page = await api.request('GET', `/v1/admin/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin() });
+      expect(page.status, page.text).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      texts.push(page.text);
+      items.push(...page.body.items);
+      cursor = page.body.next;
+      pages++;
+    } while (cursor && pages < 50);
+    expect(pages).toBeGreaterThan(1);
+    const actions = items.map((e) => e.action);
+    for (const a of ['customer.export', 'customer.consent', 'customer.restrict', 'customer.unrestrict', 'customer.merge', 'customer.unmerge', 'customer.erase']) expect(actions).toContain(a);
+    expect(items.find((e) => e.action === 'customer.erase')).toMatchObject({ actor: 'acme-admin', outcome: 'ok' });
+    expect(items.filter((e) => e.action === 'customer.export' && e.outcome === 'refused')).toHaveLength(1);
+
+    const everything = [...texts, JSON.stringify(h.ports.audit.dump()), JSON.stringify(h.ports.ledger.dump())].join('\n').toLowerCase();
+    for (const value of PERSONAL) expect(everything).not.toContain(value.toLowerCase());
+    expect((await api.request('GET', '/v1/admin/audit', { token: api.keys.acmeReader })).status).toBe(403);
+    expect((await api.request('GET', '/v1/admin/audit', { token: api.keys.globexAdmin })).body.items).toEqual([]);
+  });
+
+  it('documents every GDPR route in the OpenAPI document', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths['/v1/customers/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    expect(Object.keys(doc.paths['/v1/customers/{id}/restriction'])).toEqual(expect.arrayContaining(['post', 'delete']));
+    for (const p of ['/v1/customers/{id}/export', '/v1/customers/{id}/consents', '/v1/admin/audit', '/v1/admin/erasures']) expect(doc.paths[p]).toBeDefined();
+    for (const s of ['ErasureReceipt', 'CustomerExport', 'ConsentRequest', 'AuditPage', 'ErasurePage']) expect(doc.components.schemas[s]).toBeDefined();
+  });
+});

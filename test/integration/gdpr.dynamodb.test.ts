@@ -1,0 +1,154 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { DynamoDbErasureLedger } from '../../src/adapters/dynamodb/dynamodb.erasure-ledger.js';
+import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
+import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
+import type { ErasureLedger, ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
+import { buildApp, type App } from '../../src/infrastructure/app.js';
+import { loadConfig } from '../../src/infrastructure/config.js';
+import { aliceValues, BOB, seedScenario } from '../support/erasure-scenario.js';
+import { dynamoDump, leaked } from '../support/store-dump.js';
+
+// The erasure proofs on the production wiring: the container's DynamoDB adapters on DynamoDB
+// Local, views projected from DynamoDB Streams. Afterwards every item of every table the app
+// created is scanned for the erased customer's personal values.
+
+const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+afterAll(() => client.destroy());
+
+const receipt = (tenant: string, erasureId: string, customers: string[]): ErasureReceipt => ({
+  erasureId,
+  tenant,
+  requestedId: customers[1] ?? customers[0]!,
+  customers,
+  erasedAt: '2026-01-05T09:00:00.000Z',
+  actor: 'dpo',
+  removed: { streams: customers.length, dataKeys: customers.length, claims: 4, views: customers.length, snapshots: 0, quarantined: 1 },
+});
+
+const ledgerContract = (name: string, make: () => Promise<ErasureLedger>) =>
+  describe(`ErasureLedger: ${name}`, () => {
+    it('finds a receipt by any customer id it covers, and only in its tenant', async () => {
+      const ledger = await make();
+      const t = `t-${randomUUID()}`;
+      const r = receipt(t, '0190-a', ['s-1', 'a-1', 'a-2']);
+      await ledger.record(r);
+      for (const id of r.customers) expect(await ledger.find(t, id)).toEqual(r);
+      expect(await ledger.find(t, 'other')).toBeUndefined();
+      expect(await ledger.find(`t-${randomUUID()}`, 's-1')).toBeUndefined();
+    });
+
+    it('records idempotently by erasureId and lists oldest first, a page at a time', async () => {
+      const ledger = await make();
+      const t = `t-${randomUUID()}`;
+      const rs = ['0190-c', '0190-a', '0190-b', '0190-d', '0190-e'].map((id, i) => receipt(t, id, [`c-${i}`]));
+      for (const r of rs) await ledger.record(r);
+      await ledger.record(rs[0]!);
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      do {
+        const page = await ledger.list(t, { after, limit: 2 });
+        seen.push(...page.entries.map((e) => e.erasureId));
+        after = page.next;
+        pages++;
+      } while (after);
+      expect(seen).toEqual(['0190-a', '0190-b', '0190-c', '0190-d', '0190-e']);
+      expect(pages).toBe(3);
+      expect((await ledger.list(t, { limit: 5 })).next).toBeUndefined();
+    });
+  });
+
+ledgerContract('memory', async () => new MemoryErasureLedger());
+ledgerContract('DynamoDB Local', async () => {
+  const tableName = `ledger-${randomUUID()}`;
+  await ensureTables(client, { ledger: tableName });
+  return new DynamoDbErasureLedger(client, { tableName });
+});
+
+describe('erasure on DynamoDB Local (production wiring, Streams projection)', () => {
+  const run = randomUUID().slice(0, 8);
+  const prefix = `gdpr-${run}-`;
+  const tenant = 'acme';
+  let app: App;
+
+  beforeAll(async () => {
+    app = await buildApp(
+      loadConfig({
+        C360_STORE: 'dynamodb',
+        C360_PROJECTION: 'streams',
+        AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+        C360_EVENTS_TABLE: `${prefix}events`,
+        C360_VIEWS_TABLE: `${prefix}views`,
+        C360_KEYS_TABLE: `${prefix}keys`,
+        C360_QUARANTINE_TABLE: `${prefix}quarantine`,
+        C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+        C360_MASTER_KEY: randomBytes(32).toString('base64'),
+        C360_PHONE_REGION: 'GB',
+      }),
+    );
+    await app.startBackground();
+  }, 60_000);
+  afterAll(() => app?.close());
+
+  const ingest = (call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
+  /** the memory-bound stores (audit, ledger) until the container puts them on DynamoDB too */
+  const memoryExtras = (): string =>
+    JSON.stringify([app.core.ports.audit, app.core.ports.ledger].map((s) => ((s as { dump?: () => unknown }).dump?.() ?? null))).toLowerCase();
+
+  it('leaves no personal value of the erased cluster in any item of any table, and other views unchanged', async () => {
+    const seeded = await seedScenario(ingest);
+    await app.drainBackground();
+    const docsOf = async (ids: readonly string[]) => Promise.all(ids.map((id) => app.core.ports.readModels.get(tenant, id)));
+    const before = await docsOf(seeded.others);
+    expect(before.every((d) => d !== undefined)).toBe(true);
+    const dumpBefore = await dynamoDump(client, prefix);
+    expect(dumpBefore.tables.length).toBeGreaterThanOrEqual(4);
+    expect(leaked(dumpBefore.text, aliceValues).length).toBeGreaterThan(0); // the quarantine held them in the clear
+
+    const r = await app.core.gdpr.erase(tenant, seeded.alice[2]!, { actor: 'dpo' });
+    expect([...r.customers].sort()).toEqual([...seeded.alice].sort());
+    expect(r.removed).toMatchObject({ streams: 3, dataKeys: 3, quarantined: 2 });
+    await app.drainBackground();
+
+    const after = await dynamoDump(client, prefix);
+    expect(leaked(after.text, aliceValues)).toEqual([]);
+    expect(leaked(memoryExtras(), aliceValues)).toEqual([]);
+    expect(after.text).toContain(BOB.email.toLowerCase()); // Bob's quarantined call is still there
+    expect(await docsOf(seeded.alice)).toEqual([undefined, undefined, undefined]);
+    expect(await docsOf(seeded.others)).toEqual(before);
+    expect(await app.core.gdpr.erase(tenant, seeded.alice[0]!, { actor: 'other' })).toEqual(r);
+  }, 120_000);
+
+  it('resurrects nothing when ingest races the erasure', async () => {
+    const t = `race-${run}`;
+    const call = (i: number, extra: Record<string, unknown> = {}) => ({
+      type: 'identify',
+      messageId: `race-${i}`,
+      userId: 'u-racer',
+      traits: { email: 'racer@example.com', name: `Racer ${i}`, ...extra },
+    });
+    const first = await app.core.ingest.ingest(t, app.sourceOf(t, 'web'), call(0, { street: '1 Old Road' }));
+    if (first.status !== 'accepted') throw new Error(JSON.stringify(first));
+    await app.drainBackground();
+    const results = await Promise.all([
+      app.core.gdpr.erase(t, first.customerId, { actor: 'dpo' }),
+      ...[1, 2, 3].map((i) => app.core.ingest.ingest(t, app.sourceOf(t, 'web'), call(i))),
+    ]);
+    await app.drainBackground();
+    const receipt = results[0] as ErasureReceipt;
+    const after = await dynamoDump(client, prefix);
+    expect(leaked(after.text, ['1 old road', 'racer 0'])).toEqual([]);
+    for (const id of receipt.customers) expect(await app.core.ports.readModels.get(t, id)).toBeUndefined();
+    // a call that lost the race started a fresh customer, holding only what it carried
+    const key = app.core.ports.hasher.claimKey(t, 'email', 'racer@example.com');
+    const owner = (await app.core.ports.store.readClaims(t, [key])).get(key);
+    if (owner !== undefined) {
+      expect(receipt.customers).not.toContain(owner);
+      const doc = await app.core.ports.readModels.get(t, (await app.core.repo.loadSurvivor(t, owner)).id);
+      expect(doc?.kind).toBe('view');
+      expect(JSON.stringify(doc)).not.toMatch(/old road|racer 0/i);
+    }
+  }, 120_000);
+});
