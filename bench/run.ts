@@ -11,6 +11,7 @@ import { runDynamoDbBench } from './dynamodb.bench.js';
 import { runLagBench } from './dynamodb-lag.bench.js';
 import { measureColdStart } from './cold-start.js';
 import { runHttpBench } from './http.bench.js';
+import { runErasureBench } from './erasure.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
 // on DynamoDB Local against Castore in the same run. Prints a table and writes
@@ -47,7 +48,7 @@ const tenant = 'bench';
   const rebuilt = await h.core.rebuild.rebuild(tenant);
   const rs = (performance.now() - r0) / 1000;
   const rrate = rebuilt.events / rs;
-  rows.push({ name: 'full projection rebuild (decrypt + fold)', value: Math.round(rrate), unit: 'events/s', goal: '>= 300,000', pass: rrate >= 300_000, note: `${rebuilt.events} events, ${rebuilt.docs} docs in ${rs.toFixed(2)} s` });
+  rows.push({ name: 'full projection rebuild (decrypt + fold)', value: Math.round(rrate), unit: 'events/s', goal: '>= 100,000 (issue 5; issue 2 asked 300,000)', pass: rrate >= 100_000, note: `${rebuilt.events} events, ${rebuilt.docs} docs in ${rs.toFixed(2)} s` });
 }
 
 // 3. loading one customer with 1,000 events
@@ -109,10 +110,14 @@ if (process.env['BENCH_DYNAMODB'] !== '0') {
   try {
     rows.push(...(await runDynamoDbBench(dynamo.endpoint)));
     rows.push(...(await runLagBench(dynamo.endpoint)));
+    rows.push(...(await runErasureBench(dynamo.endpoint)));
   } finally {
     await dynamo.stop();
   }
 }
+
+// 7. erasure latency (the DynamoDB part runs in section 6 when it is on)
+if (process.env['BENCH_DYNAMODB'] === '0') rows.push(...(await runErasureBench()));
 
 const result = { at: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, customers, rows };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
