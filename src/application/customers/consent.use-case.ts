@@ -1,3 +1,4 @@
+import { retryOnConflict } from './retry-on-conflict.js';
 import { consentPurpose } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { DomainError } from '../../domain/shared/errors.js';
@@ -32,7 +33,6 @@ export type ConsentRecorded = {
   readonly duplicate: boolean;
 };
 
-const MAX_ATTEMPTS = 6;
 /** the source is stored readable on the event (it survives erasure), so it must name a system, never a person */
 const SOURCE = /^[A-Za-z0-9][\w.:-]{0,63}$/;
 /** a decision dated further ahead than this would outrank every real one until then */
@@ -71,7 +71,7 @@ export class ConsentUseCase {
     if (Number.isNaN(observedAt)) throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
     if (observedAt > now + MAX_FUTURE_MS) throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
 
-    const recorded = await this.withRetry(async () => {
+    const recorded = await retryOnConflict(this.ports.metrics, async () => {
       const state = await this.repo.loadSurvivor(tenant, customerId);
       const pending = new PendingStream(state, eventIdFor);
       pending.run({ type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source }, {
@@ -117,16 +117,5 @@ export class ConsentUseCase {
       if (hit) return hit;
     }
     return undefined;
-  }
-
-  private async withRetry<T>(run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run();
-      } catch (e) {
-        if (!(e instanceof DomainError) || e.code !== 'CONCURRENCY_CONFLICT' || attempt >= MAX_ATTEMPTS) throw e;
-        this.ports.metrics.increment('commit_conflict_retry');
-      }
-    }
   }
 }

@@ -1,3 +1,4 @@
+import { retryOnConflict } from './retry-on-conflict.js';
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { planUnmerge } from '../../domain/customer/unmerge.js';
 import { checkMerge, survivorOrder } from '../../domain/identity/resolution.js';
@@ -14,7 +15,6 @@ import { PendingStream, toAppend, type EventStamp } from './stream-writer.js';
 
 export type OperationOptions = { readonly actor: string; readonly reason?: string | undefined; readonly operationId?: string | undefined };
 
-const MAX_ATTEMPTS = 6;
 
 export class IdentityUseCases {
   constructor(
@@ -35,7 +35,7 @@ export class IdentityUseCases {
       const again = { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
       return this.audited(tenant, 'customer.merge', options.actor, again, { otherId: again.absorbedId });
     }
-    const merged = await this.withRetry(async () => {
+    const merged = await retryOnConflict(this.ports.metrics, async () => {
       const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
       for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
         if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
@@ -75,7 +75,7 @@ export class IdentityUseCases {
       const again = { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
       return this.audited(tenant, 'customer.unmerge', options.actor, again, { otherId: again.restoredId });
     }
-    const undone = await this.withRetry(async () => {
+    const undone = await retryOnConflict(this.ports.metrics, async () => {
       const s = await this.repo.load(tenant, customerId);
       if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
       if (s.status === 'merged') {
@@ -153,16 +153,5 @@ export class IdentityUseCases {
     if (result.status === 'duplicate') return;
     for (const p of withEvents) this.repo.remember(tenant, p.current);
     await this.afterCommit(tenant, withEvents.flatMap((p) => p.recorded));
-  }
-
-  private async withRetry<T>(run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run();
-      } catch (e) {
-        if (!(e instanceof DomainError) || e.code !== 'CONCURRENCY_CONFLICT' || attempt >= MAX_ATTEMPTS) throw e;
-        this.ports.metrics.increment('commit_conflict_retry');
-      }
-    }
   }
 }
