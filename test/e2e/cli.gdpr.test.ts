@@ -2,12 +2,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliDeps } from '../../src/adapters/cli/cli.deps.js';
-import { runCli } from '../../src/adapters/cli/program.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { cliConfig } from '../../src/infrastructure/cli.js';
-import { generateSeed } from '../../src/infrastructure/demo/dataset.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
+import { runCliInProcess } from '../support/cli-runner.js';
 
 // `c360 erase|export|erasures` in-process on an in-memory App configured as the bin configures
 // it, with captured output: what an operator sees, and what the stores hold afterwards.
@@ -16,26 +14,7 @@ const TENANT = 'acme';
 let dir: string;
 let app: App;
 
-const writer = () => {
-  let text = '';
-  return { write: (s: string) => ((text += s), true), text: () => text };
-};
-
-const c360 = async (...argv: string[]) => {
-  const stdout = writer();
-  const stderr = writer();
-  const deps: CliDeps = {
-    defaultTenant: TENANT,
-    open: async () => app,
-    serve: async () => {
-      throw new Error('not in these tests');
-    },
-    seedData: generateSeed,
-    io: { stdout, stderr, debug: false, progressIntervalMs: 0 },
-  };
-  const code = await runCli(argv, deps);
-  return { code, out: stdout.text(), err: stderr.text(), json: () => JSON.parse(stdout.text()) as Record<string, any> };
-};
+const c360 = (...argv: string[]) => runCliInProcess(argv, { tenant: TENANT, open: async () => app });
 
 /** Two customers merged by a shared email; returns the survivor and the absorbed id. */
 const grace = async () => {

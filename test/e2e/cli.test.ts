@@ -2,13 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliDeps } from '../../src/adapters/cli/cli.deps.js';
-import { runCli } from '../../src/adapters/cli/program.js';
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { cliConfig } from '../../src/infrastructure/cli.js';
-import { generateSeed } from '../../src/infrastructure/demo/dataset.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
+import { runCliInProcess } from '../support/cli-runner.js';
 
 // The `c360` program in-process on an in-memory App, configured as the bin configures it, with
 // captured output: what a user sees, and what the store holds afterwards.
@@ -19,29 +17,15 @@ let app: App;
 let opened: number;
 let debug = false;
 
-const writer = () => {
-  let text = '';
-  return { write: (s: string) => ((text += s), true), text: () => text };
-};
-
-const c360 = async (...argv: string[]) => {
-  const stdout = writer();
-  const stderr = writer();
-  const deps: CliDeps = {
-    defaultTenant: TENANT,
+const c360 = (...argv: string[]) =>
+  runCliInProcess(argv, {
+    tenant: TENANT,
+    debug,
     open: async () => {
       opened++;
       return app;
     },
-    serve: async () => {
-      throw new Error('not in these tests');
-    },
-    seedData: generateSeed,
-    io: { stdout, stderr, debug, progressIntervalMs: 0 },
-  };
-  const code = await runCli(argv, deps);
-  return { code, out: stdout.text(), err: stderr.text(), json: () => JSON.parse(stdout.text()) as Record<string, any> };
-};
+  });
 
 const views = async (tenant = TENANT): Promise<ViewDoc[]> => {
   const out: ViewDoc[] = [];
