@@ -23,6 +23,7 @@ const startTarget = async (kind: 'bare' | 'c360') => {
 
 const load = async (port: number, seconds: number) => {
   let n = 0;
+  const refused = new Map<number, number>();
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: 16,
@@ -37,10 +38,12 @@ const load = async (port: number, seconds: number) => {
           const body = { messageId: `bench-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() };
           return { ...req, body: JSON.stringify(body) };
         },
+        onResponse: (status: number) => void (status >= 300 && refused.set(status, (refused.get(status) ?? 0) + 1)),
       },
     ],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  const statuses = [...refused].map(([status, count]) => `${count}x${status}`).join(' ') || 'none';
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: `${result.non2xx} (${statuses})`, errors: result.errors };
 };
 
 export const runHttpBench = async (seconds = Number(process.env['BENCH_HTTP_SECONDS'] ?? 10)): Promise<Row[]> => {

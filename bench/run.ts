@@ -12,6 +12,7 @@ import { runLagBench } from './dynamodb-lag.bench.js';
 import { measureColdStart } from './cold-start.js';
 import { runHttpBench } from './http.bench.js';
 import { runErasureBench } from './erasure.bench.js';
+import { runEngagementBench } from './engagement.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
 // on DynamoDB Local against Castore in the same run. Prints a table and writes
@@ -116,7 +117,10 @@ if (process.env['BENCH_DYNAMODB'] !== '0') {
   }
 }
 
-// 7. erasure latency (the DynamoDB part runs in section 6 when it is on)
+// 7. engagement: ingest of an interest event to the SNS publish acknowledged (fauxqs, in-memory store)
+if (process.env['BENCH_ENGAGEMENT'] !== '0') rows.push(...(await runEngagementBench()));
+
+// 8. erasure latency (the DynamoDB part runs in section 6 when it is on)
 if (process.env['BENCH_DYNAMODB'] === '0') rows.push(...(await runErasureBench()));
 
 const result = { at: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, customers, rows };

@@ -10,12 +10,18 @@ import * as esbuild from 'esbuild';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
 
-export type LambdaFunction = { readonly name: string; readonly entry: string; readonly budgetBytes: number };
+export type LambdaFunction = {
+  readonly name: string;
+  readonly entry: string;
+  readonly budgetBytes: number;
+  /** queues calls on Kinesis in C360_INGEST_MODE=async (the API only) */
+  readonly asyncIngest: boolean;
+};
 
 export const FUNCTIONS: readonly LambdaFunction[] = [
-  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB },
-  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB },
-  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB },
+  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true },
+  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB, asyncIngest: false },
+  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB, asyncIngest: false },
 ];
 
 export type BundleReport = {
@@ -101,6 +107,21 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
   },
 ];
 
+/**
+ * The kinesis and streams functions never queue calls (the Kinesis client and producer are about
+ * 60 kB): C360_INGEST_MODE=async there fails at start-up with this message.
+ */
+const withoutAsyncIngest: esbuild.Plugin = {
+  name: 'without-async-ingest',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/async-ingest\.js$/ }, (args) => ({ path: args.path, namespace: 'async-ingest-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'async-ingest-stub' }, () => ({
+      contents: "export const asyncIngest = async () => { throw new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); };",
+      loader: 'js',
+    }));
+  },
+};
+
 const packageOf = (input: string): string => {
   const m = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(input);
   return m ? m[1]!.replace('\\', '/') : input.startsWith('src/') ? 'src' : input.split(':')[0]!;
@@ -134,7 +155,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
       banner: { js: BANNER },
       metafile: true,
       logLevel: 'error',
-      plugins: plugins(openApi),
+      plugins: [...plugins(openApi), ...(fn.asyncIngest ? [] : [withoutAsyncIngest])],
     });
     const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(`${fn.name}.mjs`))!]!;
     const byPackage = new Map<string, number>();

@@ -3,6 +3,9 @@ import { CustomerQueries } from './customers/customer.queries.js';
 import { CustomerRepository } from './customers/customer.repository.js';
 import { IdentityUseCases } from './customers/identity.use-cases.js';
 import type { CorePorts } from './deps.js';
+import { EngagementQueries } from './engagement/engagement.queries.js';
+import { EngagementRelay } from './engagement/engagement.relay.js';
+import { EngagementUseCase, type EngagementOptions } from './engagement/engagement.use-case.js';
 import { ErasureUseCase } from './gdpr/erasure.use-case.js';
 import { ExportUseCase } from './gdpr/export.use-case.js';
 import { RestrictionUseCase } from './gdpr/restriction.use-case.js';
@@ -27,6 +30,8 @@ export type CoreOptions = {
    * events after they are projected: inline here, or by the Streams projector (`publishChanges`).
    */
   readonly feed?: IdentityFeed | undefined;
+  /** real-time engagement (offers, notifier, outbox); without it no decision is ever taken */
+  readonly engagement?: EngagementOptions | undefined;
 };
 
 /** The use cases over a set of ports: what every driving adapter (HTTP, Lambda, CLI) talks to. */
@@ -38,10 +43,25 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     const changes = options.feed ? identityChangesOf(tenant, events) : [];
     if (changes.length > 0) await options.feed!.publish(changes);
   };
+  const engagement = options.engagement
+    ? new EngagementUseCase(ports, repo, codec, options.engagement, options.inlineProjection ? (tenant, events) => projector.apply(tenant, events, ports.readModels) : async () => {})
+    : undefined;
+  const react = async (tenant: string, events: readonly RecordedEvent[]) => (engagement ? engagement.react(tenant, events) : []);
+  /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
+  const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
+    await publishChanges(tenant, events);
+    await react(tenant, events);
+  };
   const afterCommit: AfterCommit = options.inlineProjection
     ? async (tenant, events) => {
         await projector.apply(tenant, events, ports.readModels);
         await publishChanges(tenant, events);
+        try {
+          await react(tenant, events);
+        } catch {
+          // the triggering events are committed and projected; a missed offer is not worth failing them
+          ports.metrics.increment('engagement_failed');
+        }
       }
     : async () => {};
   const ingest = new IngestUseCase(ports, repo, codec, afterCommit);
@@ -58,6 +78,15 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock, undefined, ports),
     quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf, ports),
     publishChanges,
+    afterProject,
+    engagement: {
+      enabled: engagement !== undefined,
+      /** decide for the triggering calls among committed events (done by afterCommit / afterProject) */
+      react,
+      history: new EngagementQueries(ports.readModels, repo),
+      /** re-publishes what the outbox still holds: flush() once, or start()/stop() a loop */
+      relay: new EngagementRelay(ports, options.engagement),
+    },
     gdpr: {
       erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
         const receipt = await erasure.erase(...args);

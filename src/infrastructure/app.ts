@@ -5,13 +5,13 @@ import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { syncIntake, type CallIntake } from '../application/ingest/intake.js';
 import type { KinesisConsumer } from '../adapters/kinesis/kinesis.consumer.js';
 import type { Authenticator } from '../application/ports/access.port.js';
-import { DynamoDbCheckpoints, MemoryCheckpoints, type Checkpoints } from '../adapters/dynamodb/dynamodb.stream-checkpoints.js';
+import { DynamoDbCheckpoints, MemoryCheckpoints } from '../adapters/dynamodb/dynamodb.stream-checkpoints.js';
 import { DynamoDbStreamsPoller } from '../adapters/dynamodb/dynamodb.streams-poller.js';
 import { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
 import { ensureTables } from '../adapters/dynamodb/dynamodb.tables.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
-import { awsClientConfig, buildContainer, sourceFor } from './container.js';
+import { buildContainer, sourceFor } from './container.js';
 import { TOKENS } from './tokens.js';
 
 // One running instance of the core with its driving-side needs (credentials, intake, background
@@ -54,14 +54,15 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let streamsProjector: DynamoDbStreamsProjector | undefined;
   let poller: DynamoDbStreamsPoller | undefined;
   const stopConsumer = () => consumer?.stop();
+  const stopRelay = () => core.engagement.relay.stop();
 
   if (config.store !== 'memory') {
     const client = container.get(TOKENS.DynamoDbClient);
     closers.push(() => client.destroy());
     closers.push(() => container.get(TOKENS.DynamoDbStreamsClient).destroy());
-    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { ...(config.store === 'dynamodb' ? { events: config.tables.events } : {}), views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger });
+    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { ...(config.store === 'dynamodb' ? { events: config.tables.events } : {}), views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
     if (config.store === 'dynamodb') {
-      streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.publishChanges);
+      streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
     }
   }
 
@@ -70,29 +71,11 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let intake: CallIntake = syncIntake(core.ingest);
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
-    // loaded only in async mode, so the Lambda bundles that never queue do not carry it
-    const [{ QueuedIntake }, { lazyKinesisClient }, { KinesisConsumer }, { kinesisIngestHandler }, { KinesisIngestQueue }, { encodeKinesisCall }, { ensureStream }] = await Promise.all([
-      import('../application/ingest/queued-intake.js'),
-      import('../adapters/kinesis/kinesis.client.js'),
-      import('../adapters/kinesis/kinesis.consumer.js'),
-      import('../adapters/kinesis/kinesis.ingest.js'),
-      import('../adapters/kinesis/kinesis.producer.js'),
-      import('../adapters/kinesis/kinesis.record.js'),
-      import('../adapters/kinesis/kinesis.streams.js'),
-    ]);
-    const stream = config.kinesisStream!;
-    const kinesis = lazyKinesisClient(awsClientConfig(config.kinesisEndpoint));
-    closers.push(() => kinesis().destroy());
-    if (local || config.kinesisEndpoint) await ensureStream(kinesis(), stream, 2);
-    intake = new QueuedIntake({ queue: new KinesisIngestQueue(kinesis, { streamName: stream }), encode: encodeKinesisCall, ingest: core.ingest, ports: core.ports });
-    if (options.kinesisConsumer ?? true) {
-      const checkpoints: Checkpoints = config.store === 'memory' ? new MemoryCheckpoints() : new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest');
-      consumer = new KinesisConsumer(kinesis, kinesisIngestHandler(core, sourceOf, { auth, defaultTenant: config.tenant }), {
-        streamName: stream,
-        checkpoints,
-        onError: (e) => console.warn(`kinesis consumer: ${(e as Error).message}`),
-      });
-    }
+    // only the API queues calls (async mode): the other Lambda bundles leave this module out
+    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => (config.store === 'memory' ? new MemoryCheckpoints() : new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest')), withConsumer: options.kinesisConsumer ?? true });
+    intake = queued.intake;
+    consumer = queued.consumer;
+    closers.push(queued.close);
   }
 
   const app: App = {
@@ -104,6 +87,10 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
     sourceOf,
     streamsProjector,
     async startBackground() {
+      if (core.engagement.enabled && !closers.includes(stopRelay)) {
+        core.engagement.relay.start();
+        closers.unshift(stopRelay);
+      }
       if (consumer && !closers.includes(stopConsumer)) {
         consumer.start();
         closers.unshift(stopConsumer);
@@ -129,6 +116,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         if (running) consumer.start();
       }
       await poller?.drain();
+      await core.engagement.relay.flush();
     },
     async close() {
       for (const close of closers.splice(0)) await close();

@@ -5,6 +5,8 @@ import { IdentityRules } from '../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG } from '../domain/projection/scores.js';
 import { Channel } from '../domain/customer/customer.events.js';
 import type { PhoneRegion } from '../domain/identity/identifier.js';
+import type { Offer } from '../domain/engagement/offer.js';
+import { loadOffers, OffersError } from './offers/offers.loader.js';
 
 // One zod schema over the environment, parsed once at start-up; errors name the variable.
 
@@ -30,6 +32,14 @@ const Env = z.object({
   C360_QUARANTINE_TABLE: z.string().min(3).default('c360-quarantine'),
   C360_AUDIT_TABLE: z.string().min(3).default('c360-audit'),
   C360_LEDGER_TABLE: z.string().min(3).default('c360-erasures'),
+  /** default: the events table's name + "-outbox" (the relay confirms entries against that log) */
+  C360_OUTBOX_TABLE: z.string().min(3).optional(),
+  /** the offer catalogue (JSON); default: the sample in src/infrastructure/offers */
+  C360_OFFERS_FILE: z.string().min(1).optional(),
+  /** off: no engagement decisions at all */
+  C360_ENGAGEMENT: z.enum(['on', 'off']).default('on'),
+  /** the SNS topic engagement notifications go to; unset: kept in memory (the embedded default) */
+  C360_SNS_TOPIC_ARN: z.string().regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN').optional(),
   /** an SNS topic for the identity change feed (merges, unmerges, erasures; no personal data) */
   C360_IDENTITY_TOPIC_ARN: z.string().regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN').optional(),
   /** a KMS key (ARN or alias) that wraps data keys instead of C360_MASTER_KEY */
@@ -74,7 +84,10 @@ export type Config = {
   readonly rateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
-  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string; readonly audit: string; readonly ledger: string };
+  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string; readonly audit: string; readonly ledger: string; readonly outbox?: string | undefined };
+  /** the offer catalogue; undefined: engagement is off */
+  readonly offers?: readonly Offer[] | undefined;
+  readonly snsTopicArn?: string | undefined;
   readonly identityTopicArn?: string | undefined;
   readonly kmsKeyId?: string | undefined;
   readonly snsEndpoint?: string | undefined;
@@ -150,7 +163,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
-    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE, audit: e.C360_AUDIT_TABLE, ledger: e.C360_LEDGER_TABLE },
+    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE, audit: e.C360_AUDIT_TABLE, ledger: e.C360_LEDGER_TABLE, outbox: e.C360_OUTBOX_TABLE ?? `${e.C360_EVENTS_TABLE}-outbox` },
+    offers: e.C360_ENGAGEMENT === 'on' ? offersFrom(e.C360_OFFERS_FILE) : undefined,
+    snsTopicArn: e.C360_SNS_TOPIC_ARN,
     identityTopicArn: e.C360_IDENTITY_TOPIC_ARN,
     kmsKeyId: e.C360_KMS_KEY_ID,
     snsEndpoint: e.AWS_ENDPOINT_URL_SNS,
@@ -174,6 +189,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },
     demoCustomers: e.C360_DEMO_CUSTOMERS,
   };
+};
+
+const offersFrom = (file: string | undefined): readonly Offer[] => {
+  try {
+    return loadOffers(file);
+  } catch (e) {
+    return fail('C360_OFFERS_FILE', e instanceof OffersError ? e.message : `the offer catalogue is invalid: ${(e as Error).message}`);
+  }
 };
 
 export const scoreConfigFor = (config: Config) => ({ ...DEFAULT_SCORE_CONFIG, currency: config.scoreCurrency });

@@ -6,6 +6,11 @@ import { DynamoDbAuditLog } from '../adapters/dynamodb/dynamodb.audit-log.js';
 import { DynamoDbErasureLedger } from '../adapters/dynamodb/dynamodb.erasure-ledger.js';
 import { createSnsClient } from '../adapters/sns/sns.client.js';
 import { SnsIdentityFeed } from '../adapters/sns/sns.identity-feed.js';
+import { SnsNotifier } from '../adapters/sns/sns.notifier.js';
+import { DynamoDbOutbox } from '../adapters/dynamodb/dynamodb.outbox.js';
+import { MemoryNotifier } from '../adapters/memory/memory.notifier.js';
+import { MemoryOutbox } from '../adapters/memory/memory.outbox.js';
+import type { EngagementOptions } from '../application/engagement/engagement.use-case.js';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
@@ -77,10 +82,20 @@ export const buildContainer = (config: Config): Container => {
       audit: ctx.get(TOKENS.AuditLog),
       ledger: ctx.get(TOKENS.ErasureLedger),
     };
-    const feed = config.identityTopicArn ? new SnsIdentityFeed(createSnsClient(awsClientConfig(config.snsEndpoint)), { topicArn: config.identityTopicArn }) : undefined;
-    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name), feed });
+    const sns = createSnsClient(awsClientConfig(config.snsEndpoint));
+    const feed = config.identityTopicArn ? new SnsIdentityFeed(sns, { topicArn: config.identityTopicArn }) : undefined;
+    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name), feed, engagement: engagementFor(ctx, config, sns) });
   });
   return c;
+};
+
+/** Offers from the config; notifications on SNS when a topic is set, else kept in memory; the outbox beside the event store. */
+const engagementFor = (ctx: ResolutionContext, config: Config, sns: ReturnType<typeof createSnsClient>): EngagementOptions | undefined => {
+  if (!config.offers) return undefined;
+  // one try while a call waits (inline); the outbox relay retries with backoff, so nothing is lost
+  const notifier = config.snsTopicArn ? new SnsNotifier(sns, { topicArn: config.snsTopicArn, maxAttempts: 1 }) : new MemoryNotifier();
+  const outbox = config.store === 'memory' ? new MemoryOutbox() : new DynamoDbOutbox(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.outbox ?? `${config.tables.events}-outbox` });
+  return { offers: config.offers, notifier, outbox };
 };
 
 const bindMemory = (c: Container): void => {

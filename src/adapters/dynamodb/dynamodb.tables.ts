@@ -8,6 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { BY_COMMIT_INDEX } from './dynamodb.event-item.js';
+import { OUTBOX_DUE_INDEX } from './dynamodb.outbox.js';
 import { viewsTableDefinition } from './dynamodb.views-table.js';
 
 // Every table the DynamoDB adapters use, and an idempotent way to create them (tests, local runs,
@@ -21,6 +22,7 @@ export type TableNames = {
   readonly quarantine?: string | undefined;
   readonly audit?: string | undefined;
   readonly ledger?: string | undefined;
+  readonly outbox?: string | undefined;
 };
 
 export type TableDefinition = {
@@ -80,6 +82,28 @@ export const auditTableDefinition: TableDefinition = { create: (tableName) => st
 /** The erasure ledger, kept for good: pk = tenant, sk = receipt or customer lookup; see dynamodb.erasure-ledger.ts. */
 export const ledgerTableDefinition: TableDefinition = { create: (tableName) => stringKeyTable(tableName, true) };
 
+/** The engagement outbox: pk = O#<tenant>, sk = decision id, and a sparse index of what is due; see dynamodb.outbox.ts. */
+export const outboxTableDefinition: TableDefinition = {
+  create: (tableName) => {
+    const base = stringKeyTable(tableName, true);
+    return {
+      ...base,
+      AttributeDefinitions: [...(base.AttributeDefinitions ?? []), { AttributeName: 'due', AttributeType: 'S' }, { AttributeName: 'dueAt', AttributeType: 'N' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: OUTBOX_DUE_INDEX,
+          KeySchema: [
+            { AttributeName: 'due', KeyType: 'HASH' },
+            { AttributeName: 'dueAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    };
+  },
+  ttlAttribute: 'ttl',
+};
+
 export const tableDefinitions: { readonly [K in keyof TableNames]-?: TableDefinition } = {
   events: eventsTableDefinition,
   views: { create: viewsTableDefinition },
@@ -87,6 +111,7 @@ export const tableDefinitions: { readonly [K in keyof TableNames]-?: TableDefini
   quarantine: quarantineTableDefinition,
   audit: auditTableDefinition,
   ledger: ledgerTableDefinition,
+  outbox: outboxTableDefinition,
 };
 
 const waitActive = async (client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<void> => {

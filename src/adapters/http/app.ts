@@ -12,6 +12,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import { registerAdminRoutes } from './routes/admin.routes.js';
 import { registerCustomerRoutes } from './routes/customer.routes.js';
+import { registerEngagementRoutes, type EngagementRouteDeps } from './routes/engagement.routes.js';
 import { registerGdprRoutes, type GdprRouteDeps } from './routes/gdpr.routes.js';
 import { registerIngestRoutes } from './routes/ingest.routes.js';
 import { OPENAPI_INFO, registerOpsRoutes, securitySchemes } from './routes/ops.routes.js';
@@ -25,7 +26,7 @@ export const API_BODY_LIMIT = 64 * 1024;
 
 export type HttpApp = OpenAPIHono<AppEnv>;
 
-export const createHttpApp = (deps: HttpDeps & GdprRouteDeps): HttpApp => {
+export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now));
   const app: HttpApp = new OpenAPIHono<AppEnv>({
@@ -64,6 +65,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps): HttpApp => {
   registerCustomerRoutes(app, deps, gate);
   registerAdminRoutes(app, deps, gate);
   registerGdprRoutes(app, deps, gate);
+  registerEngagementRoutes(app, deps, gate);
   registerOpsRoutes(app, deps, gate, metrics);
 
   app.notFound((c) => {

@@ -133,7 +133,7 @@ export const CustomerExport = z
     consents: z.object({ current: z.record(z.string(), z.unknown()), history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })) }),
     events: z.array(z.looseObject({ eventId: z.string(), streamId: z.string(), type: z.string(), observedAt: z.string(), source: z.string(), data: z.unknown(), pii: z.unknown().optional() })),
     quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
-    engagement: z.object({ decisions: z.array(z.unknown()), note: z.string() }),
+    engagement: z.object({ decisions: z.array(z.unknown()).openapi({ description: "every engagement decision (sent or suppressed, with its reason) of the cluster, newest first" }) }),
   })
   .openapi('CustomerExport', { description: 'everything held about the customer\'s identity cluster, personal values decrypted' });
 

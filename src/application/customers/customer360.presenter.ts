@@ -1,3 +1,4 @@
+import { presentEngagement } from '../engagement/engagement.queries.js';
 import type { Customer360 } from '../../domain/projection/customer360.js';
 import { computeScores, type ScoreConfig, type Scores } from '../../domain/projection/scores.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
@@ -55,6 +56,7 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
       computedAt: iso(now),
     },
     groups: v.groups,
+    engagement: presentEngagement(v.engagement),
     timeline: v.timeline.map((t) => ({ ...t, observedAt: iso(t.observedAt) })),
   };
 };

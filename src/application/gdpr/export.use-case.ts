@@ -95,7 +95,7 @@ export class ExportUseCase {
         entries: quarantined,
         note: 'refused payloads that carry one of this customer\'s identifiers (matched by keyed hash, as erasure matches them); a payload that cannot be parsed cannot be attributed and expires with the quarantine retention',
       },
-      engagement: { decisions: [], note: 'no engagement decisions are recorded yet (engagement arrives with issue 6)' },
+      engagement: { decisions: view.customer?.engagement.decisions ?? [] },
     };
     await this.audit(tenant, options.actor, survivor.id, 'ok', { requestedId: customerId, customers: streamIds.length, events: events.length });
     return document;

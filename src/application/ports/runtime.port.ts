@@ -26,7 +26,17 @@ export type MetricName =
   /** a snapshot could not be read or did not fit its stream: the load folded from the start */
   | 'snapshot_ignored'
   /** a load could not save its snapshot: the load still succeeded, the next one folds more */
-  | 'snapshot_write_failed';
+  | 'snapshot_write_failed'
+  /** engagement (issue 6): decisions recorded, skipped (stale trigger), repeats, failures */
+  | 'engagement_sent'
+  | 'engagement_suppressed'
+  | 'engagement_skipped'
+  | 'engagement_duplicate'
+  | 'engagement_failed'
+  /** notifications acknowledged, failed (retried by the relay), never-committed entries dropped */
+  | 'engagement_published'
+  | 'engagement_publish_failed'
+  | 'engagement_outbox_discarded';
 
 export interface Metrics {
   increment(name: MetricName, value?: number): void;

@@ -1,7 +1,7 @@
 import type { KeyedIdentifier } from '../identity/identifier.js';
 import type { Rejection } from '../identity/resolution.js';
 import { DomainError } from '../shared/errors.js';
-import type { CustomerEvent, EventOf, MergeEvidence } from './customer.events.js';
+import type { CustomerEvent, EngagementDecisionData, EventOf, MergeEvidence } from './customer.events.js';
 import { placeKey, rejectionKey, type CustomerState } from './customer.state.js';
 
 export { evolve, fold, initialState } from './customer.state.js';
@@ -50,7 +50,9 @@ export type CustomerCommand =
   /** the tombstone: every stream of the erased cluster (survivor and absorbed) gets one */
   | { readonly type: 'Erase'; readonly erasureId: string; readonly requestedId: string }
   | { readonly type: 'Restrict'; readonly actor: string; readonly reason?: string | undefined }
-  | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined };
+  | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined }
+  /** an engagement decision the policy took (engagement.policy.ts), recorded on the survivor */
+  | { readonly type: 'RecordEngagement'; readonly decision: EngagementDecisionData };
 
 const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -170,6 +172,9 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       if (state.status === 'erased') return [];
       if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `customer ${state.id} does not exist`);
       return [{ type: 'CustomerErased', v: 1, data: { erasureId: command.erasureId, requestedId: command.requestedId } }];
+    case 'RecordEngagement':
+      requireActive(state, 'an engagement decision');
+      return [{ type: 'EngagementDecided', v: 1, data: command.decision }];
     case 'Restrict':
     case 'LiftRestriction': {
       requireActive(state, 'a restriction of processing');

@@ -136,6 +136,29 @@ const RestrictionData = z.object({ reason: z.string().optional(), actor: z.strin
 export const ProcessingRestricted = ev('ProcessingRestricted', RestrictionData);
 export const ProcessingRestrictionLifted = ev('ProcessingRestrictionLifted', RestrictionData);
 
+// Engagement (issue 6): one decision per triggering call, sent or suppressed with the reason. Ids,
+// offer and channel only: readable, and nothing personal in it.
+export const ENGAGEMENT_REASONS = ['NO_CONSENT', 'FREQUENCY_CAP', 'RECENTLY_SENT', 'RESTRICTED'] as const;
+export const EngagementReason = z.enum(ENGAGEMENT_REASONS);
+export type EngagementReason = z.infer<typeof EngagementReason>;
+export const EngagementDecided = ev(
+  'EngagementDecided',
+  z.object({
+    decisionId: z.string(),
+    /** the first triggering event of the call the decision answers */
+    triggerEventId: z.string(),
+    trigger: z.string(),
+    outcome: z.enum(['sent', 'suppressed']),
+    reason: EngagementReason.optional(),
+    offerId: z.string().optional(),
+    offerTitle: z.string().optional(),
+    channel: z.string().optional(),
+    purpose: z.string().optional(),
+    score: z.number().optional(),
+  }),
+);
+export type EngagementDecisionData = z.infer<typeof EngagementDecided>['data'];
+
 export const CustomerEvent = z.discriminatedUnion('type', [
   CustomerRegistered,
   IdentifierLinked,
@@ -159,6 +182,7 @@ export const CustomerEvent = z.discriminatedUnion('type', [
   CustomerErased,
   ProcessingRestricted,
   ProcessingRestrictionLifted,
+  EngagementDecided,
 ]);
 export type CustomerEvent = z.infer<typeof CustomerEvent>;
 export type CustomerEventType = CustomerEvent['type'];

@@ -151,6 +151,8 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
     case 'ProductInteracted':
     case 'EventTracked':
     case 'GroupJoined':
+    // decisions are read from the 360 view (caps and suppression span the cluster), not the aggregate
+    case 'EngagementDecided':
       return s;
     default:
       return assertNever(e);

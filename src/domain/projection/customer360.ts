@@ -1,4 +1,5 @@
 import type { Channel, CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
+import { addDecision, joinHistories, type EngagementHistory } from '../engagement/engagement.history.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import { assertNever } from '../shared/errors.js';
 
@@ -50,6 +51,8 @@ export type Customer360 = {
   readonly restricted: boolean;
   /** the restriction decision shown: the latest by (observedAt, eventId) across the cluster */
   readonly restriction?: { readonly at: number; readonly eventId: string } | undefined;
+  /** engagement decisions across the cluster; absent until the first one */
+  readonly engagement?: EngagementHistory | undefined;
 };
 
 export const emptyView = (customerId: string): Customer360 => ({
@@ -116,6 +119,7 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
     case 'CustomerErased':
     case 'ProcessingRestricted':
     case 'ProcessingRestrictionLifted':
+    case 'EngagementDecided':
       return undefined;
     default:
       return assertNever(e);
@@ -145,6 +149,8 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
   const e = r.event;
   if (IDENTITY_STRUCTURE.has(e.type)) return view;
   if (e.type === 'ProcessingRestricted' || e.type === 'ProcessingRestrictionLifted') return evolveRestriction(view, r);
+  // our own decision, not the customer's activity: no counter, channel or timeline moves
+  if (e.type === 'EngagementDecided') return { ...view, engagement: addDecision(view.engagement, r) };
   const at = r.observedAt;
   // one new object per event: the hot path of every projection and rebuild
   const v = { ...view, eventCount: view.eventCount + 1, firstSeenAt: min(view.firstSeenAt, at), lastSeenAt: max(view.lastSeenAt, at) } as {
@@ -305,7 +311,13 @@ export const mergeViews = (survivor: Customer360, absorbed: Customer360): Custom
   groups: [...new Set([...survivor.groups, ...absorbed.groups])].sort(compareStrings),
   timeline: mergeTimelines(survivor.timeline, absorbed.timeline),
   ...restrictionOf(survivor, absorbed),
+  ...engagementOf(survivor, absorbed),
 });
+
+const engagementOf = (a: Customer360, b: Customer360): Pick<Customer360, 'engagement'> => {
+  const joined = joinHistories(a.engagement, b.engagement);
+  return joined === undefined ? {} : { engagement: joined };
+};
 
 const restrictionOf = (a: Customer360, b: Customer360): Pick<Customer360, 'restricted' | 'restriction'> => {
   const pick = b.restriction && laterStamp(a.restriction, b.restriction) ? b : a;

@@ -58,7 +58,7 @@ describe('access export', () => {
 
     expect(doc.consents.current).toMatchObject({ marketing: { granted: true, status: 'granted' }, analytics: { granted: false, status: 'withdrawn' } });
     expect(doc.consents.history.map((c) => [c.purpose, c.status])).toEqual(expect.arrayContaining([['marketing', 'granted'], ['analytics', 'withdrawn']]));
-    expect(doc.engagement).toEqual({ decisions: [], note: expect.stringContaining('issue 6') });
+    expect(doc.engagement).toEqual({ decisions: [] });
     expect(doc.quarantine.entries).toEqual([]);
   });
 

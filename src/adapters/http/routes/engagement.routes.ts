@@ -1,0 +1,137 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Core } from '../../../application/core.js';
+import type { PresentedDecision } from '../../../application/engagement/engagement.queries.js';
+import { zodIssues } from '../../../application/segment/segment.schema.js';
+import type { AppEnv, Gate } from '../auth.js';
+import { parseJson, readBounded, tooLarge } from '../body.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { errorBody, HttpError, statusOf } from '../errors.js';
+import type { HttpDeps } from '../http.deps.js';
+import { errors, ErrorSchema, IdParams, Limit, ok, Redirect } from '../schemas.js';
+import { CALL_LIMIT } from './ingest.routes.js';
+
+// Engagement: a customer's decisions (sent or suppressed, with the reason), and the interest
+// capture route many teams start from. POST /v1/interests becomes a Segment track call through the
+// same intake as /v1/track, so validation, the quarantine and idempotency all apply to it.
+
+export type EngagementRouteDeps = { readonly core: Pick<Core, 'engagement'> };
+
+const Decision = z.looseObject({
+  decisionId: z.string(),
+  eventId: z.string(),
+  decidedAt: z.string(),
+  outcome: z.enum(['sent', 'suppressed']),
+  reason: z.string().optional().openapi({ description: 'why nothing was sent: NO_CONSENT, FREQUENCY_CAP, RECENTLY_SENT or RESTRICTED' }),
+  offerId: z.string().optional(),
+  channel: z.string().optional(),
+});
+const EngagementPage = z
+  .object({
+    customerId: z.string(),
+    sent: z.number().int(),
+    suppressed: z.number().int(),
+    lastSentAt: z.string().optional(),
+    items: z.array(Decision),
+    next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
+  })
+  .openapi('EngagementPage');
+
+const InterestCapture = z.looseObject({
+  customerId: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1, 'must not be empty').max(512)),
+  interest: z.string().trim().min(1, 'must not be empty').max(200),
+  location: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+  messageId: z.string().min(1).max(256).optional().openapi({ description: 'send the same id again to retry without a second event' }),
+  timestamp: z.string().optional(),
+  writeKey: z.string().optional(),
+});
+
+type Position = { readonly t: string; readonly e: string };
+const isPosition = (v: unknown): v is Position => typeof v === 'object' && v !== null && typeof (v as Position).t === 'string' && typeof (v as Position).e === 'string';
+
+/** Newest first, as the view keeps them; the cursor is the last decision of the page. */
+const page = (items: readonly PresentedDecision[], limit: number, cursor: string | undefined) => {
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, isPosition);
+  const rest = after ? items.filter((i) => i.decidedAt < after.t || (i.decidedAt === after.t && i.eventId < after.e)) : [...items];
+  const kept = rest.slice(0, limit);
+  const last = kept.at(-1);
+  return rest.length > limit && last ? { items: kept, next: encodeCursor({ t: last.decidedAt, e: last.eventId }) } : { items: kept };
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & EngagementRouteDeps, gate: Gate): void => {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/customers/{id}/engagements',
+      tags: ['engagement'],
+      summary: 'The customer\'s engagement decisions (its cluster\'s latest 100), newest first, a page at a time',
+      security: [{ bearer: [] }],
+      middleware: [gate.needs('read')] as const,
+      request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },
+      responses: { ...ok(EngagementPage), ...Redirect, ...errors(400, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { limit, cursor } = c.req.valid('query');
+      const result = await deps.core.engagement.history.history(c.get('principal').tenant, id);
+      if (result.kind === 'redirect') {
+        const url = new URL(c.req.url);
+        return c.redirect(`/v1/customers/${encodeURIComponent(result.survivorId)}/engagements${url.search}`, 307) as never;
+      }
+      const { decisions, ...summary } = result.engagement;
+      return c.json({ customerId: result.customerId, ...summary, ...page(decisions, limit, cursor) }, 200);
+    },
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/v1/interests',
+    tags: ['engagement'],
+    summary: 'Capture an interest (compatibility route): recorded as a Segment track call "Interest Expressed"',
+    description: 'customerId is the caller\'s own user id (a user_id identifier); location is a city, region or country name.',
+    security: [{ writeKey: [] }, { bearer: [] }],
+    request: { body: { content: { 'application/json': { schema: InterestCapture.openapi('InterestCapture') } } } },
+    responses: {
+      200: { description: 'recorded (or a repeat of a messageId already recorded)', content: { 'application/json': { schema: z.object({ message: z.literal('Success') }) } } },
+      400: { description: 'invalid body: kept in the quarantine (quarantineId)', content: { 'application/json': { schema: ErrorSchema } } },
+    },
+  });
+  app.post('/v1/interests', async (c: Context<AppEnv>) => {
+    let principal = gate.ingestByHeader(c.req.header('authorization'));
+    const read = await readBounded(c.req.raw, CALL_LIMIT);
+    if (!read.ok) throw tooLarge('call', CALL_LIMIT);
+    const parsed = parseJson(read.text);
+    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value['writeKey'] === 'string' ? parsed.value['writeKey'] : undefined);
+    c.set('principal', principal);
+    const { tenant } = principal;
+    const hold = async (body: unknown, code: 'MALFORMED_JSON' | 'VALIDATION_FAILED', message: string, issues: { path: string; message: string }[]) => {
+      const quarantineId = await deps.core.quarantine.hold(tenant, principal.source, body, { code, message, issues });
+      return new HttpError(code, `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
+    };
+    if (!parsed.ok) throw await hold(read.text, 'MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);
+    const body = InterestCapture.safeParse(parsed.value);
+    if (!body.success) {
+      const issues = zodIssues(body.error);
+      throw await hold(parsed.value, 'VALIDATION_FAILED', `invalid interest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    }
+    const b = body.data;
+    const call = {
+      type: 'track',
+      userId: b.customerId,
+      event: 'Interest Expressed',
+      properties: { interest: b.interest },
+      // without one, two identical captures would read as one retried call
+      messageId: b.messageId ?? `interest-${crypto.randomUUID()}`,
+      ...(b.timestamp !== undefined ? { timestamp: b.timestamp } : {}),
+      ...(b.location !== undefined ? { context: { location: { city: b.location } } } : {}),
+    };
+    const outcome = await deps.intake.one(tenant, deps.sourceOf(tenant, principal.source), call);
+    if (outcome.status === 'quarantined' || outcome.status === 'rejected') {
+      const extra = outcome.status === 'quarantined' ? { quarantineId: outcome.quarantineId } : {};
+      return c.json(errorBody(outcome.error.code, outcome.error.message, outcome.error.issues, extra), outcome.status === 'quarantined' ? 400 : statusOf(outcome.error.code));
+    }
+    return c.json({ message: 'Success' as const }, 200);
+  });
+};

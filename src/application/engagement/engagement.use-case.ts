@@ -1,0 +1,134 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { decideEngagement, decisionData, DEFAULT_ENGAGEMENT_CONFIG, EngagementConfig } from '../../domain/engagement/engagement.policy.js';
+import { triggersOf, type Trigger } from '../../domain/engagement/engagement.trigger.js';
+import type { Offer } from '../../domain/engagement/offer.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import { PendingStream, toAppend } from '../customers/stream-writer.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import type { Notifier } from '../ports/notifier.port.js';
+import type { Outbox, OutboxEntry } from '../ports/outbox.port.js';
+import { currentView } from './engagement.view.js';
+import { deliver, ENGAGEMENT_SOURCE, RELAY_GRACE_MS } from './engagement.delivery.js';
+
+// Real-time engagement: after triggering events are committed and projected, decide the next best
+// offer for each triggering call and record the decision (sent or suppressed) on the survivor's
+// stream; a sent one is then handed to the notifier through the outbox. The decision id derives
+// from the stream and call, and doubles as the commit's idempotency key, so a redelivered trigger
+// never records a second decision.
+
+export type EngagementOptions = {
+  readonly offers: readonly Offer[];
+  readonly notifier: Notifier;
+  readonly outbox: Outbox;
+  readonly policy?: Partial<EngagementConfig> | undefined;
+};
+
+export type EngagementOutcome =
+  | { readonly status: 'decided'; readonly decisionId: string; readonly customerId: string; readonly outcome: 'sent' | 'suppressed'; readonly reason?: string | undefined; readonly offerId?: string | undefined }
+  | { readonly status: 'duplicate'; readonly decisionId: string }
+  | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
+
+/** After a decision commits: fold it into the views (inline projection) or nothing (Streams). */
+export type ProjectDecision = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
+
+const MAX_ATTEMPTS = 6;
+
+export class EngagementUseCase {
+  readonly config: EngagementConfig;
+
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly options: EngagementOptions,
+    private readonly project: ProjectDecision,
+  ) {
+    this.config = EngagementConfig.parse({ ...DEFAULT_ENGAGEMENT_CONFIG, ...options.policy });
+  }
+
+  /** Answers every triggering call among committed events; our own decisions never trigger. */
+  async react(tenant: string, events: readonly RecordedEvent[]): Promise<EngagementOutcome[]> {
+    const out: EngagementOutcome[] = [];
+    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger));
+    return out;
+  }
+
+  async decide(tenant: string, trigger: Trigger): Promise<EngagementOutcome> {
+    const { store, hasher, clock, metrics } = this.ports;
+    const now = clock.now();
+    if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
+      metrics.increment('engagement_skipped');
+      return { status: 'skipped', why: 'stale-trigger' };
+    }
+    const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
+    const idempotencyKey = `engagement:${decisionId}`;
+    if (await store.getIdempotency(tenant, idempotencyKey, now)) return this.duplicate(decisionId);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
+      if (state.status !== 'active') return { status: 'skipped', why: 'not-active' };
+      const view = await currentView(store, this.ports.readModels, tenant, state);
+      const decision = decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
+      if (!decision) return { status: 'skipped', why: 'no-offer' };
+      const data = decisionData(decisionId, trigger, decision);
+      const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
+      pending.run({ type: 'RecordEngagement', decision: data }, { observedAt: now, source: ENGAGEMENT_SOURCE, sourcePriority: 0, channel: 'other' });
+      const recorded = pending.recorded[0]!;
+      const entry: OutboxEntry | undefined =
+        decision.outcome === 'sent'
+          ? {
+              tenant,
+              decisionId,
+              customerId: state.id,
+              version: recorded.version,
+              eventId: recorded.eventId,
+              notification: { decisionId, tenant, customerId: state.id, channel: decision.channel, offerId: decision.offer.id, offerTitle: decision.offer.title, decidedAt: now },
+              status: 'pending',
+              confirmed: false,
+              attempts: 0,
+              createdAt: now,
+              // the relay leaves it alone while this attempt is still committing and publishing
+              nextAttemptAt: now + RELAY_GRACE_MS,
+            }
+          : undefined;
+      if (entry && !(await this.options.outbox.stage(entry))) return this.duplicate(decisionId);
+      const result = await store.commit({
+        tenant,
+        idempotency: { key: idempotencyKey, payloadHash: decisionId, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
+        streams: [await toAppend(tenant, pending, this.codec, this.ports.keys, now)],
+        claims: [],
+      });
+      if (result.status === 'duplicate') return this.duplicate(decisionId);
+      if (result.status === 'conflict') {
+        if (entry) await this.options.outbox.discard(tenant, decisionId);
+        this.repo.evict(tenant, state.id);
+        metrics.increment('commit_conflict_retry');
+        continue;
+      }
+      this.repo.remember(tenant, pending.current);
+      metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
+      try {
+        await this.project(tenant, pending.recorded);
+      } catch {
+        // committed is committed: a gap re-read or a rebuild brings the view up to date
+        metrics.increment('projection_failed');
+      }
+      if (entry) await deliver(this.ports, this.options, { ...entry, confirmed: true }, now);
+      return {
+        status: 'decided',
+        decisionId,
+        customerId: state.id,
+        outcome: decision.outcome,
+        reason: decision.outcome === 'suppressed' ? decision.reason : undefined,
+        offerId: decision.offer?.id,
+      };
+    }
+    metrics.increment('engagement_failed');
+    return { status: 'skipped', why: 'gave-up' };
+  }
+
+  private duplicate(decisionId: string): EngagementOutcome {
+    this.ports.metrics.increment('engagement_duplicate');
+    return { status: 'duplicate', decisionId };
+  }
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { decodeReadable } from '../../../src/application/event-codec.js';
+import { decisionEvents, interestCall, makeEngagementHarness, viewOfUser } from '../../support/engagement-harness.js';
+
+// Engagement through the whole core on in-memory adapters: Segment calls in, decisions recorded
+// on the survivor's stream, shown in the 360 view, and notifications out.
+
+const T = 'acme';
+const HOUR = 3_600_000;
+
+describe('engagement on ingest', () => {
+  it('sends the offer when categoryPreferences {"Marketing": true} granted consent, records it and shows it in the view', async () => {
+    const h = makeEngagementHarness();
+    const out = await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'Electronics', { marketing: true }));
+    expect(out.status).toBe('accepted');
+    const decisions = await decisionEvents(h, T);
+    expect(decisions).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'electronics-1', channel: 'email', trigger: 'InterestExpressed', purpose: 'marketing' })]);
+    const [d] = decisions;
+    expect(h.notifier.published).toEqual([
+      { decisionId: d!['decisionId'], tenant: T, customerId: d!['streamId'], channel: 'email', offerId: 'electronics-1', offerTitle: 'Headphones 15% off', decidedAt: h.clock.now() },
+    ]);
+    expect(h.outbox.all()).toEqual([expect.objectContaining({ status: 'published', confirmed: true, attempts: 0 })]);
+    const view = await viewOfUser(h, T, 'u-1');
+    expect(view.view.engagement).toMatchObject({ sent: 1, suppressed: 0, decisions: [{ outcome: 'sent', offerId: 'electronics-1', decisionId: d!['decisionId'] }] });
+    // the decision is ours, not the customer's activity: counters and channels stay as they were
+    expect(view.view.eventCount).toBe(4);
+    expect(Object.keys(view.view.channels)).toEqual(['web']);
+    const history = await h.core.engagement.history.history(T, view.customerId);
+    expect(history).toMatchObject({ kind: 'history', engagement: { sent: 1, decisions: [{ offerId: 'electronics-1', outcome: 'sent' }] } });
+  });
+
+  it('suppresses with NO_CONSENT when marketing was withdrawn or never given, and publishes nothing', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: false }));
+    await h.core.ingest.ingest(T, h.web, interestCall('u-2', 'electronics'));
+    expect((await decisionEvents(h, T)).map((d) => [d['outcome'], d['reason']])).toEqual([
+      ['suppressed', 'NO_CONSENT'],
+      ['suppressed', 'NO_CONSENT'],
+    ]);
+    expect(h.notifier.calls).toBe(0);
+    expect(h.outbox.all()).toEqual([]);
+  });
+
+  it('decides once per call: the same messageId again, or a redelivered batch, records no second decision', async () => {
+    const h = makeEngagementHarness();
+    const call = interestCall('u-1', 'electronics', { marketing: true, city: 'Cape Town', messageId: 'm-1' });
+    await h.core.ingest.ingest(T, h.web, call);
+    await h.core.ingest.ingest(T, h.web, call);
+    const view = await viewOfUser(h, T, 'u-1');
+    // a Streams redelivery hands the same committed events over again
+    const events = (await h.ports.store.readStream(T, view.customerId)).map((s) => decodeReadable(s));
+    expect(await h.core.engagement.react(T, events)).toEqual([expect.objectContaining({ status: 'duplicate' })]);
+    const decisions = await decisionEvents(h, T);
+    // interest and place came in one call: one decision, and the Cape Town offer won
+    expect(decisions).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'cpt-collect' })]);
+    expect(h.notifier.published).toHaveLength(1);
+  });
+
+  it('never answers its own decisions: reacting to them decides nothing', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    const view = await viewOfUser(h, T, 'u-1');
+    const decided = (await h.ports.store.readStream(T, view.customerId)).filter((s) => s.type === 'EngagementDecided').map((s) => decodeReadable(s));
+    expect(decided).toHaveLength(1);
+    expect(await h.core.engagement.react(T, decided)).toEqual([]);
+  });
+
+  it('caps sends per channel over the whole cluster: two customers with two sends each, merged, get no third', async () => {
+    const h = makeEngagementHarness();
+    const anonymous = (n: number, marketing?: boolean) => {
+      const { userId: _none, ...call } = interestCall('', 'electronics', { marketing, messageId: `anon-${n}` });
+      return { ...call, anonymousId: 'anon-b' };
+    };
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, messageId: 'u1-1' }));
+    h.clock.advance(60_000);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { messageId: 'u1-2' }));
+    h.clock.advance(60_000);
+    await h.core.ingest.ingest(T, h.web, anonymous(1, true));
+    h.clock.advance(60_000);
+    await h.core.ingest.ingest(T, h.web, anonymous(2));
+    h.clock.advance(60_000);
+    expect((await decisionEvents(h, T)).filter((d) => d['outcome'] === 'sent')).toHaveLength(4);
+    expect(new Set((await decisionEvents(h, T)).map((d) => d['streamId'])).size).toBe(2);
+    // one call carries both customers' identifiers: they merge, and the cluster has 4 email sends today
+    const merged = await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { anonymousId: 'anon-b', messageId: 'both' }));
+    expect(merged).toMatchObject({ status: 'accepted', merged: [expect.any(String)] });
+    const last = (await decisionEvents(h, T)).at(-1)!;
+    expect(last).toMatchObject({ outcome: 'suppressed', reason: 'FREQUENCY_CAP', channel: 'email' });
+    const view = await viewOfUser(h, T, 'u-1');
+    expect(view.view.aliases).toHaveLength(1);
+    expect(view.view.engagement).toMatchObject({ sent: 4, suppressed: 1 });
+    // a day later the cap has room again; electronics-1 and -2 went out less than 7 days ago
+    h.clock.advance(24 * HOUR);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { messageId: 'next-day' }));
+    expect((await decisionEvents(h, T)).at(-1)).toMatchObject({ outcome: 'sent', offerId: 'electronics-3' });
+  });
+
+  it('gives a restricted customer nothing (RESTRICTED), and offers again once the restriction is lifted', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'books', { marketing: true }));
+    const id = (await viewOfUser(h, T, 'u-1')).customerId;
+    await h.core.gdpr.restrict(T, id, { actor: 'dpo' });
+    h.clock.advance(8 * 24 * HOUR);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'books', { messageId: 'while-restricted' }));
+    expect((await decisionEvents(h, T)).at(-1)).toMatchObject({ outcome: 'suppressed', reason: 'RESTRICTED' });
+    expect((await decisionEvents(h, T)).at(-1)).not.toHaveProperty('offerId');
+    await h.core.gdpr.unrestrict(T, id, { actor: 'dpo' });
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'books', { messageId: 'after-lifting' }));
+    expect((await decisionEvents(h, T)).at(-1)).toMatchObject({ outcome: 'sent', offerId: 'books-3-for-2' });
+    expect(h.notifier.published.map((n) => n.offerId)).toEqual(['books-3-for-2', 'books-3-for-2']);
+  });
+
+  it('answers only fresh triggers: an event observed two hours ago (an import) gets no decision', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, timestamp: new Date(h.clock.now() - 2 * HOUR).toISOString() }));
+    expect(await decisionEvents(h, T)).toEqual([]);
+    expect(h.ports.metrics.snapshot()['engagement_skipped']).toBe(1);
+  });
+
+  it('decides from the log when the views lag (Streams): consent committed but not projected still counts', async () => {
+    const h = makeEngagementHarness({ inlineProjection: false });
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    const owner = [...(await h.ports.store.readClaims(T, [h.ports.hasher.claimKey(T, 'user_id', 'u-1')])).values()][0]!;
+    const committed = (await h.ports.store.readStream(T, owner)).map((s) => decodeReadable(s));
+    // nothing is projected yet: engagement folds the cluster from the log itself
+    expect(await h.ports.readModels.get(T, owner)).toBeUndefined();
+    expect(await h.core.engagement.react(T, committed)).toEqual([expect.objectContaining({ status: 'decided', outcome: 'sent' })]);
+    // the Streams hook (identity feed, then engagement) delivering the same batch again changes nothing
+    await h.core.afterProject(T, committed);
+    expect(await decisionEvents(h, T)).toHaveLength(1);
+  });
+});
