@@ -10,6 +10,8 @@ import { loadConfig } from '../src/infrastructure/config.js';
 // (the real API on the in-memory store, ingesting synchronously). Prints its port on stdout.
 
 const kind = process.argv[2];
+// exit normally on a signal, so --cpu-prof can write its profile
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));
 if (kind === 'bare') {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
