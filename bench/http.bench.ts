@@ -21,8 +21,11 @@ const startTarget = async (kind: 'bare' | 'c360') => {
   return { port, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
 };
 
+// one counter for every load of the run: a messageId used again with another body is (rightly)
+// refused as an idempotency conflict
+let n = 0;
+
 const load = async (port: number, seconds: number) => {
-  let n = 0;
   const refused = new Map<number, number>();
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
