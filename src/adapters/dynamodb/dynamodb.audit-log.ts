@@ -1,12 +1,12 @@
 import {
   ConditionalCheckFailedException,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { queryPage } from './dynamodb.client.js';
 import type { AuditEntry, AuditLog, AuditPage } from '../../application/ports/audit.port.js';
 
 // The audit log in its own table, kept for good (no TTL: it holds ids and codes, never a personal
@@ -73,25 +73,18 @@ export class DynamoDbAuditLog implements AuditLog {
     if (!(options.limit >= 1)) throw new Error(`audit list limit must be at least 1, got ${options.limit}`);
     const pk = options.customerId === undefined ? tenantPk(tenant) : customerPk(tenant, options.customerId);
     const values: Item = { ':pk': S(pk), ...(options.after === undefined ? {} : { ':after': S(options.after) }) };
-    // one entry past the page tells whether to hand out a cursor, so the last page is never empty
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: options.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
-          ExpressionAttributeValues: values,
-          ProjectionExpression: 'entry',
-          Limit: options.limit + 1 - items.length,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length <= options.limit);
-    const entries = items.slice(0, options.limit).map((i) => JSON.parse(i['entry']!.S!) as AuditEntry);
-    return items.length > options.limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
+    const { items, more } = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: options.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
+        ExpressionAttributeValues: values,
+        ProjectionExpression: 'entry',
+        ConsistentRead: true,
+      },
+      options.limit,
+    );
+    const entries = items.map((i) => JSON.parse(i['entry']!.S!) as AuditEntry);
+    return more ? { entries, next: entries[entries.length - 1]!.id } : { entries };
   }
 }

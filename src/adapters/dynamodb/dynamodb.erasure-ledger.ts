@@ -1,4 +1,5 @@
-import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { queryPage } from './dynamodb.client.js';
 import type { ErasureLedger, ErasureReceipt } from '../../application/ports/erasure-ledger.port.js';
 import { batchWrite } from './dynamodb.batch-write.js';
 
@@ -49,26 +50,19 @@ export class DynamoDbErasureLedger implements ErasureLedger {
 
   async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
     if (!(options.limit >= 1)) throw new Error(`list limit must be at least 1, got ${options.limit}`);
-    const entries: ErasureReceipt[] = [];
-    let start: Item | undefined = options.after === undefined ? undefined : { pk: S(tenantPk(tenant)), sk: S(`${RECEIPT}${options.after}`) };
-    // one more than asked, so a cursor is only handed out when another receipt exists
-    while (entries.length <= options.limit) {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
-          ExpressionAttributeValues: { ':pk': S(tenantPk(tenant)), ':r': S(RECEIPT) },
-          ExclusiveStartKey: start,
-          Limit: options.limit + 1 - entries.length,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of page.Items ?? []) entries.push(toReceipt(item)!);
-      start = page.LastEvaluatedKey;
-      if (!start) break;
-    }
-    if (entries.length <= options.limit) return { entries };
-    const kept = entries.slice(0, options.limit);
-    return { entries: kept, next: kept.at(-1)!.erasureId };
+    const start: Item | undefined = options.after === undefined ? undefined : { pk: S(tenantPk(tenant)), sk: S(`${RECEIPT}${options.after}`) };
+    const { items, more } = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+        ExpressionAttributeValues: { ':pk': S(tenantPk(tenant)), ':r': S(RECEIPT) },
+        ConsistentRead: true,
+      },
+      options.limit,
+      start,
+    );
+    const entries = items.map((item) => toReceipt(item)!);
+    return more ? { entries, next: entries.at(-1)!.erasureId } : { entries };
   }
 }

@@ -4,11 +4,11 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { queryPage } from './dynamodb.client.js';
 import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
@@ -106,27 +106,20 @@ export class DynamoDbQuarantine implements Quarantine {
     const values: Item = { ':pk': S(tenantPk(tenant)), ':now': N(this.nowSeconds()) };
     if (options.after !== undefined) values[':after'] = S(options.after);
     if (options.status !== undefined) values[':status'] = S(options.status);
-    // one match past the page tells whether to hand out a cursor, so the last page is never empty
-    const matches: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: options.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
-          FilterExpression: options.status === undefined ? '#ttl > :now' : '#ttl > :now AND #status = :status',
-          ExpressionAttributeNames: { '#ttl': 'ttl', ...(options.status === undefined ? {} : { '#status': 'status' }) },
-          ExpressionAttributeValues: values,
-          Limit: options.limit + 1 - matches.length,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      matches.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && matches.length <= options.limit);
-    const entries = matches.slice(0, options.limit).map(toEntry);
-    return matches.length > options.limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
+    const { items, more } = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: options.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
+        FilterExpression: options.status === undefined ? '#ttl > :now' : '#ttl > :now AND #status = :status',
+        ExpressionAttributeNames: { '#ttl': 'ttl', ...(options.status === undefined ? {} : { '#status': 'status' }) },
+        ExpressionAttributeValues: values,
+        ConsistentRead: true,
+      },
+      options.limit,
+    );
+    const entries = items.map(toEntry);
+    return more ? { entries, next: entries[entries.length - 1]!.id } : { entries };
   }
 
   async markReplayed(tenant: string, id: string, at: number): Promise<void> {
