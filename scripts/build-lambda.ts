@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
-// One esbuild bundle per Lambda function: dist/lambda/<name>.mjs exporting `handler` (ESM, node20
+// One esbuild bundle per Lambda function: dist/lambda/<name>.mjs exporting `handler` (ESM, node22
 // syntax, runs on node22), minified, with a size report and a budget per function: exit 1 when a
 // bundle is over it. Run: tsx scripts/build-lambda.ts [--out dir] [--sourcemap]
 
@@ -145,7 +145,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       // ESM builds of the AWS SDK and friends tree-shake better than their CJS ones
       mainFields: ['module', 'main'],
       minify: true,
