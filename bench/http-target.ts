@@ -7,7 +7,7 @@ import { loadConfig } from '../src/infrastructure/config.js';
 
 // A server for the HTTP benchmark, in its own process so it gets a core of its own like a real
 // deployment: `bare` (node:http that parses the JSON body and answers 200, the ceiling) or `c360`
-// (the real API on the in-memory store, ingesting synchronously). Prints its port on stdout.
+// (the real API on the in-memory store or the embedded SQLite file, ingesting synchronously). Prints its port on stdout.
 
 const kind = process.argv[2];
 // exit normally on a signal, so --cpu-prof can write its profile
@@ -27,7 +27,18 @@ if (kind === 'bare') {
   });
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
 } else if (kind === 'c360') {
-  const config = loadConfig({ C360_STORE: 'memory', C360_TENANT: 'bench', C360_WRITE_KEY: 'bench-write-key-0123456789', C360_RATE_LIMIT_PER_SECOND: '1000000' });
+  // argv[3]: the store (memory, or sqlite in the data dir argv[4]: the durable embedded default)
+  const store = process.argv[3] === 'sqlite' ? 'sqlite' : 'memory';
+  const dir = process.argv[4] ?? '.c360-bench';
+  const config = loadConfig({
+    C360_STORE: store,
+    C360_DATA_DIR: dir,
+    C360_TENANT: 'bench',
+    C360_WRITE_KEY: 'bench-write-key-0123456789',
+    C360_RATE_LIMIT_PER_SECOND: '1000000',
+    C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef',
+    C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=',
+  });
   const app = await buildApp(config);
   const http = createHttpApp({ core: app.core, intake: app.intake, auth: app.auth, sourceOf: app.sourceOf, metrics: app.metrics, now: Date.now });
   const server = await startHttpServer(http, { port: 0, hostname: '127.0.0.1' });

@@ -13,12 +13,13 @@ import { measureColdStart } from './cold-start.js';
 import { runHttpBench } from './http.bench.js';
 import { runErasureBench } from './erasure.bench.js';
 import { runEngagementBench } from './engagement.bench.js';
+import { runSqliteBench } from './sqlite.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
 // on DynamoDB Local against Castore in the same run. Prints a table and writes
 // bench/results/latest.json. BENCH_CUSTOMERS scales the data set (default 5,000 people);
 // BENCH_DYNAMODB=0 skips the DynamoDB part (it needs Java 17), BENCH_HTTP=0 the HTTP load test,
-// BENCH_COLD_START=0 the Lambda cold starts.
+// BENCH_COLD_START=0 the Lambda cold starts, BENCH_SQLITE=0 the embedded store.
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 const rows: Row[] = [];
@@ -92,6 +93,9 @@ const tenant = 'bench';
 
 // 4. HTTP ingest over loopback against a bare node:http ceiling, same run
 if (process.env['BENCH_HTTP'] !== '0') rows.push(...(await runHttpBench()));
+
+// 4b. the embedded default (SQLite, durable) against the memory store, same run; seed; rebuild
+if (process.env['BENCH_SQLITE'] !== '0') rows.push(...(await runSqliteBench()));
 
 // 5. Lambda cold start: a fresh node importing each bundle, as a ratio to `node -e 0`
 if (process.env['BENCH_COLD_START'] !== '0') {

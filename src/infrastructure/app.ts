@@ -9,6 +9,9 @@ import { DynamoDbCheckpoints, MemoryCheckpoints } from '../adapters/dynamodb/dyn
 import { DynamoDbStreamsPoller } from '../adapters/dynamodb/dynamodb.streams-poller.js';
 import { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
 import { ensureTables } from '../adapters/dynamodb/dynamodb.tables.js';
+import { SqliteCheckpoints } from '../adapters/sqlite/sqlite.checkpoints.js';
+import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
+import { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
 import { buildContainer, sourceFor } from './container.js';
@@ -56,14 +59,23 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core.engagement.relay.stop();
 
-  if (config.store !== 'memory') {
+  if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.Sqlite).close());
+  // Views are projected inline (read-your-writes); the follower catches up from its checkpoint what
+  // other processes (a CLI job) wrote and what a crash left between commit and projection.
+  const follower =
+    config.store === 'sqlite'
+      ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.Sqlite)), core.projector, container.get(TOKENS.ReadModelStore), {
+          onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
+          onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
+        })
+      : undefined;
+  const stopFollower = () => follower?.stop();
+  if (config.store === 'dynamodb') {
     const client = container.get(TOKENS.DynamoDbClient);
     closers.push(() => client.destroy());
     closers.push(() => container.get(TOKENS.DynamoDbStreamsClient).destroy());
-    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { ...(config.store === 'dynamodb' ? { events: config.tables.events } : {}), views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
-    if (config.store === 'dynamodb') {
-      streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
-    }
+    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { events: config.tables.events, views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
+    streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
   }
 
   const local = options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined;
@@ -72,7 +84,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
     // only the API queues calls (async mode): the other Lambda bundles leave this module out
-    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => (config.store === 'memory' ? new MemoryCheckpoints() : new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest')), withConsumer: options.kinesisConsumer ?? true });
+    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => (config.store !== 'dynamodb' ? new MemoryCheckpoints() : new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest')), withConsumer: options.kinesisConsumer ?? true });
     intake = queued.intake;
     consumer = queued.consumer;
     closers.push(queued.close);
@@ -90,6 +102,11 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       if (core.engagement.enabled && !closers.includes(stopRelay)) {
         core.engagement.relay.start();
         closers.unshift(stopRelay);
+      }
+      if (follower && !closers.includes(stopFollower)) {
+        await follower.catchUp();
+        follower.start();
+        closers.unshift(stopFollower);
       }
       if (consumer && !closers.includes(stopConsumer)) {
         consumer.start();
@@ -116,6 +133,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         if (running) consumer.start();
       }
       await poller?.drain();
+      await follower?.catchUp();
       await core.engagement.relay.flush();
     },
     async close() {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { IdentityRules } from '../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG } from '../domain/projection/scores.js';
@@ -17,7 +18,9 @@ const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   C360_HOST: z.string().min(1).default('127.0.0.1'),
-  C360_STORE: z.enum(['memory', 'dynamodb', 'eventstoredb']).default('dynamodb'),
+  C360_STORE: z.enum(['sqlite', 'memory', 'dynamodb', 'eventstoredb']).default('sqlite'),
+  /** the embedded store's file; default <C360_DATA_DIR>/c360.sqlite */
+  C360_SQLITE_FILE: z.string().min(1).optional(),
   C360_DATA_DIR: z.string().min(1).default('./.c360'),
   C360_WRITE_KEY: z.string().min(16, 'must hold at least 16 characters').optional(),
   C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
@@ -76,8 +79,10 @@ export const DEFAULT_SOURCES: Readonly<Record<string, z.infer<typeof Source>>> =
 export type Config = {
   readonly port: number;
   readonly host: string;
-  readonly store: 'memory' | 'dynamodb' | 'eventstoredb';
+  readonly store: 'sqlite' | 'memory' | 'dynamodb' | 'eventstoredb';
   readonly dataDir: string;
+  /** the embedded store's file (C360_STORE=sqlite, and the side stores of eventstoredb) */
+  readonly sqliteFile: string;
   readonly writeKey?: string | undefined;
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
@@ -157,6 +162,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     host: e.C360_HOST,
     store: e.C360_STORE,
     dataDir: e.C360_DATA_DIR,
+    sqliteFile: e.C360_SQLITE_FILE ?? join(e.C360_DATA_DIR, 'c360.sqlite'),
     writeKey: e.C360_WRITE_KEY,
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,

@@ -35,6 +35,15 @@ import { MemoryQuarantine } from '../adapters/memory/memory.quarantine.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory.read-model-store.js';
 import { MemorySnapshotStore } from '../adapters/memory/memory.snapshot-store.js';
 import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
+import { SqliteAuditLog } from '../adapters/sqlite/sqlite.audit-log.js';
+import { SqliteDatabase } from '../adapters/sqlite/sqlite.database.js';
+import { SqliteErasureLedger } from '../adapters/sqlite/sqlite.erasure-ledger.js';
+import { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
+import { SqliteKeyStore } from '../adapters/sqlite/sqlite.key-store.js';
+import { SqliteOutbox } from '../adapters/sqlite/sqlite.outbox.js';
+import { SqliteQuarantine } from '../adapters/sqlite/sqlite.quarantine.js';
+import { SqliteReadModelStore } from '../adapters/sqlite/sqlite.read-model-store.js';
+import { SqliteSnapshotStore } from '../adapters/sqlite/sqlite.snapshot-store.js';
 import { ConfigError, scoreConfigFor, type Config } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { TOKENS } from './tokens.js';
@@ -59,12 +68,23 @@ export const buildContainer = (config: Config): Container => {
       idempotencyTtlMs: config.idempotencyTtlMs,
     }),
   );
-  if (config.store === 'memory') bindMemory(c);
-  else bindDynamoDb(c, config);
-  if (config.store === 'eventstoredb') {
-    // the alternative event log; keys, views and the quarantine stay on DynamoDB
-    c.rebind(TOKENS.EventStore).toDynamicValue((ctx) => new EventStoreDbEventStore(createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }));
-    c.rebind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
+  switch (config.store) {
+    case 'memory':
+      bindMemory(c);
+      break;
+    case 'dynamodb':
+      bindDynamoDb(c, config);
+      break;
+    case 'sqlite':
+      bindSqlite(c, config);
+      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new SqliteEventStore(ctx.get(TOKENS.Sqlite), { clock: ctx.get(TOKENS.Clock) }));
+      break;
+    case 'eventstoredb':
+      // the alternative event log; keys, views, snapshots and the quarantine in the embedded file,
+      // so nothing but the EventStoreDB server has to run
+      bindSqlite(c, config);
+      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new EventStoreDbEventStore(createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }));
+      break;
   }
   c.bind(TOKENS.Core).toDynamicValue((ctx) => {
     const ports: CorePorts = {
@@ -94,7 +114,12 @@ const engagementFor = (ctx: ResolutionContext, config: Config, sns: ReturnType<t
   if (!config.offers) return undefined;
   // one try while a call waits (inline); the outbox relay retries with backoff, so nothing is lost
   const notifier = config.snsTopicArn ? new SnsNotifier(sns, { topicArn: config.snsTopicArn, maxAttempts: 1 }) : new MemoryNotifier();
-  const outbox = config.store === 'memory' ? new MemoryOutbox() : new DynamoDbOutbox(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.outbox ?? `${config.tables.events}-outbox` });
+  const outbox =
+    config.store === 'memory'
+      ? new MemoryOutbox()
+      : config.store === 'dynamodb'
+        ? new DynamoDbOutbox(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.outbox ?? `${config.tables.events}-outbox` })
+        : new SqliteOutbox(ctx.get(TOKENS.Sqlite));
   return { offers: config.offers, notifier, outbox };
 };
 
@@ -106,6 +131,18 @@ const bindMemory = (c: Container): void => {
   c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new MemorySnapshotStore());
   c.bind(TOKENS.AuditLog).toDynamicValue(() => new MemoryAuditLog());
   c.bind(TOKENS.ErasureLedger).toDynamicValue(() => new MemoryErasureLedger());
+};
+
+/** The embedded store: one SQLite file under the data dir, opened in this process. */
+const bindSqlite = (c: Container, config: Config): void => {
+  c.bind(TOKENS.Sqlite).toDynamicValue(() => new SqliteDatabase({ path: config.sqliteFile }));
+  const db = (ctx: ResolutionContext) => ctx.get(TOKENS.Sqlite);
+  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new SqliteReadModelStore(db(ctx)));
+  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new SqliteSnapshotStore(db(ctx)));
+  c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new SqliteAuditLog(db(ctx)));
+  c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new SqliteErasureLedger(db(ctx)));
+  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new SqliteKeyStore(db(ctx), { keyring: keyringFor(config), clock: ctx.get(TOKENS.Clock) }));
+  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) => encrypted(ctx, new SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })));
 };
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;

@@ -5,12 +5,25 @@ import type { Config } from './config.js';
 import { startEmbeddedDynamoDb } from './local/embedded.js';
 import { withLocalSecrets } from './local/secrets.js';
 
-// The HTTP API as a long-running process (npm start, `c360 serve`): the embedded default when
-// nothing else is configured, with the Streams poller projecting views beside it.
+// The HTTP API as a long-running process (npm start, `c360 serve`): the embedded SQLite store when
+// nothing else is configured; on DynamoDB, with the Streams poller projecting views beside it.
 
 export type RunningServer = { readonly url: string; readonly app: App; close(): Promise<void> };
 
 const log = (msg: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ level: 'info', msg, ...fields }));
+
+const whereData = (config: Config, dynamoLocal: boolean): string => {
+  switch (config.store) {
+    case 'memory':
+      return 'in memory (nothing is kept at exit)';
+    case 'sqlite':
+      return `embedded SQLite, data in ${config.sqliteFile}`;
+    case 'eventstoredb':
+      return `EventStoreDB log, keys and views in ${config.sqliteFile}`;
+    case 'dynamodb':
+      return dynamoLocal ? `DynamoDB Local, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
+  }
+};
 
 export const serve = async (base: Config, out: (line: string) => void = console.log): Promise<RunningServer> => {
   const { config: withSecrets, generated } = withLocalSecrets(base);
@@ -33,7 +46,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     });
     const server = await startHttpServer(http, { port: config.port, hostname: config.host });
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
-    const where = config.store === 'memory' ? 'in memory (nothing is kept at exit)' : embedded.dynamo ? `DynamoDB Local, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
+    const where = whereData(config, embedded.dynamo !== undefined);
     out(`Customer 360 API on ${url} (tenant "${config.tenant}", store ${config.store}: ${where}; docs ${url}/docs)`);
     if (generated.writeKey) out(`  write key (Basic auth user name, scope ingest): ${generated.writeKey}`);
     if (generated.adminToken) out(`  admin token (Bearer, every scope):            ${generated.adminToken}`);

@@ -12,6 +12,7 @@ import type { ReadModelStore } from '../application/ports/read-model.port.js';
 import type { TenantSettings } from '../application/ports/rules.port.js';
 import type { SnapshotStore } from '../application/ports/snapshot.port.js';
 import type { Clock, IdGenerator, Metrics } from '../application/ports/runtime.port.js';
+import type { SqliteDatabase } from '../adapters/sqlite/sqlite.database.js';
 import type { Config } from './config.js';
 
 // Every DI token in one place. Explicit tokens and factories: esbuild emits no decorator metadata.
@@ -35,5 +36,6 @@ export const TOKENS = {
   Authenticator: token<Authenticator>('Authenticator'),
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
   DynamoDbStreamsClient: token<DynamoDBStreamsClient>('DynamoDbStreamsClient'),
+  Sqlite: token<SqliteDatabase>('Sqlite'),
   Core: token<Core>('Core'),
 } as const;

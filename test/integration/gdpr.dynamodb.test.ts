@@ -4,9 +4,10 @@ import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.clien
 import { DynamoDbErasureLedger } from '../../src/adapters/dynamodb/dynamodb.erasure-ledger.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
 import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
-import type { ErasureLedger, ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
+import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
+import { ledgerContract } from '../contract/erasure-ledger.contract.js';
 import { aliceValues, BOB, seedScenario } from '../support/erasure-scenario.js';
 import { dynamoDump, leaked } from '../support/store-dump.js';
 
@@ -16,49 +17,6 @@ import { dynamoDump, leaked } from '../support/store-dump.js';
 
 const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
 afterAll(() => client.destroy());
-
-const receipt = (tenant: string, erasureId: string, customers: string[]): ErasureReceipt => ({
-  erasureId,
-  tenant,
-  requestedId: customers[1] ?? customers[0]!,
-  customers,
-  erasedAt: '2026-01-05T09:00:00.000Z',
-  actor: 'dpo',
-  removed: { streams: customers.length, dataKeys: customers.length, claims: 4, views: customers.length, snapshots: 0, quarantined: 1 },
-});
-
-const ledgerContract = (name: string, make: () => Promise<ErasureLedger>) =>
-  describe(`ErasureLedger: ${name}`, () => {
-    it('finds a receipt by any customer id it covers, and only in its tenant', async () => {
-      const ledger = await make();
-      const t = `t-${randomUUID()}`;
-      const r = receipt(t, '0190-a', ['s-1', 'a-1', 'a-2']);
-      await ledger.record(r);
-      for (const id of r.customers) expect(await ledger.find(t, id)).toEqual(r);
-      expect(await ledger.find(t, 'other')).toBeUndefined();
-      expect(await ledger.find(`t-${randomUUID()}`, 's-1')).toBeUndefined();
-    });
-
-    it('records idempotently by erasureId and lists oldest first, a page at a time', async () => {
-      const ledger = await make();
-      const t = `t-${randomUUID()}`;
-      const rs = ['0190-c', '0190-a', '0190-b', '0190-d', '0190-e'].map((id, i) => receipt(t, id, [`c-${i}`]));
-      for (const r of rs) await ledger.record(r);
-      await ledger.record(rs[0]!);
-      const seen: string[] = [];
-      let after: string | undefined;
-      let pages = 0;
-      do {
-        const page = await ledger.list(t, { after, limit: 2 });
-        seen.push(...page.entries.map((e) => e.erasureId));
-        after = page.next;
-        pages++;
-      } while (after);
-      expect(seen).toEqual(['0190-a', '0190-b', '0190-c', '0190-d', '0190-e']);
-      expect(pages).toBe(3);
-      expect((await ledger.list(t, { limit: 5 })).next).toBeUndefined();
-    });
-  });
 
 ledgerContract('memory', async () => new MemoryErasureLedger());
 ledgerContract('DynamoDB Local', async () => {

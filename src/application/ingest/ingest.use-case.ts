@@ -36,6 +36,8 @@ export type IngestOutcome =
 export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
 
 const MAX_ATTEMPTS = 10;
+/** batch members decided at once: enough to fill a group commit, few enough to bound one request's work */
+const BATCH_CONCURRENCY = 64;
 
 class Rejected extends Error {
   constructor(readonly reason: QuarantineReason) {
@@ -79,10 +81,14 @@ export class IngestUseCase {
       throw new DomainError('VALIDATION_FAILED', `batch body is invalid: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, ['batch']);
     }
     const { batch, context, integrations } = parsed.data;
-    const out: IngestOutcome[] = [];
-    for (const call of batch) {
-      const merged = mergeBatchDefaults(call, context, integrations);
-      out.push(await this.ingestIsolated(tenant, source, merged, receivedAt));
+    const out: IngestOutcome[] = new Array(batch.length);
+    // Members run concurrently, a slice at a time, so their commits group in the store. Each one
+    // takes its identifiers' locks before its first await, in batch order: members sharing an
+    // identifier keep their order, the others interleave.
+    for (let start = 0; start < batch.length; start += BATCH_CONCURRENCY) {
+      const slice = batch.slice(start, start + BATCH_CONCURRENCY);
+      const done = await Promise.all(slice.map((call) => this.ingestIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
+      done.forEach((o, i) => (out[start + i] = o));
     }
     return out;
   }
@@ -125,11 +131,11 @@ export class IngestUseCase {
     const payloadHash = hashOf(hasher, tenant, raw);
     const messageId = call.messageId ?? derivedMessageId(payloadHash);
     const now = this.ports.clock.now();
-    const existing = await store.getIdempotency(tenant, messageId, now);
-    if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
-
     const newCustomerId = this.ports.ids.customerId();
+    // the lock is taken synchronously, before any await: concurrent callers queue in call order
     return this.lock.run(identifiers.map((i) => `${tenant}\u0000${i.key}`), async () => {
+      const existing = await store.getIdempotency(tenant, messageId, now);
+      if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
       for (let attempt = 1; ; attempt++) {
         const outcome = await this.attempt(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId, now);
         if (outcome.kind === 'done') return outcome.result;

@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { answers, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 
-// The embedded default: a persistent store with no cloud account. When the store is DynamoDB (or
-// EventStoreDB, whose keys and views live on DynamoDB) and no endpoint is configured, Amazon's
-// DynamoDB Local runs from the npm package with its data under <data dir>/dynamodb.
+// DynamoDB emulated on this machine: when C360_STORE=dynamodb and no endpoint is configured,
+// Amazon's DynamoDB Local runs from the npm package with its data under <data dir>/dynamodb. The
+// embedded default (SQLite) needs nothing started.
 
 export class EmbeddedUnavailable extends Error {
   override readonly name = 'EmbeddedUnavailable';
@@ -40,7 +40,7 @@ const running = async (file: string): Promise<string | undefined> => {
 };
 
 export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> => {
-  if (config.store === 'memory' || config.dynamoEndpoint) return { config, stop: async () => {} };
+  if (config.store !== 'dynamodb' || config.dynamoEndpoint) return { config, stop: async () => {} };
   const dataDir = resolve(join(config.dataDir, 'dynamodb'));
   const endpointFile = join(dataDir, 'endpoint.json');
   const shared = await running(endpointFile);
@@ -49,7 +49,7 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   if (!java) {
     throw new EmbeddedUnavailable(
       'the embedded DynamoDB Local needs Java 17 or newer, and `java` was not found. Install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless), ' +
-        'point AWS_ENDPOINT_URL_DYNAMODB at a DynamoDB you run, or start without persistence: C360_STORE=memory npm start',
+        'point AWS_ENDPOINT_URL_DYNAMODB at a DynamoDB you run, or use the embedded store, which needs nothing: C360_STORE=sqlite npm start',
     );
   }
   mkdirSync(dataDir, { recursive: true });
@@ -57,7 +57,7 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   try {
     dynamo = await startDynamoDbLocal({ dataDir, timeoutMs: 60_000 });
   } catch (e) {
-    throw new EmbeddedUnavailable(`DynamoDB Local (java ${java}) did not start: ${(e as Error).message}. Or run with C360_STORE=memory`);
+    throw new EmbeddedUnavailable(`DynamoDB Local (java ${java}) did not start: ${(e as Error).message}. Or run on the embedded store: C360_STORE=sqlite`);
   }
   writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid }));
   const stop = async () => {

@@ -30,7 +30,7 @@ export const localSecrets = (dataDir: string): LocalSecrets => {
     if (!parsed.success) throw new Error(`${file} is damaged (${parsed.error.issues[0]?.message}); move it away to start afresh (the data under ${dataDir} will then be unreadable)`);
     return parsed.data;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = fresh();
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { SqliteDatabase } from '../src/adapters/sqlite/sqlite.database.js';
+import { buildApp } from '../src/infrastructure/app.js';
+import { loadConfig } from '../src/infrastructure/config.js';
+
+// The embedded default against the in-memory store, same run, same workload: POST /v1/batch of 100
+// calls over loopback (each call a new messageId, one of 5,000 users), the two targets taking
+// turns so a noisy neighbour hits both. Then the default data set seeded by `c360 seed` into a
+// running server on the file, and a full rebuild from that file.
+
+type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
+
+const WRITE_KEY = 'bench-write-key-0123456789';
+const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+const SECRETS = { C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef', C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=' };
+const BATCH = 100;
+
+const startTarget = async (store: 'memory' | 'sqlite', dir: string) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${store} target exited with ${code}`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  return { port, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+};
+
+let n = 0;
+const batchBody = (): string => {
+  const batch = [];
+  for (let i = 0; i < BATCH; i++) {
+    n++;
+    batch.push({ type: 'track', messageId: `sq-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() });
+  }
+  return JSON.stringify({ batch });
+};
+
+const load = async (port: number, seconds: number) => {
+  let refused = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: 4,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/batch',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        setupRequest: (req) => ({ ...req, body: batchBody() }),
+        onResponse: (status: number) => void (status >= 300 && refused++),
+      },
+    ],
+  });
+  return { callsPerSecond: (result.requests.total * BATCH) / seconds, p50: result.latency.p50, refused, errors: result.errors };
+};
+
+const spread = (xs: number[]) => `${Math.round(Math.min(...xs)).toLocaleString('en-US')}-${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const runCli = (args: string[], env: NodeJS.ProcessEnv): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL('../bin/c360.mjs', import.meta.url).pathname, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+
+export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_SECONDS'] ?? 8), rounds = Number(process.env['BENCH_SQLITE_ROUNDS'] ?? 2)): Promise<Row[]> => {
+  const root = mkdtempSync(join(tmpdir(), 'c360-sqlite-bench-'));
+  const rates: Record<'memory' | 'sqlite', number[]> = { memory: [], sqlite: [] };
+  let refused = 0;
+  let durability = '';
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const store of ['memory', 'sqlite'] as const) {
+        const dir = join(root, `${store}-${round}`);
+        const target = await startTarget(store, dir);
+        try {
+          await load(target.port, 2); // warm-up
+          const r = await load(target.port, seconds);
+          rates[store].push(r.callsPerSecond);
+          refused += r.refused + r.errors;
+        } finally {
+          await target.stop();
+        }
+        if (store === 'sqlite') {
+          const db = new SqliteDatabase({ path: join(dir, 'c360.sqlite') });
+          const d = db.durability();
+          durability = `journal ${d.journalMode}, synchronous=${d.synchronous}`;
+          db.close();
+        }
+      }
+    }
+
+    // the default data set (5,000 people, 200 products, 50,000 orders, 100,000 clickstream events)
+    // seeded by the CLI into the file of a running server
+    const seedDir = join(root, 'seed');
+    const server = await startTarget('sqlite', seedDir);
+    let seedSeconds: number;
+    let seedExit: number;
+    try {
+      const t0 = performance.now();
+      seedExit = await runCli(['--tenant', 'bench', 'seed', '--concurrency', '64'], { C360_STORE: 'sqlite', C360_DATA_DIR: seedDir, ...SECRETS });
+      seedSeconds = (performance.now() - t0) / 1000;
+    } finally {
+      await server.stop();
+    }
+
+    // a full rebuild from the file (decrypt + fold), against the same rebuild on the memory store
+    const app = await buildApp(loadConfig({ C360_STORE: 'sqlite', C360_DATA_DIR: seedDir, C360_TENANT: 'bench', C360_ENGAGEMENT: 'off', ...SECRETS }));
+    let rebuild: { events: number; seconds: number };
+    try {
+      const t0 = performance.now();
+      const r = await app.core.rebuild.rebuild('bench');
+      rebuild = { events: r.events, seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      await app.close();
+    }
+
+    const memory = median(rates.memory);
+    const sqlite = median(rates.sqlite);
+    const ratio = sqlite / memory;
+    return [
+      { name: `HTTP POST /v1/batch of ${BATCH}, memory store`, value: Math.round(memory), unit: 'calls/s', note: `median of ${rounds} runs, spread ${spread(rates.memory)}` },
+      {
+        name: `HTTP POST /v1/batch of ${BATCH}, embedded SQLite (durable)`,
+        value: Math.round(sqlite),
+        unit: 'calls/s',
+        goal: '>= 10,000',
+        pass: sqlite >= 10_000,
+        note: `${ratio.toFixed(2)}x the memory store, same run; spread ${spread(rates.sqlite)}; ${durability}; refused ${refused}`,
+      },
+      { name: 'c360 seed, default data set, into a running server on SQLite', value: Number(seedSeconds.toFixed(1)), unit: 's', goal: '<= 60', pass: seedExit === 0 && seedSeconds <= 60, note: `exit ${seedExit}` },
+      { name: 'full rebuild from the SQLite file (read, decrypt, fold, write)', value: Math.round(rebuild.events / rebuild.seconds), unit: 'events/s', note: `${rebuild.events} events in ${rebuild.seconds.toFixed(1)} s` },
+    ];
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+};

@@ -1,0 +1,107 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { loadSqlite } from './sqlite.module.js';
+
+// One SQLite file for the whole embedded store, opened in the process (node:sqlite: no server, no
+// port). WAL with synchronous=FULL: a transaction is on disk (the WAL fsynced) before COMMIT
+// returns, so an acknowledged call survives kill -9 and power loss. secure_delete overwrites
+// freed pages with zeros, so erased values do not linger in free pages; erasure also checkpoints
+// the WAL, so they do not linger there either.
+
+export type SqliteDatabaseOptions = {
+  /** a file path, or ':memory:' (tests, embedding) */
+  readonly path: string;
+  /** how long a writer waits for another process's lock before failing; default 10 s */
+  readonly busyTimeoutMs?: number | undefined;
+};
+
+export type Durability = { readonly journalMode: string; readonly synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; readonly secureDelete: boolean };
+
+const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+
+export class SqliteDatabase {
+  readonly db: DatabaseSync;
+  readonly path: string;
+  private readonly statements = new Map<string, StatementSync>();
+  private depth = 0;
+
+  constructor(options: SqliteDatabaseOptions) {
+    this.path = options.path;
+    const onDisk = options.path !== ':memory:';
+    if (onDisk) {
+      const dir = dirname(options.path);
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    }
+    const { DatabaseSync: Database } = loadSqlite();
+    this.db = new Database(options.path);
+    this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000))}`);
+    if (onDisk) {
+      this.db.exec('PRAGMA journal_mode = WAL');
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(options.path + suffix)) chmodSync(options.path + suffix, 0o600);
+    }
+    this.db.exec('PRAGMA synchronous = FULL');
+    this.db.exec('PRAGMA secure_delete = ON');
+    this.db.exec('PRAGMA foreign_keys = ON');
+  }
+
+  /** A cached prepared statement: preparing costs more than running most of ours. */
+  prepare(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /**
+   * Runs `work` in one write transaction (BEGIN IMMEDIATE takes the write lock up front, so two
+   * processes never deadlock upgrading a read). Nested calls become savepoints. `work` must be
+   * synchronous: node:sqlite is, and an await inside would let other callers into the transaction.
+   */
+  transaction<T>(work: () => T): T {
+    const outer = this.depth === 0;
+    const savepoint = `sp${this.depth}`;
+    this.db.exec(outer ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
+    this.depth++;
+    let result: T;
+    try {
+      result = work();
+    } catch (e) {
+      this.depth--;
+      this.rollback(outer, savepoint);
+      throw e;
+    }
+    this.depth--;
+    try {
+      this.db.exec(outer ? 'COMMIT' : `RELEASE ${savepoint}`);
+    } catch (e) {
+      this.rollback(outer, savepoint);
+      throw e;
+    }
+    return result;
+  }
+
+  /** SQLite may already have rolled the whole transaction back (a full disk, an I/O error). */
+  private rollback(outer: boolean, savepoint: string): void {
+    if (!this.db.isTransaction) return;
+    this.db.exec(outer ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+  }
+
+  /** What the file promises on COMMIT, read back from SQLite itself (tests and the bench name it). */
+  durability(): Durability {
+    const journal = this.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
+    const sync = this.db.prepare('PRAGMA synchronous').get() as { synchronous: number };
+    const secure = this.db.prepare('PRAGMA secure_delete').get() as { secure_delete: number };
+    return { journalMode: journal.journal_mode.toUpperCase(), synchronous: SYNCHRONOUS[sync.synchronous] ?? 'OFF', secureDelete: secure.secure_delete === 1 };
+  }
+
+  /** Moves the WAL into the main file and truncates it: after an erasure, no old page stays in the WAL. */
+  checkpoint(): void {
+    if (this.path !== ':memory:') this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+
+  close(): void {
+    this.statements.clear();
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,231 @@
+import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
+import type { Clock } from '../../application/ports/runtime.port.js';
+import type { SqliteDatabase } from './sqlite.database.js';
+
+// The event store in the embedded SQLite file. `position` is the rowid: SQLite serializes writers,
+// so rowid order is commit order, one gap-free sequence across all tenants (AUTOINCREMENT: never
+// reused, whatever happens to the table). Events are kept as the JSON the caller gave, position
+// stripped. Expired idempotency records stay (treated as absent, like the memory store's).
+//
+// Group commit: commits arriving while a flush is pending are written in one transaction, one
+// fsync, each member in its own savepoint, checked and applied in arrival order, so a group is
+// exactly its members committed one by one. A member's conflict or duplicate is its own result;
+// its unexpected error rolls back its savepoint and rejects it alone. If the transaction itself
+// fails (BEGIN, COMMIT, or an error that made SQLite abandon it), every member rejects. Promises
+// settle only after COMMIT has returned, i.e. after the WAL is on disk. The group runs its own
+// BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it needs a result per member, and
+// must survive a failed COMMIT (flush is never called from inside another transaction's work).
+
+const POSITION_DIGITS = 16; // any safe integer, so string order of positions is numeric order
+export const toPosition = (n: number): string => String(n).padStart(POSITION_DIGITS, '0');
+export const fromPosition = (p: string): number => {
+  if (p.length !== POSITION_DIGITS || !/^\d+$/.test(p)) throw new Error(`not a position of this store: ${p}`);
+  return Number(p);
+};
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, stream_id TEXT NOT NULL,
+  version INTEGER NOT NULL, event TEXT NOT NULL, UNIQUE (tenant, stream_id, version));
+CREATE INDEX IF NOT EXISTS events_by_tenant ON events (tenant, position);
+CREATE TABLE IF NOT EXISTS claims (tenant TEXT NOT NULL, key TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (
+  tenant TEXT NOT NULL, key TEXT NOT NULL, payload_hash TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID;`;
+
+const SQL = {
+  version: 'SELECT MAX(version) AS v FROM events WHERE tenant = ? AND stream_id = ?',
+  owner: 'SELECT owner FROM claims WHERE tenant = ? AND key = ?',
+  idempotency: 'SELECT payload_hash, expires_at FROM idempotency WHERE tenant = ? AND key = ?',
+  insert: 'INSERT INTO events (tenant, stream_id, version, event) VALUES (?, ?, ?, ?)',
+  claim: 'INSERT OR REPLACE INTO claims (tenant, key, owner) VALUES (?, ?, ?)',
+  release: 'DELETE FROM claims WHERE tenant = ? AND key = ?',
+  record: 'INSERT OR REPLACE INTO idempotency (tenant, key, payload_hash, expires_at) VALUES (?, ?, ?, ?)',
+  stream: 'SELECT position, event FROM events WHERE tenant = ? AND stream_id = ? AND version > ? ORDER BY version',
+  all: 'SELECT position, event FROM events WHERE tenant = ? AND position > ? ORDER BY position LIMIT ?',
+  global: 'SELECT position, tenant, stream_id, version, event FROM events WHERE position > ? ORDER BY position LIMIT ?',
+} as const;
+
+type EventRow = { position: number; event: string };
+type IdempotencyRow = { payload_hash: string; expires_at: number };
+/** One event of the global log; `event` is undefined when its stored JSON does not parse. */
+export type GlobalEntry = { readonly position: number; readonly tenant: string; readonly streamId: string; readonly version: number; readonly event?: StoredEvent; readonly error?: unknown };
+export type SqliteEventStoreOptions = { readonly clock?: Clock | undefined; readonly maxGroup?: number | undefined };
+type Member = { readonly commit: Commit; readonly resolve: (r: CommitResult) => void; readonly reject: (e: unknown) => void };
+type Outcome = { readonly ok: true; readonly result: CommitResult } | { readonly ok: false; readonly error: unknown };
+
+const toEvent = (row: EventRow): StoredEvent => {
+  const event = JSON.parse(row.event) as { position?: string };
+  event.position = toPosition(row.position);
+  return event as StoredEvent;
+};
+
+export class SqliteEventStore implements EventStore {
+  /** transactions written, commits settled through them, largest group so far */
+  readonly stats = { transactions: 0, commits: 0, largestGroup: 0 };
+  private readonly clock: Clock;
+  private readonly maxGroup: number;
+  private queue: Member[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: SqliteEventStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? { now: Date.now };
+    this.maxGroup = Math.max(1, options.maxGroup ?? 256);
+    db.db.exec(SCHEMA);
+  }
+
+  async commit(commit: Commit): Promise<CommitResult> {
+    checkCommitLimits(commit);
+    checkCommitShape(commit);
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.queue.push({ commit, resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      // setImmediate, not a microtask: it runs after the poll phase, so commits coming from every
+      // I/O callback of this loop turn join the group. Measured with 64 writers each behind an I/O
+      // hop: a microtask flushed each commit alone (3,200 transactions, ~3.3k commits/s), this
+      // grouped them (~55 transactions, ~23k commits/s); it also groups the ingest path fully.
+      setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) this.write(this.queue.splice(0, this.maxGroup));
+  }
+
+  private write(group: readonly Member[]): void {
+    const db = this.db.db;
+    const outcomes: Outcome[] = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const m of group) outcomes.push(group.length === 1 ? { ok: true, result: this.apply(m.commit) } : this.member(m.commit));
+      db.exec('COMMIT');
+    } catch (error) {
+      try {
+        if (db.isOpen && db.isTransaction) db.exec('ROLLBACK');
+      } catch {
+        // the error that failed the group is the one worth reporting
+      }
+      for (const m of group) m.reject(error);
+      return;
+    }
+    this.stats.transactions++;
+    this.stats.commits += group.length;
+    this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
+    group.forEach((m, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) m.resolve(o.result);
+      else m.reject(o.error);
+    });
+  }
+
+  /** One member of a group, in its savepoint; throws only when the whole transaction is lost. */
+  private member(commit: Commit): Outcome {
+    const db = this.db.db;
+    db.exec('SAVEPOINT member');
+    try {
+      const result = this.apply(commit);
+      db.exec('RELEASE member');
+      return { ok: true, result };
+    } catch (error) {
+      if (!db.isTransaction) throw error; // SQLite rolled the whole transaction back (I/O, full disk)
+      db.exec('ROLLBACK TO member; RELEASE member');
+      return { ok: false, error };
+    }
+  }
+
+  /** The memory store's commit, on the open transaction. */
+  private apply(commit: Commit): CommitResult {
+    const { tenant } = commit;
+    const q = (sql: string) => this.db.prepare(sql);
+    const idem = commit.idempotency;
+    if (idem) {
+      const stored = q(SQL.idempotency).get(tenant, idem.key) as IdempotencyRow | undefined;
+      if (stored && stored.expires_at > this.clock.now()) return { status: 'duplicate', payloadHash: stored.payload_hash };
+    }
+    const versions = commit.streams.map((s) => ((q(SQL.version).get(tenant, s.streamId) as { v: number | null }).v ?? 0));
+    const owners = commit.claims.map((c) => (q(SQL.owner).get(tenant, c.key) as { owner: string } | undefined)?.owner);
+    if (commit.streams.some((s, i) => versions[i] !== s.expectedVersion) || commit.claims.some((c, i) => !claimHolds(c, owners[i]))) {
+      const streams: Record<string, number> = {};
+      const claims: Record<string, string | null> = {};
+      commit.streams.forEach((s, i) => (streams[s.streamId] = versions[i]!));
+      commit.claims.forEach((c, i) => (claims[c.key] = owners[i] ?? null));
+      return { status: 'conflict', current: { streams, claims } };
+    }
+    const committed: Record<string, number> = {};
+    for (const s of commit.streams) {
+      // a position from another store would be meaningless here (JSON drops undefined)
+      for (const e of s.events) q(SQL.insert).run(tenant, s.streamId, e.version, JSON.stringify(e.position === undefined ? e : { ...e, position: undefined }));
+      committed[s.streamId] = s.expectedVersion + s.events.length;
+    }
+    for (const c of commit.claims) {
+      if (c.op === 'release') q(SQL.release).run(tenant, c.key);
+      else q(SQL.claim).run(tenant, c.key, c.owner);
+    }
+    if (idem) q(SQL.record).run(tenant, idem.key, idem.payloadHash, idem.expiresAt);
+    return { status: 'committed', versions: committed };
+  }
+
+  async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
+    return (this.db.prepare(SQL.stream).all(tenant, streamId, afterVersion) as EventRow[]).map(toEvent);
+  }
+
+  async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const found = new Map<string, string>();
+    for (const key of keys) {
+      const row = this.db.prepare(SQL.owner).get(tenant, key) as { owner: string } | undefined;
+      if (row) found.set(key, row.owner);
+    }
+    return found;
+  }
+
+  async readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
+    if (!(options.limit >= 1)) throw new Error(`readAll limit must be at least 1, got ${options.limit}`);
+    const limit = Math.ceil(options.limit);
+    const after = options.after === undefined ? 0 : fromPosition(options.after);
+    const rows = this.db.prepare(SQL.all).all(tenant, after, limit + 1) as EventRow[];
+    const more = rows.length > limit;
+    const events = (more ? rows.slice(0, limit) : rows).map(toEvent);
+    return more ? { events, next: events.at(-1)!.position } : { events };
+  }
+
+  async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    const row = this.db.prepare(SQL.idempotency).get(tenant, key) as IdempotencyRow | undefined;
+    return row && row.expires_at > now ? { key, payloadHash: row.payload_hash, expiresAt: row.expires_at } : undefined;
+  }
+
+  /** Every tenant's events after a global position, in commit order (the log follower's $all). */
+  readGlobal(after: number, limit: number): GlobalEntry[] {
+    const rows = this.db.prepare(SQL.global).all(after, limit) as (EventRow & { tenant: string; stream_id: string; version: number })[];
+    return rows.map((r) => {
+      const entry = { position: r.position, tenant: r.tenant, streamId: r.stream_id, version: r.version };
+      try {
+        return { ...entry, event: toEvent(r) };
+      } catch (error) {
+        return { ...entry, error };
+      }
+    });
+  }
+
+  /** Deletes idempotency records expired by `now` (an operator's choice: nothing calls it). */
+  purgeExpiredIdempotency(now: number): number {
+    return Number(this.db.prepare('DELETE FROM idempotency WHERE expires_at <= ?').run(now).changes);
+  }
+
+  /** Everything held, as plain JSON (the memory store's shape), so tests can search it for personal data. */
+  dump(): unknown {
+    type Held = { streams: Record<string, unknown[]>; claims: Record<string, string>; idempotency: Record<string, IdempotencyRecord> };
+    const out: Record<string, Held> = {};
+    const of = (tenant: string): Held => (out[tenant] ??= { streams: {}, claims: {}, idempotency: {} });
+    const rows = (sql: string) => this.db.db.prepare(sql).all() as Record<string, string & number>[];
+    for (const r of rows('SELECT tenant, stream_id, event FROM events ORDER BY tenant, stream_id, version')) (of(r['tenant']!).streams[r['stream_id']!] ??= []).push(JSON.parse(r['event']!));
+    for (const r of rows('SELECT tenant, key, owner FROM claims')) of(r['tenant']!).claims[r['key']!] = r['owner']!;
+    for (const r of rows('SELECT tenant, key, payload_hash, expires_at FROM idempotency'))
+      of(r['tenant']!).idempotency[r['key']!] = { key: r['key']!, payloadHash: r['payload_hash']!, expiresAt: r['expires_at']! };
+    return out;
+  }
+}

@@ -1,0 +1,208 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import type { Clock } from '../../application/ports/runtime.port.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
+import type { MasterKeyring } from '../crypto/master-key.js';
+import type { SqliteDatabase } from './sqlite.database.js';
+
+// Data keys in the embedded file, one row per customer, wrapped by the keyring's master key with
+// the same AAD as DynamoDbKeyStore (a wrap copied onto another customer's row does not open):
+//   live key   tenant, customer_id, key_id, master_key_id, wrapped, created_at
+//   tombstone  tenant, customer_id, destroyed_at (every key column NULL; a CHECK enforces it)
+// A tombstone reads as erased (get -> null) and blocks the id for good. destroy overwrites the row
+// in place (secure_delete zeroes the freed bytes) and checkpoints the WAL, so the wrapped key is
+// gone from the file. A wrap the keyring cannot open throws a MasterKeyError, never reads as erased.
+
+export type SqliteKeyStoreOptions = {
+  readonly keyring: MasterKeyring;
+  readonly clock?: Clock | undefined;
+  /** unwrapped keys kept in memory (LRU); default 10,000 */
+  readonly cacheSize?: number | undefined;
+  /** bounds how long a destroy by another process leaves this one's cached key usable; default 5 min */
+  readonly cacheMaxAgeMs?: number | undefined;
+};
+
+export type SqliteRewrapReport = { readonly rewrapped: number; readonly skipped: number };
+
+type Row = { tenant: string; customer_id: string; key_id: string | null; master_key_id: string | null; wrapped: string | null; destroyed_at: number | null };
+
+const SQL = {
+  read: 'SELECT tenant, customer_id, key_id, master_key_id, wrapped, destroyed_at FROM data_keys WHERE tenant = ? AND customer_id = ?',
+  create: 'INSERT INTO data_keys (tenant, customer_id, key_id, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING',
+  destroy: `INSERT INTO data_keys (tenant, customer_id, destroyed_at) VALUES (?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET
+              key_id = NULL, master_key_id = NULL, wrapped = NULL, created_at = NULL, rewrapped_at = NULL, destroyed_at = excluded.destroyed_at
+            WHERE data_keys.destroyed_at IS NULL`,
+  stale: `SELECT tenant, customer_id, key_id, master_key_id, wrapped, destroyed_at FROM data_keys
+          WHERE wrapped IS NOT NULL AND master_key_id <> :current AND (:tenant IS NULL OR tenant = :tenant) AND (:first OR (tenant, customer_id) > (:t, :c))
+          ORDER BY tenant, customer_id LIMIT :n`,
+  rewrap: 'UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = ? WHERE tenant = ? AND customer_id = ? AND wrapped = ?',
+  all: 'SELECT tenant, customer_id, key_id, destroyed_at FROM data_keys ORDER BY tenant, customer_id',
+};
+
+/** the AAD of the wrap, as DynamoDbKeyStore has it */
+const wrapContext = (tenant: string, customerId: string): string => `c360-data-key/${encodeURIComponent(tenant)}/${encodeURIComponent(customerId)}`;
+const cacheId = (tenant: string, customerId: string): string => `${tenant}\u0000${customerId}`;
+
+const notActive = (customerId: string): DomainError =>
+  new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
+
+export class SqliteKeyStore implements KeyStore {
+  private readonly keyring: MasterKeyring;
+  private readonly clock: Clock;
+  private readonly cacheSize: number;
+  private readonly cacheMaxAgeMs: number;
+  /** unwrapped keys, least recently used first */
+  private readonly cache = new Map<string, { readonly key: DataKey; readonly at: number }>();
+  private readonly creating = new Map<string, Promise<DataKey>>();
+  /** bumped by every destroy: a read that overlapped one must not cache what it read */
+  private destroys = 0;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: SqliteKeyStoreOptions,
+  ) {
+    this.keyring = options.keyring;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.cacheMaxAgeMs = options.cacheMaxAgeMs ?? 300_000;
+    db.db.exec(`CREATE TABLE IF NOT EXISTS data_keys (
+      tenant TEXT NOT NULL, customer_id TEXT NOT NULL, key_id TEXT, master_key_id TEXT, wrapped TEXT, created_at INTEGER, rewrapped_at INTEGER, destroyed_at INTEGER,
+      PRIMARY KEY (tenant, customer_id),
+      CHECK ((destroyed_at IS NULL AND key_id IS NOT NULL AND master_key_id IS NOT NULL AND wrapped IS NOT NULL)
+          OR (destroyed_at IS NOT NULL AND key_id IS NULL AND master_key_id IS NULL AND wrapped IS NULL))) WITHOUT ROWID`);
+  }
+
+  async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {
+    const id = cacheId(tenant, customerId);
+    const cached = this.cached(id);
+    if (cached) return cached;
+    // one creation per customer per process; other processes are handled by the conditional insert
+    let pending = this.creating.get(id);
+    if (!pending) {
+      pending = this.loadOrCreate(tenant, customerId, id).finally(() => this.creating.delete(id));
+      this.creating.set(id, pending);
+    }
+    return pending;
+  }
+
+  async get(tenant: string, customerId: string): Promise<DataKey | null> {
+    const id = cacheId(tenant, customerId);
+    const cached = this.cached(id);
+    if (cached) return cached;
+    const destroys = this.destroys;
+    const row = this.read(tenant, customerId);
+    const key = row ? await this.open(row) : null;
+    if (key) this.remember(id, key, destroys);
+    return key;
+  }
+
+  async destroy(tenant: string, customerId: string): Promise<void> {
+    // the first destroyedAt stays; a tombstone is written even for an id that never had a key
+    this.db.prepare(SQL.destroy).run(tenant, customerId, this.clock.now());
+    this.db.checkpoint();
+    this.destroys++;
+    const id = cacheId(tenant, customerId);
+    const cached = this.cache.get(id);
+    this.cache.delete(id);
+    // zeroing also disarms copies of the DataKey that callers may still hold
+    if (cached) destroyDataKey(cached.key);
+  }
+
+  /**
+   * Moves every live key (of one tenant, or all) to the keyring's current master key, a page at a
+   * time; a row destroyed or re-wrapped meanwhile is skipped (the update is conditional on the wrap
+   * read). Drop the old master key only after a run that ends without error.
+   */
+  async rewrap(options: { readonly tenant?: string | undefined; readonly pageSize?: number | undefined } = {}): Promise<SqliteRewrapReport> {
+    let rewrapped = 0;
+    let skipped = 0;
+    let from = { first: 1, t: '', c: '' };
+    for (;;) {
+      const params = { current: this.keyring.current.id, tenant: options.tenant ?? null, ...from, n: options.pageSize ?? 100 };
+      const rows = this.db.prepare(SQL.stale).all(params) as Row[];
+      if (rows.length === 0) return { rewrapped, skipped };
+      for (const row of rows) {
+        const context = wrapContext(row.tenant, row.customer_id);
+        const material = await this.keyring.unwrap({ masterKeyId: row.master_key_id!, wrapped: row.wrapped! }, context);
+        const next = await this.keyring.wrap(material, context).finally(() => material.fill(0));
+        const { changes } = this.db.prepare(SQL.rewrap).run(next.wrapped, next.masterKeyId, this.clock.now(), row.tenant, row.customer_id, row.wrapped);
+        if (Number(changes) > 0) rewrapped++;
+        else skipped++;
+      }
+      from = { first: 0, t: rows.at(-1)!.tenant, c: rows.at(-1)!.customer_id };
+    }
+  }
+
+  /** Ids, key ids and tombstones as plain JSON. Key material, even wrapped, is never exported. */
+  dump(): unknown {
+    const out: Record<string, { live: Record<string, string>; destroyed: string[] }> = {};
+    for (const r of this.db.prepare(SQL.all).all() as Row[]) {
+      const t = (out[r.tenant] ??= { live: {}, destroyed: [] });
+      if (r.destroyed_at === null) t.live[r.customer_id] = r.key_id!;
+      else t.destroyed.push(r.customer_id);
+    }
+    return out;
+  }
+
+  private async loadOrCreate(tenant: string, customerId: string, id: string): Promise<DataKey> {
+    const destroys = this.destroys;
+    const row = this.read(tenant, customerId);
+    const key = row ? await this.open(row) : await this.create(tenant, customerId);
+    if (!key) throw notActive(customerId);
+    this.remember(id, key, destroys);
+    return key;
+  }
+
+  /** Inserts a new wrapped key unless the id has a row already, in which case that row wins. */
+  private async create(tenant: string, customerId: string): Promise<DataKey | null> {
+    const material = randomBytes(DATA_KEY_BYTES);
+    try {
+      const keyId = randomUUID();
+      const { masterKeyId, wrapped } = await this.keyring.wrap(material, wrapContext(tenant, customerId));
+      const { changes } = this.db.prepare(SQL.create).run(tenant, customerId, keyId, masterKeyId, wrapped, this.clock.now());
+      if (Number(changes) > 0) return createDataKey(keyId, material);
+    } finally {
+      material.fill(0); // createDataKey keeps its own copy
+    }
+    // another process created (or destroyed) the key first: theirs is the key
+    const winner = this.read(tenant, customerId);
+    if (!winner) throw new Error(`key row of ${customerId} existed at the insert but cannot be read`);
+    return this.open(winner);
+  }
+
+  /** The live key of a row, or null for a tombstone. */
+  private async open(row: Row): Promise<DataKey | null> {
+    if (row.destroyed_at !== null) return null;
+    const material = await this.keyring.unwrap({ masterKeyId: row.master_key_id!, wrapped: row.wrapped! }, wrapContext(row.tenant, row.customer_id));
+    try {
+      return createDataKey(row.key_id!, material);
+    } finally {
+      material.fill(0); // createDataKey keeps its own copy
+    }
+  }
+
+  private read(tenant: string, customerId: string): Row | undefined {
+    return this.db.prepare(SQL.read).get(tenant, customerId) as Row | undefined;
+  }
+
+  private cached(id: string): DataKey | undefined {
+    const entry = this.cache.get(id);
+    if (!entry) return undefined;
+    this.cache.delete(id);
+    if (this.clock.now() - entry.at > this.cacheMaxAgeMs) return undefined;
+    this.cache.set(id, entry); // most recently used goes last
+    return entry.key;
+  }
+
+  private remember(id: string, key: DataKey, destroysBefore: number): void {
+    if (this.destroys !== destroysBefore) return;
+    this.cache.delete(id);
+    this.cache.set(id, { key, at: this.clock.now() });
+    // eviction only drops the reference: a caller may still be using the key
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= this.cacheSize) break;
+      this.cache.delete(oldest);
+    }
+  }
+}

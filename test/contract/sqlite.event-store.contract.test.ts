@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Commit, CommitResult } from '../../src/application/ports/event-store.port.js';
+import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite.event-store.js';
+import { append, claimKey, registered } from '../support/builders.js';
+import { eventStoreContract } from './event-store.contract.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'c360-sqlite-store-'));
+const opened: SqliteDatabase[] = [];
+const open = (path = join(dir, `${randomUUID()}.sqlite`)): SqliteDatabase => {
+  const db = new SqliteDatabase({ path });
+  opened.push(db);
+  return db;
+};
+afterAll(() => {
+  for (const db of opened) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let onFile: SqliteEventStore | undefined;
+let inMemory: SqliteEventStore | undefined;
+eventStoreContract('SQLite (file, WAL)', () => (onFile ??= new SqliteEventStore(open())));
+eventStoreContract('SQLite (:memory:)', () => (inMemory ??= new SqliteEventStore(open(':memory:'))));
+
+const DAY = 86_400_000;
+const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+
+describe('SQLite event store: group commit', () => {
+  let db: SqliteDatabase;
+  let store: SqliteEventStore;
+  let tenant: string;
+  beforeEach(() => {
+    db = open();
+    store = new SqliteEventStore(db);
+    tenant = `t-${randomUUID()}`;
+  });
+  const commit = (c: Omit<Commit, 'tenant' | 'claims'> & Partial<Pick<Commit, 'claims'>>, t = tenant): Promise<CommitResult> => store.commit({ tenant: t, claims: [], ...c });
+  const positions = () => store.readGlobal(0, 10_000).map((e) => e.position);
+
+  it('writes concurrent commits to distinct streams in one transaction, all readable', async () => {
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    const before = store.stats.transactions;
+    const results = await Promise.all(ids.map((id) => commit({ streams: [append(tenant, id, 0, 2)] })));
+    expect(results).toEqual(ids.map((id) => ({ status: 'committed', versions: { [id]: 2 } })));
+    expect(store.stats.transactions - before).toBe(1);
+    expect(store.stats.largestGroup).toBe(50);
+    for (const id of ids) expect((await store.readStream(tenant, id)).map((e) => e.version)).toEqual([1, 2]);
+    expect((await store.readAll(tenant, { limit: 1_000 })).events).toHaveLength(100);
+  });
+
+  it('caps a group: the rest goes in further transactions of the same flush', async () => {
+    const capped = new SqliteEventStore(db, { maxGroup: 8 });
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    const results = await Promise.all(ids.map((id) => capped.commit({ tenant, claims: [], streams: [registered(tenant, id)] })));
+    expect(results.every((r) => r.status === 'committed')).toBe(true);
+    expect(capped.stats).toEqual({ transactions: 3, commits: 20, largestGroup: 8 });
+  });
+
+  it('two members appending at the same expected version: the first commits, the second conflicts', async () => {
+    const a = randomUUID();
+    await commit({ streams: [registered(tenant, a)] });
+    const before = store.stats.transactions;
+    const [first, second] = await Promise.all([commit({ streams: [append(tenant, a, 1, 2)] }), commit({ streams: [append(tenant, a, 1, 1)] })]);
+    expect(store.stats.transactions - before).toBe(1);
+    expect(first).toEqual({ status: 'committed', versions: { [a]: 3 } });
+    expect(second).toEqual({ status: 'conflict', current: { streams: { [a]: 3 }, claims: {} } });
+    expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual([1, 2, 3]);
+  });
+
+  it('the same idempotency key twice in one group: the second is a duplicate and writes nothing', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const idem = { key: 'msg-1', payloadHash: 'h-first', expiresAt: Date.now() + DAY };
+    const [first, second] = await Promise.all([
+      commit({ idempotency: idem, streams: [registered(tenant, a)] }),
+      commit({ idempotency: { ...idem, payloadHash: 'h-second' }, streams: [registered(tenant, b)] }),
+    ]);
+    expect(first.status).toBe('committed');
+    expect(second).toEqual({ status: 'duplicate', payloadHash: 'h-first' });
+    await expect(store.readStream(tenant, b)).resolves.toEqual([]);
+    await expect(store.getIdempotency(tenant, 'msg-1', Date.now())).resolves.toEqual(idem);
+  });
+
+  it('a claim taken by an earlier member makes a later member conflict, naming the owner', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const key = claimKey();
+    const [first, second] = await Promise.all([
+      commit({ streams: [registered(tenant, a)], claims: [{ op: 'claim', key, owner: a }] }),
+      commit({ streams: [registered(tenant, b)], claims: [{ op: 'claim', key, owner: b }] }),
+    ]);
+    expect(first).toEqual({ status: 'committed', versions: { [a]: 1 } });
+    expect(second).toEqual({ status: 'conflict', current: { streams: { [b]: 0 }, claims: { [key]: a } } });
+    expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, a]]));
+    await expect(store.readStream(tenant, b)).resolves.toEqual([]);
+  });
+
+  it('positions are strictly increasing and gap-free across tenants, also around conflicts', async () => {
+    const tenants = [tenant, `t-${randomUUID()}`, `t-${randomUUID()}`];
+    const ids = tenants.map(() => randomUUID());
+    await Promise.all(tenants.map((t, i) => commit({ streams: [append(t, ids[i]!, 0, 3)] }, t)));
+    // a group with a conflicting member in the middle
+    await Promise.all([
+      commit({ streams: [append(tenants[1]!, ids[1]!, 3, 1)] }, tenants[1]),
+      commit({ streams: [append(tenants[0]!, ids[0]!, 0, 2)] }, tenants[0]),
+      commit({ streams: [append(tenants[2]!, ids[2]!, 3, 2)] }, tenants[2]),
+    ]);
+    await commit({ streams: [append(tenants[0]!, ids[0]!, 3, 1)] }, tenants[0]);
+    const global = store.readGlobal(0, 1_000);
+    expect(global.map((e) => e.position)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(global.map((e) => e.tenant)).toEqual([...tenants.flatMap((t) => [t, t, t]), tenants[1], tenants[2], tenants[2], tenants[0]]);
+    // each tenant's readAll is its subsequence of the global log, with the same positions
+    for (const t of tenants) {
+      const own = (await store.readAll(t, { limit: 100 })).events.map((e) => Number(e.position));
+      expect(own).toEqual(global.filter((e) => e.tenant === t).map((e) => e.position));
+    }
+    expect(store.readGlobal(10, 2).map((e) => e.position)).toEqual([11, 12]);
+  });
+
+  it('an unexpected error rejects its member alone, rolled back whole; the rest of the group commits', async () => {
+    db.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.events WHEN NEW.stream_id LIKE 'refused-%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const key = claimKey();
+    const before = store.stats.transactions;
+    const [first, failing, last] = await Promise.all([
+      settle(commit({ streams: [registered(tenant, a)] })),
+      // its first stream is written before the refused insert: it must go too
+      settle(commit({ streams: [registered(tenant, b), registered(tenant, `refused-${c}`)], claims: [{ op: 'claim', key, owner: b }] })),
+      settle(commit({ streams: [registered(tenant, c)], claims: [{ op: 'claim', key, owner: c }] })),
+    ]);
+    expect(store.stats.transactions - before).toBe(1);
+    expect(first).toEqual({ ok: true, value: { status: 'committed', versions: { [a]: 1 } } });
+    expect(failing.ok ? failing.value : (failing.error as Error).message).toMatch(/refused by the test/);
+    expect(last).toEqual({ ok: true, value: { status: 'committed', versions: { [c]: 1 } } });
+    await expect(store.readStream(tenant, b)).resolves.toEqual([]);
+    expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, c]]));
+    expect(positions()).toEqual([1, 2]);
+  });
+
+  it('a failed COMMIT rejects every member of the group, keeps nothing, and the store goes on', async () => {
+    // a deferred foreign key is checked at COMMIT: the trigger makes that COMMIT fail
+    db.db.exec(`CREATE TEMP TABLE parent (id TEXT PRIMARY KEY);
+      CREATE TEMP TABLE child (pid TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TEMP TRIGGER unbalanced AFTER INSERT ON main.events WHEN NEW.stream_id LIKE 'fails-%' BEGIN INSERT INTO child VALUES ('missing'); END`);
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await commit({ streams: [registered(tenant, a)] });
+    const idem = { key: 'msg-lost', payloadHash: 'h', expiresAt: Date.now() + DAY };
+    const results = await Promise.all([
+      settle(commit({ idempotency: idem, streams: [append(tenant, a, 1, 1)] })),
+      settle(commit({ streams: [registered(tenant, `fails-${b}`)] })),
+      settle(commit({ streams: [registered(tenant, a)] })), // a conflict inside the failed group
+    ]);
+    for (const r of results) expect(r.ok ? r.value : (r.error as Error).message).toMatch(/FOREIGN KEY constraint failed/);
+    expect(db.db.isTransaction).toBe(false);
+    expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual([1]);
+    await expect(store.getIdempotency(tenant, 'msg-lost', Date.now())).resolves.toBeUndefined();
+
+    await expect(commit({ streams: [registered(tenant, c)] })).resolves.toEqual({ status: 'committed', versions: { [c]: 1 } });
+    expect(positions()).toEqual([1, 2]);
+  });
+
+  it('rejects malformed commits before queueing them, and foreign cursors', async () => {
+    const a = randomUUID();
+    const before = store.stats.transactions;
+    await expect(commit({ streams: [append(tenant, a, 0, 2), append(tenant, a, 2, 1)] })).rejects.toThrow(/twice/);
+    expect(store.stats.transactions).toBe(before);
+    await expect(store.readAll(tenant, { after: 'eyJwayI6IngifQ', limit: 5 })).rejects.toThrow(/not a position/);
+    await expect(store.readAll(tenant, { limit: 0 })).rejects.toThrow(/at least 1/);
+  });
+
+  it('reads everything back after the file is reopened, and positions go on from there', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const key = claimKey();
+    const idem = { key: 'msg-kept', payloadHash: 'h-kept', expiresAt: Date.now() + DAY };
+    const expired = { key: 'msg-expired', payloadHash: 'h-old', expiresAt: Date.now() - 1 };
+    await Promise.all([
+      commit({ idempotency: idem, streams: [append(tenant, a, 0, 3)], claims: [{ op: 'claim', key, owner: a }] }),
+      commit({ idempotency: expired, streams: [registered(tenant, b)] }),
+    ]);
+    const stream = await store.readStream(tenant, a);
+    const log = await store.readAll(tenant, { limit: 100 });
+    const dump = store.dump();
+    db.close();
+
+    const again = new SqliteEventStore(open(db.path));
+    await expect(again.readStream(tenant, a)).resolves.toEqual(stream);
+    await expect(again.readAll(tenant, { limit: 100 })).resolves.toEqual(log);
+    expect(await again.readClaims(tenant, [key])).toEqual(new Map([[key, a]]));
+    await expect(again.getIdempotency(tenant, 'msg-kept', Date.now())).resolves.toEqual(idem);
+    // expired records are kept, and read as absent
+    await expect(again.getIdempotency(tenant, 'msg-expired', Date.now())).resolves.toBeUndefined();
+    expect(again.dump()).toEqual(dump);
+    expect((dump as Record<string, { idempotency: object }>)[tenant]!.idempotency).toEqual({ 'msg-kept': idem, 'msg-expired': expired });
+
+    await again.commit({ tenant, claims: [], streams: [append(tenant, b, 1, 1)] });
+    expect(again.readGlobal(0, 100).map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
+    expect(again.purgeExpiredIdempotency(Date.now())).toBe(1);
+    expect(Object.keys((again.dump() as Record<string, { idempotency: object }>)[tenant]!.idempotency)).toEqual(['msg-kept']);
+  });
+});

@@ -1,0 +1,224 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EncryptedQuarantine } from '../../src/adapters/crypto/encrypted-quarantine.js';
+import { LocalMasterKey, MasterKeyError, MasterKeyring } from '../../src/adapters/crypto/master-key.js';
+import { AesGcmCipher, dataKeyMaterial, UuidV7Generator } from '../../src/adapters/crypto/node-crypto.js';
+import { SqliteAuditLog } from '../../src/adapters/sqlite/sqlite.audit-log.js';
+import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { SqliteErasureLedger } from '../../src/adapters/sqlite/sqlite.erasure-ledger.js';
+import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite.key-store.js';
+import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite.outbox.js';
+import { SqliteQuarantine } from '../../src/adapters/sqlite/sqlite.quarantine.js';
+import { SqliteReadModelStore } from '../../src/adapters/sqlite/sqlite.read-model-store.js';
+import { SqliteSnapshotStore } from '../../src/adapters/sqlite/sqlite.snapshot-store.js';
+import { openSqliteStores } from '../../src/adapters/sqlite/sqlite.stores.js';
+import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { quarantineEntry, viewDoc } from '../support/builders.js';
+import { domainError } from '../support/domain-error.js';
+import { ManualClock } from '../support/harness.js';
+import { auditLogContract } from './audit-log.contract.js';
+import { ledgerContract } from './erasure-ledger.contract.js';
+import { keyStoreContract } from './key-store.contract.js';
+import { outboxContract, outboxEntry } from './outbox.contract.js';
+import { quarantineContract } from './quarantine.contract.js';
+import { readModelStoreContract } from './read-model-store.contract.js';
+import { snapshotStoreContract } from './snapshot-store.contract.js';
+
+// Every SQLite store but the event store, each on a fresh file: the shared contracts, then what
+// only a file has: restarts, other connections, what the rows and the file bytes hold.
+
+const dir = mkdtempSync(join(tmpdir(), 'c360-sqlite-stores-'));
+const opened: SqliteDatabase[] = [];
+const fileOf = (): string => join(dir, `${randomUUID()}.db`);
+const open = (path = fileOf()): SqliteDatabase => {
+  const db = new SqliteDatabase({ path });
+  opened.push(db);
+  return db;
+};
+afterAll(() => {
+  for (const db of opened) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const A = randomBytes(32).toString('base64');
+const B = randomBytes(32).toString('base64');
+const ring = (...keys: string[]): MasterKeyring => {
+  const [current, ...previous] = keys.map((k) => LocalMasterKey.fromBase64(k));
+  return new MasterKeyring(current!, previous);
+};
+const cipher = new AesGcmCipher();
+const SECRET = '{"email":"ada@example.com"}';
+const AAD = 'tenant/customer/event-1';
+const HOUR = 3_600_000;
+
+readModelStoreContract('sqlite', () => new SqliteReadModelStore(open()));
+snapshotStoreContract('sqlite', () => new SqliteSnapshotStore(open()));
+keyStoreContract('sqlite + local master key', () => ({ keys: new SqliteKeyStore(open(), { keyring: ring(A) }), cipher }));
+quarantineContract('sqlite', () => new SqliteQuarantine(open()));
+quarantineContract('encrypted over sqlite', () => {
+  const db = open();
+  return new EncryptedQuarantine(new SqliteQuarantine(db), new SqliteKeyStore(db, { keyring: ring(A) }), cipher);
+});
+auditLogContract('sqlite', () => new SqliteAuditLog(open()));
+ledgerContract('sqlite', async () => new SqliteErasureLedger(open()));
+outboxContract('sqlite', () => new SqliteOutbox(open()));
+
+const receipt = (tenant: string): ErasureReceipt => ({
+  erasureId: '0190-a',
+  tenant,
+  requestedId: 'c-9',
+  customers: ['c-8', 'c-9'],
+  erasedAt: '2026-01-05T09:00:00.000Z',
+  actor: 'dpo',
+  removed: { streams: 2, dataKeys: 2, claims: 3, views: 2, snapshots: 1, quarantined: 0 },
+});
+
+/** every byte SQLite keeps for the file: the database and its WAL */
+const fileBytes = (path: string): Buffer => Buffer.concat([path, `${path}-wal`].filter(existsSync).map((p) => readFileSync(p)));
+
+describe('SQLite stores on a file', () => {
+  it('keep views, keys, tombstones, quarantine, ledger and the rest across closing and reopening the file', async () => {
+    const path = fileOf();
+    const clock = new ManualClock();
+    const before = openSqliteStores(open(path), { keyring: ring(A), clock, quarantineRetentionMs: 2 * HOUR });
+    const doc = viewDoc('c-1', 3);
+    const entry = quarantineEntry('acme', 'q-1', { payload: { email: 'ada@example.com' } });
+    await before.readModels.put('acme', doc);
+    const ciphertext = cipher.encrypt(await before.keys.getOrCreate('acme', 'c-1'), SECRET, AAD);
+    await before.keys.getOrCreate('acme', 'c-gone');
+    await before.keys.destroy('acme', 'c-gone');
+    await before.quarantine.put(entry);
+    await before.ledger.record(receipt('acme'));
+    await before.snapshots.put('acme', 'c-1', 3, { schema: 1, keys: ['k'] });
+    await before.outbox.stage(outboxEntry('acme', 'd-1'));
+    opened.find((db) => db.path === path)!.close();
+
+    // a restarted process: a new connection and a keyring built again from config
+    const after = openSqliteStores(open(path), { keyring: ring(A), clock, quarantineRetentionMs: 2 * HOUR });
+    await expect(after.readModels.get('acme', 'c-1')).resolves.toEqual(doc);
+    expect(cipher.decrypt((await after.keys.get('acme', 'c-1'))!, ciphertext, AAD)).toBe(SECRET);
+    await expect(after.keys.get('acme', 'c-gone')).resolves.toBeNull();
+    expect((await domainError(after.keys.getOrCreate('acme', 'c-gone'))).code).toBe('CUSTOMER_NOT_ACTIVE');
+    await expect(after.quarantine.get('acme', 'q-1')).resolves.toEqual(entry);
+    await expect(after.ledger.find('acme', 'c-8')).resolves.toEqual(receipt('acme'));
+    await expect(after.snapshots.get('acme', 'c-1')).resolves.toEqual({ version: 3, snapshot: { schema: 1, keys: ['k'] } });
+    await expect(after.outbox.get('acme', 'd-1')).resolves.toEqual(outboxEntry('acme', 'd-1'));
+    expect(after.keys.dump()).toEqual({ acme: { live: { 'c-1': expect.any(String) }, destroyed: ['c-gone'] } });
+  });
+
+  it('destroy leaves a tombstone row with no key material, and no wrapped key bytes in the file or its WAL', async () => {
+    const db = open();
+    const clock = new ManualClock();
+    const keys = new SqliteKeyStore(db, { keyring: ring(A), clock });
+    const material = dataKeyMaterial(await keys.getOrCreate('acme', 'c-1'));
+    await keys.getOrCreate('acme', 'c-2');
+    const raw = (id: string) => db.db.prepare('SELECT * FROM data_keys WHERE tenant = ? AND customer_id = ?').get('acme', id);
+    const wrapped = raw('c-1')!['wrapped'] as string;
+    expect(wrapped).toMatch(/^v1\./);
+    db.checkpoint();
+    expect(fileBytes(db.path).includes(wrapped)).toBe(true);
+
+    await keys.destroy('acme', 'c-1');
+    clock.advance(1_000);
+    await keys.destroy('acme', 'c-1'); // a retried erasure keeps the first time
+    expect({ ...raw('c-1') }).toEqual({ tenant: 'acme', customer_id: 'c-1', key_id: null, master_key_id: null, wrapped: null, created_at: null, rewrapped_at: null, destroyed_at: clock.now() - 1_000 });
+    const bytes = fileBytes(db.path);
+    expect(bytes.includes(wrapped)).toBe(false);
+    expect(bytes.includes(wrapped.split('.')[2]!)).toBe(false);
+    expect(bytes.includes(raw('c-2')!['wrapped'] as string)).toBe(true); // the other key is untouched
+    // the schema itself refuses key material on a tombstone
+    expect(() => db.db.prepare("UPDATE data_keys SET wrapped = 'x' WHERE customer_id = 'c-1'").run()).toThrow(/CHECK/);
+    const dump = JSON.stringify(keys.dump());
+    for (const text of [wrapped, material.toString('base64'), material.toString('base64url'), material.toString('hex')]) expect(dump).not.toContain(text);
+  });
+
+  it('two connections racing to create one key end with one key', async () => {
+    const path = fileOf();
+    const stores = [new SqliteKeyStore(open(path), { keyring: ring(A) }), new SqliteKeyStore(open(path), { keyring: ring(A) })];
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => stores[i % 2]!.getOrCreate('acme', 'c-1')));
+    expect(new Set(got.map((k) => k.keyId)).size).toBe(1);
+    const ciphertext = cipher.encrypt(got[0]!, SECRET, AAD);
+    for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
+  });
+
+  it('rewrap moves live keys to the current master key, after which a keyring with only that key reads them', async () => {
+    const db = open();
+    const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];
+    const underA = new SqliteKeyStore(db, { keyring: ring(A) });
+    const ciphertexts = new Map<string, string>();
+    for (const id of ids) ciphertexts.set(id, cipher.encrypt(await underA.getOrCreate('acme', id), `${SECRET}${id}`, AAD));
+    await underA.destroy('acme', 'c-5');
+    const unknown = await new SqliteKeyStore(db, { keyring: ring(B) }).get('acme', 'c-1').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(MasterKeyError);
+    expect((unknown as MasterKeyError).code).toBe('MASTER_KEY_UNKNOWN');
+
+    const rotating = new SqliteKeyStore(db, { keyring: ring(B, A) });
+    await expect(rotating.rewrap({ tenant: 'acme', pageSize: 2 })).resolves.toEqual({ rewrapped: 4, skipped: 0 });
+    await expect(rotating.rewrap({ pageSize: 2 })).resolves.toEqual({ rewrapped: 0, skipped: 0 });
+    const onlyB = new SqliteKeyStore(db, { keyring: ring(B) });
+    for (const id of ids.slice(0, 4)) expect(cipher.decrypt((await onlyB.get('acme', id))!, ciphertexts.get(id)!, AAD)).toBe(`${SECRET}${id}`);
+    await expect(onlyB.get('acme', 'c-5')).resolves.toBeNull();
+  });
+
+  it('quarantine entries past their retention are unreadable at once and deleted from the table', async () => {
+    const db = open();
+    const clock = new ManualClock();
+    const q = new SqliteQuarantine(db, { retentionMs: 2 * HOUR, clock });
+    const ids = new UuidV7Generator(clock.now);
+    const rows = () => (db.db.prepare('SELECT id FROM quarantine_entries ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+    const [older, newer] = [ids.newId(), ids.newId()];
+    await q.put(quarantineEntry('acme', older));
+    clock.advance(HOUR);
+    await q.put(quarantineEntry('acme', newer));
+    expect(rows()).toEqual([older, newer]);
+
+    clock.advance(HOUR); // older is exactly 2 hours old
+    await expect(q.get('acme', older)).resolves.toBeUndefined();
+    await expect(q.markReplayed('acme', older, clock.now())).rejects.toThrow(/past its retention/);
+    await expect(q.list('acme', { limit: 10 })).resolves.toEqual({ entries: [quarantineEntry('acme', newer)] });
+    expect(rows()).toEqual([newer]);
+    // a cursor naming the expired entry still works
+    await expect(q.list('acme', { after: older, limit: 10 })).resolves.toMatchObject({ entries: [{ id: newer }] });
+
+    clock.advance(HOUR);
+    await expect(q.list('acme', { limit: 10 })).resolves.toEqual({ entries: [] });
+    expect(rows()).toEqual([]);
+    expect(q.dump()).toEqual({});
+  });
+
+  it('encrypted over sqlite, the quarantine table holds no payload value in the clear', async () => {
+    const db = open();
+    const q = new EncryptedQuarantine(new SqliteQuarantine(db), new SqliteKeyStore(db, { keyring: ring(A) }), cipher);
+    const entry = quarantineEntry('acme', 'q-1', { payload: { traits: { email: 'Ada.Lovelace@Example.com' } } });
+    await q.put(entry);
+    const raw = db.db.prepare('SELECT payload, reason FROM quarantine_entries').get() as { payload: string; reason: string };
+    expect(raw.payload).toContain('c360Sealed');
+    expect(raw.payload.toLowerCase()).not.toContain('lovelace');
+    expect(raw.reason).toContain('traits.email');
+    await expect(q.get('acme', 'q-1')).resolves.toEqual(entry);
+  });
+
+  it('replaceAll that fails halfway leaves the old generation whole', async () => {
+    const views = new SqliteReadModelStore(open());
+    await views.put('acme', viewDoc('c-1', 1));
+    await views.put('acme', viewDoc('c-2', 1));
+    const unserializable = { ...viewDoc('c-4', 1), view: { broken: 1n } } as unknown as ViewDoc;
+    await expect(views.replaceAll('acme', [viewDoc('c-3', 1), unserializable])).rejects.toThrow(/BigInt/);
+    expect((await views.list('acme', { limit: 10 })).docs.map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
+  });
+
+  it('the outbox deletes published entries once past their retention, and keeps pending ones', async () => {
+    const outbox = new SqliteOutbox(open(), { publishedRetentionMs: 30 * 24 * HOUR });
+    const t0 = Date.UTC(2026, 0, 1);
+    for (const id of ['d-1', 'd-2', 'd-3']) await outbox.stage(outboxEntry('acme', id));
+    await outbox.markPublished('acme', 'd-1', t0);
+    await outbox.markPublished('acme', 'd-2', t0 + 31 * 24 * HOUR);
+    await expect(outbox.get('acme', 'd-1')).resolves.toBeUndefined();
+    await expect(outbox.get('acme', 'd-2')).resolves.toMatchObject({ status: 'published', publishedAt: t0 + 31 * 24 * HOUR });
+    await expect(outbox.get('acme', 'd-3')).resolves.toMatchObject({ status: 'pending' });
+  });
+});

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createCore, type Core } from '../../src/application/core.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import type { ViewDocs } from '../../src/application/projection/customer360.projector.js';
+import type { RecordedEvent } from '../../src/domain/customer/customer.events.js';
+import { StaticTenantSettings } from '../../src/adapters/config/static-tenant-settings.js';
+import { AesGcmCipher, HmacHasher, UuidV7Generator } from '../../src/adapters/crypto/node-crypto.js';
+import { MemoryAuditLog } from '../../src/adapters/memory/memory.audit-log.js';
+import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
+import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
+import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
+import { MemoryReadModelStore } from '../../src/adapters/memory/memory.read-model-store.js';
+import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
+import { SqliteCheckpoints } from '../../src/adapters/sqlite/sqlite.checkpoints.js';
+import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { SqliteEventStore, toPosition } from '../../src/adapters/sqlite/sqlite.event-store.js';
+import { SqliteLogFollower, type RejectedEntry, type SqliteLogFollowerOptions } from '../../src/adapters/sqlite/sqlite.log-follower.js';
+import { generateDataset } from '../../src/infrastructure/demo/dataset.js';
+import { registered, storedEvent } from '../support/builders.js';
+import { ManualClock } from '../support/harness.js';
+
+// The core on the SQLite store without inline projection: views come only from the log follower.
+// Keys and views live in memory and are handed from one "process" to the next, as the file would.
+
+const dir = mkdtempSync(join(tmpdir(), 'c360-sqlite-follower-'));
+const opened: SqliteDatabase[] = [];
+afterAll(() => {
+  for (const db of opened) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const WEB = { name: 'web', priority: 10, channel: 'web' } as const;
+type Shared = { readonly path: string; readonly keys: MemoryKeyStore; readonly views: MemoryReadModelStore };
+type Proc = { readonly db: SqliteDatabase; readonly store: SqliteEventStore; readonly core: Core; readonly metrics: MemoryMetrics; readonly clock: ManualClock; readonly follower: SqliteLogFollower };
+
+const shared = (): Shared => ({ path: join(dir, `${randomUUID()}.sqlite`), keys: new MemoryKeyStore(), views: new MemoryReadModelStore() });
+const startProcess = (s: Shared, options: SqliteLogFollowerOptions = {}, docs: ViewDocs = s.views): Proc => {
+  const db = new SqliteDatabase({ path: s.path });
+  opened.push(db);
+  const clock = new ManualClock();
+  const metrics = new MemoryMetrics();
+  const store = new SqliteEventStore(db, { clock });
+  const ports = {
+    store, readModels: s.views, keys: s.keys, cipher: new AesGcmCipher(), clock, ids: new UuidV7Generator(clock.now), metrics,
+    hasher: new HmacHasher((tenant) => `test-secret-for-${tenant}-0123456789abcdef`), quarantine: new MemoryQuarantine(),
+    settings: new StaticTenantSettings(), audit: new MemoryAuditLog(), ledger: new MemoryErasureLedger(),
+  };
+  const core = createCore(ports, { inlineProjection: false, sourceOf: (_t, name) => ({ name, priority: 0, channel: 'other' }) });
+  return { db, store, core, metrics, clock, follower: new SqliteLogFollower(store, new SqliteCheckpoints(db), core.projector, docs, options) };
+};
+
+/** Generated traffic (merges on identify, orders, retries, invalid calls), a merge undone, one kept. */
+const populate = async (p: Proc, tenant: string, seed: number): Promise<void> => {
+  for (const call of generateDataset({ customers: 5, ordersPerCustomer: 2, eventsPerCustomer: 3, seed }).calls) {
+    await p.core.ingest.ingest(tenant, WEB, call);
+    p.clock.advance(1_000);
+  }
+  const send = async (call: Record<string, unknown>): Promise<string> => {
+    const out = await p.core.ingest.ingest(tenant, WEB, call);
+    p.clock.advance(60_000);
+    if (out.status !== 'accepted') throw new Error(`setup call refused: ${JSON.stringify(out)}`);
+    return out.customerId;
+  };
+  const a = await send({ type: 'identify', messageId: `${seed}-a`, anonymousId: `anon-${seed}-a`, traits: { email: `a${seed}@example.com`, plan: 'pro' } });
+  const b = await send({ type: 'identify', messageId: `${seed}-b`, anonymousId: `anon-${seed}-b`, traits: { email: `b${seed}@example.com` } });
+  const c = await send({ type: 'track', messageId: `${seed}-c`, anonymousId: `anon-${seed}-c`, event: 'Order Completed', properties: { revenue: 42 } });
+  const undone = await p.core.identity.merge(tenant, a, b, { actor: 'ops' });
+  await p.core.identity.unmerge(tenant, undone.survivorId, undone.mergeId, { actor: 'ops' });
+  await p.core.identity.merge(tenant, a, c, { actor: 'ops' });
+};
+
+const byId = (x: ViewDoc, y: ViewDoc) => (x.customerId < y.customerId ? -1 : 1);
+const stored = async (views: MemoryReadModelStore, tenant: string): Promise<unknown> =>
+  JSON.parse(JSON.stringify([...(await views.list(tenant, { limit: 10_000 })).docs].sort(byId)));
+const rebuilt = async (p: Proc, tenant: string): Promise<unknown> => JSON.parse(JSON.stringify([...(await p.core.rebuild.build(tenant)).scratch.docs.values()].sort(byId)));
+const logLength = (p: Proc): number => p.store.readGlobal(0, 1_000_000).length;
+
+describe('SQLite log follower', () => {
+  it('projects every tenant from the log, and its checkpoint survives a restart', async () => {
+    const s = shared();
+    const handed: RecordedEvent[] = [];
+    const p = startProcess(s, { pageSize: 7, afterProject: async (_t, events) => void handed.push(...events) });
+    const [t1, t2] = [`t-${randomUUID()}`, `t-${randomUUID()}`];
+    await populate(p, t1, 1);
+    await populate(p, t2, 2);
+    expect(await stored(s.views, t1)).toEqual([]); // nothing projected inline
+
+    const total = logLength(p);
+    expect(total).toBeGreaterThan(30);
+    await expect(p.follower.catchUp()).resolves.toEqual({ projected: total });
+    expect(handed).toHaveLength(total);
+    expect(p.follower.position()).toBe(total);
+    for (const t of [t1, t2]) {
+      const views = await stored(s.views, t);
+      expect((views as ViewDoc[]).filter((d) => d.kind === 'view').length).toBeGreaterThan(3);
+      expect((views as ViewDoc[]).some((d) => d.kind === 'pointer')).toBe(true);
+      expect(views).toEqual(await rebuilt(p, t));
+    }
+    p.db.close();
+
+    const q = startProcess(s);
+    await expect(q.follower.catchUp()).resolves.toEqual({ projected: 0 });
+    const out = await q.core.ingest.ingest(t1, WEB, { type: 'track', messageId: 'after-restart', anonymousId: 'anon-1-a', event: 'Order Completed', properties: { revenue: 5 } });
+    expect(out.status).toBe('accepted');
+    await expect(q.follower.catchUp()).resolves.toEqual({ projected: logLength(q) - total });
+    expect(logLength(q)).toBeGreaterThan(total);
+    expect(await stored(s.views, t1)).toEqual(await rebuilt(q, t1));
+  });
+
+  it('delivering the whole log again changes nothing: the projector skips what it applied', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    await populate(p, tenant, 3);
+    await p.follower.catchUp();
+    const before = await stored(s.views, tenant);
+
+    new SqliteCheckpoints(p.db).save('customer360', toPosition(0));
+    await expect(p.follower.catchUp()).resolves.toEqual({ projected: logLength(p) });
+    expect(await stored(s.views, tenant)).toEqual(before);
+    expect(p.metrics.get('projection_duplicate_skipped')).toBeGreaterThan(0);
+  });
+
+  it('reports events that cannot be read or decoded and goes on past them', async () => {
+    const s = shared();
+    const rejected: RejectedEntry[] = [];
+    const p = startProcess(s, { onRejected: (r) => rejected.push(...r) });
+    const [bad, good] = [`t-${randomUUID()}`, `t-${randomUUID()}`];
+    const [x, y] = [randomUUID(), randomUUID()];
+    const bogus = storedEvent(bad, x, 2, { type: 'NoSuchEvent', pii: undefined });
+    await p.store.commit({ tenant: bad, claims: [], streams: [{ streamId: x, expectedVersion: 0, events: [...registered(bad, x).events, bogus] }] });
+    await p.store.commit({ tenant: bad, claims: [], streams: [registered(bad, y)] });
+    p.db.db.prepare("UPDATE events SET event = '{not json' WHERE position = 3").run();
+    await populate(p, good, 4);
+
+    await expect(p.follower.catchUp()).resolves.toEqual({ projected: logLength(p) - 2 });
+    expect(rejected.map((r) => [r.position, r.tenant, r.streamId, r.version, r.reason.code])).toEqual([
+      [toPosition(2), bad, x, 2, 'UNDECODABLE_EVENT'],
+      [toPosition(3), bad, y, 1, 'UNREADABLE_EVENT'],
+    ]);
+    expect(rejected[0]!.reason.message).toMatch(/unknown event type NoSuchEvent/);
+    expect((await s.views.get(bad, x))?.kind).toBe('view');
+    expect(await stored(s.views, good)).toEqual(await rebuilt(p, good));
+    expect(p.follower.position()).toBe(logLength(p));
+    await expect(p.follower.catchUp()).resolves.toEqual({ projected: 0 });
+  });
+
+  it('a transient failure stops the checkpoint just before the event, which comes again', async () => {
+    const s = shared();
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    let down = true;
+    const busy = Object.assign(new Error('database is locked'), { code: 'ERR_SQLITE_ERROR', errcode: 5 });
+    const docs = {
+      get: (t: string, id: string) => s.views.get(t, id),
+      delete: (t: string, id: string) => s.views.delete(t, id),
+      put: async (t: string, doc: ViewDoc, expected?: Parameters<MemoryReadModelStore['put']>[2]) => {
+        if (down && doc.customerId === b) throw busy;
+        return s.views.put(t, doc, expected);
+      },
+    };
+    const p = startProcess(s, {}, docs);
+    const tenant = `t-${randomUUID()}`;
+    for (const id of [a, b, c]) await p.store.commit({ tenant, claims: [], streams: [registered(tenant, id)] });
+
+    await expect(p.follower.catchUp()).rejects.toBe(busy);
+    expect(p.follower.position()).toBe(1);
+    expect((await s.views.get(tenant, a))?.kind).toBe('view');
+    expect(await s.views.get(tenant, b)).toBeUndefined();
+    expect(await s.views.get(tenant, c)).toBeUndefined();
+
+    down = false;
+    await expect(p.follower.catchUp()).resolves.toEqual({ projected: 2 });
+    expect(p.follower.position()).toBe(3);
+    for (const id of [b, c]) expect((await s.views.get(tenant, id))?.kind).toBe('view');
+  });
+
+  it('polls until stopped', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    p.follower.start(5);
+    const first = await p.core.ingest.ingest(tenant, WEB, { type: 'track', messageId: 'm1', anonymousId: 'anon-1', event: 'Page' });
+    if (first.status !== 'accepted') throw new Error(JSON.stringify(first));
+    await vi.waitFor(async () => expect((await s.views.get(tenant, first.customerId))?.kind).toBe('view'), { timeout: 2_000 });
+    await p.follower.stop();
+
+    const reached = p.follower.position();
+    await p.core.ingest.ingest(tenant, WEB, { type: 'track', messageId: 'm2', anonymousId: 'anon-2', event: 'Page' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logLength(p)).toBeGreaterThan(reached);
+    expect(p.follower.position()).toBe(reached);
+  });
+});
