@@ -44,6 +44,11 @@ export type AppOptions = {
   readonly createTables?: boolean | undefined;
   /** in async mode, also consume the stream in this process (npm start); Lambda leaves it to its kinesis function */
   readonly kinesisConsumer?: boolean | undefined;
+  /**
+   * on the embedded store, keep following the log for what other processes write (a server; the
+   * default); a CLI job only catches up once at start, since it projects its own writes inline
+   */
+  readonly followLog?: boolean | undefined;
 };
 
 export const buildApp = async (config: Config, options: AppOptions = {}): Promise<App> => {
@@ -59,12 +64,12 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core.engagement.relay.stop();
 
-  if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.Sqlite).close());
+  if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.SqliteDerived).close(), () => container.get(TOKENS.Sqlite).close());
   // Views are projected inline (read-your-writes); the follower catches up from its checkpoint what
   // other processes (a CLI job) wrote and what a crash left between commit and projection.
   const follower =
     config.store === 'sqlite'
-      ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.Sqlite)), core.projector, container.get(TOKENS.ReadModelStore), {
+      ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
           onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
           onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
         })
@@ -105,7 +110,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       }
       if (follower && !closers.includes(stopFollower)) {
         await follower.catchUp();
-        follower.start();
+        if (options.followLog !== false) follower.start();
         closers.unshift(stopFollower);
       }
       if (consumer && !closers.includes(stopConsumer)) {
@@ -133,7 +138,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         if (running) consumer.start();
       }
       await poller?.drain();
-      await follower?.catchUp();
+      if (options.followLog !== false) await follower?.catchUp();
       await core.engagement.relay.flush();
     },
     async close() {

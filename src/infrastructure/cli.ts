@@ -48,7 +48,8 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv = pro
       const { config: withSecrets } = withLocalSecrets(cliConfig(env, 'job'));
       const embedded = await startEmbeddedDynamoDb(withSecrets);
       closers.push(() => embedded.stop());
-      const app = await buildApp(embedded.config);
+      // a job projects its own writes inline; a running server's follower picks them up from the file
+      const app = await buildApp(embedded.config, { followLog: false });
       closers.unshift(() => app.close());
       await app.startBackground();
       return app;

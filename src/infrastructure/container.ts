@@ -136,12 +136,18 @@ const bindMemory = (c: Container): void => {
 /** The embedded store: one SQLite file under the data dir, opened in this process. */
 const bindSqlite = (c: Container, config: Config): void => {
   c.bind(TOKENS.Sqlite).toDynamicValue(() => new SqliteDatabase({ path: config.sqliteFile }));
+  // views and snapshots are re-derived from the log: no fsync per write (see SqliteDatabaseOptions);
+  // the FULL connection is opened first, so it creates the file and sets WAL mode
+  c.bind(TOKENS.SqliteDerived).toDynamicValue((ctx) => (ctx.get(TOKENS.Sqlite), new SqliteDatabase({ path: config.sqliteFile, synchronous: 'NORMAL' })));
   const db = (ctx: ResolutionContext) => ctx.get(TOKENS.Sqlite);
-  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new SqliteReadModelStore(db(ctx)));
-  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new SqliteSnapshotStore(db(ctx)));
+  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new SqliteReadModelStore(ctx.get(TOKENS.SqliteDerived)));
+  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new SqliteSnapshotStore(ctx.get(TOKENS.SqliteDerived)));
   c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new SqliteAuditLog(db(ctx)));
   c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new SqliteErasureLedger(db(ctx)));
-  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new SqliteKeyStore(db(ctx), { keyring: keyringFor(config), clock: ctx.get(TOKENS.Clock) }));
+  // A new key needs no fsync of its own: it is written before the commit that uses it, and that
+  // commit's fsync (FULL, same WAL) makes it durable first. An erasure's destroyed keys are synced
+  // by the checkpoint its receipt ends with.
+  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new SqliteKeyStore(ctx.get(TOKENS.SqliteDerived), { keyring: keyringFor(config), clock: ctx.get(TOKENS.Clock) }));
   c.bind(TOKENS.Quarantine).toDynamicValue((ctx) => encrypted(ctx, new SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })));
 };
 

@@ -37,5 +37,7 @@ export const TOKENS = {
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
   DynamoDbStreamsClient: token<DynamoDBStreamsClient>('DynamoDbStreamsClient'),
   Sqlite: token<SqliteDatabase>('Sqlite'),
+  /** the same file on a second connection, synchronous=NORMAL: writes that need no fsync of their own (views, snapshots, data keys) */
+  SqliteDerived: token<SqliteDatabase>('SqliteDerived'),
   Core: token<Core>('Core'),
 } as const;

@@ -14,6 +14,14 @@ export type SqliteDatabaseOptions = {
   readonly path: string;
   /** how long a writer waits for another process's lock before failing; default 10 s */
   readonly busyTimeoutMs?: number | undefined;
+  /**
+   * FULL (default): COMMIT returns once the WAL is fsynced. NORMAL: for writes that need no fsync
+   * of their own, on a second connection to the same file. The WAL is one log, so a power loss can
+   * lose only its last transactions, and every later FULL commit syncs all that came before it:
+   * views and snapshots are re-derived from the event log, and a data key is written before the
+   * event commit that uses it.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL' | undefined;
 };
 
 export type Durability = { readonly journalMode: string; readonly synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; readonly secureDelete: boolean };
@@ -41,7 +49,7 @@ export class SqliteDatabase {
       this.db.exec('PRAGMA journal_mode = WAL');
       for (const suffix of ['', '-wal', '-shm']) if (existsSync(options.path + suffix)) chmodSync(options.path + suffix, 0o600);
     }
-    this.db.exec('PRAGMA synchronous = FULL');
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     this.db.exec('PRAGMA secure_delete = ON');
     this.db.exec('PRAGMA foreign_keys = ON');
   }
