@@ -1,4 +1,13 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { writeReadmeTable } from './readme-table.js';
 import { runSqliteBench } from './sqlite.bench.js';
 
-// `npm run bench:sqlite`: only the embedded-store rows of `npm run bench`, printed as a table.
-console.table(await runSqliteBench());
+// `npm run bench:sqlite`: only the embedded-store rows of `npm run bench`: a table, then
+// bench/results/sqlite.json, and the README's table of these rows rewritten from them.
+const rows = await runSqliteBench();
+console.table(rows);
+const meta = `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString().slice(0, 10)}.`;
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/sqlite.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+writeReadmeTable('sqlite', rows, meta);

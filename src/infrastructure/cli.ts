@@ -54,6 +54,10 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv = pro
       await app.startBackground();
       return app;
     },
+    migrate: async (request) => {
+      const [{ migrateFromEnv }, { withLocalSecrets }] = await Promise.all([import('./migrate.js'), import('./local/secrets.js')]);
+      return migrateFromEnv(withLocalSecrets(cliConfig(env, 'job')).config, env, request);
+    },
     serve: async ({ tenant }) => {
       const { serve } = await import('./server.js');
       const running = await serve({ ...cliConfig(env, 'server'), tenant }, (line) => io.stdout.write(`${line}\n`));

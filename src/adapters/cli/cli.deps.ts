@@ -30,6 +30,24 @@ export type SeedData = (request: SeedRequest) => {
   readonly people: Iterable<readonly { readonly source: string; readonly call: unknown }[]>;
 };
 
+/** `c360 migrate`: where to move the tenant (the source is the configured store). */
+export type MigrateRequest = {
+  readonly tenant: string;
+  readonly to: 'sqlite' | 'dynamodb';
+  /** --to sqlite: the target file */
+  readonly file?: string | undefined;
+  readonly resume: boolean;
+  /** who runs it, for the audit log (cli:<user>) */
+  readonly actor: string;
+  readonly onProgress?: ((kind: string, copied: number) => void) | undefined;
+};
+export type MigrateResult = {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly rebuild: { readonly events: number; readonly docs: number };
+  /** the settings to start on the target with, e.g. C360_STORE=dynamodb */
+  readonly env: Readonly<Record<string, string>>;
+};
+
 export type CliDeps = {
   readonly defaultTenant: string;
   /** builds (once) the core the commands run on; not called for --help or a usage error */
@@ -38,4 +56,6 @@ export type CliDeps = {
   readonly serve: (options: { readonly tenant: string }) => Promise<void>;
   readonly seedData: SeedData;
   readonly io: CliIo;
+  /** moves the tenant to another store; absent where the program runs on an in-memory core */
+  readonly migrate?: ((request: MigrateRequest) => Promise<MigrateResult>) | undefined;
 };

@@ -4,6 +4,7 @@ import { describeError, EXIT, exitCodeOf } from './cli-error.js';
 import type { Action, CommandContext } from './command-context.js';
 import { registerGdpr } from './gdpr.command.js';
 import { registerImport } from './import.command.js';
+import { registerMigrate } from './migrate.command.js';
 import { tenantName } from './options.js';
 import { makeOutput } from './output.js';
 import { registerQuarantine } from './quarantine.command.js';
@@ -44,6 +45,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerRebuild(program, action);
   registerQuarantine(program, action);
   registerGdpr(program, action);
+  registerMigrate(program, action);
   return program;
 };
 

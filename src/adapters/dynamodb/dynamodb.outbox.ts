@@ -45,7 +45,7 @@ const itemOf = (e: OutboxEntry): Item => ({
 
 const num = (a: AttributeValue | undefined): number => Number(a?.N);
 
-const entryOf = (item: Item): OutboxEntry => ({
+export const entryOf = (item: Item): OutboxEntry => ({
   tenant: item['tenant']!.S!,
   decisionId: item['sk']!.S!,
   customerId: item['customerId']!.S!,

@@ -33,7 +33,7 @@ const SQL = {
   all: `SELECT ${COLUMNS} FROM outbox_entries ORDER BY tenant, decision_id`,
 };
 
-type Row = {
+export type Row = {
   tenant: string;
   decision_id: string;
   customer_id: string;
@@ -49,7 +49,7 @@ type Row = {
   last_error: string | null;
 };
 
-const entryOf = (r: Row): OutboxEntry => ({
+export const entryOf = (r: Row): OutboxEntry => ({
   tenant: r.tenant,
   decisionId: r.decision_id,
   customerId: r.customer_id,

@@ -1,0 +1,120 @@
+import { resolve } from 'node:path';
+import type { Container } from 'inversify';
+import type { MigrateRequest, MigrateResult } from '../adapters/cli/cli.deps.js';
+import { migrateTenant, type MigrationCounts, type MigrationKind, type MigrationSource, type MigrationTarget } from '../application/admin/migrate.use-case.js';
+import { DynamoDbOutbox } from '../adapters/dynamodb/dynamodb.outbox.js';
+import { DynamoDbQuarantine } from '../adapters/dynamodb/dynamodb.quarantine.js';
+import { ensureTables } from '../adapters/dynamodb/dynamodb.tables.js';
+import { DynamoDbStoreTransfer } from '../adapters/dynamodb/dynamodb.transfer.js';
+import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
+import { SqliteOutbox } from '../adapters/sqlite/sqlite.outbox.js';
+import { SqliteQuarantine } from '../adapters/sqlite/sqlite.quarantine.js';
+import { SqliteStoreTransfer } from '../adapters/sqlite/sqlite.transfer.js';
+import type { StoreTransfer } from '../application/ports/store-transfer.port.js';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildContainer } from './container.js';
+import { TOKENS } from './tokens.js';
+
+// The composition of `c360 migrate`: both stores' transfer adapters from two configs, the use
+// case between them, then a rebuild of the views on an App built on the target.
+
+export type MigrationSide = MigrationSource & MigrationTarget & { readonly transfer: StoreTransfer; close(): Promise<void> };
+
+export type MigrationReport = {
+  readonly counts: MigrationCounts;
+  readonly rebuild: { readonly events: number; readonly docs: number };
+};
+
+/** The transfer-side ports of one store (sqlite or dynamodb), straight from its container. */
+export const openMigrationSide = async (config: Config): Promise<MigrationSide> => {
+  const c = buildContainer(config);
+  const common = (transfer: StoreTransfer, outbox: MigrationTarget['outbox'], close: () => Promise<void>): MigrationSide => ({
+    transfer,
+    ledger: c.get(TOKENS.ErasureLedger),
+    audit: c.get(TOKENS.AuditLog),
+    outbox,
+    close,
+  });
+  switch (config.store) {
+    case 'sqlite':
+      return sqliteSide(c, config, common);
+    case 'dynamodb': {
+      const client = c.get(TOKENS.DynamoDbClient);
+      const { tables } = config;
+      const outboxTable = tables.outbox ?? `${tables.events}-outbox`;
+      if (config.createTables ?? config.dynamoEndpoint !== undefined) {
+        await ensureTables(client, { events: tables.events, views: tables.views, keys: tables.keys, quarantine: tables.quarantine, audit: tables.audit, ledger: tables.ledger, outbox: outboxTable });
+      }
+      const quarantine = new DynamoDbQuarantine(client, { tableName: tables.quarantine, retentionMs: config.quarantineRetentionMs });
+      const transfer = new DynamoDbStoreTransfer(client, { events: tables.events, keys: tables.keys, outbox: outboxTable }, c.get(TOKENS.EventStore), quarantine);
+      return common(transfer, new DynamoDbOutbox(client, { tableName: outboxTable }), async () => client.destroy());
+    }
+    default:
+      throw new ConfigError(`C360_STORE=${config.store}: migrate moves a tenant between the sqlite and dynamodb stores only`);
+  }
+};
+
+const sqliteSide = (c: Container, config: Config, common: (t: StoreTransfer, o: MigrationTarget['outbox'], close: () => Promise<void>) => MigrationSide): MigrationSide => {
+  const db = c.get(TOKENS.Sqlite);
+  c.get(TOKENS.KeyStore); // creates the key table
+  const quarantine = new SqliteQuarantine(db, { retentionMs: config.quarantineRetentionMs });
+  const transfer = new SqliteStoreTransfer(db, c.get(TOKENS.EventStore) as SqliteEventStore, quarantine);
+  return common(transfer, new SqliteOutbox(db), async () => db.close());
+};
+
+/** The target's config: its own store settings, but the source's secrets (same keys, same claim keys). */
+export const targetConfig = (source: Config, target: Config): Config => ({
+  ...target,
+  claimSecret: source.claimSecret,
+  claimSecretGenerated: source.claimSecretGenerated,
+  masterKey: source.masterKey,
+  previousMasterKeys: source.previousMasterKeys,
+  kmsKeyId: source.kmsKeyId,
+  projection: 'inline',
+  ingestMode: 'sync',
+});
+
+const sameStore = (a: Config, b: Config): boolean =>
+  a.store === b.store && (a.store === 'sqlite' ? a.sqliteFile === b.sqliteFile : a.dynamoEndpoint === b.dynamoEndpoint && a.tables.events === b.tables.events);
+
+/** Copies the tenant from `source` to `target`, then rebuilds its views on the target. */
+export const runMigration = async (
+  source: Config,
+  target: Config,
+  tenant: string,
+  options: { readonly resume?: boolean | undefined; readonly onProgress?: ((kind: MigrationKind, copied: number) => void) | undefined; readonly actor?: string | undefined } = {},
+): Promise<MigrationReport> => {
+  if (sameStore(source, target)) throw new ConfigError('migrate: the target is the store the data is in already');
+  const from = await openMigrationSide(source);
+  let counts: MigrationCounts;
+  try {
+    const to = await openMigrationSide(target);
+    try {
+      counts = await migrateTenant(tenant, from, to, options);
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
+  const app = await buildApp(target);
+  try {
+    const rebuild = await app.core.rebuild.rebuild(tenant, undefined, { actor: options.actor ?? 'system' });
+    return { counts, rebuild };
+  } finally {
+    await app.close();
+  }
+};
+
+/** The bin's `migrate`: source from the environment (and the data dir's secrets), target from it plus the request. */
+export const migrateFromEnv = async (source: Config, env: NodeJS.ProcessEnv, request: MigrateRequest): Promise<MigrateResult> => {
+  const overrides = request.to === 'sqlite' ? { C360_STORE: 'sqlite', C360_SQLITE_FILE: resolve(request.file ?? '') } : { C360_STORE: 'dynamodb' };
+  const target = targetConfig(source, loadConfig({ ...env, ...overrides }));
+  const report = await runMigration(source, target, request.tenant, { resume: request.resume, onProgress: request.onProgress, actor: request.actor });
+  const startEnv: Record<string, string> =
+    target.store === 'sqlite'
+      ? { C360_STORE: 'sqlite', C360_SQLITE_FILE: target.sqliteFile }
+      : { C360_STORE: 'dynamodb', ...(target.dynamoEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: target.dynamoEndpoint } : {}) };
+  return { ...report, env: startEnv };
+};

@@ -1,0 +1,221 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrateTenant, TargetNotEmptyError } from '../../src/application/admin/migrate.use-case.js';
+import type { OutboxEntry } from '../../src/application/ports/outbox.port.js';
+import type { StoredEvent } from '../../src/application/ports/event-store.port.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite.outbox.js';
+import { buildApp, type App } from '../../src/infrastructure/app.js';
+import { loadConfig, type Config } from '../../src/infrastructure/config.js';
+import { main } from '../../src/infrastructure/cli.js';
+import { openMigrationSide, runMigration, targetConfig } from '../../src/infrastructure/migrate.js';
+import { ALICE, scenarioCalls, seedScenario, type Seeded } from '../support/erasure-scenario.js';
+
+// `c360 migrate` end to end: a tenant built on the embedded SQLite file (merges, an erasure, the
+// quarantine) moves to DynamoDB Local and back to a new SQLite file. On every target the views
+// equal the source's, the log is the same event for event, the erased cluster stays erased (key
+// tombstones, no lookups, the ledger's receipt) and replaying an original call is a duplicate.
+
+const tenant = 'acme';
+const secrets = { C360_CLAIM_SECRET: randomBytes(32).toString('base64url'), C360_MASTER_KEY: randomBytes(32).toString('base64') };
+const prefix = `migrate-${randomUUID().slice(0, 8)}-`;
+let dir: string;
+let source: App;
+let seeded: Seeded;
+
+const sqliteConfig = (file: string): Config =>
+  loadConfig({ C360_DATA_DIR: dir, C360_SQLITE_FILE: join(dir, file), C360_TENANT: tenant, C360_PROJECTION: 'inline', C360_PHONE_REGION: 'GB', ...secrets });
+const dynamoConfig = (): Config =>
+  loadConfig({
+    C360_STORE: 'dynamodb',
+    C360_PROJECTION: 'inline',
+    C360_DATA_DIR: dir,
+    C360_TENANT: tenant,
+    C360_PHONE_REGION: 'GB',
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+    ...Object.fromEntries(['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${prefix}${t.toLowerCase()}`])),
+    ...secrets,
+  });
+
+const all = async <T>(read: (after: string | undefined) => Promise<{ items: readonly T[]; next?: string | undefined }>): Promise<T[]> => {
+  const out: T[] = [];
+  let after: string | undefined;
+  do {
+    const page = await read(after);
+    out.push(...page.items);
+    after = page.next;
+  } while (after);
+  return out;
+};
+const docs = async (app: App): Promise<ViewDoc[]> =>
+  (await all((after) => app.core.ports.readModels.list(tenant, { after, limit: 50 }).then((p) => ({ items: p.docs, next: p.next })))).sort((a, b) => a.customerId.localeCompare(b.customerId));
+const log = async (app: App): Promise<Omit<StoredEvent, 'position'>[]> =>
+  (await all((after) => app.core.ports.store.readAll(tenant, { after, limit: 7 }).then((p) => ({ items: p.events, next: p.next })))).map(({ position: _, ...e }) => e);
+const counts = async (app: App) => ({
+  quarantine: (await app.core.ports.quarantine.list(tenant, { limit: 100 })).entries.length,
+  ledger: (await app.core.ports.ledger.list(tenant, { limit: 100 })).entries.length,
+  audit: (await app.core.ports.audit.list(tenant, { limit: 100 })).entries.length,
+});
+/** Rows of the source file, counted by SQL, not by the exporter under test. */
+const sourceRows = () => {
+  const db = new SqliteDatabase({ path: join(dir, 'source.sqlite') });
+  try {
+    const n = (sql: string) => (db.db.prepare(sql).get(tenant) as { n: number }).n;
+    return {
+      keys: n('SELECT COUNT(*) AS n FROM data_keys WHERE tenant = ? AND destroyed_at IS NULL'),
+      tombstones: n('SELECT COUNT(*) AS n FROM data_keys WHERE tenant = ? AND destroyed_at IS NOT NULL'),
+      claims: n('SELECT COUNT(*) AS n FROM claims WHERE tenant = ?'),
+      idempotency: n('SELECT COUNT(*) AS n FROM idempotency WHERE tenant = ?'),
+    };
+  } finally {
+    db.close();
+  }
+};
+const note = (decisionId: string) => ({ decisionId, tenant, customerId: 'c-1', channel: 'email', offerId: 'o-1', offerTitle: 'Ten off', decidedAt: 1_767_000_000_000 });
+const entry = { tenant, customerId: 'c-1', version: 3, eventId: 'e-1', attempts: 0, createdAt: 1_767_000_000_000, nextAttemptAt: 1_767_000_000_000 };
+const OUTBOX = [
+  { ...entry, decisionId: 'd-1', notification: note('d-1'), status: 'published', confirmed: true, publishedAt: 1_767_000_001_000 },
+  { ...entry, decisionId: 'd-2', notification: note('d-2'), status: 'pending', confirmed: true, attempts: 2, nextAttemptAt: 1_767_000_009_000, lastError: 'sns: timeout' },
+] as const satisfies readonly OutboxEntry[];
+const ingestOn = (app: App, call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'c360-migrate-'));
+  source = await buildApp(sqliteConfig('source.sqlite'));
+  seeded = await seedScenario((call) => ingestOn(source, call));
+  for (const call of [
+    { type: 'track', messageId: 'm-x1', userId: 'u-bob-22aa', event: 'Order Completed', properties: { orderId: 'o-b2', revenue: 30, currency: 'EUR' }, timestamp: '2026-01-06T10:00:00Z' },
+    { type: 'identify', messageId: 'm-x2', userId: 'u-dan-1', traits: { email: 'dan@example.org', name: 'Dan Dale' }, timestamp: '2026-01-06T11:00:00Z' },
+  ])
+    expect((await ingestOn(source, call)).status).toBe('accepted');
+  await source.core.gdpr.erase(tenant, seeded.alice[1]!, { actor: 'dpo' });
+  // two outbox entries (engagement is off here): one published, one confirmed and retrying
+  const db = new SqliteDatabase({ path: join(dir, 'source.sqlite') });
+  const outbox = new SqliteOutbox(db);
+  for (const e of OUTBOX) await outbox.stage({ ...e, status: 'pending', confirmed: false });
+  await outbox.markPublished(tenant, 'd-1', OUTBOX[0].publishedAt);
+  await outbox.reschedule(tenant, 'd-2', { attempts: 2, nextAttemptAt: OUTBOX[1].nextAttemptAt, confirmed: true, lastError: 'sns: timeout' });
+  db.close();
+}, 60_000);
+afterAll(async () => {
+  await source?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Everything a migrated tenant must show on its new store. */
+const expectSameTenant = async (target: App, from: App) => {
+  const viewsFrom = await docs(from);
+  expect(viewsFrom.filter((d) => d.kind === 'view').length).toBeGreaterThanOrEqual(3);
+  expect(await docs(target)).toEqual(viewsFrom);
+  expect(await log(target)).toEqual(await log(from));
+  const [c, f] = [await counts(target), await counts(from)];
+  expect(c).toEqual({ ...f, audit: c.audit }); // quarantine and ledger as they were
+  expect(c.quarantine).toBe(1); // Bob's invalid call; Alice's two went with her erasure
+  // the entry still opens under the tenant's quarantine key on the target, and equals the source's
+  const entries = async (app: App) => (await app.core.ports.quarantine.list(tenant, { limit: 100 })).entries;
+  expect(await entries(target)).toEqual(await entries(from));
+  expect(JSON.stringify((await entries(target))[0]?.payload)).toContain('u-bob-22aa');
+  const audit = async (app: App) => (await app.core.ports.audit.list(tenant, { limit: 100 })).entries;
+  expect((await audit(target)).slice(0, f.audit)).toEqual(await audit(from));
+  // the erased cluster stays erased: tombstones, no lookup, the same receipt
+  for (const id of seeded.alice) {
+    expect(await target.core.ports.keys.get(tenant, id)).toBeNull();
+    await expect(target.core.ports.keys.getOrCreate(tenant, id)).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    expect(await target.core.ports.ledger.find(tenant, id)).toEqual(await from.core.ports.ledger.find(tenant, id));
+  }
+  await expect(target.core.queries.findByIdentifier(tenant, 'email', ALICE.email)).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+  expect((await target.core.queries.findByIdentifier(tenant, 'email', 'dan@example.org')).kind).toBe('view');
+  // replaying original calls (Alice's, Bob's) is a duplicate and changes nothing
+  const { valid } = scenarioCalls();
+  for (const call of [valid[0]!, valid[3]!]) expect((await ingestOn(target, call)).status).toBe('duplicate');
+  expect(await docs(target)).toEqual(viewsFrom);
+  expect(await log(target)).toEqual(await log(from));
+};
+
+describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
+  it('moves the tenant to DynamoDB with the same views, log, keys, tombstones, ledger and quarantine', async () => {
+    const sourceAudit = (await counts(source)).audit;
+    const report = await runMigration(sqliteConfig('source.sqlite'), dynamoConfig(), tenant);
+    const events = (await log(source)).length;
+    expect(report.counts).toEqual({ ...sourceRows(), events, quarantine: 1, ledger: 1, audit: sourceAudit, outbox: 2 });
+    expect(report.counts).toMatchObject({ keys: 5, tombstones: 3 }); // Bob's two, Carol, Dan, the quarantine key; Alice's three
+    expect(report.rebuild.events).toBe(events);
+
+    const side = await openMigrationSide(targetConfig(source.config, dynamoConfig()));
+    try {
+      expect([await side.outbox.get(tenant, 'd-1'), await side.outbox.get(tenant, 'd-2')]).toEqual(OUTBOX);
+    } finally {
+      await side.close();
+    }
+    const target = await buildApp(targetConfig(source.config, dynamoConfig()));
+    try {
+      expect((await counts(target)).audit).toBe(sourceAudit + 1); // the rebuild is audited there
+      await expectSameTenant(target, source);
+    } finally {
+      await target.close();
+    }
+  }, 120_000);
+
+  it('refuses a target that holds the tenant already, and --resume copies nothing twice', async () => {
+    const from = await openMigrationSide(sqliteConfig('source.sqlite'));
+    const to = await openMigrationSide(targetConfig(source.config, dynamoConfig()));
+    try {
+      await expect(migrateTenant(tenant, from, to)).rejects.toBeInstanceOf(TargetNotEmptyError);
+      const again = await migrateTenant(tenant, from, to, { resume: true });
+      expect(again.events).toBe((await log(source)).length);
+    } finally {
+      await Promise.all([from.close(), to.close()]);
+    }
+    const target = await buildApp(targetConfig(source.config, dynamoConfig()));
+    try {
+      expect(await log(target)).toEqual(await log(source));
+      expect(await docs(target)).toEqual(await docs(source));
+    } finally {
+      await target.close();
+    }
+  }, 120_000);
+
+  it('moves it back from DynamoDB to a new SQLite file', async () => {
+    const dynamo = targetConfig(source.config, dynamoConfig());
+    const report = await runMigration(dynamo, sqliteConfig('back.sqlite'), tenant);
+    expect(report.counts).toMatchObject({ ...sourceRows(), events: (await log(source)).length, quarantine: 1, ledger: 1, outbox: 2 });
+    const back = await buildApp(sqliteConfig('back.sqlite'));
+    try {
+      await expectSameTenant(back, source);
+    } finally {
+      await back.close();
+    }
+  }, 120_000);
+
+  it('runs as `c360 migrate --to sqlite --file` through the bin, and refuses to run twice into the same file', async () => {
+    const env = { C360_DATA_DIR: dir, C360_SQLITE_FILE: join(dir, 'source.sqlite'), C360_TENANT: tenant, C360_PHONE_REGION: 'GB', ...secrets };
+    const file = join(dir, 'cli.sqlite');
+    const captured = () => {
+      let text = '';
+      return { write: (t: string) => ((text += t), true), text: () => text };
+    };
+    const [stdout, stderr] = [captured(), captured()];
+    const code = await main(['migrate', '--to', 'sqlite', '--file', file], env, { stdout, stderr, debug: false, progressIntervalMs: 0 });
+    expect(code, stderr.text()).toBe(0);
+    const events = (await log(source)).length;
+    expect(stdout.text()).toMatch(new RegExp(`events +${events}\\n`));
+    expect(stdout.text()).toContain(`rebuilt the views there: ${events} events replayed`);
+    expect(stdout.text()).toContain(`now start with C360_STORE=sqlite C360_SQLITE_FILE=${file}`);
+
+    const again = captured();
+    expect(await main(['migrate', '--to', 'sqlite', '--file', file], env, { stdout: captured(), stderr: again, debug: false })).toBe(1);
+    expect(again.text()).toContain(`already holds data of tenant "${tenant}"`);
+    expect(await main(['migrate', '--to', 'sqlite'], env, { stdout: captured(), stderr: captured(), debug: false })).toBe(2);
+
+    const migrated = await buildApp(sqliteConfig('cli.sqlite'));
+    try {
+      await expectSameTenant(migrated, source);
+    } finally {
+      await migrated.close();
+    }
+  }, 120_000);
+});
