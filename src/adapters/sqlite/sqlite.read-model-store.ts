@@ -5,6 +5,12 @@ import type { SqliteDatabase } from './sqlite.database.js';
 // exact JSON the projector produced; `version` and `applied_sum` sit beside it so that one
 // conditional statement refuses a stale doc (docOrder < 0) or a lost compare-and-swap, atomic
 // even against another process writing the same file.
+//
+// Writes (puts and deletes) that arrive in one turn of the event loop are applied in arrival order
+// in one transaction: a batch of calls projects its docs with one WAL write, not one per doc.
+// Each write keeps its own result; a statement that fails rejects its own caller only.
+
+type Write = { readonly run: () => number; readonly resolve: (changes: number) => void; readonly reject: (e: unknown) => void };
 
 const NEWER_OR_EQUAL = '(view_docs.version < :v OR (view_docs.version = :v AND view_docs.applied_sum <= :s))';
 
@@ -24,6 +30,9 @@ const SQL = {
 };
 
 export class SqliteReadModelStore implements ReadModelStore {
+  private queue: Write[] = [];
+  private scheduled = false;
+
   constructor(private readonly db: SqliteDatabase) {
     db.db.exec(`CREATE TABLE IF NOT EXISTS view_docs (
       tenant TEXT NOT NULL, customer_id TEXT NOT NULL, version INTEGER NOT NULL, applied_sum INTEGER NOT NULL, doc TEXT NOT NULL,
@@ -37,18 +46,59 @@ export class SqliteReadModelStore implements ReadModelStore {
 
   async put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean> {
     const row = { t: tenant, c: doc.customerId, v: doc.version, s: appliedSum(doc), doc: JSON.stringify(doc) };
-    const { changes } =
-      expected === undefined
-        ? this.db.prepare(SQL.put).run(row)
-        : expected === null
-          ? this.db.prepare(SQL.create).run(row)
-          : // compare-and-swap: still the doc the projector read, and the new one is not older
-            this.db.prepare(SQL.swap).run({ ...row, ev: expected.version, es: expected.appliedSum });
-    return Number(changes) > 0;
+    const run = () =>
+      Number(
+        (expected === undefined
+          ? this.db.prepare(SQL.put).run(row)
+          : expected === null
+            ? this.db.prepare(SQL.create).run(row)
+            : // compare-and-swap: still the doc the projector read, and the new one is not older
+              this.db.prepare(SQL.swap).run({ ...row, ev: expected.version, es: expected.appliedSum })
+        ).changes,
+      );
+    return (await this.write(run)) > 0;
   }
 
   async delete(tenant: string, customerId: string): Promise<void> {
-    this.db.prepare(SQL.delete).run(tenant, customerId);
+    await this.write(() => Number(this.db.prepare(SQL.delete).run(tenant, customerId).changes));
+  }
+
+  private write(run: () => number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ run, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Applies every queued write in one transaction, in arrival order; settles them after COMMIT. */
+  private flush(): void {
+    this.scheduled = false;
+    const writes = this.queue;
+    this.queue = [];
+    if (writes.length === 0) return;
+    const results: ({ ok: true; changes: number } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of writes) {
+          try {
+            results.push({ ok: true, changes: w.run() });
+          } catch (error) {
+            results.push({ ok: false, error }); // SQLite undid that statement alone
+          }
+        }
+      });
+    } catch (e) {
+      for (const w of writes) w.reject(e);
+      return;
+    }
+    writes.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.changes);
+      else w.reject(r.error);
+    });
   }
 
   async list(
@@ -71,6 +121,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       if (ids.has(doc.customerId)) throw new Error(`replaceAll got customer ${doc.customerId} twice`);
       ids.add(doc.customerId);
     }
+    this.flush(); // writes queued before the rebuild land before it, never after
     this.db.transaction(() => {
       this.db.prepare(SQL.deleteTenant).run(tenant);
       const insert = this.db.prepare(SQL.create);
