@@ -65,7 +65,7 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
     },
   },
   {
-    // The Lambda functions run on DynamoDB (DESIGN.md, runtime shapes). EventStoreDB's gRPC client
+    // The Lambda functions run on DynamoDB (docs/architecture.md, runtime shapes). EventStoreDB's gRPC client
     // would add about 1.1 MB that no function uses; with C360_STORE=eventstoredb the container's
     // first use of it fails with this message instead.
     name: 'without-eventstoredb',

@@ -3,7 +3,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { decisionEvents, interestCall, makeEngagementHarness } from '../support/engagement-harness.js';
 import { RUNS, TIMEOUT } from './support.js';
 
-// DESIGN.md "Engagement": whatever the event sequence, merges included, no offer is decided
+// docs/architecture.md "Engagement": whatever the event sequence, merges included, no offer is decided
 // 'sent' while the cluster already has the cap's worth of sends on that channel in the window,
 // and none without marketing consent at decision time. The oracle knows nothing of the
 // implementation: clusters are the connected components of the identifiers calls carried together,

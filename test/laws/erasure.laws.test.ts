@@ -4,7 +4,7 @@ import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbOps, TENANTS, type CallSpec } from './arbitraries.js';
 import { ingest, RUNS, runOps, TIMEOUT } from './support.js';
 
-// DESIGN.md "GDPR": erasing any customer of any history (merges, unmerges, duplicates, two
+// docs/architecture.md "GDPR": erasing any customer of any history (merges, unmerges, duplicates, two
 // tenants) removes exactly its cluster's read models, changes no other, and replaying the log
 // afterwards gives exactly what incremental projection produced, also once new calls reuse the
 // erased customer's identifiers.

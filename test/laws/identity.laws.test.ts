@@ -20,7 +20,7 @@ import {
 } from './arbitraries.js';
 import { activeStates, components, groupsFromLookups, groupsFromViews, ingest, ingestAll, label, lookup, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
 
-// DESIGN.md "Identity laws": idempotence, arrival-order independence of the grouping, safety.
+// docs/architecture.md "Identity laws": idempotence, arrival-order independence of the grouping, safety.
 
 const everything = async (h: Harness) => ({
   store: h.ports.store.dump(),

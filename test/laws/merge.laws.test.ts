@@ -6,7 +6,7 @@ import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbHistory, arbOps, HOUR, ID_TYPES, NOW, SMALL_RULES, TENANTS, WINDOWED_RULES, type CallSpec } from './arbitraries.js';
 import { activeStates, domainError, identifiersOfCalls, ingestAll, json, label, lookup, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
 
-// DESIGN.md "Identity laws": manual merges respect limits unless forced, unmerge undoes a merge,
+// docs/architecture.md "Identity laws": manual merges respect limits unless forced, unmerge undoes a merge,
 // and every merge can be explained.
 
 const ACTOR = 'law-tester';

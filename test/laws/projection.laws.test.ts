@@ -22,7 +22,7 @@ import {
 } from './arbitraries.js';
 import { ingest, json, label, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
 
-// DESIGN.md "Identity laws" about what the read models show: traits merge by last writer wins,
+// docs/architecture.md "Identity laws" about what the read models show: traits merge by last writer wins,
 // consent by the latest decision, and replaying the log equals what was projected live.
 
 const PRIORITY: Readonly<Record<CallSpec['source'], number>> = { web: 10, crm: 50 };

@@ -3,10 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
-// Real Lambda event shapes (../shared/fixtures/aws-lambda, from Powertools' test events) with our
+// Real Lambda event shapes (test/fixtures/aws-lambda, copied from Powertools' test events; see its README) with our
 // payload swapped in and everything else of the envelope kept as AWS sends it.
 
-export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/aws-lambda');
+export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/aws-lambda');
 
 type Json = Record<string, any>;
 

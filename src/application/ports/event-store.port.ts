@@ -1,6 +1,6 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 
-// The event store port, shaped exactly as DESIGN.md's write path: one atomic commit that appends to
+// The event store port, shaped exactly as docs/architecture.md's write path: one atomic commit that appends to
 // one or more customer streams, moves identifier claims and records the idempotency key, or
 // changes nothing at all. Only use cases retry (bounded).
 
