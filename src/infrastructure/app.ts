@@ -72,6 +72,8 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
           onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
           onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
+          // this process projects its own commits inline; the follower takes the rest
+          skipLocalCommits: config.projection === 'inline',
         })
       : undefined;
   const stopFollower = () => follower?.stop();

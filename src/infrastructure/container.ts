@@ -136,9 +136,11 @@ const bindMemory = (c: Container): void => {
 /** The embedded store: one SQLite file under the data dir, opened in this process. */
 const bindSqlite = (c: Container, config: Config): void => {
   c.bind(TOKENS.Sqlite).toDynamicValue(() => new SqliteDatabase({ path: config.sqliteFile }));
-  // views and snapshots are re-derived from the log: no fsync per write (see SqliteDatabaseOptions);
-  // the FULL connection is opened first, so it creates the file and sets WAL mode
-  c.bind(TOKENS.SqliteDerived).toDynamicValue((ctx) => (ctx.get(TOKENS.Sqlite), new SqliteDatabase({ path: config.sqliteFile, synchronous: 'NORMAL' })));
+  // views, snapshots and data keys need no fsync of their own (see SqliteDatabaseOptions)
+  c.bind(TOKENS.SqliteDerived).toDynamicValue((ctx) => {
+    ctx.get(TOKENS.Sqlite); // opened first: it creates the file and sets WAL mode
+    return new SqliteDatabase({ path: config.sqliteFile, synchronous: 'NORMAL' });
+  });
   const db = (ctx: ResolutionContext) => ctx.get(TOKENS.Sqlite);
   c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new SqliteReadModelStore(ctx.get(TOKENS.SqliteDerived)));
   c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new SqliteSnapshotStore(ctx.get(TOKENS.SqliteDerived)));

@@ -195,3 +195,33 @@ describe('SQLite log follower', () => {
     expect(p.follower.position()).toBe(reached);
   });
 });
+
+describe('skipping what this process projected inline', () => {
+  it('projects another process\'s commits and a crashed process\'s leftovers, never this store\'s own', async () => {
+    const s = shared();
+    const tenant = `t-${randomUUID()}`;
+    const other = startProcess(s);
+    await populate(other, tenant, 41);
+    const theirs = other.store.readGlobal(0, 10_000).length;
+    expect(theirs).toBeGreaterThan(20);
+
+    // a second process on the same file: its own commits are known to it, the other's are not
+    const self = startProcess(s, { skipLocalCommits: true });
+    const mine = await self.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] });
+    expect(mine.status).toBe('committed');
+    const all = self.store.readGlobal(0, 10_000);
+    expect(all).toHaveLength(theirs + 1);
+    expect(all.filter((e) => self.store.committedHere(e.position)).map((e) => e.position)).toEqual([all.at(-1)!.position]);
+    expect(all.some((e) => other.store.committedHere(e.position) && self.store.committedHere(e.position))).toBe(false);
+
+    // a conflicting commit takes no position of its own
+    const again = await self.store.commit({ tenant, streams: [registered(tenant, all.at(-1)!.streamId)], claims: [] });
+    expect(again.status).toBe('conflict');
+    expect(self.store.readGlobal(0, 10_000).filter((e) => self.store.committedHere(e.position))).toHaveLength(1);
+
+    // the follower projects exactly the other process's events, and moves past its own
+    expect(await self.follower.catchUp()).toEqual({ projected: theirs });
+    expect(self.follower.position()).toBe(all.at(-1)!.position);
+    expect(self.store.committedHere(all.at(-1)!.position)).toBe(false); // forgotten once passed
+  });
+});

@@ -17,6 +17,7 @@ import type { SqliteDatabase } from './sqlite.database.js';
 // BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it needs a result per member, and
 // must survive a failed COMMIT (flush is never called from inside another transaction's work).
 
+const MAX_LOCAL_RANGES = 4_096;
 const POSITION_DIGITS = 16; // any safe integer, so string order of positions is numeric order
 export const toPosition = (n: number): string => String(n).padStart(POSITION_DIGITS, '0');
 export const fromPosition = (p: string): number => {
@@ -52,7 +53,8 @@ type IdempotencyRow = { payload_hash: string; expires_at: number };
 export type GlobalEntry = { readonly position: number; readonly tenant: string; readonly streamId: string; readonly version: number; readonly event?: StoredEvent; readonly error?: unknown };
 export type SqliteEventStoreOptions = { readonly clock?: Clock | undefined; readonly maxGroup?: number | undefined };
 type Member = { readonly commit: Commit; readonly resolve: (r: CommitResult) => void; readonly reject: (e: unknown) => void };
-type Outcome = { readonly ok: true; readonly result: CommitResult } | { readonly ok: false; readonly error: unknown };
+/** `positions`: the first and last position a committed member's events took */
+type Outcome = { readonly ok: true; readonly result: CommitResult; readonly positions?: readonly [number, number] | undefined } | { readonly ok: false; readonly error: unknown };
 
 const toEvent = (row: EventRow): StoredEvent => {
   const event = JSON.parse(row.event) as { position?: string };
@@ -67,6 +69,8 @@ export class SqliteEventStore implements EventStore {
   private readonly maxGroup: number;
   private queue: Member[] = [];
   private scheduled = false;
+  /** position ranges committed through this instance (the log follower can skip what was projected inline) */
+  private local: [number, number][] = [];
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -102,7 +106,7 @@ export class SqliteEventStore implements EventStore {
     const outcomes: Outcome[] = [];
     try {
       db.exec('BEGIN IMMEDIATE');
-      for (const m of group) outcomes.push(group.length === 1 ? { ok: true, result: this.apply(m.commit) } : this.member(m.commit));
+      for (const m of group) outcomes.push(group.length === 1 ? this.apply(m.commit) : this.member(m.commit));
       db.exec('COMMIT');
     } catch (error) {
       try {
@@ -118,9 +122,36 @@ export class SqliteEventStore implements EventStore {
     this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
     group.forEach((m, i) => {
       const o = outcomes[i]!;
+      if (o.ok && o.positions) this.remember(o.positions[0], o.positions[1]);
       if (o.ok) m.resolve(o.result);
       else m.reject(o.error);
     });
+  }
+
+  private remember(first: number, last: number): void {
+    const tail = this.local.at(-1);
+    if (tail && tail[1] + 1 === first) tail[1] = last; // one writer: the ranges join up
+    else this.local.push([first, last]);
+    // bounded: a range dropped here is only projected once more by the follower, which is harmless
+    if (this.local.length > MAX_LOCAL_RANGES) this.local.splice(0, this.local.length - MAX_LOCAL_RANGES);
+  }
+
+  /** Whether this instance committed the event at `position` (in this process, since it opened). */
+  committedHere(position: number): boolean {
+    // ranges are in ascending order (positions only grow): binary search for the last first <= position
+    let lo = 0;
+    let hi = this.local.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.local[mid]![0] <= position) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && position <= this.local[hi]![1];
+  }
+
+  /** Forgets local ranges up to `position` (the follower has passed them). */
+  forgetCommittedUpTo(position: number): void {
+    if (this.local.length > 0 && this.local[0]![0] <= position) this.local = this.local.filter(([, last]) => last > position);
   }
 
   /** One member of a group, in its savepoint; throws only when the whole transaction is lost. */
@@ -128,9 +159,9 @@ export class SqliteEventStore implements EventStore {
     const db = this.db.db;
     db.exec('SAVEPOINT member');
     try {
-      const result = this.apply(commit);
+      const outcome = this.apply(commit);
       db.exec('RELEASE member');
-      return { ok: true, result };
+      return outcome;
     } catch (error) {
       if (!db.isTransaction) throw error; // SQLite rolled the whole transaction back (I/O, full disk)
       db.exec('ROLLBACK TO member; RELEASE member');
@@ -139,13 +170,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** The memory store's commit, on the open transaction. */
-  private apply(commit: Commit): CommitResult {
+  private apply(commit: Commit): Extract<Outcome, { ok: true }> {
     const { tenant } = commit;
     const q = (sql: string) => this.db.prepare(sql);
     const idem = commit.idempotency;
     if (idem) {
       const stored = q(SQL.idempotency).get(tenant, idem.key) as IdempotencyRow | undefined;
-      if (stored && stored.expires_at > this.clock.now()) return { status: 'duplicate', payloadHash: stored.payload_hash };
+      if (stored && stored.expires_at > this.clock.now()) return { ok: true, result: { status: 'duplicate', payloadHash: stored.payload_hash } };
     }
     const versions = commit.streams.map((s) => ((q(SQL.version).get(tenant, s.streamId) as { v: number | null }).v ?? 0));
     const owners = commit.claims.map((c) => (q(SQL.owner).get(tenant, c.key) as { owner: string } | undefined)?.owner);
@@ -154,12 +185,17 @@ export class SqliteEventStore implements EventStore {
       const claims: Record<string, string | null> = {};
       commit.streams.forEach((s, i) => (streams[s.streamId] = versions[i]!));
       commit.claims.forEach((c, i) => (claims[c.key] = owners[i] ?? null));
-      return { status: 'conflict', current: { streams, claims } };
+      return { ok: true, result: { status: 'conflict', current: { streams, claims } } };
     }
     const committed: Record<string, number> = {};
+    let first = 0;
+    let last = 0;
     for (const s of commit.streams) {
-      // a position from another store would be meaningless here (JSON drops undefined)
-      for (const e of s.events) q(SQL.insert).run(tenant, s.streamId, e.version, JSON.stringify(e.position === undefined ? e : { ...e, position: undefined }));
+      for (const e of s.events) {
+        // a position from another store would be meaningless here (JSON drops undefined)
+        last = Number(q(SQL.insert).run(tenant, s.streamId, e.version, JSON.stringify(e.position === undefined ? e : { ...e, position: undefined })).lastInsertRowid);
+        first ||= last;
+      }
       committed[s.streamId] = s.expectedVersion + s.events.length;
     }
     for (const c of commit.claims) {
@@ -167,7 +203,7 @@ export class SqliteEventStore implements EventStore {
       else q(SQL.claim).run(tenant, c.key, c.owner);
     }
     if (idem) q(SQL.record).run(tenant, idem.key, idem.payloadHash, idem.expiresAt);
-    return { status: 'committed', versions: committed };
+    return { ok: true, result: { status: 'committed', versions: committed }, positions: first ? [first, last] : undefined };
   }
 
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {

@@ -34,6 +34,13 @@ export type SqliteLogFollowerOptions = {
   /** errors of polling runs (start); catchUp rejects with them instead */
   readonly onError?: ((e: unknown) => void) | undefined;
   readonly isTransient?: ((e: unknown) => boolean) | undefined;
+  /**
+   * skip events this process committed through the same store: its write path projected them
+   * inline (a failed inline projection is repaired as on every store: by the stream's next event
+   * re-reading the gap, or a rebuild). Another process's writes, and what a crashed process left,
+   * are always projected.
+   */
+  readonly skipLocalCommits?: boolean | undefined;
 };
 
 type Ready = { readonly entry: GlobalEntry; readonly event: RecordedEvent };
@@ -109,7 +116,10 @@ export class SqliteLogFollower {
       const { count, failedAt, error } = await this.project(page);
       projected += count;
       const reached = failedAt === undefined ? page.at(-1)!.position : failedAt - 1;
-      if (reached > after) this.checkpoints.save(this.name, toPosition(reached));
+      if (reached > after) {
+        this.checkpoints.save(this.name, toPosition(reached));
+        this.store.forgetCommittedUpTo(reached);
+      }
       if (failedAt !== undefined) throw error;
       if (page.length < this.pageSize) return { projected };
     }
@@ -127,6 +137,7 @@ export class SqliteLogFollower {
 
     const byTenant = new Map<string, GlobalEntry[]>();
     for (const entry of page) {
+      if (this.options.skipLocalCommits && this.store.committedHere(entry.position)) continue;
       if (!entry.event) reject(entry, 'UNREADABLE_EVENT', entry.error);
       else if (byTenant.has(entry.tenant)) byTenant.get(entry.tenant)!.push(entry);
       else byTenant.set(entry.tenant, [entry]);
