@@ -145,6 +145,21 @@ describe('SQLite stores on a file', () => {
     for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
   });
 
+  it('a key destroyed by another process is never used again by a warm one (cache hits are checked against the row)', async () => {
+    const path = fileOf();
+    const server = new SqliteKeyStore(open(path), { keyring: ring(A) });
+    const cli = new SqliteKeyStore(open(path), { keyring: ring(A) });
+    const key = await server.getOrCreate('acme', 'c-warm');
+    const ciphertext = cipher.encrypt(key, SECRET, AAD);
+    expect((await server.get('acme', 'c-warm'))?.keyId).toBe(key.keyId); // warm: served from its cache
+    await cli.destroy('acme', 'c-warm');
+    expect(await server.get('acme', 'c-warm')).toBeNull();
+    expect((await domainError(server.getOrCreate('acme', 'c-warm'))).code).toBe('CUSTOMER_NOT_ACTIVE');
+    // and the key object it had handed out before was disarmed only in the destroying process: the
+    // ciphertext stays readable to a holder of that object, never through this store again
+    expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
+  });
+
   it('rewrap moves live keys to the current master key, after which a keyring with only that key reads them', async () => {
     const db = open();
     const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];

@@ -19,7 +19,7 @@ export type SqliteKeyStoreOptions = {
   readonly clock?: Clock | undefined;
   /** unwrapped keys kept in memory (LRU); default 10,000 */
   readonly cacheSize?: number | undefined;
-  /** bounds how long a destroy by another process leaves this one's cached key usable; default 5 min */
+  /** how long an unwrapped key stays in memory; default 5 min (every hit is still checked against the row) */
   readonly cacheMaxAgeMs?: number | undefined;
 };
 
@@ -29,6 +29,7 @@ type Row = { tenant: string; customer_id: string; key_id: string | null; master_
 
 const SQL = {
   read: 'SELECT tenant, customer_id, key_id, master_key_id, wrapped, destroyed_at FROM data_keys WHERE tenant = ? AND customer_id = ?',
+  keyId: 'SELECT key_id FROM data_keys WHERE tenant = ? AND customer_id = ?',
   create: 'INSERT INTO data_keys (tenant, customer_id, key_id, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING',
   destroy: `INSERT INTO data_keys (tenant, customer_id, destroyed_at) VALUES (?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET
               key_id = NULL, master_key_id = NULL, wrapped = NULL, created_at = NULL, rewrapped_at = NULL, destroyed_at = excluded.destroyed_at
@@ -75,7 +76,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {
     const id = cacheId(tenant, customerId);
-    const cached = this.cached(id);
+    const cached = this.cached(id, tenant, customerId);
     if (cached) return cached;
     // one creation per customer per process; other processes are handled by the conditional insert
     let pending = this.creating.get(id);
@@ -88,7 +89,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async get(tenant: string, customerId: string): Promise<DataKey | null> {
     const id = cacheId(tenant, customerId);
-    const cached = this.cached(id);
+    const cached = this.cached(id, tenant, customerId);
     if (cached) return cached;
     const destroys = this.destroys;
     const row = this.read(tenant, customerId);
@@ -186,11 +187,18 @@ export class SqliteKeyStore implements KeyStore {
     return this.db.prepare(SQL.read).get(tenant, customerId) as Row | undefined;
   }
 
-  private cached(id: string): DataKey | undefined {
+  /**
+   * A cached key, if its row still holds it. The check is one point read (the unwrap is what the
+   * cache saves), so a key destroyed by another process (a CLI erasure beside a running server) is
+   * never used again here, not even once.
+   */
+  private cached(id: string, tenant: string, customerId: string): DataKey | undefined {
     const entry = this.cache.get(id);
     if (!entry) return undefined;
     this.cache.delete(id);
     if (this.clock.now() - entry.at > this.cacheMaxAgeMs) return undefined;
+    const row = this.db.prepare(SQL.keyId).get(tenant, customerId) as { key_id: string | null } | undefined;
+    if (row?.key_id !== entry.key.keyId) return undefined;
     this.cache.set(id, entry); // most recently used goes last
     return entry.key;
   }
