@@ -217,6 +217,24 @@ describe('SQLite stores on a file', () => {
     await expect(q.get('acme', 'q-1')).resolves.toEqual(entry);
   });
 
+  it('a doc written by another connection is never served from this one\'s cache', async () => {
+    const path = fileOf();
+    const [server, cli] = [new SqliteReadModelStore(open(path)), new SqliteReadModelStore(open(path))];
+    const first = viewDoc('c-cached', 1);
+    expect(await server.put('acme', first)).toBe(true);
+    expect(await server.get('acme', 'c-cached')).toBe(first); // cached: the very object written
+    const second = viewDoc('c-cached', 2);
+    expect(await cli.put('acme', second)).toBe(true);
+    expect(await server.get('acme', 'c-cached')).toEqual(second);
+    await cli.delete('acme', 'c-cached');
+    expect(await server.get('acme', 'c-cached')).toBeUndefined();
+    // deleted and written again at the first version: a new stamp, so still no stale answer
+    const base = viewDoc('c-cached', 1);
+    const third = base.kind === 'view' ? { ...base, view: { ...base.view, eventCount: 99 } } : base;
+    expect(await cli.put('acme', third)).toBe(true);
+    expect(await server.get('acme', 'c-cached')).toEqual(third);
+  });
+
   it('replaceAll that fails halfway leaves the old generation whole', async () => {
     const views = new SqliteReadModelStore(open());
     await views.put('acme', viewDoc('c-1', 1));
