@@ -67,7 +67,7 @@ export class SqliteQuarantine implements Quarantine {
     db.db.exec(`CREATE TABLE IF NOT EXISTS quarantine_entries (
       tenant TEXT NOT NULL, id TEXT NOT NULL, received_at INTEGER NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, payload TEXT,
       status TEXT NOT NULL, replayed_at INTEGER, expires_at INTEGER NOT NULL,
-      PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+      PRIMARY KEY (tenant, id)); -- a rowid table: payloads are large rows
       CREATE INDEX IF NOT EXISTS quarantine_entries_expiry ON quarantine_entries (expires_at)`);
   }
 

@@ -50,7 +50,8 @@ export class SqliteReadModelStore implements ReadModelStore {
   ) {
     db.db.exec(`CREATE TABLE IF NOT EXISTS view_docs (
       tenant TEXT NOT NULL, customer_id TEXT NOT NULL, version INTEGER NOT NULL, applied_sum INTEGER NOT NULL, rev INTEGER NOT NULL, doc TEXT NOT NULL,
-      PRIMARY KEY (tenant, customer_id)) WITHOUT ROWID`);
+      PRIMARY KEY (tenant, customer_id))`); // a rowid table: docs are kilobytes, and a WITHOUT ROWID b-tree of
+    // rows that large made a point read about 5x slower (measured: 53 us against 10 us)
   }
 
   async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {

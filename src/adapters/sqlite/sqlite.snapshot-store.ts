@@ -20,7 +20,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   constructor(private readonly db: SqliteDatabase) {
     db.db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
       tenant TEXT NOT NULL, stream_id TEXT NOT NULL, version INTEGER NOT NULL, snapshot TEXT NOT NULL,
-      PRIMARY KEY (tenant, stream_id)) WITHOUT ROWID`);
+      PRIMARY KEY (tenant, stream_id))`); // a rowid table: snapshots are large rows (see view_docs)
   }
 
   async get(tenant: string, streamId: string): Promise<StoredSnapshot | undefined> {
