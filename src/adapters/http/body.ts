@@ -32,6 +32,35 @@ export const readBounded = async (req: Request, max: number): Promise<BodyRead> 
   return { ok: true, text: new TextDecoder().decode(all) };
 };
 
+/** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
+type NodeIncoming = AsyncIterable<Uint8Array> & { readonly headers: Readonly<Record<string, string | string[] | undefined>> };
+
+const incomingOf = (env: unknown): NodeIncoming | undefined => {
+  const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
+  return typeof incoming === 'object' && incoming !== null && Symbol.asyncIterator in incoming && 'headers' in incoming ? (incoming as NodeIncoming) : undefined;
+};
+
+/**
+ * readBounded on the Node request itself when there is one: asking Hono's Request for its body
+ * makes @hono/node-server build an undici Request over a web stream, which cost about a fifth of
+ * the CPU of an ingest call. Same bound, same answers; Lambda and tests read the Request.
+ */
+export const readBody = async (c: { readonly env: unknown; readonly req: { readonly raw: Request } }, max: number): Promise<BodyRead> => {
+  const incoming = incomingOf(c.env);
+  if (!incoming) return readBounded(c.req.raw, max);
+  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) return { ok: false, size: declared };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // leaving the loop early destroys the stream, as cancelling the web reader does
+  for await (const chunk of incoming) {
+    size += chunk.byteLength;
+    if (size > max) return { ok: false, size };
+    chunks.push(chunk);
+  }
+  return { ok: true, text: Buffer.concat(chunks, size).toString('utf8') };
+};
+
 /** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
 export const jsonErrorWhere = (e: unknown): string => {
   const at = /position (\d+)/.exec((e as Error).message ?? '');

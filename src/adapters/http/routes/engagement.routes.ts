@@ -4,7 +4,7 @@ import type { Core } from '../../../application/core.js';
 import type { PresentedDecision } from '../../../application/engagement/engagement.queries.js';
 import { zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
-import { parseJson, readBounded, tooLarge } from '../body.js';
+import { parseJson, readBody, tooLarge } from '../body.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
@@ -100,7 +100,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
   });
   app.post('/v1/interests', async (c: Context<AppEnv>) => {
     let principal = gate.ingestByHeader(c.req.header('authorization'));
-    const read = await readBounded(c.req.raw, CALL_LIMIT);
+    const read = await readBody(c, CALL_LIMIT);
     if (!read.ok) throw tooLarge('call', CALL_LIMIT);
     const parsed = parseJson(read.text);
     principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value['writeKey'] === 'string' ? parsed.value['writeKey'] : undefined);

@@ -5,7 +5,7 @@ import type { Principal } from '../../../application/ports/access.port.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
 import { SEGMENT_CALL_TYPES, SegmentBatch, zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
-import { parseJson, readBounded, tooLarge } from '../body.js';
+import { parseJson, readBody, tooLarge } from '../body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { BatchResult, ErrorSchema, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
@@ -26,7 +26,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
   /** Auth, bounded read and JSON parse shared by both shapes; unreadable JSON is kept, then refused. */
   const receive = async (c: Context<AppEnv>, limit: number, what: 'call' | 'batch'): Promise<{ principal: Principal; body: unknown }> => {
     let principal = gate.ingestByHeader(c.req.header('authorization'));
-    const read = await readBounded(c.req.raw, limit);
+    const read = await readBody(c, limit);
     if (!read.ok) throw tooLarge(what, limit);
     const parsed = parseJson(read.text);
     principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value['writeKey'] === 'string' ? parsed.value['writeKey'] : undefined);
