@@ -27,10 +27,13 @@ if (kind === 'bare') {
   });
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
 } else if (kind === 'c360') {
-  // argv[3]: the store (memory, or sqlite in the data dir argv[4]: the durable embedded default)
-  const store = process.argv[3] === 'sqlite' ? 'sqlite' : 'memory';
+  // argv[3]: the store: memory; sqlite in the data dir argv[4] (the durable embedded default); or
+  // dynamodb at AWS_ENDPOINT_URL_DYNAMODB, tables prefixed argv[4], Streams projection as npm start
+  const store = process.argv[3] === 'sqlite' || process.argv[3] === 'dynamodb' ? process.argv[3] : 'memory';
   const dir = process.argv[4] ?? '.c360-bench';
+  const tables = Object.fromEntries(['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER'].map((t) => [`C360_${t}_TABLE`, `${dir}-${t.toLowerCase()}`]));
   const config = loadConfig({
+    ...(store === 'dynamodb' ? { ...tables, AWS_ENDPOINT_URL_DYNAMODB: process.env['AWS_ENDPOINT_URL_DYNAMODB'] } : {}),
     C360_STORE: store,
     C360_DATA_DIR: dir,
     C360_TENANT: 'bench',
@@ -40,6 +43,7 @@ if (kind === 'bare') {
     C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=',
   });
   const app = await buildApp(config);
+  await app.startBackground();
   const http = createHttpApp({ core: app.core, intake: app.intake, auth: app.auth, sourceOf: app.sourceOf, metrics: app.metrics, now: Date.now });
   const server = await startHttpServer(http, { port: 0, hostname: '127.0.0.1' });
   console.log(JSON.stringify({ port: server.port }));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -8,11 +8,13 @@ import autocannon from 'autocannon';
 import { SqliteDatabase } from '../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
+import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
 
 // The embedded default against the in-memory store, same run, same workload: POST /v1/batch of 100
 // calls over loopback (each call a new messageId, one of 5,000 users), the two targets taking
-// turns so a noisy neighbour hits both. Then the default data set seeded by `c360 seed` into a
-// running server on the file, and a full rebuild from that file.
+// turns so a noisy neighbour hits both; then once on DynamoDB Local, the emulator of production.
+// Then the default data set seeded by `c360 seed` into a running server on the file, and a full
+// rebuild from that file.
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 
@@ -21,8 +23,8 @@ const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const SECRETS = { C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef', C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=' };
 const BATCH = 100;
 
-const startTarget = async (store: 'memory' | 'sqlite', dir: string) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${store} target exited with ${code}`)));
@@ -41,11 +43,11 @@ const batchBody = (): string => {
   return JSON.stringify({ batch });
 };
 
-const load = async (port: number, seconds: number) => {
+const load = async (port: number, seconds: number, connections = 4) => {
   let refused = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
-    connections: 4,
+    connections,
     duration: seconds,
     requests: [
       {
@@ -69,6 +71,23 @@ const runCli = (args: string[], env: NodeJS.ProcessEnv): Promise<number> =>
     child.once('error', reject);
     child.once('exit', (code) => resolve(code ?? 1));
   });
+
+const dynamoDbRun = async (dataDir: string, seconds: number) => {
+  mkdirSync(dataDir, { recursive: true });
+  const dynamo = await startDynamoDbLocal({ dataDir });
+  try {
+    const env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const target = await startTarget('dynamodb', 'bench', env);
+    try {
+      // one batch at a time, long enough for several: a batch of 100 takes seconds on the emulator
+      return await load(target.port, Math.max(20, 2 * seconds), 1);
+    } finally {
+      await target.stop();
+    }
+  } finally {
+    await dynamo.stop();
+  }
+};
 
 export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_SECONDS'] ?? 8), rounds = Number(process.env['BENCH_SQLITE_ROUNDS'] ?? 2)): Promise<Row[]> => {
   const root = mkdtempSync(join(tmpdir(), 'c360-sqlite-bench-'));
@@ -96,6 +115,9 @@ export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_
         }
       }
     }
+
+    // the same load on DynamoDB Local (its own JVM, on disk, as C360_STORE=dynamodb npm start runs it)
+    const dynamoRate = await dynamoDbRun(join(root, 'dynamodb'), seconds);
 
     // the default data set (5,000 people, 200 products, 50,000 orders, 100,000 clickstream events)
     // seeded by the CLI into the file of a running server
@@ -134,6 +156,12 @@ export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_
         goal: '>= 10,000',
         pass: sqlite >= 10_000,
         note: `${ratio.toFixed(2)}x the memory store, same run; spread ${spread(rates.sqlite)}; ${durability}; refused ${refused}`,
+      },
+      {
+        name: `HTTP POST /v1/batch of ${BATCH}, DynamoDB Local on disk (Streams projection)`,
+        value: Math.round(dynamoRate.callsPerSecond),
+        unit: 'calls/s',
+        note: `the embedded store is ${(sqlite / dynamoRate.callsPerSecond).toFixed(1)}x faster, same run; one run, one batch at a time; refused ${dynamoRate.refused + dynamoRate.errors}`,
       },
       { name: 'c360 seed (defaults: 5,000 people, 200 products, 50,000 orders, 100,000 events) into a running server on SQLite', value: Number(seedSeconds.toFixed(1)), unit: 's', goal: '<= 60', pass: seedExit === 0 && seedSeconds <= 60, note: `exit ${seedExit}` },
       { name: 'full rebuild from the SQLite file (read, decrypt, fold, write)', value: Math.round(rebuild.events / rebuild.seconds), unit: 'events/s', note: `${rebuild.events} events in ${rebuild.seconds.toFixed(1)} s` },
