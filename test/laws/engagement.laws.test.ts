@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, describe, expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { decisionEvents, interestCall, makeEngagementHarness } from '../support/engagement-harness.js';
-import { RUNS, TIMEOUT } from './support.js';
+import { describeOnStores, runsOn, TIMEOUT } from './support.js';
 
 // docs/architecture.md "Engagement": whatever the event sequence, merges included, no offer is decided
 // 'sent' while the cluster already has the cap's worth of sends on that channel in the window,
@@ -53,20 +53,19 @@ class Components {
 
 type Seen = { readonly labels: readonly string[]; readonly at: number; readonly marketing?: boolean | undefined; readonly sends: readonly { at: number; channel: string }[] };
 
-/** outcomes over all runs: the property must not hold only because nothing was ever sent or capped */
-const tally: Record<string, number> = {};
-
-describe('engagement laws', () => {
+describeOnStores('engagement laws', (store) => {
+  /** outcomes over all runs: the property must not hold only because nothing was ever sent or capped */
+  const tally: Record<string, number> = {};
   afterAll(() => {
     expect(tally['sent'] ?? 0).toBeGreaterThan(0);
     expect(tally['FREQUENCY_CAP'] ?? 0).toBeGreaterThan(0);
     expect(tally['NO_CONSENT'] ?? 0).toBeGreaterThan(0);
   });
 
-  test.prop([fc.array(arbOp, { minLength: 1, maxLength: 25 })], { numRuns: RUNS })(
+  test.prop([fc.array(arbOp, { minLength: 1, maxLength: 25 })], { numRuns: runsOn(store) })(
     'no send beyond the cap per channel in the window over the current cluster, and none without consent at decision time',
     async (ops) => {
-      const h = makeEngagementHarness({ policy: { capPerChannel: CAP, capWindowMs: WINDOW } });
+      const h = makeEngagementHarness({ policy: { capPerChannel: CAP, capWindowMs: WINDOW }, store });
       const components = new Components();
       const seen: Seen[] = [];
       let known = 0;

@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbOps, TENANTS, type CallSpec } from './arbitraries.js';
-import { ingest, RUNS, runOps, TIMEOUT } from './support.js';
+import { describeOnStores, ingest, runOps, RUNS, runsOn, TIMEOUT } from './support.js';
 
 // docs/architecture.md "GDPR": erasing any customer of any history (merges, unmerges, duplicates, two
 // tenants) removes exactly its cluster's read models, changes no other, and replaying the log
@@ -23,11 +23,11 @@ const streamIds = async (h: Harness, tenant: string): Promise<string[]> => {
   return [...ids];
 };
 
-describe('erasure', () => {
-  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.nat(), fc.nat({ max: 6 })], { numRuns: ERASURE_RUNS })(
+describeOnStores('erasure', (store) => {
+  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.nat(), fc.nat({ max: 6 })], { numRuns: runsOn(store, ERASURE_RUNS) })(
     'erasing any customer, then rebuilding from the log, gives the incremental read models',
     async (ops, pick, again) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await runOps(h, ops);
       const tenant = TENANTS[pick % TENANTS.length]!;
       const ids = await streamIds(h, tenant);

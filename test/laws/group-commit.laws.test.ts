@@ -1,27 +1,20 @@
 import { test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
-import { createCore } from '../../src/application/core.js';
-import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { expect } from 'vitest';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite.event-store.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { makeHarness, type Harness, type StoreKind } from '../support/harness.js';
 import { arbHistory, OPEN_RULES, TENANTS, toSegment, type CallSpec } from './arbitraries.js';
-import { canonical, components, ingestAll, label, RUNS, TIMEOUT, viewsOf } from './support.js';
+import { canonical, components, describeOnStores, ingestAll, label, RUNS, TIMEOUT, viewsOf } from './support.js';
 
 // Group commit: calls that arrive together are decided concurrently (calls sharing an identifier
 // keep their order) and their writes committed together. Whatever grouping the store made, the
 // outcome must be one that committing the calls one by one, in arrival order, also gives: the same
 // customers (groups of identifiers), the same facts per customer, every call stored once.
 
-type Store = 'memory' | 'sqlite';
-
-/** The harness's core, on the memory store or on an SQLite store that really groups commits. */
-const harnessOn = (store: Store): { h: Harness; groups: () => number } => {
-  const h = makeHarness({ identityRules: OPEN_RULES });
-  if (store === 'memory') return { h, groups: () => 0 };
-  const sqlite = new SqliteEventStore(new SqliteDatabase({ path: ':memory:' }), { clock: h.clock });
-  const ports = { ...h.ports, store: sqlite as never };
-  const core = createCore(ports, { inlineProjection: true, sourceOf: (_t, name) => (name === 'crm' ? h.crm : h.web) });
-  return { h: { ...h, core, ports }, groups: () => sqlite.stats.commits - sqlite.stats.transactions };
+/** The core on the memory store, or on the SQLite stores, whose event store really groups commits. */
+const harnessOn = (store: StoreKind): { h: Harness; groups: () => number } => {
+  const h = makeHarness({ identityRules: OPEN_RULES }, { store });
+  const events = h.ports.store;
+  return { h, groups: () => (events instanceof SqliteEventStore ? events.stats.commits - events.stats.transactions : 0) };
 };
 
 /** All calls at once: each takes its identifiers' locks before its first await, in arrival order. */
@@ -45,7 +38,7 @@ const facts = async (h: Harness, tenant: string) => {
   );
 };
 
-describe.each(['memory', 'sqlite'] as const)('group commit on %s', (store) => {
+describeOnStores('group commit', (store) => {
   let grouped = 0;
   test.prop([arbHistory({ tenants: TENANTS, blocked: true })], { numRuns: Math.ceil(RUNS / 5) })(
     'ingesting calls together gives the customers and facts of ingesting them one by one',

@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { CustomerState } from '../../src/domain/customer/customer.state.js';
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../src/domain/identity/rules.js';
-import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
+import { dumpViews, makeHarness, type Harness, type StoreKind } from '../support/harness.js';
 import {
   arbHistory,
   arbOps,
@@ -18,7 +18,7 @@ import {
   WINDOWED_RULES,
   type CallSpec,
 } from './arbitraries.js';
-import { activeStates, components, groupsFromLookups, groupsFromViews, ingest, ingestAll, label, lookup, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
+import { activeStates, components, describeOnStores, groupsFromLookups, groupsFromViews, ingest, ingestAll, label, lookup, runOps, runsOn, TIMEOUT, viewsOf } from './support.js';
 
 // docs/architecture.md "Identity laws": idempotence, arrival-order independence of the grouping, safety.
 
@@ -28,12 +28,12 @@ const everything = async (h: Harness) => ({
   views: await Promise.all(TENANTS.map((t) => dumpViews(h, t))),
 });
 
-describe('idempotence', () => {
+describeOnStores('idempotence', (store) => {
   test.prop(
     [arbHistory({ tenants: TENANTS, blocked: true }), fc.array(fc.nat(), { maxLength: 30 }), fc.integer({ min: 0, max: 6 * 24 * 60 })],
-    { numRuns: RUNS },
+    { numRuns: runsOn(store) },
   )('re-ingesting any calls of a history (same messageIds) changes nothing', async (history, picks, laterMinutes) => {
-    const h = makeHarness();
+    const h = makeHarness({}, { store });
     const first = await ingestAll(h, history);
     const before = await everything(h);
     h.clock.advance(laterMinutes * MINUTE); // still within the 7-day idempotency window
@@ -46,16 +46,16 @@ describe('idempotence', () => {
   }, TIMEOUT);
 });
 
-describe('the grouping does not depend on arrival order', () => {
+describeOnStores('the grouping does not depend on arrival order', (store) => {
   // Nothing intervenes: no limits, an unreachable guard; blocked values are in the pools but are
   // never identifiers, so they must not glue anything together either.
-  test.prop([arbPermutedHistory({ tenants: TENANTS, blocked: true })], { numRuns: RUNS })(
+  test.prop([arbPermutedHistory({ tenants: TENANTS, blocked: true })], { numRuns: runsOn(store) })(
     'customers are the connected components of co-observed identifiers, per tenant, in any order',
     async ({ history, permuted }) => {
       const ids: string[][] = [];
       const expected = Object.fromEntries(TENANTS.map((t) => [t, components(history, t)]));
       for (const calls of [history, permuted]) {
-        const h = makeHarness({ identityRules: OPEN_RULES });
+        const h = makeHarness({ identityRules: OPEN_RULES }, { store });
         await ingestAll(h, calls);
         const views = Object.fromEntries(await Promise.all(TENANTS.map(async (t) => [t, await groupsFromViews(h, t)] as const)));
         expect(views).toEqual(expected);
@@ -80,8 +80,8 @@ const count = (s: CustomerState, type: string, at: number, windowMs: number | un
  * linked. At the end: no blocked value is held or used as merge evidence, and no tenant holds
  * another tenant's identifiers.
  */
-const checkSafety = async (rules: IdentityRules, history: readonly CallSpec[]) => {
-  const h = makeHarness({ identityRules: rules });
+const checkSafety = async (store: StoreKind, rules: IdentityRules, history: readonly CallSpec[]) => {
+  const h = makeHarness({ identityRules: rules }, { store });
   const compiled = h.ports.settings.identityRules('acme');
   const keyOf = (tenant: string, type: string, value: string) => h.ports.hasher.claimKey(tenant, type, value);
   const known = new Map<string, CustomerState>();
@@ -145,7 +145,7 @@ const checkSafety = async (rules: IdentityRules, history: readonly CallSpec[]) =
   expect(problems).toEqual([]);
 };
 
-describe('safety', () => {
+describeOnStores('safety', (store) => {
   // the defaults, small limits the pools easily break, limits that only count identifiers first
   // seen within a window, and a small cluster guard: one property (500 runs) each
   const RULE_SETS = [
@@ -155,17 +155,17 @@ describe('safety', () => {
     ['a cluster guard of 3 customers / 6 identifiers', GUARDED_RULES],
   ] as const;
   for (const [name, rules] of RULE_SETS) {
-    test.prop([arbHistory({ tenants: TENANTS, blocked: true })], { numRuns: RUNS })(
+    test.prop([arbHistory({ tenants: TENANTS, blocked: true })], { numRuns: runsOn(store) })(
       `${name}: no customer exceeds a limit, no merge passes the guard, blocked values never link, tenants never mix`,
-      (history) => checkSafety(rules, history),
+      (history) => checkSafety(store, rules, history),
       TIMEOUT,
     );
   }
 });
 
-describe('the generated histories exercise merges', () => {
+describeOnStores('the generated histories exercise merges', (store) => {
   test('a constructed history merges two customers through a shared identifier', async () => {
-    const h = makeHarness();
+    const h = makeHarness({}, { store });
     const base = { tenant: 'acme', source: 'web', traits: {}, minute: 0 } as const;
     const calls: CallSpec[] = [
       { ...base, kind: 'identify', seq: 0, messageId: 'm-0', anonymousId: { i: 0, s: 0 }, email: { i: 0, s: 1 } },
@@ -187,7 +187,7 @@ describe('the generated histories exercise merges', () => {
       let merging = 0;
       let repeated = 0;
       for (const history of samples) {
-        const h = makeHarness({ identityRules: rules });
+        const h = makeHarness({ identityRules: rules }, { store });
         await ingestAll(h, history);
         const merges = h.ports.metrics.get('identity_merge');
         if (merges > 0) merging++;
@@ -202,7 +202,7 @@ describe('the generated histories exercise merges', () => {
     const samples = fc.sample(arbOps({ tenants: TENANTS, blocked: true }), { numRuns: 150, seed: 20260101 });
     const seen = { automatic: 0, manual: 0, refused: 0, unmerged: 0 };
     for (const ops of samples) {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       const done = await runOps(h, ops);
       if (h.ports.metrics.get('identity_merge') > 0) seen.automatic++;
       if (done.merges > 0) seen.manual++;

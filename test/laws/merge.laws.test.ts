@@ -1,10 +1,10 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { CustomerState } from '../../src/domain/customer/customer.state.js';
 import { DEFAULT_IDENTITY_RULES } from '../../src/domain/identity/rules.js';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbHistory, arbOps, HOUR, ID_TYPES, NOW, SMALL_RULES, TENANTS, WINDOWED_RULES, type CallSpec } from './arbitraries.js';
-import { activeStates, domainError, identifiersOfCalls, ingestAll, json, label, lookup, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
+import { activeStates, describeOnStores, domainError, identifiersOfCalls, ingestAll, json, label, lookup, runOps, runsOn, TIMEOUT, viewsOf } from './support.js';
 
 // docs/architecture.md "Identity laws": manual merges respect limits unless forced, unmerge undoes a merge,
 // and every merge can be explained.
@@ -26,11 +26,11 @@ const pickTwo = (states: readonly CustomerState[], i: number, j: number): [Custo
   return [a, b];
 };
 
-describe('manual merges and limits', () => {
-  test.prop([fc.constantFrom(DEFAULT_IDENTITY_RULES, SMALL_RULES, WINDOWED_RULES), arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat()], { numRuns: RUNS })(
+describeOnStores('manual merges and limits', (store) => {
+  test.prop([fc.constantFrom(DEFAULT_IDENTITY_RULES, SMALL_RULES, WINDOWED_RULES), arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat()], { numRuns: runsOn(store) })(
     'a merge that would break a limit is refused with IDENTIFIER_LIMIT_EXCEEDED unless forced; a forced merge is recorded as forced',
     async (rules, history, i, j) => {
-      const h = makeHarness({ identityRules: rules });
+      const h = makeHarness({ identityRules: rules }, { store });
       await ingestAll(h, history);
       const pair = pickTwo(await activeStates(h, 'acme'), i, j);
       if (!pair) {
@@ -102,11 +102,11 @@ const carrying = (ids: readonly { type: string; value: string | null }[]) => {
   return Object.keys(traits).length ? { ...fields, context: { ...(fields['context'] as object), traits } } : fields;
 };
 
-describe('unmerge', () => {
-  test.prop([arbHistory({ tenants: TENANTS, minCalls: 2, maxCalls: 12 }), fc.constantFrom(...TENANTS), fc.nat(), fc.nat()], { numRuns: RUNS })(
+describeOnStores('unmerge', (store) => {
+  test.prop([arbHistory({ tenants: TENANTS, minCalls: 2, maxCalls: 12 }), fc.constantFrom(...TENANTS), fc.nat(), fc.nat()], { numRuns: runsOn(store) })(
     'a merge followed at once by its unmerge restores both customers exactly',
     async (history, tenant, i, j) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await ingestAll(h, history);
       const pair = pickTwo(await activeStates(h, tenant), i, j);
       if (!pair) return;
@@ -133,10 +133,10 @@ describe('unmerge', () => {
   // both. Unmerge sends each back by those identifiers; calls carrying both stay with the survivor.
   const arbBetween = fc.array(fc.record({ side: fc.constantFrom('survivor', 'absorbed', 'both'), pick: fc.nat(), other: fc.nat() }), { minLength: 1, maxLength: 6 });
 
-  test.prop([arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat(), arbBetween], { numRuns: RUNS })(
+  test.prop([arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat(), arbBetween], { numRuns: runsOn(store) })(
     'events that arrived in between go back by their identifiers, and the pair is not merged again automatically',
     async (history, i, j, between) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await ingestAll(h, history);
       const pair = pickTwo(await activeStates(h, 'acme'), i, j);
       if (!pair) return;
@@ -180,7 +180,7 @@ describe('unmerge', () => {
   );
 });
 
-describe('unmerging a whole cluster', () => {
+describeOnStores('unmerging a whole cluster', (store) => {
   // Several customers merged into one, calls arriving meanwhile (some with identifiers never seen
   // before), then every merge undone in any order that is possible (a merge is undone by its
   // survivor, so one merged away later waits for that later merge to be undone first).
@@ -190,10 +190,10 @@ describe('unmerging a whole cluster', () => {
     order: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
   });
 
-  test.prop([arbHistory({ minCalls: 3, maxCalls: 12 }), arbCluster], { numRuns: RUNS })(
+  test.prop([arbHistory({ minCalls: 3, maxCalls: 12 }), arbCluster], { numRuns: runsOn(store) })(
     'gives every identifier back to its customer and keeps every event exactly once',
     async (history, { picks, between, order }) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await ingestAll(h, history);
       const states = await activeStates(h, 'acme');
       const chosen = [...new Set(picks.map((p) => states[p % Math.max(1, states.length)]?.id))].filter((x): x is string => x !== undefined);
@@ -241,11 +241,11 @@ describe('unmerging a whole cluster', () => {
   );
 });
 
-describe('every merge is explainable', () => {
-  test.prop([arbOps({ tenants: TENANTS, blocked: true })], { numRuns: RUNS })(
+describeOnStores('every merge is explainable', (store) => {
+  test.prop([arbOps({ tenants: TENANTS, blocked: true })], { numRuns: runsOn(store) })(
     'explain lists every merge with its evidence and accounts for every identifier of the cluster',
     async (ops) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await runOps(h, ops);
       const messageIds = new Set((await Promise.all(TENANTS.map((t) => logOf(h, t)))).flat().map((e) => e.messageId));
       const problems: string[] = [];

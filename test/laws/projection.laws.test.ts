@@ -1,5 +1,5 @@
 import { test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { Customer360Projector } from '../../src/application/projection/customer360.projector.js';
 import { ScratchDocs } from '../../src/application/projection/rebuild.use-case.js';
@@ -20,7 +20,7 @@ import {
   traitsOf,
   type CallSpec,
 } from './arbitraries.js';
-import { ingest, json, label, RUNS, runOps, TIMEOUT, viewsOf } from './support.js';
+import { describeOnStores, ingest, json, label, runOps, runsOn, TIMEOUT, viewsOf } from './support.js';
 
 // docs/architecture.md "Identity laws" about what the read models show: traits merge by last writer wins,
 // consent by the latest decision, and replaying the log equals what was projected live.
@@ -73,13 +73,13 @@ const committed = async (h: Harness, tenant: string): Promise<RecordedEvent[]> =
   }
 };
 
-describe('trait merge', () => {
-  test.prop([arbPermutedHistory({ identifyWeight: 6 })], { numRuns: RUNS })(
+describeOnStores('trait merge', (store) => {
+  test.prop([arbPermutedHistory({ identifyWeight: 6 })], { numRuns: runsOn(store) })(
     'traits are last-writer-wins by (observedAt, source priority, event id), whatever the arrival order',
     async ({ history, permuted }) => {
       const finals: unknown[] = [];
       for (const calls of [history, permuted]) {
-        const h = makeHarness({ identityRules: OPEN_RULES });
+        const h = makeHarness({ identityRules: OPEN_RULES }, { store });
         const seen: CallSpec[] = [];
         for (const c of calls) {
           const out = await ingest(h, c);
@@ -127,11 +127,11 @@ describe('trait merge', () => {
   );
 });
 
-describe('consent', () => {
-  test.prop([arbHistory({ identifyWeight: 3 })], { numRuns: RUNS })(
+describeOnStores('consent', (store) => {
+  test.prop([arbHistory({ identifyWeight: 3 })], { numRuns: runsOn(store) })(
     'per purpose the latest decision across the cluster wins; a tie of different answers is not a grant',
     async (history) => {
-      const h = makeHarness({ identityRules: OPEN_RULES });
+      const h = makeHarness({ identityRules: OPEN_RULES }, { store });
       const seen: CallSpec[] = [];
       for (const c of history) {
         const out = await ingest(h, c);
@@ -160,11 +160,11 @@ describe('consent', () => {
   );
 });
 
-describe('rebuild equals live', () => {
-  test.prop([arbOps({ tenants: TENANTS, blocked: true }), arbDelivery(300)], { numRuns: RUNS })(
+describeOnStores('rebuild equals live', (store) => {
+  test.prop([arbOps({ tenants: TENANTS, blocked: true }), arbDelivery(300)], { numRuns: runsOn(store) })(
     'replaying the log, or delivering it in any order with duplicates, gives exactly the live read models',
     async (ops, delivery) => {
-      const h = makeHarness();
+      const h = makeHarness({}, { store });
       await runOps(h, ops);
       for (const tenant of TENANTS) {
         const live = await dumpViews(h, tenant);

@@ -1,7 +1,8 @@
+import { afterEach, describe } from 'vitest';
 import type { IngestOutcome } from '../../src/application/ingest/ingest.use-case.js';
 import type { CustomerState } from '../../src/domain/customer/customer.state.js';
 import { DomainError } from '../../src/domain/shared/errors.js';
-import { listViews, type Harness } from '../support/harness.js';
+import { closeHarnesses, defaultStore, listViews, type Harness, type StoreKind } from '../support/harness.js';
 import { identifiersOf, TENANTS, toSegment, type CallSpec, type Op } from './arbitraries.js';
 
 // Helpers the law suites share: driving the real core with generated calls and the independent
@@ -11,6 +12,26 @@ import { identifiersOf, TENANTS, toSegment, type CallSpec, type Op } from './arb
 export const RUNS = Number(process.env.LAW_RUNS ?? 500);
 /** Per-property time budget: generous, the whole folder is meant to finish well under 90 s. */
 export const TIMEOUT = 120_000;
+
+/** The stores the laws run on: both, or only the one LAW_STORE names. */
+export const STORES: readonly StoreKind[] = process.env['LAW_STORE'] ? [defaultStore()] : ['memory', 'sqlite'];
+
+/**
+ * Runs of a property on a store. A SQLite run costs several memory runs, so beside the memory
+ * runs SQLite gets a fifth of them (enough to reach every path the generators reach); run alone
+ * (LAW_STORE=sqlite) it gets them all.
+ */
+export const runsOn = (store: StoreKind, runs = RUNS): number => (store === 'sqlite' && STORES.length > 1 ? Math.ceil(runs / 5) : runs);
+
+/**
+ * Declares `laws` once per store, in a describe named `${name} (on memory|sqlite)`: the laws take
+ * the store and hand it to makeHarness. The SQLite databases are closed after each test.
+ */
+export const describeOnStores = (name: string, laws: (store: StoreKind) => void): void =>
+  describe.each(STORES)(`${name} (on %s)`, (store) => {
+    afterEach(closeHarnesses);
+    laws(store);
+  });
 
 export const ingest = (h: Harness, c: CallSpec): Promise<IngestOutcome> =>
   h.core.ingest.ingest(c.tenant, c.source === 'crm' ? h.crm : h.web, toSegment(c));

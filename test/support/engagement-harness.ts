@@ -6,10 +6,11 @@ import type { Outbox } from '../../src/application/ports/outbox.port.js';
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { MemoryNotifier } from '../../src/adapters/memory/memory.notifier.js';
 import { MemoryOutbox } from '../../src/adapters/memory/memory.outbox.js';
-import { makeHarness, type Harness } from './harness.js';
+import { makeHarness, type Harness, type StoreKind } from './harness.js';
 
-// The in-memory harness with engagement switched on: a small catalogue, a notifier and an outbox
-// tests can look into (or their own), and helpers to read decisions back from the log and views.
+// The harness (memory or SQLite stores) with engagement switched on: a small catalogue, a notifier
+// and an in-memory outbox tests can look into (or their own), and helpers to read decisions back
+// from the log and views.
 
 export const TEST_OFFERS: readonly Offer[] = parseCatalogue({
   offers: [
@@ -26,9 +27,9 @@ export const TEST_OFFERS: readonly Offer[] = parseCatalogue({
 export type EngagementHarness = Harness & { readonly core: Core; readonly notifier: MemoryNotifier; readonly outbox: MemoryOutbox };
 
 export const makeEngagementHarness = (
-  options: { offers?: readonly Offer[]; policy?: Partial<EngagementConfig>; notifier?: Notifier; outbox?: Outbox; inlineProjection?: boolean } = {},
+  options: { offers?: readonly Offer[]; policy?: Partial<EngagementConfig>; notifier?: Notifier; outbox?: Outbox; inlineProjection?: boolean; store?: StoreKind } = {},
 ): EngagementHarness => {
-  const h = makeHarness();
+  const h = makeHarness({}, { store: options.store });
   const notifier = new MemoryNotifier();
   const outbox = new MemoryOutbox();
   const sources: Record<string, typeof h.web> = { web: h.web, crm: h.crm };

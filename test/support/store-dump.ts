@@ -1,13 +1,11 @@
 import { ListTablesCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Harness } from './harness.js';
+import type { Dumpable, Harness } from './harness.js';
 
 // Everything a deployment holds, as one lower-cased text, so an erasure proof can search it for
-// personal values in any casing: every in-memory adapter's dump(), or every item of every table
-// on DynamoDB Local.
+// personal values in any casing: every store adapter's dump() (in memory or SQLite), or every item
+// of every table on DynamoDB Local.
 
-type Dumpable = { dump(): unknown };
-
-/** Every in-memory store of a harness: events, read models, keys, quarantine, snapshots, audit, ledger. */
+/** Every store of a harness (memory or SQLite): events, read models, keys, quarantine, snapshots, audit, ledger. */
 export const memoryDump = (h: Harness): string => {
   const p = h.ports;
   const stores: Record<string, Dumpable> = {
