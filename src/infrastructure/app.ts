@@ -44,11 +44,6 @@ export type AppOptions = {
   readonly createTables?: boolean | undefined;
   /** in async mode, also consume the stream in this process (npm start); Lambda leaves it to its kinesis function */
   readonly kinesisConsumer?: boolean | undefined;
-  /**
-   * on the embedded store, keep following the log for what other processes write (a server; the
-   * default); a CLI job only catches up once at start, since it projects its own writes inline
-   */
-  readonly followLog?: boolean | undefined;
 };
 
 export const buildApp = async (config: Config, options: AppOptions = {}): Promise<App> => {
@@ -65,15 +60,17 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   const stopRelay = () => core.engagement.relay.stop();
 
   if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.SqliteDerived).close(), () => container.get(TOKENS.Sqlite).close());
-  // Views are projected inline (read-your-writes); the follower catches up from its checkpoint what
-  // other processes (a CLI job) wrote and what a crash left between commit and projection.
+  // On the embedded store the log follower runs beside every process. With inline projection (the
+  // server: read-your-writes) it projects what other processes (a CLI job) wrote and what a crash
+  // left between commit and projection; with log projection (CLI jobs) it is the projector, a page
+  // at a time, and runs the core's after-projection hooks (identity feed, engagement) too.
   const follower =
     config.store === 'sqlite'
       ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
           onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
           onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
-          // this process projects its own commits inline; the follower takes the rest
           skipLocalCommits: config.projection === 'inline',
+          afterProject: config.projection === 'log' ? core.afterProject : undefined,
         })
       : undefined;
   const stopFollower = () => follower?.stop();
@@ -112,7 +109,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       }
       if (follower && !closers.includes(stopFollower)) {
         await follower.catchUp();
-        if (options.followLog !== false) follower.start();
+        follower.start(config.projection === 'log' ? 100 : 1_000);
         closers.unshift(stopFollower);
       }
       if (consumer && !closers.includes(stopConsumer)) {
@@ -140,7 +137,8 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         if (running) consumer.start();
       }
       await poller?.drain();
-      if (options.followLog !== false) await follower?.catchUp();
+      // a page's after-projection hooks may commit more (engagement decisions): until nothing is left
+      for (let round = 0; follower && round < 10 && (await follower.catchUp()).projected > 0; round++);
       await core.engagement.relay.flush();
     },
     async close() {

@@ -7,14 +7,20 @@ import { generateSeed } from './demo/dataset.js';
 // DynamoDB Local when it needs them, one App for the command, closed at the end. The heavy parts
 // are imported on first use, so --help and usage errors answer at once.
 
-/** The config the bin runs with: the environment's, and for jobs inline projection. */
+/**
+ * A job's results are readable when it exits. On the embedded store the log follower projects them
+ * a page at a time as the job goes (one view write per customer per page, not per call) and catches
+ * up before exit; elsewhere the job projects inline.
+ */
+const jobProjection = (config: Config): Config['projection'] => (config.store === 'sqlite' ? 'log' : 'inline');
+
+/** The config the bin runs with: the environment's, and for jobs a projection that is done at exit. */
 export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config => {
   const config = loadConfig(env);
   return {
     ...config,
-    // a CLI job projects as it writes, so its results are readable when it exits; a running
-    // server's Streams poller then skips those events as already applied
-    projection: use === 'job' && !env['C360_PROJECTION'] ? 'inline' : config.projection,
+    // a running server's projector (Streams poller, log follower) skips what the job projected
+    projection: use === 'job' && !env['C360_PROJECTION'] ? jobProjection(config) : config.projection,
   };
 };
 
@@ -48,9 +54,12 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv = pro
       const { config: withSecrets } = withLocalSecrets(cliConfig(env, 'job'));
       const embedded = await startEmbeddedDynamoDb(withSecrets);
       closers.push(() => embedded.stop());
-      // a job projects its own writes inline; a running server's follower picks them up from the file
-      const app = await buildApp(embedded.config, { followLog: false });
-      closers.unshift(() => app.close());
+      const app = await buildApp(embedded.config);
+      // what the job wrote is projected before it exits, whatever the command
+      closers.unshift(async () => {
+        await app.drainBackground();
+        await app.close();
+      });
       await app.startBackground();
       return app;
     },

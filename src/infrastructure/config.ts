@@ -51,7 +51,7 @@ const Env = z.object({
   C360_CREATE_TABLES: boolish.optional(),
   C360_QUARANTINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
-  C360_PROJECTION: z.enum(['inline', 'streams']).optional(),
+  C360_PROJECTION: z.enum(['inline', 'streams', 'log']).optional(),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -99,7 +99,11 @@ export type Config = {
   /** undefined: create them when talking to a local DynamoDB, never against AWS itself */
   readonly createTables?: boolean | undefined;
   readonly quarantineRetentionMs: number;
-  readonly projection: 'inline' | 'streams';
+  /**
+   * inline: in the writing call (read-your-writes); streams: DynamoDB Streams; log: the SQLite log
+   * follower alone, a page at a time (CLI jobs on the embedded store: fewer view writes)
+   */
+  readonly projection: 'inline' | 'streams' | 'log';
   readonly ingestMode: 'sync' | 'async';
   readonly kinesisStream?: string | undefined;
   readonly esdbConnectionString?: string | undefined;
@@ -157,6 +161,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (e.C360_INGEST_MODE === 'async' && !e.C360_KINESIS_STREAM) fail('C360_KINESIS_STREAM', 'required when C360_INGEST_MODE=async');
   const projection = e.C360_PROJECTION ?? (e.C360_STORE === 'dynamodb' ? 'streams' : 'inline');
   if (projection === 'streams' && e.C360_STORE !== 'dynamodb') fail('C360_PROJECTION', 'streams projection needs C360_STORE=dynamodb');
+  if (projection === 'log' && e.C360_STORE !== 'sqlite') fail('C360_PROJECTION', 'log projection needs C360_STORE=sqlite');
   return {
     port: e.PORT,
     host: e.C360_HOST,
