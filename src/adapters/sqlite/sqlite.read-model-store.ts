@@ -1,4 +1,4 @@
-import { appliedSum, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
+import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import type { SqliteDatabase } from './sqlite.database.js';
 
 // Customer360 docs in the embedded file, one row per (tenant, customer id). The doc is kept as the
@@ -156,13 +156,7 @@ export class SqliteReadModelStore implements ReadModelStore {
 
   /** One transaction: readers see the old generation or the new one, never a mix or nothing. */
   async replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void> {
-    const all = [...docs];
-    const ids = new Set<string>();
-    for (const doc of all) {
-      // two docs for one id means the rebuild is broken; keeping either would hide it
-      if (ids.has(doc.customerId)) throw new Error(`replaceAll got customer ${doc.customerId} twice`);
-      ids.add(doc.customerId);
-    }
+    const all = uniqueDocs(docs);
     this.flush(); // writes queued before the rebuild land before it, never after
     this.db.transaction(() => {
       this.db.prepare(SQL.deleteTenant).run(tenant);

@@ -28,6 +28,17 @@ export const appliedSum = (d: Pick<ViewDoc, 'applied'>): number => {
 };
 export const stampOf = (d: ViewDoc): DocStamp => ({ version: d.version, appliedSum: appliedSum(d) });
 
+/** A rebuild's docs, checked: two docs for one id means the rebuild is broken, and keeping either would hide it. */
+export const uniqueDocs = (docs: Iterable<ViewDoc>): ViewDoc[] => {
+  const all = [...docs];
+  const ids = new Set<string>();
+  for (const doc of all) {
+    if (ids.has(doc.customerId)) throw new Error(`replaceAll got customer ${doc.customerId} twice`);
+    ids.add(doc.customerId);
+  }
+  return all;
+};
+
 export interface ReadModelStore {
   get(tenant: string, customerId: string): Promise<ViewDoc | undefined>;
   /**
