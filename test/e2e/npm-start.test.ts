@@ -26,7 +26,8 @@ const start = (env: NodeJS.ProcessEnv = {}) => startMain({ C360_DATA_DIR: dataDi
 
 describe('npm start (the embedded default)', () => {
   it('serves on SQLite in the process, opens no port but the API, keeps data and credentials between runs, and stops cleanly', async () => {
-    const first = await start();
+    // through npm itself: SIGTERM to npm (what a process manager sends) must stop the server
+    const first = await startMain({ C360_DATA_DIR: dataDir }, { viaNpm: true });
     const basic = `Basic ${Buffer.from(`${first.writeKey}:`).toString('base64')}`;
     const sent = await fetch(`${first.url}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'start-1', traits: { email: 'start@example.com' } }) });
     expect(sent.status).toBe(200);
@@ -48,6 +49,8 @@ describe('npm start (the embedded default)', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     expect(await stop(first.child)).toBe(0);
+    // nothing is left behind: the server itself is gone, not only npm
+    for (const pid of tree.slice(1)) expect(() => process.kill(pid, 0), `process ${pid} outlived npm`).toThrow();
     // node:sqlite's ExperimentalWarning is silenced, and nothing else was printed as a warning
     expect(first.stderr()).not.toMatch(/Warning/);
 

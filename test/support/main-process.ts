@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-// `npm start` as a user runs it: the same entry point (src/infrastructure/main.ts), in a child.
+// `npm start` as a user runs it: through npm itself (`viaNpm`), or its entry point
+// (src/infrastructure/main.ts) in a child, which a test can kill -9 without npm in between.
 
 export const MAIN = new URL('../../src/infrastructure/main.ts', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
 
 export const baseEnv = (): NodeJS.ProcessEnv => {
   // the embedded default must not depend on the test runner's AWS variables
@@ -13,10 +15,11 @@ export const baseEnv = (): NodeJS.ProcessEnv => {
 
 export type Started = { child: ChildProcess; url: string; writeKey: string; adminToken: string; stderr: () => string };
 
-/** `npm start`'s entry point in a child process; resolves once it printed its URL and credentials. */
-export const startMain = (env: NodeJS.ProcessEnv): Promise<Started> =>
+/** `npm start` in a child process; resolves once it printed its URL and credentials. */
+export const startMain = (env: NodeJS.ProcessEnv, options: { readonly viaNpm?: boolean } = {}): Promise<Started> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, args] = options.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', MAIN]];
+    const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const found: Partial<Started> = { child, stderr: () => stderr };

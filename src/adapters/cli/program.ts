@@ -38,7 +38,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
 
   program
     .command('serve')
-    .description('run the HTTP API (on the embedded DynamoDB Local unless C360_STORE or AWS_ENDPOINT_URL_DYNAMODB say otherwise) until stopped')
+    .description('run the HTTP API (on the embedded SQLite store unless C360_STORE says otherwise) until stopped')
     .action(action(async (ctx) => deps.serve({ tenant: ctx.tenant })));
   registerSeed(program, action);
   registerImport(program, action);

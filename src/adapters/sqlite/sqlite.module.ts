@@ -16,10 +16,17 @@ export const loadSqlite = (): SqliteModule => {
     if (type === 'ExperimentalWarning' && SQLITE_WARNING.test(message)) return;
     return (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
   } as typeof process.emitWarning;
+  let found: SqliteModule | undefined;
   try {
-    loaded = process.getBuiltinModule('node:sqlite') as SqliteModule;
+    found = (process.getBuiltinModule as ((id: string) => unknown) | undefined)?.('node:sqlite') as SqliteModule | undefined;
   } finally {
     process.emitWarning = emit;
   }
-  return loaded;
+  if (!found?.DatabaseSync) {
+    throw new Error(
+      `the embedded store needs node:sqlite, which Node ${process.version} does not have (Node 22.13 or newer does). ` +
+        'Run through npm (npm start, npm run c360 -- ...): it uses the Node 22 that the lockfile pins. Or choose another store with C360_STORE',
+    );
+  }
+  return (loaded = found);
 };
