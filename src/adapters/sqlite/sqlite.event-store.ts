@@ -2,6 +2,7 @@ import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, 
 import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import type { SqliteDatabase } from './sqlite.database.js';
+import { PositionRanges } from './sqlite.position-ranges.js';
 
 // The event store in the embedded SQLite file. `position` is the rowid: SQLite serializes writers,
 // so rowid order is commit order, one gap-free sequence across all tenants (AUTOINCREMENT: never
@@ -17,7 +18,6 @@ import type { SqliteDatabase } from './sqlite.database.js';
 // BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it needs a result per member, and
 // must survive a failed COMMIT (flush is never called from inside another transaction's work).
 
-const MAX_LOCAL_RANGES = 4_096;
 const POSITION_DIGITS = 16; // any safe integer, so string order of positions is numeric order
 export const toPosition = (n: number): string => String(n).padStart(POSITION_DIGITS, '0');
 export const fromPosition = (p: string): number => {
@@ -70,7 +70,7 @@ export class SqliteEventStore implements EventStore {
   private queue: Member[] = [];
   private scheduled = false;
   /** position ranges committed through this instance (the log follower can skip what was projected inline) */
-  private local: [number, number][] = [];
+  private readonly local = new PositionRanges();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -122,36 +122,20 @@ export class SqliteEventStore implements EventStore {
     this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
     group.forEach((m, i) => {
       const o = outcomes[i]!;
-      if (o.ok && o.positions) this.remember(o.positions[0], o.positions[1]);
+      if (o.ok && o.positions) this.local.add(o.positions[0], o.positions[1]);
       if (o.ok) m.resolve(o.result);
       else m.reject(o.error);
     });
   }
 
-  private remember(first: number, last: number): void {
-    const tail = this.local.at(-1);
-    if (tail && tail[1] + 1 === first) tail[1] = last; // one writer: the ranges join up
-    else this.local.push([first, last]);
-    // bounded: a range dropped here is only projected once more by the follower, which is harmless
-    if (this.local.length > MAX_LOCAL_RANGES) this.local.splice(0, this.local.length - MAX_LOCAL_RANGES);
-  }
-
   /** Whether this instance committed the event at `position` (in this process, since it opened). */
   committedHere(position: number): boolean {
-    // ranges are in ascending order (positions only grow): binary search for the last first <= position
-    let lo = 0;
-    let hi = this.local.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.local[mid]![0] <= position) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return hi >= 0 && position <= this.local[hi]![1];
+    return this.local.has(position);
   }
 
-  /** Forgets local ranges up to `position` (the follower has passed them). */
+  /** Forgets what this instance committed up to `position` (the follower has passed it). */
   forgetCommittedUpTo(position: number): void {
-    if (this.local.length > 0 && this.local[0]![0] <= position) this.local = this.local.filter(([, last]) => last > position);
+    this.local.forgetUpTo(position);
   }
 
   /** One member of a group, in its savepoint; throws only when the whole transaction is lost. */
