@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, expect } from 'vitest';
 import { decisionEvents, interestCall, makeEngagementHarness } from '../support/engagement-harness.js';
-import { describeOnStores, runsOn, TIMEOUT } from './support.js';
+import { describeOnStores, RUNS, TIMEOUT } from './support.js';
 
 // docs/architecture.md "Engagement": whatever the event sequence, merges included, no offer is decided
 // 'sent' while the cluster already has the cap's worth of sends on that channel in the window,
@@ -62,7 +62,9 @@ describeOnStores('engagement laws', (store) => {
     expect(tally['NO_CONSENT'] ?? 0).toBeGreaterThan(0);
   });
 
-  test.prop([fc.array(arbOp, { minLength: 1, maxLength: 25 })], { numRuns: runsOn(store) })(
+  // full runs on both stores: with a fifth, some runs never reached a frequency cap on SQLite, and
+  // the tally above (rightly) failed the property as not shown
+  test.prop([fc.array(arbOp, { minLength: 1, maxLength: 25 })], { numRuns: RUNS })(
     'no send beyond the cap per channel in the window over the current cluster, and none without consent at decision time',
     async (ops) => {
       const h = makeEngagementHarness({ policy: { capPerChannel: CAP, capWindowMs: WINDOW }, store });
