@@ -9,7 +9,7 @@ import { DynamoDbCheckpoints, MemoryCheckpoints } from '../adapters/dynamodb/dyn
 import { DynamoDbStreamsPoller } from '../adapters/dynamodb/dynamodb.streams-poller.js';
 import { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
 import { ensureTables } from '../adapters/dynamodb/dynamodb.tables.js';
-import { SqliteCheckpoints } from '../adapters/sqlite/sqlite.checkpoints.js';
+import { SqliteCheckpoints, SqliteShardCheckpoints } from '../adapters/sqlite/sqlite.checkpoints.js';
 import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
 import { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
@@ -44,6 +44,19 @@ export type AppOptions = {
   readonly createTables?: boolean | undefined;
   /** in async mode, also consume the stream in this process (npm start); Lambda leaves it to its kinesis function */
   readonly kinesisConsumer?: boolean | undefined;
+};
+
+/** Where the Kinesis ingest consumer keeps its place: beside the store, so a restart resumes there. */
+const kinesisCheckpoints = (config: Config, container: ReturnType<typeof buildContainer>) => {
+  switch (config.store) {
+    case 'dynamodb':
+      return new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest');
+    case 'sqlite':
+    case 'eventstoredb':
+      return new SqliteShardCheckpoints(new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), 'kinesis-ingest');
+    case 'memory':
+      return new MemoryCheckpoints();
+  }
 };
 
 export const buildApp = async (config: Config, options: AppOptions = {}): Promise<App> => {
@@ -88,7 +101,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
     // only the API queues calls (async mode): the other Lambda bundles leave this module out
-    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => (config.store !== 'dynamodb' ? new MemoryCheckpoints() : new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest')), withConsumer: options.kinesisConsumer ?? true });
+    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => kinesisCheckpoints(config, container), withConsumer: options.kinesisConsumer ?? true });
     intake = queued.intake;
     consumer = queued.consumer;
     closers.push(queued.close);
