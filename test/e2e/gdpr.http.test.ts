@@ -69,6 +69,10 @@ describe('GDPR over HTTP (in-memory store)', () => {
     const bad = await api.request('POST', path, { token: admin(), json: { purpose: 'email', status: 'maybe' } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues.map((i: { path: string }) => i.path)).toContain('status');
+    // well-formed JSON with a field missing: the message blames the body's field, not the JSON
+    const missing = await api.request('POST', path, { token: admin(), json: { purpose: 'email' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.message).toMatch(/^invalid request body: status: /);
     expect((await api.request('POST', path, { token: api.keys.acmeIngestToken, json: { purpose: 'email', status: 'granted' } })).status).toBe(403);
   });
 

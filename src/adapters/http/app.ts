@@ -26,13 +26,17 @@ export const API_BODY_LIMIT = 64 * 1024;
 
 export type HttpApp = OpenAPIHono<AppEnv>;
 
+/** What a validation target is called in an error: the JSON was fine, the request body was not. */
+const TARGETS: Readonly<Record<string, string>> = { json: 'request body', query: 'query parameters', param: 'path parameters', header: 'headers', cookie: 'cookies', form: 'form body' };
+
 export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now));
   const app: HttpApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
-        return c.json(errorBody('VALIDATION_FAILED', `invalid ${result.target}: ${zodIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, zodIssues(result.error)), 400);
+        const where = TARGETS[result.target] ?? result.target;
+        return c.json(errorBody('VALIDATION_FAILED', `invalid ${where}: ${zodIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, zodIssues(result.error)), 400);
       }
       return undefined;
     },
