@@ -13,7 +13,8 @@ import { decodeReadable, EventCodec } from './event-codec.js';
 import { identityChangesOf } from './identity-changes.js';
 import type { IdentityFeed } from './ports/identity-feed.port.js';
 import type { RecordedEvent } from '../domain/customer/customer.events.js';
-import { IngestUseCase, type AfterCommit, type IngestSource } from './ingest/ingest.use-case.js';
+import { IngestUseCase, type IngestSource } from './ingest/ingest.use-case.js';
+import { CommandPipeline, type AfterCommit } from './commands/command-pipeline.js';
 import { Customer360Projector } from './projection/customer360.projector.js';
 import { RebuildProjections } from './projection/rebuild.use-case.js';
 import { QuarantineUseCases } from './quarantine/quarantine.use-cases.js';
@@ -43,9 +44,9 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     const changes = options.feed ? identityChangesOf(tenant, events) : [];
     if (changes.length > 0) await options.feed!.publish(changes);
   };
-  const engagement = options.engagement
-    ? new EngagementUseCase(ports, repo, codec, options.engagement, options.inlineProjection ? (tenant, events) => projector.apply(tenant, events, ports.readModels) : async () => {})
-    : undefined;
+  // after-commit reads `engagement` lazily: the pipeline is built before it, and engagement's own
+  // decisions go through the pipeline too (they trigger nothing)
+  let engagement: EngagementUseCase | undefined;
   const react = async (tenant: string, events: readonly RecordedEvent[]) => (engagement ? engagement.react(tenant, events) : []);
   /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
@@ -64,9 +65,11 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         }
       }
     : async () => {};
-  const ingest = new IngestUseCase(ports, repo, codec, afterCommit);
-  const erasure = new ErasureUseCase(ports, repo, codec);
-  const restriction = new RestrictionUseCase(ports, repo, codec, afterCommit);
+  const pipeline = new CommandPipeline(ports, repo, codec, afterCommit);
+  engagement = options.engagement ? new EngagementUseCase(ports, repo, pipeline, options.engagement) : undefined;
+  const ingest = new IngestUseCase(ports, repo, pipeline);
+  const erasure = new ErasureUseCase(ports, repo, pipeline);
+  const restriction = new RestrictionUseCase(ports, repo, pipeline);
   return {
     ports,
     codec,
@@ -74,7 +77,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     projector,
     ingest,
     queries: new CustomerQueries(ports, repo, codec),
-    identity: new IdentityUseCases(ports, repo, codec, afterCommit),
+    identity: new IdentityUseCases(ports, repo, codec, pipeline),
     rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock, undefined, ports),
     quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf, ports),
     publishChanges,
@@ -107,7 +110,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     },
     /** access requests: everything held about a customer's cluster, as one JSON document */
     export: new ExportUseCase(ports, repo, codec, new CustomerQueries(ports, repo, codec)),
-    consents: new ConsentUseCase(ports, repo, codec, afterCommit),
+    consents: new ConsentUseCase(ports, repo, pipeline),
   };
 };
 

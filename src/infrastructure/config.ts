@@ -1,3 +1,4 @@
+import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../application/ports/rules.port.js';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ const Env = z.object({
   C360_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('demo'),
   C360_CLAIM_SECRET: z.string().min(32, 'must hold at least 32 characters').optional(),
   C360_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA').default('US'),
-  C360_IDEMPOTENCY_TTL_DAYS: z.coerce.number().positive().default(7),
+  C360_IDEMPOTENCY_TTL_DAYS: z.coerce.number().positive().optional(),
   C360_SCORE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code').default('USD'),
   C360_IDENTITY_RULES_FILE: z.string().optional(),
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
@@ -194,7 +195,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     claimSecret: e.C360_CLAIM_SECRET ?? randomBytes(32).toString('base64url'),
     claimSecretGenerated: e.C360_CLAIM_SECRET === undefined,
     phoneRegion: e.C360_PHONE_REGION as PhoneRegion,
-    idempotencyTtlMs: e.C360_IDEMPOTENCY_TTL_DAYS * 86_400_000,
+    idempotencyTtlMs: e.C360_IDEMPOTENCY_TTL_DAYS === undefined ? DEFAULT_IDEMPOTENCY_TTL_MS : e.C360_IDEMPOTENCY_TTL_DAYS * 86_400_000,
     scoreCurrency: e.C360_SCORE_CURRENCY,
     identityRules,
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },

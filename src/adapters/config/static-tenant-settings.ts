@@ -1,7 +1,7 @@
 import type { PhoneRegion } from '../../domain/identity/identifier.js';
 import { compileRules, DEFAULT_IDENTITY_RULES, type CompiledRules, type IdentityRules } from '../../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
-import type { TenantSettings } from '../../application/ports/rules.port.js';
+import { DEFAULT_IDEMPOTENCY_TTL_MS, type TenantSettings } from '../../application/ports/rules.port.js';
 
 export type TenantSettingsInput = {
   readonly identityRules?: IdentityRules | undefined;
@@ -11,8 +11,6 @@ export type TenantSettingsInput = {
   /** per-tenant overrides of the values above */
   readonly tenants?: Readonly<Record<string, Omit<TenantSettingsInput, 'tenants'>>> | undefined;
 };
-
-const DAY = 86_400_000;
 
 /** Settings from configuration, with rules compiled once per tenant. */
 export class StaticTenantSettings implements TenantSettings {
@@ -42,6 +40,6 @@ export class StaticTenantSettings implements TenantSettings {
   }
 
   idempotencyTtlMs(tenant: string): number {
-    return this.pick(tenant, 'idempotencyTtlMs') ?? 7 * DAY;
+    return this.pick(tenant, 'idempotencyTtlMs') ?? DEFAULT_IDEMPOTENCY_TTL_MS;
   }
 }

@@ -1,13 +1,11 @@
-import { retryOnConflict } from './retry-on-conflict.js';
 import { consentPurpose } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { DomainError } from '../../domain/shared/errors.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { PendingStream } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
-import type { EventCodec } from '../event-codec.js';
-import type { AfterCommit } from '../ingest/ingest.use-case.js';
 import type { CustomerRepository } from './customer.repository.js';
 import type { OperationOptions } from './identity.use-cases.js';
-import { PendingStream, toAppend } from './stream-writer.js';
 
 // Consent decisions recorded directly (a preference centre, a support agent), next to the ones
 // Segment calls carry in context.consent.categoryPreferences. Both become the same events, so the
@@ -42,8 +40,7 @@ export class ConsentUseCase {
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
-    private readonly codec: EventCodec,
-    private readonly afterCommit: AfterCommit = async () => {},
+    private readonly pipeline: CommandPipeline,
   ) {}
 
   async record(tenant: string, customerId: string, request: ConsentRequest, options: Pick<OperationOptions, 'actor' | 'operationId'>): Promise<ConsentRecorded> {
@@ -54,15 +51,6 @@ export class ConsentUseCase {
     const eventIdFor = (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
     const base = { requestedId: customerId, purpose, status: request.status, source };
 
-    const existing = await this.ports.store.getIdempotency(tenant, `op:${opId}`, this.ports.clock.now());
-    if (existing) {
-      if (existing.payloadHash !== opHash) throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
-      // a retry: answer with the first attempt's event, found on whichever stream of the cluster holds it
-      const survivor = await this.repo.loadSurvivor(tenant, customerId);
-      const first = await this.findEvent(tenant, survivor, eventIdFor);
-      return { ...base, customerId: survivor.id, at: first ? new Date(first.observedAt).toISOString() : request.at, eventId: first?.eventId, duplicate: true };
-    }
-
     if (!SOURCE.test(source)) {
       throw new DomainError('VALIDATION_FAILED', 'source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted', ['source']);
     }
@@ -71,31 +59,29 @@ export class ConsentUseCase {
     if (Number.isNaN(observedAt)) throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
     if (observedAt > now + MAX_FUTURE_MS) throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
 
-    const recorded = await retryOnConflict(this.ports.metrics, async () => {
-      const state = await this.repo.loadSurvivor(tenant, customerId);
-      const pending = new PendingStream(state, eventIdFor);
-      pending.run({ type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source }, {
-        observedAt,
-        source,
-        sourcePriority: 0,
-        channel: 'other',
-      });
-      const result = await this.ports.store.commit({
-        tenant,
-        idempotency: { key: `op:${opId}`, payloadHash: opHash, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
-        streams: [await toAppend(tenant, pending, this.codec, this.ports.keys, now)],
-        claims: [],
-      });
-      if (result.status === 'conflict') {
-        this.repo.evict(tenant, state.id);
-        throw new DomainError('CONCURRENCY_CONFLICT', 'the customer changed while the consent was recorded', []);
-      }
-      if (result.status === 'committed') {
-        this.repo.remember(tenant, pending.current);
-        await this.afterCommit(tenant, pending.recorded);
-      }
-      return { customerId: state.id, eventId: pending.recorded[0]?.eventId, duplicate: result.status === 'duplicate' };
+    const recorded = await this.pipeline.run<Omit<ConsentRecorded, keyof typeof base>>({
+      tenant,
+      name: 'the consent',
+      subject: ['customerId'],
+      idempotency: {
+        key: `op:${opId}`,
+        payloadHash: opHash,
+        // a retry: answer with the first attempt's event, found on whichever stream of the cluster holds it
+        duplicate: async (stored) => {
+          if (stored !== opHash) throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
+          const survivor = await this.repo.loadSurvivor(tenant, customerId);
+          const first = await this.findEvent(tenant, survivor, eventIdFor);
+          return { customerId: survivor.id, at: first ? new Date(first.observedAt).toISOString() : request.at, eventId: first?.eventId, duplicate: true };
+        },
+      },
+      decide: async () => {
+        const state = await this.repo.loadSurvivor(tenant, customerId);
+        const pending = new PendingStream(state, eventIdFor);
+        pending.run({ type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source }, { observedAt, source, sourcePriority: 0, channel: 'other' });
+        return { kind: 'write', streams: [pending], committed: () => ({ customerId: state.id, at: new Date(observedAt).toISOString(), eventId: pending.recorded[0]?.eventId, duplicate: false }) };
+      },
     });
+    if (recorded.duplicate) return { ...base, ...recorded };
     await this.ports.audit.append({
       id: this.ports.ids.newId(),
       tenant,
@@ -107,7 +93,7 @@ export class ConsentUseCase {
       // the purpose and source are caller-chosen text: the event id leads to them, the audit keeps ids only
       detail: { requestedId: customerId, granted: request.status === 'granted', ...(recorded.eventId ? { eventId: recorded.eventId } : {}) },
     });
-    return { ...base, ...recorded, at: new Date(observedAt).toISOString() };
+    return { ...base, ...recorded };
   }
 
   private async findEvent(tenant: string, survivor: CustomerState, eventIdFor: (streamId: string, index: number) => string) {

@@ -1,106 +1,133 @@
-import { retryOnConflict } from './retry-on-conflict.js';
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { planUnmerge } from '../../domain/customer/unmerge.js';
 import { checkMerge, survivorOrder } from '../../domain/identity/resolution.js';
 import { DomainError } from '../../domain/shared/errors.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import type { EventCodec } from '../event-codec.js';
-import type { AfterCommit } from '../ingest/ingest.use-case.js';
-import type { Commit, ClaimOp } from '../ports/event-store.port.js';
 import type { CustomerRepository } from './customer.repository.js';
-import { PendingStream, toAppend, type EventStamp } from './stream-writer.js';
 
 // Manual identity operations: merge two customers (refused when it would break a rule unless
 // forced, and then recorded as forced) and undo a merge by its id.
 
 export type OperationOptions = { readonly actor: string; readonly reason?: string | undefined; readonly operationId?: string | undefined };
 
+type MergeOutcome = { readonly mergeId: string; readonly survivorId: string; readonly absorbedId: string; readonly forced: boolean; readonly duplicate: boolean };
+type UnmergeOutcome = {
+  readonly mergeId: string;
+  readonly survivorId: string;
+  readonly restoredId: string;
+  readonly reassignedEvents: number;
+  readonly transferredIdentifiers: number;
+  readonly duplicate: boolean;
+};
 
 export class IdentityUseCases {
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
     private readonly codec: EventCodec,
-    private readonly afterCommit: AfterCommit = async () => {},
+    private readonly pipeline: CommandPipeline,
   ) {}
 
   async merge(tenant: string, a: string, b: string, options: OperationOptions & { readonly force?: boolean }) {
     const opId = options.operationId ?? this.ports.ids.newId();
     const opHash = this.ports.hasher.claimKey(tenant, '$operation', `merge|${a}|${b}|${options.force === true}`);
     const mergeId = this.ports.hasher.digest(`${tenant}|${opId}|merge`);
-    if (await this.alreadyDone(tenant, opId, opHash)) {
-      // a retry: answer what the first attempt did
-      const s = await this.repo.loadSurvivor(tenant, a);
-      const record = s.merges.get(mergeId);
-      const again = { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
-      return this.audited(tenant, 'customer.merge', options.actor, again, { otherId: again.absorbedId });
-    }
-    const merged = await retryOnConflict(this.ports.metrics, async () => {
-      const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
-      for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
-        if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
-      }
-      if (x.id === y.id) throw new DomainError('MERGE_SAME_CUSTOMER', `${a} and ${b} are already one customer (${x.id})`, ['otherId']);
-      const [survivorState, absorbedState] = [x, y].sort(survivorOrder) as [typeof x, typeof y];
-      const rules = this.ports.settings.identityRules(tenant);
-      const now = this.ports.clock.now();
-      const violation = checkMerge(rules, [survivorState, absorbedState], now);
-      if (violation && !options.force) {
-        throw new DomainError(violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
-      }
-      const stamp = this.stamp(now, options.actor);
-      const eventIdFor = this.eventIds(tenant, opId);
-      const survivor = new PendingStream(survivorState, eventIdFor);
-      const absorbed = new PendingStream(absorbedState, eventIdFor);
-      survivor.run({
-        type: 'Absorb',
-        mergeId,
-        absorbed: absorbedState,
-        evidence: { rule: 'manual', identifiers: [], forced: violation !== undefined, actor: options.actor, reason: options.reason, rulesVersion: rules.source.version },
-      }, stamp);
-      absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
-      await this.commit(tenant, opId, opHash, [survivor, absorbed], [], now);
-      return { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
+    const merged = await this.pipeline.run<MergeOutcome>({
+      tenant,
+      name: 'the merge',
+      subject: ['customerId'],
+      idempotency: {
+        key: `op:${opId}`,
+        payloadHash: opHash,
+        // a retry: answer what the first attempt did
+        duplicate: async (stored) => {
+          this.sameOperation(opId, stored, opHash);
+          const s = await this.repo.loadSurvivor(tenant, a);
+          const record = s.merges.get(mergeId);
+          return { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
+        },
+      },
+      decide: async ({ now }) => {
+        const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
+        for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
+          if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
+        }
+        if (x.id === y.id) throw new DomainError('MERGE_SAME_CUSTOMER', `${a} and ${b} are already one customer (${x.id})`, ['otherId']);
+        const [survivorState, absorbedState] = [x, y].sort(survivorOrder) as [typeof x, typeof y];
+        const rules = this.ports.settings.identityRules(tenant);
+        const violation = checkMerge(rules, [survivorState, absorbedState], now);
+        if (violation && !options.force) {
+          throw new DomainError(violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
+        }
+        const stamp = this.stamp(now, options.actor);
+        const eventIdFor = this.eventIds(tenant, opId);
+        const survivor = new PendingStream(survivorState, eventIdFor);
+        const absorbed = new PendingStream(absorbedState, eventIdFor);
+        survivor.run({
+          type: 'Absorb',
+          mergeId,
+          absorbed: absorbedState,
+          evidence: { rule: 'manual', identifiers: [], forced: violation !== undefined, actor: options.actor, reason: options.reason, rulesVersion: rules.source.version },
+        }, stamp);
+        absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
+        const outcome = { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
+        return { kind: 'write', streams: [survivor, absorbed], committed: () => outcome };
+      },
     });
-    return this.audited(tenant, 'customer.merge', options.actor, merged, { otherId: merged.absorbedId, forced: merged.forced });
+    return this.audited(tenant, 'customer.merge', options.actor, merged, { otherId: merged.absorbedId, ...(merged.duplicate ? {} : { forced: merged.forced }) });
   }
 
   async unmerge(tenant: string, customerId: string, mergeId: string, options: OperationOptions) {
     const opId = options.operationId ?? this.ports.ids.newId();
     const opHash = this.ports.hasher.claimKey(tenant, '$operation', `unmerge|${customerId}|${mergeId}`);
-    if (await this.alreadyDone(tenant, opId, opHash)) {
-      // a retry: answer what the first attempt did, from its CustomerUnmerged event
-      const done = (await this.ports.store.readStream(tenant, customerId)).find((e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId);
-      const data = (done?.data ?? {}) as { absorbedId?: string; reassignedEventIds?: string[]; transferredKeys?: string[] };
-      const again = { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
-      return this.audited(tenant, 'customer.unmerge', options.actor, again, { otherId: again.restoredId });
-    }
-    const undone = await retryOnConflict(this.ports.metrics, async () => {
-      const s = await this.repo.load(tenant, customerId);
-      if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
-      if (s.status === 'merged') {
-        throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
-      }
-      const key = await this.ports.keys.get(tenant, s.id);
-      const events: RecordedEvent[] = (await this.ports.store.readStream(tenant, s.id)).map((e) => this.codec.decode(e, key));
-      const plan = planUnmerge(s, mergeId, events);
-      const a = await this.repo.load(tenant, plan.absorbedId);
-      const now = this.ports.clock.now();
-      const stamp = this.stamp(now, options.actor);
-      const eventIdFor = this.eventIds(tenant, opId);
-      const survivor = new PendingStream(s, eventIdFor);
-      const restored = new PendingStream(a, eventIdFor);
-      const movedIds = plan.moved.map((m) => m.eventId);
-      survivor.run({ type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason }, stamp);
-      restored.run({ type: 'Restore', mergeId, fromId: s.id, adopted: [], adoptedEventIds: movedIds }, stamp);
-      // adopted copies keep their original stamps and are encrypted under the restored customer's key
-      restored.push(plan.moved.map((m) => m.event), (i) => {
-        const { event: _e, eventId: _i, streamId: _s, version: _v, ...original } = plan.moved[i]!;
-        return original;
-      });
-      const claims: ClaimOp[] = plan.transferredKeys.map((k) => ({ op: 'transfer', key: k, expectedOwner: s.id, owner: a.id }));
-      await this.commit(tenant, opId, opHash, [survivor, restored], claims, now);
-      return { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length, duplicate: false };
+    const undone = await this.pipeline.run<UnmergeOutcome>({
+      tenant,
+      name: 'the unmerge',
+      subject: ['customerId'],
+      idempotency: {
+        key: `op:${opId}`,
+        payloadHash: opHash,
+        // a retry: answer what the first attempt did, from its CustomerUnmerged event
+        duplicate: async (stored) => {
+          this.sameOperation(opId, stored, opHash);
+          const done = (await this.ports.store.readStream(tenant, customerId)).find((e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId);
+          const data = (done?.data ?? {}) as { absorbedId?: string; reassignedEventIds?: string[]; transferredKeys?: string[] };
+          return { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
+        },
+      },
+      decide: async ({ now }) => {
+        const s = await this.repo.load(tenant, customerId);
+        if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+        if (s.status === 'merged') {
+          throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
+        }
+        const key = await this.ports.keys.get(tenant, s.id);
+        const events: RecordedEvent[] = (await this.ports.store.readStream(tenant, s.id)).map((e) => this.codec.decode(e, key));
+        const plan = planUnmerge(s, mergeId, events);
+        const a = await this.repo.load(tenant, plan.absorbedId);
+        const stamp = this.stamp(now, options.actor);
+        const eventIdFor = this.eventIds(tenant, opId);
+        const survivor = new PendingStream(s, eventIdFor);
+        const restored = new PendingStream(a, eventIdFor);
+        const movedIds = plan.moved.map((m) => m.eventId);
+        survivor.run({ type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason }, stamp);
+        restored.run({ type: 'Restore', mergeId, fromId: s.id, adopted: [], adoptedEventIds: movedIds }, stamp);
+        // adopted copies keep their original stamps and are encrypted under the restored customer's key
+        restored.push(plan.moved.map((m) => m.event), (i) => {
+          const { event: _e, eventId: _i, streamId: _s, version: _v, ...original } = plan.moved[i]!;
+          return original;
+        });
+        const outcome = { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length, duplicate: false };
+        return {
+          kind: 'write',
+          streams: [survivor, restored],
+          claims: plan.transferredKeys.map((k) => ({ op: 'transfer', key: k, expectedOwner: s.id, owner: a.id })),
+          committed: () => outcome,
+        };
+      },
     });
     return this.audited(tenant, 'customer.unmerge', options.actor, undone, { otherId: undone.restoredId, reassignedEvents: undone.reassignedEvents });
   }
@@ -127,31 +154,8 @@ export class IdentityUseCases {
     return (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
   }
 
-  /** A retried operation (same operationId) answers as done; the id reused for another operation is refused. */
-  private async alreadyDone(tenant: string, opId: string, opHash: string): Promise<boolean> {
-    const existing = await this.ports.store.getIdempotency(tenant, `op:${opId}`, this.ports.clock.now());
-    if (!existing) return false;
-    if (existing.payloadHash !== opHash) {
-      throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
-    }
-    return true;
-  }
-
-  private async commit(tenant: string, opId: string, opHash: string, pending: readonly PendingStream[], claims: readonly ClaimOp[], now: number): Promise<void> {
-    const withEvents = pending.filter((p) => p.recorded.length > 0);
-    const commit: Commit = {
-      tenant,
-      idempotency: { key: `op:${opId}`, payloadHash: opHash, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
-      streams: await Promise.all(withEvents.map((p) => toAppend(tenant, p, this.codec, this.ports.keys, now))),
-      claims,
-    };
-    const result = await this.ports.store.commit(commit);
-    if (result.status === 'conflict') {
-      for (const p of pending) this.repo.evict(tenant, p.before.id);
-      throw new DomainError('CONCURRENCY_CONFLICT', 'the customers changed while the operation ran', []);
-    }
-    if (result.status === 'duplicate') return;
-    for (const p of withEvents) this.repo.remember(tenant, p.current);
-    await this.afterCommit(tenant, withEvents.flatMap((p) => p.recorded));
+  /** The operation id reused for another operation is refused. */
+  private sameOperation(opId: string, storedHash: string, opHash: string): void {
+    if (storedHash !== opHash) throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
   }
 }

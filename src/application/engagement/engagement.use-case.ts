@@ -2,10 +2,11 @@ import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { decideEngagement, decisionData, DEFAULT_ENGAGEMENT_CONFIG, EngagementConfig } from '../../domain/engagement/engagement.policy.js';
 import { triggersOf, type Trigger } from '../../domain/engagement/engagement.trigger.js';
 import type { Offer } from '../../domain/engagement/offer.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { PendingStream } from '../commands/pending-stream.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
-import { PendingStream, toAppend } from '../customers/stream-writer.js';
 import type { CorePorts } from '../deps.js';
-import type { EventCodec } from '../event-codec.js';
 import type { Notifier } from '../ports/notifier.port.js';
 import type { Outbox, OutboxEntry } from '../ports/outbox.port.js';
 import { currentView } from './engagement.view.js';
@@ -29,10 +30,6 @@ export type EngagementOutcome =
   | { readonly status: 'duplicate'; readonly decisionId: string }
   | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
 
-/** After a decision commits: fold it into the views (inline projection) or nothing (Streams). */
-export type ProjectDecision = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
-
-const MAX_ATTEMPTS = 6;
 
 export class EngagementUseCase {
   readonly config: EngagementConfig;
@@ -40,9 +37,8 @@ export class EngagementUseCase {
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
-    private readonly codec: EventCodec,
+    private readonly pipeline: CommandPipeline,
     private readonly options: EngagementOptions,
-    private readonly project: ProjectDecision,
   ) {
     this.config = EngagementConfig.parse({ ...DEFAULT_ENGAGEMENT_CONFIG, ...options.policy });
   }
@@ -62,69 +58,63 @@ export class EngagementUseCase {
       return { status: 'skipped', why: 'stale-trigger' };
     }
     const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
-    const idempotencyKey = `engagement:${decisionId}`;
-    if (await store.getIdempotency(tenant, idempotencyKey, now)) return this.duplicate(decisionId);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
-      if (state.status !== 'active') return { status: 'skipped', why: 'not-active' };
-      const view = await currentView(store, this.ports.readModels, tenant, state);
-      const decision = decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
-      if (!decision) return { status: 'skipped', why: 'no-offer' };
-      const data = decisionData(decisionId, trigger, decision);
-      const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
-      pending.run({ type: 'RecordEngagement', decision: data }, { observedAt: now, source: ENGAGEMENT_SOURCE, sourcePriority: 0, channel: 'other' });
-      const recorded = pending.recorded[0]!;
-      const entry: OutboxEntry | undefined =
-        decision.outcome === 'sent'
-          ? {
-              tenant,
-              decisionId,
-              customerId: state.id,
-              version: recorded.version,
-              eventId: recorded.eventId,
-              notification: { decisionId, tenant, customerId: state.id, channel: decision.channel, offerId: decision.offer.id, offerTitle: decision.offer.title, decidedAt: now },
-              status: 'pending',
-              confirmed: false,
-              attempts: 0,
-              createdAt: now,
-              // the relay leaves it alone while this attempt is still committing and publishing
-              nextAttemptAt: now + RELAY_GRACE_MS,
-            }
-          : undefined;
-      if (entry && !(await this.options.outbox.stage(entry))) return this.duplicate(decisionId);
-      const result = await store.commit({
+    try {
+      return await this.pipeline.run<EngagementOutcome>({
         tenant,
-        idempotency: { key: idempotencyKey, payloadHash: decisionId, expiresAt: now + this.ports.settings.idempotencyTtlMs(tenant) },
-        streams: [await toAppend(tenant, pending, this.codec, this.ports.keys, now)],
-        claims: [],
+        name: 'the engagement decision',
+        idempotency: { key: `engagement:${decisionId}`, payloadHash: decisionId, duplicate: () => this.duplicate(decisionId) },
+        decide: async () => {
+          const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
+          if (state.status !== 'active') return { kind: 'answer', result: { status: 'skipped', why: 'not-active' } };
+          const view = await currentView(store, this.ports.readModels, tenant, state);
+          const decision = decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
+          if (!decision) return { kind: 'answer', result: { status: 'skipped', why: 'no-offer' } };
+          const data = decisionData(decisionId, trigger, decision);
+          const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
+          pending.run({ type: 'RecordEngagement', decision: data }, { observedAt: now, source: ENGAGEMENT_SOURCE, sourcePriority: 0, channel: 'other' });
+          const recorded = pending.recorded[0]!;
+          const entry: OutboxEntry | undefined =
+            decision.outcome === 'sent'
+              ? {
+                  tenant,
+                  decisionId,
+                  customerId: state.id,
+                  version: recorded.version,
+                  eventId: recorded.eventId,
+                  notification: { decisionId, tenant, customerId: state.id, channel: decision.channel, offerId: decision.offer.id, offerTitle: decision.offer.title, decidedAt: now },
+                  status: 'pending',
+                  confirmed: false,
+                  attempts: 0,
+                  createdAt: now,
+                  // the relay leaves it alone while this attempt is still committing and publishing
+                  nextAttemptAt: now + RELAY_GRACE_MS,
+                }
+              : undefined;
+          if (entry && !(await this.options.outbox.stage(entry))) return { kind: 'answer', result: this.duplicate(decisionId) };
+          return {
+            kind: 'write',
+            streams: [pending],
+            onConflict: entry ? () => this.options.outbox.discard(tenant, decisionId) : undefined,
+            committed: async () => {
+              metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
+              if (entry) await deliver(this.ports, this.options, { ...entry, confirmed: true }, now);
+              return {
+                status: 'decided',
+                decisionId,
+                customerId: state.id,
+                outcome: decision.outcome,
+                reason: decision.outcome === 'suppressed' ? decision.reason : undefined,
+                offerId: decision.offer?.id,
+              };
+            },
+          };
+        },
       });
-      if (result.status === 'duplicate') return this.duplicate(decisionId);
-      if (result.status === 'conflict') {
-        if (entry) await this.options.outbox.discard(tenant, decisionId);
-        this.repo.evict(tenant, state.id);
-        metrics.increment('commit_conflict_retry');
-        continue;
-      }
-      this.repo.remember(tenant, pending.current);
-      metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
-      try {
-        await this.project(tenant, pending.recorded);
-      } catch {
-        // committed is committed: a gap re-read or a rebuild brings the view up to date
-        metrics.increment('projection_failed');
-      }
-      if (entry) await deliver(this.ports, this.options, { ...entry, confirmed: true }, now);
-      return {
-        status: 'decided',
-        decisionId,
-        customerId: state.id,
-        outcome: decision.outcome,
-        reason: decision.outcome === 'suppressed' ? decision.reason : undefined,
-        offerId: decision.offer?.id,
-      };
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'CONCURRENCY_CONFLICT') throw e;
+      metrics.increment('engagement_failed');
+      return { status: 'skipped', why: 'gave-up' };
     }
-    metrics.increment('engagement_failed');
-    return { status: 'skipped', why: 'gave-up' };
   }
 
   private duplicate(decisionId: string): EngagementOutcome {

@@ -1,14 +1,13 @@
 import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { DomainError } from '../../domain/shared/errors.js';
+import type { Write } from '../commands/command-pipeline.js';
+import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
-import { PendingStream, toAppend, type EventStamp } from '../customers/stream-writer.js';
 import type { CorePorts } from '../deps.js';
-import type { EventCodec } from '../event-codec.js';
-import { COMMIT_LIMITS, type ClaimOp, type Commit, type StreamAppend } from '../ports/event-store.port.js';
+import type { ClaimOp } from '../ports/event-store.port.js';
 
-// The identity cluster an erasure covers, and its tombstone commit: CustomerErased on every
-// stream and every identifier claim released, in one atomic commit when it fits the store's
-// limits, otherwise every tombstone first and the releases after, always before any key goes.
+// The identity cluster an erasure covers, and its tombstone: CustomerErased on every stream and
+// every identifier claim released, in one atomic commit when it fits the store's limits.
 
 export type Cluster = {
   readonly survivorId: string;
@@ -52,62 +51,30 @@ export const clusterKeys = (cluster: Cluster): { readonly keys: ReadonlySet<stri
   return { keys, types };
 };
 
-export type TombstoneResult = { readonly status: 'done'; readonly tombstoned: number; readonly released: number } | { readonly status: 'conflict' };
-
 export type TombstoneRequest = { readonly erasureId: string; readonly requestedId: string; readonly actor: string; readonly now: number };
 
-/** One attempt: a conflict means the cluster changed under it; the caller re-resolves and retries. */
-export const commitTombstone = async (
-  ports: CorePorts,
-  repo: CustomerRepository,
-  codec: EventCodec,
-  tenant: string,
-  cluster: Cluster,
-  req: TombstoneRequest,
-): Promise<TombstoneResult> => {
-  const { hasher, store } = ports;
+export type Tombstoned = { readonly cluster: Cluster; readonly tombstoned: number; readonly released: number };
+
+/**
+ * The tombstone as a write: CustomerErased on every stream of the cluster and every claim it holds
+ * released. Too big for one commit, it lands in parts: every tombstone first, then the releases,
+ * always before any key goes.
+ */
+export const tombstoneWrite = async (ports: CorePorts, tenant: string, cluster: Cluster, req: TombstoneRequest): Promise<Write<Tombstoned>> => {
   const stamp: EventStamp = { observedAt: req.now, source: `operator:${req.actor}`, sourcePriority: 0, channel: 'other' };
-  const eventIdFor = (streamId: string, index: number) => hasher.digest(`${tenant}|erase|${req.erasureId}|${streamId}|${index}`);
+  const eventIdFor = (streamId: string, index: number) => ports.hasher.digest(`${tenant}|erase|${req.erasureId}|${streamId}|${index}`);
   const pending = cluster.ids.map((id) => new PendingStream(cluster.states.get(id)!, eventIdFor));
   for (const p of pending) p.run({ type: 'Erase', erasureId: req.erasureId, requestedId: req.requestedId }, stamp);
-  const written = pending.filter((p) => p.recorded.length > 0);
-  // tombstones hold no personal data, so no data key is asked for (or recreated)
-  const appends = await Promise.all(written.map((p) => toAppend(tenant, p, codec, ports.keys, req.now)));
-
   const members = new Set(cluster.ids);
-  const owners = await store.readClaims(tenant, [...clusterKeys(cluster).keys]);
+  const owners = await ports.store.readClaims(tenant, [...clusterKeys(cluster).keys]);
   const releases: ClaimOp[] = [...owners].filter(([, owner]) => members.has(owner)).map(([key, owner]) => ({ op: 'release', key, expectedOwner: owner }));
-
-  for (const part of plan(appends, releases)) {
-    const content = [...part.streams.map((s) => `${s.streamId}@${s.expectedVersion}`), ...part.claims.map((c) => c.key)].join(',');
-    const payloadHash = hasher.digest(`${tenant}|erase|${req.erasureId}|${content}`);
-    const commit: Commit = {
-      tenant,
-      idempotency: { key: `erase:${payloadHash}`, payloadHash, expiresAt: req.now + ports.settings.idempotencyTtlMs(tenant) },
-      streams: part.streams,
-      claims: part.claims,
-    };
-    const result = await store.commit(commit);
-    // 'duplicate': this very part was committed by an earlier run that died before finishing
-    if (result.status === 'conflict') {
-      for (const id of cluster.ids) repo.evict(tenant, id);
-      return { status: 'conflict' };
-    }
-  }
-  for (const p of written) repo.remember(tenant, p.current);
-  return { status: 'done', tombstoned: written.length, released: releases.length };
-};
-
-type Part = { readonly streams: readonly StreamAppend[]; readonly claims: readonly ClaimOp[] };
-
-/** One commit when everything fits; otherwise tombstones first, then the releases. */
-const plan = (appends: readonly StreamAppend[], releases: readonly ClaimOp[]): Part[] => {
-  const room = COMMIT_LIMITS.maxItems - 1; // one item is the idempotency record
-  const items = appends.reduce((n, a) => n + a.events.length, 0) + releases.length;
-  if (items === 0) return [];
-  if (items <= room) return [{ streams: appends, claims: releases }];
-  const parts: Part[] = [];
-  for (let i = 0; i < appends.length; i += room) parts.push({ streams: appends.slice(i, i + room), claims: [] });
-  for (let i = 0; i < releases.length; i += room) parts.push({ streams: [], claims: releases.slice(i, i + room) });
-  return parts;
+  return {
+    kind: 'write',
+    streams: pending,
+    claims: releases,
+    // the erasure deletes the views itself
+    project: false,
+    parts: { key: `erase:${req.erasureId}` },
+    committed: () => ({ cluster, tombstoned: pending.filter((p) => p.recorded.length > 0).length, released: releases.length }),
+  };
 };

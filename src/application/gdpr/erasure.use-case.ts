@@ -2,9 +2,10 @@ import type { EventOf } from '../../domain/customer/customer.events.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
-import { decodeReadable, type EventCodec } from '../event-codec.js';
+import { decodeReadable } from '../event-codec.js';
 import type { ErasureReceipt } from '../ports/erasure-ledger.port.js';
-import { clusterKeys, commitTombstone, resolveCluster, type Cluster } from './erasure-cluster.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { clusterKeys, resolveCluster, tombstoneWrite, type Cluster, type TombstoneRequest, type Tombstoned } from './erasure-cluster.js';
 import { scrubQuarantine } from './quarantine-scrub.js';
 
 // GDPR erasure by crypto-shredding, in an order that survives a crash at any step: the tombstone
@@ -16,7 +17,6 @@ export type ErasureOptions = { readonly actor: string; readonly reason?: string 
 
 export type ReapplyReport = { readonly erasures: number; readonly tombstoned: number; readonly dataKeys: number; readonly views: number; readonly snapshots: number; readonly quarantined: number };
 
-const MAX_ATTEMPTS = 10;
 const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 type Removed = ErasureReceipt['removed'];
@@ -25,7 +25,7 @@ export class ErasureUseCase {
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
-    private readonly codec: EventCodec,
+    private readonly pipeline: CommandPipeline,
   ) {}
 
   async erase(tenant: string, customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
@@ -43,7 +43,7 @@ export class ErasureUseCase {
     const requestedId = tombstone?.data.requestedId ?? customerId;
     const now = this.ports.clock.now();
 
-    const { cluster, tombstoned, released } = await this.tombstone(tenant, first, { erasureId, requestedId, actor: options.actor, now });
+    const { cluster, tombstoned, released } = await this.tombstone(tenant, customerId, first, { erasureId, requestedId, actor: options.actor, now });
     const removed = await this.shred(tenant, cluster, erasureId, now);
     const receipt: ErasureReceipt = {
       erasureId,
@@ -77,7 +77,7 @@ export class ErasureUseCase {
         for (const id of r.customers) {
           const cluster = await resolveCluster(this.repo, tenant, id);
           // a stream the backup does not hold has nothing to tombstone; keys and docs may still be there
-          const streams = cluster ? (await this.tombstone(tenant, cluster, { erasureId: r.erasureId, requestedId: r.requestedId, actor: options.actor ?? 'system', now })).tombstoned : 0;
+          const streams = cluster ? (await this.tombstone(tenant, id, cluster, { erasureId: r.erasureId, requestedId: r.requestedId, actor: options.actor ?? 'system', now })).tombstoned : 0;
           totals.tombstoned += streams;
         }
         const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId, now);
@@ -106,17 +106,21 @@ export class ErasureUseCase {
     return undefined;
   }
 
-  /** Commits the tombstone, re-reading the cluster after each conflict (ingest may be racing it). */
-  private async tombstone(tenant: string, first: Cluster, req: { erasureId: string; requestedId: string; actor: string; now: number }) {
-    let cluster = first;
-    for (let attempt = 1; ; attempt++) {
-      const result = await commitTombstone(this.ports, this.repo, this.codec, tenant, cluster, req);
-      if (result.status === 'done') return { cluster, tombstoned: result.tombstoned, released: result.released };
-      this.ports.metrics.increment('commit_conflict_retry');
-      if (attempt >= MAX_ATTEMPTS) throw new DomainError('CONCURRENCY_CONFLICT', `customer ${req.requestedId} kept changing during its erasure; run the erasure again`, ['customerId']);
-      await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt));
-      cluster = (await resolveCluster(this.repo, tenant, first.survivorId)) ?? cluster;
-    }
+  /**
+   * Commits the tombstone. After a lost race (ingest, merges and unmerges may be running) the
+   * cluster is resolved again from the requested id: what is erased is its cluster as it stands
+   * when the tombstone commits.
+   */
+  private tombstone(tenant: string, requested: string, first: Cluster, req: TombstoneRequest): Promise<Tombstoned> {
+    return this.pipeline.run({
+      tenant,
+      name: `the erasure of ${requested}`,
+      subject: ['customerId'],
+      decide: async ({ attempt }) => {
+        const cluster = attempt === 1 ? first : ((await resolveCluster(this.repo, tenant, requested)) ?? first);
+        return tombstoneWrite(this.ports, tenant, cluster, req);
+      },
+    });
   }
 
   /** Steps b and c: keys, then read models, snapshots and quarantined payloads. */

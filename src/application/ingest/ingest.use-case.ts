@@ -1,17 +1,15 @@
-import type { Channel, RecordedEvent } from '../../domain/customer/customer.events.js';
-import type { CustomerState } from '../../domain/customer/customer.state.js';
+import type { Channel } from '../../domain/customer/customer.events.js';
+import { initialState, type CustomerState } from '../../domain/customer/customer.state.js';
 import { normalizeIdentifier, type KeyedIdentifier } from '../../domain/identity/identifier.js';
 import { resolve, type Rejection, type Resolution } from '../../domain/identity/resolution.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
-import { PendingStream, toAppend, type EventStamp } from '../customers/stream-writer.js';
+import type { CommandPipeline, Decision } from '../commands/command-pipeline.js';
+import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
-import type { EventCodec } from '../event-codec.js';
-import type { ClaimOp } from '../ports/event-store.port.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
-import { KeyedLock } from '../keyed-lock.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
@@ -33,9 +31,6 @@ export type IngestOutcome =
   /** only from tryIngest (quarantine replays): refused again, nothing new quarantined */
   | { readonly status: 'rejected'; readonly error: QuarantineReason };
 
-export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
-
-const MAX_ATTEMPTS = 10;
 /** batch members decided at once: enough to fill a group commit, few enough to bound one request's work */
 const BATCH_CONCURRENCY = 64;
 
@@ -46,13 +41,10 @@ class Rejected extends Error {
 }
 
 export class IngestUseCase {
-  private readonly lock = new KeyedLock();
-
   constructor(
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
-    private readonly codec: EventCodec,
-    private readonly afterCommit: AfterCommit = async () => {},
+    private readonly pipeline: CommandPipeline,
   ) {}
 
   /** One Segment call. Never throws for bad input: it is quarantined and the outcome says why. */
@@ -117,7 +109,7 @@ export class IngestUseCase {
   }
 
   private async ingestValid(tenant: string, source: IngestSource, call: SegmentCall, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
-    const { hasher, settings, store } = this.ports;
+    const { hasher, settings } = this.ports;
     const observation = mapSegmentCall(call, receivedAt, source.channel);
     const region = settings.phoneRegion(tenant);
     const rules = settings.identityRules(tenant);
@@ -130,24 +122,13 @@ export class IngestUseCase {
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
     const payloadHash = hashOf(hasher, tenant, raw);
     const messageId = call.messageId ?? derivedMessageId(payloadHash);
-    const now = this.ports.clock.now();
     const newCustomerId = this.ports.ids.customerId();
-    // the lock is taken synchronously, before any await: concurrent callers queue in call order
-    return this.lock.run(identifiers.map((i) => `${tenant}\u0000${i.key}`), async () => {
-      const existing = await store.getIdempotency(tenant, messageId, now);
-      if (existing) return this.duplicate(messageId, existing.payloadHash, payloadHash);
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await this.attempt(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId, now);
-        if (outcome.kind === 'done') return outcome.result;
-        if (outcome.kind === 'duplicate') return this.duplicate(messageId, outcome.storedHash, payloadHash);
-        this.ports.metrics.increment('commit_conflict_retry');
-        for (const id of outcome.touched) this.repo.evict(tenant, id);
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new Rejected({ code: 'CONCURRENCY_CONFLICT', message: `gave up after ${MAX_ATTEMPTS} conflicting attempts; replay this call`, issues: [] });
-        }
-        // jittered backoff, so writers racing from other processes spread out
-        await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt));
-      }
+    return this.pipeline.run<IngestOutcome>({
+      tenant,
+      name: 'this call',
+      lockKeys: identifiers.map((i) => `${tenant}\u0000${i.key}`),
+      idempotency: { key: messageId, payloadHash, duplicate: (stored) => this.duplicate(messageId, stored, payloadHash) },
+      decide: () => this.decide(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId),
     });
   }
 
@@ -159,7 +140,8 @@ export class IngestUseCase {
     return { status: 'duplicate', messageId };
   }
 
-  private async attempt(
+  /** Resolves the call against the claims and states as they are now, and runs the commands it implies. */
+  private async decide(
     tenant: string,
     source: IngestSource,
     obs: Observation,
@@ -167,8 +149,7 @@ export class IngestUseCase {
     messageId: string,
     payloadHash: string,
     newCustomerId: string,
-    now: number,
-  ): Promise<{ kind: 'done'; result: IngestOutcome } | { kind: 'duplicate'; storedHash: string } | { kind: 'conflict'; touched: readonly string[] }> {
+  ): Promise<Decision<IngestOutcome>> {
     const { store, settings, hasher, metrics } = this.ports;
     const rules = settings.identityRules(tenant);
     const claimed = await store.readClaims(tenant, identifiers.map((i) => i.key));
@@ -177,7 +158,7 @@ export class IngestUseCase {
     for (const [key, owner] of claimed) {
       const survivor = await this.repo.loadSurvivor(tenant, owner);
       // an erasure's tombstone landed after these claims were read: its release follows, so read again
-      if (survivor.status === 'erased') return { kind: 'conflict', touched: [owner, survivor.id] };
+      if (survivor.status === 'erased') return { kind: 'retry', evict: [owner, survivor.id] };
       owners.set(key, survivor.id);
       customers.set(survivor.id, survivor);
     }
@@ -200,10 +181,10 @@ export class IngestUseCase {
     };
     // event ids derive from the idempotency key: the payload hash covers the messageId (or is it),
     // and a reused messageId with another payload never commits; then stream ordinal and index
-    const base = payloadHash;
     const ordinals = new Map([resolution.survivorId, ...resolution.absorbed].map((id, i) => [id, i]));
-    const eventIdFor = (streamId: string, index: number) => `${base}.${ordinals.get(streamId)}.${index}`;
-    const survivorState = customers.get(resolution.survivorId) ?? (await this.repo.load(tenant, resolution.survivorId));
+    const eventIdFor = (streamId: string, index: number) => `${payloadHash}.${ordinals.get(streamId)}.${index}`;
+    // a customer id minted for this call has no stream to read
+    const survivorState = customers.get(resolution.survivorId) ?? (resolution.kind === 'new' ? initialState(resolution.survivorId) : await this.repo.load(tenant, resolution.survivorId));
     const survivor = new PendingStream(survivorState, eventIdFor);
     const absorbed: PendingStream[] = [];
     if (resolution.kind === 'new') survivor.run({ type: 'Register', customerId: resolution.survivorId, observedAt: obs.observedAt }, stamp);
@@ -216,39 +197,23 @@ export class IngestUseCase {
     }
     survivor.run({ type: 'Observe', observedAt: obs.observedAt, link: resolution.link, rejected: resolution.rejected, rulesVersion: rules.source.version, facts: obs.facts }, stamp);
 
-    const pending = [survivor, ...absorbed].filter((p) => p.recorded.length > 0);
-    const streams = await Promise.all(pending.map((p) => toAppend(tenant, p, this.codec, this.ports.keys, now)));
-    const claims: ClaimOp[] = resolution.link.map((i) => ({ op: 'claim', key: i.key, owner: resolution.survivorId }));
-    const result = await store.commit({
-      tenant,
-      idempotency: { key: messageId, payloadHash, expiresAt: now + settings.idempotencyTtlMs(tenant) },
-      streams,
-      claims,
-    });
-    if (result.status === 'duplicate') return { kind: 'duplicate', storedHash: result.payloadHash };
-    if (result.status === 'conflict') return { kind: 'conflict', touched: [survivor.before.id, ...absorbed.map((a) => a.before.id)] };
-
-    for (const p of pending) this.repo.remember(tenant, p.current);
-    metrics.increment('ingest_accepted');
-    if (resolution.absorbed.length) metrics.increment('identity_merge', resolution.absorbed.length);
-    if (resolution.rejected.length) metrics.increment('identity_rejected', resolution.rejected.length);
-    if (resolution.guardTripped) metrics.increment('identity_cluster_guard_tripped');
-    try {
-      await this.afterCommit(tenant, pending.flatMap((p) => p.recorded));
-    } catch {
-      // committed is committed: the next event of these streams finds the gap and re-reads it,
-      // and a rebuild repairs the rest; failing the call would make its retry a silent duplicate
-      metrics.increment('projection_failed');
-    }
     return {
-      kind: 'done',
-      result: {
-        status: 'accepted',
-        messageId,
-        customerId: resolution.survivorId,
-        created: resolution.kind === 'new',
-        merged: resolution.absorbed,
-        rejected: resolution.rejected.map((r: Rejection) => ({ type: r.identifier.type, reason: r.reason })),
+      kind: 'write',
+      streams: [survivor, ...absorbed],
+      claims: resolution.link.map((i) => ({ op: 'claim', key: i.key, owner: resolution.survivorId })),
+      committed: () => {
+        metrics.increment('ingest_accepted');
+        if (resolution.absorbed.length) metrics.increment('identity_merge', resolution.absorbed.length);
+        if (resolution.rejected.length) metrics.increment('identity_rejected', resolution.rejected.length);
+        if (resolution.guardTripped) metrics.increment('identity_cluster_guard_tripped');
+        return {
+          status: 'accepted',
+          messageId,
+          customerId: resolution.survivorId,
+          created: resolution.kind === 'new',
+          merged: resolution.absorbed,
+          rejected: resolution.rejected.map((r: Rejection) => ({ type: r.identifier.type, reason: r.reason })),
+        };
       },
     };
   }

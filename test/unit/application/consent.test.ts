@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ConsentUseCase } from '../../../src/application/customers/consent.use-case.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, domainError, iso, TENANT, view360 } from './ingest-support.js';
 
@@ -8,7 +7,7 @@ import { accepted, domainError, iso, TENANT, view360 } from './ingest-support.js
 
 const HOUR = 3_600_000;
 
-const consents = (h: Harness) => new ConsentUseCase(h.ports, h.core.repo, h.core.codec, (tenant, events) => h.core.projector.apply(tenant, events, h.ports.readModels));
+const consents = (h: Harness) => h.core.consents;
 
 const customer = async (h: Harness, call: Record<string, unknown> = {}) =>
   accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-${Math.random()}`, userId: 'u-1', traits: { email: 'ada@example.com' }, timestamp: iso(h.clock.now()), ...call }))

@@ -1,12 +1,9 @@
 import { decide, type CustomerCommand } from '../../domain/customer/customer.decider.js';
 import type { CustomerEvent, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { evolve, type CustomerState } from '../../domain/customer/customer.state.js';
-import type { EventCodec } from '../event-codec.js';
-import type { StreamAppend } from '../ports/event-store.port.js';
-import type { KeyStore } from '../ports/keys.port.js';
 
-// Turns decisions on one customer stream into recorded events (meta, versions) and, at commit
-// time, into an encrypted StreamAppend. Shared by ingest, manual merge and unmerge.
+// A decision's working copy of one customer stream: runs commands against its current state and
+// records what they decided (meta, ids, versions). The command pipeline encrypts and commits it.
 
 export type EventStamp = Omit<RecordedEvent, 'event' | 'streamId' | 'version' | 'eventId'>;
 
@@ -47,19 +44,3 @@ export class PendingStream {
     });
   }
 }
-
-export const toAppend = async (
-  tenant: string,
-  pending: PendingStream,
-  codec: EventCodec,
-  keys: KeyStore,
-  recordedAt: number,
-): Promise<StreamAppend> => {
-  const needsKey = pending.recorded.some((r) => (r.event as { pii?: unknown }).pii !== undefined);
-  const key = needsKey ? await keys.getOrCreate(tenant, pending.before.id) : null;
-  return {
-    streamId: pending.before.id,
-    expectedVersion: pending.before.version,
-    events: pending.recorded.map((r) => codec.encode(tenant, r, key, recordedAt)),
-  };
-};

@@ -1,0 +1,174 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
+import { KeyedLock } from '../keyed-lock.js';
+import { COMMIT_LIMITS, type ClaimOp, type Commit, type StreamAppend } from '../ports/event-store.port.js';
+import type { PendingStream } from './pending-stream.js';
+
+// The one write pipeline. A use case states only what to decide; this owns everything around it:
+// the keyed lock, the idempotency check and record (with `now` and the TTL taken once), the
+// retry policy, encryption, the commit, the repository cache and the after-commit step
+// (projection, identity feed, engagement). Concurrent commands' commits group in the store.
+
+export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
+
+export type DecideContext = {
+  /** the command's time, taken once: the idempotency record and every attempt use it */
+  readonly now: number;
+  readonly attempt: number;
+};
+
+export type Write<R> = {
+  readonly kind: 'write';
+  /** the streams the decision ran on; those without new events are left alone */
+  readonly streams: readonly PendingStream[];
+  readonly claims?: readonly ClaimOp[] | undefined;
+  /** the answer once committed and projected */
+  readonly committed: (recorded: readonly RecordedEvent[]) => R | Promise<R>;
+  /** undoes what the decision staged outside the store (the outbox) when the commit loses a race */
+  readonly onConflict?: (() => Promise<void>) | undefined;
+  /** false: nothing runs after the commit (the erasure deletes the views itself) */
+  readonly project?: boolean | undefined;
+  /**
+   * The write may be committed in parts when it exceeds the store's limits: the streams first,
+   * then the claims. Each part is recorded under this key and its own content, so a run that died
+   * between parts finds the earlier ones done. Only for writes that are safe to land in parts.
+   */
+  readonly parts?: { readonly key: string } | undefined;
+};
+
+export type Decision<R> =
+  | Write<R>
+  /** nothing to write: the answer as it stands */
+  | { readonly kind: 'answer'; readonly result: R }
+  /** what was read is already stale (a tombstone landed meanwhile): forget these and decide again */
+  | { readonly kind: 'retry'; readonly evict: readonly string[] };
+
+export type Command<R> = {
+  readonly tenant: string;
+  /** names the command in a give-up error */
+  readonly name: string;
+  /** the request field a give-up error points at */
+  readonly subject?: readonly string[] | undefined;
+  /** taken before the first await, in call order: commands sharing a key run one after another */
+  readonly lockKeys?: readonly string[] | undefined;
+  /** checked before deciding and recorded by the commit; a recorded key answers `duplicate` */
+  readonly idempotency?:
+    | {
+        readonly key: string;
+        readonly payloadHash: string;
+        /** the answer to a repeat; throws when the key was recorded for another payload */
+        readonly duplicate: (storedHash: string) => R | Promise<R>;
+      }
+    | undefined;
+  readonly decide: (ctx: DecideContext) => Promise<Decision<R>>;
+};
+
+/** One policy for every write: bounded attempts with jittered exponential backoff. */
+export const RETRY = { maxAttempts: 10, backoffMs: (attempt: number) => Math.random() * 2 ** attempt } as const;
+
+export class CommandPipeline {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly codec: EventCodec,
+    private readonly afterCommit: AfterCommit = async () => {},
+  ) {}
+
+  run<R>(cmd: Command<R>): Promise<R> {
+    const now = this.ports.clock.now();
+    return this.lock.run(cmd.lockKeys ?? [], () => this.execute(cmd, now));
+  }
+
+  private async execute<R>(cmd: Command<R>, now: number): Promise<R> {
+    const { store, metrics } = this.ports;
+    if (cmd.idempotency) {
+      const existing = await store.getIdempotency(cmd.tenant, cmd.idempotency.key, now);
+      if (existing) return cmd.idempotency.duplicate(existing.payloadHash);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const decision = await cmd.decide({ now, attempt });
+      if (decision.kind === 'answer') return decision.result;
+      if (decision.kind === 'retry') {
+        for (const id of decision.evict) this.repo.evict(cmd.tenant, id);
+      } else {
+        const outcome = await this.commit(cmd, decision, now);
+        if (outcome.status === 'duplicate') return cmd.idempotency!.duplicate(outcome.payloadHash);
+        if (outcome.status === 'committed') return this.finish(cmd.tenant, decision, outcome.written);
+        for (const p of decision.streams) this.repo.evict(cmd.tenant, p.before.id);
+        await decision.onConflict?.();
+      }
+      metrics.increment('commit_conflict_retry');
+      if (attempt >= RETRY.maxAttempts) {
+        throw new DomainError('CONCURRENCY_CONFLICT', `${cmd.name} gave up after ${RETRY.maxAttempts} attempts that lost a race with other writers; send it again`, [...(cmd.subject ?? [])]);
+      }
+      await new Promise((r) => setTimeout(r, RETRY.backoffMs(attempt)));
+    }
+  }
+
+  private async commit<R>(cmd: Command<R>, write: Write<R>, now: number): Promise<{ status: 'committed'; written: readonly PendingStream[] } | { status: 'duplicate'; payloadHash: string } | { status: 'conflict' }> {
+    const { store, settings } = this.ports;
+    const written = write.streams.filter((p) => p.recorded.length > 0);
+    const streams = await Promise.all(written.map((p) => this.encrypt(cmd.tenant, p, now)));
+    const claims = write.claims ?? [];
+    const expiresAt = now + settings.idempotencyTtlMs(cmd.tenant);
+    const commits: Commit[] = write.parts
+      ? partsOf(streams, claims).map((part) => {
+          const content = [...part.streams.map((s) => `${s.streamId}@${s.expectedVersion}`), ...part.claims.map((c) => c.key)].join(',');
+          const payloadHash = this.ports.hasher.digest(`${cmd.tenant}|${write.parts!.key}|${content}`);
+          return { tenant: cmd.tenant, idempotency: { key: `${write.parts!.key}:${payloadHash}`, payloadHash, expiresAt }, ...part };
+        })
+      : [{ tenant: cmd.tenant, idempotency: cmd.idempotency && { key: cmd.idempotency.key, payloadHash: cmd.idempotency.payloadHash, expiresAt }, streams, claims }];
+    for (const commit of commits) {
+      const result = await store.commit(commit);
+      if (result.status === 'conflict') return { status: 'conflict' };
+      // a part of a split write already there: an earlier run committed it before dying
+      if (result.status === 'duplicate' && !write.parts) return { status: 'duplicate', payloadHash: result.payloadHash };
+    }
+    return { status: 'committed', written };
+  }
+
+  private async finish<R>(tenant: string, write: Write<R>, written: readonly PendingStream[]): Promise<R> {
+    for (const p of written) this.repo.remember(tenant, p.current);
+    const recorded = written.flatMap((p) => p.recorded);
+    if (write.project !== false && recorded.length > 0) {
+      try {
+        await this.afterCommit(tenant, recorded);
+      } catch {
+        // committed is committed: the next event of these streams finds the gap and re-reads it,
+        // and a rebuild repairs the rest; failing the command would make its retry a duplicate
+        this.ports.metrics.increment('projection_failed');
+      }
+    }
+    return write.committed(recorded);
+  }
+
+  /** Events that carry personal data are encrypted under the stream's data key; others need none. */
+  private async encrypt(tenant: string, pending: PendingStream, recordedAt: number): Promise<StreamAppend> {
+    const needsKey = pending.recorded.some((r) => (r.event as { pii?: unknown }).pii !== undefined);
+    const key = needsKey ? await this.ports.keys.getOrCreate(tenant, pending.before.id) : null;
+    return {
+      streamId: pending.before.id,
+      expectedVersion: pending.before.version,
+      events: pending.recorded.map((r) => this.codec.encode(tenant, r, key, recordedAt)),
+    };
+  }
+}
+
+type Part = { readonly streams: readonly StreamAppend[]; readonly claims: readonly ClaimOp[] };
+
+/** One commit when everything fits; otherwise the streams first, then the claims. */
+const partsOf = (appends: readonly StreamAppend[], claims: readonly ClaimOp[]): Part[] => {
+  const room = COMMIT_LIMITS.maxItems - 1; // one item is the idempotency record
+  const items = appends.reduce((n, a) => n + a.events.length, 0) + claims.length;
+  if (items === 0) return [];
+  if (items <= room) return [{ streams: appends, claims }];
+  const parts: Part[] = [];
+  for (let i = 0; i < appends.length; i += room) parts.push({ streams: appends.slice(i, i + room), claims: [] });
+  for (let i = 0; i < claims.length; i += room) parts.push({ streams: [], claims: claims.slice(i, i + room) });
+  return parts;
+};
