@@ -40,7 +40,19 @@ export class EventCodec {
     const pii: unknown = s.pii !== undefined && key ? JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId))) : undefined;
     return decodeReadable(s, pii);
   }
+
+  /**
+   * One stream's events, read after its key was fetched. A stream that holds its tombstone is
+   * decoded without a key whatever the key store handed out: a key cached by a warm process
+   * (another process may have erased the customer a moment ago) is never used after the tombstone.
+   */
+  decodeStream(stored: readonly StoredEvent[], key: DataKey | null): RecordedEvent[] {
+    const usable = key && !stored.some(isTombstone) ? key : null;
+    return stored.map((s) => this.decode(s, usable));
+  }
 }
+
+export const isTombstone = (s: StoredEvent): boolean => s.type === 'CustomerErased';
 
 /** The readable part of a stored event (all that identity folds need: no key, no decryption). */
 export const decodeReadable = (s: StoredEvent, pii?: unknown): RecordedEvent => ({

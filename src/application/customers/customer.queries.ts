@@ -46,7 +46,12 @@ export class CustomerQueries {
     const events: RecordedEvent[] = [];
     for (const id of [state.id, ...state.members]) {
       const key = await this.ports.keys.get(tenant, id);
-      for (const s of await this.ports.store.readStream(tenant, id)) events.push(this.codec.decode(s, key));
+      events.push(...this.codec.decodeStream(await this.ports.store.readStream(tenant, id), key));
+    }
+    if (events.some((e) => e.event.type === 'CustomerErased')) {
+      // erased by another process since this one cached the customer
+      for (const id of [state.id, ...state.members]) this.repo.evict(tenant, id);
+      throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased`, ['customerId']);
     }
     const iso = (ms: number) => new Date(ms).toISOString();
     const links = new Map(events.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [[e.event.data.key, e] as const] : [])));

@@ -105,7 +105,7 @@ export class IdentityUseCases {
           throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
         }
         const key = await this.ports.keys.get(tenant, s.id);
-        const events: RecordedEvent[] = (await this.ports.store.readStream(tenant, s.id)).map((e) => this.codec.decode(e, key));
+        const events: RecordedEvent[] = this.codec.decodeStream(await this.ports.store.readStream(tenant, s.id), key);
         const plan = planUnmerge(s, mergeId, events);
         const a = await this.repo.load(tenant, plan.absorbedId);
         const stamp = this.stamp(now, options.actor);

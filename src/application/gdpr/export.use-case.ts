@@ -5,7 +5,7 @@ import type { CustomerQueries } from '../customers/customer.queries.js';
 import type { Customer360Response } from '../customers/customer360.presenter.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
-import type { EventCodec } from '../event-codec.js';
+import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 import { clusterKeys } from './erasure-cluster.js';
@@ -56,7 +56,14 @@ export class ExportUseCase {
     const consentHistory: ConsentDecision[] = [];
     for (const id of streamIds) {
       const key = await this.ports.keys.get(tenant, id);
-      for (const stored of await this.ports.store.readStream(tenant, id)) {
+      const stream = await this.ports.store.readStream(tenant, id);
+      if (stream.some(isTombstone)) {
+        // erased by another process since this one cached the customer: nothing is held to export
+        for (const member of streamIds) this.repo.evict(tenant, member);
+        await this.audit(tenant, options.actor, customerId, 'refused', { code: 'CUSTOMER_ERASED' });
+        throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased; nothing is held to export`, ['customerId']);
+      }
+      for (const stored of stream) {
         const r = this.codec.decode(stored, key);
         events.push(exported(r, stored.recordedAt));
         if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
