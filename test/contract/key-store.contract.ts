@@ -61,6 +61,16 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       await expect(keys.destroy(tenant, 'c-1')).resolves.toBeUndefined();
     });
 
+    it('the fresh hint changes nothing but the reads: an existing key still wins, a destroyed id still refuses', async () => {
+      const fresh = await keys.getOrCreate(tenant, 'c-new', { fresh: true });
+      expect((await keys.get(tenant, 'c-new'))?.keyId).toBe(fresh.keyId);
+      expect((await keys.getOrCreate(tenant, 'c-new', { fresh: true })).keyId).toBe(fresh.keyId);
+      await keys.destroy(tenant, 'c-new');
+      await expect(keys.getOrCreate(tenant, 'c-new', { fresh: true })).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+      await keys.destroy(tenant, 'c-gone');
+      await expect(keys.getOrCreate(tenant, 'c-gone', { fresh: true })).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    });
+
     it('destroy of a customer that never had a key still blocks the id', async () => {
       await keys.destroy(tenant, 'c-never');
       await expect(keys.getOrCreate(tenant, 'c-never')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });

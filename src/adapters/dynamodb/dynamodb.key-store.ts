@@ -102,14 +102,14 @@ export class DynamoDbKeyStore implements KeyStore {
     this.cache = new KeyCache(options.cacheSize ?? 10_000, options.cacheMaxAgeMs ?? 300_000);
   }
 
-  async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {
+  async getOrCreate(tenant: string, customerId: string, options: { readonly fresh?: boolean } = {}): Promise<DataKey> {
     const pk = keyPk(tenant, customerId);
     const cached = this.cache.get(pk, this.clock.now());
     if (cached) return cached;
     // one creation per customer per process; other processes are handled by the conditional put
     let pending = this.creating.get(pk);
     if (!pending) {
-      pending = this.loadOrCreate(tenant, customerId, pk).finally(() => this.creating.delete(pk));
+      pending = this.loadOrCreate(tenant, customerId, pk, options.fresh === true).finally(() => this.creating.delete(pk));
       this.creating.set(pk, pending);
     }
     return pending;
@@ -208,9 +208,10 @@ export class DynamoDbKeyStore implements KeyStore {
     }
   }
 
-  private async loadOrCreate(tenant: string, customerId: string, pk: string): Promise<DataKey> {
+  /** `fresh`: skip the read, the conditional put alone finds a key that exists anyway */
+  private async loadOrCreate(tenant: string, customerId: string, pk: string, fresh: boolean): Promise<DataKey> {
     const destroys = this.destroys;
-    const item = await this.read(pk);
+    const item = fresh ? undefined : await this.read(pk);
     const key = item ? await this.open(tenant, customerId, item) : await this.create(tenant, customerId, pk);
     if (!key) throw notActive(customerId);
     this.remember(pk, key, destroys);

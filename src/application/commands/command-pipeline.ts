@@ -150,7 +150,8 @@ export class CommandPipeline {
   /** Events that carry personal data are encrypted under the stream's data key; others need none. */
   private async encrypt(tenant: string, pending: PendingStream, recordedAt: number): Promise<StreamAppend> {
     const needsKey = pending.recorded.some((r) => (r.event as { pii?: unknown }).pii !== undefined);
-    const key = needsKey ? await this.ports.keys.getOrCreate(tenant, pending.before.id) : null;
+    // a stream at version 0 is brand new: its key can be created without looking for one first
+    const key = needsKey ? await this.ports.keys.getOrCreate(tenant, pending.before.id, { fresh: pending.before.version === 0 }) : null;
     return {
       streamId: pending.before.id,
       expectedVersion: pending.before.version,

@@ -4,7 +4,12 @@
 export type DataKey = { readonly keyId: string; readonly __opaque: unique symbol };
 
 export interface KeyStore {
-  getOrCreate(tenant: string, customerId: string): Promise<DataKey>;
+  /**
+   * The customer's live key, created if it has none. `fresh`: the caller knows the stream is brand
+   * new, so a key is not expected and the store may create one without reading first; a key that
+   * exists anyway (or a destroyed one) still wins, exactly as without the hint.
+   */
+  getOrCreate(tenant: string, customerId: string, options?: { readonly fresh?: boolean }): Promise<DataKey>;
   /** null when the key was destroyed (the customer was erased) or never existed */
   get(tenant: string, customerId: string): Promise<DataKey | null>;
   destroy(tenant: string, customerId: string): Promise<void>;
