@@ -105,6 +105,10 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         return receipt;
       },
       reapply: erasure.reapply.bind(erasure),
+      /** the audit log of erasures, exports, consent and admin actions (ids only), a page at a time */
+      auditLog: ports.audit.list.bind(ports.audit),
+      /** the erasure ledger: every receipt, oldest first */
+      receipts: ports.ledger.list.bind(ports.ledger),
       restrict: restriction.restrict.bind(restriction),
       unrestrict: restriction.unrestrict.bind(restriction),
     },

@@ -70,7 +70,7 @@ const exportCustomer = async (ctx: CommandContext, id: string, out: string | und
 
 const list = async (ctx: CommandContext, o: { limit: number; after?: string }): Promise<number> => {
   const core = await gdprCore(ctx);
-  const page = await core.ports.ledger.list(ctx.tenant, { limit: o.limit, after: o.after });
+  const page = await core.gdpr.receipts(ctx.tenant, { limit: o.limit, after: o.after });
   ctx.out.result({ tenant: ctx.tenant, entries: page.entries, next: page.next ?? null });
   if (!page.entries.length) ctx.out.line(`no erasures recorded for tenant "${ctx.tenant}"`);
   for (const r of page.entries) ctx.out.line(`${r.erasureId}  ${r.erasedAt}  ${r.actor}  ${plural(r.customers.length, 'customer')}: ${r.customers.join(', ')}`);

@@ -152,7 +152,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.ports.audit.list(principal(c).tenant, { after: q.cursor, limit: q.limit, customerId: q.customerId });
+      const page = await deps.core.gdpr.auditLog(principal(c).tenant, { after: q.cursor, limit: q.limit, customerId: q.customerId });
       const items = page.entries.map(presentEntry);
       return c.json(page.next ? { items, next: page.next } : { items }, 200);
     },
@@ -171,7 +171,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.ports.ledger.list(principal(c).tenant, { after: q.cursor, limit: q.limit });
+      const page = await deps.core.gdpr.receipts(principal(c).tenant, { after: q.cursor, limit: q.limit });
       return c.json(page.next ? { items: [...page.entries], next: page.next } : { items: [...page.entries] }, 200);
     },
   );
