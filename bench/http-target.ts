@@ -35,6 +35,7 @@ if (kind === 'bare') {
   const config = loadConfig({
     ...(store === 'dynamodb' ? { ...tables, AWS_ENDPOINT_URL_DYNAMODB: process.env['AWS_ENDPOINT_URL_DYNAMODB'] } : {}),
     C360_STORE: store,
+    C360_GROUP_COMMIT: process.env['C360_GROUP_COMMIT'],
     C360_DATA_DIR: dir,
     C360_TENANT: 'bench',
     C360_WRITE_KEY: 'bench-write-key-0123456789',

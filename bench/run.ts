@@ -14,6 +14,7 @@ import { runHttpBench } from './http.bench.js';
 import { runErasureBench } from './erasure.bench.js';
 import { runEngagementBench } from './engagement.bench.js';
 import { runSqliteBench } from './sqlite.bench.js';
+import { runLoneCallBench } from './lone-call.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
 // on DynamoDB Local against Castore in the same run. Prints a table and writes
@@ -95,7 +96,7 @@ const tenant = 'bench';
 if (process.env['BENCH_HTTP'] !== '0') rows.push(...(await runHttpBench()));
 
 // 4b. the embedded default (SQLite, durable) against the memory store, same run; seed; rebuild
-if (process.env['BENCH_SQLITE'] !== '0') rows.push(...(await runSqliteBench()));
+if (process.env['BENCH_SQLITE'] !== '0') rows.push(...(await runSqliteBench()), ...(await runLoneCallBench()));
 
 // 5. Lambda cold start: a fresh node importing each bundle, as a ratio to `node -e 0`
 if (process.env['BENCH_COLD_START'] !== '0') {

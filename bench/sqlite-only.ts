@@ -2,10 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { writeReadmeTable } from './readme-table.js';
 import { runSqliteBench } from './sqlite.bench.js';
+import { runLoneCallBench } from './lone-call.bench.js';
 
 // `npm run bench:sqlite`: only the embedded-store rows of `npm run bench`: a table, then
 // bench/results/sqlite.json, and the README's table of these rows rewritten from them.
-const rows = await runSqliteBench();
+const rows = [...(await runSqliteBench()), ...(await runLoneCallBench())];
 console.table(rows);
 const meta = `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString().slice(0, 10)}.`;
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

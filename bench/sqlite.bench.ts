@@ -23,7 +23,7 @@ const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const SECRETS = { C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef', C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=' };
 const BATCH = 100;
 
-const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}) => {
+export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}) => {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {

@@ -53,6 +53,7 @@ const Env = z.object({
   C360_QUARANTINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
   C360_PROJECTION: z.enum(['inline', 'streams', 'log']).optional(),
+  C360_GROUP_COMMIT: z.enum(['on', 'off']).default('on'),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -105,6 +106,8 @@ export type Config = {
    * follower alone, a page at a time (CLI jobs on the embedded store: fewer view writes)
    */
   readonly projection: 'inline' | 'streams' | 'log';
+  /** commits that arrive together share one transaction (the embedded store); off: one each */
+  readonly groupCommit: boolean;
   readonly ingestMode: 'sync' | 'async';
   readonly kinesisStream?: string | undefined;
   readonly esdbConnectionString?: string | undefined;
@@ -189,6 +192,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     esdbConnectionString: e.ESDB_CONNECTION_STRING,
     dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
     kinesisEndpoint: e.AWS_ENDPOINT_URL_KINESIS,
+    groupCommit: e.C360_GROUP_COMMIT === 'on',
     tenant: e.C360_TENANT,
     // a per-process secret is only safe for the in-memory store; persistent stores get one from
     // the environment or from the embedded default's secrets file (see local/secrets.ts)

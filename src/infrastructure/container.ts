@@ -77,7 +77,7 @@ export const buildContainer = (config: Config): Container => {
       break;
     case 'sqlite':
       bindSqlite(c, config);
-      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new SqliteEventStore(ctx.get(TOKENS.Sqlite), { clock: ctx.get(TOKENS.Clock) }));
+      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new SqliteEventStore(ctx.get(TOKENS.Sqlite), { clock: ctx.get(TOKENS.Clock), groupCommit: config.groupCommit }));
       break;
     case 'eventstoredb':
       // the alternative event log; keys, views, snapshots and the quarantine in the embedded file,

@@ -25,6 +25,8 @@ let onFile: SqliteEventStore | undefined;
 let inMemory: SqliteEventStore | undefined;
 eventStoreContract('SQLite (file, WAL)', () => (onFile ??= new SqliteEventStore(open())));
 eventStoreContract('SQLite (:memory:)', () => (inMemory ??= new SqliteEventStore(open(':memory:'))));
+let ungrouped: SqliteEventStore | undefined;
+eventStoreContract('SQLite (file, group commit off)', () => (ungrouped ??= new SqliteEventStore(open(), { groupCommit: false })));
 
 const DAY = 86_400_000;
 const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));

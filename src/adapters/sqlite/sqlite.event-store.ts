@@ -51,7 +51,12 @@ type EventRow = { position: number; event: string };
 type IdempotencyRow = { payload_hash: string; expires_at: number };
 /** One event of the global log; `event` is undefined when its stored JSON does not parse. */
 export type GlobalEntry = { readonly position: number; readonly tenant: string; readonly streamId: string; readonly version: number; readonly event?: StoredEvent; readonly error?: unknown };
-export type SqliteEventStoreOptions = { readonly clock?: Clock | undefined; readonly maxGroup?: number | undefined };
+export type SqliteEventStoreOptions = {
+  readonly clock?: Clock | undefined;
+  readonly maxGroup?: number | undefined;
+  /** false: every commit is its own transaction, written at once (no waiting for the loop turn); default true */
+  readonly groupCommit?: boolean | undefined;
+};
 type Member = { readonly commit: Commit; readonly resolve: (r: CommitResult) => void; readonly reject: (e: unknown) => void };
 /** `positions`: the first and last position a committed member's events took */
 type Outcome = { readonly ok: true; readonly result: CommitResult; readonly positions?: readonly [number, number] | undefined } | { readonly ok: false; readonly error: unknown };
@@ -67,6 +72,7 @@ export class SqliteEventStore implements EventStore {
   readonly stats = { transactions: 0, commits: 0, largestGroup: 0 };
   private readonly clock: Clock;
   private readonly maxGroup: number;
+  private readonly grouped: boolean;
   private queue: Member[] = [];
   private scheduled = false;
   /** position ranges committed through this instance (the log follower can skip what was projected inline) */
@@ -78,6 +84,7 @@ export class SqliteEventStore implements EventStore {
   ) {
     this.clock = options.clock ?? { now: Date.now };
     this.maxGroup = Math.max(1, options.maxGroup ?? 256);
+    this.grouped = options.groupCommit ?? true;
     db.db.exec(SCHEMA);
   }
 
@@ -85,6 +92,7 @@ export class SqliteEventStore implements EventStore {
     checkCommitLimits(commit);
     checkCommitShape(commit);
     return new Promise<CommitResult>((resolve, reject) => {
+      if (!this.grouped) return this.write([{ commit, resolve, reject }]);
       this.queue.push({ commit, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
