@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditLog } from '../../src/application/ports/audit.port.js';
 import { UuidV7Generator } from '../../src/adapters/crypto/uuid-v7.id-generator.js';
+import { drain, entriesPage } from '../support/paging.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
 /** ids as the use cases make them (UUIDv7), a millisecond apart, oldest first */
@@ -22,17 +23,8 @@ const entry = (tenant: string, id: string, overrides: Partial<AuditEntry> = {}):
   ...overrides,
 });
 
-const listAll = async (log: AuditLog, tenant: string, limit: number, customerId?: string): Promise<AuditEntry[]> => {
-  const all: AuditEntry[] = [];
-  let after: string | undefined;
-  for (let pages = 0; pages < 10_000; pages++) {
-    const page = await log.list(tenant, { after, limit, customerId });
-    all.push(...page.entries);
-    if (page.next === undefined) return all;
-    after = page.next;
-  }
-  throw new Error('list never ended');
-};
+const listAll = (log: AuditLog, tenant: string, limit: number, customerId?: string): Promise<AuditEntry[]> =>
+  drain((after) => log.list(tenant, { after, limit, customerId }).then(entriesPage));
 
 export const auditLogContract = (name: string, make: () => Promise<AuditLog> | AuditLog): void => {
   describe(`AuditLog contract: ${name}`, () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ErasureLedger, ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
+import { entriesPage, pagesOf } from '../support/paging.js';
 
 // What every ErasureLedger promises: a receipt is found by any id of the cluster it covered, and
 // receipts are recorded once and listed oldest first.
@@ -33,17 +34,9 @@ export const ledgerContract = (name: string, make: () => Promise<ErasureLedger>)
       const rs = ['0190-c', '0190-a', '0190-b', '0190-d', '0190-e'].map((id, i) => receipt(t, id, [`c-${i}`]));
       for (const r of rs) await ledger.record(r);
       await ledger.record(rs[0]!);
-      const seen: string[] = [];
-      let after: string | undefined;
-      let pages = 0;
-      do {
-        const page = await ledger.list(t, { after, limit: 2 });
-        seen.push(...page.entries.map((e) => e.erasureId));
-        after = page.next;
-        pages++;
-      } while (after);
-      expect(seen).toEqual(['0190-a', '0190-b', '0190-c', '0190-d', '0190-e']);
-      expect(pages).toBe(3);
+      const pages = await pagesOf((after) => ledger.list(t, { after, limit: 2 }).then(entriesPage));
+      expect(pages.flat().map((e) => e.erasureId)).toEqual(['0190-a', '0190-b', '0190-c', '0190-d', '0190-e']);
+      expect(pages).toHaveLength(3);
       expect((await ledger.list(t, { limit: 5 })).next).toBeUndefined();
     });
   });

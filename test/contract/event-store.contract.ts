@@ -3,24 +3,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Commit, CommitResult, EventStore, StoredEvent } from '../../src/application/ports/event-store.port.js';
 import { DomainError } from '../../src/domain/shared/errors.js';
 import { append, claimKey, registered, storedEvent } from '../support/builders.js';
+import { readAllEvents } from '../support/paging.js';
 
 // Tenants are unique per test so adapters backed by a shared server need no cleanup.
 const newTenant = (): string => `t-${randomUUID()}`;
 const newId = (): string => randomUUID();
 const ids = (events: readonly StoredEvent[]): string[] => events.map((e) => e.eventId);
 const DAY = 86_400_000;
-
-const readEverything = async (store: EventStore, tenant: string, limit: number): Promise<StoredEvent[]> => {
-  const all: StoredEvent[] = [];
-  let after: string | undefined;
-  for (let pages = 0; pages < 10_000; pages++) {
-    const page = await store.readAll(tenant, { after, limit });
-    all.push(...page.events);
-    if (page.next === undefined) return all;
-    after = page.next;
-  }
-  throw new Error('readAll never ended');
-};
 
 export const eventStoreContract = (name: string, make: () => Promise<EventStore> | EventStore): void => {
   describe(`EventStore contract: ${name}`, () => {
@@ -89,7 +78,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual([1, 2]);
         expect((await store.readClaims(tenant, [key])).size).toBe(0);
         await expect(store.getIdempotency(tenant, 'msg-stale', Date.now())).resolves.toBeUndefined();
-        expect(await readEverything(store, tenant, 100)).toHaveLength(3);
+        expect(await readAllEvents(store, tenant, 100)).toHaveLength(3);
       });
 
       it('expected version 0 means the stream must not exist yet', async () => {
@@ -154,7 +143,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         expect(winners).toHaveLength(1);
         expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, winners[0]]]));
         for (const r of results) if (r.status === 'conflict') expect(r.current.claims[key]).toBe(winners[0]);
-        expect((await readEverything(store, tenant, 100)).map((e) => e.streamId)).toEqual(winners);
+        expect((await readAllEvents(store, tenant, 100)).map((e) => e.streamId)).toEqual(winners);
       });
 
       it('release frees a key held by the expected owner, is a no-op when unclaimed, and conflicts otherwise', async () => {
@@ -248,7 +237,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         const total = commits.flat().length;
 
         for (const limit of [1, 4, 7, total, total + 5]) {
-          const all = await readEverything(store, tenant, limit);
+          const all = await readAllEvents(store, tenant, limit);
           expect(all).toHaveLength(total);
           expect(new Set(ids(all)).size).toBe(total);
           // commit order: the events of each commit come together, commits in order
@@ -294,7 +283,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         expect((await store.readStream(tenant, a)).map((e) => e.tenant)).toEqual([tenant, tenant]);
         expect((await store.readClaims(tenant, [key])).get(key)).toBe(a);
         await expect(store.getIdempotency(tenant, 'msg-shared', Date.now())).resolves.toMatchObject({ payloadHash: 'h-a' });
-        expect(await readEverything(store, other, 10)).toHaveLength(1);
+        expect(await readAllEvents(store, other, 10)).toHaveLength(1);
       });
     });
 

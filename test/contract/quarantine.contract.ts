@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Quarantine, QuarantineEntry } from '../../src/application/ports/quarantine.port.js';
 import { UuidV7Generator } from '../../src/adapters/crypto/uuid-v7.id-generator.js';
 import { quarantineEntry } from '../support/builders.js';
+import { drain, entriesPage } from '../support/paging.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
 /** ids as the ingest use case makes them (UUIDv7), a millisecond apart, oldest first */
@@ -12,17 +13,8 @@ const timeOrderedIds = (n: number): string[] => {
   return Array.from({ length: n }, () => ids.newId());
 };
 
-const listAll = async (q: Quarantine, tenant: string, limit: number, status?: QuarantineEntry['status']): Promise<QuarantineEntry[]> => {
-  const all: QuarantineEntry[] = [];
-  let after: string | undefined;
-  for (let pages = 0; pages < 10_000; pages++) {
-    const page = await q.list(tenant, { after, limit, status });
-    all.push(...page.entries);
-    if (page.next === undefined) return all;
-    after = page.next;
-  }
-  throw new Error('list never ended');
-};
+const listAll = (q: Quarantine, tenant: string, limit: number, status?: QuarantineEntry['status']): Promise<QuarantineEntry[]> =>
+  drain((after) => q.list(tenant, { after, limit, status }).then(entriesPage));
 
 export const quarantineContract = (name: string, make: () => Promise<Quarantine> | Quarantine): void => {
   describe(`Quarantine contract: ${name}`, () => {

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { stampOf, type ReadModelStore, type ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { stampOf, type ReadModelStore } from '../../src/application/ports/read-model.port.js';
 import { pointerDoc, viewDoc } from '../support/builders.js';
+import { listAllViews } from '../support/paging.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
-
-const listAll = async (store: ReadModelStore, tenant: string, limit: number): Promise<ViewDoc[]> => {
-  const all: ViewDoc[] = [];
-  let after: string | undefined;
-  for (let pages = 0; pages < 10_000; pages++) {
-    const page = await store.list(tenant, { after, limit });
-    all.push(...page.docs);
-    if (page.next === undefined) return all;
-    after = page.next;
-  }
-  throw new Error('list never ended');
-};
 
 export const readModelStoreContract = (name: string, make: () => Promise<ReadModelStore> | ReadModelStore): void => {
   describe(`ReadModelStore contract: ${name}`, () => {
@@ -81,7 +70,7 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       await store.delete(tenant, 'c-1');
       await store.delete(tenant, 'c-404');
       await expect(store.get(tenant, 'c-1')).resolves.toBeUndefined();
-      expect((await listAll(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2']);
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2']);
     });
 
     it('lists every doc in customer id order, a page at a time, with no duplicates', async () => {
@@ -89,7 +78,7 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       for (const id of customerIds) await store.put(tenant, viewDoc(id, 1));
       const sorted = [...customerIds].sort();
       for (const limit of [1, 5, 23, 50]) {
-        expect((await listAll(store, tenant, limit)).map((d) => d.customerId)).toEqual(sorted);
+        expect((await listAllViews(store, tenant, limit)).map((d) => d.customerId)).toEqual(sorted);
       }
       const first = await store.list(tenant, { limit: 5 });
       expect(first.next).toBe(sorted[4]);
@@ -100,12 +89,12 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
 
     it('lists docs written or deleted since the last listing', async () => {
       await store.put(tenant, viewDoc('c-2', 1));
-      expect((await listAll(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2']);
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2']);
       await store.put(tenant, viewDoc('c-1', 1));
       await store.put(tenant, viewDoc('c-3', 1));
-      expect((await listAll(store, tenant, 2)).map((d) => d.customerId)).toEqual(['c-1', 'c-2', 'c-3']);
+      expect((await listAllViews(store, tenant, 2)).map((d) => d.customerId)).toEqual(['c-1', 'c-2', 'c-3']);
       await store.delete(tenant, 'c-2');
-      expect((await listAll(store, tenant, 2)).map((d) => d.customerId)).toEqual(['c-1', 'c-3']);
+      expect((await listAllViews(store, tenant, 2)).map((d) => d.customerId)).toEqual(['c-1', 'c-3']);
     });
 
     it('replaceAll swaps in the new generation whole: old docs not in it are gone', async () => {
@@ -116,7 +105,7 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       await expect(store.get(tenant, 'c-1')).resolves.toBeUndefined();
       // the rebuild wins even over a higher stored version: it is the new truth
       await expect(store.get(tenant, 'c-2')).resolves.toEqual(generation[0]);
-      expect((await listAll(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2', 'c-3']);
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2', 'c-3']);
     });
 
     it('keeps tenants apart for get, put, list, delete and replaceAll', async () => {
@@ -128,8 +117,8 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       await store.delete(other, 'c-1');
       await store.replaceAll(other, [viewDoc('c-7', 1)]);
       await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ version: 5 });
-      expect((await listAll(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-1']);
-      expect((await listAll(store, other, 10)).map((d) => d.customerId)).toEqual(['c-7']);
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-1']);
+      expect((await listAllViews(store, other, 10)).map((d) => d.customerId)).toEqual(['c-7']);
     });
   });
 };

@@ -7,6 +7,7 @@ import { EncryptedQuarantine } from '../../src/adapters/crypto/encrypted-quarant
 import { LocalMasterKey, MasterKeyError, MasterKeyring } from '../../src/adapters/crypto/master-key.js';
 import { AesGcmCipher, dataKeyMaterial, UuidV7Generator } from '../../src/adapters/crypto/node-crypto.js';
 import { SqliteAuditLog } from '../../src/adapters/sqlite/sqlite.audit-log.js';
+import { SqliteCheckpoints, SqliteShardCheckpoints } from '../../src/adapters/sqlite/sqlite.checkpoints.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
 import { SqliteErasureLedger } from '../../src/adapters/sqlite/sqlite.erasure-ledger.js';
 import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite.key-store.js';
@@ -21,6 +22,7 @@ import { quarantineEntry, viewDoc } from '../support/builders.js';
 import { domainError } from '../support/domain-error.js';
 import { ManualClock } from '../support/harness.js';
 import { auditLogContract } from './audit-log.contract.js';
+import { checkpointsContract } from './checkpoints.contract.js';
 import { ledgerContract } from './erasure-ledger.contract.js';
 import { keyStoreContract } from './key-store.contract.js';
 import { outboxContract, outboxEntry } from './outbox.contract.js';
@@ -66,6 +68,12 @@ quarantineContract('encrypted over sqlite', () => {
 auditLogContract('sqlite', () => new SqliteAuditLog(open()));
 ledgerContract('sqlite', async () => new SqliteErasureLedger(open()));
 outboxContract('sqlite', () => new SqliteOutbox(open()));
+checkpointsContract('sqlite (shard checkpoints in the file)', { durable: true, namedConsumers: true }, () => {
+  const path = fileOf();
+  // each on its own connection to the file, as separate processes would be
+  const consumer = (name: string) => new SqliteShardCheckpoints(new SqliteCheckpoints(open(path)), name);
+  return { checkpoints: consumer('kinesis-ingest'), reopen: () => consumer('kinesis-ingest'), otherConsumer: () => consumer('other-consumer') };
+});
 
 const receipt = (tenant: string): ErasureReceipt => ({
   erasureId: '0190-a',

@@ -7,6 +7,7 @@ import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { cliConfig } from '../../src/infrastructure/cli.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
 import { runCliInProcess } from '../support/cli-runner.js';
+import { listAllViews } from '../support/paging.js';
 
 // The `c360` program in-process on an in-memory App, configured as the bin configures it, with
 // captured output: what a user sees, and what the store holds afterwards.
@@ -27,16 +28,7 @@ const c360 = (...argv: string[]) =>
     },
   });
 
-const views = async (tenant = TENANT): Promise<ViewDoc[]> => {
-  const out: ViewDoc[] = [];
-  let after: string | undefined;
-  do {
-    const page = await app.core.ports.readModels.list(tenant, { after, limit: 500 });
-    out.push(...page.docs);
-    after = page.next;
-  } while (after);
-  return out.sort((a, b) => a.customerId.localeCompare(b.customerId));
-};
+const views = async (tenant = TENANT): Promise<ViewDoc[]> => (await listAllViews(app.core.ports.readModels, tenant, 500)).sort((a, b) => a.customerId.localeCompare(b.customerId));
 const live = async (tenant = TENANT) => (await views(tenant)).flatMap((d) => (d.kind === 'view' ? [d.view] : []));
 const file = async (name: string, text: string) => {
   const path = join(dir, name);

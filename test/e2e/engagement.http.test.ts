@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { decisionEvents, makeEngagementHarness, type EngagementHarness } from '../support/engagement-harness.js';
 import { startApi, type Api } from '../support/http-fixture.js';
+import { drain } from '../support/paging.js';
 
 // Engagement over real loopback HTTP on the in-memory store: the interest capture compatibility
 // route feeding the ingest pipeline, and a customer's decisions paged with cursors.
@@ -50,14 +51,11 @@ describe('engagement over HTTP (in-memory store)', () => {
     expect(all.body).toMatchObject({ sent: 3, suppressed: 1 });
     expect(all.body.items.map((d: { offerId: string }) => d.offerId)).toEqual(['electronics-1', 'books-3-for-2', 'cpt-collect', 'cpt-collect']);
     expect(h.notifier.published.map((n) => n.offerId)).toEqual(['cpt-collect', 'books-3-for-2', 'electronics-1']);
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
+    const seen = await drain(async (cursor) => {
       const page = await engagements(id, `?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.status).toBe(200);
-      seen.push(...page.body.items.map((d: { decisionId: string }) => d.decisionId));
-      cursor = page.body.next;
-    } while (cursor);
+      return { items: page.body.items.map((d: { decisionId: string }) => d.decisionId) as string[], next: page.body.next as string | undefined };
+    });
     expect(seen).toEqual(all.body.items.map((d: { decisionId: string }) => d.decisionId));
     expect((await engagements(id, '?cursor=garbage')).body.error.issues[0].path).toBe('cursor');
     // the 360 view carries the same history

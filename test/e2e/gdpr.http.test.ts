@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+import { pagesOf } from '../support/paging.js';
 
 // The GDPR surface over real loopback HTTP on the in-memory store: access export, consent,
 // restriction, erasure with its receipt, and the audit log, which must never hold a personal value.
@@ -125,20 +126,16 @@ describe('GDPR over HTTP (in-memory store)', () => {
   });
 
   it('keeps an audit log of every GDPR and admin action, paged by cursor, holding no personal value', async () => {
-    const items: { action: string; actor: string; customerId?: string; outcome: string }[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
     const texts: string[] = [];
-    do {
+    const pages = await pagesOf(async (cursor) => {
       const page = await api.request('GET', `/v1/admin/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin() });
       expect(page.status, page.text).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(2);
       texts.push(page.text);
-      items.push(...page.body.items);
-      cursor = page.body.next;
-      pages++;
-    } while (cursor && pages < 50);
-    expect(pages).toBeGreaterThan(1);
+      return { items: page.body.items as { action: string; actor: string; customerId?: string; outcome: string }[], next: page.body.next as string | undefined };
+    }, { maxPages: 50 });
+    const items = pages.flat();
+    expect(pages.length).toBeGreaterThan(1);
     const actions = items.map((e) => e.action);
     for (const a of ['customer.export', 'customer.consent', 'customer.restrict', 'customer.unrestrict', 'customer.merge', 'customer.unmerge', 'customer.erase']) expect(actions).toContain(a);
     expect(items.find((e) => e.action === 'customer.erase')).toMatchObject({ actor: 'acme-admin', outcome: 'ok' });

@@ -6,6 +6,7 @@ import type { StoredEvent } from '../../src/application/ports/event-store.port.j
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite.event-store.js';
 import { startMain, stop } from '../support/main-process.js';
+import { readAllEvents } from '../support/paging.js';
 
 // Durable on acknowledge: calls are sent to `npm start` on the embedded store, the server is
 // killed with SIGKILL in the middle of the stream, and after a restart every acknowledged call is
@@ -24,14 +25,7 @@ const TENANT = 'demo';
 const readLog = async (file: string): Promise<StoredEvent[]> => {
   const db = new SqliteDatabase({ path: file });
   try {
-    const store = new SqliteEventStore(db);
-    const all: StoredEvent[] = [];
-    for (let after: string | undefined; ; ) {
-      const page = await store.readAll(TENANT, { after, limit: 1_000 });
-      all.push(...page.events);
-      if (!page.next) return all;
-      after = page.next;
-    }
+    return await readAllEvents(new SqliteEventStore(db), TENANT, 1_000);
   } finally {
     db.close();
   }

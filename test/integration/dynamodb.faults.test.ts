@@ -17,6 +17,7 @@ import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { append, registered } from '../support/builders.js';
 import { ManualClock } from '../support/harness.js';
 import { injectFaults } from '../support/dynamodb-faults.js';
+import { drain } from '../support/paging.js';
 
 // The faults for the event store, on DynamoDB Local: concurrent writers, racing first
 // events through the real ingest use case, throttling, and responses lost after the write.
@@ -84,14 +85,8 @@ describe('16 concurrent writers appending to one customer', () => {
       if (t.idempotency) await expect(store.getIdempotency(tenant, t.idempotency.key, Date.now())).resolves.toEqual(t.idempotency);
     }
     // the whole log, a page at a time, saying how far through it each page got
-    const log: StoredEvent[] = [];
     const upTo: number[] = [];
-    let after: string | undefined;
-    do {
-      const page = await store.readAllWithProgress(tenant, { after, limit: 7, onProgress: (p) => p.upTo !== undefined && upTo.push(p.upTo) });
-      log.push(...page.events);
-      after = page.next;
-    } while (after);
+    const log = await drain((after) => store.readAllWithProgress(tenant, { after, limit: 7, onProgress: (p) => p.upTo !== undefined && upTo.push(p.upTo) }).then((p) => ({ items: p.events, next: p.next })));
     expect(ids(log)).toEqual(ids(await store.readStream(tenant, a)));
     expect(upTo).toEqual([...upTo].sort((x, y) => x - y));
     expect(upTo.at(-1)).toBeLessThanOrEqual(Date.now());

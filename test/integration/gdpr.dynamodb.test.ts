@@ -1,13 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
-import { DynamoDbErasureLedger } from '../../src/adapters/dynamodb/dynamodb.erasure-ledger.js';
-import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
-import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';
 import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
-import { ledgerContract } from '../contract/erasure-ledger.contract.js';
 import { aliceValues, BOB, seedScenario } from '../support/erasure-scenario.js';
 import { dynamoDump, leaked } from '../support/store-dump.js';
 
@@ -17,13 +13,6 @@ import { dynamoDump, leaked } from '../support/store-dump.js';
 
 const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
 afterAll(() => client.destroy());
-
-ledgerContract('memory', async () => new MemoryErasureLedger());
-ledgerContract('DynamoDB Local', async () => {
-  const tableName = `ledger-${randomUUID()}`;
-  await ensureTables(client, { ledger: tableName });
-  return new DynamoDbErasureLedger(client, { tableName });
-});
 
 describe('erasure on DynamoDB Local (production wiring, Streams projection)', () => {
   const run = randomUUID().slice(0, 8);

@@ -14,6 +14,7 @@ import { loadConfig, type Config } from '../../src/infrastructure/config.js';
 import { main } from '../../src/infrastructure/cli.js';
 import { openMigrationSide, runMigration, targetConfig } from '../../src/infrastructure/migrate.js';
 import { ALICE, scenarioCalls, seedScenario, type Seeded } from '../support/erasure-scenario.js';
+import { listAllViews, readAllEvents } from '../support/paging.js';
 
 // `c360 migrate` end to end: a tenant built on the embedded SQLite file (merges, an erasure, the
 // quarantine) moves to DynamoDB Local and back to a new SQLite file. On every target the views
@@ -41,20 +42,8 @@ const dynamoConfig = (): Config =>
     ...secrets,
   });
 
-const all = async <T>(read: (after: string | undefined) => Promise<{ items: readonly T[]; next?: string | undefined }>): Promise<T[]> => {
-  const out: T[] = [];
-  let after: string | undefined;
-  do {
-    const page = await read(after);
-    out.push(...page.items);
-    after = page.next;
-  } while (after);
-  return out;
-};
-const docs = async (app: App): Promise<ViewDoc[]> =>
-  (await all((after) => app.core.ports.readModels.list(tenant, { after, limit: 50 }).then((p) => ({ items: p.docs, next: p.next })))).sort((a, b) => a.customerId.localeCompare(b.customerId));
-const log = async (app: App): Promise<Omit<StoredEvent, 'position'>[]> =>
-  (await all((after) => app.core.ports.store.readAll(tenant, { after, limit: 7 }).then((p) => ({ items: p.events, next: p.next })))).map(({ position: _, ...e }) => e);
+const docs = async (app: App): Promise<ViewDoc[]> => (await listAllViews(app.core.ports.readModels, tenant, 50)).sort((a, b) => a.customerId.localeCompare(b.customerId));
+const log = async (app: App): Promise<Omit<StoredEvent, 'position'>[]> => (await readAllEvents(app.core.ports.store, tenant, 7)).map(({ position: _, ...e }) => e);
 const counts = async (app: App) => ({
   quarantine: (await app.core.ports.quarantine.list(tenant, { limit: 100 })).entries.length,
   ledger: (await app.core.ports.ledger.list(tenant, { limit: 100 })).entries.length,

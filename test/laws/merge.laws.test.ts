@@ -4,7 +4,7 @@ import type { CustomerState } from '../../src/domain/customer/customer.state.js'
 import { DEFAULT_IDENTITY_RULES } from '../../src/domain/identity/rules.js';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbHistory, arbOps, HOUR, ID_TYPES, NOW, SMALL_RULES, TENANTS, WINDOWED_RULES, type CallSpec } from './arbitraries.js';
-import { activeStates, describeOnStores, domainError, identifiersOfCalls, ingestAll, json, label, lookup, runOps, runsOn, TIMEOUT, viewsOf } from './support.js';
+import { activeStates, describeOnStores, domainError, identifiersOfCalls, ingestAll, json, label, lookup, runOps, runsOn, tenantsFrom, TIMEOUT, viewsOf } from './support.js';
 
 // docs/architecture.md "Identity laws": manual merges respect limits unless forced, unmerge undoes a merge,
 // and every merge can be explained.
@@ -26,6 +26,15 @@ const pickTwo = (states: readonly CustomerState[], i: number, j: number): [Custo
   return [a, b];
 };
 
+/** Two different active customers of the first of these tenants that has two, or undefined when none has. */
+const pairIn = async (h: Harness, tenants: readonly string[], i: number, j: number): Promise<{ tenant: string; pair: [CustomerState, CustomerState] } | undefined> => {
+  for (const tenant of tenants) {
+    const pair = pickTwo(await activeStates(h, tenant), i, j);
+    if (pair) return { tenant, pair };
+  }
+  return undefined;
+};
+
 describeOnStores('manual merges and limits', (store) => {
   test.prop([fc.constantFrom(DEFAULT_IDENTITY_RULES, SMALL_RULES, WINDOWED_RULES), arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat()], { numRuns: runsOn(store) })(
     'a merge that would break a limit is refused with IDENTIFIER_LIMIT_EXCEEDED unless forced; a forced merge is recorded as forced',
@@ -35,7 +44,9 @@ describeOnStores('manual merges and limits', (store) => {
       const pair = pickTwo(await activeStates(h, 'acme'), i, j);
       if (!pair) {
         const [only] = await activeStates(h, 'acme');
-        if (only) expect((await domainError(h.core.identity.merge('acme', only.id, only.id, { actor: ACTOR }))).code).toBe('MERGE_SAME_CUSTOMER');
+        // a history that left no customer at all has nothing to merge: not a case of this law
+        fc.pre(only !== undefined);
+        expect((await domainError(h.core.identity.merge('acme', only.id, only.id, { actor: ACTOR }))).code).toBe('MERGE_SAME_CUSTOMER');
         return;
       }
       const [a, b] = pair;
@@ -105,12 +116,13 @@ const carrying = (ids: readonly { type: string; value: string | null }[]) => {
 describeOnStores('unmerge', (store) => {
   test.prop([arbHistory({ tenants: TENANTS, minCalls: 2, maxCalls: 12 }), fc.constantFrom(...TENANTS), fc.nat(), fc.nat()], { numRuns: runsOn(store) })(
     'a merge followed at once by its unmerge restores both customers exactly',
-    async (history, tenant, i, j) => {
+    async (history, preferred, i, j) => {
       const h = makeHarness({}, { store });
       await ingestAll(h, history);
-      const pair = pickTwo(await activeStates(h, tenant), i, j);
-      if (!pair) return;
-      const [a, b] = pair;
+      // the generated tenant, or the other one when it has fewer than two customers; neither: not a case
+      const found = await pairIn(h, tenantsFrom(preferred), i, j);
+      fc.pre(found !== undefined);
+      const { tenant, pair: [a, b] } = found;
       const others = (await dumpViews(h, tenant)).filter((d) => ![a.id, b.id].includes((d as { customerId: string }).customerId));
       const before = { a: await snapshot(h, tenant, a.id), b: await snapshot(h, tenant, b.id), lookups: await lookups(h, tenant, history) };
 
@@ -139,14 +151,15 @@ describeOnStores('unmerge', (store) => {
       const h = makeHarness({}, { store });
       await ingestAll(h, history);
       const pair = pickTwo(await activeStates(h, 'acme'), i, j);
-      if (!pair) return;
+      fc.pre(pair !== undefined);
       const m = await h.core.identity.merge('acme', pair[0].id, pair[1].id, { actor: ACTOR, force: true });
       const explained = await h.core.queries.explain('acme', m.survivorId);
       if (explained.status !== 'active') throw new Error('the survivor must be active');
       const absorbedSide = explained.identifiers.filter((x) => x.viaMerge?.mergeId === m.mergeId);
       const survivorSide = explained.identifiers.filter((x) => x.viaMerge?.mergeId !== m.mergeId);
       const primary = (xs: typeof absorbedSide) => xs.filter((x) => x.type === 'user_id' || x.type === 'anonymous_id');
-      if (primary(survivorSide).length === 0 || primary(absorbedSide).length === 0) return;
+      // calls in between carry a user id or anonymous id of a side: each side needs one
+      fc.pre(primary(survivorSide).length > 0 && primary(absorbedSide).length > 0);
       const expected = { survivor: [] as string[], absorbed: [] as string[] };
       for (const [k, b] of between.entries()) {
         const mine = primary(b.side === 'absorbed' ? absorbedSide : survivorSide);
@@ -185,6 +198,7 @@ describeOnStores('unmerging a whole cluster', (store) => {
   // before), then every merge undone in any order that is possible (a merge is undone by its
   // survivor, so one merged away later waits for that later merge to be undone first).
   const arbCluster = fc.record({
+    // the first two pick two different customers (pickTwo), the others any of them
     picks: fc.array(fc.nat(), { minLength: 2, maxLength: 4 }),
     between: fc.array(fc.record({ ids: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fresh: fc.boolean() }), { maxLength: 5 }),
     order: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
@@ -196,8 +210,9 @@ describeOnStores('unmerging a whole cluster', (store) => {
       const h = makeHarness({}, { store });
       await ingestAll(h, history);
       const states = await activeStates(h, 'acme');
-      const chosen = [...new Set(picks.map((p) => states[p % Math.max(1, states.length)]?.id))].filter((x): x is string => x !== undefined);
-      if (chosen.length < 2) return;
+      const two = pickTwo(states, picks[0]!, picks[1]!);
+      fc.pre(two !== undefined);
+      const chosen = [...new Set([...two.map((s) => s.id), ...picks.slice(2).map((p) => states[p % states.length]!.id)])];
       const owners = await lookups(h, 'acme', history);
       const merges: string[] = [];
       const sent: string[] = [];

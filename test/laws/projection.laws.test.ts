@@ -6,6 +6,7 @@ import { ScratchDocs } from '../../src/application/projection/rebuild.use-case.j
 import type { RecordedEvent } from '../../src/domain/customer/customer.events.js';
 import type { TraitFact } from '../../src/domain/projection/customer360.js';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
+import { readAllEvents } from '../support/paging.js';
 import {
   arbDelivery,
   arbHistory,
@@ -64,13 +65,8 @@ const lww = (a: TraitFact, b: TraitFact) => byStamp(a, b) || (a.eventId < b.even
 /** Every committed event of a tenant, decoded with the customers' keys, in log order. */
 const committed = async (h: Harness, tenant: string): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await h.ports.store.readAll(tenant, { after, limit: 100 });
-    for (const s of page.events) out.push(h.core.codec.decode(s, s.pii === undefined ? null : await h.ports.keys.get(tenant, s.streamId)));
-    if (!page.next) return out;
-    after = page.next;
-  }
+  for (const s of await readAllEvents(h.ports.store, tenant, 100)) out.push(h.core.codec.decode(s, s.pii === undefined ? null : await h.ports.keys.get(tenant, s.streamId)));
+  return out;
 };
 
 describeOnStores('trait merge', (store) => {

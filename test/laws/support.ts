@@ -115,7 +115,8 @@ export const activeStates = async (h: Harness, tenant: string): Promise<Customer
 export const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 
-const tenantsFrom = (first: string): string[] => [first, ...TENANTS.filter((t) => t !== first)];
+/** The tenants, `first` first. */
+export const tenantsFrom = (first: string): string[] => [first, ...TENANTS.filter((t) => t !== first)];
 
 const REFUSALS: ReadonlySet<string> = new Set(['IDENTIFIER_LIMIT_EXCEEDED', 'CLUSTER_GUARD_EXCEEDED', 'DO_NOT_LINK']);
 

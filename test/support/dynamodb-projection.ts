@@ -18,6 +18,7 @@ import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-le
 import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
 import { generateDataset } from '../../src/infrastructure/demo/dataset.js';
 import { ManualClock } from './harness.js';
+import { listAllViews } from './paging.js';
 
 // The core on DynamoDB (events and views), projecting only from DynamoDB Streams, as production
 // runs it. Each "process" gets its own core and stores; the key store stands in for the shared
@@ -90,13 +91,7 @@ const byId = (a: { customerId: string }, b: { customerId: string }) => (a.custom
 
 /** Every doc the store holds for the tenant, as JSON. */
 export const storedViews = async (views: ReadModelStore, tenant: string): Promise<unknown> => {
-  const docs = [];
-  let after: string | undefined;
-  do {
-    const page = await views.list(tenant, { after, limit: 200 });
-    docs.push(...page.docs);
-    after = page.next;
-  } while (after);
+  const docs = await listAllViews(views, tenant, 200);
   return JSON.parse(JSON.stringify(docs.sort(byId)));
 };
 

@@ -7,6 +7,7 @@ import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { MemoryNotifier } from '../../src/adapters/memory/memory.notifier.js';
 import { MemoryOutbox } from '../../src/adapters/memory/memory.outbox.js';
 import { makeHarness, type Harness, type StoreKind } from './harness.js';
+import { readAllEvents } from './paging.js';
 
 // The harness (memory or SQLite stores) with engagement switched on: a small catalogue, a notifier
 // and an in-memory outbox tests can look into (or their own), and helpers to read decisions back
@@ -44,12 +45,7 @@ export const makeEngagementHarness = (
 /** Every EngagementDecided in a tenant's log, in commit order. */
 export const decisionEvents = async (h: Harness, tenant: string) => {
   const out: Record<string, unknown>[] = [];
-  let after: string | undefined;
-  do {
-    const page = await h.ports.store.readAll(tenant, { after, limit: 1_000 });
-    for (const e of page.events) if (e.type === 'EngagementDecided') out.push({ streamId: e.streamId, eventId: e.eventId, observedAt: e.observedAt, ...(e.data as Record<string, unknown>) });
-    after = page.next;
-  } while (after);
+  for (const e of await readAllEvents(h.ports.store, tenant, 1_000)) if (e.type === 'EngagementDecided') out.push({ streamId: e.streamId, eventId: e.eventId, observedAt: e.observedAt, ...(e.data as Record<string, unknown>) });
   return out;
 };
 

@@ -28,6 +28,7 @@ import type { KeyStore } from '../../src/application/ports/keys.port.js';
 import type { Quarantine } from '../../src/application/ports/quarantine.port.js';
 import type { ReadModelStore } from '../../src/application/ports/read-model.port.js';
 import type { SnapshotStore } from '../../src/application/ports/snapshot.port.js';
+import { listAllViews } from './paging.js';
 
 /** A clock tests move by hand. */
 export class ManualClock {
@@ -134,16 +135,7 @@ export const makeHarness = (settings: TenantSettingsInput = {}, options: Harness
 };
 
 /** Every read-model doc of a tenant, as the store holds them. */
-export const listViews = async (h: Harness, tenant: string): Promise<ViewDoc[]> => {
-  const out: ViewDoc[] = [];
-  let after: string | undefined;
-  do {
-    const page = await h.ports.readModels.list(tenant, { after, limit: 500 });
-    out.push(...page.docs);
-    after = page.next;
-  } while (after);
-  return out;
-};
+export const listViews = (h: Harness, tenant: string): Promise<ViewDoc[]> => listAllViews(h.ports.readModels, tenant, 500);
 
 /** Every read-model doc of a tenant, sorted by id, as plain JSON (what a store would hold). */
 export const dumpViews = async (h: Harness, tenant: string): Promise<unknown[]> =>

@@ -2,6 +2,7 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGuardsSuite } from './http-e2e-guards.js';
 import { at, startApi, type Api, type MakeBackend } from './http-fixture.js';
+import { drain, pagesOf } from './paging.js';
 
 // The HTTP API end to end over real loopback HTTP. Exported so every backend (in-memory,
 // DynamoDB Local) runs the same suite: `httpE2eSuite('dynamodb', makeDynamoBackend)`.
@@ -47,19 +48,14 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const id = (await api.lookup('user_id:ada-1')).body.customerId as string;
       const full = (await api.request('GET', `/v1/customers/${id}`, { token: api.keys.acmeReader })).body.timeline as { eventId: string }[];
       expect(full.length).toBeGreaterThanOrEqual(4);
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
+      const pages = await pagesOf(async (cursor) => {
         const page = await api.request('GET', `/v1/customers/${id}/timeline?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: api.keys.acmeReader });
         expect(page.status).toBe(200);
         expect(page.body.items.length).toBeLessThanOrEqual(2);
-        seen.push(...page.body.items.map((i: { eventId: string }) => i.eventId));
-        cursor = page.body.next;
-        pages++;
-      } while (cursor && pages < 100);
-      expect(seen).toEqual(full.map((t) => t.eventId));
-      expect(pages).toBe(Math.ceil(full.length / 2));
+        return { items: page.body.items.map((i: { eventId: string }) => i.eventId) as string[], next: page.body.next as string | undefined };
+      }, { maxPages: 100 });
+      expect(pages.flat()).toEqual(full.map((t) => t.eventId));
+      expect(pages).toHaveLength(Math.ceil(full.length / 2));
       const bad = await api.request('GET', `/v1/customers/${id}/timeline?cursor=not-a-cursor`, { token: api.keys.acmeReader });
       expect(bad.status).toBe(400);
       expect(bad.body.error.issues[0].path).toBe('cursor');
@@ -166,18 +162,13 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const call = { type: 'identify', userId: 'fay', traits: { email: 'fay@example.com' }, timestamp: at(60) };
       // as if an earlier version had refused it; the fix is deployed, now replay it
       const id = await api.backend.core.quarantine.hold(tenant, 'web', call, { code: 'INTERNAL_ERROR', message: 'simulated earlier failure', issues: [] });
-      const ids: string[] = [];
-      let cursor: string | undefined;
-      do {
+      const ids = await drain(async (cursor) => {
         const page = await api.request('GET', `/v1/quarantine?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: api.keys.acmeAdmin });
         expect(page.status).toBe(200);
         expect(page.body.items.length).toBeLessThanOrEqual(1);
-        for (const item of page.body.items) {
-          expect(item.payload).toBeUndefined();
-          ids.push(item.id);
-        }
-        cursor = page.body.next;
-      } while (cursor && ids.length < 100);
+        for (const item of page.body.items) expect(item.payload).toBeUndefined();
+        return { items: page.body.items.map((i: { id: string }) => i.id) as string[], next: page.body.next as string | undefined };
+      }, { maxPages: 100 });
       expect(ids).toContain(id);
       expect(new Set(ids).size).toBe(ids.length);
       const withPayload = await api.request('GET', '/v1/quarantine?limit=500&payload=true', { token: api.keys.acmeAdmin });

@@ -1,5 +1,6 @@
 import { ListTablesCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Dumpable, Harness } from './harness.js';
+import { drain } from './paging.js';
 
 // Everything a deployment holds, as one lower-cased text, so an erasure proof can search it for
 // personal values in any casing: every store adapter's dump() (in memory or SQLite), or every item
@@ -22,21 +23,19 @@ export const memoryDump = (h: Harness): string => {
 
 /** Every item of every table whose name starts with `prefix`, scanned in full. */
 export const dynamoDump = async (client: DynamoDBClient, prefix: string): Promise<{ readonly text: string; readonly tables: readonly string[]; readonly items: number }> => {
-  const tables: string[] = [];
-  let start: string | undefined;
-  do {
+  const names = await drain(async (start) => {
     const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
-    tables.push(...(page.TableNames ?? []).filter((t) => t.startsWith(prefix)));
-    start = page.LastEvaluatedTableName;
-  } while (start);
+    return { items: page.TableNames ?? [], next: page.LastEvaluatedTableName };
+  });
+  const tables = names.filter((t) => t.startsWith(prefix));
   const all: Record<string, AttributeValue>[] = [];
   for (const table of tables) {
-    let key: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: key, ConsistentRead: true }));
-      all.push(...(page.Items ?? []));
-      key = page.LastEvaluatedKey;
-    } while (key);
+    all.push(
+      ...(await drain(async (key: Record<string, AttributeValue> | undefined) => {
+        const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: key, ConsistentRead: true }));
+        return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+      })),
+    );
   }
   // binary attributes (ciphertext) as base64, so nothing is skipped and nothing decodes by accident
   const text = JSON.stringify(all, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)).toLowerCase();

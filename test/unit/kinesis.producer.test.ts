@@ -50,6 +50,21 @@ describe('KinesisIngestQueue', () => {
     expect(out).toEqual([0, 1].map(() => ({ ok: false, retryable: false, code: 'ResourceNotFoundException', message: err.message })));
   });
 
+  it('refuses a record Kinesis would refuse the whole request for alone, before sending, and sends the others', async () => {
+    const { client, rounds } = scripted(() => undefined);
+    const queue = new KinesisIngestQueue(client, { streamName: 's' });
+    const tooBig = { partitionKey: 'big', data: new Uint8Array(1024 * 1024 - 2) };
+    const out = await queue.send([...records('a'), tooBig, { partitionKey: '', data: new Uint8Array(1) }, { partitionKey: 'k'.repeat(257), data: new Uint8Array(1) }, ...records('b')]);
+    expect(rounds).toEqual([['a', 'b']]);
+    expect(out).toEqual([
+      { ok: true, id: '1' },
+      { ok: false, retryable: false, code: 'RecordTooLarge', message: expect.stringContaining('1048577 bytes') },
+      { ok: false, retryable: false, code: 'InvalidPartitionKey', message: expect.stringContaining('got 0') },
+      { ok: false, retryable: false, code: 'InvalidPartitionKey', message: expect.stringContaining('got 257') },
+      { ok: true, id: '2' },
+    ]);
+  });
+
   it('splits what exceeds one PutRecords call (500 records) and keeps the order of results', async () => {
     const { client, rounds } = scripted(() => undefined);
     const keys = Array.from({ length: 1_201 }, (_, i) => `k${i}`);

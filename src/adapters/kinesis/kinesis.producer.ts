@@ -1,5 +1,5 @@
 import { PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { chunkRecords, type IngestQueue, type QueueLimits, type QueueRecord, type QueueResult } from '../../application/ports/ingest-queue.port.js';
+import { chunkRecords, recordBytes, type IngestQueue, type QueueLimits, type QueueRecord, type QueueResult } from '../../application/ports/ingest-queue.port.js';
 import { resolveClient, sleep, type KinesisClientSource } from './kinesis.client.js';
 
 // The ingest queue on Kinesis PutRecords. A request can succeed while some of its entries fail
@@ -7,6 +7,9 @@ import { resolveClient, sleep, type KinesisClientSource } from './kinesis.client
 // exponential backoff, a bounded number of times; what is still refused is reported per record.
 // Per-key order holds unless an entry fails while a later entry of the same key succeeds; ingest
 // does not depend on arrival order (last-writer-wins by observedAt), so that is tolerated.
+// Kinesis refuses a whole PutRecords request when one entry breaks its limits (a record over
+// 1 MiB, a partition key not 1-256 characters long): such a record is refused here, alone, before
+// sending, so the records sent with it are not refused with it.
 
 export const KINESIS_LIMITS: QueueLimits = { maxRecords: 500, maxBytes: 5 * 1024 * 1024, maxRecordBytes: 1024 * 1024 };
 
@@ -30,9 +33,27 @@ export class KinesisIngestQueue implements IngestQueue {
   ) {}
 
   async send(records: readonly QueueRecord[]): Promise<readonly QueueResult[]> {
-    const out: QueueResult[] = [];
-    for (const chunk of chunkRecords(records, this.limits)) out.push(...(await this.sendChunk(chunk)));
+    const out: QueueResult[] = new Array(records.length);
+    const sendable: (QueueRecord & { readonly index: number })[] = [];
+    records.forEach((r, index) => {
+      const refusal = this.refusal(r);
+      if (refusal) out[index] = refusal;
+      else sendable.push({ partitionKey: r.partitionKey, data: r.data, index });
+    });
+    for (const chunk of chunkRecords(sendable, this.limits)) {
+      const results = await this.sendChunk(chunk);
+      chunk.forEach((r, i) => (out[r.index] = results[i]!));
+    }
     return out;
+  }
+
+  /** What Kinesis would refuse the whole request for, refused for this record only. */
+  private refusal(r: QueueRecord): QueueResult | undefined {
+    const keyLength = r.partitionKey.length;
+    if (keyLength < 1 || keyLength > 256) return { ok: false, retryable: false, code: 'InvalidPartitionKey', message: `the partition key must be 1 to 256 characters long, got ${keyLength}` };
+    const bytes = recordBytes(r);
+    if (bytes > this.limits.maxRecordBytes) return { ok: false, retryable: false, code: 'RecordTooLarge', message: `the record is ${bytes} bytes (data plus partition key); Kinesis takes at most ${this.limits.maxRecordBytes}` };
+    return undefined;
   }
 
   private async sendChunk(records: readonly QueueRecord[]): Promise<QueueResult[]> {

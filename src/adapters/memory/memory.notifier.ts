@@ -3,7 +3,9 @@ import type { Notification, Notifier } from '../../application/ports/notifier.po
 /**
  * Notifications kept in memory: the embedded default when no SNS topic is configured, and tests.
  * Every publish is kept in order, repeats included (at-least-once, like a topic). `failNext`
- * makes the next publishes throw, as an unreachable SNS would.
+ * makes the next publishes throw, as an unreachable SNS would. What is kept is the notification's
+ * own fields, copied one by one as the SNS message body is built: nothing else the object may carry
+ * (personal data) is kept, and later changes to the object do not reach what was published.
  */
 export class MemoryNotifier implements Notifier {
   readonly published: Notification[] = [];
@@ -16,7 +18,8 @@ export class MemoryNotifier implements Notifier {
       this.failures--;
       throw new Error(`notifier unavailable (simulated); decision ${notification.decisionId} not published`);
     }
-    this.published.push(notification);
+    const n = notification;
+    this.published.push({ decisionId: n.decisionId, tenant: n.tenant, customerId: n.customerId, channel: n.channel, offerId: n.offerId, offerTitle: n.offerTitle, decidedAt: n.decidedAt });
   }
 
   failNext(times = 1): void {

@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RebuildProgress } from '../../../src/application/projection/rebuild.use-case.js';
 import { generateDataset } from '../../../src/infrastructure/demo/dataset.js';
 import { dumpViews, makeHarness, type Harness } from '../../support/harness.js';
+import { readAllEvents } from '../../support/paging.js';
 import { TENANT } from './ingest-support.js';
 
-const countEvents = async (h: Harness): Promise<number> => {
-  let n = 0;
-  let after: string | undefined;
-  do {
-    const page = await h.ports.store.readAll(TENANT, { after, limit: 500 });
-    n += page.events.length;
-    after = page.next;
-  } while (after);
-  return n;
-};
+const countEvents = async (h: Harness): Promise<number> => (await readAllEvents(h.ports.store, TENANT, 500)).length;
 
 describe('rebuild', () => {
   it('replays the log into exactly the read models live projection produced', async () => {
