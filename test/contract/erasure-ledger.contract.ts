@@ -39,4 +39,14 @@ export const ledgerContract = (name: string, make: () => Promise<ErasureLedger>)
       expect(pages).toHaveLength(3);
       expect((await ledger.list(t, { limit: 5 })).next).toBeUndefined();
     });
+
+    it('keeps the first receipt of an erasureId: recording it again, even with other content, changes nothing', async () => {
+      const ledger = await make();
+      const t = `t-${randomUUID()}`;
+      const first = receipt(t, '0190-f', ['s-1', 'a-1']);
+      await ledger.record(first);
+      await ledger.record({ ...first, actor: 'someone-else', erasedAt: '2026-02-01T00:00:00.000Z', removed: { ...first.removed, claims: 0 } });
+      for (const id of first.customers) expect(await ledger.find(t, id)).toEqual(first);
+      expect((await ledger.list(t, { limit: 10 })).entries).toEqual([first]);
+    });
   });

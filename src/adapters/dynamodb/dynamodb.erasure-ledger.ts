@@ -7,7 +7,8 @@ import { batchWrite } from './dynamodb.batch-write.js';
 // one item per receipt (sk = R#<erasureId>, UUIDv7, so the sort key order is time order) and one
 // lookup item per customer id the erasure covered (sk = C#<customerId>), holding a copy of the
 // receipt so any id of the cluster finds it with one read. Lookups are written before the
-// receipt, so a listed receipt is always findable; writing the same receipt again is harmless.
+// receipt, so a listed receipt is always findable; once the receipt is there, recording it again
+// changes nothing.
 
 export type DynamoDbErasureLedgerOptions = { readonly tableName: string };
 
@@ -32,8 +33,13 @@ export class DynamoDbErasureLedger implements ErasureLedger {
     this.table = options.tableName;
   }
 
+  /** The first receipt of an erasureId stays: a repeat (a retried or concurrent run) changes nothing. */
   async record(receipt: ErasureReceipt): Promise<void> {
     const pk = S(tenantPk(receipt.tenant));
+    const { Item: recorded } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk, sk: S(`${RECEIPT}${receipt.erasureId}`) }, ConsistentRead: true, ProjectionExpression: 'pk' }),
+    );
+    if (recorded) return;
     const json = S(JSON.stringify(receipt));
     const erasureId = S(receipt.erasureId);
     const lookups = [...new Set([receipt.requestedId, ...receipt.customers])].map((id) => ({ PutRequest: { Item: { pk, sk: S(`${LOOKUP}${id}`), erasureId, receipt: json } } }));
