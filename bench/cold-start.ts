@@ -5,16 +5,40 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildLambdas, FUNCTIONS } from '../scripts/build-lambda.js';
 
 // Lambda cold start, as far as it can be measured off AWS: a fresh `node` that imports a bundle
-// (module load plus the App built at top level), median of 10 runs, as a ratio to `node -e 0` in
-// the same run. The config is the production shape (DynamoDB) pointed at a loopback port that is
-// never contacted: building the App creates clients but sends nothing. Goal: ratio <= 2.5.
+// (module load plus the App built at top level), as a ratio to `node -e 0` in the same run. The
+// config is the production shape (DynamoDB) pointed at a loopback port that is never contacted:
+// building the App creates clients but sends nothing. Goal: ratio <= 2.5.
+//
+// The machine is shared, so the targets take turns: every round starts each of them once (in an
+// order that rotates from round to round), and each round's time is set against that round's
+// `node -e 0`. A row gives the median, its ratio to the baseline's median, and the spread of the
+// per-round ratios (min..max), so a noisy run shows as one.
+//
+// Run alone: npm run bench:cold (COLD_START_RUNS=n for more rounds; default 10).
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const RUNS = 10;
+const RUNS = Number(process.env['COLD_START_RUNS'] ?? 10);
 
-export type ColdStart = { readonly name: string; readonly medianMs: number; readonly ratio: number };
+export type ColdStart = {
+  readonly name: string;
+  readonly medianMs: number;
+  /** medianMs over the baseline's median */
+  readonly ratio: number;
+  /** per-round ratios to the same round's baseline: lowest and highest */
+  readonly ratioMin: number;
+  readonly ratioMax: number;
+  readonly runs: number;
+};
 
-const COLD_ENV: Record<string, string> = {
+export type ColdStartTarget = {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env?: Record<string, string>;
+  /** runs before every timed start (e.g. to empty a cache directory) */
+  readonly beforeEach?: () => void;
+};
+
+export const COLD_ENV: Readonly<Record<string, string>> = {
   C360_STORE: 'dynamodb',
   C360_PROJECTION: 'streams',
   C360_CLAIM_SECRET: 'cold-start-bench-claim-secret-0123456789',
@@ -28,38 +52,75 @@ const COLD_ENV: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'WARN',
 };
 
+const BASELINE: ColdStartTarget = { name: 'node -e 0', args: ['-e', '0'] };
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-const timeNode = (args: readonly string[]): number => {
-  const env = { PATH: process.env['PATH'] ?? '', ...COLD_ENV };
+const timeNode = (target: ColdStartTarget): number => {
+  const env = { PATH: process.env['PATH'] ?? '', ...COLD_ENV, ...target.env };
   const t0 = performance.now();
-  const run = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, target.args, { env, encoding: 'utf8' });
   const ms = performance.now() - t0;
-  if (run.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${run.status}: ${run.stderr.slice(0, 500)}`);
+  if (run.status !== 0) throw new Error(`${target.name}: node ${target.args.join(' ')} exited with ${run.status}: ${run.stderr.slice(0, 500)}`);
   return ms;
+};
+
+/** The args that make a fresh node import a bundle and check that it exports a handler. */
+export const importArgs = (file: string): string[] => {
+  const script = `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); if (typeof m.handler !== 'function') process.exit(3);`;
+  return ['--input-type=module', '-e', script];
+};
+
+/**
+ * Times each target and `node -e 0` in alternating rounds; the first row is the baseline. Each
+ * target runs once untimed first (the file cache), and `beforeEach` runs before every timed start.
+ */
+export const measureTargets = (targets: readonly ColdStartTarget[], runs = RUNS): ColdStart[] => {
+  const all: ColdStartTarget[] = [BASELINE, ...targets];
+  for (const t of all) timeNode(t);
+  const times = all.map((): number[] => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < all.length; k++) {
+      const i = (k + round) % all.length;
+      const t = all[i]!;
+      t.beforeEach?.();
+      times[i]!.push(timeNode(t));
+    }
+  }
+  const base = times[0]!;
+  const baseMedian = median(base);
+  return all.map((t, i) => {
+    const ratios = times[i]!.map((ms, round) => ms / base[round]!);
+    return { name: t.name, medianMs: median(times[i]!), ratio: median(times[i]!) / baseMedian, ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs };
+  });
 };
 
 /** Builds the bundles from the current source (never times stale ones), then times each. */
 export const measureColdStart = async (outDir = join(ROOT, 'dist/lambda')): Promise<ColdStart[]> => {
   await buildLambdas({ outDir });
-  timeNode(['-e', '0']); // the first spawn pays for warming the file cache
-  const baseline = median(Array.from({ length: RUNS }, () => timeNode(['-e', '0'])));
-  const results: ColdStart[] = [{ name: 'node -e 0', medianMs: baseline, ratio: 1 }];
-  for (const fn of FUNCTIONS) {
-    const url = pathToFileURL(join(outDir, `${fn.name}.mjs`)).href;
-    const script = `const m = await import(${JSON.stringify(url)}); if (typeof m.handler !== 'function') process.exit(3);`;
-    const args = ['--input-type=module', '-e', script];
-    timeNode(args);
-    const ms = median(Array.from({ length: RUNS }, () => timeNode(args)));
-    results.push({ name: fn.name, medianMs: ms, ratio: ms / baseline });
-  }
-  return results;
+  return measureTargets(FUNCTIONS.map((fn) => ({ name: fn.name, args: importArgs(join(outDir, `${fn.name}.mjs`)) })));
 };
 
+export const GOAL_RATIO = 2.5;
+
+export const formatColdStart = (rows: readonly ColdStart[]): string =>
+  rows
+    .map((r) =>
+      [
+        r.name.padEnd(24),
+        `${r.medianMs.toFixed(1).padStart(7)} ms`,
+        `${r.ratio.toFixed(2).padStart(5)}x`,
+        r.name === BASELINE.name ? '' : `(rounds ${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}x)`,
+        r.name === BASELINE.name ? '' : r.ratio <= GOAL_RATIO ? 'ok' : `over the ${GOAL_RATIO}x goal`,
+      ].join('  '),
+    )
+    .join('\n');
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const r of await measureColdStart()) console.log(`${r.name.padEnd(10)} ${r.medianMs.toFixed(1).padStart(7)} ms  ${r.ratio.toFixed(2)}x${r.name === 'node -e 0' ? '' : r.ratio <= 2.5 ? '  ok' : '  over the 2.5x goal'}`);
+  const rows = await measureColdStart();
+  console.log(`${formatColdStart(rows)}\n(median of ${RUNS} alternating rounds, ${process.version})`);
 }
