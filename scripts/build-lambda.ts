@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -10,6 +11,7 @@ import * as esbuild from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
+const requireFromRoot = createRequire(join(ROOT, 'package.json'));
 
 export type LambdaFunction = {
   readonly name: string;
@@ -78,6 +80,20 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
         contents: `export const openApiDocument = JSON.parse(${JSON.stringify(JSON.stringify(openApi))});`,
         loader: 'js',
       }));
+    },
+  },
+  {
+    // libphonenumber-js's metadata as a JSON string parsed on the first phone number, instead of an
+    // 80 kB object literal compiled and built at every cold start (src/domain/identity/phone-metadata.ts)
+    name: 'lazy-phone-metadata',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]domain[\\/]identity[\\/]phone-metadata\.ts$/ }, async () => {
+        const json = await readFile(requireFromRoot.resolve('libphonenumber-js/metadata.min.json'), 'utf8');
+        return {
+          contents: `let metadata; export const phoneMetadata = () => (metadata ??= JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(json)))}));`,
+          loader: 'js',
+        };
+      });
     },
   },
   {
