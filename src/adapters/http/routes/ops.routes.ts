@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Gate } from '../auth.js';
 import type { HttpDeps } from '../http.deps.js';
 import type { HttpMetrics } from '../http-metrics.js';
+import { lazy, schemaOf } from '../schemas.js';
 
 // Health, Prometheus metrics, the OpenAPI document and a docs page: no tenant data on any of them.
 
@@ -15,6 +16,8 @@ export const OPENAPI_INFO = {
   },
 };
 
+const Health = lazy(() => z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }));
+
 export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate, metrics: HttpMetrics): void => {
   app.openapi(
     createRoute({
@@ -23,8 +26,8 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
       tags: ['ops'],
       summary: 'Liveness and readiness (no auth)',
       responses: {
-        200: { description: 'healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
-        503: { description: 'not healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
+        200: { description: 'healthy', content: { 'application/json': schemaOf(Health) } },
+        503: { description: 'not healthy', content: { 'application/json': schemaOf(Health) } },
       },
     }),
     async (c) => {
