@@ -19,12 +19,17 @@ export type LambdaFunction = {
   readonly budgetBytes: number;
   /** queues calls on Kinesis in C360_INGEST_MODE=async (the API only) */
   readonly asyncIngest: boolean;
+  /** inputs that must not land in any of the function's files: the build fails naming them */
+  readonly forbidden: readonly RegExp[];
 };
 
+/** A function that serves no HTTP requests carries neither Hono nor the routes and their schemas. */
+const NO_HTTP = [/[\\/]adapters[\\/]http[\\/]/, /node_modules[\\/](hono|@hono[\\/][^\\/]+|@asteasolutions[\\/]zod-to-openapi)[\\/]/];
+
 export const FUNCTIONS: readonly LambdaFunction[] = [
-  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true },
-  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB, asyncIngest: false },
-  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB, asyncIngest: false },
+  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true, forbidden: [] },
+  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB, asyncIngest: false, forbidden: NO_HTTP },
+  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB, asyncIngest: false, forbidden: NO_HTTP },
 ];
 
 export type BundleReport = {
@@ -242,6 +247,8 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
     });
     // esbuild's metafile, for https://esbuild.github.io/analyze/ : which module lands in which file, and its size
     await writeFile(join(outDir, `${fn.name}.meta.json`), JSON.stringify(result.metafile));
+    const forbidden = Object.keys(result.metafile.inputs).filter((input) => fn.forbidden.some((re) => re.test(input)));
+    if (forbidden.length > 0) throw new Error(`${fn.name}: ${forbidden.length} modules it must not carry, e.g. ${forbidden.slice(0, 5).join(', ')}; see ${fn.name}.meta.json for who imports them`);
     reports.push(reportOf(fn, file, outDir, result.metafile));
   }
   await writeFile(join(outDir, 'size-report.json'), JSON.stringify(reports, null, 2));
