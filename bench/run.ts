@@ -102,7 +102,12 @@ if (process.env['BENCH_SQLITE'] !== '0') rows.push(...(await runSqliteBench()), 
 if (process.env['BENCH_COLD_START'] !== '0') {
   for (const r of await measureColdStart()) {
     if (r.name === 'node -e 0') rows.push({ name: 'cold start baseline: node -e 0', value: Math.round(r.medianMs), unit: 'ms median' });
-    else rows.push({ name: `cold start: import dist/lambda/${r.name}.mjs`, value: Math.round(r.medianMs), unit: 'ms median', goal: '<= 2.5x node -e 0', pass: r.ratio <= 2.5, note: `${r.ratio.toFixed(2)}x` });
+    else {
+      // the plain start is the goal's; the compile-cache rows say what NODE_COMPILE_CACHE would change
+      const plain = r.compileCache === undefined;
+      const note = `${r.ratio.toFixed(2)}x (rounds ${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}x)${r.loaded ? `; loads ${r.loaded.files} files, ${Math.round(r.loaded.bytes / 1000)} kB` : ''}`;
+      rows.push({ name: `cold start: import dist/lambda/${r.name.replace(/^(\w+)/, '$1.mjs')}`, value: Math.round(r.medianMs), unit: 'ms median', ...(plain ? { goal: '<= 2.5x node -e 0', pass: r.ratio <= 2.5 } : {}), note });
+    }
   }
 }
 

@@ -1,14 +1,17 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 // One esbuild bundle per Lambda function: dist/lambda/<name>.mjs exporting `handler` (ESM, node22
-// syntax, runs on node22), minified, with a size report and a budget per function: exit 1 when a
-// bundle is over it. Run: tsx scripts/build-lambda.ts [--out dir] [--sourcemap]
+// syntax, runs on node22), minified, with what it imports lazily in chunks under dist/lambda/<name>/
+// (deploy the entry with its folder), a size report and a budget per function: exit 1 when a
+// function is over it. Run: tsx scripts/build-lambda.ts [--out dir] [--sourcemap] [--no-minify]
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
+const requireFromRoot = createRequire(join(ROOT, 'package.json'));
 
 export type LambdaFunction = {
   readonly name: string;
@@ -16,26 +19,45 @@ export type LambdaFunction = {
   readonly budgetBytes: number;
   /** queues calls on Kinesis in C360_INGEST_MODE=async (the API only) */
   readonly asyncIngest: boolean;
+  /** inputs that must not land in any of the function's files: the build fails naming them */
+  readonly forbidden: readonly RegExp[];
 };
 
+/** A function that serves no HTTP requests carries neither Hono nor the routes and their schemas. */
+const NO_HTTP = [/[\\/]adapters[\\/]http[\\/]/, /node_modules[\\/](hono|@hono[\\/][^\\/]+|@asteasolutions[\\/]zod-to-openapi)[\\/]/];
+
 export const FUNCTIONS: readonly LambdaFunction[] = [
-  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true },
-  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB, asyncIngest: false },
-  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB, asyncIngest: false },
+  { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true, forbidden: [] },
+  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1 * MB, asyncIngest: false, forbidden: NO_HTTP },
+  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1 * MB, asyncIngest: false, forbidden: NO_HTTP },
 ];
 
 export type BundleReport = {
   readonly name: string;
+  /** the entry point: <outDir>/<name>.mjs; the function's lazily loaded chunks are in <outDir>/<name>/ */
   readonly file: string;
+  /** everything the function ships: the entry and all its chunks */
   readonly bytes: number;
+  /**
+   * the entry and the chunks it imports statically: compiled before its first line runs. What it
+   * then imports at start-up (the configured store's chunk) comes on top: bench/cold-start.ts reports both.
+   */
+  readonly startBytes: number;
+  /** the output files (relative to outDir) and their sizes; `start`: among startBytes */
+  readonly files: readonly { readonly path: string; readonly bytes: number; readonly start: boolean }[];
   readonly budgetBytes: number;
   readonly withinBudget: boolean;
-  /** the biggest contributors, by package (or src/) and by input file */
+  /** the biggest contributors to startBytes, by package (or src/) and by input file */
   readonly packages: readonly { readonly name: string; readonly bytes: number }[];
   readonly inputs: readonly { readonly path: string; readonly bytes: number }[];
 };
 
-export type BuildOptions = { readonly outDir?: string | undefined; readonly sourcemap?: boolean | undefined };
+export type BuildOptions = {
+  readonly outDir?: string | undefined;
+  readonly sourcemap?: boolean | undefined;
+  /** default true; false keeps names readable in a CPU profile */
+  readonly minify?: boolean | undefined;
+};
 
 // CJS dependencies call require() for node builtins; an ESM bundle has none unless given one.
 const BANNER = "import { createRequire as __c360CreateRequire } from 'node:module'; const require = __c360CreateRequire(import.meta.url);";
@@ -59,9 +81,24 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
     name: 'inline-openapi',
     setup(build) {
       build.onLoad({ filter: /[\\/]infrastructure[\\/]lambda[\\/]openapi-document\.ts$/ }, () => ({
-        contents: `export const openApiDocument = ${JSON.stringify(openApi)};`,
+        // a string for JSON.parse: cheaper to compile and build than the same object as a literal
+        contents: `export const openApiDocument = JSON.parse(${JSON.stringify(JSON.stringify(openApi))});`,
         loader: 'js',
       }));
+    },
+  },
+  {
+    // libphonenumber-js's metadata as a JSON string parsed on the first phone number, instead of an
+    // 80 kB object literal compiled and built at every cold start (src/domain/identity/phone-metadata.ts)
+    name: 'lazy-phone-metadata',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]domain[\\/]identity[\\/]phone-metadata\.ts$/ }, async () => {
+        const json = await readFile(requireFromRoot.resolve('libphonenumber-js/metadata.min.json'), 'utf8');
+        return {
+          contents: `let metadata; export const phoneMetadata = () => (metadata ??= JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(json)))}));`,
+          loader: 'js',
+        };
+      });
     },
   },
   {
@@ -92,6 +129,18 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
         contents: "import { fromEnv } from '@aws-sdk/credential-provider-env'; export const defaultProvider = (init = {}) => fromEnv(init);",
         loader: 'js',
         resolveDir: ROOT,
+      }));
+    },
+  },
+  {
+    // The SDK's browser user-agent parser (bowser, 34 kB) is imported dynamically by a code path that
+    // only browsers take; with code splitting it would still ship as a chunk of its own.
+    name: 'without-bowser',
+    setup(build) {
+      build.onResolve({ filter: /^bowser$/ }, () => ({ path: 'bowser', namespace: 'bowser-stub' }));
+      build.onLoad({ filter: /.*/, namespace: 'bowser-stub' }, () => ({
+        contents: "throw new Error('bowser (the AWS SDK browser user-agent parser) is not in the Lambda bundles: Node never needs it');",
+        loader: 'js',
       }));
     },
   },
@@ -129,6 +178,40 @@ const packageOf = (input: string): string => {
 
 const top = <T extends { bytes: number }>(rows: T[], n: number): T[] => rows.sort((a, b) => b.bytes - a.bytes).slice(0, n);
 
+/** Sizes from the metafile: all of the function's files, and those the entry imports statically. */
+const reportOf = (fn: LambdaFunction, file: string, outDir: string, metafile: esbuild.Metafile): BundleReport => {
+  const outputs = Object.entries(metafile.outputs).filter(([path]) => path.endsWith('.mjs'));
+  const abs = (path: string) => resolve(ROOT, path);
+  const start = new Set<string>();
+  const visit = (path: string): void => {
+    if (start.has(path)) return;
+    start.add(path);
+    for (const i of metafile.outputs[path]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(outputs.find(([path]) => abs(path) === file)![0]);
+  const byPackage = new Map<string, number>();
+  const inputs: { path: string; bytes: number }[] = [];
+  for (const path of start) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[path]!.inputs)) {
+      byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
+      inputs.push({ path: input, bytes: bytesInOutput });
+    }
+  }
+  const files = outputs.map(([path, o]) => ({ path: relative(outDir, abs(path)), bytes: o.bytes, start: start.has(path) }));
+  const bytes = files.reduce((n, f) => n + f.bytes, 0);
+  return {
+    name: fn.name,
+    file,
+    bytes,
+    startBytes: files.filter((f) => f.start).reduce((n, f) => n + f.bytes, 0),
+    files,
+    budgetBytes: fn.budgetBytes,
+    withinBudget: bytes <= fn.budgetBytes,
+    packages: top([...byPackage].map(([name, bytes]) => ({ name, bytes })), 12),
+    inputs: top(inputs, 12),
+  };
+};
+
 export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleReport[]> => {
   const outDir = resolve(ROOT, options.outDir ?? 'dist/lambda');
   await rm(outDir, { recursive: true, force: true });
@@ -140,15 +223,20 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
     const file = join(outDir, `${fn.name}.mjs`);
     const result = await esbuild.build({
       absWorkingDir: ROOT,
-      entryPoints: [fn.entry],
-      outfile: file,
+      entryPoints: { [fn.name]: fn.entry },
+      outdir: outDir,
+      outExtension: { '.js': '.mjs' },
+      // what a function imports dynamically (async ingest, the OpenAPI document, ...) goes to its
+      // own chunks under <name>/, loaded on first use instead of compiled at every cold start
+      splitting: true,
+      chunkNames: `${fn.name}/[name]-[hash]`,
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node22',
       // ESM builds of the AWS SDK and friends tree-shake better than their CJS ones
       mainFields: ['module', 'main'],
-      minify: true,
+      minify: options.minify ?? true,
       treeShaking: true,
       sourcemap: options.sourcemap ? 'external' : false,
       legalComments: 'external',
@@ -157,18 +245,11 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
       logLevel: 'error',
       plugins: [...plugins(openApi), ...(fn.asyncIngest ? [] : [withoutAsyncIngest])],
     });
-    const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(`${fn.name}.mjs`))!]!;
-    const byPackage = new Map<string, number>();
-    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + bytesInOutput);
-    reports.push({
-      name: fn.name,
-      file,
-      bytes: output.bytes,
-      budgetBytes: fn.budgetBytes,
-      withinBudget: output.bytes <= fn.budgetBytes,
-      packages: top([...byPackage].map(([name, bytes]) => ({ name, bytes })), 12),
-      inputs: top(Object.entries(output.inputs).map(([path, v]) => ({ path, bytes: v.bytesInOutput })), 12),
-    });
+    // esbuild's metafile, for https://esbuild.github.io/analyze/ : which module lands in which file, and its size
+    await writeFile(join(outDir, `${fn.name}.meta.json`), JSON.stringify(result.metafile));
+    const forbidden = Object.keys(result.metafile.inputs).filter((input) => fn.forbidden.some((re) => re.test(input)));
+    if (forbidden.length > 0) throw new Error(`${fn.name}: ${forbidden.length} modules it must not carry, e.g. ${forbidden.slice(0, 5).join(', ')}; see ${fn.name}.meta.json for who imports them`);
+    reports.push(reportOf(fn, file, outDir, result.metafile));
   }
   await writeFile(join(outDir, 'size-report.json'), JSON.stringify(reports, null, 2));
   return reports;
@@ -180,8 +261,8 @@ export const formatReport = (reports: readonly BundleReport[]): string =>
   reports
     .map((r) =>
       [
-        `${r.withinBudget ? 'ok  ' : 'OVER'} ${r.name}.mjs ${kb(r.bytes)} (budget ${kb(r.budgetBytes)})`,
-        `     biggest packages: ${r.packages.slice(0, 8).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`,
+        `${r.withinBudget ? 'ok  ' : 'OVER'} ${r.name}.mjs ${kb(r.bytes)} in ${r.files.length} files (budget ${kb(r.budgetBytes)}); ${kb(r.startBytes)} imported statically`,
+        `     of which:         ${r.packages.slice(0, 8).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`,
         `     biggest inputs:   ${r.inputs.slice(0, 5).map((p) => `${p.path} ${kb(p.bytes)}`).join(', ')}`,
       ].join('\n'),
     )
@@ -190,7 +271,7 @@ export const formatReport = (reports: readonly BundleReport[]): string =>
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
-  const reports = await buildLambdas({ outDir: out, sourcemap: args.includes('--sourcemap') });
+  const reports = await buildLambdas({ outDir: out, sourcemap: args.includes('--sourcemap'), minify: !args.includes('--no-minify') });
   console.log(formatReport(reports));
   const over = reports.filter((r) => !r.withinBudget);
   if (over.length > 0) {

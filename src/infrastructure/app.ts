@@ -1,20 +1,18 @@
 import 'reflect-metadata';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { syncIntake, type CallIntake } from '../application/ingest/intake.js';
 import type { KinesisConsumer } from '../adapters/kinesis/kinesis.consumer.js';
 import type { Authenticator } from '../application/ports/access.port.js';
-import { DynamoDbCheckpoints, MemoryCheckpoints } from '../adapters/dynamodb/dynamodb.stream-checkpoints.js';
-import { DynamoDbStreamsPoller } from '../adapters/dynamodb/dynamodb.streams-poller.js';
-import { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
-import { ensureTables } from '../adapters/dynamodb/dynamodb.tables.js';
-import { SqliteCheckpoints, SqliteShardCheckpoints } from '../adapters/sqlite/sqlite.checkpoints.js';
+import type { Checkpoints } from '../adapters/dynamodb/dynamodb.stream-checkpoints.js';
+import type { DynamoDbStreamsPoller } from '../adapters/dynamodb/dynamodb.streams-poller.js';
+import type { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
 import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
-import { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
+import type { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
-import { buildContainer, sourceFor } from './container.js';
+import { awsClientConfig, buildContainer, sourceFor } from './container.js';
 import { TOKENS } from './tokens.js';
 
 // One running instance of the core with its driving-side needs (credentials, intake, background
@@ -47,15 +45,21 @@ export type AppOptions = {
 };
 
 /** Where the Kinesis ingest consumer keeps its place: beside the store, so a restart resumes there. */
-const kinesisCheckpoints = (config: Config, container: ReturnType<typeof buildContainer>) => {
+const kinesisCheckpoints = async (config: Config, container: Container): Promise<() => Checkpoints> => {
   switch (config.store) {
-    case 'dynamodb':
-      return new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest');
+    case 'dynamodb': {
+      const { DynamoDbCheckpoints } = await import('./stores/dynamodb.js');
+      return () => new DynamoDbCheckpoints(container.get(TOKENS.DynamoDbClient), config.tables.views, 'kinesis-ingest');
+    }
     case 'sqlite':
-    case 'eventstoredb':
-      return new SqliteShardCheckpoints(new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), 'kinesis-ingest');
-    case 'memory':
-      return new MemoryCheckpoints();
+    case 'eventstoredb': {
+      const { SqliteCheckpoints, SqliteShardCheckpoints } = await import('./stores/sqlite.js');
+      return () => new SqliteShardCheckpoints(new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), 'kinesis-ingest');
+    }
+    case 'memory': {
+      const { MemoryCheckpoints } = await import('../adapters/dynamodb/dynamodb.stream-checkpoints.js');
+      return () => new MemoryCheckpoints();
+    }
   }
 };
 
@@ -63,12 +67,13 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   if (config.store !== 'memory' && config.claimSecretGenerated) {
     throw new ConfigError('C360_CLAIM_SECRET: required for a persistent store (claim keys must stay the same across restarts)');
   }
-  const container = buildContainer(config);
+  const container = await buildContainer(config);
   const core = container.get(TOKENS.Core);
   const sourceOf = (_tenant: string, name: string) => sourceFor(config, name);
   const closers: (() => Promise<void> | void)[] = [];
   let streamsProjector: DynamoDbStreamsProjector | undefined;
   let poller: DynamoDbStreamsPoller | undefined;
+  let streamsClient: { destroy(): void } | undefined;
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core.engagement.relay.stop();
 
@@ -77,21 +82,26 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   // server: read-your-writes) it projects what other processes (a CLI job) wrote and what a crash
   // left between commit and projection; with log projection (CLI jobs) it is the projector, a page
   // at a time, and runs the core's after-projection hooks (identity feed, engagement) too.
-  const follower =
-    config.store === 'sqlite'
-      ? new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
-          onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
-          onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
-          skipLocalCommits: config.projection === 'inline',
-          afterProject: config.projection === 'log' ? core.afterProject : undefined,
-        })
-      : undefined;
+  let follower: SqliteLogFollower | undefined;
+  if (config.store === 'sqlite') {
+    const { SqliteCheckpoints, SqliteLogFollower } = await import('./stores/sqlite.js');
+    follower = new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
+      onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
+      onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
+      skipLocalCommits: config.projection === 'inline',
+      afterProject: config.projection === 'log' ? core.afterProject : undefined,
+    });
+  }
   const stopFollower = () => follower?.stop();
   if (config.store === 'dynamodb') {
+    const { DynamoDbStreamsProjector } = await import('./stores/dynamodb.js');
     const client = container.get(TOKENS.DynamoDbClient);
     closers.push(() => client.destroy());
-    closers.push(() => container.get(TOKENS.DynamoDbStreamsClient).destroy());
-    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) await ensureTables(client, { events: config.tables.events, views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
+    closers.push(() => streamsClient?.destroy());
+    if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) {
+      const { ensureTables } = await import('../adapters/dynamodb/dynamodb.tables.js');
+      await ensureTables(client, { events: config.tables.events, views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
+    }
     streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
   }
 
@@ -101,7 +111,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
     // only the API queues calls (async mode): the other Lambda bundles leave this module out
-    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: () => kinesisCheckpoints(config, container), withConsumer: options.kinesisConsumer ?? true });
+    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: await kinesisCheckpoints(config, container), withConsumer: options.kinesisConsumer ?? true });
     intake = queued.intake;
     consumer = queued.consumer;
     closers.push(queued.close);
@@ -130,10 +140,14 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         closers.unshift(stopConsumer);
       }
       if (config.projection !== 'streams' || !streamsProjector || poller) return;
+      const { DynamoDbCheckpoints, loadStreamsPoller } = await import('./stores/dynamodb.js');
+      const { DescribeTableCommand, DynamoDBStreamsClient, DynamoDbStreamsPoller } = await loadStreamsPoller();
       const client = container.get(TOKENS.DynamoDbClient);
       const { Table } = await client.send(new DescribeTableCommand({ TableName: config.tables.events }));
       if (!Table?.LatestStreamArn) throw new ConfigError(`C360_EVENTS_TABLE: table ${config.tables.events} has no stream; enable NEW_IMAGE streams on it`);
-      poller = new DynamoDbStreamsPoller(container.get(TOKENS.DynamoDbStreamsClient), streamsProjector, {
+      const streams = new DynamoDBStreamsClient(awsClientConfig(config.dynamoEndpoint));
+      streamsClient = streams;
+      poller = new DynamoDbStreamsPoller(streams, streamsProjector, {
         streamArn: Table.LatestStreamArn,
         checkpoints: new DynamoDbCheckpoints(client, config.tables.views),
         onError: (e) => console.warn(`streams poller: ${(e as Error).message}`),

@@ -28,7 +28,7 @@ export type MigrationReport = {
 
 /** The transfer-side ports of one store (sqlite or dynamodb), straight from its container. */
 export const openMigrationSide = async (config: Config): Promise<MigrationSide> => {
-  const c = buildContainer(config);
+  const c = await buildContainer(config);
   const common = (transfer: StoreTransfer, outbox: MigrationTarget['outbox'], close: () => Promise<void>): MigrationSide => ({
     transfer,
     ledger: c.get(TOKENS.ErasureLedger),

@@ -1,6 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Core } from '../application/core.js';
 import type { Authenticator } from '../application/ports/access.port.js';
 import type { AuditLog } from '../application/ports/audit.port.js';
@@ -35,7 +34,6 @@ export const TOKENS = {
   ErasureLedger: token<ErasureLedger>('ErasureLedger'),
   Authenticator: token<Authenticator>('Authenticator'),
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
-  DynamoDbStreamsClient: token<DynamoDBStreamsClient>('DynamoDbStreamsClient'),
   Sqlite: token<SqliteDatabase>('Sqlite'),
   /** the same file on a second connection, synchronous=NORMAL: writes that need no fsync of their own (views, snapshots, data keys) */
   SqliteDerived: token<SqliteDatabase>('SqliteDerived'),

@@ -31,8 +31,11 @@ export type HttpDeps = {
   readonly now: () => number;
   /** GET /health; without it the app answers ok while it can serve requests */
   readonly health?: (() => Promise<HealthReport>) | undefined;
-  /** a pre-generated OpenAPI document (Lambda bundles); without it the app generates one on first request */
-  readonly openApiDocument?: object | undefined;
+  /**
+   * loads a pre-generated OpenAPI document (Lambda bundles), on the first GET /openapi.json; without
+   * it, or when it gives undefined, the app generates the document then
+   */
+  readonly openApiDocument?: (() => Promise<object | undefined>) | undefined;
   readonly logger?: HttpLogger | undefined;
   /** GET /metrics needs an admin bearer token when true (default false: counts only, no tenant or personal labels) */
   readonly metricsRequireAdmin?: boolean | undefined;

@@ -1,20 +1,43 @@
 import { z } from '@hono/zod-openapi';
 
 // Request and response shapes as the OpenAPI document shows them. Requests are validated against
-// them; responses are documented (the use cases' own types are the source of truth).
+// them; responses are documented (the use cases' own types are the source of truth). Response and
+// documentation-only schemas are built on first use (`lazy`): only generating the document reads
+// them, which the Lambda api function never does (its document is generated at build time).
 
-export const ErrorSchema = z
-  .object({
-    error: z.looseObject({
-      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
-      message: z.string(),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })),
-      quarantineId: z.string().optional().openapi({ description: 'set when the rejected payload was kept in the quarantine' }),
-    }),
-  })
-  .openapi('Error');
+/** A value built on its first call, then kept. */
+export const lazy = <T>(build: () => T): (() => T) => {
+  let built: T | undefined;
+  return () => (built ??= build());
+};
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+/** `{ schema }` whose schema is built when the document generator first reads it. */
+export const schemaOf = <T extends z.ZodType>(schema: () => T): { readonly schema: T } => {
+  const get = lazy(schema);
+  return {
+    get schema() {
+      return get();
+    },
+  };
+};
+
+/** A JSON request body, for the document only (registerPath): its schema is built when read. */
+export const jsonBody = <T extends z.ZodType>(schema: () => T) => ({ content: { 'application/json': schemaOf(schema) } });
+
+export const ErrorSchema = lazy(() =>
+  z
+    .object({
+      error: z.looseObject({
+        code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+        message: z.string(),
+        issues: z.array(z.object({ path: z.string(), message: z.string() })),
+        quarantineId: z.string().optional().openapi({ description: 'set when the rejected payload was kept in the quarantine' }),
+      }),
+    })
+    .openapi('Error'),
+);
+
+const json = <T extends z.ZodType>(schema: () => T, description: string) => ({ description, content: { 'application/json': schemaOf(schema) } });
 
 export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429)[]) => {
   const why: Record<number, string> = {
@@ -29,10 +52,11 @@ export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 4
     422: 'well formed but refused',
     429: 'rate limited; Retry-After says when to retry (seconds)',
   };
-  return Object.fromEntries([...statuses, 401, 403, 429].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<number, ReturnType<typeof json<typeof ErrorSchema>>>;
+  return Object.fromEntries([...statuses, 401, 403, 429].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<number, ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>>;
 };
 
-export const ok = <T extends z.ZodType>(schema: T, description = 'OK') => ({ 200: json(schema, description) });
+/** The 200 answer; `schema` is built when the document is generated. */
+export const ok = <T extends z.ZodType>(schema: () => T, description = 'OK') => ({ 200: json(schema, description) });
 
 export const CustomerId = z
   .string()
@@ -47,60 +71,70 @@ export const Redirect = {
   },
 };
 
-export const SegmentCallBody = z
-  .looseObject({
-    userId: z.union([z.string(), z.number()]).optional(),
-    anonymousId: z.union([z.string(), z.number()]).optional(),
-    messageId: z.string().optional(),
-    timestamp: z.string().optional(),
-    context: z.record(z.string(), z.unknown()).optional(),
-    traits: z.record(z.string(), z.unknown()).optional(),
-    event: z.string().optional(),
-    properties: z.record(z.string(), z.unknown()).optional(),
-    writeKey: z.string().optional(),
-  })
-  .openapi('SegmentCall', { description: 'A Segment Spec call (https://segment.com/docs/connections/spec/); its type comes from the path. At most 32 KB.' });
+export const SegmentCallBody = lazy(() =>
+  z
+    .looseObject({
+      userId: z.union([z.string(), z.number()]).optional(),
+      anonymousId: z.union([z.string(), z.number()]).optional(),
+      messageId: z.string().optional(),
+      timestamp: z.string().optional(),
+      context: z.record(z.string(), z.unknown()).optional(),
+      traits: z.record(z.string(), z.unknown()).optional(),
+      event: z.string().optional(),
+      properties: z.record(z.string(), z.unknown()).optional(),
+      writeKey: z.string().optional(),
+    })
+    .openapi('SegmentCall', { description: 'A Segment Spec call (https://segment.com/docs/connections/spec/); its type comes from the path. At most 32 KB.' }),
+);
 
-export const SegmentBatchBody = z
-  .looseObject({
-    batch: z.array(z.looseObject({ type: z.enum(['identify', 'track', 'page', 'screen', 'alias', 'group']) })),
-    context: z.record(z.string(), z.unknown()).optional(),
-    writeKey: z.string().optional(),
-    sentAt: z.string().optional(),
-  })
-  .openapi('SegmentBatch', { description: 'Segment batch: at most 500 KB, each call at most 32 KB; each call is its own unit' });
+export const SegmentBatchBody = lazy(() =>
+  z
+    .looseObject({
+      batch: z.array(z.looseObject({ type: z.enum(['identify', 'track', 'page', 'screen', 'alias', 'group']) })),
+      context: z.record(z.string(), z.unknown()).optional(),
+      writeKey: z.string().optional(),
+      sentAt: z.string().optional(),
+    })
+    .openapi('SegmentBatch', { description: 'Segment batch: at most 500 KB, each call at most 32 KB; each call is its own unit' }),
+);
 
-export const BatchResult = z
-  .object({
-    success: z.literal(true),
-    invalid: z.array(
-      z.object({ index: z.number().int(), code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })), quarantineId: z.string().optional() }),
-    ),
-  })
-  .openapi('BatchResult');
+export const BatchResult = lazy(() =>
+  z
+    .object({
+      success: z.literal(true),
+      invalid: z.array(
+        z.object({ index: z.number().int(), code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })), quarantineId: z.string().optional() }),
+      ),
+    })
+    .openapi('BatchResult'),
+);
 
-export const Success = z.object({ success: z.literal(true) }).openapi('Success');
+export const Success = lazy(() => z.object({ success: z.literal(true) }).openapi('Success'));
 
-export const Customer360 = z
-  .looseObject({
-    customerId: z.string(),
-    version: z.number().int().openapi({ description: 'the view\'s version; ask for at least this with ?minVersion=' }),
-    aliases: z.array(z.string()),
-    identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
-    traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })),
-    consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),
-    orders: z.looseObject({ count: z.number() }),
-    scores: z.looseObject({ clv: z.number() }),
-    timeline: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), title: z.string() })),
-  })
-  .openapi('Customer360');
+export const Customer360 = lazy(() =>
+  z
+    .looseObject({
+      customerId: z.string(),
+      version: z.number().int().openapi({ description: 'the view\'s version; ask for at least this with ?minVersion=' }),
+      aliases: z.array(z.string()),
+      identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
+      traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })),
+      consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),
+      orders: z.looseObject({ count: z.number() }),
+      scores: z.looseObject({ clv: z.number() }),
+      timeline: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), title: z.string() })),
+    })
+    .openapi('Customer360'),
+);
 
-export const TimelinePage = z
-  .object({
-    items: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), channel: z.string(), title: z.string() })),
-    next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
-  })
-  .openapi('TimelinePage');
+export const TimelinePage = lazy(() =>
+  z
+    .object({
+      items: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), channel: z.string(), title: z.string() })),
+      next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
+    })
+    .openapi('TimelinePage'),
+);
 
 export const Limit = (max: number, fallback: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).openapi({ description: `page size, 1..${max} (default ${fallback})` });
@@ -112,30 +146,34 @@ export const ReasonCode = z
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be a reason code (letters, digits, _ . : -, at most 64), never free text: it is kept where personal data is not')
   .openapi({ example: 'art17-request' });
 
-export const ErasureReceipt = z
-  .object({
-    erasureId: z.string(),
-    tenant: z.string(),
-    requestedId: z.string().openapi({ description: 'the id the request named' }),
-    customers: z.array(z.string()).readonly().openapi({ description: 'the whole identity cluster: the survivor and every customer merged into it' }),
-    erasedAt: z.string(),
-    actor: z.string(),
-    removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
-  })
-  .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' });
+export const ErasureReceipt = lazy(() =>
+  z
+    .object({
+      erasureId: z.string(),
+      tenant: z.string(),
+      requestedId: z.string().openapi({ description: 'the id the request named' }),
+      customers: z.array(z.string()).readonly().openapi({ description: 'the whole identity cluster: the survivor and every customer merged into it' }),
+      erasedAt: z.string(),
+      actor: z.string(),
+      removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
+    })
+    .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' }),
+);
 
-export const CustomerExport = z
-  .looseObject({
-    format: z.string(),
-    metadata: z.looseObject({ requestedId: z.string(), customerId: z.string(), customers: z.array(z.string()).readonly(), exportedAt: z.string(), counts: z.record(z.string(), z.number()) }),
-    customer360: z.unknown().openapi({ description: 'the 360 view as GET /v1/customers/{id} answers it; null while an asynchronous projection has not caught up' }),
-    identity: z.unknown().openapi({ description: 'identifiers with provenance, merges with their evidence, rejections (as GET /v1/customers/{id}/explain)' }),
-    consents: z.object({ current: z.record(z.string(), z.unknown()), history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })) }),
-    events: z.array(z.looseObject({ eventId: z.string(), streamId: z.string(), type: z.string(), observedAt: z.string(), source: z.string(), data: z.unknown(), pii: z.unknown().optional() })),
-    quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
-    engagement: z.object({ decisions: z.array(z.unknown()).openapi({ description: "every engagement decision (sent or suppressed, with its reason) of the cluster, newest first" }) }),
-  })
-  .openapi('CustomerExport', { description: 'everything held about the customer\'s identity cluster, personal values decrypted' });
+export const CustomerExport = lazy(() =>
+  z
+    .looseObject({
+      format: z.string(),
+      metadata: z.looseObject({ requestedId: z.string(), customerId: z.string(), customers: z.array(z.string()).readonly(), exportedAt: z.string(), counts: z.record(z.string(), z.number()) }),
+      customer360: z.unknown().openapi({ description: 'the 360 view as GET /v1/customers/{id} answers it; null while an asynchronous projection has not caught up' }),
+      identity: z.unknown().openapi({ description: 'identifiers with provenance, merges with their evidence, rejections (as GET /v1/customers/{id}/explain)' }),
+      consents: z.object({ current: z.record(z.string(), z.unknown()), history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })) }),
+      events: z.array(z.looseObject({ eventId: z.string(), streamId: z.string(), type: z.string(), observedAt: z.string(), source: z.string(), data: z.unknown(), pii: z.unknown().optional() })),
+      quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
+      engagement: z.object({ decisions: z.array(z.unknown()).openapi({ description: "every engagement decision (sent or suppressed, with its reason) of the cluster, newest first" }) }),
+    })
+    .openapi('CustomerExport', { description: 'everything held about the customer\'s identity cluster, personal values decrypted' }),
+);
 
 export const ConsentRequest = z
   .object({
@@ -151,37 +189,47 @@ export const ConsentRequest = z
   })
   .openapi('ConsentRequest');
 
-export const ConsentResult = z
-  .object({
-    customerId: z.string().openapi({ description: 'the survivor the consent was recorded on' }),
-    requestedId: z.string(),
-    purpose: z.string(),
-    status: z.enum(['granted', 'withdrawn']),
-    at: z.string().optional(),
-    source: z.string(),
-    eventId: z.string().optional(),
-    duplicate: z.boolean(),
-  })
-  .openapi('ConsentResult');
+export const ConsentResult = lazy(() =>
+  z
+    .object({
+      customerId: z.string().openapi({ description: 'the survivor the consent was recorded on' }),
+      requestedId: z.string(),
+      purpose: z.string(),
+      status: z.enum(['granted', 'withdrawn']),
+      at: z.string().optional(),
+      source: z.string(),
+      eventId: z.string().optional(),
+      duplicate: z.boolean(),
+    })
+    .openapi('ConsentResult'),
+);
 
 export const RestrictionRequest = z.object({ reason: ReasonCode.optional() }).openapi('RestrictionRequest');
 
-export const RestrictionResult = z
-  .object({ customerId: z.string(), restricted: z.boolean(), changed: z.boolean().openapi({ description: 'false when it already was so' }), version: z.number().int() })
-  .openapi('RestrictionResult');
+export const RestrictionResult = lazy(() =>
+  z
+    .object({ customerId: z.string(), restricted: z.boolean(), changed: z.boolean().openapi({ description: 'false when it already was so' }), version: z.number().int() })
+    .openapi('RestrictionResult'),
+);
 
-export const AuditEntry = z
-  .object({
-    id: z.string(),
-    at: z.string(),
-    actor: z.string(),
-    action: z.string(),
-    customerId: z.string().optional(),
-    outcome: z.enum(['ok', 'refused', 'failed']),
-    code: z.string().optional(),
-    detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  })
-  .openapi('AuditEntry', { description: 'ids, codes and counts only: no personal data' });
+export const AuditEntry = lazy(() =>
+  z
+    .object({
+      id: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      action: z.string(),
+      customerId: z.string().optional(),
+      outcome: z.enum(['ok', 'refused', 'failed']),
+      code: z.string().optional(),
+      detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    })
+    .openapi('AuditEntry', { description: 'ids, codes and counts only: no personal data' }),
+);
 
-export const AuditPage = z.object({ items: z.array(AuditEntry), next: z.string().optional() }).openapi('AuditPage');
-export const ErasurePage = z.object({ items: z.array(ErasureReceipt), next: z.string().optional() }).openapi('ErasurePage');
+export const AuditPage = lazy(() =>
+  z.object({ items: z.array(AuditEntry()), next: z.string().optional() }).openapi('AuditPage'),
+);
+export const ErasurePage = lazy(() =>
+  z.object({ items: z.array(ErasureReceipt()), next: z.string().optional() }).openapi('ErasurePage'),
+);

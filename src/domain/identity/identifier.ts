@@ -1,6 +1,7 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/core';
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.js';
+import { phoneMetadata } from './phone-metadata.js';
 
 export const KNOWN_IDENTIFIER_TYPES = ['user_id', 'anonymous_id', 'email', 'phone', 'device_id', 'crm_id'] as const;
 export type KnownIdentifierType = (typeof KNOWN_IDENTIFIER_TYPES)[number];
@@ -50,7 +51,7 @@ export const normalizeIdentifier = (
     }
     case 'phone': {
       if (trimmed === '') return { type: idType, value: '' };
-      const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion);
+      const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion, phoneMetadata());
       if (!phone || !phone.isValid()) {
         throw new DomainError(
           'IDENTIFIER_INVALID',

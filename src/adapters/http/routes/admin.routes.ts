@@ -3,23 +3,25 @@ import type { QuarantineEntry } from '../../../application/ports/quarantine.port
 import type { AppEnv, Gate } from '../auth.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
-import { errors, Limit, ok } from '../schemas.js';
+import { errors, lazy, Limit, ok } from '../schemas.js';
 
 // Operator routes: rebuild the read models from the log, and look at / replay the quarantine.
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-const Entry = z
-  .object({
-    id: z.string(),
-    receivedAt: z.string(),
-    source: z.string(),
-    status: z.enum(['pending', 'replayed']),
-    replayedAt: z.string().optional(),
-    reason: z.object({ code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }),
-    payload: z.unknown().optional().openapi({ description: 'the raw payload as received; only with ?payload=true (it may hold personal data)' }),
-  })
-  .openapi('QuarantineEntry');
+const Entry = lazy(() =>
+  z
+    .object({
+      id: z.string(),
+      receivedAt: z.string(),
+      source: z.string(),
+      status: z.enum(['pending', 'replayed']),
+      replayedAt: z.string().optional(),
+      reason: z.object({ code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }),
+      payload: z.unknown().optional().openapi({ description: 'the raw payload as received; only with ?payload=true (it may hold personal data)' }),
+    })
+    .openapi('QuarantineEntry'),
+);
 
 const present = (e: QuarantineEntry, withPayload: boolean) => ({
   id: e.id,
@@ -41,7 +43,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       summary: 'Rebuild the tenant\'s read models from the event log (switches over when done)',
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
-      responses: { ...ok(z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors() },
+      responses: { ...ok(() => z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors() },
     }),
     async (c) => {
       const p = c.get('principal');
@@ -67,7 +69,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
           payload: z.enum(['true', 'false']).optional(),
         }),
       },
-      responses: { ...ok(z.object({ items: z.array(Entry), next: z.string().optional() }).openapi('QuarantinePage')), ...errors(400) },
+      responses: { ...ok(() => z.object({ items: z.array(Entry()), next: z.string().optional() }).openapi('QuarantinePage')), ...errors(400) },
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -87,7 +89,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       middleware: [gate.needs('admin')] as const,
       request: { params: z.object({ id: z.string().min(1).max(128) }) },
       responses: {
-        ...ok(
+        ...ok(() =>
           z
             .object({
               status: z.enum(['accepted', 'duplicate']),

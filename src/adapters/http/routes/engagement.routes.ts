@@ -8,7 +8,7 @@ import { parseJson, readBody, tooLarge } from '../body.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
-import { errors, ErrorSchema, IdParams, Limit, ok, Redirect } from '../schemas.js';
+import { errors, ErrorSchema, IdParams, jsonBody, lazy, Limit, ok, Redirect, schemaOf } from '../schemas.js';
 import { CALL_LIMIT } from './ingest.routes.js';
 
 // Engagement: a customer's decisions (sent or suppressed, with the reason), and the interest
@@ -17,34 +17,41 @@ import { CALL_LIMIT } from './ingest.routes.js';
 
 export type EngagementRouteDeps = { readonly core: Pick<Core, 'engagement'> };
 
-const Decision = z.looseObject({
-  decisionId: z.string(),
-  eventId: z.string(),
-  decidedAt: z.string(),
-  outcome: z.enum(['sent', 'suppressed']),
-  reason: z.string().optional().openapi({ description: 'why nothing was sent: NO_CONSENT, FREQUENCY_CAP, RECENTLY_SENT or RESTRICTED' }),
-  offerId: z.string().optional(),
-  channel: z.string().optional(),
-});
-const EngagementPage = z
-  .object({
-    customerId: z.string(),
-    sent: z.number().int(),
-    suppressed: z.number().int(),
-    lastSentAt: z.string().optional(),
-    items: z.array(Decision),
-    next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
-  })
-  .openapi('EngagementPage');
+const Decision = lazy(() =>
+  z.looseObject({
+    decisionId: z.string(),
+    eventId: z.string(),
+    decidedAt: z.string(),
+    outcome: z.enum(['sent', 'suppressed']),
+    reason: z.string().optional().openapi({ description: 'why nothing was sent: NO_CONSENT, FREQUENCY_CAP, RECENTLY_SENT or RESTRICTED' }),
+    offerId: z.string().optional(),
+    channel: z.string().optional(),
+  }),
+);
+const EngagementPage = lazy(() =>
+  z
+    .object({
+      customerId: z.string(),
+      sent: z.number().int(),
+      suppressed: z.number().int(),
+      lastSentAt: z.string().optional(),
+      items: z.array(Decision()),
+      next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
+    })
+    .openapi('EngagementPage'),
+);
 
-const InterestCapture = z.looseObject({
-  customerId: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1, 'must not be empty').max(512)),
-  interest: z.string().trim().min(1, 'must not be empty').max(200),
-  location: z.string().trim().min(1, 'must not be empty').max(200).optional(),
-  messageId: z.string().min(1).max(256).optional().openapi({ description: 'send the same id again to retry without a second event' }),
-  timestamp: z.string().optional(),
-  writeKey: z.string().optional(),
-});
+/** POST /v1/interests: built on the first capture (or when the document is generated). */
+const InterestCapture = lazy(() =>
+  z.looseObject({
+    customerId: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1, 'must not be empty').max(512)),
+    interest: z.string().trim().min(1, 'must not be empty').max(200),
+    location: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+    messageId: z.string().min(1).max(256).optional().openapi({ description: 'send the same id again to retry without a second event' }),
+    timestamp: z.string().optional(),
+    writeKey: z.string().optional(),
+  }),
+);
 
 type Position = { readonly t: string; readonly e: string };
 const isPosition = (v: unknown): v is Position => typeof v === 'object' && v !== null && typeof (v as Position).t === 'string' && typeof (v as Position).e === 'string';
@@ -92,10 +99,10 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     summary: 'Capture an interest (compatibility route): recorded as a Segment track call "Interest Expressed"',
     description: 'customerId is the caller\'s own user id (a user_id identifier); location is a city, region or country name.',
     security: [{ writeKey: [] }, { bearer: [] }],
-    request: { body: { content: { 'application/json': { schema: InterestCapture.openapi('InterestCapture') } } } },
+    request: { body: jsonBody(() => InterestCapture().openapi('InterestCapture')) },
     responses: {
-      200: { description: 'recorded (or a repeat of a messageId already recorded)', content: { 'application/json': { schema: z.object({ message: z.literal('Success') }) } } },
-      400: { description: 'invalid body: kept in the quarantine (quarantineId)', content: { 'application/json': { schema: ErrorSchema } } },
+      200: { description: 'recorded (or a repeat of a messageId already recorded)', content: { 'application/json': schemaOf(() => z.object({ message: z.literal('Success') })) } },
+      400: { description: 'invalid body: kept in the quarantine (quarantineId)', content: { 'application/json': schemaOf(ErrorSchema) } },
     },
   });
   app.post('/v1/interests', async (c: Context<AppEnv>) => {
@@ -111,7 +118,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       return new HttpError(code, `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     };
     if (!parsed.ok) throw await hold(read.text, 'MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);
-    const body = InterestCapture.safeParse(parsed.value);
+    const body = InterestCapture().safeParse(parsed.value);
     if (!body.success) {
       const issues = zodIssues(body.error);
       throw await hold(parsed.value, 'VALIDATION_FAILED', `invalid interest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);

@@ -8,7 +8,7 @@ import type { AppEnv, Gate } from '../auth.js';
 import { parseJson, readBody, tooLarge } from '../body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
-import { BatchResult, ErrorSchema, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
+import { BatchResult, ErrorSchema, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
 
 // Segment's HTTP Tracking API, so existing client libraries work unchanged: same paths, same
 // auth (write key as Basic user name or body writeKey), same limits, same {"success": true}.
@@ -46,10 +46,10 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       tags: ['ingest'],
       summary: `Segment ${type} call`,
       security: [{ writeKey: [] }, { bearer: [] }],
-      request: { body: { content: { 'application/json': { schema: SegmentCallBody } } } },
+      request: { body: jsonBody(SegmentCallBody) },
       responses: {
-        200: { description: 'accepted (or queued, or a duplicate of a call already processed)', content: { 'application/json': { schema: Success } } },
-        400: { description: 'invalid call: kept in the quarantine (quarantineId), or larger than 32 KB', content: { 'application/json': { schema: ErrorSchema } } },
+        200: { description: 'accepted (or queued, or a duplicate of a call already processed)', content: { 'application/json': schemaOf(Success) } },
+        400: { description: 'invalid call: kept in the quarantine (quarantineId), or larger than 32 KB', content: { 'application/json': schemaOf(ErrorSchema) } },
       },
     });
     app.post(`/v1/${type}`, async (c) => {
@@ -71,10 +71,10 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     tags: ['ingest'],
     summary: 'Segment batch: every call is its own unit; invalid ones are quarantined and listed by index',
     security: [{ writeKey: [] }, { bearer: [] }],
-    request: { body: { content: { 'application/json': { schema: SegmentBatchBody } } } },
+    request: { body: jsonBody(SegmentBatchBody) },
     responses: {
-      200: { description: 'processed; `invalid` lists the refused calls by index', content: { 'application/json': { schema: BatchResult } } },
-      400: { description: 'the body itself cannot be read (not JSON, no batch array, larger than 500 KB)', content: { 'application/json': { schema: ErrorSchema } } },
+      200: { description: 'processed; `invalid` lists the refused calls by index', content: { 'application/json': schemaOf(BatchResult) } },
+      400: { description: 'the body itself cannot be read (not JSON, no batch array, larger than 500 KB)', content: { 'application/json': schemaOf(ErrorSchema) } },
     },
   });
   app.post('/v1/batch', async (c) => {

@@ -1,8 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Gate } from '../auth.js';
 import type { HttpDeps } from '../http.deps.js';
 import type { HttpMetrics } from '../http-metrics.js';
+import { lazy, schemaOf } from '../schemas.js';
 
 // Health, Prometheus metrics, the OpenAPI document and a docs page: no tenant data on any of them.
 
@@ -15,6 +16,8 @@ export const OPENAPI_INFO = {
   },
 };
 
+const Health = lazy(() => z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }));
+
 export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate, metrics: HttpMetrics): void => {
   app.openapi(
     createRoute({
@@ -23,8 +26,8 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
       tags: ['ops'],
       summary: 'Liveness and readiness (no auth)',
       responses: {
-        200: { description: 'healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
-        503: { description: 'not healthy', content: { 'application/json': { schema: z.object({ ok: z.boolean(), details: z.record(z.string(), z.unknown()).optional() }) } } },
+        200: { description: 'healthy', content: { 'application/json': schemaOf(Health) } },
+        503: { description: 'not healthy', content: { 'application/json': schemaOf(Health) } },
       },
     }),
     async (c) => {
@@ -45,15 +48,18 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
     return c.body(metrics.render(deps.metrics.snapshot()), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
-  let generated: object | undefined;
-  app.get('/openapi.json', (c) => {
-    generated ??=
-      deps.openApiDocument ??
-      app.getOpenAPI31Document(OPENAPI_INFO as Parameters<typeof app.getOpenAPI31Document>[0]);
-    return c.json(generated, 200);
+  // built on first request: nothing of the document or the docs page is made at start-up
+  let document: object | undefined;
+  app.get('/openapi.json', async (c) => {
+    document ??= (await deps.openApiDocument?.()) ?? app.getOpenAPI31Document(OPENAPI_INFO as Parameters<typeof app.getOpenAPI31Document>[0]);
+    return c.json(document, 200);
   });
 
-  app.get('/docs', swaggerUI({ url: './openapi.json', title: 'Customer 360 API' }));
+  let docs: MiddlewareHandler | undefined;
+  app.get('/docs', async (c, next) => {
+    docs ??= (await import('@hono/swagger-ui')).swaggerUI({ url: './openapi.json', title: 'Customer 360 API' });
+    return docs(c, next);
+  });
 };
 
 /** How the document describes the two credentials (registered by the app). */
