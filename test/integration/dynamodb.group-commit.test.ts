@@ -88,7 +88,7 @@ describe('group commit on DynamoDB', () => {
     // 60 x 3 items: 33 commits (99 items), then 27
     expect(r.of('TransactWriteItems').map((s) => s.items)).toEqual([99, 81]);
     expect(r.sent.filter((s) => s.command !== 'TransactWriteItems')).toEqual([]);
-    expect(store.groupStats).toEqual({ groups: 2, commits: 60, largestGroup: 33 });
+    expect(store.groupStats).toEqual({ groups: 2, members: 60, largestGroup: 33 });
 
     const lone = randomUUID();
     await expect(store.commit({ tenant, claims: [], streams: [registered(tenant, lone)] })).resolves.toEqual({ status: 'committed', versions: { [lone]: 1 } });
@@ -256,6 +256,30 @@ describe('coalesced reads on DynamoDB', () => {
     // 30 records + 30 claims + 1 absent claim = 61 distinct keys
     expect(r.sent.slice(before)).toEqual([{ command: 'BatchGetItem', items: 0 }]);
     expect(store.readStats).toEqual({ batches: 1, reads: 70 });
+  });
+
+  it('stream reads of one turn: one probe for all, a query only for the streams with something to read', async () => {
+    const writer = storeWith(recordingClient());
+    const existing = Array.from({ length: 5 }, () => randomUUID());
+    await Promise.all(existing.map((id) => writer.commit({ tenant, claims: [], streams: [append(tenant, id, 0, 3)] })));
+    const r = recordingClient();
+    const store = storeWith(r); // a process that has never seen these streams
+    const fresh = Array.from({ length: 30 }, () => randomUUID());
+    const [empty, full, tails, ends] = await Promise.all([
+      Promise.all(fresh.map((id) => store.readStream(tenant, id))),
+      Promise.all(existing.map((id) => store.readStream(tenant, id))),
+      Promise.all(existing.map((id) => store.readStream(tenant, id, 1))),
+      Promise.all(existing.map((id) => store.readStream(tenant, id, 3))),
+    ]);
+    expect(empty).toEqual(fresh.map(() => []));
+    expect(full.map((events) => events.map((e) => e.version))).toEqual(existing.map(() => [1, 2, 3]));
+    expect(tails.map((events) => events.map((e) => e.version))).toEqual(existing.map(() => [2, 3]));
+    expect(ends).toEqual(existing.map(() => []));
+    expect(r.sent.map((s) => s.command)).toEqual(['BatchGetItem', ...Array.from({ length: 10 }, () => 'Query')]);
+    // once seen, a stream is known to go on: no probe before its query
+    await expect(store.readStream(tenant, existing[0]!, 2)).resolves.toHaveLength(1);
+    expect(r.sent.at(-1)).toEqual({ command: 'Query', items: 0 });
+    expect(r.sent).toHaveLength(12);
   });
 
   it('a key DynamoDB refuses fails its own reader only, as it would alone', async () => {

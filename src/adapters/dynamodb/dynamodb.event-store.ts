@@ -14,13 +14,13 @@ import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, 
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { backoff } from './dynamodb.client.js';
-import { CommitScheduler } from './dynamodb.commit-groups.js';
 import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS, planCommit, type CommitPlan, type Role } from './dynamodb.commit-plan.js';
 import { readCancellation } from './dynamodb.conflict.js';
 import { claimPk, fromEventItem, idempotencyPk, streamPk, type Item } from './dynamodb.event-item.js';
-import { commitGroup, type Member } from './dynamodb.group-commit.js';
 import { PointReads } from './dynamodb.point-reads.js';
 import { readAllByCommit, type ReadAllProgress } from './dynamodb.read-all.js';
+import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
+import { GroupScheduler } from './dynamodb.write-groups.js';
 import { CommitStamps, KnownVersions } from './dynamodb.writer-state.js';
 
 // The event store on one DynamoDB table (item shapes in dynamodb.event-item.ts). A commit of one
@@ -29,10 +29,11 @@ import { CommitStamps, KnownVersions } from './dynamodb.writer-state.js';
 // the failed conditions' old items (ALL_OLD); only what they leave open is read afterwards.
 //
 // Group commit: the commits of one event-loop turn (a /v1/batch decides its calls concurrently)
-// go out together, up to 100 items per TransactWriteItems (dynamodb.commit-groups.ts decides who
-// shares a transaction, dynamodb.group-commit.ts sends it and answers each member); a commit
-// arriving alone takes the path above. Idempotency and claim reads of one turn are coalesced into
-// BatchGetItem calls (dynamodb.point-reads.ts).
+// go out together, up to 100 items per TransactWriteItems (dynamodb.write-groups.ts decides who
+// shares a transaction, dynamodb.transact-group.ts sends it and answers each member); a commit
+// arriving alone takes the path above. Idempotency and claim reads of one turn, and the probes
+// that find a stream has nothing to read, are coalesced into BatchGetItem calls
+// (dynamodb.point-reads.ts).
 
 export type DynamoDbEventStoreOptions = {
   readonly tableName: string;
@@ -49,6 +50,8 @@ export type DynamoDbEventStoreOptions = {
 
 type Owners = ReadonlyMap<string, string | null | undefined>;
 type Planned = Extract<CommitPlan, { kind: 'put' | 'transact' }>;
+/** a commit waiting for its group: its items, and the role of each (its cancellation reasons are read by role) */
+type Member = GroupMember<CommitResult> & { readonly commit: Commit; readonly plan: Planned; readonly now: number; readonly roles: readonly Role[] };
 
 const S = (v: string) => ({ S: v });
 const N = (v: number) => ({ N: String(v) });
@@ -62,7 +65,7 @@ export class DynamoDbEventStore implements EventStore {
   private readonly stamps = new CommitStamps();
   private readonly known = new KnownVersions();
   /** undefined: grouping is off */
-  private readonly groups: CommitScheduler<Member> | undefined;
+  private readonly groups: GroupScheduler<Member> | undefined;
   private readonly reads: PointReads;
 
   constructor(
@@ -72,32 +75,20 @@ export class DynamoDbEventStore implements EventStore {
     this.table = options.tableName;
     this.clock = options.clock ?? { now: Date.now };
     this.transientRetries = options.transientRetries ?? 5;
-    const windowMs = options.grouping === false ? 0 : (options.grouping?.windowMs ?? 2);
-    this.reads = new PointReads(client, this.table, { projection: POINT_READ, windowMs, coalesce: options.grouping !== false });
-    const io = {
-      send: (items: readonly TransactWriteItem[], token: string) => this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token })).then(() => undefined),
-      single: (m: Member) => this.single(m.commit, m.plan, m.now),
-      answer: (m: Member, roles: readonly Role[], reasons: readonly CancellationReason[]) => this.answer(m, roles, reasons),
-      committed: (m: Member) => this.committed(m.commit),
+    const grouping = options.grouping === false ? undefined : { windowMs: options.grouping?.windowMs ?? 2 };
+    this.reads = new PointReads(client, this.table, { projection: POINT_READ, windowMs: grouping?.windowMs, coalesce: grouping !== undefined });
+    const io: GroupIo<Member, CommitResult> = {
+      send: async (items, token) => void (await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token }))),
+      single: (m) => this.single(m.commit, m.plan, m.now),
+      answer: (m, reasons) => this.answer(m, reasons),
+      written: (m) => this.committed(m.commit),
       transientRetries: this.transientRetries,
     };
-    this.groups =
-      options.grouping === false
-        ? undefined
-        : new CommitScheduler<Member>(
-            async (group) => {
-              try {
-                await commitGroup(group, io);
-              } catch (e) {
-                for (const m of group) m.reject(e); // a bug above: no member may wait forever
-              }
-            },
-            { windowMs, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES },
-          );
+    this.groups = grouping && new GroupScheduler<Member>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
   }
 
   /** groups of commits sent so far (undefined when grouping is off) */
-  get groupStats(): { readonly groups: number; readonly commits: number; readonly largestGroup: number } | undefined {
+  get groupStats(): { readonly groups: number; readonly members: number; readonly largestGroup: number } | undefined {
     return this.groups?.stats;
   }
 
@@ -114,10 +105,13 @@ export class DynamoDbEventStore implements EventStore {
     if (plan.kind === 'empty') return this.committed(commit);
     const groups = this.groups;
     if (!groups) return this.single(commit, plan, now);
-    return new Promise<CommitResult>((resolve, reject) => {
-      const items = plan.kind === 'put' ? 1 : plan.items.length;
-      groups.submit({ commit, plan, now, resolve, reject, touched: plan.touched, bytes: plan.bytes, items, solo: plan.kind === 'transact' && plan.precheck.length > 0 });
-    });
+    // a plain put joins a group as the same conditional put, one item whose role is its event
+    const { items, roles } =
+      plan.kind === 'put' ? { items: [{ Put: plan.input as NonNullable<TransactWriteItem['Put']> }], roles: [{ kind: 'event' as const, stream: 0, version: commit.streams[0]!.events[0]!.version }] } : plan;
+    const identity = plan.kind === 'put' ? plan.gsk : plan.token(0);
+    return new Promise<CommitResult>((resolve, reject) =>
+      groups.submit({ commit, plan, now, roles, items, identity, resolve, reject, touched: plan.touched, size: items.length, bytes: plan.bytes, solo: plan.kind === 'transact' && plan.precheck.length > 0 }),
+    );
   }
 
   /** One commit on its own: a conditional PutItem or one TransactWriteItems. */
@@ -126,8 +120,8 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   /** A grouped commit whose own condition failed: the answer it would have had alone. */
-  private async answer(m: Member, roles: readonly Role[], reasons: readonly CancellationReason[]): Promise<CommitResult> {
-    const cancelled = readCancellation(m.commit, roles, reasons, m.now);
+  private async answer(m: Member, reasons: readonly CancellationReason[]): Promise<CommitResult> {
+    const cancelled = readCancellation(m.commit, m.roles, reasons, m.now);
     if (cancelled.kind === 'duplicate') return { status: 'duplicate', payloadHash: cancelled.payloadHash };
     if (cancelled.kind === 'conflict') return this.conflict(m.commit, cancelled.streams, cancelled.claims);
     return this.single(m.commit, m.plan, m.now);
@@ -223,6 +217,13 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
+    // Versions have no gaps, so a stream with no event at afterVersion + 1 has nothing to read. A
+    // new customer's stream (every first call loads one) or one that has not moved is answered by
+    // a probe coalesced with the turn's other reads, instead of a Query of its own.
+    if (this.groups && !this.known.proves(tenant, streamId, afterVersion + 1)) {
+      const [next] = await this.reads.read([{ pk: S(streamPk(tenant, streamId)), sk: N(afterVersion + 1) }]);
+      if (!next) return [];
+    }
     const events: StoredEvent[] = [];
     let start: Item | undefined;
     do {

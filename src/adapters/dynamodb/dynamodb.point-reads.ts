@@ -3,16 +3,19 @@ import { batchGet } from './dynamodb.batch-get.js';
 import type { Item } from './dynamodb.event-item.js';
 import { TurnCollector } from './dynamodb.turn-collector.js';
 
-// Consistent point reads of one table, coalesced: the reads asked for in one turn go out as
+// Point reads of one table, coalesced: the reads asked for in one turn go out as
 // BatchGetItem calls (100 keys each, a key asked twice read once, unprocessed keys asked again
-// with backoff: batchGet), and each caller gets the items of its own keys. A read that starts
-// after a write has answered is sent after it, so it sees the write, as a GetItem would.
+// with backoff: batchGet), and each caller gets the items of its own keys. Reads are consistent
+// unless told otherwise: a read that starts after a write has answered is sent after it, so it
+// sees the write, as a consistent GetItem would.
 // When a batch of several callers fails, each caller's keys are read again on their own, so a key
 // DynamoDB refuses (too long, say) fails its own caller only, as it would have failed alone.
 
 export type PointReadsOptions = {
-  /** attributes to read; must include the keys (pk, sk) */
-  readonly projection: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>;
+  /** attributes to read (default all); must include the table's keys (pk, and sk when it has one) */
+  readonly projection?: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> | undefined;
+  /** default true */
+  readonly consistent?: boolean | undefined;
   readonly windowMs?: number | undefined;
   /** false: every read is sent at once, on its own */
   readonly coalesce?: boolean | undefined;
@@ -21,7 +24,7 @@ export type PointReadsOptions = {
 type Read = { readonly keys: readonly Item[]; readonly resolve: (items: (Item | undefined)[]) => void; readonly reject: (e: unknown) => void };
 
 const BATCH_KEYS = 100;
-const idOf = (key: Item): string => `${key['pk']!.S}\u0000${key['sk']!.N ?? key['sk']!.S}`;
+const idOf = (key: Item): string => `${key['pk']!.S}\u0000${key['sk']?.N ?? key['sk']?.S ?? ''}`;
 
 export class PointReads {
   /** batches sent (each one BatchGetItem per 100 distinct keys), and the reads they answered */
@@ -69,7 +72,7 @@ export class PointReads {
   private async fetch(keys: readonly Item[]): Promise<Map<string, Item>> {
     const unique = new Map<string, Item>();
     for (const k of keys) unique.set(idOf(k), k);
-    const items = await batchGet(this.client, this.table, [...unique.values()], { projection: this.options.projection });
+    const items = await batchGet(this.client, this.table, [...unique.values()], { projection: this.options.projection, consistent: this.options.consistent });
     return new Map(items.map((item) => [idOf(item), item]));
   }
 }

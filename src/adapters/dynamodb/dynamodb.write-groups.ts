@@ -1,30 +1,31 @@
 import { TurnCollector } from './dynamodb.turn-collector.js';
 
-// Which commits share a transaction, and when each transaction may go. DynamoDB refuses a
-// transaction that touches one item twice, so commits touching the same partition key (a stream,
-// a claim, an idempotency record) never share one: the later arrival goes to a later group, and
-// that group waits until the earlier one has settled, so commits to one key happen in arrival
-// order. Groups sharing no key go at once. Keys stay reserved while their group is in flight, so
-// a later turn's commit to the same key waits for it too (no transaction of ours cancels another).
+// Which writes share a transaction, and when each transaction may go (event store commits, data
+// key creations). DynamoDB refuses a transaction that touches one item twice, so writes touching
+// the same partition key (a stream, a claim, an idempotency record, a data key) never share one:
+// the later arrival goes to a later group, and that group waits until the earlier one has settled,
+// so writes to one key happen in arrival order. Groups sharing no key go at once. Keys stay
+// reserved while their group is in flight, so a later turn's write to the same key waits for it
+// too (no transaction of ours cancels another of ours).
 
 export type Sized = {
-  /** partition keys of every item the commit writes or checks */
+  /** partition keys of every item the write puts, deletes or checks */
   readonly touched: readonly string[];
   /** transaction items it needs */
-  readonly items: number;
+  readonly size: number;
   /** DynamoDB's size of its items */
   readonly bytes: number;
-  /** must be sent on its own (it needs reads before its transaction) */
+  /** must be sent on its own (a commit that needs reads before its transaction) */
   readonly solo: boolean;
 };
 
 export type GroupLimits = { readonly maxItems: number; readonly maxBytes: number };
 
-type Forming<M> = { readonly members: M[]; items: number; bytes: number; readonly solo: boolean };
+type Forming<M> = { readonly members: M[]; size: number; bytes: number; readonly solo: boolean };
 
 /**
- * Splits commits (in arrival order) into groups within the limits: each commit goes to the first
- * group after every group holding a commit it shares a key with, that has room for it.
+ * Splits writes (in arrival order) into groups within the limits: each goes to the first group
+ * after every group holding a write it shares a key with, that has room for it.
  */
 export const formGroups = <M extends Sized>(members: readonly M[], limits: GroupLimits): M[][] => {
   const groups: Forming<M>[] = [];
@@ -36,27 +37,27 @@ export const formGroups = <M extends Sized>(members: readonly M[], limits: Group
     if (!m.solo) {
       for (let i = earliest; i < groups.length && index === -1; i++) {
         const g = groups[i]!;
-        if (!g.solo && g.items + m.items <= limits.maxItems && g.bytes + m.bytes <= limits.maxBytes) index = i;
+        if (!g.solo && g.size + m.size <= limits.maxItems && g.bytes + m.bytes <= limits.maxBytes) index = i;
       }
     }
     if (index === -1) {
-      index = groups.push({ members: [], items: 0, bytes: 0, solo: m.solo }) - 1;
+      index = groups.push({ members: [], size: 0, bytes: 0, solo: m.solo }) - 1;
     }
     const g = groups[index]!;
     g.members.push(m);
-    g.items += m.items;
+    g.size += m.size;
     g.bytes += m.bytes;
     for (const k of m.touched) lastGroupOf.set(k, index);
   }
   return groups.map((g) => g.members);
 };
 
-export type CommitSchedulerOptions = GroupLimits & { readonly windowMs: number };
+export type GroupSchedulerOptions = GroupLimits & { readonly windowMs: number };
 
-/** Collects commits per turn, forms groups, and sends each group once the groups it depends on have settled. */
-export class CommitScheduler<M extends Sized> {
-  /** groups sent, and the commits they carried */
-  readonly stats = { groups: 0, commits: 0, largestGroup: 0 };
+/** Collects writes per turn, forms groups, and sends each group once the groups it depends on have settled. */
+export class GroupScheduler<M extends Sized> {
+  /** groups sent, and the writes they carried */
+  readonly stats = { groups: 0, members: 0, largestGroup: 0 };
   private readonly collector: TurnCollector<M>;
   /** per partition key, the last group touching it that has not settled yet */
   private readonly latest = new Map<string, Promise<void>>();
@@ -64,7 +65,7 @@ export class CommitScheduler<M extends Sized> {
   constructor(
     /** sends one group and settles every member; never rejects */
     private readonly send: (group: readonly M[]) => Promise<void>,
-    private readonly options: CommitSchedulerOptions,
+    private readonly options: GroupSchedulerOptions,
   ) {
     // never sent early by size: a batch cut at a transaction's worth of items would leave its
     // last commits in a transaction of their own; the whole turn packs tighter
@@ -84,7 +85,7 @@ export class CommitScheduler<M extends Sized> {
         if (p) before.add(p);
       }
       this.stats.groups++;
-      this.stats.commits += group.length;
+      this.stats.members += group.length;
       this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
       const done: Promise<void> = (before.size === 0 ? this.send(group) : Promise.allSettled(before).then(() => this.send(group))).finally(() => {
         for (const k of keys) if (this.latest.get(k) === done) this.latest.delete(k);

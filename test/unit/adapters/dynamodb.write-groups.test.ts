@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formGroups, type Sized } from '../../../src/adapters/dynamodb/dynamodb.commit-groups.js';
+import { formGroups, type Sized } from '../../../src/adapters/dynamodb/dynamodb.write-groups.js';
 
-// Who shares a transaction: pure, so every rule is checked here on named commits.
+// Who shares a transaction: pure, so every rule is checked here on named writes.
 
 type Named = Sized & { readonly name: string };
-const c = (name: string, touched: string[], items = 3, bytes = 1_000, solo = false): Named => ({ name, touched, items, bytes, solo });
+const c = (name: string, touched: string[], size = 3, bytes = 1_000, solo = false): Named => ({ name, touched, size, bytes, solo });
 const names = (groups: Named[][]) => groups.map((g) => g.map((m) => m.name));
 const limits = { maxItems: 100, maxBytes: 4_000_000 };
 
