@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startTarget } from './sqlite.bench.js';
+import { startTarget } from './batch-load.js';
 
 // Group commit must not make a lone call slower: one client sends POST /v1/track calls one after
 // another (each waits for the previous answer, so no two commits ever share a transaction) to a

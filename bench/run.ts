@@ -8,6 +8,7 @@ import { generateDataset } from '../src/infrastructure/demo/dataset.js';
 import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
 import { makeHarness } from '../test/support/harness.js';
 import { runDynamoDbBench } from './dynamodb.bench.js';
+import { runDynamoDbBatchBench } from './dynamodb-batch.bench.js';
 import { runLagBench } from './dynamodb-lag.bench.js';
 import { measureColdStart } from './cold-start.js';
 import { runHttpBench } from './http.bench.js';
@@ -111,7 +112,8 @@ if (process.env['BENCH_COLD_START'] !== '0') {
   }
 }
 
-// 6. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag
+// 6. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag; then /v1/batch on
+// its own DynamoDB Local on disk against the same run's ceiling, with requests per call
 if (process.env['BENCH_DYNAMODB'] !== '0') {
   process.env['AWS_ACCESS_KEY_ID'] ??= 'bench';
   process.env['AWS_SECRET_ACCESS_KEY'] ??= 'bench';
@@ -125,6 +127,7 @@ if (process.env['BENCH_DYNAMODB'] !== '0') {
   } finally {
     await dynamo.stop();
   }
+  rows.push(...(await runDynamoDbBatchBench()));
 }
 
 // 7. engagement: ingest of an interest event to the SNS publish acknowledged (fauxqs, in-memory store)

@@ -3,12 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 import { SqliteDatabase } from '../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
 import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
+import { BATCH, load, loadBatches, startTarget } from './batch-load.js';
 
 // The embedded default against the in-memory store, same run, same workload: POST /v1/batch of 100
 // calls over loopback (each call a new messageId, one of 5,000 users), the two targets taking
@@ -18,49 +17,7 @@ import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.j
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 
-const WRITE_KEY = 'bench-write-key-0123456789';
-const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const SECRETS = { C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef', C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=' };
-const BATCH = 100;
-
-export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${store} target exited with ${code}`)));
-    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
-  });
-  return { port, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
-};
-
-let n = 0;
-const batchBody = (): string => {
-  const batch = [];
-  for (let i = 0; i < BATCH; i++) {
-    n++;
-    batch.push({ type: 'track', messageId: `sq-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() });
-  }
-  return JSON.stringify({ batch });
-};
-
-const load = async (port: number, seconds: number, connections = 4) => {
-  let refused = 0;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/batch',
-        headers: { 'content-type': 'application/json', authorization: auth },
-        setupRequest: (req) => ({ ...req, body: batchBody() }),
-        onResponse: (status: number) => void (status >= 300 && refused++),
-      },
-    ],
-  });
-  return { callsPerSecond: (result.requests.total * BATCH) / seconds, p50: result.latency.p50, refused, errors: result.errors };
-};
 
 const spread = (xs: number[]) => `${Math.round(Math.min(...xs)).toLocaleString('en-US')}-${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -79,8 +36,8 @@ const dynamoDbRun = async (dataDir: string, seconds: number) => {
     const env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
     const target = await startTarget('dynamodb', 'bench', env);
     try {
-      // one batch at a time, long enough for several: a batch of 100 takes seconds on the emulator
-      return await load(target.port, Math.max(20, 2 * seconds), 1);
+      // one batch at a time, long enough for several, each counted whole (bench/dynamodb-batch.bench.ts has the detail)
+      return await loadBatches(target.port, Math.max(20, 2 * seconds), 1);
     } finally {
       await target.stop();
     }

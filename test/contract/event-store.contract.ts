@@ -11,6 +11,37 @@ const newId = (): string => randomUUID();
 const ids = (events: readonly StoredEvent[]): string[] => events.map((e) => e.eventId);
 const DAY = 86_400_000;
 
+type Fired = { readonly commit: Commit; readonly outcome: { readonly ok: true; readonly result: CommitResult } | { readonly ok: false; readonly error: unknown } };
+
+/** Fires every commit in the same turn, in array order, and waits for each to settle. */
+const fireTogether = (store: EventStore, commits: readonly Commit[]): Promise<Fired[]> =>
+  Promise.all(commits.map((c) => store.commit(c).then((result) => ({ commit: c, outcome: { ok: true as const, result } }), (error: unknown) => ({ commit: c, outcome: { ok: false as const, error } }))));
+
+const statusOf = (f: Fired): string => (f.outcome.ok ? f.outcome.result.status : 'rejected');
+
+/**
+ * All or nothing, for commits that each claim keys for their own first stream: a committed one is
+ * in the log whole, at the versions it expected, holds its claims and its idempotency record; any
+ * other left no event, no claim and no record behind.
+ */
+const expectAllOrNothing = async (store: EventStore, tenant: string, fired: readonly Fired[]): Promise<void> => {
+  const logged = new Set(ids(await readAllEvents(store, tenant, 1_000)));
+  for (const { commit, outcome } of fired) {
+    const committed = outcome.ok && outcome.result.status === 'committed';
+    for (const s of commit.streams) {
+      for (const e of s.events) expect(logged.has(e.eventId), `event ${e.eventId} of a ${committed ? 'committed' : 'refused'} commit`).toBe(committed);
+      if (committed) expect(ids((await store.readStream(tenant, s.streamId, s.expectedVersion)).slice(0, s.events.length))).toEqual(ids(s.events));
+    }
+    const owners = await store.readClaims(tenant, commit.claims.map((c) => c.key));
+    for (const c of commit.claims) if (c.op === 'claim') expect(owners.get(c.key) === c.owner, `claim ${c.key} of a ${committed ? 'committed' : 'refused'} commit`).toBe(committed);
+    if (commit.idempotency) {
+      const recorded = await store.getIdempotency(tenant, commit.idempotency.key, Date.now());
+      if (committed) expect(recorded).toEqual(commit.idempotency);
+      else expect(recorded?.payloadHash).not.toBe(commit.idempotency.payloadHash);
+    }
+  }
+};
+
 export const eventStoreContract = (name: string, make: () => Promise<EventStore> | EventStore): void => {
   describe(`EventStore contract: ${name}`, () => {
     let store: EventStore;
@@ -337,6 +368,150 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         const events = append(tenant, a, 0, 11).events.map((e) => ({ ...e, pii: 'y'.repeat(380_000) }));
         await rejectsTooLarge(commit({ streams: [{ streamId: a, expectedVersion: 0, events }] }));
         await expect(store.readStream(tenant, a)).resolves.toEqual([]);
+      });
+    });
+
+    describe('commits arriving together (one event-loop turn)', () => {
+      const first = (id: string, claims: readonly string[] = [], idem?: string, hash = `h-${id}`): Commit => ({
+        tenant,
+        streams: [registered(tenant, id)],
+        claims: claims.map((key) => ({ op: 'claim' as const, key, owner: id })),
+        idempotency: idem === undefined ? undefined : { key: idem, payloadHash: hash, expiresAt: Date.now() + DAY },
+      });
+
+      it('independent commits all commit, whole, and the log holds each once', async () => {
+        const ids = Array.from({ length: 45 }, () => newId());
+        const commits: Commit[] = ids.map((id, i) =>
+          i % 3 === 0 ? first(id, [claimKey(), claimKey()], `msg-${id}`) : i % 3 === 1 ? { tenant, claims: [], streams: [append(tenant, id, 0, 1)] } : { tenant, claims: [], streams: [append(tenant, id, 0, 3)] },
+        );
+        const fired = await fireTogether(store, commits);
+        expect(fired.map(statusOf)).toEqual(commits.map(() => 'committed'));
+        fired.forEach(({ commit, outcome }) => expect(outcome).toEqual({ ok: true, result: { status: 'committed', versions: { [commit.streams[0]!.streamId]: commit.streams[0]!.events.length } } }));
+        expect(await readAllEvents(store, tenant, 1_000)).toHaveLength(commits.reduce((n, c) => n + c.streams[0]!.events.length, 0));
+        await expectAllOrNothing(store, tenant, fired);
+      });
+
+      it('contended stream, claim and idempotency key: one winner each, the losers answer conflict or duplicate, nothing partial', async () => {
+        const shared = newId();
+        await commit({ streams: [registered(tenant, shared)] });
+        const key = claimKey();
+        const appenders: Commit[] = Array.from({ length: 6 }, (_, i) => ({ tenant, claims: [], streams: [append(tenant, shared, 1, 1 + (i % 2))] }));
+        const claimers = Array.from({ length: 6 }, () => newId());
+        const claiming = claimers.map((id) => first(id, [key, claimKey()]));
+        const replays = Array.from({ length: 4 }, () => newId());
+        const replaying = replays.map((id, i) => first(id, [claimKey()], 'msg-contended', `h-${i}`));
+        const independent = Array.from({ length: 10 }, () => first(newId(), [claimKey()], `msg-${newId()}`));
+        // interleaved, so contenders are spread through the turn
+        const commits: Commit[] = [];
+        for (let i = 0; i < 10; i++) for (const list of [appenders, claiming, replaying, independent]) if (list[i]) commits.push(list[i]!);
+        const fired = await fireTogether(store, commits);
+        const by = (list: readonly Commit[]) => fired.filter((f) => list.includes(f.commit));
+
+        const appended = by(appenders);
+        const streamWinner = appended.filter((f) => statusOf(f) === 'committed');
+        expect(streamWinner).toHaveLength(1);
+        const version = 1 + streamWinner[0]!.commit.streams[0]!.events.length;
+        for (const f of appended) if (f !== streamWinner[0]) expect(f.outcome).toEqual({ ok: true, result: { status: 'conflict', current: { streams: { [shared]: version }, claims: {} } } });
+        expect((await store.readStream(tenant, shared)).map((e) => e.version)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+
+        const claimed = by(claiming);
+        const claimWinner = claimed.filter((f) => statusOf(f) === 'committed');
+        expect(claimWinner).toHaveLength(1);
+        const owner = claimWinner[0]!.commit.streams[0]!.streamId;
+        for (const f of claimed) {
+          if (f === claimWinner[0]) continue;
+          const own = f.commit.streams[0]!.streamId;
+          const free = f.commit.claims[1]!.key;
+          expect(f.outcome).toEqual({ ok: true, result: { status: 'conflict', current: { streams: { [own]: 0 }, claims: { [key]: owner, [free]: null } } } });
+        }
+        expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, owner]]));
+
+        const replayed = by(replaying);
+        const idemWinner = replayed.filter((f) => statusOf(f) === 'committed');
+        expect(idemWinner).toHaveLength(1);
+        const hash = idemWinner[0]!.commit.idempotency!.payloadHash;
+        for (const f of replayed) if (f !== idemWinner[0]) expect(f.outcome).toEqual({ ok: true, result: { status: 'duplicate', payloadHash: hash } });
+        await expect(store.getIdempotency(tenant, 'msg-contended', Date.now())).resolves.toMatchObject({ payloadHash: hash });
+
+        expect(by(independent).map(statusOf)).toEqual(independent.map(() => 'committed'));
+        await expectAllOrNothing(store, tenant, fired);
+      });
+
+      it('appends to one stream at consecutive versions, fired together in version order, all commit in that order', async () => {
+        const a = newId();
+        const b = newId();
+        const key = claimKey();
+        const commits: Commit[] = [
+          { tenant, claims: [{ op: 'claim', key, owner: a }], streams: [append(tenant, a, 0, 2)] },
+          { tenant, claims: [], streams: [append(tenant, a, 2, 1), append(tenant, b, 0, 1)] },
+          { tenant, claims: [{ op: 'transfer', key, expectedOwner: a, owner: b }], streams: [append(tenant, b, 1, 2)] },
+          { tenant, claims: [], streams: [append(tenant, a, 3, 1)] },
+          { tenant, claims: [{ op: 'release', key, expectedOwner: b }], streams: [append(tenant, a, 4, 1), append(tenant, b, 3, 1)] },
+        ];
+        const fired = await fireTogether(store, commits);
+        expect(fired.map(statusOf)).toEqual(commits.map(() => 'committed'));
+        expect(ids(await store.readStream(tenant, a))).toEqual(ids(commits.flatMap((c) => c.streams.filter((s) => s.streamId === a).flatMap((s) => s.events))));
+        expect(ids(await store.readStream(tenant, b))).toEqual(ids(commits.flatMap((c) => c.streams.filter((s) => s.streamId === b).flatMap((s) => s.events))));
+        expect((await store.readClaims(tenant, [key])).size).toBe(0);
+      });
+
+      it('a commit over the limits fails alone, writing nothing; the commits around it are unaffected', async () => {
+        const ids = Array.from({ length: 6 }, () => newId());
+        const big = newId();
+        const tooLarge: Commit = { tenant, claims: [{ op: 'claim', key: claimKey(), owner: big }], idempotency: { key: `msg-${big}`, payloadHash: 'h', expiresAt: Date.now() + DAY }, streams: [append(tenant, big, 0, 99)] };
+        const commits = [...ids.slice(0, 3).map((id) => first(id, [claimKey()], `msg-${id}`)), tooLarge, ...ids.slice(3).map((id) => first(id, [claimKey()], `msg-${id}`))];
+        const fired = await fireTogether(store, commits);
+        expect(fired.map(statusOf)).toEqual(['committed', 'committed', 'committed', 'rejected', 'committed', 'committed', 'committed']);
+        const error = fired[3]!.outcome.ok ? undefined : fired[3]!.outcome.error;
+        expect(error).toBeInstanceOf(DomainError);
+        expect((error as DomainError).code).toBe('COMMIT_TOO_LARGE');
+        await expectAllOrNothing(store, tenant, fired);
+      });
+
+      it('reads asked for together each get their own answer: idempotency records (expiry per caller) and claims', async () => {
+        const other = newTenant();
+        const [a, b] = [newId(), newId()];
+        const [k1, k2, k3] = [claimKey(), claimKey(), claimKey()];
+        const now = Date.now();
+        const live = { key: 'msg-live', payloadHash: 'h-live', expiresAt: now + DAY };
+        const soon = { key: 'msg-soon', payloadHash: 'h-soon', expiresAt: now + 60_000 };
+        const expired = { key: 'msg-expired', payloadHash: 'h-expired', expiresAt: now - 60_000 };
+        await commit({ idempotency: live, streams: [registered(tenant, a)], claims: [{ op: 'claim', key: k1, owner: a }, { op: 'claim', key: k2, owner: a }] });
+        await commit({ idempotency: soon, streams: [registered(tenant, b)], claims: [{ op: 'claim', key: k3, owner: b }] });
+        await commit({ idempotency: expired, streams: [append(tenant, b, 1)] });
+        const theirs = { ...live, payloadHash: 'h-theirs' };
+        await store.commit({ tenant: other, idempotency: theirs, streams: [registered(other, a)], claims: [{ op: 'claim', key: k1, owner: 'their-owner' }] });
+
+        const [reads, claims] = await Promise.all([
+          Promise.all([
+            store.getIdempotency(tenant, 'msg-live', now),
+            store.getIdempotency(tenant, 'msg-soon', now),
+            store.getIdempotency(tenant, 'msg-soon', soon.expiresAt),
+            store.getIdempotency(tenant, 'msg-soon', soon.expiresAt - 1),
+            store.getIdempotency(tenant, 'msg-expired', now),
+            store.getIdempotency(tenant, 'msg-expired', expired.expiresAt - 1),
+            store.getIdempotency(tenant, 'msg-unknown', now),
+            store.getIdempotency(other, 'msg-live', now),
+            store.getIdempotency(tenant, 'msg-live', now),
+          ]),
+          Promise.all([
+            store.readClaims(tenant, [k1, k2, k3]),
+            store.readClaims(tenant, [k3, claimKey(), k3]),
+            store.readClaims(tenant, []),
+            store.readClaims(other, [k1, k2]),
+            store.readClaims(tenant, [claimKey()]),
+            store.readClaims(tenant, [k2]),
+          ]),
+        ]);
+        expect(reads).toEqual([live, soon, undefined, soon, undefined, expired, undefined, theirs, live]);
+        expect(claims).toEqual([
+          new Map([[k1, a], [k2, a], [k3, b]]),
+          new Map([[k3, b]]),
+          new Map(),
+          new Map([[k1, 'their-owner']]),
+          new Map(),
+          new Map([[k2, a]]),
+        ]);
       });
     });
   });

@@ -112,6 +112,71 @@ describe('DynamoDbKeyStore across processes and restarts', () => {
   });
 });
 
+describe('DynamoDbKeyStore: a turn of creations and reads goes together', () => {
+  /** a store on a client of its own that records each request's command, transaction size and error */
+  const recorded = (keyring = ring(A)) => {
+    const own = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+    const sent: [string, number, string?][] = [];
+    own.middlewareStack.add(
+      (next, context) => async (args) => {
+        const entry: [string, number, string?] = [context.commandName ?? '?', (args.input as { TransactItems?: unknown[] }).TransactItems?.length ?? 0];
+        sent.push(entry);
+        try {
+          return await next(args);
+        } catch (e) {
+          entry.push((e as Error).name);
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'record' },
+    );
+    return { keys: new DynamoDbKeyStore(own, { tableName, keyring }), sent, close: () => own.destroy() };
+  };
+
+  it('creates the keys of one turn with one read and one transaction; a customer erased meanwhile is refused, alone', async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, 'c-erased');
+    await store().destroy(tenant, 'c-erased');
+    const r = recorded();
+    try {
+      const ids = Array.from({ length: 30 }, (_, i) => `c-${i}`);
+      const got = await Promise.all([...ids, 'c-erased'].map((id) => r.keys.getOrCreate(tenant, id).then((k) => k.keyId, (e: unknown) => e)));
+      // the erased one's item read as a tombstone: it never reaches the transaction
+      expect(r.sent).toEqual([
+        ['BatchGetItemCommand', 0],
+        ['TransactWriteItemsCommand', 30],
+      ]);
+      expect(got.at(-1)).toMatchObject({ name: 'DomainError', code: 'CUSTOMER_NOT_ACTIVE' });
+      // each key is the one stored, and opens in any other process
+      for (const [i, id] of ids.entries()) expect((await store().get(tenant, id))?.keyId).toBe(got[i]);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('creations racing another process: the keys it created first win, the rest go in one more transaction', async () => {
+    const tenant = newTenant();
+    const other = store();
+    let theirs: Promise<string[]> | undefined;
+    // every wrap of this process waits until the other has created c-3 and c-7: after this one's read, before its transaction
+    const late = interleaved(LocalMasterKey.fromBase64(A), () => (theirs ??= Promise.all(['c-3', 'c-7'].map((id) => other.getOrCreate(tenant, id).then((k) => k.keyId)))).then(() => undefined));
+    const r = recorded(new MasterKeyring(late, []));
+    try {
+      const ids = Array.from({ length: 10 }, (_, i) => `c-${i}`);
+      const mine = (await Promise.all(ids.map((id) => r.keys.getOrCreate(tenant, id)))).map((k) => k.keyId);
+      expect([mine[3], mine[7]]).toEqual(await theirs);
+      for (const [i, id] of ids.entries()) expect((await store().get(tenant, id))?.keyId).toBe(mine[i]);
+      expect(r.sent).toEqual([
+        ['BatchGetItemCommand', 0],
+        ['TransactWriteItemsCommand', 10, 'TransactionCanceledException'],
+        ['TransactWriteItemsCommand', 8],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
+});
+
 describe('DynamoDbKeyStore: master keys', () => {
   it('rotation: re-wrap under [B, A], after which a store with only B reads every key', async () => {
     const tenant = newTenant();

@@ -9,7 +9,7 @@ import type { ViewDocs } from '../../src/application/projection/customer360.proj
 import type { RecordedEvent } from '../../src/domain/customer/customer.events.js';
 import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { registered } from '../support/builders.js';
-import { freshTables, populate, rebuiltViews, startProcess, storedViews, streamsClient, streamsProjector } from '../support/dynamodb-projection.js';
+import { freshTables, populate, rebuiltViews, startProcess, storedViews, streamsClient, streamsProjector, WEB } from '../support/dynamodb-projection.js';
 
 // Projection from DynamoDB Streams on DynamoDB Local: events committed through the real core and
 // DynamoDbEventStore, read back by the local poller (or fed straight to the projector core), must
@@ -230,5 +230,65 @@ describe('the streams projector core on Lambda-shaped batches', () => {
     expect(result.errors[0]).toBeInstanceOf(ProcessKilled);
     // the healthy tenant's events were projected anyway; their redelivery will be skipped
     expect((await storedViews(p.views, ok) as { customerId: string }[]).map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
+  });
+});
+
+describe('a shard batch reads the docs it touches in one request', () => {
+  const keys = new MemoryKeyStore();
+  let tables: Awaited<ReturnType<typeof freshTables>>;
+  beforeAll(async () => {
+    tables = await freshTables(client);
+  });
+
+  /** p.views, counting single reads and batch reads */
+  const counting = (p: ReturnType<typeof startProcess>, beforeManyAnswers: () => Promise<void> = async () => {}) => {
+    const calls = { get: 0, getMany: [] as string[][] };
+    const docs = {
+      get: (t: string, id: string) => (calls.get++, p.views.get(t, id)),
+      put: (t: string, doc: Parameters<ViewDocs['put']>[1], expected?: Parameters<ViewDocs['put']>[2]) => p.views.put(t, doc, expected),
+      delete: (t: string, id: string) => p.views.delete(t, id),
+      getMany: async (t: string, ids: readonly string[]) => {
+        calls.getMany.push([...ids]);
+        const found = await p.views.getMany(t, ids);
+        await beforeManyAnswers();
+        return found;
+      },
+    };
+    return { docs, calls };
+  };
+
+  const twentyCustomers = async (tenant: string) => {
+    const p = startProcess(client, tables, keys);
+    const before = await collect(tables.streamArn);
+    for (let i = 0; i < 20; i++) await p.core.ingest.ingest(tenant, WEB, { type: 'identify', messageId: `m-${i}`, anonymousId: `anon-${tenant}-${i}`, traits: { plan: `p${i}` } });
+    return (await collect(tables.streamArn)).slice(before.length);
+  };
+
+  it('one batch read for twenty customers instead of twenty reads, and the views a rebuild gives', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const records = await twentyCustomers(tenant);
+    const p = startProcess(client, tables, keys);
+    const { docs, calls } = counting(p);
+    const result = await streamsProjector(p, docs).handle(records);
+    expect(result).toMatchObject({ batchItemFailures: [], rejected: [] });
+    expect(result.projected).toBeGreaterThanOrEqual(20);
+    expect(calls.getMany).toHaveLength(1);
+    expect(new Set(calls.getMany[0])).toHaveLength(20);
+    expect(calls.get).toBe(0);
+    expect(await storedViews(p.views, tenant)).toEqual(await rebuiltViews(p, tenant));
+  });
+
+  it('docs changed by another projector after the batch read: the batch is folded again from fresh reads', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const records = await twentyCustomers(tenant);
+    const other = startProcess(client, tables, keys);
+    const p = startProcess(client, tables, keys);
+    // another process projects the same records while this one holds its prefetched docs
+    const { docs, calls } = counting(p, async () => void (await streamsProjector(other).handle(records)));
+    const result = await streamsProjector(p, docs).handle(records);
+    expect(result).toMatchObject({ batchItemFailures: [], rejected: [] });
+    expect(p.metrics.get('projection_conflict_retry')).toBeGreaterThan(0);
+    expect(calls.get).toBeGreaterThan(0);
+    expect(await storedViews(p.views, tenant)).toEqual(await rebuiltViews(p, tenant));
   });
 });

@@ -20,6 +20,21 @@ afterAll(() => client.destroy());
 
 readModelStoreContract('DynamoDB Local', () => new DynamoDbReadModelStore(client, { tableName }));
 
+describe('DynamoDbReadModelStore.getMany', () => {
+  it('reads each doc as get does, in batches of 100, absent ones as undefined, a repeated id once', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const store = new DynamoDbReadModelStore(client, { tableName });
+    const docs = Array.from({ length: 130 }, (_, i) => viewDoc(`c-${i}`, 1 + (i % 3)));
+    for (const d of docs) await store.put(tenant, d);
+    const ids = [...docs.map((d) => d.customerId), 'c-missing', 'c-7'];
+    const many = await store.getMany(tenant, ids);
+    expect([...many.keys()]).toEqual(ids.slice(0, -1));
+    for (const id of many.keys()) expect(many.get(id)).toEqual(await store.get(tenant, id));
+    expect(many.get('c-missing')).toBeUndefined();
+    expect((await store.getMany(`t-${randomUUID()}`, ['c-1'])).get('c-1')).toBeUndefined();
+  });
+});
+
 describe('DynamoDbReadModelStore generations', () => {
   const itemsOf = async (prefix: string): Promise<number> => {
     // every bucket of every generation of the tenant, read straight from the table

@@ -26,6 +26,27 @@ afterAll(() => client.destroy());
 snapshotStoreContract('DynamoDB Local', snapshots);
 
 describe('DynamoDB snapshots beside the events', () => {
+  it('the gets of one turn (every customer load asks first) are one BatchGetItem', async () => {
+    const own = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+    const sent: string[] = [];
+    own.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName ?? '?'), next(args)), { step: 'initialize', name: 'record' });
+    try {
+      const tenant = `t-${randomUUID()}`;
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      const writer = snapshots();
+      for (const [i, id] of ids.entries()) if (i % 2 === 0) await writer.put(tenant, id, i + 1, { at: i });
+      const got = await Promise.all(ids.map((id) => new DynamoDbSnapshotStore(own, { tableName }).get(tenant, id)));
+      expect(got).toEqual(ids.map((_, i) => (i % 2 === 0 ? { version: i + 1, snapshot: { at: i } } : undefined)));
+      expect(sent).toEqual(ids.map(() => 'BatchGetItemCommand'));
+      sent.length = 0;
+      const one = new DynamoDbSnapshotStore(own, { tableName });
+      await expect(Promise.all(ids.map((id) => one.get(tenant, id)))).resolves.toEqual(got);
+      expect(sent).toEqual(['BatchGetItemCommand']);
+    } finally {
+      own.destroy();
+    }
+  });
+
   it('loads a customer through its snapshot into the full fold, reading only the tail', async () => {
     const tenant = `t-${randomUUID()}`;
     const id = randomUUID();

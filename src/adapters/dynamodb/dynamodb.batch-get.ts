@@ -7,19 +7,19 @@ import type { Item } from './dynamodb.event-item.js';
 
 const BATCH = 100;
 
-/** Consistent reads of every key; missing items are simply absent from the result. */
+/** Reads of every key, consistent unless told otherwise; missing items are simply absent from the result. */
 export const batchGet = async (
   client: DynamoDBClient,
   table: string,
   keys: readonly Item[],
-  options: { readonly projection?: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'>; readonly maxAttempts?: number } = {},
+  options: { readonly projection?: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> | undefined; readonly maxAttempts?: number; readonly consistent?: boolean | undefined } = {},
 ): Promise<Item[]> => {
   const found: Item[] = [];
   const chunks: Item[][] = [];
   for (let i = 0; i < keys.length; i += BATCH) chunks.push(keys.slice(i, i + BATCH));
   await Promise.all(
     chunks.map(async (chunk) => {
-      let pending: KeysAndAttributes | undefined = { Keys: chunk, ConsistentRead: true, ...options.projection };
+      let pending: KeysAndAttributes | undefined = { Keys: chunk, ConsistentRead: options.consistent ?? true, ...options.projection };
       for (let attempt = 0; pending?.Keys?.length; attempt++) {
         if (attempt >= (options.maxAttempts ?? 10)) throw new Error(`BatchGetItem on ${table}: ${pending.Keys.length} keys still unprocessed after ${attempt} attempts`);
         if (attempt > 0) await backoff(attempt);

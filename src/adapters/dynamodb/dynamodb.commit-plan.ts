@@ -10,8 +10,8 @@ import { claimPk, idempotencyPk, streamPk, toEventItem, type Item } from './dyna
 
 /** DynamoDB's own limits, checked on the real items: COMMIT_LIMITS counts JSON, DynamoDB counts items. */
 const DYNAMO_ITEM_BYTES = 409_600;
-const DYNAMO_TRANSACTION_BYTES = 4_194_304;
-const DYNAMO_TRANSACTION_ITEMS = 100;
+export const DYNAMO_TRANSACTION_BYTES = 4_194_304;
+export const DYNAMO_TRANSACTION_ITEMS = 100;
 
 export type Role =
   | { readonly kind: 'event'; readonly stream: number; readonly version: number }
@@ -22,18 +22,26 @@ export type Role =
   | { readonly kind: 'claim'; readonly claim: ClaimOp }
   | { readonly kind: 'idempotency' };
 
+/** What a commit writes, for grouping commits into one transaction (dynamodb.commit-groups.ts). */
+export type PlanFootprint = {
+  /** the partition key of every item the commit writes or checks (its streams, claims, idempotency record) */
+  readonly touched: readonly string[];
+  /** DynamoDB's size of the items it writes */
+  readonly bytes: number;
+};
+
 export type CommitPlan =
   | { readonly kind: 'empty' }
   /** the fast path: one event, one stream, no claim, no idempotency record */
-  | { readonly kind: 'put'; readonly input: PutItemCommandInput; readonly gsk: string }
-  | {
+  | ({ readonly kind: 'put'; readonly input: PutItemCommandInput; readonly gsk: string } & PlanFootprint)
+  | ({
       readonly kind: 'transact';
       readonly items: readonly TransactWriteItem[];
       readonly roles: readonly Role[];
       /** streams whose expected version could not be checked inside the transaction (100 items) */
       readonly precheck: readonly number[];
       readonly token: (attempt: number) => string;
-    };
+    } & PlanFootprint);
 
 const S = (v: string): AttributeValue => ({ S: v });
 const N = (v: number): AttributeValue => ({ N: String(v) });
@@ -48,11 +56,12 @@ const ALL_OLD = 'ALL_OLD' as const;
  */
 export const planCommit = (commit: Commit, table: string, stamp: string, now: number, proven: (stream: number) => boolean): CommitPlan => {
   const { tenant, streams, claims, idempotency } = commit;
+  const touched = [...streams.map((s) => streamPk(tenant, s.streamId)), ...claims.map((c) => claimPk(tenant, c.key)), ...(idempotency ? [idempotencyPk(tenant, idempotency.key)] : [])];
   const single = streams.length === 1 && streams[0]!.events.length === 1 ? streams[0]! : undefined;
   if (single && claims.length === 0 && !idempotency && (single.expectedVersion === 0 || proven(0))) {
     const item = toEventItem(single.events[0]!, stamp);
-    checkItemSize(item, ['streams', 0, 'events', 0]);
-    return { kind: 'put', gsk: item['gsk']!.S!, input: { TableName: table, Item: item, ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD } };
+    const bytes = checkItemSize(item, ['streams', 0, 'events', 0]);
+    return { kind: 'put', gsk: item['gsk']!.S!, input: { TableName: table, Item: item, ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD }, touched, bytes };
   }
 
   const items: TransactWriteItem[] = [];
@@ -72,8 +81,11 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
       roles.push({ kind: 'event', stream: i, version: e.version });
     });
   });
+  let claimBytes = 0;
   for (const c of claims) {
-    items.push(claimItem(table, tenant, c));
+    const item = claimItem(table, tenant, c);
+    claimBytes += itemBytes(item.Put?.Item ?? item.Delete!.Key!);
+    items.push(item);
     roles.push({ kind: 'claim', claim: c });
   }
   if (idempotency) {
@@ -117,7 +129,7 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     throw commitTooLarge(`commit needs ${items.length} DynamoDB items with its empty appends, the limit is ${DYNAMO_TRANSACTION_ITEMS}`, ['streams'], { items: items.length, limit: DYNAMO_TRANSACTION_ITEMS });
   const identity = [tenant, stamp, idempotency?.key ?? '', ...streams.map((s) => `${s.streamId}@${s.expectedVersion}+${s.events.length}`), ...claims.map((c) => `${c.op}:${c.key}`)].join('\n');
   const token = (attempt: number) => createHash('sha256').update(`${identity}\n${attempt}`).digest('base64url').slice(0, 36);
-  return { kind: 'transact', items, roles, precheck, token };
+  return { kind: 'transact', items, roles, precheck, token, touched, bytes: bytes + claimBytes };
 };
 
 const claimItem = (table: string, tenant: string, c: ClaimOp): TransactWriteItem => {
@@ -160,9 +172,14 @@ const valueBytes = (v: AttributeValue): number => {
   return 1;
 };
 
-const checkItemSize = (item: Item, path: readonly (string | number)[]): number => {
+const itemBytes = (item: Item): number => {
   let bytes = 0;
   for (const name in item) bytes += Buffer.byteLength(name) + valueBytes(item[name]!);
+  return bytes;
+};
+
+const checkItemSize = (item: Item, path: readonly (string | number)[]): number => {
+  const bytes = itemBytes(item);
   if (bytes > DYNAMO_ITEM_BYTES) throw commitTooLarge(`${path.join('.')} is ${bytes} bytes as a DynamoDB item, the limit is ${DYNAMO_ITEM_BYTES}`, path, { bytes, limit: DYNAMO_ITEM_BYTES });
   return bytes;
 };

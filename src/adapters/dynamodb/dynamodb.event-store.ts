@@ -1,28 +1,39 @@
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
   TransactionInProgressException,
   TransactWriteItemsCommand,
+  type CancellationReason,
   type DynamoDBClient,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
 import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { backoff } from './dynamodb.client.js';
-import { planCommit, type CommitPlan } from './dynamodb.commit-plan.js';
+import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS, planCommit, type CommitPlan, type Role } from './dynamodb.commit-plan.js';
 import { readCancellation } from './dynamodb.conflict.js';
 import { claimPk, fromEventItem, idempotencyPk, streamPk, type Item } from './dynamodb.event-item.js';
+import { PointReads } from './dynamodb.point-reads.js';
 import { readAllByCommit, type ReadAllProgress } from './dynamodb.read-all.js';
+import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
+import { GroupScheduler } from './dynamodb.write-groups.js';
 import { CommitStamps, KnownVersions } from './dynamodb.writer-state.js';
 
 // The event store on one DynamoDB table (item shapes in dynamodb.event-item.ts). A commit of one
 // event to one stream, with no claim and no idempotency record, is one conditional PutItem;
 // anything else is one TransactWriteItems, so a commit is all or nothing. Conflicts are read from
 // the failed conditions' old items (ALL_OLD); only what they leave open is read afterwards.
+//
+// Group commit: the commits of one event-loop turn (a /v1/batch decides its calls concurrently)
+// go out together, up to 100 items per TransactWriteItems (dynamodb.write-groups.ts decides who
+// shares a transaction, dynamodb.transact-group.ts sends it and answers each member); a commit
+// arriving alone takes the path above. Idempotency and claim reads of one turn, and the probes
+// that find a stream has nothing to read, are coalesced into BatchGetItem calls
+// (dynamodb.point-reads.ts).
 
 export type DynamoDbEventStoreOptions = {
   readonly tableName: string;
@@ -30,12 +41,22 @@ export type DynamoDbEventStoreOptions = {
   readonly clock?: Clock | undefined;
   /** how often a transaction cancelled only by concurrent transactions or throttling is sent again */
   readonly transientRetries?: number | undefined;
+  /**
+   * commits and point reads of one turn go together (default); after a turn that brought more
+   * than one, wait up to windowMs (default 2) for more. false: every call on its own
+   */
+  readonly grouping?: false | { readonly windowMs?: number | undefined } | undefined;
 };
 
 type Owners = ReadonlyMap<string, string | null | undefined>;
+type Planned = Extract<CommitPlan, { kind: 'put' | 'transact' }>;
+/** a commit waiting for its group: its items, and the role of each (its cancellation reasons are read by role) */
+type Member = GroupMember<CommitResult> & { readonly commit: Commit; readonly plan: Planned; readonly now: number; readonly roles: readonly Role[] };
 
 const S = (v: string) => ({ S: v });
 const N = (v: number) => ({ N: String(v) });
+/** what claim and idempotency reads need (KEY and OWNER are reserved words) */
+const POINT_READ = { ProjectionExpression: 'pk, sk, #k, #o, payloadHash, expiresAt', ExpressionAttributeNames: { '#k': 'key', '#o': 'owner' } };
 
 export class DynamoDbEventStore implements EventStore {
   private readonly table: string;
@@ -43,6 +64,9 @@ export class DynamoDbEventStore implements EventStore {
   private readonly transientRetries: number;
   private readonly stamps = new CommitStamps();
   private readonly known = new KnownVersions();
+  /** undefined: grouping is off */
+  private readonly groups: GroupScheduler<Member> | undefined;
+  private readonly reads: PointReads;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -51,6 +75,26 @@ export class DynamoDbEventStore implements EventStore {
     this.table = options.tableName;
     this.clock = options.clock ?? { now: Date.now };
     this.transientRetries = options.transientRetries ?? 5;
+    const grouping = options.grouping === false ? undefined : { windowMs: options.grouping?.windowMs ?? 2 };
+    this.reads = new PointReads(client, this.table, { projection: POINT_READ, windowMs: grouping?.windowMs, coalesce: grouping !== undefined });
+    const io: GroupIo<Member, CommitResult> = {
+      send: async (items, token) => void (await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token }))),
+      single: (m) => this.single(m.commit, m.plan, m.now),
+      answer: (m, reasons) => this.answer(m, reasons),
+      written: (m) => this.committed(m.commit),
+      transientRetries: this.transientRetries,
+    };
+    this.groups = grouping && new GroupScheduler<Member>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
+  }
+
+  /** groups of commits sent so far (undefined when grouping is off) */
+  get groupStats(): { readonly groups: number; readonly members: number; readonly largestGroup: number } | undefined {
+    return this.groups?.stats;
+  }
+
+  /** coalesced point reads so far: batches sent and the reads they answered */
+  get readStats(): { readonly batches: number; readonly reads: number } {
+    return this.reads.stats;
   }
 
   async commit(commit: Commit): Promise<CommitResult> {
@@ -58,17 +102,32 @@ export class DynamoDbEventStore implements EventStore {
     checkCommitShape(commit);
     const now = this.clock.now();
     const plan = planCommit(commit, this.table, this.stamps.next(), now, (i) => this.known.proves(commit.tenant, commit.streams[i]!.streamId, commit.streams[i]!.expectedVersion));
-    switch (plan.kind) {
-      case 'empty':
-        return this.committed(commit);
-      case 'put':
-        return this.put(commit, plan);
-      case 'transact':
-        return this.transact(commit, plan, now);
-    }
+    if (plan.kind === 'empty') return this.committed(commit);
+    const groups = this.groups;
+    if (!groups) return this.single(commit, plan, now);
+    // a plain put joins a group as the same conditional put, one item whose role is its event
+    const { items, roles } =
+      plan.kind === 'put' ? { items: [{ Put: plan.input as NonNullable<TransactWriteItem['Put']> }], roles: [{ kind: 'event' as const, stream: 0, version: commit.streams[0]!.events[0]!.version }] } : plan;
+    const identity = plan.kind === 'put' ? plan.gsk : plan.token(0);
+    return new Promise<CommitResult>((resolve, reject) =>
+      groups.submit({ commit, plan, now, roles, items, identity, resolve, reject, touched: plan.touched, size: items.length, bytes: plan.bytes, solo: plan.kind === 'transact' && plan.precheck.length > 0 }),
+    );
   }
 
-  private async put(commit: Commit, plan: Extract<CommitPlan, { kind: 'put' }>): Promise<CommitResult> {
+  /** One commit on its own: a conditional PutItem or one TransactWriteItems. */
+  private single(commit: Commit, plan: Planned, now: number): Promise<CommitResult> {
+    return plan.kind === 'put' ? this.put(commit, plan) : this.transact(commit, plan, now);
+  }
+
+  /** A grouped commit whose own condition failed: the answer it would have had alone. */
+  private async answer(m: Member, reasons: readonly CancellationReason[]): Promise<CommitResult> {
+    const cancelled = readCancellation(m.commit, m.roles, reasons, m.now);
+    if (cancelled.kind === 'duplicate') return { status: 'duplicate', payloadHash: cancelled.payloadHash };
+    if (cancelled.kind === 'conflict') return this.conflict(m.commit, cancelled.streams, cancelled.claims);
+    return this.single(m.commit, m.plan, m.now);
+  }
+
+  private async put(commit: Commit, plan: Extract<Planned, { kind: 'put' }>): Promise<CommitResult> {
     try {
       await this.client.send(new PutItemCommand(plan.input));
       return this.committed(commit);
@@ -80,7 +139,7 @@ export class DynamoDbEventStore implements EventStore {
     }
   }
 
-  private async transact(commit: Commit, plan: Extract<CommitPlan, { kind: 'transact' }>, now: number): Promise<CommitResult> {
+  private async transact(commit: Commit, plan: Extract<Planned, { kind: 'transact' }>, now: number): Promise<CommitResult> {
     if (plan.precheck.length > 0) {
       const keys = plan.precheck.map((i) => ({ pk: S(streamPk(commit.tenant, commit.streams[i]!.streamId)), sk: N(commit.streams[i]!.expectedVersion) }));
       if ((await batchGet(this.client, this.table, keys)).length < keys.length) return this.unknownConflict(commit, now);
@@ -158,6 +217,13 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
+    // Versions have no gaps, so a stream with no event at afterVersion + 1 has nothing to read. A
+    // new customer's stream (every first call loads one) or one that has not moved is answered by
+    // a probe coalesced with the turn's other reads, instead of a Query of its own.
+    if (this.groups && !this.known.proves(tenant, streamId, afterVersion + 1)) {
+      const [next] = await this.reads.read([{ pk: S(streamPk(tenant, streamId)), sk: N(afterVersion + 1) }]);
+      if (!next) return [];
+    }
     const events: StoredEvent[] = [];
     let start: Item | undefined;
     do {
@@ -178,9 +244,14 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    const unique = [...new Set(keys)].map((k) => ({ pk: S(claimPk(tenant, k)), sk: N(0) }));
-    const items = await batchGet(this.client, this.table, unique, { projection: { ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': 'key', '#o': 'owner' } } });
-    return new Map(items.map((item) => [item['key']!.S!, item['owner']!.S!]));
+    const unique = [...new Set(keys)];
+    const items = await this.reads.read(unique.map((k) => ({ pk: S(claimPk(tenant, k)), sk: N(0) })));
+    const owners = new Map<string, string>();
+    unique.forEach((k, i) => {
+      const owner = items[i]?.['owner']?.S;
+      if (owner !== undefined) owners.set(k, owner);
+    });
+    return owners;
   }
 
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
@@ -193,7 +264,7 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
-    const { Item: item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: S(idempotencyPk(tenant, key)), sk: N(0) }, ConsistentRead: true }));
+    const [item] = await this.reads.read([{ pk: S(idempotencyPk(tenant, key)), sk: N(0) }]);
     const expiresAt = Number(item?.['expiresAt']?.N);
     const payloadHash = item?.['payloadHash']?.S;
     // DynamoDB's TTL deletes within days, not at expiry: the expiry check is ours

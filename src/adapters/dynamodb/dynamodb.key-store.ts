@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
   PutItemCommand,
   ScanCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -13,6 +13,10 @@ import type { Clock } from '../../application/ports/runtime.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
 import type { MasterKeyring, WrappedKey } from '../crypto/master-key.js';
+import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS } from './dynamodb.commit-plan.js';
+import { PointReads } from './dynamodb.point-reads.js';
+import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
+import { GroupScheduler } from './dynamodb.write-groups.js';
 
 // Data keys in their own table, one item per customer, wrapped by the keyring's master key:
 //   live key   pk = T#<tenant>#K#<customerId>  tenant, customerId, keyId, masterKeyId, wrapped, createdAt
@@ -20,6 +24,11 @@ import type { MasterKeyring, WrappedKey } from '../crypto/master-key.js';
 // A missing key or a tombstone reads as erased (get -> null). A key wrapped by a master key the
 // keyring lacks, or one that no longer opens, throws a MasterKeyError naming the key: reading live
 // data as erased would quietly hide it, and could let a replay recreate the customer.
+//
+// A /v1/batch creates many customers at once: the key reads of one turn are coalesced into
+// BatchGetItem calls (dynamodb.point-reads.ts), and the creations of one turn go out as one
+// TransactWriteItems of conditional puts (dynamodb.transact-group.ts), each answered as its own
+// PutItem would be: written, or the item that was there first.
 
 export type DynamoDbKeyStoreOptions = {
   readonly tableName: string;
@@ -29,6 +38,8 @@ export type DynamoDbKeyStoreOptions = {
   readonly cacheSize?: number | undefined;
   /** bounds how long a destroy by another process leaves this one's cached key usable; default 5 min */
   readonly cacheMaxAgeMs?: number | undefined;
+  /** reads and creations of one turn go together (default); false: each its own request */
+  readonly grouping?: false | { readonly windowMs?: number | undefined } | undefined;
 };
 
 export type RewrapReport = {
@@ -39,6 +50,8 @@ export type RewrapReport = {
 };
 
 type Item = Record<string, AttributeValue>;
+/** a creation waiting for its group; it answers the item that was there first, or undefined once written */
+type Creation = GroupMember<Item | undefined> & { readonly pk: string; readonly item: Item };
 
 const S = (v: string) => ({ S: v });
 const N = (v: number) => ({ N: String(v) });
@@ -91,6 +104,9 @@ export class DynamoDbKeyStore implements KeyStore {
   private readonly creating = new Map<string, Promise<DataKey>>();
   /** bumped by every destroy: a read that overlapped one must not cache what it read */
   private destroys = 0;
+  private readonly reads: PointReads;
+  /** undefined: grouping is off */
+  private readonly creations: GroupScheduler<Creation> | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -100,6 +116,16 @@ export class DynamoDbKeyStore implements KeyStore {
     this.keyring = options.keyring;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.cache = new KeyCache(options.cacheSize ?? 10_000, options.cacheMaxAgeMs ?? 300_000);
+    const grouping = options.grouping === false ? undefined : { windowMs: options.grouping?.windowMs ?? 2 };
+    this.reads = new PointReads(client, this.table, { windowMs: grouping?.windowMs, coalesce: grouping !== undefined });
+    const io: GroupIo<Creation, Item | undefined> = {
+      send: async (items, token) => void (await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token }))),
+      single: (c) => this.putAlone(c.pk, c.item),
+      answer: (c, reasons) => this.winner(c.pk, reasons[0]?.Item),
+      written: () => undefined,
+      transientRetries: 5,
+    };
+    this.creations = grouping && new GroupScheduler<Creation>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
   }
 
   async getOrCreate(tenant: string, customerId: string, options: { readonly fresh?: boolean } = {}): Promise<DataKey> {
@@ -225,17 +251,37 @@ export class DynamoDbKeyStore implements KeyStore {
       const keyId = randomUUID();
       const { masterKeyId, wrapped } = await this.keyring.wrap(material, wrapContext(tenant, customerId));
       const item = { pk: S(pk), tenant: S(tenant), customerId: S(customerId), keyId: S(keyId), masterKeyId: S(masterKeyId), wrapped: S(wrapped), createdAt: N(this.clock.now()) };
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
-      return createDataKey(keyId, material);
-    } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException)) throw e;
       // another process created (or destroyed) the key first: theirs is the key
-      const winner = e.Item ?? (await this.read(pk));
-      if (!winner) throw new Error(`key item ${pk} existed at the conditional put but cannot be read`);
-      return this.open(tenant, customerId, winner);
+      const winner = await this.put(pk, item);
+      return winner ? this.open(tenant, customerId, winner) : createDataKey(keyId, material);
     } finally {
       material.fill(0); // createDataKey keeps its own copy
     }
+  }
+
+  /** The conditional put of a new key item, with the turn's other creations when grouping: undefined once written, else the item that was there. */
+  private put(pk: string, item: Item): Promise<Item | undefined> {
+    const creations = this.creations;
+    if (!creations) return this.putAlone(pk, item);
+    const put = { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+    const bytes = Buffer.byteLength(JSON.stringify(item)); // more than DynamoDB counts: names and values only
+    return new Promise((resolve, reject) => creations.submit({ pk, item, items: [{ Put: put }], identity: `${pk}\n${item['keyId']!.S}`, touched: [pk], size: 1, bytes, solo: false, resolve, reject }));
+  }
+
+  private async putAlone(pk: string, item: Item): Promise<Item | undefined> {
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      return this.winner(pk, e.Item);
+    }
+  }
+
+  private async winner(pk: string, old: Item | undefined): Promise<Item> {
+    const winner = old ?? (await this.read(pk));
+    if (!winner) throw new Error(`key item ${pk} existed at the conditional put but cannot be read`);
+    return winner;
   }
 
   /** The live key of an item, or null for a tombstone. */
@@ -255,7 +301,7 @@ export class DynamoDbKeyStore implements KeyStore {
   }
 
   private async read(pk: string): Promise<Item | undefined> {
-    const { Item: item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: S(pk) }, ConsistentRead: true }));
+    const [item] = await this.reads.read([{ pk: S(pk) }]);
     return item;
   }
 }

@@ -4,6 +4,7 @@ import type { DataKey } from '../../application/ports/keys.port.js';
 import type { Customer360Projector, ViewDocs } from '../../application/projection/customer360.projector.js';
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { fromEventItem, isEventItem } from './dynamodb.event-item.js';
+import { PrefetchedDocs, readsMany } from './dynamodb.prefetched-docs.js';
 
 // The DynamoDB Streams projector core, shared by the Lambda handler and the local poller. Stream
 // records arrive at least once, ordered only per item; the projector skips duplicates and re-reads
@@ -124,7 +125,9 @@ export class DynamoDbStreamsProjector {
           else reject(entry.index, 'UNDECODABLE_EVENT', e);
         }
       }
-      projected += await this.apply(tenant, ready, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
+      // the docs of the batch's streams in one read (when the store can), not one read each
+      const docs = ready.length > 1 && readsMany(this.docs) ? await PrefetchedDocs.of(this.docs, tenant, ready.map((e) => e.stored.streamId)) : this.docs;
+      projected += await this.apply(tenant, ready, docs, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
       if (this.afterProject && ready.length > 0) {
         try {
           await this.afterProject(tenant, ready.map((e) => e.event!));
@@ -146,13 +149,14 @@ export class DynamoDbStreamsProjector {
   private async apply(
     tenant: string,
     entries: readonly Entry[],
+    docs: ViewDocs,
     keys: Map<string, DataKey | null>,
     fail: (index: number, e: unknown) => void,
     reject: (index: number, e: unknown) => void,
   ): Promise<number> {
     if (entries.length === 0) return 0;
     try {
-      await this.projector.apply(tenant, entries.map((e) => e.event!), this.docs, keys);
+      await this.projector.apply(tenant, entries.map((e) => e.event!), docs, keys);
       return entries.length;
     } catch {
       // fall through: everything is idempotent, so re-applying what did land is harmless
@@ -160,7 +164,7 @@ export class DynamoDbStreamsProjector {
     let projected = 0;
     for (const entry of entries) {
       try {
-        await this.projector.apply(tenant, [entry.event!], this.docs, keys);
+        await this.projector.apply(tenant, [entry.event!], docs, keys);
         projected++;
       } catch (e) {
         if (!isTransient(e)) reject(entry.index, e);

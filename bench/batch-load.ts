@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import type { RequestCounts } from './request-counter.js';
+
+// The /v1/batch load the store benches share: a c360 target in its own process (bench/http-target.ts)
+// and autocannon posting batches of 100 calls over loopback, each call a new messageId for one of
+// 5,000 users.
+
+export const BATCH = 100;
+const WRITE_KEY = 'bench-write-key-0123456789';
+const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+
+export type Target = {
+  readonly port: number;
+  /** what the target sent to DynamoDB so far (only with BENCH_COUNT_REQUESTS=1 in its environment) */
+  counts(): Promise<RequestCounts>;
+  stop(): Promise<void>;
+};
+
+export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}): Promise<Target> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${store} target exited with ${code}`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  return {
+    port,
+    counts: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the target did not answer with its request counts (BENCH_COUNT_REQUESTS=1?)')), 5_000);
+        child.once('message', (m) => (clearTimeout(timer), resolve(m as RequestCounts)));
+        child.send('counts');
+      }),
+    stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))),
+  };
+};
+
+let n = 0;
+const batchBody = (): string => {
+  const batch = [];
+  for (let i = 0; i < BATCH; i++) {
+    n++;
+    batch.push({ type: 'track', messageId: `sq-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() });
+  }
+  return JSON.stringify({ batch });
+};
+
+export const load = async (port: number, seconds: number, connections = 4) => {
+  let refused = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/batch',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        setupRequest: (req) => ({ ...req, body: batchBody() }),
+        onResponse: (status: number) => void (status >= 300 && refused++),
+      },
+    ],
+  });
+  return { batches: result.requests.total, calls: result.requests.total * BATCH, callsPerSecond: (result.requests.total * BATCH) / seconds, p50: result.latency.p50, refused, errors: result.errors };
+};
+
+const post = (agent: Agent, port: number, body: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/v1/batch', method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: auth, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+
+/**
+ * Closed-loop /v1/batch load for slow targets: each connection posts a batch, waits for the answer,
+ * posts the next, until `seconds` have passed; batches still in flight then are waited for and
+ * counted, so every call ingested is counted and the rate is over the time they took.
+ */
+export const loadBatches = async (port: number, seconds: number, connections = 1) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  let refused = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  try {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < deadline) {
+          const start = performance.now();
+          try {
+            if ((await post(agent, port, batchBody())) >= 300) refused++;
+          } catch {
+            errors++;
+          }
+          latencies.push(performance.now() - start);
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { batches: latencies.length, calls: latencies.length * BATCH, callsPerSecond: (latencies.length * BATCH) / elapsed, seconds: elapsed, p50: sorted[Math.floor(sorted.length / 2)] ?? 0, refused, errors };
+};
