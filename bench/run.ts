@@ -15,6 +15,7 @@ import { runHttpBench } from './http.bench.js';
 import { runErasureBench } from './erasure.bench.js';
 import { runEngagementBench } from './engagement.bench.js';
 import { runSqliteBench } from './sqlite.bench.js';
+import { writeReadmeTable } from './readme-table.js';
 import { runLoneCallBench } from './lone-call.bench.js';
 
 // npm run bench: the in-memory pipeline's speed on a generated data set, then the DynamoDB adapters
@@ -140,4 +141,7 @@ const result = { at: new Date().toISOString(), node: process.version, cpu: cpus(
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 console.table(rows.map((r) => ({ benchmark: r.name, value: r.value.toLocaleString('en-US'), unit: r.unit, goal: r.goal ?? '', met: r.pass === undefined ? '' : r.pass ? 'yes' : 'NO', note: r.note ?? '' })));
-console.log('written to bench/results/latest.json');
+const skipped = ['DYNAMODB', 'HTTP', 'SQLITE', 'COLD_START', 'ENGAGEMENT'].filter((part) => process.env[`BENCH_${part}`] === '0');
+const meta = `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString().slice(0, 10)}${skipped.length ? `; skipped: ${skipped.join(', ')}` : ''}.`;
+writeReadmeTable('all', rows, meta);
+console.log('written to bench/results/latest.json and the README');
