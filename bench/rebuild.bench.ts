@@ -6,11 +6,14 @@ import { RebuildProjections, ScratchDocs } from '../src/application/projection/r
 import type { DataKey } from '../src/application/ports/keys.port.js';
 import { generateDataset } from '../src/infrastructure/demo/dataset.js';
 import { makeHarness } from '../test/support/harness.js';
+import { runCeiling, storedRows } from './rebuild-ceiling.js';
 
 // A focused run of `npm run bench` section 2: ingest the generated data set, then rebuild the
 // tenant's projections from the log (decrypt + fold) a few times and print events/s per run, by
-// the wall clock and by this process's CPU time (steadier on a busy machine). BENCH_CUSTOMERS
-// scales the data set (default 1,000 people), BENCH_RUNS the rebuilds (default 3).
+// the wall clock and by this process's CPU time (steadier on a busy machine). Each run first
+// times the ceiling (bench/rebuild-ceiling.ts: JSON.parse and a trivial fold of the same stored
+// events, none of our code), and reports the rebuild as a ratio to it. BENCH_CUSTOMERS scales the
+// data set (default 1,000 people), BENCH_RUNS the rebuilds (default 3).
 // BENCH_PAGE sets the rebuild's readAll page size (default: the use case's own); a list such as
 // 500,5000 takes turns between them, run by run.
 // BENCH_REFERENCE=1 also times, between rebuilds, the plain path (every event through the
@@ -29,6 +32,7 @@ const i0 = performance.now();
 for (const c of calls) await h.core.ingest.ingest(tenant, h.web, c);
 const stored = (await h.ports.store.readAll(tenant, { limit: 10_000_000 })).events.length;
 console.log(`ingested ${calls.length} calls (${stored} stored events) in ${((performance.now() - i0) / 1000).toFixed(2)} s`);
+const rows = await storedRows(h.ports.store, tenant);
 
 const rebuilds = pageSizes.length === 0 ? [h.core.rebuild] : pageSizes.map((n) => new RebuildProjections(h.ports.store, h.ports.readModels, h.core.projector, h.ports.clock, n));
 
@@ -64,6 +68,8 @@ if (profiler) {
 }
 const walls: number[] = [];
 const cpus: number[] = [];
+const ceilings: number[] = [];
+const ratios: number[] = [];
 for (let run = 1; run <= runs; run++) {
   const rebuild = rebuilds[(run - 1) % rebuilds.length]!;
   const label = pageSizes.length > 1 ? ` (pages of ${pageSizes[(run - 1) % pageSizes.length]})` : '';
@@ -74,10 +80,16 @@ for (let run = 1; run <= runs; run++) {
     console.log(`reference ${run}: ${rate(stored, ref.wall)} events/s wall, ${rate(stored, ref.cpu)} cpu; build: ${rate(stored, now.wall)} wall, ${rate(stored, now.cpu)} cpu; same docs: ${same}`);
     if (!same) process.exitCode = 1;
   }
+  const ceiling = runCeiling(rows);
   const { value: rebuilt, wall, cpu } = await timed(() => rebuild.rebuild(tenant));
   walls.push(rebuilt.events / wall);
   cpus.push(rebuilt.events / cpu);
-  console.log(`rebuild ${run}${label}: ${rebuilt.events} events, ${rebuilt.docs} docs in ${wall.toFixed(3)} s = ${rate(rebuilt.events, wall)} events/s (${rate(rebuilt.events, cpu)} by cpu time)`);
+  ceilings.push(ceiling.wall);
+  ratios.push(rebuilt.events / wall / ceiling.wall);
+  console.log(
+    `rebuild ${run}${label}: ${rebuilt.events} events, ${rebuilt.docs} docs in ${wall.toFixed(3)} s = ${rate(rebuilt.events, wall)} events/s (${rate(rebuilt.events, cpu)} by cpu time); ` +
+      `ceiling ${Math.round(ceiling.wall).toLocaleString('en-US')} events/s (${Math.round(ceiling.cpu).toLocaleString('en-US')} by cpu): ${(rebuilt.events / wall / ceiling.wall).toFixed(2)}x`,
+  );
 }
 if (profiler) {
   const { profile } = await profiler.post('Profiler.stop');
@@ -87,4 +99,8 @@ if (profiler) {
   console.log(`profile written to ${file}`);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`median ${Math.round(median(walls)).toLocaleString('en-US')} events/s wall, ${Math.round(median(cpus)).toLocaleString('en-US')} by cpu time`);
+const spread = (xs: number[]) => `${Math.round(Math.min(...xs)).toLocaleString('en-US')}-${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
+console.log(
+  `median ${Math.round(median(walls)).toLocaleString('en-US')} events/s wall (spread ${spread(walls)}), ${Math.round(median(cpus)).toLocaleString('en-US')} by cpu time; ` +
+    `ceiling median ${Math.round(median(ceilings)).toLocaleString('en-US')} (spread ${spread(ceilings)}); ratio median ${median(ratios).toFixed(2)}x (spread ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+);

@@ -25,7 +25,9 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
     // a name without a value (sent as undefined) is stored as null
     .map(([t, erased]) => ev('TraitsUpdated', { names: [...Object.keys(t), 'nickname'], context: 'identify' }, erased ? undefined : { traits: t })),
   fc.tuple(fc.constantFrom('marketing', 'analytics'), fc.boolean()).map(([purpose, g]) => ev(g ? 'ConsentGranted' : 'ConsentWithdrawn', { purpose })),
-  fc.constantFrom('electronics', 'books').map((interest) => ev('InterestExpressed', { interest })),
+  // interests are free text: keys Object.prototype also has must stay plain keys ('constructor'
+  // too, below: toStrictEqual reads an own 'constructor' as the object's type)
+  fc.constantFrom('electronics', 'books', '__proto__', 'toString').map((interest) => ev('InterestExpressed', { interest })),
   fc.tuple(fc.constantFrom('viewed', 'added'), maybe(fc.constantFrom('Books', 'books', 'toys'))).map(([action, category]) => ev('ProductInteracted', { action, product: { productId: 'p1', category } })),
   fc.tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR')).map(([m, c]) => ev('OrderPlaced', { orderId: 'o', revenueMinor: m, currency: c, products: [] })),
   fc.tuple(maybe(fc.constantFrom('ZA', 'za')), maybe(fc.constant('WC')), maybe(fc.constantFrom('Cape Town', 'CAPE TOWN', 'London'))).map(([country, region, city]) => ev('LocationObserved', { country, region, city })),
@@ -33,6 +35,13 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
   fc.constantFrom('Home', 'Settings').map((name) => ev('ScreenViewed', { name })),
   fc.constantFrom('Signed Up', 'Logged In').map((event) => ev('EventTracked', { event })),
   fc.constantFrom('g2', 'g1', 'g3').map((groupId) => ev('GroupJoined', { groupId })),
+  // not activity: the restriction flag and engagement history only
+  fc.boolean().map((on) => ev(on ? 'ProcessingRestricted' : 'ProcessingRestrictionLifted', { actor: 'ops' })),
+  fc
+    .record({ n: fc.nat(3), sent: fc.boolean(), channel: fc.constantFrom('email', 'sms'), offer: fc.constantFrom('o1', 'o2') })
+    .map(({ n, sent, channel, offer }) =>
+      ev('EngagementDecided', { decisionId: `d${n}`, triggerEventId: `t${n}`, trigger: 'InterestExpressed', ...(sent ? { outcome: 'sent', offerId: offer, channel } : { outcome: 'suppressed', reason: 'NO_CONSENT' }) }),
+    ),
 );
 
 const arbStream = (streamId: string, maxLength: number) =>
@@ -75,9 +84,68 @@ describe('Customer360Builder', () => {
     },
   );
 
+  test.prop([arbBase, arbStream('s', 60), arbBase.map((b) => ({ ...b, customerId: 'a' })), arbStream('a', 60), arbStream('s1', 30), fc.array(fc.nat(60), { maxLength: 3 })], { numRuns: RUNS })(
+    'absorbing another builder gives exactly what mergeViews gives, and views made before never change',
+    (sBase, sEvents, aBase, aEvents, after, takeAt) => {
+      const survivor = new Customer360Builder(sBase);
+      const absorbed = new Customer360Builder(aBase);
+      // views taken along the way, with their JSON then: copy on write must keep them as they were
+      const taken: [Customer360, string][] = [];
+      const take = (b: Customer360Builder) => {
+        const v = b.build();
+        taken.push([v, JSON.stringify(v)]);
+      };
+      sEvents.forEach((r, i) => {
+        if (takeAt.includes(i)) take(survivor);
+        survivor.add(r);
+      });
+      aEvents.forEach((r, i) => {
+        if (takeAt.includes(i)) take(absorbed);
+        absorbed.add(r);
+      });
+      if (takeAt.length > 0) take(absorbed);
+      const absorbedView = absorbed.build();
+      const absorbedJson = JSON.stringify(absorbedView);
+      survivor.absorb(absorbed);
+      const merged = mergeViews(sEvents.reduce(evolveView, sBase), aEvents.reduce(evolveView, aBase));
+      const built = survivor.build();
+      expect(built).toStrictEqual(merged);
+      expect(JSON.stringify(built)).toBe(JSON.stringify(merged));
+      // and folding on after the merge, as a rebuild does with the survivor's next events
+      after.forEach((r, i) => {
+        if (takeAt.includes(i)) take(survivor);
+        survivor.add(r);
+      });
+      const expected = after.reduce(evolveView, merged);
+      expect(survivor.build()).toStrictEqual(expected);
+      expect(JSON.stringify(survivor.build())).toBe(JSON.stringify(expected));
+      // the absorbed builder is unchanged, and so is every view made
+      expect(JSON.stringify(absorbed.build())).toBe(absorbedJson);
+      for (const [v, j] of taken) expect(JSON.stringify(v)).toBe(j);
+    },
+  );
+
+  it("folds free-text keys such as 'constructor' and '__proto__' as plain keys, as evolveView and mergeViews do", () => {
+    const at = (i: number, streamId: string, event: CustomerEvent): RecordedEvent => ({ eventId: `${streamId}-${i}`, streamId, version: i, observedAt: T0 + i, source: 'web', sourcePriority: 10, channel: 'web', event });
+    const s = ['constructor', '__proto__', 'constructor'].map((interest, i) => at(i + 1, 's', ev('InterestExpressed', { interest })));
+    const a = ['toString', '__proto__'].map((interest, i) => at(i + 1, 'a', ev('InterestExpressed', { interest })));
+    const survivor = new Customer360Builder(emptyView('s'));
+    s.forEach((r) => survivor.add(r));
+    const absorbed = new Customer360Builder(emptyView('a'));
+    a.forEach((r) => absorbed.add(r));
+    survivor.absorb(absorbed);
+    const expected = mergeViews(s.reduce(evolveView, emptyView('s')), a.reduce(evolveView, emptyView('a')));
+    expect(JSON.stringify(survivor.build())).toBe(JSON.stringify(expected));
+    expect(JSON.parse(JSON.stringify(expected)).interests).toEqual({
+      constructor: { count: 2, firstSeenAt: T0 + 1, lastSeenAt: T0 + 3 },
+      ['__proto__']: { count: 2, firstSeenAt: T0 + 2, lastSeenAt: T0 + 2 },
+      toString: { count: 1, firstSeenAt: T0 + 1, lastSeenAt: T0 + 1 },
+    });
+  });
+
   it('refuses what only evolveView or the projector may fold', () => {
-    const restricted: RecordedEvent = { eventId: 'e1', streamId: 's', version: 1, observedAt: T0, source: 'web', sourcePriority: 10, channel: 'web', event: ev('ProcessingRestricted', { actor: 'ops' }) };
-    expect(BUILDER_TYPES.has('CustomerMerged')).toBe(false);
-    expect(() => new Customer360Builder(emptyView('s')).add(restricted)).toThrow(/does not fold ProcessingRestricted/);
+    const merged: RecordedEvent = { eventId: 'e1', streamId: 's', version: 1, observedAt: T0, source: 'web', sourcePriority: 10, channel: 'web', event: ev('CustomerMergedInto', { mergeId: 'm', survivorId: 't' }) };
+    for (const type of ['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']) expect(BUILDER_TYPES.has(type)).toBe(false);
+    expect(() => new Customer360Builder(emptyView('s')).add(merged)).toThrow(/does not fold CustomerMergedInto/);
   });
 });

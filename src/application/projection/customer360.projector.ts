@@ -1,5 +1,5 @@
 import type { EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
-import { fold, initialState } from '../../domain/customer/customer.state.js';
+import { foldInPlace, initialState } from '../../domain/customer/customer.state.js';
 import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '../../domain/projection/customer360.js';
 import type { EventCodec } from '../event-codec.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
@@ -21,6 +21,9 @@ export interface ViewDocs {
 }
 
 type MergeData = EventOf<'CustomerMerged'>['data'];
+
+/** Whether the view reads this event's personal fields: only then is it decrypted. */
+export const readsPii = (s: StoredEvent): boolean => s.pii !== undefined && VIEW_READS_PII.has(s.type as RecordedEvent['event']['type']);
 
 const RECOMPUTE_ON: ReadonlySet<string> = new Set(['CustomerMerged', 'CustomerUnmerged', 'CustomerRestored']);
 const MAX_DEPTH = 32;
@@ -134,14 +137,14 @@ export class Customer360Projector {
   async recompute(tenant: string, id: string, docs: ViewDocs, keyCache = new Map<string, DataKey | null>()): Promise<void> {
     let rootId = id;
     let stored = await this.store.readStream(tenant, rootId);
-    let state = fold(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
+    let state = foldInPlace(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
     if (state.status === 'erased') return this.forget(tenant, rootId, docs);
     for (let depth = 0; state.status === 'merged'; depth++) {
       if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${id} is longer than ${MAX_DEPTH}`);
       await docs.put(tenant, { kind: 'pointer', customerId: rootId, version: state.version, applied: { [rootId]: state.version }, mergedInto: state.mergedInto! });
       rootId = state.mergedInto!;
       stored = await this.store.readStream(tenant, rootId);
-      state = fold(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
+      state = foldInPlace(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
     }
     if (state.status === 'erased') return this.forget(tenant, rootId, docs, state.members);
     if (state.status === 'initial') return;
@@ -169,11 +172,13 @@ export class Customer360Projector {
   /** Decodes for the view: personal fields are decrypted only where the view reads them. */
   async decodeAll(tenant: string, stored: readonly StoredEvent[], keyCache: Map<string, DataKey | null>): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    for (const s of stored) {
-      const needsKey = s.pii !== undefined && VIEW_READS_PII.has(s.type as RecordedEvent['event']['type']);
-      out.push(this.codec.decode(s, needsKey ? await this.keyOf(tenant, s.streamId, keyCache) : null));
-    }
+    for (const s of stored) out.push(this.decodeForView(s, readsPii(s) ? await this.keyOf(tenant, s.streamId, keyCache) : null));
     return out;
+  }
+
+  /** One event as decodeAll decodes it, given the key it needs (when readsPii) or null. */
+  decodeForView(s: StoredEvent, key: DataKey | null): RecordedEvent {
+    return this.codec.decode(s, readsPii(s) ? key : null);
   }
 
   /** Data keys by tenant and customer: a cache shared across tenants must never cross them. */

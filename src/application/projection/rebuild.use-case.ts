@@ -1,16 +1,15 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
-import { BUILDER_TYPES } from '../../domain/projection/customer360.builder.js';
 import type { CorePorts } from '../deps.js';
 import type { EventStore } from '../ports/event-store.port.js';
 import type { DataKey } from '../ports/keys.port.js';
 import { type ReadModelStore, type ViewDoc } from '../ports/read-model.port.js';
 import type { Clock } from '../ports/runtime.port.js';
-import type { Customer360Projector, ViewDocs } from './customer360.projector.js';
-import { Generation } from './rebuild.generation.js';
+import { readsPii, type Customer360Projector, type ViewDocs } from './customer360.projector.js';
+import { Generation, GENERATION_TYPES } from './rebuild.generation.js';
 
 // Rebuild: replay the tenant's whole log through the same projector into a fresh generation, then
 // switch over at once. Rebuilds fold stored resolution outcomes; they never re-run resolution.
-// Activity events skip the projector's doc per event (see rebuild.generation.ts): same docs, faster.
+// Activity and merges skip the projector's doc per event (see rebuild.generation.ts): same docs, faster.
 
 export type RebuildProgress = { readonly events: number; readonly docs: number; readonly elapsedMs: number; readonly done: boolean };
 
@@ -48,13 +47,35 @@ export class RebuildProjections {
   ): Promise<{ readonly scratch: ScratchDocs; readonly events: number; readonly lastPosition?: string | undefined }> {
     const started = this.clock.now();
     const generation = new Generation();
+    // the projector's key cache (tenant and customer) for the events it takes, and this tenant's by customer
     const keys = new Map<string, DataKey | null>();
+    const streamKeys = new Map<string, DataKey | null>();
+    const others: RecordedEvent[] = [];
     let after: string | undefined;
     let lastPosition: string | undefined;
     let count = 0;
     for (;;) {
       const page = await this.store.readAll(tenant, { after, limit: this.pageSize });
-      await this.fold(tenant, await this.projector.decodeAll(tenant, page.events, keys), generation, keys);
+      // in log order, decoded one at a time (a decoded page held whole would outlive young GCs):
+      // activity and merges fold in place, runs of anything else go through the projector
+      for (const s of page.events) {
+        let key: DataKey | null = null;
+        if (readsPii(s)) {
+          const known = streamKeys.get(s.streamId);
+          key = known !== undefined ? known : await this.projector.keyOf(tenant, s.streamId, keys);
+          if (known === undefined) streamKeys.set(s.streamId, key);
+        }
+        const r = this.projector.decodeForView(s, key);
+        if (others.length > 0 && GENERATION_TYPES.has(r.event.type)) {
+          await this.projector.apply(tenant, others, generation, keys);
+          others.length = 0;
+        }
+        if (others.length > 0 || !generation.tryFold(r)) others.push(r);
+      }
+      if (others.length > 0) {
+        await this.projector.apply(tenant, others, generation, keys);
+        others.length = 0;
+      }
       count += page.events.length;
       lastPosition = page.events.at(-1)?.position ?? lastPosition;
       if (!page.next || page.events.length === 0) break;
@@ -65,19 +86,6 @@ export class RebuildProjections {
     for (const [id, doc] of generation.made()) scratch.docs.set(id, doc);
     onProgress({ events: count, docs: scratch.docs.size, elapsedMs: this.clock.now() - started, done: true });
     return { scratch, events: count, lastPosition };
-  }
-
-  /** In log order: activity folds in place, runs of anything else through the projector. */
-  private async fold(tenant: string, events: readonly RecordedEvent[], generation: Generation, keys: Map<string, DataKey | null>): Promise<void> {
-    const others: RecordedEvent[] = [];
-    for (const r of events) {
-      if (others.length > 0 && BUILDER_TYPES.has(r.event.type)) {
-        await this.projector.apply(tenant, others, generation, keys);
-        others.length = 0;
-      }
-      if (others.length > 0 || !generation.tryFold(r)) others.push(r);
-    }
-    if (others.length > 0) await this.projector.apply(tenant, others, generation, keys);
   }
 
   async rebuild(tenant: string, onProgress?: (p: RebuildProgress) => void, options: { readonly actor?: string | undefined } = {}): Promise<{ readonly events: number; readonly docs: number }> {

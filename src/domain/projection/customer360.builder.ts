@@ -1,22 +1,34 @@
 import type { CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
+  evolveView,
+  own,
+  setOwn,
+  joinedEngagement,
+  joinedRestriction,
   TIMELINE_SIZE,
-  timelineOrder,
   timelineTitle,
+  type Activity,
   type ConsentFact,
   type Customer360,
   type IdentifierFact,
+  type LocationFact,
   type TimelineEntry,
   type TraitFact,
 } from './customer360.js';
 
 // evolveView makes a new view per event and copies every record it touches: right for one event,
-// wasteful for a rebuild folding a whole log. The builder folds into mutable maps and makes the
-// view once, and gives exactly what folding the same events with evolveView gives (a law test
-// holds it to that). It takes only the activity facts below: any other type is the caller's.
+// wasteful for a rebuild folding a whole log. The builder folds in place into the records of the
+// view it will make, so adding an event allocates nothing but what the view keeps (a timeline
+// entry, a new identifier, trait or consent fact), and making the view copies nothing but the
+// timeline. A view once made is never changed: the next event that touches one of its records
+// copies that record first (copy on write). It gives exactly what evolveView gives for the same
+// events, and absorb exactly what mergeViews gives for two views, key for key and in the same key
+// order (test/laws/view-builder.laws.test.ts holds it to that), for views as evolveView and
+// mergeViews make them. Identity structure (merges, unmerges, erasure) is the caller's: the
+// builder refuses those events.
 
-/** The event types the builder folds; everything else goes through evolveView or the projector. */
+/** The event types the builder folds: every type but the identity structure the projector handles. */
 export const BUILDER_TYPES: ReadonlySet<string> = new Set<CustomerEvent['type']>([
   'CustomerRegistered',
   'IdentifierLinked',
@@ -33,14 +45,43 @@ export const BUILDER_TYPES: ReadonlySet<string> = new Set<CustomerEvent['type']>
   'PageViewed',
   'ScreenViewed',
   'EventTracked',
+  'ProcessingRestricted',
+  'ProcessingRestrictionLifted',
+  'EngagementDecided',
 ]);
 
-type Act = { count: number; firstSeenAt: number; lastSeenAt: number };
-type Loc = Act & { country?: string | undefined; region?: string | undefined; city?: string | undefined; labelEventId: string };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Act = Mutable<Activity>;
+type Loc = Mutable<LocationFact>;
+type Ident = Mutable<IdentifierFact>;
+type Orders = { count: number; revenueMinor: Record<string, number>; countByCurrency: Record<string, number>; firstOrderAt: number | undefined; lastOrderAt: number | undefined };
 
-const bump = (m: Map<string, Act>, key: string, at: number): void => {
-  const a = m.get(key);
-  if (!a) m.set(key, { count: 1, firstSeenAt: at, lastSeenAt: at });
+// Which records the builder owns (may change in place); the others are shared with a view made.
+const IDENTIFIERS = 1;
+const UNLINKED = 2;
+const TRAITS = 4;
+const CONSENTS = 8;
+const INTERESTS = 16;
+const LOCATIONS = 32;
+const CHANNELS = 64;
+const ORDERS = 128;
+const GROUPS = 256;
+
+// The literals below are the shapes evolveView and mergeViews make, key for key.
+const actOf = (a: Activity): Act => ({ count: a.count, firstSeenAt: a.firstSeenAt, lastSeenAt: a.lastSeenAt });
+const locOf = (l: LocationFact): Loc => ({ count: l.count, firstSeenAt: l.firstSeenAt, lastSeenAt: l.lastSeenAt, country: l.country, region: l.region, city: l.city, labelEventId: l.labelEventId });
+const identOf = (i: IdentifierFact): Ident => ({ type: i.type, value: i.value, firstSeenAt: i.firstSeenAt, lastLinkedAt: i.lastLinkedAt, source: i.source, eventId: i.eventId });
+
+/** A copy of a record, key for key in its order, each value copied by `copy`. */
+const copyOf = <T, U>(record: Readonly<Record<string, T>>, copy: (x: T) => U): Record<string, U> => {
+  const out: Record<string, U> = {};
+  for (const k of Object.keys(record)) setOwn(out, k, copy(record[k]!));
+  return out;
+};
+
+const bump = (m: Record<string, Act>, key: string, at: number): void => {
+  const a = own(m, key);
+  if (a === undefined) setOwn(m, key, { count: 1, firstSeenAt: at, lastSeenAt: at });
   else {
     a.count++;
     if (at < a.firstSeenAt) a.firstSeenAt = at;
@@ -48,182 +89,398 @@ const bump = (m: Map<string, Act>, key: string, at: number): void => {
   }
 };
 
-const mapOf = <T, U>(record: Readonly<Record<string, T>>, copy: (x: T) => U): Map<string, U> => {
-  const m = new Map<string, U>();
-  for (const k of Object.keys(record)) m.set(k, copy(record[k]!));
-  return m;
+/** Joins `from` into `into` key by key (mergeViews' joinRecords, in place): `pick` decides for keys both hold. */
+const joinInto = <T>(into: Record<string, T>, from: Readonly<Record<string, T>>, take: (y: T) => T, pick: (x: T, y: T) => T): void => {
+  for (const k of Object.keys(from)) {
+    const x = own(into, k);
+    const y = from[k]!;
+    setOwn(into, k, x === undefined ? take(y) : pick(x, y));
+  }
+};
+/** x joined with y, in x (which the builder owns) */
+const joinAct = (x: Act, y: Activity): Act => {
+  x.count += y.count;
+  if (y.firstSeenAt < x.firstSeenAt) x.firstSeenAt = y.firstSeenAt;
+  if (y.lastSeenAt > x.lastSeenAt) x.lastSeenAt = y.lastSeenAt;
+  return x;
 };
 const same = <T>(x: T): T => x;
-const copyAct = (a: Act): Act => ({ count: a.count, firstSeenAt: a.firstSeenAt, lastSeenAt: a.lastSeenAt });
-const copyLoc = (l: Loc): Loc => ({ count: l.count, firstSeenAt: l.firstSeenAt, lastSeenAt: l.lastSeenAt, country: l.country, region: l.region, city: l.city, labelEventId: l.labelEventId });
+const sum = (x: number, y: number): number => x + y;
+const minOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a <= b) ? a : b);
+const maxOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a >= b) ? a : b);
 
-/** A plain record from a map; defineProperty only where an assignment would set the prototype. */
-const recordOf = <T, U>(m: ReadonlyMap<string, T>, out: (x: T) => U): Record<string, U> => {
-  const r: Record<string, U> = {};
-  for (const [k, v] of m) {
-    if (k === '__proto__') Object.defineProperty(r, k, { value: out(v), enumerable: true, writable: true, configurable: true });
-    else r[k] = out(v);
-  }
-  return r;
-};
+/** Newest first, ties by event id (timelineOrder), for anything stamped like a timeline entry. */
+const newer = (a: { readonly observedAt: number; readonly eventId: string }, b: { readonly observedAt: number; readonly eventId: string }): boolean =>
+  a.observedAt > b.observedAt || (a.observedAt === b.observedAt && a.eventId > b.eventId);
 
 export class Customer360Builder {
-  private base: Customer360;
-  private dirty = false;
+  /**
+   * The view's key order and the parts the builder does not fold itself (customer id, aliases,
+   * restriction, engagement), current; its activity parts are stale and replaced in build().
+   */
+  private shape: Customer360;
+  /** whether shape has firstSeenAt and lastSeenAt (evolveView adds them with the first activity) */
+  private seen: boolean;
+  private made: Customer360 | undefined;
+  /** the records the builder may change in place (bits above); the others belong to a view */
+  private owned = 0;
   private eventCount: number;
   private firstSeenAt: number | undefined;
   private lastSeenAt: number | undefined;
   /** oldest first (the view's order reversed): a rebuild's next entry is usually the newest, a push */
-  private timeline: TimelineEntry[] | undefined;
-  private channels: Map<string, Act> | undefined;
-  private identifiers: Map<string, IdentifierFact> | undefined;
-  private unlinked: Map<string, number> | undefined;
-  private traits: Map<string, TraitFact> | undefined;
-  private consents: Map<string, ConsentFact> | undefined;
-  private interests: Map<string, Act> | undefined;
-  private locations: Map<string, Loc> | undefined;
-  private orders: { count: number; revenue: Map<string, number>; counts: Map<string, number>; first: number | undefined; last: number | undefined } | undefined;
-  private groups: string[] | undefined;
+  private readonly timeline: TimelineEntry[];
+  private identifiers: Record<string, Ident>;
+  private unlinked: Record<string, number>;
+  private traits: Record<string, TraitFact>;
+  private consents: Record<string, ConsentFact>;
+  private interests: Record<string, Act>;
+  private locations: Record<string, Loc>;
+  private channels: Record<string, Act>;
+  /** the view's own until the first order (an empty view's has no first/last keys; evolveView's has) */
+  private orders: Orders;
+  private groups: string[];
 
   constructor(from: Customer360) {
-    this.base = from;
+    this.shape = from;
+    this.seen = 'firstSeenAt' in from && 'lastSeenAt' in from;
+    this.made = from;
     this.eventCount = from.eventCount;
     this.firstSeenAt = from.firstSeenAt;
     this.lastSeenAt = from.lastSeenAt;
+    this.timeline = [];
+    for (let i = from.timeline.length - 1; i >= 0; i--) this.timeline.push(from.timeline[i]!);
+    // shared with `from` until written (the casts: owned says when they may be)
+    this.identifiers = from.identifiers as Record<string, Ident>;
+    this.unlinked = from.unlinked as Record<string, number>;
+    this.traits = from.traits as Record<string, TraitFact>;
+    this.consents = from.consents as Record<string, ConsentFact>;
+    this.interests = from.interests as Record<string, Act>;
+    this.locations = from.locations as Record<string, Loc>;
+    this.channels = from.channels as Record<string, Act>;
+    this.orders = from.orders as Orders;
+    this.groups = from.groups as string[];
+  }
+
+  get customerId(): string {
+    return this.shape.customerId;
   }
 
   /** Same as `view = evolveView(view, r)`, for a type in BUILDER_TYPES. */
   add(r: RecordedEvent): void {
     const e = r.event;
-    if (!BUILDER_TYPES.has(e.type)) throw new Error(`Customer360Builder does not fold ${e.type}; use evolveView`);
     const at = r.observedAt;
-    this.dirty = true;
-    this.eventCount++;
-    if (this.firstSeenAt === undefined || at < this.firstSeenAt) this.firstSeenAt = at;
-    if (this.lastSeenAt === undefined || at > this.lastSeenAt) this.lastSeenAt = at;
-    const title = timelineTitle(e);
-    if (title !== undefined) this.addToTimeline({ eventId: r.eventId, type: e.type, observedAt: at, channel: r.channel, title });
-    if (e.type !== 'IdentifierRejected') bump((this.channels ??= mapOf(this.base.channels, copyAct)), r.channel, at);
     switch (e.type) {
+      // not activity: no counter, channel or timeline moves; evolveView on the shape is exact,
+      // since it reads and writes only the parts the shape keeps current
+      case 'ProcessingRestricted':
+      case 'ProcessingRestrictionLifted':
+      case 'EngagementDecided':
+        this.shape = evolveView(this.shape, r);
+        this.made = undefined;
+        return;
       case 'IdentifierLinked': {
-        const ids = (this.identifiers ??= mapOf(this.base.identifiers, same));
-        const prev = ids.get(e.data.key);
-        const keepPrev = prev && (prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId));
-        const base: IdentifierFact = keepPrev ? prev : { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId };
-        ids.set(e.data.key, { ...base, lastLinkedAt: Math.max(prev?.lastLinkedAt ?? at, at) });
+        this.activity(r, true);
+        this.write(IDENTIFIERS);
+        const prev = own(this.identifiers, e.data.key);
+        if (prev === undefined) {
+          setOwn(this.identifiers, e.data.key, { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId });
+          return;
+        }
+        const keepPrev = prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId);
+        if (!keepPrev) {
+          prev.type = e.data.type;
+          prev.value = e.pii?.value;
+          prev.firstSeenAt = at;
+          prev.source = r.source;
+          prev.eventId = r.eventId;
+        }
+        if (at > prev.lastLinkedAt) prev.lastLinkedAt = at;
         return;
       }
+      case 'IdentifierRejected':
+        // activity (counted, on the timeline when it has a title) but no channel
+        this.activity(r, false);
+        return;
       case 'IdentifierUnlinked': {
-        const m = (this.unlinked ??= mapOf(this.base.unlinked, same));
-        m.set(e.data.key, Math.max(m.get(e.data.key) ?? at, at));
+        this.activity(r, true);
+        const last = own(this.unlinked, e.data.key);
+        if (last !== undefined && at <= last) return;
+        this.write(UNLINKED);
+        setOwn(this.unlinked, e.data.key, at);
         return;
       }
       case 'TraitsUpdated': {
+        this.activity(r, true);
         const values = e.pii?.traits;
         if (!values) return;
-        const m = (this.traits ??= mapOf(this.base.traits, same));
         const stamp: LwwStamp = { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId };
         for (const name of e.data.names) {
-          const prev = m.get(name);
+          const prev = own(this.traits, name);
           if (prev && compareStamps(prev, stamp) >= 0) continue;
           // spelled out, in the key order of evolveView's `{ ...stamp, value, source }`
-          m.set(name, { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId, value: values[name] ?? null, source: r.source });
+          const fact: TraitFact = { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId, value: own(values, name) ?? null, source: r.source };
+          this.write(TRAITS);
+          setOwn(this.traits, name, fact);
         }
         return;
       }
       case 'ConsentGranted':
       case 'ConsentWithdrawn':
-        return this.addConsent(e.data.purpose, e.type === 'ConsentGranted' ? 'granted' : 'withdrawn', at, r.source);
+        this.activity(r, true);
+        this.addConsent(e.data.purpose, e.type === 'ConsentGranted' ? 'granted' : 'withdrawn', at, r.source);
+        return;
       case 'InterestExpressed':
-        bump((this.interests ??= mapOf(this.base.interests, copyAct)), e.data.interest, at);
+        this.activity(r, true);
+        this.write(INTERESTS);
+        bump(this.interests, e.data.interest, at);
         return;
       case 'ProductInteracted': {
+        this.activity(r, true);
         const cat = e.data.product.category?.toLowerCase();
-        if (cat) bump((this.interests ??= mapOf(this.base.interests, copyAct)), cat, at);
+        if (!cat) return;
+        this.write(INTERESTS);
+        bump(this.interests, cat, at);
         return;
       }
       case 'LocationObserved':
-        return this.addLocation(e.data.country, e.data.region, e.data.city, at, r.eventId);
+        this.activity(r, true);
+        this.addLocation(e.data.country, e.data.region, e.data.city, at, r.eventId);
+        return;
       case 'OrderPlaced': {
-        const b = this.base.orders;
-        const o = (this.orders ??= { count: b.count, revenue: mapOf(b.revenueMinor, same), counts: mapOf(b.countByCurrency, same), first: b.firstOrderAt, last: b.lastOrderAt });
+        this.activity(r, true);
+        this.write(ORDERS);
+        const o = this.orders;
         const c = e.data.currency;
         o.count++;
-        o.revenue.set(c, (o.revenue.get(c) ?? 0) + e.data.revenueMinor);
-        o.counts.set(c, (o.counts.get(c) ?? 0) + 1);
-        if (o.first === undefined || at < o.first) o.first = at;
-        if (o.last === undefined || at > o.last) o.last = at;
+        setOwn(o.revenueMinor, c, (own(o.revenueMinor, c) ?? 0) + e.data.revenueMinor);
+        setOwn(o.countByCurrency, c, (own(o.countByCurrency, c) ?? 0) + 1);
+        if (o.firstOrderAt === undefined || at < o.firstOrderAt) o.firstOrderAt = at;
+        if (o.lastOrderAt === undefined || at > o.lastOrderAt) o.lastOrderAt = at;
         return;
       }
-      case 'GroupJoined': {
-        const g = (this.groups ??= [...this.base.groups]);
-        if (!g.includes(e.data.groupId)) g.push(e.data.groupId);
+      case 'GroupJoined':
+        this.activity(r, true);
+        this.addGroup(e.data.groupId);
         return;
-      }
+      case 'CustomerRegistered':
+      case 'PageViewed':
+      case 'ScreenViewed':
+      case 'EventTracked':
+        this.activity(r, true);
+        return;
       default:
-        return;
+        throw new Error(`Customer360Builder does not fold ${e.type}; the projector does`);
     }
+  }
+
+  /** Same as `view = mergeViews(view, other's view)`: this builder's customer absorbs the other's. The other is not changed. */
+  absorb(other: Customer360Builder): void {
+    const a = this.shape;
+    const b = other.shape;
+    // mergeViews' keys, in its order; the activity parts are placeholders until build()
+    this.shape = {
+      customerId: a.customerId,
+      aliases: [...new Set([...a.aliases, b.customerId, ...b.aliases])].sort(compareStrings),
+      firstSeenAt: undefined,
+      lastSeenAt: undefined,
+      eventCount: 0,
+      identifiers: a.identifiers,
+      unlinked: a.unlinked,
+      traits: a.traits,
+      consents: a.consents,
+      interests: a.interests,
+      locations: a.locations,
+      channels: a.channels,
+      orders: a.orders,
+      groups: a.groups,
+      timeline: a.timeline,
+      ...joinedRestriction(a, b),
+      ...joinedEngagement(a, b),
+    };
+    this.seen = true;
+    this.made = undefined;
+    this.eventCount += other.eventCount;
+    this.firstSeenAt = minOf(this.firstSeenAt, other.firstSeenAt);
+    this.lastSeenAt = maxOf(this.lastSeenAt, other.lastSeenAt);
+    // every part is written (mergeViews makes new records), so the builder owns them all
+    for (const part of [IDENTIFIERS, UNLINKED, TRAITS, CONSENTS, INTERESTS, LOCATIONS, CHANNELS, ORDERS, GROUPS]) this.write(part);
+    joinInto(this.identifiers, other.identifiers, identOf, (x, y) => {
+      if (y.firstSeenAt < x.firstSeenAt || (y.firstSeenAt === x.firstSeenAt && y.eventId < x.eventId)) {
+        x.type = y.type;
+        x.value = y.value;
+        x.firstSeenAt = y.firstSeenAt;
+        x.source = y.source;
+        x.eventId = y.eventId;
+      }
+      if (y.lastLinkedAt > x.lastLinkedAt) x.lastLinkedAt = y.lastLinkedAt;
+      return x;
+    });
+    joinInto(this.unlinked, other.unlinked, same, Math.max);
+    joinInto(this.traits, other.traits, same, (x, y) => (compareStamps(x, y) >= 0 ? x : y));
+    joinInto(this.consents, other.consents, same, (x, y) => {
+      if (x.at !== y.at) return x.at > y.at ? x : y;
+      return { at: x.at, answers: [...new Set([...x.answers, ...y.answers])].sort(), source: x.source < y.source ? x.source : y.source };
+    });
+    joinInto(this.interests, other.interests, actOf, joinAct);
+    joinInto(this.locations, other.locations, locOf, (x, y) => {
+      const yLabels = !(x.lastSeenAt > y.lastSeenAt || (x.lastSeenAt === y.lastSeenAt && x.labelEventId > y.labelEventId));
+      joinAct(x, y);
+      if (yLabels) {
+        x.country = y.country;
+        x.region = y.region;
+        x.city = y.city;
+        x.labelEventId = y.labelEventId;
+      }
+      return x;
+    });
+    joinInto(this.channels, other.channels, actOf, joinAct);
+    const o = this.orders;
+    const p = other.orders;
+    o.count += p.count;
+    joinInto(o.revenueMinor, p.revenueMinor, same, sum);
+    joinInto(o.countByCurrency, p.countByCurrency, same, sum);
+    o.firstOrderAt = minOf(o.firstOrderAt, p.firstOrderAt);
+    o.lastOrderAt = maxOf(o.lastOrderAt, p.lastOrderAt);
+    for (const g of other.groups) this.addGroup(g);
+    this.joinTimeline(other.timeline);
   }
 
   /** The view so far. The builder can go on adding afterwards. */
   build(): Customer360 {
-    if (!this.dirty) return this.base;
-    const b = this.base;
-    const o = this.orders;
-    // same keys in the same order as evolveView's `{ ...view, eventCount, firstSeenAt, lastSeenAt }`
-    const view: Customer360 = {
-      ...b,
-      eventCount: this.eventCount,
-      firstSeenAt: this.firstSeenAt,
-      lastSeenAt: this.lastSeenAt,
-      identifiers: this.identifiers ? recordOf(this.identifiers, same) : b.identifiers,
-      unlinked: this.unlinked ? recordOf(this.unlinked, same) : b.unlinked,
-      traits: this.traits ? recordOf(this.traits, same) : b.traits,
-      consents: this.consents ? recordOf(this.consents, same) : b.consents,
-      interests: this.interests ? recordOf(this.interests, copyAct) : b.interests,
-      locations: this.locations ? recordOf(this.locations, copyLoc) : b.locations,
-      channels: this.channels ? recordOf(this.channels, copyAct) : b.channels,
-      orders: o ? { count: o.count, revenueMinor: recordOf(o.revenue, same), countByCurrency: recordOf(o.counts, same), firstOrderAt: o.first, lastOrderAt: o.last } : b.orders,
-      groups: this.groups ? [...this.groups].sort(compareStrings) : b.groups,
-      timeline: this.timeline ? [...this.timeline].reverse() : b.timeline,
-    };
-    // start again from the view made: later adds copy only the records they touch
-    this.base = view;
-    this.dirty = false;
-    this.timeline = this.channels = this.identifiers = this.unlinked = this.traits = this.consents = this.interests = this.locations = this.orders = this.groups = undefined;
-    return view;
+    if (this.made !== undefined) return this.made;
+    const v = { ...this.shape } as Mutable<Customer360>;
+    v.eventCount = this.eventCount;
+    if (this.seen) {
+      v.firstSeenAt = this.firstSeenAt;
+      v.lastSeenAt = this.lastSeenAt;
+    }
+    v.identifiers = this.identifiers;
+    v.unlinked = this.unlinked;
+    v.traits = this.traits;
+    v.consents = this.consents;
+    v.interests = this.interests;
+    v.locations = this.locations;
+    v.channels = this.channels;
+    v.orders = this.orders;
+    v.groups = this.groups;
+    const t = this.timeline;
+    const timeline: TimelineEntry[] = new Array(t.length);
+    for (let i = 0; i < t.length; i++) timeline[i] = t[t.length - 1 - i]!;
+    v.timeline = timeline;
+    // the view has the records now: the next write to one copies it first
+    this.owned = 0;
+    return (this.made = v);
   }
 
-  private addToTimeline(entry: TimelineEntry): void {
-    const t = (this.timeline ??= [...this.base.timeline].reverse());
+  /** About to change a record: the first write after a view was made copies it (copy on write). */
+  private write(part: number): void {
+    if (this.owned & part) return;
+    this.owned |= part;
+    switch (part) {
+      case IDENTIFIERS:
+        this.identifiers = copyOf(this.identifiers, identOf);
+        return;
+      case UNLINKED:
+        this.unlinked = copyOf(this.unlinked, same);
+        return;
+      case TRAITS:
+        this.traits = copyOf(this.traits, same);
+        return;
+      case CONSENTS:
+        this.consents = copyOf(this.consents, same);
+        return;
+      case INTERESTS:
+        this.interests = copyOf(this.interests, actOf);
+        return;
+      case LOCATIONS:
+        this.locations = copyOf(this.locations, locOf);
+        return;
+      case CHANNELS:
+        this.channels = copyOf(this.channels, actOf);
+        return;
+      case ORDERS: {
+        // evolveView's literal: an order spells out every key
+        const o = this.orders;
+        this.orders = { count: o.count, revenueMinor: copyOf(o.revenueMinor, same), countByCurrency: copyOf(o.countByCurrency, same), firstOrderAt: o.firstOrderAt, lastOrderAt: o.lastOrderAt };
+        return;
+      }
+      case GROUPS:
+        this.groups = [...this.groups];
+        return;
+      default:
+        throw new Error(`no such part ${part}`);
+    }
+  }
+
+  /** What evolveView does for every activity event: count, first/last seen, timeline, channel. */
+  private activity(r: RecordedEvent, channel: boolean): void {
+    const at = r.observedAt;
+    this.made = undefined;
+    if (!this.seen) {
+      // evolveView's `{ ...view, eventCount, firstSeenAt, lastSeenAt }` adds the two keys last
+      this.shape = { ...this.shape, eventCount: 0, firstSeenAt: undefined, lastSeenAt: undefined };
+      this.seen = true;
+    }
+    this.eventCount++;
+    if (this.firstSeenAt === undefined || at < this.firstSeenAt) this.firstSeenAt = at;
+    if (this.lastSeenAt === undefined || at > this.lastSeenAt) this.lastSeenAt = at;
+    this.addToTimeline(r);
+    if (!channel) return;
+    this.write(CHANNELS);
+    bump(this.channels, r.channel, at);
+  }
+
+  private addToTimeline(r: RecordedEvent): void {
+    const t = this.timeline;
     // i: how many entries come before this one in the view's order (as in evolveView)
     const n = t.length;
     let i = 0;
-    while (i < n && timelineOrder(t[n - 1 - i]!, entry) < 0) i++;
-    if (i >= TIMELINE_SIZE || (i < n && t[n - 1 - i]!.eventId === entry.eventId)) return;
+    while (i < n && newer(t[n - 1 - i]!, r)) i++;
+    if (i >= TIMELINE_SIZE || (i < n && t[n - 1 - i]!.eventId === r.eventId)) return;
+    // the title only for an entry that makes it in (an IdentifierRejected or -Unlinked has none)
+    const title = timelineTitle(r.event);
+    if (title === undefined) return;
+    const entry: TimelineEntry = { eventId: r.eventId, type: r.event.type, observedAt: r.observedAt, channel: r.channel, title };
     if (i === 0) t.push(entry);
     else t.splice(n - i, 0, entry);
-    while (t.length > TIMELINE_SIZE) t.shift();
+    if (t.length > TIMELINE_SIZE) t.shift();
+  }
+
+  /** mergeViews' mergeTimelines on the two oldest-first lists: the newest TIMELINE_SIZE, adjacent repeats once. */
+  private joinTimeline(other: readonly TimelineEntry[]): void {
+    const a = this.timeline;
+    const newestFirst: TimelineEntry[] = [];
+    let i = a.length - 1;
+    let j = other.length - 1;
+    while (newestFirst.length < TIMELINE_SIZE && (i >= 0 || j >= 0)) {
+      // a first on a tie (timelineOrder(a, b) <= 0)
+      const next = j < 0 || (i >= 0 && !newer(other[j]!, a[i]!)) ? a[i--]! : other[j--]!;
+      if (newestFirst.length === 0 || newestFirst[newestFirst.length - 1]!.eventId !== next.eventId) newestFirst.push(next);
+    }
+    a.length = 0;
+    for (let k = newestFirst.length - 1; k >= 0; k--) a.push(newestFirst[k]!);
   }
 
   private addConsent(purpose: string, answer: 'granted' | 'withdrawn', at: number, source: string): void {
-    const m = (this.consents ??= mapOf(this.base.consents, same));
-    const prev = m.get(purpose);
-    if (!prev || at > prev.at) m.set(purpose, { at, answers: [answer], source });
+    const prev = own(this.consents, purpose);
+    let next: ConsentFact;
+    if (!prev || at > prev.at) next = { at, answers: [answer], source };
     else if (at === prev.at && (!prev.answers.includes(answer) || source < prev.source)) {
       // equal times: keep every answer (differing answers mean "not granted") and the smallest source
       const answers = prev.answers.includes(answer) ? prev.answers : [...prev.answers, answer].sort();
-      m.set(purpose, { at, answers, source: prev.source < source ? prev.source : source });
-    }
+      next = { at, answers, source: prev.source < source ? prev.source : source };
+    } else return;
+    this.write(CONSENTS);
+    setOwn(this.consents, purpose, next);
   }
 
   private addLocation(country: string | undefined, region: string | undefined, city: string | undefined, at: number, eventId: string): void {
     if (!country && !region && !city) return;
-    const m = (this.locations ??= mapOf(this.base.locations, copyLoc));
-    const key = [country ?? '', region ?? '', city ?? ''].join('|').toLowerCase();
-    const prev = m.get(key);
-    if (!prev) {
-      m.set(key, { count: 1, firstSeenAt: at, lastSeenAt: at, country, region, city, labelEventId: eventId });
+    this.write(LOCATIONS);
+    const key = `${country ?? ''}|${region ?? ''}|${city ?? ''}`.toLowerCase();
+    const prev = own(this.locations, key);
+    if (prev === undefined) {
+      setOwn(this.locations, key, { count: 1, firstSeenAt: at, lastSeenAt: at, country, region, city, labelEventId: eventId });
       return;
     }
     // the label follows the latest sighting, judged before this one is counted
@@ -237,5 +494,14 @@ export class Customer360Builder {
       prev.city = city;
       prev.labelEventId = eventId;
     }
+  }
+
+  /** sorted, each once (insertSortedUnique) */
+  private addGroup(g: string): void {
+    let i = this.groups.length;
+    while (i > 0 && this.groups[i - 1]! > g) i--;
+    if (i > 0 && this.groups[i - 1] === g) return;
+    this.write(GROUPS);
+    this.groups.splice(i, 0, g);
   }
 }

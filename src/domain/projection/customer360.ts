@@ -72,6 +72,15 @@ export const emptyView = (customerId: string): Customer360 => ({
   restricted: false,
 });
 
+/** A record's own entry: keys are free text ("constructor", "toString"), never Object.prototype's. */
+export const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+
+/** Sets an own entry; "__proto__" is a key like any other, never the prototype. */
+export const setOwn = <T>(record: Record<string, T>, key: string, value: T): void => {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+};
+
 const min = (a: number | undefined, b: number): number => (a === undefined || b < a ? b : a);
 const max = (a: number | undefined, b: number): number => (a === undefined || b > a ? b : a);
 
@@ -158,10 +167,10 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
   };
   const title = timelineTitle(e);
   if (title !== undefined) v.timeline = addToTimeline(v.timeline, { eventId: r.eventId, type: e.type, observedAt: at, channel: r.channel, title });
-  if (e.type !== 'IdentifierRejected') v.channels = { ...v.channels, [r.channel]: bump(v.channels[r.channel], at) };
+  if (e.type !== 'IdentifierRejected') v.channels = { ...v.channels, [r.channel]: bump(own(v.channels, r.channel), at) };
   switch (e.type) {
     case 'IdentifierLinked': {
-      const prev = v.identifiers[e.data.key];
+      const prev = own(v.identifiers, e.data.key);
       const candidate: IdentifierFact = { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId };
       const keepPrev = prev && (prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId));
       const base = keepPrev ? prev : candidate;
@@ -169,7 +178,7 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       return v;
     }
     case 'IdentifierUnlinked':
-      v.unlinked = { ...v.unlinked, [e.data.key]: Math.max(v.unlinked[e.data.key] ?? at, at) };
+      v.unlinked = { ...v.unlinked, [e.data.key]: Math.max(own(v.unlinked, e.data.key) ?? at, at) };
       return v;
     case 'TraitsUpdated': {
       const values = e.pii?.traits;
@@ -177,17 +186,17 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       const stamp: LwwStamp = { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId };
       let traits: Record<string, TraitFact> | undefined;
       for (const name of e.data.names) {
-        const prev = v.traits[name];
+        const prev = own(v.traits, name);
         if (prev && compareStamps(prev, stamp) >= 0) continue;
         traits ??= { ...v.traits };
-        traits[name] = { ...stamp, value: values[name] ?? null, source: r.source };
+        setOwn(traits, name, { ...stamp, value: own(values, name) ?? null, source: r.source });
       }
       if (traits) v.traits = traits;
       return v;
     }
     case 'ConsentGranted':
     case 'ConsentWithdrawn': {
-      const prev = v.consents[e.data.purpose];
+      const prev = own(v.consents, e.data.purpose);
       const answer = consentAnswer(e);
       let next: ConsentFact;
       if (!prev || at > prev.at) next = { at, answers: [answer], source: r.source };
@@ -200,18 +209,18 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       return v;
     }
     case 'InterestExpressed':
-      v.interests = { ...v.interests, [e.data.interest]: bump(v.interests[e.data.interest], at) };
+      v.interests = { ...v.interests, [e.data.interest]: bump(own(v.interests, e.data.interest), at) };
       return v;
     case 'ProductInteracted': {
       const cat = e.data.product.category?.toLowerCase();
-      if (cat) v.interests = { ...v.interests, [cat]: bump(v.interests[cat], at) };
+      if (cat) v.interests = { ...v.interests, [cat]: bump(own(v.interests, cat), at) };
       return v;
     }
     case 'LocationObserved': {
       const { country, region, city } = e.data;
       if (!country && !region && !city) return v;
       const key = [country ?? '', region ?? '', city ?? ''].join('|').toLowerCase();
-      const prev = v.locations[key];
+      const prev = own(v.locations, key);
       const relabel = !prev || at > prev.lastSeenAt || (at === prev.lastSeenAt && r.eventId > prev.labelEventId);
       const label = relabel ? { country, region, city, labelEventId: r.eventId } : { country: prev.country, region: prev.region, city: prev.city, labelEventId: prev.labelEventId };
       v.locations = { ...v.locations, [key]: { ...bump(prev, at), ...label } };
@@ -222,8 +231,8 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       const c = e.data.currency;
       v.orders = {
         count: o.count + 1,
-        revenueMinor: { ...o.revenueMinor, [c]: (o.revenueMinor[c] ?? 0) + e.data.revenueMinor },
-        countByCurrency: { ...o.countByCurrency, [c]: (o.countByCurrency[c] ?? 0) + 1 },
+        revenueMinor: { ...o.revenueMinor, [c]: (own(o.revenueMinor, c) ?? 0) + e.data.revenueMinor },
+        countByCurrency: { ...o.countByCurrency, [c]: (own(o.countByCurrency, c) ?? 0) + 1 },
         firstOrderAt: min(o.firstOrderAt, at),
         lastOrderAt: max(o.lastOrderAt, at),
       };
@@ -252,8 +261,8 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
 const joinRecords = <T>(a: Readonly<Record<string, T>>, b: Readonly<Record<string, T>>, pick: (x: T, y: T) => T): Record<string, T> => {
   const out: Record<string, T> = { ...a };
   for (const [k, y] of Object.entries(b)) {
-    const x = out[k];
-    out[k] = x === undefined ? y : pick(x, y);
+    const x = own(out, k);
+    setOwn(out, k, x === undefined ? y : pick(x, y));
   }
   return out;
 };
@@ -310,16 +319,18 @@ export const mergeViews = (survivor: Customer360, absorbed: Customer360): Custom
   },
   groups: [...new Set([...survivor.groups, ...absorbed.groups])].sort(compareStrings),
   timeline: mergeTimelines(survivor.timeline, absorbed.timeline),
-  ...restrictionOf(survivor, absorbed),
-  ...engagementOf(survivor, absorbed),
+  ...joinedRestriction(survivor, absorbed),
+  ...joinedEngagement(survivor, absorbed),
 });
 
-const engagementOf = (a: Customer360, b: Customer360): Pick<Customer360, 'engagement'> => {
+/** mergeViews' engagement part: absent unless either side has one. */
+export const joinedEngagement = (a: Customer360, b: Customer360): Pick<Customer360, 'engagement'> => {
   const joined = joinHistories(a.engagement, b.engagement);
   return joined === undefined ? {} : { engagement: joined };
 };
 
-const restrictionOf = (a: Customer360, b: Customer360): Pick<Customer360, 'restricted' | 'restriction'> => {
+/** mergeViews' restriction part: the later decision of the two, by (observedAt, eventId). */
+export const joinedRestriction = (a: Customer360, b: Customer360): Pick<Customer360, 'restricted' | 'restriction'> => {
   const pick = b.restriction && laterStamp(a.restriction, b.restriction) ? b : a;
   return pick.restriction ? { restricted: pick.restricted, restriction: pick.restriction } : { restricted: false };
 };
