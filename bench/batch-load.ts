@@ -47,7 +47,14 @@ const batchBody = (): string => {
   const batch = [];
   for (let i = 0; i < BATCH; i++) {
     n++;
-    batch.push({ type: 'track', messageId: `sq-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() });
+    batch.push({
+      type: 'track',
+      messageId: `sq-${process.pid}-${n}`,
+      userId: `user-${n % 5_000}`,
+      event: 'Product Viewed',
+      properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 },
+      timestamp: new Date().toISOString(),
+    });
   }
   return JSON.stringify({ batch });
 };
@@ -68,15 +75,32 @@ export const load = async (port: number, seconds: number, connections = 4) => {
       },
     ],
   });
-  return { batches: result.requests.total, calls: result.requests.total * BATCH, callsPerSecond: (result.requests.total * BATCH) / seconds, p50: result.latency.p50, refused, errors: result.errors };
+  return {
+    batches: result.requests.total,
+    calls: result.requests.total * BATCH,
+    callsPerSecond: (result.requests.total * BATCH) / seconds,
+    p50: result.latency.p50,
+    refused,
+    errors: result.errors,
+  };
 };
 
 const post = (agent: Agent, port: number, body: string): Promise<number> =>
   new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/batch', method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: auth, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/batch',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', authorization: auth, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.once('error', reject);
     req.end(body);
   });
@@ -112,5 +136,13 @@ export const loadBatches = async (port: number, seconds: number, connections = 1
   }
   const elapsed = (performance.now() - t0) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { batches: latencies.length, calls: latencies.length * BATCH, callsPerSecond: (latencies.length * BATCH) / elapsed, seconds: elapsed, p50: sorted[Math.floor(sorted.length / 2)] ?? 0, refused, errors };
+  return {
+    batches: latencies.length,
+    calls: latencies.length * BATCH,
+    callsPerSecond: (latencies.length * BATCH) / elapsed,
+    seconds: elapsed,
+    p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
+    refused,
+    errors,
+  };
 };

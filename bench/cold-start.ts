@@ -29,8 +29,8 @@ import { buildLambdas, FUNCTIONS } from '../scripts/build-lambda.js';
 // Run alone: npm run bench:cold (COLD_START_RUNS=n for more rounds; default 10).
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const RUNS = Number(process.env['COLD_START_RUNS'] ?? 10);
-const WITH_COMPILE_CACHE = process.env['COLD_START_COMPILE_CACHE'] !== '0';
+const RUNS = Number(process.env.COLD_START_RUNS ?? 10);
+const WITH_COMPILE_CACHE = process.env.COLD_START_COMPILE_CACHE !== '0';
 
 export type ColdStart = {
   readonly name: string;
@@ -79,7 +79,7 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-const envOf = (target: ColdStartTarget): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'] ?? '', ...COLD_ENV, ...target.env?.() });
+const envOf = (target: ColdStartTarget): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '', ...COLD_ENV, ...target.env?.() });
 
 const timeNode = (target: ColdStartTarget): number => {
   const env = envOf(target);
@@ -104,7 +104,7 @@ const loadedBy = (target: ColdStartTarget & { readonly file: string }): { files:
     'const loaded = new Set();',
     `registerHooks({ load(url, context, next) { if (url.startsWith(${JSON.stringify(`${dir}/`)})) loaded.add(url); return next(url, context); } });`,
     importScript(target.file),
-    "process.stdout.write(JSON.stringify([...loaded]));",
+    'process.stdout.write(JSON.stringify([...loaded]));',
   ].join('\n');
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: envOf(target), encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`${target.name}: ${run.stderr.slice(0, 500)}`);
@@ -157,7 +157,12 @@ export const measureColdStart = async (outDir = join(ROOT, 'dist/lambda')): Prom
         const warm = join(caches, `${fn.name}-warm`);
         return [
           plain,
-          { name: `${fn.name}, compile cache empty`, args: importArgs(file), compileCache: 'empty', env: () => ({ NODE_COMPILE_CACHE: join(caches, `${fn.name}-${fresh++}`) }) },
+          {
+            name: `${fn.name}, compile cache empty`,
+            args: importArgs(file),
+            compileCache: 'empty',
+            env: () => ({ NODE_COMPILE_CACHE: join(caches, `${fn.name}-${fresh++}`) }),
+          },
           { name: `${fn.name}, compile cache warm`, args: importArgs(file), compileCache: 'warm', env: () => ({ NODE_COMPILE_CACHE: warm }) },
         ];
       }),

@@ -47,14 +47,21 @@ const add = (into: Record<string, number>, from: Record<string, number>) => {
 };
 
 export async function runDynamoDbBatchBench(
-  seconds = Number(process.env['BENCH_BATCH_SECONDS'] ?? 10),
-  rounds = Number(process.env['BENCH_BATCH_ROUNDS'] ?? 3),
-  connections = Number(process.env['BENCH_BATCH_CONNECTIONS'] ?? 1),
+  seconds = Number(process.env.BENCH_BATCH_SECONDS ?? 10),
+  rounds = Number(process.env.BENCH_BATCH_ROUNDS ?? 3),
+  connections = Number(process.env.BENCH_BATCH_CONNECTIONS ?? 1),
 ): Promise<Row[]> {
   const root = mkdtempSync(join(tmpdir(), 'c360-dynamodb-batch-'));
   const dynamo = await startDynamoDbLocal({ dataDir: root });
   const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-  const env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', BENCH_COUNT_REQUESTS: '1' };
+  const env = {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    BENCH_COUNT_REQUESTS: '1',
+  };
   const ceilingClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
   const ceilingTable = 'ceiling-events';
   let target: Target | undefined;
@@ -105,7 +112,12 @@ export async function runDynamoDbBatchBench(
     const oursRate = median(ours);
     const ratio = median(ratios);
     return [
-      { name: `DynamoDB ceiling: ${BATCH / 25} x TransactWriteItems of 100 items (25 calls) per batch, SDK only`, value: Math.round(median(ceiling)), unit: 'calls/s', note: `median of ${rounds}, spread ${spread(ceiling)}; ${connections} batch(es) at a time` },
+      {
+        name: `DynamoDB ceiling: ${BATCH / 25} x TransactWriteItems of 100 items (25 calls) per batch, SDK only`,
+        value: Math.round(median(ceiling)),
+        unit: 'calls/s',
+        note: `median of ${rounds}, spread ${spread(ceiling)}; ${connections} batch(es) at a time`,
+      },
       {
         name: `HTTP POST /v1/batch of ${BATCH}, DynamoDB Local on disk (Streams projection)`,
         value: Math.round(oursRate),
@@ -138,8 +150,16 @@ export async function runDynamoDbBatchBench(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const rows = await runDynamoDbBatchBench();
-  console.table(rows.map((r) => ({ benchmark: r.name, value: r.value.toLocaleString('en-US'), unit: r.unit, goal: r.goal ?? '', met: r.pass === undefined ? '' : r.pass ? 'yes' : 'NO' })));
+  console.table(
+    rows.map((r) => ({
+      benchmark: r.name,
+      value: r.value.toLocaleString('en-US'),
+      unit: r.unit,
+      goal: r.goal ?? '',
+      met: r.pass === undefined ? '' : r.pass ? 'yes' : 'NO',
+    })),
+  );
   for (const r of rows) if (r.note) console.log(`${r.name}:\n  ${r.note}`);
 }

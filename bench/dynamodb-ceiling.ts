@@ -1,6 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
 
 // The ceiling for /v1/batch on DynamoDB: the writes of 25 ingest calls in each 100-item
 // TransactWriteItems, and nothing else, against the same DynamoDB Local as ours. None of our code:
@@ -51,7 +58,9 @@ export const createCeilingTable = async (client: DynamoDBClient, tableName: stri
 };
 
 let n = 0;
-const put = (tableName: string, item: Record<string, AttributeValue>): TransactWriteItem => ({ Put: { TableName: tableName, Item: item, ConditionExpression: NOT_EXISTS } });
+const put = (tableName: string, item: Record<string, AttributeValue>): TransactWriteItem => ({
+  Put: { TableName: tableName, Item: item, ConditionExpression: NOT_EXISTS },
+});
 
 /** The four items one new customer's first call writes, about the size of ours. */
 const callItems = (tableName: string): TransactWriteItem[] => {
@@ -81,10 +90,24 @@ const callItems = (tableName: string): TransactWriteItem[] => {
     });
   const claim = randomBytes(32).toString('base64url');
   return [
-    event(1, 'CustomerRegistered', '{"customerId":"' + customer + '"}', `v1.${randomBytes(12).toString('base64url')}.${randomBytes(64).toString('base64url')}`),
-    event(2, 'IdentityObserved', '{"link":[{"type":"user_id"}],"facts":{"kind":"track","event":"Product Viewed","properties":{"category":"electronics"}}}', `v1.${randomBytes(12).toString('base64url')}.${randomBytes(400).toString('base64url')}`),
+    event(1, 'CustomerRegistered', `{"customerId":"${customer}"}`, `v1.${randomBytes(12).toString('base64url')}.${randomBytes(64).toString('base64url')}`),
+    event(
+      2,
+      'IdentityObserved',
+      '{"link":[{"type":"user_id"}],"facts":{"kind":"track","event":"Product Viewed","properties":{"category":"electronics"}}}',
+      `v1.${randomBytes(12).toString('base64url')}.${randomBytes(400).toString('base64url')}`,
+    ),
     put(tableName, { pk: S(`T#bench#C#${claim}`), sk: N(0), kind: S('claim'), tenant: S('bench'), key: S(claim), owner: S(customer) }),
-    put(tableName, { pk: S(`T#bench#I#ceiling-${n}`), sk: N(0), kind: S('idempotency'), tenant: S('bench'), key: S(`ceiling-${n}`), payloadHash: S(randomBytes(32).toString('base64url')), expiresAt: N(Date.now() + 7 * 86_400_000), ttl: N(Math.ceil(Date.now() / 1000) + 7 * 86_400) }),
+    put(tableName, {
+      pk: S(`T#bench#I#ceiling-${n}`),
+      sk: N(0),
+      kind: S('idempotency'),
+      tenant: S('bench'),
+      key: S(`ceiling-${n}`),
+      payloadHash: S(randomBytes(32).toString('base64url')),
+      expiresAt: N(Date.now() + 7 * 86_400_000),
+      ttl: N(Math.ceil(Date.now() / 1000) + 7 * 86_400),
+    }),
   ];
 };
 

@@ -16,7 +16,7 @@ import { freshTables, startProcess, streamsProjector, WEB } from '../test/suppor
 
 export type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 
-const COMMITS = Number(process.env['BENCH_LAG_COMMITS'] ?? 120);
+const COMMITS = Number(process.env.BENCH_LAG_COMMITS ?? 120);
 const WARM_UP = 20;
 const PACE_MS = 40;
 const CUSTOMERS = 4;
@@ -29,7 +29,8 @@ const quantile = (xs: readonly number[], q: number): number => {
 };
 
 export async function runLagBench(endpoint: string): Promise<Row[]> {
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(endpoint).hostname)) throw new Error(`the lag bench only runs against a local server, not ${endpoint}`);
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(endpoint).hostname))
+    throw new Error(`the lag bench only runs against a local server, not ${endpoint}`);
   const local = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   const client = createDynamoDbClient(local);
   const streams = new DynamoDBStreamsClient(local);
@@ -52,12 +53,21 @@ export async function runLagBench(endpoint: string): Promise<Row[]> {
         return stored;
       },
     };
-    const poller = new DynamoDbStreamsPoller(streams, streamsProjector(p, docs), { streamArn: tables.streamArn, checkpoints: new MemoryCheckpoints(), idleDelayMs: IDLE_MS });
+    const poller = new DynamoDbStreamsPoller(streams, streamsProjector(p, docs), {
+      streamArn: tables.streamArn,
+      checkpoints: new MemoryCheckpoints(),
+      idleDelayMs: IDLE_MS,
+    });
     poller.start();
     try {
       const ids: string[] = [];
       for (let c = 0; c < CUSTOMERS; c++) {
-        const out = await p.core.ingest.ingest(TENANT, WEB, { type: 'identify', messageId: `lag-id-${c}`, anonymousId: `anon-lag-${c}`, traits: { plan: 'pro' } });
+        const out = await p.core.ingest.ingest(TENANT, WEB, {
+          type: 'identify',
+          messageId: `lag-id-${c}`,
+          anonymousId: `anon-lag-${c}`,
+          traits: { plan: 'pro' },
+        });
         if (out.status !== 'accepted') throw new Error(`setup call refused: ${JSON.stringify(out)}`);
         ids.push(out.customerId);
       }
@@ -85,7 +95,12 @@ export async function runLagBench(endpoint: string): Promise<Row[]> {
       const note = `${COMMITS} commits (after ${WARM_UP} unmeasured), one every ~${PACE_MS} ms + commit time, ${CUSTOMERS} customers; poller idle backoff ${IDLE_MS[0]}-${IDLE_MS[1]} ms`;
       return [
         { name: 'stream-to-read-model lag p50 (DynamoDB Local, local poller)', value: Math.round(quantile(ms, 0.5)), unit: 'ms', note },
-        { name: 'stream-to-read-model lag p99 (DynamoDB Local, local poller)', value: Math.round(quantile(ms, 0.99)), unit: 'ms', note: `max ${Math.round(Math.max(...ms))} ms` },
+        {
+          name: 'stream-to-read-model lag p99 (DynamoDB Local, local poller)',
+          value: Math.round(quantile(ms, 0.99)),
+          unit: 'ms',
+          note: `max ${Math.round(Math.max(...ms))} ms`,
+        },
       ];
     } finally {
       await poller.stop();
@@ -97,7 +112,7 @@ export async function runLagBench(endpoint: string): Promise<Row[]> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const dynamo = await startDynamoDbLocal();
   try {
     console.table(await runLagBench(dynamo.endpoint));

@@ -43,7 +43,11 @@ const mustCommit = (status: string, what: string) => {
 export const oursPlain = (store: DynamoDbEventStore, tenant: string): Appender => ({
   name: 'ours, plain append (conditional PutItem)',
   append: async (stream, version) => {
-    const r = await store.commit({ tenant, streams: [{ streamId: stream, expectedVersion: version - 1, events: [storedEvent(tenant, stream, version)] }], claims: [] });
+    const r = await store.commit({
+      tenant,
+      streams: [{ streamId: stream, expectedVersion: version - 1, events: [storedEvent(tenant, stream, version)] }],
+      claims: [],
+    });
     mustCommit(r.status, 'append');
   },
 });

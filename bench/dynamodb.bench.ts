@@ -16,7 +16,7 @@ export type Row = { name: string; value: number; unit: string; goal?: string; pa
 
 type Sample = { latencies: number[]; seconds: number; appends: number; units: number };
 
-const APPENDS = Number(process.env['BENCH_DYNAMO_APPENDS'] ?? 240);
+const APPENDS = Number(process.env.BENCH_DYNAMO_APPENDS ?? 240);
 const ROUNDS = 4;
 
 const quantile = (xs: readonly number[], q: number): number => {
@@ -120,12 +120,21 @@ export async function runDynamoDbBench(endpoint: string): Promise<Row[]> {
 
 // `npx tsx bench/dynamodb.bench.ts`: its own DynamoDB Local, then the table.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const { startDynamoDbLocal } = await import('../src/infrastructure/local/dynamodb-local.js');
   const local = await startDynamoDbLocal();
   try {
     const rows = await runDynamoDbBench(local.endpoint);
-    console.table(rows.map((r) => ({ benchmark: r.name, value: r.value.toLocaleString('en-US'), unit: r.unit, goal: r.goal ?? '', met: r.pass === undefined ? '' : r.pass ? 'yes' : 'NO', note: r.note ?? '' })));
+    console.table(
+      rows.map((r) => ({
+        benchmark: r.name,
+        value: r.value.toLocaleString('en-US'),
+        unit: r.unit,
+        goal: r.goal ?? '',
+        met: r.pass === undefined ? '' : r.pass ? 'yes' : 'NO',
+        note: r.note ?? '',
+      })),
+    );
   } finally {
     await local.stop();
   }

@@ -28,7 +28,7 @@ const subscribedTopic = async (sns: SNSClient, sqs: SQSClient) => {
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: { RawMessageDelivery: 'true' } }));
+  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true' } }));
   return { topicArn: TopicArn!, queueUrl: QueueUrl! };
 };
 
@@ -36,7 +36,9 @@ const subscribedTopic = async (sns: SNSClient, sqs: SQSClient) => {
 const countDelivered = async (sqs: SQSClient, queueUrl: string): Promise<number> => {
   let n = 0;
   for (let empty = 0; empty < 2; ) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300 }),
+    );
     n += Messages.length;
     empty = Messages.length === 0 ? empty + 1 : 0;
   }
@@ -47,16 +49,31 @@ const sample = async (app: App, run: string, i: number): Promise<number> => {
   const tenant = app.config.tenant;
   const web = app.sourceOf(tenant, 'web');
   const userId = `${run}-u${i}`;
-  const identify = { type: 'identify', messageId: `${userId}-id`, userId, traits: { email: `${userId}@example.com` }, context: { consent: { categoryPreferences: { Marketing: true } } } };
+  const identify = {
+    type: 'identify',
+    messageId: `${userId}-id`,
+    userId,
+    traits: { email: `${userId}@example.com` },
+    context: { consent: { categoryPreferences: { Marketing: true } } },
+  };
   if ((await app.core.ingest.ingest(tenant, web, identify)).status !== 'accepted') throw new Error(`engagement bench: identify ${i} refused`);
-  const interest = { type: 'track', messageId: `${userId}-interest`, userId, event: 'Interest Expressed', properties: { interest: INTERESTS[i % INTERESTS.length] } };
+  const interest = {
+    type: 'track',
+    messageId: `${userId}-interest`,
+    userId,
+    event: 'Interest Expressed',
+    properties: { interest: INTERESTS[i % INTERESTS.length] },
+  };
   const before = app.metrics.get('engagement_published');
   const t0 = performance.now();
   const out = await app.core.ingest.ingest(tenant, web, interest);
   const ms = performance.now() - t0;
   if (out.status !== 'accepted') throw new Error(`engagement bench: interest ${i} refused: ${JSON.stringify(out)}`);
   const published = app.metrics.get('engagement_published') - before;
-  if (published !== 1) throw new Error(`engagement bench: interest ${i} published ${published} notifications before ingest returned, expected 1 (metrics: ${JSON.stringify(app.metrics.snapshot())})`);
+  if (published !== 1)
+    throw new Error(
+      `engagement bench: interest ${i} published ${published} notifications before ingest returned, expected 1 (metrics: ${JSON.stringify(app.metrics.snapshot())})`,
+    );
   return ms;
 };
 
@@ -70,8 +87,8 @@ export const runEngagementBench = async (snsEndpoint?: string): Promise<Row[]> =
   try {
     const { topicArn, queueUrl } = await subscribedTopic(sns, sqs);
     const app = await buildApp(loadConfig({ C360_STORE: 'memory', C360_TENANT: 'bench', C360_SNS_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL_SNS: endpoint }));
-    const warmup = Number(process.env['BENCH_ENGAGEMENT_WARMUP'] ?? 200);
-    const runs = Number(process.env['BENCH_ENGAGEMENT_RUNS'] ?? 1_000);
+    const warmup = Number(process.env.BENCH_ENGAGEMENT_WARMUP ?? 200);
+    const runs = Number(process.env.BENCH_ENGAGEMENT_RUNS ?? 1_000);
     const ms: number[] = [];
     try {
       for (let i = 0; i < warmup; i++) await sample(app, 'warm', i);
@@ -85,7 +102,14 @@ export const runEngagementBench = async (snsEndpoint?: string): Promise<Row[]> =
     const note = `${runs} interest events (after ${warmup} warm-up), each a new consenting customer; ${delivered} messages reached the subscribed SQS queue; max ${Math.max(...ms).toFixed(1)} ms`;
     return [
       { name: 'engagement: interest event to SNS publish acknowledged (memory store, fauxqs)', value: Number(quantile(ms, 0.5).toFixed(2)), unit: 'ms p50' },
-      { name: 'engagement: interest event to SNS publish acknowledged (memory store, fauxqs)', value: Number(p99.toFixed(2)), unit: 'ms p99', goal: '< 50 ms', pass: p99 < 50, note },
+      {
+        name: 'engagement: interest event to SNS publish acknowledged (memory store, fauxqs)',
+        value: Number(p99.toFixed(2)),
+        unit: 'ms p99',
+        goal: '< 50 ms',
+        pass: p99 < 50,
+        note,
+      },
     ];
   } finally {
     sns.destroy();

@@ -25,13 +25,31 @@ const buildCluster = async (app: App, tenant: string, run: string): Promise<{ id
   await Promise.all(
     Array.from({ length: 5 }, async (_, c) => {
       for (let i = 0; i < 196; i++) {
-        await ingest({ type: 'track', messageId: `${run}-${c}-${i}`, anonymousId: `${run}-anon-${c}`, event: 'Product Viewed', properties: { product_id: `p${i % 40}`, category: 'electronics' }, timestamp: new Date(Date.UTC(2026, 0, 1) + (c * 196 + i) * 60_000).toISOString() });
+        await ingest({
+          type: 'track',
+          messageId: `${run}-${c}-${i}`,
+          anonymousId: `${run}-anon-${c}`,
+          event: 'Product Viewed',
+          properties: { product_id: `p${i % 40}`, category: 'electronics' },
+          timestamp: new Date(Date.UTC(2026, 0, 1) + (c * 196 + i) * 60_000).toISOString(),
+        });
       }
     }),
   );
   let id = '';
-  for (let c = 0; c < 5; c++) id = (await ingest({ type: 'identify', messageId: `${run}-id-${c}`, anonymousId: `${run}-anon-${c}`, traits: { email: `${run}@example.com`, name: 'Bench Person' } })).customerId;
-  const events = (await Promise.all((await app.core.repo.load(tenant, id)).members.concat(id).map((m) => app.core.ports.store.readStream(tenant, m)))).reduce((n, s) => n + s.length, 0);
+  for (let c = 0; c < 5; c++)
+    id = (
+      await ingest({
+        type: 'identify',
+        messageId: `${run}-id-${c}`,
+        anonymousId: `${run}-anon-${c}`,
+        traits: { email: `${run}@example.com`, name: 'Bench Person' },
+      })
+    ).customerId;
+  const events = (await Promise.all((await app.core.repo.load(tenant, id)).members.concat(id).map((m) => app.core.ports.store.readStream(tenant, m)))).reduce(
+    (n, s) => n + s.length,
+    0,
+  );
   return { id, events };
 };
 
@@ -55,7 +73,7 @@ export const runErasureBench = async (dynamoEndpoint?: string): Promise<Row[]> =
   const rows: Row[] = [];
   const memory = await buildApp(loadConfig({ C360_STORE: 'memory' }));
   try {
-    rows.push(...(await measure(memory, 'in-memory store', Number(process.env['BENCH_ERASE_RUNS'] ?? 30))));
+    rows.push(...(await measure(memory, 'in-memory store', Number(process.env.BENCH_ERASE_RUNS ?? 30))));
   } finally {
     await memory.close();
   }
@@ -72,7 +90,7 @@ export const runErasureBench = async (dynamoEndpoint?: string): Promise<Row[]> =
       }),
     );
     try {
-      rows.push(...(await measure(dynamo, 'DynamoDB Local (inline views)', Number(process.env['BENCH_ERASE_DYNAMODB_RUNS'] ?? 5))));
+      rows.push(...(await measure(dynamo, 'DynamoDB Local (inline views)', Number(process.env.BENCH_ERASE_DYNAMODB_RUNS ?? 5))));
     } finally {
       await dynamo.close();
     }

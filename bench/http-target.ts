@@ -40,7 +40,7 @@ if (kind === 'bare') {
   // dynamodb at AWS_ENDPOINT_URL_DYNAMODB, tables prefixed argv[4], Streams projection as npm start
   const store = process.argv[3] === 'sqlite' || process.argv[3] === 'dynamodb' ? process.argv[3] : 'memory';
   const dir = process.argv[4] ?? '.c360-bench';
-  if (process.env['BENCH_COUNT_REQUESTS'] === '1' && process.send) {
+  if (process.env.BENCH_COUNT_REQUESTS === '1' && process.send) {
     // every DynamoDB request of this process, counted by command and table kind, sent on request
     const counts = emptyCounts();
     countEveryClient(counts, { kinds: (table) => (table.startsWith(`${dir}-`) ? table.slice(dir.length + 1) : 'other'), origin: engagementRequest });
@@ -48,9 +48,9 @@ if (kind === 'bare') {
   }
   const tables = Object.fromEntries(['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER'].map((t) => [`C360_${t}_TABLE`, `${dir}-${t.toLowerCase()}`]));
   const config = loadConfig({
-    ...(store === 'dynamodb' ? { ...tables, AWS_ENDPOINT_URL_DYNAMODB: process.env['AWS_ENDPOINT_URL_DYNAMODB'] } : {}),
+    ...(store === 'dynamodb' ? { ...tables, AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB } : {}),
     C360_STORE: store,
-    C360_GROUP_COMMIT: process.env['C360_GROUP_COMMIT'],
+    C360_GROUP_COMMIT: process.env.C360_GROUP_COMMIT,
     C360_DATA_DIR: dir,
     C360_TENANT: 'bench',
     C360_WRITE_KEY: 'bench-write-key-0123456789',
@@ -58,7 +58,7 @@ if (kind === 'bare') {
     C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef',
     C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=',
     // on by default, as npm start runs; a bench may turn it off to see the ingest path alone
-    ...(process.env['C360_ENGAGEMENT'] ? { C360_ENGAGEMENT: process.env['C360_ENGAGEMENT'] } : {}),
+    ...(process.env.C360_ENGAGEMENT ? { C360_ENGAGEMENT: process.env.C360_ENGAGEMENT } : {}),
   });
   const app = await buildApp(config);
   await app.startBackground();

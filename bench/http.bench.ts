@@ -12,7 +12,9 @@ const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 const startTarget = async (kind: 'bare' | 'c360') => {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, kind], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${kind} target exited with ${code}`)));
@@ -38,7 +40,13 @@ const load = async (port: number, seconds: number) => {
         headers: { 'content-type': 'application/json', authorization: auth },
         setupRequest: (req) => {
           n++;
-          const body = { messageId: `bench-${process.pid}-${n}`, userId: `user-${n % 5_000}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 }, timestamp: new Date().toISOString() };
+          const body = {
+            messageId: `bench-${process.pid}-${n}`,
+            userId: `user-${n % 5_000}`,
+            event: 'Product Viewed',
+            properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 },
+            timestamp: new Date().toISOString(),
+          };
           return { ...req, body: JSON.stringify(body) };
         },
         onResponse: (status: number) => void (status >= 300 && refused.set(status, (refused.get(status) ?? 0) + 1)),
@@ -49,7 +57,7 @@ const load = async (port: number, seconds: number) => {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: `${result.non2xx} (${statuses})`, errors: result.errors };
 };
 
-export const runHttpBench = async (seconds = Number(process.env['BENCH_HTTP_SECONDS'] ?? 10)): Promise<Row[]> => {
+export const runHttpBench = async (seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 10)): Promise<Row[]> => {
   const out: Record<string, Awaited<ReturnType<typeof load>>> = {};
   for (const kind of ['bare', 'c360'] as const) {
     const target = await startTarget(kind);
@@ -60,8 +68,8 @@ export const runHttpBench = async (seconds = Number(process.env['BENCH_HTTP_SECO
       await target.stop();
     }
   }
-  const bare = out['bare']!;
-  const ours = out['c360']!;
+  const bare = out.bare!;
+  const ours = out.c360!;
   const ratio = ours.rps / bare.rps;
   return [
     { name: 'HTTP ceiling: bare node:http, parse JSON, 200', value: Math.round(bare.rps), unit: 'req/s', note: `p50 ${bare.p50} ms, p99 ${bare.p99} ms` },

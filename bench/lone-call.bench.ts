@@ -14,15 +14,25 @@ type Row = { name: string; value: number; unit: string; goal?: string; pass?: bo
 
 const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
-const CALLS = Number(process.env['BENCH_LONE_CALLS'] ?? 300);
-const ROUNDS = Number(process.env['BENCH_LONE_ROUNDS'] ?? 5);
+const CALLS = Number(process.env.BENCH_LONE_CALLS ?? 300);
+const ROUNDS = Number(process.env.BENCH_LONE_ROUNDS ?? 5);
 
 const post = (agent: Agent, port: number, body: string): Promise<number> =>
   new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/track', method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/track',
+        method: 'POST',
+        agent,
+        headers: { authorization: auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -42,7 +52,12 @@ const oneRun = async (grouping: 'on' | 'off'): Promise<number> => {
     const latencies: number[] = [];
     for (let i = 0; i < CALLS + 50; i++) {
       n++;
-      const body = JSON.stringify({ messageId: `lone-${process.pid}-${n}`, userId: `user-${n % 500}`, event: 'Product Viewed', properties: { product_id: `p${n % 200}` } });
+      const body = JSON.stringify({
+        messageId: `lone-${process.pid}-${n}`,
+        userId: `user-${n % 500}`,
+        event: 'Product Viewed',
+        properties: { product_id: `p${n % 200}` },
+      });
       const t0 = performance.now();
       const status = await post(agent, target.port, body);
       if (status !== 200) throw new Error(`POST /v1/track answered ${status}`);

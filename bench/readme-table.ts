@@ -9,7 +9,10 @@ export const tableOf = (rows: readonly BenchRow[], meta: string): string =>
   [
     `| benchmark | value | unit | goal | met | note |`,
     `| --- | --- | --- | --- | --- | --- |`,
-    ...rows.map((r) => `| ${r.name} | ${r.value.toLocaleString('en-US')} | ${r.unit} | ${r.goal ?? ''} | ${r.pass === undefined ? '' : r.pass ? 'yes' : 'no'} | ${(r.note ?? '').replaceAll('|', '/')} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.value.toLocaleString('en-US')} | ${r.unit} | ${r.goal ?? ''} | ${r.pass === undefined ? '' : r.pass ? 'yes' : 'no'} | ${(r.note ?? '').replaceAll('|', '/')} |`,
+    ),
     '',
     meta,
   ].join('\n');

@@ -20,10 +20,10 @@ import { runCeiling, storedRows } from './rebuild-ceiling.js';
 // projector, one doc per event) and checks both give the same docs.
 // BENCH_PROFILE=1 writes a CPU profile of the rebuilds alone (not the ingest) to .prof/.
 
-const customers = Number(process.env['BENCH_CUSTOMERS'] ?? 1_000);
-const runs = Number(process.env['BENCH_RUNS'] ?? 3);
-const reference = process.env['BENCH_REFERENCE'] === '1';
-const pageSizes = (process.env['BENCH_PAGE'] ?? '').split(',').filter(Boolean).map(Number);
+const customers = Number(process.env.BENCH_CUSTOMERS ?? 1_000);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const reference = process.env.BENCH_REFERENCE === '1';
+const pageSizes = (process.env.BENCH_PAGE ?? '').split(',').filter(Boolean).map(Number);
 const tenant = 'bench';
 
 const { calls } = generateDataset({ customers, ordersPerCustomer: 10, eventsPerCustomer: 20 });
@@ -34,7 +34,10 @@ const stored = (await h.ports.store.readAll(tenant, { limit: 10_000_000 })).even
 console.log(`ingested ${calls.length} calls (${stored} stored events) in ${((performance.now() - i0) / 1000).toFixed(2)} s`);
 const rows = await storedRows(h.ports.store, tenant);
 
-const rebuilds = pageSizes.length === 0 ? [h.core.rebuild] : pageSizes.map((n) => new RebuildProjections(h.ports.store, h.ports.readModels, h.core.projector, h.ports.clock, n));
+const rebuilds =
+  pageSizes.length === 0
+    ? [h.core.rebuild]
+    : pageSizes.map((n) => new RebuildProjections(h.ports.store, h.ports.readModels, h.core.projector, h.ports.clock, n));
 
 /** The rebuild as it was: each page decoded, then every event through the projector. */
 const referenceBuild = async (): Promise<ScratchDocs> => {
@@ -60,7 +63,7 @@ const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; wall: number; 
 };
 const rate = (events: number, s: number) => Math.round(events / s).toLocaleString('en-US');
 
-const profiler = process.env['BENCH_PROFILE'] === '1' ? new Session() : undefined;
+const profiler = process.env.BENCH_PROFILE === '1' ? new Session() : undefined;
 if (profiler) {
   profiler.connect();
   await profiler.post('Profiler.enable');
@@ -77,7 +80,9 @@ for (let run = 1; run <= runs; run++) {
     const ref = await timed(referenceBuild);
     const now = await timed(() => rebuild.build(tenant));
     const same = json(ref.value) === json(now.value.scratch);
-    console.log(`reference ${run}: ${rate(stored, ref.wall)} events/s wall, ${rate(stored, ref.cpu)} cpu; build: ${rate(stored, now.wall)} wall, ${rate(stored, now.cpu)} cpu; same docs: ${same}`);
+    console.log(
+      `reference ${run}: ${rate(stored, ref.wall)} events/s wall, ${rate(stored, ref.cpu)} cpu; build: ${rate(stored, now.wall)} wall, ${rate(stored, now.cpu)} cpu; same docs: ${same}`,
+    );
     if (!same) process.exitCode = 1;
   }
   const ceiling = runCeiling(rows);

@@ -26,7 +26,11 @@ export const total = (c: RequestCounts): number => Object.values(c.requests).red
 
 export const difference = (after: RequestCounts, before: RequestCounts): RequestCounts => {
   const minus = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v !== 0));
+    Object.fromEntries(
+      Object.entries(a)
+        .map(([k, v]) => [k, v - (b[k] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
   return {
     requests: minus(after.requests, before.requests),
     attempts: after.attempts - before.attempts,
@@ -57,10 +61,21 @@ export type Naming = {
 };
 
 /** Adds both counting middlewares to one client; `streams` marks a DynamoDB Streams client. */
-export const countRequests = (client: { middlewareStack: DynamoDBClient['middlewareStack'] }, counts: RequestCounts, naming: Naming = {}, streams = false): void => {
+export const countRequests = (
+  client: { middlewareStack: DynamoDBClient['middlewareStack'] },
+  counts: RequestCounts,
+  naming: Naming = {},
+  streams = false,
+): void => {
   const kinds = naming.kinds ?? ((t: string) => t);
   const stack = client.middlewareStack as unknown as {
-    add: (mw: (next: (args: { input: unknown }) => Promise<{ output: unknown }>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<{ output: unknown }>, options: object) => void;
+    add: (
+      mw: (
+        next: (args: { input: unknown }) => Promise<{ output: unknown }>,
+        context: { commandName?: string },
+      ) => (args: { input: unknown }) => Promise<{ output: unknown }>,
+      options: object,
+    ) => void;
   };
   stack.add(
     (next, context) => async (args) => {

@@ -24,7 +24,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const runCli = (args: string[], env: NodeJS.ProcessEnv): Promise<number> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('../bin/c360.mjs', import.meta.url).pathname, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [new URL('../bin/c360.mjs', import.meta.url).pathname, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code ?? 1));
   });
@@ -33,7 +36,13 @@ const dynamoDbRun = async (dataDir: string, seconds: number) => {
   mkdirSync(dataDir, { recursive: true });
   const dynamo = await startDynamoDbLocal({ dataDir });
   try {
-    const env = { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const env = {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     const target = await startTarget('dynamodb', 'bench', env);
     try {
       // one batch at a time, long enough for several, each counted whole (bench/dynamodb-batch.bench.ts has the detail)
@@ -46,7 +55,10 @@ const dynamoDbRun = async (dataDir: string, seconds: number) => {
   }
 };
 
-export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_SECONDS'] ?? 8), rounds = Number(process.env['BENCH_SQLITE_ROUNDS'] ?? 2)): Promise<Row[]> => {
+export const runSqliteBench = async (
+  seconds = Number(process.env.BENCH_SQLITE_SECONDS ?? 8),
+  rounds = Number(process.env.BENCH_SQLITE_ROUNDS ?? 2),
+): Promise<Row[]> => {
   const root = mkdtempSync(join(tmpdir(), 'c360-sqlite-bench-'));
   const rates: Record<'memory' | 'sqlite', number[]> = { memory: [], sqlite: [] };
   let refused = 0;
@@ -105,7 +117,12 @@ export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_
     const sqlite = median(rates.sqlite);
     const ratio = sqlite / memory;
     return [
-      { name: `HTTP POST /v1/batch of ${BATCH}, memory store`, value: Math.round(memory), unit: 'calls/s', note: `median of ${rounds} runs, spread ${spread(rates.memory)}` },
+      {
+        name: `HTTP POST /v1/batch of ${BATCH}, memory store`,
+        value: Math.round(memory),
+        unit: 'calls/s',
+        note: `median of ${rounds} runs, spread ${spread(rates.memory)}`,
+      },
       {
         name: `HTTP POST /v1/batch of ${BATCH}, embedded SQLite (durable)`,
         value: Math.round(sqlite),
@@ -120,8 +137,20 @@ export const runSqliteBench = async (seconds = Number(process.env['BENCH_SQLITE_
         unit: 'calls/s',
         note: `the embedded store is ${(sqlite / dynamoRate.callsPerSecond).toFixed(1)}x faster, same run; one run, one batch at a time; refused ${dynamoRate.refused + dynamoRate.errors}`,
       },
-      { name: 'c360 seed (defaults: 5,000 people, 200 products, 50,000 orders, 100,000 events) into a running server on SQLite', value: Number(seedSeconds.toFixed(1)), unit: 's', goal: '<= 60', pass: seedExit === 0 && seedSeconds <= 60, note: `exit ${seedExit}` },
-      { name: 'full rebuild from the SQLite file (read, decrypt, fold, write)', value: Math.round(rebuild.events / rebuild.seconds), unit: 'events/s', note: `${rebuild.events} events in ${rebuild.seconds.toFixed(1)} s` },
+      {
+        name: 'c360 seed (defaults: 5,000 people, 200 products, 50,000 orders, 100,000 events) into a running server on SQLite',
+        value: Number(seedSeconds.toFixed(1)),
+        unit: 's',
+        goal: '<= 60',
+        pass: seedExit === 0 && seedSeconds <= 60,
+        note: `exit ${seedExit}`,
+      },
+      {
+        name: 'full rebuild from the SQLite file (read, decrypt, fold, write)',
+        value: Math.round(rebuild.events / rebuild.seconds),
+        unit: 'events/s',
+        note: `${rebuild.events} events in ${rebuild.seconds.toFixed(1)} s`,
+      },
     ];
   } finally {
     rmSync(root, { recursive: true, force: true });

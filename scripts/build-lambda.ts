@@ -151,7 +151,11 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
       build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
         /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-locales' } : undefined,
       );
-      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      }));
     },
   },
 ];
@@ -165,7 +169,8 @@ const withoutAsyncIngest: esbuild.Plugin = {
   setup(build) {
     build.onResolve({ filter: /^\.\/async-ingest\.js$/ }, (args) => ({ path: args.path, namespace: 'async-ingest-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'async-ingest-stub' }, () => ({
-      contents: "export const asyncIngest = async () => { throw new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); };",
+      contents:
+        "export const asyncIngest = async () => { throw new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); };",
       loader: 'js',
     }));
   },
@@ -207,7 +212,10 @@ const reportOf = (fn: LambdaFunction, file: string, outDir: string, metafile: es
     files,
     budgetBytes: fn.budgetBytes,
     withinBudget: bytes <= fn.budgetBytes,
-    packages: top([...byPackage].map(([name, bytes]) => ({ name, bytes })), 12),
+    packages: top(
+      [...byPackage].map(([name, bytes]) => ({ name, bytes })),
+      12,
+    ),
     inputs: top(inputs, 12),
   };
 };
@@ -248,7 +256,10 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
     // esbuild's metafile, for https://esbuild.github.io/analyze/ : which module lands in which file, and its size
     await writeFile(join(outDir, `${fn.name}.meta.json`), JSON.stringify(result.metafile));
     const forbidden = Object.keys(result.metafile.inputs).filter((input) => fn.forbidden.some((re) => re.test(input)));
-    if (forbidden.length > 0) throw new Error(`${fn.name}: ${forbidden.length} modules it must not carry, e.g. ${forbidden.slice(0, 5).join(', ')}; see ${fn.name}.meta.json for who imports them`);
+    if (forbidden.length > 0)
+      throw new Error(
+        `${fn.name}: ${forbidden.length} modules it must not carry, e.g. ${forbidden.slice(0, 5).join(', ')}; see ${fn.name}.meta.json for who imports them`,
+      );
     reports.push(reportOf(fn, file, outDir, result.metafile));
   }
   await writeFile(join(outDir, 'size-report.json'), JSON.stringify(reports, null, 2));
@@ -262,8 +273,14 @@ export const formatReport = (reports: readonly BundleReport[]): string =>
     .map((r) =>
       [
         `${r.withinBudget ? 'ok  ' : 'OVER'} ${r.name}.mjs ${kb(r.bytes)} in ${r.files.length} files (budget ${kb(r.budgetBytes)}); ${kb(r.startBytes)} imported statically`,
-        `     of which:         ${r.packages.slice(0, 8).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`,
-        `     biggest inputs:   ${r.inputs.slice(0, 5).map((p) => `${p.path} ${kb(p.bytes)}`).join(', ')}`,
+        `     of which:         ${r.packages
+          .slice(0, 8)
+          .map((p) => `${p.name} ${kb(p.bytes)}`)
+          .join(', ')}`,
+        `     biggest inputs:   ${r.inputs
+          .slice(0, 5)
+          .map((p) => `${p.path} ${kb(p.bytes)}`)
+          .join(', ')}`,
       ].join('\n'),
     )
     .join('\n');
@@ -275,7 +292,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(formatReport(reports));
   const over = reports.filter((r) => !r.withinBudget);
   if (over.length > 0) {
-    console.error(`over budget: ${over.map((r) => `${r.name} by ${kb(r.bytes - r.budgetBytes)}`).join(', ')}; see ${join(dirname(reports[0]!.file), 'size-report.json')}`);
+    console.error(
+      `over budget: ${over.map((r) => `${r.name} by ${kb(r.bytes - r.budgetBytes)}`).join(', ')}; see ${join(dirname(reports[0]!.file), 'size-report.json')}`,
+    );
     process.exit(1);
   }
 }

@@ -77,7 +77,11 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core.engagement.relay.stop();
 
-  if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.SqliteDerived).close(), () => container.get(TOKENS.Sqlite).close());
+  if (config.store === 'sqlite' || config.store === 'eventstoredb')
+    closers.push(
+      () => container.get(TOKENS.SqliteDerived).close(),
+      () => container.get(TOKENS.Sqlite).close(),
+    );
   // On the embedded store the log follower runs beside every process. With inline projection (the
   // server: read-your-writes) it projects what other processes (a CLI job) wrote and what a crash
   // left between commit and projection; with log projection (CLI jobs) it is the projector, a page
@@ -85,12 +89,19 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let follower: SqliteLogFollower | undefined;
   if (config.store === 'sqlite') {
     const { SqliteCheckpoints, SqliteLogFollower } = await import('./stores/sqlite.js');
-    follower = new SqliteLogFollower(container.get(TOKENS.EventStore) as SqliteEventStore, new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), core.projector, container.get(TOKENS.ReadModelStore), {
-      onRejected: (rejected) => console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
-      onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
-      skipLocalCommits: config.projection === 'inline',
-      afterProject: config.projection === 'log' ? core.afterProject : undefined,
-    });
+    follower = new SqliteLogFollower(
+      container.get(TOKENS.EventStore) as SqliteEventStore,
+      new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)),
+      core.projector,
+      container.get(TOKENS.ReadModelStore),
+      {
+        onRejected: (rejected) =>
+          console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
+        onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
+        skipLocalCommits: config.projection === 'inline',
+        afterProject: config.projection === 'log' ? core.afterProject : undefined,
+      },
+    );
   }
   const stopFollower = () => follower?.stop();
   if (config.store === 'dynamodb') {
@@ -100,7 +111,15 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
     closers.push(() => streamsClient?.destroy());
     if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) {
       const { ensureTables } = await import('../adapters/dynamodb/dynamodb.tables.js');
-      await ensureTables(client, { events: config.tables.events, views: config.tables.views, keys: config.tables.keys, quarantine: config.tables.quarantine, audit: config.tables.audit, ledger: config.tables.ledger, outbox: config.tables.outbox });
+      await ensureTables(client, {
+        events: config.tables.events,
+        views: config.tables.views,
+        keys: config.tables.keys,
+        quarantine: config.tables.quarantine,
+        audit: config.tables.audit,
+        ledger: config.tables.ledger,
+        outbox: config.tables.outbox,
+      });
     }
     streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
   }
@@ -111,7 +130,15 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
     // only the API queues calls (async mode): the other Lambda bundles leave this module out
-    const queued = await (await import('./async-ingest.js')).asyncIngest({ config, core, auth, sourceOf, local, checkpoints: await kinesisCheckpoints(config, container), withConsumer: options.kinesisConsumer ?? true });
+    const queued = await (await import('./async-ingest.js')).asyncIngest({
+      config,
+      core,
+      auth,
+      sourceOf,
+      local,
+      checkpoints: await kinesisCheckpoints(config, container),
+      withConsumer: options.kinesisConsumer ?? true,
+    });
     intake = queued.intake;
     consumer = queued.consumer;
     closers.push(queued.close);

@@ -31,7 +31,12 @@ export const asyncIngest = async (o: {
   const stream = o.config.kinesisStream!;
   const kinesis = lazyKinesisClient(awsClientConfig(o.config.kinesisEndpoint));
   if (o.local || o.config.kinesisEndpoint) await ensureStream(kinesis(), stream, 2);
-  const intake = new QueuedIntake({ queue: new KinesisIngestQueue(kinesis, { streamName: stream }), encode: encodeKinesisCall, ingest: o.core.ingest, ports: o.core.ports });
+  const intake = new QueuedIntake({
+    queue: new KinesisIngestQueue(kinesis, { streamName: stream }),
+    encode: encodeKinesisCall,
+    ingest: o.core.ingest,
+    ports: o.core.ports,
+  });
   const consumer = o.withConsumer
     ? new KinesisConsumer(kinesis, kinesisIngestHandler(o.core, o.sourceOf, { auth: o.auth, defaultTenant: o.config.tenant }), {
         streamName: stream,

@@ -20,7 +20,7 @@ export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config
   return {
     ...config,
     // a running server's projector (Streams poller, log follower) skips what the job projected
-    projection: use === 'job' && !env['C360_PROJECTION'] ? jobProjection(config) : config.projection,
+    projection: use === 'job' && !env.C360_PROJECTION ? jobProjection(config) : config.projection,
   };
 };
 
@@ -28,7 +28,7 @@ const tenantOf = (env: NodeJS.ProcessEnv): string => {
   try {
     return loadConfig(env).tenant;
   } catch {
-    return env['C360_TENANT'] ?? 'demo'; // the error is reported when a command needs the config
+    return env.C360_TENANT ?? 'demo'; // the error is reported when a command needs the config
   }
 };
 
@@ -43,14 +43,22 @@ const untilStopped = (): Promise<string> =>
     process.once('SIGTERM', stop);
   });
 
-export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = { stdout: process.stdout, stderr: process.stderr, debug: env['C360_DEBUG'] === '1' }): Promise<number> => {
+export const main = async (
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, debug: env.C360_DEBUG === '1' },
+): Promise<number> => {
   const closers: (() => Promise<void>)[] = [];
   const deps: CliDeps = {
     defaultTenant: tenantOf(env),
     io,
     seedData: generateSeed,
     open: async (): Promise<CliSession> => {
-      const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([import('./app.js'), import('./local/embedded.js'), import('./local/secrets.js')]);
+      const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
+        import('./app.js'),
+        import('./local/embedded.js'),
+        import('./local/secrets.js'),
+      ]);
       const { config: withSecrets } = withLocalSecrets(cliConfig(env, 'job'));
       const embedded = await startEmbeddedDynamoDb(withSecrets);
       closers.push(() => embedded.stop());

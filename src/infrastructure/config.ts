@@ -27,7 +27,10 @@ const Env = z.object({
   C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
   C360_CREDENTIALS_FILE: z.string().optional(),
   C360_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1_000),
-  C360_MASTER_KEY: z.string().regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64').optional(),
+  C360_MASTER_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64')
+    .optional(),
   /** comma-separated older master keys, still accepted for unwrapping during a rotation */
   C360_MASTER_KEYS_PREVIOUS: z.string().optional(),
   C360_EVENTS_TABLE: z.string().min(3).default('c360-events'),
@@ -43,9 +46,15 @@ const Env = z.object({
   /** off: no engagement decisions at all */
   C360_ENGAGEMENT: z.enum(['on', 'off']).default('on'),
   /** the SNS topic engagement notifications go to; unset: kept in memory (the embedded default) */
-  C360_SNS_TOPIC_ARN: z.string().regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN').optional(),
+  C360_SNS_TOPIC_ARN: z
+    .string()
+    .regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN')
+    .optional(),
   /** an SNS topic for the identity change feed (merges, unmerges, erasures; no personal data) */
-  C360_IDENTITY_TOPIC_ARN: z.string().regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN').optional(),
+  C360_IDENTITY_TOPIC_ARN: z
+    .string()
+    .regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN')
+    .optional(),
   /** a KMS key (ARN or alias) that wraps data keys instead of C360_MASTER_KEY */
   C360_KMS_KEY_ID: z.string().min(1).optional(),
   AWS_ENDPOINT_URL_SNS: z.url().optional(),
@@ -59,11 +68,20 @@ const Env = z.object({
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_KINESIS: z.url().optional(),
-  C360_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('demo'),
+  C360_TENANT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+    .default('demo'),
   C360_CLAIM_SECRET: z.string().min(32, 'must hold at least 32 characters').optional(),
-  C360_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA').default('US'),
+  C360_PHONE_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA')
+    .default('US'),
   C360_IDEMPOTENCY_TTL_DAYS: z.coerce.number().positive().optional(),
-  C360_SCORE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code').default('USD'),
+  C360_SCORE_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code')
+    .default('USD'),
   C360_IDENTITY_RULES_FILE: z.string().optional(),
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
   C360_SOURCES: z.string().optional(),
@@ -91,7 +109,15 @@ export type Config = {
   readonly rateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
-  readonly tables: { readonly events: string; readonly views: string; readonly keys: string; readonly quarantine: string; readonly audit: string; readonly ledger: string; readonly outbox?: string | undefined };
+  readonly tables: {
+    readonly events: string;
+    readonly views: string;
+    readonly keys: string;
+    readonly quarantine: string;
+    readonly audit: string;
+    readonly ledger: string;
+    readonly outbox?: string | undefined;
+  };
   /** the offer catalogue; undefined: engagement is off */
   readonly offers?: readonly Offer[] | undefined;
   readonly snsTopicArn?: string | undefined;
@@ -177,8 +203,19 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     credentialsFile: e.C360_CREDENTIALS_FILE,
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
-    previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
-    tables: { events: e.C360_EVENTS_TABLE, views: e.C360_VIEWS_TABLE, keys: e.C360_KEYS_TABLE, quarantine: e.C360_QUARANTINE_TABLE, audit: e.C360_AUDIT_TABLE, ledger: e.C360_LEDGER_TABLE, outbox: e.C360_OUTBOX_TABLE ?? `${e.C360_EVENTS_TABLE}-outbox` },
+    previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+    tables: {
+      events: e.C360_EVENTS_TABLE,
+      views: e.C360_VIEWS_TABLE,
+      keys: e.C360_KEYS_TABLE,
+      quarantine: e.C360_QUARANTINE_TABLE,
+      audit: e.C360_AUDIT_TABLE,
+      ledger: e.C360_LEDGER_TABLE,
+      outbox: e.C360_OUTBOX_TABLE ?? `${e.C360_EVENTS_TABLE}-outbox`,
+    },
     offers: e.C360_ENGAGEMENT === 'on' ? offersFrom(e.C360_OFFERS_FILE) : undefined,
     snsTopicArn: e.C360_SNS_TOPIC_ARN,
     identityTopicArn: e.C360_IDENTITY_TOPIC_ARN,

@@ -61,7 +61,9 @@ export const buildContainer = async (config: Config): Promise<Container> => {
     case 'sqlite': {
       const m = await import('./stores/sqlite.js');
       bindSqlite(c, config, m, keyring);
-      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new m.SqliteEventStore(ctx.get(TOKENS.Sqlite), { clock: ctx.get(TOKENS.Clock), groupCommit: config.groupCommit }));
+      c.bind(TOKENS.EventStore).toDynamicValue(
+        (ctx) => new m.SqliteEventStore(ctx.get(TOKENS.Sqlite), { clock: ctx.get(TOKENS.Clock), groupCommit: config.groupCommit }),
+      );
       outbox = (ctx) => new m.SqliteOutbox(ctx.get(TOKENS.Sqlite));
       break;
     }
@@ -70,7 +72,9 @@ export const buildContainer = async (config: Config): Promise<Container> => {
       // so nothing but the EventStoreDB server has to run
       const [m, esdb] = await Promise.all([import('./stores/sqlite.js'), import('./stores/eventstoredb.js')]);
       bindSqlite(c, config, m, keyring);
-      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new esdb.EventStoreDbEventStore(esdb.createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }));
+      c.bind(TOKENS.EventStore).toDynamicValue(
+        (ctx) => new esdb.EventStoreDbEventStore(esdb.createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }),
+      );
       outbox = (ctx) => new m.SqliteOutbox(ctx.get(TOKENS.Sqlite));
       break;
     }
@@ -93,7 +97,12 @@ export const buildContainer = async (config: Config): Promise<Container> => {
     };
     const publish: Sns | undefined = sns && { ...sns, client: sns.createSnsClient(awsClientConfig(config.snsEndpoint)) };
     const feed = publish && config.identityTopicArn ? new publish.SnsIdentityFeed(publish.client, { topicArn: config.identityTopicArn }) : undefined;
-    return createCore(ports, { inlineProjection: config.projection === 'inline', sourceOf: (_tenant, name) => sourceFor(config, name), feed, engagement: engagementFor(config, outbox(ctx), publish) });
+    return createCore(ports, {
+      inlineProjection: config.projection === 'inline',
+      sourceOf: (_tenant, name) => sourceFor(config, name),
+      feed,
+      engagement: engagementFor(config, outbox(ctx), publish),
+    });
   });
   return c;
 };
@@ -110,7 +119,9 @@ const bindMemory = (c: Container, m: typeof import('./stores/memory.js')): void 
   c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new m.MemoryEventStore(ctx.get(TOKENS.Clock)));
   c.bind(TOKENS.ReadModelStore).toDynamicValue(() => new m.MemoryReadModelStore());
   c.bind(TOKENS.KeyStore).toDynamicValue(() => new m.MemoryKeyStore());
-  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) => encrypted(ctx, new m.MemoryQuarantine({ retentionMs: ctx.get(TOKENS.Config).quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })));
+  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
+    encrypted(ctx, new m.MemoryQuarantine({ retentionMs: ctx.get(TOKENS.Config).quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),
+  );
   c.bind(TOKENS.SnapshotStore).toDynamicValue(() => new m.MemorySnapshotStore());
   c.bind(TOKENS.AuditLog).toDynamicValue(() => new m.MemoryAuditLog());
   c.bind(TOKENS.ErasureLedger).toDynamicValue(() => new m.MemoryErasureLedger());
@@ -134,7 +145,9 @@ const bindSqlite = (c: Container, config: Config, m: typeof import('./stores/sql
   // commit's fsync (FULL, same WAL) makes it durable first. An erasure's destroyed keys are synced
   // by the checkpoint its receipt ends with.
   c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new m.SqliteKeyStore(ctx.get(TOKENS.SqliteDerived), { keyring: keyring(), clock: ctx.get(TOKENS.Clock) }));
-  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) => encrypted(ctx, new m.SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })));
+  c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
+    encrypted(ctx, new m.SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),
+  );
 };
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
@@ -145,24 +158,35 @@ const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/
  */
 export const awsClientConfig = (endpoint: string | undefined) => {
   if (!endpoint) return {};
-  const local = LOOPBACK.test(endpoint) && !process.env['AWS_ACCESS_KEY_ID'] && !process.env['AWS_PROFILE'];
+  const local = LOOPBACK.test(endpoint) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
   return {
     endpoint,
-    region: process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   };
 };
 
 const bindDynamoDb = (c: Container, config: Config, m: typeof import('./stores/dynamodb.js'), keyring: () => MasterKeyring): void => {
   c.bind(TOKENS.DynamoDbClient).toDynamicValue(() => m.createDynamoDbClient(awsClientConfig(config.dynamoEndpoint)));
-  c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new m.DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }));
+  c.bind(TOKENS.EventStore).toDynamicValue(
+    (ctx) => new m.DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }),
+  );
   c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new m.DynamoDbReadModelStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.views }));
   c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new m.DynamoDbSnapshotStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events }));
   c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new m.DynamoDbAuditLog(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.audit }));
   c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new m.DynamoDbErasureLedger(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.ledger }));
-  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new m.DynamoDbKeyStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.keys, keyring: keyring(), clock: ctx.get(TOKENS.Clock) }));
+  c.bind(TOKENS.KeyStore).toDynamicValue(
+    (ctx) => new m.DynamoDbKeyStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.keys, keyring: keyring(), clock: ctx.get(TOKENS.Clock) }),
+  );
   c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
-    encrypted(ctx, new m.DynamoDbQuarantine(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.quarantine, retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),
+    encrypted(
+      ctx,
+      new m.DynamoDbQuarantine(ctx.get(TOKENS.DynamoDbClient), {
+        tableName: config.tables.quarantine,
+        retentionMs: config.quarantineRetentionMs,
+        clock: ctx.get(TOKENS.Clock),
+      }),
+    ),
   );
 };
 
@@ -178,7 +202,8 @@ const keyringFor = (config: Config, kms: Kms | undefined): MasterKeyring => {
       previous.map((k) => LocalMasterKey.fromBase64(k, 'C360_MASTER_KEY')),
     );
   }
-  if (!config.masterKey) throw new ConfigError('C360_MASTER_KEY: required for a persistent store (it wraps every customer data key); generate one with `openssl rand -base64 32`');
+  if (!config.masterKey)
+    throw new ConfigError('C360_MASTER_KEY: required for a persistent store (it wraps every customer data key); generate one with `openssl rand -base64 32`');
   try {
     return new MasterKeyring(
       LocalMasterKey.fromBase64(config.masterKey, 'C360_MASTER_KEY'),

@@ -46,7 +46,23 @@ export const loadCredentials = (config: Config): CredentialSpec[] => {
       specs.push({ ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond });
     }
   }
-  if (config.writeKey) specs.push({ id: 'env-write-key', tenant: config.tenant, kind: 'writeKey', secret: config.writeKey, scopes: ['ingest'], rateLimitPerSecond: config.rateLimitPerSecond });
-  if (config.adminToken) specs.push({ id: 'env-admin-token', tenant: config.tenant, kind: 'token', secret: config.adminToken, scopes: [...SCOPES], rateLimitPerSecond: config.rateLimitPerSecond });
+  if (config.writeKey)
+    specs.push({
+      id: 'env-write-key',
+      tenant: config.tenant,
+      kind: 'writeKey',
+      secret: config.writeKey,
+      scopes: ['ingest'],
+      rateLimitPerSecond: config.rateLimitPerSecond,
+    });
+  if (config.adminToken)
+    specs.push({
+      id: 'env-admin-token',
+      tenant: config.tenant,
+      kind: 'token',
+      secret: config.adminToken,
+      scopes: [...SCOPES],
+      rateLimitPerSecond: config.rateLimitPerSecond,
+    });
   return specs;
 };

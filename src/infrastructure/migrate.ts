@@ -44,10 +44,23 @@ export const openMigrationSide = async (config: Config): Promise<MigrationSide> 
       const { tables } = config;
       const outboxTable = tables.outbox ?? `${tables.events}-outbox`;
       if (config.createTables ?? config.dynamoEndpoint !== undefined) {
-        await ensureTables(client, { events: tables.events, views: tables.views, keys: tables.keys, quarantine: tables.quarantine, audit: tables.audit, ledger: tables.ledger, outbox: outboxTable });
+        await ensureTables(client, {
+          events: tables.events,
+          views: tables.views,
+          keys: tables.keys,
+          quarantine: tables.quarantine,
+          audit: tables.audit,
+          ledger: tables.ledger,
+          outbox: outboxTable,
+        });
       }
       const quarantine = new DynamoDbQuarantine(client, { tableName: tables.quarantine, retentionMs: config.quarantineRetentionMs });
-      const transfer = new DynamoDbStoreTransfer(client, { events: tables.events, keys: tables.keys, outbox: outboxTable }, c.get(TOKENS.EventStore), quarantine);
+      const transfer = new DynamoDbStoreTransfer(
+        client,
+        { events: tables.events, keys: tables.keys, outbox: outboxTable },
+        c.get(TOKENS.EventStore),
+        quarantine,
+      );
       return common(transfer, new DynamoDbOutbox(client, { tableName: outboxTable }), async () => client.destroy());
     }
     default:
@@ -55,7 +68,11 @@ export const openMigrationSide = async (config: Config): Promise<MigrationSide> 
   }
 };
 
-const sqliteSide = (c: Container, config: Config, common: (t: StoreTransfer, o: MigrationTarget['outbox'], close: () => Promise<void>) => MigrationSide): MigrationSide => {
+const sqliteSide = (
+  c: Container,
+  config: Config,
+  common: (t: StoreTransfer, o: MigrationTarget['outbox'], close: () => Promise<void>) => MigrationSide,
+): MigrationSide => {
   const db = c.get(TOKENS.Sqlite);
   c.get(TOKENS.KeyStore); // creates the key table
   const quarantine = new SqliteQuarantine(db, { retentionMs: config.quarantineRetentionMs });
@@ -83,7 +100,11 @@ export const runMigration = async (
   source: Config,
   target: Config,
   tenant: string,
-  options: { readonly resume?: boolean | undefined; readonly onProgress?: ((kind: MigrationKind, copied: number) => void) | undefined; readonly actor?: string | undefined } = {},
+  options: {
+    readonly resume?: boolean | undefined;
+    readonly onProgress?: ((kind: MigrationKind, copied: number) => void) | undefined;
+    readonly actor?: string | undefined;
+  } = {},
 ): Promise<MigrationReport> => {
   if (sameStore(source, target)) throw new ConfigError('migrate: the target is the store the data is in already');
   const from = await openMigrationSide(source);

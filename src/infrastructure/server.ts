@@ -42,7 +42,11 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       metrics: running.metrics,
       now: Date.now,
       health: async () => ({ ok: true, details: { store: config.store, projection: config.projection, ingest: config.ingestMode } }),
-      logger: { info: log, warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })), error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })) },
+      logger: {
+        info: log,
+        warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
+        error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
+      },
     });
     const server = await startHttpServer(http, { port: config.port, hostname: config.host });
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
@@ -50,7 +54,8 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     out(`Customer 360 API on ${url} (tenant "${config.tenant}", store ${config.store}: ${where}; docs ${url}/docs)`);
     if (generated.writeKey) out(`  write key (Basic auth user name, scope ingest): ${generated.writeKey}`);
     if (generated.adminToken) out(`  admin token (Bearer, every scope):            ${generated.adminToken}`);
-    if (generated.writeKey || generated.adminToken) out(config.store === 'memory' ? '  (generated for this process)' : `  (generated once, kept in ${config.dataDir}/secrets.json)`);
+    if (generated.writeKey || generated.adminToken)
+      out(config.store === 'memory' ? '  (generated for this process)' : `  (generated once, kept in ${config.dataDir}/secrets.json)`);
     return {
       url,
       app: running,

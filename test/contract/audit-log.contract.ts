@@ -37,7 +37,12 @@ export const auditLogContract = (name: string, make: () => Promise<AuditLog> | A
 
     it('keeps every field of an entry exactly, detail included', async () => {
       const [id] = timeOrderedIds(1);
-      const e = entry(tenant, id!, { action: 'customer.erase', outcome: 'refused', code: 'CUSTOMER_NOT_FOUND', detail: { customers: 5, dataKeys: 5, forced: false, erasureId: 'er-1' } });
+      const e = entry(tenant, id!, {
+        action: 'customer.erase',
+        outcome: 'refused',
+        code: 'CUSTOMER_NOT_FOUND',
+        detail: { customers: 5, dataKeys: 5, forced: false, erasureId: 'er-1' },
+      });
       await log.append(e);
       await expect(log.list(tenant, { limit: 10 })).resolves.toEqual({ entries: [e] });
     });
@@ -64,7 +69,8 @@ export const auditLogContract = (name: string, make: () => Promise<AuditLog> | A
     it("lists one customer's entries, paged, and every entry without the filter", async () => {
       const ids = timeOrderedIds(7);
       const customers = ['c-a', 'c-b', 'c-a', undefined, 'c-a', 'c-b', 'c-a'];
-      for (const [i, id] of ids.entries()) await log.append(entry(tenant, id, { customerId: customers[i], action: customers[i] ? 'customer.export' : 'admin.rebuild' }));
+      for (const [i, id] of ids.entries())
+        await log.append(entry(tenant, id, { customerId: customers[i], action: customers[i] ? 'customer.export' : 'admin.rebuild' }));
       const ofA = ids.filter((_, i) => customers[i] === 'c-a');
       for (const limit of [1, 3, 10]) expect((await listAll(log, tenant, limit, 'c-a')).map((e) => e.id)).toEqual(ofA);
       const page = await log.list(tenant, { limit: 2, customerId: 'c-a' });

@@ -111,30 +111,32 @@ export const checkpointsContract = (name: string, traits: CheckpointsTraits, mak
       await expect(checkpoints.get(b, shard(1))).resolves.toEqual(expected.get(`${b} ${shard(1)}`));
     });
 
-    if (traits.durable) it('a restarted process resumes where the last one saved', async () => {
-      const made = await make();
-      const { checkpoints } = made;
-      const reopen = given(made.reopen, 'reopen');
-      const stream = newStream();
-      await checkpoints.save(stream, shard(0), { sequenceNumber: seq(31), ended: false });
-      await checkpoints.save(stream, shard(1), { sequenceNumber: seq(32), ended: true });
-      const again = reopen();
-      await expect(again.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(31), ended: false });
-      await expect(again.get(stream, shard(1))).resolves.toEqual({ sequenceNumber: seq(32), ended: true });
-      await again.save(stream, shard(0), { sequenceNumber: seq(40), ended: false });
-      await expect(reopen().get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(40), ended: false });
-    });
+    if (traits.durable)
+      it('a restarted process resumes where the last one saved', async () => {
+        const made = await make();
+        const { checkpoints } = made;
+        const reopen = given(made.reopen, 'reopen');
+        const stream = newStream();
+        await checkpoints.save(stream, shard(0), { sequenceNumber: seq(31), ended: false });
+        await checkpoints.save(stream, shard(1), { sequenceNumber: seq(32), ended: true });
+        const again = reopen();
+        await expect(again.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(31), ended: false });
+        await expect(again.get(stream, shard(1))).resolves.toEqual({ sequenceNumber: seq(32), ended: true });
+        await again.save(stream, shard(0), { sequenceNumber: seq(40), ended: false });
+        await expect(reopen().get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(40), ended: false });
+      });
 
-    if (traits.namedConsumers) it('another consumer of the same stream keeps its own places', async () => {
-      const made = await make();
-      const { checkpoints } = made;
-      const stream = newStream();
-      const other = given(made.otherConsumer, 'otherConsumer')();
-      await checkpoints.save(stream, shard(0), { sequenceNumber: seq(50), ended: false });
-      await expect(other.get(stream, shard(0))).resolves.toBeUndefined();
-      await other.save(stream, shard(0), { sequenceNumber: seq(7), ended: false });
-      await expect(checkpoints.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(50), ended: false });
-      await expect(other.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(7), ended: false });
-    });
+    if (traits.namedConsumers)
+      it('another consumer of the same stream keeps its own places', async () => {
+        const made = await make();
+        const { checkpoints } = made;
+        const stream = newStream();
+        const other = given(made.otherConsumer, 'otherConsumer')();
+        await checkpoints.save(stream, shard(0), { sequenceNumber: seq(50), ended: false });
+        await expect(other.get(stream, shard(0))).resolves.toBeUndefined();
+        await other.save(stream, shard(0), { sequenceNumber: seq(7), ended: false });
+        await expect(checkpoints.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(50), ended: false });
+        await expect(other.get(stream, shard(0))).resolves.toEqual({ sequenceNumber: seq(7), ended: false });
+      });
   });
 };

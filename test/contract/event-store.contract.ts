@@ -11,11 +11,21 @@ const newId = (): string => randomUUID();
 const ids = (events: readonly StoredEvent[]): string[] => events.map((e) => e.eventId);
 const DAY = 86_400_000;
 
-type Fired = { readonly commit: Commit; readonly outcome: { readonly ok: true; readonly result: CommitResult } | { readonly ok: false; readonly error: unknown } };
+type Fired = {
+  readonly commit: Commit;
+  readonly outcome: { readonly ok: true; readonly result: CommitResult } | { readonly ok: false; readonly error: unknown };
+};
 
 /** Fires every commit in the same turn, in array order, and waits for each to settle. */
 const fireTogether = (store: EventStore, commits: readonly Commit[]): Promise<Fired[]> =>
-  Promise.all(commits.map((c) => store.commit(c).then((result) => ({ commit: c, outcome: { ok: true as const, result } }), (error: unknown) => ({ commit: c, outcome: { ok: false as const, error } }))));
+  Promise.all(
+    commits.map((c) =>
+      store.commit(c).then(
+        (result) => ({ commit: c, outcome: { ok: true as const, result } }),
+        (error: unknown) => ({ commit: c, outcome: { ok: false as const, error } }),
+      ),
+    ),
+  );
 
 const statusOf = (f: Fired): string => (f.outcome.ok ? f.outcome.result.status : 'rejected');
 
@@ -32,8 +42,12 @@ const expectAllOrNothing = async (store: EventStore, tenant: string, fired: read
       for (const e of s.events) expect(logged.has(e.eventId), `event ${e.eventId} of a ${committed ? 'committed' : 'refused'} commit`).toBe(committed);
       if (committed) expect(ids((await store.readStream(tenant, s.streamId, s.expectedVersion)).slice(0, s.events.length))).toEqual(ids(s.events));
     }
-    const owners = await store.readClaims(tenant, commit.claims.map((c) => c.key));
-    for (const c of commit.claims) if (c.op === 'claim') expect(owners.get(c.key) === c.owner, `claim ${c.key} of a ${committed ? 'committed' : 'refused'} commit`).toBe(committed);
+    const owners = await store.readClaims(
+      tenant,
+      commit.claims.map((c) => c.key),
+    );
+    for (const c of commit.claims)
+      if (c.op === 'claim') expect(owners.get(c.key) === c.owner, `claim ${c.key} of a ${committed ? 'committed' : 'refused'} commit`).toBe(committed);
     if (commit.idempotency) {
       const recorded = await store.getIdempotency(tenant, commit.idempotency.key, Date.now());
       if (committed) expect(recorded).toEqual(commit.idempotency);
@@ -167,9 +181,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
       it('two concurrent first commits claiming the same key: exactly one customer exists', async () => {
         const key = claimKey();
         const contenders = Array.from({ length: 8 }, () => newId());
-        const results = await Promise.all(
-          contenders.map((id) => commit({ streams: [registered(tenant, id)], claims: [{ op: 'claim', key, owner: id }] })),
-        );
+        const results = await Promise.all(contenders.map((id) => commit({ streams: [registered(tenant, id)], claims: [{ op: 'claim', key, owner: id }] })));
         const winners = contenders.filter((_, i) => results[i]!.status === 'committed');
         expect(winners).toHaveLength(1);
         expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, winners[0]]]));
@@ -309,7 +321,12 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         await expect(store.readAll(other, { limit: 10 })).resolves.toMatchObject({ events: [] });
 
         // the same ids are free in the other tenant
-        const mine = { tenant: other, idempotency: { ...record, payloadHash: 'h-b' }, streams: [append(other, a, 0, 1)], claims: [{ op: 'claim' as const, key, owner: 'someone-else' }] };
+        const mine = {
+          tenant: other,
+          idempotency: { ...record, payloadHash: 'h-b' },
+          streams: [append(other, a, 0, 1)],
+          claims: [{ op: 'claim' as const, key, owner: 'someone-else' }],
+        };
         await expect(store.commit(mine)).resolves.toEqual({ status: 'committed', versions: { [a]: 1 } });
         expect((await store.readStream(tenant, a)).map((e) => e.tenant)).toEqual([tenant, tenant]);
         expect((await store.readClaims(tenant, [key])).get(key)).toBe(a);
@@ -320,7 +337,10 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
 
     describe('limits', () => {
       const rejectsTooLarge = async (c: Promise<CommitResult>) => {
-        const error = await c.then(() => undefined, (e: unknown) => e);
+        const error = await c.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(DomainError);
         expect((error as DomainError).code).toBe('COMMIT_TOO_LARGE');
         return error as DomainError;
@@ -334,7 +354,9 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         await expect(store.readStream(tenant, a)).resolves.toEqual([]);
         await expect(store.getIdempotency(tenant, 'msg-big', Date.now())).resolves.toBeUndefined();
 
-        await expect(commit({ idempotency: idem, streams: [append(tenant, b, 0, 98)], claims: [{ op: 'claim', key: claimKey(), owner: b }] })).resolves.toMatchObject({
+        await expect(
+          commit({ idempotency: idem, streams: [append(tenant, b, 0, 98)], claims: [{ op: 'claim', key: claimKey(), owner: b }] }),
+        ).resolves.toMatchObject({
           status: 'committed',
           versions: { [b]: 98 },
         });
@@ -382,11 +404,17 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
       it('independent commits all commit, whole, and the log holds each once', async () => {
         const ids = Array.from({ length: 45 }, () => newId());
         const commits: Commit[] = ids.map((id, i) =>
-          i % 3 === 0 ? first(id, [claimKey(), claimKey()], `msg-${id}`) : i % 3 === 1 ? { tenant, claims: [], streams: [append(tenant, id, 0, 1)] } : { tenant, claims: [], streams: [append(tenant, id, 0, 3)] },
+          i % 3 === 0
+            ? first(id, [claimKey(), claimKey()], `msg-${id}`)
+            : i % 3 === 1
+              ? { tenant, claims: [], streams: [append(tenant, id, 0, 1)] }
+              : { tenant, claims: [], streams: [append(tenant, id, 0, 3)] },
         );
         const fired = await fireTogether(store, commits);
         expect(fired.map(statusOf)).toEqual(commits.map(() => 'committed'));
-        fired.forEach(({ commit, outcome }) => expect(outcome).toEqual({ ok: true, result: { status: 'committed', versions: { [commit.streams[0]!.streamId]: commit.streams[0]!.events.length } } }));
+        fired.forEach(({ commit, outcome }) =>
+          expect(outcome).toEqual({ ok: true, result: { status: 'committed', versions: { [commit.streams[0]!.streamId]: commit.streams[0]!.events.length } } }),
+        );
         expect(await readAllEvents(store, tenant, 1_000)).toHaveLength(commits.reduce((n, c) => n + c.streams[0]!.events.length, 0));
         await expectAllOrNothing(store, tenant, fired);
       });
@@ -411,7 +439,9 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         const streamWinner = appended.filter((f) => statusOf(f) === 'committed');
         expect(streamWinner).toHaveLength(1);
         const version = 1 + streamWinner[0]!.commit.streams[0]!.events.length;
-        for (const f of appended) if (f !== streamWinner[0]) expect(f.outcome).toEqual({ ok: true, result: { status: 'conflict', current: { streams: { [shared]: version }, claims: {} } } });
+        for (const f of appended)
+          if (f !== streamWinner[0])
+            expect(f.outcome).toEqual({ ok: true, result: { status: 'conflict', current: { streams: { [shared]: version }, claims: {} } } });
         expect((await store.readStream(tenant, shared)).map((e) => e.version)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
 
         const claimed = by(claiming);
@@ -458,8 +488,17 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
       it('a commit over the limits fails alone, writing nothing; the commits around it are unaffected', async () => {
         const ids = Array.from({ length: 6 }, () => newId());
         const big = newId();
-        const tooLarge: Commit = { tenant, claims: [{ op: 'claim', key: claimKey(), owner: big }], idempotency: { key: `msg-${big}`, payloadHash: 'h', expiresAt: Date.now() + DAY }, streams: [append(tenant, big, 0, 99)] };
-        const commits = [...ids.slice(0, 3).map((id) => first(id, [claimKey()], `msg-${id}`)), tooLarge, ...ids.slice(3).map((id) => first(id, [claimKey()], `msg-${id}`))];
+        const tooLarge: Commit = {
+          tenant,
+          claims: [{ op: 'claim', key: claimKey(), owner: big }],
+          idempotency: { key: `msg-${big}`, payloadHash: 'h', expiresAt: Date.now() + DAY },
+          streams: [append(tenant, big, 0, 99)],
+        };
+        const commits = [
+          ...ids.slice(0, 3).map((id) => first(id, [claimKey()], `msg-${id}`)),
+          tooLarge,
+          ...ids.slice(3).map((id) => first(id, [claimKey()], `msg-${id}`)),
+        ];
         const fired = await fireTogether(store, commits);
         expect(fired.map(statusOf)).toEqual(['committed', 'committed', 'committed', 'rejected', 'committed', 'committed', 'committed']);
         const error = fired[3]!.outcome.ok ? undefined : fired[3]!.outcome.error;
@@ -476,7 +515,14 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         const live = { key: 'msg-live', payloadHash: 'h-live', expiresAt: now + DAY };
         const soon = { key: 'msg-soon', payloadHash: 'h-soon', expiresAt: now + 60_000 };
         const expired = { key: 'msg-expired', payloadHash: 'h-expired', expiresAt: now - 60_000 };
-        await commit({ idempotency: live, streams: [registered(tenant, a)], claims: [{ op: 'claim', key: k1, owner: a }, { op: 'claim', key: k2, owner: a }] });
+        await commit({
+          idempotency: live,
+          streams: [registered(tenant, a)],
+          claims: [
+            { op: 'claim', key: k1, owner: a },
+            { op: 'claim', key: k2, owner: a },
+          ],
+        });
         await commit({ idempotency: soon, streams: [registered(tenant, b)], claims: [{ op: 'claim', key: k3, owner: b }] });
         await commit({ idempotency: expired, streams: [append(tenant, b, 1)] });
         const theirs = { ...live, payloadHash: 'h-theirs' };
@@ -505,7 +551,11 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         ]);
         expect(reads).toEqual([live, soon, undefined, soon, undefined, expired, undefined, theirs, live]);
         expect(claims).toEqual([
-          new Map([[k1, a], [k2, a], [k3, b]]),
+          new Map([
+            [k1, a],
+            [k2, a],
+            [k3, b],
+          ]),
           new Map([[k3, b]]),
           new Map(),
           new Map([[k1, 'their-owner']]),

@@ -34,9 +34,32 @@ export type IdentityFeedTraits = {
 const T0 = 1_767_225_600_000;
 const id = (prefix: string, n: number) => `${prefix}-0197c000-0000-7000-8000-${String(n).padStart(12, '0')}`;
 
-export const mergedChange = (n: number, tenant = 'acme'): IdentityChange => ({ id: id('ev', n), tenant, type: 'merged', at: T0 + n, survivorId: id('cs', n), absorbedId: id('ca', n), mergeId: id('mg', n) });
-export const unmergedChange = (n: number, tenant = 'acme'): IdentityChange => ({ id: id('ev', n), tenant, type: 'unmerged', at: T0 + n, survivorId: id('cs', n), restoredId: id('ca', n), mergeId: id('mg', n) });
-export const erasedChange = (n: number, tenant = 'acme'): IdentityChange => ({ id: id('ev', n), tenant, type: 'erased', at: T0 + n, customerId: id('c', n), erasureId: id('er', n) });
+export const mergedChange = (n: number, tenant = 'acme'): IdentityChange => ({
+  id: id('ev', n),
+  tenant,
+  type: 'merged',
+  at: T0 + n,
+  survivorId: id('cs', n),
+  absorbedId: id('ca', n),
+  mergeId: id('mg', n),
+});
+export const unmergedChange = (n: number, tenant = 'acme'): IdentityChange => ({
+  id: id('ev', n),
+  tenant,
+  type: 'unmerged',
+  at: T0 + n,
+  survivorId: id('cs', n),
+  restoredId: id('ca', n),
+  mergeId: id('mg', n),
+});
+export const erasedChange = (n: number, tenant = 'acme'): IdentityChange => ({
+  id: id('ev', n),
+  tenant,
+  type: 'erased',
+  at: T0 + n,
+  customerId: id('c', n),
+  erasureId: id('er', n),
+});
 
 /** The change's own fields and nothing else, as a subscriber should see them. */
 const fieldsOf = (c: IdentityChange): IdentityChange => {
@@ -85,7 +108,9 @@ export const identityFeedContract = (name: string, traits: IdentityFeedTraits, m
 
     it('delivers every change of a large publish; a change repeated, in the call or later, is dropped by its id', async () => {
       const { feed, delivered } = await make();
-      const changes = Array.from({ length: 23 }, (_, i) => (i % 3 === 0 ? mergedChange(100 + i) : i % 3 === 1 ? unmergedChange(100 + i) : erasedChange(100 + i)));
+      const changes = Array.from({ length: 23 }, (_, i) =>
+        i % 3 === 0 ? mergedChange(100 + i) : i % 3 === 1 ? unmergedChange(100 + i) : erasedChange(100 + i),
+      );
       // a redelivered event within one call, then the whole first part again
       await feed.publish([...changes, changes[4]!]);
       await feed.publish(changes.slice(0, 5));
@@ -112,7 +137,10 @@ export const identityFeedContract = (name: string, traits: IdentityFeedTraits, m
         await feed.publish([acme[2]!, globex[1]!, acme[3]!]);
         const got = await delivered(6);
         expect(got).toHaveLength(6);
-        for (const [tenant, expected] of [['acme', acme], ['globex', globex]] as const) {
+        for (const [tenant, expected] of [
+          ['acme', acme],
+          ['globex', globex],
+        ] as const) {
           const mine = got.filter((d) => (d.body as IdentityChange).tenant === tenant);
           expect(mine.map(idOf)).toEqual(expected.map((c) => c.id));
           const groups = new Set(mine.map((d) => d.group));

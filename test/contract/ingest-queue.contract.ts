@@ -22,7 +22,10 @@ export type IngestQueueUnderTest = {
 };
 
 const encoder = new TextEncoder();
-const record = (partitionKey: string, body: string | Uint8Array): QueueRecord => ({ partitionKey, data: typeof body === 'string' ? encoder.encode(body) : body });
+const record = (partitionKey: string, body: string | Uint8Array): QueueRecord => ({
+  partitionKey,
+  data: typeof body === 'string' ? encoder.encode(body) : body,
+});
 const hex = (data: Uint8Array): string => Buffer.from(data).toString('hex');
 const accepted = (results: readonly QueueResult[]): string[] =>
   results.map((r, i) => {

@@ -54,7 +54,10 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       await keys.getOrCreate(tenant, 'c-1');
       await keys.destroy(tenant, 'c-1');
       await expect(keys.get(tenant, 'c-1')).resolves.toBeNull();
-      const error = await keys.getOrCreate(tenant, 'c-1').then(() => undefined, (e: unknown) => e);
+      const error = await keys.getOrCreate(tenant, 'c-1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(DomainError);
       expect((error as DomainError).code).toBe('CUSTOMER_NOT_ACTIVE');
       // erasure retries destroy again

@@ -72,10 +72,15 @@ export const notifierContract = (name: string, traits: NotifierTraits, make: () 
       expect(got[0]!.dedupId).toBe(n.decisionId);
     });
 
-    it('passes on no field beyond the port\'s, whatever else the object carries (no personal data)', async () => {
+    it("passes on no field beyond the port's, whatever else the object carries (no personal data)", async () => {
       const { notifier, delivered } = await make();
       const n = notification(2);
-      const smuggled = { ...n, email: 'ada@example.com', traits: { name: 'Ada Lovelace', phone: '+447700900123' }, profile: { city: 'London' } } as Notification;
+      const smuggled = {
+        ...n,
+        email: 'ada@example.com',
+        traits: { name: 'Ada Lovelace', phone: '+447700900123' },
+        profile: { city: 'London' },
+      } as Notification;
       await notifier.publish(smuggled);
       const [got] = await delivered(1);
       expect(got!.body).toStrictEqual(fieldsOf(n));
@@ -91,7 +96,9 @@ export const notifierContract = (name: string, traits: NotifierTraits, make: () 
       expect(got).toHaveLength(traits.dropsRepeats ? 3 : 4);
       for (const d of got) expect(d.dedupId).toBe(decisionIdOf(d));
       // what a subscriber keeps, in decision id order (standard SNS promises no order)
-      const once = [...new Map(got.map((d) => [d.dedupId, d.body])).values()].sort((a, b) => ((a as Notification).decisionId < (b as Notification).decisionId ? -1 : 1));
+      const once = [...new Map(got.map((d) => [d.dedupId, d.body])).values()].sort((a, b) =>
+        (a as Notification).decisionId < (b as Notification).decisionId ? -1 : 1,
+      );
       expect(once).toStrictEqual(ns.map(fieldsOf));
     });
 
@@ -106,8 +113,13 @@ export const notifierContract = (name: string, traits: NotifierTraits, make: () 
         for (const n of order) await notifier.publish(n);
         const got = await delivered(order.length);
         expect(got).toHaveLength(order.length);
-        const of = (tenant: string, customerId: string) => got.filter((d) => (d.body as Notification).tenant === tenant && (d.body as Notification).customerId === customerId);
-        for (const [tenant, customerId, expected] of [['acme', 'c-a', [a(1), a(2), a(3), a(4)]], ['acme', 'c-b', [b(1), b(2)]], ['globex', 'c-a', [other(1), other(2)]]] as const) {
+        const of = (tenant: string, customerId: string) =>
+          got.filter((d) => (d.body as Notification).tenant === tenant && (d.body as Notification).customerId === customerId);
+        for (const [tenant, customerId, expected] of [
+          ['acme', 'c-a', [a(1), a(2), a(3), a(4)]],
+          ['acme', 'c-b', [b(1), b(2)]],
+          ['globex', 'c-a', [other(1), other(2)]],
+        ] as const) {
           expect(of(tenant, customerId).map(decisionIdOf)).toEqual(expected.map((n) => n.decisionId));
           // where the transport orders by group: one group per customer, none shared with another
           const groups = new Set(of(tenant, customerId).map((d) => d.group));

@@ -47,7 +47,9 @@ export const outboxContract = (name: string, make: () => Promise<Outbox> | Outbo
       expect((await outbox.get(tenant, 'd-1'))?.version).toBe(9);
       await outbox.reschedule(tenant, 'd-1', { attempts: 1, nextAttemptAt: T0 + 1_000, confirmed: true, lastError: 'Error: down' });
       expect(await outbox.stage(outboxEntry(tenant, 'd-1', { version: 11 }))).toBe(false);
-      expect(await outbox.get(tenant, 'd-1')).toEqual(outboxEntry(tenant, 'd-1', { version: 9, attempts: 1, nextAttemptAt: T0 + 1_000, confirmed: true, lastError: 'Error: down' }));
+      expect(await outbox.get(tenant, 'd-1')).toEqual(
+        outboxEntry(tenant, 'd-1', { version: 9, attempts: 1, nextAttemptAt: T0 + 1_000, confirmed: true, lastError: 'Error: down' }),
+      );
       await outbox.markPublished(tenant, 'd-1', T0 + 2_000);
       expect(await outbox.stage(outboxEntry(tenant, 'd-1'))).toBe(false);
     });

@@ -26,7 +26,7 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
     });
 
     it('keeps the raw payload and reason exactly as received', async () => {
-      const entry = quarantineEntry(tenant, 'q-1', { payload: { weird: [1, 'two', { three: null }], 'ünïcode': '✓' } });
+      const entry = quarantineEntry(tenant, 'q-1', { payload: { weird: [1, 'two', { three: null }], ünïcode: '✓' } });
       await q.put(entry);
       await expect(q.get(tenant, 'q-1')).resolves.toEqual(entry);
       await expect(q.get(tenant, 'q-404')).resolves.toBeUndefined();
@@ -48,7 +48,11 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       await q.markReplayed(tenant, 'q-2', 1_767_300_000_000);
       await q.markReplayed(tenant, 'q-4', 1_767_300_000_001);
 
-      await expect(q.get(tenant, 'q-2')).resolves.toMatchObject({ status: 'replayed', replayedAt: 1_767_300_000_000, payload: quarantineEntry(tenant, 'q-2').payload });
+      await expect(q.get(tenant, 'q-2')).resolves.toMatchObject({
+        status: 'replayed',
+        replayedAt: 1_767_300_000_000,
+        payload: quarantineEntry(tenant, 'q-2').payload,
+      });
       expect((await listAll(q, tenant, 1, 'pending')).map((e) => e.id)).toEqual(['q-1', 'q-3']);
       expect((await listAll(q, tenant, 1, 'replayed')).map((e) => e.id)).toEqual(['q-2', 'q-4']);
       expect((await listAll(q, tenant, 10)).map((e) => e.status)).toEqual(['pending', 'replayed', 'pending', 'replayed']);
@@ -77,7 +81,12 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
     });
 
     it('keeps a payload as large as a whole Segment batch (500 KB) exactly', async () => {
-      const batch = Array.from({ length: 1_100 }, (_, i) => ({ type: 'track', event: `Viewed ${i}`, userId: `u-${i}`, properties: { note: 'ü✓'.repeat(100) } }));
+      const batch = Array.from({ length: 1_100 }, (_, i) => ({
+        type: 'track',
+        event: `Viewed ${i}`,
+        userId: `u-${i}`,
+        properties: { note: 'ü✓'.repeat(100) },
+      }));
       const payload = { batch };
       expect(Buffer.byteLength(JSON.stringify(payload))).toBeGreaterThan(500_000);
       const entry = quarantineEntry(tenant, timeOrderedIds(1)[0]!, { payload });

@@ -29,7 +29,11 @@ let ungrouped: SqliteEventStore | undefined;
 eventStoreContract('SQLite (file, group commit off)', () => (ungrouped ??= new SqliteEventStore(open(), { groupCommit: false })));
 
 const DAY = 86_400_000;
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 
 describe('SQLite event store: group commit', () => {
   let db: SqliteDatabase;
@@ -40,7 +44,8 @@ describe('SQLite event store: group commit', () => {
     store = new SqliteEventStore(db);
     tenant = `t-${randomUUID()}`;
   });
-  const commit = (c: Omit<Commit, 'tenant' | 'claims'> & Partial<Pick<Commit, 'claims'>>, t = tenant): Promise<CommitResult> => store.commit({ tenant: t, claims: [], ...c });
+  const commit = (c: Omit<Commit, 'tenant' | 'claims'> & Partial<Pick<Commit, 'claims'>>, t = tenant): Promise<CommitResult> =>
+    store.commit({ tenant: t, claims: [], ...c });
   const positions = () => store.readGlobal(0, 10_000).map((e) => e.position);
 
   it('writes concurrent commits to distinct streams in one transaction, all readable', async () => {
@@ -122,7 +127,9 @@ describe('SQLite event store: group commit', () => {
   });
 
   it('an unexpected error rejects its member alone, rolled back whole; the rest of the group commits', async () => {
-    db.db.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.events WHEN NEW.stream_id LIKE 'refused-%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    db.db.exec(
+      `CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.events WHEN NEW.stream_id LIKE 'refused-%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const key = claimKey();
     const before = store.stats.transactions;

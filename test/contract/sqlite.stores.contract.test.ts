@@ -125,7 +125,7 @@ describe('SQLite stores on a file', () => {
     const material = dataKeyMaterial(await keys.getOrCreate('acme', 'c-1'));
     await keys.getOrCreate('acme', 'c-2');
     const raw = (id: string) => db.db.prepare('SELECT * FROM data_keys WHERE tenant = ? AND customer_id = ?').get('acme', id);
-    const wrapped = raw('c-1')!['wrapped'] as string;
+    const wrapped = raw('c-1')!.wrapped as string;
     expect(wrapped).toMatch(/^v1\./);
     db.checkpoint();
     expect(fileBytes(db.path).includes(wrapped)).toBe(true);
@@ -133,11 +133,20 @@ describe('SQLite stores on a file', () => {
     await keys.destroy('acme', 'c-1');
     clock.advance(1_000);
     await keys.destroy('acme', 'c-1'); // a retried erasure keeps the first time
-    expect({ ...raw('c-1') }).toEqual({ tenant: 'acme', customer_id: 'c-1', key_id: null, master_key_id: null, wrapped: null, created_at: null, rewrapped_at: null, destroyed_at: clock.now() - 1_000 });
+    expect({ ...raw('c-1') }).toEqual({
+      tenant: 'acme',
+      customer_id: 'c-1',
+      key_id: null,
+      master_key_id: null,
+      wrapped: null,
+      created_at: null,
+      rewrapped_at: null,
+      destroyed_at: clock.now() - 1_000,
+    });
     const bytes = fileBytes(db.path);
     expect(bytes.includes(wrapped)).toBe(false);
     expect(bytes.includes(wrapped.split('.')[2]!)).toBe(false);
-    expect(bytes.includes(raw('c-2')!['wrapped'] as string)).toBe(true); // the other key is untouched
+    expect(bytes.includes(raw('c-2')!.wrapped as string)).toBe(true); // the other key is untouched
     // the schema itself refuses key material on a tombstone
     expect(() => db.db.prepare("UPDATE data_keys SET wrapped = 'x' WHERE customer_id = 'c-1'").run()).toThrow(/CHECK/);
     const dump = JSON.stringify(keys.dump());
@@ -225,7 +234,7 @@ describe('SQLite stores on a file', () => {
     await expect(q.get('acme', 'q-1')).resolves.toEqual(entry);
   });
 
-  it('a doc written by another connection is never served from this one\'s cache', async () => {
+  it("a doc written by another connection is never served from this one's cache", async () => {
     const path = fileOf();
     const [server, cli] = [new SqliteReadModelStore(open(path)), new SqliteReadModelStore(open(path))];
     const first = viewDoc('c-cached', 1);

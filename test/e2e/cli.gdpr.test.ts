@@ -19,8 +19,20 @@ const c360 = (...argv: string[]) => runCliInProcess(argv, { tenant: TENANT, open
 /** Two customers merged by a shared email; returns the survivor and the absorbed id. */
 const grace = async () => {
   const ingest = (source: string, call: Record<string, unknown>) => app.core.ingest.ingest(TENANT, app.sourceOf(TENANT, source), call);
-  const a = await ingest('web', { type: 'identify', messageId: 'g-1', anonymousId: 'anon-grace', timestamp: '2026-01-01T00:01:00Z', traits: { email: 'grace@example.com', name: 'Grace Hopper' } });
-  const b = await ingest('crm', { type: 'identify', messageId: 'g-2', userId: 'crm-grace', timestamp: '2026-01-01T00:02:00Z', traits: { phone: '+44 20 7946 0018' } });
+  const a = await ingest('web', {
+    type: 'identify',
+    messageId: 'g-1',
+    anonymousId: 'anon-grace',
+    timestamp: '2026-01-01T00:01:00Z',
+    traits: { email: 'grace@example.com', name: 'Grace Hopper' },
+  });
+  const b = await ingest('crm', {
+    type: 'identify',
+    messageId: 'g-2',
+    userId: 'crm-grace',
+    timestamp: '2026-01-01T00:02:00Z',
+    traits: { phone: '+44 20 7946 0018' },
+  });
   await ingest('crm', { type: 'identify', messageId: 'g-3', userId: 'crm-grace', timestamp: '2026-01-01T00:03:00Z', traits: { email: 'grace@example.com' } });
   if (a.status !== 'accepted' || b.status !== 'accepted') throw new Error('setup calls were refused');
   await app.drainBackground();
@@ -57,7 +69,7 @@ describe('c360 export', () => {
     const { survivor } = await grace();
     const r = await c360('export', survivor);
     expect(r.code, r.err).toBe(0);
-    expect(r.json()['metadata'].customerId).toBe(survivor);
+    expect(r.json().metadata.customerId).toBe(survivor);
     const { entries } = await app.core.ports.audit.list(TENANT, { limit: 10 });
     expect(entries).toEqual([expect.objectContaining({ action: 'customer.export', actor: `cli:${userInfo().username}`, customerId: survivor })]);
   });
@@ -70,13 +82,13 @@ describe('c360 erase', () => {
     expect(r.code, r.err).toBe(0);
     const receipt = r.json();
     expect(receipt).toMatchObject({ tenant: TENANT, requestedId: absorbed, actor: `cli:${userInfo().username}` });
-    expect([...receipt['customers']].sort()).toEqual([survivor, absorbed].sort());
+    expect([...receipt.customers].sort()).toEqual([survivor, absorbed].sort());
     expect((await c360('erase', survivor, '--json')).json()).toEqual(receipt);
 
     const human = await c360('erase', survivor);
     expect(human.out).toMatch(/^erased 2 customers \(/);
-    expect(human.out).toContain(`erasure ${receipt['erasureId']}:`);
-    expect((await app.core.queries.findByIdentifier(TENANT, 'email', 'grace@example.com').catch((e: { code?: string }) => e.code))).toBe('CUSTOMER_NOT_FOUND');
+    expect(human.out).toContain(`erasure ${receipt.erasureId}:`);
+    expect(await app.core.queries.findByIdentifier(TENANT, 'email', 'grace@example.com').catch((e: { code?: string }) => e.code)).toBe('CUSTOMER_NOT_FOUND');
 
     const list = await c360('erasures', 'list', '--json');
     expect(list.json()).toEqual({ tenant: TENANT, entries: [receipt], next: null });

@@ -28,7 +28,8 @@ const c360 = (...argv: string[]) =>
     },
   });
 
-const views = async (tenant = TENANT): Promise<ViewDoc[]> => (await listAllViews(app.core.ports.readModels, tenant, 500)).sort((a, b) => a.customerId.localeCompare(b.customerId));
+const views = async (tenant = TENANT): Promise<ViewDoc[]> =>
+  (await listAllViews(app.core.ports.readModels, tenant, 500)).sort((a, b) => a.customerId.localeCompare(b.customerId));
 const live = async (tenant = TENANT) => (await views(tenant)).flatMap((d) => (d.kind === 'view' ? [d.view] : []));
 const file = async (name: string, text: string) => {
   const path = join(dir, name);
@@ -56,10 +57,10 @@ describe('c360 seed', () => {
     expect(r.code, r.err).toBe(0);
     const result = r.json();
     expect(result).toMatchObject({ tenant: TENANT, customers: 20, products: 8, orders: 60, events: 150 });
-    expect(result['outcomes']).toMatchObject({ accepted: result['calls'], quarantined: 0 });
-    expect(Object.keys(result['bySource']).sort()).toEqual(['crm', 'mobile', 'support', 'web']);
-    expect(result['merges']).toBeGreaterThan(0);
-    expect(app.metrics.get('identity_merge')).toBe(result['merges']);
+    expect(result.outcomes).toMatchObject({ accepted: result.calls, quarantined: 0 });
+    expect(Object.keys(result.bySource).sort()).toEqual(['crm', 'mobile', 'support', 'web']);
+    expect(result.merges).toBeGreaterThan(0);
+    expect(app.metrics.get('identity_merge')).toBe(result.merges);
 
     const customers = await live();
     expect(customers).toHaveLength(20);
@@ -78,7 +79,7 @@ describe('c360 seed', () => {
     const before = await views();
     const again = await c360('seed', '--customers', '6', '--orders', '10', '--events', '30', '--products', '4', '--json');
     expect(again.code).toBe(0);
-    expect(again.json()['outcomes']).toMatchObject({ accepted: 0, duplicate: again.json()['calls'] });
+    expect(again.json().outcomes).toMatchObject({ accepted: 0, duplicate: again.json().calls });
     expect(await views()).toEqual(before);
   });
 
@@ -97,19 +98,30 @@ describe('c360 import', () => {
   const order = { type: 'track', messageId: 'm2', userId: 'u-ada', event: 'Order Completed', properties: { order_id: 'o1', revenue: 30 } };
 
   it('streams NDJSON: good lines are ingested, bad ones quarantined and reported by line, and the import goes on', async () => {
-    const path = await file('calls.ndjson', [JSON.stringify(ada), '', 'this is not json', JSON.stringify({ type: 'track', userId: 'u-ada' }), '[1,2]', JSON.stringify(order), JSON.stringify(ada)].join('\n'));
+    const path = await file(
+      'calls.ndjson',
+      [
+        JSON.stringify(ada),
+        '',
+        'this is not json',
+        JSON.stringify({ type: 'track', userId: 'u-ada' }),
+        '[1,2]',
+        JSON.stringify(order),
+        JSON.stringify(ada),
+      ].join('\n'),
+    );
     const r = await c360('import', path, '--json');
     expect(r.code, r.err).toBe(0);
     const report = r.json();
     expect(report).toMatchObject({ lines: 6, accepted: 2, duplicate: 1, rejected: 3 });
-    expect(report['rejectedLines'].map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+    expect(report.rejectedLines.map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
       [3, 'INVALID_JSON', ['(line)']],
       [4, 'VALIDATION_FAILED', ['event']],
       [5, 'VALIDATION_FAILED', ['(root)']],
     ]);
     // nothing lost: each rejected line is in the quarantine under the reported id
-    for (const l of report['rejectedLines']) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
-    expect((await app.core.ports.quarantine.get(TENANT, report['rejectedLines'][0].quarantineId))?.payload).toBe('this is not json');
+    for (const l of report.rejectedLines) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
+    expect((await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('this is not json');
 
     const found = await app.core.queries.findByIdentifier(TENANT, 'email', 'ada@example.com');
     expect(found.kind === 'view' && found.customer.orders.count).toBe(1);
@@ -138,7 +150,7 @@ describe('c360 import', () => {
     expect(r.code, r.err).toBe(0);
     const report = r.json();
     expect(report).toMatchObject({ format: 'csv', lines: 6, accepted: 3, rejected: 3 });
-    expect(report['rejectedLines'].map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+    expect(report.rejectedLines.map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
       [5, 'INVALID_CSV_CELL', ['properties.revenue']],
       [6, 'INVALID_CSV_ROW', ['(line)']],
       [7, 'VALIDATION_FAILED', ['event']],
@@ -147,7 +159,7 @@ describe('c360 import', () => {
     if (found.kind !== 'view') throw new Error(`not found: ${found.kind}`);
     expect(found.customer.orders.count).toBe(1); // "Order\nCompleted" is another event name
     expect(found.customer.orders.revenue).toEqual({ USD: 7.25 });
-    expect(found.customer.consents['marketing']?.status).toBe('granted');
+    expect(found.customer.consents.marketing?.status).toBe('granted');
     expect(Object.keys(found.customer.channels)).toContain('crm');
   });
 
@@ -181,8 +193,16 @@ describe('c360 quarantine', () => {
     await c360('import', await file('q.ndjson', '{"type":"track","userId":"secret-person@example.com"}\n'));
     const r = await c360('quarantine', 'list', '--json');
     expect(r.code).toBe(0);
-    const entries = r.json()['entries'];
-    expect(entries).toEqual([expect.objectContaining({ status: 'pending', source: 'import', code: 'VALIDATION_FAILED', fields: ['event'], receivedAt: expect.stringMatching(/^\d{4}-/) })]);
+    const entries = r.json().entries;
+    expect(entries).toEqual([
+      expect.objectContaining({
+        status: 'pending',
+        source: 'import',
+        code: 'VALIDATION_FAILED',
+        fields: ['event'],
+        receivedAt: expect.stringMatching(/^\d{4}-/),
+      }),
+    ]);
     expect(r.out).not.toContain('secret-person');
     const human = await c360('quarantine', 'list');
     expect(human.out).toMatch(/ID\s+RECEIVED\s+STATUS\s+SOURCE\s+CODE\s+FIELDS/);
@@ -193,10 +213,10 @@ describe('c360 quarantine', () => {
   it('pages with --limit and --after, and filters by --status', async () => {
     for (let i = 0; i < 3; i++) await hold({ type: 'track', userId: `u${i}` });
     const first = (await c360('quarantine', 'list', '--limit', '2', '--json')).json();
-    expect(first['entries']).toHaveLength(2);
-    const second = (await c360('quarantine', 'list', '--limit', '2', '--after', first['next'], '--json')).json();
+    expect(first.entries).toHaveLength(2);
+    const second = (await c360('quarantine', 'list', '--limit', '2', '--after', first.next, '--json')).json();
     expect(second).toMatchObject({ entries: [expect.anything()], next: null });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json()['entries']).toEqual([]);
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries).toEqual([]);
   });
 
   it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
@@ -208,8 +228,12 @@ describe('c360 quarantine', () => {
     expect((await app.core.queries.findByIdentifier(TENANT, 'email', 'late@example.com')).kind).toBe('view');
     const again = await c360('quarantine', 'replay', bad, '--json');
     expect(again.code).toBe(1);
-    expect(again.json()).toMatchObject({ replayed: 0, stillPending: 1, results: [{ id: bad, status: 'pending', code: 'VALIDATION_FAILED', fields: ['event'] }] });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json()['entries'].map((e: { id: string }) => e.id)).toEqual([good]);
+    expect(again.json()).toMatchObject({
+      replayed: 0,
+      stillPending: 1,
+      results: [{ id: bad, status: 'pending', code: 'VALIDATION_FAILED', fields: ['event'] }],
+    });
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([good]);
   });
 
   it('replays every pending entry with --all', async () => {
@@ -219,8 +243,8 @@ describe('c360 quarantine', () => {
     const r = await c360('quarantine', 'replay', '--all', '--json');
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ replayed: 2, stillPending: 1 });
-    expect(r.json()['results'].find((x: { status: string }) => x.status === 'pending')).toMatchObject({ id: alias, fields: ['previousId'] });
-    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json()['entries'].map((e: { id: string }) => e.id)).toEqual([alias]);
+    expect(r.json().results.find((x: { status: string }) => x.status === 'pending')).toMatchObject({ id: alias, fields: ['previousId'] });
+    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([alias]);
     const none = await c360('quarantine', 'replay', 'no-such-id');
     expect([none.code, none.err.trim()]).toEqual([1, 'error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id']);
   });

@@ -34,12 +34,21 @@ describe('engagement over HTTP (in-memory store)', () => {
     // no marketing consent yet: the decision is recorded, suppressed, and nothing is published
     const listed = await engagements(view.body.customerId);
     expect(listed.status).toBe(200);
-    expect(listed.body).toMatchObject({ customerId: view.body.customerId, sent: 0, suppressed: 1, items: [{ outcome: 'suppressed', reason: 'NO_CONSENT', offerId: 'cpt-collect', channel: 'email' }] });
+    expect(listed.body).toMatchObject({
+      customerId: view.body.customerId,
+      sent: 0,
+      suppressed: 1,
+      items: [{ outcome: 'suppressed', reason: 'NO_CONSENT', offerId: 'cpt-collect', channel: 'email' }],
+    });
     expect(h.notifier.published).toEqual([]);
   });
 
   it('sends once marketing consent is granted ({"Marketing": true}), and pages the decisions newest first with cursors', async () => {
-    const granted = await api.send('track', { userId: 'shopper-1', event: 'Preferences Saved', context: { consent: { categoryPreferences: { Marketing: true } } } });
+    const granted = await api.send('track', {
+      userId: 'shopper-1',
+      event: 'Preferences Saved',
+      context: { consent: { categoryPreferences: { Marketing: true } } },
+    });
     expect(granted.status).toBe(200);
     for (const [i, interest] of ['electronics', 'books', 'electronics'].entries()) {
       api.clock.advance(1_000);
@@ -75,17 +84,27 @@ describe('engagement over HTTP (in-memory store)', () => {
   it('refuses a bad body naming the field, keeps it in the quarantine, and needs a write key', async () => {
     const missing = await capture({ interest: 'books' });
     expect(missing.status).toBe(400);
-    expect(missing.body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'customerId' })], quarantineId: expect.any(String) });
+    expect(missing.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      issues: [expect.objectContaining({ path: 'customerId' })],
+      quarantineId: expect.any(String),
+    });
     const blank = await capture({ customerId: 'x', interest: '  ' });
     expect(blank.body.error.issues[0].path).toBe('interest');
-    const malformed = await api.request('POST', '/v1/interests', { writeKey: api.keys.acmeWrite, body: '{"customerId":', headers: { 'content-type': 'application/json' } });
+    const malformed = await api.request('POST', '/v1/interests', {
+      writeKey: api.keys.acmeWrite,
+      body: '{"customerId":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error).toMatchObject({ code: 'MALFORMED_JSON', quarantineId: expect.any(String) });
     const held = await h.ports.quarantine.list(api.tenants.acme, { limit: 10 });
     expect(held.entries.map((e) => e.id)).toEqual(expect.arrayContaining([missing.body.error.quarantineId, malformed.body.error.quarantineId]));
     expect((await api.request('POST', '/v1/interests', { json: { customerId: 'x', interest: 'books' } })).status).toBe(401);
     // Segment's body writeKey works here too
-    expect((await api.request('POST', '/v1/interests', { json: { customerId: 'shopper-3', interest: 'toys', writeKey: api.keys.acmeWrite } })).status).toBe(200);
+    expect((await api.request('POST', '/v1/interests', { json: { customerId: 'shopper-3', interest: 'toys', writeKey: api.keys.acmeWrite } })).status).toBe(
+      200,
+    );
   });
 
   it('GET /engagements needs the read scope and answers 404 for nobody and 307 for an absorbed id', async () => {

@@ -44,8 +44,10 @@ const subscribedApp = async (snsEndpoint = endpoint): Promise<{ app: App; queueU
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: { RawMessageDelivery: 'true' } }));
-  const app = await buildApp(loadConfig({ C360_STORE: 'memory', C360_TENANT: 'shop', C360_OFFERS_FILE: offersFile, C360_SNS_TOPIC_ARN: TopicArn, AWS_ENDPOINT_URL_SNS: snsEndpoint }));
+  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true' } }));
+  const app = await buildApp(
+    loadConfig({ C360_STORE: 'memory', C360_TENANT: 'shop', C360_OFFERS_FILE: offersFile, C360_SNS_TOPIC_ARN: TopicArn, AWS_ENDPOINT_URL_SNS: snsEndpoint }),
+  );
   return { app, queueUrl: QueueUrl!, topicArn: TopicArn! };
 };
 
@@ -75,7 +77,9 @@ class Relay {
 const drain = async (queueUrl: string): Promise<Message[]> => {
   const out: Message[] = [];
   for (let empty = 0; empty < 2; ) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 300 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 300 }),
+    );
     out.push(...Messages);
     empty = Messages.length === 0 ? empty + 1 : 0;
   }
@@ -94,7 +98,12 @@ const customer = (app: App, userId: string) => {
     return out.customerId;
   };
   return {
-    identify: (marketing: boolean | undefined) => ingest({ type: 'identify', traits: { email: `${userId}@example.com`, name: 'Ada Lovelace' }, ...(marketing === undefined ? {} : { context: { consent: { categoryPreferences: { Marketing: marketing } } } }) }),
+    identify: (marketing: boolean | undefined) =>
+      ingest({
+        type: 'identify',
+        traits: { email: `${userId}@example.com`, name: 'Ada Lovelace' },
+        ...(marketing === undefined ? {} : { context: { consent: { categoryPreferences: { Marketing: marketing } } } }),
+      }),
     interest: (interest: string) => ingest({ type: 'track', event: 'Interest Expressed', properties: { interest } }),
   };
 };
@@ -116,7 +125,15 @@ describe('engagement notifications on SNS (fauxqs), memory store', () => {
       expect(messages).toHaveLength(1);
       const [decision] = await decisions(app, id);
       expect(decision).toMatchObject({ outcome: 'sent', offerId: 'tv-week', channel: 'email' });
-      expect(JSON.parse(messages[0]!.Body!)).toEqual({ decisionId: decision!.decisionId, tenant: 'shop', customerId: id, channel: 'email', offerId: 'tv-week', offerTitle: 'TVs this week', decidedAt: Date.parse(decision!.decidedAt) });
+      expect(JSON.parse(messages[0]!.Body!)).toEqual({
+        decisionId: decision!.decisionId,
+        tenant: 'shop',
+        customerId: id,
+        channel: 'email',
+        offerId: 'tv-week',
+        offerTitle: 'TVs this week',
+        decidedAt: Date.parse(decision!.decidedAt),
+      });
       expect(attributes(messages[0]!)).toEqual({ tenant: 'shop', channel: 'email', offerId: 'tv-week', decisionId: decision!.decisionId });
       // ids and the offer only: the subscriber looks the customer up if it needs more
       expect(messages[0]!.Body).not.toMatch(/ada|lovelace|example\.com/i);
@@ -135,7 +152,8 @@ describe('engagement notifications on SNS (fauxqs), memory store', () => {
       await withdrawn.identify(false);
       const withdrawnId = await withdrawn.interest('electronics');
       expect(await drain(queueUrl)).toEqual([]);
-      for (const id of [neverId, withdrawnId]) expect(await decisions(app, id)).toEqual([expect.objectContaining({ outcome: 'suppressed', reason: 'NO_CONSENT', offerId: 'tv-week' })]);
+      for (const id of [neverId, withdrawnId])
+        expect(await decisions(app, id)).toEqual([expect.objectContaining({ outcome: 'suppressed', reason: 'NO_CONSENT', offerId: 'tv-week' })]);
     } finally {
       await app.close();
     }
@@ -149,10 +167,16 @@ describe('engagement notifications on SNS (fauxqs), memory store', () => {
       let id = '';
       for (let i = 0; i < 5; i++) id = await eager.interest('electronics');
       const messages = await drain(queueUrl);
-      expect(messages.map((m) => attributes(m)['offerId'])).toEqual(['tv-week', 'headphones', 'laptops']);
-      expect(new Set(messages.map((m) => attributes(m)['decisionId'])).size).toBe(3);
+      expect(messages.map((m) => attributes(m).offerId)).toEqual(['tv-week', 'headphones', 'laptops']);
+      expect(new Set(messages.map((m) => attributes(m).decisionId)).size).toBe(3);
       const outcomes = (await decisions(app, id)).map((d) => [d.outcome, d.reason]).reverse();
-      expect(outcomes).toEqual([['sent', undefined], ['sent', undefined], ['sent', undefined], ['suppressed', 'FREQUENCY_CAP'], ['suppressed', 'FREQUENCY_CAP']]);
+      expect(outcomes).toEqual([
+        ['sent', undefined],
+        ['sent', undefined],
+        ['sent', undefined],
+        ['suppressed', 'FREQUENCY_CAP'],
+        ['suppressed', 'FREQUENCY_CAP'],
+      ]);
     } finally {
       await app.close();
     }
@@ -180,8 +204,8 @@ describe('engagement notifications on SNS (fauxqs), memory store', () => {
       }
       expect(published).toBe(1);
       const messages = await drain(queueUrl);
-      expect(messages.map((m) => attributes(m)['offerId'])).toEqual(['tv-week']);
-      expect(attributes(messages[0]!)['decisionId']).toBe((await decisions(app, id))[0]!.decisionId);
+      expect(messages.map((m) => attributes(m).offerId)).toEqual(['tv-week']);
+      expect(attributes(messages[0]!).decisionId).toBe((await decisions(app, id))[0]!.decisionId);
     } finally {
       await app.close();
       await relay.close();

@@ -27,9 +27,20 @@ describe('audit of admin actions', () => {
     await h.core.identity.merge(TENANT, a, b, { actor: 'ops-token', operationId: 'op-m' });
     const undone = await h.core.identity.unmerge(TENANT, merged.survivorId, merged.mergeId, { actor: 'cli:root' });
     expect(await entries(h)).toEqual([
-      expect.objectContaining({ action: 'customer.merge', actor: 'ops-token', customerId: merged.survivorId, outcome: 'ok', detail: { mergeId: merged.mergeId, duplicate: false, otherId: merged.absorbedId, forced: false } }),
+      expect.objectContaining({
+        action: 'customer.merge',
+        actor: 'ops-token',
+        customerId: merged.survivorId,
+        outcome: 'ok',
+        detail: { mergeId: merged.mergeId, duplicate: false, otherId: merged.absorbedId, forced: false },
+      }),
       expect.objectContaining({ action: 'customer.merge', detail: expect.objectContaining({ duplicate: true }) }),
-      expect.objectContaining({ action: 'customer.unmerge', actor: 'cli:root', customerId: undone.survivorId, detail: expect.objectContaining({ mergeId: merged.mergeId, otherId: undone.restoredId }) }),
+      expect.objectContaining({
+        action: 'customer.unmerge',
+        actor: 'cli:root',
+        customerId: undone.survivorId,
+        detail: expect.objectContaining({ mergeId: merged.mergeId, otherId: undone.restoredId }),
+      }),
     ]);
     const dump = JSON.stringify(h.ports.audit.dump()).toLowerCase();
     for (const v of PERSONAL) expect(dump).not.toContain(v.toLowerCase());
@@ -38,17 +49,31 @@ describe('audit of admin actions', () => {
   it('records a rebuild with its counts and a quarantine replay with its outcome', async () => {
     const h = makeHarness();
     await ingest(h, { type: 'identify', messageId: 'a', userId: 'u-1', traits: { email: 'ada@example.com' } });
-    const bad = await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'q', userId: 'u-2', traits: { email: 'grace@example.com' }, timestamp: 'soon' });
+    const bad = await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'identify',
+      messageId: 'q',
+      userId: 'u-2',
+      traits: { email: 'grace@example.com' },
+      timestamp: 'soon',
+    });
     if (bad.status !== 'quarantined') throw new Error('expected the call to be quarantined');
 
     const rebuild = new RebuildProjections(h.ports.store, h.ports.readModels, h.core.projector, h.clock, undefined, h.ports);
     const result = await rebuild.rebuild(TENANT, undefined, { actor: 'acme-admin' });
     const sources = (_t: string, name: string) => (name === 'web' ? h.web : h.crm);
-    const replayed = await new QuarantineUseCases(h.ports.quarantine, h.core.ingest, h.clock, sources, h.ports).replay(TENANT, bad.quarantineId, { actor: 'cli:root' });
+    const replayed = await new QuarantineUseCases(h.ports.quarantine, h.core.ingest, h.clock, sources, h.ports).replay(TENANT, bad.quarantineId, {
+      actor: 'cli:root',
+    });
     expect(replayed.status).toBe('rejected');
     expect(await entries(h)).toEqual([
       expect.objectContaining({ action: 'admin.rebuild', actor: 'acme-admin', outcome: 'ok', detail: { events: result.events, docs: result.docs } }),
-      expect.objectContaining({ action: 'quarantine.replay', actor: 'cli:root', outcome: 'refused', code: 'VALIDATION_FAILED', detail: { quarantineId: bad.quarantineId, status: 'rejected' } }),
+      expect.objectContaining({
+        action: 'quarantine.replay',
+        actor: 'cli:root',
+        outcome: 'refused',
+        code: 'VALIDATION_FAILED',
+        detail: { quarantineId: bad.quarantineId, status: 'rejected' },
+      }),
     ]);
     expect(JSON.stringify(h.ports.audit.dump())).not.toContain('grace@example.com');
   });

@@ -11,7 +11,12 @@ let h: Harness;
 const backend = async (): Promise<HttpBackend> => {
   h = makeHarness();
   const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
-  return { core: h.core, intake: syncIntake(h.core.ingest), sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' }, metrics: h.ports.metrics };
+  return {
+    core: h.core,
+    intake: syncIntake(h.core.ingest),
+    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
+    metrics: h.ports.metrics,
+  };
 };
 
 const PERSONAL = ['grace@example.com', 'Grace Hopper', '+442079460018', '1 Navy Yard', 'anon-grace', 'crm-grace'];
@@ -32,7 +37,14 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect((await api.request('POST', '/v1/identify', { token: api.keys.acmeIngestToken, json: { ...crm, messageId: 'g-2' } })).status).toBe(200);
     absorbed = (await api.lookup('user_id:crm-grace')).body.customerId;
     // the same email from the CRM ties the two together
-    expect((await api.request('POST', '/v1/identify', { token: api.keys.acmeIngestToken, json: { userId: 'crm-grace', timestamp: at(3), messageId: 'g-3', traits: { email: 'grace@example.com' } } })).status).toBe(200);
+    expect(
+      (
+        await api.request('POST', '/v1/identify', {
+          token: api.keys.acmeIngestToken,
+          json: { userId: 'crm-grace', timestamp: at(3), messageId: 'g-3', traits: { email: 'grace@example.com' } },
+        })
+      ).status,
+    ).toBe(200);
     survivor = (await api.lookup('anonymous_id:anon-grace')).body.customerId;
     expect(survivor).not.toBe(absorbed);
   });
@@ -47,7 +59,9 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect(res.body.metadata).toMatchObject({ requestedId: absorbed, customerId: survivor });
     expect([...res.body.metadata.customers].sort()).toEqual([survivor, absorbed].sort());
     for (const value of ['grace@example.com', 'Grace Hopper', '+442079460018', '1 Navy Yard']) expect(res.text).toContain(value);
-    expect(res.body.identity.merges).toEqual([expect.objectContaining({ absorbedId: absorbed, evidence: expect.objectContaining({ rule: 'shared-identifier', triggeringEventId: 'g-3' }) })]);
+    expect(res.body.identity.merges).toEqual([
+      expect.objectContaining({ absorbedId: absorbed, evidence: expect.objectContaining({ rule: 'shared-identifier', triggeringEventId: 'g-3' }) }),
+    ]);
     expect(res.body.consents.current.marketing).toMatchObject({ granted: true });
     expect(res.body.customer360.customerId).toBe(survivor);
     expect(res.body.engagement.decisions).toEqual([]);
@@ -90,7 +104,8 @@ describe('GDPR over HTTP (in-memory store)', () => {
 
   it('erases by DELETE with a receipt, answers the same receipt again, and then nothing is found', async () => {
     // a manual merge and unmerge first, so the audit log holds admin actions too
-    const other = (await api.send('identify', { anonymousId: 'anon-other', messageId: 'o-1', timestamp: at(4), traits: { email: 'other@example.com' } })).status;
+    const other = (await api.send('identify', { anonymousId: 'anon-other', messageId: 'o-1', timestamp: at(4), traits: { email: 'other@example.com' } }))
+      .status;
     expect(other).toBe(200);
     const otherId = (await api.lookup('anonymous_id:anon-other')).body.customerId;
     const merged = await api.request('POST', `/v1/customers/${survivor}/merge`, { token: admin(), json: { otherId, reason: 'test' } });
@@ -111,11 +126,14 @@ describe('GDPR over HTTP (in-memory store)', () => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('CUSTOMER_NOT_FOUND');
     }
-    for (const identifier of ['email:grace@example.com', 'user_id:crm-grace', 'anonymous_id:anon-grace']) expect((await api.lookup(identifier)).status).toBe(404);
+    for (const identifier of ['email:grace@example.com', 'user_id:crm-grace', 'anonymous_id:anon-grace'])
+      expect((await api.lookup(identifier)).status).toBe(404);
     const exported = await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() });
     expect(exported.status).toBe(410);
     expect(exported.body.error.code).toBe('CUSTOMER_ERASED');
-    expect((await api.request('POST', `/v1/customers/${survivor}/consents`, { token: admin(), json: { purpose: 'email', status: 'granted' } })).status).toBe(410);
+    expect((await api.request('POST', `/v1/customers/${survivor}/consents`, { token: admin(), json: { purpose: 'email', status: 'granted' } })).status).toBe(
+      410,
+    );
     // the other customer is untouched
     expect((await api.lookup('email:other@example.com')).body.customerId).toBe(otherId);
 
@@ -127,17 +145,24 @@ describe('GDPR over HTTP (in-memory store)', () => {
 
   it('keeps an audit log of every GDPR and admin action, paged by cursor, holding no personal value', async () => {
     const texts: string[] = [];
-    const pages = await pagesOf(async (cursor) => {
-      const page = await api.request('GET', `/v1/admin/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin() });
-      expect(page.status, page.text).toBe(200);
-      expect(page.body.items.length).toBeLessThanOrEqual(2);
-      texts.push(page.text);
-      return { items: page.body.items as { action: string; actor: string; customerId?: string; outcome: string }[], next: page.body.next as string | undefined };
-    }, { maxPages: 50 });
+    const pages = await pagesOf(
+      async (cursor) => {
+        const page = await api.request('GET', `/v1/admin/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin() });
+        expect(page.status, page.text).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(2);
+        texts.push(page.text);
+        return {
+          items: page.body.items as { action: string; actor: string; customerId?: string; outcome: string }[],
+          next: page.body.next as string | undefined,
+        };
+      },
+      { maxPages: 50 },
+    );
     const items = pages.flat();
     expect(pages.length).toBeGreaterThan(1);
     const actions = items.map((e) => e.action);
-    for (const a of ['customer.export', 'customer.consent', 'customer.restrict', 'customer.unrestrict', 'customer.merge', 'customer.unmerge', 'customer.erase']) expect(actions).toContain(a);
+    for (const a of ['customer.export', 'customer.consent', 'customer.restrict', 'customer.unrestrict', 'customer.merge', 'customer.unmerge', 'customer.erase'])
+      expect(actions).toContain(a);
     expect(items.find((e) => e.action === 'customer.erase')).toMatchObject({ actor: 'acme-admin', outcome: 'ok' });
     expect(items.filter((e) => e.action === 'customer.export' && e.outcome === 'refused')).toHaveLength(1);
 

@@ -20,7 +20,7 @@ const memoryBackend = async (): Promise<HttpBackend> => {
 httpE2eSuite('in-memory store', memoryBackend);
 
 describe('HTTP app instances', () => {
-  it('share no state: one app\'s rate-limit buckets do not limit another', async () => {
+  it("share no state: one app's rate-limit buckets do not limit another", async () => {
     const backend = await memoryBackend();
     const auth = new StaticAuthenticator([{ id: 'slow', tenant: 't', kind: 'token', secret: 'slow-token', scopes: ['read'], rateLimitPerSecond: 1 }]);
     const deps = { ...backend, auth, now: () => 0 };
@@ -41,13 +41,17 @@ describe('HTTP errors', () => {
     const auth = new StaticAuthenticator([{ id: 'k', tenant: 't', kind: 'writeKey', secret: 'write-key', scopes: ['ingest'] }]);
     const failing = { one: async () => Promise.reject(new Error('disk full near ada@example.com')), batch: async () => [] };
     const app = createHttpApp({ ...backend, intake: failing, auth, now: () => 0, logger: { info: log, warn: log, error: log } });
-    const res = await app.request('/v1/identify', { method: 'POST', headers: { authorization: `Basic ${btoa('write-key:')}` }, body: JSON.stringify({ userId: 'u' }) });
+    const res = await app.request('/v1/identify', {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa('write-key:')}` },
+      body: JSON.stringify({ userId: 'u' }),
+    });
     expect(res.status).toBe(500);
     const text = await res.text();
     expect(JSON.parse(text).error.code).toBe('INTERNAL_ERROR');
     expect(text).not.toContain('ada@example.com');
     expect(text).not.toContain('disk full');
-    expect(logged.some((l) => l['error'] === 'Error')).toBe(true);
+    expect(logged.some((l) => l.error === 'Error')).toBe(true);
     expect(JSON.stringify(logged)).not.toContain('ada@example.com');
   });
 });

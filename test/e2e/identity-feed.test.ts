@@ -23,14 +23,16 @@ const subscribedTopic = async () => {
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: { RawMessageDelivery: 'true' } }));
+  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true' } }));
   return { topicArn: TopicArn!, queueUrl: QueueUrl! };
 };
 
 const drainQueue = async (queueUrl: string, atLeast: number): Promise<{ body: Record<string, unknown>; raw: string }[]> => {
   const out: { body: Record<string, unknown>; raw: string }[] = [];
   for (let polls = 0; polls < 30 && out.length < atLeast; polls++) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300 }),
+    );
     out.push(...Messages.map((m) => ({ body: JSON.parse(m.Body!) as Record<string, unknown>, raw: m.Body! })));
   }
   return out;
@@ -46,7 +48,13 @@ const scenario = async (app: App, settle: () => Promise<void>) => {
   };
   await ingest({ type: 'identify', messageId: 'f1', anonymousId: 'anon-feed-a', traits: { email: 'feed.a@example.com' } });
   await ingest({ type: 'identify', messageId: 'f2', anonymousId: 'anon-feed-b', traits: { email: 'feed.b@example.com' } });
-  const merging = await ingest({ type: 'track', messageId: 'f3', anonymousId: 'anon-feed-a', event: 'Signed In', context: { traits: { email: 'feed.b@example.com' } } });
+  const merging = await ingest({
+    type: 'track',
+    messageId: 'f3',
+    anonymousId: 'anon-feed-a',
+    event: 'Signed In',
+    context: { traits: { email: 'feed.b@example.com' } },
+  });
   expect(merging.merged).toHaveLength(1);
   await settle();
   const merge = (await app.core.queries.explain(tenant, merging.customerId)) as { merges: { mergeId: string }[] };
@@ -58,18 +66,24 @@ const scenario = async (app: App, settle: () => Promise<void>) => {
 };
 
 const expectFeed = (messages: { body: Record<string, unknown>; raw: string }[], s: Awaited<ReturnType<typeof scenario>>, tenant: string) => {
-  const byType = (t: string) => messages.filter((m) => m.body['type'] === t).map((m) => m.body);
+  const byType = (t: string) => messages.filter((m) => m.body.type === t).map((m) => m.body);
   expect(byType('merged')).toEqual([expect.objectContaining({ tenant, survivorId: s.survivorId, absorbedId: s.absorbedId })]);
   expect(byType('unmerged')).toEqual([expect.objectContaining({ tenant, survivorId: s.survivorId, restoredId: s.absorbedId })]);
-  expect(byType('erased').map((e) => e['customerId']).sort()).toEqual([...s.receipt.customers].sort());
-  expect(byType('erased').every((e) => e['erasureId'] === s.receipt.erasureId)).toBe(true);
+  expect(
+    byType('erased')
+      .map((e) => e.customerId)
+      .sort(),
+  ).toEqual([...s.receipt.customers].sort());
+  expect(byType('erased').every((e) => e.erasureId === s.receipt.erasureId)).toBe(true);
   for (const m of messages) expect(m.raw.toLowerCase()).not.toMatch(/feed\.[ab]@example\.com|anon-feed/);
 };
 
 describe('identity change feed on SNS (fauxqs)', () => {
   it('publishes merges, unmerges and erasures inline on the memory store', async () => {
     const { topicArn, queueUrl } = await subscribedTopic();
-    const app = await buildApp(loadConfig({ C360_STORE: 'memory', C360_TENANT: 'feed-mem', C360_IDENTITY_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL_SNS: endpoint }));
+    const app = await buildApp(
+      loadConfig({ C360_STORE: 'memory', C360_TENANT: 'feed-mem', C360_IDENTITY_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL_SNS: endpoint }),
+    );
     try {
       const s = await scenario(app, async () => {});
       expectFeed(await drainQueue(queueUrl, 2 + s.receipt.customers.length), s, 'feed-mem');

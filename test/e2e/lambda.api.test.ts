@@ -35,19 +35,34 @@ describe.each(FORMATS)('%s', (name, make) => {
   const email = `ada.${name}@example.com`;
 
   it('ingests a track call with a write key, then answers the 360 by identifier to an admin', async () => {
-    const call = { event: 'Order Completed', userId: `u-${name}`, messageId: `m-${name}`, context: { traits: { email: `  ${email.toUpperCase()} ` } }, properties: { revenue: 42 } };
-    const ingest = (await handler(event({ method: 'POST', path: '/v1/track', headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' }, body: JSON.stringify(call) }))) as Result;
+    const call = {
+      event: 'Order Completed',
+      userId: `u-${name}`,
+      messageId: `m-${name}`,
+      context: { traits: { email: `  ${email.toUpperCase()} ` } },
+      properties: { revenue: 42 },
+    };
+    const ingest = (await handler(
+      event({
+        method: 'POST',
+        path: '/v1/track',
+        headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify(call),
+      }),
+    )) as Result;
     expect(ingest.statusCode).toBe(200);
     expect(bodyOf(ingest)).toEqual({ success: true });
 
-    const read = (await handler(event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` }, headers: { authorization: bearer(creds.adminToken) } }))) as Result;
+    const read = (await handler(
+      event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` }, headers: { authorization: bearer(creds.adminToken) } }),
+    )) as Result;
     expect(read.statusCode).toBe(200);
     const view = bodyOf(read);
     expect(JSON.stringify(view)).toContain(email);
     expect(JSON.stringify(view)).toContain(`u-${name}`);
   });
 
-  it('answers in the event\'s own format: multiValueHeaders for REST, headers for HTTP APIs', async () => {
+  it("answers in the event's own format: multiValueHeaders for REST, headers for HTTP APIs", async () => {
     const r = (await handler(event({ method: 'GET', path: '/health' }))) as Result;
     expect(r.statusCode).toBe(200);
     if (name.startsWith('apigw-rest')) expect(r.multiValueHeaders?.['content-type']?.[0]).toMatch(/json/);
@@ -58,19 +73,31 @@ describe.each(FORMATS)('%s', (name, make) => {
     const none = (await handler(event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` } }))) as Result;
     expect(none.statusCode).toBe(401);
     expect(bodyOf(none).error.code).toBe('UNAUTHORIZED');
-    const wrong = (await handler(event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` }, headers: { authorization: basic(creds.writeKey) } }))) as Result;
+    const wrong = (await handler(
+      event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` }, headers: { authorization: basic(creds.writeKey) } }),
+    )) as Result;
     expect([401, 403]).toContain(wrong.statusCode);
   });
 
   it('decodes a base64 body (binary media types) like a plain one', async () => {
     const call = { type: 'identify', userId: `b64-${name}`, messageId: `b64-${name}`, traits: { email: `b64.${name}@example.com` } };
-    const r = (await handler(event({ method: 'POST', path: '/v1/identify', headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' }, body: JSON.stringify(call), base64: true }))) as Result;
+    const r = (await handler(
+      event({
+        method: 'POST',
+        path: '/v1/identify',
+        headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify(call),
+        base64: true,
+      }),
+    )) as Result;
     expect(r.statusCode).toBe(200);
-    const read = (await handler(event({ method: 'GET', path: '/v1/customers', query: { identifier: `user_id:b64-${name}` }, headers: { authorization: bearer(creds.adminToken) } }))) as Result;
+    const read = (await handler(
+      event({ method: 'GET', path: '/v1/customers', query: { identifier: `user_id:b64-${name}` }, headers: { authorization: bearer(creds.adminToken) } }),
+    )) as Result;
     expect(read.statusCode).toBe(200);
   });
 
-  it('answers the fixture\'s own request (a route we do not have) with a JSON 404, and keeps serving', async () => {
+  it("answers the fixture's own request (a route we do not have) with a JSON 404, and keeps serving", async () => {
     const original = fixture(name);
     const r = (await handler(original)) as Result;
     expect(r.statusCode).toBe(404);
@@ -98,7 +125,14 @@ describe('events that are not API Gateway proxy events', () => {
   });
 
   it('a malformed Segment body is a 400 with the reason, not a crash', async () => {
-    const r = (await handler(restEvent('apigw-rest_no-auth', { method: 'POST', path: '/v1/track', headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' }, body: 'Foo!' }))) as Result;
+    const r = (await handler(
+      restEvent('apigw-rest_no-auth', {
+        method: 'POST',
+        path: '/v1/track',
+        headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' },
+        body: 'Foo!',
+      }),
+    )) as Result;
     expect(r.statusCode).toBe(400);
     expect(bodyOf(r).error.code).toBe('MALFORMED_JSON');
   });
@@ -109,7 +143,16 @@ describe('logs and metrics', () => {
     const email = `secret.person.${randomUUID()}@example.com`;
     const noisy = apiFunction(app, { env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
     const { lines } = await captureStdout(async () => {
-      const ok = httpApiEvent('apigw-http_no-auth', { method: 'POST', path: '/v1/identify', headers: { authorization: basic(creds.writeKey) }, body: JSON.stringify({ userId: 'log-test', traits: { email } }) }, 'req-ok-1');
+      const ok = httpApiEvent(
+        'apigw-http_no-auth',
+        {
+          method: 'POST',
+          path: '/v1/identify',
+          headers: { authorization: basic(creds.writeKey) },
+          body: JSON.stringify({ userId: 'log-test', traits: { email } }),
+        },
+        'req-ok-1',
+      );
       await noisy(ok);
       // a refused request is logged (with its route and status)
       await noisy(httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` } }, 'req-refused-1'));
@@ -119,26 +162,47 @@ describe('logs and metrics', () => {
     expect(all).not.toContain('secret.person');
     expect(all).not.toContain(creds.writeKey);
     const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logs.some((l) => l['correlation_id'] === 'req-refused-1' && l['status'] === 401)).toBe(true);
+    expect(logs.some((l) => l.correlation_id === 'req-refused-1' && l.status === 401)).toBe(true);
     const emf = logs.filter((l) => '_aws' in l);
     expect(emf.length).toBeGreaterThanOrEqual(2);
-    expect(emf.some((l) => l['ingest_accepted'] === 1 && l['service'] === 'c360-api')).toBe(true);
+    expect(emf.some((l) => l.ingest_accepted === 1 && l.service === 'c360-api')).toBe(true);
   });
 });
 
 describe('the entry point module (src/infrastructure/lambda/api.ts)', () => {
   it('builds its App from the environment once and serves requests, the OpenAPI document included', async () => {
     const own = credentials();
-    for (const [k, v] of Object.entries({ ...memoryEnv('entry-tenant', own), POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' })) vi.stubEnv(k, v);
+    for (const [k, v] of Object.entries({ ...memoryEnv('entry-tenant', own), POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' }))
+      vi.stubEnv(k, v);
     try {
       const { handler: entry } = await import('../../src/infrastructure/lambda/api.js');
       const call = { type: 'identify', userId: 'entry-user', messageId: 'entry-1', traits: { email: 'entry@example.com' } };
-      const ingest = (await entry(restEvent('apigw-rest_no-auth', { method: 'POST', path: '/v1/identify', headers: { authorization: basic(own.writeKey) }, body: JSON.stringify(call) }))) as Result;
+      const ingest = (await entry(
+        restEvent('apigw-rest_no-auth', { method: 'POST', path: '/v1/identify', headers: { authorization: basic(own.writeKey) }, body: JSON.stringify(call) }),
+      )) as Result;
       expect(ingest.statusCode).toBe(200);
-      const read = (await entry(httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers', query: { identifier: 'email:entry@example.com' }, headers: { authorization: bearer(own.adminToken) } }))) as Result;
+      const read = (await entry(
+        httpApiEvent('apigw-http_no-auth', {
+          method: 'GET',
+          path: '/v1/customers',
+          query: { identifier: 'email:entry@example.com' },
+          headers: { authorization: bearer(own.adminToken) },
+        }),
+      )) as Result;
       expect(read.statusCode).toBe(200);
       // another tenant's admin token (this file's app) knows nothing of the entry point's App
-      expect(((await entry(httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers', query: { identifier: 'email:entry@example.com' }, headers: { authorization: bearer(creds.adminToken) } }))) as Result).statusCode).toBe(401);
+      expect(
+        (
+          (await entry(
+            httpApiEvent('apigw-http_no-auth', {
+              method: 'GET',
+              path: '/v1/customers',
+              query: { identifier: 'email:entry@example.com' },
+              headers: { authorization: bearer(creds.adminToken) },
+            }),
+          )) as Result
+        ).statusCode,
+      ).toBe(401);
       const doc = (await entry(httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/openapi.json' }))) as Result;
       expect(doc.statusCode).toBe(200);
       expect(Object.keys(bodyOf(doc).paths)).toContain('/v1/track');

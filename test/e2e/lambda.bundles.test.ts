@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const ENV = {
-  PATH: process.env['PATH'] ?? '',
+  PATH: process.env.PATH ?? '',
   C360_STORE: 'memory',
   AWS_REGION: 'us-east-1',
   AWS_EC2_METADATA_DISABLED: 'true',
@@ -81,7 +81,13 @@ describe('the Lambda bundles', () => {
   });
 
   it('with C360_STORE=eventstoredb the function refuses to start and says why', async () => {
-    const failed = invoke('api', null, { C360_STORE: 'eventstoredb', ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false', C360_CLAIM_SECRET: 'x'.repeat(40), C360_CREATE_TABLES: 'false', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
+    const failed = invoke('api', null, {
+      C360_STORE: 'eventstoredb',
+      ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false',
+      C360_CLAIM_SECRET: 'x'.repeat(40),
+      C360_CREATE_TABLES: 'false',
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+    });
     await expect(failed).rejects.toThrow(/eventstoredb is not available in the Lambda bundles/);
   });
 });

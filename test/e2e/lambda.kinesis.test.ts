@@ -14,7 +14,13 @@ import { fixture, kinesisEvent } from '../support/lambda-events.js';
 // calls in the records: ingested, the undecodable ones quarantined and done, and only a store
 // failure reported back in batchItemFailures for Lambda to deliver again.
 
-const identify = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'identify', userId: id, messageId: `m-${id}`, traits: { email: `${id}@example.com` }, ...extra });
+const identify = (id: string, extra: Record<string, unknown> = {}) => ({
+  type: 'identify',
+  userId: id,
+  messageId: `m-${id}`,
+  traits: { email: `${id}@example.com` },
+  ...extra,
+});
 
 const quarantined = async (app: App, tenant: string) => (await app.core.quarantine.list(tenant, { limit: 100 })).entries;
 
@@ -30,8 +36,8 @@ describe('on the in-memory store', () => {
   });
   afterAll(() => app.close());
 
-  it('ingests bare calls (tenant from the writeKey or C360_TENANT) and our envelope; quarantines the fixture\'s own record', async () => {
-    const original = fixture('kinesis_stream')['Records'][0].kinesis.data as string;
+  it("ingests bare calls (tenant from the writeKey or C360_TENANT) and our envelope; quarantines the fixture's own record", async () => {
+    const original = fixture('kinesis_stream').Records[0].kinesis.data as string;
     const event = kinesisEvent([
       { data: identify('bare-key', { writeKey: creds.writeKey }), partitionKey: 'a' },
       { data: identify('bare-default'), partitionKey: 'b' },
@@ -53,10 +59,10 @@ describe('on the in-memory store', () => {
   it('redelivery of the same batch changes nothing (messageId idempotency)', async () => {
     const event = kinesisEvent([{ data: identify('again', { writeKey: creds.writeKey }) }]);
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
-    const before = app.metrics.snapshot()['ingest_accepted'];
+    const before = app.metrics.snapshot().ingest_accepted;
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
-    expect(app.metrics.snapshot()['ingest_accepted']).toBe(before);
-    expect(app.metrics.snapshot()['ingest_duplicate']).toBeGreaterThanOrEqual(1);
+    expect(app.metrics.snapshot().ingest_accepted).toBe(before);
+    expect(app.metrics.snapshot().ingest_duplicate).toBeGreaterThanOrEqual(1);
   });
 
   it('an invalid call or an unknown write key is quarantined with its reason, never a batch failure, and the key is not kept', async () => {
@@ -83,7 +89,10 @@ describe('on the in-memory store', () => {
 
   it('an event that is not a Kinesis batch is refused as a whole with the field paths', async () => {
     await expect(handler(fixture('apigw-rest_no-auth'))).rejects.toThrow(InvalidLambdaEventError);
-    await expect(handler(fixture('dynamodb_base'))).rejects.toMatchObject({ code: 'INVALID_LAMBDA_EVENT', issues: expect.arrayContaining([{ path: 'Records[0].eventSource', message: expect.any(String) }]) });
+    await expect(handler(fixture('dynamodb_base'))).rejects.toMatchObject({
+      code: 'INVALID_LAMBDA_EVENT',
+      issues: expect.arrayContaining([{ path: 'Records[0].eventSource', message: expect.any(String) }]),
+    });
   });
 });
 
@@ -106,18 +115,18 @@ describe('on DynamoDB Local, with the events table gone for a while', () => {
   });
 
   it('reports the records the store could not take in batchItemFailures, and takes them on redelivery', async () => {
-    await client.send(new DeleteTableCommand({ TableName: env['C360_EVENTS_TABLE'] }));
+    await client.send(new DeleteTableCommand({ TableName: env.C360_EVENTS_TABLE }));
     const event = kinesisEvent([
       { data: identify('down-1', { writeKey: creds.writeKey }), partitionKey: 'a' },
       { data: identify('down-2', { writeKey: creds.writeKey }), partitionKey: 'a' },
       { data: identify('down-3', { writeKey: creds.writeKey }), partitionKey: 'b' },
     ]);
-    const sequenceNumbers = (event['Records'] as { kinesis: { sequenceNumber: string } }[]).map((r) => r.kinesis.sequenceNumber);
+    const sequenceNumbers = (event.Records as { kinesis: { sequenceNumber: string } }[]).map((r) => r.kinesis.sequenceNumber);
     const failed = await handler(event);
     expect(failed.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([...sequenceNumbers].sort());
 
     // the table is back: Lambda delivers the batch again from the first failure
-    await ensureTables(client, { events: env['C360_EVENTS_TABLE']!, views: env['C360_VIEWS_TABLE']! });
+    await ensureTables(client, { events: env.C360_EVENTS_TABLE!, views: env.C360_VIEWS_TABLE! });
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     for (const id of ['down-1', 'down-2', 'down-3']) expect((await app.core.queries.findByIdentifier(tenant, 'email', `${id}@example.com`)).kind).toBe('view');
   });

@@ -23,7 +23,13 @@ afterAll(() => {
   streams.destroy();
 });
 
-const identify = (id: string, writeKey: string) => ({ type: 'identify', userId: id, messageId: `m-${id}`, writeKey, traits: { email: `${id}@example.com`, plan: 'pro' } });
+const identify = (id: string, writeKey: string) => ({
+  type: 'identify',
+  userId: id,
+  messageId: `m-${id}`,
+  writeKey,
+  traits: { email: `${id}@example.com`, plan: 'pro' },
+});
 
 describe('DynamoDB Streams -> views', () => {
   const tenant = `t-${randomUUID().slice(0, 8)}`;
@@ -37,9 +43,11 @@ describe('DynamoDB Streams -> views', () => {
     app = await appFor(env);
     project = quietly(() => streamsFunction(app, env));
     const ingest = quietly(() => kinesisFunction(app, env));
-    const ingested = await ingest(kinesisEvent(['ada', 'grace', 'edsger'].map((id) => ({ data: identify(`${id}-${tenant}`, creds.writeKey), partitionKey: id }))));
+    const ingested = await ingest(
+      kinesisEvent(['ada', 'grace', 'edsger'].map((id) => ({ data: identify(`${id}-${tenant}`, creds.writeKey), partitionKey: id }))),
+    );
     expect(ingested).toEqual({ batchItemFailures: [] });
-    streamArn = await streamArnOf(client, env['C360_EVENTS_TABLE']!);
+    streamArn = await streamArnOf(client, env.C360_EVENTS_TABLE!);
   });
   afterAll(() => app.close());
 
@@ -49,12 +57,12 @@ describe('DynamoDB Streams -> views', () => {
     await expect(view('ada')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
   });
 
-  it('projects the table\'s stream records into the 360 views; the fixture\'s own records are ignored, not failures', async () => {
+  it("projects the table's stream records into the 360 views; the fixture's own records are ignored, not failures", async () => {
     const ours = await readWholeStream(streams, streamArn);
     expect(ours.length).toBeGreaterThan(0);
-    const foreign = fixture('dynamodb_base')['Records'] as unknown[];
+    const foreign = fixture('dynamodb_base').Records as unknown[];
     const event = streamsEvent(ours, streamArn);
-    const result = await project({ Records: [foreign[0], ...(event['Records'] as unknown[]), foreign[1]] });
+    const result = await project({ Records: [foreign[0], ...(event.Records as unknown[]), foreign[1]] });
     expect(result).toEqual({ batchItemFailures: [] });
     for (const id of ['ada', 'grace', 'edsger']) {
       const found = await view(id);
@@ -77,13 +85,16 @@ describe('DynamoDB Streams -> views', () => {
     expect(await facts()).toEqual(before);
   });
 
-  it('the fixture as AWS sent it (someone else\'s table) is ignored: no failure, no crash', async () => {
+  it("the fixture as AWS sent it (someone else's table) is ignored: no failure, no crash", async () => {
     expect(await project(fixture('dynamodb_base'))).toEqual({ batchItemFailures: [] });
   });
 
   it('an event that is not a DynamoDB Streams batch is refused as a whole with the field paths', async () => {
     await expect(project(fixture('kinesis_stream'))).rejects.toThrow(InvalidLambdaEventError);
-    await expect(project({ Records: 'nope' })).rejects.toMatchObject({ code: 'INVALID_LAMBDA_EVENT', issues: [{ path: 'Records', message: expect.any(String) }] });
+    await expect(project({ Records: 'nope' })).rejects.toMatchObject({
+      code: 'INVALID_LAMBDA_EVENT',
+      issues: [{ path: 'Records', message: expect.any(String) }],
+    });
   });
 });
 
@@ -101,14 +112,14 @@ describe('a views table that is unavailable for a while', () => {
   it('reports the records it could not project in batchItemFailures, and projects them on redelivery', async () => {
     const ingest = quietly(() => kinesisFunction(app, env));
     expect(await ingest(kinesisEvent([{ data: identify(`late-${tenant}`, creds.writeKey) }]))).toEqual({ batchItemFailures: [] });
-    const event = streamsEvent(await readWholeStream(streams, await streamArnOf(client, env['C360_EVENTS_TABLE']!)), 'arn:test');
+    const event = streamsEvent(await readWholeStream(streams, await streamArnOf(client, env.C360_EVENTS_TABLE!)), 'arn:test');
     const project = quietly(() => streamsFunction(app, env));
 
-    await client.send(new DeleteTableCommand({ TableName: env['C360_VIEWS_TABLE'] }));
+    await client.send(new DeleteTableCommand({ TableName: env.C360_VIEWS_TABLE }));
     const failed = await project(event);
     expect(failed.batchItemFailures.length).toBeGreaterThan(0);
 
-    await ensureTables(client, { events: env['C360_EVENTS_TABLE']!, views: env['C360_VIEWS_TABLE']! });
+    await ensureTables(client, { events: env.C360_EVENTS_TABLE!, views: env.C360_VIEWS_TABLE! });
     expect(await project(event)).toEqual({ batchItemFailures: [] });
     expect((await app.core.queries.findByIdentifier(tenant, 'email', `late-${tenant}@example.com`)).kind).toBe('view');
   });

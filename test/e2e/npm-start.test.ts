@@ -29,7 +29,11 @@ describe('npm start (the embedded default)', () => {
     // through npm itself: SIGTERM to npm (what a process manager sends) must stop the server
     const first = await startMain({ C360_DATA_DIR: dataDir }, { viaNpm: true });
     const basic = `Basic ${Buffer.from(`${first.writeKey}:`).toString('base64')}`;
-    const sent = await fetch(`${first.url}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'start-1', traits: { email: 'start@example.com' } }) });
+    const sent = await fetch(`${first.url}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'start-1', traits: { email: 'start@example.com' } }),
+    });
     expect(sent.status).toBe(200);
     const lookup = (s: Started) => fetch(`${s.url}/v1/customers?identifier=email:start@example.com`, { headers: { authorization: `Bearer ${s.adminToken}` } });
     // read-your-writes: the acknowledged call is readable at once, no waiting for a projector
@@ -51,14 +55,15 @@ describe('npm start (the embedded default)', () => {
     expect(await stop(first.child)).toBe(0);
     // nothing is left behind: the server itself is gone, not only npm (tsx's esbuild helper exits
     // when its parent does, a moment later: allow it 5 s)
-    const alive = () => tree.slice(1).filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const alive = () =>
+      tree.slice(1).filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
     for (let i = 0; i < 50 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(alive(), 'processes that outlived npm').toEqual([]);
     // node:sqlite's ExperimentalWarning is silenced, and nothing else was printed as a warning
@@ -79,9 +84,14 @@ describe('npm start (the embedded default)', () => {
     const started = await start({ C360_STORE: 'dynamodb', C360_DATA_DIR: join(root, 'dynamo') });
     try {
       const basic = `Basic ${Buffer.from(`${started.writeKey}:`).toString('base64')}`;
-      const sent = await fetch(`${started.url}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'dyn-1', traits: { email: 'dyn@example.com' } }) });
+      const sent = await fetch(`${started.url}/v1/identify`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'dyn-1', traits: { email: 'dyn@example.com' } }),
+      });
       expect(sent.status).toBe(200);
-      const lookup = () => fetch(`${started.url}/v1/customers?identifier=email:dyn@example.com`, { headers: { authorization: `Bearer ${started.adminToken}` } });
+      const lookup = () =>
+        fetch(`${started.url}/v1/customers?identifier=email:dyn@example.com`, { headers: { authorization: `Bearer ${started.adminToken}` } });
       // views come from the Streams poller; a lagging view is folded from the log on demand
       let found = await lookup();
       for (let i = 0; i < 50 && found.status !== 200; i++) {
@@ -97,7 +107,10 @@ describe('npm start (the embedded default)', () => {
   it('with C360_STORE=dynamodb, says how to go on when Java is missing', async () => {
     const bin = await mkdtemp(join(tmpdir(), 'c360-nojava-'));
     await symlink(process.execPath, join(bin, 'node'));
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...baseEnv(), PATH: bin, C360_STORE: 'dynamodb', C360_DATA_DIR: join(bin, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      env: { ...baseEnv(), PATH: bin, C360_STORE: 'dynamodb', C360_DATA_DIR: join(bin, 'data') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', r));

@@ -76,7 +76,9 @@ describe('the embedded store under kill -9', () => {
       // every acknowledged call's customer answers at once after the restart
       for (const id of acked.slice(-20)) {
         const [, worker, i] = id.split('-');
-        const res = await fetch(`${restarted.url}/v1/customers?identifier=user_id:u-${worker}-${i}`, { headers: { authorization: `Bearer ${restarted.adminToken}` } });
+        const res = await fetch(`${restarted.url}/v1/customers?identifier=user_id:u-${worker}-${i}`, {
+          headers: { authorization: `Bearer ${restarted.adminToken}` },
+        });
         expect(res.status, id).toBe(200);
       }
       // sending an acknowledged call again changes nothing

@@ -40,14 +40,27 @@ describe('DynamoDbAuditLog table', () => {
     const tenant = `t-${randomUUID()}`;
     const ids = new UuidV7Generator();
     const [withCustomer, without] = [ids.newId(), ids.newId()];
-    await log.append({ id: withCustomer, tenant, at: 1, actor: 'cred-1', action: 'customer.erase', customerId: 'c-9', outcome: 'ok', detail: { customers: 2 } });
+    await log.append({
+      id: withCustomer,
+      tenant,
+      at: 1,
+      actor: 'cred-1',
+      action: 'customer.erase',
+      customerId: 'c-9',
+      outcome: 'ok',
+      detail: { customers: 2 },
+    });
     await log.append({ id: without, tenant, at: 2, actor: 'cred-1', action: 'admin.rebuild', outcome: 'ok' });
     const { Items = [] } = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
-    const mine = Items.filter((i) => i['sk']?.S === withCustomer || i['sk']?.S === without);
-    expect(mine.map((i) => [i['pk']?.S, i['sk']?.S]).sort()).toEqual(
-      [[`A#${tenant}`, withCustomer], [`A#${tenant}#C#c-9`, withCustomer], [`A#${tenant}`, without]].sort(),
+    const mine = Items.filter((i) => i.sk?.S === withCustomer || i.sk?.S === without);
+    expect(mine.map((i) => [i.pk?.S, i.sk?.S]).sort()).toEqual(
+      [
+        [`A#${tenant}`, withCustomer],
+        [`A#${tenant}#C#c-9`, withCustomer],
+        [`A#${tenant}`, without],
+      ].sort(),
     );
-    expect(new Set(mine.filter((i) => i['sk']?.S === withCustomer).map((i) => i['entry']?.S)).size).toBe(1);
+    expect(new Set(mine.filter((i) => i.sk?.S === withCustomer).map((i) => i.entry?.S)).size).toBe(1);
   });
 
   it('refuses a page size below 1 with a message naming the limit', async () => {

@@ -26,7 +26,10 @@ describe('DynamoDbEventStore: what the contract cannot see', () => {
     await store().commit({ tenant, streams: [append(tenant, a, 0, 2)], claims: [] });
     // a store that never saw the stream cannot take the plain put for version 6: it must check 5
     for (const writer of [store(), store()]) {
-      await expect(writer.commit({ tenant, streams: [append(tenant, a, 5, 1)], claims: [] })).resolves.toEqual({ status: 'conflict', current: { streams: { [a]: 2 }, claims: {} } });
+      await expect(writer.commit({ tenant, streams: [append(tenant, a, 5, 1)], claims: [] })).resolves.toEqual({
+        status: 'conflict',
+        current: { streams: { [a]: 2 }, claims: {} },
+      });
       await expect(writer.commit({ tenant, streams: [append(tenant, a, 5, 3)], claims: [] })).resolves.toMatchObject({ status: 'conflict' });
     }
     expect((await store().readStream(tenant, a)).map((e) => e.version)).toEqual([1, 2]);

@@ -35,7 +35,13 @@ afterAll(() => client.destroy());
 
 const storeOn = (c: DynamoDBClient, clock?: ManualClock) => new DynamoDbEventStore(c, { tableName, clock });
 
-type Attempt = { readonly expected: number; readonly events: readonly StoredEvent[]; readonly idempotency?: IdempotencyRecord | undefined; readonly claims: readonly ClaimOp[]; readonly result: CommitResult };
+type Attempt = {
+  readonly expected: number;
+  readonly events: readonly StoredEvent[];
+  readonly idempotency?: IdempotencyRecord | undefined;
+  readonly claims: readonly ClaimOp[];
+  readonly result: CommitResult;
+};
 
 describe('16 concurrent writers appending to one customer', () => {
   it('stores every accepted event once, gapless; rejected writes get a conflict and leave nothing behind', async () => {
@@ -73,7 +79,10 @@ describe('16 concurrent writers appending to one customer', () => {
     expect(new Set(ids(stream))).toEqual(new Set(accepted.flatMap((t) => ids(t.events))));
     expect(stream).toHaveLength(accepted.reduce((n, t) => n + t.events.length, 0));
 
-    const claimed = await store.readClaims(tenant, attempts.flatMap((t) => t.claims.map((c) => c.key)));
+    const claimed = await store.readClaims(
+      tenant,
+      attempts.flatMap((t) => t.claims.map((c) => c.key)),
+    );
     for (const t of rejected) {
       // the conflict told the truth: the stream had moved past what the writer expected
       if (t.result.status === 'conflict') expect(t.result.current.streams[a]).toBeGreaterThan(t.expected);
@@ -86,7 +95,11 @@ describe('16 concurrent writers appending to one customer', () => {
     }
     // the whole log, a page at a time, saying how far through it each page got
     const upTo: number[] = [];
-    const log = await drain((after) => store.readAllWithProgress(tenant, { after, limit: 7, onProgress: (p) => p.upTo !== undefined && upTo.push(p.upTo) }).then((p) => ({ items: p.events, next: p.next })));
+    const log = await drain((after) =>
+      store
+        .readAllWithProgress(tenant, { after, limit: 7, onProgress: (p) => p.upTo !== undefined && upTo.push(p.upTo) })
+        .then((p) => ({ items: p.events, next: p.next })),
+    );
     expect(ids(log)).toEqual(ids(await store.readStream(tenant, a)));
     expect(upTo).toEqual([...upTo].sort((x, y) => x - y));
     expect(upTo.at(-1)).toBeLessThanOrEqual(Date.now());
@@ -164,7 +177,14 @@ describe.each([
     const customers = Array.from({ length: 6 }, () => ({ id: randomUUID(), key: claimKey() }));
     const results = await Promise.all(
       customers.map(async ({ id, key }) => {
-        const out = [await store.commit({ tenant, idempotency: { key: `m-${id}`, payloadHash: 'h', expiresAt: Date.now() + DAY }, streams: [registered(tenant, id)], claims: [{ op: 'claim', key, owner: id }] })];
+        const out = [
+          await store.commit({
+            tenant,
+            idempotency: { key: `m-${id}`, payloadHash: 'h', expiresAt: Date.now() + DAY },
+            streams: [registered(tenant, id)],
+            claims: [{ op: 'claim', key, owner: id }],
+          }),
+        ];
         for (let v = 1; v <= 2; v++) out.push(await store.commit({ tenant, streams: [append(tenant, id, v)], claims: [] }));
         return out;
       }),

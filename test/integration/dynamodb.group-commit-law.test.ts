@@ -16,7 +16,7 @@ import { canonical, components, ingestAll, label, viewsOf } from '../laws/suppor
 
 const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
 const tableName = `events-law-${randomUUID()}`;
-const RUNS = Number(process.env['DYNAMO_LAW_RUNS'] ?? 25);
+const RUNS = Number(process.env.DYNAMO_LAW_RUNS ?? 25);
 beforeAll(() => ensureTables(client, { events: tableName }));
 afterAll(() => client.destroy());
 

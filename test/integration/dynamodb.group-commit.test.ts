@@ -31,7 +31,9 @@ type Sent = { command: string; items: number; error?: string };
 type Fault = (command: string, input: { TransactItems?: TransactWriteItem[] }) => Error | undefined;
 
 /** A client of its own that records every request (command, transaction size, error) and can refuse or delay some. */
-const recordingClient = (options: { fault?: Fault; delayMs?: (command: string, input: { TransactItems?: TransactWriteItem[] }) => number; maxAttempts?: number } = {}) => {
+const recordingClient = (
+  options: { fault?: Fault; delayMs?: (command: string, input: { TransactItems?: TransactWriteItem[] }) => number; maxAttempts?: number } = {},
+) => {
   const client = createDynamoDbClient({ endpoint, ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}) });
   const sent: Sent[] = [];
   client.middlewareStack.add(
@@ -56,7 +58,11 @@ const recordingClient = (options: { fault?: Fault; delayMs?: (command: string, i
   return { client, sent, of: (command: string) => sent.filter((s) => s.command === command) };
 };
 
-const settle = (p: Promise<CommitResult>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error: error as Error }));
+const settle = (p: Promise<CommitResult>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error: error as Error }),
+  );
 
 let tenant: string;
 let clients: DynamoDBClient[] = [];
@@ -197,7 +203,11 @@ describe('group commit on DynamoDB', () => {
       fault: (command, input) => {
         if (command !== 'TransactWriteItems' || (input.TransactItems?.length ?? 0) < 6 || cancelled++ > 0) return undefined;
         const reasons: CancellationReason[] = input.TransactItems!.map((_, i) => ({ Code: i === 4 ? 'TransactionConflict' : 'None' }));
-        return new TransactionCanceledException({ message: 'Transaction cancelled (injected)', $metadata: { httpStatusCode: 400 }, CancellationReasons: reasons });
+        return new TransactionCanceledException({
+          message: 'Transaction cancelled (injected)',
+          $metadata: { httpStatusCode: 400 },
+          CancellationReasons: reasons,
+        });
       },
     });
     const store = storeWith(r);
@@ -222,13 +232,17 @@ describe('group commit on DynamoDB', () => {
     const commits = Array.from({ length: 5 }, () => first());
     const results = await Promise.all(commits.map((c) => store.commit(c)));
     expect(results.map((x) => x.status)).toEqual(commits.map(() => 'committed'));
-    expect(r.of('TransactWriteItems').map((s) => [s.items, s.error])).toEqual([[15, 'ProvisionedThroughputExceededException'], ...commits.map(() => [3, undefined])]);
+    expect(r.of('TransactWriteItems').map((s) => [s.items, s.error])).toEqual([
+      [15, 'ProvisionedThroughputExceededException'],
+      ...commits.map(() => [3, undefined]),
+    ]);
   });
 
   it('an error that leaves open whether the group landed fails every member, as it fails a lone commit', async () => {
     const r = recordingClient({
       maxAttempts: 1,
-      fault: (command) => (command === 'TransactWriteItems' ? new InternalServerError({ message: 'internal error (injected)', $metadata: { httpStatusCode: 500 } }) : undefined),
+      fault: (command) =>
+        command === 'TransactWriteItems' ? new InternalServerError({ message: 'internal error (injected)', $metadata: { httpStatusCode: 500 } }) : undefined,
     });
     const store = storeWith(r);
     const alone = await settle(store.commit(first()));
@@ -288,11 +302,17 @@ describe('coalesced reads on DynamoDB', () => {
     const id = randomUUID();
     await store.commit(first(id));
     const tooLong = 'm'.repeat(2_100);
-    const alone = await store.getIdempotency(tenant, tooLong, Date.now()).then(() => 'answered', (e: Error) => e.name);
+    const alone = await store.getIdempotency(tenant, tooLong, Date.now()).then(
+      () => 'answered',
+      (e: Error) => e.name,
+    );
     expect(alone).toBe('ValidationException');
     const [good, bad, claims] = await Promise.all([
       store.getIdempotency(tenant, `msg-${id}`, Date.now()),
-      store.getIdempotency(tenant, tooLong, Date.now()).then(() => 'answered', (e: Error) => e.name),
+      store.getIdempotency(tenant, tooLong, Date.now()).then(
+        () => 'answered',
+        (e: Error) => e.name,
+      ),
       store.readClaims(tenant, [unclaimed]),
     ]);
     expect(good).toMatchObject({ payloadHash: `h-${id}` });

@@ -22,7 +22,8 @@ const ring = (...keys: string[]): MasterKeyring => {
   const [current, ...previous] = keys.map((k) => LocalMasterKey.fromBase64(k));
   return new MasterKeyring(current!, previous);
 };
-const store = (keyring = ring(A), more: Partial<ConstructorParameters<typeof DynamoDbKeyStore>[1]> = {}) => new DynamoDbKeyStore(client, { tableName, keyring, ...more });
+const store = (keyring = ring(A), more: Partial<ConstructorParameters<typeof DynamoDbKeyStore>[1]> = {}) =>
+  new DynamoDbKeyStore(client, { tableName, keyring, ...more });
 const cipher = new AesGcmCipher();
 const newTenant = (): string => `t-${randomUUID()}`;
 const SECRET = '{"email":"ada@example.com"}';
@@ -32,7 +33,10 @@ const rawItem = async (tenant: string, customerId: string): Promise<Record<strin
   (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: keyPk(tenant, customerId) } }, ConsistentRead: true }))).Item;
 
 const masterKeyError = async (p: Promise<unknown>): Promise<MasterKeyError> => {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof MasterKeyError)) throw new Error(`expected a MasterKeyError, got ${String(error)}`);
   return error;
 };
@@ -59,7 +63,7 @@ describe('DynamoDbKeyStore across processes and restarts', () => {
     expect(new Set(got.map((k) => k.keyId)).size).toBe(1);
     const ciphertext = cipher.encrypt(got[3]!, SECRET, AAD);
     for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
-    expect((await rawItem(tenant, 'c-1'))?.['keyId']?.S).toBe(got[0]!.keyId);
+    expect((await rawItem(tenant, 'c-1'))?.keyId?.S).toBe(got[0]!.keyId);
   });
 
   it('a key survives a restart and decrypts what the old process encrypted', async () => {
@@ -140,7 +144,14 @@ describe('DynamoDbKeyStore: a turn of creations and reads goes together', () => 
     const r = recorded();
     try {
       const ids = Array.from({ length: 30 }, (_, i) => `c-${i}`);
-      const got = await Promise.all([...ids, 'c-erased'].map((id) => r.keys.getOrCreate(tenant, id).then((k) => k.keyId, (e: unknown) => e)));
+      const got = await Promise.all(
+        [...ids, 'c-erased'].map((id) =>
+          r.keys.getOrCreate(tenant, id).then(
+            (k) => k.keyId,
+            (e: unknown) => e,
+          ),
+        ),
+      );
       // the erased one's item read as a tombstone: it never reaches the transaction
       expect(r.sent).toEqual([
         ['BatchGetItemCommand', 0],
@@ -159,7 +170,9 @@ describe('DynamoDbKeyStore: a turn of creations and reads goes together', () => 
     const other = store();
     let theirs: Promise<string[]> | undefined;
     // every wrap of this process waits until the other has created c-3 and c-7: after this one's read, before its transaction
-    const late = interleaved(LocalMasterKey.fromBase64(A), () => (theirs ??= Promise.all(['c-3', 'c-7'].map((id) => other.getOrCreate(tenant, id).then((k) => k.keyId)))).then(() => undefined));
+    const late = interleaved(LocalMasterKey.fromBase64(A), () =>
+      (theirs ??= Promise.all(['c-3', 'c-7'].map((id) => other.getOrCreate(tenant, id).then((k) => k.keyId)))).then(() => undefined),
+    );
     const r = recorded(new MasterKeyring(late, []));
     try {
       const ids = Array.from({ length: 10 }, (_, i) => `c-${i}`);
@@ -193,7 +206,7 @@ describe('DynamoDbKeyStore: master keys', () => {
     const onlyB = store(ring(B));
     for (const id of ids.slice(0, 6)) {
       expect(cipher.decrypt((await onlyB.get(tenant, id))!, ciphertexts.get(id)!, AAD)).toBe(`${SECRET}${id}`);
-      expect((await rawItem(tenant, id))?.['masterKeyId']?.S).toBe(LocalMasterKey.fromBase64(B).id);
+      expect((await rawItem(tenant, id))?.masterKeyId?.S).toBe(LocalMasterKey.fromBase64(B).id);
     }
     await expect(onlyB.get(tenant, 'c-6')).resolves.toBeNull();
   });
@@ -205,7 +218,7 @@ describe('DynamoDbKeyStore: master keys', () => {
     const erasing = interleaved(b, () => store().destroy(tenant, 'c-1'));
     const rotating = store(new MasterKeyring(erasing, [LocalMasterKey.fromBase64(A)]));
     await expect(rotating.rewrap({ tenant })).resolves.toEqual({ rewrapped: 0, skipped: 1 });
-    expect((await rawItem(tenant, 'c-1'))?.['wrapped']).toBeUndefined();
+    expect((await rawItem(tenant, 'c-1'))?.wrapped).toBeUndefined();
     await expect(store(ring(B, A)).get(tenant, 'c-1')).resolves.toBeNull();
   });
 

@@ -38,7 +38,11 @@ const mulberry32 = (seed: number) => () => {
 /** The stream's records as Lambda would be handed them, read once by a poller that only collects. */
 const collect = async (streamArn: string): Promise<DynamoDbStreamRecord[]> => {
   const records: DynamoDbStreamRecord[] = [];
-  const handler = { handle: async (batch: readonly DynamoDbStreamRecord[]) => (records.push(...batch), { batchItemFailures: [], rejected: [], errors: [], projected: 0, ignored: 0 }) };
+  const handler = {
+    handle: async (batch: readonly DynamoDbStreamRecord[]) => (
+      records.push(...batch), { batchItemFailures: [], rejected: [], errors: [], projected: 0, ignored: 0 }
+    ),
+  };
   await new DynamoDbStreamsPoller(streams, handler, { streamArn, checkpoints: new MemoryCheckpoints(), idleDelayMs: [10, 50] }).drain({ quietMs: 200 });
   return records;
 };
@@ -161,7 +165,7 @@ describe('the streams projector core on Lambda-shaped batches', () => {
   const record = (seq: number, image: Item, eventName = 'INSERT'): DynamoDbStreamRecord => ({
     eventID: `id-${seq}`,
     eventName,
-    dynamodb: { Keys: { pk: image['pk']!, sk: image['sk']! }, NewImage: image, SequenceNumber: String(seq).padStart(21, '0') },
+    dynamodb: { Keys: { pk: image.pk!, sk: image.sk! }, NewImage: image, SequenceNumber: String(seq).padStart(21, '0') },
   });
   const born = (tenant: string, id: string): Item => toEventItem(registered(tenant, id).events[0]!);
 
@@ -189,7 +193,7 @@ describe('the streams projector core on Lambda-shaped batches', () => {
     expect(result.rejected[0]!.item).toBe(`T#${tenant}#S#c-bad-json/1`);
     expect(result.rejected[1]!.reason.message).toMatch(/upcaster/);
     expect(result).toMatchObject({ projected: 2, ignored: 3 });
-    expect((await storedViews(p.views, tenant) as { customerId: string }[]).map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
+    expect(((await storedViews(p.views, tenant)) as { customerId: string }[]).map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
   });
 
   it('keeps tenants apart in one batch, even where their customer ids are the same', async () => {
@@ -212,7 +216,8 @@ describe('the streams projector core on Lambda-shaped batches', () => {
     const batch = [record(1, born(a, 'c-1')), record(2, born(b, 'c-1')), record(3, await planOf(a, 'from-a')), record(4, await planOf(b, 'from-b'))];
     const result = await streamsProjector(p).handle(batch);
     expect(result).toMatchObject({ batchItemFailures: [], rejected: [], projected: 4 });
-    const plan = async (tenant: string) => ((await p.views.get(tenant, 'c-1')) as { view: { traits: Record<string, { value: unknown }> } }).view.traits['plan']?.value;
+    const plan = async (tenant: string) =>
+      ((await p.views.get(tenant, 'c-1')) as { view: { traits: Record<string, { value: unknown }> } }).view.traits.plan?.value;
     expect([await plan(a), await plan(b)]).toEqual(['from-a', 'from-b']);
   });
 
@@ -229,7 +234,7 @@ describe('the streams projector core on Lambda-shaped batches', () => {
     expect(result.rejected).toEqual([]);
     expect(result.errors[0]).toBeInstanceOf(ProcessKilled);
     // the healthy tenant's events were projected anyway; their redelivery will be skipped
-    expect((await storedViews(p.views, ok) as { customerId: string }[]).map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
+    expect(((await storedViews(p.views, ok)) as { customerId: string }[]).map((d) => d.customerId)).toEqual(['c-1', 'c-2']);
   });
 });
 
@@ -260,7 +265,8 @@ describe('a shard batch reads the docs it touches in one request', () => {
   const twentyCustomers = async (tenant: string) => {
     const p = startProcess(client, tables, keys);
     const before = await collect(tables.streamArn);
-    for (let i = 0; i < 20; i++) await p.core.ingest.ingest(tenant, WEB, { type: 'identify', messageId: `m-${i}`, anonymousId: `anon-${tenant}-${i}`, traits: { plan: `p${i}` } });
+    for (let i = 0; i < 20; i++)
+      await p.core.ingest.ingest(tenant, WEB, { type: 'identify', messageId: `m-${i}`, anonymousId: `anon-${tenant}-${i}`, traits: { plan: `p${i}` } });
     return (await collect(tables.streamArn)).slice(before.length);
   };
 

@@ -22,8 +22,16 @@ afterAll(() => client.destroy());
 quarantineContract('DynamoDB Local', () => new DynamoDbQuarantine(client, { tableName }));
 
 const rawItems = async (tenant: string) =>
-  (await client.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `T#${tenant}` } }, ConsistentRead: true })))
-    .Items ?? [];
+  (
+    await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `T#${tenant}` } },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
 
 describe('DynamoDbQuarantine retention', () => {
   it('an entry past its retention is neither returned, listed nor replayable, though the item is still there', async () => {
@@ -43,7 +51,7 @@ describe('DynamoDbQuarantine retention', () => {
     await expect(q.list(tenant, { limit: 10, status: 'pending' })).resolves.toMatchObject({ entries: [{ id: newer }] });
     await expect(q.markReplayed(tenant, older, clock.now())).rejects.toThrow(/past its retention/);
     await q.markReplayed(tenant, newer, clock.now());
-    expect((await rawItems(tenant)).map((i) => i['sk']?.S)).toEqual([older, newer]);
+    expect((await rawItems(tenant)).map((i) => i.sk?.S)).toEqual([older, newer]);
 
     clock.advance(HOUR);
     await expect(q.list(tenant, { limit: 10 })).resolves.toEqual({ entries: [] });
@@ -55,7 +63,7 @@ describe('DynamoDbQuarantine retention', () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0, 500));
     await new DynamoDbQuarantine(client, { tableName, clock }).put(quarantineEntry(tenant, 'q-1'));
     const [item] = await rawItems(tenant);
-    expect(Number(item?.['ttl']?.N)).toBe(Math.floor((clock.now() + 30 * 24 * HOUR) / 1000));
+    expect(Number(item?.ttl?.N)).toBe(Math.floor((clock.now() + 30 * 24 * HOUR) / 1000));
     const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
   });
@@ -71,7 +79,7 @@ describe('DynamoDbQuarantine item shape', () => {
     const entry = quarantineEntry(tenant, 'q-1', { payload: { type: 'identify', traits: { email: 'Ada@Example.com', phone: '+44 20 7946 0000' } } });
     await new DynamoDbQuarantine(client, { tableName }).put(entry);
     const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `T#${tenant}` }, sk: { S: 'q-1' } } }));
-    expect(JSON.parse(item!['payload']!.S!)).toEqual(entry.payload);
+    expect(JSON.parse(item!.payload!.S!)).toEqual(entry.payload);
     const { payload: _payload, ...rest } = item!;
     const others = JSON.stringify(rest).toLowerCase();
     for (const value of ['ada@example.com', '7946']) expect(others).not.toContain(value);
@@ -84,7 +92,7 @@ describe('DynamoDbQuarantine item shape', () => {
     const q = new DynamoDbQuarantine(client, { tableName });
     await q.put(quarantineEntry(tenant, 'q-big', { payload }));
     const [item] = await rawItems(tenant);
-    expect(item?.['payloadEncoding']?.S).toBe('gzip+base64');
+    expect(item?.payloadEncoding?.S).toBe('gzip+base64');
     await expect(q.get(tenant, 'q-big')).resolves.toMatchObject({ payload });
   });
 });

@@ -75,11 +75,15 @@ describe('DynamoDB snapshots beside the events', () => {
     expect((await store.readAll(tenant, { limit: 100 })).events).toHaveLength(3);
 
     // the item exactly as the table holds it, delivered as a stream record's NewImage
-    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: snapshotPk(tenant, id) }, sk: { N: '0' } }, ConsistentRead: true }));
-    expect(Item?.['kind']).toEqual({ S: 'snapshot' });
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: snapshotPk(tenant, id) }, sk: { N: '0' } }, ConsistentRead: true }),
+    );
+    expect(Item?.kind).toEqual({ S: 'snapshot' });
     // neither the projector nor the view store may be touched: an event item would reach them
     const projector = new DynamoDbStreamsProjector({} as never, {} as never);
-    const result = await projector.handle(['INSERT', 'MODIFY'].map((eventName, i) => ({ eventName, eventID: `r-${i}`, dynamodb: { NewImage: Item, SequenceNumber: String(i + 1) } })));
+    const result = await projector.handle(
+      ['INSERT', 'MODIFY'].map((eventName, i) => ({ eventName, eventID: `r-${i}`, dynamodb: { NewImage: Item, SequenceNumber: String(i + 1) } })),
+    );
     expect(result).toMatchObject({ projected: 0, ignored: 2, rejected: [], batchItemFailures: [] });
   });
 });

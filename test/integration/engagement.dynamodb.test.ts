@@ -59,7 +59,12 @@ describe('engagement on DynamoDB with Streams projection', () => {
     expect(decided.map((e) => e.data)).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'cpt-electronics-collect', channel: 'email' })]);
     const decisionId = (decided[0]!.data as { decisionId: string }).decisionId;
     const outbox = new DynamoDbOutbox(client, { tableName: tables.outbox });
-    expect(await outbox.get(tenant, decisionId)).toMatchObject({ status: 'published', confirmed: true, customerId: id, notification: { offerId: 'cpt-electronics-collect', tenant } });
+    expect(await outbox.get(tenant, decisionId)).toMatchObject({
+      status: 'published',
+      confirmed: true,
+      customerId: id,
+      notification: { offerId: 'cpt-electronics-collect', tenant },
+    });
     const history = await app.core.engagement.history.history(tenant, id);
     expect(history).toMatchObject({ kind: 'history', engagement: { sent: 1, decisions: [{ decisionId, outcome: 'sent' }] } });
 
@@ -67,7 +72,10 @@ describe('engagement on DynamoDB with Streams projection', () => {
     await app.core.ingest.ingest(tenant, web, call);
     await app.drainBackground();
     const stored = await app.core.ports.store.readStream(tenant, id);
-    await app.core.afterProject(tenant, stored.map((s) => decodeReadable(s)));
+    await app.core.afterProject(
+      tenant,
+      stored.map((s) => decodeReadable(s)),
+    );
     expect((await app.core.ports.store.readStream(tenant, id)).filter((e) => e.type === 'EngagementDecided')).toHaveLength(1);
   }, 60_000);
 });

@@ -57,7 +57,10 @@ describe('EventStoreDB stand-in, through @eventstore/db-client', () => {
     await client.appendToStream(s, events(3));
     const stale = await client.appendToStream(s, events(1), { expectedRevision: 0n }).catch((e: unknown) => e);
     expect(stale).toMatchObject({ actualVersion: 2n, expectedVersion: 0n });
-    await expect(client.appendToStream(s, events(1), { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actualVersion: 2n, expectedVersion: 'no_stream' });
+    await expect(client.appendToStream(s, events(1), { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+      actualVersion: 2n,
+      expectedVersion: 'no_stream',
+    });
   });
 
   it('repeating an append with the same event ids at the same expected revision is idempotent', async () => {

@@ -12,7 +12,7 @@ import { startStandIn, type StandIn } from '../support/esdb-standin/server.js';
 // The shared EventStore contract, unchanged, on the gRPC stand-in and (when configured) on a real
 // EventStoreDB; the contract gives every test its own tenant, so a shared server needs no cleanup.
 
-const real = process.env['ESDB_CONNECTION_STRING'];
+const real = process.env.ESDB_CONNECTION_STRING;
 
 describe('on the EventStoreDB stand-in', () => {
   let standIn: StandIn;
@@ -37,7 +37,10 @@ describe('on the EventStoreDB stand-in', () => {
       const crashed = randomUUID();
       await new CommitRecords(client, 0).start(tenant, crashed, [{ stream: names.customer(a), after: 'no_stream', count: 1 }]);
       const orphan = registered(tenant, a).events[0]!;
-      await client.appendToStream(names.customer(a), toEventData({ id: deterministicUuid(crashed), type: orphan.type, data: { ...orphan }, meta: { commit: crashed } }));
+      await client.appendToStream(
+        names.customer(a),
+        toEventData({ id: deterministicUuid(crashed), type: orphan.type, data: { ...orphan }, meta: { commit: crashed } }),
+      );
 
       const store = new EventStoreDbEventStore(client, { pendingTimeoutMs: 50 });
       await expect(store.readStream(tenant, a)).resolves.toEqual([]);
@@ -53,7 +56,9 @@ describe('on the EventStoreDB stand-in', () => {
       const a = randomUUID();
       const events = append(tenant, a, 0, 12).events.map((e) => ({ ...e, pii: 'p'.repeat(300_000) }));
       const store = new EventStoreDbEventStore(client);
-      await expect(store.commit({ tenant, streams: [{ streamId: a, expectedVersion: 0, events }], claims: [] })).resolves.toMatchObject({ status: 'committed' });
+      await expect(store.commit({ tenant, streams: [{ streamId: a, expectedVersion: 0, events }], claims: [] })).resolves.toMatchObject({
+        status: 'committed',
+      });
       expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     });
 
@@ -66,7 +71,9 @@ describe('on the EventStoreDB stand-in', () => {
       await store.tombstoneCustomers(tenant, [a]);
       await expect(store.readStream(tenant, a)).resolves.toEqual([]);
       await expect(store.commit({ tenant, streams: [registered(tenant, a)], claims: [] })).rejects.toBeInstanceOf(StreamDeletedError);
-      await expect(store.commit({ tenant, streams: [], claims: [{ op: 'release', key: 'k-erased', expectedOwner: a }] })).resolves.toMatchObject({ status: 'committed' });
+      await expect(store.commit({ tenant, streams: [], claims: [{ op: 'release', key: 'k-erased', expectedOwner: a }] })).resolves.toMatchObject({
+        status: 'committed',
+      });
       expect((await store.readClaims(tenant, ['k-erased'])).size).toBe(0);
     });
 

@@ -42,7 +42,7 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
   const ingest = (call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
   /** the memory-bound stores (audit, ledger) until the container puts them on DynamoDB too */
   const memoryExtras = (): string =>
-    JSON.stringify([app.core.ports.audit, app.core.ports.ledger].map((s) => ((s as { dump?: () => unknown }).dump?.() ?? null))).toLowerCase();
+    JSON.stringify([app.core.ports.audit, app.core.ports.ledger].map((s) => (s as { dump?: () => unknown }).dump?.() ?? null)).toLowerCase();
 
   it('leaves no personal value of the erased cluster in any item of any table, and other views unchanged', async () => {
     const seeded = await seedScenario(ingest);

@@ -20,7 +20,13 @@ const tenant = 'acme';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'c360-gdpr-sqlite-'));
   app = await buildApp(
-    loadConfig({ C360_DATA_DIR: dir, C360_TENANT: tenant, C360_CLAIM_SECRET: randomBytes(32).toString('base64url'), C360_MASTER_KEY: randomBytes(32).toString('base64'), C360_PHONE_REGION: 'GB' }),
+    loadConfig({
+      C360_DATA_DIR: dir,
+      C360_TENANT: tenant,
+      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+      C360_MASTER_KEY: randomBytes(32).toString('base64'),
+      C360_PHONE_REGION: 'GB',
+    }),
   );
   await app.startBackground();
 });
@@ -31,7 +37,10 @@ afterAll(async () => {
 
 /** The raw bytes of the database and its WAL and shared-memory files, as they are on disk now. */
 const rawFiles = (): { readonly name: string; readonly bytes: Buffer }[] =>
-  ['', '-wal', '-shm'].map((suffix) => join(dir, `c360.sqlite${suffix}`)).filter(existsSync).map((f) => ({ name: f, bytes: readFileSync(f) }));
+  ['', '-wal', '-shm']
+    .map((suffix) => join(dir, `c360.sqlite${suffix}`))
+    .filter(existsSync)
+    .map((f) => ({ name: f, bytes: readFileSync(f) }));
 
 /** The needles found in any raw file: plain (lower-cased haystack), and base64 of the exact value. */
 const foundIn = (needles: readonly string[]): string[] => {
@@ -48,7 +57,9 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
     await app.drainBackground();
     // the wrapped keys of Alice's customers, as the key table holds them
     const reader = new SqliteDatabase({ path: join(dir, 'c360.sqlite') });
-    const wrapped = seeded.alice.map((id) => (reader.db.prepare('SELECT wrapped FROM data_keys WHERE tenant = ? AND customer_id = ?').get(tenant, id) as { wrapped: string | null }).wrapped);
+    const wrapped = seeded.alice.map(
+      (id) => (reader.db.prepare('SELECT wrapped FROM data_keys WHERE tenant = ? AND customer_id = ?').get(tenant, id) as { wrapped: string | null }).wrapped,
+    );
     reader.close();
     expect(wrapped.every((w) => typeof w === 'string' && w.length >= 40)).toBe(true);
     const keyNeedles = wrapped as string[];

@@ -37,7 +37,12 @@ describe('erasure seen from another, warm process (DynamoDB Local)', () => {
   });
 
   it('a customer erased by one process cannot be read, exported or decrypted by another that cached her key', async () => {
-    const outcome = await a.core.ingest.ingest(tenant, a.sourceOf(tenant, 'web'), { type: 'identify', messageId: 'w-1', userId: 'u-warm', traits: { email, name } });
+    const outcome = await a.core.ingest.ingest(tenant, a.sourceOf(tenant, 'web'), {
+      type: 'identify',
+      messageId: 'w-1',
+      userId: 'u-warm',
+      traits: { email, name },
+    });
     expect(outcome.status).toBe('accepted');
     const id = (outcome as { customerId: string }).customerId;
 

@@ -20,7 +20,8 @@ afterAll(() => client.destroy());
 const readStream = async (streamName: string): Promise<ReceivedRecord[]> => {
   const out: ReceivedRecord[] = [];
   for (const shard of (await client.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []) {
-    let iterator = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    let iterator = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' })))
+      .ShardIterator;
     while (iterator) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
       const records = page.Records ?? [];

@@ -25,12 +25,17 @@ const config = loadConfig({
   C360_MASTER_KEY: randomBytes(32).toString('base64'),
 });
 
-it('keeps the consumer\'s shard checkpoints in the file, and a restart reads nothing twice', async () => {
+it("keeps the consumer's shard checkpoints in the file, and a restart reads nothing twice", async () => {
   const first = await buildApp(config);
   await first.startBackground();
   const source = first.sourceOf(config.tenant, 'web');
   for (let i = 0; i < 5; i++) {
-    const out = await first.intake.one(config.tenant, source, { type: 'identify', messageId: `k-${i}`, userId: `u-${i}`, traits: { email: `k${i}@example.com` } });
+    const out = await first.intake.one(config.tenant, source, {
+      type: 'identify',
+      messageId: `k-${i}`,
+      userId: `u-${i}`,
+      traits: { email: `k${i}@example.com` },
+    });
     expect(out.status).toBe('queued');
   }
   await first.drainBackground();

@@ -51,7 +51,13 @@ const setup = async () => {
 };
 
 const people = ['ada', 'grace', 'linus', 'barbara'];
-const identify = (who: string) => ({ type: 'identify', messageId: `id-${who}`, userId: `u-${who}`, anonymousId: `anon-${who}`, traits: { email: `${who}@example.com`, name: who } });
+const identify = (who: string) => ({
+  type: 'identify',
+  messageId: `id-${who}`,
+  userId: `u-${who}`,
+  anonymousId: `anon-${who}`,
+  traits: { email: `${who}@example.com`, name: who },
+});
 const step = (who: string, n: number) => ({ type: 'track', messageId: `${who}-${n}`, anonymousId: `anon-${who}`, event: `Step ${n}` });
 const userOf = async (h: Harness, who: string) => {
   const found = await h.core.queries.findByIdentifier(TENANT, 'email', `${who}@example.com`);
@@ -73,7 +79,7 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     for (const who of people) {
       const c = await userOf(h, who);
       expect(c.identifiers.map((i) => `${i.type}:${i.value}`).sort()).toEqual([`anonymous_id:anon-${who}`, `email:${who}@example.com`, `user_id:u-${who}`]);
-      expect(c.traits['name']).toMatchObject({ value: who, source: 'web' });
+      expect(c.traits.name).toMatchObject({ value: who, source: 'web' });
     }
 
     const log = h.ports.store.dump();
@@ -93,8 +99,8 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     await client.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: partitionKey, Data: new TextEncoder().encode(JSON.stringify(bare)) }));
 
     await consumer(new MemoryCheckpoints()).drain();
-    expect((await userOf(h, 'ada')).traits['name']).toMatchObject({ value: 'ada', source: 'web' });
-    expect((await userOf(h, 'grace')).traits['name']).toMatchObject({ value: 'grace', source: 'mobile' });
+    expect((await userOf(h, 'ada')).traits.name).toMatchObject({ value: 'ada', source: 'web' });
+    expect((await userOf(h, 'grace')).traits.name).toMatchObject({ value: 'grace', source: 'mobile' });
     const held = (await h.ports.quarantine.list(TENANT, { limit: 10 })).entries;
     expect(held).toMatchObject([{ source: 'kinesis', reason: { code: 'UNDECODABLE_RECORD' }, payload: '{"type":"identify",' }]);
   });
@@ -125,7 +131,7 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     vi.spyOn(h.ports.store, 'commit').mockImplementation(async (c) => (failing-- > 0 ? Promise.reject(new Error('store unavailable')) : commit(c)));
     await consumer(new MemoryCheckpoints()).drain();
     expect(h.ports.metrics.get('ingest_accepted')).toBe(4);
-    for (const who of people) expect((await userOf(h, who)).traits['name']).toMatchObject({ value: who });
+    for (const who of people) expect((await userOf(h, who)).traits.name).toMatchObject({ value: who });
     expect(delivered.length).toBeGreaterThan(4); // the failed ones were delivered again
   });
 

@@ -38,12 +38,16 @@ const dynamoConfig = (): Config =>
     C360_TENANT: tenant,
     C360_PHONE_REGION: 'GB',
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    ...Object.fromEntries(['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${prefix}${t.toLowerCase()}`])),
+    ...Object.fromEntries(
+      ['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${prefix}${t.toLowerCase()}`]),
+    ),
     ...secrets,
   });
 
-const docs = async (app: App): Promise<ViewDoc[]> => (await listAllViews(app.core.ports.readModels, tenant, 50)).sort((a, b) => a.customerId.localeCompare(b.customerId));
-const log = async (app: App): Promise<Omit<StoredEvent, 'position'>[]> => (await readAllEvents(app.core.ports.store, tenant, 7)).map(({ position: _, ...e }) => e);
+const docs = async (app: App): Promise<ViewDoc[]> =>
+  (await listAllViews(app.core.ports.readModels, tenant, 50)).sort((a, b) => a.customerId.localeCompare(b.customerId));
+const log = async (app: App): Promise<Omit<StoredEvent, 'position'>[]> =>
+  (await readAllEvents(app.core.ports.store, tenant, 7)).map(({ position: _, ...e }) => e);
 const counts = async (app: App) => ({
   quarantine: (await app.core.ports.quarantine.list(tenant, { limit: 100 })).entries.length,
   ledger: (await app.core.ports.ledger.list(tenant, { limit: 100 })).entries.length,
@@ -64,11 +68,28 @@ const sourceRows = () => {
     db.close();
   }
 };
-const note = (decisionId: string) => ({ decisionId, tenant, customerId: 'c-1', channel: 'email', offerId: 'o-1', offerTitle: 'Ten off', decidedAt: 1_767_000_000_000 });
+const note = (decisionId: string) => ({
+  decisionId,
+  tenant,
+  customerId: 'c-1',
+  channel: 'email',
+  offerId: 'o-1',
+  offerTitle: 'Ten off',
+  decidedAt: 1_767_000_000_000,
+});
 const entry = { tenant, customerId: 'c-1', version: 3, eventId: 'e-1', attempts: 0, createdAt: 1_767_000_000_000, nextAttemptAt: 1_767_000_000_000 };
 const OUTBOX = [
   { ...entry, decisionId: 'd-1', notification: note('d-1'), status: 'published', confirmed: true, publishedAt: 1_767_000_001_000 },
-  { ...entry, decisionId: 'd-2', notification: note('d-2'), status: 'pending', confirmed: true, attempts: 2, nextAttemptAt: 1_767_000_009_000, lastError: 'sns: timeout' },
+  {
+    ...entry,
+    decisionId: 'd-2',
+    notification: note('d-2'),
+    status: 'pending',
+    confirmed: true,
+    attempts: 2,
+    nextAttemptAt: 1_767_000_009_000,
+    lastError: 'sns: timeout',
+  },
 ] as const satisfies readonly OutboxEntry[];
 const ingestOn = (app: App, call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
 
@@ -77,7 +98,14 @@ beforeAll(async () => {
   source = await buildApp(sqliteConfig('source.sqlite'));
   seeded = await seedScenario((call) => ingestOn(source, call));
   for (const call of [
-    { type: 'track', messageId: 'm-x1', userId: 'u-bob-22aa', event: 'Order Completed', properties: { orderId: 'o-b2', revenue: 30, currency: 'EUR' }, timestamp: '2026-01-06T10:00:00Z' },
+    {
+      type: 'track',
+      messageId: 'm-x1',
+      userId: 'u-bob-22aa',
+      event: 'Order Completed',
+      properties: { orderId: 'o-b2', revenue: 30, currency: 'EUR' },
+      timestamp: '2026-01-06T10:00:00Z',
+    },
     { type: 'identify', messageId: 'm-x2', userId: 'u-dan-1', traits: { email: 'dan@example.org', name: 'Dan Dale' }, timestamp: '2026-01-06T11:00:00Z' },
   ])
     expect((await ingestOn(source, call)).status).toBe('accepted');

@@ -14,7 +14,7 @@ import { notifierContract, type DeliveredNotification } from '../contract/notifi
 // as a downstream system would, and the contract reads what arrived in the queue. "Unreachable" is
 // an SNS client pointed at a loopback port nobody listens on.
 
-process.env['AWS_ENDPOINT_URL_SNS'] = inject('snsEndpoint');
+process.env.AWS_ENDPOINT_URL_SNS = inject('snsEndpoint');
 const sns = createSnsClient();
 const sqs = new SQSClient({ endpoint: inject('snsEndpoint') });
 let unreachable: SNSClient;
@@ -40,15 +40,23 @@ const subscribedTopic = async (fifo: boolean) => {
   const { TopicArn } = await sns().send(new CreateTopicCommand({ Name: `${name}${suffix}`, Attributes: fifo ? { FifoTopic: 'true' } : {} }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}${suffix}`, Attributes: fifo ? { FifoQueue: 'true' } : {} }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await sns().send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: { RawMessageDelivery: 'true' } }));
+  await sns().send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true' } }));
   const received: Message[] = [];
   const poll = async (waitSeconds: number): Promise<number> => {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], VisibilityTimeout: 60 }),
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+        VisibilityTimeout: 60,
+      }),
     );
     received.push(...Messages);
     // deleted once read, as a consumer does (a FIFO group hands out nothing more while messages are in flight)
-    if (Messages.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (Messages.length > 0)
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
     return Messages.length;
   };
   /**
@@ -75,8 +83,11 @@ for (const fifo of [false, true]) {
     const delivered = async (count: number): Promise<DeliveredNotification[]> =>
       (await receive(count)).map((m) => ({
         body: JSON.parse(m.Body!),
-        dedupId: fifo && m.Attributes?.['MessageDeduplicationId'] !== attribute(m, 'decisionId') ? `mismatch: ${m.Attributes?.['MessageDeduplicationId']}` : attribute(m, 'decisionId'),
-        group: m.Attributes?.['MessageGroupId'],
+        dedupId:
+          fifo && m.Attributes?.MessageDeduplicationId !== attribute(m, 'decisionId')
+            ? `mismatch: ${m.Attributes?.MessageDeduplicationId}`
+            : attribute(m, 'decisionId'),
+        group: m.Attributes?.MessageGroupId,
       }));
     return { notifier: new SnsNotifier(sns, { topicArn }), delivered, failing: () => new SnsNotifier(unreachable, { topicArn, maxAttempts: 1 }) };
   });
@@ -86,8 +97,11 @@ for (const fifo of [false, true]) {
     const delivered = async (count: number): Promise<DeliveredChange[]> =>
       (await receive(count)).map((m) => ({
         body: JSON.parse(m.Body!),
-        dedupId: fifo && m.Attributes?.['MessageDeduplicationId'] !== attribute(m, 'changeId') ? `mismatch: ${m.Attributes?.['MessageDeduplicationId']}` : attribute(m, 'changeId'),
-        group: m.Attributes?.['MessageGroupId'],
+        dedupId:
+          fifo && m.Attributes?.MessageDeduplicationId !== attribute(m, 'changeId')
+            ? `mismatch: ${m.Attributes?.MessageDeduplicationId}`
+            : attribute(m, 'changeId'),
+        group: m.Attributes?.MessageGroupId,
       }));
     return { feed: new SnsIdentityFeed(sns, { topicArn }), delivered, failing: () => new SnsIdentityFeed(unreachable, { topicArn, maxAttempts: 1 }) };
   });

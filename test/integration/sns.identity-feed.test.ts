@@ -10,7 +10,7 @@ import { IdentityFeedError, SnsIdentityFeed } from '../../src/adapters/sns/sns.i
 // SQS queues subscribed, as a downstream system would, and what arrives in them.
 
 // the SNS client finds fauxqs the way a deployment finds its endpoint: the SDK's own variable
-process.env['AWS_ENDPOINT_URL_SNS'] = inject('snsEndpoint');
+process.env.AWS_ENDPOINT_URL_SNS = inject('snsEndpoint');
 const sns = createSnsClient();
 const sqs = new SQSClient({ endpoint: inject('snsEndpoint') });
 afterAll(() => {
@@ -19,8 +19,24 @@ afterAll(() => {
 });
 
 const TENANT = 'acme';
-const merged = (n: number): IdentityChange => ({ id: `ev-merge-${n}`, tenant: TENANT, type: 'merged', at: 1_767_225_600_000 + n, survivorId: `c-s${n}`, absorbedId: `c-a${n}`, mergeId: `mg-${n}` });
-const unmerged: IdentityChange = { id: 'ev-unmerge-1', tenant: TENANT, type: 'unmerged', at: 1_767_225_700_000, survivorId: 'c-s1', restoredId: 'c-a1', mergeId: 'mg-1' };
+const merged = (n: number): IdentityChange => ({
+  id: `ev-merge-${n}`,
+  tenant: TENANT,
+  type: 'merged',
+  at: 1_767_225_600_000 + n,
+  survivorId: `c-s${n}`,
+  absorbedId: `c-a${n}`,
+  mergeId: `mg-${n}`,
+});
+const unmerged: IdentityChange = {
+  id: 'ev-unmerge-1',
+  tenant: TENANT,
+  type: 'unmerged',
+  at: 1_767_225_700_000,
+  survivorId: 'c-s1',
+  restoredId: 'c-a1',
+  mergeId: 'mg-1',
+};
 const erased: IdentityChange = { id: 'ev-erase-1', tenant: 'globex', type: 'erased', at: 1_767_225_800_000, customerId: 'c-9', erasureId: 'er-1' };
 
 type Subscribed = { readonly topicArn: string; readonly queueUrl: string };
@@ -35,7 +51,7 @@ const topicWithQueue = async (options: { fifo?: boolean; raw?: boolean; filterPo
     new SubscribeCommand({
       TopicArn,
       Protocol: 'sqs',
-      Endpoint: Attributes!['QueueArn'],
+      Endpoint: Attributes!.QueueArn,
       Attributes: { RawMessageDelivery: String(options.raw ?? true), ...(options.filterPolicy ? { FilterPolicy: JSON.stringify(options.filterPolicy) } : {}) },
     }),
   );
@@ -46,10 +62,21 @@ const topicWithQueue = async (options: { fifo?: boolean; raw?: boolean; filterPo
 const receive = async (queueUrl: string, count: number): Promise<Message[]> => {
   const out: Message[] = [];
   for (let polls = 0; polls < 20 && out.length < count; polls++) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], VisibilityTimeout: 60 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+        VisibilityTimeout: 60,
+      }),
+    );
     out.push(...Messages);
   }
-  const { Messages: more = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+  const { Messages: more = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+  );
   return [...out, ...more];
 };
 
@@ -70,7 +97,11 @@ describe('SnsIdentityFeed on fauxqs', () => {
 
   it('sends the change fields only, whatever else the object carries', async () => {
     const { topicArn, queueUrl } = await topicWithQueue();
-    const smuggled = { ...merged(2), email: 'ada@example.com', evidence: { identifiers: [{ type: 'email', value: 'ada@example.com' }] } } as unknown as IdentityChange;
+    const smuggled = {
+      ...merged(2),
+      email: 'ada@example.com',
+      evidence: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+    } as unknown as IdentityChange;
     await new SnsIdentityFeed(sns, { topicArn }).publish([smuggled]);
     const [message] = await receive(queueUrl, 1);
     expect(message!.Body).not.toMatch(/ada@example\.com|evidence/i);
@@ -102,7 +133,7 @@ describe('SnsIdentityFeed on fauxqs', () => {
     // without raw delivery the SQS body is SNS's envelope, holding the message and its attributes
     const envelopes = messages.map((m) => JSON.parse(m.Body!) as { Message: string; MessageAttributes: Record<string, { Value: string }> });
     expect(envelopes.map((e) => JSON.parse(e.Message).id)).toEqual(['ev-merge-4', 'ev-merge-4']);
-    expect(envelopes.map((e) => e.MessageAttributes['changeId']?.Value)).toEqual(['ev-merge-4', 'ev-merge-4']);
+    expect(envelopes.map((e) => e.MessageAttributes.changeId?.Value)).toEqual(['ev-merge-4', 'ev-merge-4']);
     expect(new Set(envelopes.map((e) => e.Message)).size).toBe(1);
   });
 
@@ -113,7 +144,7 @@ describe('SnsIdentityFeed on fauxqs', () => {
     await feed.publish([merged(5)]);
     const messages = await receive(queueUrl, 2);
     // two groups: no order between them
-    expect(messages.map((m) => [JSON.parse(m.Body!).id, m.Attributes?.['MessageGroupId'], m.Attributes?.['MessageDeduplicationId']]).sort()).toEqual([
+    expect(messages.map((m) => [JSON.parse(m.Body!).id, m.Attributes?.MessageGroupId, m.Attributes?.MessageDeduplicationId]).sort()).toEqual([
       ['ev-erase-1', 'globex', 'ev-erase-1'],
       ['ev-merge-5', TENANT, 'ev-merge-5'],
     ]);

@@ -47,10 +47,18 @@ const standIn: HttpServer = createHttpServer((req, res) => {
     const answer = script(++requests);
     if (answer === 'hang') return;
     if (answer.status === 200) {
-      res.writeHead(200, { 'content-type': 'text/xml' }).end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${requests}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${requests}</RequestId></ResponseMetadata></PublishResponse>`);
+      res
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${requests}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${requests}</RequestId></ResponseMetadata></PublishResponse>`,
+        );
       return;
     }
-    res.writeHead(answer.status, { 'content-type': 'text/xml' }).end(`<ErrorResponse><Error><Type>${answer.type}</Type><Code>${answer.code}</Code><Message>scripted</Message></Error><RequestId>r-${requests}</RequestId></ErrorResponse>`);
+    res
+      .writeHead(answer.status, { 'content-type': 'text/xml' })
+      .end(
+        `<ErrorResponse><Error><Type>${answer.type}</Type><Code>${answer.code}</Code><Message>scripted</Message></Error><RequestId>r-${requests}</RequestId></ErrorResponse>`,
+      );
   });
 });
 
@@ -78,21 +86,31 @@ beforeEach(() => {
   requests = 0;
 });
 
-const decision = (n: number): Notification => ({ decisionId: `dec-out-${n}`, tenant: 'acme', customerId: `c-${n}`, channel: 'email', offerId: 'offer-tv', offerTitle: 'TVs this week', decidedAt: 1_767_225_600_000 + n });
+const decision = (n: number): Notification => ({
+  decisionId: `dec-out-${n}`,
+  tenant: 'acme',
+  customerId: `c-${n}`,
+  channel: 'email',
+  offerId: 'offer-tv',
+  offerTitle: 'TVs this week',
+  decidedAt: 1_767_225_600_000 + n,
+});
 
 const subscribedTopic = async () => {
   const name = `outage-${randomUUID()}`;
   const { TopicArn } = await viaRelay.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await viaRelay.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: { RawMessageDelivery: 'true' } }));
+  await viaRelay.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true' } }));
   return { topicArn: TopicArn!, queueUrl: QueueUrl! };
 };
 
 const received = async (queueUrl: string, polls: number): Promise<string[]> => {
   const out: string[] = [];
   for (let i = 0; i < polls; i++) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+    );
     out.push(...Messages.map((m) => JSON.parse(m.Body!).decisionId as string));
   }
   return out;
@@ -106,7 +124,12 @@ describe('SnsNotifier when SNS is unreachable', () => {
     try {
       const error = await notifier.publish(decision(1)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NotifierError);
-      expect(error).toMatchObject({ code: 'NOTIFIER_UNAVAILABLE', decisionId: 'dec-out-1', attempts: 4, message: expect.stringMatching(/after 4 attempts \(.*ECONNREFUSED.*\); it stays pending/) });
+      expect(error).toMatchObject({
+        code: 'NOTIFIER_UNAVAILABLE',
+        decisionId: 'dec-out-1',
+        attempts: 4,
+        message: expect.stringMatching(/after 4 attempts \(.*ECONNREFUSED.*\); it stays pending/),
+      });
       // full jitter below a growing bound, capped
       expect(delays).toHaveLength(3);
       delays.forEach((d, i) => expect(d).toBeLessThanOrEqual(Math.min(300, 100 * 2 ** (i + 1))));
@@ -122,7 +145,11 @@ describe('SnsNotifier when SNS is unreachable', () => {
     const { topicArn, queueUrl } = await subscribedTopic();
     let failures = 0;
     // SNS comes back during the second wait
-    const notifier = new SnsNotifier(viaRelay, { topicArn, maxAttempts: 5, sleep: async (ms) => (delays.push(ms), ++failures === 2 ? relay.open() : undefined) });
+    const notifier = new SnsNotifier(viaRelay, {
+      topicArn,
+      maxAttempts: 5,
+      sleep: async (ms) => (delays.push(ms), ++failures === 2 ? relay.open() : undefined),
+    });
     await relay.close();
     await notifier.publish(decision(2));
     expect(failures).toBe(2);
@@ -134,7 +161,8 @@ describe('SnsNotifier on SNS errors', () => {
   const topicArn = 'arn:aws:sns:us-east-1:000000000000:offers';
 
   it('tries again on throttling and on SNS faults, until SNS accepts', async () => {
-    script = (n) => (n === 1 ? { status: 400, code: 'Throttling', type: 'Sender' } : n === 2 ? { status: 500, code: 'InternalError', type: 'Receiver' } : { status: 200 });
+    script = (n) =>
+      n === 1 ? { status: 400, code: 'Throttling', type: 'Sender' } : n === 2 ? { status: 500, code: 'InternalError', type: 'Receiver' } : { status: 200 };
     await new SnsNotifier(toStandIn, { topicArn, sleep: recordSleep }).publish(decision(3));
     expect(requests).toBe(3);
     expect(delays).toHaveLength(2);
@@ -144,12 +172,18 @@ describe('SnsNotifier on SNS errors', () => {
     script = () => ({ status: 403, code: 'AuthorizationError', type: 'Sender' });
     const error = await new SnsNotifier(toStandIn, { topicArn, sleep: recordSleep }).publish(decision(4)).catch((e: unknown) => e);
     expect(requests).toBe(1);
-    expect(error).toMatchObject({ code: 'NOTIFIER_REJECTED', attempts: 1, message: expect.stringMatching(/AuthorizationError.*check C360_SNS_TOPIC_ARN and the topic's permissions/) });
+    expect(error).toMatchObject({
+      code: 'NOTIFIER_REJECTED',
+      attempts: 1,
+      message: expect.stringMatching(/AuthorizationError.*check C360_SNS_TOPIC_ARN and the topic's permissions/),
+    });
   });
 
   it('abandons a try SNS never answers, and throws NOTIFIER_UNAVAILABLE after the last', async () => {
     script = () => 'hang';
-    const error = await new SnsNotifier(toStandIn, { topicArn, maxAttempts: 2, attemptTimeoutMs: 200, sleep: recordSleep }).publish(decision(5)).catch((e: unknown) => e);
+    const error = await new SnsNotifier(toStandIn, { topicArn, maxAttempts: 2, attemptTimeoutMs: 200, sleep: recordSleep })
+      .publish(decision(5))
+      .catch((e: unknown) => e);
     expect(requests).toBe(2);
     expect(error).toMatchObject({ code: 'NOTIFIER_UNAVAILABLE', attempts: 2 });
   });

@@ -10,7 +10,7 @@ import { NotifierError, SnsNotifier } from '../../src/adapters/sns/sns.notifier.
 // queues subscribed, as a downstream system would, and what arrives in them.
 
 // the SNS client finds fauxqs the way a deployment does: the SDK's own variable
-process.env['AWS_ENDPOINT_URL_SNS'] = inject('snsEndpoint');
+process.env.AWS_ENDPOINT_URL_SNS = inject('snsEndpoint');
 const sns = createSnsClient();
 const sqs = new SQSClient({ endpoint: inject('snsEndpoint') });
 afterAll(() => {
@@ -34,10 +34,12 @@ const topicWithQueue = async (options: { fifo?: boolean; filterPolicy?: object }
   const name = `offers-${randomUUID()}`;
   const { TopicArn } = await sns().send(new CreateTopicCommand({ Name: `${name}${suffix}`, Attributes: options.fifo ? { FifoTopic: 'true' } : {} }));
   const subscribe = async (filterPolicy?: object) => {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID().slice(0, 8)}${suffix}`, Attributes: options.fifo ? { FifoQueue: 'true' } : {} }));
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `${name}-${randomUUID().slice(0, 8)}${suffix}`, Attributes: options.fifo ? { FifoQueue: 'true' } : {} }),
+    );
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
     const attributes = { RawMessageDelivery: 'true', ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}) };
-    await sns().send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!['QueueArn'], Attributes: attributes }));
+    await sns().send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: attributes }));
     return QueueUrl!;
   };
   return { topicArn: TopicArn!, subscribe };
@@ -46,7 +48,19 @@ const topicWithQueue = async (options: { fifo?: boolean; filterPolicy?: object }
 /** Receives until `count` messages arrived, then once more to show nothing else is on the way. */
 const receive = async (queueUrl: string, count: number): Promise<Message[]> => {
   const out: Message[] = [];
-  const poll = async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], VisibilityTimeout: 60 }))).Messages ?? [];
+  const poll = async () =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+          VisibilityTimeout: 60,
+        }),
+      )
+    ).Messages ?? [];
   for (let polls = 0; polls < 20 && out.length < count; polls++) out.push(...(await poll()));
   return [...out, ...(await poll())];
 };
@@ -61,7 +75,12 @@ describe('SnsNotifier on fauxqs', () => {
     const messages = await receive(queue, 1);
     expect(messages).toHaveLength(1);
     expect(JSON.parse(messages[0]!.Body!)).toEqual(decision(1));
-    expect(attributes(messages[0]!)).toEqual({ tenant: ['String', 'acme'], channel: ['String', 'email'], offerId: ['String', 'offer-1'], decisionId: ['String', 'dec-1'] });
+    expect(attributes(messages[0]!)).toEqual({
+      tenant: ['String', 'acme'],
+      channel: ['String', 'email'],
+      offerId: ['String', 'offer-1'],
+      decisionId: ['String', 'dec-1'],
+    });
   });
 
   it('sends the notification fields only, whatever else the object carries', async () => {
@@ -83,7 +102,7 @@ describe('SnsNotifier on fauxqs', () => {
     const messages = await receive(queue, 4);
     expect(messages.map((m) => JSON.parse(m.Body!).decisionId)).toEqual(['dec-3', 'dec-4', 'dec-5', 'dec-3']);
     // at-least-once on a standard topic: the subscriber drops the repeat by its attribute
-    expect(messages.map((m) => m.MessageAttributes?.['decisionId']?.StringValue)).toEqual(['dec-3', 'dec-4', 'dec-5', 'dec-3']);
+    expect(messages.map((m) => m.MessageAttributes?.decisionId?.StringValue)).toEqual(['dec-3', 'dec-4', 'dec-5', 'dec-3']);
   });
 
   it('lets a subscriber filter on channel: an email-only queue gets email decisions, another queue all of them', async () => {
@@ -106,7 +125,7 @@ describe('SnsNotifier on fauxqs', () => {
     await notifier.publish(decision(2, { tenant: 'globex' }));
     await notifier.publish(decision(1));
     const messages = await receive(queue, 2);
-    expect(messages.map((m) => [JSON.parse(m.Body!).decisionId, m.Attributes?.['MessageGroupId'], m.Attributes?.['MessageDeduplicationId']]).sort()).toEqual([
+    expect(messages.map((m) => [JSON.parse(m.Body!).decisionId, m.Attributes?.MessageGroupId, m.Attributes?.MessageDeduplicationId]).sort()).toEqual([
       ['dec-1', `acme:${decision(1).customerId}`, 'dec-1'],
       ['dec-2', `globex:${decision(2).customerId}`, 'dec-2'],
     ]);
@@ -116,12 +135,23 @@ describe('SnsNotifier on fauxqs', () => {
     const topicArn = `arn:aws:sns:us-east-1:000000000000:missing-${randomUUID()}`;
     const error = await new SnsNotifier(sns, { topicArn }).publish(decision(9)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotifierError);
-    expect(error).toMatchObject({ code: 'NOTIFIER_REJECTED', decisionId: 'dec-9', attempts: 1, message: expect.stringMatching(/NotFound.*C360_SNS_TOPIC_ARN/) });
+    expect(error).toMatchObject({
+      code: 'NOTIFIER_REJECTED',
+      decisionId: 'dec-9',
+      attempts: 1,
+      message: expect.stringMatching(/NotFound.*C360_SNS_TOPIC_ARN/),
+    });
   });
 
   it('refuses a topic that is not an SNS ARN, naming C360_SNS_TOPIC_ARN', () => {
     for (const topicArn of ['offers', 'arn:aws:sqs:us-east-1:000000000000:offers', 'arn:aws:sns:us-east-1:000000000000:']) {
-      expect(() => new SnsNotifier(sns, { topicArn })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', path: ['C360_SNS_TOPIC_ARN'], message: expect.stringMatching(/^C360_SNS_TOPIC_ARN must be an SNS topic ARN/) }));
+      expect(() => new SnsNotifier(sns, { topicArn })).toThrow(
+        expect.objectContaining({
+          code: 'CONFIG_INVALID',
+          path: ['C360_SNS_TOPIC_ARN'],
+          message: expect.stringMatching(/^C360_SNS_TOPIC_ARN must be an SNS topic ARN/),
+        }),
+      );
     }
   });
 

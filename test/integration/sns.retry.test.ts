@@ -20,7 +20,10 @@ const respond = (ids: readonly string[], failures: Readonly<Record<string, Failu
   const ok = ids.filter((id) => !failures[id]).map((id) => `<member><Id>${id}</Id><MessageId>m-${id}</MessageId></member>`);
   const failed = ids
     .filter((id) => failures[id])
-    .map((id) => `<member><Id>${id}</Id><Code>${failures[id]!.code}</Code><SenderFault>${failures[id]!.senderFault}</SenderFault><Message>scripted</Message></member>`);
+    .map(
+      (id) =>
+        `<member><Id>${id}</Id><Code>${failures[id]!.code}</Code><SenderFault>${failures[id]!.senderFault}</SenderFault><Message>scripted</Message></member>`,
+    );
   return `<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult><Successful>${ok.join('')}</Successful><Failed>${failed.join('')}</Failed></PublishBatchResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishBatchResponse>`;
 };
 
@@ -41,7 +44,8 @@ const server: Server = createServer((req, res) => {
 
 let sns: SNSClient;
 const delays: number[] = [];
-const feed = (maxAttempts = 4) => new SnsIdentityFeed(sns, { topicArn: 'arn:aws:sns:us-east-1:000000000000:ids', maxAttempts, sleep: async (ms) => void delays.push(ms) });
+const feed = (maxAttempts = 4) =>
+  new SnsIdentityFeed(sns, { topicArn: 'arn:aws:sns:us-east-1:000000000000:ids', maxAttempts, sleep: async (ms) => void delays.push(ms) });
 const change = (n: number): IdentityChange => ({ id: `ev-${n}`, tenant: 'acme', type: 'erased', at: n, customerId: `c-${n}`, erasureId: 'er-1' });
 
 beforeAll(async () => {
@@ -63,16 +67,25 @@ describe('SnsIdentityFeed retries', () => {
   it('publishes again only the entries SNS failed on its side, after a backoff', async () => {
     script = (n) => (n === 1 ? { c1: { code: 'InternalError', senderFault: false }, c3: { code: 'Throttled', senderFault: false } } : NONE);
     await feed().publish([change(0), change(1), change(2), change(3)]);
-    expect(requests).toEqual([['c0', 'c1', 'c2', 'c3'], ['c1', 'c3']]);
+    expect(requests).toEqual([
+      ['c0', 'c1', 'c2', 'c3'],
+      ['c1', 'c3'],
+    ]);
     expect(delays).toHaveLength(1);
   });
 
   it('gives up after the last attempt and throws, naming the changes left and the codes', async () => {
     script = () => ({ c0: { code: 'InternalError', senderFault: false } });
-    const error = await feed(3).publish([change(7), change(8)]).catch((e: unknown) => e);
+    const error = await feed(3)
+      .publish([change(7), change(8)])
+      .catch((e: unknown) => e);
     expect(requests).toEqual([['c0', 'c1'], ['c0'], ['c0']]);
     expect(error).toBeInstanceOf(IdentityFeedError);
-    expect(error).toMatchObject({ code: 'IDENTITY_FEED_UNAVAILABLE', failed: [{ id: 'ev-7', code: 'InternalError' }], message: expect.stringMatching(/after 3 attempts \(InternalError\); deliver them again/) });
+    expect(error).toMatchObject({
+      code: 'IDENTITY_FEED_UNAVAILABLE',
+      failed: [{ id: 'ev-7', code: 'InternalError' }],
+      message: expect.stringMatching(/after 3 attempts \(InternalError\); deliver them again/),
+    });
     // backoff grows but stays bounded (full jitter below the cap)
     expect(delays).toHaveLength(2);
     for (const d of delays) expect(d).toBeLessThanOrEqual(2_000);
@@ -80,9 +93,15 @@ describe('SnsIdentityFeed retries', () => {
 
   it("does not retry what SNS calls the sender's fault, and says so", async () => {
     script = () => ({ c1: { code: 'InvalidParameter', senderFault: true } });
-    const error = await feed().publish([change(1), change(2)]).catch((e: unknown) => e);
+    const error = await feed()
+      .publish([change(1), change(2)])
+      .catch((e: unknown) => e);
     expect(requests).toHaveLength(1);
-    expect(error).toMatchObject({ code: 'IDENTITY_FEED_REJECTED', failed: [{ id: 'ev-2', code: 'InvalidParameter' }], message: expect.stringMatching(/check the topic and its permissions/) });
+    expect(error).toMatchObject({
+      code: 'IDENTITY_FEED_REJECTED',
+      failed: [{ id: 'ev-2', code: 'InvalidParameter' }],
+      message: expect.stringMatching(/check the topic and its permissions/),
+    });
   });
 
   it('stops at the first batch that cannot be published: later batches wait for the redelivery', async () => {

@@ -35,7 +35,14 @@ afterAll(() => {
 
 const WEB = { name: 'web', priority: 10, channel: 'web' } as const;
 type Shared = { readonly path: string; readonly keys: MemoryKeyStore; readonly views: MemoryReadModelStore };
-type Proc = { readonly db: SqliteDatabase; readonly store: SqliteEventStore; readonly core: Core; readonly metrics: MemoryMetrics; readonly clock: ManualClock; readonly follower: SqliteLogFollower };
+type Proc = {
+  readonly db: SqliteDatabase;
+  readonly store: SqliteEventStore;
+  readonly core: Core;
+  readonly metrics: MemoryMetrics;
+  readonly clock: ManualClock;
+  readonly follower: SqliteLogFollower;
+};
 
 const shared = (): Shared => ({ path: join(dir, `${randomUUID()}.sqlite`), keys: new MemoryKeyStore(), views: new MemoryReadModelStore() });
 const startProcess = (s: Shared, options: SqliteLogFollowerOptions = {}, docs: ViewDocs = s.views): Proc => {
@@ -45,9 +52,18 @@ const startProcess = (s: Shared, options: SqliteLogFollowerOptions = {}, docs: V
   const metrics = new MemoryMetrics();
   const store = new SqliteEventStore(db, { clock });
   const ports = {
-    store, readModels: s.views, keys: s.keys, cipher: new AesGcmCipher(), clock, ids: new UuidV7Generator(clock.now), metrics,
-    hasher: new HmacHasher((tenant) => `test-secret-for-${tenant}-0123456789abcdef`), quarantine: new MemoryQuarantine(),
-    settings: new StaticTenantSettings(), audit: new MemoryAuditLog(), ledger: new MemoryErasureLedger(),
+    store,
+    readModels: s.views,
+    keys: s.keys,
+    cipher: new AesGcmCipher(),
+    clock,
+    ids: new UuidV7Generator(clock.now),
+    metrics,
+    hasher: new HmacHasher((tenant) => `test-secret-for-${tenant}-0123456789abcdef`),
+    quarantine: new MemoryQuarantine(),
+    settings: new StaticTenantSettings(),
+    audit: new MemoryAuditLog(),
+    ledger: new MemoryErasureLedger(),
   };
   const core = createCore(ports, { inlineProjection: false, sourceOf: (_t, name) => ({ name, priority: 0, channel: 'other' }) });
   return { db, store, core, metrics, clock, follower: new SqliteLogFollower(store, new SqliteCheckpoints(db), core.projector, docs, options) };
@@ -76,7 +92,8 @@ const populate = async (p: Proc, tenant: string, seed: number): Promise<void> =>
 const byId = (x: ViewDoc, y: ViewDoc) => (x.customerId < y.customerId ? -1 : 1);
 const stored = async (views: MemoryReadModelStore, tenant: string): Promise<unknown> =>
   JSON.parse(JSON.stringify([...(await views.list(tenant, { limit: 10_000 })).docs].sort(byId)));
-const rebuilt = async (p: Proc, tenant: string): Promise<unknown> => JSON.parse(JSON.stringify([...(await p.core.rebuild.build(tenant)).scratch.docs.values()].sort(byId)));
+const rebuilt = async (p: Proc, tenant: string): Promise<unknown> =>
+  JSON.parse(JSON.stringify([...(await p.core.rebuild.build(tenant)).scratch.docs.values()].sort(byId)));
 const logLength = (p: Proc): number => p.store.readGlobal(0, 1_000_000).length;
 
 describe('SQLite log follower', () => {
@@ -104,7 +121,13 @@ describe('SQLite log follower', () => {
 
     const q = startProcess(s);
     await expect(q.follower.catchUp()).resolves.toEqual({ projected: 0 });
-    const out = await q.core.ingest.ingest(t1, WEB, { type: 'track', messageId: 'after-restart', anonymousId: 'anon-1-a', event: 'Order Completed', properties: { revenue: 5 } });
+    const out = await q.core.ingest.ingest(t1, WEB, {
+      type: 'track',
+      messageId: 'after-restart',
+      anonymousId: 'anon-1-a',
+      event: 'Order Completed',
+      properties: { revenue: 5 },
+    });
     expect(out.status).toBe('accepted');
     await expect(q.follower.catchUp()).resolves.toEqual({ projected: logLength(q) - total });
     expect(logLength(q)).toBeGreaterThan(total);
@@ -197,7 +220,7 @@ describe('SQLite log follower', () => {
 });
 
 describe('skipping what this process projected inline', () => {
-  it('projects another process\'s commits and a crashed process\'s leftovers, never this store\'s own', async () => {
+  it("projects another process's commits and a crashed process's leftovers, never this store's own", async () => {
     const s = shared();
     const tenant = `t-${randomUUID()}`;
     const other = startProcess(s);

@@ -98,54 +98,64 @@ const spell = (type: IdType, ref: Ref): string => {
 /** Blocked values, when asked for, come up about one time in six. */
 const arbRef = (type: IdType, blocked: boolean): fc.Arbitrary<Ref> => {
   const usable = fc.nat({ max: POOLS[type].length - 1 });
-  const i = blocked && BLOCKED[type].length > 0
-    ? fc.oneof({ arbitrary: usable, weight: 5 }, { arbitrary: fc.integer({ min: POOLS[type].length, max: POOLS[type].length + BLOCKED[type].length - 1 }), weight: 1 })
-    : usable;
+  const i =
+    blocked && BLOCKED[type].length > 0
+      ? fc.oneof(
+          { arbitrary: usable, weight: 5 },
+          { arbitrary: fc.integer({ min: POOLS[type].length, max: POOLS[type].length + BLOCKED[type].length - 1 }), weight: 1 },
+        )
+      : usable;
   return fc.record({ i, s: fc.nat({ max: 1 }) });
 };
 
 /** The first tenant gets most calls, so that its customers overlap; the others keep it honest. */
 const arbTenant = (tenants: readonly string[]): fc.Arbitrary<string> =>
-  tenants.length === 1 ? fc.constant(tenants[0]!) : fc.oneof({ arbitrary: fc.constant(tenants[0]!), weight: 2 }, { arbitrary: fc.constantFrom(...tenants.slice(1)), weight: 1 });
+  tenants.length === 1
+    ? fc.constant(tenants[0]!)
+    : fc.oneof({ arbitrary: fc.constant(tenants[0]!), weight: 2 }, { arbitrary: fc.constantFrom(...tenants.slice(1)), weight: 1 });
 
 /** present `present` times out of `outOf` */
 const maybe = <T>(arb: fc.Arbitrary<T>, present = 1, outOf = 2) =>
   fc.oneof({ arbitrary: fc.constant(undefined), weight: outOf - present }, { arbitrary: arb, weight: present });
 
-export const arbCall = (options: HistoryOptions = {}): fc.Arbitrary<Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge }> => {
+export const arbCall = (
+  options: HistoryOptions = {},
+): fc.Arbitrary<Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge }> => {
   const blocked = options.blocked ?? false;
   const w = options.identifyWeight ?? 2;
-  return fc.record({
-    tenant: arbTenant(options.tenants ?? ['acme']),
-    kind: fc.oneof(
-      { arbitrary: fc.constant('identify' as const), weight: w },
-      { arbitrary: fc.constantFrom('track' as const, 'page' as const, 'alias' as const), weight: 3 },
-    ),
-    // anonymous-only visitors are what later calls merge; known users mostly stay apart (user_id limit 1)
-    primary: fc.oneof({ arbitrary: fc.constant('anon'), weight: 2 }, { arbitrary: fc.constantFrom('both', 'user'), weight: 2 }),
-    user: arbRef('user_id', blocked),
-    anon: arbRef('anonymous_id', blocked),
-    previousId: arbRef('anonymous_id', blocked),
-    email: maybe(arbRef('email', blocked), 1, 3),
-    phone: maybe(arbRef('phone', blocked), 1, 4),
-    device: maybe(arbRef('device_id', blocked), 1, 3),
-    minute: fc.option(fc.integer({ min: 0, max: 10 }).map((k) => k * 30), { nil: undefined, freq: 8 }),
-    source: fc.constantFrom<Source>('web', 'crm'),
-    traits: fc.record(
-      { plan: fc.constantFrom('free', 'pro', 'team'), city: fc.constantFrom('Paris', 'Lima', 'Oslo') },
-      { requiredKeys: [] },
-    ),
-    consent: maybe(fc.record({ marketing: fc.boolean(), analytics: fc.boolean() }, { requiredKeys: [] })),
-    withMessageId: fc.nat({ max: 4 }).map((n) => n > 0),
-    // a third of the calls reuse identifiers of two earlier calls (a login on a second device)
-    bridge: maybe(fc.record({ p: fc.nat(), q: fc.nat() }), 1, 3),
-  }).map(({ primary, user, anon, ...c }) => ({
-    ...c,
-    // every Segment call needs a userId or an anonymousId; alias always has a userId
-    userId: primary !== 'anon' || c.kind === 'alias' ? user : undefined,
-    anonymousId: primary !== 'user' && c.kind !== 'alias' ? anon : undefined,
-    previousId: c.kind === 'alias' ? c.previousId : undefined,
-  }));
+  return fc
+    .record({
+      tenant: arbTenant(options.tenants ?? ['acme']),
+      kind: fc.oneof(
+        { arbitrary: fc.constant('identify' as const), weight: w },
+        { arbitrary: fc.constantFrom('track' as const, 'page' as const, 'alias' as const), weight: 3 },
+      ),
+      // anonymous-only visitors are what later calls merge; known users mostly stay apart (user_id limit 1)
+      primary: fc.oneof({ arbitrary: fc.constant('anon'), weight: 2 }, { arbitrary: fc.constantFrom('both', 'user'), weight: 2 }),
+      user: arbRef('user_id', blocked),
+      anon: arbRef('anonymous_id', blocked),
+      previousId: arbRef('anonymous_id', blocked),
+      email: maybe(arbRef('email', blocked), 1, 3),
+      phone: maybe(arbRef('phone', blocked), 1, 4),
+      device: maybe(arbRef('device_id', blocked), 1, 3),
+      minute: fc.option(
+        fc.integer({ min: 0, max: 10 }).map((k) => k * 30),
+        { nil: undefined, freq: 8 },
+      ),
+      source: fc.constantFrom<Source>('web', 'crm'),
+      traits: fc.record({ plan: fc.constantFrom('free', 'pro', 'team'), city: fc.constantFrom('Paris', 'Lima', 'Oslo') }, { requiredKeys: [] }),
+      consent: maybe(fc.record({ marketing: fc.boolean(), analytics: fc.boolean() }, { requiredKeys: [] })),
+      withMessageId: fc.nat({ max: 4 }).map((n) => n > 0),
+      // a third of the calls reuse identifiers of two earlier calls (a login on a second device)
+      bridge: maybe(fc.record({ p: fc.nat(), q: fc.nat() }), 1, 3),
+    })
+    .map(({ primary, user, anon, ...c }) => ({
+      ...c,
+      // every Segment call needs a userId or an anonymousId; alias always has a userId
+      userId: primary !== 'anon' || c.kind === 'alias' ? user : undefined,
+      anonymousId: primary !== 'user' && c.kind !== 'alias' ? anon : undefined,
+      previousId: c.kind === 'alias' ? c.previousId : undefined,
+    }));
 };
 
 type Slot = 'anonymousId' | 'userId' | 'email' | 'device' | 'phone';
@@ -163,7 +173,15 @@ const bridged = (c: CallSpec, p: CallSpec, q: CallSpec): CallSpec => {
   const sp = SLOTS.find((x) => usable(p, x));
   const sq = SLOTS.find((x) => x !== sp && usable(q, x));
   if (!sp || !sq) return c;
-  const out: { -readonly [K in keyof CallSpec]: CallSpec[K] } = { ...c, tenant: p.tenant, anonymousId: undefined, userId: undefined, email: undefined, device: undefined, phone: undefined };
+  const out: { -readonly [K in keyof CallSpec]: CallSpec[K] } = {
+    ...c,
+    tenant: p.tenant,
+    anonymousId: undefined,
+    userId: undefined,
+    email: undefined,
+    device: undefined,
+    phone: undefined,
+  };
   out[sp] = p[sp];
   out[sq] = q[sq];
   // Segment wants a userId or an anonymousId (alias: a userId); keep the call's own if needed
@@ -174,7 +192,11 @@ const bridged = (c: CallSpec, p: CallSpec, q: CallSpec): CallSpec => {
   return out;
 };
 
-const number = (calls: readonly (Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge })[], offset = 0, earlier: readonly CallSpec[] = []): CallSpec[] => {
+const number = (
+  calls: readonly (Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge })[],
+  offset = 0,
+  earlier: readonly CallSpec[] = [],
+): CallSpec[] => {
   const out: CallSpec[] = [...earlier];
   for (const [k, { withMessageId, bridge, ...c }] of calls.entries()) {
     const call: CallSpec = { ...c, seq: offset + k, messageId: withMessageId ? `m-${offset + k}` : undefined };
@@ -201,10 +223,15 @@ export const arbHistory = (options: HistoryOptions = {}): fc.Arbitrary<CallSpec[
 
 /** A history and a permutation of it (sort keys shrink to the identity permutation). */
 export const arbPermutedHistory = (options: HistoryOptions = {}): fc.Arbitrary<{ history: CallSpec[]; permuted: CallSpec[] }> =>
-  fc.tuple(arbHistory(options), fc.array(fc.nat({ max: 1000 }), { minLength: options.maxCalls ?? 25, maxLength: options.maxCalls ?? 25 })).map(([history, keys]) => ({
-    history,
-    permuted: history.map((c, k) => ({ c, k: keys[k]!, i: k })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.c),
-  }));
+  fc
+    .tuple(arbHistory(options), fc.array(fc.nat({ max: 1000 }), { minLength: options.maxCalls ?? 25, maxLength: options.maxCalls ?? 25 }))
+    .map(([history, keys]) => ({
+      history,
+      permuted: history
+        .map((c, k) => ({ c, k: keys[k]!, i: k }))
+        .sort((a, b) => a.k - b.k || a.i - b.i)
+        .map((x) => x.c),
+    }));
 
 /** Any order over `n` items, possibly repeating some (at-least-once delivery). */
 export const arbDelivery = (maxItems = 200): fc.Arbitrary<{ readonly keys: readonly number[]; readonly repeats: readonly number[] }> =>
@@ -214,7 +241,10 @@ export const arbDelivery = (maxItems = 200): fc.Arbitrary<{ readonly keys: reado
   });
 
 export const deliver = <T>(items: readonly T[], d: { readonly keys: readonly number[]; readonly repeats: readonly number[] }): T[] => {
-  const withDuplicates = [...items.map((x, i) => ({ x, i })), ...d.repeats.filter((r) => r < items.length).map((r, j) => ({ x: items[r]!, i: items.length + j }))];
+  const withDuplicates = [
+    ...items.map((x, i) => ({ x, i })),
+    ...d.repeats.filter((r) => r < items.length).map((r, j) => ({ x: items[r]!, i: items.length + j })),
+  ];
   const key = (i: number) => d.keys[i % d.keys.length]! + Math.floor(i / d.keys.length);
   return withDuplicates.sort((a, b) => key(a.i) - key(b.i) || a.i - b.i).map((p) => p.x);
 };
@@ -232,7 +262,10 @@ export const arbOps = (options: HistoryOptions = {}): fc.Arbitrary<Op[]> => {
   const raw: fc.Arbitrary<Raw> = fc.oneof(
     { arbitrary: arbCall(options).map((call) => ({ op: 'call' as const, call })), weight: 6 },
     { arbitrary: fc.record({ op: fc.constant('dup' as const), pick: fc.nat() }), weight: 2 },
-    { arbitrary: fc.record({ op: fc.constant('merge' as const), tenant: tenants, a: fc.nat({ max: 20 }), b: fc.nat({ max: 20 }), force: fc.boolean() }), weight: 2 },
+    {
+      arbitrary: fc.record({ op: fc.constant('merge' as const), tenant: tenants, a: fc.nat({ max: 20 }), b: fc.nat({ max: 20 }), force: fc.boolean() }),
+      weight: 2,
+    },
     { arbitrary: fc.record({ op: fc.constant('unmerge' as const), tenant: tenants, pick: fc.nat({ max: 20 }), which: fc.nat({ max: 5 }) }), weight: 2 },
   );
   // a few calls first, so that merges and unmerges find customers to work on

@@ -13,7 +13,9 @@ import { describeOnStores, ingest, runOps, RUNS, runsOn, TIMEOUT } from './suppo
 /** Each run ingests a whole history, erases and rebuilds twice: a third of LAW_RUNS keeps the default well under 20 s. */
 const ERASURE_RUNS = Math.max(1, Math.round(RUNS / 3));
 
-const streamIds = async (h: Harness, tenant: string): Promise<string[]> => [...new Set((await readAllEvents(h.ports.store, tenant, 500)).map((e) => e.streamId))];
+const streamIds = async (h: Harness, tenant: string): Promise<string[]> => [
+  ...new Set((await readAllEvents(h.ports.store, tenant, 500)).map((e) => e.streamId)),
+];
 
 describeOnStores('erasure', (store) => {
   test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.nat(), fc.nat({ max: 6 })], { numRuns: runsOn(store, ERASURE_RUNS) })(

@@ -53,7 +53,8 @@ describeOnStores('group commit', (store) => {
         expect(await facts(together.h, tenant)).toEqual(await facts(one.h, tenant));
       }
       // the same calls were stored (by messageId), and every call got the outcome status it gets alone
-      const stored = async (h: Harness) => (await Promise.all(TENANTS.map(async (t) => (await h.ports.store.readAll(t, { limit: 100_000 })).events.map((e) => `${t}/${e.messageId}`)))).flat();
+      const stored = async (h: Harness) =>
+        (await Promise.all(TENANTS.map(async (t) => (await h.ports.store.readAll(t, { limit: 100_000 })).events.map((e) => `${t}/${e.messageId}`)))).flat();
       expect(new Set(await stored(together.h))).toEqual(new Set(await stored(one.h)));
       expect(outcomes.map((o) => o.status)).toEqual(alone.map((o) => o.status));
     },

@@ -18,7 +18,21 @@ import {
   WINDOWED_RULES,
   type CallSpec,
 } from './arbitraries.js';
-import { activeStates, components, describeOnStores, groupsFromLookups, groupsFromViews, ingest, ingestAll, label, lookup, runOps, runsOn, TIMEOUT, viewsOf } from './support.js';
+import {
+  activeStates,
+  components,
+  describeOnStores,
+  groupsFromLookups,
+  groupsFromViews,
+  ingest,
+  ingestAll,
+  label,
+  lookup,
+  runOps,
+  runsOn,
+  TIMEOUT,
+  viewsOf,
+} from './support.js';
 
 // docs/architecture.md "Identity laws": idempotence, arrival-order independence of the grouping, safety.
 
@@ -33,18 +47,22 @@ describeOnStores('idempotence', (store) => {
     // at least one call re-ingested: with none, "changes nothing" would hold without checking anything
     [arbHistory({ tenants: TENANTS, blocked: true }), fc.array(fc.nat(), { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 6 * 24 * 60 })],
     { numRuns: runsOn(store) },
-  )('re-ingesting any calls of a history (same messageIds) changes nothing', async (history, picks, laterMinutes) => {
-    const h = makeHarness({}, { store });
-    const first = await ingestAll(h, history);
-    const before = await everything(h);
-    h.clock.advance(laterMinutes * MINUTE); // still within the 7-day idempotency window
-    for (const p of picks) {
-      const k = p % history.length;
-      const again = await ingest(h, history[k]!);
-      if (first[k]!.status !== 'quarantined') expect(again.status).toBe('duplicate');
-    }
-    expect(await everything(h)).toEqual(before);
-  }, TIMEOUT);
+  )(
+    're-ingesting any calls of a history (same messageIds) changes nothing',
+    async (history, picks, laterMinutes) => {
+      const h = makeHarness({}, { store });
+      const first = await ingestAll(h, history);
+      const before = await everything(h);
+      h.clock.advance(laterMinutes * MINUTE); // still within the 7-day idempotency window
+      for (const p of picks) {
+        const k = p % history.length;
+        const again = await ingest(h, history[k]!);
+        if (first[k]!.status !== 'quarantined') expect(again.status).toBe('duplicate');
+      }
+      expect(await everything(h)).toEqual(before);
+    },
+    TIMEOUT,
+  );
 });
 
 describeOnStores('the grouping does not depend on arrival order', (store) => {
@@ -61,7 +79,8 @@ describeOnStores('the grouping does not depend on arrival order', (store) => {
         const views = Object.fromEntries(await Promise.all(TENANTS.map(async (t) => [t, await groupsFromViews(h, t)] as const)));
         expect(views).toEqual(expected);
         // identifier lookups (claims followed to the survivor) agree; once is enough, on the permuted order
-        if (calls === permuted) expect(Object.fromEntries(await Promise.all(TENANTS.map(async (t) => [t, await groupsFromLookups(h, t, history)] as const)))).toEqual(expected);
+        if (calls === permuted)
+          expect(Object.fromEntries(await Promise.all(TENANTS.map(async (t) => [t, await groupsFromLookups(h, t, history)] as const)))).toEqual(expected);
         ids.push((await Promise.all(TENANTS.map((t) => viewsOf(h, t)))).flat().map((d) => d.customerId));
       }
       // nothing links across tenants: every customer id is one tenant's only
@@ -107,7 +126,8 @@ const checkSafety = async (store: StoreKind, rules: IdentityRules, history: read
       const allowed = windowMs === undefined ? limit : Math.max(limit, ...before.map((s) => count(s, type, at, windowMs)));
       if (n > allowed) problems.push(`call ${c.seq}: ${after.id} holds ${n} ${type} (limit ${limit}${windowMs ? ` per ${windowMs} ms` : ''})`);
     }
-    for (const i of ids) if (i.blocked && after.identifiers.has(keyOf(c.tenant, i.type, i.value))) problems.push(`call ${c.seq}: blocked ${i.type} ${i.value} linked`);
+    for (const i of ids)
+      if (i.blocked && after.identifiers.has(keyOf(c.tenant, i.type, i.value))) problems.push(`call ${c.seq}: blocked ${i.type} ${i.value} linked`);
     if (out.merged.length > 0) {
       // the survivor is the customer seen first (ties: lowest id), and the merge stays within the guard
       const [first] = before.sort((x, y) => x.firstObservedAt - y.firstObservedAt || (x.id < y.id ? -1 : 1));
@@ -127,7 +147,8 @@ const checkSafety = async (store: StoreKind, rules: IdentityRules, history: read
     const blockedKeys = new Set([...everyValue.values()].filter((i) => i.blocked).map((i) => keyOf(tenant, i.type, i.value)));
     for (const s of states) {
       for (const k of s.identifiers.keys()) if (blockedKeys.has(k)) problems.push(`${tenant}: ${s.id} holds a blocked value`);
-      for (const m of s.merges.values()) if (m.evidence.identifiers.some((e) => blockedKeys.has(e.key))) problems.push(`${tenant}: merge ${m.mergeId} on a blocked value`);
+      for (const m of s.merges.values())
+        if (m.evidence.identifiers.some((e) => blockedKeys.has(e.key))) problems.push(`${tenant}: merge ${m.mergeId} on a blocked value`);
     }
     for (const [l, i] of everyValue) {
       const owner = await lookup(h, tenant, i.type, i.value);
@@ -138,7 +159,8 @@ const checkSafety = async (store: StoreKind, rules: IdentityRules, history: read
       if (!customersOf.get(tenant)!.has(owner)) problems.push(`${tenant}: ${l} is held by ${owner}, not a customer of this tenant`);
     }
     for (const d of await viewsOf(h, tenant)) {
-      for (const i of Object.values(d.view.identifiers)) if (blockedKeys.has(keyOf(tenant, i.type, i.value ?? ''))) problems.push(`${tenant}: view ${d.customerId} shows blocked ${i.type}`);
+      for (const i of Object.values(d.view.identifiers))
+        if (blockedKeys.has(keyOf(tenant, i.type, i.value ?? ''))) problems.push(`${tenant}: view ${d.customerId} shows blocked ${i.type}`);
     }
   }
   const [a, b] = TENANTS.map((t) => [...customersOf.get(t)!]);
@@ -181,39 +203,50 @@ describeOnStores('the generated histories exercise merges', (store) => {
 
   // fixed seeds: these measure the generators the laws above use, they do not hunt for bugs
   const rate = (hits: number, n: number) => hits / n;
-  test('histories merge often, through shared identifiers, under both rule sets', async () => {
-    const samples = fc.sample(arbHistory({ tenants: TENANTS, blocked: true }), { numRuns: 150, seed: 20260101 });
-    // measured at this seed: 39% / 17% (open rules), 31% / 5% (default rules: one user id each)
-    for (const [rules, once, twice] of [[OPEN_RULES, 0.3, 0.1], [DEFAULT_IDENTITY_RULES, 0.2, 0.03]] as const) {
-      let merging = 0;
-      let repeated = 0;
-      for (const history of samples) {
-        const h = makeHarness({ identityRules: rules }, { store });
-        await ingestAll(h, history);
-        const merges = h.ports.metrics.get('identity_merge');
-        if (merges > 0) merging++;
-        if (merges > 1) repeated++;
+  test(
+    'histories merge often, through shared identifiers, under both rule sets',
+    async () => {
+      const samples = fc.sample(arbHistory({ tenants: TENANTS, blocked: true }), { numRuns: 150, seed: 20260101 });
+      // measured at this seed: 39% / 17% (open rules), 31% / 5% (default rules: one user id each)
+      for (const [rules, once, twice] of [
+        [OPEN_RULES, 0.3, 0.1],
+        [DEFAULT_IDENTITY_RULES, 0.2, 0.03],
+      ] as const) {
+        let merging = 0;
+        let repeated = 0;
+        for (const history of samples) {
+          const h = makeHarness({ identityRules: rules }, { store });
+          await ingestAll(h, history);
+          const merges = h.ports.metrics.get('identity_merge');
+          if (merges > 0) merging++;
+          if (merges > 1) repeated++;
+        }
+        expect(rate(merging, samples.length), `histories that merge under rules v${rules.version}`).toBeGreaterThan(once);
+        expect(rate(repeated, samples.length), `histories that merge twice under rules v${rules.version}`).toBeGreaterThan(twice);
       }
-      expect(rate(merging, samples.length), `histories that merge under rules v${rules.version}`).toBeGreaterThan(once);
-      expect(rate(repeated, samples.length), `histories that merge twice under rules v${rules.version}`).toBeGreaterThan(twice);
-    }
-  }, TIMEOUT);
+    },
+    TIMEOUT,
+  );
 
-  test('operation sequences merge, refuse and unmerge', async () => {
-    const samples = fc.sample(arbOps({ tenants: TENANTS, blocked: true }), { numRuns: 150, seed: 20260101 });
-    const seen = { automatic: 0, manual: 0, refused: 0, unmerged: 0 };
-    for (const ops of samples) {
-      const h = makeHarness({}, { store });
-      const done = await runOps(h, ops);
-      if (h.ports.metrics.get('identity_merge') > 0) seen.automatic++;
-      if (done.merges > 0) seen.manual++;
-      if (done.refused > 0) seen.refused++;
-      if (done.unmerges > 0) seen.unmerged++;
-    }
-    // measured at this seed: 33% automatic, 35% manual, 14% refused, 24% unmerged
-    expect(rate(seen.automatic, samples.length)).toBeGreaterThan(0.25);
-    expect(rate(seen.manual, samples.length)).toBeGreaterThan(0.25);
-    expect(rate(seen.refused, samples.length)).toBeGreaterThan(0.08);
-    expect(rate(seen.unmerged, samples.length)).toBeGreaterThan(0.15);
-  }, TIMEOUT);
+  test(
+    'operation sequences merge, refuse and unmerge',
+    async () => {
+      const samples = fc.sample(arbOps({ tenants: TENANTS, blocked: true }), { numRuns: 150, seed: 20260101 });
+      const seen = { automatic: 0, manual: 0, refused: 0, unmerged: 0 };
+      for (const ops of samples) {
+        const h = makeHarness({}, { store });
+        const done = await runOps(h, ops);
+        if (h.ports.metrics.get('identity_merge') > 0) seen.automatic++;
+        if (done.merges > 0) seen.manual++;
+        if (done.refused > 0) seen.refused++;
+        if (done.unmerges > 0) seen.unmerged++;
+      }
+      // measured at this seed: 33% automatic, 35% manual, 14% refused, 24% unmerged
+      expect(rate(seen.automatic, samples.length)).toBeGreaterThan(0.25);
+      expect(rate(seen.manual, samples.length)).toBeGreaterThan(0.25);
+      expect(rate(seen.refused, samples.length)).toBeGreaterThan(0.08);
+      expect(rate(seen.unmerged, samples.length)).toBeGreaterThan(0.15);
+    },
+    TIMEOUT,
+  );
 });

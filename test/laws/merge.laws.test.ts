@@ -4,7 +4,21 @@ import type { CustomerState } from '../../src/domain/customer/customer.state.js'
 import { DEFAULT_IDENTITY_RULES } from '../../src/domain/identity/rules.js';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { arbHistory, arbOps, HOUR, ID_TYPES, NOW, SMALL_RULES, TENANTS, WINDOWED_RULES, type CallSpec } from './arbitraries.js';
-import { activeStates, describeOnStores, domainError, identifiersOfCalls, ingestAll, json, label, lookup, runOps, runsOn, tenantsFrom, TIMEOUT, viewsOf } from './support.js';
+import {
+  activeStates,
+  describeOnStores,
+  domainError,
+  identifiersOfCalls,
+  ingestAll,
+  json,
+  label,
+  lookup,
+  runOps,
+  runsOn,
+  tenantsFrom,
+  TIMEOUT,
+  viewsOf,
+} from './support.js';
 
 // docs/architecture.md "Identity laws": manual merges respect limits unless forced, unmerge undoes a merge,
 // and every merge can be explained.
@@ -13,7 +27,11 @@ const ACTOR = 'law-tester';
 const DAY = 24 * HOUR;
 
 const count = (states: readonly CustomerState[], type: string, at: number, windowMs: number | undefined): number =>
-  new Set(states.flatMap((s) => [...s.identifiers.values()].filter((i) => i.type === type && (windowMs === undefined || i.observedAt >= at - windowMs)).map((i) => i.key))).size;
+  new Set(
+    states.flatMap((s) =>
+      [...s.identifiers.values()].filter((i) => i.type === type && (windowMs === undefined || i.observedAt >= at - windowMs)).map((i) => i.key),
+    ),
+  ).size;
 
 /** A tenant's whole log (small here: one page). */
 const logOf = async (h: Harness, tenant: string) => (await h.ports.store.readAll(tenant, { limit: 10_000 })).events;
@@ -27,7 +45,12 @@ const pickTwo = (states: readonly CustomerState[], i: number, j: number): [Custo
 };
 
 /** Two different active customers of the first of these tenants that has two, or undefined when none has. */
-const pairIn = async (h: Harness, tenants: readonly string[], i: number, j: number): Promise<{ tenant: string; pair: [CustomerState, CustomerState] } | undefined> => {
+const pairIn = async (
+  h: Harness,
+  tenants: readonly string[],
+  i: number,
+  j: number,
+): Promise<{ tenant: string; pair: [CustomerState, CustomerState] } | undefined> => {
   for (const tenant of tenants) {
     const pair = pickTwo(await activeStates(h, tenant), i, j);
     if (pair) return { tenant, pair };
@@ -36,7 +59,9 @@ const pairIn = async (h: Harness, tenants: readonly string[], i: number, j: numb
 };
 
 describeOnStores('manual merges and limits', (store) => {
-  test.prop([fc.constantFrom(DEFAULT_IDENTITY_RULES, SMALL_RULES, WINDOWED_RULES), arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat()], { numRuns: runsOn(store) })(
+  test.prop([fc.constantFrom(DEFAULT_IDENTITY_RULES, SMALL_RULES, WINDOWED_RULES), arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat()], {
+    numRuns: runsOn(store),
+  })(
     'a merge that would break a limit is refused with IDENTIFIER_LIMIT_EXCEEDED unless forced; a forced merge is recorded as forced',
     async (rules, history, i, j) => {
       const h = makeHarness({ identityRules: rules }, { store });
@@ -105,12 +130,12 @@ const carrying = (ids: readonly { type: string; value: string | null }[]) => {
   const traits: Record<string, string> = {};
   const fields: Record<string, unknown> = {};
   for (const { type, value } of ids) {
-    if (type === 'user_id') fields['userId'] = value;
-    else if (type === 'anonymous_id') fields['anonymousId'] = value;
-    else if (type === 'device_id') fields['context'] = { ...(fields['context'] as object), device: { id: value } };
+    if (type === 'user_id') fields.userId = value;
+    else if (type === 'anonymous_id') fields.anonymousId = value;
+    else if (type === 'device_id') fields.context = { ...(fields.context as object), device: { id: value } };
     else traits[type] = value!;
   }
-  return Object.keys(traits).length ? { ...fields, context: { ...(fields['context'] as object), traits } } : fields;
+  return Object.keys(traits).length ? { ...fields, context: { ...(fields.context as object), traits } } : fields;
 };
 
 describeOnStores('unmerge', (store) => {
@@ -122,7 +147,10 @@ describeOnStores('unmerge', (store) => {
       // the generated tenant, or the other one when it has fewer than two customers; neither: not a case
       const found = await pairIn(h, tenantsFrom(preferred), i, j);
       fc.pre(found !== undefined);
-      const { tenant, pair: [a, b] } = found;
+      const {
+        tenant,
+        pair: [a, b],
+      } = found;
       const others = (await dumpViews(h, tenant)).filter((d) => ![a.id, b.id].includes((d as { customerId: string }).customerId));
       const before = { a: await snapshot(h, tenant, a.id), b: await snapshot(h, tenant, b.id), lookups: await lookups(h, tenant, history) };
 
@@ -133,7 +161,10 @@ describeOnStores('unmerge', (store) => {
       expect({ a: await snapshot(h, tenant, a.id), b: await snapshot(h, tenant, b.id), lookups: await lookups(h, tenant, history) }).toEqual(before);
       expect((await dumpViews(h, tenant)).filter((d) => ![a.id, b.id].includes((d as { customerId: string }).customerId))).toEqual(others);
       // and the pair is marked do-not-link, both ways
-      for (const [x, y] of [[m.survivorId, m.absorbedId], [m.absorbedId, m.survivorId]] as const) {
+      for (const [x, y] of [
+        [m.survivorId, m.absorbedId],
+        [m.absorbedId, m.survivorId],
+      ] as const) {
         const e = await h.core.queries.explain(tenant, x);
         expect(e.status === 'active' && e.doNotLink.includes(y)).toBe(true);
       }
@@ -143,7 +174,10 @@ describeOnStores('unmerge', (store) => {
 
   // Calls that arrive while two customers are merged carry identifiers of one side, the other, or
   // both. Unmerge sends each back by those identifiers; calls carrying both stay with the survivor.
-  const arbBetween = fc.array(fc.record({ side: fc.constantFrom('survivor', 'absorbed', 'both'), pick: fc.nat(), other: fc.nat() }), { minLength: 1, maxLength: 6 });
+  const arbBetween = fc.array(fc.record({ side: fc.constantFrom('survivor', 'absorbed', 'both'), pick: fc.nat(), other: fc.nat() }), {
+    minLength: 1,
+    maxLength: 6,
+  });
 
   test.prop([arbHistory({ minCalls: 2, maxCalls: 12 }), fc.nat(), fc.nat(), arbBetween], { numRuns: runsOn(store) })(
     'events that arrived in between go back by their identifiers, and the pair is not merged again automatically',
@@ -167,14 +201,24 @@ describeOnStores('unmerge', (store) => {
         const others = absorbedSide.filter((x) => x.type !== first.type);
         const second = b.side === 'both' ? others[b.other % Math.max(1, others.length)] : undefined;
         if (b.side === 'both' && !second) continue;
-        const out = await h.core.ingest.ingest('acme', h.web, { type: 'track', messageId: `between-${k}`, event: `Between ${k}`, ...carrying([first, ...(second ? [second] : [])]) });
+        const out = await h.core.ingest.ingest('acme', h.web, {
+          type: 'track',
+          messageId: `between-${k}`,
+          event: `Between ${k}`,
+          ...carrying([first, ...(second ? [second] : [])]),
+        });
         expect(out).toMatchObject({ status: 'accepted', customerId: m.survivorId, merged: [] });
         expected[b.side === 'absorbed' ? 'absorbed' : 'survivor'].push(`Between ${k}`);
       }
       await h.core.identity.unmerge('acme', m.survivorId, m.mergeId, { actor: ACTOR });
       const titles = async (id: string) => {
         const doc = await h.ports.readModels.get('acme', id);
-        return doc?.kind === 'view' ? doc.view.timeline.map((t) => t.title).filter((t) => t.startsWith('Between ')).sort() : ['(not a view)'];
+        return doc?.kind === 'view'
+          ? doc.view.timeline
+              .map((t) => t.title)
+              .filter((t) => t.startsWith('Between '))
+              .sort()
+          : ['(not a view)'];
       };
       expect(await titles(m.survivorId)).toEqual(expected.survivor.sort());
       expect(await titles(m.absorbedId)).toEqual(expected.absorbed.sort());
@@ -245,7 +289,10 @@ describeOnStores('unmerging a whole cluster', (store) => {
 
       expect(await lookups(h, 'acme', history)).toEqual(owners);
       for (const id of chosen) expect((await h.core.queries.get360('acme', id)).kind).toBe('view');
-      const titles = (await viewsOf(h, 'acme')).flatMap((d) => d.view.timeline.map((t) => t.title)).filter((t) => t.startsWith('Between ')).sort();
+      const titles = (await viewsOf(h, 'acme'))
+        .flatMap((d) => d.view.timeline.map((t) => t.title))
+        .filter((t) => t.startsWith('Between '))
+        .sort();
       expect(titles).toEqual(sent.sort());
       // and the log replays to the same views
       const live = await dumpViews(h, 'acme');
@@ -281,8 +328,14 @@ describeOnStores('every merge is explainable', (store) => {
               // what tied them: identifiers the absorbed side held, and others the survivor's side held
               // (the latter may have left since, through an unmerge: evidence is history)
               const absorbedKeys = new Set(s.merges.get(m.mergeId)!.keys);
-              check(evidence.identifiers.some((id) => absorbedKeys.has(id.key)), `${m.mergeId}: no evidence from the absorbed side`);
-              check(evidence.identifiers.some((id) => !absorbedKeys.has(id.key)), `${m.mergeId}: no evidence from the survivor's side`);
+              check(
+                evidence.identifiers.some((id) => absorbedKeys.has(id.key)),
+                `${m.mergeId}: no evidence from the absorbed side`,
+              );
+              check(
+                evidence.identifiers.some((id) => !absorbedKeys.has(id.key)),
+                `${m.mergeId}: no evidence from the survivor's side`,
+              );
             } else {
               check(evidence.rule === 'manual' && evidence.actor === 'law-ops', `${m.mergeId}: ${JSON.stringify(evidence)}`);
             }

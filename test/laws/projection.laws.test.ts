@@ -32,7 +32,10 @@ const PRIORITY: Readonly<Record<CallSpec['source'], number>> = { web: 10, crm: 5
 const clusterOf = (seen: readonly CallSpec[], call: CallSpec): CallSpec[] => {
   const parent = new Map<string, string>();
   const find = (x: string): string => (parent.get(x) === undefined || parent.get(x) === x ? x : find(parent.get(x)!));
-  const ids = (c: CallSpec) => identifiersOf(c).filter((i) => !i.blocked).map((i) => label(i.type, i.value));
+  const ids = (c: CallSpec) =>
+    identifiersOf(c)
+      .filter((i) => !i.blocked)
+      .map((i) => label(i.type, i.value));
   for (const c of seen) {
     if (c.tenant !== call.tenant) continue;
     const [first, ...rest] = ids(c);
@@ -65,7 +68,8 @@ const lww = (a: TraitFact, b: TraitFact) => byStamp(a, b) || (a.eventId < b.even
 /** Every committed event of a tenant, decoded with the customers' keys, in log order. */
 const committed = async (h: Harness, tenant: string): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];
-  for (const s of await readAllEvents(h.ports.store, tenant, 100)) out.push(h.core.codec.decode(s, s.pii === undefined ? null : await h.ports.keys.get(tenant, s.streamId)));
+  for (const s of await readAllEvents(h.ports.store, tenant, 100))
+    out.push(h.core.codec.decode(s, s.pii === undefined ? null : await h.ports.keys.get(tenant, s.streamId)));
   return out;
 };
 
@@ -92,7 +96,12 @@ describeOnStores('trait merge', (store) => {
           const tied = (name: string, value: unknown) => (expected.get(name)?.values.has(value as string) ? [...expected.get(name)!.values].sort() : value);
           expect({
             call: c.seq,
-            traits: Object.fromEntries(Object.entries(doc.view.traits).map(([n, t]) => [n, { observedAt: t.observedAt, sourcePriority: t.sourcePriority, source: t.source, value: tied(n, t.value) }])),
+            traits: Object.fromEntries(
+              Object.entries(doc.view.traits).map(([n, t]) => [
+                n,
+                { observedAt: t.observedAt, sourcePriority: t.sourcePriority, source: t.source, value: tied(n, t.value) },
+              ]),
+            ),
           }).toEqual({
             call: c.seq,
             traits: Object.fromEntries([...expected].map(([n, e]) => [n, { ...e.stamp, source: e.source, value: [...e.values].sort() }])),
@@ -107,14 +116,31 @@ describeOnStores('trait merge', (store) => {
           for (const r of events) {
             if (!cluster.has(r.streamId) || r.event.type !== 'TraitsUpdated') continue;
             for (const name of r.event.data.names) {
-              const fact: TraitFact = { observedAt: r.observedAt, sourcePriority: r.sourcePriority, eventId: r.eventId, value: r.event.pii?.traits[name] ?? null, source: r.source };
+              const fact: TraitFact = {
+                observedAt: r.observedAt,
+                sourcePriority: r.sourcePriority,
+                eventId: r.eventId,
+                value: r.event.pii?.traits[name] ?? null,
+                source: r.source,
+              };
               if (!expected[name] || lww(fact, expected[name]) > 0) expected[name] = fact;
             }
           }
           expect(d.view.traits).toEqual(expected);
         }
         // event ids differ between arrival orders, the winning writes may not
-        const byCluster = views.map((d) => [Object.values(d.view.identifiers).map((i) => label(i.type, i.value ?? '')).sort().join(' '), Object.entries(d.view.traits).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, t]) => [n, t.value, t.observedAt, t.source])] as const);
+        const byCluster = views.map(
+          (d) =>
+            [
+              Object.values(d.view.identifiers)
+                .map((i) => label(i.type, i.value ?? ''))
+                .sort()
+                .join(' '),
+              Object.entries(d.view.traits)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .map(([n, t]) => [n, t.value, t.observedAt, t.source]),
+            ] as const,
+        );
         finals.push(json(byCluster.sort((a, b) => (a[0] < b[0] ? -1 : 1))));
       }
       expect(finals[1]).toEqual(finals[0]);

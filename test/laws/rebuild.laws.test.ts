@@ -18,7 +18,11 @@ import { activeStates, describeOnStores, ingest, runOps, runsOn, TIMEOUT } from 
 // JSON; this compares with the reference fold exactly.
 
 type GdprOp = { readonly kind: 'restrict' | 'unrestrict' | 'erase'; readonly tenant: string; readonly pick: number };
-const arbGdpr: fc.Arbitrary<GdprOp> = fc.record({ kind: fc.constantFrom('restrict', 'unrestrict', 'restrict', 'erase'), tenant: fc.constantFrom(...TENANTS), pick: fc.nat() });
+const arbGdpr: fc.Arbitrary<GdprOp> = fc.record({
+  kind: fc.constantFrom('restrict', 'unrestrict', 'restrict', 'erase'),
+  tenant: fc.constantFrom(...TENANTS),
+  pick: fc.nat(),
+});
 
 const logOf = async (h: Harness, tenant: string): Promise<StoredEvent[]> => {
   const out: StoredEvent[] = [];
@@ -34,7 +38,9 @@ const logOf = async (h: Harness, tenant: string): Promise<StoredEvent[]> => {
 const sorted = (docs: ReadonlyMap<string, ViewDoc>): ViewDoc[] => [...docs.values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
 
 describeOnStores('rebuild generation', (store) => {
-  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.array(arbGdpr, { maxLength: 4 }), fc.nat({ max: 6 }), fc.constantFrom(1, 2, 7, 1_000)], { numRuns: runsOn(store) })(
+  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.array(arbGdpr, { maxLength: 4 }), fc.nat({ max: 6 }), fc.constantFrom(1, 2, 7, 1_000)], {
+    numRuns: runsOn(store),
+  })(
     "the rebuild's in-place fold gives exactly the docs the projector gives folding every event",
     async (ops, gdpr, again, pageSize) => {
       const h = makeHarness({}, { store });

@@ -11,7 +11,7 @@ import { T0 } from '../support/decider-spec.js';
 // starting state is never changed. Histories here need not make sense to the decider: the fold
 // must agree on any sequence of events.
 
-const RUNS = Number(process.env['LAW_RUNS'] ?? 500);
+const RUNS = Number(process.env.LAW_RUNS ?? 500);
 
 const ev = (type: string, data: unknown): CustomerEvent => ({ type, v: 1, data }) as CustomerEvent;
 const KEYS = ['k1', 'k2', 'k3', 'k4'] as const;
@@ -59,7 +59,18 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
 
 const arbEvents = (from: number, maxLength: number) =>
   fc.array(arbEvent, { maxLength }).map((xs) =>
-    xs.map((event, i): RecordedEvent => ({ eventId: `e${from + i}`, streamId: 'c1', version: from + i + 1, observedAt: T0 + i, source: 'web', sourcePriority: 10, channel: 'web', event })),
+    xs.map(
+      (event, i): RecordedEvent => ({
+        eventId: `e${from + i}`,
+        streamId: 'c1',
+        version: from + i + 1,
+        observedAt: T0 + i,
+        source: 'web',
+        sourcePriority: 10,
+        channel: 'web',
+        event,
+      }),
+    ),
   );
 
 /** Where a fold starts: the initial state, or a snapshot of a folded prefix restored (every key present). */
@@ -70,7 +81,8 @@ const arbFrom: fc.Arbitrary<CustomerState> = fc.oneof(
 );
 
 /** A state as plain data in key order, Maps and Sets as entry lists: equal strings, equal states key for key. */
-const plain = (s: CustomerState): string => JSON.stringify(s, (_k, v: unknown) => (v instanceof Map ? { map: [...v] } : v instanceof Set ? { set: [...v] } : v === undefined ? '(undefined)' : v));
+const plain = (s: CustomerState): string =>
+  JSON.stringify(s, (_k, v: unknown) => (v instanceof Map ? { map: [...v] } : v instanceof Set ? { set: [...v] } : v === undefined ? '(undefined)' : v));
 
 describe('foldInPlace', () => {
   test.prop([arbFrom, arbEvents(20, 60)], { numRuns: RUNS })('gives exactly the state fold gives, and leaves the starting state alone', (from, events) => {

@@ -14,7 +14,7 @@ export const RUNS = Number(process.env.LAW_RUNS ?? 500);
 export const TIMEOUT = 120_000;
 
 /** The stores the laws run on: both, or only the one LAW_STORE names. */
-export const STORES: readonly StoreKind[] = process.env['LAW_STORE'] ? [defaultStore()] : ['memory', 'sqlite'];
+export const STORES: readonly StoreKind[] = process.env.LAW_STORE ? [defaultStore()] : ['memory', 'sqlite'];
 
 /**
  * Runs of a property on a store. A SQLite run costs several memory runs, so beside the memory
@@ -33,8 +33,7 @@ export const describeOnStores = (name: string, laws: (store: StoreKind) => void)
     laws(store);
   });
 
-export const ingest = (h: Harness, c: CallSpec): Promise<IngestOutcome> =>
-  h.core.ingest.ingest(c.tenant, c.source === 'crm' ? h.crm : h.web, toSegment(c));
+export const ingest = (h: Harness, c: CallSpec): Promise<IngestOutcome> => h.core.ingest.ingest(c.tenant, c.source === 'crm' ? h.crm : h.web, toSegment(c));
 
 export const ingestAll = async (h: Harness, calls: readonly CallSpec[]): Promise<IngestOutcome[]> => {
   const out: IngestOutcome[] = [];
@@ -55,7 +54,9 @@ export const components = (calls: readonly CallSpec[], tenant: string): string[]
   };
   for (const c of calls) {
     if (c.tenant !== tenant) continue;
-    const ids = identifiersOf(c).filter((i) => !i.blocked).map((i) => label(i.type, i.value));
+    const ids = identifiersOf(c)
+      .filter((i) => !i.blocked)
+      .map((i) => label(i.type, i.value));
     for (const id of ids) if (!parent.has(id)) parent.set(id, id);
     for (const id of ids.slice(1)) parent.set(find(id), find(ids[0]!));
   }
@@ -66,13 +67,15 @@ export const components = (calls: readonly CallSpec[], tenant: string): string[]
 
 /** A partition in one comparable shape: sorted groups, sorted by their first member. */
 export const canonical = (groups: Iterable<Iterable<string>>): string[][] =>
-  [...groups].map((g) => [...g].sort()).filter((g) => g.length > 0).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+  [...groups]
+    .map((g) => [...g].sort())
+    .filter((g) => g.length > 0)
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
 
 /** Every doc of a tenant as the read-model store holds it. */
 export const docsOf = listViews;
 
-export const viewsOf = async (h: Harness, tenant: string) =>
-  (await docsOf(h, tenant)).flatMap((d) => (d.kind === 'view' ? [d] : []));
+export const viewsOf = async (h: Harness, tenant: string) => (await docsOf(h, tenant)).flatMap((d) => (d.kind === 'view' ? [d] : []));
 
 /** Grouping as the read models show it: each 360 view's identifiers. */
 export const groupsFromViews = async (h: Harness, tenant: string): Promise<string[][]> =>
@@ -113,7 +116,6 @@ export const activeStates = async (h: Harness, tenant: string): Promise<Customer
 };
 
 export const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-
 
 /** The tenants, `first` first. */
 export const tenantsFrom = (first: string): string[] => [first, ...TENANTS.filter((t) => t !== first)];

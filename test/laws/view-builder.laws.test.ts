@@ -9,16 +9,21 @@ import { T0 } from '../support/decider-spec.js';
 // instead of one per event). That is only allowed if both give the same view, key for key, from
 // any starting view and however often the builder is asked for the view along the way.
 
-const RUNS = Number(process.env['LAW_RUNS'] ?? 300);
+const RUNS = Number(process.env.LAW_RUNS ?? 300);
 
-const ev = (type: string, data: unknown, pii?: unknown): CustomerEvent => (pii === undefined ? { type, v: 1, data } : { type, v: 1, data, pii }) as CustomerEvent;
+const ev = (type: string, data: unknown, pii?: unknown): CustomerEvent =>
+  (pii === undefined ? { type, v: 1, data } : { type, v: 1, data, pii }) as CustomerEvent;
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
   fc.constant(ev('CustomerRegistered', { customerId: 'c', firstObservedAt: T0 })),
   // pii absent: the customer's key was destroyed
-  fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.boolean()).map(([k, erased]) => ev('IdentifierLinked', { type: 'email', key: k, observedAt: T0 }, erased ? undefined : { value: `${k}@x.io` })),
-  fc.constantFrom('a', 'd').map((k) => ev('IdentifierRejected', { type: 'email', key: k, reason: 'IDENTIFIER_BLOCKED', detail: 'blocked', rulesVersion: 1 }, { value: `${k}@x.io` })),
+  fc
+    .tuple(fc.constantFrom('a', 'b', 'c'), fc.boolean())
+    .map(([k, erased]) => ev('IdentifierLinked', { type: 'email', key: k, observedAt: T0 }, erased ? undefined : { value: `${k}@x.io` })),
+  fc
+    .constantFrom('a', 'd')
+    .map((k) => ev('IdentifierRejected', { type: 'email', key: k, reason: 'IDENTIFIER_BLOCKED', detail: 'blocked', rulesVersion: 1 }, { value: `${k}@x.io` })),
   fc.constantFrom('a', 'b').map((k) => ev('IdentifierUnlinked', { type: 'email', key: k, reason: 'unmerge' })),
   fc
     .tuple(fc.record({ plan: fc.constantFrom('free', 'pro'), city: fc.constantFrom('Cape Town', 'cape town') }, { requiredKeys: [] }), fc.boolean())
@@ -28,9 +33,15 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
   // interests are free text: keys Object.prototype also has must stay plain keys ('constructor'
   // too, below: toStrictEqual reads an own 'constructor' as the object's type)
   fc.constantFrom('electronics', 'books', '__proto__', 'toString').map((interest) => ev('InterestExpressed', { interest })),
-  fc.tuple(fc.constantFrom('viewed', 'added'), maybe(fc.constantFrom('Books', 'books', 'toys'))).map(([action, category]) => ev('ProductInteracted', { action, product: { productId: 'p1', category } })),
-  fc.tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR')).map(([m, c]) => ev('OrderPlaced', { orderId: 'o', revenueMinor: m, currency: c, products: [] })),
-  fc.tuple(maybe(fc.constantFrom('ZA', 'za')), maybe(fc.constant('WC')), maybe(fc.constantFrom('Cape Town', 'CAPE TOWN', 'London'))).map(([country, region, city]) => ev('LocationObserved', { country, region, city })),
+  fc
+    .tuple(fc.constantFrom('viewed', 'added'), maybe(fc.constantFrom('Books', 'books', 'toys')))
+    .map(([action, category]) => ev('ProductInteracted', { action, product: { productId: 'p1', category } })),
+  fc
+    .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR'))
+    .map(([m, c]) => ev('OrderPlaced', { orderId: 'o', revenueMinor: m, currency: c, products: [] })),
+  fc
+    .tuple(maybe(fc.constantFrom('ZA', 'za')), maybe(fc.constant('WC')), maybe(fc.constantFrom('Cape Town', 'CAPE TOWN', 'London')))
+    .map(([country, region, city]) => ev('LocationObserved', { country, region, city })),
   fc.constantFrom('Home', 'Cart').map((name) => ev('PageViewed', { name })),
   fc.constantFrom('Home', 'Settings').map((name) => ev('ScreenViewed', { name })),
   fc.constantFrom('Signed Up', 'Logged In').map((event) => ev('EventTracked', { event })),
@@ -40,24 +51,33 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
   fc
     .record({ n: fc.nat(3), sent: fc.boolean(), channel: fc.constantFrom('email', 'sms'), offer: fc.constantFrom('o1', 'o2') })
     .map(({ n, sent, channel, offer }) =>
-      ev('EngagementDecided', { decisionId: `d${n}`, triggerEventId: `t${n}`, trigger: 'InterestExpressed', ...(sent ? { outcome: 'sent', offerId: offer, channel } : { outcome: 'suppressed', reason: 'NO_CONSENT' }) }),
+      ev('EngagementDecided', {
+        decisionId: `d${n}`,
+        triggerEventId: `t${n}`,
+        trigger: 'InterestExpressed',
+        ...(sent ? { outcome: 'sent', offerId: offer, channel } : { outcome: 'suppressed', reason: 'NO_CONSENT' }),
+      }),
     ),
 );
 
 const arbStream = (streamId: string, maxLength: number) =>
-  fc.array(fc.tuple(arbEvent, fc.integer({ min: 0, max: 30 }), fc.constantFrom('web', 'crm'), fc.constantFrom('web', 'mobile')), { maxLength, size: 'max' }).map((xs) =>
-    xs.map(([event, t, source, channel], i): RecordedEvent => ({
-      // equal times and out-of-order event ids both occur: ties must break the same way
-      eventId: `${streamId}-${String((i * 7) % 100).padStart(3, '0')}-${i}`,
-      streamId,
-      version: i + 1,
-      observedAt: T0 + t * 1000,
-      source,
-      sourcePriority: source === 'crm' ? 50 : 10,
-      channel,
-      event,
-    })),
-  );
+  fc
+    .array(fc.tuple(arbEvent, fc.integer({ min: 0, max: 30 }), fc.constantFrom('web', 'crm'), fc.constantFrom('web', 'mobile')), { maxLength, size: 'max' })
+    .map((xs) =>
+      xs.map(
+        ([event, t, source, channel], i): RecordedEvent => ({
+          // equal times and out-of-order event ids both occur: ties must break the same way
+          eventId: `${streamId}-${String((i * 7) % 100).padStart(3, '0')}-${i}`,
+          streamId,
+          version: i + 1,
+          observedAt: T0 + t * 1000,
+          source,
+          sourcePriority: source === 'crm' ? 50 : 10,
+          channel,
+          event,
+        }),
+      ),
+    );
 
 /** A starting view as the projector can hand one over: empty, folded, or joined from two. */
 const arbBase: fc.Arbitrary<Customer360> = fc.oneof(
@@ -84,49 +104,65 @@ describe('Customer360Builder', () => {
     },
   );
 
-  test.prop([arbBase, arbStream('s', 60), arbBase.map((b) => ({ ...b, customerId: 'a' })), arbStream('a', 60), arbStream('s1', 30), fc.array(fc.nat(60), { maxLength: 3 })], { numRuns: RUNS })(
-    'absorbing another builder gives exactly what mergeViews gives, and views made before never change',
-    (sBase, sEvents, aBase, aEvents, after, takeAt) => {
-      const survivor = new Customer360Builder(sBase);
-      const absorbed = new Customer360Builder(aBase);
-      // views taken along the way, with their JSON then: copy on write must keep them as they were
-      const taken: [Customer360, string][] = [];
-      const take = (b: Customer360Builder) => {
-        const v = b.build();
-        taken.push([v, JSON.stringify(v)]);
-      };
-      sEvents.forEach((r, i) => {
-        if (takeAt.includes(i)) take(survivor);
-        survivor.add(r);
-      });
-      aEvents.forEach((r, i) => {
-        if (takeAt.includes(i)) take(absorbed);
-        absorbed.add(r);
-      });
-      if (takeAt.length > 0) take(absorbed);
-      const absorbedView = absorbed.build();
-      const absorbedJson = JSON.stringify(absorbedView);
-      survivor.absorb(absorbed);
-      const merged = mergeViews(sEvents.reduce(evolveView, sBase), aEvents.reduce(evolveView, aBase));
-      const built = survivor.build();
-      expect(built).toStrictEqual(merged);
-      expect(JSON.stringify(built)).toBe(JSON.stringify(merged));
-      // and folding on after the merge, as a rebuild does with the survivor's next events
-      after.forEach((r, i) => {
-        if (takeAt.includes(i)) take(survivor);
-        survivor.add(r);
-      });
-      const expected = after.reduce(evolveView, merged);
-      expect(survivor.build()).toStrictEqual(expected);
-      expect(JSON.stringify(survivor.build())).toBe(JSON.stringify(expected));
-      // the absorbed builder is unchanged, and so is every view made
-      expect(JSON.stringify(absorbed.build())).toBe(absorbedJson);
-      for (const [v, j] of taken) expect(JSON.stringify(v)).toBe(j);
-    },
-  );
+  test.prop(
+    [
+      arbBase,
+      arbStream('s', 60),
+      arbBase.map((b) => ({ ...b, customerId: 'a' })),
+      arbStream('a', 60),
+      arbStream('s1', 30),
+      fc.array(fc.nat(60), { maxLength: 3 }),
+    ],
+    { numRuns: RUNS },
+  )('absorbing another builder gives exactly what mergeViews gives, and views made before never change', (sBase, sEvents, aBase, aEvents, after, takeAt) => {
+    const survivor = new Customer360Builder(sBase);
+    const absorbed = new Customer360Builder(aBase);
+    // views taken along the way, with their JSON then: copy on write must keep them as they were
+    const taken: [Customer360, string][] = [];
+    const take = (b: Customer360Builder) => {
+      const v = b.build();
+      taken.push([v, JSON.stringify(v)]);
+    };
+    sEvents.forEach((r, i) => {
+      if (takeAt.includes(i)) take(survivor);
+      survivor.add(r);
+    });
+    aEvents.forEach((r, i) => {
+      if (takeAt.includes(i)) take(absorbed);
+      absorbed.add(r);
+    });
+    if (takeAt.length > 0) take(absorbed);
+    const absorbedView = absorbed.build();
+    const absorbedJson = JSON.stringify(absorbedView);
+    survivor.absorb(absorbed);
+    const merged = mergeViews(sEvents.reduce(evolveView, sBase), aEvents.reduce(evolveView, aBase));
+    const built = survivor.build();
+    expect(built).toStrictEqual(merged);
+    expect(JSON.stringify(built)).toBe(JSON.stringify(merged));
+    // and folding on after the merge, as a rebuild does with the survivor's next events
+    after.forEach((r, i) => {
+      if (takeAt.includes(i)) take(survivor);
+      survivor.add(r);
+    });
+    const expected = after.reduce(evolveView, merged);
+    expect(survivor.build()).toStrictEqual(expected);
+    expect(JSON.stringify(survivor.build())).toBe(JSON.stringify(expected));
+    // the absorbed builder is unchanged, and so is every view made
+    expect(JSON.stringify(absorbed.build())).toBe(absorbedJson);
+    for (const [v, j] of taken) expect(JSON.stringify(v)).toBe(j);
+  });
 
   it("folds free-text keys such as 'constructor' and '__proto__' as plain keys, as evolveView and mergeViews do", () => {
-    const at = (i: number, streamId: string, event: CustomerEvent): RecordedEvent => ({ eventId: `${streamId}-${i}`, streamId, version: i, observedAt: T0 + i, source: 'web', sourcePriority: 10, channel: 'web', event });
+    const at = (i: number, streamId: string, event: CustomerEvent): RecordedEvent => ({
+      eventId: `${streamId}-${i}`,
+      streamId,
+      version: i,
+      observedAt: T0 + i,
+      source: 'web',
+      sourcePriority: 10,
+      channel: 'web',
+      event,
+    });
     const s = ['constructor', '__proto__', 'constructor'].map((interest, i) => at(i + 1, 's', ev('InterestExpressed', { interest })));
     const a = ['toString', '__proto__'].map((interest, i) => at(i + 1, 'a', ev('InterestExpressed', { interest })));
     const survivor = new Customer360Builder(emptyView('s'));
@@ -144,8 +180,18 @@ describe('Customer360Builder', () => {
   });
 
   it('refuses what only evolveView or the projector may fold', () => {
-    const merged: RecordedEvent = { eventId: 'e1', streamId: 's', version: 1, observedAt: T0, source: 'web', sourcePriority: 10, channel: 'web', event: ev('CustomerMergedInto', { mergeId: 'm', survivorId: 't' }) };
-    for (const type of ['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']) expect(BUILDER_TYPES.has(type)).toBe(false);
+    const merged: RecordedEvent = {
+      eventId: 'e1',
+      streamId: 's',
+      version: 1,
+      observedAt: T0,
+      source: 'web',
+      sourcePriority: 10,
+      channel: 'web',
+      event: ev('CustomerMergedInto', { mergeId: 'm', survivorId: 't' }),
+    };
+    for (const type of ['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased'])
+      expect(BUILDER_TYPES.has(type)).toBe(false);
     expect(() => new Customer360Builder(emptyView('s')).add(merged)).toThrow(/does not fold CustomerMergedInto/);
   });
 });

@@ -10,12 +10,7 @@ import { emptyView } from '../../src/domain/projection/customer360.js';
 let seq = 0;
 const fakeB64 = (n: number): string => Buffer.alloc(n, ++seq % 256).toString('base64url');
 
-export const storedEvent = (
-  tenant: string,
-  streamId: string,
-  version: number,
-  overrides: Partial<StoredEvent> = {},
-): StoredEvent => ({
+export const storedEvent = (tenant: string, streamId: string, version: number, overrides: Partial<StoredEvent> = {}): StoredEvent => ({
   tenant,
   streamId,
   version,
@@ -44,9 +39,7 @@ export const append = (tenant: string, streamId: string, expectedVersion: number
 export const registered = (tenant: string, customerId: string): StreamAppend => ({
   streamId: customerId,
   expectedVersion: 0,
-  events: [
-    storedEvent(tenant, customerId, 1, { type: 'CustomerRegistered', data: { customerId, firstObservedAt: 1_767_225_600_000 }, pii: undefined }),
-  ],
+  events: [storedEvent(tenant, customerId, 1, { type: 'CustomerRegistered', data: { customerId, firstObservedAt: 1_767_225_600_000 }, pii: undefined })],
 });
 
 export const claimKey = (): string => fakeB64(32);

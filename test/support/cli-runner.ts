@@ -10,7 +10,10 @@ const writer = () => {
   return { write: (s: string) => ((text += s), true), text: () => text };
 };
 
-export const runCliInProcess = async (argv: readonly string[], options: { readonly tenant: string; readonly open: () => Promise<App>; readonly debug?: boolean }) => {
+export const runCliInProcess = async (
+  argv: readonly string[],
+  options: { readonly tenant: string; readonly open: () => Promise<App>; readonly debug?: boolean },
+) => {
   const stdout = writer();
   const stderr = writer();
   const deps: CliDeps = {

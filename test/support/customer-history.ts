@@ -27,7 +27,12 @@ export const longHistory = (customerId: string, count: number): RecordedEvent[] 
       if (i === 0) return registered(customerId);
       if (i % 10 === 1) return linked(keyed(i % 20 === 1 ? 'email' : 'anonymous_id', `v${i}`));
       if (i % 37 === 0) return merged(i);
-      if (i % 41 === 0) return { type: 'IdentifierRejected', v: 1, data: { type: 'email', key: `email:r${i}`, reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: 'limit 5', rulesVersion: 1 } };
+      if (i % 41 === 0)
+        return {
+          type: 'IdentifierRejected',
+          v: 1,
+          data: { type: 'email', key: `email:r${i}`, reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: 'limit 5', rulesVersion: 1 },
+        };
       if (i % 13 === 0) return { type: 'LocationObserved', v: 1, data: { country: 'ZA', city: `City ${i}` } };
       return { type: 'PageViewed', v: 1, data: { name: `page ${i}` } };
     }),
@@ -54,7 +59,11 @@ export const commitHistory = async (store: EventStore, tenant: string, recorded:
   for (let i = 0; i < recorded.length; i += 100) {
     const chunk = recorded.slice(i, i + 100);
     const first = chunk[0]!;
-    const result = await store.commit({ tenant, streams: [{ streamId: first.streamId, expectedVersion: first.version - 1, events: chunk.map((r) => storedOf(tenant, r)) }], claims: [] });
+    const result = await store.commit({
+      tenant,
+      streams: [{ streamId: first.streamId, expectedVersion: first.version - 1, events: chunk.map((r) => storedOf(tenant, r)) }],
+      claims: [],
+    });
     if (result.status !== 'committed') throw new Error(`history commit at version ${first.version} was ${result.status}`);
   }
 };

@@ -24,14 +24,24 @@ export const injectFaults = (client: DynamoDBClient, options: FaultOptions): Fau
       if (attempt <= (options.throttleFirst ?? 0)) {
         counts.throttled++;
         // the shape DynamoDB's error deserializer produces, marked throttling as the service marks it
-        throw Object.assign(new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded (injected)', $metadata: { httpStatusCode: 400, attempts: attempt } }), {
-          $retryable: { throttling: true },
-        });
+        throw Object.assign(
+          new ProvisionedThroughputExceededException({
+            message: 'The level of configured provisioned throughput for the table was exceeded (injected)',
+            $metadata: { httpStatusCode: 400, attempts: attempt },
+          }),
+          {
+            $retryable: { throttling: true },
+          },
+        );
       }
       const out = await next(args);
       if (attempt === 1 && options.loseFirstResponseOf?.includes(context.commandName ?? '')) {
         counts.lost++;
-        throw Object.assign(new Error('socket hang up: the response was lost after DynamoDB applied the write (injected)'), { name: 'TimeoutError', code: 'ECONNRESET', $metadata: {} });
+        throw Object.assign(new Error('socket hang up: the response was lost after DynamoDB applied the write (injected)'), {
+          name: 'TimeoutError',
+          code: 'ECONNRESET',
+          $metadata: {},
+        });
       }
       return out;
     },

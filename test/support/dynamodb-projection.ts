@@ -11,7 +11,7 @@ import { DynamoDbEventStore } from '../../src/adapters/dynamodb/dynamodb.event-s
 import { DynamoDbReadModelStore } from '../../src/adapters/dynamodb/dynamodb.read-model-store.js';
 import { DynamoDbStreamsProjector } from '../../src/adapters/dynamodb/dynamodb.streams-projector.js';
 import { ensureTables, type TableNames } from '../../src/adapters/dynamodb/dynamodb.tables.js';
-import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
+import type { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
 import { MemoryQuarantine } from '../../src/adapters/memory/memory.quarantine.js';
 import { MemoryAuditLog } from '../../src/adapters/memory/memory.audit-log.js';
 import { MemoryErasureLedger } from '../../src/adapters/memory/memory.erasure-ledger.js';

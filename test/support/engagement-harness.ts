@@ -20,7 +20,14 @@ export const TEST_OFFERS: readonly Offer[] = parseCatalogue({
     { id: 'electronics-3', title: 'Chargers 10% off', interests: ['electronics'], channels: ['email', 'push'], priority: 40 },
     { id: 'electronics-4', title: 'Cases 20% off', interests: ['electronics'], channels: ['email', 'push'], priority: 30 },
     { id: 'electronics-5', title: 'Screens 5% off', interests: ['electronics'], channels: ['email', 'push'], priority: 20 },
-    { id: 'cpt-collect', title: 'Cape Town same-day collection', interests: ['electronics'], locations: ['Cape Town'], channels: ['email', 'push'], priority: 40 },
+    {
+      id: 'cpt-collect',
+      title: 'Cape Town same-day collection',
+      interests: ['electronics'],
+      locations: ['Cape Town'],
+      channels: ['email', 'push'],
+      priority: 40,
+    },
     { id: 'books-3-for-2', title: '3 for 2 on books', interests: ['books'], channels: ['email', 'web'], priority: 50 },
   ],
 });
@@ -28,7 +35,14 @@ export const TEST_OFFERS: readonly Offer[] = parseCatalogue({
 export type EngagementHarness = Harness & { readonly core: Core; readonly notifier: MemoryNotifier; readonly outbox: MemoryOutbox };
 
 export const makeEngagementHarness = (
-  options: { offers?: readonly Offer[]; policy?: Partial<EngagementConfig>; notifier?: Notifier; outbox?: Outbox; inlineProjection?: boolean; store?: StoreKind } = {},
+  options: {
+    offers?: readonly Offer[];
+    policy?: Partial<EngagementConfig>;
+    notifier?: Notifier;
+    outbox?: Outbox;
+    inlineProjection?: boolean;
+    store?: StoreKind;
+  } = {},
 ): EngagementHarness => {
   const h = makeHarness({}, { store: options.store });
   const notifier = new MemoryNotifier();
@@ -45,7 +59,9 @@ export const makeEngagementHarness = (
 /** Every EngagementDecided in a tenant's log, in commit order. */
 export const decisionEvents = async (h: Harness, tenant: string) => {
   const out: Record<string, unknown>[] = [];
-  for (const e of await readAllEvents(h.ports.store, tenant, 1_000)) if (e.type === 'EngagementDecided') out.push({ streamId: e.streamId, eventId: e.eventId, observedAt: e.observedAt, ...(e.data as Record<string, unknown>) });
+  for (const e of await readAllEvents(h.ports.store, tenant, 1_000))
+    if (e.type === 'EngagementDecided')
+      out.push({ streamId: e.streamId, eventId: e.eventId, observedAt: e.observedAt, ...(e.data as Record<string, unknown>) });
   return out;
 };
 
@@ -59,7 +75,11 @@ export const viewOfUser = async (h: Harness, tenant: string, userId: string): Pr
 };
 
 /** A Segment track call expressing `interest`, with optional consent answer and place. */
-export const interestCall = (userId: string, interest: string, o: { marketing?: boolean; city?: string; messageId?: string; timestamp?: string; anonymousId?: string } = {}) => ({
+export const interestCall = (
+  userId: string,
+  interest: string,
+  o: { marketing?: boolean; city?: string; messageId?: string; timestamp?: string; anonymousId?: string } = {},
+) => ({
   type: 'track',
   ...(userId ? { userId } : {}),
   ...(o.anonymousId ? { anonymousId: o.anonymousId } : {}),

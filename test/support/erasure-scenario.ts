@@ -28,7 +28,13 @@ export const ALICE = {
 
 export const aliceValues: readonly string[] = Object.values(ALICE);
 
-export const BOB = { userId: 'u-bob-22aa', email: 'bob.builder@example.net', anonymousId: 'anon-bob-77', name: 'Bob Builder', street: '4 Girder Street' } as const;
+export const BOB = {
+  userId: 'u-bob-22aa',
+  email: 'bob.builder@example.net',
+  anonymousId: 'anon-bob-77',
+  name: 'Bob Builder',
+  street: '4 Girder Street',
+} as const;
 export const CAROL = { email: 'carol.c@example.com', phone: '+1 415 555 0133', name: 'Carol Chen' } as const;
 
 type Call = Record<string, unknown>;
@@ -39,17 +45,71 @@ export const scenarioCalls = (): { readonly valid: readonly Call[]; readonly inv
   const valid: Call[] = [
     // three separate customers first
     { type: 'identify', messageId: 'm-a1', userId: a.userId, traits: { email: a.email, name: a.name, phone: a.phone, address }, timestamp: at(0) },
-    { type: 'track', messageId: 'm-a2', anonymousId: a.anonymousId, event: 'Product Viewed', properties: { note: `for ${a.name}` }, context: { ip: a.ip, device: { id: a.deviceId } }, timestamp: at(1) },
-    { type: 'identify', messageId: 'm-a3', anonymousId: 'anon-alice-second-91', traits: { email: a.otherEmail, name: a.nickname }, context: { externalIds: [{ id: a.crmId, type: 'crm_id', collection: 'users', encoding: 'none' }] }, timestamp: at(2) },
-    { type: 'identify', messageId: 'm-b1', userId: BOB.userId, traits: { email: BOB.email, name: BOB.name, address: { street: BOB.street } }, timestamp: at(3) },
+    {
+      type: 'track',
+      messageId: 'm-a2',
+      anonymousId: a.anonymousId,
+      event: 'Product Viewed',
+      properties: { note: `for ${a.name}` },
+      context: { ip: a.ip, device: { id: a.deviceId } },
+      timestamp: at(1),
+    },
+    {
+      type: 'identify',
+      messageId: 'm-a3',
+      anonymousId: 'anon-alice-second-91',
+      traits: { email: a.otherEmail, name: a.nickname },
+      context: { externalIds: [{ id: a.crmId, type: 'crm_id', collection: 'users', encoding: 'none' }] },
+      timestamp: at(2),
+    },
+    {
+      type: 'identify',
+      messageId: 'm-b1',
+      userId: BOB.userId,
+      traits: { email: BOB.email, name: BOB.name, address: { street: BOB.street } },
+      timestamp: at(3),
+    },
     { type: 'track', messageId: 'm-b2', anonymousId: BOB.anonymousId, event: 'Signed Up', properties: { plan: 'pro' }, timestamp: at(4) },
-    { type: 'identify', messageId: 'm-c1', traits: { email: CAROL.email, phone: CAROL.phone, name: CAROL.name }, anonymousId: 'anon-carol-1', timestamp: at(5) },
+    {
+      type: 'identify',
+      messageId: 'm-c1',
+      traits: { email: CAROL.email, phone: CAROL.phone, name: CAROL.name },
+      anonymousId: 'anon-carol-1',
+      timestamp: at(5),
+    },
     // merges: Alice's anonymous visitor, then her second email, join her user id; Bob's pair joins
     { type: 'page', messageId: 'm-a4', userId: a.userId, anonymousId: a.anonymousId, name: 'Checkout', context: { ip: a.ip }, timestamp: at(6) },
     { type: 'identify', messageId: 'm-a5', userId: a.userId, traits: { email: a.otherEmail }, timestamp: at(7) },
-    { type: 'track', messageId: 'm-b3', userId: BOB.userId, anonymousId: BOB.anonymousId, event: 'Order Completed', properties: { orderId: 'o-b1', revenue: 12.5, currency: 'EUR' }, timestamp: at(8) },
-    { type: 'track', messageId: 'm-a6', userId: a.userId, event: 'Order Completed', properties: { orderId: 'o-a1', revenue: 99.9, currency: 'GBP', products: [{ product_id: 'p1', name: 'Quill', category: 'Stationery', price: 99.9, quantity: 1 }] }, timestamp: at(9) },
-    { type: 'track', messageId: 'm-c2', anonymousId: 'anon-carol-1', event: 'Newsletter Opened', context: { consent: { categoryPreferences: { Marketing: true } } }, timestamp: at(10) },
+    {
+      type: 'track',
+      messageId: 'm-b3',
+      userId: BOB.userId,
+      anonymousId: BOB.anonymousId,
+      event: 'Order Completed',
+      properties: { orderId: 'o-b1', revenue: 12.5, currency: 'EUR' },
+      timestamp: at(8),
+    },
+    {
+      type: 'track',
+      messageId: 'm-a6',
+      userId: a.userId,
+      event: 'Order Completed',
+      properties: {
+        orderId: 'o-a1',
+        revenue: 99.9,
+        currency: 'GBP',
+        products: [{ product_id: 'p1', name: 'Quill', category: 'Stationery', price: 99.9, quantity: 1 }],
+      },
+      timestamp: at(9),
+    },
+    {
+      type: 'track',
+      messageId: 'm-c2',
+      anonymousId: 'anon-carol-1',
+      event: 'Newsletter Opened',
+      context: { consent: { categoryPreferences: { Marketing: true } } },
+      timestamp: at(10),
+    },
   ];
   const invalid: Call[] = [
     { type: 'identify', messageId: 'm-qa1', userId: a.userId, traits: { email: a.email.toUpperCase(), name: a.name }, timestamp: 'yesterday-ish' },
@@ -70,7 +130,7 @@ export const seedScenario = async (ingest: (call: Call) => Promise<IngestOutcome
     const out = await ingest(call);
     expect(out.status, JSON.stringify(out)).toBe('accepted');
     if (out.status !== 'accepted') continue;
-    if (out.created) created.set(String(call['messageId']), out.customerId);
+    if (out.created) created.set(String(call.messageId), out.customerId);
     merges += out.merged.length;
   }
   let quarantined = 0;

@@ -44,7 +44,7 @@ export type StoreKind = 'memory' | 'sqlite';
 
 /** The store of a harness that names none: LAW_STORE=memory|sqlite, memory when unset. */
 export const defaultStore = (): StoreKind => {
-  const store = process.env['LAW_STORE'] ?? 'memory';
+  const store = process.env.LAW_STORE ?? 'memory';
   if (store !== 'memory' && store !== 'sqlite') throw new Error(`LAW_STORE must be memory or sqlite, not ${store}`);
   return store;
 };

@@ -10,7 +10,11 @@ export const httpGuardsSuite = (api: () => Api): void => {
   describe('bad input', () => {
     it('keeps malformed JSON in the quarantine and names the problem', async () => {
       const a = api();
-      const res = await a.request('POST', '/v1/identify', { writeKey: a.keys.acmeWrite, body: '{"userId": "x", traits: ', headers: { 'content-type': 'application/json' } });
+      const res = await a.request('POST', '/v1/identify', {
+        writeKey: a.keys.acmeWrite,
+        body: '{"userId": "x", traits: ',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.status).toBe(400);
       expect(codeOf(res)).toBe('MALFORMED_JSON');
       expect(res.body.error.message).toMatch(/not valid JSON/);
@@ -24,7 +28,11 @@ export const httpGuardsSuite = (api: () => Api): void => {
       expect(batch.body.error.quarantineId).toEqual(expect.any(String));
       const noArray = await a.request('POST', '/v1/batch', { writeKey: a.keys.acmeWrite, json: { batch: 'nope' } });
       expect(noArray.status).toBe(400);
-      expect(noArray.body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'batch' })], quarantineId: expect.any(String) });
+      expect(noArray.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        issues: [expect.objectContaining({ path: 'batch' })],
+        quarantineId: expect.any(String),
+      });
     });
 
     it('names the field paths of wrong types and keeps the call in the quarantine', async () => {
@@ -71,13 +79,21 @@ export const httpGuardsSuite = (api: () => Api): void => {
       expect(method.headers.get('allow')).toBe('POST');
       expect(codeOf(method)).toBe('METHOD_NOT_ALLOWED');
       const id = (await a.lookup('user_id:ada-1')).body.customerId as string;
-      const form = await a.request('POST', `/v1/customers/${id}/merge`, { token: a.keys.acmeAdmin, body: 'otherId=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await a.request('POST', `/v1/customers/${id}/merge`, {
+        token: a.keys.acmeAdmin,
+        body: 'otherId=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(form.status).toBe(415);
       expect(codeOf(form)).toBe('UNSUPPORTED_MEDIA_TYPE');
       const huge = await a.request('POST', `/v1/customers/${id}/merge`, { token: a.keys.acmeAdmin, json: { otherId: 'x', reason: 'r'.repeat(70 * 1024) } });
       expect(huge.status).toBe(413);
       expect(codeOf(huge)).toBe('PAYLOAD_TOO_LARGE');
-      const broken = await a.request('POST', `/v1/customers/${id}/merge`, { token: a.keys.acmeAdmin, body: '{"otherId":', headers: { 'content-type': 'application/json' } });
+      const broken = await a.request('POST', `/v1/customers/${id}/merge`, {
+        token: a.keys.acmeAdmin,
+        body: '{"otherId":',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(broken.status).toBe(400);
       expect(codeOf(broken)).toBe('MALFORMED_JSON');
       const badId = await a.request('GET', '/v1/customers/has%20space', { token: a.keys.acmeAdmin });
@@ -117,17 +133,26 @@ export const httpGuardsSuite = (api: () => Api): void => {
       expect(readWithIngest.status).toBe(403);
       expect(codeOf(readWithIngest)).toBe('FORBIDDEN');
       expect((await a.request('POST', '/v1/identify', { token: a.keys.acmeReader, json: { userId: 'x' } })).status).toBe(403);
-      const viaToken = await a.request('POST', '/v1/identify', { token: a.keys.acmeIngestToken, json: { userId: 'hal', timestamp: at(80), traits: { email: 'hal@example.com' } } });
+      const viaToken = await a.request('POST', '/v1/identify', {
+        token: a.keys.acmeIngestToken,
+        json: { userId: 'hal', timestamp: at(80), traits: { email: 'hal@example.com' } },
+      });
       expect(viaToken.status).toBe(200);
       await a.settle();
       expect((await a.lookup('email:hal@example.com')).status).toBe(200);
     });
 
-    it('never shows one tenant another tenant\'s customers', async () => {
+    it("never shows one tenant another tenant's customers", async () => {
       const a = api();
       const ada = (await a.lookup('user_id:ada-1')).body.customerId as string;
       const other = { token: a.keys.globexAdmin };
-      for (const path of [`/v1/customers/${ada}`, `/v1/customers/${ada}/timeline`, `/v1/customers/${ada}/explain`, '/v1/customers?identifier=user_id:ada-1', '/v1/customers?identifier=email:ada@example.com']) {
+      for (const path of [
+        `/v1/customers/${ada}`,
+        `/v1/customers/${ada}/timeline`,
+        `/v1/customers/${ada}/explain`,
+        '/v1/customers?identifier=user_id:ada-1',
+        '/v1/customers?identifier=email:ada@example.com',
+      ]) {
         const res = await a.request('GET', path, other);
         expect(res.status, path).toBe(404);
         expect(codeOf(res)).toBe('CUSTOMER_NOT_FOUND');

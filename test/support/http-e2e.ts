@@ -19,7 +19,9 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
 
     it('ingests identify, track and an order through the Segment routes and serves the 360 by identifier and by id', async () => {
       const user = { userId: 'ada-1', timestamp: at(1) };
-      expect((await api.send('identify', { ...user, messageId: 'ada-m1', traits: { email: ' Ada@Example.com ', name: 'Ada Lovelace', plan: 'pro' } })).body).toEqual({ success: true });
+      expect(
+        (await api.send('identify', { ...user, messageId: 'ada-m1', traits: { email: ' Ada@Example.com ', name: 'Ada Lovelace', plan: 'pro' } })).body,
+      ).toEqual({ success: true });
       // Segment also takes the write key in the body instead of the header
       const viaBody = await api.request('POST', '/v1/track', { json: { ...user, timestamp: at(2), event: 'Newsletter Opened', writeKey: api.keys.acmeWrite } });
       expect(viaBody.status).toBe(200);
@@ -32,7 +34,12 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(found.status).toBe(200);
       expect(found.body.traits.name.value).toBe('Ada Lovelace');
       expect(found.body.orders.count).toBe(1);
-      expect(found.body.identifiers).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'email', value: 'ada@example.com' }), expect.objectContaining({ type: 'user_id', value: 'ada-1' })]));
+      expect(found.body.identifiers).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'email', value: 'ada@example.com' }),
+          expect.objectContaining({ type: 'user_id', value: 'ada-1' }),
+        ]),
+      );
       const byId = await api.request('GET', `/v1/customers/${found.body.customerId}`, { token: api.keys.acmeReader });
       expect(byId.status).toBe(200);
       // scores are computed at read time: only their clock stamp may differ between two reads
@@ -48,12 +55,15 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const id = (await api.lookup('user_id:ada-1')).body.customerId as string;
       const full = (await api.request('GET', `/v1/customers/${id}`, { token: api.keys.acmeReader })).body.timeline as { eventId: string }[];
       expect(full.length).toBeGreaterThanOrEqual(4);
-      const pages = await pagesOf(async (cursor) => {
-        const page = await api.request('GET', `/v1/customers/${id}/timeline?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: api.keys.acmeReader });
-        expect(page.status).toBe(200);
-        expect(page.body.items.length).toBeLessThanOrEqual(2);
-        return { items: page.body.items.map((i: { eventId: string }) => i.eventId) as string[], next: page.body.next as string | undefined };
-      }, { maxPages: 100 });
+      const pages = await pagesOf(
+        async (cursor) => {
+          const page = await api.request('GET', `/v1/customers/${id}/timeline?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: api.keys.acmeReader });
+          expect(page.status).toBe(200);
+          expect(page.body.items.length).toBeLessThanOrEqual(2);
+          return { items: page.body.items.map((i: { eventId: string }) => i.eventId) as string[], next: page.body.next as string | undefined };
+        },
+        { maxPages: 100 },
+      );
       expect(pages.flat()).toEqual(full.map((t) => t.eventId));
       expect(pages).toHaveLength(Math.ceil(full.length / 2));
       const bad = await api.request('GET', `/v1/customers/${id}/timeline?cursor=not-a-cursor`, { token: api.keys.acmeReader });
@@ -80,7 +90,9 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const sub = await api.request('GET', `/v1/customers/${second}/timeline?limit=2`, { token: api.keys.acmeReader });
       expect(sub.status).toBe(307);
       expect(sub.headers.get('location')).toBe(`/v1/customers/${first}/timeline?limit=2`);
-      expect((await api.request('GET', `/v1/customers/${second}/explain`, { token: api.keys.acmeReader })).headers.get('location')).toBe(`/v1/customers/${first}/explain`);
+      expect((await api.request('GET', `/v1/customers/${second}/explain`, { token: api.keys.acmeReader })).headers.get('location')).toBe(
+        `/v1/customers/${first}/explain`,
+      );
 
       const why = await api.request('GET', `/v1/customers/${first}/explain`, { token: api.keys.acmeReader });
       expect(why.status).toBe(200);
@@ -106,7 +118,10 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(merged.status).toBe(200);
       expect(merged.body).toMatchObject({ survivorId: cleo, absorbedId: dan, forced: true, duplicate: false });
       // a retry with the same operationId answers what the first did
-      const retried = await api.request('POST', `/v1/customers/${cleo}/merge`, { token: api.keys.acmeAdmin, json: { otherId: dan, force: true, operationId: 'op-merge-cleo-dan' } });
+      const retried = await api.request('POST', `/v1/customers/${cleo}/merge`, {
+        token: api.keys.acmeAdmin,
+        json: { otherId: dan, force: true, operationId: 'op-merge-cleo-dan' },
+      });
       expect(retried.body).toMatchObject({ mergeId: merged.body.mergeId, duplicate: true });
       await api.settle();
       expect((await api.request('GET', `/v1/customers/${dan}`, { token: api.keys.acmeReader })).status).toBe(307);
@@ -114,7 +129,10 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(again.status).toBe(409);
       expect(again.body.error.code).toBe('MERGE_SAME_CUSTOMER');
 
-      const undone = await api.request('POST', `/v1/customers/${cleo}/unmerge`, { token: api.keys.acmeAdmin, json: { mergeId: merged.body.mergeId, reason: 'not the same person' } });
+      const undone = await api.request('POST', `/v1/customers/${cleo}/unmerge`, {
+        token: api.keys.acmeAdmin,
+        json: { mergeId: merged.body.mergeId, reason: 'not the same person' },
+      });
       expect(undone.status).toBe(200);
       expect(undone.body).toMatchObject({ survivorId: cleo, restoredId: dan });
       await api.settle();
@@ -147,14 +165,21 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(res.status).toBe(200);
       expect(res.body.success).toBe(true);
       expect(res.body.invalid).toEqual([
-        expect.objectContaining({ index: 1, code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'event' })], quarantineId: expect.any(String) }),
+        expect.objectContaining({
+          index: 1,
+          code: 'VALIDATION_FAILED',
+          issues: [expect.objectContaining({ path: 'event' })],
+          quarantineId: expect.any(String),
+        }),
         expect.objectContaining({ index: 3, code: 'CALL_TOO_LARGE', quarantineId: expect.any(String) }),
       ]);
       await api.settle();
       const eve = await api.lookup('user_id:eve');
       expect(eve.body.timeline.map((t: { title: string }) => t.title)).toContain('Cart Viewed');
       const held = await api.request('GET', '/v1/quarantine?status=pending&limit=500', { token: api.keys.acmeAdmin });
-      expect(held.body.items.map((i: { id: string }) => i.id)).toEqual(expect.arrayContaining(res.body.invalid.map((i: { quarantineId: string }) => i.quarantineId)));
+      expect(held.body.items.map((i: { id: string }) => i.id)).toEqual(
+        expect.arrayContaining(res.body.invalid.map((i: { quarantineId: string }) => i.quarantineId)),
+      );
     });
 
     it('lists the quarantine a page at a time and replays an entry into a customer', async () => {
@@ -162,13 +187,18 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const call = { type: 'identify', userId: 'fay', traits: { email: 'fay@example.com' }, timestamp: at(60) };
       // as if an earlier version had refused it; the fix is deployed, now replay it
       const id = await api.backend.core.quarantine.hold(tenant, 'web', call, { code: 'INTERNAL_ERROR', message: 'simulated earlier failure', issues: [] });
-      const ids = await drain(async (cursor) => {
-        const page = await api.request('GET', `/v1/quarantine?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: api.keys.acmeAdmin });
-        expect(page.status).toBe(200);
-        expect(page.body.items.length).toBeLessThanOrEqual(1);
-        for (const item of page.body.items) expect(item.payload).toBeUndefined();
-        return { items: page.body.items.map((i: { id: string }) => i.id) as string[], next: page.body.next as string | undefined };
-      }, { maxPages: 100 });
+      const ids = await drain(
+        async (cursor) => {
+          const page = await api.request('GET', `/v1/quarantine?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+            token: api.keys.acmeAdmin,
+          });
+          expect(page.status).toBe(200);
+          expect(page.body.items.length).toBeLessThanOrEqual(1);
+          for (const item of page.body.items) expect(item.payload).toBeUndefined();
+          return { items: page.body.items.map((i: { id: string }) => i.id) as string[], next: page.body.next as string | undefined };
+        },
+        { maxPages: 100 },
+      );
       expect(ids).toContain(id);
       expect(new Set(ids).size).toBe(ids.length);
       const withPayload = await api.request('GET', '/v1/quarantine?limit=500&payload=true', { token: api.keys.acmeAdmin });
@@ -249,10 +279,23 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const doc = await api.request('GET', '/openapi.json');
       expect(doc.status).toBe(200);
       expect(doc.body.openapi).toBe('3.1.0');
-      for (const path of ['/v1/identify', '/v1/batch', '/v1/customers', '/v1/customers/{id}', '/v1/customers/{id}/timeline', '/v1/customers/{id}/merge', '/v1/quarantine/{id}/replay', '/v1/admin/rebuild', '/health', '/metrics']) {
+      for (const path of [
+        '/v1/identify',
+        '/v1/batch',
+        '/v1/customers',
+        '/v1/customers/{id}',
+        '/v1/customers/{id}/timeline',
+        '/v1/customers/{id}/merge',
+        '/v1/quarantine/{id}/replay',
+        '/v1/admin/rebuild',
+        '/health',
+        '/metrics',
+      ]) {
         expect(Object.keys(doc.body.paths)).toContain(path);
       }
-      expect(doc.body.paths['/v1/customers/{id}'].get.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' }), expect.objectContaining({ name: 'minVersion', in: 'query' })]));
+      expect(doc.body.paths['/v1/customers/{id}'].get.parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' }), expect.objectContaining({ name: 'minVersion', in: 'query' })]),
+      );
       expect(Object.keys(doc.body.components.securitySchemes).sort()).toEqual(['bearer', 'writeKey']);
 
       const docs = await api.request('GET', '/docs');

@@ -59,8 +59,8 @@ export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: 
 
   const request = async (method: string, path: string, o: RequestOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { ...o.headers };
-    if (o.token) headers['authorization'] = `Bearer ${o.token}`;
-    if (o.writeKey !== undefined) headers['authorization'] = `Basic ${Buffer.from(`${o.writeKey}:`).toString('base64')}`;
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    if (o.writeKey !== undefined) headers.authorization = `Basic ${Buffer.from(`${o.writeKey}:`).toString('base64')}`;
     let body = o.body;
     if (o.json !== undefined) {
       body = JSON.stringify(o.json);

@@ -43,13 +43,16 @@ export const appFor = (env: LambdaTestEnv): Promise<App> => buildApp(loadConfig(
  * reads its variables from process.env when a logger or metrics object is created.
  */
 export const quietly = <T>(build: () => T): T => {
-  const saved = { level: process.env['POWERTOOLS_LOG_LEVEL'], metrics: process.env['POWERTOOLS_METRICS_DISABLED'] };
-  process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
-  process.env['POWERTOOLS_METRICS_DISABLED'] = 'true';
+  const saved = { level: process.env.POWERTOOLS_LOG_LEVEL, metrics: process.env.POWERTOOLS_METRICS_DISABLED };
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   try {
     return build();
   } finally {
-    for (const [key, value] of [['POWERTOOLS_LOG_LEVEL', saved.level], ['POWERTOOLS_METRICS_DISABLED', saved.metrics]] as const) {
+    for (const [key, value] of [
+      ['POWERTOOLS_LOG_LEVEL', saved.level],
+      ['POWERTOOLS_METRICS_DISABLED', saved.metrics],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }

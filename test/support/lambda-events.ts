@@ -30,7 +30,9 @@ const encodeBody = (r: HttpRequest): string | null => (r.body === undefined ? nu
 export const restEvent = (name: string, r: HttpRequest, requestId = `rest-${Math.random().toString(36).slice(2)}`): Json => {
   const e = fixture(name);
   // the fixture's own authorization header is not ours to send
-  const kept = Object.fromEntries(Object.entries(e['headers'] as Record<string, string>).filter(([k]) => !/^(authorization|content-length|content-type)$/i.test(k)));
+  const kept = Object.fromEntries(
+    Object.entries(e.headers as Record<string, string>).filter(([k]) => !/^(authorization|content-length|content-type)$/i.test(k)),
+  );
   const headers = { ...kept, ...(r.headers ?? {}) };
   const query = r.query && Object.keys(r.query).length ? r.query : null;
   return {
@@ -43,7 +45,7 @@ export const restEvent = (name: string, r: HttpRequest, requestId = `rest-${Math
     queryStringParameters: query,
     multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
     pathParameters: { proxy: r.path.replace(/^\//, '') },
-    requestContext: { ...e['requestContext'], httpMethod: r.method, path: `/prod${r.path}`, resourcePath: '/{proxy+}', requestId },
+    requestContext: { ...e.requestContext, httpMethod: r.method, path: `/prod${r.path}`, resourcePath: '/{proxy+}', requestId },
     body: encodeBody(r),
     isBase64Encoded: r.base64 ?? false,
   };
@@ -52,7 +54,9 @@ export const restEvent = (name: string, r: HttpRequest, requestId = `rest-${Math
 /** An HTTP API (payload format 2.0) event: one of the apigw-http_* fixtures with our request in it. */
 export const httpApiEvent = (name: string, r: HttpRequest, requestId = `http-${Math.random().toString(36).slice(2)}`): Json => {
   const e = fixture(name);
-  const kept = Object.fromEntries(Object.entries(e['headers'] as Record<string, string>).filter(([k]) => !/^(authorization|content-length|content-type)$/i.test(k)));
+  const kept = Object.fromEntries(
+    Object.entries(e.headers as Record<string, string>).filter(([k]) => !/^(authorization|content-length|content-type)$/i.test(k)),
+  );
   const headers = { ...kept, ...Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
   return {
     ...e,
@@ -61,7 +65,7 @@ export const httpApiEvent = (name: string, r: HttpRequest, requestId = `http-${M
     rawQueryString: new URLSearchParams(r.query ?? {}).toString(),
     ...(r.query ? { queryStringParameters: r.query } : {}),
     headers,
-    requestContext: { ...e['requestContext'], routeKey: '$default', http: { ...e['requestContext'].http, method: r.method, path: r.path }, requestId },
+    requestContext: { ...e.requestContext, routeKey: '$default', http: { ...e.requestContext.http, method: r.method, path: r.path }, requestId },
     ...(r.body === undefined ? {} : { body: encodeBody(r) }),
     isBase64Encoded: r.base64 ?? false,
   };
@@ -71,14 +75,14 @@ let sequence = 49590338271490256608559692538361571095921575989136588898n;
 
 /** A Kinesis batch shaped like kinesis_stream.json, one record per payload (bytes or a JSON value). */
 export const kinesisEvent = (records: readonly { readonly data: Uint8Array | unknown; readonly partitionKey?: string }[]): Json => {
-  const template = fixture('kinesis_stream')['Records'][0] as Json;
+  const template = fixture('kinesis_stream').Records[0] as Json;
   return {
     Records: records.map((r, i) => {
       const seq = String((sequence += 1000n));
       const bytes = r.data instanceof Uint8Array ? r.data : Buffer.from(JSON.stringify(r.data));
       return {
         ...template,
-        kinesis: { ...template['kinesis'], partitionKey: r.partitionKey ?? `pk-${i}`, sequenceNumber: seq, data: Buffer.from(bytes).toString('base64') },
+        kinesis: { ...template.kinesis, partitionKey: r.partitionKey ?? `pk-${i}`, sequenceNumber: seq, data: Buffer.from(bytes).toString('base64') },
         eventID: `shardId-000000000006:${seq}`,
       };
     }),
@@ -88,12 +92,20 @@ export const kinesisEvent = (records: readonly { readonly data: Uint8Array | unk
 export type StreamRecordLike = {
   readonly eventID?: string | undefined;
   readonly eventName?: string | undefined;
-  readonly dynamodb?: { readonly Keys?: Record<string, AttributeValue> | undefined; readonly NewImage?: Record<string, AttributeValue> | undefined; readonly SequenceNumber?: string | undefined; readonly SizeBytes?: number | undefined; readonly ApproximateCreationDateTime?: Date | number | undefined } | undefined;
+  readonly dynamodb?:
+    | {
+        readonly Keys?: Record<string, AttributeValue> | undefined;
+        readonly NewImage?: Record<string, AttributeValue> | undefined;
+        readonly SequenceNumber?: string | undefined;
+        readonly SizeBytes?: number | undefined;
+        readonly ApproximateCreationDateTime?: Date | number | undefined;
+      }
+    | undefined;
 };
 
 /** A DynamoDB Streams batch shaped like dynamodb_base.json around records read from a real stream. */
 export const streamsEvent = (records: readonly StreamRecordLike[], eventSourceARN: string): Json => {
-  const template = fixture('dynamodb_base')['Records'][0] as Json;
+  const template = fixture('dynamodb_base').Records[0] as Json;
   return {
     Records: records.map((r) => ({
       ...template,
@@ -101,7 +113,10 @@ export const streamsEvent = (records: readonly StreamRecordLike[], eventSourceAR
       eventName: r.eventName,
       eventSourceARN,
       dynamodb: {
-        ApproximateCreationDateTime: r.dynamodb?.ApproximateCreationDateTime instanceof Date ? r.dynamodb.ApproximateCreationDateTime.getTime() / 1000 : (r.dynamodb?.ApproximateCreationDateTime ?? template['dynamodb'].ApproximateCreationDateTime),
+        ApproximateCreationDateTime:
+          r.dynamodb?.ApproximateCreationDateTime instanceof Date
+            ? r.dynamodb.ApproximateCreationDateTime.getTime() / 1000
+            : (r.dynamodb?.ApproximateCreationDateTime ?? template.dynamodb.ApproximateCreationDateTime),
         Keys: r.dynamodb?.Keys,
         NewImage: r.dynamodb?.NewImage,
         StreamViewType: 'NEW_IMAGE',

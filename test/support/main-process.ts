@@ -43,4 +43,3 @@ export const stop = (child: ChildProcess): Promise<number | null> =>
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
-

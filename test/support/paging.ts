@@ -43,4 +43,7 @@ export const listAllViews = (views: Pick<ReadModelStore, 'list'>, tenant: string
   drain((after) => views.list(tenant, { after, limit }).then((p) => ({ items: p.docs, next: p.next })));
 
 /** A list page of `entries` (quarantine, audit log, erasure ledger) as a Page. */
-export const entriesPage = <T>(page: { readonly entries: readonly T[]; readonly next?: string | undefined }): Page<T> => ({ items: page.entries, next: page.next });
+export const entriesPage = <T>(page: { readonly entries: readonly T[]; readonly next?: string | undefined }): Page<T> => ({
+  items: page.entries,
+  next: page.next,
+});

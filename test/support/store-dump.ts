@@ -22,7 +22,10 @@ export const memoryDump = (h: Harness): string => {
 };
 
 /** Every item of every table whose name starts with `prefix`, scanned in full. */
-export const dynamoDump = async (client: DynamoDBClient, prefix: string): Promise<{ readonly text: string; readonly tables: readonly string[]; readonly items: number }> => {
+export const dynamoDump = async (
+  client: DynamoDBClient,
+  prefix: string,
+): Promise<{ readonly text: string; readonly tables: readonly string[]; readonly items: number }> => {
   const names = await drain(async (start) => {
     const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
     return { items: page.TableNames ?? [], next: page.LastEvaluatedTableName };

@@ -3,7 +3,14 @@ import { CliError } from '../../src/adapters/cli/cli-error.js';
 import { compileHeader, rowToCall } from '../../src/adapters/cli/csv-call.js';
 
 describe('CSV columns to Segment call fields', () => {
-  const columns = compileHeader('f.csv', ['type', 'userId', 'traits.email', 'properties.revenue:number', 'context.consent.categoryPreferences.Marketing:boolean', 'properties.products:json']);
+  const columns = compileHeader('f.csv', [
+    'type',
+    'userId',
+    'traits.email',
+    'properties.revenue:number',
+    'context.consent.categoryPreferences.Marketing:boolean',
+    'properties.products:json',
+  ]);
 
   it('nests dotted headers, keeps text as text and converts typed columns', () => {
     const out = rowToCall(columns, ['track', '00123', 'Ada@Example.com', '12.50', 'true', '[{"product_id":"p1"}]']);
@@ -24,7 +31,11 @@ describe('CSV columns to Segment call fields', () => {
 
   it('names the field of every cell that does not fit its type', () => {
     const out = rowToCall(columns, ['track', 'u1', '', 'twelve', 'maybe', '{']);
-    expect('issues' in out && out.issues.map((i) => i.path)).toEqual(['properties.revenue', 'context.consent.categoryPreferences.Marketing', 'properties.products']);
+    expect('issues' in out && out.issues.map((i) => i.path)).toEqual([
+      'properties.revenue',
+      'context.consent.categoryPreferences.Marketing',
+      'properties.products',
+    ]);
   });
 
   it.each([

@@ -8,7 +8,7 @@ const all = (options: Parameters<typeof generateSeed>[0]) => {
   return { plan, people, calls: people.flat() };
 };
 const kind = (c: SeedCall): 'identify' | 'order' | 'event' =>
-  c.call['type'] === 'identify' ? 'identify' : c.call['event'] === 'Order Completed' ? 'order' : 'event';
+  c.call.type === 'identify' ? 'identify' : c.call.event === 'Order Completed' ? 'order' : 'event';
 
 describe('seed data set', () => {
   it('has exactly the asked numbers of people, products, orders and clickstream events', () => {
@@ -21,7 +21,7 @@ describe('seed data set', () => {
     // every order refers to catalogue products
     const skus = new Set(plan.products.map((p) => p.product_id));
     for (const c of calls.filter((x) => kind(x) === 'order')) {
-      const items = (c.call['properties'] as { products: { product_id: string }[] }).products;
+      const items = (c.call.properties as { products: { product_id: string }[] }).products;
       expect(items.length).toBeGreaterThan(0);
       for (const item of items) expect(skus.has(item.product_id)).toBe(true);
     }
@@ -31,7 +31,7 @@ describe('seed data set', () => {
     const { calls } = all({ customers: 60, products: 20, orders: 200, events: 600, seed: 9 });
     expect(new Set(calls.map((c) => c.source))).toEqual(new Set(SEED_SOURCES));
     for (const c of calls) expect(SegmentCall.safeParse(c.call).success, JSON.stringify(c.call)).toBe(true);
-    expect(new Set(calls.map((c) => c.call['messageId'])).size).toBe(calls.length);
+    expect(new Set(calls.map((c) => c.call.messageId)).size).toBe(calls.length);
   });
 
   it('is reproducible by seed, and another seed gives other people', () => {
@@ -39,7 +39,7 @@ describe('seed data set', () => {
     const b = all({ customers: 10, products: 5, orders: 20, events: 40, seed: 1 }).calls;
     const c = all({ customers: 10, products: 5, orders: 20, events: 40, seed: 2 }).calls;
     expect(b).toEqual(a);
-    const ids = (calls: SeedCall[]) => new Set(calls.map((x) => x.call['userId']).filter(Boolean));
+    const ids = (calls: SeedCall[]) => new Set(calls.map((x) => x.call.userId).filter(Boolean));
     expect([...ids(a)].some((id) => ids(c).has(id))).toBe(false);
   });
 

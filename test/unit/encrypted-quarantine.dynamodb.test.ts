@@ -18,7 +18,12 @@ import { quarantineEntry } from '../support/builders.js';
 const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
 const tables = { quarantine: `quarantine-enc-${randomUUID()}`, keys: `keys-enc-${randomUUID()}` };
 const keyring = new MasterKeyring(LocalMasterKey.fromBase64(Buffer.alloc(32, 7).toString('base64')));
-const make = () => new EncryptedQuarantine(new DynamoDbQuarantine(client, { tableName: tables.quarantine }), new DynamoDbKeyStore(client, { tableName: tables.keys, keyring }), new AesGcmCipher());
+const make = () =>
+  new EncryptedQuarantine(
+    new DynamoDbQuarantine(client, { tableName: tables.quarantine }),
+    new DynamoDbKeyStore(client, { tableName: tables.keys, keyring }),
+    new AesGcmCipher(),
+  );
 
 beforeAll(() => ensureTables(client, tables));
 afterAll(() => client.destroy());
@@ -29,7 +34,9 @@ describe('EncryptedQuarantine on DynamoDB Local', () => {
   it('leaves no payload value in the clear in any item of the quarantine or key table', async () => {
     const values = ['Grace.Hopper@Example.org', 'Grace Hopper', '+1 202 555 0143', '1 Navy Yard, Washington'];
     const q = make();
-    const entry = quarantineEntry('acme', `q-${randomUUID()}`, { payload: { type: 'identify', traits: { email: values[0], name: values[1], phone: values[2], address: values[3] } } });
+    const entry = quarantineEntry('acme', `q-${randomUUID()}`, {
+      payload: { type: 'identify', traits: { email: values[0], name: values[1], phone: values[2], address: values[3] } },
+    });
     await q.put(entry);
     await expect(q.get('acme', entry.id)).resolves.toEqual(entry);
     for (const table of Object.values(tables)) {

@@ -32,7 +32,7 @@ describe('MemoryQuarantine retention', () => {
     await expect(q.list('acme', { limit: 10, status: 'pending' })).resolves.toMatchObject({ entries: [{ id: newer }] });
     await expect(q.markReplayed('acme', older, clock.now())).rejects.toThrow(/past its retention/);
     await q.markReplayed('acme', newer, clock.now());
-    expect((inner.dump() as Record<string, { id: string }[]>)['acme']!.map((e) => e.id)).toEqual([newer]);
+    expect((inner.dump() as Record<string, { id: string }[]>).acme!.map((e) => e.id)).toEqual([newer]);
 
     clock.advance(HOUR);
     await expect(q.list('acme', { limit: 10 })).resolves.toEqual({ entries: [] });

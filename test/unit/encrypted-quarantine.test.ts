@@ -12,7 +12,13 @@ import { quarantineEntry } from '../support/builders.js';
 
 quarantineContract('encrypted over memory', () => new EncryptedQuarantine(new MemoryQuarantine(), new MemoryKeyStore(), new AesGcmCipher()));
 
-const PERSONAL = { email: 'Ada.Lovelace@Example.com', name: 'Ada Lovelace', phone: '+44 20 7946 0958', address: '12 St James Square, London', ip: '203.0.113.77' };
+const PERSONAL = {
+  email: 'Ada.Lovelace@Example.com',
+  name: 'Ada Lovelace',
+  phone: '+44 20 7946 0958',
+  address: '12 St James Square, London',
+  ip: '203.0.113.77',
+};
 
 const personalCall = (messageId: string) => ({
   type: 'identify',

@@ -19,11 +19,22 @@ const committed = async (h: Harness): Promise<RecordedEvent[]> => {
 /** Two customers joined by a call carrying identifiers of both, then the merge undone. */
 const mergeAndUnmerge = async () => {
   const h = makeHarness();
-  const ada = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-1', userId: 'u-ada', traits: { email: 'ada@example.com', name: 'Ada Lovelace' } }));
+  const ada = accepted(
+    await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'identify',
+      messageId: 'm-1',
+      userId: 'u-ada',
+      traits: { email: 'ada@example.com', name: 'Ada Lovelace' },
+    }),
+  );
   h.clock.advance(1_000);
-  const anon = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-2', anonymousId: 'anon-ada', traits: { phone: '+14155550100' } }));
+  const anon = accepted(
+    await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-2', anonymousId: 'anon-ada', traits: { phone: '+14155550100' } }),
+  );
   h.clock.advance(1_000);
-  const joined = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', messageId: 'm-3', userId: 'u-ada', anonymousId: 'anon-ada', event: 'Signed In' }));
+  const joined = accepted(
+    await h.core.ingest.ingest(TENANT, h.web, { type: 'track', messageId: 'm-3', userId: 'u-ada', anonymousId: 'anon-ada', event: 'Signed In' }),
+  );
   const afterMerge = await committed(h);
   const merge = afterMerge.find((r) => r.event.type === 'CustomerMerged')!;
   if (merge.event.type !== 'CustomerMerged') throw new Error('the join did not merge');
@@ -52,7 +63,11 @@ describe('identityChangesOf', () => {
     const whole = identityChangesOf(TENANT, events);
     const oneByOne = events.flatMap((r) => identityChangesOf(TENANT, [r]));
     expect(oneByOne).toEqual(whole);
-    expect(identityChangesOf(TENANT, [...events].reverse()).map((c) => c.id).sort()).toEqual(whole.map((c) => c.id).sort());
+    expect(
+      identityChangesOf(TENANT, [...events].reverse())
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(whole.map((c) => c.id).sort());
     expect(identityChangesOf(TENANT, [...events, ...events])).toEqual(whole);
   });
 
@@ -63,7 +78,8 @@ describe('identityChangesOf', () => {
     const source = JSON.stringify(events).toLowerCase();
     for (const value of PERSONAL) expect(source).toContain(value.toLowerCase());
     for (const value of PERSONAL) expect(json).not.toContain(value.toLowerCase());
-    for (const c of identityChangesOf(TENANT, events)) expect(Object.keys(c).sort()).toEqual(['absorbedId', 'at', 'id', 'mergeId', 'restoredId', 'survivorId', 'tenant', 'type'].filter((k) => k in c));
+    for (const c of identityChangesOf(TENANT, events))
+      expect(Object.keys(c).sort()).toEqual(['absorbedId', 'at', 'id', 'mergeId', 'restoredId', 'survivorId', 'tenant', 'type'].filter((k) => k in c));
   });
 
   it('emits one erased change per tombstoned customer of the cluster, with the erasure id', () => {
@@ -87,7 +103,9 @@ describe('identityChangesOf', () => {
   it('finds nothing in events that change no identity', async () => {
     const h = makeHarness();
     accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-1', userId: 'u-1', traits: { email: 'grace@example.com' } }));
-    accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', messageId: 'm-2', userId: 'u-1', event: 'Order Completed', properties: { revenue: 10 } }));
+    accepted(
+      await h.core.ingest.ingest(TENANT, h.web, { type: 'track', messageId: 'm-2', userId: 'u-1', event: 'Order Completed', properties: { revenue: 10 } }),
+    );
     expect(await committed(h)).not.toHaveLength(0);
     expect(identityChangesOf(TENANT, await committed(h))).toEqual([]);
   });

@@ -10,7 +10,8 @@ import { makeHarness, type Harness } from '../support/harness.js';
 
 const TENANT = 'acme';
 const auth = new StaticAuthenticator([{ id: 'web-key', tenant: TENANT, kind: 'writeKey', secret: 'wk-web', scopes: ['ingest'], source: 'web' }]);
-const sourceOf = (h: Harness) => (_t: string, name: string) => (name === 'web' ? h.web : name === 'crm' ? h.crm : { name, priority: 0, channel: 'other' as const });
+const sourceOf = (h: Harness) => (_t: string, name: string) =>
+  name === 'web' ? h.web : name === 'crm' ? h.crm : { name, priority: 0, channel: 'other' as const };
 
 let seq = 0;
 const record = (partitionKey: string, call: unknown, envelope = true): KinesisInputRecord => ({
@@ -32,7 +33,9 @@ describe('ingestKinesisRecords', () => {
     expect(failures).toEqual([]);
     expect(outcomes.map((o) => o.outcome.status)).toEqual(['accepted', 'quarantined', 'accepted']);
     const held = await h.ports.quarantine.list(TENANT, { limit: 10 });
-    expect(held.entries).toMatchObject([{ source: 'kinesis', reason: { code: 'UNDECODABLE_RECORD' }, payload: Buffer.from([0xff, 0x00, 0xfe]).toString('base64') }]);
+    expect(held.entries).toMatchObject([
+      { source: 'kinesis', reason: { code: 'UNDECODABLE_RECORD' }, payload: Buffer.from([0xff, 0x00, 0xfe]).toString('base64') },
+    ]);
     const customer = await h.core.queries.findByIdentifier(TENANT, 'email', 'ada@example.com');
     expect(customer.kind).toBe('view');
   });

@@ -35,7 +35,7 @@ describe('KinesisIngestQueue', () => {
     expect(out[1]).toEqual({ ok: true, id: '3' }); // taken in the third round, after a (1) and c (2)
   });
 
-  it('gives up after maxAttempts and reports the refused entries with the queue\'s error code', async () => {
+  it("gives up after maxAttempts and reports the refused entries with the queue's error code", async () => {
     const { client, rounds } = scripted((key) => (key === 'b' ? 'InternalFailure' : undefined));
     const out = await new KinesisIngestQueue(client, { streamName: 's', maxAttempts: 3, backoffMs: [1, 2] }).send(records('a', 'b'));
     expect(rounds).toHaveLength(3);
@@ -54,7 +54,13 @@ describe('KinesisIngestQueue', () => {
     const { client, rounds } = scripted(() => undefined);
     const queue = new KinesisIngestQueue(client, { streamName: 's' });
     const tooBig = { partitionKey: 'big', data: new Uint8Array(1024 * 1024 - 2) };
-    const out = await queue.send([...records('a'), tooBig, { partitionKey: '', data: new Uint8Array(1) }, { partitionKey: 'k'.repeat(257), data: new Uint8Array(1) }, ...records('b')]);
+    const out = await queue.send([
+      ...records('a'),
+      tooBig,
+      { partitionKey: '', data: new Uint8Array(1) },
+      { partitionKey: 'k'.repeat(257), data: new Uint8Array(1) },
+      ...records('b'),
+    ]);
     expect(rounds).toEqual([['a', 'b']]);
     expect(out).toEqual([
       { ok: true, id: '1' },

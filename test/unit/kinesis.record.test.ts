@@ -34,8 +34,14 @@ describe('kinesis record: our envelope', () => {
   });
 
   it('refuses an envelope of an unknown version or without a tenant', () => {
-    expect(failed(decodeKinesisRecord(bytes({ c360: 2, tenant: 'acme', source: 'web', call }), { auth })).reason).toMatchObject({ code: 'UNDECODABLE_RECORD', issues: [{ path: 'c360' }] });
-    expect(failed(decodeKinesisRecord(bytes({ c360: 1, source: 'web', call }), { auth })).reason).toMatchObject({ code: 'UNDECODABLE_RECORD', issues: [{ path: 'tenant' }] });
+    expect(failed(decodeKinesisRecord(bytes({ c360: 2, tenant: 'acme', source: 'web', call }), { auth })).reason).toMatchObject({
+      code: 'UNDECODABLE_RECORD',
+      issues: [{ path: 'c360' }],
+    });
+    expect(failed(decodeKinesisRecord(bytes({ c360: 1, source: 'web', call }), { auth })).reason).toMatchObject({
+      code: 'UNDECODABLE_RECORD',
+      issues: [{ path: 'tenant' }],
+    });
   });
 });
 

@@ -17,34 +17,35 @@ const keys = new Map<string, { material: Buffer; enabled: boolean }>();
 const aliases = new Map<string, string>();
 let calls: { target: string; body: Record<string, unknown> }[] = [];
 
-const canonical = (ctx: unknown): Buffer => Buffer.from(JSON.stringify(Object.entries((ctx ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))));
+const canonical = (ctx: unknown): Buffer =>
+  Buffer.from(JSON.stringify(Object.entries((ctx ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))));
 const resolve = (id: unknown): string | undefined => (typeof id === 'string' ? (aliases.get(id) ?? (keys.has(id) ? id : undefined)) : undefined);
 
 type Answer = { status: number; body: Record<string, unknown> };
 const fault = (type: string, message: string): Answer => ({ status: 400, body: { __type: type, message } });
 
 const encrypt = (b: Record<string, unknown>): Answer => {
-  const arn = resolve(b['KeyId']);
+  const arn = resolve(b.KeyId);
   const key = arn ? keys.get(arn) : undefined;
-  if (!arn || !key) return fault('NotFoundException', `Key '${String(b['KeyId'])}' does not exist`);
+  if (!arn || !key) return fault('NotFoundException', `Key '${String(b.KeyId)}' does not exist`);
   if (!key.enabled) return fault('DisabledException', `${arn} is disabled.`);
   const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', key.material, iv).setAAD(canonical(b['EncryptionContext']));
-  const ct = Buffer.concat([c.update(Buffer.from(String(b['Plaintext']), 'base64')), c.final()]);
+  const c = createCipheriv('aes-256-gcm', key.material, iv).setAAD(canonical(b.EncryptionContext));
+  const ct = Buffer.concat([c.update(Buffer.from(String(b.Plaintext), 'base64')), c.final()]);
   const blob = Buffer.concat([Buffer.from([arn.length]), Buffer.from(arn), iv, c.getAuthTag(), ct]);
   return { status: 200, body: { CiphertextBlob: blob.toString('base64'), KeyId: arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } };
 };
 
 const decrypt = (b: Record<string, unknown>): Answer => {
-  const blob = Buffer.from(String(b['CiphertextBlob']), 'base64');
+  const blob = Buffer.from(String(b.CiphertextBlob), 'base64');
   const arn = blob.subarray(1, 1 + blob[0]!).toString();
   const key = keys.get(arn);
   if (!key) return fault('InvalidCiphertextException', 'unknown key in blob');
-  if (b['KeyId'] !== undefined && resolve(b['KeyId']) !== arn) return fault('IncorrectKeyException', 'the ciphertext was not encrypted under the given key');
+  if (b.KeyId !== undefined && resolve(b.KeyId) !== arn) return fault('IncorrectKeyException', 'the ciphertext was not encrypted under the given key');
   if (!key.enabled) return fault('DisabledException', `${arn} is disabled.`);
   const at = 1 + blob[0]!;
   try {
-    const d = createDecipheriv('aes-256-gcm', key.material, blob.subarray(at, at + 12)).setAAD(canonical(b['EncryptionContext']));
+    const d = createDecipheriv('aes-256-gcm', key.material, blob.subarray(at, at + 12)).setAAD(canonical(b.EncryptionContext));
     d.setAuthTag(blob.subarray(at + 12, at + 28));
     const plain = Buffer.concat([d.update(blob.subarray(at + 28)), d.final()]);
     return { status: 200, body: { Plaintext: plain.toString('base64'), KeyId: arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } };
@@ -60,7 +61,8 @@ const server: Server = createServer((req, res) => {
     const target = String(req.headers['x-amz-target']);
     const body = JSON.parse(text || '{}') as Record<string, unknown>;
     calls.push({ target, body });
-    const answer = target === 'TrentService.Encrypt' ? encrypt(body) : target === 'TrentService.Decrypt' ? decrypt(body) : fault('UnknownOperationException', target);
+    const answer =
+      target === 'TrentService.Encrypt' ? encrypt(body) : target === 'TrentService.Decrypt' ? decrypt(body) : fault('UnknownOperationException', target);
     res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer.body));
   });
 });
@@ -69,7 +71,10 @@ let kms: KMSClient;
 const CONTEXT = 'c360-data-key/t-1/c-1';
 
 const failure = async (p: Promise<unknown>): Promise<MasterKeyError> => {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof MasterKeyError)) throw new Error(`expected a MasterKeyError, got ${String(error)}`);
   return error;
 };
@@ -99,13 +104,13 @@ describe('KmsMasterKey (against a local KMS stand-in, not real KMS)', () => {
     const wrapped = await master.wrap(plain, CONTEXT);
     expect(wrapped).not.toContain(plain.toString('base64url'));
     expect(await master.unwrap(wrapped, CONTEXT)).toEqual(plain);
-    expect(calls.map((c) => [c.target, c.body['EncryptionContext']])).toEqual([
+    expect(calls.map((c) => [c.target, c.body.EncryptionContext])).toEqual([
       ['TrentService.Encrypt', { tenant: 't-1', customerId: 'c-1' }],
       ['TrentService.Decrypt', { tenant: 't-1', customerId: 'c-1' }],
     ]);
-    expect(calls[0]!.body['KeyId']).toBe('alias/c360');
+    expect(calls[0]!.body.KeyId).toBe('alias/c360');
     // Decrypt names the key KMS actually used, not the alias
-    expect(calls[1]!.body['KeyId']).toBe(ARN(1));
+    expect(calls[1]!.body.KeyId).toBe(ARN(1));
     expect(master.id).toBe('kms:alias/c360');
   });
 
@@ -130,7 +135,7 @@ describe('KmsMasterKey (against a local KMS stand-in, not real KMS)', () => {
     expect(calls.at(-1)!.target).toBe('TrentService.Encrypt');
     expect(await ring.unwrap(old, CONTEXT)).toEqual(plain);
     expect(await ring.unwrap(fresh, CONTEXT)).toEqual(plain);
-    expect(calls.filter((c) => c.target === 'TrentService.Decrypt').map((c) => c.body['KeyId'])).toEqual([ARN(1), ARN(2)]);
+    expect(calls.filter((c) => c.target === 'TrentService.Decrypt').map((c) => c.body.KeyId)).toEqual([ARN(1), ARN(2)]);
   });
 
   it('turns an unknown or disabled key into MASTER_KEY_INVALID naming the variable to check', async () => {

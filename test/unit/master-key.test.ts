@@ -6,7 +6,10 @@ import { generateLocalMasterKey, LocalMasterKey, MasterKeyError, MasterKeyring }
 const CONTEXT = 'c360-data-key/t-1/c-1';
 
 const failure = async (p: Promise<unknown>): Promise<MasterKeyError> => {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof MasterKeyError)) throw new Error(`expected a MasterKeyError, got ${String(error)}`);
   return error;
 };

@@ -24,7 +24,12 @@ const setup = async (options: { stream?: 'missing' } = {}) => {
   const streamName = `intake-${randomUUID()}`;
   if (options.stream !== 'missing') await ensureStream(client, streamName, 2);
   const h = makeHarness();
-  const intake = new QueuedIntake({ queue: new KinesisIngestQueue(client, { streamName, backoffMs: [1, 5] }), encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+  const intake = new QueuedIntake({
+    queue: new KinesisIngestQueue(client, { streamName, backoffMs: [1, 5] }),
+    encode: encodeKinesisCall,
+    ingest: h.core.ingest,
+    ports: h.ports,
+  });
   return { h, intake, streamName };
 };
 
@@ -32,7 +37,8 @@ const setup = async (options: { stream?: 'missing' } = {}) => {
 const readStream = async (streamName: string) => {
   const out: { partitionKey: string; body: Record<string, unknown> }[] = [];
   for (const shard of (await client.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []) {
-    let it = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    let it = (await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' })))
+      .ShardIterator;
     for (let n = -1; n !== 0 && it; ) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: it }));
       for (const r of page.Records ?? []) out.push({ partitionKey: r.PartitionKey!, body: JSON.parse(new TextDecoder().decode(r.Data)) });
@@ -67,7 +73,9 @@ describe('QueuedIntake', () => {
     await intake.one(TENANT, h.web, call);
     await intake.one('globex', h.web, call);
     const keys = (await readStream(streamName)).map((r) => r.partitionKey).sort();
-    expect(keys).toEqual([h.ports.hasher.claimKey(TENANT, 'email', 'grace@example.com'), h.ports.hasher.claimKey('globex', 'email', 'grace@example.com')].sort());
+    expect(keys).toEqual(
+      [h.ports.hasher.claimKey(TENANT, 'email', 'grace@example.com'), h.ports.hasher.claimKey('globex', 'email', 'grace@example.com')].sort(),
+    );
     expect(keys[0]).not.toBe(keys[1]); // keyed per tenant
     for (const k of keys) expect(k.toLowerCase()).not.toContain('grace');
   });
@@ -95,15 +103,19 @@ describe('QueuedIntake', () => {
   it('treats each call of a batch as its own unit, with the batch context merged in', async () => {
     const { h, intake, streamName } = await setup();
     const body = {
-      batch: [{ type: 'track', messageId: 'b-1', userId: 'u-1', event: 'Viewed' }, { type: 'track', userId: 'u-2' }, { type: 'page', messageId: 'b-3', anonymousId: 'a-3' }],
+      batch: [
+        { type: 'track', messageId: 'b-1', userId: 'u-1', event: 'Viewed' },
+        { type: 'track', userId: 'u-2' },
+        { type: 'page', messageId: 'b-3', anonymousId: 'a-3' },
+      ],
       context: { library: { name: 'analytics-node' } },
     };
     const out = await intake.batch(TENANT, h.web, body);
     expect(out.map((o) => o.status)).toEqual(['queued', 'quarantined', 'queued']);
     expect((await quarantinedEntry(h, out[1]))!.reason.issues).toEqual([{ path: 'event', message: expect.any(String) }]);
     const queued = await readStream(streamName);
-    expect(queued.map((r) => (r.body['call'] as { messageId: string }).messageId).sort()).toEqual(['b-1', 'b-3']);
-    for (const r of queued) expect(r.body['call']).toMatchObject({ context: { library: { name: 'analytics-node' } } });
+    expect(queued.map((r) => (r.body.call as { messageId: string }).messageId).sort()).toEqual(['b-1', 'b-3']);
+    for (const r of queued) expect(r.body.call).toMatchObject({ context: { library: { name: 'analytics-node' } } });
     expect((await domainError(intake.batch(TENANT, h.web, { batch: [] }))).code).toBe('VALIDATION_FAILED');
   });
 

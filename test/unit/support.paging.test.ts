@@ -4,11 +4,13 @@ import { drain, pagesOf, type Page } from '../support/paging.js';
 // The tests' one paging helper: it must read every page, in order, and never loop forever on a
 // cursor that does not move.
 
-const pagesFrom = (items: readonly number[], size: number) => async (after: string | undefined): Promise<Page<number>> => {
-  const start = after === undefined ? 0 : Number(after);
-  const end = start + size;
-  return end < items.length ? { items: items.slice(start, end), next: String(end) } : { items: items.slice(start) };
-};
+const pagesFrom =
+  (items: readonly number[], size: number) =>
+  async (after: string | undefined): Promise<Page<number>> => {
+    const start = after === undefined ? 0 : Number(after);
+    const end = start + size;
+    return end < items.length ? { items: items.slice(start, end), next: String(end) } : { items: items.slice(start) };
+  };
 
 describe('test paging helper', () => {
   it('reads every page in order, and says how many there were', async () => {

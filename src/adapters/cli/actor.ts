@@ -5,6 +5,6 @@ export const cliActor = (): string => {
   try {
     return `cli:${userInfo().username}`;
   } catch {
-    return `cli:${process.env['USER'] ?? 'unknown'}`;
+    return `cli:${process.env.USER ?? 'unknown'}`;
   }
 };

@@ -12,4 +12,5 @@ export type CommandContext = {
 };
 
 /** Wraps a command body: builds its context from the parsed (global) options, keeps its exit code. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a command body may end without returning a code (exit 0)
 export type Action = <A extends unknown[]>(body: (ctx: CommandContext, ...args: A) => Promise<number | void>) => (...args: unknown[]) => Promise<void>;

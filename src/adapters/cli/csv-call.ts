@@ -28,7 +28,8 @@ export const compileHeader = (file: string, headers: readonly string[]): CsvColu
   const columns = headers.map((raw, i): CsvColumn => {
     const where = `${file}: header column ${i + 1} "${raw}"`;
     const [field = '', kind = 'string', ...rest] = raw.trim().split(':');
-    if (rest.length || !KINDS.has(kind as CellKind)) throw new CliError(`${where}: unknown type "${kind}"; use :number, :boolean or :json (text is the default)`);
+    if (rest.length || !KINDS.has(kind as CellKind))
+      throw new CliError(`${where}: unknown type "${kind}"; use :number, :boolean or :json (text is the default)`);
     const path = field.split('.');
     if (path.some((p) => p === '' || FORBIDDEN.has(p))) throw new CliError(`${where}: not a field path such as traits.email`);
     return { header: raw, path, kind: kind as CellKind };

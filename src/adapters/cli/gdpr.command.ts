@@ -11,9 +11,11 @@ import { plural } from './output.js';
 
 const gdprCore = async (ctx: CommandContext) => (await ctx.session()).core;
 
-
 const reasonCode = (raw: string): string => {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new InvalidArgumentError('a reason code (letters, digits, _ . : -, at most 64), e.g. art17-request; never free text, it is kept where personal data is not');
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw))
+    throw new InvalidArgumentError(
+      'a reason code (letters, digits, _ . : -, at most 64), e.g. art17-request; never free text, it is kept where personal data is not',
+    );
   return raw;
 };
 
@@ -21,7 +23,7 @@ export const registerGdpr = (program: Command, action: Action): void => {
   program
     .command('erase')
     .description("erase a customer's whole identity cluster (crypto-shredding); running it again prints the same receipt")
-    .argument('<customerId>', 'any id of the cluster (a merged-away id erases its survivor\'s cluster)')
+    .argument('<customerId>', "any id of the cluster (a merged-away id erases its survivor's cluster)")
     .option('--reason <code>', 'a reason code for the audit log, e.g. art17-request', reasonCode)
     .action(action((ctx, id: string, o: { reason?: string }) => erase(ctx, id, o.reason)));
   program
@@ -49,7 +51,9 @@ const erase = async (ctx: CommandContext, id: string, reason: string | undefined
   ctx.out.result(receipt);
   const r = receipt.removed;
   ctx.out.line(`erased ${plural(receipt.customers.length, 'customer')} (${receipt.customers.join(', ')}) of tenant "${ctx.tenant}" at ${receipt.erasedAt}`);
-  ctx.out.line(`erasure ${receipt.erasureId}: ${plural(r.dataKeys, 'data key')} destroyed, ${plural(r.claims, 'identifier claim')} released, ${plural(r.views, 'view')} and ${plural(r.quarantined, 'quarantined payload')} removed`);
+  ctx.out.line(
+    `erasure ${receipt.erasureId}: ${plural(r.dataKeys, 'data key')} destroyed, ${plural(r.claims, 'identifier claim')} released, ${plural(r.views, 'view')} and ${plural(r.quarantined, 'quarantined payload')} removed`,
+  );
   return 0;
 };
 

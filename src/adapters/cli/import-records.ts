@@ -25,7 +25,11 @@ export async function* ndjsonRecords(input: Readable): AsyncGenerator<ImportReco
       call = JSON.parse(text);
     } catch {
       // the parser's own message quotes the line; the reason is kept apart from the payload
-      yield { line, unreadable: text, reason: { code: 'INVALID_JSON', message: `line ${line} is not valid JSON`, issues: [{ path: '(line)', message: 'not valid JSON' }] } };
+      yield {
+        line,
+        unreadable: text,
+        reason: { code: 'INVALID_JSON', message: `line ${line} is not valid JSON`, issues: [{ path: '(line)', message: 'not valid JSON' }] },
+      };
       continue;
     }
     yield { line, call };
@@ -49,8 +53,15 @@ export async function* csvRecords(input: Readable, file: string): AsyncGenerator
       skip_records_with_error: true,
       on_skip: (err, raw) => {
         const line = firstLine(Number((err as { lines?: unknown } | undefined)?.lines ?? 0), raw);
-        const message = err?.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ? 'has a different number of cells than the header' : `cannot be read as CSV (${err?.code ?? 'unknown error'})`;
-        skipped.push({ line, unreadable: raw ?? '', reason: { code: 'INVALID_CSV_ROW', message: `line ${line} ${message}`, issues: [{ path: '(line)', message }] } });
+        const message =
+          err?.code === 'CSV_RECORD_INCONSISTENT_COLUMNS'
+            ? 'has a different number of cells than the header'
+            : `cannot be read as CSV (${err?.code ?? 'unknown error'})`;
+        skipped.push({
+          line,
+          unreadable: raw ?? '',
+          reason: { code: 'INVALID_CSV_ROW', message: `line ${line} ${message}`, issues: [{ path: '(line)', message }] },
+        });
         return undefined;
       },
     }),
@@ -66,7 +77,12 @@ export async function* csvRecords(input: Readable, file: string): AsyncGenerator
     const line = firstLine(info.lines, raw);
     const mapped = rowToCall(columns, record);
     if ('call' in mapped) yield { line, call: mapped.call };
-    else yield { line, unreadable: raw, reason: { code: 'INVALID_CSV_CELL', message: `line ${line}: ${mapped.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues: mapped.issues } };
+    else
+      yield {
+        line,
+        unreadable: raw,
+        reason: { code: 'INVALID_CSV_CELL', message: `line ${line}: ${mapped.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues: mapped.issues },
+      };
   }
   yield* skipped.splice(0);
   if (!columns) throw new CliError(`${file}: no header row; the first line must name the columns (see c360 import --help)`);

@@ -16,7 +16,13 @@ import { startProgress } from './progress.js';
 // import: it is quarantined with its reason (nothing lost) and listed by line number at the end.
 
 type ImportOptions = { format?: 'ndjson' | 'csv'; source: string; concurrency: number; strict?: boolean };
-export type RejectedLine = { readonly line: number; readonly code: string; readonly fields: readonly string[]; readonly message: string; readonly quarantineId: string };
+export type RejectedLine = {
+  readonly line: number;
+  readonly code: string;
+  readonly fields: readonly string[];
+  readonly message: string;
+  readonly quarantineId: string;
+};
 
 /** the report lists this many rejected lines; the quarantine keeps all of them */
 const REPORT_LIMIT = 1_000;
@@ -50,11 +56,13 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const rejected: RejectedLine[] = [];
   const reject = (line: number, reason: QuarantineReason, quarantineId: string) => {
     counts.rejected++;
-    if (rejected.length < REPORT_LIMIT) rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, quarantineId });
+    if (rejected.length < REPORT_LIMIT)
+      rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, quarantineId });
   };
   const one = async (record: ImportRecord): Promise<void> => {
     try {
-      if ('unreadable' in record) return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason));
+      if ('unreadable' in record)
+        return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason));
       const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, record.call);
       if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
       else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
@@ -93,7 +101,9 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const elapsedMs = Date.now() - started;
   out.result({ tenant, file, format, source: o.source, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
   out.line(`imported ${file} (${format}) into tenant "${tenant}" in ${(elapsedMs / 1000).toFixed(1)} s`);
-  out.line(`  ${plural(counts.lines, 'line')}: ${counts.accepted.toLocaleString('en-US')} accepted, ${plural(counts.duplicate, 'duplicate')}, ${counts.rejected.toLocaleString('en-US')} rejected (quarantined)`);
+  out.line(
+    `  ${plural(counts.lines, 'line')}: ${counts.accepted.toLocaleString('en-US')} accepted, ${plural(counts.duplicate, 'duplicate')}, ${counts.rejected.toLocaleString('en-US')} rejected (quarantined)`,
+  );
   if (rejected.length) out.line('rejected lines (c360 quarantine replay <id> after a fix):');
   for (const r of rejected) out.line(`  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}`);
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);

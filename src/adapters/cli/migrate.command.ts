@@ -15,7 +15,11 @@ export const registerMigrate = (program: Command, action: Action): void => {
   program
     .command('migrate')
     .description("move the tenant's data from the configured store (C360_STORE) to another store, then rebuild its views there")
-    .addOption(new Option('--to <store>', 'the target store: dynamodb (tables and endpoint from C360_*_TABLE, AWS_ENDPOINT_URL_DYNAMODB) or sqlite').choices(['dynamodb', 'sqlite']).makeOptionMandatory())
+    .addOption(
+      new Option('--to <store>', 'the target store: dynamodb (tables and endpoint from C360_*_TABLE, AWS_ENDPOINT_URL_DYNAMODB) or sqlite')
+        .choices(['dynamodb', 'sqlite'])
+        .makeOptionMandatory(),
+    )
     .option('--file <path>', 'with --to sqlite: the target SQLite file')
     .option('--resume', 'write into a target that already holds the tenant (finish an interrupted migration); nothing is copied twice')
     .action(action((ctx, options: MigrateOptions) => migrate(ctx, options)));
@@ -34,7 +38,9 @@ const migrate = async (ctx: CommandContext, options: MigrateOptions): Promise<nu
     };
     const result = await deps.migrate({ tenant, to: options.to, file: options.file, resume: options.resume === true, actor: cliActor(), onProgress });
     progress.stop(last);
-    const start = Object.entries(result.env).map(([k, v]) => `${k}=${v}`).join(' ');
+    const start = Object.entries(result.env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     out.result({ tenant, to: options.to, counts: result.counts, rebuild: result.rebuild, env: result.env });
     out.line(`migrated tenant "${tenant}" to ${options.to}:`);
     for (const [kind, n] of Object.entries(result.counts)) out.line(`  ${kind.padEnd(12)} ${n.toLocaleString('en-US')}`);

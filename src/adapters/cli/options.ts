@@ -3,12 +3,14 @@ import { InvalidArgumentError } from 'commander';
 // Option values are checked where commander reads them, so a bad value is a usage error (exit 2)
 // that names the option, before anything is started.
 
-export const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => (raw: string): number => {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
-  if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}`);
-  return n;
-};
+export const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (raw: string): number => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}`);
+    return n;
+  };
 
 const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

@@ -16,17 +16,19 @@ import { registerSeed } from './seed.command.js';
 
 export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Command => {
   let session: Promise<CliSession> | undefined;
-  const action: Action = (body) => async (...args) => {
-    const command = args.at(-1) as Command;
-    const globals = command.optsWithGlobals<{ tenant?: string; json?: boolean }>();
-    const ctx: CommandContext = {
-      deps,
-      tenant: globals.tenant ?? deps.defaultTenant,
-      out: makeOutput(deps.io, globals.json === true),
-      session: () => (session ??= deps.open()),
+  const action: Action =
+    (body) =>
+    async (...args) => {
+      const command = args.at(-1) as Command;
+      const globals = command.optsWithGlobals<{ tenant?: string; json?: boolean }>();
+      const ctx: CommandContext = {
+        deps,
+        tenant: globals.tenant ?? deps.defaultTenant,
+        out: makeOutput(deps.io, globals.json === true),
+        session: () => (session ??= deps.open()),
+      };
+      setExit((await body(ctx, ...(args.slice(0, -1) as never))) ?? EXIT.ok);
     };
-    setExit((await body(ctx, ...(args.slice(0, -1) as never))) ?? EXIT.ok);
-  };
 
   const program = new Command('c360')
     .description('Customer 360 core: serve the API, seed demo data, import Segment calls, rebuild views, work the quarantine, erase and export customers')

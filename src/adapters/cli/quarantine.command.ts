@@ -48,7 +48,14 @@ const list = async (ctx: CommandContext, o: ListOptions): Promise<number> => {
   if (!entries.length) ctx.out.line(`no ${o.status ?? ''}${o.status ? ' ' : ''}entries in the quarantine of tenant "${ctx.tenant}"`);
   const rows = entries.map((e) => [e.id, e.receivedAt, e.status, e.source, e.code, e.fields.join(', ') || '-']);
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['ID', 'RECEIVED', 'STATUS', 'SOURCE', 'CODE'], ...rows].map((r) => r[i]!.length)));
-  if (rows.length) for (const r of [['ID', 'RECEIVED', 'STATUS', 'SOURCE', 'CODE', 'FIELDS'], ...rows]) ctx.out.line(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  if (rows.length)
+    for (const r of [['ID', 'RECEIVED', 'STATUS', 'SOURCE', 'CODE', 'FIELDS'], ...rows])
+      ctx.out.line(
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      );
   if (page.next) ctx.out.line(`more: c360 quarantine list --after ${page.next}${o.status ? ` --status ${o.status}` : ''}`);
   return 0;
 };
@@ -95,6 +102,7 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
     else if (r.status === 'duplicate') ctx.out.line(`${r.id}: replayed (it had already been ingested)`);
     else ctx.out.line(`${r.id}: refused again, still pending: ${r.code}${r.fields?.length ? ` at ${r.fields.join(', ')}` : ''}`);
   }
-  if (results.length > 1) ctx.out.line(`${plural(results.length - failed.length, 'entry', 'entries')} replayed, ${failed.length.toLocaleString('en-US')} still pending`);
+  if (results.length > 1)
+    ctx.out.line(`${plural(results.length - failed.length, 'entry', 'entries')} replayed, ${failed.length.toLocaleString('en-US')} still pending`);
   return failed.length ? 1 : 0;
 };

@@ -26,7 +26,9 @@ const rebuild = async (ctx: CommandContext): Promise<number> => {
     progress.stop(detail());
     const elapsedMs = Date.now() - started;
     out.result({ tenant, events: result.events, docs: result.docs, elapsedMs });
-    out.line(`rebuilt tenant "${tenant}": ${plural(result.events, 'event')} replayed into ${plural(result.docs, 'read model document')} in ${(elapsedMs / 1000).toFixed(1)} s`);
+    out.line(
+      `rebuilt tenant "${tenant}": ${plural(result.events, 'event')} replayed into ${plural(result.docs, 'read model document')} in ${(elapsedMs / 1000).toFixed(1)} s`,
+    );
     return 0;
   } catch (e) {
     progress.stop(detail(), true);

@@ -47,7 +47,8 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
         outcomes[outcome.status]++;
         bySource[source] = (bySource[source] ?? 0) + 1;
         if (outcome.status === 'accepted') [created, merges] = [created + (outcome.created ? 1 : 0), merges + outcome.merged.length];
-        if ((outcome.status === 'quarantined' || outcome.status === 'rejected') && problems.length < 5) problems.push({ code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
+        if ((outcome.status === 'quarantined' || outcome.status === 'rejected') && problems.length < 5)
+          problems.push({ code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
         progress.update(++done, () => `${plural(done, 'call')}, ${plural(merges, 'merge')}`);
       }
     }
@@ -59,12 +60,34 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
   await session.drainBackground();
 
   const elapsedMs = Date.now() - started;
-  const result = { tenant, seed: o.seed, customers: o.customers, products: o.products, orders: o.orders, events: o.events, calls: done, bySource, outcomes, customersCreated: created, merges, elapsedMs, problems };
+  const result = {
+    tenant,
+    seed: o.seed,
+    customers: o.customers,
+    products: o.products,
+    orders: o.orders,
+    events: o.events,
+    calls: done,
+    bySource,
+    outcomes,
+    customersCreated: created,
+    merges,
+    elapsedMs,
+    problems,
+  };
   out.result(result);
   out.line(`seeded tenant "${tenant}" (seed ${o.seed}) in ${(elapsedMs / 1000).toFixed(1)} s`);
-  out.line(`  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`);
-  out.line(`  ${plural(done, 'call')}: ${Object.entries(bySource).map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`).join(', ')}`);
-  out.line(`  ${outcomes.accepted.toLocaleString('en-US')} accepted, ${plural(outcomes.duplicate, 'duplicate')} (already seeded), ${outcomes.quarantined.toLocaleString('en-US')} quarantined`);
+  out.line(
+    `  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`,
+  );
+  out.line(
+    `  ${plural(done, 'call')}: ${Object.entries(bySource)
+      .map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`)
+      .join(', ')}`,
+  );
+  out.line(
+    `  ${outcomes.accepted.toLocaleString('en-US')} accepted, ${plural(outcomes.duplicate, 'duplicate')} (already seeded), ${outcomes.quarantined.toLocaleString('en-US')} quarantined`,
+  );
   out.line(`  identity resolution: ${plural(created, 'customer')} started, ${plural(merges, 'merge')} joined them into people`);
   for (const p of problems) out.line(`  refused: ${p.code}${p.fields.length ? ` at ${p.fields.join(', ')}` : ''} (see c360 quarantine list)`);
   return outcomes.quarantined + outcomes.rejected > 0 ? 1 : 0;

@@ -27,7 +27,8 @@ type Sealed = { readonly c360Sealed: 1; readonly k: string; readonly z?: 1; read
 
 const GZIP_OVER_BYTES = 16_384;
 
-const isSealed = (p: unknown): p is Sealed => typeof p === 'object' && p !== null && (p as Sealed).c360Sealed === 1 && typeof (p as Sealed).k === 'string' && typeof (p as Sealed).ct === 'string';
+const isSealed = (p: unknown): p is Sealed =>
+  typeof p === 'object' && p !== null && (p as Sealed).c360Sealed === 1 && typeof (p as Sealed).k === 'string' && typeof (p as Sealed).ct === 'string';
 
 const aad = (tenant: string, id: string): string => `c360-quarantine/${encodeURIComponent(tenant)}/${encodeURIComponent(id)}`;
 
@@ -47,13 +48,21 @@ export class EncryptedQuarantine implements Quarantine {
 
   async put(entry: QuarantineEntry): Promise<void> {
     const key = await this.keys.getOrCreate(entry.tenant, this.keyId).catch((e: unknown) => {
-      throw new Error(`cannot encrypt quarantined payloads for tenant ${entry.tenant} under key ${this.keyId}: ${(e as Error).message}; if that key was destroyed on purpose, configure a new quarantine key id`, { cause: e });
+      throw new Error(
+        `cannot encrypt quarantined payloads for tenant ${entry.tenant} under key ${this.keyId}: ${(e as Error).message}; if that key was destroyed on purpose, configure a new quarantine key id`,
+        { cause: e },
+      );
     });
     // wrapped in an object so an undefined payload round-trips too
     const json = JSON.stringify({ p: entry.payload });
     const large = Buffer.byteLength(json, 'utf8') > GZIP_OVER_BYTES;
     const plaintext = large ? gzipSync(json).toString('base64') : json;
-    const sealed: Sealed = { c360Sealed: 1, ...(large ? { z: 1 as const } : {}), k: this.keyId, ct: this.cipher.encrypt(key, plaintext, aad(entry.tenant, entry.id)) };
+    const sealed: Sealed = {
+      c360Sealed: 1,
+      ...(large ? { z: 1 as const } : {}),
+      k: this.keyId,
+      ct: this.cipher.encrypt(key, plaintext, aad(entry.tenant, entry.id)),
+    };
     await this.inner.put({ ...entry, payload: sealed });
   }
 
@@ -62,7 +71,10 @@ export class EncryptedQuarantine implements Quarantine {
     return entry && this.open(entry, new Map());
   }
 
-  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined }): Promise<QuarantinePage> {
+  async list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined },
+  ): Promise<QuarantinePage> {
     const page = await this.inner.list(tenant, options);
     // one key store read per key id and page, not per entry
     const cache: KeyCache = new Map();

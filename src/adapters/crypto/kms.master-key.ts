@@ -25,7 +25,14 @@ export const kmsEncryptionContext = (context: string): Record<string, string> =>
 };
 
 /** KMS errors that no retry will fix: the key, the grant or the ciphertext is wrong */
-const KEY_UNUSABLE = new Set(['NotFoundException', 'DisabledException', 'KMSInvalidStateException', 'AccessDeniedException', 'InvalidKeyUsageException', 'KeyUnavailableException']);
+const KEY_UNUSABLE = new Set([
+  'NotFoundException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'AccessDeniedException',
+  'InvalidKeyUsageException',
+  'KeyUnavailableException',
+]);
 const WRAP_UNREADABLE = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
 export class KmsMasterKey implements MasterKey {
@@ -41,8 +48,12 @@ export class KmsMasterKey implements MasterKey {
   }
 
   async wrap(plainKey: Buffer, context: string): Promise<string> {
-    const out = await this.call(() => this.kms().send(new EncryptCommand({ KeyId: this.keyId, Plaintext: plainKey, EncryptionContext: kmsEncryptionContext(context) })), context);
-    if (!out.CiphertextBlob || !out.KeyId) throw new MasterKeyError('MASTER_KEY_INVALID', `KMS Encrypt with ${this.keyId} answered without a ciphertext or key id`, { masterKeyId: this.id });
+    const out = await this.call(
+      () => this.kms().send(new EncryptCommand({ KeyId: this.keyId, Plaintext: plainKey, EncryptionContext: kmsEncryptionContext(context) })),
+      context,
+    );
+    if (!out.CiphertextBlob || !out.KeyId)
+      throw new MasterKeyError('MASTER_KEY_INVALID', `KMS Encrypt with ${this.keyId} answered without a ciphertext or key id`, { masterKeyId: this.id });
     return `${VERSION}.${Buffer.from(out.KeyId, 'utf8').toString('base64url')}.${Buffer.from(out.CiphertextBlob).toString('base64url')}`;
   }
 
@@ -53,10 +64,14 @@ export class KmsMasterKey implements MasterKey {
     }
     const usedKey = Buffer.from(parts[1], 'base64url').toString('utf8');
     const out = await this.call(
-      () => this.kms().send(new DecryptCommand({ KeyId: usedKey, CiphertextBlob: Buffer.from(parts[2]!, 'base64url'), EncryptionContext: kmsEncryptionContext(context) })),
+      () =>
+        this.kms().send(
+          new DecryptCommand({ KeyId: usedKey, CiphertextBlob: Buffer.from(parts[2]!, 'base64url'), EncryptionContext: kmsEncryptionContext(context) }),
+        ),
       context,
     );
-    if (!out.Plaintext) throw new MasterKeyError('WRAPPED_KEY_UNREADABLE', `KMS Decrypt with ${usedKey} answered without a plaintext`, { masterKeyId: this.id, context });
+    if (!out.Plaintext)
+      throw new MasterKeyError('WRAPPED_KEY_UNREADABLE', `KMS Decrypt with ${usedKey} answered without a plaintext`, { masterKeyId: this.id, context });
     return Buffer.from(out.Plaintext);
   }
 
@@ -71,10 +86,18 @@ export class KmsMasterKey implements MasterKey {
     } catch (e) {
       const name = (e as Error).name;
       if (WRAP_UNREADABLE.has(name)) {
-        throw new MasterKeyError('WRAPPED_KEY_UNREADABLE', `KMS cannot open the wrapped key for ${context} (${name}): it was altered, moved from another customer, or wrapped by another key`, { masterKeyId: this.id, context });
+        throw new MasterKeyError(
+          'WRAPPED_KEY_UNREADABLE',
+          `KMS cannot open the wrapped key for ${context} (${name}): it was altered, moved from another customer, or wrapped by another key`,
+          { masterKeyId: this.id, context },
+        );
       }
       if (KEY_UNUSABLE.has(name)) {
-        throw new MasterKeyError('MASTER_KEY_INVALID', `KMS key ${this.keyId} cannot be used (${name}: ${(e as Error).message}); check C360_KMS_KEY_ID, the key's state and this role's kms:Encrypt/kms:Decrypt permissions`, { masterKeyId: this.id, context });
+        throw new MasterKeyError(
+          'MASTER_KEY_INVALID',
+          `KMS key ${this.keyId} cannot be used (${name}: ${(e as Error).message}); check C360_KMS_KEY_ID, the key's state and this role's kms:Encrypt/kms:Decrypt permissions`,
+          { masterKeyId: this.id, context },
+        );
       }
       throw e;
     }

@@ -41,7 +41,10 @@ export class LocalMasterKey implements MasterKey {
 
   constructor(key: Buffer) {
     if (key.length !== MASTER_KEY_BYTES) {
-      throw new MasterKeyError('MASTER_KEY_INVALID', `a local master key must be ${MASTER_KEY_BYTES} bytes, got ${key.length}; generate one with \`openssl rand -base64 32\``);
+      throw new MasterKeyError(
+        'MASTER_KEY_INVALID',
+        `a local master key must be ${MASTER_KEY_BYTES} bytes, got ${key.length}; generate one with \`openssl rand -base64 32\``,
+      );
     }
     this.#key = Buffer.from(key);
     this.id = `local:${createHmac('sha256', this.#key).update('c360 master key id').digest('hex').slice(0, 16)}`;

@@ -69,7 +69,10 @@ export class DynamoDbAuditLog implements AuditLog {
     }
   }
 
-  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined }): Promise<AuditPage> {
+  async list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined },
+  ): Promise<AuditPage> {
     if (!(options.limit >= 1)) throw new Error(`audit list limit must be at least 1, got ${options.limit}`);
     const pk = options.customerId === undefined ? tenantPk(tenant) : customerPk(tenant, options.customerId);
     const values: Item = { ':pk': S(pk), ...(options.after === undefined ? {} : { ':after': S(options.after) }) };
@@ -84,7 +87,7 @@ export class DynamoDbAuditLog implements AuditLog {
       },
       options.limit,
     );
-    const entries = items.map((i) => JSON.parse(i['entry']!.S!) as AuditEntry);
+    const entries = items.map((i) => JSON.parse(i.entry!.S!) as AuditEntry);
     return more ? { entries, next: entries[entries.length - 1]!.id } : { entries };
   }
 }

@@ -12,7 +12,11 @@ export const batchGet = async (
   client: DynamoDBClient,
   table: string,
   keys: readonly Item[],
-  options: { readonly projection?: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> | undefined; readonly maxAttempts?: number; readonly consistent?: boolean | undefined } = {},
+  options: {
+    readonly projection?: Pick<KeysAndAttributes, 'ProjectionExpression' | 'ExpressionAttributeNames'> | undefined;
+    readonly maxAttempts?: number;
+    readonly consistent?: boolean | undefined;
+  } = {},
 ): Promise<Item[]> => {
   const found: Item[] = [];
   const chunks: Item[][] = [];
@@ -21,7 +25,8 @@ export const batchGet = async (
     chunks.map(async (chunk) => {
       let pending: KeysAndAttributes | undefined = { Keys: chunk, ConsistentRead: options.consistent ?? true, ...options.projection };
       for (let attempt = 0; pending?.Keys?.length; attempt++) {
-        if (attempt >= (options.maxAttempts ?? 10)) throw new Error(`BatchGetItem on ${table}: ${pending.Keys.length} keys still unprocessed after ${attempt} attempts`);
+        if (attempt >= (options.maxAttempts ?? 10))
+          throw new Error(`BatchGetItem on ${table}: ${pending.Keys.length} keys still unprocessed after ${attempt} attempts`);
         if (attempt > 0) await backoff(attempt);
         const out: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: pending } }));
         found.push(...(out.Responses?.[table] ?? []));

@@ -56,12 +56,22 @@ const ALL_OLD = 'ALL_OLD' as const;
  */
 export const planCommit = (commit: Commit, table: string, stamp: string, now: number, proven: (stream: number) => boolean): CommitPlan => {
   const { tenant, streams, claims, idempotency } = commit;
-  const touched = [...streams.map((s) => streamPk(tenant, s.streamId)), ...claims.map((c) => claimPk(tenant, c.key)), ...(idempotency ? [idempotencyPk(tenant, idempotency.key)] : [])];
+  const touched = [
+    ...streams.map((s) => streamPk(tenant, s.streamId)),
+    ...claims.map((c) => claimPk(tenant, c.key)),
+    ...(idempotency ? [idempotencyPk(tenant, idempotency.key)] : []),
+  ];
   const single = streams.length === 1 && streams[0]!.events.length === 1 ? streams[0]! : undefined;
   if (single && claims.length === 0 && !idempotency && (single.expectedVersion === 0 || proven(0))) {
     const item = toEventItem(single.events[0]!, stamp);
     const bytes = checkItemSize(item, ['streams', 0, 'events', 0]);
-    return { kind: 'put', gsk: item['gsk']!.S!, input: { TableName: table, Item: item, ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD }, touched, bytes };
+    return {
+      kind: 'put',
+      gsk: item.gsk!.S!,
+      input: { TableName: table, Item: item, ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD },
+      touched,
+      bytes,
+    };
   }
 
   const items: TransactWriteItem[] = [];
@@ -71,9 +81,22 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
   streams.forEach((s, i) => {
     const pk = streamPk(tenant, s.streamId);
     if (s.expectedVersion > 0 && !proven(i))
-      checks.push({ role: { kind: 'expected-exists', stream: i }, item: { ConditionCheck: { TableName: table, Key: key(pk, s.expectedVersion), ConditionExpression: 'attribute_exists(pk)' } } });
+      checks.push({
+        role: { kind: 'expected-exists', stream: i },
+        item: { ConditionCheck: { TableName: table, Key: key(pk, s.expectedVersion), ConditionExpression: 'attribute_exists(pk)' } },
+      });
     if (s.events.length === 0)
-      checks.push({ role: { kind: 'next-absent', stream: i }, item: { ConditionCheck: { TableName: table, Key: key(pk, s.expectedVersion + 1), ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD } } });
+      checks.push({
+        role: { kind: 'next-absent', stream: i },
+        item: {
+          ConditionCheck: {
+            TableName: table,
+            Key: key(pk, s.expectedVersion + 1),
+            ConditionExpression: NOT_EXISTS,
+            ReturnValuesOnConditionCheckFailure: ALL_OLD,
+          },
+        },
+      });
     s.events.forEach((e, j) => {
       const item = toEventItem(e, stamp);
       bytes += checkItemSize(item, ['streams', i, 'events', j]);
@@ -111,7 +134,11 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     });
     roles.push({ kind: 'idempotency' });
   }
-  if (bytes > DYNAMO_TRANSACTION_BYTES) throw commitTooLarge(`commit is ${bytes} bytes as DynamoDB items, the limit is ${DYNAMO_TRANSACTION_BYTES}`, ['streams'], { bytes, limit: DYNAMO_TRANSACTION_BYTES });
+  if (bytes > DYNAMO_TRANSACTION_BYTES)
+    throw commitTooLarge(`commit is ${bytes} bytes as DynamoDB items, the limit is ${DYNAMO_TRANSACTION_BYTES}`, ['streams'], {
+      bytes,
+      limit: DYNAMO_TRANSACTION_BYTES,
+    });
   if (items.length === 0 && checks.length === 0) return { kind: 'empty' };
 
   // COMMIT_LIMITS leaves no room for the checks; "version n exists" never stops being true in an
@@ -126,8 +153,17 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     } else precheck.push(c.role.stream);
   }
   if (items.length > DYNAMO_TRANSACTION_ITEMS)
-    throw commitTooLarge(`commit needs ${items.length} DynamoDB items with its empty appends, the limit is ${DYNAMO_TRANSACTION_ITEMS}`, ['streams'], { items: items.length, limit: DYNAMO_TRANSACTION_ITEMS });
-  const identity = [tenant, stamp, idempotency?.key ?? '', ...streams.map((s) => `${s.streamId}@${s.expectedVersion}+${s.events.length}`), ...claims.map((c) => `${c.op}:${c.key}`)].join('\n');
+    throw commitTooLarge(`commit needs ${items.length} DynamoDB items with its empty appends, the limit is ${DYNAMO_TRANSACTION_ITEMS}`, ['streams'], {
+      items: items.length,
+      limit: DYNAMO_TRANSACTION_ITEMS,
+    });
+  const identity = [
+    tenant,
+    stamp,
+    idempotency?.key ?? '',
+    ...streams.map((s) => `${s.streamId}@${s.expectedVersion}+${s.events.length}`),
+    ...claims.map((c) => `${c.op}:${c.key}`),
+  ].join('\n');
   const token = (attempt: number) => createHash('sha256').update(`${identity}\n${attempt}`).digest('base64url').slice(0, 36);
   return { kind: 'transact', items, roles, precheck, token, touched, bytes: bytes + claimBytes };
 };
@@ -137,7 +173,14 @@ const claimItem = (table: string, tenant: string, c: ClaimOp): TransactWriteItem
   const names = { '#o': 'owner' }; // OWNER is a DynamoDB reserved word
   switch (c.op) {
     case 'claim':
-      return { Put: { TableName: table, Item: { ...k, kind: S('claim'), tenant: S(tenant), key: S(c.key), owner: S(c.owner) }, ConditionExpression: NOT_EXISTS, ReturnValuesOnConditionCheckFailure: ALL_OLD } };
+      return {
+        Put: {
+          TableName: table,
+          Item: { ...k, kind: S('claim'), tenant: S(tenant), key: S(c.key), owner: S(c.owner) },
+          ConditionExpression: NOT_EXISTS,
+          ReturnValuesOnConditionCheckFailure: ALL_OLD,
+        },
+      };
     case 'transfer':
       return {
         Put: {
@@ -180,6 +223,10 @@ const itemBytes = (item: Item): number => {
 
 const checkItemSize = (item: Item, path: readonly (string | number)[]): number => {
   const bytes = itemBytes(item);
-  if (bytes > DYNAMO_ITEM_BYTES) throw commitTooLarge(`${path.join('.')} is ${bytes} bytes as a DynamoDB item, the limit is ${DYNAMO_ITEM_BYTES}`, path, { bytes, limit: DYNAMO_ITEM_BYTES });
+  if (bytes > DYNAMO_ITEM_BYTES)
+    throw commitTooLarge(`${path.join('.')} is ${bytes} bytes as a DynamoDB item, the limit is ${DYNAMO_ITEM_BYTES}`, path, {
+      bytes,
+      limit: DYNAMO_ITEM_BYTES,
+    });
   return bytes;
 };

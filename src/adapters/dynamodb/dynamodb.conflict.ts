@@ -26,7 +26,13 @@ const FAILED = 'ConditionalCheckFailed';
 export const readCancellation = (commit: Commit, roles: readonly Role[], reasons: readonly CancellationReason[] | undefined, now: number): Cancellation => {
   const codes = roles.map((_, i) => reasons?.[i]?.Code ?? 'Unknown');
   const unexpected = codes.filter((c) => c !== 'None' && c !== FAILED && !TRANSIENT.has(c) && c !== 'Unknown');
-  if (unexpected.length) throw new Error(`DynamoDB refused the commit: ${[...new Set(unexpected)].join(', ')} (${reasons?.map((r) => r.Message).filter(Boolean).join('; ')})`);
+  if (unexpected.length)
+    throw new Error(
+      `DynamoDB refused the commit: ${[...new Set(unexpected)].join(', ')} (${reasons
+        ?.map((r) => r.Message)
+        .filter(Boolean)
+        .join('; ')})`,
+    );
   if (reasons && !codes.includes(FAILED)) return { kind: 'transient' };
 
   const streams: (number | undefined)[] = commit.streams.map((s) => s.expectedVersion);
@@ -38,8 +44,8 @@ export const readCancellation = (commit: Commit, roles: readonly Role[], reasons
     const old = reasons?.[i]?.Item;
     switch (role.kind) {
       case 'idempotency': {
-        const expiresAt = Number(old?.['expiresAt']?.N);
-        const payloadHash = old?.['payloadHash']?.S;
+        const expiresAt = Number(old?.expiresAt?.N);
+        const payloadHash = old?.payloadHash?.S;
         // the memory store's rule: a recorded, unexpired key wins over every other conflict
         if (code === FAILED && payloadHash !== undefined && expiresAt > now) duplicate = payloadHash;
         return;
@@ -54,7 +60,7 @@ export const readCancellation = (commit: Commit, roles: readonly Role[], reasons
         return;
       case 'claim': {
         const c = role.claim;
-        if (code === FAILED) claims.set(c.key, old?.['owner']?.S ?? null);
+        if (code === FAILED) claims.set(c.key, old?.owner?.S ?? null);
         else if (code !== 'None') claims.set(c.key, undefined);
         // a passed condition says who owns the key, except for release: unclaimed or expected owner
         else claims.set(c.key, c.op === 'claim' ? null : c.op === 'transfer' ? c.expectedOwner : undefined);

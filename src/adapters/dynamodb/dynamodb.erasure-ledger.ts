@@ -19,7 +19,7 @@ const RECEIPT = 'R#';
 const LOOKUP = 'C#';
 
 const toReceipt = (item: Item | undefined): ErasureReceipt | undefined => {
-  const json = item?.['receipt']?.S;
+  const json = item?.receipt?.S;
   return json === undefined ? undefined : (JSON.parse(json) as ErasureReceipt);
 };
 
@@ -42,7 +42,9 @@ export class DynamoDbErasureLedger implements ErasureLedger {
     if (recorded) return;
     const json = S(JSON.stringify(receipt));
     const erasureId = S(receipt.erasureId);
-    const lookups = [...new Set([receipt.requestedId, ...receipt.customers])].map((id) => ({ PutRequest: { Item: { pk, sk: S(`${LOOKUP}${id}`), erasureId, receipt: json } } }));
+    const lookups = [...new Set([receipt.requestedId, ...receipt.customers])].map((id) => ({
+      PutRequest: { Item: { pk, sk: S(`${LOOKUP}${id}`), erasureId, receipt: json } },
+    }));
     await batchWrite(this.client, this.table, lookups);
     await batchWrite(this.client, this.table, [{ PutRequest: { Item: { pk, sk: S(`${RECEIPT}${receipt.erasureId}`), erasureId, receipt: json } } }]);
   }

@@ -64,25 +64,25 @@ export const toEventItem = (e: StoredEvent, stamp?: string): Item => {
     gsk: s(commitSortKey(e, stamp)),
   };
   // data is kept as the exact JSON we wrote: no number or empty-string surprises from marshalling
-  if (e.data !== undefined) item['data'] = s(JSON.stringify(e.data));
-  if (e.messageId !== undefined) item['messageId'] = s(e.messageId);
-  if (e.identifierKeys !== undefined) item['identifierKeys'] = { L: e.identifierKeys.map(s) };
-  if (e.pii !== undefined) item['pii'] = s(e.pii);
+  if (e.data !== undefined) item.data = s(JSON.stringify(e.data));
+  if (e.messageId !== undefined) item.messageId = s(e.messageId);
+  if (e.identifierKeys !== undefined) item.identifierKeys = { L: e.identifierKeys.map(s) };
+  if (e.pii !== undefined) item.pii = s(e.pii);
   return item;
 };
 
 const str = (item: Item, name: string): string => {
   const v = item[name]?.S;
-  if (v === undefined) throw new Error(`event item ${item['pk']?.S}/${item['sk']?.N} lacks ${name}`);
+  if (v === undefined) throw new Error(`event item ${item.pk?.S}/${item.sk?.N} lacks ${name}`);
   return v;
 };
 const num = (item: Item, name: string): number => {
   const v = item[name]?.N;
-  if (v === undefined) throw new Error(`event item ${item['pk']?.S}/${item['sk']?.N} lacks ${name}`);
+  if (v === undefined) throw new Error(`event item ${item.pk?.S}/${item.sk?.N} lacks ${name}`);
   return Number(v);
 };
 
-export const isEventItem = (item: Item | undefined): item is Item => item?.['kind']?.S === 'event';
+export const isEventItem = (item: Item | undefined): item is Item => item?.kind?.S === 'event';
 
 export const fromEventItem = (item: Item): StoredEvent => ({
   tenant: str(item, 'tenant'),
@@ -96,9 +96,9 @@ export const fromEventItem = (item: Item): StoredEvent => ({
   source: str(item, 'source'),
   sourcePriority: num(item, 'sourcePriority'),
   channel: str(item, 'channel') as Channel,
-  messageId: item['messageId']?.S,
-  identifierKeys: item['identifierKeys']?.L?.map((x) => x.S!),
-  data: item['data']?.S === undefined ? undefined : JSON.parse(item['data'].S),
-  pii: item['pii']?.S,
-  position: item['gsk']?.S,
+  messageId: item.messageId?.S,
+  identifierKeys: item.identifierKeys?.L?.map((x) => x.S!),
+  data: item.data?.S === undefined ? undefined : JSON.parse(item.data.S),
+  pii: item.pii?.S,
+  position: item.gsk?.S,
 });

@@ -84,7 +84,9 @@ export class DynamoDbEventStore implements EventStore {
       written: (m) => this.committed(m.commit),
       transientRetries: this.transientRetries,
     };
-    this.groups = grouping && new GroupScheduler<Member>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
+    this.groups =
+      grouping &&
+      new GroupScheduler<Member>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
   }
 
   /** groups of commits sent so far (undefined when grouping is off) */
@@ -101,16 +103,36 @@ export class DynamoDbEventStore implements EventStore {
     checkCommitLimits(commit);
     checkCommitShape(commit);
     const now = this.clock.now();
-    const plan = planCommit(commit, this.table, this.stamps.next(), now, (i) => this.known.proves(commit.tenant, commit.streams[i]!.streamId, commit.streams[i]!.expectedVersion));
+    const plan = planCommit(commit, this.table, this.stamps.next(), now, (i) =>
+      this.known.proves(commit.tenant, commit.streams[i]!.streamId, commit.streams[i]!.expectedVersion),
+    );
     if (plan.kind === 'empty') return this.committed(commit);
     const groups = this.groups;
     if (!groups) return this.single(commit, plan, now);
     // a plain put joins a group as the same conditional put, one item whose role is its event
     const { items, roles } =
-      plan.kind === 'put' ? { items: [{ Put: plan.input as NonNullable<TransactWriteItem['Put']> }], roles: [{ kind: 'event' as const, stream: 0, version: commit.streams[0]!.events[0]!.version }] } : plan;
+      plan.kind === 'put'
+        ? {
+            items: [{ Put: plan.input as NonNullable<TransactWriteItem['Put']> }],
+            roles: [{ kind: 'event' as const, stream: 0, version: commit.streams[0]!.events[0]!.version }],
+          }
+        : plan;
     const identity = plan.kind === 'put' ? plan.gsk : plan.token(0);
     return new Promise<CommitResult>((resolve, reject) =>
-      groups.submit({ commit, plan, now, roles, items, identity, resolve, reject, touched: plan.touched, size: items.length, bytes: plan.bytes, solo: plan.kind === 'transact' && plan.precheck.length > 0 }),
+      groups.submit({
+        commit,
+        plan,
+        now,
+        roles,
+        items,
+        identity,
+        resolve,
+        reject,
+        touched: plan.touched,
+        size: items.length,
+        bytes: plan.bytes,
+        solo: plan.kind === 'transact' && plan.precheck.length > 0,
+      }),
     );
   }
 
@@ -134,7 +156,7 @@ export class DynamoDbEventStore implements EventStore {
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
       // our own item: an attempt was applied, its response lost, and the SDK sent it again
-      if (e.Item?.['gsk']?.S === plan.gsk) return this.committed(commit);
+      if (e.Item?.gsk?.S === plan.gsk) return this.committed(commit);
       return this.conflict(commit, [undefined], new Map());
     }
   }
@@ -213,7 +235,7 @@ export class DynamoDbEventStore implements EventStore {
         ProjectionExpression: 'sk',
       }),
     );
-    return Number(out.Items?.[0]?.['sk']?.N ?? 0);
+    return Number(out.Items?.[0]?.sk?.N ?? 0);
   }
 
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
@@ -248,7 +270,7 @@ export class DynamoDbEventStore implements EventStore {
     const items = await this.reads.read(unique.map((k) => ({ pk: S(claimPk(tenant, k)), sk: N(0) })));
     const owners = new Map<string, string>();
     unique.forEach((k, i) => {
-      const owner = items[i]?.['owner']?.S;
+      const owner = items[i]?.owner?.S;
       if (owner !== undefined) owners.set(k, owner);
     });
     return owners;
@@ -259,14 +281,17 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   /** readAll, also saying how far through the log the page reached (for rebuild progress). */
-  readAllWithProgress(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly onProgress: (p: ReadAllProgress) => void }): Promise<ReadAllPage> {
+  readAllWithProgress(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly onProgress: (p: ReadAllProgress) => void },
+  ): Promise<ReadAllPage> {
     return readAllByCommit(this.client, this.table, tenant, options);
   }
 
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
     const [item] = await this.reads.read([{ pk: S(idempotencyPk(tenant, key)), sk: N(0) }]);
-    const expiresAt = Number(item?.['expiresAt']?.N);
-    const payloadHash = item?.['payloadHash']?.S;
+    const expiresAt = Number(item?.expiresAt?.N);
+    const payloadHash = item?.payloadHash?.S;
     // DynamoDB's TTL deletes within days, not at expiry: the expiry check is ours
     return payloadHash !== undefined && expiresAt > now ? { key, payloadHash, expiresAt } : undefined;
   }

@@ -125,7 +125,9 @@ export class DynamoDbKeyStore implements KeyStore {
       written: () => undefined,
       transientRetries: 5,
     };
-    this.creations = grouping && new GroupScheduler<Creation>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
+    this.creations =
+      grouping &&
+      new GroupScheduler<Creation>((group) => sendGroup(group, io), { ...grouping, maxItems: DYNAMO_TRANSACTION_ITEMS, maxBytes: DYNAMO_TRANSACTION_BYTES });
   }
 
   async getOrCreate(tenant: string, customerId: string, options: { readonly fresh?: boolean } = {}): Promise<DataKey> {
@@ -250,7 +252,15 @@ export class DynamoDbKeyStore implements KeyStore {
     try {
       const keyId = randomUUID();
       const { masterKeyId, wrapped } = await this.keyring.wrap(material, wrapContext(tenant, customerId));
-      const item = { pk: S(pk), tenant: S(tenant), customerId: S(customerId), keyId: S(keyId), masterKeyId: S(masterKeyId), wrapped: S(wrapped), createdAt: N(this.clock.now()) };
+      const item = {
+        pk: S(pk),
+        tenant: S(tenant),
+        customerId: S(customerId),
+        keyId: S(keyId),
+        masterKeyId: S(masterKeyId),
+        wrapped: S(wrapped),
+        createdAt: N(this.clock.now()),
+      };
       // another process created (or destroyed) the key first: theirs is the key
       const winner = await this.put(pk, item);
       return winner ? this.open(tenant, customerId, winner) : createDataKey(keyId, material);
@@ -265,12 +275,32 @@ export class DynamoDbKeyStore implements KeyStore {
     if (!creations) return this.putAlone(pk, item);
     const put = { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
     const bytes = Buffer.byteLength(JSON.stringify(item)); // more than DynamoDB counts: names and values only
-    return new Promise((resolve, reject) => creations.submit({ pk, item, items: [{ Put: put }], identity: `${pk}\n${item['keyId']!.S}`, touched: [pk], size: 1, bytes, solo: false, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      creations.submit({
+        pk,
+        item,
+        items: [{ Put: put }],
+        identity: `${pk}\n${item.keyId!.S}`,
+        touched: [pk],
+        size: 1,
+        bytes,
+        solo: false,
+        resolve,
+        reject,
+      }),
+    );
   }
 
   private async putAlone(pk: string, item: Item): Promise<Item | undefined> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
       return undefined;
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
@@ -286,7 +316,7 @@ export class DynamoDbKeyStore implements KeyStore {
 
   /** The live key of an item, or null for a tombstone. */
   private async open(tenant: string, customerId: string, item: Item): Promise<DataKey | null> {
-    if (item['destroyed']?.BOOL === true) return null;
+    if (item.destroyed?.BOOL === true) return null;
     const { masterKeyId, wrapped, keyId } = liveFields(item);
     const material = await this.keyring.unwrap({ masterKeyId, wrapped }, wrapContext(tenant, customerId));
     try {
@@ -309,7 +339,7 @@ export class DynamoDbKeyStore implements KeyStore {
 const liveFields = (item: Item) => {
   const [tenant, customerId, keyId, masterKeyId, wrapped] = ['tenant', 'customerId', 'keyId', 'masterKeyId', 'wrapped'].map((name) => item[name]?.S);
   if (tenant === undefined || customerId === undefined || keyId === undefined || masterKeyId === undefined || wrapped === undefined) {
-    throw new Error(`key item ${item['pk']?.S} is neither a wrapped key nor a tombstone`);
+    throw new Error(`key item ${item.pk?.S} is neither a wrapped key nor a tombstone`);
   }
   return { tenant, customerId, keyId, masterKeyId, wrapped };
 };

@@ -46,19 +46,19 @@ const itemOf = (e: OutboxEntry): Item => ({
 const num = (a: AttributeValue | undefined): number => Number(a?.N);
 
 export const entryOf = (item: Item): OutboxEntry => ({
-  tenant: item['tenant']!.S!,
-  decisionId: item['sk']!.S!,
-  customerId: item['customerId']!.S!,
-  version: num(item['version']),
-  eventId: item['eventId']!.S!,
-  notification: JSON.parse(item['notification']!.S!) as Notification,
-  status: item['status']!.S as OutboxEntry['status'],
-  confirmed: item['confirmed']?.BOOL === true,
-  attempts: num(item['attempts']),
-  createdAt: num(item['createdAt']),
-  nextAttemptAt: num(item['nextAttemptAt']),
-  ...(item['publishedAt'] ? { publishedAt: num(item['publishedAt']) } : {}),
-  ...(item['lastError']?.S !== undefined ? { lastError: item['lastError'].S } : {}),
+  tenant: item.tenant!.S!,
+  decisionId: item.sk!.S!,
+  customerId: item.customerId!.S!,
+  version: num(item.version),
+  eventId: item.eventId!.S!,
+  notification: JSON.parse(item.notification!.S!) as Notification,
+  status: item.status!.S as OutboxEntry['status'],
+  confirmed: item.confirmed?.BOOL === true,
+  attempts: num(item.attempts),
+  createdAt: num(item.createdAt),
+  nextAttemptAt: num(item.nextAttemptAt),
+  ...(item.publishedAt ? { publishedAt: num(item.publishedAt) } : {}),
+  ...(item.lastError?.S !== undefined ? { lastError: item.lastError.S } : {}),
 });
 
 /** A condition that did not hold means "nothing to do here" for every write of this adapter. */
@@ -154,7 +154,12 @@ export class DynamoDbOutbox implements Outbox {
           UpdateExpression: 'SET #status = :published, confirmed = :true, publishedAt = :at, #ttl = :ttl REMOVE due, dueAt',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':published': S('published'), ':true': { BOOL: true }, ':at': N(at), ':ttl': N(Math.ceil((at + this.retentionMs) / 1000)) },
+          ExpressionAttributeValues: {
+            ':published': S('published'),
+            ':true': { BOOL: true },
+            ':at': N(at),
+            ':ttl': N(Math.ceil((at + this.retentionMs) / 1000)),
+          },
         }),
       ),
     );

@@ -24,7 +24,7 @@ export type PointReadsOptions = {
 type Read = { readonly keys: readonly Item[]; readonly resolve: (items: (Item | undefined)[]) => void; readonly reject: (e: unknown) => void };
 
 const BATCH_KEYS = 100;
-const idOf = (key: Item): string => `${key['pk']!.S}\u0000${key['sk']?.N ?? key['sk']?.S ?? ''}`;
+const idOf = (key: Item): string => `${key.pk!.S}\u0000${key.sk?.N ?? key.sk?.S ?? ''}`;
 
 export class PointReads {
   /** batches sent (each one BatchGetItem per 100 distinct keys), and the reads they answered */

@@ -42,21 +42,21 @@ const encodePayload = (payload: unknown): Item => {
 };
 
 const decodePayload = (item: Item): unknown => {
-  const stored = item['payload']?.S;
+  const stored = item.payload?.S;
   if (stored === undefined) return undefined;
-  return JSON.parse(item['payloadEncoding']?.S === 'gzip+base64' ? gunzipSync(Buffer.from(stored, 'base64')).toString('utf8') : stored);
+  return JSON.parse(item.payloadEncoding?.S === 'gzip+base64' ? gunzipSync(Buffer.from(stored, 'base64')).toString('utf8') : stored);
 };
 
 const toEntry = (item: Item): QuarantineEntry => {
-  const replayedAt = item['replayedAt']?.N;
+  const replayedAt = item.replayedAt?.N;
   return {
-    id: item['sk']!.S!,
-    tenant: item['tenant']!.S!,
-    receivedAt: Number(item['receivedAt']!.N),
-    source: item['source']!.S!,
-    reason: JSON.parse(item['reason']!.S!),
+    id: item.sk!.S!,
+    tenant: item.tenant!.S!,
+    receivedAt: Number(item.receivedAt!.N),
+    source: item.source!.S!,
+    reason: JSON.parse(item.reason!.S!),
     payload: decodePayload(item),
-    status: item['status']!.S === 'replayed' ? 'replayed' : 'pending',
+    status: item.status!.S === 'replayed' ? 'replayed' : 'pending',
     ...(replayedAt === undefined ? {} : { replayedAt: Number(replayedAt) }),
   };
 };
@@ -94,7 +94,9 @@ export class DynamoDbQuarantine implements Quarantine {
   }
 
   async get(tenant: string, id: string): Promise<QuarantineEntry | undefined> {
-    const { Item: item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) }, ConsistentRead: true }));
+    const { Item: item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) }, ConsistentRead: true }),
+    );
     return item && !this.expired(item) ? toEntry(item) : undefined;
   }
 
@@ -135,7 +137,8 @@ export class DynamoDbQuarantine implements Quarantine {
         }),
       );
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) throw new Error(`no quarantine entry ${id} for tenant ${tenant} (never quarantined, or past its retention)`);
+      if (e instanceof ConditionalCheckFailedException)
+        throw new Error(`no quarantine entry ${id} for tenant ${tenant} (never quarantined, or past its retention)`);
       throw e;
     }
   }
@@ -149,6 +152,6 @@ export class DynamoDbQuarantine implements Quarantine {
   }
 
   private expired(item: Item): boolean {
-    return !(Number(item['ttl']?.N) > this.nowSeconds());
+    return !(Number(item.ttl?.N) > this.nowSeconds());
   }
 }

@@ -70,7 +70,7 @@ export const readAllByCommit = async (
     let min: Bucket | undefined;
     for (const bucket of buckets) {
       const h = head(bucket);
-      if (h && (!min || byteOrder(h['gsk']!.S!, head(min)!['gsk']!.S!) < 0)) min = bucket;
+      if (h && (!min || byteOrder(h.gsk!.S!, head(min)!.gsk!.S!) < 0)) min = bucket;
     }
     if (!min) break;
     events.push(fromEventItem(head(min)!));

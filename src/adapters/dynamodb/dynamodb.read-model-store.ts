@@ -48,8 +48,10 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
     const g = await this.generations.active(tenant, 'read');
     // strongly consistent: the projector reads, folds and writes back
-    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(tenant, g, customerId), ConsistentRead: true, ProjectionExpression: 'doc' }));
-    const doc = out.Item?.['doc']?.S;
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: this.key(tenant, g, customerId), ConsistentRead: true, ProjectionExpression: 'doc' }),
+    );
+    const doc = out.Item?.doc?.S;
     return doc === undefined ? undefined : (JSON.parse(doc) as ViewDoc);
   }
 
@@ -57,8 +59,13 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   async getMany(tenant: string, ids: readonly string[]): Promise<ReadonlyMap<string, ViewDoc | undefined>> {
     const g = await this.generations.active(tenant, 'read');
     const unique = [...new Set(ids)];
-    const items = await batchGet(this.client, this.table, unique.map((id) => this.key(tenant, g, id)), { projection: { ProjectionExpression: 'sk, doc' } });
-    const found = new Map(items.map((item) => [item['sk']!.S!, item['doc']?.S]));
+    const items = await batchGet(
+      this.client,
+      this.table,
+      unique.map((id) => this.key(tenant, g, id)),
+      { projection: { ProjectionExpression: 'sk, doc' } },
+    );
+    const found = new Map(items.map((item) => [item.sk!.S!, item.doc?.S]));
     return new Map(unique.map((id) => [id, found.has(id) ? (JSON.parse(found.get(id)!) as ViewDoc) : undefined]));
   }
 
@@ -106,18 +113,22 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     while (out.length <= options.limit) {
       await Promise.all(cursors.map((c) => c.ready()));
       let min: BucketCursor | undefined;
-      for (const c of cursors) if (c.head && (!min || c.head['sk']!.S! < min.head!['sk']!.S!)) min = c;
+      for (const c of cursors) if (c.head && (!min || c.head.sk!.S! < min.head!.sk!.S!)) min = c;
       if (!min) break;
       out.push(min.take());
     }
-    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item['doc']!.S!) as ViewDoc);
+    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item.doc!.S!) as ViewDoc);
     return out.length > options.limit ? { docs, next: docs.at(-1)!.customerId } : { docs };
   }
 
   async replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void> {
     const all = uniqueDocs(docs);
     const next = this.generations.fresh();
-    await batchWrite(this.client, this.table, all.map((doc) => ({ PutRequest: { Item: this.item(tenant, next, doc) } })));
+    await batchWrite(
+      this.client,
+      this.table,
+      all.map((doc) => ({ PutRequest: { Item: this.item(tenant, next, doc) } })),
+    );
     const retired = await this.generations.flip(tenant, next);
     await this.collectGarbage(tenant, retired);
   }

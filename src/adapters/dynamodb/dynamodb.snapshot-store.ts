@@ -35,8 +35,8 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   async get(tenant: string, streamId: string): Promise<StoredSnapshot | undefined> {
     const [item] = await this.reads.read([{ pk: S(snapshotPk(tenant, streamId)), sk: N(0) }]);
     if (item === undefined) return undefined;
-    const version = Number(item['version']?.N);
-    const json = item['snapshot']?.S;
+    const version = Number(item.version?.N);
+    const json = item.snapshot?.S;
     if (!Number.isSafeInteger(version) || json === undefined) throw new Error(`snapshot item ${snapshotPk(tenant, streamId)} lacks its version or snapshot`);
     return { version, snapshot: JSON.parse(json) };
   }

@@ -35,11 +35,15 @@ export class DynamoDbCheckpoints implements Checkpoints {
   async get(streamArn: string, shardId: string): Promise<ShardCheckpoint | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(streamArn, shardId), ConsistentRead: true }));
     if (!out.Item) return undefined;
-    return { sequenceNumber: out.Item['seq']?.S, ended: out.Item['ended']?.BOOL === true };
+    return { sequenceNumber: out.Item.seq?.S, ended: out.Item.ended?.BOOL === true };
   }
 
   async save(streamArn: string, shardId: string, checkpoint: ShardCheckpoint): Promise<void> {
-    const item = { ...this.key(streamArn, shardId), ended: { BOOL: checkpoint.ended }, ...(checkpoint.sequenceNumber ? { seq: { S: checkpoint.sequenceNumber } } : {}) };
+    const item = {
+      ...this.key(streamArn, shardId),
+      ended: { BOOL: checkpoint.ended },
+      ...(checkpoint.sequenceNumber ? { seq: { S: checkpoint.sequenceNumber } } : {}),
+    };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
 

@@ -37,7 +37,10 @@ export type StreamsPollerOptions = {
 export type { RoundResult };
 
 class BatchFailed extends Error {
-  constructor(readonly shardId: string, readonly errors: readonly unknown[]) {
+  constructor(
+    readonly shardId: string,
+    readonly errors: readonly unknown[],
+  ) {
     super(`shard ${shardId}: a batch failed and will be read again from its checkpoint (${errors.map(String).join('; ')})`);
   }
 }
@@ -79,7 +82,8 @@ const streamShards = (streams: DynamoDBStreamsClient, handler: StreamBatchHandle
     // from a checkpoint: it is older than the stream's retention, records were lost and a
     // rebuild is due. From the trim horizon (DynamoDB Local answers so for an iterator taken
     // on an empty shard) nothing was skipped: the next read takes a fresh iterator.
-    if (checkpoint !== undefined) options.onError?.(new Error(`shard ${shardId}: records past the checkpoint were trimmed; rebuild the projections`, { cause: e }));
+    if (checkpoint !== undefined)
+      options.onError?.(new Error(`shard ${shardId}: records past the checkpoint were trimmed; rebuild the projections`, { cause: e }));
   },
 });
 

@@ -23,7 +23,9 @@ export type StreamImage = Record<string, AttributeValue>;
 export type DynamoDbStreamRecord = {
   readonly eventID?: string | undefined;
   readonly eventName?: string | undefined;
-  readonly dynamodb?: { readonly Keys?: StreamImage | undefined; readonly NewImage?: StreamImage | undefined; readonly SequenceNumber?: string | undefined } | undefined;
+  readonly dynamodb?:
+    | { readonly Keys?: StreamImage | undefined; readonly NewImage?: StreamImage | undefined; readonly SequenceNumber?: string | undefined }
+    | undefined;
 };
 
 export type RejectedRecord = {
@@ -62,7 +64,7 @@ export const isTransient = (e: unknown): boolean => {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const itemName = (r: DynamoDbStreamRecord): string => {
   const keys = r.dynamodb?.Keys ?? r.dynamodb?.NewImage;
-  return `${keys?.['pk']?.S ?? '?'}/${keys?.['sk']?.N ?? keys?.['sk']?.S ?? '?'}`;
+  return `${keys?.pk?.S ?? '?'}/${keys?.sk?.N ?? keys?.sk?.S ?? '?'}`;
 };
 
 export class DynamoDbStreamsProjector {
@@ -126,11 +128,21 @@ export class DynamoDbStreamsProjector {
         }
       }
       // the docs of the batch's streams in one read (when the store can), not one read each
-      const docs = ready.length > 1 && readsMany(this.docs) ? await PrefetchedDocs.of(this.docs, tenant, ready.map((e) => e.stored.streamId)) : this.docs;
+      const docs =
+        ready.length > 1 && readsMany(this.docs)
+          ? await PrefetchedDocs.of(
+              this.docs,
+              tenant,
+              ready.map((e) => e.stored.streamId),
+            )
+          : this.docs;
       projected += await this.apply(tenant, ready, docs, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
       if (this.afterProject && ready.length > 0) {
         try {
-          await this.afterProject(tenant, ready.map((e) => e.event!));
+          await this.afterProject(
+            tenant,
+            ready.map((e) => e.event!),
+          );
         } catch (e) {
           for (const entry of ready) fail(entry.index, e);
         }
@@ -156,7 +168,12 @@ export class DynamoDbStreamsProjector {
   ): Promise<number> {
     if (entries.length === 0) return 0;
     try {
-      await this.projector.apply(tenant, entries.map((e) => e.event!), docs, keys);
+      await this.projector.apply(
+        tenant,
+        entries.map((e) => e.event!),
+        docs,
+        keys,
+      );
       return entries.length;
     } catch {
       // fall through: everything is idempotent, so re-applying what did land is harmless

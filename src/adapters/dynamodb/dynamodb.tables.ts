@@ -88,7 +88,11 @@ export const outboxTableDefinition: TableDefinition = {
     const base = stringKeyTable(tableName, true);
     return {
       ...base,
-      AttributeDefinitions: [...(base.AttributeDefinitions ?? []), { AttributeName: 'due', AttributeType: 'S' }, { AttributeName: 'dueAt', AttributeType: 'N' }],
+      AttributeDefinitions: [
+        ...(base.AttributeDefinitions ?? []),
+        { AttributeName: 'due', AttributeType: 'S' },
+        { AttributeName: 'dueAt', AttributeType: 'N' },
+      ],
       GlobalSecondaryIndexes: [
         {
           IndexName: OUTBOX_DUE_INDEX,

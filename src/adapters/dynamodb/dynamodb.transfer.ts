@@ -60,20 +60,27 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
 
   async claims(tenant: string, page: PageRequest): Promise<TransferPage<TransferClaim>> {
     const { items, next } = await this.scan(this.tables.events, tenant, page, 'claim');
-    return { items: items.map((i) => ({ key: i['key']!.S!, owner: i['owner']!.S! })), next };
+    return { items: items.map((i) => ({ key: i.key!.S!, owner: i.owner!.S! })), next };
   }
 
   async idempotency(tenant: string, page: PageRequest): Promise<TransferPage<IdempotencyRecord>> {
     const { items, next } = await this.scan(this.tables.events, tenant, page, 'idempotency');
-    return { items: items.map((i) => ({ key: i['key']!.S!, payloadHash: i['payloadHash']!.S!, expiresAt: Number(i['expiresAt']!.N) })), next };
+    return { items: items.map((i) => ({ key: i.key!.S!, payloadHash: i.payloadHash!.S!, expiresAt: Number(i.expiresAt!.N) })), next };
   }
 
   async keys(tenant: string, page: PageRequest): Promise<TransferPage<TransferKey>> {
     const { items, next } = await this.scan(this.tables.keys, tenant, page);
     const toKey = (i: Item): TransferKey =>
-      i['destroyed']?.BOOL === true
-        ? { kind: 'destroyed', customerId: i['customerId']!.S!, destroyedAt: Number(i['destroyedAt']?.N ?? 0) }
-        : { kind: 'live', customerId: i['customerId']!.S!, keyId: i['keyId']!.S!, masterKeyId: i['masterKeyId']!.S!, wrapped: i['wrapped']!.S!, createdAt: Number(i['createdAt']?.N ?? 0) };
+      i.destroyed?.BOOL === true
+        ? { kind: 'destroyed', customerId: i.customerId!.S!, destroyedAt: Number(i.destroyedAt?.N ?? 0) }
+        : {
+            kind: 'live',
+            customerId: i.customerId!.S!,
+            keyId: i.keyId!.S!,
+            masterKeyId: i.masterKeyId!.S!,
+            wrapped: i.wrapped!.S!,
+            createdAt: Number(i.createdAt?.N ?? 0),
+          };
     return { items: items.map(toKey), next };
   }
 
@@ -108,8 +115,19 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
   }
 
   async importClaims(tenant: string, claims: readonly TransferClaim[]): Promise<void> {
-    const item = (c: TransferClaim): Item => ({ pk: S(claimPk(tenant, c.key)), sk: N(0), kind: S('claim'), tenant: S(tenant), key: S(c.key), owner: S(c.owner) });
-    await batchWrite(this.client, this.tables.events, claims.map((c) => ({ PutRequest: { Item: item(c) } })));
+    const item = (c: TransferClaim): Item => ({
+      pk: S(claimPk(tenant, c.key)),
+      sk: N(0),
+      kind: S('claim'),
+      tenant: S(tenant),
+      key: S(c.key),
+      owner: S(c.owner),
+    });
+    await batchWrite(
+      this.client,
+      this.tables.events,
+      claims.map((c) => ({ PutRequest: { Item: item(c) } })),
+    );
   }
 
   async importIdempotency(tenant: string, records: readonly IdempotencyRecord[]): Promise<void> {
@@ -123,7 +141,11 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
       expiresAt: N(r.expiresAt),
       ttl: N(Math.ceil(r.expiresAt / 1000)),
     });
-    await batchWrite(this.client, this.tables.events, records.map((r) => ({ PutRequest: { Item: item(r) } })));
+    await batchWrite(
+      this.client,
+      this.tables.events,
+      records.map((r) => ({ PutRequest: { Item: item(r) } })),
+    );
   }
 
   async importKeys(tenant: string, keys: readonly TransferKey[]): Promise<void> {
@@ -143,7 +165,9 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
   }
 
   private async keyExists(tenant: string, customerId: string): Promise<boolean> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tables.keys, Key: { pk: S(keyPk(tenant, customerId)) }, ConsistentRead: true, ProjectionExpression: 'pk' }));
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tables.keys, Key: { pk: S(keyPk(tenant, customerId)) }, ConsistentRead: true, ProjectionExpression: 'pk' }),
+    );
     return out.Item !== undefined;
   }
 

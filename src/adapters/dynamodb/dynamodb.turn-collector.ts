@@ -24,7 +24,10 @@ export class TurnCollector<T> {
 
   add(entry: T): void {
     this.pending.push(entry);
-    if (this.options.full(this.pending)) return this.flush();
+    if (this.options.full(this.pending)) {
+      this.flush();
+      return;
+    }
     this.turn ??= setImmediate(() => {
       this.turn = undefined;
       if (this.timer) return; // already waiting for stragglers

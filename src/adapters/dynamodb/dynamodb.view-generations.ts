@@ -62,7 +62,9 @@ export class ViewGenerations {
       g = { ...FIRST, buckets: this.buckets };
       if (recorded) {
         try {
-          await this.client.send(new PutItemCommand({ TableName: this.table, Item: this.pointerItem(tenant, g), ConditionExpression: 'attribute_not_exists(pk)' }));
+          await this.client.send(
+            new PutItemCommand({ TableName: this.table, Item: this.pointerItem(tenant, g), ConditionExpression: 'attribute_not_exists(pk)' }),
+          );
         } catch (e) {
           if (!(e instanceof ConditionalCheckFailedException)) throw e;
           g = (await this.read(tenant))!;
@@ -90,12 +92,17 @@ export class ViewGenerations {
             UpdateExpression: 'SET gen = :next, buckets = :b ADD retired :old',
             // a concurrent rebuild may have flipped first: retire what is active now, never lose it
             ConditionExpression: 'gen = :current',
-            ExpressionAttributeValues: { ':next': { S: next.id }, ':b': { N: String(next.buckets) }, ':old': { SS: [encodeRetired(current)] }, ':current': { S: current.id } },
+            ExpressionAttributeValues: {
+              ':next': { S: next.id },
+              ':b': { N: String(next.buckets) },
+              ':old': { SS: [encodeRetired(current)] },
+              ':current': { S: current.id },
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );
         this.cache.set(tenant, { g: next, at: Date.now(), recorded: true });
-        return (out.Attributes?.['retired']?.SS ?? []).map(decodeRetired).filter((g) => g.id !== next.id);
+        return (out.Attributes?.retired?.SS ?? []).map(decodeRetired).filter((g) => g.id !== next.id);
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException) || attempt >= 10) throw e;
       }
@@ -116,25 +123,34 @@ export class ViewGenerations {
             ExclusiveStartKey: start,
           }),
         );
-        await batchWrite(this.client, this.table, (page.Items ?? []).map((Key) => ({ DeleteRequest: { Key } })));
+        await batchWrite(
+          this.client,
+          this.table,
+          (page.Items ?? []).map((Key) => ({ DeleteRequest: { Key } })),
+        );
         start = page.LastEvaluatedKey;
       } while (start);
     }
     await this.client.send(
-      new UpdateItemCommand({ TableName: this.table, Key: this.key(tenant), UpdateExpression: 'DELETE retired :g', ExpressionAttributeValues: { ':g': { SS: [encodeRetired(g)] } } }),
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(tenant),
+        UpdateExpression: 'DELETE retired :g',
+        ExpressionAttributeValues: { ':g': { SS: [encodeRetired(g)] } },
+      }),
     );
   }
 
   /** Generations retired but not yet deleted (a cleanup was interrupted). */
   async retired(tenant: string): Promise<Generation[]> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(tenant), ConsistentRead: true }));
-    return (out.Item?.['retired']?.SS ?? []).map(decodeRetired);
+    return (out.Item?.retired?.SS ?? []).map(decodeRetired);
   }
 
   private async read(tenant: string): Promise<Generation | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(tenant), ConsistentRead: true }));
-    const id = out.Item?.['gen']?.S;
-    return id === undefined ? undefined : { id, buckets: Number(out.Item?.['buckets']?.N) };
+    const id = out.Item?.gen?.S;
+    return id === undefined ? undefined : { id, buckets: Number(out.Item?.buckets?.N) };
   }
 
   private key(tenant: string): Record<string, AttributeValue> {

@@ -1,4 +1,4 @@
-import { EventStoreDBClient, WrongExpectedVersionError } from '@eventstore/db-client';
+import { type EventStoreDBClient, WrongExpectedVersionError } from '@eventstore/db-client';
 import { readWhole, streamNames, toEventData } from './eventstoredb.streams.js';
 
 // Commit records: one stream per multi-write commit. Revision 0 is CommitStarted (naming every
@@ -29,7 +29,9 @@ export class CommitRecords {
   async decide(tenant: string, id: string, decision: 'committed' | 'aborted'): Promise<Exclude<CommitStatus, 'pending'>> {
     const type = decision === 'committed' ? 'CommitCompleted' : 'CommitAborted';
     try {
-      await this.client.appendToStream(streamNames(tenant).commit(id), toEventData({ id: crypto.randomUUID(), type, data: {}, meta: {} }), { expectedRevision: 0n });
+      await this.client.appendToStream(streamNames(tenant).commit(id), toEventData({ id: crypto.randomUUID(), type, data: {}, meta: {} }), {
+        expectedRevision: 0n,
+      });
       this.decided.set(id, decision);
       return decision;
     } catch (error) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventStoreDBClient, StreamDeletedError, WrongExpectedVersionError, type AppendExpectedRevision } from '@eventstore/db-client';
+import { type EventStoreDBClient, StreamDeletedError, WrongExpectedVersionError, type AppendExpectedRevision } from '@eventstore/db-client';
 import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
 import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
@@ -67,7 +67,9 @@ export class EventStoreDbEventStore implements EventStore {
       const seen: Seen = { idem, streams, claims };
       const recorded = idem && idempotencyRecord(idem);
       if (recorded && recorded.expiresAt > this.clock.now()) return { status: 'duplicate', payloadHash: recorded.payloadHash };
-      const holds = commit.streams.every((s, i) => streams[i]!.visible.length === s.expectedVersion) && commit.claims.every((c, i) => claimHolds(c, claimOwner(claims[i]!)));
+      const holds =
+        commit.streams.every((s, i) => streams[i]!.visible.length === s.expectedVersion) &&
+        commit.claims.every((c, i) => claimHolds(c, claimOwner(claims[i]!)));
       // past the bound the caller gets the current state and decides (only use cases retry)
       if (!holds || attempt > MAX_ATTEMPTS) return conflict(commit, seen);
       if (await this.write(commit.tenant, plan(commit, seen))) {
@@ -120,7 +122,11 @@ export class EventStoreDbEventStore implements EventStore {
     if (writes.length === 1 && batches[0]!.length === 1) return this.append(writes[0]!.stream, writes[0]!.expected, writes[0]!.events);
 
     const id = randomUUID();
-    await this.commits.start(tenant, id, writes.map((w, i) => ({ stream: w.stream, after: String(w.expected), count: w.events.length, batches: batches[i]!.length })));
+    await this.commits.start(
+      tenant,
+      id,
+      writes.map((w, i) => ({ stream: w.stream, after: String(w.expected), count: w.events.length, batches: batches[i]!.length })),
+    );
     try {
       for (let i = 0; i < writes.length; i++) {
         let expected = writes[i]!.expected;
@@ -159,18 +165,27 @@ const plan = (commit: Commit, seen: Seen): Write[] => {
   const nonce = randomUUID();
   const writes: Write[] = commit.streams
     .filter((s) => s.events.length > 0)
-      .map((s) => ({
+    .map((s) => ({
       stream: names.customer(s.streamId),
       expected: expectedAfter(seen.streams[commit.streams.indexOf(s)]!.last),
       // a retry of the same event at the same version is recognised by the server as the same write
-      events: s.events.map((e) => ({ id: deterministicUuid(`${names.customer(s.streamId)}/${e.version}/${e.eventId}`), type: e.type, data: storable(e), meta: {} })),
+      events: s.events.map((e) => ({
+        id: deterministicUuid(`${names.customer(s.streamId)}/${e.version}/${e.eventId}`),
+        type: e.type,
+        data: storable(e),
+        meta: {},
+      })),
     }));
   commit.claims.forEach((c, i) => {
     const loaded = seen.claims[i]!;
     if (c.op === 'release' && claimOwner(loaded) === undefined) return; // releasing a free key changes nothing
     const data = c.op === 'release' ? {} : { owner: c.owner };
     const type = c.op === 'claim' ? 'ClaimTaken' : c.op === 'release' ? 'ClaimReleased' : 'ClaimTransferred';
-    writes.push({ stream: names.claim(c.key), expected: expectedAfter(loaded.last), events: [{ id: deterministicUuid(`${nonce}/claim/${i}`), type, data, meta: {} }] });
+    writes.push({
+      stream: names.claim(c.key),
+      expected: expectedAfter(loaded.last),
+      events: [{ id: deterministicUuid(`${nonce}/claim/${i}`), type, data, meta: {} }],
+    });
   });
   const idem = commit.idempotency;
   if (idem) {

@@ -39,7 +39,7 @@ export const customerEvents = (loaded: Loaded): StoredEvent[] => loaded.visible.
 /** The owner a claim stream ends with: taken and transferred name one, released frees the key. */
 export const claimOwner = (loaded: Loaded): string | undefined => {
   const last = loaded.visible[loaded.visible.length - 1];
-  return last && last.type !== 'ClaimReleased' ? (last.data['owner'] as string) : undefined;
+  return last && last.type !== 'ClaimReleased' ? (last.data.owner as string) : undefined;
 };
 
 export const idempotencyRecord = (loaded: Loaded): IdempotencyRecord | undefined => {

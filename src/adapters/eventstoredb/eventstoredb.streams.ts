@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  EventStoreDBClient,
+  type EventStoreDBClient,
   StreamDeletedError,
   StreamNotFoundError,
   jsonEvent,
@@ -38,7 +38,7 @@ export const toEventData = (p: Proposed) =>
 
 export const fromResolved = (r: ResolvedEvent): Read | undefined => {
   const e = r.event;
-  if (!e || !e.isJson) return undefined;
+  if (!e?.isJson) return undefined;
   return { revision: e.revision, type: e.type, data: e.data as Record<string, unknown>, meta: (e.metadata ?? {}) as Meta, created: e.created.getTime() };
 };
 

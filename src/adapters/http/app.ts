@@ -27,7 +27,14 @@ export const API_BODY_LIMIT = 64 * 1024;
 export type HttpApp = OpenAPIHono<AppEnv>;
 
 /** What a validation target is called in an error: the JSON was fine, the request body was not. */
-const TARGETS: Readonly<Record<string, string>> = { json: 'request body', query: 'query parameters', param: 'path parameters', header: 'headers', cookie: 'cookies', form: 'form body' };
+const TARGETS: Readonly<Record<string, string>> = {
+  json: 'request body',
+  query: 'query parameters',
+  param: 'path parameters',
+  header: 'headers',
+  cookie: 'cookies',
+  form: 'form body',
+};
 
 export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
@@ -36,7 +43,16 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
     defaultHook: (result, c) => {
       if (!result.success) {
         const where = TARGETS[result.target] ?? result.target;
-        return c.json(errorBody('VALIDATION_FAILED', `invalid ${where}: ${zodIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, zodIssues(result.error)), 400);
+        return c.json(
+          errorBody(
+            'VALIDATION_FAILED',
+            `invalid ${where}: ${zodIssues(result.error)
+              .map((i) => `${i.path}: ${i.message}`)
+              .join('; ')}`,
+            zodIssues(result.error),
+          ),
+          400,
+        );
       }
       return undefined;
     },
@@ -52,7 +68,13 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
     c.header('X-Request-Id', c.get('requestId'));
     if (c.res.status >= 400) {
       const p = c.get('principal');
-      deps.logger?.[c.res.status >= 500 ? 'error' : 'info']('request refused', { requestId: c.get('requestId'), method: c.req.method, route: label, status: c.res.status, principal: p?.id });
+      deps.logger?.[c.res.status >= 500 ? 'error' : 'info']('request refused', {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        route: label,
+        status: c.res.status,
+        principal: p?.id,
+      });
     }
   });
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
@@ -75,7 +97,9 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length) {
-      return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`), 405, { Allow: allowed.join(', ') });
+      return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`), 405, {
+        Allow: allowed.join(', '),
+      });
     }
     return c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /docs`), 404);
   });
@@ -106,10 +130,14 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
     return c.json(errorBody(err.code, err.message, issues), statusOf(err.code));
   }
   if (err instanceof HTTPException && err.status < 500) {
-    const code: HttpErrorCode = err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 404 ? 'NOT_FOUND' : err.status === 401 ? 'UNAUTHORIZED' : 'VALIDATION_FAILED';
+    const code: HttpErrorCode =
+      err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 404 ? 'NOT_FOUND' : err.status === 401 ? 'UNAUTHORIZED' : 'VALIDATION_FAILED';
     return c.json(errorBody(code, err.message || 'the request was refused'), statusOf(code));
   }
   // the stack's first line is the message, which may echo data: log the name and frames only
   deps.logger?.error('unexpected error', { requestId: c.get('requestId'), error: err.name, stack: err.stack?.split('\n').slice(1, 8).join('\n') });
-  return c.json(errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${c.get('requestId')}`, [], { requestId: c.get('requestId') }), 500);
+  return c.json(
+    errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${c.get('requestId')}`, [], { requestId: c.get('requestId') }),
+    500,
+  );
 };

@@ -9,7 +9,10 @@ import type { RateLimiter } from './rate-limiter.js';
 
 export type AppEnv = { Variables: { principal: Principal; requestId: string } };
 
-export type Credential = { readonly kind: 'basic'; readonly writeKey: string } | { readonly kind: 'bearer'; readonly token: string } | { readonly kind: 'none' };
+export type Credential =
+  | { readonly kind: 'basic'; readonly writeKey: string }
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'none' };
 
 const BEARER_CHALLENGE = 'Bearer realm="c360"';
 const INGEST_CHALLENGE = 'Basic realm="c360-ingest", Bearer realm="c360"';
@@ -25,7 +28,10 @@ export const parseAuthorization = (header: string | undefined): Credential => {
     const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
     return { kind: 'basic', writeKey: user };
   }
-  throw unauthorized('the Authorization header is not understood; send "Bearer <token>" (or Basic with the write key as user name for ingest)', BEARER_CHALLENGE);
+  throw unauthorized(
+    'the Authorization header is not understood; send "Bearer <token>" (or Basic with the write key as user name for ingest)',
+    BEARER_CHALLENGE,
+  );
 };
 
 const unauthorized = (message: string, challenge: string): HttpError =>
@@ -73,13 +79,20 @@ export class Gate {
 
   private admit(p: Principal, scope: Scope): Principal {
     if (!p.scopes.has(scope)) {
-      throw new HttpError('FORBIDDEN', `credential ${p.id} lacks the "${scope}" scope this route needs`, [{ path: 'authorization', message: `needs scope ${scope}` }]);
+      throw new HttpError('FORBIDDEN', `credential ${p.id} lacks the "${scope}" scope this route needs`, [
+        { path: 'authorization', message: `needs scope ${scope}` },
+      ]);
     }
     const rate = this.limiter.take(p.id, p.rateLimitPerSecond);
     if (!rate.allowed) {
-      throw new HttpError('RATE_LIMITED', `credential ${p.id} is over its limit of ${p.rateLimitPerSecond} requests per second; retry after ${rate.retryAfterSeconds} s`, [], {
-        'Retry-After': String(rate.retryAfterSeconds),
-      });
+      throw new HttpError(
+        'RATE_LIMITED',
+        `credential ${p.id} is over its limit of ${p.rateLimitPerSecond} requests per second; retry after ${rate.retryAfterSeconds} s`,
+        [],
+        {
+          'Retry-After': String(rate.retryAfterSeconds),
+        },
+      );
     }
     return p;
   }

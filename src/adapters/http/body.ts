@@ -37,7 +37,9 @@ type NodeIncoming = AsyncIterable<Uint8Array> & { readonly headers: Readonly<Rec
 
 const incomingOf = (env: unknown): NodeIncoming | undefined => {
   const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
-  return typeof incoming === 'object' && incoming !== null && Symbol.asyncIterator in incoming && 'headers' in incoming ? (incoming as NodeIncoming) : undefined;
+  return typeof incoming === 'object' && incoming !== null && Symbol.asyncIterator in incoming && 'headers' in incoming
+    ? (incoming as NodeIncoming)
+    : undefined;
 };
 
 /**
@@ -82,9 +84,11 @@ const kb = (n: number) => `${Math.round(n / 1024)} KB`;
 
 /** The 400 Segment answers for an oversized call or batch. */
 export const tooLarge = (what: 'call' | 'batch', max: number): HttpError =>
-  new HttpError(what === 'call' ? 'CALL_TOO_LARGE' : 'BODY_TOO_LARGE', `the ${what} is larger than Segment's limit of ${kb(max)} per ${what}; send ${what === 'call' ? 'less data per call' : 'smaller batches'}`, [
-    { path: '(root)', message: `at most ${max} bytes` },
-  ]);
+  new HttpError(
+    what === 'call' ? 'CALL_TOO_LARGE' : 'BODY_TOO_LARGE',
+    `the ${what} is larger than Segment's limit of ${kb(max)} per ${what}; send ${what === 'call' ? 'less data per call' : 'smaller batches'}`,
+    [{ path: '(root)', message: `at most ${max} bytes` }],
+  );
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
@@ -95,12 +99,15 @@ const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 export const bufferJsonBody = async (req: Request, max: number): Promise<Request> => {
   if (!req.body || req.headers.get('content-length') === '0') return req;
   const read = await readBounded(req, max);
-  if (!read.ok) throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is larger than the ${kb(max)} limit`, [{ path: '(root)', message: `at most ${max} bytes` }]);
+  if (!read.ok)
+    throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is larger than the ${kb(max)} limit`, [{ path: '(root)', message: `at most ${max} bytes` }]);
   const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const isJson = JSON_MEDIA.test(media);
   if (read.text === '') return new Request(req.url, { method: req.method, headers: req.headers, body: isJson ? '{}' : null });
   if (!isJson) {
-    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [{ path: 'content-type', message: 'must be application/json' }]);
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [
+      { path: 'content-type', message: 'must be application/json' },
+    ]);
   }
   const parsed = parseJson(read.text);
   if (!parsed.ok) throw new HttpError('MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);

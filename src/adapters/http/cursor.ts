@@ -5,7 +5,10 @@ import { HttpError } from './errors.js';
 
 export const encodeCursor = (position: unknown): string => {
   const bytes = new TextEncoder().encode(JSON.stringify(position));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 };
 
 export const decodeCursor = <T>(cursor: string, isValid: (v: unknown) => v is T): T => {

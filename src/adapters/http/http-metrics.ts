@@ -40,7 +40,10 @@ export class HttpMetrics {
       const [method, route, status] = key.split('\u0000') as [string, string, string];
       out.push(`c360_http_requests_total{method="${method}",route="${escapeLabel(route)}",status="${status}"} ${value}`);
     }
-    out.push('# HELP c360_http_request_duration_seconds HTTP request latency by method and route pattern', '# TYPE c360_http_request_duration_seconds histogram');
+    out.push(
+      '# HELP c360_http_request_duration_seconds HTTP request latency by method and route pattern',
+      '# TYPE c360_http_request_duration_seconds histogram',
+    );
     for (const [key, h] of this.latency) {
       const [method, route] = key.split('\u0000') as [string, string];
       const labels = `method="${method}",route="${escapeLabel(route)}"`;

@@ -44,15 +44,18 @@ export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 4
     400: 'invalid request (field paths in issues)',
     401: 'missing or invalid credential (WWW-Authenticate says which)',
     403: 'the credential lacks the scope',
-    404: 'no such customer for this credential\'s tenant',
-    409: 'conflicts with the customers\' current state or identity rules',
+    404: "no such customer for this credential's tenant",
+    409: "conflicts with the customers' current state or identity rules",
     410: 'the customer was erased (CUSTOMER_ERASED): nothing is held about it any more',
     413: 'body larger than 64 KB',
     415: 'body is not application/json',
     422: 'well formed but refused',
     429: 'rate limited; Retry-After says when to retry (seconds)',
   };
-  return Object.fromEntries([...statuses, 401, 403, 429].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<number, ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>>;
+  return Object.fromEntries([...statuses, 401, 403, 429].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<
+    number,
+    ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>
+  >;
 };
 
 /** The 200 answer; `schema` is built when the document is generated. */
@@ -103,7 +106,13 @@ export const BatchResult = lazy(() =>
     .object({
       success: z.literal(true),
       invalid: z.array(
-        z.object({ index: z.number().int(), code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })), quarantineId: z.string().optional() }),
+        z.object({
+          index: z.number().int(),
+          code: z.string(),
+          message: z.string(),
+          issues: z.array(z.object({ path: z.string(), message: z.string() })),
+          quarantineId: z.string().optional(),
+        }),
       ),
     })
     .openapi('BatchResult'),
@@ -115,7 +124,7 @@ export const Customer360 = lazy(() =>
   z
     .looseObject({
       customerId: z.string(),
-      version: z.number().int().openapi({ description: 'the view\'s version; ask for at least this with ?minVersion=' }),
+      version: z.number().int().openapi({ description: "the view's version; ask for at least this with ?minVersion=" }),
       aliases: z.array(z.string()),
       identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
       traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })),
@@ -137,7 +146,13 @@ export const TimelinePage = lazy(() =>
 );
 
 export const Limit = (max: number, fallback: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback).openapi({ description: `page size, 1..${max} (default ${fallback})` });
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(fallback)
+    .openapi({ description: `page size, 1..${max} (default ${fallback})` });
 
 // GDPR: erasure receipts, access exports, consents, restriction, the audit log and the ledger.
 
@@ -164,20 +179,45 @@ export const CustomerExport = lazy(() =>
   z
     .looseObject({
       format: z.string(),
-      metadata: z.looseObject({ requestedId: z.string(), customerId: z.string(), customers: z.array(z.string()).readonly(), exportedAt: z.string(), counts: z.record(z.string(), z.number()) }),
-      customer360: z.unknown().openapi({ description: 'the 360 view as GET /v1/customers/{id} answers it; null while an asynchronous projection has not caught up' }),
+      metadata: z.looseObject({
+        requestedId: z.string(),
+        customerId: z.string(),
+        customers: z.array(z.string()).readonly(),
+        exportedAt: z.string(),
+        counts: z.record(z.string(), z.number()),
+      }),
+      customer360: z
+        .unknown()
+        .openapi({ description: 'the 360 view as GET /v1/customers/{id} answers it; null while an asynchronous projection has not caught up' }),
       identity: z.unknown().openapi({ description: 'identifiers with provenance, merges with their evidence, rejections (as GET /v1/customers/{id}/explain)' }),
-      consents: z.object({ current: z.record(z.string(), z.unknown()), history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })) }),
-      events: z.array(z.looseObject({ eventId: z.string(), streamId: z.string(), type: z.string(), observedAt: z.string(), source: z.string(), data: z.unknown(), pii: z.unknown().optional() })),
+      consents: z.object({
+        current: z.record(z.string(), z.unknown()),
+        history: z.array(z.looseObject({ purpose: z.string(), status: z.string(), at: z.string(), source: z.string() })),
+      }),
+      events: z.array(
+        z.looseObject({
+          eventId: z.string(),
+          streamId: z.string(),
+          type: z.string(),
+          observedAt: z.string(),
+          source: z.string(),
+          data: z.unknown(),
+          pii: z.unknown().optional(),
+        }),
+      ),
       quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
-      engagement: z.object({ decisions: z.array(z.unknown()).openapi({ description: "every engagement decision (sent or suppressed, with its reason) of the cluster, newest first" }) }),
+      engagement: z.object({
+        decisions: z
+          .array(z.unknown())
+          .openapi({ description: 'every engagement decision (sent or suppressed, with its reason) of the cluster, newest first' }),
+      }),
     })
-    .openapi('CustomerExport', { description: 'everything held about the customer\'s identity cluster, personal values decrypted' }),
+    .openapi('CustomerExport', { description: "everything held about the customer's identity cluster, personal values decrypted" }),
 );
 
 export const ConsentRequest = z
   .object({
-    purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: 'matched case-insensitively, as Segment\'s categoryPreferences' }),
+    purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: "matched case-insensitively, as Segment's categoryPreferences" }),
     status: z.enum(['granted', 'withdrawn']),
     at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'when the person decided; default now; at most 5 minutes ahead' }),
     source: z
@@ -208,7 +248,12 @@ export const RestrictionRequest = z.object({ reason: ReasonCode.optional() }).op
 
 export const RestrictionResult = lazy(() =>
   z
-    .object({ customerId: z.string(), restricted: z.boolean(), changed: z.boolean().openapi({ description: 'false when it already was so' }), version: z.number().int() })
+    .object({
+      customerId: z.string(),
+      restricted: z.boolean(),
+      changed: z.boolean().openapi({ description: 'false when it already was so' }),
+      version: z.number().int(),
+    })
     .openapi('RestrictionResult'),
 );
 
@@ -227,9 +272,5 @@ export const AuditEntry = lazy(() =>
     .openapi('AuditEntry', { description: 'ids, codes and counts only: no personal data' }),
 );
 
-export const AuditPage = lazy(() =>
-  z.object({ items: z.array(AuditEntry()), next: z.string().optional() }).openapi('AuditPage'),
-);
-export const ErasurePage = lazy(() =>
-  z.object({ items: z.array(ErasureReceipt()), next: z.string().optional() }).openapi('ErasurePage'),
-);
+export const AuditPage = lazy(() => z.object({ items: z.array(AuditEntry()), next: z.string().optional() }).openapi('AuditPage'));
+export const ErasurePage = lazy(() => z.object({ items: z.array(ErasureReceipt()), next: z.string().optional() }).openapi('ErasurePage'));

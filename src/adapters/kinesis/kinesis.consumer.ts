@@ -51,7 +51,11 @@ const kinesisShards = (client: KinesisClientSource, handler: KinesisBatchHandler
       // ListShards takes the stream name or a NextToken, never both
       const out = await resolveClient(client).send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: options.streamName }));
       for (const shard of out.Shards ?? []) {
-        if (shard.ShardId) yield { id: shard.ShardId, parents: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => typeof p === 'string' && p !== '') };
+        if (shard.ShardId)
+          yield {
+            id: shard.ShardId,
+            parents: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => typeof p === 'string' && p !== ''),
+          };
       }
       token = out.NextToken;
     } while (token);

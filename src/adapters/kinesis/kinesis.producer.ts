@@ -1,5 +1,12 @@
 import { PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { chunkRecords, recordBytes, type IngestQueue, type QueueLimits, type QueueRecord, type QueueResult } from '../../application/ports/ingest-queue.port.js';
+import {
+  chunkRecords,
+  recordBytes,
+  type IngestQueue,
+  type QueueLimits,
+  type QueueRecord,
+  type QueueResult,
+} from '../../application/ports/ingest-queue.port.js';
 import { resolveClient, sleep, type KinesisClientSource } from './kinesis.client.js';
 
 // The ingest queue on Kinesis PutRecords. A request can succeed while some of its entries fail
@@ -22,7 +29,15 @@ export type KinesisProducerOptions = {
 };
 
 // a request-level error after the SDK's own retries: these will not pass by sending again
-const PERMANENT = new Set(['ResourceNotFoundException', 'InvalidArgumentException', 'AccessDeniedException', 'ValidationException', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSNotFoundException']);
+const PERMANENT = new Set([
+  'ResourceNotFoundException',
+  'InvalidArgumentException',
+  'AccessDeniedException',
+  'ValidationException',
+  'KMSAccessDeniedException',
+  'KMSDisabledException',
+  'KMSNotFoundException',
+]);
 
 export class KinesisIngestQueue implements IngestQueue {
   readonly limits = KINESIS_LIMITS;
@@ -50,9 +65,16 @@ export class KinesisIngestQueue implements IngestQueue {
   /** What Kinesis would refuse the whole request for, refused for this record only. */
   private refusal(r: QueueRecord): QueueResult | undefined {
     const keyLength = r.partitionKey.length;
-    if (keyLength < 1 || keyLength > 256) return { ok: false, retryable: false, code: 'InvalidPartitionKey', message: `the partition key must be 1 to 256 characters long, got ${keyLength}` };
+    if (keyLength < 1 || keyLength > 256)
+      return { ok: false, retryable: false, code: 'InvalidPartitionKey', message: `the partition key must be 1 to 256 characters long, got ${keyLength}` };
     const bytes = recordBytes(r);
-    if (bytes > this.limits.maxRecordBytes) return { ok: false, retryable: false, code: 'RecordTooLarge', message: `the record is ${bytes} bytes (data plus partition key); Kinesis takes at most ${this.limits.maxRecordBytes}` };
+    if (bytes > this.limits.maxRecordBytes)
+      return {
+        ok: false,
+        retryable: false,
+        code: 'RecordTooLarge',
+        message: `the record is ${bytes} bytes (data plus partition key); Kinesis takes at most ${this.limits.maxRecordBytes}`,
+      };
     return undefined;
   }
 
@@ -65,7 +87,10 @@ export class KinesisIngestQueue implements IngestQueue {
       let entries: readonly PutRecordsResultEntry[];
       try {
         const out = await resolveClient(this.client).send(
-          new PutRecordsCommand({ StreamName: this.options.streamName, Records: pending.map((i) => ({ PartitionKey: records[i]!.partitionKey, Data: records[i]!.data })) }),
+          new PutRecordsCommand({
+            StreamName: this.options.streamName,
+            Records: pending.map((i) => ({ PartitionKey: records[i]!.partitionKey, Data: records[i]!.data })),
+          }),
         );
         entries = out.Records ?? [];
       } catch (e) {

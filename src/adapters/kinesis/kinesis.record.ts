@@ -54,7 +54,12 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    return { ok: false, ...fallback, raw: text, reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${jsonErrorWhere(e)}); send one Segment call as a JSON object per record`) };
+    return {
+      ok: false,
+      ...fallback,
+      raw: text,
+      reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${jsonErrorWhere(e)}); send one Segment call as a JSON object per record`),
+    };
   }
   if (isObject(parsed) && 'c360' in parsed) return envelope(parsed, fallback);
   return bareCall(parsed, ctx, fallback);
@@ -62,27 +67,55 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
 
 const envelope = (e: Record<string, unknown>, fallback: { tenant: string; source: string }): DecodedRecord => {
   const { c360, tenant, source, receivedAt, call } = e;
-  const bad = (message: string, path: string): DecodedRecord => ({ ok: false, ...fallback, raw: { ...e, call: withoutWriteKey(call) }, reason: reason('UNDECODABLE_RECORD', message, path) });
+  const bad = (message: string, path: string): DecodedRecord => ({
+    ok: false,
+    ...fallback,
+    raw: { ...e, call: withoutWriteKey(call) },
+    reason: reason('UNDECODABLE_RECORD', message, path),
+  });
   if (c360 !== ENVELOPE_VERSION) return bad(`envelope version ${JSON.stringify(c360)} is not supported (expected ${ENVELOPE_VERSION})`, 'c360');
   if (typeof tenant !== 'string' || tenant === '') return bad('the envelope has no tenant', 'tenant');
-  if (typeof source !== 'string' || source === '') return { ok: false, tenant, source: fallback.source, raw: { ...e, call: withoutWriteKey(call) }, reason: reason('UNDECODABLE_RECORD', 'the envelope has no source', 'source') };
+  if (typeof source !== 'string' || source === '')
+    return {
+      ok: false,
+      tenant,
+      source: fallback.source,
+      raw: { ...e, call: withoutWriteKey(call) },
+      reason: reason('UNDECODABLE_RECORD', 'the envelope has no source', 'source'),
+    };
   const at = typeof receivedAt === 'number' && Number.isFinite(receivedAt) ? receivedAt : undefined;
   return { ok: true, value: { tenant, source, receivedAt: at, call: withoutWriteKey(call) } };
 };
 
 const bareCall = (call: unknown, ctx: DecodeContext, fallback: { tenant: string; source: string }): DecodedRecord => {
-  const writeKey = isObject(call) ? call['writeKey'] : undefined;
+  const writeKey = isObject(call) ? call.writeKey : undefined;
   const clean = withoutWriteKey(call);
   if (writeKey !== undefined) {
     const principal = typeof writeKey === 'string' ? ctx.auth.byWriteKey(writeKey) : undefined;
-    if (!principal) return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_WRITE_KEY', 'the call carries a writeKey that no credential knows; fix the producer\'s key', 'writeKey') };
+    if (!principal)
+      return {
+        ok: false,
+        ...fallback,
+        raw: clean,
+        reason: reason('UNKNOWN_WRITE_KEY', "the call carries a writeKey that no credential knows; fix the producer's key", 'writeKey'),
+      };
     if (!principal.scopes.has('ingest')) {
-      return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_WRITE_KEY', `write key ${principal.id} may not ingest; give it the ingest scope`, 'writeKey') };
+      return {
+        ok: false,
+        ...fallback,
+        raw: clean,
+        reason: reason('UNKNOWN_WRITE_KEY', `write key ${principal.id} may not ingest; give it the ingest scope`, 'writeKey'),
+      };
     }
     return { ok: true, value: { tenant: principal.tenant, source: principal.source, call: clean } };
   }
   if (ctx.defaultTenant === undefined) {
-    return { ok: false, ...fallback, raw: clean, reason: reason('UNKNOWN_TENANT', 'the call has no writeKey and no default tenant is configured for this stream', 'writeKey') };
+    return {
+      ok: false,
+      ...fallback,
+      raw: clean,
+      reason: reason('UNKNOWN_TENANT', 'the call has no writeKey and no default tenant is configured for this stream', 'writeKey'),
+    };
   }
   return { ok: true, value: { tenant: ctx.defaultTenant, source: fallback.source, call: clean } };
 };

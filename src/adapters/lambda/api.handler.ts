@@ -18,7 +18,7 @@ export type ApiHandler = (event: unknown, context?: LambdaContext) => Promise<Ap
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Payload format 2.0 says so in `version`; everything else is read as a REST (1.0) event. */
-const isHttpApiEvent = (event: Record<string, unknown>): boolean => event['version'] === '2.0' || 'rawPath' in event;
+const isHttpApiEvent = (event: Record<string, unknown>): boolean => event.version === '2.0' || 'rawPath' in event;
 
 const jsonResult = (statusCode: number, body: unknown): ApiResult => ({
   statusCode,
@@ -28,8 +28,8 @@ const jsonResult = (statusCode: number, body: unknown): ApiResult => ({
 });
 
 const requestIdOf = (event: unknown): string | undefined => {
-  const ctx = isObject(event) ? event['requestContext'] : undefined;
-  const id = isObject(ctx) ? ctx['requestId'] : undefined;
+  const ctx = isObject(event) ? event.requestContext : undefined;
+  const id = isObject(ctx) ? ctx.requestId : undefined;
   return typeof id === 'string' ? id : undefined;
 };
 

@@ -58,7 +58,8 @@ export const createKinesisHandler = (deps: KinesisHandlerDeps): KinesisHandler =
       const counts: Record<string, number> = { accepted: 0, duplicate: 0, quarantined: 0, rejected: 0, failed: 0 };
       for (const { sequenceNumber, outcome } of result.outcomes) {
         counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
-        if (outcome.status === 'quarantined') logger.warn('record quarantined', { sequenceNumber, quarantineId: outcome.quarantineId, reason: outcome.error.code });
+        if (outcome.status === 'quarantined')
+          logger.warn('record quarantined', { sequenceNumber, quarantineId: outcome.quarantineId, reason: outcome.error.code });
       }
       if (result.failures.length > 0) logger.error('records failed; reported for redelivery', { failed: result.failures.length, first: result.failures[0] });
       logger.info('kinesis batch', { records: records.length, ...counts });

@@ -13,7 +13,10 @@ export class InvalidLambdaEventError extends Error {
     readonly expected: string,
     readonly issues: readonly FieldIssue[],
   ) {
-    const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+    const shown = issues
+      .slice(0, 5)
+      .map((i) => `${i.path}: ${i.message}`)
+      .join('; ');
     super(`the event is not a valid ${expected} event (${shown}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}); check the function's trigger`);
   }
 }

@@ -33,14 +33,21 @@ export const createStreamsHandler = (deps: StreamsHandlerDeps): StreamsHandler =
   return (event, context) =>
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
       if (!deps.projector) {
-        throw new StreamsNotConfiguredError('C360_STORE: the streams function projects the DynamoDB events table; set C360_STORE=dynamodb and C360_PROJECTION=streams');
+        throw new StreamsNotConfiguredError(
+          'C360_STORE: the streams function projects the DynamoDB events table; set C360_STORE=dynamodb and C360_PROJECTION=streams',
+        );
       }
       const { Records } = parseEvent(StreamsEvent, event, 'DynamoDB Streams');
       // the images are checked to be maps of marshalled values; the projector reads them itself
       const result = await deps.projector.handle(Records as unknown as readonly DynamoDbStreamRecord[]);
-      for (const r of result.rejected) logger.error('stream record rejected', { sequenceNumber: r.sequenceNumber, eventID: r.eventID, item: r.item, reason: r.reason.code });
+      for (const r of result.rejected)
+        logger.error('stream record rejected', { sequenceNumber: r.sequenceNumber, eventID: r.eventID, item: r.item, reason: r.reason.code });
       if (result.batchItemFailures.length > 0) {
-        logger.warn('stream records failed; reported for redelivery', { failed: result.batchItemFailures.length, first: result.batchItemFailures[0]?.itemIdentifier, errors: result.errors.length });
+        logger.warn('stream records failed; reported for redelivery', {
+          failed: result.batchItemFailures.length,
+          first: result.batchItemFailures[0]?.itemIdentifier,
+          errors: result.errors.length,
+        });
       }
       logger.info('streams batch', { records: Records.length, projected: result.projected, ignored: result.ignored, rejected: result.rejected.length });
       metrics.increment('streams_records', Records.length);

@@ -12,8 +12,13 @@ export class MemoryAuditLog implements AuditLog {
     this.tenants.set(entry.tenant, list);
   }
 
-  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined }): Promise<AuditPage> {
-    const all = (this.tenants.get(tenant) ?? []).filter((e) => (options.after === undefined || e.id > options.after) && (options.customerId === undefined || e.customerId === options.customerId));
+  async list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined },
+  ): Promise<AuditPage> {
+    const all = (this.tenants.get(tenant) ?? []).filter(
+      (e) => (options.after === undefined || e.id > options.after) && (options.customerId === undefined || e.customerId === options.customerId),
+    );
     const entries = all.slice(0, options.limit);
     return all.length > entries.length ? { entries, next: entries.at(-1)!.id } : { entries };
   }

@@ -1,11 +1,4 @@
-import type {
-  Commit,
-  CommitResult,
-  EventStore,
-  IdempotencyRecord,
-  ReadAllPage,
-  StoredEvent,
-} from '../../application/ports/event-store.port.js';
+import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
 import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
@@ -30,24 +23,25 @@ const EMPTY: readonly StoredEvent[] = Object.freeze([]);
 // Field by field, not a spread: events come in several shapes (with or without pii, messageId),
 // and one literal gives every copy the same shape. `satisfies` makes a new StoredEvent field a
 // compile error here rather than a field readAll silently drops.
-const withPosition = (e: StoredEvent, position: string): StoredEvent => ({
-  tenant: e.tenant,
-  streamId: e.streamId,
-  version: e.version,
-  eventId: e.eventId,
-  type: e.type,
-  v: e.v,
-  observedAt: e.observedAt,
-  recordedAt: e.recordedAt,
-  source: e.source,
-  sourcePriority: e.sourcePriority,
-  channel: e.channel,
-  messageId: e.messageId,
-  identifierKeys: e.identifierKeys,
-  data: e.data,
-  pii: e.pii,
-  position,
-}) satisfies { readonly [K in keyof Required<StoredEvent>]: StoredEvent[K] };
+const withPosition = (e: StoredEvent, position: string): StoredEvent =>
+  ({
+    tenant: e.tenant,
+    streamId: e.streamId,
+    version: e.version,
+    eventId: e.eventId,
+    type: e.type,
+    v: e.v,
+    observedAt: e.observedAt,
+    recordedAt: e.recordedAt,
+    source: e.source,
+    sourcePriority: e.sourcePriority,
+    channel: e.channel,
+    messageId: e.messageId,
+    identifierKeys: e.identifierKeys,
+    data: e.data,
+    pii: e.pii,
+    position,
+  }) satisfies { readonly [K in keyof Required<StoredEvent>]: StoredEvent[K] };
 
 /**
  * The whole commit runs in one synchronous turn, so it is atomic against every other call without

@@ -19,7 +19,15 @@ export class MemoryNotifier implements Notifier {
       throw new Error(`notifier unavailable (simulated); decision ${notification.decisionId} not published`);
     }
     const n = notification;
-    this.published.push({ decisionId: n.decisionId, tenant: n.tenant, customerId: n.customerId, channel: n.channel, offerId: n.offerId, offerTitle: n.offerTitle, decidedAt: n.decidedAt });
+    this.published.push({
+      decisionId: n.decisionId,
+      tenant: n.tenant,
+      customerId: n.customerId,
+      channel: n.channel,
+      offerId: n.offerId,
+      offerTitle: n.offerTitle,
+      decidedAt: n.decidedAt,
+    });
   }
 
   failNext(times = 1): void {

@@ -30,7 +30,13 @@ export class MemoryOutbox implements Outbox {
     const held = this.entries.get(k);
     if (held?.status !== 'pending') return;
     const { lastError: _dropped, ...rest } = held;
-    this.entries.set(k, { ...rest, attempts: retry.attempts, nextAttemptAt: retry.nextAttemptAt, confirmed: retry.confirmed, ...(retry.lastError !== undefined ? { lastError: retry.lastError } : {}) });
+    this.entries.set(k, {
+      ...rest,
+      attempts: retry.attempts,
+      nextAttemptAt: retry.nextAttemptAt,
+      confirmed: retry.confirmed,
+      ...(retry.lastError !== undefined ? { lastError: retry.lastError } : {}),
+    });
   }
 
   async markPublished(tenant: string, decisionId: string, at: number): Promise<void> {

@@ -62,7 +62,8 @@ export class SnsIdentityFeed implements IdentityFeed {
     private readonly client: SnsClientSource,
     private readonly options: SnsIdentityFeedOptions,
   ) {
-    if (!/^arn:[^:]+:sns:/.test(options.topicArn)) throw new Error(`C360_IDENTITY_TOPIC_ARN must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(options.topicArn)}`);
+    if (!/^arn:[^:]+:sns:/.test(options.topicArn))
+      throw new Error(`C360_IDENTITY_TOPIC_ARN must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(options.topicArn)}`);
     this.fifo = options.topicArn.endsWith('.fifo');
     this.maxAttempts = options.maxAttempts ?? 5;
     if (!(this.maxAttempts >= 1)) throw new Error(`maxAttempts must be at least 1, got ${this.maxAttempts}`);
@@ -99,13 +100,26 @@ export class SnsIdentityFeed implements IdentityFeed {
         ));
       } catch (e) {
         const ids = [...pending.values()].map((p) => ({ id: p.change.id, code: (e as Error).name }));
-        throw new IdentityFeedError('IDENTITY_FEED_UNAVAILABLE', `publishing ${ids.length} identity changes to ${this.options.topicArn} failed: ${(e as Error).message}`, ids, { cause: e });
+        throw new IdentityFeedError(
+          'IDENTITY_FEED_UNAVAILABLE',
+          `publishing ${ids.length} identity changes to ${this.options.topicArn} failed: ${(e as Error).message}`,
+          ids,
+          { cause: e },
+        );
       }
-      lastFailures = failed.map((f) => ({ id: pending.get(f.Id ?? '')?.change.id ?? String(f.Id), code: f.Code ?? 'Unknown', senderFault: f.SenderFault === true }));
+      lastFailures = failed.map((f) => ({
+        id: pending.get(f.Id ?? '')?.change.id ?? String(f.Id),
+        code: f.Code ?? 'Unknown',
+        senderFault: f.SenderFault === true,
+      }));
       const rejected = lastFailures.filter((f) => f.senderFault);
       if (rejected.length > 0) {
         // a request SNS calls our fault (bad parameter, no permission) fails the same way again
-        throw new IdentityFeedError('IDENTITY_FEED_REJECTED', `SNS refused ${rejected.length} identity changes for ${this.options.topicArn} (${[...new Set(rejected.map((f) => f.code))].join(', ')}); check the topic and its permissions`, rejected);
+        throw new IdentityFeedError(
+          'IDENTITY_FEED_REJECTED',
+          `SNS refused ${rejected.length} identity changes for ${this.options.topicArn} (${[...new Set(rejected.map((f) => f.code))].join(', ')}); check the topic and its permissions`,
+          rejected,
+        );
       }
       const retry = new Set(failed.map((f) => f.Id));
       pending = new Map([...pending].filter(([id]) => retry.has(id)));

@@ -51,7 +51,15 @@ const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The message body: the notification's fields and nothing else. */
 export const notificationMessage = (n: Notification): string =>
-  JSON.stringify({ decisionId: n.decisionId, tenant: n.tenant, customerId: n.customerId, channel: n.channel, offerId: n.offerId, offerTitle: n.offerTitle, decidedAt: n.decidedAt });
+  JSON.stringify({
+    decisionId: n.decisionId,
+    tenant: n.tenant,
+    customerId: n.customerId,
+    channel: n.channel,
+    offerId: n.offerId,
+    offerTitle: n.offerTitle,
+    decidedAt: n.decidedAt,
+  });
 
 type SdkError = { name?: string; message?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
 
@@ -82,11 +90,16 @@ export class SnsNotifier implements Notifier {
     private readonly options: SnsNotifierOptions,
   ) {
     if (!TOPIC_ARN.test(options.topicArn)) {
-      throw new DomainError('CONFIG_INVALID', `C360_SNS_TOPIC_ARN must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>, FIFO names end in .fifo), got ${JSON.stringify(options.topicArn)}`, ['C360_SNS_TOPIC_ARN']);
+      throw new DomainError(
+        'CONFIG_INVALID',
+        `C360_SNS_TOPIC_ARN must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>, FIFO names end in .fifo), got ${JSON.stringify(options.topicArn)}`,
+        ['C360_SNS_TOPIC_ARN'],
+      );
     }
     this.fifo = options.topicArn.endsWith('.fifo');
     this.maxAttempts = options.maxAttempts ?? 3;
-    if (!(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1)) throw new DomainError('CONFIG_INVALID', `maxAttempts must be a whole number of at least 1, got ${this.maxAttempts}`, ['maxAttempts']);
+    if (!(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1))
+      throw new DomainError('CONFIG_INVALID', `maxAttempts must be a whole number of at least 1, got ${this.maxAttempts}`, ['maxAttempts']);
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 1_000;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 2_000;
@@ -107,7 +120,14 @@ export class SnsNotifier implements Notifier {
         last = e;
         if (!isTransient(e)) {
           // a request SNS calls our fault (no such topic, no permission, bad parameter) fails the same way again
-          throw new NotifierError('NOTIFIER_REJECTED', `SNS refused decision ${notification.decisionId} for ${this.options.topicArn} (${summarize(e)}); check C360_SNS_TOPIC_ARN and the topic's permissions`, notification.decisionId, attempt, [], { cause: e });
+          throw new NotifierError(
+            'NOTIFIER_REJECTED',
+            `SNS refused decision ${notification.decisionId} for ${this.options.topicArn} (${summarize(e)}); check C360_SNS_TOPIC_ARN and the topic's permissions`,
+            notification.decisionId,
+            attempt,
+            [],
+            { cause: e },
+          );
         }
       }
     }
@@ -123,11 +143,32 @@ export class SnsNotifier implements Notifier {
 
   private input(n: Notification): PublishCommandInput {
     for (const field of ATTRIBUTES) {
-      if (typeof n[field] !== 'string' || n[field].length === 0) throw new NotifierError('NOTIFICATION_INVALID', `notification ${field} must be a non-empty string (it is a message attribute)`, String(n.decisionId), 0, [field]);
+      if (typeof n[field] !== 'string' || n[field].length === 0)
+        throw new NotifierError(
+          'NOTIFICATION_INVALID',
+          `notification ${field} must be a non-empty string (it is a message attribute)`,
+          String(n.decisionId),
+          0,
+          [field],
+        );
     }
     const group = `${n.tenant}:${n.customerId}`;
-    if (this.fifo && !FIFO_ID.test(n.decisionId)) throw new NotifierError('NOTIFICATION_INVALID', 'notification decisionId must be 1-128 printable ASCII characters to serve as the FIFO deduplication id', n.decisionId, 0, ['decisionId']);
-    if (this.fifo && !FIFO_ID.test(group)) throw new NotifierError('NOTIFICATION_INVALID', 'notification tenant and customerId must make a FIFO message group id of 1-128 printable ASCII characters', n.decisionId, 0, ['customerId']);
+    if (this.fifo && !FIFO_ID.test(n.decisionId))
+      throw new NotifierError(
+        'NOTIFICATION_INVALID',
+        'notification decisionId must be 1-128 printable ASCII characters to serve as the FIFO deduplication id',
+        n.decisionId,
+        0,
+        ['decisionId'],
+      );
+    if (this.fifo && !FIFO_ID.test(group))
+      throw new NotifierError(
+        'NOTIFICATION_INVALID',
+        'notification tenant and customerId must make a FIFO message group id of 1-128 printable ASCII characters',
+        n.decisionId,
+        0,
+        ['customerId'],
+      );
     return {
       TopicArn: this.options.topicArn,
       Message: notificationMessage(n),

@@ -27,7 +27,10 @@ export class SqliteAuditLog implements AuditLog {
     this.db.prepare(SQL.append).run(entry.tenant, entry.id, entry.customerId ?? null, entry.at, entry.action, entry.outcome, JSON.stringify(entry));
   }
 
-  async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined }): Promise<AuditPage> {
+  async list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly customerId?: string | undefined },
+  ): Promise<AuditPage> {
     if (!(options.limit >= 1)) throw new Error(`audit list limit must be at least 1, got ${options.limit}`);
     const limit = Math.trunc(options.limit);
     const params: (string | number)[] = [tenant];

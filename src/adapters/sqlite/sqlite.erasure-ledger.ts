@@ -48,7 +48,9 @@ export class SqliteErasureLedger implements ErasureLedger {
   async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
     if (!(options.limit >= 1)) throw new Error(`list limit must be at least 1, got ${options.limit}`);
     const limit = Math.trunc(options.limit);
-    const rows = (options.after === undefined ? this.db.prepare(SQL.first).all(tenant, limit + 1) : this.db.prepare(SQL.after).all(tenant, options.after, limit + 1)) as { receipt: string }[];
+    const rows = (
+      options.after === undefined ? this.db.prepare(SQL.first).all(tenant, limit + 1) : this.db.prepare(SQL.after).all(tenant, options.after, limit + 1)
+    ) as { receipt: string }[];
     const entries = rows.slice(0, limit).map((r) => JSON.parse(r.receipt) as ErasureReceipt);
     return rows.length > limit ? { entries, next: entries[entries.length - 1]!.erasureId } : { entries };
   }

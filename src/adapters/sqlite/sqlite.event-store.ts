@@ -50,7 +50,14 @@ const SQL = {
 type EventRow = { position: number; event: string };
 type IdempotencyRow = { payload_hash: string; expires_at: number };
 /** One event of the global log; `event` is undefined when its stored JSON does not parse. */
-export type GlobalEntry = { readonly position: number; readonly tenant: string; readonly streamId: string; readonly version: number; readonly event?: StoredEvent; readonly error?: unknown };
+export type GlobalEntry = {
+  readonly position: number;
+  readonly tenant: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly event?: StoredEvent;
+  readonly error?: unknown;
+};
 export type SqliteEventStoreOptions = {
   readonly clock?: Clock | undefined;
   readonly maxGroup?: number | undefined;
@@ -59,7 +66,9 @@ export type SqliteEventStoreOptions = {
 };
 type Member = { readonly commit: Commit; readonly resolve: (r: CommitResult) => void; readonly reject: (e: unknown) => void };
 /** `positions`: the first and last position a committed member's events took */
-type Outcome = { readonly ok: true; readonly result: CommitResult; readonly positions?: readonly [number, number] | undefined } | { readonly ok: false; readonly error: unknown };
+type Outcome =
+  | { readonly ok: true; readonly result: CommitResult; readonly positions?: readonly [number, number] | undefined }
+  | { readonly ok: false; readonly error: unknown };
 
 const toEvent = (row: EventRow): StoredEvent => {
   const event = JSON.parse(row.event) as { position?: string };
@@ -170,7 +179,7 @@ export class SqliteEventStore implements EventStore {
       const stored = q(SQL.idempotency).get(tenant, idem.key) as IdempotencyRow | undefined;
       if (stored && stored.expires_at > this.clock.now()) return { ok: true, result: { status: 'duplicate', payloadHash: stored.payload_hash } };
     }
-    const versions = commit.streams.map((s) => ((q(SQL.version).get(tenant, s.streamId) as { v: number | null }).v ?? 0));
+    const versions = commit.streams.map((s) => (q(SQL.version).get(tenant, s.streamId) as { v: number | null }).v ?? 0);
     const owners = commit.claims.map((c) => (q(SQL.owner).get(tenant, c.key) as { owner: string } | undefined)?.owner);
     if (commit.streams.some((s, i) => versions[i] !== s.expectedVersion) || commit.claims.some((c, i) => !claimHolds(c, owners[i]))) {
       const streams: Record<string, number> = {};
@@ -185,7 +194,9 @@ export class SqliteEventStore implements EventStore {
     for (const s of commit.streams) {
       for (const e of s.events) {
         // a position from another store would be meaningless here (JSON drops undefined)
-        last = Number(q(SQL.insert).run(tenant, s.streamId, e.version, JSON.stringify(e.position === undefined ? e : { ...e, position: undefined })).lastInsertRowid);
+        last = Number(
+          q(SQL.insert).run(tenant, s.streamId, e.version, JSON.stringify(e.position === undefined ? e : { ...e, position: undefined })).lastInsertRowid,
+        );
         first ||= last;
       }
       committed[s.streamId] = s.expectedVersion + s.events.length;
@@ -250,10 +261,11 @@ export class SqliteEventStore implements EventStore {
     const out: Record<string, Held> = {};
     const of = (tenant: string): Held => (out[tenant] ??= { streams: {}, claims: {}, idempotency: {} });
     const rows = (sql: string) => this.db.db.prepare(sql).all() as Record<string, string & number>[];
-    for (const r of rows('SELECT tenant, stream_id, event FROM events ORDER BY tenant, stream_id, version')) (of(r['tenant']!).streams[r['stream_id']!] ??= []).push(JSON.parse(r['event']!));
-    for (const r of rows('SELECT tenant, key, owner FROM claims')) of(r['tenant']!).claims[r['key']!] = r['owner']!;
+    for (const r of rows('SELECT tenant, stream_id, event FROM events ORDER BY tenant, stream_id, version'))
+      (of(r.tenant!).streams[r.stream_id!] ??= []).push(JSON.parse(r.event!));
+    for (const r of rows('SELECT tenant, key, owner FROM claims')) of(r.tenant!).claims[r.key!] = r.owner!;
     for (const r of rows('SELECT tenant, key, payload_hash, expires_at FROM idempotency'))
-      of(r['tenant']!).idempotency[r['key']!] = { key: r['key']!, payloadHash: r['payload_hash']!, expiresAt: r['expires_at']! };
+      of(r.tenant!).idempotency[r.key!] = { key: r.key!, payloadHash: r.payload_hash!, expiresAt: r.expires_at! };
     return out;
   }
 }

@@ -30,7 +30,8 @@ type Row = { tenant: string; customer_id: string; key_id: string | null; master_
 const SQL = {
   read: 'SELECT tenant, customer_id, key_id, master_key_id, wrapped, destroyed_at FROM data_keys WHERE tenant = ? AND customer_id = ?',
   keyId: 'SELECT key_id FROM data_keys WHERE tenant = ? AND customer_id = ?',
-  create: 'INSERT INTO data_keys (tenant, customer_id, key_id, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING',
+  create:
+    'INSERT INTO data_keys (tenant, customer_id, key_id, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING',
   destroy: `INSERT INTO data_keys (tenant, customer_id, destroyed_at) VALUES (?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET
               key_id = NULL, master_key_id = NULL, wrapped = NULL, created_at = NULL, rewrapped_at = NULL, destroyed_at = excluded.destroyed_at
             WHERE data_keys.destroyed_at IS NULL`,

@@ -133,7 +133,13 @@ export class SqliteLogFollower {
       if (failedAt === undefined || entry.position < failedAt) [failedAt, error] = [entry.position, e];
     };
     const reject = (entry: GlobalEntry, code: RejectedEntry['reason']['code'], e: unknown) =>
-      rejected.push({ position: toPosition(entry.position), tenant: entry.tenant, streamId: entry.streamId, version: entry.version, reason: { code, message: message(e) } });
+      rejected.push({
+        position: toPosition(entry.position),
+        tenant: entry.tenant,
+        streamId: entry.streamId,
+        version: entry.version,
+        reason: { code, message: message(e) },
+      });
 
     const byTenant = new Map<string, GlobalEntry[]>();
     for (const entry of page) {
@@ -170,7 +176,10 @@ export class SqliteLogFollower {
       count += applied.length;
       if (this.options.afterProject && applied.length > 0) {
         try {
-          await this.options.afterProject(tenant, applied.map((r) => r.event));
+          await this.options.afterProject(
+            tenant,
+            applied.map((r) => r.event),
+          );
         } catch (e) {
           fail(applied[0]!.entry, e);
         }
@@ -190,7 +199,12 @@ export class SqliteLogFollower {
   ): Promise<Ready[]> {
     if (ready.length === 0) return [];
     try {
-      await this.projector.apply(tenant, ready.map((r) => r.event), this.docs, keys);
+      await this.projector.apply(
+        tenant,
+        ready.map((r) => r.event),
+        this.docs,
+        keys,
+      );
       return [...ready];
     } catch {
       // fall through: everything is idempotent, so re-applying what did land is harmless

@@ -14,7 +14,7 @@ export const loadSqlite = (): SqliteModule => {
     const message = typeof warning === 'string' ? warning : warning.message;
     const type = typeof warning === 'string' ? (typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type) : warning.name;
     if (type === 'ExperimentalWarning' && SQLITE_WARNING.test(message)) return;
-    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+    (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
   } as typeof process.emitWarning;
   let found: SqliteModule | undefined;
   try {

@@ -14,7 +14,8 @@ export type SqliteOutboxOptions = {
 };
 
 const MONTH_MS = 30 * 86_400_000;
-const COLUMNS = 'tenant, decision_id, customer_id, version, event_id, notification, status, confirmed, attempts, created_at, next_attempt_at, published_at, last_error';
+const COLUMNS =
+  'tenant, decision_id, customer_id, version, event_id, notification, status, confirmed, attempts, created_at, next_attempt_at, published_at, last_error';
 
 const SQL = {
   stage: `INSERT INTO outbox_entries (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, NULL, ?)
@@ -83,7 +84,20 @@ export class SqliteOutbox implements Outbox {
   }
 
   async stage(e: OutboxEntry): Promise<boolean> {
-    const run = this.db.prepare(SQL.stage).run(e.tenant, e.decisionId, e.customerId, e.version, e.eventId, JSON.stringify(e.notification), e.attempts, e.createdAt, e.nextAttemptAt, e.lastError ?? null);
+    const run = this.db
+      .prepare(SQL.stage)
+      .run(
+        e.tenant,
+        e.decisionId,
+        e.customerId,
+        e.version,
+        e.eventId,
+        JSON.stringify(e.notification),
+        e.attempts,
+        e.createdAt,
+        e.nextAttemptAt,
+        e.lastError ?? null,
+      );
     return Number(run.changes) > 0;
   }
 

@@ -9,7 +9,8 @@ export class PositionRanges {
 
   add(first: number, last: number): void {
     const tail = this.ranges.at(-1);
-    if (tail && tail[1] + 1 === first) tail[1] = last; // one writer: the ranges join up
+    if (tail && tail[1] + 1 === first)
+      tail[1] = last; // one writer: the ranges join up
     else this.ranges.push([first, last]);
     if (this.ranges.length > MAX_RANGES) this.ranges.splice(0, this.ranges.length - MAX_RANGES);
   }

@@ -78,7 +78,17 @@ export class SqliteQuarantine implements Quarantine {
     // retention runs from the time it was quarantined, not from the (client-set) receivedAt
     this.db
       .prepare(SQL.put)
-      .run(entry.tenant, entry.id, entry.receivedAt, entry.source, JSON.stringify(entry.reason), payload, entry.status, entry.replayedAt ?? null, now + this.retentionMs);
+      .run(
+        entry.tenant,
+        entry.id,
+        entry.receivedAt,
+        entry.source,
+        JSON.stringify(entry.reason),
+        payload,
+        entry.status,
+        entry.replayedAt ?? null,
+        now + this.retentionMs,
+      );
   }
 
   async get(tenant: string, id: string): Promise<QuarantineEntry | undefined> {

@@ -23,7 +23,8 @@ const SQL = {
   put: `INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (:t, :c, :v, :s, :r, :doc)
         ON CONFLICT (tenant, customer_id) DO UPDATE SET version = excluded.version, applied_sum = excluded.applied_sum, rev = excluded.rev, doc = excluded.doc
         WHERE ${NEWER_OR_EQUAL}`,
-  create: 'INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (:t, :c, :v, :s, :r, :doc) ON CONFLICT (tenant, customer_id) DO NOTHING',
+  create:
+    'INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (:t, :c, :v, :s, :r, :doc) ON CONFLICT (tenant, customer_id) DO NOTHING',
   swap: `UPDATE view_docs SET version = :v, applied_sum = :s, rev = :r, doc = :doc
          WHERE tenant = :t AND customer_id = :c AND version = :ev AND applied_sum = :es AND ${NEWER_OR_EQUAL}`,
   delete: 'DELETE FROM view_docs WHERE tenant = ? AND customer_id = ?',
@@ -149,7 +150,9 @@ export class SqliteReadModelStore implements ReadModelStore {
   ): Promise<{ readonly docs: readonly ViewDoc[]; readonly next?: string | undefined }> {
     if (!(options.limit >= 1)) throw new Error(`list limit must be at least 1, got ${options.limit}`);
     const limit = Math.trunc(options.limit);
-    const rows = (options.after === undefined ? this.db.prepare(SQL.first).all(tenant, limit + 1) : this.db.prepare(SQL.after).all(tenant, options.after, limit + 1)) as { doc: string }[];
+    const rows = (
+      options.after === undefined ? this.db.prepare(SQL.first).all(tenant, limit + 1) : this.db.prepare(SQL.after).all(tenant, options.after, limit + 1)
+    ) as { doc: string }[];
     const docs = rows.slice(0, limit).map((r) => JSON.parse(r.doc) as ViewDoc);
     return rows.length > limit ? { docs, next: docs[docs.length - 1]!.customerId } : { docs };
   }

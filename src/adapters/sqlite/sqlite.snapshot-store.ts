@@ -40,6 +40,11 @@ export class SqliteSnapshotStore implements SnapshotStore {
 
   /** Everything kept, as plain JSON (erasure proofs search it). */
   dump(): unknown {
-    return (this.db.prepare(SQL.all).all() as Row[]).map((r) => ({ tenant: r.tenant, streamId: r.stream_id, version: r.version, snapshot: JSON.parse(r.snapshot) }));
+    return (this.db.prepare(SQL.all).all() as Row[]).map((r) => ({
+      tenant: r.tenant,
+      streamId: r.stream_id,
+      version: r.version,
+      snapshot: JSON.parse(r.snapshot),
+    }));
   }
 }

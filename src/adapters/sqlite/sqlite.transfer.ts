@@ -29,7 +29,14 @@ const SQL = {
               WHERE data_keys.destroyed_at IS NULL`,
 } as const;
 
-type KeyRow = { customer_id: string; key_id: string | null; master_key_id: string | null; wrapped: string | null; created_at: number | null; destroyed_at: number | null };
+type KeyRow = {
+  customer_id: string;
+  key_id: string | null;
+  master_key_id: string | null;
+  wrapped: string | null;
+  created_at: number | null;
+  destroyed_at: number | null;
+};
 
 const paged = <R, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (r: R) => string): TransferPage<T> =>
   rows.length > limit ? { items: rows.slice(0, limit).map(map), next: cursor(rows[limit - 1]!) } : { items: rows.map(map) };
@@ -52,12 +59,22 @@ export class SqliteStoreTransfer implements StoreTransfer {
   }
 
   async claims(tenant: string, page: PageRequest): Promise<TransferPage<TransferClaim>> {
-    return paged(this.rows<TransferClaim>(SQL.claims, tenant, page), page.limit, (r) => ({ key: r.key, owner: r.owner }), (r) => r.key);
+    return paged(
+      this.rows<TransferClaim>(SQL.claims, tenant, page),
+      page.limit,
+      (r) => ({ key: r.key, owner: r.owner }),
+      (r) => r.key,
+    );
   }
 
   async idempotency(tenant: string, page: PageRequest): Promise<TransferPage<IdempotencyRecord>> {
     type R = { key: string; payload_hash: string; expires_at: number };
-    return paged(this.rows<R>(SQL.idempotency, tenant, page), page.limit, (r) => ({ key: r.key, payloadHash: r.payload_hash, expiresAt: r.expires_at }), (r) => r.key);
+    return paged(
+      this.rows<R>(SQL.idempotency, tenant, page),
+      page.limit,
+      (r) => ({ key: r.key, payloadHash: r.payload_hash, expiresAt: r.expires_at }),
+      (r) => r.key,
+    );
   }
 
   async keys(tenant: string, page: PageRequest): Promise<TransferPage<TransferKey>> {

@@ -53,7 +53,15 @@ export type ShardPollerOptions = {
 
 export type RoundResult = { readonly records: number; readonly pending: boolean };
 
-type ShardState = ShardInfo & { loaded: boolean; checkpoint?: string | undefined; ended: boolean; iterator?: string | undefined; behind: boolean; failures: number; retryAt: number };
+type ShardState = ShardInfo & {
+  loaded: boolean;
+  checkpoint?: string | undefined;
+  ended: boolean;
+  iterator?: string | undefined;
+  behind: boolean;
+  failures: number;
+  retryAt: number;
+};
 
 const backoff = ([min, max]: readonly [number, number], n: number): number => Math.min(max, min * 2 ** Math.max(0, n - 1));
 

@@ -33,7 +33,11 @@ export class TargetNotEmptyError extends Error {
 const KINDS: readonly MigrationKind[] = ['keys', 'tombstones', 'events', 'claims', 'idempotency', 'quarantine', 'ledger', 'audit', 'outbox'];
 
 /** Every page of a source, in order, each handed to `write` before the next is read. */
-const copyAll = async <T>(read: (page: PageRequest) => Promise<TransferPage<T>>, limit: number, write: (items: readonly T[]) => Promise<void>): Promise<void> => {
+const copyAll = async <T>(
+  read: (page: PageRequest) => Promise<TransferPage<T>>,
+  limit: number,
+  write: (items: readonly T[]) => Promise<void>,
+): Promise<void> => {
   let after: string | undefined;
   do {
     const page = await read({ after, limit });
@@ -46,10 +50,16 @@ const copyAll = async <T>(read: (page: PageRequest) => Promise<TransferPage<T>>,
 const importOutboxEntry = async (outbox: Outbox, e: OutboxEntry): Promise<void> => {
   if (!(await outbox.stage({ ...e, status: 'pending', confirmed: false }))) return; // there already, confirmed
   if (e.status === 'published') await outbox.markPublished(e.tenant, e.decisionId, e.publishedAt ?? e.createdAt);
-  else if (e.confirmed) await outbox.reschedule(e.tenant, e.decisionId, { attempts: e.attempts, nextAttemptAt: e.nextAttemptAt, confirmed: true, lastError: e.lastError });
+  else if (e.confirmed)
+    await outbox.reschedule(e.tenant, e.decisionId, { attempts: e.attempts, nextAttemptAt: e.nextAttemptAt, confirmed: true, lastError: e.lastError });
 };
 
-export const migrateTenant = async (tenant: string, source: MigrationSource, target: MigrationTarget, options: MigrationOptions = {}): Promise<MigrationCounts> => {
+export const migrateTenant = async (
+  tenant: string,
+  source: MigrationSource,
+  target: MigrationTarget,
+  options: MigrationOptions = {},
+): Promise<MigrationCounts> => {
   if (!options.resume && (await target.transfer.holdsTenant(tenant))) throw new TargetNotEmptyError(tenant);
   const limit = options.pageSize ?? 200;
   const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<MigrationKind, number>;
@@ -60,39 +70,71 @@ export const migrateTenant = async (tenant: string, source: MigrationSource, tar
   const s = source.transfer;
   const t = target.transfer;
 
-  await copyAll((p) => s.keys(tenant, p), limit, async (keys) => {
-    await t.importKeys(tenant, keys);
-    const destroyed = keys.filter((k) => k.kind === 'destroyed').length;
-    add('tombstones', destroyed);
-    add('keys', keys.length - destroyed);
-  });
-  await copyAll((p) => s.events(tenant, p), limit, async (events) => {
-    await t.importEvents(tenant, events);
-    add('events', events.length);
-  });
-  await copyAll((p) => s.claims(tenant, p), limit, async (claims) => {
-    await t.importClaims(tenant, claims);
-    add('claims', claims.length);
-  });
-  await copyAll((p) => s.idempotency(tenant, p), limit, async (records) => {
-    await t.importIdempotency(tenant, records);
-    add('idempotency', records.length);
-  });
-  await copyAll((p) => s.quarantine(tenant, p), limit, async (entries) => {
-    await t.importQuarantine(tenant, entries);
-    add('quarantine', entries.length);
-  });
-  await copyAll((p) => source.ledger.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })), limit, async (receipts) => {
-    for (const r of receipts) await target.ledger.record(r); // idempotent by erasureId
-    add('ledger', receipts.length);
-  });
-  await copyAll((p) => source.audit.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })), limit, async (entries) => {
-    for (const e of entries) await target.audit.append(e); // idempotent by id
-    add('audit', entries.length);
-  });
-  await copyAll((p) => s.outbox(tenant, p), limit, async (entries) => {
-    for (const e of entries) await importOutboxEntry(target.outbox, e);
-    add('outbox', entries.length);
-  });
+  await copyAll(
+    (p) => s.keys(tenant, p),
+    limit,
+    async (keys) => {
+      await t.importKeys(tenant, keys);
+      const destroyed = keys.filter((k) => k.kind === 'destroyed').length;
+      add('tombstones', destroyed);
+      add('keys', keys.length - destroyed);
+    },
+  );
+  await copyAll(
+    (p) => s.events(tenant, p),
+    limit,
+    async (events) => {
+      await t.importEvents(tenant, events);
+      add('events', events.length);
+    },
+  );
+  await copyAll(
+    (p) => s.claims(tenant, p),
+    limit,
+    async (claims) => {
+      await t.importClaims(tenant, claims);
+      add('claims', claims.length);
+    },
+  );
+  await copyAll(
+    (p) => s.idempotency(tenant, p),
+    limit,
+    async (records) => {
+      await t.importIdempotency(tenant, records);
+      add('idempotency', records.length);
+    },
+  );
+  await copyAll(
+    (p) => s.quarantine(tenant, p),
+    limit,
+    async (entries) => {
+      await t.importQuarantine(tenant, entries);
+      add('quarantine', entries.length);
+    },
+  );
+  await copyAll(
+    (p) => source.ledger.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })),
+    limit,
+    async (receipts) => {
+      for (const r of receipts) await target.ledger.record(r); // idempotent by erasureId
+      add('ledger', receipts.length);
+    },
+  );
+  await copyAll(
+    (p) => source.audit.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })),
+    limit,
+    async (entries) => {
+      for (const e of entries) await target.audit.append(e); // idempotent by id
+      add('audit', entries.length);
+    },
+  );
+  await copyAll(
+    (p) => s.outbox(tenant, p),
+    limit,
+    async (entries) => {
+      for (const e of entries) await importOutboxEntry(target.outbox, e);
+      add('outbox', entries.length);
+    },
+  );
   return counts;
 };

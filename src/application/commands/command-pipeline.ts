@@ -104,13 +104,21 @@ export class CommandPipeline {
       }
       metrics.increment('commit_conflict_retry');
       if (attempt >= RETRY.maxAttempts) {
-        throw new DomainError('CONCURRENCY_CONFLICT', `${cmd.name} gave up after ${RETRY.maxAttempts} attempts that lost a race with other writers; send it again`, [...(cmd.subject ?? [])]);
+        throw new DomainError(
+          'CONCURRENCY_CONFLICT',
+          `${cmd.name} gave up after ${RETRY.maxAttempts} attempts that lost a race with other writers; send it again`,
+          [...(cmd.subject ?? [])],
+        );
       }
       await new Promise((r) => setTimeout(r, RETRY.backoffMs(attempt)));
     }
   }
 
-  private async commit<R>(cmd: Command<R>, write: Write<R>, now: number): Promise<{ status: 'committed'; written: readonly PendingStream[] } | { status: 'duplicate'; payloadHash: string } | { status: 'conflict' }> {
+  private async commit<R>(
+    cmd: Command<R>,
+    write: Write<R>,
+    now: number,
+  ): Promise<{ status: 'committed'; written: readonly PendingStream[] } | { status: 'duplicate'; payloadHash: string } | { status: 'conflict' }> {
     const { store, settings } = this.ports;
     const written = write.streams.filter((p) => p.recorded.length > 0);
     const streams = await Promise.all(written.map((p) => this.encrypt(cmd.tenant, p, now)));
@@ -122,7 +130,14 @@ export class CommandPipeline {
           const payloadHash = this.ports.hasher.digest(`${cmd.tenant}|${write.parts!.key}|${content}`);
           return { tenant: cmd.tenant, idempotency: { key: `${write.parts!.key}:${payloadHash}`, payloadHash, expiresAt }, ...part };
         })
-      : [{ tenant: cmd.tenant, idempotency: cmd.idempotency && { key: cmd.idempotency.key, payloadHash: cmd.idempotency.payloadHash, expiresAt }, streams, claims }];
+      : [
+          {
+            tenant: cmd.tenant,
+            idempotency: cmd.idempotency && { key: cmd.idempotency.key, payloadHash: cmd.idempotency.payloadHash, expiresAt },
+            streams,
+            claims,
+          },
+        ];
     for (const commit of commits) {
       const result = await store.commit(commit);
       if (result.status === 'conflict') return { status: 'conflict' };

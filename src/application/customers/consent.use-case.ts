@@ -43,7 +43,12 @@ export class ConsentUseCase {
     private readonly pipeline: CommandPipeline,
   ) {}
 
-  async record(tenant: string, customerId: string, request: ConsentRequest, options: Pick<OperationOptions, 'actor' | 'operationId'>): Promise<ConsentRecorded> {
+  async record(
+    tenant: string,
+    customerId: string,
+    request: ConsentRequest,
+    options: Pick<OperationOptions, 'actor' | 'operationId'>,
+  ): Promise<ConsentRecorded> {
     const purpose = consentPurpose(request.purpose);
     const source = request.source ?? `operator:${options.actor}`;
     const opId = options.operationId ?? this.ports.ids.newId();
@@ -52,12 +57,18 @@ export class ConsentUseCase {
     const base = { requestedId: customerId, purpose, status: request.status, source };
 
     if (!SOURCE.test(source)) {
-      throw new DomainError('VALIDATION_FAILED', 'source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted', ['source']);
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        'source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted',
+        ['source'],
+      );
     }
     const now = this.ports.clock.now();
     const observedAt = request.at === undefined ? now : Date.parse(request.at);
-    if (Number.isNaN(observedAt)) throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
-    if (observedAt > now + MAX_FUTURE_MS) throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
+    if (Number.isNaN(observedAt))
+      throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
+    if (observedAt > now + MAX_FUTURE_MS)
+      throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
 
     const recorded = await this.pipeline.run<Omit<ConsentRecorded, keyof typeof base>>({
       tenant,
@@ -68,7 +79,8 @@ export class ConsentUseCase {
         payloadHash: opHash,
         // a retry: answer with the first attempt's event, found on whichever stream of the cluster holds it
         duplicate: async (stored) => {
-          if (stored !== opHash) throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
+          if (stored !== opHash)
+            throw new DomainError('IDEMPOTENCY_CONFLICT', `operationId ${opId} was already used for a different operation`, ['operationId']);
           const survivor = await this.repo.loadSurvivor(tenant, customerId);
           const first = await this.findEvent(tenant, survivor, eventIdFor);
           return { customerId: survivor.id, at: first ? new Date(first.observedAt).toISOString() : request.at, eventId: first?.eventId, duplicate: true };
@@ -77,8 +89,15 @@ export class ConsentUseCase {
       decide: async () => {
         const state = await this.repo.loadSurvivor(tenant, customerId);
         const pending = new PendingStream(state, eventIdFor);
-        pending.run({ type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source }, { observedAt, source, sourcePriority: 0, channel: 'other' });
-        return { kind: 'write', streams: [pending], committed: () => ({ customerId: state.id, at: new Date(observedAt).toISOString(), eventId: pending.recorded[0]?.eventId, duplicate: false }) };
+        pending.run(
+          { type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source },
+          { observedAt, source, sourcePriority: 0, channel: 'other' },
+        );
+        return {
+          kind: 'write',
+          streams: [pending],
+          committed: () => ({ customerId: state.id, at: new Date(observedAt).toISOString(), eventId: pending.recorded[0]?.eventId, duplicate: false }),
+        };
       },
     });
     if (recorded.duplicate) return { ...base, ...recorded };

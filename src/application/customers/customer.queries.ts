@@ -6,9 +6,7 @@ import type { EventCodec } from '../event-codec.js';
 import { present, type Customer360Response } from './customer360.presenter.js';
 import type { CustomerRepository } from './customer.repository.js';
 
-export type Get360Result =
-  | { readonly kind: 'view'; readonly customer: Customer360Response }
-  | { readonly kind: 'redirect'; readonly survivorId: string };
+export type Get360Result = { readonly kind: 'view'; readonly customer: Customer360Response } | { readonly kind: 'redirect'; readonly survivorId: string };
 
 export class CustomerQueries {
   constructor(
@@ -71,10 +69,25 @@ export class CustomerQueries {
           viaMerge: merge ? { mergeId: merge.mergeId, absorbedId: merge.absorbedId, at: iso(merge.observedAt), evidence: merge.evidence } : undefined,
         };
       }),
-      merges: [...state.merges.values()].map((m) => ({ mergeId: m.mergeId, absorbedId: m.absorbedId, absorbedMembers: m.absorbedMembers, at: iso(m.observedAt), evidence: m.evidence })),
+      merges: [...state.merges.values()].map((m) => ({
+        mergeId: m.mergeId,
+        absorbedId: m.absorbedId,
+        absorbedMembers: m.absorbedMembers,
+        at: iso(m.observedAt),
+        evidence: m.evidence,
+      })),
       rejections: events.flatMap((e) =>
         e.event.type === 'IdentifierRejected'
-          ? [{ type: e.event.data.type, value: e.event.pii?.value ?? null, reason: e.event.data.reason, detail: e.event.data.detail, at: iso(e.observedAt), messageId: e.messageId }]
+          ? [
+              {
+                type: e.event.data.type,
+                value: e.event.pii?.value ?? null,
+                reason: e.event.data.reason,
+                detail: e.event.data.detail,
+                at: iso(e.observedAt),
+                messageId: e.messageId,
+              },
+            ]
           : [],
       ),
       doNotLink: [...state.doNotLink],

@@ -54,7 +54,11 @@ export class CustomerRepository {
     }
     const from = (await this.snapshotOf(tenant, id)) ?? initialState(id);
     const events = await this.store.readStream(tenant, id, from.version);
-    const state = fold(id, events.map((e) => decodeReadable(e)), from);
+    const state = fold(
+      id,
+      events.map((e) => decodeReadable(e)),
+      from,
+    );
     if (this.snapshots && events.length >= this.snapshotEvery) await this.saveSnapshot(this.snapshots, tenant, id, state);
     this.rememberKey(key, state);
     return state;

@@ -38,7 +38,9 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
       .map(([name, a]) => ({ name, count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }))
       .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
     locations: Object.values(v.locations).map((l) => ({ country: l.country, region: l.region, city: l.city, count: l.count, lastSeenAt: iso(l.lastSeenAt) })),
-    channels: Object.fromEntries(Object.entries(v.channels).map(([c, a]) => [c, { count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }])),
+    channels: Object.fromEntries(
+      Object.entries(v.channels).map(([c, a]) => [c, { count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }]),
+    ),
     orders: {
       count: v.orders.count,
       revenue: Object.fromEntries(Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(m)])),

@@ -13,7 +13,13 @@ import type { CustomerRepository } from './customer.repository.js';
 
 export type OperationOptions = { readonly actor: string; readonly reason?: string | undefined; readonly operationId?: string | undefined };
 
-type MergeOutcome = { readonly mergeId: string; readonly survivorId: string; readonly absorbedId: string; readonly forced: boolean; readonly duplicate: boolean };
+type MergeOutcome = {
+  readonly mergeId: string;
+  readonly survivorId: string;
+  readonly absorbedId: string;
+  readonly forced: boolean;
+  readonly duplicate: boolean;
+};
 type UnmergeOutcome = {
   readonly mergeId: string;
   readonly survivorId: string;
@@ -47,12 +53,21 @@ export class IdentityUseCases {
           this.sameOperation(opId, stored, opHash);
           const s = await this.repo.loadSurvivor(tenant, a);
           const record = s.merges.get(mergeId);
-          return { mergeId, survivorId: s.id, absorbedId: record?.absorbedId ?? (a === s.id ? b : a), forced: record?.evidence.forced ?? options.force === true, duplicate: true };
+          return {
+            mergeId,
+            survivorId: s.id,
+            absorbedId: record?.absorbedId ?? (a === s.id ? b : a),
+            forced: record?.evidence.forced ?? options.force === true,
+            duplicate: true,
+          };
         },
       },
       decide: async ({ now }) => {
         const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
-        for (const [c, field] of [[x, 'customerId'], [y, 'otherId']] as const) {
+        for (const [c, field] of [
+          [x, 'customerId'],
+          [y, 'otherId'],
+        ] as const) {
           if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
         }
         if (x.id === y.id) throw new DomainError('MERGE_SAME_CUSTOMER', `${a} and ${b} are already one customer (${x.id})`, ['otherId']);
@@ -60,24 +75,42 @@ export class IdentityUseCases {
         const rules = this.ports.settings.identityRules(tenant);
         const violation = checkMerge(rules, [survivorState, absorbedState], now);
         if (violation && !options.force) {
-          throw new DomainError(violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason, `${violation.detail}; pass force to merge anyway (recorded as forced)`, ['force'], { reason: violation.reason });
+          throw new DomainError(
+            violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason,
+            `${violation.detail}; pass force to merge anyway (recorded as forced)`,
+            ['force'],
+            { reason: violation.reason },
+          );
         }
         const stamp = this.stamp(now, options.actor);
         const eventIdFor = this.eventIds(tenant, opId);
         const survivor = new PendingStream(survivorState, eventIdFor);
         const absorbed = new PendingStream(absorbedState, eventIdFor);
-        survivor.run({
-          type: 'Absorb',
-          mergeId,
-          absorbed: absorbedState,
-          evidence: { rule: 'manual', identifiers: [], forced: violation !== undefined, actor: options.actor, reason: options.reason, rulesVersion: rules.source.version },
-        }, stamp);
+        survivor.run(
+          {
+            type: 'Absorb',
+            mergeId,
+            absorbed: absorbedState,
+            evidence: {
+              rule: 'manual',
+              identifiers: [],
+              forced: violation !== undefined,
+              actor: options.actor,
+              reason: options.reason,
+              rulesVersion: rules.source.version,
+            },
+          },
+          stamp,
+        );
         absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
         const outcome = { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
         return { kind: 'write', streams: [survivor, absorbed], committed: () => outcome };
       },
     });
-    return this.audited(tenant, 'customer.merge', options.actor, merged, { otherId: merged.absorbedId, ...(merged.duplicate ? {} : { forced: merged.forced }) });
+    return this.audited(tenant, 'customer.merge', options.actor, merged, {
+      otherId: merged.absorbedId,
+      ...(merged.duplicate ? {} : { forced: merged.forced }),
+    });
   }
 
   async unmerge(tenant: string, customerId: string, mergeId: string, options: OperationOptions) {
@@ -93,9 +126,18 @@ export class IdentityUseCases {
         // a retry: answer what the first attempt did, from its CustomerUnmerged event
         duplicate: async (stored) => {
           this.sameOperation(opId, stored, opHash);
-          const done = (await this.ports.store.readStream(tenant, customerId)).find((e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId);
+          const done = (await this.ports.store.readStream(tenant, customerId)).find(
+            (e) => e.type === 'CustomerUnmerged' && (e.data as { mergeId?: string }).mergeId === mergeId,
+          );
           const data = (done?.data ?? {}) as { absorbedId?: string; reassignedEventIds?: string[]; transferredKeys?: string[] };
-          return { mergeId, survivorId: customerId, restoredId: data.absorbedId ?? '', reassignedEvents: data.reassignedEventIds?.length ?? 0, transferredIdentifiers: data.transferredKeys?.length ?? 0, duplicate: true };
+          return {
+            mergeId,
+            survivorId: customerId,
+            restoredId: data.absorbedId ?? '',
+            reassignedEvents: data.reassignedEventIds?.length ?? 0,
+            transferredIdentifiers: data.transferredKeys?.length ?? 0,
+            duplicate: true,
+          };
         },
       },
       decide: async ({ now }) => {
@@ -113,14 +155,27 @@ export class IdentityUseCases {
         const survivor = new PendingStream(s, eventIdFor);
         const restored = new PendingStream(a, eventIdFor);
         const movedIds = plan.moved.map((m) => m.eventId);
-        survivor.run({ type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason }, stamp);
+        survivor.run(
+          { type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason },
+          stamp,
+        );
         restored.run({ type: 'Restore', mergeId, fromId: s.id, adopted: [], adoptedEventIds: movedIds }, stamp);
         // adopted copies keep their original stamps and are encrypted under the restored customer's key
-        restored.push(plan.moved.map((m) => m.event), (i) => {
-          const { event: _e, eventId: _i, streamId: _s, version: _v, ...original } = plan.moved[i]!;
-          return original;
-        });
-        const outcome = { mergeId, survivorId: s.id, restoredId: a.id, reassignedEvents: movedIds.length, transferredIdentifiers: plan.transferredKeys.length, duplicate: false };
+        restored.push(
+          plan.moved.map((m) => m.event),
+          (i) => {
+            const { event: _e, eventId: _i, streamId: _s, version: _v, ...original } = plan.moved[i]!;
+            return original;
+          },
+        );
+        const outcome = {
+          mergeId,
+          survivorId: s.id,
+          restoredId: a.id,
+          reassignedEvents: movedIds.length,
+          transferredIdentifiers: plan.transferredKeys.length,
+          duplicate: false,
+        };
         return {
           kind: 'write',
           streams: [survivor, restored],

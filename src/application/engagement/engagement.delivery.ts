@@ -17,13 +17,23 @@ export const backoffMs = (attempts: number): number => Math.min(BACKOFF_MAX_MS, 
 const reasonOf = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 500);
 
 /** Publishes a confirmed entry; true when the notifier acknowledged it. Never throws for the notifier. */
-export const deliver = async (ports: Pick<CorePorts, 'clock' | 'metrics'>, deps: { readonly notifier: Notifier; readonly outbox: Outbox }, entry: OutboxEntry, now: number): Promise<boolean> => {
+export const deliver = async (
+  ports: Pick<CorePorts, 'clock' | 'metrics'>,
+  deps: { readonly notifier: Notifier; readonly outbox: Outbox },
+  entry: OutboxEntry,
+  now: number,
+): Promise<boolean> => {
   try {
     await deps.notifier.publish(entry.notification);
   } catch (e) {
     const attempts = entry.attempts + 1;
     ports.metrics.increment('engagement_publish_failed');
-    await deps.outbox.reschedule(entry.tenant, entry.decisionId, { attempts, nextAttemptAt: now + backoffMs(attempts), confirmed: true, lastError: reasonOf(e) });
+    await deps.outbox.reschedule(entry.tenant, entry.decisionId, {
+      attempts,
+      nextAttemptAt: now + backoffMs(attempts),
+      confirmed: true,
+      lastError: reasonOf(e),
+    });
     return false;
   }
   await deps.outbox.markPublished(entry.tenant, entry.decisionId, ports.clock.now());

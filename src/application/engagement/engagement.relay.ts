@@ -32,7 +32,7 @@ export class EngagementRelay {
     for (const listed of await this.deps.outbox.due(now, limit)) {
       // the listing may be a little stale (an index): act on the entry as it is now
       const entry = await this.deps.outbox.get(listed.tenant, listed.decisionId);
-      if (!entry || entry.status !== 'pending' || entry.nextAttemptAt > now) continue;
+      if (entry?.status !== 'pending' || entry.nextAttemptAt > now) continue;
       // an erased customer (data key destroyed) gets nothing more, even a decision made before
       if ((await this.ports.keys.get(entry.tenant, entry.customerId)) === null) {
         await this.deps.outbox.discard(entry.tenant, entry.decisionId, 'erased');
@@ -75,7 +75,13 @@ export class EngagementRelay {
     const stored = events.find((e) => e.eventId === entry.eventId);
     if (stored) {
       const data = stored.data as { offerId?: string; offerTitle?: string; channel?: string };
-      const notification: Notification = { ...entry.notification, offerId: data.offerId ?? entry.notification.offerId, offerTitle: data.offerTitle ?? entry.notification.offerTitle, channel: data.channel ?? entry.notification.channel, decidedAt: stored.observedAt };
+      const notification: Notification = {
+        ...entry.notification,
+        offerId: data.offerId ?? entry.notification.offerId,
+        offerTitle: data.offerTitle ?? entry.notification.offerTitle,
+        channel: data.channel ?? entry.notification.channel,
+        decidedAt: stored.observedAt,
+      };
       return { ...entry, notification, confirmed: true };
     }
     // an erased customer gets nothing more; a commit that never landed leaves nothing to send

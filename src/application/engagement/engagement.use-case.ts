@@ -26,10 +26,16 @@ export type EngagementOptions = {
 };
 
 export type EngagementOutcome =
-  | { readonly status: 'decided'; readonly decisionId: string; readonly customerId: string; readonly outcome: 'sent' | 'suppressed'; readonly reason?: string | undefined; readonly offerId?: string | undefined }
+  | {
+      readonly status: 'decided';
+      readonly decisionId: string;
+      readonly customerId: string;
+      readonly outcome: 'sent' | 'suppressed';
+      readonly reason?: string | undefined;
+      readonly offerId?: string | undefined;
+    }
   | { readonly status: 'duplicate'; readonly decisionId: string }
   | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
-
 
 export class EngagementUseCase {
   readonly config: EngagementConfig;
@@ -67,7 +73,14 @@ export class EngagementUseCase {
           const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
           if (state.status !== 'active') return { kind: 'answer', result: { status: 'skipped', why: 'not-active' } };
           const view = await currentView(store, this.ports.readModels, tenant, state);
-          const decision = decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
+          const decision = decideEngagement({
+            now,
+            trigger,
+            view,
+            restricted: view.restricted || state.restricted,
+            offers: this.options.offers,
+            config: this.config,
+          });
           if (!decision) return { kind: 'answer', result: { status: 'skipped', why: 'no-offer' } };
           const data = decisionData(decisionId, trigger, decision);
           const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
@@ -81,7 +94,15 @@ export class EngagementUseCase {
                   customerId: state.id,
                   version: recorded.version,
                   eventId: recorded.eventId,
-                  notification: { decisionId, tenant, customerId: state.id, channel: decision.channel, offerId: decision.offer.id, offerTitle: decision.offer.title, decidedAt: now },
+                  notification: {
+                    decisionId,
+                    tenant,
+                    customerId: state.id,
+                    channel: decision.channel,
+                    offerId: decision.offer.id,
+                    offerTitle: decision.offer.title,
+                    decidedAt: now,
+                  },
                   status: 'pending',
                   confirmed: false,
                   attempts: 0,

@@ -29,7 +29,8 @@ export const resolveCluster = async (repo: CustomerRepository, tenant: string, i
   let survivor = await loadFresh(repo, tenant, id);
   if (survivor.status === 'initial') return undefined;
   for (let depth = 0; survivor.mergedInto !== undefined; depth++) {
-    if (depth >= MAX_POINTER_DEPTH) throw new DomainError('POINTER_CHAIN_TOO_DEEP', `merged-into chain from ${id} is longer than ${MAX_POINTER_DEPTH}`, ['customerId']);
+    if (depth >= MAX_POINTER_DEPTH)
+      throw new DomainError('POINTER_CHAIN_TOO_DEEP', `merged-into chain from ${id} is longer than ${MAX_POINTER_DEPTH}`, ['customerId']);
     survivor = await loadFresh(repo, tenant, survivor.mergedInto);
   }
   const states = new Map<string, CustomerState>([[survivor.id, survivor]]);

@@ -15,7 +15,14 @@ import { scrubQuarantine } from './quarantine-scrub.js';
 
 export type ErasureOptions = { readonly actor: string; readonly reason?: string | undefined };
 
-export type ReapplyReport = { readonly erasures: number; readonly tombstoned: number; readonly dataKeys: number; readonly views: number; readonly snapshots: number; readonly quarantined: number };
+export type ReapplyReport = {
+  readonly erasures: number;
+  readonly tombstoned: number;
+  readonly dataKeys: number;
+  readonly views: number;
+  readonly snapshots: number;
+  readonly quarantined: number;
+};
 
 const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -44,7 +51,7 @@ export class ErasureUseCase {
     const now = this.ports.clock.now();
 
     const { cluster, tombstoned, released } = await this.tombstone(tenant, customerId, first, { erasureId, requestedId, actor: options.actor, now });
-    const removed = await this.shred(tenant, cluster, erasureId, now);
+    const removed = await this.shred(tenant, cluster, erasureId);
     const receipt: ErasureReceipt = {
       erasureId,
       tenant,
@@ -77,10 +84,13 @@ export class ErasureUseCase {
         for (const id of r.customers) {
           const cluster = await resolveCluster(this.repo, tenant, id);
           // a stream the backup does not hold has nothing to tombstone; keys and docs may still be there
-          const streams = cluster ? (await this.tombstone(tenant, id, cluster, { erasureId: r.erasureId, requestedId: r.requestedId, actor: options.actor ?? 'system', now })).tombstoned : 0;
+          const streams = cluster
+            ? (await this.tombstone(tenant, id, cluster, { erasureId: r.erasureId, requestedId: r.requestedId, actor: options.actor ?? 'system', now }))
+                .tombstoned
+            : 0;
           totals.tombstoned += streams;
         }
-        const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId, now);
+        const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId);
         for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
       }
       after = page.next;
@@ -95,7 +105,7 @@ export class ErasureUseCase {
     return { survivorId: r.customers[0] ?? r.requestedId, ids: r.customers, states };
   }
 
-  private async tombstoneOf(tenant: string, cluster: Cluster): Promise<EventOf<'CustomerErased'> & { observedAt: number } | undefined> {
+  private async tombstoneOf(tenant: string, cluster: Cluster): Promise<(EventOf<'CustomerErased'> & { observedAt: number }) | undefined> {
     for (const id of cluster.ids) {
       if (cluster.states.get(id)?.status !== 'erased') continue;
       const stored = (await this.ports.store.readStream(tenant, id)).find((e) => e.type === 'CustomerErased');
@@ -124,7 +134,7 @@ export class ErasureUseCase {
   }
 
   /** Steps b and c: keys, then read models, snapshots and quarantined payloads. */
-  private async shred(tenant: string, cluster: Cluster, erasureId: string, now: number): Promise<Omit<Removed, 'streams' | 'claims'>> {
+  private async shred(tenant: string, cluster: Cluster, erasureId: string): Promise<Omit<Removed, 'streams' | 'claims'>> {
     const { keys, readModels, snapshots } = this.ports;
     let dataKeys = 0;
     let views = 0;
@@ -141,11 +151,17 @@ export class ErasureUseCase {
         await snapshots.delete(tenant, id);
       }
     }
-    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId }, now);
+    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId });
     return { dataKeys, views, snapshots: snaps, quarantined };
   }
 
-  private async audit(tenant: string, actor: string, action: 'customer.erase' | 'erasure.reapply', customerId: string | undefined, detail: Record<string, string | number | boolean>) {
+  private async audit(
+    tenant: string,
+    actor: string,
+    action: 'customer.erase' | 'erasure.reapply',
+    customerId: string | undefined,
+    detail: Record<string, string | number | boolean>,
+  ) {
     await this.ports.audit.append({ id: this.ports.ids.newId(), tenant, at: this.ports.clock.now(), actor, action, customerId, outcome: 'ok', detail });
   }
 }

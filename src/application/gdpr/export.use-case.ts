@@ -33,7 +33,14 @@ export type ExportedEvent = {
   readonly pii?: unknown;
 };
 
-export type ConsentDecision = { readonly purpose: string; readonly status: 'granted' | 'withdrawn'; readonly at: string; readonly source: string; readonly eventId: string; readonly streamId: string };
+export type ConsentDecision = {
+  readonly purpose: string;
+  readonly status: 'granted' | 'withdrawn';
+  readonly at: string;
+  readonly source: string;
+  readonly eventId: string;
+  readonly streamId: string;
+};
 
 export class ExportUseCase {
   constructor(
@@ -100,7 +107,7 @@ export class ExportUseCase {
       events,
       quarantine: {
         entries: quarantined,
-        note: 'refused payloads that carry one of this customer\'s identifiers (matched by keyed hash, as erasure matches them); a payload that cannot be parsed cannot be attributed and expires with the quarantine retention',
+        note: "refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them); a payload that cannot be parsed cannot be attributed and expires with the quarantine retention",
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
     };
@@ -110,7 +117,8 @@ export class ExportUseCase {
 
   private async survivorOf(tenant: string, customerId: string): Promise<CustomerState> {
     const erased = await this.ports.ledger.find(tenant, customerId);
-    if (erased) throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased (erasure ${erased.erasureId}); nothing is held to export`, ['customerId']);
+    if (erased)
+      throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased (erasure ${erased.erasureId}); nothing is held to export`, ['customerId']);
     const survivor = await this.repo.loadSurvivor(tenant, customerId);
     if (survivor.status === 'erased') throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased; nothing is held to export`, ['customerId']);
     if (survivor.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
@@ -143,7 +151,13 @@ export class ExportUseCase {
     return { customer: null, note: 'the 360 view has not caught up with this customer yet; the events above hold everything it would show' };
   }
 
-  private async audit(tenant: string, actor: string, customerId: string, outcome: AuditEntry['outcome'], detail: Record<string, string | number | boolean>): Promise<void> {
+  private async audit(
+    tenant: string,
+    actor: string,
+    customerId: string,
+    outcome: AuditEntry['outcome'],
+    detail: Record<string, string | number | boolean>,
+  ): Promise<void> {
     const { code, ...rest } = detail;
     await this.ports.audit.append({
       id: this.ports.ids.newId(),

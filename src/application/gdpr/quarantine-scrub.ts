@@ -53,7 +53,7 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
 };
 
 /** Removes matching entries; returns how many went. */
-export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget, now: number): Promise<number> => {
+export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<number> => {
   const matches: QuarantineEntry[] = [];
   let after: string | undefined;
   do {

@@ -52,8 +52,13 @@ export class RestrictionUseCase {
           sourcePriority: 0,
           channel: 'other',
         });
-        if (pending.recorded.length === 0) return { kind: 'answer', result: { customerId: state.id, restricted: state.restricted, changed: false, version: state.version } };
-        return { kind: 'write', streams: [pending], committed: () => ({ customerId: state.id, restricted: restrict, changed: true, version: pending.current.version }) };
+        if (pending.recorded.length === 0)
+          return { kind: 'answer', result: { customerId: state.id, restricted: state.restricted, changed: false, version: state.version } };
+        return {
+          kind: 'write',
+          streams: [pending],
+          committed: () => ({ customerId: state.id, restricted: restrict, changed: true, version: pending.current.version }),
+        };
       },
     });
     if (outcome.changed) {

@@ -27,7 +27,7 @@ export const mergeBatchDefaults = (call: unknown, context: object | undefined, i
   const own = call as Record<string, unknown>;
   return {
     ...own,
-    ...(context || own['context'] ? { context: { ...context, ...objectOr(own['context']) } } : {}),
-    ...(integrations || own['integrations'] ? { integrations: { ...integrations, ...objectOr(own['integrations']) } } : {}),
+    ...(context || own.context ? { context: { ...context, ...objectOr(own.context) } } : {}),
+    ...(integrations || own.integrations ? { integrations: { ...integrations, ...objectOr(own.integrations) } } : {}),
   };
 };

@@ -60,7 +60,10 @@ export class IngestUseCase {
     } catch (e) {
       if (e instanceof Rejected) return { status: 'rejected', error: e.reason };
       if (e instanceof DomainError) {
-        return { status: 'rejected', error: { code: e.code, message: e.message, issues: e.path.length ? [{ path: formatPath(e.path), message: e.message }] : [] } };
+        return {
+          status: 'rejected',
+          error: { code: e.code, message: e.message, issues: e.path.length ? [{ path: formatPath(e.path), message: e.message }] : [] },
+        };
       }
       throw e;
     }
@@ -70,7 +73,13 @@ export class IngestUseCase {
   async ingestBatch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.ports.clock.now()): Promise<readonly IngestOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
-      throw new DomainError('VALIDATION_FAILED', `batch body is invalid: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, ['batch']);
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `batch body is invalid: ${zodIssues(parsed.error)
+          .map((i) => `${i.path}: ${i.message}`)
+          .join('; ')}`,
+        ['batch'],
+      );
     }
     const { batch, context, integrations } = parsed.data;
     const out: IngestOutcome[] = new Array(batch.length);
@@ -116,7 +125,9 @@ export class IngestUseCase {
     const identifiers: KeyedIdentifier[] = observation.identifiers.map((r) => {
       // a placeholder such as "n/a" in an email field is a blocked value, not a broken call
       const raw = r.raw.trim();
-      const id = rules.isBlocked({ type: r.type, value: raw }) ? { type: r.type, value: raw.toLowerCase() } : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
+      const id = rules.isBlocked({ type: r.type, value: raw })
+        ? { type: r.type, value: raw.toLowerCase() }
+        : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
       return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
     });
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
@@ -134,7 +145,11 @@ export class IngestUseCase {
 
   private duplicate(messageId: string, storedHash: string, payloadHash: string): IngestOutcome {
     if (storedHash !== payloadHash) {
-      throw new Rejected({ code: 'IDEMPOTENCY_CONFLICT', message: `messageId ${messageId} was already used for a different payload`, issues: [{ path: 'messageId', message: 'reused for a different payload' }] });
+      throw new Rejected({
+        code: 'IDEMPOTENCY_CONFLICT',
+        message: `messageId ${messageId} was already used for a different payload`,
+        issues: [{ path: 'messageId', message: 'reused for a different payload' }],
+      });
     }
     this.ports.metrics.increment('ingest_duplicate');
     return { status: 'duplicate', messageId };
@@ -152,7 +167,10 @@ export class IngestUseCase {
   ): Promise<Decision<IngestOutcome>> {
     const { store, settings, hasher, metrics } = this.ports;
     const rules = settings.identityRules(tenant);
-    const claimed = await store.readClaims(tenant, identifiers.map((i) => i.key));
+    const claimed = await store.readClaims(
+      tenant,
+      identifiers.map((i) => i.key),
+    );
     const owners = new Map<string, string>();
     const customers = new Map<string, CustomerState>();
     for (const [key, owner] of claimed) {
@@ -184,18 +202,33 @@ export class IngestUseCase {
     const ordinals = new Map([resolution.survivorId, ...resolution.absorbed].map((id, i) => [id, i]));
     const eventIdFor = (streamId: string, index: number) => `${payloadHash}.${ordinals.get(streamId)}.${index}`;
     // a customer id minted for this call has no stream to read
-    const survivorState = customers.get(resolution.survivorId) ?? (resolution.kind === 'new' ? initialState(resolution.survivorId) : await this.repo.load(tenant, resolution.survivorId));
+    const survivorState =
+      customers.get(resolution.survivorId) ??
+      (resolution.kind === 'new' ? initialState(resolution.survivorId) : await this.repo.load(tenant, resolution.survivorId));
     const survivor = new PendingStream(survivorState, eventIdFor);
     const absorbed: PendingStream[] = [];
     if (resolution.kind === 'new') survivor.run({ type: 'Register', customerId: resolution.survivorId, observedAt: obs.observedAt }, stamp);
     for (const absorbedId of resolution.absorbed) {
       const victim = new PendingStream(customers.get(absorbedId)!, eventIdFor);
       const mergeId = hasher.digest(`${tenant}|${messageId}|merge|${absorbedId}`);
-      survivor.run({ type: 'Absorb', mergeId, absorbed: victim.before, evidence: this.evidence(resolution, absorbedId, messageId, rules.source.version) }, stamp);
+      survivor.run(
+        { type: 'Absorb', mergeId, absorbed: victim.before, evidence: this.evidence(resolution, absorbedId, messageId, rules.source.version) },
+        stamp,
+      );
       victim.run({ type: 'MarkMergedInto', mergeId, survivorId: resolution.survivorId }, stamp);
       absorbed.push(victim);
     }
-    survivor.run({ type: 'Observe', observedAt: obs.observedAt, link: resolution.link, rejected: resolution.rejected, rulesVersion: rules.source.version, facts: obs.facts }, stamp);
+    survivor.run(
+      {
+        type: 'Observe',
+        observedAt: obs.observedAt,
+        link: resolution.link,
+        rejected: resolution.rejected,
+        rulesVersion: rules.source.version,
+        facts: obs.facts,
+      },
+      stamp,
+    );
 
     return {
       kind: 'write',
@@ -229,7 +262,13 @@ export class IngestUseCase {
   }
 
   /** Keep a payload that cannot be ingested (unreadable body, undecodable record) with its reason. */
-  async quarantine(tenant: string, source: IngestSource, raw: unknown, reason: QuarantineReason, receivedAt: number): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
+  async quarantine(
+    tenant: string,
+    source: IngestSource,
+    raw: unknown,
+    reason: QuarantineReason,
+    receivedAt: number,
+  ): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
     const id = this.ports.ids.newId();
     await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload: withoutWriteKey(raw), status: 'pending' });
     this.ports.metrics.increment('ingest_quarantined');

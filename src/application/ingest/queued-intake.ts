@@ -34,10 +34,21 @@ export class QueuedIntake implements CallIntake {
   async batch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.deps.ports.clock.now()): Promise<readonly AcceptOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
-      throw new DomainError('VALIDATION_FAILED', `batch body is invalid: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, ['batch']);
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `batch body is invalid: ${zodIssues(parsed.error)
+          .map((i) => `${i.path}: ${i.message}`)
+          .join('; ')}`,
+        ['batch'],
+      );
     }
     const { batch, context, integrations } = parsed.data;
-    return this.accept(tenant, source, batch.map((call) => mergeBatchDefaults(call, context, integrations)), receivedAt);
+    return this.accept(
+      tenant,
+      source,
+      batch.map((call) => mergeBatchDefaults(call, context, integrations)),
+      receivedAt,
+    );
   }
 
   /** The partition key of a valid call: HMAC of its first identifier that is not blocked and normalizes. */
@@ -78,7 +89,10 @@ export class QueuedIntake implements CallIntake {
       }
       ready.push(prepared);
     }
-    for (const chunk of chunkRecords(ready.map((p) => ({ ...p.record, prepared: p })), queue.limits)) {
+    for (const chunk of chunkRecords(
+      ready.map((p) => ({ ...p.record, prepared: p })),
+      queue.limits,
+    )) {
       const results = await this.send(chunk.map(({ partitionKey, data }) => ({ partitionKey, data })));
       for (const [i, { prepared: p }] of chunk.entries()) {
         const r = results[i] ?? { ok: false, retryable: true, code: 'NO_RESULT', message: 'the queue returned no result for this record' };

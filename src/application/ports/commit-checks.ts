@@ -83,7 +83,10 @@ export const checkCommitLimits = (commit: Commit): void => {
     for (let j = 0; j < events.length; j++) {
       let bytes = boundBytes(events[j]);
       if (bytes > maxItemBytes && (bytes = exactBytes(events[j])) > maxItemBytes)
-        throw commitTooLarge(`event ${events[j]!.eventId} is ${bytes} bytes, the limit is ${maxItemBytes}`, ['streams', i, 'events', j], { bytes, limit: maxItemBytes });
+        throw commitTooLarge(`event ${events[j]!.eventId} is ${bytes} bytes, the limit is ${maxItemBytes}`, ['streams', i, 'events', j], {
+          bytes,
+          limit: maxItemBytes,
+        });
       bound += bytes;
     }
   }

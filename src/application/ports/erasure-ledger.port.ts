@@ -26,5 +26,8 @@ export interface ErasureLedger {
   /** the erasure that covered this customer id, if any */
   find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined>;
   /** oldest first, by erasureId (UUIDv7) */
-  list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly entries: readonly ErasureReceipt[]; readonly next?: string | undefined }>;
+  list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number },
+  ): Promise<{ readonly entries: readonly ErasureReceipt[]; readonly next?: string | undefined }>;
 }

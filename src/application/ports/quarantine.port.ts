@@ -23,7 +23,10 @@ export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; rea
 export interface Quarantine {
   put(entry: QuarantineEntry): Promise<void>;
   get(tenant: string, id: string): Promise<QuarantineEntry | undefined>;
-  list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined }): Promise<QuarantinePage>;
+  list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number; readonly status?: QuarantineEntry['status'] | undefined },
+  ): Promise<QuarantinePage>;
   markReplayed(tenant: string, id: string, at: number): Promise<void>;
   /** removes an entry (erasure); deleting an unknown id is a no-op */
   delete(tenant: string, id: string): Promise<void>;

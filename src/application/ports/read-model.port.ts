@@ -13,7 +13,13 @@ export type ViewDoc =
       readonly applied: Readonly<Record<string, number>>;
       readonly view: Customer360;
     }
-  | { readonly kind: 'pointer'; readonly customerId: string; readonly version: number; readonly applied: Readonly<Record<string, number>>; readonly mergedInto: string };
+  | {
+      readonly kind: 'pointer';
+      readonly customerId: string;
+      readonly version: number;
+      readonly applied: Readonly<Record<string, number>>;
+      readonly mergedInto: string;
+    };
 
 export const docOrder = (a: Pick<ViewDoc, 'version' | 'applied'>, b: Pick<ViewDoc, 'version' | 'applied'>): number =>
   a.version - b.version || appliedSum(a) - appliedSum(b);
@@ -49,7 +55,10 @@ export interface ReadModelStore {
   put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean>;
   delete(tenant: string, customerId: string): Promise<void>;
   /** every doc of a tenant, a page at a time */
-  list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly docs: readonly ViewDoc[]; readonly next?: string | undefined }>;
+  list(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number },
+  ): Promise<{ readonly docs: readonly ViewDoc[]; readonly next?: string | undefined }>;
   /** swaps in a whole new generation at once (rebuilds) */
   replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void>;
 }

@@ -14,7 +14,14 @@ export type TransferClaim = { readonly key: string; readonly owner: string };
 
 /** A data key as stored: wrapped by a master key, never unwrapped on the way; or its tombstone. */
 export type TransferKey =
-  | { readonly kind: 'live'; readonly customerId: string; readonly keyId: string; readonly masterKeyId: string; readonly wrapped: string; readonly createdAt: number }
+  | {
+      readonly kind: 'live';
+      readonly customerId: string;
+      readonly keyId: string;
+      readonly masterKeyId: string;
+      readonly wrapped: string;
+      readonly createdAt: number;
+    }
   | { readonly kind: 'destroyed'; readonly customerId: string; readonly destroyedAt: number };
 
 export interface StoreExport {

@@ -67,7 +67,13 @@ export class Customer360Projector {
       if (own && (own.applied[r.streamId] ?? 0) >= r.version) return this.skip();
       // a late delivery of a merge undone since (the stream went on): a pointer now would be stale
       if ((await this.store.readStream(tenant, r.streamId, r.version)).length > 0) return this.recompute(tenant, r.streamId, docs, keyCache);
-      await docs.put(tenant, { kind: 'pointer', customerId: r.streamId, version: r.version, applied: { [r.streamId]: r.version }, mergedInto: e.data.survivorId });
+      await docs.put(tenant, {
+        kind: 'pointer',
+        customerId: r.streamId,
+        version: r.version,
+        applied: { [r.streamId]: r.version },
+        mergedInto: e.data.survivorId,
+      });
       return;
     }
     let rootId = r.streamId;
@@ -89,7 +95,10 @@ export class Customer360Projector {
         await this.recompute(tenant, rootId, docs, keyCache);
         return;
       }
-      await docs.put(tenant, missing.reduce((d, m) => this.fold(d, m, rootId), doc));
+      await docs.put(
+        tenant,
+        missing.reduce((d, m) => this.fold(d, m, rootId), doc),
+      );
       return;
     }
     await docs.put(tenant, this.fold(doc, r, rootId));
@@ -113,7 +122,13 @@ export class Customer360Projector {
       applied: { ...own.applied, ...absorbed.applied, [merge.absorbedId]: merge.absorbedVersion + 1, [r.streamId]: r.version },
       view: mergeViews(own.view, absorbed.view),
     });
-    const pointer = (id: string, version: number): ViewDoc => ({ kind: 'pointer', customerId: id, version, applied: { [id]: version }, mergedInto: r.streamId });
+    const pointer = (id: string, version: number): ViewDoc => ({
+      kind: 'pointer',
+      customerId: id,
+      version,
+      applied: { [id]: version },
+      mergedInto: r.streamId,
+    });
     await docs.put(tenant, pointer(merge.absorbedId, merge.absorbedVersion + 1));
     for (const m of merge.absorbedMembers) await docs.put(tenant, pointer(m, absorbed.applied[m]!));
     return true;
@@ -137,14 +152,28 @@ export class Customer360Projector {
   async recompute(tenant: string, id: string, docs: ViewDocs, keyCache = new Map<string, DataKey | null>()): Promise<void> {
     let rootId = id;
     let stored = await this.store.readStream(tenant, rootId);
-    let state = foldInPlace(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
+    let state = foldInPlace(
+      rootId,
+      stored.map((s) => this.codec.decode(s, null)),
+      initialState(rootId),
+    );
     if (state.status === 'erased') return this.forget(tenant, rootId, docs);
     for (let depth = 0; state.status === 'merged'; depth++) {
       if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${id} is longer than ${MAX_DEPTH}`);
-      await docs.put(tenant, { kind: 'pointer', customerId: rootId, version: state.version, applied: { [rootId]: state.version }, mergedInto: state.mergedInto! });
+      await docs.put(tenant, {
+        kind: 'pointer',
+        customerId: rootId,
+        version: state.version,
+        applied: { [rootId]: state.version },
+        mergedInto: state.mergedInto!,
+      });
       rootId = state.mergedInto!;
       stored = await this.store.readStream(tenant, rootId);
-      state = foldInPlace(rootId, stored.map((s) => this.codec.decode(s, null)), initialState(rootId));
+      state = foldInPlace(
+        rootId,
+        stored.map((s) => this.codec.decode(s, null)),
+        initialState(rootId),
+      );
     }
     if (state.status === 'erased') return this.forget(tenant, rootId, docs, state.members);
     if (state.status === 'initial') return;

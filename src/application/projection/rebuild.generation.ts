@@ -60,7 +60,13 @@ class Building {
   }
 
   doc(): View {
-    return (this.made ??= { kind: 'view', customerId: this.customerId, version: this.version, applied: Object.fromEntries(this.applied), view: this.builder.build() });
+    return (this.made ??= {
+      kind: 'view',
+      customerId: this.customerId,
+      version: this.version,
+      applied: Object.fromEntries(this.applied),
+      view: this.builder.build(),
+    });
   }
 }
 
@@ -120,7 +126,13 @@ export class Generation implements ViewDocs {
     const gone = absorbed instanceof Building ? absorbed : Building.of(absorbed);
     survivor.absorb(gone, r.version, merge);
     if (survivor !== own) this.docs.set(r.streamId, survivor);
-    const pointer = (id: string, version: number): ViewDoc => ({ kind: 'pointer', customerId: id, version, applied: { [id]: version }, mergedInto: r.streamId });
+    const pointer = (id: string, version: number): ViewDoc => ({
+      kind: 'pointer',
+      customerId: id,
+      version,
+      applied: { [id]: version },
+      mergedInto: r.streamId,
+    });
     this.docs.set(merge.absorbedId, pointer(merge.absorbedId, merge.absorbedVersion + 1));
     for (const m of merge.absorbedMembers) this.docs.set(m, pointer(m, gone.applied.get(m)!));
     return true;

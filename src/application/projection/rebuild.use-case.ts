@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import type { CorePorts } from '../deps.js';
 import type { EventStore } from '../ports/event-store.port.js';
 import type { DataKey } from '../ports/keys.port.js';
-import { type ReadModelStore, type ViewDoc } from '../ports/read-model.port.js';
+import type { ReadModelStore, ViewDoc } from '../ports/read-model.port.js';
 import type { Clock } from '../ports/runtime.port.js';
 import { readsPii, type Customer360Projector, type ViewDocs } from './customer360.projector.js';
 import { Generation, GENERATION_TYPES } from './rebuild.generation.js';
@@ -88,7 +88,11 @@ export class RebuildProjections {
     return { scratch, events: count, lastPosition };
   }
 
-  async rebuild(tenant: string, onProgress?: (p: RebuildProgress) => void, options: { readonly actor?: string | undefined } = {}): Promise<{ readonly events: number; readonly docs: number }> {
+  async rebuild(
+    tenant: string,
+    onProgress?: (p: RebuildProgress) => void,
+    options: { readonly actor?: string | undefined } = {},
+  ): Promise<{ readonly events: number; readonly docs: number }> {
     const { scratch, events, lastPosition } = await this.build(tenant, onProgress);
     await this.readModels.replaceAll(tenant, scratch.docs.values());
     // events committed while the new generation was being built: fold them in (duplicates skip)
@@ -105,7 +109,16 @@ export class RebuildProjections {
     }
     const result = { events: events + tail, docs: scratch.docs.size };
     const actor = options.actor ?? 'system';
-    if (this.audit) await this.audit.audit.append({ id: this.audit.ids.newId(), tenant, at: this.clock.now(), actor, action: 'admin.rebuild', outcome: 'ok', detail: { ...result } });
+    if (this.audit)
+      await this.audit.audit.append({
+        id: this.audit.ids.newId(),
+        tenant,
+        at: this.clock.now(),
+        actor,
+        action: 'admin.rebuild',
+        outcome: 'ok',
+        detail: { ...result },
+      });
     return result;
   }
 }

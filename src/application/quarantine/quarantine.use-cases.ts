@@ -17,7 +17,10 @@ export class QuarantineUseCases {
     private readonly audit?: Pick<CorePorts, 'audit' | 'ids'> | undefined,
   ) {}
 
-  list(tenant: string, options: { after?: string | undefined; limit?: number | undefined; status?: 'pending' | 'replayed' | undefined }): Promise<QuarantinePage> {
+  list(
+    tenant: string,
+    options: { after?: string | undefined; limit?: number | undefined; status?: 'pending' | 'replayed' | undefined },
+  ): Promise<QuarantinePage> {
     return this.quarantine.list(tenant, { after: options.after, limit: Math.min(Math.max(options.limit ?? 50, 1), 500), status: options.status });
   }
 
@@ -30,7 +33,11 @@ export class QuarantineUseCases {
     const entry = await this.quarantine.get(tenant, id);
     if (!entry) throw new DomainError('QUARANTINE_ENTRY_NOT_FOUND', `no quarantine entry ${id}`, ['id']);
     if (entry.payloadUnavailable) {
-      throw new DomainError('QUARANTINE_PAYLOAD_UNAVAILABLE', `quarantine entry ${id} can no longer be read (${entry.payloadUnavailable}); it cannot be replayed`, ['id']);
+      throw new DomainError(
+        'QUARANTINE_PAYLOAD_UNAVAILABLE',
+        `quarantine entry ${id} can no longer be read (${entry.payloadUnavailable}); it cannot be replayed`,
+        ['id'],
+      );
     }
     const outcome = await this.ingest.tryIngest(tenant, this.sourceOf(tenant, entry.source), entry.payload, entry.receivedAt);
     if (outcome.status === 'accepted' || outcome.status === 'duplicate') await this.quarantine.markReplayed(tenant, id, this.clock.now());
@@ -38,7 +45,14 @@ export class QuarantineUseCases {
       const ok = outcome.status === 'accepted' || outcome.status === 'duplicate';
       const customerId = outcome.status === 'accepted' ? outcome.customerId : undefined;
       const code = ok ? undefined : outcome.error.code;
-      const entry = { id: this.audit.ids.newId(), tenant, at: this.clock.now(), actor: options.actor ?? 'system', action: 'quarantine.replay' as const, customerId };
+      const entry = {
+        id: this.audit.ids.newId(),
+        tenant,
+        at: this.clock.now(),
+        actor: options.actor ?? 'system',
+        action: 'quarantine.replay' as const,
+        customerId,
+      };
       await this.audit.audit.append({ ...entry, outcome: ok ? 'ok' : 'refused', code, detail: { quarantineId: id, status: outcome.status } });
     }
     return outcome;

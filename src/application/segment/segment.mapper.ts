@@ -50,25 +50,27 @@ const channelOf = (call: SegmentCall, fallback: Channel): Channel => {
 };
 
 const product = (p: Dict) => ({
-  productId: str(p['product_id'] ?? p['productId'] ?? p['id']),
-  sku: str(p['sku']),
-  name: str(p['name']),
-  category: str(p['category']),
-  priceMinor: num(p['price']) === undefined ? undefined : minor(num(p['price'])!),
-  quantity: num(p['quantity']) === undefined ? undefined : Math.round(num(p['quantity'])!),
+  productId: str(p.product_id ?? p.productId ?? p.id),
+  sku: str(p.sku),
+  name: str(p.name),
+  category: str(p.category),
+  priceMinor: num(p.price) === undefined ? undefined : minor(num(p.price)!),
+  quantity: num(p.quantity) === undefined ? undefined : Math.round(num(p.quantity)!),
 });
 
 const orderFacts = (props: Dict): FactEvent => {
-  const products = Array.isArray(props['products']) ? (props['products'] as unknown[]).filter((p): p is Dict => typeof p === 'object' && p !== null).map(product) : [];
+  const products = Array.isArray(props.products)
+    ? (props.products as unknown[]).filter((p): p is Dict => typeof p === 'object' && p !== null).map(product)
+    : [];
   const productsTotal = products.reduce((s, p) => s + (p.priceMinor ?? 0) * (p.quantity ?? 1), 0);
-  const amount = num(props['revenue']) ?? num(props['total']) ?? num(props['value']);
+  const amount = num(props.revenue) ?? num(props.total) ?? num(props.value);
   return {
     type: 'OrderPlaced',
     v: 1,
     data: {
-      orderId: str(props['order_id'] ?? props['orderId'] ?? props['checkout_id']),
+      orderId: str(props.order_id ?? props.orderId ?? props.checkout_id),
       revenueMinor: amount === undefined ? productsTotal : minor(amount),
-      currency: (str(props['currency']) ?? 'USD').toUpperCase(),
+      currency: (str(props.currency) ?? 'USD').toUpperCase(),
       products,
     },
   };
@@ -95,12 +97,14 @@ const locationFacts = (call: SegmentCall): FactEvent[] => {
   if (!l || (l.city === undefined && l.country === undefined && l.region === undefined && l.latitude === undefined)) return [];
   // coarse place readable, precise coordinates encrypted; the IP stays with page/screen views only
   const precise = l.latitude !== undefined || l.longitude !== undefined;
-  return [{
-    type: 'LocationObserved',
-    v: 1,
-    data: { country: l.country, region: l.region, city: l.city },
-    ...(precise ? { pii: { latitude: l.latitude, longitude: l.longitude } } : {}),
-  }];
+  return [
+    {
+      type: 'LocationObserved',
+      v: 1,
+      data: { country: l.country, region: l.region, city: l.city },
+      ...(precise ? { pii: { latitude: l.latitude, longitude: l.longitude } } : {}),
+    },
+  ];
 };
 
 const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
@@ -111,9 +115,9 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
   const personTraits: [Dict | undefined, string][] = [[call.context?.traits, 'context.traits']];
   if (call.type === 'identify') personTraits.unshift([call.traits, 'traits']);
   for (const [traits, at] of personTraits) {
-    const email = str(traits?.['email']);
+    const email = str(traits?.email);
     if (email !== undefined) ids.push({ type: 'email', raw: email, path: [...at.split('.'), 'email'] });
-    const phone = str(traits?.['phone']);
+    const phone = str(traits?.phone);
     if (phone !== undefined) ids.push({ type: 'phone', raw: phone, path: [...at.split('.'), 'phone'] });
   }
   if (call.context?.device?.id != null) ids.push({ type: 'device_id', raw: call.context.device.id, path: ['context', 'device', 'id'] });
@@ -141,7 +145,7 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       const action = PRODUCT_ACTIONS[name];
       if (ORDER_EVENTS.has(name)) facts.push(orderFacts(props));
       else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props) } });
-      else if (str(props['interest'])) facts.push({ type: 'InterestExpressed', v: 1, data: { interest: str(props['interest'])!.toLowerCase() } });
+      else if (str(props.interest)) facts.push({ type: 'InterestExpressed', v: 1, data: { interest: str(props.interest)!.toLowerCase() } });
       else facts.push({ type: 'EventTracked', v: 1, data: { event: call.event }, pii: { properties: props } });
       break;
     }
@@ -150,8 +154,14 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       facts.push({
         type: 'PageViewed',
         v: 1,
-        data: { name: call.name, category: call.category, path: str(p['path']) ?? ctx?.page?.path },
-        pii: { url: str(p['url']) ?? ctx?.page?.url, referrer: str(p['referrer']) ?? ctx?.page?.referrer, title: str(p['title']) ?? ctx?.page?.title, ip: ctx?.ip, userAgent: ctx?.userAgent },
+        data: { name: call.name, category: call.category, path: str(p.path) ?? ctx?.page?.path },
+        pii: {
+          url: str(p.url) ?? ctx?.page?.url,
+          referrer: str(p.referrer) ?? ctx?.page?.referrer,
+          title: str(p.title) ?? ctx?.page?.title,
+          ip: ctx?.ip,
+          userAgent: ctx?.userAgent,
+        },
       });
       break;
     }

@@ -28,9 +28,7 @@ export const SegmentContext = z.looseObject({
     .max(50)
     .optional(),
   traits: Dict.optional(),
-  page: z
-    .looseObject({ path: z.string().optional(), url: z.string().optional(), referrer: z.string().optional(), title: z.string().optional() })
-    .optional(),
+  page: z.looseObject({ path: z.string().optional(), url: z.string().optional(), referrer: z.string().optional(), title: z.string().optional() }).optional(),
 });
 
 const common = {
@@ -50,7 +48,13 @@ const common = {
 const Identify = z.looseObject({ type: z.literal('identify'), ...common, traits: Dict.optional() });
 const Track = z.looseObject({ type: z.literal('track'), ...common, event: z.string().min(1).max(200), properties: Dict.optional() });
 const Page = z.looseObject({ type: z.literal('page'), ...common, name: z.string().optional(), category: z.string().optional(), properties: Dict.optional() });
-const Screen = z.looseObject({ type: z.literal('screen'), ...common, name: z.string().optional(), category: z.string().optional(), properties: Dict.optional() });
+const Screen = z.looseObject({
+  type: z.literal('screen'),
+  ...common,
+  name: z.string().optional(),
+  category: z.string().optional(),
+  properties: Dict.optional(),
+});
 const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: Id, previousId: Id });
 const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: Id, traits: Dict.optional() });
 

@@ -44,7 +44,13 @@ export type CustomerCommand =
       readonly actor?: string | undefined;
       readonly reason?: string | undefined;
     }
-  | { readonly type: 'Restore'; readonly mergeId: string; readonly fromId: string; readonly adopted: readonly CustomerEvent[]; readonly adoptedEventIds: readonly string[] }
+  | {
+      readonly type: 'Restore';
+      readonly mergeId: string;
+      readonly fromId: string;
+      readonly adopted: readonly CustomerEvent[];
+      readonly adoptedEventIds: readonly string[];
+    }
   /** a consent decision from the consent API; observedAt and source go on the event's stamp */
   | { readonly type: 'RecordConsent'; readonly purpose: string; readonly granted: boolean; readonly observedAt: number; readonly source: string }
   /** the tombstone: every stream of the erased cluster (survivor and absorbed) gets one */
@@ -117,20 +123,22 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       if (state.members.includes(a.id)) return [];
       requireActive(a, 'a merge');
       if (a.id === state.id) throw new DomainError('MERGE_SAME_CUSTOMER', 'a customer cannot be merged into itself');
-      return [{
-        type: 'CustomerMerged',
-        v: 1,
-        data: {
-          mergeId: command.mergeId,
-          absorbedId: a.id,
-          absorbedMembers: [...a.members],
-          absorbedFirstObservedAt: a.firstObservedAt,
-          absorbedVersion: a.version,
-          absorbedDoNotLink: [...a.doNotLink],
-          identifiers: [...a.identifiers.values()].map(({ type, key, observedAt, origin }) => ({ type, key, observedAt, origin })),
-          evidence: command.evidence,
+      return [
+        {
+          type: 'CustomerMerged',
+          v: 1,
+          data: {
+            mergeId: command.mergeId,
+            absorbedId: a.id,
+            absorbedMembers: [...a.members],
+            absorbedFirstObservedAt: a.firstObservedAt,
+            absorbedVersion: a.version,
+            absorbedDoNotLink: [...a.doNotLink],
+            identifiers: [...a.identifiers.values()].map(({ type, key, observedAt, origin }) => ({ type, key, observedAt, origin })),
+            evidence: command.evidence,
+          },
         },
-      }];
+      ];
     }
     case 'MarkMergedInto':
       if (state.status === 'merged' && state.mergedInto === command.survivorId) return [];
@@ -140,18 +148,20 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       requireActive(state, 'an unmerge');
       const merge = state.merges.get(command.mergeId);
       if (!merge) throw new DomainError('MERGE_NOT_FOUND', `customer ${state.id} has no merge ${command.mergeId}`, ['mergeId']);
-      return [{
-        type: 'CustomerUnmerged',
-        v: 1,
-        data: {
-          mergeId: command.mergeId,
-          absorbedId: merge.absorbedId,
-          reassignedEventIds: [...command.reassignedEventIds],
-          transferredKeys: [...command.transferredKeys],
-          ...(command.actor ? { actor: command.actor } : {}),
-          ...(command.reason ? { reason: command.reason } : {}),
+      return [
+        {
+          type: 'CustomerUnmerged',
+          v: 1,
+          data: {
+            mergeId: command.mergeId,
+            absorbedId: merge.absorbedId,
+            reassignedEventIds: [...command.reassignedEventIds],
+            transferredKeys: [...command.transferredKeys],
+            ...(command.actor ? { actor: command.actor } : {}),
+            ...(command.reason ? { reason: command.reason } : {}),
+          },
         },
-      }];
+      ];
     }
     case 'Restore':
       if (state.status !== 'merged') {

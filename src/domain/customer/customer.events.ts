@@ -23,7 +23,12 @@ const ev = <T extends string, D extends z.ZodType, P extends z.ZodType | undefin
     v: z.literal(1),
     data,
     ...(pii ? { pii: pii.optional() } : {}),
-  }) as unknown as z.ZodObject<{ type: z.ZodLiteral<T>; v: z.ZodLiteral<1>; data: D; pii: P extends z.ZodType ? z.ZodOptional<P> : z.ZodOptional<z.ZodUndefined> }>;
+  }) as unknown as z.ZodObject<{
+    type: z.ZodLiteral<T>;
+    v: z.ZodLiteral<1>;
+    data: D;
+    pii: P extends z.ZodType ? z.ZodOptional<P> : z.ZodOptional<z.ZodUndefined>;
+  }>;
 
 export const CustomerRegistered = ev('CustomerRegistered', z.object({ customerId: z.string(), firstObservedAt: z.number() }));
 export const IdentifierLinked = ev(
@@ -36,10 +41,7 @@ export const IdentifierRejected = ev(
   z.object({ type: z.string(), key: z.string(), reason: RejectionReason, detail: z.string(), rulesVersion: z.number() }),
   z.object({ value: z.string() }),
 );
-export const IdentifierUnlinked = ev(
-  'IdentifierUnlinked',
-  z.object({ type: z.string(), key: z.string(), reason: z.string() }),
-);
+export const IdentifierUnlinked = ev('IdentifierUnlinked', z.object({ type: z.string(), key: z.string(), reason: z.string() }));
 export const TraitsUpdated = ev(
   'TraitsUpdated',
   z.object({ names: z.array(z.string()), context: z.enum(['identify', 'group', 'track']) }),
@@ -56,7 +58,13 @@ export const LocationObserved = ev(
 export const PageViewed = ev(
   'PageViewed',
   z.object({ name: z.string().optional(), category: z.string().optional(), path: z.string().optional() }),
-  z.object({ url: z.string().optional(), referrer: z.string().optional(), title: z.string().optional(), ip: z.string().optional(), userAgent: z.string().optional() }),
+  z.object({
+    url: z.string().optional(),
+    referrer: z.string().optional(),
+    title: z.string().optional(),
+    ip: z.string().optional(),
+    userAgent: z.string().optional(),
+  }),
 );
 export const ScreenViewed = ev(
   'ScreenViewed',
@@ -79,11 +87,7 @@ export const ProductInteracted = ev(
   'ProductInteracted',
   z.object({ action: z.enum(['viewed', 'added', 'removed', 'clicked', 'wishlisted', 'shared', 'reviewed']), product: Product }),
 );
-export const EventTracked = ev(
-  'EventTracked',
-  z.object({ event: z.string() }),
-  z.object({ properties: z.record(z.string(), Json) }),
-);
+export const EventTracked = ev('EventTracked', z.object({ event: z.string() }), z.object({ properties: z.record(z.string(), Json) }));
 export const GroupJoined = ev('GroupJoined', z.object({ groupId: z.string() }));
 
 export const MergeEvidence = z.object({
@@ -124,10 +128,7 @@ export const CustomerUnmerged = ev(
     reason: z.string().optional(),
   }),
 );
-export const CustomerRestored = ev(
-  'CustomerRestored',
-  z.object({ mergeId: z.string(), fromId: z.string(), adoptedEventIds: z.array(z.string()) }),
-);
+export const CustomerRestored = ev('CustomerRestored', z.object({ mergeId: z.string(), fromId: z.string(), adoptedEventIds: z.array(z.string()) }));
 
 // GDPR. CustomerErased is the tombstone: it holds ids only, and after it the stream takes nothing
 // more. A restriction of processing freezes the customer: still stored, not used for engagement.

@@ -116,9 +116,7 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
     case 'CustomerUnmerged': {
       const merge = s.merges.get(e.data.mergeId);
       const transferred = new Set(e.data.transferredKeys);
-      const identifiers = new Map(
-        [...s.identifiers].filter(([key, id]) => id.viaMerge !== e.data.mergeId && !transferred.has(key)),
-      );
+      const identifiers = new Map([...s.identifiers].filter(([key, id]) => id.viaMerge !== e.data.mergeId && !transferred.has(key)));
       const leaving = new Set([e.data.absorbedId, ...(merge?.absorbedMembers ?? [])]);
       const merges = new Map(s.merges);
       merges.delete(e.data.mergeId);
@@ -283,12 +281,7 @@ export const foldInPlace = (id: string, events: Iterable<RecordedEvent>, from: C
 };
 
 /** Identifiers of `type` that count against its limit at time `at` (all of them when no window). */
-export const countWithinWindow = (
-  identifiers: Iterable<ClusterIdentifier>,
-  type: string,
-  at: number,
-  windowMs: number | undefined,
-): number => {
+export const countWithinWindow = (identifiers: Iterable<ClusterIdentifier>, type: string, at: number, windowMs: number | undefined): number => {
   let n = 0;
   for (const id of identifiers) if (id.type === type && (windowMs === undefined || id.observedAt >= at - windowMs)) n++;
   return n;

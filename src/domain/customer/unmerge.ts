@@ -23,9 +23,7 @@ export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEv
   const later = survivorEvents.filter((e) => e.version > merge.atVersion && !givenAway.has(e.eventId));
   const linkedLater = new Set(later.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [e.event.data.key] : [])));
   const absorbedSide = new Set(merge.keys);
-  const survivorSide = new Set(
-    [...survivor.identifiers.values()].filter((i) => i.viaMerge !== mergeId && !linkedLater.has(i.key)).map((i) => i.key),
-  );
+  const survivorSide = new Set([...survivor.identifiers.values()].filter((i) => i.viaMerge !== mergeId && !linkedLater.has(i.key)).map((i) => i.key));
   const moved: RecordedEvent[] = [];
   const transferred: string[] = [];
   for (const e of later) {

@@ -20,11 +20,19 @@ export const EngagementConfig = z.object({
   capPerChannel: z.number().int().min(1).max(SEND_MEMORY).default(3),
   capWindowMs: z.number().int().positive().default(DAY),
   /** the same offer is not sent again within this */
-  suppressionMs: z.number().int().nonnegative().default(7 * DAY),
+  suppressionMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(7 * DAY),
   /** older triggers (imports, late batches) get no decision: real time only */
   maxTriggerAgeMs: z.number().int().positive().default(HOUR),
   /** how fast past interest fades in the score */
-  interestHalfLifeMs: z.number().int().positive().default(7 * DAY),
+  interestHalfLifeMs: z
+    .number()
+    .int()
+    .positive()
+    .default(7 * DAY),
 });
 export type EngagementConfig = z.infer<typeof EngagementConfig>;
 export const DEFAULT_ENGAGEMENT_CONFIG: EngagementConfig = EngagementConfig.parse({});
@@ -106,7 +114,8 @@ export const consentGranted = (view: Customer360, purpose: string): boolean => {
 };
 
 /** The offer's channel: the customer's most preferred one among those the offer allows. */
-const channelFor = (offer: Offer, preference: readonly DeliveryChannel[]): DeliveryChannel => preference.find((ch) => offer.channels.includes(ch)) ?? offer.channels[0]!;
+const channelFor = (offer: Offer, preference: readonly DeliveryChannel[]): DeliveryChannel =>
+  preference.find((ch) => offer.channels.includes(ch)) ?? offer.channels[0]!;
 
 /**
  * The decision for one trigger, or undefined when there is nothing to decide (no offer applies).

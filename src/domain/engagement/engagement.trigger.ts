@@ -22,7 +22,7 @@ export type Trigger = {
   readonly place?: Place | undefined;
 };
 
-const lower = (s: string | undefined): string[] => (s && s.trim() ? [s.trim().toLowerCase()] : []);
+const lower = (s: string | undefined): string[] => (s?.trim() ? [s.trim().toLowerCase()] : []);
 /** "/electronics/phones" -> "electronics": shops name their sections after what they sell */
 const section = (path: string | undefined): string[] => lower(path?.split('/').find((p) => p !== ''));
 

@@ -21,7 +21,10 @@ export const Offer = z
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits, _ . : - (starting with a letter or digit)'),
     title: z.string().trim().min(1, 'must not be empty').max(200),
     /** lower-cased, as ingest records interests and product categories */
-    interests: z.array(Label.transform((s) => s.toLowerCase())).max(50).default([]),
+    interests: z
+      .array(Label.transform((s) => s.toLowerCase()))
+      .max(50)
+      .default([]),
     /** city, region or country names (case-insensitive); empty: anywhere */
     locations: z.array(Label).max(50).default([]),
     channels: z.array(DeliveryChannel).min(1, `must name at least one of ${DELIVERY_CHANNELS.join(', ')}`),
@@ -54,16 +57,30 @@ export const parseCatalogue = (raw: unknown): readonly Offer[] => {
   if (!shape.success) throw new DomainError('CONFIG_INVALID', 'the offer catalogue must be an object with an "offers" array', ['offers']);
   const seen = new Map<string, number>();
   return shape.data.offers.map((candidate, index) => {
-    const id = typeof candidate === 'object' && candidate !== null && typeof (candidate as { id?: unknown }).id === 'string' ? (candidate as { id: string }).id : undefined;
+    const id =
+      typeof candidate === 'object' && candidate !== null && typeof (candidate as { id?: unknown }).id === 'string'
+        ? (candidate as { id: string }).id
+        : undefined;
     const who = `offers[${index}]${id === undefined ? '' : ` (id "${id}")`}`;
     const parsed = Offer.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = fieldPath(issue.path);
-      throw new DomainError('CONFIG_INVALID', `${who}${field ? `.${field}` : ''}: ${issue.message}`, ['offers', index, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))], { offerId: id });
+      throw new DomainError(
+        'CONFIG_INVALID',
+        `${who}${field ? `.${field}` : ''}: ${issue.message}`,
+        ['offers', index, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
+        { offerId: id },
+      );
     }
     const first = seen.get(parsed.data.id);
-    if (first !== undefined) throw new DomainError('CONFIG_INVALID', `${who}.id: "${parsed.data.id}" is already the id of offers[${first}]; ids must be unique`, ['offers', index, 'id'], { offerId: id });
+    if (first !== undefined)
+      throw new DomainError(
+        'CONFIG_INVALID',
+        `${who}.id: "${parsed.data.id}" is already the id of offers[${first}]; ids must be unique`,
+        ['offers', index, 'id'],
+        { offerId: id },
+      );
     seen.set(parsed.data.id, index);
     return parsed.data;
   });

@@ -7,9 +7,7 @@ export const KNOWN_IDENTIFIER_TYPES = ['user_id', 'anonymous_id', 'email', 'phon
 export type KnownIdentifierType = (typeof KNOWN_IDENTIFIER_TYPES)[number];
 
 /** Known types plus custom ones (Segment context.externalIds types), always lower snake case. */
-export const IdentifierType = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'identifier type must be lower snake case, 1-40 characters');
+export const IdentifierType = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'identifier type must be lower snake case, 1-40 characters');
 export type IdentifierType = string;
 
 /** An identifier after normalization; `value` is personal data and is only ever stored encrypted. */
@@ -24,15 +22,14 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_VALUE_LENGTH = 320;
 
 export const normalizeIdentifierType = (raw: string): string =>
-  raw.trim().toLowerCase().replace(/[\s-]+/g, '_').replace(/^userid$/, 'user_id');
+  raw
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_')
+    .replace(/^userid$/, 'user_id');
 
 /** Normalizes a raw identifier or throws IDENTIFIER_INVALID naming `path`. */
-export const normalizeIdentifier = (
-  type: string,
-  raw: string,
-  options: NormalizeOptions,
-  path: readonly (string | number)[] = [],
-): Identifier => {
+export const normalizeIdentifier = (type: string, raw: string, options: NormalizeOptions, path: readonly (string | number)[] = []): Identifier => {
   const idType = normalizeIdentifierType(type);
   if (!IdentifierType.safeParse(idType).success) {
     throw new DomainError('IDENTIFIER_INVALID', `identifier type "${type}" is not lower snake case`, path);
@@ -52,12 +49,8 @@ export const normalizeIdentifier = (
     case 'phone': {
       if (trimmed === '') return { type: idType, value: '' };
       const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion, phoneMetadata());
-      if (!phone || !phone.isValid()) {
-        throw new DomainError(
-          'IDENTIFIER_INVALID',
-          `phone is not a valid number (default region ${options.defaultRegion})`,
-          path,
-        );
+      if (!phone?.isValid()) {
+        throw new DomainError('IDENTIFIER_INVALID', `phone is not a valid number (default region ${options.defaultRegion})`, path);
       }
       return { type: idType, value: phone.number };
     }
@@ -66,8 +59,7 @@ export const normalizeIdentifier = (
   }
 };
 
-export const identifierLabel = (id: { readonly type: string; readonly key: string }): string =>
-  `${id.type}:${id.key.slice(0, 12)}`;
+export const identifierLabel = (id: { readonly type: string; readonly key: string }): string => `${id.type}:${id.key.slice(0, 12)}`;
 
 /** ISO 3166-1 alpha-2 region used for phone numbers written without a country code. */
 export type PhoneRegion = CountryCode;

@@ -41,12 +41,7 @@ export const survivorOrder = (a: Pick<CustomerState, 'firstObservedAt' | 'id'>, 
 
 export type Violation = { readonly reason: RejectionReason; readonly detail: string };
 
-const limitViolation = (
-  rules: CompiledRules,
-  members: readonly CustomerState[],
-  link: readonly KeyedIdentifier[],
-  at: number,
-): Violation | undefined => {
+const limitViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[], at: number): Violation | undefined => {
   const union = new Map<string, ClusterIdentifier>();
   for (const m of members) for (const [k, id] of m.identifiers) union.set(k, id);
   for (const id of link) union.set(id.key, { type: id.type, key: id.key, observedAt: at, origin: '' });
@@ -87,8 +82,10 @@ const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[],
   return undefined;
 };
 
-const byPriorityAsc = (rules: CompiledRules) => (a: KeyedIdentifier, b: KeyedIdentifier): number =>
-  rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority || compareStrings(a.type, b.type) || compareStrings(a.key, b.key);
+const byPriorityAsc =
+  (rules: CompiledRules) =>
+  (a: KeyedIdentifier, b: KeyedIdentifier): number =>
+    rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority || compareStrings(a.type, b.type) || compareStrings(a.key, b.key);
 
 export const resolve = (input: ResolutionInput): Resolution => {
   const { rules, observedAt } = input;
@@ -105,15 +102,15 @@ export const resolve = (input: ResolutionInput): Resolution => {
   for (;;) {
     if (active.length === 0) return { kind: 'unresolvable', rejected };
     const survivorIds = [...new Set(active.flatMap((id) => input.owners.get(id.key) ?? []))];
-    const members = survivorIds.map((id) => {
-      const c = input.customers.get(id);
-      if (!c) throw new Error(`resolution input lacks the state of customer ${id}`);
-      return c;
-    }).sort(survivorOrder);
+    const members = survivorIds
+      .map((id) => {
+        const c = input.customers.get(id);
+        if (!c) throw new Error(`resolution input lacks the state of customer ${id}`);
+        return c;
+      })
+      .sort(survivorOrder);
     const link = active.filter((id) => !members.some((m) => m.identifiers.has(id.key)));
-    const violation =
-      (members.length > 1 ? mergeViolation(rules, members, link) : undefined) ??
-      limitViolation(rules, members, link, observedAt);
+    const violation = (members.length > 1 ? mergeViolation(rules, members, link) : undefined) ?? limitViolation(rules, members, link, observedAt);
     if (violation) {
       if (violation.reason === 'CLUSTER_GUARD_EXCEEDED') guardTripped = true;
       const drop = [...active].sort(byPriorityAsc(rules))[0]!;
@@ -124,10 +121,13 @@ export const resolve = (input: ResolutionInput): Resolution => {
     const [survivor, ...absorbed] = members;
     const evidence = new Map<string, readonly KeyedIdentifier[]>();
     for (const a of absorbed) {
-      evidence.set(a.id, active.filter((id) => {
-        const owner = input.owners.get(id.key);
-        return owner === a.id || owner === survivor!.id;
-      }));
+      evidence.set(
+        a.id,
+        active.filter((id) => {
+          const owner = input.owners.get(id.key);
+          return owner === a.id || owner === survivor!.id;
+        }),
+      );
     }
     return {
       kind: survivor ? (absorbed.length > 0 ? 'merge' : 'attach') : 'new',

@@ -19,7 +19,15 @@ export const IdentityRules = z.object({
   blocked: z.object({
     values: z.array(z.string()),
     patterns: z.array(z.string()).refine(
-      (ps) => ps.every((p) => { try { new RegExp(p); return true; } catch { return false; } }),
+      (ps) =>
+        ps.every((p) => {
+          try {
+            new RegExp(p);
+            return true;
+          } catch {
+            return false;
+          }
+        }),
       'every blocked pattern must be a valid regular expression',
     ),
   }),

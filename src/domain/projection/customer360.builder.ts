@@ -54,7 +54,13 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Act = Mutable<Activity>;
 type Loc = Mutable<LocationFact>;
 type Ident = Mutable<IdentifierFact>;
-type Orders = { count: number; revenueMinor: Record<string, number>; countByCurrency: Record<string, number>; firstOrderAt: number | undefined; lastOrderAt: number | undefined };
+type Orders = {
+  count: number;
+  revenueMinor: Record<string, number>;
+  countByCurrency: Record<string, number>;
+  firstOrderAt: number | undefined;
+  lastOrderAt: number | undefined;
+};
 
 // Which records the builder owns (may change in place); the others are shared with a view made.
 const IDENTIFIERS = 1;
@@ -69,8 +75,23 @@ const GROUPS = 256;
 
 // The literals below are the shapes evolveView and mergeViews make, key for key.
 const actOf = (a: Activity): Act => ({ count: a.count, firstSeenAt: a.firstSeenAt, lastSeenAt: a.lastSeenAt });
-const locOf = (l: LocationFact): Loc => ({ count: l.count, firstSeenAt: l.firstSeenAt, lastSeenAt: l.lastSeenAt, country: l.country, region: l.region, city: l.city, labelEventId: l.labelEventId });
-const identOf = (i: IdentifierFact): Ident => ({ type: i.type, value: i.value, firstSeenAt: i.firstSeenAt, lastLinkedAt: i.lastLinkedAt, source: i.source, eventId: i.eventId });
+const locOf = (l: LocationFact): Loc => ({
+  count: l.count,
+  firstSeenAt: l.firstSeenAt,
+  lastSeenAt: l.lastSeenAt,
+  country: l.country,
+  region: l.region,
+  city: l.city,
+  labelEventId: l.labelEventId,
+});
+const identOf = (i: IdentifierFact): Ident => ({
+  type: i.type,
+  value: i.value,
+  firstSeenAt: i.firstSeenAt,
+  lastLinkedAt: i.lastLinkedAt,
+  source: i.source,
+  eventId: i.eventId,
+});
 
 /** A copy of a record, key for key in its order, each value copied by `copy`. */
 const copyOf = <T, U>(record: Readonly<Record<string, T>>, copy: (x: T) => U): Record<string, U> => {
@@ -183,7 +204,14 @@ export class Customer360Builder {
         this.write(IDENTIFIERS);
         const prev = own(this.identifiers, e.data.key);
         if (prev === undefined) {
-          setOwn(this.identifiers, e.data.key, { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId });
+          setOwn(this.identifiers, e.data.key, {
+            type: e.data.type,
+            value: e.pii?.value,
+            firstSeenAt: at,
+            lastLinkedAt: at,
+            source: r.source,
+            eventId: r.eventId,
+          });
           return;
         }
         const keepPrev = prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId);
@@ -401,7 +429,13 @@ export class Customer360Builder {
       case ORDERS: {
         // evolveView's literal: an order spells out every key
         const o = this.orders;
-        this.orders = { count: o.count, revenueMinor: copyOf(o.revenueMinor, same), countByCurrency: copyOf(o.countByCurrency, same), firstOrderAt: o.firstOrderAt, lastOrderAt: o.lastOrderAt };
+        this.orders = {
+          count: o.count,
+          revenueMinor: copyOf(o.revenueMinor, same),
+          countByCurrency: copyOf(o.countByCurrency, same),
+          firstOrderAt: o.firstOrderAt,
+          lastOrderAt: o.lastOrderAt,
+        };
         return;
       }
       case GROUPS:

@@ -10,7 +10,14 @@ import { assertNever } from '../shared/errors.js';
 
 export const TIMELINE_SIZE = 50;
 
-export type IdentifierFact = { readonly type: string; readonly value?: string | undefined; readonly firstSeenAt: number; readonly lastLinkedAt: number; readonly source: string; readonly eventId: string };
+export type IdentifierFact = {
+  readonly type: string;
+  readonly value?: string | undefined;
+  readonly firstSeenAt: number;
+  readonly lastLinkedAt: number;
+  readonly source: string;
+  readonly eventId: string;
+};
 export type TraitFact = LwwStamp & { readonly value: unknown; readonly source: string };
 export type ConsentFact = { readonly at: number; readonly answers: readonly ('granted' | 'withdrawn')[]; readonly source: string };
 export type Activity = { readonly count: number; readonly firstSeenAt: number; readonly lastSeenAt: number };
@@ -28,7 +35,13 @@ export type OrderSummary = {
   readonly firstOrderAt?: number | undefined;
   readonly lastOrderAt?: number | undefined;
 };
-export type TimelineEntry = { readonly eventId: string; readonly type: CustomerEvent['type']; readonly observedAt: number; readonly channel: Channel; readonly title: string };
+export type TimelineEntry = {
+  readonly eventId: string;
+  readonly type: CustomerEvent['type'];
+  readonly observedAt: number;
+  readonly channel: Channel;
+  readonly title: string;
+};
 
 export type Customer360 = {
   readonly customerId: string;
@@ -87,8 +100,7 @@ const max = (a: number | undefined, b: number): number => (a === undefined || b 
 const bump = (a: Activity | undefined, at: number): Activity =>
   a ? { count: a.count + 1, firstSeenAt: Math.min(a.firstSeenAt, at), lastSeenAt: Math.max(a.lastSeenAt, at) } : { count: 1, firstSeenAt: at, lastSeenAt: at };
 
-const insertSortedUnique = (list: readonly string[], value: string): readonly string[] =>
-  list.includes(value) ? list : [...list, value].sort(compareStrings);
+const insertSortedUnique = (list: readonly string[], value: string): readonly string[] => (list.includes(value) ? list : [...list, value].sort(compareStrings));
 
 /** Newest first; ties by event id. */
 export const timelineOrder = (a: TimelineEntry, b: TimelineEntry): number => b.observedAt - a.observedAt || compareStrings(b.eventId, a.eventId);
@@ -106,19 +118,32 @@ const money = (minor: number, currency: string): string => `${(minor / 100).toFi
 /** A one-line, non-personal title for the timeline. */
 export const timelineTitle = (e: CustomerEvent): string | undefined => {
   switch (e.type) {
-    case 'PageViewed': return `Viewed page ${e.data.name ?? e.data.path ?? ''}`.trim();
-    case 'ScreenViewed': return `Viewed screen ${e.data.name ?? ''}`.trim();
-    case 'OrderPlaced': return `Order ${e.data.orderId ?? ''} ${money(e.data.revenueMinor, e.data.currency)}`.replace('  ', ' ');
-    case 'ProductInteracted': return `Product ${e.data.action}: ${e.data.product.name ?? e.data.product.productId ?? e.data.product.sku ?? 'unknown'}`;
-    case 'EventTracked': return e.data.event;
-    case 'InterestExpressed': return `Interested in ${e.data.interest}`;
-    case 'LocationObserved': return `Seen in ${[e.data.city, e.data.country].filter(Boolean).join(', ') || 'a new location'}`;
-    case 'ConsentGranted': return `Consent granted: ${e.data.purpose}`;
-    case 'ConsentWithdrawn': return `Consent withdrawn: ${e.data.purpose}`;
-    case 'TraitsUpdated': return `Profile updated: ${e.data.names.join(', ')}`;
-    case 'GroupJoined': return `Joined group ${e.data.groupId}`;
-    case 'CustomerRegistered': return 'First seen';
-    case 'IdentifierLinked': return `Identifier linked: ${e.data.type}`;
+    case 'PageViewed':
+      return `Viewed page ${e.data.name ?? e.data.path ?? ''}`.trim();
+    case 'ScreenViewed':
+      return `Viewed screen ${e.data.name ?? ''}`.trim();
+    case 'OrderPlaced':
+      return `Order ${e.data.orderId ?? ''} ${money(e.data.revenueMinor, e.data.currency)}`.replace('  ', ' ');
+    case 'ProductInteracted':
+      return `Product ${e.data.action}: ${e.data.product.name ?? e.data.product.productId ?? e.data.product.sku ?? 'unknown'}`;
+    case 'EventTracked':
+      return e.data.event;
+    case 'InterestExpressed':
+      return `Interested in ${e.data.interest}`;
+    case 'LocationObserved':
+      return `Seen in ${[e.data.city, e.data.country].filter(Boolean).join(', ') || 'a new location'}`;
+    case 'ConsentGranted':
+      return `Consent granted: ${e.data.purpose}`;
+    case 'ConsentWithdrawn':
+      return `Consent withdrawn: ${e.data.purpose}`;
+    case 'TraitsUpdated':
+      return `Profile updated: ${e.data.names.join(', ')}`;
+    case 'GroupJoined':
+      return `Joined group ${e.data.groupId}`;
+    case 'CustomerRegistered':
+      return 'First seen';
+    case 'IdentifierLinked':
+      return `Identifier linked: ${e.data.type}`;
     case 'IdentifierRejected':
     case 'IdentifierUnlinked':
     case 'CustomerMerged':
@@ -139,7 +164,13 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
 export const VIEW_READS_PII: ReadonlySet<CustomerEvent['type']> = new Set(['IdentifierLinked', 'TraitsUpdated']);
 
 // Merges and unmerges change which events a view folds, never the facts themselves.
-const IDENTITY_STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']);
+const IDENTITY_STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set([
+  'CustomerMerged',
+  'CustomerMergedInto',
+  'CustomerUnmerged',
+  'CustomerRestored',
+  'CustomerErased',
+]);
 
 const laterStamp = (a: { readonly at: number; readonly eventId: string } | undefined, b: { readonly at: number; readonly eventId: string }): boolean =>
   a === undefined || b.at > a.at || (b.at === a.at && b.eventId > a.eventId);
@@ -222,7 +253,9 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       const key = [country ?? '', region ?? '', city ?? ''].join('|').toLowerCase();
       const prev = own(v.locations, key);
       const relabel = !prev || at > prev.lastSeenAt || (at === prev.lastSeenAt && r.eventId > prev.labelEventId);
-      const label = relabel ? { country, region, city, labelEventId: r.eventId } : { country: prev.country, region: prev.region, city: prev.city, labelEventId: prev.labelEventId };
+      const label = relabel
+        ? { country, region, city, labelEventId: r.eventId }
+        : { country: prev.country, region: prev.region, city: prev.city, labelEventId: prev.labelEventId };
       v.locations = { ...v.locations, [key]: { ...bump(prev, at), ...label } };
       return v;
     }

@@ -4,7 +4,10 @@ import type { Customer360 } from './customer360.js';
 // Read-time scores: computed from stored facts, the clock and configured thresholds, never from
 // population quantiles, so erasing one customer changes no other customer's scores.
 
-const Ascending = z.array(z.number().nonnegative()).length(4).refine((t) => t.every((x, i) => i === 0 || x > t[i - 1]!), 'thresholds must ascend');
+const Ascending = z
+  .array(z.number().nonnegative())
+  .length(4)
+  .refine((t) => t.every((x, i) => i === 0 || x > t[i - 1]!), 'thresholds must ascend');
 
 export const ScoreConfig = z.object({
   /** ISO currency whose revenue counts as CLV and monetary value. */

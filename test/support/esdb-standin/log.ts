@@ -128,7 +128,10 @@ const matches = (expected: Expected, current: bigint | undefined): boolean => {
 
 const systemEvent = (type: string, json: string): Proposed => ({
   id: crypto.randomUUID(),
-  metadata: new Map([['type', type], ['content-type', 'application/json']]),
+  metadata: new Map([
+    ['type', type],
+    ['content-type', 'application/json'],
+  ]),
   data: new TextEncoder().encode(json),
   custom: new Uint8Array(),
 });

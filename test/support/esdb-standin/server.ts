@@ -48,8 +48,7 @@ export const startStandIn = async (options: { readonly maxAppendSize?: number } 
     append: appendHandler(log),
     delete: deleteHandler(log),
     tombstone: tombstoneHandler(log),
-    batchAppend: (call: grpc.ServerDuplexStream<pbTypes.BatchAppendReq, pbTypes.BatchAppendResp>) =>
-      unimplemented(call, (e) => call.emit('error', e)),
+    batchAppend: (call: grpc.ServerDuplexStream<pbTypes.BatchAppendReq, pbTypes.BatchAppendResp>) => unimplemented(call, (e) => call.emit('error', e)),
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),

@@ -57,7 +57,11 @@ export const streamDeleted = (stream: string) =>
 export const wrongExpectedVersion = (stream: string, expected: Expected, current: bigint | undefined) => {
   const trailers: Record<string, string> = { exception: 'wrong-expected-version', 'stream-name': stream, 'expected-version': String(expectedNumber(expected)) };
   if (current !== undefined) trailers['actual-version'] = String(current);
-  return failure(grpc.status.FAILED_PRECONDITION, `Append failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${expectedNumber(expected)}, Actual version: ${current ?? -1}`, trailers);
+  return failure(
+    grpc.status.FAILED_PRECONDITION,
+    `Append failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${expectedNumber(expected)}, Actual version: ${current ?? -1}`,
+    trailers,
+  );
 };
 
 // the server's legacy numbers for the special expectations
@@ -75,7 +79,10 @@ const expectedNumber = (e: Expected): bigint => {
 };
 
 export const tooLarge = (max: number) =>
-  failure(grpc.status.INVALID_ARGUMENT, `Maximum Append Size of ${max} Exceeded.`, { exception: 'maximum-append-size-exceeded', 'maximum-append-size': String(max) });
+  failure(grpc.status.INVALID_ARGUMENT, `Maximum Append Size of ${max} Exceeded.`, {
+    exception: 'maximum-append-size-exceeded',
+    'maximum-append-size': String(max),
+  });
 
 /** Turns a failed outcome of delete/tombstone into the server's error. */
 export const outcomeError = (stream: string, expected: Expected, outcome: Exclude<Outcome, { ok: true }>) => {

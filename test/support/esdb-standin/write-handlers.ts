@@ -26,7 +26,12 @@ export const appendHandler =
         failed = true;
         return;
       }
-      proposed.push({ id: uuidOf(m.getId()), metadata: new Map(m.getMetadataMap().toArray() as [string, string][]), data: m.getData_asU8(), custom: m.getCustomMetadata_asU8() });
+      proposed.push({
+        id: uuidOf(m.getId()),
+        metadata: new Map(m.getMetadataMap().toArray() as [string, string][]),
+        data: m.getData_asU8(),
+        custom: m.getCustomMetadata_asU8(),
+      });
     });
     call.on('error', () => undefined);
     call.on('end', () => {

@@ -39,25 +39,56 @@ describe('reading a cancelled transaction', () => {
   });
 
   it('pins a stream version from the first put that passed, and owners from old items', () => {
-    const r = readCancellation(commit, plan.roles, reasons({ 'event 4': failed({ sk: '4' }), 'event 1': failed({ sk: '1' }), claim: failed({ owner: 'z' }) }), now);
+    const r = readCancellation(
+      commit,
+      plan.roles,
+      reasons({ 'event 4': failed({ sk: '4' }), 'event 1': failed({ sk: '1' }), claim: failed({ owner: 'z' }) }),
+      now,
+    );
     // stream a: 4 exists, 5 does not, so it is at 4; stream b: its only put failed, so "at least 1"
-    expect(r).toEqual({ kind: 'conflict', streams: [4, undefined], claims: new Map([['k', 'z'], ['r', 'z']]) });
+    expect(r).toEqual({
+      kind: 'conflict',
+      streams: [4, undefined],
+      claims: new Map([
+        ['k', 'z'],
+        ['r', 'z'],
+      ]),
+    });
   });
 
   it('leaves open what a passed condition cannot tell: a release that passed, a stream below its expected version', () => {
     const r = readCancellation(commit, plan.roles, reasons({ 'expected-exists': failed(), 'event 1': failed() }), now);
-    expect(r).toEqual({ kind: 'conflict', streams: [undefined, undefined], claims: new Map([['k', null], ['r', undefined]]) });
+    expect(r).toEqual({
+      kind: 'conflict',
+      streams: [undefined, undefined],
+      claims: new Map([
+        ['k', null],
+        ['r', undefined],
+      ]),
+    });
   });
 
   it('an unexpired idempotency record wins over every other failure', () => {
-    const r = readCancellation(commit, plan.roles, reasons({ 'event 4': failed(), idempotency: failed({ payloadHash: 'h0', expiresAt: String(now + 1) }) }), now);
+    const r = readCancellation(
+      commit,
+      plan.roles,
+      reasons({ 'event 4': failed(), idempotency: failed({ payloadHash: 'h0', expiresAt: String(now + 1) }) }),
+      now,
+    );
     expect(r).toEqual({ kind: 'duplicate', payloadHash: 'h0' });
   });
 
   it('cancelled with no failed condition is transient; a refusal is an error; no reasons at all leaves everything open', () => {
     expect(readCancellation(commit, plan.roles, reasons({ 'event 1': { Code: 'TransactionConflict' } }), now)).toEqual({ kind: 'transient' });
     expect(() => readCancellation(commit, plan.roles, reasons({ claim: { Code: 'ValidationError', Message: 'bad' } }), now)).toThrow(/ValidationError/);
-    expect(readCancellation(commit, plan.roles, undefined, now)).toEqual({ kind: 'conflict', streams: [undefined, undefined], claims: new Map([['k', undefined], ['r', undefined]]) });
+    expect(readCancellation(commit, plan.roles, undefined, now)).toEqual({
+      kind: 'conflict',
+      streams: [undefined, undefined],
+      claims: new Map([
+        ['k', undefined],
+        ['r', undefined],
+      ]),
+    });
   });
 });
 
@@ -69,7 +100,11 @@ describe('DynamoDbEventStore against concurrent transactions', () => {
         tokens.push(command.input.ClientRequestToken!);
         if (tokens.length <= 2) {
           const items = command.input.TransactItems!;
-          throw new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: items.map((_, i) => (i === 0 ? { Code: 'TransactionConflict' } : ok)) });
+          throw new TransactionCanceledException({
+            message: 'cancelled',
+            $metadata: {},
+            CancellationReasons: items.map((_, i) => (i === 0 ? { Code: 'TransactionConflict' } : ok)),
+          });
         }
         return {};
       },

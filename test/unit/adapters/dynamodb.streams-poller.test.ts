@@ -31,7 +31,9 @@ const fakeStreams = (shards: Shard[]) => {
     if (cmd instanceof GetRecordsCommand) {
       const [id, from] = cmd.input.ShardIterator!.split(':') as [string, string];
       const s = shards.find((x) => x.id === id)!;
-      const records = s.seqs.slice(Number(from), Number(from) + (cmd.input.Limit ?? 1000)).map((seq) => ({ eventName: 'INSERT', dynamodb: { SequenceNumber: seq } }));
+      const records = s.seqs
+        .slice(Number(from), Number(from) + (cmd.input.Limit ?? 1000))
+        .map((seq) => ({ eventName: 'INSERT', dynamodb: { SequenceNumber: seq } }));
       const next = Number(from) + records.length;
       return { Records: records, NextShardIterator: s.closed && next >= s.seqs.length ? undefined : `${id}:${next}` };
     }
@@ -47,7 +49,7 @@ const recorder = (seen: string[], failOnce?: string): StreamBatchHandler => {
     handle: async (records: readonly DynamoDbStreamRecord[]) => {
       const seqs = records.map((r) => r.dynamodb!.SequenceNumber!);
       const at = failOnce === undefined || failed ? -1 : seqs.indexOf(failOnce);
-      if (at < 0) return seen.push(...seqs), ok();
+      if (at < 0) return (seen.push(...seqs), ok());
       failed = true;
       seen.push(...seqs.slice(0, at));
       return { ...ok(), batchItemFailures: seqs.slice(at).map((itemIdentifier) => ({ itemIdentifier })), errors: [new Error('throttled')] };
@@ -55,7 +57,13 @@ const recorder = (seen: string[], failOnce?: string): StreamBatchHandler => {
   };
 };
 
-const options = (checkpoints: MemoryCheckpoints) => ({ streamArn: ARN, checkpoints, batchSize: 2, idleDelayMs: [1, 5] as [number, number], retryDelayMs: [1, 5] as [number, number] });
+const options = (checkpoints: MemoryCheckpoints) => ({
+  streamArn: ARN,
+  checkpoints,
+  batchSize: 2,
+  idleDelayMs: [1, 5] as [number, number],
+  retryDelayMs: [1, 5] as [number, number],
+});
 
 describe('DynamoDbStreamsPoller', () => {
   it('reads a closed parent shard to its end before its child, and marks it ended', async () => {

@@ -1,13 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  AesGcmCipher,
-  createDataKey,
-  dataKeyMaterial,
-  destroyDataKey,
-  HmacHasher,
-  UuidV7Generator,
-} from '../../../src/adapters/crypto/node-crypto.js';
+import { AesGcmCipher, createDataKey, dataKeyMaterial, destroyDataKey, HmacHasher, UuidV7Generator } from '../../../src/adapters/crypto/node-crypto.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const timestampOf = (id: string): number => parseInt(id.replace(/-/g, '').slice(0, 12), 16);

@@ -27,17 +27,23 @@ const registered = (id: string) => {
 const storeWith = (h: Harness, fake: (real: EventStore['commit'], c: Parameters<EventStore['commit']>[0]) => Promise<CommitResult>): EventStore => {
   const real = h.ports.store;
   return new Proxy(real, {
-    get: (target, key) => (key === 'commit' ? (c: Parameters<EventStore['commit']>[0]) => fake(target.commit.bind(target), c) : (Reflect.get(target, key, target) as unknown)),
+    get: (target, key) =>
+      key === 'commit' ? (c: Parameters<EventStore['commit']>[0]) => fake(target.commit.bind(target), c) : (Reflect.get(target, key, target) as unknown),
   });
 };
 
-const pipelineOf = (h: Harness, store: EventStore = h.ports.store, afterCommit?: AfterCommit) => new CommandPipeline({ ...h.ports, store }, h.core.repo, h.core.codec, afterCommit);
+const pipelineOf = (h: Harness, store: EventStore = h.ports.store, afterCommit?: AfterCommit) =>
+  new CommandPipeline({ ...h.ports, store }, h.core.repo, h.core.codec, afterCommit);
 
 describe('the command pipeline', () => {
   it('commits the decision, remembers the new state and runs the after-commit step with the recorded events', async () => {
     const h = makeHarness();
     const seen: string[] = [];
-    const out = await pipelineOf(h, undefined, async (_t, events) => void seen.push(...events.map((e) => e.event.type))).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
+    const out = await pipelineOf(h, undefined, async (_t, events) => void seen.push(...events.map((e) => e.event.type))).run({
+      tenant: TENANT,
+      name: 'register',
+      decide: register('c-1'),
+    });
     expect(out).toEqual({ id: 'c-1', events: 1 });
     expect(seen).toEqual(['CustomerRegistered']);
     expect((await h.ports.store.readStream(TENANT, 'c-1')).map((e) => e.type)).toEqual(['CustomerRegistered']);
@@ -68,7 +74,12 @@ describe('the command pipeline', () => {
     let commits = 0;
     let undone = 0;
     const losing = storeWith(h, async () => (commits++, { status: 'conflict', current: { streams: {}, claims: {} } }));
-    const run = pipelineOf(h, losing).run({ tenant: TENANT, name: 'the test command', subject: ['customerId'], decide: register('c-2', async () => void undone++) });
+    const run = pipelineOf(h, losing).run({
+      tenant: TENANT,
+      name: 'the test command',
+      subject: ['customerId'],
+      decide: register('c-2', async () => void undone++),
+    });
     const e = await domainError(run);
     expect(e.code).toBe('CONCURRENCY_CONFLICT');
     expect(e.path).toEqual(['customerId']);

@@ -10,8 +10,16 @@ const HOUR = 3_600_000;
 const consents = (h: Harness) => h.core.consents;
 
 const customer = async (h: Harness, call: Record<string, unknown> = {}) =>
-  accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-${Math.random()}`, userId: 'u-1', traits: { email: 'ada@example.com' }, timestamp: iso(h.clock.now()), ...call }))
-    .customerId;
+  accepted(
+    await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'identify',
+      messageId: `m-${Math.random()}`,
+      userId: 'u-1',
+      traits: { email: 'ada@example.com' },
+      timestamp: iso(h.clock.now()),
+      ...call,
+    }),
+  ).customerId;
 
 describe('recording consent', () => {
   it('shows a granted purpose in the 360 view with its time and source', async () => {
@@ -20,18 +28,18 @@ describe('recording consent', () => {
     const at = iso(h.clock.now() - HOUR);
     const done = await consents(h).record(TENANT, id, { purpose: 'newsletter', status: 'granted', at, source: 'preference-center' }, { actor: 'agent-7' });
     expect(done).toMatchObject({ customerId: id, purpose: 'newsletter', status: 'granted', at, source: 'preference-center', duplicate: false });
-    expect((await view360(h, id)).consents['newsletter']).toEqual({ granted: true, status: 'granted', at, source: 'preference-center' });
+    expect((await view360(h, id)).consents.newsletter).toEqual({ granted: true, status: 'granted', at, source: 'preference-center' });
   });
 
   it('matches Segment categories case-insensitively: a withdrawal of "marketing" overrides {"Marketing": true}', async () => {
     const h = makeHarness();
     const id = await customer(h, { context: { consent: { categoryPreferences: { Marketing: true } } } });
-    expect((await view360(h, id)).consents['marketing']?.granted).toBe(true);
+    expect((await view360(h, id)).consents.marketing?.granted).toBe(true);
     h.clock.advance(HOUR);
     await consents(h).record(TENANT, id, { purpose: ' MARKETING ', status: 'withdrawn' }, { actor: 'agent-7' });
     const v = await view360(h, id);
     expect(Object.keys(v.consents)).toEqual(['marketing']);
-    expect(v.consents['marketing']).toMatchObject({ granted: false, status: 'withdrawn', source: 'operator:agent-7', at: iso(h.clock.now()) });
+    expect(v.consents.marketing).toMatchObject({ granted: false, status: 'withdrawn', source: 'operator:agent-7', at: iso(h.clock.now()) });
   });
 
   it('keeps the latest decision: an older withdrawal does not undo a newer grant', async () => {
@@ -39,7 +47,7 @@ describe('recording consent', () => {
     const id = await customer(h);
     await consents(h).record(TENANT, id, { purpose: 'sms', status: 'granted' }, { actor: 'a' });
     await consents(h).record(TENANT, id, { purpose: 'sms', status: 'withdrawn', at: iso(h.clock.now() - HOUR) }, { actor: 'a' });
-    expect((await view360(h, id)).consents['sms']).toMatchObject({ granted: true, at: iso(h.clock.now()) });
+    expect((await view360(h, id)).consents.sms).toMatchObject({ granted: true, at: iso(h.clock.now()) });
   });
 
   it('records on the survivor when given a merged-away id', async () => {
@@ -50,7 +58,7 @@ describe('recording consent', () => {
     const merged = await h.core.identity.merge(TENANT, first, second, { actor: 'ops' });
     const done = await consents(h).record(TENANT, merged.absorbedId, { purpose: 'email', status: 'granted' }, { actor: 'a' });
     expect(done).toMatchObject({ customerId: merged.survivorId, requestedId: merged.absorbedId });
-    expect((await view360(h, merged.survivorId)).consents['email']?.granted).toBe(true);
+    expect((await view360(h, merged.survivorId)).consents.email?.granted).toBe(true);
   });
 
   it('answers a retry with the same operationId from the first attempt and records nothing twice', async () => {
@@ -71,16 +79,24 @@ describe('recording consent', () => {
     const h = makeHarness();
     const id = await customer(h);
     for (const at of ['yesterday', iso(h.clock.now() + 2 * HOUR)]) {
-      expect(await domainError(consents(h).record(TENANT, id, { purpose: 'email', status: 'granted', at }, { actor: 'a' }))).toMatchObject({ code: 'VALIDATION_FAILED', path: ['at'] });
+      expect(await domainError(consents(h).record(TENANT, id, { purpose: 'email', status: 'granted', at }, { actor: 'a' }))).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        path: ['at'],
+      });
     }
     expect((await view360(h, id)).consents).toEqual({});
   });
 
   it('refuses an unknown customer, and an empty purpose', async () => {
     const h = makeHarness();
-    expect(await domainError(consents(h).record(TENANT, 'nobody', { purpose: 'email', status: 'granted' }, { actor: 'a' }))).toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+    expect(await domainError(consents(h).record(TENANT, 'nobody', { purpose: 'email', status: 'granted' }, { actor: 'a' }))).toMatchObject({
+      code: 'CUSTOMER_NOT_FOUND',
+    });
     const id = await customer(h);
-    expect(await domainError(consents(h).record(TENANT, id, { purpose: '  ', status: 'granted' }, { actor: 'a' }))).toMatchObject({ code: 'VALIDATION_FAILED', path: ['purpose'] });
+    expect(await domainError(consents(h).record(TENANT, id, { purpose: '  ', status: 'granted' }, { actor: 'a' }))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      path: ['purpose'],
+    });
   });
 
   it('is audited with ids only', async () => {
@@ -88,7 +104,13 @@ describe('recording consent', () => {
     const id = await customer(h);
     const done = await consents(h).record(TENANT, id, { purpose: 'email', status: 'withdrawn', source: 'call-center' }, { actor: 'agent-7' });
     expect((await h.ports.audit.list(TENANT, { limit: 10 })).entries).toEqual([
-      expect.objectContaining({ action: 'customer.consent', actor: 'agent-7', customerId: id, outcome: 'ok', detail: { requestedId: id, granted: false, eventId: done.eventId } }),
+      expect.objectContaining({
+        action: 'customer.consent',
+        actor: 'agent-7',
+        customerId: id,
+        outcome: 'ok',
+        detail: { requestedId: id, granted: false, eventId: done.eventId },
+      }),
     ]);
     expect(JSON.stringify(h.ports.audit.dump())).not.toMatch(/ada@|call-center/i);
   });

@@ -80,7 +80,11 @@ describe('CustomerRepository with snapshots', () => {
 
   it('loads by folding when the snapshot store cannot be read or written, counting the write failure', async () => {
     const { store, all, metrics } = await setUp(250);
-    const broken: SnapshotStore = { get: () => Promise.reject(new Error('throttled')), put: () => Promise.reject(new Error('item too large')), delete: async () => {} };
+    const broken: SnapshotStore = {
+      get: () => Promise.reject(new Error('throttled')),
+      put: () => Promise.reject(new Error('item too large')),
+      delete: async () => {},
+    };
     const state = await new CustomerRepository(store, { snapshots: broken, metrics }).load(TENANT, ID);
     expect(state).toEqual(fold(ID, all));
     expect(metrics.snapshot()).toMatchObject({ snapshot_ignored: 1, snapshot_write_failed: 1 });
@@ -89,13 +93,18 @@ describe('CustomerRepository with snapshots', () => {
   it('waits for the snapshot write before the load returns', async () => {
     const { store, snapshots } = await setUp(120);
     let written = false;
-    const slow: SnapshotStore = { get: (t, id) => snapshots.get(t, id), put: async () => void (await new Promise((r) => setTimeout(r, 20)), (written = true)), delete: async () => {} };
+    const slow: SnapshotStore = {
+      get: (t, id) => snapshots.get(t, id),
+      put: async () => void (await new Promise((r) => setTimeout(r, 20)), (written = true)),
+      delete: async () => {},
+    };
     await new CustomerRepository(store, { snapshots: slow }).load(TENANT, ID);
     expect(written).toBe(true);
   });
 
   it('refuses a threshold that is not a positive integer', () => {
-    for (const snapshotEvery of [0, -1, 2.5, Number.NaN]) expect(() => new CustomerRepository(new MemoryEventStore(), { snapshotEvery })).toThrow(/snapshotEvery/);
+    for (const snapshotEvery of [0, -1, 2.5, Number.NaN])
+      expect(() => new CustomerRepository(new MemoryEventStore(), { snapshotEvery })).toThrow(/snapshotEvery/);
   });
 });
 

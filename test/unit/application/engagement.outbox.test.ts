@@ -33,7 +33,13 @@ describe('engagement outbox', () => {
     expect(decision).toMatchObject({ outcome: 'sent', offerId: 'electronics-1' });
     expect(h.notifier.published).toEqual([]);
     const pending = () => h.outbox.all()[0]!;
-    expect(pending()).toMatchObject({ status: 'pending', confirmed: true, attempts: 1, nextAttemptAt: h.clock.now() + SECOND, lastError: expect.stringContaining('unavailable') });
+    expect(pending()).toMatchObject({
+      status: 'pending',
+      confirmed: true,
+      attempts: 1,
+      nextAttemptAt: h.clock.now() + SECOND,
+      lastError: expect.stringContaining('unavailable'),
+    });
 
     // not due yet: the relay leaves it alone
     expect(await h.core.engagement.relay.flush()).toEqual({ published: 0, failed: 0, discarded: 0, waiting: 0 });
@@ -46,7 +52,7 @@ describe('engagement outbox', () => {
     h.clock.advance(4 * SECOND);
     expect(await h.core.engagement.relay.flush()).toMatchObject({ published: 1 });
 
-    expect(h.notifier.published).toEqual([expect.objectContaining({ decisionId: decision!['decisionId'], offerId: 'electronics-1', channel: 'email' })]);
+    expect(h.notifier.published).toEqual([expect.objectContaining({ decisionId: decision!.decisionId, offerId: 'electronics-1', channel: 'email' })]);
     expect(pending()).toMatchObject({ status: 'published', attempts: 3 });
     expect(h.notifier.calls).toBe(4);
     // still one decision for the one trigger, and nothing more to send
@@ -87,7 +93,15 @@ describe('engagement outbox', () => {
     expect(await h.core.engagement.relay.flush()).toMatchObject({ published: 1 });
     const [decision] = await decisionEvents(h, T);
     expect(h.notifier.published).toEqual([
-      { decisionId: decision!['decisionId'], tenant: T, customerId: (await viewOfUser(h, T, 'u-1')).customerId, channel: 'email', offerId: 'electronics-1', offerTitle: 'Headphones 15% off', decidedAt: decision!['observedAt'] },
+      {
+        decisionId: decision!.decisionId,
+        tenant: T,
+        customerId: (await viewOfUser(h, T, 'u-1')).customerId,
+        channel: 'email',
+        offerId: 'electronics-1',
+        offerTitle: 'Headphones 15% off',
+        decidedAt: decision!.observedAt,
+      },
     ]);
   });
 

@@ -14,14 +14,28 @@ describe('engagement on ingest', () => {
     const out = await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'Electronics', { marketing: true }));
     expect(out.status).toBe('accepted');
     const decisions = await decisionEvents(h, T);
-    expect(decisions).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'electronics-1', channel: 'email', trigger: 'InterestExpressed', purpose: 'marketing' })]);
+    expect(decisions).toEqual([
+      expect.objectContaining({ outcome: 'sent', offerId: 'electronics-1', channel: 'email', trigger: 'InterestExpressed', purpose: 'marketing' }),
+    ]);
     const [d] = decisions;
     expect(h.notifier.published).toEqual([
-      { decisionId: d!['decisionId'], tenant: T, customerId: d!['streamId'], channel: 'email', offerId: 'electronics-1', offerTitle: 'Headphones 15% off', decidedAt: h.clock.now() },
+      {
+        decisionId: d!.decisionId,
+        tenant: T,
+        customerId: d!.streamId,
+        channel: 'email',
+        offerId: 'electronics-1',
+        offerTitle: 'Headphones 15% off',
+        decidedAt: h.clock.now(),
+      },
     ]);
     expect(h.outbox.all()).toEqual([expect.objectContaining({ status: 'published', confirmed: true, attempts: 0 })]);
     const view = await viewOfUser(h, T, 'u-1');
-    expect(view.view.engagement).toMatchObject({ sent: 1, suppressed: 0, decisions: [{ outcome: 'sent', offerId: 'electronics-1', decisionId: d!['decisionId'] }] });
+    expect(view.view.engagement).toMatchObject({
+      sent: 1,
+      suppressed: 0,
+      decisions: [{ outcome: 'sent', offerId: 'electronics-1', decisionId: d!.decisionId }],
+    });
     // the decision is ours, not the customer's activity: counters and channels stay as they were
     expect(view.view.eventCount).toBe(4);
     expect(Object.keys(view.view.channels)).toEqual(['web']);
@@ -33,7 +47,7 @@ describe('engagement on ingest', () => {
     const h = makeEngagementHarness();
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: false }));
     await h.core.ingest.ingest(T, h.web, interestCall('u-2', 'electronics'));
-    expect((await decisionEvents(h, T)).map((d) => [d['outcome'], d['reason']])).toEqual([
+    expect((await decisionEvents(h, T)).map((d) => [d.outcome, d.reason])).toEqual([
       ['suppressed', 'NO_CONSENT'],
       ['suppressed', 'NO_CONSENT'],
     ]);
@@ -79,8 +93,8 @@ describe('engagement on ingest', () => {
     h.clock.advance(60_000);
     await h.core.ingest.ingest(T, h.web, anonymous(2));
     h.clock.advance(60_000);
-    expect((await decisionEvents(h, T)).filter((d) => d['outcome'] === 'sent')).toHaveLength(4);
-    expect(new Set((await decisionEvents(h, T)).map((d) => d['streamId'])).size).toBe(2);
+    expect((await decisionEvents(h, T)).filter((d) => d.outcome === 'sent')).toHaveLength(4);
+    expect(new Set((await decisionEvents(h, T)).map((d) => d.streamId)).size).toBe(2);
     // one call carries both customers' identifiers: they merge, and the cluster has 4 email sends today
     const merged = await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { anonymousId: 'anon-b', messageId: 'both' }));
     expect(merged).toMatchObject({ status: 'accepted', merged: [expect.any(String)] });
@@ -114,7 +128,7 @@ describe('engagement on ingest', () => {
     const h = makeEngagementHarness();
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, timestamp: new Date(h.clock.now() - 2 * HOUR).toISOString() }));
     expect(await decisionEvents(h, T)).toEqual([]);
-    expect(h.ports.metrics.snapshot()['engagement_skipped']).toBe(1);
+    expect(h.ports.metrics.snapshot().engagement_skipped).toBe(1);
   });
 
   it('decides from the log when the views lag (Streams): consent committed but not projected still counts', async () => {

@@ -14,16 +14,20 @@ describe('erasure racing ingest (in memory)', () => {
   it.each(Array.from({ length: 24 }, (_, i) => [i]))('round %i: no resurrected data', async (round) => {
     const h = makeHarness();
     const web = h.web;
-    const first = accepted(await h.core.ingest.ingest(TENANT, web, {
-      type: 'identify',
-      messageId: 'old-1',
-      userId: 'u-racer',
-      traits: { email: 'racer@example.com', name: OLD[1], address: { street: OLD[0] } },
-      context: { device: { id: OLD[2] } },
-    }));
+    const first = accepted(
+      await h.core.ingest.ingest(TENANT, web, {
+        type: 'identify',
+        messageId: 'old-1',
+        userId: 'u-racer',
+        traits: { email: 'racer@example.com', name: OLD[1], address: { street: OLD[0] } },
+        context: { device: { id: OLD[2] } },
+      }),
+    );
     // a second customer merged in, so the erasure covers a cluster
     accepted(await h.core.ingest.ingest(TENANT, web, { type: 'track', messageId: 'old-2', anonymousId: 'anon-old', event: 'Visited' }));
-    const merged = accepted(await h.core.ingest.ingest(TENANT, web, { type: 'track', messageId: 'old-3', userId: 'u-racer', anonymousId: 'anon-old', event: 'Linked' }));
+    const merged = accepted(
+      await h.core.ingest.ingest(TENANT, web, { type: 'track', messageId: 'old-3', userId: 'u-racer', anonymousId: 'anon-old', event: 'Linked' }),
+    );
     expect(merged.merged).toHaveLength(1);
 
     const racing = Array.from({ length: 4 }, (_, i) => ({
@@ -68,6 +72,10 @@ describe('erasure racing ingest (in memory)', () => {
       if (r.status === 'quarantined') expect(r.error?.code).toBe('CUSTOMER_ERASED');
       else expect(r.status, JSON.stringify(r)).toBe('accepted');
     }
-    if (process.env.DEBUG_RACE) console.log(round, outcomes.map((r) => (receipt.customers.includes(r.customerId!) ? 'erased' : 'fresh')));
+    if (process.env.DEBUG_RACE)
+      console.log(
+        round,
+        outcomes.map((r) => (receipt.customers.includes(r.customerId!) ? 'erased' : 'fresh')),
+      );
   });
 });

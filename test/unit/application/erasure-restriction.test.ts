@@ -27,7 +27,9 @@ describe('restriction of processing', () => {
     expect(out).toMatchObject({ customerId: survivor, restricted: true, changed: true });
     expect(await restrictedOnView(h, survivor)).toBe(true);
     const audit = await h.ports.audit.list(TENANT, { limit: 10 });
-    expect(audit.entries).toEqual([expect.objectContaining({ action: 'customer.restrict', customerId: survivor, actor: 'dpo', detail: { reason: 'objection' } })]);
+    expect(audit.entries).toEqual([
+      expect.objectContaining({ action: 'customer.restrict', customerId: survivor, actor: 'dpo', detail: { reason: 'objection' } }),
+    ]);
   });
 
   it('records nothing when already so, and lifts once', async () => {

@@ -33,7 +33,15 @@ describe('erasure (in memory)', () => {
     expect(memoryDump(h)).toContain(BOB.email.toLowerCase());
     // audited with ids and counts only; recorded in the ledger
     const audit = await h.ports.audit.list(TENANT, { limit: 10 });
-    expect(audit.entries).toEqual([expect.objectContaining({ action: 'customer.erase', customerId: alice[1], actor: 'dpo@test', outcome: 'ok', detail: expect.objectContaining({ erasureId: receipt.erasureId, reason: 'art17' }) })]);
+    expect(audit.entries).toEqual([
+      expect.objectContaining({
+        action: 'customer.erase',
+        customerId: alice[1],
+        actor: 'dpo@test',
+        outcome: 'ok',
+        detail: expect.objectContaining({ erasureId: receipt.erasureId, reason: 'art17' }),
+      }),
+    ]);
     expect(await h.ports.ledger.find(TENANT, alice[2]!)).toEqual(receipt);
   });
 
@@ -57,13 +65,25 @@ describe('erasure (in memory)', () => {
   it('starts a fresh customer for the same email afterwards, holding nothing of the old one', async () => {
     const { h, alice } = await seeded();
     await h.core.gdpr.erase(TENANT, alice[0]!, { actor: 'a' });
-    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-new', anonymousId: 'anon-new-1', traits: { email: ALICE.email }, timestamp: new Date(h.clock.now()).toISOString() }));
+    const out = accepted(
+      await h.core.ingest.ingest(TENANT, h.web, {
+        type: 'identify',
+        messageId: 'm-new',
+        anonymousId: 'anon-new-1',
+        traits: { email: ALICE.email },
+        timestamp: new Date(h.clock.now()).toISOString(),
+      }),
+    );
     expect(out.created).toBe(true);
     expect(alice).not.toContain(out.customerId);
     const doc = await h.ports.readModels.get(TENANT, out.customerId);
     if (doc?.kind !== 'view') throw new Error('expected a view');
     expect(doc.view.aliases).toEqual([]);
-    expect(Object.values(doc.view.identifiers).map((i) => i.value).sort()).toEqual([ALICE.email.toLowerCase(), 'anon-new-1']);
+    expect(
+      Object.values(doc.view.identifiers)
+        .map((i) => i.value)
+        .sort(),
+    ).toEqual([ALICE.email.toLowerCase(), 'anon-new-1']);
     expect(doc.view.orders.count).toBe(0);
     expect(leaked(JSON.stringify(doc).toLowerCase(), aliceValues)).toEqual([ALICE.email.toLowerCase()]);
   });
@@ -72,7 +92,7 @@ describe('erasure (in memory)', () => {
     const { h, alice } = await seeded();
     await h.core.gdpr.erase(TENANT, alice[0]!, { actor: 'a' });
     const dump = memoryDump(h);
-    for (const call of scenarioCalls().valid.filter((c) => String(c['messageId']).startsWith('m-a'))) {
+    for (const call of scenarioCalls().valid.filter((c) => String(c.messageId).startsWith('m-a'))) {
       expect((await h.core.ingest.ingest(TENANT, h.web, call)).status).toBe('duplicate');
     }
     expect(memoryDump(h)).toBe(dump);

@@ -24,9 +24,23 @@ const twoMerged = async (h: Harness) => {
     }),
   );
   const crm = accepted(
-    await h.core.ingest.ingest(TENANT, h.crm, { type: 'identify', messageId: 'c-1', userId: 'crm-42', traits: { phone: '+44 20 7946 0018', address: { city: 'London' } }, timestamp: iso(t + 2 * HOUR) }),
+    await h.core.ingest.ingest(TENANT, h.crm, {
+      type: 'identify',
+      messageId: 'c-1',
+      userId: 'crm-42',
+      traits: { phone: '+44 20 7946 0018', address: { city: 'London' } },
+      timestamp: iso(t + 2 * HOUR),
+    }),
   );
-  const link = accepted(await h.core.ingest.ingest(TENANT, h.crm, { type: 'identify', messageId: 'c-2', userId: 'crm-42', traits: { email: 'ada@example.com' }, timestamp: iso(t + 3 * HOUR) }));
+  const link = accepted(
+    await h.core.ingest.ingest(TENANT, h.crm, {
+      type: 'identify',
+      messageId: 'c-2',
+      userId: 'crm-42',
+      traits: { email: 'ada@example.com' },
+      timestamp: iso(t + 3 * HOUR),
+    }),
+  );
   expect(link.merged).toEqual([crm.customerId]);
   return { survivor: web.customerId, absorbed: crm.customerId };
 };
@@ -53,27 +67,48 @@ describe('access export', () => {
     expect(doc.customer360?.aliases).toEqual([absorbed]);
     expect(doc.identity.status).toBe('active');
     if (doc.identity.status !== 'active') return;
-    expect(doc.identity.merges).toEqual([expect.objectContaining({ absorbedId: absorbed, evidence: expect.objectContaining({ rule: 'shared-identifier', triggeringEventId: 'c-2' }) })]);
-    expect(doc.identity.identifiers).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'email', value: 'ada@example.com', linkedBy: expect.objectContaining({ messageId: 'w-1' }) })]));
+    expect(doc.identity.merges).toEqual([
+      expect.objectContaining({ absorbedId: absorbed, evidence: expect.objectContaining({ rule: 'shared-identifier', triggeringEventId: 'c-2' }) }),
+    ]);
+    expect(doc.identity.identifiers).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'email', value: 'ada@example.com', linkedBy: expect.objectContaining({ messageId: 'w-1' }) })]),
+    );
 
     expect(doc.consents.current).toMatchObject({ marketing: { granted: true, status: 'granted' }, analytics: { granted: false, status: 'withdrawn' } });
-    expect(doc.consents.history.map((c) => [c.purpose, c.status])).toEqual(expect.arrayContaining([['marketing', 'granted'], ['analytics', 'withdrawn']]));
+    expect(doc.consents.history.map((c) => [c.purpose, c.status])).toEqual(
+      expect.arrayContaining([
+        ['marketing', 'granted'],
+        ['analytics', 'withdrawn'],
+      ]),
+    );
     expect(doc.engagement).toEqual({ decisions: [] });
     expect(doc.quarantine.entries).toEqual([]);
   });
 
-  it('includes quarantined payloads that carry one of the cluster\'s identifiers, and only those', async () => {
+  it("includes quarantined payloads that carry one of the cluster's identifiers, and only those", async () => {
     const h = makeHarness();
     const { survivor } = await twoMerged(h);
-    const mine = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'q-1', userId: 'u-x', traits: { email: ' ADA@example.com' }, timestamp: 'not a time' }));
+    const mine = quarantined(
+      await h.core.ingest.ingest(TENANT, h.web, {
+        type: 'identify',
+        messageId: 'q-1',
+        userId: 'u-x',
+        traits: { email: ' ADA@example.com' },
+        timestamp: 'not a time',
+      }),
+    );
     quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'q-2', userId: 'someone-else', timestamp: 'not a time' }));
     const doc = await exporter(h).export(TENANT, survivor, { actor: 'dpo' });
     expect(doc.quarantine.entries.map((e) => e.id)).toEqual([mine.quarantineId]);
-    expect(doc.quarantine.entries[0]).toMatchObject({ status: 'pending', reason: { code: mine.error.code }, payload: expect.objectContaining({ messageId: 'q-1' }) });
+    expect(doc.quarantine.entries[0]).toMatchObject({
+      status: 'pending',
+      reason: { code: mine.error.code },
+      payload: expect.objectContaining({ messageId: 'q-1' }),
+    });
     expect(doc.metadata.counts.quarantined).toBe(1);
   });
 
-  it('answers for a merged-away id with the survivor\'s whole cluster', async () => {
+  it("answers for a merged-away id with the survivor's whole cluster", async () => {
     const h = makeHarness();
     const { survivor, absorbed } = await twoMerged(h);
     const doc = await exporter(h).export(TENANT, absorbed, { actor: 'dpo' });
@@ -88,7 +123,13 @@ describe('access export', () => {
     await exporter(h).export(TENANT, absorbed, { actor: 'dpo' });
     const { entries } = await h.ports.audit.list(TENANT, { limit: 10 });
     expect(entries).toEqual([
-      expect.objectContaining({ action: 'customer.export', actor: 'dpo', customerId: survivor, outcome: 'ok', detail: expect.objectContaining({ requestedId: absorbed, customers: 2 }) }),
+      expect.objectContaining({
+        action: 'customer.export',
+        actor: 'dpo',
+        customerId: survivor,
+        outcome: 'ok',
+        detail: expect.objectContaining({ requestedId: absorbed, customers: 2 }),
+      }),
     ]);
     const dump = JSON.stringify(h.ports.audit.dump()).toLowerCase();
     for (const value of ['ada@example.com', 'ada lovelace', '+442079460018', 'london', 'anon-ada', 'crm-42']) expect(dump).not.toContain(value);
@@ -98,14 +139,24 @@ describe('access export', () => {
     const h = makeHarness();
     const e = await domainError(exporter(h).export(TENANT, 'nobody', { actor: 'dpo' }));
     expect(e).toMatchObject({ code: 'CUSTOMER_NOT_FOUND', path: ['customerId'] });
-    expect((await h.ports.audit.list(TENANT, { limit: 10 })).entries).toEqual([expect.objectContaining({ action: 'customer.export', customerId: 'nobody', outcome: 'refused', code: 'CUSTOMER_NOT_FOUND' })]);
+    expect((await h.ports.audit.list(TENANT, { limit: 10 })).entries).toEqual([
+      expect.objectContaining({ action: 'customer.export', customerId: 'nobody', outcome: 'refused', code: 'CUSTOMER_NOT_FOUND' }),
+    ]);
   });
 
   it('refuses an id the erasure ledger covers with CUSTOMER_ERASED', async () => {
     const h = makeHarness();
     const { survivor, absorbed } = await twoMerged(h);
     const removed = { streams: 2, dataKeys: 2, claims: 4, views: 2, snapshots: 0, quarantined: 0 };
-    await h.ports.ledger.record({ erasureId: h.ports.ids.newId(), tenant: TENANT, requestedId: survivor, customers: [survivor, absorbed], erasedAt: iso(h.clock.now()), actor: 'dpo', removed });
+    await h.ports.ledger.record({
+      erasureId: h.ports.ids.newId(),
+      tenant: TENANT,
+      requestedId: survivor,
+      customers: [survivor, absorbed],
+      erasedAt: iso(h.clock.now()),
+      actor: 'dpo',
+      removed,
+    });
     expect(await domainError(exporter(h).export(TENANT, absorbed, { actor: 'dpo' }))).toMatchObject({ code: 'CUSTOMER_ERASED' });
   });
 

@@ -18,7 +18,13 @@ describe('automatic merge through a shared email', () => {
     const late = await send(h, { type: 'page', messageId: 'p-late', anonymousId: 'anon-late', name: 'Home', timestamp: iso(t + 2 * HOUR) });
     const early = await send(h, { type: 'page', messageId: 'p-early', anonymousId: 'anon-early', name: 'Deals', timestamp: iso(t + HOUR) });
     await send(h, { type: 'identify', messageId: 'id-late', anonymousId: 'anon-late', traits: { email: 'ada@example.com' }, timestamp: iso(t + 3 * HOUR) });
-    const tie = await send(h, { type: 'identify', messageId: 'tie-1', anonymousId: 'anon-early', traits: { email: 'Ada@example.com' }, timestamp: iso(t + 4 * HOUR) });
+    const tie = await send(h, {
+      type: 'identify',
+      messageId: 'tie-1',
+      anonymousId: 'anon-early',
+      traits: { email: 'Ada@example.com' },
+      timestamp: iso(t + 4 * HOUR),
+    });
     return { h, late: late.customerId, early: early.customerId, tie };
   };
 
@@ -49,7 +55,10 @@ describe('automatic merge through a shared email', () => {
     expect(why.merges).toHaveLength(1);
     expect(why.merges[0]).toMatchObject({ absorbedId: late, evidence: { rule: 'shared-identifier', triggeringEventId: 'tie-1', forced: false } });
     expect(why.merges[0]!.evidence.identifiers).toEqual(
-      expect.arrayContaining([{ type: 'anonymous_id', key: claimKey(h, 'anonymous_id', 'anon-early') }, { type: 'email', key: claimKey(h, 'email', 'ada@example.com') }]),
+      expect.arrayContaining([
+        { type: 'anonymous_id', key: claimKey(h, 'anonymous_id', 'anon-early') },
+        { type: 'email', key: claimKey(h, 'email', 'ada@example.com') },
+      ]),
     );
     expect(await h.core.queries.explain(TENANT, late)).toEqual({ customerId: late, status: 'merged', survivorId: early });
   });
@@ -136,7 +145,7 @@ describe('unmerge', () => {
     expect(titles(va)).not.toContain('Wishlist Opened');
     expect(titles(va)).toContain('Coupon Applied');
     // the tying call carried both sides' identifiers, so its facts stay with the survivor
-    expect(va.traits['plan']?.value).toBe('pro');
+    expect(va.traits.plan?.value).toBe('pro');
     expect(asView(await h.core.queries.findByIdentifier(TENANT, 'email', 'bob@example.com')).customerId).toBe(b.customerId);
     expect(asView(await h.core.queries.findByIdentifier(TENANT, 'anonymous_id', 'anon-b')).customerId).toBe(b.customerId);
     expect(vb.identifiers.map((i) => i.value)).toEqual(['anon-b', 'bob@example.com']);

@@ -28,7 +28,6 @@ export const view360 = async (h: Harness, id: string, tenant = TENANT): Promise<
 /** The parts of a view that depend on when it is read or how many commits touched it, removed. */
 export const comparable = (c: Customer360Response) => ({ ...c, version: 0, scores: { ...c.scores, computedAt: undefined } });
 
-
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
 export { domainError } from '../../support/domain-error.js';

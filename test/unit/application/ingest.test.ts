@@ -20,9 +20,13 @@ describe('ingest: a first call', () => {
     expect(out.created).toBe(true);
     const v = await view360(h, out.customerId);
     expect(v.customerId).toBe(out.customerId);
-    expect(v.identifiers.map((i) => [i.type, i.value])).toEqual([['anonymous_id', 'anon-1'], ['email', 'ada@example.com'], ['user_id', 'u-1']]);
-    expect(v.traits['firstName']).toMatchObject({ value: 'Ada', source: 'web', observedAt: iso(h.clock.now()) });
-    expect(v.channels['web']?.count).toBeGreaterThan(0);
+    expect(v.identifiers.map((i) => [i.type, i.value])).toEqual([
+      ['anonymous_id', 'anon-1'],
+      ['email', 'ada@example.com'],
+      ['user_id', 'u-1'],
+    ]);
+    expect(v.traits.firstName).toMatchObject({ value: 'Ada', source: 'web', observedAt: iso(h.clock.now()) });
+    expect(v.channels.web?.count).toBeGreaterThan(0);
   });
 });
 
@@ -32,7 +36,10 @@ describe('ingest: idempotency', () => {
     accepted(await h.core.ingest.ingest(TENANT, h.web, identify()));
     const [log, views] = [h.ports.store.dump(), h.ports.readModels.dump()];
     h.clock.advance(60_000);
-    expect(await h.core.ingest.ingest(TENANT, h.web, { ...identify(), sentAt: iso(h.clock.now()) })).toEqual({ status: 'duplicate', messageId: 'm-identify-1' });
+    expect(await h.core.ingest.ingest(TENANT, h.web, { ...identify(), sentAt: iso(h.clock.now()) })).toEqual({
+      status: 'duplicate',
+      messageId: 'm-identify-1',
+    });
     expect(h.ports.store.dump()).toEqual(log);
     expect(h.ports.readModels.dump()).toEqual(views);
   });
@@ -100,12 +107,20 @@ describe('ingest: quarantine', () => {
   it('replays a fixed entry into a customer and marks it replayed', async () => {
     const h = makeHarness();
     const receivedAt = h.clock.now() - DAY;
-    await h.ports.quarantine.put({ id: 'q-1', tenant: TENANT, receivedAt, source: 'crm', reason: { code: 'VALIDATION_FAILED', message: 'was broken', issues: [] }, payload: identify({ messageId: 'm-fixed' }), status: 'pending' });
+    await h.ports.quarantine.put({
+      id: 'q-1',
+      tenant: TENANT,
+      receivedAt,
+      source: 'crm',
+      reason: { code: 'VALIDATION_FAILED', message: 'was broken', issues: [] },
+      payload: identify({ messageId: 'm-fixed' }),
+      status: 'pending',
+    });
     const out = accepted(await h.core.quarantine.replay(TENANT, 'q-1'));
     expect(await h.ports.quarantine.get(TENANT, 'q-1')).toMatchObject({ status: 'replayed', replayedAt: h.clock.now() });
     const v = await view360(h, out.customerId);
     // observed when originally received, from the entry's source
-    expect(v.traits['firstName']).toMatchObject({ value: 'Ada', source: 'crm', observedAt: iso(receivedAt) });
+    expect(v.traits.firstName).toMatchObject({ value: 'Ada', source: 'crm', observedAt: iso(receivedAt) });
   });
 });
 
@@ -160,13 +175,23 @@ describe('ingest: tenants, scores and concurrency', () => {
   it('shows CLV and RFM for a customer with orders', async () => {
     const h = makeHarness();
     const order = (id: string, revenue: number, daysAgo: number) => ({
-      type: 'track', messageId: id, userId: 'u-1', event: 'Order Completed', timestamp: iso(h.clock.now() - daysAgo * DAY), properties: { order_id: id, revenue, currency: 'usd' },
+      type: 'track',
+      messageId: id,
+      userId: 'u-1',
+      event: 'Order Completed',
+      timestamp: iso(h.clock.now() - daysAgo * DAY),
+      properties: { order_id: id, revenue, currency: 'usd' },
     });
     const out = accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-1', 120.5, 40)));
     accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-2', 80, 10)));
     const v = await view360(h, out.customerId);
     expect(v.orders).toMatchObject({ count: 2, revenue: { USD: 200.5 }, averageOrderValue: 100.25 });
-    expect(v.scores).toMatchObject({ clv: 200.5, currency: 'USD', rfm: { recency: 5, frequency: 3, monetary: 3, segment: 'Potential Loyalists' }, daysSinceLastOrder: 10 });
+    expect(v.scores).toMatchObject({
+      clv: 200.5,
+      currency: 'USD',
+      rfm: { recency: 5, frequency: 3, monetary: 3, segment: 'Potential Loyalists' },
+      daysSinceLastOrder: 10,
+    });
   });
 
   it('makes one customer from two concurrent first calls carrying the same new email', async () => {
@@ -199,6 +224,8 @@ describe('ingest: concurrent calls for one customer', () => {
     expect(v.orders).toMatchObject({ count: 40, revenue: { USD: 400 } });
     // and the view equals a rebuild from the log
     const { scratch } = await h.core.rebuild.build(TENANT);
-    expect(JSON.parse(JSON.stringify(scratch.docs.get(first.customerId)))).toEqual(JSON.parse(JSON.stringify(await h.ports.readModels.get(TENANT, first.customerId))));
+    expect(JSON.parse(JSON.stringify(scratch.docs.get(first.customerId)))).toEqual(
+      JSON.parse(JSON.stringify(await h.ports.readModels.get(TENANT, first.customerId))),
+    );
   });
 });

@@ -15,7 +15,7 @@ describe('placeholders and clocks', () => {
     expect(out.rejected).toEqual([{ type: 'email', reason: 'IDENTIFIER_BLOCKED' }]);
     const v = await view360(h, out.customerId);
     expect(v.identifiers.map((i) => i.type)).toEqual(['user_id']);
-    expect(v.traits['plan']?.value).toBe('pro');
+    expect(v.traits.plan?.value).toBe('pro');
   });
 
   it('uses the time received for a timestamp far in the future, so it cannot win last-writer-wins forever', async () => {
@@ -24,7 +24,7 @@ describe('placeholders and clocks', () => {
     h.clock.advance(60_000);
     await h.core.ingest.ingest(TENANT, h.web, identify({ messageId: 'm-2', traits: { plan: 'new' } }));
     const v = await view360(h, first.customerId);
-    expect(v.traits['plan']).toMatchObject({ value: 'new', observedAt: iso(h.clock.now()) });
+    expect(v.traits.plan).toMatchObject({ value: 'new', observedAt: iso(h.clock.now()) });
   });
 });
 
@@ -41,7 +41,7 @@ describe('failures around a commit', () => {
     h.ports.readModels.put = put;
     accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', messageId: 'm-3', userId: 'u-1', event: 'Signed In' }));
     const v = await view360(h, first.customerId);
-    expect(v.traits['plan']?.value).toBe('plus');
+    expect(v.traits.plan?.value).toBe('plus');
     expect(v.timeline.map((t) => t.title)).toContain('Signed In');
   });
 
@@ -74,9 +74,14 @@ describe('manual operations are idempotent by operationId', () => {
     const again = await h.core.identity.merge(TENANT, a.customerId, b.customerId, { actor: 'ops', operationId: 'op-1' });
     expect(again).toEqual({ ...first, duplicate: true });
     expect(h.ports.store.dump()).toEqual(log);
-    expect((await domainError(h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops', operationId: 'op-1' }))).code).toBe('IDEMPOTENCY_CONFLICT');
+    expect((await domainError(h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops', operationId: 'op-1' }))).code).toBe(
+      'IDEMPOTENCY_CONFLICT',
+    );
     const undone = await h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops', operationId: 'op-2' });
-    expect(await h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops', operationId: 'op-2' })).toEqual({ ...undone, duplicate: true });
+    expect(await h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops', operationId: 'op-2' })).toEqual({
+      ...undone,
+      duplicate: true,
+    });
   });
 });
 
@@ -85,10 +90,21 @@ describe('decoding', () => {
     const cipher = new AesGcmCipher();
     const codec = new EventCodec(cipher);
     const key = createDataKey('k-1');
-    const stored = codec.encode('t', {
-      eventId: 'e-1', streamId: 'c-1', version: 1, observedAt: 0, source: 'web', sourcePriority: 0, channel: 'web',
-      event: { type: 'IdentifierLinked', v: 1, data: { type: 'email', key: 'k', observedAt: 0 }, pii: { value: 'ada@example.com' } },
-    }, key, 0);
+    const stored = codec.encode(
+      't',
+      {
+        eventId: 'e-1',
+        streamId: 'c-1',
+        version: 1,
+        observedAt: 0,
+        source: 'web',
+        sourcePriority: 0,
+        channel: 'web',
+        event: { type: 'IdentifierLinked', v: 1, data: { type: 'email', key: 'k', observedAt: 0 }, pii: { value: 'ada@example.com' } },
+      },
+      key,
+      0,
+    );
     expect(codec.decode(stored, null).event).not.toHaveProperty('pii');
     expect((codec.decode(stored, key).event as { pii?: unknown }).pii).toEqual({ value: 'ada@example.com' });
     expect(() => codec.decode({ ...stored, eventId: 'e-2' }, key)).toThrow();

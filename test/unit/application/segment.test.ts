@@ -28,19 +28,34 @@ describe('Segment call types', () => {
       { type: 'phone', raw: '+1 415 555 2671', path: ['traits', 'phone'] },
     ]);
     expect(o.facts).toEqual([
-      { type: 'TraitsUpdated', v: 1, data: { names: ['email', 'phone', 'plan'], context: 'identify' }, pii: { traits: { email: 'Ada@Example.com', phone: '+1 415 555 2671', plan: 'pro' } } },
+      {
+        type: 'TraitsUpdated',
+        v: 1,
+        data: { names: ['email', 'phone', 'plan'], context: 'identify' },
+        pii: { traits: { email: 'Ada@Example.com', phone: '+1 415 555 2671', plan: 'pro' } },
+      },
     ]);
   });
 
   it('maps page and screen to views', () => {
     const p = map({ type: 'page', anonymousId: 'a-1', name: 'Home', category: 'Docs', properties: { path: '/', url: 'https://shop.example.com/' } });
-    expect(p.facts).toEqual([{ type: 'PageViewed', v: 1, data: { name: 'Home', category: 'Docs', path: '/' }, pii: { url: 'https://shop.example.com/', referrer: undefined, title: undefined, ip: undefined, userAgent: undefined } }]);
+    expect(p.facts).toEqual([
+      {
+        type: 'PageViewed',
+        v: 1,
+        data: { name: 'Home', category: 'Docs', path: '/' },
+        pii: { url: 'https://shop.example.com/', referrer: undefined, title: undefined, ip: undefined, userAgent: undefined },
+      },
+    ]);
     expect(factTypes(map({ type: 'screen', anonymousId: 'a-1', name: 'Cart' }))).toEqual(['ScreenViewed']);
   });
 
   it('maps alias to the user id plus the previous id, with no facts', () => {
     const o = map({ type: 'alias', userId: 'u-1', previousId: 'a-old' });
-    expect(o.identifiers.map((i) => [i.type, i.raw, i.path])).toEqual([['user_id', 'u-1', ['userId']], ['anonymous_id', 'a-old', ['previousId']]]);
+    expect(o.identifiers.map((i) => [i.type, i.raw, i.path])).toEqual([
+      ['user_id', 'u-1', ['userId']],
+      ['anonymous_id', 'a-old', ['previousId']],
+    ]);
     expect(o.facts).toEqual([]);
   });
 
@@ -61,7 +76,12 @@ describe('e-commerce events', () => {
 
   it('falls back to total, then to the products’ price times quantity', () => {
     expect(order({ total: 42.5 }).revenueMinor).toBe(4250);
-    const fromProducts = order({ products: [{ product_id: 'p1', price: 10.5, quantity: 2 }, { sku: 's2', price: 3 }] });
+    const fromProducts = order({
+      products: [
+        { product_id: 'p1', price: 10.5, quantity: 2 },
+        { sku: 's2', price: 3 },
+      ],
+    });
     expect(fromProducts.revenueMinor).toBe(2400);
     expect(fromProducts.products).toEqual([
       { productId: 'p1', sku: undefined, name: undefined, category: undefined, priceMinor: 1050, quantity: 2 },
@@ -76,12 +96,20 @@ describe('e-commerce events', () => {
 
   it('maps Product Viewed and Product Added to ProductInteracted', () => {
     const viewed = track('Product Viewed', { product_id: 'p1', name: 'Kettle', category: 'Home', price: 19.99 }).facts;
-    expect(viewed).toEqual([{ type: 'ProductInteracted', v: 1, data: { action: 'viewed', product: { productId: 'p1', sku: undefined, name: 'Kettle', category: 'Home', priceMinor: 1999, quantity: undefined } } }]);
+    expect(viewed).toEqual([
+      {
+        type: 'ProductInteracted',
+        v: 1,
+        data: { action: 'viewed', product: { productId: 'p1', sku: undefined, name: 'Kettle', category: 'Home', priceMinor: 1999, quantity: undefined } },
+      },
+    ]);
     expect(track('product added', { sku: 'k' }).facts[0]).toMatchObject({ data: { action: 'added', product: { sku: 'k' } } });
   });
 
   it('keeps every other track call as EventTracked with its properties', () => {
-    expect(track('Coupon Applied', { code: 'X1' }).facts).toEqual([{ type: 'EventTracked', v: 1, data: { event: 'Coupon Applied' }, pii: { properties: { code: 'X1' } } }]);
+    expect(track('Coupon Applied', { code: 'X1' }).facts).toEqual([
+      { type: 'EventTracked', v: 1, data: { event: 'Coupon Applied' }, pii: { properties: { code: 'X1' } } },
+    ]);
   });
 });
 
@@ -100,7 +128,11 @@ describe('context', () => {
   });
 
   it('turns context.location into LocationObserved, precise coordinates kept personal', () => {
-    const precise = track('Signed Up', {}, { context: { ip: '203.0.113.9', location: { city: 'Cape Town', country: 'ZA', latitude: -33.9, longitude: 18.4 } } });
+    const precise = track(
+      'Signed Up',
+      {},
+      { context: { ip: '203.0.113.9', location: { city: 'Cape Town', country: 'ZA', latitude: -33.9, longitude: 18.4 } } },
+    );
     expect(precise.facts.find((f) => f.type === 'LocationObserved')).toMatchObject({
       type: 'LocationObserved',
       data: { city: 'Cape Town', country: 'ZA' },

@@ -19,19 +19,33 @@ const rejectedEvent = (id = anon, reason: EventOf<'IdentifierRejected'>['data'][
   pii: { value: id.value },
 });
 
-const evidence: MergeEvidence = { rule: 'shared-identifier', triggeringEventId: 'msg-1', identifiers: [{ type: email.type, key: email.key }], forced: false, rulesVersion: 1 };
-const mergedInto = (survivorId: string, mergeId = 'm-1'): EventOf<'CustomerMergedInto'> => ({ type: 'CustomerMergedInto', v: 1, data: { mergeId, survivorId } });
+const evidence: MergeEvidence = {
+  rule: 'shared-identifier',
+  triggeringEventId: 'msg-1',
+  identifiers: [{ type: email.type, key: email.key }],
+  forced: false,
+  rulesVersion: 1,
+};
+const mergedInto = (survivorId: string, mergeId = 'm-1'): EventOf<'CustomerMergedInto'> => ({
+  type: 'CustomerMergedInto',
+  v: 1,
+  data: { mergeId, survivorId },
+});
 
 const customerA = [registered('a', T0), linked(email, T0)];
 const customerB = [registered('b', T0 + 1000), linked(anonB, T0 + 1000), linked(phoneB, T0 + 2000)];
 
 describe('Register', () => {
   it('registers a new customer with its first observation time', () => {
-    given([], 'a').when({ type: 'Register', customerId: 'a', observedAt: T0 }).then([registered('a', T0)]);
+    given([], 'a')
+      .when({ type: 'Register', customerId: 'a', observedAt: T0 })
+      .then([registered('a', T0)]);
   });
 
   it('does nothing for a customer that is already registered', () => {
-    given([registered('a')]).when({ type: 'Register', customerId: 'a', observedAt: T0 + 5000 }).thenNothing();
+    given([registered('a')])
+      .when({ type: 'Register', customerId: 'a', observedAt: T0 + 5000 })
+      .thenNothing();
   });
 });
 
@@ -45,9 +59,14 @@ describe('Observe', () => {
   it('records a rejection once per identifier and reason', () => {
     const spec = given([...customerA, rejectedEvent(anon, 'IDENTIFIER_LIMIT_EXCEEDED')]);
     spec.when(observe({ rejected: [{ identifier: anon, reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: 'again' }] })).thenNothing();
-    spec
-      .when(observe({ rulesVersion: 3, rejected: [{ identifier: anon, reason: 'DO_NOT_LINK', detail: 'split' }] }))
-      .then([{ type: 'IdentifierRejected', v: 1, data: { type: 'anonymous_id', key: anon.key, reason: 'DO_NOT_LINK', detail: 'split', rulesVersion: 3 }, pii: { value: 'anon-1' } }]);
+    spec.when(observe({ rulesVersion: 3, rejected: [{ identifier: anon, reason: 'DO_NOT_LINK', detail: 'split' }] })).then([
+      {
+        type: 'IdentifierRejected',
+        v: 1,
+        data: { type: 'anonymous_id', key: anon.key, reason: 'DO_NOT_LINK', detail: 'split', rulesVersion: 3 },
+        pii: { value: 'anon-1' },
+      },
+    ]);
   });
 
   it('passes the facts through after the identity events, in order', () => {
@@ -55,11 +74,15 @@ describe('Observe', () => {
       { type: 'OrderPlaced', v: 1, data: { revenueMinor: 1999, currency: 'USD', products: [] } },
       { type: 'ConsentGranted', v: 1, data: { purpose: 'marketing' } },
     ];
-    given(customerA).when(observe({ link: [anon], facts })).then([linked(anon, T0), ...facts]);
+    given(customerA)
+      .when(observe({ link: [anon], facts }))
+      .then([linked(anon, T0), ...facts]);
   });
 
   it('refuses an observation on a merged customer and names the survivor', () => {
-    given([...customerB, mergedInto('a')]).when(observe({ link: [anon] })).thenThrows('CUSTOMER_MERGED', { survivorId: 'a' });
+    given([...customerB, mergedInto('a')])
+      .when(observe({ link: [anon] }))
+      .thenThrows('CUSTOMER_MERGED', { survivorId: 'a' });
   });
 
   it('refuses an observation on a customer that does not exist', () => {
@@ -71,57 +94,83 @@ describe('Absorb', () => {
   it('carries the absorbed identifiers, members and do-not-link marks in CustomerMerged', () => {
     const absorbed = stateOf([
       ...customerB,
-      { type: 'CustomerMerged', v: 1, data: { mergeId: 'm-0', absorbedId: 'c', absorbedMembers: ['d'], absorbedFirstObservedAt: T0 + 3000, absorbedVersion: 1, absorbedDoNotLink: ['x'], identifiers: [], evidence } },
-    ]);
-    given(customerA)
-      .when({ type: 'Absorb', mergeId: 'm-1', absorbed, evidence })
-      .then([{
+      {
         type: 'CustomerMerged',
         v: 1,
         data: {
-          mergeId: 'm-1',
-          absorbedId: 'b',
-          absorbedMembers: ['c', 'd'],
-          absorbedFirstObservedAt: T0 + 1000,
-          absorbedVersion: 4, absorbedDoNotLink: ['x'],
-          identifiers: [
-            { type: 'anonymous_id', key: anonB.key, observedAt: T0 + 1000, origin: 'b' },
-            { type: 'phone', key: phoneB.key, observedAt: T0 + 2000, origin: 'b' },
-          ],
+          mergeId: 'm-0',
+          absorbedId: 'c',
+          absorbedMembers: ['d'],
+          absorbedFirstObservedAt: T0 + 3000,
+          absorbedVersion: 1,
+          absorbedDoNotLink: ['x'],
+          identifiers: [],
           evidence,
         },
-      }]);
+      },
+    ]);
+    given(customerA)
+      .when({ type: 'Absorb', mergeId: 'm-1', absorbed, evidence })
+      .then([
+        {
+          type: 'CustomerMerged',
+          v: 1,
+          data: {
+            mergeId: 'm-1',
+            absorbedId: 'b',
+            absorbedMembers: ['c', 'd'],
+            absorbedFirstObservedAt: T0 + 1000,
+            absorbedVersion: 4,
+            absorbedDoNotLink: ['x'],
+            identifiers: [
+              { type: 'anonymous_id', key: anonB.key, observedAt: T0 + 1000, origin: 'b' },
+              { type: 'phone', key: phoneB.key, observedAt: T0 + 2000, origin: 'b' },
+            ],
+            evidence,
+          },
+        },
+      ]);
   });
 
   it('refuses to merge a customer into itself', () => {
-    given(customerA).when({ type: 'Absorb', mergeId: 'm-1', absorbed: stateOf(customerA), evidence }).thenThrows('MERGE_SAME_CUSTOMER');
+    given(customerA)
+      .when({ type: 'Absorb', mergeId: 'm-1', absorbed: stateOf(customerA), evidence })
+      .thenThrows('MERGE_SAME_CUSTOMER');
   });
 
   it('does nothing when the customer was already absorbed', () => {
     const merged = decide({ type: 'Absorb', mergeId: 'm-1', absorbed: stateOf(customerB), evidence }, stateOf(customerA));
-    given([...customerA, ...merged]).when({ type: 'Absorb', mergeId: 'm-2', absorbed: stateOf(customerB), evidence }).thenNothing();
+    given([...customerA, ...merged])
+      .when({ type: 'Absorb', mergeId: 'm-2', absorbed: stateOf(customerB), evidence })
+      .thenNothing();
     // also with the absorbed customer's state as it is now: merged into the survivor
     const bNow = stateOf([...customerB, mergedInto(stateOf(customerA).id)]);
-    given([...customerA, ...merged]).when({ type: 'Absorb', mergeId: 'm-2', absorbed: bNow, evidence }).thenNothing();
+    given([...customerA, ...merged])
+      .when({ type: 'Absorb', mergeId: 'm-2', absorbed: bNow, evidence })
+      .thenNothing();
   });
 
   it('refuses to absorb into a merged customer', () => {
-    given([...customerB, mergedInto('z')]).when({ type: 'Absorb', mergeId: 'm-1', absorbed: stateOf(customerA), evidence }).thenThrows('CUSTOMER_MERGED', { survivorId: 'z' });
+    given([...customerB, mergedInto('z')])
+      .when({ type: 'Absorb', mergeId: 'm-1', absorbed: stateOf(customerA), evidence })
+      .thenThrows('CUSTOMER_MERGED', { survivorId: 'z' });
   });
 });
 
 describe('MarkMergedInto', () => {
   it('points the absorbed customer at its survivor, once', () => {
-    given(customerB).when({ type: 'MarkMergedInto', mergeId: 'm-1', survivorId: 'a' }).then([mergedInto('a')]);
-    given([...customerB, mergedInto('a')]).when({ type: 'MarkMergedInto', mergeId: 'm-1', survivorId: 'a' }).thenNothing();
+    given(customerB)
+      .when({ type: 'MarkMergedInto', mergeId: 'm-1', survivorId: 'a' })
+      .then([mergedInto('a')]);
+    given([...customerB, mergedInto('a')])
+      .when({ type: 'MarkMergedInto', mergeId: 'm-1', survivorId: 'a' })
+      .thenNothing();
   });
 });
 
 describe('Unmerge and Restore', () => {
   it('refuses to undo a merge the customer does not have', () => {
-    given(customerA)
-      .when({ type: 'Unmerge', mergeId: 'nope', reassignedEventIds: [], transferredKeys: [] })
-      .thenThrows('MERGE_NOT_FOUND');
+    given(customerA).when({ type: 'Unmerge', mergeId: 'nope', reassignedEventIds: [], transferredKeys: [] }).thenThrows('MERGE_NOT_FOUND');
   });
 
   it('refuses to restore a customer that is not merged', () => {

@@ -8,7 +8,7 @@ import { keyed, linked, recordAll, registered, T0 } from '../../support/decider-
 // A snapshot stands in for the events it covers, so restoring one must give exactly the folded
 // state, down to the order Maps and Sets iterate in (decisions copy that order into events).
 
-const RUNS = Number(process.env['LAW_RUNS'] ?? 200);
+const RUNS = Number(process.env.LAW_RUNS ?? 200);
 const ID = 'c-1';
 
 const arbKey = fc.constantFrom('email:a', 'email:b', 'phone:c', 'device:d', 'user:e');
@@ -21,7 +21,12 @@ const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const arbIdentityEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
   fc.tuple(arbKey, arbAt).map(([key, at]) => linked({ type: typeOf(key), key, value: `${key}@example.com` }, at)),
   fc.tuple(arbKey, fc.constantFrom('IDENTIFIER_BLOCKED', 'IDENTIFIER_LIMIT_EXCEEDED', 'DO_NOT_LINK') as fc.Arbitrary<'IDENTIFIER_BLOCKED'>).map(
-    ([key, reason]): CustomerEvent => ({ type: 'IdentifierRejected', v: 1, data: { type: typeOf(key), key, reason, detail: 'limit', rulesVersion: 1 }, pii: { value: 'x' } }),
+    ([key, reason]): CustomerEvent => ({
+      type: 'IdentifierRejected',
+      v: 1,
+      data: { type: typeOf(key), key, reason, detail: 'limit', rulesVersion: 1 },
+      pii: { value: 'x' },
+    }),
   ),
   arbKey.map((key): CustomerEvent => ({ type: 'IdentifierUnlinked', v: 1, data: { type: typeOf(key), key, reason: 'manual' } })),
   fc
@@ -36,22 +41,39 @@ const arbIdentityEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
       actor: opt(fc.constantFrom('ops@acme')),
       reason: opt(fc.constantFrom('same person')),
     })
-    .map(({ identifiers, forced, actor, reason, ...d }): CustomerEvent => ({
-      type: 'CustomerMerged',
-      v: 1,
-      data: {
-        ...d,
-        absorbedVersion: 3,
-        identifiers: identifiers.map(([key, observedAt, origin]) => ({ type: typeOf(key), key, observedAt, origin })),
-        evidence: { rule: forced ? 'manual' : 'shared-identifier', identifiers: identifiers.map(([key]) => ({ type: typeOf(key), key })), forced, actor, reason, rulesVersion: 2 },
-      },
-    })),
+    .map(
+      ({ identifiers, forced, actor, reason, ...d }): CustomerEvent => ({
+        type: 'CustomerMerged',
+        v: 1,
+        data: {
+          ...d,
+          absorbedVersion: 3,
+          identifiers: identifiers.map(([key, observedAt, origin]) => ({ type: typeOf(key), key, observedAt, origin })),
+          evidence: {
+            rule: forced ? 'manual' : 'shared-identifier',
+            identifiers: identifiers.map(([key]) => ({ type: typeOf(key), key })),
+            forced,
+            actor,
+            reason,
+            rulesVersion: 2,
+          },
+        },
+      }),
+    ),
   fc.tuple(arbMergeId, arbOther).map(([mergeId, survivorId]): CustomerEvent => ({ type: 'CustomerMergedInto', v: 1, data: { mergeId, survivorId } })),
   fc.tuple(arbMergeId, arbOther, fc.subarray(['email:a', 'phone:c'])).map(
-    ([mergeId, absorbedId, transferredKeys]): CustomerEvent => ({ type: 'CustomerUnmerged', v: 1, data: { mergeId, absorbedId, reassignedEventIds: [], transferredKeys } }),
+    ([mergeId, absorbedId, transferredKeys]): CustomerEvent => ({
+      type: 'CustomerUnmerged',
+      v: 1,
+      data: { mergeId, absorbedId, reassignedEventIds: [], transferredKeys },
+    }),
   ),
-  fc.tuple(arbMergeId, arbOther).map(([mergeId, fromId]): CustomerEvent => ({ type: 'CustomerRestored', v: 1, data: { mergeId, fromId, adoptedEventIds: [] } })),
-  fc.record({ country: opt(fc.constantFrom('ZA', 'GB')), city: opt(fc.constantFrom('Cape Town', 'London')) }).map((data): CustomerEvent => ({ type: 'LocationObserved', v: 1, data })),
+  fc
+    .tuple(arbMergeId, arbOther)
+    .map(([mergeId, fromId]): CustomerEvent => ({ type: 'CustomerRestored', v: 1, data: { mergeId, fromId, adoptedEventIds: [] } })),
+  fc
+    .record({ country: opt(fc.constantFrom('ZA', 'GB')), city: opt(fc.constantFrom('Cape Town', 'London')) })
+    .map((data): CustomerEvent => ({ type: 'LocationObserved', v: 1, data })),
   fc.constant<CustomerEvent>({ type: 'TraitsUpdated', v: 1, data: { names: ['plan'], context: 'identify' }, pii: { traits: { plan: 'pro' } } }),
 );
 

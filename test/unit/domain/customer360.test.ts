@@ -18,7 +18,12 @@ const foldBothWays = (events: readonly RecordedEvent[]): Customer360 => {
   return view;
 };
 
-const traits = (values: Record<string, unknown>): CustomerEvent => ({ type: 'TraitsUpdated', v: 1, data: { names: Object.keys(values), context: 'identify' }, pii: { traits: values } });
+const traits = (values: Record<string, unknown>): CustomerEvent => ({
+  type: 'TraitsUpdated',
+  v: 1,
+  data: { names: Object.keys(values), context: 'identify' },
+  pii: { traits: values },
+});
 const consent = (purpose: string, granted: boolean): CustomerEvent => ({ type: granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } });
 const interest = (name: string): CustomerEvent => ({ type: 'InterestExpressed', v: 1, data: { interest: name } });
 const order = (revenueMinor: number, currency = 'USD'): CustomerEvent => ({ type: 'OrderPlaced', v: 1, data: { revenueMinor, currency, products: [] } });
@@ -30,7 +35,7 @@ describe('traits: last writer wins by (observedAt, source priority, event id)', 
       fact(traits({ plan: 'pro' }), { observedAt: T0 + 2, sourcePriority: 10, source: 'web' }),
       fact(traits({ plan: 'free' }), { observedAt: T0 + 1, sourcePriority: 90, source: 'crm' }),
     ]);
-    expect(view.traits['plan']).toMatchObject({ value: 'pro', source: 'web', observedAt: T0 + 2 });
+    expect(view.traits.plan).toMatchObject({ value: 'pro', source: 'web', observedAt: T0 + 2 });
   });
 
   it('at equal times the higher source priority wins', () => {
@@ -38,7 +43,7 @@ describe('traits: last writer wins by (observedAt, source priority, event id)', 
       fact(traits({ plan: 'pro' }), { observedAt: T0, sourcePriority: 10, source: 'web' }),
       fact(traits({ plan: 'free' }), { observedAt: T0, sourcePriority: 90, source: 'crm' }),
     ]);
-    expect(view.traits['plan']).toMatchObject({ value: 'free', source: 'crm' });
+    expect(view.traits.plan).toMatchObject({ value: 'free', source: 'crm' });
   });
 
   it('at equal time and priority the higher event id wins', () => {
@@ -46,7 +51,7 @@ describe('traits: last writer wins by (observedAt, source priority, event id)', 
       fact(traits({ plan: 'b' }), { observedAt: T0, eventId: 'id-b' }),
       fact(traits({ plan: 'a' }), { observedAt: T0, eventId: 'id-a' }),
     ]);
-    expect(view.traits['plan']?.value).toBe('b');
+    expect(view.traits.plan?.value).toBe('b');
   });
 
   it('decides each trait on its own', () => {
@@ -54,7 +59,7 @@ describe('traits: last writer wins by (observedAt, source priority, event id)', 
       fact(traits({ plan: 'pro', city: 'Cape Town' }), { observedAt: T0 + 1 }),
       fact(traits({ plan: 'free' }), { observedAt: T0 + 2 }),
     ]);
-    expect([view.traits['plan']?.value, view.traits['city']?.value]).toEqual(['free', 'Cape Town']);
+    expect([view.traits.plan?.value, view.traits.city?.value]).toEqual(['free', 'Cape Town']);
   });
 });
 
@@ -63,13 +68,13 @@ describe('consent', () => {
 
   it('the latest decision wins', () => {
     const view = foldBothWays([fact(consent('marketing', true), { observedAt: T0 + 1 }), fact(consent('marketing', false), { observedAt: T0 + 2 })]);
-    expect(shown(view)['marketing']).toMatchObject({ granted: false, status: 'withdrawn' });
+    expect(shown(view).marketing).toMatchObject({ granted: false, status: 'withdrawn' });
   });
 
   it('keeps both answers given at the same time, shown as conflicting and not granted', () => {
     const view = foldBothWays([fact(consent('marketing', true), { observedAt: T0 }), fact(consent('marketing', false), { observedAt: T0 })]);
-    expect(view.consents['marketing']?.answers).toEqual(['granted', 'withdrawn']);
-    expect(shown(view)['marketing']).toMatchObject({ granted: false, status: 'conflicting' });
+    expect(view.consents.marketing?.answers).toEqual(['granted', 'withdrawn']);
+    expect(shown(view).marketing).toMatchObject({ granted: false, status: 'conflicting' });
   });
 
   it('a later grant settles a conflict', () => {
@@ -78,7 +83,7 @@ describe('consent', () => {
       fact(consent('marketing', false), { observedAt: T0 }),
       fact(consent('marketing', true), { observedAt: T0 + 1 }),
     ]);
-    expect(shown(view)['marketing']).toMatchObject({ granted: true, status: 'granted' });
+    expect(shown(view).marketing).toMatchObject({ granted: true, status: 'granted' });
   });
 });
 
@@ -90,7 +95,10 @@ describe('facts', () => {
       fact({ type: 'ProductInteracted', v: 1, data: { action: 'viewed', product: { category: 'Books' } } }, { observedAt: T0 + 9 }),
       fact(interest('toys'), { observedAt: T0 + 3 }),
     ]);
-    expect(view.interests).toEqual({ books: { count: 3, firstSeenAt: T0 + 1, lastSeenAt: T0 + 9 }, toys: { count: 1, firstSeenAt: T0 + 3, lastSeenAt: T0 + 3 } });
+    expect(view.interests).toEqual({
+      books: { count: 3, firstSeenAt: T0 + 1, lastSeenAt: T0 + 9 },
+      toys: { count: 1, firstSeenAt: T0 + 3, lastSeenAt: T0 + 3 },
+    });
   });
 
   it('sums orders in integer minor units per currency', () => {
@@ -99,8 +107,14 @@ describe('facts', () => {
       fact(order(1), { observedAt: T0 + 3 }),
       fact(order(1000, 'EUR'), { observedAt: T0 + 1 }),
     ]);
-    expect(view.orders).toEqual({ count: 3, revenueMinor: { USD: 2000, EUR: 1000 }, countByCurrency: { USD: 2, EUR: 1 }, firstOrderAt: T0 + 1, lastOrderAt: T0 + 3 });
-    expect(Number.isInteger(view.orders.revenueMinor['USD'])).toBe(true);
+    expect(view.orders).toEqual({
+      count: 3,
+      revenueMinor: { USD: 2000, EUR: 1000 },
+      countByCurrency: { USD: 2, EUR: 1 },
+      firstOrderAt: T0 + 1,
+      lastOrderAt: T0 + 3,
+    });
+    expect(Number.isInteger(view.orders.revenueMinor.USD)).toBe(true);
   });
 
   it('tracks activity per channel', () => {
@@ -109,14 +123,19 @@ describe('facts', () => {
       fact(page('Deals'), { channel: 'web', observedAt: T0 + 4 }),
       fact({ type: 'ScreenViewed', v: 1, data: { name: 'Cart' } }, { channel: 'mobile', observedAt: T0 + 2 }),
     ]);
-    expect(view.channels).toEqual({ web: { count: 2, firstSeenAt: T0 + 1, lastSeenAt: T0 + 4 }, mobile: { count: 1, firstSeenAt: T0 + 2, lastSeenAt: T0 + 2 } });
+    expect(view.channels).toEqual({
+      web: { count: 2, firstSeenAt: T0 + 1, lastSeenAt: T0 + 4 },
+      mobile: { count: 1, firstSeenAt: T0 + 2, lastSeenAt: T0 + 2 },
+    });
     expect([view.firstSeenAt, view.lastSeenAt, view.eventCount]).toEqual([T0 + 1, T0 + 4, 3]);
   });
 });
 
 describe('timeline', () => {
   // 80 page views, some sharing a time so the event-id tie-break matters
-  const events = Array.from({ length: 80 }, (_, i) => fact(page(`p${i}`), { observedAt: T0 + Math.floor(i / 2) * MINUTE, eventId: `t-${String(i).padStart(3, '0')}` }));
+  const events = Array.from({ length: 80 }, (_, i) =>
+    fact(page(`p${i}`), { observedAt: T0 + Math.floor(i / 2) * MINUTE, eventId: `t-${String(i).padStart(3, '0')}` }),
+  );
   const shuffled = (seed: number) => {
     const out = [...events];
     let s = seed;
@@ -131,7 +150,12 @@ describe('timeline', () => {
   it('keeps the newest 50 events, newest first', () => {
     const view = foldCluster('c', [], events);
     expect(view.timeline).toHaveLength(TIMELINE_SIZE);
-    expect(view.timeline.map((t) => t.eventId)).toEqual(events.slice(30).map((e) => e.eventId).reverse());
+    expect(view.timeline.map((t) => t.eventId)).toEqual(
+      events
+        .slice(30)
+        .map((e) => e.eventId)
+        .reverse(),
+    );
     expect(view.timeline[0]).toMatchObject({ type: 'PageViewed', title: 'Viewed page p79', channel: 'web' });
   });
 
@@ -145,7 +169,11 @@ describe('foldCluster', () => {
   it('leaves out events an unmerge gave back to the other customer', () => {
     const kept = fact(order(500));
     const givenBack = fact(order(700));
-    const unmerged = fact({ type: 'CustomerUnmerged', v: 1, data: { mergeId: 'm', absorbedId: 'b', reassignedEventIds: [givenBack.eventId], transferredKeys: [] } });
+    const unmerged = fact({
+      type: 'CustomerUnmerged',
+      v: 1,
+      data: { mergeId: 'm', absorbedId: 'b', reassignedEventIds: [givenBack.eventId], transferredKeys: [] },
+    });
     const view = foldCluster('c', ['z', 'b'], [kept, givenBack, unmerged]);
     expect(view.orders.revenueMinor).toEqual({ USD: 500 });
     expect(view.eventCount).toBe(1);
@@ -170,6 +198,6 @@ describe('order independence of labels and sources (regressions)', () => {
       fact(consent('marketing', true), { observedAt: T0, source: 'web' }),
       fact(consent('marketing', true), { observedAt: T0, source: 'crm' }),
     ]);
-    expect(view.consents['marketing']).toEqual({ at: T0, answers: ['granted'], source: 'crm' });
+    expect(view.consents.marketing).toEqual({ at: T0, answers: ['granted'], source: 'crm' });
   });
 });

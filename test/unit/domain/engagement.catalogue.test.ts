@@ -37,7 +37,11 @@ describe('offer catalogue', () => {
     bad({ channels: ['carrier-pigeon'] }, /^offers\[1\] \(id "o-2"\)\.channels\[0\]: /, ['offers', 1, 'channels', 0]);
     bad({ channels: [] }, /^offers\[1\] \(id "o-2"\)\.channels: must name at least one of email, push, web, sms/, ['offers', 1, 'channels']);
     bad({ priority: 101 }, /offers\[1\] \(id "o-2"\)\.priority/, ['offers', 1, 'priority']);
-    bad({ validFrom: '2026-02-01T00:00:00Z', validUntil: '2026-01-01T00:00:00Z' }, /offers\[1\] \(id "o-2"\)\.validUntil: must be after validFrom/, ['offers', 1, 'validUntil']);
+    bad({ validFrom: '2026-02-01T00:00:00Z', validUntil: '2026-01-01T00:00:00Z' }, /offers\[1\] \(id "o-2"\)\.validUntil: must be after validFrom/, [
+      'offers',
+      1,
+      'validUntil',
+    ]);
     bad({ validFrom: 'next tuesday' }, /validFrom: must be an ISO 8601 date-time/, ['offers', 1, 'validFrom']);
     bad({ id: '__proto__' }, /offers\[1\] \(id "__proto__"\)\.id/, ['offers', 1, 'id']);
     bad({ id: 'o-1' }, /offers\[1\] \(id "o-1"\)\.id: "o-1" is already the id of offers\[0\]/, ['offers', 1, 'id']);
@@ -61,7 +65,9 @@ describe('offer catalogue', () => {
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, JSON.stringify({ offers: [offer(), offer({ id: 'x-2', channels: ['fax'] })] }));
     expect(() => loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: broken })).toThrow(ConfigError);
-    expect(() => loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: broken })).toThrow(/^C360_OFFERS_FILE: .*broken\.json: offers\[1\] \(id "x-2"\)\.channels\[0\]/);
+    expect(() => loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: broken })).toThrow(
+      /^C360_OFFERS_FILE: .*broken\.json: offers\[1\] \(id "x-2"\)\.channels\[0\]/,
+    );
     expect(() => loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: join(dir, 'missing.json') })).toThrow(/^C360_OFFERS_FILE: cannot read/);
     expect(loadConfig({ C360_STORE: 'memory', C360_ENGAGEMENT: 'off' }).offers).toBeUndefined();
   });

@@ -17,7 +17,14 @@ const offers = parseCatalogue({
   offers: [
     { id: 'electronics-upgrade', title: 'Headphones 15% off', interests: ['Electronics'], channels: ['email', 'push'], priority: 60 },
     { id: 'electronics-cables', title: 'Cables 2 for 1', interests: ['electronics'], channels: ['email', 'push'], priority: 20 },
-    { id: 'cpt-collect', title: 'Cape Town same-day collection', interests: ['electronics'], locations: ['Cape Town'], channels: ['email', 'push'], priority: 40 },
+    {
+      id: 'cpt-collect',
+      title: 'Cape Town same-day collection',
+      interests: ['electronics'],
+      locations: ['Cape Town'],
+      channels: ['email', 'push'],
+      priority: 40,
+    },
     { id: 'books-3-for-2', title: '3 for 2 on books', interests: ['books'], channels: ['web'], priority: 50 },
     { id: 'expired', title: 'Gone', interests: ['electronics'], channels: ['email'], priority: 100, validUntil: '2025-12-31T00:00:00Z' },
   ],
@@ -26,19 +33,54 @@ const offers = parseCatalogue({
 let seq = 0;
 const ev = (event: CustomerEvent, at: number, meta: Partial<RecordedEvent> = {}): RecordedEvent => {
   seq++;
-  return { eventId: `e${String(seq).padStart(4, '0')}`, streamId: 'c-1', version: seq, observedAt: at, source: 'web', sourcePriority: 10, channel: 'web', ...meta, event };
+  return {
+    eventId: `e${String(seq).padStart(4, '0')}`,
+    streamId: 'c-1',
+    version: seq,
+    observedAt: at,
+    source: 'web',
+    sourcePriority: 10,
+    channel: 'web',
+    ...meta,
+    event,
+  };
 };
-const consent = (granted: boolean, at = T0 - DAY): RecordedEvent => ev({ type: granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose: 'marketing' } }, at);
+const consent = (granted: boolean, at = T0 - DAY): RecordedEvent =>
+  ev({ type: granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose: 'marketing' } }, at);
 const interest = (name: string, at = T0): RecordedEvent => ev({ type: 'InterestExpressed', v: 1, data: { interest: name } }, at);
 const place = (city: string, country: string, at = T0): RecordedEvent => ev({ type: 'LocationObserved', v: 1, data: { city, country } }, at);
 const decided = (data: Partial<EngagementDecisionData>, at: number): RecordedEvent =>
-  ev({ type: 'EngagementDecided', v: 1, data: { decisionId: `d${seq}`, triggerEventId: 'x', trigger: 'InterestExpressed', outcome: 'sent', channel: 'email', offerId: 'electronics-upgrade', ...data } }, at, { source: 'engagement', channel: 'other' });
+  ev(
+    {
+      type: 'EngagementDecided',
+      v: 1,
+      data: {
+        decisionId: `d${seq}`,
+        triggerEventId: 'x',
+        trigger: 'InterestExpressed',
+        outcome: 'sent',
+        channel: 'email',
+        offerId: 'electronics-upgrade',
+        ...data,
+      },
+    },
+    at,
+    { source: 'engagement', channel: 'other' },
+  );
 
 const viewOf = (events: readonly RecordedEvent[]): Customer360 => foldCluster('c-1', [], events);
 const triggerOf = (events: readonly RecordedEvent[]): Trigger => triggersOf(events)[0]!;
 
 const decide = (history: readonly RecordedEvent[], call: readonly RecordedEvent[], overrides: Partial<EngagementInput> = {}) =>
-  decideEngagement({ now: T0, trigger: triggerOf(call), view: viewOf([...history, ...call]), restricted: false, offers, config: DEFAULT_ENGAGEMENT_CONFIG, ...overrides });
+  decideEngagement({
+    now: T0,
+    trigger: triggerOf(call),
+    view: viewOf([...history, ...call]),
+    restricted: false,
+    offers,
+    config: DEFAULT_ENGAGEMENT_CONFIG,
+    ...overrides,
+  });
 
 describe('engagement policy', () => {
   it('sends the best matching offer when marketing consent is granted', () => {
@@ -47,16 +89,25 @@ describe('engagement policy', () => {
   });
 
   it('suppresses with NO_CONSENT when consent was withdrawn, never given, or answered both ways at once', () => {
-    expect(decide([consent(false)], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'NO_CONSENT', offer: { id: 'electronics-upgrade' } });
+    expect(decide([consent(false)], [interest('electronics')])).toMatchObject({
+      outcome: 'suppressed',
+      reason: 'NO_CONSENT',
+      offer: { id: 'electronics-upgrade' },
+    });
     expect(decide([], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'NO_CONSENT' });
-    expect(decide([consent(true, T0 - HOUR), consent(false, T0 - HOUR)], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'NO_CONSENT' });
+    expect(decide([consent(true, T0 - HOUR), consent(false, T0 - HOUR)], [interest('electronics')])).toMatchObject({
+      outcome: 'suppressed',
+      reason: 'NO_CONSENT',
+    });
     // the latest answer wins
     expect(decide([consent(false, T0 - DAY), consent(true, T0 - HOUR)], [interest('electronics')])).toMatchObject({ outcome: 'sent' });
   });
 
   it('decides nothing when no offer applies (no interest matched, or only expired offers)', () => {
     expect(decide([consent(true)], [interest('gardening')])).toBeUndefined();
-    const onlyExpired = parseCatalogue({ offers: [{ id: 'old', title: 'Old', interests: ['electronics'], channels: ['email'], validUntil: '2025-12-31T00:00:00Z' }] });
+    const onlyExpired = parseCatalogue({
+      offers: [{ id: 'old', title: 'Old', interests: ['electronics'], channels: ['email'], validUntil: '2025-12-31T00:00:00Z' }],
+    });
     expect(decide([consent(true)], [interest('electronics')], { offers: onlyExpired })).toBeUndefined();
   });
 
@@ -64,7 +115,11 @@ describe('engagement policy', () => {
     const sends = [decided({ offerId: 'a' }, T0 - 20 * HOUR), decided({ offerId: 'b' }, T0 - 10 * HOUR), decided({ offerId: 'c' }, T0 - HOUR)];
     expect(decide([consent(true), ...sends], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'FREQUENCY_CAP', channel: 'email' });
     // a suppressed decision is not a send, and a send on another channel does not count here
-    const others = [decided({ offerId: 'a' }, T0 - 20 * HOUR), decided({ offerId: 'b', outcome: 'suppressed', reason: 'NO_CONSENT' }, T0 - 10 * HOUR), decided({ offerId: 'c', channel: 'push' }, T0 - HOUR)];
+    const others = [
+      decided({ offerId: 'a' }, T0 - 20 * HOUR),
+      decided({ offerId: 'b', outcome: 'suppressed', reason: 'NO_CONSENT' }, T0 - 10 * HOUR),
+      decided({ offerId: 'c', channel: 'push' }, T0 - HOUR),
+    ];
     expect(decide([consent(true), ...others], [interest('electronics')])).toMatchObject({ outcome: 'sent' });
     const later = decide([consent(true), ...sends], [interest('electronics', T0 + 5 * HOUR)], { now: T0 + 5 * HOUR });
     expect(later).toMatchObject({ outcome: 'sent' });
@@ -74,7 +129,11 @@ describe('engagement policy', () => {
     const recent = [decided({ offerId: 'electronics-upgrade' }, T0 - 6 * DAY)];
     expect(decide([consent(true), ...recent], [interest('electronics')])).toMatchObject({ outcome: 'sent', offer: { id: 'electronics-cables' } });
     const both = [...recent, decided({ offerId: 'electronics-cables' }, T0 - 5 * DAY)];
-    expect(decide([consent(true), ...both], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'RECENTLY_SENT', offer: { id: 'electronics-upgrade' } });
+    expect(decide([consent(true), ...both], [interest('electronics')])).toMatchObject({
+      outcome: 'suppressed',
+      reason: 'RECENTLY_SENT',
+      offer: { id: 'electronics-upgrade' },
+    });
     // eight days on, the best one is allowed again
     const old = [decided({ offerId: 'electronics-upgrade' }, T0 - 8 * DAY)];
     expect(decide([consent(true), ...old], [interest('electronics')])).toMatchObject({ outcome: 'sent', offer: { id: 'electronics-upgrade' } });
@@ -87,7 +146,10 @@ describe('engagement policy', () => {
   it('prefers the location-specific offer in Cape Town, and never shows it elsewhere', () => {
     const inCapeTown = decide([consent(true), place('Cape Town', 'ZA', T0 - DAY)], [interest('electronics')]);
     expect(inCapeTown).toMatchObject({ outcome: 'sent', offer: { id: 'cpt-collect' } });
-    const arriving = decide([consent(true)], [interest('electronics'), place('cape town', 'ZA')].map((r) => ({ ...r, messageId: 'm-1' })));
+    const arriving = decide(
+      [consent(true)],
+      [interest('electronics'), place('cape town', 'ZA')].map((r) => ({ ...r, messageId: 'm-1' })),
+    );
     expect(arriving).toMatchObject({ outcome: 'sent', offer: { id: 'cpt-collect' } });
     const inLondon = decide([consent(true), place('Cape Town', 'ZA', T0 - 2 * DAY), place('London', 'GB', T0 - DAY)], [interest('electronics')]);
     expect(inLondon).toMatchObject({ outcome: 'sent', offer: { id: 'electronics-upgrade' } });

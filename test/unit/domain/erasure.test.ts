@@ -8,21 +8,31 @@ import { given, keyed, linked, recorded, registered, stateOf, T0 } from '../../s
 const email = keyed('email', 'ada@example.com');
 const customerA = [registered('a', T0), linked(email, T0)];
 const erased = (erasureId = 'er-1', requestedId = 'a'): EventOf<'CustomerErased'> => ({ type: 'CustomerErased', v: 1, data: { erasureId, requestedId } });
-const restricted = (actor = 'dpo', reason?: string): EventOf<'ProcessingRestricted'> => ({ type: 'ProcessingRestricted', v: 1, data: { actor, ...(reason ? { reason } : {}) } });
+const restricted = (actor = 'dpo', reason?: string): EventOf<'ProcessingRestricted'> => ({
+  type: 'ProcessingRestricted',
+  v: 1,
+  data: { actor, ...(reason ? { reason } : {}) },
+});
 const lifted = (actor = 'dpo'): EventOf<'ProcessingRestrictionLifted'> => ({ type: 'ProcessingRestrictionLifted', v: 1, data: { actor } });
 const mergedInto: CustomerEvent = { type: 'CustomerMergedInto', v: 1, data: { mergeId: 'm-1', survivorId: 's' } };
 
 describe('Erase', () => {
   it('writes the tombstone, holding ids only', () => {
-    given(customerA).when({ type: 'Erase', erasureId: 'er-1', requestedId: 'x' }).then([erased('er-1', 'x')]);
+    given(customerA)
+      .when({ type: 'Erase', erasureId: 'er-1', requestedId: 'x' })
+      .then([erased('er-1', 'x')]);
   });
 
   it('tombstones an absorbed customer too (the whole cluster goes)', () => {
-    given([...customerA, mergedInto]).when({ type: 'Erase', erasureId: 'er-1', requestedId: 'a' }).then([erased()]);
+    given([...customerA, mergedInto])
+      .when({ type: 'Erase', erasureId: 'er-1', requestedId: 'a' })
+      .then([erased()]);
   });
 
   it('does nothing the second time', () => {
-    given([...customerA, erased()]).when({ type: 'Erase', erasureId: 'er-2', requestedId: 'a' }).thenNothing();
+    given([...customerA, erased()])
+      .when({ type: 'Erase', erasureId: 'er-2', requestedId: 'a' })
+      .thenNothing();
   });
 
   it('refuses a customer that does not exist', () => {
@@ -41,7 +51,9 @@ describe('Erase', () => {
     { type: 'LiftRestriction', actor: 'dpo' },
   ];
   it.each(later.map((c) => [c.type, c] as const))('refuses %s afterwards with CUSTOMER_ERASED', (_type, command) => {
-    given([...customerA, erased()]).when(command).thenThrows('CUSTOMER_ERASED', { customerId: 'a' });
+    given([...customerA, erased()])
+      .when(command)
+      .thenThrows('CUSTOMER_ERASED', { customerId: 'a' });
   });
 
   it('makes the state terminal, keeping which cluster it was', () => {
@@ -52,16 +64,22 @@ describe('Erase', () => {
 
 describe('Restrict and LiftRestriction', () => {
   it('restricts an active customer, with the actor and a reason code', () => {
-    given(customerA).when({ type: 'Restrict', actor: 'dpo', reason: 'art18.accuracy' }).then([restricted('dpo', 'art18.accuracy')]);
+    given(customerA)
+      .when({ type: 'Restrict', actor: 'dpo', reason: 'art18.accuracy' })
+      .then([restricted('dpo', 'art18.accuracy')]);
   });
 
   it('does nothing when already so', () => {
-    given([...customerA, restricted()]).when({ type: 'Restrict', actor: 'other' }).thenNothing();
+    given([...customerA, restricted()])
+      .when({ type: 'Restrict', actor: 'other' })
+      .thenNothing();
     given(customerA).when({ type: 'LiftRestriction', actor: 'dpo' }).thenNothing();
   });
 
   it('lifts a restriction', () => {
-    given([...customerA, restricted()]).when({ type: 'LiftRestriction', actor: 'dpo' }).then([lifted()]);
+    given([...customerA, restricted()])
+      .when({ type: 'LiftRestriction', actor: 'dpo' })
+      .then([lifted()]);
     expect(stateOf([...customerA, restricted(), lifted()]).restricted).toBe(false);
   });
 
@@ -70,14 +88,20 @@ describe('Restrict and LiftRestriction', () => {
   });
 
   it('goes to the survivor, not an absorbed customer', () => {
-    given([...customerA, mergedInto]).when({ type: 'Restrict', actor: 'dpo' }).thenThrows('CUSTOMER_MERGED', { survivorId: 's' });
+    given([...customerA, mergedInto])
+      .when({ type: 'Restrict', actor: 'dpo' })
+      .thenThrows('CUSTOMER_MERGED', { survivorId: 's' });
   });
 });
 
 describe('RecordConsent', () => {
   it('records a grant or a withdrawal under the purpose as ingest spells it', () => {
-    given(customerA).when({ type: 'RecordConsent', purpose: ' Marketing ', granted: true, observedAt: T0, source: 'api' }).then([{ type: 'ConsentGranted', v: 1, data: { purpose: 'marketing' } }]);
-    given(customerA).when({ type: 'RecordConsent', purpose: 'Email', granted: false, observedAt: T0, source: 'api' }).then([{ type: 'ConsentWithdrawn', v: 1, data: { purpose: 'email' } }]);
+    given(customerA)
+      .when({ type: 'RecordConsent', purpose: ' Marketing ', granted: true, observedAt: T0, source: 'api' })
+      .then([{ type: 'ConsentGranted', v: 1, data: { purpose: 'marketing' } }]);
+    given(customerA)
+      .when({ type: 'RecordConsent', purpose: 'Email', granted: false, observedAt: T0, source: 'api' })
+      .then([{ type: 'ConsentWithdrawn', v: 1, data: { purpose: 'email' } }]);
   });
 
   it('refuses an empty purpose and a customer that does not exist', () => {
@@ -88,7 +112,10 @@ describe('RecordConsent', () => {
 
 describe('snapshots of erased and restricted customers', () => {
   it('round-trip', () => {
-    for (const events of [[...customerA, restricted()], [...customerA, mergedInto, erased()]]) {
+    for (const events of [
+      [...customerA, restricted()],
+      [...customerA, mergedInto, erased()],
+    ]) {
       const s = stateOf(events, 'a');
       const snap = CustomerSnapshot.parse(JSON.parse(JSON.stringify(toSnapshot(s))));
       expect(fromSnapshot(snap)).toEqual(s);

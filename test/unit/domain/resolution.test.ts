@@ -8,8 +8,13 @@ import { DAY, keyed, linked, registered, stateOf, T0 } from '../../support/decid
 
 const NOW = T0 + 100 * DAY;
 
-const customer = (id: string, firstObservedAt: number, ids: readonly KeyedIdentifier[], extra: readonly CustomerEvent[] = [], linkedAt = firstObservedAt): CustomerState =>
-  stateOf([registered(id, firstObservedAt), ...ids.map((i) => linked(i, linkedAt)), ...extra]);
+const customer = (
+  id: string,
+  firstObservedAt: number,
+  ids: readonly KeyedIdentifier[],
+  extra: readonly CustomerEvent[] = [],
+  linkedAt = firstObservedAt,
+): CustomerState => stateOf([registered(id, firstObservedAt), ...ids.map((i) => linked(i, linkedAt)), ...extra]);
 
 const run = (incoming: readonly KeyedIdentifier[], customers: readonly CustomerState[], rules: IdentityRules = DEFAULT_IDENTITY_RULES): Resolution => {
   const owners = new Map<string, string>();
@@ -87,7 +92,10 @@ describe('resolve: limits', () => {
   });
 
   it('counts only identifiers first seen within the window of a windowed limit', () => {
-    const rules: IdentityRules = { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 1, windowMs: 30 * DAY, priority: 80 } } };
+    const rules: IdentityRules = {
+      ...DEFAULT_IDENTITY_RULES,
+      types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 1, windowMs: 30 * DAY, priority: 80 } },
+    };
     const old = customer('x', T0, [a1, e1], [], NOW - 60 * DAY);
     expect(resolved(run([a1, e2], [old], rules))).toMatchObject({ kind: 'attach', survivorId: 'x', link: [e2], rejected: [] });
 

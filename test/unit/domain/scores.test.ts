@@ -7,7 +7,15 @@ import { DAY, T0 } from '../../support/decider-spec.js';
 // scores 2/3/4/5, monetary >= 50/200/500/1000 USD scores 2/3/4/5.
 const NOW = T0 + 1000 * DAY;
 
-const buyer = (o: { count: number; usdMinor?: number; eurMinor?: number; usdOrders?: number; firstDaysAgo?: number; lastDaysAgo: number; seenDaysAgo?: number }): Customer360 => ({
+const buyer = (o: {
+  count: number;
+  usdMinor?: number;
+  eurMinor?: number;
+  usdOrders?: number;
+  firstDaysAgo?: number;
+  lastDaysAgo: number;
+  seenDaysAgo?: number;
+}): Customer360 => ({
   ...emptyView('c'),
   lastSeenAt: NOW - (o.seenDaysAgo ?? o.lastDaysAgo) * DAY,
   orders: {

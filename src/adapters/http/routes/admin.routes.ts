@@ -40,7 +40,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       method: 'post',
       path: '/v1/admin/rebuild',
       tags: ['admin'],
-      summary: 'Rebuild the tenant\'s read models from the event log (switches over when done)',
+      summary: "Rebuild the tenant's read models from the event log (switches over when done)",
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
       responses: { ...ok(() => z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors() },
@@ -97,7 +97,10 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
               customerId: z.string().optional(),
               created: z.boolean().optional(),
               merged: z.array(z.string()).readonly().optional(),
-              rejected: z.array(z.object({ type: z.string(), reason: z.string() })).readonly().optional(),
+              rejected: z
+                .array(z.object({ type: z.string(), reason: z.string() }))
+                .readonly()
+                .optional(),
             })
             .openapi('ReplayResult'),
         ),
@@ -111,7 +114,13 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
       if (outcome.status === 'accepted' || outcome.status === 'duplicate') return c.json(outcome, 200);
       const reason = outcome.error;
-      throw new HttpError('REPLAY_REJECTED', `the payload was refused again (${reason.code}: ${reason.message}); it stays in the quarantine`, reason.issues, {}, { cause: reason.code });
+      throw new HttpError(
+        'REPLAY_REJECTED',
+        `the payload was refused again (${reason.code}: ${reason.message}); it stays in the quarantine`,
+        reason.issues,
+        {},
+        { cause: reason.code },
+      );
     },
   );
 };

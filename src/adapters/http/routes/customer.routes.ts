@@ -17,7 +17,10 @@ const redirectTo = (c: Context, fromId: string, survivorId: string): Response =>
   const url = new URL(c.req.url);
   const from = `/customers/${encodeURIComponent(fromId)}`;
   const at = url.pathname.lastIndexOf(from);
-  const path = at >= 0 ? `${url.pathname.slice(0, at)}/customers/${encodeURIComponent(survivorId)}${url.pathname.slice(at + from.length)}` : `/v1/customers/${encodeURIComponent(survivorId)}`;
+  const path =
+    at >= 0
+      ? `${url.pathname.slice(0, at)}/customers/${encodeURIComponent(survivorId)}${url.pathname.slice(at + from.length)}`
+      : `/v1/customers/${encodeURIComponent(survivorId)}`;
   return c.redirect(`${path}${url.search}`, 307);
 };
 
@@ -43,7 +46,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       method: 'get',
       path: '/v1/customers/{id}',
       tags: ['customers'],
-      summary: 'The customer\'s 360 view',
+      summary: "The customer's 360 view",
       description: `With ?minVersion=N the answer waits (up to ${waitMs} ms) until the view has reached version N; if it has not, it answers with the view it has and ${VIEW_STALE_HEADER}: true. ${VIEW_VERSION_HEADER} always carries the view's version.`,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
@@ -93,7 +96,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       method: 'get',
       path: '/v1/customers/{id}/timeline',
       tags: ['customers'],
-      summary: 'The customer\'s recent timeline, newest first, a page at a time',
+      summary: "The customer's recent timeline, newest first, a page at a time",
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },
@@ -117,7 +120,11 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams },
-      responses: { ...ok(() => z.looseObject({ customerId: z.string(), status: z.literal('active') }).openapi('Explanation')), ...Redirect, ...errors(400, 404) },
+      responses: {
+        ...ok(() => z.looseObject({ customerId: z.string(), status: z.literal('active') }).openapi('Explanation')),
+        ...Redirect,
+        ...errors(400, 404),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -127,7 +134,10 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
     },
   );
 
-  const OperationFields = { reason: z.string().max(1_000).optional(), operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }) };
+  const OperationFields = {
+    reason: z.string().max(1_000).optional(),
+    operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
+  };
 
   app.openapi(
     createRoute({
@@ -139,10 +149,17 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       middleware: [gate.needs('admin')] as const,
       request: {
         params: IdParams,
-        body: { required: true, content: { 'application/json': { schema: z.object({ otherId: IdParams.shape.id, force: z.boolean().optional(), ...OperationFields }).openapi('MergeRequest') } } },
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: z.object({ otherId: IdParams.shape.id, force: z.boolean().optional(), ...OperationFields }).openapi('MergeRequest') },
+          },
+        },
       },
       responses: {
-        ...ok(() => z.object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), forced: z.boolean(), duplicate: z.boolean() }).openapi('MergeResult')),
+        ...ok(() =>
+          z.object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), forced: z.boolean(), duplicate: z.boolean() }).openapi('MergeResult'),
+        ),
         ...errors(400, 404, 409, 413, 415),
       },
     }),
@@ -150,8 +167,19 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const p = c.get('principal');
-      const merged = await deps.core.identity.merge(p.tenant, id, body.otherId, { actor: p.id, force: body.force, reason: body.reason, operationId: body.operationId });
-      deps.logger?.info('customers merged', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId, forced: merged.forced });
+      const merged = await deps.core.identity.merge(p.tenant, id, body.otherId, {
+        actor: p.id,
+        force: body.force,
+        reason: body.reason,
+        operationId: body.operationId,
+      });
+      deps.logger?.info('customers merged', {
+        principal: p.id,
+        mergeId: merged.mergeId,
+        survivorId: merged.survivorId,
+        absorbedId: merged.absorbedId,
+        forced: merged.forced,
+      });
       return c.json(merged, 200);
     },
   );
@@ -166,10 +194,24 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       middleware: [gate.needs('admin')] as const,
       request: {
         params: IdParams,
-        body: { required: true, content: { 'application/json': { schema: z.object({ mergeId: z.string().min(1).max(256), ...OperationFields }).openapi('UnmergeRequest') } } },
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ mergeId: z.string().min(1).max(256), ...OperationFields }).openapi('UnmergeRequest') } },
+        },
       },
       responses: {
-        ...ok(() => z.object({ mergeId: z.string(), survivorId: z.string(), restoredId: z.string(), reassignedEvents: z.number(), transferredIdentifiers: z.number(), duplicate: z.boolean() }).openapi('UnmergeResult')),
+        ...ok(() =>
+          z
+            .object({
+              mergeId: z.string(),
+              survivorId: z.string(),
+              restoredId: z.string(),
+              reassignedEvents: z.number(),
+              transferredIdentifiers: z.number(),
+              duplicate: z.boolean(),
+            })
+            .openapi('UnmergeResult'),
+        ),
         ...errors(400, 404, 409, 413, 415),
       },
     }),

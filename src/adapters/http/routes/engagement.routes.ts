@@ -54,7 +54,8 @@ const InterestCapture = lazy(() =>
 );
 
 type Position = { readonly t: string; readonly e: string };
-const isPosition = (v: unknown): v is Position => typeof v === 'object' && v !== null && typeof (v as Position).t === 'string' && typeof (v as Position).e === 'string';
+const isPosition = (v: unknown): v is Position =>
+  typeof v === 'object' && v !== null && typeof (v as Position).t === 'string' && typeof (v as Position).e === 'string';
 
 /** Newest first, as the view keeps them; the cursor is the last decision of the page. */
 const page = (items: readonly PresentedDecision[], limit: number, cursor: string | undefined) => {
@@ -73,7 +74,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       method: 'get',
       path: '/v1/customers/{id}/engagements',
       tags: ['engagement'],
-      summary: 'The customer\'s engagement decisions (its cluster\'s latest 100), newest first, a page at a time',
+      summary: "The customer's engagement decisions (its cluster's latest 100), newest first, a page at a time",
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },
@@ -97,11 +98,14 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     path: '/v1/interests',
     tags: ['engagement'],
     summary: 'Capture an interest (compatibility route): recorded as a Segment track call "Interest Expressed"',
-    description: 'customerId is the caller\'s own user id (a user_id identifier); location is a city, region or country name.',
+    description: "customerId is the caller's own user id (a user_id identifier); location is a city, region or country name.",
     security: [{ writeKey: [] }, { bearer: [] }],
     request: { body: jsonBody(() => InterestCapture().openapi('InterestCapture')) },
     responses: {
-      200: { description: 'recorded (or a repeat of a messageId already recorded)', content: { 'application/json': schemaOf(() => z.object({ message: z.literal('Success') })) } },
+      200: {
+        description: 'recorded (or a repeat of a messageId already recorded)',
+        content: { 'application/json': schemaOf(() => z.object({ message: z.literal('Success') })) },
+      },
       400: { description: 'invalid body: kept in the quarantine (quarantineId)', content: { 'application/json': schemaOf(ErrorSchema) } },
     },
   });
@@ -110,7 +114,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     const read = await readBody(c, CALL_LIMIT);
     if (!read.ok) throw tooLarge('call', CALL_LIMIT);
     const parsed = parseJson(read.text);
-    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value['writeKey'] === 'string' ? parsed.value['writeKey'] : undefined);
+    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value.writeKey === 'string' ? parsed.value.writeKey : undefined);
     c.set('principal', principal);
     const { tenant } = principal;
     const hold = async (body: unknown, code: 'MALFORMED_JSON' | 'VALIDATION_FAILED', message: string, issues: { path: string; message: string }[]) => {
@@ -137,7 +141,10 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     const outcome = await deps.intake.one(tenant, deps.sourceOf(tenant, principal.source), call);
     if (outcome.status === 'quarantined' || outcome.status === 'rejected') {
       const extra = outcome.status === 'quarantined' ? { quarantineId: outcome.quarantineId } : {};
-      return c.json(errorBody(outcome.error.code, outcome.error.message, outcome.error.issues, extra), outcome.status === 'quarantined' ? 400 : statusOf(outcome.error.code));
+      return c.json(
+        errorBody(outcome.error.code, outcome.error.message, outcome.error.issues, extra),
+        outcome.status === 'quarantined' ? 400 : statusOf(outcome.error.code),
+      );
     }
     return c.json({ message: 'Success' as const }, 200);
   });

@@ -30,24 +30,38 @@ import {
 export type GdprRouteDeps = { readonly core: Pick<Core, 'gdpr' | 'export' | 'consents' | 'ports'> };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const presentEntry = (e: Entry) => ({ id: e.id, at: iso(e.at), actor: e.actor, action: e.action, customerId: e.customerId, outcome: e.outcome, code: e.code, detail: e.detail });
+const presentEntry = (e: Entry) => ({
+  id: e.id,
+  at: iso(e.at),
+  actor: e.actor,
+  action: e.action,
+  customerId: e.customerId,
+  outcome: e.outcome,
+  code: e.code,
+  detail: e.detail,
+});
 
 /** A bearer token with either scope (tried in order; a refusal names both). */
-const eitherScope = (gate: Gate, scopes: readonly [Scope, Scope]): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const header = c.req.header('authorization');
-  const attempt = (scope: Scope): Principal | undefined => {
-    try {
-      return gate.bearer(header, scope);
-    } catch (e) {
-      if (e instanceof HttpError && e.code === 'FORBIDDEN') return undefined;
-      throw e;
-    }
+const eitherScope =
+  (gate: Gate, scopes: readonly [Scope, Scope]): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const header = c.req.header('authorization');
+    const attempt = (scope: Scope): Principal | undefined => {
+      try {
+        return gate.bearer(header, scope);
+      } catch (e) {
+        if (e instanceof HttpError && e.code === 'FORBIDDEN') return undefined;
+        throw e;
+      }
+    };
+    const p = attempt(scopes[0]) ?? attempt(scopes[1]);
+    if (!p)
+      throw new HttpError('FORBIDDEN', `the credential lacks the "${scopes[0]}" or "${scopes[1]}" scope this route needs`, [
+        { path: 'authorization', message: `needs scope ${scopes.join(' or ')}` },
+      ]);
+    c.set('principal', p);
+    await next();
   };
-  const p = attempt(scopes[0]) ?? attempt(scopes[1]);
-  if (!p) throw new HttpError('FORBIDDEN', `the credential lacks the "${scopes[0]}" or "${scopes[1]}" scope this route needs`, [{ path: 'authorization', message: `needs scope ${scopes.join(' or ')}` }]);
-  c.set('principal', p);
-  await next();
-};
 
 const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
 
@@ -59,8 +73,9 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       method: 'delete',
       path: '/v1/customers/{id}',
       tags: ['gdpr'],
-      summary: 'Erase the customer\'s whole identity cluster (crypto-shredding); idempotent: a repeat answers the same receipt',
-      description: 'Afterwards GET /v1/customers/{id} and identifier lookups answer 404, the GDPR routes 410 CUSTOMER_ERASED. The same email ingested later starts a fresh customer.',
+      summary: "Erase the customer's whole identity cluster (crypto-shredding); idempotent: a repeat answers the same receipt",
+      description:
+        'Afterwards GET /v1/customers/{id} and identifier lookups answer 404, the GDPR routes 410 CUSTOMER_ERASED. The same email ingested later starts a fresh customer.',
       security: [{ bearer: [] }],
       middleware: [gate.needs('gdpr')] as const,
       request: { params: IdParams, query: z.object({ reason: ReasonCode.optional() }) },
@@ -79,8 +94,9 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       method: 'get',
       path: '/v1/customers/{id}/export',
       tags: ['gdpr'],
-      summary: 'Everything held about the customer\'s identity cluster as one JSON document (access request)',
-      description: 'A merged-away id exports its survivor\'s cluster. Personal values are decrypted; the response is never cached, and the audit log records who exported which customer.',
+      summary: "Everything held about the customer's identity cluster as one JSON document (access request)",
+      description:
+        "A merged-away id exports its survivor's cluster. Personal values are decrypted; the response is never cached, and the audit log records who exported which customer.",
       security: [{ bearer: [] }],
       middleware: [gate.needs('gdpr')] as const,
       request: { params: IdParams },
@@ -123,7 +139,9 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
         method,
         path: '/v1/customers/{id}/restriction',
         tags: ['gdpr'],
-        summary: restrict ? 'Restrict processing (GDPR art. 18): data is kept and keeps arriving, but is not used for engagement' : 'Lift the restriction of processing',
+        summary: restrict
+          ? 'Restrict processing (GDPR art. 18): data is kept and keeps arriving, but is not used for engagement'
+          : 'Lift the restriction of processing',
         security: [{ bearer: [] }],
         middleware: [gate.needs('gdpr')] as const,
         request: { params: IdParams, body: optionalBody(RestrictionRequest) },
@@ -147,7 +165,16 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       summary: 'The audit log (erasures, exports, consents, merges, rebuilds, replays), oldest first, a page at a time',
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
-      request: { query: z.object({ limit: Limit(500, 100), cursor: z.string().max(128).optional(), customerId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be a customer id').optional() }) },
+      request: {
+        query: z.object({
+          limit: Limit(500, 100),
+          cursor: z.string().max(128).optional(),
+          customerId: z
+            .string()
+            .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be a customer id')
+            .optional(),
+        }),
+      },
       responses: { ...ok(AuditPage), ...errors(400) },
     }),
     async (c) => {

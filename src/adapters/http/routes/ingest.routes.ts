@@ -29,11 +29,15 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     const read = await readBody(c, limit);
     if (!read.ok) throw tooLarge(what, limit);
     const parsed = parseJson(read.text);
-    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value['writeKey'] === 'string' ? parsed.value['writeKey'] : undefined);
+    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value.writeKey === 'string' ? parsed.value.writeKey : undefined);
     c.set('principal', principal);
     if (!parsed.ok) {
       const issues = [{ path: '(root)', message: 'not valid JSON' }];
-      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, read.text, { code: 'MALFORMED_JSON', message: parsed.message, issues });
+      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, read.text, {
+        code: 'MALFORMED_JSON',
+        message: parsed.message,
+        issues,
+      });
       throw new HttpError('MALFORMED_JSON', `${parsed.message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     }
     return { principal, body: parsed.value };
@@ -49,7 +53,10 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       request: { body: jsonBody(SegmentCallBody) },
       responses: {
         200: { description: 'accepted (or queued, or a duplicate of a call already processed)', content: { 'application/json': schemaOf(Success) } },
-        400: { description: 'invalid call: kept in the quarantine (quarantineId), or larger than 32 KB', content: { 'application/json': schemaOf(ErrorSchema) } },
+        400: {
+          description: 'invalid call: kept in the quarantine (quarantineId), or larger than 32 KB',
+          content: { 'application/json': schemaOf(ErrorSchema) },
+        },
       },
     });
     app.post(`/v1/${type}`, async (c) => {
@@ -74,7 +81,10 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     request: { body: jsonBody(SegmentBatchBody) },
     responses: {
       200: { description: 'processed; `invalid` lists the refused calls by index', content: { 'application/json': schemaOf(BatchResult) } },
-      400: { description: 'the body itself cannot be read (not JSON, no batch array, larger than 500 KB)', content: { 'application/json': schemaOf(ErrorSchema) } },
+      400: {
+        description: 'the body itself cannot be read (not JSON, no batch array, larger than 500 KB)',
+        content: { 'application/json': schemaOf(ErrorSchema) },
+      },
     },
   });
   app.post('/v1/batch', async (c) => {
@@ -100,14 +110,23 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       invalid.push({ index, code: e.code, message: e.message, issues: e.issues, quarantineId });
     }
     if (kept.length) {
-      const outcomes = await deps.intake.batch(principal.tenant, deps.sourceOf(principal.tenant, principal.source), { ...(body as Json), batch: kept.map((i) => calls[i]) });
+      const outcomes = await deps.intake.batch(principal.tenant, deps.sourceOf(principal.tenant, principal.source), {
+        ...(body as Json),
+        batch: kept.map((i) => calls[i]),
+      });
       outcomes.forEach((o, i) => {
         const bad = invalidOf(o, kept[i]!);
         if (bad) invalid.push(bad);
       });
     }
     invalid.sort((a, b) => a.index - b.index);
-    if (invalid.length) deps.logger?.info('batch calls refused', { principal: principal.id, calls: calls.length, invalid: invalid.length, codes: [...new Set(invalid.map((i) => i.code))] });
+    if (invalid.length)
+      deps.logger?.info('batch calls refused', {
+        principal: principal.id,
+        calls: calls.length,
+        invalid: invalid.length,
+        codes: [...new Set(invalid.map((i) => i.code))],
+      });
     return c.json({ success: true as const, invalid }, 200);
   });
 };
