@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CustomerRepository } from '../src/application/customers/customer.repository.js';
 import { ScratchDocs } from '../src/application/projection/rebuild.use-case.js';
@@ -189,6 +189,6 @@ console.table(
   })),
 );
 const skipped = ['DYNAMODB', 'HTTP', 'SQLITE', 'COLD_START', 'ENGAGEMENT'].filter((part) => process.env[`BENCH_${part}`] === '0');
-const meta = `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString().slice(0, 10)}${skipped.length ? `; skipped: ${skipped.join(', ')}` : ''}.`;
+const meta = `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString().slice(0, 10)}, load average ${loadavg()[0]!.toFixed(1)} at the end${skipped.length ? `; skipped: ${skipped.join(', ')}` : ''}.`;
 writeReadmeTable('all', rows, meta);
 console.log('written to bench/results/latest.json and the README');
