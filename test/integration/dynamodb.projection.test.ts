@@ -4,7 +4,7 @@ import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.clien
 import { toEventItem, type Item } from '../../src/adapters/dynamodb/dynamodb.event-item.js';
 import { DynamoDbCheckpoints, MemoryCheckpoints } from '../../src/adapters/dynamodb/dynamodb.stream-checkpoints.js';
 import { DynamoDbStreamsPoller } from '../../src/adapters/dynamodb/dynamodb.streams-poller.js';
-import type { DynamoDbStreamRecord, StreamBatchResult } from '../../src/adapters/dynamodb/dynamodb.streams-projector.js';
+import { DynamoDbStreamsProjector, type DynamoDbStreamRecord, type StreamBatchResult } from '../../src/adapters/dynamodb/dynamodb.streams-projector.js';
 import type { ViewDocs } from '../../src/application/projection/customer360.projector.js';
 import type { RecordedEvent } from '../../src/domain/customer/customer.events.js';
 import { MemoryKeyStore } from '../../src/adapters/memory/memory.key-store.js';
@@ -296,5 +296,87 @@ describe('a shard batch reads the docs it touches in one request', () => {
     expect(p.metrics.get('projection_conflict_retry')).toBeGreaterThan(0);
     expect(calls.get).toBeGreaterThan(0);
     expect(await storedViews(p.views, tenant)).toEqual(await rebuiltViews(p, tenant));
+  });
+});
+
+describe('the hooks after the views run once per customer stream of a batch, all at once', () => {
+  const keys = new MemoryKeyStore();
+  let tables: Awaited<ReturnType<typeof freshTables>>;
+  beforeAll(async () => {
+    tables = await freshTables(client);
+  });
+
+  /** a hook that records each call's streams, how many calls were in flight at once, and can fail for some streams */
+  const recordingHook = (failFor: (streamId: string) => boolean = () => false) => {
+    const calls: string[][] = [];
+    let inFlight = 0;
+    let most = 0;
+    const hook = async (_tenant: string, events: readonly RecordedEvent[]) => {
+      calls.push(events.map((e) => `${e.streamId}@${e.version}`));
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      if (events.some((e) => failFor(e.streamId))) throw Object.assign(new Error('feed unavailable'), { $metadata: {} });
+    };
+    return { hook, calls, most: () => most };
+  };
+
+  const customers = async (tenant: string, n: number) => {
+    const p = startProcess(client, tables, keys);
+    const before = await collect(tables.streamArn);
+    for (let i = 0; i < n; i++) {
+      await p.core.ingest.ingest(tenant, WEB, { type: 'identify', messageId: `m-${i}`, anonymousId: `anon-${tenant}-${i}`, traits: { plan: `p${i}` } });
+      await p.core.ingest.ingest(tenant, WEB, {
+        type: 'track',
+        messageId: `t-${i}`,
+        anonymousId: `anon-${tenant}-${i}`,
+        event: 'Product Viewed',
+        properties: { category: 'books' },
+      });
+    }
+    return (await collect(tables.streamArn)).slice(before.length);
+  };
+  const eventsOf = (records: readonly DynamoDbStreamRecord[]) =>
+    records
+      .filter((r) => r.dynamodb?.NewImage?.['kind']?.S === 'event')
+      .map((r) => `${r.dynamodb!.NewImage!['streamId']!.S}@${r.dynamodb!.NewImage!['sk']!.N}`);
+
+  it('each stream its own call, its events in order, every call at once', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const records = await customers(tenant, 8);
+    const p = startProcess(client, tables, keys);
+    const h = recordingHook();
+    const result = await new DynamoDbStreamsProjector(p.core.projector, p.views, undefined, h.hook).handle(records);
+    expect(result).toMatchObject({ batchItemFailures: [], rejected: [] });
+    expect(h.calls).toHaveLength(8);
+    expect(h.most()).toBe(8);
+    for (const call of h.calls) {
+      const stream = call[0]!.split('@')[0]!;
+      expect(call).toEqual(eventsOf(records).filter((e) => e.startsWith(`${stream}@`)));
+    }
+  });
+
+  it('a hook failing for one stream fails that stream and what follows it in the batch; the others ran', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const records = await customers(tenant, 4);
+    const events = records.filter((r) => r.dynamodb?.NewImage?.['kind']?.S === 'event');
+    const failing = events[Math.floor(events.length / 2)]!.dynamodb!.NewImage!['streamId']!.S!;
+    const first = records.findIndex((r) => r.dynamodb?.NewImage?.['streamId']?.S === failing && r.dynamodb?.NewImage?.['kind']?.S === 'event');
+    const p = startProcess(client, tables, keys);
+    const h = recordingHook((s) => s === failing);
+    const result = await new DynamoDbStreamsProjector(p.core.projector, p.views, undefined, h.hook).handle(records);
+    expect(result.batchItemFailures).toEqual(records.slice(first).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber })));
+    expect(h.calls).toHaveLength(4);
+  });
+
+  it('a batch that changes identities gets one call with all its events, in order', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const before = await collect(tables.streamArn);
+    await populate(startProcess(client, tables, keys), tenant, 5); // merges and an unmerge
+    const records = (await collect(tables.streamArn)).slice(before.length);
+    const p = startProcess(client, tables, keys);
+    const h = recordingHook();
+    await new DynamoDbStreamsProjector(p.core.projector, p.views, undefined, h.hook).handle(records);
+    expect(h.calls).toEqual([eventsOf(records)]);
   });
 });

@@ -35,6 +35,31 @@ describe('DynamoDbReadModelStore.getMany', () => {
   });
 });
 
+describe('DynamoDbReadModelStore: readers arriving together share requests', () => {
+  it('gets of one turn are one BatchGetItem, and a stale generation pointer is read once for all of them', async () => {
+    const own = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+    const sent: string[] = [];
+    own.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName ?? '?'), next(args)), { step: 'initialize', name: 'record' });
+    try {
+      const tenant = `t-${randomUUID()}`;
+      const writer = new DynamoDbReadModelStore(client, { tableName });
+      const docs = Array.from({ length: 30 }, (_, i) => viewDoc(`c-${i}`, 1 + i));
+      for (const d of docs) await writer.put(tenant, d);
+      // the pointer is never trusted from the cache: every call wants it read
+      const store = new DynamoDbReadModelStore(own, { tableName, generationCacheMs: 0 });
+      const got = await Promise.all([...docs.map((d) => store.get(tenant, d.customerId)), store.get(tenant, 'c-missing')]);
+      expect(got).toEqual([...docs, undefined]);
+      expect(sent).toEqual(['GetItemCommand', 'BatchGetItemCommand']); // the generation pointer once, then the docs
+      sent.length = 0;
+      await Promise.all(docs.map((d) => store.put(tenant, { ...d, version: d.version + 1 })));
+      expect(sent.filter((c) => c === 'GetItemCommand')).toHaveLength(1);
+      expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(30);
+    } finally {
+      own.destroy();
+    }
+  });
+});
+
 describe('DynamoDbReadModelStore generations', () => {
   const itemsOf = async (prefix: string): Promise<number> => {
     // every bucket of every generation of the tenant, read straight from the table

@@ -11,6 +11,7 @@ import {
 import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { batchWrite } from './dynamodb.batch-write.js';
+import { PointReads } from './dynamodb.point-reads.js';
 import { ViewGenerations, viewBucket, viewPk, type Generation } from './dynamodb.view-generations.js';
 
 // Customer360 docs on DynamoDB (table layout in dynamodb.views-table.ts). The doc is kept as the
@@ -27,6 +28,8 @@ export type DynamoDbReadModelStoreOptions = {
   readonly generationCacheMs?: number;
   /** a retired generation that could not be deleted; it is retried on the next replaceAll */
   readonly onCleanupError?: (tenant: string, error: unknown) => void;
+  /** gets of one turn go together in BatchGetItem calls (default); false: each its own GetItem */
+  readonly coalesce?: boolean | undefined;
 };
 
 const NEWER_OR_EQUAL = 'attribute_not_exists(pk) OR version < :v OR (version = :v AND appliedSum <= :s)';
@@ -35,6 +38,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   private readonly table: string;
   private readonly generations: ViewGenerations;
   private readonly onCleanupError: (tenant: string, error: unknown) => void;
+  private readonly reads: PointReads | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -43,15 +47,18 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     this.table = options.tableName;
     this.generations = new ViewGenerations(client, options.tableName, options.buckets ?? 8, options.generationCacheMs ?? 1_000);
     this.onCleanupError = options.onCleanupError ?? ((tenant, e) => console.warn(`views of ${tenant}: a retired generation is left to delete`, e));
+    // concurrent readers (engagement deciding for a batch's customers at once) share requests
+    this.reads = options.coalesce === false ? undefined : new PointReads(client, this.table, { projection: { ProjectionExpression: 'pk, sk, doc' } });
   }
 
   async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
     const g = await this.generations.active(tenant, 'read');
     // strongly consistent: the projector reads, folds and writes back
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: this.key(tenant, g, customerId), ConsistentRead: true, ProjectionExpression: 'doc' }),
-    );
-    const doc = out.Item?.doc?.S;
+    const key = this.key(tenant, g, customerId);
+    const item = this.reads
+      ? (await this.reads.read([key]))[0]
+      : (await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: 'doc' }))).Item;
+    const doc = item?.['doc']?.S;
     return doc === undefined ? undefined : (JSON.parse(doc) as ViewDoc);
   }
 
@@ -65,7 +72,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       unique.map((id) => this.key(tenant, g, id)),
       { projection: { ProjectionExpression: 'sk, doc' } },
     );
-    const found = new Map(items.map((item) => [item.sk!.S!, item.doc?.S]));
+    const found = new Map(items.map((item) => [item['sk']!.S!, item['doc']?.S]));
     return new Map(unique.map((id) => [id, found.has(id) ? (JSON.parse(found.get(id)!) as ViewDoc) : undefined]));
   }
 
@@ -113,11 +120,11 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     while (out.length <= options.limit) {
       await Promise.all(cursors.map((c) => c.ready()));
       let min: BucketCursor | undefined;
-      for (const c of cursors) if (c.head && (!min || c.head.sk!.S! < min.head!.sk!.S!)) min = c;
+      for (const c of cursors) if (c.head && (!min || c.head['sk']!.S! < min.head!['sk']!.S!)) min = c;
       if (!min) break;
       out.push(min.take());
     }
-    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item.doc!.S!) as ViewDoc);
+    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item['doc']!.S!) as ViewDoc);
     return out.length > options.limit ? { docs, next: docs.at(-1)!.customerId } : { docs };
   }
 

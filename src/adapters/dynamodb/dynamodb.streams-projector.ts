@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { identityChangesOf } from '../../application/identity-changes.js';
 import type { StoredEvent } from '../../application/ports/event-store.port.js';
 import type { DataKey } from '../../application/ports/keys.port.js';
 import type { Customer360Projector, ViewDocs } from '../../application/projection/customer360.projector.js';
@@ -64,7 +65,33 @@ export const isTransient = (e: unknown): boolean => {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const itemName = (r: DynamoDbStreamRecord): string => {
   const keys = r.dynamodb?.Keys ?? r.dynamodb?.NewImage;
-  return `${keys?.pk?.S ?? '?'}/${keys?.sk?.N ?? keys?.sk?.S ?? '?'}`;
+  return `${keys?.['pk']?.S ?? '?'}/${keys?.['sk']?.N ?? keys?.['sk']?.S ?? '?'}`;
+};
+
+/**
+ * A tenant's events of one batch, split per customer stream (each stream's events together and
+ * in order), so the hooks after the views (identity feed, engagement) run for every stream at
+ * once: what each reads and commits shares requests with the others (the DynamoDB adapters
+ * coalesce per turn) instead of waiting in line. Safe because both hooks are idempotent per
+ * event and engagement commits with expected versions (two decisions racing on one cluster: the
+ * loser decides again on fresh state). A batch that changes identities (merges, unmerges,
+ * erasures) stays whole, so the identity feed publishes its changes together, in order.
+ */
+const partsOf = (tenant: string, ready: readonly Entry[]): Entry[][] => {
+  if (
+    identityChangesOf(
+      tenant,
+      ready.map((e) => e.event!),
+    ).length > 0
+  )
+    return [[...ready]];
+  const byStream = new Map<string, Entry[]>();
+  for (const e of ready) {
+    const part = byStream.get(e.stored.streamId);
+    if (part) part.push(e);
+    else byStream.set(e.stored.streamId, [e]);
+  }
+  return [...byStream.values()];
 };
 
 export class DynamoDbStreamsProjector {
@@ -110,23 +137,28 @@ export class DynamoDbStreamsProjector {
       // per batch and tenant (the cache is keyed by customer id only), never kept longer: an
       // erased customer's key must stay gone
       const keys = new Map<string, DataKey | null>();
-      const ready: Entry[] = [];
-      for (const entry of entries) {
-        try {
-          // fetched first so that a key store outage is retried, not mistaken for a bad event
-          if (entry.stored.pii !== undefined) await this.projector.keyOf(tenant, entry.stored.streamId, keys);
-        } catch (e) {
-          fail(entry.index, e);
-          continue;
-        }
-        try {
-          entry.event = (await this.projector.decodeAll(tenant, [entry.stored], keys))[0]!;
-          ready.push(entry);
-        } catch (e) {
-          if (isTransient(e)) fail(entry.index, e);
-          else reject(entry.index, 'UNDECODABLE_EVENT', e);
-        }
-      }
+      // every entry's key at once (the key store coalesces the reads), then decoded in order
+      const decoded = await Promise.all(
+        entries.map(async (entry): Promise<Entry | undefined> => {
+          try {
+            // fetched first so that a key store outage is retried, not mistaken for a bad event
+            if (entry.stored.pii !== undefined) await this.projector.keyOf(tenant, entry.stored.streamId, keys);
+          } catch (e) {
+            fail(entry.index, e);
+            return undefined;
+          }
+          try {
+            entry.event = (await this.projector.decodeAll(tenant, [entry.stored], keys))[0]!;
+            return entry;
+          } catch (e) {
+            if (isTransient(e)) fail(entry.index, e);
+            else reject(entry.index, 'UNDECODABLE_EVENT', e);
+            return undefined;
+          }
+        }),
+      );
+      const ready = decoded.filter((e): e is Entry => e !== undefined);
+      if (ready.length === 0) continue;
       // the docs of the batch's streams in one read (when the store can), not one read each
       const docs =
         ready.length > 1 && readsMany(this.docs)
@@ -137,16 +169,7 @@ export class DynamoDbStreamsProjector {
             )
           : this.docs;
       projected += await this.apply(tenant, ready, docs, keys, fail, (index, e) => reject(index, 'PROJECTION_FAILED', e));
-      if (this.afterProject && ready.length > 0) {
-        try {
-          await this.afterProject(
-            tenant,
-            ready.map((e) => e.event!),
-          );
-        } catch (e) {
-          for (const entry of ready) fail(entry.index, e);
-        }
-      }
+      if (this.afterProject) await this.after(tenant, partsOf(tenant, ready), fail);
     }
 
     const inOrder = rejected.sort((a, b) => a[0] - b[0]).map(([, r]) => r);
@@ -155,6 +178,22 @@ export class DynamoDbStreamsProjector {
       .slice(firstFailure)
       .flatMap((r) => (r.dynamodb?.SequenceNumber === undefined ? [] : [{ itemIdentifier: r.dynamodb.SequenceNumber }]));
     return { batchItemFailures, rejected: inOrder, errors, projected, ignored };
+  }
+
+  /** The hook (identity feed, engagement) after the views, once per part, all parts at once. */
+  private async after(tenant: string, parts: readonly (readonly Entry[])[], fail: (index: number, e: unknown) => void): Promise<void> {
+    await Promise.all(
+      parts.map(async (part) => {
+        try {
+          await this.afterProject!(
+            tenant,
+            part.map((e) => e.event!),
+          );
+        } catch (e) {
+          for (const entry of part) fail(entry.index, e);
+        }
+      }),
+    );
   }
 
   /** The whole group in one go; if that fails, one event at a time to find who is at fault. */

@@ -38,6 +38,12 @@ const decodeRetired = (s: string): Generation => {
 
 export class ViewGenerations {
   private readonly cache = new Map<string, { readonly g: Generation; readonly at: number; readonly recorded: boolean }>();
+  /**
+   * a refresh on its way per tenant and mode: callers arriving while it is out (a batch's views,
+   * read and written at once) share it rather than each reading the pointer, so what they get is
+   * at most that one round trip older than a read of their own
+   */
+  private readonly refreshing = new Map<string, Promise<Generation>>();
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -55,6 +61,17 @@ export class ViewGenerations {
   async active(tenant: string, mode: 'read' | 'write' | 'fresh'): Promise<Generation> {
     const hit = this.cache.get(tenant);
     if (mode !== 'fresh' && hit && Date.now() - hit.at < this.cacheMs && (hit.recorded || mode === 'read')) return hit.g;
+    if (mode === 'fresh') return this.refresh(tenant, mode);
+    const key = `${mode}\u0000${tenant}`;
+    let pending = this.refreshing.get(key);
+    if (!pending) {
+      pending = this.refresh(tenant, mode).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async refresh(tenant: string, mode: 'read' | 'write' | 'fresh'): Promise<Generation> {
     let g = await this.read(tenant);
     const recorded = g !== undefined || mode !== 'read';
     if (!g) {
