@@ -1,4 +1,4 @@
-import type { CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
+import type { CustomerEvent, EventMeta, RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
   evolveView,
@@ -109,6 +109,20 @@ const sum = (x: number, y: number): number => x + y;
 const minOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a <= b) ? a : b);
 const maxOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a >= b) ? a : b);
 
+/** A RecordedEvent of an envelope and an event, field by field (an envelope may be a stored event with more). */
+const recordedOf = (m: EventMeta, event: CustomerEvent): RecordedEvent => ({
+  eventId: m.eventId,
+  streamId: m.streamId,
+  version: m.version,
+  observedAt: m.observedAt,
+  source: m.source,
+  sourcePriority: m.sourcePriority,
+  channel: m.channel,
+  messageId: m.messageId,
+  identifierKeys: m.identifierKeys,
+  event,
+});
+
 /** Newest first, ties by event id (timelineOrder), for anything stamped like a timeline entry. */
 const newer = (a: { readonly observedAt: number; readonly eventId: string }, b: { readonly observedAt: number; readonly eventId: string }): boolean =>
   a.observedAt > b.observedAt || (a.observedAt === b.observedAt && a.eventId > b.eventId);
@@ -129,6 +143,9 @@ export class Customer360Builder {
   private lastSeenAt: number | undefined;
   /** oldest first (the view's order reversed): a rebuild's next entry is usually the newest, a push */
   private readonly timeline: TimelineEntry[];
+  /** the newest entry's stamp (the timeline's last), so the usual case reads no entry */
+  private newestAt = 0;
+  private newestId = '';
   private identifiers: Record<string, Ident>;
   private unlinked: Record<string, number>;
   private traits: Record<string, TraitFact>;
@@ -149,6 +166,7 @@ export class Customer360Builder {
     this.lastSeenAt = from.lastSeenAt;
     this.timeline = [];
     for (let i = from.timeline.length - 1; i >= 0; i--) this.timeline.push(from.timeline[i]!);
+    this.noteNewest();
     // shared with `from` until written (the casts: owned says when they may be)
     this.identifiers = from.identifiers as Record<string, Ident>;
     this.unlinked = from.unlinked as Record<string, number>;
@@ -167,7 +185,14 @@ export class Customer360Builder {
 
   /** Same as `view = evolveView(view, r)`, for a type in BUILDER_TYPES. */
   add(r: RecordedEvent): void {
-    const e = r.event;
+    this.addEvent(r, r.event);
+  }
+
+  /**
+   * add, for an event and its envelope apart (a rebuild has the stored event's envelope and need
+   * not make a RecordedEvent of every event). Keeps nothing of `r` but its values.
+   */
+  addEvent(r: EventMeta, e: CustomerEvent): void {
     const at = r.observedAt;
     switch (e.type) {
       // not activity: no counter, channel or timeline moves; evolveView on the shape is exact,
@@ -175,11 +200,11 @@ export class Customer360Builder {
       case 'ProcessingRestricted':
       case 'ProcessingRestrictionLifted':
       case 'EngagementDecided':
-        this.shape = evolveView(this.shape, r);
+        this.shape = evolveView(this.shape, recordedOf(r, e));
         this.made = undefined;
         return;
       case 'IdentifierLinked': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(IDENTIFIERS);
         const prev = own(this.identifiers, e.data.key);
         if (prev === undefined) {
@@ -199,10 +224,10 @@ export class Customer360Builder {
       }
       case 'IdentifierRejected':
         // activity (counted, on the timeline when it has a title) but no channel
-        this.activity(r, false);
+        this.activity(r, e, false);
         return;
       case 'IdentifierUnlinked': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const last = own(this.unlinked, e.data.key);
         if (last !== undefined && at <= last) return;
         this.write(UNLINKED);
@@ -210,7 +235,7 @@ export class Customer360Builder {
         return;
       }
       case 'TraitsUpdated': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const values = e.pii?.traits;
         if (!values) return;
         const stamp: LwwStamp = { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId };
@@ -226,16 +251,16 @@ export class Customer360Builder {
       }
       case 'ConsentGranted':
       case 'ConsentWithdrawn':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addConsent(e.data.purpose, e.type === 'ConsentGranted' ? 'granted' : 'withdrawn', at, r.source);
         return;
       case 'InterestExpressed':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(INTERESTS);
         bump(this.interests, e.data.interest, at);
         return;
       case 'ProductInteracted': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const cat = e.data.product.category?.toLowerCase();
         if (!cat) return;
         this.write(INTERESTS);
@@ -243,11 +268,11 @@ export class Customer360Builder {
         return;
       }
       case 'LocationObserved':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addLocation(e.data.country, e.data.region, e.data.city, at, r.eventId);
         return;
       case 'OrderPlaced': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(ORDERS);
         const o = this.orders;
         const c = e.data.currency;
@@ -259,14 +284,14 @@ export class Customer360Builder {
         return;
       }
       case 'GroupJoined':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addGroup(e.data.groupId);
         return;
       case 'CustomerRegistered':
       case 'PageViewed':
       case 'ScreenViewed':
       case 'EventTracked':
-        this.activity(r, true);
+        this.activity(r, e, true);
         return;
       default:
         throw new Error(`Customer360Builder does not fold ${e.type}; the projector does`);
@@ -413,7 +438,7 @@ export class Customer360Builder {
   }
 
   /** What evolveView does for every activity event: count, first/last seen, timeline, channel. */
-  private activity(r: RecordedEvent, channel: boolean): void {
+  private activity(r: EventMeta, e: CustomerEvent, channel: boolean): void {
     const at = r.observedAt;
     this.made = undefined;
     if (!this.seen) {
@@ -424,26 +449,57 @@ export class Customer360Builder {
     this.eventCount++;
     if (this.firstSeenAt === undefined || at < this.firstSeenAt) this.firstSeenAt = at;
     if (this.lastSeenAt === undefined || at > this.lastSeenAt) this.lastSeenAt = at;
-    this.addToTimeline(r);
+    this.addToTimeline(r, e);
     if (!channel) return;
     this.write(CHANNELS);
-    bump(this.channels, r.channel, at);
+    // a Channel (an enum) is never a key of Object.prototype: no own-key check needed
+    const a = this.channels[r.channel];
+    if (a === undefined) this.channels[r.channel] = { count: 1, firstSeenAt: at, lastSeenAt: at };
+    else {
+      a.count++;
+      if (at < a.firstSeenAt) a.firstSeenAt = at;
+      if (at > a.lastSeenAt) a.lastSeenAt = at;
+    }
   }
 
-  private addToTimeline(r: RecordedEvent): void {
+  private noteNewest(): void {
+    const newest = this.timeline[this.timeline.length - 1];
+    if (newest === undefined) return;
+    this.newestAt = newest.observedAt;
+    this.newestId = newest.eventId;
+  }
+
+  private addToTimeline(r: EventMeta, e: CustomerEvent): void {
     const t = this.timeline;
-    // i: how many entries come before this one in the view's order (as in evolveView)
+    if (t.length === 0 || r.observedAt > this.newestAt || (r.observedAt === this.newestAt && r.eventId > this.newestId)) {
+      // newer than every entry: first in the view's order
+      const title = timelineTitle(e);
+      if (title === undefined) return;
+      t.push({ eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title });
+      this.newestAt = r.observedAt;
+      this.newestId = r.eventId;
+      if (t.length > TIMELINE_SIZE) t.shift();
+      return;
+    }
+    // i: how many entries come before this one in the view's order (as in evolveView), found by
+    // bisection: entries are sorted, and out-of-order events are common in a rebuild
     const n = t.length;
-    let i = 0;
-    while (i < n && newer(t[n - 1 - i]!, r)) i++;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (newer(t[mid]!, r)) hi = mid;
+      else lo = mid + 1;
+    }
+    const i = n - lo;
     if (i >= TIMELINE_SIZE || (i < n && t[n - 1 - i]!.eventId === r.eventId)) return;
     // the title only for an entry that makes it in (an IdentifierRejected or -Unlinked has none)
-    const title = timelineTitle(r.event);
+    const title = timelineTitle(e);
     if (title === undefined) return;
-    const entry: TimelineEntry = { eventId: r.eventId, type: r.event.type, observedAt: r.observedAt, channel: r.channel, title };
-    if (i === 0) t.push(entry);
-    else t.splice(n - i, 0, entry);
+    const entry: TimelineEntry = { eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title };
+    t.splice(n - i, 0, entry);
     if (t.length > TIMELINE_SIZE) t.shift();
+    this.noteNewest();
   }
 
   /** mergeViews' mergeTimelines on the two oldest-first lists: the newest TIMELINE_SIZE, adjacent repeats once. */
@@ -459,6 +515,7 @@ export class Customer360Builder {
     }
     a.length = 0;
     for (let k = newestFirst.length - 1; k >= 0; k--) a.push(newestFirst[k]!);
+    this.noteNewest();
   }
 
   private addConsent(purpose: string, answer: 'granted' | 'withdrawn', at: number, source: string): void {

@@ -73,7 +73,8 @@ export const emptyView = (customerId: string): Customer360 => ({
 });
 
 /** A record's own entry: keys are free text ("constructor", "toString"), never Object.prototype's. */
-export const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+const hasOwn = Object.prototype.hasOwnProperty;
+export const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (hasOwn.call(record, key) ? record[key] : undefined);
 
 /** Sets an own entry; "__proto__" is a key like any other, never the prototype. */
 export const setOwn = <T>(record: Record<string, T>, key: string, value: T): void => {
