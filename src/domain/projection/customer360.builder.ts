@@ -143,6 +143,8 @@ export class Customer360Builder {
   private lastSeenAt: number | undefined;
   /** oldest first (the view's order reversed): a rebuild's next entry is usually the newest, a push */
   private readonly timeline: TimelineEntry[];
+  /** each entry's observedAt, in the same order: a bisection reads numbers side by side, not entries */
+  private readonly timelineAt: number[] = [];
   /** the newest entry's stamp (the timeline's last), so the usual case reads no entry */
   private newestAt = 0;
   private newestId = '';
@@ -166,7 +168,7 @@ export class Customer360Builder {
     this.lastSeenAt = from.lastSeenAt;
     this.timeline = [];
     for (let i = from.timeline.length - 1; i >= 0; i--) this.timeline.push(from.timeline[i]!);
-    this.noteNewest();
+    this.noteTimeline();
     // shared with `from` until written (the casts: owned says when they may be)
     this.identifiers = from.identifiers as Record<string, Ident>;
     this.unlinked = from.unlinked as Record<string, number>;
@@ -462,8 +464,12 @@ export class Customer360Builder {
     }
   }
 
-  private noteNewest(): void {
-    const newest = this.timeline[this.timeline.length - 1];
+  /** timelineAt and the newest stamp again, after the timeline changed other than by addToTimeline */
+  private noteTimeline(): void {
+    const t = this.timeline;
+    this.timelineAt.length = 0;
+    for (const entry of t) this.timelineAt.push(entry.observedAt);
+    const newest = t[t.length - 1];
     if (newest === undefined) return;
     this.newestAt = newest.observedAt;
     this.newestId = newest.eventId;
@@ -476,19 +482,27 @@ export class Customer360Builder {
       const title = timelineTitle(e);
       if (title === undefined) return;
       t.push({ eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title });
+      this.timelineAt.push(r.observedAt);
       this.newestAt = r.observedAt;
       this.newestId = r.eventId;
-      if (t.length > TIMELINE_SIZE) t.shift();
+      if (t.length > TIMELINE_SIZE) {
+        t.shift();
+        this.timelineAt.shift();
+      }
       return;
     }
     // i: how many entries come before this one in the view's order (as in evolveView), found by
     // bisection: entries are sorted, and out-of-order events are common in a rebuild
     const n = t.length;
+    const ats = this.timelineAt;
+    const at = r.observedAt;
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (newer(t[mid]!, r)) hi = mid;
+      const x = ats[mid]!;
+      // entry mid is newer than r: by time, or at the same time by event id
+      if (x > at || (x === at && t[mid]!.eventId > r.eventId)) hi = mid;
       else lo = mid + 1;
     }
     const i = n - lo;
@@ -498,8 +512,12 @@ export class Customer360Builder {
     if (title === undefined) return;
     const entry: TimelineEntry = { eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title };
     t.splice(n - i, 0, entry);
-    if (t.length > TIMELINE_SIZE) t.shift();
-    this.noteNewest();
+    ats.splice(n - i, 0, at);
+    if (t.length > TIMELINE_SIZE) {
+      t.shift();
+      ats.shift();
+    }
+    // i is at least 1 here (r is not newer than the newest entry, nor that entry): the newest stays
   }
 
   /** mergeViews' mergeTimelines on the two oldest-first lists: the newest TIMELINE_SIZE, adjacent repeats once. */
@@ -515,7 +533,7 @@ export class Customer360Builder {
     }
     a.length = 0;
     for (let k = newestFirst.length - 1; k >= 0; k--) a.push(newestFirst[k]!);
-    this.noteNewest();
+    this.noteTimeline();
   }
 
   private addConsent(purpose: string, answer: 'granted' | 'withdrawn', at: number, source: string): void {
