@@ -1,6 +1,5 @@
 import type { CustomerEvent, EventMeta, EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { BUILDER_TYPES, Customer360Builder } from '../../domain/projection/customer360.builder.js';
-import { emptyView } from '../../domain/projection/customer360.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
 import type { ViewDocs } from './customer360.projector.js';
 
@@ -55,7 +54,7 @@ class Building {
   }
 
   static empty(id: string): Building {
-    return new Building(id, 0, new Map(), new Customer360Builder(emptyView(id)));
+    return new Building(id, 0, new Map(), Customer360Builder.empty(id));
   }
 
   /** The member `streamId`, added (at version 0, not folded yet) when it is new to this doc. */

@@ -1,6 +1,7 @@
 import type { CustomerEvent, EventMeta, RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
+  emptyView,
   evolveView,
   own,
   setOwn,
@@ -179,6 +180,15 @@ export class Customer360Builder {
     this.channels = from.channels as Record<string, Act>;
     this.orders = from.orders as Orders;
     this.groups = from.groups as string[];
+  }
+
+  /** A builder from emptyView(customerId) that owns its records from the start: nothing to copy on first write. */
+  static empty(customerId: string): Customer360Builder {
+    // the records of a view made here and handed to nobody: the builder may change them in place
+    const b = new Customer360Builder(emptyView(customerId));
+    b.made = undefined;
+    b.owned = IDENTIFIERS | UNLINKED | TRAITS | CONSENTS | INTERESTS | LOCATIONS | CHANNELS | GROUPS;
+    return b;
   }
 
   get customerId(): string {
