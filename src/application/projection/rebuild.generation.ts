@@ -6,13 +6,13 @@ import type { ViewDocs } from './customer360.projector.js';
 // A rebuild's generation in progress. The events of the plain path take it right here, into
 // mutable builders, instead of a new doc per event: activity (follow pointers to the root view,
 // fold the next version of a member stream) and a merge whose two views are complete up to it
-// (join them, point the absorbed customer and its members at the survivor). Everything else
-// (unmerges, restores, erasures, the absorbed side's CustomerMergedInto, duplicates, gaps,
-// merges that arrive early) goes through the projector, which sees docs through ViewDocs: a doc
-// under construction is made when it is read, and becomes a builder again on its next event.
-// A CustomerMergedInto that a merge joined in place already covers is skipped, as the projector
-// skips it. tryFold must stay what Customer360Projector.applyOne (and joinMerge) does for such an event;
-// the laws "rebuild equals live" and "the generation equals the projector" check that it does.
+// (join them, point the absorbed customer and its members at the survivor); the absorbed side's
+// CustomerMergedInto that such a merge already covers is skipped, as the projector skips it.
+// Everything else (unmerges, restores, erasures, duplicates, gaps, merges that arrive early)
+// goes through the projector, which sees docs through ViewDocs: a doc under construction is made
+// when it is read, and becomes a builder again on its next event. tryFold must stay what
+// Customer360Projector.applyOne (and joinMerge) does for such an event; the laws "rebuild equals
+// live" (projection.laws.test.ts) and "rebuild generation" (rebuild.laws.test.ts) check it does.
 
 const MAX_DEPTH = 32;
 

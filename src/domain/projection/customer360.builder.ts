@@ -20,7 +20,7 @@ import {
 
 // evolveView makes a new view per event and copies every record it touches: right for one event,
 // wasteful for a rebuild folding a whole log. The builder folds in place into the records of the
-// view it will make, so adding an event allocates nothing but what the view keeps (a timeline
+// view it will make, so adding an event allocates little beyond what the view keeps (a timeline
 // entry, a new identifier, trait or consent fact), and making the view copies nothing but the
 // timeline. A view once made is never changed: the next event that touches one of its records
 // copies that record first (copy on write). It gives exactly what evolveView gives for the same
@@ -185,6 +185,7 @@ export class Customer360Builder {
   /** A builder from emptyView(customerId) that owns its records from the start: nothing to copy on first write. */
   static empty(customerId: string): Customer360Builder {
     // the records of a view made here and handed to nobody: the builder may change them in place
+    // (not the orders: an empty view's have no first/last keys, and an order writes evolveView's literal)
     const b = new Customer360Builder(emptyView(customerId));
     b.made = undefined;
     b.owned = IDENTIFIERS | UNLINKED | TRAITS | CONSENTS | INTERESTS | LOCATIONS | CHANNELS | GROUPS;
