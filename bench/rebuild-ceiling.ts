@@ -13,7 +13,7 @@ export const storedRows = async (store: EventStore, tenant: string): Promise<str
   const rows: string[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = await store.readAll(tenant, { after, limit: 10_000 });
+    const page = await store.readAll(tenant, { after, limit: 1_000 });
     for (const e of page.events) rows.push(JSON.stringify(e));
     if (!page.next || page.events.length === 0) return rows;
     after = page.next;

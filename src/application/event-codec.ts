@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../domain/customer/customer.events.js';
+import type { CustomerEvent, RecordedEvent } from '../domain/customer/customer.events.js';
 import { upcast } from '../domain/customer/customer.upcasters.js';
 import type { StoredEvent } from './ports/event-store.port.js';
 import type { Cipher, DataKey } from './ports/keys.port.js';
@@ -35,10 +35,15 @@ export class EventCodec {
   }
 
   decode(s: StoredEvent, key: DataKey | null): RecordedEvent {
+    return recordedEvent(s, this.decodeEvent(s, key));
+  }
+
+  /** The event of `s` without its envelope (the stored event is one): what a rebuild folds. */
+  decodeEvent(s: StoredEvent, key: DataKey | null): CustomerEvent {
     // no key (destroyed: the customer was erased) reads as erased; a live key that fails to
     // authenticate the ciphertext is tampering or a bug, and must not pass for an erasure
     const pii: unknown = s.pii !== undefined && key ? JSON.parse(this.cipher.decrypt(key, s.pii, aad(s.tenant, s.streamId, s.eventId))) : undefined;
-    return decodeReadable(s, pii);
+    return eventOf(s, pii);
   }
 
   /**
@@ -54,8 +59,13 @@ export class EventCodec {
 
 export const isTombstone = (s: StoredEvent): boolean => s.type === 'CustomerErased';
 
-/** The readable part of a stored event (all that identity folds need: no key, no decryption). */
-export const decodeReadable = (s: StoredEvent, pii?: unknown): RecordedEvent => ({
+/** The event of a stored event, lifted to the current schema; `pii` as decrypted, or absent. */
+const eventOf = (s: StoredEvent, pii: unknown): CustomerEvent =>
+  // two literals rather than a conditional spread: this runs once per event of every rebuild
+  upcast(pii === undefined ? { type: s.type, v: s.v, data: s.data } : { type: s.type, v: s.v, data: s.data, pii });
+
+/** A decoded event with the envelope of the stored event it came from. */
+export const recordedEvent = (s: StoredEvent, event: CustomerEvent): RecordedEvent => ({
   eventId: s.eventId,
   streamId: s.streamId,
   version: s.version,
@@ -65,6 +75,8 @@ export const decodeReadable = (s: StoredEvent, pii?: unknown): RecordedEvent => 
   channel: s.channel,
   messageId: s.messageId,
   identifierKeys: s.identifierKeys,
-  // two literals rather than a conditional spread: this runs once per event of every rebuild
-  event: upcast(pii === undefined ? { type: s.type, v: s.v, data: s.data } : { type: s.type, v: s.v, data: s.data, pii }),
+  event,
 });
+
+/** The readable part of a stored event (all that identity folds need: no key, no decryption). */
+export const decodeReadable = (s: StoredEvent, pii?: unknown): RecordedEvent => recordedEvent(s, eventOf(s, pii));

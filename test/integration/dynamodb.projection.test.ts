@@ -337,9 +337,7 @@ describe('the hooks after the views run once per customer stream of a batch, all
     return (await collect(tables.streamArn)).slice(before.length);
   };
   const eventsOf = (records: readonly DynamoDbStreamRecord[]) =>
-    records
-      .filter((r) => r.dynamodb?.NewImage?.['kind']?.S === 'event')
-      .map((r) => `${r.dynamodb!.NewImage!['streamId']!.S}@${r.dynamodb!.NewImage!['sk']!.N}`);
+    records.filter((r) => r.dynamodb?.NewImage?.kind?.S === 'event').map((r) => `${r.dynamodb!.NewImage!.streamId!.S}@${r.dynamodb!.NewImage!.sk!.N}`);
 
   it('each stream its own call, its events in order, every call at once', async () => {
     const tenant = `t-${randomUUID()}`;
@@ -359,9 +357,9 @@ describe('the hooks after the views run once per customer stream of a batch, all
   it('a hook failing for one stream fails that stream and what follows it in the batch; the others ran', async () => {
     const tenant = `t-${randomUUID()}`;
     const records = await customers(tenant, 4);
-    const events = records.filter((r) => r.dynamodb?.NewImage?.['kind']?.S === 'event');
-    const failing = events[Math.floor(events.length / 2)]!.dynamodb!.NewImage!['streamId']!.S!;
-    const first = records.findIndex((r) => r.dynamodb?.NewImage?.['streamId']?.S === failing && r.dynamodb?.NewImage?.['kind']?.S === 'event');
+    const events = records.filter((r) => r.dynamodb?.NewImage?.kind?.S === 'event');
+    const failing = events[Math.floor(events.length / 2)]!.dynamodb!.NewImage!.streamId!.S!;
+    const first = records.findIndex((r) => r.dynamodb?.NewImage?.streamId?.S === failing && r.dynamodb?.NewImage?.kind?.S === 'event');
     const p = startProcess(client, tables, keys);
     const h = recordingHook((s) => s === failing);
     const result = await new DynamoDbStreamsProjector(p.core.projector, p.views, undefined, h.hook).handle(records);

@@ -87,12 +87,19 @@ const arbBase: fc.Arbitrary<Customer360> = fc.oneof(
 );
 
 describe('Customer360Builder', () => {
-  test.prop([arbBase, arbStream('s', 120), fc.array(fc.nat(120), { maxLength: 3 })], { numRuns: RUNS })(
+  test.prop([arbBase, arbStream('s', 120), fc.array(fc.nat(120), { maxLength: 3 }), fc.boolean()], { numRuns: RUNS })(
     'folding with the builder gives exactly what evolveView gives, wherever the view is taken',
-    (base, events, takeAt) => {
-      const builder = new Customer360Builder(base);
+    (base, events, takeAt, fresh) => {
+      // Customer360Builder.empty: the same builder, owning its records from the start
+      const empty = JSON.stringify(base) === JSON.stringify(emptyView('s'));
+      const builder = fresh && empty ? Customer360Builder.empty('s') : new Customer360Builder(base);
+      const taken: [Customer360, string][] = [];
       events.forEach((r, i) => {
-        if (takeAt.includes(i)) expect(builder.build()).toStrictEqual(events.slice(0, i).reduce(evolveView, base));
+        if (takeAt.includes(i)) {
+          const view = builder.build();
+          expect(view).toStrictEqual(events.slice(0, i).reduce(evolveView, base));
+          taken.push([view, JSON.stringify(view)]);
+        }
         builder.add(r);
       });
       const expected = events.reduce(evolveView, base);
@@ -101,6 +108,8 @@ describe('Customer360Builder', () => {
       // the same keys in the same order, so stored JSON is byte for byte the same
       expect(JSON.stringify(built)).toBe(JSON.stringify(expected));
       expect(builder.build()).toBe(built);
+      // views made along the way never change afterwards (copy on write)
+      for (const [view, json] of taken) expect(JSON.stringify(view)).toBe(json);
     },
   );
 

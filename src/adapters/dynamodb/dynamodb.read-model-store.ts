@@ -58,7 +58,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     const item = this.reads
       ? (await this.reads.read([key]))[0]
       : (await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: 'doc' }))).Item;
-    const doc = item?.['doc']?.S;
+    const doc = item?.doc?.S;
     return doc === undefined ? undefined : (JSON.parse(doc) as ViewDoc);
   }
 
@@ -72,7 +72,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       unique.map((id) => this.key(tenant, g, id)),
       { projection: { ProjectionExpression: 'sk, doc' } },
     );
-    const found = new Map(items.map((item) => [item['sk']!.S!, item['doc']?.S]));
+    const found = new Map(items.map((item) => [item.sk!.S!, item.doc?.S]));
     return new Map(unique.map((id) => [id, found.has(id) ? (JSON.parse(found.get(id)!) as ViewDoc) : undefined]));
   }
 
@@ -120,11 +120,11 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     while (out.length <= options.limit) {
       await Promise.all(cursors.map((c) => c.ready()));
       let min: BucketCursor | undefined;
-      for (const c of cursors) if (c.head && (!min || c.head['sk']!.S! < min.head!['sk']!.S!)) min = c;
+      for (const c of cursors) if (c.head && (!min || c.head.sk!.S! < min.head!.sk!.S!)) min = c;
       if (!min) break;
       out.push(min.take());
     }
-    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item['doc']!.S!) as ViewDoc);
+    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item.doc!.S!) as ViewDoc);
     return out.length > options.limit ? { docs, next: docs.at(-1)!.customerId } : { docs };
   }
 

@@ -65,7 +65,7 @@ export const isTransient = (e: unknown): boolean => {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const itemName = (r: DynamoDbStreamRecord): string => {
   const keys = r.dynamodb?.Keys ?? r.dynamodb?.NewImage;
-  return `${keys?.['pk']?.S ?? '?'}/${keys?.['sk']?.N ?? keys?.['sk']?.S ?? '?'}`;
+  return `${keys?.pk?.S ?? '?'}/${keys?.sk?.N ?? keys?.sk?.S ?? '?'}`;
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerEvent, EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { foldInPlace, initialState } from '../../domain/customer/customer.state.js';
 import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '../../domain/projection/customer360.js';
 import type { EventCodec } from '../event-codec.js';
@@ -148,6 +148,11 @@ export class Customer360Projector {
     this.metrics.increment('projection_duplicate_skipped');
   }
 
+  /** Counts events skipped elsewhere exactly as applyOne would have skipped them (a rebuild's generation). */
+  countSkipped(n: number): void {
+    if (n > 0) this.metrics.increment('projection_duplicate_skipped', n);
+  }
+
   /** Folds a whole cluster again from the log and re-points its members. */
   async recompute(tenant: string, id: string, docs: ViewDocs, keyCache = new Map<string, DataKey | null>()): Promise<void> {
     let rootId = id;
@@ -201,13 +206,13 @@ export class Customer360Projector {
   /** Decodes for the view: personal fields are decrypted only where the view reads them. */
   async decodeAll(tenant: string, stored: readonly StoredEvent[], keyCache: Map<string, DataKey | null>): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    for (const s of stored) out.push(this.decodeForView(s, readsPii(s) ? await this.keyOf(tenant, s.streamId, keyCache) : null));
+    for (const s of stored) out.push(this.codec.decode(s, readsPii(s) ? await this.keyOf(tenant, s.streamId, keyCache) : null));
     return out;
   }
 
-  /** One event as decodeAll decodes it, given the key it needs (when readsPii) or null. */
-  decodeForView(s: StoredEvent, key: DataKey | null): RecordedEvent {
-    return this.codec.decode(s, readsPii(s) ? key : null);
+  /** The event alone as decodeAll decodes it, given its customer's key when readsPii(s), else null. */
+  decodeEventForView(s: StoredEvent, key: DataKey | null): CustomerEvent {
+    return this.codec.decodeEvent(s, key);
   }
 
   /** Data keys by tenant and customer: a cache shared across tenants must never cross them. */

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import type { CorePorts } from '../deps.js';
+import { recordedEvent } from '../event-codec.js';
 import type { EventStore } from '../ports/event-store.port.js';
 import type { DataKey } from '../ports/keys.port.js';
 import type { ReadModelStore, ViewDoc } from '../ports/read-model.port.js';
@@ -65,12 +66,13 @@ export class RebuildProjections {
           key = known !== undefined ? known : await this.projector.keyOf(tenant, s.streamId, keys);
           if (known === undefined) streamKeys.set(s.streamId, key);
         }
-        const r = this.projector.decodeForView(s, key);
-        if (others.length > 0 && GENERATION_TYPES.has(r.event.type)) {
+        // the stored event is the envelope: a RecordedEvent only for what the projector takes
+        const event = this.projector.decodeEventForView(s, key);
+        if (others.length > 0 && GENERATION_TYPES.has(event.type)) {
           await this.projector.apply(tenant, others, generation, keys);
           others.length = 0;
         }
-        if (others.length > 0 || !generation.tryFold(r)) others.push(r);
+        if (others.length > 0 || !generation.tryFoldEvent(s, event)) others.push(recordedEvent(s, event));
       }
       if (others.length > 0) {
         await this.projector.apply(tenant, others, generation, keys);
@@ -82,6 +84,7 @@ export class RebuildProjections {
       after = page.next;
       onProgress({ events: count, docs: generation.size, elapsedMs: this.clock.now() - started, done: false });
     }
+    this.projector.countSkipped(generation.skipped);
     const scratch = new ScratchDocs();
     for (const [id, doc] of generation.made()) scratch.docs.set(id, doc);
     onProgress({ events: count, docs: scratch.docs.size, elapsedMs: this.clock.now() - started, done: true });

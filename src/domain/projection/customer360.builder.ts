@@ -1,6 +1,7 @@
-import type { CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
+import type { CustomerEvent, EventMeta, RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
+  emptyView,
   evolveView,
   own,
   setOwn,
@@ -19,7 +20,7 @@ import {
 
 // evolveView makes a new view per event and copies every record it touches: right for one event,
 // wasteful for a rebuild folding a whole log. The builder folds in place into the records of the
-// view it will make, so adding an event allocates nothing but what the view keeps (a timeline
+// view it will make, so adding an event allocates little beyond what the view keeps (a timeline
 // entry, a new identifier, trait or consent fact), and making the view copies nothing but the
 // timeline. A view once made is never changed: the next event that touches one of its records
 // copies that record first (copy on write). It gives exactly what evolveView gives for the same
@@ -130,6 +131,20 @@ const sum = (x: number, y: number): number => x + y;
 const minOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a <= b) ? a : b);
 const maxOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a >= b) ? a : b);
 
+/** A RecordedEvent of an envelope and an event, field by field (an envelope may be a stored event with more). */
+const recordedOf = (m: EventMeta, event: CustomerEvent): RecordedEvent => ({
+  eventId: m.eventId,
+  streamId: m.streamId,
+  version: m.version,
+  observedAt: m.observedAt,
+  source: m.source,
+  sourcePriority: m.sourcePriority,
+  channel: m.channel,
+  messageId: m.messageId,
+  identifierKeys: m.identifierKeys,
+  event,
+});
+
 /** Newest first, ties by event id (timelineOrder), for anything stamped like a timeline entry. */
 const newer = (a: { readonly observedAt: number; readonly eventId: string }, b: { readonly observedAt: number; readonly eventId: string }): boolean =>
   a.observedAt > b.observedAt || (a.observedAt === b.observedAt && a.eventId > b.eventId);
@@ -150,6 +165,11 @@ export class Customer360Builder {
   private lastSeenAt: number | undefined;
   /** oldest first (the view's order reversed): a rebuild's next entry is usually the newest, a push */
   private readonly timeline: TimelineEntry[];
+  /** each entry's observedAt, in the same order: a bisection reads numbers side by side, not entries */
+  private readonly timelineAt: number[] = [];
+  /** the newest entry's stamp (the timeline's last), so the usual case reads no entry */
+  private newestAt = 0;
+  private newestId = '';
   private identifiers: Record<string, Ident>;
   private unlinked: Record<string, number>;
   private traits: Record<string, TraitFact>;
@@ -170,6 +190,7 @@ export class Customer360Builder {
     this.lastSeenAt = from.lastSeenAt;
     this.timeline = [];
     for (let i = from.timeline.length - 1; i >= 0; i--) this.timeline.push(from.timeline[i]!);
+    this.noteTimeline();
     // shared with `from` until written (the casts: owned says when they may be)
     this.identifiers = from.identifiers as Record<string, Ident>;
     this.unlinked = from.unlinked as Record<string, number>;
@@ -182,13 +203,30 @@ export class Customer360Builder {
     this.groups = from.groups as string[];
   }
 
+  /** A builder from emptyView(customerId) that owns its records from the start: nothing to copy on first write. */
+  static empty(customerId: string): Customer360Builder {
+    // the records of a view made here and handed to nobody: the builder may change them in place
+    // (not the orders: an empty view's have no first/last keys, and an order writes evolveView's literal)
+    const b = new Customer360Builder(emptyView(customerId));
+    b.made = undefined;
+    b.owned = IDENTIFIERS | UNLINKED | TRAITS | CONSENTS | INTERESTS | LOCATIONS | CHANNELS | GROUPS;
+    return b;
+  }
+
   get customerId(): string {
     return this.shape.customerId;
   }
 
   /** Same as `view = evolveView(view, r)`, for a type in BUILDER_TYPES. */
   add(r: RecordedEvent): void {
-    const e = r.event;
+    this.addEvent(r, r.event);
+  }
+
+  /**
+   * add, for an event and its envelope apart (a rebuild has the stored event's envelope and need
+   * not make a RecordedEvent of every event). Keeps nothing of `r` but its values.
+   */
+  addEvent(r: EventMeta, e: CustomerEvent): void {
     const at = r.observedAt;
     switch (e.type) {
       // not activity: no counter, channel or timeline moves; evolveView on the shape is exact,
@@ -196,11 +234,11 @@ export class Customer360Builder {
       case 'ProcessingRestricted':
       case 'ProcessingRestrictionLifted':
       case 'EngagementDecided':
-        this.shape = evolveView(this.shape, r);
+        this.shape = evolveView(this.shape, recordedOf(r, e));
         this.made = undefined;
         return;
       case 'IdentifierLinked': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(IDENTIFIERS);
         const prev = own(this.identifiers, e.data.key);
         if (prev === undefined) {
@@ -227,10 +265,10 @@ export class Customer360Builder {
       }
       case 'IdentifierRejected':
         // activity (counted, on the timeline when it has a title) but no channel
-        this.activity(r, false);
+        this.activity(r, e, false);
         return;
       case 'IdentifierUnlinked': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const last = own(this.unlinked, e.data.key);
         if (last !== undefined && at <= last) return;
         this.write(UNLINKED);
@@ -238,7 +276,7 @@ export class Customer360Builder {
         return;
       }
       case 'TraitsUpdated': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const values = e.pii?.traits;
         if (!values) return;
         const stamp: LwwStamp = { observedAt: at, sourcePriority: r.sourcePriority, eventId: r.eventId };
@@ -254,16 +292,16 @@ export class Customer360Builder {
       }
       case 'ConsentGranted':
       case 'ConsentWithdrawn':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addConsent(e.data.purpose, e.type === 'ConsentGranted' ? 'granted' : 'withdrawn', at, r.source);
         return;
       case 'InterestExpressed':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(INTERESTS);
         bump(this.interests, e.data.interest, at);
         return;
       case 'ProductInteracted': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         const cat = e.data.product.category?.toLowerCase();
         if (!cat) return;
         this.write(INTERESTS);
@@ -271,11 +309,11 @@ export class Customer360Builder {
         return;
       }
       case 'LocationObserved':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addLocation(e.data.country, e.data.region, e.data.city, at, r.eventId);
         return;
       case 'OrderPlaced': {
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.write(ORDERS);
         const o = this.orders;
         const c = e.data.currency;
@@ -287,14 +325,14 @@ export class Customer360Builder {
         return;
       }
       case 'GroupJoined':
-        this.activity(r, true);
+        this.activity(r, e, true);
         this.addGroup(e.data.groupId);
         return;
       case 'CustomerRegistered':
       case 'PageViewed':
       case 'ScreenViewed':
       case 'EventTracked':
-        this.activity(r, true);
+        this.activity(r, e, true);
         return;
       default:
         throw new Error(`Customer360Builder does not fold ${e.type}; the projector does`);
@@ -447,7 +485,7 @@ export class Customer360Builder {
   }
 
   /** What evolveView does for every activity event: count, first/last seen, timeline, channel. */
-  private activity(r: RecordedEvent, channel: boolean): void {
+  private activity(r: EventMeta, e: CustomerEvent, channel: boolean): void {
     const at = r.observedAt;
     this.made = undefined;
     if (!this.seen) {
@@ -458,26 +496,73 @@ export class Customer360Builder {
     this.eventCount++;
     if (this.firstSeenAt === undefined || at < this.firstSeenAt) this.firstSeenAt = at;
     if (this.lastSeenAt === undefined || at > this.lastSeenAt) this.lastSeenAt = at;
-    this.addToTimeline(r);
+    this.addToTimeline(r, e);
     if (!channel) return;
     this.write(CHANNELS);
-    bump(this.channels, r.channel, at);
+    // a Channel (an enum) is never a key of Object.prototype: no own-key check needed
+    const a = this.channels[r.channel];
+    if (a === undefined) this.channels[r.channel] = { count: 1, firstSeenAt: at, lastSeenAt: at };
+    else {
+      a.count++;
+      if (at < a.firstSeenAt) a.firstSeenAt = at;
+      if (at > a.lastSeenAt) a.lastSeenAt = at;
+    }
   }
 
-  private addToTimeline(r: RecordedEvent): void {
+  /** timelineAt and the newest stamp again, after the timeline changed other than by addToTimeline */
+  private noteTimeline(): void {
     const t = this.timeline;
-    // i: how many entries come before this one in the view's order (as in evolveView)
+    this.timelineAt.length = 0;
+    for (const entry of t) this.timelineAt.push(entry.observedAt);
+    const newest = t[t.length - 1];
+    if (newest === undefined) return;
+    this.newestAt = newest.observedAt;
+    this.newestId = newest.eventId;
+  }
+
+  private addToTimeline(r: EventMeta, e: CustomerEvent): void {
+    const t = this.timeline;
+    if (t.length === 0 || r.observedAt > this.newestAt || (r.observedAt === this.newestAt && r.eventId > this.newestId)) {
+      // newer than every entry: first in the view's order
+      const title = timelineTitle(e);
+      if (title === undefined) return;
+      t.push({ eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title });
+      this.timelineAt.push(r.observedAt);
+      this.newestAt = r.observedAt;
+      this.newestId = r.eventId;
+      if (t.length > TIMELINE_SIZE) {
+        t.shift();
+        this.timelineAt.shift();
+      }
+      return;
+    }
+    // i: how many entries come before this one in the view's order (as in evolveView), found by
+    // bisection: entries are sorted, and out-of-order events are common in a rebuild
     const n = t.length;
-    let i = 0;
-    while (i < n && newer(t[n - 1 - i]!, r)) i++;
+    const ats = this.timelineAt;
+    const at = r.observedAt;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = ats[mid]!;
+      // entry mid is newer than r: by time, or at the same time by event id
+      if (x > at || (x === at && t[mid]!.eventId > r.eventId)) hi = mid;
+      else lo = mid + 1;
+    }
+    const i = n - lo;
     if (i >= TIMELINE_SIZE || (i < n && t[n - 1 - i]!.eventId === r.eventId)) return;
     // the title only for an entry that makes it in (an IdentifierRejected or -Unlinked has none)
-    const title = timelineTitle(r.event);
+    const title = timelineTitle(e);
     if (title === undefined) return;
-    const entry: TimelineEntry = { eventId: r.eventId, type: r.event.type, observedAt: r.observedAt, channel: r.channel, title };
-    if (i === 0) t.push(entry);
-    else t.splice(n - i, 0, entry);
-    if (t.length > TIMELINE_SIZE) t.shift();
+    const entry: TimelineEntry = { eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title };
+    t.splice(n - i, 0, entry);
+    ats.splice(n - i, 0, at);
+    if (t.length > TIMELINE_SIZE) {
+      t.shift();
+      ats.shift();
+    }
+    // i is at least 1 here (r is not newer than the newest entry, nor that entry): the newest stays
   }
 
   /** mergeViews' mergeTimelines on the two oldest-first lists: the newest TIMELINE_SIZE, adjacent repeats once. */
@@ -493,6 +578,7 @@ export class Customer360Builder {
     }
     a.length = 0;
     for (let k = newestFirst.length - 1; k >= 0; k--) a.push(newestFirst[k]!);
+    this.noteTimeline();
   }
 
   private addConsent(purpose: string, answer: 'granted' | 'withdrawn', at: number, source: string): void {
