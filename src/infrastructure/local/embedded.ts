@@ -49,7 +49,7 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   const java = javaVersion();
   if (!java) {
     throw new EmbeddedUnavailable(
-      'the embedded DynamoDB Local needs Java 17 or newer, and `java` was not found. Install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless), ' +
+      'the embedded DynamoDB Local needs Java 17 or newer, and `java` was not found. Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; a bare JRE runs it on every interface), ' +
         'point AWS_ENDPOINT_URL_DYNAMODB at a DynamoDB you run, or use the embedded store, which needs nothing: C360_STORE=sqlite npm start',
     );
   }
