@@ -68,7 +68,8 @@ export const startDynamoDbLocal = async (
   const endpoint = `http://127.0.0.1:${port}`;
   const kill = () => child.exitCode === null && child.kill('SIGKILL');
   process.once('exit', kill);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  // a minute: on a loaded machine the JVM alone can take half of that to answer
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const ready = (async () => {
     while (!(await answers(endpoint))) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${stderr}`);
