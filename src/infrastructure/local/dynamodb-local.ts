@@ -131,7 +131,8 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
   const endpoint = `http://127.0.0.1:${port}`;
   const kill = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
   process.once('exit', kill);
-  // the launcher compiles itself first (a second or two, more on a busy machine)
+  // a minute: the launcher compiles itself first, and on a loaded machine the JVM alone can take
+  // half of that to answer
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const ready = (async () => {
     while (!(await answers(endpoint))) {
