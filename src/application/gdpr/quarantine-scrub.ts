@@ -55,7 +55,8 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
   return false;
 };
 
-const MAX_MATCH_KEYS = 256;
+/** enough for a whole 500-call batch body; the token kinds come first, the parsed strings after */
+const MAX_MATCH_KEYS = 2_048;
 const EMAIL_LIKE = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+/g;
 const PHONE_LIKE = /\+?\(?\d[\d\s().-]{5,24}\d/g;
 /** a (possibly quoted) field whose name ends in id, email or phone, with a quoted value */
@@ -96,7 +97,12 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
       // not an identifier type
     }
   }
-  for (const m of text.matchAll(EMAIL_LIKE)) add('email', m[0]);
+  for (const m of text.matchAll(EMAIL_LIKE)) {
+    add('email', m[0]);
+    // an apostrophe or dot before it may be the text's quoting rather than part of the address
+    const trimmed = m[0].replace(/^['._%+-]+/, '');
+    if (trimmed !== m[0]) add('email', trimmed);
+  }
   for (const m of text.matchAll(PHONE_LIKE)) add('phone', m[0]);
   for (const m of text.matchAll(ID_FIELD)) for (const type of types) add(type, unquote(m[2]!));
   const body = parsed(raw);

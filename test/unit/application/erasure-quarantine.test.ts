@@ -1,4 +1,6 @@
+import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { quarantineMatchKeys } from '../../../src/application/gdpr/quarantine-scrub.js';
 import { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite.database.js';
 import { SqliteQuarantine } from '../../../src/adapters/sqlite/sqlite.quarantine.js';
 import { ALICE, ALICE_MALFORMED_LAST_NAME, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../../support/erasure-scenario.js';
@@ -51,4 +53,51 @@ describe('a SQLite file made before quarantine entries recorded their keyed hash
     expect((await q.get('t', 'new'))?.matchKeys).toEqual(['h1']);
     db.close();
   });
+});
+
+describe('the keyed hashes recorded for a raw body', () => {
+  const h = makeHarness({ phoneRegion: 'GB' });
+  const keyOf = (type: string, value: string) => h.ports.hasher.claimKey(TENANT, type, value);
+  const label = fc.stringMatching(/^[a-z0-9]{1,12}$/);
+  const email = fc
+    .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,20}[a-z0-9]$/), label, fc.constantFrom('com', 'org', 'co.uk', 'example'))
+    .map(([local, domain, tld]) => `${local}@${domain}.${tld}`);
+  /** text around the token that cannot extend it: no letters, digits or token punctuation */
+  const junk = fc.stringMatching(/^[ {}[\]:,;"'<>|#\n]{0,20}$/);
+
+  test.prop([email, junk, junk, fc.boolean()])('hold any email-like token of unparseable text, in any casing', (address, before, after, upper) => {
+    const raw = `${before}${upper ? address.toUpperCase() : address}${after}{`;
+    fc.pre(
+      (() => {
+        try {
+          JSON.parse(raw);
+          return false;
+        } catch {
+          return true;
+        }
+      })(),
+    );
+    expect(quarantineMatchKeys(h.ports, TENANT, raw)).toContain(keyOf('email', address.toLowerCase()));
+  });
+
+  test.prop([fc.integer({ min: 0, max: 9999 }), junk, junk, fc.constantFrom('+44 20 7946 %', '020 7946 %', '+442079460%', '(020) 7946-%')])(
+    'hold any valid phone number of unparseable text, as E.164',
+    (n, before, after, shape) => {
+      const digits = String(n).padStart(4, '0');
+      const written = shape.replace('%', shape.startsWith('+442079460') ? digits.slice(1) : digits);
+      const e164 = `+4420${written.replace(/\D/g, '').slice(-8)}`;
+      const raw = `${before}${written}${after}{`;
+      fc.pre(!/\d/.test(before + after));
+      expect(quarantineMatchKeys(h.ports, TENANT, raw)).toContain(keyOf('phone', e164));
+    },
+  );
+
+  test.prop([fc.constantFrom('userId', 'anonymousId', 'user_id', 'id'), fc.stringMatching(/^[A-Za-z0-9_.:-]{1,40}$/), fc.constantFrom('"', "'", '')])(
+    'hold the value of an id field, whatever quotes its key',
+    (field, value, quote) => {
+      const raw = `{${quote}${field}${quote}: "${value}", "traits": {"lastName": "X"`;
+      const keys = quarantineMatchKeys(h.ports, TENANT, raw);
+      expect(keys).toContain(keyOf(field.startsWith('anon') ? 'anonymous_id' : 'user_id', value.trim()));
+    },
+  );
 });
