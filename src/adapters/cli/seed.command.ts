@@ -19,7 +19,12 @@ export const registerSeed = (program: Command, action: Action): void => {
     .option('--products <n>', 'products in the catalogue that orders and views refer to', integer(1, 100_000), 200)
     .option('--orders <n>', 'orders in total (exact)', integer(0, 10_000_000), 50_000)
     .option('--events <n>', 'clickstream events in total: pages, screens, product views, tickets (exact)', integer(0, 50_000_000), 100_000)
-    .option('--seed <n>', 'random seed; ids carry it, so seeding again with the same seed changes nothing', integer(0, 2 ** 31 - 1), 42)
+    .option(
+      '--seed <n>',
+      'random seed; message ids carry it and name each call, so the same seed and sizes again change nothing, and other sizes add only the calls that differ',
+      integer(0, 2 ** 31 - 1),
+      42,
+    )
     .option('--concurrency <n>', 'people ingested at once (their commits group on the embedded store)', integer(1, 256), 64)
     .action(action((ctx, options: SeedOptions) => seed(ctx, options)));
 };

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { stableJson } from '../../application/stable-json.js';
+
 // A generated, reproducible Customer 360 data set in Segment Spec calls: people browse anonymously
 // on several devices, identify (which links and merges their device clusters), order, view
 // products and pages. Identifiers overlap across calls on purpose so merges really happen.
@@ -170,7 +173,8 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
 // Each person is seen by several systems before they are known to be one: an anonymous web visit,
 // an anonymous mobile session (device id), a support ticket keyed by phone or email, then identify
 // calls and a CRM record that link them all. So every person ends as exactly one customer, reached
-// through merges. Ids carry the seed: the same seed again is all duplicates, another seed new people.
+// through merges. Ids carry the seed: the same seed again is all duplicates (with other sizes, the calls
+// that differ are new ones), another seed new people.
 
 export const SEED_SOURCES = ['web', 'mobile', 'crm', 'support'] as const;
 export type SeedSource = (typeof SEED_SOURCES)[number];
@@ -217,6 +221,20 @@ const NOUNS: Readonly<Record<string, readonly string[]>> = {
   beauty: ['Serum', 'Brush', 'Balm'],
   toys: ['Puzzle', 'Kite', 'Robot'],
   grocery: ['Coffee', 'Tea', 'Granola'],
+};
+
+/**
+ * A seed call's message id names what the call is (its source and content, without the id), not
+ * where it falls in the run: a person's calls depend on the sizes asked for (the catalogue, how
+ * orders are spread), so a counter would give one id to two different calls when the sizes change,
+ * and the second run would be refused as reusing an id. The seed prefixes it; `seen` numbers exact
+ * repeats within one person so that no two calls share an id.
+ */
+const seedMessageId = (seed: number, source: SeedSource, body: Record<string, unknown>, seen: Map<string, number>): string => {
+  const digest = createHash('sha256').update(source).update('\u0000').update(stableJson(body)).digest('base64url').slice(0, 22);
+  const n = seen.get(digest) ?? 0;
+  seen.set(digest, n + 1);
+  return `seed-${seed}-${digest}${n ? `-${n}` : ''}`;
 };
 
 export const generateSeed = (options: SeedOptions): SeedPlan => {
@@ -276,9 +294,11 @@ export const generateSeed = (options: SeedOptions): SeedPlan => {
       const t0 = o.start + Math.floor(rnd() * o.spanDays * 0.5) * day;
       const later = () => t0 + day + Math.floor(rnd() * o.spanDays * 0.5 * day);
       const calls: { t: number; c: SeedCall }[] = [];
-      let k = 0;
-      const add = (t: number, source: SeedSource, call: Record<string, unknown>) =>
-        calls.push({ t, c: { source, call: { messageId: `seed-${tag}-${k++}`, timestamp: new Date(t).toISOString(), ...call } } });
+      const seen = new Map<string, number>();
+      const add = (t: number, source: SeedSource, call: Record<string, unknown>) => {
+        const body = { timestamp: new Date(t).toISOString(), ...call };
+        calls.push({ t, c: { source, call: { messageId: seedMessageId(o.seed, source, body, seen), ...body } } });
+      };
       let budget = events[p]!;
       const spend = () => budget > 0 && budget-- > 0;
       // before anyone knows who this is: three separate customers that later calls merge
