@@ -43,6 +43,27 @@ const untilStopped = (): Promise<string> =>
     process.once('SIGTERM', stop);
   });
 
+/**
+ * Ctrl-C during a job: the first asks it to stop cleanly (it says what it did and how to resume);
+ * a second one ends the process at once.
+ */
+const onInterrupt =
+  (io: CliIo) =>
+  (stop: () => void): (() => void) => {
+    let asked = false;
+    const handler = () => {
+      if (asked) {
+        io.stderr.write('interrupted again: exiting now\n');
+        process.exit(130);
+      }
+      asked = true;
+      io.stderr.write('\ninterrupted: finishing the calls in flight (Ctrl-C again to exit now)\n');
+      stop();
+    };
+    process.on('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  };
+
 export const main = async (
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -53,6 +74,7 @@ export const main = async (
     defaultTenant: tenantOf(env),
     io,
     seedData: generateSeed,
+    onInterrupt: onInterrupt(io),
     open: async (): Promise<CliSession> => {
       const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
         import('./app.js'),

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { main } from '../../src/infrastructure/cli.js';
 // embedded store in a temporary data dir, with captured output.
 
 let dir: string;
+const BIN = join(import.meta.dirname, '../../bin/c360.mjs');
 
 const writer = () => {
   let text = '';
@@ -52,4 +54,66 @@ describe('c360 seed on the embedded store', () => {
     expect(again.code, again.err).toBe(0);
     expect(again.json().outcomes).toMatchObject({ accepted: 0, duplicate: again.json().calls, quarantined: 0 });
   });
+});
+
+describe('c360 seed sizes', () => {
+  it('scales orders, events and products with --customers unless they are given', async () => {
+    const r = await c360(['--tenant', 'scaled', 'seed', '--customers', '7', '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ customers: 7, products: 7, orders: 70, events: 140 });
+    const given = await c360(['--tenant', 'given', 'seed', '--customers', '3', '--orders', '4', '--json']);
+    expect(given.code, given.err).toBe(0);
+    expect(given.json()).toMatchObject({ customers: 3, products: 3, orders: 4, events: 60 });
+  });
+});
+
+describe('c360 seed interrupted', () => {
+  const spawnSeed = (args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, C360_DATA_DIR: dir, C360_TENANT: 'interrupted', C360_STORE: 'sqlite', C360_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const closed = new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    return { child, closed, out: () => out, err: () => err };
+  };
+  const args = ['seed', '--customers', '400', '--json'];
+
+  it('Ctrl-C says what was done and how to resume, exits 130, and the same command again finishes the job', async () => {
+    const first = spawnSeed(args);
+    // the first progress line comes after a second, with the rate and the time left
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/^seed: \d+% [\d,]+ calls, [\d,]+ merges?, [\d,.]+ calls\/s, .+ left \(\d/m.test(first.err())) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+      first.closed.then(() => {
+        clearInterval(timer);
+        reject(new Error(`ended before any progress: ${first.err()}`));
+      });
+    });
+    first.child.kill('SIGINT');
+    expect(await first.closed, first.err()).toBe(130);
+    const partial = JSON.parse(first.out()) as { calls: number; planned: number; interrupted: boolean; outcomes: { accepted: number } };
+    expect(partial.interrupted).toBe(true);
+    expect(partial.calls).toBeGreaterThan(0);
+    expect(partial.calls).toBeLessThan(partial.planned);
+    expect(first.err()).toMatch(/interrupted: [\d,]+ of [\d,]+ calls sent/);
+    expect(first.err()).toMatch(/to resume, run the same command again \(c360 seed --customers 400 --products 200 --orders 4000 --events 8000 --seed 42\)/);
+
+    const second = spawnSeed(args);
+    expect(await second.closed, second.err()).toBe(0);
+    const result = JSON.parse(second.out()) as { calls: number; outcomes: Record<string, number> };
+    expect(result.calls).toBe(partial.planned);
+    // what the first run sent is skipped as duplicates; the rest is new
+    expect(result.outcomes).toMatchObject({ duplicate: partial.outcomes.accepted, accepted: partial.planned - partial.outcomes.accepted, quarantined: 0 });
+  }, 120_000);
 });

@@ -36,3 +36,63 @@ describe('progress', () => {
     expect(err.text()).toMatch(/seed \[.*\] 100% \| 4 calls/);
   });
 });
+
+describe('progress with a rate', () => {
+  const clock = () => {
+    let t = 1_000_000;
+    return { now: () => t, advance: (ms: number) => (t += ms) };
+  };
+
+  it('logs a first line after a second with the rate and the time left, then one per interval', () => {
+    const err = capture(false);
+    const c = clock();
+    const p = startProgress(
+      { stdout: capture(false).stream, stderr: err.stream, debug: false, progressIntervalMs: 5_000 },
+      { label: 'seed', total: 10_000, unit: 'calls', now: c.now },
+    );
+    c.advance(500);
+    p.update(400, () => '400 calls');
+    expect(err.text()).toBe(''); // not yet
+    c.advance(500);
+    p.update(800, () => '800 calls');
+    // 800 calls in 1 s: 800 calls/s, 9,200 left: 11.5 s
+    expect(err.text()).toBe('seed: 8% 800 calls, 800 calls/s, 12 s left (1.0 s)\n');
+    c.advance(1_000);
+    p.update(1_600, () => '1,600 calls');
+    expect(err.text().split('\n')).toHaveLength(2); // the next one waits for the interval
+    c.advance(4_000);
+    p.update(4_000, () => '4,000 calls');
+    expect(err.text().trim().split('\n')[1]).toBe('seed: 40% 4,000 calls, 667 calls/s, 9 s left (6.0 s)');
+    c.advance(6_000);
+    p.update(10_000, () => '10,000 calls');
+    p.stop('10,000 calls');
+    expect(err.text().trim().split('\n').at(-1)).toBe('seed: 100% 10,000 calls, 833 calls/s (12.0 s, done)');
+  });
+
+  it('says minutes and hours when the time left is long', () => {
+    const err = capture(false);
+    const c = clock();
+    const p = startProgress(
+      { stdout: capture(false).stream, stderr: err.stream, debug: false, progressIntervalMs: 0 },
+      { label: 'seed', total: 1_000_000, unit: 'calls', now: c.now },
+    );
+    c.advance(2_000);
+    p.update(50, () => '50 calls');
+    c.advance(2_000);
+    p.update(50_000, () => '50,000 calls');
+    expect(err.text().split('\n')[0]).toMatch(/25\.0 calls\/s, 11 h 06 min left/);
+    expect(err.text().split('\n')[1]).toMatch(/12,500 calls\/s, 1 min 16 s left/);
+  });
+
+  it('shows the rate and the time left on a terminal, and where a stopped job stopped', async () => {
+    const err = capture(true);
+    const c = clock();
+    const p = startProgress({ stdout: capture(false).stream, stderr: err.stream, debug: false }, { label: 'seed', total: 1_000, unit: 'calls', now: c.now });
+    c.advance(2_000);
+    p.update(100, () => '100 calls');
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the bar redraws a few times a second
+    expect(err.text()).toMatch(/seed \[.*\] 10% \| 100 calls \| 50\.0 calls\/s, 18 s left/);
+    p.stop('100 calls, interrupted', true);
+    expect(err.text()).toMatch(/seed \[.*\] 10% \| 100 calls, interrupted \| 50\.0 calls\/s \|/);
+  });
+});

@@ -1,9 +1,10 @@
 import { DomainError } from '../../domain/shared/errors.js';
 
 // One clear line per failure: what went wrong and where (the field, the file, the variable). A
-// stack trace only with C360_DEBUG=1. Exit codes: 1 the job failed, 2 the command line was wrong.
+// stack trace only with C360_DEBUG=1. Exit codes: 1 the job failed, 2 the command line was wrong,
+// 130 stopped by Ctrl-C (what was done is kept).
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 export class CliError extends Error {
   override readonly name = 'CliError';

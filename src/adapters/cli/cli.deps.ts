@@ -56,6 +56,11 @@ export type CliDeps = {
   readonly serve: (options: { readonly tenant: string }) => Promise<void>;
   readonly seedData: SeedData;
   readonly io: CliIo;
+  /**
+   * Calls `stop` on the first Ctrl-C (SIGINT) so a long job can end cleanly and say what it did;
+   * returns the unsubscribe. Absent in tests that do not interrupt.
+   */
+  readonly onInterrupt?: ((stop: () => void) => () => void) | undefined;
   /** moves the tenant to another store; absent where the program runs on an in-memory core */
   readonly migrate?: ((request: MigrateRequest) => Promise<MigrateResult>) | undefined;
 };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
+import { EXIT } from './cli-error.js';
 import { integer } from './options.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
@@ -9,16 +10,38 @@ import { startProgress } from './progress.js';
 // identifiers, sent through the same ingest path as live traffic. People go to workers whole, so
 // each person's calls keep their order whatever the concurrency.
 
-type SeedOptions = { customers: number; products: number; orders: number; events: number; seed: number; concurrency: number };
+type SeedOptions = { customers: number; products?: number; orders?: number; events?: number; seed: number; concurrency: number };
+
+/** The default data set's shape per person: sizes not given scale with --customers. */
+export const PER_CUSTOMER = { orders: 10, events: 20 } as const;
+export const MAX_DEFAULT_PRODUCTS = 200;
+
+/** The sizes a seed runs with: those given, the others in proportion to the people. */
+export const seedSizes = (o: Pick<SeedOptions, 'customers' | 'products' | 'orders' | 'events'>) => ({
+  customers: o.customers,
+  products: o.products ?? Math.min(MAX_DEFAULT_PRODUCTS, o.customers),
+  orders: o.orders ?? o.customers * PER_CUSTOMER.orders,
+  events: o.events ?? o.customers * PER_CUSTOMER.events,
+});
 
 export const registerSeed = (program: Command, action: Action): void => {
   program
     .command('seed')
-    .description('generate customers, products, orders and clickstream across web/mobile/crm/support, and ingest them (same seed, same data)')
+    .description(
+      'generate customers, products, orders and clickstream across web/mobile/crm/support, and ingest them (same seed, same data); Ctrl-C stops it, and the same command again resumes',
+    )
     .option('--customers <n>', 'people to generate', integer(1, 1_000_000), 5_000)
-    .option('--products <n>', 'products in the catalogue that orders and views refer to', integer(1, 100_000), 200)
-    .option('--orders <n>', 'orders in total (exact)', integer(0, 10_000_000), 50_000)
-    .option('--events <n>', 'clickstream events in total: pages, screens, product views, tickets (exact)', integer(0, 50_000_000), 100_000)
+    .option(
+      '--products <n>',
+      `products in the catalogue that orders and views refer to (default: one per person, at most ${MAX_DEFAULT_PRODUCTS})`,
+      integer(1, 100_000),
+    )
+    .option('--orders <n>', `orders in total, exact (default: ${PER_CUSTOMER.orders} per person, 50,000 for 5,000)`, integer(0, 10_000_000))
+    .option(
+      '--events <n>',
+      `clickstream events in total: pages, screens, product views, tickets; exact (default: ${PER_CUSTOMER.events} per person, 100,000 for 5,000)`,
+      integer(0, 50_000_000),
+    )
     .option(
       '--seed <n>',
       'random seed; message ids carry it and name each call, so the same seed and sizes again change nothing, and other sizes add only the calls that differ',
@@ -29,8 +52,9 @@ export const registerSeed = (program: Command, action: Action): void => {
     .action(action((ctx, options: SeedOptions) => seed(ctx, options)));
 };
 
-const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
+const seed = async (ctx: CommandContext, options: SeedOptions): Promise<number> => {
   const { tenant, out } = ctx;
+  const o = { ...options, ...seedSizes(options) };
   const plan = ctx.deps.seedData({ customers: o.customers, products: o.products, orders: o.orders, events: o.events, seed: o.seed });
   const session = await ctx.session();
   const sources = new Map<string, IngestSource>();
@@ -42,12 +66,18 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
   let merges = 0;
   let done = 0;
   let failed: unknown;
+  let interrupted = false;
   const started = Date.now();
-  const progress = startProgress(ctx.deps.io, { label: 'seed', total: plan.stats.calls });
+  const progress = startProgress(ctx.deps.io, { label: 'seed', total: plan.stats.calls, unit: 'calls' });
+  // Ctrl-C: every worker ends after the call it is sending; what was sent is kept
+  const unsubscribe = ctx.deps.onInterrupt?.(() => {
+    interrupted = true;
+  });
   const people = plan.people[Symbol.iterator]();
   const worker = async () => {
-    for (let next = people.next(); !next.done && failed === undefined; next = people.next()) {
+    for (let next = people.next(); !next.done && failed === undefined && !interrupted; next = people.next()) {
       for (const { source, call } of next.value) {
+        if (interrupted) return;
         const outcome = await session.core.ingest.ingest(tenant, sourceFor(source), call);
         outcomes[outcome.status]++;
         bySource[source] = (bySource[source] ?? 0) + 1;
@@ -59,8 +89,12 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
     }
   };
   // the first failure stops every worker from taking another person
-  await Promise.all(Array.from({ length: o.concurrency }, () => worker().catch((e: unknown) => void (failed ??= e))));
-  progress.stop(`${plural(done, 'call')}, ${plural(merges, 'merge')}`, failed !== undefined);
+  try {
+    await Promise.all(Array.from({ length: o.concurrency }, () => worker().catch((e: unknown) => void (failed ??= e))));
+  } finally {
+    unsubscribe?.();
+  }
+  progress.stop(`${plural(done, 'call')}, ${plural(merges, 'merge')}`, failed !== undefined || interrupted);
   if (failed !== undefined) throw failed;
   await session.drainBackground();
 
@@ -73,6 +107,7 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
     orders: o.orders,
     events: o.events,
     calls: done,
+    ...(interrupted ? { interrupted: true, planned: plan.stats.calls } : {}),
     bySource,
     outcomes,
     customersCreated: created,
@@ -81,7 +116,15 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
     problems,
   };
   out.result(result);
-  out.line(`seeded tenant "${tenant}" (seed ${o.seed}) in ${(elapsedMs / 1000).toFixed(1)} s`);
+  if (interrupted) {
+    const again = ['c360', ...(ctx.tenant === ctx.deps.defaultTenant ? [] : ['--tenant', tenant]), 'seed', ...seedArgs(o)].join(' ');
+    // stderr: the result on stdout stays one document under --json
+    ctx.deps.io.stderr.write(
+      `interrupted: ${done.toLocaleString('en-US')} of ${plural(plan.stats.calls, 'call')} sent (${outcomes.accepted.toLocaleString('en-US')} accepted, ${plural(outcomes.duplicate, 'duplicate')}) in ${(elapsedMs / 1000).toFixed(1)} s; they are kept.\n` +
+        `  to resume, run the same command again (${again}): what is already seeded is skipped as duplicates\n`,
+    );
+  }
+  out.line(`${interrupted ? 'partly seeded' : 'seeded'} tenant "${tenant}" (seed ${o.seed}) in ${(elapsedMs / 1000).toFixed(1)} s`);
   out.line(
     `  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`,
   );
@@ -95,5 +138,20 @@ const seed = async (ctx: CommandContext, o: SeedOptions): Promise<number> => {
   );
   out.line(`  identity resolution: ${plural(created, 'customer')} started, ${plural(merges, 'merge')} joined them into people`);
   for (const p of problems) out.line(`  refused: ${p.code}${p.fields.length ? ` at ${p.fields.join(', ')}` : ''} (see c360 quarantine list)`);
+  if (interrupted) return EXIT.interrupted;
   return outcomes.quarantined + outcomes.rejected > 0 ? 1 : 0;
 };
+
+/** The options that give the same data set, spelled out (sizes included, so a rerun is the same seed). */
+const seedArgs = (o: ReturnType<typeof seedSizes> & { seed: number }): string[] => [
+  '--customers',
+  String(o.customers),
+  '--products',
+  String(o.products),
+  '--orders',
+  String(o.orders),
+  '--events',
+  String(o.events),
+  '--seed',
+  String(o.seed),
+];
