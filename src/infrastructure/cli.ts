@@ -1,4 +1,5 @@
 import type { CliDeps, CliIo, CliSession } from '../adapters/cli/cli.deps.js';
+import { CliError } from '../adapters/cli/cli-error.js';
 import { runCli } from '../adapters/cli/program.js';
 import { loadConfig, type Config } from './config.js';
 import { generateSeed } from './demo/dataset.js';
@@ -23,6 +24,10 @@ export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config
     projection: use === 'job' && !env.C360_PROJECTION ? jobProjection(config) : config.projection,
   };
 };
+
+/** A job runs in its own process: an in-memory store would be filled, then dropped at exit. */
+export const MEMORY_REFUSED =
+  "C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped when it ends (and a server's in-memory store cannot be reached from here). Unset C360_STORE to use the embedded SQLite store (a running `npm start` sees what the command writes), or use C360_STORE=dynamodb";
 
 const tenantOf = (env: NodeJS.ProcessEnv): string => {
   try {
@@ -81,7 +86,9 @@ export const main = async (
         import('./local/embedded.js'),
         import('./local/secrets.js'),
       ]);
-      const { config: withSecrets } = withLocalSecrets(cliConfig(env, 'job'));
+      const config = cliConfig(env, 'job');
+      if (config.store === 'memory') throw new CliError(MEMORY_REFUSED);
+      const { config: withSecrets } = withLocalSecrets(config);
       const embedded = await startEmbeddedDynamoDb(withSecrets);
       closers.push(() => embedded.stop());
       const app = await buildApp(embedded.config);

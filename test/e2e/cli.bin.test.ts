@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The real `c360` bin as a child process, on the in-memory store: the composition (config,
-// secrets, App, tsx loader) works as users run it.
+// The real `c360` bin as a child process, on the embedded store in a temporary data dir: the
+// composition (config, secrets, App, tsx loader) works as users run it.
 
 const BIN = join(import.meta.dirname, '../../bin/c360.mjs');
 let dataDir: string;
 
-const env = () => ({ ...process.env, C360_STORE: 'memory', C360_DATA_DIR: dataDir, C360_TENANT: 'bin-test', PORT: '0', C360_DEBUG: '' });
+const env = () => ({ ...process.env, C360_STORE: 'sqlite', C360_DATA_DIR: dataDir, C360_TENANT: 'bin-test', PORT: '0', C360_DEBUG: '' });
 
 const run = (args: string[]) =>
   new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,4 +116,18 @@ describe('c360 seed interrupted', () => {
     // what the first run sent is skipped as duplicates; the rest is new
     expect(result.outcomes).toMatchObject({ duplicate: partial.outcomes.accepted, accepted: partial.planned - partial.outcomes.accepted, quarantined: 0 });
   }, 120_000);
+});
+
+describe('c360 jobs on the memory store', () => {
+  it('refuse at once, saying that the data would be dropped and what to use instead', async () => {
+    const file = join(dir, 'calls.ndjson');
+    await writeFile(file, `${JSON.stringify({ type: 'identify', messageId: 'm1', userId: 'u1', traits: { email: 'ada@example.com' } })}\n`);
+    for (const argv of [['seed', '--customers', '2'], ['import', file], ['rebuild']]) {
+      const r = await c360(argv, { C360_STORE: 'memory' });
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.err).toMatch(/^error: C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped/);
+      expect(r.err).toMatch(/Unset C360_STORE to use the embedded SQLite store/);
+      expect(r.out).toBe('');
+    }
+  });
 });
