@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { EmbeddedUnavailable } from './local/embedded.js';
+import { PortInUse } from './port-check.js';
 import { serve } from './server.js';
 
 // `npm start`: the HTTP API on the embedded default (DynamoDB Local under ./.c360, the Streams
@@ -21,6 +22,7 @@ const main = async (): Promise<void> => {
 main().catch((e: unknown) => {
   if (e instanceof ConfigError) console.error(`configuration error: ${e.message}`);
   else if (e instanceof EmbeddedUnavailable) console.error(`cannot start the embedded default: ${e.message}`);
+  else if (e instanceof PortInUse) console.error(`cannot start: ${e.message}`);
   else console.error(e);
   process.exitCode = 1;
 });

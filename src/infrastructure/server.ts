@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { startEmbeddedDynamoDb } from './local/embedded.js';
 import { withLocalSecrets } from './local/secrets.js';
+import { assertPortFree, portError } from './port-check.js';
 
 // The HTTP API as a long-running process (npm start, `c360 serve`): the embedded SQLite store when
 // nothing else is configured; on DynamoDB, with the Streams poller projecting views beside it.
@@ -27,6 +28,8 @@ const whereData = (config: Config, dynamoLocal: boolean): string => {
 };
 
 export const serve = async (base: Config, out: (line: string) => void = console.log): Promise<RunningServer> => {
+  // a taken port is said at once, before the store (or DynamoDB Local) is started
+  await assertPortFree(base.port, base.host);
   const { config: withSecrets, generated } = withLocalSecrets(base);
   const embedded = await startEmbeddedDynamoDb(withSecrets);
   const config = embedded.config;
@@ -49,7 +52,9 @@ export const serve = async (base: Config, out: (line: string) => void = console.
         error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
       },
     });
-    const server = await startHttpServer(http, { port: config.port, hostname: config.host });
+    const server = await startHttpServer(http, { port: config.port, hostname: config.host }).catch((e: unknown) => {
+      throw portError(e, config.port, config.host);
+    });
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
     const where = whereData(config, embedded.dynamo !== undefined);
     // with a credentials file the tenants are the file's (C360_TENANT names none of them)

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, baseEnv } from '../support/main-process.js';
+
+// `npm start` on a port that is already taken: one clear line at once, before anything is started.
+
+let root: string;
+let taken: Server;
+let port: number;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'c360-port-'));
+  taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  port = (taken.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise((resolve) => taken.close(resolve));
+  await rm(root, { recursive: true, force: true });
+});
+
+const run = (env: NodeJS.ProcessEnv) =>
+  new Promise<{ code: number | null; out: string; err: string; ms: number }>((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err, ms: Date.now() - started });
+    });
+  });
+
+describe('npm start on a taken port', () => {
+  it.each([
+    ['the embedded default', 'sqlite'],
+    ['DynamoDB Local', 'dynamodb'],
+  ])('says which port is taken and how to pick another, at once, and starts nothing (%s)', async (_, store) => {
+    const dataDir = join(root, store);
+    const r = await run({ PORT: String(port), C360_DATA_DIR: dataDir, C360_STORE: store });
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(
+      `cannot start: port ${port} on 127.0.0.1 is already in use (another c360 server, or another program). Stop it, or pick another port: PORT=${port + 1} npm start (PORT=0 picks a free one)`,
+    );
+    expect(r.out).toBe('');
+    // checked before the store: nothing was created, no DynamoDB Local was started (that alone takes seconds)
+    expect(existsSync(dataDir)).toBe(false);
+    expect(r.ms).toBeLessThan(8_000);
+  });
+});
