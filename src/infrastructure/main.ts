@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { EmbeddedUnavailable } from './local/embedded.js';
+import { DataDirInUse } from './local/server-lock.js';
 import { PortInUse } from './port-check.js';
 import { serve } from './server.js';
 
@@ -22,7 +23,7 @@ const main = async (): Promise<void> => {
 main().catch((e: unknown) => {
   if (e instanceof ConfigError) console.error(`configuration error: ${e.message}`);
   else if (e instanceof EmbeddedUnavailable) console.error(`cannot start the embedded default: ${e.message}`);
-  else if (e instanceof PortInUse) console.error(`cannot start: ${e.message}`);
+  else if (e instanceof PortInUse || e instanceof DataDirInUse) console.error(`cannot start: ${e.message}`);
   else console.error(e);
   process.exitCode = 1;
 });

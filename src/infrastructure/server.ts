@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { startEmbeddedDynamoDb } from './local/embedded.js';
 import { withLocalSecrets } from './local/secrets.js';
+import { checkDataDirFree, lockDataDir } from './local/server-lock.js';
 import { assertPortFree, portError } from './port-check.js';
 
 // The HTTP API as a long-running process (npm start, `c360 serve`): the embedded SQLite store when
@@ -27,11 +28,47 @@ const whereData = (config: Config, dynamoLocal: boolean): string => {
   }
 };
 
+/** How long /health waits for the store before calling it unreachable. */
+export const HEALTH_PROBE_MS = 2_000;
+
+/**
+ * A cheap read of the store (a claim and a view that do not exist), bounded in time: 'ok', or why
+ * not. Only the error's code or name is said: /health answers without credentials.
+ */
+const probeStore = async (app: App, tenant: string): Promise<string> => {
+  const { store, readModels } = app.core.ports;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${HEALTH_PROBE_MS / 1000} s`), HEALTH_PROBE_MS);
+  });
+  const read = Promise.all([store.readClaims(tenant, ['health-probe']), readModels.get(tenant, 'health-probe')]).then(
+    () => 'ok',
+    (e: unknown) => {
+      const err = e as { code?: unknown; name?: unknown };
+      return `unreachable (${typeof err?.code === 'string' ? err.code : typeof err?.name === 'string' ? err.name : 'error'})`;
+    },
+  );
+  try {
+    return await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
 export const serve = async (base: Config, out: (line: string) => void = console.log): Promise<RunningServer> => {
-  // a taken port is said at once, before the store (or DynamoDB Local) is started
+  // another server on this data dir, or a taken port, is said at once, before anything is started
+  const locks = base.store !== 'memory';
+  if (locks) checkDataDirFree(base.dataDir);
   await assertPortFree(base.port, base.host);
   const { config: withSecrets, generated } = withLocalSecrets(base);
-  const embedded = await startEmbeddedDynamoDb(withSecrets);
+  const lock = locks ? lockDataDir(base.dataDir) : undefined;
+  let embedded: Awaited<ReturnType<typeof startEmbeddedDynamoDb>>;
+  try {
+    embedded = await startEmbeddedDynamoDb(withSecrets);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const config = embedded.config;
   let app: App | undefined;
   try {
@@ -45,7 +82,10 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       sourceOf: running.sourceOf,
       metrics: running.metrics,
       now: Date.now,
-      health: async () => ({ ok: true, details: { store: config.store, projection: config.projection, ingest: config.ingestMode } }),
+      health: async () => {
+        const store = await probeStore(running, config.tenant);
+        return { ok: store === 'ok', details: { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode } };
+      },
       logger: {
         info: log,
         warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
@@ -56,6 +96,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       throw portError(e, config.port, config.host);
     });
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
+    lock?.setUrl(url);
     const where = whereData(config, embedded.dynamo !== undefined);
     // with a credentials file the tenants are the file's (C360_TENANT names none of them)
     const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
@@ -69,14 +110,19 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       url,
       app: running,
       close: async () => {
-        await server.close();
-        await running.close();
-        await embedded.stop();
+        try {
+          await server.close();
+          await running.close();
+          await embedded.stop();
+        } finally {
+          lock?.release();
+        }
       },
     };
   } catch (e) {
     await app?.close().catch(() => {});
     await embedded.stop();
+    lock?.release();
     throw e;
   }
 };
