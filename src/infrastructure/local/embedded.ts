@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { answers, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
@@ -30,21 +30,57 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** A DynamoDB Local already serving this data dir (a running server), which a CLI job must share: two on one file would corrupt it. */
-const running = async (file: string): Promise<string | undefined> => {
+/** Whether `pid` runs DynamoDB Local (its command line names the jar); unknown where /proc is not there. */
+const isDynamoDbLocal = (pid: number): boolean | undefined => {
   try {
-    const { endpoint, pid } = JSON.parse(readFileSync(file, 'utf8')) as { endpoint: string; pid: number };
-    return alive(pid) && (await answers(endpoint)) ? endpoint : undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync('/proc/self') ? undefined : false;
+  }
+};
+
+type EndpointRecord = { readonly endpoint: string; readonly pid: number; readonly owner?: number | undefined };
+
+const waitGone = async (pid: number, ms: number): Promise<boolean> => {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !alive(pid);
+};
+
+/**
+ * A DynamoDB Local already serving this data dir, which a CLI job must share (two on one file would
+ * corrupt it): the one a running process (`owner`: a server, or another job) started. One whose
+ * owner is gone is stale (left by a crash before DynamoDB Local ended with its owner, or by an older
+ * version): it is stopped, so that a new one can be started and owned.
+ */
+const running = async (file: string, warn: (message: string) => void): Promise<string | undefined> => {
+  let record: EndpointRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as EndpointRecord;
   } catch {
     return undefined;
   }
+  const ownerAlive = record.owner !== undefined && alive(record.owner);
+  if (ownerAlive && alive(record.pid) && (await answers(record.endpoint))) return record.endpoint;
+  if (alive(record.pid) && (isDynamoDbLocal(record.pid) ?? (await answers(record.endpoint)))) {
+    warn(`stopping a DynamoDB Local left running on ${record.endpoint} (pid ${record.pid}) by a process that is gone`);
+    process.kill(record.pid, 'SIGTERM');
+    if (!(await waitGone(record.pid, 10_000))) {
+      process.kill(record.pid, 'SIGKILL');
+      await waitGone(record.pid, 5_000);
+    }
+  }
+  rmSync(file, { force: true });
+  return undefined;
 };
 
 export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> => {
   if (config.store !== 'dynamodb' || config.dynamoEndpoint) return { config, stop: async () => {} };
   const dataDir = resolve(join(config.dataDir, 'dynamodb'));
   const endpointFile = join(dataDir, 'endpoint.json');
-  const shared = await running(endpointFile);
+  const shared = await running(endpointFile, (m) => console.warn(`warning: ${m}`));
   if (shared) return { config: { ...config, dynamoEndpoint: shared }, stop: async () => {} };
   const java = javaVersion();
   if (!java) {
@@ -60,7 +96,7 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   } catch (e) {
     throw new EmbeddedUnavailable(`DynamoDB Local (java ${java}) did not start: ${(e as Error).message}. Or run on the embedded store: C360_STORE=sqlite`);
   }
-  writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid }), { mode: 0o600 });
+  writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid, owner: process.pid } satisfies EndpointRecord), { mode: 0o600 });
   const stop = async () => {
     rmSync(endpointFile, { force: true });
     await dynamo.stop();
