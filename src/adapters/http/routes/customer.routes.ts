@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Get360Result } from '../../../application/customers/customer.queries.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { pageTimeline } from '../cursor.js';
+import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { Customer360, errors, IdParams, Limit, ok, Redirect, TimelinePage } from '../schemas.js';
 
@@ -25,6 +26,22 @@ const redirectTo = (c: Context, fromId: string, survivorId: string): Response =>
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A `+` sent unencoded in a query string arrives as a space (`phone:+44...` as `phone: 44...`). A
+ * phone number never starts with a space, so there it is taken as the `+` it was; an email never
+ * holds a space, so there the answer says to encode it, instead of a lookup that finds nobody.
+ */
+const plusRestored = (type: string, value: string): string => {
+  if (type === 'phone' && value.startsWith(' ')) return `+${value.slice(1)}`;
+  if (type === 'email' && value.includes(' '))
+    throw new HttpError(
+      'VALIDATION_FAILED',
+      'identifier holds a space: a + in a query string is read as a space, so send it as %2B (email:ada%2Btag@example.com)',
+      [{ path: 'identifier', message: 'a + must be sent as %2B' }],
+    );
+  return value;
+};
 
 export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
   const tenantOf = (c: Context<AppEnv>) => c.get('principal').tenant;
@@ -84,7 +101,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
     async (c) => {
       const raw = c.req.valid('query').identifier;
       const colon = raw.indexOf(':');
-      const result = await deps.core.queries.findByIdentifier(tenantOf(c), raw.slice(0, colon), raw.slice(colon + 1));
+      const result = await deps.core.queries.findByIdentifier(tenantOf(c), raw.slice(0, colon), plusRestored(raw.slice(0, colon), raw.slice(colon + 1)));
       if (result.kind === 'redirect') return c.redirect(`${new URL(c.req.url).pathname}/${encodeURIComponent(result.survivorId)}`, 307) as never;
       c.header(VIEW_VERSION_HEADER, String(result.customer.version));
       return c.json(result.customer, 200);
