@@ -89,7 +89,7 @@ export const main = async (
       const config = cliConfig(env, 'job');
       if (config.store === 'memory') throw new CliError(MEMORY_REFUSED);
       const { config: withSecrets } = withLocalSecrets(config);
-      const embedded = await startEmbeddedDynamoDb(withSecrets);
+      const embedded = await startEmbeddedDynamoDb(withSecrets, (line) => io.stderr.write(`${line}\n`));
       closers.push(() => embedded.stop());
       const app = await buildApp(embedded.config);
       // what the job wrote is projected before it exits, whatever the command

@@ -85,7 +85,6 @@ const Env = z.object({
   C360_IDENTITY_RULES_FILE: z.string().optional(),
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
   C360_SOURCES: z.string().optional(),
-  C360_DEMO_CUSTOMERS: z.coerce.number().int().positive().max(100_000).default(500),
 });
 
 /** Source priorities unless C360_SOURCES says otherwise: CRM data outranks support, support clickstream. */
@@ -147,7 +146,6 @@ export type Config = {
   readonly scoreCurrency: string;
   readonly identityRules?: IdentityRules | undefined;
   readonly sources: Readonly<Record<string, z.infer<typeof Source>>>;
-  readonly demoCustomers: number;
 };
 
 export class ConfigError extends Error {
@@ -250,7 +248,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     scoreCurrency: e.C360_SCORE_CURRENCY,
     identityRules,
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },
-    demoCustomers: e.C360_DEMO_CUSTOMERS,
   };
 };
 

@@ -64,7 +64,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
   const lock = locks ? lockDataDir(base.dataDir) : undefined;
   let embedded: Awaited<ReturnType<typeof startEmbeddedDynamoDb>>;
   try {
-    embedded = await startEmbeddedDynamoDb(withSecrets);
+    embedded = await startEmbeddedDynamoDb(withSecrets, out);
   } catch (e) {
     lock?.release();
     throw e;
@@ -102,10 +102,13 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
     const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
     out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs)`);
-    if (generated.writeKey) out(`  write key (Basic auth user name, scope ingest): ${generated.writeKey}`);
-    if (generated.adminToken) out(`  admin token (Bearer, every scope):            ${generated.adminToken}`);
+    // as shell lines: the README's examples use $WRITE_KEY and $ADMIN_TOKEN
     if (generated.writeKey || generated.adminToken)
-      out(config.store === 'memory' ? '  (generated for this process)' : `  (generated once, kept in ${config.dataDir}/secrets.json)`);
+      out(
+        `  credentials ${config.store === 'memory' ? 'generated for this process' : `generated once, kept in ${config.dataDir}/secrets.json`}; to use them in another shell:`,
+      );
+    if (generated.writeKey) out(`  export WRITE_KEY=${generated.writeKey}   # write key: Basic auth user name, scope ingest`);
+    if (generated.adminToken) out(`  export ADMIN_TOKEN=${generated.adminToken}   # admin token: Bearer, every scope`);
     return {
       url,
       app: running,

@@ -57,7 +57,7 @@ describe('the c360 bin', () => {
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
           // the generated credentials are printed after the address
-          const m = /API on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*admin token/.exec(out);
+          const m = /API on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*export ADMIN_TOKEN=/.exec(out);
           if (m) resolve(m[1]!);
         });
         child.once('close', () => reject(new Error(`exited before serving: ${out} ${err}`)));

@@ -44,6 +44,12 @@ describe.runIf(runsSourceFiles())('DynamoDB Local ends with its owner', () => {
     const record = await endpointRecord(dataDir);
     pids.push(record.pid);
     expect(record.owner).toBe(server.child.pid);
+    // its start takes seconds: said while it happens, before the banner
+    const lines = server.stdout().split('\n');
+    const starting = lines.findIndex((l) => /^starting DynamoDB Local \(java .+\) with its data in .+; this takes a few seconds\.\.\.$/.test(l));
+    expect(starting, server.stdout()).toBeGreaterThanOrEqual(0);
+    expect(lines[starting + 1]).toMatch(/^DynamoDB Local answering on http:\/\/127\.0\.0\.1:\d+ after \d+\.\d s$/);
+    expect(lines.findIndex((l) => l.startsWith('Customer 360 API on'))).toBeGreaterThan(starting);
     expect(alive(record.pid)).toBe(true);
     expect(await answers(record.endpoint)).toBe(true);
 

@@ -13,7 +13,7 @@ export const baseEnv = (): NodeJS.ProcessEnv => {
   return { ...env, PORT: '0' };
 };
 
-export type Started = { child: ChildProcess; url: string; writeKey: string; adminToken: string; stderr: () => string };
+export type Started = { child: ChildProcess; url: string; writeKey: string; adminToken: string; stderr: () => string; stdout: () => string };
 
 /** `npm start` in a child process; resolves once it printed its URL and credentials. */
 export const startMain = (env: NodeJS.ProcessEnv, options: { readonly viaNpm?: boolean } = {}): Promise<Started> =>
@@ -22,11 +22,13 @@ export const startMain = (env: NodeJS.ProcessEnv, options: { readonly viaNpm?: b
     const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const found: Partial<Started> = { child, stderr: () => stderr };
+    let stdout = '';
+    const found: Partial<Started> = { child, stderr: () => stderr, stdout: () => stdout };
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdout += `${line}\n`;
       found.url ??= /API on (http:\/\/[^ ]+)/.exec(line)?.[1];
-      found.writeKey ??= /write key .*:\s+(\S+)$/.exec(line)?.[1];
-      found.adminToken ??= /admin token .*:\s+(\S+)$/.exec(line)?.[1];
+      found.writeKey ??= /^\s*export WRITE_KEY=(\S+)/.exec(line)?.[1];
+      found.adminToken ??= /^\s*export ADMIN_TOKEN=(\S+)/.exec(line)?.[1];
       if (found.url && found.writeKey && found.adminToken) resolve(found as Started);
     });
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before serving: ${stderr}`)));

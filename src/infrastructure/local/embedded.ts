@@ -76,7 +76,11 @@ const running = async (file: string, warn: (message: string) => void): Promise<s
   return undefined;
 };
 
-export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> => {
+/** When DynamoDB Local takes longer than this to answer, say that it is starting (it takes 3-13 s). */
+export const SLOW_START_MS = 1_000;
+
+/** `progress` hears of a start that takes more than a second, and of its end. */
+export const startEmbeddedDynamoDb = async (config: Config, progress?: (line: string) => void): Promise<Embedded> => {
   if (config.store !== 'dynamodb' || config.dynamoEndpoint) return { config, stop: async () => {} };
   const dataDir = resolve(join(config.dataDir, 'dynamodb'));
   const endpointFile = join(dataDir, 'endpoint.json');
@@ -91,11 +95,20 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let dynamo: DynamoDbLocal;
+  const started = Date.now();
+  let said = false;
+  const slow = setTimeout(() => {
+    said = true;
+    progress?.(`starting DynamoDB Local (java ${java}) with its data in ${dataDir}; this takes a few seconds...`);
+  }, SLOW_START_MS);
   try {
     dynamo = await startDynamoDbLocal({ dataDir, timeoutMs: 60_000 });
   } catch (e) {
     throw new EmbeddedUnavailable(`DynamoDB Local (java ${java}) did not start: ${(e as Error).message}. Or run on the embedded store: C360_STORE=sqlite`);
+  } finally {
+    clearTimeout(slow);
   }
+  if (said) progress?.(`DynamoDB Local answering on ${dynamo.endpoint} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid, owner: process.pid } satisfies EndpointRecord), { mode: 0o600 });
   const stop = async () => {
     rmSync(endpointFile, { force: true });
