@@ -1,4 +1,6 @@
 import type { CliDeps, CliIo, CliSession } from '../adapters/cli/cli.deps.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CliError } from '../adapters/cli/cli-error.js';
 import { runCli } from '../adapters/cli/program.js';
 import { loadConfig, type Config } from './config.js';
@@ -27,7 +29,17 @@ export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config
 
 /** A job runs in its own process: an in-memory store would be filled, then dropped at exit. */
 export const MEMORY_REFUSED =
-  "C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped when it ends (and a server's in-memory store cannot be reached from here). Unset C360_STORE to use the embedded SQLite store (a running `npm start` sees what the command writes), or use C360_STORE=dynamodb";
+  "C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped when it ends (and a server's in-memory store cannot be reached from here). Unset C360_STORE to use the embedded SQLite store (a running `npm start` sees what the command writes), use C360_STORE=dynamodb, or send to a running server: c360 seed --url http://127.0.0.1:3000";
+
+/** The write key `npm start` generated into the data dir's secrets.json, if there is one (nothing is created). */
+const localWriteKey = (env: NodeJS.ProcessEnv): string | undefined => {
+  try {
+    const secrets = JSON.parse(readFileSync(join(loadConfig(env).dataDir, 'secrets.json'), 'utf8')) as { writeKey?: unknown };
+    return typeof secrets.writeKey === 'string' ? secrets.writeKey : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 const tenantOf = (env: NodeJS.ProcessEnv): string => {
   try {
@@ -80,6 +92,7 @@ export const main = async (
     io,
     seedData: generateSeed,
     onInterrupt: onInterrupt(io),
+    writeKey: () => env.C360_WRITE_KEY || localWriteKey(env),
     open: async (): Promise<CliSession> => {
       const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
         import('./app.js'),

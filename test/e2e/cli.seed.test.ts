@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/infrastructure/cli.js';
+import { loadConfig } from '../../src/infrastructure/config.js';
+import { freePort } from '../../src/infrastructure/local/dynamodb-local.js';
+import { serve } from '../../src/infrastructure/server.js';
 
 // `c360 seed` through the bin's own composition (config, secrets, store), in-process on the
 // embedded store in a temporary data dir, with captured output.
@@ -128,6 +131,48 @@ describe('c360 jobs on the memory store', () => {
       expect(r.err).toMatch(/^error: C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped/);
       expect(r.err).toMatch(/Unset C360_STORE to use the embedded SQLite store/);
       expect(r.out).toBe('');
+    }
+  });
+});
+
+describe('c360 seed --url: to a running server', () => {
+  const banner = (lines: string[], name: string) => lines.map((l) => new RegExp(`export ${name}=(\\S+)`).exec(l)?.[1]).find(Boolean)!;
+
+  it('fills a memory server through /v1/batch, which a job on the memory store could not', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    try {
+      const r = await c360(['seed', '--customers', '6', '--url', server.url, '--write-key', banner(lines, 'WRITE_KEY'), '--json'], { C360_STORE: 'memory' });
+      expect(r.code, r.err).toBe(0);
+      const result = r.json();
+      expect(result).toMatchObject({ url: server.url, customers: 6, orders: 60, events: 120, quarantined: 0 });
+      expect(result.batches).toBeGreaterThanOrEqual(Math.ceil(result.calls / 100));
+      const found = await fetch(`${server.url}/v1/customers?identifier=user_id:user-42-0`, {
+        headers: { authorization: `Bearer ${banner(lines, 'ADMIN_TOKEN')}` },
+      });
+      expect(found.status).toBe(200);
+      expect(((await found.json()) as { orders: { count: number } }).orders.count).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("takes the write key from the server's data dir, and says so when a key is refused", async () => {
+    const dataDir = join(dir, 'served');
+    const server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dataDir, C360_TENANT: 'remote' }), () => {});
+    try {
+      const ok = await c360(['seed', '--customers', '2', '--url', server.url], { C360_DATA_DIR: dataDir });
+      expect(ok.code, ok.err).toBe(0);
+      expect(ok.out).toMatch(new RegExp(`^sent seed 42 to ${server.url} in `, 'm'));
+      const bad = await c360(['seed', '--customers', '2', '--url', server.url, '--write-key', 'wk_not-the-right-one-at-all']);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(new RegExp(`^error: the server at ${server.url} answered 401 to a batch: .*check the write key`, 'm'));
+      const closed = await freePort(); // nothing listens there
+      const down = await c360(['seed', '--customers', '2', '--url', `http://127.0.0.1:${closed}`, '--write-key', 'wk_whatever-key-1234']);
+      expect(down.code).toBe(1);
+      expect(down.err).toMatch(new RegExp(`^error: cannot reach the server at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\): is it running`, 'm'));
+    } finally {
+      await server.close();
     }
   });
 });

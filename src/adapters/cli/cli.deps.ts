@@ -61,6 +61,8 @@ export type CliDeps = {
    * returns the unsubscribe. Absent in tests that do not interrupt.
    */
   readonly onInterrupt?: ((stop: () => void) => () => void) | undefined;
+  /** the write key a job sends to a running server with (`seed --url`) when none is given */
+  readonly writeKey?: (() => string | undefined) | undefined;
   /** moves the tenant to another store; absent where the program runs on an in-memory core */
   readonly migrate?: ((request: MigrateRequest) => Promise<MigrateResult>) | undefined;
 };

@@ -1,6 +1,8 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
-import { EXIT } from './cli-error.js';
+import type { SeedData } from './cli.deps.js';
+import { CliError, EXIT } from './cli-error.js';
+import { MAX_BATCH_CALLS, remoteTarget } from './remote.js';
 import { integer } from './options.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
@@ -10,7 +12,16 @@ import { startProgress } from './progress.js';
 // identifiers, sent through the same ingest path as live traffic. People go to workers whole, so
 // each person's calls keep their order whatever the concurrency.
 
-type SeedOptions = { customers: number; products?: number; orders?: number; events?: number; seed: number; concurrency: number };
+type SeedOptions = {
+  customers: number;
+  products?: number;
+  orders?: number;
+  events?: number;
+  seed: number;
+  concurrency: number;
+  url?: string;
+  writeKey?: string;
+};
 
 /** The default data set's shape per person: sizes not given scale with --customers. */
 export const PER_CUSTOMER = { orders: 10, events: 20 } as const;
@@ -48,7 +59,18 @@ export const registerSeed = (program: Command, action: Action): void => {
       integer(0, 2 ** 31 - 1),
       42,
     )
-    .option('--concurrency <n>', 'people ingested at once (their commits group on the embedded store)', integer(1, 256), 64)
+    .option(
+      '--concurrency <n>',
+      'people ingested at once (their commits group on the embedded store; with --url, batches in flight, at most 8)',
+      integer(1, 256),
+      64,
+    )
+    .option(
+      '--url <url>',
+      'send to the API of a running server (e.g. http://127.0.0.1:3000) in batches of at most 100 calls, instead of writing to the store',
+      httpUrl,
+    )
+    .option('--write-key <key>', "with --url: the write key (default: C360_WRITE_KEY, else the data dir's secrets.json); every call is that key's source")
     .action(action((ctx, options: SeedOptions) => seed(ctx, options)));
 };
 
@@ -56,6 +78,7 @@ const seed = async (ctx: CommandContext, options: SeedOptions): Promise<number> 
   const { tenant, out } = ctx;
   const o = { ...options, ...seedSizes(options) };
   const plan = ctx.deps.seedData({ customers: o.customers, products: o.products, orders: o.orders, events: o.events, seed: o.seed });
+  if (o.url !== undefined) return seedRemote(ctx, o, plan, o.url);
   const session = await ctx.session();
   const sources = new Map<string, IngestSource>();
   const sourceFor = (name: string): IngestSource => sources.get(name) ?? sources.set(name, session.sourceOf(tenant, name)).get(name)!;
@@ -155,3 +178,91 @@ const seedArgs = (o: ReturnType<typeof seedSizes> & { seed: number }): string[] 
   '--seed',
   String(o.seed),
 ];
+
+const httpUrl = (raw: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  return raw;
+};
+
+/** `seed --url`: the same calls, as Segment batches to a running server (whole people per batch where they fit). */
+const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> & SeedOptions, plan: ReturnType<SeedData>, url: string): Promise<number> => {
+  const { out } = ctx;
+  const writeKey = o.writeKey ?? ctx.deps.writeKey?.();
+  if (!writeKey)
+    throw new CliError(
+      "--url needs a write key: pass --write-key, set C360_WRITE_KEY, or run with the server's data dir (C360_DATA_DIR) so that its secrets.json is read",
+      EXIT.usage,
+    );
+  const target = remoteTarget(url, writeKey);
+  const started = Date.now();
+  const progress = startProgress(ctx.deps.io, { label: 'seed', total: plan.stats.calls, unit: 'calls' });
+  let sent = 0;
+  let quarantined = 0;
+  let batchesSent = 0;
+  const problems: { code: string; fields: string[] }[] = [];
+  let failed: unknown;
+  let interrupted = false;
+  const unsubscribe = ctx.deps.onInterrupt?.(() => {
+    interrupted = true;
+  });
+  const people = plan.people[Symbol.iterator]();
+  const flush = async (calls: unknown[]) => {
+    const invalid = await target.send(calls);
+    batchesSent++;
+    sent += calls.length;
+    quarantined += invalid.length;
+    for (const i of invalid) if (problems.length < 5) problems.push({ code: i.code, fields: (i.issues ?? []).map((x) => x.path) });
+    progress.update(sent, () => `${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}`);
+  };
+  // each worker sends its people's calls in order, a batch at a time
+  const worker = async () => {
+    let buffer: unknown[] = [];
+    for (let next = people.next(); !next.done && failed === undefined && !interrupted; next = people.next()) {
+      if (buffer.length && buffer.length + next.value.length > MAX_BATCH_CALLS) [buffer] = [[], await flush(buffer)];
+      for (const { call } of next.value) buffer.push(call);
+      while (buffer.length >= MAX_BATCH_CALLS && !interrupted) await flush(buffer.splice(0, MAX_BATCH_CALLS));
+    }
+    if (buffer.length && failed === undefined && !interrupted) await flush(buffer);
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, 8) }, () => worker().catch((e: unknown) => void (failed ??= e))));
+  } finally {
+    unsubscribe?.();
+  }
+  progress.stop(`${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}`, failed !== undefined || interrupted);
+  if (failed !== undefined) throw failed;
+  const elapsedMs = Date.now() - started;
+  out.result({
+    url: target.url,
+    seed: o.seed,
+    customers: o.customers,
+    products: o.products,
+    orders: o.orders,
+    events: o.events,
+    calls: sent,
+    ...(interrupted ? { interrupted: true, planned: plan.stats.calls } : {}),
+    batches: batchesSent,
+    quarantined,
+    elapsedMs,
+    problems,
+  });
+  if (interrupted)
+    ctx.deps.io.stderr.write(
+      `interrupted: ${sent.toLocaleString('en-US')} of ${plural(plan.stats.calls, 'call')} sent in ${(elapsedMs / 1000).toFixed(1)} s; the server keeps them.\n` +
+        `  to resume, run the same command again (c360 seed ${seedArgs(o).join(' ')} --url ${target.url}): what is already there is skipped as duplicates\n`,
+    );
+  out.line(`${interrupted ? 'partly sent' : 'sent'} seed ${o.seed} to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`);
+  out.line(
+    `  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`,
+  );
+  out.line(`  ${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}, ${quarantined.toLocaleString('en-US')} quarantined by the server`);
+  for (const p of problems) out.line(`  refused: ${p.code}${p.fields.length ? ` at ${p.fields.join(', ')}` : ''} (see GET /v1/quarantine)`);
+  if (interrupted) return EXIT.interrupted;
+  return quarantined > 0 ? 1 : 0;
+};

@@ -1,0 +1,53 @@
+import { CliError } from './cli-error.js';
+
+// A running server as the target of a job (`c360 seed --url`): Segment batches over HTTP, with a
+// write key as the Basic-auth user name, at most 100 calls each. The server stores and projects them as it does any client's; the job keeps nothing.
+
+export const MAX_BATCH_CALLS = 100;
+
+export type RemoteInvalid = { readonly index: number; readonly code: string; readonly issues?: readonly { readonly path: string }[] };
+export type RemoteTarget = {
+  readonly url: string;
+  /** sends one batch (≤ 100 calls, in order); resolves to the calls the server refused (quarantined), by index */
+  send(calls: readonly unknown[]): Promise<readonly RemoteInvalid[]>;
+};
+
+const RETRIABLE = new Set([429, 502, 503, 504]);
+
+export const remoteTarget = (url: string, writeKey: string, fetchImpl: typeof fetch = fetch): RemoteTarget => {
+  const base = url.replace(/\/+$/, '');
+  const authorization = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+  const send = async (calls: readonly unknown[]): Promise<readonly RemoteInvalid[]> => {
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetchImpl(`${base}/v1/batch`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ batch: calls }),
+        });
+      } catch (e) {
+        const inner = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+        const cause = inner?.code ?? inner?.errors?.[0]?.code ?? inner?.message ?? (e as Error).message;
+        throw new CliError(`cannot reach the server at ${base} (${cause}): is it running (npm start)? Check --url`);
+      }
+      const text = await res.text();
+      if (res.ok) return ((JSON.parse(text) as { invalid?: RemoteInvalid[] }).invalid ?? []) as RemoteInvalid[];
+      if (RETRIABLE.has(res.status) && attempt < 6) {
+        const after = Number(res.headers.get('retry-after'));
+        await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? after * 1000 : 100 * 2 ** attempt));
+        continue;
+      }
+      let message = text.slice(0, 300);
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {}
+      const hint =
+        res.status === 401 || res.status === 403
+          ? ": check the write key (--write-key, C360_WRITE_KEY, or the data dir's secrets.json with C360_DATA_DIR)"
+          : '';
+      throw new CliError(`the server at ${base} answered ${res.status} to a batch: ${message}${hint}`);
+    }
+  };
+  return { url: base, send };
+};
