@@ -176,3 +176,38 @@ describe('c360 seed --url: to a running server', () => {
     }
   });
 });
+
+describe('c360 import --url: to a running server', () => {
+  it('sends the file in order as batches; lines that are not calls and calls the server refuses are listed by line', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    const key = (name: string) => lines.map((l) => new RegExp(`export ${name}=(\\S+)`).exec(l)?.[1]).find(Boolean)!;
+    try {
+      const file = join(dir, 'remote.ndjson');
+      const calls = [
+        { type: 'identify', messageId: 'r1', userId: 'u-remote', traits: { email: 'remote@example.com' } },
+        '{not json',
+        { type: 'track', messageId: 'r2', userId: 'u-remote', event: 'Order Completed', properties: { order_id: 'o1', revenue: 10 } },
+        { type: 'identify', messageId: 'r3', userId: 'u-bad', traits: { email: 'not-an-email' } },
+        ...Array.from({ length: 150 }, (_, i) => ({ type: 'page', messageId: `p${i}`, userId: 'u-remote', name: `Page ${i}` })),
+      ];
+      await writeFile(file, `${calls.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))).join('\n')}\n`);
+      const r = await c360(['import', file, '--url', server.url, '--write-key', key('WRITE_KEY'), '--json'], { C360_STORE: 'memory' });
+      expect(r.code, r.err).toBe(0);
+      const result = r.json();
+      expect(result).toMatchObject({ lines: 154, sent: 153, rejected: 2 });
+      expect(result.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
+        [2, 'INVALID_JSON'],
+        [4, expect.stringMatching(/INVALID/)],
+      ]);
+      expect(result.rejectedLines[1].quarantineId).toEqual(expect.any(String));
+      const found = await fetch(`${server.url}/v1/customers?identifier=email:remote@example.com`, {
+        headers: { authorization: `Bearer ${key('ADMIN_TOKEN')}` },
+      });
+      expect(found.status).toBe(200);
+      expect(((await found.json()) as { orders: { count: number } }).orders.count).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -4,18 +4,19 @@ import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { IngestOutcome } from '../../application/ingest/ingest.use-case.js';
 import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
-import { CliError, describeError } from './cli-error.js';
+import { CliError, describeError, EXIT } from './cli-error.js';
 import { CSV_MAPPING_HELP } from './csv-call.js';
 import { csvRecords, ndjsonRecords, type ImportRecord } from './import-records.js';
-import { integer, sourceName } from './options.js';
+import { httpUrl, integer, sourceName } from './options.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
 import { startProgress } from './progress.js';
+import { MAX_BATCH_CALLS, remoteTarget } from './remote.js';
 
 // `c360 import <file>`: Segment calls from NDJSON or CSV, streamed. A bad line never stops the
 // import: it is quarantined with its reason (nothing lost) and listed by line number at the end.
 
-type ImportOptions = { format?: 'ndjson' | 'csv'; source: string; concurrency: number; strict?: boolean };
+type ImportOptions = { format?: 'ndjson' | 'csv'; source: string; concurrency: number; strict?: boolean; url?: string; writeKey?: string };
 export type RejectedLine = {
   readonly line: number;
   readonly code: string;
@@ -36,6 +37,8 @@ export const registerImport = (program: Command, action: Action): void => {
     .option('--source <name>', 'the source these calls come from (priority and channel from C360_SOURCES)', sourceName, 'import')
     .option('--concurrency <n>', 'calls in flight at once (1 keeps the file order)', integer(1, 256), 1)
     .option('--strict', 'exit with 1 when any line was rejected')
+    .option('--url <url>', 'send to the API of a running server (e.g. http://127.0.0.1:3000) in batches of at most 100 calls, in file order', httpUrl)
+    .option('--write-key <key>', "with --url: the write key (default: C360_WRITE_KEY, else the data dir's secrets.json); its source replaces --source")
     .addHelpText('after', CSV_MAPPING_HELP)
     .action(action((ctx, file: string, options: ImportOptions) => importFile(ctx, file, options)));
 };
@@ -47,6 +50,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   });
   if (!info.isFile()) throw new CliError(`cannot read ${file}: not a regular file`);
   const format = o.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
+  if (o.url !== undefined) return importRemote(ctx, file, format, info.size, o, o.url);
   const session = await ctx.session();
   const source = session.sourceOf(tenant, o.source);
   const input = createReadStream(file);
@@ -107,5 +111,88 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   if (rejected.length) out.line('rejected lines (c360 quarantine replay <id> after a fix):');
   for (const r of rejected) out.line(`  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}`);
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);
+  return o.strict && counts.rejected > 0 ? 1 : 0;
+};
+
+/** under the API's 500 KB per batch, with room for the envelope */
+const MAX_BATCH_BYTES = 450 * 1024;
+
+/** `import --url`: the file's calls as Segment batches to a running server, in file order. */
+const importRemote = async (ctx: CommandContext, file: string, format: string, size: number, o: ImportOptions, url: string): Promise<number> => {
+  const { out } = ctx;
+  const writeKey = o.writeKey ?? ctx.deps.writeKey?.();
+  if (!writeKey)
+    throw new CliError(
+      "--url needs a write key: pass --write-key, set C360_WRITE_KEY, or run with the server's data dir (C360_DATA_DIR) so that its secrets.json is read",
+      EXIT.usage,
+    );
+  const target = remoteTarget(url, writeKey);
+  const input = createReadStream(file);
+  const records = format === 'csv' ? csvRecords(input, file) : ndjsonRecords(input);
+  const counts = { lines: 0, sent: 0, rejected: 0 };
+  const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
+  const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: size || undefined });
+  const detail = () => `${plural(counts.lines, 'line')}, ${counts.rejected.toLocaleString('en-US')} rejected`;
+  const started = Date.now();
+  let batch: { line: number; call: unknown }[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    const sending = batch;
+    [batch, bytes] = [[], 0];
+    const invalid = await target.send(sending.map((b) => b.call)).catch((e: unknown) => {
+      throw new CliError(
+        `${file}: stopped at line ${sending[0]!.line}: ${describeError(e)}; lines before it are sent, and importing the file again skips them`,
+      );
+    });
+    counts.sent += sending.length;
+    for (const i of invalid) {
+      counts.rejected++;
+      if (rejected.length < REPORT_LIMIT)
+        rejected.push({
+          line: sending[i.index]!.line,
+          code: i.code,
+          fields: (i.issues ?? []).map((x) => x.path),
+          message: i.message ?? i.code,
+          ...(i.quarantineId ? { quarantineId: i.quarantineId } : {}),
+        });
+    }
+  };
+  let failed = false;
+  try {
+    for await (const record of records) {
+      counts.lines++;
+      if ('unreadable' in record) {
+        // not a call: nothing to send; the line is reported here instead of the server's quarantine
+        counts.rejected++;
+        if (rejected.length < REPORT_LIMIT)
+          rejected.push({ line: record.line, code: record.reason.code, fields: record.reason.issues.map((i) => i.path), message: record.reason.message });
+        continue;
+      }
+      const n = JSON.stringify(record.call).length;
+      if (batch.length >= MAX_BATCH_CALLS || (batch.length && bytes + n > MAX_BATCH_BYTES)) await flush();
+      batch.push({ line: record.line, call: record.call });
+      bytes += n;
+      progress.update(input.bytesRead, detail);
+    }
+    await flush();
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    input.destroy();
+    progress.stop(detail(), failed);
+  }
+  rejected.sort((a, b) => a.line - b.line);
+  const elapsedMs = Date.now() - started;
+  out.result({ url: target.url, file, format, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
+  out.line(`sent ${file} (${format}) to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`);
+  out.line(`  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent, ${counts.rejected.toLocaleString('en-US')} rejected`);
+  if (rejected.length) out.line('rejected lines:');
+  for (const r of rejected)
+    out.line(
+      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} ${r.quarantineId ? `-> quarantine ${r.quarantineId} on the server` : '(not sent: not a call)'}`,
+    );
+  if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')}`);
   return o.strict && counts.rejected > 0 ? 1 : 0;
 };

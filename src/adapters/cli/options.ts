@@ -23,3 +23,15 @@ export const sourceName = (raw: string): string => {
   if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(raw)) throw new InvalidArgumentError('letters, digits, dots, dashes and underscores (at most 64)');
   return raw;
 };
+
+/** --url: where a running server's API is */
+export const httpUrl = (raw: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  return raw;
+};

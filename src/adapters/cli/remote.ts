@@ -5,7 +5,13 @@ import { CliError } from './cli-error.js';
 
 export const MAX_BATCH_CALLS = 100;
 
-export type RemoteInvalid = { readonly index: number; readonly code: string; readonly issues?: readonly { readonly path: string }[] };
+export type RemoteInvalid = {
+  readonly index: number;
+  readonly code: string;
+  readonly message?: string;
+  readonly issues?: readonly { readonly path: string }[];
+  readonly quarantineId?: string;
+};
 export type RemoteTarget = {
   readonly url: string;
   /** sends one batch (≤ 100 calls, in order); resolves to the calls the server refused (quarantined), by index */

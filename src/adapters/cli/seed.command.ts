@@ -1,9 +1,9 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
 import type { SeedData } from './cli.deps.js';
 import { CliError, EXIT } from './cli-error.js';
 import { MAX_BATCH_CALLS, remoteTarget } from './remote.js';
-import { integer } from './options.js';
+import { httpUrl, integer } from './options.js';
 import { plural } from './output.js';
 import type { Action, CommandContext } from './command-context.js';
 import { startProgress } from './progress.js';
@@ -178,17 +178,6 @@ const seedArgs = (o: ReturnType<typeof seedSizes> & { seed: number }): string[] 
   '--seed',
   String(o.seed),
 ];
-
-const httpUrl = (raw: string): string => {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('an http:// or https:// URL, e.g. http://127.0.0.1:3000');
-  return raw;
-};
 
 /** `seed --url`: the same calls, as Segment batches to a running server (whole people per batch where they fit). */
 const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> & SeedOptions, plan: ReturnType<SeedData>, url: string): Promise<number> => {
