@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answers, dynamoDbLocalArgs, freePort, jarDir, runsSourceFiles } from '../../src/infrastructure/local/dynamodb-local.js';
-import { startMain, stop } from '../support/main-process.js';
+import { baseEnv, startMain, stop } from '../support/main-process.js';
 
 // DynamoDB Local (373 MB of Java) never outlives the process that started it: `npm start` with
 // C360_STORE=dynamodb killed with SIGKILL takes it along (its standard input is a pipe from the
@@ -59,6 +59,35 @@ describe.runIf(runsSourceFiles())('DynamoDB Local ends with its owner', () => {
     // the JVM stops on its own: nobody signals it
     expect(await goneWithin(record.pid, 15_000), `DynamoDB Local (pid ${record.pid}) outlived its server`).toBe(true);
   }, 120_000);
+
+  it('Ctrl-C in the terminal (SIGINT to the whole process group) stops a seed cleanly: its DynamoDB Local is not hit mid-job', async () => {
+    const dataDir = join(root, 'ctrl-c');
+    // its own process group, as a terminal's foreground job is: the signal goes to every process in it
+    const job = spawn(process.execPath, [join(import.meta.dirname, '../../bin/c360.mjs'), 'seed', '--customers', '200'], {
+      env: { ...baseEnv(), C360_STORE: 'dynamodb', C360_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let err = '';
+    job.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    job.stdout.resume();
+    const closed = new Promise<number | null>((resolve) => job.once('close', resolve));
+    // a job that does not end is not left behind by a failing test
+    const guard = setTimeout(() => process.kill(-job.pid!, 'SIGKILL'), 150_000);
+    for (const until = Date.now() + 90_000; !/^seed: \d+% [1-9]/m.test(err) && job.exitCode === null && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 100));
+    const record = await endpointRecord(dataDir);
+    pids.push(record.pid);
+    expect(record.owner).toBe(job.pid);
+    process.kill(-job.pid!, 'SIGINT');
+    const code = await closed;
+    clearTimeout(guard);
+    expect(code, err).toBe(130);
+    expect(err).toMatch(/interrupted: [\d,]+ of [\d,]+ calls sent/);
+    expect(err).not.toMatch(/^error:/m);
+    // and the job stopped the DynamoDB Local it started on its way out
+    expect(await goneWithin(record.pid, 10_000)).toBe(true);
+  }, 180_000);
 
   it('stops one left running by a process that is gone, instead of adopting it', async () => {
     const dataDir = join(root, 'stale');

@@ -135,8 +135,13 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
   const loopbackOnly = runsSourceFiles(java);
   if (!loopbackOnly) (options.warn ?? console.warn)(`warning: ${fallbackWarning(java)}`);
   // stdin is a pipe from this process that is never written: when this process ends, however it
-  // ends (kill -9 included), the kernel closes it, and the launcher stops DynamoDB Local
-  const child: ChildProcess = spawn(java, dynamoDbLocalArgs(dir, port, options.dataDir, loopbackOnly), { stdio: ['pipe', 'ignore', 'pipe'] });
+  // ends (kill -9 included), the kernel closes it, and the launcher stops DynamoDB Local. So it can
+  // have its own process group: a Ctrl-C in the terminal goes to the owner, which stops it in turn
+  // after finishing its own work, instead of killing the store under a job that is stopping cleanly
+  const child: ChildProcess = spawn(java, dynamoDbLocalArgs(dir, port, options.dataDir, loopbackOnly), {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    detached: loopbackOnly,
+  });
   child.stdin?.on('error', () => {}); // EPIPE once it has exited
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
