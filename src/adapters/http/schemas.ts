@@ -109,11 +109,14 @@ export const BatchResult = lazy(() =>
         z.object({
           index: z.number().int(),
           code: z.string(),
-          message: z.string(),
-          issues: z.array(z.object({ path: z.string(), message: z.string() })),
-          quarantineId: z.string().optional(),
+          issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
+          quarantineId: z.string().optional().openapi({ description: 'a call refused by the core after validation has its own entry' }),
         }),
       ),
+      quarantineId: z
+        .string()
+        .optional()
+        .openapi({ description: 'the ONE entry holding every call refused for its shape (over 32 KB, not a valid call), with their indexes and reasons' }),
     })
     .openapi('BatchResult'),
 );

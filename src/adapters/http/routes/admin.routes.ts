@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
 import type { AppEnv, Gate } from '../auth.js';
+import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { errors, lazy, Limit, ok } from '../schemas.js';
@@ -73,9 +74,10 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.quarantine.list(c.get('principal').tenant, { status: q.status, limit: q.limit, after: q.cursor });
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isIdPosition).q;
+      const page = await deps.core.quarantine.list(c.get('principal').tenant, { status: q.status, limit: q.limit, after });
       const items = page.entries.map((e) => present(e, q.payload === 'true'));
-      return c.json(page.next ? { items, next: page.next } : { items }, 200);
+      return c.json(page.next ? { items, next: encodeCursor({ q: page.next }) } : { items }, 200);
     },
   );
 
