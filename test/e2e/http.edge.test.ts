@@ -124,6 +124,27 @@ describe('batch size', () => {
   });
 });
 
+describe('request ids', () => {
+  it('answers every response, accepted or refused, with X-Request-Id, echoing a well-formed one', async () => {
+    api.clock.advance(60_000);
+    const answers = [
+      await api.post('/v1/track', call(1)),
+      await api.post('/v1/track', '{"userId":'),
+      await api.post('/v1/track', call(2), {}, 'not-a-key'),
+      await api.admin('/v1/nothing'),
+      await api.admin('/v1/customers/c-1/timeline?limit=0'),
+      await api.admin('/v1/quarantine?limit=1'),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 401, 404, 400, 200]);
+    for (const a of answers) expect(a.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(answers.map((a) => a.headers.get('x-request-id'))).size).toBe(answers.length);
+    const given = await api.post('/v1/track', call(3), { 'x-request-id': 'client-req.42' });
+    expect(given.headers.get('x-request-id')).toBe('client-req.42');
+    const refused = await api.post('/v1/track', '[', { 'x-request-id': 'client-req.43' });
+    expect([refused.status, refused.headers.get('x-request-id')]).toEqual([400, 'client-req.43']);
+  });
+});
+
 describe('refusals the client causes', () => {
   it('answers a cursor the API never handed out with 400 naming cursor', async () => {
     // zzz; a JSON string; an id with a space

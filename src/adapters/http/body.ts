@@ -8,7 +8,7 @@ import { HttpError } from './errors.js';
 // the client's fault, not ours.
 
 export type BodyRead =
-  | { readonly ok: true; readonly text: string }
+  | { readonly ok: true; readonly text: string /** bytes, decoded */; readonly size: number }
   | { readonly ok: false; readonly reason: 'too-large'; readonly size: number; readonly decoded: boolean }
   | { readonly ok: false; readonly reason: 'truncated' }
   | { readonly ok: false; readonly reason: 'unsupported-encoding'; readonly encoding: string }
@@ -70,32 +70,55 @@ const readRequest = async (req: Request, max: number): Promise<Raw> => {
 };
 
 /** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
-type NodeIncoming = AsyncIterable<Uint8Array> & { readonly headers: Readonly<Record<string, string | string[] | undefined>> };
+type NodeIncoming = {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly complete: boolean;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  pause(): unknown;
+};
 
 const incomingOf = (env: unknown): NodeIncoming | undefined => {
   const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
-  return typeof incoming === 'object' && incoming !== null && Symbol.asyncIterator in incoming && 'headers' in incoming
+  return typeof incoming === 'object' && incoming !== null && 'headers' in incoming && typeof (incoming as NodeIncoming).on === 'function'
     ? (incoming as NodeIncoming)
     : undefined;
 };
 
-const readIncoming = async (incoming: NodeIncoming, max: number): Promise<Raw> => {
+/** The Node request's bytes by its events (cheaper than its async iterator), with the same bound. */
+const readIncoming = (incoming: NodeIncoming, max: number): Promise<Raw> => {
   const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > max) return { ok: false, reason: 'too-large', size: declared, decoded: false };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    // leaving the loop early destroys the stream, as cancelling the web reader does
-    for await (const chunk of incoming) {
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve({ ok: false, reason: 'too-large', size: declared, decoded: false });
+  return new Promise<Raw>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (raw: Raw) => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onGone);
+      incoming.off('close', onClose);
+      resolve(raw);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
-      if (size > max) return { ok: false, reason: 'too-large', size, decoded: false };
-      chunks.push(chunk);
-    }
-  } catch {
-    // 'aborted': the connection ended before Content-Length bytes arrived
-    return { ok: false, reason: 'truncated' };
-  }
-  return { ok: true, bytes: concat(chunks, size) };
+      if (size <= max) return void chunks.push(chunk);
+      // stop buffering: the rest of an oversized body is never held (Node discards it after the answer)
+      finish({ ok: false, reason: 'too-large', size, decoded: false });
+      incoming.pause();
+    };
+    const onEnd = () => finish({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    // 'aborted' / an early close: the connection ended before Content-Length bytes arrived
+    const onGone = () => finish({ ok: false, reason: 'truncated' });
+    const onClose = () => {
+      if (!incoming.complete) onGone();
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onGone);
+    incoming.on('close', onClose);
+  });
 };
 
 /** zlib-wrapped deflate (what HTTP's "deflate" means) has a 2-byte header divisible by 31; some senders send it raw. */
@@ -139,7 +162,7 @@ export const readBody = async (c: { readonly env: unknown; readonly req: { reado
   if (!raw.ok) return raw;
   const decoded = encoding === 'identity' || raw.bytes.byteLength === 0 ? raw : await inflate(raw.bytes, encoding, max);
   if (!decoded.ok) return decoded;
-  return { ok: true, text: utf8.decode(decoded.bytes) };
+  return { ok: true, text: utf8.decode(decoded.bytes), size: decoded.bytes.byteLength };
 };
 
 const kb = (n: number) => `${Math.round(n / 1024)} KB`;
@@ -158,11 +181,21 @@ export const tooLarge = (what: 'call' | 'batch', max: number): HttpError =>
  */
 export const unreadable = (read: Exclude<BodyRead, { ok: true }>, max: number, segment?: 'call' | 'batch'): HttpError => {
   switch (read.reason) {
-    case 'too-large':
-      if (segment && !read.decoded) return tooLarge(segment, max);
-      return new HttpError('PAYLOAD_TOO_LARGE', `the request body is larger than the ${kb(max)} limit${read.decoded ? ' once decoded' : ''}`, [
-        { path: '(root)', message: `at most ${max} bytes${read.decoded ? ' after Content-Encoding is decoded' : ''}` },
-      ]);
+    case 'too-large': {
+      // the rest of the body was not read: close the connection after the answer rather than
+      // let Node read and discard however much more the client sends
+      const close: Record<string, string> = read.decoded ? {} : { Connection: 'close' };
+      if (segment && !read.decoded) {
+        const e = tooLarge(segment, max);
+        return new HttpError(e.code, e.message, e.issues, close);
+      }
+      return new HttpError(
+        'PAYLOAD_TOO_LARGE',
+        `the request body is larger than the ${kb(max)} limit${read.decoded ? ' once decoded' : ''}`,
+        [{ path: '(root)', message: `at most ${max} bytes${read.decoded ? ' after Content-Encoding is decoded' : ''}` }],
+        close,
+      );
+    }
     case 'truncated':
       return new HttpError('BODY_INCOMPLETE', 'the request body ended before its Content-Length; send the whole body', [
         { path: 'content-length', message: 'more than the bytes sent' },
@@ -234,7 +267,7 @@ export type JsonParse =
 
 /** JSON.parse, refusing empty text and nesting deeper than MAX_JSON_DEPTH (which would overflow the stack of whatever walks it next). */
 export const parseJson = (text: string): JsonParse => {
-  if (text.trim() === '')
+  if (!/\S/.test(text))
     return { ok: false, code: 'MALFORMED_JSON', message: 'the request body is empty; send a JSON object', issues: [{ path: '(root)', message: 'empty' }] };
   let value: unknown;
   try {

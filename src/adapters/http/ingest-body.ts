@@ -18,7 +18,7 @@ export const receiveIngestBody = async (
   gate: Gate,
   limit: number,
   what: 'call' | 'batch',
-): Promise<{ principal: Principal; body: unknown }> => {
+): Promise<{ principal: Principal; body: unknown; size: number }> => {
   const address = c.get('clientAddress');
   let principal = gate.ingestByHeader(c.req.header('authorization'), address);
   const read = await readBody(c, limit);
@@ -33,5 +33,5 @@ export const receiveIngestBody = async (
     const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, read.text, reason);
     throw new HttpError(parsed.code, `${parsed.message}; the body was kept in the quarantine`, parsed.issues, {}, { quarantineId });
   }
-  return { principal, body: parsed.value };
+  return { principal, body: parsed.value, size: read.size };
 };

@@ -79,7 +79,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     },
   });
   app.post('/v1/batch', async (c) => {
-    const { principal, body } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
+    const { principal, body, size } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
     const shape = SegmentBatch.safeParse(body);
     if (!shape.success) {
       const issues = zodIssues(shape.error);
@@ -102,7 +102,8 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     const refused: { index: number; call: unknown; reason: QuarantineReason }[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
-      if (bytes(call) > CALL_LIMIT) {
+      // no call of a body within the call limit can be over it: only measure calls of larger batches
+      if (size > CALL_LIMIT && bytes(call) > CALL_LIMIT) {
         const e = tooLarge('call', CALL_LIMIT);
         refused.push({ index, call, reason: { code: e.code, message: e.message, issues: e.issues } });
         continue;
