@@ -7,6 +7,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // every file in a fresh worker, as the suite has always run: some files set process.env for
+    // themselves (the SNS endpoint, a Lambda's variables). Said here, not left to the default,
+    // because vitest 5 otherwise ends a full run with a hint to try isolate: false
+    isolate: true,
     globalSetup: ['./test/support/global-setup.ts'],
     // the SDK must never look for credentials or metadata off this machine
     env: {

@@ -32,6 +32,16 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       await expect(q.get(tenant, 'q-404')).resolves.toBeUndefined();
     });
 
+    it('keeps the keyed hashes an entry was put with (an erasure matches unparseable bodies by them), on get and on list', async () => {
+      const matchKeys = ['k1-hash', 'k2-hash'];
+      await q.put({ ...quarantineEntry(tenant, 'q-keys', { payload: '{"email": "broken' }), matchKeys });
+      await q.put(quarantineEntry(tenant, 'q-none', { payload: 'no keys' }));
+      expect([...((await q.get(tenant, 'q-keys'))?.matchKeys ?? [])].sort()).toEqual(matchKeys);
+      expect((await q.get(tenant, 'q-none'))?.matchKeys ?? []).toEqual([]);
+      const listed = await listAll(q, tenant, 10);
+      expect([...(listed.find((e) => e.id === 'q-keys')?.matchKeys ?? [])].sort()).toEqual(matchKeys);
+    });
+
     it('lists oldest first (ids are time-ordered UUIDv7s), a page at a time', async () => {
       const ids = timeOrderedIds(5);
       for (const id of ids) await q.put(quarantineEntry(tenant, id));

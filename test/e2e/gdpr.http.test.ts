@@ -3,6 +3,7 @@ import { syncIntake } from '../../src/application/ingest/intake.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 import { pagesOf } from '../support/paging.js';
+import { memoryDump } from '../support/store-dump.js';
 
 // The GDPR surface over real loopback HTTP on the in-memory store: access export, consent,
 // restriction, erasure with its receipt, and the audit log, which must never hold a personal value.
@@ -112,11 +113,27 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect(merged.status, merged.text).toBe(200);
     expect((await api.request('POST', `/v1/customers/${survivor}/unmerge`, { token: admin(), json: { mergeId: merged.body.mergeId } })).status).toBe(200);
 
+    // a body that does not parse, naming her email and a last name: quarantined as raw text
+    const malformed = await api.request('POST', '/v1/identify', {
+      token: api.keys.acmeIngestToken,
+      headers: { 'content-type': 'application/json' },
+      body: '{"userId": "x", "traits": {"email": "GRACE@example.com", "lastName": "Hopperton-Unparsed"',
+    });
+    expect(malformed.status, malformed.text).toBe(400);
+    expect(malformed.body.error.code).toBe('MALFORMED_JSON');
+    const heldId: string = malformed.body.error.quarantineId;
+    expect(memoryDump(h)).toContain('hopperton-unparsed');
+    const listed = await api.request('GET', `/v1/customers/${absorbed}/export`, { token: admin() });
+    expect(listed.body.quarantine.entries.map((e: { id: string }) => e.id)).toContain(heldId);
+
     expect((await api.request('DELETE', `/v1/customers/${survivor}`, { token: api.keys.acmeReader })).status).toBe(403);
     const erased = await api.request('DELETE', `/v1/customers/${absorbed}?reason=art17-request`, { token: admin() });
     expect(erased.status, erased.text).toBe(200);
     expect(erased.body).toMatchObject({ requestedId: absorbed, actor: 'acme-admin' });
     expect([...erased.body.customers].sort()).toEqual([survivor, absorbed].sort());
+    // the unparseable body went with her, whole
+    expect(await h.ports.quarantine.get('acme', heldId)).toBeUndefined();
+    expect(memoryDump(h)).not.toContain('hopperton-unparsed');
     const again = await api.request('DELETE', `/v1/customers/${survivor}`, { token: admin() });
     expect(again.status).toBe(200);
     expect(again.body).toEqual(erased.body);

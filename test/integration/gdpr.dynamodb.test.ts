@@ -4,7 +4,7 @@ import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.clien
 import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
-import { aliceValues, BOB, seedScenario } from '../support/erasure-scenario.js';
+import { aliceValues, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../support/erasure-scenario.js';
 import { dynamoDump, leaked } from '../support/store-dump.js';
 
 // The erasure proofs on the production wiring: the container's DynamoDB adapters on DynamoDB
@@ -46,6 +46,8 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
 
   it('leaves no personal value of the erased cluster in any item of any table, and other views unchanged', async () => {
     const seeded = await seedScenario(ingest);
+    // request bodies that never parsed, naming Alice (and one naming Bob)
+    const held = await holdMalformed((raw) => app.core.quarantine.hold(tenant, 'web', raw, MALFORMED_REASON));
     await app.drainBackground();
     const docsOf = async (ids: readonly string[]) => Promise.all(ids.map((id) => app.core.ports.readModels.get(tenant, id)));
     const before = await docsOf(seeded.others);
@@ -56,11 +58,15 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
 
     const r = await app.core.gdpr.erase(tenant, seeded.alice[2]!, { actor: 'dpo' });
     expect([...r.customers].sort()).toEqual([...seeded.alice].sort());
-    expect(r.removed).toMatchObject({ streams: 3, dataKeys: 3, quarantined: 2 });
+    expect(r.removed).toMatchObject({ streams: 3, dataKeys: 3, quarantined: 2 + held.alice.length });
     await app.drainBackground();
 
     const after = await dynamoDump(client, prefix);
     expect(leaked(after.text, aliceValues)).toEqual([]);
+    // the unparseable bodies naming her are gone from the table (their ids with them); Bob's stays
+    for (const id of held.alice) expect(await app.core.ports.quarantine.get(tenant, id)).toBeUndefined();
+    expect(leaked(after.text, held.alice)).toEqual([]);
+    expect(leaked(after.text, held.bob)).toEqual(held.bob.map((id) => id.toLowerCase()));
     expect(leaked(memoryExtras(), aliceValues)).toEqual([]);
     expect(after.text).toContain(BOB.email.toLowerCase()); // Bob's quarantined call is still there
     expect(await docsOf(seeded.alice)).toEqual([undefined, undefined, undefined]);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
-import { aliceValues, BOB, seedScenario } from '../support/erasure-scenario.js';
+import { aliceValues, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../support/erasure-scenario.js';
 
 // The erasure proof on the embedded default: after erasing Alice's cluster, not one byte of the
 // database file, its -wal or its -shm holds her personal values (any casing, or base64) or her
@@ -54,6 +54,8 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
   it('leaves no personal value and no wrapped data key of the erased cluster in the file, its WAL or its shm', async () => {
     const ingest = (call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
     const seeded = await seedScenario(ingest);
+    // request bodies that never parsed, naming Alice (and one naming Bob)
+    const held = await holdMalformed((raw) => app.core.quarantine.hold(tenant, 'web', raw, MALFORMED_REASON));
     await app.drainBackground();
     // the wrapped keys of Alice's customers, as the key table holds them
     const reader = new SqliteDatabase({ path: join(dir, 'c360.sqlite') });
@@ -71,6 +73,14 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
     expect([...receipt.customers].sort()).toEqual([...seeded.alice].sort());
     await app.drainBackground();
 
+    expect(receipt.removed.quarantined).toBe(seeded.quarantined - 1 + held.alice.length);
+    // the unparseable bodies naming her are gone, rows and all; Bob's is still there
+    const rows = new SqliteDatabase({ path: join(dir, 'c360.sqlite') });
+    const row = rows.db.prepare('SELECT count(*) AS n FROM quarantine_entries WHERE tenant = ? AND id = ?');
+    const count = (id: string) => Number((row.get(tenant, id) as { n: number }).n);
+    expect(held.alice.map(count)).toEqual(held.alice.map(() => 0));
+    expect(held.bob.map(count)).toEqual(held.bob.map(() => 1));
+    rows.close();
     expect(foundIn(aliceValues)).toEqual([]);
     expect(foundIn(keyNeedles)).toEqual([]);
     // the scan can see what is there: Bob's values survive

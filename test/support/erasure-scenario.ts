@@ -141,3 +141,34 @@ export const seedScenario = async (ingest: (call: Call) => Promise<IngestOutcome
   const others = [...created.values()].filter((id) => !alice.includes(id));
   return { alice, aliceSurvivor: alice[0]!, others, quarantined };
 };
+
+/** A last name that only Alice's unparseable bodies carry: an erasure must take them whole. */
+export const ALICE_MALFORMED_LAST_NAME = 'Vantablackwood-Smithers';
+
+/**
+ * Request bodies that do not parse as JSON (MALFORMED_JSON): three name Alice (by email, by phone
+ * number, by user id under a single-quoted key), one names Bob and must stay.
+ */
+export const malformedBodies = (): { readonly alice: readonly string[]; readonly bob: readonly string[] } => ({
+  alice: [
+    `{"type":"identify","traits":{"email":"${ALICE.email.toUpperCase()}","lastName":"${ALICE_MALFORMED_LAST_NAME}"`,
+    `{type: identify, traits: {phone: ${ALICE.phone}, lastName: ${ALICE_MALFORMED_LAST_NAME}}`,
+    `{'userId': "${ALICE.userId}", "traits": {"lastName": "${ALICE_MALFORMED_LAST_NAME}",}}`,
+  ],
+  bob: [`{"type":"identify","userId":"${BOB.userId}","traits":{"email":"${BOB.email}","lastName":"Builder-Malformed"`],
+});
+
+/** Quarantines every malformed body as an unreadable request would; returns their entry ids. */
+export const holdMalformed = async (
+  hold: (raw: string) => Promise<string>,
+): Promise<{ readonly alice: readonly string[]; readonly bob: readonly string[] }> => {
+  const bodies = malformedBodies();
+  for (const raw of [...bodies.alice, ...bodies.bob]) expect(() => JSON.parse(raw)).toThrow();
+  const alice: string[] = [];
+  for (const raw of bodies.alice) alice.push(await hold(raw));
+  const bob: string[] = [];
+  for (const raw of bodies.bob) bob.push(await hold(raw));
+  return { alice, bob };
+};
+
+export const MALFORMED_REASON = { code: 'MALFORMED_JSON', message: 'not valid JSON', issues: [{ path: '(root)', message: 'not valid JSON' }] } as const;

@@ -58,6 +58,7 @@ const toEntry = (item: Item): QuarantineEntry => {
     payload: decodePayload(item),
     status: item.status!.S === 'replayed' ? 'replayed' : 'pending',
     ...(replayedAt === undefined ? {} : { replayedAt: Number(replayedAt) }),
+    ...(item.matchKeys?.SS ? { matchKeys: item.matchKeys.SS } : {}),
   };
 };
 
@@ -87,6 +88,8 @@ export class DynamoDbQuarantine implements Quarantine {
       ...encodePayload(entry.payload),
       status: S(entry.status),
       ...(entry.replayedAt === undefined ? {} : { replayedAt: N(entry.replayedAt) }),
+      // keyed hashes only (a string set cannot be empty)
+      ...(entry.matchKeys?.length ? { matchKeys: { SS: [...new Set(entry.matchKeys)] } } : {}),
       // retention runs from the time it was quarantined, not from the (client-set) receivedAt
       ttl: N(Math.floor((this.clock.now() + this.retentionMs) / 1000)),
     };

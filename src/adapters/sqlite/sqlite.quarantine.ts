@@ -17,10 +17,10 @@ export type SqliteQuarantineOptions = {
 
 export const DEFAULT_SQLITE_QUARANTINE_RETENTION_MS = 30 * 24 * 3_600_000;
 
-const COLUMNS = 'tenant, id, received_at, source, reason, payload, status, replayed_at, expires_at';
+const COLUMNS = 'tenant, id, received_at, source, reason, payload, status, replayed_at, expires_at, match_keys';
 
 const SQL = {
-  put: `INSERT OR REPLACE INTO quarantine_entries (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  put: `INSERT OR REPLACE INTO quarantine_entries (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   get: `SELECT ${COLUMNS} FROM quarantine_entries WHERE tenant = ? AND id = ? AND expires_at > ?`,
   replayed: `UPDATE quarantine_entries SET status = 'replayed', replayed_at = ? WHERE tenant = ? AND id = ? AND expires_at > ?`,
   delete: 'DELETE FROM quarantine_entries WHERE tenant = ? AND id = ?',
@@ -40,6 +40,7 @@ type Row = {
   payload: string | null;
   status: QuarantineEntry['status'];
   replayed_at: number | null;
+  match_keys: string | null;
 };
 
 const toEntry = (r: Row): QuarantineEntry => ({
@@ -51,6 +52,7 @@ const toEntry = (r: Row): QuarantineEntry => ({
   payload: r.payload === null ? undefined : JSON.parse(r.payload),
   status: r.status === 'replayed' ? 'replayed' : 'pending',
   ...(r.replayed_at === null ? {} : { replayedAt: r.replayed_at }),
+  ...(r.match_keys === null ? {} : { matchKeys: JSON.parse(r.match_keys) as string[] }),
 });
 
 export class SqliteQuarantine implements Quarantine {
@@ -69,6 +71,9 @@ export class SqliteQuarantine implements Quarantine {
       status TEXT NOT NULL, replayed_at INTEGER, expires_at INTEGER NOT NULL,
       PRIMARY KEY (tenant, id)); -- a rowid table: payloads are large rows
       CREATE INDEX IF NOT EXISTS quarantine_entries_expiry ON quarantine_entries (expires_at)`);
+    // files made before entries recorded the keyed hashes of their identifiers (JSON array, or NULL)
+    const columns = db.db.prepare('PRAGMA table_info(quarantine_entries)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'match_keys')) db.db.exec('ALTER TABLE quarantine_entries ADD COLUMN match_keys TEXT');
   }
 
   async put(entry: QuarantineEntry): Promise<void> {
@@ -88,6 +93,7 @@ export class SqliteQuarantine implements Quarantine {
         entry.status,
         entry.replayedAt ?? null,
         now + this.retentionMs,
+        entry.matchKeys ? JSON.stringify(entry.matchKeys) : null,
       );
   }
 

@@ -71,6 +71,8 @@ export const RETRY = { maxAttempts: 10, backoffMs: (attempt: number) => Math.ran
 
 export class CommandPipeline {
   private readonly lock = new KeyedLock();
+  /** writes between the start of their commit and the end of their after-commit step */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly ports: CorePorts,
@@ -78,6 +80,15 @@ export class CommandPipeline {
     private readonly codec: EventCodec,
     private readonly afterCommit: AfterCommit = async () => {},
   ) {}
+
+  /**
+   * Resolves once every write whose commit had started when this was called has run its
+   * after-commit step: an erasure waits for it before deleting views, so a projection of a commit
+   * that landed just before its tombstone cannot write them back afterwards.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
 
   run<R>(cmd: Command<R>): Promise<R> {
     const now = this.ports.clock.now();
@@ -96,9 +107,17 @@ export class CommandPipeline {
       if (decision.kind === 'retry') {
         for (const id of decision.evict) this.repo.evict(cmd.tenant, id);
       } else {
-        const outcome = await this.commit(cmd, decision, now);
-        if (outcome.status === 'duplicate') return cmd.idempotency!.duplicate(outcome.payloadHash);
-        if (outcome.status === 'committed') return this.finish(cmd.tenant, decision, outcome.written);
+        let landed!: () => void;
+        const flight = new Promise<void>((resolve) => (landed = resolve));
+        this.inFlight.add(flight);
+        try {
+          const outcome = await this.commit(cmd, decision, now);
+          if (outcome.status === 'duplicate') return cmd.idempotency!.duplicate(outcome.payloadHash);
+          if (outcome.status === 'committed') return await this.finish(cmd.tenant, decision, outcome.written);
+        } finally {
+          this.inFlight.delete(flight);
+          landed();
+        }
         for (const p of decision.streams) this.repo.evict(cmd.tenant, p.before.id);
         await decision.onConflict?.();
       }

@@ -103,6 +103,10 @@ export class IdentityUseCases {
           stamp,
         );
         absorbed.run({ type: 'MarkMergedInto', mergeId, survivorId: survivorState.id }, stamp);
+        // a survivor read before an unmerge still lists the absorbed customer and records nothing:
+        // the commit would then check only the absorbed stream and point it at a survivor that no
+        // longer lists it (an erasure of that cluster would miss it). Read both again.
+        if ((survivor.recorded.length === 0) !== (absorbed.recorded.length === 0)) return { kind: 'retry', evict: [survivorState.id, absorbedState.id] };
         const outcome = { mergeId, survivorId: survivorState.id, absorbedId: absorbedState.id, forced: violation !== undefined, duplicate: false };
         return { kind: 'write', streams: [survivor, absorbed], committed: () => outcome };
       },

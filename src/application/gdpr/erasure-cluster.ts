@@ -11,7 +11,12 @@ import type { ClaimOp } from '../ports/event-store.port.js';
 
 export type Cluster = {
   readonly survivorId: string;
-  /** survivor first, then its members (transitively absorbed) in the order it lists them */
+  /**
+   * survivor first, then its members (transitively absorbed) in the order it lists them, then any
+   * id on the merged-into path from the requested id that the survivor no longer lists (read
+   * before an unmerge committed): the tombstone then carries that id's stale version and loses
+   * its commit, so the cluster is resolved again rather than leaving the requested id out
+   */
   readonly ids: readonly string[];
   readonly states: ReadonlyMap<string, CustomerState>;
 };
@@ -28,13 +33,17 @@ const loadFresh = (repo: CustomerRepository, tenant: string, id: string): Promis
 export const resolveCluster = async (repo: CustomerRepository, tenant: string, id: string): Promise<Cluster | undefined> => {
   let survivor = await loadFresh(repo, tenant, id);
   if (survivor.status === 'initial') return undefined;
+  // each stream is read once, at its own moment: a merge or unmerge may commit between two reads
+  const path: CustomerState[] = [];
   for (let depth = 0; survivor.mergedInto !== undefined; depth++) {
     if (depth >= MAX_POINTER_DEPTH)
       throw new DomainError('POINTER_CHAIN_TOO_DEEP', `merged-into chain from ${id} is longer than ${MAX_POINTER_DEPTH}`, ['customerId']);
+    path.push(survivor);
     survivor = await loadFresh(repo, tenant, survivor.mergedInto);
   }
   const states = new Map<string, CustomerState>([[survivor.id, survivor]]);
-  for (const m of survivor.members) if (!states.has(m)) states.set(m, await loadFresh(repo, tenant, m));
+  for (const m of survivor.members) if (!states.has(m)) states.set(m, path.find((p) => p.id === m) ?? (await loadFresh(repo, tenant, m)));
+  for (const p of path) if (!states.has(p.id)) states.set(p.id, p);
   return { survivorId: survivor.id, ids: [...states.keys()], states };
 };
 

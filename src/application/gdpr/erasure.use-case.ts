@@ -28,6 +28,9 @@ const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 type Removed = ErasureReceipt['removed'];
 
+/** the erasure a tombstone commit belongs to, and whether an earlier tombstone decided it */
+type TombstoneTaken = { readonly req: TombstoneRequest; readonly prior: boolean };
+
 export class ErasureUseCase {
   constructor(
     private readonly ports: CorePorts,
@@ -40,36 +43,37 @@ export class ErasureUseCase {
     if (done) return done;
     const first = await resolveCluster(this.repo, tenant, customerId);
     if (!first) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
-    // another id of an erased cluster, or an erasure that died before its receipt
-    for (const id of first.ids) {
-      const receipt = await this.ports.ledger.find(tenant, id);
-      if (receipt) return receipt;
-    }
-    const tombstone = await this.tombstoneOf(tenant, first);
-    const erasureId = tombstone?.data.erasureId ?? this.ports.ids.newId();
-    const requestedId = tombstone?.data.requestedId ?? customerId;
+    // No shortcut through another id's receipt: the ids were read one by one, and a receipt that
+    // covers one of them need not cover the requested id (it may have been unmerged before that
+    // erasure). An erasure that died before its receipt is finished by tombstone() below.
     const now = this.ports.clock.now();
-
-    const { cluster, tombstoned, released } = await this.tombstone(tenant, customerId, first, { erasureId, requestedId, actor: options.actor, now });
-    const removed = await this.shred(tenant, cluster, erasureId);
+    const taken = await this.tombstone(tenant, customerId, first, { erasureId: this.ports.ids.newId(), requestedId: customerId, actor: options.actor, now });
+    const { cluster, tombstoned, released, req, prior } = taken;
+    // a merge or unmerge that committed just before the tombstone may still be projecting
+    await this.pipeline.settled();
+    const removed = await this.shred(tenant, cluster, req.erasureId);
     const receipt: ErasureReceipt = {
-      erasureId,
+      erasureId: req.erasureId,
       tenant,
-      requestedId,
+      requestedId: req.requestedId,
       customers: cluster.ids,
-      erasedAt: new Date(tombstone?.observedAt ?? now).toISOString(),
+      erasedAt: new Date(req.now).toISOString(),
       actor: options.actor,
-      removed: { streams: tombstone ? cluster.ids.length : tombstoned, claims: released, ...removed },
+      removed: { streams: prior ? cluster.ids.length : tombstoned, claims: released, ...removed },
     };
     await this.ports.ledger.record(receipt);
-    await this.audit(tenant, options.actor, 'customer.erase', requestedId, {
-      erasureId,
+    // an erasure of the same cluster that committed its tombstone first may have recorded first:
+    // one erasure, one receipt, whichever of them answers
+    const recorded = await this.ports.ledger.find(tenant, customerId);
+    const answer = recorded?.erasureId === receipt.erasureId ? recorded : receipt;
+    await this.audit(tenant, options.actor, 'customer.erase', req.requestedId, {
+      erasureId: req.erasureId,
       customers: cluster.ids.length,
       // a reason code only: free text could hold personal data, and the audit log never does
       ...(options.reason && REASON_CODE.test(options.reason) ? { reason: options.reason } : {}),
       ...receipt.removed,
     });
-    return receipt;
+    return answer;
   }
 
   /** After a restore from a backup older than some erasures: makes every recorded erasure hold again. */
@@ -117,18 +121,23 @@ export class ErasureUseCase {
   }
 
   /**
-   * Commits the tombstone. After a lost race (ingest, merges and unmerges may be running) the
-   * cluster is resolved again from the requested id: what is erased is its cluster as it stands
-   * when the tombstone commits.
+   * Commits the tombstone. After a lost race (ingest, merges, unmerges and other erasures may be
+   * running) the cluster is resolved again from the requested id: what is erased is its cluster as
+   * it stands when the tombstone commits. A tombstone already there (another erasure of the same
+   * cluster won the race, or an earlier run died before its receipt) is that erasure's: its id,
+   * requested id and time are taken over, so both answer one erasure.
    */
-  private tombstone(tenant: string, requested: string, first: Cluster, req: TombstoneRequest): Promise<Tombstoned> {
+  private tombstone(tenant: string, requested: string, first: Cluster, fresh: TombstoneRequest): Promise<Tombstoned & TombstoneTaken> {
     return this.pipeline.run({
       tenant,
       name: `the erasure of ${requested}`,
       subject: ['customerId'],
       decide: async ({ attempt }) => {
         const cluster = attempt === 1 ? first : ((await resolveCluster(this.repo, tenant, requested)) ?? first);
-        return tombstoneWrite(this.ports, tenant, cluster, req);
+        const prior = await this.tombstoneOf(tenant, cluster);
+        const req = prior ? { ...fresh, erasureId: prior.data.erasureId, requestedId: prior.data.requestedId, now: prior.observedAt } : fresh;
+        const write = await tombstoneWrite(this.ports, tenant, cluster, req);
+        return { ...write, committed: async (recorded) => ({ ...(await write.committed(recorded)), req, prior: prior !== undefined }) };
       },
     });
   }

@@ -9,7 +9,7 @@ import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 import { clusterKeys } from './erasure-cluster.js';
-import { namesCluster } from './quarantine-scrub.js';
+import { entryNamesCluster } from './quarantine-scrub.js';
 
 // Access requests (GDPR art. 15): everything held about a customer's whole identity cluster, as
 // one JSON document. Personal values appear decrypted here, so the audit entry holds ids only.
@@ -107,7 +107,7 @@ export class ExportUseCase {
       events,
       quarantine: {
         entries: quarantined,
-        note: "refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them); a payload that cannot be parsed cannot be attributed and expires with the quarantine retention",
+        note: "refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined",
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
     };
@@ -134,7 +134,7 @@ export class ExportUseCase {
     let after: string | undefined;
     do {
       const page = await this.ports.quarantine.list(tenant, { after, limit: 200 });
-      found.push(...page.entries.filter((e) => namesCluster(this.ports, tenant, e.payload, target)));
+      found.push(...page.entries.filter((e) => entryNamesCluster(this.ports, tenant, e, target)));
       after = page.next;
     } while (after !== undefined);
     return found.map((e) => ({ id: e.id, receivedAt: iso(e.receivedAt), source: e.source, status: e.status, reason: e.reason, payload: e.payload }));

@@ -1,11 +1,14 @@
-import { normalizeIdentifier } from '../../domain/identity/identifier.js';
+import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifier, normalizeIdentifierType } from '../../domain/identity/identifier.js';
 import type { CorePorts } from '../deps.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 
-// Quarantined raw payloads that name an erased customer go too. Nothing is decrypted and no value
-// is compared in the clear: every string in a payload is normalized as ingest would for each of
-// the cluster's identifier types, keyed with the tenant's claim hash and compared with the
-// cluster's claim keys. A payload that cannot be parsed stays; its retention period expires it.
+// Quarantined raw payloads that name an erased customer go too, whole (names and addresses in
+// them with the identifiers). No value is compared in the clear: identifiers are normalized as
+// ingest would, keyed with the tenant's claim hash and compared with the cluster's claim keys.
+// Two ways to match an entry: the keys recorded when it was quarantined (matchKeys: every
+// identifier-shaped token of the raw body, parsed or not: email-like and phone-like tokens and the
+// quoted values of id fields), and, for entries recorded before those keys existed, every string
+// of a body that parses, tried as each of the cluster's identifier types.
 
 const MAX_STRINGS = 2_000;
 const MAX_LENGTH = 320;
@@ -52,13 +55,72 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
   return false;
 };
 
+/** enough for a whole 500-call batch body; the token kinds come first, the parsed strings after */
+const MAX_MATCH_KEYS = 2_048;
+const EMAIL_LIKE = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+/g;
+const PHONE_LIKE = /\+?\(?\d[\d\s().-]{5,24}\d/g;
+/** a (possibly quoted) field whose name ends in id, email or phone, with a quoted value */
+const ID_FIELD = /["']?([A-Za-z_]{0,40}(?:id|Id|ID|email|Email|phone|Phone))["']?\s*[:=]\s*"((?:[^"\\\n]|\\.){1,320})"/g;
+/** identifier types named in the body (Segment context.externalIds[].type) */
+const TYPE_FIELD = /"type"\s*:\s*"([A-Za-z][A-Za-z0-9_ -]{0,39})"/g;
+
+const unquote = (raw: string): string => {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
+};
+
+/**
+ * The claim keys of every identifier-shaped token in a raw payload, recorded with the entry when
+ * it is quarantined so that an erasure finds it even when the body does not parse.
+ */
+export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, raw: unknown): string[] => {
+  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? '');
+  const region = ports.settings.phoneRegion(tenant);
+  const keys = new Set<string>();
+  const add = (type: string, value: string): void => {
+    if (keys.size >= MAX_MATCH_KEYS) return;
+    try {
+      const id = normalizeIdentifier(type, value, { defaultRegion: region });
+      if (id.value !== '') keys.add(ports.hasher.claimKey(tenant, id.type, id.value));
+    } catch {
+      // not a valid identifier of this type
+    }
+  };
+  const types = new Set<string>(KNOWN_IDENTIFIER_TYPES);
+  for (const m of text.matchAll(TYPE_FIELD)) {
+    try {
+      types.add(normalizeIdentifierType(m[1]!));
+    } catch {
+      // not an identifier type
+    }
+  }
+  for (const m of text.matchAll(EMAIL_LIKE)) {
+    add('email', m[0]);
+    // an apostrophe or dot before it may be the text's quoting rather than part of the address
+    const trimmed = m[0].replace(/^['._%+-]+/, '');
+    if (trimmed !== m[0]) add('email', trimmed);
+  }
+  for (const m of text.matchAll(PHONE_LIKE)) add('phone', m[0]);
+  for (const m of text.matchAll(ID_FIELD)) for (const type of types) add(type, unquote(m[2]!));
+  const body = parsed(raw);
+  if (body !== undefined) for (const value of stringsOf(body)) for (const type of types) add(type, value);
+  return [...keys];
+};
+
+/** Whether a quarantine entry names one of the target's identifiers: by its recorded keys, or by its parsed body. */
+export const entryNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, entry: QuarantineEntry, target: ScrubTarget): boolean =>
+  (entry.matchKeys?.some((k) => target.keys.has(k)) ?? false) || namesCluster(ports, tenant, entry.payload, target);
+
 /** Removes matching entries; returns how many went. */
 export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<number> => {
   const matches: QuarantineEntry[] = [];
   let after: string | undefined;
   do {
     const page = await ports.quarantine.list(tenant, { after, limit: 200 });
-    for (const e of page.entries) if (namesCluster(ports, tenant, e.payload, target)) matches.push(e);
+    for (const e of page.entries) if (entryNamesCluster(ports, tenant, e, target)) matches.push(e);
     after = page.next;
   } while (after !== undefined);
   for (const e of matches) await ports.quarantine.delete(tenant, e.id);

@@ -7,6 +7,7 @@ import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CommandPipeline, Decision } from '../commands/command-pipeline.js';
 import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
+import { quarantineMatchKeys } from '../gdpr/quarantine-scrub.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
@@ -32,7 +33,7 @@ export type IngestOutcome =
   | { readonly status: 'rejected'; readonly error: QuarantineReason };
 
 /** batch members decided at once: enough to fill a group commit, few enough to bound one request's work */
-const BATCH_CONCURRENCY = 64;
+const BATCH_CONCURRENCY = 128;
 
 class Rejected extends Error {
   constructor(readonly reason: QuarantineReason) {
@@ -270,7 +271,9 @@ export class IngestUseCase {
     receivedAt: number,
   ): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
     const id = this.ports.ids.newId();
-    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload: withoutWriteKey(raw), status: 'pending' });
+    const payload = withoutWriteKey(raw);
+    const matchKeys = quarantineMatchKeys(this.ports, tenant, payload);
+    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload, status: 'pending', matchKeys });
     this.ports.metrics.increment('ingest_quarantined');
     return { status: 'quarantined', quarantineId: id, error: reason };
   }

@@ -13,6 +13,11 @@ export type QuarantineEntry = {
   /** the raw payload exactly as received, so it can be replayed after a fix */
   readonly payload: unknown;
   readonly status: 'pending' | 'replayed';
+  /**
+   * keyed hashes (claim keys) of every identifier-shaped token in the raw payload, parsed or not,
+   * taken when it was quarantined: an erasure deletes the entries naming its cluster by these
+   */
+  readonly matchKeys?: readonly string[] | undefined;
   readonly replayedAt?: number | undefined;
   /** set when the payload can no longer be read: its key was destroyed, or the ciphertext was altered */
   readonly payloadUnavailable?: 'key-destroyed' | 'tampered' | undefined;

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { loadSqlite } from '../../adapters/sqlite/sqlite.module.js';
 
 // fauxqs (SNS + SQS, in memory) in this process, on a loopback port: for the tests' global setup
 // and local runs. fauxqs's own startFauxqs listens on 0.0.0.0, so this builds its app and listens
@@ -8,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 export type Fauxqs = { readonly endpoint: string; stop(): Promise<void> };
 
 export const startFauxqs = async (options: { readonly port?: number } = {}): Promise<Fauxqs> => {
+  // fauxqs imports node:sqlite (for its optional dataDir persistence, unused here): load it first
+  // through loadSqlite, so that its one ExperimentalWarning is dropped and nothing else is
+  loadSqlite();
   // a dev dependency: loaded only when a local server is asked for, never by a Lambda bundle
   const { buildApp } = await import('fauxqs');
   const app = buildApp({ logger: false });
