@@ -1,8 +1,12 @@
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
+import { createHttpApp } from '../../src/adapters/http/app.js';
 import { MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
 import { BATCH_LIMIT, BATCH_MAX_CALLS, CALL_LIMIT } from '../../src/adapters/http/routes/ingest.routes.js';
 import { ANONYMOUS_RATE, SLOW_RATE, SLOW_WRITE_KEY, startEdgeApi, WRITE_KEY, type EdgeApi } from '../support/http-edge-fixture.js';
+import { makeHarness } from '../support/harness.js';
 
 // The edge of the HTTP API over real loopback HTTP on the in-memory store: nesting depth, batch
 // size, rate limits per call and per address, encodings and content types, and what Node refuses
@@ -204,6 +208,31 @@ describe('refusals the client causes', () => {
     expect((await api.post('/v1/track', call(10))).status).toBe(200);
     api.clock.advance(1_000);
     expect((await api.request('/v1/customers/c-1')).status).toBe(401);
+  });
+});
+
+describe('client address on API Gateway', () => {
+  it("limits requests without a credential by the event's sourceIp (REST and HTTP APIs), never by X-Forwarded-For", async () => {
+    const h = makeHarness();
+    const app = createHttpApp({
+      core: h.core,
+      intake: syncIntake(h.core.ingest),
+      sourceOf: () => h.web,
+      metrics: h.ports.metrics,
+      auth: new StaticAuthenticator([]),
+      now: () => 0,
+      anonymousRateLimitPerSecond: 1,
+    });
+    // what hono/aws-lambda hands the app as its env: the event's requestContext
+    const httpApi = (ip: string) => ({ requestContext: { http: { sourceIp: ip } } });
+    const restApi = (ip: string) => ({ requestContext: { identity: { sourceIp: ip } } });
+    const get = async (env: object, headers: Record<string, string> = {}) => (await app.request('/v1/customers/c-1', { headers }, env)).status;
+    // a bucket holds two seconds' worth: two refusals, then 429
+    expect([await get(httpApi('203.0.113.7')), await get(httpApi('203.0.113.7')), await get(httpApi('203.0.113.7'))]).toEqual([401, 401, 429]);
+    // a header naming another address changes nothing
+    expect(await get(httpApi('203.0.113.7'), { 'x-forwarded-for': '198.51.100.1' })).toBe(429);
+    expect([await get(restApi('198.51.100.9')), await get(restApi('198.51.100.9')), await get(restApi('198.51.100.9'))]).toEqual([401, 401, 429]);
+    expect(await get(httpApi('192.0.2.44'))).toBe(401);
   });
 });
 
