@@ -110,7 +110,7 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
       build.onResolve({ filter: /[\\/]eventstoredb[\\/]eventstoredb\.(client|event-store)\.js$/ }, (args) => ({ path: args.path, namespace: 'esdb-stub' }));
       build.onLoad({ filter: /.*/, namespace: 'esdb-stub' }, () => ({
         contents: [
-          "const unsupported = () => { throw new Error('C360_STORE: eventstoredb is not available in the Lambda bundles (built without its gRPC client); use C360_STORE=dynamodb'); };",
+          "const unsupported = () => { const e = new Error('C360_STORE: eventstoredb is not available in the Lambda bundles (built without its gRPC client); use C360_STORE=dynamodb'); e.name = 'ConfigError'; throw e; };",
           'export const createEventStoreDbClient = unsupported;',
           'export class EventStoreDbEventStore { constructor() { unsupported(); } }',
         ].join('\n'),
@@ -170,7 +170,7 @@ const withoutAsyncIngest: esbuild.Plugin = {
     build.onResolve({ filter: /^\.\/async-ingest\.js$/ }, (args) => ({ path: args.path, namespace: 'async-ingest-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'async-ingest-stub' }, () => ({
       contents:
-        "export const asyncIngest = async () => { throw new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); };",
+        "export const asyncIngest = async () => { const e = new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); e.name = 'ConfigError'; throw e; };",
       loader: 'js',
     }));
   },
