@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';

@@ -45,6 +45,16 @@ const traced = async (createTables: boolean) => {
 
 const identify = (id: string) => ({ type: 'identify', userId: id, messageId: `m-${id}`, writeKey: creds.writeKey, traits: { email: `${id}@example.com` } });
 
+describe('built lazily, checked at start', () => {
+  it('a missing or malformed master key fails the start, not the first request', async () => {
+    const { C360_MASTER_KEY: _, ...without } = env;
+    await expect(buildApp(loadConfig({ ...without, C360_CREATE_TABLES: 'false' }))).rejects.toThrow(/^C360_MASTER_KEY: required/);
+    await expect(buildApp(loadConfig({ ...env, C360_MASTER_KEYS_PREVIOUS: 'not-a-key', C360_CREATE_TABLES: 'false' }))).rejects.toThrow(
+      /C360_MASTER_KEYS_PREVIOUS/,
+    );
+  });
+});
+
 describe('each function builds only what it uses', () => {
   it('building an App constructs no use case and no store adapter', async () => {
     const { built } = await traced(true);

@@ -1,6 +1,5 @@
-import { createHttpApp } from '../../adapters/http/app.js';
 import type { HttpDeps } from '../../adapters/http/http.deps.js';
-import { createApiHandler, httpLogger, type ApiHandler } from '../../adapters/lambda/api.handler.js';
+import { createApiHandler, httpLogger, type ApiHandler, type FetchApp } from '../../adapters/lambda/api.handler.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { loadCredentials } from '../credentials.js';
@@ -17,6 +16,10 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
     );
   const telemetry = telemetryFor('c360-api', app, options.env ?? process.env);
   const { core, intake, auth, sourceOf, metrics } = app;
-  const http = createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
-  return createApiHandler(http, telemetry, { basePath: app.config.basePath });
+  let http: Promise<FetchApp> | undefined;
+  const build = async () => {
+    const { createHttpApp } = await import('../../adapters/http/app.js');
+    return createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
+  };
+  return createApiHandler(() => (http ??= build()), telemetry, { basePath: app.config.basePath });
 };
