@@ -194,6 +194,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     }
     identityRules = parseJson('C360_IDENTITY_RULES_FILE', text, IdentityRules);
   }
+  // the single-tenant shortcuts would bind to C360_TENANT beside the file's tenants, unseen: refuse
+  if (e.C360_CREDENTIALS_FILE !== undefined) {
+    for (const variable of ['C360_WRITE_KEY', 'C360_ADMIN_TOKEN'] as const)
+      if (e[variable] !== undefined)
+        fail(
+          variable,
+          `set together with C360_CREDENTIALS_FILE: it would be a credential of tenant "${e.C360_TENANT}" (C360_TENANT) that the file does not list. ` +
+            `Put it in the file with its tenant and scopes, or unset C360_CREDENTIALS_FILE to run single-tenant`,
+        );
+  }
   if (e.C360_STORE === 'eventstoredb' && !e.ESDB_CONNECTION_STRING) fail('ESDB_CONNECTION_STRING', 'required when C360_STORE=eventstoredb');
   if (e.C360_INGEST_MODE === 'async' && !e.C360_KINESIS_STREAM) fail('C360_KINESIS_STREAM', 'required when C360_INGEST_MODE=async');
   const projection = e.C360_PROJECTION ?? (e.C360_STORE === 'dynamodb' ? 'streams' : 'inline');

@@ -2,6 +2,7 @@ import { createHttpApp } from '../adapters/http/app.js';
 import { startHttpServer } from '../adapters/http/node-server.js';
 import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
+import { loadCredentials } from './credentials.js';
 import { startEmbeddedDynamoDb } from './local/embedded.js';
 import { withLocalSecrets } from './local/secrets.js';
 
@@ -51,7 +52,10 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     const server = await startHttpServer(http, { port: config.port, hostname: config.host });
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
     const where = whereData(config, embedded.dynamo !== undefined);
-    out(`Customer 360 API on ${url} (tenant "${config.tenant}", store ${config.store}: ${where}; docs ${url}/docs)`);
+    // with a credentials file the tenants are the file's (C360_TENANT names none of them)
+    const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
+    const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
+    out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs)`);
     if (generated.writeKey) out(`  write key (Basic auth user name, scope ingest): ${generated.writeKey}`);
     if (generated.adminToken) out(`  admin token (Bearer, every scope):            ${generated.adminToken}`);
     if (generated.writeKey || generated.adminToken)

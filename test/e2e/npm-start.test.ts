@@ -3,7 +3,8 @@ import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listeningPorts, processTree } from '../support/listening.js';
+import { SHARED_DB_FILE } from '../../src/infrastructure/local/dynamodb-local.js';
+import { IPV4_LOOPBACK, listeningPorts, processTree } from '../support/listening.js';
 import { MAIN, baseEnv, startMain, stop, type Started } from '../support/main-process.js';
 
 // `npm start` as a user runs it (the same entry point, src/infrastructure/main.ts): the embedded
@@ -46,7 +47,7 @@ describe('npm start (the embedded default)', () => {
     const tree = processTree(first.child.pid!);
     const sockets = tree.flatMap((pid) => listeningPorts(pid));
     expect(sockets.map((s) => s.port)).toEqual([apiPort]);
-    expect(sockets[0]!.address).toBe('0100007F'); // 127.0.0.1 as /proc writes it
+    expect(sockets[0]!.address).toBe(IPV4_LOOPBACK);
 
     // the file is the user's alone
     const file = join(dataDir, 'c360.sqlite');
@@ -80,9 +81,14 @@ describe('npm start (the embedded default)', () => {
     }
   }, 120_000);
 
-  it('with C360_STORE=dynamodb, starts DynamoDB Local under the data dir and projects through its Streams', async () => {
+  it('with C360_STORE=dynamodb, starts DynamoDB Local under the data dir (private, on loopback) and projects through its Streams', async () => {
     const started = await start({ C360_STORE: 'dynamodb', C360_DATA_DIR: join(root, 'dynamo') });
     try {
+      // two listening sockets, the API's and DynamoDB Local's (no authentication: loopback alone)
+      const sockets = processTree(started.child.pid!).flatMap((pid) => listeningPorts(pid));
+      expect(sockets).toHaveLength(2);
+      expect(sockets.map((s) => s.address)).toEqual([IPV4_LOOPBACK, IPV4_LOOPBACK]);
+      expect(sockets.map((s) => s.port)).toContain(Number(new URL(started.url).port));
       const basic = `Basic ${Buffer.from(`${started.writeKey}:`).toString('base64')}`;
       const sent = await fetch(`${started.url}/v1/identify`, {
         method: 'POST',
@@ -99,6 +105,9 @@ describe('npm start (the embedded default)', () => {
         found = await lookup();
       }
       expect(found.status).toBe(200);
+      const dynamoDir = join(root, 'dynamo', 'dynamodb');
+      expect((await stat(dynamoDir)).mode & 0o777).toBe(0o700);
+      expect((await stat(join(dynamoDir, SHARED_DB_FILE))).mode & 0o777).toBe(0o600);
     } finally {
       expect(await stop(started.child)).toBe(0);
     }

@@ -53,7 +53,42 @@ describe('DynamoDbReadModelStore: readers arriving together share requests', () 
       sent.length = 0;
       await Promise.all(docs.map((d) => store.put(tenant, { ...d, version: d.version + 1 })));
       expect(sent.filter((c) => c === 'GetItemCommand')).toHaveLength(1);
-      expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(30);
+      // the puts of the turn: one transaction, not 30 PutItems
+      expect(sent.filter((c) => c !== 'GetItemCommand')).toEqual(['TransactWriteItemsCommand']);
+      for (const d of docs) expect(await store.get(tenant, d.customerId)).toEqual({ ...d, version: d.version + 1 });
+    } finally {
+      own.destroy();
+    }
+  });
+
+  it('puts of one turn share TransactWriteItems of at most 100, each keeping its own condition: a stale one answers false, the others are written', async () => {
+    const own = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+    const sent: string[] = [];
+    own.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName ?? '?'), next(args)), { step: 'initialize', name: 'record' });
+    try {
+      const tenant = `t-${randomUUID()}`;
+      const store = new DynamoDbReadModelStore(own, { tableName });
+      const docs = Array.from({ length: 150 }, (_, i) => viewDoc(`c-${i}`, 5));
+      await store.put(tenant, viewDoc('c-first', 1)); // the tenant's first write also creates its generation
+      sent.length = 0;
+      await Promise.all(docs.map((d) => store.put(tenant, d, null)));
+      expect(sent.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(2); // 100 + 50
+      expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(0);
+      sent.length = 0;
+      // every third put expects a doc that is not there (a writer got in first): only those lose
+      const stale = (i: number) => i % 3 === 0;
+      const answers = await Promise.all(
+        docs.map((d, i) => store.put(tenant, { ...d, version: 6 }, stale(i) ? { version: 4, appliedSum: 4 } : { version: 5, appliedSum: 5 })),
+      );
+      expect(answers).toEqual(docs.map((_, i) => !stale(i)));
+      for (const [i, d] of docs.entries()) expect((await store.get(tenant, d.customerId))?.version).toBe(stale(i) ? 5 : 6);
+      // cancelled transactions name the stale members; the rest went again as a group, never one by one
+      expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(0);
+      expect(sent.filter((c) => c === 'TransactWriteItemsCommand').length).toBeGreaterThanOrEqual(2);
+      // the same condition, alone: unchanged semantics without grouping
+      const alone = new DynamoDbReadModelStore(client, { tableName, grouping: false });
+      expect(await alone.put(tenant, { ...docs[0]!, version: 7 }, { version: 4, appliedSum: 4 })).toBe(false);
+      expect(await alone.put(tenant, { ...docs[0]!, version: 7 }, { version: 5, appliedSum: 5 })).toBe(true);
     } finally {
       own.destroy();
     }

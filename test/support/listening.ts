@@ -58,3 +58,13 @@ export const processTree = (pid: number): number[] => {
   for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
   return tree;
 };
+
+/** Every LISTEN socket on a port, whichever process holds it: its address as /proc writes it (hex). */
+export const listenersOn = (port: number): string[] => {
+  const found: string[] = [];
+  for (const { address, port: p } of listeningByInode().values()) if (p === port) found.push(address);
+  return found;
+};
+
+/** 127.0.0.1 as /proc/net/tcp writes it (little-endian hex) */
+export const IPV4_LOOPBACK = '0100007F';

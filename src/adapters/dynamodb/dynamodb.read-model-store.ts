@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -5,13 +6,17 @@ import {
   PutItemCommand,
   type PutItemCommandInput,
   QueryCommand,
+  TransactWriteItemsCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { batchWrite } from './dynamodb.batch-write.js';
+import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS } from './dynamodb.commit-plan.js';
 import { PointReads } from './dynamodb.point-reads.js';
+import { GroupScheduler } from './dynamodb.write-groups.js';
+import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
 import { ViewGenerations, viewBucket, viewPk, type Generation } from './dynamodb.view-generations.js';
 
 // Customer360 docs on DynamoDB (table layout in dynamodb.views-table.ts). The doc is kept as the
@@ -30,7 +35,15 @@ export type DynamoDbReadModelStoreOptions = {
   readonly onCleanupError?: (tenant: string, error: unknown) => void;
   /** gets of one turn go together in BatchGetItem calls (default); false: each its own GetItem */
   readonly coalesce?: boolean | undefined;
+  /**
+   * puts of one turn (a projector flushing a shard batch's docs) go together in TransactWriteItems
+   * of up to 100 items, each keeping its own condition (default); false: each its own PutItem
+   */
+  readonly grouping?: false | { readonly windowMs?: number | undefined } | undefined;
 };
+
+/** One conditional put, grouped with the turn's others: true once written, false when its condition failed. */
+type DocPut = GroupMember<boolean> & { readonly input: PutItemCommandInput };
 
 const NEWER_OR_EQUAL = 'attribute_not_exists(pk) OR version < :v OR (version = :v AND appliedSum <= :s)';
 
@@ -39,6 +52,8 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   private readonly generations: ViewGenerations;
   private readonly onCleanupError: (tenant: string, error: unknown) => void;
   private readonly reads: PointReads | undefined;
+  /** undefined: grouping is off */
+  private readonly puts: GroupScheduler<DocPut> | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -49,6 +64,22 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     this.onCleanupError = options.onCleanupError ?? ((tenant, e) => console.warn(`views of ${tenant}: a retired generation is left to delete`, e));
     // concurrent readers (engagement deciding for a batch's customers at once) share requests
     this.reads = options.coalesce === false ? undefined : new PointReads(client, this.table, { projection: { ProjectionExpression: 'pk, sk, doc' } });
+    if (options.grouping !== false) {
+      // a member whose condition failed answers false, exactly as its PutItem alone would; the
+      // others are sent again as a group (sendGroup reads the CancellationReasons)
+      const io: GroupIo<DocPut, boolean> = {
+        send: async (items, token) => void (await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token }))),
+        single: (m) => this.putAlone(m.input),
+        answer: async () => false,
+        written: () => true,
+        transientRetries: 5,
+      };
+      this.puts = new GroupScheduler<DocPut>((group) => sendGroup(group, io), {
+        windowMs: options.grouping?.windowMs ?? 2,
+        maxItems: DYNAMO_TRANSACTION_ITEMS,
+        maxBytes: DYNAMO_TRANSACTION_BYTES,
+      });
+    }
   }
 
   async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
@@ -93,8 +124,30 @@ export class DynamoDbReadModelStore implements ReadModelStore {
                 ':s': { N: String(appliedSum(doc)) },
               },
             };
+    const input: PutItemCommandInput = { TableName: this.table, Item: this.item(tenant, g, doc), ...condition };
+    const puts = this.puts;
+    if (!puts) return this.putAlone(input);
+    const item = input.Item!;
+    return new Promise<boolean>((resolve, reject) =>
+      puts.submit({
+        input,
+        items: [{ Put: { TableName: input.TableName!, Item: item, ...condition } }],
+        // a group's ClientRequestToken hashes its members' identities: unique per put sent
+        identity: randomUUID(),
+        touched: [`${item.pk!.S}\u0000${item.sk!.S}`],
+        size: 1,
+        // the doc's JSON is nearly all of it; the rest is keys and two numbers
+        bytes: Buffer.byteLength(item.doc!.S!) + 512,
+        solo: false,
+        resolve,
+        reject,
+      }),
+    );
+  }
+
+  private async putAlone(input: PutItemCommandInput): Promise<boolean> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: this.item(tenant, g, doc), ...condition }));
+      await this.client.send(new PutItemCommand(input));
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;

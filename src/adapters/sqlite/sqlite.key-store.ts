@@ -49,6 +49,9 @@ const cacheId = (tenant: string, customerId: string): string => `${tenant}\u0000
 const notActive = (customerId: string): DomainError =>
   new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
 
+/** tenant, customer_id, key_id, master_key_id, wrapped, created_at */
+type InsertRow = [string, string, string, string, string, number];
+
 export class SqliteKeyStore implements KeyStore {
   private readonly keyring: MasterKeyring;
   private readonly clock: Clock;
@@ -57,6 +60,8 @@ export class SqliteKeyStore implements KeyStore {
   /** unwrapped keys, least recently used first */
   private readonly cache = new Map<string, { readonly key: DataKey; readonly at: number }>();
   private readonly creating = new Map<string, Promise<DataKey>>();
+  /** key rows waiting for the end of this loop turn's transaction */
+  private inserts: { readonly row: InsertRow; readonly resolve: (inserted: boolean) => void; readonly reject: (e: unknown) => void }[] = [];
   /** bumped by every destroy: a read that overlapped one must not cache what it read */
   private destroys = 0;
 
@@ -162,8 +167,7 @@ export class SqliteKeyStore implements KeyStore {
     try {
       const keyId = randomUUID();
       const { masterKeyId, wrapped } = await this.keyring.wrap(material, wrapContext(tenant, customerId));
-      const { changes } = this.db.prepare(SQL.create).run(tenant, customerId, keyId, masterKeyId, wrapped, this.clock.now());
-      if (Number(changes) > 0) return createDataKey(keyId, material);
+      if (await this.insert([tenant, customerId, keyId, masterKeyId, wrapped, this.clock.now()])) return createDataKey(keyId, material);
     } finally {
       material.fill(0); // createDataKey keeps its own copy
     }
@@ -171,6 +175,30 @@ export class SqliteKeyStore implements KeyStore {
     const winner = this.read(tenant, customerId);
     if (!winner) throw new Error(`key row of ${customerId} existed at the insert but cannot be read`);
     return this.open(winner);
+  }
+
+  /**
+   * The insert of a new key row, with the others of this loop turn in one transaction (a batch of
+   * new customers is one WAL write, not one per key): true when this row went in.
+   */
+  private insert(row: InsertRow): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.inserts.push({ row, resolve, reject });
+      if (this.inserts.length > 1) return;
+      // setImmediate, as the event store's group commit: creations resumed by this turn's I/O join
+      setImmediate(() => {
+        const batch = this.inserts;
+        this.inserts = [];
+        let inserted: boolean[];
+        try {
+          inserted = this.db.transaction(() => batch.map((m) => Number(this.db.prepare(SQL.create).run(...m.row).changes) > 0));
+        } catch (e) {
+          for (const m of batch) m.reject(e); // the transaction is lost whole: no row of it went in
+          return;
+        }
+        batch.forEach((m, i) => m.resolve(inserted[i]!));
+      });
+    });
   }
 
   /** The live key of a row, or null for a tombstone. */

@@ -32,7 +32,7 @@ export type IngestOutcome =
   | { readonly status: 'rejected'; readonly error: QuarantineReason };
 
 /** batch members decided at once: enough to fill a group commit, few enough to bound one request's work */
-const BATCH_CONCURRENCY = 64;
+const BATCH_CONCURRENCY = 128;
 
 class Rejected extends Error {
   constructor(readonly reason: QuarantineReason) {

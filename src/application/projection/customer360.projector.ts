@@ -257,21 +257,30 @@ class BatchedDocs implements ViewDocs {
 
   /** false when another writer changed a doc this batch had read: the batch must run again */
   async flush(tenant: string): Promise<boolean> {
-    // views first, pointers after, and nothing more once a compare-and-swap fails: the batch runs
-    // again from fresh docs, so a pointer never lands without the view it points to
-    const ids = [...this.dirty].sort((a, b) => Number(this.local.get(a)?.kind === 'pointer') - Number(this.local.get(b)?.kind === 'pointer'));
+    // views first, pointers after, and no pointer once a view's compare-and-swap failed: the batch
+    // runs again from fresh docs, so a pointer never lands without the view it points to. Within
+    // each step the writes go at once, so a store that groups the writes of a turn (DynamoDB: one
+    // TransactWriteItems per 100 docs) sends them together; each keeps its own condition.
+    const ids = [...this.dirty];
     this.dirty.clear();
-    for (const id of ids) {
-      const doc = this.local.get(id);
-      // erased: deletes are unconditional, a tombstone outranks whatever was written meanwhile
-      if (doc === undefined) {
-        await this.docs.delete!(tenant, id);
-        continue;
-      }
-      const written = await this.docs.put(tenant, doc, this.origin.get(id));
-      // a doc written without being read (re-pointing members) may lose to a newer one: that is fine
-      if (!written && this.origin.has(id)) return false;
-    }
-    return true;
+    const views: string[] = [];
+    const pointers: string[] = [];
+    for (const id of ids) (this.local.get(id)?.kind === 'pointer' ? pointers : views).push(id);
+    const write = async (step: readonly string[]): Promise<boolean> => {
+      const held = await Promise.all(
+        step.map(async (id) => {
+          const doc = this.local.get(id);
+          // erased: deletes are unconditional, a tombstone outranks whatever was written meanwhile
+          if (doc === undefined) {
+            await this.docs.delete!(tenant, id);
+            return true;
+          }
+          // a doc written without being read (re-pointing members) may lose to a newer one: that is fine
+          return (await this.docs.put(tenant, doc, this.origin.get(id))) || !this.origin.has(id);
+        }),
+      );
+      return held.every(Boolean);
+    };
+    return (await write(views)) && write(pointers);
   }
 }

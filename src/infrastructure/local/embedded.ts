@@ -5,8 +5,9 @@ import type { Config } from '../config.js';
 import { answers, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 
 // DynamoDB emulated on this machine: when C360_STORE=dynamodb and no endpoint is configured,
-// Amazon's DynamoDB Local runs from the npm package with its data under <data dir>/dynamodb. The
-// embedded default (SQLite) needs nothing started.
+// Amazon's DynamoDB Local runs from the npm package with its data under <data dir>/dynamodb (0700,
+// its database file 0600), listening on 127.0.0.1 alone (see dynamodb-local.ts). The embedded
+// default (SQLite) needs nothing started.
 
 export class EmbeddedUnavailable extends Error {
   override readonly name = 'EmbeddedUnavailable';
@@ -48,18 +49,18 @@ export const startEmbeddedDynamoDb = async (config: Config): Promise<Embedded> =
   const java = javaVersion();
   if (!java) {
     throw new EmbeddedUnavailable(
-      'the embedded DynamoDB Local needs Java 17 or newer, and `java` was not found. Install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless), ' +
+      'the embedded DynamoDB Local needs Java 17 or newer, and `java` was not found. Install a JDK (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; a bare JRE runs it on every interface), ' +
         'point AWS_ENDPOINT_URL_DYNAMODB at a DynamoDB you run, or use the embedded store, which needs nothing: C360_STORE=sqlite npm start',
     );
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let dynamo: DynamoDbLocal;
   try {
     dynamo = await startDynamoDbLocal({ dataDir, timeoutMs: 60_000 });
   } catch (e) {
     throw new EmbeddedUnavailable(`DynamoDB Local (java ${java}) did not start: ${(e as Error).message}. Or run on the embedded store: C360_STORE=sqlite`);
   }
-  writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid }));
+  writeFileSync(endpointFile, JSON.stringify({ endpoint: dynamo.endpoint, pid: dynamo.pid }), { mode: 0o600 });
   const stop = async () => {
     rmSync(endpointFile, { force: true });
     await dynamo.stop();

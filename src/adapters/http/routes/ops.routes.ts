@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Gate } from '../auth.js';
+import { errorBody } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import type { HttpMetrics } from '../http-metrics.js';
 import { lazy, schemaOf } from '../schemas.js';
@@ -55,10 +55,15 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
     return c.json(document, 200);
   });
 
-  let docs: MiddlewareHandler | undefined;
-  app.get('/docs', async (c, next) => {
-    docs ??= (await import('@hono/swagger-ui')).swaggerUI({ url: './openapi.json', title: 'Customer 360 API' });
-    return docs(c, next);
+  // Swagger UI from our own dependencies (docs-page.ts), loaded on the first request
+  app.get('/docs', async (c) => {
+    const { DOCS_CSP, docsPage } = await import('../docs-page.js');
+    return c.html(docsPage(), 200, { 'Content-Security-Policy': DOCS_CSP });
+  });
+  app.get('/docs/:asset', async (c) => {
+    const asset = await (await import('../docs-page.js')).docsAsset(c.req.param('asset'));
+    if (!asset) return c.json(errorBody('NOT_FOUND', `no docs asset ${c.req.param('asset')} (Swagger UI's files come from the swagger-ui-dist package)`), 404);
+    return c.body(asset.body, 200, { 'Content-Type': asset.contentType, 'Cache-Control': 'public, max-age=3600', 'X-Content-Type-Options': 'nosniff' });
   });
 };
 

@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildApp } from '../src/infrastructure/app.js';
+import { loadConfig } from '../src/infrastructure/config.js';
+
+// A CPU-profiling target, not a bench row: /v1/batch's core path (ingestBatch of 100 calls, the
+// workload of bench/batch-load.ts) in one process, without HTTP, on the store named by argv[2]
+// (sqlite: the durable embedded default, in a temporary folder; memory). Run with node --cpu-prof.
+const store = process.argv[2] === 'memory' ? 'memory' : 'sqlite';
+const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
+const dir = mkdtempSync(join(tmpdir(), 'c360-profile-'));
+const config = loadConfig({
+  C360_STORE: store,
+  C360_DATA_DIR: dir,
+  C360_TENANT: 'bench',
+  C360_WRITE_KEY: 'bench-write-key-0123456789',
+  C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef',
+  C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=',
+});
+const app = await buildApp(config);
+await app.startBackground();
+const source = app.sourceOf('bench', 'http');
+let n = 0;
+const batch = () =>
+  Array.from({ length: 100 }, () => {
+    n++;
+    return {
+      type: 'track',
+      messageId: `pb-${n}`,
+      userId: `user-${n % 5_000}`,
+      event: 'Product Viewed',
+      properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 },
+      timestamp: new Date().toISOString(),
+    };
+  });
+const t0 = performance.now();
+let calls = 0;
+while (performance.now() - t0 < seconds * 1000) {
+  const out = await app.core.ingest.ingestBatch('bench', source, { batch: batch() });
+  calls += out.length;
+}
+const s = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ store, calls, seconds: +s.toFixed(2), callsPerSecond: Math.round(calls / s) }));
+await app.close();
+rmSync(dir, { recursive: true, force: true });
