@@ -53,11 +53,8 @@ const lazyPorts = (c: Container): CorePorts => {
 export const buildContainer = async (config: Config, options: ContainerOptions = {}): Promise<Container> => {
   const kms = config.kmsKeyId ? await import('../adapters/crypto/kms.master-key.js') : undefined;
   const sns = config.identityTopicArn || config.snsTopicArn ? await import('./stores/sns.js') : undefined;
-  // A missing or malformed master key fails the start, not the first request that needs a data
-  // key: a local keyring is checked (and kept) now; KMS's client is created on first use.
   let kept: MasterKeyring | undefined;
   const keyring = () => (kept ??= keyringFor(config, kms));
-  if (config.store !== 'memory' && !config.kmsKeyId) keyring();
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind(TOKENS.Config).toConstantValue(config);
   c.bind(TOKENS.Clock).toConstantValue(new SystemClock());
@@ -143,6 +140,9 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
       engagement,
     });
   });
+  // A missing or malformed master key fails the start, not the first request that needs a data
+  // key: a local keyring is checked (and kept) now; KMS's client is created on first use.
+  if (config.store !== 'memory' && !config.kmsKeyId) keyring();
   if (options.onBuilt) {
     // every piece reports its construction (tests: which pieces an entry point builds)
     const onBuilt = options.onBuilt;
