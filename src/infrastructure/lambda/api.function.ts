@@ -21,5 +21,11 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
     const { createHttpApp } = await import('../../adapters/http/app.js');
     return createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
   };
-  return createApiHandler(() => (http ??= build()), telemetry, { basePath: app.config.basePath });
+  // a failed build is tried again by the next request, not kept
+  const built = () =>
+    (http ??= build().catch((e: unknown) => {
+      http = undefined;
+      throw e;
+    }));
+  return createApiHandler(built, telemetry, { basePath: app.config.basePath });
 };
