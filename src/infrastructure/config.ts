@@ -86,6 +86,11 @@ const Env = z.object({
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
   C360_SOURCES: z.string().optional(),
   C360_DEMO_CUSTOMERS: z.coerce.number().int().positive().max(100_000).default(500),
+  /** the api function: a custom domain's base path mapping (`/api`) in front of every route */
+  C360_BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /api (a leading slash, no trailing one)')
+    .optional(),
 });
 
 /** Source priorities unless C360_SOURCES says otherwise: CRM data outranks support, support clickstream. */
@@ -148,6 +153,8 @@ export type Config = {
   readonly identityRules?: IdentityRules | undefined;
   readonly sources: Readonly<Record<string, z.infer<typeof Source>>>;
   readonly demoCustomers: number;
+  /** the api function strips it from request paths (C360_BASE_PATH) */
+  readonly basePath: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -251,6 +258,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     identityRules,
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },
     demoCustomers: e.C360_DEMO_CUSTOMERS,
+    basePath: e.C360_BASE_PATH,
   };
 };
 
