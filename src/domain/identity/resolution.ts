@@ -8,10 +8,18 @@ import type { CompiledRules } from './rules.js';
 // several -> merge into the survivor. A violated limit, guard or do-not-link mark drops the
 // incoming event's lowest-priority identifier (recorded as a rejection) and decides again.
 
-export type Rejection = { readonly identifier: KeyedIdentifier; readonly reason: RejectionReason; readonly detail: string };
+export type Rejection = {
+  readonly identifier: KeyedIdentifier;
+  readonly reason: RejectionReason;
+  readonly detail: string;
+  /** where the call carried it, for identifiers refused before resolution (invalid values) */
+  readonly path?: readonly (string | number)[] | undefined;
+};
 
 export type ResolutionInput = {
   readonly incoming: readonly KeyedIdentifier[];
+  /** identifiers of the call already refused (values that do not normalize): recorded, never matched */
+  readonly invalid?: readonly Rejection[] | undefined;
   /** claim key -> the current survivor that holds it (pointers already followed) */
   readonly owners: ReadonlyMap<string, string>;
   /** the active survivors named in `owners` */
@@ -89,7 +97,7 @@ const byPriorityAsc =
 
 export const resolve = (input: ResolutionInput): Resolution => {
   const { rules, observedAt } = input;
-  const rejected: Rejection[] = [];
+  const rejected: Rejection[] = [...(input.invalid ?? [])];
   const seen = new Set<string>();
   let active: KeyedIdentifier[] = [];
   for (const id of input.incoming) {

@@ -132,6 +132,12 @@ describe('over HTTP', () => {
     expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'properties.revenue' }], quarantineId: expect.any(String) });
   });
 
+  it('answers 200 to a call whose email is mistyped: only the email is rejected', async () => {
+    const res = await post(app(), '/v1/identify', { userId: 'u-7', traits: { email: 'jamesd75collins.biz' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+  });
+
   it('lists an out-of-bounds call of a batch by index, naming the field', async () => {
     const res = await post(app(), '/v1/batch', { batch: [order({ revenue: 5 }), order({ revenue: 5, currency: '<script>' }, { messageId: 'm-2' })] });
     expect(res.status).toBe(200);

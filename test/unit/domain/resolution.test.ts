@@ -106,6 +106,37 @@ describe('resolve: limits', () => {
   });
 });
 
+describe('resolve: identifiers refused before resolution (invalid values)', () => {
+  const bad = keyed('email', 'em@aosn@ware.com');
+  const refusal = { identifier: bad, reason: 'IDENTIFIER_INVALID' as const, detail: 'email is not a valid address', path: ['traits', 'email'] };
+
+  it('records them as rejected and resolves on the rest', () => {
+    const withBad = resolve({
+      incoming: [a1],
+      invalid: [refusal],
+      owners: new Map([[a1.key, 'x']]),
+      customers: new Map([['x', customer('x', T0, [a1])]]),
+      rules: compileRules(DEFAULT_IDENTITY_RULES),
+      observedAt: NOW,
+      newCustomerId: 'new',
+    });
+    expect(withBad).toMatchObject({ kind: 'attach', survivorId: 'x', link: [], rejected: [refusal] });
+  });
+
+  it('is unresolvable when they were all the call had', () => {
+    const r = resolve({
+      incoming: [],
+      invalid: [refusal],
+      owners: new Map(),
+      customers: new Map(),
+      rules: compileRules(DEFAULT_IDENTITY_RULES),
+      observedAt: NOW,
+      newCustomerId: 'n',
+    });
+    expect(r).toEqual({ kind: 'unresolvable', rejected: [refusal] });
+  });
+});
+
 describe('resolve: blocked values, guard and do-not-link', () => {
   it('rejects blocked values and never links them', () => {
     const unknown = keyed('user_id', 'unknown');
