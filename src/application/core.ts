@@ -1,3 +1,4 @@
+import { RekeyClaims } from './admin/rekey-claims.use-case.js';
 import { ConsentUseCase } from './customers/consent.use-case.js';
 import { CustomerQueries } from './customers/customer.queries.js';
 import { CustomerRepository } from './customers/customer.repository.js';
@@ -78,6 +79,8 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     ingest,
     queries: new CustomerQueries(ports, repo, codec),
     identity: new IdentityUseCases(ports, repo, codec, pipeline),
+    /** re-keys the claims of identifiers linked under an older normalization (NORMALIZATION_VERSION) */
+    rekeyClaims: new RekeyClaims(ports, repo, codec, pipeline),
     rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock, undefined, ports),
     quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf, ports),
     publishChanges,

@@ -69,6 +69,23 @@ describe('ingest: idempotency', () => {
   });
 });
 
+describe('ingest: Unicode in identifiers', () => {
+  it('matches a fullwidth or zero-width-spliced spelling of an email to the same customer', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'ada@example.com' } })));
+    for (const [k, email] of ['ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'ad\u200Ba@example.com\u2060'].entries()) {
+      const b = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-u${k}`, anonymousId: `anon-u${k}`, traits: { email } }));
+      expect(b).toMatchObject({ customerId: a.customerId, created: false, rejected: [] });
+    }
+  });
+
+  it('rejects an email holding a lone surrogate as an invalid identifier', async () => {
+    const h = makeHarness();
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'ada\uD800@example.com' } })));
+    expect(out.rejected).toEqual([{ type: 'email', reason: 'IDENTIFIER_INVALID' }]);
+  });
+});
+
 describe('ingest: quarantine', () => {
   it('quarantines an invalid call with the reason, the field and the payload as received', async () => {
     const h = makeHarness();
