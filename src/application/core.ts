@@ -1,3 +1,4 @@
+import { RekeyClaims } from './admin/rekey-claims.use-case.js';
 import { ConsentUseCase } from './customers/consent.use-case.js';
 import { CustomerQueries } from './customers/customer.queries.js';
 import { CustomerRepository } from './customers/customer.repository.js';
@@ -86,6 +87,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
   const queries = once(() => new CustomerQueries(ports, repo(), codec()));
   const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));
+  const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
   const rebuild = once(() => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports));
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
   const history = once(() => new EngagementQueries(ports.readModels, repo()));
@@ -145,6 +147,10 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     },
     get identity() {
       return identity();
+    },
+    /** re-keys the claims of identifiers linked under an older normalization (NORMALIZATION_VERSION) */
+    get rekeyClaims() {
+      return rekeyClaims();
     },
     get rebuild() {
       return rebuild();

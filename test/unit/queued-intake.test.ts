@@ -100,6 +100,16 @@ describe('QueuedIntake', () => {
     expect(await readStream(streamName)).toEqual([]);
   });
 
+  it('quarantines an amount, currency or timestamp out of bounds at the edge, as the sync path would, and queues nothing', async () => {
+    const { h, intake, streamName } = await setup();
+    const bad = { type: 'track', messageId: 'm-neg', userId: 'u-1', event: 'Order Completed', properties: { revenue: -5, currency: 'USD' } };
+    const entry = await quarantinedEntry(h, await intake.one(TENANT, h.web, bad));
+    expect(entry).toMatchObject({ payload: bad, reason: { code: 'VALIDATION_FAILED', issues: [{ path: 'properties.revenue' }] } });
+    const sync = makeHarness();
+    expect(await sync.core.ingest.ingest(TENANT, sync.web, bad)).toMatchObject({ status: 'quarantined', error: entry!.reason });
+    expect(await readStream(streamName)).toEqual([]);
+  });
+
   it('treats each call of a batch as its own unit, with the batch context merged in', async () => {
     const { h, intake, streamName } = await setup();
     const body = {

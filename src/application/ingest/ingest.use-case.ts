@@ -1,6 +1,6 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 import { initialState, type CustomerState } from '../../domain/customer/customer.state.js';
-import { normalizeIdentifier, type KeyedIdentifier } from '../../domain/identity/identifier.js';
+import { normalizeIdentifier, normalizeIdentifierType, type KeyedIdentifier } from '../../domain/identity/identifier.js';
 import { resolve, type Rejection, type Resolution } from '../../domain/identity/resolution.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
@@ -123,14 +123,27 @@ export class IngestUseCase {
     const observation = mapSegmentCall(call, receivedAt, source.channel);
     const region = settings.phoneRegion(tenant);
     const rules = settings.identityRules(tenant);
-    const identifiers: KeyedIdentifier[] = observation.identifiers.map((r) => {
+    const identifiers: KeyedIdentifier[] = [];
+    const invalid = new Map<string, Rejection>();
+    for (const r of observation.identifiers) {
       // a placeholder such as "n/a" in an email field is a blocked value, not a broken call
       const raw = r.raw.trim();
-      const id = rules.isBlocked({ type: r.type, value: raw })
-        ? { type: r.type, value: raw.toLowerCase() }
-        : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
-      return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
-    });
+      if (rules.isBlocked({ type: r.type, value: raw })) {
+        const id = { type: r.type, value: raw.toLowerCase() };
+        identifiers.push({ ...id, key: hasher.claimKey(tenant, id.type, id.value) });
+        continue;
+      }
+      try {
+        const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
+        identifiers.push({ ...id, key: hasher.claimKey(tenant, id.type, id.value) });
+      } catch (e) {
+        // a mistyped email is rejected as an identifier, like a blocked one; the rest of the call is kept
+        if (!(e instanceof DomainError) || e.code !== 'IDENTIFIER_INVALID') throw e;
+        const type = normalizeIdentifierType(r.type);
+        const identifier = { type, value: raw, key: hasher.claimKey(tenant, type, raw) };
+        invalid.set(identifier.key, { identifier, reason: 'IDENTIFIER_INVALID', detail: e.message, path: r.path });
+      }
+    }
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
     const payloadHash = hashOf(hasher, tenant, raw);
     const messageId = call.messageId ?? derivedMessageId(payloadHash);
@@ -140,7 +153,7 @@ export class IngestUseCase {
       name: 'this call',
       lockKeys: identifiers.map((i) => `${tenant}\u0000${i.key}`),
       idempotency: { key: messageId, payloadHash, duplicate: (stored) => this.duplicate(messageId, stored, payloadHash) },
-      decide: () => this.decide(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId),
+      decide: () => this.decide(tenant, source, observation, { identifiers, invalid: [...invalid.values()] }, { messageId, payloadHash, newCustomerId }),
     });
   }
 
@@ -161,10 +174,8 @@ export class IngestUseCase {
     tenant: string,
     source: IngestSource,
     obs: Observation,
-    identifiers: readonly KeyedIdentifier[],
-    messageId: string,
-    payloadHash: string,
-    newCustomerId: string,
+    { identifiers, invalid }: { readonly identifiers: readonly KeyedIdentifier[]; readonly invalid: readonly Rejection[] },
+    { messageId, payloadHash, newCustomerId }: { readonly messageId: string; readonly payloadHash: string; readonly newCustomerId: string },
   ): Promise<Decision<IngestOutcome>> {
     const { store, settings, hasher, metrics } = this.ports;
     const rules = settings.identityRules(tenant);
@@ -181,12 +192,12 @@ export class IngestUseCase {
       owners.set(key, survivor.id);
       customers.set(survivor.id, survivor);
     }
-    const resolution = resolve({ incoming: identifiers, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
+    const resolution = resolve({ incoming: identifiers, invalid, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
     if (resolution.kind === 'unresolvable') {
       throw new Rejected({
         code: 'NO_USABLE_IDENTIFIER',
         message: 'every identifier of this call was rejected, so it cannot be attributed to a customer',
-        issues: resolution.rejected.map((r) => ({ path: r.identifier.type, message: `${r.reason}: ${r.detail}` })),
+        issues: resolution.rejected.map((r) => ({ path: r.path ? formatPath(r.path) : r.identifier.type, message: `${r.reason}: ${r.detail}` })),
       });
     }
     const rejectedKeys = new Set(resolution.rejected.map((r) => r.identifier.key));

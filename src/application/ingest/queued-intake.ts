@@ -4,7 +4,7 @@ import type { CorePorts } from '../deps.js';
 import { chunkRecords, recordBytes, type IngestQueue, type QueuedCall, type QueueRecord } from '../ports/ingest-queue.port.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall } from '../segment/segment.mapper.js';
-import { SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
+import { formatPath, SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
 import type { AcceptOutcome, CallIntake } from './intake.js';
 import type { IngestSource, IngestUseCase } from './ingest.use-case.js';
@@ -81,7 +81,16 @@ export class QueuedIntake implements CallIntake {
         out[index] = await ingest.quarantine(tenant, source, raw, reason, receivedAt);
         continue;
       }
-      const prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+      let prepared: Prepared;
+      try {
+        prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+      } catch (e) {
+        // out of bounds (an amount, a currency, a timestamp): refused now, as the sync path would
+        if (!(e instanceof DomainError)) throw e;
+        const reason = { code: e.code, message: e.message, issues: [{ path: formatPath(e.path), message: e.message }] };
+        out[index] = await ingest.quarantine(tenant, source, raw, reason, receivedAt);
+        continue;
+      }
       if (recordBytes(prepared.record) > queue.limits.maxRecordBytes) {
         const message = `the call is ${recordBytes(prepared.record)} bytes once queued; the queue takes at most ${queue.limits.maxRecordBytes}`;
         out[index] = await ingest.quarantine(tenant, source, raw, { code: 'VALIDATION_FAILED', message, issues: [{ path: '(root)', message }] }, receivedAt);
