@@ -107,7 +107,8 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
   for (const m of text.matchAll(ID_FIELD)) for (const type of types) add(type, unquote(m[2]!));
   const body = parsed(raw);
   if (body !== undefined) for (const value of stringsOf(body)) for (const type of types) add(type, value);
-  return [...keys];
+  // a set: sorted, so every store hands back the same list (DynamoDB keeps it as a string set)
+  return [...keys].sort();
 };
 
 /** Whether a quarantine entry names one of the target's identifiers: by its recorded keys, or by its parsed body. */
