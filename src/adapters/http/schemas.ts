@@ -110,7 +110,10 @@ export const BatchResult = lazy(() =>
           index: z.number().int(),
           code: z.string(),
           issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
-          quarantineId: z.string().optional().openapi({ description: 'a call refused by the core after validation has its own entry' }),
+          quarantineId: z.string().optional().openapi({
+            description:
+              'set for the calls refused after validation (no usable identifier, a reused messageId, ...): the ONE entry of the request holding them all',
+          }),
         }),
       ),
       quarantineId: z

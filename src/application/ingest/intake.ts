@@ -6,13 +6,19 @@ import type { IngestOutcome, IngestSource, IngestUseCase } from './ingest.use-ca
 
 export type AcceptOutcome = IngestOutcome | { readonly status: 'queued'; readonly messageId: string };
 
+export type BatchOptions = { readonly indexes?: readonly number[] | undefined; readonly total?: number | undefined };
+
 export interface CallIntake {
   one(tenant: string, source: IngestSource, raw: unknown, receivedAt?: number): Promise<AcceptOutcome>;
-  /** Segment batch body ({ batch: [...], context?, integrations? }); throws VALIDATION_FAILED only when the body itself is unusable */
-  batch(tenant: string, source: IngestSource, body: unknown, receivedAt?: number): Promise<readonly AcceptOutcome[]>;
+  /**
+   * Segment batch body ({ batch: [...], context?, integrations? }); throws VALIDATION_FAILED only
+   * when the body itself is unusable. `options`: the calls' indexes in the request and its number
+   * of calls, when the body holds only some of them (the sync intake names refused calls by these).
+   */
+  batch(tenant: string, source: IngestSource, body: unknown, receivedAt?: number, options?: BatchOptions): Promise<readonly AcceptOutcome[]>;
 }
 
 export const syncIntake = (ingest: IngestUseCase): CallIntake => ({
   one: (tenant, source, raw, receivedAt) => ingest.ingest(tenant, source, raw, receivedAt),
-  batch: (tenant, source, body, receivedAt) => ingest.ingestBatch(tenant, source, body, receivedAt),
+  batch: (tenant, source, body, receivedAt, options) => ingest.ingestBatch(tenant, source, body, receivedAt, options),
 });
