@@ -129,4 +129,27 @@ describe.each(['memory', 'sqlite'] as const)('a batch refused by the core (on %s
     expect(await h.ports.quarantine.get(TENANT, others)).toBeDefined();
     expect(leaked(memoryDump(h), [email, 'named-hers'])).toEqual([]);
   });
+
+  it('an erasure finds a full batch entry of 1,000 refused calls by its last call, and export lists it', async () => {
+    const h = makeHarness({}, { store });
+    const wenna = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'wenna', userId: 'u-wenna-last' }));
+    const batch = Array.from({ length: 1_000 }, (_, k) => ({
+      type: 'track',
+      messageId: `full-${k}`,
+      userId: `u-full-${k}`,
+      anonymousId: `a-full-${k}`,
+      event: 'Order Completed',
+      properties: { revenue: 1e308 },
+    }));
+    // only the last call names her, by her user id alone
+    batch[999] = { ...batch[999]!, userId: 'u-wenna-last' };
+    const out = await h.core.ingest.ingestBatch(TENANT, h.web, { batch });
+    const ids = quarantineIds(out);
+    expect(ids).toHaveLength(1_000);
+    expect(new Set(ids).size).toBe(1);
+    expect((await h.core.export.export(TENANT, wenna.customerId, { actor: 'dpo' })).quarantine.entries.map((e) => e.id)).toEqual([ids[0]]);
+    const receipt = await h.core.gdpr.erase(TENANT, wenna.customerId, { actor: 'dpo' });
+    expect(receipt.removed.quarantined).toBe(1);
+    expect(await entries(h)).toEqual([]);
+  });
 });
