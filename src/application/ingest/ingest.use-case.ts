@@ -12,7 +12,7 @@ import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
-import { refusedBatchEntry, type RefusedCall } from './refused-batch.js';
+import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
 // quarantined with its reason; the same messageId twice changes nothing.
@@ -75,15 +75,15 @@ export class IngestUseCase {
    * POST /v1/batch semantics: every call is its own unit; shared context applies to each. The calls
    * refused (invalid, no usable identifier, a reused messageId, a failure of ours) are kept in ONE
    * quarantine entry for the batch (refused-batch.ts), each answered with that entry's id.
-   * `options.indexes`: each call's index in the request, when the caller passes only some of its
-   * calls (the HTTP edge keeps the calls it refused itself); the entry names calls by those.
+   * `options`: when the body holds only some of the request's calls (BatchOptions); the calls
+   * refused already are kept in the same entry, their outcomes after those of the body's calls.
    */
   async ingestBatch(
     tenant: string,
     source: IngestSource,
     body: unknown,
     receivedAt = this.ports.clock.now(),
-    options: { readonly indexes?: readonly number[] | undefined; readonly total?: number | undefined } = {},
+    options: BatchOptions = {},
   ): Promise<readonly IngestOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
@@ -96,8 +96,9 @@ export class IngestUseCase {
       );
     }
     const { batch, context, integrations } = parsed.data;
-    const out: (IngestOutcome | undefined)[] = new Array(batch.length);
-    const refused: { readonly at: number; readonly refused: RefusedCall }[] = [];
+    const before = options.refused ?? [];
+    const out: (IngestOutcome | undefined)[] = new Array(batch.length + before.length);
+    const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));
     // Members run concurrently, a slice at a time, so their commits group in the store. Each one
     // takes its identifiers' locks before its first await, in batch order: members sharing an
     // identifier keep their order, the others interleave.
@@ -114,7 +115,7 @@ export class IngestUseCase {
       const entry = refusedBatchEntry(
         body,
         options.total ?? batch.length,
-        refused.map((r) => r.refused),
+        refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
       );
       try {
         const { quarantineId } = await this.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);

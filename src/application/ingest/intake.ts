@@ -1,4 +1,7 @@
 import type { IngestOutcome, IngestSource, IngestUseCase } from './ingest.use-case.js';
+import type { BatchOptions } from './refused-batch.js';
+
+export type { BatchOptions };
 
 // How driving adapters hand Segment calls to the core: processed now (sync), or validated and
 // queued on a stream for a consumer to process (async, Kinesis). Same outcomes either way, plus
@@ -6,14 +9,12 @@ import type { IngestOutcome, IngestSource, IngestUseCase } from './ingest.use-ca
 
 export type AcceptOutcome = IngestOutcome | { readonly status: 'queued'; readonly messageId: string };
 
-export type BatchOptions = { readonly indexes?: readonly number[] | undefined; readonly total?: number | undefined };
-
 export interface CallIntake {
   one(tenant: string, source: IngestSource, raw: unknown, receivedAt?: number): Promise<AcceptOutcome>;
   /**
    * Segment batch body ({ batch: [...], context?, integrations? }); throws VALIDATION_FAILED only
-   * when the body itself is unusable. `options`: the calls' indexes in the request and its number
-   * of calls, when the body holds only some of them (the sync intake names refused calls by these).
+   * when the body itself is unusable. `options`: see BatchOptions (refused-batch.ts); the answer
+   * holds an outcome for each call of the body, then one for each of `options.refused`.
    */
   batch(tenant: string, source: IngestSource, body: unknown, receivedAt?: number, options?: BatchOptions): Promise<readonly AcceptOutcome[]>;
 }

@@ -51,7 +51,8 @@ export class QueuedIntake implements CallIntake {
       );
     }
     const { batch, context, integrations } = parsed.data;
-    const refused: { readonly at: number; readonly refused: RefusedCall }[] = [];
+    const before = options.refused ?? [];
+    const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));
     const out = await this.accept(
       tenant,
       source,
@@ -66,7 +67,7 @@ export class QueuedIntake implements CallIntake {
       const entry = refusedBatchEntry(
         body,
         options.total ?? batch.length,
-        refused.map((r) => r.refused),
+        refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
       );
       const { quarantineId } = await this.deps.ingest.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
       for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };

@@ -12,6 +12,18 @@ export const BATCH_CALLS_REFUSED = 'BATCH_CALLS_REFUSED';
 
 export type RefusedCall = { readonly index: number; readonly call: unknown; readonly reason: QuarantineReason };
 
+/**
+ * When a batch body holds only some of the request's calls (the HTTP edge refused the others for
+ * their shape): `indexes`, each call's index in the request; `total`, the request's number of
+ * calls; `refused`, the calls refused already, kept in the same one entry, their outcomes
+ * following those of the body's calls in the answer.
+ */
+export type BatchOptions = {
+  readonly indexes?: readonly number[] | undefined;
+  readonly total?: number | undefined;
+  readonly refused?: readonly RefusedCall[] | undefined;
+};
+
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -98,8 +98,8 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     // every call counts against the credential's rate limit, not just the request
     gate.chargeCalls(principal, calls.length);
     const { context, integrations } = shape.data;
-    // Calls refused by their shape (over 32 KB, not a valid Segment call) are kept together in ONE
-    // quarantine entry for the request, whatever their number; only the rest go to the intake.
+    // Calls refused by their shape (over 32 KB, not a valid Segment call) and those the intake
+    // refuses are kept together in ONE quarantine entry for the request, whatever their number.
     const refused: RefusedCall[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
@@ -123,24 +123,27 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     }
     const invalid: Invalid[] = [];
     let quarantineId: string | undefined;
-    if (refused.length) {
-      const entry = refusedBatchEntry(body, calls.length, refused);
-      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
-      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
-    }
     if (kept.length) {
-      // the calls the core refuses go to one entry of their own, naming them by their request index
+      // ONE entry for the request: the intake keeps the calls it refuses together with these,
+      // naming each by its index in the request; their outcomes follow those of the kept calls
       const outcomes = await deps.intake.batch(
         principal.tenant,
         deps.sourceOf(principal.tenant, principal.source),
         { ...(body as Json), batch: kept.map((i) => calls[i]) },
         undefined,
-        { indexes: kept, total: calls.length },
+        { indexes: kept, total: calls.length, refused },
       );
       outcomes.forEach((o, i) => {
-        const bad = invalidOf(o, kept[i]!);
-        if (bad) invalid.push({ ...bad, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
+        const bad = invalidOf(o, i < kept.length ? kept[i]! : refused[i - kept.length]!.index);
+        if (!bad) return;
+        const { quarantineId: held, ...rest } = bad;
+        quarantineId ??= held;
+        invalid.push({ ...rest, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
       });
+    } else {
+      const entry = refusedBatchEntry(body, calls.length, refused);
+      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
+      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
     }
     invalid.sort((a, b) => a.index - b.index);
     if (invalid.length)
