@@ -106,6 +106,41 @@ describe('batch size', () => {
     expect((await api.lookup('user_id:edge-500')).status).toBe(200);
   });
 
+  it('keeps the calls refused for their shape and those the core refuses in the ONE entry of the request, and replays it call by call', async () => {
+    const before = api.quarantined().length;
+    const blocked = (i: number) => ({ type: 'identify', userId: 'unknown', traits: { email: 'n/a', seq: i } });
+    // 0: not a call (refused at the edge); 1, 3, 5: no usable identifier (refused by the core); 2, 4: accepted
+    const calls = [{}, blocked(1), call(8_002), blocked(3), call(8_004), blocked(5)];
+    const res = await api.post('/v1/batch', { batch: calls });
+    expect(res.status).toBe(200);
+    expect(res.body.invalid.map((i: { index: number; code: string }) => [i.index, i.code])).toEqual([
+      [0, 'VALIDATION_FAILED'],
+      [1, 'NO_USABLE_IDENTIFIER'],
+      [3, 'NO_USABLE_IDENTIFIER'],
+      [5, 'NO_USABLE_IDENTIFIER'],
+    ]);
+    const held = api.quarantined();
+    expect(held).toHaveLength(before + 1);
+    const entry = held.at(-1)!;
+    expect(entry.id).toBe(res.body.quarantineId);
+    expect(entry.reason.code).toBe('BATCH_CALLS_REFUSED');
+    const payload = entry.payload as { batch: unknown[]; refused: { index: number; code: string }[] };
+    expect(payload.refused.map((r) => [r.index, r.code])).toEqual(res.body.invalid.map((i: { index: number; code: string }) => [i.index, i.code]));
+    expect(payload.batch).toEqual([calls[0], calls[1], calls[3], calls[5]]);
+    expect((await api.lookup('user_id:edge-8002')).status).toBe(200);
+    // refused again on replay: the answer names each call by its request index, and the entry stays pending
+    const replay = await api.admin(`/v1/quarantine/${entry.id}/replay`, { method: 'POST' });
+    expect(replay.status).toBe(422);
+    expect(replay.body.error).toMatchObject({ code: 'REPLAY_REJECTED', cause: 'BATCH_CALLS_REFUSED' });
+    expect([...new Set(replay.body.error.issues.map((i: { path: string }) => i.path.replace(/\].*/, ']')))]).toEqual([
+      'batch[0]',
+      'batch[1]',
+      'batch[3]',
+      'batch[5]',
+    ]);
+    expect(api.quarantined().find((e) => e.id === entry.id)).toMatchObject({ status: 'pending' });
+  });
+
   it('counts every call of a batch against the rate limit of its credential', async () => {
     // a full bucket holds two seconds' worth; a batch of that many empties it
     const batch = Array.from({ length: SLOW_RATE * 2 }, (_, i) => call(1_000 + i));

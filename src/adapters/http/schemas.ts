@@ -110,13 +110,12 @@ export const BatchResult = lazy(() =>
           index: z.number().int(),
           code: z.string(),
           issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
-          quarantineId: z.string().optional().openapi({ description: 'a call refused by the core after validation has its own entry' }),
         }),
       ),
-      quarantineId: z
-        .string()
-        .optional()
-        .openapi({ description: 'the ONE entry holding every call refused for its shape (over 32 KB, not a valid call), with their indexes and reasons' }),
+      quarantineId: z.string().optional().openapi({
+        description:
+          'the ONE entry holding every refused call of the request (invalid, no usable identifier, a reused messageId, ...), with their indexes and reasons',
+      }),
     })
     .openapi('BatchResult'),
 );

@@ -12,6 +12,7 @@ import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
+import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
 // quarantined with its reason; the same messageId twice changes nothing.
@@ -70,8 +71,20 @@ export class IngestUseCase {
     }
   }
 
-  /** POST /v1/batch semantics: every call is its own unit; shared context applies to each. */
-  async ingestBatch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.ports.clock.now()): Promise<readonly IngestOutcome[]> {
+  /**
+   * POST /v1/batch semantics: every call is its own unit; shared context applies to each. The calls
+   * refused (invalid, no usable identifier, a reused messageId, a failure of ours) are kept in ONE
+   * quarantine entry for the batch (refused-batch.ts), each answered with that entry's id.
+   * `options`: when the body holds only some of the request's calls (BatchOptions); the calls
+   * refused already are kept in the same entry, their outcomes after those of the body's calls.
+   */
+  async ingestBatch(
+    tenant: string,
+    source: IngestSource,
+    body: unknown,
+    receivedAt = this.ports.clock.now(),
+    options: BatchOptions = {},
+  ): Promise<readonly IngestOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
       throw new DomainError(
@@ -83,29 +96,55 @@ export class IngestUseCase {
       );
     }
     const { batch, context, integrations } = parsed.data;
-    const out: IngestOutcome[] = new Array(batch.length);
+    const before = options.refused ?? [];
+    const out: (IngestOutcome | undefined)[] = new Array(batch.length + before.length);
+    const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));
     // Members run concurrently, a slice at a time, so their commits group in the store. Each one
     // takes its identifiers' locks before its first await, in batch order: members sharing an
     // identifier keep their order, the others interleave.
     for (let start = 0; start < batch.length; start += BATCH_CONCURRENCY) {
       const slice = batch.slice(start, start + BATCH_CONCURRENCY);
-      const done = await Promise.all(slice.map((call) => this.ingestIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
-      done.forEach((o, i) => (out[start + i] = o));
+      const done = await Promise.all(slice.map((call) => this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
+      done.forEach((o, i) => {
+        const at = start + i;
+        if (o.status === 'rejected') refused.push({ at, refused: { index: options.indexes?.[at] ?? at, call: slice[i], reason: o.error } });
+        else out[at] = o;
+      });
     }
-    return out;
+    if (refused.length) {
+      const entry = refusedBatchEntry(
+        body,
+        options.total ?? batch.length,
+        refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
+      );
+      try {
+        const { quarantineId } = await this.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
+        for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };
+      } catch (e) {
+        // not kept: each refused call is reported as such, to be sent again
+        for (const r of refused) {
+          const { code, message } = r.refused.reason;
+          const error = {
+            code: 'INTERNAL_ERROR',
+            message: `this call was refused (${code}: ${message}) and could not be kept (${(e as Error).message}); send it again`,
+            issues: r.refused.reason.issues,
+          };
+          out[r.at] = { status: 'rejected', error };
+        }
+      }
+    }
+    return out as IngestOutcome[];
   }
 
-  /** A batch member: an unexpected failure is reported at its index (and kept), never thrown. */
-  private async ingestIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+  /** A batch member: an unexpected failure is reported as a refusal of its own (and kept), never thrown. */
+  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
     try {
-      return await this.ingest(tenant, source, raw, receivedAt);
+      return await this.tryIngest(tenant, source, raw, receivedAt);
     } catch (e) {
-      const error = { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] };
-      try {
-        return await this.quarantine(tenant, source, raw, error, receivedAt);
-      } catch {
-        return { status: 'rejected', error };
-      }
+      return {
+        status: 'rejected',
+        error: { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] },
+      };
     }
   }
 

@@ -60,9 +60,11 @@ describe('failures around a commit', () => {
     });
     expect(out.map((o) => o.status)).toEqual(['accepted', 'quarantined', 'accepted']);
     const entry = (await h.core.quarantine.list(TENANT, {})).entries[0]!;
-    expect(entry.reason.code).toBe('INTERNAL_ERROR');
+    // kept in the batch's entry of refused calls, at its index, with its reason
+    expect(entry.reason.code).toBe('BATCH_CALLS_REFUSED');
+    expect((entry.payload as { refused: unknown[] }).refused).toEqual([expect.objectContaining({ index: 1, code: 'INTERNAL_ERROR' })]);
     // nothing lost: once the key store is back, the kept call replays
-    expect((await h.core.quarantine.replay(TENANT, entry.id)).status).toBe('accepted');
+    expect(await h.core.quarantine.replay(TENANT, entry.id)).toMatchObject({ status: 'replayed', calls: [{ index: 1, status: 'accepted' }] });
   });
 });
 

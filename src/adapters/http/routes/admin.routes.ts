@@ -94,8 +94,8 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
         ...ok(() =>
           z
             .object({
-              status: z.enum(['accepted', 'duplicate']),
-              messageId: z.string(),
+              status: z.enum(['accepted', 'duplicate', 'replayed']),
+              messageId: z.string().optional(),
               customerId: z.string().optional(),
               created: z.boolean().optional(),
               merged: z.array(z.string()).readonly().optional(),
@@ -103,6 +103,11 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
                 .array(z.object({ type: z.string(), reason: z.string() }))
                 .readonly()
                 .optional(),
+              calls: z
+                .array(z.object({ index: z.number(), status: z.enum(['accepted', 'duplicate']), messageId: z.string(), customerId: z.string().optional() }))
+                .readonly()
+                .optional()
+                .openapi({ description: 'an entry keeping the refused calls of a batch (status replayed): each call, by its index in the batch' }),
             })
             .openapi('ReplayResult'),
         ),
@@ -114,7 +119,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       const { id } = c.req.valid('param');
       const outcome = await deps.core.quarantine.replay(p.tenant, id, { actor: p.id });
       deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
-      if (outcome.status === 'accepted' || outcome.status === 'duplicate') return c.json(outcome, 200);
+      if (outcome.status === 'accepted' || outcome.status === 'duplicate' || outcome.status === 'replayed') return c.json(outcome, 200);
       const reason = outcome.error;
       throw new HttpError(
         'REPLAY_REJECTED',

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AcceptOutcome } from '../../../application/ingest/intake.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
 import { mergeBatchDefaults } from '../../../application/ingest/call-shape.js';
+import { refusedBatchEntry, type RefusedCall } from '../../../application/ingest/refused-batch.js';
 import { SEGMENT_CALL_TYPES, SegmentBatch, SegmentCall, zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { tooLarge } from '../body.js';
@@ -97,9 +98,9 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     // every call counts against the credential's rate limit, not just the request
     gate.chargeCalls(principal, calls.length);
     const { context, integrations } = shape.data;
-    // Calls refused by their shape (over 32 KB, not a valid Segment call) are kept together in ONE
-    // quarantine entry for the request, whatever their number; only the rest go to the intake.
-    const refused: { index: number; call: unknown; reason: QuarantineReason }[] = [];
+    // Calls refused by their shape (over 32 KB, not a valid Segment call) and those the intake
+    // refuses are kept together in ONE quarantine entry for the request, whatever their number.
+    const refused: RefusedCall[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
       // no call of a body within the call limit can be over it: only measure calls of larger batches
@@ -122,24 +123,27 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     }
     const invalid: Invalid[] = [];
     let quarantineId: string | undefined;
-    if (refused.length) {
-      const held = { ...(body as Json), batch: refused.map((r) => r.call), refused: refused.map((r) => ({ index: r.index, ...r.reason })) };
-      const issues = refused.flatMap((r) =>
-        r.reason.issues.map((i) => ({ path: `batch[${r.index}]${i.path === '(root)' ? '' : `.${i.path}`}`, message: i.message })),
-      );
-      const message = `${refused.length} of the ${calls.length} calls of a batch were refused (kept in "batch", their indexes and reasons in "refused")`;
-      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, held, { code: 'BATCH_CALLS_REFUSED', message, issues });
-      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
-    }
     if (kept.length) {
-      const outcomes = await deps.intake.batch(principal.tenant, deps.sourceOf(principal.tenant, principal.source), {
-        ...(body as Json),
-        batch: kept.map((i) => calls[i]),
-      });
+      // ONE entry for the request: the intake keeps the calls it refuses together with these,
+      // naming each by its index in the request; their outcomes follow those of the kept calls
+      const outcomes = await deps.intake.batch(
+        principal.tenant,
+        deps.sourceOf(principal.tenant, principal.source),
+        { ...(body as Json), batch: kept.map((i) => calls[i]) },
+        undefined,
+        { indexes: kept, total: calls.length, refused },
+      );
       outcomes.forEach((o, i) => {
-        const bad = invalidOf(o, kept[i]!);
-        if (bad) invalid.push({ ...bad, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
+        const bad = invalidOf(o, i < kept.length ? kept[i]! : refused[i - kept.length]!.index);
+        if (!bad) return;
+        const { quarantineId: held, ...rest } = bad;
+        quarantineId ??= held;
+        invalid.push({ ...rest, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
       });
+    } else {
+      const entry = refusedBatchEntry(body, calls.length, refused);
+      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
+      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
     }
     invalid.sort((a, b) => a.index - b.index);
     if (invalid.length)
