@@ -69,6 +69,8 @@ export const COLD_ENV: Readonly<Record<string, string>> = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   AWS_EC2_METADATA_DISABLED: 'true',
   POWERTOOLS_LOG_LEVEL: 'WARN',
+  // the api function refuses to start without a credential
+  C360_ADMIN_TOKEN: 'cold-start-bench-admin-token-0123456789',
 };
 
 const BASELINE: ColdStartTarget = { name: 'node -e 0', args: ['-e', '0'] };

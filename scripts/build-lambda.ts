@@ -103,16 +103,19 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
   },
   {
     // The Lambda functions run on DynamoDB (docs/architecture.md, runtime shapes). EventStoreDB's gRPC client
-    // would add about 1.1 MB that no function uses; with C360_STORE=eventstoredb the container's
-    // first use of it fails with this message instead.
+    // would add about 1.1 MB that no function uses; with C360_STORE=eventstoredb the start fails
+    // with this message instead.
     name: 'without-eventstoredb',
     setup(build) {
       build.onResolve({ filter: /[\\/]eventstoredb[\\/]eventstoredb\.(client|event-store)\.js$/ }, (args) => ({ path: args.path, namespace: 'esdb-stub' }));
       build.onLoad({ filter: /.*/, namespace: 'esdb-stub' }, () => ({
         contents: [
-          "const unsupported = () => { throw new Error('C360_STORE: eventstoredb is not available in the Lambda bundles (built without its gRPC client); use C360_STORE=dynamodb'); };",
-          'export const createEventStoreDbClient = unsupported;',
-          'export class EventStoreDbEventStore { constructor() { unsupported(); } }',
+          // loaded (its own chunk) only when the container is configured for it: the start fails
+          "const unsupported = new Error('C360_STORE: eventstoredb is not available in the Lambda bundles (built without its gRPC client); use C360_STORE=dynamodb');",
+          "unsupported.name = 'ConfigError';",
+          'throw unsupported;',
+          'export const createEventStoreDbClient = undefined;',
+          'export class EventStoreDbEventStore {}',
         ].join('\n'),
         loader: 'js',
       }));
@@ -145,6 +148,27 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
     },
   },
   {
+    // The SDK's HTTP handler module also holds its HTTP/2 handler, which reads node:http2 at import
+    // time; no client here uses HTTP/2. node:http2 (and what it pulls in) is loaded when first used
+    // instead of at every cold start.
+    name: 'lazy-node-http2',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
+        /[\\/]@smithy[\\/]node-http-handler[\\/]/.test(args.importer) ? { path: 'http2', namespace: 'lazy-http2' } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'lazy-http2' }, () => ({
+        contents: [
+          "import { createRequire } from 'node:module';",
+          'let http2;',
+          "const load = () => (http2 ??= createRequire(import.meta.url)('node:http2'));",
+          'const lazy = (of) => new Proxy({}, { get: (_, key) => of()[key], has: (_, key) => key in of() });',
+          'export default { get constants() { return lazy(() => load().constants); }, connect: (...args) => load().connect(...args) };',
+        ].join('\n'),
+        loader: 'js',
+      }));
+    },
+  },
+  {
     // zod bundles every locale's error messages (about 250 kB); only English is ever used here
     name: 'zod-english-only',
     setup(build) {
@@ -170,7 +194,7 @@ const withoutAsyncIngest: esbuild.Plugin = {
     build.onResolve({ filter: /^\.\/async-ingest\.js$/ }, (args) => ({ path: args.path, namespace: 'async-ingest-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'async-ingest-stub' }, () => ({
       contents:
-        "export const asyncIngest = async () => { throw new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); };",
+        "export const asyncIngest = async () => { const e = new Error('C360_INGEST_MODE: async ingest runs in the api function; set C360_INGEST_MODE=sync for this one'); e.name = 'ConfigError'; throw e; };",
       loader: 'js',
     }));
   },

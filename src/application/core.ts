@@ -1,3 +1,4 @@
+import { RekeyClaims } from './admin/rekey-claims.use-case.js';
 import { ConsentUseCase } from './customers/consent.use-case.js';
 import { CustomerQueries } from './customers/customer.queries.js';
 import { CustomerRepository } from './customers/customer.repository.js';
@@ -35,19 +36,34 @@ export type CoreOptions = {
   readonly engagement?: EngagementOptions | undefined;
 };
 
-/** The use cases over a set of ports: what every driving adapter (HTTP, Lambda, CLI) talks to. */
+/** `make` run on the first call, its value kept */
+const once = <T>(make: () => T): (() => T) => {
+  let made: { readonly value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+};
+
+/**
+ * The use cases over a set of ports: what every driving adapter (HTTP, Lambda, CLI) talks to.
+ * Each is built on first use, with what it needs: a process that only ingests never builds the
+ * GDPR, export or engagement pieces, and with ports resolved on first read (the composition
+ * root's) never opens their stores either.
+ */
 export const createCore = (ports: CorePorts, options: CoreOptions) => {
-  const codec = new EventCodec(ports.cipher);
-  const repo = new CustomerRepository(ports.store, { snapshots: ports.snapshots, metrics: ports.metrics });
-  const projector = new Customer360Projector(ports.store, ports.keys, codec, ports.metrics);
+  const codec = once(() => new EventCodec(ports.cipher));
+  const repo = once(() => new CustomerRepository(ports.store, { snapshots: ports.snapshots, metrics: ports.metrics }));
+  const projector = once(() => new Customer360Projector(ports.store, ports.keys, codec(), ports.metrics));
   const publishChanges = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
-    const changes = options.feed ? identityChangesOf(tenant, events) : [];
-    if (changes.length > 0) await options.feed!.publish(changes);
+    const feed = options.feed;
+    const changes = feed ? identityChangesOf(tenant, events) : [];
+    if (changes.length > 0) await feed!.publish(changes);
   };
-  // after-commit reads `engagement` lazily: the pipeline is built before it, and engagement's own
-  // decisions go through the pipeline too (they trigger nothing)
-  let engagement: EngagementUseCase | undefined;
-  const react = async (tenant: string, events: readonly RecordedEvent[]) => (engagement ? engagement.react(tenant, events) : []);
+  // after-commit builds `engagement` on its first decision: the pipeline is built before it, and
+  // engagement's own decisions go through the pipeline too (they trigger nothing)
+  const engagement = once(() => (options.engagement ? new EngagementUseCase(ports, repo(), pipeline(), options.engagement) : undefined));
+  const react = async (tenant: string, events: readonly RecordedEvent[]) => {
+    const e = engagement();
+    return e ? e.react(tenant, events) : [];
+  };
   /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
     await publishChanges(tenant, events);
@@ -55,7 +71,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   };
   const afterCommit: AfterCommit = options.inlineProjection
     ? async (tenant, events) => {
-        await projector.apply(tenant, events, ports.readModels);
+        await projector().apply(tenant, events, ports.readModels);
         await publishChanges(tenant, events);
         try {
           await react(tenant, events);
@@ -65,56 +81,96 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         }
       }
     : async () => {};
-  const pipeline = new CommandPipeline(ports, repo, codec, afterCommit);
-  engagement = options.engagement ? new EngagementUseCase(ports, repo, pipeline, options.engagement) : undefined;
-  const ingest = new IngestUseCase(ports, repo, pipeline);
-  const erasure = new ErasureUseCase(ports, repo, pipeline);
-  const restriction = new RestrictionUseCase(ports, repo, pipeline);
+  const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
+  const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
+  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline()));
+  const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
+  const queries = once(() => new CustomerQueries(ports, repo(), codec()));
+  const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));
+  const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
+  const rebuild = once(() => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports));
+  const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
+  const history = once(() => new EngagementQueries(ports.readModels, repo()));
+  const relay = once(() => new EngagementRelay(ports, options.engagement));
+  const exports = once(() => new ExportUseCase(ports, repo(), codec(), new CustomerQueries(ports, repo(), codec())));
+  const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
+  const gdpr = once(() => ({
+    erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
+      const receipt = await erasure().erase(...args);
+      // the erasure deletes views itself; inline, the feed learns of it from its tombstones here
+      if (options.inlineProjection && options.feed) {
+        const tombstones: RecordedEvent[] = [];
+        for (const id of receipt.customers) {
+          const last = (await ports.store.readStream(args[0], id)).at(-1);
+          if (last?.type === 'CustomerErased') tombstones.push(decodeReadable(last));
+        }
+        await publishChanges(args[0], tombstones);
+      }
+      return receipt;
+    },
+    reapply: (...args: Parameters<ErasureUseCase['reapply']>) => erasure().reapply(...args),
+    /** the audit log of erasures, exports, consent and admin actions (ids only), a page at a time */
+    auditLog: (...args: Parameters<CorePorts['audit']['list']>) => ports.audit.list(...args),
+    /** the erasure ledger: every receipt, oldest first */
+    receipts: (...args: Parameters<CorePorts['ledger']['list']>) => ports.ledger.list(...args),
+    restrict: (...args: Parameters<RestrictionUseCase['restrict']>) => restriction().restrict(...args),
+    unrestrict: (...args: Parameters<RestrictionUseCase['unrestrict']>) => restriction().unrestrict(...args),
+  }));
+  const engagementFacade = {
+    enabled: options.engagement !== undefined,
+    /** decide for the triggering calls among committed events (done by afterCommit / afterProject) */
+    react,
+    get history() {
+      return history();
+    },
+    /** re-publishes what the outbox still holds: flush() once, or start()/stop() a loop */
+    get relay() {
+      return relay();
+    },
+  };
   return {
     ports,
-    codec,
-    repo,
-    projector,
-    ingest,
-    queries: new CustomerQueries(ports, repo, codec),
-    identity: new IdentityUseCases(ports, repo, codec, pipeline),
-    rebuild: new RebuildProjections(ports.store, ports.readModels, projector, ports.clock, undefined, ports),
-    quarantine: new QuarantineUseCases(ports.quarantine, ingest, ports.clock, options.sourceOf, ports),
+    get codec() {
+      return codec();
+    },
+    get repo() {
+      return repo();
+    },
+    get projector() {
+      return projector();
+    },
+    get ingest() {
+      return ingest();
+    },
+    get queries() {
+      return queries();
+    },
+    get identity() {
+      return identity();
+    },
+    /** re-keys the claims of identifiers linked under an older normalization (NORMALIZATION_VERSION) */
+    get rekeyClaims() {
+      return rekeyClaims();
+    },
+    get rebuild() {
+      return rebuild();
+    },
+    get quarantine() {
+      return quarantine();
+    },
     publishChanges,
     afterProject,
-    engagement: {
-      enabled: engagement !== undefined,
-      /** decide for the triggering calls among committed events (done by afterCommit / afterProject) */
-      react,
-      history: new EngagementQueries(ports.readModels, repo),
-      /** re-publishes what the outbox still holds: flush() once, or start()/stop() a loop */
-      relay: new EngagementRelay(ports, options.engagement),
-    },
-    gdpr: {
-      erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
-        const receipt = await erasure.erase(...args);
-        // the erasure deletes views itself; inline, the feed learns of it from its tombstones here
-        if (options.inlineProjection && options.feed) {
-          const tombstones: RecordedEvent[] = [];
-          for (const id of receipt.customers) {
-            const last = (await ports.store.readStream(args[0], id)).at(-1);
-            if (last?.type === 'CustomerErased') tombstones.push(decodeReadable(last));
-          }
-          await publishChanges(args[0], tombstones);
-        }
-        return receipt;
-      },
-      reapply: erasure.reapply.bind(erasure),
-      /** the audit log of erasures, exports, consent and admin actions (ids only), a page at a time */
-      auditLog: ports.audit.list.bind(ports.audit),
-      /** the erasure ledger: every receipt, oldest first */
-      receipts: ports.ledger.list.bind(ports.ledger),
-      restrict: restriction.restrict.bind(restriction),
-      unrestrict: restriction.unrestrict.bind(restriction),
+    engagement: engagementFacade,
+    get gdpr() {
+      return gdpr();
     },
     /** access requests: everything held about a customer's cluster, as one JSON document */
-    export: new ExportUseCase(ports, repo, codec, new CustomerQueries(ports, repo, codec)),
-    consents: new ConsentUseCase(ports, repo, pipeline),
+    get export() {
+      return exports();
+    },
+    get consents() {
+      return consents();
+    },
   };
 };
 

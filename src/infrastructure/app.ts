@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
@@ -12,7 +11,7 @@ import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js'
 import type { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
-import { awsClientConfig, buildContainer, sourceFor } from './container.js';
+import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
 import { TOKENS } from './tokens.js';
 
 // One running instance of the core with its driving-side needs (credentials, intake, background
@@ -63,19 +62,19 @@ const kinesisCheckpoints = async (config: Config, container: Container): Promise
   }
 };
 
-export const buildApp = async (config: Config, options: AppOptions = {}): Promise<App> => {
+export const buildApp = async (config: Config, options: AppOptions & ContainerOptions = {}): Promise<App> => {
   if (config.store !== 'memory' && config.claimSecretGenerated) {
     throw new ConfigError('C360_CLAIM_SECRET: required for a persistent store (claim keys must stay the same across restarts)');
   }
-  const container = await buildContainer(config);
-  const core = container.get(TOKENS.Core);
+  const container = await buildContainer(config, options);
+  // resolved on first use, like everything in the container: an entry point builds what it touches
+  const core = () => container.get(TOKENS.Core);
   const sourceOf = (_tenant: string, name: string) => sourceFor(config, name);
   const closers: (() => Promise<void> | void)[] = [];
-  let streamsProjector: DynamoDbStreamsProjector | undefined;
   let poller: DynamoDbStreamsPoller | undefined;
   let streamsClient: { destroy(): void } | undefined;
   const stopConsumer = () => consumer?.stop();
-  const stopRelay = () => core.engagement.relay.stop();
+  const stopRelay = () => core().engagement.relay.stop();
 
   if (config.store === 'sqlite' || config.store === 'eventstoredb')
     closers.push(
@@ -92,26 +91,30 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
     follower = new SqliteLogFollower(
       container.get(TOKENS.EventStore) as SqliteEventStore,
       new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)),
-      core.projector,
+      core().projector,
       container.get(TOKENS.ReadModelStore),
       {
         onRejected: (rejected) =>
           console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
         onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
         skipLocalCommits: config.projection === 'inline',
-        afterProject: config.projection === 'log' ? core.afterProject : undefined,
+        afterProject: config.projection === 'log' ? core().afterProject : undefined,
       },
     );
   }
   const stopFollower = () => follower?.stop();
   if (config.store === 'dynamodb') {
-    const { DynamoDbStreamsProjector } = await import('./stores/dynamodb.js');
-    const client = container.get(TOKENS.DynamoDbClient);
-    closers.push(() => client.destroy());
+    // the client is closed only if it was ever created
+    let client: { destroy(): void } | undefined;
+    container.onActivation(TOKENS.DynamoDbClient, (_ctx, created) => {
+      client = created;
+      return created;
+    });
+    closers.push(() => client?.destroy());
     closers.push(() => streamsClient?.destroy());
     if (options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined) {
       const { ensureTables } = await import('../adapters/dynamodb/dynamodb.tables.js');
-      await ensureTables(client, {
+      await ensureTables(container.get(TOKENS.DynamoDbClient), {
         events: config.tables.events,
         views: config.tables.views,
         keys: config.tables.keys,
@@ -121,40 +124,51 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         outbox: config.tables.outbox,
       });
     }
-    streamsProjector = new DynamoDbStreamsProjector(core.projector, container.get(TOKENS.ReadModelStore), undefined, core.afterProject);
   }
 
   const local = options.createTables ?? config.createTables ?? config.dynamoEndpoint !== undefined;
-  const auth = container.get(TOKENS.Authenticator);
-  let intake: CallIntake = syncIntake(core.ingest);
+  let intake: (() => CallIntake) | undefined;
   let consumer: KinesisConsumer | undefined;
   if (config.ingestMode === 'async') {
     // only the API queues calls (async mode): the other Lambda bundles leave this module out
     const queued = await (await import('./async-ingest.js')).asyncIngest({
       config,
-      core,
-      auth,
+      core: core(),
+      auth: container.get(TOKENS.Authenticator),
       sourceOf,
       local,
       checkpoints: await kinesisCheckpoints(config, container),
       withConsumer: options.kinesisConsumer ?? true,
     });
-    intake = queued.intake;
+    intake = () => queued.intake;
     consumer = queued.consumer;
     closers.push(queued.close);
   }
 
+  // the ingest use case is built by the first call, not by whoever takes the intake
+  let synced: CallIntake | undefined;
+  const sync = () => (synced ??= syncIntake(core().ingest));
+  const lazySync: CallIntake = { one: (...args) => sync().one(...args), batch: (...args) => sync().batch(...args) };
   const app: App = {
     config,
-    core,
-    intake,
-    auth,
+    get core() {
+      return core();
+    },
+    get intake() {
+      return intake ? intake() : lazySync;
+    },
+    get auth() {
+      return container.get(TOKENS.Authenticator);
+    },
     metrics: container.get(TOKENS.Metrics) as MemoryMetrics,
     sourceOf,
-    streamsProjector,
+    get streamsProjector() {
+      return config.store === 'dynamodb' ? container.get(TOKENS.StreamsProjector) : undefined;
+    },
     async startBackground() {
-      if (core.engagement.enabled && !closers.includes(stopRelay)) {
-        core.engagement.relay.start();
+      const { engagement } = core();
+      if (engagement.enabled && !closers.includes(stopRelay)) {
+        engagement.relay.start();
         closers.unshift(stopRelay);
       }
       if (follower && !closers.includes(stopFollower)) {
@@ -166,7 +180,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
         consumer.start();
         closers.unshift(stopConsumer);
       }
-      if (config.projection !== 'streams' || !streamsProjector || poller) return;
+      if (config.projection !== 'streams' || config.store !== 'dynamodb' || poller) return;
       const { DynamoDbCheckpoints, loadStreamsPoller } = await import('./stores/dynamodb.js');
       const { DescribeTableCommand, DynamoDBStreamsClient, DynamoDbStreamsPoller } = await loadStreamsPoller();
       const client = container.get(TOKENS.DynamoDbClient);
@@ -174,7 +188,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       if (!Table?.LatestStreamArn) throw new ConfigError(`C360_EVENTS_TABLE: table ${config.tables.events} has no stream; enable NEW_IMAGE streams on it`);
       const streams = new DynamoDBStreamsClient(awsClientConfig(config.dynamoEndpoint));
       streamsClient = streams;
-      poller = new DynamoDbStreamsPoller(streams, streamsProjector, {
+      poller = new DynamoDbStreamsPoller(streams, container.get(TOKENS.StreamsProjector), {
         streamArn: Table.LatestStreamArn,
         checkpoints: new DynamoDbCheckpoints(client, config.tables.views),
         onError: (e) => console.warn(`streams poller: ${(e as Error).message}`),
@@ -193,7 +207,7 @@ export const buildApp = async (config: Config, options: AppOptions = {}): Promis
       await poller?.drain();
       // a page's after-projection hooks may commit more (engagement decisions): until nothing is left
       for (let round = 0; follower && round < 10 && (await follower.catchUp()).projected > 0; round++);
-      await core.engagement.relay.flush();
+      await core().engagement.relay.flush();
     },
     async close() {
       for (const close of closers.splice(0)) await close();

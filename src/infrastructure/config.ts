@@ -85,6 +85,11 @@ const Env = z.object({
   C360_IDENTITY_RULES_FILE: z.string().optional(),
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
   C360_SOURCES: z.string().optional(),
+  /** the api function: a custom domain's base path mapping (`/api`) in front of every route */
+  C360_BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /api (a leading slash, no trailing one)')
+    .optional(),
 });
 
 /** Source priorities unless C360_SOURCES says otherwise: CRM data outranks support, support clickstream. */
@@ -146,6 +151,8 @@ export type Config = {
   readonly scoreCurrency: string;
   readonly identityRules?: IdentityRules | undefined;
   readonly sources: Readonly<Record<string, z.infer<typeof Source>>>;
+  /** the api function strips it from request paths (C360_BASE_PATH) */
+  readonly basePath: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -248,6 +255,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     scoreCurrency: e.C360_SCORE_CURRENCY,
     identityRules,
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },
+    basePath: e.C360_BASE_PATH,
   };
 };
 

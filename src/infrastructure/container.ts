@@ -1,4 +1,4 @@
-import { Container, type ResolutionContext } from 'inversify';
+import { Container, type ResolutionContext, type ServiceIdentifier } from 'inversify';
 import type { Quarantine } from '../application/ports/quarantine.port.js';
 import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js';
 import type { EngagementOptions } from '../application/engagement/engagement.use-case.js';
@@ -15,19 +15,46 @@ import { ConfigError, scoreConfigFor, type Config } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { TOKENS } from './tokens.js';
 
-// The composition root: the only place that knows which adapter serves which port. Everything is
-// a singleton built on first use, so a Lambda that never reads the log never creates its client.
+// The composition root: the only place that knows which adapter serves which port, and which use
+// cases run over them. Everything is a singleton built on first use, the use cases included (see
+// createCore), so a Lambda builds only what its handler touches: the kinesis function never
+// builds a view query, an erasure or the engagement outbox, the streams function never the
+// authenticator or the ingest use case.
 // Only the configured store's adapters are loaded (stores/*.ts), and the KMS and SNS clients only
 // when configured: a Lambda cold start compiles and runs none of the others.
 
 type Kms = typeof import('../adapters/crypto/kms.master-key.js');
-/** the SNS adapters with the one client they share */
-type Sns = typeof import('./stores/sns.js') & { readonly client: ReturnType<typeof import('./stores/sns.js')['createSnsClient']> };
 
-export const buildContainer = async (config: Config): Promise<Container> => {
+export type ContainerOptions = {
+  /** called once for each piece when it is built (its token's name): tests prove an entry point builds only what it uses */
+  readonly onBuilt?: ((piece: keyof typeof TOKENS) => void) | undefined;
+};
+
+/** The ports, each resolved from the container when first read (and then kept: singletons). */
+const lazyPorts = (c: Container): CorePorts => {
+  const port = <T>(token: ServiceIdentifier<T>) => ({ enumerable: true, get: () => c.get(token) });
+  return Object.defineProperties({} as CorePorts, {
+    store: port(TOKENS.EventStore),
+    readModels: port(TOKENS.ReadModelStore),
+    keys: port(TOKENS.KeyStore),
+    cipher: port(TOKENS.Cipher),
+    hasher: port(TOKENS.Hasher),
+    clock: port(TOKENS.Clock),
+    ids: port(TOKENS.IdGenerator),
+    quarantine: port(TOKENS.Quarantine),
+    settings: port(TOKENS.TenantSettings),
+    metrics: port(TOKENS.Metrics),
+    snapshots: port(TOKENS.SnapshotStore),
+    audit: port(TOKENS.AuditLog),
+    ledger: port(TOKENS.ErasureLedger),
+  });
+};
+
+export const buildContainer = async (config: Config, options: ContainerOptions = {}): Promise<Container> => {
   const kms = config.kmsKeyId ? await import('../adapters/crypto/kms.master-key.js') : undefined;
   const sns = config.identityTopicArn || config.snsTopicArn ? await import('./stores/sns.js') : undefined;
-  const keyring = () => keyringFor(config, kms);
+  let kept: MasterKeyring | undefined;
+  const keyring = () => (kept ??= keyringFor(config, kms));
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind(TOKENS.Config).toConstantValue(config);
   c.bind(TOKENS.Clock).toConstantValue(new SystemClock());
@@ -79,40 +106,53 @@ export const buildContainer = async (config: Config): Promise<Container> => {
       break;
     }
   }
+  // SNS: one client for the identity feed and the notifier, created when the first of them is
+  c.bind(TOKENS.SnsClient).toDynamicValue(() => sns!.createSnsClient(awsClientConfig(config.snsEndpoint)));
+  if (sns && config.identityTopicArn)
+    c.bind(TOKENS.IdentityFeed).toDynamicValue((ctx) => new sns.SnsIdentityFeed(ctx.get(TOKENS.SnsClient), { topicArn: config.identityTopicArn! }));
+  // one try while a call waits (inline); the outbox relay retries with backoff, so nothing is lost
+  c.bind(TOKENS.Notifier).toDynamicValue((ctx) =>
+    sns && config.snsTopicArn ? new sns.SnsNotifier(ctx.get(TOKENS.SnsClient), { topicArn: config.snsTopicArn, maxAttempts: 1 }) : new MemoryNotifier(),
+  );
+  c.bind(TOKENS.Outbox).toDynamicValue((ctx) => outbox(ctx));
+  // The ports as the use cases see them: each adapter resolved on first read, so a use case that
+  // is never built never opens its stores.
+  c.bind(TOKENS.Ports).toDynamicValue(() => lazyPorts(c));
   c.bind(TOKENS.Core).toDynamicValue((ctx) => {
-    const ports: CorePorts = {
-      store: ctx.get(TOKENS.EventStore),
-      readModels: ctx.get(TOKENS.ReadModelStore),
-      keys: ctx.get(TOKENS.KeyStore),
-      cipher: ctx.get(TOKENS.Cipher),
-      hasher: ctx.get(TOKENS.Hasher),
-      clock: ctx.get(TOKENS.Clock),
-      ids: ctx.get(TOKENS.IdGenerator),
-      quarantine: ctx.get(TOKENS.Quarantine),
-      settings: ctx.get(TOKENS.TenantSettings),
-      metrics: ctx.get(TOKENS.Metrics),
-      snapshots: ctx.get(TOKENS.SnapshotStore),
-      audit: ctx.get(TOKENS.AuditLog),
-      ledger: ctx.get(TOKENS.ErasureLedger),
+    const offers = config.offers;
+    // offers from the config; notifications on SNS when a topic is set, else kept in memory; the
+    // outbox beside the event store: both built when engagement first decides or relays
+    const engagement: EngagementOptions | undefined = offers && {
+      offers,
+      get notifier() {
+        return c.get(TOKENS.Notifier);
+      },
+      get outbox() {
+        return c.get(TOKENS.Outbox);
+      },
     };
-    const publish: Sns | undefined = sns && { ...sns, client: sns.createSnsClient(awsClientConfig(config.snsEndpoint)) };
-    const feed = publish && config.identityTopicArn ? new publish.SnsIdentityFeed(publish.client, { topicArn: config.identityTopicArn }) : undefined;
-    return createCore(ports, {
+    return createCore(ctx.get(TOKENS.Ports), {
       inlineProjection: config.projection === 'inline',
       sourceOf: (_tenant, name) => sourceFor(config, name),
-      feed,
-      engagement: engagementFor(config, outbox(ctx), publish),
+      get feed() {
+        return c.isBound(TOKENS.IdentityFeed) ? c.get(TOKENS.IdentityFeed) : undefined;
+      },
+      engagement,
     });
   });
+  // A missing or malformed master key fails the start, not the first request that needs a data
+  // key: a local keyring is checked (and kept) now; KMS's client is created on first use.
+  if (config.store !== 'memory' && !config.kmsKeyId) keyring();
+  if (options.onBuilt) {
+    // every piece reports its construction (tests: which pieces an entry point builds)
+    const onBuilt = options.onBuilt;
+    for (const [name, token] of Object.entries(TOKENS))
+      c.onActivation(token as ServiceIdentifier<unknown>, (_ctx, built) => {
+        onBuilt(name as keyof typeof TOKENS);
+        return built;
+      });
+  }
   return c;
-};
-
-/** Offers from the config; notifications on SNS when a topic is set, else kept in memory; the outbox beside the event store. */
-const engagementFor = (config: Config, outbox: EngagementOptions['outbox'], sns: Sns | undefined): EngagementOptions | undefined => {
-  if (!config.offers) return undefined;
-  // one try while a call waits (inline); the outbox relay retries with backoff, so nothing is lost
-  const notifier = sns && config.snsTopicArn ? new sns.SnsNotifier(sns.client, { topicArn: config.snsTopicArn, maxAttempts: 1 }) : new MemoryNotifier();
-  return { offers: config.offers, notifier, outbox };
 };
 
 const bindMemory = (c: Container, m: typeof import('./stores/memory.js')): void => {
@@ -167,6 +207,10 @@ export const awsClientConfig = (endpoint: string | undefined) => {
 };
 
 const bindDynamoDb = (c: Container, config: Config, m: typeof import('./stores/dynamodb.js'), keyring: () => MasterKeyring): void => {
+  c.bind(TOKENS.StreamsProjector).toDynamicValue((ctx) => {
+    const core = ctx.get(TOKENS.Core);
+    return new m.DynamoDbStreamsProjector(core.projector, ctx.get(TOKENS.ReadModelStore), undefined, core.afterProject);
+  });
   c.bind(TOKENS.DynamoDbClient).toDynamicValue(() => m.createDynamoDbClient(awsClientConfig(config.dynamoEndpoint)));
   c.bind(TOKENS.EventStore).toDynamicValue(
     (ctx) => new m.DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }),

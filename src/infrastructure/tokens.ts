@@ -1,6 +1,12 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Core } from '../application/core.js';
+import type { CorePorts } from '../application/deps.js';
+import type { IdentityFeed } from '../application/ports/identity-feed.port.js';
+import type { Notifier } from '../application/ports/notifier.port.js';
+import type { Outbox } from '../application/ports/outbox.port.js';
+import type { DynamoDbStreamsProjector } from '../adapters/dynamodb/dynamodb.streams-projector.js';
 import type { Authenticator } from '../application/ports/access.port.js';
 import type { AuditLog } from '../application/ports/audit.port.js';
 import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
@@ -37,5 +43,15 @@ export const TOKENS = {
   Sqlite: token<SqliteDatabase>('Sqlite'),
   /** the same file on a second connection, synchronous=NORMAL: writes that need no fsync of their own (views, snapshots, data keys) */
   SqliteDerived: token<SqliteDatabase>('SqliteDerived'),
+  /** the ports as the use cases see them, each adapter resolved on first read */
+  Ports: token<CorePorts>('Ports'),
+  /** the SNS client, created on its first call (createSnsClient) */
+  SnsClient: token<() => SNSClient>('SnsClient'),
+  IdentityFeed: token<IdentityFeed>('IdentityFeed'),
+  Notifier: token<Notifier>('Notifier'),
+  Outbox: token<Outbox>('Outbox'),
+  /** the use cases, each built on first use */
   Core: token<Core>('Core'),
+  /** DynamoDB Streams records -> the views (the streams function, the local poller) */
+  StreamsProjector: token<DynamoDbStreamsProjector>('StreamsProjector'),
 } as const;

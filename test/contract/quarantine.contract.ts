@@ -53,6 +53,15 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect(last.next).toBeUndefined();
     });
 
+    it('takes any id as a cursor, one never handed out too: the entries that sort after it, never an error', async () => {
+      const ids = timeOrderedIds(4);
+      for (const id of ids) await q.put(quarantineEntry(tenant, id));
+      // between ids[1] and ids[2]; before every id; after every id
+      expect((await q.list(tenant, { after: `${ids[1]}0`, limit: 10 })).entries.map((e) => e.id)).toEqual(ids.slice(2));
+      expect((await q.list(tenant, { after: '0', limit: 10 })).entries.map((e) => e.id)).toEqual(ids);
+      await expect(q.list(tenant, { after: 'zzz', limit: 10 })).resolves.toEqual({ entries: [] });
+    });
+
     it('filters by status and marks entries replayed with the time', async () => {
       for (const id of ['q-1', 'q-2', 'q-3', 'q-4']) await q.put(quarantineEntry(tenant, id));
       await q.markReplayed(tenant, 'q-2', 1_767_300_000_000);

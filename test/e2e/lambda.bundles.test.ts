@@ -28,6 +28,8 @@ const ENV = {
   AWS_EC2_METADATA_DISABLED: 'true',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
+  // the api function refuses to start without a credential
+  C360_ADMIN_TOKEN: 'bundle-admin-token-0123456789abcdef',
 };
 
 /** Imports a bundle in a fresh node (cwd: the temp dir) and hands `event` to its handler. */
@@ -78,6 +80,34 @@ describe('the Lambda bundles', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it.each(['api', 'kinesis', 'streams'])('%s.mjs: a configuration error fails the start with its message alone, not the minified source', async (name) => {
+    const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
+    const failed = run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], {
+      cwd: dir,
+      env: { ...ENV, C360_STORE: 'bogus' },
+    });
+    const error = (await failed.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: number; stderr?: string } | undefined;
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toMatch(/ConfigError\]: C360_STORE: Invalid option/);
+    // node's own lines around it; the bundle is one line of several hundred kB
+    expect(error?.stderr?.length).toBeLessThan(1_000);
+  });
+
+  it('api.mjs without any credential refuses to start and says why', async () => {
+    const { C360_ADMIN_TOKEN: _, ...bare } = ENV;
+    const url = pathToFileURL(join(dir, 'api.mjs')).href;
+    const error = (await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], { cwd: dir, env: bare }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: number; stderr?: string } | undefined;
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toMatch(/no credentials configured/);
+    expect(error?.stderr?.length).toBeLessThan(1_000);
   });
 
   it('with C360_STORE=eventstoredb the function refuses to start and says why', async () => {

@@ -271,8 +271,14 @@ describeOnStores('unmerging a whole cluster', (store) => {
         const picked = [...new Map(b.ids.map((i) => ids[i % ids.length]!).map((x) => [x.type, x])).values()];
         if (!picked.some((x) => x.type === 'user_id' || x.type === 'anonymous_id')) continue;
         const fields = carrying([...picked, ...(b.fresh ? [{ type: 'device_id', value: `fresh-${k}` }] : [])]);
-        // newest of all, so they stay in the (top 50) timeline
-        const call = { type: 'track', messageId: `between-${k}`, event: `Between ${k}`, timestamp: new Date(NOW + DAY + k * 1000).toISOString(), ...fields };
+        // newest of all (history ends by NOW + 2 h; the skew allows 24 h), so they stay in the (top 50) timeline
+        const call = {
+          type: 'track',
+          messageId: `between-${k}`,
+          event: `Between ${k}`,
+          timestamp: new Date(NOW + DAY / 2 + k * 1000).toISOString(),
+          ...fields,
+        };
         expect(await h.core.ingest.ingest('acme', h.web, call)).toMatchObject({ status: 'accepted', customerId: survivor });
         sent.push(`Between ${k}`);
       }

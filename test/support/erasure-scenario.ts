@@ -5,7 +5,8 @@ import type { IngestOutcome } from '../../src/application/ingest/ingest.use-case
 // later merge into one cluster; Bob and Carol stay, Bob as a merged pair too. Some of Alice's and
 // Bob's calls are invalid and land in the quarantine, naming their emails.
 
-const T0 = Date.UTC(2026, 0, 5, 9);
+// before the harnesses' clock (2026-01-01): calls may not be stamped more than a day ahead of receipt
+const T0 = Date.UTC(2025, 11, 29, 9);
 const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOString();
 
 /** Alice's personal values, as sent (the proofs search them lower-cased, in any casing). */

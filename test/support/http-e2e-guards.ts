@@ -67,6 +67,8 @@ export const httpGuardsSuite = (api: () => Api): void => {
       } as RequestInit);
       expect(chunked.status).toBe(400);
       expect(((await chunked.json()) as any).error.code).toBe('CALL_TOO_LARGE');
+      // the unread rest of an oversized body is not drained: the connection closes after the answer
+      expect(chunked.headers.get('connection')).toBe('close');
     });
 
     it('answers unknown routes, wrong methods, wrong content types and oversized bodies with JSON', async () => {

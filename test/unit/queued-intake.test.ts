@@ -100,6 +100,16 @@ describe('QueuedIntake', () => {
     expect(await readStream(streamName)).toEqual([]);
   });
 
+  it('quarantines an amount, currency or timestamp out of bounds at the edge, as the sync path would, and queues nothing', async () => {
+    const { h, intake, streamName } = await setup();
+    const bad = { type: 'track', messageId: 'm-neg', userId: 'u-1', event: 'Order Completed', properties: { revenue: -5, currency: 'USD' } };
+    const entry = await quarantinedEntry(h, await intake.one(TENANT, h.web, bad));
+    expect(entry).toMatchObject({ payload: bad, reason: { code: 'VALIDATION_FAILED', issues: [{ path: 'properties.revenue' }] } });
+    const sync = makeHarness();
+    expect(await sync.core.ingest.ingest(TENANT, sync.web, bad)).toMatchObject({ status: 'quarantined', error: entry!.reason });
+    expect(await readStream(streamName)).toEqual([]);
+  });
+
   it('treats each call of a batch as its own unit, with the batch context merged in', async () => {
     const { h, intake, streamName } = await setup();
     const body = {
@@ -112,7 +122,10 @@ describe('QueuedIntake', () => {
     };
     const out = await intake.batch(TENANT, h.web, body);
     expect(out.map((o) => o.status)).toEqual(['queued', 'quarantined', 'queued']);
-    expect((await quarantinedEntry(h, out[1]))!.reason.issues).toEqual([{ path: 'event', message: expect.any(String) }]);
+    // kept in the batch's one entry of refused calls, at its index, with its reason
+    const entry = (await quarantinedEntry(h, out[1]))!;
+    expect(entry.reason).toMatchObject({ code: 'BATCH_CALLS_REFUSED', issues: [{ path: 'batch[1].event', message: expect.any(String) }] });
+    expect(entry.payload).toMatchObject({ batch: [body.batch[1]], refused: [{ index: 1, code: 'VALIDATION_FAILED' }], context: body.context });
     const queued = await readStream(streamName);
     expect(queued.map((r) => (r.body.call as { messageId: string }).messageId).sort()).toEqual(['b-1', 'b-3']);
     for (const r of queued) expect(r.body.call).toMatchObject({ context: { library: { name: 'analytics-node' } } });
@@ -122,12 +135,20 @@ describe('QueuedIntake', () => {
   it('quarantines what the queue refused with QUEUE_UNAVAILABLE, so nothing is lost', async () => {
     const { h, intake } = await setup({ stream: 'missing' });
     const out = await intake.batch(TENANT, h.web, { batch: [identify, { ...identify, messageId: 'm-9' }] });
-    for (const o of out) {
-      const entry = await quarantinedEntry(h, o);
-      expect(entry?.reason.code).toBe('QUEUE_UNAVAILABLE');
-      expect(entry?.reason.message).toContain('ResourceNotFoundException');
-    }
+    // both in the batch's one entry, each with its reason
+    const ids = out.map((o) => (o.status === 'quarantined' ? o.quarantineId : o.status));
+    expect(new Set(ids).size).toBe(1);
+    const entry = await quarantinedEntry(h, out[0]);
+    expect(entry?.reason.code).toBe('BATCH_CALLS_REFUSED');
+    const payload = entry?.payload as { batch: unknown[]; refused: { index: number; code: string; message: string }[] };
+    expect(payload.refused.map((r) => [r.index, r.code])).toEqual([
+      [0, 'QUEUE_UNAVAILABLE'],
+      [1, 'QUEUE_UNAVAILABLE'],
+    ]);
+    for (const r of payload.refused) expect(r.message).toContain('ResourceNotFoundException');
     const { writeKey: _key, ...call } = identify;
-    expect((await quarantinedEntry(h, out[1]))?.payload).toEqual({ ...call, messageId: 'm-9' }); // the write key is not kept
+    expect(payload.batch[1]).toEqual({ ...call, messageId: 'm-9' }); // the write key is not kept
+    // nothing lost: the entry replays through the sync path
+    expect(await h.core.quarantine.replay(TENANT, entry!.id)).toMatchObject({ status: 'replayed', calls: [{ index: 0 }, { index: 1 }] });
   });
 });

@@ -9,6 +9,7 @@ import { tenantName } from './options.js';
 import { makeOutput } from './output.js';
 import { registerQuarantine } from './quarantine.command.js';
 import { registerRebuild } from './rebuild.command.js';
+import { registerRekey } from './rekey.command.js';
 import { registerSeed } from './seed.command.js';
 
 // The `c360` program: commander parses, each command is a function of a context. Built per run
@@ -48,6 +49,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerQuarantine(program, action);
   registerGdpr(program, action);
   registerMigrate(program, action);
+  registerRekey(program, action);
   return program;
 };
 

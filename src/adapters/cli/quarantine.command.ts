@@ -77,13 +77,14 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
   if (!id === !all) throw usageError(id ? 'give an id or --all, not both' : 'give the id of an entry to replay, or --all');
   const session = await ctx.session();
   const ids = id ? [id] : await pendingIds(ctx);
-  const results: { id: string; status: 'replayed' | 'duplicate' | 'pending'; code?: string; fields?: string[]; customerId?: string }[] = [];
+  const results: { id: string; status: 'replayed' | 'duplicate' | 'pending'; code?: string; fields?: string[]; customerId?: string; calls?: number }[] = [];
   const progress = ids.length > 1 ? startProgress(ctx.deps.io, { label: 'replay', total: ids.length }) : undefined;
   try {
     for (const entry of ids) {
       const outcome = await session.core.quarantine.replay(ctx.tenant, entry, { actor: cliActor() });
       if (outcome.status === 'accepted') results.push({ id: entry, status: 'replayed', customerId: outcome.customerId });
       else if (outcome.status === 'duplicate') results.push({ id: entry, status: 'duplicate' });
+      else if (outcome.status === 'replayed') results.push({ id: entry, status: 'replayed', calls: outcome.calls.length });
       else results.push({ id: entry, status: 'pending', code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
       progress?.update(results.length, () => plural(results.length, 'entry', 'entries'));
     }
@@ -98,7 +99,8 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
   if (!results.length) ctx.out.line(`nothing pending in the quarantine of tenant "${ctx.tenant}"`);
   // one line per entry for a single replay; for --all only the ones refused again (at most 50)
   for (const r of id ? results : failed.slice(0, 50)) {
-    if (r.status === 'replayed') ctx.out.line(`${r.id}: replayed, now part of customer ${r.customerId}`);
+    if (r.status === 'replayed' && r.calls !== undefined) ctx.out.line(`${r.id}: replayed, all ${plural(r.calls, 'call', 'calls')} of the batch entry`);
+    else if (r.status === 'replayed') ctx.out.line(`${r.id}: replayed, now part of customer ${r.customerId}`);
     else if (r.status === 'duplicate') ctx.out.line(`${r.id}: replayed (it had already been ingested)`);
     else ctx.out.line(`${r.id}: refused again, still pending: ${r.code}${r.fields?.length ? ` at ${r.fields.join(', ')}` : ''}`);
   }

@@ -58,7 +58,7 @@ const toEntry = (item: Item): QuarantineEntry => {
     payload: decodePayload(item),
     status: item.status!.S === 'replayed' ? 'replayed' : 'pending',
     ...(replayedAt === undefined ? {} : { replayedAt: Number(replayedAt) }),
-    ...(item.matchKeys?.SS ? { matchKeys: item.matchKeys.SS } : {}),
+    ...(item.matchKeys?.SS ? { matchKeys: [...item.matchKeys.SS].sort() } : {}),
   };
 };
 

@@ -38,7 +38,7 @@ const TARGETS: Readonly<Record<string, string>> = {
 
 export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
-  const gate = new Gate(deps.auth, new RateLimiter(deps.now));
+  const gate = new Gate(deps.auth, new RateLimiter(deps.now), deps.anonymousRateLimitPerSecond);
   const app: HttpApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
@@ -60,12 +60,16 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
 
   app.use('*', async (c, next) => {
     const started = performance.now();
-    c.set('requestId', requestIdOf(c.req.header('x-request-id')));
+    const requestId = requestIdOf(c.req.header('x-request-id'));
+    c.set('requestId', requestId);
+    c.set('clientAddress', clientAddressOf(c.env));
+    // set before the route answers: a header added to a finished response makes Hono copy it
+    // through an undici Response and a web stream (a tenth of an ingest call's CPU)
+    c.header('X-Request-Id', requestId);
     await next();
     // the route pattern that handled it (middleware are registered for ALL methods)
     const label = matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
     metrics.observe(c.req.method, label, c.res.status, (performance.now() - started) / 1000);
-    c.header('X-Request-Id', c.get('requestId'));
     if (c.res.status >= 400) {
       const p = c.get('principal');
       deps.logger?.[c.res.status >= 500 ? 'error' : 'info']('request refused', {
@@ -80,7 +84,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
     app.use(prefix, async (c, next) => {
       const bodiless = c.req.method === 'GET' || c.req.method === 'HEAD' || (c.req.method === 'DELETE' && !declaresBody(c.req.raw));
-      if (!bodiless) c.req.raw = await bufferJsonBody(c.req.raw, API_BODY_LIMIT);
+      if (!bodiless) c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
       await next();
     });
   }
@@ -101,6 +105,11 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
         Allow: allowed.join(', '),
       });
     }
+    // routes have no trailing slash: say so rather than only "no route"
+    const bare = c.req.path.replace(/\/+$/, '');
+    if (bare !== c.req.path && bare !== '' && allowedMethods(app, bare).length) {
+      return c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; the route is ${bare}, without the trailing slash`), 404);
+    }
     return c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /docs`), 404);
   });
   app.onError((err, c) => renderError(err, c, deps));
@@ -115,7 +124,23 @@ const declaresBody = (req: Request): boolean => req.headers.has('content-length'
 
 const requestIdOf = (given: string | undefined): string => (given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
 
-const toPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`);
+const toPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}$`);
+
+/**
+ * Who sent the request, for the rate limit of requests without a credential: the socket's peer
+ * under @hono/node-server, API Gateway's sourceIp on Lambda (REST or HTTP API). Never a header such
+ * as X-Forwarded-For, which any client can write.
+ */
+const clientAddressOf = (env: unknown): string => {
+  const e = env as
+    | {
+        incoming?: { socket?: { remoteAddress?: unknown } };
+        requestContext?: { identity?: { sourceIp?: unknown }; http?: { sourceIp?: unknown } };
+      }
+    | undefined;
+  const address = e?.incoming?.socket?.remoteAddress ?? e?.requestContext?.http?.sourceIp ?? e?.requestContext?.identity?.sourceIp;
+  return typeof address === 'string' && address ? address : 'unknown';
+};
 
 const allowedMethods = (app: HttpApp, path: string): string[] => [
   ...new Set(app.routes.filter((r) => r.method !== 'ALL' && r.path !== '*' && r.path !== '/*' && toPattern(r.path).test(path)).map((r) => r.method)),

@@ -1,83 +1,168 @@
+import { formatPath } from '../../application/segment/segment.schema.js';
 import { HttpError } from './errors.js';
 
 // Request bodies are read with a hard bound: a declared Content-Length above it is refused before
-// reading, and a chunked body is cancelled as soon as it crosses the bound, so no request can make
-// the server buffer more than `max` bytes.
+// reading, a streamed body is cancelled as soon as it crosses the bound, and a compressed body is
+// inflated only up to the bound (the limits are on the DECODED body), so no request can make the
+// server hold more than `max` bytes. A body cut short (Content-Length larger than what arrived) is
+// the client's fault, not ours.
 
-export type BodyRead = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly size: number };
+export type BodyRead =
+  | { readonly ok: true; readonly text: string /** bytes, decoded */; readonly size: number }
+  | { readonly ok: false; readonly reason: 'too-large'; readonly size: number; readonly decoded: boolean }
+  | { readonly ok: false; readonly reason: 'truncated' }
+  | { readonly ok: false; readonly reason: 'unsupported-encoding'; readonly encoding: string }
+  | { readonly ok: false; readonly reason: 'undecodable'; readonly encoding: string };
 
-export const readBounded = async (req: Request, max: number): Promise<BodyRead> => {
-  const declared = Number(req.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > max) return { ok: false, size: declared };
-  if (!req.body) return { ok: true, text: '' };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return { ok: false, size };
-    }
-    chunks.push(value);
-  }
+type Raw = { readonly ok: true; readonly bytes: Uint8Array } | Exclude<BodyRead, { ok: true }>;
+
+/** JSON nesting allowed in any request body: objects and arrays, the top level counting as 1. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Content-Encoding values the API decodes; anything else is 415. */
+export const BODY_ENCODINGS = ['gzip', 'deflate'] as const;
+type Encoding = (typeof BODY_ENCODINGS)[number] | 'identity';
+
+const encodingOf = (header: string | null | undefined): Encoding | { readonly unknown: string } => {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'deflate') return 'deflate';
+  return { unknown: value };
+};
+
+const utf8 = new TextDecoder();
+
+const concat = (chunks: readonly Uint8Array[], size: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!;
   const all = new Uint8Array(size);
   let offset = 0;
   for (const c of chunks) {
     all.set(c, offset);
     offset += c.byteLength;
   }
-  return { ok: true, text: new TextDecoder().decode(all) };
+  return all;
+};
+
+/** The raw bytes of a web Request (Lambda, app.request), bounded. */
+const readRequest = async (req: Request, max: number): Promise<Raw> => {
+  const declared = Number(req.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) return { ok: false, reason: 'too-large', size: declared, decoded: false };
+  if (!req.body) return { ok: true, bytes: new Uint8Array(0) };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => {});
+        return { ok: false, reason: 'too-large', size, decoded: false };
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return { ok: false, reason: 'truncated' };
+  }
+  return { ok: true, bytes: concat(chunks, size) };
 };
 
 /** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
-type NodeIncoming = AsyncIterable<Uint8Array> & { readonly headers: Readonly<Record<string, string | string[] | undefined>> };
+type NodeIncoming = {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly complete: boolean;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  pause(): unknown;
+};
 
 const incomingOf = (env: unknown): NodeIncoming | undefined => {
   const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
-  return typeof incoming === 'object' && incoming !== null && Symbol.asyncIterator in incoming && 'headers' in incoming
+  return typeof incoming === 'object' && incoming !== null && 'headers' in incoming && typeof (incoming as NodeIncoming).on === 'function'
     ? (incoming as NodeIncoming)
     : undefined;
 };
 
+/** The Node request's bytes by its events (cheaper than its async iterator), with the same bound. */
+const readIncoming = (incoming: NodeIncoming, max: number): Promise<Raw> => {
+  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve({ ok: false, reason: 'too-large', size: declared, decoded: false });
+  return new Promise<Raw>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (raw: Raw) => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onGone);
+      incoming.off('close', onClose);
+      resolve(raw);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= max) return void chunks.push(chunk);
+      // stop buffering: the rest of an oversized body is never held (Node discards it after the answer)
+      finish({ ok: false, reason: 'too-large', size, decoded: false });
+      incoming.pause();
+    };
+    const onEnd = () => finish({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    // 'aborted' / an early close: the connection ended before Content-Length bytes arrived
+    const onGone = () => finish({ ok: false, reason: 'truncated' });
+    const onClose = () => {
+      if (!incoming.complete) onGone();
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onGone);
+    incoming.on('close', onClose);
+  });
+};
+
+/** zlib-wrapped deflate (what HTTP's "deflate" means) has a 2-byte header divisible by 31; some senders send it raw. */
+const isZlib = (b: Uint8Array): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
+
+/** Inflates at most `max` bytes: a compression bomb is stopped as soon as its output crosses the bound. */
+const inflate = async (bytes: Uint8Array, encoding: 'gzip' | 'deflate', max: number): Promise<Raw> => {
+  const format = encoding === 'gzip' ? 'gzip' : isZlib(bytes) ? 'deflate' : 'deflate-raw';
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream(format)).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => {});
+        return { ok: false, reason: 'too-large', size, decoded: true };
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return { ok: false, reason: 'undecodable', encoding };
+  }
+  return { ok: true, bytes: concat(chunks, size) };
+};
+
 /**
- * readBounded on the Node request itself when there is one: asking Hono's Request for its body
- * makes @hono/node-server build an undici Request over a web stream, which cost about a fifth of
- * the CPU of an ingest call. Same bound, same answers; Lambda and tests read the Request.
+ * The body of a request as text, at most `max` bytes after decoding. Under @hono/node-server it is
+ * read from the Node request itself: asking Hono's Request for its body makes the server build an
+ * undici Request over a web stream, which cost about a fifth of the CPU of an ingest call. Lambda
+ * and app.request read the web Request; the bounds and answers are the same.
  */
 export const readBody = async (c: { readonly env: unknown; readonly req: { readonly raw: Request } }, max: number): Promise<BodyRead> => {
   const incoming = incomingOf(c.env);
-  if (!incoming) return readBounded(c.req.raw, max);
-  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > max) return { ok: false, size: declared };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // leaving the loop early destroys the stream, as cancelling the web reader does
-  for await (const chunk of incoming) {
-    size += chunk.byteLength;
-    if (size > max) return { ok: false, size };
-    chunks.push(chunk);
-  }
-  return { ok: true, text: Buffer.concat(chunks, size).toString('utf8') };
-};
-
-/** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
-export const jsonErrorWhere = (e: unknown): string => {
-  const at = /position (\d+)/.exec((e as Error).message ?? '');
-  return at ? `syntax error at position ${at[1]}` : 'syntax error';
-};
-
-export type JsonParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
-
-export const parseJson = (text: string): JsonParse => {
-  if (text.trim() === '') return { ok: false, message: 'the request body is empty; send a JSON object' };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (e) {
-    return { ok: false, message: `the request body is not valid JSON (${jsonErrorWhere(e)})` };
-  }
+  const header = incoming ? incoming.headers['content-encoding'] : c.req.raw.headers.get('content-encoding');
+  const encoding = encodingOf(Array.isArray(header) ? header.join(',') : header);
+  if (typeof encoding === 'object') return { ok: false, reason: 'unsupported-encoding', encoding: encoding.unknown };
+  const raw = incoming ? await readIncoming(incoming, max) : await readRequest(c.req.raw, max);
+  if (!raw.ok) return raw;
+  const decoded = encoding === 'identity' || raw.bytes.byteLength === 0 ? raw : await inflate(raw.bytes, encoding, max);
+  if (!decoded.ok) return decoded;
+  return { ok: true, text: utf8.decode(decoded.bytes), size: decoded.bytes.byteLength };
 };
 
 const kb = (n: number) => `${Math.round(n / 1024)} KB`;
@@ -90,26 +175,151 @@ export const tooLarge = (what: 'call' | 'batch', max: number): HttpError =>
     [{ path: '(root)', message: `at most ${max} bytes` }],
   );
 
+/**
+ * The answer to a body that could not be read. An oversized ingest body keeps Segment's 400
+ * (`segment`); a body over the bound only once decoded is 413, as on every other route.
+ */
+export const unreadable = (read: Exclude<BodyRead, { ok: true }>, max: number, segment?: 'call' | 'batch'): HttpError => {
+  switch (read.reason) {
+    case 'too-large': {
+      // the rest of the body was not read: close the connection after the answer rather than
+      // let Node read and discard however much more the client sends
+      const close: Record<string, string> = read.decoded ? {} : { Connection: 'close' };
+      if (segment && !read.decoded) {
+        const e = tooLarge(segment, max);
+        return new HttpError(e.code, e.message, e.issues, close);
+      }
+      return new HttpError(
+        'PAYLOAD_TOO_LARGE',
+        `the request body is larger than the ${kb(max)} limit${read.decoded ? ' once decoded' : ''}`,
+        [{ path: '(root)', message: `at most ${max} bytes${read.decoded ? ' after Content-Encoding is decoded' : ''}` }],
+        close,
+      );
+    }
+    case 'truncated':
+      return new HttpError('BODY_INCOMPLETE', 'the request body ended before its Content-Length; send the whole body', [
+        { path: 'content-length', message: 'more than the bytes sent' },
+      ]);
+    case 'unsupported-encoding':
+      return new HttpError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `the Content-Encoding ${JSON.stringify(read.encoding)} is not supported; send ${BODY_ENCODINGS.join(', ')} or an uncompressed body`,
+        [{ path: 'content-encoding', message: `must be one of ${BODY_ENCODINGS.join(', ')}, identity` }],
+      );
+    case 'undecodable':
+      return new HttpError('BODY_UNDECODABLE', `the request body is not valid ${read.encoding} data`, [
+        { path: 'content-encoding', message: `the body is not ${read.encoding}` },
+      ]);
+  }
+};
+
+/** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
+export const jsonErrorWhere = (e: unknown): string => {
+  const at = /position (\d+)/.exec((e as Error).message ?? '');
+  return at ? `syntax error at position ${at[1]}` : 'syntax error';
+};
+
+/**
+ * The deepest nesting of objects and arrays in JSON text, counted without parsing (brackets inside
+ * strings do not count) and stopping once it passes `stopAbove`. Linear, no recursion, no allocation.
+ */
+export const jsonDepth = (text: string, stopAbove = Number.POSITIVE_INFINITY): number => {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92 /* \ */) i++;
+      else if (ch === 34 /* " */) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
+  }
+  return deepest;
+};
+
+/** The path of the first object or array nested deeper than `max` in a parsed value (walked without recursion). */
+export const tooDeepPath = (value: unknown, max: number): string | undefined => {
+  const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= max) return formatPath(path) || '(root)';
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
+  }
+  return undefined;
+};
+
+export type JsonParse =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly code: 'MALFORMED_JSON'; readonly message: string; readonly issues: { path: string; message: string }[] }
+  | {
+      readonly ok: false;
+      readonly code: 'NESTING_TOO_DEEP';
+      readonly message: string;
+      readonly issues: { path: string; message: string }[];
+      /** parsed all the same (V8 parses without recursion), so the body's writeKey can still be read */
+      readonly value: unknown;
+    };
+
+/** JSON.parse, refusing empty text and nesting deeper than MAX_JSON_DEPTH (which would overflow the stack of whatever walks it next). */
+export const parseJson = (text: string): JsonParse => {
+  if (!/\S/.test(text))
+    return { ok: false, code: 'MALFORMED_JSON', message: 'the request body is empty; send a JSON object', issues: [{ path: '(root)', message: 'empty' }] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (e) {
+    return {
+      ok: false,
+      code: 'MALFORMED_JSON',
+      message: `the request body is not valid JSON (${jsonErrorWhere(e)})`,
+      issues: [{ path: '(root)', message: 'not valid JSON' }],
+    };
+  }
+  if (jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) return { ok: true, value };
+  const path = tooDeepPath(value, MAX_JSON_DEPTH) ?? '(root)';
+  return {
+    ok: false,
+    code: 'NESTING_TOO_DEEP',
+    message: `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path})`,
+    issues: [{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    value,
+  };
+};
+
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * The JSON body of a non-ingest route: bounded (413 beyond), application/json only (415), and
- * replaced on the request so the route's zod validator reads the buffered copy.
+ * The JSON body of a non-ingest route: bounded (413 beyond), application/json only (415), at most
+ * MAX_JSON_DEPTH deep (400), and replaced on the request so the route's zod validator reads the
+ * buffered copy.
  */
-export const bufferJsonBody = async (req: Request, max: number): Promise<Request> => {
-  if (!req.body || req.headers.get('content-length') === '0') return req;
-  const read = await readBounded(req, max);
-  if (!read.ok)
-    throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is larger than the ${kb(max)} limit`, [{ path: '(root)', message: `at most ${max} bytes` }]);
+export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: { readonly raw: Request } }, max: number): Promise<Request> => {
+  const req = c.req.raw;
+  // HTTP/1.1: a body comes with Content-Length or Transfer-Encoding (asking for req.body on Node
+  // would build a web stream over the request we read directly)
+  const declared = req.headers.get('content-length');
+  const bodiless = incomingOf(c.env) ? declared === null && !req.headers.has('transfer-encoding') : !req.body;
+  if (bodiless || declared === '0') return req;
+  const read = await readBody(c, max);
+  if (!read.ok) throw unreadable(read, max);
   const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const isJson = JSON_MEDIA.test(media);
-  if (read.text === '') return new Request(req.url, { method: req.method, headers: req.headers, body: isJson ? '{}' : null });
+  const headers = new Headers(req.headers);
+  // the buffered copy is decoded: its length and encoding are no longer the client's
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  if (read.text === '') return new Request(req.url, { method: req.method, headers, body: isJson ? '{}' : null });
   if (!isJson) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [
       { path: 'content-type', message: 'must be application/json' },
     ]);
   }
   const parsed = parseJson(read.text);
-  if (!parsed.ok) throw new HttpError('MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);
-  return new Request(req.url, { method: req.method, headers: req.headers, body: read.text });
+  if (!parsed.ok) throw new HttpError(parsed.code, parsed.message, parsed.issues);
+  return new Request(req.url, { method: req.method, headers, body: read.text });
 };

@@ -22,6 +22,11 @@ export const decodeCursor = <T>(cursor: string, isValid: (v: unknown) => v is T)
   throw new HttpError('VALIDATION_FAILED', 'the cursor is not one this API returned; start again without it', [{ path: 'cursor', message: 'invalid cursor' }]);
 };
 
+/** A cursor over a store that pages by id (quarantine, audit log): the id of the last item of a page. */
+export type IdPosition = { readonly q: string };
+export const isIdPosition = (v: unknown): v is IdPosition =>
+  typeof v === 'object' && v !== null && typeof (v as IdPosition).q === 'string' && /^[\w.:-]{1,128}$/.test((v as IdPosition).q);
+
 type TimelineItem = { readonly eventId: string; readonly observedAt?: string | undefined };
 type TimelinePosition = { readonly t: string; readonly e: string };
 

@@ -39,6 +39,8 @@ export type HttpDeps = {
   readonly logger?: HttpLogger | undefined;
   /** GET /metrics needs an admin bearer token when true (default false: counts only, no tenant or personal labels) */
   readonly metricsRequireAdmin?: boolean | undefined;
+  /** requests without a valid credential, per client address and second (default 10); over it they get 429 */
+  readonly anonymousRateLimitPerSecond?: number | undefined;
   /** how long `?minVersion=N` waits for the view to catch up before answering stale (default 2000 ms) */
   readonly minVersionWaitMs?: number | undefined;
 };

@@ -109,11 +109,13 @@ export const BatchResult = lazy(() =>
         z.object({
           index: z.number().int(),
           code: z.string(),
-          message: z.string(),
-          issues: z.array(z.object({ path: z.string(), message: z.string() })),
-          quarantineId: z.string().optional(),
+          issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
         }),
       ),
+      quarantineId: z.string().optional().openapi({
+        description:
+          'the ONE entry holding every refused call of the request (invalid, no usable identifier, a reused messageId, ...), with their indexes and reasons',
+      }),
     })
     .openapi('BatchResult'),
 );

@@ -1,24 +1,21 @@
-import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
-import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
-import { handle } from 'hono/aws-lambda';
-import type { HttpApp } from '../http/app.js';
 import { errorBody } from '../http/errors.js';
 import type { HttpLogger } from '../http/http.deps.js';
-import { InvalidLambdaEventError, parseEvent } from './lambda.event.js';
+import { apiRequestIdOf, toApiRequest, toApiResult, type ApiRequest, type ApiResult, type PathOptions } from './api.event.js';
+import { InvalidLambdaEventError } from './lambda.event.js';
 import { errorFields, withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // API Gateway -> the same Hono routes as the Node server. One handler serves REST APIs (payload
-// format 1.0) and HTTP APIs (2.0); the event is checked against Powertools' schema of its format
-// first, so a malformed event gets a JSON error naming the fields instead of a half-built request.
+// format 1.0) and HTTP APIs (2.0). An event that is not an API Gateway proxy event at all gets a
+// JSON 400 naming the fields (the function is wired to the wrong trigger); anything that fails on
+// our side is a JSON 500 with the request id, never a 4xx that blames the caller.
 
-/** what hono's adapter answers: headers or multiValueHeaders after the event's format */
-export type ApiResult = Awaited<ReturnType<ReturnType<typeof handle>>>;
+export type { ApiResult } from './api.event.js';
 export type ApiHandler = (event: unknown, context?: LambdaContext) => Promise<ApiResult>;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** what the handler needs of the HTTP app: Hono's fetch (env: what a route may read of the invocation) */
+export type FetchApp = { fetch(request: Request, env?: unknown): Response | Promise<Response> };
 
-/** Payload format 2.0 says so in `version`; everything else is read as a REST (1.0) event. */
-const isHttpApiEvent = (event: Record<string, unknown>): boolean => event.version === '2.0' || 'rawPath' in event;
+export type ApiHandlerOptions = PathOptions;
 
 const jsonResult = (statusCode: number, body: unknown): ApiResult => ({
   statusCode,
@@ -27,12 +24,6 @@ const jsonResult = (statusCode: number, body: unknown): ApiResult => ({
   isBase64Encoded: false,
 });
 
-const requestIdOf = (event: unknown): string | undefined => {
-  const ctx = isObject(event) ? event.requestContext : undefined;
-  const id = isObject(ctx) ? ctx.requestId : undefined;
-  return typeof id === 'string' ? id : undefined;
-};
-
 /** The HTTP app's log sink on the Powertools logger (so its lines carry the correlation id too). */
 export const httpLogger = (telemetry: LambdaTelemetry): HttpLogger => ({
   info: (msg, fields) => telemetry.logger.info(msg, fields ?? {}),
@@ -40,33 +31,41 @@ export const httpLogger = (telemetry: LambdaTelemetry): HttpLogger => ({
   error: (msg, fields) => telemetry.logger.error(msg, fields ?? {}),
 });
 
-export const createApiHandler = (app: HttpApp, telemetry: LambdaTelemetry): ApiHandler => {
-  const toHono = handle(app);
+/** `app`: the HTTP app, or how to get it (built on the first request that needs it). */
+export const createApiHandler = (
+  app: FetchApp | (() => FetchApp | Promise<FetchApp>),
+  telemetry: LambdaTelemetry,
+  options: ApiHandlerOptions = {},
+): ApiHandler => {
   const { logger, metrics } = telemetry;
+  const appOf = typeof app === 'function' ? app : () => app;
   return (event, context) => {
-    const requestId = requestIdOf(event) ?? context?.awsRequestId;
+    const requestId = apiRequestIdOf(event) ?? context?.awsRequestId;
     return withInvocation(telemetry, context, requestId, async () => {
+      let api: ApiRequest;
       try {
-        if (!isObject(event)) throw new InvalidLambdaEventError('API Gateway proxy', [{ path: '(root)', message: 'expected an object' }]);
-        if (isHttpApiEvent(event)) parseEvent(APIGatewayProxyEventV2Schema, event, 'API Gateway HTTP API (payload format 2.0)');
-        else parseEvent(APIGatewayProxyEventSchema, event, 'API Gateway REST API (payload format 1.0)');
+        api = toApiRequest(event, options);
       } catch (e) {
-        if (!(e instanceof InvalidLambdaEventError)) throw e;
+        if (!(e instanceof InvalidLambdaEventError)) return failed(e);
         logger.error('api event refused', errorFields(e));
         metrics.increment('api_event_invalid');
         return jsonResult(400, errorBody(e.code, e.message, e.issues));
       }
       let result: ApiResult;
       try {
-        // validated above: hono reads only fields that both formats promise
-        result = await toHono(event as unknown as Parameters<typeof toHono>[0], context as Parameters<typeof toHono>[1]);
+        const res = await (await appOf()).fetch(api.request, { event, lambdaContext: context });
+        result = await toApiResult(api.format, res);
       } catch (e) {
         // the app renders its own errors; this is only reached when something beneath it broke
-        logger.error('api invocation failed', errorFields(e));
-        result = jsonResult(500, errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${requestId ?? 'unknown'}`));
+        result = failed(e);
       }
       metrics.increment(result.statusCode >= 500 ? 'api_response_5xx' : result.statusCode >= 400 ? 'api_response_4xx' : 'api_response_2xx');
       return result;
     });
+
+    function failed(e: unknown): ApiResult {
+      logger.error('api invocation failed', errorFields(e));
+      return jsonResult(500, errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${requestId ?? 'unknown'}`));
+    }
   };
 };

@@ -61,9 +61,11 @@ export class MemoryQuarantine implements Quarantine {
     if (!t) return { entries: [] };
     let i = 0;
     if (options.after !== undefined) {
+      // ids are time-ordered (UUIDv7) and put in arrival order; an id never put (or of another
+      // store) is a position too, as in the SQLite and DynamoDB stores: the first id after it
       const at = t.index.get(options.after);
-      if (at === undefined) throw new Error(`unknown quarantine cursor ${options.after}`);
-      i = at + 1;
+      const after = options.after;
+      i = at !== undefined ? at + 1 : ((n) => (n < 0 ? t.ids.length : n))(t.ids.findIndex((id) => id > after));
     }
     const matching = (id: string): QuarantineEntry | undefined => {
       const e = this.live(tenant, id);

@@ -7,16 +7,24 @@ import type { QuarantineEntry } from '../ports/quarantine.port.js';
 // ingest would, keyed with the tenant's claim hash and compared with the cluster's claim keys.
 // Two ways to match an entry: the keys recorded when it was quarantined (matchKeys: every
 // identifier-shaped token of the raw body, parsed or not: email-like and phone-like tokens and the
-// quoted values of id fields), and, for entries recorded before those keys existed, every string
-// of a body that parses, tried as each of the cluster's identifier types.
+// quoted values of id fields), and, for entries recorded before those keys existed or with more
+// tokens than their keys hold (a batch's refused calls), every string of a body that parses,
+// tried as each of the cluster's identifier types.
 
+/** strings of a body hashed into its match keys when it is quarantined (with every type: bounded) */
 const MAX_STRINGS = 2_000;
+/**
+ * strings of a body tried against a cluster's identifiers at erasure: every one of any body the
+ * edge admits (a 500 KB batch holds fewer), so an entry keeping a whole batch's refused calls is
+ * matched by its last call too, past what its recorded keys could hold
+ */
+const ERASURE_MAX_STRINGS = 250_000;
 const MAX_LENGTH = 320;
 
-const stringsOf = (payload: unknown): string[] => {
+const stringsOf = (payload: unknown, max = MAX_STRINGS): string[] => {
   const out: string[] = [];
   const walk = (v: unknown, depth: number): void => {
-    if (out.length >= MAX_STRINGS || depth > 32) return;
+    if (out.length >= max || depth > 32) return;
     if (typeof v === 'string') {
       if (v.length <= MAX_LENGTH) out.push(v);
     } else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
@@ -42,7 +50,7 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
   const body = parsed(payload);
   if (body === undefined || target.keys.size === 0) return false;
   const region = ports.settings.phoneRegion(tenant);
-  for (const s of stringsOf(body)) {
+  for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) {
     for (const type of target.types) {
       try {
         const id = normalizeIdentifier(type, s, { defaultRegion: region });
@@ -107,7 +115,8 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
   for (const m of text.matchAll(ID_FIELD)) for (const type of types) add(type, unquote(m[2]!));
   const body = parsed(raw);
   if (body !== undefined) for (const value of stringsOf(body)) for (const type of types) add(type, value);
-  return [...keys];
+  // a set: sorted, so every store hands back the same list (DynamoDB keeps it as a string set)
+  return [...keys].sort();
 };
 
 /** Whether a quarantine entry names one of the target's identifiers: by its recorded keys, or by its parsed body. */

@@ -1,6 +1,6 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 import { initialState, type CustomerState } from '../../domain/customer/customer.state.js';
-import { normalizeIdentifier, type KeyedIdentifier } from '../../domain/identity/identifier.js';
+import { normalizeIdentifier, normalizeIdentifierType, type KeyedIdentifier } from '../../domain/identity/identifier.js';
 import { resolve, type Rejection, type Resolution } from '../../domain/identity/resolution.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
@@ -12,6 +12,7 @@ import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
+import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
 // quarantined with its reason; the same messageId twice changes nothing.
@@ -70,8 +71,20 @@ export class IngestUseCase {
     }
   }
 
-  /** POST /v1/batch semantics: every call is its own unit; shared context applies to each. */
-  async ingestBatch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.ports.clock.now()): Promise<readonly IngestOutcome[]> {
+  /**
+   * POST /v1/batch semantics: every call is its own unit; shared context applies to each. The calls
+   * refused (invalid, no usable identifier, a reused messageId, a failure of ours) are kept in ONE
+   * quarantine entry for the batch (refused-batch.ts), each answered with that entry's id.
+   * `options`: when the body holds only some of the request's calls (BatchOptions); the calls
+   * refused already are kept in the same entry, their outcomes after those of the body's calls.
+   */
+  async ingestBatch(
+    tenant: string,
+    source: IngestSource,
+    body: unknown,
+    receivedAt = this.ports.clock.now(),
+    options: BatchOptions = {},
+  ): Promise<readonly IngestOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
       throw new DomainError(
@@ -83,29 +96,55 @@ export class IngestUseCase {
       );
     }
     const { batch, context, integrations } = parsed.data;
-    const out: IngestOutcome[] = new Array(batch.length);
+    const before = options.refused ?? [];
+    const out: (IngestOutcome | undefined)[] = new Array(batch.length + before.length);
+    const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));
     // Members run concurrently, a slice at a time, so their commits group in the store. Each one
     // takes its identifiers' locks before its first await, in batch order: members sharing an
     // identifier keep their order, the others interleave.
     for (let start = 0; start < batch.length; start += BATCH_CONCURRENCY) {
       const slice = batch.slice(start, start + BATCH_CONCURRENCY);
-      const done = await Promise.all(slice.map((call) => this.ingestIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
-      done.forEach((o, i) => (out[start + i] = o));
+      const done = await Promise.all(slice.map((call) => this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
+      done.forEach((o, i) => {
+        const at = start + i;
+        if (o.status === 'rejected') refused.push({ at, refused: { index: options.indexes?.[at] ?? at, call: slice[i], reason: o.error } });
+        else out[at] = o;
+      });
     }
-    return out;
+    if (refused.length) {
+      const entry = refusedBatchEntry(
+        body,
+        options.total ?? batch.length,
+        refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
+      );
+      try {
+        const { quarantineId } = await this.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
+        for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };
+      } catch (e) {
+        // not kept: each refused call is reported as such, to be sent again
+        for (const r of refused) {
+          const { code, message } = r.refused.reason;
+          const error = {
+            code: 'INTERNAL_ERROR',
+            message: `this call was refused (${code}: ${message}) and could not be kept (${(e as Error).message}); send it again`,
+            issues: r.refused.reason.issues,
+          };
+          out[r.at] = { status: 'rejected', error };
+        }
+      }
+    }
+    return out as IngestOutcome[];
   }
 
-  /** A batch member: an unexpected failure is reported at its index (and kept), never thrown. */
-  private async ingestIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+  /** A batch member: an unexpected failure is reported as a refusal of its own (and kept), never thrown. */
+  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
     try {
-      return await this.ingest(tenant, source, raw, receivedAt);
+      return await this.tryIngest(tenant, source, raw, receivedAt);
     } catch (e) {
-      const error = { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] };
-      try {
-        return await this.quarantine(tenant, source, raw, error, receivedAt);
-      } catch {
-        return { status: 'rejected', error };
-      }
+      return {
+        status: 'rejected',
+        error: { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] },
+      };
     }
   }
 
@@ -123,14 +162,27 @@ export class IngestUseCase {
     const observation = mapSegmentCall(call, receivedAt, source.channel);
     const region = settings.phoneRegion(tenant);
     const rules = settings.identityRules(tenant);
-    const identifiers: KeyedIdentifier[] = observation.identifiers.map((r) => {
+    const identifiers: KeyedIdentifier[] = [];
+    const invalid = new Map<string, Rejection>();
+    for (const r of observation.identifiers) {
       // a placeholder such as "n/a" in an email field is a blocked value, not a broken call
       const raw = r.raw.trim();
-      const id = rules.isBlocked({ type: r.type, value: raw })
-        ? { type: r.type, value: raw.toLowerCase() }
-        : normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
-      return { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
-    });
+      if (rules.isBlocked({ type: r.type, value: raw })) {
+        const id = { type: r.type, value: raw.toLowerCase() };
+        identifiers.push({ ...id, key: hasher.claimKey(tenant, id.type, id.value) });
+        continue;
+      }
+      try {
+        const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
+        identifiers.push({ ...id, key: hasher.claimKey(tenant, id.type, id.value) });
+      } catch (e) {
+        // a mistyped email is rejected as an identifier, like a blocked one; the rest of the call is kept
+        if (!(e instanceof DomainError) || e.code !== 'IDENTIFIER_INVALID') throw e;
+        const type = normalizeIdentifierType(r.type);
+        const identifier = { type, value: raw, key: hasher.claimKey(tenant, type, raw) };
+        invalid.set(identifier.key, { identifier, reason: 'IDENTIFIER_INVALID', detail: e.message, path: r.path });
+      }
+    }
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
     const payloadHash = hashOf(hasher, tenant, raw);
     const messageId = call.messageId ?? derivedMessageId(payloadHash);
@@ -140,7 +192,7 @@ export class IngestUseCase {
       name: 'this call',
       lockKeys: identifiers.map((i) => `${tenant}\u0000${i.key}`),
       idempotency: { key: messageId, payloadHash, duplicate: (stored) => this.duplicate(messageId, stored, payloadHash) },
-      decide: () => this.decide(tenant, source, observation, identifiers, messageId, payloadHash, newCustomerId),
+      decide: () => this.decide(tenant, source, observation, { identifiers, invalid: [...invalid.values()] }, { messageId, payloadHash, newCustomerId }),
     });
   }
 
@@ -161,10 +213,8 @@ export class IngestUseCase {
     tenant: string,
     source: IngestSource,
     obs: Observation,
-    identifiers: readonly KeyedIdentifier[],
-    messageId: string,
-    payloadHash: string,
-    newCustomerId: string,
+    { identifiers, invalid }: { readonly identifiers: readonly KeyedIdentifier[]; readonly invalid: readonly Rejection[] },
+    { messageId, payloadHash, newCustomerId }: { readonly messageId: string; readonly payloadHash: string; readonly newCustomerId: string },
   ): Promise<Decision<IngestOutcome>> {
     const { store, settings, hasher, metrics } = this.ports;
     const rules = settings.identityRules(tenant);
@@ -181,12 +231,12 @@ export class IngestUseCase {
       owners.set(key, survivor.id);
       customers.set(survivor.id, survivor);
     }
-    const resolution = resolve({ incoming: identifiers, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
+    const resolution = resolve({ incoming: identifiers, invalid, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
     if (resolution.kind === 'unresolvable') {
       throw new Rejected({
         code: 'NO_USABLE_IDENTIFIER',
         message: 'every identifier of this call was rejected, so it cannot be attributed to a customer',
-        issues: resolution.rejected.map((r) => ({ path: r.identifier.type, message: `${r.reason}: ${r.detail}` })),
+        issues: resolution.rejected.map((r) => ({ path: r.path ? formatPath(r.path) : r.identifier.type, message: `${r.reason}: ${r.detail}` })),
       });
     }
     const rejectedKeys = new Set(resolution.rejected.map((r) => r.identifier.key));

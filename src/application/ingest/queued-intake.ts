@@ -4,15 +4,17 @@ import type { CorePorts } from '../deps.js';
 import { chunkRecords, recordBytes, type IngestQueue, type QueuedCall, type QueueRecord } from '../ports/ingest-queue.port.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall } from '../segment/segment.mapper.js';
-import { SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
+import { formatPath, SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
-import type { AcceptOutcome, CallIntake } from './intake.js';
+import type { AcceptOutcome, BatchOptions, CallIntake } from './intake.js';
 import type { IngestSource, IngestUseCase } from './ingest.use-case.js';
+import { refusedBatchEntry, type RefusedCall } from './refused-batch.js';
 
 // The async mode of HTTP ingest: validate now (an invalid call is quarantined exactly as the sync
 // path would), then queue the call for a consumer that runs the same ingest use case. The
 // partition key is a keyed hash of the call's first usable identifier, so one person's calls stay
-// on one shard in order and no personal value is ever a partition key.
+// on one shard in order and no personal value is ever a partition key. The calls of a batch it
+// refuses (invalid, or not taken by the queue) are kept in ONE entry, as the sync path keeps them.
 
 export type QueuedIntakeDeps = {
   readonly queue: IngestQueue;
@@ -31,7 +33,13 @@ export class QueuedIntake implements CallIntake {
     return (await this.accept(tenant, source, [raw], receivedAt))[0]!;
   }
 
-  async batch(tenant: string, source: IngestSource, body: unknown, receivedAt = this.deps.ports.clock.now()): Promise<readonly AcceptOutcome[]> {
+  async batch(
+    tenant: string,
+    source: IngestSource,
+    body: unknown,
+    receivedAt = this.deps.ports.clock.now(),
+    options: BatchOptions = {},
+  ): Promise<readonly AcceptOutcome[]> {
     const parsed = SegmentBatch.safeParse(body);
     if (!parsed.success) {
       throw new DomainError(
@@ -43,12 +51,28 @@ export class QueuedIntake implements CallIntake {
       );
     }
     const { batch, context, integrations } = parsed.data;
-    return this.accept(
+    const before = options.refused ?? [];
+    const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));
+    const out = await this.accept(
       tenant,
       source,
       batch.map((call) => mergeBatchDefaults(call, context, integrations)),
       receivedAt,
+      async (at, _call, reason) => {
+        refused.push({ at, refused: { index: options.indexes?.[at] ?? at, call: batch[at], reason } });
+        return undefined;
+      },
     );
+    if (refused.length) {
+      const entry = refusedBatchEntry(
+        body,
+        options.total ?? batch.length,
+        refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
+      );
+      const { quarantineId } = await this.deps.ingest.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
+      for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };
+    }
+    return out;
   }
 
   /** The partition key of a valid call: HMAC of its first identifier that is not blocked and normalizes. */
@@ -68,9 +92,21 @@ export class QueuedIntake implements CallIntake {
     return hasher.claimKey(tenant, '$message', messageId);
   }
 
-  private async accept(tenant: string, source: IngestSource, calls: readonly unknown[], receivedAt: number): Promise<AcceptOutcome[]> {
-    const { ingest, queue } = this.deps;
+  /** `hold`: where a refused call goes; by default an entry of its own (a batch collects them into one) */
+  private async accept(
+    tenant: string,
+    source: IngestSource,
+    calls: readonly unknown[],
+    receivedAt: number,
+    hold: (index: number, call: unknown, reason: QuarantineReason) => Promise<AcceptOutcome | undefined> = (_i, call, reason) =>
+      this.deps.ingest.quarantine(tenant, source, call, reason, receivedAt),
+  ): Promise<AcceptOutcome[]> {
+    const { queue } = this.deps;
     const out: AcceptOutcome[] = new Array(calls.length);
+    const refuse = async (index: number, call: unknown, reason: QuarantineReason): Promise<void> => {
+      const held = await hold(index, call, reason);
+      if (held) out[index] = held;
+    };
     const ready: Prepared[] = [];
     for (const [index, received] of calls.entries()) {
       const raw = withoutWriteKey(received);
@@ -78,13 +114,22 @@ export class QueuedIntake implements CallIntake {
       if (!parsed.success) {
         const issues = zodIssues(parsed.error);
         const reason = { code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues };
-        out[index] = await ingest.quarantine(tenant, source, raw, reason, receivedAt);
+        await refuse(index, raw, reason);
         continue;
       }
-      const prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+      let prepared: Prepared;
+      try {
+        prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+      } catch (e) {
+        // out of bounds (an amount, a currency, a timestamp): refused now, as the sync path would
+        if (!(e instanceof DomainError)) throw e;
+        const reason = { code: e.code, message: e.message, issues: [{ path: formatPath(e.path), message: e.message }] };
+        await refuse(index, raw, reason);
+        continue;
+      }
       if (recordBytes(prepared.record) > queue.limits.maxRecordBytes) {
         const message = `the call is ${recordBytes(prepared.record)} bytes once queued; the queue takes at most ${queue.limits.maxRecordBytes}`;
-        out[index] = await ingest.quarantine(tenant, source, raw, { code: 'VALIDATION_FAILED', message, issues: [{ path: '(root)', message }] }, receivedAt);
+        await refuse(index, raw, { code: 'VALIDATION_FAILED', message, issues: [{ path: '(root)', message }] });
         continue;
       }
       ready.push(prepared);
@@ -97,7 +142,7 @@ export class QueuedIntake implements CallIntake {
       for (const [i, { prepared: p }] of chunk.entries()) {
         const r = results[i] ?? { ok: false, retryable: true, code: 'NO_RESULT', message: 'the queue returned no result for this record' };
         if (r.ok) out[p.index] = { status: 'queued', messageId: p.messageId };
-        else out[p.index] = await ingest.quarantine(tenant, source, p.call, queueUnavailable(r.code, r.message), receivedAt);
+        else await refuse(p.index, p.call, queueUnavailable(r.code, r.message));
       }
     }
     return out;

@@ -1,11 +1,30 @@
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
+import { mergeBatchDefaults } from '../ingest/call-shape.js';
 import type { IngestOutcome, IngestSource, IngestUseCase } from '../ingest/ingest.use-case.js';
+import { BATCH_CALLS_REFUSED, refusedBatchCalls } from '../ingest/refused-batch.js';
 import type { Quarantine, QuarantinePage, QuarantineReason } from '../ports/quarantine.port.js';
 import type { Clock } from '../ports/runtime.port.js';
 
 // Quarantined calls are kept as received; after a fix (rules, mapping, a corrected client) they
 // are replayed through the same ingest path. A replay that fails again leaves the entry pending.
+// An entry keeping a batch's refused calls replays each of them with the batch's context, in
+// order; it is replayed once every call is in (calls taken by an earlier try answer as duplicates).
+
+/** A batch entry's replay: every call was ingested (or had been already). */
+export type BatchReplayed = {
+  readonly status: 'replayed';
+  readonly calls: readonly {
+    readonly index: number;
+    readonly status: 'accepted' | 'duplicate';
+    readonly messageId: string;
+    readonly customerId?: string | undefined;
+  }[];
+};
+
+export type ReplayOutcome = IngestOutcome | BatchReplayed;
+
+const isIn = (o: ReplayOutcome): boolean => o.status === 'accepted' || o.status === 'duplicate' || o.status === 'replayed';
 
 export class QuarantineUseCases {
   constructor(
@@ -29,7 +48,7 @@ export class QuarantineUseCases {
     return (await this.ingest.quarantine(tenant, this.sourceOf(tenant, sourceName), raw, reason, receivedAt)).quarantineId;
   }
 
-  async replay(tenant: string, id: string, options: { readonly actor?: string | undefined } = {}): Promise<IngestOutcome> {
+  async replay(tenant: string, id: string, options: { readonly actor?: string | undefined } = {}): Promise<ReplayOutcome> {
     const entry = await this.quarantine.get(tenant, id);
     if (!entry) throw new DomainError('QUARANTINE_ENTRY_NOT_FOUND', `no quarantine entry ${id}`, ['id']);
     if (entry.payloadUnavailable) {
@@ -39,12 +58,16 @@ export class QuarantineUseCases {
         ['id'],
       );
     }
-    const outcome = await this.ingest.tryIngest(tenant, this.sourceOf(tenant, entry.source), entry.payload, entry.receivedAt);
-    if (outcome.status === 'accepted' || outcome.status === 'duplicate') await this.quarantine.markReplayed(tenant, id, this.clock.now());
+    const source = this.sourceOf(tenant, entry.source);
+    const batch = refusedBatchCalls(entry.reason, entry.payload);
+    const outcome: ReplayOutcome = batch
+      ? await this.replayBatch(tenant, source, batch, entry.receivedAt)
+      : await this.ingest.tryIngest(tenant, source, entry.payload, entry.receivedAt);
+    if (isIn(outcome)) await this.quarantine.markReplayed(tenant, id, this.clock.now());
     if (this.audit) {
-      const ok = outcome.status === 'accepted' || outcome.status === 'duplicate';
+      const ok = isIn(outcome);
       const customerId = outcome.status === 'accepted' ? outcome.customerId : undefined;
-      const code = ok ? undefined : outcome.error.code;
+      const code = outcome.status === 'rejected' || outcome.status === 'quarantined' ? outcome.error.code : undefined;
       const entry = {
         id: this.audit.ids.newId(),
         tenant,
@@ -56,5 +79,32 @@ export class QuarantineUseCases {
       await this.audit.audit.append({ ...entry, outcome: ok ? 'ok' : 'refused', code, detail: { quarantineId: id, status: outcome.status } });
     }
     return outcome;
+  }
+
+  private async replayBatch(
+    tenant: string,
+    source: IngestSource,
+    batch: NonNullable<ReturnType<typeof refusedBatchCalls>>,
+    receivedAt: number,
+  ): Promise<ReplayOutcome> {
+    const { context, integrations } = batch.body as { context?: object; integrations?: object };
+    const done: BatchReplayed['calls'][number][] = [];
+    const refused: { readonly index: number; readonly code: string; readonly issues: readonly { readonly path: string; readonly message: string }[] }[] = [];
+    // one after another, in the batch's order: calls of one customer keep their order
+    for (const { index, call } of batch.calls) {
+      const o = await this.ingest.tryIngest(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt);
+      if (o.status === 'accepted') done.push({ index, status: 'accepted', messageId: o.messageId, customerId: o.customerId });
+      else if (o.status === 'duplicate') done.push({ index, status: 'duplicate', messageId: o.messageId });
+      else if (o.status === 'rejected' || o.status === 'quarantined') refused.push({ index, code: o.error.code, issues: o.error.issues });
+    }
+    if (!refused.length) return { status: 'replayed', calls: done };
+    const message = `${refused.length} of the ${batch.calls.length} calls were refused again (${[...new Set(refused.map((r) => r.code))].join(', ')}); the others are in and answer as duplicates when replayed again`;
+    const issues = refused.flatMap((r) =>
+      (r.issues.length ? r.issues : [{ path: '(root)', message: r.code }]).map((i) => ({
+        path: `batch[${r.index}]${i.path === '(root)' ? '' : `.${i.path}`}`,
+        message: i.message,
+      })),
+    );
+    return { status: 'rejected', error: { code: BATCH_CALLS_REFUSED, message, issues } };
   }
 }

@@ -1,6 +1,8 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 import type { FactEvent } from '../../domain/customer/customer.decider.js';
-import type { SegmentCall } from './segment.schema.js';
+import { amountProblem, currencyCode, MAX_AMOUNT, observedAtProblem, quantityProblem } from '../../domain/shared/bounds.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import { formatPath, type SegmentCall } from './segment.schema.js';
 
 // Segment Spec call -> what the core observed: raw identifiers (normalized later, with their field
 // paths for errors), the facts as domain events, the channel and the time. E-commerce spec events
@@ -17,9 +19,6 @@ export type Observation = {
 
 type Dict = Record<string, unknown>;
 
-/** How far ahead of our clock a client timestamp may be (time-zone bugs stay within a day) before we use the time received. */
-export const MAX_CLOCK_SKEW_MS = 24 * 3_600_000;
-
 const PRODUCT_ACTIONS: Readonly<Record<string, 'viewed' | 'added' | 'removed' | 'clicked' | 'wishlisted' | 'shared' | 'reviewed'>> = {
   'product viewed': 'viewed',
   'product added': 'added',
@@ -32,9 +31,16 @@ const PRODUCT_ACTIONS: Readonly<Record<string, 'viewed' | 'added' | 'removed' | 
 const ORDER_EVENTS = new Set(['order completed', 'order placed', 'checkout completed']);
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
-const num = (v: unknown): number | undefined => {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+type Path = readonly (string | number)[];
+const outOfBounds = (path: Path, problem: string) => new DomainError('VALIDATION_FAILED', `${formatPath(path)} ${problem}`, path);
+const absent = (v: unknown): boolean => v === undefined || v === null || v === '';
+/** a number sent as a number or a numeric string, checked against its bounds; absent stays undefined */
+const bounded = (v: unknown, path: Path, problemOf: (n: number) => string | undefined): number | undefined => {
+  if (absent(v)) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  const problem = problemOf(n);
+  if (problem) throw outOfBounds(path, problem);
+  return n;
 };
 const minor = (amount: number): number => Math.round(amount * 100);
 
@@ -49,28 +55,42 @@ const channelOf = (call: SegmentCall, fallback: Channel): Channel => {
   return fallback;
 };
 
-const product = (p: Dict) => ({
-  productId: str(p.product_id ?? p.productId ?? p.id),
-  sku: str(p.sku),
-  name: str(p.name),
-  category: str(p.category),
-  priceMinor: num(p.price) === undefined ? undefined : minor(num(p.price)!),
-  quantity: num(p.quantity) === undefined ? undefined : Math.round(num(p.quantity)!),
-});
+const product = (p: Dict, path: Path) => {
+  const price = bounded(p.price, [...path, 'price'], amountProblem);
+  const quantity = bounded(p.quantity, [...path, 'quantity'], quantityProblem);
+  return {
+    productId: str(p.product_id ?? p.productId ?? p.id),
+    sku: str(p.sku),
+    name: str(p.name),
+    category: str(p.category),
+    priceMinor: price === undefined ? undefined : minor(price),
+    quantity: quantity === undefined ? undefined : Math.round(quantity),
+  };
+};
+
+const currencyOf = (v: unknown): string => {
+  if (absent(v)) return 'USD';
+  const code = typeof v === 'string' ? currencyCode(v) : undefined;
+  if (!code) throw outOfBounds(['properties', 'currency'], 'must be an ISO 4217 currency code such as "USD"');
+  return code;
+};
 
 const orderFacts = (props: Dict): FactEvent => {
   const products = Array.isArray(props.products)
-    ? (props.products as unknown[]).filter((p): p is Dict => typeof p === 'object' && p !== null).map(product)
+    ? (props.products as unknown[]).flatMap((p, i) => (typeof p === 'object' && p !== null ? [product(p as Dict, ['properties', 'products', i])] : []))
     : [];
   const productsTotal = products.reduce((s, p) => s + (p.priceMinor ?? 0) * (p.quantity ?? 1), 0);
-  const amount = num(props.revenue) ?? num(props.total) ?? num(props.value);
+  if (productsTotal > minor(MAX_AMOUNT)) throw outOfBounds(['properties', 'products'], `must not total more than ${MAX_AMOUNT}`);
+  // the first of revenue, total, value that is present
+  const field = (['revenue', 'total', 'value'] as const).find((f) => !absent(props[f]));
+  const amount = field === undefined ? undefined : bounded(props[field], ['properties', field], amountProblem);
   return {
     type: 'OrderPlaced',
     v: 1,
     data: {
       orderId: str(props.order_id ?? props.orderId ?? props.checkout_id),
       revenueMinor: amount === undefined ? productsTotal : minor(amount),
-      currency: (str(props.currency) ?? 'USD').toUpperCase(),
+      currency: currencyOf(props.currency),
       products,
     },
   };
@@ -127,9 +147,10 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
 
 export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultChannel: Channel): Observation => {
   const channel = channelOf(call, defaultChannel);
-  // a clock far in the future would win every last-writer-wins comparison forever
-  const stated = call.timestamp !== undefined ? Date.parse(call.timestamp) : receivedAt;
-  const observedAt = stated > receivedAt + MAX_CLOCK_SKEW_MS ? receivedAt : stated;
+  // year 0 would survive every merge, a clock far ahead win every last-writer-wins comparison
+  const observedAt = call.timestamp !== undefined ? Date.parse(call.timestamp) : receivedAt;
+  const problem = call.timestamp !== undefined ? observedAtProblem(observedAt, receivedAt) : undefined;
+  if (problem) throw outOfBounds(['timestamp'], problem);
   const facts: FactEvent[] = [];
   const ctx = call.context;
   switch (call.type) {
@@ -144,7 +165,7 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       const name = call.event.trim().toLowerCase();
       const action = PRODUCT_ACTIONS[name];
       if (ORDER_EVENTS.has(name)) facts.push(orderFacts(props));
-      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props) } });
+      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props, ['properties']) } });
       else if (str(props.interest)) facts.push({ type: 'InterestExpressed', v: 1, data: { interest: str(props.interest)!.toLowerCase() } });
       else facts.push({ type: 'EventTracked', v: 1, data: { event: call.event }, pii: { properties: props } });
       break;

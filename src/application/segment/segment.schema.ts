@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 
 // The Segment Spec (also spoken by RudderStack) as zod schemas. Objects are loose: unknown fields
 // are kept, never rejected, because clients add their own.
 
 const Id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1, 'must not be empty').max(512));
-const IsoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date-time');
+const IsoTime = z.string().refine(isCalendarDateTime, 'must be an ISO 8601 date-time on a day that exists');
 const Dict = z.record(z.string(), z.unknown());
 
 export const SegmentContext = z.looseObject({

@@ -57,6 +57,11 @@ export type CustomerCommand =
   | { readonly type: 'Erase'; readonly erasureId: string; readonly requestedId: string }
   | { readonly type: 'Restrict'; readonly actor: string; readonly reason?: string | undefined }
   | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined }
+  /**
+   * the claim re-key migration: an identifier linked under an older normalization gets the key of
+   * today's, `to`, and its old key `from` is unlinked (`linkedAt`: when it was first linked)
+   */
+  | { readonly type: 'Rekey'; readonly from: Omit<KeyedIdentifier, 'value'>; readonly to: KeyedIdentifier; readonly linkedAt: number; readonly reason: string }
   /** an engagement decision the policy took (engagement.policy.ts), recorded on the survivor */
   | { readonly type: 'RecordEngagement'; readonly decision: EngagementDecisionData };
 
@@ -182,6 +187,18 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       if (state.status === 'erased') return [];
       if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `customer ${state.id} does not exist`);
       return [{ type: 'CustomerErased', v: 1, data: { erasureId: command.erasureId, requestedId: command.requestedId } }];
+    case 'Rekey': {
+      requireActive(state, 'a re-key');
+      const events: CustomerEvent[] = [];
+      const { from, to } = command;
+      if (!state.identifiers.has(to.key)) {
+        events.push({ type: 'IdentifierLinked', v: 1, data: { type: to.type, key: to.key, observedAt: command.linkedAt }, pii: { value: to.value } });
+      }
+      if (state.identifiers.has(from.key) && from.key !== to.key) {
+        events.push({ type: 'IdentifierUnlinked', v: 1, data: { type: from.type, key: from.key, reason: command.reason } });
+      }
+      return events;
+    }
     case 'RecordEngagement':
       requireActive(state, 'an engagement decision');
       return [{ type: 'EngagementDecided', v: 1, data: command.decision }];

@@ -9,7 +9,9 @@ const IdRef = z.object({ type: z.string(), key: z.string() });
 const MergedIdentifier = z.object({ type: z.string(), key: z.string(), observedAt: z.number(), origin: z.string() });
 export type MergedIdentifier = z.infer<typeof MergedIdentifier>;
 
-export const REJECTION_REASONS = ['IDENTIFIER_BLOCKED', 'IDENTIFIER_LIMIT_EXCEEDED', 'CLUSTER_GUARD_EXCEEDED', 'DO_NOT_LINK'] as const;
+// IDENTIFIER_INVALID came later: a value that does not normalize (a mistyped email) is rejected as
+// an identifier and the call kept. Adding a reason only widens the schema: every stored event reads.
+export const REJECTION_REASONS = ['IDENTIFIER_BLOCKED', 'IDENTIFIER_LIMIT_EXCEEDED', 'CLUSTER_GUARD_EXCEEDED', 'DO_NOT_LINK', 'IDENTIFIER_INVALID'] as const;
 export const RejectionReason = z.enum(REJECTION_REASONS);
 export type RejectionReason = z.infer<typeof RejectionReason>;
 

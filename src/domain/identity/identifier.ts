@@ -21,6 +21,22 @@ export type NormalizeOptions = { readonly defaultRegion: CountryCode };
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_VALUE_LENGTH = 320;
 
+/**
+ * Version of the rules below; claim keys are computed from their output. 1: trim, email lowercase,
+ * phone E.164. 2: also Unicode - emails and phones NFKC with zero-width characters removed (a
+ * fullwidth or zero-width-spliced address is the same address), every other type NFC only (user
+ * ids are opaque), and text that is not well-formed UTF-16 (a lone surrogate) refused. Keys made
+ * under an older version are re-keyed by the claim re-key migration.
+ */
+export const NORMALIZATION_VERSION = 2;
+
+// zero width space, non-joiner, joiner, word joiner, BOM / zero width no-break space, soft hyphen, Mongolian vowel separator
+const ZERO_WIDTH = /\u200B|\u200C|\u200D|\u2060|\uFEFF|\u00AD|\u180E/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What a person would type as the same email or phone: compatibility forms folded, invisible characters gone. */
+const folded = (raw: string): string => raw.normalize('NFKC').replace(ZERO_WIDTH, '').trim();
+
 export const normalizeIdentifierType = (raw: string): string =>
   raw
     .trim()
@@ -34,7 +50,10 @@ export const normalizeIdentifier = (type: string, raw: string, options: Normaliz
   if (!IdentifierType.safeParse(idType).success) {
     throw new DomainError('IDENTIFIER_INVALID', `identifier type "${type}" is not lower snake case`, path);
   }
-  const trimmed = raw.trim();
+  if (LONE_SURROGATE.test(raw)) {
+    throw new DomainError('IDENTIFIER_INVALID', `${idType} holds a broken character (a lone UTF-16 surrogate)`, path);
+  }
+  const trimmed = idType === 'email' || idType === 'phone' ? folded(raw) : raw.normalize('NFC').trim();
   if (trimmed.length > MAX_VALUE_LENGTH) {
     throw new DomainError('IDENTIFIER_INVALID', `${idType} is longer than ${MAX_VALUE_LENGTH} characters`, path);
   }

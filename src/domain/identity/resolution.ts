@@ -6,12 +6,22 @@ import type { CompiledRules } from './rules.js';
 
 // Segment's identity ladder as one pure decision: no match -> new customer, one -> attach,
 // several -> merge into the survivor. A violated limit, guard or do-not-link mark drops the
-// incoming event's lowest-priority identifier (recorded as a rejection) and decides again.
+// lowest-priority incoming identifier among those taking part in the violation (recorded as a
+// rejection) and decides again: never one that plays no part, such as the call's own new
+// anonymous id when a customer would get a second user id.
 
-export type Rejection = { readonly identifier: KeyedIdentifier; readonly reason: RejectionReason; readonly detail: string };
+export type Rejection = {
+  readonly identifier: KeyedIdentifier;
+  readonly reason: RejectionReason;
+  readonly detail: string;
+  /** where the call carried it, for identifiers refused before resolution (invalid values) */
+  readonly path?: readonly (string | number)[] | undefined;
+};
 
 export type ResolutionInput = {
   readonly incoming: readonly KeyedIdentifier[];
+  /** identifiers of the call already refused (values that do not normalize): recorded, never matched */
+  readonly invalid?: readonly Rejection[] | undefined;
   /** claim key -> the current survivor that holds it (pointers already followed) */
   readonly owners: ReadonlyMap<string, string>;
   /** the active survivors named in `owners` */
@@ -41,7 +51,10 @@ export const survivorOrder = (a: Pick<CustomerState, 'firstObservedAt' | 'id'>, 
 
 export type Violation = { readonly reason: RejectionReason; readonly detail: string };
 
-const limitViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[], at: number): Violation | undefined => {
+/** What a violation needs to say who takes part: the type over its limit, or the customers that may not be joined. */
+type Found = Violation & ({ readonly type: string } | { readonly customers: readonly string[] });
+
+const limitViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[], at: number): Found | undefined => {
   const union = new Map<string, ClusterIdentifier>();
   for (const m of members) for (const [k, id] of m.identifiers) union.set(k, id);
   for (const id of link) union.set(id.key, { type: id.type, key: id.key, observedAt: at, origin: '' });
@@ -55,17 +68,17 @@ const limitViolation = (rules: CompiledRules, members: readonly CustomerState[],
     // a cluster already over its limit (a forced merge, stricter rules) may keep what it has
     const before = Math.max(0, ...members.map((m) => countWithinWindow(m.identifiers.values(), type, at, rule.windowMs)));
     if (after > before) {
-      return { reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: `${type} limit ${rule.limit} would be exceeded (${after})` };
+      return { reason: 'IDENTIFIER_LIMIT_EXCEEDED', detail: `${type} limit ${rule.limit} would be exceeded (${after})`, type };
     }
   }
   return undefined;
 };
 
-const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[]): Violation | undefined => {
+const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[], link: readonly KeyedIdentifier[]): Found | undefined => {
   for (const a of members) {
     for (const b of members) {
       if (a !== b && (a.doNotLink.has(b.id) || b.members.some((m) => a.doNotLink.has(m)))) {
-        return { reason: 'DO_NOT_LINK', detail: 'these customers were split apart and are marked do-not-link' };
+        return { reason: 'DO_NOT_LINK', detail: 'these customers were split apart and are marked do-not-link', customers: [a.id, b.id] };
       }
     }
   }
@@ -77,6 +90,7 @@ const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[],
     return {
       reason: 'CLUSTER_GUARD_EXCEEDED',
       detail: `a merge would make a cluster of ${customers} customers / ${keys.size} identifiers (guard ${guard.maxCustomers} / ${guard.maxIdentifiers})`,
+      customers: members.map((m) => m.id),
     };
   }
   return undefined;
@@ -87,9 +101,28 @@ const byPriorityAsc =
   (a: KeyedIdentifier, b: KeyedIdentifier): number =>
     rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority || compareStrings(a.type, b.type) || compareStrings(a.key, b.key);
 
+type Attempt = { readonly active: readonly KeyedIdentifier[]; readonly members: readonly CustomerState[]; readonly link: readonly KeyedIdentifier[] };
+
+/**
+ * The incoming identifiers that take part in a violation: for a limit, those of the type being
+ * linked and those that bring in a customer holding that type (within the window); for a guard or
+ * a do-not-link mark, those that bring in the customers concerned.
+ */
+const takingPart = (input: ResolutionInput, { active, members, link }: Attempt, v: Found): readonly KeyedIdentifier[] => {
+  let customers: ReadonlySet<string>;
+  let linked = new Set<KeyedIdentifier>();
+  if ('type' in v) {
+    const { windowMs } = input.rules.ruleFor(v.type);
+    customers = new Set(members.filter((m) => countWithinWindow(m.identifiers.values(), v.type, input.observedAt, windowMs) > 0).map((m) => m.id));
+    linked = new Set(link.filter((l) => l.type === v.type));
+  } else customers = new Set(v.customers);
+  const part = active.filter((id) => linked.has(id) || customers.has(input.owners.get(id.key) ?? ''));
+  return part.length > 0 ? part : active;
+};
+
 export const resolve = (input: ResolutionInput): Resolution => {
   const { rules, observedAt } = input;
-  const rejected: Rejection[] = [];
+  const rejected: Rejection[] = [...(input.invalid ?? [])];
   const seen = new Set<string>();
   let active: KeyedIdentifier[] = [];
   for (const id of input.incoming) {
@@ -113,7 +146,7 @@ export const resolve = (input: ResolutionInput): Resolution => {
     const violation = (members.length > 1 ? mergeViolation(rules, members, link) : undefined) ?? limitViolation(rules, members, link, observedAt);
     if (violation) {
       if (violation.reason === 'CLUSTER_GUARD_EXCEEDED') guardTripped = true;
-      const drop = [...active].sort(byPriorityAsc(rules))[0]!;
+      const drop = [...takingPart(input, { active, members, link }, violation)].sort(byPriorityAsc(rules))[0]!;
       rejected.push({ identifier: drop, reason: violation.reason, detail: violation.detail });
       active = active.filter((id) => id !== drop);
       continue;

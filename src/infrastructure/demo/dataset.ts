@@ -160,7 +160,7 @@ export const generateDataset = (options: Partial<DatasetOptions> = {}): Dataset 
     }
     for (let k = 0; k < Math.floor(n * 0.002); k++) {
       calls.push({ type: 'track', messageId: id(), anonymousId: `anon-bad-${k}`, timestamp: iso(o.start) }); // no event name
-      calls.push({ type: 'identify', messageId: id(), userId: `user-bad-${k}`, traits: { email: 'not-an-email' }, timestamp: iso(o.start) });
+      calls.push({ type: 'track', messageId: id(), userId: `user-bad-${k}`, event: 'Order Completed', properties: { revenue: -1 }, timestamp: iso(o.start) });
       calls.push({ type: 'page', messageId: id(), userId: 'unknown', timestamp: iso(o.start) }); // blocked only
       invalid += 3;
     }

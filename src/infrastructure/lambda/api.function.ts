@@ -1,13 +1,31 @@
-import { createHttpApp } from '../../adapters/http/app.js';
 import type { HttpDeps } from '../../adapters/http/http.deps.js';
-import { createApiHandler, httpLogger, type ApiHandler } from '../../adapters/lambda/api.handler.js';
+import { createApiHandler, httpLogger, type ApiHandler, type FetchApp } from '../../adapters/lambda/api.handler.js';
 import type { App } from '../app.js';
+import { ConfigError } from '../config.js';
+import { loadCredentials } from '../credentials.js';
 import { telemetryFor, type Env } from './functions.js';
 
-/** API Gateway REST and HTTP APIs through the HTTP app's routes, over a built App. */
+/**
+ * API Gateway REST and HTTP APIs through the HTTP app's routes, over a built App. Without any
+ * credential every request would be refused (401): the function refuses to start instead.
+ */
 export const apiFunction = (app: App, options: { readonly openApiDocument?: HttpDeps['openApiDocument']; readonly env?: Env } = {}): ApiHandler => {
+  if (loadCredentials(app.config).length === 0)
+    throw new ConfigError(
+      'no credentials configured, so every request would be refused: set C360_WRITE_KEY (ingest), C360_ADMIN_TOKEN (every scope) or C360_CREDENTIALS_FILE',
+    );
   const telemetry = telemetryFor('c360-api', app, options.env ?? process.env);
   const { core, intake, auth, sourceOf, metrics } = app;
-  const http = createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
-  return createApiHandler(http, telemetry);
+  let http: Promise<FetchApp> | undefined;
+  const build = async () => {
+    const { createHttpApp } = await import('../../adapters/http/app.js');
+    return createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
+  };
+  // a failed build is tried again by the next request, not kept
+  const built = () =>
+    (http ??= build().catch((e: unknown) => {
+      http = undefined;
+      throw e;
+    }));
+  return createApiHandler(built, telemetry, { basePath: app.config.basePath });
 };

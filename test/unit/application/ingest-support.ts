@@ -2,13 +2,14 @@ import { expect } from 'vitest';
 import type { Get360Result } from '../../../src/application/customers/customer.queries.js';
 import type { Customer360Response } from '../../../src/application/customers/customer360.presenter.js';
 import type { IngestOutcome } from '../../../src/application/ingest/ingest.use-case.js';
+import type { ReplayOutcome } from '../../../src/application/quarantine/quarantine.use-cases.js';
 import type { Harness } from '../../support/harness.js';
 
 // Small helpers over the harness for the application tests (not a test file itself).
 
 export const TENANT = 'acme';
 
-export const accepted = (o: IngestOutcome): Extract<IngestOutcome, { status: 'accepted' }> => {
+export const accepted = (o: IngestOutcome | ReplayOutcome): Extract<IngestOutcome, { status: 'accepted' }> => {
   expect(o.status, JSON.stringify(o)).toBe('accepted');
   return o as Extract<IngestOutcome, { status: 'accepted' }>;
 };

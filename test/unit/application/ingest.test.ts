@@ -69,6 +69,23 @@ describe('ingest: idempotency', () => {
   });
 });
 
+describe('ingest: Unicode in identifiers', () => {
+  it('matches a fullwidth or zero-width-spliced spelling of an email to the same customer', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'ada@example.com' } })));
+    for (const [k, email] of ['ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'ad\u200Ba@example.com\u2060'].entries()) {
+      const b = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-u${k}`, anonymousId: `anon-u${k}`, traits: { email } }));
+      expect(b).toMatchObject({ customerId: a.customerId, created: false, rejected: [] });
+    }
+  });
+
+  it('rejects an email holding a lone surrogate as an invalid identifier', async () => {
+    const h = makeHarness();
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'ada\uD800@example.com' } })));
+    expect(out.rejected).toEqual([{ type: 'email', reason: 'IDENTIFIER_INVALID' }]);
+  });
+});
+
 describe('ingest: quarantine', () => {
   it('quarantines an invalid call with the reason, the field and the payload as received', async () => {
     const h = makeHarness();
@@ -82,11 +99,31 @@ describe('ingest: quarantine', () => {
     expect(h.ports.store.dump()).toEqual({});
   });
 
-  it('quarantines a call with an invalid identifier, naming its field', async () => {
+  it.each(['em@aosn@ware.com', 'jamesd75collins.biz'])(
+    'keeps a call with a mistyped email (%s): the email is rejected as an identifier, visible in explain',
+    async (email) => {
+      const h = makeHarness();
+      const out = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email, firstName: 'James' } })));
+      expect(out.rejected).toEqual([{ type: 'email', reason: 'IDENTIFIER_INVALID' }]);
+      const v = await view360(h, out.customerId);
+      expect(v.identifiers.map((i) => i.type)).toEqual(['anonymous_id', 'user_id']);
+      expect(v.traits.firstName?.value).toBe('James');
+      const explained = await h.core.queries.explain(TENANT, out.customerId);
+      expect(explained).toMatchObject({ rejections: [{ type: 'email', value: email, reason: 'IDENTIFIER_INVALID', detail: 'email is not a valid address' }] });
+      expect((await h.core.quarantine.list(TENANT, {})).entries).toEqual([]);
+      // the same mistake again adds no second rejection
+      accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ messageId: 'm-again', traits: { email } })));
+      expect(await h.core.queries.explain(TENANT, out.customerId)).toMatchObject({ rejections: [expect.anything()] });
+    },
+  );
+
+  it('quarantines a call with no usable identifier at all, naming the invalid fields', async () => {
     const h = makeHarness();
-    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'not-an-email' } })));
-    expect(q.error.code).toBe('IDENTIFIER_INVALID');
-    expect(q.error.issues.map((i) => i.path)).toEqual(['traits.email']);
+    const call = { type: 'identify', messageId: 'm-bad', userId: 'u'.repeat(400), traits: { email: 'not-an-email' } };
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(q.error.code).toBe('NO_USABLE_IDENTIFIER');
+    expect(q.error.issues.map((i) => i.path)).toEqual(['userId', 'traits.email']);
+    expect(h.ports.store.dump()).toEqual({});
   });
 
   it('quarantines a call whose only identifiers are blocked', async () => {

@@ -18,11 +18,13 @@ describe('placeholders and clocks', () => {
     expect(v.traits.plan?.value).toBe('pro');
   });
 
-  it('uses the time received for a timestamp far in the future, so it cannot win last-writer-wins forever', async () => {
+  it('refuses a timestamp far in the future, so it cannot win last-writer-wins forever', async () => {
     const h = makeHarness();
-    const first = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ timestamp: '9999-01-01T00:00:00Z', traits: { plan: 'old' } })));
+    const first = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { plan: 'old' } })));
+    const ahead = await h.core.ingest.ingest(TENANT, h.web, identify({ messageId: 'm-2', timestamp: '9999-01-01T00:00:00Z', traits: { plan: 'future' } }));
+    expect(ahead).toMatchObject({ status: 'quarantined', error: { code: 'VALIDATION_FAILED', issues: [{ path: 'timestamp' }] } });
     h.clock.advance(60_000);
-    await h.core.ingest.ingest(TENANT, h.web, identify({ messageId: 'm-2', traits: { plan: 'new' } }));
+    await h.core.ingest.ingest(TENANT, h.web, identify({ messageId: 'm-3', traits: { plan: 'new' } }));
     const v = await view360(h, first.customerId);
     expect(v.traits.plan).toMatchObject({ value: 'new', observedAt: iso(h.clock.now()) });
   });
@@ -58,9 +60,11 @@ describe('failures around a commit', () => {
     });
     expect(out.map((o) => o.status)).toEqual(['accepted', 'quarantined', 'accepted']);
     const entry = (await h.core.quarantine.list(TENANT, {})).entries[0]!;
-    expect(entry.reason.code).toBe('INTERNAL_ERROR');
+    // kept in the batch's entry of refused calls, at its index, with its reason
+    expect(entry.reason.code).toBe('BATCH_CALLS_REFUSED');
+    expect((entry.payload as { refused: unknown[] }).refused).toEqual([expect.objectContaining({ index: 1, code: 'INTERNAL_ERROR' })]);
     // nothing lost: once the key store is back, the kept call replays
-    expect((await h.core.quarantine.replay(TENANT, entry.id)).status).toBe('accepted');
+    expect(await h.core.quarantine.replay(TENANT, entry.id)).toMatchObject({ status: 'replayed', calls: [{ index: 1, status: 'accepted' }] });
   });
 });
 

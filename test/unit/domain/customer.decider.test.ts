@@ -207,3 +207,27 @@ describe('evolve through merge and unmerge', () => {
     expect(after).toEqual({ ...absorbedBefore, version: customerB.length + 2, doNotLink: new Set(['a']) });
   });
 });
+
+describe('Rekey', () => {
+  const old = keyed('email', 'ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ');
+  const now = { ...keyed('email', 'ada@example.com'), key: 'email:v2:ada@example.com' };
+  const rekey: CustomerCommand = { type: 'Rekey', from: { type: old.type, key: old.key }, to: now, linkedAt: T0, reason: 'normalization-v2' };
+
+  it('links the identifier under its new key and unlinks the old one', () => {
+    given([registered('c-1'), linked(old)])
+      .when(rekey)
+      .then([
+        { type: 'IdentifierLinked', v: 1, data: { type: 'email', key: now.key, observedAt: T0 }, pii: { value: 'ada@example.com' } },
+        { type: 'IdentifierUnlinked', v: 1, data: { type: 'email', key: old.key, reason: 'normalization-v2' } },
+      ]);
+  });
+
+  it('only unlinks the old key when the new one is already held, and does nothing once done', () => {
+    given([registered('c-1'), linked(old), linked(now)])
+      .when(rekey)
+      .then([{ type: 'IdentifierUnlinked', v: 1, data: { type: 'email', key: old.key, reason: 'normalization-v2' } }]);
+    given([registered('c-1'), linked(now)])
+      .when(rekey)
+      .then([]);
+  });
+});

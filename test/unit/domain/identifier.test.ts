@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeIdentifier } from '../../../src/domain/identity/identifier.js';
+import { NORMALIZATION_VERSION, normalizeIdentifier } from '../../../src/domain/identity/identifier.js';
 import { compileRules, DEFAULT_IDENTITY_RULES, IdentityRules } from '../../../src/domain/identity/rules.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 
@@ -57,6 +57,37 @@ describe('normalizeIdentifier', () => {
 
   it('rejects values longer than 320 characters', () => {
     expect(errorOf(() => normalizeIdentifier('user_id', 'u'.repeat(321), US)).code).toBe('IDENTIFIER_INVALID');
+  });
+});
+
+describe('normalizeIdentifier: Unicode (normalization version 2)', () => {
+  it('folds fullwidth forms and removes zero-width characters in emails and phones', () => {
+    expect(NORMALIZATION_VERSION).toBe(2);
+    const ada = 'ada@example.com';
+    for (const spelling of ['ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'ad\u200Ba@example.com', '\uFEFFAda@Exam\u200Dple.com\u2060', 'ada@ex\u00ADample.com']) {
+      expect(normalizeIdentifier('email', spelling, US).value, JSON.stringify(spelling)).toBe(ada);
+    }
+    expect(normalizeIdentifier('phone', '＋１ ４１５ ５５５ ２６７１', US).value).toBe('+14155552671');
+    expect(normalizeIdentifier('phone', '+1\u200B415\u200C555\u200D2671', US).value).toBe('+14155552671');
+  });
+
+  it('composes other types (NFC) but keeps them otherwise as sent: user ids are opaque', () => {
+    expect(normalizeIdentifier('user_id', 'jose\u0301', US).value).toBe('jos\u00E9');
+    expect(normalizeIdentifier('user_id', 'ｕ１', US).value).toBe('ｕ１');
+    expect(normalizeIdentifier('user_id', 'u\u200B1', US).value).toBe('u\u200B1');
+  });
+
+  it('refuses a lone surrogate, in any type', () => {
+    for (const [type, value] of [
+      ['email', 'ada\uD800@example.com'],
+      ['email', 'ada@example.com\uDC00'],
+      ['user_id', 'u-\uDBFF'],
+      ['anonymous_id', '\uDE00a'],
+    ]) {
+      expect(errorOf(() => normalizeIdentifier(type!, value!, US, ['x'])).code, `${type} ${JSON.stringify(value)}`).toBe('IDENTIFIER_INVALID');
+    }
+    // a well-formed pair is a character like any other
+    expect(normalizeIdentifier('user_id', 'u-\uD83D\uDE00', US).value).toBe('u-😀');
   });
 });
 

@@ -85,6 +85,20 @@ describe('resolve: limits', () => {
     expect(r.rejected[0]!.detail).toContain('user_id limit 1');
   });
 
+  it("drops only an identifier taking part: a second email goes, the call's own new anonymous id stays", () => {
+    const rules: IdentityRules = { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 1, priority: 80 } } };
+    const r = resolved(run([u1, e2, a2], [customer('x', T0, [u1, e1])], rules));
+    expect(r).toMatchObject({ kind: 'attach', survivorId: 'x', link: [a2] });
+    expect(reasons(r)).toEqual([[e2.key, 'IDENTIFIER_LIMIT_EXCEEDED']]);
+  });
+
+  it('drops a tie to a customer holding the type over its limit, not an identifier of another customer', () => {
+    // x holds u1, y holds u2 and nothing ties z to a user id: the merge breaks user_id's limit through a1 or a2 only
+    const r = resolved(run([a3, a1, a2], [customer('x', T0, [u1, a1]), customer('y', T0 + 1, [u2, a2]), customer('z', T0 + 2, [a3])]));
+    expect(r.rejected.map((x) => x.identifier.key)).not.toContain(a3.key);
+    expect(r).toMatchObject({ kind: 'merge', absorbed: ['z'] });
+  });
+
   it('refuses to merge two customers with different user ids', () => {
     const r = resolved(run([e1, a1], [customer('x', T0, [u1, e1]), customer('y', T0 + 1, [u2, a1])]));
     expect(r.kind).not.toBe('merge');
@@ -103,6 +117,37 @@ describe('resolve: limits', () => {
     const r = resolved(run([a1, e2], [recent], rules));
     expect(reasons(r)).toEqual([[a1.key, 'IDENTIFIER_LIMIT_EXCEEDED']]);
     expect(r).toMatchObject({ kind: 'new', link: [e2] });
+  });
+});
+
+describe('resolve: identifiers refused before resolution (invalid values)', () => {
+  const bad = keyed('email', 'em@aosn@ware.com');
+  const refusal = { identifier: bad, reason: 'IDENTIFIER_INVALID' as const, detail: 'email is not a valid address', path: ['traits', 'email'] };
+
+  it('records them as rejected and resolves on the rest', () => {
+    const withBad = resolve({
+      incoming: [a1],
+      invalid: [refusal],
+      owners: new Map([[a1.key, 'x']]),
+      customers: new Map([['x', customer('x', T0, [a1])]]),
+      rules: compileRules(DEFAULT_IDENTITY_RULES),
+      observedAt: NOW,
+      newCustomerId: 'new',
+    });
+    expect(withBad).toMatchObject({ kind: 'attach', survivorId: 'x', link: [], rejected: [refusal] });
+  });
+
+  it('is unresolvable when they were all the call had', () => {
+    const r = resolve({
+      incoming: [],
+      invalid: [refusal],
+      owners: new Map(),
+      customers: new Map(),
+      rules: compileRules(DEFAULT_IDENTITY_RULES),
+      observedAt: NOW,
+      newCustomerId: 'n',
+    });
+    expect(r).toEqual({ kind: 'unresolvable', rejected: [refusal] });
   });
 });
 

@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
 import type { AppEnv, Gate } from '../auth.js';
+import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { errors, lazy, Limit, ok } from '../schemas.js';
@@ -73,9 +74,10 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.quarantine.list(c.get('principal').tenant, { status: q.status, limit: q.limit, after: q.cursor });
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isIdPosition).q;
+      const page = await deps.core.quarantine.list(c.get('principal').tenant, { status: q.status, limit: q.limit, after });
       const items = page.entries.map((e) => present(e, q.payload === 'true'));
-      return c.json(page.next ? { items, next: page.next } : { items }, 200);
+      return c.json(page.next ? { items, next: encodeCursor({ q: page.next }) } : { items }, 200);
     },
   );
 
@@ -92,8 +94,8 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
         ...ok(() =>
           z
             .object({
-              status: z.enum(['accepted', 'duplicate']),
-              messageId: z.string(),
+              status: z.enum(['accepted', 'duplicate', 'replayed']),
+              messageId: z.string().optional(),
               customerId: z.string().optional(),
               created: z.boolean().optional(),
               merged: z.array(z.string()).readonly().optional(),
@@ -101,6 +103,11 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
                 .array(z.object({ type: z.string(), reason: z.string() }))
                 .readonly()
                 .optional(),
+              calls: z
+                .array(z.object({ index: z.number(), status: z.enum(['accepted', 'duplicate']), messageId: z.string(), customerId: z.string().optional() }))
+                .readonly()
+                .optional()
+                .openapi({ description: 'an entry keeping the refused calls of a batch (status replayed): each call, by its index in the batch' }),
             })
             .openapi('ReplayResult'),
         ),
@@ -112,7 +119,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       const { id } = c.req.valid('param');
       const outcome = await deps.core.quarantine.replay(p.tenant, id, { actor: p.id });
       deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
-      if (outcome.status === 'accepted' || outcome.status === 'duplicate') return c.json(outcome, 200);
+      if (outcome.status === 'accepted' || outcome.status === 'duplicate' || outcome.status === 'replayed') return c.json(outcome, 200);
       const reason = outcome.error;
       throw new HttpError(
         'REPLAY_REJECTED',

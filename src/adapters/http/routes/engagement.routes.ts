@@ -4,8 +4,8 @@ import type { Core } from '../../../application/core.js';
 import type { PresentedDecision } from '../../../application/engagement/engagement.queries.js';
 import { zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
-import { parseJson, readBody, tooLarge } from '../body.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { receiveIngestBody } from '../ingest-body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { errors, ErrorSchema, IdParams, jsonBody, lazy, Limit, ok, Redirect, schemaOf } from '../schemas.js';
@@ -66,8 +66,6 @@ const page = (items: readonly PresentedDecision[], limit: number, cursor: string
   return rest.length > limit && last ? { items: kept, next: encodeCursor({ t: last.decidedAt, e: last.eventId }) } : { items: kept };
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & EngagementRouteDeps, gate: Gate): void => {
   app.openapi(
     createRoute({
@@ -110,22 +108,16 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     },
   });
   app.post('/v1/interests', async (c: Context<AppEnv>) => {
-    let principal = gate.ingestByHeader(c.req.header('authorization'));
-    const read = await readBody(c, CALL_LIMIT);
-    if (!read.ok) throw tooLarge('call', CALL_LIMIT);
-    const parsed = parseJson(read.text);
-    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value.writeKey === 'string' ? parsed.value.writeKey : undefined);
-    c.set('principal', principal);
+    const { principal, body: received } = await receiveIngestBody(c, deps, gate, CALL_LIMIT, 'call');
     const { tenant } = principal;
     const hold = async (body: unknown, code: 'MALFORMED_JSON' | 'VALIDATION_FAILED', message: string, issues: { path: string; message: string }[]) => {
       const quarantineId = await deps.core.quarantine.hold(tenant, principal.source, body, { code, message, issues });
       return new HttpError(code, `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     };
-    if (!parsed.ok) throw await hold(read.text, 'MALFORMED_JSON', parsed.message, [{ path: '(root)', message: 'not valid JSON' }]);
-    const body = InterestCapture().safeParse(parsed.value);
+    const body = InterestCapture().safeParse(received);
     if (!body.success) {
       const issues = zodIssues(body.error);
-      throw await hold(parsed.value, 'VALIDATION_FAILED', `invalid interest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+      throw await hold(received, 'VALIDATION_FAILED', `invalid interest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
     }
     const b = body.data;
     const call = {

@@ -4,6 +4,7 @@ import type { Core } from '../../../application/core.js';
 import type { AuditEntry as Entry } from '../../../application/ports/audit.port.js';
 import type { Principal, Scope } from '../../../application/ports/access.port.js';
 import type { AppEnv, Gate } from '../auth.js';
+import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import {
@@ -48,7 +49,7 @@ const eitherScope =
     const header = c.req.header('authorization');
     const attempt = (scope: Scope): Principal | undefined => {
       try {
-        return gate.bearer(header, scope);
+        return gate.bearer(header, scope, c.get('clientAddress'));
       } catch (e) {
         if (e instanceof HttpError && e.code === 'FORBIDDEN') return undefined;
         throw e;
@@ -168,7 +169,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       request: {
         query: z.object({
           limit: Limit(500, 100),
-          cursor: z.string().max(128).optional(),
+          cursor: z.string().max(1_024).optional(),
           customerId: z
             .string()
             .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be a customer id')
@@ -179,9 +180,10 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.gdpr.auditLog(principal(c).tenant, { after: q.cursor, limit: q.limit, customerId: q.customerId });
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isIdPosition).q;
+      const page = await deps.core.gdpr.auditLog(principal(c).tenant, { after, limit: q.limit, customerId: q.customerId });
       const items = page.entries.map(presentEntry);
-      return c.json(page.next ? { items, next: page.next } : { items }, 200);
+      return c.json(page.next ? { items, next: encodeCursor({ q: page.next }) } : { items }, 200);
     },
   );
 

@@ -1,13 +1,14 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { AcceptOutcome } from '../../../application/ingest/intake.js';
-import type { Principal } from '../../../application/ports/access.port.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
-import { SEGMENT_CALL_TYPES, SegmentBatch, zodIssues } from '../../../application/segment/segment.schema.js';
+import { mergeBatchDefaults } from '../../../application/ingest/call-shape.js';
+import { refusedBatchEntry, type RefusedCall } from '../../../application/ingest/refused-batch.js';
+import { SEGMENT_CALL_TYPES, SegmentBatch, SegmentCall, zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
-import { parseJson, readBody, tooLarge } from '../body.js';
+import { tooLarge } from '../body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
+import { receiveIngestBody } from '../ingest-body.js';
 import { BatchResult, ErrorSchema, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
 
 // Segment's HTTP Tracking API, so existing client libraries work unchanged: same paths, same
@@ -15,34 +16,24 @@ import { BatchResult, ErrorSchema, jsonBody, schemaOf, SegmentBatchBody, Segment
 
 export const CALL_LIMIT = 32 * 1024;
 export const BATCH_LIMIT = 500 * 1024;
+/**
+ * Calls per /v1/batch request. Segment bounds a batch by bytes only, but 500 KB of near-empty
+ * calls is over 100,000 of them: the SDKs send 15 to 100 a batch (analytics-node flushes at 15,
+ * rudder-sdk-node at 20), so 1,000 leaves them ample room and bounds one request's work.
+ */
+export const BATCH_MAX_CALLS = 1_000;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v) ?? '').byteLength;
 
-type Invalid = { index: number; code: string; message: string; issues: QuarantineReason['issues']; quarantineId?: string };
+/** A refused call of a batch in the answer: its index and why, short (a batch may hold a thousand). */
+type Invalid = { index: number; code: string; issues: QuarantineReason['issues']; quarantineId?: string };
+
+/** at most this many issues per refused call in a batch answer (the quarantine keeps them all) */
+const ISSUES_PER_CALL = 3;
 
 export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
-  /** Auth, bounded read and JSON parse shared by both shapes; unreadable JSON is kept, then refused. */
-  const receive = async (c: Context<AppEnv>, limit: number, what: 'call' | 'batch'): Promise<{ principal: Principal; body: unknown }> => {
-    let principal = gate.ingestByHeader(c.req.header('authorization'));
-    const read = await readBody(c, limit);
-    if (!read.ok) throw tooLarge(what, limit);
-    const parsed = parseJson(read.text);
-    principal ??= gate.ingestByWriteKey(parsed.ok && isObject(parsed.value) && typeof parsed.value.writeKey === 'string' ? parsed.value.writeKey : undefined);
-    c.set('principal', principal);
-    if (!parsed.ok) {
-      const issues = [{ path: '(root)', message: 'not valid JSON' }];
-      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, read.text, {
-        code: 'MALFORMED_JSON',
-        message: parsed.message,
-        issues,
-      });
-      throw new HttpError('MALFORMED_JSON', `${parsed.message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
-    }
-    return { principal, body: parsed.value };
-  };
-
   for (const type of SEGMENT_CALL_TYPES) {
     app.openAPIRegistry.registerPath({
       method: 'post',
@@ -60,15 +51,16 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       },
     });
     app.post(`/v1/${type}`, async (c) => {
-      const { principal, body } = await receive(c, CALL_LIMIT, 'call');
+      const { principal, body } = await receiveIngestBody(c, deps, gate, CALL_LIMIT, 'call');
       const raw = isObject(body) ? { ...body, type } : body;
       const outcome = await deps.intake.one(principal.tenant, deps.sourceOf(principal.tenant, principal.source), raw);
-      const bad = invalidOf(outcome, 0);
-      if (!bad) return c.json({ success: true as const }, 200);
-      deps.logger?.info('ingest call refused', { principal: principal.id, code: bad.code, quarantineId: bad.quarantineId });
+      if (outcome.status !== 'quarantined' && outcome.status !== 'rejected') return c.json({ success: true as const }, 200);
+      const { code, message, issues } = outcome.error;
+      const quarantineId = outcome.status === 'quarantined' ? outcome.quarantineId : undefined;
+      deps.logger?.info('ingest call refused', { principal: principal.id, code, quarantineId });
       // a quarantined call is the client's to fix (400, kept for replay); anything else keeps its status
-      const status = outcome.status === 'quarantined' ? 400 : statusOf(bad.code);
-      return c.json(errorBody(bad.code, bad.message, bad.issues, bad.quarantineId ? { quarantineId: bad.quarantineId } : {}), status);
+      const status = quarantineId ? 400 : statusOf(code);
+      return c.json(errorBody(code, message, issues, quarantineId ? { quarantineId } : {}), status);
     });
   }
 
@@ -88,7 +80,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     },
   });
   app.post('/v1/batch', async (c) => {
-    const { principal, body } = await receive(c, BATCH_LIMIT, 'batch');
+    const { principal, body, size } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
     const shape = SegmentBatch.safeParse(body);
     if (!shape.success) {
       const issues = zodIssues(shape.error);
@@ -97,27 +89,61 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       throw new HttpError('VALIDATION_FAILED', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     }
     const calls = shape.data.batch;
-    const invalid: Invalid[] = [];
-    // Segment's 32 KB per call holds inside a batch too: oversized calls are kept and listed
+    if (calls.length > BATCH_MAX_CALLS) {
+      const message = `the batch holds ${calls.length} calls, over the limit of ${BATCH_MAX_CALLS} per batch; send smaller batches`;
+      const issues = [{ path: 'batch', message: `at most ${BATCH_MAX_CALLS} calls` }];
+      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code: 'TOO_MANY_CALLS', message, issues });
+      throw new HttpError('TOO_MANY_CALLS', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
+    }
+    // every call counts against the credential's rate limit, not just the request
+    gate.chargeCalls(principal, calls.length);
+    const { context, integrations } = shape.data;
+    // Calls refused by their shape (over 32 KB, not a valid Segment call) and those the intake
+    // refuses are kept together in ONE quarantine entry for the request, whatever their number.
+    const refused: RefusedCall[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
-      if (bytes(call) <= CALL_LIMIT) {
+      // no call of a body within the call limit can be over it: only measure calls of larger batches
+      if (size > CALL_LIMIT && bytes(call) > CALL_LIMIT) {
+        const e = tooLarge('call', CALL_LIMIT);
+        refused.push({ index, call, reason: { code: e.code, message: e.message, issues: e.issues } });
+        continue;
+      }
+      const valid = SegmentCall.safeParse(mergeBatchDefaults(call, context, integrations));
+      if (valid.success) {
         kept.push(index);
         continue;
       }
-      const e = tooLarge('call', CALL_LIMIT);
-      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, call, { code: e.code, message: e.message, issues: e.issues });
-      invalid.push({ index, code: e.code, message: e.message, issues: e.issues, quarantineId });
+      const issues = zodIssues(valid.error);
+      refused.push({
+        index,
+        call,
+        reason: { code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues },
+      });
     }
+    const invalid: Invalid[] = [];
+    let quarantineId: string | undefined;
     if (kept.length) {
-      const outcomes = await deps.intake.batch(principal.tenant, deps.sourceOf(principal.tenant, principal.source), {
-        ...(body as Json),
-        batch: kept.map((i) => calls[i]),
-      });
+      // ONE entry for the request: the intake keeps the calls it refuses together with these,
+      // naming each by its index in the request; their outcomes follow those of the kept calls
+      const outcomes = await deps.intake.batch(
+        principal.tenant,
+        deps.sourceOf(principal.tenant, principal.source),
+        { ...(body as Json), batch: kept.map((i) => calls[i]) },
+        undefined,
+        { indexes: kept, total: calls.length, refused },
+      );
       outcomes.forEach((o, i) => {
-        const bad = invalidOf(o, kept[i]!);
-        if (bad) invalid.push(bad);
+        const bad = invalidOf(o, i < kept.length ? kept[i]! : refused[i - kept.length]!.index);
+        if (!bad) return;
+        const { quarantineId: held, ...rest } = bad;
+        quarantineId ??= held;
+        invalid.push({ ...rest, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
       });
+    } else {
+      const entry = refusedBatchEntry(body, calls.length, refused);
+      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
+      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
     }
     invalid.sort((a, b) => a.index - b.index);
     if (invalid.length)
@@ -125,9 +151,10 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
         principal: principal.id,
         calls: calls.length,
         invalid: invalid.length,
+        quarantineId,
         codes: [...new Set(invalid.map((i) => i.code))],
       });
-    return c.json({ success: true as const, invalid }, 200);
+    return c.json(quarantineId ? { success: true as const, invalid, quarantineId } : { success: true as const, invalid }, 200);
   });
 };
 
@@ -138,8 +165,8 @@ const invalidOf = (o: AcceptOutcome, index: number): Invalid | undefined => {
     case 'queued':
       return undefined;
     case 'quarantined':
-      return { index, code: o.error.code, message: o.error.message, issues: o.error.issues, quarantineId: o.quarantineId };
+      return { index, code: o.error.code, issues: o.error.issues, quarantineId: o.quarantineId };
     case 'rejected':
-      return { index, code: o.error.code, message: o.error.message, issues: o.error.issues };
+      return { index, code: o.error.code, issues: o.error.issues };
   }
 };

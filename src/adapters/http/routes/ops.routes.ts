@@ -44,7 +44,7 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
     responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
   });
   app.get('/metrics', (c) => {
-    if (deps.metricsRequireAdmin) c.set('principal', gate.bearer(c.req.header('authorization'), 'admin'));
+    if (deps.metricsRequireAdmin) c.set('principal', gate.bearer(c.req.header('authorization'), 'admin', c.get('clientAddress')));
     return c.body(metrics.render(deps.metrics.snapshot()), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 

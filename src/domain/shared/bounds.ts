@@ -1,0 +1,65 @@
+// Bounds on the numbers and times a call may carry. A value outside them is refused with the field
+// named, never stored: an amount that overflows to Infinity or a timestamp in year 0 would poison
+// sums and "earliest first observation survives" for good. Pure: `now` is an argument.
+
+/** The earliest time a call may state: nothing this system holds was observed before 2000. */
+export const OBSERVED_AT_FLOOR = Date.UTC(2000, 0, 1);
+/** How far ahead of the time received a stated time may be (time-zone bugs stay within a day). */
+export const MAX_CLOCK_SKEW_MS = 24 * 3_600_000;
+/** Largest money amount (major units: revenue, total, price); minor units stay exact integers. */
+export const MAX_AMOUNT = 1_000_000_000;
+export const MAX_QUANTITY = 1_000_000;
+
+// ISO 4217 codes (the active ones and a few recently replaced, as senders still use them)
+const ISO_4217 = new Set(
+  (
+    'AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF ' +
+    'CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF ' +
+    'IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU ' +
+    'MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD ' +
+    'SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST ' +
+    'XAF XCD XCG XDR XOF XPF XSU XUA YER ZAR ZMW ZWG ZWL'
+  ).split(' '),
+);
+
+/** The ISO 4217 code a sender meant (case and surrounding blanks forgiven), or undefined. */
+export const currencyCode = (raw: string): string | undefined => {
+  const code = raw.trim().toUpperCase();
+  return ISO_4217.has(code) ? code : undefined;
+};
+
+/** Why a money amount (major units) is out of bounds, or undefined when it is fine. */
+export const amountProblem = (n: number): string | undefined => {
+  if (!Number.isFinite(n)) return 'must be a finite number';
+  if (n < 0) return 'must not be negative';
+  if (n > MAX_AMOUNT) return `must be at most ${MAX_AMOUNT}`;
+  return undefined;
+};
+
+export const quantityProblem = (n: number): string | undefined => {
+  if (!Number.isFinite(n)) return 'must be a finite number';
+  if (n < 0) return 'must not be negative';
+  if (n > MAX_QUANTITY) return `must be at most ${MAX_QUANTITY}`;
+  return undefined;
+};
+
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/** An ISO 8601 date or date-time naming a day that exists (2024-02-30 does not) and a valid time of day. */
+export const isCalendarDateTime = (s: string): boolean => {
+  const m = ISO_DATE_TIME.exec(s);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
+  return !Number.isNaN(Date.parse(s));
+};
+
+/** Why a stated time cannot be an observation time at `now`, or undefined when it can. */
+export const observedAtProblem = (at: number, now: number): string | undefined => {
+  if (at < OBSERVED_AT_FLOOR) return `must not be before ${new Date(OBSERVED_AT_FLOOR).toISOString()}`;
+  if (at > now + MAX_CLOCK_SKEW_MS) return `must not be more than ${MAX_CLOCK_SKEW_MS / 3_600_000} h after the time received`;
+  return undefined;
+};

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { syncIntake } from '../../../src/application/ingest/intake.js';
+import { StaticAuthenticator } from '../../../src/adapters/config/static-credentials.js';
+import { createHttpApp } from '../../../src/adapters/http/app.js';
+import { makeHarness, type Harness } from '../../support/harness.js';
+import { accepted, iso, quarantined, TENANT, view360 } from './ingest-support.js';
+
+// Numbers and times a call may carry: out of bounds is refused naming the field and kept in the
+// quarantine with the reason; in bounds is stored exactly.
+
+const HOUR = 3_600_000;
+const order = (properties: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+  type: 'track',
+  messageId: `m-${JSON.stringify(properties)}-${JSON.stringify(over)}`,
+  userId: 'u-1',
+  event: 'Order Completed',
+  properties: { order_id: 'o-1', ...properties },
+  ...over,
+});
+
+const refused = async (h: Harness, call: Record<string, unknown>) => {
+  const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+  expect(q.error.code).toBe('VALIDATION_FAILED');
+  const entry = await h.ports.quarantine.get(TENANT, q.quarantineId);
+  expect(entry).toMatchObject({ status: 'pending', reason: q.error, payload: call });
+  return q.error;
+};
+const pathsOf = (error: { issues: readonly { path: string }[] }) => error.issues.map((i) => i.path);
+
+describe('money', () => {
+  it.each([
+    ['1e308, which overflows once in minor units', { revenue: 1e308 }, 'properties.revenue'],
+    // JSON.parse reads 1e400 as Infinity
+    ['1e400', JSON.parse('{"revenue": 1e400}'), 'properties.revenue'],
+    ['a negative revenue', { revenue: -5 }, 'properties.revenue'],
+    ['a revenue that is not a number', { revenue: 'lots' }, 'properties.revenue'],
+    ['a total past the bound', { total: 1_000_000_001 }, 'properties.total'],
+    [
+      'a negative product price',
+      {
+        products: [
+          { sku: 'a', price: 2 },
+          { sku: 'b', price: -1 },
+        ],
+      },
+      'properties.products[1].price',
+    ],
+    ['a product quantity past the bound', { products: [{ sku: 'a', price: 1, quantity: 1e9 }] }, 'properties.products[0].quantity'],
+    ['products that total past the bound', { products: [{ sku: 'a', price: 1e9, quantity: 2 }] }, 'properties.products'],
+    ['a currency that is not ISO 4217', { revenue: 5, currency: '<script>' }, 'properties.currency'],
+    ['a three-letter currency that does not exist', { revenue: 5, currency: 'ABC' }, 'properties.currency'],
+  ])('refuses %s, naming the field', async (_name, properties, path) => {
+    const h = makeHarness();
+    expect(pathsOf(await refused(h, order(properties)))).toEqual([path]);
+    expect(h.ports.store.dump()).toEqual({});
+  });
+
+  it('refuses a negative price on a product event too', async () => {
+    const h = makeHarness();
+    const call = { type: 'track', userId: 'u-1', event: 'Product Viewed', properties: { product_id: 'p', price: -3 } };
+    expect(pathsOf(await refused(h, call))).toEqual(['properties.price']);
+  });
+
+  it('stores amounts up to the bound exactly, numeric strings included, and the ISO code as written in any case', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest(TENANT, h.web, order({ revenue: 1_000_000_000, currency: ' eur ' })));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-2', revenue: '12.50', currency: 'EUR' })));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-3', revenue: 0, currency: 'jpy' })));
+    const v = await view360(h, a.customerId);
+    expect(v.orders).toMatchObject({ count: 3, revenue: { EUR: 1_000_000_012.5, JPY: 0 } });
+  });
+});
+
+describe('times', () => {
+  it.each([
+    ['in year 0', '0000-01-01T00:00:00Z', 'must not be before'],
+    ['before 2000', '1999-12-31T23:59:59.999Z', 'must not be before'],
+    ['more than a day ahead of the time received', '9999-01-01T00:00:00Z', 'after the time received'],
+  ])('refuses a timestamp %s, naming the field', async (_name, timestamp, message) => {
+    const h = makeHarness();
+    const call = { type: 'identify', messageId: 'm-t', userId: 'u-1', timestamp, traits: { plan: 'pro' } };
+    const error = await refused(h, call);
+    expect(pathsOf(error)).toEqual(['timestamp']);
+    expect(error.message).toContain(message);
+  });
+
+  it.each(['2024-02-30T10:00:00Z', '2023-02-29', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z', 'Dec 5 2026'])(
+    'refuses %s: not an ISO 8601 time on a day that exists',
+    async (timestamp) => {
+      const h = makeHarness();
+      expect(pathsOf(await refused(h, { type: 'page', messageId: 'm-d', userId: 'u-1', timestamp }))).toEqual(['timestamp']);
+    },
+  );
+
+  it('keeps the times inside the bounds: 2000-01-01 itself, a leap day, up to a day ahead', async () => {
+    const h = makeHarness();
+    for (const [k, timestamp] of ['2000-01-01T00:00:00Z', '2024-02-29T12:00:00+02:00', iso(h.clock.now() + 23 * HOUR)].entries()) {
+      accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-${k}`, userId: 'u-1', timestamp, traits: { plan: `p${k}` } }));
+    }
+  });
+
+  it('lets no sender pick the survivor of a merge by claiming a first observation in year 0', async () => {
+    const h = makeHarness();
+    const early = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-1', anonymousId: 'a-1', traits: { plan: 'x' } }));
+    const back = { type: 'identify', messageId: 'm-2', anonymousId: 'a-2', timestamp: '0001-01-01T00:00:00Z', traits: { plan: 'y' } };
+    quarantined(await h.core.ingest.ingest(TENANT, h.web, back));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-3', anonymousId: 'a-3', traits: { plan: 'z' } }));
+    const merged = accepted(
+      await h.core.ingest.ingest(TENANT, h.web, { type: 'alias', messageId: 'm-4', userId: 'u-9', previousId: 'a-1', anonymousId: 'a-3' }),
+    );
+    expect(merged.customerId).toBe(early.customerId);
+  });
+});
+
+describe('over HTTP', () => {
+  const app = () => {
+    const h = makeHarness();
+    const auth = new StaticAuthenticator([{ id: 'w', tenant: TENANT, kind: 'writeKey', secret: 'wk', scopes: ['ingest'], source: 'web' }]);
+    return createHttpApp({ core: h.core, intake: syncIntake(h.core.ingest), sourceOf: () => h.web, metrics: h.ports.metrics, auth, now: () => 0 });
+  };
+  const post = (a: ReturnType<typeof app>, path: string, body: unknown) =>
+    a.request(path, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('wk:').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('answers 400 naming the field, with the quarantine id', async () => {
+    const res = await post(app(), '/v1/track', order({ revenue: -5 }));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; issues: { path: string }[]; quarantineId: string } };
+    expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'properties.revenue' }], quarantineId: expect.any(String) });
+  });
+
+  it('answers 200 to a call whose email is mistyped: only the email is rejected', async () => {
+    const res = await post(app(), '/v1/identify', { userId: 'u-7', traits: { email: 'jamesd75collins.biz' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+  });
+
+  it('lists an out-of-bounds call of a batch by index, naming the field', async () => {
+    const res = await post(app(), '/v1/batch', { batch: [order({ revenue: 5 }), order({ revenue: 5, currency: '<script>' }, { messageId: 'm-2' })] });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { invalid: { index: number; issues: { path: string }[] }[] };
+    expect(body.invalid).toEqual([
+      expect.objectContaining({ index: 1, code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'properties.currency' })] }),
+    ]);
+  });
+});
