@@ -38,7 +38,12 @@ export const remoteTarget = (url: string, writeKey: string, fetchImpl: typeof fe
         throw new CliError(`cannot reach the server at ${base} (${cause}): is it running (npm start)? Check --url`);
       }
       const text = await res.text();
-      if (res.ok) return ((JSON.parse(text) as { invalid?: RemoteInvalid[] }).invalid ?? []) as RemoteInvalid[];
+      if (res.ok) {
+        // the batch's refused calls share one quarantine entry, named once at the top of the answer
+        const answer = JSON.parse(text) as { invalid?: RemoteInvalid[]; quarantineId?: string };
+        const shared = answer.quarantineId;
+        return (answer.invalid ?? []).map((i) => (shared && !i.quarantineId ? { ...i, quarantineId: shared } : i));
+      }
       if (RETRIABLE.has(res.status) && attempt < 6) {
         const after = Number(res.headers.get('retry-after'));
         await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? after * 1000 : 100 * 2 ** attempt));
