@@ -90,7 +90,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
   const rebuild = once(() => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports));
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
-  const history = once(() => new EngagementQueries(ports.readModels, repo()));
+  const history = once(() => new EngagementQueries(ports.readModels, repo(), ports.ledger));
   const relay = once(() => new EngagementRelay(ports, options.engagement));
   const exports = once(() => new ExportUseCase(ports, repo(), codec(), new CustomerQueries(ports, repo(), codec())));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));

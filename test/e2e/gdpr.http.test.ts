@@ -138,11 +138,19 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(erased.body);
 
+    // every route that names an erased customer answers 410 with the erasure's id, as the export does
     for (const id of [survivor, absorbed]) {
-      const res = await api.request('GET', `/v1/customers/${id}`, { token: api.keys.acmeReader });
-      expect(res.status).toBe(404);
-      expect(res.body.error.code).toBe('CUSTOMER_NOT_FOUND');
+      for (const path of [`/v1/customers/${id}`, `/v1/customers/${id}/timeline`, `/v1/customers/${id}/engagements`]) {
+        const res = await api.request('GET', path, { token: api.keys.acmeReader });
+        expect(res.status, path).toBe(410);
+        expect(res.body.error.code).toBe('CUSTOMER_ERASED');
+        expect(res.body.error.message).toContain(erased.body.erasureId);
+      }
+      const merge = await api.request('POST', `/v1/customers/${otherId}/merge`, { token: admin(), json: { otherId: id } });
+      expect(merge.status, merge.text).toBe(410);
     }
+    const unknown = await api.request('GET', '/v1/customers/never-seen', { token: api.keys.acmeReader });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'CUSTOMER_NOT_FOUND']);
     for (const identifier of ['email:grace@example.com', 'user_id:crm-grace', 'anonymous_id:anon-grace'])
       expect((await api.lookup(identifier)).status).toBe(404);
     const exported = await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() });

@@ -3,6 +3,7 @@ import { normalizeIdentifier } from '../../domain/identity/identifier.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
 import type { EventCodec } from '../event-codec.js';
+import { absentCustomer } from './absent-customer.js';
 import { present, type Customer360Response } from './customer360.presenter.js';
 import type { CustomerRepository } from './customer.repository.js';
 
@@ -17,7 +18,7 @@ export class CustomerQueries {
 
   async get360(tenant: string, customerId: string): Promise<Get360Result> {
     const doc = await this.ports.readModels.get(tenant, customerId);
-    if (!doc) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    if (!doc) throw await absentCustomer(this.ports.ledger, tenant, customerId);
     if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
   }

@@ -6,6 +6,7 @@ import type { CommandPipeline } from '../commands/command-pipeline.js';
 import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import type { EventCodec } from '../event-codec.js';
+import { absentCustomer } from './absent-customer.js';
 import type { CustomerRepository } from './customer.repository.js';
 
 // Manual identity operations: merge two customers (refused when it would break a rule unless
@@ -68,7 +69,7 @@ export class IdentityUseCases {
           [x, 'customerId'],
           [y, 'otherId'],
         ] as const) {
-          if (c.status !== 'active') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${c.id}`, [field]);
+          if (c.status !== 'active') throw await absentCustomer(this.ports.ledger, tenant, c.id, field);
         }
         if (x.id === y.id) throw new DomainError('MERGE_SAME_CUSTOMER', `${a} and ${b} are already one customer (${x.id})`, ['otherId']);
         const [survivorState, absorbedState] = [x, y].sort(survivorOrder) as [typeof x, typeof y];
@@ -146,7 +147,7 @@ export class IdentityUseCases {
       },
       decide: async ({ now }) => {
         const s = await this.repo.load(tenant, customerId);
-        if (s.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+        if (s.status === 'initial' || s.status === 'erased') throw await absentCustomer(this.ports.ledger, tenant, customerId);
         if (s.status === 'merged') {
           throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
         }

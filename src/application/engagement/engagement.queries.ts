@@ -1,6 +1,7 @@
 import type { DecisionFact, EngagementHistory } from '../../domain/engagement/engagement.history.js';
-import { DomainError } from '../../domain/shared/errors.js';
+import { absentCustomer } from '../customers/absent-customer.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
+import type { ErasureLedger } from '../ports/erasure-ledger.port.js';
 import type { ReadModelStore } from '../ports/read-model.port.js';
 
 // Engagement decisions as the API shows them: from the 360 view (the cluster's latest 100,
@@ -40,11 +41,12 @@ export class EngagementQueries {
   constructor(
     private readonly views: ReadModelStore,
     private readonly repo: CustomerRepository,
+    private readonly ledger: Pick<ErasureLedger, 'find'>,
   ) {}
 
   async history(tenant: string, customerId: string): Promise<EngagementsResult> {
     const doc = await this.views.get(tenant, customerId);
-    if (!doc) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+    if (!doc) throw await absentCustomer(this.ledger, tenant, customerId);
     if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'history', customerId: doc.customerId, version: doc.version, engagement: presentEngagement(doc.view.engagement) };
   }
