@@ -51,7 +51,7 @@ describe.each(FORMATS)('%s', (name, make) => {
       }),
     )) as Result;
     expect(ingest.statusCode).toBe(200);
-    expect(bodyOf(ingest)).toEqual({ success: true });
+    expect(bodyOf(ingest)).toEqual({ success: true, customerId: expect.any(String), viewVersion: expect.any(Number) });
 
     const read = (await handler(
       event({ method: 'GET', path: '/v1/customers', query: { identifier: `email:${email}` }, headers: { authorization: bearer(creds.adminToken) } }),

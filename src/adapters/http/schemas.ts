@@ -120,7 +120,20 @@ export const BatchResult = lazy(() =>
     .openapi('BatchResult'),
 );
 
-export const Success = lazy(() => z.object({ success: z.literal(true) }).openapi('Success'));
+export const Success = lazy(() =>
+  z
+    .object({
+      success: z.literal(true),
+      customerId: z.string().optional().openapi({ description: 'the customer the call was attributed to (processed now, not queued or a duplicate)' }),
+      viewVersion: z
+        .number()
+        .int()
+        .optional()
+        .openapi({ description: "the customer's version after the call: GET /v1/customers/{id}?minVersion= waits for it" }),
+      queued: z.literal(true).optional().openapi({ description: 'async ingest: validated and queued, decided later' }),
+    })
+    .openapi('Success'),
+);
 
 export const Customer360 = lazy(() =>
   z

@@ -24,6 +24,8 @@ export type IngestOutcome =
       readonly status: 'accepted';
       readonly messageId: string;
       readonly customerId: string;
+      /** the customer's stream version after this call: its 360 view has it once projected (GET ?minVersion=) */
+      readonly viewVersion: number;
       readonly created: boolean;
       readonly merged: readonly string[];
       readonly rejected: readonly { readonly type: string; readonly reason: string }[];
@@ -294,6 +296,7 @@ export class IngestUseCase {
           status: 'accepted',
           messageId,
           customerId: resolution.survivorId,
+          viewVersion: survivor.current.version,
           created: resolution.kind === 'new',
           merged: resolution.absorbed,
           rejected: resolution.rejected.map((r: Rejection) => ({ type: r.identifier.type, reason: r.reason })),

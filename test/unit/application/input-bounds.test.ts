@@ -135,7 +135,7 @@ describe('over HTTP', () => {
   it('answers 200 to a call whose email is mistyped: only the email is rejected', async () => {
     const res = await post(app(), '/v1/identify', { userId: 'u-7', traits: { email: 'jamesd75collins.biz' } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ success: true });
+    expect(await res.json()).toEqual({ success: true, customerId: expect.any(String), viewVersion: expect.any(Number) });
   });
 
   it('lists an out-of-bounds call of a batch by index, naming the field', async () => {

@@ -54,7 +54,11 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       const { principal, body } = await receiveIngestBody(c, deps, gate, CALL_LIMIT, 'call');
       const raw = isObject(body) ? { ...body, type } : body;
       const outcome = await deps.intake.one(principal.tenant, deps.sourceOf(principal.tenant, principal.source), raw);
-      if (outcome.status !== 'quarantined' && outcome.status !== 'rejected') return c.json({ success: true as const }, 200);
+      // Segment's answer, plus what its clients ignore: the customer and the view version to ask
+      // GET /v1/customers/{id}?minVersion= for (queued: not decided yet; duplicate: decided before)
+      if (outcome.status === 'accepted') return c.json({ success: true as const, customerId: outcome.customerId, viewVersion: outcome.viewVersion }, 200);
+      if (outcome.status === 'queued') return c.json({ success: true as const, queued: true as const }, 200);
+      if (outcome.status === 'duplicate') return c.json({ success: true as const }, 200);
       const { code, message, issues } = outcome.error;
       const quarantineId = outcome.status === 'quarantined' ? outcome.quarantineId : undefined;
       deps.logger?.info('ingest call refused', { principal: principal.id, code, quarantineId });
