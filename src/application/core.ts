@@ -85,14 +85,14 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
   const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline()));
   const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
-  const queries = once(() => new CustomerQueries(ports, repo(), codec()));
+  const queries = once(() => new CustomerQueries(ports, repo(), codec(), projector()));
   const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));
   const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
   const rebuild = once(() => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports));
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
   const history = once(() => new EngagementQueries(ports.readModels, repo(), ports.ledger));
   const relay = once(() => new EngagementRelay(ports, options.engagement));
-  const exports = once(() => new ExportUseCase(ports, repo(), codec(), new CustomerQueries(ports, repo(), codec())));
+  const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries()));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
   const gdpr = once(() => ({
     erase: async (...args: Parameters<ErasureUseCase['erase']>) => {

@@ -3,6 +3,9 @@ import { normalizeIdentifier } from '../../domain/identity/identifier.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
 import type { EventCodec } from '../event-codec.js';
+import type { ViewDoc } from '../ports/read-model.port.js';
+import type { Customer360Projector } from '../projection/customer360.projector.js';
+import { ScratchDocs } from '../projection/rebuild.use-case.js';
 import { absentCustomer } from './absent-customer.js';
 import { present, type Customer360Response } from './customer360.presenter.js';
 import type { CustomerRepository } from './customer.repository.js';
@@ -14,13 +17,29 @@ export class CustomerQueries {
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
     private readonly codec: EventCodec,
+    /** folds a view from the log when the read model has none yet (a projection that lags) */
+    private readonly projector?: Pick<Customer360Projector, 'recompute'> | undefined,
   ) {}
 
   async get360(tenant: string, customerId: string): Promise<Get360Result> {
-    const doc = await this.ports.readModels.get(tenant, customerId);
+    const doc = (await this.ports.readModels.get(tenant, customerId)) ?? (await this.fromLog(tenant, customerId));
     if (!doc) throw await absentCustomer(this.ports.ledger, tenant, customerId);
     if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
+  }
+
+  /**
+   * The doc the projector will write, folded from the log now: a customer whose write was
+   * acknowledged is never answered 404 because its view lags (DynamoDB Streams, another
+   * process's follower). Nothing is written; undefined when the log holds no such customer.
+   */
+  private async fromLog(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
+    if (!this.projector) return undefined;
+    const state = await this.repo.load(tenant, customerId);
+    if (state.status !== 'active' && state.status !== 'merged') return undefined;
+    const scratch = new ScratchDocs();
+    await this.projector.recompute(tenant, customerId, scratch);
+    return scratch.docs.get(customerId);
   }
 
   /** The customer that currently holds an identifier, e.g. email:ada@example.com. */
