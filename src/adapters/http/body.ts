@@ -49,7 +49,11 @@ const readRequest = async (req: Request, max: number): Promise<Raw> => {
   const declared = Number(req.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > max) return { ok: false, reason: 'too-large', size: declared, decoded: false };
   if (!req.body) return { ok: true, bytes: new Uint8Array(0) };
-  const reader = req.body.getReader();
+  return drain(req.body.getReader(), max, false, { ok: false, reason: 'truncated' });
+};
+
+/** Reads a stream whole unless it exceeds `max` bytes (then it is cancelled); `failed` when reading throws. */
+const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: number, decoded: boolean, failed: Raw): Promise<Raw> => {
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -59,12 +63,12 @@ const readRequest = async (req: Request, max: number): Promise<Raw> => {
       size += value.byteLength;
       if (size > max) {
         await reader.cancel().catch(() => {});
-        return { ok: false, reason: 'too-large', size, decoded: false };
+        return { ok: false, reason: 'too-large', size, decoded };
       }
       chunks.push(value);
     }
   } catch {
-    return { ok: false, reason: 'truncated' };
+    return failed;
   }
   return { ok: true, bytes: concat(chunks, size) };
 };
@@ -128,23 +132,7 @@ const isZlib = (b: Uint8Array): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8
 const inflate = async (bytes: Uint8Array, encoding: 'gzip' | 'deflate', max: number): Promise<Raw> => {
   const format = encoding === 'gzip' ? 'gzip' : isZlib(bytes) ? 'deflate' : 'deflate-raw';
   const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream(format)).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel().catch(() => {});
-        return { ok: false, reason: 'too-large', size, decoded: true };
-      }
-      chunks.push(value);
-    }
-  } catch {
-    return { ok: false, reason: 'undecodable', encoding };
-  }
-  return { ok: true, bytes: concat(chunks, size) };
+  return drain(reader, max, true, { ok: false, reason: 'undecodable', encoding });
 };
 
 /**
