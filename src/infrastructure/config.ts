@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { IdentityRules } from '../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG } from '../domain/projection/scores.js';
-import { Channel } from '../domain/customer/customer.events.js';
+import { CHANNELS } from '../domain/customer/customer.events.js';
 import type { PhoneRegion } from '../domain/identity/identifier.js';
 import type { Offer } from '../domain/engagement/offer.js';
 import { loadOffers, OffersError } from './offers/offers.loader.js';
 
 // One zod schema over the environment, parsed once at start-up; errors name the variable.
 
-const Source = z.object({ priority: z.number().int(), channel: Channel });
+const Source = z.object({ priority: z.number().int(), channel: z.enum(CHANNELS) });
 
 const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -123,7 +123,12 @@ export type Config = {
     readonly outbox?: string | undefined;
   };
   /** the offer catalogue; undefined: engagement is off */
-  readonly offers?: readonly Offer[] | undefined;
+  /**
+   * The offer catalogue (undefined: engagement off). A C360_OFFERS_FILE is read and checked at
+   * start-up, so a bad one fails the start; the sample shipped inside the bundle is parsed on first
+   * use, so that a cold start builds no offer schema it may not need.
+   */
+  readonly offers?: (() => readonly Offer[]) | undefined;
   readonly snsTopicArn?: string | undefined;
   readonly identityTopicArn?: string | undefined;
   readonly kmsKeyId?: string | undefined;
@@ -259,9 +264,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   };
 };
 
-const offersFrom = (file: string | undefined): readonly Offer[] => {
+const offersFrom = (file: string | undefined): (() => readonly Offer[]) => {
+  if (file === undefined) {
+    let sample: readonly Offer[] | undefined;
+    return () => (sample ??= loadOffers(undefined));
+  }
   try {
-    return loadOffers(file);
+    const offers = loadOffers(file);
+    return () => offers;
   } catch (e) {
     return fail('C360_OFFERS_FILE', e instanceof OffersError ? e.message : `the offer catalogue is invalid: ${(e as Error).message}`);
   }

@@ -123,7 +123,9 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
     // offers from the config; notifications on SNS when a topic is set, else kept in memory; the
     // outbox beside the event store: both built when engagement first decides or relays
     const engagement: EngagementOptions | undefined = offers && {
-      offers,
+      get offers() {
+        return offers();
+      },
       get notifier() {
         return c.get(TOKENS.Notifier);
       },

@@ -4,77 +4,88 @@ import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 // The Segment Spec (also spoken by RudderStack) as zod schemas. Objects are loose: unknown fields
 // are kept, never rejected, because clients add their own.
 
-const Id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1, 'must not be empty').max(512));
-const IsoTime = z.string().refine(isCalendarDateTime, 'must be an ISO 8601 date-time on a day that exists');
-const Dict = z.record(z.string(), z.unknown());
+// Built on first parse, not at import (a Lambda's cold start builds no schema it does not use).
+const build = () => {
+  const Id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1, 'must not be empty').max(512));
+  const IsoTime = z.string().refine(isCalendarDateTime, 'must be an ISO 8601 date-time on a day that exists');
+  const Dict = z.record(z.string(), z.unknown());
 
-export const SegmentContext = z.looseObject({
-  ip: z.string().max(64).optional(),
-  userAgent: z.string().max(2_000).optional(),
-  channel: z.string().optional(),
-  library: z.looseObject({ name: z.string().optional(), version: z.string().optional() }).optional(),
-  device: z.looseObject({ id: Id.optional(), advertisingId: z.string().optional(), type: z.string().optional() }).optional(),
-  location: z
-    .looseObject({
-      city: z.string().max(200).optional(),
-      country: z.string().max(200).optional(),
-      region: z.string().max(200).optional(),
-      latitude: z.number().min(-90).max(90).optional(),
-      longitude: z.number().min(-180).max(180).optional(),
-    })
-    .optional(),
-  consent: z.looseObject({ categoryPreferences: z.record(z.string(), z.boolean()).optional() }).optional(),
-  externalIds: z
-    .array(z.looseObject({ id: Id, type: z.string().min(1).max(64), collection: z.string().optional(), encoding: z.string().optional() }))
-    .max(50)
-    .optional(),
-  traits: Dict.optional(),
-  page: z.looseObject({ path: z.string().optional(), url: z.string().optional(), referrer: z.string().optional(), title: z.string().optional() }).optional(),
-});
+  const SegmentContext = z.looseObject({
+    ip: z.string().max(64).optional(),
+    userAgent: z.string().max(2_000).optional(),
+    channel: z.string().optional(),
+    library: z.looseObject({ name: z.string().optional(), version: z.string().optional() }).optional(),
+    device: z.looseObject({ id: Id.optional(), advertisingId: z.string().optional(), type: z.string().optional() }).optional(),
+    location: z
+      .looseObject({
+        city: z.string().max(200).optional(),
+        country: z.string().max(200).optional(),
+        region: z.string().max(200).optional(),
+        latitude: z.number().min(-90).max(90).optional(),
+        longitude: z.number().min(-180).max(180).optional(),
+      })
+      .optional(),
+    consent: z.looseObject({ categoryPreferences: z.record(z.string(), z.boolean()).optional() }).optional(),
+    externalIds: z
+      .array(z.looseObject({ id: Id, type: z.string().min(1).max(64), collection: z.string().optional(), encoding: z.string().optional() }))
+      .max(50)
+      .optional(),
+    traits: Dict.optional(),
+    page: z.looseObject({ path: z.string().optional(), url: z.string().optional(), referrer: z.string().optional(), title: z.string().optional() }).optional(),
+  });
 
-const common = {
-  messageId: z.string().min(1).max(256).optional(),
-  userId: Id.nullish(),
-  anonymousId: Id.nullish(),
-  timestamp: IsoTime.optional(),
-  originalTimestamp: IsoTime.optional(),
-  sentAt: IsoTime.optional(),
-  receivedAt: IsoTime.optional(),
-  channel: z.string().optional(),
-  context: SegmentContext.optional(),
-  integrations: Dict.optional(),
-  writeKey: z.string().optional(),
+  const common = {
+    messageId: z.string().min(1).max(256).optional(),
+    userId: Id.nullish(),
+    anonymousId: Id.nullish(),
+    timestamp: IsoTime.optional(),
+    originalTimestamp: IsoTime.optional(),
+    sentAt: IsoTime.optional(),
+    receivedAt: IsoTime.optional(),
+    channel: z.string().optional(),
+    context: SegmentContext.optional(),
+    integrations: Dict.optional(),
+    writeKey: z.string().optional(),
+  };
+
+  const Identify = z.looseObject({ type: z.literal('identify'), ...common, traits: Dict.optional() });
+  const Track = z.looseObject({ type: z.literal('track'), ...common, event: z.string().min(1).max(200), properties: Dict.optional() });
+  const Page = z.looseObject({ type: z.literal('page'), ...common, name: z.string().optional(), category: z.string().optional(), properties: Dict.optional() });
+  const Screen = z.looseObject({
+    type: z.literal('screen'),
+    ...common,
+    name: z.string().optional(),
+    category: z.string().optional(),
+    properties: Dict.optional(),
+  });
+  const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: Id, previousId: Id });
+  const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: Id, traits: Dict.optional() });
+
+  const SegmentCall = z
+    .discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group])
+    .refine((c) => c.userId != null || c.anonymousId != null, { message: 'either userId or anonymousId is required', path: ['userId'] });
+
+  /** POST /v1/batch: the body itself must be readable; each call in it is validated on its own. */
+  const SegmentBatch = z.looseObject({
+    batch: z.array(z.unknown()).min(1, 'batch must hold at least one call'),
+    context: Dict.optional(),
+    integrations: Dict.optional(),
+    writeKey: z.string().optional(),
+    sentAt: IsoTime.optional(),
+  });
+  return { SegmentContext, SegmentCall, SegmentBatch };
 };
+let built: ReturnType<typeof build> | undefined;
+const schemas = (): ReturnType<typeof build> => (built ??= build());
 
-const Identify = z.looseObject({ type: z.literal('identify'), ...common, traits: Dict.optional() });
-const Track = z.looseObject({ type: z.literal('track'), ...common, event: z.string().min(1).max(200), properties: Dict.optional() });
-const Page = z.looseObject({ type: z.literal('page'), ...common, name: z.string().optional(), category: z.string().optional(), properties: Dict.optional() });
-const Screen = z.looseObject({
-  type: z.literal('screen'),
-  ...common,
-  name: z.string().optional(),
-  category: z.string().optional(),
-  properties: Dict.optional(),
-});
-const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: Id, previousId: Id });
-const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: Id, traits: Dict.optional() });
-
-export const SegmentCall = z
-  .discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group])
-  .refine((c) => c.userId != null || c.anonymousId != null, { message: 'either userId or anonymousId is required', path: ['userId'] });
-export type SegmentCall = z.infer<typeof SegmentCall>;
+export const SegmentContext = z.lazy(() => schemas().SegmentContext);
+export const SegmentCall = z.lazy(() => schemas().SegmentCall);
+export type SegmentCall = z.infer<ReturnType<typeof build>['SegmentCall']>;
 export type SegmentCallType = SegmentCall['type'];
 
 export const SEGMENT_CALL_TYPES: readonly SegmentCallType[] = ['identify', 'track', 'page', 'screen', 'alias', 'group'];
 
-/** POST /v1/batch: the body itself must be readable; each call in it is validated on its own. */
-export const SegmentBatch = z.looseObject({
-  batch: z.array(z.unknown()).min(1, 'batch must hold at least one call'),
-  context: Dict.optional(),
-  integrations: Dict.optional(),
-  writeKey: z.string().optional(),
-  sentAt: IsoTime.optional(),
-});
+export const SegmentBatch = z.lazy(() => schemas().SegmentBatch);
 
 export type FieldIssue = { readonly path: string; readonly message: string };
 

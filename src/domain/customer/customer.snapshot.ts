@@ -14,44 +14,49 @@ import type { ClusterIdentifier, CustomerState, MergeRecord } from './customer.s
 
 export const SNAPSHOT_SCHEMA = 1;
 
-const Identifier = z.strictObject({
-  type: z.string(),
-  key: z.string(),
-  observedAt: z.number(),
-  origin: z.string(),
-  viaMerge: z.string().optional(),
-});
+// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+const snapshotSchema = () => {
+  const Identifier = z.strictObject({
+    type: z.string(),
+    key: z.string(),
+    observedAt: z.number(),
+    origin: z.string(),
+    viaMerge: z.string().optional(),
+  });
 
-const Merge = z.strictObject({
-  mergeId: z.string(),
-  absorbedId: z.string(),
-  absorbedMembers: z.array(z.string()),
-  absorbedFirstObservedAt: z.number(),
-  keys: z.array(z.string()),
-  atVersion: z.number().int().nonnegative(),
-  observedAt: z.number(),
-  eventId: z.string(),
-  evidence: MergeEvidence,
-});
+  const Merge = z.strictObject({
+    mergeId: z.string(),
+    absorbedId: z.string(),
+    absorbedMembers: z.array(z.string()),
+    absorbedFirstObservedAt: z.number(),
+    keys: z.array(z.string()),
+    atVersion: z.number().int().nonnegative(),
+    observedAt: z.number(),
+    eventId: z.string(),
+    evidence: MergeEvidence,
+  });
 
-export const CustomerSnapshot = z.strictObject({
-  schema: z.literal(SNAPSHOT_SCHEMA),
-  status: z.enum(['initial', 'active', 'merged', 'erased']),
-  id: z.string(),
-  version: z.number().int().nonnegative(),
-  /** null before registration: the state's +Infinity has no JSON form */
-  firstObservedAt: z.number().nullable(),
-  identifiers: z.array(Identifier),
-  rejections: z.array(z.string()),
-  mergedInto: z.string().optional(),
-  members: z.array(z.string()),
-  merges: z.array(Merge),
-  doNotLink: z.array(z.string()),
-  lastPlace: z.string().optional(),
-  /** absent means false: snapshots from before restrictions existed stay valid */
-  restricted: z.boolean().optional(),
-});
-export type CustomerSnapshot = z.infer<typeof CustomerSnapshot>;
+  const CustomerSnapshot = z.strictObject({
+    schema: z.literal(SNAPSHOT_SCHEMA),
+    status: z.enum(['initial', 'active', 'merged', 'erased']),
+    id: z.string(),
+    version: z.number().int().nonnegative(),
+    /** null before registration: the state's +Infinity has no JSON form */
+    firstObservedAt: z.number().nullable(),
+    identifiers: z.array(Identifier),
+    rejections: z.array(z.string()),
+    mergedInto: z.string().optional(),
+    members: z.array(z.string()),
+    merges: z.array(Merge),
+    doNotLink: z.array(z.string()),
+    lastPlace: z.string().optional(),
+    /** absent means false: snapshots from before restrictions existed stay valid */
+    restricted: z.boolean().optional(),
+  });
+  return CustomerSnapshot;
+};
+export const CustomerSnapshot = z.lazy(snapshotSchema);
+export type CustomerSnapshot = z.infer<ReturnType<typeof snapshotSchema>>;
 
 export const toSnapshot = (s: CustomerState): CustomerSnapshot => ({
   schema: SNAPSHOT_SCHEMA,

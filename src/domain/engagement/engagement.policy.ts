@@ -15,27 +15,39 @@ import { CHANNEL_PURPOSE, DELIVERY_CHANNELS, type DeliveryChannel, type Offer } 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const EngagementConfig = z.object({
-  /** sends per customer (cluster) per delivery channel within capWindowMs */
-  capPerChannel: z.number().int().min(1).max(SEND_MEMORY).default(3),
-  capWindowMs: z.number().int().positive().default(DAY),
-  /** the same offer is not sent again within this */
-  suppressionMs: z
-    .number()
-    .int()
-    .nonnegative()
-    .default(7 * DAY),
-  /** older triggers (imports, late batches) get no decision: real time only */
-  maxTriggerAgeMs: z.number().int().positive().default(HOUR),
-  /** how fast past interest fades in the score */
-  interestHalfLifeMs: z
-    .number()
-    .int()
-    .positive()
-    .default(7 * DAY),
-});
-export type EngagementConfig = z.infer<typeof EngagementConfig>;
-export const DEFAULT_ENGAGEMENT_CONFIG: EngagementConfig = EngagementConfig.parse({});
+// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+const engagementConfigSchema = () => {
+  const EngagementConfig = z.object({
+    /** sends per customer (cluster) per delivery channel within capWindowMs */
+    capPerChannel: z.number().int().min(1).max(SEND_MEMORY).default(3),
+    capWindowMs: z.number().int().positive().default(DAY),
+    /** the same offer is not sent again within this */
+    suppressionMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(7 * DAY),
+    /** older triggers (imports, late batches) get no decision: real time only */
+    maxTriggerAgeMs: z.number().int().positive().default(HOUR),
+    /** how fast past interest fades in the score */
+    interestHalfLifeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * DAY),
+  });
+  return EngagementConfig;
+};
+export const EngagementConfig = z.lazy(engagementConfigSchema);
+export type EngagementConfig = z.infer<ReturnType<typeof engagementConfigSchema>>;
+/** What EngagementConfig.parse({}) gives (a test holds them equal), without building the schema at import. */
+export const DEFAULT_ENGAGEMENT_CONFIG: EngagementConfig = {
+  capPerChannel: 3,
+  capWindowMs: DAY,
+  suppressionMs: 7 * DAY,
+  maxTriggerAgeMs: HOUR,
+  interestHalfLifeMs: 7 * DAY,
+};
 
 export type EngagementInput = {
   readonly now: number;

@@ -6,44 +6,48 @@ import { DomainError } from '../shared/errors.js';
 // names the offer (index and id) and the field, never at decision time.
 
 export const DELIVERY_CHANNELS = ['email', 'push', 'web', 'sms'] as const;
-export const DeliveryChannel = z.enum(DELIVERY_CHANNELS);
-export type DeliveryChannel = z.infer<typeof DeliveryChannel>;
+export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 
 /** Offers are marketing: every delivery channel needs the `marketing` purpose granted. */
 export const CHANNEL_PURPOSE: Readonly<Record<DeliveryChannel, string>> = { email: 'marketing', push: 'marketing', web: 'marketing', sms: 'marketing' };
 
-const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z' });
-const Label = z.string().trim().min(1, 'must not be empty').max(100);
+// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+const offerSchema = () => {
+  const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z' });
+  const Label = z.string().trim().min(1, 'must not be empty').max(100);
 
-export const Offer = z
-  .strictObject({
-    // starts with a letter or digit: ids become record keys in the 360 view
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits, _ . : - (starting with a letter or digit)'),
-    title: z.string().trim().min(1, 'must not be empty').max(200),
-    /** lower-cased, as ingest records interests and product categories */
-    interests: z
-      .array(Label.transform((s) => s.toLowerCase()))
-      .max(50)
-      .default([]),
-    /** city, region or country names (case-insensitive); empty: anywhere */
-    locations: z.array(Label).max(50).default([]),
-    channels: z.array(DeliveryChannel).min(1, `must name at least one of ${DELIVERY_CHANNELS.join(', ')}`),
-    validFrom: IsoTime.optional(),
-    validUntil: IsoTime.optional(),
-    /** 0..100, breaks near-ties between equally relevant offers */
-    priority: z.number().int().min(0).max(100).default(50),
-  })
-  .refine((o) => o.validFrom === undefined || o.validUntil === undefined || Date.parse(o.validFrom) < Date.parse(o.validUntil), {
-    message: 'must be after validFrom',
-    path: ['validUntil'],
-  })
-  .transform((o) => ({
-    ...o,
-    validFromMs: o.validFrom === undefined ? undefined : Date.parse(o.validFrom),
-    validUntilMs: o.validUntil === undefined ? undefined : Date.parse(o.validUntil),
-  }));
-export type Offer = z.infer<typeof Offer>;
-export type OfferInput = z.input<typeof Offer>;
+  const Offer = z
+    .strictObject({
+      // starts with a letter or digit: ids become record keys in the 360 view
+      id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits, _ . : - (starting with a letter or digit)'),
+      title: z.string().trim().min(1, 'must not be empty').max(200),
+      /** lower-cased, as ingest records interests and product categories */
+      interests: z
+        .array(Label.transform((s) => s.toLowerCase()))
+        .max(50)
+        .default([]),
+      /** city, region or country names (case-insensitive); empty: anywhere */
+      locations: z.array(Label).max(50).default([]),
+      channels: z.array(z.enum(DELIVERY_CHANNELS)).min(1, `must name at least one of ${DELIVERY_CHANNELS.join(', ')}`),
+      validFrom: IsoTime.optional(),
+      validUntil: IsoTime.optional(),
+      /** 0..100, breaks near-ties between equally relevant offers */
+      priority: z.number().int().min(0).max(100).default(50),
+    })
+    .refine((o) => o.validFrom === undefined || o.validUntil === undefined || Date.parse(o.validFrom) < Date.parse(o.validUntil), {
+      message: 'must be after validFrom',
+      path: ['validUntil'],
+    })
+    .transform((o) => ({
+      ...o,
+      validFromMs: o.validFrom === undefined ? undefined : Date.parse(o.validFrom),
+      validUntilMs: o.validUntil === undefined ? undefined : Date.parse(o.validUntil),
+    }));
+  return Offer;
+};
+export const Offer = z.lazy(offerSchema);
+export type Offer = z.infer<ReturnType<typeof offerSchema>>;
+export type OfferInput = z.input<ReturnType<typeof offerSchema>>;
 
 const fieldPath = (path: readonly PropertyKey[]): string =>
   path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');

@@ -1,42 +1,47 @@
 import { z } from 'zod';
 import type { Identifier } from './identifier.js';
 
-const TypeRule = z.object({
-  /** Most identifiers of this type on one customer; null means unlimited. */
-  limit: z.number().int().positive().nullable(),
-  /** When set, only identifiers first seen within this many ms before the event count. */
-  windowMs: z.number().int().positive().optional(),
-  /** Higher is kept longer: on a limit violation the lowest-priority incoming identifier is dropped. */
-  priority: z.number().int(),
-});
-export type TypeRule = z.infer<typeof TypeRule>;
+// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+const rulesSchema = () => {
+  const TypeRule = z.object({
+    /** Most identifiers of this type on one customer; null means unlimited. */
+    limit: z.number().int().positive().nullable(),
+    /** When set, only identifiers first seen within this many ms before the event count. */
+    windowMs: z.number().int().positive().optional(),
+    /** Higher is kept longer: on a limit violation the lowest-priority incoming identifier is dropped. */
+    priority: z.number().int(),
+  });
 
-/** Identity rules are data: per tenant and versioned. */
-export const IdentityRules = z.object({
-  version: z.number().int().positive(),
-  types: z.record(z.string(), TypeRule),
-  customType: TypeRule,
-  blocked: z.object({
-    values: z.array(z.string()),
-    patterns: z.array(z.string()).refine(
-      (ps) =>
-        ps.every((p) => {
-          try {
-            new RegExp(p);
-            return true;
-          } catch {
-            return false;
-          }
-        }),
-      'every blocked pattern must be a valid regular expression',
-    ),
-  }),
-  clusterGuard: z.object({
-    maxCustomers: z.number().int().positive(),
-    maxIdentifiers: z.number().int().positive(),
-  }),
-});
-export type IdentityRules = z.infer<typeof IdentityRules>;
+  /** Identity rules are data: per tenant and versioned. */
+  const IdentityRules = z.object({
+    version: z.number().int().positive(),
+    types: z.record(z.string(), TypeRule),
+    customType: TypeRule,
+    blocked: z.object({
+      values: z.array(z.string()),
+      patterns: z.array(z.string()).refine(
+        (ps) =>
+          ps.every((p) => {
+            try {
+              new RegExp(p);
+              return true;
+            } catch {
+              return false;
+            }
+          }),
+        'every blocked pattern must be a valid regular expression',
+      ),
+    }),
+    clusterGuard: z.object({
+      maxCustomers: z.number().int().positive(),
+      maxIdentifiers: z.number().int().positive(),
+    }),
+  });
+  return IdentityRules;
+};
+export const IdentityRules = z.lazy(rulesSchema);
+export type TypeRule = IdentityRules['customType'];
+export type IdentityRules = z.infer<ReturnType<typeof rulesSchema>>;
 
 export const DEFAULT_IDENTITY_RULES: IdentityRules = {
   version: 1,

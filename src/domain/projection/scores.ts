@@ -4,24 +4,29 @@ import type { Customer360 } from './customer360.js';
 // Read-time scores: computed from stored facts, the clock and configured thresholds, never from
 // population quantiles, so erasing one customer changes no other customer's scores.
 
-const Ascending = z
-  .array(z.number().nonnegative())
-  .length(4)
-  .refine((t) => t.every((x, i) => i === 0 || x > t[i - 1]!), 'thresholds must ascend');
+// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+const scoreConfigSchema = () => {
+  const Ascending = z
+    .array(z.number().nonnegative())
+    .length(4)
+    .refine((t) => t.every((x, i) => i === 0 || x > t[i - 1]!), 'thresholds must ascend');
 
-export const ScoreConfig = z.object({
-  /** ISO currency whose revenue counts as CLV and monetary value. */
-  currency: z.string().length(3),
-  /** days since last order at or below which recency scores 5, 4, 3, 2 */
-  recencyDays: Ascending,
-  /** order counts at or above which frequency scores 2, 3, 4, 5 */
-  frequencyOrders: Ascending,
-  /** lifetime revenue (minor units) at or above which monetary scores 2, 3, 4, 5 */
-  monetaryMinor: Ascending,
-  /** days without activity after which a customer with fewer than two orders is fully at risk */
-  churnInactiveDays: z.number().positive(),
-});
-export type ScoreConfig = z.infer<typeof ScoreConfig>;
+  const ScoreConfig = z.object({
+    /** ISO currency whose revenue counts as CLV and monetary value. */
+    currency: z.string().length(3),
+    /** days since last order at or below which recency scores 5, 4, 3, 2 */
+    recencyDays: Ascending,
+    /** order counts at or above which frequency scores 2, 3, 4, 5 */
+    frequencyOrders: Ascending,
+    /** lifetime revenue (minor units) at or above which monetary scores 2, 3, 4, 5 */
+    monetaryMinor: Ascending,
+    /** days without activity after which a customer with fewer than two orders is fully at risk */
+    churnInactiveDays: z.number().positive(),
+  });
+  return ScoreConfig;
+};
+export const ScoreConfig = z.lazy(scoreConfigSchema);
+export type ScoreConfig = z.infer<ReturnType<typeof scoreConfigSchema>>;
 
 export const DEFAULT_SCORE_CONFIG: ScoreConfig = {
   currency: 'USD',

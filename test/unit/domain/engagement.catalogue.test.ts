@@ -61,7 +61,11 @@ describe('offer catalogue', () => {
     const dir = mkdtempSync(join(tmpdir(), 'c360-offers-'));
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify({ offers: [offer({ id: 'only-one' })] }));
-    expect(loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: good }).offers?.map((o) => o.id)).toEqual(['only-one']);
+    expect(
+      loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: good })
+        .offers?.()
+        .map((o) => o.id),
+    ).toEqual(['only-one']);
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, JSON.stringify({ offers: [offer(), offer({ id: 'x-2', channels: ['fax'] })] }));
     expect(() => loadConfig({ C360_STORE: 'memory', C360_OFFERS_FILE: broken })).toThrow(ConfigError);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CustomerEvent, EngagementDecisionData, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
-import { decideEngagement, decisionData, DEFAULT_ENGAGEMENT_CONFIG, type EngagementInput } from '../../../src/domain/engagement/engagement.policy.js';
+import {
+  decideEngagement,
+  decisionData,
+  DEFAULT_ENGAGEMENT_CONFIG,
+  EngagementConfig,
+  type EngagementInput,
+} from '../../../src/domain/engagement/engagement.policy.js';
 import { triggersOf, type Trigger } from '../../../src/domain/engagement/engagement.trigger.js';
 import { parseCatalogue } from '../../../src/domain/engagement/offer.js';
 import { foldCluster, type Customer360 } from '../../../src/domain/projection/customer360.js';
@@ -83,6 +89,10 @@ const decide = (history: readonly RecordedEvent[], call: readonly RecordedEvent[
   });
 
 describe('engagement policy', () => {
+  it('the default config is what the schema gives for an empty one', () => {
+    expect(DEFAULT_ENGAGEMENT_CONFIG).toEqual(EngagementConfig.parse({}));
+  });
+
   it('sends the best matching offer when marketing consent is granted', () => {
     const d = decide([consent(true)], [interest('electronics')]);
     expect(d).toMatchObject({ outcome: 'sent', channel: 'email', offer: { id: 'electronics-upgrade' } });
