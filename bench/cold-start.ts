@@ -37,6 +37,13 @@ export type ColdStart = {
   readonly medianMs: number;
   /** medianMs over the baseline's median */
   readonly ratio: number;
+  /**
+   * CPU time (user + system) the process used, median, and its ratio to the baseline's: far less
+   * sensitive than wall time to the other jobs on a shared machine, which stretch every wall time
+   * with their own work. On Lambda, where the CPU is not shared, wall time is what counts.
+   */
+  readonly cpuMedianMs: number;
+  readonly cpuRatio: number;
   /** per-round ratios to the same round's baseline: lowest and highest */
   readonly ratioMin: number;
   readonly ratioMax: number;
@@ -73,7 +80,11 @@ export const COLD_ENV: Readonly<Record<string, string>> = {
   C360_ADMIN_TOKEN: 'cold-start-bench-admin-token-0123456789',
 };
 
-const BASELINE: ColdStartTarget = { name: 'node -e 0', args: ['-e', '0'] };
+// every timed process reports the CPU time it used on its way out (on stderr, the last line)
+const REPORT_CPU = "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`\\ncpu-ms ${(u.user + u.system) / 1000}\\n`); });";
+
+/** `node -e 0`, plus the one line that reports its CPU time as every target does */
+const BASELINE: ColdStartTarget = { name: 'node -e 0', args: ['-e', `${REPORT_CPU} 0`] };
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,17 +94,19 @@ const median = (xs: readonly number[]): number => {
 
 const envOf = (target: ColdStartTarget): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '', ...COLD_ENV, ...target.env?.() });
 
-const timeNode = (target: ColdStartTarget): number => {
+const timeNode = (target: ColdStartTarget): { ms: number; cpuMs: number } => {
   const env = envOf(target);
   const t0 = performance.now();
   const run = spawnSync(process.execPath, target.args, { env, encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (run.status !== 0) throw new Error(`${target.name}: node ${target.args.join(' ')} exited with ${run.status}: ${run.stderr.slice(0, 500)}`);
-  return ms;
+  const cpu = /cpu-ms (\d+(?:\.\d+)?)\s*$/.exec(run.stderr);
+  if (!cpu) throw new Error(`${target.name}: no CPU time reported: ${run.stderr.slice(-300)}`);
+  return { ms, cpuMs: Number(cpu[1]) };
 };
 
 const importScript = (file: string): string =>
-  `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); if (typeof m.handler !== 'function') process.exit(3);`;
+  `${REPORT_CPU} const m = await import(${JSON.stringify(pathToFileURL(file).href)}); if (typeof m.handler !== 'function') process.exit(3);`;
 
 /** The args that make a fresh node import a bundle and check that it exports a handler. */
 export const importArgs = (file: string): string[] => ['--input-type=module', '-e', importScript(file)];
@@ -122,20 +135,26 @@ export const measureTargets = (targets: readonly ColdStartTarget[], runs = RUNS)
   const all: ColdStartTarget[] = [BASELINE, ...targets];
   for (const t of all) timeNode(t);
   const times = all.map((): number[] => []);
+  const cpu = all.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < all.length; k++) {
       const i = (k + round) % all.length;
-      times[i]!.push(timeNode(all[i]!));
+      const { ms, cpuMs } = timeNode(all[i]!);
+      times[i]!.push(ms);
+      cpu[i]!.push(cpuMs);
     }
   }
   const base = times[0]!;
   const baseMedian = median(base);
+  const baseCpu = median(cpu[0]!);
   return all.map((t, i) => {
     const ratios = times[i]!.map((ms, round) => ms / base[round]!);
     return {
       name: t.name,
       medianMs: median(times[i]!),
       ratio: median(times[i]!) / baseMedian,
+      cpuMedianMs: median(cpu[i]!),
+      cpuRatio: median(cpu[i]!) / baseCpu,
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
       runs,
@@ -187,6 +206,7 @@ export const formatColdStart = (rows: readonly ColdStart[]): string =>
         `${r.ratio.toFixed(2).padStart(5)}x`,
         r.name === BASELINE.name ? '' : `(rounds ${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}x)`,
         r.name === BASELINE.name ? '' : r.ratio <= GOAL_RATIO ? 'ok  ' : 'over',
+        `cpu ${r.cpuMedianMs.toFixed(1).padStart(6)} ms ${r.cpuRatio.toFixed(2).padStart(5)}x`,
         r.loaded ? `loads ${r.loaded.files} files, ${kb(r.loaded.bytes)}` : '',
       ].join('  '),
     )
