@@ -27,6 +27,7 @@ const Env = z.object({
   C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
   C360_CREDENTIALS_FILE: z.string().optional(),
   C360_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1_000),
+  C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(10),
   C360_MASTER_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64')
@@ -111,6 +112,8 @@ export type Config = {
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
   readonly rateLimitPerSecond: number;
+  /** requests without a valid credential, per client address and second; 429 beyond */
+  readonly anonymousRateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
   readonly tables: {
@@ -222,6 +225,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
+    anonymousRateLimitPerSecond: e.C360_ANONYMOUS_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '')
       .split(',')

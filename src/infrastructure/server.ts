@@ -82,6 +82,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       sourceOf: running.sourceOf,
       metrics: running.metrics,
       now: Date.now,
+      anonymousRateLimitPerSecond: config.anonymousRateLimitPerSecond,
       health: async () => {
         const store = await probeStore(running, config.tenant);
         return { ok: store === 'ok', details: { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode } };

@@ -19,7 +19,17 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
   let http: Promise<FetchApp> | undefined;
   const build = async () => {
     const { createHttpApp } = await import('../../adapters/http/app.js');
-    return createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
+    return createHttpApp({
+      core,
+      intake,
+      auth,
+      sourceOf,
+      metrics,
+      now: Date.now,
+      anonymousRateLimitPerSecond: app.config.anonymousRateLimitPerSecond,
+      openApiDocument: options.openApiDocument,
+      logger: httpLogger(telemetry),
+    });
   };
   // a failed build is tried again by the next request, not kept
   const built = () =>
