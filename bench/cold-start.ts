@@ -81,7 +81,7 @@ export const COLD_ENV: Readonly<Record<string, string>> = {
 };
 
 // every timed process reports the CPU time it used on its way out (on stderr, the last line)
-const REPORT_CPU = "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`\\ncpu-ms ${(u.user + u.system) / 1000}\\n`); });";
+const REPORT_CPU = "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\ncpu-ms ' + (u.user + u.system) / 1000 + '\\n'); });";
 
 /** `node -e 0`, plus the one line that reports its CPU time as every target does */
 const BASELINE: ColdStartTarget = { name: 'node -e 0', args: ['-e', `${REPORT_CPU} 0`] };
