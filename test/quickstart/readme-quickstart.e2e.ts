@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -259,8 +260,9 @@ afterAll(async () => {
   await waitUntil(() => [...groups].every((g) => !alive(-g)) && [...strays].every((p) => !alive(p)), 10_000);
   note('total', `${((performance.now() - started) / 1000).toFixed(1)} s`);
   console.log(`[quickstart] summary ${JSON.stringify(timings, null, 2)}`);
-  if (work && !process.env.C360_KEEP_CLONE) rmSync(work, { recursive: true, force: true });
-}, 120_000);
+  // the clone's node_modules is large: removing it takes minutes on a loaded machine
+  if (work && !process.env.C360_KEEP_CLONE) await rm(work, { recursive: true, force: true });
+}, 15 * 60_000);
 
 /** A free loopback port for `PORT` (the README's 3000 may be held by another program on this machine). */
 const freePort = async (): Promise<string> => {
