@@ -31,11 +31,11 @@ export const cliConfig = (env: NodeJS.ProcessEnv, use: 'job' | 'server'): Config
 export const MEMORY_REFUSED =
   "C360_STORE=memory: this command runs in its own process, so an in-memory store would be filled and dropped when it ends (and a server's in-memory store cannot be reached from here). Unset C360_STORE to use the embedded SQLite store (a running `npm start` sees what the command writes), use C360_STORE=dynamodb, or send to a running server: c360 seed --url http://127.0.0.1:3000";
 
-/** The write key `npm start` generated into the data dir's secrets.json, if there is one (nothing is created). */
-const localWriteKey = (env: NodeJS.ProcessEnv): string | undefined => {
+/** A credential `npm start` generated into the data dir's secrets.json, if there is one (nothing is created). */
+const localSecret = (env: NodeJS.ProcessEnv, name: 'writeKey' | 'adminToken'): string | undefined => {
   try {
-    const secrets = JSON.parse(readFileSync(join(loadConfig(env).dataDir, 'secrets.json'), 'utf8')) as { writeKey?: unknown };
-    return typeof secrets.writeKey === 'string' ? secrets.writeKey : undefined;
+    const secrets = JSON.parse(readFileSync(join(loadConfig(env).dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>;
+    return typeof secrets[name] === 'string' ? secrets[name] : undefined;
   } catch {
     return undefined;
   }
@@ -92,7 +92,8 @@ export const main = async (
     io,
     seedData: generateSeed,
     onInterrupt: onInterrupt(io),
-    writeKey: () => env.C360_WRITE_KEY || localWriteKey(env),
+    writeKey: () => env.C360_WRITE_KEY || localSecret(env, 'writeKey'),
+    adminToken: () => env.C360_ADMIN_TOKEN || localSecret(env, 'adminToken'),
     open: async (): Promise<CliSession> => {
       const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
         import('./app.js'),

@@ -7,17 +7,27 @@ import { serve } from './server.js';
 // `npm start`: the HTTP API on the embedded default (DynamoDB Local under ./.c360, the Streams
 // poller projecting views). C360_STORE=memory runs without Java and keeps nothing.
 
+/** a signal repeated within this long is the same Ctrl-C, delivered twice */
+const REPEAT_MS = 1_000;
+
 const main = async (): Promise<void> => {
   const server = await serve(loadConfig());
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stoppingSince !== undefined) {
+      // One Ctrl-C under `npm start` arrives twice: the terminal signals the whole group and npm
+      // forwards it to the server. Only a later one cuts the stop short (DynamoDB Local still ends
+      // with this process: it watches the pipe from it).
+      if (Date.now() - stoppingSince < REPEAT_MS) return;
+      console.log(`${signal} again: exiting without finishing the stop`);
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
     console.log(`${signal}: stopping`);
     await server.close();
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 };
 
 main().catch((e: unknown) => {

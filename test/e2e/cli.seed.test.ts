@@ -177,6 +177,88 @@ describe('c360 seed --url: to a running server', () => {
   });
 });
 
+describe('c360 seed --url with the admin token: each call as its source', () => {
+  const banner = (lines: string[], name: string) => lines.map((l) => new RegExp(`export ${name}=(\\S+)`).exec(l)?.[1]).find(Boolean)!;
+  /** what a view says about where its facts came from: ids and event ids differ between two stores, these do not */
+  const provenance = (view: any) => ({
+    identifiers: Object.values(view.identifiers as Record<string, any>)
+      .map((i) => `${i.type}:${i.value}:${i.source}`)
+      .sort(),
+    traits: Object.fromEntries(Object.entries(view.traits as Record<string, any>).map(([k, t]) => [k, { value: t.value, source: t.source }])),
+    channels: Object.fromEntries(Object.entries(view.channels as Record<string, any>).map(([k, a]) => [k, a.count])),
+    orders: view.orders,
+    eventCount: view.eventCount,
+  });
+  const viewOf = async (url: string, token: string, n: number) => {
+    const res = await fetch(`${url}/v1/customers?identifier=user_id:user-42-${n}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    return res.json();
+  };
+
+  it('stores what a seed into the store writes: the same sources, channels and traits per person', async () => {
+    const customers = 6;
+    // a seed into the store, read back through a server on that store
+    const directDir = join(dir, 'direct-sources');
+    const direct = await c360(['seed', '--customers', String(customers), '--json'], { C360_DATA_DIR: directDir });
+    expect(direct.code, direct.err).toBe(0);
+    const directLines: string[] = [];
+    const directServer = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: directDir, C360_TENANT: 'seeded' }), (l) => directLines.push(l));
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    try {
+      const sent = await c360(['seed', '--customers', String(customers), '--url', server.url, '--admin-token', banner(lines, 'ADMIN_TOKEN'), '--json'], {
+        C360_STORE: 'memory',
+      });
+      expect(sent.code, sent.err).toBe(0);
+      const result = sent.json();
+      expect(result).toMatchObject({ calls: direct.json().calls, quarantined: 0 });
+      expect(result.bySource).toEqual(direct.json().bySource);
+      expect(Object.keys(result.bySource).sort()).toEqual(['crm', 'mobile', 'support', 'web']);
+      const seen = new Set<string>();
+      for (let n = 0; n < customers; n++) {
+        const remote = provenance(await viewOf(server.url, banner(lines, 'ADMIN_TOKEN'), n));
+        expect(remote).toEqual(provenance(await viewOf(directServer.url, banner(directLines, 'ADMIN_TOKEN'), n)));
+        for (const i of remote.identifiers) seen.add(i.split(':').at(-1)!);
+        for (const t of Object.values(remote.traits)) seen.add((t as { source: string }).source);
+      }
+      // not vacuous: the people's facts came from several sources, and the views agree on which
+      expect([...seen].sort()).toEqual(expect.arrayContaining(['crm', 'mobile', 'web']));
+    } finally {
+      await server.close();
+      await directServer.close();
+    }
+  });
+
+  it('is refused to a write key, naming the header: a key handed to a browser cannot claim the priority of the CRM', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    try {
+      const res = await fetch(`${server.url}/v1/identify`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${banner(lines, 'WRITE_KEY')}:`).toString('base64')}`,
+          'content-type': 'application/json',
+          'c360-source': 'crm',
+        },
+        body: JSON.stringify({ userId: 'u-src', traits: { email: 'src@example.com' } }),
+      });
+      expect(res.status).toBe(403);
+      const body = (await res.json()) as { error: { code: string; issues: { path: string }[] } };
+      expect(body.error.code).toBe('FORBIDDEN');
+      expect(body.error.issues.map((i) => i.path)).toEqual(['C360-Source']);
+      const bad = await fetch(`${server.url}/v1/identify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${banner(lines, 'ADMIN_TOKEN')}`, 'content-type': 'application/json', 'c360-source': 'not a source!' },
+        body: JSON.stringify({ userId: 'u-src', traits: { email: 'src@example.com' } }),
+      });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path)).toEqual(['C360-Source']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('c360 import --url: to a running server', () => {
   it('sends the file in order as batches; lines that are not calls and calls the server refuses are listed by line', async () => {
     const lines: string[] = [];

@@ -63,6 +63,8 @@ export type CliDeps = {
   readonly onInterrupt?: ((stop: () => void) => () => void) | undefined;
   /** the write key a job sends to a running server with (`seed --url`) when none is given */
   readonly writeKey?: (() => string | undefined) | undefined;
+  /** the admin token a seed sends with to a running server (`seed --url`), each call as its own source, when none is given */
+  readonly adminToken?: (() => string | undefined) | undefined;
   /** moves the tenant to another store; absent where the program runs on an in-memory core */
   readonly migrate?: ((request: MigrateRequest) => Promise<MigrateResult>) | undefined;
 };

@@ -14,22 +14,29 @@ export type RemoteInvalid = {
 };
 export type RemoteTarget = {
   readonly url: string;
-  /** sends one batch (≤ 100 calls, in order); resolves to the calls the server refused (quarantined), by index */
-  send(calls: readonly unknown[]): Promise<readonly RemoteInvalid[]>;
+  /**
+   * sends one batch (≤ 100 calls, in order); resolves to the calls the server refused (quarantined),
+   * by index. `source` names the calls' source (C360-Source), which only an admin token may do.
+   */
+  send(calls: readonly unknown[], source?: string): Promise<readonly RemoteInvalid[]>;
 };
+
+/** How a job authenticates to the server: a write key (its calls are its source) or an admin token (it may name the source). */
+export type RemoteCredential = { readonly writeKey: string } | { readonly adminToken: string };
 
 const RETRIABLE = new Set([429, 502, 503, 504]);
 
-export const remoteTarget = (url: string, writeKey: string, fetchImpl: typeof fetch = fetch): RemoteTarget => {
+export const remoteTarget = (url: string, credential: string | RemoteCredential, fetchImpl: typeof fetch = fetch): RemoteTarget => {
   const base = url.replace(/\/+$/, '');
-  const authorization = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-  const send = async (calls: readonly unknown[]): Promise<readonly RemoteInvalid[]> => {
+  const c = typeof credential === 'string' ? { writeKey: credential } : credential;
+  const authorization = 'writeKey' in c ? `Basic ${Buffer.from(`${c.writeKey}:`).toString('base64')}` : `Bearer ${c.adminToken}`;
+  const send = async (calls: readonly unknown[], source?: string): Promise<readonly RemoteInvalid[]> => {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
         res = await fetchImpl(`${base}/v1/batch`, {
           method: 'POST',
-          headers: { authorization, 'content-type': 'application/json' },
+          headers: { authorization, 'content-type': 'application/json', ...(source === undefined ? {} : { 'c360-source': source }) },
           body: JSON.stringify({ batch: calls }),
         });
       } catch (e) {
@@ -55,7 +62,9 @@ export const remoteTarget = (url: string, writeKey: string, fetchImpl: typeof fe
       } catch {}
       const hint =
         res.status === 401 || res.status === 403
-          ? ": check the write key (--write-key, C360_WRITE_KEY, or the data dir's secrets.json with C360_DATA_DIR)"
+          ? 'writeKey' in c
+            ? ": check the write key (--write-key, C360_WRITE_KEY, or the data dir's secrets.json with C360_DATA_DIR)"
+            : ": check the admin token (--admin-token, C360_ADMIN_TOKEN, or the data dir's secrets.json with C360_DATA_DIR)"
           : '';
       throw new CliError(`the server at ${base} answered ${res.status} to a batch: ${message}${hint}`);
     }

@@ -21,6 +21,7 @@ type SeedOptions = {
   concurrency: number;
   url?: string;
   writeKey?: string;
+  adminToken?: string;
 };
 
 /** The default data set's shape per person: sizes not given scale with --customers. */
@@ -70,7 +71,14 @@ export const registerSeed = (program: Command, action: Action): void => {
       'send to the API of a running server (e.g. http://127.0.0.1:3000) in batches of at most 100 calls, instead of writing to the store',
       httpUrl,
     )
-    .option('--write-key <key>', "with --url: the write key (default: C360_WRITE_KEY, else the data dir's secrets.json); every call is that key's source")
+    .option(
+      '--admin-token <token>',
+      "with --url: a token with the admin scope, so that each call is sent as its own source (web, mobile, crm, support), as a seed into the store writes it (default: C360_ADMIN_TOKEN, else the data dir's secrets.json, unless --write-key is given)",
+    )
+    .option(
+      '--write-key <key>',
+      "with --url and no admin token: the write key (default: C360_WRITE_KEY, else the data dir's secrets.json); every call is then that key's source",
+    )
     .action(action((ctx, options: SeedOptions) => seed(ctx, options)));
 };
 
@@ -179,16 +187,23 @@ const seedArgs = (o: ReturnType<typeof seedSizes> & { seed: number }): string[] 
   String(o.seed),
 ];
 
-/** `seed --url`: the same calls, as Segment batches to a running server (whole people per batch where they fit). */
+/**
+ * `seed --url`: the same calls, as Segment batches to a running server. With an admin token each
+ * batch holds one source's calls and names it (C360-Source), so the server stores what a seed into
+ * the store writes (a person's calls stay in order: a batch ends where the source changes); with a
+ * write key, every call is the key's source and batches hold whole people where they fit.
+ */
 const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> & SeedOptions, plan: ReturnType<SeedData>, url: string): Promise<number> => {
   const { out } = ctx;
+  const adminToken = o.adminToken ?? (o.writeKey === undefined ? ctx.deps.adminToken?.() : undefined);
   const writeKey = o.writeKey ?? ctx.deps.writeKey?.();
-  if (!writeKey)
+  if (!adminToken && !writeKey)
     throw new CliError(
-      "--url needs a write key: pass --write-key, set C360_WRITE_KEY, or run with the server's data dir (C360_DATA_DIR) so that its secrets.json is read",
+      "--url needs a credential: pass --admin-token or --write-key, set C360_ADMIN_TOKEN or C360_WRITE_KEY, or run with the server's data dir (C360_DATA_DIR) so that its secrets.json is read",
       EXIT.usage,
     );
-  const target = remoteTarget(url, writeKey);
+  const sourced = adminToken !== undefined;
+  const target = remoteTarget(url, sourced ? { adminToken } : { writeKey: writeKey! });
   const started = Date.now();
   const progress = startProgress(ctx.deps.io, { label: 'seed', total: plan.stats.calls, unit: 'calls' });
   let sent = 0;
@@ -200,16 +215,31 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
   const unsubscribe = ctx.deps.onInterrupt?.(() => {
     interrupted = true;
   });
+  const bySource: Record<string, number> = {};
   const people = plan.people[Symbol.iterator]();
-  const flush = async (calls: unknown[]) => {
-    const invalid = await target.send(calls);
+  const flush = async (calls: unknown[], source?: string) => {
+    const invalid = await target.send(calls, source);
     batchesSent++;
     sent += calls.length;
+    if (source !== undefined) bySource[source] = (bySource[source] ?? 0) + calls.length;
     quarantined += invalid.length;
     for (const i of invalid) if (problems.length < 5) problems.push({ code: i.code, fields: (i.issues ?? []).map((x) => x.path) });
     progress.update(sent, () => `${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}`);
   };
   // each worker sends its people's calls in order, a batch at a time
+  const sourcedWorker = async () => {
+    let buffer: unknown[] = [];
+    let source = '';
+    for (let next = people.next(); !next.done && failed === undefined && !interrupted; next = people.next()) {
+      for (const call of next.value) {
+        if (buffer.length && (call.source !== source || buffer.length >= MAX_BATCH_CALLS)) [buffer] = [[], await flush(buffer, source)];
+        if (interrupted) return;
+        source = call.source;
+        buffer.push(call.call);
+      }
+    }
+    if (buffer.length && failed === undefined && !interrupted) await flush(buffer, source);
+  };
   const worker = async () => {
     let buffer: unknown[] = [];
     for (let next = people.next(); !next.done && failed === undefined && !interrupted; next = people.next()) {
@@ -220,7 +250,9 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
     if (buffer.length && failed === undefined && !interrupted) await flush(buffer);
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, 8) }, () => worker().catch((e: unknown) => void (failed ??= e))));
+    await Promise.all(
+      Array.from({ length: Math.min(o.concurrency, 8) }, () => (sourced ? sourcedWorker() : worker()).catch((e: unknown) => void (failed ??= e))),
+    );
   } finally {
     unsubscribe?.();
   }
@@ -237,6 +269,7 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
     calls: sent,
     ...(interrupted ? { interrupted: true, planned: plan.stats.calls } : {}),
     batches: batchesSent,
+    ...(sourced ? { bySource } : {}),
     quarantined,
     elapsedMs,
     problems,
@@ -246,11 +279,19 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
       `interrupted: ${sent.toLocaleString('en-US')} of ${plural(plan.stats.calls, 'call')} sent in ${(elapsedMs / 1000).toFixed(1)} s; the server keeps them.\n` +
         `  to resume, run the same command again (c360 seed ${seedArgs(o).join(' ')} --url ${target.url}): what is already there is skipped as duplicates\n`,
     );
-  out.line(`${interrupted ? 'partly sent' : 'sent'} seed ${o.seed} to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`);
+  out.line(
+    `${interrupted ? 'partly sent' : 'sent'} seed ${o.seed} to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (${sourced ? "the admin token's tenant; each call as its source" : "the write key's tenant and source"})`,
+  );
   out.line(
     `  ${plural(o.customers, 'person', 'people')}, ${plural(o.products, 'product')}, ${plural(o.orders, 'order')}, ${plural(o.events, 'clickstream event')}`,
   );
   out.line(`  ${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}, ${quarantined.toLocaleString('en-US')} quarantined by the server`);
+  if (sourced)
+    out.line(
+      `  by source: ${Object.entries(bySource)
+        .map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`)
+        .join(', ')}`,
+    );
   for (const p of problems) out.line(`  refused: ${p.code}${p.fields.length ? ` at ${p.fields.join(', ')}` : ''} (see GET /v1/quarantine)`);
   if (interrupted) return EXIT.interrupted;
   return quarantined > 0 ? 1 : 0;
