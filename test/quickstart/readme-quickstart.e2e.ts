@@ -20,6 +20,13 @@ import { listeningPorts, processTree } from '../support/listening.js';
 // in its own process group and is killed at the end, whatever happens.
 
 const SEED_BOUND_S = 60;
+/**
+ * The 60 s bound is a claim about this code on a machine of this size, not about whatever else the
+ * machine runs. The share of the cores that other processes kept busy is sampled for a few seconds
+ * just before the seed and just after it, while this test's own processes are idle: above this
+ * share, the bound is reported as not judged (with the figures), not as passed or failed.
+ */
+const OTHERS_BUSY_LIMIT = 0.25;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: HERE, encoding: 'utf8' }).trim();
 const README_URL = 'http://127.0.0.1:3000';
@@ -48,6 +55,22 @@ const killGroup = (pgid: number, signal: NodeJS.Signals) => {
   try {
     process.kill(-pgid, signal);
   } catch {}
+};
+
+/** /proc/stat's busy and total jiffies over every core (Linux). */
+const cpuJiffies = (): { busy: number; total: number } => {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = f.map(Number);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0); // idle + iowait
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+};
+/** The share of all cores kept busy over `ms` while this test's processes wait: other jobs' work. */
+const othersBusy = async (ms = 5_000): Promise<number> => {
+  const a = cpuJiffies();
+  await sleep(ms);
+  const b = cpuJiffies();
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total);
 };
 
 /** The environment a user's shell would have: nothing of this run's npm, vitest, node_modules/.bin or C360_ settings. */
@@ -291,7 +314,9 @@ describe("the README's quick start on a fresh clone", () => {
       note('the two curls', `${curls.seconds.toFixed(2)} s; identify answered ${JSON.stringify(curls.identify)}`);
 
       expectReadmeSays('Seed demo data into it with `npm run c360 -- seed`');
+      const busyBefore = await othersBusy();
       const seeded = await run('npm', ['run', 'c360', '--', 'seed'], env, 15 * 60_000);
+      const busyAfter = await othersBusy();
       note(
         'seed (defaults) into the running server',
         `${seeded.seconds.toFixed(1)} s wall, exit ${seeded.code}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
@@ -301,8 +326,17 @@ describe("the README's quick start on a fresh clone", () => {
       expect(seeded.stdout).toContain('seeded tenant "demo" (seed 42)');
       expect(seeded.stdout).toContain('5,000 people, 200 products, 50,000 orders, 100,000 clickstream events');
       expect(seeded.stdout).toMatch(/ 0 quarantined/);
-      // soft: a slow seed fails the test, and the rest still runs (the restart, the DynamoDB round)
-      expect.soft(seeded.seconds, `the default seed into a running npm start takes at most ${SEED_BOUND_S} s`).toBeLessThanOrEqual(SEED_BOUND_S);
+      const others = `other processes kept ${Math.round(busyBefore * 100)}% of the cores busy just before the seed and ${Math.round(busyAfter * 100)}% just after`;
+      if (Math.max(busyBefore, busyAfter) > OTHERS_BUSY_LIMIT) {
+        // printed in the test output, so a loaded run says what it could not judge
+        console.log(
+          `[quickstart] SKIPPED the ${SEED_BOUND_S} s seed bound: ${others} (over ${OTHERS_BUSY_LIMIT * 100}%), so the seed's ${seeded.seconds.toFixed(1)} s measure the machine's load, not the code`,
+        );
+      } else {
+        note('seed bound', `judged: ${others}`);
+        // soft: a slow seed fails the test, and the rest still runs (the restart, the DynamoDB round)
+        expect.soft(seeded.seconds, `the default seed into a running npm start takes at most ${SEED_BOUND_S} s (${others})`).toBeLessThanOrEqual(SEED_BOUND_S);
+      }
       const printed = /```\n(seeded tenant "demo"[\s\S]*?)```/.exec(readme());
       expect.soft(printed, 'the README shows what the seed prints').not.toBeNull();
       if (printed) expectPrinted(seeded.stdout, printed[1]!, server.url, 'c360 seed');
