@@ -33,6 +33,8 @@ const Env = z.object({
     .optional(),
   /** comma-separated older master keys, still accepted for unwrapping during a rotation */
   C360_MASTER_KEYS_PREVIOUS: z.string().optional(),
+  /** seals the web console's session cookie; the embedded default generates one into secrets.json */
+  C360_CONSOLE_SESSION_KEY: z.string().min(32, 'must hold at least 32 characters').optional(),
   C360_EVENTS_TABLE: z.string().min(3).default('c360-events'),
   C360_VIEWS_TABLE: z.string().min(3).default('c360-views'),
   C360_KEYS_TABLE: z.string().min(3).default('c360-keys'),
@@ -113,6 +115,8 @@ export type Config = {
   readonly rateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
+  /** the web console's session-sealing key; without it there is no console */
+  readonly consoleSessionKey?: string | undefined;
   readonly tables: {
     readonly events: string;
     readonly views: string;
@@ -218,6 +222,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     credentialsFile: e.C360_CREDENTIALS_FILE,
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
+    consoleSessionKey: e.C360_CONSOLE_SESSION_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '')
       .split(',')
       .map((k) => k.trim())

@@ -82,6 +82,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       sourceOf: running.sourceOf,
       metrics: running.metrics,
       now: Date.now,
+      console: config.consoleSessionKey ? { sessionKey: config.consoleSessionKey } : undefined,
       health: async () => {
         const store = await probeStore(running, config.tenant);
         return { ok: store === 'ok', details: { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode } };
@@ -102,6 +103,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
     const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
     out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs)`);
+    if (config.consoleSessionKey) out(`  console: ${url}/console (sign in with an API token)`);
     // as shell lines: the README's examples use $WRITE_KEY and $ADMIN_TOKEN
     if (generated.writeKey || generated.adminToken)
       out(

@@ -19,7 +19,18 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
   let http: Promise<FetchApp> | undefined;
   const build = async () => {
     const { createHttpApp } = await import('../../adapters/http/app.js');
-    return createHttpApp({ core, intake, auth, sourceOf, metrics, now: Date.now, openApiDocument: options.openApiDocument, logger: httpLogger(telemetry) });
+    const consoleOptions = app.config.consoleSessionKey ? { sessionKey: app.config.consoleSessionKey } : undefined;
+    return createHttpApp({
+      core,
+      intake,
+      auth,
+      sourceOf,
+      metrics,
+      now: Date.now,
+      openApiDocument: options.openApiDocument,
+      logger: httpLogger(telemetry),
+      console: consoleOptions,
+    });
   };
   // a failed build is tried again by the next request, not kept
   const built = () =>

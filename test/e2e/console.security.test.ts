@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
+import { makeHarness } from '../support/harness.js';
+import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+
+// The console's defences, over HTTP as a browser would send it: sign-in, the session cookie and its
+// expiry, scopes exactly as the API's, CSRF, the CSP and escaping. The browser flows are in
+// console.flows.test.ts.
+
+const memoryBackend = async (): Promise<HttpBackend> => {
+  const h = makeHarness();
+  h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
+  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
+  return {
+    core: h.core,
+    intake: syncIntake(h.core.ingest),
+    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
+    metrics: h.ports.metrics,
+  };
+};
+
+const TTL = 60_000;
+let api: Api;
+let customerId: string;
+
+beforeAll(async () => {
+  api = await startApi(memoryBackend, { console: { sessionKey: 'k'.repeat(40), sessionTtlMs: TTL } });
+  const sent = await api.send('identify', { userId: 'sec-1', traits: { email: 'sec@example.com', nickname: '<script>alert("x")</script>' } });
+  expect(sent.status).toBe(200);
+  customerId = (await api.lookup('email:sec@example.com')).body.customerId;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const get = (path: string, cookie?: string, headers: Record<string, string> = {}) =>
+  fetch(`${api.baseUrl}${path}`, { headers: { ...headers, ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
+const post = (path: string, form: Record<string, string>, cookie?: string, headers: Record<string, string> = {}) =>
+  fetch(`${api.baseUrl}${path}`, {
+    method: 'POST',
+    body: new URLSearchParams(form),
+    headers: { ...headers, ...(cookie ? { cookie } : {}) },
+    redirect: 'manual',
+  });
+
+const signIn = async (token: string, headers: Record<string, string> = {}) => {
+  const res = await post('/console/sign-in', { token, next: '/console' }, undefined, headers);
+  expect(res.status).toBe(303);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  return { cookie: setCookie.split(';')[0]!, setCookie };
+};
+/** the CSRF token the session's forms carry */
+const csrfOf = async (cookie: string, path: string) => {
+  const html = await (await get(path, cookie)).text();
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  expect(m, 'a form with a CSRF token').not.toBeNull();
+  return m![1]!;
+};
+
+describe('console security', () => {
+  it('sends a page without a session to sign-in, and a wrong token gets 401 and no cookie', async () => {
+    const res = await get(`/console/customers/${customerId}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/sign-in?next=${encodeURIComponent(`/console/customers/${customerId}`)}`);
+    const wrong = await post('/console/sign-in', { token: 'not-a-token-at-all' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('the token is not valid');
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie, Secure behind HTTPS (X-Forwarded-Proto)', async () => {
+    const plain = await signIn(api.keys.acmeAdmin);
+    expect(plain.setCookie).toMatch(/HttpOnly/);
+    expect(plain.setCookie).toMatch(/SameSite=Strict/);
+    expect(plain.setCookie).toMatch(/Path=\/console/);
+    expect(plain.setCookie).not.toMatch(/Secure/);
+    const https = await signIn(api.keys.acmeAdmin, { 'x-forwarded-proto': 'https' });
+    expect(https.setCookie).toMatch(/; Secure/);
+    // the cookie holds no token in the clear
+    expect(decodeURIComponent(plain.cookie)).not.toContain(api.keys.acmeAdmin);
+  });
+
+  it('serves every page with a CSP that allows no script and nothing from elsewhere', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    for (const path of [
+      '/console/sign-in',
+      '/console',
+      `/console/customers/${customerId}`,
+      `/console/customers/${customerId}/identity`,
+      `/console/customers/${customerId}/privacy`,
+    ]) {
+      const res = await get(path, cookie);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy'), path).toBe(CONSOLE_CSP);
+      const html = await res.text();
+      expect(html, path).not.toMatch(/<script/i);
+      expect(html, path).not.toMatch(/(src|href)="https?:\/\//);
+    }
+    expect(CONSOLE_CSP).toContain("default-src 'none'");
+    expect(CONSOLE_CSP).not.toContain('script-src');
+  });
+
+  it('shows a trait holding <script> as text', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).not.toContain('<script>alert');
+  });
+
+  it('refuses a form POST without the CSRF token, or from another site, with 403', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const missing = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on' }, cookie);
+    expect(missing.status).toBe(403);
+    const crossSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    const fetchSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { 'sec-fetch-site': 'cross-site' });
+    expect(fetchSite.status).toBe(403);
+    // nothing was restricted by the refused posts; the same form from here is taken
+    const ok = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: api.baseUrl });
+    expect(ok.status).toBe(303);
+    expect(decodeURIComponent(ok.headers.get('location') ?? '')).toContain('processing restricted');
+    const off = await post(`/console/customers/${customerId}/restriction`, { restrict: 'off', _csrf: csrf }, cookie);
+    expect(off.status).toBe(303);
+    // a sign-in posted from another site is refused too (login CSRF)
+    expect((await post('/console/sign-in', { token: api.keys.acmeAdmin }, undefined, { origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('gives a read-only token no unmerge, merge or erase button, and the routes refuse it with 403', async () => {
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const identity = await (await get(`/console/customers/${customerId}/identity`, cookie)).text();
+    expect(identity).toContain('Identity graph');
+    expect(identity).not.toMatch(/Unmerge|\/merge"/);
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).not.toContain('/privacy"');
+    expect((await get(`/console/customers/${customerId}/privacy`, cookie)).status).toBe(403);
+    expect((await get('/console/quarantine', cookie)).status).toBe(403);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}`);
+    for (const [path, form] of [
+      [`/console/customers/${customerId}/erase`, { confirm: customerId }],
+      [`/console/customers/${customerId}/unmerge`, { mergeId: 'm', reason: 'r', confirm: 'yes' }],
+      [`/console/customers/${customerId}/merge`, { otherId: 'x', reason: 'r' }],
+    ] as const) {
+      const res = await post(path, { ...form, _csrf: csrf }, cookie);
+      expect(res.status, path).toBe(403);
+    }
+    // the customer is still there
+    expect((await api.lookup('email:sec@example.com')).status).toBe(200);
+  });
+
+  it("does not find another tenant's customer", async () => {
+    const { cookie } = await signIn(api.keys.globexAdmin);
+    expect((await get(`/console/customers/${customerId}`, cookie)).status).toBe(404);
+    const search = await get('/console/customers/lookup?identifier=email%3Asec%40example.com', cookie);
+    expect(search.status).toBe(404);
+    expect(await search.text()).toContain('No customer found');
+  });
+
+  it('expires the session: after its lifetime the same cookie leads to sign-in', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    expect((await get('/console', cookie)).status).toBe(200);
+    api.clock.advance(TTL + 1);
+    const res = await get('/console', cookie);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/console\/sign-in/);
+  });
+
+  it('a tampered cookie is no session', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const [name, value] = cookie.split('=') as [string, string];
+    const flipped = `${name}=${value.slice(0, -2)}${value.endsWith('A') ? 'B' : 'A'}${value.slice(-1)}`;
+    expect((await get('/console', flipped)).status).toBe(303);
+  });
+});
