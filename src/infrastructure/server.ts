@@ -102,8 +102,8 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     // with a credentials file the tenants are the file's (C360_TENANT names none of them)
     const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
     const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
-    out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs)`);
-    if (config.consoleSessionKey) out(`  console: ${url}/console (sign in with an API token)`);
+    const consoleAt = config.consoleSessionKey ? `; console ${url}/console` : '';
+    out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs${consoleAt})`);
     // as shell lines: the README's examples use $WRITE_KEY and $ADMIN_TOKEN
     if (generated.writeKey || generated.adminToken)
       out(

@@ -18,7 +18,7 @@ table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; font-size:
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg); font-weight: 600; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85em; overflow-wrap: anywhere; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .9rem; }
 .stat { font-size: 1.6rem; font-weight: 600; }
 .muted { color: var(--muted); }
@@ -36,6 +36,8 @@ button.link { background: none; border: none; color: #fff; text-decoration: unde
 .tabs a { padding: .3rem 0; }
 .tabs a[aria-current=page] { font-weight: 700; border-bottom: 3px solid var(--accent); }
 pre { background: var(--bg); padding: .6rem; overflow: auto; max-height: 24rem; }
+svg.chart { width: 100%; height: auto; max-width: 480px; }
+svg.graph { max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: #1b1f24; }
 svg .bar { fill: #0b5cad; }
 svg .axis { stroke: #6e7781; }

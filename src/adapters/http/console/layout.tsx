@@ -50,7 +50,7 @@ export const Layout = (p: Frame & { title: string; children?: Child }) => (
 
 export const ErrorPage = (p: Frame & { status: number; message: string }) => (
   <Layout title={`Error ${p.status}`} viewer={p.viewer} csrf={p.csrf}>
-    <h1>{p.status === 403 ? 'Not allowed' : p.status === 404 ? 'Not found' : 'Something is wrong'}</h1>
+    <h1>{p.status === 403 ? 'Not allowed' : p.status === 404 ? 'Not found' : p.status < 500 ? 'Refused' : 'Something is wrong'}</h1>
     <p class="error" role="alert">
       {p.message}
     </p>
