@@ -166,6 +166,44 @@ describe('console security', () => {
     expect(res.headers.get('location')).toMatch(/^\/console\/sign-in/);
   });
 
+  it('lands a merged-away id on its survivor with a notice', async () => {
+    await api.send('identify', { userId: 'sec-merge-a', traits: { email: 'sec-a@example.com' } });
+    await api.send('identify', { userId: 'sec-merge-b', traits: { email: 'sec-b@example.com' } });
+    const [a, b] = [(await api.lookup('email:sec-a@example.com')).body.customerId, (await api.lookup('email:sec-b@example.com')).body.customerId];
+    const merged = await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } });
+    expect(merged.status).toBe(200);
+    const { survivorId, absorbedId } = merged.body;
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const search = await get(`/console/search?q=${absorbedId}`, cookie);
+    expect(search.status).toBe(303);
+    const hop = await get(search.headers.get('location')!, cookie);
+    expect(hop.status).toBe(303);
+    expect(hop.headers.get('location')).toBe(`/console/customers/${survivorId}?merged=${absorbedId}`);
+    const html = await (await get(hop.headers.get('location')!, cookie)).text();
+    expect(html).toContain(`${absorbedId} was merged into this customer`);
+    // a made-up "merged" parameter says nothing
+    expect(await (await get(`/console/customers/${survivorId}?merged=someone-else`, cookie)).text()).not.toContain('was merged into this customer');
+  });
+
+  it('records consent and lets the gdpr scope download the export', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const res = await post(`/console/customers/${customerId}/consents`, { purpose: 'marketing', status: 'granted', _csrf: csrf }, cookie);
+    expect(res.status).toBe(303);
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).toMatch(/<td>marketing<\/td><td>granted<\/td>/);
+    expect(profile).toContain('Consent granted: marketing');
+    const bad = await post(`/console/customers/${customerId}/consents`, { purpose: '', status: 'maybe', _csrf: csrf }, cookie);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('invalid consent');
+    const exported = await get(`/console/customers/${customerId}/export`, cookie);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toBe(`attachment; filename="customer-${customerId}.json"`);
+    expect(JSON.stringify(await exported.json())).toContain('sec@example.com');
+    const reader = await signIn(api.keys.acmeReader);
+    expect((await get(`/console/customers/${customerId}/export`, reader.cookie)).status).toBe(403);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];

@@ -60,7 +60,7 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
   const consentHistory = c.timeline.filter((t) => t.type === 'ConsentGranted' || t.type === 'ConsentWithdrawn');
   return (
     <>
-      {p.mergedFrom ? (
+      {p.mergedFrom && c.aliases.includes(p.mergedFrom) ? (
         <p class="notice" role="status">
           {p.mergedFrom} was merged into this customer: you are looking at the survivor, {c.customerId}.
         </p>
