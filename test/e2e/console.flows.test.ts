@@ -78,6 +78,7 @@ describe('the console in a browser', () => {
     await page.waitForURL(/\/identity$/);
     expect(await shown(page.locator('main'))).toMatch(/merged in by rule manual/);
     expect(await rig.customerOf('email:m2@example.com')).toBe(await rig.customerOf('email:m1@example.com'));
+    await rig.screenshot(page, 'identity-merged');
     await page.getByRole('link', { name: 'Unmerge…' }).click();
     await page.getByLabel(/Reason/).fill('agent merged the wrong pair');
     await page.getByLabel('I confirm this unmerge').check();

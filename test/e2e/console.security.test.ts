@@ -204,6 +204,16 @@ describe('console security', () => {
     expect((await get(`/console/customers/${customerId}/export`, reader.cookie)).status).toBe(403);
   });
 
+  it("draws the overview from this tenant's log: the customers and the merge this file made", async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get('/console', cookie)).text();
+    // sec-1, sec-merge-a and sec-merge-b, then one merge (the tests above, in file order)
+    expect(html).toMatch(/Customers per day <span class="stat">3<\/span>/);
+    expect(html).toMatch(/Merges per day <span class="stat">1<\/span>/);
+    expect(html).toMatch(/<svg class="chart"[^>]*role="img"/);
+    expect(html).toMatch(/<span class="stat">0<\/span> of the \d+ most recently written customers have views behind their log/);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];

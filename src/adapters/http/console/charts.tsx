@@ -14,13 +14,7 @@ export const BarChart = (p: { title: string; bars: readonly Bar[]; width?: numbe
   const every = p.every ?? Math.max(1, Math.ceil(p.bars.length / 7));
   const y = (v: number) => top + (height - top - bottom) * (1 - v / max);
   return (
-    <svg
-      width={width}
-      height={height}
-      viewBox={`0 0 ${width} ${height}`}
-      role="img"
-      aria-label={`${p.title}: ${p.bars.map((b) => `${b.label} ${b.value}`).join(', ')}`}
-    >
+    <svg class="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${p.title}: ${p.bars.map((b) => `${b.label} ${b.value}`).join(', ')}`}>
       <title>{p.title}</title>
       <line class="axis" x1={left} y1={height - bottom} x2={width} y2={height - bottom} />
       <text x={0} y={top + 4}>

@@ -20,6 +20,7 @@ export const IdentityGraph = (p: { x: Explanation }) => {
   const mergeOf = new Map(p.x.merges.map((m) => [m.absorbedId, m]));
   return (
     <svg
+      class="graph"
       width={860}
       height={height}
       viewBox={`0 0 860 ${height}`}
