@@ -214,6 +214,34 @@ describe('console security', () => {
     expect(html).toMatch(/<span class="stat">0<\/span> of the \d+ most recently written customers have views behind their log/);
   });
 
+  it('sends sign-in only to a console page, never to another site', async () => {
+    for (const next of ['https://evil.example/console', '//evil.example/console', '/consolex', '/console/../v1/customers']) {
+      const res = await post('/console/sign-in', { token: api.keys.acmeReader, next });
+      expect(res.status, next).toBe(303);
+      expect(res.headers.get('location'), next).toBe('/console');
+    }
+    const kept = await post('/console/sign-in', { token: api.keys.acmeReader, next: `/console/customers/${customerId}` });
+    expect(kept.headers.get('location')).toBe(`/console/customers/${customerId}`);
+  });
+
+  it('pages the timeline, newest first, 20 at a time', async () => {
+    for (let i = 0; i < 25; i++)
+      await api.send('page', {
+        userId: 'sec-pages',
+        name: `Page ${String(i).padStart(2, '0')}`,
+        timestamp: new Date(Date.now() - (25 - i) * 60_000).toISOString(),
+      });
+    const id = (await api.lookup('user_id:sec-pages')).body.customerId;
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const first = await (await get(`/console/customers/${id}`, cookie)).text();
+    const titles = (html: string) => [...html.matchAll(/Viewed page (Page \d+)/g)].map((m) => m[1]);
+    expect(titles(first)).toEqual(Array.from({ length: 20 }, (_, i) => `Page ${String(24 - i).padStart(2, '0')}`));
+    const next = /href="([^"]+)" rel="next"/.exec(first)?.[1];
+    expect(next).toBeDefined();
+    const second = await (await get(next!.replace(/&amp;/g, '&'), cookie)).text();
+    expect(titles(second)).toEqual(['Page 04', 'Page 03', 'Page 02', 'Page 01', 'Page 00']);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];

@@ -25,8 +25,17 @@ const FORM_LIMIT = 32 * 1024;
 const forwardedProto = (c: { req: { url: string; header(n: string): string | undefined } }): string =>
   c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || new URL(c.req.url).protocol.replace(':', '');
 
-/** Only a path inside the console: never another site (an open redirect) or a protocol-relative URL. */
-const safeNext = (next: string | undefined): string => (next && /^\/console(\/[\w\-./?=&%:@+]*)?$/.test(next) && !next.includes('//') ? next : BASE);
+/** Only a path inside the console: never another site (an open redirect), never out of it by `..`. */
+const safeNext = (next: string | undefined): string => {
+  if (!next) return BASE;
+  try {
+    const u = new URL(next, 'http://console.invalid');
+    if (u.origin === 'http://console.invalid' && (u.pathname === BASE || u.pathname.startsWith(`${BASE}/`))) return u.pathname + u.search;
+  } catch {
+    // not a URL at all
+  }
+  return BASE;
+};
 
 /** Refused when the browser says the request comes from another site (Origin or Sec-Fetch-Site). */
 const crossSite = (c: { req: { url: string; header(n: string): string | undefined } }): boolean => {
