@@ -242,10 +242,24 @@ describe('console security', () => {
     expect(titles(second)).toEqual(['Page 04', 'Page 03', 'Page 02', 'Page 01', 'Page 00']);
   });
 
+  it('signs out: the cookie is cleared and the next page asks for sign-in', async () => {
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const csrf = await csrfOf(cookie, '/console');
+    expect((await post('/console/sign-out', {}, cookie)).status).toBe(403);
+    const out = await post('/console/sign-out', { _csrf: csrf }, cookie);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/console/sign-in');
+    expect(out.headers.get('set-cookie')).toMatch(/^c360_console=; Max-Age=0; Path=\/console/);
+    expect((await get('/console')).status).toBe(303);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];
-    const flipped = `${name}=${value.slice(0, -2)}${value.endsWith('A') ? 'B' : 'A'}${value.slice(-1)}`;
+    // one character of the sealed part changed (the middle one: all six of its bits are data)
+    const at = value.indexOf('.') + Math.floor((value.length - value.indexOf('.')) / 2);
+    const flipped = `${name}=${value.slice(0, at)}${value[at] === 'A' ? 'B' : 'A'}${value.slice(at + 1)}`;
+    expect(flipped).not.toBe(cookie);
     expect((await get('/console', flipped)).status).toBe(303);
   });
 });

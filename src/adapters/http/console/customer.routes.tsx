@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Get360Result } from '../../../application/customers/customer.queries.js';
+import { DomainError } from '../../../domain/shared/errors.js';
 import { pageTimeline } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { ConsentRequest, ReasonCode } from '../schemas.js';
@@ -64,7 +65,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       const id = found.kind === 'redirect' ? found.survivorId : found.customer.customerId;
       return c.redirect(customerUrl(id), 303);
     } catch (e) {
-      if (!(e instanceof Error && 'code' in e && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'IDENTIFIER_INVALID'))) throw e;
+      if (!(e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'IDENTIFIER_INVALID'))) throw e;
       return c.html(
         <Layout title="Search" viewer={c.var.viewer} csrf={c.var.session.csrf}>
           <h1>Search</h1>
