@@ -34,6 +34,8 @@ const Env = z.object({
     .optional(),
   /** comma-separated older master keys, still accepted for unwrapping during a rotation */
   C360_MASTER_KEYS_PREVIOUS: z.string().optional(),
+  /** seals the web console's session cookie; the embedded default generates one into secrets.json */
+  C360_CONSOLE_SESSION_KEY: z.string().min(32, 'must hold at least 32 characters').optional(),
   C360_EVENTS_TABLE: z.string().min(3).default('c360-events'),
   C360_VIEWS_TABLE: z.string().min(3).default('c360-views'),
   C360_KEYS_TABLE: z.string().min(3).default('c360-keys'),
@@ -116,6 +118,8 @@ export type Config = {
   readonly anonymousRateLimitPerSecond: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
+  /** the web console's session-sealing key; without it there is no console */
+  readonly consoleSessionKey?: string | undefined;
   readonly tables: {
     readonly events: string;
     readonly views: string;
@@ -227,6 +231,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     anonymousRateLimitPerSecond: e.C360_ANONYMOUS_RATE_LIMIT_PER_SECOND,
     masterKey: e.C360_MASTER_KEY,
+    consoleSessionKey: e.C360_CONSOLE_SESSION_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '')
       .split(',')
       .map((k) => k.trim())

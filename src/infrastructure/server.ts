@@ -83,6 +83,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       metrics: running.metrics,
       now: Date.now,
       anonymousRateLimitPerSecond: config.anonymousRateLimitPerSecond,
+      console: config.consoleSessionKey ? { sessionKey: config.consoleSessionKey } : undefined,
       health: async () => {
         const store = await probeStore(running, config.tenant);
         return { ok: store === 'ok', details: { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode } };
@@ -102,7 +103,8 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     // with a credentials file the tenants are the file's (C360_TENANT names none of them)
     const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
     const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
-    out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs)`);
+    const consoleAt = config.consoleSessionKey ? `; console ${url}/console` : '';
+    out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs${consoleAt})`);
     // as shell lines: the README's examples use $WRITE_KEY and $ADMIN_TOKEN
     if (generated.writeKey || generated.adminToken)
       out(

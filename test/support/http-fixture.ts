@@ -28,7 +28,7 @@ export type RequestOptions = {
 
 export type Api = Awaited<ReturnType<typeof startApi>>;
 
-export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: number } = {}) => {
+export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: number; console?: HttpDeps['console'] } = {}) => {
   const backend = await make();
   // unique tenants: a shared store (DynamoDB Local) never mixes runs
   const run = randomBytes(4).toString('hex');
@@ -53,7 +53,13 @@ export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: 
     { id: 'globex-admin', tenant: tenants.globex, kind: 'token', secret: keys.globexAdmin, scopes: ['ingest', 'read', 'admin', 'gdpr'] },
   ];
   let now = Date.UTC(2026, 0, 1);
-  const app = createHttpApp({ ...backend, auth: new StaticAuthenticator(specs), now: () => now, minVersionWaitMs: options.minVersionWaitMs ?? 1_500 });
+  const app = createHttpApp({
+    ...backend,
+    auth: new StaticAuthenticator(specs),
+    now: () => now,
+    minVersionWaitMs: options.minVersionWaitMs ?? 1_500,
+    console: options.console,
+  });
   const server = await startHttpServer(app, { port: 0, hostname: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${server.port}`;
 

@@ -74,7 +74,8 @@ describe('credentials-file mode', () => {
     expect(config.writeKey).toBeUndefined();
     expect(config.adminToken).toBeUndefined();
     const saved = JSON.parse(await readFile(join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
-    expect(Object.keys(saved).sort()).toEqual(['claimSecret', 'masterKey']);
+    expect(Object.keys(saved).sort()).toEqual(['claimSecret', 'masterKey', 'sessionKey']);
+    expect(config.consoleSessionKey).toBe(saved.sessionKey);
 
     // the same data dir without the file: the credentials it now needs are generated, kept, and the data's secrets unchanged
     const single = withLocalSecrets(loadConfig({ C360_DATA_DIR: dataDir }));
@@ -85,12 +86,30 @@ describe('credentials-file mode', () => {
     expect(withLocalSecrets(loadConfig({ C360_DATA_DIR: dataDir })).generated).toEqual(single.generated);
   });
 
+  it('a secrets file from before the console gets a console session key added, the rest kept', async () => {
+    const dataDir = join(root, 'pre-console');
+    withLocalSecrets(loadConfig({ C360_CREDENTIALS_FILE: credentialsFile, C360_DATA_DIR: dataDir }));
+    const file = join(dataDir, 'secrets.json');
+    const { sessionKey: _, ...old } = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+    await writeFile(file, JSON.stringify(old));
+    const { config } = withLocalSecrets(loadConfig({ C360_CREDENTIALS_FILE: credentialsFile, C360_DATA_DIR: dataDir }));
+    const now = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+    expect(now).toEqual({ ...old, sessionKey: expect.stringMatching(/^[\w-]{43}$/) });
+    expect(config.consoleSessionKey).toBe(now.sessionKey);
+    // the environment's key wins over the file's (on AWS it comes from the secret store)
+    const fromEnv = 'e'.repeat(40);
+    expect(
+      withLocalSecrets(loadConfig({ C360_CREDENTIALS_FILE: credentialsFile, C360_DATA_DIR: dataDir, C360_CONSOLE_SESSION_KEY: fromEnv })).config
+        .consoleSessionKey,
+    ).toBe(fromEnv);
+  });
+
   it('an environment write key is not generated nor stored; the admin token is', async () => {
     const dataDir = join(root, 'env-key');
     const { generated } = withLocalSecrets(loadConfig({ C360_DATA_DIR: dataDir, C360_WRITE_KEY: WRITE_KEY }));
     expect(generated.writeKey).toBeUndefined();
     const saved = JSON.parse(await readFile(join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
-    expect(Object.keys(saved).sort()).toEqual(['adminToken', 'claimSecret', 'masterKey']);
+    expect(Object.keys(saved).sort()).toEqual(['adminToken', 'claimSecret', 'masterKey', 'sessionKey']);
     expect(saved.adminToken).toBe(generated.adminToken);
   });
 
@@ -101,6 +120,7 @@ describe('credentials-file mode', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`(tenants "acme", "globex" from ${credentialsFile}, store memory`);
       expect(lines[0]).not.toContain('tenant "demo"');
+      expect(lines[0]).toContain(`; console ${running.url}/console)`);
       // the file's credentials are the ones that work
       const res = await fetch(`${running.url}/v1/customers?identifier=email:nobody@example.com`, {
         headers: { authorization: 'Bearer globex-token-0123456789abcdef' },

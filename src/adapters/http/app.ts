@@ -6,6 +6,7 @@ import { formatPath, zodIssues } from '../../application/segment/segment.schema.
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
 import { bufferJsonBody } from './body.js';
+import { createConsole } from './console/console.app.js';
 import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
 import type { HttpDeps } from './http.deps.js';
 import { HttpMetrics } from './http-metrics.js';
@@ -97,6 +98,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   registerGdprRoutes(app, deps, gate);
   registerEngagementRoutes(app, deps, gate);
   registerOpsRoutes(app, deps, gate, metrics);
+  if (deps.console) app.route('/console', createConsole(deps, gate, deps.console));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);

@@ -2,6 +2,7 @@ import type { Core } from '../../application/core.js';
 import type { IngestSource } from '../../application/ingest/ingest.use-case.js';
 import type { CallIntake } from '../../application/ingest/intake.js';
 import type { Authenticator } from '../../application/ports/access.port.js';
+import type { ConsoleOptions } from './console/console.deps.js';
 
 /** Structured log sink. Fields hold ids, codes and counts only: never personal values or payloads. */
 export type HttpLogger = {
@@ -43,4 +44,6 @@ export type HttpDeps = {
   readonly anonymousRateLimitPerSecond?: number | undefined;
   /** how long `?minVersion=N` waits for the view to catch up before answering stale (default 2000 ms) */
   readonly minVersionWaitMs?: number | undefined;
+  /** the web console under /console (session key, session length); without it there is none */
+  readonly console?: ConsoleOptions | undefined;
 };

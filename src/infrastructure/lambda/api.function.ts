@@ -19,6 +19,7 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
   let http: Promise<FetchApp> | undefined;
   const build = async () => {
     const { createHttpApp } = await import('../../adapters/http/app.js');
+    const consoleOptions = app.config.consoleSessionKey ? { sessionKey: app.config.consoleSessionKey } : undefined;
     return createHttpApp({
       core,
       intake,
@@ -29,6 +30,7 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
       anonymousRateLimitPerSecond: app.config.anonymousRateLimitPerSecond,
       openApiDocument: options.openApiDocument,
       logger: httpLogger(telemetry),
+      console: consoleOptions,
     });
   };
   // a failed build is tried again by the next request, not kept

@@ -15,6 +15,8 @@ const Secrets = z.object({
   masterKey: z.string().min(43),
   writeKey: z.string().min(16).optional(),
   adminToken: z.string().min(24).optional(),
+  /** seals the console's session cookie; files written before the console get one added */
+  sessionKey: z.string().min(32).optional(),
 });
 export type LocalSecrets = z.infer<typeof Secrets>;
 
@@ -29,6 +31,7 @@ const generate = {
 const fresh = (needs: Needs): LocalSecrets => ({
   claimSecret: randomBytes(32).toString('base64url'),
   masterKey: randomBytes(32).toString('base64'),
+  sessionKey: randomBytes(32).toString('base64url'),
   ...(needs.writeKey ? { writeKey: generate.writeKey() } : {}),
   ...(needs.adminToken ? { adminToken: generate.adminToken() } : {}),
 });
@@ -48,8 +51,8 @@ export const localSecrets = (dataDir: string, needs: Needs): LocalSecrets => {
       );
     // a credential needed now and not before (C360_CREDENTIALS_FILE or C360_WRITE_KEY unset since): made once, kept
     const missing = (['writeKey', 'adminToken'] as const).filter((k) => needs[k] && parsed.data[k] === undefined);
-    if (missing.length === 0) return parsed.data;
-    const completed: LocalSecrets = { ...parsed.data };
+    if (missing.length === 0 && parsed.data.sessionKey !== undefined) return parsed.data;
+    const completed: LocalSecrets = { sessionKey: randomBytes(32).toString('base64url'), ...parsed.data };
     for (const k of missing) completed[k] = generate[k]();
     save(file, completed);
     return completed;
@@ -77,6 +80,7 @@ export const withLocalSecrets = (config: Config): WithSecrets => {
       claimSecret: config.claimSecretGenerated ? s.claimSecret : config.claimSecret,
       claimSecretGenerated: false,
       masterKey: config.masterKey ?? s.masterKey,
+      consoleSessionKey: config.consoleSessionKey ?? s.sessionKey,
       writeKey: config.writeKey ?? generated.writeKey,
       adminToken: config.adminToken ?? generated.adminToken,
     },

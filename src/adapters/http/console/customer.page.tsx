@@ -1,0 +1,180 @@
+import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
+import type { Principal } from '../../../application/ports/access.port.js';
+import type { ScoreConfig } from '../../../domain/projection/scores.js';
+import { BASE, When } from './layout.js';
+
+// The customer 360: everything the view holds, as the API's GET /v1/customers/{id} presents it,
+// with what drives each score next to it.
+
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+export const CustomerTabs = (p: { id: string; at: 'profile' | 'identity' | 'privacy'; viewer: Principal }) => {
+  const href = (tab: string) => `${BASE}/customers/${encodeURIComponent(p.id)}${tab}`;
+  const current = (tab: typeof p.at) => (p.at === tab ? 'page' : undefined);
+  return (
+    <nav class="tabs" aria-label="Customer">
+      <a href={href('')} aria-current={current('profile')}>
+        360
+      </a>
+      <a href={href('/identity')} aria-current={current('identity')}>
+        Identity
+      </a>
+      {p.viewer.scopes.has('gdpr') ? (
+        <a href={href('/privacy')} aria-current={current('privacy')}>
+          Privacy
+        </a>
+      ) : null}
+    </nav>
+  );
+};
+
+type Timeline = { items: Customer360Response['timeline']; next?: string };
+
+const Table = (p: { head: readonly string[]; rows: readonly (readonly unknown[])[]; empty: string }) =>
+  p.rows.length === 0 ? (
+    <p class="muted">{p.empty}</p>
+  ) : (
+    <table>
+      <thead>
+        <tr>
+          {p.head.map((h) => (
+            <th scope="col">{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr>
+            {r.map((cell) => (
+              <td>{cell as string}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+
+export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; config: ScoreConfig; mergedFrom?: string | undefined }) => {
+  const c = p.c;
+  const s = c.scores;
+  const consentHistory = c.timeline.filter((t) => t.type === 'ConsentGranted' || t.type === 'ConsentWithdrawn');
+  return (
+    <>
+      {p.mergedFrom && c.aliases.includes(p.mergedFrom) ? (
+        <p class="notice" role="status">
+          {p.mergedFrom} was merged into this customer: you are looking at the survivor, {c.customerId}.
+        </p>
+      ) : null}
+      <p class="muted">
+        First seen <When at={c.firstSeenAt} />, last seen <When at={c.lastSeenAt} />, {c.eventCount} events, view version {c.version}
+        {c.aliases.length ? `; merged-away ids: ${c.aliases.join(', ')}` : ''}.
+      </p>
+      <div class="grid">
+        <section class="card" aria-labelledby="orders">
+          <h2 id="orders">Orders</h2>
+          <p>
+            <span class="stat">{c.orders.count}</span> orders; revenue{' '}
+            {Object.entries(c.orders.revenue)
+              .map(([cur, v]) => `${v.toFixed(2)} ${cur}`)
+              .join(', ') || '0'}
+          </p>
+          <p>
+            AOV {c.orders.averageOrderValue.toFixed(2)} {s.currency} · CLV {s.clv.toFixed(2)} {s.currency}
+          </p>
+          <p class="muted">
+            First order <When at={c.orders.firstOrderAt} />, last <When at={c.orders.lastOrderAt} />
+          </p>
+        </section>
+        <section class="card" aria-labelledby="scores">
+          <h2 id="scores">RFM and churn</h2>
+          <p>
+            <span class="stat">{s.rfm.segment}</span> R{s.rfm.recency} F{s.rfm.frequency} M{s.rfm.monetary} · churn risk {(s.churnRisk * 100).toFixed(0)}%
+          </p>
+          <ul>
+            <li>
+              Recency {s.rfm.recency}: {s.daysSinceLastOrder === undefined ? 'no order yet' : `${s.daysSinceLastOrder} days since the last order`} (5 at ≤{' '}
+              {p.config.recencyDays.join(' / ')} days)
+            </li>
+            <li>
+              Frequency {s.rfm.frequency}: {c.orders.count} orders (2 to 5 from {p.config.frequencyOrders.join(' / ')})
+            </li>
+            <li>
+              Monetary {s.rfm.monetary}: {s.clv.toFixed(2)} {s.currency} (2 to 5 from {p.config.monetaryMinor.map((m) => m / 100).join(' / ')})
+            </li>
+            <li>
+              Churn:{' '}
+              {c.orders.count >= 2
+                ? `${s.daysSinceLastOrder} days since the last order against the customer's usual interval between orders`
+                : `${s.daysSinceLastSeen ?? 'no'} days without activity of ${p.config.churnInactiveDays} that make a one-time customer fully at risk`}
+            </li>
+          </ul>
+        </section>
+      </div>
+      <h2>Traits</h2>
+      <Table
+        head={['Trait', 'Value', 'Source', 'Observed']}
+        rows={Object.entries(c.traits).map(([k, t]) => [k, show(t.value), t.source, <When at={t.observedAt} />])}
+        empty="No traits."
+      />
+      <h2>Identifiers</h2>
+      <Table
+        head={['Type', 'Value', 'First seen', 'Source', 'Event']}
+        rows={c.identifiers.map((i) => [i.type, i.value ?? '(not readable)', <When at={i.firstSeenAt} />, i.source, <code>{i.eventId}</code>])}
+        empty="No identifiers."
+      />
+      <h2>Consents</h2>
+      <Table
+        head={['Purpose', 'Status', 'Since', 'Source']}
+        rows={Object.entries(c.consents).map(([purpose, k]) => [purpose, k.status, <When at={k.at} />, k.source])}
+        empty="No consent recorded."
+      />
+      {consentHistory.length ? (
+        <>
+          <h3>Consent history (recent)</h3>
+          <Table head={['When', 'Decision']} rows={consentHistory.map((t) => [<When at={t.observedAt} />, t.title])} empty="" />
+        </>
+      ) : null}
+      <div class="grid">
+        <section>
+          <h2>Interests</h2>
+          <Table head={['Interest', 'Count', 'Last seen']} rows={c.interests.map((i) => [i.name, i.count, <When at={i.lastSeenAt} />])} empty="No interests." />
+        </section>
+        <section>
+          <h2>Locations</h2>
+          <Table
+            head={['Place', 'Count', 'Last seen']}
+            rows={c.locations.map((l) => [[l.city, l.region, l.country].filter(Boolean).join(', '), l.count, <When at={l.lastSeenAt} />])}
+            empty="No locations."
+          />
+        </section>
+      </div>
+      <h2>Engagement decisions</h2>
+      <p>
+        {c.engagement.sent} sent, {c.engagement.suppressed} suppressed.
+      </p>
+      <Table
+        head={['Decided', 'Outcome', 'Why', 'Offer', 'Channel', 'Triggered by']}
+        rows={c.engagement.decisions.map((d) => [
+          <When at={d.decidedAt} />,
+          d.outcome,
+          d.reason,
+          d.offerTitle ?? d.offerId ?? '',
+          d.channel ?? '',
+          d.trigger.type,
+        ])}
+        empty="No engagement decision yet."
+      />
+      <h2>Timeline</h2>
+      <Table
+        head={['When', 'What', 'Channel']}
+        rows={p.timeline.items.map((t) => [<When at={t.observedAt} />, t.title, t.channel])}
+        empty="Nothing on the timeline."
+      />
+      {p.timeline.next ? (
+        <a href={`${BASE}/customers/${encodeURIComponent(c.customerId)}?cursor=${encodeURIComponent(p.timeline.next)}`} rel="next">
+          Older events
+        </a>
+      ) : null}
+    </>
+  );
+};

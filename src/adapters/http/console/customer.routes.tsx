@@ -1,0 +1,242 @@
+import type { Context, Hono } from 'hono';
+import type { Get360Result } from '../../../application/customers/customer.queries.js';
+import { DomainError } from '../../../domain/shared/errors.js';
+import { pageTimeline } from '../cursor.js';
+import { HttpError } from '../errors.js';
+import { ConsentRequest, ReasonCode } from '../schemas.js';
+import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
+import { CustomerPage, CustomerTabs } from './customer.page.js';
+import { IdentityPage } from './identity.page.js';
+import { BASE, CsrfField, Layout, When } from './layout.js';
+import { AuditTable, SearchForm } from './operator.routes.js';
+import { ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
+
+// One customer: the 360, identity (merge evidence, unmerge, manual merge) and privacy (export,
+// restriction, consent, erasure). The same use cases as the API routes, with the same scopes:
+// read for the views, admin for merges, gdpr for the privacy actions.
+
+type C = Context<ConsoleEnv>;
+
+const customerUrl = (id: string, tab = '') => `${BASE}/customers/${encodeURIComponent(id)}${tab}`;
+const field = (form: Record<string, unknown>, name: string): string => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
+/** An optional reason code, as the API's erasure and restriction take it (never free text). */
+const reasonCode = (value: string): string | undefined => {
+  if (!value) return undefined;
+  if (!ReasonCode.safeParse(value).success)
+    throw new HttpError('VALIDATION_FAILED', 'the reason must be a reason code (letters, digits, _ . : -, at most 64), never free text', [
+      { path: 'reason', message: 'not a reason code' },
+    ]);
+  return value;
+};
+const required = (value: string, name: string, what: string): string => {
+  if (!value) throw new HttpError('VALIDATION_FAILED', `${what} is required`, [{ path: name, message: 'required' }]);
+  if (value.length > 1_000) throw new HttpError('VALIDATION_FAILED', `${what} is too long (at most 1000 characters)`, [{ path: name, message: 'too long' }]);
+  return value;
+};
+
+/** A merged-away id lands on its survivor's same page, saying so. */
+const survivorRedirect = (c: C, result: Get360Result & { kind: 'redirect' }, from: string, tab = '') =>
+  c.redirect(`${customerUrl(result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
+
+const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 = 200) =>
+  c.html(
+    <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
+      <h1>
+        Customer <span class="mono">{id}</span>
+      </h1>
+      <CustomerTabs id={id} at={tab} viewer={c.var.viewer} />
+      {body as never}
+    </Layout>,
+    status,
+  );
+
+export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
+  const tenant = (c: C) => c.get('principal').tenant;
+
+  app.get('/customers/lookup', needs('read'), async (c) => {
+    const raw = c.req.query('identifier') ?? '';
+    const colon = raw.indexOf(':');
+    if (colon < 1)
+      throw new HttpError('VALIDATION_FAILED', 'search for type:value, e.g. email:ada@example.com, or a customer id', [
+        { path: 'q', message: 'must be type:value' },
+      ]);
+    try {
+      const found = await deps.core.queries.findByIdentifier(tenant(c), raw.slice(0, colon), raw.slice(colon + 1));
+      const id = found.kind === 'redirect' ? found.survivorId : found.customer.customerId;
+      return c.redirect(customerUrl(id), 303);
+    } catch (e) {
+      if (!(e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'IDENTIFIER_INVALID'))) throw e;
+      return c.html(
+        <Layout title="Search" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+          <h1>Search</h1>
+          <SearchForm value={raw} />
+          <p class="notice" role="status">
+            No customer found: {e.message}.
+          </p>
+        </Layout>,
+        404,
+      );
+    }
+  });
+
+  app.get('/customers/:id', needs('read'), async (c) => {
+    const id = c.req.param('id');
+    const result = await deps.core.queries.get360(tenant(c), id);
+    if (result.kind === 'redirect') return survivorRedirect(c, result, id);
+    const timeline = pageTimeline(result.customer.timeline, 20, c.req.query('cursor'));
+    const config = deps.core.ports.settings.scoreConfig(tenant(c));
+    return page(c, 'Customer 360', id, 'profile', <CustomerPage c={result.customer} timeline={timeline} config={config} mergedFrom={c.req.query('merged')} />);
+  });
+
+  app.get('/customers/:id/identity', needs('read'), async (c) => {
+    const id = c.req.param('id');
+    const x = await deps.core.queries.explain(tenant(c), id);
+    if (x.status === 'merged') return c.redirect(`${customerUrl(x.survivorId, '/identity')}?merged=${encodeURIComponent(id)}`, 303);
+    return page(c, 'Identity', id, 'identity', <IdentityPage x={x} viewer={c.var.viewer} csrf={c.var.session.csrf} />);
+  });
+
+  app.post('/customers/:id/merge', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const form = await c.req.parseBody();
+    const otherId = required(field(form, 'otherId'), 'otherId', 'the id of the customer to merge in');
+    const merged = await deps.core.identity.merge(p.tenant, c.req.param('id'), otherId, {
+      actor: p.id,
+      force: field(form, 'force') === 'true',
+      reason: required(field(form, 'reason'), 'reason', 'a reason'),
+    });
+    deps.logger?.info('customers merged', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
+    return c.redirect(customerUrl(merged.survivorId, '/identity'), 303);
+  });
+
+  app.get('/customers/:id/unmerge', needs('admin'), (c) => {
+    const id = c.req.param('id');
+    const mergeId = c.req.query('mergeId') ?? '';
+    return page(
+      c,
+      'Unmerge',
+      id,
+      'identity',
+      <form method="post" action={customerUrl(id, '/unmerge')}>
+        <h2>Undo merge {mergeId}</h2>
+        <p>
+          The customer merged in comes back with its own identifiers and the events that carry them, and the pair is marked do-not-link so that the same
+          identifiers do not merge them again.
+        </p>
+        <CsrfField csrf={c.var.session.csrf} />
+        <input type="hidden" name="mergeId" value={mergeId} />
+        <label for="reason">Reason (kept in the audit log)</label>
+        <input id="reason" name="reason" type="text" required />
+        <p>
+          <input id="confirm" name="confirm" type="checkbox" value="yes" required />{' '}
+          <label for="confirm" class="inline">
+            I confirm this unmerge
+          </label>
+        </p>
+        <button type="submit" class="danger">
+          Unmerge
+        </button>
+      </form>,
+    );
+  });
+
+  app.post('/customers/:id/unmerge', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const form = await c.req.parseBody();
+    if (field(form, 'confirm') !== 'yes')
+      throw new HttpError('VALIDATION_FAILED', 'tick the confirmation to unmerge', [{ path: 'confirm', message: 'required' }]);
+    const undone = await deps.core.identity.unmerge(p.tenant, c.req.param('id'), required(field(form, 'mergeId'), 'mergeId', 'the merge id'), {
+      actor: p.id,
+      reason: required(field(form, 'reason'), 'reason', 'a reason'),
+    });
+    deps.logger?.info('merge undone', { principal: p.id, mergeId: undone.mergeId, survivorId: undone.survivorId, restoredId: undone.restoredId });
+    return page(
+      c,
+      'Unmerged',
+      undone.survivorId,
+      'identity',
+      <div class="success" role="status">
+        <p>Merge {undone.mergeId} undone: two customers again.</p>
+        <ul>
+          <li>
+            <a href={customerUrl(undone.survivorId)}>{undone.survivorId}</a> (the survivor)
+          </li>
+          <li>
+            <a href={customerUrl(undone.restoredId)}>{undone.restoredId}</a> (restored, {undone.transferredIdentifiers} identifiers and{' '}
+            {undone.reassignedEvents} events back)
+          </li>
+        </ul>
+      </div>,
+    );
+  });
+
+  registerPrivacyPages(app, deps, needs);
+};
+
+const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
+  app.get('/customers/:id/privacy', needs('gdpr'), async (c) => {
+    const id = c.req.param('id');
+    const p = c.get('principal');
+    const result = await deps.core.queries.get360(p.tenant, id);
+    if (result.kind === 'redirect') return survivorRedirect(c, result, id, '/privacy');
+    const audit = p.scopes.has('admin') ? (await deps.core.gdpr.auditLog(p.tenant, { customerId: id, limit: 100 })).entries : undefined;
+    return page(
+      c,
+      'Privacy',
+      id,
+      'privacy',
+      <PrivacyPage c={result.customer} csrf={c.var.session.csrf} notice={c.req.query('done')} audit={audit ? <AuditTable entries={audit} /> : undefined} />,
+    );
+  });
+
+  app.get('/customers/:id/export', needs('gdpr'), async (c) => {
+    const p = c.get('principal');
+    const doc = await deps.core.export.export(p.tenant, c.req.param('id'), { actor: p.id });
+    return c.body(JSON.stringify(doc, null, 2), 200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Disposition': `attachment; filename="customer-${doc.metadata.customerId}.json"`,
+      'Cache-Control': 'no-store',
+    });
+  });
+
+  app.post('/customers/:id/restriction', needs('gdpr'), async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    const form = await c.req.parseBody();
+    const options = { actor: p.id, reason: reasonCode(field(form, 'reason')) };
+    const on = field(form, 'restrict') === 'on';
+    const done = on ? await deps.core.gdpr.restrict(p.tenant, id, options) : await deps.core.gdpr.unrestrict(p.tenant, id, options);
+    const note = `processing ${done.restricted ? 'restricted' : 'no longer restricted'}${done.changed ? '' : ' (it already was)'}`;
+    return c.redirect(`${customerUrl(done.customerId, '/privacy')}?done=${encodeURIComponent(note)}`, 303);
+  });
+
+  app.post('/customers/:id/consents', needs(['gdpr', 'admin']), async (c) => {
+    const p = c.get('principal');
+    const form = await c.req.parseBody();
+    const parsed = ConsentRequest.safeParse({ purpose: field(form, 'purpose'), status: field(form, 'status'), source: field(form, 'source') || undefined });
+    if (!parsed.success)
+      throw new HttpError('VALIDATION_FAILED', `invalid consent: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { operationId: _, ...request } = parsed.data;
+    const done = await deps.core.consents.record(p.tenant, c.req.param('id'), request, { actor: p.id });
+    return c.redirect(`${customerUrl(done.customerId, '/privacy')}?done=${encodeURIComponent(`consent for ${done.purpose} recorded: ${done.status}`)}`, 303);
+  });
+
+  app.post('/customers/:id/erase', needs('gdpr'), async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    const form = await c.req.parseBody();
+    if (field(form, 'confirm') !== id)
+      throw new HttpError('VALIDATION_FAILED', `to erase, type the customer id (${id}) exactly into the confirmation field`, [
+        { path: 'confirm', message: 'must equal the customer id' },
+      ]);
+    const receipt = await deps.core.gdpr.erase(p.tenant, id, { actor: p.id, reason: reasonCode(field(form, 'reason')) });
+    deps.logger?.info('customer erased', { principal: p.id, erasureId: receipt.erasureId, customers: receipt.customers.length });
+    return c.html(
+      <Layout title="Erasure receipt" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <ErasureReceiptPage receipt={receipt} />
+        <p>
+          Erased <When at={receipt.erasedAt} />. <a href={`${BASE}/search`}>Back to search</a>
+        </p>
+      </Layout>,
+    );
+  });
+};

@@ -1,0 +1,284 @@
+import type { Hono } from 'hono';
+import { overview } from '../../../application/overview/overview.query.js';
+import type { AuditEntry } from '../../../application/ports/audit.port.js';
+import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
+import { HttpError } from '../errors.js';
+import { BarChart } from './charts.js';
+import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
+import { BASE, CsrfField, Layout, When } from './layout.js';
+
+// Pages over the whole tenant: the overview, search, the erasure ledger and audit log, and the
+// quarantine. Each asks for the scope its API route asks for.
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const age = (ms: number): string =>
+  ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 2 * 86_400_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 86_400_000)} d`;
+const idOk = (s: string | undefined): string | undefined => (s && /^[\w.:-]{1,128}$/.test(s) ? s : undefined);
+
+export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
+  app.get('/', needs('read'), async (c) => {
+    const p = c.get('principal');
+    const o = await overview(deps.core.ports, p.tenant);
+    const pending = p.scopes.has('admin') ? (await deps.core.quarantine.list(p.tenant, { status: 'pending', limit: 500 })).entries : undefined;
+    const reasons = pending ? byReason(pending) : [];
+    const total = (k: 'customers' | 'events' | 'merges' | 'unmerges') => o.days.reduce((s, d) => s + d[k], 0);
+    return c.html(
+      <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Overview</h1>
+        <p class="muted">
+          The last {o.days.length} days of tenant {p.tenant}, from {o.scanned} events of the log{o.complete ? '' : ' (the first ones only: the log holds more)'}
+          .
+        </p>
+        <div class="grid">
+          {(['customers', 'events', 'merges', 'unmerges'] as const).map((k) => (
+            <section class="card">
+              <h2>
+                {k[0]!.toUpperCase() + k.slice(1)} per day <span class="stat">{total(k)}</span>
+              </h2>
+              <BarChart title={`${k} per day`} bars={o.days.map((d) => ({ label: d.day.slice(5), value: d[k] }))} />
+            </section>
+          ))}
+          <section class="card">
+            <h2>Ingest rate, last hour (events per minute)</h2>
+            <BarChart title="events per minute" bars={o.ingestPerMinute.map((m) => ({ label: m.minute, value: m.events }))} every={10} />
+          </section>
+          <section class="card">
+            <h2>Projection lag</h2>
+            <p>
+              <span class="stat">{o.lag.behind}</span> of the {o.lag.checked} most recently written customers have views behind their log
+              {o.lag.oldestMs !== undefined ? `; the oldest unprojected event is ${age(o.lag.oldestMs)} old` : ''}.
+            </p>
+          </section>
+          {pending ? (
+            <section class="card">
+              <h2>Quarantine by reason (pending)</h2>
+              {reasons.length ? (
+                <BarChart title="pending quarantine entries by reason" bars={reasons.map((r) => ({ label: r.code, value: r.count }))} every={1} />
+              ) : (
+                <p>Nothing is quarantined.</p>
+              )}
+            </section>
+          ) : null}
+        </div>
+      </Layout>,
+    );
+  });
+
+  app.get('/search', needs('read'), (c) => {
+    const q = c.req.query('q');
+    if (q?.trim()) {
+      const value = q.trim();
+      // type:value is an identifier, as GET /v1/customers?identifier= takes it; anything else a customer id
+      const target = /^[^:\s]+:.+$/.test(value)
+        ? `${BASE}/customers/lookup?identifier=${encodeURIComponent(value)}`
+        : `${BASE}/customers/${encodeURIComponent(value)}`;
+      return c.redirect(target, 303);
+    }
+    return c.html(
+      <Layout title="Search" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Search</h1>
+        <SearchForm />
+      </Layout>,
+    );
+  });
+
+  app.get('/privacy', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const after = idOk(c.req.query('after'));
+    const [ledger, audit] = await Promise.all([deps.core.gdpr.receipts(p.tenant, { limit: 100 }), deps.core.gdpr.auditLog(p.tenant, { after, limit: 100 })]);
+    return c.html(
+      <Layout title="Erasures and audit log" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Erasures and audit log</h1>
+        <h2>Erasure ledger</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Erasure</th>
+              <th scope="col">When</th>
+              <th scope="col">Requested id</th>
+              <th scope="col">Customers</th>
+              <th scope="col">By</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ledger.entries.map((r) => (
+              <tr>
+                <td class="mono">{r.erasureId}</td>
+                <td>
+                  <When at={r.erasedAt} />
+                </td>
+                <td class="mono">{r.requestedId}</td>
+                <td>{r.customers.length}</td>
+                <td>{r.actor}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <h2>Audit log</h2>
+        <AuditTable entries={audit.entries} />
+        {audit.next ? <a href={`${BASE}/privacy?after=${encodeURIComponent(audit.next)}`}>Later entries</a> : null}
+      </Layout>,
+    );
+  });
+
+  app.get('/quarantine', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const status = c.req.query('status') === 'replayed' ? 'replayed' : 'pending';
+    const page = await deps.core.quarantine.list(p.tenant, { status, limit: 200, after: idOk(c.req.query('after')) });
+    const now = deps.now();
+    return c.html(
+      <Layout title="Quarantine" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Quarantine ({status})</h1>
+        <p>
+          <a href={`${BASE}/quarantine?status=${status === 'pending' ? 'replayed' : 'pending'}`}>
+            Show {status === 'pending' ? 'replayed' : 'pending'} entries
+          </a>
+        </p>
+        {byReason(page.entries).map((group) => (
+          <section>
+            <h2>
+              {group.code} <span class="muted">({group.count})</span>
+            </h2>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Entry</th>
+                  <th scope="col">Age</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {group.entries.map((e) => (
+                  <tr>
+                    <td class="mono">{e.id}</td>
+                    <td>{age(now - e.receivedAt)}</td>
+                    <td>{e.source}</td>
+                    <td>{e.reason.message}</td>
+                    <td>
+                      <a href={`${BASE}/quarantine/${encodeURIComponent(e.id)}`}>Show payload</a>
+                      {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        ))}
+        {page.entries.length === 0 ? <p>No {status} entries.</p> : null}
+        {page.next ? <a href={`${BASE}/quarantine?status=${status}&after=${encodeURIComponent(page.next)}`}>More</a> : null}
+      </Layout>,
+    );
+  });
+
+  app.get('/quarantine/:id', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const e = await deps.core.ports.quarantine.get(p.tenant, c.req.param('id'));
+    if (!e) throw new HttpError('NOT_FOUND', `no quarantine entry ${c.req.param('id')}`);
+    return c.html(
+      <Layout title="Quarantined payload" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Quarantined payload</h1>
+        <p>
+          <span class="mono">{e.id}</span>, received <When at={iso(e.receivedAt)} /> from {e.source}: <strong>{e.reason.code}</strong> {e.reason.message}
+        </p>
+        <ul>
+          {e.reason.issues.map((i) => (
+            <li>
+              <code>{i.path}</code>: {i.message}
+            </li>
+          ))}
+        </ul>
+        {e.payloadUnavailable ? (
+          <p class="notice">The payload can no longer be read ({e.payloadUnavailable}).</p>
+        ) : (
+          <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+        )}
+        {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>}
+      </Layout>,
+    );
+  });
+
+  app.post('/quarantine/:id/replay', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    const outcome = await deps.core.quarantine.replay(p.tenant, id, { actor: p.id });
+    const ok = outcome.status === 'accepted' || outcome.status === 'duplicate' || outcome.status === 'replayed';
+    deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
+    return c.html(
+      <Layout title="Replay" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Replay of {id}</h1>
+        {ok ? (
+          <p class="success" role="status">
+            Replayed: {outcome.status}
+            {outcome.status === 'accepted' ? (
+              <>
+                {' '}
+                into customer <a href={`${BASE}/customers/${encodeURIComponent(outcome.customerId)}`}>{outcome.customerId}</a>
+              </>
+            ) : null}
+          </p>
+        ) : (
+          <p class="error" role="alert">
+            Refused again ({'error' in outcome ? `${outcome.error.code}: ${outcome.error.message}` : 'refused'}); the entry stays in the quarantine.
+          </p>
+        )}
+        <a href={`${BASE}/quarantine`}>Back to the quarantine</a>
+      </Layout>,
+      ok ? 200 : 422,
+    );
+  });
+};
+
+export const SearchForm = (p: { value?: string | undefined }) => (
+  <form method="get" action={`${BASE}/search`}>
+    <label for="q">Identifier (type:value, e.g. email:ada@example.com) or customer id</label>
+    <input id="q" name="q" type="search" value={p.value ?? ''} required /> <button type="submit">Search</button>
+  </form>
+);
+
+const ReplayForm = (p: { id: string; csrf: string }) => (
+  <form method="post" action={`${BASE}/quarantine/${encodeURIComponent(p.id)}/replay`} class="inline">
+    <CsrfField csrf={p.csrf} /> <button type="submit">Replay</button>
+  </form>
+);
+
+const byReason = (entries: readonly QuarantineEntry[]) => {
+  const groups = new Map<string, QuarantineEntry[]>();
+  for (const e of entries) groups.set(e.reason.code, [...(groups.get(e.reason.code) ?? []), e]);
+  return [...groups.entries()]
+    .map(([code, list]) => ({ code, count: list.length, entries: list }))
+    .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+};
+
+export const AuditTable = (p: { entries: readonly AuditEntry[] }) => (
+  <table>
+    <thead>
+      <tr>
+        <th scope="col">When</th>
+        <th scope="col">Who</th>
+        <th scope="col">Action</th>
+        <th scope="col">Customer</th>
+        <th scope="col">Outcome</th>
+        <th scope="col">Detail</th>
+      </tr>
+    </thead>
+    <tbody>
+      {p.entries.map((e) => (
+        <tr>
+          <td>
+            <When at={iso(e.at)} />
+          </td>
+          <td>{e.actor}</td>
+          <td>{e.action}</td>
+          <td class="mono">{e.customerId ?? ''}</td>
+          <td>
+            {e.outcome}
+            {e.code ? ` (${e.code})` : ''}
+          </td>
+          <td class="mono">{e.detail ? JSON.stringify(e.detail) : ''}</td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
+);

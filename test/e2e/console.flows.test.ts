@@ -1,0 +1,149 @@
+import type { Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TENANT, TOKENS, startConsoleRig, type ConsoleRig } from '../support/console-browser.js';
+
+// The console in a real browser (Debian's Chromium through playwright-core) against a real server
+// on the embedded SQLite store: the flows a support agent, an identity admin and a privacy officer
+// go through. Each flow saves a screenshot under test-artifacts/console (the path is printed).
+
+let rig: ConsoleRig;
+
+/** the text as the browser renders it (a Playwright locator's innerText, not the DOM property) */
+// biome-ignore lint/performance/useDomNodeTextContent: rendered text is what a person reads
+const shown = (l: Locator) => l.innerText();
+
+beforeAll(async () => {
+  rig = await startConsoleRig();
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+describe('the console in a browser', () => {
+  it('signs in, searches by email and shows identifiers, orders and scores; a <script> trait is text', async () => {
+    await rig.send('identify', { userId: 'ada-1', traits: { email: 'ada@example.com', name: 'Ada Lovelace', nickname: '<script>alert(1)</script>' } });
+    for (const [orderId, revenue] of [
+      ['o-1', 40],
+      ['o-2', 60],
+    ] as const)
+      await rig.send('track', { userId: 'ada-1', event: 'Order Completed', properties: { order_id: orderId, revenue, currency: 'USD' } });
+    const page = await rig.signedIn(TOKENS.admin);
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await expect(page.getByRole('heading', { name: 'Overview' })).toBeTruthy();
+    await rig.screenshot(page, 'overview');
+    await page.getByRole('link', { name: 'Search' }).click();
+    await page.getByLabel(/Identifier/).fill('email:ada@example.com');
+    await rig.screenshot(page, 'search');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const id = await rig.customerOf('email:ada@example.com');
+    await page.waitForURL(`${rig.url}/console/customers/${id}`);
+    const text = await shown(page.locator('main'));
+    expect(text).toContain('ada@example.com');
+    expect(text).toMatch(/user_?id\s+ada-1/i);
+    expect(text).toMatch(/2 orders; revenue 100\.00 USD/);
+    expect(text).toMatch(/AOV 50\.00 USD · CLV 100\.00 USD/);
+    expect(text).toMatch(/R\d F\d M\d · churn risk \d+%/);
+    expect(text).toContain('<script>alert(1)</script>');
+    expect(dialogs).toEqual([]);
+    await rig.screenshot(page, 'customer-360');
+    await page.getByRole('link', { name: 'Identity' }).click();
+    await expect(page.locator('svg[aria-label^="Identity graph"]').count()).resolves.toBe(1);
+    await rig.screenshot(page, 'identity');
+    await page.getByRole('link', { name: 'Privacy' }).click();
+    await rig.screenshot(page, 'privacy');
+    await page.close();
+  });
+
+  it('merges two customers by hand, then unmerges the merge with confirmation and a reason: two customers again', async () => {
+    await rig.send('identify', { userId: 'm-1', traits: { email: 'm1@example.com' } });
+    await rig.send('identify', { userId: 'm-2', traits: { email: 'm2@example.com' } });
+    const [one, two] = [await rig.customerOf('email:m1@example.com'), await rig.customerOf('email:m2@example.com')];
+    expect(one).not.toBe(two);
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.goto(`${rig.url}/console/customers/${one}/identity`);
+    await page.getByLabel('Customer id to merge in').fill(two!);
+    await page.getByLabel('Reason').fill('same person, confirmed by phone');
+    await page.getByRole('button', { name: 'Merge' }).click();
+    // two user ids break the identity limit: the merge is refused unless forced
+    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Refused');
+    expect(await shown(page.getByRole('alert'))).toMatch(/limit 1 would be exceeded/);
+    await page.goBack();
+    await page.getByLabel('Reason').fill('same person, confirmed by phone');
+    await page.getByLabel(/Force past identity limits/).check();
+    await page.getByRole('button', { name: 'Merge' }).click();
+    await page.waitForURL(/\/identity$/);
+    expect(await shown(page.locator('main'))).toMatch(/merged in by rule manual/);
+    expect(await rig.customerOf('email:m2@example.com')).toBe(await rig.customerOf('email:m1@example.com'));
+    await rig.screenshot(page, 'identity-merged');
+    await page.getByRole('link', { name: 'Unmerge…' }).click();
+    await page.getByLabel(/Reason/).fill('agent merged the wrong pair');
+    await page.getByLabel('I confirm this unmerge').check();
+    await page.getByRole('button', { name: 'Unmerge' }).click();
+    const done = await shown(page.locator('main'));
+    expect(done).toContain('two customers again');
+    const [afterOne, afterTwo] = [await rig.customerOf('email:m1@example.com'), await rig.customerOf('email:m2@example.com')];
+    expect(afterOne).toBeDefined();
+    expect(afterTwo).toBeDefined();
+    expect(afterOne).not.toBe(afterTwo);
+    expect(done).toContain(afterOne!);
+    expect(done).toContain(afterTwo!);
+    await rig.screenshot(page, 'unmerge');
+    await page.close();
+  });
+
+  it('erases behind a typed confirmation, ends on the receipt, and the customer is then gone from search', async () => {
+    await rig.send('identify', { userId: 'gone-1', traits: { email: 'erase-me@example.com' } });
+    const id = await rig.customerOf('email:erase-me@example.com');
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.goto(`${rig.url}/console/customers/${id}/privacy`);
+    // a wrong confirmation erases nothing
+    await page.getByLabel('Customer id, typed to confirm').fill('not the id');
+    await page.getByRole('button', { name: 'Erase this customer' }).click();
+    expect(await shown(page.locator('main'))).toContain('type the customer id');
+    expect(await rig.customerOf('email:erase-me@example.com')).toBe(id);
+    await page.goto(`${rig.url}/console/customers/${id}/privacy`);
+    await page.getByLabel('Customer id, typed to confirm').fill(id!);
+    await page.getByLabel(/Reason code/).fill('art17-request');
+    await page.getByRole('button', { name: 'Erase this customer' }).click();
+    const receipt = await shown(page.locator('main'));
+    expect(receipt).toContain('Erasure receipt');
+    expect(receipt).toMatch(/Customers erased\s+\S*/);
+    expect(receipt).toContain(id!);
+    await rig.screenshot(page, 'erasure-receipt');
+    await page.goto(`${rig.url}/console/search`);
+    await page.getByLabel(/Identifier/).fill('email:erase-me@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    expect(await shown(page.locator('main'))).toContain('No customer found');
+    expect(await rig.customerOf('email:erase-me@example.com')).toBeUndefined();
+    await page.close();
+  });
+
+  it('lists the quarantine by reason, shows a payload only on request, and replays it', async () => {
+    const held = await rig.server.app.core.quarantine.hold(
+      TENANT,
+      'web',
+      { type: 'identify', messageId: 'console-q-1', userId: 'late-1', traits: { email: 'late@example.com' } },
+      { code: 'STORE_UNAVAILABLE', message: 'held while the store was down', issues: [] },
+    );
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.getByRole('link', { name: 'Quarantine' }).click();
+    const list = await shown(page.locator('main'));
+    expect(list).toContain('STORE_UNAVAILABLE');
+    expect(list).toContain(held);
+    expect(list).not.toContain('late@example.com');
+    await page
+      .getByRole('row', { name: new RegExp(held) })
+      .getByRole('link', { name: 'Show payload' })
+      .click();
+    expect(await shown(page.locator('pre'))).toContain('late@example.com');
+    await page.getByRole('button', { name: 'Replay' }).click();
+    expect(await shown(page.locator('main'))).toMatch(/Replayed: accepted into customer/);
+    await rig.screenshot(page, 'quarantine-replay');
+    expect(await rig.customerOf('email:late@example.com')).toBeDefined();
+    await page.close();
+  });
+});

@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
+import { makeHarness } from '../support/harness.js';
+import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+
+// The console's defences, over HTTP as a browser would send it: sign-in, the session cookie and its
+// expiry, scopes exactly as the API's, CSRF, the CSP and escaping. The browser flows are in
+// console.flows.test.ts.
+
+const memoryBackend = async (): Promise<HttpBackend> => {
+  const h = makeHarness();
+  h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
+  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
+  return {
+    core: h.core,
+    intake: syncIntake(h.core.ingest),
+    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
+    metrics: h.ports.metrics,
+  };
+};
+
+const TTL = 60_000;
+let api: Api;
+let customerId: string;
+
+beforeAll(async () => {
+  api = await startApi(memoryBackend, { console: { sessionKey: 'k'.repeat(40), sessionTtlMs: TTL } });
+  const sent = await api.send('identify', { userId: 'sec-1', traits: { email: 'sec@example.com', nickname: '<script>alert("x")</script>' } });
+  expect(sent.status).toBe(200);
+  customerId = (await api.lookup('email:sec@example.com')).body.customerId;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const get = (path: string, cookie?: string, headers: Record<string, string> = {}) =>
+  fetch(`${api.baseUrl}${path}`, { headers: { ...headers, ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
+const post = (path: string, form: Record<string, string>, cookie?: string, headers: Record<string, string> = {}) =>
+  fetch(`${api.baseUrl}${path}`, {
+    method: 'POST',
+    body: new URLSearchParams(form),
+    headers: { ...headers, ...(cookie ? { cookie } : {}) },
+    redirect: 'manual',
+  });
+
+const signIn = async (token: string, headers: Record<string, string> = {}) => {
+  const res = await post('/console/sign-in', { token, next: '/console' }, undefined, headers);
+  expect(res.status).toBe(303);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  return { cookie: setCookie.split(';')[0]!, setCookie };
+};
+/** the CSRF token the session's forms carry */
+const csrfOf = async (cookie: string, path: string) => {
+  const html = await (await get(path, cookie)).text();
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  expect(m, 'a form with a CSRF token').not.toBeNull();
+  return m![1]!;
+};
+
+describe('console security', () => {
+  it('sends a page without a session to sign-in, and a wrong token gets 401 and no cookie', async () => {
+    const res = await get(`/console/customers/${customerId}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/sign-in?next=${encodeURIComponent(`/console/customers/${customerId}`)}`);
+    const wrong = await post('/console/sign-in', { token: 'not-a-token-at-all' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('the token is not valid');
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie, Secure behind HTTPS (X-Forwarded-Proto)', async () => {
+    const plain = await signIn(api.keys.acmeAdmin);
+    expect(plain.setCookie).toMatch(/HttpOnly/);
+    expect(plain.setCookie).toMatch(/SameSite=Strict/);
+    expect(plain.setCookie).toMatch(/Path=\/console/);
+    expect(plain.setCookie).not.toMatch(/Secure/);
+    const https = await signIn(api.keys.acmeAdmin, { 'x-forwarded-proto': 'https' });
+    expect(https.setCookie).toMatch(/; Secure/);
+    // the cookie holds no token in the clear
+    expect(decodeURIComponent(plain.cookie)).not.toContain(api.keys.acmeAdmin);
+  });
+
+  it('serves every page with a CSP that allows no script and nothing from elsewhere', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    for (const path of [
+      '/console/sign-in',
+      '/console',
+      `/console/customers/${customerId}`,
+      `/console/customers/${customerId}/identity`,
+      `/console/customers/${customerId}/privacy`,
+    ]) {
+      const res = await get(path, cookie);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy'), path).toBe(CONSOLE_CSP);
+      const html = await res.text();
+      expect(html, path).not.toMatch(/<script/i);
+      expect(html, path).not.toMatch(/(src|href)="https?:\/\//);
+    }
+    expect(CONSOLE_CSP).toContain("default-src 'none'");
+    expect(CONSOLE_CSP).not.toContain('script-src');
+  });
+
+  it('shows a trait holding <script> as text', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).not.toContain('<script>alert');
+  });
+
+  it('refuses a form POST without the CSRF token, or from another site, with 403', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const missing = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on' }, cookie);
+    expect(missing.status).toBe(403);
+    const crossSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    const fetchSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { 'sec-fetch-site': 'cross-site' });
+    expect(fetchSite.status).toBe(403);
+    // nothing was restricted by the refused posts; the same form from here is taken
+    const ok = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: api.baseUrl });
+    expect(ok.status).toBe(303);
+    expect(decodeURIComponent(ok.headers.get('location') ?? '')).toContain('processing restricted');
+    const off = await post(`/console/customers/${customerId}/restriction`, { restrict: 'off', _csrf: csrf }, cookie);
+    expect(off.status).toBe(303);
+    // a sign-in posted from another site is refused too (login CSRF)
+    expect((await post('/console/sign-in', { token: api.keys.acmeAdmin }, undefined, { origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('gives a read-only token no unmerge, merge or erase button, and the routes refuse it with 403', async () => {
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const identity = await (await get(`/console/customers/${customerId}/identity`, cookie)).text();
+    expect(identity).toContain('Identity graph');
+    expect(identity).not.toMatch(/Unmerge|\/merge"/);
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).not.toContain('/privacy"');
+    expect((await get(`/console/customers/${customerId}/privacy`, cookie)).status).toBe(403);
+    expect((await get('/console/quarantine', cookie)).status).toBe(403);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}`);
+    for (const [path, form] of [
+      [`/console/customers/${customerId}/erase`, { confirm: customerId }],
+      [`/console/customers/${customerId}/unmerge`, { mergeId: 'm', reason: 'r', confirm: 'yes' }],
+      [`/console/customers/${customerId}/merge`, { otherId: 'x', reason: 'r' }],
+    ] as const) {
+      const res = await post(path, { ...form, _csrf: csrf }, cookie);
+      expect(res.status, path).toBe(403);
+    }
+    // the customer is still there
+    expect((await api.lookup('email:sec@example.com')).status).toBe(200);
+  });
+
+  it("does not find another tenant's customer", async () => {
+    const { cookie } = await signIn(api.keys.globexAdmin);
+    expect((await get(`/console/customers/${customerId}`, cookie)).status).toBe(404);
+    const search = await get('/console/customers/lookup?identifier=email%3Asec%40example.com', cookie);
+    expect(search.status).toBe(404);
+    expect(await search.text()).toContain('No customer found');
+  });
+
+  it('expires the session: after its lifetime the same cookie leads to sign-in', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    expect((await get('/console', cookie)).status).toBe(200);
+    api.clock.advance(TTL + 1);
+    const res = await get('/console', cookie);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/console\/sign-in/);
+  });
+
+  it('lands a merged-away id on its survivor with a notice', async () => {
+    await api.send('identify', { userId: 'sec-merge-a', traits: { email: 'sec-a@example.com' } });
+    await api.send('identify', { userId: 'sec-merge-b', traits: { email: 'sec-b@example.com' } });
+    const [a, b] = [(await api.lookup('email:sec-a@example.com')).body.customerId, (await api.lookup('email:sec-b@example.com')).body.customerId];
+    const merged = await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } });
+    expect(merged.status).toBe(200);
+    const { survivorId, absorbedId } = merged.body;
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const search = await get(`/console/search?q=${absorbedId}`, cookie);
+    expect(search.status).toBe(303);
+    const hop = await get(search.headers.get('location')!, cookie);
+    expect(hop.status).toBe(303);
+    expect(hop.headers.get('location')).toBe(`/console/customers/${survivorId}?merged=${absorbedId}`);
+    const html = await (await get(hop.headers.get('location')!, cookie)).text();
+    expect(html).toContain(`${absorbedId} was merged into this customer`);
+    // a made-up "merged" parameter says nothing
+    expect(await (await get(`/console/customers/${survivorId}?merged=someone-else`, cookie)).text()).not.toContain('was merged into this customer');
+  });
+
+  it('records consent and lets the gdpr scope download the export', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const res = await post(`/console/customers/${customerId}/consents`, { purpose: 'marketing', status: 'granted', _csrf: csrf }, cookie);
+    expect(res.status).toBe(303);
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).toMatch(/<td>marketing<\/td><td>granted<\/td>/);
+    expect(profile).toContain('Consent granted: marketing');
+    const bad = await post(`/console/customers/${customerId}/consents`, { purpose: '', status: 'maybe', _csrf: csrf }, cookie);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('invalid consent');
+    const exported = await get(`/console/customers/${customerId}/export`, cookie);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toBe(`attachment; filename="customer-${customerId}.json"`);
+    expect(JSON.stringify(await exported.json())).toContain('sec@example.com');
+    const reader = await signIn(api.keys.acmeReader);
+    expect((await get(`/console/customers/${customerId}/export`, reader.cookie)).status).toBe(403);
+  });
+
+  it("draws the overview from this tenant's log: the customers and the merge this file made", async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get('/console', cookie)).text();
+    // sec-1, sec-merge-a and sec-merge-b, then one merge (the tests above, in file order)
+    expect(html).toMatch(/Customers per day <span class="stat">3<\/span>/);
+    expect(html).toMatch(/Merges per day <span class="stat">1<\/span>/);
+    expect(html).toMatch(/<svg class="chart"[^>]*role="img"/);
+    expect(html).toMatch(/<span class="stat">0<\/span> of the \d+ most recently written customers have views behind their log/);
+  });
+
+  it('sends sign-in only to a console page, never to another site', async () => {
+    for (const next of ['https://evil.example/console', '//evil.example/console', '/consolex', '/console/../v1/customers']) {
+      const res = await post('/console/sign-in', { token: api.keys.acmeReader, next });
+      expect(res.status, next).toBe(303);
+      expect(res.headers.get('location'), next).toBe('/console');
+    }
+    const kept = await post('/console/sign-in', { token: api.keys.acmeReader, next: `/console/customers/${customerId}` });
+    expect(kept.headers.get('location')).toBe(`/console/customers/${customerId}`);
+  });
+
+  it('pages the timeline, newest first, 20 at a time', async () => {
+    for (let i = 0; i < 25; i++)
+      await api.send('page', {
+        userId: 'sec-pages',
+        name: `Page ${String(i).padStart(2, '0')}`,
+        timestamp: new Date(Date.now() - (25 - i) * 60_000).toISOString(),
+      });
+    const id = (await api.lookup('user_id:sec-pages')).body.customerId;
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const first = await (await get(`/console/customers/${id}`, cookie)).text();
+    const titles = (html: string) => [...html.matchAll(/Viewed page (Page \d+)/g)].map((m) => m[1]);
+    expect(titles(first)).toEqual(Array.from({ length: 20 }, (_, i) => `Page ${String(24 - i).padStart(2, '0')}`));
+    const next = /href="([^"]+)" rel="next"/.exec(first)?.[1];
+    expect(next).toBeDefined();
+    const second = await (await get(next!.replace(/&amp;/g, '&'), cookie)).text();
+    expect(titles(second)).toEqual(['Page 04', 'Page 03', 'Page 02', 'Page 01', 'Page 00']);
+  });
+
+  it('signs out: the cookie is cleared and the next page asks for sign-in', async () => {
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const csrf = await csrfOf(cookie, '/console');
+    expect((await post('/console/sign-out', {}, cookie)).status).toBe(403);
+    const out = await post('/console/sign-out', { _csrf: csrf }, cookie);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/console/sign-in');
+    expect(out.headers.get('set-cookie')).toMatch(/^c360_console=; Max-Age=0; Path=\/console/);
+    expect((await get('/console')).status).toBe(303);
+  });
+
+  it('a tampered cookie is no session', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const [name, value] = cookie.split('=') as [string, string];
+    // one character of the sealed part changed (the middle one: all six of its bits are data)
+    const at = value.indexOf('.') + Math.floor((value.length - value.indexOf('.')) / 2);
+    const flipped = `${name}=${value.slice(0, at)}${value[at] === 'A' ? 'B' : 'A'}${value.slice(at + 1)}`;
+    expect(flipped).not.toBe(cookie);
+    expect((await get('/console', flipped)).status).toBe(303);
+  });
+});
