@@ -10,11 +10,12 @@ export const blockingKeys = (r: MatchRecord): readonly string[] => {
   const year = r.dateOfBirth?.slice(0, 4);
   const add = (rule: string, ...parts: (string | undefined)[]) => parts.every((p) => p) && keys.push(`${rule}:${parts.join('|')}`);
   add('surname_year', r.surname, year);
-  add('given_year', r.givenName, year);
   add('given_surname', r.givenName, r.surname);
   add('dob', r.dateOfBirth);
   add('postcode_initial', r.postcode, r.surname?.[0]);
-  add('email_prefix', r.email?.split('@')[1], r.email?.slice(0, 4));
+  // the local part alone survives a changed domain; domain and a long prefix survive a typo at the end
+  add('email_local', r.email?.split('@')[0]);
+  add('email_domain_prefix', r.email?.split('@')[1], r.email?.slice(0, 8));
   add('phone_last_6', r.phone && r.phone.length >= 6 ? r.phone.slice(-6) : undefined);
   add('national_id', r.nationalId);
   return [...new Set(keys)];

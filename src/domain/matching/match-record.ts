@@ -37,9 +37,10 @@ const digits = (v: string | undefined): string | undefined => {
   const d = v?.replace(/\D/g, '');
   return d ? d : undefined;
 };
+/** YYYY-MM-DD from YYYYMMDD, YYYY-MM-DD or an ISO timestamp (Segment's birthday) */
 const isoDate = (v: string | undefined): string | undefined => {
-  const d = digits(v);
-  return d?.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : undefined;
+  const m = v?.trim().match(/^(\d{4})-?(\d{2})-?(\d{2})(?:$|T)/);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 };
 const email = (v: string | undefined): string | undefined => {
   const t = v?.trim().toLowerCase();
