@@ -1,0 +1,67 @@
+import { candidatePairs } from '../../domain/matching/blocking.js';
+import { fitModel } from '../../domain/matching/estimate.js';
+import type { MatchRecord } from '../../domain/matching/match-record.js';
+import { DEFAULT_THRESHOLDS, type MatchModel, type MatchScore, scorePair, verdictOf } from '../../domain/matching/match-model.js';
+import { matchRecordOfView } from '../../domain/matching/view-record.js';
+import type { ReadModelStore } from '../ports/read-model.port.js';
+
+// `c360 match`: a batch scan of a tenant's customers. Reads every current 360 view (absorbed
+// customers are pointers and take no part), blocks, and scores the candidate pairs with the
+// tenant's model or, without one, a model fitted to the tenant's own records from the given seed.
+// Read-only: it suggests, it never merges.
+
+export type ScanSuggestion = {
+  readonly customerIds: readonly [string, string];
+  readonly verdict: 'auto_merge' | 'review';
+  readonly score: MatchScore;
+};
+export type ScanResult = {
+  readonly customers: number;
+  readonly candidatePairs: number;
+  readonly model: MatchModel;
+  /** best first */
+  readonly suggestions: readonly ScanSuggestion[];
+};
+export type ScanOptions = { readonly model?: MatchModel | undefined; readonly seed: number };
+
+const PAGE = 500;
+
+export class MatchScan {
+  constructor(private readonly readModels: ReadModelStore) {}
+
+  async scan(tenant: string, options: ScanOptions): Promise<ScanResult> {
+    const ids: string[] = [];
+    const records: MatchRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.readModels.list(tenant, { after, limit: PAGE });
+      for (const doc of page.docs)
+        if (doc.kind === 'view') {
+          ids.push(doc.customerId);
+          records.push(matchRecordOfView(doc.view));
+        }
+      after = page.next;
+    } while (after !== undefined);
+    const pairs = candidatePairs(records);
+    const model =
+      options.model ??
+      fitModel({
+        version: `fitted-seed-${options.seed}`,
+        records,
+        candidates: pairs,
+        seed: options.seed,
+        randomPairs: 20_000,
+        iterations: 20,
+        ...DEFAULT_THRESHOLDS,
+      });
+    const suggestions: ScanSuggestion[] = [];
+    for (const [i, j] of pairs) {
+      const [a, b] = ids[i]! < ids[j]! ? [i, j] : [j, i];
+      const score = scorePair(model, records[a]!, records[b]!);
+      const verdict = verdictOf(model, score);
+      if (verdict !== 'none') suggestions.push({ customerIds: [ids[a]!, ids[b]!], verdict, score });
+    }
+    suggestions.sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
+    return { customers: ids.length, candidatePairs: pairs.length, model, suggestions };
+  }
+}
