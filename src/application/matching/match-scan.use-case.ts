@@ -64,4 +64,14 @@ export class MatchScan {
     suggestions.sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
     return { customers: ids.length, candidatePairs: pairs.length, model, suggestions };
   }
+
+  /** One customer's suggestions, from a scan of its tenant (cost grows with the tenant: a first cut). */
+  async matchesOf(
+    tenant: string,
+    customerId: string,
+    options: ScanOptions,
+  ): Promise<{ readonly model: MatchModel; readonly suggestions: readonly ScanSuggestion[] }> {
+    const r = await this.scan(tenant, options);
+    return { model: r.model, suggestions: r.suggestions.filter((s) => s.customerIds.includes(customerId)) };
+  }
 }
