@@ -95,7 +95,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const relay = once(() => new EngagementRelay(ports, options.engagement));
   const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries()));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
-  const matching = once(() => new MatchScan(ports.readModels));
+  const matching = once(() => new MatchScan(ports.readModels, identity()));
   const gdpr = once(() => ({
     erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
       const receipt = await erasure().erase(...args);

@@ -21,8 +21,8 @@ const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 
 const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
 const CITIES = ['leeds', 'york', 'bath', 'truro'];
 
-const identify = async (userId: string, traits: Record<string, unknown>) => {
-  const r = await api.send('identify', { userId, traits });
+const identify = async (who: string | { anonymousId: string }, traits: Record<string, unknown>) => {
+  const r = await api.send('identify', { ...(typeof who === 'string' ? { userId: who } : who), traits });
   expect(r.status, r.text).toBe(200);
   return r.body.customerId as string;
 };
@@ -39,7 +39,8 @@ describe('GET /v1/customers/{id}/matches', () => {
     const ids: string[] = [];
     for (let i = 0; i < 24; i++) ids.push(await identify(`m-${i}`, person(i)));
     const p = person(3);
-    const twin = await identify('m-twin', { ...p, firstName: 'jakc', email: `${p.firstName}.3@other.example` });
+    // no user id of its own: the user_id limit of one does not stand between them
+    const twin = await identify({ anonymousId: 'anon-twin' }, { ...p, firstName: 'jakc', email: `${p.firstName}.3@other.example` });
 
     const r = await api.request('GET', `/v1/customers/${ids[3]}/matches`, { token: api.keys.acmeReader });
     expect(r.status, r.text).toBe(200);
@@ -58,6 +59,33 @@ describe('GET /v1/customers/{id}/matches', () => {
     expect(back.body.matches.map((x: { customerId: string }) => x.customerId)).toEqual([ids[3]]);
     const alone = await api.request('GET', `/v1/customers/${ids[10]}/matches`, { token: api.keys.acmeReader });
     expect(alone.body.matches).toEqual([]);
+
+    // accepting a pair that is not suggested is refused, naming the field
+    const refused = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: ids[10] } });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
+
+    // accepting the suggestion merges the two, with the score in the merge's evidence
+    const accepted = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+    expect(accepted.status, accepted.text).toBe(200);
+    expect([accepted.body.survivorId, accepted.body.absorbedId].sort()).toEqual([ids[3], twin].sort());
+    expect(accepted.body.probability).toBe(m.probability);
+    const explained = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/explain`, { token: api.keys.acmeReader });
+    expect(JSON.stringify(explained.body)).toMatch(/probabilistic match accepted: p=[01]\.\d+, weight=-?\d+\.\d+, model fitted-seed-19; givenName /);
+    const after = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/matches`, { token: api.keys.acmeReader });
+    expect(after.body.matches).toEqual([]);
+  });
+
+  it('accepting merges like any merge: a look-alike with another user id breaks the limit and is refused', async () => {
+    const p = { ...person(40), firstName: 'zara', lastName: 'quennell' };
+    const first = await identify('lim-1', p);
+    const second = await identify('lim-2', { ...p, email: `zara.q@other.example` });
+    const listed = await api.request('GET', `/v1/customers/${first}/matches`, { token: api.keys.acmeReader });
+    expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([second]);
+    const r = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: second } });
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
+    expect((await api.request('GET', `/v1/customers/${second}`, { token: api.keys.acmeReader })).status).toBe(200);
   });
 
   it('answers 404 for an unknown customer and 400 naming the id for a malformed one', async () => {

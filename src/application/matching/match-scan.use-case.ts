@@ -3,6 +3,8 @@ import { fitModel } from '../../domain/matching/estimate.js';
 import type { MatchRecord } from '../../domain/matching/match-record.js';
 import { DEFAULT_THRESHOLDS, type MatchModel, type MatchScore, scorePair, verdictOf } from '../../domain/matching/match-model.js';
 import { matchRecordOfView } from '../../domain/matching/view-record.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import type { IdentityUseCases } from '../customers/identity.use-cases.js';
 import type { ReadModelStore } from '../ports/read-model.port.js';
 
 // `c360 match`: a batch scan of a tenant's customers. Reads every current 360 view (absorbed
@@ -27,7 +29,10 @@ export type ScanOptions = { readonly model?: MatchModel | undefined; readonly se
 const PAGE = 500;
 
 export class MatchScan {
-  constructor(private readonly readModels: ReadModelStore) {}
+  constructor(
+    private readonly readModels: ReadModelStore,
+    private readonly identity: Pick<IdentityUseCases, 'merge'>,
+  ) {}
 
   async scan(tenant: string, options: ScanOptions): Promise<ScanResult> {
     const ids: string[] = [];
@@ -74,4 +79,32 @@ export class MatchScan {
     const r = await this.scan(tenant, options);
     return { model: r.model, suggestions: r.suggestions.filter((s) => s.customerIds.includes(customerId)) };
   }
+
+  /**
+   * Accepts a suggestion: scores the pair again now and, if it is still suggested, merges it through
+   * the manual merge (limits, cluster guard and blocked values apply; unmerge undoes it). The score,
+   * each field's weight and the model version go into the merge's evidence (its reason).
+   */
+  async accept(
+    tenant: string,
+    customerId: string,
+    otherId: string,
+    options: ScanOptions & { readonly actor: string; readonly operationId?: string | undefined },
+  ) {
+    const { suggestions } = await this.matchesOf(tenant, customerId, options);
+    const s = suggestions.find((x) => x.customerIds.includes(otherId));
+    if (!s)
+      throw new DomainError(
+        'MATCH_NOT_SUGGESTED',
+        `${customerId} and ${otherId} are not a suggested match now (below the review threshold or never candidates)`,
+        ['otherId'],
+      );
+    const merged = await this.identity.merge(tenant, customerId, otherId, { actor: options.actor, reason: evidenceOf(s), operationId: options.operationId });
+    return { ...merged, score: s.score };
+  }
 }
+
+const evidenceOf = (s: ScanSuggestion): string =>
+  `probabilistic match accepted: p=${s.score.probability.toFixed(6)}, weight=${s.score.weight.toFixed(3)}, model ${s.score.modelVersion}; ${s.score.fields
+    .map((f) => `${f.field} ${f.level} ${f.weight.toFixed(3)}`)
+    .join(', ')}`;

@@ -4,7 +4,8 @@ import type { HttpDeps } from '../http.deps.js';
 import { errors, IdParams, lazy, ok } from '../schemas.js';
 
 // GET /v1/customers/{id}/matches: the customer's probable duplicates, best first, each with its
-// match probability, weight and every field's contribution. Read-only.
+// match probability, weight and every field's contribution. POST .../matches/accept merges one
+// through the manual merge, with the score as evidence.
 
 const MatchesPage = lazy(() =>
   z
@@ -56,6 +57,47 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight })),
       }));
       return c.json({ customerId, modelVersion: model.version, matches }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/customers/{id}/matches/accept',
+      tags: ['identity'],
+      summary:
+        'Accept a suggested match: merge it (rules apply as for any merge; unmerge undoes it), with the score, field weights and model version as evidence',
+      security: [{ bearer: [] }],
+      middleware: [gate.needs('admin')] as const,
+      request: {
+        params: IdParams,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({ otherId: IdParams.shape.id, operationId: z.string().min(1).max(128).optional() }).openapi('AcceptMatchRequest'),
+            },
+          },
+        },
+      },
+      responses: {
+        ...ok(() =>
+          z
+            .object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), probability: z.number(), modelVersion: z.string() })
+            .openapi('AcceptMatchResult'),
+        ),
+        ...errors(400, 404, 409, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const p = c.get('principal');
+      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { seed: SEED, actor: p.id, operationId: body.operationId });
+      return c.json(
+        { mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability, modelVersion: r.score.modelVersion },
+        200,
+      );
     },
   );
 };
