@@ -14,6 +14,7 @@ import { decodeReadable, EventCodec } from './event-codec.js';
 import { identityChangesOf } from './identity-changes.js';
 import type { IdentityFeed } from './ports/identity-feed.port.js';
 import type { RecordedEvent } from '../domain/customer/customer.events.js';
+import { MatchScan } from './matching/match-scan.use-case.js';
 import { IngestUseCase, type IngestSource } from './ingest/ingest.use-case.js';
 import { CommandPipeline, type AfterCommit } from './commands/command-pipeline.js';
 import { Customer360Projector } from './projection/customer360.projector.js';
@@ -94,6 +95,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const relay = once(() => new EngagementRelay(ports, options.engagement));
   const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries()));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
+  const matching = once(() => new MatchScan(ports.readModels, identity()));
   const gdpr = once(() => ({
     erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
       const receipt = await erasure().erase(...args);
@@ -170,6 +172,10 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     },
     get consents() {
       return consents();
+    },
+    /** probabilistic matching: the batch scan behind `c360 match` */
+    get matching() {
+      return matching();
     },
   };
 };

@@ -8,6 +8,7 @@ import { registerMigrate } from './migrate.command.js';
 import { tenantName } from './options.js';
 import { makeOutput } from './output.js';
 import { registerQuarantine } from './quarantine.command.js';
+import { registerMatch } from './match.command.js';
 import { registerRebuild } from './rebuild.command.js';
 import { registerRekey } from './rekey.command.js';
 import { registerSeed } from './seed.command.js';
@@ -50,6 +51,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerGdpr(program, action);
   registerMigrate(program, action);
   registerRekey(program, action);
+  registerMatch(program, action);
   return program;
 };
 

@@ -16,6 +16,7 @@ import { registerCustomerRoutes } from './routes/customer.routes.js';
 import { registerEngagementRoutes, type EngagementRouteDeps } from './routes/engagement.routes.js';
 import { registerGdprRoutes, type GdprRouteDeps } from './routes/gdpr.routes.js';
 import { registerIngestRoutes } from './routes/ingest.routes.js';
+import { registerMatchingRoutes } from './routes/matching.routes.js';
 import { OPENAPI_INFO, registerOpsRoutes, securitySchemes } from './routes/ops.routes.js';
 
 // One route table for every runtime: the Node server (node-server.ts) and API Gateway (the Lambda
@@ -94,6 +95,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   app.openAPIRegistry.registerComponent('securitySchemes', 'writeKey', securitySchemes.writeKey);
   registerIngestRoutes(app, deps, gate);
   registerCustomerRoutes(app, deps, gate);
+  registerMatchingRoutes(app, deps, gate);
   registerAdminRoutes(app, deps, gate);
   registerGdprRoutes(app, deps, gate);
   registerEngagementRoutes(app, deps, gate);

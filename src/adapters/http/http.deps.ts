@@ -19,7 +19,7 @@ export type HealthReport = { readonly ok: boolean; readonly details?: Record<str
  */
 export type HttpDeps = {
   /** queries (get360, findByIdentifier, explain), identity (merge, unmerge), rebuild, quarantine */
-  readonly core: Pick<Core, 'queries' | 'identity' | 'rebuild' | 'quarantine' | 'gdpr' | 'export' | 'consents'>;
+  readonly core: Pick<Core, 'queries' | 'identity' | 'rebuild' | 'quarantine' | 'gdpr' | 'export' | 'consents' | 'matching'>;
   /** where Segment calls go: processed now (sync) or validated and queued ('queued' answers like accepted) */
   readonly intake: CallIntake;
   /** turns a write key or bearer token into a Principal (tenant, scopes, source, rate limit) */

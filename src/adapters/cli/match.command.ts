@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { Action, CommandContext } from './command-context.js';
+import { integer } from './options.js';
+import { plural } from './output.js';
+
+// `c360 match`: scan the tenant's customers for probable duplicates and list the suggestions, best
+// first, with each field's weight. Read-only: nothing is merged.
+
+export const registerMatch = (program: Command, action: Action): void => {
+  program
+    .command('match')
+    .description("scan the tenant's customers for probable duplicates (read-only) and list the suggestions with their scores")
+    .option('--seed <n>', 'seed for the random pairs the model is fitted from', integer(0), 19)
+    .option('--limit <n>', 'list at most this many suggestions', integer(1), 50)
+    .action(action((ctx, opts: { seed: number; limit: number }) => match(ctx, opts)));
+};
+
+const match = async (ctx: CommandContext, opts: { seed: number; limit: number }): Promise<number> => {
+  const session = await ctx.session();
+  const r = await session.core.matching.scan(ctx.tenant, { seed: opts.seed });
+  const shown = r.suggestions.slice(0, opts.limit);
+  ctx.out.result({
+    tenant: ctx.tenant,
+    customers: r.customers,
+    candidatePairs: r.candidatePairs,
+    modelVersion: r.model.version,
+    suggestions: r.suggestions.length,
+    shown: shown.map((s) => ({
+      customerIds: s.customerIds,
+      verdict: s.verdict,
+      probability: s.score.probability,
+      weight: s.score.weight,
+      fields: s.score.fields,
+    })),
+  });
+  ctx.out.line(
+    `tenant "${ctx.tenant}": ${plural(r.customers, 'customer')}, ${plural(r.candidatePairs, 'candidate pair')} after blocking, ${plural(r.suggestions.length, 'suggestion')} (model ${r.model.version})`,
+  );
+  for (const s of shown) {
+    const fields = s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ');
+    ctx.out.line(`${s.customerIds.join(' ~ ')}  p=${s.score.probability.toFixed(4)}  ${s.verdict}  [${fields}]`);
+  }
+  return 0;
+};

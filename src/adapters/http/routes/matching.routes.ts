@@ -1,0 +1,103 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv, Gate } from '../auth.js';
+import type { HttpDeps } from '../http.deps.js';
+import { errors, IdParams, lazy, ok } from '../schemas.js';
+
+// GET /v1/customers/{id}/matches: the customer's probable duplicates, best first, each with its
+// match probability, weight and every field's contribution. POST .../matches/accept merges one
+// through the manual merge, with the score as evidence.
+
+const MatchesPage = lazy(() =>
+  z
+    .object({
+      customerId: z.string(),
+      modelVersion: z.string(),
+      matches: z.array(
+        z.object({
+          customerId: z.string().openapi({ description: 'the other customer of the pair' }),
+          verdict: z
+            .enum(['review', 'auto_merge'])
+            .openapi({ description: 'auto_merge: at or above the auto-merge threshold (merged only when the tenant turns auto-merge on)' }),
+          probability: z.number(),
+          weight: z.number().openapi({ description: 'log2 of the posterior odds: the prior plus the field weights' }),
+          fields: z.array(z.object({ field: z.string(), level: z.string(), weight: z.number() })),
+        }),
+      ),
+    })
+    .openapi('MatchesPage'),
+);
+
+/** the seed the model is fitted from when the tenant has none of its own */
+const SEED = 19;
+
+export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/customers/{id}/matches',
+      tags: ['customers'],
+      summary: "The customer's probable duplicates, scored, with each field's weight",
+      security: [{ bearer: [] }],
+      middleware: [gate.needs('read')] as const,
+      request: { params: IdParams },
+      responses: { ...ok(MatchesPage), ...errors(400, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const tenant = c.get('principal').tenant;
+      // 404 for an unknown customer, an absorbed one is answered for its survivor
+      const found = await deps.core.queries.get360(tenant, id);
+      const customerId = found.kind === 'redirect' ? found.survivorId : id;
+      const { model, suggestions } = await deps.core.matching.matchesOf(tenant, customerId, { seed: SEED });
+      const matches = suggestions.map((s) => ({
+        customerId: s.customerIds[0] === customerId ? s.customerIds[1] : s.customerIds[0],
+        verdict: s.verdict,
+        probability: s.score.probability,
+        weight: s.score.weight,
+        fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight })),
+      }));
+      return c.json({ customerId, modelVersion: model.version, matches }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/customers/{id}/matches/accept',
+      tags: ['identity'],
+      summary:
+        'Accept a suggested match: merge it (rules apply as for any merge; unmerge undoes it), with the score, field weights and model version as evidence',
+      security: [{ bearer: [] }],
+      middleware: [gate.needs('admin')] as const,
+      request: {
+        params: IdParams,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({ otherId: IdParams.shape.id, operationId: z.string().min(1).max(128).optional() }).openapi('AcceptMatchRequest'),
+            },
+          },
+        },
+      },
+      responses: {
+        ...ok(() =>
+          z
+            .object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), probability: z.number(), modelVersion: z.string() })
+            .openapi('AcceptMatchResult'),
+        ),
+        ...errors(400, 404, 409, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const p = c.get('principal');
+      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { seed: SEED, actor: p.id, operationId: body.operationId });
+      return c.json(
+        { mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability, modelVersion: r.score.modelVersion },
+        200,
+      );
+    },
+  );
+};

@@ -1,0 +1,29 @@
+import type { Customer360 } from '../projection/customer360.js';
+import { type MatchRecord, normaliseRecord } from './match-record.js';
+
+// What matching reads from a customer's 360 view: Segment's reserved traits (firstName, lastName,
+// name, birthday, email, phone, address.street/postalCode/city), else the linked email and phone.
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v : typeof v === 'number' ? String(v) : undefined);
+const obj = (v: unknown): Readonly<Record<string, unknown>> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+const identifierOf = (view: Customer360, type: string): string | undefined =>
+  Object.values(view.identifiers)
+    .filter((f) => f.type === type && f.value)
+    .sort((a, b) => a.firstSeenAt - b.firstSeenAt)[0]?.value;
+
+export const matchRecordOfView = (view: Customer360): MatchRecord => {
+  const t = (name: string) => view.traits[name]?.value;
+  const [first, ...rest] = (str(t('name')) ?? '').trim().split(/\s+/);
+  const address = obj(t('address'));
+  return normaliseRecord({
+    givenName: str(t('firstName')) ?? str(t('first_name')) ?? (rest.length ? first : undefined),
+    surname: str(t('lastName')) ?? str(t('last_name')) ?? (rest.length ? rest.at(-1) : undefined),
+    dateOfBirth: str(t('birthday')) ?? str(t('dateOfBirth')),
+    email: str(t('email')) ?? identifierOf(view, 'email'),
+    phone: str(t('phone')) ?? identifierOf(view, 'phone'),
+    street: str(address.street),
+    postcode: str(address.postalCode) ?? str(address.postal_code),
+    city: str(address.city),
+  });
+};
