@@ -110,8 +110,9 @@ export class ServiceStack extends Stack {
       api: make('api', { reservedConcurrency: workload.apiReservedConcurrency || undefined }),
       kinesis: make('kinesis', { timeout: Duration.minutes(2) }),
       streams: make('streams', { timeout: Duration.minutes(2) }),
-      // one flush at a time: two would race for the same due entries
-      outbox: make('outbox', { timeout: Duration.minutes(2), reservedConcurrency: 1, memoryMb: 512 }),
+      // one flush at a time (two would race for the same due entries), and each done before the
+      // next tick (the handler starts no page with less than 10 s left), so ticks are not throttled
+      outbox: make('outbox', { timeout: Duration.seconds(50), reservedConcurrency: 1, memoryMb: 512 }),
     };
     this.grant(props);
     this.wire(props);
