@@ -1,8 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
-import { resources, synthApp } from '../support/cdk.js';
+import { removeTempDirs, resources, synthApp } from '../support/cdk.js';
 
 // The deployment, synthesized offline (no account, no Docker, no lookups) with the cdk-nag gate on
 // every stage, and the properties the platform depends on asserted on the templates.
@@ -17,6 +17,7 @@ beforeAll(() => {
   built = synthApp();
   workloads = built.pipeline.stages;
 }, 180_000);
+afterAll(removeTempDirs);
 
 describe('synth', () => {
   it('synthesizes every stage: management, security, data, and the pipeline with dev, staging and prod (cdk-nag found nothing unacknowledged)', () => {

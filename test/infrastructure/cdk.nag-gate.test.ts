@@ -1,14 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { loadAccounts } from '../../src/infrastructure/cdk/accounts.js';
 import { buildCdkApp } from '../../src/infrastructure/cdk/app.js';
 import { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
-import { stubAssets } from '../support/cdk.js';
+import { removeTempDirs, stubAssets, tempDir } from '../support/cdk.js';
+
+afterAll(removeTempDirs);
 
 // The cdk-nag gate reaches every stage: a deliberately bad resource (an unencrypted queue with no
 // DLQ, a bucket without access logs or TLS enforcement) inside a workload stage of the pipeline and
@@ -19,7 +18,7 @@ it('a bad resource in any stage fails the synth with the AwsSolutions findings',
   const built = buildCdkApp({
     accounts: loadAccounts(),
     assetsDir: stubAssets(),
-    outdir: mkdtempSync(join(tmpdir(), 'c360-cdk-bad-')),
+    outdir: tempDir('c360-cdk-bad-'),
     customize: (stage) => {
       if (stage instanceof WorkloadStage && stage.stageName === 'dev') new Queue(stage.service, 'BadQueue');
       if (stage.stageName === 'Security') new Bucket(new Stack(stage, 'Bad'), 'BadBucket');

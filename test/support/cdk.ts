@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
@@ -10,8 +10,22 @@ import { buildCdkApp } from '../../src/infrastructure/cdk/app.js';
 // bundle (the templates do not depend on the bundle's content; building the real bundles takes a
 // minute and is covered by the bundle tests).
 
+const made: string[] = [];
+
+/** Removes the folders tempDir made (a test file's afterAll). */
+export const removeTempDirs = (): void => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+};
+
+/** A temporary folder, removed by removeTempDirs. */
+export const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+
 export const stubAssets = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'c360-cdk-assets-'));
+  const dir = tempDir('c360-cdk-assets-');
   for (const name of ['api', 'kinesis', 'streams', 'outbox']) {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, `${name}.mjs`), 'export const handler = async () => ({});\n');
@@ -21,7 +35,7 @@ export const stubAssets = (): string => {
 
 export const synthApp = () => {
   process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
-  const built = buildCdkApp({ accounts: loadAccounts(), assetsDir: stubAssets(), outdir: mkdtempSync(join(tmpdir(), 'c360-cdk-out-')) });
+  const built = buildCdkApp({ accounts: loadAccounts(), assetsDir: stubAssets(), outdir: tempDir('c360-cdk-out-') });
   const assembly = built.app.synth();
   return { ...built, assembly };
 };
