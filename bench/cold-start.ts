@@ -173,7 +173,9 @@ export const measureColdStart = async (outDir = join(ROOT, 'dist/lambda')): Prom
     return measureTargets(
       FUNCTIONS.flatMap((fn): ColdStartTarget[] => {
         const file = join(outDir, `${fn.name}.mjs`);
-        const plain: ColdStartTarget = { name: fn.name, args: importArgs(file), file };
+        // the outbox function refuses to start without the topic it publishes to
+        const topic: Record<string, string> = fn.name === 'outbox' ? { C360_SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:cold-start-bench' } : {};
+        const plain: ColdStartTarget = { name: fn.name, args: importArgs(file), file, env: () => topic };
         if (!WITH_COMPILE_CACHE) return [plain];
         const warm = join(caches, `${fn.name}-warm`);
         return [
@@ -182,9 +184,9 @@ export const measureColdStart = async (outDir = join(ROOT, 'dist/lambda')): Prom
             name: `${fn.name}, compile cache empty`,
             args: importArgs(file),
             compileCache: 'empty',
-            env: () => ({ NODE_COMPILE_CACHE: join(caches, `${fn.name}-${fresh++}`) }),
+            env: () => ({ ...topic, NODE_COMPILE_CACHE: join(caches, `${fn.name}-${fresh++}`) }),
           },
-          { name: `${fn.name}, compile cache warm`, args: importArgs(file), compileCache: 'warm', env: () => ({ NODE_COMPILE_CACHE: warm }) },
+          { name: `${fn.name}, compile cache warm`, args: importArgs(file), compileCache: 'warm', env: () => ({ ...topic, NODE_COMPILE_CACHE: warm }) },
         ];
       }),
     );

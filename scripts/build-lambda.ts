@@ -28,8 +28,9 @@ const NO_HTTP = [/[\\/]adapters[\\/]http[\\/]/, /node_modules[\\/](hono|@hono[\\
 
 export const FUNCTIONS: readonly LambdaFunction[] = [
   { name: 'api', entry: 'src/infrastructure/lambda/api.ts', budgetBytes: 1.5 * MB, asyncIngest: true, forbidden: [] },
-  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1.1 * MB, asyncIngest: false, forbidden: NO_HTTP },
-  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1.1 * MB, asyncIngest: false, forbidden: NO_HTTP },
+  { name: 'kinesis', entry: 'src/infrastructure/lambda/kinesis.ts', budgetBytes: 1_100_000, asyncIngest: false, forbidden: NO_HTTP },
+  { name: 'streams', entry: 'src/infrastructure/lambda/streams.ts', budgetBytes: 1_100_000, asyncIngest: false, forbidden: NO_HTTP },
+  { name: 'outbox', entry: 'src/infrastructure/lambda/outbox.ts', budgetBytes: 1_100_000, asyncIngest: false, forbidden: NO_HTTP },
 ];
 
 export type BundleReport = {

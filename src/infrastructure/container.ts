@@ -6,6 +6,7 @@ import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { StaticAuthenticator } from '../adapters/config/static-credentials.js';
+import type { Authenticator } from '../application/ports/access.port.js';
 import { StaticTenantSettings } from '../adapters/config/static-tenant-settings.js';
 import { AesGcmCipher, HmacHasher, SystemClock, UuidV7Generator } from '../adapters/crypto/node-crypto.js';
 import { LocalMasterKey, MasterKeyring } from '../adapters/crypto/master-key.js';
@@ -26,6 +27,8 @@ import { TOKENS } from './tokens.js';
 type Kms = typeof import('../adapters/crypto/kms.master-key.js');
 
 export type ContainerOptions = {
+  /** who may call, instead of the configured credentials (the Lambda functions' rotating Secrets Manager list) */
+  readonly authenticator?: Authenticator | undefined;
   /** called once for each piece when it is built (its token's name): tests prove an entry point builds only what it uses */
   readonly onBuilt?: ((piece: keyof typeof TOKENS) => void) | undefined;
 };
@@ -62,7 +65,7 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
   c.bind(TOKENS.Cipher).toConstantValue(new AesGcmCipher());
   c.bind(TOKENS.Hasher).toConstantValue(new HmacHasher(() => config.claimSecret));
   c.bind(TOKENS.Metrics).toConstantValue(new MemoryMetrics());
-  c.bind(TOKENS.Authenticator).toDynamicValue(() => new StaticAuthenticator(loadCredentials(config)));
+  c.bind(TOKENS.Authenticator).toDynamicValue(() => options.authenticator ?? new StaticAuthenticator(loadCredentials(config)));
   c.bind(TOKENS.TenantSettings).toConstantValue(
     new StaticTenantSettings({
       identityRules: config.identityRules,

@@ -25,6 +25,21 @@ export const CredentialsFile = z.object({
     .min(1),
 });
 
+/** A credentials document (the file's, or a Secrets Manager secret's) as specs; `label` names its origin in errors. */
+export const parseCredentials = (raw: unknown, config: Pick<Config, 'rateLimitPerSecond'>, label: string): CredentialSpec[] => {
+  const parsed = CredentialsFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${label}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const ids = new Set<string>();
+  return parsed.data.credentials.map((c) => {
+    if (ids.has(c.id)) throw new ConfigError(`${label}: credential id ${c.id} appears twice`);
+    ids.add(c.id);
+    return { ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond };
+  });
+};
+
 export const loadCredentials = (config: Config): CredentialSpec[] => {
   const specs: CredentialSpec[] = [];
   if (config.credentialsFile) {
@@ -34,17 +49,7 @@ export const loadCredentials = (config: Config): CredentialSpec[] => {
     } catch (e) {
       throw new ConfigError(`C360_CREDENTIALS_FILE: cannot read ${config.credentialsFile} as JSON (${(e as Error).message})`);
     }
-    const parsed = CredentialsFile.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`C360_CREDENTIALS_FILE: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    }
-    const ids = new Set<string>();
-    for (const c of parsed.data.credentials) {
-      if (ids.has(c.id)) throw new ConfigError(`C360_CREDENTIALS_FILE: credential id ${c.id} appears twice`);
-      ids.add(c.id);
-      specs.push({ ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond });
-    }
+    specs.push(...parseCredentials(raw, config, 'C360_CREDENTIALS_FILE'));
   }
   if (config.writeKey)
     specs.push({

@@ -32,6 +32,8 @@ const ENV = {
   C360_ADMIN_TOKEN: 'bundle-admin-token-0123456789abcdef',
 };
 
+const TOPIC = 'arn:aws:sns:us-east-1:000000000000:bundle-offers';
+
 /** Imports a bundle in a fresh node (cwd: the temp dir) and hands `event` to its handler. */
 const invoke = async (name: string, event: unknown, env: Record<string, string> = {}): Promise<unknown> => {
   const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
@@ -44,8 +46,8 @@ process.stdout.write(JSON.stringify(event === null ? 'loaded' : await handler(ev
 };
 
 describe('the Lambda bundles', () => {
-  it('are each within budget: api 1.5 MB, kinesis and streams 1.1 MB', () => {
-    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'streams']);
+  it('are each within budget: api 1.5 MB, kinesis, streams and outbox 1.1 MB', () => {
+    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'outbox', 'streams']);
     for (const r of reports) {
       expect(r.budgetBytes).toBe(r.name === 'api' ? 1_500_000 : 1_100_000);
       expect(r.bytes, `${r.name}.mjs: ${r.bytes} bytes`).toBeLessThanOrEqual(r.budgetBytes);
@@ -54,8 +56,9 @@ describe('the Lambda bundles', () => {
     }
   });
 
-  it.each(['api', 'kinesis', 'streams'])('%s.mjs loads in a fresh node and exports a handler', async (name) => {
-    expect(await invoke(name, null)).toBe('loaded');
+  it.each(['api', 'kinesis', 'streams', 'outbox'])('%s.mjs loads in a fresh node and exports a handler', async (name) => {
+    // the outbox function refuses to start without the topic it publishes to
+    expect(await invoke(name, null, name === 'outbox' ? { C360_SNS_TOPIC_ARN: TOPIC } : {})).toBe('loaded');
   });
 
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
@@ -82,21 +85,24 @@ describe('the Lambda bundles', () => {
     }
   });
 
-  it.each(['api', 'kinesis', 'streams'])('%s.mjs: a configuration error fails the start with its message alone, not the minified source', async (name) => {
-    const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
-    const failed = run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], {
-      cwd: dir,
-      env: { ...ENV, C360_STORE: 'bogus' },
-    });
-    const error = (await failed.then(
-      () => undefined,
-      (e: unknown) => e,
-    )) as { code?: number; stderr?: string } | undefined;
-    expect(error?.code).toBe(1);
-    expect(error?.stderr).toMatch(/ConfigError\]: C360_STORE: Invalid option/);
-    // node's own lines around it; the bundle is one line of several hundred kB
-    expect(error?.stderr?.length).toBeLessThan(1_000);
-  });
+  it.each(['api', 'kinesis', 'streams', 'outbox'])(
+    '%s.mjs: a configuration error fails the start with its message alone, not the minified source',
+    async (name) => {
+      const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
+      const failed = run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], {
+        cwd: dir,
+        env: { ...ENV, C360_STORE: 'bogus' },
+      });
+      const error = (await failed.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code?: number; stderr?: string } | undefined;
+      expect(error?.code).toBe(1);
+      expect(error?.stderr).toMatch(/ConfigError\]: C360_STORE: Invalid option/);
+      // node's own lines around it; the bundle is one line of several hundred kB
+      expect(error?.stderr?.length).toBeLessThan(1_000);
+    },
+  );
 
   it('api.mjs without any credential refuses to start and says why', async () => {
     const { C360_ADMIN_TOKEN: _, ...bare } = ENV;

@@ -1,3 +1,4 @@
+import { RotatingAuthenticator } from '../../adapters/config/rotating-authenticator.js';
 import type { HttpDeps } from '../../adapters/http/http.deps.js';
 import { createApiHandler, httpLogger, type ApiHandler, type FetchApp } from '../../adapters/lambda/api.handler.js';
 import type { App } from '../app.js';
@@ -10,7 +11,8 @@ import { telemetryFor, type Env } from './functions.js';
  * credential every request would be refused (401): the function refuses to start instead.
  */
 export const apiFunction = (app: App, options: { readonly openApiDocument?: HttpDeps['openApiDocument']; readonly env?: Env } = {}): ApiHandler => {
-  if (loadCredentials(app.config).length === 0)
+  // credentials from a Secrets Manager secret (C360_CREDENTIALS_SECRET_ID) are checked as they load
+  if (loadCredentials(app.config).length === 0 && !(app.auth instanceof RotatingAuthenticator))
     throw new ConfigError(
       'no credentials configured, so every request would be refused: set C360_WRITE_KEY (ingest), C360_ADMIN_TOKEN (every scope) or C360_CREDENTIALS_FILE',
     );

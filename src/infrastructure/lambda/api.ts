@@ -1,10 +1,9 @@
-import { buildApp } from '../app.js';
-import { loadConfig } from '../config.js';
 import { apiFunction } from './api.function.js';
 import { startFunction } from './functions.js';
+import { functionApp } from './secrets.js';
 
 // API Gateway (REST and HTTP APIs): the App is built once per cold start. The OpenAPI document is
 // loaded (from its own chunk in the bundle) when /openapi.json is first asked for.
 export const handler = await startFunction(async () =>
-  apiFunction(await buildApp(loadConfig()), { openApiDocument: async () => (await import('./openapi-document.js')).openApiDocument }),
+  apiFunction(await functionApp(), { openApiDocument: async () => (await import('./openapi-document.js')).openApiDocument }),
 );

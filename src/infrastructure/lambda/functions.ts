@@ -1,7 +1,9 @@
 import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
 import { createTelemetry } from '../../adapters/lambda/lambda.telemetry.js';
+import { createOutboxHandler, type OutboxHandler } from '../../adapters/lambda/outbox.handler.js';
 import { createStreamsHandler, type StreamsHandler } from '../../adapters/lambda/streams.handler.js';
 import type { App } from '../app.js';
+import { ConfigError } from '../config.js';
 
 // Each Lambda function's handler over a built App: the entry points (kinesis.ts, streams.ts) call
 // these once per cold start, and the tests call them the same way. The api function's lives in
@@ -50,3 +52,13 @@ export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandle
 /** DynamoDB Streams of the events table -> the 360 views. */
 export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler =>
   createStreamsHandler({ projector: app.streamsProjector, telemetry: telemetryFor('c360-streams', app, env) });
+
+/**
+ * A schedule -> the engagement outbox relay. Without a topic there is nothing to publish to (the
+ * notifier would keep them in memory and lose them): the function refuses to start instead.
+ */
+export const outboxFunction = (app: App, env: Env = process.env): OutboxHandler => {
+  if (!app.config.snsTopicArn) throw new ConfigError('C360_SNS_TOPIC_ARN: required by the outbox function (the topic it publishes engagement decisions to)');
+  if (!app.core.engagement.enabled) throw new ConfigError('C360_ENGAGEMENT: the outbox function needs engagement on');
+  return createOutboxHandler({ relay: app.core.engagement.relay, telemetry: telemetryFor('c360-outbox', app, env) });
+};

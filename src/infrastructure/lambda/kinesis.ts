@@ -1,6 +1,5 @@
-import { buildApp } from '../app.js';
-import { loadConfig } from '../config.js';
 import { kinesisFunction, startFunction } from './functions.js';
+import { functionApp } from './secrets.js';
 
-// Kinesis Data Streams -> ingest: the App is built once per cold start.
-export const handler = await startFunction(async () => kinesisFunction(await buildApp(loadConfig())));
+// Kinesis Data Streams -> ingest: the App is built once per cold start (secrets: secrets.ts).
+export const handler = await startFunction(async () => kinesisFunction(await functionApp()));

@@ -1,6 +1,5 @@
-import { buildApp } from '../app.js';
-import { loadConfig } from '../config.js';
 import { startFunction, streamsFunction } from './functions.js';
+import { functionApp } from './secrets.js';
 
-// DynamoDB Streams (events table) -> the 360 views: the App is built once per cold start.
-export const handler = await startFunction(async () => streamsFunction(await buildApp(loadConfig())));
+// DynamoDB Streams (events table) -> the 360 views: the App is built once per cold start (secrets: secrets.ts).
+export const handler = await startFunction(async () => streamsFunction(await functionApp()));

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+// The accounts the platform deploys to (accounts.json, checked in): one Stage per entry. The
+// layout follows a multi-account organization: management (billing, Organizations), security
+// (the log archive and security tooling), data (the lake and Athena), operations (the pipeline,
+// alarms' fan-in), and one workload account per environment (dev, staging, prod).
+
+const AccountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+const Place = z.object({ account: AccountId, region: Region });
+
+export const Workload = Place.extend({
+  name: z.string().regex(/^[a-z][a-z0-9]{1,15}$/, 'lower-case letters and digits'),
+  /** deletion protection, retained resources, longer log retention */
+  production: z.boolean(),
+  /** 0: none (a new account's concurrency quota may be too small to reserve any) */
+  apiReservedConcurrency: z.number().int().min(0),
+  apiThrottle: z.object({ rate: z.number().positive(), burst: z.number().int().positive() }),
+});
+export type Workload = z.infer<typeof Workload>;
+
+export const Accounts = z.object({
+  /** the CDK bootstrap qualifier: every account is bootstrapped with it */
+  qualifier: z.string().regex(/^[a-z0-9]{1,10}$/),
+  homeRegion: Region,
+  management: Place.extend({ monthlyBudgetUsd: z.number().positive() }),
+  security: Place,
+  data: Place,
+  operations: Place,
+  workloads: z.array(Workload).min(1),
+  organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/),
+  alarmEmail: z.email().optional(),
+});
+export type Accounts = z.infer<typeof Accounts>;
+
+export const ACCOUNTS_FILE = new URL('./accounts.json', import.meta.url);
+
+export const loadAccounts = (file: URL | string = ACCOUNTS_FILE): Accounts => {
+  const parsed = Accounts.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${String(file)}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const names = parsed.data.workloads.map((w) => w.name);
+  if (new Set(names).size !== names.length) throw new Error(`${String(file)}: workloads: names must be unique (${names.join(', ')})`);
+  return parsed.data;
+};

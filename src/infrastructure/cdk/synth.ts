@@ -1,0 +1,37 @@
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAccounts } from './accounts.js';
+import { buildCdkApp } from './app.js';
+
+// npm run synth: builds the Lambda bundles (scripts/build-lambda.ts, local esbuild, no Docker),
+// lays each function's files out as its own asset, and synthesizes every stage into cdk.out.
+// Offline: no context lookups (every account and region comes from accounts.json).
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** <assetsDir>/<name>/ holds <name>.mjs and its chunk folder, copied from the bundles. */
+export const layOutAssets = (bundlesDir: string, assetsDir: string, names: readonly string[]): void => {
+  rmSync(assetsDir, { recursive: true, force: true });
+  for (const name of names) {
+    mkdirSync(join(assetsDir, name), { recursive: true });
+    cpSync(join(bundlesDir, `${name}.mjs`), join(assetsDir, name, `${name}.mjs`));
+    if (existsSync(join(bundlesDir, name))) cpSync(join(bundlesDir, name), join(assetsDir, name, name), { recursive: true });
+  }
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
+  const { buildLambdas, FUNCTIONS } = await import('../../../scripts/build-lambda.js');
+  const bundles = join(ROOT, 'dist/lambda');
+  await buildLambdas({ outDir: bundles });
+  const assetsDir = join(ROOT, 'dist/lambda-assets');
+  layOutAssets(
+    bundles,
+    assetsDir,
+    FUNCTIONS.map((f) => f.name),
+  );
+  const { app } = buildCdkApp({ accounts: loadAccounts(), assetsDir, outdir: join(ROOT, 'cdk.out') });
+  const assembly = app.synth();
+  console.log(`synthesized ${assembly.stacks.length} top-level stacks and ${assembly.nestedAssemblies.length} stages into ${assembly.directory}`);
+}

@@ -1,0 +1,289 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
+import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
+import { removeTempDirs, resources, synthApp } from '../support/cdk.js';
+
+// The deployment, synthesized offline (no account, no Docker, no lookups) with the cdk-nag gate on
+// every stage, and the properties the platform depends on asserted on the templates.
+
+let built: ReturnType<typeof synthApp>;
+let workloads: WorkloadStage[];
+const stage = (name: string) => workloads.find((w) => w.stageName === name)!;
+const data = (name: string) => Template.fromStack(stage(name).data);
+const service = (name: string) => Template.fromStack(stage(name).service);
+
+beforeAll(() => {
+  built = synthApp();
+  workloads = built.pipeline.stages;
+}, 180_000);
+afterAll(removeTempDirs);
+
+describe('synth', () => {
+  it('synthesizes every stage: management, security, data, and the pipeline with dev, staging and prod (cdk-nag found nothing unacknowledged)', () => {
+    const stages = built.assembly.nestedAssemblies.map((a) => a.directoryName.replace('assembly-', ''));
+    expect(stages.sort()).toEqual(['Data', 'Management', 'Pipeline-dev', 'Pipeline-prod', 'Pipeline-staging', 'Security']);
+    expect(built.assembly.stacks.map((s) => s.stackName)).toEqual(['c360-pipeline']);
+    expect(workloads.map((w) => [w.stageName, w.account])).toEqual([
+      ['dev', '555555555555'],
+      ['staging', '666666666666'],
+      ['prod', '777777777777'],
+    ]);
+  });
+});
+
+describe('data', () => {
+  it('deploys every table the code creates, on demand, with PITR (35 days) and the rotating customer-managed key', () => {
+    const t = data('dev');
+    const tables = resources(t, 'AWS::DynamoDB::Table');
+    expect(tables.map(([, p]) => p.TableName).sort()).toEqual(
+      ['c360-dev-audit', 'c360-dev-erasures', 'c360-dev-events', 'c360-dev-events-outbox', 'c360-dev-keys', 'c360-dev-quarantine', 'c360-dev-views'].sort(),
+    );
+    expect(tables).toHaveLength(TABLE_KINDS.length);
+    const [keyId] = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('tables') } }));
+    for (const [, p] of tables) {
+      expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 });
+      expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    }
+  });
+
+  it('every KMS key in every stage rotates', () => {
+    const stacks = [...workloads.flatMap((w) => [w.data, w.service]), built.security.logArchive, built.data.lake];
+    let keys = 0;
+    for (const s of stacks)
+      for (const [, p] of resources(Template.fromStack(s), 'AWS::KMS::Key')) {
+        keys++;
+        expect(p.EnableKeyRotation).toBe(true);
+      }
+    expect(keys).toBeGreaterThanOrEqual(8);
+  });
+
+  it('TTL where the code expires items (events: idempotency records, quarantine, outbox) and nowhere else', () => {
+    const ttl = Object.fromEntries(resources(data('dev'), 'AWS::DynamoDB::Table').map(([, p]) => [p.TableName, p.TimeToLiveSpecification]));
+    expect(ttl['c360-dev-events']).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(ttl['c360-dev-quarantine']).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(ttl['c360-dev-events-outbox']).toEqual({ AttributeName: 'ttl', Enabled: true });
+    for (const kept of ['c360-dev-views', 'c360-dev-keys', 'c360-dev-audit', 'c360-dev-erasures']) expect(ttl[kept]).toBeUndefined();
+  });
+
+  it('the events table streams NEW_IMAGE (the projector reads the committed item); no other table streams', () => {
+    const streams = resources(data('prod'), 'AWS::DynamoDB::Table').filter(([, p]) => p.StreamSpecification !== undefined);
+    expect(streams.map(([, p]) => [p.TableName, p.StreamSpecification])).toEqual([['c360-prod-events', { StreamViewType: 'NEW_IMAGE' }]]);
+  });
+
+  it('deletion protection and retained tables in production only', () => {
+    for (const [name, on] of [
+      ['prod', true],
+      ['staging', false],
+      ['dev', false],
+    ] as const) {
+      const t = data(name);
+      for (const [, p] of resources(t, 'AWS::DynamoDB::Table')) expect(p.DeletionProtectionEnabled).toBe(on);
+      const policies = Object.values(t.findResources('AWS::DynamoDB::Table')).map((r) => (r as { DeletionPolicy?: string }).DeletionPolicy);
+      expect(new Set(policies)).toEqual(new Set([on ? 'Retain' : 'Delete']));
+    }
+  });
+});
+
+describe('ingest, projection and engagement', () => {
+  it('the HTTP API routes to the api function, logs access as JSON and throttles', () => {
+    const t = service('prod');
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY' });
+  });
+
+  it('the Kinesis stream is encrypted with the customer-managed key', () => {
+    service('dev').hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: Match.anyValue() },
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+    });
+  });
+
+  it('both event source mappings report item failures, bisect, bound age and retries, and send what fails to an encrypted DLQ', () => {
+    const t = service('staging');
+    const mappings = resources(t, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(2);
+    const queues = Object.fromEntries(resources(t, 'AWS::SQS::Queue'));
+    for (const [, p] of mappings) {
+      expect(p).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        MaximumRecordAgeInSeconds: 21_600,
+        MaximumRetryAttempts: 5,
+        StartingPosition: 'TRIM_HORIZON',
+        ParallelizationFactor: 1,
+      });
+      const destination = (p.DestinationConfig as { OnFailure: { Destination: { 'Fn::GetAtt': [string, string] } } }).OnFailure.Destination['Fn::GetAtt'][0];
+      expect(queues[destination]).toMatchObject({ KmsMasterKeyId: expect.anything() });
+    }
+    const sources = mappings.map(([, p]) => JSON.stringify(p.EventSourceArn));
+    expect(sources.some((s) => s.includes('IngestStream'))).toBe(true);
+    expect(sources.some((s) => s.includes('EventsTable') && s.includes('StreamArn'))).toBe(true);
+  });
+
+  it('the SNS topics (offers, identity feed, alarms) are KMS-encrypted and refuse plain HTTP', () => {
+    const t = service('dev');
+    const topics = resources(t, 'AWS::SNS::Topic');
+    expect(topics.map(([, p]) => p.TopicName).sort()).toEqual(['c360-dev-alarms', 'c360-dev-identity', 'c360-dev-offers']);
+    for (const [, p] of topics) expect(p.KmsMasterKeyId).toBeDefined();
+    expect(Object.keys(t.findResources('AWS::SNS::TopicPolicy'))).toHaveLength(3);
+  });
+
+  it('a schedule invokes the outbox function every minute', () => {
+    const t = service('dev');
+    const [outboxId] = Object.keys(t.findResources('AWS::Lambda::Function', { Properties: { FunctionName: 'c360-dev-outbox' } }));
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [outboxId, 'Arn'] } })],
+    });
+  });
+});
+
+describe('functions', () => {
+  it('run our bundles on nodejs22.x, arm64, with X-Ray and Powertools variables, each with its own role', () => {
+    const fns = resources(service('prod'), 'AWS::Lambda::Function').filter(([, p]) => String(p.FunctionName).startsWith('c360-'));
+    expect(fns.map(([, p]) => p.FunctionName).sort()).toEqual(['c360-prod-api', 'c360-prod-kinesis', 'c360-prod-outbox', 'c360-prod-streams']);
+    for (const [, p] of fns) {
+      expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(p.Handler).toMatch(/^(api|kinesis|streams|outbox)\.handler$/);
+      const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^c360-/), POWERTOOLS_METRICS_NAMESPACE: 'c360', C360_STORE: 'dynamodb' });
+    }
+    expect(new Set(fns.map(([, p]) => JSON.stringify(p.Role))).size).toBe(4);
+  });
+
+  it('no secret is a plain environment variable: the functions get secret ids only', () => {
+    for (const [, p] of resources(service('prod'), 'AWS::Lambda::Function')) {
+      const env = (p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      for (const plain of ['C360_CLAIM_SECRET', 'C360_MASTER_KEY', 'C360_WRITE_KEY', 'C360_ADMIN_TOKEN', 'C360_CREDENTIALS_FILE', 'C360_CONSOLE_SESSION_KEY'])
+        expect(env[plain]).toBeUndefined();
+      if (String(p.FunctionName).startsWith('c360-')) expect(env.C360_SECRET_ID).toBeDefined();
+    }
+  });
+
+  it('reserved concurrency: one outbox flush at a time; the api reserved where the stage config asks (prod)', () => {
+    const reserved = (name: string) =>
+      Object.fromEntries(resources(service(name), 'AWS::Lambda::Function').map(([, p]) => [p.FunctionName, p.ReservedConcurrentExecutions]));
+    expect(reserved('prod')).toMatchObject({ 'c360-prod-outbox': 1, 'c360-prod-api': 200 });
+    // a flush ends before the next minute's tick, so one reserved instance is never throttled
+    service('prod').hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'c360-prod-outbox', Timeout: 50 });
+    expect(reserved('dev')['c360-dev-api']).toBeUndefined();
+  });
+});
+
+describe('observability', () => {
+  it('alarms on errors, throttles, iterator age, DLQ depth, DynamoDB throttles, API 5xx and p99, and quarantine growth, all to the alarm topic', () => {
+    const t = service('prod');
+    const alarms = resources(t, 'AWS::CloudWatch::Alarm');
+    const names = alarms.map(([, p]) => String(p.AlarmName).replace('c360-prod-', ''));
+    for (const fn of ['api', 'kinesis', 'streams', 'outbox']) expect(names).toEqual(expect.arrayContaining([`${fn}-errors`, `${fn}-throttles`]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'kinesis-iterator-age',
+        'streams-iterator-age',
+        'kinesis-dlq-depth',
+        'streams-dlq-depth',
+        'api-5xx',
+        'api-p99-latency',
+        'quarantine-growth',
+      ]),
+    );
+    expect(names.filter((n) => n.endsWith('Table-throttles'))).toHaveLength(TABLE_KINDS.length);
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic', { Properties: { TopicName: 'c360-prod-alarms' } }));
+    for (const [, p] of alarms) expect(p.AlarmActions).toEqual([{ Ref: topicId }]);
+    const quarantine = alarms.find(([, p]) => p.AlarmName === 'c360-prod-quarantine-growth')![1];
+    const metrics = JSON.stringify(quarantine.Metrics);
+    expect(metrics).toContain('"MetricName":"ingest_quarantined"');
+    expect(metrics).toContain('"Namespace":"c360"');
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
+  });
+});
+
+describe('IAM', () => {
+  // Where AWS offers no resource-level permission, "*" is the only way: X-Ray's trace writes and
+  // dynamodb:ListStreams (which the streams event source mapping calls).
+  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
+  const statements = (t: Template) =>
+    resources(t, 'AWS::IAM::Policy').flatMap(([id, p]) =>
+      ((p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement ?? []).map((s) => ({ id, ...s })),
+    );
+  const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
+
+  it('in every workload and foundation stack, no statement has Resource "*" except the actions AWS gives no resource type', () => {
+    const stacks = [...workloads.flatMap((w) => [w.data, w.service]), built.security.logArchive, built.data.lake];
+    let checked = 0;
+    for (const s of stacks)
+      for (const st of statements(Template.fromStack(s))) {
+        checked++;
+        if (list(st.Resource).includes('*'))
+          expect(
+            list(st.Action).filter((a) => !STAR_ALLOWED.has(a)),
+            `${s.stackName} ${st.id}`,
+          ).toEqual([]);
+      }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it("each function's table permissions name its own tables (and their indexes) by ARN, never a wildcard", () => {
+    const t = service('dev');
+    const table = (name: string) => name.replace(/Table.*$/, '');
+    const granted = new Map<string, Set<string>>();
+    for (const st of statements(t)) {
+      if (!list(st.Action).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams')) continue;
+      for (const r of list(st.Resource)) {
+        const text = JSON.stringify(r);
+        expect(text).not.toMatch(/table\/\*|"\*"/);
+        const m = /ExportsOutputFnGetAtt(\w+?)Table(Arn|StreamArn)/.exec(text);
+        if (m) granted.set(st.id.replace(/RoleDefaultPolicy.*/, ''), (granted.get(st.id.replace(/RoleDefaultPolicy.*/, '')) ?? new Set()).add(table(m[1]!)));
+      }
+    }
+    expect(Object.fromEntries([...granted].map(([k, v]) => [k, [...v].sort()]))).toEqual({
+      Api: ['Audit', 'Events', 'Keys', 'Ledger', 'Outbox', 'Quarantine', 'Views'],
+      Kinesis: ['Events', 'Keys', 'Quarantine', 'Views'],
+      Streams: ['Events', 'Keys', 'Outbox', 'Views'],
+      Outbox: ['Events', 'Keys', 'Outbox'],
+    });
+  });
+});
+
+describe('accounts', () => {
+  it('the organization trail (management) writes to the log archive bucket in the security account', () => {
+    const trail = Template.fromStack(built.management.node.findChild('Governance') as never);
+    trail.hasResourceProperties('AWS::CloudTrail::Trail', {
+      IsOrganizationTrail: true,
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+      S3BucketName: 'c360-log-archive-222222222222-eu-west-1',
+    });
+    Template.fromStack(built.security.logArchive).hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'c360-log-archive-222222222222-eu-west-1',
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+  });
+
+  it("the lake keeps old versions 35 days (as PITR keeps the tables'), Athena's results a week", () => {
+    const t = Template.fromStack(built.data.lake);
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 35 }, Status: 'Enabled' })]) },
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 7, Status: 'Enabled' })]) },
+    });
+  });
+
+  it('the pipeline promotes dev, then staging, then prod behind a manual approval', () => {
+    const t = Template.fromStack(built.pipeline);
+    const [, p] = resources(t, 'AWS::CodePipeline::Pipeline')[0]!;
+    const names = (p.Stages as { Name: string; Actions: { Name: string; ActionTypeId: { Category: string } }[] }[]).map((s) => s.Name);
+    expect(names).toEqual(['Source', 'Build', 'UpdatePipeline', 'Assets', 'dev', 'staging', 'prod']);
+    const prod = (p.Stages as { Name: string; Actions: { Name: string; ActionTypeId: { Category: string } }[] }[]).find((s) => s.Name === 'prod')!;
+    expect(prod.Actions.some((a) => a.ActionTypeId.Category === 'Approval')).toBe(true);
+  });
+});
