@@ -176,8 +176,9 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     if (s.days.size === 0) return;
     const days = [...s.days];
     const [from, to] = [Math.min(...days), Math.max(...days)];
-    await this.conn.run(`CREATE OR REPLACE TABLE lake_stage AS SELECT CAST(d AS DATE) AS date_key, year(d) AS year, month(d) AS month, day(d) AS day,
-      weekofyear(d) AS iso_week, isodow(d) AS day_of_week FROM range(CAST(epoch_ms(${from * 86_400_000}) AS DATE), CAST(epoch_ms(${to * 86_400_000}) AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)`);
+    await this.conn.run(`CREATE OR REPLACE TABLE lake_stage AS SELECT CAST(d AS DATE) AS date_key, CAST(year(d) AS INTEGER) AS year,
+      CAST(month(d) AS INTEGER) AS month, CAST(day(d) AS INTEGER) AS day, CAST(weekofyear(d) AS INTEGER) AS iso_week, CAST(isodow(d) AS INTEGER) AS day_of_week
+      FROM range(CAST(epoch_ms(${from * 86_400_000}) AS DATE), CAST(epoch_ms(${to * 86_400_000}) AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)`);
     await writeDimension(this.conn, this.root, tenant, DIMENSIONS.dim_date, 'lake_stage');
   }
 
