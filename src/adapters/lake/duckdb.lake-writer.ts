@@ -148,9 +148,9 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     // an unmerge gives these events back to the absorbed customer: their rows change owner
     const pairs = [...to].map(([e, c]) => `(${lit(e)}, ${lit(c)})`).join(', ');
     await this.conn.run(`CREATE OR REPLACE TABLE lake_reassign AS SELECT * FROM (VALUES ${pairs}) v(event_id, owner)`);
-    await rewriteFacts(this.conn, this.root, tenant, 'event_id IN (SELECT event_id FROM lake_reassign)', (t) =>
+    await rewriteFacts(this.conn, this.root, tenant, 'f.event_id IN (SELECT r.event_id FROM lake_reassign r)', (t) =>
       t.columns
-        .map((c) => (c.name === 'customer_id' ? '(SELECT owner FROM lake_reassign r WHERE r.event_id = event_id) AS customer_id' : `"${c.name}"`))
+        .map((c) => (c.name === 'customer_id' ? '(SELECT r.owner FROM lake_reassign r WHERE r.event_id = f.event_id) AS customer_id' : `"${c.name}"`))
         .join(', '),
     );
   }

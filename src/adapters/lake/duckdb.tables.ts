@@ -83,7 +83,8 @@ const rewrite = async (conn: DuckDBConnection, t: TableSpec, file: string, selec
 
 /**
  * Rewrites every file of the tenant's facts that holds a row matching `where` (SQL over the file's
- * columns), with `select` applied to those rows (dropped when null). Returns the files rewritten.
+ * columns, the file aliased f), with `change` giving the select list for those rows (dropped when
+ * null). Returns the files rewritten.
  */
 export const rewriteFacts = async (
   conn: DuckDBConnection,
@@ -95,7 +96,7 @@ export const rewriteFacts = async (
   let rewritten = 0;
   for (const t of Object.values(FACTS)) {
     for (const file of parquetFiles(tenantDir(root, t.name, tenant))) {
-      const src = `read_parquet(${lit(file)}, hive_partitioning = false)`;
+      const src = `read_parquet(${lit(file)}, hive_partitioning = false) AS f`;
       const hit = (await conn.runAndReadAll(`SELECT count(*) AS n FROM ${src} WHERE ${where}`)).getRowObjectsJS()[0] as { n: bigint };
       if (Number(hit.n) === 0) continue;
       const keep = `SELECT ${fileColumns(t)} FROM ${src} WHERE NOT (${where})`;
