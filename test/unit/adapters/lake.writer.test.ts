@@ -52,6 +52,18 @@ describe('the DuckDB lake writer', () => {
     expect(await ownerOf()).toEqual({ a: 1, b: 2 });
   });
 
+  it("a tombstone read from the log purges the customer's rows at the flush", async () => {
+    const w = lake.lake.writer;
+    await w.write(T, orders(['e1', 'a', at(1, 5)], ['e2', 'b', at(1, 6)]), 'p1');
+    await w.flush(T);
+    const tomb = orders(['e3', 'a', at(2, 5)]);
+    tomb.customers.push({ kind: 'erased', customerId: 'a' });
+    await w.write(T, tomb, 'p2');
+    await w.flush(T);
+    expect(await w.holds(T, ['a'])).toBe(false);
+    expect(await ownerOf()).toEqual({ b: 1 });
+  });
+
   it('erasure drops buffered rows and file rows, and bars the ids from later batches and a reset', async () => {
     const w = lake.lake.writer;
     await w.write(T, orders(['e1', 'a', at(1, 5)], ['e2', 'b', at(1, 6)]), 'p1');
