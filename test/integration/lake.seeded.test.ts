@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/application/core.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
+import { qualityReport } from '../../src/adapters/lake/duckdb.quality.js';
 import { parquetFiles } from '../../src/adapters/lake/lake.files.js';
 import { lit } from '../../src/adapters/lake/lake.files.js';
 import { TABLES } from '../../src/adapters/lake/lake.tables.js';
@@ -146,6 +147,12 @@ describe('the lake projected from the seeded log', () => {
     const theirs = (await incremental.lake.analytics.run(OTHER, 'customer-lifetime-value', {})).map((r) => r.customer_id);
     expect(theirs.length).toBeGreaterThan(0);
     for (const id of theirs) expect(mine.has(id)).toBe(false);
+  });
+
+  it('passes every data-quality check', async () => {
+    const report = await qualityReport(incremental.lake.instance, incremental.root, T, { now: h.clock.now(), maxAgeHours: 1 });
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(new Set(report.checks.map((c) => c.check))).toEqual(new Set(['schema', 'nulls', 'duplicates', 'ranges', 'freshness', 'referential']));
   });
 
   it('runs all ten queries on the seeded lake', async () => {

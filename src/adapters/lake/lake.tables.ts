@@ -157,3 +157,25 @@ export const locationKey = (l: { country?: string | undefined; region?: string |
 
 export const ddl = (t: TableSpec, name = t.name, extra: readonly Column[] = []): string =>
   `CREATE OR REPLACE TABLE ${name} (${[...t.columns, ...extra].map((c) => `"${c.name}" ${c.type}`).join(', ')})`;
+
+const GLUE_TYPES: Readonly<Record<ColumnType, string>> = { VARCHAR: 'string', BIGINT: 'bigint', INTEGER: 'int', DOUBLE: 'double', DATE: 'date' };
+
+/** Each table as a Glue table needs it (columns, then partition keys), for the deploy's catalogue. */
+export const glueTables = (): readonly {
+  readonly name: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly partitionKeys: readonly { readonly name: string; readonly type: string }[];
+}[] =>
+  TABLES.map((t) => ({
+    name: t.name,
+    columns: t.columns.map((c) => ({ name: c.name, type: GLUE_TYPES[c.type] })),
+    partitionKeys: [
+      { name: 'tenant', type: 'string' },
+      ...(t.kind === 'fact'
+        ? [
+            { name: 'year', type: 'int' },
+            { name: 'month', type: 'int' },
+          ]
+        : []),
+    ],
+  }));
