@@ -164,7 +164,17 @@ describe('the lake projected from the seeded log', () => {
     const victim = (await incremental.lake.analytics.run(T, 'customer-lifetime-value', {})).find((r) => Number(r.orders) > 1)!;
     const id = String(victim.customer_id);
     expect(await incremental.lake.writer.holds(T, [id])).toBe(true);
+    const now = String(h.clock.now());
+    const scores = async () =>
+      JSON.stringify(
+        await Promise.all(['customer-lifetime-value', 'rfm-segmentation', 'churn-risk'].map((q) => incremental.lake.analytics.run(T, q, { now }))),
+      );
+    const before = await scores();
     const receipt = await core.gdpr.erase(T, id, { actor: 'test' });
+    // no population quantiles: every other customer's rows are exactly as they were
+    const drop = (json: string) =>
+      JSON.stringify((JSON.parse(json) as { customer_id: string }[][]).map((rows) => rows.filter((r) => !receipt.customers.includes(r.customer_id))));
+    expect(await scores()).toBe(drop(before));
     expect(receipt.lakeCleanAt).toBe(new Date(h.clock.now()).toISOString());
     expect(await incremental.lake.writer.holds(T, receipt.customers)).toBe(false);
     // the projector reads the tombstones and any page again: nothing of theirs comes back

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { querySql } from '../../../src/adapters/lake/duckdb.analytics.js';
 import { emptyLakeBatch, type LakeBatch } from '../../../src/application/ports/lake.port.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { tempLake } from '../../support/lake-fixture.js';
@@ -214,6 +215,10 @@ describe('the ten analytics queries on a hand-built lake', () => {
       ['p2', 1],
       ['p3', 0],
     ]);
+  });
+
+  it('use no population quantiles, so one customer never moves another', () => {
+    for (const q of lake.lake.analytics.names) expect(querySql(q), q).not.toMatch(/ntile|percent_rank|cume_dist|quantile|percentile|median/i);
   });
 
   it('answers a bad parameter or an unknown query with an error naming it', async () => {
