@@ -4,11 +4,13 @@ import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analyti
 import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
 import { LakeProjector } from '../application/lake/lake.projector.js';
 import type { EventStore } from '../application/ports/event-store.port.js';
+import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { Config } from './config.js';
 
 // The analytics lake on this machine: Parquet files under C360_LAKE_DIR, written by one process at
 // a time (a lock file beside them names it). The server holds it and follows the log; a CLI run
-// while the server is up only reads (the server's next catch-up brings the files up to date).
+// while the server is up only reads (the server's next catch-up brings the files up to date), and
+// whoever finds the lock free (its holder ended) takes it.
 // Loaded on demand only: no Lambda bundle imports this module (DuckDB is a native engine).
 
 /** How often the server's lake projector catches up with the log. */
@@ -16,8 +18,10 @@ export const LAKE_FOLLOW_MS = 5_000;
 
 export type LocalLake = {
   readonly lake: DuckDbLake;
-  /** whether this process writes the lake (it holds the lock) */
-  readonly writes: boolean;
+  /** whether this process writes the lake (it holds the lock; a lock freed later is taken then) */
+  writes(): boolean;
+  /** erasure's way in: erases now where this process writes the lake, else leaves it to the writer's projector */
+  readonly eraser: LakeEraser;
   /** brings the tenant's lake up to the end of the log; undefined when another process writes it */
   catchUp(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
   rebuild(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
@@ -58,22 +62,24 @@ const takeLock = (dir: string): (() => void) | undefined => {
 
 export const openLocalLake = async (config: Pick<Config, 'lakeDir'>, clock: () => number = Date.now): Promise<LocalLake> => {
   const lake = await openDuckDbLake(config.lakeDir, { clock });
-  const release = takeLock(config.lakeDir);
+  let release = takeLock(config.lakeDir);
+  const held = (): boolean => (release ??= takeLock(config.lakeDir)) !== undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const projectors = new Map<EventStore, LakeProjector>();
   const projector = (store: EventStore) => projectors.get(store) ?? projectors.set(store, new LakeProjector(store, lake.writer)).get(store)!;
   const self: LocalLake = {
     lake,
-    writes: release !== undefined,
-    catchUp: async (store, tenant) => (release ? projector(store).catchUp(tenant) : undefined),
-    rebuild: async (store, tenant) => (release ? projector(store).rebuild(tenant) : undefined),
+    writes: held,
+    eraser: { erase: async (tenant, ids) => (held() ? lake.writer.erase(tenant, ids) : undefined) },
+    catchUp: async (store, tenant) => (held() ? projector(store).catchUp(tenant) : undefined),
+    rebuild: async (store, tenant) => (held() ? projector(store).rebuild(tenant) : undefined),
     quality: (tenant, options) => qualityReport(lake.instance, config.lakeDir, tenant, options),
     follow: (store, tenants, onError) => {
-      if (!release) return;
       const tick = () => {
         running = (async () => {
-          for (const t of tenants) await projector(store).catchUp(t);
+          // a CLI command may hold the lock for a moment: the next tick takes it
+          if (held()) for (const t of tenants) await projector(store).catchUp(t);
         })()
           .catch(onError)
           .finally(() => {

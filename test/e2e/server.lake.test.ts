@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,10 @@ describe('the lake beside npm start', () => {
       properties: { order_id: 'o-1', revenue: 25, currency: 'USD', products: [{ product_id: 'p-1', price: 25, quantity: 1 }] },
     });
     if (order.status !== 'accepted') throw new Error('the order was refused');
-    await waitFor(() => parquetFiles(join(dir, 'lake', 'fact_order', 'tenant=shop')).length > 0);
+    // a flush writes the facts, then the dimensions, then the checkpoint
+    await waitFor(
+      () => existsSync(join(dir, 'lake', '_state', 'tenant=shop', 'state.json')) && parquetFiles(join(dir, 'lake', 'dim_customer', 'tenant=shop')).length > 0,
+    );
     const r = await fetch(`${server.url}/v1/analytics/customer-lifetime-value`, { headers: { authorization: `Bearer ${token()}` } });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { rows: { customer_id: string; clv_minor: number }[] };

@@ -120,7 +120,8 @@ export interface LakeWriter {
 
 /** Erasure's way into the lake: afterwards no file holds a row of these ids, and none ever will. */
 export interface LakeEraser {
-  erase(tenant: string, customerIds: readonly string[]): Promise<{ readonly cleanAt: number; readonly filesRewritten: number }>;
+  /** undefined: another process writes the lake, and its projector drops the rows at the tombstones */
+  erase(tenant: string, customerIds: readonly string[]): Promise<{ readonly cleanAt: number; readonly filesRewritten: number } | undefined>;
 }
 
 export type AnalyticsRow = Readonly<Record<string, string | number | boolean | null>>;
