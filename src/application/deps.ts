@@ -2,6 +2,7 @@ import type { AuditLog } from './ports/audit.port.js';
 import type { ErasureLedger } from './ports/erasure-ledger.port.js';
 import type { EventStore } from './ports/event-store.port.js';
 import type { Cipher, Hasher, KeyStore } from './ports/keys.port.js';
+import type { LakeEraser } from './ports/lake.port.js';
 import type { Quarantine } from './ports/quarantine.port.js';
 import type { ReadModelStore } from './ports/read-model.port.js';
 import type { TenantSettings } from './ports/rules.port.js';
@@ -26,4 +27,6 @@ export type CorePorts = {
   readonly ledger: ErasureLedger;
   /** optional: without it every load folds the whole stream */
   readonly snapshots?: SnapshotStore | undefined;
+  /** the analytics lake, where one is written: erasure removes the cluster's rows from it */
+  readonly lake?: LakeEraser | undefined;
 };

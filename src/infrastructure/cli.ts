@@ -5,6 +5,7 @@ import { CliError } from '../adapters/cli/cli-error.js';
 import { runCli } from '../adapters/cli/program.js';
 import { loadConfig, type Config } from './config.js';
 import { generateSeed } from './demo/dataset.js';
+import type { App } from './app.js';
 
 // The `c360` bin's composition: the environment's config, the embedded default's secrets and
 // DynamoDB Local when it needs them, one App for the command, closed at the end. The heavy parts
@@ -87,6 +88,7 @@ export const main = async (
   io: CliIo = { stdout: process.stdout, stderr: process.stderr, debug: env.C360_DEBUG === '1' },
 ): Promise<number> => {
   const closers: (() => Promise<void>)[] = [];
+  let opened: App | undefined;
   const deps: CliDeps = {
     defaultTenant: tenantOf(env),
     io,
@@ -112,7 +114,22 @@ export const main = async (
         await app.close();
       });
       await app.startBackground();
+      opened = app;
       return app;
+    },
+    lake: async () => {
+      const config = cliConfig(env, 'job');
+      if (config.store === 'memory') throw new CliError(MEMORY_REFUSED);
+      if (!opened) await deps.open();
+      const store = opened!.core.ports.store;
+      const local = await (await import('./lake.js')).openLocalLake(config);
+      closers.unshift(() => local.close());
+      return {
+        analytics: local.lake.analytics,
+        catchUp: (tenant) => local.catchUp(store, tenant),
+        rebuild: (tenant) => local.rebuild(store, tenant),
+        quality: (tenant, options) => local.quality(tenant, options),
+      };
     },
     migrate: async (request) => {
       const [{ migrateFromEnv }, { withLocalSecrets }] = await Promise.all([import('./migrate.js'), import('./local/secrets.js')]);

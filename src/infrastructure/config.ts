@@ -66,6 +66,10 @@ const Env = z.object({
   /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
   C360_PROJECTION: z.enum(['inline', 'streams', 'log']).optional(),
   C360_GROUP_COMMIT: z.enum(['on', 'off']).default('on'),
+  /** the analytics lake (Parquet under C360_LAKE_DIR), written by the server beside a persistent store */
+  C360_LAKE: z.enum(['on', 'off']).default('on'),
+  /** default <C360_DATA_DIR>/lake */
+  C360_LAKE_DIR: z.string().min(1).optional(),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -110,6 +114,9 @@ export type Config = {
   readonly dataDir: string;
   /** the embedded store's file (C360_STORE=sqlite, and the side stores of eventstoredb) */
   readonly sqliteFile: string;
+  /** whether the server writes the analytics lake (never on the memory store or in Lambda) */
+  readonly lake: 'on' | 'off';
+  readonly lakeDir: string;
   readonly writeKey?: string | undefined;
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
@@ -225,6 +232,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     store: e.C360_STORE,
     dataDir: e.C360_DATA_DIR,
     sqliteFile: e.C360_SQLITE_FILE ?? join(e.C360_DATA_DIR, 'c360.sqlite'),
+    lake: e.C360_LAKE,
+    lakeDir: e.C360_LAKE_DIR ?? join(e.C360_DATA_DIR, 'lake'),
     writeKey: e.C360_WRITE_KEY,
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,

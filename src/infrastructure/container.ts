@@ -4,6 +4,7 @@ import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js'
 import type { EngagementOptions } from '../application/engagement/engagement.use-case.js';
 import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
+import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { StaticAuthenticator } from '../adapters/config/static-credentials.js';
 import type { Authenticator } from '../application/ports/access.port.js';
@@ -31,10 +32,12 @@ export type ContainerOptions = {
   readonly authenticator?: Authenticator | undefined;
   /** called once for each piece when it is built (its token's name): tests prove an entry point builds only what it uses */
   readonly onBuilt?: ((piece: keyof typeof TOKENS) => void) | undefined;
+  /** the analytics lake erasure reaches, where this process writes one (the server) */
+  readonly lake?: LakeEraser | undefined;
 };
 
 /** The ports, each resolved from the container when first read (and then kept: singletons). */
-const lazyPorts = (c: Container): CorePorts => {
+const lazyPorts = (c: Container, lake?: LakeEraser): CorePorts => {
   const port = <T>(token: ServiceIdentifier<T>) => ({ enumerable: true, get: () => c.get(token) });
   return Object.defineProperties({} as CorePorts, {
     store: port(TOKENS.EventStore),
@@ -50,6 +53,7 @@ const lazyPorts = (c: Container): CorePorts => {
     snapshots: port(TOKENS.SnapshotStore),
     audit: port(TOKENS.AuditLog),
     ledger: port(TOKENS.ErasureLedger),
+    lake: { enumerable: true, value: lake },
   });
 };
 
@@ -120,7 +124,7 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
   c.bind(TOKENS.Outbox).toDynamicValue((ctx) => outbox(ctx));
   // The ports as the use cases see them: each adapter resolved on first read, so a use case that
   // is never built never opens its stores.
-  c.bind(TOKENS.Ports).toDynamicValue(() => lazyPorts(c));
+  c.bind(TOKENS.Ports).toDynamicValue(() => lazyPorts(c, options.lake));
   c.bind(TOKENS.Core).toDynamicValue((ctx) => {
     const offers = config.offers;
     // offers from the config; notifications on SNS when a topic is set, else kept in memory; the

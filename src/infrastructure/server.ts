@@ -71,11 +71,18 @@ export const serve = async (base: Config, out: (line: string) => void = console.
   }
   const config = embedded.config;
   let app: App | undefined;
+  // the analytics lake beside a persistent store: its projector follows the log, erasure reaches it
+  const lake = config.lake === 'on' && config.store !== 'memory' ? await (await import('./lake.js')).openLocalLake(config) : undefined;
   try {
-    app = await buildApp(config);
+    app = await buildApp(config, { lake: lake?.eraser });
     await app.startBackground();
     const running = app;
+    const tenantsServed = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
+    lake?.follow(running.core.ports.store, tenantsServed, (e) =>
+      console.warn(JSON.stringify({ level: 'warn', msg: `lake projector: ${(e as Error).message}` })),
+    );
     const http = createHttpApp({
+      analytics: lake?.lake.analytics,
       core: running.core,
       intake: running.intake,
       auth: running.auth,
@@ -101,7 +108,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     lock?.setUrl(url);
     const where = whereData(config, embedded.dynamo !== undefined);
     // with a credentials file the tenants are the file's (C360_TENANT names none of them)
-    const tenants = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
+    const tenants = tenantsServed;
     const whose = config.credentialsFile ? `tenants ${tenants.map((t) => `"${t}"`).join(', ')} from ${config.credentialsFile}` : `tenant "${config.tenant}"`;
     const consoleAt = config.consoleSessionKey ? `; console ${url}/console` : '';
     out(`Customer 360 API on ${url} (${whose}, store ${config.store}: ${where}; docs ${url}/docs${consoleAt})`);
@@ -118,6 +125,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       close: async () => {
         try {
           await server.close();
+          await lake?.close();
           await running.close();
           await embedded.stop();
         } finally {
@@ -126,6 +134,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       },
     };
   } catch (e) {
+    await lake?.close().catch(() => {});
     await app?.close().catch(() => {});
     await embedded.stop();
     lock?.release();

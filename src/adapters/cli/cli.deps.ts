@@ -1,5 +1,6 @@
 import type { Core } from '../../application/core.js';
 import type { IngestSource } from '../../application/ingest/ingest.use-case.js';
+import type { AnalyticsQueries } from '../../application/ports/lake.port.js';
 
 // What the `c360` program needs from the outside, so tests run it in-process on an in-memory core
 // with captured output, and the bin (src/infrastructure/cli.ts) wires the real thing.
@@ -48,6 +49,21 @@ export type MigrateResult = {
   readonly env: Readonly<Record<string, string>>;
 };
 
+/** The analytics lake as `c360 analytics` and `c360 quality` use it. */
+export type CliLake = {
+  readonly analytics: AnalyticsQueries;
+  /** brings the tenant's lake up to the end of the log; undefined when a running server writes it */
+  catchUp(tenant: string): Promise<{ readonly events: number } | undefined>;
+  rebuild(tenant: string): Promise<{ readonly events: number } | undefined>;
+  quality(
+    tenant: string,
+    options: { readonly now: number; readonly maxAgeHours: number },
+  ): Promise<{
+    readonly ok: boolean;
+    readonly checks: readonly { readonly check: string; readonly table: string; readonly rule: string; readonly ok: boolean; readonly value: number }[];
+  }>;
+};
+
 export type CliDeps = {
   readonly defaultTenant: string;
   /** builds (once) the core the commands run on; not called for --help or a usage error */
@@ -67,4 +83,6 @@ export type CliDeps = {
   readonly adminToken?: (() => string | undefined) | undefined;
   /** moves the tenant to another store; absent where the program runs on an in-memory core */
   readonly migrate?: ((request: MigrateRequest) => Promise<MigrateResult>) | undefined;
+  /** the analytics lake under the data dir; absent where the program runs on an in-memory core */
+  readonly lake?: (() => Promise<CliLake>) | undefined;
 };

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAnalytics } from './analytics.command.js';
 import type { CliDeps, CliSession } from './cli.deps.js';
 import { describeError, EXIT, exitCodeOf } from './cli-error.js';
 import type { Action, CommandContext } from './command-context.js';
@@ -52,6 +53,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerMigrate(program, action);
   registerRekey(program, action);
   registerMatch(program, action);
+  registerAnalytics(program, action);
   return program;
 };
 

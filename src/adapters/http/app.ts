@@ -12,6 +12,7 @@ import type { HttpDeps } from './http.deps.js';
 import { HttpMetrics } from './http-metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import { registerAdminRoutes } from './routes/admin.routes.js';
+import { registerAnalyticsRoutes, type AnalyticsRouteDeps } from './routes/analytics.routes.js';
 import { registerCustomerRoutes } from './routes/customer.routes.js';
 import { registerEngagementRoutes, type EngagementRouteDeps } from './routes/engagement.routes.js';
 import { registerGdprRoutes, type GdprRouteDeps } from './routes/gdpr.routes.js';
@@ -38,7 +39,7 @@ const TARGETS: Readonly<Record<string, string>> = {
   form: 'form body',
 };
 
-export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps): HttpApp => {
+export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps & AnalyticsRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now), deps.anonymousRateLimitPerSecond);
   const app: HttpApp = new OpenAPIHono<AppEnv>({
@@ -99,6 +100,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   registerAdminRoutes(app, deps, gate);
   registerGdprRoutes(app, deps, gate);
   registerEngagementRoutes(app, deps, gate);
+  registerAnalyticsRoutes(app, deps, gate);
   registerOpsRoutes(app, deps, gate, metrics);
   if (deps.console) app.route('/console', createConsole(deps, gate, deps.console));
 

@@ -186,6 +186,10 @@ export const ErasureReceipt = lazy(() =>
       erasedAt: z.string(),
       actor: z.string(),
       removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
+      lakeCleanAt: z
+        .string()
+        .optional()
+        .openapi({ description: 'when no analytics lake file held a row of these customers any more; absent when no lake is written' }),
     })
     .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' }),
 );

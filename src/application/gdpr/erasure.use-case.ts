@@ -52,6 +52,7 @@ export class ErasureUseCase {
     // a merge or unmerge that committed just before the tombstone may still be projecting
     await this.pipeline.settled();
     const removed = await this.shred(tenant, cluster, req.erasureId);
+    const lake = await this.ports.lake?.erase(tenant, cluster.ids);
     const receipt: ErasureReceipt = {
       erasureId: req.erasureId,
       tenant,
@@ -60,6 +61,7 @@ export class ErasureUseCase {
       erasedAt: new Date(req.now).toISOString(),
       actor: options.actor,
       removed: { streams: prior ? cluster.ids.length : tombstoned, claims: released, ...removed },
+      ...(lake ? { lakeCleanAt: new Date(lake.cleanAt).toISOString() } : {}),
     };
     await this.ports.ledger.record(receipt);
     // an erasure of the same cluster that committed its tombstone first may have recorded first:
@@ -95,6 +97,7 @@ export class ErasureUseCase {
           totals.tombstoned += streams;
         }
         const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId);
+        await this.ports.lake?.erase(tenant, r.customers);
         for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
       }
       after = page.next;

@@ -18,6 +18,8 @@ export type ErasureReceipt = {
     readonly snapshots: number;
     readonly quarantined: number;
   };
+  /** when no analytics lake file held a row of these customers any more (absent: no lake is written) */
+  readonly lakeCleanAt?: string | undefined;
 };
 
 export interface ErasureLedger {

@@ -1,0 +1,87 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { readFileSync } from 'node:fs';
+import { ANALYTICS_QUERIES, parseAnalyticsParams } from '../../application/lake/analytics.params.js';
+import type { AnalyticsQueries, AnalyticsRow } from '../../application/ports/lake.port.js';
+import type { ScoreConfig } from '../../domain/projection/scores.js';
+import { DuckDbLakeWriter } from './duckdb.lake-writer.js';
+import { lit, parquetFiles, tenantDir } from './lake.files.js';
+import { TABLES } from './lake.tables.js';
+
+// The ten queries on DuckDB over the tenant's Parquet files. Each run gets its own connection in
+// which every table name is a view over that tenant's files only: a query cannot reach another
+// tenant's rows. The SQL files name tables and `$parameters` only, as Athena runs them (there the
+// tables are Glue tables filtered by the tenant partition, and parameters are bound by position).
+
+export const querySql = (name: string): string => readFileSync(new URL(`./queries/${name}.sql`, import.meta.url), 'utf8');
+
+const usedParams = (sql: string): string[] => [...new Set([...sql.matchAll(/\$([a-z_0-9]+)/g)].map((m) => m[1]!))];
+
+const plain = (v: unknown): string | number | boolean | null => {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return v.toISOString().slice(0, 10);
+  return String(v);
+};
+
+/** Makes every lake table a view over the tenant's files (an empty table where there are none). */
+export const tenantViews = async (conn: DuckDBConnection, root: string, tenant: string): Promise<void> => {
+  for (const t of TABLES) {
+    const files = parquetFiles(tenantDir(root, t.name, tenant));
+    if (files.length === 0) {
+      await conn.run(`CREATE OR REPLACE TEMP TABLE ${t.name} (${t.columns.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
+      continue;
+    }
+    const cols = t.columns.map((c) => `"${c.name}"`).join(', ');
+    await conn.run(`CREATE OR REPLACE TEMP VIEW ${t.name} AS SELECT ${cols} FROM read_parquet([${files.map(lit).join(', ')}], hive_partitioning = false)`);
+  }
+};
+
+export class DuckDbAnalytics implements AnalyticsQueries {
+  readonly names = ANALYTICS_QUERIES;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly root: string,
+    private readonly clock: () => number = Date.now,
+    private readonly score?: ScoreConfig,
+  ) {}
+
+  async run(tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]> {
+    const { query, params } = parseAnalyticsParams(name, raw, this.clock(), this.score);
+    const sql = querySql(query);
+    const values: Record<string, DuckDBValue> = {};
+    for (const p of usedParams(sql)) values[p] = params[p] as DuckDBValue;
+    const conn = await this.instance.connect();
+    try {
+      await tenantViews(conn, this.root, tenant);
+      const rows = (await conn.runAndReadAll(sql, values)).getRowObjectsJS();
+      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+    } finally {
+      conn.closeSync();
+    }
+  }
+}
+
+export type DuckDbLake = {
+  readonly writer: DuckDbLakeWriter;
+  readonly analytics: DuckDbAnalytics;
+  readonly instance: DuckDBInstance;
+  close(): void;
+};
+
+/** The lake under `root`: one in-process DuckDB (in memory; the Parquet files are the lake). */
+export const openDuckDbLake = async (root: string, options: { clock?: () => number; score?: ScoreConfig } = {}): Promise<DuckDbLake> => {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const conn = await instance.connect();
+  const writer = new DuckDbLakeWriter(conn, root, options.clock);
+  return {
+    writer,
+    analytics: new DuckDbAnalytics(instance, root, options.clock, options.score),
+    instance,
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+};

@@ -1,0 +1,39 @@
+-- 1. Customer lifetime value, with segmentation. One row per customer (merged ids counted under
+-- their survivor). CLV is the revenue in $currency; segments come from fixed revenue thresholds.
+WITH orders AS (
+  SELECT m.survivor_id AS customer_id, o.currency, o.revenue_minor, o.observed_at, o.date_key
+  FROM fact_order o
+  JOIN dim_customer m ON m.customer_id = o.customer_id
+  WHERE o.observed_at <= $now_ms
+),
+per_customer AS (
+  SELECT
+    customer_id,
+    count(*) AS orders,
+    sum(CASE WHEN currency = $currency THEN revenue_minor ELSE 0 END) AS revenue_minor,
+    sum(CASE WHEN currency = $currency THEN 1 ELSE 0 END) AS currency_orders,
+    min(date_key) AS first_order_date,
+    max(date_key) AS last_order_date,
+    min(observed_at) AS first_order_at
+  FROM orders
+  GROUP BY customer_id
+)
+SELECT
+  c.customer_id,
+  coalesce(p.orders, 0) AS orders,
+  coalesce(p.revenue_minor, 0) AS revenue_minor,
+  CAST(round(CAST(coalesce(p.revenue_minor, 0) AS DOUBLE) / greatest(1, coalesce(p.currency_orders, 0))) AS BIGINT) AS average_order_value_minor,
+  p.first_order_date,
+  p.last_order_date,
+  CAST(floor(CAST($now_ms - p.first_order_at AS DOUBLE) / 86400000) AS BIGINT) AS tenure_days,
+  coalesce(p.revenue_minor, 0) AS clv_minor,
+  CASE
+    WHEN coalesce(p.orders, 0) = 0 THEN 'Prospect'
+    WHEN p.revenue_minor >= $clv_high_minor THEN 'High'
+    WHEN p.revenue_minor >= $clv_medium_minor THEN 'Medium'
+    ELSE 'Low'
+  END AS segment
+FROM dim_customer c
+LEFT JOIN per_customer p ON p.customer_id = c.customer_id
+WHERE c.customer_id = c.survivor_id
+ORDER BY clv_minor DESC, c.customer_id

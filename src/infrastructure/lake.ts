@@ -1,0 +1,101 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analytics.js';
+import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
+import { LakeProjector } from '../application/lake/lake.projector.js';
+import type { EventStore } from '../application/ports/event-store.port.js';
+import type { LakeEraser } from '../application/ports/lake.port.js';
+import type { Config } from './config.js';
+
+// The analytics lake on this machine: Parquet files under C360_LAKE_DIR, written by one process at
+// a time (a lock file beside them names it). The server holds it and follows the log; a CLI run
+// while the server is up only reads (the server's next catch-up brings the files up to date), and
+// whoever finds the lock free (its holder ended) takes it.
+// Loaded on demand only: no Lambda bundle imports this module (DuckDB is a native engine).
+
+/** How often the server's lake projector catches up with the log. */
+export const LAKE_FOLLOW_MS = 5_000;
+
+export type LocalLake = {
+  readonly lake: DuckDbLake;
+  /** whether this process writes the lake (it holds the lock; a lock freed later is taken then) */
+  writes(): boolean;
+  /** erasure's way in: erases now where this process writes the lake, else leaves it to the writer's projector */
+  readonly eraser: LakeEraser;
+  /** brings the tenant's lake up to the end of the log; undefined when another process writes it */
+  catchUp(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
+  rebuild(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
+  quality(tenant: string, options: { readonly now: number; readonly maxAgeHours: number }): Promise<QualityReport>;
+  /** follows the log for these tenants until closed */
+  follow(store: EventStore, tenants: readonly string[], onError: (e: unknown) => void): void;
+  close(): Promise<void>;
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Takes the lake's writer lock, or says who holds it; a lock left by a dead process is taken over. */
+const takeLock = (dir: string): (() => void) | undefined => {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, '.writer.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return undefined;
+      rmSync(file, { force: true });
+    }
+  }
+  return undefined;
+};
+
+export const openLocalLake = async (config: Pick<Config, 'lakeDir'>, clock: () => number = Date.now): Promise<LocalLake> => {
+  const lake = await openDuckDbLake(config.lakeDir, { clock });
+  let release = takeLock(config.lakeDir);
+  const held = (): boolean => (release ??= takeLock(config.lakeDir)) !== undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const projectors = new Map<EventStore, LakeProjector>();
+  const projector = (store: EventStore) => projectors.get(store) ?? projectors.set(store, new LakeProjector(store, lake.writer)).get(store)!;
+  const self: LocalLake = {
+    lake,
+    writes: held,
+    eraser: { erase: async (tenant, ids) => (held() ? lake.writer.erase(tenant, ids) : undefined) },
+    catchUp: async (store, tenant) => (held() ? projector(store).catchUp(tenant) : undefined),
+    rebuild: async (store, tenant) => (held() ? projector(store).rebuild(tenant) : undefined),
+    quality: (tenant, options) => qualityReport(lake.instance, config.lakeDir, tenant, options),
+    follow: (store, tenants, onError) => {
+      const tick = () => {
+        running = (async () => {
+          // a CLI command may hold the lock for a moment: the next tick takes it
+          if (held()) for (const t of tenants) await projector(store).catchUp(t);
+        })()
+          .catch(onError)
+          .finally(() => {
+            if (timer) timer = setTimeout(tick, LAKE_FOLLOW_MS);
+          });
+      };
+      timer = setTimeout(tick, 0);
+    },
+    close: async () => {
+      const t = timer;
+      timer = undefined;
+      clearTimeout(t);
+      await running;
+      release?.();
+      lake.close();
+    },
+  };
+  return self;
+};
