@@ -1,0 +1,4 @@
+// EventStoreDB as the event log (the stores beside it come from another family, e.g. sqliteStores).
+
+export { createEventStoreDbClient, disposeWithin } from '../adapters/eventstoredb/eventstoredb.client.js';
+export { EventStoreDbEventStore } from '../adapters/eventstoredb/eventstoredb.event-store.js';
