@@ -1,3 +1,10 @@
+/**
+ * DynamoDB: the event log (with its claims, idempotency records and snapshots), the 360 views,
+ * data keys, the quarantine, the audit log, the erasure ledger and the engagement outbox, one
+ * table each; and the DynamoDB Streams projector the streams Lambda runs.
+ *
+ * @module customer360-core/dynamodb
+ */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../adapters/dynamodb/dynamodb.audit-log.js';
 import { DynamoDbErasureLedger } from '../adapters/dynamodb/dynamodb.erasure-ledger.js';
@@ -10,10 +17,6 @@ import { DynamoDbSnapshotStore } from '../adapters/dynamodb/dynamodb.snapshot-st
 import type { MasterKeyring } from '../adapters/crypto/master-key.js';
 import type { Clock } from '../application/ports/runtime.port.js';
 import type { StorePorts } from './embed.js';
-
-// DynamoDB: the event log (with its claims, idempotency records and snapshots), the 360 views,
-// data keys, the quarantine, the audit log, the erasure ledger and the engagement outbox, one
-// table each; and the DynamoDB Streams projector the streams Lambda runs.
 
 export { DynamoDbAuditLog } from '../adapters/dynamodb/dynamodb.audit-log.js';
 export { createDynamoDbClient, DYNAMODB_RETRY } from '../adapters/dynamodb/dynamodb.client.js';

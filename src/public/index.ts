@@ -1,6 +1,10 @@
-// The core: createCore over a set of ports, the ports' types, the use cases it hands out, the
-// identity rules, and the adapters every embedding needs whatever its store (Node's crypto, settings
-// from data, in-process counters). Nothing here imports the AWS SDK, Hono or inversify.
+/**
+ * The core: createCore over a set of ports, the ports' types, the use cases it hands out, the
+ * identity rules, and the adapters every embedding needs whatever its store (Node's crypto, settings
+ * from data, in-process counters). Nothing here imports the AWS SDK, Hono or inversify.
+ *
+ * @module customer360-core
+ */
 
 export type { Core, CoreOptions } from '../application/core.js';
 export { createCore } from '../application/core.js';
@@ -28,7 +32,7 @@ export type { Cipher, DataKey, Hasher, KeyStore } from '../application/ports/key
 export type { Notification, Notifier } from '../application/ports/notifier.port.js';
 export type { Outbox, OutboxEntry, OutboxRetry } from '../application/ports/outbox.port.js';
 export type { Quarantine, QuarantineEntry, QuarantinePage, QuarantineReason } from '../application/ports/quarantine.port.js';
-export type { ReadModelStore, ViewDoc } from '../application/ports/read-model.port.js';
+export { appliedSum, docOrder, stampOf, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../application/ports/read-model.port.js';
 export type { TenantSettings } from '../application/ports/rules.port.js';
 export type { Clock, IdGenerator, MetricName, Metrics } from '../application/ports/runtime.port.js';
 export type { SnapshotStore, StoredSnapshot } from '../application/ports/snapshot.port.js';

@@ -1,5 +1,9 @@
-// Kinesis Data Streams: queued ingest (the producer behind C360_INGEST_MODE=async), its consumer,
-// and the record format both speak.
+/**
+ * Kinesis Data Streams: queued ingest (the producer behind C360_INGEST_MODE=async), its consumer,
+ * and the record format both speak.
+ *
+ * @module customer360-core/kinesis
+ */
 
 export { createKinesisClient, KINESIS_RETRY } from '../adapters/kinesis/kinesis.client.js';
 export { KinesisConsumer, type KinesisBatchHandler, type KinesisConsumerOptions } from '../adapters/kinesis/kinesis.consumer.js';

@@ -1,3 +1,10 @@
+/**
+ * The Lambda handler factories: API Gateway (REST and HTTP APIs) through the HTTP API's routes,
+ * Kinesis records into ingest, DynamoDB Streams into the 360 views. Each takes what it drives;
+ * build it once per cold start, outside the handler.
+ *
+ * @module customer360-core/lambda
+ */
 import { StaticAuthenticator, type CredentialSpec } from '../adapters/config/static-credentials.js';
 import { createApiHandler, httpLogger, type ApiHandler } from '../adapters/lambda/api.handler.js';
 import { createTelemetry, type Counters } from '../adapters/lambda/lambda.telemetry.js';
@@ -5,10 +12,6 @@ import type { Core } from '../application/core.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { syncIntake } from '../application/ingest/intake.js';
 import { defaultSourceOf } from './embed.js';
-
-// The Lambda handler factories: API Gateway (REST and HTTP APIs) through the HTTP API's routes,
-// Kinesis records into ingest, DynamoDB Streams into the 360 views. Each takes what it drives;
-// build it once per cold start, outside the handler.
 
 export { createApiHandler, httpLogger, type ApiHandler, type ApiHandlerOptions, type ApiResult, type FetchApp } from '../adapters/lambda/api.handler.js';
 export { createKinesisHandler, type KinesisHandler, type KinesisHandlerDeps } from '../adapters/lambda/kinesis.handler.js';

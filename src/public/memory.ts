@@ -1,3 +1,8 @@
+/**
+ * The in-memory adapters: tests, demos, and a core embedded where nothing has to outlive the process.
+ *
+ * @module customer360-core/memory
+ */
 import { MemoryAuditLog } from '../adapters/memory/memory.audit-log.js';
 import { MemoryErasureLedger } from '../adapters/memory/memory.erasure-ledger.js';
 import { MemoryEventStore } from '../adapters/memory/memory.event-store.js';
@@ -8,8 +13,6 @@ import { MemoryReadModelStore } from '../adapters/memory/memory.read-model-store
 import { MemorySnapshotStore } from '../adapters/memory/memory.snapshot-store.js';
 import type { Clock } from '../application/ports/runtime.port.js';
 import type { StorePorts } from './embed.js';
-
-// The in-memory adapters: tests, demos, and a core embedded where nothing has to outlive the process.
 
 export { MemoryAuditLog } from '../adapters/memory/memory.audit-log.js';
 export { MemoryErasureLedger } from '../adapters/memory/memory.erasure-ledger.js';

@@ -1,12 +1,15 @@
+/**
+ * The embedded store: one SQLite file (node:sqlite, WAL, durable when a commit is acknowledged)
+ * holding the log and every store beside it. Node 22.13 or later.
+ *
+ * @module customer360-core/sqlite
+ */
 import type { MasterKeyring } from '../adapters/crypto/master-key.js';
 import { SqliteDatabase } from '../adapters/sqlite/sqlite.database.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js';
 import { openSqliteStores, type SqliteStores } from '../adapters/sqlite/sqlite.stores.js';
 import type { Clock } from '../application/ports/runtime.port.js';
 import type { StorePorts } from './embed.js';
-
-// The embedded store: one SQLite file (node:sqlite, WAL, durable when a commit is acknowledged)
-// holding the log and every store beside it. Node 22.13 or later.
 
 export { SqliteAuditLog } from '../adapters/sqlite/sqlite.audit-log.js';
 export { SqliteCheckpoints, SqliteShardCheckpoints } from '../adapters/sqlite/sqlite.checkpoints.js';

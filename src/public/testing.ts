@@ -1,7 +1,11 @@
-// For users' own tests (needs vitest and fast-check, optional peer dependencies of this package):
-// the fast-check arbitraries for identifiers, Segment calls, histories and clusters; the identity
-// laws, run against a rules file of yours; and the contract suite of every port, for an adapter
-// of yours to prove itself against.
+/**
+ * For users' own tests (needs vitest and fast-check, optional peer dependencies of this package):
+ * the fast-check arbitraries for identifiers, Segment calls, histories and clusters; the identity
+ * laws, run against a rules file of yours; and the contract suite of every port, for an adapter
+ * of yours to prove itself against.
+ *
+ * @module customer360-core/testing
+ */
 
 export {
   arbCall,
