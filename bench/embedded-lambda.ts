@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,13 +38,14 @@ export const measureEmbeddedLambda = (runs = Number(process.env.COLD_START_RUNS 
     if (build.status !== 0) throw new Error(`the user's build failed: ${build.stderr}`);
     const file = join(project, 'dist/handler.mjs');
     const rows = measureTargets([{ name: 'user Lambda (embedded core)', args: importArgs(file), file, env: () => USER_ENV }], runs);
-    return { bytes: statSync(file).size, rows };
+    const files = readdirSync(join(project, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'));
+    return { bytes: files.reduce((n, f) => n + statSync(join(project, 'dist', f)).size, 0), files: files.length, rows };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { bytes, rows } = measureEmbeddedLambda();
-  console.log(`user Lambda bundle: ${(bytes / 1000).toFixed(1)} kB (one file, minified)\n${formatColdStart(rows)}`);
+  const { bytes, files, rows } = measureEmbeddedLambda();
+  console.log(`user Lambda bundle: ${(bytes / 1000).toFixed(1)} kB in ${files} files (minified)\n${formatColdStart(rows)}`);
 }

@@ -88,7 +88,9 @@ describe("a user's Lambda: the core on DynamoDB with its own identity rules, bun
   it('bundles, then serves REST and HTTP API events on DynamoDB Local under the custom rules', () => {
     const built = node(['build.mjs']);
     expect(built.code, built.err).toBe(0);
-    const bytes = statSync(join(project, 'dist/handler.mjs')).size;
+    const bytes = readdirSync(join(project, 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.mjs'))
+      .reduce((n, f) => n + statSync(join(project, 'dist', f)).size, 0);
     const meta = JSON.parse(readFileSync(join(project, 'dist/meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
     console.log(`user Lambda bundle: ${(bytes / 1000).toFixed(0)} kB, ${Object.keys(meta.inputs).length} modules`);
     expect(Object.keys(meta.inputs).some((i) => i.includes('customer360-core/lib/public/dynamodb.js'))).toBe(true);
