@@ -5,6 +5,7 @@ import { describeError, EXIT, exitCodeOf } from './cli-error.js';
 import type { Action, CommandContext } from './command-context.js';
 import { registerGdpr } from './gdpr.command.js';
 import { registerImport } from './import.command.js';
+import { registerLaws } from './laws.command.js';
 import { registerMigrate } from './migrate.command.js';
 import { tenantName } from './options.js';
 import { makeOutput } from './output.js';
@@ -54,6 +55,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerRekey(program, action);
   registerMatch(program, action);
   registerAnalytics(program, action);
+  registerLaws(program, action);
   return program;
 };
 

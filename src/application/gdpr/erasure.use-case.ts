@@ -24,6 +24,15 @@ export type ReapplyReport = {
   readonly quarantined: number;
 };
 
+/** Where a re-apply stands: the totals so far, and whether it is done. */
+export type ReapplyProgress = ReapplyReport & { readonly done: boolean };
+
+export type ReapplyOptions = {
+  readonly actor?: string | undefined;
+  /** called after each receipt of the ledger is re-applied, and once more when done */
+  readonly onProgress?: ((p: ReapplyProgress) => void) | undefined;
+};
+
 const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 type Removed = ErasureReceipt['removed'];
@@ -79,7 +88,7 @@ export class ErasureUseCase {
   }
 
   /** After a restore from a backup older than some erasures: makes every recorded erasure hold again. */
-  async reapply(tenant: string, options: { readonly actor?: string | undefined } = {}): Promise<ReapplyReport> {
+  async reapply(tenant: string, options: ReapplyOptions = {}): Promise<ReapplyReport> {
     const totals = { erasures: 0, tombstoned: 0, dataKeys: 0, views: 0, snapshots: 0, quarantined: 0 };
     let after: string | undefined;
     do {
@@ -99,10 +108,12 @@ export class ErasureUseCase {
         const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId);
         await this.ports.lake?.erase(tenant, r.customers);
         for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
+        options.onProgress?.({ ...totals, done: false });
       }
       after = page.next;
     } while (after !== undefined);
     await this.audit(tenant, options.actor ?? 'system', 'erasure.reapply', undefined, { ...totals });
+    options.onProgress?.({ ...totals, done: true });
     return totals;
   }
 

@@ -1,0 +1,75 @@
+import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js';
+import { AesGcmCipher, HmacHasher, SystemClock, UuidV7Generator } from '../adapters/crypto/node-crypto.js';
+import { StaticTenantSettings, type TenantSettingsInput } from '../adapters/config/static-tenant-settings.js';
+import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
+import type { CorePorts } from '../application/deps.js';
+import type { IngestSource } from '../application/ingest/ingest.use-case.js';
+import type { Clock, IdGenerator, Metrics } from '../application/ports/runtime.port.js';
+import { IdentityRules } from '../domain/identity/rules.js';
+
+/** The ports an adapter family provides: the event log and the stores beside it. */
+export type StorePorts = Pick<CorePorts, 'store' | 'readModels' | 'keys' | 'quarantine' | 'audit' | 'ledger' | 'snapshots'>;
+
+export type PortsOptions = {
+  /** the stores, from one adapter family (`memoryStores`, `dynamoDbStores`, `sqliteStores`) or your own */
+  readonly stores: StorePorts;
+  /**
+   * the secret claim keys are derived with (HMAC-SHA-256 of tenant, type and value). It must stay
+   * the same for the life of the store: a new secret makes every known identifier unknown.
+   */
+  readonly claimSecret: string | Buffer;
+  /** identity rules, limits, score config and phone region; per tenant under `tenants` */
+  readonly settings?: TenantSettingsInput | undefined;
+  readonly clock?: Clock | undefined;
+  readonly ids?: IdGenerator | undefined;
+  readonly metrics?: Metrics | undefined;
+};
+
+/**
+ * Every port the core needs: the stores given, Node's crypto for data keys and claim keys, and
+ * settings from `settings`. Quarantined payloads are personal data, so the quarantine given is
+ * wrapped to encrypt them under the tenant's quarantine key.
+ */
+export const createPorts = (options: PortsOptions): CorePorts => {
+  const { stores } = options;
+  const cipher = new AesGcmCipher();
+  return {
+    ...stores,
+    quarantine: new EncryptedQuarantine(stores.quarantine, stores.keys, cipher),
+    cipher,
+    hasher: new HmacHasher(() => options.claimSecret),
+    clock: options.clock ?? new SystemClock(),
+    ids: options.ids ?? new UuidV7Generator(),
+    settings: new StaticTenantSettings(options.settings ?? {}),
+    metrics: options.metrics ?? new MemoryMetrics(),
+  };
+};
+
+/** Thrown by `parseIdentityRules` for a rules document that does not fit the schema. */
+export class IdentityRulesError extends Error {
+  override readonly name = 'IdentityRulesError';
+  constructor(
+    message: string,
+    /** the offending fields, e.g. `types.email.limit` */
+    readonly fields: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An identity rules document (the parsed JSON of a rules file), checked against the schema. The
+ * error names every offending field.
+ */
+export const parseIdentityRules = (json: unknown): IdentityRules => {
+  const parsed = IdentityRules.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', message: i.message }));
+  throw new IdentityRulesError(
+    `invalid identity rules: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    issues.map((i) => i.field),
+  );
+};
+
+/** Every source at priority 0 on the web channel: `CoreOptions.sourceOf` when sources do not matter. */
+export const defaultSourceOf = (_tenant: string, name: string): IngestSource => ({ name, priority: 0, channel: 'web' });

@@ -1,0 +1,407 @@
+import fc from 'fast-check';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../domain/identity/rules.js';
+
+// Segment call histories for the identity laws. Identifiers come from small pools (with several
+// spellings that normalize to the same value) so that calls overlap and merges really happen.
+// Everything is built from records, constantFrom and arrays so counterexamples shrink to a few
+// plain calls.
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+/** ManualClock's start: calls without a timestamp are observed at this time. */
+export const NOW = Date.UTC(2026, 0, 1);
+/** Call timestamps straddle NOW, so windows and "no timestamp" both matter. */
+export const BASE_TIME = NOW - 3 * HOUR;
+
+export const TENANTS = ['acme', 'globex'] as const;
+
+export const ID_TYPES = ['user_id', 'anonymous_id', 'email', 'phone', 'device_id'] as const;
+export type IdType = (typeof ID_TYPES)[number];
+
+type PoolEntry = { readonly value: string; readonly spellings: readonly string[] };
+const plain = (value: string, other = ` ${value} `): PoolEntry => ({ value, spellings: [value, other] });
+
+/** Usable identifier values: `value` is the normalized form, every spelling normalizes to it. */
+export const POOLS: Readonly<Record<IdType, readonly PoolEntry[]>> = {
+  user_id: ['u-1', 'u-2', 'u-3', 'u-4'].map((v) => plain(v)),
+  anonymous_id: ['a-1', 'a-2', 'a-3', 'a-4'].map((v) => plain(v)),
+  email: [
+    { value: 'ada@example.com', spellings: ['ada@example.com', ' Ada@Example.COM'] },
+    { value: 'grace@example.org', spellings: ['grace@example.org', 'GRACE@example.org '] },
+    { value: 'alan@example.net', spellings: ['alan@example.net', 'Alan@Example.net'] },
+    { value: 'edsger@example.com', spellings: ['edsger@example.com', 'EDSGER@EXAMPLE.COM'] },
+  ],
+  phone: [
+    { value: '+14155552671', spellings: ['+14155552671', '(415) 555-2671'] },
+    { value: '+12127365000', spellings: ['+1 212 736 5000', '2127365000'] },
+    { value: '+16502530000', spellings: ['(650) 253-0000', '+16502530000'] },
+    { value: '+442071838750', spellings: ['+442071838750', '+44 20 7183 8750'] },
+  ],
+  device_id: ['d-1', 'd-2', 'd-3', 'd-4'].map((v) => plain(v)),
+};
+
+/** Values the default (and every test) rule set blocks: placeholders and all-zero ids. */
+export const BLOCKED: Readonly<Record<IdType, readonly PoolEntry[]>> = {
+  user_id: [plain('null'), plain('undefined', 'UNDEFINED')],
+  anonymous_id: [plain('unknown', 'Unknown'), plain('00000000-0000-0000-0000-000000000000')],
+  email: [{ value: 'test@test.com', spellings: ['test@test.com', 'TEST@test.com'] }],
+  phone: [], // a blocked phone (all zeros) is not a valid number: it is quarantined, never linked
+  device_id: [plain('0000-0000'), plain('n/a', 'N/A')],
+};
+
+export type Ref = { readonly i: number; readonly s: number };
+export type Source = 'web' | 'crm';
+export type Purpose = 'marketing' | 'analytics';
+export const PURPOSES: readonly Purpose[] = ['marketing', 'analytics'];
+export const TRAIT_NAMES = ['plan', 'city'] as const;
+
+export type CallSpec = {
+  readonly tenant: string;
+  readonly kind: 'identify' | 'track' | 'page' | 'alias';
+  readonly userId?: Ref | undefined;
+  readonly anonymousId?: Ref | undefined;
+  /** alias only: the anonymous id being aliased */
+  readonly previousId?: Ref | undefined;
+  readonly email?: Ref | undefined;
+  readonly phone?: Ref | undefined;
+  readonly device?: Ref | undefined;
+  /** minutes after BASE_TIME; undefined sends no timestamp (observed when received, i.e. NOW) */
+  readonly minute?: number | undefined;
+  readonly source: Source;
+  readonly traits: { readonly plan?: string | undefined; readonly city?: string | undefined };
+  readonly consent?: Partial<Record<Purpose, boolean>> | undefined;
+  /** undefined: the core derives the id from the payload */
+  readonly messageId?: string | undefined;
+  readonly seq: number;
+};
+
+export type HistoryOptions = {
+  readonly tenants?: readonly string[];
+  /** include blocked placeholder values in the pools */
+  readonly blocked?: boolean;
+  readonly minCalls?: number;
+  readonly maxCalls?: number;
+  /** weight of identify calls relative to the other kinds (1 each) */
+  readonly identifyWeight?: number;
+};
+
+export const entryOf = (type: IdType, ref: Ref): PoolEntry => {
+  const pool = POOLS[type];
+  return ref.i < pool.length ? pool[ref.i]! : BLOCKED[type][ref.i - pool.length]!;
+};
+export const isBlockedRef = (type: IdType, ref: Ref): boolean => ref.i >= POOLS[type].length;
+const spell = (type: IdType, ref: Ref): string => {
+  const e = entryOf(type, ref);
+  return e.spellings[ref.s % e.spellings.length]!;
+};
+
+/** Blocked values, when asked for, come up about one time in six. */
+const arbRef = (type: IdType, blocked: boolean): fc.Arbitrary<Ref> => {
+  const usable = fc.nat({ max: POOLS[type].length - 1 });
+  const i =
+    blocked && BLOCKED[type].length > 0
+      ? fc.oneof(
+          { arbitrary: usable, weight: 5 },
+          { arbitrary: fc.integer({ min: POOLS[type].length, max: POOLS[type].length + BLOCKED[type].length - 1 }), weight: 1 },
+        )
+      : usable;
+  return fc.record({ i, s: fc.nat({ max: 1 }) });
+};
+
+/** The first tenant gets most calls, so that its customers overlap; the others keep it honest. */
+const arbTenant = (tenants: readonly string[]): fc.Arbitrary<string> =>
+  tenants.length === 1
+    ? fc.constant(tenants[0]!)
+    : fc.oneof({ arbitrary: fc.constant(tenants[0]!), weight: 2 }, { arbitrary: fc.constantFrom(...tenants.slice(1)), weight: 1 });
+
+/** present `present` times out of `outOf` */
+const maybe = <T>(arb: fc.Arbitrary<T>, present = 1, outOf = 2) =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: outOf - present }, { arbitrary: arb, weight: present });
+
+export const arbCall = (
+  options: HistoryOptions = {},
+): fc.Arbitrary<Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge }> => {
+  const blocked = options.blocked ?? false;
+  const w = options.identifyWeight ?? 2;
+  return fc
+    .record({
+      tenant: arbTenant(options.tenants ?? ['acme']),
+      kind: fc.oneof(
+        { arbitrary: fc.constant('identify' as const), weight: w },
+        { arbitrary: fc.constantFrom('track' as const, 'page' as const, 'alias' as const), weight: 3 },
+      ),
+      // anonymous-only visitors are what later calls merge; known users mostly stay apart (user_id limit 1)
+      primary: fc.oneof({ arbitrary: fc.constant('anon'), weight: 2 }, { arbitrary: fc.constantFrom('both', 'user'), weight: 2 }),
+      user: arbRef('user_id', blocked),
+      anon: arbRef('anonymous_id', blocked),
+      previousId: arbRef('anonymous_id', blocked),
+      email: maybe(arbRef('email', blocked), 1, 3),
+      phone: maybe(arbRef('phone', blocked), 1, 4),
+      device: maybe(arbRef('device_id', blocked), 1, 3),
+      minute: fc.option(
+        fc.integer({ min: 0, max: 10 }).map((k) => k * 30),
+        { nil: undefined, freq: 8 },
+      ),
+      source: fc.constantFrom<Source>('web', 'crm'),
+      traits: fc.record({ plan: fc.constantFrom('free', 'pro', 'team'), city: fc.constantFrom('Paris', 'Lima', 'Oslo') }, { requiredKeys: [] }),
+      consent: maybe(fc.record({ marketing: fc.boolean(), analytics: fc.boolean() }, { requiredKeys: [] })),
+      withMessageId: fc.nat({ max: 4 }).map((n) => n > 0),
+      // a third of the calls reuse identifiers of two earlier calls (a login on a second device)
+      bridge: maybe(fc.record({ p: fc.nat(), q: fc.nat() }), 1, 3),
+    })
+    .map(({ primary, user, anon, ...c }) => ({
+      ...c,
+      // every Segment call needs a userId or an anonymousId; alias always has a userId
+      userId: primary !== 'anon' || c.kind === 'alias' ? user : undefined,
+      anonymousId: primary !== 'user' && c.kind !== 'alias' ? anon : undefined,
+      previousId: c.kind === 'alias' ? c.previousId : undefined,
+    }));
+};
+
+type Slot = 'anonymousId' | 'userId' | 'email' | 'device' | 'phone';
+const SLOTS: readonly Slot[] = ['anonymousId', 'userId', 'email', 'device', 'phone'];
+type Bridge = { readonly p: number; readonly q: number } | undefined;
+
+const TYPE_OF: Readonly<Record<Slot, IdType>> = { anonymousId: 'anonymous_id', userId: 'user_id', email: 'email', device: 'device_id', phone: 'phone' };
+const usable = (c: CallSpec, x: Slot): boolean => c[x] !== undefined && !isBlockedRef(TYPE_OF[x], c[x]);
+
+/**
+ * The call, moved to `p`'s tenant, carrying one identifier of `p` and one of `q` (in another
+ * field) instead of its own: what joins two customers.
+ */
+const bridged = (c: CallSpec, p: CallSpec, q: CallSpec): CallSpec => {
+  const sp = SLOTS.find((x) => usable(p, x));
+  const sq = SLOTS.find((x) => x !== sp && usable(q, x));
+  if (!sp || !sq) return c;
+  const out: { -readonly [K in keyof CallSpec]: CallSpec[K] } = {
+    ...c,
+    tenant: p.tenant,
+    anonymousId: undefined,
+    userId: undefined,
+    email: undefined,
+    device: undefined,
+    phone: undefined,
+  };
+  out[sp] = p[sp];
+  out[sq] = q[sq];
+  // Segment wants a userId or an anonymousId (alias: a userId); keep the call's own if needed
+  if (c.kind === 'alias' ? !out.userId : !out.userId && !out.anonymousId) {
+    if (c.userId) out.userId = c.userId;
+    else out.anonymousId = c.anonymousId;
+  }
+  return out;
+};
+
+const number = (
+  calls: readonly (Omit<CallSpec, 'seq' | 'messageId'> & { readonly withMessageId: boolean; readonly bridge: Bridge })[],
+  offset = 0,
+  earlier: readonly CallSpec[] = [],
+): CallSpec[] => {
+  const out: CallSpec[] = [...earlier];
+  for (const [k, { withMessageId, bridge, ...c }] of calls.entries()) {
+    const call: CallSpec = { ...c, seq: offset + k, messageId: withMessageId ? `m-${offset + k}` : undefined };
+    const p = bridge && out.length > 0 ? out[bridge.p % out.length]! : undefined;
+    const peers = out.filter((x) => x.tenant === p?.tenant);
+    out.push(p && bridge ? bridged(call, p, peers[bridge.q % peers.length]!) : call);
+  }
+  return out.slice(earlier.length);
+};
+
+/**
+ * Arrays of `min`..`max` items, mostly up to 8 long, with lengths drawn uniformly (fast-check's
+ * default bias would make half the histories one or two calls long, too short to merge anything).
+ * Long histories are where rare interleavings hide, short ones keep 500 runs per property cheap.
+ */
+export const arbSized = <T>(item: fc.Arbitrary<T>, min = 1, max = 25): fc.Arbitrary<T[]> => {
+  const upTo = (n: number) =>
+    fc.tuple(fc.noBias(fc.integer({ min, max: n })), fc.array(item, { minLength: n, maxLength: n })).map(([length, items]) => items.slice(0, length));
+  return fc.oneof({ arbitrary: upTo(Math.max(min, Math.min(8, max))), weight: 3 }, { arbitrary: upTo(max), weight: 1 });
+};
+
+export const arbHistory = (options: HistoryOptions = {}): fc.Arbitrary<CallSpec[]> =>
+  arbSized(arbCall(options), options.minCalls ?? 1, options.maxCalls ?? 25).map((cs) => number(cs));
+
+/** A history and a permutation of it (sort keys shrink to the identity permutation). */
+export const arbPermutedHistory = (options: HistoryOptions = {}): fc.Arbitrary<{ history: CallSpec[]; permuted: CallSpec[] }> =>
+  fc
+    .tuple(arbHistory(options), fc.array(fc.nat({ max: 1000 }), { minLength: options.maxCalls ?? 25, maxLength: options.maxCalls ?? 25 }))
+    .map(([history, keys]) => ({
+      history,
+      permuted: history
+        .map((c, k) => ({ c, k: keys[k]!, i: k }))
+        .sort((a, b) => a.k - b.k || a.i - b.i)
+        .map((x) => x.c),
+    }));
+
+/** Any order over `n` items, possibly repeating some (at-least-once delivery). */
+export const arbDelivery = (maxItems = 200): fc.Arbitrary<{ readonly keys: readonly number[]; readonly repeats: readonly number[] }> =>
+  fc.record({
+    keys: fc.array(fc.nat({ max: 1000 }), { minLength: maxItems, maxLength: maxItems }),
+    repeats: fc.array(fc.nat({ max: maxItems - 1 }), { maxLength: 12 }),
+  });
+
+export const deliver = <T>(items: readonly T[], d: { readonly keys: readonly number[]; readonly repeats: readonly number[] }): T[] => {
+  const withDuplicates = [
+    ...items.map((x, i) => ({ x, i })),
+    ...d.repeats.filter((r) => r < items.length).map((r, j) => ({ x: items[r]!, i: items.length + j })),
+  ];
+  const key = (i: number) => d.keys[i % d.keys.length]! + Math.floor(i / d.keys.length);
+  return withDuplicates.sort((a, b) => key(a.i) - key(b.i) || a.i - b.i).map((p) => p.x);
+};
+
+/** Operations interleaved with calls: duplicate deliveries, manual merges and unmerges. */
+export type Op =
+  | { readonly op: 'call'; readonly call: CallSpec }
+  | { readonly op: 'dup'; readonly pick: number }
+  | { readonly op: 'merge'; readonly tenant: string; readonly a: number; readonly b: number; readonly force: boolean }
+  | { readonly op: 'unmerge'; readonly tenant: string; readonly pick: number; readonly which: number };
+
+export const arbOps = (options: HistoryOptions = {}): fc.Arbitrary<Op[]> => {
+  const tenants = arbTenant(options.tenants ?? ['acme']);
+  type Raw = { op: 'call'; call: Omit<CallSpec, 'seq' | 'messageId'> & { withMessageId: boolean; bridge: Bridge } } | Exclude<Op, { op: 'call' }>;
+  const raw: fc.Arbitrary<Raw> = fc.oneof(
+    { arbitrary: arbCall(options).map((call) => ({ op: 'call' as const, call })), weight: 6 },
+    { arbitrary: fc.record({ op: fc.constant('dup' as const), pick: fc.nat() }), weight: 2 },
+    {
+      arbitrary: fc.record({ op: fc.constant('merge' as const), tenant: tenants, a: fc.nat({ max: 20 }), b: fc.nat({ max: 20 }), force: fc.boolean() }),
+      weight: 2,
+    },
+    { arbitrary: fc.record({ op: fc.constant('unmerge' as const), tenant: tenants, pick: fc.nat({ max: 20 }), which: fc.nat({ max: 5 }) }), weight: 2 },
+  );
+  // a few calls first, so that merges and unmerges find customers to work on
+  const calls = arbCall(options).map((call): Raw => ({ op: 'call', call }));
+  return fc.tuple(arbSized(calls, 2, 10), arbSized(raw, 1, (options.maxCalls ?? 25) - 10)).map(([first, rest]) => {
+    const sent: CallSpec[] = [];
+    return [...first, ...rest].map((o, k): Op => {
+      if (o.op !== 'call') return o;
+      const call = number([o.call], k, sent)[0]!;
+      sent.push(call);
+      return { op: 'call', call };
+    });
+  });
+};
+
+// --- Segment payloads --------------------------------------------------------------------------
+
+export const observedAtOf = (c: CallSpec): number => (c.minute === undefined ? NOW : BASE_TIME + c.minute * MINUTE);
+
+export type ObservedId = { readonly type: IdType; readonly value: string; readonly blocked: boolean };
+
+/** The identifiers a call carries, normalized (what the core should see). */
+export const identifiersOf = (c: CallSpec): ObservedId[] => {
+  const out: ObservedId[] = [];
+  const add = (type: IdType, ref: Ref | undefined) => {
+    if (ref) out.push({ type, value: entryOf(type, ref).value, blocked: isBlockedRef(type, ref) });
+  };
+  add('user_id', c.userId);
+  add('anonymous_id', c.anonymousId);
+  add('anonymous_id', c.previousId);
+  add('email', c.email);
+  add('phone', c.phone);
+  add('device_id', c.device);
+  return out;
+};
+
+/** Trait values a call sets (email and phone are traits too, as spelled). */
+export const traitsOf = (c: CallSpec): Record<string, string> => ({
+  ...Object.fromEntries(Object.entries(c.traits).filter(([, v]) => v !== undefined)),
+  ...(c.email ? { email: spell('email', c.email) } : {}),
+  ...(c.phone ? { phone: spell('phone', c.phone) } : {}),
+});
+
+export const toSegment = (c: CallSpec): Record<string, unknown> => {
+  const traits = traitsOf(c);
+  const hasTraits = Object.keys(traits).length > 0;
+  const context = {
+    ...(c.device ? { device: { id: spell('device_id', c.device) } } : {}),
+    ...(c.consent ? { consent: { categoryPreferences: c.consent } } : {}),
+    ...(c.kind !== 'identify' && hasTraits ? { traits } : {}),
+  };
+  return {
+    type: c.kind,
+    ...(c.messageId ? { messageId: c.messageId } : {}),
+    ...(c.userId ? { userId: spell('user_id', c.userId) } : {}),
+    ...(c.anonymousId ? { anonymousId: spell('anonymous_id', c.anonymousId) } : {}),
+    ...(c.minute !== undefined ? { timestamp: new Date(observedAtOf(c)).toISOString() } : {}),
+    ...(Object.keys(context).length ? { context } : {}),
+    ...(c.kind === 'identify' && hasTraits ? { traits } : {}),
+    ...(c.kind === 'track' ? { event: `Event ${c.seq}`, properties: { step: c.seq } } : {}),
+    ...(c.kind === 'page' ? { name: `Page ${c.seq}`, properties: { path: `/p/${c.seq}` } } : {}),
+    ...(c.kind === 'alias' ? { previousId: spell('anonymous_id', c.previousId!) } : {}),
+  };
+};
+
+// --- identity rules ----------------------------------------------------------------------------
+
+const mapTypes = (f: (type: string, rule: IdentityRules['types'][string]) => IdentityRules['types'][string]) =>
+  Object.fromEntries(Object.entries(DEFAULT_IDENTITY_RULES.types).map(([t, r]) => [t, f(t, r)]));
+
+/** Nothing intervenes: no limits, a guard nobody reaches; the default blocked list stays. */
+export const OPEN_RULES: IdentityRules = {
+  ...DEFAULT_IDENTITY_RULES,
+  version: 11,
+  types: mapTypes((_t, r) => ({ ...r, limit: null })),
+  customType: { ...DEFAULT_IDENTITY_RULES.customType, limit: null },
+  clusterGuard: { maxCustomers: 1_000_000, maxIdentifiers: 1_000_000 },
+};
+
+/** Small limits the pools easily exceed. */
+export const SMALL_RULES: IdentityRules = {
+  ...DEFAULT_IDENTITY_RULES,
+  version: 12,
+  types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 2, priority: 80 }, phone: { limit: 2, priority: 70 }, device_id: { limit: 2, priority: 40 } },
+};
+
+/** Limits that only count identifiers first seen within a window before the event. */
+export const WINDOWED_RULES: IdentityRules = {
+  ...DEFAULT_IDENTITY_RULES,
+  version: 13,
+  types: {
+    ...DEFAULT_IDENTITY_RULES.types,
+    email: { limit: 1, windowMs: 2 * HOUR, priority: 80 },
+    device_id: { limit: 2, windowMs: HOUR, priority: 40 },
+    anonymous_id: { limit: 3, windowMs: 90 * MINUTE, priority: 10 },
+  },
+};
+
+/** A cluster guard small histories reach: merges stop at three customers or six identifiers. */
+export const GUARDED_RULES: IdentityRules = {
+  ...OPEN_RULES,
+  version: 14,
+  clusterGuard: { maxCustomers: 3, maxIdentifiers: 6 },
+};
+
+// --- identifiers and clusters ------------------------------------------------------------------
+
+/** One identifier from the pools, as a caller spells it, with the value the core normalizes it to. */
+export const arbIdentifier = (options: { readonly blocked?: boolean } = {}): fc.Arbitrary<ObservedId & { readonly spelled: string }> =>
+  fc
+    .constantFrom(...ID_TYPES)
+    .chain((type) => arbRef(type, options.blocked ?? false).map((ref) => ({ type, ref })))
+    .map(({ type, ref }) => ({ type, value: entryOf(type, ref).value, blocked: isBlockedRef(type, ref), spelled: spell(type, ref) }));
+
+/**
+ * Calls that make one customer whatever the rules' limits (each brings its own anonymous id and
+ * all share one email): a cluster of 2 to 4 visits in one tenant.
+ */
+export const arbCluster = (options: { readonly tenant?: string } = {}): fc.Arbitrary<CallSpec[]> =>
+  fc
+    .record({
+      anons: fc.uniqueArray(fc.nat({ max: POOLS.anonymous_id.length - 1 }), { minLength: 2, maxLength: POOLS.anonymous_id.length }),
+      email: fc.nat({ max: POOLS.email.length - 1 }),
+      spellings: fc.array(fc.nat({ max: 1 }), { minLength: 4, maxLength: 4 }),
+    })
+    .map(({ anons, email, spellings }) =>
+      anons.map(
+        (i, k): CallSpec => ({
+          tenant: options.tenant ?? TENANTS[0],
+          kind: 'identify',
+          anonymousId: { i, s: spellings[k]! },
+          email: { i: email, s: spellings[(k + 1) % 4]! },
+          source: 'web',
+          traits: {},
+          messageId: `cluster-${k}`,
+          seq: k,
+        }),
+      ),
+    );

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { checkIdentityLaws, formatLawFailure, IDENTITY_LAWS, type LawsOptions } from './identity-laws.js';
+
+/**
+ * Declares the identity laws as vitest tests, one per law, over `rules` (a parsed rules file).
+ * A failing law fails its test with the seed, the replay path and the shrunk counterexample.
+ */
+export const identityLawsSuite = (name: string, rules: unknown, options: LawsOptions & { readonly timeoutMs?: number | undefined } = {}): void => {
+  describe(`identity laws: ${name}`, () => {
+    for (const law of IDENTITY_LAWS.filter((l) => !options.laws || options.laws.includes(l.name)))
+      it(
+        `${law.name}: ${law.statement}`,
+        async () => {
+          const [result] = await checkIdentityLaws(rules, { ...options, laws: [law.name] });
+          expect(result, 'the law ran').toBeDefined();
+          expect(result!.ok, result!.ok ? '' : formatLawFailure(result!)).toBe(true);
+        },
+        options.timeoutMs ?? 120_000,
+      );
+  });
+};

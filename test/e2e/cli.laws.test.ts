@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_IDENTITY_RULES } from '../../src/domain/identity/rules.js';
+import { runCliInProcess } from '../support/cli-runner.js';
+
+// `c360 laws --rules file`: the identity laws against a user's rules file, from the command line.
+
+let dir: string;
+const file = async (name: string, content: unknown) => {
+  const path = join(dir, name);
+  await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+const laws = (args: string[]) =>
+  runCliInProcess(['laws', ...args], {
+    tenant: 'laws',
+    open: async () => {
+      throw new Error('c360 laws opens no store');
+    },
+  });
+
+/** user ids limited to one per customer, yet outranked by anonymous ids: a shared device moves one user's calls onto another */
+const CONTRADICTORY = { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, anonymous_id: { limit: null, priority: 200 } } };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'c360-laws-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('c360 laws', () => {
+  it('passes a sound rules file: every law holds, exit 0', async () => {
+    const rules = await file('sound.json', { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 2, priority: 80 } } });
+    const r = await laws(['--rules', rules, '--runs', '40']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/every law holds/);
+    for (const law of ['limits', 'blocked', 'cluster-guard', 'unique-identifiers', 'idempotence']) expect(r.out).toMatch(new RegExp(`^ok +${law}:`, 'm'));
+  });
+
+  it('rejects a contradictory rules file with the seed and a counterexample, exit 1; --seed replays the same counterexample', async () => {
+    const rules = await file('contradictory.json', CONTRADICTORY);
+    const r = await laws(['--rules', rules, '--runs', '100', '--law', 'unique-identifiers', '--json']);
+    expect(r.code, r.err).toBe(1);
+    const report = r.json();
+    expect(report.ok).toBe(false);
+    const [failure] = report.results;
+    expect(failure).toMatchObject({ name: 'unique-identifiers', ok: false, seed: expect.any(Number) });
+    expect(failure.problems.join('\n')).toMatch(/carries user_id "u-\d" \(limit 1\) but was recorded on customer .* which does not hold it/);
+    // the counterexample is the calls themselves, as sent: at least two, one of them with a user id
+    expect(failure.counterexample.length).toBeGreaterThanOrEqual(2);
+    expect(failure.counterexample.some((c: { call: { userId?: string } }) => c.call.userId !== undefined)).toBe(true);
+
+    const again = await laws(['--rules', rules, '--runs', '100', '--law', 'unique-identifiers', '--seed', String(failure.seed)]);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(new RegExp(`seed ${failure.seed}`));
+    expect(again.out).toMatch(/counterexample \(the calls, in order\):/);
+    for (const c of failure.counterexample) expect(again.out).toContain(JSON.stringify(c.call));
+  });
+
+  it('names the offending field of an invalid rules file (exit 2), and an unreadable or non-JSON file', async () => {
+    const bad = await file('bad.json', { ...DEFAULT_IDENTITY_RULES, types: { email: { limit: 0, priority: 1 } } });
+    const r = await laws(['--rules', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--rules: .*bad\.json: invalid identity rules: types\.email\.limit/);
+    const notJson = await file('not.json', '{ nope');
+    expect((await laws(['--rules', notJson])).err).toMatch(/is not JSON/);
+    expect((await laws(['--rules', join(dir, 'missing.json')])).err).toMatch(/cannot read .*missing\.json \(ENOENT\)/);
+    expect((await laws(['--rules', bad, '--law', 'nonsense'])).err).toMatch(/--law: unknown nonsense/);
+  });
+});

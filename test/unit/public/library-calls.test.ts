@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createCore,
+  createPorts,
+  defaultSourceOf,
+  reapplyErasures,
+  rebuildViews,
+  type ReapplyProgress,
+  type RebuildProgress,
+} from '../../../src/public/index.js';
+import { memoryStores } from '../../../src/public/memory.js';
+import { listAllViews } from '../../../src/testing/paging.js';
+
+// The whole-log jobs as a user calls them from the package: wired with createPorts and
+// memoryStores (no container), with progress callbacks.
+
+const tenant = 'shop';
+const web = defaultSourceOf(tenant, 'web');
+
+const embedded = async (customers: number) => {
+  const stores = memoryStores();
+  const core = createCore(createPorts({ stores, claimSecret: 'library-calls-claim-secret-0123456789' }), { inlineProjection: true, sourceOf: defaultSourceOf });
+  const ids: string[] = [];
+  for (let n = 0; n < customers; n++) {
+    const out = await core.ingest.ingest(tenant, web, { type: 'identify', userId: `u-${n}`, messageId: `m-${n}`, traits: { email: `u${n}@shop.example` } });
+    if (out.status !== 'accepted') throw new Error(`call ${n}: ${out.status}`);
+    ids.push(out.customerId);
+  }
+  return { stores, core, ids };
+};
+
+describe('rebuildViews', () => {
+  it('rebuilds every view from the log, reporting progress until done', async () => {
+    const { stores, core } = await embedded(12);
+    const before = await listAllViews(stores.readModels, tenant);
+    expect(before).toHaveLength(12);
+    await stores.readModels.replaceAll(tenant, []);
+    const progress: RebuildProgress[] = [];
+    const result = await rebuildViews(core, tenant, { onProgress: (p) => progress.push(p), actor: 'nightly-job' });
+    expect(result.docs).toBe(12);
+    expect(progress.at(-1)).toMatchObject({ done: true, docs: 12, events: result.events });
+    expect(progress.slice(0, -1).every((p) => !p.done)).toBe(true);
+    expect(await listAllViews(stores.readModels, tenant)).toEqual(before);
+    const audit = await core.gdpr.auditLog(tenant, { limit: 10 });
+    expect(audit.entries.map((e) => e.actor)).toContain('nightly-job');
+  });
+});
+
+describe('reapplyErasures', () => {
+  it('after a restore brings an erased view back, erases it again, reporting each receipt and the end', async () => {
+    const { stores, core, ids } = await embedded(3);
+    const erased = ids[1]!;
+    const backup = await stores.readModels.get(tenant, erased);
+    expect(backup).toBeDefined();
+    await core.gdpr.erase(tenant, erased, { actor: 'dpo' });
+    expect(await stores.readModels.get(tenant, erased)).toBeUndefined();
+    // the restore: the views as they were before the erasure
+    await stores.readModels.put(tenant, backup!);
+    const progress: ReapplyProgress[] = [];
+    const report = await reapplyErasures(core, tenant, { onProgress: (p) => progress.push(p) });
+    expect(report).toMatchObject({ erasures: 1, views: 1 });
+    expect(progress).toEqual([
+      { ...report, done: false },
+      { ...report, done: true },
+    ]);
+    expect(await stores.readModels.get(tenant, erased)).toBeUndefined();
+    expect(await stores.readModels.get(tenant, ids[0]!)).toBeDefined();
+  });
+});
