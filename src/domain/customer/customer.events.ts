@@ -183,37 +183,7 @@ const build = () => {
     ProcessingRestrictionLifted,
     EngagementDecided,
   ]);
-  return {
-    MergedIdentifier,
-    RejectionReason,
-    Channel,
-    CustomerRegistered,
-    IdentifierLinked,
-    IdentifierRejected,
-    IdentifierUnlinked,
-    TraitsUpdated,
-    ConsentGranted,
-    ConsentWithdrawn,
-    InterestExpressed,
-    LocationObserved,
-    PageViewed,
-    ScreenViewed,
-    OrderPlaced,
-    ProductInteracted,
-    EventTracked,
-    GroupJoined,
-    MergeEvidence,
-    CustomerMerged,
-    CustomerMergedInto,
-    CustomerUnmerged,
-    CustomerRestored,
-    CustomerErased,
-    ProcessingRestricted,
-    ProcessingRestrictionLifted,
-    EngagementReason,
-    EngagementDecided,
-    CustomerEvent,
-  };
+  return { MergedIdentifier, RejectionReason, Channel, MergeEvidence, EngagementReason, EngagementDecided, CustomerEvent };
 };
 let built: ReturnType<typeof build> | undefined;
 /** Every event schema, built once, on first use. */
