@@ -11,6 +11,7 @@ import { runDynamoDbBench } from './dynamodb.bench.js';
 import { runDynamoDbBatchBench } from './dynamodb-batch.bench.js';
 import { runLagBench } from './dynamodb-lag.bench.js';
 import { measureColdStart } from './cold-start.js';
+import { measureEmbeddedLambda } from './embedded-lambda.js';
 import { runHttpBench } from './http.bench.js';
 import { runErasureBench } from './erasure.bench.js';
 import { runEngagementBench } from './engagement.bench.js';
@@ -25,7 +26,7 @@ import { runCeiling, storedRows } from './rebuild-ceiling.js';
 // bench/results/latest.json. BENCH_CUSTOMERS scales the data set (default 5,000 people),
 // BENCH_REBUILD_RUNS the full rebuilds (default 5, each after its ceiling run);
 // BENCH_DYNAMODB=0 skips the DynamoDB part (it needs Java 17), BENCH_HTTP=0 the HTTP load test,
-// BENCH_COLD_START=0 the Lambda cold starts, BENCH_SQLITE=0 the embedded store, BENCH_PEERS=0 the
+// BENCH_COLD_START=0 the Lambda cold starts, BENCH_EMBEDDED=0 the embedded user Lambda, BENCH_SQLITE=0 the embedded store, BENCH_PEERS=0 the
 // in-memory event stores of Castore and Emmett against ours (npm run bench:peers runs that alone).
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
@@ -182,6 +183,20 @@ if (process.env.BENCH_COLD_START !== '0') {
       });
     }
   }
+}
+
+// 5b. a user's own Lambda embedding the core from the packed package: its size and cold import
+if (process.env.BENCH_EMBEDDED !== '0') {
+  const { bytes, files, rows: starts } = measureEmbeddedLambda();
+  const base = starts.find((r) => r.name === 'node -e 0')!;
+  const user = starts.find((r) => r.name !== 'node -e 0')!;
+  rows.push({ name: 'embedded user Lambda bundle (npm pack, esbuild)', value: Math.round(bytes / 1000), unit: 'kB', note: `${files} files, minified` });
+  rows.push({
+    name: 'cold start: import the embedded user Lambda',
+    value: Math.round(user.medianMs),
+    unit: 'ms median',
+    note: `${user.ratio.toFixed(2)}x node -e 0 (${Math.round(base.medianMs)} ms; rounds ${user.ratioMin.toFixed(2)}-${user.ratioMax.toFixed(2)}x); CPU time ${user.cpuRatio.toFixed(2)}x`,
+  });
 }
 
 // 6. DynamoDB Local: appends (ours vs Castore, same run) and stream-to-view lag; then /v1/batch on

@@ -35,6 +35,12 @@ export type CoreOptions = {
   readonly feed?: IdentityFeed | undefined;
   /** real-time engagement (offers, notifier, outbox); without it no decision is ever taken */
   readonly engagement?: EngagementOptions | undefined;
+  /**
+   * How long the deployment's backups keep what an erasure deletes (DynamoDB point-in-time
+   * recovery, the lake bucket's old object versions): an erasure receipt then says when it is
+   * complete in the backups too (`backupsCleanAt`). Absent: no backups of ours to wait for.
+   */
+  readonly backupRetentionMs?: number | undefined;
 };
 
 /** `make` run on the first call, its value kept */
@@ -84,7 +90,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     : async () => {};
   const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
-  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline()));
+  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs));
   const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
   const queries = once(() => new CustomerQueries(ports, repo(), codec(), projector()));
   const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));

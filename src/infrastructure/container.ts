@@ -147,6 +147,7 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
         return c.isBound(TOKENS.IdentityFeed) ? c.get(TOKENS.IdentityFeed) : undefined;
       },
       engagement,
+      backupRetentionMs: config.backupRetentionDays > 0 ? config.backupRetentionDays * 86_400_000 : undefined,
     });
   });
   // A missing or malformed master key fails the start, not the first request that needs a data

@@ -154,6 +154,8 @@ describe('functions', () => {
       expect(p.Handler).toMatch(/^(api|kinesis|streams|outbox)\.handler$/);
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^c360-/), POWERTOOLS_METRICS_NAMESPACE: 'c360', C360_STORE: 'dynamodb' });
+      // erasure receipts name when the tables' point-in-time recovery no longer holds the erased data
+      expect(env.C360_BACKUP_RETENTION_DAYS).toBe('35');
     }
     expect(new Set(fns.map(([, p]) => JSON.stringify(p.Role))).size).toBe(4);
   });

@@ -190,6 +190,10 @@ export const ErasureReceipt = lazy(() =>
         .string()
         .optional()
         .openapi({ description: 'when no analytics lake file held a row of these customers any more; absent when no lake is written' }),
+      backupsCleanAt: z.string().optional().openapi({
+        description:
+          "when the last backup that could hold the deleted items expires (the erasure plus the deployment's backup retention, C360_BACKUP_RETENTION_DAYS); absent without backups",
+      }),
     })
     .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' }),
 );

@@ -45,6 +45,8 @@ export class ErasureUseCase {
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
     private readonly pipeline: CommandPipeline,
+    /** how long backups keep deleted items (see CoreOptions.backupRetentionMs) */
+    private readonly backupRetentionMs?: number | undefined,
   ) {}
 
   async erase(tenant: string, customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
@@ -71,6 +73,8 @@ export class ErasureUseCase {
       actor: options.actor,
       removed: { streams: prior ? cluster.ids.length : tombstoned, claims: released, ...removed },
       ...(lake ? { lakeCleanAt: new Date(lake.cleanAt).toISOString() } : {}),
+      // a backup taken before the erasure still holds the deleted items until it expires
+      ...(this.backupRetentionMs ? { backupsCleanAt: new Date(req.now + this.backupRetentionMs).toISOString() } : {}),
     };
     await this.ports.ledger.record(receipt);
     // an erasure of the same cluster that committed its tombstone first may have recorded first:

@@ -20,6 +20,11 @@ export type ErasureReceipt = {
   };
   /** when no analytics lake file held a row of these customers any more (absent: no lake is written) */
   readonly lakeCleanAt?: string | undefined;
+  /**
+   * when the last backup that could hold the deleted items has expired (the erasure time plus the
+   * deployment's backup retention); absent when the deployment keeps no backups of ours
+   */
+  readonly backupsCleanAt?: string | undefined;
 };
 
 export interface ErasureLedger {

@@ -6,6 +6,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { BACKUP_RETENTION_DAYS } from './tables.js';
 
 // The accounts around the workloads. The security account keeps the log archive: a bucket that
 // the management account's organization trail writes to and nobody else can change. The
@@ -141,7 +142,7 @@ export class LakeStack extends Stack {
     this.lake = secureBucket(this, 'Lake', key, { versioned: true, retain: true, logs: accessLogs });
     this.lake.addLifecycleRule({
       id: 'erasure-reaches-old-versions',
-      noncurrentVersionExpiration: Duration.days(35),
+      noncurrentVersionExpiration: Duration.days(BACKUP_RETENTION_DAYS),
       abortIncompleteMultipartUploadAfter: Duration.days(1),
     });
     this.results = secureBucket(this, 'AthenaResults', key, { versioned: false, retain: false, logs: accessLogs });

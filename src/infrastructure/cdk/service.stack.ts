@@ -18,7 +18,7 @@ import type { DataStack } from './data.stack.js';
 import { C360Function, type C360FunctionProps, type FunctionName } from './function.js';
 import { grantTable, grantTableStream } from './grants.js';
 import { Observability } from './observability.js';
-import { tableNamesFor, type TableKind } from './tables.js';
+import { BACKUP_RETENTION_DAYS, tableNamesFor, type TableKind } from './tables.js';
 
 // A workload's functions and their wiring: the HTTP API (api), the Kinesis stream (kinesis), the
 // events table's stream (streams), the outbox schedule (outbox), the SNS topics, the DLQs, and
@@ -93,6 +93,8 @@ export class ServiceStack extends Stack {
       C360_SECRET_ID: data.coreSecret.secretArn,
       C360_SNS_TOPIC_ARN: this.offersTopic.topicArn,
       C360_IDENTITY_TOPIC_ARN: this.identityTopic.topicArn,
+      // erasure receipts say when the last backup that could hold the erased data expires
+      C360_BACKUP_RETENTION_DAYS: String(BACKUP_RETENTION_DAYS),
     };
     const withCredentials = { ...environment, C360_CREDENTIALS_SECRET_ID: data.credentialsSecret.secretArn };
     const make = (name: FunctionName, extra: Partial<C360FunctionProps> = {}) =>

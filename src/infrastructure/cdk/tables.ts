@@ -39,6 +39,9 @@ export const cfnPropsOf = (input: CreateTableCommandInput) => ({
   streamSpecification: input.StreamSpecification?.StreamEnabled ? { streamViewType: input.StreamSpecification.StreamViewType! } : undefined,
 });
 
+/** Days of point-in-time recovery on every table; the lake bucket keeps old object versions as long. */
+export const BACKUP_RETENTION_DAYS = 35;
+
 export type DeployedTable = { readonly kind: TableKind; readonly table: CfnTable; readonly ttlAttribute?: string | undefined };
 
 export const deployTables = (scope: Construct, options: { prefix: string; key: IKey; production: boolean }): Record<TableKind, DeployedTable> => {
@@ -48,7 +51,7 @@ export const deployTables = (scope: Construct, options: { prefix: string; key: I
     const definition = tableDefinitions[kind];
     const table = new CfnTable(scope, `${kind[0]!.toUpperCase()}${kind.slice(1)}Table`, {
       ...cfnPropsOf(definition.create(names[kind])),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: BACKUP_RETENTION_DAYS },
       sseSpecification: { sseEnabled: true, sseType: 'KMS', kmsMasterKeyId: options.key.keyArn },
       timeToLiveSpecification: definition.ttlAttribute ? { attributeName: definition.ttlAttribute, enabled: true } : undefined,
       deletionProtectionEnabled: options.production,
