@@ -11,6 +11,7 @@ import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js'
 import type { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
+import { checkDataDirFree, DataDirInUse } from './local/server-lock.js';
 import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
 import { TOKENS } from './tokens.js';
 
@@ -98,11 +99,41 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
           console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
         onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
         skipLocalCommits: config.projection === 'inline',
-        afterProject: config.projection === 'log' ? core().afterProject : undefined,
+        // a job's events, and what a crash left, get the after-projection hooks wherever they are
+        // projected (the server's own commits ran them inline, and are skipped)
+        afterProject: core().afterProject,
       },
     );
   }
   const stopFollower = () => follower?.stop();
+  /**
+   * A job (log projection) beside a running server on the same data dir leaves the projection to
+   * the server's follower, which shares its checkpoint: the job then only decides and commits, and
+   * the server projects on the other core. At the end the job waits for that checkpoint to reach
+   * the end of the log (read-your-writes when it exits), and projects what is left itself if the
+   * server has gone or does not get there in time.
+   */
+  const besideServer = (): boolean => {
+    if (config.store !== 'sqlite' || config.projection !== 'log') return false;
+    try {
+      checkDataDirFree(config.dataDir);
+      return false;
+    } catch (e) {
+      if (e instanceof DataDirInUse) return true;
+      throw e;
+    }
+  };
+  const deferred = besideServer();
+  const serverProjected = async (timeoutMs = 120_000): Promise<void> => {
+    const started = Date.now();
+    for (const end = started + timeoutMs; follower && !follower.caughtUp() && Date.now() < end && besideServer(); )
+      await new Promise((r) => setTimeout(r, 200));
+    console.error(
+      follower?.caughtUp()
+        ? `projected by the server running on ${config.dataDir} (waited ${((Date.now() - started) / 1000).toFixed(1)} s for it to catch up)`
+        : `the server on ${config.dataDir} did not project everything in time: projecting the rest here`,
+    );
+  };
   if (config.store === 'dynamodb') {
     // the client is closed only if it was ever created
     let client: { destroy(): void } | undefined;
@@ -171,7 +202,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         engagement.relay.start();
         closers.unshift(stopRelay);
       }
-      if (follower && !closers.includes(stopFollower)) {
+      if (follower && !deferred && !closers.includes(stopFollower)) {
         await follower.catchUp();
         follower.start(config.projection === 'log' ? 100 : 1_000);
         closers.unshift(stopFollower);
@@ -205,6 +236,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         if (running) consumer.start();
       }
       await poller?.drain();
+      if (deferred) await serverProjected();
       // a page's after-projection hooks may commit more (engagement decisions): until nothing is left
       for (let round = 0; follower && round < 10 && (await follower.catchUp()).projected > 0; round++);
       await core().engagement.relay.flush();

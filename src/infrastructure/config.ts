@@ -28,6 +28,7 @@ const Env = z.object({
   C360_CREDENTIALS_FILE: z.string().optional(),
   C360_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1_000),
   C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(10),
+  C360_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).optional(),
   C360_MASTER_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64')
@@ -70,6 +71,8 @@ const Env = z.object({
   C360_LAKE: z.enum(['on', 'off']).default('on'),
   /** default <C360_DATA_DIR>/lake */
   C360_LAKE_DIR: z.string().min(1).optional(),
+  /** how often the server's lake projection follows the log */
+  C360_LAKE_FOLLOW_SECONDS: z.coerce.number().positive().max(3_600).default(30),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -117,12 +120,16 @@ export type Config = {
   /** whether the server writes the analytics lake (never on the memory store or in Lambda) */
   readonly lake: 'on' | 'off';
   readonly lakeDir: string;
+  /** the server's lake projection follows the log this often (default 30 s) */
+  readonly lakeFollowMs: number;
   readonly writeKey?: string | undefined;
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
   readonly rateLimitPerSecond: number;
   /** requests without a valid credential, per client address and second; 429 beyond */
   readonly anonymousRateLimitPerSecond: number;
+  /** how long the deployment's backups keep deleted items (erasure receipts say when they are clean); 0: none */
+  readonly backupRetentionDays: number;
   readonly masterKey?: string | undefined;
   readonly previousMasterKeys: readonly string[];
   /** the web console's session-sealing key; without it there is no console */
@@ -234,11 +241,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     sqliteFile: e.C360_SQLITE_FILE ?? join(e.C360_DATA_DIR, 'c360.sqlite'),
     lake: e.C360_LAKE,
     lakeDir: e.C360_LAKE_DIR ?? join(e.C360_DATA_DIR, 'lake'),
+    lakeFollowMs: e.C360_LAKE_FOLLOW_SECONDS * 1_000,
     writeKey: e.C360_WRITE_KEY,
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,
     rateLimitPerSecond: e.C360_RATE_LIMIT_PER_SECOND,
     anonymousRateLimitPerSecond: e.C360_ANONYMOUS_RATE_LIMIT_PER_SECOND,
+    // the CDK app sets it to the tables' point-in-time recovery window (35 days)
+    backupRetentionDays: e.C360_BACKUP_RETENTION_DAYS ?? 0,
     masterKey: e.C360_MASTER_KEY,
     consoleSessionKey: e.C360_CONSOLE_SESSION_KEY,
     previousMasterKeys: (e.C360_MASTER_KEYS_PREVIOUS ?? '')

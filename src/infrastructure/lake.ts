@@ -13,9 +13,6 @@ import type { Config } from './config.js';
 // whoever finds the lock free (its holder ended) takes it.
 // Loaded on demand only: no Lambda bundle imports this module (DuckDB is a native engine).
 
-/** How often the server's lake projector catches up with the log. */
-export const LAKE_FOLLOW_MS = 5_000;
-
 export type LocalLake = {
   readonly lake: DuckDbLake;
   /** whether this process writes the lake (it holds the lock; a lock freed later is taken then) */
@@ -60,7 +57,10 @@ const takeLock = (dir: string): (() => void) | undefined => {
   return undefined;
 };
 
-export const openLocalLake = async (config: Pick<Config, 'lakeDir'>, clock: () => number = Date.now): Promise<LocalLake> => {
+export const openLocalLake = async (
+  config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs'>>,
+  clock: () => number = Date.now,
+): Promise<LocalLake> => {
   const lake = await openDuckDbLake(config.lakeDir, { clock });
   let release = takeLock(config.lakeDir);
   const held = (): boolean => (release ??= takeLock(config.lakeDir)) !== undefined;
@@ -83,7 +83,9 @@ export const openLocalLake = async (config: Pick<Config, 'lakeDir'>, clock: () =
         })()
           .catch(onError)
           .finally(() => {
-            if (timer) timer = setTimeout(tick, LAKE_FOLLOW_MS);
+            // every C360_LAKE_FOLLOW_SECONDS (30 by default): an analytics layer, and rewriting partitions
+            // less often leaves the cores to ingest (a default seed beside the server: 51 s at 5, 46 s at 30)
+            if (timer) timer = setTimeout(tick, config.lakeFollowMs ?? 30_000);
           });
       };
       timer = setTimeout(tick, 0);

@@ -294,3 +294,42 @@ describe('c360 import --url: to a running server', () => {
     }
   });
 });
+
+describe('c360 seed beside a running server on the same data dir', () => {
+  it('leaves the projection to the server (which runs it on the other core) and exits once every view is stored', async () => {
+    const dataDir = join(dir, 'beside-server');
+    const server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_LAKE: 'off' }), () => {});
+    try {
+      // a process of its own: the server's lock names another pid, as with `npm start` in one shell and the seed in another
+      const child = spawn(process.execPath, [BIN, 'seed', '--customers', '30', '--json'], {
+        env: { ...process.env, C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_STORE: 'sqlite', C360_DEBUG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', resolve);
+      });
+      expect(code, err).toBe(0);
+      expect(err).toMatch(/^projected by the server running on .*beside-server \(waited [\d.]+ s for it to catch up\)$/m);
+      const result = JSON.parse(out) as { customersStarted?: number; calls: number; accepted?: number };
+      expect(result.calls).toBeGreaterThan(30);
+      // every customer the log holds has its stored view when the job has exited (not folded on read)
+      const { DatabaseSync } = await import('node:sqlite');
+      const db = new DatabaseSync(join(dataDir, 'c360.sqlite'), { readOnly: true });
+      try {
+        const streams = db.prepare("SELECT COUNT(DISTINCT stream_id) AS n FROM events WHERE tenant = 'beside'").get() as { n: number };
+        const views = db.prepare("SELECT COUNT(*) AS n FROM view_docs WHERE tenant = 'beside'").get() as { n: number };
+        expect(streams.n).toBeGreaterThanOrEqual(30);
+        expect(views.n).toBe(streams.n);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -26,7 +26,7 @@ const waitFor = async (ok: () => boolean, ms = 15_000): Promise<void> => {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'c360-server-lake-'));
-  server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dir, C360_TENANT: 'shop' }), (l) => lines.push(l));
+  server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dir, C360_TENANT: 'shop', C360_LAKE_FOLLOW_SECONDS: '1' }), (l) => lines.push(l));
 }, 60_000);
 afterAll(async () => {
   await server?.close();

@@ -101,6 +101,11 @@ export class SqliteLogFollower {
     await this.tail;
   }
 
+  /** Whether the checkpoint (this follower's, or another process's under the same name) has reached the end of the log. */
+  caughtUp(): boolean {
+    return this.store.readGlobal(this.position(), 1).length === 0;
+  }
+
   /** The checkpoint as a number (0: nothing projected yet). */
   position(): number {
     const saved = this.checkpoints.get(this.name);
