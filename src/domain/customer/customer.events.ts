@@ -204,6 +204,36 @@ export type CustomerEvent = z.infer<Schemas['CustomerEvent']>;
 export type CustomerEventType = CustomerEvent['type'];
 export type EventOf<T extends CustomerEventType> = Extract<CustomerEvent, { type: T }>;
 
+/** Every event type the schemas define; the compiler refuses a list that misses one or names another. */
+export const CUSTOMER_EVENT_TYPES = [
+  'CustomerRegistered',
+  'IdentifierLinked',
+  'IdentifierRejected',
+  'IdentifierUnlinked',
+  'TraitsUpdated',
+  'ConsentGranted',
+  'ConsentWithdrawn',
+  'InterestExpressed',
+  'LocationObserved',
+  'PageViewed',
+  'ScreenViewed',
+  'OrderPlaced',
+  'ProductInteracted',
+  'EventTracked',
+  'GroupJoined',
+  'CustomerMerged',
+  'CustomerMergedInto',
+  'CustomerUnmerged',
+  'CustomerRestored',
+  'CustomerErased',
+  'ProcessingRestricted',
+  'ProcessingRestrictionLifted',
+  'EngagementDecided',
+] as const satisfies readonly CustomerEventType[];
+type Missing = Exclude<CustomerEventType, (typeof CUSTOMER_EVENT_TYPES)[number]>;
+/** compiles only while the list above names every type */
+export const EVERY_EVENT_TYPE_LISTED: [Missing] extends [never] ? true : Missing = true;
+
 /** Where an event came from and when: the envelope every stored event carries. */
 export type EventMeta = {
   readonly eventId: string;

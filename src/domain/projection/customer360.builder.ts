@@ -1,4 +1,4 @@
-import type { CustomerEvent, EventMeta, RecordedEvent } from '../customer/customer.events.js';
+import { CUSTOMER_EVENT_TYPES, type CustomerEvent, type EventMeta, type RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
   emptyView,
@@ -30,26 +30,15 @@ import {
 // builder refuses those events.
 
 /** The event types the builder folds: every type but the identity structure the projector handles. */
-export const BUILDER_TYPES: ReadonlySet<string> = new Set<CustomerEvent['type']>([
-  'CustomerRegistered',
-  'IdentifierLinked',
-  'IdentifierRejected',
-  'IdentifierUnlinked',
-  'TraitsUpdated',
-  'ConsentGranted',
-  'ConsentWithdrawn',
-  'InterestExpressed',
-  'ProductInteracted',
-  'LocationObserved',
-  'OrderPlaced',
-  'GroupJoined',
-  'PageViewed',
-  'ScreenViewed',
-  'EventTracked',
-  'ProcessingRestricted',
-  'ProcessingRestrictionLifted',
-  'EngagementDecided',
+/** identity structure: merges, unmerges and erasure are the projector's to apply, never the builder's */
+const STRUCTURE: ReadonlySet<CustomerEvent['type']> = new Set([
+  'CustomerMerged',
+  'CustomerMergedInto',
+  'CustomerUnmerged',
+  'CustomerRestored',
+  'CustomerErased',
 ]);
+export const BUILDER_TYPES: ReadonlySet<string> = new Set(CUSTOMER_EVENT_TYPES.filter((t) => !STRUCTURE.has(t)));
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Act = Mutable<Activity>;

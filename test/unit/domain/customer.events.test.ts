@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CustomerEvent, eventSchemas } from '../../../src/domain/customer/customer.events.js';
-import { CUSTOMER_EVENT_TYPES, upcast } from '../../../src/domain/customer/customer.upcasters.js';
+import { CUSTOMER_EVENT_TYPES, CustomerEvent, eventSchemas } from '../../../src/domain/customer/customer.events.js';
+import { upcast } from '../../../src/domain/customer/customer.upcasters.js';
 
 describe('the event schemas', () => {
-  it('are listed, type for type, in the upcasters (which use the list instead of building the schemas)', () => {
+  it('are listed, type for type, in CUSTOMER_EVENT_TYPES (the upcasters and the view builder use the list instead of building the schemas)', () => {
     const fromSchemas = eventSchemas().CustomerEvent.options.map((o) => o.shape.type.value);
     expect([...CUSTOMER_EVENT_TYPES].sort()).toEqual([...fromSchemas].sort());
     expect(fromSchemas.length).toBeGreaterThan(20);
