@@ -32,6 +32,14 @@ afterAll(async () => {
 });
 
 describe('c360 laws', () => {
+  it('passes sound rules that block none of the default placeholders: a user id "UNDEFINED" is then a user id like any other', async () => {
+    const rules = await file('no-placeholders.json', { ...DEFAULT_IDENTITY_RULES, blocked: { values: ['guest'], patterns: [] } });
+    // the seed of the false counterexample a user met (a call with userId "UNDEFINED" counted as "undefined")
+    const r = await laws(['--rules', rules, '--runs', '200', '--seed', '690347512']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/^ok +unique-identifiers:/m);
+  });
+
   it('passes a sound rules file: every law holds, exit 0', async () => {
     const rules = await file('sound.json', { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 2, priority: 80 } } });
     const r = await laws(['--rules', rules, '--runs', '40']);
