@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { fc, test } from '@fast-check/vitest';
+import { test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { createCore } from '../../src/application/core.js';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
 import { DynamoDbEventStore } from '../../src/adapters/dynamodb/dynamodb.event-store.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
-import { buildCluster, checkRace, countConflicts, runOp, type RaceOp, type RaceTarget } from '../support/erasure-race.js';
+import { buildCluster, checkRace, countConflicts, runOp, type RaceOp, type RaceTarget, arbRaceOps } from '../support/erasure-race.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { dynamoDump } from '../support/store-dump.js';
 
@@ -36,19 +36,11 @@ const onDynamoDb = (): { h: Harness; target: RaceTarget } => {
   return { h: { ...base, core, ports }, target: { core, ports, source: base.web, dump } };
 };
 
-const arbOps = fc.record({
-  absorbed: fc.integer({ min: 1, max: 3 }),
-  unmerges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
-  merges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 10, maxLength: 10 }),
-  /** per op, in the order below: how long (ms) it waits before it starts */
-  delays: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 20, maxLength: 20 }),
-});
-
 describe('erasure racing merges and unmerges on DynamoDB Local (real concurrency)', () => {
   let conflicts = 0;
   let receipts = 0;
 
-  test.prop([arbOps], { numRuns: RUNS })(
+  test.prop([arbRaceOps], { numRuns: RUNS })(
     'both erasures answer one erasure of the whole cluster as it stood at the tombstone; nothing restored keeps erased data',
     async ({ absorbed, unmerges, merges, delays }) => {
       const { h, target } = onDynamoDb();

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStoreDBClient } from '@eventstore/db-client';
-import { fc, test } from '@fast-check/vitest';
+import { test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createEventStoreDbClient, disposeWithin } from '../../src/adapters/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../../src/adapters/eventstoredb/eventstoredb.event-store.js';
 import { createCore } from '../../src/application/core.js';
-import { buildCluster, checkRace, countConflicts, runOp, type RaceOp, type RaceTarget } from '../support/erasure-race.js';
+import { buildCluster, checkRace, countConflicts, runOp, type RaceOp, type RaceTarget, arbRaceOps } from '../support/erasure-race.js';
 import { startStandIn, type StandIn } from '../support/esdb-standin/server.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
@@ -72,19 +72,11 @@ const onEventStoreDb = (): Deployment => {
   return { target: first, node, conflicts: () => counters.reduce((n, c) => n + c.conflicts(), 0) };
 };
 
-const arbOps = fc.record({
-  absorbed: fc.integer({ min: 1, max: 3 }),
-  unmerges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
-  merges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 10, maxLength: 10 }),
-  /** per op, in the order below: how long (ms) it waits before it starts */
-  delays: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 20, maxLength: 20 }),
-});
-
 describe('erasure racing merges and unmerges on the EventStoreDB stand-in (real concurrency)', () => {
   let conflicts = 0;
   let receipts = 0;
 
-  test.prop([arbOps], { numRuns: RUNS })(
+  test.prop([arbRaceOps], { numRuns: RUNS })(
     'both erasures answer one erasure of the whole cluster as it stood at the tombstone; nothing restored keeps erased data',
     async ({ absorbed, unmerges, merges, delays }) => {
       const d = onEventStoreDb();

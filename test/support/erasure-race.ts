@@ -1,3 +1,4 @@
+import { fc } from '@fast-check/vitest';
 import { expect } from 'vitest';
 import type { Core } from '../../src/application/core.js';
 import type { CorePorts } from '../../src/application/deps.js';
@@ -173,3 +174,12 @@ export const checkRace = async (t: RaceTarget, tenant: string, members: readonly
   }
   return receipts.map((r) => r.receipt);
 };
+
+/** A race of merges, unmerges and two erasures on one cluster, with the delay before each op. */
+export const arbRaceOps = fc.record({
+  absorbed: fc.integer({ min: 1, max: 3 }),
+  unmerges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
+  merges: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 10, maxLength: 10 }),
+  /** per op, in the order below: how long (ms) it waits before it starts */
+  delays: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 20, maxLength: 20 }),
+});
