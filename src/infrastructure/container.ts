@@ -181,7 +181,7 @@ const bindMemory = (c: Container, m: typeof import('./stores/memory.js')): void 
 const bindSqlite = (c: Container, config: Config, m: typeof import('./stores/sqlite.js'), keyring: () => MasterKeyring): void => {
   const { SqliteDatabase } = m;
   c.bind(TOKENS.Sqlite).toDynamicValue(() => new SqliteDatabase({ path: config.sqliteFile }));
-  // views, snapshots and data keys need no fsync of their own (see SqliteDatabaseOptions)
+  // views and snapshots need no fsync of their own (see SqliteDatabaseOptions)
   c.bind(TOKENS.SqliteDerived).toDynamicValue((ctx) => {
     ctx.get(TOKENS.Sqlite); // opened first: it creates the file and sets WAL mode
     return new SqliteDatabase({ path: config.sqliteFile, synchronous: 'NORMAL' });
@@ -191,10 +191,11 @@ const bindSqlite = (c: Container, config: Config, m: typeof import('./stores/sql
   c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new m.SqliteSnapshotStore(ctx.get(TOKENS.SqliteDerived)));
   c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new m.SqliteAuditLog(db(ctx)));
   c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new m.SqliteErasureLedger(db(ctx)));
-  // A new key needs no fsync of its own: it is written before the commit that uses it, and that
-  // commit's fsync (FULL, same WAL) makes it durable first. An erasure's destroyed keys are synced
-  // by the checkpoint its receipt ends with.
-  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new m.SqliteKeyStore(ctx.get(TOKENS.SqliteDerived), { keyring: keyring(), clock: ctx.get(TOKENS.Clock) }));
+  // Keys on the log's connection: the calls read them beside the log, and a commit on another
+  // connection of this process would empty this one's page cache (WAL: a connection drops its
+  // cache when the file changed under it). A new key's insert skips its own fsync (see
+  // SqliteKeyStore.insert); an erasure's destroyed keys are synced by its closing checkpoint.
+  c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new m.SqliteKeyStore(db(ctx), { keyring: keyring(), clock: ctx.get(TOKENS.Clock) }));
   c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
     encrypted(ctx, new m.SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),
   );

@@ -162,6 +162,25 @@ describe('SQLite stores on a file', () => {
     for (const key of got) expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
   });
 
+  it("a new key on the log's FULL connection is committed without a fsync of its own, and the connection is FULL again after", async () => {
+    const db = open();
+    const keys = new SqliteKeyStore(db, { keyring: ring(A) });
+    const seen: string[] = [];
+    const transaction = db.transaction.bind(db);
+    db.transaction = ((work: () => unknown, options?: { synchronous?: 'NORMAL' }) =>
+      transaction(() => {
+        seen.push(String((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous));
+        return work();
+      }, options)) as typeof db.transaction;
+    await keys.getOrCreate('acme', 'c-sync');
+    expect(seen).toEqual(['1']); // NORMAL inside the key's transaction
+    expect(db.durability().synchronous).toBe('FULL');
+    // and a failing transaction restores FULL too
+    expect(() => transaction(() => db.db.exec('SELECT * FROM no_such_table'), { synchronous: 'NORMAL' })).toThrow(/no such table/);
+    expect(db.durability().synchronous).toBe('FULL');
+    expect(await new SqliteKeyStore(open(db.path), { keyring: ring(A) }).get('acme', 'c-sync')).not.toBeNull();
+  });
+
   it('a key destroyed by another process is never used again by a warm one (cache hits are checked against the row)', async () => {
     const path = fileOf();
     const server = new SqliteKeyStore(open(path), { keyring: ring(A) });

@@ -41,6 +41,7 @@ export class SqliteDatabase {
   readonly path: string;
   private readonly statements = new Map<string, StatementSync>();
   private depth = 0;
+  private readonly synchronous: 'FULL' | 'NORMAL';
 
   constructor(options: SqliteDatabaseOptions) {
     this.path = options.path;
@@ -58,7 +59,8 @@ export class SqliteDatabase {
       this.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(options.autoCheckpointPages ?? 10_000))}`);
       for (const suffix of ['', '-wal', '-shm']) if (existsSync(options.path + suffix)) chmodSync(options.path + suffix, 0o600);
     }
-    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    this.synchronous = options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
+    this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
     this.db.exec('PRAGMA secure_delete = ON');
     this.db.exec('PRAGMA foreign_keys = ON');
   }
@@ -75,7 +77,22 @@ export class SqliteDatabase {
    * processes never deadlock upgrading a read). Nested calls become savepoints. `work` must be
    * synchronous: node:sqlite is, and an await inside would let other callers into the transaction.
    */
-  transaction<T>(work: () => T): T {
+  transaction<T>(work: () => T, options: { readonly synchronous?: 'NORMAL' | undefined } = {}): T {
+    const outer = this.depth === 0;
+    // a write that needs no fsync of its own, on a FULL connection: its COMMIT skips the fsync,
+    // and the next FULL commit's fsync covers it (the WAL is one log, synced in order)
+    if (outer && options.synchronous === 'NORMAL' && this.synchronous === 'FULL') {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      try {
+        return this.run(work);
+      } finally {
+        if (this.db.isOpen) this.db.exec('PRAGMA synchronous = FULL');
+      }
+    }
+    return this.run(work);
+  }
+
+  private run<T>(work: () => T): T {
     const outer = this.depth === 0;
     const savepoint = `sp${this.depth}`;
     this.db.exec(outer ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);

@@ -191,7 +191,8 @@ export class SqliteKeyStore implements KeyStore {
         this.inserts = [];
         let inserted: boolean[];
         try {
-          inserted = this.db.transaction(() => batch.map((m) => Number(this.db.prepare(SQL.create).run(...m.row).changes) > 0));
+          // no fsync of its own: the commit that uses a new key comes after it, and its fsync covers it
+          inserted = this.db.transaction(() => batch.map((m) => Number(this.db.prepare(SQL.create).run(...m.row).changes) > 0), { synchronous: 'NORMAL' });
         } catch (e) {
           for (const m of batch) m.reject(e); // the transaction is lost whole: no row of it went in
           return;
