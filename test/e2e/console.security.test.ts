@@ -253,6 +253,25 @@ describe('console security', () => {
     expect((await get('/console')).status).toBe(303);
   });
 
+  it('on the Node server builds every URL under /console, whatever prefix a request header claims', async () => {
+    const claims = { 'x-forwarded-prefix': '/evil', 'x-mount-prefix': '/evil', 'x-forwarded-path': '/evil/console' };
+    const { cookie, setCookie } = await signIn(api.keys.acmeAdmin, claims);
+    expect(setCookie).toMatch(/; Path=\/console(;|$)/);
+    const urls: string[] = [(await get(`/console/customers/${customerId}`, undefined, claims)).headers.get('location')!];
+    for (const path of [
+      '/console/sign-in',
+      '/console',
+      `/console/customers/${customerId}`,
+      `/console/customers/${customerId}/identity`,
+      `/console/customers/${customerId}/privacy`,
+    ]) {
+      const html = await (await get(path, cookie, claims)).text();
+      urls.push(...[...html.matchAll(/\s(?:href|action|src)="([^"]*)"/g)].map((m) => m[1]!));
+    }
+    expect(urls.length).toBeGreaterThan(20);
+    expect(urls.filter((u) => !(u === '/console' || u.startsWith('/console/')))).toEqual([]);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];

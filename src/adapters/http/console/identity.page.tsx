@@ -1,6 +1,6 @@
 import type { CustomerQueries } from '../../../application/customers/customer.queries.js';
 import type { Principal } from '../../../application/ports/access.port.js';
-import { BASE, CsrfField, When } from './layout.js';
+import { CsrfField, useBase, When } from './layout.js';
 
 // Why these identifiers are one customer, drawn: customers on the left (the survivor first, with
 // the customers merged into it, each merge labelled with its rule), identifiers on the right,
@@ -72,6 +72,7 @@ export const IdentityGraph = (p: { x: Explanation }) => {
 };
 
 export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: string }) => {
+  const base = useBase();
   const admin = p.viewer.scopes.has('admin');
   const id = encodeURIComponent(p.x.customerId);
   return (
@@ -96,7 +97,7 @@ export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: strin
                 {m.evidence.actor ? `, by ${m.evidence.actor}` : ''}
                 {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
               </td>
-              <td>{admin ? <a href={`${BASE}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
+              <td>{admin ? <a href={`${base}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
             </tr>
           ))}
         </tbody>
@@ -141,7 +142,7 @@ export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: strin
       {admin ? (
         <>
           <h2>Merge another customer into this one</h2>
-          <form method="post" action={`${BASE}/customers/${id}/merge`}>
+          <form method="post" action={`${base}/customers/${id}/merge`}>
             <CsrfField csrf={p.csrf} />
             <label for="otherId">Customer id to merge in</label>
             <input id="otherId" name="otherId" type="text" required />

@@ -1,13 +1,13 @@
 import type { Child } from 'hono/jsx';
 import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import type { ErasureReceipt } from '../../../application/ports/erasure-ledger.port.js';
-import { BASE, CsrfField } from './layout.js';
+import { CsrfField, useBase } from './layout.js';
 
 // The privacy officer's page for one customer: the access export, restriction of processing,
 // consent recording and erasure behind a typed confirmation (the customer id, typed in full).
 
 export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: string | undefined; audit?: Child }) => {
-  const url = `${BASE}/customers/${encodeURIComponent(p.c.customerId)}`;
+  const url = `${useBase()}/customers/${encodeURIComponent(p.c.customerId)}`;
   return (
     <>
       {p.notice ? (
