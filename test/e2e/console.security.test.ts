@@ -272,6 +272,48 @@ describe('console security', () => {
     expect(urls.filter((u) => !(u === '/console' || u.startsWith('/console/')))).toEqual([]);
   });
 
+  it('says after an unmerge what moved back: the merged-in customer with its own identifiers, and events since the merge only when there were', async () => {
+    const pair = async (tag: string) => {
+      await api.send('identify', { userId: `un-${tag}-a`, traits: { email: `un-${tag}-a@example.com` } });
+      await api.send('identify', { userId: `un-${tag}-b`, traits: { email: `un-${tag}-b@example.com` } });
+      const [a, b] = [(await api.lookup(`email:un-${tag}-a@example.com`)).body.customerId, (await api.lookup(`email:un-${tag}-b@example.com`)).body.customerId];
+      const merged = await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } });
+      expect(merged.status).toBe(200);
+      return merged.body as { mergeId: string; survivorId: string; absorbedId: string };
+    };
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/identity`);
+    const unmerge = async (m: { mergeId: string; survivorId: string }) => {
+      const res = await post(`/console/customers/${m.survivorId}/unmerge`, { mergeId: m.mergeId, reason: 'wrong pair', confirm: 'yes', _csrf: csrf }, cookie);
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      return /<div class="success" role="status">([\s\S]*?)<\/div>/
+        .exec(html)![1]!
+        .replace(/<[^>]+>/g, '')
+        .replace(/\s+/g, ' ');
+    };
+
+    // nothing happened to the merged-in side after the merge: no "0 identifiers" as if none came back
+    const still = await pair('still');
+    const quiet = await unmerge(still);
+    expect(quiet).toContain(`${still.absorbedId} (the customer merged in, separate again with the identifiers it brought to the merge)`);
+    expect(quiet).toContain('No event recorded since the merge belonged to the customer merged in: nothing else moved back.');
+    expect(quiet).not.toMatch(/\b0 (identifiers|events)/);
+
+    // after the merge the merged-in side's user id came with a new email: that event and its identifier go back
+    const busy = await pair('busy');
+    await api.send('identify', { userId: 'un-busy-b', traits: { email: 'un-busy-b-new@example.com' } });
+    expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.survivorId);
+    const moved = await unmerge(busy);
+    const m =
+      /Since the merge, (\d+) events? recorded on the survivor belonged to the customer merged in and moved back to it, with 1 identifier they linked\./.exec(
+        moved,
+      );
+    expect(m, moved).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(1);
+    expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.absorbedId);
+  });
+
   it('a tampered cookie is no session', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const [name, value] = cookie.split('=') as [string, string];

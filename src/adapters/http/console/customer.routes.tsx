@@ -34,6 +34,19 @@ const required = (value: string, name: string, what: string): string => {
   return value;
 };
 
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What an unmerge moved besides the merged-in customer's own identifiers (those are its own again in
+ * any case): the survivor's events since the merge that carried only that customer's identifiers,
+ * and the identifiers those events linked.
+ */
+const sinceMerge = (events: number, identifiers: number): string =>
+  events === 0
+    ? 'No event recorded since the merge belonged to the customer merged in: nothing else moved back.'
+    : `Since the merge, ${count(events, 'event', 'events')} recorded on the survivor belonged to the customer merged in and moved back to it` +
+      (identifiers === 0 ? '; they linked no new identifier.' : `, with ${count(identifiers, 'identifier', 'identifiers')} they linked.`);
+
 /** A merged-away id lands on its survivor's same page, saying so. */
 const survivorRedirect = (c: C, result: Get360Result & { kind: 'redirect' }, from: string, tab = '') =>
   c.redirect(`${customerUrl(c, result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
@@ -157,16 +170,19 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       undone.survivorId,
       'identity',
       <div class="success" role="status">
-        <p>Merge {undone.mergeId} undone: two customers again.</p>
+        <p>
+          Merge {undone.mergeId} undone{undone.duplicate ? ' (it already was: this repeats that unmerge)' : ''}: two customers again.
+        </p>
         <ul>
           <li>
             <a href={customerUrl(c, undone.survivorId)}>{undone.survivorId}</a> (the survivor)
           </li>
           <li>
-            <a href={customerUrl(c, undone.restoredId)}>{undone.restoredId}</a> (restored, {undone.transferredIdentifiers} identifiers and{' '}
-            {undone.reassignedEvents} events back)
+            <a href={customerUrl(c, undone.restoredId)}>{undone.restoredId}</a> (the customer merged in, separate again with the identifiers it brought to the
+            merge)
           </li>
         </ul>
+        <p>{sinceMerge(undone.reassignedEvents, undone.transferredIdentifiers)}</p>
       </div>,
     );
   });
