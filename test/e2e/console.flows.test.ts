@@ -52,6 +52,19 @@ describe('the console in a browser', () => {
     await rig.screenshot(page, 'customer-360');
     await page.getByRole('link', { name: 'Identity' }).click();
     await expect(page.locator('svg[aria-label^="Identity graph"]').count()).resolves.toBe(1);
+    // every label of a box ends inside it, as the browser lays the text out
+    const overflowing = await page.locator('svg.graph g').evaluateAll((groups) =>
+      groups.flatMap((g) => {
+        const rect = g.querySelector('rect');
+        if (!rect) return [];
+        const right = rect.x.baseVal.value + rect.width.baseVal.value;
+        return [...g.querySelectorAll('text')]
+          .filter((t) => t.getBBox().x >= rect.x.baseVal.value && t.getBBox().x + t.getBBox().width > right)
+          .map((t) => t.textContent);
+      }),
+    );
+    expect(overflowing).toEqual([]);
+    await expect(page.locator('svg.graph rect').count()).resolves.toBeGreaterThanOrEqual(3);
     await rig.screenshot(page, 'identity');
     await page.getByRole('link', { name: 'Privacy' }).click();
     await rig.screenshot(page, 'privacy');
