@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
+import { REASON_CODE_PATTERN } from '../../src/adapters/http/console/privacy.page.js';
+import { ReasonCode } from '../../src/adapters/http/schemas.js';
 import { makeHarness } from '../support/harness.js';
 import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 
@@ -312,6 +314,37 @@ describe('console security', () => {
     expect(m, moved).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(1);
     expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.absorbedId);
+  });
+
+  it('offers only reason codes the API takes, and a refused erasure form comes back with what was typed and the field named', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    const input = /<input id="erase-reason"[^>]*>/.exec(html)![0];
+    expect(input).toContain('maxlength="64"');
+    const pattern = /pattern="([^"]+)"/.exec(input)![1]!.replace(/&amp;/g, '&');
+    expect(pattern).toBe(REASON_CODE_PATTERN);
+    // the browser checks a value against ^(?:pattern)$ with the v flag: the same values as the API's schema
+    const browser = new RegExp(`^(?:${pattern})$`, 'v');
+    for (const value of ['art17-request', 'gdpr:art.17_b', 'x'.repeat(64), 'x'.repeat(65), 'because they asked', 'art17/request', 'été', 'a\nb'])
+      expect(browser.test(value), value).toBe(ReasonCode.safeParse(value).success);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+
+    const freeText = await post(`/console/customers/${customerId}/erase`, { confirm: customerId, reason: 'the customer asked by phone', _csrf: csrf }, cookie);
+    expect(freeText.status).toBe(400);
+    const refused = await freeText.text();
+    expect(refused).toMatch(/role="alert" id="erase-error">Not erased: the reason code \(reason\): the reason must be a reason code/);
+    expect(refused).toMatch(new RegExp(`<input id="confirm" name="confirm"[^>]* value="${customerId}"`));
+    expect(refused).toMatch(/<input id="erase-reason"[^>]* value="the customer asked by phone" aria-invalid="true" aria-describedby="erase-error"/);
+    expect(refused).not.toMatch(/<input id="confirm"[^>]*aria-invalid/);
+
+    const wrongId = await post(`/console/customers/${customerId}/erase`, { confirm: 'not-the-id', reason: 'art17-request', _csrf: csrf }, cookie);
+    expect(wrongId.status).toBe(400);
+    const again = await wrongId.text();
+    expect(again).toContain('Not erased: the confirmation (confirm): to erase, type the customer id');
+    expect(again).toMatch(/<input id="confirm" name="confirm"[^>]* value="not-the-id" aria-invalid="true" aria-describedby="erase-error"/);
+    expect(again).toMatch(/<input id="erase-reason"[^>]* value="art17-request"/);
+    // nothing was erased
+    expect((await api.lookup('email:sec@example.com')).status).toBe(200);
   });
 
   it('a tampered cookie is no session', async () => {

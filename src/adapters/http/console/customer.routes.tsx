@@ -9,7 +9,7 @@ import { CustomerPage, CustomerTabs } from './customer.page.js';
 import { IdentityPage } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
-import { ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
+import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
 
 // One customer: the 360, identity (merge evidence, unmerge, manual merge) and privacy (export,
 // restriction, consent, erasure). The same use cases as the API routes, with the same scopes:
@@ -191,8 +191,8 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
 };
 
 const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
-  app.get('/customers/:id/privacy', needs('gdpr'), async (c) => {
-    const id = c.req.param('id');
+  /** The privacy page; with the erasure form as sent when the server refused it (400). */
+  const privacyPage = async (c: C, id: string, erase?: ErasureForm) => {
     const p = c.get('principal');
     const result = await deps.core.queries.get360(p.tenant, id);
     if (result.kind === 'redirect') return survivorRedirect(c, result, id, '/privacy');
@@ -202,9 +202,18 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       'Privacy',
       id,
       'privacy',
-      <PrivacyPage c={result.customer} csrf={c.var.session.csrf} notice={c.req.query('done')} audit={audit ? <AuditTable entries={audit} /> : undefined} />,
+      <PrivacyPage
+        c={result.customer}
+        csrf={c.var.session.csrf}
+        notice={erase ? undefined : c.req.query('done')}
+        audit={audit ? <AuditTable entries={audit} /> : undefined}
+        erase={erase}
+      />,
+      erase?.error ? 400 : 200,
     );
-  });
+  };
+
+  app.get('/customers/:id/privacy', needs('gdpr'), (c) => privacyPage(c, c.req.param('id')));
 
   app.get('/customers/:id/export', needs('gdpr'), async (c) => {
     const p = c.get('principal');
@@ -242,11 +251,19 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
     const p = c.get('principal');
     const id = c.req.param('id');
     const form = await c.req.parseBody();
-    if (field(form, 'confirm') !== id)
-      throw new HttpError('VALIDATION_FAILED', `to erase, type the customer id (${id}) exactly into the confirmation field`, [
-        { path: 'confirm', message: 'must equal the customer id' },
-      ]);
-    const receipt = await deps.core.gdpr.erase(p.tenant, id, { actor: p.id, reason: reasonCode(field(form, 'reason')) });
+    // a refused form comes back with what was typed, the refused field named (nothing is erased)
+    const sent = { confirm: field(form, 'confirm'), reason: field(form, 'reason') };
+    if (sent.confirm !== id)
+      return privacyPage(c, id, {
+        ...sent,
+        error: { field: 'confirm', message: `to erase, type the customer id (${id}) exactly into the confirmation field` },
+      });
+    if (sent.reason && !ReasonCode.safeParse(sent.reason).success)
+      return privacyPage(c, id, {
+        ...sent,
+        error: { field: 'reason', message: 'the reason must be a reason code (letters, digits, _ . : -, at most 64), never free text' },
+      });
+    const receipt = await deps.core.gdpr.erase(p.tenant, id, { actor: p.id, reason: sent.reason || undefined });
     deps.logger?.info('customer erased', { principal: p.id, erasureId: receipt.erasureId, customers: receipt.customers.length });
     return render(
       c,
