@@ -52,6 +52,19 @@ describe('the console in a browser', () => {
     await rig.screenshot(page, 'customer-360');
     await page.getByRole('link', { name: 'Identity' }).click();
     await expect(page.locator('svg[aria-label^="Identity graph"]').count()).resolves.toBe(1);
+    // every label of a box ends inside it, as the browser lays the text out
+    const overflowing = await page.locator('svg.graph g').evaluateAll((groups) =>
+      groups.flatMap((g) => {
+        const rect = g.querySelector('rect');
+        if (!rect) return [];
+        const right = rect.x.baseVal.value + rect.width.baseVal.value;
+        return [...g.querySelectorAll('text')]
+          .filter((t) => t.getBBox().x >= rect.x.baseVal.value && t.getBBox().x + t.getBBox().width > right)
+          .map((t) => t.textContent);
+      }),
+    );
+    expect(overflowing).toEqual([]);
+    await expect(page.locator('svg.graph rect').count()).resolves.toBeGreaterThanOrEqual(3);
     await rig.screenshot(page, 'identity');
     await page.getByRole('link', { name: 'Privacy' }).click();
     await rig.screenshot(page, 'privacy');
@@ -105,8 +118,16 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Erase this customer' }).click();
     expect(await shown(page.locator('main'))).toContain('type the customer id');
     expect(await rig.customerOf('email:erase-me@example.com')).toBe(id);
-    await page.goto(`${rig.url}/console/customers/${id}/privacy`);
+    expect(await page.getByLabel('Customer id, typed to confirm').inputValue()).toBe('not the id');
+    // free text as the reason: the browser does not send the form
     await page.getByLabel('Customer id, typed to confirm').fill(id!);
+    await page.getByLabel(/Reason code/).fill('asked by phone');
+    await page.getByRole('button', { name: 'Erase this customer' }).click();
+    expect(await page.getByLabel(/Reason code/).evaluate((el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch)).toBe(
+      true,
+    );
+    expect(page.url()).toBe(`${rig.url}/console/customers/${id}/erase`);
+    expect(await rig.customerOf('email:erase-me@example.com')).toBe(id);
     await page.getByLabel(/Reason code/).fill('art17-request');
     await page.getByRole('button', { name: 'Erase this customer' }).click();
     const receipt = await shown(page.locator('main'));

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
+import { REASON_CODE_PATTERN } from '../../src/adapters/http/console/privacy.page.js';
+import { ReasonCode } from '../../src/adapters/http/schemas.js';
 import { makeHarness } from '../support/harness.js';
 import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 
@@ -251,6 +253,98 @@ describe('console security', () => {
     expect(out.headers.get('location')).toBe('/console/sign-in');
     expect(out.headers.get('set-cookie')).toMatch(/^c360_console=; Max-Age=0; Path=\/console/);
     expect((await get('/console')).status).toBe(303);
+  });
+
+  it('on the Node server builds every URL under /console, whatever prefix a request header claims', async () => {
+    const claims = { 'x-forwarded-prefix': '/evil', 'x-mount-prefix': '/evil', 'x-forwarded-path': '/evil/console' };
+    const { cookie, setCookie } = await signIn(api.keys.acmeAdmin, claims);
+    expect(setCookie).toMatch(/; Path=\/console(;|$)/);
+    const urls: string[] = [(await get(`/console/customers/${customerId}`, undefined, claims)).headers.get('location')!];
+    for (const path of [
+      '/console/sign-in',
+      '/console',
+      `/console/customers/${customerId}`,
+      `/console/customers/${customerId}/identity`,
+      `/console/customers/${customerId}/privacy`,
+    ]) {
+      const html = await (await get(path, cookie, claims)).text();
+      urls.push(...[...html.matchAll(/\s(?:href|action|src)="([^"]*)"/g)].map((m) => m[1]!));
+    }
+    expect(urls.length).toBeGreaterThan(20);
+    expect(urls.filter((u) => !(u === '/console' || u.startsWith('/console/')))).toEqual([]);
+  });
+
+  it('says after an unmerge what moved back: the merged-in customer with its own identifiers, and events since the merge only when there were', async () => {
+    const pair = async (tag: string) => {
+      await api.send('identify', { userId: `un-${tag}-a`, traits: { email: `un-${tag}-a@example.com` } });
+      await api.send('identify', { userId: `un-${tag}-b`, traits: { email: `un-${tag}-b@example.com` } });
+      const [a, b] = [(await api.lookup(`email:un-${tag}-a@example.com`)).body.customerId, (await api.lookup(`email:un-${tag}-b@example.com`)).body.customerId];
+      const merged = await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } });
+      expect(merged.status).toBe(200);
+      return merged.body as { mergeId: string; survivorId: string; absorbedId: string };
+    };
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/identity`);
+    const unmerge = async (m: { mergeId: string; survivorId: string }) => {
+      const res = await post(`/console/customers/${m.survivorId}/unmerge`, { mergeId: m.mergeId, reason: 'wrong pair', confirm: 'yes', _csrf: csrf }, cookie);
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      return /<div class="success" role="status">([\s\S]*?)<\/div>/
+        .exec(html)![1]!
+        .replace(/<[^>]+>/g, '')
+        .replace(/\s+/g, ' ');
+    };
+
+    // nothing happened to the merged-in side after the merge: no "0 identifiers" as if none came back
+    const still = await pair('still');
+    const quiet = await unmerge(still);
+    expect(quiet).toContain(`${still.absorbedId} (the customer merged in, separate again with the identifiers it brought to the merge)`);
+    expect(quiet).toContain('No event recorded since the merge belonged to the customer merged in: nothing else moved back.');
+    expect(quiet).not.toMatch(/\b0 (identifiers|events)/);
+
+    // after the merge the merged-in side's user id came with a new email: that event and its identifier go back
+    const busy = await pair('busy');
+    await api.send('identify', { userId: 'un-busy-b', traits: { email: 'un-busy-b-new@example.com' } });
+    expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.survivorId);
+    const moved = await unmerge(busy);
+    const m =
+      /Since the merge, (\d+) events? recorded on the survivor belonged to the customer merged in and moved back to it, with 1 identifier they linked\./.exec(
+        moved,
+      );
+    expect(m, moved).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(1);
+    expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.absorbedId);
+  });
+
+  it('offers only reason codes the API takes, and a refused erasure form comes back with what was typed and the field named', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    const input = /<input id="erase-reason"[^>]*>/.exec(html)![0];
+    expect(input).toContain('maxlength="64"');
+    const pattern = /pattern="([^"]+)"/.exec(input)![1]!.replace(/&amp;/g, '&');
+    expect(pattern).toBe(REASON_CODE_PATTERN);
+    // the browser checks a value against ^(?:pattern)$ with the v flag: the same values as the API's schema
+    const browser = new RegExp(`^(?:${pattern})$`, 'v');
+    for (const value of ['art17-request', 'gdpr:art.17_b', 'x'.repeat(64), 'x'.repeat(65), 'because they asked', 'art17/request', 'été', 'a\nb'])
+      expect(browser.test(value), value).toBe(ReasonCode.safeParse(value).success);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+
+    const freeText = await post(`/console/customers/${customerId}/erase`, { confirm: customerId, reason: 'the customer asked by phone', _csrf: csrf }, cookie);
+    expect(freeText.status).toBe(400);
+    const refused = await freeText.text();
+    expect(refused).toMatch(/role="alert" id="erase-error">Not erased: the reason code \(reason\): the reason must be a reason code/);
+    expect(refused).toMatch(new RegExp(`<input id="confirm" name="confirm"[^>]* value="${customerId}"`));
+    expect(refused).toMatch(/<input id="erase-reason"[^>]* value="the customer asked by phone" aria-invalid="true" aria-describedby="erase-error"/);
+    expect(refused).not.toMatch(/<input id="confirm"[^>]*aria-invalid/);
+
+    const wrongId = await post(`/console/customers/${customerId}/erase`, { confirm: 'not-the-id', reason: 'art17-request', _csrf: csrf }, cookie);
+    expect(wrongId.status).toBe(400);
+    const again = await wrongId.text();
+    expect(again).toContain('Not erased: the confirmation (confirm): to erase, type the customer id');
+    expect(again).toMatch(/<input id="confirm" name="confirm"[^>]* value="not-the-id" aria-invalid="true" aria-describedby="erase-error"/);
+    expect(again).toMatch(/<input id="erase-reason"[^>]* value="art17-request"/);
+    // nothing was erased
+    expect((await api.lookup('email:sec@example.com')).status).toBe(200);
   });
 
   it('a tampered cookie is no session', async () => {

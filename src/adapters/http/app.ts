@@ -7,6 +7,7 @@ import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
 import { bufferJsonBody } from './body.js';
 import { createConsole } from './console/console.app.js';
+import { CONSOLE_PATH } from './console/layout.js';
 import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
 import type { HttpDeps } from './http.deps.js';
 import { HttpMetrics } from './http-metrics.js';
@@ -102,7 +103,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   registerEngagementRoutes(app, deps, gate);
   registerAnalyticsRoutes(app, deps, gate);
   registerOpsRoutes(app, deps, gate, metrics);
-  if (deps.console) app.route('/console', createConsole(deps, gate, deps.console));
+  if (deps.console) app.route(CONSOLE_PATH, createConsole(deps, gate, deps.console));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);

@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../../application/segment/segment.schema.js';
+import { isMountPrefix } from '../http/mount-prefix.js';
 import { InvalidLambdaEventError } from './lambda.event.js';
 
 // API Gateway proxy events (REST payload format 1.0, HTTP API 2.0) -> a fetch Request, and the
@@ -22,6 +23,8 @@ export type ApiRequest = {
   readonly format: ApiGatewayFormat;
   readonly requestId: string | undefined;
   readonly request: Request;
+  /** what the client's path carries in front of the route path (stage, base path): '' or `/seg/...` */
+  readonly mountPrefix: string;
 };
 
 export type PathOptions = {
@@ -109,6 +112,19 @@ export const routePath = (path: string, stage: string | undefined, options: Path
   return stripPrefix(withoutStage, options.basePath);
 };
 
+/**
+ * The part of the path the client sent that is not the route path: `/prod` for `/prod/console` routed
+ * as `/console`. '' when the client's path does not end with the route path or the rest is not made
+ * of plain path segments.
+ */
+export const mountPrefix = (seen: string, routed: string): string => {
+  const tail = routed === '/' ? '' : routed;
+  const full = routed === '/' ? seen.replace(/\/$/, '') : seen;
+  if (!full.endsWith(tail)) return '';
+  const prefix = full.slice(0, full.length - tail.length);
+  return isMountPrefix(prefix) ? prefix : '';
+};
+
 const WITHOUT_BODY = new Set(['GET', 'HEAD']);
 
 const headerValue = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
@@ -180,8 +196,17 @@ const restRequest = (event: Obj, options: PathOptions): ApiRequest => {
     if (value !== undefined && !headers.has(k)) setHeader(headers, k, value, false);
   }
   // REST's path never carries the stage on the execute-api host; the check costs nothing if it does not
-  const url = toUrl(hostOf(context.domainName, headers), routePath(path, stage, options), queryOf(query, multiQuery));
-  return { format: 'rest', requestId: apiRequestIdOf(event), request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)) };
+  const routed = routePath(path, stage, options);
+  const url = toUrl(hostOf(context.domainName, headers), routed, queryOf(query, multiQuery));
+  // the path the client asked for is requestContext.path: `/prod/...` on the execute-api host (where
+  // `path` lacks the stage), `/basePath/...` on a custom domain
+  const seen = typeof context.path === 'string' ? context.path : path;
+  return {
+    format: 'rest',
+    requestId: apiRequestIdOf(event),
+    request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)),
+    mountPrefix: mountPrefix(seen, routed),
+  };
 };
 
 const httpApiRequest = (event: Obj, options: PathOptions): ApiRequest => {
@@ -203,8 +228,14 @@ const httpApiRequest = (event: Obj, options: PathOptions): ApiRequest => {
     if (value !== undefined) setHeader(headers, k, value, false);
   }
   if (cookies && cookies.length > 0) setHeader(headers, 'cookie', cookies.join('; '), false);
-  const url = toUrl(hostOf(context.domainName, headers), routePath(rawPath, stage, options), rawQuery ?? '');
-  return { format: 'http', requestId: apiRequestIdOf(event), request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)) };
+  const routed = routePath(rawPath, stage, options);
+  const url = toUrl(hostOf(context.domainName, headers), routed, rawQuery ?? '');
+  return {
+    format: 'http',
+    requestId: apiRequestIdOf(event),
+    request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)),
+    mountPrefix: mountPrefix(rawPath, routed),
+  };
 };
 
 const requestOf = (url: string, method: string, headers: Headers, body: Uint8Array | undefined): Request => {

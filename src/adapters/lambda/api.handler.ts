@@ -53,7 +53,8 @@ export const createApiHandler = (
       }
       let result: ApiResult;
       try {
-        const res = await (await appOf()).fetch(api.request, { event, lambdaContext: context });
+        // mountPrefix: the stage and base path the routing stripped, for links the browser can follow
+        const res = await (await appOf()).fetch(api.request, { event, lambdaContext: context, mountPrefix: api.mountPrefix });
         result = await toApiResult(api.format, res);
       } catch (e) {
         // the app renders its own errors; this is only reached when something beneath it broke

@@ -8,7 +8,8 @@ import { HttpError, statusOf } from '../errors.js';
 import type { ConsoleDeps, ConsoleEnv, ConsoleOptions, Needs } from './console.deps.js';
 import { CONSOLE_CSS } from './console.css.js';
 import { registerCustomerPages } from './customer.routes.js';
-import { BASE, ErrorPage } from './layout.js';
+import { mountPrefixOf } from '../mount-prefix.js';
+import { consoleBase, ErrorPage, render } from './layout.js';
 import { registerOperatorPages } from './operator.routes.js';
 import { DEFAULT_SESSION_TTL_MS, randomToken, SESSION_COOKIE, SessionSealer, sameToken } from './session.js';
 import { SignInPage } from './sign-in.page.js';
@@ -25,16 +26,16 @@ const FORM_LIMIT = 32 * 1024;
 const forwardedProto = (c: { req: { url: string; header(n: string): string | undefined } }): string =>
   c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || new URL(c.req.url).protocol.replace(':', '');
 
-/** Only a path inside the console: never another site (an open redirect), never out of it by `..`. */
-const safeNext = (next: string | undefined): string => {
-  if (!next) return BASE;
+/** Only a path inside the console (at `base`): never another site (an open redirect), never out of it by `..`. */
+const safeNext = (base: string, next: string | undefined): string => {
+  if (!next) return base;
   try {
     const u = new URL(next, 'http://console.invalid');
-    if (u.origin === 'http://console.invalid' && (u.pathname === BASE || u.pathname.startsWith(`${BASE}/`))) return u.pathname + u.search;
+    if (u.origin === 'http://console.invalid' && (u.pathname === base || u.pathname.startsWith(`${base}/`))) return u.pathname + u.search;
   } catch {
     // not a URL at all
   }
-  return BASE;
+  return base;
 };
 
 /** Refused when the browser says the request comes from another site (Origin or Sec-Fetch-Site). */
@@ -61,16 +62,16 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
     c.header('X-Frame-Options', 'DENY');
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
-  app.use('*', bodyLimit({ maxSize: FORM_LIMIT, onError: (c) => c.html(<ErrorPage status={413} message="the form is too large" />, 413) }));
+  app.use('*', bodyLimit({ maxSize: FORM_LIMIT, onError: (c) => render(c, <ErrorPage status={413} message="the form is too large" />, 413) }));
 
   app.get('/assets/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
 
-  app.get('/sign-in', (c) => c.html(<SignInPage next={safeNext(c.req.query('next'))} />));
+  app.get('/sign-in', (c) => render(c, <SignInPage next={safeNext(consoleBase(c), c.req.query('next'))} />));
   app.post('/sign-in', async (c) => {
-    if (crossSite(c)) return c.html(<ErrorPage status={403} message="a sign-in from another site is refused" />, 403);
+    if (crossSite(c)) return render(c, <ErrorPage status={403} message="a sign-in from another site is refused" />, 403);
     const form = await c.req.parseBody();
     const token = typeof form.token === 'string' ? form.token.trim() : '';
-    const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
+    const next = safeNext(consoleBase(c), typeof form.next === 'string' ? form.next : undefined);
     const viewer = token ? deps.auth.byToken(token) : undefined;
     if (!viewer) {
       let message = 'the token is not valid';
@@ -80,11 +81,11 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
       } catch (e) {
         if (e instanceof HttpError && e.code === 'RATE_LIMITED') message = e.message;
       }
-      return c.html(<SignInPage next={next} error={message} />, 401);
+      return render(c, <SignInPage next={next} error={message} />, 401);
     }
     const sealed = await sealer.seal({ token, expiresAt: deps.now() + ttl, csrf: randomToken() });
     setCookie(c, SESSION_COOKIE, sealed, {
-      path: BASE,
+      path: consoleBase(c),
       httpOnly: true,
       sameSite: 'Strict',
       secure: forwardedProto(c) === 'https',
@@ -99,9 +100,12 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
     const session = await sealer.open(getCookie(c, SESSION_COOKIE), deps.now());
     const viewer = session ? deps.auth.byToken(session.token) : undefined;
     if (!session || !viewer) {
-      if (getCookie(c, SESSION_COOKIE) !== undefined) deleteCookie(c, SESSION_COOKIE, { path: BASE });
+      const base = consoleBase(c);
+      if (getCookie(c, SESSION_COOKIE) !== undefined) deleteCookie(c, SESSION_COOKIE, { path: base });
+      // the route path with the mount prefix in front: the page as the browser asked for it
       const here = new URL(c.req.url);
-      return c.redirect(`${BASE}/sign-in?next=${encodeURIComponent(c.req.method === 'GET' ? here.pathname + here.search : BASE)}`, 303);
+      const asked = `${mountPrefixOf(c.env)}${here.pathname}${here.search}`;
+      return c.redirect(`${base}/sign-in?next=${encodeURIComponent(c.req.method === 'GET' ? asked : base)}`, 303);
     }
     c.set('session', session);
     c.set('viewer', viewer);
@@ -109,7 +113,8 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
       const form = await c.req.parseBody();
       const sent = typeof form._csrf === 'string' ? form._csrf : '';
       if (crossSite(c) || !sameToken(sent, session.csrf))
-        return c.html(
+        return render(
+          c,
           <ErrorPage
             status={403}
             viewer={viewer}
@@ -123,8 +128,8 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
   });
 
   app.post('/sign-out', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: BASE, httpOnly: true, sameSite: 'Strict', secure: forwardedProto(c) === 'https' });
-    return c.redirect(`${BASE}/sign-in`, 303);
+    deleteCookie(c, SESSION_COOKIE, { path: consoleBase(c), httpOnly: true, sameSite: 'Strict', secure: forwardedProto(c) === 'https' });
+    return c.redirect(`${consoleBase(c)}/sign-in`, 303);
   });
 
   const needs: Needs = (scope) => async (c, next) => {
@@ -134,17 +139,18 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
   registerOperatorPages(app, deps, needs);
   registerCustomerPages(app, deps, needs);
 
-  app.notFound((c) => c.html(<ErrorPage status={404} viewer={c.var.viewer} csrf={c.var.session?.csrf} message={`no console page ${c.req.path}`} />, 404));
+  app.notFound((c) => render(c, <ErrorPage status={404} viewer={c.var.viewer} csrf={c.var.session?.csrf} message={`no console page ${c.req.path}`} />, 404));
   app.onError((err, c) => {
     const viewer = c.var.viewer;
     const csrf = c.var.session?.csrf;
     if (err instanceof HttpError || err instanceof DomainError) {
       const status = statusOf(err.code);
-      if (status === 401) return c.redirect(`${BASE}/sign-in`, 303);
-      return c.html(<ErrorPage status={status} viewer={viewer} csrf={csrf} message={err.message} />, status);
+      if (status === 401) return c.redirect(`${consoleBase(c)}/sign-in`, 303);
+      return render(c, <ErrorPage status={status} viewer={viewer} csrf={csrf} message={err.message} />, status);
     }
     deps.logger?.error('console error', { requestId: c.get('requestId'), error: err.name, stack: err.stack?.split('\n').slice(1, 8).join('\n') });
-    return c.html(
+    return render(
+      c,
       <ErrorPage status={500} viewer={viewer} csrf={csrf} message={`something went wrong on our side; the request id is ${c.get('requestId')}`} />,
       500,
     );

@@ -39,6 +39,9 @@ pre { background: var(--bg); padding: .6rem; overflow: auto; max-height: 24rem; 
 svg.chart { width: 100%; height: auto; max-width: 480px; }
 svg.graph { max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: #1b1f24; }
+svg.graph text { font: 11px ui-monospace, SFMono-Regular, Menlo, monospace; }
+svg.graph .survivor { stroke-width: 2.5; }
+svg.graph .caption { font-weight: 700; }
 svg .bar { fill: #0b5cad; }
 svg .axis { stroke: #6e7781; }
 svg .edge { stroke: #6e7781; stroke-width: 1.5; }

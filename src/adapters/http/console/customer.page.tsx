@@ -1,7 +1,7 @@
 import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import type { Principal } from '../../../application/ports/access.port.js';
 import type { ScoreConfig } from '../../../domain/projection/scores.js';
-import { BASE, When } from './layout.js';
+import { useBase, When } from './layout.js';
 
 // The customer 360: everything the view holds, as the API's GET /v1/customers/{id} presents it,
 // with what drives each score next to it.
@@ -9,7 +9,8 @@ import { BASE, When } from './layout.js';
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export const CustomerTabs = (p: { id: string; at: 'profile' | 'identity' | 'privacy'; viewer: Principal }) => {
-  const href = (tab: string) => `${BASE}/customers/${encodeURIComponent(p.id)}${tab}`;
+  const base = useBase();
+  const href = (tab: string) => `${base}/customers/${encodeURIComponent(p.id)}${tab}`;
   const current = (tab: typeof p.at) => (p.at === tab ? 'page' : undefined);
   return (
     <nav class="tabs" aria-label="Customer">
@@ -55,6 +56,7 @@ const Table = (p: { head: readonly string[]; rows: readonly (readonly unknown[])
   );
 
 export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; config: ScoreConfig; mergedFrom?: string | undefined }) => {
+  const base = useBase();
   const c = p.c;
   const s = c.scores;
   const consentHistory = c.timeline.filter((t) => t.type === 'ConsentGranted' || t.type === 'ConsentWithdrawn');
@@ -171,7 +173,7 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
         empty="Nothing on the timeline."
       />
       {p.timeline.next ? (
-        <a href={`${BASE}/customers/${encodeURIComponent(c.customerId)}?cursor=${encodeURIComponent(p.timeline.next)}`} rel="next">
+        <a href={`${base}/customers/${encodeURIComponent(c.customerId)}?cursor=${encodeURIComponent(p.timeline.next)}`} rel="next">
           Older events
         </a>
       ) : null}

@@ -7,9 +7,9 @@ import { ConsentRequest, ReasonCode } from '../schemas.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { CustomerPage, CustomerTabs } from './customer.page.js';
 import { IdentityPage } from './identity.page.js';
-import { BASE, CsrfField, Layout, When } from './layout.js';
+import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
-import { ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
+import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
 
 // One customer: the 360, identity (merge evidence, unmerge, manual merge) and privacy (export,
 // restriction, consent, erasure). The same use cases as the API routes, with the same scopes:
@@ -17,7 +17,7 @@ import { ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
 
 type C = Context<ConsoleEnv>;
 
-const customerUrl = (id: string, tab = '') => `${BASE}/customers/${encodeURIComponent(id)}${tab}`;
+const customerUrl = (c: C, id: string, tab = '') => `${consoleBase(c)}/customers/${encodeURIComponent(id)}${tab}`;
 const field = (form: Record<string, unknown>, name: string): string => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
 /** An optional reason code, as the API's erasure and restriction take it (never free text). */
 const reasonCode = (value: string): string | undefined => {
@@ -34,12 +34,26 @@ const required = (value: string, name: string, what: string): string => {
   return value;
 };
 
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What an unmerge moved besides the merged-in customer's own identifiers (those are its own again in
+ * any case): the survivor's events since the merge that carried only that customer's identifiers,
+ * and the identifiers those events linked.
+ */
+const sinceMerge = (events: number, identifiers: number): string =>
+  events === 0
+    ? 'No event recorded since the merge belonged to the customer merged in: nothing else moved back.'
+    : `Since the merge, ${count(events, 'event', 'events')} recorded on the survivor belonged to the customer merged in and moved back to it` +
+      (identifiers === 0 ? '; they linked no new identifier.' : `, with ${count(identifiers, 'identifier', 'identifiers')} they linked.`);
+
 /** A merged-away id lands on its survivor's same page, saying so. */
 const survivorRedirect = (c: C, result: Get360Result & { kind: 'redirect' }, from: string, tab = '') =>
-  c.redirect(`${customerUrl(result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
+  c.redirect(`${customerUrl(c, result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
 
 const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 = 200) =>
-  c.html(
+  render(
+    c,
     <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
       <h1>
         Customer <span class="mono">{id}</span>
@@ -63,10 +77,11 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     try {
       const found = await deps.core.queries.findByIdentifier(tenant(c), raw.slice(0, colon), raw.slice(colon + 1));
       const id = found.kind === 'redirect' ? found.survivorId : found.customer.customerId;
-      return c.redirect(customerUrl(id), 303);
+      return c.redirect(customerUrl(c, id), 303);
     } catch (e) {
       if (!(e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'IDENTIFIER_INVALID'))) throw e;
-      return c.html(
+      return render(
+        c,
         <Layout title="Search" viewer={c.var.viewer} csrf={c.var.session.csrf}>
           <h1>Search</h1>
           <SearchForm value={raw} />
@@ -91,7 +106,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
   app.get('/customers/:id/identity', needs('read'), async (c) => {
     const id = c.req.param('id');
     const x = await deps.core.queries.explain(tenant(c), id);
-    if (x.status === 'merged') return c.redirect(`${customerUrl(x.survivorId, '/identity')}?merged=${encodeURIComponent(id)}`, 303);
+    if (x.status === 'merged') return c.redirect(`${customerUrl(c, x.survivorId, '/identity')}?merged=${encodeURIComponent(id)}`, 303);
     return page(c, 'Identity', id, 'identity', <IdentityPage x={x} viewer={c.var.viewer} csrf={c.var.session.csrf} />);
   });
 
@@ -105,7 +120,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       reason: required(field(form, 'reason'), 'reason', 'a reason'),
     });
     deps.logger?.info('customers merged', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
-    return c.redirect(customerUrl(merged.survivorId, '/identity'), 303);
+    return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
   });
 
   app.get('/customers/:id/unmerge', needs('admin'), (c) => {
@@ -116,7 +131,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       'Unmerge',
       id,
       'identity',
-      <form method="post" action={customerUrl(id, '/unmerge')}>
+      <form method="post" action={customerUrl(c, id, '/unmerge')}>
         <h2>Undo merge {mergeId}</h2>
         <p>
           The customer merged in comes back with its own identifiers and the events that carry them, and the pair is marked do-not-link so that the same
@@ -155,16 +170,19 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       undone.survivorId,
       'identity',
       <div class="success" role="status">
-        <p>Merge {undone.mergeId} undone: two customers again.</p>
+        <p>
+          Merge {undone.mergeId} undone{undone.duplicate ? ' (it already was: this repeats that unmerge)' : ''}: two customers again.
+        </p>
         <ul>
           <li>
-            <a href={customerUrl(undone.survivorId)}>{undone.survivorId}</a> (the survivor)
+            <a href={customerUrl(c, undone.survivorId)}>{undone.survivorId}</a> (the survivor)
           </li>
           <li>
-            <a href={customerUrl(undone.restoredId)}>{undone.restoredId}</a> (restored, {undone.transferredIdentifiers} identifiers and{' '}
-            {undone.reassignedEvents} events back)
+            <a href={customerUrl(c, undone.restoredId)}>{undone.restoredId}</a> (the customer merged in, separate again with the identifiers it brought to the
+            merge)
           </li>
         </ul>
+        <p>{sinceMerge(undone.reassignedEvents, undone.transferredIdentifiers)}</p>
       </div>,
     );
   });
@@ -173,8 +191,8 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
 };
 
 const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
-  app.get('/customers/:id/privacy', needs('gdpr'), async (c) => {
-    const id = c.req.param('id');
+  /** The privacy page; with the erasure form as sent when the server refused it (400). */
+  const privacyPage = async (c: C, id: string, erase?: ErasureForm) => {
     const p = c.get('principal');
     const result = await deps.core.queries.get360(p.tenant, id);
     if (result.kind === 'redirect') return survivorRedirect(c, result, id, '/privacy');
@@ -184,9 +202,18 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       'Privacy',
       id,
       'privacy',
-      <PrivacyPage c={result.customer} csrf={c.var.session.csrf} notice={c.req.query('done')} audit={audit ? <AuditTable entries={audit} /> : undefined} />,
+      <PrivacyPage
+        c={result.customer}
+        csrf={c.var.session.csrf}
+        notice={erase ? undefined : c.req.query('done')}
+        audit={audit ? <AuditTable entries={audit} /> : undefined}
+        erase={erase}
+      />,
+      erase?.error ? 400 : 200,
     );
-  });
+  };
+
+  app.get('/customers/:id/privacy', needs('gdpr'), (c) => privacyPage(c, c.req.param('id')));
 
   app.get('/customers/:id/export', needs('gdpr'), async (c) => {
     const p = c.get('principal');
@@ -206,7 +233,7 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
     const on = field(form, 'restrict') === 'on';
     const done = on ? await deps.core.gdpr.restrict(p.tenant, id, options) : await deps.core.gdpr.unrestrict(p.tenant, id, options);
     const note = `processing ${done.restricted ? 'restricted' : 'no longer restricted'}${done.changed ? '' : ' (it already was)'}`;
-    return c.redirect(`${customerUrl(done.customerId, '/privacy')}?done=${encodeURIComponent(note)}`, 303);
+    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(note)}`, 303);
   });
 
   app.post('/customers/:id/consents', needs(['gdpr', 'admin']), async (c) => {
@@ -217,24 +244,33 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       throw new HttpError('VALIDATION_FAILED', `invalid consent: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { operationId: _, ...request } = parsed.data;
     const done = await deps.core.consents.record(p.tenant, c.req.param('id'), request, { actor: p.id });
-    return c.redirect(`${customerUrl(done.customerId, '/privacy')}?done=${encodeURIComponent(`consent for ${done.purpose} recorded: ${done.status}`)}`, 303);
+    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(`consent for ${done.purpose} recorded: ${done.status}`)}`, 303);
   });
 
   app.post('/customers/:id/erase', needs('gdpr'), async (c) => {
     const p = c.get('principal');
     const id = c.req.param('id');
     const form = await c.req.parseBody();
-    if (field(form, 'confirm') !== id)
-      throw new HttpError('VALIDATION_FAILED', `to erase, type the customer id (${id}) exactly into the confirmation field`, [
-        { path: 'confirm', message: 'must equal the customer id' },
-      ]);
-    const receipt = await deps.core.gdpr.erase(p.tenant, id, { actor: p.id, reason: reasonCode(field(form, 'reason')) });
+    // a refused form comes back with what was typed, the refused field named (nothing is erased)
+    const sent = { confirm: field(form, 'confirm'), reason: field(form, 'reason') };
+    if (sent.confirm !== id)
+      return privacyPage(c, id, {
+        ...sent,
+        error: { field: 'confirm', message: `to erase, type the customer id (${id}) exactly into the confirmation field` },
+      });
+    if (sent.reason && !ReasonCode.safeParse(sent.reason).success)
+      return privacyPage(c, id, {
+        ...sent,
+        error: { field: 'reason', message: 'the reason must be a reason code (letters, digits, _ . : -, at most 64), never free text' },
+      });
+    const receipt = await deps.core.gdpr.erase(p.tenant, id, { actor: p.id, reason: sent.reason || undefined });
     deps.logger?.info('customer erased', { principal: p.id, erasureId: receipt.erasureId, customers: receipt.customers.length });
-    return c.html(
+    return render(
+      c,
       <Layout title="Erasure receipt" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <ErasureReceiptPage receipt={receipt} />
         <p>
-          Erased <When at={receipt.erasedAt} />. <a href={`${BASE}/search`}>Back to search</a>
+          Erased <When at={receipt.erasedAt} />. <a href={`${consoleBase(c)}/search`}>Back to search</a>
         </p>
       </Layout>,
     );

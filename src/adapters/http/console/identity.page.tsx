@@ -1,6 +1,6 @@
 import type { CustomerQueries } from '../../../application/customers/customer.queries.js';
 import type { Principal } from '../../../application/ports/access.port.js';
-import { BASE, CsrfField, When } from './layout.js';
+import { CsrfField, useBase, When } from './layout.js';
 
 // Why these identifiers are one customer, drawn: customers on the left (the survivor first, with
 // the customers merged into it, each merge labelled with its rule), identifiers on the right,
@@ -9,7 +9,41 @@ import { BASE, CsrfField, When } from './layout.js';
 export type Explanation = Extract<Awaited<ReturnType<CustomerQueries['explain']>>, { status: 'active' }>;
 
 const ROW = 46;
-const short = (s: string, n = 26) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** graph text is 11px monospace (the stylesheet): no glyph advances wider than this, so a label of n characters is at most n * CHAR_PX wide */
+export const CHAR_PX = 7;
+const PAD = 8;
+
+/** East Asian wide and fullwidth characters and emoji take two cells of a monospace font */
+const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1FAFF}\u{20000}-\u{3FFFD}]/u;
+
+/** How many monospace cells a text takes. */
+export const cells = (text: string): number => [...text].reduce((n, ch) => n + (WIDE.test(ch) ? 2 : 1), 0);
+
+/** `text` cut to what `width` pixels hold, with an ellipsis when cut. */
+export const fitLabel = (text: string, width: number): string => {
+  const room = Math.max(1, Math.floor(width / CHAR_PX));
+  if (cells(text) <= room) return text;
+  let out = '';
+  for (const ch of text) {
+    if (cells(out + ch) > room - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+};
+
+/** A label that stays inside `width` pixels from x; the full text, when cut, is its <title> (shown on hover). */
+const Label = (p: { x: number; y: number; width: number; text: string; class?: string }) => {
+  const shown = fitLabel(p.text, p.width);
+  return (
+    <text x={p.x} y={p.y} class={p.class}>
+      {shown !== p.text ? <title>{p.text}</title> : null}
+      {shown}
+    </text>
+  );
+};
+
+const CUSTOMER = { x: 20, width: 300 };
+const IDENTIFIER = { x: 560, width: 290 };
 
 export const IdentityGraph = (p: { x: Explanation }) => {
   const customers = [p.x.customerId, ...p.x.members];
@@ -18,6 +52,7 @@ export const IdentityGraph = (p: { x: Explanation }) => {
   const cy = (i: number) => 30 + i * ROW;
   const customerAt = new Map(customers.map((c, i) => [c, cy(i)]));
   const mergeOf = new Map(p.x.merges.map((m) => [m.absorbedId, m]));
+  const edgeFrom = CUSTOMER.x + CUSTOMER.width;
   return (
     <svg
       class="graph"
@@ -32,10 +67,13 @@ export const IdentityGraph = (p: { x: Explanation }) => {
         const from = customerAt.get(id.claimedBy) ?? cy(0);
         return (
           <g>
-            <line class="edge" x1={300} y1={from} x2={560} y2={cy(i)} />
-            <text x={380} y={(from + cy(i)) / 2 - 4}>
-              {short(id.linkedBy ? `${id.linkedBy.source} ${id.linkedBy.eventId.slice(-8)}` : id.viaMerge ? 'via merge' : '', 24)}
-            </text>
+            <line class="edge" x1={edgeFrom} y1={from} x2={IDENTIFIER.x} y2={cy(i)} />
+            <Label
+              x={edgeFrom + 70}
+              y={(from + cy(i)) / 2 - 4}
+              width={IDENTIFIER.x - edgeFrom - 70 - PAD}
+              text={id.linkedBy ? `${id.linkedBy.source} ${id.linkedBy.eventId.slice(-8)}` : id.viaMerge ? 'via merge' : ''}
+            />
           </g>
         );
       })}
@@ -45,26 +83,26 @@ export const IdentityGraph = (p: { x: Explanation }) => {
         return (
           <g>
             <path class="edge merge" d={`M 20 ${cy(0)} C 0 ${cy(0)}, 0 ${y}, 20 ${y}`} fill="none" />
-            <text x={24} y={y + 26}>
-              {m ? `merged: ${m.evidence.rule}${m.evidence.forced ? ' (forced)' : ''}` : 'member'}
-            </text>
+            <Label
+              x={CUSTOMER.x + 4}
+              y={y + 26}
+              width={CUSTOMER.width - 4}
+              text={m ? `merged: ${m.evidence.rule}${m.evidence.forced ? ' (forced)' : ''}` : 'member'}
+            />
           </g>
         );
       })}
       {customers.map((c, i) => (
         <g>
-          <rect class="node-customer" x={20} y={cy(i) - 14} width={280} height={28} rx={6} />
-          <text x={28} y={cy(i) + 4}>
-            {`${i === 0 ? 'survivor ' : ''}${short(c, 40)}`}
-          </text>
+          {i === 0 ? <Label x={CUSTOMER.x} y={cy(0) - 18} width={CUSTOMER.width} text="survivor" class="caption" /> : null}
+          <rect class={i === 0 ? 'node-customer survivor' : 'node-customer'} x={CUSTOMER.x} y={cy(i) - 14} width={CUSTOMER.width} height={28} rx={6} />
+          <Label x={CUSTOMER.x + PAD} y={cy(i) + 4} width={CUSTOMER.width - 2 * PAD} text={c} />
         </g>
       ))}
       {ids.map((id, i) => (
         <g>
-          <rect class="node-identifier" x={560} y={cy(i) - 14} width={290} height={28} rx={14} />
-          <text x={572} y={cy(i) + 4}>
-            {short(`${id.type}: ${id.value ?? '(unreadable)'}`, 44)}
-          </text>
+          <rect class="node-identifier" x={IDENTIFIER.x} y={cy(i) - 14} width={IDENTIFIER.width} height={28} rx={14} />
+          <Label x={IDENTIFIER.x + 12} y={cy(i) + 4} width={IDENTIFIER.width - 12 - 14} text={`${id.type}: ${id.value ?? '(unreadable)'}`} />
         </g>
       ))}
     </svg>
@@ -72,6 +110,7 @@ export const IdentityGraph = (p: { x: Explanation }) => {
 };
 
 export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: string }) => {
+  const base = useBase();
   const admin = p.viewer.scopes.has('admin');
   const id = encodeURIComponent(p.x.customerId);
   return (
@@ -96,7 +135,7 @@ export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: strin
                 {m.evidence.actor ? `, by ${m.evidence.actor}` : ''}
                 {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
               </td>
-              <td>{admin ? <a href={`${BASE}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
+              <td>{admin ? <a href={`${base}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
             </tr>
           ))}
         </tbody>
@@ -141,7 +180,7 @@ export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: strin
       {admin ? (
         <>
           <h2>Merge another customer into this one</h2>
-          <form method="post" action={`${BASE}/customers/${id}/merge`}>
+          <form method="post" action={`${base}/customers/${id}/merge`}>
             <CsrfField csrf={p.csrf} />
             <label for="otherId">Customer id to merge in</label>
             <input id="otherId" name="otherId" type="text" required />

@@ -5,7 +5,7 @@ import type { QuarantineEntry } from '../../../application/ports/quarantine.port
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
-import { BASE, CsrfField, Layout, When } from './layout.js';
+import { consoleBase, CsrfField, Layout, render, useBase, When } from './layout.js';
 
 // Pages over the whole tenant: the overview, search, the erasure ledger and audit log, and the
 // quarantine. Each asks for the scope its API route asks for.
@@ -22,7 +22,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const pending = p.scopes.has('admin') ? (await deps.core.quarantine.list(p.tenant, { status: 'pending', limit: 500 })).entries : undefined;
     const reasons = pending ? byReason(pending) : [];
     const total = (k: 'customers' | 'events' | 'merges' | 'unmerges') => o.days.reduce((s, d) => s + d[k], 0);
-    return c.html(
+    return render(
+      c,
       <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Overview</h1>
         <p class="muted">
@@ -70,11 +71,12 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       const value = q.trim();
       // type:value is an identifier, as GET /v1/customers?identifier= takes it; anything else a customer id
       const target = /^[^:\s]+:.+$/.test(value)
-        ? `${BASE}/customers/lookup?identifier=${encodeURIComponent(value)}`
-        : `${BASE}/customers/${encodeURIComponent(value)}`;
+        ? `${consoleBase(c)}/customers/lookup?identifier=${encodeURIComponent(value)}`
+        : `${consoleBase(c)}/customers/${encodeURIComponent(value)}`;
       return c.redirect(target, 303);
     }
-    return c.html(
+    return render(
+      c,
       <Layout title="Search" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Search</h1>
         <SearchForm />
@@ -86,7 +88,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const p = c.get('principal');
     const after = idOk(c.req.query('after'));
     const [ledger, audit] = await Promise.all([deps.core.gdpr.receipts(p.tenant, { limit: 100 }), deps.core.gdpr.auditLog(p.tenant, { after, limit: 100 })]);
-    return c.html(
+    return render(
+      c,
       <Layout title="Erasures and audit log" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Erasures and audit log</h1>
         <h2>Erasure ledger</h2>
@@ -116,7 +119,7 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         </table>
         <h2>Audit log</h2>
         <AuditTable entries={audit.entries} />
-        {audit.next ? <a href={`${BASE}/privacy?after=${encodeURIComponent(audit.next)}`}>Later entries</a> : null}
+        {audit.next ? <a href={`${consoleBase(c)}/privacy?after=${encodeURIComponent(audit.next)}`}>Later entries</a> : null}
       </Layout>,
     );
   });
@@ -126,11 +129,12 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const status = c.req.query('status') === 'replayed' ? 'replayed' : 'pending';
     const page = await deps.core.quarantine.list(p.tenant, { status, limit: 200, after: idOk(c.req.query('after')) });
     const now = deps.now();
-    return c.html(
+    return render(
+      c,
       <Layout title="Quarantine" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Quarantine ({status})</h1>
         <p>
-          <a href={`${BASE}/quarantine?status=${status === 'pending' ? 'replayed' : 'pending'}`}>
+          <a href={`${consoleBase(c)}/quarantine?status=${status === 'pending' ? 'replayed' : 'pending'}`}>
             Show {status === 'pending' ? 'replayed' : 'pending'} entries
           </a>
         </p>
@@ -157,7 +161,7 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
                     <td>{e.source}</td>
                     <td>{e.reason.message}</td>
                     <td>
-                      <a href={`${BASE}/quarantine/${encodeURIComponent(e.id)}`}>Show payload</a>
+                      <a href={`${consoleBase(c)}/quarantine/${encodeURIComponent(e.id)}`}>Show payload</a>
                       {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : null}
                     </td>
                   </tr>
@@ -167,7 +171,7 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
           </section>
         ))}
         {page.entries.length === 0 ? <p>No {status} entries.</p> : null}
-        {page.next ? <a href={`${BASE}/quarantine?status=${status}&after=${encodeURIComponent(page.next)}`}>More</a> : null}
+        {page.next ? <a href={`${consoleBase(c)}/quarantine?status=${status}&after=${encodeURIComponent(page.next)}`}>More</a> : null}
       </Layout>,
     );
   });
@@ -176,7 +180,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const p = c.get('principal');
     const e = await deps.core.ports.quarantine.get(p.tenant, c.req.param('id'));
     if (!e) throw new HttpError('NOT_FOUND', `no quarantine entry ${c.req.param('id')}`);
-    return c.html(
+    return render(
+      c,
       <Layout title="Quarantined payload" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Quarantined payload</h1>
         <p>
@@ -205,7 +210,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const outcome = await deps.core.quarantine.replay(p.tenant, id, { actor: p.id });
     const ok = outcome.status === 'accepted' || outcome.status === 'duplicate' || outcome.status === 'replayed';
     deps.logger?.info('quarantine replayed', { principal: p.id, quarantineId: id, status: outcome.status });
-    return c.html(
+    return render(
+      c,
       <Layout title="Replay" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Replay of {id}</h1>
         {ok ? (
@@ -214,7 +220,7 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
             {outcome.status === 'accepted' ? (
               <>
                 {' '}
-                into customer <a href={`${BASE}/customers/${encodeURIComponent(outcome.customerId)}`}>{outcome.customerId}</a>
+                into customer <a href={`${consoleBase(c)}/customers/${encodeURIComponent(outcome.customerId)}`}>{outcome.customerId}</a>
               </>
             ) : null}
           </p>
@@ -223,25 +229,31 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
             Refused again ({'error' in outcome ? `${outcome.error.code}: ${outcome.error.message}` : 'refused'}); the entry stays in the quarantine.
           </p>
         )}
-        <a href={`${BASE}/quarantine`}>Back to the quarantine</a>
+        <a href={`${consoleBase(c)}/quarantine`}>Back to the quarantine</a>
       </Layout>,
       ok ? 200 : 422,
     );
   });
 };
 
-export const SearchForm = (p: { value?: string | undefined }) => (
-  <form method="get" action={`${BASE}/search`}>
-    <label for="q">Identifier (type:value, e.g. email:ada@example.com) or customer id</label>
-    <input id="q" name="q" type="search" value={p.value ?? ''} required /> <button type="submit">Search</button>
-  </form>
-);
+export const SearchForm = (p: { value?: string | undefined }) => {
+  const base = useBase();
+  return (
+    <form method="get" action={`${base}/search`}>
+      <label for="q">Identifier (type:value, e.g. email:ada@example.com) or customer id</label>
+      <input id="q" name="q" type="search" value={p.value ?? ''} required /> <button type="submit">Search</button>
+    </form>
+  );
+};
 
-const ReplayForm = (p: { id: string; csrf: string }) => (
-  <form method="post" action={`${BASE}/quarantine/${encodeURIComponent(p.id)}/replay`} class="inline">
-    <CsrfField csrf={p.csrf} /> <button type="submit">Replay</button>
-  </form>
-);
+const ReplayForm = (p: { id: string; csrf: string }) => {
+  const base = useBase();
+  return (
+    <form method="post" action={`${base}/quarantine/${encodeURIComponent(p.id)}/replay`} class="inline">
+      <CsrfField csrf={p.csrf} /> <button type="submit">Replay</button>
+    </form>
+  );
+};
 
 const byReason = (entries: readonly QuarantineEntry[]) => {
   const groups = new Map<string, QuarantineEntry[]>();

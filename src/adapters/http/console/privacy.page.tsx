@@ -1,13 +1,31 @@
 import type { Child } from 'hono/jsx';
 import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import type { ErasureReceipt } from '../../../application/ports/erasure-ledger.port.js';
-import { BASE, CsrfField } from './layout.js';
+import { CsrfField, useBase } from './layout.js';
 
 // The privacy officer's page for one customer: the access export, restriction of processing,
 // consent recording and erasure behind a typed confirmation (the customer id, typed in full).
 
-export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: string | undefined; audit?: Child }) => {
-  const url = `${BASE}/customers/${encodeURIComponent(p.c.customerId)}`;
+/**
+ * The reason codes the API takes (letters, digits, _ . : -, at most 64: never free text), as an HTML
+ * pattern the browser checks before the form is sent (no script: the CSP allows none).
+ */
+export const REASON_CODE_PATTERN = '[A-Za-z0-9_.:\\-]{1,64}';
+
+/** What the erasure form held when the server refused it, and which field it refused. */
+export type ErasureForm = {
+  readonly confirm: string;
+  readonly reason: string;
+  readonly error?: { readonly field: 'confirm' | 'reason'; readonly message: string } | undefined;
+};
+
+/** aria attributes of a form field the server refused, tied to the message that says why */
+const invalid = (form: ErasureForm | undefined, name: 'confirm' | 'reason') =>
+  form?.error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': 'erase-error' } : {};
+
+export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: string | undefined; audit?: Child; erase?: ErasureForm | undefined }) => {
+  const url = `${useBase()}/customers/${encodeURIComponent(p.c.customerId)}`;
+  const refused = p.erase?.error;
   return (
     <>
       {p.notice ? (
@@ -55,12 +73,26 @@ export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: 
         Erasing destroys the keys of the whole identity cluster ({[p.c.customerId, ...p.c.aliases].length} customer ids): it cannot be undone. Type the customer
         id <code>{p.c.customerId}</code> to confirm.
       </p>
+      {refused ? (
+        <p class="error" role="alert" id="erase-error">
+          Not erased: {refused.field === 'confirm' ? 'the confirmation' : 'the reason code'} ({refused.field}): {refused.message}
+        </p>
+      ) : null}
       <form method="post" action={`${url}/erase`}>
         <CsrfField csrf={p.csrf} />
         <label for="confirm">Customer id, typed to confirm</label>
-        <input id="confirm" name="confirm" type="text" autocomplete="off" required />
-        <label for="erase-reason">Reason code (optional, e.g. art17-request)</label>
-        <input id="erase-reason" name="reason" type="text" />
+        <input id="confirm" name="confirm" type="text" autocomplete="off" required value={p.erase?.confirm ?? ''} {...invalid(p.erase, 'confirm')} />
+        <label for="erase-reason">Reason code (optional: letters, digits, _ . : -, at most 64, e.g. art17-request)</label>
+        <input
+          id="erase-reason"
+          name="reason"
+          type="text"
+          pattern={REASON_CODE_PATTERN}
+          maxlength={64}
+          title="a reason code: letters, digits, _ . : - (at most 64), never free text"
+          value={p.erase?.reason ?? ''}
+          {...invalid(p.erase, 'reason')}
+        />
         <p>
           <button type="submit" class="danger">
             Erase this customer
