@@ -210,13 +210,13 @@ describe('start-up', () => {
 });
 
 describe('the limit for requests without a valid credential', () => {
-  it('comes from C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: with 2, the third unauthenticated request in a second from one address is 429', async () => {
+  it('comes from C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: with 2, the third unauthenticated request in a second from one address is 429, and another address still passes', async () => {
     const limited = await appFor(memoryEnv(tenant, creds, { C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: '2' }));
     try {
       const h = quietly(() => apiFunction(limited, { env: {} }));
-      const anonymous = () => {
+      const anonymous = (sourceIp = '198.51.100.7') => {
         const e = httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers/someone' });
-        return { ...e, requestContext: { ...e.requestContext, http: { ...e.requestContext.http, sourceIp: '198.51.100.7' } } };
+        return { ...e, requestContext: { ...e.requestContext, http: { ...e.requestContext.http, sourceIp } } };
       };
       // a burst allowance of two seconds' worth, as for credentials: 4 pass as 401, then 429
       const codes: number[] = [];
@@ -224,6 +224,8 @@ describe('the limit for requests without a valid credential', () => {
       expect(codes.filter((c) => c === 401).length).toBeGreaterThanOrEqual(2);
       expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(4);
       expect(codes.at(-1)).toBe(429);
+      // the limit is per address: another caller is not refused for the first one's burst
+      expect(((await h(anonymous('203.0.113.9'))) as Result).statusCode).toBe(401);
       // the default (10 a second) lets six through
       const open = quietly(() => apiFunction(app, { env: {} }));
       for (let i = 0; i < 6; i++) expect(((await open(anonymous())) as Result).statusCode).toBe(401);

@@ -138,14 +138,12 @@ const toPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.+?^${
  * under @hono/node-server, API Gateway's sourceIp on Lambda (REST or HTTP API). Never a header such
  * as X-Forwarded-For, which any client can write.
  */
+type GatewayContext = { requestContext?: { identity?: { sourceIp?: unknown }; http?: { sourceIp?: unknown } } };
+/** The caller's address: the Node server's socket, or API Gateway's sourceIp (the Lambda adapter hands the event over as env.event). */
 const clientAddressOf = (env: unknown): string => {
-  const e = env as
-    | {
-        incoming?: { socket?: { remoteAddress?: unknown } };
-        requestContext?: { identity?: { sourceIp?: unknown }; http?: { sourceIp?: unknown } };
-      }
-    | undefined;
-  const address = e?.incoming?.socket?.remoteAddress ?? e?.requestContext?.http?.sourceIp ?? e?.requestContext?.identity?.sourceIp;
+  const e = env as ({ incoming?: { socket?: { remoteAddress?: unknown } }; event?: GatewayContext } & GatewayContext) | undefined;
+  const context = e?.event?.requestContext ?? e?.requestContext;
+  const address = e?.incoming?.socket?.remoteAddress ?? context?.http?.sourceIp ?? context?.identity?.sourceIp;
   return typeof address === 'string' && address ? address : 'unknown';
 };
 
