@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
 import type { App } from '../../src/infrastructure/app.js';
 import { apiFunction } from '../../src/infrastructure/lambda/api.function.js';
+import { customerPages } from '../support/console-pages.js';
 import { appFor, credentials, memoryEnv, quietly } from '../support/lambda-apps.js';
 import { basic, httpApiEvent, restEvent, type HttpRequest } from '../support/lambda-events.js';
 
@@ -130,13 +131,7 @@ describe.each([
     expect(signIn.statusCode).toBe(303);
     expect(look(signIn).sort()).toEqual([`${prefix}/console`, `${prefix}/console/customers/${customerId}`].sort());
     const cookie = setCookieOf(signIn).split(';')[0]!;
-    for (const path of [
-      '/console',
-      '/console/search',
-      `/console/customers/${customerId}`,
-      `/console/customers/${customerId}/identity`,
-      `/console/customers/${customerId}/privacy`,
-    ]) {
+    for (const path of [...customerPages(customerId), '/console/search']) {
       const page = await send({ method: 'GET', path, headers: { cookie } });
       expect(page.statusCode, path).toBe(200);
       expect(look(page).length, path).toBeGreaterThan(3);

@@ -3,6 +3,7 @@ import { syncIntake } from '../../src/application/ingest/intake.js';
 import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
 import { REASON_CODE_PATTERN } from '../../src/adapters/http/console/privacy.page.js';
 import { ReasonCode } from '../../src/adapters/http/schemas.js';
+import { customerPages } from '../support/console-pages.js';
 import { makeHarness } from '../support/harness.js';
 import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 
@@ -85,13 +86,7 @@ describe('console security', () => {
 
   it('serves every page with a CSP that allows no script and nothing from elsewhere', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
-    for (const path of [
-      '/console/sign-in',
-      '/console',
-      `/console/customers/${customerId}`,
-      `/console/customers/${customerId}/identity`,
-      `/console/customers/${customerId}/privacy`,
-    ]) {
+    for (const path of ['/console/sign-in', ...customerPages(customerId)]) {
       const res = await get(path, cookie);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-security-policy'), path).toBe(CONSOLE_CSP);
@@ -260,13 +255,7 @@ describe('console security', () => {
     const { cookie, setCookie } = await signIn(api.keys.acmeAdmin, claims);
     expect(setCookie).toMatch(/; Path=\/console(;|$)/);
     const urls: string[] = [(await get(`/console/customers/${customerId}`, undefined, claims)).headers.get('location')!];
-    for (const path of [
-      '/console/sign-in',
-      '/console',
-      `/console/customers/${customerId}`,
-      `/console/customers/${customerId}/identity`,
-      `/console/customers/${customerId}/privacy`,
-    ]) {
+    for (const path of ['/console/sign-in', ...customerPages(customerId)]) {
       const html = await (await get(path, cookie, claims)).text();
       urls.push(...[...html.matchAll(/\s(?:href|action|src)="([^"]*)"/g)].map((m) => m[1]!));
     }
