@@ -1,24 +1,21 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/infrastructure/app.js';
-import { cliConfig } from '../../src/infrastructure/cli.js';
-import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
-import { runCliInProcess } from '../support/cli-runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryCliRig } from '../support/cli-runner.js';
 
 // `c360 erase|export|erasures` in-process on an in-memory App configured as the bin configures
 // it, with captured output: what an operator sees, and what the stores hold afterwards.
 
 const TENANT = 'acme';
 let dir: string;
-let app: App;
 
-const c360 = (...argv: string[]) => runCliInProcess(argv, { tenant: TENANT, open: async () => app });
+const rig = memoryCliRig(TENANT);
+const { c360 } = rig;
 
 /** Two customers merged by a shared email; returns the survivor and the absorbed id. */
 const grace = async () => {
-  const ingest = (source: string, call: Record<string, unknown>) => app.core.ingest.ingest(TENANT, app.sourceOf(TENANT, source), call);
+  const ingest = (source: string, call: Record<string, unknown>) => rig.app.core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, source), call);
   const a = await ingest('web', {
     type: 'identify',
     messageId: 'g-1',
@@ -35,7 +32,7 @@ const grace = async () => {
   });
   await ingest('crm', { type: 'identify', messageId: 'g-3', userId: 'crm-grace', timestamp: '2026-01-01T00:03:00Z', traits: { email: 'grace@example.com' } });
   if (a.status !== 'accepted' || b.status !== 'accepted') throw new Error('setup calls were refused');
-  await app.drainBackground();
+  await rig.app.drainBackground();
   return { survivor: a.customerId, absorbed: b.customerId };
 };
 
@@ -45,13 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-beforeEach(async () => {
-  app = await buildApp(withLocalSecrets(cliConfig({ C360_STORE: 'memory', C360_TENANT: TENANT }, 'job')).config);
-});
-afterEach(async () => {
-  await app.close();
-});
-
 describe('c360 export', () => {
   it('writes the whole cluster, decrypted, to a file only the user can read', async () => {
     const { survivor, absorbed } = await grace();
@@ -70,7 +60,7 @@ describe('c360 export', () => {
     const r = await c360('export', survivor);
     expect(r.code, r.err).toBe(0);
     expect(r.json().metadata.customerId).toBe(survivor);
-    const { entries } = await app.core.ports.audit.list(TENANT, { limit: 10 });
+    const { entries } = await rig.app.core.ports.audit.list(TENANT, { limit: 10 });
     expect(entries).toEqual([expect.objectContaining({ action: 'customer.export', actor: `cli:${userInfo().username}`, customerId: survivor })]);
   });
 });
@@ -88,7 +78,9 @@ describe('c360 erase', () => {
     const human = await c360('erase', survivor);
     expect(human.out).toMatch(/^erased 2 customers \(/);
     expect(human.out).toContain(`erasure ${receipt.erasureId}:`);
-    expect(await app.core.queries.findByIdentifier(TENANT, 'email', 'grace@example.com').catch((e: { code?: string }) => e.code)).toBe('CUSTOMER_NOT_FOUND');
+    expect(await rig.app.core.queries.findByIdentifier(TENANT, 'email', 'grace@example.com').catch((e: { code?: string }) => e.code)).toBe(
+      'CUSTOMER_NOT_FOUND',
+    );
 
     const list = await c360('erasures', 'list', '--json');
     expect(list.json()).toEqual({ tenant: TENANT, entries: [receipt], next: null });

@@ -1,8 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/infrastructure/app.js';
-import { cliConfig } from '../../src/infrastructure/cli.js';
-import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
-import { runCliInProcess } from '../support/cli-runner.js';
+import { describe, expect, it } from 'vitest';
+import { memoryCliRig } from '../support/cli-runner.js';
 import { generatePeople } from '../support/linkage-generator.js';
 import { listAllViews } from '../support/paging.js';
 
@@ -11,15 +8,8 @@ import { listAllViews } from '../support/paging.js';
 // id per customer is the limit, so even a shared email stays apart); the scan suggests them.
 
 const TENANT = 'acme';
-let app: App;
-const c360 = (...argv: string[]) => runCliInProcess(argv, { tenant: TENANT, debug: false, open: async () => app });
-
-beforeEach(async () => {
-  app = await buildApp(withLocalSecrets(cliConfig({ C360_STORE: 'memory', C360_TENANT: TENANT }, 'job')).config);
-});
-afterEach(async () => {
-  await app.close();
-});
+const rig = memoryCliRig(TENANT);
+const { c360 } = rig;
 
 describe('c360 match', () => {
   it('suggests the duplicates exact identifiers could not link, each a true pair, with field weights, and merges nothing', async () => {
@@ -35,10 +25,10 @@ describe('c360 match', () => {
         ...(r.email && { email: r.email }),
         address: { ...(r.street && { street: r.street }), ...(r.postcode && { postalCode: r.postcode }), ...(r.city && { city: r.city }) },
       };
-      const out = await app.core.ingest.ingest(TENANT, app.sourceOf(TENANT, 'crm'), { type: 'identify', messageId: `m-${i}`, userId, traits });
+      const out = await rig.app.core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, 'crm'), { type: 'identify', messageId: `m-${i}`, userId, traits });
       expect(out.status).not.toBe('quarantined');
     }
-    const before = await listAllViews(app.core.ports.readModels, TENANT, 500);
+    const before = await listAllViews(rig.app.core.ports.readModels, TENANT, 500);
     const entityOf = new Map(
       before.flatMap((d) => (d.kind === 'view' ? [[d.customerId, Object.values(d.view.identifiers).find((f) => f.type === 'user_id')?.value] as const] : [])),
     );
@@ -56,7 +46,7 @@ describe('c360 match', () => {
       expect(s.fields.reduce((w: number, f: { weight: number }) => w + f.weight, 0)).toBeGreaterThan(0);
     }
     // read-only: the same views, nothing merged
-    expect(await listAllViews(app.core.ports.readModels, TENANT, 500)).toEqual(before);
+    expect(await listAllViews(rig.app.core.ports.readModels, TENANT, 500)).toEqual(before);
 
     const human = await c360('match', '--limit', '2');
     expect(human.out).toMatch(
