@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { generateDataset } from '../src/infrastructure/demo/dataset.js';
-import { makeHarness } from '../test/support/harness.js';
+import { harnessAfter } from './dataset-harness.js';
 
 // A CPU-profiling target, not a bench row: the in-memory ingest pipeline on a generated data set,
 // one call at a time, as bench/run.ts's first row measures it. Run with node --cpu-prof.
 const customers = Number(process.env.PROFILE_CUSTOMERS ?? 2_000);
 const { calls } = generateDataset({ customers, ordersPerCustomer: 10, eventsPerCustomer: 20 });
-const h = makeHarness();
+const h = harnessAfter(calls);
 for (const c of calls.slice(0, 2_000)) await h.core.ingest.ingest('warmup', h.web, c);
 const t0 = performance.now();
 for (const c of calls) await h.core.ingest.ingest('bench', h.web, c);

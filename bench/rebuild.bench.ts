@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { RebuildProjections, ScratchDocs } from '../src/application/projection/rebuild.use-case.js';
 import type { DataKey } from '../src/application/ports/keys.port.js';
 import { generateDataset } from '../src/infrastructure/demo/dataset.js';
-import { makeHarness } from '../test/support/harness.js';
+import { harnessAfter } from './dataset-harness.js';
 import { runCeiling, storedRows } from './rebuild-ceiling.js';
 
 // A focused run of `npm run bench` section 2: ingest the generated data set, then rebuild the
@@ -27,7 +27,7 @@ const pageSizes = (process.env.BENCH_PAGE ?? '').split(',').filter(Boolean).map(
 const tenant = 'bench';
 
 const { calls } = generateDataset({ customers, ordersPerCustomer: 10, eventsPerCustomer: 20 });
-const h = makeHarness();
+const h = harnessAfter(calls);
 const i0 = performance.now();
 for (const c of calls) await h.core.ingest.ingest(tenant, h.web, c);
 const stored = (await h.ports.store.readAll(tenant, { limit: 10_000_000 })).events.length;

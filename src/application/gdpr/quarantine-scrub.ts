@@ -1,4 +1,4 @@
-import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifier, normalizeIdentifierType } from '../../domain/identity/identifier.js';
+import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifierType, tryNormalizeIdentifier } from '../../domain/identity/identifier.js';
 import type { CorePorts } from '../deps.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 
@@ -52,12 +52,9 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
   const region = ports.settings.phoneRegion(tenant);
   for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) {
     for (const type of target.types) {
-      try {
-        const id = normalizeIdentifier(type, s, { defaultRegion: region });
-        if (target.keys.has(ports.hasher.claimKey(tenant, id.type, id.value))) return true;
-      } catch {
-        // not a valid identifier of this type: it cannot be one of the cluster's
-      }
+      // not a valid identifier of this type: it cannot be one of the cluster's
+      const r = tryNormalizeIdentifier(type, s, { defaultRegion: region });
+      if (r.ok && target.keys.has(ports.hasher.claimKey(tenant, r.id.type, r.id.value))) return true;
     }
   }
   return false;
@@ -88,14 +85,15 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
   const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? '');
   const region = ports.settings.phoneRegion(tenant);
   const keys = new Set<string>();
+  // the same value is often found twice (an email token is also a string of the parsed body)
+  const tried = new Set<string>();
   const add = (type: string, value: string): void => {
     if (keys.size >= MAX_MATCH_KEYS) return;
-    try {
-      const id = normalizeIdentifier(type, value, { defaultRegion: region });
-      if (id.value !== '') keys.add(ports.hasher.claimKey(tenant, id.type, id.value));
-    } catch {
-      // not a valid identifier of this type
-    }
+    const attempt = `${type}\u0000${value}`;
+    if (tried.has(attempt)) return;
+    tried.add(attempt);
+    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region });
+    if (r.ok && r.id.value !== '') keys.add(ports.hasher.claimKey(tenant, r.id.type, r.id.value));
   };
   const types = new Set<string>(KNOWN_IDENTIFIER_TYPES);
   for (const m of text.matchAll(TYPE_FIELD)) {

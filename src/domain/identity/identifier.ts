@@ -7,7 +7,8 @@ export const KNOWN_IDENTIFIER_TYPES = ['user_id', 'anonymous_id', 'email', 'phon
 export type KnownIdentifierType = (typeof KNOWN_IDENTIFIER_TYPES)[number];
 
 /** Known types plus custom ones (Segment context.externalIds types), always lower snake case. */
-export const IdentifierType = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'identifier type must be lower snake case, 1-40 characters');
+const IDENTIFIER_TYPE = /^[a-z][a-z0-9_]{0,39}$/;
+export const IdentifierType = z.string().regex(IDENTIFIER_TYPE, 'identifier type must be lower snake case, 1-40 characters');
 export type IdentifierType = string;
 
 /** An identifier after normalization; `value` is personal data and is only ever stored encrypted. */
@@ -20,6 +21,8 @@ export type NormalizeOptions = { readonly defaultRegion: CountryCode };
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_VALUE_LENGTH = 320;
+const DIGIT = /\p{Nd}/gu;
+const MIN_PHONE_DIGITS = 3;
 
 /**
  * Version of the rules below; claim keys are computed from their output. 1: trim, email lowercase,
@@ -44,38 +47,47 @@ export const normalizeIdentifierType = (raw: string): string =>
     .replace(/[\s-]+/g, '_')
     .replace(/^userid$/, 'user_id');
 
-/** Normalizes a raw identifier or throws IDENTIFIER_INVALID naming `path`. */
-export const normalizeIdentifier = (type: string, raw: string, options: NormalizeOptions, path: readonly (string | number)[] = []): Identifier => {
+/** A raw identifier normalized, or why it cannot be one. */
+export type NormalizedIdentifier = { readonly ok: true; readonly id: Identifier } | { readonly ok: false; readonly message: string };
+
+const refused = (message: string): NormalizedIdentifier => ({ ok: false, message });
+
+/**
+ * Normalizes a raw identifier without throwing: for callers that try many strings as many types
+ * (the quarantine's match keys, erasure's scan of quarantined bodies), where most tries fail and
+ * an exception per try would cost more than the rest of the work.
+ */
+export const tryNormalizeIdentifier = (type: string, raw: string, options: NormalizeOptions): NormalizedIdentifier => {
   const idType = normalizeIdentifierType(type);
-  if (!IdentifierType.safeParse(idType).success) {
-    throw new DomainError('IDENTIFIER_INVALID', `identifier type "${type}" is not lower snake case`, path);
-  }
-  if (LONE_SURROGATE.test(raw)) {
-    throw new DomainError('IDENTIFIER_INVALID', `${idType} holds a broken character (a lone UTF-16 surrogate)`, path);
-  }
+  if (!IDENTIFIER_TYPE.test(idType)) return refused(`identifier type "${type}" is not lower snake case`);
+  if (LONE_SURROGATE.test(raw)) return refused(`${idType} holds a broken character (a lone UTF-16 surrogate)`);
   const trimmed = idType === 'email' || idType === 'phone' ? folded(raw) : raw.normalize('NFC').trim();
-  if (trimmed.length > MAX_VALUE_LENGTH) {
-    throw new DomainError('IDENTIFIER_INVALID', `${idType} is longer than ${MAX_VALUE_LENGTH} characters`, path);
-  }
+  if (trimmed.length > MAX_VALUE_LENGTH) return refused(`${idType} is longer than ${MAX_VALUE_LENGTH} characters`);
   switch (idType) {
     case 'email': {
       const email = trimmed.toLowerCase();
-      if (email !== '' && !EMAIL.test(email)) {
-        throw new DomainError('IDENTIFIER_INVALID', 'email is not a valid address', path);
-      }
-      return { type: idType, value: email };
+      if (email !== '' && !EMAIL.test(email)) return refused('email is not a valid address');
+      return { ok: true, id: { type: idType, value: email } };
     }
     case 'phone': {
-      if (trimmed === '') return { type: idType, value: '' };
+      if (trimmed === '') return { ok: true, id: { type: idType, value: '' } };
+      // no country's numbers are shorter than this: text without them is refused before the
+      // parser's search (most of what the quarantine tries is not a phone number at all)
+      if ((trimmed.match(DIGIT) ?? []).length < MIN_PHONE_DIGITS) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
       const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion, phoneMetadata());
-      if (!phone?.isValid()) {
-        throw new DomainError('IDENTIFIER_INVALID', `phone is not a valid number (default region ${options.defaultRegion})`, path);
-      }
-      return { type: idType, value: phone.number };
+      if (!phone?.isValid()) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
+      return { ok: true, id: { type: idType, value: phone.number } };
     }
     default:
-      return { type: idType, value: trimmed };
+      return { ok: true, id: { type: idType, value: trimmed } };
   }
+};
+
+/** Normalizes a raw identifier or throws IDENTIFIER_INVALID naming `path`. */
+export const normalizeIdentifier = (type: string, raw: string, options: NormalizeOptions, path: readonly (string | number)[] = []): Identifier => {
+  const r = tryNormalizeIdentifier(type, raw, options);
+  if (!r.ok) throw new DomainError('IDENTIFIER_INVALID', r.message, path);
+  return r.id;
 };
 
 export const identifierLabel = (id: { readonly type: string; readonly key: string }): string => `${id.type}:${id.key.slice(0, 12)}`;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NORMALIZATION_VERSION, normalizeIdentifier } from '../../../src/domain/identity/identifier.js';
+import { getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/core';
+import { NORMALIZATION_VERSION, normalizeIdentifier, tryNormalizeIdentifier } from '../../../src/domain/identity/identifier.js';
+import { phoneMetadata } from '../../../src/domain/identity/phone-metadata.js';
 import { compileRules, DEFAULT_IDENTITY_RULES, IdentityRules } from '../../../src/domain/identity/rules.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 
@@ -39,6 +41,44 @@ describe('normalizeIdentifier', () => {
     expect(e.code).toBe('IDENTIFIER_INVALID');
     expect(e.path).toEqual(['context', 'traits', 'phone']);
     expect(e.message).toContain('US');
+  });
+
+  it('refuses text with fewer than 3 digits before parsing it, which refuses nothing the parser would accept', () => {
+    // the parser drops letters (no vanity numbers) and no region has a valid number of 1 or 2 digits
+    for (const region of getCountries(phoneMetadata())) {
+      for (let n = 0; n < 110; n++) {
+        const digits = n < 10 ? String(n) : String(n - 10).padStart(2, '0');
+        for (const text of [digits, `+${digits}`, `tel ${digits} ext`]) {
+          expect(parsePhoneNumberFromString(text, region, phoneMetadata())?.isValid() ?? false, `${text} in ${region}`).toBe(false);
+        }
+      }
+    }
+    expect(tryNormalizeIdentifier('phone', '+1 800 FLOWERS', US)).toEqual({ ok: false, message: 'phone is not a valid number (default region US)' });
+    expect(tryNormalizeIdentifier('phone', 'order 42', US).ok).toBe(false);
+    // three digits and more still reach the parser: a valid number goes through
+    expect(tryNormalizeIdentifier('phone', '(415) 555-2671', US)).toEqual({ ok: true, id: { type: 'phone', value: '+14155552671' } });
+  });
+
+  it('tryNormalizeIdentifier answers as normalizeIdentifier does, without throwing', () => {
+    for (const [type, raw] of [
+      ['email', 'Ada@Example.com'],
+      ['email', 'nope'],
+      ['phone', '415 555 2671'],
+      ['phone', '12'],
+      ['Bad Type!', 'x'],
+      ['crm_id', ' C-1 '],
+    ]) {
+      const tried = tryNormalizeIdentifier(type!, raw!, US);
+      let thrown: unknown;
+      let value: unknown;
+      try {
+        value = normalizeIdentifier(type!, raw!, US);
+      } catch (e) {
+        thrown = e;
+      }
+      if (tried.ok) expect(value).toEqual(tried.id);
+      else expect((thrown as DomainError).message).toBe(tried.message);
+    }
   });
 
   it('normalizes custom identifier types to lower snake case and keeps their value as sent (trimmed)', () => {
