@@ -1,5 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { glueTables } from '../../src/adapters/lake/lake.tables.js';
+import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
 import { removeTempDirs, resources, synthApp } from '../support/cdk.js';
@@ -278,6 +280,68 @@ describe('accounts', () => {
     t.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 7, Status: 'Enabled' })]) },
     });
+  });
+
+  it('the Glue catalogue has one Parquet table per lake table, with the columns and partitions of glueTables() and partition projection', () => {
+    const t = Template.fromStack(built.data.lake);
+    t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'c360_lake' } });
+    const [lakeId] = Object.keys(t.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }));
+    const tables = Object.fromEntries(
+      resources(t, 'AWS::Glue::Table').map(([, p]) => {
+        const input = p.TableInput as { Name: string } & Record<string, unknown>;
+        return [input.Name, { database: p.DatabaseName, ...input }];
+      }),
+    );
+    const expected = glueTables();
+    expect(Object.keys(tables).sort()).toEqual(expected.map((g) => g.name).sort());
+    // the lake writes <table>/tenant=<t>/year=<y>/month=<m>/ (lake.files.ts); month is not zero-padded
+    const at = (table: string, path: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: lakeId }, `/${table}/${path}`]] });
+    for (const g of expected) {
+      const table = tables[g.name] as Record<string, unknown>;
+      const fact = g.partitionKeys.some((k) => k.name === 'year');
+      expect(table).toMatchObject({
+        database: 'c360_lake',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: g.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
+        StorageDescriptor: {
+          Location: at(g.name, ''),
+          Columns: g.columns.map((c) => ({ Name: c.name, Type: c.type })),
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        },
+      });
+      const parameters = table.Parameters as Record<string, unknown>;
+      expect(parameters).toMatchObject({ classification: 'parquet', 'projection.enabled': 'true', 'projection.tenant.type': 'injected' });
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's projection placeholders, literally
+      const template = fact ? 'tenant=${tenant}/year=${year}/month=${month}/' : 'tenant=${tenant}/';
+      expect(parameters['storage.location.template']).toEqual(at(g.name, template));
+      if (fact)
+        expect(parameters).toMatchObject({
+          'projection.year.type': 'integer',
+          'projection.year.range': '2000,2100',
+          'projection.month.type': 'integer',
+          'projection.month.range': '1,12',
+        });
+      else expect(parameters['projection.year.type']).toBeUndefined();
+    }
+    // facts and dimensions both present: the loop checked each kind
+    expect(expected.filter((g) => g.partitionKeys.length === 3).length).toBeGreaterThan(0);
+    expect(expected.filter((g) => g.partitionKeys.length === 1).length).toBeGreaterThan(0);
+  });
+
+  it('the security account runs GuardDuty and Security Hub with the Foundational Security Best Practices standard', () => {
+    const t = Template.fromStack(built.security.tooling);
+    expect(built.security.tooling.account).toBe('222222222222');
+    t.hasResourceProperties('AWS::GuardDuty::Detector', {
+      Enable: true,
+      Features: Match.arrayWith([{ Name: 'S3_DATA_EVENTS', Status: 'ENABLED' }]),
+    });
+    const [hubId] = Object.keys(t.findResources('AWS::SecurityHub::Hub', { Properties: { EnableDefaultStandards: false } }));
+    expect(hubId).toBeDefined();
+    const standards = Object.values(t.findResources('AWS::SecurityHub::Standard')) as { Properties: { StandardsArn: unknown }; DependsOn?: string[] }[];
+    expect(standards).toHaveLength(1);
+    expect(JSON.stringify(standards[0]!.Properties.StandardsArn)).toContain(`::${FSBP_STANDARD}`);
+    expect(standards[0]!.DependsOn).toContain(hubId);
   });
 
   it('the pipeline promotes dev, then staging, then prod behind a manual approval', () => {

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { Accounts, Workload } from './accounts.js';
 import { DataStack } from './data.stack.js';
 import { LakeStack, LogArchiveStack, ManagementStack } from './foundation.stacks.js';
+import { SecurityToolingStack } from './security.stack.js';
 import { ServiceStack } from './service.stack.js';
 
 // One Stage per account. Workload stages (dev, staging, prod) are what the pipeline promotes; the
@@ -36,6 +37,7 @@ export class WorkloadStage extends Stage {
 
 export class SecurityStage extends Stage {
   readonly logArchive: LogArchiveStack;
+  readonly tooling: SecurityToolingStack;
   constructor(scope: Construct, id: string, accounts: Accounts) {
     super(scope, id, { env: accounts.security });
     this.logArchive = new LogArchiveStack(this, 'LogArchive', {
@@ -45,6 +47,7 @@ export class SecurityStage extends Stage {
       trailName: TRAIL_NAME,
       bucketName: logArchiveBucketName(accounts),
     });
+    this.tooling = new SecurityToolingStack(this, 'Tooling', { stackName: 'c360-security-tooling' });
     Tags.of(this).add('project', 'customer360');
   }
 }
