@@ -1,6 +1,9 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glueTables } from '../../src/adapters/lake/lake.tables.js';
+import { JOB_ACCESS, JOB_SCANS, JOBS } from '../../src/infrastructure/cdk/jobs.stack.js';
 import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
@@ -14,6 +17,7 @@ let workloads: WorkloadStage[];
 const stage = (name: string) => workloads.find((w) => w.stageName === name)!;
 const data = (name: string) => Template.fromStack(stage(name).data);
 const service = (name: string) => Template.fromStack(stage(name).service);
+const jobs = (name: string) => Template.fromStack(stage(name).jobs);
 
 beforeAll(() => {
   built = synthApp();
@@ -209,10 +213,128 @@ describe('observability', () => {
   });
 });
 
+describe('long jobs (ECS Fargate)', () => {
+  const env = (p: Record<string, unknown>) =>
+    Object.fromEntries(((p.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[])[0]!.Environment ?? []).map((e) => [e.Name, e.Value]));
+
+  it('one arm64 Fargate task definition per job, running the CLI from the repository image, logging to an encrypted log group', () => {
+    const t = jobs('prod');
+    const tasks = resources(t, 'AWS::ECS::TaskDefinition');
+    expect(tasks.map(([, p]) => p.Family).sort()).toEqual(JOBS.map((j) => `c360-prod-${j}`).sort());
+    const [logsId, logs] = resources(t, 'AWS::Logs::LogGroup').find(([, p]) => p.LogGroupName === '/ecs/c360-prod-jobs')!;
+    expect(logs.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^c360-prod-data:.*DataKey/) });
+    for (const [, p] of tasks) {
+      expect(p).toMatchObject({ RequiresCompatibilities: ['FARGATE'], RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
+      const [container] = p.ContainerDefinitions as Record<string, unknown>[];
+      expect(container!.Command).toEqual([String(p.Family).replace('c360-prod-', '')]);
+      // one image for every job: the Dockerfile's asset in the CDK bootstrap's container repository
+      expect(JSON.stringify(container!.Image)).toMatch(/cdk-c360-container-assets-777777777777-eu-west-1:[0-9a-f]{64}/);
+      expect(container!.LogConfiguration).toMatchObject({ LogDriver: 'awslogs', Options: { 'awslogs-group': { Ref: logsId } } });
+    }
+    expect(new Set(tasks.map(([, p]) => JSON.stringify((p.ContainerDefinitions as { Image: unknown }[])[0]!.Image))).size).toBe(1);
+    expect(new Set(tasks.map(([, p]) => JSON.stringify(p.TaskRoleArn))).size).toBe(JOBS.length);
+  });
+
+  it('the image asset is the Dockerfile and what .dockerignore lets through, staged by synth without Docker', () => {
+    const nested = built.assembly.getNestedAssembly('assembly-Pipeline-prod');
+    const manifest = readdirSync(nested.directory).find((f) => /^PipelineprodJobs.*\.assets\.json$/.test(f))!;
+    const images = Object.values(
+      (
+        JSON.parse(readFileSync(join(nested.directory, manifest), 'utf8')) as {
+          dockerImages: Record<string, { source: { directory: string; platform?: string } }>;
+        }
+      ).dockerImages,
+    ).map((i) => i.source);
+    expect(images).toHaveLength(1);
+    const dir = join(nested.directory, images[0]!.directory);
+    expect(readdirSync(dir).sort()).toEqual(['.dockerignore', 'Dockerfile', 'bin', 'package-lock.json', 'package.json', 'src', 'tsconfig.json']);
+    expect(existsSync(join(dir, 'src/infrastructure/cdk'))).toBe(false);
+    // the entry the Dockerfile runs is in the image
+    const entry = /ENTRYPOINT \[.*"(src\/[^"]+)"\]/.exec(readFileSync(join(dir, 'Dockerfile'), 'utf8'))![1]!;
+    expect(existsSync(join(dir, entry))).toBe(true);
+    expect(images[0]).toMatchObject({ platform: 'linux/arm64' });
+  });
+
+  it('the cluster has container insights; the tasks leave by HTTPS only and nothing comes in', () => {
+    const t = jobs('dev');
+    t.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'c360-dev-jobs', ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    const groups = resources(t, 'AWS::EC2::SecurityGroup');
+    expect(groups).toHaveLength(1);
+    expect(groups[0]![1].SecurityGroupIngress).toBeUndefined();
+    expect(groups[0]![1].SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
+    expect(resources(t, 'AWS::EC2::NatGateway')).toHaveLength(0);
+    const endpoints = resources(t, 'AWS::EC2::VPCEndpoint').map(([, p]) => JSON.stringify(p.ServiceName));
+    expect(endpoints.some((e) => e.includes('dynamodb'))).toBe(true);
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'REJECT' });
+  });
+
+  it("each job's role names only its own tables (scans only where the job scans), the core secret, and the master key only where it opens data keys", () => {
+    const t = jobs('dev');
+    const roles = Object.fromEntries(
+      resources(t, 'AWS::IAM::Policy')
+        .filter(([id]) => /^(Rebuild|Match|Migrate)Role/.test(id))
+        .map(([id, p]) => [
+          id.replace(/Role.*/, '').toLowerCase(),
+          (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
+        ]),
+    );
+    expect(Object.keys(roles).sort()).toEqual([...JOBS].sort());
+    const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
+    for (const job of JOBS) {
+      const statements = roles[job]!;
+      const tables = new Map<string, string[]>();
+      for (const st of statements.filter((s) => list(s.Action).some((a) => a.startsWith('dynamodb:'))))
+        for (const resource of list(st.Resource)) {
+          const text = JSON.stringify(resource);
+          expect(text).not.toMatch(/table\/\*|"\*"/);
+          const kind = /ExportsOutputFnGetAtt(\w+?)Table/.exec(text)![1]!.toLowerCase();
+          tables.set(kind, [...(tables.get(kind) ?? []), ...list(st.Action)]);
+        }
+      expect([...tables.keys()].sort()).toEqual(Object.keys(JOB_ACCESS[job]).sort());
+      for (const [kind, actions] of tables) {
+        expect(actions.includes('dynamodb:PutItem'), `${job} ${kind}`).toBe(JOB_ACCESS[job][kind as keyof (typeof JOB_ACCESS)[typeof job]] === 'readWrite');
+        expect(actions.includes('dynamodb:Scan'), `${job} ${kind}`).toBe((JOB_SCANS[job] as readonly string[]).includes(kind));
+      }
+      const text = JSON.stringify(statements);
+      expect(text.includes('MasterKey')).toBe(JOB_ACCESS[job].keys !== undefined);
+      expect(text).toContain('CoreSecret');
+      expect(text).not.toContain('CredentialsSecret');
+      expect(text.includes('s3:GetObject')).toBe(job === 'migrate');
+      expect(text).not.toMatch(/sns:|kinesis:/);
+    }
+  });
+
+  it('the tasks get secret ids, never secret values, use the real DynamoDB (no emulator) and leave the outbox alone', () => {
+    for (const [, p] of resources(jobs('prod'), 'AWS::ECS::TaskDefinition')) {
+      const e = env(p);
+      for (const plain of ['C360_CLAIM_SECRET', 'C360_MASTER_KEY', 'C360_WRITE_KEY', 'C360_ADMIN_TOKEN', 'C360_CREDENTIALS_FILE', 'C360_CONSOLE_SESSION_KEY'])
+        expect(e[plain]).toBeUndefined();
+      expect(e).toMatchObject({ C360_STORE: 'dynamodb', C360_CREATE_TABLES: 'false', C360_ENGAGEMENT: 'off', C360_EVENTS_TABLE: 'c360-prod-events' });
+      expect(JSON.stringify(e.C360_SECRET_ID)).toContain('CoreSecret');
+      expect(JSON.stringify(e.AWS_ENDPOINT_URL_DYNAMODB)).toContain('https://dynamodb.');
+    }
+  });
+
+  it('outputs what `aws ecs run-task` needs: the cluster, the subnets, the security group, each task definition, the inputs bucket', () => {
+    const outputs = Object.keys(jobs('staging').findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'JobsCluster',
+        'JobSubnets',
+        'JobSecurityGroup',
+        'JobInputBucket',
+        'JobsLogGroup',
+        ...JOBS.map((j) => `${j[0]!.toUpperCase()}${j.slice(1)}TaskDefinition`),
+      ]),
+    );
+  });
+});
+
 describe('IAM', () => {
   // Where AWS offers no resource-level permission, "*" is the only way: X-Ray's trace writes and
   // dynamodb:ListStreams (which the streams event source mapping calls).
-  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
+  // and ecr:GetAuthorizationToken, which the long jobs' execution role needs to pull the image
+  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams', 'ecr:GetAuthorizationToken']);
   const statements = (t: Template) =>
     resources(t, 'AWS::IAM::Policy').flatMap(([id, p]) =>
       ((p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement ?? []).map((s) => ({ id, ...s })),
@@ -220,7 +342,7 @@ describe('IAM', () => {
   const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
 
   it('in every workload and foundation stack, no statement has Resource "*" except the actions AWS gives no resource type', () => {
-    const stacks = [...workloads.flatMap((w) => [w.data, w.service]), built.security.logArchive, built.data.lake];
+    const stacks = [...workloads.flatMap((w) => [w.data, w.service, w.jobs]), built.security.logArchive, built.security.tooling, built.data.lake];
     let checked = 0;
     for (const s of stacks)
       for (const st of statements(Template.fromStack(s))) {

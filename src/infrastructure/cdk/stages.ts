@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { Accounts, Workload } from './accounts.js';
 import { DataStack } from './data.stack.js';
 import { LakeStack, LogArchiveStack, ManagementStack } from './foundation.stacks.js';
+import { JobsStack } from './jobs.stack.js';
 import { SecurityToolingStack } from './security.stack.js';
 import { ServiceStack } from './service.stack.js';
 
@@ -18,6 +19,7 @@ export type WorkloadStageProps = StageProps & { readonly workload: Workload; rea
 export class WorkloadStage extends Stage {
   readonly data: DataStack;
   readonly service: ServiceStack;
+  readonly jobs: JobsStack;
   constructor(scope: Construct, id: string, props: WorkloadStageProps) {
     super(scope, id, { ...props, env: { account: props.workload.account, region: props.workload.region } });
     const prefix = `c360-${props.workload.name}`;
@@ -30,6 +32,7 @@ export class WorkloadStage extends Stage {
       alarmEmail: props.alarmEmail,
       stackName: `${prefix}-service`,
     });
+    this.jobs = new JobsStack(this, 'Jobs', { workload: props.workload, prefix, data: this.data, stackName: `${prefix}-jobs` });
     Tags.of(this).add('project', 'customer360');
     Tags.of(this).add('environment', props.workload.name);
   }
