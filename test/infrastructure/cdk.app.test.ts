@@ -312,6 +312,7 @@ describe('long jobs (ECS Fargate)', () => {
       expect(e).toMatchObject({ C360_STORE: 'dynamodb', C360_CREATE_TABLES: 'false', C360_ENGAGEMENT: 'off', C360_EVENTS_TABLE: 'c360-prod-events' });
       expect(JSON.stringify(e.C360_SECRET_ID)).toContain('CoreSecret');
       expect(JSON.stringify(e.AWS_ENDPOINT_URL_DYNAMODB)).toContain('https://dynamodb.');
+      expect(e.AWS_REGION).toEqual({ Ref: 'AWS::Region' });
     }
   });
 

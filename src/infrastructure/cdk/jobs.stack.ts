@@ -128,6 +128,8 @@ export class JobsStack extends Stack {
       C360_STORE: 'dynamodb',
       // the real DynamoDB, named, so the CLI never starts an emulator; the tables exist already
       AWS_ENDPOINT_URL_DYNAMODB: `https://dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      // the region the endpoint is signed for, whatever the platform sets
+      AWS_REGION: Aws.REGION,
       C360_CREATE_TABLES: 'false',
       C360_EVENTS_TABLE: names.events,
       C360_VIEWS_TABLE: names.views,
