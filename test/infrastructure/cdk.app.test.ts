@@ -475,4 +475,12 @@ describe('accounts', () => {
     const prod = (p.Stages as { Name: string; Actions: { Name: string; ActionTypeId: { Category: string } }[] }[]).find((s) => s.Name === 'prod')!;
     expect(prod.Actions.some((a) => a.ActionTypeId.Category === 'Approval')).toBe(true);
   });
+
+  it("publishes the assets on arm64 build hosts, so the long jobs' arm64 image builds natively (Docker there, not here)", () => {
+    const projects = resources(Template.fromStack(built.pipeline), 'AWS::CodeBuild::Project').filter(([id]) => id.startsWith('PipelineAssets'));
+    const docker = projects.filter(([id]) => id.includes('DockerAsset'));
+    expect(docker).toHaveLength(1);
+    expect(docker[0]![1].Environment).toMatchObject({ Type: 'ARM_CONTAINER', PrivilegedMode: true });
+    for (const [, p] of projects) expect(p.Environment).toMatchObject({ Type: 'ARM_CONTAINER' });
+  });
 });
