@@ -1,5 +1,10 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { glueTables } from '../../src/adapters/lake/lake.tables.js';
+import { JOB_ACCESS, JOB_SCANS, JOBS } from '../../src/infrastructure/cdk/jobs.stack.js';
+import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
 import { removeTempDirs, resources, synthApp } from '../support/cdk.js';
@@ -12,6 +17,7 @@ let workloads: WorkloadStage[];
 const stage = (name: string) => workloads.find((w) => w.stageName === name)!;
 const data = (name: string) => Template.fromStack(stage(name).data);
 const service = (name: string) => Template.fromStack(stage(name).service);
+const jobs = (name: string) => Template.fromStack(stage(name).jobs);
 
 beforeAll(() => {
   built = synthApp();
@@ -207,10 +213,129 @@ describe('observability', () => {
   });
 });
 
+describe('long jobs (ECS Fargate)', () => {
+  const env = (p: Record<string, unknown>) =>
+    Object.fromEntries(((p.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[])[0]!.Environment ?? []).map((e) => [e.Name, e.Value]));
+
+  it('one arm64 Fargate task definition per job, running the CLI from the repository image, logging to an encrypted log group', () => {
+    const t = jobs('prod');
+    const tasks = resources(t, 'AWS::ECS::TaskDefinition');
+    expect(tasks.map(([, p]) => p.Family).sort()).toEqual(JOBS.map((j) => `c360-prod-${j}`).sort());
+    const [logsId, logs] = resources(t, 'AWS::Logs::LogGroup').find(([, p]) => p.LogGroupName === '/ecs/c360-prod-jobs')!;
+    expect(logs.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^c360-prod-data:.*DataKey/) });
+    for (const [, p] of tasks) {
+      expect(p).toMatchObject({ RequiresCompatibilities: ['FARGATE'], RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
+      const [container] = p.ContainerDefinitions as Record<string, unknown>[];
+      expect(container!.Command).toEqual([String(p.Family).replace('c360-prod-', '')]);
+      // one image for every job: the Dockerfile's asset in the CDK bootstrap's container repository
+      expect(JSON.stringify(container!.Image)).toMatch(/cdk-c360-container-assets-777777777777-eu-west-1:[0-9a-f]{64}/);
+      expect(container!.LogConfiguration).toMatchObject({ LogDriver: 'awslogs', Options: { 'awslogs-group': { Ref: logsId } } });
+    }
+    expect(new Set(tasks.map(([, p]) => JSON.stringify((p.ContainerDefinitions as { Image: unknown }[])[0]!.Image))).size).toBe(1);
+    expect(new Set(tasks.map(([, p]) => JSON.stringify(p.TaskRoleArn))).size).toBe(JOBS.length);
+  });
+
+  it('the image asset is the Dockerfile and what .dockerignore lets through, staged by synth without Docker', () => {
+    const nested = built.assembly.getNestedAssembly('assembly-Pipeline-prod');
+    const manifest = readdirSync(nested.directory).find((f) => /^PipelineprodJobs.*\.assets\.json$/.test(f))!;
+    const images = Object.values(
+      (
+        JSON.parse(readFileSync(join(nested.directory, manifest), 'utf8')) as {
+          dockerImages: Record<string, { source: { directory: string; platform?: string } }>;
+        }
+      ).dockerImages,
+    ).map((i) => i.source);
+    expect(images).toHaveLength(1);
+    const dir = join(nested.directory, images[0]!.directory);
+    expect(readdirSync(dir).sort()).toEqual(['.dockerignore', 'Dockerfile', 'bin', 'package-lock.json', 'package.json', 'src', 'tsconfig.json']);
+    expect(existsSync(join(dir, 'src/infrastructure/cdk'))).toBe(false);
+    // the entry the Dockerfile runs is in the image
+    const entry = /ENTRYPOINT \[.*"(src\/[^"]+)"\]/.exec(readFileSync(join(dir, 'Dockerfile'), 'utf8'))![1]!;
+    expect(existsSync(join(dir, entry))).toBe(true);
+    expect(images[0]).toMatchObject({ platform: 'linux/arm64' });
+  });
+
+  it('the cluster has container insights; the tasks leave by HTTPS only and nothing comes in', () => {
+    const t = jobs('dev');
+    t.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'c360-dev-jobs', ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    const groups = resources(t, 'AWS::EC2::SecurityGroup');
+    expect(groups).toHaveLength(1);
+    expect(groups[0]![1].SecurityGroupIngress).toBeUndefined();
+    expect(groups[0]![1].SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
+    expect(resources(t, 'AWS::EC2::NatGateway')).toHaveLength(0);
+    const endpoints = resources(t, 'AWS::EC2::VPCEndpoint').map(([, p]) => JSON.stringify(p.ServiceName));
+    expect(endpoints.some((e) => e.includes('dynamodb'))).toBe(true);
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'REJECT' });
+  });
+
+  it("each job's role names only its own tables (scans only where the job scans), the core secret, and the master key only where it opens data keys", () => {
+    const t = jobs('dev');
+    const roles = Object.fromEntries(
+      resources(t, 'AWS::IAM::Policy')
+        .filter(([id]) => /^(Rebuild|Match|Migrate)Role/.test(id))
+        .map(([id, p]) => [
+          id.replace(/Role.*/, '').toLowerCase(),
+          (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
+        ]),
+    );
+    expect(Object.keys(roles).sort()).toEqual([...JOBS].sort());
+    const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
+    for (const job of JOBS) {
+      const statements = roles[job]!;
+      const tables = new Map<string, string[]>();
+      for (const st of statements.filter((s) => list(s.Action).some((a) => a.startsWith('dynamodb:'))))
+        for (const resource of list(st.Resource)) {
+          const text = JSON.stringify(resource);
+          expect(text).not.toMatch(/table\/\*|"\*"/);
+          const kind = /ExportsOutputFnGetAtt(\w+?)Table/.exec(text)![1]!.toLowerCase();
+          tables.set(kind, [...(tables.get(kind) ?? []), ...list(st.Action)]);
+        }
+      expect([...tables.keys()].sort()).toEqual(Object.keys(JOB_ACCESS[job]).sort());
+      for (const [kind, actions] of tables) {
+        expect(actions.includes('dynamodb:PutItem'), `${job} ${kind}`).toBe(JOB_ACCESS[job][kind as keyof (typeof JOB_ACCESS)[typeof job]] === 'readWrite');
+        expect(actions.includes('dynamodb:Scan'), `${job} ${kind}`).toBe((JOB_SCANS[job] as readonly string[]).includes(kind));
+      }
+      const text = JSON.stringify(statements);
+      expect(text.includes('MasterKey')).toBe(JOB_ACCESS[job].keys !== undefined);
+      expect(text).toContain('CoreSecret');
+      expect(text).not.toContain('CredentialsSecret');
+      expect(text.includes('s3:GetObject')).toBe(job === 'migrate');
+      expect(text).not.toMatch(/sns:|kinesis:/);
+    }
+  });
+
+  it('the tasks get secret ids, never secret values, use the real DynamoDB (no emulator) and leave the outbox alone', () => {
+    for (const [, p] of resources(jobs('prod'), 'AWS::ECS::TaskDefinition')) {
+      const e = env(p);
+      for (const plain of ['C360_CLAIM_SECRET', 'C360_MASTER_KEY', 'C360_WRITE_KEY', 'C360_ADMIN_TOKEN', 'C360_CREDENTIALS_FILE', 'C360_CONSOLE_SESSION_KEY'])
+        expect(e[plain]).toBeUndefined();
+      expect(e).toMatchObject({ C360_STORE: 'dynamodb', C360_CREATE_TABLES: 'false', C360_ENGAGEMENT: 'off', C360_EVENTS_TABLE: 'c360-prod-events' });
+      expect(JSON.stringify(e.C360_SECRET_ID)).toContain('CoreSecret');
+      expect(JSON.stringify(e.AWS_ENDPOINT_URL_DYNAMODB)).toContain('https://dynamodb.');
+      expect(e.AWS_REGION).toEqual({ Ref: 'AWS::Region' });
+    }
+  });
+
+  it('outputs what `aws ecs run-task` needs: the cluster, the subnets, the security group, each task definition, the inputs bucket', () => {
+    const outputs = Object.keys(jobs('staging').findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'JobsCluster',
+        'JobSubnets',
+        'JobSecurityGroup',
+        'JobInputBucket',
+        'JobsLogGroup',
+        ...JOBS.map((j) => `${j[0]!.toUpperCase()}${j.slice(1)}TaskDefinition`),
+      ]),
+    );
+  });
+});
+
 describe('IAM', () => {
   // Where AWS offers no resource-level permission, "*" is the only way: X-Ray's trace writes and
   // dynamodb:ListStreams (which the streams event source mapping calls).
-  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
+  // and ecr:GetAuthorizationToken, which the long jobs' execution role needs to pull the image
+  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams', 'ecr:GetAuthorizationToken']);
   const statements = (t: Template) =>
     resources(t, 'AWS::IAM::Policy').flatMap(([id, p]) =>
       ((p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement ?? []).map((s) => ({ id, ...s })),
@@ -218,7 +343,7 @@ describe('IAM', () => {
   const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
 
   it('in every workload and foundation stack, no statement has Resource "*" except the actions AWS gives no resource type', () => {
-    const stacks = [...workloads.flatMap((w) => [w.data, w.service]), built.security.logArchive, built.data.lake];
+    const stacks = [...workloads.flatMap((w) => [w.data, w.service, w.jobs]), built.security.logArchive, built.security.tooling, built.data.lake];
     let checked = 0;
     for (const s of stacks)
       for (const st of statements(Template.fromStack(s))) {
@@ -280,6 +405,68 @@ describe('accounts', () => {
     });
   });
 
+  it('the Glue catalogue has one Parquet table per lake table, with the columns and partitions of glueTables() and partition projection', () => {
+    const t = Template.fromStack(built.data.lake);
+    t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'c360_lake' } });
+    const [lakeId] = Object.keys(t.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }));
+    const tables = Object.fromEntries(
+      resources(t, 'AWS::Glue::Table').map(([, p]) => {
+        const input = p.TableInput as { Name: string } & Record<string, unknown>;
+        return [input.Name, { database: p.DatabaseName, ...input }];
+      }),
+    );
+    const expected = glueTables();
+    expect(Object.keys(tables).sort()).toEqual(expected.map((g) => g.name).sort());
+    // the lake writes <table>/tenant=<t>/year=<y>/month=<m>/ (lake.files.ts); month is not zero-padded
+    const at = (table: string, path: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: lakeId }, `/${table}/${path}`]] });
+    for (const g of expected) {
+      const table = tables[g.name] as Record<string, unknown>;
+      const fact = g.partitionKeys.some((k) => k.name === 'year');
+      expect(table).toMatchObject({
+        database: 'c360_lake',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: g.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
+        StorageDescriptor: {
+          Location: at(g.name, ''),
+          Columns: g.columns.map((c) => ({ Name: c.name, Type: c.type })),
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        },
+      });
+      const parameters = table.Parameters as Record<string, unknown>;
+      expect(parameters).toMatchObject({ classification: 'parquet', 'projection.enabled': 'true', 'projection.tenant.type': 'injected' });
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's projection placeholders, literally
+      const template = fact ? 'tenant=${tenant}/year=${year}/month=${month}/' : 'tenant=${tenant}/';
+      expect(parameters['storage.location.template']).toEqual(at(g.name, template));
+      if (fact)
+        expect(parameters).toMatchObject({
+          'projection.year.type': 'integer',
+          'projection.year.range': '2000,2100',
+          'projection.month.type': 'integer',
+          'projection.month.range': '1,12',
+        });
+      else expect(parameters['projection.year.type']).toBeUndefined();
+    }
+    // facts and dimensions both present: the loop checked each kind
+    expect(expected.filter((g) => g.partitionKeys.length === 3).length).toBeGreaterThan(0);
+    expect(expected.filter((g) => g.partitionKeys.length === 1).length).toBeGreaterThan(0);
+  });
+
+  it('the security account runs GuardDuty and Security Hub with the Foundational Security Best Practices standard', () => {
+    const t = Template.fromStack(built.security.tooling);
+    expect(built.security.tooling.account).toBe('222222222222');
+    t.hasResourceProperties('AWS::GuardDuty::Detector', {
+      Enable: true,
+      Features: Match.arrayWith([{ Name: 'S3_DATA_EVENTS', Status: 'ENABLED' }]),
+    });
+    const [hubId] = Object.keys(t.findResources('AWS::SecurityHub::Hub', { Properties: { EnableDefaultStandards: false } }));
+    expect(hubId).toBeDefined();
+    const standards = Object.values(t.findResources('AWS::SecurityHub::Standard')) as { Properties: { StandardsArn: unknown }; DependsOn?: string[] }[];
+    expect(standards).toHaveLength(1);
+    expect(JSON.stringify(standards[0]!.Properties.StandardsArn)).toContain(`::${FSBP_STANDARD}`);
+    expect(standards[0]!.DependsOn).toContain(hubId);
+  });
+
   it('the pipeline promotes dev, then staging, then prod behind a manual approval', () => {
     const t = Template.fromStack(built.pipeline);
     const [, p] = resources(t, 'AWS::CodePipeline::Pipeline')[0]!;
@@ -287,5 +474,13 @@ describe('accounts', () => {
     expect(names).toEqual(['Source', 'Build', 'UpdatePipeline', 'Assets', 'dev', 'staging', 'prod']);
     const prod = (p.Stages as { Name: string; Actions: { Name: string; ActionTypeId: { Category: string } }[] }[]).find((s) => s.Name === 'prod')!;
     expect(prod.Actions.some((a) => a.ActionTypeId.Category === 'Approval')).toBe(true);
+  });
+
+  it("publishes the assets on arm64 build hosts, so the long jobs' arm64 image builds natively (Docker there, not here)", () => {
+    const projects = resources(Template.fromStack(built.pipeline), 'AWS::CodeBuild::Project').filter(([id]) => id.startsWith('PipelineAssets'));
+    const docker = projects.filter(([id]) => id.includes('DockerAsset'));
+    expect(docker).toHaveLength(1);
+    expect(docker[0]![1].Environment).toMatchObject({ Type: 'ARM_CONTAINER', PrivilegedMode: true });
+    for (const [, p] of projects) expect(p.Environment).toMatchObject({ Type: 'ARM_CONTAINER' });
   });
 });

@@ -6,6 +6,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { LakeCatalog } from './lake.catalog.js';
 import { BACKUP_RETENTION_DAYS } from './tables.js';
 
 // The accounts around the workloads. The security account keeps the log archive: a bucket that
@@ -121,13 +122,16 @@ export class ManagementStack extends Stack {
 }
 
 /**
- * The lake (versioned: an overwritten or deleted Parquet file stays as a noncurrent version) and
- * Athena's results. Noncurrent versions expire after 35 days, as point-in-time recovery does on the
- * tables: 35 days after an erasure, no backup anywhere still holds the erased data.
+ * The lake (versioned: an overwritten or deleted Parquet file stays as a noncurrent version),
+ * Athena's results, and the Glue catalogue Athena reads the lake through (lake.catalog.ts).
+ * Noncurrent versions expire after 35 days, as point-in-time recovery does on the tables: 35 days
+ * after an erasure, no backup anywhere still holds the erased data.
  */
 export class LakeStack extends Stack {
   readonly lake: Bucket;
   readonly results: Bucket;
+  /** the Glue database and tables Athena reads the lake through */
+  readonly catalog: LakeCatalog;
   constructor(scope: Construct, id: string, props: StackProps & { readonly prefix: string }) {
     super(scope, id, props);
     const key = new Key(this, 'LakeKey', { alias: `alias/${props.prefix}-lake`, enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
@@ -145,6 +149,7 @@ export class LakeStack extends Stack {
       noncurrentVersionExpiration: Duration.days(BACKUP_RETENTION_DAYS),
       abortIncompleteMultipartUploadAfter: Duration.days(1),
     });
+    this.catalog = new LakeCatalog(this, 'Catalog', { bucket: this.lake, databaseName: `${props.prefix.replaceAll('-', '_')}_lake` });
     this.results = secureBucket(this, 'AthenaResults', key, { versioned: false, retain: false, logs: accessLogs });
     // query results may quote customer ids: kept a week
     this.results.addLifecycleRule({ id: 'results-expire', expiration: Duration.days(7), abortIncompleteMultipartUploadAfter: Duration.days(1) });

@@ -1,18 +1,24 @@
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import type { TableNames } from '../../adapters/dynamodb/dynamodb.tables.js';
 
 // Table permissions by name: the table's ARN and each of its indexes' ARNs (from the shared
 // definitions), never a wildcard.
 
 const indexesOf = (table: CfnTable): string[] => ((table.globalSecondaryIndexes ?? []) as CfnTable.GlobalSecondaryIndexProperty[]).map((i) => i.indexName);
 
-const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
-const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+export const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+export const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-export const grantTable = (role: IRole, table: CfnTable, access: 'read' | 'readWrite'): void => {
+/** a role's access to each table it may touch */
+export type TableAccess = Partial<Record<keyof TableNames, 'read' | 'readWrite'>>;
+
+/** options.scan: also dynamodb:Scan (the long jobs page through whole tables; the functions never do) */
+export const grantTable = (role: IRole, table: CfnTable, access: 'read' | 'readWrite', options: { scan?: boolean } = {}): void => {
+  const read = options.scan ? [...READ, 'dynamodb:Scan'] : READ;
   role.addToPrincipalPolicy(
     new PolicyStatement({
-      actions: access === 'read' ? READ : [...READ, ...WRITE],
+      actions: access === 'read' ? read : [...read, ...WRITE],
       resources: [table.attrArn, ...indexesOf(table).map((name) => `${table.attrArn}/index/${name}`)],
     }),
   );

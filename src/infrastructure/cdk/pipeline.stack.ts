@@ -1,4 +1,5 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import { ComputeType, LinuxArmBuildImage } from 'aws-cdk-lib/aws-codebuild';
 import { CodePipeline, CodePipelineSource, ManualApprovalStep, ShellStep } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { Accounts } from './accounts.js';
@@ -27,6 +28,8 @@ export class PipelineStack extends Stack {
       pipelineName: 'c360-promotion',
       crossAccountKeys: true,
       enableKeyRotation: true,
+      // assets are published on arm64 build hosts: the long jobs' image (arm64) builds natively there
+      assetPublishingCodeBuildDefaults: { buildEnvironment: { buildImage: LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0, computeType: ComputeType.SMALL } },
       synth: new ShellStep('Synth', {
         input: CodePipelineSource.connection(props.source.repo, props.source.branch, { connectionArn: props.source.connectionArn }),
         env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },

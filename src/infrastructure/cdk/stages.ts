@@ -3,6 +3,8 @@ import type { Construct } from 'constructs';
 import type { Accounts, Workload } from './accounts.js';
 import { DataStack } from './data.stack.js';
 import { LakeStack, LogArchiveStack, ManagementStack } from './foundation.stacks.js';
+import { JobsStack } from './jobs.stack.js';
+import { SecurityToolingStack } from './security.stack.js';
 import { ServiceStack } from './service.stack.js';
 
 // One Stage per account. Workload stages (dev, staging, prod) are what the pipeline promotes; the
@@ -17,6 +19,7 @@ export type WorkloadStageProps = StageProps & { readonly workload: Workload; rea
 export class WorkloadStage extends Stage {
   readonly data: DataStack;
   readonly service: ServiceStack;
+  readonly jobs: JobsStack;
   constructor(scope: Construct, id: string, props: WorkloadStageProps) {
     super(scope, id, { ...props, env: { account: props.workload.account, region: props.workload.region } });
     const prefix = `c360-${props.workload.name}`;
@@ -29,6 +32,7 @@ export class WorkloadStage extends Stage {
       alarmEmail: props.alarmEmail,
       stackName: `${prefix}-service`,
     });
+    this.jobs = new JobsStack(this, 'Jobs', { workload: props.workload, prefix, data: this.data, stackName: `${prefix}-jobs` });
     Tags.of(this).add('project', 'customer360');
     Tags.of(this).add('environment', props.workload.name);
   }
@@ -36,6 +40,7 @@ export class WorkloadStage extends Stage {
 
 export class SecurityStage extends Stage {
   readonly logArchive: LogArchiveStack;
+  readonly tooling: SecurityToolingStack;
   constructor(scope: Construct, id: string, accounts: Accounts) {
     super(scope, id, { env: accounts.security });
     this.logArchive = new LogArchiveStack(this, 'LogArchive', {
@@ -45,6 +50,7 @@ export class SecurityStage extends Stage {
       trailName: TRAIL_NAME,
       bucketName: logArchiveBucketName(accounts),
     });
+    this.tooling = new SecurityToolingStack(this, 'Tooling', { stackName: 'c360-security-tooling' });
     Tags.of(this).add('project', 'customer360');
   }
 }

@@ -51,25 +51,51 @@ const json = async (source: SecretSource, variable: string, id: string): Promise
   }
 };
 
-/** The config a function starts with: the environment, plus what its Secrets Manager secrets hold. */
-export const functionStart = async (env: Env, source?: SecretSource): Promise<FunctionStart> => {
+const parseSecretsEnv = (env: Env) => {
   const parsed = SecretsEnv.safeParse(env);
   if (!parsed.success) throw new ConfigError(`${String(parsed.error.issues[0]!.path[0])}: ${parsed.error.issues[0]!.message}`);
-  const { C360_SECRET_ID: secretId, C360_CREDENTIALS_SECRET_ID: credentialsId, C360_SECRETS_MAX_AGE_SECONDS: maxAge } = parsed.data;
-  if (!secretId && !credentialsId) return { config: loadConfig(env) };
+  return parsed.data;
+};
+
+const refusePlainSecrets = (env: Env): void => {
   for (const plain of ['C360_CLAIM_SECRET', 'C360_MASTER_KEY', 'C360_WRITE_KEY', 'C360_ADMIN_TOKEN', 'C360_CREDENTIALS_FILE'])
     if (env[plain] !== undefined) throw new ConfigError(`${plain}: set beside a Secrets Manager secret; keep it in the secret, not in the environment`);
-  // the SDK and Powertools stay out of the bundles' start unless a secret is configured
-  const from = source ?? (await import('../../adapters/config/secrets-manager.source.js')).secretsManagerSource({ maxAgeSeconds: maxAge });
-  const withSecrets: Env = { ...env };
-  if (secretId) {
-    const core = CoreSecrets.safeParse(await json(from, 'C360_SECRET_ID', secretId));
-    if (!core.success) throw new ConfigError(`C360_SECRET_ID: ${core.error.issues[0]!.path.join('.')}: ${core.error.issues[0]!.message}`);
-    withSecrets.C360_CLAIM_SECRET = core.data.claimSecret;
-    if (core.data.masterKey) withSecrets.C360_MASTER_KEY = core.data.masterKey;
-    if (core.data.previousMasterKeys) withSecrets.C360_MASTER_KEYS_PREVIOUS = core.data.previousMasterKeys.join(',');
-    if (core.data.consoleSessionKey) withSecrets.C360_CONSOLE_SESSION_KEY = core.data.consoleSessionKey;
-  }
+};
+
+// the SDK and Powertools stay out of the bundles' start unless a secret is configured
+const sourceFor = async (maxAgeSeconds: number): Promise<SecretSource> =>
+  (await import('../../adapters/config/secrets-manager.source.js')).secretsManagerSource({ maxAgeSeconds });
+
+/** env with what C360_SECRET_ID holds in its variables (a copy in memory; nothing is exported to children) */
+const fillCoreSecrets = async (env: Env, from: SecretSource, secretId: string): Promise<Env> => {
+  const core = CoreSecrets.safeParse(await json(from, 'C360_SECRET_ID', secretId));
+  if (!core.success) throw new ConfigError(`C360_SECRET_ID: ${core.error.issues[0]!.path.join('.')}: ${core.error.issues[0]!.message}`);
+  const withSecrets: Env = { ...env, C360_CLAIM_SECRET: core.data.claimSecret };
+  if (core.data.masterKey) withSecrets.C360_MASTER_KEY = core.data.masterKey;
+  if (core.data.previousMasterKeys) withSecrets.C360_MASTER_KEYS_PREVIOUS = core.data.previousMasterKeys.join(',');
+  if (core.data.consoleSessionKey) withSecrets.C360_CONSOLE_SESSION_KEY = core.data.consoleSessionKey;
+  return withSecrets;
+};
+
+/**
+ * The environment a long job (the ECS task running the CLI) starts with: as a function's, the
+ * claim secret and master keys come from C360_SECRET_ID, never from the task's environment.
+ * Without C360_SECRET_ID the environment is used as it is.
+ */
+export const jobEnv = async (env: Env, source?: SecretSource): Promise<Env> => {
+  const { C360_SECRET_ID: secretId, C360_SECRETS_MAX_AGE_SECONDS: maxAge } = parseSecretsEnv(env);
+  if (!secretId) return env;
+  refusePlainSecrets(env);
+  return fillCoreSecrets(env, source ?? (await sourceFor(maxAge)), secretId);
+};
+
+/** The config a function starts with: the environment, plus what its Secrets Manager secrets hold. */
+export const functionStart = async (env: Env, source?: SecretSource): Promise<FunctionStart> => {
+  const { C360_SECRET_ID: secretId, C360_CREDENTIALS_SECRET_ID: credentialsId, C360_SECRETS_MAX_AGE_SECONDS: maxAge } = parseSecretsEnv(env);
+  if (!secretId && !credentialsId) return { config: loadConfig(env) };
+  refusePlainSecrets(env);
+  const from = source ?? (await sourceFor(maxAge));
+  const withSecrets = secretId ? await fillCoreSecrets(env, from, secretId) : env;
   const config = loadConfig(withSecrets);
   if (!credentialsId) return { config };
   const read = async () => parseCredentials(await json(from, 'C360_CREDENTIALS_SECRET_ID', credentialsId), config, 'C360_CREDENTIALS_SECRET_ID');
