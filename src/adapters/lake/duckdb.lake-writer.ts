@@ -4,7 +4,7 @@ import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/
 import { dropTenant, rewriteFacts, stageRows, writeDimension, writeFacts } from './duckdb.tables.js';
 import { bufferBatch, dimensionRows, dropBuffered, pendingFrom, type Pending } from './lake.buffer.js';
 import { lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
-import { DIMENSIONS, FACTS, TABLES, type FactName } from './lake.tables.js';
+import { DIMENSIONS, FACTS, TABLES, statePath, type FactName } from './lake.tables.js';
 import { emptyTenant, loadTenant, type TenantState } from './lake.state.js';
 
 // The lake writer on DuckDB: batches are buffered per tenant and flushed to Parquet (facts to
@@ -32,7 +32,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
   }
 
   private stateFile(tenant: string): string {
-    return join(tenantDir(this.root, '_state', tenant), 'state.json');
+    return join(this.root, statePath(tenant));
   }
 
   private async state(tenant: string): Promise<TenantState> {

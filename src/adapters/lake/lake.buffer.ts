@@ -108,3 +108,27 @@ export const dimensionRows = (s: TenantState): readonly (readonly [TableSpec, Ce
   [DIMENSIONS.dim_location, [...s.locations].map(([key, l]) => [key, l.country, l.region, l.city])],
   [DIMENSIONS.dim_channel, CHANNELS.map((c) => [c])],
 ];
+
+const DAY = 86_400_000;
+
+/** the ISO 8601 week of a UTC day (weeks start on Monday; week 1 holds the year's first Thursday) */
+const isoWeek = (day: number): number => {
+  const d = new Date(day * DAY);
+  const dow = d.getUTCDay() || 7;
+  const thursday = day + 4 - dow;
+  const yearStart = Date.UTC(new Date(thursday * DAY).getUTCFullYear(), 0, 1) / DAY;
+  return Math.floor((thursday - yearStart) / 7) + 1;
+};
+
+/** dim_date's rows: every day from the first to the last day holding a fact (as DuckDB's range() writes them) */
+export const dateRows = (days: ReadonlySet<number>): Cell[][] => {
+  if (days.size === 0) return [];
+  let [from, to] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const d of days) [from, to] = [Math.min(from, d), Math.max(to, d)];
+  const rows: Cell[][] = [];
+  for (let day = from; day <= to; day++) {
+    const d = new Date(day * DAY);
+    rows.push([day, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), isoWeek(day), d.getUTCDay() || 7]);
+  }
+  return rows;
+};
