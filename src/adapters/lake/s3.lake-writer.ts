@@ -76,7 +76,10 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
       return r.Body ? await r.Body.transformToByteArray() : undefined;
     } catch (e) {
-      if ((e as Error).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      // a missing key (S3 says 404 where the role may list the bucket, 403 where it may not); a missing bucket is an error
+      const name = (e as Error).name;
+      if (name === 'NoSuchKey' || (name !== 'NoSuchBucket' && (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404))
+        return undefined;
       throw e;
     }
   }

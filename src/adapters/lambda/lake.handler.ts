@@ -1,0 +1,52 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { parseEvent } from './lambda.event.js';
+import { errorFields, withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
+
+// A scheduled EventBridge rule -> the lake projection: each tenant's lake catches up from its own
+// checkpoint to the end of the log. A tenant that fails is logged and the others still run; the
+// invocation then fails naming the tenants (an alarm on the function's errors sees it), and the
+// next tick resumes each from its checkpoint (rows already written are skipped).
+
+export type LakeRun = { catchUp(tenant: string): Promise<{ readonly events: number }> };
+
+export type LakeHandlerDeps = {
+  /** a projection over a fresh writer, per invocation: its state (checkpoint, dimensions) is read from the lake, never kept from an earlier one */
+  readonly start: () => LakeRun;
+  readonly tenants: readonly string[];
+  readonly telemetry: LambdaTelemetry;
+};
+
+export type LakeReport = { readonly tenants: readonly { readonly tenant: string; readonly events: number }[]; readonly events: number };
+
+export type LakeHandler = (event: unknown, context?: LambdaContext) => Promise<LakeReport>;
+
+export class LakeCatchUpError extends Error {
+  override readonly name = 'LakeCatchUpError';
+}
+
+export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
+  const { logger, metrics } = deps.telemetry;
+  return (event, context) =>
+    withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
+      parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
+      const run = deps.start();
+      const done: { tenant: string; events: number }[] = [];
+      const failed: string[] = [];
+      for (const tenant of deps.tenants) {
+        try {
+          done.push({ tenant, events: (await run.catchUp(tenant)).events });
+        } catch (e) {
+          failed.push(tenant);
+          logger.error('lake catch-up failed', { tenant, ...errorFields(e) });
+        }
+      }
+      const report = { tenants: done, events: done.reduce((n, t) => n + t.events, 0) };
+      logger.info('lake caught up', report);
+      metrics.increment('lake_events_projected', report.events);
+      if (failed.length > 0) {
+        metrics.increment('lake_tenants_failed', failed.length);
+        throw new LakeCatchUpError(`lake catch-up failed for ${failed.length} tenant(s): ${failed.join(', ')}`);
+      }
+      return report;
+    });
+};
