@@ -123,7 +123,13 @@ describe('the Lambda bundles', () => {
         await app.core.ingest.ingest(tenant, app.sourceOf(tenant, c.source), c.call);
       const logged = (await app.core.ports.store.readAll(tenant, { limit: 10_000 })).events.length;
       const lambdaRole = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: 'session' };
-      const lakeEnv = { C360_LAKE_BUCKET: lake.bucket, C360_LAKE_PREFIX: lake.prefix, AWS_ENDPOINT_URL_S3: inject('s3Endpoint'), C360_CREATE_TABLES: 'false' };
+      const lakeEnv = {
+        C360_LAKE_BUCKET: lake.bucket,
+        C360_LAKE_PREFIX: lake.prefix,
+        C360_LAKE_VERSIONED: 'false',
+        AWS_ENDPOINT_URL_S3: inject('s3Endpoint'),
+        C360_CREATE_TABLES: 'false',
+      };
       expect(await invoke('lake', scheduledEvent('c360-lake'), { ...env, ...lakeEnv, ...lambdaRole })).toEqual({
         tenants: [{ tenant, events: logged }],
         events: logged,

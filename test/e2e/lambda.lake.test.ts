@@ -55,6 +55,8 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
       ...dynamoEnv(inject('dynamoEndpoint'), tenant, credentials(), { C360_PROJECTION: 'inline' }),
       C360_LAKE_BUCKET: lake.bucket,
       C360_LAKE_PREFIX: 'lake/',
+      // fauxqs keeps no versions (test/integration/lake.s3-versions.test.ts runs a versioned bucket on moto)
+      C360_LAKE_VERSIONED: 'false',
       AWS_ENDPOINT_URL_S3: inject('s3Endpoint'),
     };
     app = await appFor(env);
@@ -114,5 +116,6 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
     const { C360_LAKE_BUCKET: _, ...noBucket } = env;
     expect(() => lakeFunction(app, noBucket)).toThrow(/C360_LAKE_BUCKET: /);
     expect(() => lakeFunction(app, { ...env, C360_LAKE_PREFIX: 'lake' })).toThrow(/C360_LAKE_PREFIX: empty or ending in '\/'/);
+    expect(() => lakeFunction(app, { ...env, C360_LAKE_VERSIONED: 'yes' })).toThrow(/C360_LAKE_VERSIONED: /);
   });
 });

@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
 import { bufferBatch, dateRows, dimensionRows, dropBuffered, pendingFrom, type Cell, type Pending } from './lake.buffer.js';
 import { DIMENSIONS, FACTS, TABLES, partitionPath, statePath, tenantPath, type FactName, type TableSpec } from './lake.tables.js';
@@ -11,7 +11,9 @@ import { decodeRows, encodeRows } from './parquet.codec.js';
 // erased ids). Pure JS: hyparquet-writer writes a partition, hyparquet reads one back when new rows
 // join it (rows already there win: a repeated delivery writes nothing twice) or an erasure or an
 // unmerge rewrites it. A PUT replaces an object whole, so a reader (Athena) sees the old one or
-// the new one. One writer at a time per prefix (the function runs with a concurrency of one).
+// the new one. One writer at a time per prefix (the function runs with a concurrency of one). In a
+// versioned bucket an erasure also deletes the old versions of the tenant's objects: a rewrite
+// alone would leave the erased rows in them until the lifecycle expired them.
 
 const DAY = 86_400_000;
 const FACT_TABLES: readonly TableSpec[] = Object.values(FACTS);
@@ -22,6 +24,11 @@ export type S3LakeOptions = {
   /** prepended to every key, e.g. `lake/` (default: none) */
   readonly prefix?: string | undefined;
   readonly clock?: (() => number) | undefined;
+  /**
+   * the bucket keeps old versions: an erasure then also deletes every old version of the tenant's
+   * table objects (they hold the erased rows), so no version of any object holds one (default false)
+   */
+  readonly versioned?: boolean | undefined;
 };
 
 const compare = (a: Cell, b: Cell): number => {
@@ -55,12 +62,14 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
   readonly bucket: string;
   readonly prefix: string;
   private readonly clock: () => number;
+  private readonly versioned: boolean;
 
   constructor(options: S3LakeOptions) {
     this.client = options.client;
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
     this.clock = options.clock ?? Date.now;
+    this.versioned = options.versioned ?? false;
   }
 
   private exclusive<T>(f: () => Promise<T>): Promise<T> {
@@ -105,6 +114,38 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       const Objects = keys.slice(i, i + 1000).map((k) => ({ Key: this.prefix + k }));
       await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }));
     }
+  }
+
+  private async removeVersions(keys: readonly { readonly Key: string; readonly VersionId: string }[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000)
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000), Quiet: true } }));
+  }
+
+  /** Deletes every old version (and delete marker) under the tenant's tables; the current objects stay. Returns how many. */
+  private async dropOldVersions(tenant: string): Promise<number> {
+    let dropped = 0;
+    for (const t of TABLES) {
+      const old: { Key: string; VersionId: string }[] = [];
+      let key: string | undefined;
+      let version: string | undefined;
+      do {
+        const r = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: `${this.prefix}${tenantPath(t.name, tenant)}/`,
+            KeyMarker: key,
+            VersionIdMarker: version,
+          }),
+        );
+        // old versions, and every delete marker (the object is gone: all of it goes)
+        for (const v of [...(r.Versions ?? []).filter((x) => !x.IsLatest), ...(r.DeleteMarkers ?? [])])
+          if (v.Key && v.VersionId) old.push({ Key: v.Key, VersionId: v.VersionId });
+        [key, version] = r.IsTruncated ? [r.NextKeyMarker, r.NextVersionIdMarker] : [undefined, undefined];
+      } while (key !== undefined);
+      await this.removeVersions(old);
+      dropped += old.length;
+    }
+    return dropped;
   }
 
   /** the Parquet objects of a tenant's table (every table when none is named) */
@@ -176,6 +217,7 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       if (p.reassign.size > 0) await this.rewriteFacts(tenant, (t, row) => this.reassigned(t, row, p.reassign));
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       if (p.dims) await this.writeDimensions(tenant, s);
+      if (p.erase.size > 0 && this.versioned) await this.dropOldVersions(tenant);
       s.checkpoint = p.position;
       await this.saveState(tenant, s);
       this.pending.delete(tenant);
@@ -277,6 +319,7 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
         await this.writeDimensions(tenant, s);
         files++;
       }
+      if (this.versioned) await this.dropOldVersions(tenant);
       return { cleanAt: this.clock(), filesRewritten: files };
     });
   }

@@ -12,6 +12,8 @@ import { telemetryFor, type Env } from './functions.js';
 //   C360_LAKE_BUCKET   the lake's bucket (required)
 //   C360_LAKE_PREFIX   a key prefix inside it, '' or ending in '/' (default '')
 //   C360_LAKE_TENANTS  the tenants it projects, comma-separated (default C360_TENANT)
+//   C360_LAKE_VERSIONED  the bucket keeps old versions: an erasure deletes the tenant's old
+//                      versions too (default true; false where the S3 keeps none, e.g. fauxqs)
 //   AWS_ENDPOINT_URL_S3  a local S3 (tests): path-style addressing is used there
 // beside what every function reads (the store's tables, C360_SECRET_ID, ...).
 
@@ -22,6 +24,7 @@ const LakeEnv = z.object({
     .default('')
     .refine((p) => p === '' || (p.endsWith('/') && !p.startsWith('/')), "empty or ending in '/' (and not starting with one)"),
   C360_LAKE_TENANTS: z.string().optional(),
+  C360_LAKE_VERSIONED: z.enum(['true', 'false']).default('true'),
   AWS_ENDPOINT_URL_S3: z.url().optional(),
 });
 
@@ -46,7 +49,16 @@ export const lakeFunction = (app: App, env: Env = process.env): LakeHandler => {
   const store = app.core.ports.store;
   return createLakeHandler({
     start: () =>
-      new LakeProjector(store, new S3LakeWriter({ client, bucket: e.C360_LAKE_BUCKET, prefix: e.C360_LAKE_PREFIX, clock: () => app.core.ports.clock.now() })),
+      new LakeProjector(
+        store,
+        new S3LakeWriter({
+          client,
+          bucket: e.C360_LAKE_BUCKET,
+          prefix: e.C360_LAKE_PREFIX,
+          versioned: e.C360_LAKE_VERSIONED === 'true',
+          clock: () => app.core.ports.clock.now(),
+        }),
+      ),
     tenants,
     telemetry: telemetryFor('c360-lake', app, env),
   });
