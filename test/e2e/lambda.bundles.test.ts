@@ -131,7 +131,7 @@ describe('the Lambda bundles', () => {
         C360_CREATE_TABLES: 'false',
       };
       expect(await invoke('lake', scheduledEvent('c360-lake'), { ...env, ...lakeEnv, ...lambdaRole })).toEqual({
-        tenants: [{ tenant, events: logged }],
+        tenants: [{ tenant, events: logged, caughtUp: true }],
         events: logged,
       });
       const orders = [];

@@ -71,10 +71,10 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
   it('catches the tenant up from its checkpoint: the rows the DuckDB writer writes; the next tick finds nothing; later calls join', async () => {
     const tick = quietly(() => lakeFunction(app, env));
     const first = await tick(scheduledEvent('c360-lake'));
-    expect(first.tenants).toEqual([{ tenant, events: first.events }]);
+    expect(first.tenants).toEqual([{ tenant, events: first.events, caughtUp: true }]);
     expect(first.events).toBeGreaterThan(half);
     await sameAsDuckDb();
-    expect(await tick(scheduledEvent('c360-lake'))).toEqual({ tenants: [{ tenant, events: 0 }], events: 0 });
+    expect(await tick(scheduledEvent('c360-lake'))).toEqual({ tenants: [{ tenant, events: 0, caughtUp: true }], events: 0 });
     await ingest(calls.slice(half));
     expect((await tick(scheduledEvent('c360-lake'))).events).toBeGreaterThan(0);
     await sameAsDuckDb();
@@ -99,6 +99,34 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
         [...new Set(orders.map((r) => String(r[2])))].filter((c) => !receipt.customers.includes(c)),
       ),
     ).toBe(true);
+  });
+
+  it('short of time, stops at a flush and the next tick resumes from there; the lake ends the same', async () => {
+    const other = `s-${randomUUID().slice(0, 8)}`;
+    for (const c of calls) await app.core.ingest.ingest(other, app.sourceOf(other, c.source), c.call);
+    const logged = (await app.core.ports.store.readAll(other, { limit: 10_000 })).events.length;
+    const small = { ...env, C360_LAKE_TENANTS: other, C360_LAKE_FLUSH_EVENTS: '7' };
+    const tick = quietly(() => lakeFunction(app, small));
+    // time enough to start, then 1 s left: the catch-up stops at its first flush
+    const short = () => {
+      let asked = 0;
+      return { awsRequestId: 'r-short', getRemainingTimeInMillis: () => (asked++ === 0 ? 120_000 : 1_000) } as unknown as Parameters<typeof tick>[1];
+    };
+    expect(await tick(scheduledEvent('c360-lake'), short())).toEqual({ tenants: [{ tenant: other, events: 7, caughtUp: false }], events: 7 });
+    expect(await tick(scheduledEvent('c360-lake'), short())).toEqual({ tenants: [{ tenant: other, events: 7, caughtUp: false }], events: 7 });
+    // 1 s left from the start: no tenant is started
+    const spent = { awsRequestId: 'r-spent', getRemainingTimeInMillis: () => 1_000 } as unknown as Parameters<typeof tick>[1];
+    expect(await tick(scheduledEvent('c360-lake'), spent)).toEqual({ tenants: [{ tenant: other, events: 0, caughtUp: false }], events: 0 });
+    const rest = await tick(scheduledEvent('c360-lake'));
+    expect(rest.tenants).toEqual([{ tenant: other, events: logged - 14, caughtUp: true }]);
+    await new LakeProjector(app.core.ports.store, duck.lake.writer).catchUp(other);
+    for (const t of TABLES) {
+      const s3: Cell[][] = [];
+      for (const key of await lake.writer.objects(other, t)) s3.push(...(await lake.writer.readRows(t, key)));
+      const local: Cell[][] = [];
+      for (const file of parquetFiles(tenantDir(duck.root, t.name, other))) local.push(...(await decodeRows(t, readFileSync(file))));
+      expect(sorted(s3), t.name).toEqual(sorted(local));
+    }
   });
 
   it('refuses an event that is not a schedule, naming the fields', async () => {

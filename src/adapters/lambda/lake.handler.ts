@@ -3,20 +3,30 @@ import { parseEvent } from './lambda.event.js';
 import { errorFields, withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // A scheduled EventBridge rule -> the lake projection: each tenant's lake catches up from its own
-// checkpoint to the end of the log. A tenant that fails is logged and the others still run; the
+// checkpoint to the end of the log, or as far as the invocation's time allows (the projection
+// flushes every so many events; the next tick resumes from the last flush). A tenant that fails is logged and the others still run; the
 // invocation then fails naming the tenants (an alarm on the function's errors sees it), and the
 // next tick resumes each from its checkpoint (rows already written are skipped).
 
-export type LakeRun = { catchUp(tenant: string): Promise<{ readonly events: number }> };
+export type LakeRun = {
+  /** catches the tenant up, stopping after a flush when `stop` says so */
+  catchUp(tenant: string, options: { readonly stop: () => boolean }): Promise<{ readonly events: number; readonly caughtUp: boolean }>;
+};
 
 export type LakeHandlerDeps = {
   /** a projection over a fresh writer, per invocation: its state (checkpoint, dimensions) is read from the lake, never kept from an earlier one */
   readonly start: () => LakeRun;
   readonly tenants: readonly string[];
   readonly telemetry: LambdaTelemetry;
+  /** stop starting tenants, and stop a tenant at its next flush, when less than this is left of the invocation (default 60 s) */
+  readonly reserveMs?: number | undefined;
 };
 
-export type LakeReport = { readonly tenants: readonly { readonly tenant: string; readonly events: number }[]; readonly events: number };
+export type LakeReport = {
+  /** each tenant: the events projected, and whether it reached the end of its log (else the next tick resumes it) */
+  readonly tenants: readonly { readonly tenant: string; readonly events: number; readonly caughtUp: boolean }[];
+  readonly events: number;
+};
 
 export type LakeHandler = (event: unknown, context?: LambdaContext) => Promise<LakeReport>;
 
@@ -30,11 +40,19 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
       parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
       const run = deps.start();
-      const done: { tenant: string; events: number }[] = [];
+      // the runtime's context has it; a test's may not
+      const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
+      const stop = () => (remaining?.call(context) ?? Number.POSITIVE_INFINITY) < (deps.reserveMs ?? 60_000);
+      const done: { tenant: string; events: number; caughtUp: boolean }[] = [];
       const failed: string[] = [];
       for (const tenant of deps.tenants) {
+        if (stop()) {
+          done.push({ tenant, events: 0, caughtUp: false });
+          continue;
+        }
         try {
-          done.push({ tenant, events: (await run.catchUp(tenant)).events });
+          const r = await run.catchUp(tenant, { stop });
+          done.push({ tenant, events: r.events, caughtUp: r.caughtUp });
         } catch (e) {
           failed.push(tenant);
           logger.error('lake catch-up failed', { tenant, ...errorFields(e) });

@@ -14,6 +14,8 @@ import { telemetryFor, type Env } from './functions.js';
 //   C360_LAKE_TENANTS  the tenants it projects, comma-separated (default C360_TENANT)
 //   C360_LAKE_VERSIONED  the bucket keeps old versions: an erasure deletes the tenant's old
 //                      versions too (default true; false where the S3 keeps none, e.g. fauxqs)
+//   C360_LAKE_FLUSH_EVENTS  flush (and move the checkpoint) every so many events (default 50000):
+//                      bounds memory, and an invocation short of time stops at a flush
 //   AWS_ENDPOINT_URL_S3  a local S3 (tests): path-style addressing is used there
 // beside what every function reads (the store's tables, C360_SECRET_ID, ...).
 
@@ -25,6 +27,7 @@ const LakeEnv = z.object({
     .refine((p) => p === '' || (p.endsWith('/') && !p.startsWith('/')), "empty or ending in '/' (and not starting with one)"),
   C360_LAKE_TENANTS: z.string().optional(),
   C360_LAKE_VERSIONED: z.enum(['true', 'false']).default('true'),
+  C360_LAKE_FLUSH_EVENTS: z.coerce.number().int().min(1).default(50_000),
   AWS_ENDPOINT_URL_S3: z.url().optional(),
 });
 
@@ -58,6 +61,7 @@ export const lakeFunction = (app: App, env: Env = process.env): LakeHandler => {
           versioned: e.C360_LAKE_VERSIONED === 'true',
           clock: () => app.core.ports.clock.now(),
         }),
+        { pageSize: Math.min(5_000, e.C360_LAKE_FLUSH_EVENTS), flushEvery: e.C360_LAKE_FLUSH_EVENTS },
       ),
     tenants,
     telemetry: telemetryFor('c360-lake', app, env),
