@@ -101,6 +101,15 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
     ).toBe(true);
   });
 
+  it("a rebuild asked in the event's detail writes the tenant's lake again from the log, the erased ids still barred", async () => {
+    const tick = quietly(() => lakeFunction(app, env));
+    const logged = (await app.core.ports.store.readAll(tenant, { limit: 10_000 })).events.length;
+    const report = await tick({ ...scheduledEvent('c360-lake'), detail: { rebuild: [tenant] } });
+    expect(report).toEqual({ tenants: [{ tenant, events: logged, caughtUp: true }], events: logged });
+    await sameAsDuckDb();
+    await expect(tick({ ...scheduledEvent('c360-lake'), detail: { rebuild: ['nobody'] } })).rejects.toThrow(/rebuild: not a tenant of this function: nobody/);
+  });
+
   it('short of time, stops at a flush and the next tick resumes from there; the lake ends the same', async () => {
     const other = `s-${randomUUID().slice(0, 8)}`;
     for (const c of calls) await app.core.ingest.ingest(other, app.sourceOf(other, c.source), c.call);

@@ -76,11 +76,13 @@ export const bufferBatch = (s: TenantState, p: Pending, batch: LakeBatch, positi
   for (const x of live(batch.trackedEvents)) r.fact_tracked_event.push([x.eventId, x.customerId, x.event, x.channel, x.observedAt]);
   for (const d of live(batch.decisions))
     r.fact_engagement_decision.push([d.eventId, d.decisionId, d.customerId, d.trigger, d.outcome, d.reason, d.offerId, d.channel, d.observedAt]);
-  for (const l of live(batch.locations)) {
+  // the dimensions (cities, products, days) take every event's, as a rebuild after an erasure reads
+  // them again: so the incremental lake and a rebuild hold the same rows; the facts only the live customers'
+  for (const l of batch.locations) {
     const key = locationKey(l);
     if (!s.locations.has(key)) s.locations.set(key, { country: l.country, region: l.region, city: l.city });
-    r.fact_location.push([l.eventId, l.customerId, key, l.observedAt]);
   }
+  for (const l of live(batch.locations)) r.fact_location.push([l.eventId, l.customerId, locationKey(l), l.observedAt]);
   for (const x of batch.products) {
     const prev = s.products.get(x.productId);
     if (!prev || x.observedAt >= prev.updatedAt)

@@ -1,17 +1,27 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { parseEvent } from './lambda.event.js';
+import { z } from 'zod';
+import { InvalidLambdaEventError, parseEvent } from './lambda.event.js';
 import { errorFields, withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // A scheduled EventBridge rule -> the lake projection: each tenant's lake catches up from its own
 // checkpoint to the end of the log, or as far as the invocation's time allows (the projection
-// flushes every so many events; the next tick resumes from the last flush). A tenant that fails is logged and the others still run; the
+// flushes every so many events; the next tick resumes from the last flush). An event whose detail
+// names tenants to rebuild (`{"rebuild": ["acme"]}`, a rule's input or a manual invoke) writes
+// their lakes again from the start of the log; one cut short is finished by the next ticks. A tenant that fails is logged and the others still run; the
 // invocation then fails naming the tenants (an alarm on the function's errors sees it), and the
 // next tick resumes each from its checkpoint (rows already written are skipped).
 
+type Progress = Promise<{ readonly events: number; readonly caughtUp: boolean }>;
+
 export type LakeRun = {
   /** catches the tenant up, stopping after a flush when `stop` says so */
-  catchUp(tenant: string, options: { readonly stop: () => boolean }): Promise<{ readonly events: number; readonly caughtUp: boolean }>;
+  catchUp(tenant: string, options: { readonly stop: () => boolean }): Progress;
+  /** drops the tenant's lake and writes it again from the start of the log (the erased ids stay barred) */
+  rebuild(tenant: string, options: { readonly stop: () => boolean }): Progress;
 };
+
+/** An event's detail may ask for a rebuild of some of the function's tenants: `{"rebuild": ["acme"]}`. */
+const Detail = z.object({ rebuild: z.array(z.string().min(1)).min(1).optional() });
 
 export type LakeHandlerDeps = {
   /** a projection over a fresh writer, per invocation: its state (checkpoint, dimensions) is read from the lake, never kept from an earlier one */
@@ -38,7 +48,11 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
   const { logger, metrics } = deps.telemetry;
   return (event, context) =>
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
-      parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
+      const { detail } = parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
+      const rebuild = new Set(parseEvent(Detail, detail ?? {}, 'lake schedule detail').rebuild ?? []);
+      const unknown = [...rebuild].filter((t) => !deps.tenants.includes(t));
+      if (unknown.length > 0)
+        throw new InvalidLambdaEventError('lake schedule detail', [{ path: 'rebuild', message: `not a tenant of this function: ${unknown.join(', ')}` }]);
       const run = deps.start();
       // the runtime's context has it; a test's may not
       const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
@@ -51,7 +65,7 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
           continue;
         }
         try {
-          const r = await run.catchUp(tenant, { stop });
+          const r = rebuild.has(tenant) ? await run.rebuild(tenant, { stop }) : await run.catchUp(tenant, { stop });
           done.push({ tenant, events: r.events, caughtUp: r.caughtUp });
         } catch (e) {
           failed.push(tenant);

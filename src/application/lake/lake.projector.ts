@@ -40,10 +40,10 @@ export class LakeProjector {
   }
 
   /** Writes the tenant's lake again from the whole log. */
-  rebuild(tenant: string): Promise<{ readonly events: number; readonly caughtUp: boolean }> {
+  rebuild(tenant: string, options: CatchUpOptions = {}): Promise<{ readonly events: number; readonly caughtUp: boolean }> {
     const run = this.tail.then(async () => {
       await this.writer.reset(tenant);
-      return this.run(tenant);
+      return this.run(tenant, options);
     });
     this.tail = run.catch(() => {});
     return run;
