@@ -234,7 +234,9 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       const row = [...s.slice(0, dateAt), Math.floor(Number(s[observed]) / DAY), ...s.slice(dateAt)];
       const d = new Date(Number(row[observed]));
       const key = partitionPath(t.name, tenant, d.getUTCFullYear(), d.getUTCMonth() + 1);
-      parts.set(key, [...(parts.get(key) ?? []), row]);
+      const part = parts.get(key);
+      if (part) part.push(row);
+      else parts.set(key, [row]);
     }
     for (const [key, rows] of parts) {
       const merged = new Map<string, Cell[]>();
