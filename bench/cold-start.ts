@@ -173,8 +173,13 @@ export const measureColdStart = async (outDir = join(ROOT, 'dist/lambda')): Prom
     return measureTargets(
       FUNCTIONS.flatMap((fn): ColdStartTarget[] => {
         const file = join(outDir, `${fn.name}.mjs`);
-        // the outbox function refuses to start without the topic it publishes to
-        const topic: Record<string, string> = fn.name === 'outbox' ? { C360_SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:cold-start-bench' } : {};
+        // the outbox function refuses to start without the topic it publishes to, the lake function without its bucket
+        const topic: Record<string, string> =
+          fn.name === 'outbox'
+            ? { C360_SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:cold-start-bench' }
+            : fn.name === 'lake'
+              ? { C360_LAKE_BUCKET: 'cold-start-bench' }
+              : {};
         const plain: ColdStartTarget = { name: fn.name, args: importArgs(file), file, env: () => topic };
         if (!WITH_COMPILE_CACHE) return [plain];
         const warm = join(caches, `${fn.name}-warm`);

@@ -7,7 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildLambdas, type BundleReport } from '../../scripts/build-lambda.js';
 import { appFor, credentials, dynamoEnv } from '../support/lambda-apps.js';
-import { fixture, httpApiEvent, kinesisEvent } from '../support/lambda-events.js';
+import { fixture, httpApiEvent, kinesisEvent, scheduledEvent } from '../support/lambda-events.js';
+import { FACTS } from '../../src/adapters/lake/lake.tables.js';
+import { seedCalls } from '../support/lake-fixture.js';
+import { s3Lake } from '../support/s3-lake.js';
 
 // The deployable artefacts: each function bundled by scripts/build-lambda.ts, within its size
 // budget, and loadable by a fresh `node` that has nothing but the bundle (no node_modules near it).
@@ -46,19 +49,44 @@ process.stdout.write(JSON.stringify(event === null ? 'loaded' : await handler(ev
 };
 
 describe('the Lambda bundles', () => {
-  it('are each within budget: api 1.5 MB, kinesis, streams and outbox 1.1 MB', () => {
-    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'outbox', 'streams']);
+  it('are each within budget: api and lake 1.5 MB, kinesis, streams and outbox 1.1 MB', () => {
+    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'lake', 'outbox', 'streams']);
     for (const r of reports) {
-      expect(r.budgetBytes).toBe(r.name === 'api' ? 1_500_000 : 1_100_000);
+      expect(r.budgetBytes).toBe(r.name === 'api' || r.name === 'lake' ? 1_500_000 : 1_100_000);
       expect(r.bytes, `${r.name}.mjs: ${r.bytes} bytes`).toBeLessThanOrEqual(r.budgetBytes);
       // the EventStoreDB gRPC client stays out of every function
       expect(r.packages.map((p) => p.name)).not.toContain('@grpc/grpc-js');
     }
   });
 
-  it.each(['api', 'kinesis', 'streams', 'outbox'])('%s.mjs loads in a fresh node and exports a handler', async (name) => {
-    // the outbox function refuses to start without the topic it publishes to
-    expect(await invoke(name, null, name === 'outbox' ? { C360_SNS_TOPIC_ARN: TOPIC } : {})).toBe('loaded');
+  it.each(['api', 'kinesis', 'streams', 'outbox', 'lake'])('%s.mjs loads in a fresh node and exports a handler', async (name) => {
+    // the outbox function refuses to start without the topic it publishes to, the lake function without its bucket
+    expect(await invoke(name, null, name === 'outbox' ? { C360_SNS_TOPIC_ARN: TOPIC } : name === 'lake' ? { C360_LAKE_BUCKET: 'bundle-lake' } : {})).toBe(
+      'loaded',
+    );
+  });
+
+  it('only the lake function carries the lake (its S3 writer, hyparquet, the S3 client), and it carries no DuckDB', async () => {
+    const inputs = async (name: string) => Object.keys((JSON.parse(await readFile(join(dir, `${name}.meta.json`), 'utf8')) as { inputs: object }).inputs);
+    const lake = await inputs('lake');
+    // what the others must not carry is there to be found
+    for (const part of [
+      'adapters/lake/s3.lake-writer.ts',
+      'adapters/lake/lake.tables.ts',
+      'node_modules/hyparquet-writer/',
+      'node_modules/hyparquet/',
+      'node_modules/@aws-sdk/client-s3/',
+    ])
+      expect(
+        lake.some((i) => i.includes(part)),
+        part,
+      ).toBe(true);
+    expect(lake.filter((i) => /@duckdb|adapters\/lake\/duckdb\.|infrastructure\/lake\.ts$/.test(i))).toEqual([]);
+    for (const name of ['api', 'kinesis', 'streams', 'outbox'])
+      expect(
+        (await inputs(name)).filter((i) => /adapters\/lake\/|infrastructure\/lake\.ts$|@duckdb|hyparquet|client-s3/.test(i)),
+        name,
+      ).toEqual([]);
   });
 
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
@@ -85,7 +113,37 @@ describe('the Lambda bundles', () => {
     }
   });
 
-  it.each(['api', 'kinesis', 'streams', 'outbox'])(
+  it('lake.mjs catches a DynamoDB Local tenant up into an S3 lake (fauxqs), zstd Parquet that hyparquet reads back', async () => {
+    const tenant = 'bundle-lake-tenant';
+    const env = dynamoEnv(inject('dynamoEndpoint'), tenant, credentials(), { C360_PROJECTION: 'inline' });
+    const app = await appFor(env);
+    const lake = await s3Lake({ prefix: 'bundle/' });
+    try {
+      for (const c of seedCalls({ customers: 3, products: 2, orders: 5, events: 6, seed: 3 }))
+        await app.core.ingest.ingest(tenant, app.sourceOf(tenant, c.source), c.call);
+      const logged = (await app.core.ports.store.readAll(tenant, { limit: 10_000 })).events.length;
+      const lambdaRole = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SESSION_TOKEN: 'session' };
+      const lakeEnv = {
+        C360_LAKE_BUCKET: lake.bucket,
+        C360_LAKE_PREFIX: lake.prefix,
+        C360_LAKE_VERSIONED: 'false',
+        AWS_ENDPOINT_URL_S3: inject('s3Endpoint'),
+        C360_CREATE_TABLES: 'false',
+      };
+      expect(await invoke('lake', scheduledEvent('c360-lake'), { ...env, ...lakeEnv, ...lambdaRole })).toEqual({
+        tenants: [{ tenant, events: logged, caughtUp: true }],
+        events: logged,
+      });
+      const orders = [];
+      for (const key of await lake.writer.objects(tenant, FACTS.fact_order)) orders.push(...(await lake.writer.readRows(FACTS.fact_order, key)));
+      expect(orders.length).toBe(5);
+    } finally {
+      await app.close();
+      lake.client.destroy();
+    }
+  });
+
+  it.each(['api', 'kinesis', 'streams', 'outbox', 'lake'])(
     '%s.mjs: a configuration error fails the start with its message alone, not the minified source',
     async (name) => {
       const url = pathToFileURL(join(dir, `${name}.mjs`)).href;

@@ -8,6 +8,7 @@ import type { App } from '../../src/infrastructure/app.js';
 import { outboxFunction } from '../../src/infrastructure/lambda/functions.js';
 import { interestCall } from '../support/engagement-harness.js';
 import { appFor, credentials, dynamoEnv, quietly } from '../support/lambda-apps.js';
+import { scheduledEvent } from '../support/lambda-events.js';
 
 // The scheduled outbox function on DynamoDB Local and SNS (fauxqs): a decision whose publish failed
 // (SNS unreachable while the call was ingested) waits in the DynamoDB outbox; the function, given
@@ -22,18 +23,7 @@ afterAll(() => {
   sqs.destroy();
 });
 
-/** What an EventBridge schedule hands its target (the documented "Scheduled Event" shape). */
-const scheduled = () => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/c360-outbox-flush'],
-  detail: {},
-});
+const scheduled = () => scheduledEvent('c360-outbox-flush');
 
 /** A loopback port nothing listens on: SNS is unreachable there. */
 const closedPort = async (): Promise<number> => {

@@ -7,7 +7,7 @@ import { lit } from '../../src/adapters/lake/lake.files.js';
 import { TABLES } from '../../src/adapters/lake/lake.tables.js';
 import { computeScores, DEFAULT_SCORE_CONFIG } from '../../src/domain/projection/scores.js';
 import { closeHarnesses, listViews, makeHarness, type Harness } from '../support/harness.js';
-import { ingestSeed, seedCalls, tempLake } from '../support/lake-fixture.js';
+import { ingestSeed, personalValues, seedCalls, tempLake } from '../support/lake-fixture.js';
 
 // The lake projected from a seeded log: no personal value in any file, a rebuild equal to the
 // incremental lake, scores that agree with the 360 view, tenants apart, and erasure that reaches
@@ -16,25 +16,6 @@ import { ingestSeed, seedCalls, tempLake } from '../support/lake-fixture.js';
 const T = 'acme';
 const OTHER = 'globex';
 type Lake = Awaited<ReturnType<typeof tempLake>>;
-
-const personalValues = (calls: ReturnType<typeof seedCalls>): string[] => {
-  const out = new Set<string>();
-  const take = (v: unknown) => {
-    if (typeof v === 'string' && v.length >= 3) out.add(v);
-  };
-  for (const { call } of calls) {
-    const traits = (call.traits ?? {}) as Record<string, unknown>;
-    for (const k of ['email', 'phone', 'firstName', 'lastName', 'name']) take(traits[k]);
-    const address = traits.address as Record<string, unknown> | undefined;
-    take(address?.street);
-    take(call.userId);
-    take(call.anonymousId);
-    const ctx = (call.context ?? {}) as Record<string, unknown>;
-    take(ctx.ip);
-    take((ctx.device as Record<string, unknown> | undefined)?.id);
-  }
-  return [...out];
-};
 
 /** every row of every Parquet file under root, as text */
 const allText = async (lake: Lake): Promise<string[]> => {

@@ -12,6 +12,8 @@ declare module 'vitest' {
     kinesisEndpoint: string;
     /** fauxqs: SNS and SQS on one endpoint */
     snsEndpoint: string;
+    /** fauxqs's S3, on the same endpoint (path-style addressing: forcePathStyle) */
+    s3Endpoint: string;
   }
 }
 
@@ -29,6 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw e;
   });
   project.provide('snsEndpoint', fauxqs.endpoint);
+  project.provide('s3Endpoint', fauxqs.endpoint);
   console.log(`DynamoDB Local (pid ${dynamo.pid}) answering on ${dynamo.endpoint} after ${Date.now() - started} ms; kinesalite on ${kinesis.endpoint}`);
   return async () => {
     await Promise.all([dynamo.stop(), kinesis.stop(), fauxqs.stop()]);

@@ -30,3 +30,23 @@ export const ingestSeed = async (h: Harness, tenant: string, calls: readonly See
     name === 'crm' ? h.crm : name === 'web' ? h.web : { name, priority: 20, channel: name === 'mobile' ? 'mobile' : 'support' };
   for (const c of calls) await h.core.ingest.ingest(tenant, sourceOf(c.source), c.call);
 };
+
+/** the seed's personal values (emails, phones, names, streets, user, anonymous and device ids, IPs) that no lake file may hold */
+export const personalValues = (calls: ReturnType<typeof seedCalls>): string[] => {
+  const out = new Set<string>();
+  const take = (v: unknown) => {
+    if (typeof v === 'string' && v.length >= 3) out.add(v);
+  };
+  for (const { call } of calls) {
+    const traits = (call.traits ?? {}) as Record<string, unknown>;
+    for (const k of ['email', 'phone', 'firstName', 'lastName', 'name']) take(traits[k]);
+    const address = traits.address as Record<string, unknown> | undefined;
+    take(address?.street);
+    take(call.userId);
+    take(call.anonymousId);
+    const ctx = (call.context ?? {}) as Record<string, unknown>;
+    take(ctx.ip);
+    take((ctx.device as Record<string, unknown> | undefined)?.id);
+  }
+  return [...out];
+};

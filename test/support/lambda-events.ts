@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,3 +142,16 @@ export const captureStdout = async <T>(run: () => Promise<T>): Promise<{ result:
     process.stdout.write = write;
   }
 };
+
+/** What an EventBridge schedule hands its target (the documented "Scheduled Event" shape). */
+export const scheduledEvent = (rule = 'c360-schedule'): Json => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  region: 'us-east-1',
+  resources: [`arn:aws:events:us-east-1:123456789012:rule/${rule}`],
+  detail: {},
+});

@@ -1,27 +1,17 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { CHANNELS } from '../../domain/customer/customer.events.js';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
-import { dropTenant, rewriteFacts, stagedColumns, stageRows, writeDimension, writeFacts, type Cell } from './duckdb.tables.js';
+import { dropTenant, rewriteFacts, stageRows, writeDimension, writeFacts } from './duckdb.tables.js';
+import { bufferBatch, dimensionRows, dropBuffered, pendingFrom, type Pending } from './lake.buffer.js';
 import { lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
-import { DIMENSIONS, FACTS, TABLES, locationKey, type FactName } from './lake.tables.js';
-import { emptyTenant, loadTenant, survivorOf, type TenantState } from './lake.state.js';
+import { DIMENSIONS, FACTS, TABLES, statePath, type FactName } from './lake.tables.js';
+import { emptyTenant, loadTenant, type TenantState } from './lake.state.js';
 
 // The lake writer on DuckDB: batches are buffered per tenant and flushed to Parquet (facts to
 // their month partitions, dimensions rewritten whole), then the checkpoint moves. Erased ids are
 // kept beside the tables (ids only, as the erasure ledger keeps them): a row of an erased customer
 // is never written again, whatever a late page of the log still carries.
 
-type Pending = { rows: Record<FactName, Cell[][]>; position: string | undefined; dims: boolean; reassign: Map<string, string>; erase: Set<string> };
-const noRows = (): Record<FactName, Cell[][]> => ({
-  fact_order: [],
-  fact_order_line: [],
-  fact_view: [],
-  fact_product_event: [],
-  fact_tracked_event: [],
-  fact_engagement_decision: [],
-  fact_location: [],
-});
 const ids = (xs: Iterable<string>): string => [...xs].map(lit).join(', ');
 
 export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
@@ -42,7 +32,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
   }
 
   private stateFile(tenant: string): string {
-    return join(tenantDir(this.root, '_state', tenant), 'state.json');
+    return join(this.root, statePath(tenant));
   }
 
   private async state(tenant: string): Promise<TenantState> {
@@ -62,62 +52,9 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     return this.exclusive(async () => {
       const s = await this.state(tenant);
       let p = this.pending.get(tenant);
-      if (!p) this.pending.set(tenant, (p = { rows: noRows(), position: s.checkpoint, dims: false, reassign: new Map(), erase: new Set() }));
-      this.applyCustomers(s, p, batch);
-      const live = <T extends { customerId: string }>(xs: readonly T[]) => xs.filter((x) => !s.erased.has(x.customerId));
-      const r = p.rows;
-      for (const o of live(batch.orders)) r.fact_order.push([o.eventId, o.orderId, o.customerId, o.channel, o.currency, o.revenueMinor, o.observedAt]);
-      for (const l of live(batch.orderLines))
-        r.fact_order_line.push([l.eventId, l.lineNo, l.orderId, l.customerId, l.productId, l.category, l.quantity, l.priceMinor, l.currency, l.observedAt]);
-      for (const v of live(batch.views)) r.fact_view.push([v.eventId, v.customerId, v.kind, v.name, v.category, v.channel, v.observedAt]);
-      for (const x of live(batch.productEvents))
-        r.fact_product_event.push([x.eventId, x.customerId, x.productId, x.category, x.action, x.channel, x.observedAt]);
-      for (const x of live(batch.trackedEvents)) r.fact_tracked_event.push([x.eventId, x.customerId, x.event, x.channel, x.observedAt]);
-      for (const d of live(batch.decisions))
-        r.fact_engagement_decision.push([d.eventId, d.decisionId, d.customerId, d.trigger, d.outcome, d.reason, d.offerId, d.channel, d.observedAt]);
-      for (const l of live(batch.locations)) {
-        const key = locationKey(l);
-        if (!s.locations.has(key)) s.locations.set(key, { country: l.country, region: l.region, city: l.city });
-        r.fact_location.push([l.eventId, l.customerId, key, l.observedAt]);
-      }
-      for (const x of batch.products) {
-        const prev = s.products.get(x.productId);
-        if (!prev || x.observedAt >= prev.updatedAt)
-          s.products.set(x.productId, { name: x.name ?? prev?.name, category: x.category ?? prev?.category, updatedAt: x.observedAt });
-      }
-      for (const xs of [batch.orders, batch.views, batch.productEvents, batch.trackedEvents, batch.decisions, batch.locations])
-        for (const x of xs) s.days.add(Math.floor(x.observedAt / 86_400_000));
-      p.dims = true;
-      p.position = position ?? p.position;
+      if (!p) this.pending.set(tenant, (p = pendingFrom(s)));
+      bufferBatch(s, p, batch, position);
     });
-  }
-
-  private applyCustomers(s: TenantState, p: Pending, batch: LakeBatch): void {
-    for (const c of batch.customers) {
-      if (s.erased.has(c.customerId)) continue;
-      const row = s.customers.get(c.customerId) ?? { mergedInto: undefined, firstSeenAt: undefined, lastSeenAt: undefined };
-      switch (c.kind) {
-        case 'seen':
-          row.firstSeenAt = Math.min(row.firstSeenAt ?? c.firstSeenAt, c.firstSeenAt);
-          row.lastSeenAt = Math.max(row.lastSeenAt ?? c.lastSeenAt, c.lastSeenAt);
-          break;
-        case 'merged':
-          row.mergedInto = c.into;
-          break;
-        case 'restored':
-          row.mergedInto = undefined;
-          break;
-        case 'reassigned':
-          for (const e of c.eventIds) p.reassign.set(e, c.customerId);
-          break;
-        case 'erased':
-          s.erased.add(c.customerId);
-          s.customers.delete(c.customerId);
-          p.erase.add(c.customerId);
-          continue;
-      }
-      s.customers.set(c.customerId, row);
-    }
   }
 
   flush(tenant: string): Promise<void> {
@@ -160,16 +97,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
   }
 
   private async writeDimensions(tenant: string, s: TenantState): Promise<void> {
-    const customers = [...s.customers].map(([id, c]) => [id, survivorOf(s.customers, id), c.mergedInto, c.firstSeenAt, c.lastSeenAt] as Cell[]);
-    const products = [...s.products].map(([id, x]) => [id, x.name, x.category, x.updatedAt] as Cell[]);
-    const locations = [...s.locations].map(([key, l]) => [key, l.country, l.region, l.city] as Cell[]);
-    const channels = CHANNELS.map((c) => [c] as Cell[]);
-    for (const [t, rows] of [
-      [DIMENSIONS.dim_customer, customers],
-      [DIMENSIONS.dim_product, products],
-      [DIMENSIONS.dim_location, locations],
-      [DIMENSIONS.dim_channel, channels],
-    ] as const) {
+    for (const [t, rows] of dimensionRows(s)) {
       await stageRows(this.conn, t, 'lake_stage', rows);
       await writeDimension(this.conn, this.root, tenant, t, 'lake_stage');
     }
@@ -205,12 +133,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       // barred first: a crash after this line leaves ids that the next flush purges again
       this.saveState(tenant, s);
       const p = this.pending.get(tenant);
-      if (p)
-        for (const t of Object.values(FACTS)) {
-          const owner = stagedColumns(t).findIndex((c) => c.name === 'customer_id');
-          const rows = p.rows[t.name as FactName];
-          rows.splice(0, rows.length, ...rows.filter((r) => !customerIds.includes(String(r[owner]))));
-        }
+      if (p) dropBuffered(p, customerIds);
       let files = await this.purge(tenant, new Set(customerIds));
       if (parquetFiles(tenantDir(this.root, 'dim_customer', tenant)).length > 0) {
         await this.writeDimensions(tenant, s);

@@ -1,18 +1,15 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdirSync } from 'node:fs';
 import { FACTS, type Column, type TableSpec } from './lake.tables.js';
+import { stagedColumns, type Cell } from './lake.buffer.js';
 import { lit, parquetFiles, partitionFile, removeDir, replaceFile, tenantDir, tmpBeside } from './lake.files.js';
 
 // Table files through DuckDB: staged rows go to their partitions (PARTITION_BY when the tenant's
 // table is empty, such as a rebuild; otherwise each touched partition is read, joined with the new
 // rows and written again), zstd-compressed, one file per partition.
 
-export type Cell = string | number | null | undefined;
 const PARQUET = 'FORMAT parquet, COMPRESSION zstd';
 const q = (name: string): string => `"${name}"`;
-
-/** the file's columns except date_key, which is derived from observed_at */
-export const stagedColumns = (t: TableSpec): readonly Column[] => t.columns.filter((c) => c.name !== 'date_key');
 
 const selectList = (t: TableSpec): string =>
   t.columns.map((c) => (c.name === 'date_key' && t.kind === 'fact' ? 'CAST(epoch_ms(observed_at) AS DATE) AS date_key' : q(c.name))).join(', ');

@@ -1,16 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { partitionPath, tenantPath } from './lake.tables.js';
 
 // Where each table's files are: <root>/<table>/tenant=<t>/[year=<y>/month=<m>/]part-0.parquet, the
 // layout Athena and Glue read as Hive partitions. A file is written beside its place, then renamed
 // over it, so a reader sees the old file or the new one, never half of one.
 
-export const tenantDir = (root: string, table: string, tenant: string): string => join(root, table, `tenant=${encodeURIComponent(tenant)}`);
+export const tenantDir = (root: string, table: string, tenant: string): string => join(root, tenantPath(table, tenant));
 
 export const partitionFile = (root: string, table: string, tenant: string, year?: number, month?: number): string =>
-  year === undefined
-    ? join(tenantDir(root, table, tenant), 'part-0.parquet')
-    : join(tenantDir(root, table, tenant), `year=${year}`, `month=${month}`, 'part-0.parquet');
+  join(root, partitionPath(table, tenant, year, month));
 
 /** every Parquet file under a folder */
 export const parquetFiles = (dir: string): string[] => {

@@ -49,16 +49,31 @@ const rowsOf = async (conn: DuckDBConnection, root: string, table: string, tenan
   return r.getRowObjectsJS() as Record<string, unknown>[];
 };
 
-export const loadTenant = async (conn: DuckDBConnection, root: string, tenant: string, saved: SavedState | undefined): Promise<TenantState> => {
+/** The tenant's state from its saved checkpoint and erased ids and the rows of its dimension files. */
+export const tenantFrom = (
+  saved: SavedState | undefined,
+  rows: {
+    readonly dim_customer: readonly Record<string, unknown>[];
+    readonly dim_product: readonly Record<string, unknown>[];
+    readonly dim_location: readonly Record<string, unknown>[];
+    readonly days: readonly number[];
+  },
+): TenantState => {
   const s = emptyTenant();
   s.checkpoint = saved?.checkpoint;
   for (const id of saved?.erased ?? []) s.erased.add(id);
-  for (const r of await rowsOf(conn, root, 'dim_customer', tenant, '*'))
+  for (const r of rows.dim_customer)
     s.customers.set(String(r.customer_id), { mergedInto: str(r.merged_into), firstSeenAt: num(r.first_seen_at), lastSeenAt: num(r.last_seen_at) });
-  for (const r of await rowsOf(conn, root, 'dim_product', tenant, '*'))
-    s.products.set(String(r.product_id), { name: str(r.name), category: str(r.category), updatedAt: num(r.updated_at) ?? 0 });
-  for (const r of await rowsOf(conn, root, 'dim_location', tenant, '*'))
-    s.locations.set(String(r.location_key), { country: str(r.country), region: str(r.region), city: str(r.city) });
-  for (const r of await rowsOf(conn, root, 'dim_date', tenant, "CAST(date_key - DATE '1970-01-01' AS INTEGER) AS d")) s.days.add(Number(r.d));
+  for (const r of rows.dim_product) s.products.set(String(r.product_id), { name: str(r.name), category: str(r.category), updatedAt: num(r.updated_at) ?? 0 });
+  for (const r of rows.dim_location) s.locations.set(String(r.location_key), { country: str(r.country), region: str(r.region), city: str(r.city) });
+  for (const d of rows.days) s.days.add(d);
   return s;
 };
+
+export const loadTenant = async (conn: DuckDBConnection, root: string, tenant: string, saved: SavedState | undefined): Promise<TenantState> =>
+  tenantFrom(saved, {
+    dim_customer: await rowsOf(conn, root, 'dim_customer', tenant, '*'),
+    dim_product: await rowsOf(conn, root, 'dim_product', tenant, '*'),
+    dim_location: await rowsOf(conn, root, 'dim_location', tenant, '*'),
+    days: (await rowsOf(conn, root, 'dim_date', tenant, "CAST(date_key - DATE '1970-01-01' AS INTEGER) AS d")).map((r) => Number(r.d)),
+  });

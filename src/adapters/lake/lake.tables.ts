@@ -151,6 +151,14 @@ export type FactName = keyof typeof FACTS;
 export type DimensionName = keyof typeof DIMENSIONS;
 export const TABLES: readonly TableSpec[] = [...Object.values(FACTS), ...Object.values(DIMENSIONS)];
 
+/** Where a table's rows are, relative to the lake's root (a folder or an S3 prefix): Hive partitions. */
+export const tenantPath = (table: string, tenant: string): string => `${table}/tenant=${encodeURIComponent(tenant)}`;
+/** the one file of a partition: `<table>/tenant=<t>/[year=<y>/month=<m>/]part-0.parquet` */
+export const partitionPath = (table: string, tenant: string, year?: number, month?: number): string =>
+  year === undefined ? `${tenantPath(table, tenant)}/part-0.parquet` : `${tenantPath(table, tenant)}/year=${year}/month=${month}/part-0.parquet`;
+/** the tenant's checkpoint and erased ids */
+export const statePath = (tenant: string): string => `${tenantPath('_state', tenant)}/state.json`;
+
 /** the key a location is known by: the lowercased country|region|city, as the 360 view keys it */
 export const locationKey = (l: { country?: string | undefined; region?: string | undefined; city?: string | undefined }): string =>
   [l.country ?? '', l.region ?? '', l.city ?? ''].join('|').toLowerCase();
