@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { JOB_ACCESS, JOB_SCANS, JOBS } from '../../src/infrastructure/cdk/jobs.s
 import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
-import { removeTempDirs, resources, synthApp } from '../support/cdk.js';
+import { loadAccounts } from '../../src/infrastructure/cdk/accounts.js';
+import { removeTempDirs, resources, synthApp, tempDir } from '../support/cdk.js';
 
 // The deployment, synthesized offline (no account, no Docker, no lookups) with the cdk-nag gate on
 // every stage, and the properties the platform depends on asserted on the templates.
@@ -154,16 +155,68 @@ describe('ingest, projection and engagement', () => {
 describe('functions', () => {
   it('run our bundles on nodejs22.x, arm64, with X-Ray and Powertools variables, each with its own role', () => {
     const fns = resources(service('prod'), 'AWS::Lambda::Function').filter(([, p]) => String(p.FunctionName).startsWith('c360-'));
-    expect(fns.map(([, p]) => p.FunctionName).sort()).toEqual(['c360-prod-api', 'c360-prod-kinesis', 'c360-prod-outbox', 'c360-prod-streams']);
+    expect(fns.map(([, p]) => p.FunctionName).sort()).toEqual([
+      'c360-prod-api',
+      'c360-prod-kinesis',
+      'c360-prod-lake',
+      'c360-prod-outbox',
+      'c360-prod-streams',
+    ]);
     for (const [, p] of fns) {
       expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
-      expect(p.Handler).toMatch(/^(api|kinesis|streams|outbox)\.handler$/);
+      expect(p.Handler).toMatch(/^(api|kinesis|streams|outbox|lake)\.handler$/);
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^c360-/), POWERTOOLS_METRICS_NAMESPACE: 'c360', C360_STORE: 'dynamodb' });
       // erasure receipts name when the tables' point-in-time recovery no longer holds the erased data
       expect(env.C360_BACKUP_RETENTION_DAYS).toBe('35');
     }
-    expect(new Set(fns.map(([, p]) => JSON.stringify(p.Role))).size).toBe(4);
+    expect(new Set(fns.map(([, p]) => JSON.stringify(p.Role))).size).toBe(5);
+  });
+
+  it("the lake function runs in the workload that feeds the lake only (prod), one at a time, on its schedule, into the data account's bucket", () => {
+    for (const name of ['dev', 'staging'])
+      expect(resources(service(name), 'AWS::Lambda::Function').filter(([, p]) => String(p.FunctionName).endsWith('-lake'))).toEqual([]);
+    const t = service('prod');
+    const [[lakeId, lake]] = resources(t, 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === 'c360-prod-lake') as [
+      [string, Record<string, unknown>],
+    ];
+    expect(lake).toMatchObject({ Handler: 'lake.handler', ReservedConcurrentExecutions: 1, Timeout: 900 });
+    expect((lake.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      C360_LAKE_BUCKET: 'c360-lake-333333333333-eu-west-1',
+      C360_LAKE_TENANTS: 'demo',
+      C360_LAKE_VERSIONED: 'true',
+      C360_EVENTS_TABLE: 'c360-prod-events',
+    });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [lakeId, 'Arn'] } })],
+    });
+    t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'c360-prod-lake' });
+    // its policy: the events table read, the lake's objects, S3's use of the lake key; no view, key or quarantine table, no write
+    const [, policy] = resources(t, 'AWS::IAM::Policy').find(([id]) => id.startsWith('LakeRole'))!;
+    const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
+    const statements = (policy.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement;
+    const text = JSON.stringify(statements);
+    expect(text).toMatch(/EventsTable/);
+    for (const other of ['ViewsTable', 'KeysTable', 'QuarantineTable', 'AuditTable', 'OutboxTable', 'dynamodb:PutItem', 'dynamodb:DeleteItem'])
+      expect(text).not.toContain(other);
+    // the policy is minimized (actions sorted, statements on one resource merged): compare as sets
+    const grant = (resource: unknown) => {
+      const st = statements.find((x) => JSON.stringify(x.Resource) === JSON.stringify(resource));
+      return st && { actions: [...list(st.Action)].sort(), condition: st.Condition };
+    };
+    expect(grant('arn:aws:s3:::c360-lake-333333333333-eu-west-1')).toEqual({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], condition: undefined });
+    expect(grant('arn:aws:s3:::c360-lake-333333333333-eu-west-1/*')).toEqual({
+      actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:PutObject'],
+      condition: undefined,
+    });
+    expect(grant('arn:aws:kms:eu-west-1:333333333333:key/*')).toEqual({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      condition: {
+        StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/c360-lake' },
+      },
+    });
   });
 
   it('no secret is a plain environment variable: the functions get secret ids only', () => {
@@ -392,6 +445,34 @@ describe('accounts', () => {
       BucketName: 'c360-log-archive-222222222222-eu-west-1',
       VersioningConfiguration: { Status: 'Enabled' },
     });
+  });
+
+  it("the lake's bucket and key let the prod lake function's role in (by account, with its ARN as a condition), and no one else's", () => {
+    const t = Template.fromStack(built.data.lake);
+    t.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'c360-lake-333333333333-eu-west-1', VersioningConfiguration: { Status: 'Enabled' } });
+    const writer = { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::777777777777:role/c360-prod-lake' } };
+    const [, bucketPolicy] = resources(t, 'AWS::S3::BucketPolicy').find(([, p]) => JSON.stringify(p).includes('c360-prod-lake'))!;
+    const granted = (bucketPolicy.PolicyDocument as { Statement: { Principal?: unknown; Condition?: unknown; Action: unknown }[] }).Statement.filter((st) =>
+      JSON.stringify(st.Principal ?? '').includes('777777777777'),
+    );
+    expect(granted.map((st) => [...(st.Action as string[])].sort())).toEqual([
+      ['s3:ListBucket', 's3:ListBucketVersions'],
+      ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:PutObject'],
+    ]);
+    for (const st of granted) expect(st.Condition).toEqual(writer);
+    // no other workload account appears in the lake's policies
+    expect(JSON.stringify(resources(t, 'AWS::S3::BucketPolicy'))).not.toMatch(/555555555555|666666666666/);
+    const keyPolicy = JSON.stringify(resources(t, 'AWS::KMS::Key').map(([, p]) => p.KeyPolicy));
+    expect(keyPolicy).toContain('arn:aws:iam::777777777777:role/c360-prod-lake');
+    expect(keyPolicy).toContain('s3.eu-west-1.amazonaws.com');
+  });
+
+  it('only one workload may feed the lake', () => {
+    const accounts = loadAccounts();
+    const file = join(tempDir('c360-accounts-'), 'accounts.json');
+    const lake = { tenants: ['demo'], everyMinutes: 15 };
+    writeFileSync(file, JSON.stringify({ ...accounts, workloads: accounts.workloads.map((w) => ({ ...w, lake })) }));
+    expect(() => loadAccounts(file)).toThrow(/workloads: only one may feed the lake \(dev, staging, prod\)/);
   });
 
   it("the lake keeps old versions 35 days (as PITR keeps the tables'), Athena's results a week", () => {

@@ -26,7 +26,7 @@ export const tempDir = (prefix: string): string => {
 
 export const stubAssets = (): string => {
   const dir = tempDir('c360-cdk-assets-');
-  for (const name of ['api', 'kinesis', 'streams', 'outbox']) {
+  for (const name of ['api', 'kinesis', 'streams', 'outbox', 'lake']) {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, `${name}.mjs`), 'export const handler = async () => ({});\n');
   }

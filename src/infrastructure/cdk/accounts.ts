@@ -17,6 +17,16 @@ export const Workload = Place.extend({
   /** 0: none (a new account's concurrency quota may be too small to reserve any) */
   apiReservedConcurrency: z.number().int().min(0),
   apiThrottle: z.object({ rate: z.number().positive(), burst: z.number().int().positive() }),
+  /**
+   * This workload's log feeds the analytics lake in the data account: its lake function catches
+   * these tenants up on a schedule. At most one workload does (they would write the same tables).
+   */
+  lake: z
+    .object({
+      tenants: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant id: lower-case letters, digits and dashes')).min(1),
+      everyMinutes: z.number().int().min(5).max(60),
+    })
+    .optional(),
 });
 export type Workload = z.infer<typeof Workload>;
 
@@ -44,5 +54,13 @@ export const loadAccounts = (file: URL | string = ACCOUNTS_FILE): Accounts => {
   }
   const names = parsed.data.workloads.map((w) => w.name);
   if (new Set(names).size !== names.length) throw new Error(`${String(file)}: workloads: names must be unique (${names.join(', ')})`);
+  const feeding = parsed.data.workloads.filter((w) => w.lake).map((w) => w.name);
+  if (feeding.length > 1) throw new Error(`${String(file)}: workloads: only one may feed the lake (${feeding.join(', ')})`);
   return parsed.data;
 };
+
+/** The analytics lake's bucket, in the data account (named, so that a workload account can be granted it). */
+export const lakeBucketName = (accounts: Pick<Accounts, 'data'>): string => `c360-lake-${accounts.data.account}-${accounts.data.region}`;
+export const LAKE_KEY_ALIAS = 'alias/c360-lake';
+/** the lake function's role, named so that the data account's bucket and key policies can name it */
+export const lakeWriterRoleName = (workload: Pick<Workload, 'name'>): string => `c360-${workload.name}-lake`;

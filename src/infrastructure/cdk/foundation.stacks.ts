@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnBudget } from 'aws-cdk-lib/aws-budgets';
 import { Trail } from 'aws-cdk-lib/aws-cloudtrail';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AccountPrincipal, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -127,12 +127,19 @@ export class ManagementStack extends Stack {
  * Noncurrent versions expire after 35 days, as point-in-time recovery does on the tables: 35 days
  * after an erasure, no backup anywhere still holds the erased data.
  */
+export type LakeStackProps = StackProps & {
+  readonly prefix: string;
+  readonly bucketName?: string | undefined;
+  /** roles in workload accounts that write the lake (their lake function) */
+  readonly writers?: readonly { readonly account: string; readonly roleName: string }[] | undefined;
+};
+
 export class LakeStack extends Stack {
   readonly lake: Bucket;
   readonly results: Bucket;
   /** the Glue database and tables Athena reads the lake through */
   readonly catalog: LakeCatalog;
-  constructor(scope: Construct, id: string, props: StackProps & { readonly prefix: string }) {
+  constructor(scope: Construct, id: string, props: LakeStackProps) {
     super(scope, id, props);
     const key = new Key(this, 'LakeKey', { alias: `alias/${props.prefix}-lake`, enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
     const accessLogs = new Bucket(this, 'AccessLogs', {
@@ -143,7 +150,32 @@ export class LakeStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.lake = secureBucket(this, 'Lake', key, { versioned: true, retain: true, logs: accessLogs });
+    this.lake = secureBucket(this, 'Lake', key, { versioned: true, retain: true, logs: accessLogs, bucketName: props.bucketName });
+    // the lake function of the workload that feeds the lake, in its own account: by account, with
+    // its role's ARN as a condition (a policy may name a role before it exists that way)
+    for (const w of props.writers ?? []) {
+      const principal = new AccountPrincipal(w.account);
+      const conditions = { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${w.account}:role/${w.roleName}` } };
+      this.lake.addToResourcePolicy(
+        new PolicyStatement({ principals: [principal], actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [this.lake.bucketArn], conditions }),
+      );
+      this.lake.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [principal],
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+          resources: [this.lake.arnForObjects('*')],
+          conditions,
+        }),
+      );
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [principal],
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { ...conditions, StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
     this.lake.addLifecycleRule({
       id: 'erasure-reaches-old-versions',
       noncurrentVersionExpiration: Duration.days(BACKUP_RETENTION_DAYS),

@@ -12,9 +12,13 @@ import { join } from 'node:path';
 // other permission is granted by name where the function is wired.
 
 export type FunctionName = 'api' | 'kinesis' | 'streams' | 'outbox';
+/** the lake function runs only in the workload that feeds the lake */
+export type AnyFunctionName = FunctionName | 'lake';
 
 export type C360FunctionProps = {
-  readonly name: FunctionName;
+  readonly name: AnyFunctionName;
+  /** a fixed role name, for a role another account's policies name (the lake function's) */
+  readonly roleName?: string | undefined;
   /** a folder holding <name>/<name>.mjs and its chunks (the synth script fills it from the bundles) */
   readonly assetsDir: string;
   readonly stage: string;
@@ -41,6 +45,7 @@ export class C360Function extends Construct {
       removalPolicy: props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.role = new Role(this, 'Role', {
+      roleName: props.roleName,
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `${functionName}: its own tables, streams, topics and keys only`,
     });

@@ -14,7 +14,7 @@ import type { C360Function, FunctionName } from './function.js';
 
 export type ObservabilityProps = {
   readonly prefix: string;
-  readonly functions: Record<FunctionName, C360Function>;
+  readonly functions: Record<FunctionName, C360Function> & { readonly lake?: C360Function | undefined };
   readonly dlqs: { readonly kinesis: Queue; readonly streams: Queue };
   readonly tables: readonly CfnTable[];
   readonly api: HttpApi;

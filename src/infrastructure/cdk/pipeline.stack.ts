@@ -38,7 +38,12 @@ export class PipelineStack extends Stack {
       }),
     });
     for (const workload of props.accounts.workloads) {
-      const stage = new WorkloadStage(this, workload.name, { workload, assetsDir: props.assetsDir, alarmEmail: props.accounts.alarmEmail });
+      const stage = new WorkloadStage(this, workload.name, {
+        workload,
+        assetsDir: props.assetsDir,
+        alarmEmail: props.accounts.alarmEmail,
+        dataAccount: props.accounts.data,
+      });
       props.customize?.(stage);
       this.stages.push(stage);
       this.pipeline.addStage(stage, workload.production ? { pre: [new ManualApprovalStep(`promote-to-${workload.name}`)] } : {});

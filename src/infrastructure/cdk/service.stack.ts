@@ -13,9 +13,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { Workload } from './accounts.js';
+import { LAKE_KEY_ALIAS, lakeWriterRoleName, type Workload } from './accounts.js';
 import type { DataStack } from './data.stack.js';
-import { C360Function, type C360FunctionProps, type FunctionName } from './function.js';
+import { type AnyFunctionName, C360Function, type C360FunctionProps, type FunctionName } from './function.js';
 import { grantTable, grantTableStream } from './grants.js';
 import { Observability } from './observability.js';
 import { BACKUP_RETENTION_DAYS, tableNamesFor, type TableKind } from './tables.js';
@@ -30,6 +30,8 @@ export type ServiceStackProps = StackProps & {
   readonly data: DataStack;
   readonly assetsDir: string;
   readonly alarmEmail?: string | undefined;
+  /** where the lake is (the data account's bucket): the lake function is made when the workload feeds it */
+  readonly lake?: { readonly bucketName: string; readonly account: string; readonly region: string } | undefined;
 };
 
 /** what a failed batch's records are, after bisecting and retrying: kept 14 days, encrypted */
@@ -43,7 +45,7 @@ const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
   });
 
 export class ServiceStack extends Stack {
-  readonly functions: Record<FunctionName, C360Function>;
+  readonly functions: Record<FunctionName, C360Function> & { readonly lake?: C360Function | undefined };
   readonly ingestStream: Stream;
   readonly offersTopic: Topic;
   readonly identityTopic: Topic;
@@ -97,7 +99,7 @@ export class ServiceStack extends Stack {
       C360_BACKUP_RETENTION_DAYS: String(BACKUP_RETENTION_DAYS),
     };
     const withCredentials = { ...environment, C360_CREDENTIALS_SECRET_ID: data.credentialsSecret.secretArn };
-    const make = (name: FunctionName, extra: Partial<C360FunctionProps> = {}) =>
+    const make = (name: AnyFunctionName, extra: Partial<C360FunctionProps> = {}) =>
       new C360Function(this, `${name[0]!.toUpperCase()}${name.slice(1)}`, {
         name,
         assetsDir: props.assetsDir,
@@ -107,6 +109,7 @@ export class ServiceStack extends Stack {
         production,
         ...extra,
       });
+    const lake = this.lakeFunction(props, make, environment);
     this.functions = {
       // protects the tables and KMS from a flood the HTTP API's throttle lets through
       api: make('api', { reservedConcurrency: workload.apiReservedConcurrency || undefined }),
@@ -115,6 +118,7 @@ export class ServiceStack extends Stack {
       // one flush at a time (two would race for the same due entries), and each done before the
       // next tick (the handler starts no page with less than 10 s left), so ticks are not throttled
       outbox: make('outbox', { timeout: Duration.seconds(50), reservedConcurrency: 1, memoryMb: 512 }),
+      ...(lake ? { lake } : {}),
     };
     this.grant(props);
     this.wire(props);
@@ -132,6 +136,65 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'OffersTopicArn', { value: this.offersTopic.topicArn });
     new CfnOutput(this, 'IdentityTopicArn', { value: this.identityTopic.topicArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+  }
+
+  /**
+   * The lake function, where this workload feeds the lake: on a schedule it catches the listed
+   * tenants' Parquet tables up from the log, into the data account's lake bucket. One at a time
+   * (the writer assumes it is the only one on its prefix), up to 15 minutes (it stops at a flush
+   * with a minute left and the next tick goes on). It reads the events table only (it never
+   * decrypts personal sections: no data-key access) and writes the lake's objects; the data
+   * account's bucket and key policies name its role (LakeStack).
+   */
+  private lakeFunction(
+    props: ServiceStackProps,
+    make: (name: AnyFunctionName, extra?: Partial<C360FunctionProps>) => C360Function,
+    environment: Record<string, string>,
+  ): C360Function | undefined {
+    const feed = props.workload.lake;
+    if (!feed || !props.lake) return undefined;
+    const { bucketName, account, region } = props.lake;
+    const lake = make('lake', {
+      timeout: Duration.minutes(15),
+      reservedConcurrency: 1,
+      roleName: lakeWriterRoleName(props.workload),
+      environment: { ...environment, C360_LAKE_BUCKET: bucketName, C360_LAKE_TENANTS: feed.tenants.join(','), C360_LAKE_VERSIONED: 'true' },
+    });
+    const role = lake.role;
+    grantTable(role, props.data.tables.events.table, 'read');
+    props.data.dataKey.grantDecrypt(role);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources: [props.data.coreSecret.secretArn] }),
+    );
+    const bucketArn = `arn:aws:s3:::${bucketName}`;
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [bucketArn] }));
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'], resources: [`${bucketArn}/*`] }),
+    );
+    // the lake's key lives in the data account and its id is not known here: any key of that
+    // account, but only through S3 and only the one behind the lake's alias
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [`arn:aws:kms:${region}:${account}:key/*`],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` }, 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': LAKE_KEY_ALIAS } },
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:aws:kms:${region}:${account}:key/*]`,
+      reason: "the lake's key is in the data account and its id is not known to this stack: limited to S3's use of the key behind alias/c360-lake",
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:aws:s3:::${bucketName}/*]`,
+      reason: "the lake's Parquet objects: the writer creates, rewrites and deletes partition files it names at run time",
+    });
+    new Rule(this, 'LakeSchedule', {
+      ruleName: `${props.prefix}-lake-catch-up`,
+      description: "catches the analytics lake up from the log (the tenants in the workload's lake config)",
+      schedule: Schedule.rate(Duration.minutes(feed.everyMinutes)),
+      targets: [new LambdaTarget(lake.fn, { retryAttempts: 0 })],
+    });
+    return lake;
   }
 
   /** Each function: its tables, its secrets, its keys, its topics. Nothing else. */

@@ -1,6 +1,6 @@
 import { Stage, Tags, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { Accounts, Workload } from './accounts.js';
+import { type Accounts, lakeBucketName, lakeWriterRoleName, type Workload } from './accounts.js';
 import { DataStack } from './data.stack.js';
 import { LakeStack, LogArchiveStack, ManagementStack } from './foundation.stacks.js';
 import { JobsStack } from './jobs.stack.js';
@@ -14,7 +14,13 @@ import { ServiceStack } from './service.stack.js';
 export const TRAIL_NAME = 'c360-organization-trail';
 export const logArchiveBucketName = (accounts: Accounts) => `c360-log-archive-${accounts.security.account}-${accounts.security.region}`;
 
-export type WorkloadStageProps = StageProps & { readonly workload: Workload; readonly assetsDir: string; readonly alarmEmail?: string | undefined };
+export type WorkloadStageProps = StageProps & {
+  readonly workload: Workload;
+  readonly assetsDir: string;
+  readonly alarmEmail?: string | undefined;
+  /** the data account, whose lake bucket a workload that feeds the lake writes to */
+  readonly dataAccount?: Accounts['data'] | undefined;
+};
 
 export class WorkloadStage extends Stage {
   readonly data: DataStack;
@@ -30,6 +36,7 @@ export class WorkloadStage extends Stage {
       data: this.data,
       assetsDir: props.assetsDir,
       alarmEmail: props.alarmEmail,
+      lake: props.dataAccount && { bucketName: lakeBucketName({ data: props.dataAccount }), ...props.dataAccount },
       stackName: `${prefix}-service`,
     });
     this.jobs = new JobsStack(this, 'Jobs', { workload: props.workload, prefix, data: this.data, stackName: `${prefix}-jobs` });
@@ -73,7 +80,13 @@ export class DataStage extends Stage {
   readonly lake: LakeStack;
   constructor(scope: Construct, id: string, accounts: Accounts) {
     super(scope, id, { env: accounts.data });
-    this.lake = new LakeStack(this, 'Lake', { stackName: 'c360-lake', prefix: 'c360' });
+    this.lake = new LakeStack(this, 'Lake', {
+      stackName: 'c360-lake',
+      prefix: 'c360',
+      bucketName: lakeBucketName(accounts),
+      // the workload that feeds the lake: its lake function's role, by account and name
+      writers: accounts.workloads.filter((w) => w.lake).map((w) => ({ account: w.account, roleName: lakeWriterRoleName(w) })),
+    });
     Tags.of(this).add('project', 'customer360');
   }
 }
