@@ -8,6 +8,7 @@ import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
 import { TABLE_KINDS } from '../../src/infrastructure/cdk/tables.js';
 import { loadAccounts } from '../../src/infrastructure/cdk/accounts.js';
+import { HTTP_API_ACCESS_LOG } from '../../src/infrastructure/cdk/service.stack.js';
 import { removeTempDirs, resources, synthApp, tempDir } from '../support/cdk.js';
 
 // The deployment, synthesized offline (no account, no Docker, no lookups) with the cdk-nag gate on
@@ -99,9 +100,13 @@ describe('ingest, projection and engagement', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: HTTP_API_ACCESS_LOG.toString() },
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
+    // variables an HTTP API defines (the REST API's standard fields name $context.resourcePath, which it does not)
+    const fields = Object.values(JSON.parse(HTTP_API_ACCESS_LOG.toString()) as Record<string, string>);
+    expect(fields).toEqual(expect.arrayContaining(['$context.requestId', '$context.routeKey', '$context.status', '$context.identity.sourceIp']));
+    expect(fields.filter((f) => /resourcePath|identity\.user\b/.test(f))).toEqual([]);
     t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY' });
   });
 
@@ -180,7 +185,7 @@ describe('functions', () => {
     const [[lakeId, lake]] = resources(t, 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === 'c360-prod-lake') as [
       [string, Record<string, unknown>],
     ];
-    expect(lake).toMatchObject({ Handler: 'lake.handler', ReservedConcurrentExecutions: 1, Timeout: 900 });
+    expect(lake).toMatchObject({ Handler: 'lake.handler', ReservedConcurrentExecutions: 1, Timeout: 14 * 60 });
     expect((lake.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
       C360_LAKE_BUCKET: 'c360-lake-333333333333-eu-west-1',
       C360_LAKE_TENANTS: 'demo',

@@ -34,6 +34,26 @@ export type ServiceStackProps = StackProps & {
   readonly lake?: { readonly bucketName: string; readonly account: string; readonly region: string } | undefined;
 };
 
+/**
+ * An access log line as JSON, from variables HTTP APIs define (the REST API's standard format
+ * names $context.resourcePath, which an HTTP API does not have): the route, never a body or header.
+ */
+export const HTTP_API_ACCESS_LOG = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    ip: '$context.identity.sourceIp',
+    requestTime: '$context.requestTime',
+    httpMethod: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
 /** what a failed batch's records are, after bisecting and retrying: kept 14 days, encrypted */
 const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
   new Queue(scope, id, {
@@ -141,8 +161,8 @@ export class ServiceStack extends Stack {
   /**
    * The lake function, where this workload feeds the lake: on a schedule it catches the listed
    * tenants' Parquet tables up from the log, into the data account's lake bucket. One at a time
-   * (the writer assumes it is the only one on its prefix), up to 15 minutes (it stops at a flush
-   * with a minute left and the next tick goes on). It reads the events table only (it never
+   * (the writer assumes it is the only one on its prefix), each run ending before the next tick (it
+   * stops at a flush with a minute left and the next tick goes on). It reads the events table only (it never
    * decrypts personal sections: no data-key access) and writes the lake's objects; the data
    * account's bucket and key policies name its role (LakeStack).
    */
@@ -155,7 +175,9 @@ export class ServiceStack extends Stack {
     if (!feed || !props.lake) return undefined;
     const { bucketName, account, region } = props.lake;
     const lake = make('lake', {
-      timeout: Duration.minutes(15),
+      // ends before the next tick (it stops at a flush with a minute left): with one reserved
+      // instance a tick never finds the last one still running, so ticks are not throttled
+      timeout: Duration.minutes(Math.min(15, feed.everyMinutes - 1)),
       reservedConcurrency: 1,
       roleName: lakeWriterRoleName(props.workload),
       environment: { ...environment, C360_LAKE_BUCKET: bucketName, C360_LAKE_TENANTS: feed.tenants.join(','), C360_LAKE_VERSIONED: 'true' },
@@ -287,7 +309,7 @@ export class ServiceStack extends Stack {
       autoDeploy: true,
       throttle: { rateLimit: props.workload.apiThrottle.rate, burstLimit: props.workload.apiThrottle.burst },
       detailedMetricsEnabled: true,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: AccessLogFormat.jsonWithStandardFields() },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: HTTP_API_ACCESS_LOG },
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG4',
