@@ -4,7 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Workload } from './accounts.js';
-import { deployTables, type DeployedTable, type TableKind } from './tables.js';
+import { BACKUP_RETENTION_DAYS, deployTables, tableNamesFor, type DeployedTable, type TableKind } from './tables.js';
 
 // A workload's state: the tables (from the shared definitions), the customer-managed keys, and the
 // secrets. Kept apart from the functions so that the service stack can be replaced freely while
@@ -75,3 +75,26 @@ export class DataStack extends Stack {
     });
   }
 }
+
+/**
+ * What every function and job of a stage is told to find its store: the tables by name, the key
+ * that wraps data keys and the secret, by id (never a secret's value), and how long backups keep
+ * erased data (erasure receipts say when it is gone from them).
+ */
+export const storeEnvironment = (prefix: string, data: DataStack): Record<string, string> => {
+  const names = tableNamesFor(prefix);
+  return {
+    C360_STORE: 'dynamodb',
+    C360_CREATE_TABLES: 'false',
+    C360_EVENTS_TABLE: names.events,
+    C360_VIEWS_TABLE: names.views,
+    C360_KEYS_TABLE: names.keys,
+    C360_QUARANTINE_TABLE: names.quarantine,
+    C360_AUDIT_TABLE: names.audit,
+    C360_LEDGER_TABLE: names.ledger,
+    C360_OUTBOX_TABLE: names.outbox,
+    C360_KMS_KEY_ID: data.masterKey.keyArn,
+    C360_SECRET_ID: data.coreSecret.secretArn,
+    C360_BACKUP_RETENTION_DAYS: String(BACKUP_RETENTION_DAYS),
+  };
+};

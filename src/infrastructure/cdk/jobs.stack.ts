@@ -9,9 +9,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { Workload } from './accounts.js';
-import type { DataStack } from './data.stack.js';
+import { type DataStack, storeEnvironment } from './data.stack.js';
 import { grantTable, type TableAccess } from './grants.js';
-import { BACKUP_RETENTION_DAYS, tableNamesFor, type TableKind } from './tables.js';
+import type { TableKind } from './tables.js';
 
 // The long jobs (full rebuilds, migrations, batch matching), which can outlast Lambda's 15
 // minutes: ECS Fargate tasks (arm64) from one image of this repository running the CLI
@@ -123,24 +123,12 @@ export class JobsStack extends Stack {
     // built from the repository's Dockerfile when the asset is published (the pipeline's asset
     // step); synth only stages the files .dockerignore lets through, with no Docker
     const image = ContainerImage.fromAsset(ROOT, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 });
-    const names = tableNamesFor(props.prefix);
     const environment: Record<string, string> = {
-      C360_STORE: 'dynamodb',
+      ...storeEnvironment(props.prefix, data),
       // the real DynamoDB, named, so the CLI never starts an emulator; the tables exist already
       AWS_ENDPOINT_URL_DYNAMODB: `https://dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`,
       // the region the endpoint is signed for, whatever the platform sets
       AWS_REGION: Aws.REGION,
-      C360_CREATE_TABLES: 'false',
-      C360_EVENTS_TABLE: names.events,
-      C360_VIEWS_TABLE: names.views,
-      C360_KEYS_TABLE: names.keys,
-      C360_QUARANTINE_TABLE: names.quarantine,
-      C360_AUDIT_TABLE: names.audit,
-      C360_LEDGER_TABLE: names.ledger,
-      C360_OUTBOX_TABLE: names.outbox,
-      C360_KMS_KEY_ID: data.masterKey.keyArn,
-      C360_SECRET_ID: data.coreSecret.secretArn,
-      C360_BACKUP_RETENTION_DAYS: String(BACKUP_RETENTION_DAYS),
       // a job neither decides nor relays offers: the outbox stays the outbox function's
       C360_ENGAGEMENT: 'off',
       C360_LAKE: 'off',

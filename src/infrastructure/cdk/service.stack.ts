@@ -14,11 +14,11 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LAKE_KEY_ALIAS, lakeWriterRoleName, type Workload } from './accounts.js';
-import type { DataStack } from './data.stack.js';
+import { type DataStack, storeEnvironment } from './data.stack.js';
 import { type AnyFunctionName, C360Function, type C360FunctionProps, type FunctionName } from './function.js';
 import { grantTable, grantTableStream } from './grants.js';
 import { Observability } from './observability.js';
-import { BACKUP_RETENTION_DAYS, tableNamesFor, type TableKind } from './tables.js';
+import type { TableKind } from './tables.js';
 
 // A workload's functions and their wiring: the HTTP API (api), the Kinesis stream (kinesis), the
 // events table's stream (streams), the outbox schedule (outbox), the SNS topics, the DLQs, and
@@ -99,24 +99,11 @@ export class ServiceStack extends Stack {
       reason: "encrypted with the stage's customer-managed, rotating key on purpose, not the AWS-managed aws/kinesis key",
     });
 
-    const names = tableNamesFor(props.prefix);
     const environment: Record<string, string> = {
-      C360_STORE: 'dynamodb',
+      ...storeEnvironment(props.prefix, data),
       C360_PROJECTION: 'streams',
-      C360_CREATE_TABLES: 'false',
-      C360_EVENTS_TABLE: names.events,
-      C360_VIEWS_TABLE: names.views,
-      C360_KEYS_TABLE: names.keys,
-      C360_QUARANTINE_TABLE: names.quarantine,
-      C360_AUDIT_TABLE: names.audit,
-      C360_LEDGER_TABLE: names.ledger,
-      C360_OUTBOX_TABLE: names.outbox,
-      C360_KMS_KEY_ID: data.masterKey.keyArn,
-      C360_SECRET_ID: data.coreSecret.secretArn,
       C360_SNS_TOPIC_ARN: this.offersTopic.topicArn,
       C360_IDENTITY_TOPIC_ARN: this.identityTopic.topicArn,
-      // erasure receipts say when the last backup that could hold the erased data expires
-      C360_BACKUP_RETENTION_DAYS: String(BACKUP_RETENTION_DAYS),
     };
     const withCredentials = { ...environment, C360_CREDENTIALS_SECRET_ID: data.credentialsSecret.secretArn };
     const make = (name: AnyFunctionName, extra: Partial<C360FunctionProps> = {}) =>
