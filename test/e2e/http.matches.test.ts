@@ -71,7 +71,7 @@ describe('GET /v1/customers/{id}/matches', () => {
     expect([accepted.body.survivorId, accepted.body.absorbedId].sort()).toEqual([ids[3], twin].sort());
     expect(accepted.body.probability).toBe(m.probability);
     const explained = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/explain`, { token: api.keys.acmeReader });
-    expect(JSON.stringify(explained.body)).toMatch(/probabilistic match accepted: p=[01]\.\d+, weight=-?\d+\.\d+, model fitted-seed-19; givenName /);
+    expect(JSON.stringify(explained.body)).toMatch(/probabilistic match accepted: p=[01]\.\d+, weight=-?\d+\.\d+, model fitted-seed-19-on-\d+; givenName /);
     const after = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/matches`, { token: api.keys.acmeReader });
     expect(after.body.matches).toEqual([]);
   });
