@@ -4,7 +4,8 @@ import { makeHarness } from '../support/harness.js';
 import { startApi, type Api } from '../support/http-fixture.js';
 
 // GET /v1/customers/{id}/matches over a real local server on the in-memory core: look-alike
-// customers that no exact identifier joins are listed with their score and each field's weight.
+// customers that no exact identifier joins are listed with their score and each field's weight,
+// from the stored match book; accept merges one, reject records that the two are two people.
 
 let api: Api;
 beforeAll(async () => {
@@ -86,6 +87,37 @@ describe('GET /v1/customers/{id}/matches', () => {
     expect(r.status, r.text).toBe(409);
     expect(r.body.error.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
     expect((await api.request('GET', `/v1/customers/${second}`, { token: api.keys.acmeReader })).status).toBe(200);
+  });
+
+  it('rejecting a suggestion records it: the pair is listed no more from either side, and a second reject is refused naming the field', async () => {
+    const p = { ...person(41), firstName: 'ivo', lastName: 'sandoval' };
+    const first = await identify('rej-1', p);
+    const twin = await identify({ anonymousId: 'anon-rej' }, { ...p, firstName: 'iov', email: 'ivo.41@other.example' });
+    const listed = await api.request('GET', `/v1/customers/${twin}/matches`, { token: api.keys.acmeReader });
+    expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([first]);
+
+    // a reader may not decide; a body without the other id is refused naming it
+    const reader = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeReader, json: { otherId: first } });
+    expect(reader.status).toBe(403);
+    const missing = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeAdmin, json: {} });
+    expect(missing.status, missing.text).toBe(400);
+    expect(missing.body.error.issues.map((i: { path: string }) => i.path)).toContain('otherId');
+
+    const r = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeAdmin, json: { otherId: first } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toEqual({ customerId: twin, otherId: first });
+    for (const [id, other] of [
+      [twin, first],
+      [first, twin],
+    ]) {
+      const after = await api.request('GET', `/v1/customers/${id}/matches`, { token: api.keys.acmeReader });
+      expect(after.body.matches.map((m: { customerId: string }) => m.customerId)).not.toContain(other);
+    }
+    const again = await api.request('POST', `/v1/customers/${first}/matches/reject`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+    expect(again.status, again.text).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
+    const accept = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+    expect(accept.status).toBe(409);
   });
 
   it('answers 404 for an unknown customer and 400 naming the id for a malformed one', async () => {

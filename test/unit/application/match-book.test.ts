@@ -4,6 +4,9 @@ import { matchBookNamespace } from '../../../src/application/ports/read-model.po
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
 import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
+import { loadConfig } from '../../../src/infrastructure/config.js';
+import { buildContainer } from '../../../src/infrastructure/container.js';
+import { TOKENS } from '../../../src/infrastructure/tokens.js';
 import { closeHarnesses, type Harness, listViews, makeHarness } from '../../support/harness.js';
 
 // The match book kept as a read model of the log, on the real core (memory and SQLite): it answers
@@ -176,5 +179,17 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     await h.core.rebuild.rebuild(TENANT);
     expect((await h.core.matching.matchesOf(TENANT, twin)).suggestions[0]?.verdict).toBe('review');
     expect(h.ports.metrics.get('match_auto_merged')).toBe(1);
+  });
+});
+
+describe('the auto-merge switch in the configuration', () => {
+  it('C360_AUTO_MERGE_TENANTS lists the tenants that auto-merge; every other tenant is off, and a bad list is refused naming the variable', async () => {
+    const config = loadConfig({ C360_STORE: 'memory', C360_AUTO_MERGE_TENANTS: ' acme, beta-2 ' });
+    expect(config.autoMergeTenants).toEqual(['acme', 'beta-2']);
+    const c = await buildContainer(config);
+    const settings = c.get(TOKENS.TenantSettings);
+    expect([settings.autoMerge?.('acme'), settings.autoMerge?.('beta-2'), settings.autoMerge?.('demo')]).toEqual([true, true, false]);
+    expect(loadConfig({ C360_STORE: 'memory' }).autoMergeTenants).toEqual([]);
+    expect(() => loadConfig({ C360_STORE: 'memory', C360_AUTO_MERGE_TENANTS: 'Acme!' })).toThrow(/C360_AUTO_MERGE_TENANTS/);
   });
 });
