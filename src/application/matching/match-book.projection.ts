@@ -62,6 +62,8 @@ export type MatchBookOptions = {
    * fitted on, as long as it holds at most this many; beyond, only a rebuild fits it again
    */
   readonly refitUpTo: number;
+  /** a model set in configuration instead of one fitted to the tenant's records: never fitted again */
+  readonly model?: MatchModel | undefined;
 };
 
 export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
@@ -153,15 +155,17 @@ export class MatchBookProjection {
     } while (after !== undefined);
     const ids = Object.keys(records).sort();
     const list = ids.map((id) => records[id]!);
-    const model = fitModel({
-      version: `fitted-seed-${this.options.seed}-on-${ids.length}`,
-      records: list,
-      candidates: candidatePairs(list),
-      seed: this.options.seed,
-      randomPairs: 20_000,
-      iterations: 20,
-      ...DEFAULT_THRESHOLDS,
-    });
+    const model =
+      this.options.model ??
+      fitModel({
+        version: `fitted-seed-${this.options.seed}-on-${ids.length}`,
+        records: list,
+        candidates: candidatePairs(list),
+        seed: this.options.seed,
+        randomPairs: 20_000,
+        iterations: 20,
+        ...DEFAULT_THRESHOLDS,
+      });
     const book = buildBook(model, records, await this.decisionsFromLog(tenant));
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length }, 1)];
     for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));
@@ -309,7 +313,7 @@ export class MatchBookProjection {
       if (!m) return false;
       const records = Math.max(0, m.entry.records + delta);
       await this.write(tenant, MODEL_ID, m.doc, { ...m.entry, records });
-      return mayRefit && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
+      return mayRefit && !this.options.model && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
     });
   }
 

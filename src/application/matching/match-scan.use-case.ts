@@ -137,7 +137,7 @@ export class MatchScan {
 
   private async suggested(tenant: string, customerId: string, otherId: string): Promise<ScanSuggestion> {
     const { suggestions } = await this.matchesOf(tenant, customerId);
-    const s = suggestions.find((x) => x.customerIds.includes(otherId));
+    const s = suggestions.find((x) => (x.customerIds[0] === customerId ? x.customerIds[1] : x.customerIds[0]) === otherId);
     if (!s)
       throw new DomainError(
         'MATCH_NOT_SUGGESTED',
