@@ -97,6 +97,27 @@ export class MatchBookProjection {
     return { model, suggestions: entry?.entry.suggestions ?? [] };
   }
 
+  /**
+   * The review queue: the tenant's suggested pairs, each once, in customer id order, a page at a
+   * time (`after`: the cursor a page answered). A page reads at most `limit` customers' entries.
+   */
+  async queue(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number },
+  ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: string | undefined }> {
+    await this.model(tenant);
+    const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after: options.after ?? 'c:', limit: options.limit });
+    const suggestions: Suggestion[] = [];
+    let last: string | undefined;
+    for (const doc of page.docs) {
+      if (!doc.customerId.startsWith('c:')) return { suggestions };
+      last = doc.customerId;
+      const id = doc.customerId.slice(2);
+      if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) suggestions.push(s);
+    }
+    return page.next === undefined ? { suggestions } : { suggestions, next: last };
+  }
+
   // ---- keeping it
 
   /**

@@ -85,6 +85,11 @@ export class MatchScan {
     return this.book.suggestionsOf(tenant, customerId);
   }
 
+  /** The review queue: the tenant's suggested pairs, each once, a page at a time (see MatchBookProjection.queue). */
+  queue(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
+    return this.book.queue(tenant, options);
+  }
+
   /**
    * Accepts a suggestion: if the match book still suggests the pair, merges it through the manual
    * merge (limits, cluster guard and blocked values apply; unmerge undoes it). The score, each
