@@ -140,7 +140,8 @@ export class MatchBookProjection {
         delta += r.delta;
         if (r.rescored) rescored.push(r.rescored);
       }
-      if (delta !== 0 && (await this.count(tenant, delta))) return (await this.rebuildLocked(tenant)).customers;
+      // fitted again as the tenant grows: the decisions are the book's own, so the log is not read again
+      if (delta !== 0 && (await this.count(tenant, delta))) return (await this.rebuildLocked(tenant, 'book')).customers;
       return rescored;
     });
   }
@@ -162,7 +163,11 @@ export class MatchBookProjection {
     return this.lock.run([tenant], () => this.rebuildLocked(tenant));
   }
 
-  private async rebuildLocked(tenant: string): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+  /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit) */
+  private async rebuildLocked(
+    tenant: string,
+    decisionsFrom: 'log' | 'book' = 'log',
+  ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
     const records: Record<string, MatchRecord> = {};
     let after: string | undefined;
     do {
@@ -187,7 +192,7 @@ export class MatchBookProjection {
         iterations: 20,
         ...DEFAULT_THRESHOLDS,
       });
-    const book = buildBook(model, records, await this.decisionsFromLog(tenant));
+    const book = buildBook(model, records, decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant));
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length }, 1)];
     for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));
     for (const [key, members] of Object.entries(book.blocks)) docs.push(this.doc(blockDoc(key), { type: 'block', key, ids: members }, 1));
@@ -217,6 +222,24 @@ export class MatchBookProjection {
       after = page.next;
     }
     return decisions.filter((d) => !d.customerIds.some((id) => erased.has(id)));
+  }
+
+  /** Rejections and undone auto-merges as the stored book holds them (each pair is on both sides). */
+  private async decisionsFromBook(tenant: string) {
+    const decisions: Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[] = [];
+    let after: string | undefined = 'c:';
+    do {
+      const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after, limit: 500 });
+      for (const doc of page.docs) {
+        if (!doc.customerId.startsWith('c:')) return decisions;
+        if (doc.kind !== 'match' || doc.entry.type !== 'customer') continue;
+        const id = doc.customerId.slice(2);
+        for (const o of doc.entry.rejected) if (id < o) decisions.push({ type: 'SuggestionRejected', customerIds: [id, o] });
+        for (const o of doc.entry.autoMergeUndone) if (id < o) decisions.push({ type: 'AutoMergeUndone', customerIds: [id, o] });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return decisions;
   }
 
   /** The changes the events make, decisions first (so a re-scored pair already knows them). */
@@ -331,10 +354,12 @@ export class MatchBookProjection {
   private async count(tenant: string, delta: number, mayRefit = true): Promise<boolean> {
     return this.retrying(async () => {
       const m = await this.modelEntry(tenant);
-      if (!m) return false;
+      // past the last size it is fitted again at, the count is not kept: the model entry is not
+      // written by every new customer of a large tenant
+      if (!m || this.options.model || m.entry.records > this.options.refitUpTo) return false;
       const records = Math.max(0, m.entry.records + delta);
       await this.write(tenant, MODEL_ID, m.doc, { ...m.entry, records });
-      return mayRefit && !this.options.model && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
+      return mayRefit && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
     });
   }
 

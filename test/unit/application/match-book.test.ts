@@ -105,6 +105,11 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     // the twin's record changes and is scored again: still not suggested
     await identify(h, { anonymousId: 'a-3' }, { phone: '+44 20 7946 0003' });
     expect(await matchesOf(h, ids[3]!)).toEqual([]);
+    // the tenant doubles: the model is fitted again, and the book keeps the decision
+    const before = (await h.core.matchBook.model(TENANT)).version;
+    for (let i = 16; i < 36; i++) await identify(h, { userId: `u-${i}` }, person(i));
+    expect((await h.core.matchBook.model(TENANT)).version).not.toBe(before);
+    expect(await matchesOf(h, ids[3]!)).toEqual([]);
     await h.core.rebuild.rebuild(TENANT);
     expect(await matchesOf(h, twin)).toEqual([]);
 
