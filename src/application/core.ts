@@ -104,7 +104,8 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     : async () => {};
   const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
-  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs));
+  // the match book forgets the cluster with its views: no record, blocking entry, suggestion or decision names it
+  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs, (tenant, ids) => matchBook().erase(tenant, ids)));
   const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
   const queries = once(() => new CustomerQueries(ports, repo(), codec(), projector()));
   const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));
@@ -128,8 +129,6 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const gdpr = once(() => ({
     erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
       const receipt = await erasure().erase(...args);
-      // the match book forgets the cluster: no record, blocking entry, suggestion or decision names it
-      await matchBook().erase(args[0], receipt.customers);
       // the erasure deletes views itself; inline, the feed learns of it from its tombstones here
       if (options.inlineProjection && options.feed) {
         const tombstones: RecordedEvent[] = [];
@@ -141,17 +140,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
       }
       return receipt;
     },
-    reapply: async (...args: Parameters<ErasureUseCase['reapply']>) => {
-      const report = await erasure().reapply(...args);
-      // a restored match book may name erased customers again
-      let after: string | undefined;
-      do {
-        const page = await ports.ledger.list(args[0], { after, limit: 100 });
-        for (const r of page.entries) await matchBook().erase(args[0], r.customers);
-        after = page.next;
-      } while (after !== undefined);
-      return report;
-    },
+    reapply: (...args: Parameters<ErasureUseCase['reapply']>) => erasure().reapply(...args),
     /** the audit log of erasures, exports, consent and admin actions (ids only), a page at a time */
     auditLog: (...args: Parameters<CorePorts['audit']['list']>) => ports.audit.list(...args),
     /** the erasure ledger: every receipt, oldest first */

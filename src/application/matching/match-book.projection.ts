@@ -274,7 +274,14 @@ export class MatchBookProjection {
       if (doc?.kind === 'pointer' && hops < 8) await visit(doc.mergedInto, hops + 1);
     };
     for (const id of [...touched].sort()) await visit(id, 0);
-    return [...decisions, ...[...erased].sort().map((customerId): MatchChange => ({ type: 'CustomerErased', customerId })), ...records];
+    // a decision about a customer erased since (its views are gone) is not kept: no entry may name it
+    const standing: MatchChange[] = [];
+    for (const d of decisions)
+      if (d.type === 'SuggestionRejected' || d.type === 'AutoMergeUndone') {
+        const docs = await Promise.all(d.customerIds.map((id) => (erased.has(id) ? undefined : this.ports.readModels.get(tenant, id))));
+        if (docs.every((doc) => doc !== undefined)) standing.push(d);
+      }
+    return [...standing, ...[...erased].sort().map((customerId): MatchChange => ({ type: 'CustomerErased', customerId })), ...records];
   }
 
   private async wasAutoMerge(tenant: string, survivorId: string, mergeId: string): Promise<boolean> {
