@@ -78,10 +78,10 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
     await publishChanges(tenant, events);
-    await matching().project(tenant, events);
+    await keepMatchBook(tenant, events);
     await react(tenant, events);
   };
-  /** the match book after the views, inline: a failure is counted, never failing the committed call (a rebuild repairs the book) */
+  /** the match book after the views: a failure is counted, never failing the commit or blocking the stream (a rebuild repairs the book) */
   const keepMatchBook = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
     try {
       await matching().project(tenant, events);
