@@ -75,10 +75,15 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     const e = engagement();
     return e ? e.react(tenant, events) : [];
   };
-  /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
+  /** the Streams projector's hook, after the views: the identity feed, the match book, then engagement (a failure redelivers; all are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
     await publishChanges(tenant, events);
     await keepMatchBook(tenant, events);
+    await react(tenant, events);
+  };
+  /** the same without the match book: where a follower of its own keeps the book (the embedded store) */
+  const afterProjectButBook = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
+    await publishChanges(tenant, events);
     await react(tenant, events);
   };
   /** the match book after the views: a failure is counted, never failing the commit or blocking the stream (a rebuild repairs the book) */
@@ -192,6 +197,8 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     },
     publishChanges,
     afterProject,
+    afterProjectButBook,
+    keepMatchBook,
     engagement: engagementFacade,
     get gdpr() {
       return gdpr();
