@@ -1,5 +1,6 @@
 import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
+import { MATCH_BOOK_EVENTS } from '../application/matching/match-book.projection.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { syncIntake, type CallIntake } from '../application/ingest/intake.js';
 import type { KinesisConsumer } from '../adapters/kinesis/kinesis.consumer.js';
@@ -127,6 +128,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
     const book: SqliteLogFollower = new SqliteLogFollower(store, checkpoints, core().projector, container.get(TOKENS.ReadModelStore), {
       name: 'match-book',
       views: false,
+      types: MATCH_BOOK_EVENTS,
       pageSize: 5_000,
       upTo: (): number => views.position(),
       ready: bookDue,

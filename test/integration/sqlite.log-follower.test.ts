@@ -282,6 +282,23 @@ describe('a follower of the hooks alone (the match book on the embedded store)',
     await expect(book.catchUp()).resolves.toEqual({ projected: 0 });
   });
 
+  it('hands on only the types it is given, and moves past the rest', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    await populate(p, tenant, 8);
+    await p.follower.catchUp();
+    const handed: RecordedEvent[] = [];
+    const types = new Set(['TraitsUpdated', 'CustomerMerged']);
+    const book = hooksOnly(p, handed, { types });
+    const wanted = p.store.readGlobal(0, 10_000).filter((e) => types.has(e.event!.type));
+    expect(wanted.length).toBeGreaterThan(0);
+    expect(wanted.length).toBeLessThan(logLength(p));
+    await expect(book.catchUp()).resolves.toEqual({ projected: wanted.length });
+    expect(handed.map((e) => [e.streamId, e.version])).toEqual(wanted.map((e) => [e.streamId, e.version]));
+    expect(book.position()).toBe(logLength(p));
+  });
+
   it('polls only when it is ready; catchUp runs whenever asked', async () => {
     const s = shared();
     const p = startProcess(s);

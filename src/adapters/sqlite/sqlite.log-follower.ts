@@ -46,6 +46,8 @@ export type SqliteLogFollowerOptions = {
    * it decodes events and hands them to afterProject without applying them to the views
    */
   readonly views?: boolean | undefined;
+  /** only events of these types are decoded and handed on (a hooks-only follower: the ones its hooks read); the rest are passed over */
+  readonly types?: ReadonlySet<string> | undefined;
   /** never past this position (a hooks-only follower: the views follower's checkpoint, so it reads projected views) */
   readonly upTo?: (() => number) | undefined;
   /** polling (start) runs a catchUp only when this answers true; catchUp itself always runs */
@@ -162,6 +164,7 @@ export class SqliteLogFollower {
     const byTenant = new Map<string, GlobalEntry[]>();
     for (const entry of page) {
       if (this.options.skipLocalCommits && this.store.committedHere(entry.position)) continue;
+      if (entry.event && this.options.types && !this.options.types.has(entry.event.type)) continue;
       if (!entry.event) reject(entry, 'UNREADABLE_EVENT', entry.error);
       else if (byTenant.has(entry.tenant)) byTenant.get(entry.tenant)!.push(entry);
       else byTenant.set(entry.tenant, [entry]);

@@ -15,7 +15,7 @@ import {
 } from '../../domain/matching/match-book.js';
 import type { MatchRecord } from '../../domain/matching/match-record.js';
 import { DEFAULT_THRESHOLDS, type MatchModel } from '../../domain/matching/match-model.js';
-import { matchRecordOfView } from '../../domain/matching/view-record.js';
+import { MATCH_IDENTIFIERS, MATCH_TRAITS, matchRecordOfView } from '../../domain/matching/view-record.js';
 import type { CorePorts } from '../deps.js';
 import { decodeReadable } from '../event-codec.js';
 import { KeyedLock } from '../keyed-lock.js';
@@ -41,8 +41,8 @@ const MODEL_ID = 'model';
 const customerDoc = (id: string) => `c:${id}`;
 const blockDoc = (key: string) => `b:${key}`;
 
-/** events after which a customer's match record, or a decision about it, may have changed */
-const RELEVANT: ReadonlySet<string> = new Set([
+/** the types of the events after which a customer's match record, or a decision about it, may have changed */
+export const MATCH_BOOK_EVENTS: ReadonlySet<string> = new Set([
   'TraitsUpdated',
   'IdentifierLinked',
   'IdentifierUnlinked',
@@ -53,6 +53,13 @@ const RELEVANT: ReadonlySet<string> = new Set([
   'CustomerErased',
   'MatchRejected',
 ]);
+/** finer: a trait update naming no trait the record reads, or an identifier of another type (an anonymous id, a device), changes nothing */
+const relevant = (r: RecordedEvent): boolean => {
+  const e = r.event;
+  if (e.type === 'TraitsUpdated') return e.data.names.some((n) => MATCH_TRAITS.has(n));
+  if (e.type === 'IdentifierLinked' || e.type === 'IdentifierUnlinked') return MATCH_IDENTIFIERS.has(e.data.type);
+  return MATCH_BOOK_EVENTS.has(e.type);
+};
 
 export type MatchBookOptions = {
   /** the seed the model is fitted from */
@@ -125,14 +132,14 @@ export class MatchBookProjection {
    * scored again: the ones an auto-merge may now join.
    */
   async apply(tenant: string, events: readonly RecordedEvent[]): Promise<readonly string[]> {
-    const relevant = events.filter((r) => RELEVANT.has(r.event.type));
-    if (relevant.length === 0) return [];
+    const changed = events.filter(relevant);
+    if (changed.length === 0) return [];
     return this.lock.run([tenant], async () => {
       const modelEntry = await this.modelEntry(tenant);
       // the first time: fitted and built from the views and the log, these events included
       if (!modelEntry) return (await this.rebuildLocked(tenant)).customers;
       const model = modelEntry.entry.model;
-      const changes = await this.changesOf(tenant, relevant);
+      const changes = await this.changesOf(tenant, changed);
       let delta = 0;
       const rescored: string[] = [];
       for (const change of changes) {

@@ -86,6 +86,34 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(seen.lists).toBe(0);
   });
 
+  it('calls that cannot change a record (other traits, an anonymous id, a device) do not read the book; a new person does', async () => {
+    const h = makeHarness({}, { store });
+    for (let i = 0; i < 6; i++) await identify(h, { userId: `u-${i}` }, person(i));
+    const store_ = h.ports.readModels;
+    const get = store_.get.bind(store_);
+    const reads = { book: 0 };
+    store_.get = (tenant, id) => {
+      if (tenant === matchBookNamespace(TENANT)) reads.book++;
+      return get(tenant, id);
+    };
+    const before = matchBookJson(h);
+    await identify(h, { userId: 'u-1' }, { plan: 'pro', tier: 'gold' });
+    const out = await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'track',
+      messageId: `msg-${++message}`,
+      anonymousId: 'a-new',
+      event: 'Product Viewed',
+      context: { device: { id: 'device-new', type: 'ios' } },
+    });
+    expect(out.status).toBe('accepted');
+    expect(reads.book).toBe(0);
+    expect(matchBookJson(h)).toBe(before);
+
+    await identify(h, { anonymousId: 'a-9' }, person(9));
+    expect(reads.book).toBeGreaterThan(0);
+    expect(matchBookJson(h)).not.toBe(before);
+  });
+
   it('a rejection is recorded in the log and the pair is never suggested again, after new records and a rebuild too', async () => {
     const h = makeHarness({}, { store });
     const ids: string[] = [];
