@@ -14,6 +14,8 @@ import { decodeReadable, EventCodec } from './event-codec.js';
 import { identityChangesOf } from './identity-changes.js';
 import type { IdentityFeed } from './ports/identity-feed.port.js';
 import type { RecordedEvent } from '../domain/customer/customer.events.js';
+import { DEFAULT_MATCH_BOOK_OPTIONS, MatchBookProjection, type MatchBookOptions } from './matching/match-book.projection.js';
+import { MatchDecisions } from './matching/match-decisions.use-case.js';
 import { MatchScan } from './matching/match-scan.use-case.js';
 import { IngestUseCase, type IngestSource } from './ingest/ingest.use-case.js';
 import { CommandPipeline, type AfterCommit } from './commands/command-pipeline.js';
@@ -41,6 +43,8 @@ export type CoreOptions = {
    * complete in the backups too (`backupsCleanAt`). Absent: no backups of ours to wait for.
    */
   readonly backupRetentionMs?: number | undefined;
+  /** the stored match book: its seed and up to how many records its model is fitted again on its own */
+  readonly matching?: Partial<MatchBookOptions> | undefined;
 };
 
 /** `make` run on the first call, its value kept */
@@ -71,15 +75,30 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     const e = engagement();
     return e ? e.react(tenant, events) : [];
   };
-  /** the Streams projector's hook, after the views: the identity feed, then engagement (a failure redelivers; both are idempotent) */
+  /** the Streams projector's hook, after the views: the identity feed, the match book, then engagement (a failure redelivers; all are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
     await publishChanges(tenant, events);
+    await keepMatchBook(tenant, events);
     await react(tenant, events);
+  };
+  /** the same without the match book: where a follower of its own keeps the book (the embedded store) */
+  const afterProjectButBook = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
+    await publishChanges(tenant, events);
+    await react(tenant, events);
+  };
+  /** the match book after the views: a failure is counted, never failing the commit or blocking the stream (a rebuild repairs the book) */
+  const keepMatchBook = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
+    try {
+      await matching().project(tenant, events);
+    } catch {
+      ports.metrics.increment('match_book_failed');
+    }
   };
   const afterCommit: AfterCommit = options.inlineProjection
     ? async (tenant, events) => {
         await projector().apply(tenant, events, ports.readModels);
         await publishChanges(tenant, events);
+        await keepMatchBook(tenant, events);
         try {
           await react(tenant, events);
         } catch {
@@ -90,18 +109,28 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     : async () => {};
   const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
-  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs));
+  // the match book forgets the cluster with its views: no record, blocking entry, suggestion or decision names it
+  const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs, (tenant, ids) => matchBook().erase(tenant, ids)));
   const restriction = once(() => new RestrictionUseCase(ports, repo(), pipeline()));
   const queries = once(() => new CustomerQueries(ports, repo(), codec(), projector()));
   const identity = once(() => new IdentityUseCases(ports, repo(), codec(), pipeline()));
   const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
-  const rebuild = once(() => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports));
+  // the match book is rebuilt after the views it reads (its model fitted again)
+  const rebuild = once(
+    () => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports, (tenant) => matchBook().rebuild(tenant)),
+  );
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
   const history = once(() => new EngagementQueries(ports.readModels, repo(), ports.ledger));
   const relay = once(() => new EngagementRelay(ports, options.engagement));
   const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries()));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
-  const matching = once(() => new MatchScan(ports.readModels, identity()));
+  const matchBook = once(() => new MatchBookProjection(ports, { ...DEFAULT_MATCH_BOOK_OPTIONS, ...options.matching }));
+  const matching = once(
+    () =>
+      new MatchScan(ports.readModels, identity(), matchBook(), new MatchDecisions(ports, repo(), pipeline()), ports.metrics, (tenant) =>
+        ports.settings.autoMerge ? ports.settings.autoMerge(tenant) : false,
+      ),
+  );
   const gdpr = once(() => ({
     erase: async (...args: Parameters<ErasureUseCase['erase']>) => {
       const receipt = await erasure().erase(...args);
@@ -168,6 +197,8 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     },
     publishChanges,
     afterProject,
+    afterProjectButBook,
+    keepMatchBook,
     engagement: engagementFacade,
     get gdpr() {
       return gdpr();
@@ -179,9 +210,13 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     get consents() {
       return consents();
     },
-    /** probabilistic matching: the batch scan behind `c360 match` */
+    /** probabilistic matching: the batch scan behind `c360 match`, and the stored match book's suggestions, accept and reject */
     get matching() {
       return matching();
+    },
+    /** the stored match book (a read model of the log): rebuilt by `rebuild`, cleared of erased customers */
+    get matchBook() {
+      return matchBook();
     },
   };
 };

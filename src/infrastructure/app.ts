@@ -1,5 +1,6 @@
 import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
+import { MATCH_BOOK_EVENTS } from '../application/matching/match-book.projection.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { syncIntake, type CallIntake } from '../application/ingest/intake.js';
 import type { KinesisConsumer } from '../adapters/kinesis/kinesis.consumer.js';
@@ -45,6 +46,9 @@ export type AppOptions = {
 };
 
 /** Where the Kinesis ingest consumer keeps its place: beside the store, so a restart resumes there. */
+/** the longest the match book waits for a quiet log (a continuous load by another process) before it catches up anyway */
+export const BOOK_MAX_LAG_MS = 120_000;
+
 const kinesisCheckpoints = async (config: Config, container: Container): Promise<() => Checkpoints> => {
   switch (config.store) {
     case 'dynamodb': {
@@ -87,25 +91,57 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   // left between commit and projection; with log projection (CLI jobs) it is the projector, a page
   // at a time, and runs the core's after-projection hooks (identity feed, engagement) too.
   let follower: SqliteLogFollower | undefined;
+  // The match book has a follower of its own on the embedded store, with its own checkpoint, never
+  // ahead of the views follower's (it reads the views): it runs once the views have caught up and
+  // nothing new came in for a tick, or when the book has waited BOOK_MAX_LAG_MS, so a bulk load by
+  // another process (a seed, an import) is not slowed by it, and the book catches up in large
+  // batches right after (each customer scored once per batch, however many of its calls it holds).
+  // The server's own commits kept the book inline (real time) and are skipped, as by the views.
+  let bookFollower: SqliteLogFollower | undefined;
   if (config.store === 'sqlite') {
     const { SqliteCheckpoints, SqliteLogFollower } = await import('./stores/sqlite.js');
-    follower = new SqliteLogFollower(
-      container.get(TOKENS.EventStore) as SqliteEventStore,
-      new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)),
-      core().projector,
-      container.get(TOKENS.ReadModelStore),
-      {
-        onRejected: (rejected) =>
-          console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
-        onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
-        skipLocalCommits: config.projection === 'inline',
-        // a job's events, and what a crash left, get the after-projection hooks wherever they are
-        // projected (the server's own commits ran them inline, and are skipped)
-        afterProject: core().afterProject,
-      },
-    );
+    const store = container.get(TOKENS.EventStore) as SqliteEventStore;
+    const checkpoints = new SqliteCheckpoints(container.get(TOKENS.SqliteDerived));
+    const views: SqliteLogFollower = new SqliteLogFollower(store, checkpoints, core().projector, container.get(TOKENS.ReadModelStore), {
+      onRejected: (rejected) =>
+        console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
+      onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
+      skipLocalCommits: config.projection === 'inline',
+      // a job's events, and what a crash left, get the after-projection hooks wherever they are
+      // projected (the server's own commits ran them inline, and are skipped)
+      afterProject: core().afterProjectButBook,
+      othersAt: (): number => book.position(),
+    });
+    let seen = -1;
+    let waitingSince = Date.now();
+    const bookDue = (): boolean => {
+      const at = views.position();
+      const quiet = at === seen && views.caughtUp();
+      seen = at;
+      if (book.position() >= at || (!quiet && Date.now() - waitingSince < BOOK_MAX_LAG_MS)) {
+        if (book.position() >= at) waitingSince = Date.now();
+        return false;
+      }
+      waitingSince = Date.now();
+      return true;
+    };
+    const book: SqliteLogFollower = new SqliteLogFollower(store, checkpoints, core().projector, container.get(TOKENS.ReadModelStore), {
+      name: 'match-book',
+      views: false,
+      types: MATCH_BOOK_EVENTS,
+      pageSize: 5_000,
+      upTo: (): number => views.position(),
+      ready: bookDue,
+      onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `match book follower: ${(e as Error).message}` })),
+      skipLocalCommits: config.projection === 'inline',
+      afterProject: core().keepMatchBook,
+      othersAt: () => views.position(),
+    });
+    follower = views;
+    bookFollower = book;
   }
   const stopFollower = () => follower?.stop();
+  const stopBookFollower = () => bookFollower?.stop();
   /**
    * A job (log projection) beside a running server on the same data dir leaves the projection to
    * the server's follower, which shares its checkpoint: the job then only decides and commits, and
@@ -206,6 +242,8 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         await follower.catchUp();
         follower.start(config.projection === 'log' ? 100 : 1_000);
         closers.unshift(stopFollower);
+        bookFollower?.start(1_000);
+        closers.unshift(stopBookFollower);
       }
       if (consumer && !closers.includes(stopConsumer)) {
         consumer.start();
@@ -238,7 +276,12 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
       await poller?.drain();
       if (deferred) await serverProjected();
       // a page's after-projection hooks may commit more (engagement decisions): until nothing is left
-      for (let round = 0; follower && round < 10 && (await follower.catchUp()).projected > 0; round++);
+      // and the match book after them (beside a server, the server's book follower keeps it)
+      for (let round = 0; follower && round < 10; round++) {
+        const projected = (await follower.catchUp()).projected;
+        const booked = bookFollower && !deferred ? (await bookFollower.catchUp()).projected : 0;
+        if (projected === 0 && booked === 0) break;
+      }
       await core().engagement.relay.flush();
     },
     async close() {

@@ -88,6 +88,10 @@ const Env = z.object({
     .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA')
     .default('US'),
   C360_IDEMPOTENCY_TTL_DAYS: z.coerce.number().positive().optional(),
+  C360_AUTO_MERGE_TENANTS: z
+    .string()
+    .regex(/^\s*([a-z0-9][a-z0-9-]{0,62}\s*(,\s*|$))*$/, 'a comma-separated list of tenants (lower-case letters, digits and dashes)')
+    .optional(),
   C360_SCORE_CURRENCY: z
     .string()
     .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code')
@@ -174,6 +178,8 @@ export type Config = {
   readonly claimSecretGenerated: boolean;
   readonly phoneRegion: PhoneRegion;
   readonly idempotencyTtlMs: number;
+  /** tenants whose probable duplicates at or above the auto-merge threshold merge on their own (C360_AUTO_MERGE_TENANTS) */
+  readonly autoMergeTenants?: readonly string[] | undefined;
   readonly scoreCurrency: string;
   readonly identityRules?: IdentityRules | undefined;
   readonly sources: Readonly<Record<string, z.infer<typeof Source>>>;
@@ -285,6 +291,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     claimSecretGenerated: e.C360_CLAIM_SECRET === undefined,
     phoneRegion: e.C360_PHONE_REGION as PhoneRegion,
     idempotencyTtlMs: e.C360_IDEMPOTENCY_TTL_DAYS === undefined ? DEFAULT_IDEMPOTENCY_TTL_MS : e.C360_IDEMPOTENCY_TTL_DAYS * 86_400_000,
+    autoMergeTenants: (e.C360_AUTO_MERGE_TENANTS ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== ''),
     scoreCurrency: e.C360_SCORE_CURRENCY,
     identityRules,
     sources: { ...DEFAULT_SOURCES, ...(e.C360_SOURCES ? parseJson('C360_SOURCES', e.C360_SOURCES, z.record(z.string(), Source)) : {}) },

@@ -76,6 +76,8 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
       scoreConfig: scoreConfigFor(config),
       phoneRegion: config.phoneRegion,
       idempotencyTtlMs: config.idempotencyTtlMs,
+      // auto-merge is off unless the tenant is listed
+      tenants: Object.fromEntries((config.autoMergeTenants ?? []).map((t) => [t, { autoMerge: true }])),
     }),
   );
   let outbox: (ctx: ResolutionContext) => EngagementOptions['outbox'];

@@ -55,6 +55,35 @@ describe('c360 match', () => {
     expect(human.out).toMatch(/ ~ .* p=(0\.9\d+|1\.0000) {2}(review|auto_merge) {2}\[.*surname (exact|jaro_winkler)/);
   });
 
+  it('`match reject` records that a suggested pair is two people, and `match accept` refuses it afterwards', async () => {
+    const traits = { firstName: 'Wren', lastName: 'Achterberg', birthday: '1988-11-02', address: { street: '4 quay lane', postalCode: '9021', city: 'Hull' } };
+    const core = rig.app.core;
+    const send = async (who: Record<string, string>, extra: Record<string, unknown>) => {
+      const out = await core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, 'crm'), {
+        type: 'identify',
+        messageId: `rej-${JSON.stringify(who)}`,
+        ...who,
+        traits: { ...traits, ...extra },
+      });
+      if (out.status !== 'accepted') throw new Error(JSON.stringify(out));
+      return out.customerId;
+    };
+    // a population for the tenant's model to be fitted on: a model of two records knows nothing
+    for (const [i, { record: r }] of generatePeople({ seed: 3, people: 40 }).entries())
+      await send({ userId: `bg-${i}` }, { firstName: r.givenName, lastName: r.surname, birthday: r.dateOfBirth, email: r.email, address: { city: r.city } });
+    const a = await send({ userId: 'wren-1' }, { email: 'wren.a@mail.example' });
+    const b = await send({ anonymousId: 'wren-anon' }, { firstName: 'Wern', email: 'wren.a@other.example' });
+    expect((await core.matching.matchesOf(TENANT, a)).suggestions.map((s) => s.customerIds)).toEqual([[a, b].sort()]);
+
+    const r = await c360('match', 'reject', a, b, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toEqual({ tenant: TENANT, rejected: [a, b] });
+    expect((await core.matching.matchesOf(TENANT, a)).suggestions).toEqual([]);
+    const human = await c360('match', 'accept', b, a);
+    expect(human.code).not.toBe(0);
+    expect(human.err).toMatch(/MATCH_NOT_SUGGESTED|not a suggested match/);
+  });
+
   it('refuses a bad --seed as a usage error naming the option', async () => {
     const r = await c360('match', '--seed', '-1');
     expect(r.code).toBe(2);

@@ -21,6 +21,11 @@ beforeAll(async () => {
   await rig.send('track', { userId: 'a11y-1', event: 'Order Completed', properties: { order_id: 'a-1', revenue: 25, currency: 'USD' } });
   await rig.send('identify', { userId: 'a11y-2', traits: { email: 'a11y-2@example.com' } });
   ids.one = (await rig.customerOf('email:a11y@example.com'))!;
+  // people enough for a matching model, and one of them again with a typo: the review queue lists the pair
+  const names = ['ada', 'alan', 'edsger', 'barbara', 'donald', 'frances', 'john', 'margaret', 'niklaus', 'radia', 'tony', 'leslie'];
+  const person = (i: number) => ({ firstName: names[i], lastName: `${names[(i * 5) % 12]}son`, birthday: `19${50 + i}-0${1 + (i % 9)}-1${i % 10}` });
+  for (let i = 0; i < 12; i++) await rig.send('identify', { userId: `a11y-p-${i}`, traits: { ...person(i), address: { city: 'leeds' } } });
+  await rig.send('identify', { anonymousId: 'a11y-twin', traits: { ...person(3), firstName: 'barbra', address: { city: 'leeds' } } });
   const context = await rig.browser.newContext({ bypassCSP: true });
   page = await context.newPage();
   await page.goto(`${rig.url}/console/sign-in`);
@@ -54,10 +59,13 @@ describe('the console pages and axe-core', () => {
       ['customer privacy', `/console/customers/${ids.one}/privacy`],
       ['privacy (ledger and audit)', '/console/privacy'],
       ['quarantine', '/console/quarantine'],
+      ['review queue', '/console/matches'],
     ];
     for (const [name, path] of pages) {
       const res = await page.goto(`${rig.url}${path}`);
       expect(res?.status(), name).toBe(200);
+      // the queue is checked with a pair in it: its table, evidence and decision forms
+      if (name === 'review queue') await expect(page.getByRole('button', { name: /^Accept/ }).count()).resolves.toBeGreaterThan(0);
       await check(name);
     }
     expect(checked.slice(0, pages.length + 1)).toEqual(['sign-in', ...pages.map(([n]) => n)]);

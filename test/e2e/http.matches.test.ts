@@ -1,97 +1,160 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
+import { buildApp } from '../../src/infrastructure/app.js';
+import { loadConfig } from '../../src/infrastructure/config.js';
 import { makeHarness } from '../support/harness.js';
-import { startApi, type Api } from '../support/http-fixture.js';
+import { startApi, type Api, type MakeBackend } from '../support/http-fixture.js';
 
 // GET /v1/customers/{id}/matches over a real local server on the in-memory core: look-alike
-// customers that no exact identifier joins are listed with their score and each field's weight.
+// customers that no exact identifier joins are listed with their score and each field's weight,
+// from the stored match book; accept merges one, reject records that the two are two people.
 
-let api: Api;
-beforeAll(async () => {
-  api = await startApi(async () => {
-    const h = makeHarness();
-    return { core: h.core, intake: syncIntake(h.core.ingest), sourceOf: () => h.web, metrics: h.ports.metrics };
-  });
-});
-afterAll(async () => {
-  await api.close();
-});
-
-const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
-const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
-const CITIES = ['leeds', 'york', 'bath', 'truro'];
-
-const identify = async (who: string | { anonymousId: string }, traits: Record<string, unknown>) => {
-  const r = await api.send('identify', { ...(typeof who === 'string' ? { userId: who } : who), traits });
-  expect(r.status, r.text).toBe(200);
-  return r.body.customerId as string;
+const memoryBackend: MakeBackend = async () => {
+  const h = makeHarness();
+  return { core: h.core, intake: syncIntake(h.core.ingest), sourceOf: () => h.web, metrics: h.ports.metrics };
 };
-const person = (i: number) => ({
-  firstName: GIVEN[i % GIVEN.length],
-  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
-  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
-  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
-  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: CITIES[i % CITIES.length] },
-});
+/** the production wiring on DynamoDB Local: views and the match book kept from DynamoDB Streams */
+const dynamoBackend: MakeBackend = async () => {
+  const run = randomUUID().slice(0, 8);
+  const app = await buildApp(
+    loadConfig({
+      C360_STORE: 'dynamodb',
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+      C360_EVENTS_TABLE: `matches-events-${run}`,
+      C360_VIEWS_TABLE: `matches-views-${run}`,
+      C360_KEYS_TABLE: `matches-keys-${run}`,
+      C360_QUARANTINE_TABLE: `matches-quarantine-${run}`,
+      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+      C360_MASTER_KEY: randomBytes(32).toString('base64'),
+    }),
+  );
+  await app.startBackground();
+  return { core: app.core, intake: app.intake, sourceOf: app.sourceOf, metrics: app.metrics, settle: () => app.drainBackground(), close: () => app.close() };
+};
 
-describe('GET /v1/customers/{id}/matches', () => {
-  it('lists a look-alike with a typo in the name and a changed email, with score and field weights, and not the others', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 24; i++) ids.push(await identify(`m-${i}`, person(i)));
-    const p = person(3);
-    // no user id of its own: the user_id limit of one does not stand between them
-    const twin = await identify({ anonymousId: 'anon-twin' }, { ...p, firstName: 'jakc', email: `${p.firstName}.3@other.example` });
+describe.each([
+  ['in memory', memoryBackend],
+  ['on DynamoDB Local, kept from Streams', dynamoBackend],
+] as const)('GET /v1/customers/{id}/matches (%s)', (_name, make) => {
+  let api: Api;
+  beforeAll(async () => {
+    api = await startApi(make);
+  }, 120_000);
+  afterAll(async () => {
+    await api.close();
+  });
 
-    const r = await api.request('GET', `/v1/customers/${ids[3]}/matches`, { token: api.keys.acmeReader });
+  const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
+  const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
+  const CITIES = ['leeds', 'york', 'bath', 'truro'];
+
+  const identify = async (who: string | { anonymousId: string }, traits: Record<string, unknown>) => {
+    const r = await api.send('identify', { ...(typeof who === 'string' ? { userId: who } : who), traits });
     expect(r.status, r.text).toBe(200);
-    expect(r.body.customerId).toBe(ids[3]);
-    expect(r.body.modelVersion).toMatch(/^fitted-seed-/);
-    expect(r.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([twin]);
-    const [m] = r.body.matches;
-    expect(m.probability).toBeGreaterThanOrEqual(0.9);
-    const level = Object.fromEntries(m.fields.map((f: { field: string; level: string }) => [f.field, f.level]));
-    expect(level).toMatchObject({ surname: 'exact', dateOfBirth: 'exact', email: 'same_local_part' });
-    expect(level.givenName).not.toBe('exact');
-    expect(m.probability).toBeCloseTo(1 / (1 + 2 ** -m.weight), 9);
-
-    // the pair is listed from both sides; someone unlike anyone has none
-    const back = await api.request('GET', `/v1/customers/${twin}/matches`, { token: api.keys.acmeReader });
-    expect(back.body.matches.map((x: { customerId: string }) => x.customerId)).toEqual([ids[3]]);
-    const alone = await api.request('GET', `/v1/customers/${ids[10]}/matches`, { token: api.keys.acmeReader });
-    expect(alone.body.matches).toEqual([]);
-
-    // accepting a pair that is not suggested is refused, naming the field
-    const refused = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: ids[10] } });
-    expect(refused.status, refused.text).toBe(409);
-    expect(refused.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
-
-    // accepting the suggestion merges the two, with the score in the merge's evidence
-    const accepted = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
-    expect(accepted.status, accepted.text).toBe(200);
-    expect([accepted.body.survivorId, accepted.body.absorbedId].sort()).toEqual([ids[3], twin].sort());
-    expect(accepted.body.probability).toBe(m.probability);
-    const explained = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/explain`, { token: api.keys.acmeReader });
-    expect(JSON.stringify(explained.body)).toMatch(/probabilistic match accepted: p=[01]\.\d+, weight=-?\d+\.\d+, model fitted-seed-19; givenName /);
-    const after = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/matches`, { token: api.keys.acmeReader });
-    expect(after.body.matches).toEqual([]);
+    await api.settle();
+    return r.body.customerId as string;
+  };
+  const person = (i: number) => ({
+    firstName: GIVEN[i % GIVEN.length],
+    lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
+    birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
+    email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
+    address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: CITIES[i % CITIES.length] },
   });
 
-  it('accepting merges like any merge: a look-alike with another user id breaks the limit and is refused', async () => {
-    const p = { ...person(40), firstName: 'zara', lastName: 'quennell' };
-    const first = await identify('lim-1', p);
-    const second = await identify('lim-2', { ...p, email: `zara.q@other.example` });
-    const listed = await api.request('GET', `/v1/customers/${first}/matches`, { token: api.keys.acmeReader });
-    expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([second]);
-    const r = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: second } });
-    expect(r.status, r.text).toBe(409);
-    expect(r.body.error.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
-    expect((await api.request('GET', `/v1/customers/${second}`, { token: api.keys.acmeReader })).status).toBe(200);
-  });
+  describe('suggestions, accept and reject', () => {
+    it('lists a look-alike with a typo in the name and a changed email, with score and field weights, and not the others', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 24; i++) ids.push(await identify(`m-${i}`, person(i)));
+      const p = person(3);
+      // no user id of its own: the user_id limit of one does not stand between them
+      const twin = await identify({ anonymousId: 'anon-twin' }, { ...p, firstName: 'jakc', email: `${p.firstName}.3@other.example` });
 
-  it('answers 404 for an unknown customer and 400 naming the id for a malformed one', async () => {
-    expect((await api.request('GET', '/v1/customers/nobody-here/matches', { token: api.keys.acmeReader })).status).toBe(404);
-    const bad = await api.request('GET', '/v1/customers/not%20an%20id/matches', { token: api.keys.acmeReader });
-    expect(bad.status).toBe(400);
-    expect(bad.body.error.issues[0].path).toBe('id');
+      const r = await api.request('GET', `/v1/customers/${ids[3]}/matches`, { token: api.keys.acmeReader });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.customerId).toBe(ids[3]);
+      expect(r.body.modelVersion).toMatch(/^fitted-seed-/);
+      expect(r.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([twin]);
+      const [m] = r.body.matches;
+      expect(m.probability).toBeGreaterThanOrEqual(0.9);
+      const level = Object.fromEntries(m.fields.map((f: { field: string; level: string }) => [f.field, f.level]));
+      expect(level).toMatchObject({ surname: 'exact', dateOfBirth: 'exact', email: 'same_local_part' });
+      expect(level.givenName).not.toBe('exact');
+      expect(m.probability).toBeCloseTo(1 / (1 + 2 ** -m.weight), 9);
+
+      // the pair is listed from both sides; someone unlike anyone has none
+      const back = await api.request('GET', `/v1/customers/${twin}/matches`, { token: api.keys.acmeReader });
+      expect(back.body.matches.map((x: { customerId: string }) => x.customerId)).toEqual([ids[3]]);
+      const alone = await api.request('GET', `/v1/customers/${ids[10]}/matches`, { token: api.keys.acmeReader });
+      expect(alone.body.matches).toEqual([]);
+
+      // accepting a pair that is not suggested is refused, naming the field
+      const refused = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: ids[10] } });
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
+
+      // accepting the suggestion merges the two, with the score in the merge's evidence
+      const accepted = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+      expect(accepted.status, accepted.text).toBe(200);
+      await api.settle();
+      expect([accepted.body.survivorId, accepted.body.absorbedId].sort()).toEqual([ids[3], twin].sort());
+      expect(accepted.body.probability).toBe(m.probability);
+      const explained = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/explain`, { token: api.keys.acmeReader });
+      expect(JSON.stringify(explained.body)).toMatch(/probabilistic match accepted: p=[01]\.\d+, weight=-?\d+\.\d+, model fitted-seed-19-on-\d+; givenName /);
+      const after = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/matches`, { token: api.keys.acmeReader });
+      expect(after.body.matches).toEqual([]);
+    });
+
+    it('accepting merges like any merge: a look-alike with another user id breaks the limit and is refused', async () => {
+      const p = { ...person(40), firstName: 'zara', lastName: 'quennell' };
+      const first = await identify('lim-1', p);
+      const second = await identify('lim-2', { ...p, email: `zara.q@other.example` });
+      const listed = await api.request('GET', `/v1/customers/${first}/matches`, { token: api.keys.acmeReader });
+      expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([second]);
+      const r = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: second } });
+      expect(r.status, r.text).toBe(409);
+      expect(r.body.error.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
+      expect((await api.request('GET', `/v1/customers/${second}`, { token: api.keys.acmeReader })).status).toBe(200);
+    });
+
+    it('rejecting a suggestion records it: the pair is listed no more from either side, and a second reject is refused naming the field', async () => {
+      const p = { ...person(41), firstName: 'ivo', lastName: 'sandoval' };
+      const first = await identify('rej-1', p);
+      const twin = await identify({ anonymousId: 'anon-rej' }, { ...p, firstName: 'iov', email: 'ivo.41@other.example' });
+      const listed = await api.request('GET', `/v1/customers/${twin}/matches`, { token: api.keys.acmeReader });
+      expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([first]);
+
+      // a reader may not decide; a body without the other id is refused naming it
+      const reader = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeReader, json: { otherId: first } });
+      expect(reader.status).toBe(403);
+      const missing = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeAdmin, json: {} });
+      expect(missing.status, missing.text).toBe(400);
+      expect(missing.body.error.issues.map((i: { path: string }) => i.path)).toContain('otherId');
+
+      const r = await api.request('POST', `/v1/customers/${twin}/matches/reject`, { token: api.keys.acmeAdmin, json: { otherId: first } });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toEqual({ customerId: twin, otherId: first });
+      await api.settle();
+      for (const [id, other] of [
+        [twin, first],
+        [first, twin],
+      ]) {
+        const after = await api.request('GET', `/v1/customers/${id}/matches`, { token: api.keys.acmeReader });
+        expect(after.body.matches.map((m: { customerId: string }) => m.customerId)).not.toContain(other);
+      }
+      const again = await api.request('POST', `/v1/customers/${first}/matches/reject`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+      expect(again.status, again.text).toBe(409);
+      expect(again.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
+      const accept = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+      expect(accept.status).toBe(409);
+    });
+
+    it('answers 404 for an unknown customer and 400 naming the id for a malformed one', async () => {
+      expect((await api.request('GET', '/v1/customers/nobody-here/matches', { token: api.keys.acmeReader })).status).toBe(404);
+      const bad = await api.request('GET', '/v1/customers/not%20an%20id/matches', { token: api.keys.acmeReader });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.issues[0].path).toBe('id');
+    });
   });
 });

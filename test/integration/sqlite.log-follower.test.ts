@@ -251,3 +251,91 @@ describe('skipping what this process projected inline', () => {
     expect(self.store.committedHere(all.at(-1)!.position)).toBe(false); // forgotten once passed
   });
 });
+
+describe('a follower of the hooks alone (the match book on the embedded store)', () => {
+  const hooksOnly = (p: Proc, handed: RecordedEvent[], options: SqliteLogFollowerOptions = {}) =>
+    new SqliteLogFollower(p.store, new SqliteCheckpoints(p.db), p.core.projector, new MemoryReadModelStore(), {
+      name: 'match-book',
+      views: false,
+      upTo: () => p.follower.position(),
+      afterProject: async (_t, events) => void handed.push(...events),
+      ...options,
+    });
+
+  it('never passes the views follower, hands every event to its hook once, and writes no view', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    await populate(p, tenant, 5);
+    const handed: RecordedEvent[] = [];
+    const book = hooksOnly(p, handed, { pageSize: 6 });
+    await expect(book.catchUp()).resolves.toEqual({ projected: 0 }); // the views are not there yet
+    expect(handed).toEqual([]);
+
+    await p.follower.catchUp();
+    const views = await stored(s.views, tenant);
+    const total = logLength(p);
+    await expect(book.catchUp()).resolves.toEqual({ projected: total });
+    expect(handed.map((e) => [e.streamId, e.version])).toEqual(p.store.readGlobal(0, 10_000).map((e) => [e.streamId, e.version]));
+    expect(book.position()).toBe(total);
+    expect(await stored(s.views, tenant)).toEqual(views);
+    await expect(book.catchUp()).resolves.toEqual({ projected: 0 });
+  });
+
+  it('hands on only the types it is given, and moves past the rest', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    await populate(p, tenant, 8);
+    await p.follower.catchUp();
+    const handed: RecordedEvent[] = [];
+    const types = new Set(['TraitsUpdated', 'CustomerMerged']);
+    const book = hooksOnly(p, handed, { types });
+    const wanted = p.store.readGlobal(0, 10_000).filter((e) => types.has(e.event!.type));
+    expect(wanted.length).toBeGreaterThan(0);
+    expect(wanted.length).toBeLessThan(logLength(p));
+    await expect(book.catchUp()).resolves.toEqual({ projected: wanted.length });
+    expect(handed.map((e) => [e.streamId, e.version])).toEqual(wanted.map((e) => [e.streamId, e.version]));
+    expect(book.position()).toBe(logLength(p));
+  });
+
+  it('polls only when it is ready; catchUp runs whenever asked', async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    await populate(p, tenant, 6);
+    await p.follower.catchUp();
+    let ready = false;
+    const handed: RecordedEvent[] = [];
+    const book = hooksOnly(p, handed, { ready: () => ready });
+    book.start(5);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(book.position()).toBe(0);
+    ready = true;
+    await vi.waitFor(() => expect(book.position()).toBe(logLength(p)), { timeout: 2_000 });
+    await book.stop();
+    expect(handed).toHaveLength(logLength(p));
+  });
+
+  it("this process's commits are skipped by both, and forgotten only once both have passed them", async () => {
+    const s = shared();
+    const p = startProcess(s);
+    const tenant = `t-${randomUUID()}`;
+    const handed: RecordedEvent[] = [];
+    let book: SqliteLogFollower | undefined;
+    const self = startProcess(s, { skipLocalCommits: true, othersAt: () => book!.position() });
+    book = hooksOnly(self, handed, { skipLocalCommits: true, othersAt: () => self.follower.position() });
+    await populate(p, tenant, 7);
+    const mine = await self.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] });
+    expect(mine.status).toBe('committed');
+    const last = self.store.readGlobal(0, 10_000).at(-1)!.position;
+
+    await self.follower.catchUp();
+    expect(self.follower.position()).toBe(last);
+    expect(self.store.committedHere(last)).toBe(true); // the book has not passed it yet
+    await book.catchUp();
+    expect(book.position()).toBe(last);
+    expect(handed).toHaveLength(last - 1); // the other process's events, not this one's own
+    expect(self.store.committedHere(last)).toBe(false);
+  });
+});

@@ -1,8 +1,23 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
-import { autoMergesFor, emptyBook, evolveBook, type MatchBook, type MatchChange, pairKey } from '../../src/domain/matching/match-book.js';
+import { afterAll, describe, expect } from 'vitest';
+import { decodeReadable } from '../../src/application/event-codec.js';
+import { AUTO_MERGE_ACTOR } from '../../src/application/matching/match-book.projection.js';
+import { matchBookNamespace } from '../../src/application/ports/read-model.port.js';
+import {
+  autoMergesFor,
+  buildBook,
+  emptyBook,
+  evolveBook,
+  type MatchBook,
+  type MatchChange,
+  pairKey,
+  suggestionsFor,
+} from '../../src/domain/matching/match-book.js';
 import { type MatchRecord, normaliseRecord } from '../../src/domain/matching/match-record.js';
 import { DEFAULT_THRESHOLDS, MatchModel, scorePair } from '../../src/domain/matching/match-model.js';
+import { matchRecordOfView } from '../../src/domain/matching/view-record.js';
+import { DomainError } from '../../src/domain/shared/errors.js';
+import { closeHarnesses, type Harness, listViews, makeHarness } from '../support/harness.js';
 import { fitOn, loadFebrl } from '../support/linkage.js';
 
 // Laws of probabilistic matching, on the pure match book with a fixed model (fitted once on FEBRL
@@ -116,6 +131,123 @@ describe('matching laws', () => {
       expect(Object.values(book.blocks).flat()).not.toContain(erased);
       for (const k of [...Object.keys(book.suggestions), ...Object.keys(book.rejected), ...Object.keys(book.autoMergeUndone)])
         expect(k.split(' ')).not.toContain(erased);
+    },
+  );
+});
+
+// The same laws on the real core (LAW_STORE: memory or SQLite), with the model fixed as above: each
+// customer's records arrive as Segment identify calls under its own anonymous id (no exact
+// identifier joins two of them), rejections through the use case, and the stored match book is
+// compared with the book built at once from the views the calls left.
+const CORE_RUNS = Math.max(10, Math.round(RUNS / 6));
+const TENANT = 'acme';
+
+const traitsOf = (r: MatchRecord) => ({
+  ...(r.givenName && { firstName: r.givenName }),
+  ...(r.surname && { lastName: r.surname }),
+  ...(r.dateOfBirth && { birthday: r.dateOfBirth }),
+  address: { ...(r.street && { street: r.street }), ...(r.postcode && { postalCode: r.postcode }), ...(r.city && { city: r.city }) },
+});
+
+/** Plays the changes as calls; answers each customer's id and the rejections that were made. */
+const play = async (h: Harness, changes: readonly MatchChange[]) => {
+  const ids = new Map<string, string>();
+  const rejected: [string, string][] = [];
+  let n = 0;
+  for (const c of changes) {
+    if (c.type === 'RecordChanged') {
+      const out = await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `m-${++n}`, anonymousId: c.customerId, traits: traitsOf(c.record) });
+      if (out.status !== 'accepted') throw new Error(JSON.stringify(out));
+      ids.set(c.customerId, out.customerId);
+    } else if (c.type === 'SuggestionRejected') {
+      const [a, b] = c.customerIds.map((x) => ids.get(x));
+      if (!a || !b) continue;
+      try {
+        await h.core.matching.reject(TENANT, a, b, { actor: 'law' });
+        rejected.push([a, b]);
+      } catch (e) {
+        if (!(e instanceof DomainError) || e.code !== 'MATCH_NOT_SUGGESTED') throw e;
+      }
+    }
+  }
+  return { ids, rejected };
+};
+const loggedEvents = async (h: Harness) => {
+  const out: ReturnType<typeof decodeReadable>[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await h.ports.store.readAll(TENANT, { after, limit: 500 });
+    out.push(...page.events.map((s) => decodeReadable(s)));
+    if (!page.next || page.events.length === 0) return out;
+    after = page.next;
+  }
+};
+const storedBookJson = (h: Harness) => JSON.stringify((h.ports.readModels.dump() as Record<string, unknown>)[matchBookNamespace(TENANT)] ?? {});
+
+describe('matching laws on the real core', () => {
+  afterAll(closeHarnesses);
+
+  test.prop([arbHistories], { numRuns: CORE_RUNS })(
+    'auto-merge off: no merge without an exact identifier, and the stored book equals the book built at once from the views, whatever the order of arrival',
+    async (hs) => {
+      const h = makeHarness({}, { matching: { model } });
+      const { ids, rejected } = await play(h, interleave(changesOf(hs), hs.keys));
+      const records = Object.fromEntries((await listViews(h, TENANT)).flatMap((d) => (d.kind === 'view' ? [[d.customerId, matchRecordOfView(d.view)]] : [])));
+      const expected = buildBook(
+        model,
+        records,
+        rejected.map(([a, b]) => ({ type: 'SuggestionRejected', customerIds: [a, b] })),
+      );
+      fc.pre(Object.keys(expected.suggestions).length > 0);
+      expect((await loggedEvents(h)).filter((r) => r.event.type === 'CustomerMerged')).toEqual([]);
+      for (const id of ids.values()) expect((await h.core.matching.matchesOf(TENANT, id)).suggestions).toEqual(suggestionsFor(expected, id));
+    },
+  );
+
+  test.prop([arbHistories, fc.nat()], { numRuns: CORE_RUNS })(
+    'erasure leaves no record, blocking entry, suggestion or decision naming the erased customer, a rebuild after it neither',
+    async (hs, pick) => {
+      const h = makeHarness({}, { matching: { model } });
+      const { ids } = await play(h, interleave(changesOf(hs), hs.keys));
+      const all = [...new Set(ids.values())];
+      const erased = all[pick % all.length]!;
+      fc.pre(storedBookJson(h).includes(`"${erased}"`) && (await h.core.matching.matchesOf(TENANT, erased)).suggestions.length > 0);
+      const receipt = await h.core.gdpr.erase(TENANT, erased, { actor: 'law' });
+      for (const id of receipt.customers) expect(storedBookJson(h)).not.toContain(id);
+      await h.core.rebuild.rebuild(TENANT);
+      for (const id of receipt.customers) expect(storedBookJson(h)).not.toContain(id);
+    },
+  );
+
+  test.prop([arbHistories, fc.array(fc.tuple(fc.constantFrom(0, 1), arbRecord), { minLength: 1, maxLength: 3 })], { numRuns: CORE_RUNS })(
+    'auto-merge on: an unmerged auto-merge is never auto-merged again, whatever the two customers become',
+    async (hs, later) => {
+      const h = makeHarness({ tenants: { [TENANT]: { autoMerge: true } } }, { matching: { model } });
+      await play(h, interleave(changesOf(hs), hs.keys));
+      // the latest merge: nothing merged its survivor since, so it can be undone (every merge here is an auto-merge)
+      const auto = (await loggedEvents(h)).filter((r) => r.event.type === 'CustomerMerged').at(-1);
+      fc.pre(auto !== undefined);
+      const merged = auto!.event.type === 'CustomerMerged' ? auto!.event.data : undefined;
+      expect(merged!.evidence.actor).toBe(AUTO_MERGE_ACTOR);
+      const pair = [auto!.streamId, merged!.absorbedId] as const;
+      await h.core.identity.unmerge(TENANT, pair[0], merged!.mergeId, { actor: 'law' });
+      const before = (await loggedEvents(h)).length;
+      // the absorbed customer's anonymous id is its own again: send its later records under it
+      const anonymous = await Promise.all(
+        pair.map(async (id) => {
+          const doc = await h.ports.readModels.get(TENANT, id);
+          return doc?.kind === 'view' ? Object.values(doc.view.identifiers).find((f) => f.type === 'anonymous_id')?.value : undefined;
+        }),
+      );
+      let n = 0;
+      for (const [side, record] of later) {
+        const who = anonymous[side];
+        if (who) await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `later-${++n}`, anonymousId: who, traits: traitsOf(record) });
+      }
+      const again = (await loggedEvents(h))
+        .slice(before)
+        .filter((r) => r.event.type === 'CustomerMerged' && pair.includes(r.streamId) && pair.includes(r.event.data.absorbedId));
+      expect(again).toEqual([]);
     },
   );
 });

@@ -1,4 +1,4 @@
-import { createCore, type Core } from '../../src/application/core.js';
+import { createCore, type Core, type CoreOptions } from '../../src/application/core.js';
 import type { CorePorts } from '../../src/application/deps.js';
 import type { IngestSource } from '../../src/application/ingest/ingest.use-case.js';
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
@@ -70,7 +70,12 @@ export type Harness = {
   readonly crm: IngestSource;
 };
 
-export type HarnessOptions = { readonly inlineProjection?: boolean | undefined; readonly store?: StoreKind | undefined };
+export type HarnessOptions = {
+  readonly inlineProjection?: boolean | undefined;
+  readonly store?: StoreKind | undefined;
+  /** the stored match book's options (CoreOptions.matching) */
+  readonly matching?: CoreOptions['matching'];
+};
 
 /** a fixed master key: the SQLite key store wraps every data key with it */
 const KEYRING = new MasterKeyring(LocalMasterKey.fromBase64(Buffer.alloc(32, 7).toString('base64')));
@@ -130,6 +135,7 @@ export const makeHarness = (settings: TenantSettingsInput = {}, options: Harness
   const core = createCore(ports, {
     inlineProjection: options.inlineProjection ?? true,
     sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
+    matching: options.matching,
   });
   return { core, storeKind, ports, clock, web, crm };
 };

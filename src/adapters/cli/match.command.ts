@@ -1,18 +1,46 @@
 import type { Command } from 'commander';
+import { cliActor } from './actor.js';
 import type { Action, CommandContext } from './command-context.js';
 import { integer } from './options.js';
 import { plural } from './output.js';
 
 // `c360 match`: scan the tenant's customers for probable duplicates and list the suggestions, best
-// first, with each field's weight. Read-only: nothing is merged.
+// first, with each field's weight. Read-only: nothing is merged. `c360 match reject|accept` decide
+// one pair the stored match book suggests (the actor recorded is `cli:<os user>`).
 
 export const registerMatch = (program: Command, action: Action): void => {
-  program
+  const cmd = program
     .command('match')
     .description("scan the tenant's customers for probable duplicates (read-only) and list the suggestions with their scores")
     .option('--seed <n>', 'seed for the random pairs the model is fitted from', integer(0), 19)
     .option('--limit <n>', 'list at most this many suggestions', integer(1), 50)
     .action(action((ctx, opts: { seed: number; limit: number }) => match(ctx, opts)));
+  cmd
+    .command('reject')
+    .description('record that a suggested pair is two people: the pair is never suggested again')
+    .argument('<customerId>', 'one customer of the suggested pair')
+    .argument('<otherId>', 'the other customer of the pair')
+    .action(action((ctx, id: string, other: string) => decide(ctx, 'reject', id, other)));
+  cmd
+    .command('accept')
+    .description('merge a suggested pair through the manual merge, with the score as evidence (unmerge undoes it)')
+    .argument('<customerId>', 'one customer of the suggested pair')
+    .argument('<otherId>', 'the other customer of the pair')
+    .action(action((ctx, id: string, other: string) => decide(ctx, 'accept', id, other)));
+};
+
+const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string, other: string): Promise<number> => {
+  const { core } = await ctx.session();
+  if (how === 'reject') {
+    const r = await core.matching.reject(ctx.tenant, id, other, { actor: cliActor() });
+    ctx.out.result({ tenant: ctx.tenant, rejected: [r.customerId, r.otherId] });
+    ctx.out.line(`rejected: ${r.customerId} and ${r.otherId} are two people; the pair is not suggested again`);
+    return 0;
+  }
+  const r = await core.matching.accept(ctx.tenant, id, other, { actor: cliActor() });
+  ctx.out.result({ tenant: ctx.tenant, mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability });
+  ctx.out.line(`merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); an unmerge undoes it`);
+  return 0;
 };
 
 const match = async (ctx: CommandContext, opts: { seed: number; limit: number }): Promise<number> => {

@@ -8,6 +8,8 @@ export type TenantSettingsInput = {
   readonly scoreConfig?: ScoreConfig | undefined;
   readonly phoneRegion?: PhoneRegion | undefined;
   readonly idempotencyTtlMs?: number | undefined;
+  /** probabilistic matches at or above the auto-merge threshold merge on their own (default false) */
+  readonly autoMerge?: boolean | undefined;
   /** per-tenant overrides of the values above */
   readonly tenants?: Readonly<Record<string, Omit<TenantSettingsInput, 'tenants'>>> | undefined;
 };
@@ -41,5 +43,9 @@ export class StaticTenantSettings implements TenantSettings {
 
   idempotencyTtlMs(tenant: string): number {
     return this.pick(tenant, 'idempotencyTtlMs') ?? DEFAULT_IDEMPOTENCY_TTL_MS;
+  }
+
+  autoMerge(tenant: string): boolean {
+    return this.pick(tenant, 'autoMerge') ?? false;
   }
 }

@@ -41,6 +41,19 @@ export type SqliteLogFollowerOptions = {
    * are always projected.
    */
   readonly skipLocalCommits?: boolean | undefined;
+  /**
+   * false: a follower of the hooks alone (its own checkpoint, the views left to another follower):
+   * it decodes events and hands them to afterProject without applying them to the views
+   */
+  readonly views?: boolean | undefined;
+  /** only events of these types are decoded and handed on (a hooks-only follower: the ones its hooks read); the rest are passed over */
+  readonly types?: ReadonlySet<string> | undefined;
+  /** never past this position (a hooks-only follower: the views follower's checkpoint, so it reads projected views) */
+  readonly upTo?: (() => number) | undefined;
+  /** polling (start) runs a catchUp only when this answers true; catchUp itself always runs */
+  readonly ready?: (() => boolean) | undefined;
+  /** this process's commits are forgotten only once this position (another follower skipping them too) has passed them */
+  readonly othersAt?: (() => number) | undefined;
 };
 
 type Ready = { readonly entry: GlobalEntry; readonly event: RecordedEvent };
@@ -85,7 +98,7 @@ export class SqliteLogFollower {
     if (this.polling) return;
     this.polling = true;
     const tick = (): void => {
-      this.catchUp()
+      (this.options.ready && !this.options.ready() ? Promise.resolve() : this.catchUp())
         .catch((e: unknown) => (this.options.onError ?? ((x: unknown) => console.error('log follower:', x)))(e))
         .finally(() => {
           if (this.polling) (this.timer = setTimeout(tick, intervalMs)).unref();
@@ -116,17 +129,19 @@ export class SqliteLogFollower {
     let projected = 0;
     for (;;) {
       const after = this.position();
-      const page = this.store.readGlobal(after, this.pageSize);
+      const upTo = this.options.upTo?.() ?? Number.POSITIVE_INFINITY;
+      const read = upTo <= after ? [] : this.store.readGlobal(after, this.pageSize);
+      const page = read.filter((e) => e.position <= upTo);
       if (page.length === 0) return { projected };
       const { count, failedAt, error } = await this.project(page);
       projected += count;
       const reached = failedAt === undefined ? page.at(-1)!.position : failedAt - 1;
       if (reached > after) {
         this.checkpoints.save(this.name, toPosition(reached));
-        this.store.forgetCommittedUpTo(reached);
+        this.store.forgetCommittedUpTo(Math.min(reached, this.options.othersAt?.() ?? reached));
       }
       if (failedAt !== undefined) throw error;
-      if (page.length < this.pageSize) return { projected };
+      if (read.length < this.pageSize || page.length < read.length) return { projected };
     }
   }
 
@@ -149,6 +164,7 @@ export class SqliteLogFollower {
     const byTenant = new Map<string, GlobalEntry[]>();
     for (const entry of page) {
       if (this.options.skipLocalCommits && this.store.committedHere(entry.position)) continue;
+      if (entry.event && this.options.types && !this.options.types.has(entry.event.type)) continue;
       if (!entry.event) reject(entry, 'UNREADABLE_EVENT', entry.error);
       else if (byTenant.has(entry.tenant)) byTenant.get(entry.tenant)!.push(entry);
       else byTenant.set(entry.tenant, [entry]);
@@ -177,7 +193,7 @@ export class SqliteLogFollower {
           }
         }
       }
-      const applied = await this.apply(tenant, ready, keys, fail, (entry, e) => reject(entry, 'PROJECTION_FAILED', e));
+      const applied = this.options.views === false ? ready : await this.apply(tenant, ready, keys, fail, (entry, e) => reject(entry, 'PROJECTION_FAILED', e));
       count += applied.length;
       if (this.options.afterProject && applied.length > 0) {
         try {

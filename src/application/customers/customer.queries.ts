@@ -24,7 +24,7 @@ export class CustomerQueries {
   async get360(tenant: string, customerId: string): Promise<Get360Result> {
     const doc = (await this.ports.readModels.get(tenant, customerId)) ?? (await this.fromLog(tenant, customerId));
     if (!doc) throw await absentCustomer(this.ports.ledger, tenant, customerId);
-    if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
+    if (doc.kind !== 'view') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
   }
 

@@ -47,7 +47,7 @@ export class EngagementQueries {
   async history(tenant: string, customerId: string): Promise<EngagementsResult> {
     const doc = await this.views.get(tenant, customerId);
     if (!doc) throw await absentCustomer(this.ledger, tenant, customerId);
-    if (doc.kind === 'pointer') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
+    if (doc.kind !== 'view') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'history', customerId: doc.customerId, version: doc.version, engagement: presentEngagement(doc.view.engagement) };
   }
 }

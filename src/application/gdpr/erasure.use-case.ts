@@ -47,6 +47,8 @@ export class ErasureUseCase {
     private readonly pipeline: CommandPipeline,
     /** how long backups keep deleted items (see CoreOptions.backupRetentionMs) */
     private readonly backupRetentionMs?: number | undefined,
+    /** other read models that name customers (the match book): told with the views, before the quarantine's closing scrub */
+    private readonly forget?: ((tenant: string, customerIds: readonly string[]) => Promise<void>) | undefined,
   ) {}
 
   async erase(tenant: string, customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
@@ -178,6 +180,7 @@ export class ErasureUseCase {
         await snapshots.delete(tenant, id);
       }
     }
+    await this.forget?.(tenant, cluster.ids);
     const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId });
     return { dataKeys, views, snapshots: snaps, quarantined };
   }

@@ -15,6 +15,7 @@ const NOT_ACTIVITY: ReadonlySet<string> = new Set([
   'ProcessingRestricted',
   'ProcessingRestrictionLifted',
   'EngagementDecided',
+  'MatchRejected',
 ]);
 
 const productIdOf = (p: { productId?: string | undefined; sku?: string | undefined }): string => p.productId ?? p.sku ?? 'unknown';

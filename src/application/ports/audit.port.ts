@@ -9,6 +9,7 @@ export type AuditAction =
   | 'customer.consent'
   | 'customer.merge'
   | 'customer.unmerge'
+  | 'customer.match.reject'
   | 'admin.rebuild'
   | 'quarantine.replay'
   | 'erasure.reapply';

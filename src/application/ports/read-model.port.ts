@@ -1,8 +1,10 @@
+import type { MatchBookEntry } from '../../domain/matching/match-book.js';
 import type { Customer360 } from '../../domain/projection/customer360.js';
 
 /**
  * A projected document per customer id: the cluster's view for a survivor, a pointer for an
- * absorbed customer. `applied` is the last version folded per member stream, so duplicates are
+ * absorbed customer. The match book (`matchBookNamespace`) keeps its entries in docs of their own
+ * kind, under a tenant name no tenant can have, so a tenant's views never list them. `applied` is the last version folded per member stream, so duplicates are
  * skipped and gaps detected; (version, sum of applied) only ever grows for one id.
  */
 export type ViewDoc =
@@ -19,7 +21,18 @@ export type ViewDoc =
       readonly version: number;
       readonly applied: Readonly<Record<string, number>>;
       readonly mergedInto: string;
+    }
+  | {
+      readonly kind: 'match';
+      /** the entry's id in the match book: `model`, `c:<customer id>` or `b:<blocking key>` */
+      readonly customerId: string;
+      readonly version: number;
+      readonly applied: Readonly<Record<string, number>>;
+      readonly entry: MatchBookEntry;
     };
+
+/** Where a tenant's match book is stored: tenants are lower-case letters, digits and dashes, never a '/'. */
+export const matchBookNamespace = (tenant: string): string => `${tenant}/match`;
 
 export const docOrder = (a: Pick<ViewDoc, 'version' | 'applied'>, b: Pick<ViewDoc, 'version' | 'applied'>): number =>
   a.version - b.version || appliedSum(a) - appliedSum(b);

@@ -12,4 +12,9 @@ export interface TenantSettings {
   /** default region for phone numbers without a country code, e.g. "US" */
   phoneRegion(tenant: string): PhoneRegion;
   idempotencyTtlMs(tenant: string): number;
+  /**
+   * whether probable duplicates at or above the auto-merge threshold merge on their own; absent or
+   * false: they are only suggested (the default)
+   */
+  autoMerge?(tenant: string): boolean;
 }

@@ -36,7 +36,17 @@ export type MetricName =
   /** notifications acknowledged, failed (retried by the relay), never-committed entries dropped */
   | 'engagement_published'
   | 'engagement_publish_failed'
-  | 'engagement_outbox_discarded';
+  | 'engagement_outbox_discarded'
+  /**
+   * probabilistic matching (issue 19): the match book rebuilt (a model fitted), an entry another
+   * process changed first (read again), keeping the book failed after a commit (a rebuild repairs
+   * it), auto-merges made and refused (a rule stood in the way)
+   */
+  | 'match_book_rebuilt'
+  | 'match_book_conflict'
+  | 'match_book_failed'
+  | 'match_auto_merged'
+  | 'match_auto_merge_refused';
 
 export interface Metrics {
   increment(name: MetricName, value?: number): void;

@@ -39,6 +39,8 @@ export class RebuildProjections {
     private readonly pageSize = 1_000,
     /** where rebuilds are recorded (admin.rebuild); without it they are not audited */
     private readonly audit?: Pick<CorePorts, 'audit' | 'ids'> | undefined,
+    /** read models built from the views, rebuilt once the views are (the match book) */
+    private readonly afterViews?: ((tenant: string) => Promise<unknown>) | undefined,
   ) {}
 
   /** Folds the log into scratch docs without touching the live read models. */
@@ -110,6 +112,7 @@ export class RebuildProjections {
       after = page.events.at(-1)?.position ?? page.next;
       if (!page.next) break;
     }
+    await this.afterViews?.(tenant);
     const result = { events: events + tail, docs: scratch.docs.size };
     const actor = options.actor ?? 'system';
     if (this.audit)

@@ -63,7 +63,9 @@ export type CustomerCommand =
    */
   | { readonly type: 'Rekey'; readonly from: Omit<KeyedIdentifier, 'value'>; readonly to: KeyedIdentifier; readonly linkedAt: number; readonly reason: string }
   /** an engagement decision the policy took (engagement.policy.ts), recorded on the survivor */
-  | { readonly type: 'RecordEngagement'; readonly decision: EngagementDecisionData };
+  | { readonly type: 'RecordEngagement'; readonly decision: EngagementDecisionData }
+  /** a person decided a suggested match is two people: never suggested again */
+  | { readonly type: 'RejectMatch'; readonly otherId: string; readonly actor: string; readonly modelVersion?: string | undefined };
 
 const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -199,6 +201,16 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       }
       return events;
     }
+    case 'RejectMatch':
+      requireActive(state, 'a match decision');
+      if (command.otherId === state.id) throw new DomainError('VALIDATION_FAILED', 'a customer cannot be rejected as its own match', ['otherId']);
+      return [
+        {
+          type: 'MatchRejected',
+          v: 1,
+          data: { otherId: command.otherId, actor: command.actor, ...(command.modelVersion ? { modelVersion: command.modelVersion } : {}) },
+        },
+      ];
     case 'RecordEngagement':
       requireActive(state, 'an engagement decision');
       return [{ type: 'EngagementDecided', v: 1, data: command.decision }];

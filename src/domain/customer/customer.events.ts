@@ -158,6 +158,10 @@ const build = () => {
     }),
   );
 
+  // Probabilistic matching (issue 19): a person decided a suggested pair is two people. Ids only;
+  // the match book never suggests the pair again.
+  const MatchRejected = ev('MatchRejected', z.object({ otherId: z.string(), actor: z.string(), modelVersion: z.string().optional() }));
+
   const CustomerEvent = z.discriminatedUnion('type', [
     CustomerRegistered,
     IdentifierLinked,
@@ -182,6 +186,7 @@ const build = () => {
     ProcessingRestricted,
     ProcessingRestrictionLifted,
     EngagementDecided,
+    MatchRejected,
   ]);
   return { MergedIdentifier, RejectionReason, Channel, MergeEvidence, EngagementReason, EngagementDecided, CustomerEvent };
 };
@@ -229,6 +234,7 @@ export const CUSTOMER_EVENT_TYPES = [
   'ProcessingRestricted',
   'ProcessingRestrictionLifted',
   'EngagementDecided',
+  'MatchRejected',
 ] as const satisfies readonly CustomerEventType[];
 type Missing = Exclude<CustomerEventType, (typeof CUSTOMER_EVENT_TYPES)[number]>;
 /** compiles only while the list above names every type */

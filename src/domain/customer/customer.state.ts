@@ -151,6 +151,8 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
     case 'GroupJoined':
     // decisions are read from the 360 view (caps and suppression span the cluster), not the aggregate
     case 'EngagementDecided':
+    // match decisions are read from the match book
+    case 'MatchRejected':
       return s;
     default:
       return assertNever(e);
@@ -272,6 +274,7 @@ export const foldInPlace = (id: string, events: Iterable<RecordedEvent>, from: C
       case 'EventTracked':
       case 'GroupJoined':
       case 'EngagementDecided':
+      case 'MatchRejected':
         break;
       default:
         return assertNever(e);

@@ -27,6 +27,22 @@ export type MatchBook = {
   readonly autoMergeUndone: Readonly<Record<PairKey, true>>;
 };
 
+/**
+ * The match book as a store keeps it, a few entries per change: one per customer (its record, its
+ * suggestions and the decisions naming it, each pair held by both sides), one per blocking key,
+ * and the tenant's model with the number of records it was fitted on and the number held now.
+ */
+export type MatchBookEntry =
+  | { readonly type: 'model'; readonly model: MatchModel; readonly fittedOn: number; readonly records: number }
+  | {
+      readonly type: 'customer';
+      readonly record?: MatchRecord | undefined;
+      readonly suggestions: readonly Suggestion[];
+      readonly rejected: readonly string[];
+      readonly autoMergeUndone: readonly string[];
+    }
+  | { readonly type: 'block'; readonly key: string; readonly ids: readonly string[] };
+
 export const emptyBook: MatchBook = { records: {}, blocks: {}, suggestions: {}, rejected: {}, autoMergeUndone: {} };
 
 export type MatchChange =
@@ -108,13 +124,132 @@ export const evolveBook = (model: MatchModel, book: MatchBook, change: MatchChan
   }
 };
 
+const bestFirst = (x: Suggestion, y: Suggestion): number => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1);
+
 /** A customer's suggestions, best first (ties by the other customer's id). */
 export const suggestionsFor = (book: MatchBook, id: string): readonly Suggestion[] =>
   Object.entries(book.suggestions)
     .filter(([k]) => names(k, id))
     .map(([, s]) => s)
-    .sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
+    .sort(bestFirst);
 
 /** The merges to make for a customer: none unless the tenant turned auto-merge on. */
 export const autoMergesFor = (book: MatchBook, id: string, autoMerge: boolean): readonly Suggestion[] =>
   autoMerge ? suggestionsFor(book, id).filter((s) => s.verdict === 'auto_merge') : [];
+
+/**
+ * The book of a whole tenant at once (a rebuild): every record blocked and every candidate pair
+ * scored in one pass, without the copies `evolveBook` makes per change. The decisions come first, so
+ * a rejected pair is never suggested and an undone auto-merge is only ever for review. Blocks are
+ * judged at their final size (a block over `maxBlock` is skipped), where `evolveBook` judges them as
+ * they grow: the two agree unless a block crosses the limit.
+ */
+export const buildBook = (
+  model: MatchModel,
+  records: Readonly<Record<string, MatchRecord>>,
+  decisions: readonly Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[],
+  maxBlock = 200,
+): MatchBook => {
+  const rejected: Record<PairKey, true> = {};
+  const autoMergeUndone: Record<PairKey, true> = {};
+  for (const d of decisions) (d.type === 'SuggestionRejected' ? rejected : autoMergeUndone)[pairKey(...d.customerIds)] = true;
+  const ids = Object.keys(records).sort();
+  const blocks: Record<string, string[]> = {};
+  for (const id of ids) for (const k of blockingKeys(records[id]!)) (blocks[k] ??= []).push(id);
+  const suggestions: Record<PairKey, Suggestion> = {};
+  for (const members of Object.values(blocks)) {
+    if (members.length < 2 || members.length > maxBlock) continue;
+    for (let i = 0; i < members.length; i++)
+      for (let j = i + 1; j < members.length; j++) {
+        const [a, b] = [members[i]!, members[j]!];
+        const key = pairKey(a, b);
+        if (key in suggestions || rejected[key]) continue;
+        const score = scorePair(model, records[a]!, records[b]!);
+        const verdict = verdictOf(model, score);
+        if (verdict !== 'none')
+          suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && autoMergeUndone[key] ? 'review' : verdict };
+      }
+  }
+  return { records: { ...records }, blocks, suggestions, rejected, autoMergeUndone };
+};
+
+type CustomerEntry = Extract<MatchBookEntry, { type: 'customer' }>;
+type BlockEntry = Extract<MatchBookEntry, { type: 'block' }>;
+
+const others = (pairs: Readonly<Record<PairKey, true>>, id: string): string[] =>
+  Object.keys(pairs)
+    .filter((k) => names(k, id))
+    .map((k) => k.split(' ').find((x) => x !== id) ?? id)
+    .sort();
+
+/** One customer's stored entry: its record, its suggestions best first and the decisions naming it. */
+export const customerEntryOf = (book: MatchBook, id: string): CustomerEntry => ({
+  type: 'customer',
+  ...(book.records[id] ? { record: book.records[id] } : {}),
+  suggestions: suggestionsFor(book, id),
+  rejected: others(book.rejected, id),
+  autoMergeUndone: others(book.autoMergeUndone, id),
+});
+
+/** True when an entry holds nothing: no record, no suggestion, no decision. */
+export const isEmptyEntry = (e: CustomerEntry): boolean =>
+  e.record === undefined && e.suggestions.length === 0 && e.rejected.length === 0 && e.autoMergeUndone.length === 0;
+
+/**
+ * A part of the book from stored entries: the records, suggestions and decisions of the customers
+ * given, and the blocks given. `evolveBook` over it changes exactly what it would change over the
+ * whole book, as long as it holds the changed customer, every customer sharing a pair with it and
+ * every block its old and new records fall in (and, for a new record, every customer in those).
+ */
+export const bookOfEntries = (customers: ReadonlyMap<string, CustomerEntry>, blocks: readonly BlockEntry[]): MatchBook => {
+  const records: Record<string, MatchRecord> = {};
+  const suggestions: Record<PairKey, Suggestion> = {};
+  const rejected: Record<PairKey, true> = {};
+  const autoMergeUndone: Record<PairKey, true> = {};
+  for (const [id, e] of customers) {
+    if (e.record) records[id] = e.record;
+    for (const s of e.suggestions) suggestions[pairKey(...s.customerIds)] = s;
+    for (const o of e.rejected) rejected[pairKey(id, o)] = true;
+    for (const o of e.autoMergeUndone) autoMergeUndone[pairKey(id, o)] = true;
+  }
+  const blockMap: Record<string, readonly string[]> = {};
+  for (const b of blocks) if (b.ids.length > 0) blockMap[b.key] = [...new Set(b.ids)].sort();
+  return { records, blocks: blockMap, suggestions, rejected, autoMergeUndone };
+};
+
+/** Every customer named anywhere in the book: records, suggestions and decisions. */
+export const customersOf = (book: MatchBook): readonly string[] => {
+  const ids = new Set(Object.keys(book.records));
+  for (const k of [...Object.keys(book.suggestions), ...Object.keys(book.rejected), ...Object.keys(book.autoMergeUndone)])
+    for (const x of k.split(' ')) ids.add(x);
+  return [...ids].sort();
+};
+
+/** Every customer's entry at once, in one pass over the book (a rebuild). */
+export const customerEntriesOf = (book: MatchBook): ReadonlyMap<string, CustomerEntry> => {
+  const byId = new Map<string, { suggestions: Suggestion[]; rejected: string[]; autoMergeUndone: string[] }>();
+  const of = (id: string) => byId.get(id) ?? byId.set(id, { suggestions: [], rejected: [], autoMergeUndone: [] }).get(id)!;
+  for (const id of Object.keys(book.records)) of(id);
+  for (const s of Object.values(book.suggestions)) for (const id of s.customerIds) of(id).suggestions.push(s);
+  for (const [pairs, field] of [
+    [book.rejected, 'rejected'],
+    [book.autoMergeUndone, 'autoMergeUndone'],
+  ] as const)
+    for (const k of Object.keys(pairs)) {
+      const [a, b] = k.split(' ') as [string, string];
+      of(a)[field].push(b);
+      of(b)[field].push(a);
+    }
+  const out = new Map<string, CustomerEntry>();
+  for (const id of [...byId.keys()].sort()) {
+    const e = byId.get(id)!;
+    out.set(id, {
+      type: 'customer',
+      ...(book.records[id] ? { record: book.records[id] } : {}),
+      suggestions: e.suggestions.sort(bestFirst),
+      rejected: e.rejected.sort(),
+      autoMergeUndone: e.autoMergeUndone.sort(),
+    });
+  }
+  return out;
+};

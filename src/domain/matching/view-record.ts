@@ -12,6 +12,22 @@ const identifierOf = (view: Customer360, type: string): string | undefined =>
     .filter((f) => f.type === type && f.value)
     .sort((a, b) => a.firstSeenAt - b.firstSeenAt)[0]?.value;
 
+/** the traits a match record is read from: a trait update naming none of them leaves the record as it was */
+export const MATCH_TRAITS: ReadonlySet<string> = new Set([
+  'name',
+  'firstName',
+  'first_name',
+  'lastName',
+  'last_name',
+  'birthday',
+  'dateOfBirth',
+  'email',
+  'phone',
+  'address',
+]);
+/** the identifier types a match record falls back on */
+export const MATCH_IDENTIFIERS: ReadonlySet<string> = new Set(['email', 'phone']);
+
 export const matchRecordOfView = (view: Customer360): MatchRecord => {
   const t = (name: string) => view.traits[name]?.value;
   const [first, ...rest] = (str(t('name')) ?? '').trim().split(/\s+/);

@@ -223,6 +223,7 @@ export class Customer360Builder {
       case 'ProcessingRestricted':
       case 'ProcessingRestrictionLifted':
       case 'EngagementDecided':
+      case 'MatchRejected':
         this.shape = evolveView(this.shape, recordedOf(r, e));
         this.made = undefined;
         return;

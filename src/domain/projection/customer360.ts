@@ -173,6 +173,7 @@ export const timelineTitle = (e: CustomerEvent): string | undefined => {
     case 'ProcessingRestricted':
     case 'ProcessingRestrictionLifted':
     case 'EngagementDecided':
+    case 'MatchRejected':
       return undefined;
     default:
       return assertNever(e);
@@ -210,6 +211,8 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
   if (e.type === 'ProcessingRestricted' || e.type === 'ProcessingRestrictionLifted') return evolveRestriction(view, r);
   // our own decision, not the customer's activity: no counter, channel or timeline moves
   if (e.type === 'EngagementDecided') return { ...view, engagement: addDecision(view.engagement, r) };
+  // a match decision belongs to the match book, not the view
+  if (e.type === 'MatchRejected') return view;
   const at = r.observedAt;
   // one new object per event: the hot path of every projection and rebuild
   const v = { ...view, eventCount: view.eventCount + 1, firstSeenAt: min(view.firstSeenAt, at), lastSeenAt: max(view.lastSeenAt, at) } as {

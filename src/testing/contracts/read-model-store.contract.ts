@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { stampOf, type ReadModelStore } from '../../application/ports/read-model.port.js';
+import { matchBookNamespace, stampOf, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { pointerDoc, viewDoc } from '../builders.js';
 import { listAllViews } from '../paging.js';
 
@@ -56,6 +56,29 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       const now = stampOf((await store.get(tenant, 'c-1'))!);
       await expect(store.put(tenant, viewDoc('c-1', 1, { 'c-1': 1, 'c-8': 1, 'c-9': 1 }), now)).resolves.toBe(true);
       await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ applied: { 'c-1': 1, 'c-8': 1, 'c-9': 1 } });
+    });
+
+    it("keeps the match book's docs apart from the tenant's views, each swapped only over the version its writer read", async () => {
+      const ns = matchBookNamespace(tenant);
+      const entry = (id: string, version: number, ids: string[]): ViewDoc => ({
+        kind: 'match',
+        customerId: id,
+        version,
+        applied: {},
+        entry: { type: 'block', key: id.slice(2), ids },
+      });
+      await store.put(tenant, viewDoc('c-1', 1));
+      await expect(store.put(ns, entry('b:dob:1815-12-10', 1, ['c-1']), null)).resolves.toBe(true);
+      await expect(store.put(ns, entry('b:dob:1815-12-10', 1, ['c-2']), null)).resolves.toBe(false);
+      const seen = { version: 1, appliedSum: 0 };
+      await expect(store.put(ns, entry('b:dob:1815-12-10', 2, ['c-1', 'c-2']), seen)).resolves.toBe(true);
+      await expect(store.put(ns, entry('b:dob:1815-12-10', 2, ['c-1', 'c-3']), seen)).resolves.toBe(false);
+      await expect(store.get(ns, 'b:dob:1815-12-10')).resolves.toEqual(entry('b:dob:1815-12-10', 2, ['c-1', 'c-2']));
+      await store.put(ns, entry('c:c-1', 1, []), null);
+      expect((await listAllViews(store, ns, 1)).map((d) => d.customerId)).toEqual(['b:dob:1815-12-10', 'c:c-1']);
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-1']);
+      await store.delete(ns, 'c:c-1');
+      await expect(store.get(ns, 'c:c-1')).resolves.toBeUndefined();
     });
 
     it('writes a doc of equal order again (redelivery is harmless)', async () => {

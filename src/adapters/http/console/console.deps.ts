@@ -13,7 +13,7 @@ export type ConsoleOptions = {
 };
 
 export type ConsoleDeps = {
-  readonly core: Pick<Core, 'queries' | 'identity' | 'quarantine' | 'gdpr' | 'export' | 'consents' | 'ports'>;
+  readonly core: Pick<Core, 'queries' | 'identity' | 'quarantine' | 'gdpr' | 'export' | 'consents' | 'matching' | 'ports'>;
   readonly auth: Authenticator;
   readonly now: () => number;
   /** ids and codes only, never personal values (the API's logger) */

@@ -107,7 +107,30 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const id = c.req.param('id');
     const x = await deps.core.queries.explain(tenant(c), id);
     if (x.status === 'merged') return c.redirect(`${customerUrl(c, x.survivorId, '/identity')}?merged=${encodeURIComponent(id)}`, 303);
-    return page(c, 'Identity', id, 'identity', <IdentityPage x={x} viewer={c.var.viewer} csrf={c.var.session.csrf} />);
+    const { model, suggestions } = await deps.core.matching.matchesOf(tenant(c), id);
+    return page(
+      c,
+      'Identity',
+      id,
+      'identity',
+      <IdentityPage x={x} viewer={c.var.viewer} csrf={c.var.session.csrf} matches={{ modelVersion: model.version, suggestions }} />,
+    );
+  });
+
+  // a decision about a suggested pair, from the identity page or the review queue
+  app.post('/customers/:id/matches/:decision{accept|reject}', needs('admin'), async (c) => {
+    const p = c.get('principal');
+    const form = await c.req.parseBody();
+    const id = c.req.param('id');
+    const otherId = required(field(form, 'otherId'), 'otherId', 'the other customer of the pair');
+    if (c.req.param('decision') === 'reject') {
+      await deps.core.matching.reject(p.tenant, id, otherId, { actor: p.id });
+      deps.logger?.info('match rejected', { principal: p.id, customerId: id, otherId });
+      return c.redirect(customerUrl(c, id, '/identity'), 303);
+    }
+    const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id });
+    deps.logger?.info('match accepted', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
+    return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
   });
 
   app.post('/customers/:id/merge', needs('admin'), async (c) => {

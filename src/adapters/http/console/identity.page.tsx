@@ -1,5 +1,6 @@
 import type { CustomerQueries } from '../../../application/customers/customer.queries.js';
 import type { Principal } from '../../../application/ports/access.port.js';
+import type { Suggestion } from '../../../domain/matching/match-book.js';
 import { CsrfField, useBase, When } from './layout.js';
 
 // Why these identifiers are one customer, drawn: customers on the left (the survivor first, with
@@ -109,7 +110,84 @@ export const IdentityGraph = (p: { x: Explanation }) => {
   );
 };
 
-export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: string }) => {
+/** the other customer of a suggested pair */
+export const otherOf = (s: Suggestion, id: string): string => (s.customerIds[0] === id ? s.customerIds[1] : s.customerIds[0]);
+
+/** A pair's evidence as a person reads it: each field's level and weight. */
+const Evidence = (p: { s: Suggestion }) => (
+  <span class="mono">{p.s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ')}</span>
+);
+
+/**
+ * Probable duplicates of a customer (or, on the review queue, of the tenant), each with its
+ * probability and evidence; an admin accepts (merges) or rejects (never suggested again) each.
+ */
+export const MatchTable = (p: { id?: string | undefined; suggestions: readonly Suggestion[]; viewer: Principal; csrf: string }) => {
+  const base = useBase();
+  const admin = p.viewer.scopes.has('admin');
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">{p.id ? 'Customer' : 'Customers'}</th>
+          <th scope="col">Probability</th>
+          <th scope="col">Verdict</th>
+          <th scope="col">Evidence (field, level, weight)</th>
+          {admin ? <th scope="col">Decision</th> : null}
+        </tr>
+      </thead>
+      <tbody>
+        {p.suggestions.map((s) => {
+          const [from, other] = p.id ? [p.id, otherOf(s, p.id)] : s.customerIds;
+          const to = (path: string) => `${base}/customers/${encodeURIComponent(from)}/matches/${path}`;
+          return (
+            <tr>
+              <td class="mono">
+                {p.id ? null : (
+                  <>
+                    <a href={`${base}/customers/${encodeURIComponent(from)}/identity`}>{from}</a>
+                    {' ~ '}
+                  </>
+                )}
+                <a href={`${base}/customers/${encodeURIComponent(other)}/identity`}>{other}</a>
+              </td>
+              <td>{s.score.probability.toFixed(4)}</td>
+              <td>{s.verdict === 'auto_merge' ? 'above auto-merge' : 'review'}</td>
+              <td>
+                <Evidence s={s} />
+              </td>
+              {admin ? (
+                <td>
+                  <form method="post" action={to('accept')} class="inline">
+                    <CsrfField csrf={p.csrf} />
+                    <input type="hidden" name="otherId" value={other} />
+                    <button type="submit" aria-label={`Accept: merge ${from} and ${other}`}>
+                      Accept
+                    </button>
+                  </form>{' '}
+                  <form method="post" action={to('reject')} class="inline">
+                    <CsrfField csrf={p.csrf} />
+                    <input type="hidden" name="otherId" value={other} />
+                    <button type="submit" class="danger" aria-label={`Reject: ${from} and ${other} are two people`}>
+                      Reject
+                    </button>
+                  </form>
+                </td>
+              ) : null}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+};
+
+export const IdentityPage = (p: {
+  x: Explanation;
+  viewer: Principal;
+  csrf: string;
+  matches?: { readonly modelVersion: string; readonly suggestions: readonly Suggestion[] } | undefined;
+}) => {
   const base = useBase();
   const admin = p.viewer.scopes.has('admin');
   const id = encodeURIComponent(p.x.customerId);
@@ -175,6 +253,22 @@ export const IdentityPage = (p: { x: Explanation; viewer: Principal; csrf: strin
               </li>
             ))}
           </ul>
+        </>
+      ) : null}
+      {p.matches ? (
+        <>
+          <h2>Probable duplicates</h2>
+          {p.matches.suggestions.length === 0 ? (
+            <p class="muted">No probable duplicate (model {p.matches.modelVersion}).</p>
+          ) : (
+            <>
+              <p>
+                Scored by model {p.matches.modelVersion}. Accepting merges the two like a manual merge (an unmerge undoes it); rejecting records that they are
+                two people, and the pair is not suggested again.
+              </p>
+              <MatchTable id={p.x.customerId} suggestions={p.matches.suggestions} viewer={p.viewer} csrf={p.csrf} />
+            </>
+          )}
         </>
       ) : null}
       {admin ? (

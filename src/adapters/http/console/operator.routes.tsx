@@ -5,6 +5,7 @@ import type { QuarantineEntry } from '../../../application/ports/quarantine.port
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
+import { MatchTable } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, useBase, When } from './layout.js';
 
 // Pages over the whole tenant: the overview, search, the erasure ledger and audit log, and the
@@ -14,6 +15,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const age = (ms: number): string =>
   ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 2 * 86_400_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 86_400_000)} d`;
 const idOk = (s: string | undefined): string | undefined => (s && /^[\w.:-]{1,128}$/.test(s) ? s : undefined);
+/** the review queue's cursor: a customer entry's id (`c:<customer id>`), else the first page */
+const matchCursor = (s: string | undefined): string | undefined => (s && /^c:[\w.:-]{1,128}$/.test(s) ? s : undefined);
 
 export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
   app.get('/', needs('read'), async (c) => {
@@ -120,6 +123,28 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         <h2>Audit log</h2>
         <AuditTable entries={audit.entries} />
         {audit.next ? <a href={`${consoleBase(c)}/privacy?after=${encodeURIComponent(audit.next)}`}>Later entries</a> : null}
+      </Layout>,
+    );
+  });
+
+  // the review queue of probable duplicates: readers see it, admins decide from it
+  app.get('/matches', needs('read'), async (c) => {
+    const p = c.get('principal');
+    const page = await deps.core.matching.queue(p.tenant, { after: matchCursor(c.req.query('after')), limit: 200 });
+    return render(
+      c,
+      <Layout title="Probable duplicates" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Probable duplicates</h1>
+        <p>
+          Pairs of customers that no exact identifier joins but whose records score at or above the review threshold, with each field's weight. Accepting merges
+          the pair like a manual merge (an unmerge undoes it); rejecting records that they are two people, and the pair is not suggested again.
+        </p>
+        {page.suggestions.length === 0 ? (
+          <p>No probable duplicate on this page.</p>
+        ) : (
+          <MatchTable suggestions={page.suggestions} viewer={c.var.viewer} csrf={c.var.session.csrf} />
+        )}
+        {page.next ? <a href={`${consoleBase(c)}/matches?after=${encodeURIComponent(page.next)}`}>More</a> : null}
       </Layout>,
     );
   });

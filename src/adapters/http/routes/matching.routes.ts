@@ -4,8 +4,9 @@ import type { HttpDeps } from '../http.deps.js';
 import { errors, IdParams, lazy, ok } from '../schemas.js';
 
 // GET /v1/customers/{id}/matches: the customer's probable duplicates, best first, each with its
-// match probability, weight and every field's contribution. POST .../matches/accept merges one
-// through the manual merge, with the score as evidence.
+// match probability, weight and every field's contribution, from the stored match book. POST
+// .../matches/accept merges one through the manual merge, with the score as evidence; POST
+// .../matches/reject records that the two are different people: never suggested again.
 
 const MatchesPage = lazy(() =>
   z
@@ -27,9 +28,6 @@ const MatchesPage = lazy(() =>
     .openapi('MatchesPage'),
 );
 
-/** the seed the model is fitted from when the tenant has none of its own */
-const SEED = 19;
-
 export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
   app.openapi(
     createRoute({
@@ -48,7 +46,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       // 404 for an unknown customer, an absorbed one is answered for its survivor
       const found = await deps.core.queries.get360(tenant, id);
       const customerId = found.kind === 'redirect' ? found.survivorId : id;
-      const { model, suggestions } = await deps.core.matching.matchesOf(tenant, customerId, { seed: SEED });
+      const { model, suggestions } = await deps.core.matching.matchesOf(tenant, customerId);
       const matches = suggestions.map((s) => ({
         customerId: s.customerIds[0] === customerId ? s.customerIds[1] : s.customerIds[0],
         verdict: s.verdict,
@@ -93,11 +91,40 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const p = c.get('principal');
-      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { seed: SEED, actor: p.id, operationId: body.operationId });
+      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { actor: p.id, operationId: body.operationId });
       return c.json(
         { mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability, modelVersion: r.score.modelVersion },
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/customers/{id}/matches/reject',
+      tags: ['identity'],
+      summary: 'Reject a suggested match: recorded in the log, and the pair is never suggested again',
+      security: [{ bearer: [] }],
+      middleware: [gate.needs('admin')] as const,
+      request: {
+        params: IdParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ otherId: IdParams.shape.id }).openapi('RejectMatchRequest') } },
+        },
+      },
+      responses: {
+        ...ok(() => z.object({ customerId: z.string(), otherId: z.string() }).openapi('RejectMatchResult')),
+        ...errors(400, 404, 409, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const p = c.get('principal');
+      const r = await deps.core.matching.reject(p.tenant, id, body.otherId, { actor: p.id });
+      return c.json({ customerId: r.customerId, otherId: r.otherId }, 200);
     },
   );
 };

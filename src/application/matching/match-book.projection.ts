@@ -1,0 +1,427 @@
+import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import { blockingKeys, candidatePairs } from '../../domain/matching/blocking.js';
+import { fitModel } from '../../domain/matching/estimate.js';
+import {
+  bookOfEntries,
+  buildBook,
+  candidatesOf,
+  customerEntriesOf,
+  customerEntryOf,
+  evolveBook,
+  isEmptyEntry,
+  type MatchBookEntry,
+  type MatchChange,
+  type Suggestion,
+} from '../../domain/matching/match-book.js';
+import type { MatchRecord } from '../../domain/matching/match-record.js';
+import { DEFAULT_THRESHOLDS, type MatchModel } from '../../domain/matching/match-model.js';
+import { MATCH_IDENTIFIERS, MATCH_TRAITS, matchRecordOfView } from '../../domain/matching/view-record.js';
+import type { CorePorts } from '../deps.js';
+import { decodeReadable } from '../event-codec.js';
+import { KeyedLock } from '../keyed-lock.js';
+import { matchBookNamespace, type ViewDoc } from '../ports/read-model.port.js';
+
+// The match book kept as a read model of the log, beside the views and through the same port (so
+// every store keeps it): one entry per customer (its normalised record, its suggestions and the
+// decisions naming it), one per blocking key, and the tenant's model. After a commit is projected,
+// each customer whose record may have changed is scored against the candidates its blocking keys
+// give, and only the entries that change are written: the cost of a call does not grow with the
+// tenant. The pure `evolveBook` decides every change, over the part of the book the change can
+// touch (`bookOfEntries`). A full rebuild fits the model again and writes the whole book.
+
+type CustomerEntry = Extract<MatchBookEntry, { type: 'customer' }>;
+type BlockEntry = Extract<MatchBookEntry, { type: 'block' }>;
+type ModelEntry = Extract<MatchBookEntry, { type: 'model' }>;
+type MatchDoc = Extract<ViewDoc, { kind: 'match' }>;
+
+/** The actor an auto-merge is recorded under: an unmerge of one of its merges undoes an auto-merge. */
+export const AUTO_MERGE_ACTOR = 'system:auto-merge';
+
+const MODEL_ID = 'model';
+const customerDoc = (id: string) => `c:${id}`;
+const blockDoc = (key: string) => `b:${key}`;
+
+/** the types of the events after which a customer's match record, or a decision about it, may have changed */
+export const MATCH_BOOK_EVENTS: ReadonlySet<string> = new Set([
+  'TraitsUpdated',
+  'IdentifierLinked',
+  'IdentifierUnlinked',
+  'CustomerMerged',
+  'CustomerMergedInto',
+  'CustomerUnmerged',
+  'CustomerRestored',
+  'CustomerErased',
+  'MatchRejected',
+]);
+/** finer: a trait update naming no trait the record reads, or an identifier of another type (an anonymous id, a device), changes nothing */
+const relevant = (r: RecordedEvent): boolean => {
+  const e = r.event;
+  if (e.type === 'TraitsUpdated') return e.data.names.some((n) => MATCH_TRAITS.has(n));
+  if (e.type === 'IdentifierLinked' || e.type === 'IdentifierUnlinked') return MATCH_IDENTIFIERS.has(e.data.type);
+  return MATCH_BOOK_EVENTS.has(e.type);
+};
+
+export type MatchBookOptions = {
+  /** the seed the model is fitted from */
+  readonly seed: number;
+  /**
+   * the model is fitted again (and the book rebuilt) when the tenant holds twice the records it was
+   * fitted on, as long as it holds at most this many; beyond, only a rebuild fits it again
+   */
+  readonly refitUpTo: number;
+  /** a model set in configuration instead of one fitted to the tenant's records: never fitted again */
+  readonly model?: MatchModel | undefined;
+};
+
+export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
+
+class Conflict extends Error {}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+const isEmptyRecord = (r: MatchRecord): boolean => Object.keys(r).length === 0;
+
+export class MatchBookProjection {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly ports: Pick<CorePorts, 'store' | 'readModels' | 'metrics'>,
+    private readonly options: MatchBookOptions = DEFAULT_MATCH_BOOK_OPTIONS,
+  ) {}
+
+  // ---- reading
+
+  /** The tenant's model: the stored one, or (the first time) one fitted now, with the book built. */
+  async model(tenant: string): Promise<MatchModel> {
+    const stored = await this.modelEntry(tenant);
+    if (stored) return stored.entry.model;
+    return this.lock.run([tenant], async () => (await this.modelEntry(tenant))?.entry.model ?? (await this.rebuildLocked(tenant)).model);
+  }
+
+  /** One customer's suggestions, best first, with the model that scored them. */
+  async suggestionsOf(tenant: string, customerId: string): Promise<{ readonly model: MatchModel; readonly suggestions: readonly Suggestion[] }> {
+    const model = await this.model(tenant);
+    const entry = await this.customer(tenant, customerId);
+    return { model, suggestions: entry?.entry.suggestions ?? [] };
+  }
+
+  /**
+   * The review queue: the tenant's suggested pairs, each once, in customer id order, a page at a
+   * time (`after`: the cursor a page answered). A page reads at most `limit` customers' entries.
+   */
+  async queue(
+    tenant: string,
+    options: { readonly after?: string | undefined; readonly limit: number },
+  ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: string | undefined }> {
+    await this.model(tenant);
+    const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after: options.after ?? 'c:', limit: options.limit });
+    const suggestions: Suggestion[] = [];
+    let last: string | undefined;
+    for (const doc of page.docs) {
+      if (!doc.customerId.startsWith('c:')) return { suggestions };
+      last = doc.customerId;
+      const id = doc.customerId.slice(2);
+      if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) suggestions.push(s);
+    }
+    return page.next === undefined ? { suggestions } : { suggestions, next: last };
+  }
+
+  // ---- keeping it
+
+  /**
+   * Folds committed (and projected) events into the book. Answers the customers whose record was
+   * scored again: the ones an auto-merge may now join.
+   */
+  async apply(tenant: string, events: readonly RecordedEvent[]): Promise<readonly string[]> {
+    const changed = events.filter(relevant);
+    if (changed.length === 0) return [];
+    return this.lock.run([tenant], async () => {
+      const modelEntry = await this.modelEntry(tenant);
+      // the first time: fitted and built from the views and the log, these events included
+      if (!modelEntry) return (await this.rebuildLocked(tenant)).customers;
+      const model = modelEntry.entry.model;
+      const changes = await this.changesOf(tenant, changed);
+      let delta = 0;
+      const rescored: string[] = [];
+      for (const change of changes) {
+        const r = await this.retrying(() => this.change(tenant, model, change));
+        delta += r.delta;
+        if (r.rescored) rescored.push(r.rescored);
+      }
+      // fitted again as the tenant grows: the decisions are the book's own, so the log is not read again
+      if (delta !== 0 && (await this.count(tenant, delta))) return (await this.rebuildLocked(tenant, 'book')).customers;
+      return rescored;
+    });
+  }
+
+  /** Erasure: every entry naming the customers goes, decisions included. */
+  async erase(tenant: string, customerIds: readonly string[]): Promise<void> {
+    await this.lock.run([tenant], async () => {
+      const modelEntry = await this.modelEntry(tenant);
+      if (!modelEntry) return;
+      let delta = 0;
+      for (const id of customerIds)
+        delta += (await this.retrying(() => this.change(tenant, modelEntry.entry.model, { type: 'CustomerErased', customerId: id }))).delta;
+      if (delta !== 0) await this.count(tenant, delta, false);
+    });
+  }
+
+  /** Fits the model again to the tenant's current views and writes the whole book (decisions read from the log). */
+  async rebuild(tenant: string): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    return this.lock.run([tenant], () => this.rebuildLocked(tenant));
+  }
+
+  /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit) */
+  private async rebuildLocked(
+    tenant: string,
+    decisionsFrom: 'log' | 'book' = 'log',
+  ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    const records: Record<string, MatchRecord> = {};
+    let after: string | undefined;
+    do {
+      const page = await this.ports.readModels.list(tenant, { after, limit: 500 });
+      for (const doc of page.docs)
+        if (doc.kind === 'view') {
+          const r = matchRecordOfView(doc.view);
+          if (!isEmptyRecord(r)) records[doc.customerId] = r;
+        }
+      after = page.next;
+    } while (after !== undefined);
+    const ids = Object.keys(records).sort();
+    const list = ids.map((id) => records[id]!);
+    const model =
+      this.options.model ??
+      fitModel({
+        version: `fitted-seed-${this.options.seed}-on-${ids.length}`,
+        records: list,
+        candidates: candidatePairs(list),
+        seed: this.options.seed,
+        randomPairs: 20_000,
+        iterations: 20,
+        ...DEFAULT_THRESHOLDS,
+      });
+    const book = buildBook(model, records, decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant));
+    const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length }, 1)];
+    for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));
+    for (const [key, members] of Object.entries(book.blocks)) docs.push(this.doc(blockDoc(key), { type: 'block', key, ids: members }, 1));
+    await this.ports.readModels.replaceAll(matchBookNamespace(tenant), docs);
+    this.ports.metrics.increment('match_book_rebuilt');
+    return { model, customers: ids };
+  }
+
+  /** Rejections and undone auto-merges, from the log; none naming an erased customer. */
+  private async decisionsFromLog(tenant: string) {
+    const decisions: Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[] = [];
+    const autoMerges = new Set<string>();
+    const erased = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.ports.store.readAll(tenant, { after, limit: 1_000 });
+      for (const s of page.events) {
+        if (s.type !== 'MatchRejected' && s.type !== 'CustomerMerged' && s.type !== 'CustomerUnmerged' && s.type !== 'CustomerErased') continue;
+        const e = decodeReadable(s).event;
+        if (e.type === 'MatchRejected') decisions.push({ type: 'SuggestionRejected', customerIds: [s.streamId, e.data.otherId] });
+        else if (e.type === 'CustomerMerged' && e.data.evidence.actor === AUTO_MERGE_ACTOR) autoMerges.add(e.data.mergeId);
+        else if (e.type === 'CustomerUnmerged' && autoMerges.has(e.data.mergeId))
+          decisions.push({ type: 'AutoMergeUndone', customerIds: [s.streamId, e.data.absorbedId] });
+        else if (e.type === 'CustomerErased') erased.add(s.streamId);
+      }
+      if (!page.next || page.events.length === 0) break;
+      after = page.next;
+    }
+    return decisions.filter((d) => !d.customerIds.some((id) => erased.has(id)));
+  }
+
+  /** Rejections and undone auto-merges as the stored book holds them (each pair is on both sides). */
+  private async decisionsFromBook(tenant: string) {
+    const decisions: Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[] = [];
+    let after: string | undefined = 'c:';
+    do {
+      const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after, limit: 500 });
+      for (const doc of page.docs) {
+        if (!doc.customerId.startsWith('c:')) return decisions;
+        if (doc.kind !== 'match' || doc.entry.type !== 'customer') continue;
+        const id = doc.customerId.slice(2);
+        for (const o of doc.entry.rejected) if (id < o) decisions.push({ type: 'SuggestionRejected', customerIds: [id, o] });
+        for (const o of doc.entry.autoMergeUndone) if (id < o) decisions.push({ type: 'AutoMergeUndone', customerIds: [id, o] });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return decisions;
+  }
+
+  /** The changes the events make, decisions first (so a re-scored pair already knows them). */
+  private async changesOf(tenant: string, events: readonly RecordedEvent[]): Promise<MatchChange[]> {
+    const decisions: MatchChange[] = [];
+    const erased = new Set<string>();
+    const touched = new Set<string>();
+    for (const r of events) {
+      const e = r.event;
+      if (e.type === 'MatchRejected') decisions.push({ type: 'SuggestionRejected', customerIds: [r.streamId, e.data.otherId] });
+      else if (e.type === 'CustomerErased') erased.add(r.streamId);
+      else {
+        touched.add(r.streamId);
+        if (e.type === 'CustomerUnmerged' && (await this.wasAutoMerge(tenant, r.streamId, e.data.mergeId))) {
+          decisions.push({ type: 'AutoMergeUndone', customerIds: [r.streamId, e.data.absorbedId] });
+          touched.add(e.data.absorbedId);
+        }
+      }
+    }
+    const records: MatchChange[] = [];
+    const seen = new Set<string>();
+    const visit = async (id: string, hops: number): Promise<void> => {
+      if (seen.has(id) || erased.has(id)) return;
+      seen.add(id);
+      const doc = await this.ports.readModels.get(tenant, id);
+      if (doc?.kind === 'view') {
+        const record = matchRecordOfView(doc.view);
+        records.push(isEmptyRecord(record) ? { type: 'CustomerRemoved', customerId: id } : { type: 'RecordChanged', customerId: id, record });
+        return;
+      }
+      records.push({ type: 'CustomerRemoved', customerId: id });
+      if (doc?.kind === 'pointer' && hops < 8) await visit(doc.mergedInto, hops + 1);
+    };
+    for (const id of [...touched].sort()) await visit(id, 0);
+    // a decision about a customer erased since (its views are gone) is not kept: no entry may name it
+    const standing: MatchChange[] = [];
+    for (const d of decisions)
+      if (d.type === 'SuggestionRejected' || d.type === 'AutoMergeUndone') {
+        const docs = await Promise.all(d.customerIds.map((id) => (erased.has(id) ? undefined : this.ports.readModels.get(tenant, id))));
+        if (docs.every((doc) => doc !== undefined)) standing.push(d);
+      }
+    return [...standing, ...[...erased].sort().map((customerId): MatchChange => ({ type: 'CustomerErased', customerId })), ...records];
+  }
+
+  private async wasAutoMerge(tenant: string, survivorId: string, mergeId: string): Promise<boolean> {
+    for (const s of await this.ports.store.readStream(tenant, survivorId)) {
+      if (s.type !== 'CustomerMerged') continue;
+      const e = decodeReadable(s).event;
+      if (e.type === 'CustomerMerged' && e.data.mergeId === mergeId) return e.data.evidence.actor === AUTO_MERGE_ACTOR;
+    }
+    return false;
+  }
+
+  /**
+   * One change, over the part of the book it can touch; writes the entries that changed, each
+   * compare-and-swap against what was read. Answers how the number of records moved and, for a
+   * record scored again, its customer.
+   */
+  private async change(tenant: string, model: MatchModel, change: MatchChange): Promise<{ delta: number; rescored?: string }> {
+    const focus = change.type === 'SuggestionRejected' || change.type === 'AutoMergeUndone' ? [...change.customerIds] : [change.customerId];
+    const customers = new Map<string, { doc?: MatchDoc | undefined; entry: CustomerEntry }>();
+    const load = async (ids: Iterable<string>) => {
+      const missing = [...new Set(ids)].filter((id) => !customers.has(id));
+      const found = await Promise.all(missing.map((id) => this.customer(tenant, id)));
+      missing.forEach((id, i) => customers.set(id, found[i] ?? { entry: { type: 'customer', suggestions: [], rejected: [], autoMergeUndone: [] } }));
+    };
+    await load(focus);
+    const record = change.type === 'RecordChanged' ? change.record : undefined;
+    const focused = customers.get(focus[0]!)!.entry;
+    // a record seen again unchanged: nothing moves (most calls carry no new personal field)
+    if (change.type === 'RecordChanged' && same(focused.record, record)) return { delta: 0 };
+    if (change.type === 'CustomerRemoved' && focused.record === undefined && focused.suggestions.length === 0) return { delta: 0 };
+    if (change.type === 'CustomerErased' && isEmptyEntry(focused)) return { delta: 0 };
+    await load(focus.flatMap((id) => partners(customers.get(id)!.entry, id)));
+    const keys = new Set<string>();
+    for (const id of focus) {
+      const old = customers.get(id)!.entry.record;
+      if (old) for (const k of blockingKeys(old)) keys.add(k);
+    }
+    if (record) for (const k of blockingKeys(record)) keys.add(k);
+    const blocks = new Map<string, { doc?: MatchDoc | undefined; entry: BlockEntry }>();
+    await Promise.all(
+      [...keys].map(async (key) => {
+        const doc = await this.get(tenant, blockDoc(key));
+        blocks.set(key, { doc, entry: doc?.entry.type === 'block' ? doc.entry : { type: 'block', key, ids: [] } });
+      }),
+    );
+    const entries = () => new Map([...customers].map(([id, c]) => [id, c.entry]));
+    if (record) {
+      const partial = bookOfEntries(
+        entries(),
+        [...blocks.values()].map((b) => b.entry),
+      );
+      await load(candidatesOf(partial, change.type === 'RecordChanged' ? change.customerId : '', record));
+    }
+    const before = bookOfEntries(
+      entries(),
+      [...blocks.values()].map((b) => b.entry),
+    );
+    const after = evolveBook(model, before, change);
+    let delta = 0;
+    const writes: Promise<void>[] = [];
+    for (const [id, c] of customers) {
+      const next = customerEntryOf(after, id);
+      if (same(next, c.entry)) continue;
+      delta += (next.record ? 1 : 0) - (c.entry.record ? 1 : 0);
+      writes.push(this.write(tenant, customerDoc(id), c.doc, isEmptyEntry(next) ? undefined : next));
+    }
+    for (const [key, b] of blocks) {
+      const ids = after.blocks[key] ?? [];
+      if (same(ids, b.entry.ids)) continue;
+      writes.push(this.write(tenant, blockDoc(key), b.doc, ids.length === 0 ? undefined : { type: 'block', key, ids }));
+    }
+    await Promise.all(writes);
+    return change.type === 'RecordChanged' ? { delta, rescored: change.customerId } : { delta };
+  }
+
+  /** Counts records in the model entry; true when the model is due to be fitted again. */
+  private async count(tenant: string, delta: number, mayRefit = true): Promise<boolean> {
+    return this.retrying(async () => {
+      const m = await this.modelEntry(tenant);
+      // past the last size it is fitted again at, the count is not kept: the model entry is not
+      // written by every new customer of a large tenant
+      if (!m || this.options.model || m.entry.records > this.options.refitUpTo) return false;
+      const records = Math.max(0, m.entry.records + delta);
+      await this.write(tenant, MODEL_ID, m.doc, { ...m.entry, records });
+      return mayRefit && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
+    });
+  }
+
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (e) {
+        // another process changed an entry this one read: read again and decide again
+        if (!(e instanceof Conflict) || attempt >= 8) throw e;
+        this.ports.metrics.increment('match_book_conflict');
+      }
+    }
+  }
+
+  private async write(tenant: string, id: string, read: MatchDoc | undefined, entry: MatchBookEntry | undefined): Promise<void> {
+    const ns = matchBookNamespace(tenant);
+    if (entry === undefined) {
+      if (read) await this.ports.readModels.delete(ns, id);
+      return;
+    }
+    const ok = await this.ports.readModels.put(ns, this.doc(id, entry, (read?.version ?? 0) + 1), read ? { version: read.version, appliedSum: 0 } : null);
+    if (!ok) throw new Conflict(`match book entry ${id} changed while it was being written`);
+  }
+
+  private doc(id: string, entry: MatchBookEntry, version: number): MatchDoc {
+    return { kind: 'match', customerId: id, version, applied: {}, entry };
+  }
+
+  private async get(tenant: string, id: string): Promise<MatchDoc | undefined> {
+    const doc = await this.ports.readModels.get(matchBookNamespace(tenant), id);
+    return doc?.kind === 'match' ? doc : undefined;
+  }
+
+  private async customer(tenant: string, id: string): Promise<{ doc: MatchDoc; entry: CustomerEntry } | undefined> {
+    const doc = await this.get(tenant, customerDoc(id));
+    return doc?.entry.type === 'customer' ? { doc, entry: doc.entry } : undefined;
+  }
+
+  private async modelEntry(tenant: string): Promise<{ doc: MatchDoc; entry: ModelEntry } | undefined> {
+    const doc = await this.get(tenant, MODEL_ID);
+    return doc?.entry.type === 'model' ? { doc, entry: doc.entry } : undefined;
+  }
+}
+
+/** Every customer an entry shares a pair with: suggestions and decisions. */
+const partners = (e: CustomerEntry, id: string): string[] => [
+  ...e.suggestions.map((s) => (s.customerIds[0] === id ? s.customerIds[1] : s.customerIds[0])),
+  ...e.rejected,
+  ...e.autoMergeUndone,
+];

@@ -1,0 +1,51 @@
+import { DomainError } from '../../domain/shared/errors.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { PendingStream } from '../commands/pending-stream.js';
+import { absentCustomer } from '../customers/absent-customer.js';
+import type { CustomerRepository } from '../customers/customer.repository.js';
+import type { CorePorts } from '../deps.js';
+
+// A person's decision about a suggested match, recorded in the log (so a rebuild of the match book
+// keeps it): a rejection goes on the customer's survivor stream as MatchRejected, ids only.
+
+export type RejectOutcome = { readonly customerId: string; readonly otherId: string; readonly version: number };
+
+export class MatchDecisions {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly repo: CustomerRepository,
+    private readonly pipeline: CommandPipeline,
+  ) {}
+
+  async reject(tenant: string, customerId: string, otherId: string, options: { readonly actor: string; readonly modelVersion?: string | undefined }) {
+    const outcome = await this.pipeline.run<RejectOutcome>({
+      tenant,
+      name: 'the match rejection',
+      subject: ['customerId'],
+      decide: async ({ now }) => {
+        const [state, other] = await Promise.all([this.repo.loadSurvivor(tenant, customerId), this.repo.loadSurvivor(tenant, otherId)]);
+        if (state.status !== 'active') throw await absentCustomer(this.ports.ledger, tenant, customerId);
+        if (other.status !== 'active') throw await absentCustomer(this.ports.ledger, tenant, otherId, 'otherId');
+        if (other.id === state.id)
+          throw new DomainError('MERGE_SAME_CUSTOMER', `${customerId} and ${otherId} are already one customer (${state.id})`, ['otherId']);
+        const pending = new PendingStream(state, (streamId, index) => this.ports.hasher.digest(`${tenant}|match-reject|${streamId}|${state.version}|${index}`));
+        pending.run(
+          { type: 'RejectMatch', otherId: other.id, actor: options.actor, modelVersion: options.modelVersion },
+          { observedAt: now, source: `operator:${options.actor}`, sourcePriority: 0, channel: 'other' },
+        );
+        return { kind: 'write', streams: [pending], committed: () => ({ customerId: state.id, otherId: other.id, version: pending.current.version }) };
+      },
+    });
+    await this.ports.audit.append({
+      id: this.ports.ids.newId(),
+      tenant,
+      at: this.ports.clock.now(),
+      actor: options.actor,
+      action: 'customer.match.reject',
+      customerId: outcome.customerId,
+      outcome: 'ok',
+      detail: { otherId: outcome.otherId },
+    });
+    return outcome;
+  }
+}

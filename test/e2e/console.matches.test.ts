@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import { makeHarness } from '../support/harness.js';
+import { startApi, type Api } from '../support/http-fixture.js';
+
+// The console's review queue of probable duplicates, over HTTP as a browser sends it: the queue
+// page and the customer's identity page list each suggested pair with its probability and
+// evidence; an admin accepts (a merge, with the score as evidence) or rejects (never suggested
+// again); a reader sees the queue and no decision.
+
+let api: Api;
+const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
+const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
+const person = (i: number) => ({
+  firstName: GIVEN[i % GIVEN.length],
+  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
+  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
+  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
+  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: 'leeds' },
+});
+const twinOf = (i: number) => ({ ...person(i), firstName: `${person(i).firstName}e`, email: `${person(i).firstName}.${i}@other.example` });
+const ids: string[] = [];
+const twins: string[] = [];
+
+beforeAll(async () => {
+  api = await startApi(
+    async () => {
+      const h = makeHarness();
+      h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
+      return { core: h.core, intake: syncIntake(h.core.ingest), sourceOf: () => h.web, metrics: h.ports.metrics };
+    },
+    { console: { sessionKey: 'k'.repeat(40) } },
+  );
+  const identify = async (who: Record<string, string>, traits: Record<string, unknown>) => {
+    const r = await api.send('identify', { ...who, traits });
+    expect(r.status, r.text).toBe(200);
+    return r.body.customerId as string;
+  };
+  for (let i = 0; i < 20; i++) ids.push(await identify({ userId: `q-${i}` }, person(i)));
+  for (const i of [2, 9]) twins.push(await identify({ anonymousId: `twin-${i}` }, twinOf(i)));
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const get = (path: string, cookie: string) => fetch(`${api.baseUrl}${path}`, { headers: { cookie }, redirect: 'manual' });
+const post = (path: string, form: Record<string, string>, cookie: string) =>
+  fetch(`${api.baseUrl}${path}`, { method: 'POST', body: new URLSearchParams(form), headers: { cookie }, redirect: 'manual' });
+const signIn = async (token: string) => {
+  const res = await fetch(`${api.baseUrl}/console/sign-in`, { method: 'POST', body: new URLSearchParams({ token, next: '/console' }), redirect: 'manual' });
+  expect(res.status).toBe(303);
+  return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+};
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const queue = async (cookie: string) => {
+  const res = await get('/console/matches', cookie);
+  expect(res.status).toBe(200);
+  return res.text();
+};
+
+describe('the console review queue', () => {
+  it('lists every suggested pair once with its probability and evidence; a reader gets no decision buttons', async () => {
+    const reader = await signIn(api.keys.acmeReader);
+    const html = await queue(reader);
+    expect(html).toContain('Probable duplicates');
+    for (const [a, b] of [
+      [ids[2]!, twins[0]!],
+      [ids[9]!, twins[1]!],
+    ]) {
+      const [x, y] = [a, b].sort();
+      expect(html.split(`${x}</a> ~ `).length - 1, 'each pair once').toBe(1);
+      expect(html).toContain(`>${y}</a>`);
+    }
+    expect(html).toMatch(/surname exact \+\d+\.\d/);
+    expect(html).not.toMatch(/>Accept</);
+    // on the customer's identity page, the same pair with its other customer
+    const identity = await (await get(`/console/customers/${ids[2]}/identity`, reader)).text();
+    expect(identity).toContain('Probable duplicates');
+    expect(identity).toContain(twins[0]);
+    // a reader may not decide
+    const refused = await post(`/console/customers/${ids[2]}/matches/reject`, { otherId: twins[0]!, _csrf: csrfOf(html) }, reader);
+    expect(refused.status).toBe(403);
+  });
+
+  it('an admin rejects one pair (gone from the queue, for good) and accepts the other (merged, the score in its evidence)', async () => {
+    const admin = await signIn(api.keys.acmeAdmin);
+    const html = await queue(admin);
+    const csrf = csrfOf(html);
+    expect(html).toMatch(/>Accept</);
+    // without the other customer the form is refused naming the field
+    const empty = await post(`/console/customers/${ids[2]}/matches/reject`, { otherId: '', _csrf: csrf }, admin);
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain('the other customer of the pair is required');
+
+    const rejected = await post(`/console/customers/${ids[2]}/matches/reject`, { otherId: twins[0]!, _csrf: csrf }, admin);
+    expect(rejected.status).toBe(303);
+    expect(rejected.headers.get('location')).toBe(`/console/customers/${ids[2]}/identity`);
+    const after = await queue(admin);
+    expect(after).not.toContain(twins[0]);
+    expect(after).toContain(twins[1]);
+
+    const accepted = await post(`/console/customers/${twins[1]}/matches/accept`, { otherId: ids[9]!, _csrf: csrf }, admin);
+    expect(accepted.status).toBe(303);
+    const survivor = decodeURIComponent(accepted.headers.get('location')!.split('/customers/')[1]!.split('/')[0]!);
+    expect([ids[9], twins[1]]).toContain(survivor);
+    const identity = await (await get(`/console/customers/${survivor}/identity`, admin)).text();
+    expect(identity).toMatch(/probabilistic match accepted: p=[01]\.\d+/);
+    expect(await queue(admin)).toContain('No probable duplicate on this page.');
+  });
+});

@@ -1,0 +1,228 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeReadable } from '../../../src/application/event-codec.js';
+import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
+import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
+import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
+import { DomainError } from '../../../src/domain/shared/errors.js';
+import { loadConfig } from '../../../src/infrastructure/config.js';
+import { buildContainer } from '../../../src/infrastructure/container.js';
+import { TOKENS } from '../../../src/infrastructure/tokens.js';
+import { closeHarnesses, type Harness, listViews, makeHarness } from '../../support/harness.js';
+
+// The match book kept as a read model of the log, on the real core (memory and SQLite): it answers
+// one customer's suggestions without listing the tenant, equals the book built at once from the
+// current views under the same model, keeps rejections in the log (a rebuild too), forgets an
+// erased customer entirely, and auto-merges only where the tenant turned it on.
+
+const TENANT = 'acme';
+const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
+const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
+const CITIES = ['leeds', 'york', 'bath', 'truro'];
+const person = (i: number) => ({
+  firstName: GIVEN[i % GIVEN.length],
+  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
+  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
+  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
+  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: CITIES[i % CITIES.length] },
+});
+/** the same person typed again: a typo in the given name, the email at another domain */
+const twinOf = (i: number) => {
+  const p = person(i);
+  return { ...p, firstName: `${p.firstName!.slice(0, -2)}${p.firstName!.at(-1)}${p.firstName!.at(-2)}`, email: `${p.firstName}.${i}@other.example` };
+};
+
+let message = 0;
+const identify = async (h: Harness, who: { userId: string } | { anonymousId: string }, traits: Record<string, unknown>): Promise<string> => {
+  const out = await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: `msg-${++message}`, ...who, traits });
+  if (out.status !== 'accepted') throw new Error(JSON.stringify(out));
+  return out.customerId;
+};
+const others = (id: string, suggestions: readonly { customerIds: readonly [string, string] }[]) =>
+  suggestions.map((s) => (s.customerIds[0] === id ? s.customerIds[1] : s.customerIds[0]));
+const matchesOf = async (h: Harness, id: string) => others(id, (await h.core.matching.matchesOf(TENANT, id)).suggestions);
+/** counts the tenant-wide listings of the read-model store from now on */
+const countListings = (h: Harness) => {
+  const store = h.ports.readModels;
+  const list = store.list.bind(store);
+  const seen = { lists: 0 };
+  store.list = (tenant, options) => {
+    seen.lists++;
+    return list(tenant, options);
+  };
+  return seen;
+};
+const matchBookJson = (h: Harness): string => JSON.stringify((h.ports.readModels.dump() as Record<string, unknown>)[matchBookNamespace(TENANT)] ?? {});
+
+afterAll(closeHarnesses);
+
+describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (store) => {
+  it('answers suggestions without listing the tenant, equal to the book built at once from the current views under the same model', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twins = [await identify(h, { anonymousId: 'a-3' }, twinOf(3)), await identify(h, { anonymousId: 'a-7' }, twinOf(7))];
+    // a later call without a new personal field changes nothing in the book
+    await identify(h, { userId: 'u-5' }, {});
+
+    const model = await h.core.matchBook.model(TENANT);
+    const records = Object.fromEntries((await listViews(h, TENANT)).flatMap((d) => (d.kind === 'view' ? [[d.customerId, matchRecordOfView(d.view)]] : [])));
+    const expected = buildBook(model, records, []);
+    expect(Object.keys(expected.suggestions).length).toBeGreaterThanOrEqual(2);
+
+    const seen = countListings(h);
+    for (const id of [...ids, ...twins]) {
+      const stored = await h.core.matching.matchesOf(TENANT, id);
+      expect(stored.model.version).toBe(model.version);
+      expect(stored.suggestions, id).toEqual(suggestionsFor(expected, id));
+    }
+    expect(await matchesOf(h, ids[3]!)).toEqual([twins[0]]);
+    expect(await matchesOf(h, twins[1]!)).toEqual([ids[7]]);
+    // a new look-alike arriving is scored against its candidates in real time, and accepted, without a listing
+    const late = await identify(h, { anonymousId: 'a-11' }, twinOf(11));
+    expect(await matchesOf(h, ids[11]!)).toEqual([late]);
+    const merged = await h.core.matching.accept(TENANT, ids[11]!, late, { actor: 'test' });
+    expect([merged.survivorId, merged.absorbedId].sort()).toEqual([ids[11], late].sort());
+    expect(await matchesOf(h, merged.survivorId)).toEqual([]);
+    expect(seen.lists).toBe(0);
+  });
+
+  it('calls that cannot change a record (other traits, an anonymous id, a device) do not read the book; a new person does', async () => {
+    const h = makeHarness({}, { store });
+    for (let i = 0; i < 6; i++) await identify(h, { userId: `u-${i}` }, person(i));
+    const store_ = h.ports.readModels;
+    const get = store_.get.bind(store_);
+    const reads = { book: 0 };
+    store_.get = (tenant, id) => {
+      if (tenant === matchBookNamespace(TENANT)) reads.book++;
+      return get(tenant, id);
+    };
+    const before = matchBookJson(h);
+    await identify(h, { userId: 'u-1' }, { plan: 'pro', tier: 'gold' });
+    const out = await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'track',
+      messageId: `msg-${++message}`,
+      anonymousId: 'a-new',
+      event: 'Product Viewed',
+      context: { device: { id: 'device-new', type: 'ios' } },
+    });
+    expect(out.status).toBe('accepted');
+    expect(reads.book).toBe(0);
+    expect(matchBookJson(h)).toBe(before);
+
+    await identify(h, { anonymousId: 'a-9' }, person(9));
+    expect(reads.book).toBeGreaterThan(0);
+    expect(matchBookJson(h)).not.toBe(before);
+  });
+
+  it('a rejection is recorded in the log and the pair is never suggested again, after new records and a rebuild too', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    expect(await matchesOf(h, ids[3]!)).toEqual([twin]);
+
+    const r = await h.core.matching.reject(TENANT, twin, ids[3]!, { actor: 'reviewer' });
+    expect(r).toMatchObject({ customerId: twin, otherId: ids[3] });
+    const decided = (await h.ports.store.readStream(TENANT, twin)).map((s) => decodeReadable(s).event).filter((e) => e.type === 'MatchRejected');
+    expect(decided).toEqual([
+      { type: 'MatchRejected', v: 1, data: { otherId: ids[3], actor: 'reviewer', modelVersion: expect.stringMatching(/^fitted-seed-19-on-\d+$/) } },
+    ]);
+    expect(await matchesOf(h, ids[3]!)).toEqual([]);
+    expect(await matchesOf(h, twin)).toEqual([]);
+
+    // the twin's record changes and is scored again: still not suggested
+    await identify(h, { anonymousId: 'a-3' }, { phone: '+44 20 7946 0003' });
+    expect(await matchesOf(h, ids[3]!)).toEqual([]);
+    // the tenant doubles: the model is fitted again, and the book keeps the decision
+    const before = (await h.core.matchBook.model(TENANT)).version;
+    for (let i = 16; i < 36; i++) await identify(h, { userId: `u-${i}` }, person(i));
+    expect((await h.core.matchBook.model(TENANT)).version).not.toBe(before);
+    expect(await matchesOf(h, ids[3]!)).toEqual([]);
+    await h.core.rebuild.rebuild(TENANT);
+    expect(await matchesOf(h, twin)).toEqual([]);
+
+    // rejecting it again, or a pair never suggested, is refused naming the field
+    const again = await h.core.matching.reject(TENANT, twin, ids[3]!, { actor: 'reviewer' }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(DomainError);
+    expect(again).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', path: ['otherId'] });
+    expect(await h.core.matching.reject(TENANT, ids[1]!, ids[2]!, { actor: 'reviewer' }).catch((e: unknown) => e)).toMatchObject({
+      code: 'MATCH_NOT_SUGGESTED',
+    });
+  });
+
+  it('erasure leaves no record, blocking entry, suggestion or decision naming the erased customer, nor its values', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    const other = await identify(h, { anonymousId: 'a-5' }, twinOf(5));
+    await h.core.matching.reject(TENANT, other, ids[5]!, { actor: 'reviewer' });
+    expect(await matchesOf(h, ids[3]!)).toEqual([twin]);
+    expect(matchBookJson(h)).toContain(ids[5]);
+
+    await h.core.gdpr.erase(TENANT, ids[3]!, { actor: 'dpo' });
+    await h.core.gdpr.erase(TENANT, ids[5]!, { actor: 'dpo' });
+    const check = () => {
+      const json = matchBookJson(h);
+      for (const gone of [ids[3]!, ids[5]!, person(3).email, person(5).email]) expect(json).not.toContain(gone);
+      // the others are still there
+      expect(json).toContain(twin);
+    };
+    check();
+    expect(await matchesOf(h, twin)).toEqual([]);
+    await h.core.rebuild.rebuild(TENANT);
+    check();
+  });
+
+  it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    const [s] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
+    expect(s?.verdict).toBe('auto_merge');
+    expect((await h.core.queries.get360(TENANT, twin)).kind).toBe('view');
+    expect(h.ports.metrics.get('match_auto_merged')).toBe(0);
+  });
+
+  it('auto-merge on: the pair merges through the manual merge with its evidence, and an unmerge of it is never auto-merged again', async () => {
+    const h = makeHarness({ tenants: { [TENANT]: { autoMerge: true } } }, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    const found = await h.core.queries.get360(TENANT, twin);
+    expect(found).toMatchObject({ kind: 'redirect', survivorId: ids[3] });
+    const merge = (await h.ports.store.readStream(TENANT, ids[3]!)).map((s) => decodeReadable(s).event).find((e) => e.type === 'CustomerMerged');
+    expect(merge?.type === 'CustomerMerged' && merge.data.evidence).toMatchObject({
+      rule: 'manual',
+      actor: 'system:auto-merge',
+      forced: false,
+      reason: expect.stringMatching(/^probabilistic match auto-merged: p=1\.0+, weight=\d+\.\d+, model fitted-seed-19-on-\d+; givenName jaro_winkler/),
+    });
+    const mergeId = merge?.type === 'CustomerMerged' ? merge.data.mergeId : '';
+
+    await h.core.identity.unmerge(TENANT, ids[3]!, mergeId, { actor: 'reviewer' });
+    expect((await h.core.queries.get360(TENANT, twin)).kind).toBe('view');
+    const [s] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
+    expect(s).toMatchObject({ customerIds: [ids[3], twin].sort(), verdict: 'review' });
+    // the twin is seen again with the very record that scored above the threshold: still apart
+    await identify(h, { anonymousId: 'a-3' }, { ...twinOf(3), phone: '+44 20 7946 0003' });
+    await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    expect((await h.core.queries.get360(TENANT, twin)).kind).toBe('view');
+    await h.core.rebuild.rebuild(TENANT);
+    expect((await h.core.matching.matchesOf(TENANT, twin)).suggestions[0]?.verdict).toBe('review');
+    expect(h.ports.metrics.get('match_auto_merged')).toBe(1);
+  });
+});
+
+describe('the auto-merge switch in the configuration', () => {
+  it('C360_AUTO_MERGE_TENANTS lists the tenants that auto-merge; every other tenant is off, and a bad list is refused naming the variable', async () => {
+    const config = loadConfig({ C360_STORE: 'memory', C360_AUTO_MERGE_TENANTS: ' acme, beta-2 ' });
+    expect(config.autoMergeTenants).toEqual(['acme', 'beta-2']);
+    const c = await buildContainer(config);
+    const settings = c.get(TOKENS.TenantSettings);
+    expect([settings.autoMerge?.('acme'), settings.autoMerge?.('beta-2'), settings.autoMerge?.('demo')]).toEqual([true, true, false]);
+    expect(loadConfig({ C360_STORE: 'memory' }).autoMergeTenants).toEqual([]);
+    expect(() => loadConfig({ C360_STORE: 'memory', C360_AUTO_MERGE_TENANTS: 'Acme!' })).toThrow(/C360_AUTO_MERGE_TENANTS/);
+  });
+});
