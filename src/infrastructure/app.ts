@@ -45,10 +45,10 @@ export type AppOptions = {
   readonly kinesisConsumer?: boolean | undefined;
 };
 
-/** Where the Kinesis ingest consumer keeps its place: beside the store, so a restart resumes there. */
 /** the longest the match book waits for a quiet log (a continuous load by another process) before it catches up anyway */
 export const BOOK_MAX_LAG_MS = 120_000;
 
+/** Where the Kinesis ingest consumer keeps its place: beside the store, so a restart resumes there. */
 const kinesisCheckpoints = async (config: Config, container: Container): Promise<() => Checkpoints> => {
   switch (config.store) {
     case 'dynamodb': {
