@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import type { Workload } from './accounts.js';
 import { type DataStack, storeEnvironment } from './data.stack.js';
 import { grantTable, type TableAccess } from './grants.js';
-import type { TableKind } from './tables.js';
+import { everyTable, type TableKind } from './tables.js';
 
 // The long jobs (full rebuilds, migrations, batch matching), which can outlast Lambda's 15
 // minutes: ECS Fargate tasks (arm64) from one image of this repository running the CLI
@@ -35,15 +35,7 @@ export const JOB_ACCESS: Record<JobName, TableAccess> = {
   // scores the tenant's views pairwise; read-only
   match: { views: 'read' },
   // copies a tenant from a SQLite file into the stage's tables, then rebuilds its views
-  migrate: {
-    events: 'readWrite',
-    views: 'readWrite',
-    keys: 'readWrite',
-    quarantine: 'readWrite',
-    audit: 'readWrite',
-    ledger: 'readWrite',
-    outbox: 'readWrite',
-  },
+  migrate: everyTable('readWrite'),
 };
 export const JOB_SCANS: Record<JobName, readonly TableKind[]> = { rebuild: [], match: [], migrate: ['keys'] };
 

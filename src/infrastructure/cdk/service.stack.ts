@@ -18,7 +18,7 @@ import { type DataStack, storeEnvironment } from './data.stack.js';
 import { type AnyFunctionName, C360Function, type C360FunctionProps, type FunctionName } from './function.js';
 import { grantTable, grantTableStream } from './grants.js';
 import { Observability } from './observability.js';
-import type { TableKind } from './tables.js';
+import { everyTable, type TableKind } from './tables.js';
 
 // A workload's functions and their wiring: the HTTP API (api), the Kinesis stream (kinesis), the
 // events table's stream (streams), the outbox schedule (outbox), the SNS topics, the DLQs, and
@@ -212,15 +212,7 @@ export class ServiceStack extends Stack {
     const t = data.tables;
     const access: Record<FunctionName, Partial<Record<TableKind, 'read' | 'readWrite'>>> = {
       // queries, GDPR (erase, export, audit, ledger), quarantine replay, admin: every table
-      api: {
-        events: 'readWrite',
-        views: 'readWrite',
-        keys: 'readWrite',
-        quarantine: 'readWrite',
-        audit: 'readWrite',
-        ledger: 'readWrite',
-        outbox: 'readWrite',
-      },
+      api: everyTable('readWrite'),
       // ingest: commits, data keys, quarantine; views are read for lookups only
       kinesis: { events: 'readWrite', keys: 'readWrite', quarantine: 'readWrite', views: 'read' },
       // projection, then engagement decisions (committed as events) and their outbox entries

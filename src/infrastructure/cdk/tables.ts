@@ -12,6 +12,9 @@ import { tableDefinitions, type TableNames } from '../../adapters/dynamodb/dynam
 
 export type TableKind = keyof TableNames;
 export const TABLE_KINDS = Object.keys(tableDefinitions) as TableKind[];
+/** every table of a stage, at one access level (the api function, the migrate job) */
+export const everyTable = (access: 'read' | 'readWrite'): Record<TableKind, 'read' | 'readWrite'> =>
+  Object.fromEntries(TABLE_KINDS.map((kind) => [kind, access])) as Record<TableKind, 'read' | 'readWrite'>;
 
 /** The physical table names of a stage; the functions get them as C360_*_TABLE. */
 export const tableNamesFor = (prefix: string): Required<TableNames> => ({
