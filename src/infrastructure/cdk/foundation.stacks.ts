@@ -34,6 +34,17 @@ const secureBucket = (
     removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   });
 
+/** A bucket for S3 server access logs (S3-managed keys: log delivery cannot write with a KMS key), kept `days`. */
+export const accessLogsBucket = (scope: Construct, days: number, removalPolicy: RemovalPolicy): Bucket =>
+  new Bucket(scope, 'AccessLogs', {
+    encryption: BucketEncryption.S3_MANAGED,
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    lifecycleRules: [{ expiration: Duration.days(days) }],
+    removalPolicy,
+  });
+
 export type LogArchiveProps = StackProps & {
   readonly organizationId: string;
   readonly managementAccount: string;
@@ -55,14 +66,7 @@ export class LogArchiveStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceArn': trailArn } },
       }),
     );
-    const accessLogs = new Bucket(this, 'AccessLogs', {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const accessLogs = accessLogsBucket(this, 365, RemovalPolicy.RETAIN);
     this.bucket = secureBucket(this, 'LogArchive', key, { versioned: true, retain: true, logs: accessLogs, bucketName: props.bucketName });
     this.bucket.addLifecycleRule({
       transitions: [{ storageClass: StorageClass.GLACIER, transitionAfter: Duration.days(90) }],
@@ -142,14 +146,7 @@ export class LakeStack extends Stack {
   constructor(scope: Construct, id: string, props: LakeStackProps) {
     super(scope, id, props);
     const key = new Key(this, 'LakeKey', { alias: `alias/${props.prefix}-lake`, enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
-    const accessLogs = new Bucket(this, 'AccessLogs', {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const accessLogs = accessLogsBucket(this, 90, RemovalPolicy.RETAIN);
     this.lake = secureBucket(this, 'Lake', key, { versioned: true, retain: true, logs: accessLogs, bucketName: props.bucketName });
     // the lake function of the workload that feeds the lake, in its own account: by account, with
     // its role's ARN as a condition (a policy may name a role before it exists that way)

@@ -10,6 +10,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import type { Construct } from 'constructs';
 import type { Workload } from './accounts.js';
 import { type DataStack, storeEnvironment } from './data.stack.js';
+import { accessLogsBucket } from './foundation.stacks.js';
 import { grantTable, type TableAccess } from './grants.js';
 import { everyTable, type TableKind } from './tables.js';
 
@@ -89,14 +90,7 @@ export class JobsStack extends Stack {
     });
     this.logGroup = new LogGroup(this, 'Logs', { logGroupName: `/ecs/${props.prefix}-jobs`, retention, encryptionKey: data.dataKey, removalPolicy });
 
-    const accessLogs = new Bucket(this, 'AccessLogs', {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy,
-    });
+    const accessLogs = accessLogsBucket(this, 90, removalPolicy);
     // unversioned, and emptied after a week: an uploaded store holds personal data (encrypted
     // under its own data keys) and must not outlive the migration
     this.inputs = new Bucket(this, 'JobInputs', {
