@@ -6,7 +6,6 @@ import {
   buildBook,
   candidatesOf,
   customerEntriesOf,
-  customerEntryOf,
   evolveBook,
   isEmptyEntry,
   type MatchBookEntry,
@@ -347,10 +346,17 @@ export class MatchBookProjection {
       [...blocks.values()].map((b) => b.entry),
     );
     const after = evolveBook(model, before, change);
+    // only the customers a pair with the focus names can change (every change is about the focus's
+    // pairs): the others among the candidates read are left alone, unexamined
+    const named = new Set(focus);
+    for (const book of [before, after]) for (const pair of Object.values(book.suggestions)) namedWith(pair.customerIds, focus, named);
+    if (change.type === 'CustomerErased') for (const id of customers.keys()) named.add(id);
     let delta = 0;
     const writes: Promise<void>[] = [];
+    const nextEntries = customerEntriesOf(after);
     for (const [id, c] of customers) {
-      const next = customerEntryOf(after, id);
+      if (!named.has(id)) continue;
+      const next = nextEntries.get(id) ?? emptyEntry;
       if (same(next, c.entry)) continue;
       delta += (next.record ? 1 : 0) - (c.entry.record ? 1 : 0);
       writes.push(this.write(tenant, customerDoc(id), c.doc, isEmptyEntry(next) ? undefined : next));
@@ -418,6 +424,13 @@ export class MatchBookProjection {
     return doc?.entry.type === 'model' ? { doc, entry: doc.entry } : undefined;
   }
 }
+
+const emptyEntry: CustomerEntry = { type: 'customer', suggestions: [], rejected: [], autoMergeUndone: [] };
+
+/** Adds both customers of a pair to `into` when one of them is in `focus`. */
+const namedWith = (pair: readonly [string, string], focus: readonly string[], into: Set<string>): void => {
+  if (focus.includes(pair[0]) || focus.includes(pair[1])) into.add(pair[0]).add(pair[1]);
+};
 
 /** Every customer an entry shares a pair with: suggestions and decisions. */
 const partners = (e: CustomerEntry, id: string): string[] => [

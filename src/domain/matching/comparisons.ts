@@ -1,5 +1,5 @@
 import type { MatchField, MatchRecord } from './match-record.js';
-import { editDistance, jaroWinkler } from './similarity.js';
+import { jaroWinkler, withinEdits } from './similarity.js';
 
 /**
  * One field's comparison: ordered levels, strongest agreement first and 'else' last. `level` answers
@@ -19,7 +19,7 @@ const ladder =
   };
 const exact = (a: string, b: string) => a === b;
 const jw = (min: number) => (a: string, b: string) => jaroWinkler(a, b) >= min;
-const edits = (max: number) => (a: string, b: string) => editDistance(a, b) <= max;
+const edits = (max: number) => (a: string, b: string) => withinEdits(a, b, max);
 
 const initial = (a: string, b: string) => (a.length === 1 || b.length === 1) && a[0] === b[0];
 const dayMonthSwapped = (a: string, b: string) => a.slice(0, 4) === b.slice(0, 4) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7);
@@ -31,15 +31,22 @@ const parts = (e: string): readonly [string, string] => {
 const closeLocalSameDomain = (a: string, b: string) => {
   const [la, da] = parts(a);
   const [lb, db] = parts(b);
-  return da === db && editDistance(la, lb) <= 2;
+  return da === db && withinEdits(la, lb, 2);
 };
 const sameLocal = (a: string, b: string) => parts(a)[0] === parts(b)[0];
 const sameLastDigits = (a: string, b: string) => a.length >= 6 && b.length >= 6 && a.slice(-6) === b.slice(-6);
 
+// the similarity is computed once for both bands
 const nameLevels = (field: MatchField, withInitial: boolean): Comparison => ({
   field,
   levels: ['exact', 'jaro_winkler_0.92', 'jaro_winkler_0.80', ...(withInitial ? ['initial'] : []), 'else'],
-  level: ladder([exact, jw(0.92), jw(0.8), ...(withInitial ? [initial] : [])]),
+  level: (a, b) => {
+    if (a === b) return 0;
+    const similarity = jaroWinkler(a, b);
+    if (similarity >= 0.92) return 1;
+    if (similarity >= 0.8) return 2;
+    return withInitial && initial(a, b) ? 3 : withInitial ? 4 : 3;
+  },
 });
 
 /** The comparisons a model scores, in a fixed order. */

@@ -17,14 +17,30 @@ const frequencies = (comparisons: readonly Comparison[], counts: readonly number
     return c.levels.map((_, l) => (row[l]! + SMOOTHING) / (total + SMOOTHING * c.levels.length));
   });
 
-/** u per comparison and level, from `pairs` pairs of distinct records drawn with the seeded generator. */
+/**
+ * u per comparison and level, from `pairs` pairs of distinct records drawn with the seeded generator;
+ * or, when the records make no more distinct pairs than that, from every pair once, each counted
+ * `pairs / distinct pairs` times: the counts the sample gives on average (so the smoothing weighs
+ * the same), without its noise and for less work (a small tenant's model is fitted again each time
+ * it doubles).
+ */
 export const estimateU = (records: readonly MatchRecord[], comparisons: readonly Comparison[], opts: { seed: number; pairs: number }): Table => {
-  const random = seededRandom(opts.seed);
   const counts = comparisons.map((c) => c.levels.map(() => 0));
-  for (let k = 0; k < opts.pairs && records.length > 1; k++) {
-    const i = Math.floor(random() * records.length);
-    const j = (i + 1 + Math.floor(random() * (records.length - 1))) % records.length;
-    compareRecords(records[i]!, records[j]!, comparisons).forEach((l, c) => l !== null && counts[c]![l]!++);
+  const count = (a: MatchRecord, b: MatchRecord, times: number) => {
+    const v = compareRecords(a, b, comparisons);
+    for (let c = 0; c < v.length; c++) if (v[c] !== null) counts[c]![v[c]!]! += times;
+  };
+  const n = records.length;
+  const distinct = (n * (n - 1)) / 2;
+  if (distinct <= opts.pairs) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) count(records[i]!, records[j]!, opts.pairs / distinct);
+    return frequencies(comparisons, counts);
+  }
+  const random = seededRandom(opts.seed);
+  for (let k = 0; k < opts.pairs; k++) {
+    const i = Math.floor(random() * n);
+    const j = (i + 1 + Math.floor(random() * (n - 1))) % n;
+    count(records[i]!, records[j]!, 1);
   }
   return frequencies(comparisons, counts);
 };
@@ -44,12 +60,15 @@ export const estimateM = (
   for (let it = 0; it < opts.iterations && vectors.length > 0; it++) {
     const counts = comparisons.map((c) => c.levels.map(() => 0));
     let matches = 0;
+    // each level's log(m/u), once per iteration rather than once per vector
+    const ratios = m.map((row, c) => row.map((x, l) => Math.log(x / u[c]![l]!)));
+    const priorRatio = Math.log(prior / (1 - prior));
     for (const v of vectors) {
-      let logRatio = Math.log(prior / (1 - prior));
-      v.forEach((l, c) => l !== null && (logRatio += Math.log(m[c]![l]! / u[c]![l]!)));
+      let logRatio = priorRatio;
+      for (let c = 0; c < v.length; c++) if (v[c] !== null) logRatio += ratios[c]![v[c]!]!;
       const p = 1 / (1 + Math.exp(-logRatio));
       matches += p;
-      v.forEach((l, c) => l !== null && (counts[c]![l]! += p));
+      for (let c = 0; c < v.length; c++) if (v[c] !== null) counts[c]![v[c]!]! += p;
     }
     m = frequencies(comparisons, counts);
     prior = Math.min(1 - 1e-9, Math.max(1e-9, matches / vectors.length));

@@ -58,7 +58,9 @@ export type MatchChange =
 const without = <T>(rec: Readonly<Record<string, T>>, drop: (k: string, v: T) => boolean): Record<string, T> =>
   Object.fromEntries(Object.entries(rec).filter(([k, v]) => !drop(k, v)));
 
-const names = (key: PairKey, id: string) => key.split(' ').includes(id);
+// ids hold no space (pairKey joins two with one), so a half is the id exactly when a space borders it
+const names = (key: PairKey, id: string): boolean =>
+  (key.charCodeAt(id.length) === 32 && key.startsWith(id)) || (key.charCodeAt(key.length - id.length - 1) === 32 && key.endsWith(id));
 
 const unindex = (book: MatchBook, id: string): MatchBook => {
   const old = book.records[id];

@@ -43,17 +43,37 @@ const log2Odds = (p: number) => Math.log2(p / (1 - p));
 export const probabilityOf = (weight: number): number => 1 / (1 + 2 ** -weight);
 
 /** The comparisons a model knows, in the fixed comparison order. */
-export const modelComparisons = (model: MatchModel): readonly Comparison[] => COMPARISONS.filter((c) => model.fields[c.field] !== undefined);
+export const modelComparisons = (model: MatchModel): readonly Comparison[] => compiled(model).comparisons;
+
+// Per model, once: its comparisons and each level's weight, so scoring a pair computes no logarithm.
+// A model is immutable data, so the cache is keyed by the object and never goes stale.
+type Compiled = { readonly comparisons: readonly Comparison[]; readonly levels: readonly (readonly FieldWeight[])[]; readonly priorWeight: number };
+const compiledModels = new WeakMap<MatchModel, Compiled>();
+const compiled = (model: MatchModel): Compiled => {
+  let c = compiledModels.get(model);
+  if (!c) {
+    const comparisons = COMPARISONS.filter((x) => model.fields[x.field] !== undefined);
+    const levels = comparisons.map((x) => model.fields[x.field]!.map((l) => ({ field: x.field, level: l.level, weight: Math.log2(l.m / l.u) })));
+    c = { comparisons, levels, priorWeight: log2Odds(model.prior) };
+    compiledModels.set(model, c);
+  }
+  return c;
+};
 
 /** Scores a comparison vector made with `modelComparisons(model)`. */
 export const scoreVector = (model: MatchModel, comparisons: readonly Comparison[], vector: ComparisonVector): MatchScore => {
+  const own = compiled(model);
+  const levels = comparisons === own.comparisons ? own.levels : undefined;
   const fields: FieldWeight[] = [];
+  let weight = own.priorWeight;
   comparisons.forEach((c, i) => {
     const index = vector[i];
-    const level = index === null || index === undefined ? undefined : model.fields[c.field]?.[index];
-    if (level) fields.push({ field: c.field, level: level.level, weight: Math.log2(level.m / level.u) });
+    if (index === null || index === undefined) return;
+    const known = levels ? levels[i]![index] : undefined;
+    const level = known ? undefined : model.fields[c.field]?.[index];
+    const f = known ?? (level ? { field: c.field, level: level.level, weight: Math.log2(level.m / level.u) } : undefined);
+    if (f) fields.push(f), (weight += f.weight);
   });
-  const weight = fields.reduce((sum, f) => sum + f.weight, log2Odds(model.prior));
   return { modelVersion: model.version, weight, probability: probabilityOf(weight), fields };
 };
 

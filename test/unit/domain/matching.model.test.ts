@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blockingKeys, candidatePairs } from '../../../src/domain/matching/blocking.js';
 import { COMPARISONS, compareRecords } from '../../../src/domain/matching/comparisons.js';
-import { fitModel } from '../../../src/domain/matching/estimate.js';
+import { estimateU, fitModel } from '../../../src/domain/matching/estimate.js';
 import { type MatchRecord, normaliseRecord } from '../../../src/domain/matching/match-record.js';
 import { MatchModel, scorePair, verdictOf } from '../../../src/domain/matching/match-model.js';
 
@@ -109,14 +109,15 @@ describe('blocking and fitting', () => {
     ]);
   });
 
-  it('fits the same model from the same data and seed, and a different u from another seed', () => {
-    const fitWith = (seed: number) =>
+  it('fits the same model from the same data and seed, and a different u from another seed when it samples', () => {
+    // 5 records make 10 distinct pairs: 6 random pairs are a sample of them
+    const fitWith = (seed: number, randomPairs = 6) =>
       fitModel({
         version: 'v',
         records: people,
         candidates: candidatePairs(people),
         seed,
-        randomPairs: 200,
+        randomPairs,
         iterations: 5,
         reviewThreshold: 0.9,
         autoMergeThreshold: 0.99,
@@ -124,5 +125,20 @@ describe('blocking and fitting', () => {
     expect(fitWith(1)).toEqual(fitWith(1));
     expect(fitWith(1)).not.toEqual(fitWith(2));
     expect(Object.keys(fitWith(1).fields)).toEqual(['givenName', 'surname', 'dateOfBirth', 'postcode']);
+    // asked for at least as many pairs as there are, it counts every pair once: no seed matters
+    expect(fitWith(1, 10)).toEqual(fitWith(2, 10));
+  });
+
+  it('takes u from every pair once when the records make no more pairs than asked for', () => {
+    const givenName = COMPARISONS.filter((c) => c.field === 'givenName');
+    // pairs: (ada, ada) exact, (ada, bob) twice, else; the levels in between never occur
+    const [u] = estimateU([{ givenName: 'ada' }, { givenName: 'ada' }, { givenName: 'bob' }], givenName, { seed: 7, pairs: 300 });
+    const levels = givenName[0]!.levels;
+    // each level's share of the 3 pairs, each pair counted 100 times (as a sample of 300 would on
+    // average), smoothed by 1e-3 per level
+    const share = (pairs: number) => (pairs * 100 + 1e-3) / (300 + 1e-3 * levels.length);
+    expect(u![0]).toBeCloseTo(share(1), 12);
+    expect(u![levels.indexOf('else')]).toBeCloseTo(share(2), 12);
+    for (const x of u!.slice(1, -1)) expect(x).toBeCloseTo(share(0), 12);
   });
 });
