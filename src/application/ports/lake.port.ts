@@ -129,6 +129,8 @@ export type AnalyticsRow = Readonly<Record<string, string | number | boolean | n
 export interface AnalyticsQueries {
   /** the query names, in their documented order */
   readonly names: readonly string[];
+  /** the currency revenue is counted in when a query is given none */
+  readonly currency?: string | undefined;
   /** runs one named query over the tenant's lake; throws a coded error naming a bad parameter */
   run(tenant: string, name: string, params: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]>;
 }
