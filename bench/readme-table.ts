@@ -17,7 +17,8 @@ export const tableOf = (rows: readonly BenchRow[], meta: string): string =>
     meta,
   ].join('\n');
 
-export const writeReadmeTable = (name: string, rows: readonly BenchRow[], meta: string): void => {
+/** Puts `text` into the README between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`. */
+export const writeReadmeBlock = (name: string, text: string): void => {
   const file = new URL('../README.md', import.meta.url);
   const readme = readFileSync(file, 'utf8');
   const open = `<!-- bench:${name} -->`;
@@ -25,5 +26,7 @@ export const writeReadmeTable = (name: string, rows: readonly BenchRow[], meta: 
   const a = readme.indexOf(open);
   const b = readme.indexOf(close);
   if (a < 0 || b < a) throw new Error(`README.md has no ${open} ... ${close} block`);
-  writeFileSync(file, `${readme.slice(0, a + open.length)}\n${tableOf(rows, meta)}\n${readme.slice(b)}`);
+  writeFileSync(file, `${readme.slice(0, a + open.length)}\n${text}\n${readme.slice(b)}`);
 };
+
+export const writeReadmeTable = (name: string, rows: readonly BenchRow[], meta: string): void => writeReadmeBlock(name, tableOf(rows, meta));

@@ -1,3 +1,4 @@
+import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { Container } from 'inversify';
 import type { Core } from '../application/core.js';
 import { MATCH_BOOK_EVENTS } from '../application/matching/match-book.projection.js';
@@ -67,11 +68,19 @@ const kinesisCheckpoints = async (config: Config, container: Container): Promise
   }
 };
 
+/**
+ * A lake written by a schedule elsewhere (the lake function every N minutes): an erasure's rows go
+ * at the first run after it, which starts within N minutes and ends within N more (its timeout is
+ * below the interval), so the receipt's bound is 2N; the run marks the receipt clean.
+ */
+const scheduledLake = (minutes: number | undefined): LakeEraser | undefined =>
+  minutes === undefined ? undefined : { erase: async () => ({ cleanWithinMs: 2 * minutes * 60_000 }) };
+
 export const buildApp = async (config: Config, options: AppOptions & ContainerOptions = {}): Promise<App> => {
   if (config.store !== 'memory' && config.claimSecretGenerated) {
     throw new ConfigError('C360_CLAIM_SECRET: required for a persistent store (claim keys must stay the same across restarts)');
   }
-  const container = await buildContainer(config, options);
+  const container = await buildContainer(config, { ...options, lake: options.lake ?? scheduledLake(config.lakeScheduleMinutes) });
   // resolved on first use, like everything in the container: an entry point builds what it touches
   const core = () => container.get(TOKENS.Core);
   const sourceOf = (_tenant: string, name: string) => sourceFor(config, name);

@@ -73,6 +73,8 @@ const Env = z.object({
   C360_LAKE_DIR: z.string().min(1).optional(),
   /** how often the server's lake projection follows the log */
   C360_LAKE_FOLLOW_SECONDS: z.coerce.number().positive().max(3_600).default(30),
+  /** the lake is written elsewhere by a schedule of this many minutes (AWS: the lake function); erasure receipts then give its bound */
+  C360_LAKE_SCHEDULE_MINUTES: z.coerce.number().int().positive().max(1_440).optional(),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -126,6 +128,8 @@ export type Config = {
   readonly lakeDir: string;
   /** the server's lake projection follows the log this often (default 30 s) */
   readonly lakeFollowMs: number;
+  /** another process writes the lake every so many minutes (the lake function): an erasure's receipt says by when it is clean */
+  readonly lakeScheduleMinutes?: number | undefined;
   readonly writeKey?: string | undefined;
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
@@ -248,6 +252,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     lake: e.C360_LAKE,
     lakeDir: e.C360_LAKE_DIR ?? join(e.C360_DATA_DIR, 'lake'),
     lakeFollowMs: e.C360_LAKE_FOLLOW_SECONDS * 1_000,
+    lakeScheduleMinutes: e.C360_LAKE_SCHEDULE_MINUTES,
     writeKey: e.C360_WRITE_KEY,
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,

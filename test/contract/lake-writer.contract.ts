@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyLakeBatch, type LakeBatch, type LakeEraser, type LakeWriter } from '../../src/application/ports/lake.port.js';
+import { emptyLakeBatch, type LakeBatch, type LakeCleaner, type LakeWriter } from '../../src/application/ports/lake.port.js';
 import type { Cell } from '../../src/adapters/lake/lake.buffer.js';
 import { DIMENSIONS, FACTS, TABLES, type TableSpec } from '../../src/adapters/lake/lake.tables.js';
 import { CHANNELS } from '../../src/domain/customer/customer.events.js';
@@ -11,13 +11,13 @@ import { CHANNELS } from '../../src/domain/customer/customer.events.js';
 // never share a row.
 
 export type LakeWriterSubject = {
-  readonly writer: LakeWriter & LakeEraser;
+  readonly writer: LakeWriter & LakeCleaner;
   /** whether any file of the tenant names one of these customers */
   holds(tenant: string, customerIds: readonly string[]): Promise<boolean>;
   /** every row of the tenant's table, read back from its files (cells in the table's column order) */
   rows(tenant: string, table: TableSpec): Promise<Cell[][]>;
   /** a new writer over the same lake (a later process or invocation) */
-  reopen(): Promise<LakeWriter & LakeEraser>;
+  reopen(): Promise<LakeWriter & LakeCleaner>;
   cleanup(): Promise<void> | void;
 };
 

@@ -16,9 +16,14 @@ let page: Page;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-  rig = await startConsoleRig();
+  // the lake follows the log every second: the analytics pages are checked with their charts drawn
+  rig = await startConsoleRig({ C360_LAKE_FOLLOW_SECONDS: '1' });
   await rig.send('identify', { userId: 'a11y-1', traits: { email: 'a11y@example.com', name: 'Grace Hopper' } });
-  await rig.send('track', { userId: 'a11y-1', event: 'Order Completed', properties: { order_id: 'a-1', revenue: 25, currency: 'USD' } });
+  await rig.send('track', {
+    userId: 'a11y-1',
+    event: 'Order Completed',
+    properties: { order_id: 'a-1', revenue: 25, currency: 'USD', products: [{ product_id: 'p-1', category: 'books', price: 25, quantity: 1 }] },
+  });
   await rig.send('identify', { userId: 'a11y-2', traits: { email: 'a11y-2@example.com' } });
   ids.one = (await rig.customerOf('email:a11y@example.com'))!;
   // people enough for a matching model, and one of them again with a typo: the review queue lists the pair
@@ -26,6 +31,12 @@ beforeAll(async () => {
   const person = (i: number) => ({ firstName: names[i], lastName: `${names[(i * 5) % 12]}son`, birthday: `19${50 + i}-0${1 + (i % 9)}-1${i % 10}` });
   for (let i = 0; i < 12; i++) await rig.send('identify', { userId: `a11y-p-${i}`, traits: { ...person(i), address: { city: 'leeds' } } });
   await rig.send('identify', { anonymousId: 'a11y-twin', traits: { ...person(3), firstName: 'barbra', address: { city: 'leeds' } } });
+  const charted = async () => {
+    const res = await fetch(`${rig.url}/v1/analytics/monthly-revenue`, { headers: { authorization: `Bearer ${TOKENS.admin}` } });
+    return ((await res.json()) as { count: number }).count > 0;
+  };
+  for (let i = 0; i < 60 && !(await charted()); i++) await new Promise((r) => setTimeout(r, 500));
+  expect(await charted()).toBe(true);
   const context = await rig.browser.newContext({ bypassCSP: true });
   page = await context.newPage();
   await page.goto(`${rig.url}/console/sign-in`);
@@ -60,12 +71,19 @@ describe('the console pages and axe-core', () => {
       ['privacy (ledger and audit)', '/console/privacy'],
       ['quarantine', '/console/quarantine'],
       ['review queue', '/console/matches'],
+      ['analytics', '/console/analytics'],
+      ['analytics: monthly revenue', '/console/analytics/monthly-revenue'],
+      ['analytics: cohort retention', '/console/analytics/cohort-retention'],
+      ['analytics: channel funnel', '/console/analytics/channel-funnel'],
+      ['analytics: demand forecast base', '/console/analytics/demand-forecast-base'],
     ];
     for (const [name, path] of pages) {
       const res = await page.goto(`${rig.url}${path}`);
       expect(res?.status(), name).toBe(200);
       // the queue is checked with a pair in it: its table, evidence and decision forms
       if (name === 'review queue') await expect(page.getByRole('button', { name: /^Accept/ }).count()).resolves.toBeGreaterThan(0);
+      // an analytics page is checked with a chart on it
+      if (name.startsWith('analytics:')) await expect(page.locator('main svg.chart').count(), name).resolves.toBeGreaterThan(0);
       await check(name);
     }
     expect(checked.slice(0, pages.length + 1)).toEqual(['sign-in', ...pages.map(([n]) => n)]);

@@ -17,7 +17,8 @@ import { s3Lake, type S3Lake } from '../support/s3-lake.js';
 // The lake function (schedule -> each tenant's lake on S3 caught up from its checkpoint) on
 // DynamoDB Local and fauxqs's S3: it writes what the DuckDB writer writes from the same log, the
 // next tick finds nothing new, later calls join the lake, and an erasure made by the API function
-// (which holds no lake) leaves the lake at the function's next tick.
+// (which holds no lake) leaves the lake at the function's next tick, whose run then marks the
+// erasure's receipt clean (lakeCleanAt); until then the receipt gives the schedule's bound.
 
 const sorted = (rows: Cell[][]): Cell[][] => rows.map((r) => r.map((c) => c ?? null)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
@@ -58,6 +59,8 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
       // fauxqs keeps no versions (test/integration/lake.s3-versions.test.ts runs a versioned bucket on moto)
       C360_LAKE_VERSIONED: 'false',
       AWS_ENDPOINT_URL_S3: inject('s3Endpoint'),
+      // as the CDK sets it on the api function: the lake function runs every 15 minutes
+      C360_LAKE_SCHEDULE_MINUTES: '15',
     };
     app = await appFor(env);
     await ingest(calls.slice(0, half));
@@ -89,10 +92,21 @@ describe('the lake function (schedule -> lake on S3) on DynamoDB Local and fauxq
     expect(await lake.writer.holds(tenant, [id])).toBe(true);
     const receipt = await app.core.gdpr.erase(tenant, id, { actor: 'test' });
     expect(receipt.lakeCleanAt).toBeUndefined();
+    // the bound: the first run after the erasure starts within 15 minutes and ends within 15 more
+    expect(Date.parse(receipt.lakeCleanBy!) - Date.parse(receipt.erasedAt)).toBe(30 * 60_000);
+    await tick(scheduledEvent('c360-lake'));
+    // no row of the cluster in any Parquet object (every row of every object read)
+    expect(await lake.writer.holds(tenant, receipt.customers)).toBe(false);
+    // the run marked the receipt: asked again (the erasure is idempotent), and in the ledger's list
+    const again = await app.core.gdpr.erase(tenant, id, { actor: 'test' });
+    expect(again.erasureId).toBe(receipt.erasureId);
+    expect(Date.parse(again.lakeCleanAt!)).toBeGreaterThanOrEqual(Date.parse(receipt.erasedAt));
+    expect(again.lakeCleanBy).toBe(receipt.lakeCleanBy);
+    const listed = (await app.core.gdpr.receipts(tenant, { limit: 100 })).entries.find((r) => r.erasureId === receipt.erasureId);
+    expect(listed?.lakeCleanAt).toBe(again.lakeCleanAt);
     await tick(scheduledEvent('c360-lake'));
     expect(await lake.writer.holds(tenant, receipt.customers)).toBe(false);
-    await tick(scheduledEvent('c360-lake'));
-    expect(await lake.writer.holds(tenant, receipt.customers)).toBe(false);
+    expect((await app.core.gdpr.erase(tenant, id, { actor: 'test' })).lakeCleanAt).toBe(again.lakeCleanAt);
     expect(
       await lake.writer.holds(
         tenant,

@@ -197,7 +197,8 @@ describe('functions', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [lakeId, 'Arn'] } })],
     });
     t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'c360-prod-lake' });
-    // its policy: the events table read, the lake's objects, S3's use of the lake key; no view, key or quarantine table, no write
+    // its policy: the events table read, the lake's objects, S3's use of the lake key, the erasure
+    // ledger's receipts rewritten (lakeCleanAt); no view, key or quarantine table, no other write
     const [, policy] = resources(t, 'AWS::IAM::Policy').find(([id]) => id.startsWith('LakeRole'))!;
     const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
     const statements = (policy.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement;
@@ -210,6 +211,19 @@ describe('functions', () => {
       const st = statements.find((x) => JSON.stringify(x.Resource) === JSON.stringify(resource));
       return st && { actions: [...list(st.Action)].sort(), condition: st.Condition };
     };
+    const writes = statements.filter((x) => JSON.stringify(x.Action).includes('dynamodb:BatchWriteItem'));
+    expect(writes.length).toBe(1);
+    expect(JSON.stringify(writes[0]!.Resource)).toMatch(/Ledger/);
+    expect([...list(writes[0]!.Action)].sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    // the api function knows the schedule: its erasure receipts give the bound (lakeCleanBy)
+    const [[, api]] = resources(t, 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === 'c360-prod-api') as [[string, Record<string, unknown>]];
+    expect((api.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({ C360_LAKE_SCHEDULE_MINUTES: '15' });
+    for (const name of ['dev', 'staging']) {
+      const [[, other]] = resources(service(name), 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === `c360-${name}-api`) as [
+        [string, Record<string, unknown>],
+      ];
+      expect((other.Environment as { Variables: Record<string, unknown> }).Variables.C360_LAKE_SCHEDULE_MINUTES).toBeUndefined();
+    }
     expect(grant('arn:aws:s3:::c360-lake-333333333333-eu-west-1')).toEqual({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], condition: undefined });
     expect(grant('arn:aws:s3:::c360-lake-333333333333-eu-west-1/*')).toEqual({
       actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:PutObject'],

@@ -30,7 +30,8 @@ export type ConsoleRig = {
   close(): Promise<void>;
 };
 
-export const startConsoleRig = async (): Promise<ConsoleRig> => {
+/** `env`: more server settings, e.g. a quicker lake follow for the analytics pages */
+export const startConsoleRig = async (env: Record<string, string> = {}): Promise<ConsoleRig> => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set C360_CHROMIUM`);
   const root = await mkdtemp(join(tmpdir(), 'c360-console-'));
   const credentials = join(root, 'credentials.json');
@@ -45,7 +46,7 @@ export const startConsoleRig = async (): Promise<ConsoleRig> => {
     }),
   );
   const server = await serve(
-    loadConfig({ C360_DATA_DIR: join(root, 'data'), C360_STORE: 'sqlite', PORT: '0', C360_CREDENTIALS_FILE: credentials, C360_TENANT: TENANT }),
+    loadConfig({ C360_DATA_DIR: join(root, 'data'), C360_STORE: 'sqlite', PORT: '0', C360_CREDENTIALS_FILE: credentials, C360_TENANT: TENANT, ...env }),
     () => {},
   );
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

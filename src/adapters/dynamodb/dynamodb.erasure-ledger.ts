@@ -49,6 +49,21 @@ export class DynamoDbErasureLedger implements ErasureLedger {
     await batchWrite(this.client, this.table, [{ PutRequest: { Item: { pk, sk: S(`${RECEIPT}${receipt.erasureId}`), erasureId, receipt: json } } }]);
   }
 
+  /** The lookups first, then the receipt, as record writes them: a receipt that says clean is clean under every id. */
+  async markLakeClean(tenant: string, erasureId: string, at: string): Promise<void> {
+    const pk = S(tenantPk(tenant));
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk, sk: S(`${RECEIPT}${erasureId}`) }, ConsistentRead: true }));
+    const receipt = toReceipt(Item);
+    if (!receipt || receipt.lakeCleanAt) return;
+    const json = S(JSON.stringify({ ...receipt, lakeCleanAt: at }));
+    const id = S(erasureId);
+    const lookups = [...new Set([receipt.requestedId, ...receipt.customers])].map((c) => ({
+      PutRequest: { Item: { pk, sk: S(`${LOOKUP}${c}`), erasureId: id, receipt: json } },
+    }));
+    await batchWrite(this.client, this.table, lookups);
+    await batchWrite(this.client, this.table, [{ PutRequest: { Item: { pk, sk: S(`${RECEIPT}${erasureId}`), erasureId: id, receipt: json } } }]);
+  }
+
   async find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined> {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(`${LOOKUP}${customerId}`) }, ConsistentRead: true }),

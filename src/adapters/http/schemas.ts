@@ -186,10 +186,14 @@ export const ErasureReceipt = lazy(() =>
       erasedAt: z.string(),
       actor: z.string(),
       removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
-      lakeCleanAt: z
-        .string()
-        .optional()
-        .openapi({ description: 'when no analytics lake file held a row of these customers any more; absent when no lake is written' }),
+      lakeCleanAt: z.string().optional().openapi({
+        description:
+          'when no analytics lake file held a row of these customers any more (on AWS added by the lake function once its run has purged them); absent when no lake is written or not yet clean',
+      }),
+      lakeCleanBy: z.string().optional().openapi({
+        description:
+          "where the lake is written by a schedule elsewhere (C360_LAKE_SCHEDULE_MINUTES): the end of the lake function's first run after the erasure, by which the rows are gone while the lake keeps up with the log",
+      }),
       backupsCleanAt: z.string().optional().openapi({
         description:
           "when the last backup that could hold the deleted items expires (the erasure plus the deployment's backup retention, C360_BACKUP_RETENTION_DAYS); absent without backups",

@@ -2,7 +2,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { readFileSync } from 'node:fs';
 import { ANALYTICS_QUERIES, parseAnalyticsParams } from '../../application/lake/analytics.params.js';
 import type { AnalyticsQueries, AnalyticsRow } from '../../application/ports/lake.port.js';
-import type { ScoreConfig } from '../../domain/projection/scores.js';
+import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
 import { DuckDbLakeWriter } from './duckdb.lake-writer.js';
 import { lit, parquetFiles, tenantDir } from './lake.files.js';
 import { TABLES } from './lake.tables.js';
@@ -39,6 +39,11 @@ export const tenantViews = async (conn: DuckDBConnection, root: string, tenant: 
 
 export class DuckDbAnalytics implements AnalyticsQueries {
   readonly names = ANALYTICS_QUERIES;
+
+  /** the currency the queries count revenue in unless told another */
+  get currency(): string {
+    return this.score?.currency ?? DEFAULT_SCORE_CONFIG.currency;
+  }
 
   constructor(
     private readonly instance: DuckDBInstance,

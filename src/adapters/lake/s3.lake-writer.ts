@@ -326,6 +326,17 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
     });
   }
 
+  /**
+   * The ids the tenant's saved state bars. A flush saves the state after it has purged the ids it
+   * erased (and dropped old versions), so each of these is in no object of the lake.
+   */
+  erasedIds(tenant: string): Promise<ReadonlySet<string>> {
+    return this.exclusive(async () => {
+      const saved = await this.get(statePath(tenant));
+      return new Set(saved ? ((JSON.parse(new TextDecoder().decode(saved)) as SavedState).erased ?? []) : []);
+    });
+  }
+
   /** whether any object of the tenant still names one of these customers (every row of every object read) */
   async holds(tenant: string, customerIds: readonly string[]): Promise<boolean> {
     const wanted = new Set(customerIds);

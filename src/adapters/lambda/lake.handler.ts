@@ -18,6 +18,8 @@ export type LakeRun = {
   catchUp(tenant: string, options: { readonly stop: () => boolean }): Progress;
   /** drops the tenant's lake and writes it again from the start of the log (the erased ids stay barred) */
   rebuild(tenant: string, options: { readonly stop: () => boolean }): Progress;
+  /** after the tenant's run: marks the erasure receipts whose customers the lake now holds no row of; how many */
+  markClean?(tenant: string): Promise<number>;
 };
 
 /** An event's detail may ask for a rebuild of some of the function's tenants: `{"rebuild": ["acme"]}`. */
@@ -66,6 +68,8 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
         }
         try {
           const r = rebuild.has(tenant) ? await run.rebuild(tenant, { stop }) : await run.catchUp(tenant, { stop });
+          const marked = (await run.markClean?.(tenant)) ?? 0;
+          if (marked > 0) logger.info('erasure receipts marked lake-clean', { tenant, receipts: marked });
           done.push({ tenant, events: r.events, caughtUp: r.caughtUp });
         } catch (e) {
           failed.push(tenant);

@@ -12,6 +12,12 @@ export class MemoryErasureLedger implements ErasureLedger {
     this.tenants.set(receipt.tenant, list);
   }
 
+  async markLakeClean(tenant: string, erasureId: string, at: string): Promise<void> {
+    const list = this.tenants.get(tenant) ?? [];
+    const i = list.findIndex((r) => r.erasureId === erasureId);
+    if (i >= 0 && !list[i]!.lakeCleanAt) list[i] = { ...list[i]!, lakeCleanAt: at };
+  }
+
   async find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined> {
     return this.tenants.get(tenant)?.find((r) => r.customers.includes(customerId));
   }

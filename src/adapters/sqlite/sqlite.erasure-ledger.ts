@@ -13,6 +13,8 @@ const SQL = {
   lookup: 'INSERT INTO erasure_lookups (tenant, customer_id, erasure_id) VALUES (?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING',
   find: `SELECT r.receipt FROM erasure_lookups l JOIN erasure_receipts r ON r.tenant = l.tenant AND r.erasure_id = l.erasure_id
          WHERE l.tenant = ? AND l.customer_id = ?`,
+  one: 'SELECT receipt FROM erasure_receipts WHERE tenant = ? AND erasure_id = ?',
+  update: 'UPDATE erasure_receipts SET receipt = ? WHERE tenant = ? AND erasure_id = ?',
   first: 'SELECT receipt FROM erasure_receipts WHERE tenant = ? ORDER BY erasure_id LIMIT ?',
   after: 'SELECT receipt FROM erasure_receipts WHERE tenant = ? AND erasure_id > ? ORDER BY erasure_id LIMIT ?',
   all: 'SELECT tenant, receipt FROM erasure_receipts ORDER BY tenant, erasure_id',
@@ -38,6 +40,15 @@ export class SqliteErasureLedger implements ErasureLedger {
     // deleted (zeroed by secure_delete) still sit in older page versions in the WAL and, until
     // the WAL is copied back, in the main file. Checkpointing now leaves them in neither.
     this.db.checkpoint();
+  }
+
+  async markLakeClean(tenant: string, erasureId: string, at: string): Promise<void> {
+    this.db.transaction(() => {
+      const row = this.db.prepare(SQL.one).get(tenant, erasureId) as { receipt: string } | undefined;
+      const receipt = row && (JSON.parse(row.receipt) as ErasureReceipt);
+      if (!receipt || receipt.lakeCleanAt) return;
+      this.db.prepare(SQL.update).run(JSON.stringify({ ...receipt, lakeCleanAt: at }), tenant, erasureId);
+    });
   }
 
   async find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined> {

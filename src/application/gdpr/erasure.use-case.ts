@@ -74,7 +74,8 @@ export class ErasureUseCase {
       erasedAt: new Date(req.now).toISOString(),
       actor: options.actor,
       removed: { streams: prior ? cluster.ids.length : tombstoned, claims: released, ...removed },
-      ...(lake ? { lakeCleanAt: new Date(lake.cleanAt).toISOString() } : {}),
+      ...(lake && 'cleanAt' in lake ? { lakeCleanAt: new Date(lake.cleanAt).toISOString() } : {}),
+      ...(lake && 'cleanWithinMs' in lake ? { lakeCleanBy: new Date(req.now + lake.cleanWithinMs).toISOString() } : {}),
       // a backup taken before the erasure still holds the deleted items until it expires
       ...(this.backupRetentionMs ? { backupsCleanAt: new Date(req.now + this.backupRetentionMs).toISOString() } : {}),
     };

@@ -18,8 +18,18 @@ export type ErasureReceipt = {
     readonly snapshots: number;
     readonly quarantined: number;
   };
-  /** when no analytics lake file held a row of these customers any more (absent: no lake is written) */
+  /**
+   * when no analytics lake file held a row of these customers any more: set by the erasure where
+   * its process writes the lake, else by the lake's writer once a run of it has rewritten the files
+   * (absent: no lake is written, or not yet clean)
+   */
   readonly lakeCleanAt?: string | undefined;
+  /**
+   * a lake written elsewhere on a schedule (the lake function): the end of its first run after the
+   * erasure, by which its rows are gone while the lake keeps up with the log; lakeCleanAt is added
+   * when that run has rewritten the files
+   */
+  readonly lakeCleanBy?: string | undefined;
   /**
    * when the last backup that could hold the deleted items has expired (the erasure time plus the
    * deployment's backup retention); absent when the deployment keeps no backups of ours
@@ -30,6 +40,11 @@ export type ErasureReceipt = {
 export interface ErasureLedger {
   /** idempotent by erasureId */
   record(receipt: ErasureReceipt): Promise<void>;
+  /**
+   * Records when the analytics lake was found clean of the erasure's customers. A receipt that
+   * says so already keeps its time; an unknown erasure id changes nothing.
+   */
+  markLakeClean(tenant: string, erasureId: string, at: string): Promise<void>;
   /** the erasure that covered this customer id, if any */
   find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined>;
   /** oldest first, by erasureId (UUIDv7) */

@@ -120,8 +120,20 @@ export interface LakeWriter {
 
 /** Erasure's way into the lake: afterwards no file holds a row of these ids, and none ever will. */
 export interface LakeEraser {
-  /** undefined: another process writes the lake, and its projector drops the rows at the tombstones */
-  erase(tenant: string, customerIds: readonly string[]): Promise<{ readonly cleanAt: number; readonly filesRewritten: number } | undefined>;
+  /**
+   * cleanAt: done here. cleanWithinMs: another process writes the lake on a schedule, its projector
+   * drops the rows at the tombstone within that long (and marks the receipt clean). undefined:
+   * another process writes it, with no bound known here.
+   */
+  erase(
+    tenant: string,
+    customerIds: readonly string[],
+  ): Promise<{ readonly cleanAt: number; readonly filesRewritten: number } | { readonly cleanWithinMs: number } | undefined>;
+}
+
+/** A lake writer's own erasure: done when it answers (a LakeEraser too). */
+export interface LakeCleaner {
+  erase(tenant: string, customerIds: readonly string[]): Promise<{ readonly cleanAt: number; readonly filesRewritten: number }>;
 }
 
 export type AnalyticsRow = Readonly<Record<string, string | number | boolean | null>>;
@@ -129,6 +141,8 @@ export type AnalyticsRow = Readonly<Record<string, string | number | boolean | n
 export interface AnalyticsQueries {
   /** the query names, in their documented order */
   readonly names: readonly string[];
+  /** the currency revenue is counted in when a query is given none */
+  readonly currency?: string | undefined;
   /** runs one named query over the tenant's lake; throws a coded error naming a bad parameter */
   run(tenant: string, name: string, params: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]>;
 }

@@ -119,7 +119,11 @@ export class ServiceStack extends Stack {
     const lake = this.lakeFunction(props, make, environment);
     this.functions = {
       // protects the tables and KMS from a flood the HTTP API's throttle lets through
-      api: make('api', { reservedConcurrency: workload.apiReservedConcurrency || undefined }),
+      api: make('api', {
+        reservedConcurrency: workload.apiReservedConcurrency || undefined,
+        // the lake function's schedule: an erasure receipt says by when the lake is clean
+        ...(lake && workload.lake ? { environment: { ...withCredentials, C360_LAKE_SCHEDULE_MINUTES: String(workload.lake.everyMinutes) } } : {}),
+      }),
       kinesis: make('kinesis', { timeout: Duration.minutes(2) }),
       streams: make('streams', { timeout: Duration.minutes(2) }),
       // one flush at a time (two would race for the same due entries), and each done before the
@@ -149,8 +153,9 @@ export class ServiceStack extends Stack {
    * The lake function, where this workload feeds the lake: on a schedule it catches the listed
    * tenants' Parquet tables up from the log, into the data account's lake bucket. One at a time
    * (the writer assumes it is the only one on its prefix), each run ending before the next tick (it
-   * stops at a flush with a minute left and the next tick goes on). It reads the events table only (it never
-   * decrypts personal sections: no data-key access) and writes the lake's objects; the data
+   * stops at a flush with a minute left and the next tick goes on). It reads the events table (it never
+   * decrypts personal sections: no data-key access), writes the lake's objects, and marks the erasure
+   * ledger's receipts whose customers the lake no longer holds (lakeCleanAt); the data
    * account's bucket and key policies name its role (LakeStack).
    */
   private lakeFunction(
@@ -171,6 +176,11 @@ export class ServiceStack extends Stack {
     });
     const role = lake.role;
     grantTable(role, props.data.tables.events.table, 'read');
+    // an erasure receipt gets lakeCleanAt once a run has purged its customers: the ledger read and
+    // its items rewritten (batch writes, as the ledger writes them), never one deleted singly
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [props.data.tables.ledger.table.attrArn] }),
+    );
     props.data.dataKey.grantDecrypt(role);
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources: [props.data.coreSecret.secretArn] }),

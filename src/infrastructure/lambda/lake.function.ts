@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { S3LakeWriter } from '../../adapters/lake/s3.lake-writer.js';
 import { createLakeHandler, type LakeHandler } from '../../adapters/lambda/lake.handler.js';
+import { markLakeClean } from '../../application/lake/lake-clean.js';
 import { LakeProjector } from '../../application/lake/lake.projector.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
@@ -50,19 +51,24 @@ export const lakeFunction = (app: App, env: Env = process.env): LakeHandler => {
   if (tenants.length === 0) throw new ConfigError('C360_LAKE_TENANTS: names no tenant');
   const client = new S3Client(e.AWS_ENDPOINT_URL_S3 ? { endpoint: e.AWS_ENDPOINT_URL_S3, forcePathStyle: true } : {});
   const store = app.core.ports.store;
+  const { clock, ledger } = app.core.ports;
   return createLakeHandler({
-    start: () =>
-      new LakeProjector(
-        store,
-        new S3LakeWriter({
-          client,
-          bucket: e.C360_LAKE_BUCKET,
-          prefix: e.C360_LAKE_PREFIX,
-          versioned: e.C360_LAKE_VERSIONED === 'true',
-          clock: () => app.core.ports.clock.now(),
-        }),
-        { pageSize: Math.min(5_000, e.C360_LAKE_FLUSH_EVENTS), flushEvery: e.C360_LAKE_FLUSH_EVENTS },
-      ),
+    start: () => {
+      const writer = new S3LakeWriter({
+        client,
+        bucket: e.C360_LAKE_BUCKET,
+        prefix: e.C360_LAKE_PREFIX,
+        versioned: e.C360_LAKE_VERSIONED === 'true',
+        clock: () => clock.now(),
+      });
+      const projector = new LakeProjector(store, writer, { pageSize: Math.min(5_000, e.C360_LAKE_FLUSH_EVENTS), flushEvery: e.C360_LAKE_FLUSH_EVENTS });
+      return {
+        catchUp: (tenant, options) => projector.catchUp(tenant, options),
+        rebuild: (tenant, options) => projector.rebuild(tenant, options),
+        // the erasure receipts (written by the api function, which holds no lake) learn when the lake is clean
+        markClean: async (tenant) => markLakeClean(ledger, tenant, await writer.erasedIds(tenant), new Date(clock.now()).toISOString()),
+      };
+    },
     tenants,
     telemetry: telemetryFor('c360-lake', app, env),
   });

@@ -4,7 +4,8 @@ import type { ErasureLedger, ErasureReceipt } from '../../application/ports/eras
 import { entriesPage, pagesOf } from '../paging.js';
 
 // What every ErasureLedger promises: a receipt is found by any id of the cluster it covered, and
-// receipts are recorded once and listed oldest first.
+// receipts are recorded once and listed oldest first; a receipt marked lake-clean says so under
+// every id, once.
 
 const receipt = (tenant: string, erasureId: string, customers: string[]): ErasureReceipt => ({
   erasureId,
@@ -48,5 +49,24 @@ export const ledgerContract = (name: string, make: () => Promise<ErasureLedger>)
       await ledger.record({ ...first, actor: 'someone-else', erasedAt: '2026-02-01T00:00:00.000Z', removed: { ...first.removed, claims: 0 } });
       for (const id of first.customers) expect(await ledger.find(t, id)).toEqual(first);
       expect((await ledger.list(t, { limit: 10 })).entries).toEqual([first]);
+    });
+
+    it('marks a receipt lake-clean under every id it covers and in the list, once; an unknown erasure or tenant changes nothing', async () => {
+      const ledger = await make();
+      const t = `t-${randomUUID()}`;
+      const r = receipt(t, '0190-g', ['s-1', 'a-1']);
+      await ledger.record(r);
+      await ledger.markLakeClean(`t-${randomUUID()}`, r.erasureId, '2026-01-05T09:10:00.000Z');
+      await ledger.markLakeClean(t, '0190-nothing', '2026-01-05T09:10:00.000Z');
+      expect(await ledger.find(t, 's-1')).toEqual(r);
+      expect((await ledger.list(t, { limit: 10 })).entries).toEqual([r]);
+      await ledger.markLakeClean(t, r.erasureId, '2026-01-05T09:15:00.000Z');
+      await ledger.markLakeClean(t, r.erasureId, '2026-01-05T09:30:00.000Z');
+      const clean = { ...r, lakeCleanAt: '2026-01-05T09:15:00.000Z' };
+      for (const id of [r.requestedId, ...r.customers]) expect(await ledger.find(t, id)).toEqual(clean);
+      expect((await ledger.list(t, { limit: 10 })).entries).toEqual([clean]);
+      // recording the erasure again keeps what the ledger holds
+      await ledger.record(r);
+      expect(await ledger.find(t, 'a-1')).toEqual(clean);
     });
   });

@@ -7,6 +7,7 @@ import type { Gate } from '../auth.js';
 import { HttpError, statusOf } from '../errors.js';
 import type { ConsoleDeps, ConsoleEnv, ConsoleOptions, Needs } from './console.deps.js';
 import { CONSOLE_CSS } from './console.css.js';
+import { registerAnalyticsPages } from './analytics.page.js';
 import { registerCustomerPages } from './customer.routes.js';
 import { mountPrefixOf } from '../mount-prefix.js';
 import { consoleBase, ErrorPage, render } from './layout.js';
@@ -138,6 +139,7 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
   };
   registerOperatorPages(app, deps, needs);
   registerCustomerPages(app, deps, needs);
+  registerAnalyticsPages(app, deps, needs);
 
   app.notFound((c) => render(c, <ErrorPage status={404} viewer={c.var.viewer} csrf={c.var.session?.csrf} message={`no console page ${c.req.path}`} />, 404));
   app.onError((err, c) => {

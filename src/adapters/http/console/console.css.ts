@@ -44,6 +44,18 @@ svg.graph .survivor { stroke-width: 2.5; }
 svg.graph .caption { font-weight: 700; }
 svg .bar { fill: #0b5cad; }
 svg .axis { stroke: #6e7781; }
+svg .cell { fill: #0b5cad; }
+svg text.on-dark { fill: #fff; }
+svg .series polyline { stroke-width: 1.8; }
+svg .s0 polyline { stroke: #0b5cad; } svg .s0 rect { fill: #0b5cad; }
+svg .s1 polyline { stroke: #a4161a; } svg .s1 rect { fill: #a4161a; }
+svg .s2 polyline { stroke: #1a7f37; } svg .s2 rect { fill: #1a7f37; }
+svg .s3 polyline { stroke: #9a6700; } svg .s3 rect { fill: #9a6700; }
+svg .s4 polyline { stroke: #6639ba; } svg .s4 rect { fill: #6639ba; }
+svg .s5 polyline { stroke: #1b1f24; } svg .s5 rect { fill: #1b1f24; }
+ul.queries li { margin: .3rem 0; }
+.tabs.wrap { flex-wrap: wrap; gap: .4rem 1rem; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg .edge { stroke: #6e7781; stroke-width: 1.5; }
 svg .edge.merge { stroke: #a4161a; stroke-dasharray: 5 3; }
 svg .node-customer { fill: #ddf4ff; stroke: #0b5cad; }

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Core } from '../../../application/core.js';
 import type { Authenticator, Principal, Scope } from '../../../application/ports/access.port.js';
+import type { AnalyticsQueries } from '../../../application/ports/lake.port.js';
 import type { AppEnv } from '../auth.js';
 import type { Session } from './session.js';
 
@@ -15,6 +16,8 @@ export type ConsoleOptions = {
 export type ConsoleDeps = {
   readonly core: Pick<Core, 'queries' | 'identity' | 'quarantine' | 'gdpr' | 'export' | 'consents' | 'matching' | 'ports'>;
   readonly auth: Authenticator;
+  /** the analytics lake's queries, where this process has a lake (the API's GET /v1/analytics too) */
+  readonly analytics?: AnalyticsQueries | undefined;
   readonly now: () => number;
   /** ids and codes only, never personal values (the API's logger) */
   readonly logger?: { info(msg: string, fields?: Record<string, unknown>): void; error(msg: string, fields?: Record<string, unknown>): void } | undefined;

@@ -48,6 +48,7 @@ export const Layout = (p: Frame & { title: string; children?: Child }) => {
                 {p.viewer.scopes.has('read') ? <a href={base}>Overview</a> : null}
                 {p.viewer.scopes.has('read') ? <a href={`${base}/search`}>Search</a> : null}
                 {p.viewer.scopes.has('read') ? <a href={`${base}/matches`}>Duplicates</a> : null}
+                {p.viewer.scopes.has('read') ? <a href={`${base}/analytics`}>Analytics</a> : null}
                 {p.viewer.scopes.has('admin') ? <a href={`${base}/privacy`}>Erasures &amp; audit</a> : null}
                 {p.viewer.scopes.has('admin') ? <a href={`${base}/quarantine`}>Quarantine</a> : null}
               </nav>
