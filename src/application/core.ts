@@ -122,7 +122,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
   const history = once(() => new EngagementQueries(ports.readModels, repo(), ports.ledger));
   const relay = once(() => new EngagementRelay(ports, options.engagement));
-  const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries()));
+  const exports = once(() => new ExportUseCase(ports, repo(), codec(), queries(), (tenant, ids) => matchBook().heldAbout(tenant, ids)));
   const consents = once(() => new ConsentUseCase(ports, repo(), pipeline()));
   const matchBook = once(() => new MatchBookProjection(ports, { ...DEFAULT_MATCH_BOOK_OPTIONS, ...options.matching }));
   const matching = once(

@@ -1,6 +1,8 @@
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MatchRecord } from '../../src/domain/matching/match-record.js';
 import { TENANT, TOKENS, startConsoleRig, type ConsoleRig } from '../support/console-browser.js';
+import { generatePeople } from '../support/linkage-generator.js';
 
 // The console in a real browser (Debian's Chromium through playwright-core) against a real server
 // on the embedded SQLite store: the flows a support agent, an identity admin and a privacy officer
@@ -213,6 +215,45 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'Channel funnel' }).click();
     await expect(page.getByRole('img', { name: /^conversion funnel of channel / }).count()).resolves.toBeGreaterThan(0);
     await rig.screenshot(page, 'analytics-channel-funnel');
+    await page.close();
+  });
+
+  it("shows the review queue: each probable duplicate once, with its probability and each field's weight, and Accept and Reject for an admin", async () => {
+    // generated people (originals only: their corrupted copies would fill the page), sent as a CRM sends them
+    const seen = new Set<string>();
+    const people = generatePeople({ seed: 11, people: 150 }).filter((p) => !seen.has(p.entity) && seen.add(p.entity));
+    const traitsOf = (r: MatchRecord) => ({
+      firstName: r.givenName,
+      lastName: r.surname,
+      birthday: r.dateOfBirth,
+      email: r.email,
+      address: { street: r.street, postalCode: r.postcode, city: r.city },
+    });
+    for (const [i, { record }] of people.entries()) await rig.send('identify', { userId: `dup-${i}`, traits: traitsOf(record) });
+    // three of them typed again by another source: two letters swapped in a name, the email at another domain
+    const swapped = (v = '') => `${v.slice(0, 2)}${v[3]}${v[2]}${v.slice(4)}`;
+    const retyped = [4, 7, 15];
+    for (const [n, i] of retyped.entries()) {
+      const r = people[i]!.record;
+      const change = n === 2 ? { surname: swapped(r.surname) } : { givenName: swapped(r.givenName) };
+      await rig.send('identify', { anonymousId: `retyped-${i}`, traits: traitsOf({ ...r, ...change, email: r.email?.replace(/@.*/, '@other.example') }) });
+    }
+    const pairs = await Promise.all(
+      retyped.map(async (i) => [await rig.customerOf(`user_id:dup-${i}`), await rig.customerOf(`anonymous_id:retyped-${i}`)] as const),
+    );
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.getByRole('link', { name: 'Duplicates' }).click();
+    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Probable duplicates');
+    const text = await shown(page.locator('main'));
+    for (const [a, b] of pairs) {
+      expect(a).toBeDefined();
+      expect(b).toBeDefined();
+      const [x, y] = [a!, b!].sort();
+      expect(text.split(`${x} ~ ${y}`).length - 1, 'each pair once').toBe(1);
+    }
+    expect(text).toMatch(/surname (exact|jaro_winkler\S*) \+\d+\.\d/);
+    await expect(page.getByRole('button', { name: 'Accept' }).count()).resolves.toBeGreaterThanOrEqual(pairs.length);
+    await rig.screenshot(page, 'matches');
     await page.close();
   });
 });

@@ -5,6 +5,7 @@ import type { CustomerQueries } from '../customers/customer.queries.js';
 import type { Customer360Response } from '../customers/customer360.presenter.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
+import type { MatchBookHeld } from '../matching/match-book.projection.js';
 import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
@@ -48,6 +49,8 @@ export class ExportUseCase {
     private readonly repo: CustomerRepository,
     private readonly codec: EventCodec,
     private readonly queries: CustomerQueries,
+    /** the match book's entries naming the cluster's customers; without it the export says none are held */
+    private readonly matchBook?: (tenant: string, customerIds: readonly string[]) => Promise<MatchBookHeld>,
   ) {}
 
   async export(tenant: string, customerId: string, options: { readonly actor: string }) {
@@ -83,6 +86,7 @@ export class ExportUseCase {
     const quarantined = await this.quarantinedFor(tenant, survivor);
     const view = await this.viewOf(tenant, survivor.id);
     const identity = await this.queries.explain(tenant, survivor.id);
+    const matching = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
     const document = {
       format: EXPORT_FORMAT,
       metadata: {
@@ -98,6 +102,7 @@ export class ExportUseCase {
           merges: survivor.merges.size,
           consentDecisions: consentHistory.length,
           quarantined: quarantined.length,
+          matchSuggestions: matching.customers.reduce((n, c) => n + c.suggestions.length, 0),
         },
       },
       customer360: view.customer,
@@ -110,6 +115,10 @@ export class ExportUseCase {
         note: "refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined",
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
+      matching: {
+        ...matching,
+        note: "the probabilistic matching's read model: each customer's normalised record, the suggested pairs naming it (score and each field's weight), the pairs people rejected and the auto-merges undone; and the blocking entries listing it, by key, with how many other customers share the key",
+      },
     };
     await this.audit(tenant, options.actor, survivor.id, 'ok', { requestedId: customerId, customers: streamIds.length, events: events.length });
     return document;

@@ -74,6 +74,19 @@ export type MatchBookOptions = {
 
 export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
 
+/** The match book's entries about some customers, as an access export lists them. */
+export type MatchBookHeld = {
+  readonly customers: readonly {
+    readonly customerId: string;
+    readonly record?: MatchRecord | undefined;
+    readonly suggestions: readonly Suggestion[];
+    readonly rejected: readonly string[];
+    readonly autoMergeUndone: readonly string[];
+  }[];
+  /** the blocking entries listing them: the key, and how many other customers it lists (not who) */
+  readonly blocking: readonly { readonly customerId: string; readonly key: string; readonly sharedWith: number }[];
+};
+
 class Conflict extends Error {}
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -122,6 +135,29 @@ export class MatchBookProjection {
       if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) suggestions.push(s);
     }
     return page.next === undefined ? { suggestions } : { suggestions, next: last };
+  }
+
+  /**
+   * What the book holds about these customers (an access export): each one's entry (its normalised
+   * record, its suggestions and the decisions naming it; every pair is held by both sides, so these
+   * cover every entry naming them) and the blocking entries listing them, each with its key (made of
+   * their values) and how many other customers share it. Reads only: a tenant whose book was never
+   * built answers nothing, and no model is fitted for it.
+   */
+  async heldAbout(tenant: string, customerIds: readonly string[]): Promise<MatchBookHeld> {
+    const customers: MatchBookHeld['customers'][number][] = [];
+    const blocking: MatchBookHeld['blocking'][number][] = [];
+    for (const id of customerIds) {
+      const found = await this.customer(tenant, id);
+      if (!found) continue;
+      const { record, suggestions, rejected, autoMergeUndone } = found.entry;
+      customers.push({ customerId: id, ...(record ? { record } : {}), suggestions, rejected, autoMergeUndone });
+      for (const key of record ? blockingKeys(record) : []) {
+        const block = await this.get(tenant, blockDoc(key));
+        if (block?.entry.type === 'block' && block.entry.ids.includes(id)) blocking.push({ customerId: id, key, sharedWith: block.entry.ids.length - 1 });
+      }
+    }
+    return { customers, blocking };
   }
 
   // ---- keeping it

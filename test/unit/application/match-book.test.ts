@@ -51,6 +51,10 @@ const countListings = (h: Harness) => {
   };
   return seen;
 };
+const bookEntry = async (h: Harness, id: string) => {
+  const doc = await h.ports.readModels.get(matchBookNamespace(TENANT), id);
+  return doc?.kind === 'match' ? doc.entry : undefined;
+};
 const matchBookJson = (h: Harness): string => JSON.stringify((h.ports.readModels.dump() as Record<string, unknown>)[matchBookNamespace(TENANT)] ?? {});
 
 afterAll(closeHarnesses);
@@ -172,6 +176,49 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(await matchesOf(h, twin)).toEqual([]);
     await h.core.rebuild.rebuild(TENANT);
     check();
+  });
+
+  it("the access export lists the book's entries naming the cluster (record, suggestions, rejections, blocking keys); after an erasure none names the erased customer", async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    const other = await identify(h, { anonymousId: 'a-5' }, twinOf(5));
+    await h.core.matching.reject(TENANT, other, ids[5]!, { actor: 'reviewer' });
+
+    const stored = await h.core.matching.matchesOf(TENANT, twin);
+    expect(others(twin, stored.suggestions)).toEqual([ids[3]]);
+    const doc = await h.core.export.export(TENANT, twin, { actor: 'dpo' });
+    const own = (await h.ports.readModels.get(matchBookNamespace(TENANT), `c:${twin}`)) as { entry: { record: Record<string, string> } };
+    expect(doc.matching.customers).toEqual([
+      { customerId: twin, record: own.entry.record, suggestions: stored.suggestions, rejected: [], autoMergeUndone: [] },
+    ]);
+    expect(own.entry.record).toMatchObject({ email: twinOf(3).email });
+    expect(doc.metadata.counts.matchSuggestions).toBe(1);
+    // every blocking entry listing the twin, by the key its values make; the one it shares with its look-alike counts it
+    expect(doc.matching.blocking.length).toBeGreaterThan(0);
+    for (const b of doc.matching.blocking) {
+      const entry = await bookEntry(h, `b:${b.key}`);
+      if (entry?.type !== 'block') throw new Error(`no blocking entry ${b.key}`);
+      expect(entry.ids).toContain(twin);
+      expect(b).toEqual({ customerId: twin, key: b.key, sharedWith: entry.ids.length - 1 });
+    }
+    expect(doc.matching.blocking.some((b) => b.sharedWith > 0)).toBe(true);
+    // a rejection is held on both sides, and exported with either
+    const rejecter = await h.core.export.export(TENANT, other, { actor: 'dpo' });
+    expect(rejecter.matching.customers[0]).toMatchObject({ customerId: other, rejected: [ids[5]] });
+    expect((await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' })).matching.customers[0]).toMatchObject({ rejected: [other] });
+
+    await h.core.gdpr.erase(TENANT, ids[3]!, { actor: 'dpo' });
+    await h.core.gdpr.erase(TENANT, other, { actor: 'dpo' });
+    const after = JSON.stringify((await h.core.export.export(TENANT, twin, { actor: 'dpo' })).matching);
+    const afterRejected = JSON.stringify((await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' })).matching);
+    for (const gone of [ids[3]!, other, person(3).email, twinOf(5).email]) {
+      expect(after).not.toContain(gone);
+      expect(afterRejected).not.toContain(gone);
+    }
+    expect(after).toContain(twin);
+    await expect(h.core.export.export(TENANT, ids[3]!, { actor: 'dpo' })).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
   });
 
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
