@@ -90,6 +90,7 @@ export type MatchBookHeld = {
 class Conflict extends Error {}
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+const sameIds = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const isEmptyRecord = (r: MatchRecord): boolean => Object.keys(r).length === 0;
 
 export class MatchBookProjection {
@@ -369,18 +370,10 @@ export class MatchBookProjection {
         blocks.set(key, { doc, entry: doc?.entry.type === 'block' ? doc.entry : { type: 'block', key, ids: [] } });
       }),
     );
-    const entries = () => new Map([...customers].map(([id, c]) => [id, c.entry]));
-    if (record) {
-      const partial = bookOfEntries(
-        entries(),
-        [...blocks.values()].map((b) => b.entry),
-      );
-      await load(candidatesOf(partial, change.type === 'RecordChanged' ? change.customerId : '', record));
-    }
-    const before = bookOfEntries(
-      entries(),
-      [...blocks.values()].map((b) => b.entry),
-    );
+    const blockEntries = [...blocks.values()].map((b) => b.entry);
+    // the candidates come from the blocks alone
+    if (record) await load(candidatesOf(bookOfEntries(new Map(), blockEntries), change.type === 'RecordChanged' ? change.customerId : '', record));
+    const before = bookOfEntries(new Map([...customers].map(([id, c]) => [id, c.entry])), blockEntries);
     const after = evolveBook(model, before, change);
     // only the customers a pair with the focus names can change (every change is about the focus's
     // pairs): the others among the candidates read are left alone, unexamined
@@ -399,7 +392,7 @@ export class MatchBookProjection {
     }
     for (const [key, b] of blocks) {
       const ids = after.blocks[key] ?? [];
-      if (same(ids, b.entry.ids)) continue;
+      if (sameIds(ids, b.entry.ids)) continue;
       writes.push(this.write(tenant, blockDoc(key), b.doc, ids.length === 0 ? undefined : { type: 'block', key, ids }));
     }
     await Promise.all(writes);

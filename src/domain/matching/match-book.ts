@@ -74,6 +74,21 @@ const unindex = (book: MatchBook, id: string): MatchBook => {
   return { ...book, records: without(book.records, (k) => k === id), blocks, suggestions: without(book.suggestions, (k) => names(k, id)) };
 };
 
+/** A copy of sorted, distinct `ids` with `id` in its place (once). */
+const insertSorted = (ids: readonly string[], id: string): readonly string[] => {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return ids[lo] === id ? ids : [...ids.slice(0, lo), id, ...ids.slice(lo)];
+};
+
+/** Sorted and without repeats already (as the book writes them): nothing to do. */
+const sortedDistinct = (ids: readonly string[]): boolean => ids.every((x, i) => i === 0 || ids[i - 1]! < x);
+
 /** The customers sharing a blocking key with this record, itself excluded, sorted. */
 export const candidatesOf = (book: MatchBook, id: string, record: MatchRecord, maxBlock = 200): readonly string[] => {
   const out = new Set<string>();
@@ -96,7 +111,7 @@ const index = (book: MatchBook, id: string, record: MatchRecord, model: MatchMod
     suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && book.autoMergeUndone[key] ? 'review' : verdict };
   }
   const blocks = { ...book.blocks };
-  for (const k of blockingKeys(record)) blocks[k] = [...(blocks[k] ?? []), id].sort();
+  for (const k of blockingKeys(record)) blocks[k] = insertSorted(blocks[k] ?? [], id);
   return { ...book, records: { ...book.records, [id]: record }, blocks, suggestions };
 };
 
@@ -215,7 +230,7 @@ export const bookOfEntries = (customers: ReadonlyMap<string, CustomerEntry>, blo
     for (const o of e.autoMergeUndone) autoMergeUndone[pairKey(id, o)] = true;
   }
   const blockMap: Record<string, readonly string[]> = {};
-  for (const b of blocks) if (b.ids.length > 0) blockMap[b.key] = [...new Set(b.ids)].sort();
+  for (const b of blocks) if (b.ids.length > 0) blockMap[b.key] = sortedDistinct(b.ids) ? b.ids : [...new Set(b.ids)].sort();
   return { records, blocks: blockMap, suggestions, rejected, autoMergeUndone };
 };
 
