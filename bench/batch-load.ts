@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,12 @@ import type { RequestCounts } from './request-counter.js';
 // 5,000 users.
 
 export const BATCH = 100;
+
+/** The `--name=value` node flags an npm script of package.json runs node with (npm start, npm run c360). */
+export const scriptNodeFlags = (script: string): string[] =>
+  ((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '')
+    .split(/\s+/)
+    .filter((word) => /^--[a-z-]+=/.test(word));
 const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
@@ -21,10 +28,15 @@ export type Target = {
 };
 
 export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: string, env: NodeJS.ProcessEnv = {}): Promise<Target> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
-  });
+  // with the node flags npm start runs the server with (its young generation size)
+  const child = spawn(
+    process.execPath,
+    [...scriptNodeFlags('start'), '--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, 'c360', store, dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, ...env },
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${store} target exited with ${code}`)));

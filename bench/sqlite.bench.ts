@@ -7,7 +7,7 @@ import { SqliteDatabase } from '../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
 import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
-import { BATCH, load, loadBatches, startTarget } from './batch-load.js';
+import { BATCH, load, loadBatches, scriptNodeFlags, startTarget } from './batch-load.js';
 
 // The embedded default against the in-memory store, same run, same workload: POST /v1/batch of 100
 // calls over loopback (each call a new messageId, one of 5,000 users), the two targets taking
@@ -22,9 +22,12 @@ const SECRETS = { C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef', C360
 const spread = (xs: number[]) => `${Math.round(Math.min(...xs)).toLocaleString('en-US')}-${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** the node flags `npm run c360` gives the CLI, so the bench times the command the README names */
+const CLI_NODE_FLAGS = scriptNodeFlags('c360');
+
 const runCli = (args: string[], env: NodeJS.ProcessEnv): Promise<number> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('../bin/c360.mjs', import.meta.url).pathname, ...args], {
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, new URL('../bin/c360.mjs', import.meta.url).pathname, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
