@@ -12,11 +12,11 @@ import type { RequestCounts } from './request-counter.js';
 
 export const BATCH = 100;
 
-/** The `--name=value` node flags an npm script of package.json runs node with (npm start, npm run c360). */
+/** The `--name=value` node flags an npm script of package.json runs node with (npm start, npm run c360); flags of another form are not read. */
 export const scriptNodeFlags = (script: string): string[] =>
   ((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '')
     .split(/\s+/)
-    .filter((word) => /^--[a-z-]+=/.test(word));
+    .filter((word) => /^--[a-z0-9-]+=/.test(word));
 const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 

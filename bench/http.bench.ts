@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { scriptNodeFlags } from './batch-load.js';
 
 // Ingest over loopback with autocannon: POST /v1/track on the real API (in-memory store) against
 // a bare node:http server that parses the same JSON and answers 200, in the same run. Each request
@@ -12,7 +13,8 @@ const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 const startTarget = async (kind: 'bare' | 'c360') => {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, kind], {
+  // both with the node flags npm start runs the server with, so the ratio compares code, not flags
+  const child = spawn(process.execPath, [...scriptNodeFlags('start'), '--import', 'tsx', new URL('./http-target.ts', import.meta.url).pathname, kind], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

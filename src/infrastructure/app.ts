@@ -71,16 +71,19 @@ const kinesisCheckpoints = async (config: Config, container: Container): Promise
 /**
  * A lake written by a schedule elsewhere (the lake function every N minutes): an erasure's rows go
  * at the first run after it, which starts within N minutes and ends within N more (its timeout is
- * below the interval), so the receipt's bound is 2N; the run marks the receipt clean.
+ * below the interval), so the receipt's bound is 2N; the run marks the receipt clean. A tenant the
+ * schedule does not cover has no lake there, and its receipts no bound.
  */
-const scheduledLake = (minutes: number | undefined): LakeEraser | undefined =>
-  minutes === undefined ? undefined : { erase: async () => ({ cleanWithinMs: 2 * minutes * 60_000 }) };
+const scheduledLake = (minutes: number | undefined, tenants: readonly string[] | undefined): LakeEraser | undefined =>
+  minutes === undefined
+    ? undefined
+    : { erase: async (tenant) => (tenants === undefined || tenants.includes(tenant) ? { cleanWithinMs: 2 * minutes * 60_000 } : undefined) };
 
 export const buildApp = async (config: Config, options: AppOptions & ContainerOptions = {}): Promise<App> => {
   if (config.store !== 'memory' && config.claimSecretGenerated) {
     throw new ConfigError('C360_CLAIM_SECRET: required for a persistent store (claim keys must stay the same across restarts)');
   }
-  const container = await buildContainer(config, { ...options, lake: options.lake ?? scheduledLake(config.lakeScheduleMinutes) });
+  const container = await buildContainer(config, { ...options, lake: options.lake ?? scheduledLake(config.lakeScheduleMinutes, config.lakeScheduleTenants) });
   // resolved on first use, like everything in the container: an entry point builds what it touches
   const core = () => container.get(TOKENS.Core);
   const sourceOf = (_tenant: string, name: string) => sourceFor(config, name);

@@ -75,6 +75,8 @@ const Env = z.object({
   C360_LAKE_FOLLOW_SECONDS: z.coerce.number().positive().max(3_600).default(30),
   /** the lake is written elsewhere by a schedule of this many minutes (AWS: the lake function); erasure receipts then give its bound */
   C360_LAKE_SCHEDULE_MINUTES: z.coerce.number().int().positive().max(1_440).optional(),
+  /** the tenants that schedule writes a lake for, comma-separated (default: every tenant); others' receipts give no bound */
+  C360_LAKE_SCHEDULE_TENANTS: z.string().optional(),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: z.string().min(1).optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -130,6 +132,8 @@ export type Config = {
   readonly lakeFollowMs: number;
   /** another process writes the lake every so many minutes (the lake function): an erasure's receipt says by when it is clean */
   readonly lakeScheduleMinutes?: number | undefined;
+  /** the tenants the scheduled lake covers; undefined: every tenant */
+  readonly lakeScheduleTenants?: readonly string[] | undefined;
   readonly writeKey?: string | undefined;
   readonly adminToken?: string | undefined;
   readonly credentialsFile?: string | undefined;
@@ -253,6 +257,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     lakeDir: e.C360_LAKE_DIR ?? join(e.C360_DATA_DIR, 'lake'),
     lakeFollowMs: e.C360_LAKE_FOLLOW_SECONDS * 1_000,
     lakeScheduleMinutes: e.C360_LAKE_SCHEDULE_MINUTES,
+    lakeScheduleTenants: e.C360_LAKE_SCHEDULE_TENANTS?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     writeKey: e.C360_WRITE_KEY,
     adminToken: e.C360_ADMIN_TOKEN,
     credentialsFile: e.C360_CREDENTIALS_FILE,

@@ -217,7 +217,10 @@ describe('functions', () => {
     expect([...list(writes[0]!.Action)].sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     // the api function knows the schedule: its erasure receipts give the bound (lakeCleanBy)
     const [[, api]] = resources(t, 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === 'c360-prod-api') as [[string, Record<string, unknown>]];
-    expect((api.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({ C360_LAKE_SCHEDULE_MINUTES: '15' });
+    expect((api.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      C360_LAKE_SCHEDULE_MINUTES: '15',
+      C360_LAKE_SCHEDULE_TENANTS: 'demo',
+    });
     for (const name of ['dev', 'staging']) {
       const [[, other]] = resources(service(name), 'AWS::Lambda::Function').filter(([, p]) => p.FunctionName === `c360-${name}-api`) as [
         [string, Record<string, unknown>],

@@ -68,12 +68,19 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
         }
         try {
           const r = rebuild.has(tenant) ? await run.rebuild(tenant, { stop }) : await run.catchUp(tenant, { stop });
-          const marked = (await run.markClean?.(tenant)) ?? 0;
-          if (marked > 0) logger.info('erasure receipts marked lake-clean', { tenant, receipts: marked });
           done.push({ tenant, events: r.events, caughtUp: r.caughtUp });
         } catch (e) {
           failed.push(tenant);
           logger.error('lake catch-up failed', { tenant, ...errorFields(e) });
+          continue;
+        }
+        // the receipts: a failure here leaves them unmarked until the next run, and the lake work stands
+        try {
+          const marked = (await run.markClean?.(tenant)) ?? 0;
+          if (marked > 0) logger.info('erasure receipts marked lake-clean', { tenant, receipts: marked });
+        } catch (e) {
+          metrics.increment('lake_receipts_unmarked');
+          logger.warn('erasure receipts not marked lake-clean; the next run tries again', { tenant, ...errorFields(e) });
         }
       }
       const report = { tenants: done, events: done.reduce((n, t) => n + t.events, 0) };

@@ -103,7 +103,8 @@ const index = (book: MatchBook, id: string, record: MatchRecord, model: MatchMod
   const suggestions = { ...book.suggestions };
   for (const other of candidatesOf(book, id, record)) {
     const key = pairKey(id, other);
-    if (book.rejected[key]) continue;
+    // a block may list a customer whose record the book does not hold (a write another process lost)
+    if (book.rejected[key] || book.records[other] === undefined) continue;
     const [a, b] = id < other ? [id, other] : [other, id];
     const score = scorePair(model, book.records[a]!, book.records[b]!);
     const verdict = verdictOf(model, score);

@@ -122,7 +122,15 @@ export class ServiceStack extends Stack {
       api: make('api', {
         reservedConcurrency: workload.apiReservedConcurrency || undefined,
         // the lake function's schedule: an erasure receipt says by when the lake is clean
-        ...(lake && workload.lake ? { environment: { ...withCredentials, C360_LAKE_SCHEDULE_MINUTES: String(workload.lake.everyMinutes) } } : {}),
+        ...(lake && workload.lake
+          ? {
+              environment: {
+                ...withCredentials,
+                C360_LAKE_SCHEDULE_MINUTES: String(workload.lake.everyMinutes),
+                C360_LAKE_SCHEDULE_TENANTS: workload.lake.tenants.join(','),
+              },
+            }
+          : {}),
       }),
       kinesis: make('kinesis', { timeout: Duration.minutes(2) }),
       streams: make('streams', { timeout: Duration.minutes(2) }),

@@ -9,9 +9,11 @@ import { loadConfig } from '../../../src/infrastructure/config.js';
 
 const DAY = 86_400_000;
 
-const erasedWith = async (env: Record<string, string>) => {
+const erasedWith = async (env: Record<string, string> | ((tenant: string) => Record<string, string>)) => {
   const tenant = `t-${randomUUID().slice(0, 8)}`;
-  const app = await buildApp(loadConfig({ C360_STORE: 'memory', C360_TENANT: tenant, C360_ENGAGEMENT: 'off', ...env }));
+  const app = await buildApp(
+    loadConfig({ C360_STORE: 'memory', C360_TENANT: tenant, C360_ENGAGEMENT: 'off', ...(typeof env === 'function' ? env(tenant) : env) }),
+  );
   try {
     const source = app.sourceOf(tenant, 'crm');
     const [out] = await app.core.ingest.ingestBatch(tenant, source, {
@@ -39,5 +41,26 @@ describe('the erasure receipt and backups', () => {
 
   it('refuses a retention that is not a whole number of days, naming the variable', () => {
     expect(() => loadConfig({ C360_STORE: 'memory', C360_BACKUP_RETENTION_DAYS: '1.5' })).toThrow(/C360_BACKUP_RETENTION_DAYS/);
+  });
+});
+
+// On AWS the lake is written by the lake function on a schedule, for the tenants the workload names
+// (the CDK app gives the api function both): a receipt gives the bound for those tenants only.
+describe('the erasure receipt and a lake written elsewhere on a schedule', () => {
+  it('gives the bound, two intervals, for a tenant the schedule covers', async () => {
+    const receipt = await erasedWith((tenant) => ({ C360_LAKE_SCHEDULE_MINUTES: '15', C360_LAKE_SCHEDULE_TENANTS: `other, ${tenant}` }));
+    expect(Date.parse(receipt.lakeCleanBy!) - Date.parse(receipt.erasedAt)).toBe(30 * 60_000);
+    expect(receipt).not.toHaveProperty('lakeCleanAt');
+  });
+
+  it('gives none for a tenant it does not cover: no lake holds its rows', async () => {
+    const receipt = await erasedWith({ C360_LAKE_SCHEDULE_MINUTES: '15', C360_LAKE_SCHEDULE_TENANTS: 'other,another' });
+    expect(receipt.erasedAt).toBeTruthy();
+    expect(receipt).not.toHaveProperty('lakeCleanBy');
+  });
+
+  it('covers every tenant when the schedule names none', async () => {
+    const receipt = await erasedWith({ C360_LAKE_SCHEDULE_MINUTES: '15' });
+    expect(Date.parse(receipt.lakeCleanBy!) - Date.parse(receipt.erasedAt)).toBe(30 * 60_000);
   });
 });
