@@ -154,13 +154,19 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     });
   });
 
-  it('erasure leaves no record, blocking entry, suggestion or decision naming the erased customer, nor its values', async () => {
+  /** 16 people, a look-alike of person 3 (a suggestion) and one of person 5 that a reviewer rejected */
+  const twinsAndARejection = async () => {
     const h = makeHarness({}, { store });
     const ids: string[] = [];
     for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
     const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
     const other = await identify(h, { anonymousId: 'a-5' }, twinOf(5));
     await h.core.matching.reject(TENANT, other, ids[5]!, { actor: 'reviewer' });
+    return { h, ids, twin, other };
+  };
+
+  it('erasure leaves no record, blocking entry, suggestion or decision naming the erased customer, nor its values', async () => {
+    const { h, ids, twin } = await twinsAndARejection();
     expect(await matchesOf(h, ids[3]!)).toEqual([twin]);
     expect(matchBookJson(h)).toContain(ids[5]);
 
@@ -179,12 +185,7 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
   });
 
   it("the access export lists the book's entries naming the cluster (record, suggestions, rejections, blocking keys); after an erasure none names the erased customer", async () => {
-    const h = makeHarness({}, { store });
-    const ids: string[] = [];
-    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
-    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
-    const other = await identify(h, { anonymousId: 'a-5' }, twinOf(5));
-    await h.core.matching.reject(TENANT, other, ids[5]!, { actor: 'reviewer' });
+    const { h, ids, twin, other } = await twinsAndARejection();
 
     const stored = await h.core.matching.matchesOf(TENANT, twin);
     expect(others(twin, stored.suggestions)).toEqual([ids[3]]);
