@@ -116,6 +116,13 @@ describe.each([
       expect(r.status, r.text).toBe(409);
       expect(r.body.error.code).toBe('IDENTIFIER_LIMIT_EXCEEDED');
       expect((await api.request('GET', `/v1/customers/${second}`, { token: api.keys.acmeReader })).status).toBe(200);
+      // the error says to pass force: accept takes it, as a merge does, and records the merge as forced
+      expect(r.body.error.message).toContain('pass force');
+      const forced = await api.request('POST', `/v1/customers/${first}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: second, force: true } });
+      expect(forced.status, forced.text).toBe(200);
+      await api.settle();
+      const explained = await api.request('GET', `/v1/customers/${forced.body.survivorId}/explain`, { token: api.keys.acmeReader });
+      expect(JSON.stringify(explained.body)).toMatch(/"forced":true/);
     });
 
     it('rejecting a suggestion records it: the pair is listed no more from either side, and a second reject is refused naming the field', async () => {

@@ -26,10 +26,11 @@ export const registerMatch = (program: Command, action: Action): void => {
     .description('merge a suggested pair through the manual merge, with the score as evidence (unmerge undoes it)')
     .argument('<customerId>', 'one customer of the suggested pair')
     .argument('<otherId>', 'the other customer of the pair')
-    .action(action((ctx, id: string, other: string) => decide(ctx, 'accept', id, other)));
+    .option('--force', "merge past the identity rules' limits (recorded as forced)")
+    .action(action((ctx, id: string, other: string, opts: { force?: boolean }) => decide(ctx, 'accept', id, other, opts.force === true)));
 };
 
-const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string, other: string): Promise<number> => {
+const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string, other: string, force = false): Promise<number> => {
   const { core } = await ctx.session();
   if (how === 'reject') {
     const r = await core.matching.reject(ctx.tenant, id, other, { actor: cliActor() });
@@ -37,7 +38,7 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
     ctx.out.line(`rejected: ${r.customerId} and ${r.otherId} are two people; the pair is not suggested again`);
     return 0;
   }
-  const r = await core.matching.accept(ctx.tenant, id, other, { actor: cliActor() });
+  const r = await core.matching.accept(ctx.tenant, id, other, { actor: cliActor(), force });
   ctx.out.result({ tenant: ctx.tenant, mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability });
   ctx.out.line(`merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); an unmerge undoes it`);
   return 0;

@@ -95,12 +95,19 @@ export class MatchScan {
    * merge (limits, cluster guard and blocked values apply; unmerge undoes it). The score, each
    * field's weight and the model version go into the merge's evidence (its reason).
    */
-  async accept(tenant: string, customerId: string, otherId: string, options: { readonly actor: string; readonly operationId?: string | undefined }) {
+  async accept(
+    tenant: string,
+    customerId: string,
+    otherId: string,
+    options: { readonly actor: string; readonly operationId?: string | undefined; readonly force?: boolean | undefined },
+  ) {
     const s = await this.suggested(tenant, customerId, otherId);
+    // force, as for any merge: past the identity rules' limits, recorded as forced
     const merged = await this.identity.merge(tenant, customerId, otherId, {
       actor: options.actor,
       reason: evidenceOf('accepted', s),
       operationId: options.operationId,
+      ...(options.force === true ? { force: true } : {}),
     });
     return { ...merged, score: s.score };
   }

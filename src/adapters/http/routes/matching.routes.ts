@@ -73,7 +73,13 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
           required: true,
           content: {
             'application/json': {
-              schema: z.object({ otherId: IdParams.shape.id, operationId: z.string().min(1).max(128).optional() }).openapi('AcceptMatchRequest'),
+              schema: z
+                .object({
+                  otherId: IdParams.shape.id,
+                  operationId: z.string().min(1).max(128).optional(),
+                  force: z.boolean().optional().openapi({ description: "merge past the identity rules' limits, as POST /merge does (recorded as forced)" }),
+                })
+                .openapi('AcceptMatchRequest'),
             },
           },
         },
@@ -91,7 +97,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const p = c.get('principal');
-      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { actor: p.id, operationId: body.operationId });
+      const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { actor: p.id, operationId: body.operationId, force: body.force });
       return c.json(
         { mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability, modelVersion: r.score.modelVersion },
         200,
