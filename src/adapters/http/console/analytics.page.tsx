@@ -16,7 +16,11 @@ const TITLES: Readonly<Record<AnalyticsQueryName, { readonly title: string; read
   'cohort-retention': { title: 'Cohort retention', about: 'the share of each first-order month’s customers who ordered N months later' },
   'product-performance': { title: 'Product performance', about: 'units, revenue, buyers and views per product' },
   'churn-risk': { title: 'Churn risk', about: 'each customer’s churn risk, and the customers in each risk band' },
-  'channel-funnel': { title: 'Channel funnel', about: 'sessions, product views, cart adds and orders per channel' },
+  'channel-funnel': {
+    title: 'Channel funnel',
+    about:
+      'sessions, product views, cart adds and orders per channel; each step is counted on its own, so orders placed without a cart add (a reorder, an order from another system) make a step larger than the one before, and its rate above 100%',
+  },
   'rfm-segmentation': { title: 'RFM segmentation', about: 'recency, frequency and monetary scores, and the customers in each segment' },
   'product-affinity': { title: 'Product affinity', about: 'products bought together: support, confidence and lift of each pair' },
   'geographic-revenue': { title: 'Geographic revenue', about: 'revenue, orders and customers per country, region and city' },
