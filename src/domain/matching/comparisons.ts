@@ -28,10 +28,14 @@ const parts = (e: string): readonly [string, string] => {
   const at = e.lastIndexOf('@');
   return [e.slice(0, at), e.slice(at + 1)];
 };
+const digitsOf = (s: string) => s.replace(/\D/g, '');
+// a typo in the letters; the digits must be the same: a number of its own (john.smith12 against
+// john.smith1234 or john.smith21, a suffix that tells accounts apart) is another account, however
+// few edits apart
 const closeLocalSameDomain = (a: string, b: string) => {
   const [la, da] = parts(a);
   const [lb, db] = parts(b);
-  return da === db && withinEdits(la, lb, 2);
+  return da === db && digitsOf(la) === digitsOf(lb) && withinEdits(la, lb, 2);
 };
 const sameLocal = (a: string, b: string) => parts(a)[0] === parts(b)[0];
 const sameLastDigits = (a: string, b: string) => a.length >= 6 && b.length >= 6 && a.slice(-6) === b.slice(-6);

@@ -31,6 +31,11 @@ describe('comparison levels', () => {
     expect(levelOf('email', 'ada.l@example.com', 'ada.k@example.com')).toBe('local_part_close_same_domain');
     expect(levelOf('email', 'ada.l@example.com', 'ada.l@other.org')).toBe('same_local_part');
     expect(levelOf('email', 'ada.l@example.com', 'bob@example.com')).toBe('else');
+    // a typo in the letters is close; another number is another account, however few edits apart
+    expect(levelOf('email', 'ada.lovelace12@example.com', 'ada.lovelcae12@example.com')).toBe('local_part_close_same_domain');
+    expect(levelOf('email', 'ada.lovelace12@example.com', 'ada.lovelace1234@example.com')).toBe('else');
+    expect(levelOf('email', 'ada.lovelace12@example.com', 'ada.lovelace21@example.com')).toBe('else');
+    expect(levelOf('email', 'ada.lovelace.42-36@example.com', 'ada.lovelace.42-3679@example.com')).toBe('else');
   });
 
   it('phones: exact or the same last six digits', () => {
