@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { makeHarness } from '../support/harness.js';
 import { startApi, type Api } from '../support/http-fixture.js';
+import { matchPerson } from '../support/match-people.js';
 
 // The console's review queue of probable duplicates, over HTTP as a browser sends it: the queue
 // page and the customer's identity page list each suggested pair with its probability and
@@ -9,15 +10,7 @@ import { startApi, type Api } from '../support/http-fixture.js';
 // again); a reader sees the queue and no decision.
 
 let api: Api;
-const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
-const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
-const person = (i: number) => ({
-  firstName: GIVEN[i % GIVEN.length],
-  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
-  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
-  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
-  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: 'leeds' },
-});
+const person = (i: number) => matchPerson(i, 'leeds');
 const twinOf = (i: number) => ({ ...person(i), firstName: `${person(i).firstName}e`, email: `${person(i).firstName}.${i}@other.example` });
 const ids: string[] = [];
 const twins: string[] = [];

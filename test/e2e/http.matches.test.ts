@@ -5,6 +5,7 @@ import { buildApp } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { makeHarness } from '../support/harness.js';
 import { startApi, type Api, type MakeBackend } from '../support/http-fixture.js';
+import { matchPerson } from '../support/match-people.js';
 
 // GET /v1/customers/{id}/matches over a real local server on the in-memory core: look-alike
 // customers that no exact identifier joins are listed with their score and each field's weight,
@@ -45,23 +46,13 @@ describe.each([
     await api.close();
   });
 
-  const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
-  const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
-  const CITIES = ['leeds', 'york', 'bath', 'truro'];
-
   const identify = async (who: string | { anonymousId: string }, traits: Record<string, unknown>) => {
     const r = await api.send('identify', { ...(typeof who === 'string' ? { userId: who } : who), traits });
     expect(r.status, r.text).toBe(200);
     await api.settle();
     return r.body.customerId as string;
   };
-  const person = (i: number) => ({
-    firstName: GIVEN[i % GIVEN.length],
-    lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
-    birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
-    email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
-    address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: CITIES[i % CITIES.length] },
-  });
+  const person = (i: number) => matchPerson(i);
 
   describe('suggestions, accept and reject', () => {
     it('lists a look-alike with a typo in the name and a changed email, with score and field weights, and not the others', async () => {

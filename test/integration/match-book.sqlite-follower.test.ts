@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
+import { matchPerson } from '../support/match-people.js';
 
 // On the embedded store the match book follows the log with a follower of its own (checkpoint
 // `match-book`): what a CLI job wrote reaches the book of the job itself before it ends, and of a
@@ -24,16 +25,7 @@ const open = async (dir: string, projection: 'inline' | 'log'): Promise<App> => 
   apps.push(app);
   return app;
 };
-const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
-const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
-const personOf = (i: number) => ({
-  firstName: GIVEN[i % GIVEN.length]!,
-  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length]!,
-  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
-  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
-  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: 'leeds' },
-});
-const person = personOf(7);
+const person = matchPerson(7, 'leeds');
 /** the same person typed again: a typo in the given name, the email at another domain */
 const twin = { ...person, firstName: 'ocsar', email: 'oscar.7@other.example' };
 const identify = async (app: App, anonymousId: string, traits: Record<string, unknown>): Promise<string> => {
@@ -52,7 +44,7 @@ describe('the match book on SQLite, kept by a follower of its own', () => {
     const job = await open(dir, 'log');
     await job.startBackground();
     // a few dozen people first: a model fitted on two records knows little
-    for (let i = 8; i < 40; i++) await identify(job, `anon-${i}`, personOf(i));
+    for (let i = 8; i < 40; i++) await identify(job, `anon-${i}`, matchPerson(i, 'leeds'));
     const a = await identify(job, 'anon-a', person);
     const b = await identify(job, 'anon-b', twin);
     await job.drainBackground();

@@ -8,6 +8,7 @@ import { loadConfig } from '../../../src/infrastructure/config.js';
 import { buildContainer } from '../../../src/infrastructure/container.js';
 import { TOKENS } from '../../../src/infrastructure/tokens.js';
 import { closeHarnesses, type Harness, listViews, makeHarness } from '../../support/harness.js';
+import { matchPerson } from '../../support/match-people.js';
 
 // The match book kept as a read model of the log, on the real core (memory and SQLite): it answers
 // one customer's suggestions without listing the tenant, equals the book built at once from the
@@ -15,16 +16,7 @@ import { closeHarnesses, type Harness, listViews, makeHarness } from '../../supp
 // erased customer entirely, and auto-merges only where the tenant turned it on.
 
 const TENANT = 'acme';
-const GIVEN = ['olivia', 'noah', 'isla', 'jack', 'mia', 'leo', 'ruby', 'oscar', 'grace', 'henry', 'chloe', 'lucas'];
-const SURNAMES = ['hartley', 'okafor', 'lindqvist', 'moreau', 'tanaka', 'brennan', 'castillo', 'novak', 'haddad', 'whitlock', 'ferreira', 'osei'];
-const CITIES = ['leeds', 'york', 'bath', 'truro'];
-const person = (i: number) => ({
-  firstName: GIVEN[i % GIVEN.length],
-  lastName: SURNAMES[(i * 5 + Math.floor(i / GIVEN.length)) % SURNAMES.length],
-  birthday: `19${60 + i}-0${1 + (i % 9)}-1${i % 10}`,
-  email: `${GIVEN[i % GIVEN.length]}.${i}@mail.example`,
-  address: { street: `${i + 3} station road`, postalCode: `${1000 + i * 37}`, city: CITIES[i % CITIES.length] },
-});
+const person = (i: number) => matchPerson(i);
 /** the same person typed again: a typo in the given name, the email at another domain */
 const twinOf = (i: number) => {
   const p = person(i);

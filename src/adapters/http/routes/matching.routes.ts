@@ -77,7 +77,10 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
                 .object({
                   otherId: IdParams.shape.id,
                   operationId: z.string().min(1).max(128).optional(),
-                  force: z.boolean().optional().openapi({ description: "merge past the identity rules' limits, as POST /merge does (recorded as forced)" }),
+                  force: z
+                    .boolean()
+                    .optional()
+                    .openapi({ description: "merge past the identity rules' limits, as POST /v1/customers/{id}/merge does (recorded as forced)" }),
                 })
                 .openapi('AcceptMatchRequest'),
             },
