@@ -1,3 +1,4 @@
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/application/core.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
@@ -7,7 +8,7 @@ import type { Cell } from '../../src/adapters/lake/lake.buffer.js';
 import { parquetFiles, tenantDir } from '../../src/adapters/lake/lake.files.js';
 import { decodeRows } from '../../src/adapters/lake/parquet.codec.js';
 import { S3LakeWriter } from '../../src/adapters/lake/s3.lake-writer.js';
-import { TABLES, type TableSpec } from '../../src/adapters/lake/lake.tables.js';
+import { statePath, TABLES, type TableSpec } from '../../src/adapters/lake/lake.tables.js';
 import { readFileSync } from 'node:fs';
 import { closeHarnesses, makeHarness, type Harness } from '../support/harness.js';
 import { ingestSeed, personalValues, seedCalls, tempLake } from '../support/lake-fixture.js';
@@ -162,5 +163,61 @@ describe('the S3 lake projected from the seeded log', () => {
     await clean();
     // what the other customers hold is untouched: the lake holds the log's rows less the cluster's
     expect((await s3Contents(incremental, T)).fact_order!.length).toBe(orders.length - receipt.customers.reduce((n, c) => n + (counts.get(c) ?? 0), 0));
+  });
+});
+
+describe('an S3 lake erasure cut short by a crash', () => {
+  let h: Harness;
+  let lake: S3Lake;
+
+  beforeAll(async () => {
+    h = makeHarness();
+    lake = await s3Lake({ clock: h.clock.now });
+    await ingestSeed(h, T, seedCalls({ customers: 6, products: 3, orders: 12, events: 12, seed: 7 }));
+    await new LakeProjector(h.ports.store, lake.writer).catchUp(T);
+  }, 60_000);
+
+  afterAll(() => {
+    lake?.client.destroy();
+    closeHarnesses();
+  });
+
+  it('names none of its ids as erased until a later flush has purged their rows; then every one', async () => {
+    const orders = (await s3Contents(lake, T)).fact_order!;
+    const id = String(orders[0]![2]);
+    expect(await lake.writer.holds(T, [id])).toBe(true);
+    // a writer whose process dies after it saved the state: every later write of a table object fails
+    const dying = new S3LakeWriter({
+      bucket: lake.bucket,
+      prefix: lake.prefix,
+      clock: h.clock.now,
+      client: {
+        send: (command: { input: { Key?: string } }) => {
+          const rewrite = command instanceof DeleteObjectsCommand || (command instanceof PutObjectCommand && String(command.input.Key).endsWith('.parquet'));
+          return rewrite ? Promise.reject(new Error('the process died here')) : lake.client.send(command as never);
+        },
+      } as unknown as S3Client,
+    });
+    await expect(dying.erase(T, [id])).rejects.toThrow('the process died here');
+
+    // the rows are still there, so the lake function must not call the lake clean of them
+    const restarted = new S3LakeWriter({ client: lake.client, bucket: lake.bucket, prefix: lake.prefix, clock: h.clock.now });
+    expect(await lake.writer.holds(T, [id])).toBe(true);
+    expect(await restarted.erasedIds(T)).not.toContain(id);
+    const state = async () =>
+      JSON.parse(await (await lake.client.send(new GetObjectCommand({ Bucket: lake.bucket, Key: lake.prefix + statePath(T) }))).Body!.transformToString()) as {
+        erased?: string[];
+        unpurged?: string[];
+      };
+    expect((await state()).unpurged).toEqual([id]);
+
+    // the next run's flush finishes the purge, with nothing else to write, and only then names the id
+    await restarted.flush(T);
+    expect(await restarted.holds(T, [id])).toBe(false);
+    expect(await restarted.erasedIds(T)).toContain(id);
+    expect((await state()).unpurged).toBeUndefined();
+    expect((await state()).erased).toContain(id);
+    // and the other customers' rows are all still there
+    expect((await s3Contents(lake, T)).fact_order!.length).toBe(orders.filter((r) => String(r[2]) !== id).length);
   });
 });

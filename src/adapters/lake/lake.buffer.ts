@@ -30,7 +30,14 @@ export const noRows = (): Record<FactName, Cell[][]> => ({
   fact_location: [],
 });
 
-export const pendingFrom = (s: TenantState): Pending => ({ rows: noRows(), position: s.checkpoint, dims: false, reassign: new Map(), erase: new Set() });
+/** an erasure that a crash interrupted (ids saved as unpurged) is purged again by the next flush */
+export const pendingFrom = (s: TenantState): Pending => ({
+  rows: noRows(),
+  position: s.checkpoint,
+  dims: s.unpurged.size > 0,
+  reassign: new Map(),
+  erase: new Set(s.unpurged),
+});
 
 /** a fact's columns as buffered: every file column but date_key, which is derived from observed_at */
 export const stagedColumns = (t: TableSpec) => t.columns.filter((c) => c.name !== 'date_key');

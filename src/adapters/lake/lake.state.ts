@@ -10,17 +10,23 @@ export type LocationRow = { country: string | undefined; region: string | undefi
 export type TenantState = {
   checkpoint: string | undefined;
   readonly erased: Set<string>;
+  /**
+   * erased ids whose rows a crash may have left in the lake: barred, but not yet purged by a run
+   * that completed (the S3 writer saves them before it purges, and drops them once it has)
+   */
+  readonly unpurged: Set<string>;
   readonly customers: Map<string, CustomerRow>;
   readonly products: Map<string, ProductRow>;
   readonly locations: Map<string, LocationRow>;
   /** days (since the epoch) that hold a fact: dim_date spans them */
   readonly days: Set<number>;
 };
-export type SavedState = { readonly checkpoint?: string; readonly erased?: readonly string[] };
+export type SavedState = { readonly checkpoint?: string; readonly erased?: readonly string[]; readonly unpurged?: readonly string[] };
 
 export const emptyTenant = (): TenantState => ({
   checkpoint: undefined,
   erased: new Set(),
+  unpurged: new Set(),
   customers: new Map(),
   products: new Map(),
   locations: new Map(),
@@ -62,11 +68,17 @@ export const tenantFrom = (
   const s = emptyTenant();
   s.checkpoint = saved?.checkpoint;
   for (const id of saved?.erased ?? []) s.erased.add(id);
+  for (const id of saved?.unpurged ?? []) {
+    s.erased.add(id);
+    s.unpurged.add(id);
+  }
   for (const r of rows.dim_customer)
     s.customers.set(String(r.customer_id), { mergedInto: str(r.merged_into), firstSeenAt: num(r.first_seen_at), lastSeenAt: num(r.last_seen_at) });
   for (const r of rows.dim_product) s.products.set(String(r.product_id), { name: str(r.name), category: str(r.category), updatedAt: num(r.updated_at) ?? 0 });
   for (const r of rows.dim_location) s.locations.set(String(r.location_key), { country: str(r.country), region: str(r.region), city: str(r.city) });
   for (const d of rows.days) s.days.add(d);
+  // an erasure cut short may have left its customers in dim_customer: the next write leaves them out
+  for (const id of s.unpurged) s.customers.delete(id);
   return s;
 };
 

@@ -186,8 +186,15 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
     return s;
   }
 
+  /** `erased`: ids whose rows no object holds; `unpurged`: barred, their purge not yet complete */
   private saveState(tenant: string, s: TenantState): Promise<void> {
-    return this.put(statePath(tenant), JSON.stringify({ checkpoint: s.checkpoint, erased: [...s.erased].sort(), writtenAt: this.clock() }), 'application/json');
+    const erased = [...s.erased].filter((id) => !s.unpurged.has(id)).sort();
+    const unpurged = [...s.unpurged].sort();
+    return this.put(
+      statePath(tenant),
+      JSON.stringify({ checkpoint: s.checkpoint, erased, ...(unpurged.length > 0 ? { unpurged } : {}), writtenAt: this.clock() }),
+      'application/json',
+    );
   }
 
   // --- the port ---
@@ -207,9 +214,10 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
 
   flush(tenant: string): Promise<void> {
     return this.exclusive(async () => {
-      const p = this.pending.get(tenant);
-      if (!p) return;
       const s = await this.state(tenant);
+      // nothing buffered, but an erasure a crash cut short: this flush finishes its purge
+      const p = this.pending.get(tenant) ?? (s.unpurged.size > 0 ? pendingFrom(s) : undefined);
+      if (!p) return;
       for (const t of FACT_TABLES) {
         const staged = p.rows[t.name as FactName];
         if (staged.length > 0) await this.writeFacts(tenant, t, staged);
@@ -219,6 +227,7 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       if (p.dims) await this.writeDimensions(tenant, s);
       if (p.erase.size > 0 && this.versioned) await this.dropOldVersions(tenant);
       s.checkpoint = p.position;
+      for (const id of p.erase) s.unpurged.delete(id);
       await this.saveState(tenant, s);
       this.pending.delete(tenant);
     });
@@ -296,6 +305,8 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
     return this.exclusive(async () => {
       const s = await this.state(tenant);
       await this.remove(await this.objects(tenant));
+      // an erasure cut short is complete once no object, and no old version, is left
+      if (s.unpurged.size > 0 && this.versioned) await this.dropOldVersions(tenant);
       const fresh = emptyTenant();
       for (const id of s.erased) fresh.erased.add(id);
       this.tenants.set(tenant, fresh);
@@ -310,9 +321,11 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       const s = await this.state(tenant);
       for (const id of customerIds) {
         s.erased.add(id);
+        s.unpurged.add(id);
         s.customers.delete(id);
       }
-      // barred first: a crash after this line leaves ids that the next flush purges again
+      // barred first, as unpurged: a crash before the end leaves ids that the next flush purges
+      // again, and that erasedIds does not name until then
       await this.saveState(tenant, s);
       const p = this.pending.get(tenant);
       if (p) dropBuffered(p, customerIds);
@@ -322,18 +335,23 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
         files++;
       }
       if (this.versioned) await this.dropOldVersions(tenant);
+      for (const id of customerIds) s.unpurged.delete(id);
+      await this.saveState(tenant, s);
       return { cleanAt: this.clock(), filesRewritten: files };
     });
   }
 
   /**
-   * The ids the tenant's saved state bars. A flush saves the state after it has purged the ids it
-   * erased (and dropped old versions), so each of these is in no object of the lake.
+   * The ids the tenant's saved state names as erased. A flush or an erasure saves an id there only
+   * after it has purged its rows (and dropped old versions), so each of these is in no object of
+   * the lake; an erasure in progress, or cut short by a crash, keeps its ids under `unpurged`.
    */
   erasedIds(tenant: string): Promise<ReadonlySet<string>> {
     return this.exclusive(async () => {
       const saved = await this.get(statePath(tenant));
-      return new Set(saved ? ((JSON.parse(new TextDecoder().decode(saved)) as SavedState).erased ?? []) : []);
+      const state = saved ? (JSON.parse(new TextDecoder().decode(saved)) as SavedState) : {};
+      const unpurged = new Set(state.unpurged ?? []);
+      return new Set((state.erased ?? []).filter((id) => !unpurged.has(id)));
     });
   }
 
