@@ -4,7 +4,7 @@ import { createApiHandler, httpLogger, type ApiHandler, type FetchApp } from '..
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { loadCredentials } from '../credentials.js';
-import { telemetryFor, type Env } from './functions.js';
+import { telemetryFor, type Env } from './function-start.js';
 
 /**
  * API Gateway REST and HTTP APIs through the HTTP app's routes, over a built App. Without any

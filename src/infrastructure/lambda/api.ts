@@ -1,5 +1,5 @@
 import { apiFunction } from './api.function.js';
-import { startFunction } from './functions.js';
+import { startFunction } from './function-start.js';
 import { functionApp } from './secrets.js';
 
 // API Gateway (REST and HTTP APIs): the App is built once per cold start. The OpenAPI document is

@@ -1,40 +1,16 @@
 import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
-import { createTelemetry } from '../../adapters/lambda/lambda.telemetry.js';
 import { createOutboxHandler, type OutboxHandler } from '../../adapters/lambda/outbox.handler.js';
 import { createStreamsHandler, type StreamsHandler } from '../../adapters/lambda/streams.handler.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
+import { telemetryFor, type Env } from './function-start.js';
 
 // Each Lambda function's handler over a built App: the entry points (kinesis.ts, streams.ts) call
 // these once per cold start, and the tests call them the same way. The api function's lives in
 // api.function.ts, so that the HTTP routes stay out of the other bundles (their schemas are built
 // at import time, which tree shaking cannot drop).
 
-export type Env = NodeJS.ProcessEnv;
-
-/**
- * Builds a function's handler at its cold start. A configuration error fails the start with its
- * message alone: thrown at the top level of a minified bundle it would otherwise be printed after
- * the bundle's source line (one line of a few hundred kB), with stack frames into minified code
- * and the minified name of its class. Here it leaves as a rejection (no source line is printed
- * for one) of a plain Error named ConfigError whose stack is its message. Other errors (ours) keep
- * their stack.
- */
-export const startFunction = async <H>(build: () => Promise<H>): Promise<H> => {
-  try {
-    return await build();
-  } catch (e) {
-    if (!(e instanceof Error) || e.name !== 'ConfigError') throw e;
-    const plain = new Error(e.message);
-    plain.name = e.name;
-    plain.stack = `${e.name}: ${e.message}`;
-    throw plain;
-  }
-};
-
-/** Powertools' own variables win; otherwise each function logs and counts under its own name. */
-export const telemetryFor = (service: string, app: App, env: Env) =>
-  createTelemetry({ serviceName: env.POWERTOOLS_SERVICE_NAME || service, namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'c360', counters: app.metrics });
+export { startFunction, telemetryFor, type Env } from './function-start.js';
 
 /**
  * Kinesis records -> ingest. Calls without a writeKey belong to C360_TENANT only when the function

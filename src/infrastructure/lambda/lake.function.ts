@@ -6,7 +6,7 @@ import { markLakeClean } from '../../application/lake/lake-clean.js';
 import { LakeProjector } from '../../application/lake/lake.projector.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
-import { telemetryFor, type Env } from './functions.js';
+import { telemetryFor, type Env } from './function-start.js';
 
 // The lake function: a schedule -> each tenant's lake on S3 caught up from its checkpoint, written
 // by the pure-JS writer (no DuckDB in this bundle). Its own variables:

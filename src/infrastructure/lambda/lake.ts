@@ -1,4 +1,4 @@
-import { startFunction } from './functions.js';
+import { startFunction } from './function-start.js';
 import { lakeFunction } from './lake.function.js';
 import { functionApp } from './secrets.js';
 

@@ -5,7 +5,7 @@ import type { Authenticator } from '../../application/ports/access.port.js';
 import { buildApp, type App } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { loadCredentials, parseCredentials } from '../credentials.js';
-import type { Env } from './functions.js';
+import type { Env } from './function-start.js';
 
 // On AWS the functions' secrets come from Secrets Manager, never from their environment, which
 // holds only the secrets' ids:
