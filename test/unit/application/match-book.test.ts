@@ -307,6 +307,21 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     );
   });
 
+  it('a model entry written before field coverage was kept counts the fields its model lacks from then on', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    const ns = matchBookNamespace(TENANT);
+    const doc = await h.ports.readModels.get(ns, 'model');
+    if (doc?.kind !== 'match' || doc.entry.type !== 'model') throw new Error('no model entry');
+    const { coverage, ...older } = doc.entry;
+    expect(coverage).toBeDefined();
+    expect(await h.ports.readModels.put(ns, { ...doc, version: doc.version + 1, entry: older }, { version: doc.version, appliedSum: 0 })).toBe(true);
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
+    for (let i = 60; i < 60 + COVERAGE_RULE.dueMin; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeDefined();
+    expect(h.ports.metrics.get('match_book_refit_for_field')).toBe(1);
+  });
+
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
     const h = makeHarness({}, { store });
     const ids: string[] = [];
