@@ -14,7 +14,7 @@ export type FieldCounts = Readonly<Partial<Record<MatchField, number>>>;
 export type FieldCoverage = {
   /** per field, how many of the records the model was fitted on carried it (absent: none did) */
   readonly fittedWith: FieldCounts;
-  /** per thin field still watched, how many records carry it now */
+  /** per watched field, how many records carry it now */
   readonly carrying: FieldCounts;
   /** per field, how many times it had the model fitted again */
   readonly refits: FieldCounts;
