@@ -1,5 +1,15 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { blockingKeys, candidatePairs } from '../../domain/matching/blocking.js';
+import {
+  addFieldCounts,
+  coverageAtFit,
+  coverageUnknown,
+  countCarrying,
+  dueFields,
+  type FieldCounts,
+  fieldDeltaOf,
+  withRefits,
+} from '../../domain/matching/coverage.js';
 import { fitModel } from '../../domain/matching/estimate.js';
 import {
   bookOfEntries,
@@ -12,7 +22,7 @@ import {
   type MatchChange,
   type Suggestion,
 } from '../../domain/matching/match-book.js';
-import type { MatchRecord } from '../../domain/matching/match-record.js';
+import type { MatchField, MatchRecord } from '../../domain/matching/match-record.js';
 import { DEFAULT_THRESHOLDS, type MatchModel } from '../../domain/matching/match-model.js';
 import { MATCH_IDENTIFIERS, MATCH_TRAITS, matchRecordOfView } from '../../domain/matching/view-record.js';
 import type { CorePorts } from '../deps.js';
@@ -27,6 +37,12 @@ import { matchBookNamespace, type ViewDoc } from '../ports/read-model.port.js';
 // give, and only the entries that change are written: the cost of a call does not grow with the
 // tenant. The pure `evolveBook` decides every change, over the part of the book the change can
 // touch (`bookOfEntries`). A full rebuild fits the model again and writes the whole book.
+//
+// The model is fitted again as the tenant grows (twice the records it was fitted on, up to
+// `refitUpTo`) and, at any size, when a field it was fitted without (or with on few records) is now
+// carried by enough records (the pure rule in coverage.ts): a model fitted before the tenant's
+// dates of birth arrived would otherwise never compare them, where `c360 match`, fitting afresh,
+// does.
 
 type CustomerEntry = Extract<MatchBookEntry, { type: 'customer' }>;
 type BlockEntry = Extract<MatchBookEntry, { type: 'block' }>;
@@ -65,7 +81,8 @@ export type MatchBookOptions = {
   readonly seed: number;
   /**
    * the model is fitted again (and the book rebuilt) when the tenant holds twice the records it was
-   * fitted on, as long as it holds at most this many; beyond, only a rebuild fits it again
+   * fitted on, as long as it holds at most this many; beyond, only a field the model could not
+   * compare arriving on enough records (COVERAGE_RULE), or a rebuild, fits it again
    */
   readonly refitUpTo: number;
   /** a model set in configuration instead of one fitted to the tenant's records: never fitted again */
@@ -177,14 +194,21 @@ export class MatchBookProjection {
       const model = modelEntry.entry.model;
       const changes = await this.changesOf(tenant, changed);
       let delta = 0;
+      let fields: FieldCounts = {};
       const rescored: string[] = [];
       for (const change of changes) {
         const r = await this.retrying(() => this.change(tenant, model, change));
         delta += r.delta;
+        fields = addFieldCounts(fields, r.fields);
         if (r.rescored) rescored.push(r.rescored);
       }
-      // fitted again as the tenant grows: the decisions are the book's own, so the log is not read again
-      if (delta !== 0 && (await this.count(tenant, delta))) return (await this.rebuildLocked(tenant, 'book')).customers;
+      // fitted again as the tenant grows, or for a field that arrived since: the decisions are the
+      // book's own, so the log is not read again
+      const refit = await this.count(tenant, delta, fields);
+      if (refit) {
+        if (refit.due.length > 0) this.ports.metrics.increment('match_book_refit_for_field');
+        return (await this.rebuildLocked(tenant, 'book', refit.due)).customers;
+      }
       return rescored;
     });
   }
@@ -195,9 +219,13 @@ export class MatchBookProjection {
       const modelEntry = await this.modelEntry(tenant);
       if (!modelEntry) return;
       let delta = 0;
-      for (const id of customerIds)
-        delta += (await this.retrying(() => this.change(tenant, modelEntry.entry.model, { type: 'CustomerErased', customerId: id }))).delta;
-      if (delta !== 0) await this.count(tenant, delta, false);
+      let fields: FieldCounts = {};
+      for (const id of customerIds) {
+        const r = await this.retrying(() => this.change(tenant, modelEntry.entry.model, { type: 'CustomerErased', customerId: id }));
+        delta += r.delta;
+        fields = addFieldCounts(fields, r.fields);
+      }
+      await this.count(tenant, delta, fields, false);
     });
   }
 
@@ -206,11 +234,16 @@ export class MatchBookProjection {
     return this.lock.run([tenant], () => this.rebuildLocked(tenant));
   }
 
-  /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit) */
+  /**
+   * decisions from the log (a first build, a full rebuild) or from the stored book (a refit); `due`:
+   * the fields this refit is for, each counted against its refits
+   */
   private async rebuildLocked(
     tenant: string,
     decisionsFrom: 'log' | 'book' = 'log',
+    due: readonly MatchField[] = [],
   ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    const previous = await this.modelEntry(tenant);
     const records: Record<string, MatchRecord> = {};
     let after: string | undefined;
     do {
@@ -236,7 +269,8 @@ export class MatchBookProjection {
         ...DEFAULT_THRESHOLDS,
       });
     const book = buildBook(model, records, decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant));
-    const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length }, 1)];
+    const coverage = coverageAtFit(list, withRefits(previous?.entry.coverage?.refits ?? {}, due));
+    const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length, coverage }, 1)];
     for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));
     for (const [key, members] of Object.entries(book.blocks)) docs.push(this.doc(blockDoc(key), { type: 'block', key, ids: members }, 1));
     await this.ports.readModels.replaceAll(matchBookNamespace(tenant), docs);
@@ -338,10 +372,10 @@ export class MatchBookProjection {
 
   /**
    * One change, over the part of the book it can touch; writes the entries that changed, each
-   * compare-and-swap against what was read. Answers how the number of records moved and, for a
-   * record scored again, its customer.
+   * compare-and-swap against what was read. Answers how the number of records, and of records
+   * carrying each field, moved and, for a record scored again, its customer.
    */
-  private async change(tenant: string, model: MatchModel, change: MatchChange): Promise<{ delta: number; rescored?: string }> {
+  private async change(tenant: string, model: MatchModel, change: MatchChange): Promise<{ delta: number; fields: FieldCounts; rescored?: string }> {
     const focus = change.type === 'SuggestionRejected' || change.type === 'AutoMergeUndone' ? [...change.customerIds] : [change.customerId];
     const customers = new Map<string, { doc?: MatchDoc | undefined; entry: CustomerEntry }>();
     const load = async (ids: Iterable<string>) => {
@@ -353,9 +387,9 @@ export class MatchBookProjection {
     const record = change.type === 'RecordChanged' ? change.record : undefined;
     const focused = customers.get(focus[0]!)!.entry;
     // a record seen again unchanged: nothing moves (most calls carry no new personal field)
-    if (change.type === 'RecordChanged' && same(focused.record, record)) return { delta: 0 };
-    if (change.type === 'CustomerRemoved' && focused.record === undefined && focused.suggestions.length === 0) return { delta: 0 };
-    if (change.type === 'CustomerErased' && isEmptyEntry(focused)) return { delta: 0 };
+    if (change.type === 'RecordChanged' && same(focused.record, record)) return { delta: 0, fields: {} };
+    if (change.type === 'CustomerRemoved' && focused.record === undefined && focused.suggestions.length === 0) return { delta: 0, fields: {} };
+    if (change.type === 'CustomerErased' && isEmptyEntry(focused)) return { delta: 0, fields: {} };
     await load(focus.flatMap((id) => partners(customers.get(id)!.entry, id)));
     const keys = new Set<string>();
     for (const id of focus) {
@@ -381,6 +415,7 @@ export class MatchBookProjection {
     for (const book of [before, after]) for (const pair of Object.values(book.suggestions)) namedWith(pair.customerIds, focus, named);
     if (change.type === 'CustomerErased') for (const id of customers.keys()) named.add(id);
     let delta = 0;
+    let fields: FieldCounts = {};
     const writes: Promise<void>[] = [];
     const nextEntries = customerEntriesOf(after);
     for (const [id, c] of customers) {
@@ -388,6 +423,7 @@ export class MatchBookProjection {
       const next = nextEntries.get(id) ?? emptyEntry;
       if (same(next, c.entry)) continue;
       delta += (next.record ? 1 : 0) - (c.entry.record ? 1 : 0);
+      fields = addFieldCounts(fields, fieldDeltaOf(c.entry.record, next.record));
       writes.push(this.write(tenant, customerDoc(id), c.doc, isEmptyEntry(next) ? undefined : next));
     }
     for (const [key, b] of blocks) {
@@ -396,19 +432,32 @@ export class MatchBookProjection {
       writes.push(this.write(tenant, blockDoc(key), b.doc, ids.length === 0 ? undefined : { type: 'block', key, ids }));
     }
     await Promise.all(writes);
-    return change.type === 'RecordChanged' ? { delta, rescored: change.customerId } : { delta };
+    return change.type === 'RecordChanged' ? { delta, fields, rescored: change.customerId } : { delta, fields };
   }
 
-  /** Counts records in the model entry; true when the model is due to be fitted again. */
-  private async count(tenant: string, delta: number, mayRefit = true): Promise<boolean> {
+  /**
+   * Counts records, and records carrying each watched field, in the model entry. Answers a refit
+   * when the model is due to be fitted again: grown, or `due` for fields enough records now carry.
+   */
+  private async count(tenant: string, delta: number, fields: FieldCounts, mayRefit = true): Promise<{ readonly due: readonly MatchField[] } | undefined> {
+    if (delta === 0 && Object.keys(fields).length === 0) return undefined;
     return this.retrying(async () => {
       const m = await this.modelEntry(tenant);
-      // past the last size it is fitted again at, the count is not kept: the model entry is not
-      // written by every new customer of a large tenant
-      if (!m || this.options.model || m.entry.records > this.options.refitUpTo) return false;
-      const records = Math.max(0, m.entry.records + delta);
-      await this.write(tenant, MODEL_ID, m.doc, { ...m.entry, records });
-      return mayRefit && records >= 2 * Math.max(1, m.entry.fittedOn) && records <= this.options.refitUpTo;
+      if (!m || this.options.model) return undefined;
+      const { entry } = m;
+      const coverage = entry.coverage ?? coverageUnknown(Object.keys(entry.model.fields));
+      const counted = countCarrying(coverage, fields);
+      // past the last size it is fitted again at, the number of records is not kept, and only a
+      // record carrying a watched field (one the model could not compare, and only until it has
+      // had its refits) writes the model entry: not every new customer of a large tenant
+      const growing = entry.records <= this.options.refitUpTo;
+      const records = growing ? Math.max(0, entry.records + delta) : entry.records;
+      if (records === entry.records && counted === coverage) return undefined;
+      await this.write(tenant, MODEL_ID, m.doc, { ...entry, records, coverage: counted });
+      if (!mayRefit) return undefined;
+      const due = dueFields(counted, entry.fittedOn);
+      const grown = growing && records >= 2 * Math.max(1, entry.fittedOn) && records <= this.options.refitUpTo;
+      return grown || due.length > 0 ? { due } : undefined;
     });
   }
 

@@ -43,6 +43,7 @@ export type MetricName =
    * it), auto-merges made and refused (a rule stood in the way)
    */
   | 'match_book_rebuilt'
+  | 'match_book_refit_for_field'
   | 'match_book_conflict'
   | 'match_book_failed'
   | 'match_auto_merged'

@@ -1,4 +1,5 @@
 import { blockingKeys } from './blocking.js';
+import type { FieldCoverage } from './coverage.js';
 import type { MatchRecord } from './match-record.js';
 import { type MatchModel, type MatchScore, scorePair, verdictOf } from './match-model.js';
 
@@ -30,10 +31,17 @@ export type MatchBook = {
 /**
  * The match book as a store keeps it, a few entries per change: one per customer (its record, its
  * suggestions and the decisions naming it, each pair held by both sides), one per blocking key,
- * and the tenant's model with the number of records it was fitted on and the number held now.
+ * and the tenant's model with the number of records it was fitted on, the number held now, and
+ * which fields it was fitted with (absent in an entry written before that was kept).
  */
 export type MatchBookEntry =
-  | { readonly type: 'model'; readonly model: MatchModel; readonly fittedOn: number; readonly records: number }
+  | {
+      readonly type: 'model';
+      readonly model: MatchModel;
+      readonly fittedOn: number;
+      readonly records: number;
+      readonly coverage?: FieldCoverage | undefined;
+    }
   | {
       readonly type: 'customer';
       readonly record?: MatchRecord | undefined;

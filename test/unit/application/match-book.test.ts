@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
+import { COVERAGE_RULE } from '../../../src/domain/matching/coverage.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
+import { scorePair, verdictOf } from '../../../src/domain/matching/match-model.js';
 import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
@@ -13,7 +15,8 @@ import { matchPerson } from '../../support/match-people.js';
 // The match book kept as a read model of the log, on the real core (memory and SQLite): it answers
 // one customer's suggestions without listing the tenant, equals the book built at once from the
 // current views under the same model, keeps rejections in the log (a rebuild too), forgets an
-// erased customer entirely, and auto-merges only where the tenant turned it on.
+// erased customer entirely, auto-merges only where the tenant turned it on, and has its model
+// fitted again for a field that arrived after the fit, a bounded number of times.
 
 const TENANT = 'acme';
 const person = (i: number) => matchPerson(i);
@@ -212,6 +215,111 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     }
     expect(after).toContain(twin);
     await expect(h.core.export.export(TENANT, ids[3]!, { actor: 'dpo' })).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+  });
+
+  /** person i with names and email only: a source that holds no date of birth */
+  const named = (i: number) => {
+    const p = person(i);
+    return { firstName: p.firstName, lastName: p.lastName, email: p.email };
+  };
+  /** person i with a date of birth too (a source that holds one) */
+  const dated = (i: number) => ({ ...named(i), birthday: `${1900 + (i % 100)}-0${1 + (i % 9)}-1${i % 10}` });
+  const recordOf = async (h: Harness, id: string) => {
+    const doc = await h.ports.readModels.get(TENANT, id);
+    if (doc?.kind !== 'view') throw new Error(`no view of ${id}`);
+    return matchRecordOfView(doc.view);
+  };
+  /**
+   * 60 people with names and emails, every fourth seen again at another email domain; the model is
+   * fitted last on 32 of them (refitUpTo 40), without dates of birth. Then 30 people with a date of
+   * birth, every third seen again with that date and another email: 40 records carry a date of birth.
+   */
+  const datesArriveLate = async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 60; i++) {
+      await identify(h, { userId: `u-${i}` }, named(i));
+      if (i % 4 === 3) await identify(h, { anonymousId: `a-${i}` }, { ...named(i), email: `${named(i).firstName}.${i}@other.example` });
+    }
+    const fittedWithout = await h.core.matchBook.model(TENANT);
+    const ids = new Map<number, string>();
+    for (let i = 60; i < 90; i++) {
+      ids.set(i, await identify(h, { userId: `u-${i}` }, dated(i)));
+      if (i % 3 === 0) await identify(h, { anonymousId: `a-${i}` }, { ...dated(i), email: `x${i}@home.example` });
+    }
+    return { h, fittedWithout, ids };
+  };
+
+  it('a field that arrives after the model was fitted, past refitUpTo, has it fitted again: the book then suggests a look-alike agreeing on it, as the batch scan does', async () => {
+    const { h, fittedWithout, ids } = await datesArriveLate();
+    expect(fittedWithout.fields.dateOfBirth).toBeUndefined();
+    // a look-alike of person 80: the same name and date of birth, another email
+    const twin = await identify(h, { anonymousId: 'a-80' }, { ...dated(80), email: 'cn.home@elsewhere.example' });
+    const pair = [ids.get(80)!, twin].sort();
+
+    const model = await h.core.matchBook.model(TENANT);
+    expect(model.fields.dateOfBirth).toBeDefined();
+    expect(h.ports.metrics.get('match_book_refit_for_field')).toBeGreaterThanOrEqual(1);
+    const stored = await h.core.matching.matchesOf(TENANT, twin);
+    expect(stored.suggestions.map((s) => s.customerIds)).toEqual([pair]);
+    expect(stored.suggestions[0]!.score.fields).toContainEqual(expect.objectContaining({ field: 'dateOfBirth', level: 'exact' }));
+    // the batch scan, fitting afresh, suggests it too; the model fitted without dates would not have
+    const scan = await h.core.matching.scan(TENANT, { seed: 19 });
+    expect(scan.suggestions.map((s) => s.customerIds)).toContainEqual(pair);
+    const [a, b] = await Promise.all(pair.map((id) => recordOf(h, id)));
+    expect(verdictOf(fittedWithout, scorePair(fittedWithout, a!, b!))).toBe('none');
+    // every pair the scan suggests that agrees on the date of birth, the book suggests
+    const dob = scan.suggestions.filter((s) => s.score.fields.some((f) => f.field === 'dateOfBirth' && f.level === 'exact'));
+    expect(dob.length).toBeGreaterThanOrEqual(10);
+    const queued = (await h.core.matchBook.queue(TENANT, { limit: 1_000 })).suggestions.map((s) => s.customerIds);
+    for (const s of dob) expect(queued).toContainEqual(s.customerIds);
+  });
+
+  it('the refits for a field are bounded: past them, new customers carrying it neither refit the model nor write its entry', async () => {
+    const { h } = await datesArriveLate();
+    const refits = () => h.ports.metrics.get('match_book_refit_for_field');
+    // everyone from now on carries a date of birth: many times the records that made the field due
+    for (let i = 90; i < 400; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    expect(refits()).toBe(COVERAGE_RULE.refitsPerField);
+    const entry = async () => {
+      const doc = await h.ports.readModels.get(matchBookNamespace(TENANT), 'model');
+      if (doc?.kind !== 'match' || doc.entry.type !== 'model') throw new Error('no model entry');
+      return { version: doc.version, entry: doc.entry };
+    };
+    const before = await entry();
+    expect(before.entry.coverage?.refits.dateOfBirth).toBe(COVERAGE_RULE.refitsPerField);
+    expect(before.entry.coverage?.carrying.dateOfBirth).toBeUndefined();
+    for (let i = 400; i < 420; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    expect(refits()).toBe(COVERAGE_RULE.refitsPerField);
+    expect(await entry()).toEqual(before);
+    // a record carrying a field still watched (no phone so far) is counted
+    await identify(h, { userId: 'u-420' }, { ...dated(420), phone: '+44 20 7946 0420' });
+    expect((await entry()).entry.coverage?.carrying.phone).toBe(1);
+    // and the book is still the one built at once from the views under its model
+    const model = await h.core.matchBook.model(TENANT);
+    const records = Object.fromEntries((await listViews(h, TENANT)).flatMap((d) => (d.kind === 'view' ? [[d.customerId, matchRecordOfView(d.view)]] : [])));
+    const expected = buildBook(model, records, []);
+    const queued = (await h.core.matchBook.queue(TENANT, { limit: 10_000 })).suggestions;
+    expect(queued.length).toBeGreaterThan(0);
+    expect(queued.map((s) => s.customerIds).sort()).toEqual(
+      Object.values(expected.suggestions)
+        .map((s) => s.customerIds)
+        .sort(),
+    );
+  });
+
+  it('a model entry written before field coverage was kept counts the fields its model lacks from then on', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    const ns = matchBookNamespace(TENANT);
+    const doc = await h.ports.readModels.get(ns, 'model');
+    if (doc?.kind !== 'match' || doc.entry.type !== 'model') throw new Error('no model entry');
+    const { coverage, ...older } = doc.entry;
+    expect(coverage).toBeDefined();
+    expect(await h.ports.readModels.put(ns, { ...doc, version: doc.version + 1, entry: older }, { version: doc.version, appliedSum: 0 })).toBe(true);
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
+    for (let i = 60; i < 60 + COVERAGE_RULE.dueMin; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeDefined();
+    expect(h.ports.metrics.get('match_book_refit_for_field')).toBe(1);
   });
 
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
