@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SCOPES } from '../application/ports/access.port.js';
 import type { CredentialSpec } from '../adapters/config/static-credentials.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, PARSE_ONCE, type Config } from './config.js';
 
 // Who may call: a multi-tenant credentials file (C360_CREDENTIALS_FILE), plus the single-tenant
 // shortcuts C360_WRITE_KEY (ingest) and C360_ADMIN_TOKEN (every scope) for the configured tenant.
@@ -27,7 +27,7 @@ export const CredentialsFile = z.object({
 
 /** A credentials document (the file's, or a Secrets Manager secret's) as specs; `label` names its origin in errors. */
 export const parseCredentials = (raw: unknown, config: Pick<Config, 'rateLimitPerSecond'>, label: string): CredentialSpec[] => {
-  const parsed = CredentialsFile.safeParse(raw);
+  const parsed = CredentialsFile.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${label}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);

@@ -3,7 +3,7 @@ import { RotatingAuthenticator } from '../../adapters/config/rotating-authentica
 import type { SecretSource } from '../../adapters/config/secrets-manager.source.js';
 import type { Authenticator } from '../../application/ports/access.port.js';
 import { buildApp, type App } from '../app.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, PARSE_ONCE, type Config } from '../config.js';
 import { loadCredentials, parseCredentials } from '../credentials.js';
 import type { Env } from './function-start.js';
 
@@ -52,7 +52,7 @@ const json = async (source: SecretSource, variable: string, id: string): Promise
 };
 
 const parseSecretsEnv = (env: Env) => {
-  const parsed = SecretsEnv.safeParse(env);
+  const parsed = SecretsEnv.safeParse(env, PARSE_ONCE);
   if (!parsed.success) throw new ConfigError(`${String(parsed.error.issues[0]!.path[0])}: ${parsed.error.issues[0]!.message}`);
   return parsed.data;
 };
@@ -68,7 +68,7 @@ const sourceFor = async (maxAgeSeconds: number): Promise<SecretSource> =>
 
 /** env with what C360_SECRET_ID holds in its variables (a copy in memory; nothing is exported to children) */
 const fillCoreSecrets = async (env: Env, from: SecretSource, secretId: string): Promise<Env> => {
-  const core = CoreSecrets.safeParse(await json(from, 'C360_SECRET_ID', secretId));
+  const core = CoreSecrets.safeParse(await json(from, 'C360_SECRET_ID', secretId), PARSE_ONCE);
   if (!core.success) throw new ConfigError(`C360_SECRET_ID: ${core.error.issues[0]!.path.join('.')}: ${core.error.issues[0]!.message}`);
   const withSecrets: Env = { ...env, C360_CLAIM_SECRET: core.data.claimSecret };
   if (core.data.masterKey) withSecrets.C360_MASTER_KEY = core.data.masterKey;
