@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
+import { ANOTHER_CUSTOMER } from '../../../src/application/gdpr/export.use-case.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
 import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
@@ -183,8 +184,22 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(others(twin, stored.suggestions)).toEqual([ids[3]]);
     const doc = await h.core.export.export(TENANT, twin, { actor: 'dpo' });
     const own = (await h.ports.readModels.get(matchBookNamespace(TENANT), `c:${twin}`)) as { entry: { record: Record<string, string> } };
+    // the pair with someone else: that it exists, its probability, weight and verdict; not who, nor how their values compare
+    const [s] = stored.suggestions;
     expect(doc.matching.customers).toEqual([
-      { customerId: twin, record: own.entry.record, suggestions: stored.suggestions, rejected: [], autoMergeUndone: [] },
+      {
+        customerId: twin,
+        record: own.entry.record,
+        suggestions: [
+          {
+            customerIds: [twin, ANOTHER_CUSTOMER],
+            verdict: s!.verdict,
+            score: { modelVersion: s!.score.modelVersion, weight: s!.score.weight, probability: s!.score.probability },
+          },
+        ],
+        rejected: [],
+        autoMergeUndone: [],
+      },
     ]);
     expect(own.entry.record).toMatchObject({ email: twinOf(3).email });
     expect(doc.metadata.counts.matchSuggestions).toBe(1);
@@ -197,10 +212,22 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
       expect(b).toEqual({ customerId: twin, key: b.key, sharedWith: entry.ids.length - 1 });
     }
     expect(doc.matching.blocking.some((b) => b.sharedWith > 0)).toBe(true);
-    // a rejection is held on both sides, and exported with either
+    // a rejection is held on both sides, and exported with either: that it was made, not with whom
     const rejecter = await h.core.export.export(TENANT, other, { actor: 'dpo' });
-    expect(rejecter.matching.customers[0]).toMatchObject({ customerId: other, rejected: [ids[5]] });
-    expect((await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' })).matching.customers[0]).toMatchObject({ rejected: [other] });
+    expect(rejecter.matching.customers[0]).toMatchObject({ customerId: other, rejected: [ANOTHER_CUSTOMER] });
+    const rejected = await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' });
+    expect(rejected.matching.customers[0]).toMatchObject({ rejected: [ANOTHER_CUSTOMER] });
+    // the rejection event on the rejecter's stream keeps its time and actor, not the other's id
+    expect(rejecter.events.find((e) => e.type === 'MatchRejected')).toMatchObject({ data: { otherId: ANOTHER_CUSTOMER, actor: 'reviewer' } });
+    // no other customer's id, nor a value only they hold, anywhere in an export
+    for (const [exported, outsiders] of [
+      [doc, [ids[3]!, person(3).email]],
+      [rejecter, [ids[5]!, person(5).email]],
+      [rejected, [other, twinOf(5).email]],
+    ] as const) {
+      const json = JSON.stringify(exported);
+      for (const x of outsiders) expect(json).not.toContain(x);
+    }
 
     await h.core.gdpr.erase(TENANT, ids[3]!, { actor: 'dpo' });
     await h.core.gdpr.erase(TENANT, other, { actor: 'dpo' });
@@ -212,6 +239,33 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     }
     expect(after).toContain(twin);
     await expect(h.core.export.export(TENANT, ids[3]!, { actor: 'dpo' })).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
+  });
+
+  it('the access export shows a pair within the cluster whole, and counts it once though both its customers hold it', async () => {
+    const { h, ids, twin } = await twinsAndARejection();
+    const [pair] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
+    expect(pair?.customerIds).toEqual([ids[3]!, twin].sort());
+    // the book does not follow this merge (its write fails; a rebuild would repair it): both customers still hold the pair
+    const store = h.ports.readModels;
+    const [put, del] = [store.put.bind(store), store.delete.bind(store)];
+    const refuse = (ns: string) => {
+      if (ns === matchBookNamespace(TENANT)) throw new Error('the match book is not written');
+    };
+    store.put = async (ns, ...rest) => (refuse(ns), put(ns, ...rest));
+    store.delete = async (ns, ...rest) => (refuse(ns), del(ns, ...rest));
+    try {
+      await h.core.matching.accept(TENANT, twin, ids[3]!, { actor: 'reviewer' });
+    } finally {
+      store.put = put;
+      store.delete = del;
+    }
+    expect(h.ports.metrics.get('match_book_failed')).toBeGreaterThan(0);
+
+    const doc = await h.core.export.export(TENANT, twin, { actor: 'dpo' });
+    expect([...doc.metadata.customers].sort()).toEqual([ids[3]!, twin].sort());
+    const held = doc.matching.customers.flatMap((c) => c.suggestions);
+    expect(held).toEqual([pair, pair]);
+    expect(doc.metadata.counts.matchSuggestions).toBe(1);
   });
 
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
