@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
 import { ANOTHER_CUSTOMER } from '../../../src/application/gdpr/export.use-case.js';
+import type { QueuePosition } from '../../../src/application/matching/match-book.projection.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
 import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
@@ -266,6 +267,39 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     const held = doc.matching.customers.flatMap((c) => c.suggestions);
     expect(held).toEqual([pair, pair]);
     expect(doc.metadata.counts.matchSuggestions).toBe(1);
+  });
+
+  it('the review queue pages the pairs in the order of their ids, each once, whatever the page size and the entries a page may read', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    for (let k = 0; k < 5; k++) ids.push(await identify(h, { anonymousId: `copy-${k}` }, { ...person(4), email: `copy.${k}@other.example` }));
+    for (const i of [3, 7, 9]) ids.push(await identify(h, { anonymousId: `a-${i}` }, twinOf(i)));
+    const expected: string[] = [];
+    for (const id of ids)
+      for (const s of (await h.core.matching.matchesOf(TENANT, id)).suggestions) if (s.customerIds[0] === id) expected.push(s.customerIds.join(' '));
+    expected.sort();
+    expect(expected.length).toBeGreaterThan(15);
+    for (const [limit, scan] of [
+      [50, undefined],
+      [4, undefined],
+      [3, 2],
+      [1, 1],
+    ] as const) {
+      const seen: string[] = [];
+      let after: QueuePosition | undefined;
+      let pages = 0;
+      do {
+        const page = await h.core.matching.queue(TENANT, { after, limit, scan });
+        expect(page.suggestions.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.suggestions.map((s) => s.customerIds.join(' ')));
+        after = page.next;
+        expect(++pages).toBeLessThan(200);
+      } while (after !== undefined);
+      expect(seen, `limit ${limit}, scan ${scan}`).toEqual(expected);
+      // without a bound on the entries read, no page is empty and the last says so
+      if (scan === undefined) expect(pages).toBe(Math.ceil(expected.length / limit));
+    }
   });
 
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
