@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { QueuePosition } from '../src/application/matching/match-book.projection.js';
 import { blockingKeys } from '../src/domain/matching/blocking.js';
 import type { MatchModel } from '../src/domain/matching/match-model.js';
 import { scorePair, verdictOf } from '../src/domain/matching/match-model.js';
@@ -86,7 +87,7 @@ const realTime = async (store: 'memory' | 'sqlite', list: readonly MatchRecord[]
     }
     const seconds = (performance.now() - t0) / 1000;
     let suggestions = 0;
-    let after: string | undefined;
+    let after: QueuePosition | undefined;
     do {
       const page = await app.core.matching.queue(TENANT, { after, limit: 500 });
       suggestions += page.suggestions.length;

@@ -46,6 +46,38 @@ describe('c360 analytics', () => {
     for (const r of rows) expect(r.churn_risk).toBeGreaterThanOrEqual(0);
   });
 
+  it('pages rfm-segmentation with --param limit and cursor (every row without them)', async () => {
+    const csv = async (...params: string[]) => {
+      const r = await c360(['analytics', 'rfm-segmentation', '--format', 'csv', ...params.flatMap((p) => ['--param', p])]);
+      expect(r.code, r.err).toBe(0);
+      return {
+        ids: r.out
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',')[0]!),
+        err: r.err,
+      };
+    };
+    const all = await csv();
+    expect(all.ids).toHaveLength(12);
+    const first = await csv('limit=5');
+    expect(first.ids).toEqual(all.ids.slice(0, 5));
+    expect(first.err).toBe(`5 rows; the next page: --param cursor=${all.ids[4]}\n`);
+    const second = await csv('limit=5', `cursor=${all.ids[4]}`);
+    expect(second.ids).toEqual(all.ids.slice(5, 10));
+    const last = await csv('limit=5', `cursor=${all.ids[9]}`);
+    expect(last.ids).toEqual(all.ids.slice(10));
+    expect(last.err).toBe('2 rows\n');
+    const bad = await c360(['analytics', 'rfm-segmentation', '--param', 'limit=0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/limit=0: must be an integer between 1 and 1000/);
+    // another query takes no limit: named as unknown
+    const other = await c360(['analytics', 'churn-risk', '--param', 'limit=5', '--param', 'colour=red']);
+    expect(other.code).toBe(1);
+    expect(other.err).toMatch(/unknown analytics parameters "limit", "colour" for churn-risk/);
+  });
+
   it('names a bad parameter and an unknown query', async () => {
     const bad = await c360(['analytics', 'churn-risk', '--param', 'churn_high=lots']);
     expect(bad.code).toBe(1);

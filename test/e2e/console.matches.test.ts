@@ -31,7 +31,17 @@ beforeAll(async () => {
   };
   for (let i = 0; i < 20; i++) ids.push(await identify({ userId: `q-${i}` }, person(i)));
   for (const i of [2, 9]) twins.push(await identify({ anonymousId: `twin-${i}` }, twinOf(i)));
+  // globex: more pairs than a page holds (a person entered COPIES times, each copy with its own email)
+  for (let i = 0; i < 20; i++) {
+    const r = await api.send('identify', { userId: `g-${i}`, traits: person(i) }, api.keys.globexWrite);
+    expect(r.status, r.text).toBe(200);
+  }
+  for (let k = 0; k < COPIES; k++) {
+    const r = await api.send('identify', { anonymousId: `copy-${k}`, traits: { ...person(4), email: `mia.4@copy${k}.example` } }, api.keys.globexWrite);
+    expect(r.status, r.text).toBe(200);
+  }
 });
+const COPIES = 11;
 afterAll(async () => {
   await api?.close();
 });
@@ -99,5 +109,41 @@ describe('the console review queue', () => {
     const identity = await (await get(`/console/customers/${survivor}/identity`, admin)).text();
     expect(identity).toMatch(/probabilistic match accepted: p=[01]\.\d+/);
     expect(await queue(admin)).toContain('No probable duplicate on this page.');
+  });
+});
+
+describe('the review queue a page at a time', () => {
+  const pairsOf = (html: string) => [...html.matchAll(/identity">([\w-]+)<\/a> ~ <a href="[^"]+">([\w-]+)<\/a>/g)].map((m) => `${m[1]} ${m[2]}`);
+  const nextOf = (html: string) => /<a href="([^"]+)" rel="next">Next page<\/a>/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+
+  it('shows at most 50 pairs a page, with a next link while more follow and a link back to the first page; every pair once over the pages', async () => {
+    const admin = await signIn(api.keys.globexAdmin);
+    const pages: string[][] = [];
+    let html = await queue(admin);
+    expect(html).not.toContain('rel="first"');
+    for (;;) {
+      pages.push(pairsOf(html));
+      const next = nextOf(html);
+      if (!next) break;
+      expect(pages.length, 'a bounded number of pages').toBeLessThan(10);
+      const res = await get(next, admin);
+      expect(res.status).toBe(200);
+      html = await res.text();
+      expect(html).toContain(`<a href="/console/matches" rel="first">First page</a>`);
+    }
+    const all = pages.flat();
+    // the person and its copies: every two of them a pair
+    const expected = ((COPIES + 1) * COPIES) / 2;
+    expect(all.length).toBeGreaterThanOrEqual(expected);
+    expect(pages.length).toBeGreaterThan(1);
+    for (const page of pages) expect(page.length).toBeLessThanOrEqual(50);
+    expect(pages[0]).toHaveLength(50);
+    expect(new Set(all).size, 'each pair once').toBe(all.length);
+    expect(all, 'in the order of their customer ids').toEqual([...all].sort());
+    expect(html).toContain(`${pages.at(-1)!.length} pairs on this page (at most 50)`);
+    // a cursor not made by the console is refused naming it
+    const bad = await get('/console/matches?cursor=not-a-cursor', admin);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('cursor');
   });
 });

@@ -118,5 +118,6 @@ describe('engagement over HTTP (in-memory store)', () => {
     const moved = await engagements(absorbed, '?limit=2');
     expect(moved.status).toBe(307);
     expect(moved.headers.get('location')).toBe(`/v1/customers/${id}/engagements?limit=2`);
+    expect(moved.body).toMatchObject({ status: 'merged', customerId: absorbed, survivorId: id, location: `/v1/customers/${id}/engagements?limit=2` });
   });
 });

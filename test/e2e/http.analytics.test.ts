@@ -20,13 +20,18 @@ beforeAll(async () => {
   lake = await tempLake(h.clock.now);
   await ingestSeed(h, 'acme', seedCalls({ customers: 6, products: 3, orders: 12, events: 20, seed: 3 }));
   await ingestSeed(h, 'globex', seedCalls({ customers: 2, products: 2, orders: 3, events: 4, seed: 4 }));
+  // more customers than a page of rfm-segmentation holds by default
+  for (let i = 0; i < 103; i++)
+    await h.core.ingest.ingest('initech', h.web, { type: 'identify', messageId: `m-${i}`, userId: `user-${i}`, traits: { plan: 'free' } });
   const projector = new LakeProjector(h.ports.store, lake.lake.writer);
   await projector.catchUp('acme');
   await projector.catchUp('globex');
+  await projector.catchUp('initech');
   const auth = new StaticAuthenticator([
     { id: 'acme-reader', tenant: 'acme', kind: 'token', secret: 'tok-acme-reader-0123456789', scopes: ['read'] },
     { id: 'acme-ingest', tenant: 'acme', kind: 'token', secret: 'tok-acme-ingest-0123456789', scopes: ['ingest'] },
     { id: 'globex-reader', tenant: 'globex', kind: 'token', secret: 'tok-globex-reader-012345678', scopes: ['read'] },
+    { id: 'initech-reader', tenant: 'initech', kind: 'token', secret: 'tok-initech-reader-01234567', scopes: ['read'] },
   ]);
   const app = createHttpApp({
     core: h.core,
@@ -78,5 +83,60 @@ describe('GET /v1/analytics/{query}', () => {
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(unknown.body)).toMatch(/query/);
     expect((await get('/v1/analytics/churn-risk', 'tok-acme-ingest-0123456789')).status).toBe(403);
+  });
+
+  it('answers an unknown parameter with a 400 naming each unknown one first, then the accepted ones', async () => {
+    const r = await get('/v1/analytics/churn-risk?churn_high=0.8&colour=red&shape=round', 'tok-acme-reader-0123456789');
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('VALIDATION_FAILED');
+    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['colour', 'shape']);
+    expect(r.body.error.message).toMatch(/^unknown analytics parameters "colour", "shape" for churn-risk; the parameters it accepts are now, currency, /);
+    // limit and cursor page rfm-segmentation only
+    const limited = await get('/v1/analytics/churn-risk?limit=5', 'tok-acme-reader-0123456789');
+    expect(limited.status).toBe(400);
+    expect(limited.body.error.issues).toEqual([{ path: 'limit', message: 'not a parameter of churn-risk' }]);
+    const rfm = await get('/v1/analytics/rfm-segmentation?colour=red', 'tok-acme-reader-0123456789');
+    expect(rfm.body.error.message).toMatch(/^unknown analytics parameter "colour" for rfm-segmentation; .*, to_date, limit, cursor$/);
+  });
+
+  it('pages rfm-segmentation in customer id order: a bounded default page, limit and cursor, every row once', async () => {
+    const token = 'tok-initech-reader-01234567';
+    const first = await get('/v1/analytics/rfm-segmentation', token);
+    expect(first.status).toBe(200);
+    expect(first.body.count).toBe(100);
+    expect(first.body.rows).toHaveLength(100);
+    expect(typeof first.body.next).toBe('string');
+    const rest = await get(`/v1/analytics/rfm-segmentation?cursor=${first.body.next}`, token);
+    expect(rest.body.count).toBe(3);
+    expect(rest.body.next).toBeUndefined();
+    const ids = [...first.body.rows, ...rest.body.rows].map((r: { customer_id: string }) => r.customer_id);
+    expect(new Set(ids).size).toBe(103);
+    expect(ids).toEqual([...ids].sort());
+
+    // smaller pages, with the query's own parameters kept, walk the same rows
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await get(`/v1/analytics/rfm-segmentation?now=2027-01-01&limit=40${cursor ? `&cursor=${cursor}` : ''}`, token);
+      expect(page.status).toBe(200);
+      expect(page.body.count).toBeLessThanOrEqual(40);
+      walked.push(...page.body.rows.map((r: { customer_id: string }) => r.customer_id));
+      cursor = page.body.next;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(walked).toEqual(ids);
+    const all = await get('/v1/analytics/rfm-segmentation?limit=1000', token);
+    expect(all.body.rows.map((r: { customer_id: string }) => r.customer_id)).toEqual(ids);
+
+    for (const limit of ['0', '1001', 'ten', '2.5']) {
+      const bad = await get(`/v1/analytics/rfm-segmentation?limit=${limit}`, token);
+      expect(bad.status, limit).toBe(400);
+      expect(bad.body.error.issues[0].path).toBe('limit');
+    }
+    const badCursor = await get('/v1/analytics/rfm-segmentation?cursor=not-one-of-ours', token);
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.error.issues[0].path).toBe('cursor');
   });
 });

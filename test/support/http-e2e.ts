@@ -98,9 +98,19 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       const sub = await api.request('GET', `/v1/customers/${second}/timeline?limit=2`, { token: api.keys.acmeReader });
       expect(sub.status).toBe(307);
       expect(sub.headers.get('location')).toBe(`/v1/customers/${first}/timeline?limit=2`);
-      expect((await api.request('GET', `/v1/customers/${second}/explain`, { token: api.keys.acmeReader })).headers.get('location')).toBe(
-        `/v1/customers/${first}/explain`,
-      );
+      // the 307 says so in a JSON body too, naming the survivor and the Location
+      const explainMoved = await api.request('GET', `/v1/customers/${second}/explain`, { token: api.keys.acmeReader });
+      expect(explainMoved.status).toBe(307);
+      expect(explainMoved.headers.get('location')).toBe(`/v1/customers/${first}/explain`);
+      expect(explainMoved.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(explainMoved.body).toEqual({
+        status: 'merged',
+        customerId: second,
+        survivorId: first,
+        location: `/v1/customers/${first}/explain`,
+        message: `${second} was merged into ${first}: ask /v1/customers/${first}/explain`,
+      });
+      expect(sub.body).toMatchObject({ status: 'merged', customerId: second, survivorId: first, location: `/v1/customers/${first}/timeline?limit=2` });
 
       const why = await api.request('GET', `/v1/customers/${first}/explain`, { token: api.keys.acmeReader });
       expect(why.status).toBe(200);

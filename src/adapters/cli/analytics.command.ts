@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { ANALYTICS_PAGE, type AnalyticsQueryName, PAGED_ANALYTICS, pageAnalyticsRows } from '../../application/lake/analytics.params.js';
 import type { AnalyticsRow } from '../../application/ports/lake.port.js';
 import { CliError, EXIT } from './cli-error.js';
 import type { CliLake } from './cli.deps.js';
@@ -19,7 +20,12 @@ export const registerAnalytics = (program: Command, action: Action): void => {
       'run an analytics query over the lake: customer-lifetime-value, monthly-revenue, cohort-retention, product-performance, churn-risk, channel-funnel, rfm-segmentation, product-affinity, geographic-revenue, demand-forecast-base',
     )
     .addOption(new Option('--format <format>', 'table, csv or json').choices(['table', 'csv', 'json']).default('table'))
-    .option('--param <name=value>', 'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable)', collect, [])
+    .option(
+      '--param <name=value>',
+      'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable); rfm-segmentation also takes limit and cursor (a page; every row without them)',
+      collect,
+      [],
+    )
     .action(action((ctx, query: string, options: { format: 'table' | 'csv' | 'json'; param: string[] }) => analytics(ctx, query, options)));
   program
     .command('quality')
@@ -66,13 +72,28 @@ export const formatRows = (rows: readonly AnalyticsRow[], format: 'table' | 'csv
   return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c] ?? null))))].join('\n')}\n`;
 };
 
+/** limit and cursor of a paged query (--param limit=100 --param cursor=<the last customer id printed>): every row without them */
+const pageOf = (query: string, params: Record<string, string>): { key: string; limit: number; after?: string | undefined } | undefined => {
+  const key = PAGED_ANALYTICS[query as AnalyticsQueryName];
+  if (key === undefined || (params.limit === undefined && params.cursor === undefined)) return undefined;
+  const { limit: raw = String(ANALYTICS_PAGE.defaultLimit), cursor } = params;
+  delete params.limit;
+  delete params.cursor;
+  const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(limit >= 1 && limit <= ANALYTICS_PAGE.maxLimit))
+    throw new CliError(`--param limit=${raw}: must be an integer between 1 and ${ANALYTICS_PAGE.maxLimit}`, EXIT.usage);
+  return { key, limit, after: cursor };
+};
+
 const analytics = async (ctx: CommandContext, query: string, options: { format: 'table' | 'csv' | 'json'; param: string[] }): Promise<number> => {
   const params = parseParams(options.param);
+  const page = pageOf(query, params);
   const lake = await openLake(ctx);
   await lake.catchUp(ctx.tenant);
-  const rows = await lake.analytics.run(ctx.tenant, query, params);
+  const all = await lake.analytics.run(ctx.tenant, query, params);
+  const { rows, last } = page ? pageAnalyticsRows(all, page.key, page.limit, page.after) : { rows: all, last: undefined };
   ctx.deps.io.stdout.write(formatRows(rows, ctx.out.json ? 'json' : options.format));
-  ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}\n`);
+  ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}${last === undefined ? '' : `; the next page: --param cursor=${last}`}\n`);
   return EXIT.ok;
 };
 

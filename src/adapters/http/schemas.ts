@@ -69,7 +69,8 @@ export const IdParams = z.object({ id: CustomerId });
 
 export const Redirect = {
   307: {
-    description: 'the id was merged into another customer: Location points at the survivor (same sub-path and query)',
+    description:
+      'the id was merged into another customer: Location points at the survivor (same sub-path and query); the JSON body says so: { status: "merged", customerId (the id asked for), survivorId, location, message }',
     headers: { Location: { schema: { type: 'string' as const } } },
   },
 };

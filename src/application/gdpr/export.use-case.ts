@@ -75,7 +75,7 @@ export class ExportUseCase {
       }
       for (const stored of stream) {
         const r = this.codec.decode(stored, key);
-        events.push(exported(r, stored.recordedAt));
+        events.push(exported(r, stored.recordedAt, streamIds));
         if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
           const status = r.event.type === 'ConsentGranted' ? 'granted' : 'withdrawn';
           consentHistory.push({ purpose: r.event.data.purpose, status, at: iso(r.observedAt), source: r.source, eventId: r.eventId, streamId: r.streamId });
@@ -86,7 +86,8 @@ export class ExportUseCase {
     const quarantined = await this.quarantinedFor(tenant, survivor);
     const view = await this.viewOf(tenant, survivor.id);
     const identity = await this.queries.explain(tenant, survivor.id);
-    const matching = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
+    const held = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
+    const matching = ownMatching(held, streamIds);
     const document = {
       format: EXPORT_FORMAT,
       metadata: {
@@ -102,7 +103,8 @@ export class ExportUseCase {
           merges: survivor.merges.size,
           consentDecisions: consentHistory.length,
           quarantined: quarantined.length,
-          matchSuggestions: matching.customers.reduce((n, c) => n + c.suggestions.length, 0),
+          // a pair between two of the cluster's customers is held by both: counted once
+          matchSuggestions: new Set(held.customers.flatMap((c) => c.suggestions.map((s) => s.customerIds.join(' ')))).size,
         },
       },
       customer360: view.customer,
@@ -117,7 +119,7 @@ export class ExportUseCase {
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
       matching: {
         ...matching,
-        note: "the probabilistic matching's read model: each customer's normalised record, the suggested pairs naming it (score and each field's weight), the pairs people rejected and the auto-merges undone; and the blocking entries listing it, by key, with how many other customers share the key",
+        note: `the probabilistic matching's read model: each customer's normalised record, the suggested pairs naming it (probability, weight and verdict), the pairs people rejected and the auto-merges undone; and the blocking entries listing it, by key, with how many other customers share the key. A pair with someone outside this cluster names them only as "${ANOTHER_CUSTOMER}", without the per-field comparison of their values (as a rejection event does); a pair within the cluster is shown whole`,
       },
     };
     await this.audit(tenant, options.actor, survivor.id, 'ok', { requestedId: customerId, customers: streamIds.length, events: events.length });
@@ -182,8 +184,49 @@ export class ExportUseCase {
   }
 }
 
-const exported = (r: RecordedEvent, recordedAt: number): ExportedEvent => {
+/** What an export says in place of a customer outside the cluster (GDPR art. 15(4): another person's data stays out). */
+export const ANOTHER_CUSTOMER = 'another customer';
+
+type HeldCustomer = MatchBookHeld['customers'][number];
+type HeldSuggestion = HeldCustomer['suggestions'][number];
+
+/** One pair as the export shows it: whole within the cluster, else the other side unnamed and its field comparisons left out. */
+export type ExportedSuggestion =
+  | HeldSuggestion
+  | {
+      readonly customerIds: readonly [string, typeof ANOTHER_CUSTOMER];
+      readonly verdict: HeldSuggestion['verdict'];
+      readonly score: { readonly modelVersion: string; readonly weight: number; readonly probability: number };
+    };
+
+/**
+ * The match book's entries reduced to the subject's own data: their records, blocking keys and every
+ * pair within the cluster as held; a pair with a customer outside it keeps that it exists, its
+ * probability, weight and verdict, and loses the other's id and the per-field levels (which describe
+ * the other's values). A decision with an outsider keeps that it was made, not with whom.
+ */
+const ownMatching = (held: MatchBookHeld, cluster: readonly string[]) => {
+  const mine = new Set(cluster);
+  const other = (ids: readonly string[]) => ids.map((id) => (mine.has(id) ? id : ANOTHER_CUSTOMER));
+  return {
+    customers: held.customers.map((c: HeldCustomer) => ({
+      ...c,
+      suggestions: c.suggestions.map((s): ExportedSuggestion => {
+        if (s.customerIds.every((id) => mine.has(id))) return s;
+        const { modelVersion, weight, probability } = s.score;
+        return { customerIds: [c.customerId, ANOTHER_CUSTOMER], verdict: s.verdict, score: { modelVersion, weight, probability } };
+      }),
+      rejected: other(c.rejected),
+      autoMergeUndone: other(c.autoMergeUndone),
+    })),
+    blocking: held.blocking,
+  };
+};
+
+const exported = (r: RecordedEvent, recordedAt: number, cluster: readonly string[]): ExportedEvent => {
   const pii = (r.event as { pii?: unknown }).pii;
+  // a rejected match names the other customer: outside the cluster, not by id
+  const data = r.event.type === 'MatchRejected' && !cluster.includes(r.event.data.otherId) ? { ...r.event.data, otherId: ANOTHER_CUSTOMER } : r.event.data;
   return {
     eventId: r.eventId,
     streamId: r.streamId,
@@ -194,7 +237,7 @@ const exported = (r: RecordedEvent, recordedAt: number): ExportedEvent => {
     source: r.source,
     channel: r.channel,
     ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
-    data: r.event.data,
+    data,
     ...(pii !== undefined ? { pii } : {}),
   };
 };

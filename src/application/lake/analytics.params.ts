@@ -73,6 +73,43 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
 
 export type AnalyticsParams = Readonly<Record<string, string | number>>;
 
+/**
+ * The queries answered a page at a time where a caller pages them (the HTTP route, the CLI): the
+ * column their rows are ordered by, one row per value. `limit` and `cursor` are the caller's, not
+ * the query's: the query answers every row, the caller keeps the page after the cursor.
+ */
+export const PAGED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string>>> = { 'rfm-segmentation': 'customer_id' };
+export const ANALYTICS_PAGE = { defaultLimit: 100, maxLimit: 1_000 } as const;
+export const PAGE_PARAMS = ['limit', 'cursor'] as const;
+
+/** The query-string names a query takes: its parameters, and where the caller pages it, `limit` and `cursor`. */
+export const analyticsParamNames = (name: string, paged: boolean, score?: ScoreConfig): readonly string[] => [
+  ...Object.keys(paramSpecs(score)),
+  ...(paged && name in PAGED_ANALYTICS ? PAGE_PARAMS : []),
+];
+
+/** The names among `raw` that the query does not take, in the order given. */
+export const unknownAnalyticsParams = (name: string, raw: Readonly<Record<string, string | undefined>>, paged: boolean, score?: ScoreConfig): string[] => {
+  const known = new Set(analyticsParamNames(name, paged, score));
+  return Object.keys(raw).filter((k) => raw[k] !== undefined && !known.has(k));
+};
+
+/** The refusal of unknown parameters: each named first, then what the query takes. */
+export const unknownParamsMessage = (name: string, unknown: readonly string[], paged: boolean, score?: ScoreConfig): string =>
+  `unknown analytics parameter${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => `"${u}"`).join(', ')} for ${name}; the parameters it accepts are ${analyticsParamNames(name, paged, score).join(', ')}`;
+
+/** The page of a paged query's rows after `after` (a value of its ordering column), and that column's value on the last row when more follow. */
+export const pageAnalyticsRows = <R extends Readonly<Record<string, unknown>>>(
+  rows: readonly R[],
+  key: string,
+  limit: number,
+  after: string | undefined,
+): { readonly rows: R[]; readonly last?: string } => {
+  const rest = after === undefined ? rows : rows.filter((r) => String(r[key]) > after);
+  const page = rest.slice(0, limit);
+  return rest.length > limit && page.length > 0 ? { rows: page, last: String(page.at(-1)![key]) } : { rows: page };
+};
+
 /** The query's parameters from raw strings; a bad or unknown one is a 400 naming it. */
 export const parseAnalyticsParams = (
   name: string,
@@ -83,12 +120,12 @@ export const parseAnalyticsParams = (
   if (!(ANALYTICS_QUERIES as readonly string[]).includes(name))
     throw new DomainError('VALIDATION_FAILED', `no analytics query "${name}"; the queries are ${ANALYTICS_QUERIES.join(', ')}`, ['query']);
   const specs = paramSpecs(score);
+  const unknown = unknownAnalyticsParams(name, raw, false, score);
+  if (unknown.length > 0) throw new DomainError('VALIDATION_FAILED', unknownParamsMessage(name, unknown, false, score), [unknown[0]!], { unknown });
   const params: Record<string, string | number> = {};
   for (const [field, value] of Object.entries(raw)) {
     if (value === undefined) continue;
-    const spec = specs[field];
-    if (!spec) throw bad(field, `not a parameter; the parameters are ${Object.keys(specs).join(', ')}`);
-    params[field] = parseOne(field, spec, value);
+    params[field] = parseOne(field, specs[field]!, value);
   }
   for (const [field, spec] of Object.entries(specs))
     if (params[field] === undefined && 'default' in spec && spec.default !== undefined) params[field] = spec.default;

@@ -91,6 +91,9 @@ export type MatchBookOptions = {
 
 export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
 
+/** Where a page of the review queue ended: after this customer's pair with `otherId`, or (without it) after all of its pairs. */
+export type QueuePosition = { readonly customerId: string; readonly otherId?: string | undefined };
+
 /** The match book's entries about some customers, as an access export lists them. */
 export type MatchBookHeld = {
   readonly customers: readonly {
@@ -135,24 +138,55 @@ export class MatchBookProjection {
   }
 
   /**
-   * The review queue: the tenant's suggested pairs, each once, in customer id order, a page at a
-   * time (`after`: the cursor a page answered). A page reads at most `limit` customers' entries.
+   * The review queue: the tenant's suggested pairs, each once (held by its first customer), in the
+   * order of their two customer ids, at most `limit` to a page. `after` is the position a page
+   * answered as `next`: the pair it ended on. A page reads at most `scan` customers' entries (most
+   * customers have no suggestion); one that reads them all before it is full ends there, with a
+   * `next` after the last customer read, so no page costs the whole tenant.
    */
   async queue(
     tenant: string,
-    options: { readonly after?: string | undefined; readonly limit: number },
-  ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: string | undefined }> {
+    options: { readonly after?: QueuePosition | undefined; readonly limit: number; readonly scan?: number | undefined },
+  ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: QueuePosition | undefined }> {
     await this.model(tenant);
-    const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after: options.after ?? 'c:', limit: options.limit });
-    const suggestions: Suggestion[] = [];
-    let last: string | undefined;
-    for (const doc of page.docs) {
-      if (!doc.customerId.startsWith('c:')) return { suggestions };
-      last = doc.customerId;
-      const id = doc.customerId.slice(2);
-      if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) suggestions.push(s);
+    const limit = Math.max(1, options.limit);
+    let budget = Math.max(1, options.scan ?? 2_000);
+    const out: Suggestion[] = [];
+    const owned = (id: string, entry: MatchBookEntry, otherAfter?: string) =>
+      entry.type === 'customer'
+        ? entry.suggestions
+            .filter((s) => s.customerIds[0] === id && (otherAfter === undefined || s.customerIds[1] > otherAfter))
+            .sort((x, y) => (x.customerIds[1] < y.customerIds[1] ? -1 : 1))
+        : [];
+    /** takes a customer's pairs; true when the page is full and more follow */
+    const take = (pairs: readonly Suggestion[]): boolean => {
+      for (const s of pairs) {
+        if (out.length === limit) return true;
+        out.push(s);
+      }
+      return false;
+    };
+    const at = (s: Suggestion): QueuePosition => ({ customerId: s.customerIds[0], otherId: s.customerIds[1] });
+    const after = options.after;
+    // the rest of the customer a page ended within
+    if (after?.otherId !== undefined) {
+      const doc = await this.get(tenant, customerDoc(after.customerId));
+      if (doc && take(owned(after.customerId, doc.entry, after.otherId))) return { suggestions: out, next: at(out.at(-1)!) };
     }
-    return page.next === undefined ? { suggestions } : { suggestions, next: last };
+    const cursor = after ? customerDoc(after.customerId) : 'c:';
+    for (let from = cursor; ; ) {
+      const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after: from, limit: Math.min(200, budget) });
+      for (const doc of page.docs) {
+        // past the customers' entries: the queue ends
+        if (!doc.customerId.startsWith('c:')) return { suggestions: out };
+        const id = doc.customerId.slice(2);
+        // the page is full and this customer holds more: the next page starts after the last pair shown
+        if (doc.kind === 'match' && take(owned(id, doc.entry))) return { suggestions: out, next: at(out.at(-1)!) };
+        from = doc.customerId;
+        if (--budget === 0) return { suggestions: out, next: { customerId: id } };
+      }
+      if (page.next === undefined) return { suggestions: out };
+    }
   }
 
   /**

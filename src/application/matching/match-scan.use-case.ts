@@ -8,7 +8,7 @@ import { DomainError } from '../../domain/shared/errors.js';
 import type { IdentityUseCases } from '../customers/identity.use-cases.js';
 import type { ReadModelStore } from '../ports/read-model.port.js';
 import type { Metrics } from '../ports/runtime.port.js';
-import { AUTO_MERGE_ACTOR, type MatchBookProjection } from './match-book.projection.js';
+import { AUTO_MERGE_ACTOR, type MatchBookProjection, type QueuePosition } from './match-book.projection.js';
 import type { MatchDecisions } from './match-decisions.use-case.js';
 
 // `c360 match`: a batch scan of a tenant's customers. Reads every current 360 view (absorbed
@@ -86,7 +86,7 @@ export class MatchScan {
   }
 
   /** The review queue: the tenant's suggested pairs, each once, a page at a time (see MatchBookProjection.queue). */
-  queue(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
+  queue(tenant: string, options: { readonly after?: QueuePosition | undefined; readonly limit: number; readonly scan?: number | undefined }) {
     return this.book.queue(tenant, options);
   }
 

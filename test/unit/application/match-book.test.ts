@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
+import { ANOTHER_CUSTOMER } from '../../../src/application/gdpr/export.use-case.js';
+import type { QueuePosition } from '../../../src/application/matching/match-book.projection.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
 import { COVERAGE_RULE } from '../../../src/domain/matching/coverage.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
@@ -186,8 +188,22 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(others(twin, stored.suggestions)).toEqual([ids[3]]);
     const doc = await h.core.export.export(TENANT, twin, { actor: 'dpo' });
     const own = (await h.ports.readModels.get(matchBookNamespace(TENANT), `c:${twin}`)) as { entry: { record: Record<string, string> } };
+    // the pair with someone else: that it exists, its probability, weight and verdict; not who, nor how their values compare
+    const [s] = stored.suggestions;
     expect(doc.matching.customers).toEqual([
-      { customerId: twin, record: own.entry.record, suggestions: stored.suggestions, rejected: [], autoMergeUndone: [] },
+      {
+        customerId: twin,
+        record: own.entry.record,
+        suggestions: [
+          {
+            customerIds: [twin, ANOTHER_CUSTOMER],
+            verdict: s!.verdict,
+            score: { modelVersion: s!.score.modelVersion, weight: s!.score.weight, probability: s!.score.probability },
+          },
+        ],
+        rejected: [],
+        autoMergeUndone: [],
+      },
     ]);
     expect(own.entry.record).toMatchObject({ email: twinOf(3).email });
     expect(doc.metadata.counts.matchSuggestions).toBe(1);
@@ -200,10 +216,22 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
       expect(b).toEqual({ customerId: twin, key: b.key, sharedWith: entry.ids.length - 1 });
     }
     expect(doc.matching.blocking.some((b) => b.sharedWith > 0)).toBe(true);
-    // a rejection is held on both sides, and exported with either
+    // a rejection is held on both sides, and exported with either: that it was made, not with whom
     const rejecter = await h.core.export.export(TENANT, other, { actor: 'dpo' });
-    expect(rejecter.matching.customers[0]).toMatchObject({ customerId: other, rejected: [ids[5]] });
-    expect((await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' })).matching.customers[0]).toMatchObject({ rejected: [other] });
+    expect(rejecter.matching.customers[0]).toMatchObject({ customerId: other, rejected: [ANOTHER_CUSTOMER] });
+    const rejected = await h.core.export.export(TENANT, ids[5]!, { actor: 'dpo' });
+    expect(rejected.matching.customers[0]).toMatchObject({ rejected: [ANOTHER_CUSTOMER] });
+    // the rejection event on the rejecter's stream keeps its time and actor, not the other's id
+    expect(rejecter.events.find((e) => e.type === 'MatchRejected')).toMatchObject({ data: { otherId: ANOTHER_CUSTOMER, actor: 'reviewer' } });
+    // no other customer's id, nor a value only they hold, anywhere in an export
+    for (const [exported, outsiders] of [
+      [doc, [ids[3]!, person(3).email]],
+      [rejecter, [ids[5]!, person(5).email]],
+      [rejected, [other, twinOf(5).email]],
+    ] as const) {
+      const json = JSON.stringify(exported);
+      for (const x of outsiders) expect(json).not.toContain(x);
+    }
 
     await h.core.gdpr.erase(TENANT, ids[3]!, { actor: 'dpo' });
     await h.core.gdpr.erase(TENANT, other, { actor: 'dpo' });
@@ -320,6 +348,66 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     for (let i = 60; i < 60 + COVERAGE_RULE.dueMin; i++) await identify(h, { userId: `u-${i}` }, dated(i));
     expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeDefined();
     expect(h.ports.metrics.get('match_book_refit_for_field')).toBe(1);
+  });
+
+  it('the access export shows a pair within the cluster whole, and counts it once though both its customers hold it', async () => {
+    const { h, ids, twin } = await twinsAndARejection();
+    const [pair] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
+    expect(pair?.customerIds).toEqual([ids[3]!, twin].sort());
+    // the book does not follow this merge (its write fails; a rebuild would repair it): both customers still hold the pair
+    const store = h.ports.readModels;
+    const [put, del] = [store.put.bind(store), store.delete.bind(store)];
+    const refuse = (ns: string) => {
+      if (ns === matchBookNamespace(TENANT)) throw new Error('the match book is not written');
+    };
+    store.put = async (ns, ...rest) => (refuse(ns), put(ns, ...rest));
+    store.delete = async (ns, ...rest) => (refuse(ns), del(ns, ...rest));
+    try {
+      await h.core.matching.accept(TENANT, twin, ids[3]!, { actor: 'reviewer' });
+    } finally {
+      store.put = put;
+      store.delete = del;
+    }
+    expect(h.ports.metrics.get('match_book_failed')).toBeGreaterThan(0);
+
+    const doc = await h.core.export.export(TENANT, twin, { actor: 'dpo' });
+    expect([...doc.metadata.customers].sort()).toEqual([ids[3]!, twin].sort());
+    const held = doc.matching.customers.flatMap((c) => c.suggestions);
+    expect(held).toEqual([pair, pair]);
+    expect(doc.metadata.counts.matchSuggestions).toBe(1);
+  });
+
+  it('the review queue pages the pairs in the order of their ids, each once, whatever the page size and the entries a page may read', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    for (let k = 0; k < 5; k++) ids.push(await identify(h, { anonymousId: `copy-${k}` }, { ...person(4), email: `copy.${k}@other.example` }));
+    for (const i of [3, 7, 9]) ids.push(await identify(h, { anonymousId: `a-${i}` }, twinOf(i)));
+    const expected: string[] = [];
+    for (const id of ids)
+      for (const s of (await h.core.matching.matchesOf(TENANT, id)).suggestions) if (s.customerIds[0] === id) expected.push(s.customerIds.join(' '));
+    expected.sort();
+    expect(expected.length).toBeGreaterThan(15);
+    for (const [limit, scan] of [
+      [50, undefined],
+      [4, undefined],
+      [3, 2],
+      [1, 1],
+    ] as const) {
+      const seen: string[] = [];
+      let after: QueuePosition | undefined;
+      let pages = 0;
+      do {
+        const page = await h.core.matching.queue(TENANT, { after, limit, scan });
+        expect(page.suggestions.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.suggestions.map((s) => s.customerIds.join(' ')));
+        after = page.next;
+        expect(++pages).toBeLessThan(200);
+      } while (after !== undefined);
+      expect(seen, `limit ${limit}, scan ${scan}`).toEqual(expected);
+      // without a bound on the entries read, no page is empty and the last says so
+      if (scan === undefined) expect(pages).toBe(Math.ceil(expected.length / limit));
+    }
   });
 
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ANALYTICS_QUERIES, type AnalyticsQueryName } from '../../../application/lake/analytics.params.js';
+import { ANALYTICS_QUERIES, type AnalyticsQueryName, PAGED_ANALYTICS } from '../../../application/lake/analytics.params.js';
 import type { AnalyticsRow } from '../../../application/ports/lake.port.js';
 import { BarChart, Funnel, HBarChart, Heatmap, LineChart, type Bar } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
@@ -343,7 +343,11 @@ export const registerAnalyticsPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps,
         {rows.length ? (
           <Table
             rows={rows}
-            caption={rows.length > TABLE_ROWS ? `The first ${TABLE_ROWS} of ${rows.length} rows (the API gives them all)` : `All ${rows.length} rows`}
+            caption={
+              rows.length > TABLE_ROWS
+                ? `The first ${TABLE_ROWS} of ${rows.length} rows (the API gives them all${name in PAGED_ANALYTICS ? ', a page at a time' : ''})`
+                : `All ${rows.length} rows`
+            }
           />
         ) : null}
       </Layout>,

@@ -2,6 +2,8 @@ import type { Hono } from 'hono';
 import { overview } from '../../../application/overview/overview.query.js';
 import type { AuditEntry } from '../../../application/ports/audit.port.js';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
+import type { QueuePosition } from '../../../application/matching/match-book.projection.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
@@ -15,8 +17,22 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const age = (ms: number): string =>
   ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 2 * 86_400_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 86_400_000)} d`;
 const idOk = (s: string | undefined): string | undefined => (s && /^[\w.:-]{1,128}$/.test(s) ? s : undefined);
-/** the review queue's cursor: a customer entry's id (`c:<customer id>`), else the first page */
-const matchCursor = (s: string | undefined): string | undefined => (s && /^c:[\w.:-]{1,128}$/.test(s) ? s : undefined);
+/** the review queue's page size: a page of pairs, each with its evidence and two forms, stays small */
+export const QUEUE_PAGE = 50;
+const ID = /^[\w.:-]{1,128}$/;
+type QueueCursor = { readonly c: string; readonly o?: string };
+const isQueueCursor = (v: unknown): v is QueueCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as QueueCursor).c === 'string' &&
+  ID.test((v as QueueCursor).c) &&
+  ((v as QueueCursor).o === undefined || (typeof (v as QueueCursor).o === 'string' && ID.test((v as QueueCursor).o!)));
+const queueCursor = (p: QueuePosition): string => encodeCursor(p.otherId === undefined ? { c: p.customerId } : { c: p.customerId, o: p.otherId });
+const queuePosition = (cursor: string | undefined): QueuePosition | undefined => {
+  if (!cursor) return undefined;
+  const { c, o } = decodeCursor(cursor, isQueueCursor);
+  return { customerId: c, otherId: o };
+};
 
 export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
   app.get('/', needs('read'), async (c) => {
@@ -130,7 +146,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
   // the review queue of probable duplicates: readers see it, admins decide from it
   app.get('/matches', needs('read'), async (c) => {
     const p = c.get('principal');
-    const page = await deps.core.matching.queue(p.tenant, { after: matchCursor(c.req.query('after')), limit: 200 });
+    const cursor = c.req.query('cursor');
+    const page = await deps.core.matching.queue(p.tenant, { after: queuePosition(cursor), limit: QUEUE_PAGE });
     return render(
       c,
       <Layout title="Probable duplicates" viewer={c.var.viewer} csrf={c.var.session.csrf}>
@@ -139,12 +156,29 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
           Pairs of customers that no exact identifier joins but whose records score at or above the review threshold, with each field's weight. Accepting merges
           the pair like a manual merge (an unmerge undoes it); rejecting records that they are two people, and the pair is not suggested again.
         </p>
+        <p class="muted">
+          {page.suggestions.length} {page.suggestions.length === 1 ? 'pair' : 'pairs'} on this page (at most {QUEUE_PAGE}), in the order of their customer ids.
+        </p>
         {page.suggestions.length === 0 ? (
           <p>No probable duplicate on this page.</p>
         ) : (
           <MatchTable suggestions={page.suggestions} viewer={c.var.viewer} csrf={c.var.session.csrf} />
         )}
-        {page.next ? <a href={`${consoleBase(c)}/matches?after=${encodeURIComponent(page.next)}`}>More</a> : null}
+        {cursor || page.next ? (
+          <nav aria-label="pages of the review queue" class="pages">
+            {cursor ? (
+              <a href={`${consoleBase(c)}/matches`} rel="first">
+                First page
+              </a>
+            ) : null}
+            {cursor && page.next ? ' ' : null}
+            {page.next ? (
+              <a href={`${consoleBase(c)}/matches?cursor=${encodeURIComponent(queueCursor(page.next))}`} rel="next">
+                Next page
+              </a>
+            ) : null}
+          </nav>
+        ) : null}
       </Layout>,
     );
   });

@@ -1,15 +1,35 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ANALYTICS_QUERIES } from '../../../application/lake/analytics.params.js';
+import {
+  ANALYTICS_PAGE,
+  ANALYTICS_QUERIES,
+  type AnalyticsQueryName,
+  PAGED_ANALYTICS,
+  pageAnalyticsRows,
+  unknownAnalyticsParams,
+  unknownParamsMessage,
+} from '../../../application/lake/analytics.params.js';
 import type { AnalyticsQueries } from '../../../application/ports/lake.port.js';
 import type { AppEnv, Gate } from '../auth.js';
+import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { errors, schemaOf } from '../schemas.js';
 
 // GET /v1/analytics/{query}: one of the ten lake queries for the credential's tenant only, every
-// query-string parameter passed to it (a bad or unknown one is a 400 naming it). Served where the
-// process writes a lake (npm start); elsewhere 404 says why.
+// query-string parameter passed to it (a bad or unknown one is a 400 naming it). A query with a row
+// per customer (rfm-segmentation) answers a page at a time: limit and cursor, as other lists. Served
+// where the process writes a lake (npm start); elsewhere 404 says why.
 
 export type AnalyticsRouteDeps = { readonly analytics?: AnalyticsQueries | undefined };
+
+const pageLimit = (raw: string | undefined): number => {
+  if (raw === undefined) return ANALYTICS_PAGE.defaultLimit;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= ANALYTICS_PAGE.maxLimit))
+    throw new HttpError('VALIDATION_FAILED', `limit must be an integer between 1 and ${ANALYTICS_PAGE.maxLimit}`, [
+      { path: 'limit', message: `an integer from 1 to ${ANALYTICS_PAGE.maxLimit}` },
+    ]);
+  return n;
+};
 
 export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: AnalyticsRouteDeps, gate: Gate): void => {
   app.openAPIRegistry.registerPath({
@@ -17,8 +37,7 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
     path: '/v1/analytics/{query}',
     tags: ['analytics'],
     summary: "One of the ten analytics queries over the tenant's lake, as JSON rows",
-    description:
-      'Parameters go in the query string: now (epoch ms or ISO), currency, recency_days_1..4, frequency_orders_1..4, monetary_minor_1..4, churn_inactive_days, churn_high, churn_medium, clv_high_minor, clv_medium_minor, months, min_orders, level, from_date, to_date. Score thresholds default to the 360 view’s.',
+    description: `Parameters go in the query string: now (epoch ms or ISO), currency, recency_days_1..4, frequency_orders_1..4, monetary_minor_1..4, churn_inactive_days, churn_high, churn_medium, clv_high_minor, clv_medium_minor, months, min_orders, level, from_date, to_date. Score thresholds default to the 360 view’s. An unknown parameter is a 400 naming it. rfm-segmentation answers a page at a time, in customer id order: limit (1 to ${ANALYTICS_PAGE.maxLimit}, default ${ANALYTICS_PAGE.defaultLimit}) and cursor (the next of the page before; absent on the last page).`,
     security: [{ bearer: [] }],
     request: { params: z.object({ query: z.enum(ANALYTICS_QUERIES) }) },
     responses: {
@@ -43,7 +62,29 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
       );
     const query = c.req.param('query');
     const { tenant } = c.get('principal');
-    const rows = await deps.analytics.run(tenant, query, c.req.query());
-    return c.json({ query, tenant, count: rows.length, rows }, 200);
+    const raw = c.req.query();
+    if ((ANALYTICS_QUERIES as readonly string[]).includes(query)) {
+      const unknown = unknownAnalyticsParams(query, raw, true);
+      if (unknown.length > 0)
+        throw new HttpError(
+          'VALIDATION_FAILED',
+          unknownParamsMessage(query, unknown, true),
+          unknown.map((path) => ({ path, message: `not a parameter of ${query}` })),
+        );
+    }
+    const key = PAGED_ANALYTICS[query as AnalyticsQueryName];
+    if (key === undefined) {
+      const rows = await deps.analytics.run(tenant, query, raw);
+      return c.json({ query, tenant, count: rows.length, rows }, 200);
+    }
+    // a paged query: limit and cursor are the route's, the rest the query's
+    const { limit: rawLimit, cursor, ...params } = raw;
+    const limit = pageLimit(rawLimit);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, isIdPosition).q;
+    const page = pageAnalyticsRows(await deps.analytics.run(tenant, query, params), key, limit, after);
+    return c.json(
+      { query, tenant, count: page.rows.length, rows: page.rows, ...(page.last === undefined ? {} : { next: encodeCursor({ q: page.last }) }) },
+      200,
+    );
   });
 };

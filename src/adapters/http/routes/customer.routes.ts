@@ -5,10 +5,12 @@ import type { AppEnv, Gate } from '../auth.js';
 import { pageTimeline } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
+import { mergedRedirect } from '../redirect.js';
 import { Customer360, errors, IdParams, Limit, ok, Redirect, TimelinePage } from '../schemas.js';
 
 // The 360 read side and manual identity operations. A merged-away id answers 307 to the
-// survivor's same sub-path, query kept, so old links and cached ids keep working.
+// survivor's same sub-path, query kept, so old links and cached ids keep working; its body names
+// the survivor and the Location.
 
 /** Headers of GET /v1/customers/{id}: the view's version, and whether it is behind ?minVersion. */
 export const VIEW_VERSION_HEADER = 'C360-View-Version';
@@ -22,7 +24,7 @@ const redirectTo = (c: Context, fromId: string, survivorId: string): Response =>
     at >= 0
       ? `${url.pathname.slice(0, at)}/customers/${encodeURIComponent(survivorId)}${url.pathname.slice(at + from.length)}`
       : `/v1/customers/${encodeURIComponent(survivorId)}`;
-  return c.redirect(`${path}${url.search}`, 307);
+  return mergedRedirect(c, `${path}${url.search}`, survivorId, fromId);
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -102,7 +104,8 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       const raw = c.req.valid('query').identifier;
       const colon = raw.indexOf(':');
       const result = await deps.core.queries.findByIdentifier(tenantOf(c), raw.slice(0, colon), plusRestored(raw.slice(0, colon), raw.slice(colon + 1)));
-      if (result.kind === 'redirect') return c.redirect(`${new URL(c.req.url).pathname}/${encodeURIComponent(result.survivorId)}`, 307) as never;
+      if (result.kind === 'redirect')
+        return mergedRedirect(c, `${new URL(c.req.url).pathname}/${encodeURIComponent(result.survivorId)}`, result.survivorId) as never;
       c.header(VIEW_VERSION_HEADER, String(result.customer.version));
       return c.json(result.customer, 200);
     },

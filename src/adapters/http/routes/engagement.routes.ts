@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { receiveIngestBody } from '../ingest-body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
+import { mergedRedirect } from '../redirect.js';
 import { errors, ErrorSchema, IdParams, jsonBody, lazy, Limit, ok, Redirect, schemaOf } from '../schemas.js';
 import { CALL_LIMIT } from './ingest.routes.js';
 
@@ -84,7 +85,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       const result = await deps.core.engagement.history.history(c.get('principal').tenant, id);
       if (result.kind === 'redirect') {
         const url = new URL(c.req.url);
-        return c.redirect(`/v1/customers/${encodeURIComponent(result.survivorId)}/engagements${url.search}`, 307) as never;
+        return mergedRedirect(c, `/v1/customers/${encodeURIComponent(result.survivorId)}/engagements${url.search}`, result.survivorId, id) as never;
       }
       const { decisions, ...summary } = result.engagement;
       return c.json({ customerId: result.customerId, ...summary, ...page(decisions, limit, cursor) }, 200);
