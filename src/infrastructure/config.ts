@@ -15,73 +15,77 @@ import { loadOffers, OffersError } from './offers/offers.loader.js';
 const Source = z.object({ priority: z.number().int(), channel: z.enum(CHANNELS) });
 
 const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+// shared building blocks: one definition of each rule that several variables follow
+const text = z.string().min(1);
+const tableName = z.string().min(3);
+const optionalText = z.string().optional();
+const optionalUrl = z.url().optional();
+const positive = z.coerce.number().positive();
+const snsTopicArn = z
+  .string()
+  .regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN')
+  .optional();
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  C360_HOST: z.string().min(1).default('127.0.0.1'),
+  C360_HOST: text.default('127.0.0.1'),
   C360_STORE: z.enum(['sqlite', 'memory', 'dynamodb', 'eventstoredb']).default('sqlite'),
   /** the embedded store's file; default <C360_DATA_DIR>/c360.sqlite */
-  C360_SQLITE_FILE: z.string().min(1).optional(),
-  C360_DATA_DIR: z.string().min(1).default('./.c360'),
+  C360_SQLITE_FILE: text.optional(),
+  C360_DATA_DIR: text.default('./.c360'),
   C360_WRITE_KEY: z.string().min(16, 'must hold at least 16 characters').optional(),
   C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
-  C360_CREDENTIALS_FILE: z.string().optional(),
-  C360_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1_000),
-  C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(10),
+  C360_CREDENTIALS_FILE: optionalText,
+  C360_RATE_LIMIT_PER_SECOND: positive.default(1_000),
+  C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: positive.default(10),
   C360_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).optional(),
   C360_MASTER_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'a 32-byte key in base64')
     .optional(),
   /** comma-separated older master keys, still accepted for unwrapping during a rotation */
-  C360_MASTER_KEYS_PREVIOUS: z.string().optional(),
+  C360_MASTER_KEYS_PREVIOUS: optionalText,
   /** seals the web console's session cookie; the embedded default generates one into secrets.json */
   C360_CONSOLE_SESSION_KEY: z.string().min(32, 'must hold at least 32 characters').optional(),
-  C360_EVENTS_TABLE: z.string().min(3).default('c360-events'),
-  C360_VIEWS_TABLE: z.string().min(3).default('c360-views'),
-  C360_KEYS_TABLE: z.string().min(3).default('c360-keys'),
-  C360_QUARANTINE_TABLE: z.string().min(3).default('c360-quarantine'),
-  C360_AUDIT_TABLE: z.string().min(3).default('c360-audit'),
-  C360_LEDGER_TABLE: z.string().min(3).default('c360-erasures'),
+  C360_EVENTS_TABLE: tableName.default('c360-events'),
+  C360_VIEWS_TABLE: tableName.default('c360-views'),
+  C360_KEYS_TABLE: tableName.default('c360-keys'),
+  C360_QUARANTINE_TABLE: tableName.default('c360-quarantine'),
+  C360_AUDIT_TABLE: tableName.default('c360-audit'),
+  C360_LEDGER_TABLE: tableName.default('c360-erasures'),
   /** default: the events table's name + "-outbox" (the relay confirms entries against that log) */
-  C360_OUTBOX_TABLE: z.string().min(3).optional(),
+  C360_OUTBOX_TABLE: tableName.optional(),
   /** the offer catalogue (JSON); default: the sample in src/infrastructure/offers */
-  C360_OFFERS_FILE: z.string().min(1).optional(),
+  C360_OFFERS_FILE: text.optional(),
   /** off: no engagement decisions at all */
   C360_ENGAGEMENT: z.enum(['on', 'off']).default('on'),
   /** the SNS topic engagement notifications go to; unset: kept in memory (the embedded default) */
-  C360_SNS_TOPIC_ARN: z
-    .string()
-    .regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN')
-    .optional(),
+  C360_SNS_TOPIC_ARN: snsTopicArn,
   /** an SNS topic for the identity change feed (merges, unmerges, erasures; no personal data) */
-  C360_IDENTITY_TOPIC_ARN: z
-    .string()
-    .regex(/^arn:[^:]+:sns:[^:]*:[^:]*:.+$/, 'an SNS topic ARN')
-    .optional(),
+  C360_IDENTITY_TOPIC_ARN: snsTopicArn,
   /** a KMS key (ARN or alias) that wraps data keys instead of C360_MASTER_KEY */
-  C360_KMS_KEY_ID: z.string().min(1).optional(),
-  AWS_ENDPOINT_URL_SNS: z.url().optional(),
+  C360_KMS_KEY_ID: text.optional(),
+  AWS_ENDPOINT_URL_SNS: optionalUrl,
   C360_CREATE_TABLES: boolish.optional(),
-  C360_QUARANTINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  C360_QUARANTINE_RETENTION_DAYS: positive.default(30),
   /** inline: project in the writing process; streams: DynamoDB Streams (poller or Lambda) does it */
   C360_PROJECTION: z.enum(['inline', 'streams', 'log']).optional(),
   C360_GROUP_COMMIT: z.enum(['on', 'off']).default('on'),
   /** the analytics lake (Parquet under C360_LAKE_DIR), written by the server beside a persistent store */
   C360_LAKE: z.enum(['on', 'off']).default('on'),
   /** default <C360_DATA_DIR>/lake */
-  C360_LAKE_DIR: z.string().min(1).optional(),
+  C360_LAKE_DIR: text.optional(),
   /** how often the server's lake projection follows the log */
   C360_LAKE_FOLLOW_SECONDS: z.coerce.number().positive().max(3_600).default(30),
   /** the lake is written elsewhere by a schedule of this many minutes (AWS: the lake function); erasure receipts then give its bound */
   C360_LAKE_SCHEDULE_MINUTES: z.coerce.number().int().positive().max(1_440).optional(),
   /** the tenants that schedule writes a lake for, comma-separated (default: every tenant); others' receipts give no bound */
-  C360_LAKE_SCHEDULE_TENANTS: z.string().optional(),
+  C360_LAKE_SCHEDULE_TENANTS: optionalText,
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
-  C360_KINESIS_STREAM: z.string().min(1).optional(),
+  C360_KINESIS_STREAM: text.optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
-  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
-  AWS_ENDPOINT_URL_KINESIS: z.url().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
+  AWS_ENDPOINT_URL_KINESIS: optionalUrl,
   C360_TENANT: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
@@ -91,7 +95,7 @@ const Env = z.object({
     .string()
     .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 region such as US or ZA')
     .default('US'),
-  C360_IDEMPOTENCY_TTL_DAYS: z.coerce.number().positive().optional(),
+  C360_IDEMPOTENCY_TTL_DAYS: positive.optional(),
   C360_AUTO_MERGE_TENANTS: z
     .string()
     .regex(/^\s*([a-z0-9][a-z0-9-]{0,62}\s*(,\s*|$))*$/, 'a comma-separated list of tenants (lower-case letters, digits and dashes)')
@@ -100,9 +104,9 @@ const Env = z.object({
     .string()
     .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code')
     .default('USD'),
-  C360_IDENTITY_RULES_FILE: z.string().optional(),
+  C360_IDENTITY_RULES_FILE: optionalText,
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
-  C360_SOURCES: z.string().optional(),
+  C360_SOURCES: optionalText,
   /** the api function: a custom domain's base path mapping (`/api`) in front of every route */
   C360_BASE_PATH: z
     .string()
