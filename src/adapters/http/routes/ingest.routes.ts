@@ -109,7 +109,8 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     for (const [index, call] of calls.entries()) {
       // no call of a body within the call limit can be over it: only measure calls of larger batches
       if (size > CALL_LIMIT && bytes(call) > CALL_LIMIT) {
-        const e = tooLarge('call', CALL_LIMIT);
+        // issue paths in `invalid` are the call's own, listed by its index: the whole call is its root
+        const e = tooLarge('call', CALL_LIMIT, '(root)');
         refused.push({ index, call, reason: { code: e.code, message: e.message, issues: e.issues } });
         continue;
       }
