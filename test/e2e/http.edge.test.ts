@@ -450,6 +450,27 @@ describe('bodies refused before they are parsed', () => {
     expect(heldFor(error.quarantineId).payload).toEqual({ bytes: 20 * 1024 * 1024, kept: BODY_EXCERPT_BYTES, text: head.slice(0, BODY_EXCERPT_BYTES) });
   });
 
+  it('does not hold the refusal of a body declaring too much (or in an unknown encoding) for bytes that come slowly', async () => {
+    const started = Date.now();
+    const slowHuge = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Length: ${20 * 1024 * 1024}\r\n\r\n{"userId":"slow-huge"`,
+    );
+    const slowUnknown = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Encoding: br\r\nContent-Length: 500\r\n\r\nabc`,
+    );
+    // the first bytes are waited for a second at most (HEAD_WAIT_MS), then kept as they are
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect([slowHuge.status, slowUnknown.status]).toEqual([400, 415]);
+    expect(slowHuge.headers).toMatch(/connection: close/i);
+    expect(heldFor(JSON.parse(slowHuge.body).error.quarantineId).payload).toEqual({ bytes: 20 * 1024 * 1024, kept: 21, text: '{"userId":"slow-huge"' });
+    expect(heldFor(JSON.parse(slowUnknown.body).error.quarantineId).payload).toEqual({
+      bytes: 500,
+      kept: 3,
+      base64: Buffer.from('abc').toString('base64'),
+      contentEncoding: 'br',
+    });
+  });
+
   it('keeps bodies in an unknown or broken encoding as received (base64), and a body cut short with what arrived', async () => {
     const sent = JSON.stringify(call(1));
     const unknown = await api.post('/v1/track', sent, { 'content-encoding': 'br' });

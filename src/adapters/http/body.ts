@@ -171,12 +171,21 @@ const undecodableOf = (env: unknown): string | undefined => {
 
 const declaredOf = (incoming: NodeIncoming): number => Number(incoming.headers['content-length'] ?? Number.NaN);
 
-/** The Node request's bytes by its events (cheaper than its async iterator), with the same bound. */
-const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, checkDeclared = true): Promise<Raw> => {
+/**
+ * How long the first bytes of a body already refused (declared too large, an unknown encoding) are
+ * waited for: the refusal is not held up by a client that sends them slowly.
+ */
+export const HEAD_WAIT_MS = 1_000;
+
+/**
+ * The Node request's bytes by its events (cheaper than its async iterator), with the same bound.
+ * `waitMs`: stop after that long with what arrived (as cut short, the rest unread).
+ */
+const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, checkDeclared = true, waitMs?: number): Promise<Raw> => {
   const declared = declaredOf(incoming);
   if (checkDeclared && Number.isFinite(declared) && declared > max) {
     if (excerpt <= 0) return Promise.resolve({ ok: false, reason: 'too-large', size: declared, decoded: false, head: EMPTY, unread: true });
-    return readIncoming(incoming, excerpt, excerpt, false).then((head) => ({
+    return readIncoming(incoming, excerpt, excerpt, false, HEAD_WAIT_MS).then((head) => ({
       ok: false,
       reason: 'too-large',
       size: declared,
@@ -189,6 +198,7 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (raw: Raw) => {
+      clearTimeout(timer);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onGone);
@@ -210,6 +220,13 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     const onClose = () => {
       if (!incoming.complete) onGone();
     };
+    const timer =
+      waitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            finish({ ok: false, reason: 'truncated', size: Number.isFinite(declared) ? declared : size, head: headOf(chunks, excerpt), unread: true });
+            incoming.pause();
+          }, waitMs);
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onGone);
@@ -243,7 +260,8 @@ export const readBody = async (
 ): Promise<BodyRead> => {
   const excerpt = options.excerpt ?? 0;
   const incoming = incomingOf(c.env);
-  const read = (limit: number, keep: number) => (incoming ? readIncoming(incoming, limit, keep) : readRequest(c.req.raw, limit, keep));
+  const read = (limit: number, keep: number, waitMs?: number) =>
+    incoming ? readIncoming(incoming, limit, keep, true, waitMs) : readRequest(c.req.raw, limit, keep);
   const undecodable = undecodableOf(c.env);
   if (undecodable !== undefined) {
     const raw = await read(max, excerpt);
@@ -256,7 +274,7 @@ export const readBody = async (
     const unknown = encoding.unknown;
     if (excerpt <= 0) return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: 0, head: EMPTY, unread: true };
     // only its first bytes: a body that cannot be decoded is not read further
-    const raw = await read(excerpt, excerpt);
+    const raw = await read(excerpt, excerpt, HEAD_WAIT_MS);
     if (raw.ok)
       return {
         ok: false,
