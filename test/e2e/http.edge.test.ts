@@ -5,7 +5,8 @@ import { StaticAuthenticator } from '../../src/adapters/config/static-credential
 import { createHttpApp } from '../../src/adapters/http/app.js';
 import { MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
 import { BATCH_LIMIT, BATCH_MAX_CALLS, CALL_LIMIT } from '../../src/adapters/http/routes/ingest.routes.js';
-import { ANONYMOUS_RATE, SLOW_RATE, SLOW_WRITE_KEY, startEdgeApi, WRITE_KEY, type EdgeApi } from '../support/http-edge-fixture.js';
+import { BODY_EXCERPT_BYTES } from '../../src/adapters/http/ingest-body.js';
+import { ADMIN_TOKEN, ANONYMOUS_RATE, SLOW_RATE, SLOW_WRITE_KEY, startEdgeApi, WRITE_KEY, type EdgeApi } from '../support/http-edge-fixture.js';
 import { makeHarness } from '../support/harness.js';
 
 // The edge of the HTTP API over real loopback HTTP on the in-memory store: nesting depth, batch
@@ -305,7 +306,7 @@ describe('encodings and content types of real senders', () => {
     expect(bomb.byteLength).toBeLessThan(BATCH_LIMIT);
     const res = await api.post('/v1/batch', bomb, { 'content-encoding': 'gzip' });
     expect(res.status).toBe(413);
-    expect(res.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', issues: [{ path: '(root)' }] });
+    expect(res.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', issues: [{ path: 'body' }] });
     const call33k = gzipSync(JSON.stringify(call(1, { properties: { pad: '0'.repeat(CALL_LIMIT) } })));
     expect((await api.post('/v1/track', call33k, { 'content-encoding': 'gzip' })).status).toBe(413);
   });
@@ -330,5 +331,225 @@ describe('encodings and content types of real senders', () => {
     });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('bodies refused before they are parsed', () => {
+  beforeEach(() => api.clock.advance(60_000));
+
+  type Held = {
+    id: string;
+    reason: { code: string; issues: { path: string }[] };
+    payload: { bytes: number; kept: number; text?: string; base64?: string; contentEncoding?: string };
+  };
+  const heldFor = (quarantineId: string): Held => {
+    const entry = api.quarantined().find((e) => e.id === quarantineId) as Held | undefined;
+    expect(entry, `quarantine entry ${quarantineId}`).toBeDefined();
+    return entry!;
+  };
+  const latin1 = (s: string) => Buffer.from(s, 'latin1');
+
+  it('refuses bytes that are not UTF-8 with 400 BODY_NOT_UTF8 naming the byte, keeps them exactly in the quarantine, and merges no one', async () => {
+    const jose = latin1('{"userId":"Jos\xe9","traits":{"email":"jose@example.com"}}');
+    const other = latin1('{"userId":"Jos\xe8","traits":{"email":"other@example.com"}}');
+    const ids: string[] = [];
+    for (const body of [jose, other]) {
+      const res = await api.post('/v1/identify', body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path: 'body', message: 'not UTF-8 at byte 14' }] });
+      expect(res.body.error.message).toMatch(/byte 14 \(0xE[89]\)/);
+      const held = heldFor(res.body.error.quarantineId);
+      expect(held.reason.code).toBe('BODY_NOT_UTF8');
+      // the exact bytes, and a readable text with U+FFFD where they are not UTF-8
+      expect(Buffer.from(held.payload.base64!, 'base64').equals(body)).toBe(true);
+      expect(held.payload).toMatchObject({ bytes: body.byteLength, kept: body.byteLength, text: body.toString('latin1').replace(/[\xe8\xe9]/, '\uFFFD') });
+      ids.push(held.id);
+    }
+    expect(new Set(ids).size).toBe(2);
+    // nothing reached the store: no customer for either name or email
+    for (const identifier of ['user_id:Jos\uFFFD', 'email:jose@example.com', 'email:other@example.com'])
+      expect((await api.lookup(identifier)).status).toBe(404);
+    // the same names in UTF-8 are two customers
+    const one = await api.post('/v1/identify', { userId: 'José', traits: { email: 'jose@example.com' } });
+    const two = await api.post('/v1/identify', { userId: 'Josè', traits: { email: 'other@example.com' } });
+    expect([one.status, two.status]).toEqual([200, 200]);
+    expect(one.body.customerId).not.toBe(two.body.customerId);
+    expect((await api.lookup('user_id:José')).body.customerId).toBe(one.body.customerId);
+  });
+
+  it('refuses them in a batch, gzipped, with the write key in the body, and on the JSON routes of the API (not quarantined there)', async () => {
+    const batch = latin1(`{"writeKey":"${WRITE_KEY}","batch":[{"type":"track","userId":"M\xfcller","event":"Seen"}]}`);
+    const viaBody = await api.request('/v1/batch', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' },
+      body: gzipSync(batch),
+    });
+    expect(viaBody.status, viaBody.text).toBe(400);
+    expect(viaBody.body.error.code).toBe('BODY_NOT_UTF8');
+    const held = heldFor(viaBody.body.error.quarantineId);
+    // kept decoded, the write key masked byte for byte (the entry names its source)
+    const kept = Buffer.from(held.payload.base64!, 'base64');
+    expect(kept.equals(Buffer.from(batch.toString('latin1').replace(WRITE_KEY, '*'.repeat(WRITE_KEY.length)), 'latin1'))).toBe(true);
+    expect(held.payload.text).not.toContain(WRITE_KEY);
+    expect(held.payload.contentEncoding).toBeUndefined();
+    const before = api.quarantined().length;
+    const merge = await api.admin('/v1/customers/c-1/merge', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: latin1('{"otherId":"c-\xe9"}'),
+    });
+    expect(merge.status).toBe(400);
+    expect(merge.body.error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path: 'body' }] });
+    expect(api.quarantined()).toHaveLength(before);
+    // an escaped lone surrogate was refused before, and still is
+    expect((await api.post('/v1/identify', '{"userId":"\\ud800"}')).status).toBe(400);
+  });
+
+  it('keeps oversized calls and batches as a bounded excerpt with their size, naming the body', async () => {
+    const big = JSON.stringify({ batch: Array.from({ length: 40 }, (_, i) => call(i, { userId: `big-${i}`, properties: { pad: 'é'.repeat(10_000) } })) });
+    const bytes = Buffer.byteLength(big);
+    expect(bytes).toBeGreaterThan(BATCH_LIMIT);
+    const batch = await api.post('/v1/batch', big);
+    expect(batch.status).toBe(400);
+    expect(batch.body.error).toMatchObject({ code: 'BODY_TOO_LARGE', issues: [{ path: 'body' }], quarantineId: expect.any(String) });
+    const held = heldFor(batch.body.error.quarantineId).payload;
+    // the first 64 KB, cut before a character the excerpt would split
+    expect(held.bytes).toBe(bytes);
+    expect(held.kept).toBeLessThanOrEqual(BODY_EXCERPT_BYTES);
+    expect(held.kept).toBeGreaterThan(BODY_EXCERPT_BYTES - 4);
+    expect(held.text).toBe(Buffer.from(big).subarray(0, held.kept).toString('utf8'));
+    expect(held.base64).toBeUndefined();
+    const over = JSON.stringify(call(1, { properties: { pad: 'x'.repeat(CALL_LIMIT) } }));
+    const one = await api.post('/v1/track', over);
+    expect(one.body.error).toMatchObject({ code: 'CALL_TOO_LARGE', issues: [{ path: 'body' }] });
+    // under the excerpt's bound: kept whole
+    expect(heldFor(one.body.error.quarantineId).payload).toEqual({ bytes: over.length, kept: over.length, text: over });
+    // a gzip bomb: the excerpt is of the decoded body, the size at least the limit
+    const bomb = await api.post('/v1/batch', gzipSync(JSON.stringify({ batch: [call(1, { properties: { pad: '0'.repeat(10 * 1024 * 1024) } })] })), {
+      'content-encoding': 'gzip',
+    });
+    expect(bomb.status).toBe(413);
+    const bombHeld = heldFor(bomb.body.error.quarantineId).payload;
+    expect(bombHeld.bytes).toBeGreaterThan(BATCH_LIMIT);
+    expect(bombHeld.kept).toBe(BODY_EXCERPT_BYTES);
+    expect(bombHeld.text!.startsWith('{"batch":[{"type":"track"')).toBe(true);
+  });
+
+  it('reads at most the excerpt of a body that declares 20 MB, answers at once and closes the connection', async () => {
+    const head = `{"userId":"huge","event":"Huge","properties":{"pad":"${'h'.repeat(100 * 1024)}`;
+    const started = Date.now();
+    const res = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Type: application/json\r\nContent-Length: ${20 * 1024 * 1024}\r\n\r\n${head}`,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(res.status).toBe(400);
+    expect(res.headers).toMatch(/connection: close/i);
+    const error = JSON.parse(res.body).error;
+    expect(error).toMatchObject({ code: 'CALL_TOO_LARGE', issues: [{ path: 'body' }] });
+    expect(error.message).toMatch(/its first 65536 bytes were kept in the quarantine/);
+    expect(heldFor(error.quarantineId).payload).toEqual({ bytes: 20 * 1024 * 1024, kept: BODY_EXCERPT_BYTES, text: head.slice(0, BODY_EXCERPT_BYTES) });
+  });
+
+  it('does not hold the refusal of a body declaring too much (or in an unknown encoding) for bytes that come slowly', async () => {
+    const started = Date.now();
+    const slowHuge = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Length: ${20 * 1024 * 1024}\r\n\r\n{"userId":"slow-huge"`,
+    );
+    const slowUnknown = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Encoding: br\r\nContent-Length: 500\r\n\r\nabc`,
+    );
+    // the first bytes are waited for a second at most (HEAD_WAIT_MS), then kept as they are
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect([slowHuge.status, slowUnknown.status]).toEqual([400, 415]);
+    expect(slowHuge.headers).toMatch(/connection: close/i);
+    expect(heldFor(JSON.parse(slowHuge.body).error.quarantineId).payload).toEqual({ bytes: 20 * 1024 * 1024, kept: 21, text: '{"userId":"slow-huge"' });
+    expect(heldFor(JSON.parse(slowUnknown.body).error.quarantineId).payload).toEqual({
+      bytes: 500,
+      kept: 3,
+      base64: Buffer.from('abc').toString('base64'),
+      contentEncoding: 'br',
+    });
+  });
+
+  it('keeps bodies in an unknown or broken encoding as received (base64), and a body cut short with what arrived', async () => {
+    const sent = JSON.stringify(call(1));
+    const unknown = await api.post('/v1/track', sent, { 'content-encoding': 'br' });
+    expect(unknown.status).toBe(415);
+    expect(heldFor(unknown.body.error.quarantineId)).toMatchObject({
+      reason: { code: 'UNSUPPORTED_MEDIA_TYPE', issues: [{ path: 'content-encoding' }] },
+      payload: { bytes: sent.length, kept: sent.length, base64: Buffer.from(sent).toString('base64'), contentEncoding: 'br' },
+    });
+    const notGzip = await api.post('/v1/track', sent, { 'content-encoding': 'gzip' });
+    expect(notGzip.body.error.code).toBe('BODY_UNDECODABLE');
+    expect(heldFor(notGzip.body.error.quarantineId).payload).toEqual({
+      bytes: sent.length,
+      kept: sent.length,
+      base64: Buffer.from(sent).toString('base64'),
+      contentEncoding: 'gzip',
+    });
+    // cut short: the client half-closes; the entry holds the bytes that came and the declared size
+    const before = api.quarantined().length;
+    const cut = await api.rawHttp(
+      `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.basic(WRITE_KEY)}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"userId":"cut"`,
+      { endAfterWrite: true },
+    );
+    expect(cut.status).toBe(400);
+    expect(JSON.parse(cut.body).error.code).toBe('BODY_INCOMPLETE');
+    await expect.poll(() => api.quarantined().length).toBe(before + 1);
+    expect(api.quarantined().at(-1)).toMatchObject({ reason: { code: 'BODY_INCOMPLETE' }, payload: { bytes: 100, kept: 15, text: '{"userId":"cut"' } });
+  });
+
+  it('quarantines nothing that no credential vouches for, nor what the JSON routes of the API refuse', async () => {
+    const before = api.quarantined().length;
+    const anonymous = await api.request('/v1/track', { method: 'POST', body: JSON.stringify(call(1, { properties: { pad: 'x'.repeat(CALL_LIMIT) } })) });
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.body.error.code).toBe('CALL_TOO_LARGE');
+    expect(anonymous.body.error.quarantineId).toBeUndefined();
+    const wrongKey = await api.request('/v1/track', { method: 'POST', body: latin1(`{"writeKey":"not-a-key","userId":"\xe9"}`) });
+    expect(wrongKey.status).toBe(401);
+    const admin = await api.request('/v1/customers/c-1/merge', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ otherId: 'c-2', reason: 'r'.repeat(70 * 1024) }),
+    });
+    expect(admin.status).toBe(413);
+    expect(admin.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', issues: [{ path: 'body' }] });
+    expect(api.quarantined()).toHaveLength(before);
+  });
+});
+
+describe('a client that stalls', () => {
+  let slow: EdgeApi;
+  beforeAll(async () => {
+    slow = await startEdgeApi({ headersTimeoutMs: 1_000, requestTimeoutMs: 2_000 });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('is answered 408 and disconnected in bounded time when its body stops short, and what arrived is quarantined', async () => {
+    const started = Date.now();
+    const res = await slow.rawHttp(
+      `POST /v1/identify HTTP/1.1\r\nHost: x\r\nAuthorization: ${slow.basic(WRITE_KEY)}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"userId":"stalled"`,
+    );
+    const took = Date.now() - started;
+    expect(res.status).toBe(408);
+    expect(res.headers).toMatch(/connection: close/i);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }] });
+    // the request timeout, plus at most the interval it is checked at
+    expect(took).toBeGreaterThanOrEqual(1_900);
+    expect(took).toBeLessThan(4_500);
+    await expect.poll(() => slow.quarantined().length).toBe(1);
+    expect(slow.quarantined()[0]).toMatchObject({ reason: { code: 'BODY_INCOMPLETE' }, payload: { bytes: 200, kept: 19, text: '{"userId":"stalled"' } });
+    expect((await slow.request('/health')).status).toBe(200);
+    // the client's doing: nothing logged as an error of ours
+    expect(slow.logged.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('is answered 408 when its headers stop short', async () => {
+    const started = Date.now();
+    const res = await slow.rawHttp(`POST /v1/identify HTTP/1.1\r\nHost: x\r\nAuthorization: ${slow.basic(WRITE_KEY)}\r\n`);
+    expect(res.status).toBe(408);
+    expect(Date.now() - started).toBeLessThan(3_500);
   });
 });

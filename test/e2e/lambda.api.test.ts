@@ -138,6 +138,60 @@ describe('events that are not API Gateway proxy events', () => {
   });
 });
 
+describe.each([
+  ['apigw-rest_no-auth', restEvent],
+  ['apigw-http_no-auth', httpApiEvent],
+] as const)('bodies that cannot be read (%s)', (name, make) => {
+  const held = async (quarantineId: string) => {
+    const list = (await handler(
+      make(name, { method: 'GET', path: '/v1/quarantine', query: { limit: '500', payload: 'true' }, headers: { authorization: bearer(creds.adminToken) } }),
+    )) as Result;
+    expect(list.statusCode).toBe(200);
+    return bodyOf(list).items.find((i: { id: string }) => i.id === quarantineId);
+  };
+  /** an event whose body is `body` as API Gateway hands it over, marked base64 */
+  const base64Event = (path: string, body: string, authorization = basic(creds.writeKey)) => ({
+    ...make(name, { method: 'POST', path, headers: { authorization, 'content-type': 'application/json' }, body: '{}', base64: true }),
+    body,
+  });
+
+  it('refuses bytes that are not UTF-8 (a base64 body of Latin-1) with 400 BODY_NOT_UTF8, kept exactly in the quarantine', async () => {
+    const latin1 = Buffer.from(`{"userId":"Jos\xe9-${name}","traits":{"email":"jose.${name}@example.com"}}`, 'latin1');
+    const r = (await handler(base64Event('/v1/identify', latin1.toString('base64')))) as Result;
+    expect(r.statusCode).toBe(400);
+    const { error } = bodyOf(r);
+    expect(error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path: 'body', message: 'not UTF-8 at byte 14' }], quarantineId: expect.any(String) });
+    const entry = await held(error.quarantineId);
+    expect(entry.reason.code).toBe('BODY_NOT_UTF8');
+    expect(Buffer.from(entry.payload.base64, 'base64').equals(latin1)).toBe(true);
+    expect(entry.payload.text).toContain('Jos\uFFFD');
+    const read = (await handler(
+      make(name, {
+        method: 'GET',
+        path: '/v1/customers',
+        query: { identifier: `email:jose.${name}@example.com` },
+        headers: { authorization: bearer(creds.adminToken) },
+      }),
+    )) as Result;
+    expect(read.statusCode).toBe(404);
+  });
+
+  it('refuses a body marked base64 that is not base64 with 400 BODY_UNDECODABLE naming body (not MALFORMED_JSON), kept as sent', async () => {
+    const sent = `{"userId":"plain-${name}"}`;
+    const r = (await handler(base64Event('/v1/identify', sent))) as Result;
+    expect(r.statusCode).toBe(400);
+    const { error } = bodyOf(r);
+    expect(error).toMatchObject({ code: 'BODY_UNDECODABLE', issues: [{ path: 'body', message: 'not base64' }], quarantineId: expect.any(String) });
+    expect(error.message).toMatch(/isBase64Encoded/);
+    expect((await held(error.quarantineId)).payload).toEqual({ bytes: sent.length, kept: sent.length, text: sent });
+    // base64 cut short (a length that is not a multiple of 4) is refused too, on every route
+    const admin = (await handler(base64Event('/v1/customers/c-1/merge', 'eyJvdGhlcklkIjoiYy0yIn0', bearer(creds.adminToken)))) as Result;
+    expect(admin.statusCode).toBe(400);
+    expect(bodyOf(admin).error).toMatchObject({ code: 'BODY_UNDECODABLE', issues: [{ path: 'body' }] });
+    expect(bodyOf(admin).error.quarantineId).toBeUndefined();
+  });
+});
+
 describe('logs and metrics', () => {
   it('log lines carry the API Gateway request id and no personal value; EMF counts the ingest', async () => {
     const email = `secret.person.${randomUUID()}@example.com`;

@@ -18,7 +18,8 @@ export const ANONYMOUS_RATE = 3;
 
 export type Logged = { readonly level: 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> | undefined };
 
-export const startEdgeApi = async () => {
+/** `server`: the Node server's timeouts (tests of a stalled client shorten them) */
+export const startEdgeApi = async (server: { readonly headersTimeoutMs?: number; readonly requestTimeoutMs?: number } = {}) => {
   const h = makeHarness();
   const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
   let now = Date.UTC(2026, 0, 1);
@@ -39,8 +40,8 @@ export const startEdgeApi = async () => {
     anonymousRateLimitPerSecond: ANONYMOUS_RATE,
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
   });
-  const server = await startHttpServer(app, { port: 0, hostname: '127.0.0.1' });
-  const baseUrl = `http://127.0.0.1:${server.port}`;
+  const running = await startHttpServer(app, { port: 0, hostname: '127.0.0.1', ...server });
+  const baseUrl = `http://127.0.0.1:${running.port}`;
   const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
   /** fetch, with the body read as text and parsed when it is JSON */
@@ -59,7 +60,7 @@ export const startEdgeApi = async () => {
   /** bytes written straight to a socket (requests fetch would refuse to send), the raw answer back */
   const rawHttp = (bytes: string | Buffer, options: { readonly endAfterWrite?: boolean } = {}) =>
     new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {
-      const socket = connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
       const chunks: Buffer[] = [];
       socket.on('data', (d) => chunks.push(d));
       socket.on('error', reject);
@@ -95,7 +96,7 @@ export const startEdgeApi = async () => {
       request(`/v1/customers?identifier=${encodeURIComponent(identifier)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
     admin: (path: string, init: RequestInit = {}) =>
       request(path, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string> | undefined) } }),
-    close: () => server.close(),
+    close: () => running.close(),
   };
 };
 

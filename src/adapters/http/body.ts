@@ -5,16 +5,35 @@ import { HttpError } from './errors.js';
 // reading, a streamed body is cancelled as soon as it crosses the bound, and a compressed body is
 // inflated only up to the bound (the limits are on the DECODED body), so no request can make the
 // server hold more than `max` bytes. A body cut short (Content-Length larger than what arrived) is
-// the client's fault, not ours.
+// the client's fault, not ours. The text must be UTF-8 (RFC 8259): other bytes are refused, never
+// replaced with U+FFFD (two Latin-1 names would become one). A refusal carries the first bytes of
+// the body (`head`, at most `excerpt` of them) for the quarantine to keep.
 
-export type BodyRead =
-  | { readonly ok: true; readonly text: string /** bytes, decoded */; readonly size: number }
-  | { readonly ok: false; readonly reason: 'too-large'; readonly size: number; readonly decoded: boolean }
-  | { readonly ok: false; readonly reason: 'truncated' }
-  | { readonly ok: false; readonly reason: 'unsupported-encoding'; readonly encoding: string }
-  | { readonly ok: false; readonly reason: 'undecodable'; readonly encoding: string };
+/** Why a body could not be read, with its first bytes (`head`) and its size as far as known. */
+export type BodyRefusal = (
+  | { readonly reason: 'too-large'; readonly decoded: boolean }
+  | { readonly reason: 'truncated' }
+  | { readonly reason: 'unsupported-encoding'; readonly encoding: string }
+  | { readonly reason: 'undecodable'; readonly encoding: string }
+  | { readonly reason: 'not-utf8'; readonly offset: number; readonly byte: number }
+) & {
+  readonly ok: false;
+  /**
+   * bytes: the Content-Length it declared when it was refused before (or without) arriving whole,
+   * else the bytes received (decoded: at least that many when only the decoded body is over)
+   */
+  readonly size: number;
+  /** the first bytes of the body (at most the reader's `excerpt`), as received or decoded */
+  readonly head: Uint8Array;
+  /** the Content-Encoding `head` is still in (it could not be decoded) */
+  readonly headEncoding?: string | undefined;
+  /** the rest of the body was not read: the connection is closed after the answer */
+  readonly unread: boolean;
+};
 
-type Raw = { readonly ok: true; readonly bytes: Uint8Array } | Exclude<BodyRead, { ok: true }>;
+export type BodyRead = { readonly ok: true; readonly text: string /** bytes, decoded */; readonly size: number } | BodyRefusal;
+
+type Raw = { readonly ok: true; readonly bytes: Uint8Array } | BodyRefusal;
 
 /** JSON nesting allowed in any request body: objects and arrays, the top level counting as 1. */
 export const MAX_JSON_DEPTH = 64;
@@ -31,7 +50,40 @@ const encodingOf = (header: string | null | undefined): Encoding | { readonly un
   return { unknown: value };
 };
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Where the first byte that is not part of a well-formed UTF-8 sequence is (the decoder only says there is one). */
+export const firstNonUtf8 = (b: Uint8Array): number => {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0) return i;
+    if (n > 1) {
+      // the second byte's range excludes overlong forms, surrogates and code points above U+10FFFF
+      const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+      const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+      if (i + 1 >= b.length || b[i + 1]! < lo || b[i + 1]! > hi) return i;
+      for (let k = 2; k < n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    }
+    i += n;
+  }
+  return -1;
+};
+
+/** The first `n` bytes of chunks (copying only those). */
+const headOf = (chunks: readonly Uint8Array[], n: number): Uint8Array => {
+  if (n <= 0 || chunks.length === 0) return new Uint8Array(0);
+  if (chunks[0]!.byteLength >= n) return chunks[0]!.slice(0, n);
+  const out: Uint8Array[] = [];
+  let size = 0;
+  for (const c of chunks) {
+    if (size >= n) break;
+    const part = c.byteLength > n - size ? c.subarray(0, n - size) : c;
+    out.push(part);
+    size += part.byteLength;
+  }
+  return concat(out, size);
+};
 
 const concat = (chunks: readonly Uint8Array[], size: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!;
@@ -44,16 +96,30 @@ const concat = (chunks: readonly Uint8Array[], size: number): Uint8Array => {
   return all;
 };
 
+const EMPTY = new Uint8Array(0);
+
 /** The raw bytes of a web Request (Lambda, app.request), bounded. */
-const readRequest = async (req: Request, max: number): Promise<Raw> => {
+const readRequest = async (req: Request, max: number, excerpt: number): Promise<Raw> => {
   const declared = Number(req.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > max) return { ok: false, reason: 'too-large', size: declared, decoded: false };
-  if (!req.body) return { ok: true, bytes: new Uint8Array(0) };
-  return drain(req.body.getReader(), max, false, { ok: false, reason: 'truncated' });
+  if (Number.isFinite(declared) && declared > max) {
+    const head = excerpt > 0 && req.body ? await readHead(req.body.getReader(), excerpt) : EMPTY;
+    return { ok: false, reason: 'too-large', size: declared, decoded: false, head, unread: true };
+  }
+  if (!req.body) return { ok: true, bytes: EMPTY };
+  return drain(req.body.getReader(), max, excerpt, false);
 };
 
-/** Reads a stream whole unless it exceeds `max` bytes (then it is cancelled); `failed` when reading throws. */
-const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: number, decoded: boolean, failed: Raw): Promise<Raw> => {
+/** The first `n` bytes of a stream, which is then cancelled. */
+const readHead = async (reader: ReadableStreamDefaultReader<Uint8Array>, n: number): Promise<Uint8Array> => {
+  const read = await drain(reader, n, n, false);
+  return read.ok ? read.bytes : read.head;
+};
+
+/**
+ * Reads a stream whole unless it exceeds `max` bytes (then it is cancelled); when reading throws,
+ * the bytes did not decode (`encoding`) or, for the request itself, the body was cut short.
+ */
+const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: number, excerpt: number, decoded: boolean, encoding?: string): Promise<Raw> => {
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -63,12 +129,13 @@ const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
       size += value.byteLength;
       if (size > max) {
         await reader.cancel().catch(() => {});
-        return { ok: false, reason: 'too-large', size, decoded };
+        return { ok: false, reason: 'too-large', size, decoded, head: headOf([...chunks, value], excerpt), unread: !decoded };
       }
       chunks.push(value);
     }
   } catch {
-    return failed;
+    const head = headOf(chunks, excerpt);
+    return encoding ? { ok: false, reason: 'undecodable', encoding, size, head, unread: false } : { ok: false, reason: 'truncated', size, head, unread: false };
   }
   return { ok: true, bytes: concat(chunks, size) };
 };
@@ -91,14 +158,47 @@ const incomingOf = (env: unknown): NodeIncoming | undefined => {
     : undefined;
 };
 
-/** The Node request's bytes by its events (cheaper than its async iterator), with the same bound. */
-const readIncoming = (incoming: NodeIncoming, max: number): Promise<Raw> => {
-  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > max) return Promise.resolve({ ok: false, reason: 'too-large', size: declared, decoded: false });
+/**
+ * What the API Gateway adapter says of a body it could not decode (`isBase64Encoded` with a body
+ * that is not base64): the request carries the body as sent, and reading it is refused.
+ */
+export type UndecodableBodyEnv = { readonly bodyUndecodable?: string | undefined };
+
+const undecodableOf = (env: unknown): string | undefined => {
+  const v = (env as UndecodableBodyEnv | undefined)?.bodyUndecodable;
+  return typeof v === 'string' ? v : undefined;
+};
+
+const declaredOf = (incoming: NodeIncoming): number => Number(incoming.headers['content-length'] ?? Number.NaN);
+
+/**
+ * How long the first bytes of a body already refused (declared too large, an unknown encoding) are
+ * waited for: the refusal is not held up by a client that sends them slowly.
+ */
+export const HEAD_WAIT_MS = 1_000;
+
+/**
+ * The Node request's bytes by its events (cheaper than its async iterator), with the same bound.
+ * `waitMs`: stop after that long with what arrived (as cut short, the rest unread).
+ */
+const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, checkDeclared = true, waitMs?: number): Promise<Raw> => {
+  const declared = declaredOf(incoming);
+  if (checkDeclared && Number.isFinite(declared) && declared > max) {
+    if (excerpt <= 0) return Promise.resolve({ ok: false, reason: 'too-large', size: declared, decoded: false, head: EMPTY, unread: true });
+    return readIncoming(incoming, excerpt, excerpt, false, HEAD_WAIT_MS).then((head) => ({
+      ok: false,
+      reason: 'too-large',
+      size: declared,
+      decoded: false,
+      head: head.ok ? head.bytes : head.head,
+      unread: true,
+    }));
+  }
   return new Promise<Raw>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (raw: Raw) => {
+      clearTimeout(timer);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onGone);
@@ -109,15 +209,24 @@ const readIncoming = (incoming: NodeIncoming, max: number): Promise<Raw> => {
       size += chunk.byteLength;
       if (size <= max) return void chunks.push(chunk);
       // stop buffering: the rest of an oversized body is never held (Node discards it after the answer)
-      finish({ ok: false, reason: 'too-large', size, decoded: false });
+      finish({ ok: false, reason: 'too-large', size, decoded: false, head: headOf([...chunks, chunk], excerpt), unread: true });
       incoming.pause();
     };
     const onEnd = () => finish({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
-    // 'aborted' / an early close: the connection ended before Content-Length bytes arrived
-    const onGone = () => finish({ ok: false, reason: 'truncated' });
+    // 'aborted' / an early close (the client's, or the server's request timeout): the connection
+    // ended before Content-Length bytes arrived
+    const onGone = () =>
+      finish({ ok: false, reason: 'truncated', size: Number.isFinite(declared) ? declared : size, head: headOf(chunks, excerpt), unread: false });
     const onClose = () => {
       if (!incoming.complete) onGone();
     };
+    const timer =
+      waitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            finish({ ok: false, reason: 'truncated', size: Number.isFinite(declared) ? declared : size, head: headOf(chunks, excerpt), unread: true });
+            incoming.pause();
+          }, waitMs);
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onGone);
@@ -129,50 +238,90 @@ const readIncoming = (incoming: NodeIncoming, max: number): Promise<Raw> => {
 const isZlib = (b: Uint8Array): boolean => b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
 
 /** Inflates at most `max` bytes: a compression bomb is stopped as soon as its output crosses the bound. */
-const inflate = async (bytes: Uint8Array, encoding: 'gzip' | 'deflate', max: number): Promise<Raw> => {
+const inflate = async (bytes: Uint8Array, encoding: 'gzip' | 'deflate', max: number, excerpt: number): Promise<Raw> => {
   const format = encoding === 'gzip' ? 'gzip' : isZlib(bytes) ? 'deflate' : 'deflate-raw';
   const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream(format)).getReader();
-  return drain(reader, max, true, { ok: false, reason: 'undecodable', encoding });
+  const out = await drain(reader, max, excerpt, true, encoding);
+  // what did not decode is kept as received, still compressed
+  return !out.ok && out.reason === 'undecodable' ? { ...out, size: bytes.byteLength, head: bytes.slice(0, excerpt), headEncoding: encoding } : out;
 };
 
 /**
  * The body of a request as text, at most `max` bytes after decoding. Under @hono/node-server it is
  * read from the Node request itself: asking Hono's Request for its body makes the server build an
  * undici Request over a web stream, which cost about a fifth of the CPU of an ingest call. Lambda
- * and app.request read the web Request; the bounds and answers are the same.
+ * and app.request read the web Request; the bounds and answers are the same. `excerpt`: how many
+ * of its first bytes a refusal carries (read, when the body was refused unread, up to that many).
  */
-export const readBody = async (c: { readonly env: unknown; readonly req: { readonly raw: Request } }, max: number): Promise<BodyRead> => {
+export const readBody = async (
+  c: { readonly env: unknown; readonly req: { readonly raw: Request } },
+  max: number,
+  options: { readonly excerpt?: number | undefined } = {},
+): Promise<BodyRead> => {
+  const excerpt = options.excerpt ?? 0;
   const incoming = incomingOf(c.env);
+  const read = (limit: number, keep: number, waitMs?: number) =>
+    incoming ? readIncoming(incoming, limit, keep, true, waitMs) : readRequest(c.req.raw, limit, keep);
+  const undecodable = undecodableOf(c.env);
+  if (undecodable !== undefined) {
+    const raw = await read(max, excerpt);
+    if (!raw.ok) return raw;
+    return { ok: false, reason: 'undecodable', encoding: undecodable, size: raw.bytes.byteLength, head: raw.bytes.slice(0, excerpt), unread: false };
+  }
   const header = incoming ? incoming.headers['content-encoding'] : c.req.raw.headers.get('content-encoding');
   const encoding = encodingOf(Array.isArray(header) ? header.join(',') : header);
-  if (typeof encoding === 'object') return { ok: false, reason: 'unsupported-encoding', encoding: encoding.unknown };
-  const raw = incoming ? await readIncoming(incoming, max) : await readRequest(c.req.raw, max);
+  if (typeof encoding === 'object') {
+    const unknown = encoding.unknown;
+    if (excerpt <= 0) return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: 0, head: EMPTY, unread: true };
+    // only its first bytes: a body that cannot be decoded is not read further
+    const raw = await read(excerpt, excerpt, HEAD_WAIT_MS);
+    if (raw.ok)
+      return {
+        ok: false,
+        reason: 'unsupported-encoding',
+        encoding: unknown,
+        size: raw.bytes.byteLength,
+        head: raw.bytes,
+        headEncoding: unknown,
+        unread: false,
+      };
+    return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: raw.size, head: raw.head, headEncoding: unknown, unread: raw.unread };
+  }
+  const raw = await read(max, excerpt);
   if (!raw.ok) return raw;
-  const decoded = encoding === 'identity' || raw.bytes.byteLength === 0 ? raw : await inflate(raw.bytes, encoding, max);
+  const decoded = encoding === 'identity' || raw.bytes.byteLength === 0 ? raw : await inflate(raw.bytes, encoding, max, excerpt);
   if (!decoded.ok) return decoded;
-  return { ok: true, text: utf8.decode(decoded.bytes), size: decoded.bytes.byteLength };
+  const bytes = decoded.bytes;
+  try {
+    return { ok: true, text: utf8.decode(bytes), size: bytes.byteLength };
+  } catch {
+    const offset = firstNonUtf8(bytes);
+    return { ok: false, reason: 'not-utf8', offset, byte: bytes[offset] ?? 0, size: bytes.byteLength, head: bytes.slice(0, excerpt), unread: false };
+  }
 };
 
 const kb = (n: number) => `${Math.round(n / 1024)} KB`;
 
-/** The 400 Segment answers for an oversized call or batch. */
-export const tooLarge = (what: 'call' | 'batch', max: number): HttpError =>
+/** The 400 Segment answers for an oversized call or batch; `path`: where it is (a call of a batch: `batch[3]`). */
+export const tooLarge = (what: 'call' | 'batch', max: number, path = 'body'): HttpError =>
   new HttpError(
     what === 'call' ? 'CALL_TOO_LARGE' : 'BODY_TOO_LARGE',
     `the ${what} is larger than Segment's limit of ${kb(max)} per ${what}; send ${what === 'call' ? 'less data per call' : 'smaller batches'}`,
-    [{ path: '(root)', message: `at most ${max} bytes` }],
+    [{ path, message: `at most ${max} bytes` }],
   );
+
+const hex = (byte: number) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 
 /**
  * The answer to a body that could not be read. An oversized ingest body keeps Segment's 400
  * (`segment`); a body over the bound only once decoded is 413, as on every other route.
  */
-export const unreadable = (read: Exclude<BodyRead, { ok: true }>, max: number, segment?: 'call' | 'batch'): HttpError => {
+export const unreadable = (read: BodyRefusal, max: number, segment?: 'call' | 'batch'): HttpError => {
+  // the rest of the body was not read: close the connection after the answer rather than let
+  // Node read and discard however much more the client sends
+  const close: Record<string, string> = read.unread ? { Connection: 'close' } : {};
   switch (read.reason) {
     case 'too-large': {
-      // the rest of the body was not read: close the connection after the answer rather than
-      // let Node read and discard however much more the client sends
-      const close: Record<string, string> = read.decoded ? {} : { Connection: 'close' };
       if (segment && !read.decoded) {
         const e = tooLarge(segment, max);
         return new HttpError(e.code, e.message, e.issues, close);
@@ -180,24 +329,38 @@ export const unreadable = (read: Exclude<BodyRead, { ok: true }>, max: number, s
       return new HttpError(
         'PAYLOAD_TOO_LARGE',
         `the request body is larger than the ${kb(max)} limit${read.decoded ? ' once decoded' : ''}`,
-        [{ path: '(root)', message: `at most ${max} bytes${read.decoded ? ' after Content-Encoding is decoded' : ''}` }],
+        [{ path: 'body', message: `at most ${max} bytes${read.decoded ? ' after Content-Encoding is decoded' : ''}` }],
         close,
       );
     }
     case 'truncated':
-      return new HttpError('BODY_INCOMPLETE', 'the request body ended before its Content-Length; send the whole body', [
-        { path: 'content-length', message: 'more than the bytes sent' },
-      ]);
+      return new HttpError(
+        'BODY_INCOMPLETE',
+        'the request body ended before its Content-Length (the connection closed, or the body did not arrive in time); send the whole body',
+        [{ path: 'content-length', message: 'more than the bytes sent' }],
+        close,
+      );
     case 'unsupported-encoding':
       return new HttpError(
         'UNSUPPORTED_MEDIA_TYPE',
         `the Content-Encoding ${JSON.stringify(read.encoding)} is not supported; send ${BODY_ENCODINGS.join(', ')} or an uncompressed body`,
         [{ path: 'content-encoding', message: `must be one of ${BODY_ENCODINGS.join(', ')}, identity` }],
+        close,
       );
     case 'undecodable':
-      return new HttpError('BODY_UNDECODABLE', `the request body is not valid ${read.encoding} data`, [
-        { path: 'content-encoding', message: `the body is not ${read.encoding}` },
-      ]);
+      return read.encoding === 'base64'
+        ? new HttpError('BODY_UNDECODABLE', 'the request body is marked base64-encoded (isBase64Encoded) but is not base64', [
+            { path: 'body', message: 'not base64' },
+          ])
+        : new HttpError('BODY_UNDECODABLE', `the request body is not valid ${read.encoding} data`, [
+            { path: 'content-encoding', message: `the body is not ${read.encoding}` },
+          ]);
+    case 'not-utf8':
+      return new HttpError(
+        'BODY_NOT_UTF8',
+        `the request body is not UTF-8 text: byte ${read.offset} (${hex(read.byte)}) does not begin or continue a UTF-8 character; send JSON encoded as UTF-8 (a Latin-1 é, 0xE9, is 0xC3 0xA9 in UTF-8)`,
+        [{ path: 'body', message: `not UTF-8 at byte ${read.offset}` }],
+      );
   }
 };
 

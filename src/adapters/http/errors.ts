@@ -16,15 +16,17 @@ export type HttpErrorCode =
   | 'NESTING_TOO_DEEP'
   | 'BODY_INCOMPLETE'
   | 'BODY_UNDECODABLE'
+  | 'BODY_NOT_UTF8'
   | 'TOO_MANY_CALLS'
   | 'MALFORMED_REQUEST'
+  | 'REQUEST_TIMEOUT'
   | 'HEADERS_TOO_LARGE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REPLAY_REJECTED'
   | 'INTERNAL_ERROR';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 503;
 
 export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   VALIDATION_FAILED: 400,
@@ -34,6 +36,7 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   NESTING_TOO_DEEP: 400,
   BODY_INCOMPLETE: 400,
   BODY_UNDECODABLE: 400,
+  BODY_NOT_UTF8: 400,
   TOO_MANY_CALLS: 400,
   MALFORMED_REQUEST: 400,
   BODY_TOO_LARGE: 400,
@@ -47,6 +50,7 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   QUARANTINE_PAYLOAD_UNAVAILABLE: 410,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CUSTOMER_ERASED: 410,
   // the request is well formed but conflicts with the customers' current state or rules
   IDENTIFIER_LIMIT_EXCEEDED: 409,

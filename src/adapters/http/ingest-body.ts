@@ -1,14 +1,16 @@
 import type { Context } from 'hono';
 import type { Principal } from '../../application/ports/access.port.js';
 import type { AppEnv, Gate } from './auth.js';
-import { parseJson, readBody, unreadable } from './body.js';
+import { parseJson, readBody, unreadable, type BodyRefusal } from './body.js';
 import { HttpError } from './errors.js';
 import type { HttpDeps } from './http.deps.js';
 
 // The body of an ingest route (Segment calls, interest capture): auth by header or body writeKey,
 // a bounded read (gzip and deflate decoded, the bound on the decoded bytes), JSON of any content
 // type (the SDKs send application/json, text/plain from sendBeacon, or a form type with a gzip
-// body), at most MAX_JSON_DEPTH deep. Unreadable JSON is kept in the quarantine, then refused.
+// body), at most MAX_JSON_DEPTH deep. Unreadable JSON is kept in the quarantine, then refused; so
+// is a body refused before it could be parsed (too large, cut short, not UTF-8, an encoding that
+// does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES and its size, never more.
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -35,6 +37,62 @@ const sourced = (principal: Principal, header: string | undefined): Principal =>
   return { ...principal, source: header };
 };
 
+/** How much of a body refused before it was parsed the quarantine keeps: one call's worth and more. */
+export const BODY_EXCERPT_BYTES = 64 * 1024;
+
+/** What the quarantine keeps of a body refused before it was parsed. */
+export type BodyExcerpt = {
+  /** the body's size as far as known: its Content-Length when it did not arrive whole, else the bytes received */
+  readonly bytes: number;
+  /** how many of its first bytes are kept (at most BODY_EXCERPT_BYTES) */
+  readonly kept: number;
+  /** the kept bytes as UTF-8 text, what is not UTF-8 shown as U+FFFD; absent while they are still compressed */
+  readonly text?: string;
+  /** the kept bytes exactly, when the text does not hold them exactly (not UTF-8, or compressed) */
+  readonly base64?: string;
+  /** the Content-Encoding the kept bytes are still in */
+  readonly contentEncoding?: string;
+};
+
+const lossy = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `secret`: a write key the body names, masked in what is kept (byte for byte, so offsets still hold) */
+export const excerptOf = (read: BodyRefusal, secret?: string): BodyExcerpt => {
+  const head = mask(read.head.subarray(0, BODY_EXCERPT_BYTES), secret);
+  const bytes = (kept: number) => ({ bytes: Math.max(read.size, head.byteLength), kept });
+  const base64 = () => Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('base64');
+  if (read.headEncoding !== undefined) return { ...bytes(head.byteLength), base64: base64(), contentEncoding: read.headEncoding };
+  // an excerpt cut inside a character ends before it
+  const whole = head.subarray(0, head.byteLength - (head.byteLength < read.size ? unfinished(head) : 0));
+  try {
+    return { ...bytes(whole.byteLength), text: utf8.decode(whole) };
+  } catch {
+    return { ...bytes(head.byteLength), text: lossy.decode(head), base64: base64() };
+  }
+};
+
+const mask = (head: Uint8Array, secret: string | undefined): Uint8Array => {
+  if (!secret) return head;
+  const bytes = Buffer.from(head);
+  for (let at = bytes.indexOf(secret); at >= 0; at = bytes.indexOf(secret, at + 1)) bytes.fill('*', at, at + Buffer.byteLength(secret));
+  return bytes;
+};
+
+/** how many bytes at the end of `b` begin a UTF-8 character they do not finish (0 to 3) */
+const unfinished = (b: Uint8Array): number => {
+  for (let k = 1; k <= Math.min(3, b.length); k++) {
+    const c = b[b.length - k]!;
+    if ((c & 0xc0) !== 0x80) return c >= 0xc0 && (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k ? k : 0;
+  }
+  return 0;
+};
+
+/** The write key a body refused unparsed names, if its first bytes show one. */
+const WRITE_KEY = /"writeKey"\s*:\s*"([^"\\]{1,256})"/;
+const writeKeyIn = (read: BodyRefusal): string | undefined =>
+  read.headEncoding === undefined ? WRITE_KEY.exec(lossy.decode(read.head.subarray(0, BODY_EXCERPT_BYTES)))?.[1] : undefined;
+
 export const receiveIngestBody = async (
   c: Context<AppEnv>,
   deps: Pick<HttpDeps, 'core'>,
@@ -44,8 +102,21 @@ export const receiveIngestBody = async (
 ): Promise<{ principal: Principal; body: unknown; size: number }> => {
   const address = c.get('clientAddress');
   let principal = gate.ingestByHeader(c.req.header('authorization'), address);
-  const read = await readBody(c, limit);
-  if (!read.ok) throw unreadable(read, limit, what);
+  const read = await readBody(c, limit, { excerpt: BODY_EXCERPT_BYTES });
+  if (!read.ok) {
+    const refused = unreadable(read, limit, what);
+    // kept for the credential that sent it; a body no credential vouches for is refused only
+    const key = writeKeyIn(read);
+    if (!principal && key !== undefined) principal = gate.ingestByWriteKey(key, address);
+    if (!principal) throw refused;
+    principal = sourced(principal, c.req.header(SOURCE_HEADER));
+    c.set('principal', principal);
+    const excerpt = excerptOf(read, key);
+    const reason = { code: refused.code, message: refused.message, issues: refused.issues };
+    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, excerpt, reason);
+    const kept = excerpt.kept === excerpt.bytes ? 'the body was kept' : `its first ${excerpt.kept} bytes were kept`;
+    throw new HttpError(refused.code, `${refused.message}; ${kept} in the quarantine`, refused.issues, refused.headers, { quarantineId });
+  }
   const parsed = parseJson(read.text);
   const value = parsed.ok || parsed.code === 'NESTING_TOO_DEEP' ? parsed.value : undefined;
   principal ??= gate.ingestByWriteKey(isObject(value) && typeof value.writeKey === 'string' ? value.writeKey : undefined, address);

@@ -9,6 +9,25 @@ import { errorBody } from './errors.js';
 export type RunningHttpServer = { readonly port: number; close(): Promise<void> };
 
 /**
+ * How long a client has to send a request: its headers within HEADERS_TIMEOUT_MS, the whole request
+ * (headers and body) within REQUEST_TIMEOUT_MS of its first byte; checked every
+ * TIMEOUT_CHECK_INTERVAL_MS. A client that stalls is answered 408 and the connection closed (Node's
+ * defaults, 60 s and 300 s checked every 30 s, let a stalled body hold a connection for minutes).
+ * 30 s carries a full 500 KB batch at 17 KB/s.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+export type HttpServerOptions = {
+  readonly port: number;
+  readonly hostname: string;
+  /** defaults HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS (tests shorten them) */
+  readonly headersTimeoutMs?: number | undefined;
+  readonly requestTimeoutMs?: number | undefined;
+};
+
+/**
  * Requests Node refuses before the app sees them (headers over its limit, a request that is not
  * HTTP/1.1) get a JSON error like every other answer, instead of Node's empty one.
  */
@@ -33,7 +52,13 @@ const answerClientError = (err: Error & { code?: string }, socket: Duplex): void
             ]),
           ] as const)
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? ([408, 'Request Timeout', errorBody('MALFORMED_REQUEST', 'the request did not arrive in time')] as const)
+          ? ([
+              408,
+              'Request Timeout',
+              errorBody('REQUEST_TIMEOUT', 'the request did not arrive in time; send its headers and body without pausing', [
+                { path: 'body', message: 'not received in time' },
+              ]),
+            ] as const)
           : ([400, 'Bad Request', errorBody('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1')] as const);
   const text = JSON.stringify(body);
   socket.end(
@@ -41,9 +66,16 @@ const answerClientError = (err: Error & { code?: string }, socket: Duplex): void
   );
 };
 
-export const startHttpServer = (app: HttpApp, options: { readonly port: number; readonly hostname: string }): Promise<RunningHttpServer> =>
+export const startHttpServer = (app: HttpApp, options: HttpServerOptions): Promise<RunningHttpServer> =>
   new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname }, (info: AddressInfo) => {
+    const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const serverOptions = {
+      headersTimeout: Math.min(headersTimeout, requestTimeout),
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, headersTimeout),
+    };
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname, serverOptions }, (info: AddressInfo) => {
       resolve({
         port: info.port,
         close: () =>

@@ -25,6 +25,12 @@ export type ApiRequest = {
   readonly request: Request;
   /** what the client's path carries in front of the route path (stage, base path): '' or `/seg/...` */
   readonly mountPrefix: string;
+  /**
+   * 'base64' when the event says its body is base64 (isBase64Encoded) and it is not: the request
+   * carries the body as sent, and the app refuses to read it (400 BODY_UNDECODABLE, quarantined on
+   * the ingest routes) instead of decoding whatever base64 it could find in it
+   */
+  readonly bodyUndecodable?: 'base64' | undefined;
 };
 
 export type PathOptions = {
@@ -140,10 +146,16 @@ const setHeader = (headers: Headers, name: string, value: string, append: boolea
   }
 };
 
-const bodyOf = (method: string, body: string | null | undefined, base64: boolean | undefined): Uint8Array | undefined => {
+/** standard base64 with its padding, as API Gateway encodes (Buffer.from skips what is not base64 instead of refusing it) */
+const isBase64 = (s: string): boolean => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+
+type EventBody = { readonly bytes: Uint8Array | undefined; readonly undecodable?: 'base64' | undefined };
+
+const bodyOf = (method: string, body: string | null | undefined, base64: boolean | undefined): EventBody => {
   // API Gateway passes a body on any method; fetch refuses one on GET and HEAD, and no route reads it there
-  if (body === undefined || body === null || body === '' || WITHOUT_BODY.has(method)) return undefined;
-  return base64 ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (body === undefined || body === null || body === '' || WITHOUT_BODY.has(method)) return { bytes: undefined };
+  if (!base64) return { bytes: Buffer.from(body, 'utf8') };
+  return isBase64(body) ? { bytes: Buffer.from(body, 'base64') } : { bytes: Buffer.from(body, 'utf8'), undecodable: 'base64' };
 };
 
 const hostOf = (domainName: unknown, headers: Headers): string => {
@@ -201,11 +213,13 @@ const restRequest = (event: Obj, options: PathOptions): ApiRequest => {
   // the path the client asked for is requestContext.path: `/prod/...` on the execute-api host (where
   // `path` lacks the stage), `/basePath/...` on a custom domain
   const seen = typeof context.path === 'string' ? context.path : path;
+  const sent = bodyOf(method.toUpperCase(), body, base64);
   return {
     format: 'rest',
     requestId: apiRequestIdOf(event),
-    request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)),
+    request: requestOf(url, method, headers, sent.bytes),
     mountPrefix: mountPrefix(seen, routed),
+    ...(sent.undecodable ? { bodyUndecodable: sent.undecodable } : {}),
   };
 };
 
@@ -230,11 +244,13 @@ const httpApiRequest = (event: Obj, options: PathOptions): ApiRequest => {
   if (cookies && cookies.length > 0) setHeader(headers, 'cookie', cookies.join('; '), false);
   const routed = routePath(rawPath, stage, options);
   const url = toUrl(hostOf(context.domainName, headers), routed, rawQuery ?? '');
+  const sent = bodyOf(method.toUpperCase(), body, base64);
   return {
     format: 'http',
     requestId: apiRequestIdOf(event),
-    request: requestOf(url, method, headers, bodyOf(method.toUpperCase(), body, base64)),
+    request: requestOf(url, method, headers, sent.bytes),
     mountPrefix: mountPrefix(rawPath, routed),
+    ...(sent.undecodable ? { bodyUndecodable: sent.undecodable } : {}),
   };
 };
 

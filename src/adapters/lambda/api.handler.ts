@@ -54,7 +54,9 @@ export const createApiHandler = (
       let result: ApiResult;
       try {
         // mountPrefix: the stage and base path the routing stripped, for links the browser can follow
-        const res = await (await appOf()).fetch(api.request, { event, lambdaContext: context, mountPrefix: api.mountPrefix });
+        // bodyUndecodable: a base64 body that is not base64, refused by the app's body reader
+        const env = { event, lambdaContext: context, mountPrefix: api.mountPrefix, bodyUndecodable: api.bodyUndecodable };
+        const res = await (await appOf()).fetch(api.request, env);
         result = await toApiResult(api.format, res);
       } catch (e) {
         // the app renders its own errors; this is only reached when something beneath it broke

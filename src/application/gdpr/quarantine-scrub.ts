@@ -77,12 +77,26 @@ const unquote = (raw: string): string => {
   }
 };
 
+/** the strings of a payload too long to be one identifier (a text), at most 4 levels down */
+const longStrings = (payload: unknown): string[] => {
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') {
+      if (v.length > MAX_LENGTH) out.push(v);
+    } else if (depth < 4 && v !== null && typeof v === 'object') for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  walk(payload, 0);
+  return out;
+};
+
 /**
  * The claim keys of every identifier-shaped token in a raw payload, recorded with the entry when
  * it is quarantined so that an erasure finds it even when the body does not parse.
  */
 export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, raw: unknown): string[] => {
-  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? '');
+  // a long string of a parsed payload is scanned as text too (the excerpt of a body refused before it
+  // was parsed is kept as one): in the payload's JSON its quotes are escaped and its id fields hidden
+  const text = typeof raw === 'string' ? raw : [JSON.stringify(raw) ?? '', ...longStrings(raw)].join('\n');
   const region = ports.settings.phoneRegion(tenant);
   const keys = new Set<string>();
   // the same value is often found twice (an email token is also a string of the parsed body)

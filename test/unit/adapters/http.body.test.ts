@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath } from '../../../src/application/segment/segment.schema.js';
-import { jsonDepth, MAX_JSON_DEPTH, parseJson, tooDeepPath } from '../../../src/adapters/http/body.js';
+import { firstNonUtf8, jsonDepth, MAX_JSON_DEPTH, parseJson, tooDeepPath, type BodyRefusal } from '../../../src/adapters/http/body.js';
+import { BODY_EXCERPT_BYTES, excerptOf } from '../../../src/adapters/http/ingest-body.js';
 
 // The nesting check at the edge: a linear scan of the JSON text, no recursion, that must agree
 // with the depth of the value JSON.parse makes of it (strings full of brackets and escapes included).
@@ -64,5 +65,78 @@ describe('JSON nesting at the edge', () => {
     expect(jsonDepth(text)).toBe(1_000_000);
     expect(jsonDepth(text, MAX_JSON_DEPTH)).toBe(MAX_JSON_DEPTH + 1);
     expect(parseJson(text)).toMatchObject({ ok: false, code: 'NESTING_TOO_DEEP', issues: [{ path: `${'[0]'.repeat(MAX_JSON_DEPTH)}` }] });
+  });
+});
+
+describe('UTF-8 at the edge', () => {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const decodes = (b: Uint8Array): boolean => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // mostly text, with bytes of every kind spliced in: lead bytes, continuations, overlongs, surrogates
+  const bytes = fc
+    .array(
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 6 }).map((t) => [...Buffer.from(t)]),
+        fc.array(fc.integer({ min: 0x80, max: 0xff }), { maxLength: 3 }),
+      ),
+      {
+        maxLength: 12,
+      },
+    )
+    .map((parts) => Uint8Array.from(parts.flat()));
+
+  it('finds a byte that is not UTF-8 exactly when the strict decoder refuses, and the bytes before it decode', () => {
+    fc.assert(
+      fc.property(bytes, (b) => {
+        const at = firstNonUtf8(b);
+        expect(at === -1).toBe(decodes(b));
+        if (at >= 0) {
+          expect(decodes(b.subarray(0, at))).toBe(true);
+          expect(decodes(b.subarray(0, at + 1))).toBe(false);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('names the Latin-1 byte of a legacy name', () => {
+    expect(firstNonUtf8(Buffer.from('{"userId":"Jos\xe9"}', 'latin1'))).toBe(14);
+    expect(firstNonUtf8(Buffer.from('{"userId":"José"}'))).toBe(-1);
+  });
+});
+
+describe('the excerpt the quarantine keeps of a body refused unparsed', () => {
+  const refusal = (head: Uint8Array, size: number): BodyRefusal => ({ ok: false, reason: 'truncated', size, head, unread: false });
+
+  it('keeps text exactly, cut before a character the bound would split, and the bytes of anything else', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 800 }), (text, cut) => {
+        const all = Buffer.from(text);
+        fc.pre(cut < all.byteLength);
+        const kept = excerptOf(refusal(all.subarray(0, cut), all.byteLength));
+        expect(kept.bytes).toBe(all.byteLength);
+        expect(kept.base64).toBeUndefined();
+        expect(cut - kept.kept).toBeLessThanOrEqual(3);
+        expect(Buffer.from(kept.text!).equals(all.subarray(0, kept.kept))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    const latin1 = Buffer.from('{"userId":"M\xfcller"}', 'latin1');
+    const held = excerptOf(refusal(latin1, latin1.byteLength));
+    expect(held).toEqual({ bytes: latin1.byteLength, kept: latin1.byteLength, text: '{"userId":"M\uFFFDller"}', base64: latin1.toString('base64') });
+  });
+
+  it(`keeps at most ${BODY_EXCERPT_BYTES} bytes of any body, and masks the write key byte for byte`, () => {
+    const big = Buffer.from(`{"writeKey":"wk-secret","pad":"${'p'.repeat(BODY_EXCERPT_BYTES * 2)}"}`);
+    const held = excerptOf(refusal(big, big.byteLength), 'wk-secret');
+    expect(held.kept).toBe(BODY_EXCERPT_BYTES);
+    expect(held.bytes).toBe(big.byteLength);
+    expect(held.text!.startsWith('{"writeKey":"*********","pad":"ppp')).toBe(true);
   });
 });

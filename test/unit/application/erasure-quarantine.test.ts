@@ -100,4 +100,11 @@ describe('the keyed hashes recorded for a raw body', () => {
       expect(keys).toContain(keyOf(field.startsWith('anon') ? 'anonymous_id' : 'user_id', value.trim()));
     },
   );
+
+  it('hold the id fields of a text inside a payload: the excerpt kept of a body refused before it was parsed', () => {
+    const text = `{"userId":"ada-excerpt","traits":{"email":"ada.excerpt@example.com","pad":"${'p'.repeat(400)}`;
+    const keys = quarantineMatchKeys(h.ports, TENANT, { bytes: 40_000_000, kept: text.length, text });
+    expect(keys).toContain(keyOf('user_id', 'ada-excerpt'));
+    expect(keys).toContain(keyOf('email', 'ada.excerpt@example.com'));
+  });
 });

@@ -45,7 +45,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       responses: {
         200: { description: 'accepted (or queued, or a duplicate of a call already processed)', content: { 'application/json': schemaOf(Success) } },
         400: {
-          description: 'invalid call: kept in the quarantine (quarantineId), or larger than 32 KB',
+          description: 'invalid call, or a body that cannot be read (larger than 32 KB, not UTF-8, cut short): kept in the quarantine (quarantineId)',
           content: { 'application/json': schemaOf(ErrorSchema) },
         },
       },
@@ -78,7 +78,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     responses: {
       200: { description: 'processed; `invalid` lists the refused calls by index', content: { 'application/json': schemaOf(BatchResult) } },
       400: {
-        description: 'the body itself cannot be read (not JSON, no batch array, larger than 500 KB)',
+        description: 'the body itself cannot be read (not JSON, not UTF-8, no batch array, larger than 500 KB): kept in the quarantine (quarantineId)',
         content: { 'application/json': schemaOf(ErrorSchema) },
       },
     },
@@ -109,7 +109,8 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     for (const [index, call] of calls.entries()) {
       // no call of a body within the call limit can be over it: only measure calls of larger batches
       if (size > CALL_LIMIT && bytes(call) > CALL_LIMIT) {
-        const e = tooLarge('call', CALL_LIMIT);
+        // issue paths in `invalid` are the call's own, listed by its index: the whole call is its root
+        const e = tooLarge('call', CALL_LIMIT, '(root)');
         refused.push({ index, call, reason: { code: e.code, message: e.message, issues: e.issues } });
         continue;
       }
