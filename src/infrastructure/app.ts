@@ -13,7 +13,7 @@ import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js'
 import type { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
-import { checkDataDirFree, DataDirInUse } from './local/server-lock.js';
+import { serverOnFile, type LockHolder } from './local/server-lock.js';
 import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
 import { TOKENS } from './tokens.js';
 
@@ -155,31 +155,33 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   const stopFollower = () => follower?.stop();
   const stopBookFollower = () => bookFollower?.stop();
   /**
-   * A job (log projection) beside a running server on the same data dir leaves the projection to
-   * the server's follower, which shares its checkpoint: the job then only decides and commits, and
-   * the server projects on the other core. At the end the job waits for that checkpoint to reach
-   * the end of the log (read-your-writes when it exits), and projects what is left itself if the
-   * server has gone or does not get there in time.
+   * A job (log projection) beside a running server that projects the same SQLite file (its lock in
+   * the data dir names the file) leaves the projection to the server's follower, which shares its
+   * checkpoint: the job then only decides and commits, and the server projects on the other core.
+   * When the job has written, it waits at the end for that checkpoint to pass what it wrote
+   * (read-your-writes when it exits), and projects what is left itself if the server has gone or
+   * does not get there in time. A server on the same dir but another file projects none of it.
    */
-  const besideServer = (): boolean => {
-    if (config.store !== 'sqlite' || config.projection !== 'log') return false;
-    try {
-      checkDataDirFree(config.dataDir);
-      return false;
-    } catch (e) {
-      if (e instanceof DataDirInUse) return true;
-      throw e;
-    }
-  };
-  const deferred = besideServer();
+  const serverBeside = (): LockHolder | undefined =>
+    config.store === 'sqlite' && config.projection === 'log' ? serverOnFile(config.dataDir, config.sqliteFile) : undefined;
+  const deferred = serverBeside() !== undefined;
+  /** what this job wrote, up to the last position it has waited for */
+  let waitedUpTo = 0;
   const serverProjected = async (timeoutMs = 120_000): Promise<void> => {
+    const wrote = (container.get(TOKENS.EventStore) as SqliteEventStore).lastCommittedHere();
+    if (!follower || wrote <= waitedUpTo) return; // nothing new written here: nothing to wait for
+    waitedUpTo = wrote;
     const started = Date.now();
-    for (const end = started + timeoutMs; follower && !follower.caughtUp() && Date.now() < end && besideServer(); )
+    let server = serverBeside();
+    for (const end = started + timeoutMs; follower.position() < wrote && Date.now() < end && server; server = serverBeside())
       await new Promise((r) => setTimeout(r, 200));
+    const who = server ? `the server (pid ${server.pid}${server.url ? `, ${server.url}` : ''})` : 'the server';
     console.error(
-      follower?.caughtUp()
-        ? `projected by the server running on ${config.dataDir} (waited ${((Date.now() - started) / 1000).toFixed(1)} s for it to catch up)`
-        : `the server on ${config.dataDir} did not project everything in time: projecting the rest here`,
+      follower.position() >= wrote
+        ? `projected by ${who} running on ${config.sqliteFile} (waited ${((Date.now() - started) / 1000).toFixed(1)} s for it to catch up)`
+        : server
+          ? `${who} on ${config.sqliteFile} did not project everything in time: projecting the rest here`
+          : `the server on ${config.sqliteFile} has stopped: projecting the rest here`,
     );
   };
   if (config.store === 'dynamodb') {

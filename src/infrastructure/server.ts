@@ -61,7 +61,8 @@ export const serve = async (base: Config, out: (line: string) => void = console.
   if (locks) checkDataDirFree(base.dataDir);
   await assertPortFree(base.port, base.host);
   const { config: withSecrets, generated } = withLocalSecrets(base);
-  const lock = locks ? lockDataDir(base.dataDir) : undefined;
+  // a job on the embedded store leaves its projection to the server projecting the same file
+  const lock = locks ? lockDataDir(base.dataDir, base.store === 'sqlite' ? base.sqliteFile : undefined) : undefined;
   let embedded: Awaited<ReturnType<typeof startEmbeddedDynamoDb>>;
   try {
     embedded = await startEmbeddedDynamoDb(withSecrets, out);
