@@ -364,13 +364,19 @@ describe('c360 jobs beside a running server', () => {
     expect(r.err.match(PROJECTED_BY_SERVER) ?? [], r.err).toHaveLength(1);
   });
 
-  it('on another SQLite file in the same data dir: projects its writes itself, at once, and says nothing of the server', async () => {
+  it('on another SQLite file in the same data dir: projects its writes itself, at once, and notes that the server does not serve that file', async () => {
     const other = join(dir, 'other-file', 'c360.sqlite');
     await mkdir(dirname(other), { recursive: true });
     const serverHeld = await counted(join(dataDir, 'c360.sqlite'), 'beside');
     const r = await bin(['seed', '--customers', '3', '--json'], { ...env(), C360_SQLITE_FILE: other });
     expect(r.code, r.err).toBe(0);
-    expect(r.err).not.toMatch(/server/);
+    expect(r.err).not.toMatch(PROJECTED_BY_SERVER);
+    expect(
+      r.err.match(
+        /^note: the server \(pid \d+, http:[^)]+\) on .* serves .*beside-server\/c360\.sqlite, not .*other-file\/c360\.sqlite where this job wrote: it does not see these writes/gm,
+      ) ?? [],
+      r.err,
+    ).toHaveLength(1);
     // it did not wait for a server that never projects this file (the wait gives up after 120 s)
     expect(r.seconds).toBeLessThan(60);
     const { streams, views } = await counted(other, 'beside');

@@ -68,11 +68,16 @@ export const checkDataDirFree = (dataDir: string): void => {
   if (holder && holder.pid !== process.pid && alive(holder.pid)) throw new DataDirInUse(dataDir, holder);
 };
 
+/** The live server (another process) holding the dir's lock, if there is one. */
+export const serverOnDir = (dataDir: string): LockHolder | undefined => {
+  const holder = read(join(dataDir, LOCK_FILE));
+  return holder && holder.pid !== process.pid && alive(holder.pid) ? holder : undefined;
+};
+
 /** The live server holding the dir's lock that projects this SQLite file (the same real path), if there is one. */
 export const serverOnFile = (dataDir: string, sqliteFile: string): LockHolder | undefined => {
-  const holder = read(join(dataDir, LOCK_FILE));
-  if (!holder?.sqliteFile || holder.pid === process.pid || !alive(holder.pid)) return undefined;
-  return holder.sqliteFile === realFile(sqliteFile) ? holder : undefined;
+  const holder = serverOnDir(dataDir);
+  return holder?.sqliteFile !== undefined && holder.sqliteFile === realFile(sqliteFile) ? holder : undefined;
 };
 
 export type ServerLock = { setUrl(url: string): void; release(): void };
