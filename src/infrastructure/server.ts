@@ -24,7 +24,7 @@ const whereData = (config: Config, dynamoLocal: boolean): string => {
     case 'eventstoredb':
       return `EventStoreDB log, keys and views in ${config.sqliteFile}`;
     case 'dynamodb':
-      return dynamoLocal ? `DynamoDB Local, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
+      return dynamoLocal ? `DynamoDB Local on ${config.dynamoEndpoint}, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
   }
 };
 
