@@ -13,7 +13,7 @@ import type { SqliteEventStore } from '../adapters/sqlite/sqlite.event-store.js'
 import type { SqliteLogFollower } from '../adapters/sqlite/sqlite.log-follower.js';
 import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
-import { checkDataDirFree, DataDirInUse } from './local/server-lock.js';
+import { realFile, serverOnDir, serverOnFile, type LockHolder } from './local/server-lock.js';
 import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
 import { TOKENS } from './tokens.js';
 
@@ -155,31 +155,46 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   const stopFollower = () => follower?.stop();
   const stopBookFollower = () => bookFollower?.stop();
   /**
-   * A job (log projection) beside a running server on the same data dir leaves the projection to
-   * the server's follower, which shares its checkpoint: the job then only decides and commits, and
-   * the server projects on the other core. At the end the job waits for that checkpoint to reach
-   * the end of the log (read-your-writes when it exits), and projects what is left itself if the
-   * server has gone or does not get there in time.
+   * A job (log projection) beside a running server that projects the same SQLite file (its lock in
+   * the data dir names the file) leaves the projection to the server's follower, which shares its
+   * checkpoint: the job then only decides and commits, and the server projects on the other core.
+   * When the job has written, it waits at the end for that checkpoint to pass what it wrote
+   * (read-your-writes when it exits), and projects what is left itself if the server has gone or
+   * does not get there in time. A server on the same dir but another file projects none of it.
    */
-  const besideServer = (): boolean => {
-    if (config.store !== 'sqlite' || config.projection !== 'log') return false;
-    try {
-      checkDataDirFree(config.dataDir);
-      return false;
-    } catch (e) {
-      if (e instanceof DataDirInUse) return true;
-      throw e;
+  const serverBeside = (): LockHolder | undefined =>
+    config.store === 'sqlite' && config.projection === 'log' ? serverOnFile(config.dataDir, config.sqliteFile) : undefined;
+  const deferred = serverBeside() !== undefined;
+  /** what this job wrote, up to the last position it has reported on */
+  let reportedUpTo = 0;
+  let notedOtherFile = false;
+  const holder = (h: LockHolder): string => `the server (pid ${h.pid}${h.url ? `, ${h.url}` : ''})`;
+  /** At the end of a job on the embedded store, once for what it wrote since the last time: who projects it. */
+  const jobWritten = async (timeoutMs = 120_000): Promise<void> => {
+    const wrote = (container.get(TOKENS.EventStore) as SqliteEventStore).lastCommittedHere();
+    if (!follower || wrote <= reportedUpTo) return; // nothing new written here: nothing to wait for
+    reportedUpTo = wrote;
+    if (!deferred) {
+      // a server on this dir that serves another file does not see what the job wrote
+      const other = serverOnDir(config.dataDir);
+      if (!notedOtherFile && other?.sqliteFile !== undefined && other.sqliteFile !== realFile(config.sqliteFile)) {
+        notedOtherFile = true;
+        console.error(
+          `note: ${holder(other)} on ${config.dataDir} serves ${other.sqliteFile}, not ${config.sqliteFile} where this job wrote: it does not see these writes (run the job with the server's C360_SQLITE_FILE to write to its store)`,
+        );
+      }
+      return;
     }
-  };
-  const deferred = besideServer();
-  const serverProjected = async (timeoutMs = 120_000): Promise<void> => {
     const started = Date.now();
-    for (const end = started + timeoutMs; follower && !follower.caughtUp() && Date.now() < end && besideServer(); )
+    let server = serverBeside();
+    for (const end = started + timeoutMs; server && follower.position() < wrote && Date.now() < end; server = serverBeside())
       await new Promise((r) => setTimeout(r, 200));
     console.error(
-      follower?.caughtUp()
-        ? `projected by the server running on ${config.dataDir} (waited ${((Date.now() - started) / 1000).toFixed(1)} s for it to catch up)`
-        : `the server on ${config.dataDir} did not project everything in time: projecting the rest here`,
+      follower.position() >= wrote
+        ? `projected by ${server ? holder(server) : 'the server'} running on ${config.sqliteFile} (waited ${((Date.now() - started) / 1000).toFixed(1)} s for it to catch up)`
+        : server
+          ? `${holder(server)} on ${config.sqliteFile} did not project everything in time: projecting the rest here`
+          : `the server on ${config.sqliteFile} has stopped: projecting the rest here`,
     );
   };
   if (config.store === 'dynamodb') {
@@ -286,7 +301,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         if (running) consumer.start();
       }
       await poller?.drain();
-      if (deferred) await serverProjected();
+      if (config.store === 'sqlite' && config.projection === 'log') await jobWritten();
       // a page's after-projection hooks may commit more (engagement decisions): until nothing is left
       // and the match book after them (beside a server, the server's book follower keeps it)
       for (let round = 0; follower && round < 10; round++) {

@@ -6,6 +6,7 @@ import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
 import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
+import { isLoopbackEndpoint, localCredentials, regionOrDefault } from '../adapters/aws/local-endpoint.js';
 import { StaticAuthenticator } from '../adapters/config/static-credentials.js';
 import type { Authenticator } from '../application/ports/access.port.js';
 import { StaticTenantSettings } from '../adapters/config/static-tenant-settings.js';
@@ -203,20 +204,15 @@ const bindSqlite = (c: Container, config: Config, m: typeof import('./stores/sql
   );
 };
 
-const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
-
 /**
- * On AWS the SDK's own chain gives region, endpoint and credentials. A local emulator needs none,
- * so it gets placeholders and the SDK never probes instance metadata for them.
+ * On AWS the SDK's own chain gives region, endpoint and credentials. A configured endpoint gets the
+ * environment's region (else us-east-1), and a local emulator placeholder credentials, so the SDK
+ * never probes instance metadata for them.
  */
 export const awsClientConfig = (endpoint: string | undefined) => {
   if (!endpoint) return {};
-  const local = LOOPBACK.test(endpoint) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
-  return {
-    endpoint,
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  };
+  const credentials = isLoopbackEndpoint(endpoint) ? localCredentials() : undefined;
+  return { endpoint, region: regionOrDefault(), ...(credentials ? { credentials } : {}) };
 };
 
 const bindDynamoDb = (c: Container, config: Config, m: typeof import('./stores/dynamodb.js'), keyring: () => MasterKeyring): void => {

@@ -14,6 +14,7 @@ import type { StoreTransfer } from '../application/ports/store-transfer.port.js'
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildContainer } from './container.js';
+import { embeddedDynamoDbEndpoint } from './local/embedded.js';
 import { TOKENS } from './tokens.js';
 
 // The composition of `c360 migrate`: both stores' transfer adapters from two configs, the use
@@ -41,6 +42,8 @@ export const openMigrationSide = async (config: Config): Promise<MigrationSide> 
       return sqliteSide(c, config, common);
     case 'dynamodb': {
       const client = c.get(TOKENS.DynamoDbClient);
+      // on AWS: a missing region is said before anything is read or written
+      if (!config.dynamoEndpoint) await client.config.region();
       const { tables } = config;
       const outboxTable = tables.outbox ?? `${tables.events}-outbox`;
       if (config.createTables ?? config.dynamoEndpoint !== undefined) {
@@ -128,14 +131,64 @@ export const runMigration = async (
   }
 };
 
+/** The table variables whose value is not the default, with their value: a server on the target needs each. */
+const tableSettings = (target: Config): Record<string, string> => {
+  const defaults = loadConfig({}).tables;
+  const { tables } = target;
+  const named: [string, string, string][] = [
+    ['C360_EVENTS_TABLE', tables.events, defaults.events],
+    ['C360_VIEWS_TABLE', tables.views, defaults.views],
+    ['C360_KEYS_TABLE', tables.keys, defaults.keys],
+    ['C360_QUARANTINE_TABLE', tables.quarantine, defaults.quarantine],
+    ['C360_AUDIT_TABLE', tables.audit, defaults.audit],
+    ['C360_LEDGER_TABLE', tables.ledger, defaults.ledger],
+    // by default the outbox is named after the events table
+    ['C360_OUTBOX_TABLE', tables.outbox ?? `${tables.events}-outbox`, `${tables.events}-outbox`],
+  ];
+  return Object.fromEntries(named.filter(([, value, byDefault]) => value !== byDefault).map(([name, value]) => [name, value]));
+};
+
+/** The settings a server (and the jobs beside it) start with on the target. */
+const startSettings = (target: Config, env: NodeJS.ProcessEnv): Record<string, string> => {
+  // the data dir holds the secrets (same master key, same claim secret) and the embedded DynamoDB Local
+  const dataDir: Record<string, string> = env.C360_DATA_DIR ? { C360_DATA_DIR: resolve(env.C360_DATA_DIR) } : {};
+  if (target.store === 'sqlite') return { C360_STORE: 'sqlite', C360_SQLITE_FILE: target.sqliteFile, ...dataDir };
+  // the data dir's own DynamoDB Local (started by C360_STORE=dynamodb npm start) is found without its endpoint, which changes at each start
+  const endpoint: Record<string, string> =
+    target.dynamoEndpoint && target.dynamoEndpoint !== embeddedDynamoDbEndpoint(target.dataDir) ? { AWS_ENDPOINT_URL_DYNAMODB: target.dynamoEndpoint } : {};
+  return { C360_STORE: 'dynamodb', ...endpoint, ...tableSettings(target), ...dataDir };
+};
+
+/** The AWS SDK's own errors when no DynamoDB endpoint is set and AWS is not configured either. */
+const awsUnconfigured = (e: unknown, dataDir: string): ConfigError | undefined => {
+  const err = e as { name?: unknown; message?: unknown } | null;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  const missing = /region is missing/i.test(message)
+    ? 'no AWS region (AWS_REGION)'
+    : err?.name === 'CredentialsProviderError'
+      ? `no AWS credentials (${message})`
+      : undefined;
+  if (!missing) return undefined;
+  const local = embeddedDynamoDbEndpoint(dataDir);
+  return new ConfigError(
+    `migrate --to dynamodb: AWS_ENDPOINT_URL_DYNAMODB is not set, so the target is DynamoDB on AWS, and the AWS SDK found ${missing}. ` +
+      `For DynamoDB Local, set its address: ${
+        local
+          ? `the one of this data dir runs on ${local}: AWS_ENDPOINT_URL_DYNAMODB=${local} c360 migrate --to dynamodb`
+          : 'AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:<port> (`C360_STORE=dynamodb npm start` starts one for this data dir and prints it)'
+      }. For AWS, set AWS_REGION and credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
+  );
+};
+
 /** The bin's `migrate`: source from the environment (and the data dir's secrets), target from it plus the request. */
 export const migrateFromEnv = async (source: Config, env: NodeJS.ProcessEnv, request: MigrateRequest): Promise<MigrateResult> => {
   const overrides = request.to === 'sqlite' ? { C360_STORE: 'sqlite', C360_SQLITE_FILE: resolve(request.file ?? '') } : { C360_STORE: 'dynamodb' };
   const target = targetConfig(source, loadConfig({ ...env, ...overrides }));
-  const report = await runMigration(source, target, request.tenant, { resume: request.resume, onProgress: request.onProgress, actor: request.actor });
-  const startEnv: Record<string, string> =
-    target.store === 'sqlite'
-      ? { C360_STORE: 'sqlite', C360_SQLITE_FILE: target.sqliteFile }
-      : { C360_STORE: 'dynamodb', ...(target.dynamoEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: target.dynamoEndpoint } : {}) };
-  return { ...report, env: startEnv };
+  let report: MigrationReport;
+  try {
+    report = await runMigration(source, target, request.tenant, { resume: request.resume, onProgress: request.onProgress, actor: request.actor });
+  } catch (e) {
+    throw (target.store === 'dynamodb' && !target.dynamoEndpoint && awsUnconfigured(e, target.dataDir)) || e;
+  }
+  return { ...report, env: startSettings(target, env) };
 };

@@ -24,7 +24,7 @@ const whereData = (config: Config, dynamoLocal: boolean): string => {
     case 'eventstoredb':
       return `EventStoreDB log, keys and views in ${config.sqliteFile}`;
     case 'dynamodb':
-      return dynamoLocal ? `DynamoDB Local, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
+      return dynamoLocal ? `DynamoDB Local on ${config.dynamoEndpoint}, data in ${config.dataDir}` : `DynamoDB at ${config.dynamoEndpoint ?? 'AWS'}`;
   }
 };
 
@@ -61,7 +61,8 @@ export const serve = async (base: Config, out: (line: string) => void = console.
   if (locks) checkDataDirFree(base.dataDir);
   await assertPortFree(base.port, base.host);
   const { config: withSecrets, generated } = withLocalSecrets(base);
-  const lock = locks ? lockDataDir(base.dataDir) : undefined;
+  // a job on the embedded store leaves its projection to the server projecting the same file
+  const lock = locks ? lockDataDir(base.dataDir, base.store === 'sqlite' ? base.sqliteFile : undefined) : undefined;
   let embedded: Awaited<ReturnType<typeof startEmbeddedDynamoDb>>;
   try {
     embedded = await startEmbeddedDynamoDb(withSecrets, out);

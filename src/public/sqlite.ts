@@ -1,7 +1,7 @@
 /**
  * The embedded store: one SQLite file (node:sqlite, WAL, durable when a commit is acknowledged)
  * holding the log and every store beside it. Node 22.15 or later (the
- * package's engines: node:sqlite came in 22.13, the lake's zstd in 22.15).
+ * package's engines: node:sqlite came unflagged in 22.13, the lake's zstd in 22.15).
  *
  * @module customer360-core/sqlite
  */

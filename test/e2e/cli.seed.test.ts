@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/infrastructure/cli.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
@@ -295,41 +295,103 @@ describe('c360 import --url: to a running server', () => {
   });
 });
 
-describe('c360 seed beside a running server on the same data dir', () => {
-  it('leaves the projection to the server (which runs it on the other core) and exits once every view is stored', async () => {
-    const dataDir = join(dir, 'beside-server');
-    const server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_LAKE: 'off' }), () => {});
-    try {
-      // a process of its own: the server's lock names another pid, as with `npm start` in one shell and the seed in another
-      const child = spawn(process.execPath, [BIN, 'seed', '--customers', '30', '--json'], {
-        env: { ...process.env, C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_STORE: 'sqlite', C360_DEBUG: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('close', resolve);
-      });
-      expect(code, err).toBe(0);
-      expect(err).toMatch(/^projected by the server running on .*beside-server \(waited [\d.]+ s for it to catch up\)$/m);
-      const result = JSON.parse(out) as { customersStarted?: number; calls: number; accepted?: number };
-      expect(result.calls).toBeGreaterThan(30);
-      // every customer the log holds has its stored view when the job has exited (not folded on read)
-      const { DatabaseSync } = await import('node:sqlite');
-      const db = new DatabaseSync(join(dataDir, 'c360.sqlite'), { readOnly: true });
-      try {
-        const streams = db.prepare("SELECT COUNT(DISTINCT stream_id) AS n FROM events WHERE tenant = 'beside'").get() as { n: number };
-        const views = db.prepare("SELECT COUNT(*) AS n FROM view_docs WHERE tenant = 'beside'").get() as { n: number };
-        expect(streams.n).toBeGreaterThanOrEqual(30);
-        expect(views.n).toBe(streams.n);
-      } finally {
-        db.close();
-      }
-    } finally {
-      await server.close();
-    }
+/** runs the bin as a process of its own (the server's lock names another pid, as with `npm start` in one shell and a job in another) */
+const bin = async (argv: string[], env: Record<string, string>) => {
+  const child = spawn(process.execPath, [BIN, ...argv], { env: { ...process.env, C360_DEBUG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  return { code, out, err, seconds: (Date.now() - started) / 1000 };
+};
+
+/** streams in the tenant's log and stored views in that SQLite file */
+const counted = async (file: string, tenant: string) => {
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const streams = db.prepare('SELECT COUNT(DISTINCT stream_id) AS n FROM events WHERE tenant = ?').get(tenant) as { n: number };
+    const views = db.prepare('SELECT COUNT(*) AS n FROM view_docs WHERE tenant = ?').get(tenant) as { n: number };
+    return { streams: streams.n, views: views.n };
+  } finally {
+    db.close();
+  }
+};
+
+const PROJECTED_BY_SERVER = /^projected by the server/gm;
+
+describe('c360 jobs beside a running server', () => {
+  let dataDir: string;
+  let server: Awaited<ReturnType<typeof serve>>;
+  const env = () => ({ C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_STORE: 'sqlite' });
+  beforeAll(async () => {
+    dataDir = join(dir, 'beside-server');
+    server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dataDir, C360_TENANT: 'beside', C360_LAKE: 'off' }), () => {});
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('on the same SQLite file: leaves the projection to the server (which runs it on the other core), says so once and exits once every view is stored', async () => {
+    const r = await bin(['seed', '--customers', '30', '--json'], env());
+    expect(r.code, r.err).toBe(0);
+    const said = r.err.match(PROJECTED_BY_SERVER) ?? [];
+    expect(said, r.err).toHaveLength(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^projected by the server \\(pid ${process.pid}, ${server.url}\\) running on .*beside-server/c360\\.sqlite \\(waited [\\d.]+ s for it to catch up\\)$`,
+        'm',
+      ),
+    );
+    const result = JSON.parse(r.out) as { calls: number };
+    expect(result.calls).toBeGreaterThan(30);
+    // every customer the log holds has its stored view when the job has exited (not folded on read)
+    const { streams, views } = await counted(join(dataDir, 'c360.sqlite'), 'beside');
+    expect(streams).toBeGreaterThanOrEqual(30);
+    expect(views).toBe(streams);
+  });
+
+  it('on the same file named through a symlinked directory: the server projects it (the real paths are the same)', async () => {
+    const link = join(dir, 'beside-link');
+    await symlink(dataDir, link);
+    const r = await bin(['seed', '--customers', '3', '--seed', '7', '--json'], { ...env(), C360_SQLITE_FILE: join(link, 'c360.sqlite') });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err.match(PROJECTED_BY_SERVER) ?? [], r.err).toHaveLength(1);
+  });
+
+  it('on another SQLite file in the same data dir: projects its writes itself, at once, and notes that the server does not serve that file', async () => {
+    const other = join(dir, 'other-file', 'c360.sqlite');
+    await mkdir(dirname(other), { recursive: true });
+    const serverHeld = await counted(join(dataDir, 'c360.sqlite'), 'beside');
+    const r = await bin(['seed', '--customers', '3', '--json'], { ...env(), C360_SQLITE_FILE: other });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).not.toMatch(PROJECTED_BY_SERVER);
+    expect(
+      r.err.match(
+        /^note: the server \(pid \d+, http:[^)]+\) on .* serves .*beside-server\/c360\.sqlite, not .*other-file\/c360\.sqlite where this job wrote: it does not see these writes/gm,
+      ) ?? [],
+      r.err,
+    ).toHaveLength(1);
+    // it did not wait for a server that never projects this file (the wait gives up after 120 s)
+    expect(r.seconds).toBeLessThan(60);
+    const { streams, views } = await counted(other, 'beside');
+    expect(streams).toBeGreaterThanOrEqual(3);
+    expect(views).toBe(streams);
+    // the server's file holds none of it
+    expect(await counted(join(dataDir, 'c360.sqlite'), 'beside')).toEqual(serverHeld);
+  });
+
+  it('a command that writes nothing (a read, a failure) says nothing of the server', async () => {
+    const listed = await bin(['quarantine', 'list'], env());
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.err).not.toMatch(/server/);
+    const failed = await bin(['export', 'cus_unknown'], env());
+    expect(failed.code).not.toBe(0);
+    expect(failed.err).not.toMatch(/server/);
   });
 });

@@ -70,6 +70,16 @@ describe('the public surface', () => {
     expect(code.split('\n').length).toBeLessThanOrEqual(35);
   });
 
+  it("README's build script is the one test/e2e/package.test.ts bundles that Lambda with (the tarball ships no fixtures to point at)", () => {
+    const build = readFileSync(join(ROOT, 'test/fixtures/user-project/build.mjs'), 'utf8');
+    const code = build.replace(/^(\/\/.*\n)+/, '');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(`\`\`\`js\n${code}\`\`\``);
+    // the README names no file of the repository's tests as something to use
+    const embedding = readme.slice(readme.indexOf('## Embedding'), readme.indexOf('## CLI'));
+    expect(embedding).not.toMatch(/as `test\/fixtures\/[^`]+` does/);
+  });
+
   it('every exported name of every subpath is the one docs/public-api.txt lists', async () => {
     await expect(surface()).toMatchFileSnapshot('../../docs/public-api.txt');
   }, 120_000);

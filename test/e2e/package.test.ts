@@ -21,17 +21,28 @@ let project: string;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequences of coloured output
 const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
+/**
+ * The environment of a machine with no AWS settings at all (no region, credentials or config
+ * files); instance metadata switched off, so nothing that looked for credentials could reach it.
+ */
+const noAws = (): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
+  AWS_CONFIG_FILE: join(work, 'no-aws-config'),
+  AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+});
+
 /** A command in the user's project, on the Node this repository pins, never throwing. */
-const run = (cmd: string, args: readonly string[], env: Record<string, string> = {}) => {
+const run = (cmd: string, args: readonly string[], env: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env) => {
   const r = spawnSync(cmd, [...args], {
     cwd: project,
     encoding: 'utf8',
-    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, ...env },
+    env: { ...base, PATH: `${BIN}:${process.env.PATH}`, ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, out: plain(r.stdout), err: plain(r.stderr) };
 };
-const node = (args: readonly string[], env: Record<string, string> = {}) => run(process.execPath, args, env);
+const node = (args: readonly string[], env: Record<string, string> = {}, base?: NodeJS.ProcessEnv) => run(process.execPath, args, env, base);
 const vitest = (args: readonly string[], env: Record<string, string> = {}) =>
   node(['node_modules/vitest/vitest.mjs', 'run', '--reporter=verbose', ...args], { CI: 'true', NO_COLOR: '1', ...env });
 
@@ -116,14 +127,19 @@ describe("a user's Lambda: the core on DynamoDB with its own identity rules, bun
       httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers', query: { identifier: 'user_id:shopper-1' }, headers: ingest }),
     ];
     writeFileSync(join(project, 'events.json'), JSON.stringify(events));
-    const played = node(['run-events.mjs', 'events.json', 'results.json'], {
-      DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
-      TABLE_PREFIX: prefix,
-      MASTER_KEY: randomBytes(32).toString('base64'),
-      CLAIM_SECRET: randomBytes(32).toString('hex'),
-      WRITE_KEY: writeKey,
-      ADMIN_TOKEN: adminToken,
-    });
+    // as README's local run: the endpoint and the function's own settings, no AWS region or credentials
+    const played = node(
+      ['run-events.mjs', 'events.json', 'results.json'],
+      {
+        DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
+        TABLE_PREFIX: prefix,
+        MASTER_KEY: randomBytes(32).toString('base64'),
+        CLAIM_SECRET: randomBytes(32).toString('hex'),
+        WRITE_KEY: writeKey,
+        ADMIN_TOKEN: adminToken,
+      },
+      noAws(),
+    );
     expect(played.code, played.err).toBe(0);
     const results = JSON.parse(readFileSync(join(project, 'results.json'), 'utf8')) as { statusCode: number; body: string }[];
     expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 404, 401]);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite.outbox.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';
 import { main } from '../../src/infrastructure/cli.js';
+import { startEmbeddedDynamoDb, type Embedded } from '../../src/infrastructure/local/embedded.js';
 import { openMigrationSide, runMigration, targetConfig } from '../../src/infrastructure/migrate.js';
 import { ALICE, scenarioCalls, seedScenario, type Seeded } from '../support/erasure-scenario.js';
 import { listAllViews, readAllEvents } from '../support/paging.js';
@@ -91,6 +93,10 @@ const OUTBOX = [
     lastError: 'sns: timeout',
   },
 ] as const satisfies readonly OutboxEntry[];
+const capture = () => {
+  let text = '';
+  return { write: (t: string) => ((text += t), true), text: () => text };
+};
 const ingestOn = (app: App, call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
 
 beforeAll(async () => {
@@ -211,17 +217,16 @@ describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
   it('runs as `c360 migrate --to sqlite --file` through the bin, and refuses to run twice into the same file', async () => {
     const env = { C360_DATA_DIR: dir, C360_SQLITE_FILE: join(dir, 'source.sqlite'), C360_TENANT: tenant, C360_PHONE_REGION: 'GB', ...secrets };
     const file = join(dir, 'cli.sqlite');
-    const captured = () => {
-      let text = '';
-      return { write: (t: string) => ((text += t), true), text: () => text };
-    };
+    const captured = capture;
     const [stdout, stderr] = [captured(), captured()];
     const code = await main(['migrate', '--to', 'sqlite', '--file', file], env, { stdout, stderr, debug: false, progressIntervalMs: 0 });
     expect(code, stderr.text()).toBe(0);
     const events = (await log(source)).length;
     expect(stdout.text()).toMatch(new RegExp(`events +${events}\\n`));
     expect(stdout.text()).toContain(`rebuilt the views there: ${events} events replayed`);
-    expect(stdout.text()).toContain(`now start with C360_STORE=sqlite C360_SQLITE_FILE=${file}`);
+    // the data dir (its secrets.json) with the file, for the server and for the jobs beside it
+    expect(stdout.text()).toContain(`now start on it with C360_STORE=sqlite C360_SQLITE_FILE=${file} C360_DATA_DIR=${dir} npm start`);
+    expect(stdout.text()).toContain('and run c360 jobs with the same settings');
 
     const again = captured();
     expect(await main(['migrate', '--to', 'sqlite', '--file', file], env, { stdout: captured(), stderr: again, debug: false })).toBe(1);
@@ -234,5 +239,99 @@ describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
     } finally {
       await migrated.close();
     }
+  }, 120_000);
+});
+
+describe('c360 migrate --to dynamodb through the bin: what to start with after it, and what is missing before it', () => {
+  const BIN = join(import.meta.dirname, '../../bin/c360.mjs');
+  let home: string;
+  let local: Embedded;
+  const env = (extra: Record<string, string> = {}) => ({ C360_DATA_DIR: home, C360_TENANT: 'moved', C360_PHONE_REGION: 'GB', ...secrets, ...extra });
+  const c360 = async (argv: string[], extra: Record<string, string> = {}) => {
+    const [stdout, stderr] = [capture(), capture()];
+    const code = await main(argv, env(extra), { stdout, stderr, debug: false, progressIntervalMs: 0 });
+    return { code, out: stdout.text(), err: stderr.text() };
+  };
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'c360-migrate-bin-'));
+    const seeded = await c360(['seed', '--customers', '2']);
+    expect(seeded.code, seeded.err).toBe(0);
+    // the data dir's own DynamoDB Local, as `C360_STORE=dynamodb npm start` on it starts one
+    local = await startEmbeddedDynamoDb(loadConfig({ C360_STORE: 'dynamodb', C360_DATA_DIR: home }));
+  }, 120_000);
+  afterAll(async () => {
+    await local?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('names the endpoint and every table that is not the default in the settings to start with', async () => {
+    const tables = Object.fromEntries(
+      ['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${prefix}bin-${t.toLowerCase()}`]),
+    );
+    const r = await c360(['migrate', '--to', 'dynamodb'], { AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'), ...tables });
+    expect(r.code, r.err).toBe(0);
+    const start = /^now start on it with (.*) npm start \(same C360_MASTER_KEY and C360_CLAIM_SECRET\)$/m.exec(r.out)?.[1];
+    expect(start, r.out).toBeDefined();
+    const settings = Object.fromEntries(start!.split(' ').map((kv) => kv.split('=') as [string, string]));
+    expect(settings).toEqual({ C360_STORE: 'dynamodb', AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'), ...tables, C360_DATA_DIR: home });
+    expect(r.out).toContain('and run c360 jobs with the same settings');
+
+    // only the tables that are not the default: the outbox named after the events table is left out
+    const some = { C360_EVENTS_TABLE: `${prefix}bin2-events`, C360_VIEWS_TABLE: `${prefix}bin2-views` };
+    const again = await c360(['migrate', '--to', 'dynamodb'], { AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'), ...some });
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain(
+      `now start on it with C360_STORE=dynamodb AWS_ENDPOINT_URL_DYNAMODB=${inject('dynamoEndpoint')} C360_EVENTS_TABLE=${some.C360_EVENTS_TABLE} C360_VIEWS_TABLE=${some.C360_VIEWS_TABLE} C360_DATA_DIR=${home} npm start`,
+    );
+  }, 120_000);
+
+  it("into the data dir's own DynamoDB Local (the README's recipe): the settings leave out its endpoint, which the next start finds", async () => {
+    const r = await c360(['migrate', '--to', 'dynamodb'], { AWS_ENDPOINT_URL_DYNAMODB: local.config.dynamoEndpoint! });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/rebuilt the views there: [1-9][\d,]* events replayed/);
+    expect(r.out).toContain(`now start on it with C360_STORE=dynamodb C360_DATA_DIR=${home} npm start`);
+    // a job on those settings alone reaches the migrated data through the same DynamoDB Local
+    const listed = await c360(['quarantine', 'list', '--json'], { C360_STORE: 'dynamodb' });
+    expect(listed.code, listed.err).toBe(0);
+    const target = await buildApp(
+      targetConfig(loadConfig(env()), loadConfig(env({ C360_STORE: 'dynamodb', AWS_ENDPOINT_URL_DYNAMODB: local.config.dynamoEndpoint! }))),
+    );
+    try {
+      expect((await target.core.queries.findByIdentifier('moved', 'user_id', 'user-42-0')).kind).toBe('view');
+    } finally {
+      await target.close();
+    }
+  }, 120_000);
+
+  it('without an endpoint or an AWS region: says what is missing and how to point at DynamoDB Local, before reaching anything', async () => {
+    // a process of its own, with no AWS settings at all (no region, no credentials, no config
+    // files, no instance metadata): the SDK finds no region, so nothing is sent anywhere
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('C360_')));
+    const run = (dataDir: string) =>
+      spawnSync(process.execPath, [BIN, 'migrate', '--to', 'dynamodb'], {
+        encoding: 'utf8',
+        env: {
+          ...bare,
+          ...env({ C360_DATA_DIR: dataDir }),
+          AWS_CONFIG_FILE: join(home, 'no-aws-config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      });
+    const beside = run(home);
+    expect(beside.status, beside.stderr).toBe(1);
+    expect(beside.stderr).toContain(
+      'error: migrate --to dynamodb: AWS_ENDPOINT_URL_DYNAMODB is not set, so the target is DynamoDB on AWS, and the AWS SDK found no AWS region (AWS_REGION).',
+    );
+    // the DynamoDB Local running for this data dir is named, with the command to use it
+    expect(beside.stderr).toContain(
+      `the one of this data dir runs on ${local.config.dynamoEndpoint}: AWS_ENDPOINT_URL_DYNAMODB=${local.config.dynamoEndpoint} c360 migrate --to dynamodb`,
+    );
+    expect(beside.stderr).toContain('For AWS, set AWS_REGION and credentials');
+    const alone = run(join(home, 'elsewhere'));
+    expect(alone.status, alone.stderr).toBe(1);
+    expect(alone.stderr).toContain(
+      'AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:<port> (`C360_STORE=dynamodb npm start` starts one for this data dir and prints it)',
+    );
   }, 120_000);
 });

@@ -45,7 +45,9 @@ const migrate = async (ctx: CommandContext, options: MigrateOptions): Promise<nu
     out.line(`migrated tenant "${tenant}" to ${options.to}:`);
     for (const [kind, n] of Object.entries(result.counts)) out.line(`  ${kind.padEnd(12)} ${n.toLocaleString('en-US')}`);
     out.line(`rebuilt the views there: ${plural(result.rebuild.events, 'event')} replayed into ${plural(result.rebuild.docs, 'read model document')}`);
-    out.line(`now start with ${start} (same C360_MASTER_KEY and C360_CLAIM_SECRET)`);
+    out.line(`now start on it with ${start} npm start (same C360_MASTER_KEY and C360_CLAIM_SECRET)`);
+    // a job without them would write to the store migrated from, which the server no longer reads
+    out.line('  and run c360 jobs with the same settings (export them in the shell): without them a job uses the store migrated from');
     return 0;
   } catch (e) {
     progress.stop(last, true);

@@ -1,12 +1,21 @@
+import { loopbackDefaults } from '../aws/local-endpoint.js';
 import { DynamoDBClient, QueryCommand, type AttributeValue, type DynamoDBClientConfig, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 
 // Every DynamoDB client of the adapters: the SDK's standard retry mode (exponential backoff with
 // full jitter, throttling recognised by error code) with more attempts than the SDK's default 3,
-// as AWS advises for DynamoDB, so a throttled burst is slowed down rather than failed.
+// as AWS advises for DynamoDB, so a throttled burst is slowed down rather than failed. A loopback
+// endpoint (DynamoDB Local) gets a region and placeholder credentials when none are given.
 
 export const DYNAMODB_RETRY = { retryMode: 'standard', maxAttempts: 8 } as const satisfies DynamoDBClientConfig;
 
-export const createDynamoDbClient = (config: DynamoDBClientConfig = {}): DynamoDBClient => new DynamoDBClient({ ...DYNAMODB_RETRY, ...config });
+/**
+ * A DynamoDB client with the adapters' retry settings. With a loopback `endpoint`
+ * (`http://127.0.0.1:8000`, `http://localhost:8000`) and no `region` or `credentials`, it uses
+ * AWS_REGION (else us-east-1) and, unless AWS_ACCESS_KEY_ID or AWS_PROFILE is set, placeholder
+ * credentials: DynamoDB Local checks neither, and the SDK then never looks for them.
+ */
+export const createDynamoDbClient = (config: DynamoDBClientConfig = {}): DynamoDBClient =>
+  new DynamoDBClient({ ...DYNAMODB_RETRY, ...config, ...loopbackDefaults(config) });
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

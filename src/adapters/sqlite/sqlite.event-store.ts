@@ -87,6 +87,8 @@ export class SqliteEventStore implements EventStore {
   private scheduled = false;
   /** position ranges committed through this instance (the log follower can skip what was projected inline) */
   private readonly local = new PositionRanges();
+  /** the last log position committed through this instance (0: none) */
+  private lastLocal = 0;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -140,7 +142,10 @@ export class SqliteEventStore implements EventStore {
     this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
     group.forEach((m, i) => {
       const o = outcomes[i]!;
-      if (o.ok && o.positions) this.local.add(o.positions[0], o.positions[1]);
+      if (o.ok && o.positions) {
+        this.local.add(o.positions[0], o.positions[1]);
+        this.lastLocal = Math.max(this.lastLocal, o.positions[1]);
+      }
       if (o.ok) m.resolve(o.result);
       else m.reject(o.error);
     });
@@ -149,6 +154,11 @@ export class SqliteEventStore implements EventStore {
   /** Whether this instance committed the event at `position` (in this process, since it opened). */
   committedHere(position: number): boolean {
     return this.local.has(position);
+  }
+
+  /** The last log position this instance committed (in this process, since it opened); 0 when it wrote nothing. */
+  lastCommittedHere(): number {
+    return this.lastLocal;
   }
 
   /** Forgets what this instance committed up to `position` (the follower has passed it). */

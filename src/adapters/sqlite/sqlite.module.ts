@@ -22,11 +22,23 @@ export const loadSqlite = (): SqliteModule => {
   } finally {
     process.emitWarning = emit;
   }
-  if (!found?.DatabaseSync) {
-    throw new Error(
-      `the embedded store needs node:sqlite, which Node ${process.version} does not have (Node 22.13 or newer does). ` +
-        'Run through npm (npm start, npm run c360 -- ...): it uses the Node 22 that the lockfile pins. Or choose another store with C360_STORE',
-    );
-  }
+  if (!found?.DatabaseSync) throw new Error(nodeTooOld(process.version, fromSource(import.meta.url)));
   return (loaded = found);
 };
+
+/** The oldest Node the package runs on: package.json's engines (node:sqlite from 22.13, the lake's zstd from 22.15). */
+export const MIN_NODE = '22.15';
+
+/** Whether this module runs from the repository's TypeScript sources (npm start, npm run c360), not from an installed or bundled build. */
+export const fromSource = (moduleUrl: string): boolean => /\/src\/adapters\/sqlite\/sqlite\.module\.ts$/.test(moduleUrl);
+
+/**
+ * What to do on a Node without node:sqlite: in the repository, run through npm, whose lockfile pins
+ * a Node 22; in a project of one's own (whose lockfile pins nothing of the kind), run that project
+ * on a newer Node.
+ */
+export const nodeTooOld = (version: string, inRepository: boolean): string =>
+  `the embedded store needs node:sqlite, which Node ${version} does not have: customer360-core needs Node ${MIN_NODE} or newer (its package.json engines). ` +
+  (inRepository
+    ? "In this repository, run through npm (npm start, npm run c360 -- ...): its lockfile pins a Node 22 (npm's node package) that the scripts run on. Or choose another store with C360_STORE"
+    : `Run your project on Node ${MIN_NODE} or newer (your own setup decides which Node runs it, e.g. nvm install 22). Or use another store: C360_STORE for the c360 command, another adapter (memory, DynamoDB) in your own code`);

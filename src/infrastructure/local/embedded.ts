@@ -76,6 +76,16 @@ const running = async (file: string, warn: (message: string) => void): Promise<s
   return undefined;
 };
 
+/** The endpoint of the DynamoDB Local a live process (a server, a job) runs for this data dir, if there is one; nothing is started or stopped. */
+export const embeddedDynamoDbEndpoint = (dataDir: string): string | undefined => {
+  try {
+    const record = JSON.parse(readFileSync(join(resolve(dataDir), 'dynamodb', 'endpoint.json'), 'utf8')) as EndpointRecord;
+    return record.owner !== undefined && alive(record.owner) && alive(record.pid) ? record.endpoint : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** When DynamoDB Local takes longer than this to answer, say that it is starting (it takes 3-13 s). */
 export const SLOW_START_MS = 1_000;
 

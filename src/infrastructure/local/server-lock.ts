@@ -1,14 +1,35 @@
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 // One server per data dir: <data dir>/server.lock names the server that holds it (pid, URL). A
 // second `npm start` on the same dir is refused with that server's address, instead of sharing
 // (and outliving) its store. A lock whose process is gone (killed, crashed) is taken over. CLI
-// jobs take no lock: they are meant to run beside the server on the same data.
+// jobs take no lock: they are meant to run beside the server on the same data. A server on the
+// embedded store also names its SQLite file (its real path), so a job on the same dir but another
+// file (C360_SQLITE_FILE) knows that server is not projecting what it writes.
 
 export const LOCK_FILE = 'server.lock';
 
-export type LockHolder = { readonly pid: number; readonly url?: string | undefined; readonly startedAt?: string | undefined };
+export type LockHolder = {
+  readonly pid: number;
+  readonly url?: string | undefined;
+  readonly startedAt?: string | undefined;
+  /** the embedded store's SQLite file the server projects (its real path); absent on other stores */
+  readonly sqliteFile?: string | undefined;
+};
+
+/** A file's real path (symlinks and `..` resolved), also before the file exists: its directory's, then its name. */
+export const realFile = (file: string): string => {
+  try {
+    return realpathSync(file);
+  } catch {
+    try {
+      return join(realpathSync(dirname(resolve(file))), basename(file));
+    } catch {
+      return resolve(file);
+    }
+  }
+};
 
 export class DataDirInUse extends Error {
   override readonly name = 'DataDirInUse';
@@ -47,13 +68,29 @@ export const checkDataDirFree = (dataDir: string): void => {
   if (holder && holder.pid !== process.pid && alive(holder.pid)) throw new DataDirInUse(dataDir, holder);
 };
 
+/** The live server (another process) holding the dir's lock, if there is one. */
+export const serverOnDir = (dataDir: string): LockHolder | undefined => {
+  const holder = read(join(dataDir, LOCK_FILE));
+  return holder && holder.pid !== process.pid && alive(holder.pid) ? holder : undefined;
+};
+
+/** The live server holding the dir's lock that projects this SQLite file (the same real path), if there is one. */
+export const serverOnFile = (dataDir: string, sqliteFile: string): LockHolder | undefined => {
+  const holder = serverOnDir(dataDir);
+  return holder?.sqliteFile !== undefined && holder.sqliteFile === realFile(sqliteFile) ? holder : undefined;
+};
+
 export type ServerLock = { setUrl(url: string): void; release(): void };
 
-/** Takes the dir's lock for this process (taking over a dead holder's); DataDirInUse when a live server holds it. */
-export const lockDataDir = (dataDir: string): ServerLock => {
+/**
+ * Takes the dir's lock for this process (taking over a dead holder's); DataDirInUse when a live
+ * server holds it. `sqliteFile`: the embedded store's file this server projects.
+ */
+export const lockDataDir = (dataDir: string, sqliteFile?: string): ServerLock => {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, LOCK_FILE);
-  const mine = (url?: string) => `${JSON.stringify({ pid: process.pid, ...(url ? { url } : {}), startedAt: new Date().toISOString() })}\n`;
+  const projects = sqliteFile === undefined ? {} : { sqliteFile: realFile(sqliteFile) };
+  const mine = (url?: string) => `${JSON.stringify({ pid: process.pid, ...(url ? { url } : {}), ...projects, startedAt: new Date().toISOString() })}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(file, mine(), { flag: 'wx', mode: 0o600 });
