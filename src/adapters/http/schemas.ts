@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { unknownFieldMessage } from '../../domain/shared/names.js';
+import { refuseUnknownFields } from '../../domain/shared/names.js';
 
 // Request and response shapes as the OpenAPI document shows them. Requests are validated against
 // them; responses are documented (the use cases' own types are the source of truth). Response and
@@ -30,17 +30,7 @@ export const jsonBody = <T extends z.ZodType>(schema: () => T) => ({ content: { 
  * the known field it most likely misspells), never dropped: a misspelled `operationID` would
  * otherwise make a retry a second write. The Segment ingest bodies stay loose, as Segment's are.
  */
-export const strictBody = <S extends z.ZodRawShape>(shape: S) => {
-  const known = Object.keys(shape);
-  const fields = new Set(known);
-  return z.preprocess((value, ctx) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-    const unknown = Object.keys(value).filter((k) => !fields.has(k));
-    if (unknown.length === 0) return value;
-    for (const k of unknown) ctx.addIssue({ code: 'custom', path: [k], message: unknownFieldMessage(k, known) });
-    return Object.fromEntries(Object.entries(value).filter(([k]) => fields.has(k)));
-  }, z.strictObject(shape));
-};
+export const strictBody = <S extends z.ZodRawShape>(shape: S) => z.preprocess(refuseUnknownFields(Object.keys(shape)), z.strictObject(shape));
 
 export const ErrorSchema = lazy(() =>
   z
