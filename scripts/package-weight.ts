@@ -74,7 +74,7 @@ export const weigh = async (name: string, contents: string): Promise<Weight> => 
 export const CORE_ON_MEMORY = `
 import { createCore, createPorts, defaultSourceOf } from './src/public/index.ts';
 import { memoryStores } from './src/public/memory.ts';
-const core = createCore(createPorts({ stores: memoryStores(), claimSecret: 'secret' }), { inlineProjection: true, sourceOf: defaultSourceOf });
+const core = createCore(createPorts({ stores: memoryStores(), claimSecret: 'package-weight-claim-secret-0123456789' }), { inlineProjection: true, sourceOf: defaultSourceOf });
 export const handler = (event) => core.ingest.ingest('acme', defaultSourceOf('acme', 'web'), event);
 `;
 

@@ -15,7 +15,9 @@ export type PortsOptions = {
   readonly stores: StorePorts;
   /**
    * the secret claim keys are derived with (HMAC-SHA-256 of tenant, type and value). It must stay
-   * the same for the life of the store: a new secret makes every known identifier unknown.
+   * the same for the life of the store: a new secret makes every known identifier unknown. At least
+   * CLAIM_SECRET_MIN_LENGTH (32) characters, or bytes for a Buffer, as the server requires of
+   * C360_CLAIM_SECRET: e.g. `randomBytes(32).toString('base64url')`, kept in a secret store.
    */
   readonly claimSecret: string | Buffer;
   /** identity rules, limits, score config and phone region; per tenant under `tenants` */
@@ -25,6 +27,24 @@ export type PortsOptions = {
   readonly metrics?: Metrics | undefined;
 };
 
+/** Shortest claim secret `createPorts` takes: the server's minimum for C360_CLAIM_SECRET. */
+const CLAIM_SECRET_MIN_LENGTH = 32;
+
+/**
+ * A short claim secret makes claim keys guessable from the identifiers (an email's key recomputed
+ * by anyone who guesses the secret), and it can never change for a store: refused at the start,
+ * before anything is written under it.
+ */
+const checkClaimSecret = (secret: unknown): void => {
+  const length = typeof secret === 'string' ? secret.length : Buffer.isBuffer(secret) ? secret.byteLength : undefined;
+  if (length === undefined) throw new TypeError('claimSecret: must be a string or a Buffer');
+  if (length < CLAIM_SECRET_MIN_LENGTH)
+    throw new RangeError(
+      `claimSecret: must hold at least ${CLAIM_SECRET_MIN_LENGTH} ${typeof secret === 'string' ? 'characters' : 'bytes'} (got ${length}); ` +
+        "generate one with randomBytes(32).toString('base64url') and keep it: it can never change for a store",
+    );
+};
+
 /**
  * Every port the core needs: the stores given, Node's crypto for data keys and claim keys, and
  * settings from `settings`. Quarantined payloads are personal data, so the quarantine given is
@@ -32,6 +52,7 @@ export type PortsOptions = {
  */
 export const createPorts = (options: PortsOptions): CorePorts => {
   const { stores } = options;
+  checkClaimSecret(options.claimSecret);
   const cipher = new AesGcmCipher();
   return {
     ...stores,

@@ -107,7 +107,12 @@ export const IDENTITY_LAWS: readonly (IdentityLaw & { readonly name: IdentityLaw
 
 const newWorld = (rules: IdentityRules): World => {
   const clock = { now: () => NOW };
-  const ports = createPorts({ stores: memoryStores({ clock }), claimSecret: 'identity-laws', settings: { identityRules: rules }, clock });
+  const ports = createPorts({
+    stores: memoryStores({ clock }),
+    claimSecret: 'identity-laws-claim-secret-0123456789',
+    settings: { identityRules: rules },
+    clock,
+  });
   const core = createCore(ports, { inlineProjection: false, sourceOf: (_t, name) => (name === 'crm' ? CRM : WEB) });
   return { core, rules: compileRules(rules), keyOf: (tenant, type, value) => ports.hasher.claimKey(tenant, type, value) };
 };

@@ -78,4 +78,20 @@ describe('c360 laws', () => {
     expect((await laws(['--rules', join(dir, 'missing.json')])).err).toMatch(/cannot read .*missing\.json \(ENOENT\)/);
     expect((await laws(['--rules', bad, '--law', 'nonsense'])).err).toMatch(/--law: unknown nonsense/);
   });
+
+  it('refuses a pattern that backtracks without bound, an unknown key and a custom type that misspells a built-in one (exit 2, each named)', async () => {
+    const redos = await file('redos.json', { ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['^[0-]+$', '^(a+)+$'] } });
+    const r = await laws(['--rules', redos]);
+    expect(r.code, r.out + r.err).toBe(2);
+    expect(r.err).toContain('blocked.patterns.1: pattern "^(a+)+$" is refused: it repeats a group that itself repeats or alternates');
+    const { clusterGuard, ...rest } = DEFAULT_IDENTITY_RULES;
+    const misspelt = await file('misspelt.json', { ...rest, clusterguard: clusterGuard });
+    const m = await laws(['--rules', misspelt]);
+    expect(m.code).toBe(2);
+    expect(m.err).toContain('clusterguard: unknown field; did you mean clusterGuard?');
+    const emial = await file('emial.json', { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, emial: { limit: 1, priority: 5 } } });
+    const e = await laws(['--rules', emial]);
+    expect(e.code).toBe(2);
+    expect(e.err).toContain('types.emial: custom type "emial" is within two edits of the built-in type email');
+  });
 });

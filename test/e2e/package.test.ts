@@ -149,6 +149,18 @@ describe("a user's Lambda: the core on DynamoDB with its own identity rules, bun
     const linked = (type: string) => customer.identifiers.filter((i) => i.type === type).map((i) => i.value);
     expect(linked('email')).toEqual(['first@shop.example']);
     expect(linked('user_id')).toEqual(['shopper-1']);
+
+    // the same handler with a short claim secret does not start: createPorts names the option
+    const short = node(['run-events.mjs', 'events.json', 'short.json'], {
+      DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
+      TABLE_PREFIX: prefix,
+      MASTER_KEY: randomBytes(32).toString('base64'),
+      CLAIM_SECRET: 'short',
+      WRITE_KEY: writeKey,
+      ADMIN_TOKEN: adminToken,
+    });
+    expect(short.code).not.toBe(0);
+    expect(short.err).toContain('RangeError: claimSecret: must hold at least 32 characters (got 5)');
   }, 300_000);
 });
 

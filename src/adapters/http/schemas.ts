@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { refuseUnknownFields } from '../../domain/shared/names.js';
 
 // Request and response shapes as the OpenAPI document shows them. Requests are validated against
 // them; responses are documented (the use cases' own types are the source of truth). Response and
@@ -23,6 +24,13 @@ export const schemaOf = <T extends z.ZodType>(schema: () => T): { readonly schem
 
 /** A JSON request body, for the document only (registerPath): its schema is built when read. */
 export const jsonBody = <T extends z.ZodType>(schema: () => T) => ({ content: { 'application/json': schemaOf(schema) } });
+
+/**
+ * The JSON body of an admin or API route: a field it does not take is refused by name (400, with
+ * the known field it most likely misspells), never dropped: a misspelled `operationID` would
+ * otherwise make a retry a second write. The Segment ingest bodies stay loose, as Segment's are.
+ */
+export const strictBody = <S extends z.ZodRawShape>(shape: S) => z.preprocess(refuseUnknownFields(Object.keys(shape)), z.strictObject(shape));
 
 export const ErrorSchema = lazy(() =>
   z
@@ -243,19 +251,17 @@ export const CustomerExport = lazy(() =>
     .openapi('CustomerExport', { description: "everything held about the customer's identity cluster, personal values decrypted" }),
 );
 
-export const ConsentRequest = z
-  .object({
-    purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: "matched case-insensitively, as Segment's categoryPreferences" }),
-    status: z.enum(['granted', 'withdrawn']),
-    at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'when the person decided; default now; at most 5 minutes ahead' }),
-    source: z
-      .string()
-      .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must name a system (letters, digits, _ . : -, at most 64); it is stored unencrypted')
-      .optional()
-      .openapi({ example: 'preference-center', description: 'default operator:<credential id>' }),
-    operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
-  })
-  .openapi('ConsentRequest');
+export const ConsentRequest = strictBody({
+  purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: "matched case-insensitively, as Segment's categoryPreferences" }),
+  status: z.enum(['granted', 'withdrawn']),
+  at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'when the person decided; default now; at most 5 minutes ahead' }),
+  source: z
+    .string()
+    .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must name a system (letters, digits, _ . : -, at most 64); it is stored unencrypted')
+    .optional()
+    .openapi({ example: 'preference-center', description: 'default operator:<credential id>' }),
+  operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
+}).openapi('ConsentRequest');
 
 export const ConsentResult = lazy(() =>
   z
@@ -272,7 +278,7 @@ export const ConsentResult = lazy(() =>
     .openapi('ConsentResult'),
 );
 
-export const RestrictionRequest = z.object({ reason: ReasonCode.optional() }).openapi('RestrictionRequest');
+export const RestrictionRequest = strictBody({ reason: ReasonCode.optional() }).openapi('RestrictionRequest');
 
 export const RestrictionResult = lazy(() =>
   z

@@ -20,7 +20,8 @@ export type KeyedIdentifier = Identifier & { readonly key: string };
 export type NormalizeOptions = { readonly defaultRegion: CountryCode };
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const MAX_VALUE_LENGTH = 320;
+/** Longest identifier value, in characters (after trimming and Unicode normalization). */
+export const MAX_VALUE_LENGTH = 320;
 const DIGIT = /\p{Nd}/gu;
 const MIN_PHONE_DIGITS = 3;
 

@@ -1,38 +1,62 @@
 import { z } from 'zod';
-import type { Identifier } from './identifier.js';
+import { closestName, strictFields } from '../shared/names.js';
+import { KNOWN_IDENTIFIER_TYPES, MAX_VALUE_LENGTH, type Identifier } from './identifier.js';
+import { MAX_PATTERNS, unsafePatternReason } from './pattern-safety.js';
 
-// built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
+// Every object of a rules document is strict: a key it does not take (`clusterguard` for
+// `clusterGuard`) is refused by name, never ignored. Identifier types may be custom by design, but a
+// custom type within two edits of a built-in one (`emial`) is refused as a likely misspelling unless
+// its entry says `"custom": true`. Blocked-value patterns that could backtrack without bound are
+// refused (pattern-safety.ts). Built on first parse, not at import (a Lambda's cold start builds no
+// schema it does not use).
 const rulesSchema = () => {
-  const TypeRule = z.object({
+  const typeRuleShape = {
     /** Most identifiers of this type on one customer; null means unlimited. */
     limit: z.number().int().positive().nullable(),
     /** When set, only identifiers first seen within this many ms before the event count. */
     windowMs: z.number().int().positive().optional(),
     /** Higher is kept longer: on a limit violation the lowest-priority incoming identifier is dropped. */
     priority: z.number().int(),
-  });
+  };
+  const TypeRule = strictFields(typeRuleShape);
+  /** An entry of `types`: `custom: true` says a name close to a built-in type is meant, not a typo. */
+  const TypeEntry = strictFields({ ...typeRuleShape, custom: z.literal(true).optional() });
 
   /** Identity rules are data: per tenant and versioned. */
-  const IdentityRules = z.object({
+  const IdentityRules = strictFields({
     version: z.number().int().positive(),
-    types: z.record(z.string(), TypeRule),
+    types: z.record(z.string(), TypeEntry).superRefine((types, ctx) => {
+      for (const [name, entry] of Object.entries(types)) {
+        const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
+        if (builtIn && entry.custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
+        const near = builtIn ? undefined : closestName(name, KNOWN_IDENTIFIER_TYPES);
+        if (near !== undefined && !entry.custom)
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `custom type "${name}" is within two edits of the built-in type ${near}: a misspelling of ${near}? If it is meant, say so with "custom": true in its entry`,
+          });
+      }
+    }),
     customType: TypeRule,
-    blocked: z.object({
+    blocked: strictFields({
       values: z.array(z.string()),
-      patterns: z.array(z.string()).refine(
-        (ps) =>
-          ps.every((p) => {
+      patterns: z
+        .array(z.string())
+        .max(MAX_PATTERNS)
+        .superRefine((ps, ctx) => {
+          ps.forEach((p, i) => {
             try {
               new RegExp(p);
-              return true;
             } catch {
-              return false;
+              return ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(p)} is not a valid regular expression` });
             }
-          }),
-        'every blocked pattern must be a valid regular expression',
-      ),
+            const why = unsafePatternReason(p);
+            if (why) ctx.addIssue({ code: 'custom', path: [i], message: `pattern ${JSON.stringify(p)} is refused: ${why}` });
+          });
+        }),
     }),
-    clusterGuard: z.object({
+    clusterGuard: strictFields({
       maxCustomers: z.number().int().positive(),
       maxIdentifiers: z.number().int().positive(),
     }),
@@ -70,13 +94,19 @@ export type CompiledRules = {
 
 export const compileRules = (rules: IdentityRules): CompiledRules => {
   const values = new Set(rules.blocked.values.map((v) => v.trim().toLowerCase()));
-  const patterns = rules.blocked.patterns.map((p) => new RegExp(p, 'i'));
+  // rules handed over as an object, without parseIdentityRules, get the same refusal
+  const patterns = rules.blocked.patterns.map((p, i) => {
+    const why = unsafePatternReason(p);
+    if (why) throw new RangeError(`invalid identity rules: blocked.patterns.${i}: pattern ${JSON.stringify(p)} is refused: ${why}`);
+    return new RegExp(p, 'i');
+  });
   return {
     source: rules,
     ruleFor: (type) => rules.types[type] ?? rules.customType,
     isBlocked: (id) => {
       const v = id.value.toLowerCase();
-      return values.has(v) || patterns.some((p) => p.test(v));
+      // a value longer than any identifier is refused as one anyway: no pattern runs over it
+      return values.has(v) || (v.length <= MAX_VALUE_LENGTH && patterns.some((p) => p.test(v)));
     },
   };
 };

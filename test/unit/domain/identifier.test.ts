@@ -168,6 +168,6 @@ describe('default identity rules', () => {
   it('refuses rules with a pattern that is not a valid regular expression', () => {
     const parsed = IdentityRules.safeParse({ ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['(unclosed'] } });
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.path).toEqual(['blocked', 'patterns']);
+    expect(parsed.error?.issues[0]?.path).toEqual(['blocked', 'patterns', 0]);
   });
 });

@@ -67,3 +67,21 @@ describe('reapplyErasures', () => {
     expect(await stores.readModels.get(tenant, ids[0]!)).toBeDefined();
   });
 });
+
+describe('createPorts', () => {
+  it('refuses a claim secret shorter than the server takes, naming the option, and takes one of 32', () => {
+    for (const secret of ['', 'short', 'x'.repeat(31)])
+      expect(() => createPorts({ stores: memoryStores(), claimSecret: secret })).toThrow(
+        new RangeError(
+          `claimSecret: must hold at least 32 characters (got ${secret.length}); generate one with randomBytes(32).toString('base64url') and keep it: it can never change for a store`,
+        ),
+      );
+    expect(() => createPorts({ stores: memoryStores(), claimSecret: Buffer.alloc(16, 1) })).toThrow(/claimSecret: must hold at least 32 bytes \(got 16\)/);
+    expect(() => createPorts({ stores: memoryStores(), claimSecret: undefined as unknown as string })).toThrow(/claimSecret: must be a string or a Buffer/);
+    const ports = createPorts({ stores: memoryStores(), claimSecret: 'x'.repeat(32) });
+    expect(ports.hasher.claimKey('shop', 'email', 'a@shop.example')).toMatch(/^[\w-]{43}$/);
+    expect(createPorts({ stores: memoryStores(), claimSecret: Buffer.alloc(32, 7) }).hasher.claimKey('shop', 'email', 'a@shop.example')).not.toBe(
+      ports.hasher.claimKey('shop', 'email', 'a@shop.example'),
+    );
+  });
+});

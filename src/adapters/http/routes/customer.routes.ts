@@ -6,7 +6,7 @@ import { pageTimeline } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { mergedRedirect } from '../redirect.js';
-import { Customer360, errors, IdParams, Limit, ok, Redirect, TimelinePage } from '../schemas.js';
+import { Customer360, errors, IdParams, Limit, ok, Redirect, strictBody, TimelinePage } from '../schemas.js';
 
 // The 360 read side and manual identity operations. A merged-away id answers 307 to the
 // survivor's same sub-path, query kept, so old links and cached ids keep working; its body names
@@ -172,7 +172,9 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         body: {
           required: true,
           content: {
-            'application/json': { schema: z.object({ otherId: IdParams.shape.id, force: z.boolean().optional(), ...OperationFields }).openapi('MergeRequest') },
+            'application/json': {
+              schema: strictBody({ otherId: IdParams.shape.id, force: z.boolean().optional(), ...OperationFields }).openapi('MergeRequest'),
+            },
           },
         },
       },
@@ -216,7 +218,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         params: IdParams,
         body: {
           required: true,
-          content: { 'application/json': { schema: z.object({ mergeId: z.string().min(1).max(256), ...OperationFields }).openapi('UnmergeRequest') } },
+          content: { 'application/json': { schema: strictBody({ mergeId: z.string().min(1).max(256), ...OperationFields }).openapi('UnmergeRequest') } },
         },
       },
       responses: {

@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv, Gate } from '../auth.js';
 import type { HttpDeps } from '../http.deps.js';
-import { errors, IdParams, lazy, ok } from '../schemas.js';
+import { errors, IdParams, lazy, ok, strictBody } from '../schemas.js';
 
 // GET /v1/customers/{id}/matches: the customer's probable duplicates, best first, each with its
 // match probability, weight and every field's contribution, from the stored match book. POST
@@ -73,16 +73,14 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
           required: true,
           content: {
             'application/json': {
-              schema: z
-                .object({
-                  otherId: IdParams.shape.id,
-                  operationId: z.string().min(1).max(128).optional(),
-                  force: z
-                    .boolean()
-                    .optional()
-                    .openapi({ description: "merge past the identity rules' limits, as POST /v1/customers/{id}/merge does (recorded as forced)" }),
-                })
-                .openapi('AcceptMatchRequest'),
+              schema: strictBody({
+                otherId: IdParams.shape.id,
+                operationId: z.string().min(1).max(128).optional(),
+                force: z
+                  .boolean()
+                  .optional()
+                  .openapi({ description: "merge past the identity rules' limits, as POST /v1/customers/{id}/merge does (recorded as forced)" }),
+              }).openapi('AcceptMatchRequest'),
             },
           },
         },
@@ -120,7 +118,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         params: IdParams,
         body: {
           required: true,
-          content: { 'application/json': { schema: z.object({ otherId: IdParams.shape.id }).openapi('RejectMatchRequest') } },
+          content: { 'application/json': { schema: strictBody({ otherId: IdParams.shape.id }).openapi('RejectMatchRequest') } },
         },
       },
       responses: {

@@ -1,0 +1,124 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { unsafePatternReason } from '../../../src/domain/identity/pattern-safety.js';
+import { compileRules, DEFAULT_IDENTITY_RULES } from '../../../src/domain/identity/rules.js';
+import { ConfigError, loadConfig } from '../../../src/infrastructure/config.js';
+import { IdentityRulesError, parseIdentityRules } from '../../../src/public/embed.js';
+
+// The identity rules file is strict: unknown keys, custom types that misspell a built-in one and
+// blocked-value patterns that could backtrack without bound are refused by name when it is loaded.
+
+const D = DEFAULT_IDENTITY_RULES;
+const refusal = (rules: unknown): IdentityRulesError => {
+  try {
+    parseIdentityRules(rules);
+  } catch (e) {
+    if (e instanceof IdentityRulesError) return e;
+    throw e;
+  }
+  throw new Error('the rules were accepted');
+};
+
+describe('identity rules: unknown keys', () => {
+  it('names an unknown key at any level, with the known key it misspells', () => {
+    const { clusterGuard, ...rest } = D;
+    expect(refusal({ ...rest, clusterguard: clusterGuard }).message).toBe('invalid identity rules: clusterguard: unknown field; did you mean clusterGuard?');
+    expect(refusal({ ...D, clusterGuard: { ...D.clusterGuard, maxCustomer: 3 } }).fields).toEqual(['clusterGuard.maxCustomer']);
+    expect(refusal({ ...D, blocked: { ...D.blocked, pattern: [] } }).message).toContain('blocked.pattern: unknown field; did you mean patterns?');
+    expect(refusal({ ...D, customType: { ...D.customType, windowMS: 5 } }).message).toContain('customType.windowMS: unknown field; did you mean windowMs?');
+    expect(refusal({ ...D, types: { ...D.types, email: { limit: 5, priority: 80, prio: 1 } } }).fields).toEqual(['types.email.prio']);
+    expect(refusal({ ...D, comment: 'x' }).message).toContain('comment: unknown field; the fields are version, types, customType, blocked, clusterGuard');
+  });
+});
+
+describe('identity rules: custom types near a built-in one', () => {
+  it('refuses a custom type within two edits of a built-in type unless its entry says custom: true', () => {
+    const withType = (name: string, entry: object) => ({ ...D, types: { ...D.types, [name]: entry } });
+    for (const [name, builtIn] of [
+      ['emial', 'email'],
+      ['phones', 'phone'],
+      ['userid', 'user_id'],
+      ['crm_ids', 'crm_id'],
+      ['devce_id', 'device_id'],
+    ] as const) {
+      const e = refusal(withType(name, { limit: 1, priority: 5 }));
+      expect(e.fields).toEqual([`types.${name}`]);
+      expect(e.message).toContain(`custom type "${name}" is within two edits of the built-in type ${builtIn}`);
+      const meant = parseIdentityRules(withType(name, { limit: 1, priority: 5, custom: true }));
+      expect(compileRules(meant).ruleFor(name)).toMatchObject({ limit: 1, priority: 5 });
+    }
+    // far from every built-in type: custom without saying so
+    expect(compileRules(parseIdentityRules(withType('loyalty_card', { limit: 2, priority: 60 }))).ruleFor('loyalty_card').limit).toBe(2);
+    expect(refusal(withType('email', { limit: 1, priority: 5, custom: true })).message).toContain('types.email.custom: email is a built-in type');
+  });
+});
+
+describe('identity rules: blocked-value patterns', () => {
+  it('refuses patterns that can backtrack without bound, naming the pattern and why', () => {
+    const e = refusal({ ...D, blocked: { values: [], patterns: ['^[0-]+$', '^(a+)+$'] } });
+    expect(e.fields).toEqual(['blocked.patterns.1']);
+    expect(e.message).toContain('pattern "^(a+)+$" is refused: it repeats a group that itself repeats or alternates');
+    for (const p of ['(a|a)*$', '(?:ab|a)+', '^(a?){25}a{25}$', '(a*)*', '^(\\w+\\s?)+$', '(a+){2}'])
+      expect(unsafePatternReason(p), p).toMatch(/nested quantifier/);
+    for (const p of ['a+a+a+a+b', '.*.*x', '^\\d+-\\d+$', 'x{2,}y*']) expect(unsafePatternReason(p), p).toMatch(/more than one item without bound/);
+    expect(unsafePatternReason('(a)\\1')).toMatch(/backreference/);
+    expect(unsafePatternReason('(?<n>a)\\k<n>')).toMatch(/backreference/);
+    for (const p of ['a(?=b)', 'a(?!b)', '(?<=a)b', '(?<!a)b']) expect(unsafePatternReason(p), p).toMatch(/lookaround/);
+    expect(unsafePatternReason('a?a?a?a?a?a?aaaaaa')).toMatch(/more than 32 ways/);
+    expect(unsafePatternReason('a'.repeat(257))).toMatch(/longer than 256/);
+    expect(refusal({ ...D, blocked: { values: [], patterns: ['('] } }).message).toContain('blocked.patterns.0: "(" is not a valid regular expression');
+  });
+
+  it('keeps the patterns people write for placeholders', () => {
+    for (const p of [
+      ...D.blocked.patterns,
+      '^test.*@example\\.com$',
+      '^(unknown|none|null|n/a)$',
+      '^\\d{4}-\\d{2}-\\d{2}$',
+      '^(ab)+$',
+      '[a+]+',
+      '^x{3,}$',
+      '^\\+?1?5{10}$',
+    ])
+      expect(unsafePatternReason(p), p).toBeUndefined();
+  });
+
+  it('runs no pattern over a value longer than an identifier', () => {
+    const rules = compileRules(parseIdentityRules({ ...D, blocked: { values: ['x'.repeat(400)], patterns: ['^x+$'] } }));
+    expect(rules.isBlocked({ type: 'user_id', value: 'x'.repeat(320) })).toBe(true);
+    expect(rules.isBlocked({ type: 'user_id', value: 'x'.repeat(321) })).toBe(false);
+    // a listed value is still blocked whatever its length
+    expect(rules.isBlocked({ type: 'user_id', value: 'x'.repeat(400) })).toBe(true);
+  });
+});
+
+describe('the server refuses such a rules file at start-up', () => {
+  it('is a ConfigError naming C360_IDENTITY_RULES_FILE and the key or pattern', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'c360-rules-'));
+    try {
+      const file = join(dir, 'rules.json');
+      const { clusterGuard, ...rest } = D;
+      await writeFile(file, JSON.stringify({ ...rest, clusterguard: clusterGuard }));
+      expect(() => loadConfig({ C360_IDENTITY_RULES_FILE: file })).toThrow(
+        new ConfigError('C360_IDENTITY_RULES_FILE: clusterguard: unknown field; did you mean clusterGuard?'),
+      );
+      await writeFile(file, JSON.stringify({ ...D, blocked: { values: [], patterns: ['^(a+)+$'] } }));
+      expect(() => loadConfig({ C360_IDENTITY_RULES_FILE: file })).toThrow(
+        /C360_IDENTITY_RULES_FILE: blocked\.patterns\.0: pattern "\^\(a\+\)\+\$" is refused/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rules given as an object, without parsing', () => {
+  it('are compiled only when their patterns are safe', () => {
+    expect(() => compileRules({ ...D, blocked: { values: [], patterns: ['^(a+)+$'] } })).toThrow(
+      /invalid identity rules: blocked\.patterns\.0: pattern "\^\(a\+\)\+\$" is refused/,
+    );
+    expect(compileRules(D).isBlocked({ type: 'device_id', value: '0000-0000' })).toBe(true);
+  });
+});
