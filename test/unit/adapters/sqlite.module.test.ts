@@ -43,6 +43,8 @@ describe('the message on a Node without node:sqlite', () => {
   const oldNode = old.status === 0 && /^v(\d+)\.(\d+)/.exec(old.stdout) ? old.stdout.trim() : undefined;
   const tooOld =
     oldNode !== undefined && (([, major, minor]) => Number(major) < 22 || (Number(major) === 22 && Number(minor) < 13))(/^v(\d+)\.(\d+)/.exec(oldNode)!);
+  if (!tooOld)
+    console.log(`[skip] the older-Node check: /usr/bin/node is ${oldNode ?? 'missing'}, not older than 22.13, so there is no older Node to run c360 on`);
   it.skipIf(!tooOld)(`the repository's c360 run on an older Node (${oldNode ?? 'none found'}) says to run it through npm`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'c360-old-node-'));
     try {
