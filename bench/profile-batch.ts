@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
+import { trackBatches } from './track-batches.js';
 
 // A CPU-profiling target, not a bench row: /v1/batch's core path (ingestBatch of 100 calls, the
 // workload of bench/batch-load.ts) in one process, without HTTP, on the store named by argv[2]
@@ -23,19 +24,7 @@ const config = loadConfig({
 const app = await buildApp(config);
 await app.startBackground();
 const source = app.sourceOf('bench', 'http');
-let n = 0;
-const batch = () =>
-  Array.from({ length: 100 }, () => {
-    n++;
-    return {
-      type: 'track',
-      messageId: `pb-${n}`,
-      userId: `user-${n % 5_000}`,
-      event: 'Product Viewed',
-      properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 },
-      timestamp: new Date().toISOString(),
-    };
-  });
+const batch = trackBatches('pb');
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 let calls = 0;

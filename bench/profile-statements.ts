@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { SqliteDatabase } from '../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
+import { trackBatches } from './track-batches.js';
 
 // A diagnostic, not a bench row: what /v1/batch's core path (ingestBatch of 100 calls, the
 // workload of bench/profile-batch.ts) asks of the embedded SQLite file, per call: each statement
@@ -64,19 +65,7 @@ const app = await buildApp(
 );
 await app.startBackground();
 const source = app.sourceOf('bench', 'http');
-let n = 0;
-const batch = () =>
-  Array.from({ length: 100 }, () => {
-    n++;
-    return {
-      type: 'track',
-      messageId: `ps-${n}`,
-      userId: `user-${n % 5_000}`,
-      event: 'Product Viewed',
-      properties: { product_id: `p${n % 200}`, category: 'electronics', price: 19.99 },
-      timestamp: new Date().toISOString(),
-    };
-  });
+const batch = trackBatches('ps');
 for (let i = 0; i < 60; i++) await app.core.ingest.ingestBatch('bench', source, { batch: batch() });
 counting = true;
 const t0 = performance.now();
