@@ -22,6 +22,18 @@ export const httpGuardsSuite = (api: () => Api): void => {
       const entry = held.body.items.find((i: { id: string }) => i.id === res.body.error.quarantineId);
       expect(entry).toMatchObject({ reason: { code: 'MALFORMED_JSON' }, payload: '{"userId": "x", traits: ' });
 
+      // a write key inside a body that does not parse is not kept: masked character for character
+      const secret = 'a-write-key-of-someone-else-0123';
+      const withKey = await a.request('POST', '/v1/identify', {
+        writeKey: a.keys.acmeWrite,
+        body: `{"writeKey": "${secret}", "userId": "x", traits: `,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(codeOf(withKey)).toBe('MALFORMED_JSON');
+      const heldKey = await a.request('GET', '/v1/quarantine?status=pending&limit=500&payload=true', { token: a.keys.acmeAdmin });
+      const keyEntry = heldKey.body.items.find((i: { id: string }) => i.id === withKey.body.error.quarantineId);
+      expect(keyEntry.payload).toBe(`{"writeKey": "${'*'.repeat(secret.length)}", "userId": "x", traits: `);
+
       const batch = await a.request('POST', '/v1/batch', { writeKey: a.keys.acmeWrite, body: 'not json' });
       expect(batch.status).toBe(400);
       expect(codeOf(batch)).toBe('MALFORMED_JSON');

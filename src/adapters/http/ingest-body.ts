@@ -88,6 +88,14 @@ const unfinished = (b: Uint8Array): number => {
   return 0;
 };
 
+/**
+ * A body kept as text although it does not parse: every write key it names is masked (character for
+ * character), as a call that parses is kept without its writeKey. A credential is not personal data
+ * the quarantine is for, and whoever reads the quarantine must not learn one.
+ */
+const withoutWriteKeys = (text: string): string =>
+  text.replace(/("writeKey"\s*:\s*")([^"\\]{1,256})(")/g, (_, open: string, key: string, close: string) => `${open}${'*'.repeat(key.length)}${close}`);
+
 /** The write key a body refused unparsed names, if its first bytes show one. */
 const WRITE_KEY = /"writeKey"\s*:\s*"([^"\\]{1,256})"/;
 const writeKeyIn = (read: BodyRefusal): string | undefined =>
@@ -125,7 +133,7 @@ export const receiveIngestBody = async (
   if (!parsed.ok) {
     // kept as the text received: a value nested too deep would overflow whatever serializes it next
     const reason = { code: parsed.code, message: parsed.message, issues: parsed.issues };
-    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, read.text, reason);
+    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, withoutWriteKeys(read.text), reason);
     throw new HttpError(parsed.code, `${parsed.message}; the body was kept in the quarantine`, parsed.issues, {}, { quarantineId });
   }
   return { principal, body: parsed.value, size: read.size };
