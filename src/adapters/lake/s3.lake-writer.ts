@@ -209,6 +209,9 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       let p = this.pending.get(tenant);
       if (!p) this.pending.set(tenant, (p = pendingFrom(s)));
       bufferBatch(s, p, batch, position);
+      // erased by the log, purged by the next flush: until then a state saved by another path (an
+      // erasure of someone else, a reset) must not name them as erased
+      for (const id of p.erase) s.unpurged.add(id);
     });
   }
 
