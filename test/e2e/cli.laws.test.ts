@@ -92,6 +92,6 @@ describe('c360 laws', () => {
     const emial = await file('emial.json', { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, emial: { limit: 1, priority: 5 } } });
     const e = await laws(['--rules', emial]);
     expect(e.code).toBe(2);
-    expect(e.err).toContain('types.emial: custom type "emial" is within two edits of the built-in type email');
+    expect(e.err).toContain('types.emial: custom type "emial" looks like a misspelling of the built-in type email');
   });
 });

@@ -5,20 +5,26 @@
 // refuses may be harmless), simple, and pure: it reads the pattern's source.
 //
 // Refused: backreferences and lookarounds; a group repeated (*, +, {n}, {n,} or {n,m} with m > 1)
-// that itself holds a quantifier or an alternation; more than one unbounded repeat (*, +, {n,}) in
-// a pattern (two such repeats backtrack polynomially: a+a+a+a+b took minutes on 320 characters);
-// more than MAX_PATTERN_CHOICES ways through its bounded repeats (?, {n,m}) and alternations; more
-// than MAX_PATTERN_LENGTH characters. What remains is at most one unbounded repeat and a bounded
-// number of choices,
-// so a pattern costs at most a bounded multiple of the value's length squared, and values are
+// that itself holds a quantifier or an alternation; more than MAX_WIDE_REPEATS wide repeats (*, +,
+// {n,}, or {n,m} of more than 8 counts) in a pattern (each multiplies the backtracking by the
+// value's length: a+a+a+a+b took minutes on 320 characters); more than MAX_PATTERN_CHOICES ways
+// through its narrow repeats (?, {n,m}) and alternations; more than MAX_PATTERN_LENGTH characters.
+// What remains costs at most a bounded multiple of the value's length squared, and values are
 // bounded too (MAX_VALUE_LENGTH: a longer value is refused as an identifier, never run).
 
 /** Longest blocked-value pattern, in characters. */
 export const MAX_PATTERN_LENGTH = 256;
 /** Most blocked-value patterns in one rules document. */
 export const MAX_PATTERNS = 100;
-/** Most ways through a pattern's bounded repeats (`?`, `{n,m}`) and alternations (`|`), multiplied. */
+/** Most ways through a pattern's narrow repeats (`?`, `{n,m}` of at most 8 counts) and alternations (`|`), multiplied. */
 export const MAX_PATTERN_CHOICES = 32;
+/** A repeat of more counts than this (`{2,64}`) counts as a wide one, as `*` and `+` do. */
+const WIDE_REPEAT = 8;
+/**
+ * Most wide repeats in one pattern: two cost at most the value's length squared (about 100,000
+ * steps at 320 characters), three its cube (`a+a+a+a+b` took minutes on 320 characters).
+ */
+export const MAX_WIDE_REPEATS = 2;
 
 type Frame = { quantified: boolean; branches: number; choices: number };
 
@@ -93,10 +99,12 @@ export const unsafePatternReason = (pattern: string): string | undefined => {
     }
     if (max > 1 && typeof last === 'object' && (last.quantified || last.branches > 1))
       return 'it repeats a group that itself repeats or alternates (a nested quantifier such as (a+)+ or (a|b)*), which can take exponential time';
-    if (max === Number.POSITIVE_INFINITY && ++repeats > 1)
-      return 'it repeats more than one item without bound (such as a+b+ or .*x.*): two such repeats can take polynomial time; split it into several patterns, or list fixed values under blocked.values';
-    // a bounded repeat ({2,4}, ?) is as many choices as the counts it allows
-    if (max !== Number.POSITIVE_INFINITY) top.choices *= Math.max(1, max - min + 1);
+    // a wide repeat ({2,64}) backtracks like an unbounded one; a narrow one ({2,4}, ?) is as many
+    // choices as the counts it allows
+    const wide = max - min + 1 > WIDE_REPEAT;
+    if (wide && ++repeats > MAX_WIDE_REPEATS)
+      return `it repeats more than ${MAX_WIDE_REPEATS} items without bound or over a wide range (such as a+b+c+ or .*x.*y.*): each more multiplies the time by the value's length; split it into several patterns, or list fixed values under blocked.values`;
+    if (!wide) top.choices *= Math.max(1, max - min + 1);
     top.quantified = true;
     i += length - 1;
     if (pattern[i + 1] === '?') i++; // lazy

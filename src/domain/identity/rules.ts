@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { closestName, strictFields } from '../shared/names.js';
+import { misspellingOf, strictFields } from '../shared/names.js';
 import { KNOWN_IDENTIFIER_TYPES, MAX_VALUE_LENGTH, type Identifier } from './identifier.js';
 import { MAX_PATTERNS, unsafePatternReason } from './pattern-safety.js';
 
 // Every object of a rules document is strict: a key it does not take (`clusterguard` for
 // `clusterGuard`) is refused by name, never ignored. Identifier types may be custom by design, but a
-// custom type within two edits of a built-in one (`emial`) is refused as a likely misspelling unless
+// custom type that is a near-certain slip for a built-in one (`emial`, `userid`) is refused unless
 // its entry says `"custom": true`. Blocked-value patterns that could backtrack without bound are
 // refused (pattern-safety.ts). Built on first parse, not at import (a Lambda's cold start builds no
 // schema it does not use).
@@ -29,12 +29,12 @@ const rulesSchema = () => {
       for (const [name, entry] of Object.entries(types)) {
         const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
         if (builtIn && entry.custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
-        const near = builtIn ? undefined : closestName(name, KNOWN_IDENTIFIER_TYPES);
+        const near = builtIn ? undefined : misspellingOf(name, KNOWN_IDENTIFIER_TYPES);
         if (near !== undefined && !entry.custom)
           ctx.addIssue({
             code: 'custom',
             path: [name],
-            message: `custom type "${name}" is within two edits of the built-in type ${near}: a misspelling of ${near}? If it is meant, say so with "custom": true in its entry`,
+            message: `custom type "${name}" looks like a misspelling of the built-in type ${near}. If it is meant, say so with "custom": true in its entry`,
           });
       }
     }),

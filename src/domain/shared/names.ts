@@ -19,6 +19,42 @@ export const closestName = (name: string, known: readonly string[], maxEdits = 2
   return best;
 };
 
+const bare = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+const undoubled = (s: string): string => bare(s).replace(/(.)\1+/g, '$1');
+/** whether a and b differ by one swap of neighbouring characters */
+const swapped = (a: string, b: string): boolean => {
+  if (a.length !== b.length || a === b) return false;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+};
+
+/** whether `short` is `long` less one character */
+const dropped = (short: string, long: string): boolean => {
+  if (short.length + 1 !== long.length) return false;
+  let i = 0;
+  while (i < short.length && short[i] === long[i]) i++;
+  return short.slice(i) === long.slice(i + 1);
+};
+
+/**
+ * The known name `name` is almost surely a misspelling of, or undefined. Only the slips that are
+ * near-certain count: a separator or case away (`userid`, `User-Id`), a letter doubled or undoubled
+ * (`emaill`), two neighbouring letters swapped (`emial`), a plural (`phones`), a letter dropped
+ * from a name of six letters or more (`devce_id`). Names a letter apart otherwise are often meant
+ * (`cms_id` beside `crm_id`, `user_uid`, `email2`) and are left alone.
+ */
+export const misspellingOf = (name: string, known: readonly string[]): string | undefined =>
+  known.find(
+    (k) =>
+      name !== k &&
+      (bare(name) === bare(k) ||
+        undoubled(name) === undoubled(k) ||
+        swapped(bare(name), bare(k)) ||
+        bare(name) === `${bare(k)}s` ||
+        (bare(k).length >= 6 && dropped(bare(name), bare(k)))),
+  );
+
 /** `unknown field; did you mean operationId?`, or the known fields when none is close. */
 export const unknownFieldMessage = (name: string, known: readonly string[]): string => {
   const close = closestName(name, known);

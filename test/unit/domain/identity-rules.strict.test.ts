@@ -34,7 +34,7 @@ describe('identity rules: unknown keys', () => {
 });
 
 describe('identity rules: custom types near a built-in one', () => {
-  it('refuses a custom type within two edits of a built-in type unless its entry says custom: true', () => {
+  it('refuses a custom type that is a near-certain slip for a built-in type unless its entry says custom: true', () => {
     const withType = (name: string, entry: object) => ({ ...D, types: { ...D.types, [name]: entry } });
     for (const [name, builtIn] of [
       ['emial', 'email'],
@@ -42,14 +42,18 @@ describe('identity rules: custom types near a built-in one', () => {
       ['userid', 'user_id'],
       ['crm_ids', 'crm_id'],
       ['devce_id', 'device_id'],
+      ['emaill', 'email'],
+      ['User-Id', 'user_id'],
     ] as const) {
       const e = refusal(withType(name, { limit: 1, priority: 5 }));
       expect(e.fields).toEqual([`types.${name}`]);
-      expect(e.message).toContain(`custom type "${name}" is within two edits of the built-in type ${builtIn}`);
+      expect(e.message).toContain(`custom type "${name}" looks like a misspelling of the built-in type ${builtIn}`);
       const meant = parseIdentityRules(withType(name, { limit: 1, priority: 5, custom: true }));
       expect(compileRules(meant).ruleFor(name)).toMatchObject({ limit: 1, priority: 5 });
     }
-    // far from every built-in type: custom without saying so
+    // far from every built-in type, or a letter apart but plainly meant: custom without saying so
+    for (const name of ['erp_id', 'cms_id', 'cdp_id', 'crm_uid', 'email2', 'phone2', 'user_uid', 'emal'])
+      expect(compileRules(parseIdentityRules(withType(name, { limit: 2, priority: 60 }))).ruleFor(name).limit, name).toBe(2);
     expect(compileRules(parseIdentityRules(withType('loyalty_card', { limit: 2, priority: 60 }))).ruleFor('loyalty_card').limit).toBe(2);
     expect(refusal(withType('email', { limit: 1, priority: 5, custom: true })).message).toContain('types.email.custom: email is a built-in type');
   });
@@ -62,7 +66,8 @@ describe('identity rules: blocked-value patterns', () => {
     expect(e.message).toContain('pattern "^(a+)+$" is refused: it repeats a group that itself repeats or alternates');
     for (const p of ['(a|a)*$', '(?:ab|a)+', '^(a?){25}a{25}$', '(a*)*', '^(\\w+\\s?)+$', '(a+){2}'])
       expect(unsafePatternReason(p), p).toMatch(/nested quantifier/);
-    for (const p of ['a+a+a+a+b', '.*.*x', '^\\d+-\\d+$', 'x{2,}y*']) expect(unsafePatternReason(p), p).toMatch(/more than one item without bound/);
+    for (const p of ['a+a+a+a+b', '.*.*.*x', 'x{2,}y*z+', '^a{1,100}b{1,100}c{1,100}$'])
+      expect(unsafePatternReason(p), p).toMatch(/more than 2 items without bound or over a wide range/);
     expect(unsafePatternReason('(a)\\1')).toMatch(/backreference/);
     expect(unsafePatternReason('(?<n>a)\\k<n>')).toMatch(/backreference/);
     for (const p of ['a(?=b)', 'a(?!b)', '(?<=a)b', '(?<!a)b']) expect(unsafePatternReason(p), p).toMatch(/lookaround/);
@@ -81,6 +86,12 @@ describe('identity rules: blocked-value patterns', () => {
       '[a+]+',
       '^x{3,}$',
       '^\\+?1?5{10}$',
+      // two wide repeats: at most the value's length squared
+      '^.*test.*$',
+      '^\\S+@\\S+$',
+      '^[a-z]+\\d+@test\\.com$',
+      '[a-z]{2,64}',
+      '^\\d+-\\d+$',
     ])
       expect(unsafePatternReason(p), p).toBeUndefined();
   });
