@@ -85,7 +85,12 @@ export class ExportUseCase {
     consentHistory.sort((a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId));
     const quarantined = await this.quarantinedFor(tenant, survivor);
     const view = await this.viewOf(tenant, survivor.id);
-    const identity = await this.queries.explain(tenant, survivor.id);
+    const explained = await this.queries.explain(tenant, survivor.id);
+    // customers this one must never be linked with (a merge undone): outside the cluster, not by id
+    const identity =
+      explained.status === 'active'
+        ? { ...explained, doNotLink: explained.doNotLink.map((id) => (streamIds.includes(id) ? id : ANOTHER_CUSTOMER)) }
+        : explained;
     const held = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
     const matching = ownMatching(held, streamIds);
     const document = {
@@ -223,10 +228,42 @@ const ownMatching = (held: MatchBookHeld, cluster: readonly string[]) => {
   };
 };
 
+/**
+ * An event's data as the subject may see it: where it names a customer outside the cluster (a
+ * rejected match, a merge since undone, the survivor an unmerged customer was once merged into),
+ * that customer is "another customer", and what the event lists of theirs (members, claim keys of
+ * their identifiers, their events) is left out.
+ */
+const ownData = (r: RecordedEvent, cluster: readonly string[]): RecordedEvent['event']['data'] => {
+  const outside = (id: string) => !cluster.includes(id);
+  const e = r.event;
+  switch (e.type) {
+    case 'MatchRejected':
+      return outside(e.data.otherId) ? { ...e.data, otherId: ANOTHER_CUSTOMER } : e.data;
+    case 'CustomerMerged':
+      return outside(e.data.absorbedId)
+        ? {
+            ...e.data,
+            absorbedId: ANOTHER_CUSTOMER,
+            absorbedMembers: e.data.absorbedMembers.filter((id) => !outside(id)),
+            absorbedDoNotLink: [],
+            identifiers: [],
+          }
+        : e.data;
+    case 'CustomerUnmerged':
+      return outside(e.data.absorbedId) ? { ...e.data, absorbedId: ANOTHER_CUSTOMER, reassignedEventIds: [], transferredKeys: [] } : e.data;
+    case 'CustomerRestored':
+      return outside(e.data.fromId) ? { ...e.data, fromId: ANOTHER_CUSTOMER } : e.data;
+    case 'CustomerMergedInto':
+      return outside(e.data.survivorId) ? { ...e.data, survivorId: ANOTHER_CUSTOMER } : e.data;
+    default:
+      return e.data;
+  }
+};
+
 const exported = (r: RecordedEvent, recordedAt: number, cluster: readonly string[]): ExportedEvent => {
   const pii = (r.event as { pii?: unknown }).pii;
-  // a rejected match names the other customer: outside the cluster, not by id
-  const data = r.event.type === 'MatchRejected' && !cluster.includes(r.event.data.otherId) ? { ...r.event.data, otherId: ANOTHER_CUSTOMER } : r.event.data;
+  const data = ownData(r, cluster);
   return {
     eventId: r.eventId,
     streamId: r.streamId,
