@@ -26,7 +26,7 @@ export type BodyRefusal = (
    * else the bytes received (decoded: at least that many when only the decoded body is over)
    */
   readonly size: number;
-  /** the first bytes of the body (at most the reader's `excerpt`), decoded; empty when it was refused still encoded */
+  /** the first bytes of the body (at most the reader's `excerpt`): as received when uncompressed, else as inflated; empty when it was refused still encoded */
   readonly head: Uint8Array;
   /** the Content-Encoding the body was refused in, before it was decoded (`head` is then empty) */
   readonly headEncoding?: string | undefined;
