@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
@@ -463,30 +464,32 @@ describe('bodies refused before they are parsed', () => {
     expect([slowHuge.status, slowUnknown.status]).toEqual([400, 415]);
     expect(slowHuge.headers).toMatch(/connection: close/i);
     expect(heldFor(JSON.parse(slowHuge.body).error.quarantineId).payload).toEqual({ bytes: 20 * 1024 * 1024, kept: 21, text: '{"userId":"slow-huge"' });
-    expect(heldFor(JSON.parse(slowUnknown.body).error.quarantineId).payload).toEqual({
-      bytes: 500,
-      kept: 3,
-      base64: Buffer.from('abc').toString('base64'),
-      contentEncoding: 'br',
-    });
+    // in an encoding that is not decoded: its size and encoding only
+    expect(heldFor(JSON.parse(slowUnknown.body).error.quarantineId).payload).toEqual({ bytes: 500, kept: 0, contentEncoding: 'br' });
   });
 
-  it('keeps bodies in an unknown or broken encoding as received (base64), and a body cut short with what arrived', async () => {
-    const sent = JSON.stringify(call(1));
+  it('keeps no bytes of a body still in an encoding (unknown, broken, or compressed and over the bound), and a body cut short with what arrived', async () => {
+    const sent = JSON.stringify(call(1, { traits: { email: 'encoded@example.com' } }));
     const unknown = await api.post('/v1/track', sent, { 'content-encoding': 'br' });
     expect(unknown.status).toBe(415);
     expect(heldFor(unknown.body.error.quarantineId)).toMatchObject({
       reason: { code: 'UNSUPPORTED_MEDIA_TYPE', issues: [{ path: 'content-encoding' }] },
-      payload: { bytes: sent.length, kept: sent.length, base64: Buffer.from(sent).toString('base64'), contentEncoding: 'br' },
+      payload: { bytes: sent.length, kept: 0, contentEncoding: 'br' },
     });
     const notGzip = await api.post('/v1/track', sent, { 'content-encoding': 'gzip' });
     expect(notGzip.body.error.code).toBe('BODY_UNDECODABLE');
-    expect(heldFor(notGzip.body.error.quarantineId).payload).toEqual({
-      bytes: sent.length,
-      kept: sent.length,
-      base64: Buffer.from(sent).toString('base64'),
-      contentEncoding: 'gzip',
-    });
+    expect(heldFor(notGzip.body.error.quarantineId).payload).toEqual({ bytes: sent.length, kept: 0, contentEncoding: 'gzip' });
+    // compressed, and over the bound before it is inflated: its bytes would hide the emails and the write key in them
+    const calls = Array.from({ length: 700 }, (_, i) =>
+      call(i, { userId: `gz-big-${i}`, traits: { email: `gz-big-${i}@example.com` }, properties: { r: randomBytes(1024).toString('base64') } }),
+    );
+    const gz = gzipSync(JSON.stringify({ writeKey: WRITE_KEY, batch: calls }));
+    expect(gz.byteLength).toBeGreaterThan(BATCH_LIMIT);
+    const big = await api.post('/v1/batch', gz, { 'content-encoding': 'gzip' });
+    expect(big.status).toBe(400);
+    expect(big.body.error).toMatchObject({ code: 'BODY_TOO_LARGE', issues: [{ path: 'body' }] });
+    expect(big.body.error.message).toMatch(/only its size and Content-Encoding were kept/);
+    expect(heldFor(big.body.error.quarantineId).payload).toEqual({ bytes: gz.byteLength, kept: 0, contentEncoding: 'gzip' });
     // cut short: the client half-closes; the entry holds the bytes that came and the declared size
     const before = api.quarantined().length;
     const cut = await api.rawHttp(

@@ -7,7 +7,10 @@ import { HttpError } from './errors.js';
 // server hold more than `max` bytes. A body cut short (Content-Length larger than what arrived) is
 // the client's fault, not ours. The text must be UTF-8 (RFC 8259): other bytes are refused, never
 // replaced with U+FFFD (two Latin-1 names would become one). A refusal carries the first bytes of
-// the body (`head`, at most `excerpt` of them) for the quarantine to keep.
+// the body (`head`, at most `excerpt` of them) for the quarantine to keep, only where they were
+// decoded: a body refused while still in a Content-Encoding (over the bound or cut short before it
+// was inflated, an unknown encoding, bytes that do not inflate) carries none, only that encoding
+// (`headEncoding`): compressed bytes would hide whatever they hold from whoever must find or mask it.
 
 /** Why a body could not be read, with its first bytes (`head`) and its size as far as known. */
 export type BodyRefusal = (
@@ -23,9 +26,9 @@ export type BodyRefusal = (
    * else the bytes received (decoded: at least that many when only the decoded body is over)
    */
   readonly size: number;
-  /** the first bytes of the body (at most the reader's `excerpt`), as received or decoded */
+  /** the first bytes of the body (at most the reader's `excerpt`): as received when uncompressed, else as inflated; empty when it was refused still encoded */
   readonly head: Uint8Array;
-  /** the Content-Encoding `head` is still in (it could not be decoded) */
+  /** the Content-Encoding the body was refused in, before it was decoded (`head` is then empty) */
   readonly headEncoding?: string | undefined;
   /** the rest of the body was not read: the connection is closed after the answer */
   readonly unread: boolean;
@@ -242,8 +245,8 @@ const inflate = async (bytes: Uint8Array, encoding: 'gzip' | 'deflate', max: num
   const format = encoding === 'gzip' ? 'gzip' : isZlib(bytes) ? 'deflate' : 'deflate-raw';
   const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream(format)).getReader();
   const out = await drain(reader, max, excerpt, true, encoding);
-  // what did not decode is kept as received, still compressed
-  return !out.ok && out.reason === 'undecodable' ? { ...out, size: bytes.byteLength, head: bytes.slice(0, excerpt), headEncoding: encoding } : out;
+  // what did not decode is kept as its size and encoding only (never as compressed bytes)
+  return !out.ok && out.reason === 'undecodable' ? { ...out, size: bytes.byteLength, head: EMPTY, headEncoding: encoding } : out;
 };
 
 /**
@@ -272,23 +275,15 @@ export const readBody = async (
   const encoding = encodingOf(Array.isArray(header) ? header.join(',') : header);
   if (typeof encoding === 'object') {
     const unknown = encoding.unknown;
-    if (excerpt <= 0) return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: 0, head: EMPTY, unread: true };
-    // only its first bytes: a body that cannot be decoded is not read further
-    const raw = await read(excerpt, excerpt, HEAD_WAIT_MS);
-    if (raw.ok)
-      return {
-        ok: false,
-        reason: 'unsupported-encoding',
-        encoding: unknown,
-        size: raw.bytes.byteLength,
-        head: raw.bytes,
-        headEncoding: unknown,
-        unread: false,
-      };
-    return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: raw.size, head: raw.head, headEncoding: unknown, unread: raw.unread };
+    if (excerpt <= 0) return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size: 0, head: EMPTY, headEncoding: unknown, unread: true };
+    // only its first bytes, for its size: a body that cannot be decoded is not read further, nor kept
+    const raw = await read(excerpt, 0, HEAD_WAIT_MS);
+    const [size, unread] = raw.ok ? [raw.bytes.byteLength, false] : [raw.size, raw.unread];
+    return { ok: false, reason: 'unsupported-encoding', encoding: unknown, size, head: EMPTY, headEncoding: unknown, unread };
   }
-  const raw = await read(max, excerpt);
-  if (!raw.ok) return raw;
+  // a compressed body refused before it is inflated (over the bound, cut short) keeps no bytes
+  const raw = await read(max, encoding === 'identity' ? excerpt : 0);
+  if (!raw.ok) return encoding === 'identity' ? raw : { ...raw, head: EMPTY, headEncoding: encoding };
   const decoded = encoding === 'identity' || raw.bytes.byteLength === 0 ? raw : await inflate(raw.bytes, encoding, max, excerpt);
   if (!decoded.ok) return decoded;
   const bytes = decoded.bytes;

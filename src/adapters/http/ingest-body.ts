@@ -10,7 +10,10 @@ import type { HttpDeps } from './http.deps.js';
 // type (the SDKs send application/json, text/plain from sendBeacon, or a form type with a gzip
 // body), at most MAX_JSON_DEPTH deep. Unreadable JSON is kept in the quarantine, then refused; so
 // is a body refused before it could be parsed (too large, cut short, not UTF-8, an encoding that
-// does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES and its size, never more.
+// does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES decoded and its size, never
+// more. A body refused while still compressed (or in an encoding that is unknown or does not
+// decode) keeps no bytes at all, only its size and encoding: compressed bytes would hide the
+// identifiers an erasure looks for and the write key that must be masked.
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -44,13 +47,13 @@ export const BODY_EXCERPT_BYTES = 64 * 1024;
 export type BodyExcerpt = {
   /** the body's size as far as known: its Content-Length when it did not arrive whole, else the bytes received */
   readonly bytes: number;
-  /** how many of its first bytes are kept (at most BODY_EXCERPT_BYTES) */
+  /** how many of its first bytes (decoded) are kept, at most BODY_EXCERPT_BYTES; 0 when it was refused still encoded */
   readonly kept: number;
-  /** the kept bytes as UTF-8 text, what is not UTF-8 shown as U+FFFD; absent while they are still compressed */
+  /** the kept bytes as UTF-8 text, what is not UTF-8 shown as U+FFFD */
   readonly text?: string;
-  /** the kept bytes exactly, when the text does not hold them exactly (not UTF-8, or compressed) */
+  /** the kept bytes exactly, when the text does not hold them exactly (not UTF-8) */
   readonly base64?: string;
-  /** the Content-Encoding the kept bytes are still in */
+  /** the Content-Encoding the body was refused in before it was decoded (then no bytes are kept) */
   readonly contentEncoding?: string;
 };
 
@@ -59,10 +62,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `secret`: a write key the body names, masked in what is kept (byte for byte, so offsets still hold) */
 export const excerptOf = (read: BodyRefusal, secret?: string): BodyExcerpt => {
+  // still encoded: its size and encoding only, never the bytes
+  if (read.headEncoding !== undefined) return { bytes: read.size, kept: 0, contentEncoding: read.headEncoding };
   const head = mask(read.head.subarray(0, BODY_EXCERPT_BYTES), secret);
   const bytes = (kept: number) => ({ bytes: Math.max(read.size, head.byteLength), kept });
   const base64 = () => Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('base64');
-  if (read.headEncoding !== undefined) return { ...bytes(head.byteLength), base64: base64(), contentEncoding: read.headEncoding };
   // an excerpt cut inside a character ends before it
   const whole = head.subarray(0, head.byteLength - (head.byteLength < read.size ? unfinished(head) : 0));
   try {
@@ -122,7 +126,12 @@ export const receiveIngestBody = async (
     const excerpt = excerptOf(read, key);
     const reason = { code: refused.code, message: refused.message, issues: refused.issues };
     const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, excerpt, reason);
-    const kept = excerpt.kept === excerpt.bytes ? 'the body was kept' : `its first ${excerpt.kept} bytes were kept`;
+    const kept =
+      excerpt.contentEncoding !== undefined
+        ? `only its size and Content-Encoding were kept (no ${excerpt.contentEncoding} bytes)`
+        : excerpt.kept === excerpt.bytes
+          ? 'the body was kept'
+          : `its first ${excerpt.kept} bytes were kept`;
     throw new HttpError(refused.code, `${refused.message}; ${kept} in the quarantine`, refused.issues, refused.headers, { quarantineId });
   }
   const parsed = parseJson(read.text);

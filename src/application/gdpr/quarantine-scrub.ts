@@ -7,9 +7,11 @@ import type { QuarantineEntry } from '../ports/quarantine.port.js';
 // ingest would, keyed with the tenant's claim hash and compared with the cluster's claim keys.
 // Two ways to match an entry: the keys recorded when it was quarantined (matchKeys: every
 // identifier-shaped token of the raw body, parsed or not: email-like and phone-like tokens and the
-// quoted values of id fields), and, for entries recorded before those keys existed or with more
-// tokens than their keys hold (a batch's refused calls), every string of a body that parses,
-// tried as each of the cluster's identifier types.
+// quoted values of id fields, up to MAX_MATCH_KEYS), and, for entries recorded before those keys
+// existed or with more tokens than their keys hold (a batch's refused calls, the 64 KB excerpt of
+// a body refused unparsed), the payload itself at erasure: every string of a body that parses,
+// tried as each of the cluster's identifier types, and every identifier-shaped token of its text
+// (a body that does not parse, a long string such as an excerpt's text), with no cap.
 
 /** strings of a body hashed into its match keys when it is quarantined (with every type: bounded) */
 const MAX_STRINGS = 2_000;
@@ -47,17 +49,19 @@ export type ScrubTarget = { readonly keys: ReadonlySet<string>; readonly types: 
 
 /** Whether a quarantined payload carries one of the target's identifiers (by claim key). */
 export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, payload: unknown, target: ScrubTarget): boolean => {
-  const body = parsed(payload);
-  if (body === undefined || target.keys.size === 0) return false;
+  if (target.keys.size === 0) return false;
   const region = ports.settings.phoneRegion(tenant);
-  for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) {
-    for (const type of target.types) {
-      // not a valid identifier of this type: it cannot be one of the cluster's
-      const r = tryNormalizeIdentifier(type, s, { defaultRegion: region });
-      if (r.ok && target.keys.has(ports.hasher.claimKey(tenant, r.id.type, r.id.value))) return true;
-    }
-  }
-  return false;
+  const isTargets = (type: string, value: string): boolean => {
+    // not a valid identifier of this type: it cannot be one of the cluster's
+    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region });
+    return r.ok && target.keys.has(ports.hasher.claimKey(tenant, r.id.type, r.id.value));
+  };
+  const body = parsed(payload);
+  if (body !== undefined) for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) for (const type of target.types) if (isTargets(type, s)) return true;
+  // the text of a body that does not parse, or too long to be one identifier (an excerpt's text:
+  // a batch cut at 64 KB holds more identifiers than its recorded keys), scanned token by token
+  const texts = typeof payload === 'string' ? [payload] : longStrings(body ?? payload);
+  return texts.some((text) => someToken(text, target.types, isTargets));
 };
 
 /** enough for a whole 500-call batch body; the token kinds come first, the parsed strings after */
@@ -90,6 +94,26 @@ const longStrings = (payload: unknown): string[] => {
 };
 
 /**
+ * Calls `visit` with every identifier-shaped token of a text as (type, value): email-like and
+ * phone-like tokens, and the value of each id field once per type of `types`; stops at the first
+ * for which it answers true (and says so).
+ */
+const someToken = (text: string, types: Iterable<string>, visit: (type: string, value: string) => boolean): boolean => {
+  for (const m of text.matchAll(EMAIL_LIKE)) {
+    if (visit('email', m[0])) return true;
+    // an apostrophe or dot before it may be the text's quoting rather than part of the address
+    const trimmed = m[0].replace(/^['._%+-]+/, '');
+    if (trimmed !== m[0] && visit('email', trimmed)) return true;
+  }
+  for (const m of text.matchAll(PHONE_LIKE)) if (visit('phone', m[0])) return true;
+  for (const m of text.matchAll(ID_FIELD)) {
+    const value = unquote(m[2]!);
+    for (const type of types) if (visit(type, value)) return true;
+  }
+  return false;
+};
+
+/**
  * The claim keys of every identifier-shaped token in a raw payload, recorded with the entry when
  * it is quarantined so that an erasure finds it even when the body does not parse.
  */
@@ -117,14 +141,10 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
       // not an identifier type
     }
   }
-  for (const m of text.matchAll(EMAIL_LIKE)) {
-    add('email', m[0]);
-    // an apostrophe or dot before it may be the text's quoting rather than part of the address
-    const trimmed = m[0].replace(/^['._%+-]+/, '');
-    if (trimmed !== m[0]) add('email', trimmed);
-  }
-  for (const m of text.matchAll(PHONE_LIKE)) add('phone', m[0]);
-  for (const m of text.matchAll(ID_FIELD)) for (const type of types) add(type, unquote(m[2]!));
+  someToken(text, types, (type, value) => {
+    add(type, value);
+    return keys.size >= MAX_MATCH_KEYS;
+  });
   const body = parsed(raw);
   if (body !== undefined) for (const value of stringsOf(body)) for (const type of types) add(type, value);
   // a set: sorted, so every store hands back the same list (DynamoDB keeps it as a string set)

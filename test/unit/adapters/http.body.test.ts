@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath } from '../../../src/application/segment/segment.schema.js';
-import { firstNonUtf8, jsonDepth, MAX_JSON_DEPTH, parseJson, tooDeepPath, type BodyRefusal } from '../../../src/adapters/http/body.js';
+import { firstNonUtf8, jsonDepth, MAX_JSON_DEPTH, parseJson, readBody, tooDeepPath, type BodyRefusal } from '../../../src/adapters/http/body.js';
 import { BODY_EXCERPT_BYTES, excerptOf } from '../../../src/adapters/http/ingest-body.js';
 
 // The nesting check at the edge: a linear scan of the JSON text, no recursion, that must agree
@@ -138,5 +140,64 @@ describe('the excerpt the quarantine keeps of a body refused unparsed', () => {
     expect(held.kept).toBe(BODY_EXCERPT_BYTES);
     expect(held.bytes).toBe(big.byteLength);
     expect(held.text!.startsWith('{"writeKey":"*********","pad":"ppp')).toBe(true);
+  });
+});
+
+describe('a body refused while still in a Content-Encoding', () => {
+  const MAX = 4 * 1024;
+  // a batch of calls naming people, with a write key; its compressed bytes too are over MAX
+  const calls = (n: number, pad = (i: number) => randomBytes(64).toString('hex') + i) =>
+    JSON.stringify({
+      writeKey: 'wk-secret',
+      batch: Array.from({ length: n }, (_, i) => ({ type: 'track', userId: `u-${i}`, traits: { email: `p${i}@example.com` }, pad: pad(i) })),
+    });
+  const post = (body: Uint8Array | string | ReadableStream<Uint8Array>, headers: Record<string, string>) =>
+    readBody({ env: undefined, req: { raw: new Request('http://x/v1/batch', { method: 'POST', headers, body, duplex: 'half' } as RequestInit) } }, MAX, {
+      excerpt: BODY_EXCERPT_BYTES,
+    });
+  /** a body streamed without a Content-Length, ending whole or cut short */
+  const streamed = (bytes: Uint8Array, cut = false) =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (bytes.byteLength === 0) return cut ? controller.error(new Error('connection reset')) : controller.close();
+        controller.enqueue(bytes.slice(0, 1024));
+        bytes = bytes.subarray(1024);
+      },
+    });
+  const refusedEncoded = async (read: Awaited<ReturnType<typeof readBody>>, reason: string, encoding: string) => {
+    expect(read).toMatchObject({ ok: false, reason, headEncoding: encoding });
+    if (read.ok) return;
+    expect(read.head.byteLength).toBe(0);
+    const kept = excerptOf(read, 'wk-secret');
+    // its size and encoding, never its bytes (compressed, they would hide the emails and the write key)
+    expect(kept).toEqual({ bytes: read.size, kept: 0, contentEncoding: encoding });
+    expect(read.size).toBeGreaterThan(0);
+  };
+
+  it('keeps no bytes of a gzip body over the bound, declared or streamed, nor of one cut short', async () => {
+    const gz = gzipSync(calls(60));
+    expect(gz.byteLength).toBeGreaterThan(MAX);
+    await refusedEncoded(await post(gz, { 'content-encoding': 'gzip', 'content-length': String(gz.byteLength) }), 'too-large', 'gzip');
+    await refusedEncoded(await post(streamed(gz), { 'content-encoding': 'x-gzip' }), 'too-large', 'gzip');
+    const small = gzipSync(calls(2));
+    await refusedEncoded(await post(streamed(small.subarray(0, 200), true), { 'content-encoding': 'gzip' }), 'truncated', 'gzip');
+  });
+
+  it('keeps no bytes of a body in an unknown encoding, nor of one that does not inflate', async () => {
+    const gz = gzipSync(calls(2));
+    await refusedEncoded(await post(gz, { 'content-encoding': 'br' }), 'unsupported-encoding', 'br');
+    await refusedEncoded(await post(gz.subarray(0, 200), { 'content-encoding': 'gzip' }), 'undecodable', 'gzip');
+    await refusedEncoded(await post(calls(2), { 'content-encoding': 'deflate' }), 'undecodable', 'deflate');
+  });
+
+  it('keeps the decoded first bytes of a body over the bound only once inflated, the write key masked', async () => {
+    const text = calls(200, () => 'x'.repeat(100));
+    const read = await post(gzipSync(text), { 'content-encoding': 'gzip' });
+    expect(read).toMatchObject({ ok: false, reason: 'too-large', decoded: true });
+    if (read.ok) return;
+    expect(read.headEncoding).toBeUndefined();
+    const kept = excerptOf(read, 'wk-secret');
+    expect(kept.contentEncoding).toBeUndefined();
+    expect(kept.text).toBe(text.slice(0, kept.kept).replace('wk-secret', '*********'));
   });
 });

@@ -37,6 +37,49 @@ describe.each(['memory', 'sqlite'] as const)('unparseable quarantined bodies and
   });
 });
 
+describe.each(['memory', 'sqlite'] as const)('the excerpt of a large refused batch and erasure (on %s)', (store) => {
+  const EXCERPT = 64 * 1024;
+  const TOO_LARGE = { code: 'BODY_TOO_LARGE', message: 'the batch is larger than the limit', issues: [{ path: 'body', message: 'at most 512000 bytes' }] };
+  /** a batch body of `n` calls, each with id-shaped fields besides its user (which fill the recorded keys first) */
+  const batchText = (n: number, who: (i: number) => string) =>
+    JSON.stringify({
+      batch: Array.from({ length: n }, (_, i) => ({
+        type: 'track',
+        messageId: `msg-${i}-9f2c`,
+        userId: who(i),
+        event: 'Order Completed',
+        properties: { productId: `prod-${i}`, orderId: `ord-${i}`, cartId: `cart-${i}` },
+      })),
+    });
+
+  it('erasure finds a user named anywhere in the kept 64 KB, past what the recorded keys hold', async () => {
+    const h = makeHarness({ phoneRegion: 'GB' }, { store });
+    const full = batchText(1_000, (i) => `user-${i}`);
+    const text = full.slice(0, EXCERPT);
+    // the last call whose userId the excerpt holds whole, less two: hundreds of calls in
+    const last = Math.max(...[...text.matchAll(/"userId":"user-(\d+)"/g)].map((m) => Number(m[1])));
+    const erased = `user-${last - 2}`;
+    expect(last).toBeGreaterThan(300);
+    const other = batchText(40, (i) => `someone-else-${i}`);
+    const out = await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'm-erased', userId: erased, traits: { plan: 'pro' } });
+    expect(out.status).toBe('accepted');
+    if (out.status !== 'accepted') return;
+    const excerpt = await h.core.quarantine.hold(TENANT, 'web', { bytes: full.length, kept: EXCERPT, text }, TOO_LARGE);
+    // the same cut text, kept as a body that does not parse
+    const malformed = await h.core.quarantine.hold(TENANT, 'web', text, MALFORMED_REASON);
+    const stays = await h.core.quarantine.hold(TENANT, 'web', { bytes: other.length, kept: other.length, text: other }, TOO_LARGE);
+    // the recorded keys are full before they reach her call: only the payload itself can tell
+    const key = h.ports.hasher.claimKey(TENANT, 'user_id', erased);
+    for (const id of [excerpt, malformed]) expect((await h.ports.quarantine.get(TENANT, id))?.matchKeys).not.toContain(key);
+
+    const receipt = await h.core.gdpr.erase(TENANT, out.customerId, { actor: 'dpo' });
+    expect(receipt.removed.quarantined).toBe(2);
+    expect(await h.ports.quarantine.get(TENANT, excerpt)).toBeUndefined();
+    expect(await h.ports.quarantine.get(TENANT, malformed)).toBeUndefined();
+    expect(await h.ports.quarantine.get(TENANT, stays)).toBeDefined();
+  });
+});
+
 describe('a SQLite file made before quarantine entries recorded their keyed hashes', () => {
   it('gains the column on open, keeps its old rows, and records hashes for new ones', async () => {
     const db = new SqliteDatabase({ path: ':memory:' });
