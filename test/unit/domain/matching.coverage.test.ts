@@ -119,43 +119,61 @@ describe('the coverage rule', () => {
     { weight: 1, arbitrary: fc.record({ change: fc.nat(), to: fc.integer({ min: 0, max: 2 ** FIELDS.length - 1 }) }) },
   );
 
-  test.prop([fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 2 ** FIELDS.length - 1 }), fc.array(arbStep, { minLength: 100, maxLength: 600 })], {
-    numRuns: 60,
-  })('however records arrive, change and go, each field has at most refitsPerField refits, and each watched count is exact', (first, firstMask, steps) => {
-    let records: MatchRecord[] = range(first).map((i) => recordOf(firstMask, i));
-    let coverage = coverageAtFit(records);
-    let fittedOn = records.length;
-    const refitsOf: Partial<Record<MatchField, number>> = {};
-    let next = first;
-    for (const step of steps) {
-      let before: MatchRecord | undefined;
-      let after: MatchRecord | undefined;
-      if ('add' in step) {
-        after = recordOf(step.add, next++);
-        records = [...records, after];
-      } else if (records.length === 0) continue;
-      else if ('remove' in step) {
-        const k = step.remove % records.length;
-        before = records[k];
-        records = records.filter((_, i) => i !== k);
-      } else {
-        const k = step.change % records.length;
-        before = records[k];
-        after = recordOf(step.to, next++);
-        records = records.map((r, i) => (i === k ? after! : r));
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 0, max: 2 ** FIELDS.length - 1 }),
+      fc.array(arbStep, { minLength: 100, maxLength: 600 }),
+      // whether each refit attempted in turn fails (no new fit), cycled
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+    ],
+    { numRuns: 60 },
+  )(
+    'however records arrive, change and go, and refits fail, each field has at most refitsPerField refits, and each watched count is exact',
+    (first, firstMask, steps, failing) => {
+      let records: MatchRecord[] = range(first).map((i) => recordOf(firstMask, i));
+      let coverage = coverageAtFit(records);
+      let fittedOn = records.length;
+      const refitsOf: Partial<Record<MatchField, number>> = {};
+      let attempts = 0;
+      let next = first;
+      for (const step of steps) {
+        let before: MatchRecord | undefined;
+        let after: MatchRecord | undefined;
+        if ('add' in step) {
+          after = recordOf(step.add, next++);
+          records = [...records, after];
+        } else if (records.length === 0) continue;
+        else if ('remove' in step) {
+          const k = step.remove % records.length;
+          before = records[k];
+          records = records.filter((_, i) => i !== k);
+        } else {
+          const k = step.change % records.length;
+          before = records[k];
+          after = recordOf(step.to, next++);
+          records = records.map((r, i) => (i === k ? after! : r));
+        }
+        coverage = countCarrying(coverage, fieldDeltaOf(before, after), fittedOn);
+        for (const [f, n] of Object.entries(coverage.carrying)) expect(n, f).toBe(records.filter((r) => r[f as MatchField] !== undefined).length);
+        const due = dueFields(coverage, fittedOn);
+        if (due.length > 0) {
+          for (const f of due) refitsOf[f] = (refitsOf[f] ?? 0) + 1;
+          const attempted = refitAttempted(coverage, due);
+          if (failing[attempts++ % failing.length]) {
+            // a failed refit: the model and its coverage stay, the attempt counted; not due again at once
+            coverage = attempted;
+            expect(dueFields(coverage, fittedOn)).toEqual([]);
+          } else {
+            coverage = coverageAtFit(records, attempted.refits);
+            fittedOn = records.length;
+          }
+        }
       }
-      coverage = countCarrying(coverage, fieldDeltaOf(before, after), fittedOn);
-      for (const [f, n] of Object.entries(coverage.carrying)) expect(n, f).toBe(records.filter((r) => r[f as MatchField] !== undefined).length);
-      const due = dueFields(coverage, fittedOn);
-      if (due.length > 0) {
-        for (const f of due) refitsOf[f] = (refitsOf[f] ?? 0) + 1;
-        coverage = coverageAtFit(records, refitAttempted(coverage, due).refits);
-        fittedOn = records.length;
-      }
-    }
-    // the runs that matter: some field arrived after the fit and had refits
-    fc.pre(Object.keys(refitsOf).length > 0);
-    for (const f of FIELDS) expect(refitsOf[f] ?? 0, f).toBeLessThanOrEqual(COVERAGE_RULE.refitsPerField);
-    expect(coverage.refits).toEqual(refitsOf);
-  });
+      // the runs that matter: some field arrived after the fit and had refits
+      fc.pre(Object.keys(refitsOf).length > 0);
+      for (const f of FIELDS) expect(refitsOf[f] ?? 0, f).toBeLessThanOrEqual(COVERAGE_RULE.refitsPerField);
+      expect(coverage.refits).toEqual(refitsOf);
+    },
+  );
 });
