@@ -513,11 +513,18 @@ export class MatchBookProjection {
       const records = counting ? Math.max(0, entry.records + delta) : entry.records;
       if (records === entry.records && counted === coverage) return undefined;
       const due = mayRefit ? dueFields(counted, entry.fittedOn) : [];
-      const grown = mayRefit && records >= 2 * Math.max(1, entry.fittedOn) && records <= this.options.refitUpTo;
+      // grown: twice the records it was fitted on, or than a refit for growth was last tried at (it failed)
+      const grown = mayRefit && records >= 2 * Math.max(1, entry.fittedOn, entry.grownAt ?? 0) && records <= this.options.refitUpTo;
       const inline = records <= inlineUpTo;
       if (due.length > 0) counted = refitAttempted(counted, due);
       const left = due.length > 0 && !inline ? [...new Set([...(entry.refitDue ?? []), ...due])] : entry.refitDue;
-      await this.write(tenant, MODEL_ID, m.doc, { ...entry, records, coverage: counted, ...(left ? { refitDue: left } : {}) });
+      await this.write(tenant, MODEL_ID, m.doc, {
+        ...entry,
+        records,
+        coverage: counted,
+        ...(left ? { refitDue: left } : {}),
+        ...(grown ? { grownAt: records } : {}),
+      });
       if (due.length > 0 && !inline) this.ports.metrics.increment('match_book_refit_due');
       return grown || (due.length > 0 && inline) ? { due: inline ? due : [] } : undefined;
     });

@@ -43,6 +43,8 @@ export type MatchBookEntry =
       readonly coverage?: FieldCoverage | undefined;
       /** fields a refit is due for, left to a rebuild (the tenant was past the size a refit runs inline at) */
       readonly refitDue?: readonly MatchField[] | undefined;
+      /** the number of records a refit for growth was last tried at, since the fit (one that failed: tried again at twice it) */
+      readonly grownAt?: number | undefined;
     }
   | {
       readonly type: 'customer';

@@ -369,6 +369,28 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect((await h.core.matchBook.rebuild(TENANT)).model.fields.dateOfBirth).toBeDefined();
   });
 
+  it('a refit for growth that fails is tried again at twice the records it was tried at, not on every call', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 10; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    expect((await modelEntryOf(h)).entry.fittedOn).toBe(8);
+    const readModels = h.ports.readModels;
+    const list = readModels.list.bind(readModels);
+    const seen = { refits: 0 };
+    readModels.list = (ns, options) => {
+      if (ns === TENANT) {
+        seen.refits++;
+        return Promise.reject(new Error('the store is unavailable'));
+      }
+      return list(ns, options);
+    };
+    for (let i = 10; i < 40; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    // tried at 16 and at 32 records, never in between
+    expect(seen.refits).toBe(2);
+    readModels.list = list;
+    expect((await h.core.matchBook.rebuild(TENANT)).customers).toHaveLength(40);
+    expect((await modelEntryOf(h)).entry.grownAt).toBeUndefined();
+  });
+
   it('past refitInlineUpTo records, a field that becomes due is not refitted inline: the model entry records the refit as due, and a rebuild makes it', async () => {
     const h = makeHarness({}, { store, matching: { refitUpTo: 40, refitInlineUpTo: 50 } });
     for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
