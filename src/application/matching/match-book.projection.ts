@@ -8,7 +8,7 @@ import {
   dueFields,
   type FieldCounts,
   fieldDeltaOf,
-  withRefits,
+  refitAttempted,
 } from '../../domain/matching/coverage.js';
 import { fitModel } from '../../domain/matching/estimate.js';
 import {
@@ -42,7 +42,11 @@ import { matchBookNamespace, type ViewDoc } from '../ports/read-model.port.js';
 // `refitUpTo`) and, at any size, when a field it was fitted without (or with on few records) is now
 // carried by enough records (the pure rule in coverage.ts): a model fitted before the tenant's
 // dates of birth arrived would otherwise never compare them, where `c360 match`, fitting afresh,
-// does.
+// does. Such a refit reads every view, so it runs inline (after the commit that made it due) only
+// while the tenant holds at most `refitInlineUpTo` records; past that, the model entry records that
+// a refit is due (`refitDue`, the metric match_book_refit_due) and a rebuild (`c360 rebuild`) fits
+// it. Each time a field is due counts as one of its refits before the refit runs: a refit that
+// fails is not tried again on every later call, only at the field's next due point or a rebuild.
 
 type CustomerEntry = Extract<MatchBookEntry, { type: 'customer' }>;
 type BlockEntry = Extract<MatchBookEntry, { type: 'block' }>;
@@ -85,6 +89,12 @@ export type MatchBookOptions = {
    * compare arriving on enough records (COVERAGE_RULE), or a rebuild, fits it again
    */
   readonly refitUpTo: number;
+  /**
+   * a refit for a field (COVERAGE_RULE) runs inline only while the tenant holds at most this many
+   * records (the model entry counts them up to here); beyond, it is recorded as due and left to a
+   * rebuild. Default: 10 times `refitUpTo`
+   */
+  readonly refitInlineUpTo?: number | undefined;
   /** a model set in configuration instead of one fitted to the tenant's records: never fitted again */
   readonly model?: MatchModel | undefined;
 };
@@ -130,11 +140,18 @@ export class MatchBookProjection {
     return this.lock.run([tenant], async () => (await this.modelEntry(tenant))?.entry.model ?? (await this.rebuildLocked(tenant)).model);
   }
 
-  /** One customer's suggestions, best first, with the model that scored them. */
-  async suggestionsOf(tenant: string, customerId: string): Promise<{ readonly model: MatchModel; readonly suggestions: readonly Suggestion[] }> {
-    const model = await this.model(tenant);
+  /**
+   * One customer's suggestions, best first, with the model that scored them and the fields a refit
+   * is due for, left to a rebuild (see `refitInlineUpTo`).
+   */
+  async suggestionsOf(
+    tenant: string,
+    customerId: string,
+  ): Promise<{ readonly model: MatchModel; readonly suggestions: readonly Suggestion[]; readonly refitDue: readonly MatchField[] }> {
+    const stored = await this.modelEntry(tenant);
+    const model = stored?.entry.model ?? (await this.model(tenant));
     const entry = await this.customer(tenant, customerId);
-    return { model, suggestions: entry?.entry.suggestions ?? [] };
+    return { model, suggestions: entry?.entry.suggestions ?? [], refitDue: stored?.entry.refitDue ?? [] };
   }
 
   /**
@@ -241,7 +258,7 @@ export class MatchBookProjection {
       const refit = await this.count(tenant, delta, fields);
       if (refit) {
         if (refit.due.length > 0) this.ports.metrics.increment('match_book_refit_for_field');
-        return (await this.rebuildLocked(tenant, 'book', refit.due)).customers;
+        return (await this.rebuildLocked(tenant, 'book')).customers;
       }
       return rescored;
     });
@@ -269,13 +286,17 @@ export class MatchBookProjection {
   }
 
   /**
-   * decisions from the log (a first build, a full rebuild) or from the stored book (a refit); `due`:
-   * the fields this refit is for, each counted against its refits
+   * The refit a rebuild would make that was left to one: the fields due (past `refitInlineUpTo`,
+   * or none), for showing beside the model.
    */
+  async refitDue(tenant: string): Promise<readonly MatchField[]> {
+    return (await this.modelEntry(tenant))?.entry.refitDue ?? [];
+  }
+
+  /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit); each field's refits as counted in the model entry */
   private async rebuildLocked(
     tenant: string,
     decisionsFrom: 'log' | 'book' = 'log',
-    due: readonly MatchField[] = [],
   ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
     const previous = await this.modelEntry(tenant);
     const records: Record<string, MatchRecord> = {};
@@ -303,7 +324,7 @@ export class MatchBookProjection {
         ...DEFAULT_THRESHOLDS,
       });
     const book = buildBook(model, records, decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant));
-    const coverage = coverageAtFit(list, withRefits(previous?.entry.coverage?.refits ?? {}, due));
+    const coverage = coverageAtFit(list, previous?.entry.coverage?.refits ?? {});
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length, coverage }, 1)];
     for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));
     for (const [key, members] of Object.entries(book.blocks)) docs.push(this.doc(blockDoc(key), { type: 'block', key, ids: members }, 1));
@@ -471,27 +492,41 @@ export class MatchBookProjection {
 
   /**
    * Counts records, and records carrying each watched field, in the model entry. Answers a refit
-   * when the model is due to be fitted again: grown, or `due` for fields enough records now carry.
+   * when the model is due to be fitted again inline: grown, or `due` for fields enough records now
+   * carry (each counted as a refit for the field in the same write, before the refit runs). Past
+   * `refitInlineUpTo` records a field's refit is recorded as due in the entry instead.
    */
   private async count(tenant: string, delta: number, fields: FieldCounts, mayRefit = true): Promise<{ readonly due: readonly MatchField[] } | undefined> {
     if (delta === 0 && Object.keys(fields).length === 0) return undefined;
+    const inlineUpTo = this.options.refitInlineUpTo ?? 10 * this.options.refitUpTo;
     return this.retrying(async () => {
       const m = await this.modelEntry(tenant);
       if (!m || this.options.model) return undefined;
       const { entry } = m;
       const coverage = entry.coverage ?? coverageUnknown(Object.keys(entry.model.fields));
-      const counted = countCarrying(coverage, fields);
-      // past the last size it is fitted again at, the number of records is not kept, and only a
-      // record carrying a watched field (one the model could not compare, and only until it has
-      // had its refits) writes the model entry: not every new customer of a large tenant
-      const growing = entry.records <= this.options.refitUpTo;
-      const records = growing ? Math.max(0, entry.records + delta) : entry.records;
+      let counted = countCarrying(coverage, fields, entry.fittedOn);
+      // past the size up to which a refit may run inline, the number of records is not kept, and
+      // only a record carrying a watched field (one the model could not compare, and only until it
+      // has had its refits or stayed thin for long) writes the model entry: not every new customer
+      // of a large tenant
+      const counting = entry.records <= inlineUpTo;
+      const records = counting ? Math.max(0, entry.records + delta) : entry.records;
       if (records === entry.records && counted === coverage) return undefined;
-      await this.write(tenant, MODEL_ID, m.doc, { ...entry, records, coverage: counted });
-      if (!mayRefit) return undefined;
-      const due = dueFields(counted, entry.fittedOn);
-      const grown = growing && records >= 2 * Math.max(1, entry.fittedOn) && records <= this.options.refitUpTo;
-      return grown || due.length > 0 ? { due } : undefined;
+      const due = mayRefit ? dueFields(counted, entry.fittedOn) : [];
+      // grown: twice the records it was fitted on, or than a refit for growth was last tried at (it failed)
+      const grown = mayRefit && records >= 2 * Math.max(1, entry.fittedOn, entry.grownAt ?? 0) && records <= this.options.refitUpTo;
+      const inline = records <= inlineUpTo;
+      if (due.length > 0) counted = refitAttempted(counted, due);
+      const left = due.length > 0 && !inline ? [...new Set([...(entry.refitDue ?? []), ...due])] : entry.refitDue;
+      await this.write(tenant, MODEL_ID, m.doc, {
+        ...entry,
+        records,
+        coverage: counted,
+        ...(left ? { refitDue: left } : {}),
+        ...(grown ? { grownAt: records } : {}),
+      });
+      if (due.length > 0 && !inline) this.ports.metrics.increment('match_book_refit_due');
+      return grown || (due.length > 0 && inline) ? { due: inline ? due : [] } : undefined;
     });
   }
 

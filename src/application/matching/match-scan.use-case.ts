@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { candidatePairs } from '../../domain/matching/blocking.js';
 import { fitModel } from '../../domain/matching/estimate.js';
-import type { MatchRecord } from '../../domain/matching/match-record.js';
+import type { MatchField, MatchRecord } from '../../domain/matching/match-record.js';
 import { DEFAULT_THRESHOLDS, type MatchModel, type MatchScore, scorePair, verdictOf } from '../../domain/matching/match-model.js';
 import { matchRecordOfView } from '../../domain/matching/view-record.js';
 import { DomainError } from '../../domain/shared/errors.js';
@@ -81,7 +81,10 @@ export class MatchScan {
   }
 
   /** One customer's suggestions, from the stored match book (its cost does not grow with the tenant). */
-  async matchesOf(tenant: string, customerId: string): Promise<{ readonly model: MatchModel; readonly suggestions: readonly ScanSuggestion[] }> {
+  async matchesOf(
+    tenant: string,
+    customerId: string,
+  ): Promise<{ readonly model: MatchModel; readonly suggestions: readonly ScanSuggestion[]; readonly refitDue: readonly MatchField[] }> {
     return this.book.suggestionsOf(tenant, customerId);
   }
 

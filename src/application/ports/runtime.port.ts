@@ -44,6 +44,7 @@ export type MetricName =
    */
   | 'match_book_rebuilt'
   | 'match_book_refit_for_field'
+  | 'match_book_refit_due'
   | 'match_book_conflict'
   | 'match_book_failed'
   | 'match_auto_merged'

@@ -5,8 +5,12 @@ import type { MatchField, MatchRecord } from './match-record.js';
 // (no date of birth had arrived yet) has no usable comparison for it: the field is left out, or its
 // m and u come from a handful of pairs. The match book keeps, beside its model, how many of the
 // records it was fitted on carried each field, and counts the records carrying a watched one since;
-// once enough do, the model is fitted again, whatever the tenant's size, a bounded number of times
-// per field. Pure: the book's projection applies it.
+// once enough do, the model is due to be fitted again, a bounded number of times per field: each
+// time it is due counts as a refit whether or not the refit then succeeds (or is left to a
+// rebuild), and the next due point is twice the count it was due at. A watched field that stays
+// thin is not counted forever: once as many records have gained or lost it as `watchMoves` times
+// its due point without it becoming due, it is no longer watched (until the next fit). Pure: the
+// book's projection applies it.
 
 export type FieldCounts = Readonly<Partial<Record<MatchField, number>>>;
 
@@ -16,8 +20,12 @@ export type FieldCoverage = {
   readonly fittedWith: FieldCounts;
   /** per watched field, how many records carry it now */
   readonly carrying: FieldCounts;
-  /** per field, how many times it had the model fitted again */
+  /** per field, how many times it had the model fitted again (or was due to: the attempt counts) */
   readonly refits: FieldCounts;
+  /** per watched field, how many records gained or lost it since the fit (absent: none) */
+  readonly moved?: FieldCounts | undefined;
+  /** per field, how many records carried it when a refit for it was last due since the fit */
+  readonly dueWith?: FieldCounts | undefined;
 };
 
 /**
@@ -27,9 +35,12 @@ export type FieldCoverage = {
  * and the model fitted again, once the records carrying it number at least `dueMin`, `dueShare` of
  * the records the model was fitted on, and twice those that carried it at the fit. So a field that
  * arrives after the fit has the model fitted again at 10% of that size, then each time its records
- * double, three times at most; a large tenant's other new customers do not count.
+ * double, three times at most; a large tenant's other new customers do not count. A refit due and
+ * not done (it failed, or was left to a rebuild) is due again only at twice the records it was due
+ * at. A watched field stops being watched once `watchMoves` times its due point records have gained
+ * or lost it since the fit, without it becoming due: the writes a thin field costs are bounded.
  */
-export const COVERAGE_RULE = { thinShare: 0.05, dueShare: 0.1, dueMin: 20, refitsPerField: 3 } as const;
+export const COVERAGE_RULE = { thinShare: 0.05, dueShare: 0.1, dueMin: 20, refitsPerField: 3, watchMoves: 4 } as const;
 
 const FIELDS: readonly MatchField[] = COMPARISONS.map((c) => c.field);
 
@@ -47,7 +58,7 @@ const thin = (count: number, fittedOn: number): boolean => count < COVERAGE_RULE
 
 /** How many records must carry a watched field for the model to be due to be fitted again. */
 export const dueAt = (coverage: FieldCoverage, field: MatchField, fittedOn: number): number =>
-  Math.max(COVERAGE_RULE.dueMin, Math.ceil(COVERAGE_RULE.dueShare * fittedOn), 2 * (coverage.fittedWith[field] ?? 0));
+  Math.max(COVERAGE_RULE.dueMin, Math.ceil(COVERAGE_RULE.dueShare * fittedOn), 2 * (coverage.fittedWith[field] ?? 0), 2 * (coverage.dueWith?.[field] ?? 0));
 
 /**
  * The coverage of a model just fitted on `records`, the refits each field has had so far given
@@ -75,13 +86,26 @@ export const fieldDeltaOf = (before: MatchRecord | undefined, after: MatchRecord
 /** Adds two field deltas. */
 export const addFieldCounts = (a: FieldCounts, b: FieldCounts): FieldCounts => counts(FIELDS.map((f) => [f, (a[f] ?? 0) + (b[f] ?? 0)] as const));
 
-/** The coverage after records moved by `delta`; the same object when no watched field moved (nothing to write). */
-export const countCarrying = (coverage: FieldCoverage, delta: FieldCounts): FieldCoverage => {
-  const moved = Object.keys(coverage.carrying).filter((f) => (delta[f as MatchField] ?? 0) !== 0) as MatchField[];
-  if (moved.length === 0) return coverage;
-  const carrying = { ...coverage.carrying };
-  for (const f of moved) carrying[f] = Math.max(0, (carrying[f] ?? 0) + delta[f]!);
-  return { ...coverage, carrying };
+/**
+ * The coverage after records moved by `delta`, for a model fitted on `fittedOn` records; the same
+ * object when no watched field moved (nothing to write). A watched field moved, since the fit, by
+ * `watchMoves` times its due point without becoming due is no longer watched.
+ */
+export const countCarrying = (coverage: FieldCoverage, delta: FieldCounts, fittedOn: number): FieldCoverage => {
+  const moving = Object.keys(coverage.carrying).filter((f) => (delta[f as MatchField] ?? 0) !== 0) as MatchField[];
+  if (moving.length === 0) return coverage;
+  const carrying: Partial<Record<MatchField, number>> = { ...coverage.carrying };
+  const moved: Partial<Record<MatchField, number>> = { ...coverage.moved };
+  for (const f of moving) {
+    carrying[f] = Math.max(0, (carrying[f] ?? 0) + delta[f]!);
+    moved[f] = (moved[f] ?? 0) + Math.abs(delta[f]!);
+    const at = dueAt(coverage, f, fittedOn);
+    if (carrying[f]! < at && moved[f]! >= COVERAGE_RULE.watchMoves * at) {
+      delete carrying[f];
+      delete moved[f];
+    }
+  }
+  return { ...coverage, carrying, moved };
 };
 
 /** The watched fields enough records now carry: the model is due to be fitted again for them. */
@@ -90,6 +114,16 @@ export const dueFields = (coverage: FieldCoverage, fittedOn: number): readonly M
     (f) =>
       coverage.carrying[f] !== undefined && coverage.carrying[f]! >= dueAt(coverage, f, fittedOn) && (coverage.refits[f] ?? 0) < COVERAGE_RULE.refitsPerField,
   );
+
+/**
+ * The coverage once a refit for `due` is attempted: each counts a refit, and is due again (should
+ * this one fail, or be left to a rebuild) only once twice the records now carrying it do.
+ */
+export const refitAttempted = (coverage: FieldCoverage, due: readonly MatchField[]): FieldCoverage => ({
+  ...coverage,
+  refits: withRefits(coverage.refits, due),
+  dueWith: { ...coverage.dueWith, ...Object.fromEntries(due.map((f) => [f, coverage.carrying[f] ?? 0])) },
+});
 
 /** The refits per field after one for `due`. */
 export const withRefits = (refits: FieldCounts, due: readonly MatchField[]): FieldCounts => addFieldCounts(refits, Object.fromEntries(due.map((f) => [f, 1])));

@@ -1,6 +1,6 @@
 import { blockingKeys } from './blocking.js';
 import type { FieldCoverage } from './coverage.js';
-import type { MatchRecord } from './match-record.js';
+import type { MatchField, MatchRecord } from './match-record.js';
 import { type MatchModel, type MatchScore, scorePair, verdictOf } from './match-model.js';
 
 // The matching read model, pure: each active customer's normalised record, the blocking index over
@@ -41,6 +41,10 @@ export type MatchBookEntry =
       readonly fittedOn: number;
       readonly records: number;
       readonly coverage?: FieldCoverage | undefined;
+      /** fields a refit is due for, left to a rebuild (the tenant was past the size a refit runs inline at) */
+      readonly refitDue?: readonly MatchField[] | undefined;
+      /** the number of records a refit for growth was last tried at, since the fit (one that failed: tried again at twice it) */
+      readonly grownAt?: number | undefined;
     }
   | {
       readonly type: 'customer';

@@ -335,6 +335,110 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     );
   });
 
+  const modelEntryOf = async (h: Harness) => {
+    const doc = await h.ports.readModels.get(matchBookNamespace(TENANT), 'model');
+    if (doc?.kind !== 'match' || doc.entry.type !== 'model') throw new Error('no model entry');
+    return { version: doc.version, entry: doc.entry };
+  };
+
+  it('a refit for a field that fails is counted before it ran: later calls carrying the field do not each try it again, only its next due points; a rebuild then fits it', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
+    // the read-model store fails every listing of the tenant's views (what a refit reads) from now on
+    const readModels = h.ports.readModels;
+    const list = readModels.list.bind(readModels);
+    const seen = { refits: 0 };
+    readModels.list = (ns, options) => {
+      if (ns === TENANT) {
+        seen.refits++;
+        return Promise.reject(new Error('the store is unavailable'));
+      }
+      return list(ns, options);
+    };
+    const calls = 100;
+    for (let i = 60; i < 60 + calls; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    // due at 20 records carrying it, then at 40 and 80 (twice the count each failed attempt was due at): one attempt each
+    expect(seen.refits).toBe(COVERAGE_RULE.refitsPerField);
+    expect(h.ports.metrics.get('match_book_failed')).toBe(COVERAGE_RULE.refitsPerField);
+    const { entry } = await modelEntryOf(h);
+    expect(entry.coverage?.refits.dateOfBirth).toBe(COVERAGE_RULE.refitsPerField);
+    expect(entry.model.fields.dateOfBirth).toBeUndefined();
+    // the store answers again: a rebuild fits the model with the field
+    readModels.list = list;
+    expect((await h.core.matchBook.rebuild(TENANT)).model.fields.dateOfBirth).toBeDefined();
+  });
+
+  it('a refit for growth that fails is tried again at twice the records it was tried at, not on every call', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 10; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    expect((await modelEntryOf(h)).entry.fittedOn).toBe(8);
+    const readModels = h.ports.readModels;
+    const list = readModels.list.bind(readModels);
+    const seen = { refits: 0 };
+    readModels.list = (ns, options) => {
+      if (ns === TENANT) {
+        seen.refits++;
+        return Promise.reject(new Error('the store is unavailable'));
+      }
+      return list(ns, options);
+    };
+    for (let i = 10; i < 40; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    // tried at 16 and at 32 records, never in between
+    expect(seen.refits).toBe(2);
+    readModels.list = list;
+    expect((await h.core.matchBook.rebuild(TENANT)).customers).toHaveLength(40);
+    expect((await modelEntryOf(h)).entry.grownAt).toBeUndefined();
+  });
+
+  it('past refitInlineUpTo records, a field that becomes due is not refitted inline: the model entry records the refit as due, and a rebuild makes it', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40, refitInlineUpTo: 50 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
+    const rebuilt = h.ports.metrics.get('match_book_rebuilt');
+    expect(await h.core.matchBook.refitDue(TENANT)).toEqual([]);
+    for (let i = 60; i < 90; i++) await identify(h, { userId: `u-${i}` }, dated(i));
+    expect(h.ports.metrics.get('match_book_rebuilt')).toBe(rebuilt);
+    expect(h.ports.metrics.get('match_book_refit_for_field')).toBe(0);
+    expect(h.ports.metrics.get('match_book_refit_due')).toBe(1);
+    const { entry } = await modelEntryOf(h);
+    expect(entry.refitDue).toEqual(['dateOfBirth']);
+    expect(entry.model.fields.dateOfBirth).toBeUndefined();
+    expect(await h.core.matchBook.refitDue(TENANT)).toEqual(['dateOfBirth']);
+    // shown beside the model where one customer's matches are read (GET /v1/customers/{id}/matches)
+    const someone = await identify(h, { userId: 'u-0' }, {});
+    expect((await h.core.matching.matchesOf(TENANT, someone)).refitDue).toEqual(['dateOfBirth']);
+    // a rebuild (c360 rebuild) fits the model with it and clears the marker
+    await h.core.rebuild.rebuild(TENANT);
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeDefined();
+    expect(await h.core.matchBook.refitDue(TENANT)).toEqual([]);
+    expect((await h.core.matching.matchesOf(TENANT, someone)).refitDue).toEqual([]);
+    expect(h.ports.metrics.get('match_book_rebuilt')).toBe(rebuilt + 1);
+  });
+
+  it('a watched field that stays thin stops writing the model entry once records gained or lost it watchMoves times its due point', async () => {
+    // past refitInlineUpTo the number of records is not kept: only a watched field writes the entry
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40, refitInlineUpTo: 50 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    const fitted = await modelEntryOf(h);
+    expect(fitted.entry.coverage?.carrying.phone).toBe(0);
+    // one customer at a time carries a phone and is erased: the field never reaches its due point (20)
+    const bound = COVERAGE_RULE.watchMoves * Math.max(COVERAGE_RULE.dueMin, Math.ceil(COVERAGE_RULE.dueShare * fitted.entry.fittedOn));
+    const writes: number[] = [];
+    for (let i = 0; i < bound / 2 + 10; i++) {
+      const before = (await modelEntryOf(h)).version;
+      const id = await identify(h, { userId: `p-${i}` }, { ...named(100 + i), phone: `+44 20 7946 ${String(1000 + i)}` });
+      await h.core.gdpr.erase(TENANT, id, { actor: 'dpo' });
+      writes.push((await modelEntryOf(h)).version - before);
+    }
+    const after = await modelEntryOf(h);
+    expect(after.entry.coverage?.carrying.phone).toBeUndefined();
+    expect(after.entry.model.fields.phone).toBeUndefined();
+    // two writes a cycle while watched, none once the bound is reached
+    expect(writes.slice(0, bound / 2 - 1).every((n) => n === 2)).toBe(true);
+    expect(writes.slice(bound / 2)).toEqual(Array(10).fill(0));
+  });
+
   it('a model entry written before field coverage was kept counts the fields its model lacks from then on', async () => {
     const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
     for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));

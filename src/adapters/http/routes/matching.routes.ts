@@ -13,6 +13,10 @@ const MatchesPage = lazy(() =>
     .object({
       customerId: z.string(),
       modelVersion: z.string(),
+      modelRefitDue: z.array(z.string()).optional().openapi({
+        description:
+          'fields enough records now carry for the model to be fitted again with them, on a tenant too large to refit after a call: a rebuild (c360 rebuild) fits it',
+      }),
       matches: z.array(
         z.object({
           customerId: z.string().openapi({ description: 'the other customer of the pair' }),
@@ -46,7 +50,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       // 404 for an unknown customer, an absorbed one is answered for its survivor
       const found = await deps.core.queries.get360(tenant, id);
       const customerId = found.kind === 'redirect' ? found.survivorId : id;
-      const { model, suggestions } = await deps.core.matching.matchesOf(tenant, customerId);
+      const { model, suggestions, refitDue } = await deps.core.matching.matchesOf(tenant, customerId);
       const matches = suggestions.map((s) => ({
         customerId: s.customerIds[0] === customerId ? s.customerIds[1] : s.customerIds[0],
         verdict: s.verdict,
@@ -54,7 +58,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         weight: s.score.weight,
         fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight })),
       }));
-      return c.json({ customerId, modelVersion: model.version, matches }, 200);
+      return c.json({ customerId, modelVersion: model.version, ...(refitDue.length > 0 ? { modelRefitDue: [...refitDue] } : {}), matches }, 200);
     },
   );
 
