@@ -341,11 +341,8 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     return { version: doc.version, entry: doc.entry };
   };
 
-  it('a refit for a field that fails is counted before it ran: later calls carrying the field do not each try it again, only its next due points; a rebuild then fits it', async () => {
-    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
-    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
-    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
-    // the read-model store fails every listing of the tenant's views (what a refit reads) from now on
+  /** Makes every listing of the tenant's views (what a refit reads) fail, counting them, until restored. */
+  const failViewListings = (h: Harness) => {
     const readModels = h.ports.readModels;
     const list = readModels.list.bind(readModels);
     const seen = { refits: 0 };
@@ -356,6 +353,15 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
       }
       return list(ns, options);
     };
+    return { seen, restore: () => void (readModels.list = list) };
+  };
+
+  it('a refit for a field that fails is counted before it ran: later calls carrying the field do not each try it again, only its next due points; a rebuild then fits it', async () => {
+    const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
+    for (let i = 0; i < 60; i++) await identify(h, { userId: `u-${i}` }, named(i));
+    expect((await h.core.matchBook.model(TENANT)).fields.dateOfBirth).toBeUndefined();
+    // the read-model store fails every listing of the tenant's views (what a refit reads) from now on
+    const { seen, restore } = failViewListings(h);
     const calls = 100;
     for (let i = 60; i < 60 + calls; i++) await identify(h, { userId: `u-${i}` }, dated(i));
     // due at 20 records carrying it, then at 40 and 80 (twice the count each failed attempt was due at): one attempt each
@@ -365,7 +371,7 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(entry.coverage?.refits.dateOfBirth).toBe(COVERAGE_RULE.refitsPerField);
     expect(entry.model.fields.dateOfBirth).toBeUndefined();
     // the store answers again: a rebuild fits the model with the field
-    readModels.list = list;
+    restore();
     expect((await h.core.matchBook.rebuild(TENANT)).model.fields.dateOfBirth).toBeDefined();
   });
 
@@ -373,20 +379,11 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     const h = makeHarness({}, { store, matching: { refitUpTo: 40 } });
     for (let i = 0; i < 10; i++) await identify(h, { userId: `u-${i}` }, named(i));
     expect((await modelEntryOf(h)).entry.fittedOn).toBe(8);
-    const readModels = h.ports.readModels;
-    const list = readModels.list.bind(readModels);
-    const seen = { refits: 0 };
-    readModels.list = (ns, options) => {
-      if (ns === TENANT) {
-        seen.refits++;
-        return Promise.reject(new Error('the store is unavailable'));
-      }
-      return list(ns, options);
-    };
+    const { seen, restore } = failViewListings(h);
     for (let i = 10; i < 40; i++) await identify(h, { userId: `u-${i}` }, named(i));
     // tried at 16 and at 32 records, never in between
     expect(seen.refits).toBe(2);
-    readModels.list = list;
+    restore();
     expect((await h.core.matchBook.rebuild(TENANT)).customers).toHaveLength(40);
     expect((await modelEntryOf(h)).entry.grownAt).toBeUndefined();
   });
