@@ -51,7 +51,7 @@ const counts = (entries: Iterable<readonly [MatchField, number]>): FieldCounts =
 };
 
 /** How many records carry each compared field. */
-export const fieldCountsOf = (records: readonly MatchRecord[]): FieldCounts =>
+const fieldCountsOf = (records: readonly MatchRecord[]): FieldCounts =>
   counts(FIELDS.map((f) => [f, records.reduce((n, r) => n + (r[f] === undefined ? 0 : 1), 0)] as const));
 
 const thin = (count: number, fittedOn: number): boolean => count < COVERAGE_RULE.thinShare * fittedOn;

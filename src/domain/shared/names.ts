@@ -5,7 +5,7 @@ import { z } from 'zod';
 // name, with the known name it is most likely a misspelling of. Pure.
 
 /** The known name within `maxEdits` edits of `name` (case ignored), the nearest first; undefined when none is. */
-export const closestName = (name: string, known: readonly string[], maxEdits = 2): string | undefined => {
+const closestName = (name: string, known: readonly string[], maxEdits = 2): string | undefined => {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = maxEdits + 1;
@@ -56,7 +56,7 @@ export const misspellingOf = (name: string, known: readonly string[]): string | 
   );
 
 /** `unknown field; did you mean operationId?`, or the known fields when none is close. */
-export const unknownFieldMessage = (name: string, known: readonly string[]): string => {
+const unknownFieldMessage = (name: string, known: readonly string[]): string => {
   const close = closestName(name, known);
   if (close !== undefined) return `unknown field; did you mean ${close}?`;
   return known.length ? `unknown field; the fields are ${known.join(', ')}` : 'unknown field; no fields are taken here';
