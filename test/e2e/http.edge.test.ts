@@ -393,6 +393,13 @@ describe('bodies refused before they are parsed', () => {
     expect(kept.equals(Buffer.from(batch.toString('latin1').replace(WRITE_KEY, '*'.repeat(WRITE_KEY.length)), 'latin1'))).toBe(true);
     expect(held.payload.text).not.toContain(WRITE_KEY);
     expect(held.payload.contentEncoding).toBeUndefined();
+    // the same key written with JSON escapes vouches for the body all the same, and is masked as written
+    const escapedKey = `\\u00${WRITE_KEY.charCodeAt(0).toString(16)}${WRITE_KEY.slice(1)}`;
+    const escapedBatch = latin1(`{"write\\u004bey":"${escapedKey}","batch":[{"type":"track","userId":"M\xfcller","event":"Seen"}]}`);
+    const viaEscaped = await api.request('/v1/batch', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: escapedBatch });
+    expect(viaEscaped.body.error.code, viaEscaped.text).toBe('BODY_NOT_UTF8');
+    const heldEscaped = Buffer.from(heldFor(viaEscaped.body.error.quarantineId).payload.base64!, 'base64').toString('latin1');
+    expect(heldEscaped).toBe(escapedBatch.toString('latin1').replace(escapedKey, '*'.repeat(escapedKey.length)));
     const before = api.quarantined().length;
     const merge = await api.admin('/v1/customers/c-1/merge', {
       method: 'POST',

@@ -34,6 +34,20 @@ export const httpGuardsSuite = (api: () => Api): void => {
       const keyEntry = heldKey.body.items.find((i: { id: string }) => i.id === withKey.body.error.quarantineId);
       expect(keyEntry.payload).toBe(`{"writeKey": "${'*'.repeat(secret.length)}", "userId": "x", traits: `);
 
+      // written with JSON escapes, in the value or the name, it is the same key: masked as written
+      const escapedValue = secret.replace('-', '\\u002d');
+      const escaped = await a.request('POST', '/v1/identify', {
+        writeKey: a.keys.acmeWrite,
+        body: `{"write\\u004bey": "${escapedValue}", "x": 1, "writeKey":"${escapedValue}", traits: `,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(codeOf(escaped)).toBe('MALFORMED_JSON');
+      const heldEscaped = await a.request('GET', '/v1/quarantine?status=pending&limit=500&payload=true', { token: a.keys.acmeAdmin });
+      const masked = '*'.repeat(escapedValue.length);
+      expect(heldEscaped.body.items.find((i: { id: string }) => i.id === escaped.body.error.quarantineId).payload).toBe(
+        `{"write\\u004bey": "${masked}", "x": 1, "writeKey":"${masked}", traits: `,
+      );
+
       const batch = await a.request('POST', '/v1/batch', { writeKey: a.keys.acmeWrite, body: 'not json' });
       expect(batch.status).toBe(400);
       expect(codeOf(batch)).toBe('MALFORMED_JSON');

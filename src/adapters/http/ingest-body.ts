@@ -60,7 +60,7 @@ export type BodyExcerpt = {
 const lossy = new TextDecoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** `secret`: a write key the body names, masked in what is kept (byte for byte, so offsets still hold) */
+/** `secret`: a write key the body names, as written there, masked in what is kept (byte for byte, so offsets still hold) */
 export const excerptOf = (read: BodyRefusal, secret?: string): BodyExcerpt => {
   // still encoded: its size and encoding only, never the bytes
   if (read.headEncoding !== undefined) return { bytes: read.size, kept: 0, contentEncoding: read.headEncoding };
@@ -93,17 +93,46 @@ const unfinished = (b: Uint8Array): number => {
 };
 
 /**
- * A body kept as text although it does not parse: every write key it names is masked (character for
- * character), as a call that parses is kept without its writeKey. A credential is not personal data
- * the quarantine is for, and whoever reads the quarantine must not learn one.
+ * Every `"name": "value"` pair whose name is `writeKey`, written plainly or with JSON escapes in the
+ * name or the value (`"write\u004bey"`, `"wk_\u0061bc"`): the value's span as written, and what it
+ * says once unescaped. The alternatives inside a string cannot overlap, so the scan is linear.
  */
-const withoutWriteKeys = (text: string): string =>
-  text.replace(/("writeKey"\s*:\s*")([^"\\]{1,256})(")/g, (_, open: string, key: string, close: string) => `${open}${'*'.repeat(key.length)}${close}`);
+const PAIR = /"((?:[^"\\]|\\.){1,64})"\s*:\s*"((?:[^"\\]|\\.){1,1024})"/g;
+const unescaped = (raw: string): string | undefined => {
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+};
+const writeKeysIn = (text: string): { readonly raw: string; readonly key: string | undefined; readonly at: number }[] => {
+  const found: { raw: string; key: string | undefined; at: number }[] = [];
+  for (const m of text.matchAll(PAIR)) {
+    if (unescaped(m[1]!) !== 'writeKey') continue;
+    found.push({ raw: m[2]!, key: unescaped(m[2]!), at: m.index + m[0].length - 1 - m[2]!.length });
+  }
+  return found;
+};
 
-/** The write key a body refused unparsed names, if its first bytes show one. */
-const WRITE_KEY = /"writeKey"\s*:\s*"([^"\\]{1,256})"/;
-const writeKeyIn = (read: BodyRefusal): string | undefined =>
-  read.headEncoding === undefined ? WRITE_KEY.exec(lossy.decode(read.head.subarray(0, BODY_EXCERPT_BYTES)))?.[1] : undefined;
+/**
+ * A body kept as text although it does not parse: every write key it names is masked (character for
+ * character, escapes included), as a call that parses is kept without its writeKey. A credential is
+ * not personal data the quarantine is for, and whoever reads the quarantine must not learn one.
+ */
+const withoutWriteKeys = (text: string): string => {
+  let out = '';
+  let from = 0;
+  for (const { raw, at } of writeKeysIn(text)) {
+    out += `${text.slice(from, at)}${'*'.repeat(raw.length)}`;
+    from = at + raw.length;
+  }
+  return from === 0 ? text : out + text.slice(from);
+};
+
+/** The write key a body refused unparsed names, if its first bytes show one: as written (to mask) and unescaped (to check). */
+const writeKeyIn = (read: BodyRefusal): { readonly raw: string; readonly key: string | undefined } | undefined =>
+  read.headEncoding === undefined ? writeKeysIn(lossy.decode(read.head.subarray(0, BODY_EXCERPT_BYTES)))[0] : undefined;
 
 export const receiveIngestBody = async (
   c: Context<AppEnv>,
@@ -118,12 +147,12 @@ export const receiveIngestBody = async (
   if (!read.ok) {
     const refused = unreadable(read, limit, what);
     // kept for the credential that sent it; a body no credential vouches for is refused only
-    const key = writeKeyIn(read);
-    if (!principal && key !== undefined) principal = gate.ingestByWriteKey(key, address);
+    const named = writeKeyIn(read);
+    if (!principal && named?.key !== undefined) principal = gate.ingestByWriteKey(named.key, address);
     if (!principal) throw refused;
     principal = sourced(principal, c.req.header(SOURCE_HEADER));
     c.set('principal', principal);
-    const excerpt = excerptOf(read, key);
+    const excerpt = excerptOf(read, named?.raw);
     const reason = { code: refused.code, message: refused.message, issues: refused.issues };
     const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, excerpt, reason);
     const kept =
