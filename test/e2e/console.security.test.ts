@@ -11,8 +11,9 @@ import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js
 // expiry, scopes exactly as the API's, CSRF, the CSP and escaping. The browser flows are in
 // console.flows.test.ts.
 
+let harness: ReturnType<typeof makeHarness>;
 const memoryBackend = async (): Promise<HttpBackend> => {
-  const h = makeHarness();
+  const h = (harness = makeHarness());
   h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
   const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
   return {
@@ -108,6 +109,8 @@ describe('console security', () => {
   it('refuses a form POST without the CSRF token, or from another site, with 403', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const state = async () => /Processing is (not )?restricted/.exec(await (await get(`/console/customers/${customerId}/privacy`, cookie)).text())?.[0];
+    expect(await state()).toBe('Processing is not restricted');
     const missing = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on' }, cookie);
     expect(missing.status).toBe(403);
     const crossSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: 'https://evil.example' });
@@ -118,8 +121,12 @@ describe('console security', () => {
     const ok = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: api.baseUrl });
     expect(ok.status).toBe(303);
     expect(decodeURIComponent(ok.headers.get('location') ?? '')).toContain('processing restricted');
+    expect(await state()).toBe('Processing is restricted');
+    // the harness clock stands still: the lift is decided a moment after the restriction, as it would be
+    harness.clock.advance(1_000);
     const off = await post(`/console/customers/${customerId}/restriction`, { restrict: 'off', _csrf: csrf }, cookie);
     expect(off.status).toBe(303);
+    expect(await state()).toBe('Processing is not restricted');
     // a sign-in posted from another site is refused too (login CSRF)
     expect((await post('/console/sign-in', { token: api.keys.acmeAdmin }, undefined, { origin: 'https://evil.example' })).status).toBe(403);
   });

@@ -98,7 +98,15 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect(on.status, on.text).toBe(200);
     expect(on.body).toMatchObject({ customerId: survivor, restricted: true, changed: true });
     expect((await api.request('POST', path, { token: admin() })).body).toMatchObject({ restricted: true, changed: false });
+    // the state shows in the 360 view and in the access export
+    const view = (await api.request('GET', `/v1/customers/${survivor}`, { token: admin() })).body;
+    expect(view.restriction).toEqual({ restricted: true, decidedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect((await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() })).body.customer360.restriction).toEqual(view.restriction);
+    h.clock.advance(1_000); // the harness clock stands still: the lift is decided a moment later, as it would be
     expect((await api.request('DELETE', path, { token: admin() })).body).toMatchObject({ restricted: false, changed: true });
+    const lifted = (await api.request('GET', `/v1/customers/${survivor}`, { token: admin() })).body.restriction;
+    expect(lifted.restricted).toBe(false);
+    expect(lifted.decidedAt > view.restriction.decidedAt).toBe(true);
     const freeText = await api.request('POST', path, { token: admin(), json: { reason: 'Grace called us' } });
     expect(freeText.status).toBe(400);
   });

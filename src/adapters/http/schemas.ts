@@ -153,6 +153,12 @@ export const Customer360 = lazy(() =>
       identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
       traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })),
       consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),
+      restriction: z
+        .object({
+          restricted: z.boolean(),
+          decidedAt: z.string().optional().openapi({ description: 'when the latest decision (restrict or lift) was made; absent if none ever was' }),
+        })
+        .openapi({ description: 'restriction of processing (GDPR art. 18): the data is kept and keeps arriving, but is not used for engagement' }),
       orders: z.looseObject({ count: z.number() }),
       scores: z.looseObject({ clv: z.number() }),
       timeline: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), title: z.string() })),

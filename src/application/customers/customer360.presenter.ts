@@ -34,6 +34,8 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
     identifiers,
     traits: Object.fromEntries(Object.entries(v.traits).map(([k, t]) => [k, { value: t.value, observedAt: iso(t.observedAt), source: t.source }])),
     consents,
+    // GDPR art. 18: the data is kept and keeps arriving; engagement leaves the customer alone
+    restriction: { restricted: v.restricted, decidedAt: iso(v.restriction?.at) },
     interests: Object.entries(v.interests)
       .map(([name, a]) => ({ name, count: a.count, firstSeenAt: iso(a.firstSeenAt), lastSeenAt: iso(a.lastSeenAt) }))
       .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),

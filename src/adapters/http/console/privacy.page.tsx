@@ -42,6 +42,15 @@ export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: 
       </p>
       <h2>Restriction of processing</h2>
       <p>A restricted customer's data is kept and keeps arriving, but is not used for engagement.</p>
+      <p role="status">
+        {p.c.restriction.restricted ? (
+          <strong>Processing is restricted (since {p.c.restriction.decidedAt}).</strong>
+        ) : p.c.restriction.decidedAt ? (
+          `Processing is not restricted (the restriction was lifted at ${p.c.restriction.decidedAt}).`
+        ) : (
+          'Processing is not restricted.'
+        )}
+      </p>
       <form method="post" action={`${url}/restriction`} class="inline">
         <CsrfField csrf={p.csrf} />
         <input type="hidden" name="restrict" value="on" />
