@@ -126,7 +126,7 @@ export const main = async (
       closers.unshift(() => local.close());
       return {
         analytics: local.lake.analytics,
-        catchUp: (tenant) => local.catchUp(store, tenant),
+        catchUp: (tenant) => local.catchUp(store, tenant, opened!.core.ports.ledger),
         rebuild: (tenant) => local.rebuild(store, tenant),
         quality: (tenant, options) => local.quality(tenant, options),
       };

@@ -2,7 +2,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analytics.js';
 import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
+import { markLakeClean } from '../application/lake/lake-clean.js';
 import { LakeProjector } from '../application/lake/lake.projector.js';
+import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
 import type { EventStore } from '../application/ports/event-store.port.js';
 import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { Config } from './config.js';
@@ -19,12 +21,16 @@ export type LocalLake = {
   writes(): boolean;
   /** erasure's way in: erases now where this process writes the lake, else leaves it to the writer's projector */
   readonly eraser: LakeEraser;
-  /** brings the tenant's lake up to the end of the log; undefined when another process writes it */
-  catchUp(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
+  /**
+   * brings the tenant's lake up to the end of the log; undefined when another process writes it.
+   * With the ledger, the erasure receipts whose customers the lake no longer holds get lakeCleanAt
+   * (an erasure by another process, such as a CLI job beside the server, cannot say it itself).
+   */
+  catchUp(store: EventStore, tenant: string, ledger?: ErasureLedger): Promise<{ readonly events: number } | undefined>;
   rebuild(store: EventStore, tenant: string): Promise<{ readonly events: number } | undefined>;
   quality(tenant: string, options: { readonly now: number; readonly maxAgeHours: number }): Promise<QualityReport>;
-  /** follows the log for these tenants until closed */
-  follow(store: EventStore, tenants: readonly string[], onError: (e: unknown) => void): void;
+  /** follows the log for these tenants until closed, marking the ledger's receipts as catchUp does */
+  follow(store: EventStore, tenants: readonly string[], onError: (e: unknown) => void, ledger?: ErasureLedger): void;
   close(): Promise<void>;
 };
 
@@ -72,14 +78,19 @@ export const openLocalLake = async (
     lake,
     writes: held,
     eraser: { erase: async (tenant, ids) => (held() ? lake.writer.erase(tenant, ids) : undefined) },
-    catchUp: async (store, tenant) => (held() ? projector(store).catchUp(tenant) : undefined),
+    catchUp: async (store, tenant, ledger) => {
+      if (!held()) return undefined;
+      const done = await projector(store).catchUp(tenant);
+      if (ledger) await markLakeClean(ledger, tenant, await lake.writer.erasedIds(tenant), new Date(clock()).toISOString());
+      return done;
+    },
     rebuild: async (store, tenant) => (held() ? projector(store).rebuild(tenant) : undefined),
     quality: (tenant, options) => qualityReport(lake.instance, config.lakeDir, tenant, options),
-    follow: (store, tenants, onError) => {
+    follow: (store, tenants, onError, ledger) => {
       const tick = () => {
         running = (async () => {
           // a CLI command may hold the lock for a moment: the next tick takes it
-          if (held()) for (const t of tenants) await projector(store).catchUp(t);
+          for (const t of tenants) await self.catchUp(store, t, ledger);
         })()
           .catch(onError)
           .finally(() => {

@@ -79,8 +79,11 @@ export const serve = async (base: Config, out: (line: string) => void = console.
     await app.startBackground();
     const running = app;
     const tenantsServed = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];
-    lake?.follow(running.core.ports.store, tenantsServed, (e) =>
-      console.warn(JSON.stringify({ level: 'warn', msg: `lake projector: ${(e as Error).message}` })),
+    lake?.follow(
+      running.core.ports.store,
+      tenantsServed,
+      (e) => console.warn(JSON.stringify({ level: 'warn', msg: `lake projector: ${(e as Error).message}` })),
+      running.core.ports.ledger,
     );
     const http = createHttpApp({
       analytics: lake?.lake.analytics,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parquetFiles } from '../../src/adapters/lake/lake.files.js';
+import { main } from '../../src/infrastructure/cli.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { serve, type RunningServer } from '../../src/infrastructure/server.js';
 
@@ -57,6 +58,42 @@ describe('the lake beside npm start', () => {
     expect(receipt.lakeCleanAt).toBeDefined();
     const after = await fetch(`${server.url}/v1/analytics/customer-lifetime-value`, { headers: { authorization: `Bearer ${token()}` } });
     expect(((await after.json()) as { count: number }).count).toBe(0);
+  });
+});
+
+describe('an erasure by a CLI job beside the server', () => {
+  it('gets lakeCleanAt on its receipt once the server has purged the lake', async () => {
+    const { core, sourceOf } = server.app;
+    const order = await core.ingest.ingest('shop', sourceOf('shop', 'web'), {
+      type: 'track',
+      messageId: 'm-cli-1',
+      userId: 'u-cli-1',
+      event: 'Order Completed',
+      timestamp: '2026-03-02T10:00:00Z',
+      properties: { order_id: 'o-cli-1', revenue: 40, currency: 'USD', products: [{ product_id: 'p-1', price: 40, quantity: 1 }] },
+    });
+    if (order.status !== 'accepted') throw new Error('the order was refused');
+    const clv = async () => {
+      const r = await fetch(`${server.url}/v1/analytics/customer-lifetime-value`, { headers: { authorization: `Bearer ${token()}` } });
+      return ((await r.json()) as { rows: { customer_id: string }[] }).rows.filter((row) => row.customer_id === order.customerId).length;
+    };
+    const until = Date.now() + 15_000;
+    while ((await clv()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await clv()).toBe(1);
+    // the job does not write the lake (the server holds it): its receipt cannot say when the lake is clean
+    const out: string[] = [];
+    const io = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: () => true }, debug: false } as unknown as Parameters<typeof main>[2];
+    expect(await main(['erase', order.customerId, '--json'], { ...process.env, C360_DATA_DIR: dir, C360_TENANT: 'shop' }, io)).toBe(0);
+    const printed = JSON.parse(out.join('')) as { erasureId: string; lakeCleanAt?: string };
+    expect(printed.lakeCleanAt).toBeUndefined();
+    // the server's lake projector purges the rows, then marks the receipt
+    let receipt = await core.ports.ledger.find('shop', order.customerId);
+    while (!receipt?.lakeCleanAt && Date.now() < until + 15_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      receipt = await core.ports.ledger.find('shop', order.customerId);
+    }
+    expect(receipt).toMatchObject({ erasureId: printed.erasureId, lakeCleanAt: expect.any(String) });
+    expect(await clv()).toBe(0);
   });
 });
 

@@ -70,6 +70,8 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       }
       if (p.reassign.size > 0) await this.reassign(tenant, p.reassign);
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
+      // an erasure a crash cut short (loaded as unpurged) is done once this flush has purged it
+      for (const id of p.erase) s.unpurged.delete(id);
       if (p.dims) await this.writeDimensions(tenant, s);
       s.checkpoint = p.position;
       this.saveState(tenant, s);
@@ -77,8 +79,30 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     });
   }
 
-  private saveState(tenant: string, s: TenantState): void {
-    writeJson(this.stateFile(tenant), { checkpoint: s.checkpoint, erased: [...s.erased].sort(), writtenAt: this.clock() });
+  /**
+   * `unpurged`: ids barred (in `erased`) whose rows may still be in the files: an erasure between
+   * barring and purging, or erasures buffered for the next flush. `erasedIds` leaves them out.
+   */
+  private saveState(tenant: string, s: TenantState, unpurged: Iterable<string> = []): void {
+    const left = [...new Set(unpurged)].sort();
+    writeJson(this.stateFile(tenant), {
+      checkpoint: s.checkpoint,
+      erased: [...s.erased].sort(),
+      ...(left.length ? { unpurged: left } : {}),
+      writtenAt: this.clock(),
+    });
+  }
+
+  /**
+   * The ids the tenant's saved state names as erased and purged: no file of the lake holds a row of
+   * them (what the erasure receipts of another process wait for, see lake-clean.ts).
+   */
+  erasedIds(tenant: string): Promise<ReadonlySet<string>> {
+    return this.exclusive(async () => {
+      const saved = readJson<{ erased?: string[]; unpurged?: string[] }>(this.stateFile(tenant));
+      const unpurged = new Set(saved?.unpurged ?? []);
+      return new Set((saved?.erased ?? []).filter((id) => !unpurged.has(id)));
+    });
   }
 
   private async reassign(tenant: string, to: ReadonlyMap<string, string>): Promise<void> {
@@ -130,15 +154,17 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
         s.erased.add(id);
         s.customers.delete(id);
       }
-      // barred first: a crash after this line leaves ids that the next flush purges again
-      this.saveState(tenant, s);
       const p = this.pending.get(tenant);
+      // barred first (and named unpurged, as are the erasures buffered for the next flush)
+      this.saveState(tenant, s, [...customerIds, ...(p?.erase ?? [])]);
       if (p) dropBuffered(p, customerIds);
       let files = await this.purge(tenant, new Set(customerIds));
       if (parquetFiles(tenantDir(this.root, 'dim_customer', tenant)).length > 0) {
         await this.writeDimensions(tenant, s);
         files++;
       }
+      for (const id of customerIds) s.unpurged.delete(id);
+      this.saveState(tenant, s, p?.erase ?? []);
       return { cleanAt: this.clock(), filesRewritten: files };
     });
   }

@@ -134,6 +134,8 @@ export interface LakeEraser {
 /** A lake writer's own erasure: done when it answers (a LakeEraser too). */
 export interface LakeCleaner {
   erase(tenant: string, customerIds: readonly string[]): Promise<{ readonly cleanAt: number; readonly filesRewritten: number }>;
+  /** the erased ids whose rows no file of the tenant holds any more (an erasure in progress or buffered is not named) */
+  erasedIds(tenant: string): Promise<ReadonlySet<string>>;
 }
 
 export type AnalyticsRow = Readonly<Record<string, string | number | boolean | null>>;
