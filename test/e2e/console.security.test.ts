@@ -352,4 +352,16 @@ describe('console security', () => {
     expect(flipped).not.toBe(cookie);
     expect((await get('/console', flipped)).status).toBe(303);
   });
+
+  it('says that orders in another currency than the scores are not in AOV and CLV', async () => {
+    await api.send('track', { userId: 'gbp-1', event: 'Order Completed', properties: { order_id: 'gbp-o-1', revenue: 25, currency: 'GBP' } });
+    const id = (await api.lookup('user_id:gbp-1')).body.customerId;
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = (await (await get(`/console/customers/${id}`, cookie)).text()).replace(/<!--.*?-->|\s+/g, ' ');
+    expect(html).toMatch(/revenue 25\.00 GBP/);
+    expect(html).toMatch(/AOV 0\.00 USD · CLV 0\.00 USD/);
+    expect(html).toMatch(/count orders in USD only \(C360_SCORE_CURRENCY\); the revenue in GBP is not in them/);
+    // a customer with orders in the score currency only is told nothing more
+    expect((await (await get(`/console/customers/${customerId}`, cookie)).text()).includes('count orders in')).toBe(false);
+  });
 });

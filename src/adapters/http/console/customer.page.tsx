@@ -83,6 +83,15 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
           <p>
             AOV {c.orders.averageOrderValue.toFixed(2)} {s.currency} · CLV {s.clv.toFixed(2)} {s.currency}
           </p>
+          {Object.keys(c.orders.revenue).some((cur) => cur !== s.currency) ? (
+            <p class="muted">
+              AOV, CLV and the monetary score count orders in {s.currency} only (C360_SCORE_CURRENCY); the revenue in{' '}
+              {Object.keys(c.orders.revenue)
+                .filter((cur) => cur !== s.currency)
+                .join(', ')}{' '}
+              is not in them.
+            </p>
+          ) : null}
           <p class="muted">
             First order <When at={c.orders.firstOrderAt} />, last <When at={c.orders.lastOrderAt} />
           </p>
