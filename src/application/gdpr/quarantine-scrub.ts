@@ -67,6 +67,8 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
 /** enough for a whole 500-call batch body; the token kinds come first, the parsed strings after */
 const MAX_MATCH_KEYS = 2_048;
 const EMAIL_LIKE = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+/g;
+/** an email percent-encoded in a URL or a form body (`ada%40example.com`), decoded before it is tried */
+const ENCODED_EMAIL_LIKE = /[A-Za-z0-9._%+'-]{1,64}%40[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+/gi;
 const PHONE_LIKE = /\+?\(?\d[\d\s().-]{5,24}\d/g;
 /** a (possibly quoted) field whose name ends in id, email or phone, with a quoted value */
 const ID_FIELD = /["']?([A-Za-z_]{0,40}(?:id|Id|ID|email|Email|phone|Phone))["']?\s*[:=]\s*"((?:[^"\\\n]|\\.){1,320})"/g;
@@ -78,6 +80,14 @@ const unquote = (raw: string): string => {
     return JSON.parse(`"${raw}"`) as string;
   } catch {
     return raw;
+  }
+};
+
+const percentDecoded = (token: string): string | undefined => {
+  try {
+    return decodeURIComponent(token);
+  } catch {
+    return undefined;
   }
 };
 
@@ -104,6 +114,10 @@ const someToken = (text: string, types: Iterable<string>, visit: (type: string, 
     // an apostrophe or dot before it may be the text's quoting rather than part of the address
     const trimmed = m[0].replace(/^['._%+-]+/, '');
     if (trimmed !== m[0] && visit('email', trimmed)) return true;
+  }
+  for (const m of text.matchAll(ENCODED_EMAIL_LIKE)) {
+    const decoded = percentDecoded(m[0]);
+    if (decoded !== undefined && visit('email', decoded)) return true;
   }
   for (const m of text.matchAll(PHONE_LIKE)) if (visit('phone', m[0])) return true;
   for (const m of text.matchAll(ID_FIELD)) {

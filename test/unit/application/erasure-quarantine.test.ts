@@ -123,6 +123,13 @@ describe('the keyed hashes recorded for a raw body', () => {
     expect(quarantineMatchKeys(h.ports, TENANT, raw)).toContain(keyOf('email', address.toLowerCase()));
   });
 
+  test.prop([email])('hold an email percent-encoded in a URL of a parsed call, as erasure and export look for it', (address) => {
+    const encoded = encodeURIComponent(address);
+    expect(encoded).not.toContain('@');
+    const call = { type: 'page', anonymousId: 'a-1', properties: { url: `https://shop.example/unsubscribe?email=${encoded}&list=7` } };
+    expect(quarantineMatchKeys(h.ports, TENANT, call)).toContain(keyOf('email', address.toLowerCase()));
+  });
+
   test.prop([fc.integer({ min: 0, max: 9999 }), junk, junk, fc.constantFrom('+44 20 7946 %', '020 7946 %', '+442079460%', '(020) 7946-%')])(
     'hold any valid phone number of unparseable text, as E.164',
     (n, before, after, shape) => {
