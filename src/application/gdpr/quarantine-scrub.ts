@@ -57,7 +57,12 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
     return r.ok && target.keys.has(ports.hasher.claimKey(tenant, r.id.type, r.id.value));
   };
   const body = parsed(payload);
-  if (body !== undefined) for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) for (const type of target.types) if (isTargets(type, s)) return true;
+  if (body !== undefined)
+    for (const s of stringsOf(body, ERASURE_MAX_STRINGS)) {
+      for (const type of target.types) if (isTargets(type, s)) return true;
+      // an email percent-encoded in a URL (entries recorded before their keys held it)
+      if (s.includes('%40') && someToken(s, [], isTargets)) return true;
+    }
   // the text of a body that does not parse, or too long to be one identifier (an excerpt's text:
   // a batch cut at 64 KB holds more identifiers than its recorded keys), scanned token by token
   const texts = typeof payload === 'string' ? [payload] : longStrings(body ?? payload);

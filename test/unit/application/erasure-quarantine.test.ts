@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { quarantineMatchKeys } from '../../../src/application/gdpr/quarantine-scrub.js';
+import { namesCluster, quarantineMatchKeys } from '../../../src/application/gdpr/quarantine-scrub.js';
 import { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite.database.js';
 import { SqliteQuarantine } from '../../../src/adapters/sqlite/sqlite.quarantine.js';
 import { ALICE, ALICE_MALFORMED_LAST_NAME, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../../support/erasure-scenario.js';
@@ -128,6 +128,10 @@ describe('the keyed hashes recorded for a raw body', () => {
     expect(encoded).not.toContain('@');
     const call = { type: 'page', anonymousId: 'a-1', properties: { url: `https://shop.example/unsubscribe?email=${encoded}&list=7` } };
     expect(quarantineMatchKeys(h.ports, TENANT, call)).toContain(keyOf('email', address.toLowerCase()));
+    // an entry recorded before its keys held it is found by its payload, and only by this address
+    const target = { keys: new Set([keyOf('email', address.toLowerCase())]), types: new Set(['email']), erasureId: 'e-1' };
+    expect(namesCluster(h.ports, TENANT, call, target)).toBe(true);
+    expect(namesCluster(h.ports, TENANT, call, { ...target, keys: new Set([keyOf('email', `x${address.toLowerCase()}`)]) })).toBe(false);
   });
 
   test.prop([fc.integer({ min: 0, max: 9999 }), junk, junk, fc.constantFrom('+44 20 7946 %', '020 7946 %', '+442079460%', '(020) 7946-%')])(
