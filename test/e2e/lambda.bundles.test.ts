@@ -89,6 +89,32 @@ describe('the Lambda bundles', () => {
       ).toEqual([]);
   });
 
+  it('a cold start compiles neither the lake writer and its S3 client nor the event schemas: the first invocation loads them', async () => {
+    type Meta = { outputs: Record<string, { entryPoint?: string; inputs: object; imports: { path: string; kind: string }[] }> };
+    /** the inputs of the files an entry imports statically: what is compiled before its first line runs */
+    const startInputs = async (name: string): Promise<string[]> => {
+      const { outputs } = JSON.parse(await readFile(join(dir, `${name}.meta.json`), 'utf8')) as Meta;
+      const entry = Object.keys(outputs).find((path) => path.endsWith(`/${name}.mjs`))!;
+      const seen = new Set<string>();
+      const visit = (path: string): void => {
+        if (seen.has(path) || !outputs[path]) return;
+        seen.add(path);
+        for (const i of outputs[path].imports) if (i.kind === 'import-statement') visit(i.path);
+      };
+      visit(entry);
+      return [...seen].flatMap((path) => Object.keys(outputs[path]!.inputs));
+    };
+    const lake = await startInputs('lake');
+    // the lake function's handler and its schedule's checks are there; what it writes with is not
+    expect(lake.some((i) => i.endsWith('adapters/lambda/lake.handler.ts'))).toBe(true);
+    expect(lake.filter((i) => /adapters\/lake\/|infrastructure\/lambda\/lake\.run\.ts$|hyparquet|client-s3/.test(i))).toEqual([]);
+    for (const name of ['api', 'kinesis', 'streams', 'outbox', 'lake'])
+      expect(
+        (await startInputs(name)).filter((i) => i.includes('@aws-lambda-powertools/parser/')),
+        name,
+      ).toEqual([]);
+  });
+
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
     const result = (await invoke('api', httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/openapi.json' }))) as { statusCode: number; body: string };
     expect(result.statusCode).toBe(200);
