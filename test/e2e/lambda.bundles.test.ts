@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildLambdas, type BundleReport } from '../../scripts/build-lambda.js';
 import { appFor, credentials, dynamoEnv } from '../support/lambda-apps.js';
-import { fixture, httpApiEvent, kinesisEvent, scheduledEvent } from '../support/lambda-events.js';
+import { FIXTURES, fixture, httpApiEvent, kinesisEvent, scheduledEvent } from '../support/lambda-events.js';
 import { FACTS } from '../../src/adapters/lake/lake.tables.js';
 import { seedCalls } from '../support/lake-fixture.js';
 import { s3Lake } from '../support/s3-lake.js';
@@ -113,6 +115,44 @@ describe('the Lambda bundles', () => {
         (await startInputs(name)).filter((i) => i.includes('@aws-lambda-powertools/parser/')),
         name,
       ).toEqual([]);
+  });
+
+  it("the AWS SDK loads node:https on a client's first request, not at the cold start, and sends over it", async () => {
+    // an HTTPS stand-in for DynamoDB on loopback (test/fixtures/tls), refusing every request as a missing table would
+    const tls = join(FIXTURES, '../tls');
+    const targets: string[] = [];
+    const server = createHttpsServer(
+      { key: await readFile(join(tls, 'localhost.key.pem')), cert: await readFile(join(tls, 'localhost.cert.pem')) },
+      (req, res) => {
+        targets.push(String(req.headers['x-amz-target']));
+        req.resume().on('end', () => {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'no table here' }));
+        });
+      },
+    );
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const creds = credentials();
+      const { port } = server.address() as AddressInfo;
+      const env = dynamoEnv(`https://127.0.0.1:${port}`, 'bundle-tenant', creds, { C360_PROJECTION: 'inline', C360_CREATE_TABLES: 'false' });
+      const call = { type: 'identify', userId: 'over-tls', messageId: 'over-tls-1', writeKey: creds.writeKey, traits: { email: 'tls@example.com' } };
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(join(dir, 'kinesis.mjs')).href)});
+const https = () => process.moduleLoadList.includes('NativeModule https');
+const atStart = https();
+const result = await handler(JSON.parse(process.argv[1]));
+process.stdout.write(JSON.stringify({ atStart, result, afterInvocation: https() }));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(kinesisEvent([{ data: call }]))], {
+        cwd: dir,
+        env: { ...ENV, ...env, NODE_EXTRA_CA_CERTS: join(tls, 'localhost.cert.pem') },
+      });
+      // the store refused (no table): the record goes back for redelivery, after the call went out over TLS
+      expect(JSON.parse(stdout)).toEqual({ atStart: false, result: { batchItemFailures: [{ itemIdentifier: expect.any(String) }] }, afterInvocation: true });
+      expect(targets.length).toBeGreaterThan(0);
+      expect(targets.every((t) => t.startsWith('DynamoDB_20120810.'))).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
