@@ -73,11 +73,13 @@ describe('each function builds only what it uses', () => {
       expect(built, piece).not.toContain(piece);
   });
 
-  it('streams: projects the batch without the authenticator, the quarantine, the audit log or the engagement outbox', async () => {
+  it('streams: builds nothing before its first batch; projects it without the authenticator, the quarantine, the audit log or the engagement outbox', async () => {
     const { app, built } = await traced(false);
     const records = await readWholeStream(streams, await streamArnOf(client, env.C360_EVENTS_TABLE!));
     expect(records.length).toBeGreaterThan(0);
     const handler = quietly(() => streamsFunction(app, env));
+    // the cold start: no core, no projector, no DynamoDB client yet
+    for (const piece of ['Core', 'StreamsProjector', 'ReadModelStore', 'DynamoDbClient'] as const) expect(built, piece).not.toContain(piece);
     // new customers only: no identity change, so nothing is published on the feed
     expect(await handler(streamsEvent(records, await streamArnOf(client, env.C360_EVENTS_TABLE!)))).toEqual({ batchItemFailures: [] });
     expect(built).toContain('StreamsProjector');

@@ -1,6 +1,6 @@
 import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
 import { createOutboxHandler, type OutboxHandler } from '../../adapters/lambda/outbox.handler.js';
-import { createStreamsHandler, type StreamsHandler } from '../../adapters/lambda/streams.handler.js';
+import { createStreamsHandler, type StreamsHandler, type StreamsProjectorPort } from '../../adapters/lambda/streams.handler.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { telemetryFor, type Env } from './function-start.js';
@@ -25,9 +25,16 @@ export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandle
     telemetry: telemetryFor('c360-kinesis', app, env),
   });
 
-/** DynamoDB Streams of the events table -> the 360 views. */
-export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler =>
-  createStreamsHandler({ projector: app.streamsProjector, telemetry: telemetryFor('c360-streams', app, env) });
+/**
+ * DynamoDB Streams of the events table -> the 360 views. The projector (the core, the views' store
+ * and the DynamoDB client under it) is built by the first batch, not at the cold start; off
+ * DynamoDB there is none, and each batch fails saying so.
+ */
+export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler => {
+  const projector: StreamsProjectorPort | undefined =
+    app.config.store === 'dynamodb' ? { handle: (records) => app.streamsProjector!.handle(records) } : undefined;
+  return createStreamsHandler({ projector, telemetry: telemetryFor('c360-streams', app, env) });
+};
 
 /**
  * A schedule -> the engagement outbox relay. Without a topic there is nothing to publish to (the
