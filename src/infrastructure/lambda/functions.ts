@@ -14,11 +14,15 @@ export { startFunction, telemetryFor, type Env } from './function-start.js';
 
 /**
  * Kinesis records -> ingest. Calls without a writeKey belong to C360_TENANT only when the function
- * sets it explicitly; otherwise they are quarantined as unattributed rather than guessed.
+ * sets it explicitly; otherwise they are quarantined as unattributed rather than guessed. The core
+ * is built by the first batch (the handler reads it there), not at the cold start; the
+ * authenticator is, so that a malformed credentials file fails the start.
  */
 export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandler =>
   createKinesisHandler({
-    core: app.core,
+    get core() {
+      return app.core;
+    },
     sourceOf: app.sourceOf,
     auth: app.auth,
     defaultTenant: env.C360_TENANT ? app.config.tenant : undefined,
