@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildLambdas, type BundleReport } from '../../scripts/build-lambda.js';
 import { appFor, credentials, dynamoEnv } from '../support/lambda-apps.js';
-import { fixture, httpApiEvent, kinesisEvent, scheduledEvent } from '../support/lambda-events.js';
+import { FIXTURES, fixture, httpApiEvent, kinesisEvent, scheduledEvent } from '../support/lambda-events.js';
 import { FACTS } from '../../src/adapters/lake/lake.tables.js';
 import { seedCalls } from '../support/lake-fixture.js';
 import { s3Lake } from '../support/s3-lake.js';
@@ -87,6 +89,70 @@ describe('the Lambda bundles', () => {
         (await inputs(name)).filter((i) => /adapters\/lake\/|infrastructure\/lake\.ts$|@duckdb|hyparquet|client-s3/.test(i)),
         name,
       ).toEqual([]);
+  });
+
+  it('a cold start compiles neither the lake writer and its S3 client nor the event schemas: the first invocation loads them', async () => {
+    type Meta = { outputs: Record<string, { entryPoint?: string; inputs: object; imports: { path: string; kind: string }[] }> };
+    /** the inputs of the files an entry imports statically: what is compiled before its first line runs */
+    const startInputs = async (name: string): Promise<string[]> => {
+      const { outputs } = JSON.parse(await readFile(join(dir, `${name}.meta.json`), 'utf8')) as Meta;
+      const entry = Object.keys(outputs).find((path) => path.endsWith(`/${name}.mjs`))!;
+      const seen = new Set<string>();
+      const visit = (path: string): void => {
+        if (seen.has(path) || !outputs[path]) return;
+        seen.add(path);
+        for (const i of outputs[path].imports) if (i.kind === 'import-statement') visit(i.path);
+      };
+      visit(entry);
+      return [...seen].flatMap((path) => Object.keys(outputs[path]!.inputs));
+    };
+    const lake = await startInputs('lake');
+    // the lake function's handler and its schedule's checks are there; what it writes with is not
+    expect(lake.some((i) => i.endsWith('adapters/lambda/lake.handler.ts'))).toBe(true);
+    expect(lake.filter((i) => /adapters\/lake\/|infrastructure\/lambda\/lake\.run\.ts$|hyparquet|client-s3/.test(i))).toEqual([]);
+    for (const name of ['api', 'kinesis', 'streams', 'outbox', 'lake'])
+      expect(
+        (await startInputs(name)).filter((i) => i.includes('@aws-lambda-powertools/parser/')),
+        name,
+      ).toEqual([]);
+  });
+
+  it("the AWS SDK loads node:https on a client's first request, not at the cold start, and sends over it", async () => {
+    // an HTTPS stand-in for DynamoDB on loopback (test/fixtures/tls), refusing every request as a missing table would
+    const tls = join(FIXTURES, '../tls');
+    const targets: string[] = [];
+    const server = createHttpsServer(
+      { key: await readFile(join(tls, 'localhost.key.pem')), cert: await readFile(join(tls, 'localhost.cert.pem')) },
+      (req, res) => {
+        targets.push(String(req.headers['x-amz-target']));
+        req.resume().on('end', () => {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'no table here' }));
+        });
+      },
+    );
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const creds = credentials();
+      const { port } = server.address() as AddressInfo;
+      const env = dynamoEnv(`https://127.0.0.1:${port}`, 'bundle-tenant', creds, { C360_PROJECTION: 'inline', C360_CREATE_TABLES: 'false' });
+      const call = { type: 'identify', userId: 'over-tls', messageId: 'over-tls-1', writeKey: creds.writeKey, traits: { email: 'tls@example.com' } };
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(join(dir, 'kinesis.mjs')).href)});
+const https = () => process.moduleLoadList.includes('NativeModule https');
+const atStart = https();
+const result = await handler(JSON.parse(process.argv[1]));
+process.stdout.write(JSON.stringify({ atStart, result, afterInvocation: https() }));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(kinesisEvent([{ data: call }]))], {
+        cwd: dir,
+        env: { ...ENV, ...env, NODE_EXTRA_CA_CERTS: join(tls, 'localhost.cert.pem') },
+      });
+      // the store refused (no table): the record goes back for redelivery, after the call went out over TLS
+      expect(JSON.parse(stdout)).toEqual({ atStart: false, result: { batchItemFailures: [{ itemIdentifier: expect.any(String) }] }, afterInvocation: true });
+      expect(targets.length).toBeGreaterThan(0);
+      expect(targets.every((t) => t.startsWith('DynamoDB_20120810.'))).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {

@@ -62,9 +62,11 @@ describe('each function builds only what it uses', () => {
       expect(built, piece).not.toContain(piece);
   });
 
-  it('kinesis: ingests a batch without the streams projector, the views, the GDPR stores, engagement or SNS', async () => {
+  it('kinesis: builds no core before its first batch; ingests it without the streams projector, the views, the GDPR stores, engagement or SNS', async () => {
     const { app, built } = await traced(false);
     const handler = quietly(() => kinesisFunction(app, env));
+    // the cold start: no core yet (the authenticator is built: a malformed credentials file fails the start)
+    expect(built).not.toContain('Core');
     expect(await handler(kinesisEvent([{ data: identify(`k-${tenant}`) }]))).toEqual({ batchItemFailures: [] });
     // it did its work: the events are in the log
     expect(built).toContain('EventStore');
@@ -73,11 +75,13 @@ describe('each function builds only what it uses', () => {
       expect(built, piece).not.toContain(piece);
   });
 
-  it('streams: projects the batch without the authenticator, the quarantine, the audit log or the engagement outbox', async () => {
+  it('streams: builds nothing before its first batch; projects it without the authenticator, the quarantine, the audit log or the engagement outbox', async () => {
     const { app, built } = await traced(false);
     const records = await readWholeStream(streams, await streamArnOf(client, env.C360_EVENTS_TABLE!));
     expect(records.length).toBeGreaterThan(0);
     const handler = quietly(() => streamsFunction(app, env));
+    // the cold start: no core, no projector, no DynamoDB client yet
+    for (const piece of ['Core', 'StreamsProjector', 'ReadModelStore', 'DynamoDbClient'] as const) expect(built, piece).not.toContain(piece);
     // new customers only: no identity change, so nothing is published on the feed
     expect(await handler(streamsEvent(records, await streamArnOf(client, env.C360_EVENTS_TABLE!)))).toEqual({ batchItemFailures: [] });
     expect(built).toContain('StreamsProjector');

@@ -1,9 +1,8 @@
-import { KinesisDataStreamRecord, KinesisDataStreamRecordPayload, KinesisDataStreamSchema } from '@aws-lambda-powertools/parser/schemas/kinesis';
 import { z } from 'zod';
 import type { Core } from '../../application/core.js';
 import type { Authenticator } from '../../application/ports/access.port.js';
 import { ingestKinesisRecords, type KinesisInputRecord, type SourceOf } from '../kinesis/kinesis.ingest.js';
-import { parseEvent } from './lambda.event.js';
+import { parseEvent, schemaOnFirstUse } from './lambda.event.js';
 import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // Kinesis -> ingest. Each record carries one Segment call (ours in the c360 envelope, or a bare
@@ -17,9 +16,12 @@ import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTele
 // ingestKinesisRecords keeps per-key order and stops a key at its first failure.
 
 // Powertools' envelope, with the data kept as sent: its own schema decodes it lossily (invalid
-// UTF-8 replaced, gzip guessed) and our decoder must see the exact bytes.
-const KinesisEvent = KinesisDataStreamSchema.extend({
-  Records: z.array(KinesisDataStreamRecord.extend({ kinesis: KinesisDataStreamRecordPayload.extend({ data: z.string() }) })).min(1),
+// UTF-8 replaced, gzip guessed) and our decoder must see the exact bytes. Built by the first invocation.
+const kinesisEvent = schemaOnFirstUse(async () => {
+  const { KinesisDataStreamRecord, KinesisDataStreamRecordPayload, KinesisDataStreamSchema } = await import('@aws-lambda-powertools/parser/schemas/kinesis');
+  return KinesisDataStreamSchema.extend({
+    Records: z.array(KinesisDataStreamRecord.extend({ kinesis: KinesisDataStreamRecordPayload.extend({ data: z.string() }) })).min(1),
+  });
 });
 
 export type KinesisHandlerDeps = {
@@ -36,8 +38,8 @@ export type KinesisHandlerDeps = {
 
 export type KinesisHandler = (event: unknown, context?: LambdaContext) => Promise<BatchResponse>;
 
-export const toInputRecords = (event: unknown): KinesisInputRecord[] =>
-  parseEvent(KinesisEvent, event, 'Kinesis Data Streams').Records.map(({ kinesis }) => ({
+export const toInputRecords = async (event: unknown): Promise<KinesisInputRecord[]> =>
+  parseEvent(await kinesisEvent(), event, 'Kinesis Data Streams').Records.map(({ kinesis }) => ({
     sequenceNumber: kinesis.sequenceNumber,
     data: Buffer.from(kinesis.data, 'base64'),
     partitionKey: kinesis.partitionKey,
@@ -48,7 +50,7 @@ export const createKinesisHandler = (deps: KinesisHandlerDeps): KinesisHandler =
   const { logger, metrics } = deps.telemetry;
   return (event, context) =>
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
-      const records = toInputRecords(event);
+      const records = await toInputRecords(event);
       const result = await ingestKinesisRecords(deps.core, deps.sourceOf, records, {
         auth: deps.auth,
         defaultTenant: deps.defaultTenant,

@@ -1,6 +1,5 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
-import { InvalidLambdaEventError, parseEvent } from './lambda.event.js';
+import { InvalidLambdaEventError, parseEvent, scheduledEvent } from './lambda.event.js';
 import { errorFields, withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // A scheduled EventBridge rule -> the lake projection: each tenant's lake catches up from its own
@@ -26,8 +25,11 @@ export type LakeRun = {
 const Detail = z.object({ rebuild: z.array(z.string().min(1)).min(1).optional() });
 
 export type LakeHandlerDeps = {
-  /** a projection over a fresh writer, per invocation: its state (checkpoint, dimensions) is read from the lake, never kept from an earlier one */
-  readonly start: () => LakeRun;
+  /**
+   * a projection over a fresh writer, per invocation: its state (checkpoint, dimensions) is read from
+   * the lake, never kept from an earlier one (a promise where what it runs on is loaded on first use)
+   */
+  readonly start: () => LakeRun | Promise<LakeRun>;
   readonly tenants: readonly string[];
   readonly telemetry: LambdaTelemetry;
   /** stop starting tenants, and stop a tenant at its next flush, when less than this is left of the invocation (default 60 s) */
@@ -50,12 +52,12 @@ export const createLakeHandler = (deps: LakeHandlerDeps): LakeHandler => {
   const { logger, metrics } = deps.telemetry;
   return (event, context) =>
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
-      const { detail } = parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
+      const { detail } = parseEvent(await scheduledEvent(), event, 'EventBridge scheduled');
       const rebuild = new Set(parseEvent(Detail, detail ?? {}, 'lake schedule detail').rebuild ?? []);
       const unknown = [...rebuild].filter((t) => !deps.tenants.includes(t));
       if (unknown.length > 0)
         throw new InvalidLambdaEventError('lake schedule detail', [{ path: 'rebuild', message: `not a tenant of this function: ${unknown.join(', ')}` }]);
-      const run = deps.start();
+      const run = await deps.start();
       // the runtime's context has it; a test's may not
       const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
       const stop = () => (remaining?.call(context) ?? Number.POSITIVE_INFINITY) < (deps.reserveMs ?? 60_000);

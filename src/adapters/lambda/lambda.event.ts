@@ -21,6 +21,23 @@ export class InvalidLambdaEventError extends Error {
   }
 }
 
+/**
+ * An event schema built by the first invocation that parses with it, not at the cold start:
+ * Powertools' schema modules build their zod schemas when imported (kinesis's some twenty, the
+ * DynamoDB Streams ones among them). A failed load is tried again by the next invocation.
+ */
+export const schemaOnFirstUse = <S extends z.ZodType>(load: () => Promise<S>): (() => Promise<S>) => {
+  let loaded: Promise<S> | undefined;
+  return () =>
+    (loaded ??= load().catch((e: unknown) => {
+      loaded = undefined;
+      throw e;
+    }));
+};
+
+/** Powertools' EventBridge schema: what a scheduled rule sends (the outbox and lake functions) */
+export const scheduledEvent = schemaOnFirstUse(async () => (await import('@aws-lambda-powertools/parser/schemas/eventbridge')).EventBridgeSchema);
+
 export const parseEvent = <S extends z.ZodType>(schema: S, event: unknown, expected: string): z.output<S> => {
   const parsed = schema.safeParse(event);
   if (!parsed.success) throw new InvalidLambdaEventError(expected, zodIssues(parsed.error));

@@ -1,6 +1,5 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { RelayReport } from '../../application/engagement/engagement.relay.js';
-import { parseEvent } from './lambda.event.js';
+import { parseEvent, scheduledEvent } from './lambda.event.js';
 import { withInvocation, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // A scheduled EventBridge rule -> the engagement outbox relay: publishes the decisions whose first
@@ -30,7 +29,7 @@ export const createOutboxHandler = (deps: OutboxHandlerDeps): OutboxHandler => {
   const reserveMs = deps.reserveMs ?? 10_000;
   return (event, context) =>
     withInvocation(deps.telemetry, context, context?.awsRequestId, async () => {
-      parseEvent(EventBridgeSchema, event, 'EventBridge scheduled');
+      parseEvent(await scheduledEvent(), event, 'EventBridge scheduled');
       const total = { published: 0, failed: 0, discarded: 0, waiting: 0, pages: 0 };
       // the runtime's context has it; a test's may not
       const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;

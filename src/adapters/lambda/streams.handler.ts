@@ -1,7 +1,6 @@
-import { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
 import { z } from 'zod';
 import type { DynamoDbStreamRecord, StreamBatchResult } from '../dynamodb/dynamodb.streams-projector.js';
-import { parseEvent } from './lambda.event.js';
+import { parseEvent, schemaOnFirstUse } from './lambda.event.js';
 import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
 // DynamoDB Streams (the events table, NEW_IMAGE) -> the 360 projections. Transient failures come
@@ -10,8 +9,12 @@ import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTele
 // one bad item never blocks its shard.
 
 // Powertools' record schema with the images left marshalled: the projector reads AttributeValues,
-// and unmarshalling every image only to throw the result away costs time on the hot path.
-const StreamsEvent = z.object({ Records: z.array(DynamoDBStreamRecord.extend({ dynamodb: DynamoDBStreamChangeRecordBase })) });
+// and unmarshalling every image only to throw the result away costs time on the hot path. Built by
+// the first invocation.
+const streamsEvent = schemaOnFirstUse(async () => {
+  const { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } = await import('@aws-lambda-powertools/parser/schemas/dynamodb');
+  return z.object({ Records: z.array(DynamoDBStreamRecord.extend({ dynamodb: DynamoDBStreamChangeRecordBase })) });
+});
 
 export type StreamsProjectorPort = { handle(records: readonly DynamoDbStreamRecord[]): Promise<StreamBatchResult> };
 
@@ -37,7 +40,7 @@ export const createStreamsHandler = (deps: StreamsHandlerDeps): StreamsHandler =
           'C360_STORE: the streams function projects the DynamoDB events table; set C360_STORE=dynamodb and C360_PROJECTION=streams',
         );
       }
-      const { Records } = parseEvent(StreamsEvent, event, 'DynamoDB Streams');
+      const { Records } = parseEvent(await streamsEvent(), event, 'DynamoDB Streams');
       // the images are checked to be maps of marshalled values; the projector reads them itself
       const result = await deps.projector.handle(Records as unknown as readonly DynamoDbStreamRecord[]);
       for (const r of result.rejected)

@@ -3,8 +3,8 @@ import type { App } from '../app.js';
 
 // What every function's entry point shares: the start that reports a configuration error plainly,
 // and its telemetry. Kept apart from functions.ts so that an entry point importing these does not
-// also import the other functions' handlers (their event schemas are built at import time, which
-// tree shaking cannot drop: 114 zod schemas the api function built at every cold start for nothing).
+// also import the other functions' handlers (the api function used to build their event schemas at
+// every cold start for nothing: 114 zod schemas; they are now built on a function's first invocation).
 
 export type Env = NodeJS.ProcessEnv;
 

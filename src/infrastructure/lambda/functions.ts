@@ -1,6 +1,6 @@
 import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
 import { createOutboxHandler, type OutboxHandler } from '../../adapters/lambda/outbox.handler.js';
-import { createStreamsHandler, type StreamsHandler } from '../../adapters/lambda/streams.handler.js';
+import { createStreamsHandler, type StreamsHandler, type StreamsProjectorPort } from '../../adapters/lambda/streams.handler.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { telemetryFor, type Env } from './function-start.js';
@@ -14,20 +14,31 @@ export { startFunction, telemetryFor, type Env } from './function-start.js';
 
 /**
  * Kinesis records -> ingest. Calls without a writeKey belong to C360_TENANT only when the function
- * sets it explicitly; otherwise they are quarantined as unattributed rather than guessed.
+ * sets it explicitly; otherwise they are quarantined as unattributed rather than guessed. The core
+ * is built by the first batch (the handler reads it there), not at the cold start; the
+ * authenticator is, so that a malformed credentials file fails the start.
  */
 export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandler =>
   createKinesisHandler({
-    core: app.core,
+    get core() {
+      return app.core;
+    },
     sourceOf: app.sourceOf,
     auth: app.auth,
     defaultTenant: env.C360_TENANT ? app.config.tenant : undefined,
     telemetry: telemetryFor('c360-kinesis', app, env),
   });
 
-/** DynamoDB Streams of the events table -> the 360 views. */
-export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler =>
-  createStreamsHandler({ projector: app.streamsProjector, telemetry: telemetryFor('c360-streams', app, env) });
+/**
+ * DynamoDB Streams of the events table -> the 360 views. The projector (the core, the views' store
+ * and the DynamoDB client under it) is built by the first batch, not at the cold start; off
+ * DynamoDB there is none, and each batch fails saying so.
+ */
+export const streamsFunction = (app: App, env: Env = process.env): StreamsHandler => {
+  const projector: StreamsProjectorPort | undefined =
+    app.config.store === 'dynamodb' ? { handle: (records) => app.streamsProjector!.handle(records) } : undefined;
+  return createStreamsHandler({ projector, telemetry: telemetryFor('c360-streams', app, env) });
+};
 
 /**
  * A schedule -> the engagement outbox relay. Without a topic there is nothing to publish to (the

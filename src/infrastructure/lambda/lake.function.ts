@@ -1,9 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { S3LakeWriter } from '../../adapters/lake/s3.lake-writer.js';
-import { createLakeHandler, type LakeHandler } from '../../adapters/lambda/lake.handler.js';
-import { markLakeClean } from '../../application/lake/lake-clean.js';
-import { LakeProjector } from '../../application/lake/lake.projector.js';
+import { createLakeHandler, type LakeHandler, type LakeRun } from '../../adapters/lambda/lake.handler.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { telemetryFor, type Env } from './function-start.js';
@@ -49,26 +45,25 @@ export const lakeFunction = (app: App, env: Env = process.env): LakeHandler => {
       ]
     : [app.config.tenant];
   if (tenants.length === 0) throw new ConfigError('C360_LAKE_TENANTS: names no tenant');
-  const client = new S3Client(e.AWS_ENDPOINT_URL_S3 ? { endpoint: e.AWS_ENDPOINT_URL_S3, forcePathStyle: true } : {});
-  const store = app.core.ports.store;
-  const { clock, ledger } = app.core.ports;
+  const target = {
+    bucket: e.C360_LAKE_BUCKET,
+    prefix: e.C360_LAKE_PREFIX,
+    versioned: e.C360_LAKE_VERSIONED === 'true',
+    flushEvents: e.C360_LAKE_FLUSH_EVENTS,
+    endpoint: e.AWS_ENDPOINT_URL_S3,
+  };
+  // the S3 client, the Parquet writer and the projection: loaded by the first invocation (lake.run.ts)
+  let runner: Promise<() => LakeRun> | undefined;
+  const load = () =>
+    (runner ??= import('./lake.run.js').then(
+      ({ lakeRunner }) => lakeRunner(app, target),
+      (e: unknown) => {
+        runner = undefined;
+        throw e;
+      },
+    ));
   return createLakeHandler({
-    start: () => {
-      const writer = new S3LakeWriter({
-        client,
-        bucket: e.C360_LAKE_BUCKET,
-        prefix: e.C360_LAKE_PREFIX,
-        versioned: e.C360_LAKE_VERSIONED === 'true',
-        clock: () => clock.now(),
-      });
-      const projector = new LakeProjector(store, writer, { pageSize: Math.min(5_000, e.C360_LAKE_FLUSH_EVENTS), flushEvery: e.C360_LAKE_FLUSH_EVENTS });
-      return {
-        catchUp: (tenant, options) => projector.catchUp(tenant, options),
-        rebuild: (tenant, options) => projector.rebuild(tenant, options),
-        // the erasure receipts (written by the api function, which holds no lake) learn when the lake is clean
-        markClean: async (tenant) => markLakeClean(ledger, tenant, await writer.erasedIds(tenant), new Date(clock.now()).toISOString()),
-      };
-    },
+    start: async () => (await load())(),
     tenants,
     telemetry: telemetryFor('c360-lake', app, env),
   });
