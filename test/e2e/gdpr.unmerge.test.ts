@@ -1,22 +1,24 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
-import { memoryDump } from '../support/store-dump.js';
+import { dynamoDump, memoryDump } from '../support/store-dump.js';
 
 // A user's trial, over HTTP: Ben is auto-merged into Ann, a call of Ben's device lands in Ann's
 // stream while they are one, and the merge is undone. The unmerge copies Ben's events into his
 // restored stream under his key; the originals stay in Ann's stream. Ann's access export must not
 // hold Ben's data (art. 15(4)), and after Ben's erasure nothing in the store may still read as his
 // data: the originals lose their pii in the store (their ciphertext under Ann's key is gone), on
-// the in-memory store and in the raw bytes of the embedded SQLite file.
+// the in-memory store, in the raw bytes of the embedded SQLite file, and in every item of the
+// DynamoDB tables (views projected from DynamoDB Streams, which deliver the redaction as a MODIFY).
 
 type Store = {
   readonly name: string;
@@ -24,7 +26,7 @@ type Store = {
   /** the stored pii (ciphertext) of the named events of a stream, as the store holds it now */
   readonly piiOf: (tenant: string, streamId: string, eventIds: readonly string[]) => Promise<(string | undefined)[]>;
   /** whether any of the needles is held anywhere in the store (plain in any casing, or base64) */
-  readonly holds: (needles: readonly string[]) => string[];
+  readonly holds: (needles: readonly string[]) => Promise<string[]>;
   readonly cleanup: () => void;
 };
 
@@ -48,7 +50,7 @@ const memory = (): Store => {
       const stream = await h.ports.store.readStream(tenant, streamId);
       return eventIds.map((id) => stream.find((e) => e.eventId === id)?.pii);
     },
-    holds: (needles) => {
+    holds: async (needles) => {
       const dump = memoryDump(h);
       return needles.filter((v) => dump.includes(v.toLowerCase()) || dump.includes(Buffer.from(v).toString('base64').toLowerCase()));
     },
@@ -97,7 +99,7 @@ const sqlite = (): Store => {
       }
     },
     // the raw bytes of the database, its WAL and its shm: plain (any casing) or base64 of the exact value
-    holds: (needles) => {
+    holds: async (needles) => {
       const files = rawFiles();
       return needles.filter((v) => files.some((t) => t.toLowerCase().includes(v.toLowerCase()) || t.includes(Buffer.from(v).toString('base64'))));
     },
@@ -105,12 +107,58 @@ const sqlite = (): Store => {
   };
 };
 
+const dynamodb = (): Store => {
+  const run = randomUUID().slice(0, 8);
+  const prefix = `unmerge-${run}-`;
+  const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+  let core: HttpBackend['core'];
+  return {
+    name: 'DynamoDB Local, Streams projection',
+    backend: async () => {
+      const app = await buildApp(
+        loadConfig({
+          C360_STORE: 'dynamodb',
+          C360_PROJECTION: 'streams',
+          AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+          C360_EVENTS_TABLE: `${prefix}events`,
+          C360_VIEWS_TABLE: `${prefix}views`,
+          C360_KEYS_TABLE: `${prefix}keys`,
+          C360_QUARANTINE_TABLE: `${prefix}quarantine`,
+          C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+          C360_MASTER_KEY: randomBytes(32).toString('base64'),
+          C360_PHONE_REGION: 'GB',
+        }),
+      );
+      await app.startBackground();
+      core = app.core;
+      return {
+        core: app.core,
+        intake: app.intake,
+        sourceOf: app.sourceOf,
+        metrics: app.metrics,
+        settle: () => app.drainBackground(),
+        close: () => app.close(),
+      };
+    },
+    piiOf: async (tenant, streamId, eventIds) => {
+      const stream = await core.ports.store.readStream(tenant, streamId);
+      return eventIds.map((id) => stream.find((e) => e.eventId === id)?.pii);
+    },
+    // every item of the run's tables (events, views, keys, quarantine)
+    holds: async (needles) => {
+      const { text } = await dynamoDump(client, prefix);
+      return needles.filter((v) => text.includes(v.toLowerCase()) || text.includes(Buffer.from(v).toString('base64').toLowerCase()));
+    },
+    cleanup: () => client.destroy(),
+  };
+};
+
 // Ben's personal values, sent while he was merged into Ann (the phone as normalised, and as sent)
 const BEN_PRIVATE = ['ben-private', '+442079460991', '+44 20 7946 0991'];
 
-for (const make of [memory, sqlite]) {
-  describe(`unmerge and the moved person's data (${make().name})`, () => {
-    const store = make();
+for (const make of [memory, sqlite, dynamodb]) {
+  const store = make();
+  describe(`unmerge and the moved person's data (${store.name})`, () => {
     let api: Api;
     let tenant: string;
     const admin = () => api.keys.acmeAdmin;
@@ -161,7 +209,7 @@ for (const make of [memory, sqlite]) {
       expect(originals.length).toBeGreaterThan(0);
       const ciphertexts = await store.piiOf(tenant, ann, originals);
       expect(ciphertexts.every((c) => typeof c === 'string' && c.length > 20)).toBe(true);
-      expect(store.holds(ciphertexts as string[])).toEqual(ciphertexts);
+      expect(await store.holds(ciphertexts as string[])).toEqual(ciphertexts);
 
       const undone = await api.request('POST', `/v1/customers/${ann}/unmerge`, { token: admin(), json: { mergeId, operationId: 'undo-ann-ben' } });
       expect(undone.status, undone.text).toBe(200);
@@ -193,9 +241,9 @@ for (const make of [memory, sqlite]) {
       expect(erased.body.customers).toEqual([ben]);
       await api.settle();
       expect(leaks((await exportOf(ann)).text, [...BEN_PRIVATE, 'ben@example.com', 'medicalNote'])).toEqual([]);
-      expect(store.holds([...BEN_PRIVATE, ...(ciphertexts as string[])])).toEqual([]);
+      expect(await store.holds([...BEN_PRIVATE, ...(ciphertexts as string[])])).toEqual([]);
       // the scan can see what is there: Ann's own values survive in her view
-      expect(store.holds(['ann@example.com'])).toEqual(['ann@example.com']);
+      expect(await store.holds(['ann@example.com'])).toEqual(['ann@example.com']);
     });
 
     it('a forced manual merge undone: the survivor keeps none of what the other sent meanwhile, in its export or its stored events', async () => {
