@@ -45,7 +45,7 @@ export { identityLawsSuite } from '../testing/identity-laws.suite.js';
 export { auditLogContract } from '../testing/contracts/audit-log.contract.js';
 export { checkpointsContract, type CheckpointsTraits, type CheckpointsUnderTest } from '../testing/contracts/checkpoints.contract.js';
 export { ledgerContract } from '../testing/contracts/erasure-ledger.contract.js';
-export { eventStoreContract } from '../testing/contracts/event-store.contract.js';
+export { eventStoreContract, type EventStoreContractOptions } from '../testing/contracts/event-store.contract.js';
 export {
   identityFeedContract,
   type DeliveredChange,

@@ -5,6 +5,7 @@ import {
   TransactionCanceledException,
   TransactionInProgressException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type CancellationReason,
   type DynamoDBClient,
   type TransactWriteItem,
@@ -263,6 +264,57 @@ export class DynamoDbEventStore implements EventStore {
     } while (start);
     if (events.length) this.known.saw(tenant, streamId, events.at(-1)!.version);
     return events;
+  }
+
+  /**
+   * Finds the named events' versions (a Query of the stream's keys and ids), then removes each one's
+   * pii attribute with an UpdateItem conditioned on the item being that event and still holding
+   * pii: it can never create an item, and a repeat changes nothing. The MODIFY stream record it
+   * makes reaches the projector as a version it has applied, and is skipped there.
+   */
+  async redactPii(tenant: string, streamId: string, eventIds: readonly string[]): Promise<number> {
+    const wanted = new Set(eventIds);
+    if (wanted.size === 0) return 0;
+    const pk = S(streamPk(tenant, streamId));
+    const found: { readonly version: number; readonly eventId: string }[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'attribute_exists(pii)',
+          ProjectionExpression: 'sk, eventId',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const id = item.eventId?.S;
+        if (id !== undefined && wanted.has(id)) found.push({ version: Number(item.sk!.N), eventId: id });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    let redacted = 0;
+    for (const e of found) {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk, sk: N(e.version) },
+            UpdateExpression: 'REMOVE pii',
+            ConditionExpression: 'attribute_exists(pk) AND eventId = :id AND attribute_exists(pii)',
+            ExpressionAttributeValues: { ':id': S(e.eventId) },
+          }),
+        );
+        redacted++;
+      } catch (err) {
+        // redacted since the query (another run): nothing left to do
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    return redacted;
   }
 
   async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {

@@ -46,6 +46,7 @@ const SQL = {
   stream: 'SELECT position, event FROM events WHERE tenant = ? AND stream_id = ? AND version > ? ORDER BY version',
   all: 'SELECT position, event FROM events WHERE tenant = ? AND position > ? ORDER BY position LIMIT ?',
   global: 'SELECT position, tenant, stream_id, version, event FROM events WHERE position > ? ORDER BY position LIMIT ?',
+  rewrite: 'UPDATE events SET event = ? WHERE position = ?',
 } as const;
 
 type EventRow = { position: number; event: string };
@@ -250,6 +251,30 @@ export class SqliteEventStore implements EventStore {
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
     const row = this.db.prepare(SQL.idempotency).get(tenant, key) as IdempotencyRow | undefined;
     return row && row.expires_at > now ? { key, payloadHash: row.payload_hash, expiresAt: row.expires_at } : undefined;
+  }
+
+  /**
+   * Rewrites the named events without their pii, in one transaction, then checkpoints the WAL: with
+   * secure_delete on, the old rows' bytes are zeroed in the pages, and no older page version keeps
+   * them in the WAL or the main file (as erasure does; see SqliteErasureLedger.record).
+   */
+  async redactPii(tenant: string, streamId: string, eventIds: readonly string[]): Promise<number> {
+    const wanted = new Set(eventIds);
+    if (wanted.size === 0) return 0;
+    const redacted = this.db.transaction(() => {
+      let n = 0;
+      for (const row of this.db.prepare(SQL.stream).all(tenant, streamId, 0) as EventRow[]) {
+        const event = JSON.parse(row.event) as { eventId?: string; pii?: unknown };
+        if (event.eventId === undefined || !wanted.has(event.eventId) || event.pii === undefined) continue;
+        delete event.pii;
+        this.db.prepare(SQL.rewrite).run(JSON.stringify(event), row.position);
+        n++;
+      }
+      return n;
+    });
+    // also when nothing was left to redact: a run that died after its commit may not have checkpointed
+    this.db.checkpoint();
+    return redacted;
   }
 
   /** Every tenant's events after a global position, in commit order (the log follower's $all). */

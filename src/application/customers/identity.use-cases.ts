@@ -7,6 +7,7 @@ import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import type { EventCodec } from '../event-codec.js';
 import { absentCustomer } from './absent-customer.js';
+import { givenAwayBy, redactGivenAway } from './given-away.js';
 import type { CustomerRepository } from './customer.repository.js';
 
 // Manual identity operations: merge two customers (refused when it would break a rule unless
@@ -29,6 +30,13 @@ type UnmergeOutcome = {
   readonly transferredIdentifiers: number;
   readonly duplicate: boolean;
 };
+
+/**
+ * Whether the originals of the events given back no longer hold the restored customer's personal
+ * data in the survivor's stream (their pii removed from the store); false where the store cannot
+ * change a stored event (EventStoreDB): the export and the views still leave them out.
+ */
+type UnmergeResult = UnmergeOutcome & { readonly originalsRedacted: boolean };
 
 export class IdentityUseCases {
   constructor(
@@ -189,7 +197,16 @@ export class IdentityUseCases {
         };
       },
     });
-    return this.audited(tenant, 'customer.unmerge', options.actor, undone, { otherId: undone.restoredId, reassignedEvents: undone.reassignedEvents });
+    // after the commit, and again on every retry (the duplicate path): the originals' pii goes
+    const given = givenAwayBy(await this.ports.store.readStream(tenant, undone.survivorId), mergeId);
+    const redaction = await redactGivenAway(this.ports.store, tenant, undone.survivorId, given);
+    const result: UnmergeResult = { ...undone, originalsRedacted: redaction.supported };
+    return this.audited(tenant, 'customer.unmerge', options.actor, result, {
+      otherId: undone.restoredId,
+      reassignedEvents: undone.reassignedEvents,
+      // how many originals lost their pii in this call; or that the store keeps them (EventStoreDB)
+      ...(redaction.supported ? { originalsRedacted: redaction.redacted } : { originalsKept: true }),
+    });
   }
 
   /** Appends the audit entry of a done (or retried) operation: ids and counts only. */

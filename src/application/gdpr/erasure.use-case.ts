@@ -1,6 +1,7 @@
 import type { EventOf } from '../../domain/customer/customer.events.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
+import { adoptedFrom, redactGivenAway } from '../customers/given-away.js';
 import type { CorePorts } from '../deps.js';
 import { decodeReadable } from '../event-codec.js';
 import type { ErasureReceipt } from '../ports/erasure-ledger.port.js';
@@ -11,7 +12,9 @@ import { scrubQuarantine } from './quarantine-scrub.js';
 // GDPR erasure by crypto-shredding, in an order that survives a crash at any step: the tombstone
 // commits first (the streams take nothing more, the claims are free), then the data keys of the
 // whole cluster are destroyed, then read models, snapshots and quarantined payloads go, and last
-// the receipt is recorded. Running erase again finishes whatever an earlier run left undone.
+// the receipt is recorded. Running erase again finishes whatever an earlier run left undone. An
+// unmerge's originals of the events it gave this cluster lose their pii in the survivor's stream
+// before the keys go (see given-away.ts).
 
 export type ErasureOptions = { readonly actor: string; readonly reason?: string | undefined };
 
@@ -169,6 +172,12 @@ export class ErasureUseCase {
     let dataKeys = 0;
     let views = 0;
     let snaps = 0;
+    // a customer an unmerge restored holds copies of events whose originals stay in the survivor's
+    // stream: their pii is removed there too (the unmerge did it unless it died before; idempotent)
+    for (const id of cluster.ids) {
+      for (const from of adoptedFrom(await this.ports.store.readStream(tenant, id)))
+        await redactGivenAway(this.ports.store, tenant, from.fromId, from.eventIds);
+    }
     for (const id of cluster.ids) {
       if ((await keys.get(tenant, id)) !== null) dataKeys++;
       await keys.destroy(tenant, id);

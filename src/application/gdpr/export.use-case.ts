@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { excludedEventIds } from '../../domain/projection/customer360.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CustomerQueries } from '../customers/customer.queries.js';
 import type { Customer360Response } from '../customers/customer360.presenter.js';
@@ -62,8 +63,7 @@ export class ExportUseCase {
       throw e;
     }
     const streamIds = [survivor.id, ...survivor.members];
-    const events: ExportedEvent[] = [];
-    const consentHistory: ConsentDecision[] = [];
+    const decoded: { readonly r: RecordedEvent; readonly recordedAt: number }[] = [];
     for (const id of streamIds) {
       const key = await this.ports.keys.get(tenant, id);
       const stream = await this.ports.store.readStream(tenant, id);
@@ -73,13 +73,19 @@ export class ExportUseCase {
         await this.audit(tenant, options.actor, customerId, 'refused', { code: 'CUSTOMER_ERASED' });
         throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased; nothing is held to export`, ['customerId']);
       }
-      for (const stored of stream) {
-        const r = this.codec.decode(stored, key);
-        events.push(exported(r, stored.recordedAt, streamIds));
-        if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
-          const status = r.event.type === 'ConsentGranted' ? 'granted' : 'withdrawn';
-          consentHistory.push({ purpose: r.event.data.purpose, status, at: iso(r.observedAt), source: r.source, eventId: r.eventId, streamId: r.streamId });
-        }
+      for (const stored of stream) decoded.push({ r: this.codec.decode(stored, key), recordedAt: stored.recordedAt });
+    }
+    // events an unmerge gave back to the other customer are theirs (their copies live in that
+    // customer's stream, under that customer's key): art. 15(4), they stay out, pii and data alike
+    const givenAway = excludedEventIds(decoded.map((d) => d.r));
+    const events: ExportedEvent[] = [];
+    const consentHistory: ConsentDecision[] = [];
+    for (const { r, recordedAt } of decoded) {
+      if (givenAway.has(r.eventId)) continue;
+      events.push(exported(r, recordedAt, streamIds));
+      if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
+        const status = r.event.type === 'ConsentGranted' ? 'granted' : 'withdrawn';
+        consentHistory.push({ purpose: r.event.data.purpose, status, at: iso(r.observedAt), source: r.source, eventId: r.eventId, streamId: r.streamId });
       }
     }
     consentHistory.sort((a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId));
@@ -104,6 +110,8 @@ export class ExportUseCase {
         counts: {
           streams: streamIds.length,
           events: events.length,
+          /** events of these streams that an unmerge gave to another customer: left out of `events` */
+          eventsGivenAway: decoded.length - events.length,
           identifiers: identity.status === 'active' ? identity.identifiers.length : 0,
           merges: survivor.merges.size,
           consentDecisions: consentHistory.length,

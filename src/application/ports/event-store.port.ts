@@ -73,6 +73,15 @@ export interface EventStore {
   /** the tenant's whole log in commit order, a page at a time */
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage>;
   getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Removes the `pii` of the named events of one stream from the store, every other field kept
+   * (version, event id, type, data, position): for the events an unmerge gave to another customer,
+   * whose copies there are encrypted under that customer's key, so that the originals stop holding
+   * that person's personal data under this customer's key. Idempotent: an id the stream does not
+   * hold, or an event without pii, is left as it is. Answers how many events lost their pii in this
+   * call. Absent where stored events cannot be changed (EventStoreDB): callers must say so.
+   */
+  redactPii?(tenant: string, streamId: string, eventIds: readonly string[]): Promise<number>;
 }
 
 /** Store-level limits every adapter enforces the same way (DynamoDB's are the tightest). */

@@ -56,7 +56,15 @@ const expectAllOrNothing = async (store: EventStore, tenant: string, fired: read
   }
 };
 
-export const eventStoreContract = (name: string, make: () => Promise<EventStore> | EventStore): void => {
+export type EventStoreContractOptions = {
+  /**
+   * whether the store can remove an event's pii (EventStore.redactPii); default true. A store whose
+   * events cannot be changed (EventStoreDB) says false, and the suite checks it has no such method.
+   */
+  readonly redactsPii?: boolean | undefined;
+};
+
+export const eventStoreContract = (name: string, make: () => Promise<EventStore> | EventStore, options: EventStoreContractOptions = {}): void => {
   describe(`EventStore contract: ${name}`, () => {
     let store: EventStore;
     let tenant: string;
@@ -304,6 +312,62 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         expect(rest.events.map((e) => e.version)).toEqual([3]);
         expect(rest.next).toBeUndefined();
         await expect(store.readAll(tenant, { after: rest.events[0]!.position, limit: 2 })).resolves.toMatchObject({ events: [] });
+      });
+    });
+
+    describe('removing the pii of given events (redactPii)', () => {
+      if (options.redactsPii === false) {
+        it('has no redactPii: its events cannot be changed, and callers must say so', () => {
+          expect(store.redactPii).toBeUndefined();
+        });
+        return;
+      }
+      const redact = (streamId: string, eventIds: readonly string[], t = tenant): Promise<number> => {
+        if (!store.redactPii) throw new Error(`${name} has no redactPii`);
+        return store.redactPii(t, streamId, eventIds);
+      };
+      const strip = (e: StoredEvent) => {
+        const { position: _p, pii: _pii, ...rest } = e;
+        return rest;
+      };
+
+      it('removes the pii of exactly the named events, keeps every other field and the log order, and a repeat changes nothing', async () => {
+        const a = newId();
+        const b = newId();
+        const written = append(tenant, a, 0, 4);
+        await commit({ streams: [written, append(tenant, b, 0, 1)] });
+        const before = await store.readStream(tenant, a);
+        const logBefore = await readAllEvents(store, tenant, 1_000);
+        const [e1, e2, e3, e4] = before;
+        // an id of another stream and an unknown id are left alone
+        const theirs = (await store.readStream(tenant, b))[0]!;
+        await expect(redact(a, [e2!.eventId, e4!.eventId, theirs.eventId, newId()])).resolves.toBe(2);
+
+        const after = await store.readStream(tenant, a);
+        expect(after.map((e) => e.pii)).toEqual([e1!.pii, undefined, e3!.pii, undefined]);
+        expect(after.map(strip)).toEqual(before.map(strip));
+        expect(after.map((e) => e.position)).toEqual(before.map((e) => e.position));
+        expect((await store.readStream(tenant, b))[0]!.pii).toBe(theirs.pii);
+        // the whole log: same events in the same order, the two without pii
+        const logAfter = await readAllEvents(store, tenant, 1_000);
+        expect(logAfter.map(strip)).toEqual(logBefore.map(strip));
+        expect(logAfter.filter((e) => e.pii === undefined).map((e) => e.eventId)).toEqual([e2!.eventId, e4!.eventId]);
+
+        await expect(redact(a, [e2!.eventId, e4!.eventId])).resolves.toBe(0);
+        expect(await store.readStream(tenant, a)).toEqual(after);
+        // the stream still takes its next version
+        await expect(commit({ streams: [append(tenant, a, 4, 1)] })).resolves.toEqual({ status: 'committed', versions: { [a]: 5 } });
+      });
+
+      it('creates nothing: an unknown stream, an empty list, another tenant', async () => {
+        const a = newId();
+        await commit({ streams: [append(tenant, a, 0, 1)] });
+        const [e] = await store.readStream(tenant, a);
+        await expect(redact(newId(), [e!.eventId])).resolves.toBe(0);
+        await expect(redact(a, [])).resolves.toBe(0);
+        await expect(redact(a, [e!.eventId], newTenant())).resolves.toBe(0);
+        expect((await store.readStream(tenant, a))[0]!.pii).toBe(e!.pii);
+        expect(await readAllEvents(store, tenant, 1_000)).toHaveLength(1);
       });
     });
 

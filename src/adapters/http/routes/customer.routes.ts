@@ -231,6 +231,10 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
               reassignedEvents: z.number(),
               transferredIdentifiers: z.number(),
               duplicate: z.boolean(),
+              originalsRedacted: z.boolean().openapi({
+                description:
+                  "whether the survivor's originals of the events given back no longer hold their personal data in the store (their copies, under the restored customer's key, do); false on EventStoreDB, whose events cannot be changed: exports and views still leave them out",
+              }),
             })
             .openapi('UnmergeResult'),
         ),
