@@ -155,6 +155,13 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
 export const entryNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, entry: QuarantineEntry, target: ScrubTarget): boolean =>
   (entry.matchKeys?.some((k) => target.keys.has(k)) ?? false) || namesCluster(ports, tenant, entry.payload, target);
 
+/**
+ * Whether one call of an entry holding several (a batch's) names the target, the two ways an entry
+ * is matched: the keys its text would have recorded, and its strings.
+ */
+export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, call: unknown, target: ScrubTarget): boolean =>
+  target.keys.size > 0 && (quarantineMatchKeys(ports, tenant, call).some((k) => target.keys.has(k)) || namesCluster(ports, tenant, call, target));
+
 /** Removes matching entries; returns how many went. */
 export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<number> => {
   const matches: QuarantineEntry[] = [];
