@@ -2,6 +2,7 @@ import type { CliDeps, CliIo, CliSession } from '../adapters/cli/cli.deps.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../adapters/cli/cli-error.js';
+import { quietWhenClosed } from '../adapters/cli/output.js';
 import { runCli } from '../adapters/cli/program.js';
 import { loadConfig, type Config } from './config.js';
 import { generateSeed } from './demo/dataset.js';
@@ -85,7 +86,7 @@ const onInterrupt =
 export const main = async (
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr, debug: env.C360_DEBUG === '1' },
+  io: CliIo = { stdout: quietWhenClosed(process.stdout), stderr: quietWhenClosed(process.stderr), debug: env.C360_DEBUG === '1' },
 ): Promise<number> => {
   const closers: (() => Promise<void>)[] = [];
   let opened: App | undefined;

@@ -38,6 +38,27 @@ describe('the c360 bin', () => {
     expect(r.err).toMatch(/^seed: 100% .*done\)$/m);
   });
 
+  it('exits quietly with its own status when the reader of stdout goes away early (c360 ... | head)', async () => {
+    // ends after the seed of the first case: every command here prints its result
+    for (const args of [
+      ['seed', '--customers', '5', '--products', '3', '--orders', '7', '--events', '20', '--json'],
+      ['quarantine', 'list', '--json'],
+      ['erasures', 'list', '--json'],
+    ]) {
+      const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+        // the reader closes its end before the command writes a byte: every write is EPIPE
+        child.stdout.destroy();
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, err }));
+      });
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+      expect(r.err).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    }
+  });
+
   it('exits 2 on a usage error, with one line and no stack', async () => {
     const r = await run(['quarantine', 'list', '--status', 'lost']);
     expect(r.code).toBe(2);

@@ -89,9 +89,34 @@ describe('strict request bodies over HTTP', () => {
     expect(merged.body.survivorId).toBeDefined();
   });
 
+  it('takes an erasure reason from a strict JSON body as from the query, validated alike, and erases nothing on a bad one', async () => {
+    expect((await api.send('identify', { userId: 'strict-eve', timestamp: at(3), traits: { email: 'eve@example.com' } })).status).toBe(200);
+    const eve = (await api.lookup('user_id:strict-eve')).body.customerId as string;
+    const erase = (json: unknown, query = '') => api.request('DELETE', `/v1/customers/${eve}${query}`, { token: api.keys.acmeAdmin, json });
+    const refused: [unknown, string, string][] = [
+      [{ reasn: 'art17' }, 'reasn', 'unknown field; did you mean reason?'],
+      [{ reason: 'she asked by phone' }, 'reason', 'must be a reason code'],
+      [{ reason: 'art17' }, 'reason', 'differs between the query and the body'],
+    ];
+    for (const [json, path, message] of refused) {
+      const res = await erase(json, json === refused[2]![0] ? '?reason=art21' : '');
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.error.issues).toEqual([{ path, message: expect.stringContaining(message) }]);
+    }
+    expect((await api.lookup('user_id:strict-eve')).status).toBe(200);
+
+    const done = await erase({ reason: 'art17' }, '?reason=art17');
+    expect(done.status, done.text).toBe(200);
+    const audit = (await api.request('GET', '/v1/admin/audit?limit=100', { token: api.keys.acmeAdmin })).body.items as {
+      action: string;
+      detail?: { reason?: string };
+    }[];
+    expect(audit.filter((e) => e.action === 'customer.erase').map((e) => e.detail?.reason)).toEqual(['art17']);
+  });
+
   it('documents the bodies as closed objects', async () => {
     const doc = (await api.request('GET', '/openapi.json')).body;
-    for (const s of ['ConsentRequest', 'RestrictionRequest', 'MergeRequest', 'UnmergeRequest', 'AcceptMatchRequest', 'RejectMatchRequest']) {
+    for (const s of ['ConsentRequest', 'RestrictionRequest', 'ErasureRequest', 'MergeRequest', 'UnmergeRequest', 'AcceptMatchRequest', 'RejectMatchRequest']) {
       expect(doc.components.schemas[s], s).toMatchObject({ type: 'object', additionalProperties: false });
     }
     expect(doc.components.schemas.ConsentRequest.required).toEqual(['purpose', 'status']);

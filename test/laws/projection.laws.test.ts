@@ -165,7 +165,9 @@ describeOnStores('consent', (store) => {
         if (r.kind !== 'view') throw new Error(`${out.customerId} should be a view`);
         const expected: Record<string, { granted: boolean; status: string; at: string }> = {};
         for (const purpose of PURPOSES) {
-          const decisions = cluster.flatMap((x) => (x.consent?.[purpose] === undefined ? [] : [{ at: observedAtOf(x), granted: x.consent[purpose]! }]));
+          // a decision's time is its call's, never after the call was received (the clock stays at NOW)
+          const decidedAt = (x: CallSpec) => Math.min(observedAtOf(x), h.clock.now());
+          const decisions = cluster.flatMap((x) => (x.consent?.[purpose] === undefined ? [] : [{ at: decidedAt(x), granted: x.consent[purpose]! }]));
           if (decisions.length === 0) continue;
           const at = Math.max(...decisions.map((d) => d.at));
           const answers = new Set(decisions.filter((d) => d.at === at).map((d) => d.granted));

@@ -286,6 +286,9 @@ export const ConsentResult = lazy(() =>
 
 export const RestrictionRequest = strictBody({ reason: ReasonCode.optional() }).openapi('RestrictionRequest');
 
+/** the optional body of an erasure: its reason, as the query parameter gives it */
+export const ErasureRequest = strictBody({ reason: ReasonCode.optional() }).openapi('ErasureRequest');
+
 export const RestrictionResult = lazy(() =>
   z
     .object({

@@ -1,4 +1,4 @@
-import { consentPurpose } from '../../domain/customer/customer.decider.js';
+import { consentDecidedAt, consentPurpose } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
@@ -33,7 +33,7 @@ export type ConsentRecorded = {
 
 /** the source is stored readable on the event (it survives erasure), so it must name a system, never a person */
 const SOURCE = /^[A-Za-z0-9][\w.:-]{0,63}$/;
-/** a decision dated further ahead than this would outrank every real one until then */
+/** a decision dated further ahead than this is refused as a mistake; one dated less ahead counts as taken when received */
 const MAX_FUTURE_MS = 5 * 60_000;
 
 export class ConsentUseCase {
@@ -64,11 +64,13 @@ export class ConsentUseCase {
       );
     }
     const now = this.ports.clock.now();
-    const observedAt = request.at === undefined ? now : Date.parse(request.at);
-    if (Number.isNaN(observedAt))
+    const statedAt = request.at === undefined ? now : Date.parse(request.at);
+    if (Number.isNaN(statedAt))
       throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
-    if (observedAt > now + MAX_FUTURE_MS)
+    if (statedAt > now + MAX_FUTURE_MS)
       throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
+    // a few minutes ahead is a clock's skew, forgiven: the decision is dated when it was received
+    const observedAt = consentDecidedAt(statedAt, now);
 
     const recorded = await this.pipeline.run<Omit<ConsentRecorded, keyof typeof base>>({
       tenant,

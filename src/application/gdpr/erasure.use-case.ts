@@ -115,7 +115,10 @@ export class ErasureUseCase {
             : 0;
           totals.tombstoned += streams;
         }
-        const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId);
+        // a quarantined call received after the erasure is not the erased person's old data: the
+        // same identifier ingested afterwards is a new customer's
+        const erasedAt = Date.parse(r.erasedAt);
+        const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId, Number.isNaN(erasedAt) ? undefined : erasedAt);
         await this.ports.lake?.erase(tenant, r.customers);
         for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
         options.onProgress?.({ ...totals, done: false });
@@ -166,8 +169,11 @@ export class ErasureUseCase {
     });
   }
 
-  /** Steps b and c: keys, then read models, snapshots and quarantined payloads. */
-  private async shred(tenant: string, cluster: Cluster, erasureId: string): Promise<Omit<Removed, 'streams' | 'claims'>> {
+  /**
+   * Steps b and c: keys, then read models, snapshots and quarantined payloads (`receivedBy`: only
+   * those received by then; a live erasure takes every one naming the cluster).
+   */
+  private async shred(tenant: string, cluster: Cluster, erasureId: string, receivedBy?: number): Promise<Omit<Removed, 'streams' | 'claims'>> {
     const { keys, readModels, snapshots } = this.ports;
     let dataKeys = 0;
     let views = 0;
@@ -191,7 +197,7 @@ export class ErasureUseCase {
       }
     }
     await this.forget?.(tenant, cluster.ids);
-    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId });
+    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId, receivedBy });
     return { dataKeys, views, snapshots: snaps, quarantined };
   }
 

@@ -11,7 +11,8 @@ import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 import { clusterKeys } from './erasure-cluster.js';
-import { entryNamesCluster } from './quarantine-scrub.js';
+import { refusedBatchCalls } from '../ingest/refused-batch.js';
+import { callNamesCluster, entryNamesCluster, type ScrubTarget } from './quarantine-scrub.js';
 
 // Access requests (GDPR art. 15): everything held about a customer's whole identity cluster, as
 // one JSON document. Personal values appear decrypted here, so the audit entry holds ids only.
@@ -127,7 +128,7 @@ export class ExportUseCase {
       events,
       quarantine: {
         entries: quarantined,
-        note: "refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined",
+        note: `refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined. An entry keeping a batch's calls (its refused calls, or a whole batch body refused for its number of calls) shows only the calls that carry one of them, matched call by call the same way, with the batch's shared fields (its context goes with every call); "otherCalls" says how many calls of other people the entry also holds, not shown`,
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
       matching: {
@@ -161,7 +162,7 @@ export class ExportUseCase {
       found.push(...page.entries.filter((e) => entryNamesCluster(this.ports, tenant, e, target)));
       after = page.next;
     } while (after !== undefined);
-    return found.map((e) => ({ id: e.id, receivedAt: iso(e.receivedAt), source: e.source, status: e.status, reason: e.reason, payload: e.payload }));
+    return found.map((e) => ({ id: e.id, receivedAt: iso(e.receivedAt), source: e.source, status: e.status, ...ownCalls(this.ports, tenant, e, target) }));
   }
 
   /** The 360 view as the API presents it; with asynchronous projection it may not exist yet. */
@@ -196,6 +197,51 @@ export class ExportUseCase {
     });
   }
 }
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const BATCH_PATH = /^batch\[(\d+)\]/;
+
+/**
+ * What the subject is shown of a quarantine entry naming them (art. 15(4)). An entry keeping a
+ * batch's calls, several people's (the refused calls of one request, refused-batch.ts, or a whole
+ * batch body refused for its number of calls), keeps only the calls that name the cluster, each
+ * matched alone as erasure matches an entry (callNamesCluster), with their reasons; the batch's
+ * shared fields stay (its context goes with each call), and `otherCalls` counts the calls left
+ * out. Any other entry is one call or a text, shown whole.
+ */
+const ownCalls = (
+  ports: CorePorts,
+  tenant: string,
+  e: QuarantineEntry,
+  target: ScrubTarget,
+): { readonly reason: QuarantineEntry['reason']; readonly payload: unknown; readonly otherCalls?: number } => {
+  const payload = e.payload;
+  if (!isObject(payload) || !Array.isArray(payload.batch)) return { reason: e.reason, payload };
+  const held = refusedBatchCalls(e.reason, payload);
+  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
+  const mine = calls.map((c) => callNamesCluster(ports, tenant, c.call, target));
+  const otherCalls = mine.filter((m) => !m).length;
+  if (otherCalls === 0) return { reason: e.reason, payload };
+  const others = new Set(calls.filter((_, i) => !mine[i]).map((c) => c.index));
+  const { batch: _calls, ...rest } = payload;
+  const { refused, ...shared } = rest;
+  return {
+    reason: {
+      ...e.reason,
+      issues: e.reason.issues.filter((issue) => {
+        const m = BATCH_PATH.exec(issue.path);
+        return !m || !others.has(Number(m[1]));
+      }),
+    },
+    payload: {
+      ...(held ? shared : rest),
+      batch: calls.filter((_, i) => mine[i]).map((c) => c.call),
+      ...(held && Array.isArray(refused) ? { refused: refused.filter((_, i) => mine[i]) } : {}),
+    },
+    otherCalls,
+  };
+};
 
 /** What an export says in place of a customer outside the cluster (GDPR art. 15(4): another person's data stays out). */
 export const ANOTHER_CUSTOMER = 'another customer';

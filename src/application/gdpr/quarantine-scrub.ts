@@ -45,7 +45,16 @@ const parsed = (payload: unknown): unknown => {
   }
 };
 
-export type ScrubTarget = { readonly keys: ReadonlySet<string>; readonly types: ReadonlySet<string>; readonly erasureId: string };
+export type ScrubTarget = {
+  readonly keys: ReadonlySet<string>;
+  readonly types: ReadonlySet<string>;
+  readonly erasureId: string;
+  /**
+   * only entries received at or before this time (ms): a re-applied erasure's, so that the calls
+   * of a new customer who took up an erased identifier afterwards are not taken for the erased one's
+   */
+  readonly receivedBy?: number | undefined;
+};
 
 /** Whether a quarantined payload carries one of the target's identifiers (by claim key). */
 export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, payload: unknown, target: ScrubTarget): boolean => {
@@ -174,13 +183,21 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
 export const entryNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, entry: QuarantineEntry, target: ScrubTarget): boolean =>
   (entry.matchKeys?.some((k) => target.keys.has(k)) ?? false) || namesCluster(ports, tenant, entry.payload, target);
 
-/** Removes matching entries; returns how many went. */
+/**
+ * Whether one call of an entry holding several (a batch's) names the target, the two ways an entry
+ * is matched: the keys its text would have recorded, and its strings.
+ */
+export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, call: unknown, target: ScrubTarget): boolean =>
+  target.keys.size > 0 && (quarantineMatchKeys(ports, tenant, call).some((k) => target.keys.has(k)) || namesCluster(ports, tenant, call, target));
+
+/** Removes matching entries (received by target.receivedBy when set); returns how many went. */
 export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<number> => {
   const matches: QuarantineEntry[] = [];
   let after: string | undefined;
   do {
     const page = await ports.quarantine.list(tenant, { after, limit: 200 });
-    for (const e of page.entries) if (entryNamesCluster(ports, tenant, e, target)) matches.push(e);
+    for (const e of page.entries)
+      if ((target.receivedBy === undefined || e.receivedAt <= target.receivedBy) && entryNamesCluster(ports, tenant, e, target)) matches.push(e);
     after = page.next;
   } while (after !== undefined);
   for (const e of matches) await ports.quarantine.delete(tenant, e.id);

@@ -1,3 +1,4 @@
+import { decide } from '../../domain/customer/customer.decider.js';
 import type { Channel } from '../../domain/customer/customer.events.js';
 import { initialState, type CustomerState } from '../../domain/customer/customer.state.js';
 import { normalizeIdentifier, normalizeIdentifierType, type KeyedIdentifier } from '../../domain/identity/identifier.js';
@@ -13,6 +14,8 @@ import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
 import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
+
+const CONSENT_EVENTS: ReadonlySet<string> = new Set(['ConsentGranted', 'ConsentWithdrawn']);
 
 // The write path: parse -> normalize -> resolve -> one atomic commit -> project. Invalid input is
 // quarantined with its reason; the same messageId twice changes nothing.
@@ -271,7 +274,7 @@ export class IngestUseCase {
       victim.run({ type: 'MarkMergedInto', mergeId, survivorId: resolution.survivorId }, stamp);
       absorbed.push(victim);
     }
-    survivor.run(
+    const observed = decide(
       {
         type: 'Observe',
         observedAt: obs.observedAt,
@@ -280,8 +283,12 @@ export class IngestUseCase {
         rulesVersion: rules.source.version,
         facts: obs.facts,
       },
-      stamp,
+      survivor.current,
     );
+    // a consent decision is dated no later than the call was received: a clock ahead would outrank
+    // the decisions taken until then (an operator's withdrawal), the latest one winning
+    const consentStamp: EventStamp = { ...stamp, observedAt: obs.consentAt };
+    survivor.push(observed, (i) => (CONSENT_EVENTS.has(observed[i]!.type) ? consentStamp : stamp));
 
     return {
       kind: 'write',

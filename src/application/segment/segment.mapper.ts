@@ -1,5 +1,5 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
-import type { FactEvent } from '../../domain/customer/customer.decider.js';
+import { consentDecidedAt, type FactEvent } from '../../domain/customer/customer.decider.js';
 import { amountProblem, currencyCode, MAX_AMOUNT, observedAtProblem, quantityProblem } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { formatPath, type SegmentCall } from './segment.schema.js';
@@ -12,6 +12,8 @@ export type RawIdentifier = { readonly type: string; readonly raw: string; reado
 
 export type Observation = {
   readonly observedAt: number;
+  /** the time of the call's consent decisions: its time, never after it was received (consentDecidedAt) */
+  readonly consentAt: number;
   readonly channel: Channel;
   readonly identifiers: readonly RawIdentifier[];
   readonly facts: readonly FactEvent[];
@@ -194,5 +196,5 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
   }
   if (call.type !== 'identify') facts.push(...traitFacts(ctx?.traits, 'track'));
   facts.push(...consentFacts(ctx?.consent?.categoryPreferences), ...locationFacts(call));
-  return { observedAt, channel, identifiers: identifiersOf(call), facts };
+  return { observedAt, consentAt: consentDecidedAt(observedAt, receivedAt), channel, identifiers: identifiersOf(call), facts };
 };

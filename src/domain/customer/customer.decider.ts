@@ -72,6 +72,14 @@ const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Purposes match Segment categories case-insensitively, as ingest records them. */
 export const consentPurpose = (purpose: string): string => purpose.trim().toLowerCase();
 
+/**
+ * When a consent decision counts as taken: the time stated with it, never after the service
+ * received it. Per purpose the latest decision wins, so a decision dated ahead (a client's clock;
+ * ingest admits timestamps up to 24 h ahead) would outrank every decision taken until then, an
+ * operator's withdrawal included.
+ */
+export const consentDecidedAt = (statedAt: number, receivedAt: number): number => Math.min(statedAt, receivedAt);
+
 const refuseErased = (state: CustomerState): void => {
   if (state.status === 'erased') {
     throw new DomainError('CUSTOMER_ERASED', `customer ${state.id} was erased; nothing more can be recorded for it`, [], { customerId: state.id });

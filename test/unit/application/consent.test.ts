@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decisionEvents, interestCall, makeEngagementHarness } from '../../support/engagement-harness.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, domainError, iso, TENANT, view360 } from './ingest-support.js';
 
@@ -121,5 +122,49 @@ describe('recording consent', () => {
     const e = await domainError(consents(h).record(TENANT, id, { purpose: 'email', status: 'granted', source: 'Ada Lovelace by phone' }, { actor: 'a' }));
     expect(e).toMatchObject({ code: 'VALIDATION_FAILED', path: ['source'] });
     expect(JSON.stringify(await h.ports.store.readStream(TENANT, id))).not.toContain('Lovelace');
+  });
+
+  it('dates a decision stated a few minutes ahead when it was received: a withdrawal after it wins', async () => {
+    const h = makeHarness();
+    const id = await customer(h);
+    const received = h.clock.now();
+    const done = await consents(h).record(TENANT, id, { purpose: 'sms', status: 'granted', at: iso(received + 4 * 60_000) }, { actor: 'a' });
+    expect(done.at).toBe(iso(received));
+    h.clock.advance(60_000);
+    await consents(h).record(TENANT, id, { purpose: 'sms', status: 'withdrawn' }, { actor: 'a' });
+    expect((await view360(h, id)).consents.sms).toMatchObject({ granted: false, status: 'withdrawn', at: iso(h.clock.now()) });
+  });
+});
+
+describe('a consent decision carried by a call dated ahead', () => {
+  it('counts as taken when the call was received: an operator withdrawal after it wins, and no offer is sent', async () => {
+    const h = makeEngagementHarness();
+    const received = h.clock.now();
+    // the client's clock is 20 h ahead (ingest admits up to 24 h)
+    const carol = accepted(
+      await h.core.ingest.ingest(TENANT, h.web, {
+        type: 'identify',
+        messageId: 'carol-1',
+        userId: 'u-carol',
+        traits: { email: 'carol@example.com' },
+        timestamp: iso(received + 20 * HOUR),
+        context: { consent: { categoryPreferences: { marketing: true } } },
+      }),
+    ).customerId;
+    expect((await view360(h, carol)).consents.marketing).toMatchObject({ granted: true, at: iso(received) });
+    h.clock.advance(60_000);
+    await h.core.consents.record(TENANT, carol, { purpose: 'marketing', status: 'withdrawn' }, { actor: 'agent-7' });
+    h.clock.advance(60_000);
+    expect((await h.core.ingest.ingest(TENANT, h.web, interestCall('u-carol', 'electronics'))).status).toBe('accepted');
+    expect((await view360(h, carol)).consents.marketing).toMatchObject({ granted: false, status: 'withdrawn' });
+    expect((await decisionEvents(h, TENANT)).map((d) => [d.outcome, d.reason])).toEqual([['suppressed', 'NO_CONSENT']]);
+    expect(h.notifier.calls).toBe(0);
+    // the rest of the call keeps its stated time
+    const stream = await h.core.export.export(TENANT, carol, { actor: 'dpo' });
+    expect(stream.events.find((e) => e.type === 'TraitsUpdated')?.observedAt).toBe(iso(received + 20 * HOUR));
+    expect(stream.consents.history.map((c) => [c.status, c.at])).toEqual([
+      ['granted', iso(received)],
+      ['withdrawn', iso(received + 60_000)],
+    ]);
   });
 });

@@ -134,6 +134,33 @@ describe('erasure (in memory)', () => {
     expect(leaked(memoryDump(backup), aliceValues)).toEqual([]);
     expect(await backup.core.gdpr.reapply(TENANT)).toMatchObject({ erasures: 2, tombstoned: 0, dataKeys: 0, views: 0, quarantined: 0 });
   });
+
+  it('re-applies an erasure to the quarantine only up to its time: a new customer with the same email keeps their refused calls', async () => {
+    const { h, alice } = await seeded();
+    const receipt = await h.core.gdpr.erase(TENANT, alice[0]!, { actor: 'a' });
+    h.clock.advance(60_000);
+    // someone takes up the erased email afterwards: a fresh customer, and a call of theirs refused
+    const fresh = accepted(
+      await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'new-1', userId: 'u-new', traits: { email: ALICE.email } }),
+    );
+    expect(receipt.customers).not.toContain(fresh.customerId);
+    const refused = await h.core.ingest.ingest(TENANT, h.web, {
+      type: 'identify',
+      messageId: 'new-2',
+      userId: 'u-new',
+      timestamp: '2024-02-30',
+      traits: { email: ALICE.email, plan: 'pro' },
+    });
+    expect(refused.status).toBe('quarantined');
+    const entryId = refused.status === 'quarantined' ? refused.quarantineId : '';
+
+    const report = await h.core.gdpr.reapply(TENANT, { actor: 'ops' });
+    expect(report).toMatchObject({ erasures: 1, quarantined: 0 });
+    expect(await h.ports.quarantine.get(TENANT, entryId)).toBeDefined();
+    expect((await h.core.export.export(TENANT, fresh.customerId, { actor: 'dpo' })).quarantine.entries.map((e) => e.id)).toEqual([entryId]);
+    // an erasure of the new customer takes it, as ever
+    expect((await h.core.gdpr.erase(TENANT, fresh.customerId, { actor: 'a' })).removed.quarantined).toBe(1);
+  });
 });
 
 const clusterIds = async (h: Harness, email: string): Promise<string[]> => {

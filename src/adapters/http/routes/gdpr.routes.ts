@@ -14,6 +14,7 @@ import {
   CustomerExport,
   ErasurePage,
   ErasureReceipt,
+  ErasureRequest,
   errors,
   IdParams,
   Limit,
@@ -79,12 +80,19 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
         'Afterwards GET /v1/customers/{id} and identifier lookups answer 404, the GDPR routes 410 CUSTOMER_ERASED. The same email ingested later starts a fresh customer.',
       security: [{ bearer: [] }],
       middleware: [gate.needs('gdpr')] as const,
-      request: { params: IdParams, query: z.object({ reason: ReasonCode.optional() }) },
-      responses: { ...ok(ErasureReceipt), ...errors(400, 404, 409) },
+      // the reason in the query (?reason=) or in an optional strict JSON body, as the restriction routes take it
+      request: { params: IdParams, query: z.object({ reason: ReasonCode.optional() }), body: optionalBody(ErasureRequest) },
+      responses: { ...ok(ErasureReceipt), ...errors(400, 404, 409, 413, 415) },
     }),
     async (c) => {
       const p = principal(c);
-      const receipt = await deps.core.gdpr.erase(p.tenant, c.req.valid('param').id, { actor: p.id, reason: c.req.valid('query').reason });
+      const inQuery = c.req.valid('query').reason;
+      const inBody = (c.req.valid('json') as { reason?: string } | undefined)?.reason;
+      if (inQuery !== undefined && inBody !== undefined && inQuery !== inBody)
+        throw new HttpError('VALIDATION_FAILED', 'reason is given twice, differently, in the query and in the body; send one', [
+          { path: 'reason', message: 'differs between the query and the body' },
+        ]);
+      const receipt = await deps.core.gdpr.erase(p.tenant, c.req.valid('param').id, { actor: p.id, reason: inBody ?? inQuery });
       deps.logger?.info('customer erased', { principal: p.id, erasureId: receipt.erasureId, customers: receipt.customers.length });
       return c.json(receipt, 200);
     },
