@@ -55,15 +55,28 @@ const sameDomain = (a: string, b: string): boolean => {
   const db = domainStart(b);
   return a.length - da === b.length - db && sameChars(a, da, b, db, a.length - da);
 };
-const digitsOf = (s: string) => s.replace(/\D/g, '');
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+/** a.slice(0, an).replace(/\D/g, '') === b.slice(0, bn).replace(/\D/g, ''): the same digits, in the same order */
+const sameDigits = (a: string, an: number, b: string, bn: number): boolean => {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < an && !isDigit(a.charCodeAt(i))) i++;
+    while (j < bn && !isDigit(b.charCodeAt(j))) j++;
+    if (i === an || j === bn) return i === an && j === bn;
+    if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+    i++;
+    j++;
+  }
+};
 // a typo in the letters; the digits must be the same: a number of its own (john.smith12 against
 // john.smith1234 or john.smith21, a suffix that tells accounts apart) is another account, however
 // few edits apart
 const closeLocalSameDomain = (a: string, b: string) => {
   if (!sameDomain(a, b)) return false;
-  const la = a.slice(0, localEnd(a));
-  const lb = b.slice(0, localEnd(b));
-  return digitsOf(la) === digitsOf(lb) && withinEdits(la, lb, 2);
+  const na = localEnd(a);
+  const nb = localEnd(b);
+  return sameDigits(a, na, b, nb) && withinEdits(a.slice(0, na), b.slice(0, nb), 2);
 };
 /** the local parts (before the last '@') are the same */
 const sameLocal = (a: string, b: string) => {
