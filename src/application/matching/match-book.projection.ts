@@ -10,7 +10,7 @@ import {
   fieldDeltaOf,
   refitAttempted,
 } from '../../domain/matching/coverage.js';
-import { fitModel } from '../../domain/matching/estimate.js';
+import { fitModelComparing } from '../../domain/matching/estimate.js';
 import {
   bookOfEntries,
   buildBook,
@@ -312,18 +312,22 @@ export class MatchBookProjection {
     } while (after !== undefined);
     const ids = Object.keys(records).sort();
     const list = ids.map((id) => records[id]!);
-    const model =
-      this.options.model ??
-      fitModel({
-        version: `fitted-seed-${this.options.seed}-on-${ids.length}`,
-        records: list,
-        candidates: candidatePairs(list),
-        seed: this.options.seed,
-        randomPairs: 20_000,
-        iterations: 20,
-        ...DEFAULT_THRESHOLDS,
-      });
-    const book = buildBook(model, records, decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant));
+    const pairs = candidatePairs(list);
+    // the fit compares every candidate pair: the book scores those vectors rather than compare again
+    const fitted = this.options.model
+      ? undefined
+      : fitModelComparing({
+          version: `fitted-seed-${this.options.seed}-on-${ids.length}`,
+          records: list,
+          candidates: pairs,
+          seed: this.options.seed,
+          randomPairs: 20_000,
+          iterations: 20,
+          ...DEFAULT_THRESHOLDS,
+        });
+    const model = this.options.model ?? fitted!.model;
+    const decisions = decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant);
+    const book = buildBook(model, records, decisions, undefined, fitted && { pairs, vectors: fitted.vectors });
     const coverage = coverageAtFit(list, previous?.entry.coverage?.refits ?? {});
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length, coverage }, 1)];
     for (const [id, entry] of customerEntriesOf(book)) docs.push(this.doc(customerDoc(id), entry, 1));

@@ -11,34 +11,80 @@ export type Comparison = {
   readonly level: (a: string, b: string) => number;
 };
 
+// Every pair a fit or a book scores runs through these tests (tens of thousands per rebuild), so
+// they compare characters in place rather than slice the strings they compare; each says what the
+// slice-based spelling in its comment says (test/unit/domain/matching.comparisons.test.ts).
+
 const ladder =
   (tests: readonly ((a: string, b: string) => boolean)[]) =>
   (a: string, b: string): number => {
-    const i = tests.findIndex((t) => t(a, b));
-    return i === -1 ? tests.length : i;
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(a, b)) return i;
+    return tests.length;
   };
 const exact = (a: string, b: string) => a === b;
 const jw = (min: number) => (a: string, b: string) => jaroWinkler(a, b) >= min;
 const edits = (max: number) => (a: string, b: string) => withinEdits(a, b, max);
 
-const initial = (a: string, b: string) => (a.length === 1 || b.length === 1) && a[0] === b[0];
-const dayMonthSwapped = (a: string, b: string) => a.slice(0, 4) === b.slice(0, 4) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7);
-const sameYear = (a: string, b: string) => a.slice(0, 4) === b.slice(0, 4);
-const parts = (e: string): readonly [string, string] => {
-  const at = e.lastIndexOf('@');
-  return [e.slice(0, at), e.slice(at + 1)];
+/** the n characters of a from ai equal the n of b from bi (both in range) */
+const sameChars = (a: string, ai: number, b: string, bi: number, n: number): boolean => {
+  for (let k = 0; k < n; k++) if (a.charCodeAt(ai + k) !== b.charCodeAt(bi + k)) return false;
+  return true;
 };
-const digitsOf = (s: string) => s.replace(/\D/g, '');
+/** a.slice(af, at) === b.slice(bf, bt), for bounds at or above 0 */
+const sameSlice = (a: string, af: number, at: number, b: string, bf: number, bt: number): boolean => {
+  const as = Math.min(af, a.length);
+  const bs = Math.min(bf, b.length);
+  const n = Math.max(0, Math.min(at, a.length) - as);
+  return n === Math.max(0, Math.min(bt, b.length) - bs) && sameChars(a, as, b, bs, n);
+};
+
+const initial = (a: string, b: string) => (a.length === 1 || b.length === 1) && a[0] === b[0];
+/** a.slice(0, 4) === b.slice(0, 4) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7) */
+const dayMonthSwapped = (a: string, b: string) => sameSlice(a, 0, 4, b, 0, 4) && sameSlice(a, 5, 7, b, 8, 10) && sameSlice(a, 8, 10, b, 5, 7);
+/** a.slice(0, 4) === b.slice(0, 4) */
+const sameYear = (a: string, b: string) => sameSlice(a, 0, 4, b, 0, 4);
+/** An email's parts split at its last '@' as `[e.slice(0, at), e.slice(at + 1)]` splits them: where the local part ends, where the domain starts. */
+const localEnd = (e: string): number => {
+  const at = e.lastIndexOf('@');
+  // slice(0, -1): without an '@', the local part is all but the last character and the domain the whole
+  return at === -1 ? Math.max(0, e.length - 1) : at;
+};
+const domainStart = (e: string): number => e.lastIndexOf('@') + 1;
+const sameDomain = (a: string, b: string): boolean => {
+  const da = domainStart(a);
+  const db = domainStart(b);
+  return a.length - da === b.length - db && sameChars(a, da, b, db, a.length - da);
+};
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+/** a.slice(0, an).replace(/\D/g, '') === b.slice(0, bn).replace(/\D/g, ''): the same digits, in the same order */
+const sameDigits = (a: string, an: number, b: string, bn: number): boolean => {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < an && !isDigit(a.charCodeAt(i))) i++;
+    while (j < bn && !isDigit(b.charCodeAt(j))) j++;
+    if (i === an || j === bn) return i === an && j === bn;
+    if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+    i++;
+    j++;
+  }
+};
 // a typo in the letters; the digits must be the same: a number of its own (john.smith12 against
 // john.smith1234 or john.smith21, a suffix that tells accounts apart) is another account, however
 // few edits apart
 const closeLocalSameDomain = (a: string, b: string) => {
-  const [la, da] = parts(a);
-  const [lb, db] = parts(b);
-  return da === db && digitsOf(la) === digitsOf(lb) && withinEdits(la, lb, 2);
+  if (!sameDomain(a, b)) return false;
+  const na = localEnd(a);
+  const nb = localEnd(b);
+  return sameDigits(a, na, b, nb) && withinEdits(a.slice(0, na), b.slice(0, nb), 2);
 };
-const sameLocal = (a: string, b: string) => parts(a)[0] === parts(b)[0];
-const sameLastDigits = (a: string, b: string) => a.length >= 6 && b.length >= 6 && a.slice(-6) === b.slice(-6);
+/** the local parts (before the last '@') are the same */
+const sameLocal = (a: string, b: string) => {
+  const n = localEnd(a);
+  return n === localEnd(b) && sameChars(a, 0, b, 0, n);
+};
+/** a.slice(-6) === b.slice(-6), both at least 6 long */
+const sameLastDigits = (a: string, b: string) => a.length >= 6 && b.length >= 6 && sameChars(a, a.length - 6, b, b.length - 6, 6);
 
 // the similarity is computed once for both bands
 const nameLevels = (field: MatchField, withInitial: boolean): Comparison => ({
@@ -73,9 +119,13 @@ export const COMPARISONS: readonly Comparison[] = [
 /** A pair's comparison vector: per comparison, the level index, or null when a side lacks the field. */
 export type ComparisonVector = readonly (number | null)[];
 
-export const compareRecords = (a: MatchRecord, b: MatchRecord, comparisons: readonly Comparison[] = COMPARISONS): ComparisonVector =>
-  comparisons.map((c) => {
+export const compareRecords = (a: MatchRecord, b: MatchRecord, comparisons: readonly Comparison[] = COMPARISONS): ComparisonVector => {
+  const v: (number | null)[] = [];
+  for (let i = 0; i < comparisons.length; i++) {
+    const c = comparisons[i]!;
     const x = a[c.field];
     const y = b[c.field];
-    return x === undefined || y === undefined ? null : c.level(x, y);
-  });
+    v.push(x === undefined || y === undefined ? null : c.level(x, y));
+  }
+  return v;
+};

@@ -57,20 +57,44 @@ export const estimateM = (
 ): { m: Table; prior: number } => {
   let m = initialM(comparisons);
   let prior = opts.prior;
-  for (let it = 0; it < opts.iterations && vectors.length > 0; it++) {
-    const counts = comparisons.map((c) => c.levels.map(() => 0));
+  if (vectors.length === 0 || opts.iterations <= 0) return { m, prior };
+  // every (comparison, level) is one cell of a flat table, and each vector the cells it reached
+  // (-1 for a field a side lacks): the iterations read typed arrays, never a vector's boxes, and
+  // add the same numbers in the same order as over the vectors themselves
+  const offsets: number[] = [];
+  let width = 0;
+  for (const c of comparisons) offsets.push(width), (width += c.levels.length);
+  const n = comparisons.length;
+  const cells = new Int32Array(vectors.length * n).fill(-1);
+  for (let k = 0; k < vectors.length; k++) {
+    const v = vectors[k]!;
+    for (let c = 0; c < v.length; c++) if (v[c] !== null) cells[k * n + c] = offsets[c]! + v[c]!;
+  }
+  const ratios = new Float64Array(width);
+  const counts = new Float64Array(width);
+  for (let it = 0; it < opts.iterations; it++) {
+    counts.fill(0);
     let matches = 0;
     // each level's log(m/u), once per iteration rather than once per vector
-    const ratios = m.map((row, c) => row.map((x, l) => Math.log(x / u[c]![l]!)));
+    for (let c = 0; c < n; c++) for (let l = 0; l < comparisons[c]!.levels.length; l++) ratios[offsets[c]! + l] = Math.log(m[c]![l]! / u[c]![l]!);
     const priorRatio = Math.log(prior / (1 - prior));
-    for (const v of vectors) {
+    for (let k = 0, at = 0; k < vectors.length; k++, at += n) {
       let logRatio = priorRatio;
-      for (let c = 0; c < v.length; c++) if (v[c] !== null) logRatio += ratios[c]![v[c]!]!;
+      for (let c = 0; c < n; c++) {
+        const cell = cells[at + c]!;
+        if (cell >= 0) logRatio += ratios[cell]!;
+      }
       const p = 1 / (1 + Math.exp(-logRatio));
       matches += p;
-      for (let c = 0; c < v.length; c++) if (v[c] !== null) counts[c]![v[c]!]! += p;
+      for (let c = 0; c < n; c++) {
+        const cell = cells[at + c]!;
+        if (cell >= 0) counts[cell]! += p;
+      }
     }
-    m = frequencies(comparisons, counts);
+    m = frequencies(
+      comparisons,
+      comparisons.map((c, i) => Array.from(counts.subarray(offsets[i]!, offsets[i]! + c.levels.length))),
+    );
     prior = Math.min(1 - 1e-9, Math.max(1e-9, matches / vectors.length));
   }
   return { m, prior };
@@ -90,7 +114,14 @@ export type FitInput = {
 };
 
 /** Fits a model to one tenant's records. Fields no record holds are left out of the model. */
-export const fitModel = (input: FitInput): MatchModel => {
+export const fitModel = (input: FitInput): MatchModel => fitModelComparing(input).model;
+
+/**
+ * fitModel, with the comparison vector of each candidate pair it compared (`vectors[k]` for
+ * `input.candidates[k]`, under `modelComparisons(model)`): scoring the same pairs with the model
+ * (a whole book, `buildBook`) need not compare them again.
+ */
+export const fitModelComparing = (input: FitInput): { readonly model: MatchModel; readonly vectors: readonly ComparisonVector[] } => {
   const held = COMPARISONS.filter((c) => (input.fields ?? COMPARISONS.map((x) => x.field)).includes(c.field));
   const comparisons = held.filter((c) => input.records.some((r) => r[c.field] !== undefined));
   const u = estimateU(input.records, comparisons, { seed: input.seed, pairs: input.randomPairs });
@@ -100,11 +131,13 @@ export const fitModel = (input: FitInput): MatchModel => {
   // EM saw candidate pairs only; the model's prior is for any two records
   const randomPrior = Math.min(0.5, Math.max(1e-12, (prior * input.candidates.length) / Math.max(1, (n * (n - 1)) / 2)));
   const fields = Object.fromEntries(comparisons.map((c, i) => [c.field, c.levels.map((level, l) => ({ level, m: m[i]![l]!, u: u[i]![l]! }))]));
-  return MatchModel.parse({
+  const model = MatchModel.parse({
     version: input.version,
     prior: randomPrior,
     fields,
     reviewThreshold: input.reviewThreshold,
     autoMergeThreshold: input.autoMergeThreshold,
   });
+  // the model's comparisons are the ones compared here: COMPARISONS, filtered to its fields, in order
+  return { model, vectors };
 };

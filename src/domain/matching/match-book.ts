@@ -1,7 +1,8 @@
-import { blockingKeys } from './blocking.js';
+import { blockingKeys, candidatePairs } from './blocking.js';
+import { type ComparisonVector, compareRecords } from './comparisons.js';
 import type { FieldCoverage } from './coverage.js';
 import type { MatchField, MatchRecord } from './match-record.js';
-import { type MatchModel, type MatchScore, scorePair, verdictOf } from './match-model.js';
+import { type MatchModel, type MatchScore, modelComparisons, probabilityOf, scorePair, scoreVector, verdictOf, weightOfVector } from './match-model.js';
 
 // The matching read model, pure: each active customer's normalised record, the blocking index over
 // them, and the suggestions between them, plus what people decided (rejections, undone
@@ -169,36 +170,48 @@ export const autoMergesFor = (book: MatchBook, id: string, autoMerge: boolean): 
 
 /**
  * The book of a whole tenant at once (a rebuild): every record blocked and every candidate pair
- * scored in one pass, without the copies `evolveBook` makes per change. The decisions come first, so
- * a rejected pair is never suggested and an undone auto-merge is only ever for review. Blocks are
- * judged at their final size (a block over `maxBlock` is skipped), where `evolveBook` judges them as
- * they grow: the two agree unless a block crosses the limit.
+ * scored once, in one pass, without the copies `evolveBook` makes per change. The decisions come
+ * first, so a rejected pair is never suggested and an undone auto-merge is only ever for review.
+ * Blocks are judged at their final size (a block over `maxBlock` is skipped), where `evolveBook`
+ * judges them as they grow: the two agree unless a block crosses the limit. `compared`: the
+ * candidate pairs and their comparison vectors a fit on the same records already made
+ * (`candidatePairs` of the records in id order with the same `maxBlock`, and `fitModelComparing`'s
+ * vectors under `modelComparisons(model)`), so no pair is compared twice.
  */
 export const buildBook = (
   model: MatchModel,
   records: Readonly<Record<string, MatchRecord>>,
   decisions: readonly Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[],
   maxBlock = 200,
+  compared?: { readonly pairs: readonly (readonly [number, number])[]; readonly vectors: readonly ComparisonVector[] },
 ): MatchBook => {
   const rejected: Record<PairKey, true> = {};
   const autoMergeUndone: Record<PairKey, true> = {};
   for (const d of decisions) (d.type === 'SuggestionRejected' ? rejected : autoMergeUndone)[pairKey(...d.customerIds)] = true;
   const ids = Object.keys(records).sort();
+  const list = ids.map((id) => records[id]!);
   const blocks: Record<string, string[]> = {};
   for (const id of ids) for (const k of blockingKeys(records[id]!)) (blocks[k] ??= []).push(id);
+  // the pairs sharing a block no larger than maxBlock, each once, in the order the blocks list them
+  const pairs = compared?.pairs ?? candidatePairs(list, maxBlock);
+  if (compared && compared.vectors.length !== pairs.length) throw new Error(`${compared.vectors.length} comparison vectors for ${pairs.length} pairs`);
+  const comparisons = modelComparisons(model);
   const suggestions: Record<PairKey, Suggestion> = {};
-  for (const members of Object.values(blocks)) {
-    if (members.length < 2 || members.length > maxBlock) continue;
-    for (let i = 0; i < members.length; i++)
-      for (let j = i + 1; j < members.length; j++) {
-        const [a, b] = [members[i]!, members[j]!];
-        const key = pairKey(a, b);
-        if (key in suggestions || rejected[key]) continue;
-        const score = scorePair(model, records[a]!, records[b]!);
-        const verdict = verdictOf(model, score);
-        if (verdict !== 'none')
-          suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && autoMergeUndone[key] ? 'review' : verdict };
-      }
+  // a pair's key (a new string, made a property key) only where it is looked up: rejections, if any, and suggestions
+  const anyRejected = Object.keys(rejected).length > 0;
+  for (let k = 0; k < pairs.length; k++) {
+    const [i, j] = pairs[k]!;
+    // ids are sorted and i < j: a before b
+    const a = ids[i]!;
+    const b = ids[j]!;
+    if (anyRejected && rejected[pairKey(a, b)]) continue;
+    const vector = compared ? compared.vectors[k]! : compareRecords(list[i]!, list[j]!, comparisons);
+    // verdictOf's first test, on the weight alone: below review, no score is made
+    if (probabilityOf(weightOfVector(model, comparisons, vector)) < model.reviewThreshold) continue;
+    const key = pairKey(a, b);
+    const score = scoreVector(model, comparisons, vector);
+    const verdict = verdictOf(model, score);
+    if (verdict !== 'none') suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && autoMergeUndone[key] ? 'review' : verdict };
   }
   return { records: { ...records }, blocks, suggestions, rejected, autoMergeUndone };
 };

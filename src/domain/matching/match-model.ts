@@ -77,6 +77,27 @@ export const scoreVector = (model: MatchModel, comparisons: readonly Comparison[
   return { modelVersion: model.version, weight, probability: probabilityOf(weight), fields };
 };
 
+/**
+ * scoreVector(model, comparisons, vector).weight, the same sum in the same order, without making the
+ * score: most pairs a whole book scores are suggested to nobody.
+ */
+export const weightOfVector = (model: MatchModel, comparisons: readonly Comparison[], vector: ComparisonVector): number => {
+  const own = compiled(model);
+  const levels = comparisons === own.comparisons ? own.levels : undefined;
+  let weight = own.priorWeight;
+  for (let i = 0; i < comparisons.length; i++) {
+    const index = vector[i];
+    if (index === null || index === undefined) continue;
+    const known = levels ? levels[i]![index] : undefined;
+    if (known) weight += known.weight;
+    else {
+      const level = model.fields[comparisons[i]!.field]?.[index];
+      if (level) weight += Math.log2(level.m / level.u);
+    }
+  }
+  return weight;
+};
+
 /** Scores one pair of normalised records. Pure and symmetric: score(a, b) equals score(b, a). */
 export const scorePair = (model: MatchModel, a: MatchRecord, b: MatchRecord): MatchScore => {
   const comparisons = modelComparisons(model);
