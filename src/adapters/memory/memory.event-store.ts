@@ -144,11 +144,15 @@ export class MemoryEventStore implements EventStore {
     let redacted = 0;
     stream.forEach((e, i) => {
       if (!wanted.has(e.eventId) || e.pii === undefined) return;
-      // a new object in the stream and the log alike: the one stored may be the caller's
+      // a new object in the stream and the log alike: the one stored may be the caller's. The log
+      // may hold the event itself or, once readAll has read it, its positioned copy
       const { pii: _gone, ...kept } = e;
       stream[i] = kept;
-      const at = t.log.lastIndexOf(e);
-      if (at >= 0) t.log[at] = kept;
+      const at = t.log.findLastIndex((x) => x === e || (x.eventId === e.eventId && x.streamId === streamId));
+      if (at >= 0) {
+        const logged = t.log[at]!;
+        t.log[at] = logged.position === undefined ? kept : withPosition(kept, logged.position);
+      }
       redacted++;
     });
     return redacted;
