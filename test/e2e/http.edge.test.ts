@@ -413,6 +413,45 @@ describe('bodies refused before they are parsed', () => {
     expect((await api.post('/v1/identify', '{"userId":"\\ud800"}')).status).toBe(400);
   });
 
+  it('refuses a lone surrogate in any string of a JSON body with 400 BODY_NOT_UTF8 naming its path, quarantining ingest bodies', async () => {
+    const before = api.quarantined().length;
+    const cases: [string, string, string][] = [
+      ['/v1/identify', '{"userId":"u-lone","traits":{"name":"x\\ud800y"}}', 'traits.name'],
+      ['/v1/identify', '{"userId":"u-\\udc00"}', 'userId'],
+      ['/v1/track', '{"userId":"u-lone","event":"e","properties":{"tags":["ok","\\udbff"]}}', 'properties.tags[1]'],
+      [
+        '/v1/batch',
+        '{"batch":[{"type":"track","userId":"u-lone","event":"e"},{"type":"identify","userId":"u-lone","traits":{"a\\ud800":1}}]}',
+        'batch[1].traits',
+      ],
+    ];
+    for (const [path, body, at] of cases) {
+      const res = await api.post(path, body);
+      expect(res.status, `${path} ${body}`).toBe(400);
+      expect(res.body.error.code).toBe('BODY_NOT_UTF8');
+      expect(res.body.error.issues.map((i: { path: string }) => i.path)).toEqual([at]);
+      expect(res.body.error.message).toMatch(/lone UTF-16 surrogate/);
+      // kept as received: the escape, which is plain text
+      const held = heldFor(res.body.error.quarantineId);
+      expect(held.reason.code).toBe('BODY_NOT_UTF8');
+      expect(held.payload as unknown).toBe(body);
+    }
+    expect(api.quarantined()).toHaveLength(before + cases.length);
+    expect((await api.lookup('user_id:u-lone')).status).toBe(404);
+    // a pair written as two escapes is one character, and well-formed
+    expect((await api.post('/v1/identify', '{"userId":"u-pair","traits":{"name":"\\ud83d\\ude00"}}')).status).toBe(200);
+    // the admin and API routes refuse it too (nothing quarantined there)
+    const customerId = (await api.lookup('user_id:u-pair')).body.customerId as string;
+    const consent = await api.admin(`/v1/customers/${customerId}/consents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"purpose":"\\ud800","status":"granted"}',
+    });
+    expect(consent.status, consent.text).toBe(400);
+    expect(consent.body.error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path: 'purpose', message: 'holds a lone surrogate' }] });
+    expect(api.quarantined()).toHaveLength(before + cases.length);
+  });
+
   it('keeps oversized calls and batches as a bounded excerpt with their size, naming the body', async () => {
     const big = JSON.stringify({ batch: Array.from({ length: 40 }, (_, i) => call(i, { userId: `big-${i}`, properties: { pad: 'é'.repeat(10_000) } })) });
     const bytes = Buffer.byteLength(big);
