@@ -195,6 +195,19 @@ describe('refusals the client causes', () => {
     }
   });
 
+  it('answers a valid write key on a read or admin route 403 (a credential without the scope), an unknown one 401', async () => {
+    const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+    for (const path of ['/v1/customers?identifier=email:a@example.com', '/v1/quarantine', '/v1/analytics/churn-risk']) {
+      const known = await api.request(path, { headers: { authorization: basic(WRITE_KEY) } });
+      expect(known.status, path).toBe(403);
+      expect(known.body.error.code).toBe('FORBIDDEN');
+      expect(known.body.error.message).toMatch(/^write key \S+ only sends events; this route needs a bearer token with the "(read|admin)" scope$/);
+      const unknown = await api.request(path, { headers: { authorization: basic('wk-nobody-knows-0123456789') } });
+      expect(unknown.status, path).toBe(401);
+      expect(unknown.body.error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
   it('answers a body shorter than its Content-Length with 400 JSON, and logs no error', async () => {
     const errorsBefore = api.logged.filter((l) => l.level === 'error').length;
     const res = await api.rawHttp(
