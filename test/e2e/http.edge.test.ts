@@ -208,6 +208,21 @@ describe('refusals the client causes', () => {
     }
   });
 
+  it('takes an empty JSON body where the body is optional (restriction) and names the fields where it is not, never a bare "Malformed JSON"', async () => {
+    await api.post('/v1/identify', { userId: 'u-empty-body', traits: { plan: 'free' } });
+    const customerId = (await api.lookup('user_id:u-empty-body')).body.customerId as string;
+    const restricted = await api.admin(`/v1/customers/${customerId}/restriction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
+    expect(restricted.status, restricted.text).toBe(200);
+    const merge = await api.admin(`/v1/customers/${customerId}/merge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(merge.status, merge.text).toBe(400);
+    expect(merge.body.error.issues.length).toBeGreaterThan(0);
+    expect(merge.body.error.message).not.toMatch(/Malformed JSON/);
+  });
+
   it('answers a body shorter than its Content-Length with 400 JSON, and logs no error', async () => {
     const errorsBefore = api.logged.filter((l) => l.level === 'error').length;
     const res = await api.rawHttp(

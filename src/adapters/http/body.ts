@@ -468,8 +468,8 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // would build a web stream over the request we read directly)
   const declared = req.headers.get('content-length');
   const bodiless = incomingOf(c.env) ? declared === null && !req.headers.has('transfer-encoding') : !req.body;
-  if (bodiless || declared === '0') return req;
-  const read = await readBody(c, max);
+  if (bodiless) return req;
+  const read = declared === '0' ? ({ ok: true, text: '' } as const) : await readBody(c, max);
   if (!read.ok) throw unreadable(read, max);
   const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const isJson = JSON_MEDIA.test(media);
@@ -477,6 +477,8 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // the buffered copy is decoded: its length and encoding are no longer the client's
   headers.delete('content-encoding');
   headers.delete('content-length');
+  // an empty body (Content-Length: 0, or chunked with nothing in it) is no body: a JSON route
+  // whose body is optional takes it, one whose body is required names the fields it lacks
   if (read.text === '') return new Request(req.url, { method: req.method, headers, body: isJson ? '{}' : null });
   if (!isJson) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [
