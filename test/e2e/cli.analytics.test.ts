@@ -86,6 +86,18 @@ describe('c360 analytics', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/no analytics query "revenue-by-moon-phase"/);
   });
+
+  it('names now and its range for a now no date can be written for, and a parameter given twice', async () => {
+    const far = await c360(['analytics', 'churn-risk', '--param', 'now=8640000000000001']);
+    expect(far.code).toBe(1);
+    expect(far.err).toMatch(
+      /VALIDATION_FAILED at now: analytics parameter now: must be between 0 and 253402300799999 \(1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z\)/,
+    );
+    expect(far.err).not.toMatch(/Invalid time value/);
+    const twice = await c360(['analytics', 'churn-risk', '--param', 'now=2026-01-01', '--param', 'now=2026-02-01']);
+    expect(twice.code).not.toBe(0);
+    expect(twice.err).toMatch(/--param now: given more than once; give it once/);
+  });
 });
 
 describe('c360 quality', () => {

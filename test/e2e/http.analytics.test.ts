@@ -90,13 +90,47 @@ describe('GET /v1/analytics/{query}', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('VALIDATION_FAILED');
     expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['colour', 'shape']);
-    expect(r.body.error.message).toMatch(/^unknown analytics parameters "colour", "shape" for churn-risk; the parameters it accepts are now, currency, /);
+    expect(r.body.error.message).toBe(
+      'unknown analytics parameters "colour", "shape" for churn-risk; the parameters it accepts are now, churn_inactive_days, churn_high, churn_medium',
+    );
     // limit and cursor page rfm-segmentation only
     const limited = await get('/v1/analytics/churn-risk?limit=5', 'tok-acme-reader-0123456789');
     expect(limited.status).toBe(400);
     expect(limited.body.error.issues).toEqual([{ path: 'limit', message: 'not a parameter of churn-risk' }]);
     const rfm = await get('/v1/analytics/rfm-segmentation?colour=red', 'tok-acme-reader-0123456789');
-    expect(rfm.body.error.message).toMatch(/^unknown analytics parameter "colour" for rfm-segmentation; .*, to_date, limit, cursor$/);
+    expect(rfm.body.error.message).toMatch(/^unknown analytics parameter "colour" for rfm-segmentation; .*, monetary_minor_4, limit, cursor$/);
+  });
+
+  it('answers 400 naming now, never a 500, for a now no date can be written for, or a day that does not exist', async () => {
+    for (const query of ['churn-risk', 'customer-lifetime-value', 'rfm-segmentation', 'cohort-retention', 'monthly-revenue'])
+      for (const now of ['8640000000000001', '99999999999999999', '2026-02-30']) {
+        const r = await get(`/v1/analytics/${query}?now=${now}`, 'tok-acme-reader-0123456789');
+        expect(r.status, `${query} ${now}`).toBe(400);
+        expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['now']);
+        expect(r.body.error.message).toMatch(
+          now.includes('-') ? /of a day that exists/ : /between 0 and 253402300799999 \(1970-01-01T00:00:00.000Z to 9999-12-31/,
+        );
+      }
+  });
+
+  it("answers 400 for another query's parameter, a repeated one, and from_date after to_date", async () => {
+    const token = 'tok-acme-reader-0123456789';
+    for (const [path, name] of [
+      ['churn-risk?level=product', 'level'],
+      ['churn-risk?min_orders=3', 'min_orders'],
+      ['product-affinity?from_date=2026-01-01', 'from_date'],
+      ['rfm-segmentation?months=3', 'months'],
+    ]) {
+      const r = await get(`/v1/analytics/${path}`, token);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual([name]);
+    }
+    const twice = await get('/v1/analytics/churn-risk?now=2026-01-01&now=2026-02-01', token);
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toMatchObject({ message: 'analytics parameter now: given 2 times; give it once', issues: [{ path: 'now' }] });
+    const reversed = await get('/v1/analytics/demand-forecast-base?from_date=2026-05-01&to_date=2026-04-01', token);
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.message).toBe('analytics parameters from_date and to_date: from_date 2026-05-01 is after to_date 2026-04-01');
   });
 
   it('pages rfm-segmentation in customer id order: a bounded default page, limit and cursor, every row once', async () => {

@@ -195,6 +195,34 @@ describe('refusals the client causes', () => {
     }
   });
 
+  it('answers a valid write key on a read or admin route 403 (a credential without the scope), an unknown one 401', async () => {
+    const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+    for (const path of ['/v1/customers?identifier=email:a@example.com', '/v1/quarantine', '/v1/analytics/churn-risk']) {
+      const known = await api.request(path, { headers: { authorization: basic(WRITE_KEY) } });
+      expect(known.status, path).toBe(403);
+      expect(known.body.error.code).toBe('FORBIDDEN');
+      expect(known.body.error.message).toMatch(/^write key \S+ only sends events; this route needs a bearer token with the "(read|admin)" scope$/);
+      const unknown = await api.request(path, { headers: { authorization: basic('wk-nobody-knows-0123456789') } });
+      expect(unknown.status, path).toBe(401);
+      expect(unknown.body.error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('takes an empty JSON body where the body is optional (restriction) and names the fields where it is not, never a bare "Malformed JSON"', async () => {
+    await api.post('/v1/identify', { userId: 'u-empty-body', traits: { plan: 'free' } });
+    const customerId = (await api.lookup('user_id:u-empty-body')).body.customerId as string;
+    const restricted = await api.admin(`/v1/customers/${customerId}/restriction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
+    expect(restricted.status, restricted.text).toBe(200);
+    const merge = await api.admin(`/v1/customers/${customerId}/merge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(merge.status, merge.text).toBe(400);
+    expect(merge.body.error.issues.length).toBeGreaterThan(0);
+    expect(merge.body.error.message).not.toMatch(/Malformed JSON/);
+  });
+
   it('answers a body shorter than its Content-Length with 400 JSON, and logs no error', async () => {
     const errorsBefore = api.logged.filter((l) => l.level === 'error').length;
     const res = await api.rawHttp(
@@ -411,6 +439,45 @@ describe('bodies refused before they are parsed', () => {
     expect(api.quarantined()).toHaveLength(before);
     // an escaped lone surrogate was refused before, and still is
     expect((await api.post('/v1/identify', '{"userId":"\\ud800"}')).status).toBe(400);
+  });
+
+  it('refuses a lone surrogate in any string of a JSON body with 400 BODY_NOT_UTF8 naming its path, quarantining ingest bodies', async () => {
+    const before = api.quarantined().length;
+    const cases: [string, string, string][] = [
+      ['/v1/identify', '{"userId":"u-lone","traits":{"name":"x\\ud800y"}}', 'traits.name'],
+      ['/v1/identify', '{"userId":"u-\\udc00"}', 'userId'],
+      ['/v1/track', '{"userId":"u-lone","event":"e","properties":{"tags":["ok","\\udbff"]}}', 'properties.tags[1]'],
+      [
+        '/v1/batch',
+        '{"batch":[{"type":"track","userId":"u-lone","event":"e"},{"type":"identify","userId":"u-lone","traits":{"a\\ud800":1}}]}',
+        'batch[1].traits',
+      ],
+    ];
+    for (const [path, body, at] of cases) {
+      const res = await api.post(path, body);
+      expect(res.status, `${path} ${body}`).toBe(400);
+      expect(res.body.error.code).toBe('BODY_NOT_UTF8');
+      expect(res.body.error.issues.map((i: { path: string }) => i.path)).toEqual([at]);
+      expect(res.body.error.message).toMatch(/lone UTF-16 surrogate/);
+      // kept as received: the escape, which is plain text
+      const held = heldFor(res.body.error.quarantineId);
+      expect(held.reason.code).toBe('BODY_NOT_UTF8');
+      expect(held.payload as unknown).toBe(body);
+    }
+    expect(api.quarantined()).toHaveLength(before + cases.length);
+    expect((await api.lookup('user_id:u-lone')).status).toBe(404);
+    // a pair written as two escapes is one character, and well-formed
+    expect((await api.post('/v1/identify', '{"userId":"u-pair","traits":{"name":"\\ud83d\\ude00"}}')).status).toBe(200);
+    // the admin and API routes refuse it too (nothing quarantined there)
+    const customerId = (await api.lookup('user_id:u-pair')).body.customerId as string;
+    const consent = await api.admin(`/v1/customers/${customerId}/consents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"purpose":"\\ud800","status":"granted"}',
+    });
+    expect(consent.status, consent.text).toBe(400);
+    expect(consent.body.error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path: 'purpose', message: 'holds a lone surrogate' }] });
+    expect(api.quarantined()).toHaveLength(before + cases.length);
   });
 
   it('keeps oversized calls and batches as a bounded excerpt with their size, naming the body', async () => {

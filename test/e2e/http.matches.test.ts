@@ -148,6 +148,23 @@ describe.each([
       expect(accept.status).toBe(409);
     });
 
+    it('accepting or rejecting a match with an erased customer answers 410 naming the erasure, as other routes do', async () => {
+      const p = { ...person(42), firstName: 'olga', lastName: 'brandvold' };
+      const first = await identify('era-1', p);
+      const twin = await identify({ anonymousId: 'anon-era' }, { ...p, firstName: 'olag', email: 'olga.42@other.example' });
+      const listed = await api.request('GET', `/v1/customers/${first}/matches`, { token: api.keys.acmeReader });
+      expect(listed.body.matches.map((m: { customerId: string }) => m.customerId)).toEqual([twin]);
+      const erased = await api.request('DELETE', `/v1/customers/${twin}`, { token: api.keys.acmeAdmin });
+      expect(erased.status, erased.text).toBe(200);
+      await api.settle();
+      for (const decision of ['accept', 'reject']) {
+        const r = await api.request('POST', `/v1/customers/${first}/matches/${decision}`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+        expect(r.status, `${decision}: ${r.text}`).toBe(410);
+        expect(r.body.error).toMatchObject({ code: 'CUSTOMER_ERASED', issues: [{ path: 'otherId' }] });
+        expect(r.body.error.message).toMatch(new RegExp(`^customer ${twin} was erased \\(erasure \\S+\\)$`));
+      }
+    });
+
     it('answers 404 for an unknown customer and 400 naming the id for a malformed one', async () => {
       expect((await api.request('GET', '/v1/customers/nobody-here/matches', { token: api.keys.acmeReader })).status).toBe(404);
       const bad = await api.request('GET', '/v1/customers/not%20an%20id/matches', { token: api.keys.acmeReader });

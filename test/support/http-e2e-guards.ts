@@ -148,9 +148,12 @@ export const httpGuardsSuite = (api: () => Api): void => {
       const wrongToken = await a.request('GET', '/v1/customers?identifier=user_id:ada-1', { token: 'nope' });
       expect(wrongToken.status).toBe(401);
       expect(wrongToken.headers.get('www-authenticate')).toMatch(/invalid_token/);
-      // a write key is for sending events only
+      // a write key is for sending events only: a valid one is a credential without the scope (403)
       const keyAsApi = await a.request('GET', '/v1/customers?identifier=user_id:ada-1', { writeKey: a.keys.acmeWrite });
-      expect(keyAsApi.status).toBe(401);
+      expect(keyAsApi.status).toBe(403);
+      expect(codeOf(keyAsApi)).toBe('FORBIDDEN');
+      const wrongKeyAsApi = await a.request('GET', '/v1/customers?identifier=user_id:ada-1', { writeKey: 'not-a-key' });
+      expect(wrongKeyAsApi.status).toBe(401);
     });
 
     it('answers 403 when the credential lacks the scope, and lets an ingest-scoped token ingest', async () => {

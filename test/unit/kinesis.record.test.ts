@@ -82,6 +82,20 @@ describe('kinesis record: unreadable data', () => {
     expect(Buffer.from(d.raw as string, 'base64')).toEqual(Buffer.from(data));
   });
 
+  it('refuses a call holding a lone surrogate as BODY_NOT_UTF8 naming its path, under the tenant it was sent for', () => {
+    const bare = failed(decodeKinesisRecord(bytes('{"type":"identify","userId":"u-1","writeKey":"wk-mobile","traits":{"name":"x\\ud800y"}}'), { auth }));
+    expect(bare).toMatchObject({
+      tenant: 'acme',
+      source: 'mobile',
+      reason: { code: 'BODY_NOT_UTF8', issues: [{ path: 'traits.name' }] },
+      raw: { type: 'identify', userId: 'u-1', traits: { name: 'x\ud800y' } },
+    });
+    const enveloped = failed(decodeKinesisRecord(encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, userId: '\udc00' } }), { auth }));
+    expect(enveloped).toMatchObject({ tenant: 'acme', source: 'web', reason: { code: 'BODY_NOT_UTF8', issues: [{ path: 'userId' }] } });
+    // a surrogate pair is one well-formed character
+    expect(decoded(decodeKinesisRecord(bytes({ ...call, userId: 'u-\ud83d\ude00' }), { auth, defaultTenant: 'acme' })).call).toMatchObject({ userId: 'u-😀' });
+  });
+
   it('decodes a record whose bytes sit inside a larger buffer', () => {
     const whole = bytes(`xx${JSON.stringify(call)}yy`);
     expect(decoded(decodeKinesisRecord(whole.subarray(2, whole.length - 2), { auth, defaultTenant: 'acme' })).call).toEqual(call);

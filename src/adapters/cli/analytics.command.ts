@@ -48,7 +48,9 @@ const parseParams = (pairs: readonly string[]): Record<string, string> => {
   for (const p of pairs) {
     const at = p.indexOf('=');
     if (at <= 0) throw new CliError(`--param ${p}: expected name=value`, EXIT.usage);
-    out[p.slice(0, at)] = p.slice(at + 1);
+    const name = p.slice(0, at);
+    if (Object.hasOwn(out, name)) throw new CliError(`--param ${name}: given more than once; give it once`, EXIT.usage);
+    out[name] = p.slice(at + 1);
   }
   return out;
 };

@@ -162,7 +162,9 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
   if (err instanceof HTTPException && err.status < 500) {
     const code: HttpErrorCode =
       err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 404 ? 'NOT_FOUND' : err.status === 401 ? 'UNAUTHORIZED' : 'VALIDATION_FAILED';
-    return c.json(errorBody(code, err.message || 'the request was refused'), statusOf(code));
+    // the JSON validator's "Malformed JSON in request body": name the body
+    const issues = /JSON/i.test(err.message) ? [{ path: 'body', message: 'not a JSON object' }] : [];
+    return c.json(errorBody(code, err.message || 'the request was refused', issues), statusOf(code));
   }
   // the stack's first line is the message, which may echo data: log the name and frames only
   deps.logger?.error('unexpected error', { requestId: c.get('requestId'), error: err.name, stack: err.stack?.split('\n').slice(1, 8).join('\n') });

@@ -58,7 +58,20 @@ export class Gate {
   bearer(header: string | undefined, scope: Scope, address: string): Principal {
     const cred = this.parse(header, BEARER_CHALLENGE, address);
     if (cred.kind === 'none') throw this.refuse(address, 'this route needs a credential: send "Authorization: Bearer <token>"', BEARER_CHALLENGE);
-    if (cred.kind === 'basic') throw this.refuse(address, 'write keys only send events; this route needs "Authorization: Bearer <token>"', BEARER_CHALLENGE);
+    if (cred.kind === 'basic') {
+      // a valid write key is a credential without this route's scope (403, as a token lacking it);
+      // one no credential knows is no credential (401)
+      const key = this.auth.byWriteKey(cred.writeKey);
+      if (!key)
+        throw this.refuse(
+          address,
+          'the write key is not valid, and write keys only send events; this route needs "Authorization: Bearer <token>"',
+          BEARER_CHALLENGE,
+        );
+      throw new HttpError('FORBIDDEN', `write key ${key.id} only sends events; this route needs a bearer token with the "${scope}" scope`, [
+        { path: 'authorization', message: `needs a bearer token with scope ${scope}` },
+      ]);
+    }
     const p = this.auth.byToken(cred.token);
     if (!p) throw this.refuse(address, 'the bearer token is not valid', `${BEARER_CHALLENGE}, error="invalid_token"`);
     return this.admit(p, scope);

@@ -1,4 +1,5 @@
 import { formatPath } from '../../application/segment/segment.schema.js';
+import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 import { HttpError } from './errors.js';
 
 // Request bodies are read with a hard bound: a declared Content-Length above it is refused before
@@ -404,14 +405,28 @@ export type JsonParse =
   | { readonly ok: false; readonly code: 'MALFORMED_JSON'; readonly message: string; readonly issues: { path: string; message: string }[] }
   | {
       readonly ok: false;
-      readonly code: 'NESTING_TOO_DEEP';
+      readonly code: 'NESTING_TOO_DEEP' | 'BODY_NOT_UTF8';
       readonly message: string;
       readonly issues: { path: string; message: string }[];
       /** parsed all the same (V8 parses without recursion), so the body's writeKey can still be read */
       readonly value: unknown;
     };
 
-/** JSON.parse, refusing empty text and nesting deeper than MAX_JSON_DEPTH (which would overflow the stack of whatever walks it next). */
+/** The refusal of a body holding a lone surrogate (`"\ud800"`): text with no UTF-8 form, refused as a body that is not UTF-8. */
+export const illFormed = (ill: IllFormedText): { code: 'BODY_NOT_UTF8'; message: string; issues: { path: string; message: string }[] } => {
+  const path = formatPath(ill.path) || '(root)';
+  const what = ill.key ? `a property name of ${path}` : `the string at ${path}`;
+  return {
+    code: 'BODY_NOT_UTF8',
+    message: `the request body is not UTF-8 text: ${what} holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which has no UTF-8 form; send well-formed text`,
+    issues: [{ path, message: `${ill.key ? 'a property name holds' : 'holds'} a lone surrogate` }],
+  };
+};
+
+/**
+ * JSON.parse, refusing empty text, nesting deeper than MAX_JSON_DEPTH (which would overflow the
+ * stack of whatever walks it next) and a string with a lone surrogate (BODY_NOT_UTF8, naming its path).
+ */
 export const parseJson = (text: string): JsonParse => {
   if (!/\S/.test(text))
     return { ok: false, code: 'MALFORMED_JSON', message: 'the request body is empty; send a JSON object', issues: [{ path: '(root)', message: 'empty' }] };
@@ -426,7 +441,10 @@ export const parseJson = (text: string): JsonParse => {
       issues: [{ path: '(root)', message: 'not valid JSON' }],
     };
   }
-  if (jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) return { ok: true, value };
+  if (jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) {
+    const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(value) : undefined;
+    return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value };
+  }
   const path = tooDeepPath(value, MAX_JSON_DEPTH) ?? '(root)';
   return {
     ok: false,
@@ -450,8 +468,8 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // would build a web stream over the request we read directly)
   const declared = req.headers.get('content-length');
   const bodiless = incomingOf(c.env) ? declared === null && !req.headers.has('transfer-encoding') : !req.body;
-  if (bodiless || declared === '0') return req;
-  const read = await readBody(c, max);
+  if (bodiless) return req;
+  const read = declared === '0' ? ({ ok: true, text: '' } as const) : await readBody(c, max);
   if (!read.ok) throw unreadable(read, max);
   const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const isJson = JSON_MEDIA.test(media);
@@ -459,6 +477,8 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // the buffered copy is decoded: its length and encoding are no longer the client's
   headers.delete('content-encoding');
   headers.delete('content-length');
+  // an empty body (Content-Length: 0, or chunked with nothing in it) is no body: a JSON route
+  // whose body is optional takes it, one whose body is required names the fields it lacks
   if (read.text === '') return new Request(req.url, { method: req.method, headers, body: isJson ? '{}' : null });
   if (!isJson) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [

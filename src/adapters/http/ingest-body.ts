@@ -164,7 +164,7 @@ export const receiveIngestBody = async (
     throw new HttpError(refused.code, `${refused.message}; ${kept} in the quarantine`, refused.issues, refused.headers, { quarantineId });
   }
   const parsed = parseJson(read.text);
-  const value = parsed.ok || parsed.code === 'NESTING_TOO_DEEP' ? parsed.value : undefined;
+  const value = parsed.ok || parsed.code !== 'MALFORMED_JSON' ? parsed.value : undefined;
   principal ??= gate.ingestByWriteKey(isObject(value) && typeof value.writeKey === 'string' ? value.writeKey : undefined, address);
   principal = sourced(principal, c.req.header(SOURCE_HEADER));
   c.set('principal', principal);

@@ -1,5 +1,7 @@
 import type { Authenticator } from '../../application/ports/access.port.js';
 import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
+import { formatPath } from '../../application/segment/segment.schema.js';
+import { firstIllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 
 // What a Kinesis record carries: our envelope (written by the async intake, tenant and source
 // already known) or a bare Segment call from another producer, whose tenant comes from its
@@ -61,8 +63,17 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
       reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${jsonErrorWhere(e)}); send one Segment call as a JSON object per record`),
     };
   }
-  if (isObject(parsed) && 'c360' in parsed) return envelope(parsed, fallback);
-  return bareCall(parsed, ctx, fallback);
+  const decoded = isObject(parsed) && 'c360' in parsed ? envelope(parsed, fallback) : bareCall(parsed, ctx, fallback);
+  return decoded.ok && mayHoldSurrogateEscape(text) ? wellFormed(decoded.value) : decoded;
+};
+
+/** A call holding a lone surrogate (`"\ud800"`) is refused as the HTTP intake refuses it: BODY_NOT_UTF8 naming its path. */
+const wellFormed = (value: KinesisCall): DecodedRecord => {
+  const ill = firstIllFormedText(value.call);
+  if (!ill) return { ok: true, value };
+  const path = formatPath(ill.path) || '(root)';
+  const message = `the call is not UTF-8 text: ${ill.key ? `a property name of ${path}` : `the string at ${path}`} holds a lone UTF-16 surrogate, which has no UTF-8 form`;
+  return { ok: false, tenant: value.tenant, source: value.source, raw: value.call, reason: reason('BODY_NOT_UTF8', message, path) };
 };
 
 const envelope = (e: Record<string, unknown>, fallback: { tenant: string; source: string }): DecodedRecord => {

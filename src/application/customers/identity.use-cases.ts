@@ -157,7 +157,13 @@ export class IdentityUseCases {
         const s = await this.repo.load(tenant, customerId);
         if (s.status === 'initial' || s.status === 'erased') throw await absentCustomer(this.ports.ledger, tenant, customerId);
         if (s.status === 'merged') {
-          throw new DomainError('MERGE_NOT_UNDOABLE', `customer ${customerId} was itself merged into ${s.mergedInto}; undo that merge first`, ['customerId']);
+          // the merge that absorbed it is held by its survivor: name where to send the unmerge
+          throw new DomainError(
+            'MERGE_NOT_UNDOABLE',
+            `customer ${customerId} was merged into ${s.mergedInto}, which holds its merges: send the unmerge to the survivor, POST /v1/customers/${s.mergedInto}/unmerge`,
+            ['customerId'],
+            { survivorId: s.mergedInto },
+          );
         }
         const key = await this.ports.keys.get(tenant, s.id);
         const events: RecordedEvent[] = this.codec.decodeStream(await this.ports.store.readStream(tenant, s.id), key);

@@ -1,4 +1,5 @@
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
+import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 
 // The ten analytics queries and their parameters. "Now" and every threshold is a parameter (the
@@ -20,39 +21,89 @@ export const ANALYTICS_QUERIES = [
 export type AnalyticsQueryName = (typeof ANALYTICS_QUERIES)[number];
 
 type Spec =
-  | { readonly kind: 'number'; readonly min: number; readonly max?: number; readonly integer?: boolean; readonly default: number }
+  | {
+      readonly kind: 'number';
+      readonly min: number;
+      /** the value must exceed `min` (rather than reach it) */
+      readonly above?: boolean;
+      readonly max: number;
+      readonly integer?: boolean;
+      readonly default: number;
+    }
   | { readonly kind: 'text'; readonly pattern: RegExp; readonly hint: string; readonly default?: string }
+  | { readonly kind: 'date'; readonly default?: string }
   | { readonly kind: 'instant' };
 
-const num = (d: number, min = 0, more: { max?: number; integer?: boolean } = {}): Spec => ({ kind: 'number', min, default: d, ...more });
-const int = (d: number, min = 0, max?: number): Spec => num(d, min, { integer: true, ...(max === undefined ? {} : { max }) });
+// DuckDB binds a whole number as a BIGINT: no bound may exceed the safe integers
+const num = (d: number, min: number, max: number, more: { above?: boolean } = {}): Spec => ({ kind: 'number', min, max, default: d, ...more });
+/** a number of days: at most 100,000 (some 270 years) */
+const days = (d: number, more: { above?: boolean } = {}): Spec => num(d, 0, 100_000, more);
+const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Spec => ({ kind: 'number', min, max, integer: true, default: d });
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The range `now` may take: a time whose date has four digits (1970-01-01 to 9999-12-31). */
+export const NOW_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
 
 /** every parameter a query may take, with its default (the score thresholds are the view's) */
 export const paramSpecs = (score: ScoreConfig = DEFAULT_SCORE_CONFIG): Readonly<Record<string, Spec>> => ({
   now: { kind: 'instant' },
   currency: { kind: 'text', pattern: /^[A-Z]{3}$/, hint: 'an ISO currency code such as USD', default: score.currency },
-  ...Object.fromEntries(score.recencyDays.map((d, i) => [`recency_days_${i + 1}`, num(d)])),
+  ...Object.fromEntries(score.recencyDays.map((d, i) => [`recency_days_${i + 1}`, days(d)])),
   ...Object.fromEntries(score.frequencyOrders.map((d, i) => [`frequency_orders_${i + 1}`, int(d)])),
   ...Object.fromEntries(score.monetaryMinor.map((d, i) => [`monetary_minor_${i + 1}`, int(d)])),
-  churn_inactive_days: num(score.churnInactiveDays, Number.MIN_VALUE),
-  churn_high: num(0.7, 0, { max: 1 }),
-  churn_medium: num(0.4, 0, { max: 1 }),
+  churn_inactive_days: days(score.churnInactiveDays, { above: true }),
+  churn_high: num(0.7, 0, 1),
+  churn_medium: num(0.4, 0, 1),
   clv_high_minor: int(100_000),
   clv_medium_minor: int(20_000),
   months: int(12, 0, 120),
   min_orders: int(2, 1),
   level: { kind: 'text', pattern: /^(category|product)$/, hint: 'category or product', default: 'category' },
-  from_date: { kind: 'text', pattern: DATE, hint: 'a date as YYYY-MM-DD', default: '1970-01-01' },
-  to_date: { kind: 'text', pattern: DATE, hint: 'a date as YYYY-MM-DD' },
+  from_date: { kind: 'date', default: '1970-01-01' },
+  to_date: { kind: 'date' },
 });
+
+/**
+ * The parameters each query takes besides `now` (a name ending in `_*` stands for each of its
+ * numbered thresholds). Each SQL file uses these and no others (a test holds them together).
+ */
+const OWN_PARAMS: Readonly<Record<AnalyticsQueryName, readonly string[]>> = {
+  'customer-lifetime-value': ['currency', 'clv_high_minor', 'clv_medium_minor'],
+  'monthly-revenue': ['currency'],
+  'cohort-retention': ['months'],
+  'product-performance': ['currency'],
+  'churn-risk': ['churn_inactive_days', 'churn_high', 'churn_medium'],
+  'channel-funnel': [],
+  'rfm-segmentation': ['currency', 'recency_days_*', 'frequency_orders_*', 'monetary_minor_*'],
+  'product-affinity': ['min_orders'],
+  'geographic-revenue': ['currency'],
+  'demand-forecast-base': ['currency', 'level', 'from_date', 'to_date'],
+};
+
+/** The parameters query `name` takes (not `limit` and `cursor`, which are its caller's). */
+export const queryParamNames = (name: AnalyticsQueryName, score?: ScoreConfig): readonly string[] => {
+  const all = Object.keys(paramSpecs(score));
+  return [
+    'now',
+    ...OWN_PARAMS[name].flatMap((p) => (p.endsWith('_*') ? all.filter((k) => k.startsWith(p.slice(0, -1)) && /^\d+$/.test(k.slice(p.length - 1))) : [p])),
+  ];
+};
 
 const bad = (field: string, why: string): DomainError => new DomainError('VALIDATION_FAILED', `analytics parameter ${field}: ${why}`, [field]);
 
+const NOW_RANGE_TEXT = `between ${NOW_RANGE.min} and ${NOW_RANGE.max} (${new Date(NOW_RANGE.min).toISOString()} to ${new Date(NOW_RANGE.max).toISOString()})`;
+
 const parseInstant = (field: string, raw: string): number => {
-  const ms = /^\d+$/.test(raw) ? Number(raw) : DATE.test(raw) || /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (!Number.isFinite(ms)) throw bad(field, 'must be epoch milliseconds or an ISO date or time');
+  const ms = /^\d+$/.test(raw) ? Number(raw) : isCalendarDateTime(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(ms)) throw bad(field, 'must be epoch milliseconds or an ISO 8601 date or time of a day that exists (such as 2026-06-30)');
+  if (!(ms >= NOW_RANGE.min && ms <= NOW_RANGE.max)) throw bad(field, `must be ${NOW_RANGE_TEXT}`);
   return ms;
+};
+
+const rangeText = (spec: Extract<Spec, { kind: 'number' }>): string => {
+  const what = spec.integer ? 'an integer' : 'a number';
+  if (spec.above) return `${what} greater than ${spec.min} and at most ${spec.max}`;
+  return `${what} from ${spec.min} to ${spec.max}`;
 };
 
 const parseOne = (field: string, spec: Spec, raw: string): string | number => {
@@ -62,10 +113,13 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
     case 'text':
       if (!spec.pattern.test(raw)) throw bad(field, `must be ${spec.hint}`);
       return raw;
+    case 'date':
+      if (!DATE.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
+      return raw;
     case 'number': {
       const n = raw.trim() === '' ? Number.NaN : Number(raw);
-      if (!Number.isFinite(n) || (spec.integer && !Number.isInteger(n))) throw bad(field, `must be ${spec.integer ? 'an integer' : 'a number'}`);
-      if (n < spec.min || (spec.max !== undefined && n > spec.max)) throw bad(field, `must be between ${spec.min} and ${spec.max ?? 'any'}`);
+      const inRange = Number.isFinite(n) && (!spec.integer || Number.isInteger(n)) && (spec.above ? n > spec.min : n >= spec.min) && n <= spec.max;
+      if (!inRange) throw bad(field, `must be ${rangeText(spec)}`);
       return n;
     }
   }
@@ -82,9 +136,11 @@ export const PAGED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string
 export const ANALYTICS_PAGE = { defaultLimit: 100, maxLimit: 1_000 } as const;
 export const PAGE_PARAMS = ['limit', 'cursor'] as const;
 
+const isQuery = (name: string): name is AnalyticsQueryName => (ANALYTICS_QUERIES as readonly string[]).includes(name);
+
 /** The query-string names a query takes: its parameters, and where the caller pages it, `limit` and `cursor`. */
 export const analyticsParamNames = (name: string, paged: boolean, score?: ScoreConfig): readonly string[] => [
-  ...Object.keys(paramSpecs(score)),
+  ...(isQuery(name) ? queryParamNames(name, score) : []),
   ...(paged && name in PAGED_ANALYTICS ? PAGE_PARAMS : []),
 ];
 
@@ -97,6 +153,27 @@ export const unknownAnalyticsParams = (name: string, raw: Readonly<Record<string
 /** The refusal of unknown parameters: each named first, then what the query takes. */
 export const unknownParamsMessage = (name: string, unknown: readonly string[], paged: boolean, score?: ScoreConfig): string =>
   `unknown analytics parameter${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => `"${u}"`).join(', ')} for ${name}; the parameters it accepts are ${analyticsParamNames(name, paged, score).join(', ')}`;
+
+/**
+ * One value per parameter name, from a query string that may repeat a name (`now=1&now=2`): a
+ * repeated one is a 400 naming it, as neither value can be chosen over the other.
+ */
+export const oneValueEach = (multi: Readonly<Record<string, readonly string[]>>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [name, values] of Object.entries(multi)) {
+    if (values.length > 1) throw bad(name, `given ${values.length} times; give it once`);
+    if (values.length === 1) out[name] = values[0]!;
+  }
+  return out;
+};
+
+/** The page size of a paged query: `limit` (1 to the maximum), or the default without it. */
+export const analyticsPageLimit = (raw: string | undefined): number => {
+  if (raw === undefined) return ANALYTICS_PAGE.defaultLimit;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= ANALYTICS_PAGE.maxLimit)) throw bad('limit', `must be an integer from 1 to ${ANALYTICS_PAGE.maxLimit}`);
+  return n;
+};
 
 /** The page of a paged query's rows after `after` (a value of its ordering column), and that column's value on the last row when more follow. */
 export const pageAnalyticsRows = <R extends Readonly<Record<string, unknown>>>(
@@ -117,8 +194,7 @@ export const parseAnalyticsParams = (
   now: number,
   score?: ScoreConfig,
 ): { readonly query: AnalyticsQueryName; readonly params: AnalyticsParams } => {
-  if (!(ANALYTICS_QUERIES as readonly string[]).includes(name))
-    throw new DomainError('VALIDATION_FAILED', `no analytics query "${name}"; the queries are ${ANALYTICS_QUERIES.join(', ')}`, ['query']);
+  if (!isQuery(name)) throw new DomainError('VALIDATION_FAILED', `no analytics query "${name}"; the queries are ${ANALYTICS_QUERIES.join(', ')}`, ['query']);
   const specs = paramSpecs(score);
   const unknown = unknownAnalyticsParams(name, raw, false, score);
   if (unknown.length > 0) throw new DomainError('VALIDATION_FAILED', unknownParamsMessage(name, unknown, false, score), [unknown[0]!], { unknown });
@@ -127,11 +203,24 @@ export const parseAnalyticsParams = (
     if (value === undefined) continue;
     params[field] = parseOne(field, specs[field]!, value);
   }
-  for (const [field, spec] of Object.entries(specs))
+  const names = queryParamNames(name, score);
+  for (const field of names) {
+    const spec = specs[field]!;
     if (params[field] === undefined && 'default' in spec && spec.default !== undefined) params[field] = spec.default;
+  }
   const nowMs = typeof params.now === 'number' ? params.now : now;
   delete params.now;
   params.now_ms = nowMs;
-  params.to_date ??= new Date(nowMs).toISOString().slice(0, 10);
-  return { query: name as AnalyticsQueryName, params };
+  if (names.includes('to_date')) {
+    const given = params.to_date !== undefined;
+    params.to_date ??= new Date(nowMs).toISOString().slice(0, 10);
+    if (String(params.from_date) > String(params.to_date))
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `analytics parameters from_date and to_date: from_date ${params.from_date} is after to_date ${params.to_date}${given ? '' : " (to_date defaults to now's date)"}`,
+        ['from_date'],
+        { fields: ['from_date', 'to_date'] },
+      );
+  }
+  return { query: name, params };
 };

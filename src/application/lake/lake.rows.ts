@@ -31,17 +31,22 @@ export const addEventRows = (batch: LakeBatch, r: RecordedEvent): void => {
       batch.orders.push({ ...base, orderId, channel: r.channel, currency: e.data.currency, revenueMinor: e.data.revenueMinor });
       e.data.products.forEach((p, i) => {
         const productId = productIdOf(p);
+        batch.products.push({ productId, name: p.name, category: p.category, observedAt: r.observedAt });
+        // a line of quantity 0 (Segment allows it: an item listed but not bought) sold nothing, so
+        // it is no fact_order_line row: no units, no buyer, no pair bought together. The lines
+        // after it keep their place in the order (line_no).
+        const quantity = p.quantity ?? 1;
+        if (quantity === 0) return;
         batch.orderLines.push({
           ...base,
           lineNo: i,
           orderId,
           productId,
           category: p.category,
-          quantity: p.quantity ?? 1,
+          quantity,
           priceMinor: p.priceMinor,
           currency: e.data.currency,
         });
-        batch.products.push({ productId, name: p.name, category: p.category, observedAt: r.observedAt });
       });
       return;
     }

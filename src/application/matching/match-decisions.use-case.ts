@@ -17,6 +17,12 @@ export class MatchDecisions {
     private readonly pipeline: CommandPipeline,
   ) {}
 
+  /** Why `id` names no active customer (CUSTOMER_ERASED naming the erasure, or CUSTOMER_NOT_FOUND), or undefined when it does. */
+  async absent(tenant: string, id: string, field: string): Promise<DomainError | undefined> {
+    const state = await this.repo.loadSurvivor(tenant, id);
+    return state.status === 'active' ? undefined : absentCustomer(this.ports.ledger, tenant, id, field);
+  }
+
   async reject(tenant: string, customerId: string, otherId: string, options: { readonly actor: string; readonly modelVersion?: string | undefined }) {
     const outcome = await this.pipeline.run<RejectOutcome>({
       tenant,

@@ -153,12 +153,16 @@ export class MatchScan {
   private async suggested(tenant: string, customerId: string, otherId: string): Promise<ScanSuggestion> {
     const { suggestions } = await this.matchesOf(tenant, customerId);
     const s = suggestions.find((x) => (x.customerIds[0] === customerId ? x.customerIds[1] : x.customerIds[0]) === otherId);
-    if (!s)
+    if (!s) {
+      // an erased (or unknown) other customer is said as every route says it: 410 naming the erasure
+      const absent = await this.decisions.absent(tenant, otherId, 'otherId');
+      if (absent) throw absent;
       throw new DomainError(
         'MATCH_NOT_SUGGESTED',
         `${customerId} and ${otherId} are not a suggested match now (below the review threshold, never candidates, or rejected)`,
         ['otherId'],
       );
+    }
     return s;
   }
 }

@@ -208,4 +208,37 @@ describe('the console analytics pages', () => {
     expect(one.status).toBe(404);
     expect(one.html).toContain('No analytics lake is written here');
   });
+
+  it('answers 400 naming now, never a 5xx, for a now out of range, and the same parameter refusals as the API', async () => {
+    for (const path of ['/console/analytics/churn-risk?now=8640000000000001', '/console/analytics/monthly-revenue?now=99999999999999999']) {
+      const r = await page(withLake, path);
+      expect(r.status, path).toBe(400);
+      expect(r.html).toContain('analytics parameter now: must be between 0 and 253402300799999');
+    }
+    const other = await page(withLake, '/console/analytics/churn-risk?level=product');
+    expect(other.status).toBe(400);
+    expect(other.html).toContain('unknown analytics parameter &quot;level&quot; for churn-risk');
+    const twice = await page(withLake, `/console/analytics/churn-risk?now=${NOW}&now=${NOW}`);
+    expect(twice.status).toBe(400);
+    expect(twice.html).toContain('analytics parameter now: given 2 times; give it once');
+    const limited = await page(withLake, '/console/analytics/churn-risk?limit=1');
+    expect(limited.status).toBe(400);
+  });
+
+  it("pages rfm-segmentation with the API's limit and cursor, linking the next page", async () => {
+    const first = await page(withLake, `/console/analytics/rfm-segmentation?now=${NOW}&limit=1`);
+    expect(first.status).toBe(200);
+    expect(first.html).toContain('<td>c1</td>');
+    expect(first.html).not.toContain('<td>c2</td>');
+    const next = /<a href="([^"]+)" rel="next">/.exec(first.html)?.[1]?.replaceAll('&amp;', '&');
+    expect(next).toMatch(/^\/console\/analytics\/rfm-segmentation\?now=2025-04-01&limit=1&cursor=/);
+    const second = await page(withLake, next!);
+    expect(second.status).toBe(200);
+    expect(second.html).toContain('<td>c2</td>');
+    expect(second.html).not.toContain('<td>c1</td>');
+    expect(second.html).not.toContain('rel="next"');
+    const bad = await page(withLake, '/console/analytics/rfm-segmentation?limit=0');
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('analytics parameter limit: must be an integer from 1 to 1000');
+  });
 });

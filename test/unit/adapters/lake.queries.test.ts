@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { querySql } from '../../../src/adapters/lake/duckdb.analytics.js';
+import { ANALYTICS_QUERIES, NOW_RANGE, queryParamNames } from '../../../src/application/lake/analytics.params.js';
 import { emptyLakeBatch, type LakeBatch } from '../../../src/application/ports/lake.port.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { tempLake } from '../../support/lake-fixture.js';
@@ -228,11 +229,43 @@ describe('the ten analytics queries on a hand-built lake', () => {
       expect((e as DomainError).code).toBe('VALIDATION_FAILED');
       expect((e as DomainError).path).toEqual([field]);
     };
-    await fails('churn-risk', { currency: 'usd' }, 'currency');
+    await fails('monthly-revenue', { currency: 'usd' }, 'currency');
     await fails('churn-risk', { churn_high: '2' }, 'churn_high');
     await fails('churn-risk', { nonsense: '1' }, 'nonsense');
     await fails('rfm-segmentation', { now: 'yesterday' }, 'now');
     await fails('no-such-query', {}, 'query');
+    await fails('churn-risk', { now: '8640000000000001' }, 'now');
+    await fails('churn-risk', { level: 'product' }, 'level');
     expect(DAY).toBe(86_400_000);
+  });
+
+  it('each take the parameters their SQL uses, and no others', () => {
+    for (const q of ANALYTICS_QUERIES) {
+      const used = [...new Set([...querySql(q).matchAll(/\$([a-z_0-9]+)/g)].map((m) => m[1]!))].sort();
+      const taken = queryParamNames(q).map((p) => (p === 'now' ? 'now_ms' : p));
+      expect(used, q).toEqual([...taken].sort());
+    }
+  });
+
+  it('run at the edges of every parameter they accept', async () => {
+    const edges: Record<string, readonly string[]> = {
+      now: ['0', String(NOW_RANGE.max)],
+      currency: ['ZZZ'],
+      churn_inactive_days: ['1e-300', '100000'],
+      churn_high: ['0', '1'],
+      churn_medium: ['0', '1'],
+      months: ['0', '120'],
+      min_orders: ['1', String(Number.MAX_SAFE_INTEGER)],
+      level: ['product'],
+      from_date: ['1970-01-01'],
+      to_date: ['1970-01-01'],
+    };
+    for (const q of ANALYTICS_QUERIES)
+      for (const p of queryParamNames(q))
+        for (const v of edges[p] ?? ['0', p.startsWith('recency') ? '100000' : String(Number.MAX_SAFE_INTEGER)]) {
+          // a demand base over 8,000 years of days is not a run for a unit test
+          const raw = q === 'demand-forecast-base' && p === 'now' ? { now: v, from_date: new Date(Number(v)).toISOString().slice(0, 10) } : { [p]: v };
+          await expect(run(q, raw), `${q} ${p}=${v}`).resolves.toBeInstanceOf(Array);
+        }
   });
 });

@@ -151,6 +151,18 @@ describe('unmerge', () => {
     expect(vb.identifiers.map((i) => i.value)).toEqual(['anon-b', 'bob@example.com']);
   });
 
+  it('sent to the absorbed id, is refused naming the survivor to send it to', async () => {
+    const { h, a, b } = await twoCustomers();
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    const e = await domainError(h.core.identity.unmerge(TENANT, b, merge.mergeId, { actor: 'ops' }));
+    expect(e.code).toBe('MERGE_NOT_UNDOABLE');
+    expect(e.message).toBe(`customer ${b} was merged into ${a}, which holds its merges: send the unmerge to the survivor, POST /v1/customers/${a}/unmerge`);
+    expect(e.details).toEqual({ survivorId: a });
+    // sent there, it is undone
+    await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops' });
+    expect((await view360(h, b)).customerId).toBe(b);
+  });
+
   it('refuses an unknown merge id', async () => {
     const { h, a } = await twoCustomers();
     expect((await domainError(h.core.identity.unmerge(TENANT, a, 'no-such-merge', { actor: 'ops' }))).code).toBe('MERGE_NOT_FOUND');

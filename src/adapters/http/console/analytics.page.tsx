@@ -1,13 +1,25 @@
 import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ANALYTICS_QUERIES, type AnalyticsQueryName, PAGED_ANALYTICS } from '../../../application/lake/analytics.params.js';
+import {
+  ANALYTICS_QUERIES,
+  analyticsPageLimit,
+  type AnalyticsQueryName,
+  oneValueEach,
+  PAGED_ANALYTICS,
+  pageAnalyticsRows,
+  unknownAnalyticsParams,
+  unknownParamsMessage,
+} from '../../../application/lake/analytics.params.js';
+import { DomainError } from '../../../domain/shared/errors.js';
+import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import type { AnalyticsRow } from '../../../application/ports/lake.port.js';
 import { BarChart, Funnel, HBarChart, Heatmap, LineChart, type Bar } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { consoleBase, Layout, render, useBase } from './layout.js';
 
 // The ten analytics queries as charts: the same queries GET /v1/analytics/{query} runs, over the
-// signed-in credential's tenant only, with the same query-string parameters. Each chart is SVG
+// signed-in credential's tenant only, with the same query-string parameters (rfm-segmentation's
+// limit and cursor too: given either, the page shows that page of rows and links the next). Each chart is SVG
 // drawn here with a title and a label, and the numbers it draws are in the table under it.
 
 const TITLES: Readonly<Record<AnalyticsQueryName, { readonly title: string; readonly about: string }>> = {
@@ -328,9 +340,23 @@ export const registerAnalyticsPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps,
         404,
       );
     const { tenant } = c.get('principal');
-    // a bad parameter is a DomainError: the console's error page, 400, names it
-    const rows = await deps.analytics.run(tenant, name, c.req.query());
-    const currency = c.req.query('currency') ?? deps.analytics.currency ?? 'USD';
+    // a bad, unknown or repeated parameter is a DomainError: the console's error page, 400, names it
+    const raw = oneValueEach(c.req.queries());
+    const unknown = unknownAnalyticsParams(name, raw, true);
+    if (unknown.length > 0) throw new DomainError('VALIDATION_FAILED', unknownParamsMessage(name, unknown, true), [unknown[0]!]);
+    const { limit: rawLimit, cursor, ...params } = raw;
+    const key = PAGED_ANALYTICS[name];
+    const paged = key !== undefined && (rawLimit !== undefined || cursor !== undefined);
+    const limit = paged ? analyticsPageLimit(rawLimit) : 0;
+    const after = paged && cursor !== undefined ? decodeCursor(cursor, isIdPosition).q : undefined;
+    const all = await deps.analytics.run(tenant, name, params);
+    const page: { readonly rows: readonly AnalyticsRow[]; readonly last?: string | undefined } = paged
+      ? pageAnalyticsRows(all, key, limit, after)
+      : { rows: all };
+    const rows = page.rows;
+    const nextHref =
+      page.last === undefined ? undefined : `${consoleBase(c)}/analytics/${name}?${new URLSearchParams({ ...raw, cursor: encodeCursor({ q: page.last }) })}`;
+    const currency = params.currency ?? deps.analytics.currency ?? 'USD';
     return render(
       c,
       <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
@@ -350,6 +376,13 @@ export const registerAnalyticsPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps,
             }
           />
         ) : null}
+        {nextHref === undefined ? null : (
+          <p>
+            <a href={nextHref} rel="next">
+              The next page
+            </a>
+          </p>
+        )}
       </Layout>,
     );
   });

@@ -2,9 +2,12 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   ANALYTICS_PAGE,
   ANALYTICS_QUERIES,
+  analyticsPageLimit,
   type AnalyticsQueryName,
+  oneValueEach,
   PAGED_ANALYTICS,
   pageAnalyticsRows,
+  queryParamNames,
   unknownAnalyticsParams,
   unknownParamsMessage,
 } from '../../../application/lake/analytics.params.js';
@@ -21,23 +24,13 @@ import { errors, schemaOf } from '../schemas.js';
 
 export type AnalyticsRouteDeps = { readonly analytics?: AnalyticsQueries | undefined };
 
-const pageLimit = (raw: string | undefined): number => {
-  if (raw === undefined) return ANALYTICS_PAGE.defaultLimit;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= ANALYTICS_PAGE.maxLimit))
-    throw new HttpError('VALIDATION_FAILED', `limit must be an integer between 1 and ${ANALYTICS_PAGE.maxLimit}`, [
-      { path: 'limit', message: `an integer from 1 to ${ANALYTICS_PAGE.maxLimit}` },
-    ]);
-  return n;
-};
-
 export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: AnalyticsRouteDeps, gate: Gate): void => {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/v1/analytics/{query}',
     tags: ['analytics'],
     summary: "One of the ten analytics queries over the tenant's lake, as JSON rows",
-    description: `Parameters go in the query string: now (epoch ms or ISO), currency, recency_days_1..4, frequency_orders_1..4, monetary_minor_1..4, churn_inactive_days, churn_high, churn_medium, clv_high_minor, clv_medium_minor, months, min_orders, level, from_date, to_date. Score thresholds default to the 360 view’s. An unknown parameter is a 400 naming it. rfm-segmentation answers a page at a time, in customer id order: limit (1 to ${ANALYTICS_PAGE.maxLimit}, default ${ANALYTICS_PAGE.defaultLimit}) and cursor (the next of the page before; absent on the last page).`,
+    description: `Parameters go in the query string, each once; each query takes its own: ${ANALYTICS_QUERIES.map((q) => `${q}: ${queryParamNames(q).join(', ')}`).join('; ')}. now is epoch ms or an ISO date or time, from 1970 to 9999. Score thresholds default to the 360 view’s. An unknown, repeated or bad parameter is a 400 naming it. rfm-segmentation answers a page at a time, in customer id order: limit (1 to ${ANALYTICS_PAGE.maxLimit}, default ${ANALYTICS_PAGE.defaultLimit}) and cursor (the next of the page before; absent on the last page).`,
     security: [{ bearer: [] }],
     request: { params: z.object({ query: z.enum(ANALYTICS_QUERIES) }) },
     responses: {
@@ -62,7 +55,7 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
       );
     const query = c.req.param('query');
     const { tenant } = c.get('principal');
-    const raw = c.req.query();
+    const raw = oneValueEach(c.req.queries());
     if ((ANALYTICS_QUERIES as readonly string[]).includes(query)) {
       const unknown = unknownAnalyticsParams(query, raw, true);
       if (unknown.length > 0)
@@ -79,7 +72,7 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
     }
     // a paged query: limit and cursor are the route's, the rest the query's
     const { limit: rawLimit, cursor, ...params } = raw;
-    const limit = pageLimit(rawLimit);
+    const limit = analyticsPageLimit(rawLimit);
     const after = cursor === undefined ? undefined : decodeCursor(cursor, isIdPosition).q;
     const page = pageAnalyticsRows(await deps.analytics.run(tenant, query, params), key, limit, after);
     return c.json(
