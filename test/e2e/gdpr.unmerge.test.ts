@@ -1,3 +1,4 @@
+import { dynamoDbEnv } from '../support/dynamodb-env.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,20 +116,7 @@ const dynamodb = (): Store => {
   return {
     name: 'DynamoDB Local, Streams projection',
     backend: async () => {
-      const app = await buildApp(
-        loadConfig({
-          C360_STORE: 'dynamodb',
-          C360_PROJECTION: 'streams',
-          AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-          C360_EVENTS_TABLE: `${prefix}events`,
-          C360_VIEWS_TABLE: `${prefix}views`,
-          C360_KEYS_TABLE: `${prefix}keys`,
-          C360_QUARANTINE_TABLE: `${prefix}quarantine`,
-          C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
-          C360_MASTER_KEY: randomBytes(32).toString('base64'),
-          C360_PHONE_REGION: 'GB',
-        }),
-      );
+      const app = await buildApp(loadConfig(dynamoDbEnv(prefix, { C360_PHONE_REGION: 'GB' })));
       await app.startBackground();
       core = app.core;
       return {

@@ -25,6 +25,21 @@ const waitFor = async (ok: () => boolean, ms = 15_000): Promise<void> => {
   }
 };
 
+/** an order of one product by user u-<n>, ingested into the running server */
+const ordered = async (n: string, revenue: number, timestamp: string) => {
+  const { core, sourceOf } = server.app;
+  const order = await core.ingest.ingest('shop', sourceOf('shop', 'web'), {
+    type: 'track',
+    messageId: `m-${n}`,
+    userId: `u-${n}`,
+    event: 'Order Completed',
+    timestamp,
+    properties: { order_id: `o-${n}`, revenue, currency: 'USD', products: [{ product_id: 'p-1', price: revenue, quantity: 1 }] },
+  });
+  if (order.status !== 'accepted') throw new Error('the order was refused');
+  return order;
+};
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'c360-server-lake-'));
   server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dir, C360_TENANT: 'shop', C360_LAKE_FOLLOW_SECONDS: '1' }), (l) => lines.push(l));
@@ -36,16 +51,8 @@ afterAll(async () => {
 
 describe('the lake beside npm start', () => {
   it('follows the log, answers analytics, and is cleaned by an erasure', async () => {
-    const { core, sourceOf } = server.app;
-    const order = await core.ingest.ingest('shop', sourceOf('shop', 'web'), {
-      type: 'track',
-      messageId: 'm-1',
-      userId: 'u-1',
-      event: 'Order Completed',
-      timestamp: '2026-03-01T10:00:00Z',
-      properties: { order_id: 'o-1', revenue: 25, currency: 'USD', products: [{ product_id: 'p-1', price: 25, quantity: 1 }] },
-    });
-    if (order.status !== 'accepted') throw new Error('the order was refused');
+    const { core } = server.app;
+    const order = await ordered('1', 25, '2026-03-01T10:00:00Z');
     // a flush writes the facts, then the dimensions, then the checkpoint
     await waitFor(
       () => existsSync(join(dir, 'lake', '_state', 'tenant=shop', 'state.json')) && parquetFiles(join(dir, 'lake', 'dim_customer', 'tenant=shop')).length > 0,
@@ -63,16 +70,8 @@ describe('the lake beside npm start', () => {
 
 describe('an erasure by a CLI job beside the server', () => {
   it('gets lakeCleanAt on its receipt once the server has purged the lake', async () => {
-    const { core, sourceOf } = server.app;
-    const order = await core.ingest.ingest('shop', sourceOf('shop', 'web'), {
-      type: 'track',
-      messageId: 'm-cli-1',
-      userId: 'u-cli-1',
-      event: 'Order Completed',
-      timestamp: '2026-03-02T10:00:00Z',
-      properties: { order_id: 'o-cli-1', revenue: 40, currency: 'USD', products: [{ product_id: 'p-1', price: 40, quantity: 1 }] },
-    });
-    if (order.status !== 'accepted') throw new Error('the order was refused');
+    const { core } = server.app;
+    const order = await ordered('cli-1', 40, '2026-03-02T10:00:00Z');
     const clv = async () => {
       const r = await fetch(`${server.url}/v1/analytics/customer-lifetime-value`, { headers: { authorization: `Bearer ${token()}` } });
       return ((await r.json()) as { rows: { customer_id: string }[] }).rows.filter((row) => row.customer_id === order.customerId).length;

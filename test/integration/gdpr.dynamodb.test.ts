@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { dynamoDbEnv } from '../support/dynamodb-env.js';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
 import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
@@ -21,20 +22,7 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
   let app: App;
 
   beforeAll(async () => {
-    app = await buildApp(
-      loadConfig({
-        C360_STORE: 'dynamodb',
-        C360_PROJECTION: 'streams',
-        AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-        C360_EVENTS_TABLE: `${prefix}events`,
-        C360_VIEWS_TABLE: `${prefix}views`,
-        C360_KEYS_TABLE: `${prefix}keys`,
-        C360_QUARANTINE_TABLE: `${prefix}quarantine`,
-        C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
-        C360_MASTER_KEY: randomBytes(32).toString('base64'),
-        C360_PHONE_REGION: 'GB',
-      }),
-    );
+    app = await buildApp(loadConfig(dynamoDbEnv(prefix, { C360_PHONE_REGION: 'GB' })));
     await app.startBackground();
   }, 60_000);
   afterAll(() => app?.close());

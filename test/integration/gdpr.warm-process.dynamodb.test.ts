@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dynamoDbEnv } from '../support/dynamodb-env.js';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { domainError } from '../unit/application/ingest-support.js';
@@ -14,17 +15,7 @@ describe('erasure seen from another, warm process (DynamoDB Local)', () => {
   const tenant = 'acme';
   const email = 'warm.reader@example.com';
   const name = 'Wilhelmina Warmcache';
-  const env = {
-    C360_STORE: 'dynamodb',
-    C360_PROJECTION: 'streams',
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    C360_EVENTS_TABLE: `${prefix}events`,
-    C360_VIEWS_TABLE: `${prefix}views`,
-    C360_KEYS_TABLE: `${prefix}keys`,
-    C360_QUARANTINE_TABLE: `${prefix}quarantine`,
-    C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
-    C360_MASTER_KEY: randomBytes(32).toString('base64'),
-  };
+  const env = dynamoDbEnv(prefix);
   let a: App;
   let b: App;
 
