@@ -109,7 +109,7 @@ describe('engagement over HTTP (in-memory store)', () => {
 
   it('GET /engagements needs the read scope and answers 404 for nobody and 307 for an absorbed id', async () => {
     const id = (await api.lookup('user_id:shopper-1')).body.customerId as string;
-    expect((await api.request('GET', `/v1/customers/${id}/engagements`, { writeKey: api.keys.acmeWrite })).status).toBe(401);
+    expect((await api.request('GET', `/v1/customers/${id}/engagements`, { writeKey: api.keys.acmeWrite })).status).toBe(403);
     expect((await engagements(id, '', api.keys.globexAdmin)).status).toBe(404);
     expect((await engagements('nobody')).status).toBe(404);
     await api.send('identify', { anonymousId: 'visitor-9', traits: { plan: 'free' } });
