@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncIntake } from '../../src/application/ingest/intake.js';
 import { CONSOLE_CSP } from '../../src/adapters/http/console/console.app.js';
 import { REASON_CODE_PATTERN } from '../../src/adapters/http/console/privacy.page.js';
 import { ReasonCode } from '../../src/adapters/http/schemas.js';
 import { customerPages } from '../support/console-pages.js';
 import { makeHarness } from '../support/harness.js';
-import { startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+import { harnessBackend, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 
 // The console's defences, over HTTP as a browser would send it: sign-in, the session cookie and its
 // expiry, scopes exactly as the API's, CSRF, the CSP and escaping. The browser flows are in
@@ -15,13 +14,7 @@ let harness: ReturnType<typeof makeHarness>;
 const memoryBackend = async (): Promise<HttpBackend> => {
   const h = (harness = makeHarness());
   h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
-  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
-  return {
-    core: h.core,
-    intake: syncIntake(h.core.ingest),
-    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
-    metrics: h.ports.metrics,
-  };
+  return harnessBackend(h);
 };
 
 const TTL = 60_000;

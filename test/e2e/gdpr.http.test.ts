@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncIntake } from '../../src/application/ingest/intake.js';
 import { makeHarness, type Harness } from '../support/harness.js';
-import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+import { at, harnessBackend, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 import { pagesOf } from '../support/paging.js';
 import { memoryDump } from '../support/store-dump.js';
 
@@ -11,13 +10,7 @@ import { memoryDump } from '../support/store-dump.js';
 let h: Harness;
 const backend = async (): Promise<HttpBackend> => {
   h = makeHarness();
-  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
-  return {
-    core: h.core,
-    intake: syncIntake(h.core.ingest),
-    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
-    metrics: h.ports.metrics,
-  };
+  return harnessBackend(h);
 };
 
 const PERSONAL = ['grace@example.com', 'Grace Hopper', '+442079460018', '1 Navy Yard', 'anon-grace', 'crm-grace'];

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
-import { syncIntake } from '../../src/application/ingest/intake.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
 import { buildApp } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { makeHarness, type Harness } from '../support/harness.js';
-import { at, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
+import { appBackend, at, harnessBackend, startApi, type Api, type HttpBackend } from '../support/http-fixture.js';
 import { dynamoDump, memoryDump } from '../support/store-dump.js';
 
 // A user's trial, over HTTP: Ben is auto-merged into Ann, a call of Ben's device lands in Ann's
@@ -39,13 +38,7 @@ const memory = (): Store => {
       h = makeHarness({}, { store: 'memory' });
       // the core's clock a day after the calls' timestamps
       h.clock.advance(24 * 3_600_000);
-      const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
-      return {
-        core: h.core,
-        intake: syncIntake(h.core.ingest),
-        sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
-        metrics: h.ports.metrics,
-      };
+      return harnessBackend(h);
     },
     piiOf: async (tenant, streamId, eventIds) => {
       const stream = await h.ports.store.readStream(tenant, streamId);
@@ -80,14 +73,7 @@ const sqlite = (): Store => {
         }),
       );
       await app.startBackground();
-      return {
-        core: app.core,
-        intake: app.intake,
-        sourceOf: app.sourceOf,
-        metrics: app.metrics,
-        settle: () => app.drainBackground(),
-        close: () => app.close(),
-      };
+      return appBackend(app);
     },
     piiOf: async (tenant, streamId, eventIds) => {
       const reader = new SqliteDatabase({ path: file });
@@ -119,14 +105,7 @@ const dynamodb = (): Store => {
       const app = await buildApp(loadConfig(dynamoDbEnv(prefix, { C360_PHONE_REGION: 'GB' })));
       await app.startBackground();
       core = app.core;
-      return {
-        core: app.core,
-        intake: app.intake,
-        sourceOf: app.sourceOf,
-        metrics: app.metrics,
-        settle: () => app.drainBackground(),
-        close: () => app.close(),
-      };
+      return appBackend(app);
     },
     piiOf: async (tenant, streamId, eventIds) => {
       const stream = await core.ports.store.readStream(tenant, streamId);

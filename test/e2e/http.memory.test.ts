@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { syncIntake } from '../../src/application/ingest/intake.js';
 import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
 import { createHttpApp } from '../../src/adapters/http/app.js';
 import { makeHarness } from '../support/harness.js';
-import type { HttpBackend } from '../support/http-fixture.js';
+import { harnessBackend, type HttpBackend } from '../support/http-fixture.js';
 import { httpE2eSuite } from '../support/http-e2e.js';
 
 const memoryBackend = async (): Promise<HttpBackend> => {
@@ -11,13 +10,7 @@ const memoryBackend = async (): Promise<HttpBackend> => {
   // the wall clock, as the other backends have: real clients (the Segment Node client) stamp calls
   // with it, and a call stamped more than a day after its receipt is refused
   h.clock.advance(Math.max(0, Date.now() - h.clock.now()));
-  const sources = { web: h.web, crm: h.crm } as Record<string, typeof h.web>;
-  return {
-    core: h.core,
-    intake: syncIntake(h.core.ingest),
-    sourceOf: (_tenant, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
-    metrics: h.ports.metrics,
-  };
+  return harnessBackend(h);
 };
 
 httpE2eSuite('in-memory store', memoryBackend);

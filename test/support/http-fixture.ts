@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Core } from '../../src/application/core.js';
+import { syncIntake } from '../../src/application/ingest/intake.js';
+import type { App } from '../../src/infrastructure/app.js';
+import type { Harness } from './harness.js';
 import { StaticAuthenticator, type CredentialSpec } from '../../src/adapters/config/static-credentials.js';
 import { createHttpApp } from '../../src/adapters/http/app.js';
 import type { HttpDeps } from '../../src/adapters/http/http.deps.js';
@@ -15,6 +18,27 @@ export type HttpBackend = Pick<HttpDeps, 'intake' | 'sourceOf' | 'metrics' | 'he
   readonly close?: () => Promise<void>;
 };
 export type MakeBackend = () => Promise<HttpBackend>;
+
+/** The API over a test harness's core (in-memory or SQLite ports), ingesting synchronously; web and crm sources, any other at priority 0. */
+export const harnessBackend = (h: Harness): HttpBackend => {
+  const sources: Record<string, Harness['web']> = { web: h.web, crm: h.crm };
+  return {
+    core: h.core,
+    intake: syncIntake(h.core.ingest),
+    sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
+    metrics: h.ports.metrics,
+  };
+};
+
+/** The API over an App as the server builds it: its own intake and sources, settled by draining its background work. */
+export const appBackend = (app: App): HttpBackend => ({
+  core: app.core,
+  intake: app.intake,
+  sourceOf: app.sourceOf,
+  metrics: app.metrics,
+  settle: () => app.drainBackground(),
+  close: () => app.close(),
+});
 
 export type Reply = { readonly status: number; readonly headers: Headers; readonly text: string; readonly body: any };
 
