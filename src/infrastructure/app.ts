@@ -59,7 +59,7 @@ const kinesisCheckpoints = async (config: Config, container: Container): Promise
     case 'sqlite':
     case 'eventstoredb': {
       const { SqliteCheckpoints, SqliteShardCheckpoints } = await import('./stores/sqlite.js');
-      return () => new SqliteShardCheckpoints(new SqliteCheckpoints(container.get(TOKENS.SqliteDerived)), 'kinesis-ingest');
+      return () => new SqliteShardCheckpoints(new SqliteCheckpoints(container.get(TOKENS.Sqlite)), 'kinesis-ingest');
     }
     case 'memory': {
       const { MemoryCheckpoints } = await import('../adapters/dynamodb/dynamodb.stream-checkpoints.js');
@@ -93,11 +93,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core().engagement.relay.stop();
 
-  if (config.store === 'sqlite' || config.store === 'eventstoredb')
-    closers.push(
-      () => container.get(TOKENS.SqliteDerived).close(),
-      () => container.get(TOKENS.Sqlite).close(),
-    );
+  if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.Sqlite).close());
   // On the embedded store the log follower runs beside every process. With inline projection (the
   // server: read-your-writes) it projects what other processes (a CLI job) wrote and what a crash
   // left between commit and projection; with log projection (CLI jobs) it is the projector, a page
@@ -113,7 +109,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   if (config.store === 'sqlite') {
     const { SqliteCheckpoints, SqliteLogFollower } = await import('./stores/sqlite.js');
     const store = container.get(TOKENS.EventStore) as SqliteEventStore;
-    const checkpoints = new SqliteCheckpoints(container.get(TOKENS.SqliteDerived));
+    const checkpoints = new SqliteCheckpoints(container.get(TOKENS.Sqlite));
     const views: SqliteLogFollower = new SqliteLogFollower(store, checkpoints, core().projector, container.get(TOKENS.ReadModelStore), {
       onRejected: (rejected) =>
         console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),

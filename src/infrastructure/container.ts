@@ -184,20 +184,18 @@ const bindMemory = (c: Container, m: typeof import('./stores/memory.js')): void 
 const bindSqlite = (c: Container, config: Config, m: typeof import('./stores/sqlite.js'), keyring: () => MasterKeyring): void => {
   const { SqliteDatabase } = m;
   c.bind(TOKENS.Sqlite).toDynamicValue(() => new SqliteDatabase({ path: config.sqliteFile }));
-  // views and snapshots need no fsync of their own (see SqliteDatabaseOptions)
-  c.bind(TOKENS.SqliteDerived).toDynamicValue((ctx) => {
-    ctx.get(TOKENS.Sqlite); // opened first: it creates the file and sets WAL mode
-    return new SqliteDatabase({ path: config.sqliteFile, synchronous: 'NORMAL' });
-  });
   const db = (ctx: ResolutionContext) => ctx.get(TOKENS.Sqlite);
-  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new m.SqliteReadModelStore(ctx.get(TOKENS.SqliteDerived)));
-  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new m.SqliteSnapshotStore(ctx.get(TOKENS.SqliteDerived)));
+  // Everything on the log's one connection: in WAL mode a connection drops its page cache when
+  // another one committed to the file, so with two connections each one's commits emptied the
+  // other's cache. Views, snapshots and checkpoints need no fsync of their own: their transactions
+  // run with synchronous NORMAL, and the next event commit's fsync covers them (see
+  // SqliteDatabase.transaction).
+  c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new m.SqliteReadModelStore(db(ctx)));
+  c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new m.SqliteSnapshotStore(db(ctx)));
   c.bind(TOKENS.AuditLog).toDynamicValue((ctx) => new m.SqliteAuditLog(db(ctx)));
   c.bind(TOKENS.ErasureLedger).toDynamicValue((ctx) => new m.SqliteErasureLedger(db(ctx)));
-  // Keys on the log's connection: the calls read them beside the log, and a commit on another
-  // connection of this process would empty this one's page cache (WAL: a connection drops its
-  // cache when the file changed under it). A new key's insert skips its own fsync (see
-  // SqliteKeyStore.insert); an erasure's destroyed keys are synced by its closing checkpoint.
+  // A new key's insert skips its own fsync too (see SqliteKeyStore.insert); an erasure's destroyed
+  // keys are synced by its closing checkpoint.
   c.bind(TOKENS.KeyStore).toDynamicValue((ctx) => new m.SqliteKeyStore(db(ctx), { keyring: keyring(), clock: ctx.get(TOKENS.Clock) }));
   c.bind(TOKENS.Quarantine).toDynamicValue((ctx) =>
     encrypted(ctx, new m.SqliteQuarantine(db(ctx), { retentionMs: config.quarantineRetentionMs, clock: ctx.get(TOKENS.Clock) })),

@@ -41,8 +41,6 @@ export const TOKENS = {
   Authenticator: token<Authenticator>('Authenticator'),
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
   Sqlite: token<SqliteDatabase>('Sqlite'),
-  /** the same file on a second connection, synchronous=NORMAL: writes that need no fsync of their own (views, snapshots, data keys) */
-  SqliteDerived: token<SqliteDatabase>('SqliteDerived'),
   /** the ports as the use cases see them, each adapter resolved on first read */
   Ports: token<CorePorts>('Ports'),
   /** the SNS client, created on its first call (createSnsClient) */

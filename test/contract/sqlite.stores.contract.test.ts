@@ -181,6 +181,29 @@ describe('SQLite stores on a file', () => {
     expect(await new SqliteKeyStore(open(db.path), { keyring: ring(A) }).get('acme', 'c-sync')).not.toBeNull();
   });
 
+  it("views, snapshots and checkpoints share the log's FULL connection, each write committed without a fsync of its own", async () => {
+    const db = open();
+    const modes: string[] = [];
+    const transaction = db.transaction.bind(db);
+    db.transaction = ((work: () => unknown, options?: { synchronous?: 'NORMAL' }) =>
+      transaction(() => {
+        modes.push(String((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous));
+        return work();
+      }, options)) as typeof db.transaction;
+    const views = new SqliteReadModelStore(db);
+    expect(await views.put('acme', viewDoc('c-1', 1))).toBe(true);
+    await new SqliteSnapshotStore(db).put('acme', 'c-1', 3, { state: 1 });
+    new SqliteCheckpoints(db).save('customer360', '0000000000000007');
+    await views.replaceAll('acme', [viewDoc('c-2', 1)]);
+    expect(modes).toEqual(['1', '1', '1', '1']); // NORMAL inside each of the four transactions
+    expect(db.durability().synchronous).toBe('FULL');
+    // written, and readable from another connection
+    const other = open(db.path);
+    expect((await new SqliteReadModelStore(other).get('acme', 'c-2'))?.customerId).toBe('c-2');
+    expect((await new SqliteSnapshotStore(other).get('acme', 'c-1'))?.version).toBe(3);
+    expect(new SqliteCheckpoints(other).get('customer360')).toBe('0000000000000007');
+  });
+
   it('a key destroyed by another process is never used again by a warm one (cache hits are checked against the row)', async () => {
     const path = fileOf();
     const server = new SqliteKeyStore(open(path), { keyring: ring(A) });

@@ -16,7 +16,9 @@ export class SqliteCheckpoints {
   }
 
   save(name: string, position: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO checkpoints (name, position) VALUES (?, ?)').run(name, position);
+    this.db.transaction(() => this.db.prepare('INSERT OR REPLACE INTO checkpoints (name, position) VALUES (?, ?)').run(name, position), {
+      synchronous: 'NORMAL',
+    });
   }
 }
 

@@ -15,8 +15,9 @@ export type SqliteDatabaseOptions = {
   /** how long a writer waits for another process's lock before failing; default 10 s */
   readonly busyTimeoutMs?: number | undefined;
   /**
-   * FULL (default): COMMIT returns once the WAL is fsynced. NORMAL: for writes that need no fsync
-   * of their own, on a second connection to the same file. The WAL is one log, so a power loss can
+   * FULL (default): COMMIT returns once the WAL is fsynced. NORMAL: every COMMIT skips the fsync
+   * (the stores' writes that need none use `transaction(work, { synchronous: 'NORMAL' })` on the
+   * FULL connection instead). The WAL is one log, so a power loss can
    * lose only its last transactions, and every later FULL commit syncs all that came before it:
    * views and snapshots are re-derived from the event log, and a data key is written before the
    * event commit that uses it.

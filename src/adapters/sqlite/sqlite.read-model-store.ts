@@ -35,6 +35,7 @@ const SQL = {
 };
 
 const DEFAULT_CACHE_SIZE = 5_000;
+const NO_FSYNC = { synchronous: 'NORMAL' } as const;
 const cacheId = (tenant: string, customerId: string): string => `${tenant}\u0000${customerId}`;
 /** a write's stamp: random, so a deleted and re-created row never matches an old cache entry */
 const newRev = (): number => Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
@@ -124,6 +125,7 @@ export class SqliteReadModelStore implements ReadModelStore {
     if (writes.length === 0) return;
     const results: ({ ok: true; changes: number } | { ok: false; error: unknown })[] = [];
     try {
+      // views re-derive from the log: no fsync of their own (the next event commit's covers them)
       this.db.transaction(() => {
         for (const w of writes) {
           try {
@@ -132,7 +134,7 @@ export class SqliteReadModelStore implements ReadModelStore {
             results.push({ ok: false, error }); // SQLite undid that statement alone
           }
         }
-      });
+      }, NO_FSYNC);
     } catch (e) {
       for (const w of writes) w.reject(e);
       return;
@@ -165,7 +167,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       this.db.prepare(SQL.deleteTenant).run(tenant);
       const insert = this.db.prepare(SQL.create);
       for (const doc of all) insert.run({ t: tenant, c: doc.customerId, v: doc.version, s: appliedSum(doc), r: newRev(), doc: JSON.stringify(doc) });
-    });
+    }, NO_FSYNC);
     this.cache.clear();
   }
 
