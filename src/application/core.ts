@@ -6,7 +6,7 @@ import { IdentityUseCases } from './customers/identity.use-cases.js';
 import type { CorePorts } from './deps.js';
 import { EngagementQueries } from './engagement/engagement.queries.js';
 import { EngagementRelay } from './engagement/engagement.relay.js';
-import { EngagementUseCase, type EngagementOptions } from './engagement/engagement.use-case.js';
+import { EngagementUseCase, type EngagementOptions, type Unprojected } from './engagement/engagement.use-case.js';
 import { ErasureUseCase } from './gdpr/erasure.use-case.js';
 import { ExportUseCase } from './gdpr/export.use-case.js';
 import { RestrictionUseCase } from './gdpr/restriction.use-case.js';
@@ -71,9 +71,9 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   // after-commit builds `engagement` on its first decision: the pipeline is built before it, and
   // engagement's own decisions go through the pipeline too (they trigger nothing)
   const engagement = once(() => (options.engagement ? new EngagementUseCase(ports, repo(), pipeline(), options.engagement) : undefined));
-  const react = async (tenant: string, events: readonly RecordedEvent[]) => {
+  const react = async (tenant: string, events: readonly RecordedEvent[], unprojected?: Unprojected) => {
     const e = engagement();
-    return e ? e.react(tenant, events) : [];
+    return e ? e.react(tenant, events, unprojected) : [];
   };
   /** the Streams projector's hook, after the views: the identity feed, the match book, then engagement (a failure redelivers; all are idempotent) */
   const afterProject = async (tenant: string, events: readonly RecordedEvent[]): Promise<void> => {
@@ -96,15 +96,19 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   };
   const afterCommit: AfterCommit = options.inlineProjection
     ? async (tenant, events) => {
-        await projector().apply(tenant, events, ports.readModels);
-        await publishChanges(tenant, events);
-        await keepMatchBook(tenant, events);
+        // engagement decides first, against the view with the triggering events folded in
+        // (currentView), and its decisions are projected with them: one write of the view, not two
+        const decided: RecordedEvent[] = [];
         try {
-          await react(tenant, events);
+          await react(tenant, events, { decided: (recorded) => decided.push(...recorded) });
         } catch {
-          // the triggering events are committed and projected; a missed offer is not worth failing them
+          // the triggering events are committed and get projected; a missed offer is not worth failing them
           ports.metrics.increment('engagement_failed');
         }
+        const all = decided.length > 0 ? [...events, ...decided] : events;
+        await projector().apply(tenant, all, ports.readModels);
+        await publishChanges(tenant, events);
+        await keepMatchBook(tenant, all);
       }
     : async () => {};
   const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));

@@ -12,9 +12,10 @@ import type { Outbox, OutboxEntry } from '../ports/outbox.port.js';
 import { currentView } from './engagement.view.js';
 import { deliver, ENGAGEMENT_SOURCE, RELAY_GRACE_MS } from './engagement.delivery.js';
 
-// Real-time engagement: after triggering events are committed and projected, decide the next best
-// offer for each triggering call and record the decision (sent or suppressed) on the survivor's
-// stream; a sent one is then handed to the notifier through the outbox. The decision id derives
+// Real-time engagement: after triggering events are committed (and projected, or projected
+// together with the decisions: see react), decide the next best offer for each triggering call and
+// record the decision (sent or suppressed) on the survivor's stream; a sent one is then handed to
+// the notifier through the outbox. The decision id derives
 // from the stream and call, and doubles as the commit's idempotency key, so a redelivered trigger
 // never records a second decision.
 
@@ -37,6 +38,9 @@ export type EngagementOutcome =
   | { readonly status: 'duplicate'; readonly decisionId: string }
   | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
 
+/** see EngagementUseCase.react */
+export type Unprojected = { readonly decided: (recorded: readonly RecordedEvent[]) => void };
+
 export class EngagementUseCase {
   readonly config: EngagementConfig;
 
@@ -49,14 +53,19 @@ export class EngagementUseCase {
     this.config = EngagementConfig.parse({ ...DEFAULT_ENGAGEMENT_CONFIG, ...options.policy });
   }
 
-  /** Answers every triggering call among committed events; our own decisions never trigger. */
-  async react(tenant: string, events: readonly RecordedEvent[]): Promise<EngagementOutcome[]> {
+  /**
+   * Answers every triggering call among committed events; our own decisions never trigger.
+   * `unprojected`: the events are not projected yet, and the caller projects them together with
+   * the decisions (handed to `unprojected.decided`, committed but not projected): one write of the
+   * view instead of two. Each decision still sees the view with its trigger (see currentView).
+   */
+  async react(tenant: string, events: readonly RecordedEvent[], unprojected?: Unprojected): Promise<EngagementOutcome[]> {
     const out: EngagementOutcome[] = [];
-    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger));
+    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger, unprojected && { ...unprojected, known: events }));
     return out;
   }
 
-  async decide(tenant: string, trigger: Trigger): Promise<EngagementOutcome> {
+  async decide(tenant: string, trigger: Trigger, unprojected?: Unprojected & { readonly known: readonly RecordedEvent[] }): Promise<EngagementOutcome> {
     const { store, hasher, clock, metrics } = this.ports;
     const now = clock.now();
     if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
@@ -72,7 +81,7 @@ export class EngagementUseCase {
         decide: async () => {
           const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
           if (state.status !== 'active') return { kind: 'answer', result: { status: 'skipped', why: 'not-active' } };
-          const view = await currentView(store, this.ports.readModels, tenant, state);
+          const view = await currentView(store, this.ports.readModels, tenant, state, unprojected?.known);
           const decision = decideEngagement({
             now,
             trigger,
@@ -116,7 +125,9 @@ export class EngagementUseCase {
             kind: 'write',
             streams: [pending],
             onConflict: entry ? () => this.options.outbox.discard(tenant, decisionId) : undefined,
-            committed: async () => {
+            project: unprojected ? false : undefined,
+            committed: async (recorded) => {
+              unprojected?.decided(recorded);
               metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
               if (entry) await deliver(this.ports, this.options, { ...entry, confirmed: true }, now);
               return {

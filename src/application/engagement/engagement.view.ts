@@ -13,15 +13,28 @@ import type { ReadModelStore } from '../ports/read-model.port.js';
 
 const STRUCTURAL: ReadonlySet<string> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']);
 
-export const currentView = async (store: EventStore, views: ReadModelStore, tenant: string, state: CustomerState): Promise<Customer360> => {
+export const currentView = async (
+  store: EventStore,
+  views: ReadModelStore,
+  tenant: string,
+  state: CustomerState,
+  /** committed events in hand (not projected yet): the log is read only for what they do not cover */
+  known: readonly RecordedEvent[] = [],
+): Promise<Customer360> => {
   const doc = await views.get(tenant, state.id);
   if (doc?.kind === 'view' && state.members.every((m) => doc.applied[m] !== undefined)) {
     const applied = doc.applied[state.id] ?? 0;
     if (applied >= state.version) return doc.view;
-    const missing = (await store.readStream(tenant, state.id, applied)).map((s) => decodeReadable(s));
+    const missing = inHand(known, state.id, applied, state.version) ?? (await store.readStream(tenant, state.id, applied)).map((s) => decodeReadable(s));
     if (!missing.some((m) => STRUCTURAL.has(m.event.type))) return missing.reduce(evolveView, doc.view);
   }
   const events: RecordedEvent[] = [];
   for (const id of [state.id, ...state.members]) events.push(...(await store.readStream(tenant, id)).map((s) => decodeReadable(s)));
   return foldCluster(state.id, state.members, events);
+};
+
+/** The stream's events after `after` up to `upTo`, when `known` holds every one of them. */
+const inHand = (known: readonly RecordedEvent[], streamId: string, after: number, upTo: number): RecordedEvent[] | undefined => {
+  const out = known.filter((r) => r.streamId === streamId && r.version > after && r.version <= upTo).sort((a, b) => a.version - b.version);
+  return out.length === upTo - after ? out : undefined;
 };

@@ -43,6 +43,39 @@ describe('engagement on ingest', () => {
     expect(history).toMatchObject({ kind: 'history', engagement: { sent: 1, decisions: [{ offerId: 'electronics-1', outcome: 'sent' }] } });
   });
 
+  it('projects the call and its decision with one write of the view, the decision reading the call from the events in hand', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, messageId: 'm-0' }));
+    const { customerId } = await viewOfUser(h, T, 'u-1');
+    const puts: number[] = [];
+    const put = h.ports.readModels.put.bind(h.ports.readModels);
+    h.ports.readModels.put = async (tenant, doc, expected) => {
+      if (doc.customerId === customerId) puts.push(doc.version);
+      return put(tenant, doc, expected);
+    };
+    const reads: number[] = [];
+    const readStream = h.ports.store.readStream.bind(h.ports.store);
+    h.ports.store.readStream = async (tenant, streamId, after) => {
+      if (streamId === customerId) reads.push(after ?? 0);
+      return readStream(tenant, streamId, after);
+    };
+    h.clock.advance(8 * 24 * HOUR); // past the first offer's suppression window
+    const out = await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, messageId: 'm-1' }));
+    expect(out.status).toBe('accepted');
+    const view = await viewOfUser(h, T, 'u-1');
+    const stream = await readStream(T, customerId);
+    expect(stream.at(-1)!.type).toBe('EngagementDecided');
+    // one write, of the doc holding the call's events and the decision after them
+    expect(puts).toEqual([stream.at(-1)!.version]);
+    expect(view.version).toBe(stream.at(-1)!.version);
+    const callEvents = stream.filter((e) => e.messageId === 'm-1' && e.type !== 'EngagementDecided').map((e) => e.eventId);
+    expect(callEvents.length).toBeGreaterThan(0);
+    expect(view.view.engagement).toMatchObject({ sent: 2, decisions: [{ outcome: 'sent' }, { outcome: 'sent' }] });
+    expect(callEvents).toContain(view.view.engagement!.decisions[0]!.triggerEventId);
+    // the decision folded the call's events in hand: no read of the log for them
+    expect(reads).toEqual([]);
+  });
+
   it('suppresses with NO_CONSENT when marketing was withdrawn or never given, and publishes nothing', async () => {
     const h = makeEngagementHarness();
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: false }));
