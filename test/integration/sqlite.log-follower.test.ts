@@ -252,6 +252,40 @@ describe('skipping what this process projected inline', () => {
   });
 });
 
+describe('passing its own commits unread', () => {
+  it("moves the checkpoint over a run of this process's own commits without reading them, and reads another process's in between", async () => {
+    const s = shared();
+    const tenant = `t-${randomUUID()}`;
+    const self = startProcess(s, { skipLocalCommits: true });
+    const other = startProcess(s);
+    const commitHere = async (p: Proc) =>
+      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
+    for (let i = 0; i < 5; i++) await commitHere(self);
+    await commitHere(other);
+    for (let i = 0; i < 3; i++) await commitHere(self);
+    const all = self.store.readGlobal(0, 100);
+    expect(all.map((e) => self.store.committedHere(e.position))).toEqual([true, true, true, true, true, false, true, true, true]);
+    const reads: number[] = [];
+    const readGlobal = self.store.readGlobal.bind(self.store);
+    self.store.readGlobal = (after: number, limit: number) => {
+      reads.push(after);
+      return readGlobal(after, limit);
+    };
+    expect(await self.follower.catchUp()).toEqual({ projected: 1 });
+    expect(self.follower.position()).toBe(all.at(-1)!.position);
+    // the reads start past the first run of its own commits; the other process's event is read
+    expect(reads[0]).toBe(all[4]!.position);
+    expect(reads.every((after) => after >= all[4]!.position)).toBe(true);
+    expect(self.store.committedHere(all.at(-1)!.position)).toBe(false); // forgotten once passed
+    // nothing new: the run of its own commits is passed again without reading
+    await commitHere(self);
+    reads.length = 0;
+    expect(await self.follower.catchUp()).toEqual({ projected: 0 });
+    expect(self.follower.position()).toBe(self.store.lastCommittedHere());
+    expect(reads.every((after) => after === self.store.lastCommittedHere())).toBe(true);
+  });
+});
+
 describe('a follower of the hooks alone (the match book on the embedded store)', () => {
   const hooksOnly = (p: Proc, handed: RecordedEvent[], options: SqliteLogFollowerOptions = {}) =>
     new SqliteLogFollower(p.store, new SqliteCheckpoints(p.db), p.core.projector, new MemoryReadModelStore(), {

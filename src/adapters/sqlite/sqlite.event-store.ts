@@ -157,6 +157,11 @@ export class SqliteEventStore implements EventStore {
     return this.local.has(position);
   }
 
+  /** The end of the run of positions right after `after` that this instance committed (`after` when the next one is not its own). */
+  committedHereThrough(after: number): number {
+    return this.local.heldThrough(after);
+  }
+
   /** The last log position this instance committed (in this process, since it opened); 0 when it wrote nothing. */
   lastCommittedHere(): number {
     return this.lastLocal;

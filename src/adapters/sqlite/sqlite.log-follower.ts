@@ -128,8 +128,17 @@ export class SqliteLogFollower {
   private async run(): Promise<{ readonly projected: number }> {
     let projected = 0;
     for (;;) {
-      const after = this.position();
+      let after = this.position();
       const upTo = this.options.upTo?.() ?? Number.POSITIVE_INFINITY;
+      if (this.options.skipLocalCommits) {
+        // this process's own commits right after the checkpoint: passed without reading them
+        const own = Math.min(this.store.committedHereThrough(after), upTo);
+        if (own > after) {
+          this.checkpoints.save(this.name, toPosition(own));
+          this.store.forgetCommittedUpTo(Math.min(own, this.options.othersAt?.() ?? own));
+          after = own;
+        }
+      }
       const read = upTo <= after ? [] : this.store.readGlobal(after, this.pageSize);
       const page = read.filter((e) => e.position <= upTo);
       if (page.length === 0) return { projected };

@@ -16,6 +16,11 @@ export class PositionRanges {
   }
 
   has(position: number): boolean {
+    return this.indexOf(position) >= 0;
+  }
+
+  /** The range holding `position`, or -1. */
+  private indexOf(position: number): number {
     // positions only grow, so the ranges are ascending: the last range starting at or before it
     let lo = 0;
     let hi = this.ranges.length - 1;
@@ -24,7 +29,17 @@ export class PositionRanges {
       if (this.ranges[mid]![0] <= position) lo = mid + 1;
       else hi = mid - 1;
     }
-    return hi >= 0 && position <= this.ranges[hi]![1];
+    return hi >= 0 && position <= this.ranges[hi]![1] ? hi : -1;
+  }
+
+  /** The last position of the run of held positions right after `after` (`after` itself when the next one is not held). */
+  heldThrough(after: number): number {
+    let at = after;
+    for (;;) {
+      const i = this.indexOf(at + 1);
+      if (i < 0) return at;
+      at = this.ranges[i]![1];
+    }
   }
 
   /** Drops every range that ends at or before `position`. */
