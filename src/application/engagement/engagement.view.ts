@@ -28,6 +28,9 @@ export const currentView = async (
     const missing = inHand(known, state.id, applied, state.version) ?? (await store.readStream(tenant, state.id, applied)).map((s) => decodeReadable(s));
     if (!missing.some((m) => STRUCTURAL.has(m.event.type))) return missing.reduce(evolveView, doc.view);
   }
+  // no doc yet: a new customer's whole stream is often in hand (its first call)
+  const whole = state.members.length === 0 && !doc ? inHand(known, state.id, 0, state.version) : undefined;
+  if (whole) return foldCluster(state.id, [], whole);
   const events: RecordedEvent[] = [];
   for (const id of [state.id, ...state.members]) events.push(...(await store.readStream(tenant, id)).map((s) => decodeReadable(s)));
   return foldCluster(state.id, state.members, events);

@@ -76,6 +76,20 @@ describe('engagement on ingest', () => {
     expect(reads).toEqual([]);
   });
 
+  it("decides a new customer's first call from the events in hand, reading nothing from the log", async () => {
+    const h = makeEngagementHarness();
+    const reads: string[] = [];
+    const readStream = h.ports.store.readStream.bind(h.ports.store);
+    h.ports.store.readStream = async (tenant, streamId, after) => {
+      reads.push(streamId);
+      return readStream(tenant, streamId, after);
+    };
+    await h.core.ingest.ingest(T, h.web, interestCall('u-new', 'electronics', { marketing: true }));
+    expect(reads).toEqual([]);
+    expect((await decisionEvents(h, T)).map((d) => d.outcome)).toEqual(['sent']);
+    expect((await viewOfUser(h, T, 'u-new')).view.engagement).toMatchObject({ sent: 1 });
+  });
+
   it('suppresses with NO_CONSENT when marketing was withdrawn or never given, and publishes nothing', async () => {
     const h = makeEngagementHarness();
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: false }));
