@@ -15,9 +15,8 @@ import { deliver, ENGAGEMENT_SOURCE, RELAY_GRACE_MS } from './engagement.deliver
 // Real-time engagement: after triggering events are committed (and projected, or projected
 // together with the decisions: see react), decide the next best offer for each triggering call and
 // record the decision (sent or suppressed) on the survivor's stream; a sent one is then handed to
-// the notifier through the outbox. The decision id derives
-// from the stream and call, and doubles as the commit's idempotency key, so a redelivered trigger
-// never records a second decision.
+// the notifier through the outbox. The decision id derives from the stream and call, and doubles
+// as the commit's idempotency key, so a redelivered trigger never records a second decision.
 
 export type EngagementOptions = {
   readonly offers: readonly Offer[];
