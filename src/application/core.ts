@@ -99,16 +99,27 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         // engagement decides first, against the view with the triggering events folded in
         // (currentView), and its decisions are projected with them: one write of the view, not two
         const decided: RecordedEvent[] = [];
+        const sends: (() => Promise<void>)[] = [];
         try {
-          await react(tenant, events, { decided: (recorded) => decided.push(...recorded) });
+          await react(tenant, events, {
+            decided: (recorded, send) => {
+              decided.push(...recorded);
+              if (send) sends.push(send);
+            },
+          });
         } catch {
           // the triggering events are committed and get projected; a missed offer is not worth failing them
           ports.metrics.increment('engagement_failed');
         }
         const all = decided.length > 0 ? [...events, ...decided] : events;
-        await projector().apply(tenant, all, ports.readModels);
-        await publishChanges(tenant, events);
-        await keepMatchBook(tenant, all);
+        try {
+          await projector().apply(tenant, all, ports.readModels);
+          await publishChanges(tenant, events);
+          await keepMatchBook(tenant, all);
+        } finally {
+          // notifications once the view shows their decisions (the outbox relay retries what fails here)
+          for (const send of sends) await send().catch(() => ports.metrics.increment('engagement_failed'));
+        }
       }
     : async () => {};
   const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
@@ -200,6 +211,8 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
       return quarantine();
     },
     publishChanges,
+    /** resolves once every write whose commit had started has run its after-commit step (inline projection, engagement) */
+    settled: (): Promise<void> => pipeline().settled(),
     afterProject,
     afterProjectButBook,
     keepMatchBook,

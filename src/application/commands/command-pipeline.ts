@@ -25,11 +25,14 @@ export type Write<R> = {
   /** the streams the decision ran on; those without new events are left alone */
   readonly streams: readonly PendingStream[];
   readonly claims?: readonly ClaimOp[] | undefined;
-  /** the answer once committed and projected */
+  /** the answer once committed (and projected, unless `project` is false) */
   readonly committed: (recorded: readonly RecordedEvent[]) => R | Promise<R>;
   /** undoes what the decision staged outside the store (the outbox) when the commit loses a race */
   readonly onConflict?: (() => Promise<void>) | undefined;
-  /** false: nothing runs after the commit (the erasure deletes the views itself) */
+  /**
+   * false: nothing runs after the commit: the erasure deletes the views itself, and an engagement
+   * decision taken before its trigger was projected is projected by the caller with the trigger
+   */
   readonly project?: boolean | undefined;
   /**
    * The write may be committed in parts when it exceeds the store's limits: the streams first,

@@ -37,8 +37,12 @@ export type EngagementOutcome =
   | { readonly status: 'duplicate'; readonly decisionId: string }
   | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
 
-/** see EngagementUseCase.react */
-export type Unprojected = { readonly decided: (recorded: readonly RecordedEvent[]) => void };
+/**
+ * See EngagementUseCase.react: `decided` is handed each decision's events, committed but not
+ * projected, and for a sent one the delivery of its notification, which the caller runs once the
+ * view shows the decision.
+ */
+export type Unprojected = { readonly decided: (recorded: readonly RecordedEvent[], send?: () => Promise<void>) => void };
 
 export class EngagementUseCase {
   readonly config: EngagementConfig;
@@ -60,7 +64,16 @@ export class EngagementUseCase {
    */
   async react(tenant: string, events: readonly RecordedEvent[], unprojected?: Unprojected): Promise<EngagementOutcome[]> {
     const out: EngagementOutcome[] = [];
-    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger, unprojected && { ...unprojected, known: events }));
+    // the events in hand grow with each decision: a second trigger on the same stream folds the first's too
+    const known = [...events];
+    const hand = unprojected && {
+      known,
+      decided: (recorded: readonly RecordedEvent[], send?: () => Promise<void>) => {
+        known.push(...recorded);
+        unprojected.decided(recorded, send);
+      },
+    };
+    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger, hand));
     return out;
   }
 
@@ -126,9 +139,11 @@ export class EngagementUseCase {
             onConflict: entry ? () => this.options.outbox.discard(tenant, decisionId) : undefined,
             project: unprojected ? false : undefined,
             committed: async (recorded) => {
-              unprojected?.decided(recorded);
               metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
-              if (entry) await deliver(this.ports, this.options, { ...entry, confirmed: true }, now);
+              const send = entry && (async () => void (await deliver(this.ports, this.options, { ...entry, confirmed: true }, now)));
+              // not projected yet: the caller delivers once the view shows the decision
+              if (unprojected) unprojected.decided(recorded, send);
+              else if (send) await send();
               return {
                 status: 'decided',
                 decisionId,

@@ -6,9 +6,11 @@ import type { EventStore } from '../ports/event-store.port.js';
 import type { ReadModelStore } from '../ports/read-model.port.js';
 
 // The cluster's 360 view exactly as of the survivor state a decision is committed against: the
-// projected doc, plus whatever the log holds beyond it (Streams projection lags, a doc may be
-// missing). The decision commits with that state's version as its expected version, so consent,
-// caps and suppression are checked against everything committed before it, and nothing after.
+// projected doc, plus what was committed beyond it (Streams projection lags, a doc may be
+// missing), taken from the committed events in hand when they cover it (an inline decision comes
+// before its trigger is projected), else from the log. The decision commits with that state's
+// version as its expected version, so consent, caps and suppression are checked against
+// everything committed before it, and nothing after.
 // Only readable fields are needed (consents, interests, places, channels, decisions): no keys.
 
 const STRUCTURAL: ReadonlySet<string> = new Set(['CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored', 'CustomerErased']);

@@ -76,6 +76,21 @@ describe('engagement on ingest', () => {
     expect(reads).toEqual([]);
   });
 
+  it('publishes a sent offer only once the view shows the call and its decision', async () => {
+    const h = makeEngagementHarness();
+    const seen: unknown[] = [];
+    const publish = h.notifier.publish.bind(h.notifier);
+    h.notifier.publish = async (n) => {
+      const doc = await h.ports.readModels.get(T, n.customerId);
+      seen.push(doc?.kind === 'view' ? doc.view.engagement?.decisions.map((d) => d.decisionId) : doc);
+      return publish(n);
+    };
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    const [d] = await decisionEvents(h, T);
+    expect(h.notifier.published).toHaveLength(1);
+    expect(seen).toEqual([[d!.decisionId]]);
+  });
+
   it("decides a new customer's first call from the events in hand, reading nothing from the log", async () => {
     const h = makeEngagementHarness();
     const reads: string[] = [];
