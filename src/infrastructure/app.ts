@@ -115,6 +115,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         console.warn(JSON.stringify({ level: 'warn', msg: 'log follower: events it cannot project (skipped; a rebuild reports them again)', rejected })),
       onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `log follower: ${(e as Error).message}` })),
       skipLocalCommits: config.projection === 'inline',
+      localSettled: () => core().settled(),
       // a job's events, and what a crash left, get the after-projection hooks wherever they are
       // projected (the server's own commits ran them inline, and are skipped)
       afterProject: core().afterProjectButBook,
@@ -142,6 +143,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
       ready: bookDue,
       onError: (e) => console.warn(JSON.stringify({ level: 'warn', msg: `match book follower: ${(e as Error).message}` })),
       skipLocalCommits: config.projection === 'inline',
+      localSettled: () => core().settled(),
       afterProject: core().keepMatchBook,
       othersAt: () => views.position(),
     });

@@ -286,6 +286,56 @@ describe('passing its own commits unread', () => {
   });
 });
 
+describe("waiting for this process's after-commit steps", () => {
+  it('passes none of its own commits before they have run their after-commit step, nor one made while it waited', async () => {
+    const s = shared();
+    const tenant = `t-${randomUUID()}`;
+    let release!: () => void;
+    let committedWhileWaiting = false;
+    const self: Proc = startProcess(s, {
+      skipLocalCommits: true,
+      localSettled: async () => {
+        if (!committedWhileWaiting) {
+          committedWhileWaiting = true;
+          // a commit that starts while the follower waits: not waited for, so not passed in this run
+          await commitOne(self);
+        }
+        await new Promise<void>((r) => (release = r));
+      },
+    });
+    const other = startProcess(s);
+    const commitOne = async (p: Proc) =>
+      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
+    await commitOne(other);
+    await commitOne(self);
+    await commitOne(self);
+    const settledAt = self.store.lastCommittedHere();
+    const run = self.follower.catchUp();
+    await vi.waitUntil(() => release !== undefined && self.store.lastCommittedHere() > settledAt);
+    expect(self.follower.position()).toBe(0); // still waiting: nothing passed, not even the other process's commit
+    release();
+    expect(await run).toEqual({ projected: 1 }); // the other process's commit
+    expect(self.follower.position()).toBe(settledAt); // its own two, not the one made while it waited
+    expect(self.store.committedHere(self.store.lastCommittedHere())).toBe(true);
+  });
+
+  it('past the wait, projects the other processes commits up to its own first one, and passes none of its own', async () => {
+    const s = shared();
+    const tenant = `t-${randomUUID()}`;
+    const self = startProcess(s, { skipLocalCommits: true, localSettled: () => new Promise<void>(() => {}), settleWaitMs: 20 });
+    const other = startProcess(s);
+    const commitOne = async (p: Proc) =>
+      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
+    await commitOne(other);
+    await commitOne(other);
+    await commitOne(self);
+    await commitOne(other);
+    const all = self.store.readGlobal(0, 100);
+    expect(await self.follower.catchUp()).toEqual({ projected: 2 });
+    expect(self.follower.position()).toBe(all[1]!.position);
+  });
+});
+
 describe('a follower of the hooks alone (the match book on the embedded store)', () => {
   const hooksOnly = (p: Proc, handed: RecordedEvent[], options: SqliteLogFollowerOptions = {}) =>
     new SqliteLogFollower(p.store, new SqliteCheckpoints(p.db), p.core.projector, new MemoryReadModelStore(), {

@@ -42,6 +42,15 @@ export type SqliteLogFollowerOptions = {
    */
   readonly skipLocalCommits?: boolean | undefined;
   /**
+   * With skipLocalCommits: resolves once every commit this process had made when it was called has
+   * run its after-commit step (the core's `settled`). Only those are passed: one still projecting
+   * inline is not, so a crash never leaves a commit that neither the inline step nor the follower
+   * projected. Without it, every commit of this process is taken as projected at once.
+   */
+  readonly localSettled?: (() => Promise<void>) | undefined;
+  /** how long a run waits for localSettled; past it, none of this process's commits is passed in that run (default 5 s) */
+  readonly settleWaitMs?: number | undefined;
+  /**
    * false: a follower of the hooks alone (its own checkpoint, the views left to another follower):
    * it decodes events and hands them to afterProject without applying them to the views
    */
@@ -65,6 +74,14 @@ export const isTransientSqlite = (e: unknown): boolean => {
   return x?.code === 'ERR_SQLITE_ERROR' && typeof x.errcode === 'number' && TRANSIENT_SQLITE.has(x.errcode & 0xff);
 };
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const SETTLE_WAIT_MS = 5_000;
+/** true when `p` settled within `ms` */
+const settledWithin = (p: Promise<void>, ms: number): Promise<boolean> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)).unref());
+  return Promise.race([p.then(() => true), late]).finally(() => clearTimeout(timer));
+};
 
 export class SqliteLogFollower {
   private readonly name: string;
@@ -128,11 +145,21 @@ export class SqliteLogFollower {
   private async run(): Promise<{ readonly projected: number }> {
     let projected = 0;
     for (;;) {
+      // this process's commits up to `settled` have run their after-commit step (projected inline)
+      const waits = this.options.skipLocalCommits === true && this.options.localSettled !== undefined;
+      // a step that hangs (a notifier that never answers) holds back none of the other processes'
+      // commits before this process's first one: past settleWaitMs, none of its own is passed
+      const before = this.store.lastCommittedHere(); // taken first: later commits are not waited for
+      const settled = !waits
+        ? Number.POSITIVE_INFINITY
+        : (await settledWithin(this.options.localSettled!(), this.options.settleWaitMs ?? SETTLE_WAIT_MS))
+          ? before
+          : 0;
       let after = this.position();
       const upTo = this.options.upTo?.() ?? Number.POSITIVE_INFINITY;
       if (this.options.skipLocalCommits) {
         // this process's own commits right after the checkpoint: passed without reading them
-        const own = Math.min(this.store.committedHereThrough(after), upTo);
+        const own = Math.min(this.store.committedHereThrough(after), upTo, settled);
         if (own > after) {
           this.checkpoints.save(this.name, toPosition(own));
           this.store.forgetCommittedUpTo(Math.min(own, this.options.othersAt?.() ?? own));
@@ -140,7 +167,9 @@ export class SqliteLogFollower {
         }
       }
       const read = upTo <= after ? [] : this.store.readGlobal(after, this.pageSize);
-      const page = read.filter((e) => e.position <= upTo);
+      // never past a commit of this process still in its after-commit step
+      const stop = read.findIndex((e) => e.position > upTo || (e.position > settled && this.store.committedHere(e.position)));
+      const page = stop < 0 ? read : read.slice(0, stop);
       if (page.length === 0) return { projected };
       const { count, failedAt, error } = await this.project(page);
       projected += count;
