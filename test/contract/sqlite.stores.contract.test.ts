@@ -204,6 +204,26 @@ describe('SQLite stores on a file', () => {
     expect(new SqliteCheckpoints(other).get('customer360')).toBe('0000000000000007');
   });
 
+  it('a NORMAL transaction whose COMMIT and first ROLLBACK fail still leaves the connection FULL and out of the transaction', () => {
+    const db = open();
+    db.db.exec('CREATE TABLE t (x INTEGER)');
+    const exec = db.db.exec.bind(db.db);
+    let rollbackFails = true;
+    db.db.exec = (sql: string) => {
+      if (sql === 'COMMIT') throw new Error('disk I/O error (simulated)');
+      if (sql === 'ROLLBACK' && rollbackFails) {
+        rollbackFails = false;
+        throw new Error('rollback failed (simulated)');
+      }
+      exec(sql);
+    };
+    expect(() => db.transaction(() => db.db.prepare('INSERT INTO t VALUES (1)').run(), { synchronous: 'NORMAL' })).toThrow(/simulated/);
+    db.db.exec = exec;
+    expect(db.db.isTransaction).toBe(false);
+    expect(db.durability().synchronous).toBe('FULL');
+    expect(db.db.prepare('SELECT count(*) AS n FROM t').get()).toEqual(expect.objectContaining({ n: 0 }));
+  });
+
   it('a key destroyed by another process is never used again by a warm one (cache hits are checked against the row)', async () => {
     const path = fileOf();
     const server = new SqliteKeyStore(open(path), { keyring: ring(A) });

@@ -87,10 +87,33 @@ export class SqliteDatabase {
       try {
         return this.run(work);
       } finally {
-        if (this.db.isOpen) this.db.exec('PRAGMA synchronous = FULL');
+        this.restoreFull();
       }
     }
     return this.run(work);
+  }
+
+  /**
+   * FULL again after a NORMAL transaction. SQLite refuses to change it inside a transaction, which
+   * is where a failed rollback would leave the connection: then roll back and try again, and if
+   * the connection still cannot be made FULL, close it. Every later write then fails loudly rather
+   * than acknowledging calls that were never fsynced.
+   */
+  private restoreFull(): void {
+    if (!this.db.isOpen) return;
+    try {
+      this.db.exec('PRAGMA synchronous = FULL');
+      return;
+    } catch {
+      // below: out of the transaction first
+    }
+    try {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      this.db.exec('PRAGMA synchronous = FULL');
+    } catch (e) {
+      this.close();
+      throw new Error(`the SQLite connection could not be set back to synchronous=FULL, so it was closed: ${(e as Error).message}`);
+    }
   }
 
   private run<T>(work: () => T): T {
