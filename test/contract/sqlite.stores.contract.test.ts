@@ -34,6 +34,17 @@ import { snapshotStoreContract } from './snapshot-store.contract.js';
 // only a file has: restarts, other connections, what the rows and the file bytes hold.
 
 const dir = mkdtempSync(join(tmpdir(), 'c360-sqlite-stores-'));
+/** Records the connection's synchronous setting (1 NORMAL, 2 FULL) inside each of its transactions; `transaction` is the unwrapped one. */
+const synchronousInTransactions = (db: SqliteDatabase) => {
+  const seen: string[] = [];
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((work: () => unknown, options?: { synchronous?: 'NORMAL' }) =>
+    transaction(() => {
+      seen.push(String((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous));
+      return work();
+    }, options)) as typeof db.transaction;
+  return { seen, transaction };
+};
 const opened: SqliteDatabase[] = [];
 const fileOf = (): string => join(dir, `${randomUUID()}.db`);
 const open = (path = fileOf()): SqliteDatabase => {
@@ -165,13 +176,7 @@ describe('SQLite stores on a file', () => {
   it("a new key on the log's FULL connection is committed without a fsync of its own, and the connection is FULL again after", async () => {
     const db = open();
     const keys = new SqliteKeyStore(db, { keyring: ring(A) });
-    const seen: string[] = [];
-    const transaction = db.transaction.bind(db);
-    db.transaction = ((work: () => unknown, options?: { synchronous?: 'NORMAL' }) =>
-      transaction(() => {
-        seen.push(String((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous));
-        return work();
-      }, options)) as typeof db.transaction;
+    const { seen, transaction } = synchronousInTransactions(db);
     await keys.getOrCreate('acme', 'c-sync');
     expect(seen).toEqual(['1']); // NORMAL inside the key's transaction
     expect(db.durability().synchronous).toBe('FULL');
@@ -183,13 +188,7 @@ describe('SQLite stores on a file', () => {
 
   it("views, snapshots and checkpoints share the log's FULL connection, each write committed without a fsync of its own", async () => {
     const db = open();
-    const modes: string[] = [];
-    const transaction = db.transaction.bind(db);
-    db.transaction = ((work: () => unknown, options?: { synchronous?: 'NORMAL' }) =>
-      transaction(() => {
-        modes.push(String((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous));
-        return work();
-      }, options)) as typeof db.transaction;
+    const { seen: modes } = synchronousInTransactions(db);
     const views = new SqliteReadModelStore(db);
     expect(await views.put('acme', viewDoc('c-1', 1))).toBe(true);
     await new SqliteSnapshotStore(db).put('acme', 'c-1', 3, { state: 1 });

@@ -252,17 +252,19 @@ describe('skipping what this process projected inline', () => {
   });
 });
 
+/** One commit of a new stream through the process's own store. */
+const commitNew = async (p: Proc, tenant: string): Promise<void> =>
+  expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
+
 describe('passing its own commits unread', () => {
   it("moves the checkpoint over a run of this process's own commits without reading them, and reads another process's in between", async () => {
     const s = shared();
     const tenant = `t-${randomUUID()}`;
     const self = startProcess(s, { skipLocalCommits: true });
     const other = startProcess(s);
-    const commitHere = async (p: Proc) =>
-      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
-    for (let i = 0; i < 5; i++) await commitHere(self);
-    await commitHere(other);
-    for (let i = 0; i < 3; i++) await commitHere(self);
+    for (let i = 0; i < 5; i++) await commitNew(self, tenant);
+    await commitNew(other, tenant);
+    for (let i = 0; i < 3; i++) await commitNew(self, tenant);
     const all = self.store.readGlobal(0, 100);
     expect(all.map((e) => self.store.committedHere(e.position))).toEqual([true, true, true, true, true, false, true, true, true]);
     const reads: number[] = [];
@@ -278,7 +280,7 @@ describe('passing its own commits unread', () => {
     expect(reads.every((after) => after >= all[4]!.position)).toBe(true);
     expect(self.store.committedHere(all.at(-1)!.position)).toBe(false); // forgotten once passed
     // nothing new: the run of its own commits is passed again without reading
-    await commitHere(self);
+    await commitNew(self, tenant);
     reads.length = 0;
     expect(await self.follower.catchUp()).toEqual({ projected: 0 });
     expect(self.follower.position()).toBe(self.store.lastCommittedHere());
@@ -298,17 +300,15 @@ describe("waiting for this process's after-commit steps", () => {
         if (!committedWhileWaiting) {
           committedWhileWaiting = true;
           // a commit that starts while the follower waits: not waited for, so not passed in this run
-          await commitOne(self);
+          await commitNew(self, tenant);
         }
         await new Promise<void>((r) => (release = r));
       },
     });
     const other = startProcess(s);
-    const commitOne = async (p: Proc) =>
-      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
-    await commitOne(other);
-    await commitOne(self);
-    await commitOne(self);
+    await commitNew(other, tenant);
+    await commitNew(self, tenant);
+    await commitNew(self, tenant);
     const settledAt = self.store.lastCommittedHere();
     const run = self.follower.catchUp();
     await vi.waitUntil(() => release !== undefined && self.store.lastCommittedHere() > settledAt);
@@ -324,12 +324,10 @@ describe("waiting for this process's after-commit steps", () => {
     const tenant = `t-${randomUUID()}`;
     const self = startProcess(s, { skipLocalCommits: true, localSettled: () => new Promise<void>(() => {}), settleWaitMs: 20 });
     const other = startProcess(s);
-    const commitOne = async (p: Proc) =>
-      expect((await p.store.commit({ tenant, streams: [registered(tenant, randomUUID())], claims: [] })).status).toBe('committed');
-    await commitOne(other);
-    await commitOne(other);
-    await commitOne(self);
-    await commitOne(other);
+    await commitNew(other, tenant);
+    await commitNew(other, tenant);
+    await commitNew(self, tenant);
+    await commitNew(other, tenant);
     const all = self.store.readGlobal(0, 100);
     expect(await self.follower.catchUp()).toEqual({ projected: 2 });
     expect(self.follower.position()).toBe(all[1]!.position);
