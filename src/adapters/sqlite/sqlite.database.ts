@@ -17,10 +17,10 @@ export type SqliteDatabaseOptions = {
   /**
    * FULL (default): COMMIT returns once the WAL is fsynced. NORMAL: every COMMIT skips the fsync
    * (the stores' writes that need none use `transaction(work, { synchronous: 'NORMAL' })` on the
-   * FULL connection instead). The WAL is one log, so a power loss can
-   * lose only its last transactions, and every later FULL commit syncs all that came before it:
-   * views and snapshots are re-derived from the event log, and a data key is written before the
-   * event commit that uses it.
+   * FULL connection instead). The WAL is one log, so a power loss can lose only its last
+   * transactions, and every later FULL commit syncs all that came before it: views and snapshots
+   * are re-derived from the event log, and a data key is written before the event commit that
+   * uses it.
    */
   readonly synchronous?: 'FULL' | 'NORMAL' | undefined;
   /**
