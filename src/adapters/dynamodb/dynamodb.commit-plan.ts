@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue, PutItemCommandInput, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { commitTooLarge } from '../../application/ports/commit-checks.js';
-import type { ClaimOp, Commit } from '../../application/ports/event-store.port.js';
+import type { ClaimOp, Commit, IdempotencyRecord } from '../../application/ports/event-store.port.js';
 import { claimPk, idempotencyPk, streamPk, toEventItem, type Item } from './dynamodb.event-item.js';
 
 // Turns a commit (already checked for shape and COMMIT_LIMITS) into DynamoDB requests. Pure, so
@@ -20,7 +20,9 @@ export type Role =
   /** for an append of no events: the stream has not moved past its expected version */
   | { readonly kind: 'next-absent'; readonly stream: number }
   | { readonly kind: 'claim'; readonly claim: ClaimOp }
-  | { readonly kind: 'idempotency' };
+  | { readonly kind: 'idempotency' }
+  /** one of `alsoRecorded`: an unconditional put, which fails only with the whole transaction */
+  | { readonly kind: 'also-recorded' };
 
 /** What a commit writes, for grouping commits into one transaction (dynamodb.commit-groups.ts). */
 export type PlanFootprint = {
@@ -56,13 +58,15 @@ const ALL_OLD = 'ALL_OLD' as const;
  */
 export const planCommit = (commit: Commit, table: string, stamp: string, now: number, proven: (stream: number) => boolean): CommitPlan => {
   const { tenant, streams, claims, idempotency } = commit;
+  const also = commit.alsoRecorded ?? [];
   const touched = [
     ...streams.map((s) => streamPk(tenant, s.streamId)),
     ...claims.map((c) => claimPk(tenant, c.key)),
     ...(idempotency ? [idempotencyPk(tenant, idempotency.key)] : []),
+    ...also.map((r) => idempotencyPk(tenant, r.key)),
   ];
   const single = streams.length === 1 && streams[0]!.events.length === 1 ? streams[0]! : undefined;
-  if (single && claims.length === 0 && !idempotency && (single.expectedVersion === 0 || proven(0))) {
+  if (single && claims.length === 0 && !idempotency && also.length === 0 && (single.expectedVersion === 0 || proven(0))) {
     const item = toEventItem(single.events[0]!, stamp);
     const bytes = checkItemSize(item, ['streams', 0, 'events', 0]);
     return {
@@ -112,16 +116,7 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     roles.push({ kind: 'claim', claim: c });
   }
   if (idempotency) {
-    const { key: k, payloadHash, expiresAt } = idempotency;
-    const item: Item = {
-      ...key(idempotencyPk(tenant, k), 0),
-      kind: S('idempotency'),
-      tenant: S(tenant),
-      key: S(k),
-      payloadHash: S(payloadHash),
-      expiresAt: N(expiresAt),
-      ttl: N(Math.ceil(expiresAt / 1000)), // DynamoDB TTL wants epoch seconds; reads still check expiresAt
-    };
+    const item = idempotencyItem(tenant, idempotency);
     bytes += checkItemSize(item, ['idempotency']);
     items.push({
       Put: {
@@ -134,6 +129,12 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     });
     roles.push({ kind: 'idempotency' });
   }
+  also.forEach((r, i) => {
+    const item = idempotencyItem(tenant, r);
+    bytes += checkItemSize(item, ['alsoRecorded', i]);
+    items.push({ Put: { TableName: table, Item: item } });
+    roles.push({ kind: 'also-recorded' });
+  });
   if (bytes > DYNAMO_TRANSACTION_BYTES)
     throw commitTooLarge(`commit is ${bytes} bytes as DynamoDB items, the limit is ${DYNAMO_TRANSACTION_BYTES}`, ['streams'], {
       bytes,
@@ -161,12 +162,23 @@ export const planCommit = (commit: Commit, table: string, stamp: string, now: nu
     tenant,
     stamp,
     idempotency?.key ?? '',
+    ...also.map((r) => r.key),
     ...streams.map((s) => `${s.streamId}@${s.expectedVersion}+${s.events.length}`),
     ...claims.map((c) => `${c.op}:${c.key}`),
   ].join('\n');
   const token = (attempt: number) => createHash('sha256').update(`${identity}\n${attempt}`).digest('base64url').slice(0, 36);
   return { kind: 'transact', items, roles, precheck, token, touched, bytes: bytes + claimBytes };
 };
+
+const idempotencyItem = (tenant: string, { key: k, payloadHash, expiresAt }: IdempotencyRecord): Item => ({
+  ...key(idempotencyPk(tenant, k), 0),
+  kind: S('idempotency'),
+  tenant: S(tenant),
+  key: S(k),
+  payloadHash: S(payloadHash),
+  expiresAt: N(expiresAt),
+  ttl: N(Math.ceil(expiresAt / 1000)), // DynamoDB TTL wants epoch seconds; reads still check expiresAt
+});
 
 const claimItem = (table: string, tenant: string, c: ClaimOp): TransactWriteItem => {
   const k = key(claimPk(tenant, c.key), 0);

@@ -50,6 +50,8 @@ export const readCancellation = (commit: Commit, roles: readonly Role[], reasons
         if (code === FAILED && payloadHash !== undefined && expiresAt > now) duplicate = payloadHash;
         return;
       }
+      case 'also-recorded':
+        return;
       case 'event':
         puts[role.stream]!.push(code);
         return;

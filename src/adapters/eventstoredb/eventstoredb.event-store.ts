@@ -63,6 +63,8 @@ export class EventStoreDbEventStore implements EventStore {
   async commit(commit: Commit): Promise<CommitResult> {
     checkCommitLimits(commit);
     checkCommitShape(commit);
+    // its idempotency record is a stream of its own, written by the commit protocol below for one key only
+    if (commit.alsoRecorded?.length) throw new Error('the EventStoreDB store records one idempotency key per commit (alsoRecorded is not supported)');
     const t = commit.tenant;
     const keys = [
       ...commit.streams.map((s) => `${t}\u0000s\u0000${s.streamId}`),

@@ -94,6 +94,7 @@ export class MemoryEventStore implements EventStore {
       else t.claims.set(c.key, c.owner);
     }
     if (idem) t.idempotency.set(idem.key, idem);
+    for (const r of commit.alsoRecorded ?? []) t.idempotency.set(r.key, r);
     return { status: 'committed', versions };
   }
 

@@ -223,6 +223,7 @@ export class SqliteEventStore implements EventStore {
       else q(SQL.claim).run(tenant, c.key, c.owner);
     }
     if (idem) q(SQL.record).run(tenant, idem.key, idem.payloadHash, idem.expiresAt);
+    for (const r of commit.alsoRecorded ?? []) q(SQL.record).run(tenant, r.key, r.payloadHash, r.expiresAt);
     return { ok: true, result: { status: 'committed', versions: committed }, positions: first ? [first, last] : undefined };
   }
 

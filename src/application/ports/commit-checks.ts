@@ -19,6 +19,14 @@ export const checkCommitShape = (commit: Commit): void => {
       if (e.tenant !== commit.tenant) throw new Error(`stream ${s.streamId}: event ${e.eventId} belongs to tenant ${e.tenant}, not ${commit.tenant}`);
     }
   }
+  const also = commit.alsoRecorded;
+  if (also && also.length > 0) {
+    const keys = new Set(commit.idempotency ? [commit.idempotency.key] : []);
+    for (const r of also) {
+      if (keys.has(r.key)) throw new Error(`commit records idempotency key ${r.key} twice`);
+      keys.add(r.key);
+    }
+  }
   if (commit.claims.length > 1) {
     const keys = new Set<string>();
     for (const c of commit.claims) {
@@ -72,12 +80,12 @@ const exactBytes = (value: unknown): number => utf8Bytes(JSON.stringify(value) ?
 /** Every adapter enforces DynamoDB's transaction limits, so a commit that fits one store fits all. */
 export const checkCommitLimits = (commit: Commit): void => {
   const { maxItems, maxBytes, maxItemBytes } = COMMIT_LIMITS;
-  let items = commit.claims.length + (commit.idempotency ? 1 : 0);
+  let items = commit.claims.length + (commit.idempotency ? 1 : 0) + (commit.alsoRecorded?.length ?? 0);
   for (const s of commit.streams) items += s.events.length;
   if (items > maxItems) throw commitTooLarge(`commit has ${items} items, the limit is ${maxItems}`, ['streams'], { items, limit: maxItems });
 
   // Bounds first; the exact size is only computed where a bound crosses a limit.
-  let bound = boundBytes(commit.claims) + boundBytes(commit.idempotency);
+  let bound = boundBytes(commit.claims) + boundBytes(commit.idempotency) + boundBytes(commit.alsoRecorded);
   for (let i = 0; i < commit.streams.length; i++) {
     const events = commit.streams[i]!.events;
     for (let j = 0; j < events.length; j++) {
@@ -91,7 +99,8 @@ export const checkCommitLimits = (commit: Commit): void => {
     }
   }
   if (bound <= maxBytes) return;
-  let total = exactBytes(commit.claims) + (commit.idempotency ? exactBytes(commit.idempotency) : 0);
+  let total =
+    exactBytes(commit.claims) + (commit.idempotency ? exactBytes(commit.idempotency) : 0) + (commit.alsoRecorded ? exactBytes(commit.alsoRecorded) : 0);
   for (const s of commit.streams) for (const e of s.events) total += exactBytes(e);
   if (total > maxBytes) throw commitTooLarge(`commit is ${total} bytes, the limit is ${maxBytes}`, ['streams'], { bytes: total, limit: maxBytes });
 };

@@ -46,6 +46,12 @@ export type IdempotencyRecord = { readonly key: string; readonly payloadHash: st
 export type Commit = {
   readonly tenant: string;
   readonly idempotency?: IdempotencyRecord | undefined;
+  /**
+   * More idempotency records the commit writes, without checking them: a later commit under one
+   * of these keys answers `duplicate`. An engagement decision committed with its triggering call
+   * records its own key this way, so a redelivered trigger never gets a second decision.
+   */
+  readonly alsoRecorded?: readonly IdempotencyRecord[] | undefined;
   readonly streams: readonly StreamAppend[];
   readonly claims: readonly ClaimOp[];
 };

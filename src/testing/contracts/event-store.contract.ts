@@ -62,6 +62,12 @@ export type EventStoreContractOptions = {
    * events cannot be changed (EventStoreDB) says false, and the suite checks it has no such method.
    */
   readonly redactsPii?: boolean | undefined;
+  /**
+   * whether a commit can carry more idempotency records (Commit.alsoRecorded); default true. A
+   * store that records one key per commit (EventStoreDB) says false, and must refuse such a commit
+   * whole.
+   */
+  readonly alsoRecords?: boolean | undefined;
 };
 
 export const eventStoreContract = (name: string, make: () => Promise<EventStore> | EventStore, options: EventStoreContractOptions = {}): void => {
@@ -258,6 +264,70 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual([1]);
         expect((await store.readClaims(tenant, [key])).size).toBe(0);
         await expect(store.getIdempotency(tenant, 'msg-1', Date.now())).resolves.toEqual(record);
+      });
+
+      if (options.alsoRecords === false) {
+        it('refuses a commit with more idempotency records, writing nothing', async () => {
+          const a = newId();
+          const also = [{ key: 'dec-refused', payloadHash: 'hd', expiresAt: Date.now() + DAY }];
+          await expect(
+            commit({
+              idempotency: { key: 'msg-refused', payloadHash: 'h', expiresAt: Date.now() + DAY },
+              alsoRecorded: also,
+              streams: [registered(tenant, a)],
+            }),
+          ).rejects.toThrow(/alsoRecorded/);
+          expect(await store.readStream(tenant, a)).toEqual([]);
+          await expect(store.getIdempotency(tenant, 'dec-refused', Date.now())).resolves.toBeUndefined();
+        });
+      } else {
+        it('records written with a commit, unchecked, answer later commits under their keys as duplicates', async () => {
+          const a = newId();
+          const b = newId();
+          const expiresAt = Date.now() + DAY;
+          const also = [
+            { key: 'dec-1', payloadHash: 'hd1', expiresAt },
+            { key: 'dec-2', payloadHash: 'hd2', expiresAt },
+          ];
+          await expect(
+            commit({ idempotency: { key: 'msg-a', payloadHash: 'ha', expiresAt }, alsoRecorded: also, streams: [registered(tenant, a)] }),
+          ).resolves.toEqual({
+            status: 'committed',
+            versions: { [a]: 1 },
+          });
+          for (const r of also) await expect(store.getIdempotency(tenant, r.key, Date.now())).resolves.toEqual(r);
+          await expect(commit({ idempotency: { key: 'dec-2', payloadHash: 'other', expiresAt }, streams: [append(tenant, a, 1)] })).resolves.toEqual({
+            status: 'duplicate',
+            payloadHash: 'hd2',
+          });
+          expect((await store.readStream(tenant, a)).map((e) => e.version)).toEqual([1]);
+          // unchecked: a key already recorded does not stop the commit, and takes the new record
+          const again = { key: 'dec-1', payloadHash: 'hd1-again', expiresAt };
+          await expect(commit({ alsoRecorded: [again], streams: [registered(tenant, b)] })).resolves.toEqual({ status: 'committed', versions: { [b]: 1 } });
+          await expect(store.getIdempotency(tenant, 'dec-1', Date.now())).resolves.toEqual(again);
+        });
+
+        it('a commit that loses its race leaves none of its records behind', async () => {
+          const a = newId();
+          await commit({ streams: [registered(tenant, a)] });
+          const also = [{ key: 'dec-lost', payloadHash: 'hd', expiresAt: Date.now() + DAY }];
+          const lost = await commit({
+            idempotency: { key: 'msg-lost', payloadHash: 'h', expiresAt: Date.now() + DAY },
+            alsoRecorded: also,
+            streams: [append(tenant, a, 0)],
+          });
+          expect(lost.status).toBe('conflict');
+          await expect(store.getIdempotency(tenant, 'msg-lost', Date.now())).resolves.toBeUndefined();
+          await expect(store.getIdempotency(tenant, 'dec-lost', Date.now())).resolves.toBeUndefined();
+        });
+      }
+
+      it('a key recorded twice by one commit is a bug in the caller', async () => {
+        const expiresAt = Date.now() + DAY;
+        const record = { key: 'msg-twice', payloadHash: 'h', expiresAt };
+        await expect(commit({ idempotency: record, alsoRecorded: [record], streams: [registered(tenant, newId())] })).rejects.toThrow(/twice/);
+        await expect(commit({ alsoRecorded: [record, record], streams: [registered(tenant, newId())] })).rejects.toThrow(/twice/);
+        await expect(store.getIdempotency(tenant, 'msg-twice', Date.now())).resolves.toBeUndefined();
       });
 
       it('an expired key is ignored by reads and by commits', async () => {
