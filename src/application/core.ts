@@ -38,6 +38,13 @@ export type CoreOptions = {
   /** real-time engagement (offers, notifier, outbox); without it no decision is ever taken */
   readonly engagement?: EngagementOptions | undefined;
   /**
+   * With inline projection: decide engagement before a triggering call commits and commit the
+   * decision with it (one commit, one projection), instead of in a commit of its own after. Needs
+   * a store that writes a commit's `alsoRecorded` idempotency records (memory, SQLite, DynamoDB;
+   * not EventStoreDB). Default false.
+   */
+  readonly engagementInCommit?: boolean | undefined;
+  /**
    * How long the deployment's backups keep what an erasure deletes (DynamoDB point-in-time
    * recovery, the lake bucket's old object versions): an erasure receipt then says when it is
    * complete in the backups too (`backupsCleanAt`). Absent: no backups of ours to wait for.
@@ -70,7 +77,9 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   };
   // after-commit builds `engagement` on its first decision: the pipeline is built before it, and
   // engagement's own decisions go through the pipeline too (they trigger nothing)
-  const engagement = once(() => (options.engagement ? new EngagementUseCase(ports, repo(), pipeline(), options.engagement) : undefined));
+  const engagement = once((): EngagementUseCase | undefined =>
+    options.engagement ? new EngagementUseCase(ports, repo(), pipeline(), options.engagement) : undefined,
+  );
   const react = async (tenant: string, events: readonly RecordedEvent[], unprojected?: Unprojected) => {
     const e = engagement();
     return e ? e.react(tenant, events, unprojected) : [];
@@ -95,18 +104,20 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     }
   };
   const afterCommit: AfterCommit = options.inlineProjection
-    ? async (tenant, events) => {
+    ? async (tenant, events, annexed) => {
         // engagement decides first, against the view with the triggering events folded in
-        // (currentView), and its decisions are projected with them: one write of the view, not two
+        // (currentView), and its decisions are projected with them: one write of the view, not two.
+        // Decided within the commit already (annexed): the decisions are among the events.
         const decided: RecordedEvent[] = [];
         const sends: (() => Promise<void>)[] = [];
         try {
-          await react(tenant, events, {
-            decided: (recorded, send) => {
-              decided.push(...recorded);
-              if (send) sends.push(send);
-            },
-          });
+          if (!annexed)
+            await react(tenant, events, {
+              decided: (recorded, send) => {
+                decided.push(...recorded);
+                if (send) sends.push(send);
+              },
+            });
         } catch {
           // the triggering events are committed and get projected; a missed offer is not worth failing them
           ports.metrics.increment('engagement_failed');
@@ -122,7 +133,11 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         }
       }
     : async () => {};
-  const pipeline = once(() => new CommandPipeline(ports, repo(), codec(), afterCommit));
+  const inCommit = options.inlineProjection && options.engagementInCommit === true && options.engagement !== undefined;
+  const pipeline = once(
+    (): CommandPipeline =>
+      new CommandPipeline(ports, repo(), codec(), afterCommit, inCommit ? (tenant, streams, now) => engagement()!.annex(tenant, streams, now) : undefined),
+  );
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
   // the match book forgets the cluster with its views: no record, blocking entry, suggestion or decision names it
   const erasure = once(() => new ErasureUseCase(ports, repo(), pipeline(), options.backupRetentionMs, (tenant, ids) => matchBook().erase(tenant, ids)));

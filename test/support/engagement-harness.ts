@@ -41,6 +41,8 @@ export const makeEngagementHarness = (
     notifier?: Notifier;
     outbox?: Outbox;
     inlineProjection?: boolean;
+    /** default true, as the server wires it (CoreOptions.engagementInCommit) */
+    engagementInCommit?: boolean;
     store?: StoreKind;
   } = {},
 ): EngagementHarness => {
@@ -50,6 +52,7 @@ export const makeEngagementHarness = (
   const sources: Record<string, typeof h.web> = { web: h.web, crm: h.crm };
   const core = createCore(h.ports, {
     inlineProjection: options.inlineProjection ?? true,
+    engagementInCommit: options.engagementInCommit ?? true,
     sourceOf: (_t, name) => sources[name] ?? { name, priority: 0, channel: 'other' },
     engagement: { offers: options.offers ?? TEST_OFFERS, notifier: options.notifier ?? notifier, outbox: options.outbox ?? outbox, policy: options.policy },
   });

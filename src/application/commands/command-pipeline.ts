@@ -12,7 +12,28 @@ import type { PendingStream } from './pending-stream.js';
 // retry policy, encryption, the commit, the repository cache and the after-commit step
 // (projection, identity feed, engagement). Concurrent commands' commits group in the store.
 
-export type AfterCommit = (tenant: string, events: readonly RecordedEvent[]) => Promise<void>;
+/** `annexed`: the commit carried an annex (see BeforeCommit), whose decisions are among `events` */
+export type AfterCommit = (tenant: string, events: readonly RecordedEvent[], annexed: boolean) => Promise<void>;
+
+/**
+ * What a write committed with an annex carries besides its own decision: events the annex added
+ * to the write's pending streams (engagement decisions on the triggering call's stream), and their
+ * idempotency records, written by the same commit.
+ */
+export type Annex = {
+  readonly records: readonly { readonly key: string; readonly payloadHash: string }[];
+  /** undoes what the annex staged outside the store (the outbox) when the commit does not land */
+  readonly undo?: (() => Promise<void>) | undefined;
+  /** runs once the commit landed and its after-commit step ran (notifications, once the view shows them) */
+  readonly landed?: (() => Promise<void>) | undefined;
+};
+
+/**
+ * Decides more for a write about to commit, under its lock: may add events to its pending streams
+ * and answer an Annex, or answer undefined and add nothing. Runs for writes that are projected
+ * after their commit and not split into parts. A failure leaves the write as it was.
+ */
+export type BeforeCommit = (tenant: string, streams: readonly PendingStream[], now: number) => Promise<Annex | undefined>;
 
 export type DecideContext = {
   /** the command's time, taken once: the idempotency record and every attempt use it */
@@ -82,6 +103,7 @@ export class CommandPipeline {
     private readonly repo: CustomerRepository,
     private readonly codec: EventCodec,
     private readonly afterCommit: AfterCommit = async () => {},
+    private readonly beforeCommit?: BeforeCommit | undefined,
   ) {}
 
   /**
@@ -114,9 +136,20 @@ export class CommandPipeline {
         const flight = new Promise<void>((resolve) => (landed = resolve));
         this.inFlight.add(flight);
         try {
-          const outcome = await this.commit(cmd, decision, now);
+          let annex = await this.annex(cmd.tenant, decision, now);
+          let outcome: Awaited<ReturnType<CommandPipeline['commit']>>;
+          try {
+            outcome = await this.commit(cmd, decision, now, annex?.annex);
+          } catch (e) {
+            // the annex made the commit too large (checked before anything is written): commit without it
+            if (!annex || !(e instanceof DomainError) || e.code !== 'COMMIT_TOO_LARGE') throw e;
+            await annex.drop();
+            annex = undefined;
+            outcome = await this.commit(cmd, decision, now);
+          }
+          if (outcome.status !== 'committed') await annex?.annex.undo?.();
           if (outcome.status === 'duplicate') return cmd.idempotency!.duplicate(outcome.payloadHash);
-          if (outcome.status === 'committed') return await this.finish(cmd.tenant, decision, outcome.written);
+          if (outcome.status === 'committed') return await this.finish(cmd.tenant, decision, outcome.written, annex?.annex);
         } finally {
           this.inFlight.delete(flight);
           landed();
@@ -136,10 +169,31 @@ export class CommandPipeline {
     }
   }
 
+  /** The before-commit step's annex for a write, and how to take it back out; undefined when there is none. */
+  private async annex<R>(tenant: string, write: Write<R>, now: number): Promise<{ readonly annex: Annex; readonly drop: () => Promise<void> } | undefined> {
+    if (!this.beforeCommit || write.project === false || write.parts) return undefined;
+    const rewind = write.streams.map((p) => p.mark());
+    const drop = async () => {
+      for (const r of rewind) r();
+      await annex?.undo?.();
+    };
+    let annex: Annex | undefined;
+    try {
+      annex = await this.beforeCommit(tenant, write.streams, now);
+    } catch {
+      // the write commits as it is; the after-commit step decides what the annex would have
+      this.ports.metrics.increment('annex_failed');
+      for (const r of rewind) r();
+      return undefined;
+    }
+    return annex && { annex, drop };
+  }
+
   private async commit<R>(
     cmd: Command<R>,
     write: Write<R>,
     now: number,
+    annex?: Annex | undefined,
   ): Promise<{ status: 'committed'; written: readonly PendingStream[] } | { status: 'duplicate'; payloadHash: string } | { status: 'conflict' }> {
     const { store, settings } = this.ports;
     const written = write.streams.filter((p) => p.recorded.length > 0);
@@ -156,6 +210,7 @@ export class CommandPipeline {
           {
             tenant: cmd.tenant,
             idempotency: cmd.idempotency && { key: cmd.idempotency.key, payloadHash: cmd.idempotency.payloadHash, expiresAt },
+            alsoRecorded: annex && annex.records.length > 0 ? annex.records.map((r) => ({ ...r, expiresAt })) : undefined,
             streams,
             claims,
           },
@@ -169,18 +224,20 @@ export class CommandPipeline {
     return { status: 'committed', written };
   }
 
-  private async finish<R>(tenant: string, write: Write<R>, written: readonly PendingStream[]): Promise<R> {
+  private async finish<R>(tenant: string, write: Write<R>, written: readonly PendingStream[], annex?: Annex | undefined): Promise<R> {
     for (const p of written) this.repo.remember(tenant, p.current);
     const recorded = written.flatMap((p) => p.recorded);
     if (write.project !== false && recorded.length > 0) {
       try {
-        await this.afterCommit(tenant, recorded);
+        await this.afterCommit(tenant, recorded, annex !== undefined);
       } catch {
         // committed is committed: the next event of these streams finds the gap and re-reads it,
         // and a rebuild repairs the rest; failing the command would make its retry a duplicate
         this.ports.metrics.increment('projection_failed');
       }
     }
+    // the annex's own failures (a notification) are its to handle: it runs after the commit landed
+    await annex?.landed?.().catch(() => this.ports.metrics.increment('annex_failed'));
     return write.committed(recorded);
   }
 

@@ -22,19 +22,22 @@ export class PendingStream {
     return this.state;
   }
 
-  /** Runs a command against the stream's current state and records what it decided. */
-  run(command: CustomerCommand, stamp: EventStamp): readonly CustomerEvent[] {
+  /**
+   * Runs a command against the stream's current state and records what it decided. `ids`: the
+   * events' ids by their index in this run, instead of the stream's own scheme.
+   */
+  run(command: CustomerCommand, stamp: EventStamp, ids?: (index: number) => string): readonly CustomerEvent[] {
     const events = decide(command, this.state);
-    this.push(events, () => stamp);
+    this.push(events, () => stamp, ids);
     return events;
   }
 
   /** Records events as they are (adopted copies keep their original stamps). */
-  push(events: readonly CustomerEvent[], stampOf: (i: number) => EventStamp): void {
+  push(events: readonly CustomerEvent[], stampOf: (i: number) => EventStamp, ids?: (index: number) => string): void {
     events.forEach((event, i) => {
       const r: RecordedEvent = {
         ...stampOf(i),
-        eventId: this.eventIdFor(this.before.id, this.recorded.length),
+        eventId: ids ? ids(i) : this.eventIdFor(this.before.id, this.recorded.length),
         streamId: this.before.id,
         version: this.state.version + 1,
         event,
@@ -42,5 +45,15 @@ export class PendingStream {
       this.recorded.push(r);
       this.state = evolve(this.state, r);
     });
+  }
+
+  /** A way back to what the stream holds now: undoes whatever is recorded after this call. */
+  mark(): () => void {
+    const length = this.recorded.length;
+    const state = this.state;
+    return () => {
+      this.recorded.length = length;
+      this.state = state;
+    };
   }
 }

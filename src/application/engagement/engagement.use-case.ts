@@ -1,9 +1,15 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
-import { decideEngagement, decisionData, DEFAULT_ENGAGEMENT_CONFIG, EngagementConfig } from '../../domain/engagement/engagement.policy.js';
+import {
+  decideEngagement,
+  decisionData,
+  DEFAULT_ENGAGEMENT_CONFIG,
+  EngagementConfig,
+  type EngagementDecision,
+} from '../../domain/engagement/engagement.policy.js';
 import { triggersOf, type Trigger } from '../../domain/engagement/engagement.trigger.js';
 import type { Offer } from '../../domain/engagement/offer.js';
 import { DomainError } from '../../domain/shared/errors.js';
-import type { CommandPipeline } from '../commands/command-pipeline.js';
+import type { Annex, CommandPipeline } from '../commands/command-pipeline.js';
 import { PendingStream } from '../commands/pending-stream.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
@@ -12,11 +18,13 @@ import type { Outbox, OutboxEntry } from '../ports/outbox.port.js';
 import { currentView } from './engagement.view.js';
 import { deliver, ENGAGEMENT_SOURCE, RELAY_GRACE_MS } from './engagement.delivery.js';
 
-// Real-time engagement: after triggering events are committed (and projected, or projected
-// together with the decisions: see react), decide the next best offer for each triggering call and
-// record the decision (sent or suppressed) on the survivor's stream; a sent one is then handed to
-// the notifier through the outbox. The decision id derives from the stream and call, and doubles
-// as the commit's idempotency key, so a redelivered trigger never records a second decision.
+// Real-time engagement: decide the next best offer for each triggering call and record the
+// decision (sent or suppressed) on the survivor's stream; a sent one is then handed to the
+// notifier through the outbox. The decision id derives from the stream and call, and doubles as
+// an idempotency key, so a redelivered trigger never records a second decision. Where the views
+// are projected right after each commit, the decision is taken before the call commits and goes
+// into the call's own commit (annex); otherwise (Streams, another process's commits) it is taken
+// after the triggering events are committed and projected, in a commit of its own (react).
 
 export type EngagementOptions = {
   readonly offers: readonly Offer[];
@@ -66,6 +74,8 @@ export class EngagementUseCase {
     const out: EngagementOutcome[] = [];
     // the events in hand grow with each decision: a second trigger on the same stream folds the first's too
     const known = [...events];
+    // a trigger answered in its own commit (annex) has its decision among the events
+    const answered = new Set(events.flatMap((r) => (r.event.type === 'EngagementDecided' ? [r.event.data.triggerEventId] : [])));
     const hand = unprojected && {
       known,
       decided: (recorded: readonly RecordedEvent[], send?: () => Promise<void>) => {
@@ -73,8 +83,128 @@ export class EngagementUseCase {
         unprojected.decided(recorded, send);
       },
     };
-    for (const trigger of triggersOf(events)) out.push(await this.decide(tenant, trigger, hand));
+    for (const trigger of triggersOf(events)) if (!answered.has(trigger.eventId)) out.push(await this.decide(tenant, trigger, hand));
     return out;
+  }
+
+  /**
+   * The decisions for the triggering calls of a write about to commit, added to its pending
+   * streams so that they commit with it (the pipeline's before-commit step): each sees the view
+   * with everything committed before it and the write's own events, exactly as `decide` after the
+   * commit would. Undefined, adding nothing, when a trigger's stream is not one of the write's
+   * active streams (react decides after the commit then).
+   *
+   * No idempotency read first: a decision id derives from the stream and call, and the call's
+   * commit carries the call's own idempotency record, so a call that commits has not been decided
+   * before (a record past its TTL aside, when the call is ingested again anyway).
+   */
+  async annex(tenant: string, streams: readonly PendingStream[], now: number): Promise<Annex | undefined> {
+    const recorded = streams.flatMap((p) => p.recorded);
+    const triggers = triggersOf(recorded);
+    if (triggers.length === 0) return undefined;
+    const on = triggers.map((t) => streams.find((p) => p.before.id === t.streamId && p.current.status === 'active'));
+    if (on.some((p) => p === undefined)) return undefined;
+    const { hasher, metrics } = this.ports;
+    const records: { key: string; payloadHash: string }[] = [];
+    const staged: string[] = [];
+    const done: { readonly outcome: 'sent' | 'suppressed'; readonly send?: (() => Promise<void>) | undefined }[] = [];
+    const undo = async () => {
+      for (const id of staged) await this.options.outbox.discard(tenant, id);
+    };
+    try {
+      for (const [i, trigger] of triggers.entries()) {
+        if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
+          metrics.increment('engagement_skipped');
+          continue;
+        }
+        const pending = on[i]!;
+        const state = pending.current;
+        const view = await currentView(
+          this.ports.store,
+          this.ports.readModels,
+          tenant,
+          state,
+          streams.flatMap((p) => p.recorded),
+        );
+        const decision = decideEngagement({
+          now,
+          trigger,
+          view,
+          restricted: view.restricted || state.restricted,
+          offers: this.options.offers,
+          config: this.config,
+        });
+        if (!decision) continue;
+        const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
+        const eventId = `${decisionId}.0`;
+        const entry = decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, state.version + 1, eventId, decision, now) : undefined;
+        if (entry) {
+          // confirmed or published already: decided before (see above), so not again
+          if (!(await this.options.outbox.stage(entry))) {
+            this.duplicate(decisionId);
+            continue;
+          }
+          staged.push(decisionId);
+        }
+        pending.run({ type: 'RecordEngagement', decision: decisionData(decisionId, trigger, decision) }, this.stamp(now), (n) => `${decisionId}.${n}`);
+        records.push({ key: `engagement:${decisionId}`, payloadHash: decisionId });
+        done.push({
+          outcome: decision.outcome,
+          send: entry && (async () => void (await deliver(this.ports, this.options, { ...entry, confirmed: true }, now))),
+        });
+      }
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    return {
+      records,
+      undo,
+      landed: async () => {
+        for (const d of done) {
+          metrics.increment(d.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
+          // the outbox relay publishes what fails here
+          if (d.send) await d.send().catch(() => metrics.increment('engagement_failed'));
+        }
+      },
+    };
+  }
+
+  private stamp(now: number) {
+    return { observedAt: now, source: ENGAGEMENT_SOURCE, sourcePriority: 0, channel: 'other' } as const;
+  }
+
+  private outboxEntry(
+    tenant: string,
+    decisionId: string,
+    customerId: string,
+    version: number,
+    eventId: string,
+    decision: Extract<EngagementDecision, { outcome: 'sent' }>,
+    now: number,
+  ): OutboxEntry {
+    return {
+      tenant,
+      decisionId,
+      customerId,
+      version,
+      eventId,
+      notification: {
+        decisionId,
+        tenant,
+        customerId,
+        channel: decision.channel,
+        offerId: decision.offer.id,
+        offerTitle: decision.offer.title,
+        decidedAt: now,
+      },
+      status: 'pending',
+      confirmed: false,
+      attempts: 0,
+      createdAt: now,
+      // the relay leaves it alone while this attempt is still committing and publishing
+      nextAttemptAt: now + RELAY_GRACE_MS,
+    };
   }
 
   async decide(tenant: string, trigger: Trigger, unprojected?: Unprojected & { readonly known: readonly RecordedEvent[] }): Promise<EngagementOutcome> {
@@ -105,33 +235,10 @@ export class EngagementUseCase {
           if (!decision) return { kind: 'answer', result: { status: 'skipped', why: 'no-offer' } };
           const data = decisionData(decisionId, trigger, decision);
           const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
-          pending.run({ type: 'RecordEngagement', decision: data }, { observedAt: now, source: ENGAGEMENT_SOURCE, sourcePriority: 0, channel: 'other' });
+          pending.run({ type: 'RecordEngagement', decision: data }, this.stamp(now));
           const recorded = pending.recorded[0]!;
-          const entry: OutboxEntry | undefined =
-            decision.outcome === 'sent'
-              ? {
-                  tenant,
-                  decisionId,
-                  customerId: state.id,
-                  version: recorded.version,
-                  eventId: recorded.eventId,
-                  notification: {
-                    decisionId,
-                    tenant,
-                    customerId: state.id,
-                    channel: decision.channel,
-                    offerId: decision.offer.id,
-                    offerTitle: decision.offer.title,
-                    decidedAt: now,
-                  },
-                  status: 'pending',
-                  confirmed: false,
-                  attempts: 0,
-                  createdAt: now,
-                  // the relay leaves it alone while this attempt is still committing and publishing
-                  nextAttemptAt: now + RELAY_GRACE_MS,
-                }
-              : undefined;
+          const entry =
+            decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, recorded.version, recorded.eventId, decision, now) : undefined;
           if (entry && !(await this.options.outbox.stage(entry))) return { kind: 'answer', result: this.duplicate(decisionId) };
           return {
             kind: 'write',

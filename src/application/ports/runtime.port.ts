@@ -27,6 +27,8 @@ export type MetricName =
   | 'snapshot_ignored'
   /** a load could not save its snapshot: the load still succeeded, the next one folds more */
   | 'snapshot_write_failed'
+  /** a write's before-commit step (engagement decided within the call's commit) failed or its after-commit part did: the write committed without it */
+  | 'annex_failed'
   /** engagement (issue 6): decisions recorded, skipped (stale trigger), repeats, failures */
   | 'engagement_sent'
   | 'engagement_suppressed'

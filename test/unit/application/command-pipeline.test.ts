@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandPipeline, RETRY, type AfterCommit, type Command } from '../../../src/application/commands/command-pipeline.js';
+import { CommandPipeline, RETRY, type AfterCommit, type BeforeCommit, type Command } from '../../../src/application/commands/command-pipeline.js';
 import { PendingStream } from '../../../src/application/commands/pending-stream.js';
 import type { CommitResult, EventStore } from '../../../src/application/ports/event-store.port.js';
 import { initialState } from '../../../src/domain/customer/customer.state.js';
@@ -32,8 +32,29 @@ const storeWith = (h: Harness, fake: (real: EventStore['commit'], c: Parameters<
   });
 };
 
-const pipelineOf = (h: Harness, store: EventStore = h.ports.store, afterCommit?: AfterCommit) =>
-  new CommandPipeline({ ...h.ports, store }, h.core.repo, h.core.codec, afterCommit);
+const pipelineOf = (h: Harness, store: EventStore = h.ports.store, afterCommit?: AfterCommit, beforeCommit?: BeforeCommit) =>
+  new CommandPipeline({ ...h.ports, store }, h.core.repo, h.core.codec, afterCommit, beforeCommit);
+
+/** A before-commit step that adds `events` copies of each stream's first event and `records` idempotency keys, logging what it does. */
+const annexing =
+  (log: string[], events: number, records: number, fail = false): BeforeCommit =>
+  async (_tenant, streams) => {
+    for (const p of streams) {
+      const first = p.recorded[0]!;
+      p.push(
+        Array.from({ length: events }, () => first.event),
+        () => ({ observedAt: 2, source: 'annex', sourcePriority: 0, channel: 'other' }),
+        (i) => `${p.before.id}.annex.${i}`,
+      );
+    }
+    if (fail) throw new Error('annex failed');
+    log.push('annexed');
+    return {
+      records: Array.from({ length: records }, (_, i) => ({ key: `annex-${i}`, payloadHash: `h-${i}` })),
+      undo: async () => void log.push('undone'),
+      landed: async () => void log.push('landed'),
+    };
+  };
 
 describe('the command pipeline', () => {
   it('commits the decision, remembers the new state and runs the after-commit step with the recorded events', async () => {
@@ -48,6 +69,43 @@ describe('the command pipeline', () => {
     expect(seen).toEqual(['CustomerRegistered']);
     expect((await h.ports.store.readStream(TENANT, 'c-1')).map((e) => e.type)).toEqual(['CustomerRegistered']);
     expect((await h.core.repo.load(TENANT, 'c-1')).version).toBe(1);
+  });
+
+  it("commits a before-commit annex with the write: its events on the write's stream, its records beside the command's, its landed step after the after-commit step", async () => {
+    const h = makeHarness();
+    const log: string[] = [];
+    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    const out = await pipelineOf(h, undefined, after, annexing(log, 1, 2)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
+    expect(out).toEqual({ id: 'c-1', events: 2 });
+    expect(log).toEqual(['annexed', 'after 2 true', 'landed']);
+    expect((await h.ports.store.readStream(TENANT, 'c-1')).map((e) => e.eventId)).toEqual(['c-1.0', 'c-1.annex.0']);
+    for (const i of [0, 1]) await expect(h.ports.store.getIdempotency(TENANT, `annex-${i}`, h.clock.now())).resolves.toMatchObject({ payloadHash: `h-${i}` });
+  });
+
+  it('drops an annex that makes the commit too large, undoing what it staged, and commits the write as it was', async () => {
+    const h = makeHarness();
+    const log: string[] = [];
+    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    // one event and 100 records: one item over DynamoDB's transaction limit, which every store keeps
+    const out = await pipelineOf(h, undefined, after, annexing(log, 0, 100)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
+    expect(out).toEqual({ id: 'c-1', events: 1 });
+    expect(log).toEqual(['annexed', 'undone', 'after 1 false']);
+    await expect(h.ports.store.getIdempotency(TENANT, 'annex-0', h.clock.now())).resolves.toBeUndefined();
+    // and an annex whose events overflow it is taken back out of the write's streams too
+    const log2: string[] = [];
+    await pipelineOf(h, undefined, undefined, annexing(log2, 100, 0)).run({ tenant: TENANT, name: 'register', decide: register('c-2') });
+    expect(log2).toEqual(['annexed', 'undone']);
+    expect((await h.ports.store.readStream(TENANT, 'c-2')).map((e) => e.eventId)).toEqual(['c-2.0']);
+  });
+
+  it('commits the write as it was when its before-commit step fails, and counts the failure', async () => {
+    const h = makeHarness();
+    const log: string[] = [];
+    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    await pipelineOf(h, undefined, after, annexing(log, 1, 1, true)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
+    expect(log).toEqual(['after 1 false']);
+    expect((await h.ports.store.readStream(TENANT, 'c-1')).map((e) => e.eventId)).toEqual(['c-1.0']);
+    expect(h.ports.metrics.snapshot().annex_failed).toBe(1);
   });
 
   it('answers a recorded idempotency key without deciding, and hands the stored hash to the command', async () => {

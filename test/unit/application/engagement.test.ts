@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
+import type { Commit, CommitResult } from '../../../src/application/ports/event-store.port.js';
+import type { EngagementHarness } from '../../support/engagement-harness.js';
 import { decisionEvents, interestCall, makeEngagementHarness, viewOfUser } from '../../support/engagement-harness.js';
 
 // Engagement through the whole core on in-memory adapters: Segment calls in, decisions recorded
@@ -123,9 +125,13 @@ describe('engagement on ingest', () => {
     await h.core.ingest.ingest(T, h.web, call);
     await h.core.ingest.ingest(T, h.web, call);
     const view = await viewOfUser(h, T, 'u-1');
-    // a Streams redelivery hands the same committed events over again
+    // a redelivery hands the same committed events over again: the call's commit holds its
+    // decision, so there is nothing to answer; and the call's events alone (a page of the log that
+    // ends before the decision) find the decision's idempotency record, committed with them
     const events = (await h.ports.store.readStream(T, view.customerId)).map((s) => decodeReadable(s));
-    expect(await h.core.engagement.react(T, events)).toEqual([expect.objectContaining({ status: 'duplicate' })]);
+    expect(await h.core.engagement.react(T, events)).toEqual([]);
+    const trigger = events.filter((r) => r.event.type !== 'EngagementDecided');
+    expect(await h.core.engagement.react(T, trigger)).toEqual([expect.objectContaining({ status: 'duplicate' })]);
     const decisions = await decisionEvents(h, T);
     // interest and place came in one call: one decision, and the Cape Town offer won
     expect(decisions).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'cpt-collect' })]);
@@ -204,5 +210,91 @@ describe('engagement on ingest', () => {
     // the Streams hook (identity feed, then engagement) delivering the same batch again changes nothing
     await h.core.afterProject(T, committed);
     expect(await decisionEvents(h, T)).toHaveLength(1);
+  });
+});
+
+/** Every commit the store is handed from now on, and what it answered. */
+const watchCommits = (h: EngagementHarness, answer?: (commit: Commit, n: number) => CommitResult | undefined) => {
+  const seen: { commit: Commit; result: CommitResult }[] = [];
+  const commit = h.ports.store.commit.bind(h.ports.store);
+  h.ports.store.commit = async (c) => {
+    const result = answer?.(c, seen.length) ?? (await commit(c));
+    seen.push({ commit: c, result });
+    return result;
+  };
+  return seen;
+};
+
+const typesOf = (c: Commit) => c.streams.flatMap((s) => s.events.map((e) => e.type));
+
+describe("engagement decided within the call's commit (inline projection)", () => {
+  it('commits the decision with its call: one commit, holding the decision and its idempotency record', async () => {
+    const h = makeEngagementHarness();
+    const commits = watchCommits(h);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, messageId: 'm-1' }));
+    expect(commits).toHaveLength(1);
+    const [{ commit, result }] = commits as [(typeof commits)[0]];
+    expect(result.status).toBe('committed');
+    expect(typesOf(commit).at(-1)).toBe('EngagementDecided');
+    const [d] = await decisionEvents(h, T);
+    expect(commit.idempotency?.key).toContain('m-1');
+    expect(commit.alsoRecorded).toEqual([{ key: `engagement:${d!.decisionId}`, payloadHash: d!.decisionId, expiresAt: commit.idempotency!.expiresAt }]);
+    await expect(h.ports.store.getIdempotency(T, `engagement:${d!.decisionId}`, h.clock.now())).resolves.toMatchObject({ payloadHash: d!.decisionId });
+    expect(h.notifier.published).toHaveLength(1);
+    expect(h.ports.metrics.snapshot()).toMatchObject({ engagement_sent: 1 });
+  });
+
+  it('a call that loses its race takes back its staged notification, and is decided again with the commit that lands', async () => {
+    const h = makeEngagementHarness();
+    const discarded: string[] = [];
+    const discard = h.outbox.discard.bind(h.outbox);
+    h.outbox.discard = async (tenant, id, why) => {
+      discarded.push(id);
+      return discard(tenant, id, why);
+    };
+    // the first commit loses to a writer nobody sees: nothing written, the pipeline decides again
+    const commits = watchCommits(h, (_c, n) => (n === 0 ? { status: 'conflict', current: { streams: {}, claims: {} } } : undefined));
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    expect(commits.map((c) => c.result.status)).toEqual(['conflict', 'committed']);
+    expect(commits.map((c) => typesOf(c.commit).at(-1))).toEqual(['EngagementDecided', 'EngagementDecided']);
+    const decisions = await decisionEvents(h, T);
+    expect(decisions).toHaveLength(1);
+    expect(discarded).toEqual([decisions[0]!.decisionId]);
+    expect(h.outbox.all()).toEqual([expect.objectContaining({ decisionId: decisions[0]!.decisionId, status: 'published' })]);
+    expect(h.notifier.published).toHaveLength(1);
+  });
+
+  it('when deciding before the commit fails, the call commits as it is and is decided after it, in a commit of its own', async () => {
+    const h = makeEngagementHarness({ store: 'memory' });
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'books', { marketing: true, messageId: 'm-0' }));
+    const { customerId } = await viewOfUser(h, T, 'u-1');
+    let failures = 1;
+    const get = h.ports.readModels.get.bind(h.ports.readModels);
+    h.ports.readModels.get = async (tenant, id) => {
+      if (failures-- > 0) throw new Error('read model unavailable');
+      return get(tenant, id);
+    };
+    const commits = watchCommits(h);
+    h.clock.advance(8 * 24 * HOUR);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true, messageId: 'm-1' }));
+    expect(h.ports.metrics.snapshot().annex_failed).toBe(1);
+    expect(commits.map((c) => [typesOf(c.commit).includes('EngagementDecided'), c.commit.alsoRecorded])).toEqual([
+      [false, undefined],
+      [true, undefined],
+    ]);
+    expect(commits[1]!.commit.idempotency?.key).toMatch(/^engagement:/);
+    expect((await decisionEvents(h, T)).map((d) => [d.streamId, d.outcome])).toEqual([
+      [customerId, 'sent'],
+      [customerId, 'sent'],
+    ]);
+  });
+
+  it("decides after the commit, in a commit of its own, when the store cannot take the decision's record (engagementInCommit off)", async () => {
+    const h = makeEngagementHarness({ engagementInCommit: false });
+    const commits = watchCommits(h);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    expect(commits.map((c) => c.commit.alsoRecorded)).toEqual([undefined, undefined]);
+    expect(commits.map((c) => typesOf(c.commit).includes('EngagementDecided'))).toEqual([false, true]);
+    expect(h.notifier.published).toHaveLength(1);
   });
 });
