@@ -40,8 +40,9 @@ export type CoreOptions = {
   /**
    * With inline projection: decide engagement before a triggering call commits and commit the
    * decision with it (one commit, one projection), instead of in a commit of its own after. Needs
-   * a store that writes a commit's `alsoRecorded` idempotency records (memory, SQLite, DynamoDB;
-   * not EventStoreDB). Default false.
+   * a store that writes a commit's `alsoRecorded` idempotency records (memory, SQLite, DynamoDB);
+   * a store that says it cannot (`alsoRecords: false`, EventStoreDB) keeps the commit of its own.
+   * Default false.
    */
   readonly engagementInCommit?: boolean | undefined;
   /**
@@ -133,10 +134,12 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
         }
       }
     : async () => {};
-  const inCommit = options.inlineProjection && options.engagementInCommit === true && options.engagement !== undefined;
+  // a store that cannot write a commit's alsoRecorded says so (EventStoreDB): its decisions keep a commit of their own
+  const inCommit = () =>
+    options.inlineProjection && options.engagementInCommit === true && options.engagement !== undefined && ports.store.alsoRecords !== false;
   const pipeline = once(
     (): CommandPipeline =>
-      new CommandPipeline(ports, repo(), codec(), afterCommit, inCommit ? (tenant, streams, now) => engagement()!.annex(tenant, streams, now) : undefined),
+      new CommandPipeline(ports, repo(), codec(), afterCommit, inCommit() ? (tenant, streams) => engagement()!.annex(tenant, streams) : undefined),
   );
   const ingest = once(() => new IngestUseCase(ports, repo(), pipeline()));
   // the match book forgets the cluster with its views: no record, blocking entry, suggestion or decision names it

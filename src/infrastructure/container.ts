@@ -150,8 +150,8 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
         return c.isBound(TOKENS.IdentityFeed) ? c.get(TOKENS.IdentityFeed) : undefined;
       },
       engagement,
-      // EventStoreDB records one idempotency key per commit: its decisions take a commit of their own
-      engagementInCommit: config.store !== 'eventstoredb',
+      // not on EventStoreDB, which says it records one idempotency key per commit (alsoRecords)
+      engagementInCommit: true,
       backupRetentionMs: config.backupRetentionDays > 0 ? config.backupRetentionDays * 86_400_000 : undefined,
     });
   });

@@ -60,10 +60,12 @@ export class EventStoreDbEventStore implements EventStore {
    * they arrived: a group fired together behaves like its members committed one by one in that
    * order (EventStoreDB gains nothing from grouping them into one write).
    */
+  /** its idempotency record is a stream of its own, written by the commit protocol for one key per commit */
+  readonly alsoRecords = false;
+
   async commit(commit: Commit): Promise<CommitResult> {
     checkCommitLimits(commit);
     checkCommitShape(commit);
-    // its idempotency record is a stream of its own, written by the commit protocol below for one key only
     if (commit.alsoRecorded?.length) throw new Error('the EventStoreDB store records one idempotency key per commit (alsoRecorded is not supported)');
     const t = commit.tenant;
     const keys = [

@@ -22,9 +22,11 @@ export type AfterCommit = (tenant: string, events: readonly RecordedEvent[], ann
  */
 export type Annex = {
   readonly records: readonly { readonly key: string; readonly payloadHash: string }[];
-  /** undoes what the annex staged outside the store (the outbox) when the commit does not land */
-  readonly undo?: (() => Promise<void>) | undefined;
-  /** runs once the commit landed and its after-commit step ran (notifications, once the view shows them) */
+  /**
+   * runs once the commit landed and its after-commit step ran (metrics; notifications, once the
+   * view shows them). Nothing is undone when the commit does not land: what the annex staged
+   * outside the store (the outbox) must be safe to leave behind.
+   */
   readonly landed?: (() => Promise<void>) | undefined;
 };
 
@@ -33,7 +35,7 @@ export type Annex = {
  * and answer an Annex, or answer undefined and add nothing. Runs for writes that are projected
  * after their commit and not split into parts. A failure leaves the write as it was.
  */
-export type BeforeCommit = (tenant: string, streams: readonly PendingStream[], now: number) => Promise<Annex | undefined>;
+export type BeforeCommit = (tenant: string, streams: readonly PendingStream[]) => Promise<Annex | undefined>;
 
 export type DecideContext = {
   /** the command's time, taken once: the idempotency record and every attempt use it */
@@ -136,18 +138,17 @@ export class CommandPipeline {
         const flight = new Promise<void>((resolve) => (landed = resolve));
         this.inFlight.add(flight);
         try {
-          let annex = await this.annex(cmd.tenant, decision, now);
+          let annex = await this.annex(cmd.tenant, decision);
           let outcome: Awaited<ReturnType<CommandPipeline['commit']>>;
           try {
             outcome = await this.commit(cmd, decision, now, annex?.annex);
           } catch (e) {
             // the annex made the commit too large (checked before anything is written): commit without it
             if (!annex || !(e instanceof DomainError) || e.code !== 'COMMIT_TOO_LARGE') throw e;
-            await annex.drop();
+            annex.rewind();
             annex = undefined;
             outcome = await this.commit(cmd, decision, now);
           }
-          if (outcome.status !== 'committed') await annex?.annex.undo?.();
           if (outcome.status === 'duplicate') return cmd.idempotency!.duplicate(outcome.payloadHash);
           if (outcome.status === 'committed') return await this.finish(cmd.tenant, decision, outcome.written, annex?.annex);
         } finally {
@@ -170,23 +171,22 @@ export class CommandPipeline {
   }
 
   /** The before-commit step's annex for a write, and how to take it back out; undefined when there is none. */
-  private async annex<R>(tenant: string, write: Write<R>, now: number): Promise<{ readonly annex: Annex; readonly drop: () => Promise<void> } | undefined> {
+  private async annex<R>(tenant: string, write: Write<R>): Promise<{ readonly annex: Annex; readonly rewind: () => void } | undefined> {
     if (!this.beforeCommit || write.project === false || write.parts) return undefined;
-    const rewind = write.streams.map((p) => p.mark());
-    const drop = async () => {
-      for (const r of rewind) r();
-      await annex?.undo?.();
+    const marks = write.streams.map((p) => p.mark());
+    const rewind = () => {
+      for (const back of marks) back();
     };
-    let annex: Annex | undefined;
     try {
-      annex = await this.beforeCommit(tenant, write.streams, now);
+      const annex = await this.beforeCommit(tenant, write.streams);
+      if (!annex) rewind();
+      return annex && { annex, rewind };
     } catch {
       // the write commits as it is; the after-commit step decides what the annex would have
       this.ports.metrics.increment('annex_failed');
-      for (const r of rewind) r();
+      rewind();
       return undefined;
     }
-    return annex && { annex, drop };
   }
 
   private async commit<R>(

@@ -73,8 +73,14 @@ export class EngagementRelay {
     const { deps } = this;
     const events = await this.ports.store.readStream(entry.tenant, entry.customerId, Math.max(0, entry.version - 1));
     const stored = events.find((e) => e.eventId === entry.eventId);
-    if (stored) {
-      const data = stored.data as { offerId?: string; offerTitle?: string; channel?: string };
+    const data = stored?.data as { outcome?: string; offerId?: string; offerTitle?: string; channel?: string } | undefined;
+    // an attempt staged a send and lost its commit to one that decided otherwise: nothing to send
+    if (stored && data?.outcome !== 'sent') {
+      await deps!.outbox.discard(entry.tenant, entry.decisionId);
+      this.ports.metrics.increment('engagement_outbox_discarded');
+      return 'discarded';
+    }
+    if (stored && data) {
       const notification: Notification = {
         ...entry.notification,
         offerId: data.offerId ?? entry.notification.offerId,

@@ -94,78 +94,70 @@ export class EngagementUseCase {
    * commit would. Undefined, adding nothing, when a trigger's stream is not one of the write's
    * active streams (react decides after the commit then).
    *
-   * No idempotency read first: a decision id derives from the stream and call, and the call's
-   * commit carries the call's own idempotency record, so a call that commits has not been decided
-   * before (a record past its TTL aside, when the call is ingested again anyway).
+   * A staged outbox entry is never taken back here: another attempt at the same call (a replica,
+   * a client's retry) stages the same decision id, and may be the one that commits. What never
+   * commits, the relay drops once it finds no sent decision of that id in the log.
    */
-  async annex(tenant: string, streams: readonly PendingStream[], now: number): Promise<Annex | undefined> {
+  async annex(tenant: string, streams: readonly PendingStream[]): Promise<Annex | undefined> {
     const recorded = streams.flatMap((p) => p.recorded);
     const triggers = triggersOf(recorded);
     if (triggers.length === 0) return undefined;
     const on = triggers.map((t) => streams.find((p) => p.before.id === t.streamId && p.current.status === 'active'));
     if (on.some((p) => p === undefined)) return undefined;
-    const { hasher, metrics } = this.ports;
+    const { hasher, metrics, store } = this.ports;
+    // the time the decisions are taken (the command's may be older: lock waits, retries)
+    const now = this.ports.clock.now();
     const records: { key: string; payloadHash: string }[] = [];
-    const staged: string[] = [];
-    const done: { readonly outcome: 'sent' | 'suppressed'; readonly send?: (() => Promise<void>) | undefined }[] = [];
-    const undo = async () => {
-      for (const id of staged) await this.options.outbox.discard(tenant, id);
-    };
-    try {
-      for (const [i, trigger] of triggers.entries()) {
-        if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
-          metrics.increment('engagement_skipped');
-          continue;
-        }
-        const pending = on[i]!;
-        const state = pending.current;
-        const view = await currentView(
-          this.ports.store,
-          this.ports.readModels,
-          tenant,
-          state,
-          streams.flatMap((p) => p.recorded),
-        );
-        const decision = decideEngagement({
-          now,
-          trigger,
-          view,
-          restricted: view.restricted || state.restricted,
-          offers: this.options.offers,
-          config: this.config,
-        });
-        if (!decision) continue;
-        const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
-        const eventId = `${decisionId}.0`;
-        const entry = decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, state.version + 1, eventId, decision, now) : undefined;
-        if (entry) {
-          // confirmed or published already: decided before (see above), so not again
-          if (!(await this.options.outbox.stage(entry))) {
-            this.duplicate(decisionId);
-            continue;
-          }
-          staged.push(decisionId);
-        }
-        pending.run({ type: 'RecordEngagement', decision: decisionData(decisionId, trigger, decision) }, this.stamp(now), (n) => `${decisionId}.${n}`);
-        records.push({ key: `engagement:${decisionId}`, payloadHash: decisionId });
-        done.push({
-          outcome: decision.outcome,
-          send: entry && (async () => void (await deliver(this.ports, this.options, { ...entry, confirmed: true }, now))),
-        });
+    const counted: Parameters<typeof metrics.increment>[0][] = [];
+    const sends: (() => Promise<void>)[] = [];
+    for (const [i, trigger] of triggers.entries()) {
+      if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
+        counted.push('engagement_skipped');
+        continue;
       }
-    } catch (e) {
-      await undo();
-      throw e;
+      const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
+      // decided before under this id (a call ingested again once its own record expired, a
+      // decision taken after its commit by an earlier version): not again
+      if (await store.getIdempotency(tenant, `engagement:${decisionId}`, now)) {
+        counted.push('engagement_duplicate');
+        continue;
+      }
+      const pending = on[i]!;
+      const state = pending.current;
+      const view = await currentView(
+        store,
+        this.ports.readModels,
+        tenant,
+        state,
+        streams.flatMap((p) => p.recorded),
+      );
+      const decision = decideEngagement({
+        now,
+        trigger,
+        view,
+        restricted: view.restricted || state.restricted,
+        offers: this.options.offers,
+        config: this.config,
+      });
+      if (!decision) continue;
+      const eventId = `${decisionId}.0`;
+      const entry = decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, state.version + 1, eventId, decision, now) : undefined;
+      // confirmed or published already: decided and committed before, so not again
+      if (entry && !(await this.options.outbox.stage(entry))) {
+        counted.push('engagement_duplicate');
+        continue;
+      }
+      pending.run({ type: 'RecordEngagement', decision: decisionData(decisionId, trigger, decision) }, this.stamp(now), (n) => `${decisionId}.${n}`);
+      records.push({ key: `engagement:${decisionId}`, payloadHash: decisionId });
+      counted.push(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
+      if (entry) sends.push(async () => void (await deliver(this.ports, this.options, { ...entry, confirmed: true }, now)));
     }
     return {
       records,
-      undo,
       landed: async () => {
-        for (const d of done) {
-          metrics.increment(d.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');
-          // the outbox relay publishes what fails here
-          if (d.send) await d.send().catch(() => metrics.increment('engagement_failed'));
-        }
+        for (const name of counted) metrics.increment(name);
+        // the outbox relay publishes what fails here
+        for (const send of sends) await send().catch(() => metrics.increment('engagement_failed'));
       },
     };
   }
@@ -243,7 +235,7 @@ export class EngagementUseCase {
           return {
             kind: 'write',
             streams: [pending],
-            onConflict: entry ? () => this.options.outbox.discard(tenant, decisionId) : undefined,
+            // a staged entry is left for the relay, as in `annex`: another attempt may be the one that commits
             project: unprojected ? false : undefined,
             committed: async (recorded) => {
               metrics.increment(decision.outcome === 'sent' ? 'engagement_sent' : 'engagement_suppressed');

@@ -31,31 +31,32 @@ export const currentView = async (
   if (doc?.kind === 'view' && state.members.every((m) => doc.applied[m] !== undefined)) {
     const applied = doc.applied[state.id] ?? 0;
     if (applied >= state.version) return doc.view;
-    const missing = await between(store, tenant, state.id, applied, known);
-    if (!missing.some((m) => STRUCTURAL.has(m.event.type))) return missing.filter((m) => m.version <= state.version).reduce(evolveView, doc.view);
+    const missing = await between(store, tenant, state.id, applied, state.version, known);
+    if (!missing.some((m) => STRUCTURAL.has(m.event.type))) return missing.reduce(evolveView, doc.view);
   }
-  const events: RecordedEvent[] = [];
   // no doc yet: a new customer's whole stream is often in hand (its first call)
-  for (const id of [state.id, ...state.members]) events.push(...(await between(store, tenant, id, 0, known)));
-  return foldCluster(
-    state.id,
-    state.members,
-    events.filter((r) => r.streamId !== state.id || r.version <= state.version),
-  );
+  const events: RecordedEvent[] = [];
+  for (const id of [state.id, ...state.members])
+    events.push(...(await between(store, tenant, id, 0, id === state.id ? state.version : Number.POSITIVE_INFINITY, known)));
+  return foldCluster(state.id, state.members, events);
 };
 
 /**
- * The stream's events after version `after`: the run of events in hand that ends with the newest
- * of them, and from the log only what comes before that run (nothing is read when it reaches back
- * to `after`).
+ * The stream's events after version `after` up to `upTo`: from the events in hand alone when they
+ * hold every one of them; else the log's, followed by those in hand beyond the log's last (the
+ * write's own, not committed yet).
  */
-const between = async (store: EventStore, tenant: string, streamId: string, after: number, known: readonly RecordedEvent[]): Promise<RecordedEvent[]> => {
-  const held = known.filter((r) => r.streamId === streamId && r.version > after).sort((a, b) => a.version - b.version);
-  let first = held.length - 1;
-  while (first > 0 && held[first - 1]!.version === held[first]!.version - 1) first--;
-  const run = first < 0 ? [] : held.slice(first);
-  const from = run[0]?.version ?? Number.POSITIVE_INFINITY;
-  if (from === after + 1) return run;
-  const logged = (await store.readStream(tenant, streamId, after)).filter((s) => s.version < from).map((s) => decodeReadable(s));
-  return [...logged, ...run];
+const between = async (
+  store: EventStore,
+  tenant: string,
+  streamId: string,
+  after: number,
+  upTo: number,
+  known: readonly RecordedEvent[],
+): Promise<RecordedEvent[]> => {
+  const held = known.filter((r) => r.streamId === streamId && r.version > after && r.version <= upTo).sort((a, b) => a.version - b.version);
+  if (held.length === upTo - after && held.every((r, i) => r.version === after + 1 + i)) return held;
+  const logged = (await store.readStream(tenant, streamId, after)).filter((s) => s.version <= upTo).map((s) => decodeReadable(s));
+  const last = logged.at(-1)?.version ?? after;
+  return [...logged, ...held.filter((r) => r.version > last)];
 };

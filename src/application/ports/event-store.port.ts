@@ -71,6 +71,8 @@ export type CommitResult =
 export type ReadAllPage = { readonly events: readonly StoredEvent[]; readonly next?: string | undefined };
 
 export interface EventStore {
+  /** false: the store refuses a commit with `alsoRecorded` (it records one idempotency key per commit) */
+  readonly alsoRecords?: boolean | undefined;
   commit(commit: Commit): Promise<CommitResult>;
   /** events of one stream with version > afterVersion, in version order */
   readStream(tenant: string, streamId: string, afterVersion?: number): Promise<readonly StoredEvent[]>;

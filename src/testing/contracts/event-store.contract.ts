@@ -269,6 +269,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
       if (options.alsoRecords === false) {
         it('refuses a commit with more idempotency records, writing nothing', async () => {
           const a = newId();
+          expect(store.alsoRecords).toBe(false);
           const also = [{ key: 'dec-refused', payloadHash: 'hd', expiresAt: Date.now() + DAY }];
           await expect(
             commit({
@@ -282,6 +283,7 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
         });
       } else {
         it('records written with a commit, unchecked, answer later commits under their keys as duplicates', async () => {
+          expect(store.alsoRecords).not.toBe(false);
           const a = newId();
           const b = newId();
           const expiresAt = Date.now() + DAY;

@@ -51,7 +51,6 @@ const annexing =
     log.push('annexed');
     return {
       records: Array.from({ length: records }, (_, i) => ({ key: `annex-${i}`, payloadHash: `h-${i}` })),
-      undo: async () => void log.push('undone'),
       landed: async () => void log.push('landed'),
     };
   };
@@ -82,19 +81,19 @@ describe('the command pipeline', () => {
     for (const i of [0, 1]) await expect(h.ports.store.getIdempotency(TENANT, `annex-${i}`, h.clock.now())).resolves.toMatchObject({ payloadHash: `h-${i}` });
   });
 
-  it('drops an annex that makes the commit too large, undoing what it staged, and commits the write as it was', async () => {
+  it('drops an annex that makes the commit too large and commits the write as it was', async () => {
     const h = makeHarness();
     const log: string[] = [];
     const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
     // one event and 100 records: one item over DynamoDB's transaction limit, which every store keeps
     const out = await pipelineOf(h, undefined, after, annexing(log, 0, 100)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
     expect(out).toEqual({ id: 'c-1', events: 1 });
-    expect(log).toEqual(['annexed', 'undone', 'after 1 false']);
+    expect(log).toEqual(['annexed', 'after 1 false']);
     await expect(h.ports.store.getIdempotency(TENANT, 'annex-0', h.clock.now())).resolves.toBeUndefined();
     // and an annex whose events overflow it is taken back out of the write's streams too
     const log2: string[] = [];
     await pipelineOf(h, undefined, undefined, annexing(log2, 100, 0)).run({ tenant: TENANT, name: 'register', decide: register('c-2') });
-    expect(log2).toEqual(['annexed', 'undone']);
+    expect(log2).toEqual(['annexed']);
     expect((await h.ports.store.readStream(TENANT, 'c-2')).map((e) => e.eventId)).toEqual(['c-2.0']);
   });
 

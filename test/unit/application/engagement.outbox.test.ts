@@ -119,6 +119,28 @@ describe('engagement outbox', () => {
     expect(h.notifier.calls).toBe(0);
   });
 
+  it('drops a staged send whose decision was committed suppressed (an attempt that lost its commit to one that decided otherwise)', async () => {
+    const h = makeEngagementHarness();
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: false }));
+    const customerId = (await viewOfUser(h, T, 'u-1')).customerId;
+    const [suppressed] = await decisionEvents(h, T);
+    expect(suppressed).toMatchObject({ outcome: 'suppressed' });
+    // staged as a send under the committed decision's id and event id, by the attempt that lost
+    await h.outbox.stage(
+      outboxEntry(T, suppressed!.decisionId as string, {
+        customerId,
+        eventId: suppressed!.eventId as string,
+        version: 1,
+        createdAt: h.clock.now(),
+        nextAttemptAt: h.clock.now() + 30 * SECOND,
+      }),
+    );
+    h.clock.advance(30 * SECOND);
+    expect(await h.core.engagement.relay.flush()).toMatchObject({ discarded: 1, published: 0 });
+    expect(h.outbox.all()).toEqual([]);
+    expect(h.notifier.calls).toBe(0);
+  });
+
   it('runs as a background loop until stopped', async () => {
     const h = makeEngagementHarness();
     h.notifier.failNext(1);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
 import type { Commit, CommitResult } from '../../../src/application/ports/event-store.port.js';
 import type { EngagementHarness } from '../../support/engagement-harness.js';
+import { currentView } from '../../../src/application/engagement/engagement.view.js';
 import { decisionEvents, interestCall, makeEngagementHarness, viewOfUser } from '../../support/engagement-harness.js';
 
 // Engagement through the whole core on in-memory adapters: Segment calls in, decisions recorded
@@ -244,14 +245,8 @@ describe("engagement decided within the call's commit (inline projection)", () =
     expect(h.ports.metrics.snapshot()).toMatchObject({ engagement_sent: 1 });
   });
 
-  it('a call that loses its race takes back its staged notification, and is decided again with the commit that lands', async () => {
+  it('a call that loses its race is decided again with the commit that lands, its first staging overwritten', async () => {
     const h = makeEngagementHarness();
-    const discarded: string[] = [];
-    const discard = h.outbox.discard.bind(h.outbox);
-    h.outbox.discard = async (tenant, id, why) => {
-      discarded.push(id);
-      return discard(tenant, id, why);
-    };
     // the first commit loses to a writer nobody sees: nothing written, the pipeline decides again
     const commits = watchCommits(h, (_c, n) => (n === 0 ? { status: 'conflict', current: { streams: {}, claims: {} } } : undefined));
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
@@ -259,9 +254,31 @@ describe("engagement decided within the call's commit (inline projection)", () =
     expect(commits.map((c) => typesOf(c.commit).at(-1))).toEqual(['EngagementDecided', 'EngagementDecided']);
     const decisions = await decisionEvents(h, T);
     expect(decisions).toHaveLength(1);
-    expect(discarded).toEqual([decisions[0]!.decisionId]);
     expect(h.outbox.all()).toEqual([expect.objectContaining({ decisionId: decisions[0]!.decisionId, status: 'published' })]);
     expect(h.notifier.published).toHaveLength(1);
+    expect(h.ports.metrics.snapshot()).toMatchObject({ engagement_sent: 1 });
+  });
+
+  it('leaves the outbox entry of another attempt at the same call alone: a duplicate takes nothing back', async () => {
+    const h = makeEngagementHarness();
+    const call = interestCall('u-1', 'electronics', { marketing: true, messageId: 'm-1' });
+    // attempt A (another replica) commits the call and its decision, and its publish fails
+    h.notifier.failNext(1);
+    await h.core.ingest.ingest(T, h.web, call);
+    const [entry] = h.outbox.all();
+    expect(entry).toMatchObject({ status: 'pending', confirmed: true, attempts: 1 });
+    // attempt B of the same call got past the idempotency read before A committed: it decides,
+    // stages the same decision id, and its commit answers duplicate
+    const getIdempotency = h.ports.store.getIdempotency.bind(h.ports.store);
+    h.ports.store.getIdempotency = async (tenant, key, now) => (key.startsWith('engagement:') ? getIdempotency(tenant, key, now) : undefined);
+    h.clock.advance(1_000);
+    const again = await h.core.ingest.ingest(T, h.web, call);
+    expect(again.status).toBe('duplicate');
+    // A's entry is still there for the relay, which publishes it
+    expect(h.outbox.all()).toEqual([expect.objectContaining({ decisionId: entry!.decisionId, status: 'pending' })]);
+    h.clock.advance(60 * 60_000);
+    await expect(h.core.engagement.relay.flush()).resolves.toMatchObject({ published: 1 });
+    expect(h.notifier.published.map((n) => n.decisionId)).toEqual([entry!.decisionId]);
   });
 
   it('when deciding before the commit fails, the call commits as it is and is decided after it, in a commit of its own', async () => {
@@ -289,12 +306,40 @@ describe("engagement decided within the call's commit (inline projection)", () =
     ]);
   });
 
-  it("decides after the commit, in a commit of its own, when the store cannot take the decision's record (engagementInCommit off)", async () => {
-    const h = makeEngagementHarness({ engagementInCommit: false });
+  it.each([
+    ['engagementInCommit is off', false, undefined],
+    ['the store says it cannot write more than one idempotency record (alsoRecords: false)', true, false],
+  ] as const)('decides after the commit, in a commit of its own, when %s', async (_why, inCommit, alsoRecords) => {
+    const h = makeEngagementHarness({ engagementInCommit: inCommit });
+    if (alsoRecords === false) Object.assign(h.ports.store, { alsoRecords });
     const commits = watchCommits(h);
     await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
     expect(commits.map((c) => c.commit.alsoRecorded)).toEqual([undefined, undefined]);
     expect(commits.map((c) => typesOf(c.commit).includes('EngagementDecided'))).toEqual([false, true]);
     expect(h.notifier.published).toHaveLength(1);
+  });
+
+  it("reads the log for what is committed beyond the events in hand: the view a decision sees is the state's whole", async () => {
+    // nothing is projected by the core here: the test projects the first call itself
+    const h = makeEngagementHarness({ inlineProjection: false, engagementInCommit: false });
+    const calls = ['m-1', 'm-2', 'm-3'].map((messageId, i) => interestCall('u-1', ['books', 'electronics', 'garden'][i]!, { marketing: i !== 2, messageId }));
+    const owner = async () => [...(await h.ports.store.readClaims(T, [h.ports.hasher.claimKey(T, 'user_id', 'u-1')])).values()][0]!;
+    await h.core.ingest.ingest(T, h.web, calls[0]!);
+    const id = await owner();
+    const first = (await h.ports.store.readStream(T, id)).map((s) => decodeReadable(s));
+    await h.core.projector.apply(T, first, h.ports.readModels);
+    await h.core.ingest.ingest(T, h.web, calls[1]!);
+    await h.core.ingest.ingest(T, h.web, calls[2]!);
+    const all = (await h.ports.store.readStream(T, id)).map((s) => decodeReadable(s));
+    const second = all.filter((r) => r.messageId === 'm-2');
+    expect(second.length).toBeGreaterThan(0);
+    expect(all.at(-1)!.messageId).toBe('m-3');
+    const state = await h.core.repo.load(T, id);
+    expect(state.version).toBe(all.at(-1)!.version);
+    // the second call's events in hand, the third's (a marketing withdrawal) only in the log
+    const fromHand = await currentView(h.ports.store, h.ports.readModels, T, state, second);
+    const fromLog = await currentView(h.ports.store, h.ports.readModels, T, state, []);
+    expect(fromHand).toEqual(fromLog);
+    expect(JSON.stringify(fromHand)).toContain('garden');
   });
 });
