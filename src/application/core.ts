@@ -14,7 +14,7 @@ import { decodeReadable, EventCodec } from './event-codec.js';
 import { identityChangesOf } from './identity-changes.js';
 import type { IdentityFeed } from './ports/identity-feed.port.js';
 import type { RecordedEvent } from '../domain/customer/customer.events.js';
-import { DEFAULT_MATCH_BOOK_OPTIONS, MatchBookProjection, type MatchBookOptions } from './matching/match-book.projection.js';
+import { DEFAULT_MATCH_BOOK_OPTIONS, MatchBookProjection, MatchDecisionsSeen, type MatchBookOptions } from './matching/match-book.projection.js';
 import { MatchDecisions } from './matching/match-decisions.use-case.js';
 import { MatchScan } from './matching/match-scan.use-case.js';
 import { IngestUseCase, type IngestSource } from './ingest/ingest.use-case.js';
@@ -150,7 +150,17 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const rekeyClaims = once(() => new RekeyClaims(ports, repo(), codec(), pipeline()));
   // the match book is rebuilt after the views it reads (its model fitted again)
   const rebuild = once(
-    () => new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports, (tenant) => matchBook().rebuild(tenant)),
+    () =>
+      new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports, (tenant) => {
+        // the rebuild's own pass over the log gathers the book's decisions: the log is read once
+        const seen = new MatchDecisionsSeen();
+        return {
+          see: (streamId, event) => {
+            if (MatchDecisionsSeen.TYPES.has(event.type)) seen.see(streamId, event);
+          },
+          finish: () => matchBook().rebuild(tenant, seen),
+        };
+      }),
   );
   const quarantine = once(() => new QuarantineUseCases(ports.quarantine, ingest(), ports.clock, options.sourceOf, ports));
   const history = once(() => new EngagementQueries(ports.readModels, repo(), ports.ledger));

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerEvent, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { blockingKeys, candidatePairs } from '../../domain/matching/blocking.js';
 import {
   addFieldCounts,
@@ -281,8 +281,12 @@ export class MatchBookProjection {
   }
 
   /** Fits the model again to the tenant's current views and writes the whole book (decisions read from the log). */
-  async rebuild(tenant: string): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
-    return this.lock.run([tenant], () => this.rebuildLocked(tenant));
+  /**
+   * `decisions`: the rejections and undone auto-merges, when the caller has just read the whole
+   * log (a full rebuild, through MatchDecisionsSeen); else they are read from the log here.
+   */
+  async rebuild(tenant: string, decisions?: MatchDecisionsSeen): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    return this.lock.run([tenant], () => this.rebuildLocked(tenant, decisions ?? 'log'));
   }
 
   /**
@@ -296,7 +300,7 @@ export class MatchBookProjection {
   /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit); each field's refits as counted in the model entry */
   private async rebuildLocked(
     tenant: string,
-    decisionsFrom: 'log' | 'book' = 'log',
+    decisionsFrom: 'log' | 'book' | MatchDecisionsSeen = 'log',
   ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
     const previous = await this.modelEntry(tenant);
     const records: Record<string, MatchRecord> = {};
@@ -326,7 +330,12 @@ export class MatchBookProjection {
           ...DEFAULT_THRESHOLDS,
         });
     const model = this.options.model ?? fitted!.model;
-    const decisions = decisionsFrom === 'log' ? await this.decisionsFromLog(tenant) : await this.decisionsFromBook(tenant);
+    const decisions =
+      decisionsFrom === 'log'
+        ? await this.decisionsFromLog(tenant)
+        : decisionsFrom === 'book'
+          ? await this.decisionsFromBook(tenant)
+          : decisionsFrom.decisions();
     const book = buildBook(model, records, decisions, undefined, fitted && { pairs, vectors: fitted.vectors });
     const coverage = coverageAtFit(list, previous?.entry.coverage?.refits ?? {});
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length, coverage }, 1)];
@@ -339,25 +348,15 @@ export class MatchBookProjection {
 
   /** Rejections and undone auto-merges, from the log; none naming an erased customer. */
   private async decisionsFromLog(tenant: string) {
-    const decisions: Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>[] = [];
-    const autoMerges = new Set<string>();
-    const erased = new Set<string>();
+    const seen = new MatchDecisionsSeen();
     let after: string | undefined;
     for (;;) {
       const page = await this.ports.store.readAll(tenant, { after, limit: 1_000 });
-      for (const s of page.events) {
-        if (s.type !== 'MatchRejected' && s.type !== 'CustomerMerged' && s.type !== 'CustomerUnmerged' && s.type !== 'CustomerErased') continue;
-        const e = decodeReadable(s).event;
-        if (e.type === 'MatchRejected') decisions.push({ type: 'SuggestionRejected', customerIds: [s.streamId, e.data.otherId] });
-        else if (e.type === 'CustomerMerged' && e.data.evidence.actor === AUTO_MERGE_ACTOR) autoMerges.add(e.data.mergeId);
-        else if (e.type === 'CustomerUnmerged' && autoMerges.has(e.data.mergeId))
-          decisions.push({ type: 'AutoMergeUndone', customerIds: [s.streamId, e.data.absorbedId] });
-        else if (e.type === 'CustomerErased') erased.add(s.streamId);
-      }
+      for (const s of page.events) if (MatchDecisionsSeen.TYPES.has(s.type)) seen.see(s.streamId, decodeReadable(s).event);
       if (!page.next || page.events.length === 0) break;
       after = page.next;
     }
-    return decisions.filter((d) => !d.customerIds.some((id) => erased.has(id)));
+    return seen.decisions();
   }
 
   /** Rejections and undone auto-merges as the stored book holds them (each pair is on both sides). */
@@ -589,3 +588,30 @@ const partners = (e: CustomerEntry, id: string): string[] => [
   ...e.rejected,
   ...e.autoMergeUndone,
 ];
+
+type MatchDecision = Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>;
+
+/**
+ * The match book's decisions (rejections, undone auto-merges) gathered from a pass over the whole
+ * log in log order: the book's own, or a rebuild's of the views, which so reads the log once.
+ */
+export class MatchDecisionsSeen {
+  /** the only event types it looks at */
+  static readonly TYPES: ReadonlySet<string> = new Set(['MatchRejected', 'CustomerMerged', 'CustomerUnmerged', 'CustomerErased']);
+  private readonly found: MatchDecision[] = [];
+  private readonly autoMerges = new Set<string>();
+  private readonly erased = new Set<string>();
+
+  see(streamId: string, e: CustomerEvent): void {
+    if (e.type === 'MatchRejected') this.found.push({ type: 'SuggestionRejected', customerIds: [streamId, e.data.otherId] });
+    else if (e.type === 'CustomerMerged' && e.data.evidence.actor === AUTO_MERGE_ACTOR) this.autoMerges.add(e.data.mergeId);
+    else if (e.type === 'CustomerUnmerged' && this.autoMerges.has(e.data.mergeId))
+      this.found.push({ type: 'AutoMergeUndone', customerIds: [streamId, e.data.absorbedId] });
+    else if (e.type === 'CustomerErased') this.erased.add(streamId);
+  }
+
+  /** none naming an erased customer */
+  decisions(): MatchDecision[] {
+    return this.found.filter((d) => !d.customerIds.some((id) => this.erased.has(id)));
+  }
+}

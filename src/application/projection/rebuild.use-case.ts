@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerEvent, RecordedEvent } from '../../domain/customer/customer.events.js';
 import type { CorePorts } from '../deps.js';
 import { recordedEvent } from '../event-codec.js';
 import type { EventStore } from '../ports/event-store.port.js';
@@ -30,6 +30,11 @@ export class ScratchDocs implements ViewDocs {
   }
 }
 
+export type AfterViews = (tenant: string) => {
+  readonly see: (streamId: string, event: CustomerEvent) => void;
+  readonly finish: () => Promise<unknown>;
+};
+
 export class RebuildProjections {
   constructor(
     private readonly store: EventStore,
@@ -39,14 +44,19 @@ export class RebuildProjections {
     private readonly pageSize = 1_000,
     /** where rebuilds are recorded (admin.rebuild); without it they are not audited */
     private readonly audit?: Pick<CorePorts, 'audit' | 'ids'> | undefined,
-    /** read models built from the views, rebuilt once the views are (the match book) */
-    private readonly afterViews?: ((tenant: string) => Promise<unknown>) | undefined,
+    /**
+     * read models built from the views, rebuilt once the views are (the match book): `start` is
+     * handed every event of the rebuild's pass over the log, in log order, so that they need not
+     * read the log again; `finish` runs once the views are in place
+     */
+    private readonly afterViews?: AfterViews | undefined,
   ) {}
 
   /** Folds the log into scratch docs without touching the live read models. */
   async build(
     tenant: string,
     onProgress: (p: RebuildProgress) => void = () => {},
+    see?: ((streamId: string, event: CustomerEvent) => void) | undefined,
   ): Promise<{ readonly scratch: ScratchDocs; readonly events: number; readonly lastPosition?: string | undefined }> {
     const started = this.clock.now();
     const generation = new Generation();
@@ -70,6 +80,7 @@ export class RebuildProjections {
         }
         // the stored event is the envelope: a RecordedEvent only for what the projector takes
         const event = this.projector.decodeEventForView(s, key);
+        see?.(s.streamId, event);
         if (others.length > 0 && GENERATION_TYPES.has(event.type)) {
           await this.projector.apply(tenant, others, generation, keys);
           others.length = 0;
@@ -98,21 +109,24 @@ export class RebuildProjections {
     onProgress?: (p: RebuildProgress) => void,
     options: { readonly actor?: string | undefined } = {},
   ): Promise<{ readonly events: number; readonly docs: number }> {
-    const { scratch, events, lastPosition } = await this.build(tenant, onProgress);
+    const after = this.afterViews?.(tenant);
+    const { scratch, events, lastPosition } = await this.build(tenant, onProgress, after?.see);
     await this.readModels.replaceAll(tenant, scratch.docs.values());
     // events committed while the new generation was being built: fold them in (duplicates skip)
     const keys = new Map<string, DataKey | null>();
-    let after = lastPosition;
+    let from = lastPosition;
     let tail = 0;
     for (;;) {
-      const page = await this.store.readAll(tenant, { after, limit: this.pageSize });
+      const page = await this.store.readAll(tenant, { after: from, limit: this.pageSize });
       if (page.events.length === 0) break;
-      await this.projector.apply(tenant, await this.projector.decodeAll(tenant, page.events, keys), this.readModels, keys);
+      const decoded = await this.projector.decodeAll(tenant, page.events, keys);
+      for (const r of decoded) after?.see(r.streamId, r.event);
+      await this.projector.apply(tenant, decoded, this.readModels, keys);
       tail += page.events.length;
-      after = page.events.at(-1)?.position ?? page.next;
+      from = page.events.at(-1)?.position ?? page.next;
       if (!page.next) break;
     }
-    await this.afterViews?.(tenant);
+    await after?.finish();
     const result = { events: events + tail, docs: scratch.docs.size };
     const actor = options.actor ?? 'system';
     if (this.audit)

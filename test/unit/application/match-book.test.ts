@@ -139,7 +139,16 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     for (let i = 16; i < 36; i++) await identify(h, { userId: `u-${i}` }, person(i));
     expect((await h.core.matchBook.model(TENANT)).version).not.toBe(before);
     expect(await matchesOf(h, ids[3]!)).toEqual([]);
-    await h.core.rebuild.rebuild(TENANT);
+    // a full rebuild reads the log once: the book takes the rejection from the views' pass
+    let read = 0;
+    const readAll = h.ports.store.readAll.bind(h.ports.store);
+    h.ports.store.readAll = async (tenant, options) => {
+      const page = await readAll(tenant, options);
+      read += page.events.length;
+      return page;
+    };
+    const rebuilt = await h.core.rebuild.rebuild(TENANT);
+    expect(read).toBe(rebuilt.events);
     expect(await matchesOf(h, twin)).toEqual([]);
 
     // rejecting it again, or a pair never suggested, is refused naming the field
