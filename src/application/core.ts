@@ -158,7 +158,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
           see: (streamId, event) => {
             if (MatchDecisionsSeen.TYPES.has(event.type)) seen.see(streamId, event);
           },
-          finish: () => matchBook().rebuild(tenant, seen),
+          finish: (views) => matchBook().rebuild(tenant, seen, views),
         };
       }),
   );

@@ -284,9 +284,15 @@ export class MatchBookProjection {
   /**
    * `decisions`: the rejections and undone auto-merges, when the caller has just read the whole
    * log (a full rebuild, through MatchDecisionsSeen); else they are read from the log here.
+   * `views`: every view doc of the tenant as the store now holds them, when the caller has them in
+   * hand (a rebuild that just wrote them); else they are listed from the store.
    */
-  async rebuild(tenant: string, decisions?: MatchDecisionsSeen): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
-    return this.lock.run([tenant], () => this.rebuildLocked(tenant, decisions ?? 'log'));
+  async rebuild(
+    tenant: string,
+    decisions?: MatchDecisionsSeen,
+    views?: Iterable<ViewDoc>,
+  ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    return this.lock.run([tenant], () => this.rebuildLocked(tenant, decisions ?? 'log', views));
   }
 
   /**
@@ -301,19 +307,24 @@ export class MatchBookProjection {
   private async rebuildLocked(
     tenant: string,
     decisionsFrom: 'log' | 'book' | MatchDecisionsSeen = 'log',
+    views?: Iterable<ViewDoc>,
   ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
     const previous = await this.modelEntry(tenant);
     const records: Record<string, MatchRecord> = {};
-    let after: string | undefined;
-    do {
-      const page = await this.ports.readModels.list(tenant, { after, limit: 500 });
-      for (const doc of page.docs)
-        if (doc.kind === 'view') {
-          const r = matchRecordOfView(doc.view);
-          if (!isEmptyRecord(r)) records[doc.customerId] = r;
-        }
-      after = page.next;
-    } while (after !== undefined);
+    const take = (doc: ViewDoc) => {
+      if (doc.kind !== 'view') return;
+      const r = matchRecordOfView(doc.view);
+      if (!isEmptyRecord(r)) records[doc.customerId] = r;
+    };
+    if (views) for (const doc of views) take(doc);
+    else {
+      let after: string | undefined;
+      do {
+        const page = await this.ports.readModels.list(tenant, { after, limit: 500 });
+        for (const doc of page.docs) take(doc);
+        after = page.next;
+      } while (after !== undefined);
+    }
     const ids = Object.keys(records).sort();
     const list = ids.map((id) => records[id]!);
     const pairs = candidatePairs(list);
