@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { CustomerState } from '../../domain/customer/customer.state.js';
 import {
   decideEngagement,
   decisionData,
@@ -124,21 +125,13 @@ export class EngagementUseCase {
       }
       const pending = on[i]!;
       const state = pending.current;
-      const view = await currentView(
-        store,
-        this.ports.readModels,
+      const decision = await this.choose(
         tenant,
+        trigger,
         state,
         streams.flatMap((p) => p.recorded),
-      );
-      const decision = decideEngagement({
         now,
-        trigger,
-        view,
-        restricted: view.restricted || state.restricted,
-        offers: this.options.offers,
-        config: this.config,
-      });
+      );
       if (!decision) continue;
       const eventId = `${decisionId}.0`;
       const entry = decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, state.version + 1, eventId, decision, now) : undefined;
@@ -160,6 +153,12 @@ export class EngagementUseCase {
         for (const send of sends) await send().catch(() => metrics.increment('engagement_failed'));
       },
     };
+  }
+
+  /** The policy's answer for a trigger, against the cluster's view as of `state` (see currentView). */
+  private async choose(tenant: string, trigger: Trigger, state: CustomerState, known: readonly RecordedEvent[] | undefined, now: number) {
+    const view = await currentView(this.ports.store, this.ports.readModels, tenant, state, known);
+    return decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
   }
 
   private stamp(now: number) {
@@ -200,7 +199,7 @@ export class EngagementUseCase {
   }
 
   async decide(tenant: string, trigger: Trigger, unprojected?: Unprojected & { readonly known: readonly RecordedEvent[] }): Promise<EngagementOutcome> {
-    const { store, hasher, clock, metrics } = this.ports;
+    const { hasher, clock, metrics } = this.ports;
     const now = clock.now();
     if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
       metrics.increment('engagement_skipped');
@@ -215,15 +214,7 @@ export class EngagementUseCase {
         decide: async () => {
           const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
           if (state.status !== 'active') return { kind: 'answer', result: { status: 'skipped', why: 'not-active' } };
-          const view = await currentView(store, this.ports.readModels, tenant, state, unprojected?.known);
-          const decision = decideEngagement({
-            now,
-            trigger,
-            view,
-            restricted: view.restricted || state.restricted,
-            offers: this.options.offers,
-            config: this.config,
-          });
+          const decision = await this.choose(tenant, trigger, state, unprojected?.known, now);
           if (!decision) return { kind: 'answer', result: { status: 'skipped', why: 'no-offer' } };
           const data = decisionData(decisionId, trigger, decision);
           const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);
