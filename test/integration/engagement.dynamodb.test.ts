@@ -79,3 +79,64 @@ describe('engagement on DynamoDB with Streams projection', () => {
     expect((await app.core.ports.store.readStream(tenant, id)).filter((e) => e.type === 'EngagementDecided')).toHaveLength(1);
   }, 60_000);
 });
+
+describe('engagement on DynamoDB with inline projection', () => {
+  let app: App;
+  const tables = { events: `engi-events-${run}`, outbox: `engi-outbox-${run}` };
+  beforeAll(async () => {
+    const config = loadConfig({
+      C360_STORE: 'dynamodb',
+      C360_PROJECTION: 'inline',
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+      C360_EVENTS_TABLE: tables.events,
+      C360_VIEWS_TABLE: `engi-views-${run}`,
+      C360_KEYS_TABLE: `engi-keys-${run}`,
+      C360_QUARANTINE_TABLE: `engi-quarantine-${run}`,
+      C360_OUTBOX_TABLE: tables.outbox,
+      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+      C360_MASTER_KEY: randomBytes(32).toString('base64'),
+    });
+    app = await buildApp(config);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("commits the decision in the call's own transaction, with its idempotency record, and never a second one", async () => {
+    const tenant = `t-${run}`;
+    const web = app.sourceOf(tenant, 'web');
+    const call = interestCall('dyn-i1', 'electronics', { marketing: true, city: 'Cape Town', messageId: 'dyn-i-m1' });
+    const commits: string[][] = [];
+    const store = app.core.ports.store;
+    const commit = store.commit.bind(store);
+    store.commit = async (c) => {
+      commits.push(c.streams.flatMap((s) => s.events.map((e) => e.type)));
+      return commit(c);
+    };
+    expect((await app.core.ingest.ingest(tenant, web, call)).status).toBe('accepted');
+    // one commit, the decision last in it, and the view already shows it (projected inline)
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.at(-1)).toBe('EngagementDecided');
+    const found = await app.core.queries.findByIdentifier(tenant, 'user_id', 'dyn-i1');
+    if (found.kind !== 'view') throw new Error('expected a view');
+    const id = found.customer.customerId;
+    const decided = (await store.readStream(tenant, id)).filter((e) => e.type === 'EngagementDecided');
+    expect(decided.map((e) => e.data)).toEqual([expect.objectContaining({ outcome: 'sent', offerId: 'cpt-electronics-collect' })]);
+    const decisionId = (decided[0]!.data as { decisionId: string }).decisionId;
+    await expect(store.getIdempotency(tenant, `engagement:${decisionId}`, Date.now())).resolves.toMatchObject({ payloadHash: decisionId });
+    expect(found.customer.engagement).toMatchObject({ sent: 1 });
+    expect(await new DynamoDbOutbox(client, { tableName: tables.outbox }).get(tenant, decisionId)).toMatchObject({ status: 'published', confirmed: true });
+
+    // the call again is a duplicate; the stream handed over again answers nothing; the call's events alone find the record
+    expect((await app.core.ingest.ingest(tenant, web, call)).status).toBe('duplicate');
+    const events = (await store.readStream(tenant, id)).map((s) => decodeReadable(s));
+    expect(await app.core.engagement.react(tenant, events)).toEqual([]);
+    expect(
+      await app.core.engagement.react(
+        tenant,
+        events.filter((r) => r.event.type !== 'EngagementDecided'),
+      ),
+    ).toEqual([expect.objectContaining({ status: 'duplicate', decisionId })]);
+    expect((await store.readStream(tenant, id)).filter((e) => e.type === 'EngagementDecided')).toHaveLength(1);
+  }, 60_000);
+});
