@@ -86,7 +86,7 @@ describe('on the EventStoreDB stand-in', () => {
 // printed, so a skipped run says why in the test output
 if (!real)
   console.log(
-    'SKIPPED: the real-EventStoreDB contract (26 tests) needs ESDB_CONNECTION_STRING=esdb://...; no EventStoreDB server can be installed from npm here, so the same contract runs on the stand-in above',
+    'SKIPPED: the real-EventStoreDB run of the contract (every test the stand-in runs above) needs ESDB_CONNECTION_STRING=esdb://...; no EventStoreDB server can be installed from npm here, so the same contract runs on the stand-in above',
   );
 
 describe.skipIf(!real)(`real EventStoreDB${real ? '' : ' (skipped: ESDB_CONNECTION_STRING not set)'}`, () => {
