@@ -152,13 +152,15 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const rebuild = once(
     () =>
       new RebuildProjections(ports.store, ports.readModels, projector(), ports.clock, undefined, ports, (tenant) => {
-        // the rebuild's own pass over the log gathers the book's decisions: the log is read once
+        // where the log reads in commit order, the rebuild's own pass gathers the book's decisions
+        // and its docs stand for the store's: the log is read once, the views not at all
+        if (ports.store.logInCommitOrder !== true) return { see: () => {}, finish: () => matchBook().rebuild(tenant) };
         const seen = new MatchDecisionsSeen();
         return {
           see: (streamId, event) => {
             if (MatchDecisionsSeen.TYPES.has(event.type)) seen.see(streamId, event);
           },
-          finish: (views) => matchBook().rebuild(tenant, seen, views),
+          finish: (views, through) => matchBook().rebuild(tenant, { seen, through, views }),
         };
       }),
   );

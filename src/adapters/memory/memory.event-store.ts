@@ -57,6 +57,8 @@ const withPosition = (e: StoredEvent, position: string): StoredEvent =>
  * (StoredEvent is readonly), as they always shared the events' data.
  */
 export class MemoryEventStore implements EventStore {
+  /** the log is one array, appended in commit order */
+  readonly logInCommitOrder = true;
   private readonly tenants = new Map<string, TenantLog>();
 
   constructor(private readonly clock: Clock = { now: Date.now }) {}

@@ -79,6 +79,8 @@ const toEvent = (row: EventRow): StoredEvent => {
 };
 
 export class SqliteEventStore implements EventStore {
+  /** positions are rowids, taken under SQLite's one writer: commit order, visible once committed */
+  readonly logInCommitOrder = true;
   /** transactions written, commits settled through them, largest group so far */
   readonly stats = { transactions: 0, commits: 0, largestGroup: 0 };
   private readonly clock: Clock;

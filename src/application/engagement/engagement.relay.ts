@@ -40,7 +40,8 @@ export class EngagementRelay {
         report.discarded++;
         continue;
       }
-      const ready = entry.confirmed ? entry : await this.confirm(entry, now);
+      // a confirmed entry too: what goes out is the decision the log holds, whichever attempt staged the entry
+      const ready = await this.confirm(entry, now);
       if (ready === 'discarded') report.discarded++;
       else if (ready === 'waiting') report.waiting++;
       else if (await deliver(this.ports, this.deps, ready, now)) report.published++;
@@ -90,6 +91,8 @@ export class EngagementRelay {
       };
       return { ...entry, notification, confirmed: true };
     }
+    // confirmed by the attempt that committed it: sent as staged
+    if (entry.confirmed) return entry;
     // an erased customer gets nothing more; a commit that never landed leaves nothing to send
     if (events.some((e) => e.type === 'CustomerErased') || now - entry.createdAt >= 2 * RELAY_GRACE_MS) {
       await deps!.outbox.discard(entry.tenant, entry.decisionId);

@@ -282,17 +282,14 @@ export class MatchBookProjection {
 
   /** Fits the model again to the tenant's current views and writes the whole book (decisions read from the log). */
   /**
-   * `decisions`: the rejections and undone auto-merges, when the caller has just read the whole
-   * log (a full rebuild, through MatchDecisionsSeen); else they are read from the log here.
-   * `views`: every view doc of the tenant as the store now holds them, when the caller has them in
-   * hand (a rebuild that just wrote them); else they are listed from the store.
+   * `gathered`: what a full rebuild's pass over the log already holds (a store whose log reads in
+   * commit order, `EventStore.logInCommitOrder`): the decisions it saw through `through`, and the
+   * view docs it wrote, which stand for the store's while the log has nothing after `through`.
+   * What the log gained meanwhile is read here, under the book's lock, where the decisions were
+   * read before: right before the book is built. Without it, both come from the log and the store.
    */
-  async rebuild(
-    tenant: string,
-    decisions?: MatchDecisionsSeen,
-    views?: Iterable<ViewDoc>,
-  ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
-    return this.lock.run([tenant], () => this.rebuildLocked(tenant, decisions ?? 'log', views));
+  async rebuild(tenant: string, gathered?: GatheredByRebuild): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    return this.lock.run([tenant], () => this.rebuildLocked(tenant, gathered ?? 'log'));
   }
 
   /**
@@ -306,9 +303,11 @@ export class MatchBookProjection {
   /** decisions from the log (a first build, a full rebuild) or from the stored book (a refit); each field's refits as counted in the model entry */
   private async rebuildLocked(
     tenant: string,
-    decisionsFrom: 'log' | 'book' | MatchDecisionsSeen = 'log',
-    views?: Iterable<ViewDoc>,
+    decisionsFrom: 'log' | 'book' | GatheredByRebuild = 'log',
   ): Promise<{ readonly model: MatchModel; readonly customers: readonly string[] }> {
+    const gathered = typeof decisionsFrom === 'object' ? decisionsFrom : undefined;
+    // the views a rebuild wrote are the store's only while nothing came in after its pass
+    const views = gathered && (await this.catchUp(tenant, gathered)) === 0 ? gathered.views : undefined;
     const previous = await this.modelEntry(tenant);
     const records: Record<string, MatchRecord> = {};
     const take = (doc: ViewDoc) => {
@@ -346,7 +345,7 @@ export class MatchBookProjection {
         ? await this.decisionsFromLog(tenant)
         : decisionsFrom === 'book'
           ? await this.decisionsFromBook(tenant)
-          : decisionsFrom.decisions();
+          : (await this.catchUp(tenant, decisionsFrom), decisionsFrom.seen.decisions());
     const book = buildBook(model, records, decisions, undefined, fitted && { pairs, vectors: fitted.vectors });
     const coverage = coverageAtFit(list, previous?.entry.coverage?.refits ?? {});
     const docs: MatchDoc[] = [this.doc(MODEL_ID, { type: 'model', model, fittedOn: ids.length, records: ids.length, coverage }, 1)];
@@ -355,6 +354,18 @@ export class MatchBookProjection {
     await this.ports.readModels.replaceAll(matchBookNamespace(tenant), docs);
     this.ports.metrics.increment('match_book_rebuilt');
     return { model, customers: ids };
+  }
+
+  /** Feeds `gathered.seen` what the log holds after `gathered.through`, moving it on; the number of events read. */
+  private async catchUp(tenant: string, gathered: GatheredByRebuild): Promise<number> {
+    let read = 0;
+    for (;;) {
+      const page = await this.ports.store.readAll(tenant, { after: gathered.through, limit: 1_000 });
+      for (const s of page.events) if (MatchDecisionsSeen.TYPES.has(s.type)) gathered.seen.see(s.streamId, decodeReadable(s).event);
+      read += page.events.length;
+      gathered.through = page.events.at(-1)?.position ?? gathered.through;
+      if (!page.next || page.events.length === 0) return read;
+    }
   }
 
   /** Rejections and undone auto-merges, from the log; none naming an erased customer. */
@@ -601,6 +612,15 @@ const partners = (e: CustomerEntry, id: string): string[] => [
 ];
 
 type MatchDecision = Extract<MatchChange, { type: 'SuggestionRejected' | 'AutoMergeUndone' }>;
+
+/** What a full rebuild's pass over the log hands the match book (see MatchBookProjection.rebuild). */
+export type GatheredByRebuild = {
+  readonly seen: MatchDecisionsSeen;
+  /** the last log position the pass read (moved on by the book's catch-up) */
+  through: string | undefined;
+  /** the view docs the rebuild wrote */
+  readonly views: Iterable<ViewDoc>;
+};
 
 /**
  * The match book's decisions (rejections, undone auto-merges) gathered from a pass over the whole

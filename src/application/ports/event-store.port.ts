@@ -71,6 +71,12 @@ export type CommitResult =
 export type ReadAllPage = { readonly events: readonly StoredEvent[]; readonly next?: string | undefined };
 
 export interface EventStore {
+  /**
+   * true: `readAll` shows every committed event, in commit order, as soon as its commit has
+   * returned (no index that lags), so a reader can go on from the last position it read and miss
+   * nothing (memory, SQLite)
+   */
+  readonly logInCommitOrder?: boolean | undefined;
   /** false: the store refuses a commit with `alsoRecorded` (it records one idempotency key per commit) */
   readonly alsoRecords?: boolean | undefined;
   commit(commit: Commit): Promise<CommitResult>;

@@ -32,8 +32,8 @@ export class ScratchDocs implements ViewDocs {
 
 export type AfterViews = (tenant: string) => {
   readonly see: (streamId: string, event: CustomerEvent) => void;
-  /** `views`: the tenant's view docs as the store now holds them, when the rebuild has them in hand */
-  readonly finish: (views?: Iterable<ViewDoc>) => Promise<unknown>;
+  /** `views`: the view docs the rebuild wrote; `through`: the last log position its pass read */
+  readonly finish: (views: Iterable<ViewDoc>, through: string | undefined) => Promise<unknown>;
 };
 
 export class RebuildProjections {
@@ -127,8 +127,7 @@ export class RebuildProjections {
       from = page.events.at(-1)?.position ?? page.next;
       if (!page.next) break;
     }
-    // nothing came in meanwhile: the docs just written are the store's, no need to list them back
-    await after?.finish(tail === 0 ? scratch.docs.values() : undefined);
+    await after?.finish(scratch.docs.values(), from);
     const result = { events: events + tail, docs: scratch.docs.size };
     const actor = options.actor ?? 'system';
     if (this.audit)

@@ -141,6 +141,29 @@ describe('engagement outbox', () => {
     expect(h.notifier.calls).toBe(0);
   });
 
+  it('publishes what the log decided, not what the entry holds: a confirmed entry restaged by an attempt that lost', async () => {
+    const h = makeEngagementHarness();
+    h.notifier.failNext(1);
+    await h.core.ingest.ingest(T, h.web, interestCall('u-1', 'electronics', { marketing: true }));
+    const [decision] = await decisionEvents(h, T);
+    const [committed] = h.outbox.all();
+    expect(committed).toMatchObject({ confirmed: true, notification: { offerId: decision!.offerId, channel: decision!.channel } });
+    // another attempt at the call staged its own choice over it before the publish failed and confirmed the row
+    await h.outbox.discard(T, committed!.decisionId, 'erased');
+    await h.outbox.stage({
+      ...committed!,
+      confirmed: false,
+      attempts: 0,
+      notification: { ...committed!.notification, offerId: 'electronics-5', offerTitle: 'Screens 5% off', channel: 'push' },
+    });
+    await h.outbox.reschedule(T, committed!.decisionId, { attempts: 1, nextAttemptAt: h.clock.now() + SECOND, confirmed: true });
+    h.clock.advance(SECOND);
+    expect(await h.core.engagement.relay.flush()).toMatchObject({ published: 1 });
+    expect(h.notifier.published).toEqual([
+      expect.objectContaining({ decisionId: committed!.decisionId, offerId: decision!.offerId, channel: decision!.channel }),
+    ]);
+  });
+
   it('runs as a background loop until stopped', async () => {
     const h = makeEngagementHarness();
     h.notifier.failNext(1);

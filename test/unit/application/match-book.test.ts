@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReadable } from '../../../src/application/event-codec.js';
 import { ANOTHER_CUSTOMER } from '../../../src/application/gdpr/export.use-case.js';
-import type { QueuePosition } from '../../../src/application/matching/match-book.projection.js';
+import { MatchDecisionsSeen, type QueuePosition } from '../../../src/application/matching/match-book.projection.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
 import { COVERAGE_RULE } from '../../../src/domain/matching/coverage.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
@@ -166,6 +166,48 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     expect(await h.core.matching.reject(TENANT, ids[1]!, ids[2]!, { actor: 'reviewer' }).catch((e: unknown) => e)).toMatchObject({
       code: 'MATCH_NOT_SUGGESTED',
     });
+  });
+
+  it("a rebuild's book takes in what the log gained after the rebuild's pass: decisions, and records from the store rather than the docs the pass wrote", async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    expect(await matchesOf(h, ids[3]!)).toEqual([twin]);
+    let through: string | undefined;
+    for (let page = await h.ports.store.readAll(TENANT, { limit: 1_000 }); ; page = await h.ports.store.readAll(TENANT, { after: through, limit: 1_000 })) {
+      through = page.events.at(-1)?.position ?? through;
+      if (!page.next) break;
+    }
+    // after the pass: a rejection and a new person; the docs the pass wrote know neither
+    await h.core.matching.reject(TENANT, twin, ids[3]!, { actor: 'reviewer' });
+    const late = await identify(h, { userId: 'u-late' }, person(40));
+    const rebuilt = await h.core.matchBook.rebuild(TENANT, { seen: new MatchDecisionsSeen(), through, views: [] });
+    expect(rebuilt.customers).toContain(late);
+    expect(rebuilt.customers).toHaveLength(18);
+    expect(await matchesOf(h, ids[3]!)).toEqual([]);
+  });
+
+  it('on a store whose log does not read in commit order (an index that lags), a rebuild reads the log and the views again for the book', async () => {
+    const h = makeHarness({}, { store });
+    Object.assign(h.ports.store, { logInCommitOrder: false });
+    for (let i = 0; i < 4; i++) await identify(h, { userId: `u-${i}` }, person(i));
+    let read = 0;
+    let listed = 0;
+    const readAll = h.ports.store.readAll.bind(h.ports.store);
+    h.ports.store.readAll = async (tenant, options) => {
+      const page = await readAll(tenant, options);
+      read += page.events.length;
+      return page;
+    };
+    const list = h.ports.readModels.list.bind(h.ports.readModels);
+    h.ports.readModels.list = async (tenant, options) => {
+      if (tenant === TENANT) listed++;
+      return list(tenant, options);
+    };
+    const rebuilt = await h.core.rebuild.rebuild(TENANT);
+    expect(read).toBe(2 * rebuilt.events);
+    expect(listed).toBeGreaterThan(0);
   });
 
   /** 16 people, a look-alike of person 3 (a suggestion) and one of person 5 that a reviewer rejected */
