@@ -22,21 +22,28 @@ outboxContract('DynamoDB Local', async () => {
   return new DynamoDbOutbox(client, { tableName });
 });
 
+/** The server's wiring on DynamoDB Local, its tables named by `prefix` (fresh per run). */
+const dynamoConfig = (prefix: string, extra: Record<string, string> = {}) => {
+  const tables = { events: `${prefix}-events-${run}`, outbox: `${prefix}-outbox-${run}` };
+  const config = loadConfig({
+    C360_STORE: 'dynamodb',
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+    C360_EVENTS_TABLE: tables.events,
+    C360_VIEWS_TABLE: `${prefix}-views-${run}`,
+    C360_KEYS_TABLE: `${prefix}-keys-${run}`,
+    C360_QUARANTINE_TABLE: `${prefix}-quarantine-${run}`,
+    C360_OUTBOX_TABLE: tables.outbox,
+    C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+    C360_MASTER_KEY: randomBytes(32).toString('base64'),
+    ...extra,
+  });
+  return { tables, config };
+};
+
 describe('engagement on DynamoDB with Streams projection', () => {
   let app: App;
-  const tables = { events: `eng-events-${run}`, outbox: `eng-outbox-${run}` };
+  const { tables, config } = dynamoConfig('eng');
   beforeAll(async () => {
-    const config = loadConfig({
-      C360_STORE: 'dynamodb',
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-      C360_EVENTS_TABLE: tables.events,
-      C360_VIEWS_TABLE: `eng-views-${run}`,
-      C360_KEYS_TABLE: `eng-keys-${run}`,
-      C360_QUARANTINE_TABLE: `eng-quarantine-${run}`,
-      C360_OUTBOX_TABLE: tables.outbox,
-      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
-      C360_MASTER_KEY: randomBytes(32).toString('base64'),
-    });
     app = await buildApp(config);
     await app.startBackground();
   }, 60_000);
@@ -82,20 +89,8 @@ describe('engagement on DynamoDB with Streams projection', () => {
 
 describe('engagement on DynamoDB with inline projection', () => {
   let app: App;
-  const tables = { events: `engi-events-${run}`, outbox: `engi-outbox-${run}` };
+  const { tables, config } = dynamoConfig('engi', { C360_PROJECTION: 'inline' });
   beforeAll(async () => {
-    const config = loadConfig({
-      C360_STORE: 'dynamodb',
-      C360_PROJECTION: 'inline',
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-      C360_EVENTS_TABLE: tables.events,
-      C360_VIEWS_TABLE: `engi-views-${run}`,
-      C360_KEYS_TABLE: `engi-keys-${run}`,
-      C360_QUARANTINE_TABLE: `engi-quarantine-${run}`,
-      C360_OUTBOX_TABLE: tables.outbox,
-      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
-      C360_MASTER_KEY: randomBytes(32).toString('base64'),
-    });
     app = await buildApp(config);
   }, 60_000);
   afterAll(async () => {

@@ -37,6 +37,23 @@ const identify = async (h: Harness, who: { userId: string } | { anonymousId: str
 const others = (id: string, suggestions: readonly { customerIds: readonly [string, string] }[]) =>
   suggestions.map((s) => (s.customerIds[0] === id ? s.customerIds[1] : s.customerIds[0]));
 const matchesOf = async (h: Harness, id: string) => others(id, (await h.core.matching.matchesOf(TENANT, id)).suggestions);
+
+/** From now on: the events read from the tenant's log, and the lists of its views. */
+const countReads = (h: Harness) => {
+  const counted = { read: 0, listed: 0 };
+  const readAll = h.ports.store.readAll.bind(h.ports.store);
+  h.ports.store.readAll = async (tenant, options) => {
+    const page = await readAll(tenant, options);
+    counted.read += page.events.length;
+    return page;
+  };
+  const list = h.ports.readModels.list.bind(h.ports.readModels);
+  h.ports.readModels.list = async (tenant, options) => {
+    if (tenant === TENANT) counted.listed++;
+    return list(tenant, options);
+  };
+  return counted;
+};
 /** counts the tenant-wide listings of the read-model store from now on */
 const countListings = (h: Harness) => {
   const store = h.ports.readModels;
@@ -139,24 +156,12 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     for (let i = 16; i < 36; i++) await identify(h, { userId: `u-${i}` }, person(i));
     expect((await h.core.matchBook.model(TENANT)).version).not.toBe(before);
     expect(await matchesOf(h, ids[3]!)).toEqual([]);
-    // a full rebuild reads the log once: the book takes the rejection from the views' pass
-    let read = 0;
-    const readAll = h.ports.store.readAll.bind(h.ports.store);
-    h.ports.store.readAll = async (tenant, options) => {
-      const page = await readAll(tenant, options);
-      read += page.events.length;
-      return page;
-    };
-    // and takes the records from the views it just wrote, not listed back from the store
-    let listed = 0;
-    const list = h.ports.readModels.list.bind(h.ports.readModels);
-    h.ports.readModels.list = async (tenant, options) => {
-      if (tenant === TENANT) listed++;
-      return list(tenant, options);
-    };
+    // a full rebuild reads the log once: the book takes the rejection from the views' pass, and
+    // the records from the views it just wrote, not listed back from the store
+    const counted = countReads(h);
     const rebuilt = await h.core.rebuild.rebuild(TENANT);
-    expect(read).toBe(rebuilt.events);
-    expect(listed).toBe(0);
+    expect(counted.read).toBe(rebuilt.events);
+    expect(counted.listed).toBe(0);
     expect(await matchesOf(h, twin)).toEqual([]);
 
     // rejecting it again, or a pair never suggested, is refused naming the field
@@ -192,22 +197,10 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     const h = makeHarness({}, { store });
     Object.assign(h.ports.store, { logInCommitOrder: false });
     for (let i = 0; i < 4; i++) await identify(h, { userId: `u-${i}` }, person(i));
-    let read = 0;
-    let listed = 0;
-    const readAll = h.ports.store.readAll.bind(h.ports.store);
-    h.ports.store.readAll = async (tenant, options) => {
-      const page = await readAll(tenant, options);
-      read += page.events.length;
-      return page;
-    };
-    const list = h.ports.readModels.list.bind(h.ports.readModels);
-    h.ports.readModels.list = async (tenant, options) => {
-      if (tenant === TENANT) listed++;
-      return list(tenant, options);
-    };
+    const counted = countReads(h);
     const rebuilt = await h.core.rebuild.rebuild(TENANT);
-    expect(read).toBe(2 * rebuilt.events);
-    expect(listed).toBeGreaterThan(0);
+    expect(counted.read).toBe(2 * rebuilt.events);
+    expect(counted.listed).toBeGreaterThan(0);
   });
 
   /** 16 people, a look-alike of person 3 (a suggestion) and one of person 5 that a reviewer rejected */
