@@ -35,6 +35,12 @@ const storeWith = (h: Harness, fake: (real: EventStore['commit'], c: Parameters<
 const pipelineOf = (h: Harness, store: EventStore = h.ports.store, afterCommit?: AfterCommit, beforeCommit?: BeforeCommit) =>
   new CommandPipeline({ ...h.ports, store }, h.core.repo, h.core.codec, afterCommit, beforeCommit);
 
+/** An after-commit step that logs how many events it was handed and whether they carried an annex. */
+const loggingAfter =
+  (log: string[]): AfterCommit =>
+  async (_t, events, annexed) =>
+    void log.push(`after ${events.length} ${annexed}`);
+
 /** A before-commit step that adds `events` copies of each stream's first event and `records` idempotency keys, logging what it does. */
 const annexing =
   (log: string[], events: number, records: number, fail = false): BeforeCommit =>
@@ -73,7 +79,7 @@ describe('the command pipeline', () => {
   it("commits a before-commit annex with the write: its events on the write's stream, its records beside the command's, its landed step after the after-commit step", async () => {
     const h = makeHarness();
     const log: string[] = [];
-    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    const after = loggingAfter(log);
     const out = await pipelineOf(h, undefined, after, annexing(log, 1, 2)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
     expect(out).toEqual({ id: 'c-1', events: 2 });
     expect(log).toEqual(['annexed', 'after 2 true', 'landed']);
@@ -84,7 +90,7 @@ describe('the command pipeline', () => {
   it('drops an annex that makes the commit too large and commits the write as it was', async () => {
     const h = makeHarness();
     const log: string[] = [];
-    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    const after = loggingAfter(log);
     // one event and 100 records: one item over DynamoDB's transaction limit, which every store keeps
     const out = await pipelineOf(h, undefined, after, annexing(log, 0, 100)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
     expect(out).toEqual({ id: 'c-1', events: 1 });
@@ -100,7 +106,7 @@ describe('the command pipeline', () => {
   it('commits the write as it was when its before-commit step fails, and counts the failure', async () => {
     const h = makeHarness();
     const log: string[] = [];
-    const after: AfterCommit = async (_t, events, annexed) => void log.push(`after ${events.length} ${annexed}`);
+    const after = loggingAfter(log);
     await pipelineOf(h, undefined, after, annexing(log, 1, 1, true)).run({ tenant: TENANT, name: 'register', decide: register('c-1') });
     expect(log).toEqual(['after 1 false']);
     expect((await h.ports.store.readStream(TENANT, 'c-1')).map((e) => e.eventId)).toEqual(['c-1.0']);
