@@ -88,6 +88,22 @@ describe('QueuedIntake', () => {
     expect(queued).toEqual({ status: 'queued', messageId: (synced as { messageId: string }).messageId });
   });
 
+  it('queues two equal calls without messageId or timestamp as two calls, each carrying the id it was given, so a redelivery is a duplicate', async () => {
+    const { h, intake, streamName } = await setup();
+    const added = { type: 'track', userId: 'u-7', event: 'Product Added', properties: { product_id: 'p-1' } };
+    const out = await intake.batch(TENANT, h.web, { batch: [added, added] });
+    expect(out.map((o) => o.status)).toEqual(['queued', 'queued']);
+    const ids = out.map((o) => (o as { messageId: string }).messageId);
+    expect(ids[0]).not.toBe(ids[1]);
+    const records = await readStream(streamName);
+    expect(records.map((r) => (r.body.call as { messageId: string }).messageId).sort()).toEqual([...ids].sort());
+    // the consumer: each record ingested as it comes off the stream, then one delivered again
+    const consumed = [];
+    for (const r of records) consumed.push(await h.core.ingest.ingest(TENANT, h.web, r.body.call, r.body.receivedAt as number));
+    expect(consumed.map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect((await h.core.ingest.ingest(TENANT, h.web, records[0]!.body.call, records[0]!.body.receivedAt as number)).status).toBe('duplicate');
+  });
+
   it('quarantines an invalid call as the sync path would, with field paths, and queues nothing', async () => {
     const { h, intake, streamName } = await setup();
     const bad = { type: 'track', userId: 'u-1', event: '', timestamp: 'yesterday' };

@@ -12,7 +12,22 @@ const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v
 export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): string =>
   hasher.claimKey(tenant, '$payload', stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
 
-export const derivedMessageId = (hash: string): string => `derived-${hash}`;
+/**
+ * The id of a call sent without messageId. A call with a timestamp of its own is known by its
+ * content: sent again (a retry, a redelivery), it is the same call. One without a timestamp cannot
+ * be told from a genuine repeat by its content (a second "Product Added" of the same item), so its
+ * id also holds when it was received and its place in its batch (`position`): sent again, it is a
+ * new call. A client that retries such calls gives them a messageId, as Segment's libraries do.
+ */
+export const derivedMessageId = (
+  hasher: Hasher,
+  tenant: string,
+  call: { readonly timestamp?: string | undefined },
+  payloadHash: string,
+  receivedAt: number,
+  position: number,
+): string =>
+  call.timestamp !== undefined ? `derived-${payloadHash}` : `derived-${hasher.claimKey(tenant, '$received', `${payloadHash}|${receivedAt}|${position}`)}`;
 
 /** A write key is a credential: it is neither queued nor quarantined. */
 export const withoutWriteKey = (raw: unknown): unknown => {

@@ -61,9 +61,10 @@ export class IngestUseCase {
   }
 
   /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
-  async tryIngest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now()): Promise<IngestOutcome> {
+  /** `position`: the call's place in its batch (see derivedMessageId) */
+  async tryIngest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now(), position = 0): Promise<IngestOutcome> {
     try {
-      return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt);
+      return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt, position);
     } catch (e) {
       if (e instanceof Rejected) return { status: 'rejected', error: e.reason };
       if (e instanceof DomainError) {
@@ -109,7 +110,11 @@ export class IngestUseCase {
     // identifier keep their order, the others interleave.
     for (let start = 0; start < batch.length; start += BATCH_CONCURRENCY) {
       const slice = batch.slice(start, start + BATCH_CONCURRENCY);
-      const done = await Promise.all(slice.map((call) => this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt)));
+      const done = await Promise.all(
+        slice.map((call, i) =>
+          this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, options.indexes?.[start + i] ?? start + i),
+        ),
+      );
       done.forEach((o, i) => {
         const at = start + i;
         if (o.status === 'rejected') refused.push({ at, refused: { index: options.indexes?.[at] ?? at, call: slice[i], reason: o.error } });
@@ -142,9 +147,9 @@ export class IngestUseCase {
   }
 
   /** A batch member: an unexpected failure is reported as a refusal of its own (and kept), never thrown. */
-  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number, position: number): Promise<IngestOutcome> {
     try {
-      return await this.tryIngest(tenant, source, raw, receivedAt);
+      return await this.tryIngest(tenant, source, raw, receivedAt, position);
     } catch (e) {
       return {
         status: 'rejected',
@@ -162,7 +167,14 @@ export class IngestUseCase {
     return parsed.data;
   }
 
-  private async ingestValid(tenant: string, source: IngestSource, call: SegmentCall, raw: unknown, receivedAt: number): Promise<IngestOutcome> {
+  private async ingestValid(
+    tenant: string,
+    source: IngestSource,
+    call: SegmentCall,
+    raw: unknown,
+    receivedAt: number,
+    position: number,
+  ): Promise<IngestOutcome> {
     const { hasher, settings } = this.ports;
     const observation = mapSegmentCall(call, receivedAt, source.channel);
     const region = settings.phoneRegion(tenant);
@@ -190,7 +202,7 @@ export class IngestUseCase {
     }
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
     const payloadHash = hashOf(hasher, tenant, raw);
-    const messageId = call.messageId ?? derivedMessageId(payloadHash);
+    const messageId = call.messageId ?? derivedMessageId(hasher, tenant, call, payloadHash, receivedAt, position);
     const newCustomerId = this.ports.ids.customerId();
     return this.pipeline.run<IngestOutcome>({
       tenant,

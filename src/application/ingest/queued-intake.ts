@@ -150,8 +150,11 @@ export class QueuedIntake implements CallIntake {
 
   private prepare(tenant: string, source: IngestSource, index: number, raw: unknown, call: SegmentCall, receivedAt: number): Prepared {
     const { hasher } = this.deps.ports;
-    const messageId = call.messageId ?? derivedMessageId(payloadHash(hasher, tenant, raw));
-    const data = this.deps.encode({ tenant, source: source.name, receivedAt, call: raw });
+    const messageId = call.messageId ?? derivedMessageId(hasher, tenant, call, payloadHash(hasher, tenant, raw), receivedAt, index);
+    // a call known by when it was received and its place in its batch (no messageId, no timestamp)
+    // is queued alone: it carries the id it was given here, so a redelivery is the same call
+    const queued = call.messageId === undefined && call.timestamp === undefined ? { ...(raw as object), messageId } : raw;
+    const data = this.deps.encode({ tenant, source: source.name, receivedAt, call: queued });
     return { index, call: raw, messageId, record: { partitionKey: this.partitionKey(tenant, call, receivedAt, messageId), data } };
   }
 

@@ -32,6 +32,7 @@ const PRODUCT_ACTIONS: Readonly<Record<string, 'viewed' | 'added' | 'removed' | 
 };
 const ORDER_EVENTS = new Set(['order completed', 'order placed', 'checkout completed']);
 
+const describe = (v: unknown): string => (Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
 type Path = readonly (string | number)[];
 const outOfBounds = (path: Path, problem: string) => new DomainError('VALIDATION_FAILED', `${formatPath(path)} ${problem}`, path);
@@ -137,10 +138,15 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
   const personTraits: [Dict | undefined, string][] = [[call.context?.traits, 'context.traits']];
   if (call.type === 'identify') personTraits.unshift([call.traits, 'traits']);
   for (const [traits, at] of personTraits) {
-    const email = str(traits?.email);
-    if (email !== undefined) ids.push({ type: 'email', raw: email, path: [...at.split('.'), 'email'] });
-    const phone = str(traits?.phone);
-    if (phone !== undefined) ids.push({ type: 'phone', raw: phone, path: [...at.split('.'), 'phone'] });
+    for (const type of ['email', 'phone'] as const) {
+      const path = [...at.split('.'), type];
+      const value = traits?.[type];
+      const raw = str(value);
+      if (raw !== undefined) ids.push({ type, raw, path });
+      // a list or an object where one value belongs: refused, never dropped without a trace
+      else if (value !== undefined && value !== null && value !== '')
+        throw outOfBounds(path, `must be a string (one ${type} per call), not ${describe(value)}`);
+    }
   }
   if (call.context?.device?.id != null) ids.push({ type: 'device_id', raw: call.context.device.id, path: ['context', 'device', 'id'] });
   call.context?.externalIds?.forEach((x, i) => ids.push({ type: x.type, raw: x.id, path: ['context', 'externalIds', i, 'id'] }));

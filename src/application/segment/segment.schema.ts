@@ -6,7 +6,15 @@ import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 
 // Built on first parse, not at import (a Lambda's cold start builds no schema it does not use).
 const build = () => {
-  const Id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1, 'must not be empty').max(512));
+  // a number is taken as its decimal string, only when that is exactly the number sent: JSON
+  // numbers past 2^53 (or with a fraction) arrive rounded, and two users must never become one
+  const Id = z
+    .union([z.string(), z.number()])
+    .refine((v) => typeof v === 'string' || Number.isSafeInteger(v), {
+      message: `a number here must be a whole number no larger than ${Number.MAX_SAFE_INTEGER} (larger ones lose digits in JSON): send it as a string`,
+    })
+    .transform(String)
+    .pipe(z.string().min(1, 'must not be empty').max(512));
   const IsoTime = z.string().refine(isCalendarDateTime, 'must be an ISO 8601 date-time on a day that exists');
   const Dict = z.record(z.string(), z.unknown());
 

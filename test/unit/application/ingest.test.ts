@@ -56,16 +56,54 @@ describe('ingest: idempotency', () => {
     expect(h.ports.store.dump()).toEqual(log);
   });
 
-  it('derives the key from the content when a call has no messageId', async () => {
+  it('derives the key from the content when a call has no messageId but a timestamp: sent again later, it is a duplicate', async () => {
     const h = makeHarness();
-    const call = { type: 'track', anonymousId: 'anon-9', event: 'Coupon Applied', properties: { code: 'X1' } };
+    const call = { type: 'track', anonymousId: 'anon-9', event: 'Coupon Applied', properties: { code: 'X1' }, timestamp: iso(h.clock.now() - 1_000) };
     accepted(await h.core.ingest.ingest(TENANT, h.web, call));
     const log = h.ports.store.dump();
+    h.clock.advance(60_000);
     // same content, keys in another order
-    const again = await h.core.ingest.ingest(TENANT, h.web, { properties: { code: 'X1' }, event: 'Coupon Applied', anonymousId: 'anon-9', type: 'track' });
+    const again = await h.core.ingest.ingest(TENANT, h.web, {
+      properties: { code: 'X1' },
+      timestamp: call.timestamp,
+      event: 'Coupon Applied',
+      anonymousId: 'anon-9',
+      type: 'track',
+    });
     expect(again.status).toBe('duplicate');
     expect(h.ports.store.dump()).toEqual(log);
     accepted(await h.core.ingest.ingest(TENANT, h.web, { ...call, properties: { code: 'X2' } }));
+  });
+
+  it('takes a call with neither messageId nor timestamp sent again later as a new call: a genuine repeat is never dropped', async () => {
+    const h = makeHarness();
+    const order = { type: 'track', userId: 'cart-2', event: 'Order Completed', properties: { revenue: 20 } };
+    const first = accepted(await h.core.ingest.ingest(TENANT, h.web, order));
+    h.clock.advance(5_000);
+    const second = accepted(await h.core.ingest.ingest(TENANT, h.web, order));
+    expect(second.messageId).not.toBe(first.messageId);
+    expect((await view360(h, first.customerId)).orders).toMatchObject({ count: 2 });
+  });
+
+  it('takes two equal calls without messageId or timestamp in one batch as two calls', async () => {
+    const h = makeHarness();
+    const added = { type: 'track', userId: 'cart-3', event: 'Product Added', properties: { product_id: 'p-1' } };
+    const out = await h.core.ingest.ingestBatch(TENANT, h.web, { batch: [added, added] });
+    expect(out.map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    const [a, b] = out.map((o) => accepted(o));
+    expect(a!.messageId).not.toBe(b!.messageId);
+    expect(a!.customerId).toBe(b!.customerId);
+  });
+
+  it('answers a redelivery of such a call (the same time of receipt, as a stream record keeps it) as a duplicate', async () => {
+    const h = makeHarness();
+    const added = { type: 'track', userId: 'cart-4', event: 'Product Added', properties: { product_id: 'p-1' } };
+    const receivedAt = h.clock.now() - 2_000;
+    accepted(await h.core.ingest.ingest(TENANT, h.web, added, receivedAt));
+    const log = h.ports.store.dump();
+    h.clock.advance(60_000);
+    expect((await h.core.ingest.ingest(TENANT, h.web, added, receivedAt)).status).toBe('duplicate');
+    expect(h.ports.store.dump()).toEqual(log);
   });
 });
 

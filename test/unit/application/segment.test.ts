@@ -177,3 +177,38 @@ describe('schema errors name the field', () => {
     expect(pathsOf({ type: 'track', userId: 'u', event: 'x', context: { location: { latitude: 91 } } })).toEqual(['context.location.latitude']);
   });
 });
+
+describe('Segment ids sent as numbers', () => {
+  it('takes a whole number up to 2^53 - 1 as its decimal string', () => {
+    expect(map({ type: 'identify', userId: 12345, anonymousId: 9_007_199_254_740_991 }).identifiers.map((i) => i.raw)).toEqual(['12345', '9007199254740991']);
+  });
+
+  it('refuses, naming the field, a number that JSON cannot carry exactly (past 2^53, or with a fraction): two users must never become one', () => {
+    // JSON.parse rounds both of these to 12345678901234567000
+    const [a, b] = [JSON.parse('{"userId":12345678901234567891}'), JSON.parse('{"userId":12345678901234567892}')];
+    expect(a.userId).toBe(b.userId);
+    expect(pathsOf({ type: 'track', event: 'x', ...a })).toEqual(['userId']);
+    expect(pathsOf({ type: 'track', event: 'x', userId: 'u-1', anonymousId: 1.5 })).toEqual(['anonymousId']);
+    expect(pathsOf({ type: 'alias', userId: 'u-1', previousId: 2 ** 60 })).toEqual(['previousId']);
+    expect(pathsOf({ type: 'track', event: 'x', userId: 'u-1', context: { device: { id: -(2 ** 54) } } })).toEqual(['context.device.id']);
+  });
+});
+
+describe('identifier traits', () => {
+  it('refuses, naming the field, an email or phone sent as a list, an object or a boolean; null or empty is no value', () => {
+    const refused = (traits: Record<string, unknown>, where: 'traits' | 'context' = 'traits') => {
+      const call = where === 'traits' ? { type: 'identify', userId: 'ea1', traits } : { type: 'track', userId: 'ea1', event: 'x', context: { traits } };
+      try {
+        map(call);
+        return undefined;
+      } catch (e) {
+        return (e as { code?: string; message: string }).code === 'VALIDATION_FAILED' ? (e as Error).message : `unexpected: ${String(e)}`;
+      }
+    };
+    expect(refused({ email: ['a@x.com', 'b@x.com'] })).toBe('traits.email must be a string (one email per call), not a list');
+    expect(refused({ phone: { number: '+441234' } })).toBe('traits.phone must be a string (one phone per call), not an object');
+    expect(refused({ email: true }, 'context')).toBe('context.traits.email must be a string (one email per call), not a boolean');
+    expect(refused({ email: null, phone: '' })).toBeUndefined();
+    expect(map({ type: 'identify', userId: 'ea1', traits: { email: null } }).identifiers.map((i) => i.type)).toEqual(['user_id']);
+  });
+});
