@@ -67,6 +67,8 @@ export const openLocalLake = async (
   config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs'>>,
   clock: () => number = Date.now,
 ): Promise<LocalLake> => {
+  // the lake holds personal data (until an erasure reaches it): a folder made for it is the owner's alone
+  mkdirSync(config.lakeDir, { recursive: true, mode: 0o700 });
   const lake = await openDuckDbLake(config.lakeDir, { clock });
   let release = takeLock(config.lakeDir);
   const held = (): boolean => (release ??= takeLock(config.lakeDir)) !== undefined;

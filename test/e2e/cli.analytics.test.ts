@@ -74,22 +74,22 @@ describe('c360 analytics', () => {
     expect(bad.err).toMatch(/limit=0: must be an integer between 1 and 1000/);
     // another query takes no limit: named as unknown
     const other = await c360(['analytics', 'churn-risk', '--param', 'limit=5', '--param', 'colour=red']);
-    expect(other.code).toBe(1);
+    expect(other.code).toBe(2);
     expect(other.err).toMatch(/unknown analytics parameters "limit", "colour" for churn-risk/);
   });
 
-  it('names a bad parameter and an unknown query', async () => {
+  it('names a bad parameter and an unknown query, exiting 2 (a usage error)', async () => {
     const bad = await c360(['analytics', 'churn-risk', '--param', 'churn_high=lots']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/churn_high/);
     const unknown = await c360(['analytics', 'revenue-by-moon-phase']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/no analytics query "revenue-by-moon-phase"/);
   });
 
   it('names now and its range for a now no date can be written for, and a parameter given twice', async () => {
     const far = await c360(['analytics', 'churn-risk', '--param', 'now=8640000000000001']);
-    expect(far.code).toBe(1);
+    expect(far.code).toBe(2);
     expect(far.err).toMatch(
       /VALIDATION_FAILED at now: analytics parameter now: must be between 0 and 253402300799999 \(1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z\)/,
     );

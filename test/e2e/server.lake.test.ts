@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,8 @@ describe('the lake beside npm start', () => {
     await waitFor(
       () => existsSync(join(dir, 'lake', '_state', 'tenant=shop', 'state.json')) && parquetFiles(join(dir, 'lake', 'dim_customer', 'tenant=shop')).length > 0,
     );
+    // made by the server, the lake's folder is the owner's alone (it holds personal data)
+    expect(statSync(join(dir, 'lake')).mode & 0o777).toBe(0o700);
     const r = await fetch(`${server.url}/v1/analytics/customer-lifetime-value`, { headers: { authorization: `Bearer ${token()}` } });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { rows: { customer_id: string; clv_minor: number }[] };

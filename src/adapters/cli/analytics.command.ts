@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import { ANALYTICS_PAGE, type AnalyticsQueryName, PAGED_ANALYTICS, pageAnalyticsRows } from '../../application/lake/analytics.params.js';
 import type { AnalyticsRow } from '../../application/ports/lake.port.js';
-import { CliError, EXIT } from './cli-error.js';
+import { DomainError } from '../../domain/shared/errors.js';
+import { CliError, describeError, EXIT } from './cli-error.js';
 import type { CliLake } from './cli.deps.js';
 import type { Action, CommandContext } from './command-context.js';
 import { plural } from './output.js';
@@ -92,7 +93,10 @@ const analytics = async (ctx: CommandContext, query: string, options: { format: 
   const page = pageOf(query, params);
   const lake = await openLake(ctx);
   await lake.catchUp(ctx.tenant);
-  const all = await lake.analytics.run(ctx.tenant, query, params);
+  const all = await lake.analytics.run(ctx.tenant, query, params).catch((e: unknown) => {
+    // an unknown query or a bad --param: the command line was wrong, as for --param limit
+    throw e instanceof DomainError && e.code === 'VALIDATION_FAILED' ? new CliError(describeError(e), EXIT.usage) : e;
+  });
   const { rows, last } = page ? pageAnalyticsRows(all, page.key, page.limit, page.after) : { rows: all, last: undefined };
   ctx.deps.io.stdout.write(formatRows(rows, ctx.out.json ? 'json' : options.format));
   ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}${last === undefined ? '' : `; the next page: --param cursor=${last}`}\n`);
