@@ -357,4 +357,14 @@ describe('console security', () => {
     // a customer with orders in the score currency only is told nothing more
     expect((await (await get(`/console/customers/${customerId}`, cookie)).text()).includes('count orders in')).toBe(false);
   });
+
+  it("shows each revenue in its currency's minor units: 1500 JPY, 1.234 BHD", async () => {
+    await api.send('track', { userId: 'yen-1', event: 'Order Completed', properties: { order_id: 'yen-o-1', revenue: 1500, currency: 'JPY' } });
+    await api.send('track', { userId: 'yen-1', event: 'Order Completed', properties: { order_id: 'yen-o-2', revenue: 1.234, currency: 'BHD' } });
+    const id = (await api.lookup('user_id:yen-1')).body.customerId;
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = (await (await get(`/console/customers/${id}`, cookie)).text()).replace(/<!--.*?-->|\s+/g, ' ');
+    expect(html).toMatch(/revenue 1500 JPY, 1\.234 BHD/);
+    expect(html).toContain('Order yen-o-1 1500 JPY');
+  });
 });

@@ -1,5 +1,6 @@
 import { presentEngagement } from '../engagement/engagement.queries.js';
 import type { Customer360 } from '../../domain/projection/customer360.js';
+import { minorDigits } from '../../domain/shared/bounds.js';
 import { computeScores, type ScoreConfig, type Scores } from '../../domain/projection/scores.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
 
@@ -7,7 +8,8 @@ import type { ViewDoc } from '../ports/read-model.port.js';
 // now from the stored facts.
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
-const money = (minor: number): number => minor / 100;
+/** minor units as a major amount: the currency's ISO 4217 digits (100 JPY is 100, 150 USD 1.5) */
+const money = (minor: number, currency: string): number => minor / 10 ** minorDigits(currency);
 
 export type ConsentStatus = 'granted' | 'withdrawn' | 'conflicting';
 
@@ -45,13 +47,13 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
     ),
     orders: {
       count: v.orders.count,
-      revenue: Object.fromEntries(Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(m)])),
-      averageOrderValue: money(scores.averageOrderValueMinor),
+      revenue: Object.fromEntries(Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(m, c)])),
+      averageOrderValue: money(scores.averageOrderValueMinor, scores.currency),
       firstOrderAt: iso(v.orders.firstOrderAt),
       lastOrderAt: iso(v.orders.lastOrderAt),
     },
     scores: {
-      clv: money(scores.clvMinor),
+      clv: money(scores.clvMinor, scores.currency),
       currency: scores.currency,
       rfm: scores.rfm,
       churnRisk: scores.churnRisk,

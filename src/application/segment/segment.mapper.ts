@@ -1,6 +1,6 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 import { consentDecidedAt, type FactEvent } from '../../domain/customer/customer.decider.js';
-import { amountProblem, currencyCode, MAX_AMOUNT, observedAtProblem, quantityProblem } from '../../domain/shared/bounds.js';
+import { amountProblem, currencyCode, MAX_AMOUNT, minorDigits, observedAtProblem, quantityProblem, toMinorUnits } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { formatPath, type SegmentCall } from './segment.schema.js';
 
@@ -45,7 +45,20 @@ const bounded = (v: unknown, path: Path, problemOf: (n: number) => string | unde
   if (problem) throw outOfBounds(path, problem);
   return n;
 };
-const minor = (amount: number): number => Math.round(amount * 100);
+/** an amount (major units) in the currency's minor units; more decimals than the currency has is refused, never rounded */
+const money = (v: unknown, path: Path, currency: string): number | undefined => {
+  const amount = bounded(v, path, amountProblem);
+  if (amount === undefined) return undefined;
+  const digits = minorDigits(currency);
+  const minor = toMinorUnits(amount, digits);
+  if (minor === undefined) {
+    throw outOfBounds(
+      path,
+      digits === 0 ? `must be a whole number in ${currency}, which has no minor unit` : `must have at most ${digits} decimals in ${currency}`,
+    );
+  }
+  return minor;
+};
 
 const channelOf = (call: SegmentCall, fallback: Channel): Channel => {
   const c = (call.channel ?? call.context?.channel ?? '').toLowerCase();
@@ -58,18 +71,15 @@ const channelOf = (call: SegmentCall, fallback: Channel): Channel => {
   return fallback;
 };
 
-const product = (p: Dict, path: Path) => {
-  const price = bounded(p.price, [...path, 'price'], amountProblem);
-  const quantity = bounded(p.quantity, [...path, 'quantity'], quantityProblem);
-  return {
-    productId: str(p.product_id ?? p.productId ?? p.id),
-    sku: str(p.sku),
-    name: str(p.name),
-    category: str(p.category),
-    priceMinor: price === undefined ? undefined : minor(price),
-    quantity: quantity === undefined ? undefined : Math.round(quantity),
-  };
-};
+const product = (p: Dict, path: Path, currency: string) => ({
+  productId: str(p.product_id ?? p.productId ?? p.id),
+  sku: str(p.sku),
+  name: str(p.name),
+  category: str(p.category),
+  priceMinor: money(p.price, [...path, 'price'], currency),
+  // a whole number (quantityProblem): stored as sent
+  quantity: bounded(p.quantity, [...path, 'quantity'], quantityProblem),
+});
 
 const currencyOf = (v: unknown): string => {
   if (absent(v)) return 'USD';
@@ -78,22 +88,35 @@ const currencyOf = (v: unknown): string => {
   return code;
 };
 
+/** the products of an order: absent is none; anything but an array of objects is refused, never dropped */
+const productsOf = (v: unknown, currency: string) => {
+  if (absent(v)) return [];
+  if (!Array.isArray(v)) throw outOfBounds(['properties', 'products'], 'must be an array of products');
+  return v.map((p: unknown, i) => {
+    const path = ['properties', 'products', i];
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw outOfBounds(path, 'must be a product object');
+    return product(p as Dict, path, currency);
+  });
+};
+
 const orderFacts = (props: Dict): FactEvent => {
-  const products = Array.isArray(props.products)
-    ? (props.products as unknown[]).flatMap((p, i) => (typeof p === 'object' && p !== null ? [product(p as Dict, ['properties', 'products', i])] : []))
-    : [];
+  const currency = currencyOf(props.currency);
+  const products = productsOf(props.products, currency);
   const productsTotal = products.reduce((s, p) => s + (p.priceMinor ?? 0) * (p.quantity ?? 1), 0);
-  if (productsTotal > minor(MAX_AMOUNT)) throw outOfBounds(['properties', 'products'], `must not total more than ${MAX_AMOUNT}`);
+  if (productsTotal > MAX_AMOUNT * 10 ** minorDigits(currency)) throw outOfBounds(['properties', 'products'], `must not total more than ${MAX_AMOUNT}`);
   // the first of revenue, total, value that is present
   const field = (['revenue', 'total', 'value'] as const).find((f) => !absent(props[f]));
-  const amount = field === undefined ? undefined : bounded(props[field], ['properties', field], amountProblem);
+  const amount = field === undefined ? undefined : money(props[field], ['properties', field], currency);
   return {
     type: 'OrderPlaced',
     v: 1,
     data: {
       orderId: str(props.order_id ?? props.orderId ?? props.checkout_id),
-      revenueMinor: amount === undefined ? productsTotal : minor(amount),
-      currency: currencyOf(props.currency),
+      revenueMinor: amount ?? productsTotal,
+      currency,
+      // the amounts are in this many decimals of the currency (ISO 4217); an order recorded without
+      // it is in hundredths whatever the currency (customer.upcasters.ts)
+      minorDigits: minorDigits(currency),
       products,
     },
   };
@@ -173,7 +196,8 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       const name = call.event.trim().toLowerCase();
       const action = PRODUCT_ACTIONS[name];
       if (ORDER_EVENTS.has(name)) facts.push(orderFacts(props));
-      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props, ['properties']) } });
+      // the price in the minor units of the call's currency (USD when absent)
+      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props, ['properties'], currencyOf(props.currency)) } });
       else if (str(props.interest)) facts.push({ type: 'InterestExpressed', v: 1, data: { interest: str(props.interest)!.toLowerCase() } });
       else facts.push({ type: 'EventTracked', v: 1, data: { event: call.event }, pii: { properties: props } });
       break;

@@ -83,7 +83,16 @@ const build = () => {
   });
   const OrderPlaced = ev(
     'OrderPlaced',
-    z.object({ orderId: z.string().optional(), revenueMinor: z.number().int(), currency: z.string(), products: z.array(Product) }),
+    z.object({
+      orderId: z.string().optional(),
+      /** in the currency's minor units: `minorDigits` decimals (ISO 4217: JPY 0, USD 2, BHD 3) */
+      revenueMinor: z.number().int(),
+      currency: z.string(),
+      // came later: an order stored without it is in hundredths whatever the currency, and the
+      // upcaster lifts it to the currency's digits on read (customer.upcasters.ts)
+      minorDigits: z.number().int().min(0).optional(),
+      products: z.array(Product),
+    }),
   );
   const ProductInteracted = ev(
     'ProductInteracted',

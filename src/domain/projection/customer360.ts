@@ -2,6 +2,7 @@ import type { Channel, CustomerEvent, RecordedEvent } from '../customer/customer
 import { addDecision, joinHistories, type EngagementHistory } from '../engagement/engagement.history.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import { assertNever } from '../shared/errors.js';
+import { formatMinorUnits } from '../shared/bounds.js';
 
 // The Customer360 read model as a pure fold. Every part of it is order-independent (min/max,
 // integer sums, last-writer-wins by a total order, a top-k under a total order), so folding the
@@ -114,7 +115,8 @@ const addToTimeline = (timeline: readonly TimelineEntry[], entry: TimelineEntry)
   return next.length > TIMELINE_SIZE ? next.slice(0, TIMELINE_SIZE) : next;
 };
 
-const money = (minor: number, currency: string): string => `${(minor / 100).toFixed(2)} ${currency}`;
+/** `2.00 USD`, `100 JPY`, `1.500 BHD`: the currency's ISO 4217 digits */
+const money = (minor: number, currency: string): string => `${formatMinorUnits(minor, currency)} ${currency}`;
 
 // The titles below are built once per event of every projection and rebuild, and kept in the
 // view: each says what `${label} ${x}`.trim() and `Order ${id} ${money}`.replace('  ', ' ') say,
@@ -128,7 +130,7 @@ const labelled = (label: string, x: string): string => {
 
 /** `Order ${id} ${money}`.replace('  ', ' '): the first double space, where there is one, made single. */
 const orderTitle = (id: string, amount: string, currency: string): string => {
-  // amount is `${toFixed(2)} ${currency}`: a double space in the title can only come from the id, its
+  // amount is `${formatMinorUnits(minor, currency)} ${currency}`: a double space in the title can only come from the id, its
   // edges, or the currency
   const clean = id !== '' && id[0] !== ' ' && id[id.length - 1] !== ' ' && !id.includes('  ') && currency[0] !== ' ' && !currency.includes('  ');
   return clean ? `Order ${id} ${amount}` : `Order ${id} ${amount}`.replace('  ', ' ');

@@ -6,7 +6,7 @@
 export const OBSERVED_AT_FLOOR = Date.UTC(2000, 0, 1);
 /** How far ahead of the time received a stated time may be (time-zone bugs stay within a day). */
 export const MAX_CLOCK_SKEW_MS = 24 * 3_600_000;
-/** Largest money amount (major units: revenue, total, price); minor units stay exact integers. */
+/** Largest money amount (major units: revenue, total, price); minor units stay exact integers (10^4 x 10^9 < 2^53). */
 export const MAX_AMOUNT = 1_000_000_000;
 export const MAX_QUANTITY = 1_000_000;
 
@@ -28,6 +28,36 @@ export const currencyCode = (raw: string): string | undefined => {
   return ISO_4217.has(code) ? code : undefined;
 };
 
+// ISO 4217 minor units: the digits after the decimal point of each currency, 2 for every code not
+// listed. Written out rather than read from Intl.NumberFormat: its digits are CLDR's display digits,
+// which differ from ISO 4217 for some codes (IQD 0 there against ISO's 3, HUF and LBP 0 against 2).
+// XDR, XSU and XUA have no minor unit in ISO 4217 ("N.A."); they keep 2, as before.
+const MINOR_DIGITS: Readonly<Record<string, number>> = {
+  ...Object.fromEntries('BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ').map((c) => [c, 0])),
+  ...Object.fromEntries('BHD IQD JOD KWD LYD OMR TND'.split(' ').map((c) => [c, 3])),
+  CLF: 4,
+  UYW: 4,
+};
+
+/** The ISO 4217 minor-unit digits of a currency code (as `currencyCode` returns it): JPY 0, USD 2, BHD 3. */
+export const minorDigits = (code: string): number => MINOR_DIGITS[code] ?? 2;
+
+/**
+ * A money amount (major units) as an integer count of the currency's minor units, or undefined when
+ * it has more decimals than the currency has (1.5 JPY, 19.999 USD): refused, never rounded. Binary
+ * floating point is forgiven: 19.99 x 100 is 1998.9999999999998, which is 1999 cents.
+ */
+export const toMinorUnits = (amount: number, digits: number): number | undefined => {
+  const scale = 10 ** digits;
+  const minor = Math.round(amount * scale);
+  // the nearest count of minor units must give the amount back, up to one rounding error of a double
+  // (a decimal as JSON reads it gives itself back exactly: both are the double nearest to it)
+  return Math.abs(minor / scale - amount) <= Math.abs(amount) * Number.EPSILON ? minor : undefined;
+};
+
+/** An integer count of minor units as the decimal text of the major amount: 150 USD "1.50", 100 JPY "100", 1500 BHD "1.500". */
+export const formatMinorUnits = (minor: number, currency: string): string => (minor / 10 ** minorDigits(currency)).toFixed(minorDigits(currency));
+
 /** Why a money amount (major units) is out of bounds, or undefined when it is fine. */
 export const amountProblem = (n: number): string | undefined => {
   if (!Number.isFinite(n)) return 'must be a finite number';
@@ -36,8 +66,10 @@ export const amountProblem = (n: number): string | undefined => {
   return undefined;
 };
 
+/** Why a quantity is out of bounds, or undefined when it is fine: a whole number (an order line counts units). */
 export const quantityProblem = (n: number): string | undefined => {
   if (!Number.isFinite(n)) return 'must be a finite number';
+  if (!Number.isInteger(n)) return 'must be a whole number';
   if (n < 0) return 'must not be negative';
   if (n > MAX_QUANTITY) return `must be at most ${MAX_QUANTITY}`;
   return undefined;

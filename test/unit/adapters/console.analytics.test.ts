@@ -72,6 +72,21 @@ const globex = (): LakeBatch => {
   b.locations.push({ eventId: 'gl', customerId: 'gx-cust', country: 'FR', region: 'IDF', city: 'Gxville', observedAt: at(1, 5) });
   return b;
 };
+// nippon: one customer ny-cust, a 1,500 JPY order in January and a 1.234 BHD order in February,
+// in their currencies' minor units (yen have none, dinars three decimals)
+const NIPPON = 'tok-nippon-reader-0123456789';
+const nippon = (): LakeBatch => {
+  const b = emptyLakeBatch();
+  for (const [id, when, currency, revenueMinor] of [
+    ['ny-1', at(1, 7), 'JPY', 1_500],
+    ['ny-2', at(2, 7), 'BHD', 1_234],
+  ] as const) {
+    b.orders.push({ eventId: `e-${id}`, orderId: id, customerId: 'ny-cust', channel: 'web', currency, revenueMinor, observedAt: when });
+    b.customers.push({ kind: 'seen', customerId: 'ny-cust', firstSeenAt: when, lastSeenAt: when });
+  }
+  return b;
+};
+
 /** every value of globex's that could show on a page */
 const GLOBEX_VALUES = ['gx-cust', 'gx-prod', 'gx-cat', 'gx-order', 'Gxville', 'IDF', '9999', '9,999'];
 
@@ -87,6 +102,7 @@ const appOf = (analytics: typeof lake.lake.analytics | undefined): HttpApp => {
     auth: new StaticAuthenticator([
       { id: 'acme-reader', tenant: 'acme', kind: 'token', secret: ACME, scopes: ['read'] },
       { id: 'globex-reader', tenant: 'globex', kind: 'token', secret: GLOBEX, scopes: ['read'] },
+      { id: 'nippon-reader', tenant: 'nippon', kind: 'token', secret: NIPPON, scopes: ['read'] },
     ]),
     sourceOf: () => h.web,
     metrics: h.ports.metrics,
@@ -101,6 +117,7 @@ beforeAll(async () => {
   for (const [tenant, batch] of [
     ['acme', acme()],
     ['globex', globex()],
+    ['nippon', nippon()],
   ] as const) {
     await lake.lake.writer.write(tenant, batch, '0000000000000001');
     await lake.lake.writer.flush(tenant);
@@ -140,6 +157,14 @@ describe('the console analytics pages', () => {
     expect(html).toMatch(
       /<td class="num">2025<\/td><td class="num">2<\/td><td class="num">30000<\/td><td class="num">1<\/td><td class="num">1<\/td><td class="num">100<\/td>/,
     );
+  });
+
+  it("draws amounts in their currency's minor units: 1,500 JPY, 1.234 BHD", async () => {
+    const yen = chartLabels((await page(withLake, `/console/analytics/monthly-revenue?now=${NOW}&currency=JPY`, NIPPON)).html);
+    expect(yen).toContain('revenue per month in JPY: 2025-01 1500, 2025-02 0');
+    const dinars = chartLabels((await page(withLake, `/console/analytics/customer-lifetime-value?now=${NOW}&currency=BHD`, NIPPON)).html);
+    expect(dinars).toContain('the ten customers of highest lifetime value, in BHD: ny-cust 1.234 BHD');
+    expect(dinars.find((l) => l.startsWith('revenue per CLV segment in BHD'))).toContain('1.234 BHD');
   });
 
   it('draws CLV segments: c1 400.00 (Medium), c2 50.00 (Low)', async () => {

@@ -49,6 +49,13 @@ describe('money', () => {
     ['products that total past the bound', { products: [{ sku: 'a', price: 1e9, quantity: 2 }] }, 'properties.products'],
     ['a currency that is not ISO 4217', { revenue: 5, currency: '<script>' }, 'properties.currency'],
     ['a three-letter currency that does not exist', { revenue: 5, currency: 'ABC' }, 'properties.currency'],
+    // nothing rounded: a quantity is whole, an amount has at most its currency's decimals
+    ['a fractional quantity', { products: [{ sku: 'a', price: 1, quantity: 1.5 }] }, 'properties.products[0].quantity'],
+    ['a quantity of 0.4', { revenue: 1, products: [{ sku: 'a', price: 1, quantity: 0.4 }] }, 'properties.products[0].quantity'],
+    ['a fraction of a yen', { revenue: 100.5, currency: 'jpy' }, 'properties.revenue'],
+    ['a price of more decimals than the currency has', { currency: 'USD', products: [{ sku: 'a', price: 0.125 }] }, 'properties.products[0].price'],
+    ['a fourth decimal of a dinar', { revenue: 1.2345, currency: 'KWD' }, 'properties.revenue'],
+    ['products sent as an object', { revenue: 5, products: { a: 1 } }, 'properties.products'],
   ])('refuses %s, naming the field', async (_name, properties, path) => {
     const h = makeHarness();
     expect(pathsOf(await refused(h, order(properties)))).toEqual([path]);
@@ -68,6 +75,23 @@ describe('money', () => {
     accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-3', revenue: 0, currency: 'jpy' })));
     const v = await view360(h, a.customerId);
     expect(v.orders).toMatchObject({ count: 3, revenue: { EUR: 1_000_000_012.5, JPY: 0 } });
+  });
+});
+
+describe('money in the currency’s minor units', () => {
+  it('stores and shows each amount in its currency’s ISO 4217 digits, exactly as sent', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-j', revenue: 100, currency: 'jpy' })));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-b', revenue: 1.234, currency: 'BHD' })));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 'o-u', products: [{ sku: 'a', price: 19.99, quantity: 3 }] })));
+    const v = await view360(h, a.customerId);
+    expect(v.orders.revenue).toEqual({ JPY: 100, BHD: 1.234, USD: 59.97 });
+    expect(
+      v.timeline
+        .map((t) => t.title)
+        .filter((t) => t?.startsWith('Order'))
+        .sort(),
+    ).toEqual(['Order o-b 1.234 BHD', 'Order o-j 100 JPY', 'Order o-u 59.97 USD']);
   });
 });
 
@@ -130,6 +154,17 @@ describe('over HTTP', () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; issues: { path: string }[]; quarantineId: string } };
     expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'properties.revenue' }], quarantineId: expect.any(String) });
+  });
+
+  it.each([
+    ['a fractional quantity', { products: [{ price: 1, quantity: 1.5 }] }, 'properties.products[0].quantity'],
+    ['a fraction of a yen', { revenue: 100.5, currency: 'jpy' }, 'properties.revenue'],
+    ['products sent as an object', { products: { a: 1 } }, 'properties.products'],
+  ])('answers 400 to %s naming the field, where it was stored changed before', async (_name, properties, path) => {
+    const res = await post(app(), '/v1/track', order(properties));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; issues: { path: string }[] } };
+    expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path }] });
   });
 
   it('answers 200 to a call whose email is mistyped: only the email is rejected', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '../../../src/domain/customer/customer.events.js';
+import { DomainError } from '../../../src/domain/shared/errors.js';
 import { mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
 import { SegmentCall, zodIssues } from '../../../src/application/segment/segment.schema.js';
 
@@ -110,6 +111,80 @@ describe('e-commerce events', () => {
     expect(track('Coupon Applied', { code: 'X1' }).facts).toEqual([
       { type: 'EventTracked', v: 1, data: { event: 'Coupon Applied' }, pii: { properties: { code: 'X1' } } },
     ]);
+  });
+});
+
+/** the field a call is refused for (VALIDATION_FAILED), and the reason */
+const refusal = (properties: Record<string, unknown>, event = 'Order Completed') => {
+  try {
+    track(event, properties);
+  } catch (e) {
+    if (e instanceof DomainError) return { code: e.code, path: e.path, message: e.message };
+    throw e;
+  }
+  throw new Error('expected the call to be refused');
+};
+
+describe('amounts in the currency’s minor units, quantities whole, nothing rounded', () => {
+  it('counts amounts in the ISO 4217 minor units of the currency', () => {
+    expect(order({ revenue: 100, currency: 'jpy' })).toMatchObject({ revenueMinor: 100, currency: 'JPY', minorDigits: 0 });
+    expect(order({ revenue: 1.234, currency: 'BHD' })).toMatchObject({ revenueMinor: 1234, currency: 'BHD', minorDigits: 3 });
+    expect(order({ revenue: '12.5', currency: 'KWD' })).toMatchObject({ revenueMinor: 12_500, minorDigits: 3 });
+    expect(order({ revenue: 19.99 })).toMatchObject({ revenueMinor: 1999, currency: 'USD', minorDigits: 2 });
+    const yen = order({ currency: 'JPY', products: [{ sku: 'a', price: 1500, quantity: 2 }] });
+    expect(yen.revenueMinor).toBe(3000);
+    expect(yen.products[0]).toMatchObject({ priceMinor: 1500, quantity: 2 });
+    expect(track('Product Viewed', { product_id: 'p', price: 1500, currency: 'JPY' }).facts[0]).toMatchObject({
+      data: { product: { priceMinor: 1500 } },
+    });
+  });
+
+  it('keeps whole quantities as sent, numeric strings and 0 included', () => {
+    expect(
+      order({
+        products: [
+          { sku: 'a', price: 1, quantity: '3' },
+          { sku: 'b', price: 1, quantity: 0 },
+        ],
+      }).products.map((p) => p.quantity),
+    ).toEqual([3, 0]);
+  });
+
+  it.each([
+    ['a fractional quantity', { products: [{ price: 1, quantity: 1.5 }] }, ['properties', 'products', 0, 'quantity'], 'must be a whole number'],
+    [
+      'a quantity below 1 but above 0',
+      {
+        products: [
+          { sku: 'a', price: 1 },
+          { price: 1, quantity: 0.4 },
+        ],
+      },
+      ['properties', 'products', 1, 'quantity'],
+      'must be a whole number',
+    ],
+    ['a fraction of a yen', { revenue: 100.5, currency: 'jpy' }, ['properties', 'revenue'], 'must be a whole number in JPY'],
+    ['a fraction of a yen as a total', { total: '0.5', currency: 'JPY' }, ['properties', 'total'], 'must be a whole number in JPY'],
+    [
+      'a price in a fraction of a yen',
+      { currency: 'JPY', products: [{ price: 1.5, quantity: 1 }] },
+      ['properties', 'products', 0, 'price'],
+      'whole number in JPY',
+    ],
+    ['a thousandth of a dollar', { revenue: 19.999 }, ['properties', 'revenue'], 'must have at most 2 decimals in USD'],
+    ['four decimals of a dinar', { value: 1.2345, currency: 'BHD' }, ['properties', 'value'], 'must have at most 3 decimals in BHD'],
+    ['products sent as an object', { products: { a: 1 } }, ['properties', 'products'], 'must be an array'],
+    ['products sent as a string', { revenue: 5, products: 'p1' }, ['properties', 'products'], 'must be an array'],
+    ['a product that is not an object', { products: [{ sku: 'a', price: 1 }, 7] }, ['properties', 'products', 1], 'must be a product object'],
+  ])('refuses %s, naming the field', (_name, properties, path, message) => {
+    const r = refusal(properties);
+    expect(r).toMatchObject({ code: 'VALIDATION_FAILED', path });
+    expect(r.message).toContain(message);
+  });
+
+  it('refuses a product event whose price has more decimals than its currency', () => {
+    expect(refusal({ product_id: 'p', price: 9.5, currency: 'JPY' }, 'Product Viewed')).toMatchObject({ path: ['properties', 'price'] });
+    expect(refusal({ product_id: 'p', price: 1, quantity: 1.5 }, 'Product Added')).toMatchObject({ path: ['properties', 'quantity'] });
   });
 });
 

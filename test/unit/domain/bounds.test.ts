@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { amountProblem, currencyCode, isCalendarDateTime, MAX_CLOCK_SKEW_MS, observedAtProblem, OBSERVED_AT_FLOOR } from '../../../src/domain/shared/bounds.js';
+import {
+  amountProblem,
+  currencyCode,
+  formatMinorUnits,
+  isCalendarDateTime,
+  MAX_AMOUNT,
+  MAX_CLOCK_SKEW_MS,
+  minorDigits,
+  observedAtProblem,
+  OBSERVED_AT_FLOOR,
+  quantityProblem,
+  toMinorUnits,
+} from '../../../src/domain/shared/bounds.js';
 
 describe('input bounds', () => {
   it('knows which ISO dates exist', () => {
@@ -25,5 +37,45 @@ describe('input bounds', () => {
   it('accepts ISO 4217 codes only', () => {
     expect(['usd', ' EUR ', 'jpy', 'ZAR'].map(currencyCode)).toEqual(['USD', 'EUR', 'JPY', 'ZAR']);
     expect(['<script>', 'ABC', 'US', 'USDX', ''].map(currencyCode)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('accepts whole quantities from 0 to the bound, never a fraction', () => {
+    expect([0, 1, 2, 1_000_000].map(quantityProblem)).toEqual([undefined, undefined, undefined, undefined]);
+    expect([1.5, 0.4, 2.000001].map(quantityProblem)).toEqual(['must be a whole number', 'must be a whole number', 'must be a whole number']);
+    expect([-1, 1_000_001, Number.NaN].map((n) => quantityProblem(n) !== undefined)).toEqual([true, true, true]);
+  });
+
+  it('knows the ISO 4217 minor units of a currency, where Intl (CLDR) says otherwise too', () => {
+    expect(['USD', 'EUR', 'JPY', 'KRW', 'CLP', 'BHD', 'KWD', 'JOD', 'OMR', 'TND', 'LYD', 'IQD', 'CLF', 'UYW', 'HUF', 'LBP', 'ISK'].map(minorDigits)).toEqual([
+      2, 2, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 4, 4, 2, 2, 0,
+    ]);
+  });
+
+  it('counts an amount in minor units exactly, forgiving binary floating point', () => {
+    expect(toMinorUnits(19.99, 2)).toBe(1999);
+    expect(toMinorUnits(0.1 + 0.2, 2)).toBe(30);
+    expect(toMinorUnits(1.005, 3)).toBe(1005);
+    expect(toMinorUnits(100, 0)).toBe(100);
+    expect(toMinorUnits(1.234, 3)).toBe(1234);
+    expect(toMinorUnits(0.0001, 4)).toBe(1);
+    expect(toMinorUnits(MAX_AMOUNT, 4)).toBe(MAX_AMOUNT * 10_000);
+    expect(toMinorUnits(999_999_999.99, 2)).toBe(99_999_999_999);
+  });
+
+  it('refuses an amount with more decimals than the currency has, rather than rounding it', () => {
+    expect(toMinorUnits(100.5, 0)).toBeUndefined();
+    expect(toMinorUnits(19.999, 2)).toBeUndefined();
+    // 1.005 x 100 is 100.49999999999999: neither 100 nor 101 cents is 1.005
+    expect(toMinorUnits(1.005, 2)).toBeUndefined();
+    expect(toMinorUnits(1.2345, 3)).toBeUndefined();
+    expect(toMinorUnits(0.001, 2)).toBeUndefined();
+    expect(toMinorUnits(999_999_999.999, 2)).toBeUndefined();
+  });
+
+  it("writes minor units in the currency's digits", () => {
+    expect(formatMinorUnits(150, 'USD')).toBe('1.50');
+    expect(formatMinorUnits(100, 'JPY')).toBe('100');
+    expect(formatMinorUnits(1500, 'BHD')).toBe('1.500');
+    expect(formatMinorUnits(1, 'CLF')).toBe('0.0001');
   });
 });

@@ -22,4 +22,29 @@ describe('the event schemas', () => {
     expect(() => upcast({ type: 'NoSuchEvent', v: 1, data: {} })).toThrow('unknown event type NoSuchEvent');
     expect(upcast({ type: 'GroupJoined', v: 1, data: { groupId: 'g' } }).type).toBe('GroupJoined');
   });
+
+  it('an OrderPlaced stored before ISO 4217 minor units (in hundredths, no minorDigits) reads in its currency’s minor units', () => {
+    const legacy = (currency: string, revenueMinor: number, priceMinor?: number) => ({
+      type: 'OrderPlaced',
+      v: 1,
+      data: { orderId: 'o', revenueMinor, currency, products: [{ productId: 'p', priceMinor, quantity: 1 }, { sku: 's' }] },
+    });
+    const read = (raw: ReturnType<typeof legacy>) => {
+      const e = upcast(raw);
+      if (e.type !== 'OrderPlaced') throw new Error(e.type);
+      return e.data;
+    };
+    // hundredths are the minor units of USD: the stored event as it was
+    const usd = legacy('USD', 1999, 1999);
+    expect(upcast(usd)).toBe(usd);
+    expect(read(legacy('JPY', 10_000, 5_000))).toMatchObject({ revenueMinor: 100, minorDigits: 0, products: [{ priceMinor: 50 }, { sku: 's' }] });
+    expect(read(legacy('BHD', 1234, 1234))).toMatchObject({ revenueMinor: 12_340, minorDigits: 3, products: [{ priceMinor: 12_340 }, { sku: 's' }] });
+    expect(read(legacy('CLF', 1, 1))).toMatchObject({ revenueMinor: 100, minorDigits: 4 });
+    // what those builds took with a fraction of a yen reads as the nearest yen
+    expect(read(legacy('JPY', 10_050)).revenueMinor).toBe(101);
+    // an order that says its digits is read as stored
+    const current = { type: 'OrderPlaced', v: 1, data: { revenueMinor: 100, currency: 'JPY', minorDigits: 0, products: [] } };
+    expect(upcast(current)).toBe(current);
+    expect(CustomerEvent.safeParse(current).success).toBe(true);
+  });
 });

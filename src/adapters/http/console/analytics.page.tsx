@@ -10,6 +10,7 @@ import {
   unknownAnalyticsParams,
   unknownParamsMessage,
 } from '../../../application/lake/analytics.params.js';
+import { minorDigits } from '../../../domain/shared/bounds.js';
 import { DomainError } from '../../../domain/shared/errors.js';
 import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import type { AnalyticsRow } from '../../../application/ports/lake.port.js';
@@ -44,14 +45,12 @@ const TABLE_ROWS = 200;
 
 const num = (v: AnalyticsRow[string] | undefined): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
 const str = (v: AnalyticsRow[string] | undefined): string => (v === null || v === undefined ? '' : String(v));
-/** minor units as major, two decimals */
-const major = (minor: number): number => Math.round(minor) / 100;
-
-/** sums `value` per `key`, in first-seen order (or the order given) */
-const totals = (rows: readonly AnalyticsRow[], key: string, value: (r: AnalyticsRow) => number, order?: readonly string[]): Bar[] => {
+/** sums `value` per `key`, in first-seen order (or the order given), to `digits` decimals */
+const totals = (rows: readonly AnalyticsRow[], key: string, value: (r: AnalyticsRow) => number, order?: readonly string[], digits = 2): Bar[] => {
   const sums = new Map<string, number>(order?.map((k) => [k, 0]));
   for (const r of rows) sums.set(str(r[key]), (sums.get(str(r[key])) ?? 0) + value(r));
-  return [...sums].map(([label, v]) => ({ label, value: Math.round(v * 100) / 100 }));
+  const scale = 10 ** digits;
+  return [...sums].map(([label, v]) => ({ label, value: Math.round(v * scale) / scale }));
 };
 
 const Card = (p: { title: string; children?: Child }) => (
@@ -66,6 +65,9 @@ const Empty = () => <p class="muted">No rows: the lake holds nothing this query 
 /** The chart (or charts) that fit a query's rows. */
 const Charts = (p: { query: AnalyticsQueryName; rows: readonly AnalyticsRow[]; currency: string }) => {
   const { rows, currency } = p;
+  // minor units as major: the currency's ISO 4217 digits (100 JPY is 100, 150 USD 1.5)
+  const digits = minorDigits(currency.toUpperCase());
+  const major = (minor: number): number => Math.round(minor) / 10 ** digits;
   if (!rows.length) return <Empty />;
   switch (p.query) {
     case 'customer-lifetime-value': {
@@ -76,7 +78,11 @@ const Charts = (p: { query: AnalyticsQueryName; rows: readonly AnalyticsRow[]; c
             <HBarChart title="customers per CLV segment" bars={totals(rows, 'segment', () => 1, order)} />
           </Card>
           <Card title={`Revenue per segment (${currency})`}>
-            <HBarChart title={`revenue per CLV segment in ${currency}`} unit={currency} bars={totals(rows, 'segment', (r) => major(num(r.clv_minor)), order)} />
+            <HBarChart
+              title={`revenue per CLV segment in ${currency}`}
+              unit={currency}
+              bars={totals(rows, 'segment', (r) => major(num(r.clv_minor)), order, digits)}
+            />
           </Card>
           <Card title={`Top customers by CLV (${currency})`}>
             <HBarChart
@@ -134,7 +140,11 @@ const Charts = (p: { query: AnalyticsQueryName; rows: readonly AnalyticsRow[]; c
             />
           </Card>
           <Card title={`Revenue per category (${currency})`}>
-            <HBarChart title={`revenue per category in ${currency}`} unit={currency} bars={totals(rows, 'category', (r) => major(num(r.revenue_minor)))} />
+            <HBarChart
+              title={`revenue per category in ${currency}`}
+              unit={currency}
+              bars={totals(rows, 'category', (r) => major(num(r.revenue_minor)), undefined, digits)}
+            />
           </Card>
         </div>
       );

@@ -1,6 +1,7 @@
 import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import type { Principal } from '../../../application/ports/access.port.js';
 import type { ScoreConfig } from '../../../domain/projection/scores.js';
+import { minorDigits } from '../../../domain/shared/bounds.js';
 import { useBase, When } from './layout.js';
 
 // The customer 360: everything the view holds, as the API's GET /v1/customers/{id} presents it,
@@ -77,11 +78,11 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
           <p>
             <span class="stat">{c.orders.count}</span> orders; revenue{' '}
             {Object.entries(c.orders.revenue)
-              .map(([cur, v]) => `${v.toFixed(2)} ${cur}`)
+              .map(([cur, v]) => `${v.toFixed(minorDigits(cur))} ${cur}`)
               .join(', ') || '0'}
           </p>
           <p>
-            AOV {c.orders.averageOrderValue.toFixed(2)} {s.currency} · CLV {s.clv.toFixed(2)} {s.currency}
+            AOV {c.orders.averageOrderValue.toFixed(minorDigits(s.currency))} {s.currency} · CLV {s.clv.toFixed(minorDigits(s.currency))} {s.currency}
           </p>
           {Object.keys(c.orders.revenue).some((cur) => cur !== s.currency) ? (
             <p class="muted">
@@ -110,7 +111,8 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
               Frequency {s.rfm.frequency}: {c.orders.count} orders (2 to 5 from {p.config.frequencyOrders.join(' / ')})
             </li>
             <li>
-              Monetary {s.rfm.monetary}: {s.clv.toFixed(2)} {s.currency} (2 to 5 from {p.config.monetaryMinor.map((m) => m / 100).join(' / ')})
+              Monetary {s.rfm.monetary}: {s.clv.toFixed(minorDigits(s.currency))} {s.currency} (2 to 5 from{' '}
+              {p.config.monetaryMinor.map((m) => m / 10 ** minorDigits(s.currency)).join(' / ')})
             </li>
             <li>
               Churn:{' '}
