@@ -5,7 +5,7 @@ import { matchedRoutes } from 'hono/route';
 import { formatPath, zodIssues } from '../../application/segment/segment.schema.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
-import { bufferJsonBody } from './body.js';
+import { bufferJsonBody, withoutBody } from './body.js';
 import { createConsole } from './console/console.app.js';
 import { CONSOLE_PATH } from './console/layout.js';
 import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
@@ -87,8 +87,8 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   });
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
     app.use(prefix, async (c, next) => {
-      const bodiless = c.req.method === 'GET' || c.req.method === 'HEAD' || (c.req.method === 'DELETE' && !declaresBody(c.req.raw));
-      if (!bodiless) c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
+      if (c.req.method === 'DELETE' && !declaresBody(c.req.raw)) c.req.raw = withoutBody(c.req.raw);
+      else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
       await next();
     });
   }
