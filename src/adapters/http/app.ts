@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { formatPath, zodIssues } from '../../application/segment/segment.schema.js';
+import { StoreUnavailable } from '../../application/ports/store-unavailable.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
 import { bufferJsonBody, withoutBody } from './body.js';
@@ -158,6 +159,22 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
   if (err instanceof DomainError) {
     const issues = err.path.length ? [{ path: formatPath(err.path), message: err.message }] : [];
     return c.json(errorBody(err.code, err.message, issues), statusOf(err.code));
+  }
+  if (err instanceof StoreUnavailable) {
+    const retryAfter = String(err.retryAfterSeconds);
+    deps.logger?.warn('store unavailable', {
+      requestId: c.get('requestId'),
+      store: err.store,
+      reason: err.reason,
+      cause: (err.cause as Error | undefined)?.message,
+    });
+    return c.json(
+      errorBody('STORE_UNAVAILABLE', `${err.message}; nothing is wrong with the request: send it again after ${retryAfter} s`, [], {
+        requestId: c.get('requestId'),
+      }),
+      statusOf('STORE_UNAVAILABLE'),
+      { 'Retry-After': retryAfter },
+    );
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code: HttpErrorCode =
