@@ -1,7 +1,9 @@
 import { createServer } from 'node:net';
+import { ConfigError } from './config.js';
 
-// The API's port is checked before anything is built or started (the store, DynamoDB Local), so a
-// taken port is reported at once, with the way out, rather than as a raw error after start-up.
+// The API's address is checked before anything is built or started (the store, DynamoDB Local), so
+// a taken port, or a C360_HOST that cannot be listened on, is reported at once, with the way out,
+// rather than as a raw error after start-up.
 
 export class PortInUse extends Error {
   override readonly name = 'PortInUse';
@@ -15,16 +17,42 @@ export class PortInUse extends Error {
   }
 }
 
-/** Resolves when `port` can be listened on at `host`; rejects with PortInUse when it is taken. Port 0 is always free. */
-export const assertPortFree = (port: number, host: string): Promise<void> =>
-  port === 0
-    ? Promise.resolve()
-    : new Promise((resolve, reject) => {
-        const probe = createServer();
-        probe.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new PortInUse(port, host) : e));
-        probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
-      });
+const WAY_OUT = "use 127.0.0.1 (the default: this machine only), 0.0.0.0 (every interface) or an address of one of this machine's interfaces";
 
-/** The same message when the port is taken between the check and the real listen. */
-export const portError = (e: unknown, port: number, host: string): unknown =>
-  (e as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE' ? new PortInUse(port, host) : e;
+/** Why C360_HOST cannot be listened on, by the listen error's code; undefined for other errors. */
+const hostProblem = (code: string | undefined, host: string): string | undefined => {
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return `${JSON.stringify(host)} is neither an IP address nor a host name that resolves (${code}); ${WAY_OUT}`;
+    case 'EAI_AGAIN':
+      return `${JSON.stringify(host)} could not be resolved: the name lookup failed for now (${code}); ${WAY_OUT}`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine (${code}); ${WAY_OUT}`;
+    case 'EAFNOSUPPORT':
+      return `${host} is of an address family this machine does not support (${code}); ${WAY_OUT}`;
+    default:
+      return undefined;
+  }
+};
+
+/** A listen error as the user should read it: PortInUse, a ConfigError naming C360_HOST, or the error itself. */
+export const portError = (e: unknown, port: number, host: string): unknown => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return new PortInUse(port, host);
+  const problem = hostProblem(code, host);
+  return problem === undefined ? e : new ConfigError(`C360_HOST: ${problem}`);
+};
+
+/**
+ * Resolves when `port` can be listened on at `host`; rejects with PortInUse when it is taken, with
+ * a ConfigError naming C360_HOST when the host cannot be listened on. Port 0 is always free, but
+ * its host is checked all the same.
+ */
+export const assertPortFree = (port: number, host: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => reject(portError(e, port, host)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });

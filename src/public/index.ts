@@ -36,6 +36,7 @@ export { appliedSum, docOrder, stampOf, uniqueDocs, type DocStamp, type ReadMode
 export type { TenantSettings } from '../application/ports/rules.port.js';
 export type { Clock, IdGenerator, MetricName, Metrics } from '../application/ports/runtime.port.js';
 export type { SnapshotStore, StoredSnapshot } from '../application/ports/snapshot.port.js';
+export { STORE_RETRY_AFTER_SECONDS, StoreUnavailable } from '../application/ports/store-unavailable.js';
 
 // the use cases a caller drives (each reached through the Core: core.ingest, core.gdpr, ...)
 export type { ConsentUseCase } from '../application/customers/consent.use-case.js';

@@ -223,6 +223,27 @@ describe('refusals the client causes', () => {
     expect(merge.body.error.message).not.toMatch(/Malformed JSON/);
   });
 
+  it('takes a JSON request with no body at all (no Content-Length, as curl -X POST sends it) as no body where the body is optional', async () => {
+    await api.post('/v1/identify', { userId: 'u-no-body', traits: { plan: 'free' } });
+    const customerId = (await api.lookup('user_id:u-no-body')).body.customerId as string;
+    const bodiless = (method: string, path: string) =>
+      api.rawHttp(
+        `${method} ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`,
+      );
+    const restricted = await bodiless('POST', `/v1/customers/${customerId}/restriction`);
+    expect([restricted.status, restricted.body]).toEqual([200, expect.stringContaining('"restricted":true')]);
+    const lifted = await bodiless('DELETE', `/v1/customers/${customerId}/restriction`);
+    expect([lifted.status, lifted.body]).toEqual([200, expect.stringContaining('"restricted":false')]);
+    // a route whose body is required still refuses it, naming what it lacks
+    const merge = await bodiless('POST', `/v1/customers/${customerId}/merge`);
+    expect(merge.status).toBe(400);
+    expect(merge.body).toMatch(/"code":"VALIDATION_FAILED"/);
+    expect(merge.body).not.toMatch(/Malformed JSON/);
+    // erasure's body is optional too
+    const erased = await bodiless('DELETE', `/v1/customers/${customerId}`);
+    expect([erased.status, erased.body]).toEqual([200, expect.stringContaining('"erasureId"')]);
+  });
+
   it('answers a body shorter than its Content-Length with 400 JSON, and logs no error', async () => {
     const errorsBefore = api.logged.filter((l) => l.level === 'error').length;
     const res = await api.rawHttp(

@@ -5,9 +5,12 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/infrastructure/config.js';
+import { PortInUse, portError } from '../../src/infrastructure/port-check.js';
 import { MAIN, baseEnv } from '../support/main-process.js';
 
-// `npm start` on a port that is already taken: one clear line at once, before anything is started.
+// `npm start` on a port that is already taken, or on a C360_HOST it cannot listen on: one clear
+// line at once, before anything is started.
 
 let root: string;
 let taken: Server;
@@ -55,5 +58,35 @@ describe('npm start on a taken port', () => {
     // checked before the store: nothing was created, no DynamoDB Local was started (that alone takes seconds)
     expect(existsSync(dataDir)).toBe(false);
     expect(r.ms).toBeLessThan(8_000);
+  });
+});
+
+// No test binds a non-loopback address: a name that does not resolve fails in the lookup, and
+// 192.0.2.1 (TEST-NET-1, never assigned to a machine) fails in bind() itself, sending nothing.
+describe('npm start on a C360_HOST it cannot listen on', () => {
+  const wayOut = "use 127.0.0.1 (the default: this machine only), 0.0.0.0 (every interface) or an address of one of this machine's interfaces";
+  it.each([
+    ['0.0.0.0.0', '0', `"0.0.0.0.0" is neither an IP address nor a host name that resolves (ENOTFOUND)`],
+    ['no-such-host.invalid', 'taken', `"no-such-host.invalid" is neither an IP address nor a host name that resolves (ENOTFOUND)`],
+    ['192.0.2.1', '0', '192.0.2.1 is not an address of this machine (EADDRNOTAVAIL)'],
+    ['192.0.2.1', 'taken', '192.0.2.1 is not an address of this machine (EADDRNOTAVAIL)'],
+  ])('C360_HOST=%s (PORT %s) is one configuration error line naming C360_HOST, no stack, exit 1, nothing started', async (host, which, why) => {
+    const dataDir = join(root, `host-${host}-${which}`);
+    const r = await run({ C360_HOST: host, PORT: which === 'taken' ? String(port) : '0', C360_DATA_DIR: dataDir });
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(`configuration error: C360_HOST: ${why}; ${wayOut}`);
+    expect(r.out).toBe('');
+    // checked before the store, PORT=0 included: nothing was created
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('the same error when the server itself fails to listen (after the check)', () => {
+    const listenError = (code: string) => Object.assign(new Error(`listen ${code}`), { code });
+    const host = portError(listenError('EADDRNOTAVAIL'), 3000, '192.0.2.1');
+    expect(host).toBeInstanceOf(ConfigError);
+    expect((host as Error).message).toBe(`C360_HOST: 192.0.2.1 is not an address of this machine (EADDRNOTAVAIL); ${wayOut}`);
+    expect(portError(listenError('EADDRINUSE'), 3000, '127.0.0.1')).toBeInstanceOf(PortInUse);
+    const other = listenError('EMFILE');
+    expect(portError(other, 3000, '127.0.0.1')).toBe(other);
   });
 });

@@ -8,6 +8,7 @@ import { CommitRecords } from './eventstoredb.commit-records.js';
 import { readAllPage } from './eventstoredb.read-all.js';
 import { StateReader, claimOwner, customerEvents, idempotencyRecord, type Loaded } from './eventstoredb.state.js';
 import { chunk, deterministicUuid, expectedAfter, streamNames, toEventData, type Proposed } from './eventstoredb.streams.js';
+import { rethrowUnavailable } from './eventstoredb.unavailable.js';
 
 /*
  * EventStoreDB has no multi-stream transaction, so a commit is made atomic for readers this way:
@@ -73,7 +74,7 @@ export class EventStoreDbEventStore implements EventStore {
       ...commit.claims.map((c) => `${t}\u0000c\u0000${c.key}`),
       ...(commit.idempotency ? [`${t}\u0000i\u0000${commit.idempotency.key}`] : []),
     ];
-    return this.order.run(keys, () => this.commitNow(commit));
+    return this.order.run(keys, () => this.commitNow(commit)).catch(rethrowUnavailable);
   }
 
   private async commitNow(commit: Commit): Promise<CommitResult> {
@@ -99,24 +100,28 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  // Like commit, every method below says a server it cannot reach as StoreUnavailable (eventstoredb.unavailable.ts).
+
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
-    const loaded = await this.state.load(tenant, streamNames(tenant).customer(streamId), false);
+    const loaded = await this.state.load(tenant, streamNames(tenant).customer(streamId), false).catch(rethrowUnavailable);
     return customerEvents(loaded).filter((e) => e.tenant === tenant && e.version > afterVersion);
   }
 
   async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    const owners = await Promise.all(keys.map(async (k) => claimOwner(await this.state.load(tenant, streamNames(tenant).claim(k), false))));
+    const owners = await Promise.all(keys.map(async (k) => claimOwner(await this.state.load(tenant, streamNames(tenant).claim(k), false)))).catch(
+      rethrowUnavailable,
+    );
     const found = new Map<string, string>();
     keys.forEach((k, i) => owners[i] !== undefined && found.set(k, owners[i]!));
     return found;
   }
 
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
-    return readAllPage(this.client, this.state, tenant, options);
+    return readAllPage(this.client, this.state, tenant, options).catch(rethrowUnavailable);
   }
 
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
-    const record = idempotencyRecord(await this.state.load(tenant, streamNames(tenant).idempotency(key), false));
+    const record = idempotencyRecord(await this.state.load(tenant, streamNames(tenant).idempotency(key), false).catch(rethrowUnavailable));
     return record && record.expiresAt > now ? record : undefined;
   }
 
@@ -133,7 +138,7 @@ export class EventStoreDbEventStore implements EventStore {
           if (!(error instanceof StreamDeletedError)) throw error;
         }),
       ),
-    );
+    ).catch(rethrowUnavailable);
   }
 
   /** true when every write landed and the commit is decided committed; false to retry */

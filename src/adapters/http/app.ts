@@ -3,9 +3,10 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { formatPath, zodIssues } from '../../application/segment/segment.schema.js';
+import { StoreUnavailable } from '../../application/ports/store-unavailable.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
-import { bufferJsonBody } from './body.js';
+import { bufferJsonBody, withoutBody } from './body.js';
 import { createConsole } from './console/console.app.js';
 import { CONSOLE_PATH } from './console/layout.js';
 import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
@@ -87,8 +88,8 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   });
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
     app.use(prefix, async (c, next) => {
-      const bodiless = c.req.method === 'GET' || c.req.method === 'HEAD' || (c.req.method === 'DELETE' && !declaresBody(c.req.raw));
-      if (!bodiless) c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
+      if (c.req.method === 'DELETE' && !declaresBody(c.req.raw)) c.req.raw = withoutBody(c.req.raw);
+      else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
       await next();
     });
   }
@@ -158,6 +159,22 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
   if (err instanceof DomainError) {
     const issues = err.path.length ? [{ path: formatPath(err.path), message: err.message }] : [];
     return c.json(errorBody(err.code, err.message, issues), statusOf(err.code));
+  }
+  if (err instanceof StoreUnavailable) {
+    const retryAfter = String(err.retryAfterSeconds);
+    deps.logger?.warn('store unavailable', {
+      requestId: c.get('requestId'),
+      store: err.store,
+      reason: err.reason,
+      cause: (err.cause as Error | undefined)?.message,
+    });
+    return c.json(
+      errorBody('STORE_UNAVAILABLE', `${err.message}; nothing is wrong with the request: send it again after ${retryAfter} s`, [], {
+        requestId: c.get('requestId'),
+      }),
+      statusOf('STORE_UNAVAILABLE'),
+      { 'Retry-After': retryAfter },
+    );
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code: HttpErrorCode =

@@ -457,6 +457,21 @@ export const parseJson = (text: string): JsonParse => {
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
+const mediaOf = (req: Request): string => (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
+
+/**
+ * A request without a body (no Content-Length, no Transfer-Encoding: `curl -X POST -H
+ * 'content-type: application/json'`) as the routes take it: one that says it is JSON is given the
+ * empty object, like an empty body, so a route whose body is optional takes it and one whose body is
+ * required names the fields it lacks (the JSON validator would answer "Malformed JSON" to nothing).
+ */
+export const withoutBody = (req: Request): Request => {
+  if (!JSON_MEDIA.test(mediaOf(req))) return req;
+  const headers = new Headers(req.headers);
+  headers.delete('content-length');
+  return new Request(req.url, { method: req.method, headers, body: '{}' });
+};
+
 /**
  * The JSON body of a non-ingest route: bounded (413 beyond), application/json only (415), at most
  * MAX_JSON_DEPTH deep (400), and replaced on the request so the route's zod validator reads the
@@ -468,10 +483,10 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // would build a web stream over the request we read directly)
   const declared = req.headers.get('content-length');
   const bodiless = incomingOf(c.env) ? declared === null && !req.headers.has('transfer-encoding') : !req.body;
-  if (bodiless) return req;
+  if (bodiless) return withoutBody(req);
   const read = declared === '0' ? ({ ok: true, text: '' } as const) : await readBody(c, max);
   if (!read.ok) throw unreadable(read, max);
-  const media = (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const media = mediaOf(req);
   const isJson = JSON_MEDIA.test(media);
   const headers = new Headers(req.headers);
   // the buffered copy is decoded: its length and encoding are no longer the client's

@@ -24,6 +24,7 @@ export type HttpErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REPLAY_REJECTED'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 503;
@@ -73,6 +74,8 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   POINTER_CHAIN_TOO_DEEP: 500,
   CONFIG_INVALID: 500,
   INTERNAL_ERROR: 500,
+  // a store the API depends on cannot be reached now: retry after Retry-After, nothing is wrong with the request
+  STORE_UNAVAILABLE: 503,
 };
 
 export const statusOf = (code: string): ErrorStatus => STATUS_BY_CODE[code as HttpErrorCode] ?? 500;

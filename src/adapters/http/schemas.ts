@@ -59,8 +59,9 @@ export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 4
     415: 'body is not application/json',
     422: 'well formed but refused',
     429: 'rate limited; Retry-After says when to retry (seconds)',
+    503: 'a store the API depends on cannot be reached right now (STORE_UNAVAILABLE); Retry-After says when to retry (seconds)',
   };
-  return Object.fromEntries([...statuses, 401, 403, 429].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<
+  return Object.fromEntries([...statuses, 401, 403, 429, 503].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<
     number,
     ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>
   >;
