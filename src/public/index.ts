@@ -31,7 +31,9 @@ export type { IngestQueue, QueuedCall, QueueLimits, QueueRecord, QueueResult } f
 export type { Cipher, DataKey, Hasher, KeyStore } from '../application/ports/keys.port.js';
 export type { Notification, Notifier } from '../application/ports/notifier.port.js';
 export type { Outbox, OutboxEntry, OutboxRetry } from '../application/ports/outbox.port.js';
-export type { Quarantine, QuarantineEntry, QuarantinePage, QuarantineReason } from '../application/ports/quarantine.port.js';
+export type { Quarantine, QuarantineEntry, QuarantineIntake, QuarantinePage, QuarantineReason } from '../application/ports/quarantine.port.js';
+/** how a Quarantine adapter of one's own keeps a payload as JSON text (what the contract suite expects) */
+export { quarantinePayloadJson } from '../application/ports/quarantine.port.js';
 export { appliedSum, docOrder, stampOf, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../application/ports/read-model.port.js';
 export type { TenantSettings } from '../application/ports/rules.port.js';
 export type { Clock, IdGenerator, MetricName, Metrics } from '../application/ports/runtime.port.js';
@@ -48,7 +50,7 @@ export type { ExportUseCase } from '../application/gdpr/export.use-case.js';
 export type { IngestOutcome, IngestSource, IngestUseCase } from '../application/ingest/ingest.use-case.js';
 export { syncIntake, type AcceptOutcome, type CallIntake } from '../application/ingest/intake.js';
 export type { RebuildProgress, RebuildProjections } from '../application/projection/rebuild.use-case.js';
-export type { QuarantineUseCases } from '../application/quarantine/quarantine.use-cases.js';
+export { NOT_REPLAYABLE, type QuarantineUseCases } from '../application/quarantine/quarantine.use-cases.js';
 
 // identity rules and errors
 export { compileRules, DEFAULT_IDENTITY_RULES, IdentityRules, type CompiledRules, type TypeRule } from '../domain/identity/rules.js';

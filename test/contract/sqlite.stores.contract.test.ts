@@ -295,6 +295,22 @@ describe('SQLite stores on a file', () => {
     await expect(q.get('acme', 'q-1')).resolves.toEqual(entry);
   });
 
+  it('a quarantine table made before entries recorded their match keys and intake gains both columns, and its rows still read', async () => {
+    const db = open();
+    db.db.exec(`CREATE TABLE quarantine_entries (
+      tenant TEXT NOT NULL, id TEXT NOT NULL, received_at INTEGER NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, payload TEXT,
+      status TEXT NOT NULL, replayed_at INTEGER, expires_at INTEGER NOT NULL, PRIMARY KEY (tenant, id))`);
+    const old = quarantineEntry('acme', 'q-old');
+    db.db
+      .prepare('INSERT INTO quarantine_entries VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)')
+      .run('acme', 'q-old', old.receivedAt, old.source, JSON.stringify(old.reason), JSON.stringify(old.payload), 'pending', Date.now() + HOUR);
+    const q = new SqliteQuarantine(db);
+    await expect(q.get('acme', 'q-old')).resolves.toEqual(old);
+    const excerpt = quarantineEntry('acme', 'q-new', { payload: { bytes: 9, kept: 9, text: '{"a":1e9}' }, intake: 'body', matchKeys: ['k'] });
+    await q.put(excerpt);
+    await expect(q.get('acme', 'q-new')).resolves.toEqual(excerpt);
+  });
+
   it("a doc written by another connection is never served from this one's cache", async () => {
     const path = fileOf();
     const [server, cli] = [new SqliteReadModelStore(open(path)), new SqliteReadModelStore(open(path))];

@@ -248,6 +248,30 @@ describe('c360 quarantine', () => {
     const none = await c360('quarantine', 'replay', 'no-such-id');
     expect([none.code, none.err.trim()]).toEqual([1, 'error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id']);
   });
+
+  it('replay --all refuses an overflowed amount again, and says why an unreadable line or a body excerpt is not replayed', async () => {
+    const lines = ['{"type":"track","userId":"u-inf","event":"Order Completed","properties":{"total":1e400,"currency":"USD"}}', '{"type":"track", broken'];
+    await c360('import', await file('inf.ndjson', `${lines.join('\n')}\n`));
+    const tooLarge = { code: 'CALL_TOO_LARGE', message: 'the call is larger than the 32 KB limit', issues: [{ path: 'body', message: 'at most 32768 bytes' }] };
+    const excerpt = await app.core.quarantine.hold(TENANT, 'web', { bytes: 5_242_880, kept: 9, text: '{"userId"' }, tooLarge, undefined, 'body');
+    const r = await c360('quarantine', 'replay', '--all', '--json');
+    expect(r.code).toBe(1);
+    const { results, replayed, stillPending } = r.json();
+    expect([replayed, stillPending]).toEqual([0, 3]);
+    expect(results[0]).toMatchObject({ status: 'pending', code: 'VALIDATION_FAILED', fields: ['properties.total'] });
+    expect(results[1]).toMatchObject({
+      status: 'pending',
+      code: 'NOT_REPLAYABLE',
+      message: expect.stringMatching(/refused as INVALID_JSON \(line 2 is not valid JSON\)/),
+    });
+    expect(results[2]).toMatchObject({ id: excerpt, status: 'pending', code: 'NOT_REPLAYABLE' });
+    expect(results[2].message).toMatch(/an excerpt \(the first 9 bytes\) of a 5,242,880-byte body refused as CALL_TOO_LARGE .*; it cannot be replayed/);
+    const human = await c360('quarantine', 'replay', '--all');
+    expect(human.out).toMatch(/: refused again, still pending: VALIDATION_FAILED at properties\.total/);
+    expect(human.out).toContain(`${excerpt}: not replayed, still pending: NOT_REPLAYABLE: this entry keeps an excerpt`);
+    expect(human.out).not.toMatch(/at \(root\)|at type/);
+    expect((await views()).length).toBe(0);
+  });
 });
 
 describe('usage errors', () => {

@@ -66,7 +66,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const one = async (record: ImportRecord): Promise<void> => {
     try {
       if ('unreadable' in record)
-        return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason));
+        return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record'));
       const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, record.call);
       if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
       else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);

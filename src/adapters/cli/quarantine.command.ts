@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { QuarantineEntry } from '../../application/ports/quarantine.port.js';
+import { NOT_REPLAYABLE } from '../../application/quarantine/quarantine.use-cases.js';
 import { usageError } from './cli-error.js';
 import { integer } from './options.js';
 import { cliActor } from './actor.js';
@@ -77,7 +78,15 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
   if (!id === !all) throw usageError(id ? 'give an id or --all, not both' : 'give the id of an entry to replay, or --all');
   const session = await ctx.session();
   const ids = id ? [id] : await pendingIds(ctx);
-  const results: { id: string; status: 'replayed' | 'duplicate' | 'pending'; code?: string; fields?: string[]; customerId?: string; calls?: number }[] = [];
+  const results: {
+    id: string;
+    status: 'replayed' | 'duplicate' | 'pending';
+    code?: string;
+    fields?: string[];
+    message?: string;
+    customerId?: string;
+    calls?: number;
+  }[] = [];
   const progress = ids.length > 1 ? startProgress(ctx.deps.io, { label: 'replay', total: ids.length }) : undefined;
   try {
     for (const entry of ids) {
@@ -85,6 +94,7 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
       if (outcome.status === 'accepted') results.push({ id: entry, status: 'replayed', customerId: outcome.customerId });
       else if (outcome.status === 'duplicate') results.push({ id: entry, status: 'duplicate' });
       else if (outcome.status === 'replayed') results.push({ id: entry, status: 'replayed', calls: outcome.calls.length });
+      else if (outcome.error.code === NOT_REPLAYABLE) results.push({ id: entry, status: 'pending', code: NOT_REPLAYABLE, message: outcome.error.message });
       else results.push({ id: entry, status: 'pending', code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
       progress?.update(results.length, () => plural(results.length, 'entry', 'entries'));
     }
@@ -102,6 +112,7 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
     if (r.status === 'replayed' && r.calls !== undefined) ctx.out.line(`${r.id}: replayed, all ${plural(r.calls, 'call', 'calls')} of the batch entry`);
     else if (r.status === 'replayed') ctx.out.line(`${r.id}: replayed, now part of customer ${r.customerId}`);
     else if (r.status === 'duplicate') ctx.out.line(`${r.id}: replayed (it had already been ingested)`);
+    else if (r.code === NOT_REPLAYABLE) ctx.out.line(`${r.id}: not replayed, still pending: ${NOT_REPLAYABLE}: ${r.message}`);
     else ctx.out.line(`${r.id}: refused again, still pending: ${r.code}${r.fields?.length ? ` at ${r.fields.join(', ')}` : ''}`);
   }
   if (results.length > 1)

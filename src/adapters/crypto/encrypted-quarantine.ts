@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Cipher, DataKey, KeyStore } from '../../application/ports/keys.port.js';
-import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
 
 // Quarantined raw payloads hold personal data as sent (emails, names, IPs), so whatever store
 // keeps them sees only ciphertext: AES-256-GCM under a per-tenant quarantine data key from the key
@@ -54,7 +54,8 @@ export class EncryptedQuarantine implements Quarantine {
       );
     });
     // wrapped in an object so an undefined payload round-trips too
-    const json = JSON.stringify({ p: entry.payload });
+    const text = quarantinePayloadJson(entry.payload);
+    const json = text === undefined ? '{}' : `{"p":${text}}`;
     const large = Buffer.byteLength(json, 'utf8') > GZIP_OVER_BYTES;
     const plaintext = large ? gzipSync(json).toString('base64') : json;
     const sealed: Sealed = {

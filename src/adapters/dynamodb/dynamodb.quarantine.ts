@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { queryPage } from './dynamodb.client.js';
-import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 // Quarantined payloads in their own table, pk = T#<tenant>, sk = entry id. Ids are UUIDv7, so the
@@ -35,7 +35,7 @@ const N = (v: number) => ({ N: String(v) });
 const tenantPk = (tenant: string): string => `T#${tenant}`;
 
 const encodePayload = (payload: unknown): Item => {
-  const json = JSON.stringify(payload);
+  const json = quarantinePayloadJson(payload);
   if (json === undefined) return {};
   if (Buffer.byteLength(json, 'utf8') <= PLAIN_PAYLOAD_MAX_BYTES) return { payload: S(json) };
   return { payload: S(gzipSync(json).toString('base64')), payloadEncoding: S('gzip+base64') };
@@ -59,6 +59,7 @@ const toEntry = (item: Item): QuarantineEntry => {
     status: item.status!.S === 'replayed' ? 'replayed' : 'pending',
     ...(replayedAt === undefined ? {} : { replayedAt: Number(replayedAt) }),
     ...(item.matchKeys?.SS ? { matchKeys: [...item.matchKeys.SS].sort() } : {}),
+    ...(item.intake?.S === undefined ? {} : { intake: item.intake.S }),
   };
 };
 
@@ -87,6 +88,7 @@ export class DynamoDbQuarantine implements Quarantine {
       reason: S(JSON.stringify(entry.reason)),
       ...encodePayload(entry.payload),
       status: S(entry.status),
+      ...(entry.intake === undefined ? {} : { intake: S(entry.intake) }),
       ...(entry.replayedAt === undefined ? {} : { replayedAt: N(entry.replayedAt) }),
       // keyed hashes only (a string set cannot be empty)
       ...(entry.matchKeys?.length ? { matchKeys: { SS: [...new Set(entry.matchKeys)] } } : {}),

@@ -154,7 +154,7 @@ export const receiveIngestBody = async (
     c.set('principal', principal);
     const excerpt = excerptOf(read, named?.raw);
     const reason = { code: refused.code, message: refused.message, issues: refused.issues };
-    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, excerpt, reason);
+    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, excerpt, reason, undefined, 'body');
     const kept =
       excerpt.contentEncoding !== undefined
         ? `only its size and Content-Encoding were kept (no ${excerpt.contentEncoding} bytes)`
@@ -171,7 +171,7 @@ export const receiveIngestBody = async (
   if (!parsed.ok) {
     // kept as the text received: a value nested too deep would overflow whatever serializes it next
     const reason = { code: parsed.code, message: parsed.message, issues: parsed.issues };
-    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, withoutWriteKeys(read.text), reason);
+    const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, withoutWriteKeys(read.text), reason, undefined, 'body');
     throw new HttpError(parsed.code, `${parsed.message}; the body was kept in the quarantine`, parsed.issues, {}, { quarantineId });
   }
   return { principal, body: parsed.value, size: read.size };

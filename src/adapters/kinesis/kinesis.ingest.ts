@@ -33,7 +33,7 @@ export type SourceOf = (tenant: string, name: string) => IngestSource;
 const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRecord, ctx: DecodeContext): Promise<IngestOutcome> => {
   const decoded = decodeKinesisRecord(record.data, ctx);
   if (!decoded.ok) {
-    const quarantineId = await core.quarantine.hold(decoded.tenant, decoded.source, decoded.raw, decoded.reason, record.arrivedAt);
+    const quarantineId = await core.quarantine.hold(decoded.tenant, decoded.source, decoded.raw, decoded.reason, record.arrivedAt, 'record');
     return { status: 'quarantined', quarantineId, error: decoded.reason };
   }
   const { tenant, source, call, receivedAt } = decoded.value;

@@ -1,4 +1,4 @@
-import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 // Entries expire after the retention, counted from when they were put (like DynamoDbQuarantine):
@@ -43,7 +43,11 @@ export class MemoryQuarantine implements Quarantine {
       t.ids.push(entry.id);
     }
     const expiresAt = this.clock.now() + this.retentionMs;
-    t.entries.set(entry.id, { entry, expiresAt });
+    // a copy, kept as the other stores keep it (JSON text, non-finite numbers as strings): what
+    // is read back and replayed is what a database would give, and a later change by the caller
+    // to the object it put does not reach it
+    const text = quarantinePayloadJson(entry.payload);
+    t.entries.set(entry.id, { entry: { ...entry, payload: text === undefined ? undefined : JSON.parse(text) }, expiresAt });
     this.expiries.push({ tenant: entry.tenant, id: entry.id, expiresAt });
   }
 

@@ -1,4 +1,4 @@
-import type { Quarantine, QuarantineEntry, QuarantinePage } from '../../application/ports/quarantine.port.js';
+import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import type { SqliteDatabase } from './sqlite.database.js';
 
@@ -17,10 +17,10 @@ export type SqliteQuarantineOptions = {
 
 export const DEFAULT_SQLITE_QUARANTINE_RETENTION_MS = 30 * 24 * 3_600_000;
 
-const COLUMNS = 'tenant, id, received_at, source, reason, payload, status, replayed_at, expires_at, match_keys';
+const COLUMNS = 'tenant, id, received_at, source, reason, payload, status, replayed_at, expires_at, match_keys, intake';
 
 const SQL = {
-  put: `INSERT OR REPLACE INTO quarantine_entries (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  put: `INSERT OR REPLACE INTO quarantine_entries (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   get: `SELECT ${COLUMNS} FROM quarantine_entries WHERE tenant = ? AND id = ? AND expires_at > ?`,
   replayed: `UPDATE quarantine_entries SET status = 'replayed', replayed_at = ? WHERE tenant = ? AND id = ? AND expires_at > ?`,
   delete: 'DELETE FROM quarantine_entries WHERE tenant = ? AND id = ?',
@@ -41,6 +41,7 @@ type Row = {
   status: QuarantineEntry['status'];
   replayed_at: number | null;
   match_keys: string | null;
+  intake: string | null;
 };
 
 const toEntry = (r: Row): QuarantineEntry => ({
@@ -53,6 +54,7 @@ const toEntry = (r: Row): QuarantineEntry => ({
   status: r.status === 'replayed' ? 'replayed' : 'pending',
   ...(r.replayed_at === null ? {} : { replayedAt: r.replayed_at }),
   ...(r.match_keys === null ? {} : { matchKeys: JSON.parse(r.match_keys) as string[] }),
+  ...(r.intake === null ? {} : { intake: r.intake }),
 });
 
 export class SqliteQuarantine implements Quarantine {
@@ -74,12 +76,14 @@ export class SqliteQuarantine implements Quarantine {
     // files made before entries recorded the keyed hashes of their identifiers (JSON array, or NULL)
     const columns = db.db.prepare('PRAGMA table_info(quarantine_entries)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'match_keys')) db.db.exec('ALTER TABLE quarantine_entries ADD COLUMN match_keys TEXT');
+    // and before they recorded what a payload that is not a call is (NULL for a call)
+    if (!columns.some((c) => c.name === 'intake')) db.db.exec('ALTER TABLE quarantine_entries ADD COLUMN intake TEXT');
   }
 
   async put(entry: QuarantineEntry): Promise<void> {
     const now = this.clock.now();
     this.sweep(now);
-    const payload = JSON.stringify(entry.payload) ?? null;
+    const payload = quarantinePayloadJson(entry.payload) ?? null;
     // retention runs from the time it was quarantined, not from the (client-set) receivedAt
     this.db
       .prepare(SQL.put)
@@ -94,6 +98,7 @@ export class SqliteQuarantine implements Quarantine {
         entry.replayedAt ?? null,
         now + this.retentionMs,
         entry.matchKeys ? JSON.stringify(entry.matchKeys) : null,
+        entry.intake ?? null,
       );
   }
 

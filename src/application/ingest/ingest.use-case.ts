@@ -9,7 +9,7 @@ import type { CommandPipeline, Decision } from '../commands/command-pipeline.js'
 import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import { quarantineMatchKeys } from '../gdpr/quarantine-scrub.js';
-import type { QuarantineReason } from '../ports/quarantine.port.js';
+import type { QuarantineIntake, QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
@@ -341,11 +341,23 @@ export class IngestUseCase {
     raw: unknown,
     reason: QuarantineReason,
     receivedAt: number,
+    /** what the payload is when it is not a call (then it is not replayed as one) */
+    intake?: QuarantineIntake | undefined,
   ): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
     const id = this.ports.ids.newId();
     const payload = withoutWriteKey(raw);
     const matchKeys = quarantineMatchKeys(this.ports, tenant, payload);
-    await this.ports.quarantine.put({ id, tenant, receivedAt, source: source.name, reason, payload, status: 'pending', matchKeys });
+    await this.ports.quarantine.put({
+      id,
+      tenant,
+      receivedAt,
+      source: source.name,
+      reason,
+      payload,
+      status: 'pending',
+      matchKeys,
+      ...(intake === undefined ? {} : { intake }),
+    });
     this.ports.metrics.increment('ingest_quarantined');
     return { status: 'quarantined', quarantineId: id, error: reason };
   }

@@ -4,6 +4,9 @@ export type QuarantineReason = {
   readonly issues: readonly { readonly path: string; readonly message: string }[];
 };
 
+/** what a quarantined payload that is not a call is (see QuarantineEntry.intake) */
+export type QuarantineIntake = 'body' | 'batch' | 'interest' | 'record';
+
 export type QuarantineEntry = {
   readonly id: string;
   readonly tenant: string;
@@ -13,6 +16,14 @@ export type QuarantineEntry = {
   /** the raw payload exactly as received, so it can be replayed after a fix */
   readonly payload: unknown;
   readonly status: 'pending' | 'replayed';
+  /**
+   * what the payload is when it is not a call that ingest refused (those are replayed): set by
+   * QuarantineUseCases.hold for what never reached ingest, e.g. 'body' (a request body refused
+   * before it was parsed: an excerpt, or text that is not JSON), 'interest' (a /v1/interests body),
+   * 'record' (an import line or a stream record that did not decode). Such an entry is not
+   * replayed as a call; absent on entries kept before it was recorded.
+   */
+  readonly intake?: string | undefined;
   /**
    * keyed hashes (claim keys) of every identifier-shaped token in the raw payload, parsed or not,
    * taken when it was quarantined: an erasure deletes the entries naming its cluster by these
@@ -36,3 +47,18 @@ export interface Quarantine {
   /** removes an entry (erasure); deleting an unknown id is a no-op */
   delete(tenant: string, id: string): Promise<void>;
 }
+
+/**
+ * A payload as JSON text for a store (undefined for an undefined payload). JSON has no Infinity or
+ * NaN: JSON.parse reads 1e400 as Infinity, and JSON.stringify would write it back as null, so a
+ * replay would ingest null (or 0) where the sender's number overflowed. A non-finite number is
+ * kept as the string "Infinity", "-Infinity" or "NaN" instead: still recognisable when read, and
+ * refused again by validation (a numeric string must be a finite number). Every store of the
+ * quarantine keeps payloads through this.
+ */
+export const quarantinePayloadJson = (payload: unknown): string | undefined => {
+  const plain = JSON.stringify(payload) as string | undefined;
+  // a non-finite number can only have become "null": without one, the plain text is exact
+  if (plain === undefined || !plain.includes('null')) return plain;
+  return JSON.stringify(payload, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+};

@@ -3,13 +3,54 @@ import type { CorePorts } from '../deps.js';
 import { mergeBatchDefaults } from '../ingest/call-shape.js';
 import type { IngestOutcome, IngestSource, IngestUseCase } from '../ingest/ingest.use-case.js';
 import { BATCH_CALLS_REFUSED, refusedBatchCalls } from '../ingest/refused-batch.js';
-import type { Quarantine, QuarantinePage, QuarantineReason } from '../ports/quarantine.port.js';
+import type { Quarantine, QuarantineEntry, QuarantineIntake, QuarantinePage, QuarantineReason } from '../ports/quarantine.port.js';
 import type { Clock } from '../ports/runtime.port.js';
 
 // Quarantined calls are kept as received; after a fix (rules, mapping, a corrected client) they
 // are replayed through the same ingest path. A replay that fails again leaves the entry pending.
 // An entry keeping a batch's refused calls replays each of them with the batch's context, in
 // order; it is replayed once every call is in (calls taken by an earlier try answer as duplicates).
+// An entry that does not keep a call (an excerpt or the text of a body refused before it was
+// parsed, a whole batch body, an interest capture, an undecodable record) is not replayed: the
+// replay is refused as NOT_REPLAYABLE, saying why and naming the entry's own reason, and the entry
+// stays pending with that reason.
+
+export const NOT_REPLAYABLE = 'NOT_REPLAYABLE';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const EXCERPT_KEYS = new Set(['bytes', 'kept', 'text', 'base64', 'contentEncoding']);
+/** the {bytes, kept, text | base64 | contentEncoding} the HTTP intake keeps of a body refused before it was parsed */
+const isExcerpt = (p: unknown): p is { bytes: number; kept: number; contentEncoding?: unknown } =>
+  isObject(p) && typeof p.bytes === 'number' && typeof p.kept === 'number' && Object.keys(p).every((k) => EXCERPT_KEYS.has(k));
+const byteCount = (n: number): string => `${n.toLocaleString('en-US')}-byte`;
+
+/** Why an entry cannot be replayed as a call, or undefined when it keeps one (or a batch's refused calls). */
+export const notReplayable = (entry: Pick<QuarantineEntry, 'payload' | 'reason' | 'intake'>): string | undefined => {
+  const { payload, reason, intake } = entry;
+  const as = `refused as ${reason.code} (${reason.message})`;
+  const resend = 'it cannot be replayed: the sender must send it again';
+  if (isExcerpt(payload)) {
+    const { bytes, kept, contentEncoding } = payload;
+    if (typeof contentEncoding === 'string')
+      return `this entry keeps only the size (${bytes.toLocaleString('en-US')} bytes) and Content-Encoding (${contentEncoding}) of a body ${as}; ${resend}`;
+    return kept >= bytes
+      ? `this entry keeps a ${byteCount(bytes)} body ${as} before it was read as JSON; ${resend}`
+      : `this entry keeps an excerpt (the first ${kept.toLocaleString('en-US')} bytes) of a ${byteCount(bytes)} body ${as}; ${resend}`;
+  }
+  if (typeof payload === 'string') return `this entry keeps the text of a body or line ${as}, not a call; ${resend}`;
+  switch (intake as QuarantineIntake | undefined) {
+    case undefined:
+      return undefined;
+    case 'interest':
+      return `this entry keeps a /v1/interests body ${as} before it became a call; interests have no replay: send it again to /v1/interests once fixed`;
+    case 'batch':
+      return `this entry keeps a whole /v1/batch body ${as}; it is not one call and cannot be replayed: send its calls again`;
+    case 'record':
+      return `this entry keeps an import line or stream record ${as} before it became a call; ${resend}`;
+    default:
+      return `this entry keeps a payload that is not a call (${intake}) ${as}; ${resend}`;
+  }
+};
 
 /** A batch entry's replay: every call was ingested (or had been already). */
 export type BatchReplayed = {
@@ -44,8 +85,16 @@ export class QuarantineUseCases {
   }
 
   /** Quarantine a payload that never reached ingest (unreadable body, undecodable record). */
-  async hold(tenant: string, sourceName: string, raw: unknown, reason: QuarantineReason, receivedAt = this.clock.now()): Promise<string> {
-    return (await this.ingest.quarantine(tenant, this.sourceOf(tenant, sourceName), raw, reason, receivedAt)).quarantineId;
+  async hold(
+    tenant: string,
+    sourceName: string,
+    raw: unknown,
+    reason: QuarantineReason,
+    receivedAt = this.clock.now(),
+    /** what the payload is when it is not a call (an entry without it is replayed as a call, or a batch's refused calls) */
+    intake?: QuarantineIntake | undefined,
+  ): Promise<string> {
+    return (await this.ingest.quarantine(tenant, this.sourceOf(tenant, sourceName), raw, reason, receivedAt, intake)).quarantineId;
   }
 
   async replay(tenant: string, id: string, options: { readonly actor?: string | undefined } = {}): Promise<ReplayOutcome> {
@@ -60,9 +109,12 @@ export class QuarantineUseCases {
     }
     const source = this.sourceOf(tenant, entry.source);
     const batch = refusedBatchCalls(entry.reason, entry.payload);
-    const outcome: ReplayOutcome = batch
-      ? await this.replayBatch(tenant, source, batch, entry.receivedAt)
-      : await this.ingest.tryIngest(tenant, source, entry.payload, entry.receivedAt);
+    const why = batch ? undefined : notReplayable(entry);
+    const outcome: ReplayOutcome = why
+      ? { status: 'rejected', error: { code: NOT_REPLAYABLE, message: why, issues: [] } }
+      : batch
+        ? await this.replayBatch(tenant, source, batch, entry.receivedAt)
+        : await this.ingest.tryIngest(tenant, source, entry.payload, entry.receivedAt);
     if (isIn(outcome)) await this.quarantine.markReplayed(tenant, id, this.clock.now());
     if (this.audit) {
       const ok = isIn(outcome);

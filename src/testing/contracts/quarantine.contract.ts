@@ -113,6 +113,25 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       await expect(q.get(tenant, entry.id)).resolves.toEqual(entry);
     });
 
+    it('keeps a non-finite number (JSON.parse reads 1e400 as Infinity) recognisable, as its string, never as null', async () => {
+      const payload = { type: 'track', properties: { total: Number.POSITIVE_INFINITY, low: [Number.NEGATIVE_INFINITY], odd: Number.NaN, none: null } };
+      const entry = quarantineEntry(tenant, timeOrderedIds(1)[0]!, { payload });
+      await q.put(entry);
+      const kept = { type: 'track', properties: { total: 'Infinity', low: ['-Infinity'], odd: 'NaN', none: null } };
+      expect((await q.get(tenant, entry.id))?.payload).toEqual(kept);
+      expect((await listAll(q, tenant, 10))[0]?.payload).toEqual(kept);
+    });
+
+    it('keeps what a payload that is not a call is (its intake), on get and on list', async () => {
+      const [body, call] = timeOrderedIds(2);
+      const excerpt = { bytes: 5_000_000, kept: 3, text: '{"a' };
+      await q.put(quarantineEntry(tenant, body!, { payload: excerpt, intake: 'body' }));
+      await q.put(quarantineEntry(tenant, call!));
+      expect(await q.get(tenant, body!)).toMatchObject({ intake: 'body', payload: excerpt });
+      expect((await q.get(tenant, call!))?.intake).toBeUndefined();
+      expect((await listAll(q, tenant, 10)).map((e) => e.intake)).toEqual(['body', undefined]);
+    });
+
     it('refuses to mark an unknown entry replayed', async () => {
       await expect(q.markReplayed(tenant, 'q-404', 1)).rejects.toThrow();
     });

@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
+import { NOT_REPLAYABLE } from '../../../application/quarantine/quarantine.use-cases.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
@@ -18,6 +19,10 @@ const Entry = lazy(() =>
       source: z.string(),
       status: z.enum(['pending', 'replayed']),
       replayedAt: z.string().optional(),
+      intake: z
+        .string()
+        .optional()
+        .openapi({ description: 'what the payload is when it is not a call (body, batch, interest, record): such an entry is not replayed' }),
       reason: z.object({ code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }),
       payload: z.unknown().optional().openapi({ description: 'the raw payload as received; only with ?payload=true (it may hold personal data)' }),
     })
@@ -30,6 +35,7 @@ const present = (e: QuarantineEntry, withPayload: boolean) => ({
   source: e.source,
   status: e.status,
   replayedAt: iso(e.replayedAt),
+  ...(e.intake !== undefined ? { intake: e.intake } : {}),
   reason: { code: e.reason.code, message: e.reason.message, issues: [...e.reason.issues] },
   ...(withPayload ? { payload: e.payload } : {}),
   ...(e.payloadUnavailable ? { payloadUnavailable: e.payloadUnavailable } : {}),
@@ -123,7 +129,9 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       const reason = outcome.error;
       throw new HttpError(
         'REPLAY_REJECTED',
-        `the payload was refused again (${reason.code}: ${reason.message}); it stays in the quarantine`,
+        reason.code === NOT_REPLAYABLE
+          ? `${NOT_REPLAYABLE}: ${reason.message}; it stays in the quarantine`
+          : `the payload was refused again (${reason.code}: ${reason.message}); it stays in the quarantine`,
         reason.issues,
         {},
         { cause: reason.code },

@@ -112,7 +112,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
     const { principal, body: received } = await receiveIngestBody(c, deps, gate, CALL_LIMIT, 'call');
     const { tenant } = principal;
     const hold = async (body: unknown, code: 'MALFORMED_JSON' | 'VALIDATION_FAILED', message: string, issues: { path: string; message: string }[]) => {
-      const quarantineId = await deps.core.quarantine.hold(tenant, principal.source, body, { code, message, issues });
+      const quarantineId = await deps.core.quarantine.hold(tenant, principal.source, body, { code, message, issues }, undefined, 'interest');
       return new HttpError(code, `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     };
     const body = InterestCapture().safeParse(received);

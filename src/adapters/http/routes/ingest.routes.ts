@@ -89,14 +89,28 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     if (!shape.success) {
       const issues = zodIssues(shape.error);
       const message = 'the batch body must be an object with a non-empty "batch" array';
-      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code: 'VALIDATION_FAILED', message, issues });
+      const quarantineId = await deps.core.quarantine.hold(
+        principal.tenant,
+        principal.source,
+        body,
+        { code: 'VALIDATION_FAILED', message, issues },
+        undefined,
+        'batch',
+      );
       throw new HttpError('VALIDATION_FAILED', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     }
     const calls = shape.data.batch;
     if (calls.length > BATCH_MAX_CALLS) {
       const message = `the batch holds ${calls.length} calls, over the limit of ${BATCH_MAX_CALLS} per batch; send smaller batches`;
       const issues = [{ path: 'batch', message: `at most ${BATCH_MAX_CALLS} calls` }];
-      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code: 'TOO_MANY_CALLS', message, issues });
+      const quarantineId = await deps.core.quarantine.hold(
+        principal.tenant,
+        principal.source,
+        body,
+        { code: 'TOO_MANY_CALLS', message, issues },
+        undefined,
+        'batch',
+      );
       throw new HttpError('TOO_MANY_CALLS', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
     }
     // every call counts against the credential's rate limit, not just the request
