@@ -257,7 +257,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
     get consents() {
       return consents();
     },
-    /** probabilistic matching: the batch scan behind `c360 match`, and the stored match book's suggestions, accept and reject */
+    /** probabilistic matching, all from the stored match book: every suggested pair (`c360 match`), one customer's suggestions, accept and reject */
     get matching() {
       return matching();
     },

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { matchBookNamespace } from '../../src/application/ports/read-model.port.js';
 import { memoryCliRig } from '../support/cli-runner.js';
 import { generatePeople } from '../support/linkage-generator.js';
 import { listAllViews } from '../support/paging.js';
 
 // `c360 match` in-process on an in-memory App: generated people (with corrupted duplicates) come
 // in as Segment identify calls, one user id per record. Exact resolution cannot join them (one user
-// id per customer is the limit, so even a shared email stays apart); the scan suggests them.
+// id per customer is the limit, so even a shared email stays apart); the stored match book suggests
+// them, and `c360 match` lists what it suggests: the pairs GET .../matches answers and accept takes.
 
 const TENANT = 'acme';
 const rig = memoryCliRig(TENANT);
@@ -84,8 +86,64 @@ describe('c360 match', () => {
     expect(human.err).toMatch(/MATCH_NOT_SUGGESTED|not a suggested match/);
   });
 
-  it('refuses a bad --seed as a usage error naming the option', async () => {
-    const r = await c360('match', '--seed', '-1');
+  it('lists the pairs the stored match book suggests, so each listed pair is accepted; a repeated accept says the two are already one customer', async () => {
+    // the demo data set, then two look-alikes the seed's people are unlike (as a new user tries it)
+    const seeded = await c360('seed', '--customers', '200');
+    expect(seeded.code, seeded.err).toBe(0);
+    const core = rig.app.core;
+    const who = { firstName: 'Patricia', lastName: 'Quenneville', birthday: '1984-03-07' };
+    const p = await core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, 'crm'), {
+      type: 'identify',
+      messageId: 'pq-1',
+      userId: 'pat-p',
+      traits: { ...who, email: 'pat.q@mail.example', phone: '+1 415 555 0101' },
+    });
+    const q = await core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, 'crm'), {
+      type: 'identify',
+      messageId: 'pq-2',
+      anonymousId: 'pat-q',
+      traits: { ...who, email: 'pat.q@other.example', phone: '+1 415 555 0102' },
+    });
+    if (p.status !== 'accepted' || q.status !== 'accepted') throw new Error(JSON.stringify([p, q]));
+    const pair = [p.customerId, q.customerId].sort();
+
+    const r = await c360('match', '--json', '--limit', '1000');
+    expect(r.code, r.err).toBe(0);
+    const listed = r.json();
+    const { model } = await core.matching.matchesOf(TENANT, p.customerId);
+    expect(listed.modelVersion).toBe(model.version);
+    expect(listed.shown.length).toBe(listed.suggestions);
+    expect(listed.shown.map((s: { customerIds: string[] }) => s.customerIds)).toContainEqual(pair);
+    // each pair listed is the one the book answers for both customers, with the same score
+    for (const s of listed.shown)
+      for (const id of s.customerIds) {
+        const stored = (await core.matching.matchesOf(TENANT, id)).suggestions.find((x) => x.customerIds.join() === s.customerIds.join());
+        expect(stored, `${s.customerIds} from ${id}`).toBeDefined();
+        expect({ verdict: s.verdict, probability: s.probability }).toEqual({ verdict: stored!.verdict, probability: stored!.score.probability });
+      }
+    const human = await c360('match', '--limit', '1');
+    expect(human.out).toContain(`(match book, model ${model.version})`);
+
+    const accepted = await c360('match', 'accept', p.customerId, q.customerId, '--json');
+    expect(accepted.code, accepted.err).toBe(0);
+    expect(accepted.json()).toMatchObject({ survivorId: expect.any(String), absorbedId: expect.any(String) });
+    expect((await c360('match', '--json', '--limit', '1000')).json().shown.map((s: { customerIds: string[] }) => s.customerIds)).not.toContainEqual(pair);
+    const again = await c360('match', 'accept', p.customerId, q.customerId);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('MERGE_SAME_CUSTOMER');
+    expect(again.err).toContain(`already one customer (${accepted.json().survivorId})`);
+  }, 60_000);
+
+  it('a tenant without a match book lists nothing and says so, writing nothing', async () => {
+    const r = await c360('match', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toEqual({ tenant: TENANT, customers: 0, candidatePairs: 0, suggestions: 0, shown: [] });
+    expect((await c360('match')).out).toContain('no match book yet');
+    expect(await listAllViews(rig.app.core.ports.readModels, matchBookNamespace(TENANT), 500)).toEqual([]);
+  });
+
+  it('refuses --seed, which it no longer takes (the book fits the model), as a usage error naming the option', async () => {
+    const r = await c360('match', '--seed', '19');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--seed/);
   });

@@ -86,9 +86,25 @@ describe.each([
       expect(refused.body.error).toMatchObject({ code: 'MATCH_NOT_SUGGESTED', issues: [{ path: 'otherId' }] });
 
       // accepting the suggestion merges the two, with the score in the merge's evidence
-      const accepted = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+      const accepted = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, {
+        token: api.keys.acmeAdmin,
+        json: { otherId: twin, operationId: 'op-accept-twin' },
+      });
       expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.body.duplicate).toBe(false);
       await api.settle();
+      // accepting it again says the two are already one customer, as a second merge does; a retry
+      // with the same operationId answers the merge it made
+      const again = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, { token: api.keys.acmeAdmin, json: { otherId: twin } });
+      expect(again.status, again.text).toBe(409);
+      expect(again.body.error).toMatchObject({ code: 'MERGE_SAME_CUSTOMER', issues: [{ path: 'otherId' }] });
+      expect(again.body.error.message).toContain(`already one customer (${accepted.body.survivorId})`);
+      const retried = await api.request('POST', `/v1/customers/${ids[3]}/matches/accept`, {
+        token: api.keys.acmeAdmin,
+        json: { otherId: twin, operationId: 'op-accept-twin' },
+      });
+      expect(retried.status, retried.text).toBe(200);
+      expect(retried.body).toMatchObject({ ...accepted.body, probability: expect.closeTo(m.probability, 6), duplicate: true });
       expect([accepted.body.survivorId, accepted.body.absorbedId].sort()).toEqual([ids[3], twin].sort());
       expect(accepted.body.probability).toBe(m.probability);
       const explained = await api.request('GET', `/v1/customers/${accepted.body.survivorId}/explain`, { token: api.keys.acmeReader });

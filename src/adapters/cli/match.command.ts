@@ -4,17 +4,18 @@ import type { Action, CommandContext } from './command-context.js';
 import { integer } from './options.js';
 import { plural } from './output.js';
 
-// `c360 match`: scan the tenant's customers for probable duplicates and list the suggestions, best
-// first, with each field's weight. Read-only: nothing is merged. `c360 match reject|accept` decide
-// one pair the stored match book suggests (the actor recorded is `cli:<os user>`).
+// `c360 match`: list the probable duplicates the tenant's stored match book suggests, best first,
+// with each field's weight: the pairs `GET /v1/customers/{id}/matches` answers and accept takes.
+// Read-only: nothing is merged, and the model is not fitted here (the book fits it; `c360 rebuild`
+// fits it again). `c360 match reject|accept` decide one pair the book suggests (the actor recorded
+// is `cli:<os user>`).
 
 export const registerMatch = (program: Command, action: Action): void => {
   const cmd = program
     .command('match')
-    .description("scan the tenant's customers for probable duplicates (read-only) and list the suggestions with their scores")
-    .option('--seed <n>', 'seed for the random pairs the model is fitted from', integer(0), 19)
+    .description("list the probable duplicates the tenant's stored match book suggests (read-only), with their scores")
     .option('--limit <n>', 'list at most this many suggestions', integer(1), 50)
-    .action(action((ctx, opts: { seed: number; limit: number }) => match(ctx, opts)));
+    .action(action((ctx, opts: { limit: number }) => match(ctx, opts)));
   cmd
     .command('reject')
     .description('record that a suggested pair is two people: the pair is never suggested again')
@@ -44,15 +45,16 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
   return 0;
 };
 
-const match = async (ctx: CommandContext, opts: { seed: number; limit: number }): Promise<number> => {
+const match = async (ctx: CommandContext, opts: { limit: number }): Promise<number> => {
   const session = await ctx.session();
-  const r = await session.core.matching.scan(ctx.tenant, { seed: opts.seed });
+  const r = await session.core.matching.scan(ctx.tenant);
   const shown = r.suggestions.slice(0, opts.limit);
   ctx.out.result({
     tenant: ctx.tenant,
     customers: r.customers,
     candidatePairs: r.candidatePairs,
-    modelVersion: r.model.version,
+    ...(r.model ? { modelVersion: r.model.version } : {}),
+    ...(r.refitDue.length > 0 ? { modelRefitDue: r.refitDue } : {}),
     suggestions: r.suggestions.length,
     shown: shown.map((s) => ({
       customerIds: s.customerIds,
@@ -63,8 +65,9 @@ const match = async (ctx: CommandContext, opts: { seed: number; limit: number })
     })),
   });
   ctx.out.line(
-    `tenant "${ctx.tenant}": ${plural(r.customers, 'customer')}, ${plural(r.candidatePairs, 'candidate pair')} after blocking, ${plural(r.suggestions.length, 'suggestion')} (model ${r.model.version})`,
+    `tenant "${ctx.tenant}": ${plural(r.customers, 'customer')}, ${plural(r.candidatePairs, 'candidate pair')} after blocking, ${plural(r.suggestions.length, 'suggestion')} ${r.model ? `(match book, model ${r.model.version})` : '(no match book yet: c360 rebuild builds it, as does the first call giving a customer a name, birthday, email, phone or address)'}`,
   );
+  if (r.refitDue.length > 0) ctx.out.line(`a refit of the model is due for ${r.refitDue.join(', ')}: c360 rebuild fits it`);
   for (const s of shown) {
     const fields = s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ');
     ctx.out.line(`${s.customerIds.join(' ~ ')}  p=${s.score.probability.toFixed(4)}  ${s.verdict}  [${fields}]`);

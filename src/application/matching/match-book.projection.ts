@@ -41,8 +41,8 @@ import { matchBookNamespace, type ViewDoc } from '../ports/read-model.port.js';
 // The model is fitted again as the tenant grows (twice the records it was fitted on, up to
 // `refitUpTo`) and, at any size, when a field it was fitted without (or with on few records) is now
 // carried by enough records (the pure rule in coverage.ts): a model fitted before the tenant's
-// dates of birth arrived would otherwise never compare them, where `c360 match`, fitting afresh,
-// does. Such a refit reads every view, so it runs inline (after the commit that made it due) only
+// dates of birth arrived would otherwise never compare them, where a model fitted afresh (a
+// rebuild) does. Such a refit reads every view, so it runs inline (after the commit that made it due) only
 // while the tenant holds at most `refitInlineUpTo` records; past that, the model entry records that
 // a refit is due (`refitDue`, the metric match_book_refit_due) and a rebuild (`c360 rebuild`) fits
 // it. Each time a field is due counts as one of its refits before the refit runs: a refit that
@@ -152,6 +152,32 @@ export class MatchBookProjection {
     const model = stored?.entry.model ?? (await this.model(tenant));
     const entry = await this.customer(tenant, customerId);
     return { model, suggestions: entry?.entry.suggestions ?? [], refitDue: stored?.entry.refitDue ?? [] };
+  }
+
+  /**
+   * Every pair the stored book suggests, each once (held by its first customer), with the model that
+   * scored them and the fields a refit is due for: what `c360 match` lists, so that every pair it
+   * lists is one `suggestionsOf` answers and accept takes. Reads only: a tenant whose book was never
+   * built answers no model and no pair (nothing is fitted or written here).
+   */
+  async everySuggestion(
+    tenant: string,
+  ): Promise<{ readonly model?: MatchModel | undefined; readonly suggestions: readonly Suggestion[]; readonly refitDue: readonly MatchField[] }> {
+    const stored = await this.modelEntry(tenant);
+    if (!stored) return { suggestions: [], refitDue: [] };
+    const out: Suggestion[] = [];
+    let after: string | undefined = 'c:';
+    do {
+      const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after, limit: 500 });
+      for (const doc of page.docs) {
+        // past the customers' entries: every pair was read
+        if (!doc.customerId.startsWith('c:')) return { model: stored.entry.model, suggestions: out, refitDue: stored.entry.refitDue ?? [] };
+        const id = doc.customerId.slice(2);
+        if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) out.push(s);
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return { model: stored.entry.model, suggestions: out, refitDue: stored.entry.refitDue ?? [] };
   }
 
   /**

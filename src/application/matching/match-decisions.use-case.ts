@@ -23,6 +23,17 @@ export class MatchDecisions {
     return state.status === 'active' ? undefined : absentCustomer(this.ports.ledger, tenant, id, field);
   }
 
+  /** The customer both ids name when they are one active customer (merged, or the same id), else undefined. */
+  async oneCustomer(tenant: string, a: string, b: string): Promise<string | undefined> {
+    const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
+    return x.status === 'active' && y.status === 'active' && x.id === y.id ? x.id : undefined;
+  }
+
+  /** The reason recorded in the evidence of one of the customer's merges. */
+  async mergeReason(tenant: string, customerId: string, mergeId: string): Promise<string | undefined> {
+    return (await this.repo.loadSurvivor(tenant, customerId)).merges.get(mergeId)?.evidence.reason;
+  }
+
   async reject(tenant: string, customerId: string, otherId: string, options: { readonly actor: string; readonly modelVersion?: string | undefined }) {
     const outcome = await this.pipeline.run<RejectOutcome>({
       tenant,

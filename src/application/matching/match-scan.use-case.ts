@@ -1,8 +1,7 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { candidatePairs } from '../../domain/matching/blocking.js';
-import { fitModel } from '../../domain/matching/estimate.js';
 import type { MatchField, MatchRecord } from '../../domain/matching/match-record.js';
-import { DEFAULT_THRESHOLDS, type MatchModel, type MatchScore, scorePair, verdictOf } from '../../domain/matching/match-model.js';
+import type { MatchModel, MatchScore } from '../../domain/matching/match-model.js';
 import { matchRecordOfView } from '../../domain/matching/view-record.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { IdentityUseCases } from '../customers/identity.use-cases.js';
@@ -11,11 +10,12 @@ import type { Metrics } from '../ports/runtime.port.js';
 import { AUTO_MERGE_ACTOR, type MatchBookProjection, type QueuePosition } from './match-book.projection.js';
 import type { MatchDecisions } from './match-decisions.use-case.js';
 
-// `c360 match`: a batch scan of a tenant's customers. Reads every current 360 view (absorbed
-// customers are pointers and take no part), blocks, and scores the candidate pairs with the
-// tenant's model or, without one, a model fitted to the tenant's own records from the given seed.
-// Read-only: it suggests, it never merges. One customer's suggestions, accept, reject and
-// auto-merge read the stored match book (match-book.projection.ts) instead.
+// Probabilistic matching's use cases, every one over the stored match book
+// (match-book.projection.ts), so that they agree: `c360 match` lists every pair the book suggests,
+// one customer's suggestions are its entry, and accept and reject take a pair the book suggests.
+// The batch listing also counts the tenant's current 360 views and their candidate pairs after
+// blocking (absorbed customers are pointers and take no part). Listing is read-only: it never
+// merges, and never fits the model or writes the book.
 
 export type ScanSuggestion = {
   readonly customerIds: readonly [string, string];
@@ -25,11 +25,13 @@ export type ScanSuggestion = {
 export type ScanResult = {
   readonly customers: number;
   readonly candidatePairs: number;
-  readonly model: MatchModel;
-  /** best first */
+  /** the stored book's model; none while the tenant's book was never built */
+  readonly model?: MatchModel | undefined;
+  /** fields a refit is due for, left to a rebuild (see MatchBookOptions.refitInlineUpTo) */
+  readonly refitDue: readonly MatchField[];
+  /** every pair the stored book suggests, each once, best first */
   readonly suggestions: readonly ScanSuggestion[];
 };
-export type ScanOptions = { readonly model?: MatchModel | undefined; readonly seed: number };
 
 const PAGE = 500;
 
@@ -44,40 +46,22 @@ export class MatchScan {
     private readonly autoMerge: (tenant: string) => boolean,
   ) {}
 
-  async scan(tenant: string, options: ScanOptions): Promise<ScanResult> {
-    const ids: string[] = [];
+  /**
+   * `c360 match`: every pair the stored match book suggests, best first (the pairs one customer's
+   * suggestions, accept and reject read), with the number of current views and of their candidate
+   * pairs after blocking.
+   */
+  async scan(tenant: string): Promise<ScanResult> {
     const records: MatchRecord[] = [];
     let after: string | undefined;
     do {
       const page = await this.readModels.list(tenant, { after, limit: PAGE });
-      for (const doc of page.docs)
-        if (doc.kind === 'view') {
-          ids.push(doc.customerId);
-          records.push(matchRecordOfView(doc.view));
-        }
+      for (const doc of page.docs) if (doc.kind === 'view') records.push(matchRecordOfView(doc.view));
       after = page.next;
     } while (after !== undefined);
-    const pairs = candidatePairs(records);
-    const model =
-      options.model ??
-      fitModel({
-        version: `fitted-seed-${options.seed}`,
-        records,
-        candidates: pairs,
-        seed: options.seed,
-        randomPairs: 20_000,
-        iterations: 20,
-        ...DEFAULT_THRESHOLDS,
-      });
-    const suggestions: ScanSuggestion[] = [];
-    for (const [i, j] of pairs) {
-      const [a, b] = ids[i]! < ids[j]! ? [i, j] : [j, i];
-      const score = scorePair(model, records[a]!, records[b]!);
-      const verdict = verdictOf(model, score);
-      if (verdict !== 'none') suggestions.push({ customerIds: [ids[a]!, ids[b]!], verdict, score });
-    }
-    suggestions.sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
-    return { customers: ids.length, candidatePairs: pairs.length, model, suggestions };
+    const { model, suggestions, refitDue } = await this.book.everySuggestion(tenant);
+    const best = [...suggestions].sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
+    return { customers: records.length, candidatePairs: candidatePairs(records).length, model, refitDue, suggestions: best };
   }
 
   /** One customer's suggestions, from the stored match book (its cost does not grow with the tenant). */
@@ -96,7 +80,10 @@ export class MatchScan {
   /**
    * Accepts a suggestion: if the match book still suggests the pair, merges it through the manual
    * merge (limits, cluster guard and blocked values apply; unmerge undoes it). The score, each
-   * field's weight and the model version go into the merge's evidence (its reason).
+   * field's weight and the model version go into the merge's evidence (its reason). Two customers
+   * already one answer as a merge of them does: a retry with the operationId of the accept that
+   * merged them answers that merge (`duplicate`, its score as the evidence recorded it); any other
+   * accept is MERGE_SAME_CUSTOMER naming the customer they are.
    */
   async accept(
     tenant: string,
@@ -104,14 +91,18 @@ export class MatchScan {
     otherId: string,
     options: { readonly actor: string; readonly operationId?: string | undefined; readonly force?: boolean | undefined },
   ) {
-    const s = await this.suggested(tenant, customerId, otherId);
+    const merge = { actor: options.actor, operationId: options.operationId, ...(options.force === true ? { force: true } : {}) };
+    const s = await this.suggestion(tenant, customerId, otherId);
+    if (!s) {
+      if (!(await this.decisions.oneCustomer(tenant, customerId, otherId))) throw await this.notSuggested(tenant, customerId, otherId);
+      // MERGE_SAME_CUSTOMER, unless this is a retry of the merge: then what the merge did
+      const merged = await this.identity.merge(tenant, customerId, otherId, merge);
+      const score = scoreOfEvidence(await this.decisions.mergeReason(tenant, merged.survivorId, merged.mergeId));
+      if (!score) throw new DomainError('MERGE_SAME_CUSTOMER', `${customerId} and ${otherId} are already one customer (${merged.survivorId})`, ['otherId']);
+      return { ...merged, score };
+    }
     // force, as for any merge: past the identity rules' limits, recorded as forced
-    const merged = await this.identity.merge(tenant, customerId, otherId, {
-      actor: options.actor,
-      reason: evidenceOf('accepted', s),
-      operationId: options.operationId,
-      ...(options.force === true ? { force: true } : {}),
-    });
+    const merged = await this.identity.merge(tenant, customerId, otherId, { ...merge, reason: evidenceOf('accepted', s) });
     return { ...merged, score: s.score };
   }
 
@@ -150,20 +141,28 @@ export class MatchScan {
     return merges;
   }
 
-  private async suggested(tenant: string, customerId: string, otherId: string): Promise<ScanSuggestion> {
+  private async suggestion(tenant: string, customerId: string, otherId: string): Promise<ScanSuggestion | undefined> {
     const { suggestions } = await this.matchesOf(tenant, customerId);
-    const s = suggestions.find((x) => (x.customerIds[0] === customerId ? x.customerIds[1] : x.customerIds[0]) === otherId);
-    if (!s) {
-      // an erased (or unknown) other customer is said as every route says it: 410 naming the erasure
-      const absent = await this.decisions.absent(tenant, otherId, 'otherId');
-      if (absent) throw absent;
-      throw new DomainError(
-        'MATCH_NOT_SUGGESTED',
-        `${customerId} and ${otherId} are not a suggested match now (below the review threshold, never candidates, or rejected)`,
-        ['otherId'],
-      );
-    }
-    return s;
+    return suggestions.find((x) => (x.customerIds[0] === customerId ? x.customerIds[1] : x.customerIds[0]) === otherId);
+  }
+
+  private async suggested(tenant: string, customerId: string, otherId: string): Promise<ScanSuggestion> {
+    const s = await this.suggestion(tenant, customerId, otherId);
+    if (s) return s;
+    const one = await this.decisions.oneCustomer(tenant, customerId, otherId);
+    if (one) throw new DomainError('MERGE_SAME_CUSTOMER', `${customerId} and ${otherId} are already one customer (${one})`, ['otherId']);
+    throw await this.notSuggested(tenant, customerId, otherId);
+  }
+
+  private async notSuggested(tenant: string, customerId: string, otherId: string): Promise<DomainError> {
+    // an erased (or unknown) other customer is said as every route says it: 410 naming the erasure
+    const absent = await this.decisions.absent(tenant, otherId, 'otherId');
+    if (absent) return absent;
+    return new DomainError(
+      'MATCH_NOT_SUGGESTED',
+      `${customerId} and ${otherId} are not a suggested match now (below the review threshold, never candidates, or rejected)`,
+      ['otherId'],
+    );
   }
 }
 
@@ -171,3 +170,15 @@ const evidenceOf = (how: 'accepted' | 'auto-merged', s: ScanSuggestion): string 
   `probabilistic match ${how}: p=${s.score.probability.toFixed(6)}, weight=${s.score.weight.toFixed(3)}, model ${s.score.modelVersion}; ${s.score.fields
     .map((f) => `${f.field} ${f.level} ${f.weight.toFixed(3)}`)
     .join(', ')}`;
+
+/** The score an accept's evidence recorded (rounded as written there), or undefined for a merge that was no accepted match. */
+const scoreOfEvidence = (reason: string | undefined): MatchScore | undefined => {
+  const m = /^probabilistic match accepted: p=([\d.]+), weight=(-?[\d.]+), model ([^;]+); (.*)$/.exec(reason ?? '');
+  if (!m) return undefined;
+  const fields = m[4]!
+    .split(', ')
+    .map((f) => f.split(' '))
+    .filter((f) => f.length === 3)
+    .map(([field, level, weight]) => ({ field: field!, level: level!, weight: Number(weight) }));
+  return { probability: Number(m[1]), weight: Number(m[2]), modelVersion: m[3]!, fields } as MatchScore;
+};

@@ -33,7 +33,7 @@ export type JobName = (typeof JOBS)[number];
 export const JOB_ACCESS: Record<JobName, TableAccess> = {
   // replays the log (events) into a fresh generation of views, opening each customer's data key
   rebuild: { events: 'read', keys: 'read', views: 'readWrite', audit: 'readWrite' },
-  // scores the tenant's views pairwise; read-only
+  // lists the pairs the stored match book suggests (kept with the views), counting the views; read-only
   match: { views: 'read' },
   // copies a tenant from a SQLite file into the stage's tables, then rebuilds its views
   migrate: everyTable('readWrite'),

@@ -3,9 +3,11 @@ import { decodeReadable } from '../../../src/application/event-codec.js';
 import { ANOTHER_CUSTOMER } from '../../../src/application/gdpr/export.use-case.js';
 import { MatchDecisionsSeen, type QueuePosition } from '../../../src/application/matching/match-book.projection.js';
 import { matchBookNamespace } from '../../../src/application/ports/read-model.port.js';
+import { candidatePairs } from '../../../src/domain/matching/blocking.js';
 import { COVERAGE_RULE } from '../../../src/domain/matching/coverage.js';
+import { fitModel } from '../../../src/domain/matching/estimate.js';
 import { buildBook, suggestionsFor } from '../../../src/domain/matching/match-book.js';
-import { scorePair, verdictOf } from '../../../src/domain/matching/match-model.js';
+import { DEFAULT_THRESHOLDS, scorePair, verdictOf } from '../../../src/domain/matching/match-model.js';
 import { matchRecordOfView } from '../../../src/domain/matching/view-record.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
@@ -173,6 +175,85 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     });
   });
 
+  it('`c360 match` lists the stored book: each pair it lists is suggested from both sides with the same score and accept takes it; a rejected or accepted pair is listed no more', async () => {
+    // the model fitted on the first records and not again (refitUpTo): a model fitted on the tenant
+    // as it is now scores the pairs otherwise
+    const h = makeHarness({}, { store, matching: { refitUpTo: 16 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    for (const i of [3, 7, 21, 33]) await identify(h, { anonymousId: `a-${i}` }, twinOf(i));
+    const model = await h.core.matchBook.model(TENANT);
+    expect(model.version).toBe('fitted-seed-19-on-16');
+
+    const listed = await h.core.matching.scan(TENANT);
+    expect(listed.model).toEqual(model);
+    expect(listed.customers).toBe(44);
+    expect(listed.suggestions.length).toBeGreaterThanOrEqual(3);
+    for (const s of listed.suggestions) {
+      expect(s.score.modelVersion).toBe(model.version);
+      for (const id of s.customerIds) expect((await h.core.matching.matchesOf(TENANT, id)).suggestions).toContainEqual(s);
+    }
+    // every pair the book holds is listed, best first
+    const queued = (await h.core.matching.queue(TENANT, { limit: 1_000 })).suggestions;
+    expect([...listed.suggestions].sort((x, y) => (x.customerIds.join() < y.customerIds.join() ? -1 : 1))).toEqual(queued);
+    const weights = listed.suggestions.map((s) => s.score.weight);
+    expect(weights).toEqual([...weights].sort((a, b) => b - a));
+
+    const [rejected, accepted] = listed.suggestions;
+    await h.core.matching.reject(TENANT, rejected!.customerIds[0], rejected!.customerIds[1], { actor: 'reviewer' });
+    const merged = await h.core.matching.accept(TENANT, accepted!.customerIds[1], accepted!.customerIds[0], { actor: 'reviewer', operationId: 'op-accept-1' });
+    expect(merged).toMatchObject({ duplicate: false, score: accepted!.score });
+    const after = await h.core.matching.scan(TENANT);
+    const pairs = after.suggestions.map((s) => s.customerIds.join(' '));
+    expect(pairs).not.toContain(rejected!.customerIds.join(' '));
+    expect(pairs).not.toContain(accepted!.customerIds.join(' '));
+    expect(pairs.length).toBeGreaterThanOrEqual(1);
+    for (const s of after.suggestions) for (const id of s.customerIds) expect((await h.core.matching.matchesOf(TENANT, id)).suggestions).toContainEqual(s);
+    expect(after.customers).toBe(43);
+  });
+
+  it('a pair already merged is said so: accepting it again is MERGE_SAME_CUSTOMER naming the survivor, a retry with the same operationId answers the merge, rejecting it is MERGE_SAME_CUSTOMER', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
+    const [pair] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
+    expect(pair?.customerIds).toEqual([ids[3]!, twin].sort());
+    const first = await h.core.matching.accept(TENANT, twin, ids[3]!, { actor: 'reviewer', operationId: 'op-accept-3' });
+    expect(first).toMatchObject({ duplicate: false, score: pair!.score });
+
+    for (const [a, b] of [
+      [twin, ids[3]!],
+      [ids[3]!, twin],
+      [first.survivorId, first.survivorId],
+    ] as const) {
+      for (const decide of [
+        () => h.core.matching.accept(TENANT, a, b, { actor: 'reviewer' }),
+        () => h.core.matching.accept(TENANT, a, b, { actor: 'reviewer', operationId: 'op-other' }),
+        () => h.core.matching.reject(TENANT, a, b, { actor: 'reviewer' }),
+      ]) {
+        const refused = await decide().catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(DomainError);
+        expect(refused).toMatchObject({
+          code: 'MERGE_SAME_CUSTOMER',
+          path: ['otherId'],
+          message: expect.stringContaining(`already one customer (${first.survivorId})`),
+        });
+      }
+    }
+    // a retry of the accept (same operationId, same pair): what it did, its score as the evidence holds it
+    const retried = await h.core.matching.accept(TENANT, twin, ids[3]!, { actor: 'reviewer', operationId: 'op-accept-3' });
+    expect(retried).toMatchObject({ duplicate: true, mergeId: first.mergeId, survivorId: first.survivorId, absorbedId: first.absorbedId });
+    expect(retried.score.modelVersion).toBe(pair!.score.modelVersion);
+    expect(retried.score.probability).toBeCloseTo(pair!.score.probability, 6);
+    expect(retried.score.weight).toBeCloseTo(pair!.score.weight, 3);
+    expect(retried.score.fields.map((f) => [f.field, f.level])).toEqual(pair!.score.fields.map((f) => [f.field, f.level]));
+    // a pair never suggested and not merged is still MATCH_NOT_SUGGESTED
+    expect(await h.core.matching.accept(TENANT, ids[1]!, ids[2]!, { actor: 'reviewer' }).catch((e: unknown) => e)).toMatchObject({
+      code: 'MATCH_NOT_SUGGESTED',
+    });
+  });
+
   it("a rebuild's book takes in what the log gained after the rebuild's pass: decisions, and records from the store rather than the docs the pass wrote", async () => {
     const h = makeHarness({}, { store });
     const ids: string[] = [];
@@ -309,6 +390,15 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     if (doc?.kind !== 'view') throw new Error(`no view of ${id}`);
     return matchRecordOfView(doc.view);
   };
+  /** the pairs a model fitted afresh to the current views (as a rebuild fits it) suggests */
+  const suggestedByFreshFit = async (h: Harness) => {
+    const records = Object.fromEntries((await listViews(h, TENANT)).flatMap((d) => (d.kind === 'view' ? [[d.customerId, matchRecordOfView(d.view)]] : [])));
+    const list = Object.keys(records)
+      .sort()
+      .map((id) => records[id]!);
+    const fields = { records: list, candidates: candidatePairs(list), seed: 19, randomPairs: 20_000, iterations: 20, ...DEFAULT_THRESHOLDS };
+    return Object.values(buildBook(fitModel({ version: 'fresh', ...fields }), records, []).suggestions);
+  };
   /**
    * 60 people with names and emails, every fourth seen again at another email domain; the model is
    * fitted last on 32 of them (refitUpTo 40), without dates of birth. Then 30 people with a date of
@@ -329,7 +419,7 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     return { h, fittedWithout, ids };
   };
 
-  it('a field that arrives after the model was fitted, past refitUpTo, has it fitted again: the book then suggests a look-alike agreeing on it, as the batch scan does', async () => {
+  it('a field that arrives after the model was fitted, past refitUpTo, has it fitted again: the book then suggests a look-alike agreeing on it, as a model fitted afresh does', async () => {
     const { h, fittedWithout, ids } = await datesArriveLate();
     expect(fittedWithout.fields.dateOfBirth).toBeUndefined();
     // a look-alike of person 80: the same name and date of birth, another email
@@ -342,13 +432,13 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     const stored = await h.core.matching.matchesOf(TENANT, twin);
     expect(stored.suggestions.map((s) => s.customerIds)).toEqual([pair]);
     expect(stored.suggestions[0]!.score.fields).toContainEqual(expect.objectContaining({ field: 'dateOfBirth', level: 'exact' }));
-    // the batch scan, fitting afresh, suggests it too; the model fitted without dates would not have
-    const scan = await h.core.matching.scan(TENANT, { seed: 19 });
-    expect(scan.suggestions.map((s) => s.customerIds)).toContainEqual(pair);
+    // a model fitted afresh suggests it too; the model fitted without dates would not have
+    const fresh = await suggestedByFreshFit(h);
+    expect(fresh.map((s) => s.customerIds)).toContainEqual(pair);
     const [a, b] = await Promise.all(pair.map((id) => recordOf(h, id)));
     expect(verdictOf(fittedWithout, scorePair(fittedWithout, a!, b!))).toBe('none');
-    // every pair the scan suggests that agrees on the date of birth, the book suggests
-    const dob = scan.suggestions.filter((s) => s.score.fields.some((f) => f.field === 'dateOfBirth' && f.level === 'exact'));
+    // every pair the fresh fit suggests that agrees on the date of birth, the book suggests
+    const dob = fresh.filter((s) => s.score.fields.some((f) => f.field === 'dateOfBirth' && f.level === 'exact'));
     expect(dob.length).toBeGreaterThanOrEqual(10);
     const queued = (await h.core.matchBook.queue(TENANT, { limit: 1_000 })).suggestions.map((s) => s.customerIds);
     for (const s of dob) expect(queued).toContainEqual(s.customerIds);

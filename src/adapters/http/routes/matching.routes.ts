@@ -5,7 +5,8 @@ import { errors, IdParams, lazy, ok, strictBody } from '../schemas.js';
 
 // GET /v1/customers/{id}/matches: the customer's probable duplicates, best first, each with its
 // match probability, weight and every field's contribution, from the stored match book. POST
-// .../matches/accept merges one through the manual merge, with the score as evidence; POST
+// .../matches/accept merges one through the manual merge, with the score as evidence (two customers
+// already one: MERGE_SAME_CUSTOMER, or a retry with the same operationId answers the merge); POST
 // .../matches/reject records that the two are different people: never suggested again.
 
 const MatchesPage = lazy(() =>
@@ -92,7 +93,17 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       responses: {
         ...ok(() =>
           z
-            .object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), probability: z.number(), modelVersion: z.string() })
+            .object({
+              mergeId: z.string(),
+              survivorId: z.string(),
+              absorbedId: z.string(),
+              probability: z.number(),
+              modelVersion: z.string(),
+              duplicate: z.boolean().openapi({
+                description:
+                  'a retry with the operationId of the accept that merged the two: its merge, the probability as its evidence recorded it (6 decimals)',
+              }),
+            })
             .openapi('AcceptMatchResult'),
         ),
         ...errors(400, 404, 409, 413, 415),
@@ -104,7 +115,14 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       const p = c.get('principal');
       const r = await deps.core.matching.accept(p.tenant, id, body.otherId, { actor: p.id, operationId: body.operationId, force: body.force });
       return c.json(
-        { mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability, modelVersion: r.score.modelVersion },
+        {
+          mergeId: r.mergeId,
+          survivorId: r.survivorId,
+          absorbedId: r.absorbedId,
+          probability: r.score.probability,
+          modelVersion: r.score.modelVersion,
+          duplicate: r.duplicate,
+        },
         200,
       );
     },
