@@ -278,7 +278,8 @@ describe('c360 import --url: to a running server', () => {
       const r = await c360(['import', file, '--url', server.url, '--write-key', key('WRITE_KEY'), '--json'], { C360_STORE: 'memory' });
       expect(r.code, r.err).toBe(0);
       const result = r.json();
-      expect(result).toMatchObject({ lines: 154, sent: 153, rejected: 2 });
+      // each line counted once: 153 sent (1 of them refused by the server) and 1 not sent
+      expect(result).toMatchObject({ lines: 154, sent: 153, rejected: 2, refusedByServer: 1, notSent: 1 });
       expect(result.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
         [2, 'INVALID_JSON'],
         [4, 'VALIDATION_FAILED'],

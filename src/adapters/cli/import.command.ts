@@ -129,7 +129,8 @@ const importRemote = async (ctx: CommandContext, file: string, format: string, s
   const target = remoteTarget(url, writeKey);
   const input = createReadStream(file);
   const records = format === 'csv' ? csvRecords(input, file) : ndjsonRecords(input);
-  const counts = { lines: 0, sent: 0, rejected: 0 };
+  // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call)
+  const counts = { lines: 0, sent: 0, rejected: 0, refusedByServer: 0, notSent: 0 };
   const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
   const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: size || undefined });
   const detail = () => `${plural(counts.lines, 'line')}, ${counts.rejected.toLocaleString('en-US')} rejected`;
@@ -148,6 +149,7 @@ const importRemote = async (ctx: CommandContext, file: string, format: string, s
     counts.sent += sending.length;
     for (const i of invalid) {
       counts.rejected++;
+      counts.refusedByServer++;
       if (rejected.length < REPORT_LIMIT)
         rejected.push({
           line: sending[i.index]!.line,
@@ -165,6 +167,7 @@ const importRemote = async (ctx: CommandContext, file: string, format: string, s
       if ('unreadable' in record) {
         // not a call: nothing to send; the line is reported here instead of the server's quarantine
         counts.rejected++;
+        counts.notSent++;
         if (rejected.length < REPORT_LIMIT)
           rejected.push({ line: record.line, code: record.reason.code, fields: record.reason.issues.map((i) => i.path), message: record.reason.message });
         continue;
@@ -187,7 +190,10 @@ const importRemote = async (ctx: CommandContext, file: string, format: string, s
   const elapsedMs = Date.now() - started;
   out.result({ url: target.url, file, format, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
   out.line(`sent ${file} (${format}) to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`);
-  out.line(`  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent, ${counts.rejected.toLocaleString('en-US')} rejected`);
+  // each line counted once: sent (some of them refused by the server) or not sent
+  out.line(
+    `  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent (${counts.refusedByServer.toLocaleString('en-US')} of them refused by the server, kept in its quarantine), ${counts.notSent.toLocaleString('en-US')} not sent (not a call)`,
+  );
   if (rejected.length) out.line('rejected lines:');
   for (const r of rejected)
     out.line(

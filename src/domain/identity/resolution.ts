@@ -128,8 +128,11 @@ export const resolve = (input: ResolutionInput): Resolution => {
   for (const id of input.incoming) {
     if (seen.has(id.key)) continue;
     seen.add(id.key);
-    if (rules.isBlocked(id)) rejected.push({ identifier: id, reason: 'IDENTIFIER_BLOCKED', detail: `${id.type} value is on the blocked list` });
-    else active.push(id);
+    if (rules.isBlocked(id)) {
+      // a blank value (only spaces) is a placeholder too, but "on the blocked list" would mislead
+      const detail = id.value.trim() === '' ? `${id.type} value is blank` : `${id.type} value is on the blocked list`;
+      rejected.push({ identifier: id, reason: 'IDENTIFIER_BLOCKED', detail });
+    } else active.push(id);
   }
   let guardTripped = false;
   for (;;) {

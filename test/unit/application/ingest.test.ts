@@ -170,6 +170,14 @@ describe('ingest: quarantine', () => {
     expect(q.error.code).toBe('NO_USABLE_IDENTIFIER');
   });
 
+  it('says a blank identifier is blank, not on the blocked list', async () => {
+    const h = makeHarness();
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'page', userId: '   ', anonymousId: 'anon-blank', name: 'Home' }));
+    expect(out.rejected).toEqual([expect.objectContaining({ type: 'user_id', reason: 'IDENTIFIER_BLOCKED' })]);
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'page', userId: ' ', name: 'Home' }));
+    expect(q.error.issues).toEqual([{ path: 'user_id', message: 'IDENTIFIER_BLOCKED: user_id value is blank' }]);
+  });
+
   it('replays an entry that still fails without quarantining it again', async () => {
     const h = makeHarness();
     const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', anonymousId: 'anon-1' }));
