@@ -23,12 +23,12 @@ const entry = async (id: string) => {
 const replay = (id: string) => api.admin(`/v1/quarantine/${id}/replay`, { method: 'POST' });
 
 describe('POST /v1/quarantine/{id}/replay', () => {
-  it('shows an amount that overflowed (1e400) as "Infinity", not null, and refuses its replay for the same reason', async () => {
+  it('shows an amount that overflowed (1e400) as {"$nonFinite": "Infinity"}, not null, and refuses its replay for the same reason', async () => {
     const res = await api.post('/v1/track', '{"userId":"u1","event":"Order Completed","properties":{"total":1e400,"currency":"USD"}}');
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'properties.total' }] });
     const id = res.body.error.quarantineId;
-    expect((await entry(id)).payload.properties.total).toBe('Infinity');
+    expect((await entry(id)).payload.properties.total).toEqual({ $nonFinite: 'Infinity' });
     const again = await replay(id);
     expect(again.status).toBe(422);
     expect(again.body.error).toMatchObject({ code: 'REPLAY_REJECTED', cause: 'VALIDATION_FAILED', issues: [{ path: 'properties.total' }] });

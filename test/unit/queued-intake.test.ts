@@ -104,6 +104,21 @@ describe('QueuedIntake', () => {
     expect((await h.core.ingest.ingest(TENANT, h.web, records[0]!.body.call, records[0]!.body.receivedAt as number)).status).toBe('duplicate');
   });
 
+  it('derives the id of a call without messageId or timestamp from its place in the request as sent, as the sync path does', async () => {
+    const { h, intake } = await setup();
+    const added = { type: 'track', userId: 'u-8', event: 'Product Added', properties: { product_id: 'p-2' } };
+    // the route refused the request's first call (its index 0) before the batch reached the intake
+    const options = { indexes: [1], total: 2 };
+    const [queued] = await intake.batch(TENANT, h.web, { batch: [added] }, h.clock.now(), options);
+    const sync = makeHarness();
+    const [synced] = await sync.core.ingest.ingestBatch(TENANT, sync.web, { batch: [added] }, sync.clock.now(), options);
+    expect(queued).toMatchObject({ status: 'queued' });
+    expect((queued as { messageId: string }).messageId).toBe((synced as { messageId: string }).messageId);
+    // and not the id of the same call at the request's first place
+    const [first] = await makeHarness().core.ingest.ingestBatch(TENANT, h.web, { batch: [added] }, h.clock.now());
+    expect((first as { messageId: string }).messageId).not.toBe((synced as { messageId: string }).messageId);
+  });
+
   it('quarantines an invalid call as the sync path would, with field paths, and queues nothing', async () => {
     const { h, intake, streamName } = await setup();
     const bad = { type: 'track', userId: 'u-1', event: '', timestamp: 'yesterday' };

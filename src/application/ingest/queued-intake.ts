@@ -62,6 +62,9 @@ export class QueuedIntake implements CallIntake {
         refused.push({ at, refused: { index: options.indexes?.[at] ?? at, call: batch[at], reason } });
         return undefined;
       },
+      // each call's place in the request as sent (the route may have refused some before), as the
+      // sync path and a replay of the batch's quarantine entry number it: one derived id for all three
+      (at) => options.indexes?.[at] ?? at,
     );
     if (refused.length) {
       const entry = refusedBatchEntry(
@@ -100,6 +103,7 @@ export class QueuedIntake implements CallIntake {
     receivedAt: number,
     hold: (index: number, call: unknown, reason: QuarantineReason) => Promise<AcceptOutcome | undefined> = (_i, call, reason) =>
       this.deps.ingest.quarantine(tenant, source, call, reason, receivedAt),
+    positionOf: (index: number) => number = (index) => index,
   ): Promise<AcceptOutcome[]> {
     const { queue } = this.deps;
     const out: AcceptOutcome[] = new Array(calls.length);
@@ -119,7 +123,7 @@ export class QueuedIntake implements CallIntake {
       }
       let prepared: Prepared;
       try {
-        prepared = this.prepare(tenant, source, index, raw, parsed.data, receivedAt);
+        prepared = this.prepare(tenant, source, index, positionOf(index), raw, parsed.data, receivedAt);
       } catch (e) {
         // out of bounds (an amount, a currency, a timestamp): refused now, as the sync path would
         if (!(e instanceof DomainError)) throw e;
@@ -148,9 +152,9 @@ export class QueuedIntake implements CallIntake {
     return out;
   }
 
-  private prepare(tenant: string, source: IngestSource, index: number, raw: unknown, call: SegmentCall, receivedAt: number): Prepared {
+  private prepare(tenant: string, source: IngestSource, index: number, position: number, raw: unknown, call: SegmentCall, receivedAt: number): Prepared {
     const { hasher } = this.deps.ports;
-    const messageId = call.messageId ?? derivedMessageId(hasher, tenant, call, payloadHash(hasher, tenant, raw), receivedAt, index);
+    const messageId = call.messageId ?? derivedMessageId(hasher, tenant, call, payloadHash(hasher, tenant, raw), receivedAt, position);
     // a call known by when it was received and its place in its batch (no messageId, no timestamp)
     // is queued alone: it carries the id it was given here, so a redelivery is the same call
     const queued = call.messageId === undefined && call.timestamp === undefined ? { ...(raw as object), messageId } : raw;

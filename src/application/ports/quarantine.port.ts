@@ -52,13 +52,15 @@ export interface Quarantine {
  * A payload as JSON text for a store (undefined for an undefined payload). JSON has no Infinity or
  * NaN: JSON.parse reads 1e400 as Infinity, and JSON.stringify would write it back as null, so a
  * replay would ingest null (or 0) where the sender's number overflowed. A non-finite number is
- * kept as the string "Infinity", "-Infinity" or "NaN" instead: still recognisable when read, and
- * refused again by validation (a numeric string must be a finite number). Every store of the
- * quarantine keeps payloads through this.
+ * kept as the object `{"$nonFinite": "Infinity"}` ("-Infinity", "NaN") instead: recognisable when
+ * read, and refused again by validation wherever it stands, never taken for a value: an amount
+ * reads it as no finite number (the same reason as the first time), an id or a name refuses an
+ * object. (A string "Infinity" would be a valid user id: two overflowed ids would become one
+ * customer on replay.) Every store of the quarantine keeps payloads through this.
  */
 export const quarantinePayloadJson = (payload: unknown): string | undefined => {
   const plain = JSON.stringify(payload) as string | undefined;
   // a non-finite number can only have become "null": without one, the plain text is exact
   if (plain === undefined || !plain.includes('null')) return plain;
-  return JSON.stringify(payload, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  return JSON.stringify(payload, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $nonFinite: String(v) } : v));
 };

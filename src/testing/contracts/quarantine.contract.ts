@@ -113,11 +113,14 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       await expect(q.get(tenant, entry.id)).resolves.toEqual(entry);
     });
 
-    it('keeps a non-finite number (JSON.parse reads 1e400 as Infinity) recognisable, as its string, never as null', async () => {
+    it('keeps a non-finite number (JSON.parse reads 1e400 as Infinity) recognisable, as a {$nonFinite} marker, never as null', async () => {
       const payload = { type: 'track', properties: { total: Number.POSITIVE_INFINITY, low: [Number.NEGATIVE_INFINITY], odd: Number.NaN, none: null } };
       const entry = quarantineEntry(tenant, timeOrderedIds(1)[0]!, { payload });
       await q.put(entry);
-      const kept = { type: 'track', properties: { total: 'Infinity', low: ['-Infinity'], odd: 'NaN', none: null } };
+      const kept = {
+        type: 'track',
+        properties: { total: { $nonFinite: 'Infinity' }, low: [{ $nonFinite: '-Infinity' }], odd: { $nonFinite: 'NaN' }, none: null },
+      };
       expect((await q.get(tenant, entry.id))?.payload).toEqual(kept);
       expect((await listAll(q, tenant, 10))[0]?.payload).toEqual(kept);
     });

@@ -23,7 +23,7 @@ const refused = async (h: Harness, call: Record<string, unknown>) => {
   const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
   expect(q.error.code).toBe('VALIDATION_FAILED');
   const entry = await h.ports.quarantine.get(TENANT, q.quarantineId);
-  // as the quarantine keeps it: a number that overflowed (1e400, read as Infinity) as the string "Infinity"
+  // as the quarantine keeps it: a number that overflowed (1e400, read as Infinity) as {"$nonFinite": "Infinity"}
   expect(entry).toMatchObject({ status: 'pending', reason: q.error, payload: JSON.parse(quarantinePayloadJson(call)!) });
   return q.error;
 };

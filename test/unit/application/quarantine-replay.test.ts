@@ -28,7 +28,18 @@ describe.each<StoreKind>(['memory', 'sqlite'])('quarantine replay (%s)', (store)
     const again = await h.core.quarantine.replay(TENANT, q.quarantineId);
     expect(again).toMatchObject({ status: 'rejected', error: { code: 'VALIDATION_FAILED', issues: q.error.issues } });
     const kept = await h.ports.quarantine.get(TENANT, q.quarantineId);
-    expect(kept).toMatchObject({ status: 'pending', payload: { properties: { total: 'Infinity' } } });
+    expect(kept).toMatchObject({ status: 'pending', payload: { properties: { total: { $nonFinite: 'Infinity' } } } });
+    expect(h.ports.store.dump()).toEqual({});
+  });
+
+  it('refuses ids that overflowed (userId 1e400 and 1e401) again on replay: they never become one customer "Infinity"', async () => {
+    const h = makeHarness({}, { store });
+    for (const text of ['{"type":"track","event":"x","userId":1e400}', '{"type":"track","event":"y","userId":1e401}']) {
+      const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, JSON.parse(text)));
+      expect(q.error.issues.map((i) => i.path)).toEqual(['userId']);
+      const again = await h.core.quarantine.replay(TENANT, q.quarantineId);
+      expect(again).toMatchObject({ status: 'rejected', error: { code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'userId' })] } });
+    }
     expect(h.ports.store.dump()).toEqual({});
   });
 
@@ -100,7 +111,7 @@ describe.each<StoreKind>(['memory', 'sqlite'])('quarantine replay (%s)', (store)
 });
 
 describe('quarantine replay over the encrypted quarantine', () => {
-  it('refuses the overflowed amount again: the sealed payload keeps Infinity as "Infinity", not null', async () => {
+  it('refuses the overflowed amount again: the sealed payload keeps Infinity as {"$nonFinite": "Infinity"}, not null', async () => {
     const h = makeHarness({}, { store: 'memory' });
     const sealed = new EncryptedQuarantine(new MemoryQuarantine(), new MemoryKeyStore(), new AesGcmCipher());
     const ports = { ...h.ports, quarantine: sealed };
@@ -112,7 +123,7 @@ describe('quarantine replay over the encrypted quarantine', () => {
       issues: [{ path: 'properties.total', message: 'must be a finite number' }],
     };
     await sealed.put({ id: 'q-inf', tenant: TENANT, receivedAt: h.clock.now(), source: 'web', reason, payload: call, status: 'pending' });
-    expect((await sealed.get(TENANT, 'q-inf'))?.payload).toMatchObject({ properties: { total: 'Infinity' } });
+    expect((await sealed.get(TENANT, 'q-inf'))?.payload).toMatchObject({ properties: { total: { $nonFinite: 'Infinity' } } });
     expect(await cases.replay(TENANT, 'q-inf')).toMatchObject({
       status: 'rejected',
       error: { code: 'VALIDATION_FAILED', issues: [{ path: 'properties.total' }] },
