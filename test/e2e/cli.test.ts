@@ -127,6 +127,15 @@ describe('c360 import', () => {
     expect(found.kind === 'view' && found.customer.orders.count).toBe(1);
   });
 
+  it('gives a line without messageId or timestamp an id of its own: equal lines are two calls, and importing the file again skips them', async () => {
+    const added = { type: 'track', userId: 'u-lines', event: 'Product Added', properties: { product_id: 'p-same' } };
+    const path = await file('repeats.ndjson', [JSON.stringify(added), JSON.stringify(added)].join('\n'));
+    const first = (await c360('import', path, '--json')).json();
+    expect(first).toMatchObject({ lines: 2, accepted: 2, duplicate: 0, rejected: 0 });
+    const again = (await c360('import', path, '--json')).json();
+    expect(again).toMatchObject({ lines: 2, accepted: 0, duplicate: 2, rejected: 0 });
+  });
+
   it('lists rejected lines in the human report', async () => {
     const path = await file('few.ndjson', `${JSON.stringify(ada)}\n{"type":"track"\n`);
     const r = await c360('import', path);

@@ -111,6 +111,17 @@ describe('the server (npm start) on an unreachable EventStoreDB', () => {
     await expectRetryLater(res);
   });
 
+  it('answers POST /v1/batch 200 listing each call as STORE_UNAVAILABLE, each kept for a replay', async () => {
+    const res = await fetch(`${running.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ batch: [{ type: 'track', userId: 'u-esdb-down', event: 'Tried', messageId: 'm-esdb-down-2' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { invalid: { index: number; code: string }[]; quarantineId?: string };
+    expect(body.invalid).toEqual([expect.objectContaining({ index: 0, code: 'STORE_UNAVAILABLE' })]);
+  });
+
   it('answers a lookup the same, and /health 503 as before', async () => {
     await expectRetryLater(await fetch(`${running.url}/v1/customers?identifier=user_id:u-esdb-down`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
     const health = await fetch(`${running.url}/health`);

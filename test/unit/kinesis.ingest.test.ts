@@ -40,6 +40,18 @@ describe('ingestKinesisRecords', () => {
     expect(customer.kind).toBe('view');
   });
 
+  it('takes two equal bare calls without messageId or timestamp, arrived in the same millisecond, as two calls, and a redelivery as the same', async () => {
+    const h = makeHarness();
+    const added = { type: 'track', userId: 'u-bare', event: 'Product Added', properties: { product_id: 'p-1' }, writeKey: 'wk-web' };
+    const arrivedAt = h.clock.now() - 1_000;
+    const records = [record('k9', added, false), record('k9', added, false)].map((r) => ({ ...r, arrivedAt }));
+    const first = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(first.outcomes.map((o) => o.outcome.status)).toEqual(['accepted', 'accepted']);
+    // the shard read again from the first of them (a failed batch, a restarted consumer)
+    const again = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(again.outcomes.map((o) => o.outcome.status)).toEqual(['duplicate', 'duplicate']);
+  });
+
   it('reports a failing store as failures, and holds back the later records of that key only', async () => {
     const h = makeHarness();
     const commit = h.ports.store.commit.bind(h.ports.store);

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { IngestOutcome } from '../../application/ingest/ingest.use-case.js';
@@ -28,6 +29,23 @@ export type RejectedLine = {
 /** the report lists this many rejected lines; the quarantine keeps all of them */
 const REPORT_LIMIT = 1_000;
 
+/**
+ * A line's call with a messageId of its own when it has neither a messageId nor a timestamp: such a
+ * call is otherwise known by when it was received, so importing the file again would store it
+ * again, and two equal lines arriving in the same millisecond would be taken for one. The id is the
+ * file (its real path, size and modification time) and the line number: importing the same file
+ * again skips the line, and equal lines on other lines are other calls.
+ */
+export const lineIds = async (file: string, info: Stats): Promise<(line: number, call: unknown) => unknown> => {
+  const identity = `${await realpath(file)}\n${info.size}\n${info.mtimeMs}`;
+  return (line, call) => {
+    if (!call || typeof call !== 'object' || Array.isArray(call)) return call;
+    const c = call as Record<string, unknown>;
+    if (c.messageId != null || c.timestamp != null) return call;
+    return { ...c, messageId: `import-${createHash('sha256').update(`${identity}\n${line}`).digest('base64url').slice(0, 32)}` };
+  };
+};
+
 export const registerImport = (program: Command, action: Action): void => {
   program
     .command('import')
@@ -50,7 +68,8 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   });
   if (!info.isFile()) throw new CliError(`cannot read ${file}: not a regular file`);
   const format = o.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
-  if (o.url !== undefined) return importRemote(ctx, file, format, info.size, o, o.url);
+  const withId = await lineIds(file, info);
+  if (o.url !== undefined) return importRemote(ctx, file, format, info.size, o, o.url, withId);
   const session = await ctx.session();
   const source = session.sourceOf(tenant, o.source);
   const input = createReadStream(file);
@@ -67,7 +86,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
     try {
       if ('unreadable' in record)
         return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record'));
-      const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, record.call);
+      const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, withId(record.line, record.call));
       if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
       else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
     } catch (e) {
@@ -118,7 +137,15 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
 const MAX_BATCH_BYTES = 450 * 1024;
 
 /** `import --url`: the file's calls as Segment batches to a running server, in file order. */
-const importRemote = async (ctx: CommandContext, file: string, format: string, size: number, o: ImportOptions, url: string): Promise<number> => {
+const importRemote = async (
+  ctx: CommandContext,
+  file: string,
+  format: string,
+  size: number,
+  o: ImportOptions,
+  url: string,
+  withId: (line: number, call: unknown) => unknown,
+): Promise<number> => {
   const { out } = ctx;
   const writeKey = o.writeKey ?? ctx.deps.writeKey?.();
   if (!writeKey)
@@ -172,9 +199,10 @@ const importRemote = async (ctx: CommandContext, file: string, format: string, s
           rejected.push({ line: record.line, code: record.reason.code, fields: record.reason.issues.map((i) => i.path), message: record.reason.message });
         continue;
       }
-      const n = JSON.stringify(record.call).length;
+      const call = withId(record.line, record.call);
+      const n = JSON.stringify(call).length;
       if (batch.length >= MAX_BATCH_CALLS || (batch.length && bytes + n > MAX_BATCH_BYTES)) await flush();
-      batch.push({ line: record.line, call: record.call });
+      batch.push({ line: record.line, call });
       bytes += n;
       progress.update(input.bytesRead, detail);
     }

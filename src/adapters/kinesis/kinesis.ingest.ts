@@ -37,7 +37,11 @@ const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRec
     return { status: 'quarantined', quarantineId, error: decoded.reason };
   }
   const { tenant, source, call, receivedAt } = decoded.value;
-  return core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt ?? record.arrivedAt);
+  // a bare call (not our envelope) is received when Kinesis took it, and placed by its sequence
+  // number: a redelivery is the same call, an equal record another one (see derivedMessageId)
+  return receivedAt === undefined
+    ? core.ingest.ingest(tenant, sourceOf(tenant, source), call, record.arrivedAt, record.sequenceNumber)
+    : core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt);
 };
 
 export const ingestKinesisRecords = async (

@@ -16,8 +16,8 @@ export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): strin
  * The id of a call sent without messageId. A call with a timestamp of its own is known by its
  * content: sent again (a retry, a redelivery), it is the same call. One without a timestamp cannot
  * be told from a genuine repeat by its content (a second "Product Added" of the same item), so its
- * id also holds when it was received and its place in its batch (`position`): sent again, it is a
- * new call. A client that retries such calls gives them a messageId, as Segment's libraries do.
+ * id also holds when it was received and its place in its batch (`position`; for a stream record,
+ * its sequence number): sent again, it is a new call. A client that retries such calls gives them a messageId, as Segment's libraries do.
  */
 export const derivedMessageId = (
   hasher: Hasher,
@@ -25,7 +25,7 @@ export const derivedMessageId = (
   call: { readonly timestamp?: string | undefined },
   payloadHash: string,
   receivedAt: number,
-  position: number,
+  position: number | string,
 ): string =>
   call.timestamp !== undefined ? `derived-${payloadHash}` : `derived-${hasher.claimKey(tenant, '$received', `${payloadHash}|${receivedAt}|${position}`)}`;
 

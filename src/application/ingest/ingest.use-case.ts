@@ -10,6 +10,7 @@ import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import { quarantineMatchKeys } from '../gdpr/quarantine-scrub.js';
 import type { QuarantineIntake, QuarantineReason } from '../ports/quarantine.port.js';
+import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
@@ -55,14 +56,21 @@ export class IngestUseCase {
   ) {}
 
   /** One Segment call. Never throws for bad input: it is quarantined and the outcome says why. */
-  async ingest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now()): Promise<IngestOutcome> {
-    const outcome = await this.tryIngest(tenant, source, raw, receivedAt);
+  /** `position`: the call's place in what brought it (see derivedMessageId), e.g. a stream record's sequence number */
+  async ingest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now(), position: number | string = 0): Promise<IngestOutcome> {
+    const outcome = await this.tryIngest(tenant, source, raw, receivedAt, position);
     return outcome.status === 'rejected' ? this.quarantine(tenant, source, raw, outcome.error, receivedAt) : outcome;
   }
 
   /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
   /** `position`: the call's place in its batch (see derivedMessageId) */
-  async tryIngest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now(), position = 0): Promise<IngestOutcome> {
+  async tryIngest(
+    tenant: string,
+    source: IngestSource,
+    raw: unknown,
+    receivedAt = this.ports.clock.now(),
+    position: number | string = 0,
+  ): Promise<IngestOutcome> {
     try {
       return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt, position);
     } catch (e) {
@@ -151,10 +159,9 @@ export class IngestUseCase {
     try {
       return await this.tryIngest(tenant, source, raw, receivedAt, position);
     } catch (e) {
-      return {
-        status: 'rejected',
-        error: { code: 'INTERNAL_ERROR', message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] },
-      };
+      // the store out of reach is said as such (the batch's other calls may have been stored)
+      const code = e instanceof StoreUnavailable ? 'STORE_UNAVAILABLE' : 'INTERNAL_ERROR';
+      return { status: 'rejected', error: { code, message: `this call was not processed (${(e as Error).message}); send it again`, issues: [] } };
     }
   }
 
@@ -173,7 +180,7 @@ export class IngestUseCase {
     call: SegmentCall,
     raw: unknown,
     receivedAt: number,
-    position: number,
+    position: number | string,
   ): Promise<IngestOutcome> {
     const { hasher, settings } = this.ports;
     const observation = mapSegmentCall(call, receivedAt, source.channel);

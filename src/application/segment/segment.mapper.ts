@@ -21,7 +21,8 @@ export type Observation = {
 
 type Dict = Record<string, unknown>;
 
-const PRODUCT_ACTIONS: Readonly<Record<string, 'viewed' | 'added' | 'removed' | 'clicked' | 'wishlisted' | 'shared' | 'reviewed'>> = {
+type ProductAction = 'viewed' | 'added' | 'removed' | 'clicked' | 'wishlisted' | 'shared' | 'reviewed';
+const PRODUCT_ACTIONS: Readonly<Record<string, ProductAction>> = {
   'product viewed': 'viewed',
   'product added': 'added',
   'product removed': 'removed',
@@ -80,6 +81,16 @@ const product = (p: Dict, path: Path, currency: string) => ({
   // a whole number (quantityProblem): stored as sent
   quantity: bounded(p.quantity, [...path, 'quantity'], quantityProblem),
 });
+
+/**
+ * A product event's data. A price is kept in its currency's minor units, with the currency and its
+ * digits beside it (as an order keeps them); the currency is only checked when there is a price.
+ */
+const productInteracted = (action: ProductAction, props: Dict) => {
+  if (absent(props.price)) return { action, product: product(props, ['properties'], 'USD') };
+  const currency = currencyOf(props.currency);
+  return { action, product: product(props, ['properties'], currency), currency, minorDigits: minorDigits(currency) };
+};
 
 const currencyOf = (v: unknown): string => {
   if (absent(v)) return 'USD';
@@ -197,7 +208,7 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       const action = PRODUCT_ACTIONS[name];
       if (ORDER_EVENTS.has(name)) facts.push(orderFacts(props));
       // the price in the minor units of the call's currency (USD when absent)
-      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: { action, product: product(props, ['properties'], currencyOf(props.currency)) } });
+      else if (action) facts.push({ type: 'ProductInteracted', v: 1, data: productInteracted(action, props) });
       else if (str(props.interest)) facts.push({ type: 'InterestExpressed', v: 1, data: { interest: str(props.interest)!.toLowerCase() } });
       else facts.push({ type: 'EventTracked', v: 1, data: { event: call.event }, pii: { properties: props } });
       break;

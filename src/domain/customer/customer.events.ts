@@ -96,7 +96,14 @@ const build = () => {
   );
   const ProductInteracted = ev(
     'ProductInteracted',
-    z.object({ action: z.enum(['viewed', 'added', 'removed', 'clicked', 'wishlisted', 'shared', 'reviewed']), product: Product }),
+    z.object({
+      action: z.enum(['viewed', 'added', 'removed', 'clicked', 'wishlisted', 'shared', 'reviewed']),
+      product: Product,
+      // with a price: its currency and that currency's digits (came later: a price stored without
+      // them is in hundredths)
+      currency: z.string().optional(),
+      minorDigits: z.number().int().min(0).optional(),
+    }),
   );
   const EventTracked = ev('EventTracked', z.object({ event: z.string() }), z.object({ properties: z.record(z.string(), Json) }));
   const GroupJoined = ev('GroupJoined', z.object({ groupId: z.string() }));

@@ -101,10 +101,26 @@ describe('e-commerce events', () => {
       {
         type: 'ProductInteracted',
         v: 1,
-        data: { action: 'viewed', product: { productId: 'p1', sku: undefined, name: 'Kettle', category: 'Home', priceMinor: 1999, quantity: undefined } },
+        data: {
+          action: 'viewed',
+          product: { productId: 'p1', sku: undefined, name: 'Kettle', category: 'Home', priceMinor: 1999, quantity: undefined },
+          currency: 'USD',
+          minorDigits: 2,
+        },
       },
     ]);
     expect(track('product added', { sku: 'k' }).facts[0]).toMatchObject({ data: { action: 'added', product: { sku: 'k' } } });
+  });
+
+  it('keeps a product price with its currency and digits, and checks the currency only when there is a price', () => {
+    expect(track('Product Viewed', { product_id: 'p1', price: 1500, currency: 'jpy' }).facts[0]).toMatchObject({
+      data: { product: { priceMinor: 1500 }, currency: 'JPY', minorDigits: 0 },
+    });
+    // no price: a currency that is not ISO 4217 is not the call's to answer for
+    const noPrice = track('Product Viewed', { product_id: 'p1', currency: 'RMB' }).facts[0];
+    expect(noPrice).toMatchObject({ data: { action: 'viewed', product: { productId: 'p1' } } });
+    expect((noPrice as { data: object }).data).not.toHaveProperty('currency');
+    expect(() => track('Product Viewed', { price: 3, currency: 'RMB' })).toThrow(/properties\.currency must be an ISO 4217 currency code/);
   });
 
   it('keeps every other track call as EventTracked with its properties', () => {
