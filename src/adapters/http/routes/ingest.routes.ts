@@ -6,7 +6,7 @@ import { refusedBatchEntry, type RefusedCall } from '../../../application/ingest
 import { SEGMENT_CALL_TYPES, SegmentBatch, SegmentCall, zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { tooLarge } from '../body.js';
-import { errorBody, HttpError, statusOf } from '../errors.js';
+import { errorBody, HttpError, type HttpErrorCode, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { receiveIngestBody } from '../ingest-body.js';
 import { BatchResult, ErrorSchema, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
@@ -85,34 +85,18 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
   });
   app.post('/v1/batch', async (c) => {
     const { principal, body, size } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
+    // a body refused whole is kept whole (a replay refuses it as NOT_REPLAYABLE, naming the reason)
+    const refuseWhole = async (code: HttpErrorCode, message: string, issues: { path: string; message: string }[]): Promise<never> => {
+      const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code, message, issues }, undefined, 'batch');
+      throw new HttpError(code, `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
+    };
     const shape = SegmentBatch.safeParse(body);
-    if (!shape.success) {
-      const issues = zodIssues(shape.error);
-      const message = 'the batch body must be an object with a non-empty "batch" array';
-      const quarantineId = await deps.core.quarantine.hold(
-        principal.tenant,
-        principal.source,
-        body,
-        { code: 'VALIDATION_FAILED', message, issues },
-        undefined,
-        'batch',
-      );
-      throw new HttpError('VALIDATION_FAILED', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
-    }
+    if (!shape.success) return refuseWhole('VALIDATION_FAILED', 'the batch body must be an object with a non-empty "batch" array', zodIssues(shape.error));
     const calls = shape.data.batch;
-    if (calls.length > BATCH_MAX_CALLS) {
-      const message = `the batch holds ${calls.length} calls, over the limit of ${BATCH_MAX_CALLS} per batch; send smaller batches`;
-      const issues = [{ path: 'batch', message: `at most ${BATCH_MAX_CALLS} calls` }];
-      const quarantineId = await deps.core.quarantine.hold(
-        principal.tenant,
-        principal.source,
-        body,
-        { code: 'TOO_MANY_CALLS', message, issues },
-        undefined,
-        'batch',
-      );
-      throw new HttpError('TOO_MANY_CALLS', `${message}; the body was kept in the quarantine`, issues, {}, { quarantineId });
-    }
+    if (calls.length > BATCH_MAX_CALLS)
+      return refuseWhole('TOO_MANY_CALLS', `the batch holds ${calls.length} calls, over the limit of ${BATCH_MAX_CALLS} per batch; send smaller batches`, [
+        { path: 'batch', message: `at most ${BATCH_MAX_CALLS} calls` },
+      ]);
     // every call counts against the credential's rate limit, not just the request
     gate.chargeCalls(principal, calls.length);
     const { context, integrations } = shape.data;
