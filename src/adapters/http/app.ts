@@ -6,7 +6,7 @@ import { formatPath, zodIssues } from '../../application/segment/segment.schema.
 import { StoreUnavailable } from '../../application/ports/store-unavailable.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
-import { bufferJsonBody, withoutBody } from './body.js';
+import { bufferJsonBody } from './body.js';
 import { createConsole } from './console/console.app.js';
 import { CONSOLE_PATH } from './console/layout.js';
 import { errorBody, HttpError, statusOf, type HttpErrorCode } from './errors.js';
@@ -88,8 +88,7 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
   });
   for (const prefix of ['/v1/customers/*', '/v1/admin/*', '/v1/quarantine/*']) {
     app.use(prefix, async (c, next) => {
-      if (c.req.method === 'DELETE' && !declaresBody(c.req.raw)) c.req.raw = withoutBody(c.req.raw);
-      else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') c.req.raw = await bufferJsonBody(c, API_BODY_LIMIT);
       await next();
     });
   }
@@ -126,9 +125,6 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
 
 /** The OpenAPI 3.1 document of an app, e.g. to generate it at build time for the Lambda bundle. */
 export const generateOpenApiDocument = (app: HttpApp): object => app.getOpenAPI31Document(OPENAPI_INFO as Parameters<HttpApp['getOpenAPI31Document']>[0]);
-
-/** HTTP/1.1: a body comes with Content-Length or Transfer-Encoding; Node still hands a bodiless DELETE an (empty) stream. */
-const declaresBody = (req: Request): boolean => req.headers.has('content-length') || req.headers.has('transfer-encoding');
 
 const requestIdOf = (given: string | undefined): string => (given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
 

@@ -460,19 +460,6 @@ const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 const mediaOf = (req: Request): string => (req.headers.get('content-type') ?? '').split(';')[0]!.trim();
 
 /**
- * A request without a body (no Content-Length, no Transfer-Encoding: `curl -X POST -H
- * 'content-type: application/json'`) as the routes take it: one that says it is JSON is given the
- * empty object, like an empty body, so a route whose body is optional takes it and one whose body is
- * required names the fields it lacks (the JSON validator would answer "Malformed JSON" to nothing).
- */
-export const withoutBody = (req: Request): Request => {
-  if (!JSON_MEDIA.test(mediaOf(req))) return req;
-  const headers = new Headers(req.headers);
-  headers.delete('content-length');
-  return new Request(req.url, { method: req.method, headers, body: '{}' });
-};
-
-/**
  * The JSON body of a non-ingest route: bounded (413 beyond), application/json only (415), at most
  * MAX_JSON_DEPTH deep (400), and replaced on the request so the route's zod validator reads the
  * buffered copy.
@@ -483,8 +470,8 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // would build a web stream over the request we read directly)
   const declared = req.headers.get('content-length');
   const bodiless = incomingOf(c.env) ? declared === null && !req.headers.has('transfer-encoding') : !req.body;
-  if (bodiless) return withoutBody(req);
-  const read = declared === '0' ? ({ ok: true, text: '' } as const) : await readBody(c, max);
+  // no body at all (`curl -X POST -H 'content-type: application/json'`) is an empty one
+  const read = bodiless || declared === '0' ? ({ ok: true, text: '' } as const) : await readBody(c, max);
   if (!read.ok) throw unreadable(read, max);
   const media = mediaOf(req);
   const isJson = JSON_MEDIA.test(media);
@@ -492,8 +479,9 @@ export const bufferJsonBody = async (c: { readonly env: unknown; readonly req: {
   // the buffered copy is decoded: its length and encoding are no longer the client's
   headers.delete('content-encoding');
   headers.delete('content-length');
-  // an empty body (Content-Length: 0, or chunked with nothing in it) is no body: a JSON route
-  // whose body is optional takes it, one whose body is required names the fields it lacks
+  // an empty body (none, Content-Length: 0, or chunked with nothing in it) is no body: a JSON route
+  // whose body is optional takes it, one whose body is required names the fields it lacks (the JSON
+  // validator would answer "Malformed JSON" to nothing)
   if (read.text === '') return new Request(req.url, { method: req.method, headers, body: isJson ? '{}' : null });
   if (!isJson) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${media ? JSON.stringify(media) : 'no content type'})`, [

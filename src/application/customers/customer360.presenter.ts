@@ -1,6 +1,6 @@
 import { presentEngagement } from '../engagement/engagement.queries.js';
 import type { Customer360 } from '../../domain/projection/customer360.js';
-import { minorDigits } from '../../domain/shared/bounds.js';
+import { fromMinorUnits as money } from '../../domain/shared/bounds.js';
 import { computeScores, type ScoreConfig, type Scores } from '../../domain/projection/scores.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
 
@@ -8,8 +8,6 @@ import type { ViewDoc } from '../ports/read-model.port.js';
 // now from the stored facts.
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
-/** minor units as a major amount: the currency's ISO 4217 digits (100 JPY is 100, 150 USD 1.5) */
-const money = (minor: number, currency: string): number => minor / 10 ** minorDigits(currency);
 
 export type ConsentStatus = 'granted' | 'withdrawn' | 'conflicting';
 

@@ -56,7 +56,10 @@ export const toMinorUnits = (amount: number, digits: number): number | undefined
 };
 
 /** An integer count of minor units as the decimal text of the major amount: 150 USD "1.50", 100 JPY "100", 1500 BHD "1.500". */
-export const formatMinorUnits = (minor: number, currency: string): string => (minor / 10 ** minorDigits(currency)).toFixed(minorDigits(currency));
+/** An integer count of minor units as the major amount: 150 USD 1.5, 100 JPY 100, 1500 BHD 1.5. */
+export const fromMinorUnits = (minor: number, currency: string): number => minor / 10 ** minorDigits(currency);
+
+export const formatMinorUnits = (minor: number, currency: string): string => fromMinorUnits(minor, currency).toFixed(minorDigits(currency));
 
 /** Why a money amount (major units) is out of bounds, or undefined when it is fine. */
 export const amountProblem = (n: number): string | undefined => {

@@ -10,7 +10,7 @@ import {
   unknownAnalyticsParams,
   unknownParamsMessage,
 } from '../../../application/lake/analytics.params.js';
-import { minorDigits } from '../../../domain/shared/bounds.js';
+import { fromMinorUnits, minorDigits } from '../../../domain/shared/bounds.js';
 import { DomainError } from '../../../domain/shared/errors.js';
 import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import type { AnalyticsRow } from '../../../application/ports/lake.port.js';
@@ -66,8 +66,9 @@ const Empty = () => <p class="muted">No rows: the lake holds nothing this query 
 const Charts = (p: { query: AnalyticsQueryName; rows: readonly AnalyticsRow[]; currency: string }) => {
   const { rows, currency } = p;
   // minor units as major: the currency's ISO 4217 digits (100 JPY is 100, 150 USD 1.5)
-  const digits = minorDigits(currency.toUpperCase());
-  const major = (minor: number): number => Math.round(minor) / 10 ** digits;
+  const code = currency.toUpperCase();
+  const digits = minorDigits(code);
+  const major = (minor: number): number => fromMinorUnits(Math.round(minor), code);
   if (!rows.length) return <Empty />;
   switch (p.query) {
     case 'customer-lifetime-value': {
