@@ -40,6 +40,7 @@ export const ErrorSchema = lazy(() =>
         message: z.string(),
         issues: z.array(z.object({ path: z.string(), message: z.string() })),
         quarantineId: z.string().optional().openapi({ description: 'set when the rejected payload was kept in the quarantine' }),
+        requestId: z.string().optional().openapi({ description: 'on 500 and 503: the id of the request (its X-Request-Id), to find it in the logs' }),
       }),
     })
     .openapi('Error'),
@@ -47,24 +48,50 @@ export const ErrorSchema = lazy(() =>
 
 const json = <T extends z.ZodType>(schema: () => T, description: string) => ({ description, content: { 'application/json': schemaOf(schema) } });
 
-export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429)[]) => {
-  const why: Record<number, string> = {
-    400: 'invalid request (field paths in issues)',
-    401: 'missing or invalid credential (WWW-Authenticate says which)',
-    403: 'the credential lacks the scope',
-    404: "no such customer for this credential's tenant",
-    409: "conflicts with the customers' current state or identity rules",
-    410: 'the customer was erased (CUSTOMER_ERASED): nothing is held about it any more',
-    413: 'body larger than 64 KB',
-    415: 'body is not application/json',
-    422: 'well formed but refused',
-    429: 'rate limited; Retry-After says when to retry (seconds)',
-    503: 'a store the API depends on cannot be reached right now (STORE_UNAVAILABLE); Retry-After says when to retry (seconds)',
-  };
-  return Object.fromEntries([...statuses, 401, 403, 429, 503].map((s) => [s, json(ErrorSchema, why[s]!)])) as Record<
-    number,
-    ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>
-  >;
+/** The error statuses a route documents, each answered with the Error body. */
+export type DocumentedError = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
+
+const ERROR_REASONS: Readonly<Record<DocumentedError, string>> = {
+  400: 'invalid request (field paths in issues)',
+  401: 'missing or invalid credential (WWW-Authenticate says which)',
+  403: 'the credential lacks the scope this route needs',
+  404: "no such customer for this credential's tenant",
+  409: "conflicts with the customers' current state or identity rules, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)",
+  410: 'the customer was erased (CUSTOMER_ERASED): nothing is held about it any more',
+  413: 'body larger than 64 KB (counted after its Content-Encoding is decoded)',
+  415: 'body is not application/json, or its Content-Encoding is not gzip, deflate or identity',
+  422: 'well formed but refused',
+  429: 'rate limited (the credential, or the address of requests without a valid one); Retry-After says when to retry (seconds)',
+  500: 'an unexpected failure on our side (INTERNAL_ERROR); requestId names the request in the logs',
+  503: 'the event store cannot be reached right now (STORE_UNAVAILABLE): nothing is wrong with the request; Retry-After says when to retry (seconds)',
+};
+
+const HEADERS: Partial<Record<DocumentedError, Record<string, { description: string; schema: { type: 'string' } }>>> = {
+  401: { 'WWW-Authenticate': { description: 'the credentials this route takes', schema: { type: 'string' } } },
+  429: { 'Retry-After': { description: 'seconds', schema: { type: 'string' } } },
+  503: { 'Retry-After': { description: 'seconds', schema: { type: 'string' } } },
+};
+
+/**
+ * The error answers of a route that needs a credential: 401, 403, 429 and 500 always, the others
+ * as listed, each with its usual reason or the one given (`[404, 'no such entry']`). List only what
+ * the route answers: test/e2e/http.openapi-statuses.test.ts drives every route into every refusal
+ * and fails on a status missing here or listed here but never answered.
+ */
+export const errors = (...listed: (DocumentedError | readonly [DocumentedError, string])[]) => errorsOf([401, 403, 429, 500, ...listed]);
+
+/** The error answers of a route that reads no store and needs a credential (/metrics when it asks for one). */
+export const credentialErrors = () => errorsOf([401, 403, 429]);
+
+const errorsOf = (listed: readonly (DocumentedError | readonly [DocumentedError, string])[]) => {
+  const reasons = new Map<DocumentedError, string>();
+  for (const item of listed) {
+    const [status, why] = typeof item === 'number' ? [item, ERROR_REASONS[item]] : item;
+    reasons.set(status, why);
+  }
+  return Object.fromEntries(
+    [...reasons].sort(([a], [b]) => a - b).map(([s, why]) => [s, HEADERS[s] ? { ...json(ErrorSchema, why), headers: HEADERS[s] } : json(ErrorSchema, why)]),
+  ) as Record<number, ReturnType<typeof json<ReturnType<typeof ErrorSchema>>>>;
 };
 
 /** The 200 answer; `schema` is built when the document is generated. */

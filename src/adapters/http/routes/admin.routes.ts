@@ -50,7 +50,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       summary: "Rebuild the tenant's read models from the event log (switches over when done)",
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
-      responses: { ...ok(() => z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors() },
+      responses: { ...ok(() => z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors(400, 413, 415, 503) },
     }),
     async (c) => {
       const p = c.get('principal');
@@ -117,7 +117,15 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
             })
             .openapi('ReplayResult'),
         ),
-        ...errors(400, 422),
+        ...errors(
+          400,
+          [404, 'no quarantine entry with this id'],
+          [410, 'the entry can no longer be read (QUARANTINE_PAYLOAD_UNAVAILABLE: its data key was destroyed, or it was tampered with)'],
+          413,
+          415,
+          [422, 'the payload was refused again, or the entry keeps no call to replay (REPLAY_REJECTED; cause names why); it stays in the quarantine'],
+          503,
+        ),
       },
     }),
     async (c) => {

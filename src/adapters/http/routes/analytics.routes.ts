@@ -44,7 +44,7 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
           ),
         },
       },
-      ...errors(400, 404),
+      ...errors(400, [404, 'no analytics lake is written here (the server writes one unless C360_LAKE=off or the store is in memory)']),
     },
   });
   app.get('/v1/analytics/:query', gate.needs('read'), async (c) => {

@@ -70,7 +70,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ minVersion: z.coerce.number().int().min(0).optional() }) },
-      responses: { ...ok(Customer360), ...Redirect, ...errors(400, 404) },
+      responses: { ...ok(Customer360), ...Redirect, ...errors(400, 404, 410, 503) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -98,7 +98,11 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
             .openapi({ example: 'email:ada@example.com', description: 'type:value, split on the first colon; any identifier type' }),
         }),
       },
-      responses: { ...ok(Customer360), ...Redirect, ...errors(400, 404) },
+      responses: {
+        ...ok(Customer360),
+        ...Redirect,
+        ...errors(400, [404, 'no customer of this tenant holds the identifier (those of an erased customer are released)'], 503),
+      },
     }),
     async (c) => {
       const raw = c.req.valid('query').identifier;
@@ -120,7 +124,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },
-      responses: { ...ok(TimelinePage), ...Redirect, ...errors(400, 404) },
+      responses: { ...ok(TimelinePage), ...Redirect, ...errors(400, 404, 410, 503) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -143,7 +147,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       responses: {
         ...ok(() => z.looseObject({ customerId: z.string(), status: z.literal('active') }).openapi('Explanation')),
         ...Redirect,
-        ...errors(400, 404),
+        ...errors(400, 404, 410, 503),
       },
     }),
     async (c) => {
@@ -182,7 +186,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         ...ok(() =>
           z.object({ mergeId: z.string(), survivorId: z.string(), absorbedId: z.string(), forced: z.boolean(), duplicate: z.boolean() }).openapi('MergeResult'),
         ),
-        ...errors(400, 404, 409, 413, 415),
+        ...errors(400, 404, 409, 410, 413, 415, 503),
       },
     }),
     async (c) => {
@@ -238,7 +242,18 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
             })
             .openapi('UnmergeResult'),
         ),
-        ...errors(400, 404, 409, 413, 415),
+        ...errors(
+          400,
+          [404, 'no such customer, or no merge with this mergeId (MERGE_NOT_FOUND)'],
+          [
+            409,
+            "refused by the customers' state (MERGE_NOT_UNDOABLE names the survivor when sent to the absorbed id), or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)",
+          ],
+          410,
+          413,
+          415,
+          503,
+        ),
       },
     }),
     async (c) => {

@@ -9,8 +9,8 @@ import { receiveIngestBody } from '../ingest-body.js';
 import { errorBody, HttpError, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { mergedRedirect } from '../redirect.js';
-import { errors, ErrorSchema, IdParams, jsonBody, lazy, Limit, ok, Redirect, schemaOf } from '../schemas.js';
-import { CALL_LIMIT } from './ingest.routes.js';
+import { errors, IdParams, jsonBody, lazy, Limit, ok, Redirect, schemaOf } from '../schemas.js';
+import { CALL_LIMIT, ingestErrors } from './ingest.routes.js';
 
 // Engagement: a customer's decisions (sent or suppressed, with the reason), and the interest
 // capture route many teams start from. POST /v1/interests becomes a Segment track call through the
@@ -77,7 +77,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },
-      responses: { ...ok(EngagementPage), ...Redirect, ...errors(400, 404) },
+      responses: { ...ok(EngagementPage), ...Redirect, ...errors(400, 404, 410) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -105,7 +105,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
         description: 'recorded (or a repeat of a messageId already recorded)',
         content: { 'application/json': schemaOf(() => z.object({ message: z.literal('Success') })) },
       },
-      400: { description: 'invalid body: kept in the quarantine (quarantineId)', content: { 'application/json': schemaOf(ErrorSchema) } },
+      ...ingestErrors('invalid body (issues names every invalid field), or one that cannot be read', CALL_LIMIT, true),
     },
   });
   app.post('/v1/interests', async (c: Context<AppEnv>) => {

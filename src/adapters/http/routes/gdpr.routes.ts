@@ -25,8 +25,9 @@ import {
 } from '../schemas.js';
 
 // GDPR: erasure (DELETE), access export, consent, restriction of processing; and for admins the
-// audit log and the erasure ledger. An erased customer answers 404 on GET /v1/customers/{id} and
-// on identifier lookups (its views and claims are gone), 410 CUSTOMER_ERASED on these routes.
+// audit log and the erasure ledger. An erased customer's id answers 410 CUSTOMER_ERASED naming the
+// erasure, here and on the other routes that name it; a lookup by identifier answers 404 (its
+// identifiers are released).
 
 /** What these routes need from the core, beyond HttpDeps' own. */
 export type GdprRouteDeps = { readonly core: Pick<Core, 'gdpr' | 'export' | 'consents' | 'ports'> };
@@ -77,12 +78,12 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       tags: ['gdpr'],
       summary: "Erase the customer's whole identity cluster (crypto-shredding); idempotent: a repeat answers the same receipt",
       description:
-        'Afterwards GET /v1/customers/{id} and identifier lookups answer 404, the GDPR routes 410 CUSTOMER_ERASED. The same email ingested later starts a fresh customer.',
+        "Afterwards the routes naming the customer's ids answer 410 CUSTOMER_ERASED naming the erasure, and identifier lookups 404. The same email ingested later starts a fresh customer.",
       security: [{ bearer: [] }],
       middleware: [gate.needs('gdpr')] as const,
       // the reason in the query (?reason=) or in an optional strict JSON body, as the restriction routes take it
       request: { params: IdParams, query: z.object({ reason: ReasonCode.optional() }), body: optionalBody(ErasureRequest) },
-      responses: { ...ok(ErasureReceipt), ...errors(400, 404, 409, 413, 415) },
+      responses: { ...ok(ErasureReceipt), ...errors(400, 404, 409, 413, 415, 503) },
     }),
     async (c) => {
       const p = principal(c);
@@ -109,7 +110,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       security: [{ bearer: [] }],
       middleware: [gate.needs('gdpr')] as const,
       request: { params: IdParams },
-      responses: { ...ok(CustomerExport), ...errors(400, 404, 410) },
+      responses: { ...ok(CustomerExport), ...errors(400, 404, 410, 503) },
     }),
     async (c) => {
       const p = principal(c);
@@ -131,7 +132,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       security: [{ bearer: [] }],
       middleware: [eitherScope(gate, ['gdpr', 'admin'])] as const,
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: ConsentRequest } } } },
-      responses: { ...ok(ConsentResult), ...errors(400, 404, 409, 410, 413, 415) },
+      responses: { ...ok(ConsentResult), ...errors(400, 404, 409, 410, 413, 415, 503) },
     }),
     async (c) => {
       const p = principal(c);
@@ -154,7 +155,7 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
         security: [{ bearer: [] }],
         middleware: [gate.needs('gdpr')] as const,
         request: { params: IdParams, body: optionalBody(RestrictionRequest) },
-        responses: { ...ok(RestrictionResult), ...errors(400, 404, 409, 410, 413, 415) },
+        responses: { ...ok(RestrictionResult), ...errors(400, 404, 409, 410, 413, 415, 503) },
       }),
       async (c) => {
         const p = principal(c);

@@ -9,7 +9,7 @@ import { tooLarge } from '../body.js';
 import { errorBody, HttpError, type HttpErrorCode, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { receiveIngestBody } from '../ingest-body.js';
-import { BatchResult, ErrorSchema, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
+import { BatchResult, errors, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
 
 // Segment's HTTP Tracking API, so existing client libraries work unchanged: same paths, same
 // auth (write key as Basic user name or body writeKey), same limits, same {"success": true}.
@@ -33,6 +33,24 @@ type Invalid = { index: number; code: string; issues: QuarantineReason['issues']
 /** at most this many issues per refused call in a batch answer (the quarantine keeps them all) */
 const ISSUES_PER_CALL = 3;
 
+/**
+ * The error answers of an ingest route (a Segment call or batch, an interest capture): `invalid`
+ * says what its 400 covers, `limit` is the body's bound. 503 only where the event store is
+ * written in the request: a batch lists such calls as STORE_UNAVAILABLE in its answer instead.
+ */
+export const ingestErrors = (invalid: string, limit: number, storeUnavailable: boolean) =>
+  errors(
+    [400, `${invalid}: kept in the quarantine (quarantineId); also a C360-Source header that names no source`],
+    [401, 'no valid write key (the Basic-auth user name, or writeKey in the body) or bearer token (WWW-Authenticate says which)'],
+    [403, 'a bearer token without the ingest scope, or C360-Source sent by a credential without the admin scope'],
+    [
+      413,
+      `the body is larger than ${limit / 1024} KB only once its Content-Encoding (gzip, deflate) is decoded (PAYLOAD_TOO_LARGE); a body over it as sent is a 400, as Segment answers`,
+    ],
+    [415, 'a Content-Encoding other than gzip, deflate or identity (any Content-Type is read as JSON, as Segment does)'],
+    ...(storeUnavailable ? ([503] as const) : []),
+  );
+
 export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
   for (const type of SEGMENT_CALL_TYPES) {
     app.openAPIRegistry.registerPath({
@@ -44,10 +62,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
       request: { body: jsonBody(SegmentCallBody) },
       responses: {
         200: { description: 'accepted (or queued, or a duplicate of a call already processed)', content: { 'application/json': schemaOf(Success) } },
-        400: {
-          description: 'invalid call, or a body that cannot be read (larger than 32 KB, not UTF-8, cut short): kept in the quarantine (quarantineId)',
-          content: { 'application/json': schemaOf(ErrorSchema) },
-        },
+        ...ingestErrors('invalid call, or a body that cannot be read (larger than 32 KB, not UTF-8, cut short)', CALL_LIMIT, true),
       },
     });
     app.post(`/v1/${type}`, async (c) => {
@@ -76,11 +91,12 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     security: [{ writeKey: [] }, { bearer: [] }],
     request: { body: jsonBody(SegmentBatchBody) },
     responses: {
-      200: { description: 'processed; `invalid` lists the refused calls by index', content: { 'application/json': schemaOf(BatchResult) } },
-      400: {
-        description: 'the body itself cannot be read (not JSON, not UTF-8, no batch array, larger than 500 KB): kept in the quarantine (quarantineId)',
-        content: { 'application/json': schemaOf(ErrorSchema) },
+      200: {
+        description:
+          'processed; `invalid` lists the refused calls by index (with the event store out of reach, each call it could not write as STORE_UNAVAILABLE: send those again)',
+        content: { 'application/json': schemaOf(BatchResult) },
       },
+      ...ingestErrors('the body itself cannot be read (not JSON, not UTF-8, no batch array, more than 1,000 calls, larger than 500 KB)', BATCH_LIMIT, false),
     },
   });
   app.post('/v1/batch', async (c) => {

@@ -43,7 +43,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams },
-      responses: { ...ok(MatchesPage), ...errors(400, 404) },
+      responses: { ...ok(MatchesPage), ...errors(400, 404, 410, 503) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -106,7 +106,18 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
             })
             .openapi('AcceptMatchResult'),
         ),
-        ...errors(400, 404, 409, 413, 415),
+        ...errors(
+          400,
+          [404, 'otherId names no customer of this tenant'],
+          [
+            409,
+            'not a suggested match now (MATCH_NOT_SUGGESTED), already one customer (MERGE_SAME_CUSTOMER), refused by an identity rule, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)',
+          ],
+          [410, 'the other customer (otherId) was erased (CUSTOMER_ERASED)'],
+          413,
+          415,
+          503,
+        ),
       },
     }),
     async (c) => {
@@ -145,7 +156,18 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       },
       responses: {
         ...ok(() => z.object({ customerId: z.string(), otherId: z.string() }).openapi('RejectMatchResult')),
-        ...errors(400, 404, 409, 413, 415),
+        ...errors(
+          400,
+          [404, 'otherId names no customer of this tenant'],
+          [
+            409,
+            'not a suggested match now (MATCH_NOT_SUGGESTED), already one customer (MERGE_SAME_CUSTOMER), refused by an identity rule, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)',
+          ],
+          [410, 'the other customer (otherId) was erased (CUSTOMER_ERASED)'],
+          413,
+          415,
+          503,
+        ),
       },
     }),
     async (c) => {

@@ -3,7 +3,7 @@ import type { AppEnv, Gate } from '../auth.js';
 import { errorBody } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import type { HttpMetrics } from '../http-metrics.js';
-import { lazy, schemaOf } from '../schemas.js';
+import { credentialErrors, lazy, schemaOf } from '../schemas.js';
 
 // Health, Prometheus metrics, the OpenAPI document and a docs page: no tenant data on any of them.
 
@@ -41,7 +41,11 @@ export const registerOpsRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate
     path: '/metrics',
     tags: ['ops'],
     summary: `Prometheus text exposition: core counters (c360_*_total), HTTP requests by route and status, a latency histogram${deps.metricsRequireAdmin ? ' (admin bearer token)' : ' (no auth: aggregate counts only)'}`,
-    responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    ...(deps.metricsRequireAdmin ? { security: [{ bearer: [] }] } : {}),
+    responses: {
+      200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...(deps.metricsRequireAdmin ? credentialErrors() : {}),
+    },
   });
   app.get('/metrics', (c) => {
     if (deps.metricsRequireAdmin) c.set('principal', gate.bearer(c.req.header('authorization'), 'admin', c.get('clientAddress')));
