@@ -69,9 +69,19 @@ const build = () => {
   const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: Id, previousId: Id });
   const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: Id, traits: Dict.optional() });
 
-  const SegmentCall = z
-    .discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group])
-    .refine((c) => c.userId != null || c.anonymousId != null, { message: 'either userId or anonymousId is required', path: ['userId'] });
+  const SegmentCall = z.discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group]).refine((c) => c.userId != null || c.anonymousId != null, {
+    message: 'either userId or anonymousId is required',
+    path: ['userId'],
+    // checked even when another field failed (zod skips a refinement then), so one answer names
+    // every missing field: `{}` on /v1/track is told of its event and of its ids at once. Not
+    // for a call of no known type (no schema applies, its type is what is wrong), and an alias,
+    // whose userId is required, is told once.
+    when: (payload) =>
+      typeof payload.value === 'object' &&
+      payload.value !== null &&
+      !Array.isArray(payload.value) &&
+      !payload.issues.some((i) => i.path?.length === 1 && (i.path[0] === 'userId' || i.path[0] === 'type')),
+  });
 
   /** POST /v1/batch: the body itself must be readable; each call in it is validated on its own. */
   const SegmentBatch = z.looseObject({

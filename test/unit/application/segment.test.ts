@@ -259,6 +259,16 @@ describe('schema errors name the field', () => {
     expect(pathsOf({ type: 'identify', traits: { email: 'a@b.co' } })).toEqual(['userId']);
   });
 
+  it('every missing field at once, the ids among them, whatever else failed', () => {
+    expect(pathsOf({ type: 'track' })).toEqual(['event', 'userId']);
+    expect(pathsOf({ type: 'page', timestamp: 'yesterday' })).toEqual(['timestamp', 'userId']);
+    expect(pathsOf({ type: 'alias' })).toEqual(['userId', 'previousId']);
+    // an id that is there but invalid is named as such, not as missing
+    expect(pathsOf({ type: 'track', userId: 1.5 })).toEqual(['userId', 'event']);
+    // a call of no known type is told only that
+    expect(pathsOf({ type: 'purchase' })).toEqual(['type']);
+  });
+
   it('a timestamp that is not a date', () => {
     expect(pathsOf({ type: 'page', userId: 'u', timestamp: 'yesterday' })).toEqual(['timestamp']);
   });
