@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { tryNormalizeIdentifier } from '../domain/identity/identifier.js';
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../domain/identity/rules.js';
 
 // Segment call histories for the identity laws. Identifiers come from small pools (with several
@@ -77,8 +78,17 @@ export type CallSpec = {
   readonly consent?: Partial<Record<Purpose, boolean>> | undefined;
   /** undefined: the core derives the id from the payload */
   readonly messageId?: string | undefined;
+  /** identifiers of a caller's rules (HistoryOptions.rules), sent as context.externalIds */
+  readonly extra?: readonly ExtraId[] | undefined;
   readonly seq: number;
 };
+
+/**
+ * An identifier a caller's rules bring beyond the pools: a value of one of its own types (which
+ * overlap, so that its limits are reached), or one of its blocked values, or a value its blocked
+ * patterns match. `value` is what the core normalizes `spelled` to.
+ */
+export type ExtraId = { readonly type: string; readonly spelled: string; readonly value: string; readonly blocked: boolean };
 
 export type HistoryOptions = {
   readonly tenants?: readonly string[];
@@ -88,6 +98,11 @@ export type HistoryOptions = {
   readonly maxCalls?: number;
   /** weight of identify calls relative to the other kinds (1 each) */
   readonly identifyWeight?: number;
+  /**
+   * A caller's rules: calls also carry values of its own identifier types (every type of `types`
+   * the pools do not cover), its blocked values and values its blocked patterns match.
+   */
+  readonly rules?: IdentityRules | undefined;
 };
 
 export const entryOf = (type: IdType, ref: Ref): PoolEntry => {
@@ -111,6 +126,53 @@ const arbRef = (type: IdType, blocked: boolean): fc.Arbitrary<Ref> => {
         )
       : usable;
   return fc.record({ i, s: fc.nat({ max: 1 }) });
+};
+
+const BUILT_IN_POOLS: ReadonlySet<string> = new Set(ID_TYPES);
+
+/** `spelled` as the core normalizes it as a `type`, or undefined when it is not a valid one. */
+const extraId = (type: string, spelled: string, blocked: boolean): ExtraId | undefined => {
+  const r = tryNormalizeIdentifier(type, spelled, { defaultRegion: 'US' });
+  return r.ok && r.id.value !== '' ? { type, spelled, value: r.id.value, blocked } : undefined;
+};
+
+/** Values a blocked pattern matches (case as written: the rules match without case), or none when fast-check cannot generate them. */
+const matching = (pattern: string): fc.Arbitrary<string> | undefined => {
+  try {
+    return fc.stringMatching(new RegExp(pattern), { size: 'xsmall' }).filter((v) => v.length <= 64);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The identifiers of a caller's rules a call may carry (see HistoryOptions.rules): one or two, in
+ * about half the calls. Blocked values travel as the rules' own types, or as device and anonymous
+ * ids (types that take any text).
+ */
+export const arbExtras = (rules: IdentityRules | undefined): fc.Arbitrary<readonly ExtraId[] | undefined> => {
+  if (!rules) return fc.constant(undefined);
+  const own = Object.keys(rules.types).filter((t) => !BUILT_IN_POOLS.has(t));
+  const carriers = [...own, 'device_id', 'anonymous_id'];
+  const choices: fc.WeightedArbitrary<ExtraId | undefined>[] = [];
+  if (own.length > 0) {
+    const values = own.flatMap((type) => [1, 2, 3].map((n) => ({ type, value: `${type}-${n}` })));
+    const arb = fc.tuple(fc.constantFrom(...values), fc.boolean()).map(([{ type, value }, padded]) => extraId(type, padded ? ` ${value} ` : value, false));
+    choices.push({ arbitrary: arb, weight: 3 });
+  }
+  const blockedValues = rules.blocked.values.filter((v) => v.trim() !== '');
+  const blockedSources = [
+    ...(blockedValues.length > 0 ? [fc.constantFrom(...blockedValues)] : []),
+    ...rules.blocked.patterns.flatMap((p) => matching(p) ?? []),
+  ];
+  if (blockedSources.length > 0) {
+    const arb = fc.tuple(fc.constantFrom(...carriers), fc.oneof(...blockedSources)).map(([type, v]) => extraId(type, v, true));
+    choices.push({ arbitrary: arb, weight: 1 });
+  }
+  if (choices.length === 0) return fc.constant(undefined);
+  const one = fc.oneof(...choices).filter((x): x is ExtraId => x !== undefined);
+  // of different types: one call with two loyalty ids under a limit of 1 contradicts itself, not the rules
+  return maybe(fc.uniqueArray(one, { minLength: 1, maxLength: 2, selector: (x) => x.type }));
 };
 
 /** The first tenant gets most calls, so that its customers overlap; the others keep it honest. */
@@ -153,6 +215,7 @@ export const arbCall = (
       withMessageId: fc.nat({ max: 4 }).map((n) => n > 0),
       // a third of the calls reuse identifiers of two earlier calls (a login on a second device)
       bridge: maybe(fc.record({ p: fc.nat(), q: fc.nat() }), 1, 3),
+      extra: arbExtras(options.rules),
     })
     .map(({ primary, user, anon, ...c }) => ({
       ...c,
@@ -290,7 +353,7 @@ export const arbOps = (options: HistoryOptions = {}): fc.Arbitrary<Op[]> => {
 
 export const observedAtOf = (c: CallSpec): number => (c.minute === undefined ? NOW : BASE_TIME + c.minute * MINUTE);
 
-export type ObservedId = { readonly type: IdType; readonly value: string; readonly blocked: boolean };
+export type ObservedId = { readonly type: string; readonly value: string; readonly blocked: boolean };
 
 /** The identifiers a call carries, normalized (what the core should see). */
 export const identifiersOf = (c: CallSpec): ObservedId[] => {
@@ -304,6 +367,7 @@ export const identifiersOf = (c: CallSpec): ObservedId[] => {
   add('email', c.email);
   add('phone', c.phone);
   add('device_id', c.device);
+  for (const x of c.extra ?? []) out.push({ type: x.type, value: x.value, blocked: x.blocked });
   return out;
 };
 
@@ -321,6 +385,7 @@ export const toSegment = (c: CallSpec): Record<string, unknown> => {
     ...(c.device ? { device: { id: spell('device_id', c.device) } } : {}),
     ...(c.consent ? { consent: { categoryPreferences: c.consent } } : {}),
     ...(c.kind !== 'identify' && hasTraits ? { traits } : {}),
+    ...(c.extra?.length ? { externalIds: c.extra.map((x) => ({ id: x.spelled, type: x.type })) } : {}),
   };
   return {
     type: c.kind,

@@ -41,7 +41,8 @@ const limits: Check = ({ rules }, { call, before, after }) => {
   if (!after) return [];
   const at = observedAtOf(call);
   const problems: string[] = [];
-  for (const type of ID_TYPES) {
+  // the pools' types and every type the customer holds (a caller's own types among them)
+  for (const type of new Set<string>([...ID_TYPES, ...[...after.identifiers.values()].map((i) => i.type)])) {
     const { limit, windowMs } = rules.ruleFor(type);
     if (limit === null) continue;
     const n = count(after, type, at, windowMs);
@@ -207,7 +208,8 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
   const wanted = options.laws ?? IDENTITY_LAWS.map((l) => l.name);
   const results: LawResult[] = [];
   for (const law of IDENTITY_LAWS.filter((l) => wanted.includes(l.name))) {
-    const property = fc.asyncProperty(arbHistory({ tenants: TENANTS, blocked: true, maxCalls: options.maxCalls ?? 25 }), async (history) => {
+    // histories from the pools and from the rules themselves: their own types, blocked values and patterns
+    const property = fc.asyncProperty(arbHistory({ tenants: TENANTS, blocked: true, maxCalls: options.maxCalls ?? 25, rules: parsed }), async (history) => {
       const problems = await problemsOf(law.name, parsed, history);
       if (problems.length > 0) throw new LawViolated(problems);
     });
