@@ -85,10 +85,17 @@ describe('the console in a browser', () => {
     await page.getByLabel('Reason').fill('same person, confirmed by phone');
     await page.getByRole('button', { name: 'Merge' }).click();
     // two user ids break the identity limit: the merge is refused unless forced
-    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Refused');
+    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Merge refused');
     expect(await shown(page.getByRole('alert'))).toMatch(/limit 1 would be exceeded/);
-    await page.goBack();
-    await page.getByLabel('Reason').fill('same person, confirmed by phone');
+    // not a dead end: both customers, the review queue, and the form again with what was sent
+    const onward = page.getByRole('navigation', { name: 'Where to go from here' });
+    for (const id of [one!, two!])
+      expect(await onward.getByRole('link', { name: `Customer ${id}` }).getAttribute('href')).toBe(`/console/customers/${id}/identity`);
+    expect(await onward.getByRole('link', { name: 'Probable duplicates' }).getAttribute('href')).toBe('/console/matches');
+    await rig.screenshot(page, 'merge-refused');
+    expect(await page.getByLabel('Customer id to merge in').inputValue()).toBe(two);
+    expect(await page.getByLabel('Reason').inputValue()).toBe('same person, confirmed by phone');
+    expect(await page.getByLabel(/Force past identity limits/).isChecked()).toBe(false);
     await page.getByLabel(/Force past identity limits/).check();
     await page.getByRole('button', { name: 'Merge' }).click();
     await page.waitForURL(/\/identity$/);
