@@ -153,6 +153,31 @@ describe('the console in a browser', () => {
     await page.close();
   });
 
+  it('offers on the privacy page only the restriction action that applies, beside the state it changes', async () => {
+    await rig.send('identify', { userId: 'restrict-1', traits: { email: 'restrict-me@example.com' } });
+    const id = await rig.customerOf('email:restrict-me@example.com');
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.goto(`${rig.url}/console/customers/${id}/privacy`);
+    const restrict = page.getByRole('button', { name: 'Restrict processing' });
+    const lift = page.getByRole('button', { name: 'Lift the restriction' });
+    const state = page.locator('main p[role="status"]').last();
+    expect(await shown(state)).toBe('Processing is not restricted.');
+    await expect(lift.count()).resolves.toBe(0);
+    await restrict.click();
+    await page.waitForURL(/\/privacy\?done=/);
+    expect(await shown(page.locator('main'))).toContain('Done: processing restricted.');
+    expect(await shown(state)).toMatch(/^Processing is restricted \(since \d{4}-/);
+    await expect(restrict.count()).resolves.toBe(0);
+    await rig.screenshot(page, 'privacy-restricted');
+    await lift.click();
+    await page.waitForURL(/\/privacy\?done=/);
+    expect(await shown(page.locator('main'))).toContain('Done: processing no longer restricted.');
+    expect(await shown(state)).toMatch(/^Processing is not restricted \(the restriction was lifted at \d{4}-/);
+    await expect(lift.count()).resolves.toBe(0);
+    await expect(restrict.count()).resolves.toBe(1);
+    await page.close();
+  });
+
   it('lists the quarantine by reason, shows a payload only on request, and replays it', async () => {
     const held = await rig.server.app.core.quarantine.hold(
       TENANT,
