@@ -10,9 +10,9 @@ import { compileHeader, rowToCall, type CsvColumn } from './csv-call.js';
 // text and the reason, so the importer quarantines it and moves on.
 
 /**
- * `end`: how many bytes of the file lie up to the end of the record, where that is known (never
- * more than the record really ends at), so that progress counts what is done, not what the file
- * stream has read ahead.
+ * `end`: how many bytes of the file lie up to the end of the record (its line break included),
+ * where that is known, so that progress counts what is done, not what the file stream has read
+ * ahead. Absent for a CSV row csv-parse skipped (it ends before the next record).
  */
 export type ImportRecord = (
   | { readonly line: number; readonly call: unknown }
@@ -24,7 +24,8 @@ export type ImportRecord = (
 export async function* ndjsonRecords(input: Readable): AsyncGenerator<ImportRecord> {
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  // each line with one byte of line break (a CRLF file is counted a byte short a line: under, never over)
+  // each line with one byte of line break: a CRLF file is counted a byte short a line (under, never
+  // over), a last line without a break a byte over (the file's end: all of it is then done)
   let end = 0;
   for await (const raw of lines) {
     line++;

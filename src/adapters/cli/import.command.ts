@@ -98,7 +98,11 @@ export class DoneMark {
       if (e.end !== undefined) this.bytes = Math.max(this.bytes, e.end);
       this.head++;
     }
-    if (this.head > 1_024) [this.queue.length, this.head] = [this.queue.splice(this.head).length, 0];
+    // drop the entries done, now and then, not one at a time
+    if (this.head > 1_024) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }
 
