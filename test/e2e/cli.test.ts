@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { cliConfig } from '../../src/infrastructure/cli.js';
+import { loadConfig } from '../../src/infrastructure/config.js';
+import { serve } from '../../src/infrastructure/server.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
 import { runCliInProcess } from '../support/cli-runner.js';
 import { listAllViews } from '../support/paging.js';
@@ -196,6 +198,43 @@ describe('c360 import', () => {
       expect(again.json()).toMatchObject({ lines: 6, accepted: 3, duplicate: 3 });
       expect(again.json()).not.toHaveProperty('interrupted');
       expect(lastProgress(again.err)).toMatch(/^import \S+: 100% 6 lines done, 0 rejected \([\d.]+ s, done\)$/);
+    });
+
+    it('with --url, by Ctrl-C: the batch on its way is answered, the next one is not sent, and the report says from which line', async () => {
+      const served: string[] = [];
+      const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote-stop' }), (l) => served.push(l));
+      const writeKey = served.map((l) => /export WRITE_KEY=(\S+)/.exec(l)?.[1]).find(Boolean)!;
+      const many = Array.from({ length: 250 }, (_, i) => JSON.stringify({ type: 'identify', messageId: `rs-${i + 1}`, userId: `u-rs-${i + 1}` }));
+      const path = await file('remote-stop.ndjson', `${many.join('\n')}\n`);
+      const interrupt: { press?: () => void } = {};
+      const realFetch = globalThis.fetch;
+      // Ctrl-C while the first batch (lines 1-100) is on its way
+      const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (...args) => {
+        interrupt.press?.();
+        return realFetch(...args);
+      });
+      try {
+        const r = await c360With(interrupt, 'import', path, '--url', server.url, '--write-key', writeKey, '--json');
+        expect(r.code, r.err).toBe(130);
+        expect(spy).toHaveBeenCalledTimes(1);
+        expect(r.json()).toMatchObject({ lines: 101, sent: 100, notSent: 0, interrupted: true, stoppedAtLine: 101 });
+        expect(r.err).toMatch(/^interrupted: stopped at line 101 of \S+: the 100 lines before it are sent\./m);
+        const bytes = Buffer.byteLength(
+          many
+            .slice(0, 100)
+            .map((l) => `${l}\n`)
+            .join(''),
+        );
+        const percent = Math.floor((bytes * 100) / Buffer.byteLength(`${many.join('\n')}\n`));
+        expect(lastProgress(r.err)).toMatch(new RegExp(`^import \\S+: ${percent}% 100 lines done, 0 rejected, stopped at line 101 \\(`));
+        spy.mockRestore();
+        const again = await c360('import', path, '--url', server.url, '--write-key', writeKey, '--json');
+        expect(again.code, again.err).toBe(0);
+        expect(again.json()).toMatchObject({ lines: 250, sent: 250, rejected: 0 });
+      } finally {
+        spy.mockRestore();
+        await server.close();
+      }
     });
 
     it('with calls in flight at once: the stop is the first line not done, whatever finished after it', async () => {
