@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import { ConfigError } from './config.js';
 
 // The API's address is checked before anything is built or started (the store, DynamoDB Local), so
-// a taken port, or a C360_HOST that cannot be listened on, is reported at once, with the way out,
-// rather than as a raw error after start-up.
+// a taken port, a port this user may not listen on, or a C360_HOST that cannot be listened on, is
+// reported at once, with the way out, rather than as a raw error after start-up.
 
 export class PortInUse extends Error {
   override readonly name = 'PortInUse';
@@ -37,17 +37,30 @@ const hostProblem = (code: string | undefined, host: string): string | undefined
   }
 };
 
-/** A listen error as the user should read it: PortInUse, a ConfigError naming C360_HOST, or the error itself. */
+/** the ports below this one are privileged on Linux and the BSDs (unless the system lowered the bound) */
+const PRIVILEGED_BELOW = 1_024;
+
+/** Why PORT may not be listened on by this user (EACCES), and what to pick instead. */
+const portRefused = (port: number, host: string): string =>
+  `port ${port} on ${host} may not be listened on by this user (EACCES${
+    port < PRIVILEGED_BELOW
+      ? `: ports below ${PRIVILEGED_BELOW} need root or the CAP_NET_BIND_SERVICE capability`
+      : ': the system refuses it to this user, e.g. by a security policy'
+  }). Pick a port of ${PRIVILEGED_BELOW} or above, e.g. PORT=3000 npm start (the default; PORT=0 picks a free one), and put a reverse proxy in front if it must answer on port ${port}`;
+
+/** A listen error as the user should read it: PortInUse, a ConfigError naming PORT or C360_HOST, or the error itself. */
 export const portError = (e: unknown, port: number, host: string): unknown => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EADDRINUSE') return new PortInUse(port, host);
+  if (code === 'EACCES') return new ConfigError(`PORT: ${portRefused(port, host)}`);
   const problem = hostProblem(code, host);
   return problem === undefined ? e : new ConfigError(`C360_HOST: ${problem}`);
 };
 
 /**
  * Resolves when `port` can be listened on at `host`; rejects with PortInUse when it is taken, with
- * a ConfigError naming C360_HOST when the host cannot be listened on. Port 0 is always free, but
+ * a ConfigError naming PORT when this user may not listen on it (EACCES), and one naming C360_HOST
+ * when the host cannot be listened on. Port 0 is always free, but
  * its host is checked all the same.
  */
 export const assertPortFree = (port: number, host: string): Promise<void> =>

@@ -121,6 +121,67 @@ describe('c360 seed interrupted', () => {
   }, 120_000);
 });
 
+describe('c360 import interrupted', () => {
+  it('Ctrl-C: the progress and the report stop at the line reached, exit 130, and the same command again imports the rest', async () => {
+    const file = join(dir, 'interrupted.ndjson');
+    const total = 2_000;
+    const calls = Array.from({ length: total }, (_, i) => JSON.stringify({ type: 'identify', messageId: `int-${i}`, userId: `u-int-${i}` }));
+    await writeFile(file, `${calls.join('\n')}\n`);
+    const run = () => {
+      const child = spawn(process.execPath, [BIN, 'import', file, '--json'], {
+        env: { ...process.env, C360_DATA_DIR: dir, C360_TENANT: 'import-interrupted', C360_STORE: 'sqlite', C360_DEBUG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const closed = new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', resolve);
+      });
+      return { child, closed, out: () => out, err: () => err };
+    };
+    const first = run();
+    // the first progress line comes after a second: interrupt then
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/^import \S+: \d+% [\d,]+ lines? done/m.test(first.err())) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+      first.closed.then(() => {
+        clearInterval(timer);
+        reject(new Error(`ended before any progress: ${first.err()}`));
+      });
+    });
+    first.child.kill('SIGINT');
+    expect(await first.closed, first.err()).toBe(130);
+    const partial = JSON.parse(first.out()) as { lines: number; accepted: number; interrupted: boolean; stoppedAtLine: number };
+    expect(partial.interrupted).toBe(true);
+    expect(partial.accepted).toBe(partial.lines);
+    expect(partial.lines).toBeLessThan(total);
+    expect(partial.stoppedAtLine).toBe(partial.lines + 1);
+    const last = first
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('import '))
+      .at(-1);
+    const shown = /: (\d+)% ([\d,]+) lines? done, 0 rejected, stopped at line (\d+) \([\d.]+ s, stopped\)$/.exec(last ?? '');
+    expect(shown, last).not.toBeNull();
+    const bytes = (n: number) => Buffer.byteLength(calls.slice(0, n).join('\n')) + (n ? 1 : 0);
+    expect(Number(shown![1])).toBe(Math.floor((bytes(partial.lines) * 100) / bytes(total)));
+    expect(Number(shown![2]!.replaceAll(',', ''))).toBe(partial.lines);
+    expect(Number(shown![3])).toBe(partial.stoppedAtLine);
+    expect(first.err()).toMatch(new RegExp(`^interrupted: stopped at line ${partial.stoppedAtLine} of `, 'm'));
+
+    const second = run();
+    expect(await second.closed, second.err()).toBe(0);
+    expect(JSON.parse(second.out())).toMatchObject({ lines: total, duplicate: partial.accepted, accepted: total - partial.accepted, rejected: 0 });
+  }, 120_000);
+});
+
 describe('c360 jobs on the memory store', () => {
   it('refuse at once, saying that the data would be dropped and what to use instead', async () => {
     const file = join(dir, 'calls.ndjson');
@@ -260,6 +321,22 @@ describe('c360 seed --url with the admin token: each call as its source', () => 
 });
 
 describe('c360 import --url: to a running server', () => {
+  it('refused by the server: the progress shows nothing sent (not 100%) and where to start again', async () => {
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), () => {});
+    try {
+      const file = join(dir, 'refused.ndjson');
+      await writeFile(file, `${[1, 2, 3].map((i) => JSON.stringify({ type: 'identify', messageId: `rf${i}`, userId: `u-rf-${i}` })).join('\n')}\n`);
+      const r = await c360(['import', file, '--url', server.url, '--write-key', 'wk_not-the-right-one-at-all'], { C360_STORE: 'memory' });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^error: ${file}: stopped at line 1: the server at ${server.url} answered 401`, 'm'));
+      const progress = r.err.split('\n').filter((l) => l.startsWith('import '));
+      expect(progress.at(-1)).toMatch(/^import \S+: 0% 0 lines done, 0 rejected, stopped at line 1 \([\d.]+ s, stopped\)$/);
+      expect(r.err).not.toMatch(/100%/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('sends the file in order as batches; lines that are not calls and calls the server refuses are listed by line', async () => {
     const lines: string[] = [];
     const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));

@@ -1,10 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { cliConfig } from '../../src/infrastructure/cli.js';
+import { loadConfig } from '../../src/infrastructure/config.js';
+import { serve } from '../../src/infrastructure/server.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
 import { runCliInProcess } from '../support/cli-runner.js';
 import { listAllViews } from '../support/paging.js';
@@ -18,13 +20,21 @@ let app: App;
 let opened: number;
 let debug = false;
 
-const c360 = (...argv: string[]) =>
+const c360 = (...argv: string[]) => c360With({}, ...argv);
+/** with a Ctrl-C the test can press: `interrupt.press()` */
+const c360With = (interrupt: { press?: () => void }, ...argv: string[]) =>
   runCliInProcess(argv, {
     tenant: TENANT,
     debug,
     open: async () => {
       opened++;
       return app;
+    },
+    onInterrupt: (stop) => {
+      interrupt.press = stop;
+      return () => {
+        interrupt.press = undefined;
+      };
     },
   });
 
@@ -125,6 +135,118 @@ describe('c360 import', () => {
 
     const found = await app.core.queries.findByIdentifier(TENANT, 'email', 'ada@example.com');
     expect(found.kind === 'view' && found.customer.orders.count).toBe(1);
+  });
+
+  describe('stopped early', () => {
+    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ type: 'identify', messageId: `stop-${i + 1}`, userId: `u-stop-${i + 1}` }));
+    const text = `${lines.join('\n')}\n`;
+    /** the percentage of the file that lines 1..n take */
+    const percentOf = (n: number) =>
+      Math.floor(
+        (Buffer.byteLength(
+          lines
+            .slice(0, n)
+            .map((l) => `${l}\n`)
+            .join(''),
+        ) *
+          100) /
+          Buffer.byteLength(text),
+      );
+    /** the last progress line on stderr */
+    const lastProgress = (err: string) =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('import '))
+        .at(-1) ?? '';
+    /** ingest that runs `before` ahead of the n-th call (1-based) */
+    const onCall = (n: number, before: () => void) => {
+      const real = app.core.ingest.ingest.bind(app.core.ingest);
+      let calls = 0;
+      return vi.spyOn(app.core.ingest, 'ingest').mockImplementation(async (...args) => {
+        if (++calls === n) before();
+        return real(...args);
+      });
+    };
+
+    it('by a store failure: the progress stops where the lines were done (not at 100%), naming the line', async () => {
+      const path = await file('fails.ndjson', text);
+      onCall(3, () => {
+        throw new Error('the disk is full');
+      });
+      const r = await c360('import', path);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/stopped at line 3: the disk is full; the lines before it are imported/);
+      expect(percentOf(2)).toBeLessThan(100);
+      expect(lastProgress(r.err)).toMatch(new RegExp(`^import \\S+: ${percentOf(2)}% 2 lines done, 0 rejected, stopped at line 3 \\([\\d.]+ s, stopped\\)$`));
+      expect(r.err).not.toMatch(/100%/);
+    });
+
+    it('by Ctrl-C: the calls in flight finish, the report says where it stopped, exits 130; the same command again imports the rest', async () => {
+      const path = await file('interrupted.ndjson', text);
+      const interrupt: { press?: () => void } = {};
+      const spy = onCall(3, () => interrupt.press?.());
+      const r = await c360With(interrupt, 'import', path, '--json');
+      expect(r.code, r.err).toBe(130);
+      expect(r.json()).toMatchObject({ lines: 3, accepted: 3, interrupted: true, stoppedAtLine: 4 });
+      expect(r.err).toMatch(/^interrupted: stopped at line 4 of \S+: the 3 lines before it are imported and kept\./m);
+      expect(r.err).toMatch(/run the same command again/);
+      expect(lastProgress(r.err)).toMatch(new RegExp(`^import \\S+: ${percentOf(3)}% 3 lines done, 0 rejected, stopped at line 4 \\([\\d.]+ s, stopped\\)$`));
+      expect(r.err).not.toMatch(/100%/);
+      spy.mockRestore();
+      const again = await c360('import', path, '--json');
+      expect(again.code, again.err).toBe(0);
+      expect(again.json()).toMatchObject({ lines: 6, accepted: 3, duplicate: 3 });
+      expect(again.json()).not.toHaveProperty('interrupted');
+      expect(lastProgress(again.err)).toMatch(/^import \S+: 100% 6 lines done, 0 rejected \([\d.]+ s, done\)$/);
+    });
+
+    it('with --url, by Ctrl-C: the batch on its way is answered, the next one is not sent, and the report says from which line', async () => {
+      const served: string[] = [];
+      const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote-stop' }), (l) => served.push(l));
+      const writeKey = served.map((l) => /export WRITE_KEY=(\S+)/.exec(l)?.[1]).find(Boolean)!;
+      const many = Array.from({ length: 250 }, (_, i) => JSON.stringify({ type: 'identify', messageId: `rs-${i + 1}`, userId: `u-rs-${i + 1}` }));
+      const path = await file('remote-stop.ndjson', `${many.join('\n')}\n`);
+      const interrupt: { press?: () => void } = {};
+      const realFetch = globalThis.fetch;
+      // Ctrl-C while the first batch (lines 1-100) is on its way
+      const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (...args) => {
+        interrupt.press?.();
+        return realFetch(...args);
+      });
+      try {
+        const r = await c360With(interrupt, 'import', path, '--url', server.url, '--write-key', writeKey, '--json');
+        expect(r.code, r.err).toBe(130);
+        expect(spy).toHaveBeenCalledTimes(1);
+        expect(r.json()).toMatchObject({ lines: 101, sent: 100, notSent: 0, interrupted: true, stoppedAtLine: 101 });
+        expect(r.err).toMatch(/^interrupted: stopped at line 101 of \S+: the 100 lines before it are sent\./m);
+        const bytes = Buffer.byteLength(
+          many
+            .slice(0, 100)
+            .map((l) => `${l}\n`)
+            .join(''),
+        );
+        const percent = Math.floor((bytes * 100) / Buffer.byteLength(`${many.join('\n')}\n`));
+        expect(lastProgress(r.err)).toMatch(new RegExp(`^import \\S+: ${percent}% 100 lines done, 0 rejected, stopped at line 101 \\(`));
+        spy.mockRestore();
+        const again = await c360('import', path, '--url', server.url, '--write-key', writeKey, '--json');
+        expect(again.code, again.err).toBe(0);
+        expect(again.json()).toMatchObject({ lines: 250, sent: 250, rejected: 0 });
+      } finally {
+        spy.mockRestore();
+        await server.close();
+      }
+    });
+
+    it('with calls in flight at once: the stop is the first line not done, whatever finished after it', async () => {
+      const path = await file('concurrent.ndjson', text);
+      onCall(2, () => {
+        throw new Error('the store went away');
+      });
+      const r = await c360('import', path, '--concurrency', '4');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/stopped at line 2: the store went away/);
+      expect(lastProgress(r.err)).toMatch(new RegExp(`^import \\S+: ${percentOf(1)}% 1 line done, 0 rejected, stopped at line 2 \\(`));
+    });
   });
 
   it('gives a line without messageId or timestamp an id of its own: equal lines are two calls, and importing the file again skips them', async () => {

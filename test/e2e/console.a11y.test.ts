@@ -26,6 +26,7 @@ beforeAll(async () => {
   });
   await rig.send('identify', { userId: 'a11y-2', traits: { email: 'a11y-2@example.com' } });
   ids.one = (await rig.customerOf('email:a11y@example.com'))!;
+  ids.two = (await rig.customerOf('email:a11y-2@example.com'))!;
   // people enough for a matching model, and one of them again with a typo: the review queue lists the pair
   const names = ['ada', 'alan', 'edsger', 'barbara', 'donald', 'frances', 'john', 'margaret', 'niklaus', 'radia', 'tony', 'leslie'];
   const person = (i: number) => ({ firstName: names[i], lastName: `${names[(i * 5) % 12]}son`, birthday: `19${50 + i}-0${1 + (i % 9)}-1${i % 10}` });
@@ -86,7 +87,14 @@ describe('the console pages and axe-core', () => {
       if (name.startsWith('analytics:')) await expect(page.locator('main svg.chart').count(), name).resolves.toBeGreaterThan(0);
       await check(name);
     }
-    expect(checked.slice(0, pages.length + 1)).toEqual(['sign-in', ...pages.map(([n]) => n)]);
+    // a page reached by a form: the merge refused (two user ids break the identity limit), with its links and the form again
+    await page.goto(`${rig.url}/console/customers/${ids.one}/identity`);
+    await page.getByLabel('Customer id to merge in').fill(ids.two!);
+    await page.getByLabel('Reason').fill('a11y check');
+    await page.getByRole('button', { name: 'Merge' }).click();
+    await expect(page.getByRole('heading', { name: 'Merge refused' }).count()).resolves.toBe(1);
+    await check('merge refused');
+    expect(checked.slice(0, pages.length + 2)).toEqual(['sign-in', ...pages.map(([n]) => n), 'merge refused']);
     const found = Object.entries(serious).flatMap(([name, vs]) =>
       vs.map((v) => `${name}: ${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
     );

@@ -85,10 +85,17 @@ describe('the console in a browser', () => {
     await page.getByLabel('Reason').fill('same person, confirmed by phone');
     await page.getByRole('button', { name: 'Merge' }).click();
     // two user ids break the identity limit: the merge is refused unless forced
-    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Refused');
+    expect(await shown(page.getByRole('heading', { level: 1 }))).toBe('Merge refused');
     expect(await shown(page.getByRole('alert'))).toMatch(/limit 1 would be exceeded/);
-    await page.goBack();
-    await page.getByLabel('Reason').fill('same person, confirmed by phone');
+    // not a dead end: both customers, the review queue, and the form again with what was sent
+    const onward = page.getByRole('navigation', { name: 'Where to go from here' });
+    for (const id of [one!, two!])
+      expect(await onward.getByRole('link', { name: `Customer ${id}` }).getAttribute('href')).toBe(`/console/customers/${id}/identity`);
+    expect(await onward.getByRole('link', { name: 'Probable duplicates' }).getAttribute('href')).toBe('/console/matches');
+    await rig.screenshot(page, 'merge-refused');
+    expect(await page.getByLabel('Customer id to merge in').inputValue()).toBe(two);
+    expect(await page.getByLabel('Reason').inputValue()).toBe('same person, confirmed by phone');
+    expect(await page.getByLabel(/Force past identity limits/).isChecked()).toBe(false);
     await page.getByLabel(/Force past identity limits/).check();
     await page.getByRole('button', { name: 'Merge' }).click();
     await page.waitForURL(/\/identity$/);
@@ -143,6 +150,31 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     expect(await shown(page.locator('main'))).toContain('No customer found');
     expect(await rig.customerOf('email:erase-me@example.com')).toBeUndefined();
+    await page.close();
+  });
+
+  it('offers on the privacy page only the restriction action that applies, beside the state it changes', async () => {
+    await rig.send('identify', { userId: 'restrict-1', traits: { email: 'restrict-me@example.com' } });
+    const id = await rig.customerOf('email:restrict-me@example.com');
+    const page = await rig.signedIn(TOKENS.admin);
+    await page.goto(`${rig.url}/console/customers/${id}/privacy`);
+    const restrict = page.getByRole('button', { name: 'Restrict processing' });
+    const lift = page.getByRole('button', { name: 'Lift the restriction' });
+    const state = page.locator('main p[role="status"]').last();
+    expect(await shown(state)).toBe('Processing is not restricted.');
+    await expect(lift.count()).resolves.toBe(0);
+    await restrict.click();
+    await page.waitForURL(/\/privacy\?done=/);
+    expect(await shown(page.locator('main'))).toContain('Done: processing restricted.');
+    expect(await shown(state)).toMatch(/^Processing is restricted \(since \d{4}-/);
+    await expect(restrict.count()).resolves.toBe(0);
+    await rig.screenshot(page, 'privacy-restricted');
+    await lift.click();
+    await page.waitForURL(/\/privacy\?done=/);
+    expect(await shown(page.locator('main'))).toContain('Done: processing no longer restricted.');
+    expect(await shown(state)).toMatch(/^Processing is not restricted \(the restriction was lifted at \d{4}-/);
+    await expect(lift.count()).resolves.toBe(0);
+    await expect(restrict.count()).resolves.toBe(1);
     await page.close();
   });
 

@@ -112,6 +112,28 @@ describe('the console review queue', () => {
   });
 });
 
+describe('a refused match decision', () => {
+  const links = (html: string) => [...html.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]!);
+
+  it('says why and leads on: to the customers involved that exist, and back to the review queue', async () => {
+    const admin = await signIn(api.keys.acmeAdmin);
+    const csrf = csrfOf(await queue(admin));
+    // two people no score joins: not a suggested pair
+    const notSuggested = await post(`/console/customers/${ids[0]}/matches/accept`, { otherId: ids[1]!, _csrf: csrf }, admin);
+    expect(notSuggested.status).toBe(409);
+    const html = await notSuggested.text();
+    expect(html).toContain('<h1>Match not merged</h1>');
+    expect(html).toMatch(/role="alert">[^<]*are not a suggested match now/);
+    expect(links(html)).toEqual(expect.arrayContaining([`/console/customers/${ids[0]}/identity`, `/console/customers/${ids[1]}/identity`, '/console/matches']));
+    // an id that names no customer gets no link
+    const unknown = await post(`/console/customers/${ids[0]}/matches/accept`, { otherId: 'no-such-customer', _csrf: csrf }, admin);
+    expect(unknown.status).toBe(404);
+    const unknownHtml = await unknown.text();
+    expect(links(unknownHtml)).toEqual(expect.arrayContaining([`/console/customers/${ids[0]}/identity`, '/console/matches']));
+    expect(unknownHtml).not.toContain('/console/customers/no-such-customer');
+  });
+});
+
 describe('the review queue a page at a time', () => {
   const pairsOf = (html: string) => [...html.matchAll(/identity">([\w-]+)<\/a> ~ <a href="[^"]+">([\w-]+)<\/a>/g)].map((m) => `${m[1]} ${m[2]}`);
   const nextOf = (html: string) => /<a href="([^"]+)" rel="next">Next page<\/a>/.exec(html)?.[1]?.replaceAll('&amp;', '&');

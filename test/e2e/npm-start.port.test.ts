@@ -27,10 +27,14 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const run = (env: NodeJS.ProcessEnv) =>
+/** `npm start`'s entry point in a child; `preload`: a module loaded first (--import) */
+const run = (env: NodeJS.ProcessEnv, preload?: string) =>
   new Promise<{ code: number | null; out: string; err: string; ms: number }>((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...(preload ? ['--import', preload] : []), MAIN], {
+      env: { ...baseEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,6 +62,31 @@ describe('npm start on a taken port', () => {
     // checked before the store: nothing was created, no DynamoDB Local was started (that alone takes seconds)
     expect(existsSync(dataDir)).toBe(false);
     expect(r.ms).toBeLessThan(8_000);
+  });
+});
+
+// The tests run as root, who may listen on any port: a preload makes listen() on a port below 1024
+// fail as the kernel fails it for any other user (EACCES), so the server's own path is what runs.
+const AS_A_USER = join(import.meta.dirname, '../support/listen-eacces.mjs');
+
+describe('npm start on a port this user may not listen on', () => {
+  const refused = (p: number, why: string) =>
+    `PORT: port ${p} on 127.0.0.1 may not be listened on by this user (EACCES: ${why}). Pick a port of 1024 or above, e.g. PORT=3000 npm start (the default; PORT=0 picks a free one), and put a reverse proxy in front if it must answer on port ${p}`;
+
+  it('PORT=80 is one configuration error line naming PORT and what to do, no stack, exit 1, nothing started', async () => {
+    const dataDir = join(root, 'privileged');
+    const r = await run({ PORT: '80', C360_DATA_DIR: dataDir }, AS_A_USER);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(`configuration error: ${refused(80, 'ports below 1024 need root or the CAP_NET_BIND_SERVICE capability')}`);
+    expect(r.out).toBe('');
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('the same error when the server itself is refused the port (after the check), with the reason for a port of 1024 or above', () => {
+    const eacces = Object.assign(new Error('listen EACCES: permission denied 127.0.0.1:8080'), { code: 'EACCES' });
+    const e = portError(eacces, 8080, '127.0.0.1');
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).message).toBe(refused(8080, 'the system refuses it to this user, e.g. by a security policy'));
   });
 });
 

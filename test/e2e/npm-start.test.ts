@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,9 +43,14 @@ describe('npm start (the embedded default)', () => {
     expect(found.status).toBe(200);
     const before = (await found.json()) as { customerId: string };
 
-    // one process (no DynamoDB Local, no JVM), one listening socket: the API's own, on loopback
+    // one server process (no DynamoDB Local, no JVM) under npm; beside it at most tsx's esbuild,
+    // which compiles the sources its cache does not hold yet (the first start after a change)
     const apiPort = Number(new URL(first.url).port);
     const tree = processTree(first.child.pid!);
+    const names = tree.slice(1).map((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+    expect(names.filter((n) => n !== 'esbuild')).toEqual(['node']);
+    expect(names.filter((n) => n === 'esbuild').length).toBeLessThanOrEqual(1);
+    // one listening socket: the API's own, on loopback (esbuild talks to node over its stdin and stdout)
     const sockets = tree.flatMap((pid) => listeningPorts(pid));
     expect(sockets.map((s) => s.port)).toEqual([apiPort]);
     expect(sockets[0]!.address).toBe(IPV4_LOOPBACK);

@@ -15,7 +15,7 @@ const writer = () => {
 
 export const runCliInProcess = async (
   argv: readonly string[],
-  options: { readonly tenant: string; readonly open: () => Promise<App>; readonly debug?: boolean },
+  options: { readonly tenant: string; readonly open: () => Promise<App>; readonly debug?: boolean; readonly onInterrupt?: CliDeps['onInterrupt'] },
 ) => {
   const stdout = writer();
   const stderr = writer();
@@ -27,6 +27,7 @@ export const runCliInProcess = async (
     },
     seedData: generateSeed,
     io: { stdout, stderr, debug: options.debug ?? false, progressIntervalMs: 0 },
+    onInterrupt: options.onInterrupt,
   };
   const code = await runCli([...argv], deps);
   return { code, out: stdout.text(), err: stderr.text(), json: () => JSON.parse(stdout.text()) as Record<string, any> };

@@ -9,15 +9,27 @@ import { compileHeader, rowToCall, type CsvColumn } from './csv-call.js';
 // file in memory. A line that cannot become a call object is still a record: it carries its raw
 // text and the reason, so the importer quarantines it and moves on.
 
-export type ImportRecord =
+/**
+ * `end`: how many bytes of the file lie up to the end of the record (its line break included),
+ * where that is known, so that progress counts what is done, not what the file stream has read
+ * ahead. Absent for a CSV row csv-parse skipped (it ends before the next record).
+ */
+export type ImportRecord = (
   | { readonly line: number; readonly call: unknown }
-  | { readonly line: number; readonly unreadable: string; readonly reason: QuarantineReason };
+  | { readonly line: number; readonly unreadable: string; readonly reason: QuarantineReason }
+) & {
+  readonly end?: number | undefined;
+};
 
 export async function* ndjsonRecords(input: Readable): AsyncGenerator<ImportRecord> {
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
+  // each line with one byte of line break: a CRLF file is counted a byte short a line (under, never
+  // over), a last line without a break a byte over (the file's end: all of it is then done)
+  let end = 0;
   for await (const raw of lines) {
     line++;
+    end += Buffer.byteLength(raw) + 1;
     const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
     if (text.trim() === '') continue;
     let call: unknown;
@@ -27,12 +39,13 @@ export async function* ndjsonRecords(input: Readable): AsyncGenerator<ImportReco
       // the parser's own message quotes the line; the reason is kept apart from the payload
       yield {
         line,
+        end,
         unreadable: text,
         reason: { code: 'INVALID_JSON', message: `line ${line} is not valid JSON`, issues: [{ path: '(line)', message: 'not valid JSON' }] },
       };
       continue;
     }
-    yield { line, call };
+    yield { line, end, call };
   }
 }
 
@@ -68,18 +81,21 @@ export async function* csvRecords(input: Readable, file: string): AsyncGenerator
   );
   input.on('error', (e) => parser.destroy(e));
   let columns: CsvColumn[] | undefined;
-  for await (const { info, raw, record } of parser as AsyncIterable<{ info: { lines: number }; raw: string; record: string[] }>) {
+  for await (const { info, raw, record } of parser as AsyncIterable<{ info: { lines: number; bytes: number }; raw: string; record: string[] }>) {
+    // a row csv-parse skipped has no byte position of its own: it ends before this record
     yield* skipped.splice(0);
     if (!columns) {
       columns = compileHeader(file, record);
       continue;
     }
     const line = firstLine(info.lines, raw);
+    const end = info.bytes;
     const mapped = rowToCall(columns, record);
-    if ('call' in mapped) yield { line, call: mapped.call };
+    if ('call' in mapped) yield { line, end, call: mapped.call };
     else
       yield {
         line,
+        end,
         unreadable: raw,
         reason: { code: 'INVALID_CSV_CELL', message: `line ${line}: ${mapped.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues: mapped.issues },
       };

@@ -61,6 +61,55 @@ export const registerImport = (program: Command, action: Action): void => {
     .action(action((ctx, file: string, options: ImportOptions) => importFile(ctx, file, options)));
 };
 
+/**
+ * How far the import really is: the lines from the first that are all done (ingested or
+ * quarantined; with --url, sent), and the bytes of the file they take. The file stream reads
+ * ahead and calls in flight or in an unsent batch are not done, so neither counts: a stopped
+ * import shows where it stopped, and `resumeLine` is where importing the file again gets new work.
+ */
+export class DoneMark {
+  private readonly queue: { readonly line: number; readonly end: number | undefined; done: boolean }[] = [];
+  private head = 0;
+  private lastRead = 0;
+  /** bytes of the file up to the end of the last line done (in file order) */
+  bytes = 0;
+  /** lines done, in file order */
+  lines = 0;
+
+  /** a record taken from the file; returns its completion */
+  read(record: { readonly line: number; readonly end?: number | undefined }): () => void {
+    const entry = { line: record.line, end: record.end, done: false };
+    this.queue.push(entry);
+    this.lastRead = record.line;
+    return () => {
+      entry.done = true;
+      this.advance();
+    };
+  }
+
+  /** the first line not done: lines before it are all done */
+  get resumeLine(): number {
+    return this.queue[this.head]?.line ?? this.lastRead + 1;
+  }
+
+  private advance(): void {
+    for (let e = this.queue[this.head]; e?.done; e = this.queue[this.head]) {
+      this.lines++;
+      if (e.end !== undefined) this.bytes = Math.max(this.bytes, e.end);
+      this.head++;
+    }
+    // drop the entries done, now and then, not one at a time
+    if (this.head > 1_024) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** the progress detail: lines done, rejected, and where a stopped import stopped */
+const progressDetail = (mark: DoneMark, rejected: number, stopped: boolean): string =>
+  `${plural(mark.lines, 'line')} done, ${rejected.toLocaleString('en-US')} rejected${stopped ? `, stopped at line ${mark.resumeLine}` : ''}`;
+
 const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): Promise<number> => {
   const { tenant, out } = ctx;
   const info = await stat(file).catch((e: unknown) => {
@@ -82,54 +131,94 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
     if (rejected.length < REPORT_LIMIT)
       rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, quarantineId });
   };
-  const one = async (record: ImportRecord): Promise<void> => {
+  const mark = new DoneMark();
+  /** the store failure at the first line that met one */
+  let failure: { line: number; error: unknown } | undefined;
+  const one = async (record: ImportRecord, done: () => void): Promise<void> => {
     try {
       if ('unreadable' in record)
-        return reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record'));
-      const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, withId(record.line, record.call));
-      if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
-      else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
+        reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record'));
+      else {
+        const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, withId(record.line, record.call));
+        if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
+        else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
+      }
+      done();
     } catch (e) {
-      // the store itself failed: stop, and say how to carry on (calls are idempotent)
-      throw new CliError(`${file}: stopped at line ${record.line}: ${describeError(e)}; lines before it are imported, and importing the file again skips them`);
+      // the store itself failed: stop taking lines (calls are idempotent: a re-run carries on)
+      if (!failure || record.line < failure.line) failure = { line: record.line, error: e };
     }
   };
 
   const started = Date.now();
   const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: info.size || undefined });
-  const detail = () => `${plural(counts.lines, 'line')}, ${counts.rejected.toLocaleString('en-US')} rejected`;
+  const detail = () => progressDetail(mark, counts.rejected, false);
+  // Ctrl-C: no new line is taken; the calls in flight finish
+  let interrupted = false;
+  const unsubscribe = ctx.deps.onInterrupt?.(() => {
+    interrupted = true;
+  });
   const inFlight = new Set<Promise<void>>();
-  let failed = false;
+  /** every line of the file was taken (not stopped by Ctrl-C, a store failure or an unreadable file) */
+  let readAll = false;
   try {
+    let stoppedEarly = false;
     for await (const record of records) {
+      if (interrupted || failure) {
+        stoppedEarly = true;
+        break;
+      }
       counts.lines++;
-      const p = one(record).finally(() => inFlight.delete(p));
-      p.catch(() => {}); // observed below by race/all; never an unhandled rejection meanwhile
+      // one() settles, never rejects: a store failure is kept in `failure`
+      const p = one(record, mark.read(record)).finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= o.concurrency) await Promise.race(inFlight);
-      progress.update(input.bytesRead, detail);
+      progress.update(mark.bytes, detail);
     }
-    await Promise.all(inFlight);
-  } catch (e) {
-    failed = true;
-    await Promise.allSettled(inFlight);
-    throw e;
+    readAll = !stoppedEarly;
   } finally {
+    await Promise.all(inFlight);
+    unsubscribe?.();
     input.destroy();
-    progress.stop(detail(), failed);
+    const stopped = !readAll || failure !== undefined;
+    progress.update(mark.bytes, detail);
+    progress.stop(progressDetail(mark, counts.rejected, stopped), stopped);
   }
+  if (failure)
+    throw new CliError(
+      `${file}: stopped at line ${mark.resumeLine}: ${describeError(failure.error)}; the lines before it are imported, and importing the file again skips the calls already stored`,
+    );
   await session.drainBackground();
   rejected.sort((a, b) => a.line - b.line);
 
   const elapsedMs = Date.now() - started;
-  out.result({ tenant, file, format, source: o.source, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
-  out.line(`imported ${file} (${format}) into tenant "${tenant}" in ${(elapsedMs / 1000).toFixed(1)} s`);
+  const stoppedAt = readAll ? undefined : mark.resumeLine;
+  out.result({
+    tenant,
+    file,
+    format,
+    source: o.source,
+    ...counts,
+    ...(stoppedAt === undefined ? {} : { interrupted: true, stoppedAtLine: stoppedAt }),
+    rejectedLines: rejected,
+    rejectedListed: rejected.length,
+    elapsedMs,
+  });
+  if (stoppedAt !== undefined)
+    // stderr: the result on stdout stays one document under --json
+    ctx.deps.io.stderr.write(
+      `interrupted: stopped at line ${stoppedAt} of ${file}: the ${plural(mark.lines, 'line')} before it are imported and kept.\n` +
+        '  to carry on, run the same command again: the calls already stored are skipped as duplicates\n',
+    );
+  out.line(`${stoppedAt === undefined ? 'imported' : 'partly imported'} ${file} (${format}) into tenant "${tenant}" in ${(elapsedMs / 1000).toFixed(1)} s`);
   out.line(
     `  ${plural(counts.lines, 'line')}: ${counts.accepted.toLocaleString('en-US')} accepted, ${plural(counts.duplicate, 'duplicate')}, ${counts.rejected.toLocaleString('en-US')} rejected (quarantined)`,
   );
+  if (stoppedAt !== undefined) out.line(`  stopped at line ${stoppedAt} (interrupted): the rest of the file is not imported`);
   if (rejected.length) out.line('rejected lines (c360 quarantine replay <id> after a fix):');
   for (const r of rejected) out.line(`  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}`);
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);
+  if (stoppedAt !== undefined) return EXIT.interrupted;
   return o.strict && counts.rejected > 0 ? 1 : 0;
 };
 
@@ -159,10 +248,11 @@ const importRemote = async (
   // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call)
   const counts = { lines: 0, sent: 0, rejected: 0, refusedByServer: 0, notSent: 0 };
   const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
+  const mark = new DoneMark();
   const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: size || undefined });
-  const detail = () => `${plural(counts.lines, 'line')}, ${counts.rejected.toLocaleString('en-US')} rejected`;
+  const detail = () => progressDetail(mark, counts.rejected, false);
   const started = Date.now();
-  let batch: { line: number; call: unknown }[] = [];
+  let batch: { line: number; call: unknown; done: () => void }[] = [];
   let bytes = 0;
   const flush = async () => {
     if (!batch.length) return;
@@ -174,6 +264,7 @@ const importRemote = async (
       );
     });
     counts.sent += sending.length;
+    for (const b of sending) b.done();
     for (const i of invalid) {
       counts.rejected++;
       counts.refusedByServer++;
@@ -187,46 +278,78 @@ const importRemote = async (
         });
     }
   };
-  let failed = false;
+  // Ctrl-C: no new line is taken and the batch not yet sent stays unsent; a batch on its way finishes
+  let interrupted = false;
+  const unsubscribe = ctx.deps.onInterrupt?.(() => {
+    interrupted = true;
+  });
+  /** every line of the file was taken and sent (not stopped by Ctrl-C, a refused batch or an unreadable file) */
+  let readAll = false;
   try {
+    let stoppedEarly = false;
     for await (const record of records) {
+      if (interrupted) {
+        stoppedEarly = true;
+        break;
+      }
       counts.lines++;
+      const done = mark.read(record);
       if ('unreadable' in record) {
         // not a call: nothing to send; the line is reported here instead of the server's quarantine
         counts.rejected++;
         counts.notSent++;
         if (rejected.length < REPORT_LIMIT)
           rejected.push({ line: record.line, code: record.reason.code, fields: record.reason.issues.map((i) => i.path), message: record.reason.message });
+        done();
         continue;
       }
       const call = withId(record.line, record.call);
       const n = JSON.stringify(call).length;
       if (batch.length >= MAX_BATCH_CALLS || (batch.length && bytes + n > MAX_BATCH_BYTES)) await flush();
-      batch.push({ line: record.line, call });
+      batch.push({ line: record.line, call, done });
       bytes += n;
-      progress.update(input.bytesRead, detail);
+      progress.update(mark.bytes, detail);
     }
-    await flush();
-  } catch (e) {
-    failed = true;
-    throw e;
+    if (!stoppedEarly) await flush();
+    readAll = !stoppedEarly;
   } finally {
+    unsubscribe?.();
     input.destroy();
-    progress.stop(detail(), failed);
+    progress.update(mark.bytes, detail);
+    progress.stop(progressDetail(mark, counts.rejected, !readAll), !readAll);
   }
   rejected.sort((a, b) => a.line - b.line);
   const elapsedMs = Date.now() - started;
-  out.result({ url: target.url, file, format, ...counts, rejectedLines: rejected, rejectedListed: rejected.length, elapsedMs });
-  out.line(`sent ${file} (${format}) to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`);
+  const stoppedAt = readAll ? undefined : mark.resumeLine;
+  out.result({
+    url: target.url,
+    file,
+    format,
+    ...counts,
+    ...(stoppedAt === undefined ? {} : { interrupted: true, stoppedAtLine: stoppedAt }),
+    rejectedLines: rejected,
+    rejectedListed: rejected.length,
+    elapsedMs,
+  });
+  if (stoppedAt !== undefined)
+    ctx.deps.io.stderr.write(
+      `interrupted: stopped at line ${stoppedAt} of ${file}: the ${plural(mark.lines, 'line')} before it are sent.\n` +
+        '  to carry on, run the same command again: the server skips the calls it already stored as duplicates\n',
+    );
+  out.line(
+    `${stoppedAt === undefined ? 'sent' : 'partly sent'} ${file} (${format}) to ${target.url} in ${(elapsedMs / 1000).toFixed(1)} s (the write key's tenant and source)`,
+  );
   // each line counted once: sent (some of them refused by the server) or not sent
   out.line(
-    `  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent (${counts.refusedByServer.toLocaleString('en-US')} of them refused by the server, kept in its quarantine), ${counts.notSent.toLocaleString('en-US')} not sent (not a call)`,
+    `  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent (${counts.refusedByServer.toLocaleString('en-US')} of them refused by the server, kept in its quarantine), ${counts.notSent.toLocaleString('en-US')} not sent (not a call)${stoppedAt === undefined ? '' : `, ${(counts.lines - counts.sent - counts.notSent).toLocaleString('en-US')} not sent (interrupted)`}`,
   );
+  if (stoppedAt !== undefined) out.line(`  stopped at line ${stoppedAt} (interrupted): the rest of the file is not sent`);
   if (rejected.length) out.line('rejected lines:');
   for (const r of rejected)
     out.line(
       `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} ${r.quarantineId ? `-> quarantine ${r.quarantineId} on the server` : '(not sent: not a call)'}`,
     );
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')}`);
+  if (stoppedAt !== undefined) return EXIT.interrupted;
   return o.strict && counts.rejected > 0 ? 1 : 0;
 };

@@ -1,12 +1,13 @@
 import type { Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Get360Result } from '../../../application/customers/customer.queries.js';
 import { DomainError } from '../../../domain/shared/errors.js';
 import { pageTimeline } from '../cursor.js';
-import { HttpError } from '../errors.js';
+import { HttpError, statusOf } from '../errors.js';
 import { ConsentRequest, ReasonCode } from '../schemas.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { CustomerPage, CustomerTabs } from './customer.page.js';
-import { IdentityPage } from './identity.page.js';
+import { IdentityPage, MergeForm } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
 import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
@@ -63,6 +64,73 @@ const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'pr
     </Layout>,
     status,
   );
+
+type Decision = {
+  readonly kind: 'merge' | 'accept' | 'reject';
+  readonly id: string;
+  readonly otherId: string;
+  /** the manual merge's reason, as sent */
+  readonly reason?: string | undefined;
+};
+
+/**
+ * A merge or match decision the core refused, with the way on rather than a dead end: the reason,
+ * links to the customers involved (each one that still exists), the review queue, and for a
+ * manual merge its form again with what was sent (force left for the user to tick).
+ */
+const refusedDecision = (c: C, d: Decision, e: DomainError | HttpError) => {
+  const absent = e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'CUSTOMER_ERASED') ? (e.path[0] ?? 'customerId') : undefined;
+  const customers = [
+    { id: d.id, gone: absent === 'customerId' },
+    { id: d.otherId, gone: absent === 'otherId' || d.otherId === '' },
+  ].filter((x) => !x.gone);
+  const title = d.kind === 'merge' ? 'Merge refused' : d.kind === 'accept' ? 'Match not merged' : 'Rejection refused';
+  const admin = c.var.viewer.scopes.has('admin');
+  return render(
+    c,
+    <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
+      <h1>{title}</h1>
+      <p class="error" role="alert">
+        {e.message}
+      </p>
+      {d.kind === 'merge' && e instanceof DomainError && e.path[0] === 'force' ? (
+        <p>To merge anyway, tick "Force past identity limits" in the form below: the merge is recorded as forced.</p>
+      ) : null}
+      <nav aria-label="Where to go from here">
+        <ul>
+          {customers.map((x) => (
+            <li>
+              <a href={customerUrl(c, x.id, '/identity')}>
+                Customer <span class="mono">{x.id}</span>
+              </a>{' '}
+              <span class="muted">(identity, merges and probable duplicates)</span>
+            </li>
+          ))}
+          <li>
+            <a href={`${consoleBase(c)}/matches`}>Probable duplicates</a> <span class="muted">(the review queue)</span>
+          </li>
+        </ul>
+      </nav>
+      {d.kind === 'merge' && admin && absent !== 'customerId' ? (
+        <>
+          <h2>Try again</h2>
+          <MergeForm id={d.id} csrf={c.var.session.csrf} otherId={d.otherId} reason={d.reason} />
+        </>
+      ) : null}
+    </Layout>,
+    statusOf(e.code) as ContentfulStatusCode,
+  );
+};
+
+/** `run`, with a refusal (a domain rule, or a form field) answered by refusedDecision; anything else goes to the error page. */
+const orRefused = async (c: C, d: Decision, run: () => Promise<Response>): Promise<Response> => {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof DomainError || (e instanceof HttpError && e.code === 'VALIDATION_FAILED')) return refusedDecision(c, d, e);
+    throw e;
+  }
+};
 
 export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
   const tenant = (c: C) => c.get('principal').tenant;
@@ -122,28 +190,35 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const p = c.get('principal');
     const form = await c.req.parseBody();
     const id = c.req.param('id');
-    const otherId = required(field(form, 'otherId'), 'otherId', 'the other customer of the pair');
-    if (c.req.param('decision') === 'reject') {
-      await deps.core.matching.reject(p.tenant, id, otherId, { actor: p.id });
-      deps.logger?.info('match rejected', { principal: p.id, customerId: id, otherId });
-      return c.redirect(customerUrl(c, id, '/identity'), 303);
-    }
-    const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id });
-    deps.logger?.info('match accepted', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
-    return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
+    const reject = c.req.param('decision') === 'reject';
+    const d: Decision = { kind: reject ? 'reject' : 'accept', id, otherId: field(form, 'otherId') };
+    return orRefused(c, d, async () => {
+      const otherId = required(d.otherId, 'otherId', 'the other customer of the pair');
+      if (reject) {
+        await deps.core.matching.reject(p.tenant, id, otherId, { actor: p.id });
+        deps.logger?.info('match rejected', { principal: p.id, customerId: id, otherId });
+        return c.redirect(customerUrl(c, id, '/identity'), 303);
+      }
+      const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id });
+      deps.logger?.info('match accepted', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
+      return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
+    });
   });
 
   app.post('/customers/:id/merge', needs('admin'), async (c) => {
     const p = c.get('principal');
     const form = await c.req.parseBody();
-    const otherId = required(field(form, 'otherId'), 'otherId', 'the id of the customer to merge in');
-    const merged = await deps.core.identity.merge(p.tenant, c.req.param('id'), otherId, {
-      actor: p.id,
-      force: field(form, 'force') === 'true',
-      reason: required(field(form, 'reason'), 'reason', 'a reason'),
+    const d: Decision = { kind: 'merge', id: c.req.param('id'), otherId: field(form, 'otherId'), reason: field(form, 'reason') };
+    return orRefused(c, d, async () => {
+      const otherId = required(d.otherId, 'otherId', 'the id of the customer to merge in');
+      const merged = await deps.core.identity.merge(p.tenant, d.id, otherId, {
+        actor: p.id,
+        force: field(form, 'force') === 'true',
+        reason: required(d.reason ?? '', 'reason', 'a reason'),
+      });
+      deps.logger?.info('customers merged', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
+      return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
     });
-    deps.logger?.info('customers merged', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
-    return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
   });
 
   app.get('/customers/:id/unmerge', needs('admin'), (c) => {

@@ -274,22 +274,30 @@ export const IdentityPage = (p: {
       {admin ? (
         <>
           <h2>Merge another customer into this one</h2>
-          <form method="post" action={`${base}/customers/${id}/merge`}>
-            <CsrfField csrf={p.csrf} />
-            <label for="otherId">Customer id to merge in</label>
-            <input id="otherId" name="otherId" type="text" required />
-            <label for="merge-reason">Reason</label>
-            <input id="merge-reason" name="reason" type="text" required />
-            <p>
-              <input id="force" name="force" type="checkbox" value="true" />{' '}
-              <label for="force" class="inline">
-                Force past identity limits (recorded as forced)
-              </label>
-            </p>
-            <button type="submit">Merge</button>
-          </form>
+          <MergeForm id={p.x.customerId} csrf={p.csrf} />
         </>
       ) : null}
     </>
+  );
+};
+
+/** The manual merge form; with what was sent when the merge was refused, so it can be sent again (force is never ticked for the user). */
+export const MergeForm = (p: { id: string; csrf: string; otherId?: string | undefined; reason?: string | undefined }) => {
+  const base = useBase();
+  return (
+    <form method="post" action={`${base}/customers/${encodeURIComponent(p.id)}/merge`}>
+      <CsrfField csrf={p.csrf} />
+      <label for="otherId">Customer id to merge in</label>
+      <input id="otherId" name="otherId" type="text" required value={p.otherId ?? ''} />
+      <label for="merge-reason">Reason</label>
+      <input id="merge-reason" name="reason" type="text" required value={p.reason ?? ''} />
+      <p>
+        <input id="force" name="force" type="checkbox" value="true" />{' '}
+        <label for="force" class="inline">
+          Force past identity limits (recorded as forced)
+        </label>
+      </p>
+      <button type="submit">Merge</button>
+    </form>
   );
 };

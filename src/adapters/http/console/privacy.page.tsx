@@ -51,15 +51,11 @@ export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: 
           'Processing is not restricted.'
         )}
       </p>
-      <form method="post" action={`${url}/restriction`} class="inline">
+      {/* only the action that changes the state shown above */}
+      <form method="post" action={`${url}/restriction`}>
         <CsrfField csrf={p.csrf} />
-        <input type="hidden" name="restrict" value="on" />
-        <button type="submit">Restrict processing</button>
-      </form>{' '}
-      <form method="post" action={`${url}/restriction`} class="inline">
-        <CsrfField csrf={p.csrf} />
-        <input type="hidden" name="restrict" value="off" />
-        <button type="submit">Lift the restriction</button>
+        <input type="hidden" name="restrict" value={p.c.restriction.restricted ? 'off' : 'on'} />
+        <button type="submit">{p.c.restriction.restricted ? 'Lift the restriction' : 'Restrict processing'}</button>
       </form>
       <h2>Record a consent decision</h2>
       <form method="post" action={`${url}/consents`}>
