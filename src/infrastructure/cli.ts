@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CliError } from '../adapters/cli/cli-error.js';
 import { quietWhenClosed } from '../adapters/cli/output.js';
 import { runCli } from '../adapters/cli/program.js';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, unknownSettings, type Config } from './config.js';
 import { generateSeed } from './demo/dataset.js';
 import type { App } from './app.js';
 
@@ -88,6 +88,7 @@ export const main = async (
   env: NodeJS.ProcessEnv = process.env,
   io: CliIo = { stdout: quietWhenClosed(process.stdout), stderr: quietWhenClosed(process.stderr), debug: env.C360_DEBUG === '1' },
 ): Promise<number> => {
+  for (const warning of unknownSettings(env)) io.stderr.write(`warning: ${warning}\n`);
   const closers: (() => Promise<void>)[] = [];
   let opened: App | undefined;
   const deps: CliDeps = {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { IdentityRules } from '../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG } from '../domain/projection/scores.js';
 import { CHANNELS } from '../domain/customer/customer.events.js';
+import { closestName } from '../domain/shared/names.js';
 import type { PhoneRegion } from '../domain/identity/identifier.js';
 import type { Offer } from '../domain/engagement/offer.js';
 import { loadOffers, OffersError } from './offers/offers.loader.js';
@@ -218,6 +219,43 @@ const parseJson = <T>(variable: string, text: string, schema: z.ZodType<T>): T =
   if (!parsed.success) return fail(variable, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
   return parsed.data;
 };
+
+/**
+ * Every C360_ variable something of ours reads: the config, the Lambda secrets loader, the jobs'
+ * container entry, the bin (a test keeps the list equal to what src/ reads); and the two the
+ * repository's own test harness reads.
+ */
+export const KNOWN_SETTINGS: ReadonlySet<string> = new Set(
+  [
+    ...['ADMIN_TOKEN', 'ANONYMOUS_RATE_LIMIT_PER_SECOND', 'AUDIT_TABLE', 'AUTO_MERGE_TENANTS', 'BACKUP_RETENTION_DAYS', 'BASE_PATH', 'CLAIM_SECRET'],
+    ...['CONSOLE_SESSION_KEY', 'CREATE_TABLES', 'CREDENTIALS_FILE', 'CREDENTIALS_SECRET_ID', 'DATA_DIR', 'DEBUG', 'ENGAGEMENT', 'EVENTS_TABLE'],
+    ...['GROUP_COMMIT', 'HOST', 'IDEMPOTENCY_TTL_DAYS', 'IDENTITY_RULES_FILE', 'IDENTITY_TOPIC_ARN', 'INGEST_MODE', 'JOB_SOURCE', 'KEYS_TABLE'],
+    ...['KINESIS_STREAM', 'KMS_KEY_ID', 'LAKE', 'LAKE_BUCKET', 'LAKE_DIR', 'LAKE_FLUSH_EVENTS', 'LAKE_FOLLOW_SECONDS', 'LAKE_PREFIX'],
+    ...['LAKE_SCHEDULE_MINUTES', 'LAKE_SCHEDULE_TENANTS', 'LAKE_TENANTS', 'LAKE_VERSIONED', 'LEDGER_TABLE', 'MASTER_KEY', 'MASTER_KEYS_PREVIOUS'],
+    ...['OFFERS_FILE', 'OUTBOX_TABLE', 'PHONE_REGION', 'PROJECTION', 'QUARANTINE_RETENTION_DAYS', 'QUARANTINE_TABLE', 'RATE_LIMIT_PER_SECOND'],
+    ...['SCORE_CURRENCY', 'SECRETS_MAX_AGE_SECONDS', 'SECRET_ID', 'SNS_TOPIC_ARN', 'SOURCES', 'SQLITE_FILE', 'STORE', 'TENANT', 'VIEWS_TABLE'],
+    ...['WRITE_KEY'],
+    // the test harness: another Chromium for the console tests, a kept quick-start clone
+    ...['CHROMIUM', 'KEEP_CLONE'],
+  ].map((name) => `C360_${name}`),
+);
+
+/** settings without the prefix that a prefixed typo may mean */
+const UNPREFIXED = ['PORT', 'ESDB_CONNECTION_STRING'];
+
+/**
+ * The C360_ variables of `env` that nothing reads, each with what it may have meant: a typo
+ * (the prefix on PORT, a letter short of STORE) would otherwise be ignored in silence. Said as warnings at
+ * start, not refused: a variable of another tool that shares the prefix must not stop a server.
+ */
+export const unknownSettings = (env: NodeJS.ProcessEnv): string[] =>
+  Object.keys(env)
+    .filter((name) => name.startsWith('C360_') && !KNOWN_SETTINGS.has(name))
+    .sort()
+    .map((name) => {
+      const meant = UNPREFIXED.includes(name.slice('C360_'.length)) ? name.slice('C360_'.length) : closestName(name, [...KNOWN_SETTINGS]);
+      return `${name} is not a setting and is ignored${meant ? `; did you mean ${meant}?` : ''}`;
+    });
 
 // The environment is parsed once per process: without zod's compiled fast path (jitless), which
 // costs more to generate than a single parse saves (measured: the first loadConfig 7 ms -> 3 ms,

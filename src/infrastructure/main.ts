@@ -1,17 +1,19 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, unknownSettings } from './config.js';
 import { EmbeddedUnavailable } from './local/embedded.js';
 import { DataDirInUse } from './local/server-lock.js';
 import { PortInUse } from './port-check.js';
 import { serve } from './server.js';
 
-// `npm start`: the HTTP API on the embedded default (DynamoDB Local under ./.c360, the Streams
-// poller projecting views). C360_STORE=memory runs without Java and keeps nothing.
+// `npm start`: the HTTP API on the embedded default (SQLite under ./.c360, its log follower
+// projecting views). C360_STORE=dynamodb starts DynamoDB Local instead; C360_STORE=memory keeps nothing.
 
 /** a signal repeated within this long is the same Ctrl-C, delivered twice */
 const REPEAT_MS = 1_000;
 
 const main = async (): Promise<void> => {
-  const server = await serve(loadConfig());
+  const config = loadConfig();
+  for (const warning of unknownSettings(process.env)) console.error(`warning: ${warning}`);
+  const server = await serve(config);
   let stoppingSince: number | undefined;
   const stop = async (signal: string) => {
     if (stoppingSince !== undefined) {

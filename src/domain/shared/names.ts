@@ -5,7 +5,7 @@ import { z } from 'zod';
 // name, with the known name it is most likely a misspelling of. Pure.
 
 /** The known name within `maxEdits` edits of `name` (case ignored), the nearest first; undefined when none is. */
-const closestName = (name: string, known: readonly string[], maxEdits = 2): string | undefined => {
+export const closestName = (name: string, known: readonly string[], maxEdits = 2): string | undefined => {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = maxEdits + 1;
