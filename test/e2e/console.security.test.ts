@@ -104,6 +104,8 @@ describe('console security', () => {
     const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
     const state = async () => /Processing is (not )?restricted/.exec(await (await get(`/console/customers/${customerId}/privacy`, cookie)).text())?.[0];
     expect(await state()).toBe('Processing is not restricted');
+    // a customer alone is one id, not "1 customer ids"
+    expect(await (await get(`/console/customers/${customerId}/privacy`, cookie)).text()).toContain('the whole identity cluster (one customer id)');
     const missing = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on' }, cookie);
     expect(missing.status).toBe(403);
     const crossSite = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: 'https://evil.example' });

@@ -75,8 +75,8 @@ export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: 
       </form>
       <h2>Erasure</h2>
       <p>
-        Erasing destroys the keys of the whole identity cluster ({[p.c.customerId, ...p.c.aliases].length} customer ids): it cannot be undone. Type the customer
-        id <code>{p.c.customerId}</code> to confirm.
+        Erasing destroys the keys of the whole identity cluster ({p.c.aliases.length === 0 ? 'one customer id' : `${1 + p.c.aliases.length} customer ids`}): it
+        cannot be undone. Type the customer id <code>{p.c.customerId}</code> to confirm.
       </p>
       {refused ? (
         <p class="error" role="alert" id="erase-error">
