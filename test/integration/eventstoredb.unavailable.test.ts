@@ -73,6 +73,8 @@ describe('the EventStoreDB adapter with its server unreachable', () => {
     expect(unavailableOr(raw)).toBeInstanceOf(StoreUnavailable);
     const deadline = new DeadlineExceededError({ code: 4, details: 'Deadline exceeded', message: '4 DEADLINE_EXCEEDED: Deadline exceeded' } as never);
     expect((unavailableOr(deadline) as StoreUnavailable).reason).toBe('deadline exceeded');
+    // what grpc-js throws for a request that raced the adapter closing a connection that did not answer
+    expect((unavailableOr(new Error('Channel has been shut down')) as StoreUnavailable).reason).toBe('unavailable');
     const other = new Error('something else');
     expect(unavailableOr(other)).toBe(other);
   });
@@ -242,6 +244,12 @@ describe('the EventStoreDB adapter on a server that accepts the connection and n
     // one connection attempt for all of them, still waiting for its handshake: a new one per call
     // that got no answer would stay open on such a server (gRPC cannot close an attempt)
     expect(silent.accepted).toBe(1);
+  });
+
+  it('takes its deadline from the deadlineMs option over the connection string', async () => {
+    const error = await outcome(new EventStoreDbEventStore(client, { deadlineMs: 200 }).readStream('t', 'c-1'), 200 + MARGIN_MS);
+    expect(error).toBeInstanceOf(StoreUnavailable);
+    expect(((error as StoreUnavailable).cause as Error).message).toBe('no answer from EventStoreDB within 200 ms');
   });
 
   it('a commit queued behind another on the same customer fails at its own deadline, not one deadline per commit ahead of it', async () => {
