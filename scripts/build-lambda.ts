@@ -128,6 +128,7 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
           "unsupported.name = 'ConfigError';",
           'throw unsupported;',
           'export const createEventStoreDbClient = undefined;',
+          'export const disposeWithin = undefined;',
           'export class EventStoreDbEventStore {}',
         ].join('\n'),
         loader: 'js',

@@ -1,5 +1,6 @@
 import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { Container } from 'inversify';
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Core } from '../application/core.js';
 import { MATCH_BOOK_EVENTS } from '../application/matching/match-book.projection.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
@@ -94,6 +95,16 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   const stopRelay = () => core().engagement.relay.stop();
 
   if (config.store === 'sqlite' || config.store === 'eventstoredb') closers.push(() => container.get(TOKENS.Sqlite).close());
+  if (config.store === 'eventstoredb') {
+    // the client is disposed (its reads cancelled, its connection closed) only if it was ever created
+    const { disposeWithin } = await import('./stores/eventstoredb.js');
+    let client: EventStoreDBClient | undefined;
+    container.onActivation(TOKENS.EventStoreDbClient, (_ctx, created) => {
+      client = created;
+      return created;
+    });
+    closers.push(() => (client ? disposeWithin(client) : undefined));
+  }
   // On the embedded store the log follower runs beside every process. With inline projection (the
   // server: read-your-writes) it projects what other processes (a CLI job) wrote and what a crash
   // left between commit and projection; with log projection (CLI jobs) it is the projector, a page

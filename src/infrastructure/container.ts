@@ -109,9 +109,8 @@ export const buildContainer = async (config: Config, options: ContainerOptions =
       // so nothing but the EventStoreDB server has to run
       const [m, esdb] = await Promise.all([import('./stores/sqlite.js'), import('./stores/eventstoredb.js')]);
       bindSqlite(c, config, m, keyring);
-      c.bind(TOKENS.EventStore).toDynamicValue(
-        (ctx) => new esdb.EventStoreDbEventStore(esdb.createEventStoreDbClient(config.esdbConnectionString!), { clock: ctx.get(TOKENS.Clock) }),
-      );
+      c.bind(TOKENS.EventStoreDbClient).toDynamicValue(() => esdb.createEventStoreDbClient(config.esdbConnectionString!));
+      c.bind(TOKENS.EventStore).toDynamicValue((ctx) => new esdb.EventStoreDbEventStore(ctx.get(TOKENS.EventStoreDbClient), { clock: ctx.get(TOKENS.Clock) }));
       outbox = (ctx) => new m.SqliteOutbox(ctx.get(TOKENS.Sqlite));
       break;
     }

@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Core } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
@@ -40,6 +41,8 @@ export const TOKENS = {
   ErasureLedger: token<ErasureLedger>('ErasureLedger'),
   Authenticator: token<Authenticator>('Authenticator'),
   DynamoDbClient: token<DynamoDBClient>('DynamoDbClient'),
+  /** C360_STORE=eventstoredb: the client, disposed when the app closes */
+  EventStoreDbClient: token<EventStoreDBClient>('EventStoreDbClient'),
   Sqlite: token<SqliteDatabase>('Sqlite'),
   /** the ports as the use cases see them, each adapter resolved on first read */
   Ports: token<CorePorts>('Ports'),

@@ -3,6 +3,7 @@ import { StreamDeletedError, type EventStoreDBClient } from '@eventstore/db-clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventStoreDbClient, disposeWithin } from '../../src/adapters/eventstoredb/eventstoredb.client.js';
 import { CommitRecords } from '../../src/adapters/eventstoredb/eventstoredb.commit-records.js';
+import { deadlineIn } from '../../src/adapters/eventstoredb/eventstoredb.deadline.js';
 import { EventStoreDbEventStore } from '../../src/adapters/eventstoredb/eventstoredb.event-store.js';
 import { deterministicUuid, streamNames, toEventData } from '../../src/adapters/eventstoredb/eventstoredb.streams.js';
 import { eventStoreContract } from '../contract/event-store.contract.js';
@@ -35,7 +36,7 @@ describe('on the EventStoreDB stand-in', () => {
       const names = streamNames(tenant);
       // a writer that got as far as its record and one append, then died
       const crashed = randomUUID();
-      await new CommitRecords(client, 0).start(tenant, crashed, [{ stream: names.customer(a), after: 'no_stream', count: 1 }]);
+      await new CommitRecords(client, 0).start(tenant, crashed, [{ stream: names.customer(a), after: 'no_stream', count: 1 }], deadlineIn(10_000));
       const orphan = registered(tenant, a).events[0]!;
       await client.appendToStream(
         names.customer(a),
@@ -48,7 +49,7 @@ describe('on the EventStoreDB stand-in', () => {
       const next = registered(tenant, a);
       await expect(store.commit({ tenant, streams: [next], claims: [] })).resolves.toEqual({ status: 'committed', versions: { [a]: 1 } });
       expect((await store.readStream(tenant, a)).map((e) => e.eventId)).toEqual([next.events[0]!.eventId]);
-      await expect(new CommitRecords(client, 0).status(tenant, crashed)).resolves.toBe('aborted');
+      await expect(new CommitRecords(client, 0).status(tenant, crashed, deadlineIn(10_000))).resolves.toBe('aborted');
     });
 
     it('a commit too large for one server append spans appends and is still all-or-nothing', async () => {

@@ -1,4 +1,5 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
+import { dropConnection } from './eventstoredb.deadline.js';
 
 // The adapter is configured by an esdb:// connection string alone (tls, credentials and cluster
 // discovery are the connection string's business, as in EventStoreDB's own clients).
@@ -10,9 +11,13 @@ export const createEventStoreDbClient = (connectionString: string): EventStoreDB
   return EventStoreDBClient.connectionString(connectionString);
 };
 
-/** dispose() can wait on calls the server never ends; shutdown must not. */
+/**
+ * dispose() cancels the client's reads but can wait on calls the server never ends, and leaves
+ * the connection open; shutdown must not wait, and nothing of the client may hold the process.
+ */
 export const disposeWithin = async (client: EventStoreDBClient, ms = 2_000): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([client.dispose(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+  await dropConnection(client);
 };

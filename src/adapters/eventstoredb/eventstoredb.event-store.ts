@@ -5,6 +5,7 @@ import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, 
 import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { CommitRecords } from './eventstoredb.commit-records.js';
+import { clientDeadlineMs, type Deadline, deadlineIn, request } from './eventstoredb.deadline.js';
 import { readAllPage } from './eventstoredb.read-all.js';
 import { StateReader, claimOwner, customerEvents, idempotencyRecord, type Loaded } from './eventstoredb.state.js';
 import { chunk, deterministicUuid, expectedAfter, streamNames, toEventData, type Proposed } from './eventstoredb.streams.js';
@@ -39,13 +40,23 @@ const MAX_ATTEMPTS = 25;
 type Write = { readonly stream: string; readonly expected: AppendExpectedRevision; readonly events: readonly Proposed[] };
 type Seen = { readonly idem: Loaded | undefined; readonly streams: readonly Loaded[]; readonly claims: readonly Loaded[] };
 
-export type EventStoreDbOptions = { readonly pendingTimeoutMs?: number; readonly clock?: Clock };
+export type EventStoreDbOptions = {
+  readonly pendingTimeoutMs?: number;
+  readonly clock?: Clock;
+  /**
+   * The longest a store call may take, every request it makes to the server and its wait for the
+   * commit order included; past it the call fails with StoreUnavailable (eventstoredb.deadline.ts).
+   * Default: the client's `defaultDeadline` (its connection string's, 10 s unless it says).
+   */
+  readonly deadlineMs?: number;
+};
 
 export class EventStoreDbEventStore implements EventStore {
   private readonly order = new KeyedLock();
   private readonly commits: CommitRecords;
   private readonly state: StateReader;
   private readonly clock: Clock;
+  private readonly deadlineMs: number;
 
   constructor(
     private readonly client: EventStoreDBClient,
@@ -54,6 +65,11 @@ export class EventStoreDbEventStore implements EventStore {
     this.commits = new CommitRecords(client, options.pendingTimeoutMs ?? 5_000);
     this.state = new StateReader(client, this.commits);
     this.clock = options.clock ?? { now: Date.now };
+    this.deadlineMs = options.deadlineMs ?? clientDeadlineMs(client);
+  }
+
+  private deadline(): Deadline {
+    return deadlineIn(this.deadlineMs);
   }
 
   /**
@@ -74,17 +90,21 @@ export class EventStoreDbEventStore implements EventStore {
       ...commit.claims.map((c) => `${t}\u0000c\u0000${c.key}`),
       ...(commit.idempotency ? [`${t}\u0000i\u0000${commit.idempotency.key}`] : []),
     ];
-    return this.order.run(keys, () => this.commitNow(commit)).catch(rethrowUnavailable);
+    // the deadline runs from here, the wait behind earlier commits included: those started
+    // earlier, so their deadlines pass first, and a commit whose turn comes after its own deadline
+    // fails without asking the server
+    const d = this.deadline();
+    return this.order.run(keys, () => this.commitNow(commit, d)).catch(rethrowUnavailable);
   }
 
-  private async commitNow(commit: Commit): Promise<CommitResult> {
+  private async commitNow(commit: Commit, d: Deadline): Promise<CommitResult> {
     const names = streamNames(commit.tenant);
     for (let attempt = 1; ; attempt++) {
       const idemKey = commit.idempotency?.key;
       const [idem, streams, claims] = await Promise.all([
-        idemKey === undefined ? undefined : this.state.load(commit.tenant, names.idempotency(idemKey), true),
-        Promise.all(commit.streams.map((s) => this.state.load(commit.tenant, names.customer(s.streamId), true))),
-        Promise.all(commit.claims.map((c) => this.state.load(commit.tenant, names.claim(c.key), true))),
+        idemKey === undefined ? undefined : this.state.load(commit.tenant, names.idempotency(idemKey), true, d),
+        Promise.all(commit.streams.map((s) => this.state.load(commit.tenant, names.customer(s.streamId), true, d))),
+        Promise.all(commit.claims.map((c) => this.state.load(commit.tenant, names.claim(c.key), true, d))),
       ]);
       const seen: Seen = { idem, streams, claims };
       const recorded = idem && idempotencyRecord(idem);
@@ -94,21 +114,23 @@ export class EventStoreDbEventStore implements EventStore {
         commit.claims.every((c, i) => claimHolds(c, claimOwner(claims[i]!)));
       // past the bound the caller gets the current state and decides (only use cases retry)
       if (!holds || attempt > MAX_ATTEMPTS) return conflict(commit, seen);
-      if (await this.write(commit.tenant, plan(commit, seen))) {
+      if (await this.write(commit.tenant, plan(commit, seen), d)) {
         return { status: 'committed', versions: Object.fromEntries(commit.streams.map((s) => [s.streamId, s.expectedVersion + s.events.length])) };
       }
     }
   }
 
-  // Like commit, every method below says a server it cannot reach as StoreUnavailable (eventstoredb.unavailable.ts).
+  // Like commit, every method below says a server it cannot reach as StoreUnavailable (eventstoredb.unavailable.ts),
+  // and one that does not answer as StoreUnavailable at the call's deadline (eventstoredb.deadline.ts).
 
   async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
-    const loaded = await this.state.load(tenant, streamNames(tenant).customer(streamId), false).catch(rethrowUnavailable);
+    const loaded = await this.state.load(tenant, streamNames(tenant).customer(streamId), false, this.deadline()).catch(rethrowUnavailable);
     return customerEvents(loaded).filter((e) => e.tenant === tenant && e.version > afterVersion);
   }
 
   async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    const owners = await Promise.all(keys.map(async (k) => claimOwner(await this.state.load(tenant, streamNames(tenant).claim(k), false)))).catch(
+    const d = this.deadline();
+    const owners = await Promise.all(keys.map(async (k) => claimOwner(await this.state.load(tenant, streamNames(tenant).claim(k), false, d)))).catch(
       rethrowUnavailable,
     );
     const found = new Map<string, string>();
@@ -117,11 +139,11 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
-    return readAllPage(this.client, this.state, tenant, options).catch(rethrowUnavailable);
+    return readAllPage(this.client, this.state, tenant, options, this.deadline()).catch(rethrowUnavailable);
   }
 
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
-    const record = idempotencyRecord(await this.state.load(tenant, streamNames(tenant).idempotency(key), false).catch(rethrowUnavailable));
+    const record = idempotencyRecord(await this.state.load(tenant, streamNames(tenant).idempotency(key), false, this.deadline()).catch(rethrowUnavailable));
     return record && record.expiresAt > now ? record : undefined;
   }
 
@@ -132,9 +154,10 @@ export class EventStoreDbEventStore implements EventStore {
    */
   async tombstoneCustomers(tenant: string, streamIds: readonly string[]): Promise<void> {
     const names = streamNames(tenant);
+    const d = this.deadline();
     await Promise.all(
       streamIds.map((id) =>
-        this.client.tombstoneStream(names.customer(id)).catch((error: unknown) => {
+        request(this.client, d, (deadline) => this.client.tombstoneStream(names.customer(id), { deadline })).catch((error: unknown) => {
           if (!(error instanceof StreamDeletedError)) throw error;
         }),
       ),
@@ -142,16 +165,17 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /** true when every write landed and the commit is decided committed; false to retry */
-  private async write(tenant: string, writes: readonly Write[]): Promise<boolean> {
+  private async write(tenant: string, writes: readonly Write[], d: Deadline): Promise<boolean> {
     if (writes.length === 0) return true;
     const batches = writes.map((w) => chunk(w.events));
-    if (writes.length === 1 && batches[0]!.length === 1) return this.append(writes[0]!.stream, writes[0]!.expected, writes[0]!.events);
+    if (writes.length === 1 && batches[0]!.length === 1) return this.append(writes[0]!.stream, writes[0]!.expected, writes[0]!.events, d);
 
     const id = randomUUID();
     await this.commits.start(
       tenant,
       id,
       writes.map((w, i) => ({ stream: w.stream, after: String(w.expected), count: w.events.length, batches: batches[i]!.length })),
+      d,
     );
     try {
       for (let i = 0; i < writes.length; i++) {
@@ -159,24 +183,25 @@ export class EventStoreDbEventStore implements EventStore {
         let n = 0;
         for (const batch of batches[i]!) {
           const tagged = batch.map((e) => ({ ...e, id: deterministicUuid(`${id}/${writes[i]!.stream}/${n++}`), meta: { commit: id } }));
-          if (!(await this.append(writes[i]!.stream, expected, tagged))) {
-            await this.commits.decide(tenant, id, 'aborted');
+          if (!(await this.append(writes[i]!.stream, expected, tagged, d))) {
+            await this.commits.decide(tenant, id, 'aborted', d);
             return false;
           }
           expected = (expected === 'no_stream' ? -1n : (expected as bigint)) + BigInt(batch.length);
         }
       }
     } catch (error) {
-      // leave nothing undecided that a live process can decide now
-      await this.commits.decide(tenant, id, 'aborted').catch(() => undefined);
+      // leave nothing undecided that a live process can decide now (within the call's deadline:
+      // past it, the next writer that needs these streams aborts it after pendingTimeoutMs)
+      await this.commits.decide(tenant, id, 'aborted', d).catch(() => undefined);
       throw error;
     }
-    return (await this.commits.decide(tenant, id, 'committed')) === 'committed';
+    return (await this.commits.decide(tenant, id, 'committed', d)) === 'committed';
   }
 
-  private async append(stream: string, expected: AppendExpectedRevision, events: readonly Proposed[]): Promise<boolean> {
+  private async append(stream: string, expected: AppendExpectedRevision, events: readonly Proposed[], d: Deadline): Promise<boolean> {
     try {
-      await this.client.appendToStream(stream, events.map(toEventData), { expectedRevision: expected });
+      await request(this.client, d, (deadline) => this.client.appendToStream(stream, events.map(toEventData), { expectedRevision: expected, deadline }));
       return true;
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) return false;

@@ -1,5 +1,6 @@
 import { START, type EventStoreDBClient, type Position, type ResolvedEvent } from '@eventstore/db-client';
 import type { ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import { type Deadline, drain } from './eventstoredb.deadline.js';
 import type { StateReader } from './eventstoredb.state.js';
 import { fromResolved, streamNames } from './eventstoredb.streams.js';
 
@@ -18,25 +19,23 @@ const decode = (s: string): Position => {
 };
 const isAfter = (a: Position, b: Position): boolean => a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
 
-/** One bounded read, always drained: a read left early can hang client.dispose(). */
-const batchFrom = async (client: EventStoreDBClient, from: Position | typeof START): Promise<ResolvedEvent[]> => {
-  const out: ResolvedEvent[] = [];
-  for await (const r of client.readAll({ fromPosition: from, maxCount: BATCH })) out.push(r);
-  return out;
-};
+/** One read of at most BATCH events, drained within the call's deadline. */
+const batchFrom = (client: EventStoreDBClient, from: Position | typeof START, d: Deadline): Promise<ResolvedEvent[]> =>
+  drain(client, d, () => client.readAll({ fromPosition: from, maxCount: BATCH }));
 
 export const readAllPage = async (
   client: EventStoreDBClient,
   state: StateReader,
   tenant: string,
   options: { readonly after?: string | undefined; readonly limit: number },
+  d: Deadline,
 ): Promise<ReadAllPage> => {
   if (!(options.limit >= 1)) throw new Error(`readAll limit must be at least 1, got ${options.limit}`);
   const prefix = streamNames(tenant).customerPrefix;
   let seen = options.after === undefined ? undefined : decode(options.after);
   const events: StoredEvent[] = [];
   for (;;) {
-    const batch = await batchFrom(client, seen ?? START);
+    const batch = await batchFrom(client, seen ?? START, d);
     for (const r of batch) {
       const position = r.event?.position;
       // reads from a position include the event at it
@@ -45,7 +44,7 @@ export const readAllPage = async (
       if (!r.event!.streamId.startsWith(prefix)) continue;
       const e = fromResolved(r);
       const stored = e?.data as StoredEvent | undefined;
-      if (!e || stored?.tenant !== tenant || !(await state.isVisible(tenant, e, true))) continue;
+      if (!e || stored?.tenant !== tenant || !(await state.isVisible(tenant, e, true, d))) continue;
       if (events.length === options.limit) return { events, next: events[events.length - 1]!.position };
       events.push({ ...stored, position: encode(position) });
     }

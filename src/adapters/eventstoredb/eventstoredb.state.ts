@@ -1,6 +1,7 @@
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { IdempotencyRecord, StoredEvent } from '../../application/ports/event-store.port.js';
 import type { CommitRecords } from './eventstoredb.commit-records.js';
+import type { Deadline } from './eventstoredb.deadline.js';
 import { readWhole, type Read } from './eventstoredb.streams.js';
 
 // What a stream means once events of undecided or aborted commits are set aside. Readers skip
@@ -19,17 +20,17 @@ export class StateReader {
     private readonly commits: CommitRecords,
   ) {}
 
-  async load(tenant: string, stream: string, settle: boolean): Promise<Loaded> {
-    const events = await readWhole(this.client, stream);
+  async load(tenant: string, stream: string, settle: boolean, d: Deadline): Promise<Loaded> {
+    const events = await readWhole(this.client, stream, d);
     const visible: Read[] = [];
-    for (const e of events) if (await this.isVisible(tenant, e, settle)) visible.push(e);
+    for (const e of events) if (await this.isVisible(tenant, e, settle, d)) visible.push(e);
     return { last: events.length > 0 ? events[events.length - 1]!.revision : undefined, visible };
   }
 
-  async isVisible(tenant: string, e: Read, settle: boolean): Promise<boolean> {
+  async isVisible(tenant: string, e: Read, settle: boolean, d: Deadline): Promise<boolean> {
     const commit = e.meta.commit;
     if (commit === undefined) return true;
-    const status = settle ? await this.commits.settle(tenant, commit) : await this.commits.status(tenant, commit);
+    const status = settle ? await this.commits.settle(tenant, commit, d) : await this.commits.status(tenant, commit, d);
     return status === 'committed';
   }
 }

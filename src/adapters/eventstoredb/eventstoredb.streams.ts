@@ -8,6 +8,7 @@ import {
   type JSONEventType,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { type Deadline, drain } from './eventstoredb.deadline.js';
 
 // Stream names, event encoding and the small read/append helpers every part of the adapter shares.
 
@@ -43,21 +44,16 @@ export const fromResolved = (r: ResolvedEvent): Read | undefined => {
 };
 
 /**
- * The whole stream, drained to the end (leaving a read early can hang client.dispose()). A stream
- * that does not exist, or was deleted, reads as empty.
+ * The whole stream, drained to the end within the call's deadline. A stream that does not exist,
+ * or was deleted, reads as empty.
  */
-export const readWhole = async (client: EventStoreDBClient, stream: string): Promise<Read[]> => {
-  const out: Read[] = [];
+export const readWhole = async (client: EventStoreDBClient, stream: string, d: Deadline): Promise<Read[]> => {
   try {
-    for await (const r of client.readStream(stream)) {
-      const e = fromResolved(r);
-      if (e) out.push(e);
-    }
+    return (await drain(client, d, () => client.readStream(stream))).map(fromResolved).filter((e): e is Read => e !== undefined);
   } catch (error) {
-    if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return out;
+    if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return [];
     throw error;
   }
-  return out;
 };
 
 export const expectedAfter = (last: bigint | undefined): AppendExpectedRevision => (last === undefined ? 'no_stream' : last);
