@@ -17,9 +17,11 @@ import { activeStates, describeOnStores, ingest, runOps, runsOn, TIMEOUT } from 
 // "Rebuild equals live" (projection.laws.test.ts) compares with the live read models as stored
 // JSON; this compares with the reference fold exactly.
 
-type GdprOp = { readonly kind: 'restrict' | 'unrestrict' | 'erase'; readonly tenant: string; readonly pick: number };
+// decisions are asked through any id of a cluster, an absorbed one too, and merges are undone
+// after them: the decisions asked through the absorbed customer go back with it
+type GdprOp = { readonly kind: 'restrict' | 'unrestrict' | 'consent' | 'unmerge' | 'erase'; readonly tenant: string; readonly pick: number };
 const arbGdpr: fc.Arbitrary<GdprOp> = fc.record({
-  kind: fc.constantFrom('restrict', 'unrestrict', 'restrict', 'erase'),
+  kind: fc.constantFrom('restrict', 'unrestrict', 'restrict', 'consent', 'unmerge', 'erase'),
   tenant: fc.constantFrom(...TENANTS),
   pick: fc.nat(),
 });
@@ -38,7 +40,7 @@ const logOf = async (h: Harness, tenant: string): Promise<StoredEvent[]> => {
 const sorted = (docs: ReadonlyMap<string, ViewDoc>): ViewDoc[] => [...docs.values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
 
 describeOnStores('rebuild generation', (store) => {
-  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.array(arbGdpr, { maxLength: 4 }), fc.nat({ max: 6 }), fc.constantFrom(1, 2, 7, 1_000)], {
+  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.array(arbGdpr, { maxLength: 6 }), fc.nat({ max: 6 }), fc.constantFrom(1, 2, 7, 1_000)], {
     numRuns: runsOn(store),
   })(
     "the rebuild's in-place fold gives exactly the docs the projector gives folding every event",
@@ -48,8 +50,15 @@ describeOnStores('rebuild generation', (store) => {
       for (const g of gdpr) {
         const states = await activeStates(h, g.tenant);
         if (states.length === 0) continue;
-        const id = states[g.pick % states.length]!.id;
-        if (g.kind === 'erase') await h.core.gdpr.erase(g.tenant, id, { actor: 'law' });
+        const survivor = states[g.pick % states.length]!;
+        const ids = states.flatMap((st) => [st.id, ...st.members]);
+        const id = ids[g.pick % ids.length]!;
+        if (g.kind === 'erase') await h.core.gdpr.erase(g.tenant, survivor.id, { actor: 'law' });
+        else if (g.kind === 'unmerge') {
+          const merges = [...survivor.merges.keys()];
+          if (merges.length > 0) await h.core.identity.unmerge(g.tenant, survivor.id, merges[g.pick % merges.length]!, { actor: 'law' });
+        } else if (g.kind === 'consent')
+          await h.core.consents.record(g.tenant, id, { purpose: 'marketing', status: g.pick % 2 === 0 ? 'withdrawn' : 'granted' }, { actor: 'law' });
         else await h.core.gdpr[g.kind](g.tenant, id, { actor: 'law' });
       }
       // calls after restrictions and erasures: more activity, new customers with the same identifiers

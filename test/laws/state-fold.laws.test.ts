@@ -47,12 +47,23 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
     ),
   fc.tuple(fc.constantFrom(...MERGES), fc.constantFrom(...IDS)).map(([mergeId, survivorId]) => ev('CustomerMergedInto', { mergeId, survivorId })),
   fc
-    .record({ mergeId: fc.constantFrom(...MERGES), absorbedId: fc.constantFrom(...IDS), transferredKeys: fc.subarray([...KEYS]) })
+    .record(
+      {
+        mergeId: fc.constantFrom(...MERGES),
+        absorbedId: fc.constantFrom(...IDS),
+        transferredKeys: fc.subarray([...KEYS]),
+        // the survivor's restriction when restriction decisions went back
+        restriction: fc.record({ restricted: fc.boolean(), requestedId: fc.constantFrom(...IDS) }, { requiredKeys: ['restricted'] }),
+      },
+      { requiredKeys: ['mergeId', 'absorbedId', 'transferredKeys'] },
+    )
     .map((d) => ev('CustomerUnmerged', { ...d, reassignedEventIds: [] })),
   fc.tuple(fc.constantFrom(...MERGES), fc.constantFrom(...IDS)).map(([mergeId, fromId]) => ev('CustomerRestored', { mergeId, fromId, adoptedEventIds: [] })),
   fc.constantFrom('London', 'Cape Town').map((city) => ev('LocationObserved', { city, country: 'ZA' })),
   fc.constant(ev('CustomerErased', { erasureId: 'e', requestedId: 'c1' })),
-  fc.boolean().map((on) => ev(on ? 'ProcessingRestricted' : 'ProcessingRestrictionLifted', { actor: 'ops' })),
+  fc
+    .tuple(fc.boolean(), fc.option(fc.constantFrom(...IDS), { nil: undefined }))
+    .map(([on, requestedId]) => ev(on ? 'ProcessingRestricted' : 'ProcessingRestrictionLifted', { actor: 'ops', ...(requestedId ? { requestedId } : {}) })),
   fc.constant(ev('PageViewed', { name: 'Home' })),
   fc.constant(ev('OrderPlaced', { revenueMinor: 100, currency: 'USD', products: [] })),
 );

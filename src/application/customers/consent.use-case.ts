@@ -92,7 +92,8 @@ export class ConsentUseCase {
         const state = await this.repo.loadSurvivor(tenant, customerId);
         const pending = new PendingStream(state, eventIdFor);
         pending.run(
-          { type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source },
+          // the id it was asked through: one absorbed into the survivor takes the decision back on unmerge
+          { type: 'RecordConsent', purpose, granted: request.status === 'granted', observedAt, source, requestedId: customerId },
           { observedAt, source, sourcePriority: 0, channel: 'other' },
         );
         return {

@@ -175,7 +175,15 @@ export class IdentityUseCases {
         const restored = new PendingStream(a, eventIdFor);
         const movedIds = plan.moved.map((m) => m.eventId);
         survivor.run(
-          { type: 'Unmerge', mergeId, reassignedEventIds: movedIds, transferredKeys: plan.transferredKeys, actor: options.actor, reason: options.reason },
+          {
+            type: 'Unmerge',
+            mergeId,
+            reassignedEventIds: movedIds,
+            transferredKeys: plan.transferredKeys,
+            actor: options.actor,
+            reason: options.reason,
+            restriction: plan.restriction,
+          },
           stamp,
         );
         restored.run({ type: 'Restore', mergeId, fromId: s.id, adopted: [], adoptedEventIds: movedIds }, stamp);

@@ -5,7 +5,9 @@ import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
 
 // Restriction of processing (GDPR art. 18) on the cluster's survivor: the customer's data stays
-// and keeps arriving, but engagement must not use it. "Already so" records nothing new.
+// and keeps arriving, but engagement must not use it. Each decision names the id it was asked
+// through (an absorbed customer's goes back with them if the merge is undone); "already so" records
+// nothing new only when the decision in force was asked through the same id.
 
 export type RestrictionOptions = { readonly actor: string; readonly reason?: string | undefined };
 
@@ -45,7 +47,8 @@ export class RestrictionUseCase {
         const state = await this.repo.loadSurvivor(tenant, customerId);
         if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
         const pending = new PendingStream(state, (streamId, index) => this.ports.hasher.digest(`${tenant}|restrict|${streamId}|${state.version}|${index}`));
-        const command = { actor: options.actor, reason: options.reason };
+        // the id it was asked through: one absorbed into the survivor takes the decision back on unmerge
+        const command = { actor: options.actor, reason: options.reason, requestedId: customerId };
         pending.run(restrict ? { type: 'Restrict', ...command } : { type: 'LiftRestriction', ...command }, {
           observedAt: now,
           source: `operator:${options.actor}`,

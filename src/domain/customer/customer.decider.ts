@@ -43,6 +43,8 @@ export type CustomerCommand =
       readonly transferredKeys: readonly string[];
       readonly actor?: string | undefined;
       readonly reason?: string | undefined;
+      /** the survivor's restriction once the events given back are gone, when a restriction decision is among them */
+      readonly restriction?: { readonly restricted: boolean; readonly requestedId?: string | undefined } | undefined;
     }
   | {
       readonly type: 'Restore';
@@ -51,12 +53,23 @@ export type CustomerCommand =
       readonly adopted: readonly CustomerEvent[];
       readonly adoptedEventIds: readonly string[];
     }
-  /** a consent decision from the consent API; observedAt and source go on the event's stamp */
-  | { readonly type: 'RecordConsent'; readonly purpose: string; readonly granted: boolean; readonly observedAt: number; readonly source: string }
+  /**
+   * a consent decision from the consent API; observedAt and source go on the event's stamp.
+   * `requestedId`: the customer id it was requested through (an absorbed one goes back on unmerge)
+   */
+  | {
+      readonly type: 'RecordConsent';
+      readonly purpose: string;
+      readonly granted: boolean;
+      readonly observedAt: number;
+      readonly source: string;
+      readonly requestedId?: string | undefined;
+    }
   /** the tombstone: every stream of the erased cluster (survivor and absorbed) gets one */
   | { readonly type: 'Erase'; readonly erasureId: string; readonly requestedId: string }
-  | { readonly type: 'Restrict'; readonly actor: string; readonly reason?: string | undefined }
-  | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined }
+  /** `requestedId`: the customer id it was requested through (an absorbed one goes back on unmerge) */
+  | { readonly type: 'Restrict'; readonly actor: string; readonly reason?: string | undefined; readonly requestedId?: string | undefined }
+  | { readonly type: 'LiftRestriction'; readonly actor: string; readonly reason?: string | undefined; readonly requestedId?: string | undefined }
   /**
    * the claim re-key migration: an identifier linked under an older normalization gets the key of
    * today's, `to`, and its old key `from` is unlinked (`linkedAt`: when it was first linked)
@@ -174,6 +187,14 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
             transferredKeys: [...command.transferredKeys],
             ...(command.actor ? { actor: command.actor } : {}),
             ...(command.reason ? { reason: command.reason } : {}),
+            ...(command.restriction
+              ? {
+                  restriction: {
+                    restricted: command.restriction.restricted,
+                    ...(command.restriction.requestedId ? { requestedId: command.restriction.requestedId } : {}),
+                  },
+                }
+              : {}),
           },
         },
       ];
@@ -191,7 +212,8 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       const purpose = consentPurpose(command.purpose);
       if (purpose === '') throw new DomainError('VALIDATION_FAILED', 'a consent needs a purpose, e.g. "marketing"', ['purpose']);
       // like ingest's consent facts, every decision is recorded: the latest one per purpose wins
-      return [{ type: command.granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } }];
+      const data = { purpose, ...(command.requestedId ? { requestedId: command.requestedId } : {}) };
+      return [{ type: command.granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data }];
     }
     case 'Erase':
       if (state.status === 'erased') return [];
@@ -230,8 +252,16 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
         throw new DomainError('VALIDATION_FAILED', 'reason must be a code such as "objection" (letters, digits, _ . : -, at most 64)', ['reason']);
       }
       const restrict = command.type === 'Restrict';
-      if (state.restricted === restrict) return [];
-      const data = { actor: command.actor, ...(command.reason ? { reason: command.reason } : {}) };
+      // "already so" only when the decision in force was asked through the same id: one asked
+      // through a customer absorbed into this one is that person's (it goes back with them on
+      // unmerge), so another person's request is recorded even when the flag already says so
+      const through = (id: string | undefined) => id ?? state.id;
+      if (state.restricted === restrict && through(state.restrictedThrough) === through(command.requestedId)) return [];
+      const data = {
+        actor: command.actor,
+        ...(command.reason ? { reason: command.reason } : {}),
+        ...(command.requestedId ? { requestedId: command.requestedId } : {}),
+      };
       return [restrict ? { type: 'ProcessingRestricted', v: 1, data } : { type: 'ProcessingRestrictionLifted', v: 1, data }];
     }
   }

@@ -49,8 +49,13 @@ const build = () => {
     z.object({ names: z.array(z.string()), context: z.enum(['identify', 'group', 'track']) }),
     z.object({ traits: z.record(z.string(), Json) }),
   );
-  const ConsentGranted = ev('ConsentGranted', z.object({ purpose: z.string() }));
-  const ConsentWithdrawn = ev('ConsentWithdrawn', z.object({ purpose: z.string() }));
+  // A decision an operator records for a customer (a consent, a restriction and its lift) names the
+  // customer id it was requested through (came later: optional, an event stored without it reads as
+  // before). Recorded on the cluster's survivor, it goes back with that person when the merge that
+  // absorbed them is undone (unmerge.ts), as the calls carrying their identifiers do.
+  const RequestedId = z.string().optional();
+  const ConsentGranted = ev('ConsentGranted', z.object({ purpose: z.string(), requestedId: RequestedId }));
+  const ConsentWithdrawn = ev('ConsentWithdrawn', z.object({ purpose: z.string(), requestedId: RequestedId }));
   const InterestExpressed = ev('InterestExpressed', z.object({ interest: z.string() }));
   const LocationObserved = ev(
     'LocationObserved',
@@ -143,6 +148,12 @@ const build = () => {
       transferredKeys: z.array(z.string()),
       actor: z.string().optional(),
       reason: z.string().optional(),
+      /**
+       * the survivor's restriction of processing once the events given back are gone: that of the
+       * last restriction decision it keeps, and the id that one was asked through. Set when a
+       * restriction decision is among the events given back (came later: absent, nothing changes).
+       */
+      restriction: z.object({ restricted: z.boolean(), requestedId: z.string().optional() }).optional(),
     }),
   );
   const CustomerRestored = ev('CustomerRestored', z.object({ mergeId: z.string(), fromId: z.string(), adoptedEventIds: z.array(z.string()) }));
@@ -150,7 +161,7 @@ const build = () => {
   // GDPR. CustomerErased is the tombstone: it holds ids only, and after it the stream takes nothing
   // more. A restriction of processing freezes the customer: still stored, not used for engagement.
   const CustomerErased = ev('CustomerErased', z.object({ erasureId: z.string(), requestedId: z.string() }));
-  const RestrictionData = z.object({ reason: z.string().optional(), actor: z.string() });
+  const RestrictionData = z.object({ reason: z.string().optional(), actor: z.string(), requestedId: RequestedId });
   const ProcessingRestricted = ev('ProcessingRestricted', RestrictionData);
   const ProcessingRestrictionLifted = ev('ProcessingRestrictionLifted', RestrictionData);
 

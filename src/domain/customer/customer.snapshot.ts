@@ -52,6 +52,8 @@ const snapshotSchema = () => {
     lastPlace: z.string().optional(),
     /** absent means false: snapshots from before restrictions existed stay valid */
     restricted: z.boolean().optional(),
+    /** absent means none: snapshots from before requested ids were recorded stay valid (their events name none) */
+    restrictedThrough: z.string().optional(),
   });
   return CustomerSnapshot;
 };
@@ -72,6 +74,7 @@ export const toSnapshot = (s: CustomerState): CustomerSnapshot => ({
   doNotLink: [...s.doNotLink],
   lastPlace: s.lastPlace,
   ...(s.restricted ? { restricted: true } : {}),
+  ...(s.restrictedThrough !== undefined ? { restrictedThrough: s.restrictedThrough } : {}),
 });
 
 export const fromSnapshot = (s: CustomerSnapshot): CustomerState => ({
@@ -87,4 +90,5 @@ export const fromSnapshot = (s: CustomerSnapshot): CustomerState => ({
   doNotLink: new Set(s.doNotLink),
   lastPlace: s.lastPlace,
   restricted: s.restricted === true,
+  restrictedThrough: s.restrictedThrough,
 });

@@ -44,6 +44,12 @@ export type CustomerState = {
   readonly lastPlace?: string | undefined;
   /** processing restricted (GDPR art. 18): stored, not used for engagement */
   readonly restricted: boolean;
+  /**
+   * the customer id the last restriction decision (or its lift) was asked through, when it names
+   * one (a customer absorbed into this one: the decision goes back with them on unmerge); undefined
+   * when there is none, or it was recorded before requested ids were
+   */
+  readonly restrictedThrough?: string | undefined;
 };
 
 export const placeKey = (p: { readonly country?: string | undefined; readonly region?: string | undefined; readonly city?: string | undefined }): string =>
@@ -60,6 +66,7 @@ export const initialState = (id: string): CustomerState => ({
   merges: new Map(),
   doNotLink: new Set(),
   restricted: false,
+  restrictedThrough: undefined,
 });
 
 export const rejectionKey = (key: string, reason: string): string => `${key}|${reason}`;
@@ -126,6 +133,8 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
         merges,
         members: s.members.filter((m) => !leaving.has(m)),
         doNotLink: new Set(s.doNotLink).add(e.data.absorbedId),
+        // a restriction decision given back takes its effect with it
+        ...(e.data.restriction ? { restricted: e.data.restriction.restricted, restrictedThrough: e.data.restriction.requestedId } : {}),
       };
     }
     case 'CustomerRestored':
@@ -136,9 +145,9 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
     case 'CustomerErased':
       return { ...s, status: 'erased' };
     case 'ProcessingRestricted':
-      return { ...s, restricted: true };
+      return { ...s, restricted: true, restrictedThrough: e.data.requestedId };
     case 'ProcessingRestrictionLifted':
-      return { ...s, restricted: false };
+      return { ...s, restricted: false, restrictedThrough: e.data.requestedId };
     case 'TraitsUpdated':
     case 'ConsentGranted':
     case 'ConsentWithdrawn':
@@ -243,6 +252,10 @@ export const foldInPlace = (id: string, events: Iterable<RecordedEvent>, from: C
         d.members = members = d.members.filter((m) => !leaving.has(m));
         d.doNotLink = doNotLink ??= new Set(d.doNotLink);
         doNotLink.add(e.data.absorbedId);
+        if (e.data.restriction) {
+          d.restricted = e.data.restriction.restricted;
+          d.restrictedThrough = e.data.restriction.requestedId;
+        }
         break;
       }
       case 'CustomerRestored':
@@ -259,9 +272,11 @@ export const foldInPlace = (id: string, events: Iterable<RecordedEvent>, from: C
         break;
       case 'ProcessingRestricted':
         d.restricted = true;
+        d.restrictedThrough = e.data.requestedId;
         break;
       case 'ProcessingRestrictionLifted':
         d.restricted = false;
+        d.restrictedThrough = e.data.requestedId;
         break;
       case 'TraitsUpdated':
       case 'ConsentGranted':

@@ -3,17 +3,43 @@ import type { RecordedEvent } from './customer.events.js';
 import type { CustomerState } from './customer.state.js';
 
 // Which of the survivor's later events go back to the absorbed side when a merge is undone:
-// an event goes back when the identifiers its call carried touch the absorbed side and not the
-// survivor's own; events carrying both sides' identifiers (or neither) stay with the survivor.
+// - a decision requested through a customer id (an operator's consent, a restriction or its lift)
+//   goes back when that id is the absorbed customer or one it had absorbed before (a chain of
+//   merges): it is that person's decision. One requested through the survivor's id, or through a
+//   customer absorbed by another merge, stays;
+// - an engagement decision follows the call that triggered it;
+// - any other event goes back when the identifiers its call carried touch the absorbed side and
+//   not the survivor's own; events carrying both sides' identifiers (or neither) stay.
 
 export type UnmergePlan = {
   readonly absorbedId: string;
   readonly moved: readonly RecordedEvent[];
   /** keys the survivor linked after the merge through events that now go back */
   readonly transferredKeys: readonly string[];
+  /**
+   * the survivor's restriction of processing once the moved events are gone (that of the last
+   * restriction decision it keeps, in stream order, and the id it was asked through), when a
+   * restriction decision is among them; else undefined
+   */
+  readonly restriction?: { readonly restricted: boolean; readonly requestedId?: string | undefined } | undefined;
 };
 
 const NEVER_MOVES: ReadonlySet<string> = new Set(['CustomerRegistered', 'CustomerMerged', 'CustomerMergedInto', 'CustomerUnmerged', 'CustomerRestored']);
+
+/** The customer id an operator's decision was requested through, when the event records one. */
+export const requestedIdOf = (e: RecordedEvent['event']): string | undefined => {
+  switch (e.type) {
+    case 'ConsentGranted':
+    case 'ConsentWithdrawn':
+    case 'ProcessingRestricted':
+    case 'ProcessingRestrictionLifted':
+      return e.data.requestedId;
+    default:
+      return undefined;
+  }
+};
+
+const isRestriction = (e: RecordedEvent): boolean => e.event.type === 'ProcessingRestricted' || e.event.type === 'ProcessingRestrictionLifted';
 
 export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEvents: readonly RecordedEvent[]): UnmergePlan => {
   const merge = survivor.merges.get(mergeId);
@@ -24,18 +50,32 @@ export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEv
   const linkedLater = new Set(later.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [e.event.data.key] : [])));
   const absorbedSide = new Set(merge.keys);
   const survivorSide = new Set([...survivor.identifiers.values()].filter((i) => i.viaMerge !== mergeId && !linkedLater.has(i.key)).map((i) => i.key));
+  // the customers the merge brought in: the absorbed one and those it had absorbed itself
+  const absorbedCustomers = new Set([merge.absorbedId, ...merge.absorbedMembers]);
   const moved: RecordedEvent[] = [];
+  const movedIds = new Set<string>();
   const transferred: string[] = [];
   for (const e of later) {
     if (NEVER_MOVES.has(e.event.type)) continue;
-    const keys = e.identifierKeys ?? [];
-    const goesBack = !keys.some((k) => survivorSide.has(k)) && keys.some((k) => absorbedSide.has(k));
-    // only keys new since the merge take the event's side: a key of either side stays there, as
-    // its claim does, so later events carrying just that key still follow it
-    for (const k of keys) if (!survivorSide.has(k) && !absorbedSide.has(k)) (goesBack ? absorbedSide : survivorSide).add(k);
+    const requestedId = requestedIdOf(e.event);
+    let goesBack: boolean;
+    if (requestedId !== undefined) goesBack = absorbedCustomers.has(requestedId);
+    else if (e.event.type === 'EngagementDecided') goesBack = movedIds.has(e.event.data.triggerEventId);
+    else {
+      const keys = e.identifierKeys ?? [];
+      goesBack = !keys.some((k) => survivorSide.has(k)) && keys.some((k) => absorbedSide.has(k));
+      // only keys new since the merge take the event's side: a key of either side stays there, as
+      // its claim does, so later events carrying just that key still follow it
+      for (const k of keys) if (!survivorSide.has(k) && !absorbedSide.has(k)) (goesBack ? absorbedSide : survivorSide).add(k);
+    }
     if (!goesBack) continue;
     moved.push(e);
+    movedIds.add(e.eventId);
     if (e.event.type === 'IdentifierLinked') transferred.push(e.event.data.key);
   }
-  return { absorbedId: merge.absorbedId, moved, transferredKeys: transferred };
+  if (!moved.some(isRestriction)) return { absorbedId: merge.absorbedId, moved, transferredKeys: transferred };
+  // the survivor's own flag folds its stream: what it holds without the events that leave it
+  const kept = survivorEvents.filter((e) => isRestriction(e) && !givenAway.has(e.eventId) && !movedIds.has(e.eventId)).at(-1);
+  const restriction = { restricted: kept?.event.type === 'ProcessingRestricted', requestedId: kept && requestedIdOf(kept.event) };
+  return { absorbedId: merge.absorbedId, moved, transferredKeys: transferred, restriction };
 };

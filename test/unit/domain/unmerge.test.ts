@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomerEvent, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
-import { fold } from '../../../src/domain/customer/customer.state.js';
+import { decide } from '../../../src/domain/customer/customer.decider.js';
+import type { CustomerEvent, EventOf, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
+import { fold, foldInPlace } from '../../../src/domain/customer/customer.state.js';
 import { planUnmerge } from '../../../src/domain/customer/unmerge.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { keyed, linked, recorded, registered, T0 } from '../../support/decider-spec.js';
@@ -75,5 +76,105 @@ describe('planUnmerge', () => {
     } catch (e) {
       expect((e as DomainError).code).toBe('MERGE_NOT_FOUND');
     }
+  });
+});
+
+describe('planUnmerge: decisions requested through a customer id', () => {
+  // s absorbed b (which had absorbed c before) in m-1, then d in m-2; operators then recorded
+  // decisions through each of those ids, and engagement answered calls of either side
+  const absorbedChain: CustomerEvent = { ...merged, data: { ...merged.data, absorbedMembers: ['c'] } } as CustomerEvent;
+  const mergedD: CustomerEvent = {
+    type: 'CustomerMerged',
+    v: 1,
+    data: { ...(merged as EventOf<'CustomerMerged'>).data, mergeId: 'm-2', absorbedId: 'd', identifiers: [] },
+  };
+  const consent = (granted: boolean, requestedId?: string): CustomerEvent => ({
+    type: granted ? 'ConsentGranted' : 'ConsentWithdrawn',
+    v: 1,
+    data: { purpose: 'marketing', ...(requestedId ? { requestedId } : {}) },
+  });
+  const restriction = (restrict: boolean, requestedId: string): CustomerEvent => ({
+    type: restrict ? 'ProcessingRestricted' : 'ProcessingRestrictionLifted',
+    v: 1,
+    data: { actor: 'ops', requestedId },
+  });
+  const interest: CustomerEvent = { type: 'InterestExpressed', v: 1, data: { interest: 'shoes' } };
+  const decided = (triggerEventId: string): CustomerEvent => ({
+    type: 'EngagementDecided',
+    v: 1,
+    data: { decisionId: `d-${triggerEventId}`, triggerEventId, trigger: 'InterestExpressed', outcome: 'suppressed', reason: 'NO_CONSENT' },
+  });
+  const events = stream([
+    [registered('s'), [s1.key]],
+    [linked(s1), [s1.key]],
+    [absorbedChain, []], // v3: m-1
+    [mergedD, []], // v4: m-2
+    [consent(false, 'b'), []], // v5: b's own withdrawal: moves
+    [restriction(true, 'b'), []], // v6: b's restriction: moves
+    [consent(false, 'c'), []], // v7: c came in with b (an earlier merge of b's): moves with b
+    [consent(true, 's'), []], // v8: asked through the survivor's id: stays
+    [restriction(true, 'd'), []], // v9: d came in by another merge: stays
+    [consent(true), []], // v10: stored before requested ids were recorded, no identifiers: stays
+    [interest, [b1.key]], // v11: b's call: moves
+    [decided('s-e11'), []], // v12: the decision on b's call follows it
+    [interest, [s1.key]], // v13: the survivor's call: stays
+    [decided('s-e13'), []], // v14: and so does its decision
+  ]);
+  const state = fold('s', events);
+  const plan = planUnmerge(state, 'm-1', events);
+
+  it('gives back what was requested through the absorbed id or a member it brought in, and engagement decisions with their calls', () => {
+    expect(plan.moved.map((e) => e.version)).toEqual([5, 6, 7, 11, 12]);
+  });
+
+  it('leaves the survivor the restriction it keeps itself (d’s), and says so only when a restriction decision moves', () => {
+    expect(state.restricted).toBe(true);
+    expect(plan.restriction).toEqual({ restricted: true, requestedId: 'd' });
+    const withoutD = events.filter((e) => e.version !== 9);
+    expect(planUnmerge(fold('s', withoutD), 'm-1', withoutD).restriction).toEqual({ restricted: false });
+    const noRestrictionMoves = events.filter((e) => e.version !== 6);
+    expect(planUnmerge(fold('s', noRestrictionMoves), 'm-1', noRestrictionMoves).restriction).toBeUndefined();
+  });
+
+  it('keeps the other merge’s decisions with the survivor when that merge is undone', () => {
+    expect(planUnmerge(state, 'm-2', events).moved.map((e) => e.version)).toEqual([9]);
+  });
+
+  it('lifts the survivor’s restriction when the one decision behind it goes back', () => {
+    const withoutD = events.filter((e) => e.version !== 9).map((e, i) => ({ ...e, version: i + 1, eventId: `s-e${i + 1}` }));
+    const before = fold('s', withoutD);
+    expect(before.restricted).toBe(true);
+    const p = planUnmerge(before, 'm-1', withoutD);
+    const [unmerged] = decide(
+      { type: 'Unmerge', mergeId: 'm-1', reassignedEventIds: p.moved.map((e) => e.eventId), transferredKeys: p.transferredKeys, restriction: p.restriction },
+      before,
+    );
+    const after = [...withoutD, recorded('s', withoutD.length + 1, unmerged!)];
+    expect(fold('s', after).restricted).toBe(false);
+    expect(foldInPlace('s', after)).toEqual(fold('s', after));
+  });
+
+  it('records a restriction asked through another id than the one in force (d’s), even though the flag already says so', () => {
+    expect(state.restrictedThrough).toBe('d');
+    expect(decide({ type: 'Restrict', actor: 'ops', requestedId: 'd' }, state)).toEqual([]);
+    expect(decide({ type: 'Restrict', actor: 'ops', requestedId: 'b' }, state)).toEqual([restriction(true, 'b')]);
+    expect(decide({ type: 'Restrict', actor: 'ops', requestedId: 's' }, state)).toEqual([restriction(true, 's')]);
+  });
+
+  it('keeps the survivor restricted when it asked for it too, after the absorbed customer had', () => {
+    const base = events.slice(0, 3); // registered, linked, m-1
+    const bAsked = [...base, recorded('s', 4, restriction(true, 'b'))];
+    const [sAsked] = decide({ type: 'Restrict', actor: 'ops', requestedId: 's' }, fold('s', bAsked));
+    const history = [...bAsked, recorded('s', 5, sAsked!)];
+    const p = planUnmerge(fold('s', history), 'm-1', history);
+    expect(p.moved.map((e) => e.version)).toEqual([4]);
+    expect(p.restriction).toEqual({ restricted: true, requestedId: 's' });
+    const [unmerged] = decide(
+      { type: 'Unmerge', mergeId: 'm-1', reassignedEventIds: ['s-e4'], transferredKeys: [], restriction: p.restriction },
+      fold('s', history),
+    );
+    const after = fold('s', [...history, recorded('s', 6, unmerged!)]);
+    expect(after).toMatchObject({ restricted: true, restrictedThrough: 's' });
+    expect(decide({ type: 'Restrict', actor: 'ops', requestedId: 's' }, after)).toEqual([]);
   });
 });
