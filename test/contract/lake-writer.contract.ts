@@ -143,6 +143,22 @@ export const lakeWriterContract = (name: string, open: () => Promise<LakeWriterS
       expect(await owners()).toEqual({ a: 1, b: 2 });
     });
 
+    it('the rows an unmerge gives back to a customer erased since leave the lake, buffered or written, none kept by the survivor', async () => {
+      const w = lake.writer;
+      const b = orders(['e1', 'a', at(1, 5)], ['e2', 'a', at(1, 6)], ['e3', 'b', at(1, 7)]);
+      b.customers.push({ kind: 'merged', customerId: 'b', into: 'a' });
+      await w.write(T, b, 'p1');
+      await w.flush(T);
+      await w.write(T, orders(['e4', 'a', at(2, 5)]), 'p2');
+      await w.erase(T, ['b']);
+      const undo = emptyLakeBatch();
+      undo.customers.push({ kind: 'restored', customerId: 'b' }, { kind: 'reassigned', customerId: 'b', eventIds: ['e2', 'e4'] });
+      await w.write(T, undo, 'p3');
+      await w.flush(T);
+      expect(await owners()).toEqual({ a: 1 });
+      expect(await lake.holds(T, ['b'])).toBe(false);
+    });
+
     it("a tombstone read from the log purges the customer's rows at the flush", async () => {
       const w = lake.writer;
       await w.write(T, orders(['e1', 'a', at(1, 5)], ['e2', 'b', at(1, 6)]), 'p1');

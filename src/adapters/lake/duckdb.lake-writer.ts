@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
 import { dropTenant, rewriteFacts, stageRows, writeDimension, writeFacts } from './duckdb.tables.js';
-import { bufferBatch, dimensionRows, dropBuffered, pendingFrom, type Pending } from './lake.buffer.js';
+import { bufferBatch, dimensionRows, dropBuffered, dropBufferedEvents, pendingFrom, type Pending } from './lake.buffer.js';
 import { lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
 import { DIMENSIONS, FACTS, TABLES, statePath, type FactName } from './lake.tables.js';
 import { emptyTenant, loadTenant, type TenantState } from './lake.state.js';
@@ -62,6 +62,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       const p = this.pending.get(tenant);
       if (!p) return;
       const s = await this.state(tenant);
+      if (p.drop.size > 0) dropBufferedEvents(p, p.drop);
       for (const t of Object.values(FACTS)) {
         const rows = p.rows[t.name as FactName];
         if (rows.length === 0) continue;
@@ -69,6 +70,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
         await writeFacts(this.conn, this.root, tenant, t, 'lake_stage');
       }
       if (p.reassign.size > 0) await this.reassign(tenant, p.reassign);
+      if (p.drop.size > 0) await rewriteFacts(this.conn, this.root, tenant, `f.event_id IN (${ids(p.drop)})`, null);
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       // an erasure a crash cut short (loaded as unpurged) is done once this flush has purged it
       for (const id of p.erase) s.unpurged.delete(id);

@@ -17,6 +17,11 @@ export type Pending = {
   dims: boolean;
   /** an unmerge gives these events back to the absorbed customer */
   readonly reassign: Map<string, string>;
+  /**
+   * events whose rows leave the lake: an unmerge gave them back to a customer erased since, so
+   * they are that person's data and may stay under no other id
+   */
+  readonly drop: Set<string>;
   readonly erase: Set<string>;
 };
 
@@ -36,6 +41,7 @@ export const pendingFrom = (s: TenantState): Pending => ({
   position: s.checkpoint,
   dims: s.unpurged.size > 0,
   reassign: new Map(),
+  drop: new Set(),
   erase: new Set(s.unpurged),
 });
 
@@ -44,7 +50,12 @@ export const stagedColumns = (t: TableSpec) => t.columns.filter((c) => c.name !=
 
 const applyCustomers = (s: TenantState, p: Pending, batch: LakeBatch): void => {
   for (const c of batch.customers) {
-    if (s.erased.has(c.customerId)) continue;
+    if (s.erased.has(c.customerId)) {
+      // the events an unmerge gave back to a customer erased since: their rows (still the
+      // survivor's, or buffered) go, they are not left with the survivor
+      if (c.kind === 'reassigned') for (const e of c.eventIds) p.drop.add(e);
+      continue;
+    }
     const row = s.customers.get(c.customerId) ?? { mergedInto: undefined, firstSeenAt: undefined, lastSeenAt: undefined };
     switch (c.kind) {
       case 'seen':
@@ -99,6 +110,15 @@ export const bufferBatch = (s: TenantState, p: Pending, batch: LakeBatch, positi
     for (const x of xs) s.days.add(Math.floor(x.observedAt / 86_400_000));
   p.dims = true;
   p.position = position ?? p.position;
+};
+
+/** Drops buffered rows of these events (p.drop, before the rows are written). */
+export const dropBufferedEvents = (p: Pending, eventIds: ReadonlySet<string>): void => {
+  for (const t of Object.values(FACTS)) {
+    const at = stagedColumns(t).findIndex((c) => c.name === 'event_id');
+    const rows = p.rows[t.name as FactName];
+    rows.splice(0, rows.length, ...rows.filter((r) => !eventIds.has(String(r[at]))));
+  }
 };
 
 /** Drops buffered rows of these customers (an erasure before the flush). */
