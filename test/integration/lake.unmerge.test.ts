@@ -71,6 +71,28 @@ const lakeAndViews = async (h: Harness, lake: Lake) => {
 };
 
 describe('an unmerge in the lake', () => {
+  it('counts the events it gives back once, for their customer, as the 360 view does: live and rebuilt', async () => {
+    const h = makeHarness({}, { store: 'sqlite' });
+    const live = await newLake(h);
+    const { core, c, d, mergeId } = await mergedWithOrder(h, live);
+    const projector = new LakeProjector(h.ports.store, live.lake.writer);
+    await projector.catchUp(T);
+    await core.identity.unmerge(T, c, mergeId, { actor: 'ops' });
+    await projector.catchUp(T);
+    const { fromLake, fromViews } = await lakeAndViews(h, live);
+    expect(fromViews).toEqual({ [c]: [0, 0], [d]: [1, 9_900] });
+    expect(fromLake).toEqual(fromViews);
+    expect(await count(live, 'fact_order', "order_id = 'dana-1'")).toBe(1);
+    expect(await count(live, 'fact_order_line', "order_id = 'dana-1'")).toBe(1);
+    expect(await count(live, 'fact_product_event', "product_id = 'p-1'")).toBe(1);
+
+    const rebuilt = await newLake(h);
+    await new LakeProjector(h.ports.store, rebuilt.lake.writer).rebuild(T);
+    expect((await lakeAndViews(h, rebuilt)).fromLake).toEqual(fromViews);
+    expect(await count(rebuilt, 'fact_order', "order_id = 'dana-1'")).toBe(1);
+    expect(await count(rebuilt, 'fact_product_event', "product_id = 'p-1'")).toBe(1);
+  });
+
   it('erased before the lake reads the unmerge: no row of the events given back stays under the survivor, live or rebuilt', async () => {
     const h = makeHarness({}, { store: 'sqlite' });
     const lake = await newLake(h);

@@ -69,7 +69,6 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
         await stageRows(this.conn, t, 'lake_stage', rows);
         await writeFacts(this.conn, this.root, tenant, t, 'lake_stage');
       }
-      if (p.reassign.size > 0) await this.reassign(tenant, p.reassign);
       if (p.drop.size > 0) await rewriteFacts(this.conn, this.root, tenant, `f.event_id IN (${ids(p.drop)})`, null);
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       // an erasure a crash cut short (loaded as unpurged) is done once this flush has purged it
@@ -105,17 +104,6 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       const unpurged = new Set(saved?.unpurged ?? []);
       return new Set((saved?.erased ?? []).filter((id) => !unpurged.has(id)));
     });
-  }
-
-  private async reassign(tenant: string, to: ReadonlyMap<string, string>): Promise<void> {
-    // an unmerge gives these events back to the absorbed customer: their rows change owner
-    const pairs = [...to].map(([e, c]) => `(${lit(e)}, ${lit(c)})`).join(', ');
-    await this.conn.run(`CREATE OR REPLACE TABLE lake_reassign AS SELECT * FROM (VALUES ${pairs}) v(event_id, owner)`);
-    await rewriteFacts(this.conn, this.root, tenant, 'f.event_id IN (SELECT r.event_id FROM lake_reassign r)', (t) =>
-      t.columns
-        .map((c) => (c.name === 'customer_id' ? '(SELECT r.owner FROM lake_reassign r WHERE r.event_id = f.event_id) AS customer_id' : `"${c.name}"`))
-        .join(', '),
-    );
   }
 
   private purge(tenant: string, customers: ReadonlySet<string>): Promise<number> {

@@ -15,11 +15,10 @@ export type Pending = {
   readonly rows: Record<FactName, Cell[][]>;
   position: string | undefined;
   dims: boolean;
-  /** an unmerge gives these events back to the absorbed customer */
-  readonly reassign: Map<string, string>;
   /**
-   * events whose rows leave the lake: an unmerge gave them back to a customer erased since, so
-   * they are that person's data and may stay under no other id
+   * events whose rows leave the lake: the originals an unmerge gave back (the copies in the
+   * absorbed customer's stream count instead, as in the 360 view; when that customer is erased,
+   * the originals are that person's data and may stay under no other id)
    */
   readonly drop: Set<string>;
   readonly erase: Set<string>;
@@ -40,7 +39,6 @@ export const pendingFrom = (s: TenantState): Pending => ({
   rows: noRows(),
   position: s.checkpoint,
   dims: s.unpurged.size > 0,
-  reassign: new Map(),
   drop: new Set(),
   erase: new Set(s.unpurged),
 });
@@ -50,12 +48,13 @@ export const stagedColumns = (t: TableSpec) => t.columns.filter((c) => c.name !=
 
 const applyCustomers = (s: TenantState, p: Pending, batch: LakeBatch): void => {
   for (const c of batch.customers) {
-    if (s.erased.has(c.customerId)) {
-      // the events an unmerge gave back to a customer erased since: their rows (still the
-      // survivor's, or buffered) go, they are not left with the survivor
-      if (c.kind === 'reassigned') for (const e of c.eventIds) p.drop.add(e);
+    // the events an unmerge gave back: the originals' rows (the survivor's, written or buffered)
+    // go, whether or not their customer is erased since; the copies are that customer's rows
+    if (c.kind === 'reassigned') {
+      for (const e of c.eventIds) p.drop.add(e);
       continue;
     }
+    if (s.erased.has(c.customerId)) continue;
     const row = s.customers.get(c.customerId) ?? { mergedInto: undefined, firstSeenAt: undefined, lastSeenAt: undefined };
     switch (c.kind) {
       case 'seen':
@@ -67,9 +66,6 @@ const applyCustomers = (s: TenantState, p: Pending, batch: LakeBatch): void => {
         break;
       case 'restored':
         row.mergedInto = undefined;
-        break;
-      case 'reassigned':
-        for (const e of c.eventIds) p.reassign.set(e, c.customerId);
         break;
       case 'erased':
         s.erased.add(c.customerId);

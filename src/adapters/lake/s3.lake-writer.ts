@@ -226,11 +226,10 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
         const staged = p.rows[t.name as FactName];
         if (staged.length > 0) await this.writeFacts(tenant, t, staged);
       }
-      if (p.reassign.size > 0) await this.rewriteFacts(tenant, (t, row) => this.reassigned(t, row, p.reassign));
       if (p.drop.size > 0) await this.rewriteFacts(tenant, (t, row) => (p.drop.has(String(row[column(t, 'event_id')])) ? null : 'same'));
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       if (p.dims) await this.writeDimensions(tenant, s);
-      // the dropped rows are an erased person's too: no older version may keep them
+      // the dropped rows may be an erased person's (an unmerge to a customer erased since): no older version keeps them
       if ((p.erase.size > 0 || p.drop.size > 0) && this.versioned) await this.dropOldVersions(tenant);
       s.checkpoint = p.position;
       for (const id of p.erase) s.unpurged.delete(id);
@@ -261,14 +260,6 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       }
       await this.writeRows(t, key, [...merged.values()]);
     }
-  }
-
-  private reassigned(t: TableSpec, row: Cell[], to: ReadonlyMap<string, string>): Cell[] | 'same' {
-    const owner = to.get(String(row[column(t, 'event_id')]));
-    if (owner === undefined) return 'same';
-    const out = [...row];
-    out[column(t, 'customer_id')] = owner;
-    return out;
   }
 
   /**

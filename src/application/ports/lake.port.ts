@@ -79,7 +79,11 @@ export type LakeCustomerChange =
   | { readonly kind: 'seen'; readonly customerId: string; readonly firstSeenAt: number; readonly lastSeenAt: number }
   | { readonly kind: 'merged'; readonly customerId: string; readonly into: string }
   | { readonly kind: 'restored'; readonly customerId: string }
-  /** an unmerge gives these events back to the absorbed customer */
+  /**
+   * an unmerge gives these events back to the absorbed customer (`customerId`): their originals, in
+   * the survivor's stream, count no more (the copies in the absorbed customer's stream do, as in
+   * the 360 view), so their rows leave the lake
+   */
   | { readonly kind: 'reassigned'; readonly customerId: string; readonly eventIds: readonly string[] }
   | { readonly kind: 'erased'; readonly customerId: string };
 
