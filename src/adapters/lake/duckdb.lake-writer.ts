@@ -48,6 +48,19 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     return this.exclusive(async () => this.pending.get(tenant)?.position ?? (await this.state(tenant)).checkpoint);
   }
 
+  async follows(tenant: string): Promise<string | undefined> {
+    return this.exclusive(async () => (await this.state(tenant)).log);
+  }
+
+  setFollows(tenant: string, log: string): Promise<void> {
+    return this.exclusive(async () => {
+      const s = await this.state(tenant);
+      s.log = log;
+      // erasures buffered for the next flush, or cut short by a crash, stay named unpurged
+      this.saveState(tenant, s, [...s.unpurged, ...(this.pending.get(tenant)?.erase ?? [])]);
+    });
+  }
+
   write(tenant: string, batch: LakeBatch, position: string | undefined): Promise<void> {
     return this.exclusive(async () => {
       const s = await this.state(tenant);
@@ -88,6 +101,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     const left = [...new Set(unpurged)].sort();
     writeJson(this.stateFile(tenant), {
       checkpoint: s.checkpoint,
+      ...(s.log ? { log: s.log } : {}),
       erased: [...s.erased].sort(),
       ...(left.length ? { unpurged: left } : {}),
       writtenAt: this.clock(),

@@ -192,7 +192,13 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
     const unpurged = [...s.unpurged].sort();
     return this.put(
       statePath(tenant),
-      JSON.stringify({ checkpoint: s.checkpoint, erased, ...(unpurged.length > 0 ? { unpurged } : {}), writtenAt: this.clock() }),
+      JSON.stringify({
+        checkpoint: s.checkpoint,
+        ...(s.log ? { log: s.log } : {}),
+        erased,
+        ...(unpurged.length > 0 ? { unpurged } : {}),
+        writtenAt: this.clock(),
+      }),
       'application/json',
     );
   }

@@ -120,6 +120,13 @@ export interface LakeWriter {
   flush(tenant: string): Promise<void>;
   /** drops the tenant's tables and checkpoint (a rebuild); the erased ids are kept */
   reset(tenant: string): Promise<void>;
+  /**
+   * the log the tenant's checkpoint is a position of, as setFollows recorded it (undefined: none
+   * recorded, such as a lake written before it was, or reset since). A writer without it cannot
+   * tell, and its projector does not ask.
+   */
+  follows?(tenant: string): Promise<string | undefined>;
+  setFollows?(tenant: string, log: string): Promise<void>;
 }
 
 /** Erasure's way into the lake: afterwards no file holds a row of these ids, and none ever will. */
