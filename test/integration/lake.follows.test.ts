@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { EventStore } from '../../src/application/ports/event-store.port.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
 import { openDuckDbLake } from '../../src/adapters/lake/duckdb.analytics.js';
 import { readJson, writeJson } from '../../src/adapters/lake/lake.files.js';
 import { statePath } from '../../src/adapters/lake/lake.tables.js';
+import { logOf, openLocalLake } from '../../src/infrastructure/lake.js';
 import { closeHarnesses, listViews, makeHarness, type Harness } from '../support/harness.js';
 import { tempLake } from '../support/lake-fixture.js';
 
@@ -126,5 +130,38 @@ describe('the lake follows one log', () => {
     expect(notes).toEqual([expect.stringContaining('is not a position of this store')]);
     expect((await reopened.analytics.run(T, 'customer-lifetime-value', {})).map((r) => r.customer_id)).toEqual((await customers(lake, dynamo)).views);
     reopened.close();
+  });
+
+  it('beside the server: the local lake names the configured store, and warns once when it rebuilds for another', async () => {
+    expect(logOf({ store: 'sqlite', sqliteFile: 'data/c360.db' })).toBe(`sqlite:${resolve('data/c360.db')}`);
+    expect(logOf({ store: 'eventstoredb' })).toBe('eventstoredb');
+    const root = mkdtempSync(join(tmpdir(), 'c360-lake-follows-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const sqlite = makeHarness({}, { store: 'sqlite' });
+    await orders(sqlite, ['a']);
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const first = await openLocalLake({ lakeDir: root, store: 'sqlite', sqliteFile: 'data/c360.db' });
+      await first.catchUp(sqlite.ports.store, T);
+      await first.close();
+      const dynamo = makeHarness({}, { store: 'memory' });
+      await orders(dynamo, ['x', 'y']);
+      const tables = { events: 'c360-events', views: 'v', keys: 'k', quarantine: 'q', audit: 'a', ledger: 'l' };
+      const second = await openLocalLake({ lakeDir: root, store: 'dynamodb', tables });
+      const store = otherForm(dynamo.ports.store);
+      await second.catchUp(store, T);
+      await second.catchUp(store, T);
+      expect((await second.lake.analytics.run(T, 'customer-lifetime-value', {})).length).toBe(2);
+      await second.close();
+      const lines = warned.mock.calls.map((c) => String(c[0]));
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        level: 'warn',
+        tenant: T,
+        msg: expect.stringContaining('lake projector: the lake is rebuilt from this store'),
+      });
+    } finally {
+      warned.mockRestore();
+    }
   });
 });
