@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analytics.js';
 import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
 import { markLakeClean } from '../application/lake/lake-clean.js';
@@ -63,9 +63,29 @@ const takeLock = (dir: string): (() => void) | undefined => {
   return undefined;
 };
 
+/**
+ * The log a store configured so reads, as the lake records it beside its checkpoint: the store's
+ * kind and place, never a secret (no connection string) nor a port (DynamoDB Local's may change).
+ */
+export const logOf = (config: Partial<Pick<Config, 'store' | 'sqliteFile' | 'tables'>>): string | undefined => {
+  switch (config.store) {
+    case 'sqlite':
+      return config.sqliteFile ? `sqlite:${resolve(config.sqliteFile)}` : undefined;
+    case 'dynamodb':
+      return config.tables ? `dynamodb:${config.tables.events}` : undefined;
+    case 'eventstoredb':
+      return 'eventstoredb';
+    default:
+      return undefined;
+  }
+};
+
+const warn = (msg: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields }));
+
 export const openLocalLake = async (
-  config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs'>>,
+  config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs' | 'store' | 'sqliteFile' | 'tables'>>,
   clock: () => number = Date.now,
+  onRebuild: (tenant: string, why: string) => void = (tenant, why) => warn(`lake projector: ${why}`, { tenant }),
 ): Promise<LocalLake> => {
   // the lake holds personal data (until an erasure reaches it): a folder made for it is the owner's alone
   mkdirSync(config.lakeDir, { recursive: true, mode: 0o700 });
@@ -75,7 +95,11 @@ export const openLocalLake = async (
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const projectors = new Map<EventStore, LakeProjector>();
-  const projector = (store: EventStore) => projectors.get(store) ?? projectors.set(store, new LakeProjector(store, lake.writer)).get(store)!;
+  // the lake records the log it follows: a checkpoint of another store's (the data dir moved from
+  // SQLite to DynamoDB, `c360 migrate`) leads to a rebuild from this one, said once
+  const log = logOf(config);
+  const projector = (store: EventStore) =>
+    projectors.get(store) ?? projectors.set(store, new LakeProjector(store, lake.writer, { log, onRebuild })).get(store)!;
   const self: LocalLake = {
     lake,
     writes: held,

@@ -129,7 +129,7 @@ export const lakeWriterContract = (name: string, open: () => Promise<LakeWriterS
       expect(await w.checkpoint(T)).toBe('p3');
     });
 
-    it("an unmerge gives the reassigned events' rows to the absorbed customer", async () => {
+    it("an unmerge takes the given-back events' rows out (the absorbed customer's copies count instead, as in the 360 view)", async () => {
       const w = lake.writer;
       const b = orders(['e1', 'a', at(1, 5)], ['e2', 'a', at(1, 6)], ['e3', 'b', at(1, 7)]);
       b.customers.push({ kind: 'merged', customerId: 'b', into: 'a' });
@@ -138,9 +138,31 @@ export const lakeWriterContract = (name: string, open: () => Promise<LakeWriterS
       expect(await owners()).toEqual({ a: 3 });
       const undo = emptyLakeBatch();
       undo.customers.push({ kind: 'restored', customerId: 'b' }, { kind: 'reassigned', customerId: 'b', eventIds: ['e2'] });
+      // the unmerge's copy of e2, in b's stream (a new event id), is read after it
+      const copy = orders(['e2-copy', 'b', at(1, 6)]);
       await w.write(T, undo, 'p2');
+      await w.write(T, copy, 'p3');
       await w.flush(T);
       expect(await owners()).toEqual({ a: 1, b: 2 });
+      expect(await lake.holds(T, ['a'])).toBe(true);
+      const ids = (await lake.rows(T, FACTS.fact_order)).map((r) => String(r[0])).sort();
+      expect(ids).toEqual(['e1', 'e2-copy', 'e3']);
+    });
+
+    it('the rows an unmerge gives back to a customer erased since leave the lake, buffered or written, none kept by the survivor', async () => {
+      const w = lake.writer;
+      const b = orders(['e1', 'a', at(1, 5)], ['e2', 'a', at(1, 6)], ['e3', 'b', at(1, 7)]);
+      b.customers.push({ kind: 'merged', customerId: 'b', into: 'a' });
+      await w.write(T, b, 'p1');
+      await w.flush(T);
+      await w.write(T, orders(['e4', 'a', at(2, 5)]), 'p2');
+      await w.erase(T, ['b']);
+      const undo = emptyLakeBatch();
+      undo.customers.push({ kind: 'restored', customerId: 'b' }, { kind: 'reassigned', customerId: 'b', eventIds: ['e2', 'e4'] });
+      await w.write(T, undo, 'p3');
+      await w.flush(T);
+      expect(await owners()).toEqual({ a: 1 });
+      expect(await lake.holds(T, ['b'])).toBe(false);
     });
 
     it("a tombstone read from the log purges the customer's rows at the flush", async () => {

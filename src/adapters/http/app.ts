@@ -148,6 +148,18 @@ const allowedMethods = (app: HttpApp, path: string): string[] => [
   ...new Set(app.routes.filter((r) => r.method !== 'ALL' && r.path !== '*' && r.path !== '/*' && toPattern(r.path).test(path)).map((r) => r.method)),
 ];
 
+/**
+ * An error's message as a log line may carry it (logs carry ids and codes, never values): quoted
+ * parts, e-mail addresses and runs of digits (phone numbers, card numbers) a message may echo are
+ * masked, and it is cut at 300 characters.
+ */
+export const loggableMessage = (message: string): string =>
+  message
+    .replace(/'[^']*'|"[^"]*"|`[^`]*`/g, '<quoted>')
+    .replace(/[^\s@<>]+@[^\s@<>]+/g, '<email>')
+    .replace(/\+?\d[\d ().-]{4,}\d/g, '<digits>')
+    .slice(0, 300);
+
 const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response => {
   if (err instanceof HttpError) {
     return c.json(errorBody(err.code, err.message, err.issues, err.extra), statusOf(err.code), err.headers);
@@ -179,8 +191,18 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
     const issues = /JSON/i.test(err.message) ? [{ path: 'body', message: 'not a JSON object' }] : [];
     return c.json(errorBody(code, err.message || 'the request was refused', issues), statusOf(code));
   }
-  // the stack's first line is the message, which may echo data: log the name and frames only
-  deps.logger?.error('unexpected error', { requestId: c.get('requestId'), error: err.name, stack: err.stack?.split('\n').slice(1, 8).join('\n') });
+  // logs carry ids and codes, never values: the message and its cause's are logged masked
+  // (loggableMessage), the stack as frames only (its first line is the message again)
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const code = (err as { code?: unknown }).code;
+  deps.logger?.error('unexpected error', {
+    requestId: c.get('requestId'),
+    error: err.name,
+    message: loggableMessage(err.message),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(cause ? { cause: `${cause.name}: ${loggableMessage(cause.message)}` } : {}),
+    stack: err.stack?.split('\n').slice(1, 8).join('\n'),
+  });
   return c.json(
     errorBody('INTERNAL_ERROR', `something went wrong on our side; the request id is ${c.get('requestId')}`, [], { requestId: c.get('requestId') }),
     500,

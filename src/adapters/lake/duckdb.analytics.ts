@@ -4,7 +4,7 @@ import { ANALYTICS_QUERIES, parseAnalyticsParams } from '../../application/lake/
 import type { AnalyticsQueries, AnalyticsRow } from '../../application/ports/lake.port.js';
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
 import { DuckDbLakeWriter } from './duckdb.lake-writer.js';
-import { lit, parquetFiles, tenantDir } from './lake.files.js';
+import { dropStaleSnapshots, lit, snapshotTenant, type Snapshot } from './lake.files.js';
 import { TABLES } from './lake.tables.js';
 
 // The ten queries on DuckDB over the tenant's Parquet files. Each run gets its own connection in
@@ -24,10 +24,30 @@ const plain = (v: unknown): string | number | boolean | null => {
   return String(v);
 };
 
-/** Makes every lake table a view over the tenant's files (an empty table where there are none). */
-export const tenantViews = async (conn: DuckDBConnection, root: string, tenant: string): Promise<void> => {
+/**
+ * Makes every lake table a view over the tenant's files (an empty table where there are none), as
+ * they are now: the views read links to these files (snapshotTenant), so a file the writer replaces
+ * or removes meanwhile leaves the query's files as they were. Call `release` once the queries over
+ * the views have ended.
+ */
+export const tenantViews = async (conn: DuckDBConnection, root: string, tenant: string): Promise<Snapshot> => {
+  const snapshot = snapshotTenant(
+    root,
+    tenant,
+    TABLES.map((t) => t.name),
+  );
+  try {
+    await viewsOver(conn, snapshot.files);
+  } catch (e) {
+    snapshot.release();
+    throw e;
+  }
+  return snapshot;
+};
+
+const viewsOver = async (conn: DuckDBConnection, snapshot: ReadonlyMap<string, readonly string[]>): Promise<void> => {
   for (const t of TABLES) {
-    const files = parquetFiles(tenantDir(root, t.name, tenant));
+    const files = snapshot.get(t.name) ?? [];
     if (files.length === 0) {
       await conn.run(`CREATE OR REPLACE TEMP TABLE ${t.name} (${t.columns.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
       continue;
@@ -50,6 +70,8 @@ export class DuckDbAnalytics implements AnalyticsQueries {
     private readonly root: string,
     private readonly clock: () => number = Date.now,
     private readonly score?: ScoreConfig,
+    /** tests only: runs after the views are made, before the query (a writer replacing files then) */
+    private readonly afterViews?: () => Promise<void>,
   ) {}
 
   async run(tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]> {
@@ -58,15 +80,27 @@ export class DuckDbAnalytics implements AnalyticsQueries {
     const values: Record<string, DuckDBValue> = {};
     for (const p of usedParams(sql)) values[p] = params[p] as DuckDBValue;
     const conn = await this.instance.connect();
+    let views: { release(): void } | undefined;
     try {
-      await tenantViews(conn, this.root, tenant);
+      views = await tenantViews(conn, this.root, tenant);
+      await this.afterViews?.();
       const rows = (await conn.runAndReadAll(sql, values)).getRowObjectsJS();
       return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
     } finally {
       conn.closeSync();
+      views?.release();
     }
   }
 }
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 export type DuckDbLake = {
   readonly writer: DuckDbLakeWriter;
@@ -76,13 +110,17 @@ export type DuckDbLake = {
 };
 
 /** The lake under `root`: one in-process DuckDB (in memory; the Parquet files are the lake). */
-export const openDuckDbLake = async (root: string, options: { clock?: () => number; score?: ScoreConfig } = {}): Promise<DuckDbLake> => {
+export const openDuckDbLake = async (
+  root: string,
+  options: { clock?: () => number; score?: ScoreConfig; afterViews?: () => Promise<void> } = {},
+): Promise<DuckDbLake> => {
+  dropStaleSnapshots(root, alive);
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await instance.connect();
   const writer = new DuckDbLakeWriter(conn, root, options.clock);
   return {
     writer,
-    analytics: new DuckDbAnalytics(instance, root, options.clock, options.score),
+    analytics: new DuckDbAnalytics(instance, root, options.clock, options.score, options.afterViews),
     instance,
     close: () => {
       conn.closeSync();

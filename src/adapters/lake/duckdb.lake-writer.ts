@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
 import { dropTenant, rewriteFacts, stageRows, writeDimension, writeFacts } from './duckdb.tables.js';
-import { bufferBatch, dimensionRows, dropBuffered, pendingFrom, type Pending } from './lake.buffer.js';
+import { bufferBatch, dimensionRows, dropBuffered, dropBufferedEvents, pendingFrom, type Pending } from './lake.buffer.js';
 import { lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
 import { DIMENSIONS, FACTS, TABLES, statePath, type FactName } from './lake.tables.js';
 import { emptyTenant, loadTenant, type TenantState } from './lake.state.js';
@@ -48,6 +48,19 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     return this.exclusive(async () => this.pending.get(tenant)?.position ?? (await this.state(tenant)).checkpoint);
   }
 
+  async follows(tenant: string): Promise<string | undefined> {
+    return this.exclusive(async () => (await this.state(tenant)).log);
+  }
+
+  setFollows(tenant: string, log: string): Promise<void> {
+    return this.exclusive(async () => {
+      const s = await this.state(tenant);
+      s.log = log;
+      // erasures buffered for the next flush, or cut short by a crash, stay named unpurged
+      this.saveState(tenant, s, [...s.unpurged, ...(this.pending.get(tenant)?.erase ?? [])]);
+    });
+  }
+
   write(tenant: string, batch: LakeBatch, position: string | undefined): Promise<void> {
     return this.exclusive(async () => {
       const s = await this.state(tenant);
@@ -62,13 +75,14 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       const p = this.pending.get(tenant);
       if (!p) return;
       const s = await this.state(tenant);
+      if (p.drop.size > 0) dropBufferedEvents(p, p.drop);
       for (const t of Object.values(FACTS)) {
         const rows = p.rows[t.name as FactName];
         if (rows.length === 0) continue;
         await stageRows(this.conn, t, 'lake_stage', rows);
         await writeFacts(this.conn, this.root, tenant, t, 'lake_stage');
       }
-      if (p.reassign.size > 0) await this.reassign(tenant, p.reassign);
+      if (p.drop.size > 0) await rewriteFacts(this.conn, this.root, tenant, `f.event_id IN (${ids(p.drop)})`, null);
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       // an erasure a crash cut short (loaded as unpurged) is done once this flush has purged it
       for (const id of p.erase) s.unpurged.delete(id);
@@ -87,6 +101,7 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
     const left = [...new Set(unpurged)].sort();
     writeJson(this.stateFile(tenant), {
       checkpoint: s.checkpoint,
+      ...(s.log ? { log: s.log } : {}),
       erased: [...s.erased].sort(),
       ...(left.length ? { unpurged: left } : {}),
       writtenAt: this.clock(),
@@ -103,17 +118,6 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       const unpurged = new Set(saved?.unpurged ?? []);
       return new Set((saved?.erased ?? []).filter((id) => !unpurged.has(id)));
     });
-  }
-
-  private async reassign(tenant: string, to: ReadonlyMap<string, string>): Promise<void> {
-    // an unmerge gives these events back to the absorbed customer: their rows change owner
-    const pairs = [...to].map(([e, c]) => `(${lit(e)}, ${lit(c)})`).join(', ');
-    await this.conn.run(`CREATE OR REPLACE TABLE lake_reassign AS SELECT * FROM (VALUES ${pairs}) v(event_id, owner)`);
-    await rewriteFacts(this.conn, this.root, tenant, 'f.event_id IN (SELECT r.event_id FROM lake_reassign r)', (t) =>
-      t.columns
-        .map((c) => (c.name === 'customer_id' ? '(SELECT r.owner FROM lake_reassign r WHERE r.event_id = f.event_id) AS customer_id' : `"${c.name}"`))
-        .join(', '),
-    );
   }
 
   private purge(tenant: string, customers: ReadonlySet<string>): Promise<number> {

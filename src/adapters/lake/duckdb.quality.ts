@@ -1,7 +1,7 @@
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { tenantViews } from './duckdb.analytics.js';
-import { lit, parquetFiles, readJson, tenantDir } from './lake.files.js';
+import { lit, readJson, tenantDir, type Snapshot } from './lake.files.js';
 import { FACTS, TABLES } from './lake.tables.js';
 
 // The lake's data-quality report: schema, nulls, duplicates, value ranges, freshness and
@@ -41,9 +41,12 @@ export const qualityReport = async (instance: DuckDBInstance, root: string, tena
   const checks: QualityCheck[] = [];
   const count = async (sql: string): Promise<number> => Number(((await conn.runAndReadAll(sql)).getRowObjectsJS()[0] as { n: bigint }).n);
   const add = (check: QualityCheck['check'], table: string, rule: string, value: number, ok = value === 0) => checks.push({ check, table, rule, ok, value });
+  let views: Snapshot | undefined;
   try {
+    // every check reads the files as they were now (a snapshot: the writer may replace them meanwhile)
+    views = await tenantViews(conn, root, tenant);
     for (const t of TABLES) {
-      const files = parquetFiles(tenantDir(root, t.name, tenant));
+      const files = views.files.get(t.name) ?? [];
       if (files.length === 0) continue;
       const described = (
         await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet([${files.map(lit).join(', ')}], hive_partitioning = false, union_by_name = true)`)
@@ -54,7 +57,6 @@ export const qualityReport = async (instance: DuckDBInstance, root: string, tena
       const wrong = expected.filter((c) => !described.includes(c)).length + described.filter((c) => !expected.includes(c)).length;
       add('schema', t.name, `columns are ${t.columns.map((c) => c.name).join(', ')}`, wrong);
     }
-    await tenantViews(conn, root, tenant);
     for (const t of TABLES) {
       for (const c of t.columns.filter((x) => x.required))
         add('nulls', t.name, `${c.name} is never null`, await count(`SELECT count(*) AS n FROM ${t.name} WHERE "${c.name}" IS NULL`));
@@ -83,6 +85,7 @@ export const qualityReport = async (instance: DuckDBInstance, root: string, tena
     add('freshness', 'lake', `written within ${o.maxAgeHours} h`, Math.round(ageHours * 100) / 100, ageHours <= o.maxAgeHours);
   } finally {
     conn.closeSync();
+    views?.release();
   }
   return { tenant, ok: checks.every((c) => c.ok), checks };
 };

@@ -15,8 +15,12 @@ export type Pending = {
   readonly rows: Record<FactName, Cell[][]>;
   position: string | undefined;
   dims: boolean;
-  /** an unmerge gives these events back to the absorbed customer */
-  readonly reassign: Map<string, string>;
+  /**
+   * events whose rows leave the lake: the originals an unmerge gave back (the copies in the
+   * absorbed customer's stream count instead, as in the 360 view; when that customer is erased,
+   * the originals are that person's data and may stay under no other id)
+   */
+  readonly drop: Set<string>;
   readonly erase: Set<string>;
 };
 
@@ -35,7 +39,7 @@ export const pendingFrom = (s: TenantState): Pending => ({
   rows: noRows(),
   position: s.checkpoint,
   dims: s.unpurged.size > 0,
-  reassign: new Map(),
+  drop: new Set(),
   erase: new Set(s.unpurged),
 });
 
@@ -44,6 +48,12 @@ export const stagedColumns = (t: TableSpec) => t.columns.filter((c) => c.name !=
 
 const applyCustomers = (s: TenantState, p: Pending, batch: LakeBatch): void => {
   for (const c of batch.customers) {
+    // the events an unmerge gave back: the originals' rows (the survivor's, written or buffered)
+    // go, whether or not their customer is erased since; the copies are that customer's rows
+    if (c.kind === 'reassigned') {
+      for (const e of c.eventIds) p.drop.add(e);
+      continue;
+    }
     if (s.erased.has(c.customerId)) continue;
     const row = s.customers.get(c.customerId) ?? { mergedInto: undefined, firstSeenAt: undefined, lastSeenAt: undefined };
     switch (c.kind) {
@@ -56,9 +66,6 @@ const applyCustomers = (s: TenantState, p: Pending, batch: LakeBatch): void => {
         break;
       case 'restored':
         row.mergedInto = undefined;
-        break;
-      case 'reassigned':
-        for (const e of c.eventIds) p.reassign.set(e, c.customerId);
         break;
       case 'erased':
         s.erased.add(c.customerId);
@@ -99,6 +106,15 @@ export const bufferBatch = (s: TenantState, p: Pending, batch: LakeBatch, positi
     for (const x of xs) s.days.add(Math.floor(x.observedAt / 86_400_000));
   p.dims = true;
   p.position = position ?? p.position;
+};
+
+/** Drops buffered rows of these events (p.drop, before the rows are written). */
+export const dropBufferedEvents = (p: Pending, eventIds: ReadonlySet<string>): void => {
+  for (const t of Object.values(FACTS)) {
+    const at = stagedColumns(t).findIndex((c) => c.name === 'event_id');
+    const rows = p.rows[t.name as FactName];
+    rows.splice(0, rows.length, ...rows.filter((r) => !eventIds.has(String(r[at]))));
+  }
 };
 
 /** Drops buffered rows of these customers (an erasure before the flush). */

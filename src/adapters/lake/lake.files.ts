@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { partitionPath, tenantPath } from './lake.tables.js';
 
@@ -33,6 +33,63 @@ export const replaceFile = (tmp: string, file: string): void => renameSync(tmp, 
 export const removeFile = (file: string): void => rmSync(file, { force: true });
 
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+/**
+ * Where readers keep the files they read: <root>/_read/<pid>-<n>/, hard links to the tenant's files
+ * as they were when the query began. The writer replaces a file by renaming another over it, and
+ * DuckDB reads a file more than once (its footer, then its row groups): reading the lake's paths, a
+ * query running across a rename read parts of two files ('invalid TType', 'ZSTD Decompression
+ * failure'). A link keeps the file it was made on, whatever is renamed over the path since.
+ */
+export const READ_DIR = '_read';
+let snapshots = 0;
+
+export type Snapshot = { readonly files: ReadonlyMap<string, readonly string[]>; release(): void };
+
+/** Links every Parquet file of these tables of the tenant into a folder of this query's own. */
+export const snapshotTenant = (root: string, tenant: string, tables: readonly string[]): Snapshot => {
+  const dir = join(root, READ_DIR, `${process.pid}-${++snapshots}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = new Map<string, string[]>();
+  let n = 0;
+  try {
+    for (const table of tables) {
+      const links: string[] = [];
+      for (const file of parquetFiles(tenantDir(root, table, tenant))) {
+        const link = join(dir, `${n++}.parquet`);
+        try {
+          linkSync(file, link);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          // removed since it was listed (a reset, a rebuild): its rows are no longer the lake's
+          if (code === 'ENOENT') continue;
+          // no hard links here: a copy reads one file too (an open file is not changed by a rename)
+          if (code === 'EPERM' || code === 'EXDEV' || code === 'ENOTSUP' || code === 'EMLINK') copyFileSync(file, link);
+          else throw e;
+        }
+        links.push(link);
+      }
+      files.set(table, links);
+    }
+  } catch (e) {
+    removeDir(dir);
+    throw e;
+  }
+  return { files, release: () => removeDir(dir) };
+};
+
+/**
+ * Removes the snapshots of processes that have ended (a crash mid-query): they may hold rows an
+ * erasure removed since. Those of live processes are theirs to remove.
+ */
+export const dropStaleSnapshots = (root: string, alive: (pid: number) => boolean): void => {
+  const dir = join(root, READ_DIR);
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    const pid = Number(entry.split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && !alive(pid))) removeDir(join(dir, entry));
+  }
+};
 
 /** small JSON state (checkpoint, erased ids) beside the tables, written whole and renamed */
 export const readJson = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined);

@@ -9,6 +9,8 @@ export type ProductRow = { name: string | undefined; category: string | undefine
 export type LocationRow = { country: string | undefined; region: string | undefined; city: string | undefined };
 export type TenantState = {
   checkpoint: string | undefined;
+  /** the log the checkpoint is a position of (LakeWriter.follows); undefined in a state saved before it was recorded */
+  log: string | undefined;
   readonly erased: Set<string>;
   /**
    * erased ids whose rows a crash may have left in the lake: barred, but not yet purged by a run
@@ -21,10 +23,11 @@ export type TenantState = {
   /** days (since the epoch) that hold a fact: dim_date spans them */
   readonly days: Set<number>;
 };
-export type SavedState = { readonly checkpoint?: string; readonly erased?: readonly string[]; readonly unpurged?: readonly string[] };
+export type SavedState = { readonly checkpoint?: string; readonly log?: string; readonly erased?: readonly string[]; readonly unpurged?: readonly string[] };
 
 export const emptyTenant = (): TenantState => ({
   checkpoint: undefined,
+  log: undefined,
   erased: new Set(),
   unpurged: new Set(),
   customers: new Map(),
@@ -67,6 +70,7 @@ export const tenantFrom = (
 ): TenantState => {
   const s = emptyTenant();
   s.checkpoint = saved?.checkpoint;
+  s.log = saved?.log;
   for (const id of saved?.erased ?? []) s.erased.add(id);
   for (const id of saved?.unpurged ?? []) {
     s.erased.add(id);

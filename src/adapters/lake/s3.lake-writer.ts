@@ -1,6 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
-import { bufferBatch, dateRows, dimensionRows, dropBuffered, pendingFrom, type Cell, type Pending } from './lake.buffer.js';
+import { bufferBatch, dateRows, dimensionRows, dropBuffered, dropBufferedEvents, pendingFrom, type Cell, type Pending } from './lake.buffer.js';
 import { DIMENSIONS, FACTS, TABLES, partitionPath, statePath, tenantPath, type FactName, type TableSpec } from './lake.tables.js';
 import { emptyTenant, tenantFrom, type SavedState, type TenantState } from './lake.state.js';
 import { decodeRows, encodeRows } from './parquet.codec.js';
@@ -192,7 +192,13 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
     const unpurged = [...s.unpurged].sort();
     return this.put(
       statePath(tenant),
-      JSON.stringify({ checkpoint: s.checkpoint, erased, ...(unpurged.length > 0 ? { unpurged } : {}), writtenAt: this.clock() }),
+      JSON.stringify({
+        checkpoint: s.checkpoint,
+        ...(s.log ? { log: s.log } : {}),
+        erased,
+        ...(unpurged.length > 0 ? { unpurged } : {}),
+        writtenAt: this.clock(),
+      }),
       'application/json',
     );
   }
@@ -221,14 +227,16 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       // nothing buffered, but an erasure a crash cut short: this flush finishes its purge
       const p = this.pending.get(tenant) ?? (s.unpurged.size > 0 ? pendingFrom(s) : undefined);
       if (!p) return;
+      if (p.drop.size > 0) dropBufferedEvents(p, p.drop);
       for (const t of FACT_TABLES) {
         const staged = p.rows[t.name as FactName];
         if (staged.length > 0) await this.writeFacts(tenant, t, staged);
       }
-      if (p.reassign.size > 0) await this.rewriteFacts(tenant, (t, row) => this.reassigned(t, row, p.reassign));
+      if (p.drop.size > 0) await this.rewriteFacts(tenant, (t, row) => (p.drop.has(String(row[column(t, 'event_id')])) ? null : 'same'));
       if (p.erase.size > 0) await this.purge(tenant, p.erase);
       if (p.dims) await this.writeDimensions(tenant, s);
-      if (p.erase.size > 0 && this.versioned) await this.dropOldVersions(tenant);
+      // the dropped rows may be an erased person's (an unmerge to a customer erased since): no older version keeps them
+      if ((p.erase.size > 0 || p.drop.size > 0) && this.versioned) await this.dropOldVersions(tenant);
       s.checkpoint = p.position;
       for (const id of p.erase) s.unpurged.delete(id);
       await this.saveState(tenant, s);
@@ -258,14 +266,6 @@ export class S3LakeWriter implements LakeWriter, LakeEraser {
       }
       await this.writeRows(t, key, [...merged.values()]);
     }
-  }
-
-  private reassigned(t: TableSpec, row: Cell[], to: ReadonlyMap<string, string>): Cell[] | 'same' {
-    const owner = to.get(String(row[column(t, 'event_id')]));
-    if (owner === undefined) return 'same';
-    const out = [...row];
-    out[column(t, 'customer_id')] = owner;
-    return out;
   }
 
   /**

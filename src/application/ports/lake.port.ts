@@ -79,7 +79,11 @@ export type LakeCustomerChange =
   | { readonly kind: 'seen'; readonly customerId: string; readonly firstSeenAt: number; readonly lastSeenAt: number }
   | { readonly kind: 'merged'; readonly customerId: string; readonly into: string }
   | { readonly kind: 'restored'; readonly customerId: string }
-  /** an unmerge gives these events back to the absorbed customer */
+  /**
+   * an unmerge gives these events back to the absorbed customer (`customerId`): their originals, in
+   * the survivor's stream, count no more (the copies in the absorbed customer's stream do, as in
+   * the 360 view), so their rows leave the lake
+   */
   | { readonly kind: 'reassigned'; readonly customerId: string; readonly eventIds: readonly string[] }
   | { readonly kind: 'erased'; readonly customerId: string };
 
@@ -116,6 +120,13 @@ export interface LakeWriter {
   flush(tenant: string): Promise<void>;
   /** drops the tenant's tables and checkpoint (a rebuild); the erased ids are kept */
   reset(tenant: string): Promise<void>;
+  /**
+   * the log the tenant's checkpoint is a position of, as setFollows recorded it (undefined: none
+   * recorded, such as a lake written before it was, or reset since). A writer without it cannot
+   * tell, and its projector does not ask.
+   */
+  follows?(tenant: string): Promise<string | undefined>;
+  setFollows?(tenant: string, log: string): Promise<void>;
 }
 
 /** Erasure's way into the lake: afterwards no file holds a row of these ids, and none ever will. */

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { StaticAuthenticator } from '../../../src/adapters/config/static-credentials.js';
+import { createHttpApp, loggableMessage } from '../../../src/adapters/http/app.js';
+import { ANALYTICS_QUERIES } from '../../../src/application/lake/analytics.params.js';
+import { syncIntake } from '../../../src/application/ingest/intake.js';
+import { makeHarness } from '../../support/harness.js';
+
+// An unexpected error (a 500) is logged with what it was: its name, its message and its cause's,
+// masked of the values a message may echo (logs carry ids and codes, never values), and the
+// stack's frames. A native engine's error (DuckDB's) has no frames: the message is what says it.
+
+const TOKEN = 'r'.repeat(40);
+
+const appThrowing = (err: Error) => {
+  const h = makeHarness();
+  const logged: { msg: string; fields: Record<string, unknown> }[] = [];
+  const app = createHttpApp({
+    core: h.core,
+    intake: syncIntake(h.core.ingest),
+    auth: new StaticAuthenticator([{ id: 'reader', tenant: 'acme', kind: 'token', secret: TOKEN, scopes: ['read'] }]),
+    sourceOf: () => h.web,
+    metrics: h.ports.metrics,
+    now: h.clock.now,
+    analytics: {
+      names: ANALYTICS_QUERIES,
+      run: async () => {
+        throw err;
+      },
+    },
+    logger: { info: () => {}, warn: () => {}, error: (msg, fields) => logged.push({ msg, fields: fields ?? {} }) },
+  });
+  return { app, logged };
+};
+
+describe('the log line of an unexpected error', () => {
+  it("carries the error's message and cause, masked of values, when it has no stack frames", async () => {
+    const err = Object.assign(new Error("Invalid Error: invalid TType in 'dana@example.com' +44 20 7946 0958"), {
+      cause: new Error('read of "/lake/fact_order/part-0.parquet" failed for ana@example.org'),
+    });
+    err.stack = err.message;
+    const { app, logged } = appThrowing(err);
+    const res = await app.request('/v1/analytics/customer-lifetime-value', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(500);
+    // the access log's line for the 500 follows it
+    expect(logged.map((l) => l.msg)).toEqual(['unexpected error', 'request refused']);
+    const line = JSON.stringify(logged);
+    expect(logged[0]!.fields.message).toBe('Invalid Error: invalid TType in <quoted> <digits>');
+    expect(logged[0]!.fields.cause).toBe('Error: read of <quoted> failed for <email>');
+    for (const value of ['dana@example.com', 'ana@example.org', '7946', 'part-0']) expect(line).not.toContain(value);
+  });
+
+  it('masks quoted parts, e-mail addresses and digit runs, and keeps the rest', () => {
+    expect(loggableMessage('IO Error: No files found that match the pattern "/x/y.parquet"')).toBe('IO Error: No files found that match the pattern <quoted>');
+    expect(loggableMessage('bad value bob@example.com for 4111 1111 1111 1111')).toBe('bad value <email> for <digits>');
+    expect(loggableMessage('x'.repeat(400))).toHaveLength(300);
+  });
+});
