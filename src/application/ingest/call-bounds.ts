@@ -119,16 +119,23 @@ export const MAX_KEPT_DEPTH = 4 * MAX_JSON_DEPTH;
 /**
  * JSON text of a value of any depth, built without recursion (JSON.stringify overflows the stack
  * on a value nested some thousands deep): undefined members are left out of objects and written as
- * null in arrays, as JSON.stringify does; a toJSON method (a Date) is honoured.
+ * null in arrays, as JSON.stringify does; a toJSON method (a Date) is honoured. A cycle (a library
+ * caller's object) throws a TypeError, as JSON.stringify does, rather than write forever.
  */
 export const deepJsonText = (value: unknown): string => {
   let out = '';
-  // work items: a value to write, or a literal piece of text
-  const work: ({ readonly v: unknown } | string)[] = [{ v: value }];
+  // the objects being written (a cycle would meet one again)
+  const open = new Set<object>();
+  // work items: a value to write, a literal piece of text, or the end of an object being written
+  const work: ({ readonly v: unknown } | { readonly done: object } | string)[] = [{ v: value }];
   while (work.length) {
     const item = work.pop()!;
     if (typeof item === 'string') {
       out += item;
+      continue;
+    }
+    if ('done' in item) {
+      open.delete(item.done);
       continue;
     }
     let v = item.v;
@@ -137,6 +144,9 @@ export const deepJsonText = (value: unknown): string => {
       out += typeof v === 'function' || typeof v === 'symbol' || v === undefined ? 'null' : (JSON.stringify(v) ?? 'null');
       continue;
     }
+    if (open.has(v)) throw new TypeError('Converting circular structure to JSON');
+    open.add(v);
+    work.push({ done: v });
     const parts: ({ readonly v: unknown } | string)[] = [];
     if (Array.isArray(v)) {
       parts.push('[');

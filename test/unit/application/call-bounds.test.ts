@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CALL_BYTES, MAX_JSON_DEPTH } from '../../../src/application/ingest/call-bounds.js';
+import { deepJsonText, MAX_CALL_BYTES, MAX_JSON_DEPTH } from '../../../src/application/ingest/call-bounds.js';
 import { QueuedIntake } from '../../../src/application/ingest/queued-intake.js';
 import type { IngestQueue, QueueRecord } from '../../../src/application/ports/ingest-queue.port.js';
 import { stableJson } from '../../../src/application/stable-json.js';
@@ -104,5 +104,20 @@ describe('stableJson', () => {
     let deep: unknown = [1];
     for (let i = 0; i < 20_000; i++) deep = { b: deep, a: undefined };
     expect(stableJson(deep)).toBe(`${'{"b":'.repeat(20_000)}[1]${'}'.repeat(20_000)}`);
+  });
+});
+
+describe('deepJsonText', () => {
+  it('writes what JSON.stringify writes, at any depth, and throws on a cycle rather than write forever', () => {
+    const date = new Date(Date.UTC(2026, 0, 1));
+    const shared = { s: 1 };
+    const values = [null, 1, 'x"y', [1, undefined, () => 2], { a: undefined, b: [shared, shared], d: date, n: Number.NaN, f: () => 1 }, []];
+    for (const v of values) expect(deepJsonText(v)).toBe(JSON.stringify(v));
+    let deep: unknown = [];
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    expect(deepJsonText(deep)).toBe(`${'{"a":'.repeat(20_000)}[]${'}'.repeat(20_000)}`);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    expect(() => deepJsonText(cyclic)).toThrow(TypeError);
   });
 });
