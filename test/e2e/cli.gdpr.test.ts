@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,19 @@ describe('c360 export', () => {
     expect(doc.metadata).toMatchObject({ requestedId: absorbed, customerId: survivor });
     for (const value of ['grace@example.com', 'Grace Hopper', '+442079460018']) expect(JSON.stringify(doc.events)).toContain(value);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+  });
+
+  it('leaves the file readable by the user only when it existed already world-readable', async () => {
+    const { survivor } = await grace();
+    const out = join(dir, 'existing.json');
+    await writeFile(out, 'old');
+    await chmod(out, 0o644);
+    const r = await c360('export', survivor, '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(out, 'utf8')).metadata.customerId).toBe(survivor);
+    // nothing left beside it
+    expect((await readdir(dir)).filter((f) => f.includes('existing'))).toEqual(['existing.json']);
   });
 
   it('prints the document on stdout without --out, and records the os user as the actor', async () => {

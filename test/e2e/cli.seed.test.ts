@@ -373,6 +373,39 @@ describe('c360 import --url: to a running server', () => {
   });
 });
 
+describe('c360 import --url: bounds', () => {
+  it('sends no line out of the bounds of a call (too deep, too large): each is listed as not sent, and its batch goes through', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    const key = (name: string) => lines.map((l) => new RegExp(`export ${name}=(\\S+)`).exec(l)?.[1]).find(Boolean)!;
+    try {
+      const file = join(dir, 'remote-bounds.ndjson');
+      const nest = (levels: number, messageId: string) =>
+        `{"type":"identify","messageId":"${messageId}","userId":"u-deep","traits":{"x":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}}`;
+      const text = [
+        JSON.stringify({ type: 'identify', messageId: 'rb1', userId: 'u-bounds', traits: { email: 'bounds@example.com' } }),
+        nest(20_000, 'deep'),
+        nest(98, 'd100'),
+        // 64 levels, as a call sent alone may be: taken inside a batch too
+        nest(62, 'd64'),
+        JSON.stringify({ type: 'track', messageId: 'big', userId: 'u-bounds', event: 'E', properties: { s: 'x'.repeat(40_000) } }),
+      ].join('\n');
+      await writeFile(file, `${text}\n`);
+      const r = await c360(['import', file, '--url', server.url, '--write-key', key('WRITE_KEY'), '--json'], { C360_STORE: 'memory' });
+      expect(r.code, r.err).toBe(0);
+      const result = r.json();
+      expect(result).toMatchObject({ lines: 5, sent: 2, rejected: 3, refusedByServer: 0, notSent: 3 });
+      expect(result.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
+        [2, 'NESTING_TOO_DEEP'],
+        [3, 'NESTING_TOO_DEEP'],
+        [5, 'CALL_TOO_LARGE'],
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 /** runs the bin as a process of its own (the server's lock names another pid, as with `npm start` in one shell and a job in another) */
 const bin = async (argv: string[], env: Record<string, string>) => {
   const child = spawn(process.execPath, [BIN, ...argv], { env: { ...process.env, C360_DEBUG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -258,6 +258,20 @@ describe('c360 import', () => {
     expect(again).toMatchObject({ lines: 2, accepted: 0, duplicate: 2, rejected: 0 });
   });
 
+  it('holds each line to the bounds of a call (64 levels, 32 KB): a line nested 20,000 deep or of 40 KB is quarantined, the import goes on', async () => {
+    const deep = `{"type":"identify","messageId":"deep-line","userId":"p1","traits":{"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}`;
+    const big = JSON.stringify({ type: 'track', messageId: 'big-line', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } });
+    const r = await c360('import', await file('bounds.ndjson', [deep, big, JSON.stringify(ada)].join('\n')), '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = r.json();
+    expect(report).toMatchObject({ lines: 3, rejected: 2 });
+    expect(report.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
+      [1, 'NESTING_TOO_DEEP'],
+      [2, 'CALL_TOO_LARGE'],
+    ]);
+    expect(typeof (await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('string');
+  });
+
   it('lists rejected lines in the human report', async () => {
     const path = await file('few.ndjson', `${JSON.stringify(ada)}\n{"type":"track"\n`);
     const r = await c360('import', path);

@@ -45,6 +45,16 @@ describe('nesting depth', () => {
     expect(listed.body.items.find((i: { id: string }) => i.id === res.body.error.quarantineId).payload).toBe(body);
   });
 
+  it(`takes a call ${MAX_JSON_DEPTH} levels deep in a batch as it takes one sent alone, and refuses one deeper either way`, async () => {
+    // the call is level 1, properties 2, x 3: 62 arrays in x make 64
+    const deepCall = (levels: number, i: number) => `{"type":"track","userId":"deep-${i}","event":"e","properties":{"x":${nested(levels)}}}`;
+    expect((await api.post('/v1/track', deepCall(MAX_JSON_DEPTH - 2, 1))).status).toBe(200);
+    const ok = await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 2, 2)}]}`);
+    expect([ok.status, ok.body.invalid]).toEqual([200, []]);
+    expect((await api.post('/v1/track', deepCall(MAX_JSON_DEPTH - 1, 3))).body.error.code).toBe('NESTING_TOO_DEEP');
+    expect((await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 1, 4)}]}`)).body.error.code).toBe('NESTING_TOO_DEEP');
+  });
+
   it('refuses it on every ingest route and on the JSON routes of the API', async () => {
     for (const type of ['identify', 'page', 'screen', 'group', 'alias']) {
       const res = await api.post(`/v1/${type}`, `{"userId":"deep","traits":${nested(5_000)}}`);
@@ -52,7 +62,8 @@ describe('nesting depth', () => {
     }
     const batch = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"deep","event":"e","properties":{"x":${nested(100_000)}}}]}`);
     expect(batch.status).toBe(400);
-    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 4)}` }] });
+    // a batch body may be 2 levels deeper (itself, its batch array): each call is held to 64 levels, as alone
+    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 2)}` }] });
     const merge = await api.admin('/v1/customers/c-1/merge', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

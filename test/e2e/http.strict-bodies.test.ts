@@ -35,6 +35,15 @@ describe('strict request bodies over HTTP', () => {
     await api?.close();
   });
 
+  it('refuses a consent dated before 2000 (a mistyped year, 0026 for 2026) with 400 naming at, and writes nothing', async () => {
+    // bob: the other tests here count ada's sms decisions
+    const res = await post(`/v1/customers/${bob}/consents`, { purpose: 'sms', status: 'withdrawn', at: '0026-12-06T00:00:00Z' });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'at' }] });
+    expect(res.body.error.message).toContain('before 2000-01-01T00:00:00.000Z');
+    expect(await smsHistory(bob)).toEqual([]);
+  });
+
   it('refuses a misspelled operationId on a consent, naming it, and writes nothing; the right spelling deduplicates the retry', async () => {
     const misspelled = { purpose: 'sms', status: 'withdrawn', operationID: 'op-1' };
     for (let i = 0; i < 2; i++) {

@@ -85,4 +85,52 @@ describe('ingestKinesisRecords', () => {
     // the two keys overlapped: b started before a was done
     expect(log.indexOf('start u-b-1')).toBeLessThan(log.indexOf('end u-a-4'));
   });
+  it('quarantines a record nested 20,000 deep (NESTING_TOO_DEEP), never a failure, and goes on with its key', async () => {
+    const h = makeHarness();
+    const text = `{"type":"identify","userId":"p1","writeKey":"wk-web","traits":{"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}`;
+    const records = [
+      { sequenceNumber: 'deep', partitionKey: 'p1', data: new TextEncoder().encode(text) },
+      record('p1', { type: 'identify', messageId: 'after-deep', userId: 'p1', writeKey: 'wk-web' }, false),
+    ];
+    const { failures, outcomes } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(failures).toEqual([]);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['quarantined', 'accepted']);
+    const held = outcomes[0]!.outcome as { quarantineId: string; error: { code: string } };
+    expect(held.error.code).toBe('NESTING_TOO_DEEP');
+    // kept whole as its text, without the write key
+    const entry = await h.ports.quarantine.get(TENANT, held.quarantineId);
+    expect(entry?.payload).toBe(text.replace('"writeKey":"wk-web",', ''));
+  });
+
+  it('holds stream records to the bounds of the HTTP API: 100 levels deep and 40 KB are quarantined', async () => {
+    const h = makeHarness();
+    let deep: unknown = 1;
+    for (let i = 0; i < 98; i++) deep = { a: deep };
+    const records = [
+      record('k', { type: 'identify', messageId: 'd100', userId: 'p1', traits: { x: deep } }),
+      record('k', { type: 'track', messageId: 'big', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } }),
+      record('k', { type: 'track', messageId: 'big-bare', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) }, writeKey: 'wk-web' }, false),
+    ];
+    const { failures, outcomes } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(failures).toEqual([]);
+    expect(outcomes.map((o) => [o.outcome.status, (o.outcome as { error?: { code: string } }).error?.code])).toEqual([
+      ['quarantined', 'NESTING_TOO_DEEP'],
+      ['quarantined', 'CALL_TOO_LARGE'],
+      ['quarantined', 'CALL_TOO_LARGE'],
+    ]);
+  });
+
+  it('quarantines a record whose processing fails the same way every time (a RangeError), and goes on with its key', async () => {
+    const h = makeHarness();
+    const ingest = h.core.ingest.ingest.bind(h.core.ingest);
+    vi.spyOn(h.core.ingest, 'ingest').mockRejectedValueOnce(new RangeError('Maximum call stack size exceeded')).mockImplementation(ingest);
+    const records = [record('a', track('u-a', 1)), record('a', track('u-a', 2))];
+    const { failures, outcomes } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth });
+    expect(failures).toEqual([]);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['quarantined', 'accepted']);
+    const held = outcomes[0]!.outcome as { quarantineId: string; error: { code: string; message: string } };
+    expect(held.error).toMatchObject({ code: 'INTERNAL_ERROR', message: expect.stringContaining('RangeError: Maximum call stack size exceeded') });
+    // kept as the call, replayed once the fault is gone
+    expect(await h.core.quarantine.replay(TENANT, held.quarantineId)).toMatchObject({ status: 'accepted' });
+  });
 });

@@ -1,13 +1,13 @@
-import { writeFile } from 'node:fs/promises';
 import { cliActor } from './actor.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Action, CommandContext } from './command-context.js';
 import { integer } from './options.js';
 import { plural } from './output.js';
+import { writePrivateFile } from './private-file.js';
 
 // `c360 erase|export|erasures`: GDPR from the command line. The actor recorded in the audit log
 // is `cli:<os user>`. An export holds personal data: with --out it goes to a file only the user
-// can read; otherwise to stdout, whatever --json says (JSON is its format).
+// can read (an existing file is replaced by one only the user can read); otherwise to stdout, whatever --json says (JSON is its format).
 
 const gdprCore = async (ctx: CommandContext) => (await ctx.session()).core;
 
@@ -65,7 +65,8 @@ const exportCustomer = async (ctx: CommandContext, id: string, out: string | und
     ctx.deps.io.stdout.write(text);
     return 0;
   }
-  await writeFile(out, text, { mode: 0o600 });
+  // 0600 even when the file exists already (writeFile's mode applies only to a file it creates)
+  await writePrivateFile(out, text);
   const { counts, customerId } = doc.metadata;
   ctx.out.result({ tenant: ctx.tenant, customerId, file: out, events: counts.events, customers: counts.streams });
   ctx.out.line(`exported ${plural(counts.events, 'event')} of ${plural(counts.streams, 'customer')} (survivor ${customerId}) to ${out}`);

@@ -3,6 +3,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
+import { callBoundsProblem } from '../../application/ingest/call-bounds.js';
 import type { IngestOutcome } from '../../application/ingest/ingest.use-case.js';
 import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
 import { CliError, describeError, EXIT } from './cli-error.js';
@@ -245,7 +246,7 @@ const importRemote = async (
   const target = remoteTarget(url, writeKey);
   const input = createReadStream(file);
   const records = format === 'csv' ? csvRecords(input, file) : ndjsonRecords(input);
-  // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call)
+  // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call, or out of bounds)
   const counts = { lines: 0, sent: 0, rejected: 0, refusedByServer: 0, notSent: 0 };
   const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
   const mark = new DoneMark();
@@ -304,6 +305,17 @@ const importRemote = async (
         continue;
       }
       const call = withId(record.line, record.call);
+      // out of the bounds every intake holds a call to (too deep, too large): not sent, as the server
+      // would refuse it (a line too deep would have it refuse the whole batch, or overflow the stack here)
+      const outOfBounds = callBoundsProblem(call);
+      if (outOfBounds) {
+        counts.rejected++;
+        counts.notSent++;
+        if (rejected.length < REPORT_LIMIT)
+          rejected.push({ line: record.line, code: outOfBounds.code, fields: outOfBounds.issues.map((i) => i.path), message: outOfBounds.message });
+        done();
+        continue;
+      }
       const n = JSON.stringify(call).length;
       if (batch.length >= MAX_BATCH_CALLS || (batch.length && bytes + n > MAX_BATCH_BYTES)) await flush();
       batch.push({ line: record.line, call, done });
@@ -341,13 +353,13 @@ const importRemote = async (
   );
   // each line counted once: sent (some of them refused by the server) or not sent
   out.line(
-    `  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent (${counts.refusedByServer.toLocaleString('en-US')} of them refused by the server, kept in its quarantine), ${counts.notSent.toLocaleString('en-US')} not sent (not a call)${stoppedAt === undefined ? '' : `, ${(counts.lines - counts.sent - counts.notSent).toLocaleString('en-US')} not sent (interrupted)`}`,
+    `  ${plural(counts.lines, 'line')}: ${counts.sent.toLocaleString('en-US')} sent (${counts.refusedByServer.toLocaleString('en-US')} of them refused by the server, kept in its quarantine), ${counts.notSent.toLocaleString('en-US')} not sent (not a call, or out of bounds)${stoppedAt === undefined ? '' : `, ${(counts.lines - counts.sent - counts.notSent).toLocaleString('en-US')} not sent (interrupted)`}`,
   );
   if (stoppedAt !== undefined) out.line(`  stopped at line ${stoppedAt} (interrupted): the rest of the file is not sent`);
   if (rejected.length) out.line('rejected lines:');
   for (const r of rejected)
     out.line(
-      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} ${r.quarantineId ? `-> quarantine ${r.quarantineId} on the server` : '(not sent: not a call)'}`,
+      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} ${r.quarantineId ? `-> quarantine ${r.quarantineId} on the server` : '(not sent)'}`,
     );
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')}`);
   if (stoppedAt !== undefined) return EXIT.interrupted;

@@ -1,3 +1,4 @@
+import { jsonDepth, MAX_JSON_DEPTH, tooDeepPath } from '../../application/ingest/call-bounds.js';
 import { formatPath } from '../../application/segment/segment.schema.js';
 import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 import { HttpError } from './errors.js';
@@ -39,8 +40,15 @@ export type BodyRead = { readonly ok: true; readonly text: string /** bytes, dec
 
 type Raw = { readonly ok: true; readonly bytes: Uint8Array } | BodyRefusal;
 
-/** JSON nesting allowed in any request body: objects and arrays, the top level counting as 1. */
-export const MAX_JSON_DEPTH = 64;
+// JSON nesting allowed in any request body (the same bound as a call's on every other intake)
+export { jsonDepth, MAX_JSON_DEPTH, tooDeepPath } from '../../application/ingest/call-bounds.js';
+
+/**
+ * JSON nesting allowed in a /v1/batch body: its calls sit two levels down (the body, its batch
+ * array), and each may be MAX_JSON_DEPTH deep as a call sent alone may (the core holds each call,
+ * with the batch's context merged in, to MAX_JSON_DEPTH).
+ */
+export const BATCH_BODY_DEPTH = MAX_JSON_DEPTH + 2;
 
 /** Content-Encoding values the API decodes; anything else is 415. */
 export const BODY_ENCODINGS = ['gzip', 'deflate'] as const;
@@ -366,40 +374,6 @@ export const jsonErrorWhere = (e: unknown): string => {
   return at ? `syntax error at position ${at[1]}` : 'syntax error';
 };
 
-/**
- * The deepest nesting of objects and arrays in JSON text, counted without parsing (brackets inside
- * strings do not count) and stopping once it passes `stopAbove`. Linear, no recursion, no allocation.
- */
-export const jsonDepth = (text: string, stopAbove = Number.POSITIVE_INFINITY): number => {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
-    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
-  }
-  return deepest;
-};
-
-/** The path of the first object or array nested deeper than `max` in a parsed value (walked without recursion). */
-export const tooDeepPath = (value: unknown, max: number): string | undefined => {
-  const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
-  while (stack.length) {
-    const { v, path } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (path.length >= max) return formatPath(path) || '(root)';
-    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
-    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
-  }
-  return undefined;
-};
-
 export type JsonParse =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly code: 'MALFORMED_JSON'; readonly message: string; readonly issues: { path: string; message: string }[] }
@@ -424,10 +398,11 @@ export const illFormed = (ill: IllFormedText): { code: 'BODY_NOT_UTF8'; message:
 };
 
 /**
- * JSON.parse, refusing empty text, nesting deeper than MAX_JSON_DEPTH (which would overflow the
- * stack of whatever walks it next) and a string with a lone surrogate (BODY_NOT_UTF8, naming its path).
+ * JSON.parse, refusing empty text, nesting deeper than `maxDepth` (which would overflow the stack
+ * of whatever walks it next) and a string with a lone surrogate (BODY_NOT_UTF8, naming its path).
+ * `maxDepth`: MAX_JSON_DEPTH, or BATCH_BODY_DEPTH for a /v1/batch body.
  */
-export const parseJson = (text: string): JsonParse => {
+export const parseJson = (text: string, maxDepth = MAX_JSON_DEPTH): JsonParse => {
   if (!/\S/.test(text))
     return { ok: false, code: 'MALFORMED_JSON', message: 'the request body is empty; send a JSON object', issues: [{ path: '(root)', message: 'empty' }] };
   let value: unknown;
@@ -441,16 +416,17 @@ export const parseJson = (text: string): JsonParse => {
       issues: [{ path: '(root)', message: 'not valid JSON' }],
     };
   }
-  if (jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) {
+  if (jsonDepth(text, maxDepth) <= maxDepth) {
     const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(value) : undefined;
     return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value };
   }
-  const path = tooDeepPath(value, MAX_JSON_DEPTH) ?? '(root)';
+  const path = tooDeepPath(value, maxDepth) ?? '(root)';
+  const levels = maxDepth === BATCH_BODY_DEPTH ? `${maxDepth} levels (${MAX_JSON_DEPTH} for each call of its batch array)` : `${maxDepth} levels`;
   return {
     ok: false,
     code: 'NESTING_TOO_DEEP',
-    message: `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path})`,
-    issues: [{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    message: `the request body nests objects and arrays deeper than ${levels} (at ${path})`,
+    issues: [{ path, message: `nested deeper than ${maxDepth} levels` }],
     value,
   };
 };

@@ -1,14 +1,14 @@
 import type { Context } from 'hono';
 import type { Principal } from '../../application/ports/access.port.js';
 import type { AppEnv, Gate } from './auth.js';
-import { parseJson, readBody, unreadable, type BodyRefusal } from './body.js';
+import { BATCH_BODY_DEPTH, MAX_JSON_DEPTH, parseJson, readBody, unreadable, type BodyRefusal } from './body.js';
 import { HttpError } from './errors.js';
 import type { HttpDeps } from './http.deps.js';
 
 // The body of an ingest route (Segment calls, interest capture): auth by header or body writeKey,
 // a bounded read (gzip and deflate decoded, the bound on the decoded bytes), JSON of any content
 // type (the SDKs send application/json, text/plain from sendBeacon, or a form type with a gzip
-// body), at most MAX_JSON_DEPTH deep. Unreadable JSON is kept in the quarantine, then refused; so
+// body), at most MAX_JSON_DEPTH deep (a batch body BATCH_BODY_DEPTH: each of its calls MAX_JSON_DEPTH). Unreadable JSON is kept in the quarantine, then refused; so
 // is a body refused before it could be parsed (too large, cut short, not UTF-8, an encoding that
 // does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES decoded and its size, never
 // more. A body refused while still compressed (or in an encoding that is unknown or does not
@@ -163,7 +163,7 @@ export const receiveIngestBody = async (
           : `its first ${excerpt.kept} bytes were kept`;
     throw new HttpError(refused.code, `${refused.message}; ${kept} in the quarantine`, refused.issues, refused.headers, { quarantineId });
   }
-  const parsed = parseJson(read.text);
+  const parsed = parseJson(read.text, what === 'batch' ? BATCH_BODY_DEPTH : MAX_JSON_DEPTH);
   const value = parsed.ok || parsed.code !== 'MALFORMED_JSON' ? parsed.value : undefined;
   principal ??= gate.ingestByWriteKey(isObject(value) && typeof value.writeKey === 'string' ? value.writeKey : undefined, address);
   principal = sourced(principal, c.req.header(SOURCE_HEADER));

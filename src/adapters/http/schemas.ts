@@ -288,7 +288,10 @@ export const CustomerExport = lazy(() =>
 export const ConsentRequest = strictBody({
   purpose: z.string().min(1).max(64).openapi({ example: 'marketing', description: "matched case-insensitively, as Segment's categoryPreferences" }),
   status: z.enum(['granted', 'withdrawn']),
-  at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'when the person decided; default now; at most 5 minutes ahead' }),
+  at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: 'when the person decided; default now; from 2000-01-01T00:00:00Z to at most 5 minutes ahead' }),
   source: z
     .string()
     .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must name a system (letters, digits, _ . : -, at most 64); it is stored unencrypted')

@@ -4,8 +4,10 @@ import { decodeKinesisRecord, type DecodeContext } from './kinesis.record.js';
 
 // A batch of Kinesis records -> the ingest use case; shared by the polling consumer and the Lambda
 // handler. What cannot be decoded or attributed goes to the quarantine and is done (a poison pill
-// must not block its shard); only unexpected errors (a store that is down) are failures, returned
-// by sequence number so the shard is read again from the first of them.
+// must not block its shard); so does a record whose processing fails with an error that would
+// fail the same way on every try (a RangeError, a TypeError of ours: see isDeterministic), kept
+// to be replayed once fixed. Only other errors (a store that is down) are failures, returned by
+// sequence number so the shard is read again from the first of them.
 
 export type KinesisInputRecord = {
   readonly sequenceNumber: string;
@@ -30,6 +32,15 @@ export type KinesisIngestResult = { readonly failures: readonly string[]; readon
 
 export type SourceOf = (tenant: string, name: string) => IngestSource;
 
+/**
+ * Whether an error says the record would fail the same way however often it is read again: a
+ * RangeError (a stack overflow, an invalid length), a ReferenceError or SyntaxError, a TypeError
+ * without a cause (a fault of the code; fetch's network failure is a TypeError with one). A
+ * store's error (StoreUnavailable, a client's error) is not: the record is read again.
+ */
+export const isDeterministic = (e: unknown): boolean =>
+  e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError || (e instanceof TypeError && e.cause === undefined);
+
 const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRecord, ctx: DecodeContext): Promise<IngestOutcome> => {
   const decoded = decodeKinesisRecord(record.data, ctx);
   if (!decoded.ok) {
@@ -37,11 +48,24 @@ const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRec
     return { status: 'quarantined', quarantineId, error: decoded.reason };
   }
   const { tenant, source, call, receivedAt } = decoded.value;
-  // a bare call (not our envelope) is received when Kinesis took it, and placed by its sequence
-  // number: a redelivery is the same call, an equal record another one (see derivedMessageId)
-  return receivedAt === undefined
-    ? core.ingest.ingest(tenant, sourceOf(tenant, source), call, record.arrivedAt, record.sequenceNumber)
-    : core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt);
+  try {
+    // a bare call (not our envelope) is received when Kinesis took it, and placed by its sequence
+    // number: a redelivery is the same call, an equal record another one (see derivedMessageId)
+    return await (receivedAt === undefined
+      ? core.ingest.ingest(tenant, sourceOf(tenant, source), call, record.arrivedAt, record.sequenceNumber)
+      : core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt));
+  } catch (e) {
+    if (!isDeterministic(e)) throw e;
+    // kept as a call (replayed once the fault is fixed); the shard goes on. Not kept (the
+    // quarantine out of reach): a failure, read again
+    const error = {
+      code: 'INTERNAL_ERROR',
+      message: `processing this record failed (${(e as Error).name}: ${(e as Error).message}); it is kept here to be replayed once the fault is fixed`,
+      issues: [],
+    };
+    const quarantineId = await core.quarantine.hold(tenant, source, call, error, receivedAt ?? record.arrivedAt);
+    return { status: 'quarantined', quarantineId, error };
+  }
 };
 
 export const ingestKinesisRecords = async (

@@ -1,5 +1,6 @@
 import { consentDecidedAt, consentPurpose } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { isCalendarDateTime, OBSERVED_AT_FLOOR } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
 import { PendingStream } from '../commands/pending-stream.js';
@@ -65,8 +66,17 @@ export class ConsentUseCase {
     }
     const now = this.ports.clock.now();
     const statedAt = request.at === undefined ? now : Date.parse(request.at);
-    if (Number.isNaN(statedAt))
-      throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
+    // a day that exists (Date.parse takes 2024-02-30 for March 1st), as a call's timestamp must be
+    if (Number.isNaN(statedAt) || (request.at !== undefined && !isCalendarDateTime(request.at)))
+      throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time on a day that exists, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);
+    // the floor of every stated time (a call's timestamp too): a mistyped year (0026 for 2026) would
+    // be answered as recorded, yet outranked by any later decision, so it would have no effect
+    if (statedAt < OBSERVED_AT_FLOOR)
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `at (${request.at}) is before ${new Date(OBSERVED_AT_FLOOR).toISOString()}, the earliest time taken; check the year`,
+        ['at'],
+      );
     if (statedAt > now + MAX_FUTURE_MS)
       throw new DomainError('VALIDATION_FAILED', `at (${request.at}) is in the future; send the time the person decided`, ['at']);
     // a few minutes ahead is a clock's skew, forgiven: the decision is dated when it was received

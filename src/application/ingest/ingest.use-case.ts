@@ -13,6 +13,7 @@ import type { QuarantineIntake, QuarantineReason } from '../ports/quarantine.por
 import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
+import { callBoundsProblem, deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
 import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
@@ -64,15 +65,17 @@ export class IngestUseCase {
 
   /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
   /** `position`: the call's place in its batch (see derivedMessageId) */
+  /** `asSent`: a batch's call before the batch's context was merged into `raw` (its size is the call's, see callBoundsProblem) */
   async tryIngest(
     tenant: string,
     source: IngestSource,
     raw: unknown,
     receivedAt = this.ports.clock.now(),
     position: number | string = 0,
+    asSent: unknown = raw,
   ): Promise<IngestOutcome> {
     try {
-      return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt, position);
+      return await this.ingestValid(tenant, source, this.parse(raw, asSent), raw, receivedAt, position);
     } catch (e) {
       if (e instanceof Rejected) return { status: 'rejected', error: e.reason };
       if (e instanceof DomainError) {
@@ -120,7 +123,7 @@ export class IngestUseCase {
       const slice = batch.slice(start, start + BATCH_CONCURRENCY);
       const done = await Promise.all(
         slice.map((call, i) =>
-          this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, options.indexes?.[start + i] ?? start + i),
+          this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, options.indexes?.[start + i] ?? start + i, call),
         ),
       );
       done.forEach((o, i) => {
@@ -155,9 +158,9 @@ export class IngestUseCase {
   }
 
   /** A batch member: an unexpected failure is reported as a refusal of its own (and kept), never thrown. */
-  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number, position: number): Promise<IngestOutcome> {
+  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number, position: number, asSent: unknown): Promise<IngestOutcome> {
     try {
-      return await this.tryIngest(tenant, source, raw, receivedAt, position);
+      return await this.tryIngest(tenant, source, raw, receivedAt, position, asSent);
     } catch (e) {
       // the store out of reach is said as such (the batch's other calls may have been stored)
       const code = e instanceof StoreUnavailable ? 'STORE_UNAVAILABLE' : 'INTERNAL_ERROR';
@@ -165,7 +168,10 @@ export class IngestUseCase {
     }
   }
 
-  private parse(raw: unknown): SegmentCall {
+  private parse(raw: unknown, asSent: unknown): SegmentCall {
+    // before anything walks it: a call nested thousands deep would overflow the stack of the walks below
+    const outOfBounds = callBoundsProblem(raw, asSent);
+    if (outOfBounds) throw new Rejected(outOfBounds);
     const parsed = SegmentCall.safeParse(raw);
     if (!parsed.success) {
       const issues = zodIssues(parsed.error);
@@ -352,7 +358,10 @@ export class IngestUseCase {
     intake?: QuarantineIntake | undefined,
   ): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
     const id = this.ports.ids.newId();
-    const payload = withoutWriteKey(raw);
+    // a payload too deep for the stores' serializers (a call refused as NESTING_TOO_DEEP) is kept as
+    // its JSON text: whole, and, as text, not replayed as a call
+    const plain = withoutWriteKey(raw);
+    const payload = deeperThan(plain, MAX_KEPT_DEPTH) ? deepJsonText(plain) : plain;
     const matchKeys = quarantineMatchKeys(this.ports, tenant, payload);
     await this.ports.quarantine.put({
       id,

@@ -5,6 +5,7 @@ import { chunkRecords, recordBytes, type IngestQueue, type QueuedCall, type Queu
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
+import { callBoundsProblem } from './call-bounds.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
 import type { AcceptOutcome, BatchOptions, CallIntake } from './intake.js';
 import type { IngestSource, IngestUseCase } from './ingest.use-case.js';
@@ -65,6 +66,8 @@ export class QueuedIntake implements CallIntake {
       // each call's place in the request as sent (the route may have refused some before), as the
       // sync path and a replay of the batch's quarantine entry number it: one derived id for all three
       (at) => options.indexes?.[at] ?? at,
+      // each call's size is its own, before the batch's context was merged into it
+      batch,
     );
     if (refused.length) {
       const entry = refusedBatchEntry(
@@ -104,6 +107,7 @@ export class QueuedIntake implements CallIntake {
     hold: (index: number, call: unknown, reason: QuarantineReason) => Promise<AcceptOutcome | undefined> = (_i, call, reason) =>
       this.deps.ingest.quarantine(tenant, source, call, reason, receivedAt),
     positionOf: (index: number) => number = (index) => index,
+    asSent: readonly unknown[] = calls,
   ): Promise<AcceptOutcome[]> {
     const { queue } = this.deps;
     const out: AcceptOutcome[] = new Array(calls.length);
@@ -114,6 +118,12 @@ export class QueuedIntake implements CallIntake {
     const ready: Prepared[] = [];
     for (const [index, received] of calls.entries()) {
       const raw = withoutWriteKey(received);
+      // out of bounds (too deep, too large) before anything walks it, as the sync path refuses it
+      const outOfBounds = callBoundsProblem(raw, asSent[index]);
+      if (outOfBounds) {
+        await refuse(index, raw, outOfBounds);
+        continue;
+      }
       const parsed = SegmentCall.safeParse(raw);
       if (!parsed.success) {
         const issues = zodIssues(parsed.error);

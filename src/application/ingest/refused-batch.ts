@@ -1,4 +1,5 @@
 import type { QuarantineReason } from '../ports/quarantine.port.js';
+import { deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
 import { withoutWriteKey } from './call-shape.js';
 
 // The calls of one batch request that were refused are kept together in ONE quarantine entry,
@@ -41,7 +42,11 @@ export const refusedBatchEntry = (
     payload: {
       ...(isObject(body) ? body : {}),
       // a write key is a credential: never kept, at the top or in a call
-      batch: refused.map((r) => withoutWriteKey(r.call)),
+      // a call too deep for the stores' serializers as its JSON text (replayed, it is refused again)
+      batch: refused.map((r) => {
+        const call = withoutWriteKey(r.call);
+        return deeperThan(call, MAX_KEPT_DEPTH) ? deepJsonText(call) : call;
+      }),
       refused: refused.map((r) => ({ index: r.index, ...r.reason })),
     },
     reason: { code: BATCH_CALLS_REFUSED, message, issues },

@@ -76,16 +76,23 @@ describe('recording consent', () => {
     expect(other).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', path: ['operationId'] });
   });
 
-  it('refuses a time that is not ISO 8601 or lies in the future, naming the field', async () => {
+  it('refuses a time that is not ISO 8601, not a day that exists, before 2000 or in the future, naming the field', async () => {
     const h = makeHarness();
     const id = await customer(h);
-    for (const at of ['yesterday', iso(h.clock.now() + 2 * HOUR)]) {
+    for (const at of ['yesterday', iso(h.clock.now() + 2 * HOUR), '0026-12-06T00:00:00Z', '1999-12-31T23:59:59.999Z', '2024-02-30T00:00:00Z']) {
       expect(await domainError(consents(h).record(TENANT, id, { purpose: 'email', status: 'granted', at }, { actor: 'a' }))).toMatchObject({
         code: 'VALIDATION_FAILED',
         path: ['at'],
       });
     }
     expect((await view360(h, id)).consents).toEqual({});
+  });
+
+  it('takes 2000-01-01T00:00:00Z itself, the floor of every stated time', async () => {
+    const h = makeHarness();
+    const id = await customer(h);
+    const r = await consents(h).record(TENANT, id, { purpose: 'email', status: 'granted', at: '2000-01-01T00:00:00Z' }, { actor: 'a' });
+    expect(r).toMatchObject({ status: 'granted', at: '2000-01-01T00:00:00.000Z', duplicate: false });
   });
 
   it('refuses an unknown customer, and an empty purpose', async () => {

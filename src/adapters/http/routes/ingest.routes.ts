@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { MAX_CALL_BYTES } from '../../../application/ingest/call-bounds.js';
 import type { AcceptOutcome } from '../../../application/ingest/intake.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
 import { mergeBatchDefaults } from '../../../application/ingest/call-shape.js';
@@ -14,7 +15,8 @@ import { BatchResult, errors, jsonBody, schemaOf, SegmentBatchBody, SegmentCallB
 // Segment's HTTP Tracking API, so existing client libraries work unchanged: same paths, same
 // auth (write key as Basic user name or body writeKey), same limits, same {"success": true}.
 
-export const CALL_LIMIT = 32 * 1024;
+/** Segment's limit of one call (the core holds every intake to it) */
+export const CALL_LIMIT = MAX_CALL_BYTES;
 export const BATCH_LIMIT = 500 * 1024;
 /**
  * Calls per /v1/batch request. Segment bounds a batch by bytes only, but 500 KB of near-empty

@@ -1,0 +1,168 @@
+import { utf8Bytes } from '../ports/commit-checks.js';
+import type { QuarantineReason } from '../ports/quarantine.port.js';
+import { formatPath } from '../segment/segment.schema.js';
+import { withoutWriteKey } from './call-shape.js';
+
+// The bounds of one Segment call, the same on every intake: the HTTP API (a body is refused before
+// it is parsed further), a Kinesis record (ours or another producer's), `c360 import`, the queued
+// intake and the core used as a library (IngestUseCase checks every call it is handed). Checked
+// before anything walks the call: a value nested thousands deep overflows the stack of any
+// recursive walk (a payload hash, JSON.stringify, a store's serializer), and such a call must be
+// refused as invalid and quarantined, never throw.
+
+/** JSON nesting allowed in a call or a request body: objects and arrays, the top level counting as 1. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Segment's limit of one call: its JSON, UTF-8, without the write key (a credential, never kept). */
+export const MAX_CALL_BYTES = 32 * 1024;
+
+/**
+ * The deepest nesting of objects and arrays in JSON text, counted without parsing (brackets inside
+ * strings do not count) and stopping once it passes `stopAbove`. Linear, no recursion, no allocation.
+ */
+export const jsonDepth = (text: string, stopAbove = Number.POSITIVE_INFINITY): number => {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92 /* \ */) i++;
+      else if (ch === 34 /* " */) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
+  }
+  return deepest;
+};
+
+const isWalked = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
+/**
+ * Whether a value nests objects and arrays deeper than `max` (the top level counting as 1). Walked
+ * without recursion and without building paths, so it is cheap on the calls that pass.
+ */
+export const deeperThan = (value: unknown, max: number): boolean => {
+  if (!isWalked(value)) return false;
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length) {
+    const v = stack.pop() as object;
+    const d = depths.pop()!;
+    if (d > max) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      if (!isWalked(x)) continue;
+      stack.push(x);
+      depths.push(d + 1);
+    }
+  }
+  return false;
+};
+
+/** The path of the first object or array nested deeper than `max` in a parsed value (walked without recursion). */
+export const tooDeepPath = (value: unknown, max: number): string | undefined => {
+  const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= max) return formatPath(path) || '(root)';
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
+  }
+  return undefined;
+};
+
+/** The refusal of a value nested deeper than MAX_JSON_DEPTH (`what`: the call, the request body, the record). */
+export const nestingTooDeep = (value: unknown, what = 'the call'): QuarantineReason => {
+  const path = tooDeepPath(value, MAX_JSON_DEPTH) ?? '(root)';
+  return {
+    code: 'NESTING_TOO_DEEP',
+    message: `${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at ${path})`,
+    issues: [{ path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+  };
+};
+
+const kb = (n: number) => `${Math.round(n / 1024)} KB`;
+
+/** The refusal of a call over MAX_CALL_BYTES (`path`: where it is, e.g. `(root)` or `batch[3]`). */
+export const callTooLarge = (path = '(root)'): QuarantineReason => ({
+  code: 'CALL_TOO_LARGE',
+  message: `the call is larger than Segment's limit of ${kb(MAX_CALL_BYTES)} per call; send less data per call`,
+  issues: [{ path, message: `at most ${MAX_CALL_BYTES} bytes` }],
+});
+
+/** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
+export const callBytes = (call: unknown): number => {
+  const text = JSON.stringify(withoutWriteKey(call)) ?? '';
+  // at most 3 bytes per UTF-16 unit: most calls are measured without counting
+  return text.length * 3 <= MAX_CALL_BYTES ? text.length : utf8Bytes(text);
+};
+
+/**
+ * Why a call is out of bounds, or undefined. `asSent`: the call whose size counts when it differs
+ * from `call` (a batch's call before the batch's shared context was merged into it: the limit is on
+ * the call as sent, as the HTTP intake measures it).
+ */
+export const callBoundsProblem = (call: unknown, asSent: unknown = call): QuarantineReason | undefined => {
+  if (deeperThan(call, MAX_JSON_DEPTH)) return nestingTooDeep(call);
+  if (asSent !== call && deeperThan(asSent, MAX_JSON_DEPTH)) return nestingTooDeep(asSent);
+  return callBytes(asSent) > MAX_CALL_BYTES ? callTooLarge() : undefined;
+};
+
+/**
+ * How deep a payload the quarantine keeps as a value: well past any call (a batch entry wraps its
+ * calls in a few levels), well within what JSON.stringify and the stores' walks take.
+ */
+export const MAX_KEPT_DEPTH = 4 * MAX_JSON_DEPTH;
+
+/**
+ * JSON text of a value of any depth, built without recursion (JSON.stringify overflows the stack
+ * on a value nested some thousands deep): undefined members are left out of objects and written as
+ * null in arrays, as JSON.stringify does; a toJSON method (a Date) is honoured. A cycle (a library
+ * caller's object) throws a TypeError, as JSON.stringify does, rather than write forever.
+ */
+export const deepJsonText = (value: unknown): string => {
+  let out = '';
+  // the objects being written (a cycle would meet one again)
+  const open = new Set<object>();
+  // work items: a value to write, a literal piece of text, or the end of an object being written
+  const work: ({ readonly v: unknown } | { readonly done: object } | string)[] = [{ v: value }];
+  while (work.length) {
+    const item = work.pop()!;
+    if (typeof item === 'string') {
+      out += item;
+      continue;
+    }
+    if ('done' in item) {
+      open.delete(item.done);
+      continue;
+    }
+    let v = item.v;
+    if (isWalked(v) && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
+    if (!isWalked(v)) {
+      out += typeof v === 'function' || typeof v === 'symbol' || v === undefined ? 'null' : (JSON.stringify(v) ?? 'null');
+      continue;
+    }
+    if (open.has(v)) throw new TypeError('Converting circular structure to JSON');
+    open.add(v);
+    work.push({ done: v });
+    const parts: ({ readonly v: unknown } | string)[] = [];
+    if (Array.isArray(v)) {
+      parts.push('[');
+      v.forEach((x, i) => parts.push(...(i ? [','] : []), { v: x }));
+      parts.push(']');
+    } else {
+      parts.push('{');
+      let first = true;
+      for (const [k, x] of Object.entries(v)) {
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        parts.push(`${first ? '' : ','}${JSON.stringify(k)}:`, { v: x });
+        first = false;
+      }
+      parts.push('}');
+    }
+    for (let i = parts.length - 1; i >= 0; i--) work.push(parts[i]!);
+  }
+  return out;
+};

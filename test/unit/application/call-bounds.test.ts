@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { deepJsonText, MAX_CALL_BYTES, MAX_JSON_DEPTH } from '../../../src/application/ingest/call-bounds.js';
+import { QueuedIntake } from '../../../src/application/ingest/queued-intake.js';
+import type { IngestQueue, QueueRecord } from '../../../src/application/ports/ingest-queue.port.js';
+import { stableJson } from '../../../src/application/stable-json.js';
+import { encodeKinesisCall } from '../../../src/adapters/kinesis/kinesis.record.js';
+import { makeHarness } from '../../support/harness.js';
+import { accepted, quarantined, TENANT } from './ingest-support.js';
+
+// The bounds of one call hold on every intake, the core used as a library included: nested deeper
+// than MAX_JSON_DEPTH (64) or larger than MAX_CALL_BYTES (32 KB), a call is refused as invalid and
+// kept in the quarantine, as the HTTP API refuses it; never a RangeError, however deep.
+
+/** an identify call whose traits.x holds `{"a":` `levels` times (the call itself is 2 levels more) */
+const nested = (levels: number, over: Record<string, unknown> = {}) => {
+  let inner: unknown = 1;
+  for (let i = 0; i < levels; i++) inner = { a: inner };
+  return { type: 'identify', userId: 'p1', traits: { x: inner }, ...over };
+};
+
+describe('call bounds in the core', () => {
+  it('quarantines a call nested 20,000 deep as NESTING_TOO_DEEP, keeping it whole as text, and takes the next call', async () => {
+    const h = makeHarness();
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, nested(20_000, { messageId: 'deep' })));
+    expect(q.error.code).toBe('NESTING_TOO_DEEP');
+    expect(q.error.issues[0]!.path).toMatch(/^traits\.x\.a\.a/);
+    const entry = await h.ports.quarantine.get(TENANT, q.quarantineId);
+    expect(typeof entry?.payload).toBe('string');
+    expect((entry!.payload as string).length).toBe(JSON.stringify({ type: 'identify', userId: 'p1', traits: { x: 1 }, messageId: 'deep' }).length + 20_000 * 6);
+    // not a call any more: a replay says so
+    await expect(h.core.quarantine.replay(TENANT, q.quarantineId)).resolves.toMatchObject({ status: 'rejected', error: { code: 'NOT_REPLAYABLE' } });
+    accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p1', traits: { x: 1 } }));
+  });
+
+  it('holds calls to 64 levels as the HTTP API does: 64 is taken, 65 and 100 are refused', async () => {
+    const h = makeHarness();
+    expect(MAX_JSON_DEPTH).toBe(64);
+    // the call is level 1, traits 2: 62 objects in traits.x make 64
+    accepted(await h.core.ingest.ingest(TENANT, h.web, nested(62, { messageId: 'd64' })));
+    expect(quarantined(await h.core.ingest.ingest(TENANT, h.web, nested(63, { messageId: 'd65' }))).error.code).toBe('NESTING_TOO_DEEP');
+    expect(quarantined(await h.core.ingest.ingest(TENANT, h.web, nested(98, { messageId: 'd100' }))).error.code).toBe('NESTING_TOO_DEEP');
+  });
+
+  it('refuses a call over 32 KB as CALL_TOO_LARGE, keeping it; a write key does not count', async () => {
+    const h = makeHarness();
+    const call = (bytes: number, over: Record<string, unknown> = {}) => {
+      const base = { type: 'identify', userId: 'p1', messageId: `big-${bytes}`, traits: { note: '' }, ...over };
+      return { ...base, traits: { note: 'x'.repeat(bytes - JSON.stringify(base).length) } };
+    };
+    accepted(await h.core.ingest.ingest(TENANT, h.web, call(MAX_CALL_BYTES, { writeKey: 'wk-not-counted' })));
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call(MAX_CALL_BYTES + 1)));
+    expect(q.error).toMatchObject({ code: 'CALL_TOO_LARGE', issues: [{ path: '(root)' }] });
+    expect(await h.ports.quarantine.get(TENANT, q.quarantineId)).toMatchObject({ payload: call(MAX_CALL_BYTES + 1) });
+    // 40 KB of 2-byte characters (20,000 of them)
+    const twoByte = { type: 'identify', userId: 'p1', messageId: 'big-e', traits: { note: 'é'.repeat(20_000) } };
+    expect(quarantined(await h.core.ingest.ingest(TENANT, h.web, twoByte)).error.code).toBe('CALL_TOO_LARGE');
+  });
+
+  it('refuses a deep call of a batch by itself: the others are taken, and the entry keeps the others replayable', async () => {
+    const h = makeHarness();
+    const ok = { type: 'identify', messageId: 'b-ok', userId: 'p2', traits: { email: 'p2@example.com' } };
+    const bad = { type: 'identify', messageId: 'b-bad', userId: 'p3' };
+    const outcomes = await h.core.ingest.ingestBatch(TENANT, h.web, { batch: [ok, nested(5_000, { messageId: 'b-deep' }), bad] });
+    expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'quarantined', 'accepted']);
+    const q = outcomes[1] as Extract<(typeof outcomes)[number], { status: 'quarantined' }>;
+    expect(q.error.code).toBe('NESTING_TOO_DEEP');
+    const entry = await h.ports.quarantine.get(TENANT, q.quarantineId);
+    expect((entry!.payload as { batch: unknown[] }).batch).toEqual([expect.stringMatching(/^\{"type":"identify".*"messageId":"b-deep"\}$/)]);
+  });
+
+  it('measures a batch call without the context the batch shares', async () => {
+    const h = makeHarness();
+    const half = 'x'.repeat(MAX_CALL_BYTES / 2);
+    const outcomes = await h.core.ingest.ingestBatch(TENANT, h.web, {
+      context: { note: half },
+      batch: [{ type: 'identify', messageId: 'ctx-1', userId: 'p4', traits: { note: half } }],
+    });
+    expect(outcomes.map((o) => o.status)).toEqual(['accepted']);
+  });
+
+  it('refuses the same calls in the queued intake, before they reach the queue', async () => {
+    const h = makeHarness();
+    const sent: QueueRecord[] = [];
+    const queue: IngestQueue = {
+      limits: { maxRecords: 500, maxBytes: 5_000_000, maxRecordBytes: 1_000_000 },
+      send: async (records) => {
+        sent.push(...records);
+        return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
+      },
+    };
+    const intake = new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+    const deep = await intake.one(TENANT, h.web, nested(20_000));
+    expect(deep).toMatchObject({ status: 'quarantined', error: { code: 'NESTING_TOO_DEEP' } });
+    const big = await intake.one(TENANT, h.web, { type: 'track', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } });
+    expect(big).toMatchObject({ status: 'quarantined', error: { code: 'CALL_TOO_LARGE' } });
+    const batch = await intake.batch(TENANT, h.web, { batch: [nested(100), { type: 'identify', userId: 'p1', messageId: 'q-ok' }] });
+    expect(batch.map((o) => o.status)).toEqual(['quarantined', 'queued']);
+    expect(sent).toHaveLength(1);
+  });
+});
+
+describe('stableJson', () => {
+  it('writes a value of any depth', () => {
+    let deep: unknown = [1];
+    for (let i = 0; i < 20_000; i++) deep = { b: deep, a: undefined };
+    expect(stableJson(deep)).toBe(`${'{"b":'.repeat(20_000)}[1]${'}'.repeat(20_000)}`);
+  });
+});
+
+describe('deepJsonText', () => {
+  it('writes what JSON.stringify writes, at any depth, and throws on a cycle rather than write forever', () => {
+    const date = new Date(Date.UTC(2026, 0, 1));
+    const shared = { s: 1 };
+    const values = [null, 1, 'x"y', [1, undefined, () => 2], { a: undefined, b: [shared, shared], d: date, n: Number.NaN, f: () => 1 }, []];
+    for (const v of values) expect(deepJsonText(v)).toBe(JSON.stringify(v));
+    let deep: unknown = [];
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    expect(deepJsonText(deep)).toBe(`${'{"a":'.repeat(20_000)}[]${'}'.repeat(20_000)}`);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    expect(() => deepJsonText(cyclic)).toThrow(TypeError);
+  });
+});
