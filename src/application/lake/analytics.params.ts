@@ -125,23 +125,39 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
   }
 };
 
+const isQuery = (name: string): name is AnalyticsQueryName => (ANALYTICS_QUERIES as readonly string[]).includes(name);
+
 export type AnalyticsParams = Readonly<Record<string, string | number>>;
 
 /**
- * The queries answered a page at a time where a caller pages them (the HTTP route, the CLI): the
- * column their rows are ordered by, one row per value. `limit` and `cursor` are the caller's, not
- * the query's: the query answers every row, the caller keeps the page after the cursor.
+ * Every query is answered a page at a time (the HTTP route, the console, the CLI given a limit), so
+ * one request's rows, and the memory and time to send them, are bounded whatever the lake holds.
+ * rfm-segmentation pages by its ordering column (one row per value: a page starts after the last
+ * value of the one before); the others by position in the query's own order (a page starts after
+ * the rows of the pages before). `limit` and `cursor` are the caller's, not the query's.
  */
-export const PAGED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string>>> = { 'rfm-segmentation': 'customer_id' };
+export const KEYED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string>>> = { 'rfm-segmentation': 'customer_id' };
 export const ANALYTICS_PAGE = { defaultLimit: 100, maxLimit: 1_000 } as const;
 export const PAGE_PARAMS = ['limit', 'cursor'] as const;
 
-const isQuery = (name: string): name is AnalyticsQueryName => (ANALYTICS_QUERIES as readonly string[]).includes(name);
+/** where a page starts: after the row whose ordering column holds `key`, or after `offset` rows */
+export type AnalyticsPosition = { readonly key: string } | { readonly offset: number };
+export type AnalyticsPageRequest = { readonly limit: number; readonly after?: AnalyticsPosition | undefined };
 
-/** The query-string names a query takes: its parameters, and where the caller pages it, `limit` and `cursor`. */
+/** The position of a page's start as the CLI writes it: the last key printed, or the rows printed before. */
+export const positionText = (p: AnalyticsPosition): string => ('key' in p ? p.key : String(p.offset));
+
+/** A cursor as the CLI takes it (`--param cursor=`): a key for a keyed query, a count of rows for the others. */
+export const parsePositionText = (name: string, raw: string): AnalyticsPosition => {
+  if (isQuery(name) && KEYED_ANALYTICS[name] !== undefined) return { key: raw };
+  if (!/^\d{1,15}$/.test(raw)) throw bad('cursor', 'must be the number of rows of the pages before (as printed with the page)');
+  return { offset: Number(raw) };
+};
+
+/** The query-string names a query takes: its parameters, and where the caller pages it (`paged`), `limit` and `cursor`. */
 export const analyticsParamNames = (name: string, paged: boolean, score?: ScoreConfig): readonly string[] => [
   ...(isQuery(name) ? queryParamNames(name, score) : []),
-  ...(paged && name in PAGED_ANALYTICS ? PAGE_PARAMS : []),
+  ...(paged && isQuery(name) ? PAGE_PARAMS : []),
 ];
 
 /** The names among `raw` that the query does not take, in the order given. */
@@ -167,24 +183,12 @@ export const oneValueEach = (multi: Readonly<Record<string, readonly string[]>>)
   return out;
 };
 
-/** The page size of a paged query: `limit` (1 to the maximum), or the default without it. */
+/** The page size of a query: `limit` (1 to the maximum), or the default without it. */
 export const analyticsPageLimit = (raw: string | undefined): number => {
   if (raw === undefined) return ANALYTICS_PAGE.defaultLimit;
   const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(n >= 1 && n <= ANALYTICS_PAGE.maxLimit)) throw bad('limit', `must be an integer from 1 to ${ANALYTICS_PAGE.maxLimit}`);
   return n;
-};
-
-/** The page of a paged query's rows after `after` (a value of its ordering column), and that column's value on the last row when more follow. */
-export const pageAnalyticsRows = <R extends Readonly<Record<string, unknown>>>(
-  rows: readonly R[],
-  key: string,
-  limit: number,
-  after: string | undefined,
-): { readonly rows: R[]; readonly last?: string } => {
-  const rest = after === undefined ? rows : rows.filter((r) => String(r[key]) > after);
-  const page = rest.slice(0, limit);
-  return rest.length > limit && page.length > 0 ? { rows: page, last: String(page.at(-1)![key]) } : { rows: page };
 };
 
 /** The query's parameters from raw strings; a bad or unknown one is a 400 naming it. */
