@@ -1,5 +1,5 @@
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
-import { isCalendarDateTime } from '../../domain/shared/bounds.js';
+import { currencyCode, isCalendarDateTime } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 
 // The ten analytics queries and their parameters. "Now" and every threshold is a parameter (the
@@ -32,6 +32,8 @@ type Spec =
     }
   | { readonly kind: 'text'; readonly pattern: RegExp; readonly hint: string; readonly default?: string }
   | { readonly kind: 'date'; readonly default?: string }
+  /** a code of the ISO 4217 table, in any case: upper-cased, as ingest takes it */
+  | { readonly kind: 'currency'; readonly default: string }
   | { readonly kind: 'instant' };
 
 // DuckDB binds a whole number as a BIGINT: no bound may exceed the safe integers
@@ -47,7 +49,7 @@ export const NOW_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) 
 /** every parameter a query may take, with its default (the score thresholds are the view's) */
 export const paramSpecs = (score: ScoreConfig = DEFAULT_SCORE_CONFIG): Readonly<Record<string, Spec>> => ({
   now: { kind: 'instant' },
-  currency: { kind: 'text', pattern: /^[A-Z]{3}$/, hint: 'an ISO currency code such as USD', default: score.currency },
+  currency: { kind: 'currency', default: score.currency },
   ...Object.fromEntries(score.recencyDays.map((d, i) => [`recency_days_${i + 1}`, days(d)])),
   ...Object.fromEntries(score.frequencyOrders.map((d, i) => [`frequency_orders_${i + 1}`, int(d)])),
   ...Object.fromEntries(score.monetaryMinor.map((d, i) => [`monetary_minor_${i + 1}`, int(d)])),
@@ -113,6 +115,11 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
     case 'text':
       if (!spec.pattern.test(raw)) throw bad(field, `must be ${spec.hint}`);
       return raw;
+    case 'currency': {
+      const code = /^[A-Za-z]{3}$/.test(raw) ? currencyCode(raw) : undefined;
+      if (code === undefined) throw bad(field, 'must be an ISO 4217 currency code such as USD');
+      return code;
+    }
     case 'date':
       if (!DATE.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
       return raw;

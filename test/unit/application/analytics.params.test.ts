@@ -131,3 +131,19 @@ describe('the query string', () => {
     for (const limit of ['0', '1001', 'ten', '2.5']) expect(refusal(() => analyticsPageLimit(limit)).path).toEqual(['limit']);
   });
 });
+
+describe('currency', () => {
+  it('takes a code of the ISO 4217 table in any case, upper-cased, as ingest does; refuses another, naming currency', () => {
+    for (const [raw, code] of [
+      ['jpy', 'JPY'],
+      ['Eur', 'EUR'],
+      ['USD', 'USD'],
+    ] as const)
+      expect(parse('monthly-revenue', { currency: raw }).params.currency).toBe(code);
+    for (const currency of ['XYZ', 'ABC', 'US', 'EURO', ' eur', 'u$d']) {
+      const e = refusal(() => parse('monthly-revenue', { currency }));
+      expect(e.path, currency).toEqual(['currency']);
+      expect(e.message).toBe('analytics parameter currency: must be an ISO 4217 currency code such as USD');
+    }
+  });
+});
