@@ -124,7 +124,9 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
       if (!DATE.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
       return raw;
     case 'number': {
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
+      // plain decimal digits only: Number() also reads 0x10, 0b10000, 1.6e1 and 1e2 (and blanks)
+      if (!/^-?\d{1,20}(\.\d{1,20})?$/.test(raw)) throw bad(field, `must be ${rangeText(spec)}, in plain decimal digits`);
+      const n = Number(raw);
       const inRange = Number.isFinite(n) && (!spec.integer || Number.isInteger(n)) && (spec.above ? n > spec.min : n >= spec.min) && n <= spec.max;
       if (!inRange) throw bad(field, `must be ${rangeText(spec)}`);
       return n;
@@ -198,6 +200,36 @@ export const analyticsPageLimit = (raw: string | undefined): number => {
   return n;
 };
 
+/**
+ * The thresholds that must ascend, each below the next: a score's bands (recency days 5, 4, 3, 2 at
+ * or below each; orders and revenue 2, 3, 4, 5 at or above each), as the score config requires of
+ * the view's, and the medium band's lower bound below the high band's (churn, CLV).
+ */
+const ORDERED: readonly (readonly string[])[] = [
+  ['recency_days_1', 'recency_days_2', 'recency_days_3', 'recency_days_4'],
+  ['frequency_orders_1', 'frequency_orders_2', 'frequency_orders_3', 'frequency_orders_4'],
+  ['monetary_minor_1', 'monetary_minor_2', 'monetary_minor_3', 'monetary_minor_4'],
+  ['churn_medium', 'churn_high'],
+  ['clv_medium_minor', 'clv_high_minor'],
+];
+
+/** A 400 naming both thresholds of the first pair out of order (the one given first, where only one was given). */
+const refuseUnordered = (params: Readonly<Record<string, string | number>>, given: ReadonlySet<string>): void => {
+  for (const chain of ORDERED)
+    for (let i = 1; i < chain.length; i++) {
+      const [a, b] = [chain[i - 1]!, chain[i]!];
+      const [x, y] = [params[a], params[b]];
+      if (typeof x !== 'number' || typeof y !== 'number' || x < y) continue;
+      const shown = (f: string, v: number) => `${f} ${v}${given.has(f) ? '' : ' (its default)'}`;
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `analytics parameters ${a} and ${b}: ${shown(a, x)} must be below ${shown(b, y)}`,
+        [given.has(a) || !given.has(b) ? a : b],
+        { fields: [a, b] },
+      );
+    }
+};
+
 /** The query's parameters from raw strings; a bad or unknown one is a 400 naming it. */
 export const parseAnalyticsParams = (
   name: string,
@@ -219,6 +251,7 @@ export const parseAnalyticsParams = (
     const spec = specs[field]!;
     if (params[field] === undefined && 'default' in spec && spec.default !== undefined) params[field] = spec.default;
   }
+  refuseUnordered(params, new Set(Object.keys(raw).filter((k) => raw[k] !== undefined)));
   const nowMs = typeof params.now === 'number' ? params.now : now;
   delete params.now;
   params.now_ms = nowMs;
