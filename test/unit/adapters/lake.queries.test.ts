@@ -218,6 +218,23 @@ describe('the ten analytics queries on a hand-built lake', () => {
     ]);
   });
 
+  it('answer as of now: a customer first seen after it is left out, one seen again after it was last seen at their activity up to it', async () => {
+    const feb15 = String(Date.UTC(2025, 1, 15));
+    // c5 was first seen on 20 March: not yet a customer on 15 February (nor c4, merged into c1)
+    for (const q of ['customer-lifetime-value', 'churn-risk', 'rfm-segmentation']) {
+      const ids = (await run(q, { now: feb15 })).map((r) => r.customer_id).sort();
+      expect(ids, q).toEqual(['c1', 'c2', 'c3']);
+    }
+    expect((await run('customer-lifetime-value', { now: String(Date.UTC(2025, 0, 15)) })).map((r) => [r.customer_id, r.orders, r.clv_minor])).toEqual([
+      ['c1', 1, 10_000],
+    ]);
+    // c2 was last seen on 5 March (o4), but on 15 February their latest activity was o3 on 20 January
+    const churn = by(await run('churn-risk', { now: feb15 }), 'customer_id');
+    expect(churn.get('c2')).toMatchObject({ orders: 1, days_since_last_order: 25, days_since_last_seen: 25 });
+    // c3, last seen on 1 February, keeps their own last seen
+    expect(churn.get('c3')).toMatchObject({ days_since_last_seen: 13 });
+  });
+
   it('use no population quantiles, so one customer never moves another', () => {
     for (const q of lake.lake.analytics.names) expect(querySql(q), q).not.toMatch(/ntile|percent_rank|cume_dist|quantile|percentile|median/i);
   });
