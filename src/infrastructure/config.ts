@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { IdentityRules } from '../domain/identity/rules.js';
 import { DEFAULT_SCORE_CONFIG } from '../domain/projection/scores.js';
+import { currencyCode } from '../domain/shared/bounds.js';
 import { CHANNELS } from '../domain/customer/customer.events.js';
 import { closestName } from '../domain/shared/names.js';
 import type { PhoneRegion } from '../domain/identity/identifier.js';
@@ -101,10 +102,11 @@ const Env = z.object({
     .string()
     .regex(/^\s*([a-z0-9][a-z0-9-]{0,62}\s*(,\s*|$))*$/, 'a comma-separated list of tenants (lower-case letters, digits and dashes)')
     .optional(),
+  // a code of the ISO 4217 table (any case, upper-cased as ingest does): XYZ would count every order as another currency's
   C360_SCORE_CURRENCY: z
     .string()
-    .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code')
-    .default('USD'),
+    .default('USD')
+    .transform((v, ctx) => currencyCode(v) ?? (ctx.addIssue({ code: 'custom', message: 'an ISO 4217 currency code such as USD' }), z.NEVER)),
   C360_IDENTITY_RULES_FILE: optionalText,
   /** JSON: {"crm": {"priority": 50, "channel": "crm"}, ...} */
   C360_SOURCES: optionalText,

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatRows, writeChunks } from '../../src/adapters/cli/analytics.command.js';
 import { main } from '../../src/infrastructure/cli.js';
 
 // `c360 analytics` and `c360 quality` through the bin's own composition on the embedded store: the
@@ -46,7 +47,43 @@ describe('c360 analytics', () => {
     for (const r of rows) expect(r.churn_risk).toBeGreaterThanOrEqual(0);
   });
 
-  it('pages rfm-segmentation with --param limit and cursor (every row without them)', async () => {
+  it('writes every row of a large answer chunk by chunk, as the same CSV and JSON a whole answer gives', async () => {
+    const chunks = async function* () {
+      yield [{ a: 1, b: 'x,"y"' }];
+      yield [];
+      yield [
+        { a: 2, b: null },
+        { a: 3, b: 'z' },
+      ];
+    };
+    const whole = [
+      { a: 1, b: 'x,"y"' },
+      { a: 2, b: null },
+      { a: 3, b: 'z' },
+    ];
+    for (const format of ['csv', 'json'] as const) {
+      let text = '';
+      expect(await writeChunks(chunks(), format, (s) => (text += s))).toBe(3);
+      expect(text).toBe(formatRows(whole, format));
+      let none = '';
+      await writeChunks((async function* () {})(), format, (s) => (none += s));
+      expect(none).toBe(formatRows([], format));
+    }
+    const params = ['--param', 'level=product', '--param', 'from_date=2020-01-01', '--param', 'to_date=2025-12-31'];
+    const json = await c360(['analytics', 'demand-forecast-base', '--format', 'json', ...params]);
+    expect(json.code, json.err).toBe(0);
+    const rows = JSON.parse(json.out) as { item: string; date_key: string }[];
+    expect(json.out).toBe(`${JSON.stringify(rows, null, 2)}\n`);
+    expect(rows.length).toBeGreaterThan(1_000);
+    expect(json.err).toBe(`${rows.length.toLocaleString('en-US')} rows\n`);
+    const csv = await c360(['analytics', 'demand-forecast-base', '--format', 'csv', ...params]);
+    const lines = csv.out.split('\n');
+    expect(lines[0]).toBe('item,date_key,units,revenue_minor,units_ma7,units_ma28');
+    expect(lines.slice(1, -1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(rows.map((r) => `${r.item},${r.date_key}`));
+    expect(lines.at(-1)).toBe('');
+  });
+
+  it('pages rfm-segmentation and the other queries with --param limit and cursor (every row without them)', async () => {
     const csv = async (...params: string[]) => {
       const r = await c360(['analytics', 'rfm-segmentation', '--format', 'csv', ...params.flatMap((p) => ['--param', p])]);
       expect(r.code, r.err).toBe(0);
@@ -72,10 +109,26 @@ describe('c360 analytics', () => {
     const bad = await c360(['analytics', 'rfm-segmentation', '--param', 'limit=0']);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/limit=0: must be an integer between 1 and 1000/);
-    // another query takes no limit: named as unknown
+    // every query pages: churn-risk by position in its order, its cursor the rows printed before
+    const lines = async (...params: string[]) => {
+      const r = await c360(['analytics', 'churn-risk', '--format', 'csv', ...params.flatMap((p) => ['--param', p])]);
+      expect(r.code, r.err).toBe(0);
+      return { rows: r.out.trim().split('\n').slice(1), err: r.err };
+    };
+    const churn = await lines();
+    expect(churn.rows).toHaveLength(12);
+    const page1 = await lines('limit=5');
+    expect(page1.rows).toEqual(churn.rows.slice(0, 5));
+    expect(page1.err).toBe('5 rows; the next page: --param cursor=5\n');
+    const page3 = await lines('limit=5', 'cursor=10');
+    expect(page3.rows).toEqual(churn.rows.slice(10));
+    expect(page3.err).toBe('2 rows\n');
+    const badCursor = await c360(['analytics', 'churn-risk', '--param', 'cursor=user-1']);
+    expect(badCursor.code).toBe(2);
+    expect(badCursor.err).toMatch(/analytics parameter cursor: must be the number of rows of the pages before/);
     const other = await c360(['analytics', 'churn-risk', '--param', 'limit=5', '--param', 'colour=red']);
     expect(other.code).toBe(2);
-    expect(other.err).toMatch(/unknown analytics parameters "limit", "colour" for churn-risk/);
+    expect(other.err).toMatch(/unknown analytics parameter "colour" for churn-risk/);
   });
 
   it('names a bad parameter and an unknown query, exiting 2 (a usage error)', async () => {

@@ -57,7 +57,7 @@ describe('engagement over HTTP (in-memory store)', () => {
     }
     const id = (await api.lookup('user_id:shopper-1')).body.customerId as string;
     const all = await engagements(id, '?limit=100');
-    expect(all.body).toMatchObject({ sent: 3, suppressed: 1 });
+    expect(all.body).toMatchObject({ sent: 3, suppressed: 1, olderDecisionsDropped: 0 });
     expect(all.body.items.map((d: { offerId: string }) => d.offerId)).toEqual(['electronics-1', 'books-3-for-2', 'cpt-collect', 'cpt-collect']);
     expect(h.notifier.published.map((n) => n.offerId)).toEqual(['cpt-collect', 'books-3-for-2', 'electronics-1']);
     const seen = await drain(async (cursor) => {

@@ -91,12 +91,8 @@ describe('GET /v1/analytics/{query}', () => {
     expect(r.body.error.code).toBe('VALIDATION_FAILED');
     expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['colour', 'shape']);
     expect(r.body.error.message).toBe(
-      'unknown analytics parameters "colour", "shape" for churn-risk; the parameters it accepts are now, churn_inactive_days, churn_high, churn_medium',
+      'unknown analytics parameters "colour", "shape" for churn-risk; the parameters it accepts are now, churn_inactive_days, churn_high, churn_medium, limit, cursor',
     );
-    // limit and cursor page rfm-segmentation only
-    const limited = await get('/v1/analytics/churn-risk?limit=5', 'tok-acme-reader-0123456789');
-    expect(limited.status).toBe(400);
-    expect(limited.body.error.issues).toEqual([{ path: 'limit', message: 'not a parameter of churn-risk' }]);
     const rfm = await get('/v1/analytics/rfm-segmentation?colour=red', 'tok-acme-reader-0123456789');
     expect(rfm.body.error.message).toMatch(/^unknown analytics parameter "colour" for rfm-segmentation; .*, monetary_minor_4, limit, cursor$/);
   });
@@ -172,5 +168,56 @@ describe('GET /v1/analytics/{query}', () => {
     const badCursor = await get('/v1/analytics/rfm-segmentation?cursor=not-one-of-ours', token);
     expect(badCursor.status).toBe(400);
     expect(badCursor.body.error.issues[0].path).toBe('cursor');
+  });
+
+  it('pages every query: a bounded default page, limit and cursor, the rows of all pages those of the whole query in its order', async () => {
+    const token = 'tok-initech-reader-01234567';
+    // a query with a row per customer answers the default page, not every customer
+    for (const query of ['customer-lifetime-value', 'churn-risk']) {
+      const first = await get(`/v1/analytics/${query}?now=2027-01-01`, token);
+      expect(first.status, query).toBe(200);
+      expect(first.body.count, query).toBe(100);
+      const rest = await get(`/v1/analytics/${query}?now=2027-01-01&cursor=${first.body.next}`, token);
+      expect(rest.body.count, query).toBe(3);
+      expect(rest.body.next, query).toBeUndefined();
+      const all = await lake.lake.analytics.run('initech', query, { now: '2027-01-01' });
+      expect([...first.body.rows, ...rest.body.rows], query).toEqual(all);
+    }
+    const acme = 'tok-acme-reader-0123456789';
+    for (const [query, params] of [
+      ['customer-lifetime-value', 'now=2027-01-01'],
+      ['monthly-revenue', 'now=2027-01-01'],
+      ['cohort-retention', 'now=2027-01-01'],
+      ['product-performance', 'now=2027-01-01'],
+      ['churn-risk', 'now=2027-01-01'],
+      ['channel-funnel', 'now=2027-01-01'],
+      ['rfm-segmentation', 'now=2027-01-01'],
+      ['product-affinity', 'now=2027-01-01&min_orders=1'],
+      ['geographic-revenue', 'now=2027-01-01'],
+      ['demand-forecast-base', 'now=2027-01-01&level=product&from_date=2025-01-01&to_date=2025-03-31'],
+    ] as const) {
+      const all = await lake.lake.analytics.run('acme', query, Object.fromEntries(new URLSearchParams(params)));
+      expect(all.length, query).toBeGreaterThan(2);
+      // three to four pages of each
+      const limit = Math.max(1, Math.ceil(all.length / 4));
+      const walked: unknown[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await get(`/v1/analytics/${query}?${params}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, acme);
+        expect(page.status, query).toBe(200);
+        expect(page.body.count, query).toBeLessThanOrEqual(limit);
+        walked.push(...page.body.rows);
+        cursor = page.body.next;
+        pages++;
+      } while (cursor && pages <= all.length);
+      expect(walked, query).toEqual(all);
+      expect(pages, query).toBe(Math.ceil(all.length / limit));
+    }
+    // a cursor of the other kind (rfm-segmentation's to churn-risk) is not one this query handed out
+    const rfm = await get('/v1/analytics/rfm-segmentation?limit=1', acme);
+    const mixed = await get(`/v1/analytics/churn-risk?cursor=${rfm.body.next}`, acme);
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.issues[0].path).toBe('cursor');
   });
 });

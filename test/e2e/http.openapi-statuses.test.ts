@@ -509,6 +509,12 @@ describe('the OpenAPI document lists every error status each route answers, and 
       parseAnalyticsParams(name, raw, now);
       return [];
     },
+    page: async (_tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>) => {
+      if (fault.current === 'failing') throw new Error('lake failed');
+      parseAnalyticsParams(name, raw, now);
+      return { rows: [] };
+    },
+    chunks: async function* () {},
   };
   const app = createHttpApp({ ...deps, analytics });
   const noLake = createHttpApp(deps);

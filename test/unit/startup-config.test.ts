@@ -131,3 +131,13 @@ describe('credentials-file mode', () => {
     }
   });
 });
+
+describe('C360_SCORE_CURRENCY', () => {
+  it('is a code of the ISO 4217 table in any case, upper-cased as ingest takes it; another is refused at start-up', () => {
+    expect(loadConfig({ C360_STORE: 'memory', C360_SCORE_CURRENCY: 'eur' }).scoreCurrency).toBe('EUR');
+    expect(loadConfig({ C360_STORE: 'memory', C360_SCORE_CURRENCY: ' jpy ' }).scoreCurrency).toBe('JPY');
+    expect(loadConfig({ C360_STORE: 'memory' }).scoreCurrency).toBe('USD');
+    for (const code of ['XYZ', 'EURO', 'US'])
+      expect(() => loadConfig({ C360_STORE: 'memory', C360_SCORE_CURRENCY: code }), code).toThrow(/C360_SCORE_CURRENCY: an ISO 4217 currency code such as USD/);
+  });
+});

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { ANALYTICS_PAGE, type AnalyticsQueryName, PAGED_ANALYTICS, pageAnalyticsRows } from '../../application/lake/analytics.params.js';
+import { ANALYTICS_PAGE, type AnalyticsPageRequest, parsePositionText, positionText } from '../../application/lake/analytics.params.js';
 import type { AnalyticsRow } from '../../application/ports/lake.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { CliError, describeError, EXIT } from './cli-error.js';
@@ -23,7 +23,7 @@ export const registerAnalytics = (program: Command, action: Action): void => {
     .addOption(new Option('--format <format>', 'table, csv or json').choices(['table', 'csv', 'json']).default('table'))
     .option(
       '--param <name=value>',
-      'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable); rfm-segmentation also takes limit and cursor (a page; every row without them)',
+      'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable); also limit and cursor (a page, whose next cursor is printed on stderr; every row without them)',
       collect,
       [],
     )
@@ -75,31 +75,79 @@ export const formatRows = (rows: readonly AnalyticsRow[], format: 'table' | 'csv
   return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c] ?? null))))].join('\n')}\n`;
 };
 
-/** limit and cursor of a paged query (--param limit=100 --param cursor=<the last customer id printed>): every row without them */
-const pageOf = (query: string, params: Record<string, string>): { key: string; limit: number; after?: string | undefined } | undefined => {
-  const key = PAGED_ANALYTICS[query as AnalyticsQueryName];
-  if (key === undefined || (params.limit === undefined && params.cursor === undefined)) return undefined;
+/** limit and cursor (--param limit=100 --param cursor=<as printed with the page before>): a page; without either, every row */
+const pageOf = (query: string, params: Record<string, string>): AnalyticsPageRequest | undefined => {
+  if (params.limit === undefined && params.cursor === undefined) return undefined;
   const { limit: raw = String(ANALYTICS_PAGE.defaultLimit), cursor } = params;
   delete params.limit;
   delete params.cursor;
   const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(limit >= 1 && limit <= ANALYTICS_PAGE.maxLimit))
     throw new CliError(`--param limit=${raw}: must be an integer between 1 and ${ANALYTICS_PAGE.maxLimit}`, EXIT.usage);
-  return { key, limit, after: cursor };
+  return { limit, after: cursor === undefined ? undefined : parsePositionText(query, cursor) };
 };
+
+/** every row, written a chunk at a time as CSV or JSON (the same text formatRows gives): never every row in memory */
+export const writeChunks = async (chunks: AsyncIterable<readonly AnalyticsRow[]>, format: 'csv' | 'json', write: (s: string) => void): Promise<number> => {
+  let count = 0;
+  let columns: string[] | undefined;
+  for await (const rows of chunks) {
+    if (rows.length === 0) continue;
+    if (format === 'json') write(`${count === 0 ? '[\n' : ',\n'}${rows.map((r) => `  ${JSON.stringify(r, null, 2).replaceAll('\n', '\n  ')}`).join(',\n')}`);
+    else {
+      if (columns === undefined) {
+        columns = Object.keys(rows[0]!);
+        write(`${columns.join(',')}\n`);
+      }
+      const cols = columns;
+      write(`${rows.map((r) => cols.map((c) => csvCell(r[c] ?? null)).join(',')).join('\n')}\n`);
+    }
+    count += rows.length;
+  }
+  if (format === 'json') write(count === 0 ? '[]\n' : '\n]\n');
+  else if (count === 0) write('\n');
+  return count;
+};
+
+const asUsage = (e: unknown): unknown =>
+  // an unknown query or a bad --param: the command line was wrong, as for --param limit
+  e instanceof DomainError && e.code === 'VALIDATION_FAILED' ? new CliError(describeError(e), EXIT.usage) : e;
 
 const analytics = async (ctx: CommandContext, query: string, options: { format: 'table' | 'csv' | 'json'; param: string[] }): Promise<number> => {
   const params = parseParams(options.param);
-  const page = pageOf(query, params);
+  const format = ctx.out.json ? 'json' : options.format;
+  const out = (s: string) => ctx.deps.io.stdout.write(s);
+  const page = (() => {
+    try {
+      return pageOf(query, params);
+    } catch (e) {
+      throw asUsage(e);
+    }
+  })();
   const lake = await openLake(ctx);
   await lake.catchUp(ctx.tenant);
-  const all = await lake.analytics.run(ctx.tenant, query, params).catch((e: unknown) => {
-    // an unknown query or a bad --param: the command line was wrong, as for --param limit
-    throw e instanceof DomainError && e.code === 'VALIDATION_FAILED' ? new CliError(describeError(e), EXIT.usage) : e;
-  });
-  const { rows, last } = page ? pageAnalyticsRows(all, page.key, page.limit, page.after) : { rows: all, last: undefined };
-  ctx.deps.io.stdout.write(formatRows(rows, ctx.out.json ? 'json' : options.format));
-  ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}${last === undefined ? '' : `; the next page: --param cursor=${last}`}\n`);
+  if (page !== undefined) {
+    const { rows, next } = await lake.analytics.page(ctx.tenant, query, params, page).catch((e: unknown) => {
+      throw asUsage(e);
+    });
+    out(formatRows(rows, format));
+    ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}${next === undefined ? '' : `; the next page: --param cursor=${positionText(next)}`}\n`);
+    return EXIT.ok;
+  }
+  const chunks = lake.analytics.chunks(ctx.tenant, query, params);
+  let count: number;
+  try {
+    if (format === 'table') {
+      // a table's columns are as wide as their widest cell: this format holds every row (csv and json stream)
+      const rows: AnalyticsRow[] = [];
+      for await (const chunk of chunks) rows.push(...chunk);
+      out(formatRows(rows, 'table'));
+      count = rows.length;
+    } else count = await writeChunks(chunks, format, out);
+  } catch (e) {
+    throw asUsage(e);
+  }
+  ctx.deps.io.stderr.write(`${plural(count, 'row')}\n`);
   return EXIT.ok;
 };
 

@@ -1,3 +1,4 @@
+import { type AnalyticsPosition, type AnalyticsQueryName, KEYED_ANALYTICS } from '../../application/lake/analytics.params.js';
 import { HttpError } from './errors.js';
 
 // Cursors are opaque to clients: base64url of a small JSON position. A cursor marks the last item
@@ -26,6 +27,16 @@ export const decodeCursor = <T>(cursor: string, isValid: (v: unknown) => v is T)
 export type IdPosition = { readonly q: string };
 export const isIdPosition = (v: unknown): v is IdPosition =>
   typeof v === 'object' && v !== null && typeof (v as IdPosition).q === 'string' && /^[\w.:-]{1,128}$/.test((v as IdPosition).q);
+
+/** An analytics cursor: the last key of a keyed query's page (as other lists' cursors), or the rows of the pages before. */
+export const encodeAnalyticsCursor = (p: AnalyticsPosition): string => encodeCursor('key' in p ? { q: p.key } : { o: p.offset });
+
+const isOffset = (v: unknown): v is { o: number } =>
+  typeof v === 'object' && v !== null && Number.isSafeInteger((v as { o: unknown }).o) && (v as { o: number }).o >= 0;
+
+/** The page start a cursor names, of the kind the query pages by: another is 400 naming cursor. */
+export const analyticsCursor = (query: string, cursor: string): AnalyticsPosition =>
+  KEYED_ANALYTICS[query as AnalyticsQueryName] !== undefined ? { key: decodeCursor(cursor, isIdPosition).q } : { offset: decodeCursor(cursor, isOffset).o };
 
 type TimelineItem = { readonly eventId: string; readonly observedAt?: string | undefined };
 type TimelinePosition = { readonly t: string; readonly e: string };

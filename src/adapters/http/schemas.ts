@@ -277,9 +277,10 @@ export const CustomerExport = lazy(() =>
       ),
       quarantine: z.object({ entries: z.array(z.unknown()), note: z.string() }),
       engagement: z.object({
-        decisions: z
-          .array(z.unknown())
-          .openapi({ description: 'every engagement decision (sent or suppressed, with its reason) of the cluster, newest first' }),
+        decisions: z.array(z.unknown()).openapi({
+          description:
+            "the cluster's latest 100 engagement decisions (sent or suppressed, with its reason), newest first, as the 360 view keeps them; every decision is an EngagementDecided event in events",
+        }),
       }),
     })
     .openapi('CustomerExport', { description: "everything held about the customer's identity cluster, personal values decrypted" }),

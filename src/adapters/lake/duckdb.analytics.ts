@@ -1,7 +1,14 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { readFileSync } from 'node:fs';
-import { ANALYTICS_QUERIES, parseAnalyticsParams } from '../../application/lake/analytics.params.js';
-import type { AnalyticsQueries, AnalyticsRow } from '../../application/ports/lake.port.js';
+import {
+  ANALYTICS_PAGE,
+  ANALYTICS_QUERIES,
+  type AnalyticsPageRequest,
+  type AnalyticsQueryName,
+  KEYED_ANALYTICS,
+  parseAnalyticsParams,
+} from '../../application/lake/analytics.params.js';
+import type { AnalyticsPage, AnalyticsQueries, AnalyticsRow } from '../../application/ports/lake.port.js';
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
 import { DuckDbLakeWriter } from './duckdb.lake-writer.js';
 import { dropStaleSnapshots, lit, snapshotTenant, type Snapshot } from './lake.files.js';
@@ -23,6 +30,8 @@ const plain = (v: unknown): string | number | boolean | null => {
   if (v instanceof Date) return v.toISOString().slice(0, 10);
   return String(v);
 };
+
+const plainRow = (r: Record<string, unknown>): AnalyticsRow => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)]));
 
 /**
  * Makes every lake table a view over the tenant's files (an empty table where there are none), as
@@ -75,17 +84,68 @@ export class DuckDbAnalytics implements AnalyticsQueries {
   ) {}
 
   async run(tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]> {
-    const { query, params } = parseAnalyticsParams(name, raw, this.clock(), this.score);
-    const sql = querySql(query);
-    const values: Record<string, DuckDBValue> = {};
-    for (const p of usedParams(sql)) values[p] = params[p] as DuckDBValue;
+    const rows: AnalyticsRow[] = [];
+    for await (const chunk of this.chunks(tenant, name, raw)) rows.push(...chunk);
+    return rows;
+  }
+
+  async page(tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>, page: AnalyticsPageRequest): Promise<AnalyticsPage> {
+    const { query, sql, values } = this.prepare(name, raw);
+    const limit = Math.trunc(page.limit);
+    if (!(limit >= 1 && limit <= ANALYTICS_PAGE.maxLimit)) throw new RangeError(`page limit ${page.limit} out of range`);
+    // one row past the page says whether another follows; DuckDB keeps only the top rows it needs
+    const key = KEYED_ANALYTICS[query];
+    let paged: string;
+    if (key !== undefined) {
+      const after = page.after !== undefined && 'key' in page.after ? page.after.key : undefined;
+      if (after !== undefined) values.page_after = after;
+      paged = `SELECT * FROM (${sql}) page${after === undefined ? '' : ` WHERE "${key}" > $page_after`} ORDER BY "${key}" LIMIT ${limit + 1}`;
+    } else {
+      const offset = page.after !== undefined && 'offset' in page.after ? Math.trunc(page.after.offset) : 0;
+      if (!(offset >= 0 && Number.isSafeInteger(offset))) throw new RangeError(`page offset ${offset} out of range`);
+      paged = `${sql.trimEnd()}\nLIMIT ${limit + 1} OFFSET ${offset}`;
+    }
+    const rows = await this.read(tenant, paged, values);
+    if (rows.length <= limit) return { rows };
+    rows.length = limit;
+    const last = rows.at(-1)!;
+    const before = page.after !== undefined && 'offset' in page.after ? page.after.offset : 0;
+    return { rows, next: key !== undefined ? { key: String(last[key]) } : { offset: before + limit } };
+  }
+
+  async *chunks(tenant: string, name: string, raw: Readonly<Record<string, string | undefined>>): AsyncIterable<readonly AnalyticsRow[]> {
+    const { sql, values } = this.prepare(name, raw);
     const conn = await this.instance.connect();
     let views: { release(): void } | undefined;
     try {
       views = await tenantViews(conn, this.root, tenant);
       await this.afterViews?.();
-      const rows = (await conn.runAndReadAll(sql, values)).getRowObjectsJS();
-      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+      const result = await conn.stream(sql, values);
+      for await (const chunk of result.yieldRowObjectJs()) yield chunk.map(plainRow);
+    } finally {
+      conn.closeSync();
+      views?.release();
+    }
+  }
+
+  private prepare(
+    name: string,
+    raw: Readonly<Record<string, string | undefined>>,
+  ): { query: AnalyticsQueryName; sql: string; values: Record<string, DuckDBValue> } {
+    const { query, params } = parseAnalyticsParams(name, raw, this.clock(), this.score);
+    const sql = querySql(query);
+    const values: Record<string, DuckDBValue> = {};
+    for (const p of usedParams(sql)) values[p] = params[p] as DuckDBValue;
+    return { query, sql, values };
+  }
+
+  private async read(tenant: string, sql: string, values: Record<string, DuckDBValue>): Promise<AnalyticsRow[]> {
+    const conn = await this.instance.connect();
+    let views: { release(): void } | undefined;
+    try {
+      views = await tenantViews(conn, this.root, tenant);
+      await this.afterViews?.();
+      return (await conn.runAndReadAll(sql, values)).getRowObjectsJS().map(plainRow);
     } finally {
       conn.closeSync();
       views?.release();

@@ -30,6 +30,8 @@ export const presentEngagement = (h: EngagementHistory | undefined) => {
     suppressed: h?.suppressed ?? 0,
     lastSentAt: lastSent === undefined ? undefined : iso(lastSent),
     decisions: (h?.decisions ?? []).map(presentDecision),
+    /** decisions older than the latest ENGAGEMENT_HISTORY_SIZE: counted in sent and suppressed, no longer held by the view */
+    olderDecisionsDropped: Math.max(0, (h?.sent ?? 0) + (h?.suppressed ?? 0) - (h?.decisions.length ?? 0)),
   };
 };
 

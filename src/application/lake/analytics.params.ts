@@ -1,5 +1,5 @@
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
-import { isCalendarDateTime } from '../../domain/shared/bounds.js';
+import { currencyCode, isCalendarDateTime } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 
 // The ten analytics queries and their parameters. "Now" and every threshold is a parameter (the
@@ -32,6 +32,8 @@ type Spec =
     }
   | { readonly kind: 'text'; readonly pattern: RegExp; readonly hint: string; readonly default?: string }
   | { readonly kind: 'date'; readonly default?: string }
+  /** a code of the ISO 4217 table, in any case: upper-cased, as ingest takes it */
+  | { readonly kind: 'currency'; readonly default: string }
   | { readonly kind: 'instant' };
 
 // DuckDB binds a whole number as a BIGINT: no bound may exceed the safe integers
@@ -47,7 +49,7 @@ export const NOW_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) 
 /** every parameter a query may take, with its default (the score thresholds are the view's) */
 export const paramSpecs = (score: ScoreConfig = DEFAULT_SCORE_CONFIG): Readonly<Record<string, Spec>> => ({
   now: { kind: 'instant' },
-  currency: { kind: 'text', pattern: /^[A-Z]{3}$/, hint: 'an ISO currency code such as USD', default: score.currency },
+  currency: { kind: 'currency', default: score.currency },
   ...Object.fromEntries(score.recencyDays.map((d, i) => [`recency_days_${i + 1}`, days(d)])),
   ...Object.fromEntries(score.frequencyOrders.map((d, i) => [`frequency_orders_${i + 1}`, int(d)])),
   ...Object.fromEntries(score.monetaryMinor.map((d, i) => [`monetary_minor_${i + 1}`, int(d)])),
@@ -113,11 +115,18 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
     case 'text':
       if (!spec.pattern.test(raw)) throw bad(field, `must be ${spec.hint}`);
       return raw;
+    case 'currency': {
+      const code = /^[A-Za-z]{3}$/.test(raw) ? currencyCode(raw) : undefined;
+      if (code === undefined) throw bad(field, 'must be an ISO 4217 currency code such as USD');
+      return code;
+    }
     case 'date':
       if (!DATE.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
       return raw;
     case 'number': {
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
+      // plain decimal digits only: Number() also reads 0x10, 0b10000, 1.6e1 and 1e2 (and blanks)
+      if (!/^-?\d{1,20}(\.\d{1,20})?$/.test(raw)) throw bad(field, `must be ${rangeText(spec)}, in plain decimal digits`);
+      const n = Number(raw);
       const inRange = Number.isFinite(n) && (!spec.integer || Number.isInteger(n)) && (spec.above ? n > spec.min : n >= spec.min) && n <= spec.max;
       if (!inRange) throw bad(field, `must be ${rangeText(spec)}`);
       return n;
@@ -125,23 +134,39 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
   }
 };
 
+const isQuery = (name: string): name is AnalyticsQueryName => (ANALYTICS_QUERIES as readonly string[]).includes(name);
+
 export type AnalyticsParams = Readonly<Record<string, string | number>>;
 
 /**
- * The queries answered a page at a time where a caller pages them (the HTTP route, the CLI): the
- * column their rows are ordered by, one row per value. `limit` and `cursor` are the caller's, not
- * the query's: the query answers every row, the caller keeps the page after the cursor.
+ * Every query is answered a page at a time (the HTTP route, the console, the CLI given a limit), so
+ * one request's rows, and the memory and time to send them, are bounded whatever the lake holds.
+ * rfm-segmentation pages by its ordering column (one row per value: a page starts after the last
+ * value of the one before); the others by position in the query's own order (a page starts after
+ * the rows of the pages before). `limit` and `cursor` are the caller's, not the query's.
  */
-export const PAGED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string>>> = { 'rfm-segmentation': 'customer_id' };
+export const KEYED_ANALYTICS: Readonly<Partial<Record<AnalyticsQueryName, string>>> = { 'rfm-segmentation': 'customer_id' };
 export const ANALYTICS_PAGE = { defaultLimit: 100, maxLimit: 1_000 } as const;
 export const PAGE_PARAMS = ['limit', 'cursor'] as const;
 
-const isQuery = (name: string): name is AnalyticsQueryName => (ANALYTICS_QUERIES as readonly string[]).includes(name);
+/** where a page starts: after the row whose ordering column holds `key`, or after `offset` rows */
+export type AnalyticsPosition = { readonly key: string } | { readonly offset: number };
+export type AnalyticsPageRequest = { readonly limit: number; readonly after?: AnalyticsPosition | undefined };
 
-/** The query-string names a query takes: its parameters, and where the caller pages it, `limit` and `cursor`. */
+/** The position of a page's start as the CLI writes it: the last key printed, or the rows printed before. */
+export const positionText = (p: AnalyticsPosition): string => ('key' in p ? p.key : String(p.offset));
+
+/** A cursor as the CLI takes it (`--param cursor=`): a key for a keyed query, a count of rows for the others. */
+export const parsePositionText = (name: string, raw: string): AnalyticsPosition => {
+  if (isQuery(name) && KEYED_ANALYTICS[name] !== undefined) return { key: raw };
+  if (!/^\d{1,15}$/.test(raw)) throw bad('cursor', 'must be the number of rows of the pages before (as printed with the page)');
+  return { offset: Number(raw) };
+};
+
+/** The query-string names a query takes: its parameters, and where the caller pages it (`paged`), `limit` and `cursor`. */
 export const analyticsParamNames = (name: string, paged: boolean, score?: ScoreConfig): readonly string[] => [
   ...(isQuery(name) ? queryParamNames(name, score) : []),
-  ...(paged && name in PAGED_ANALYTICS ? PAGE_PARAMS : []),
+  ...(paged && isQuery(name) ? PAGE_PARAMS : []),
 ];
 
 /** The names among `raw` that the query does not take, in the order given. */
@@ -167,7 +192,7 @@ export const oneValueEach = (multi: Readonly<Record<string, readonly string[]>>)
   return out;
 };
 
-/** The page size of a paged query: `limit` (1 to the maximum), or the default without it. */
+/** The page size of a query: `limit` (1 to the maximum), or the default without it. */
 export const analyticsPageLimit = (raw: string | undefined): number => {
   if (raw === undefined) return ANALYTICS_PAGE.defaultLimit;
   const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
@@ -175,16 +200,34 @@ export const analyticsPageLimit = (raw: string | undefined): number => {
   return n;
 };
 
-/** The page of a paged query's rows after `after` (a value of its ordering column), and that column's value on the last row when more follow. */
-export const pageAnalyticsRows = <R extends Readonly<Record<string, unknown>>>(
-  rows: readonly R[],
-  key: string,
-  limit: number,
-  after: string | undefined,
-): { readonly rows: R[]; readonly last?: string } => {
-  const rest = after === undefined ? rows : rows.filter((r) => String(r[key]) > after);
-  const page = rest.slice(0, limit);
-  return rest.length > limit && page.length > 0 ? { rows: page, last: String(page.at(-1)![key]) } : { rows: page };
+/**
+ * The thresholds that must ascend, each below the next: a score's bands (recency days 5, 4, 3, 2 at
+ * or below each; orders and revenue 2, 3, 4, 5 at or above each), as the score config requires of
+ * the view's, and the medium band's lower bound below the high band's (churn, CLV).
+ */
+const ORDERED: readonly (readonly string[])[] = [
+  ['recency_days_1', 'recency_days_2', 'recency_days_3', 'recency_days_4'],
+  ['frequency_orders_1', 'frequency_orders_2', 'frequency_orders_3', 'frequency_orders_4'],
+  ['monetary_minor_1', 'monetary_minor_2', 'monetary_minor_3', 'monetary_minor_4'],
+  ['churn_medium', 'churn_high'],
+  ['clv_medium_minor', 'clv_high_minor'],
+];
+
+/** A 400 naming both thresholds of the first pair out of order (the one given first, where only one was given). */
+const refuseUnordered = (params: Readonly<Record<string, string | number>>, given: ReadonlySet<string>): void => {
+  for (const chain of ORDERED)
+    for (let i = 1; i < chain.length; i++) {
+      const [a, b] = [chain[i - 1]!, chain[i]!];
+      const [x, y] = [params[a], params[b]];
+      if (typeof x !== 'number' || typeof y !== 'number' || x < y) continue;
+      const shown = (f: string, v: number) => `${f} ${v}${given.has(f) ? '' : ' (its default)'}`;
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `analytics parameters ${a} and ${b}: ${shown(a, x)} must be below ${shown(b, y)}`,
+        [given.has(a) || !given.has(b) ? a : b],
+        { fields: [a, b] },
+      );
+    }
 };
 
 /** The query's parameters from raw strings; a bad or unknown one is a 400 naming it. */
@@ -208,6 +251,7 @@ export const parseAnalyticsParams = (
     const spec = specs[field]!;
     if (params[field] === undefined && 'default' in spec && spec.default !== undefined) params[field] = spec.default;
   }
+  refuseUnordered(params, new Set(Object.keys(raw).filter((k) => raw[k] !== undefined)));
   const nowMs = typeof params.now === 'number' ? params.now : now;
   delete params.now;
   params.now_ms = nowMs;

@@ -1,3 +1,5 @@
+import type { AnalyticsPageRequest, AnalyticsPosition } from '../lake/analytics.params.js';
+
 // The analytics lake: a star schema in Parquet projected from the log. Rows carry customer ids and
 // readable, non-personal event fields only; the personal section of an event is never read.
 
@@ -156,6 +158,12 @@ export interface AnalyticsQueries {
   readonly names: readonly string[];
   /** the currency revenue is counted in when a query is given none */
   readonly currency?: string | undefined;
-  /** runs one named query over the tenant's lake; throws a coded error naming a bad parameter */
+  /** runs one named query over the tenant's lake, every row at once (tests, small lakes); throws a coded error naming a bad parameter */
   run(tenant: string, name: string, params: Readonly<Record<string, string | undefined>>): Promise<readonly AnalyticsRow[]>;
+  /** one page of the query's rows (at most `limit`), and where the next starts when more follow: the rows beyond it are never read out */
+  page(tenant: string, name: string, params: Readonly<Record<string, string | undefined>>, page: AnalyticsPageRequest): Promise<AnalyticsPage>;
+  /** every row of the query, a chunk at a time, in the query's order: never every row in memory at once */
+  chunks(tenant: string, name: string, params: Readonly<Record<string, string | undefined>>): AsyncIterable<readonly AnalyticsRow[]>;
 }
+
+export type AnalyticsPage = { readonly rows: readonly AnalyticsRow[]; readonly next?: AnalyticsPosition | undefined };

@@ -246,8 +246,9 @@ describe('the console analytics pages', () => {
     const twice = await page(withLake, `/console/analytics/churn-risk?now=${NOW}&now=${NOW}`);
     expect(twice.status).toBe(400);
     expect(twice.html).toContain('analytics parameter now: given 2 times; give it once');
-    const limited = await page(withLake, '/console/analytics/churn-risk?limit=1');
+    const limited = await page(withLake, '/console/analytics/churn-risk?limit=0');
     expect(limited.status).toBe(400);
+    expect(limited.html).toContain('analytics parameter limit: must be an integer from 1 to 1000');
   });
 
   it("pages rfm-segmentation with the API's limit and cursor, linking the next page", async () => {

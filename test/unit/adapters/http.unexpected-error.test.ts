@@ -26,6 +26,13 @@ const appThrowing = (err: Error) => {
       run: async () => {
         throw err;
       },
+      page: async () => {
+        throw err;
+      },
+      // biome-ignore lint/correctness/useYield: it throws before any row, as a failing lake does
+      chunks: async function* () {
+        throw err;
+      },
     },
     logger: { info: () => {}, warn: () => {}, error: (msg, fields) => logged.push({ msg, fields: fields ?? {} }) },
   });

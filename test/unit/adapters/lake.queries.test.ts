@@ -218,6 +218,23 @@ describe('the ten analytics queries on a hand-built lake', () => {
     ]);
   });
 
+  it('answer as of now: a customer first seen after it is left out, one seen again after it was last seen at their activity up to it', async () => {
+    const feb15 = String(Date.UTC(2025, 1, 15));
+    // c5 was first seen on 20 March: not yet a customer on 15 February (nor c4, merged into c1)
+    for (const q of ['customer-lifetime-value', 'churn-risk', 'rfm-segmentation']) {
+      const ids = (await run(q, { now: feb15 })).map((r) => r.customer_id).sort();
+      expect(ids, q).toEqual(['c1', 'c2', 'c3']);
+    }
+    expect((await run('customer-lifetime-value', { now: String(Date.UTC(2025, 0, 15)) })).map((r) => [r.customer_id, r.orders, r.clv_minor])).toEqual([
+      ['c1', 1, 10_000],
+    ]);
+    // c2 was last seen on 5 March (o4), but on 15 February their latest activity was o3 on 20 January
+    const churn = by(await run('churn-risk', { now: feb15 }), 'customer_id');
+    expect(churn.get('c2')).toMatchObject({ orders: 1, days_since_last_order: 25, days_since_last_seen: 25 });
+    // c3, last seen on 1 February, keeps their own last seen
+    expect(churn.get('c3')).toMatchObject({ days_since_last_seen: 13 });
+  });
+
   it('use no population quantiles, so one customer never moves another', () => {
     for (const q of lake.lake.analytics.names) expect(querySql(q), q).not.toMatch(/ntile|percent_rank|cume_dist|quantile|percentile|median/i);
   });
@@ -229,7 +246,8 @@ describe('the ten analytics queries on a hand-built lake', () => {
       expect((e as DomainError).code).toBe('VALIDATION_FAILED');
       expect((e as DomainError).path).toEqual([field]);
     };
-    await fails('monthly-revenue', { currency: 'usd' }, 'currency');
+    await fails('monthly-revenue', { currency: 'XYZ' }, 'currency');
+    await fails('churn-risk', { churn_high: '0.3', churn_medium: '0.9' }, 'churn_medium');
     await fails('churn-risk', { churn_high: '2' }, 'churn_high');
     await fails('churn-risk', { nonsense: '1' }, 'nonsense');
     await fails('rfm-segmentation', { now: 'yesterday' }, 'now');
@@ -250,19 +268,31 @@ describe('the ten analytics queries on a hand-built lake', () => {
   it('run at the edges of every parameter they accept', async () => {
     const edges: Record<string, readonly string[]> = {
       now: ['0', String(NOW_RANGE.max)],
-      currency: ['ZZZ'],
-      churn_inactive_days: ['1e-300', '100000'],
-      churn_high: ['0', '1'],
-      churn_medium: ['0', '1'],
+      currency: ['zwl'],
+      churn_inactive_days: ['0.000001', '100000'],
       months: ['0', '120'],
       min_orders: ['1', String(Number.MAX_SAFE_INTEGER)],
       level: ['product'],
       from_date: ['1970-01-01'],
       to_date: ['1970-01-01'],
     };
+    // thresholds that must ascend reach their edges together: the lowest of each, then the highest
+    const chains: readonly (readonly string[])[] = [
+      ['churn_medium', 'churn_high'],
+      ['clv_medium_minor', 'clv_high_minor'],
+      ...['recency_days_', 'frequency_orders_', 'monetary_minor_'].map((p) => [1, 2, 3, 4].map((i) => `${p}${i}`)),
+    ];
     for (const q of ANALYTICS_QUERIES)
-      for (const p of queryParamNames(q))
-        for (const v of edges[p] ?? ['0', p.startsWith('recency') ? '100000' : String(Number.MAX_SAFE_INTEGER)]) {
+      for (const chain of chains.filter((c) => queryParamNames(q).includes(c[0]!))) {
+        const [step, max] = chain[0] === 'churn_medium' ? [0.5, 1] : chain[0]!.startsWith('recency') ? [1, 100_000] : [1, Number.MAX_SAFE_INTEGER];
+        for (const at of [(j: number) => j * step, (j: number) => max - (chain.length - 1 - j) * step]) {
+          const raw = Object.fromEntries(chain.map((p, j) => [p, String(at(j))]));
+          await expect(run(q, raw), `${q} ${JSON.stringify(raw)}`).resolves.toBeInstanceOf(Array);
+        }
+      }
+    for (const q of ANALYTICS_QUERIES)
+      for (const p of queryParamNames(q).filter((p) => !chains.some((c) => c.includes(p))))
+        for (const v of edges[p] ?? ['0', String(Number.MAX_SAFE_INTEGER)]) {
           // a demand base over 8,000 years of days is not a run for a unit test
           const raw = q === 'demand-forecast-base' && p === 'now' ? { now: v, from_date: new Date(Number(v)).toISOString().slice(0, 10) } : { [p]: v };
           await expect(run(q, raw), `${q} ${p}=${v}`).resolves.toBeInstanceOf(Array);

@@ -112,8 +112,77 @@ describe('numbers', () => {
     expect(message('product-affinity', { min_orders: '0' })).toBe('analytics parameter min_orders: must be an integer from 1 to 9007199254740991');
     expect(message('cohort-retention', { months: '2.5' })).toBe('analytics parameter months: must be an integer from 0 to 120');
     expect(message('rfm-segmentation', { recency_days_1: '-1' })).toBe('analytics parameter recency_days_1: must be a number from 0 to 100000');
-    expect(message('churn-risk', { churn_inactive_days: '1e300' })).toMatch(/must be a number greater than 0 and at most 100000$/);
-    expect(message('customer-lifetime-value', { clv_high_minor: '1e300' })).toMatch(/must be an integer from 0 to 9007199254740991$/);
+    expect(message('churn-risk', { churn_inactive_days: '1e300' })).toMatch(/must be a number greater than 0 and at most 100000, in plain decimal digits$/);
+    expect(message('customer-lifetime-value', { clv_high_minor: '1e300' })).toMatch(/must be an integer from 0 to 9007199254740991, in plain decimal digits$/);
+  });
+
+  it('takes plain decimal digits only: not hexadecimal, binary, an exponent or blanks, which Number() reads', () => {
+    for (const [query, field] of [
+      ['cohort-retention', 'months'],
+      ['product-affinity', 'min_orders'],
+      ['customer-lifetime-value', 'clv_high_minor'],
+      ['rfm-segmentation', 'recency_days_1'],
+      ['churn-risk', 'churn_high'],
+    ] as const)
+      for (const raw of ['0x10', '0b10000', '0o20', '1.6e1', '1e2', ' 16', '16 ', '+16', '.5', '5.', 'Infinity', '']) {
+        const e = refusal(() => parse(query, { [field]: raw }));
+        expect(e.path, `${field}=${raw}`).toEqual([field]);
+        expect(e.message, `${field}=${raw}`).toMatch(/, in plain decimal digits$/);
+      }
+    expect(parse('cohort-retention', { months: '16' }).params.months).toBe(16);
+    expect(parse('cohort-retention', { months: '016' }).params.months).toBe(16);
+    expect(parse('churn-risk', { churn_high: '0.75' }).params.churn_high).toBe(0.75);
+  });
+
+  it('refuses thresholds out of order, naming both (a default named as one)', () => {
+    const cases: [string, Record<string, string>, string, string][] = [
+      [
+        'churn-risk',
+        { churn_high: '0.3', churn_medium: '0.9' },
+        'churn_medium',
+        'analytics parameters churn_medium and churn_high: churn_medium 0.9 must be below churn_high 0.3',
+      ],
+      [
+        'churn-risk',
+        { churn_high: '0.2' },
+        'churn_high',
+        'analytics parameters churn_medium and churn_high: churn_medium 0.4 (its default) must be below churn_high 0.2',
+      ],
+      [
+        'customer-lifetime-value',
+        { clv_high_minor: '100', clv_medium_minor: '100' },
+        'clv_medium_minor',
+        'analytics parameters clv_medium_minor and clv_high_minor: clv_medium_minor 100 must be below clv_high_minor 100',
+      ],
+      [
+        'rfm-segmentation',
+        { recency_days_1: '5', recency_days_2: '1' },
+        'recency_days_1',
+        'analytics parameters recency_days_1 and recency_days_2: recency_days_1 5 must be below recency_days_2 1',
+      ],
+      [
+        'rfm-segmentation',
+        { frequency_orders_4: '3' },
+        'frequency_orders_4',
+        'analytics parameters frequency_orders_3 and frequency_orders_4: frequency_orders_3 4 (its default) must be below frequency_orders_4 3',
+      ],
+      [
+        'rfm-segmentation',
+        { monetary_minor_2: '1' },
+        'monetary_minor_2',
+        'analytics parameters monetary_minor_1 and monetary_minor_2: monetary_minor_1 5000 (its default) must be below monetary_minor_2 1',
+      ],
+    ];
+    for (const [query, raw, path, message] of cases) {
+      const e = refusal(() => parse(query, raw));
+      expect(e.path).toEqual([path]);
+      expect(e.message).toBe(message);
+      expect(e.details).toEqual({ fields: message.match(/^analytics parameters (\w+) and (\w+)/)!.slice(1) });
+    }
+    expect(parse('churn-risk', { churn_high: '0.9', churn_medium: '0.8' }).params).toMatchObject({ churn_high: 0.9, churn_medium: 0.8 });
+    expect(parse('rfm-segmentation', { recency_days_1: '1', recency_days_2: '2', recency_days_3: '3', recency_days_4: '4' }).params).toMatchObject({
+      recency_days_4: 4,
+    });
   });
 });
 
@@ -129,5 +198,21 @@ describe('the query string', () => {
     expect(analyticsPageLimit(undefined)).toBe(100);
     expect(analyticsPageLimit('1000')).toBe(1000);
     for (const limit of ['0', '1001', 'ten', '2.5']) expect(refusal(() => analyticsPageLimit(limit)).path).toEqual(['limit']);
+  });
+});
+
+describe('currency', () => {
+  it('takes a code of the ISO 4217 table in any case, upper-cased, as ingest does; refuses another, naming currency', () => {
+    for (const [raw, code] of [
+      ['jpy', 'JPY'],
+      ['Eur', 'EUR'],
+      ['USD', 'USD'],
+    ] as const)
+      expect(parse('monthly-revenue', { currency: raw }).params.currency).toBe(code);
+    for (const currency of ['XYZ', 'ABC', 'US', 'EURO', ' eur', 'u$d']) {
+      const e = refusal(() => parse('monthly-revenue', { currency }));
+      expect(e.path, currency).toEqual(['currency']);
+      expect(e.message).toBe('analytics parameter currency: must be an ISO 4217 currency code such as USD');
+    }
   });
 });

@@ -1,26 +1,25 @@
 import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import {
+  ANALYTICS_PAGE,
   ANALYTICS_QUERIES,
   analyticsPageLimit,
   type AnalyticsQueryName,
   oneValueEach,
-  PAGED_ANALYTICS,
-  pageAnalyticsRows,
   unknownAnalyticsParams,
   unknownParamsMessage,
 } from '../../../application/lake/analytics.params.js';
 import { fromMinorUnits, minorDigits } from '../../../domain/shared/bounds.js';
 import { DomainError } from '../../../domain/shared/errors.js';
-import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
+import { analyticsCursor, encodeAnalyticsCursor } from '../cursor.js';
 import type { AnalyticsRow } from '../../../application/ports/lake.port.js';
 import { BarChart, Funnel, HBarChart, Heatmap, LineChart, type Bar } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { consoleBase, Layout, render, useBase } from './layout.js';
 
 // The ten analytics queries as charts: the same queries GET /v1/analytics/{query} runs, over the
-// signed-in credential's tenant only, with the same query-string parameters (rfm-segmentation's
-// limit and cursor too: given either, the page shows that page of rows and links the next). Each chart is SVG
+// signed-in credential's tenant only, with the same query-string parameters (limit and cursor too:
+// the page shows one page of rows, of at most 1,000 without limit, and links the next). Each chart is SVG
 // drawn here with a title and a label, and the numbers it draws are in the table under it.
 
 const TITLES: Readonly<Record<AnalyticsQueryName, { readonly title: string; readonly about: string }>> = {
@@ -356,17 +355,13 @@ export const registerAnalyticsPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps,
     const unknown = unknownAnalyticsParams(name, raw, true);
     if (unknown.length > 0) throw new DomainError('VALIDATION_FAILED', unknownParamsMessage(name, unknown, true), [unknown[0]!]);
     const { limit: rawLimit, cursor, ...params } = raw;
-    const key = PAGED_ANALYTICS[name];
-    const paged = key !== undefined && (rawLimit !== undefined || cursor !== undefined);
-    const limit = paged ? analyticsPageLimit(rawLimit) : 0;
-    const after = paged && cursor !== undefined ? decodeCursor(cursor, isIdPosition).q : undefined;
-    const all = await deps.analytics.run(tenant, name, params);
-    const page: { readonly rows: readonly AnalyticsRow[]; readonly last?: string | undefined } = paged
-      ? pageAnalyticsRows(all, key, limit, after)
-      : { rows: all };
+    // a page as the API answers it; without limit the largest, so the charts draw as many rows as a page holds
+    const limit = rawLimit === undefined ? ANALYTICS_PAGE.maxLimit : analyticsPageLimit(rawLimit);
+    const after = cursor === undefined ? undefined : analyticsCursor(name, cursor);
+    const page = await deps.analytics.page(tenant, name, params, { limit, after });
     const rows = page.rows;
     const nextHref =
-      page.last === undefined ? undefined : `${consoleBase(c)}/analytics/${name}?${new URLSearchParams({ ...raw, cursor: encodeCursor({ q: page.last }) })}`;
+      page.next === undefined ? undefined : `${consoleBase(c)}/analytics/${name}?${new URLSearchParams({ ...raw, cursor: encodeAnalyticsCursor(page.next) })}`;
     const currency = params.currency ?? deps.analytics.currency ?? 'USD';
     return render(
       c,
@@ -382,7 +377,7 @@ export const registerAnalyticsPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps,
             rows={rows}
             caption={
               rows.length > TABLE_ROWS
-                ? `The first ${TABLE_ROWS} of ${rows.length} rows (the API gives them all${name in PAGED_ANALYTICS ? ', a page at a time' : ''})`
+                ? `The first ${TABLE_ROWS} of the page's ${rows.length} rows (the API gives them all, a page at a time)`
                 : `All ${rows.length} rows`
             }
           />

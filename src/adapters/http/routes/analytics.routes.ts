@@ -3,23 +3,20 @@ import {
   ANALYTICS_PAGE,
   ANALYTICS_QUERIES,
   analyticsPageLimit,
-  type AnalyticsQueryName,
   oneValueEach,
-  PAGED_ANALYTICS,
-  pageAnalyticsRows,
   queryParamNames,
   unknownAnalyticsParams,
   unknownParamsMessage,
 } from '../../../application/lake/analytics.params.js';
 import type { AnalyticsQueries } from '../../../application/ports/lake.port.js';
 import type { AppEnv, Gate } from '../auth.js';
-import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
+import { analyticsCursor, encodeAnalyticsCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { errors, schemaOf } from '../schemas.js';
 
 // GET /v1/analytics/{query}: one of the ten lake queries for the credential's tenant only, every
-// query-string parameter passed to it (a bad or unknown one is a 400 naming it). A query with a row
-// per customer (rfm-segmentation) answers a page at a time: limit and cursor, as other lists. Served
+// query-string parameter passed to it (a bad or unknown one is a 400 naming it). Every query answers
+// a page at a time (limit and cursor, as other lists), so one request's rows are bounded. Served
 // where the process writes a lake (npm start); elsewhere 404 says why.
 
 export type AnalyticsRouteDeps = { readonly analytics?: AnalyticsQueries | undefined };
@@ -30,7 +27,7 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
     path: '/v1/analytics/{query}',
     tags: ['analytics'],
     summary: "One of the ten analytics queries over the tenant's lake, as JSON rows",
-    description: `Parameters go in the query string, each once; each query takes its own: ${ANALYTICS_QUERIES.map((q) => `${q}: ${queryParamNames(q).join(', ')}`).join('; ')}. now is epoch ms or an ISO date or time, from 1970 to 9999. Score thresholds default to the 360 view’s. An unknown, repeated or bad parameter is a 400 naming it. rfm-segmentation answers a page at a time, in customer id order: limit (1 to ${ANALYTICS_PAGE.maxLimit}, default ${ANALYTICS_PAGE.defaultLimit}) and cursor (the next of the page before; absent on the last page).`,
+    description: `Parameters go in the query string, each once; each query takes its own: ${ANALYTICS_QUERIES.map((q) => `${q}: ${queryParamNames(q).join(', ')}`).join('; ')}. now is epoch ms or an ISO date or time, from 1970 to 9999; every query answers as of now (facts after it, and customers first seen after it, are left out). currency is an ISO 4217 code in any case (upper-cased). Numbers are plain decimal digits; ranked thresholds (recency_days_N, frequency_orders_N, monetary_minor_N, churn_medium < churn_high, clv_medium_minor < clv_high_minor) must ascend. Score thresholds default to the 360 view’s. An unknown, repeated or bad parameter is a 400 naming it. Every query answers a page at a time, in its own order: limit (1 to ${ANALYTICS_PAGE.maxLimit}, default ${ANALYTICS_PAGE.defaultLimit}) and cursor (the next of the page before; absent on the last page). rfm-segmentation pages in customer id order (a page starts after the last customer id of the one before); the others by position in their order, so a page read while the lake is written may repeat or skip rows.`,
     security: [{ bearer: [] }],
     request: { params: z.object({ query: z.enum(ANALYTICS_QUERIES) }) },
     responses: {
@@ -65,18 +62,13 @@ export const registerAnalyticsRoutes = (app: OpenAPIHono<AppEnv>, deps: Analytic
           unknown.map((path) => ({ path, message: `not a parameter of ${query}` })),
         );
     }
-    const key = PAGED_ANALYTICS[query as AnalyticsQueryName];
-    if (key === undefined) {
-      const rows = await deps.analytics.run(tenant, query, raw);
-      return c.json({ query, tenant, count: rows.length, rows }, 200);
-    }
-    // a paged query: limit and cursor are the route's, the rest the query's
+    // limit and cursor are the route's, the rest the query's
     const { limit: rawLimit, cursor, ...params } = raw;
     const limit = analyticsPageLimit(rawLimit);
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, isIdPosition).q;
-    const page = pageAnalyticsRows(await deps.analytics.run(tenant, query, params), key, limit, after);
+    const after = cursor === undefined ? undefined : analyticsCursor(query, cursor);
+    const page = await deps.analytics.page(tenant, query, params, { limit, after });
     return c.json(
-      { query, tenant, count: page.rows.length, rows: page.rows, ...(page.last === undefined ? {} : { next: encodeCursor({ q: page.last }) }) },
+      { query, tenant, count: page.rows.length, rows: page.rows, ...(page.next === undefined ? {} : { next: encodeAnalyticsCursor(page.next) }) },
       200,
     );
   });

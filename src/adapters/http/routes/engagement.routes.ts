@@ -2,6 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Core } from '../../../application/core.js';
 import type { PresentedDecision } from '../../../application/engagement/engagement.queries.js';
+import { ENGAGEMENT_HISTORY_SIZE } from '../../../domain/engagement/engagement.history.js';
 import { zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -36,6 +37,12 @@ const EngagementPage = lazy(() =>
       sent: z.number().int(),
       suppressed: z.number().int(),
       lastSentAt: z.string().optional(),
+      olderDecisionsDropped: z
+        .number()
+        .int()
+        .openapi({
+          description: `decisions older than the latest ${ENGAGEMENT_HISTORY_SIZE} that the view no longer holds (counted in sent and suppressed; each is an EngagementDecided event among the events of GET /v1/customers/{id}/export): the pages hold the latest ${ENGAGEMENT_HISTORY_SIZE} only`,
+        }),
       items: z.array(Decision()),
       next: z.string().optional().openapi({ description: 'pass as ?cursor= for the next page; absent on the last page' }),
     })
@@ -74,6 +81,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       path: '/v1/customers/{id}/engagements',
       tags: ['engagement'],
       summary: "The customer's engagement decisions (its cluster's latest 100), newest first, a page at a time",
+      description: `The 360 view keeps the cluster's latest ${ENGAGEMENT_HISTORY_SIZE} decisions: the pages end there (no next after them) while sent and suppressed count every decision, and olderDecisionsDropped says how many older ones are not listed (each decision is an EngagementDecided event among the export's events).`,
       security: [{ bearer: [] }],
       middleware: [gate.needs('read')] as const,
       request: { params: IdParams, query: z.object({ limit: Limit(100, 20), cursor: z.string().max(512).optional() }) },

@@ -1,6 +1,12 @@
 -- 1. Customer lifetime value, with segmentation. One row per customer (merged ids counted under
--- their survivor). CLV is the revenue in $currency; segments come from fixed revenue thresholds.
-WITH orders AS (
+-- their survivor), as of $now_ms: a customer first seen after it is not yet one. CLV is the revenue
+-- in $currency; segments come from fixed revenue thresholds.
+WITH customers AS (
+  SELECT survivor_id AS customer_id, min(first_seen_at) AS first_seen_at
+  FROM dim_customer
+  GROUP BY survivor_id
+),
+orders AS (
   SELECT m.survivor_id AS customer_id, o.currency, o.revenue_minor, o.observed_at, o.date_key
   FROM fact_order o
   JOIN dim_customer m ON m.customer_id = o.customer_id
@@ -33,7 +39,7 @@ SELECT
     WHEN p.revenue_minor >= $clv_medium_minor THEN 'Medium'
     ELSE 'Low'
   END AS segment
-FROM dim_customer c
+FROM customers c
 LEFT JOIN per_customer p ON p.customer_id = c.customer_id
-WHERE c.customer_id = c.survivor_id
+WHERE c.first_seen_at IS NULL OR c.first_seen_at <= $now_ms
 ORDER BY clv_minor DESC, c.customer_id

@@ -1,7 +1,13 @@
 -- 7. RFM segmentation, as the 360 view scores it: recency from days since the last order (5 at or
 -- below $recency_days_1, ...), frequency from the order count and monetary from the revenue in
 -- $currency (2 at or above the first threshold, ... 5 at or above the fourth), then the segment.
-WITH orders AS (
+WITH customers AS (
+  -- as of $now_ms: a customer first seen after it is not yet one
+  SELECT survivor_id AS customer_id, min(first_seen_at) AS first_seen_at
+  FROM dim_customer
+  GROUP BY survivor_id
+),
+orders AS (
   SELECT
     m.survivor_id AS customer_id,
     count(*) AS orders,
@@ -18,9 +24,9 @@ facts AS (
     coalesce(o.orders, 0) AS orders,
     coalesce(o.revenue_minor, 0) AS revenue_minor,
     CASE WHEN o.last_order_at IS NOT NULL THEN greatest(0, CAST($now_ms - o.last_order_at AS DOUBLE) / 86400000) END AS days_since_last_order
-  FROM dim_customer c
+  FROM customers c
   LEFT JOIN orders o ON o.customer_id = c.customer_id
-  WHERE c.customer_id = c.survivor_id
+  WHERE c.first_seen_at IS NULL OR c.first_seen_at <= $now_ms
 ),
 scores AS (
   SELECT
