@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { EventStore } from '../../src/application/ports/event-store.port.js';
+import { NotAPosition, type EventStore } from '../../src/application/ports/event-store.port.js';
+import { StoreUnavailable } from '../../src/application/ports/store-unavailable.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
 import { openDuckDbLake } from '../../src/adapters/lake/duckdb.analytics.js';
 import { readJson, writeJson } from '../../src/adapters/lake/lake.files.js';
@@ -43,7 +44,7 @@ const orders = async (h: Harness, users: readonly string[]): Promise<void> => {
 const otherForm = (inner: EventStore): EventStore =>
   Object.assign(Object.create(inner) as EventStore, {
     readAll: async (tenant: string, o: { readonly after?: string | undefined; readonly limit: number }) => {
-      if (o.after !== undefined && !o.after.startsWith('d:')) throw new Error(`not a position of this store: ${o.after}`);
+      if (o.after !== undefined && !o.after.startsWith('d:')) throw new NotAPosition(o.after);
       const page = await inner.readAll(tenant, { after: o.after?.slice(2), limit: o.limit });
       return {
         events: page.events.map((e) => ({ ...e, position: `d:${e.position}` })),
@@ -130,6 +131,26 @@ describe('the lake follows one log', () => {
     expect(notes).toEqual([expect.stringContaining('is not a position of this store')]);
     expect((await reopened.analytics.run(T, 'customer-lifetime-value', {})).map((r) => r.customer_id)).toEqual((await customers(lake, dynamo)).views);
     reopened.close();
+  });
+
+  it('a lake saved before the log was recorded, met by a store out of reach: the failure is thrown, the lake kept (not taken for another log and wiped)', async () => {
+    const lake = await tempLake();
+    lakes.push(lake);
+    const sqlite = makeHarness({}, { store: 'sqlite' });
+    await orders(sqlite, ['a', 'b']);
+    await new LakeProjector(sqlite.ports.store, lake.lake.writer).catchUp(T);
+    const notes: string[] = [];
+    // the store answers a read from the start, then times out on the checkpoint (a deadline on a long scan)
+    const flaky = Object.assign(Object.create(sqlite.ports.store) as EventStore, {
+      readAll: async (tenant: string, o: { readonly after?: string | undefined; readonly limit: number }) => {
+        if (o.after !== undefined) throw new StoreUnavailable('EventStoreDB', 'deadline exceeded');
+        return sqlite.ports.store.readAll(tenant, o);
+      },
+    });
+    const projector = new LakeProjector(flaky, lake.lake.writer, { log: 'eventstoredb', onRebuild: (_t, why) => notes.push(why) });
+    await expect(projector.catchUp(T)).rejects.toBeInstanceOf(StoreUnavailable);
+    expect(notes).toEqual([]);
+    expect((await customers(lake, sqlite)).lake).toHaveLength(2);
   });
 
   it('beside the server: the local lake names the configured store, and warns once when it rebuilds for another', async () => {

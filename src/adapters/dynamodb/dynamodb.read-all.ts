@@ -1,5 +1,5 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import { NotAPosition, type ReadAllPage, type StoredEvent } from '../../application/ports/event-store.port.js';
 import { BUCKETS, BY_COMMIT_INDEX, bucketPk, fromEventItem, positionTime, type Item } from './dynamodb.event-item.js';
 
 // A tenant's whole log in commit order, from the `by-commit` index: streams are spread over
@@ -35,7 +35,7 @@ export const readAllByCommit = async (
 ): Promise<ReadAllPage> => {
   const { after, limit } = options;
   if (!(limit >= 1)) throw new Error(`readAll limit must be at least 1, got ${limit}`);
-  if (after !== undefined && !POSITION.test(after)) throw new Error(`not a position of this store: ${after}`);
+  if (after !== undefined && !POSITION.test(after)) throw new NotAPosition(after);
   // Most tenants spread evenly: a bucket's share of a page plus slack, so a page rarely needs a refill.
   const chunk = Math.min(limit, Math.ceil((limit * 1.5) / BUCKETS) + 1);
   const buckets: Bucket[] = Array.from({ length: BUCKETS }, () => ({ items: [], next: 0, start: undefined, done: false }));

@@ -139,7 +139,7 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
-    return readAllPage(this.client, this.state, tenant, options, this.deadline()).catch(rethrowUnavailable);
+    return readAllPage(this.client, this.state, tenant, options, () => this.deadline()).catch(rethrowUnavailable);
   }
 
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {

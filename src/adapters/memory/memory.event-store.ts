@@ -1,4 +1,12 @@
-import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import {
+  NotAPosition,
+  type Commit,
+  type CommitResult,
+  type EventStore,
+  type IdempotencyRecord,
+  type ReadAllPage,
+  type StoredEvent,
+} from '../../application/ports/event-store.port.js';
 import { checkCommitLimits, checkCommitShape, claimHolds } from '../../application/ports/commit-checks.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
@@ -17,7 +25,7 @@ type TenantLog = {
 const POSITION_DIGITS = 16;
 const toPosition = (n: number): string => String(n).padStart(POSITION_DIGITS, '0');
 const fromPosition = (p: string): number => {
-  if (p.length !== POSITION_DIGITS || !/^\d+$/.test(p)) throw new Error(`not a position of this store: ${p}`);
+  if (p.length !== POSITION_DIGITS || !/^\d+$/.test(p)) throw new NotAPosition(p);
   return Number(p);
 };
 

@@ -1,5 +1,5 @@
 import { decodeReadable } from '../event-codec.js';
-import type { EventStore } from '../ports/event-store.port.js';
+import { NotAPosition, type EventStore } from '../ports/event-store.port.js';
 import { emptyLakeBatch, type LakeWriter } from '../ports/lake.port.js';
 import { addEventRows } from './lake.rows.js';
 
@@ -61,13 +61,18 @@ export class LakeProjector {
     return run;
   }
 
-  /** whether the checkpoint a store accepts (a lake saved before its log was recorded) */
+  /**
+   * Whether the store takes the checkpoint as a position of its own (a lake saved before its log
+   * was recorded). Only the store's NotAPosition says no: any other failure (the store out of reach,
+   * a deadline) is thrown, never taken for another log, whose answer is to wipe the lake.
+   */
   private async accepts(tenant: string, after: string): Promise<boolean> {
     try {
       await this.store.readAll(tenant, { after, limit: 1 });
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof NotAPosition) return false;
+      throw e;
     }
   }
 

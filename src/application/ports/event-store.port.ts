@@ -100,3 +100,11 @@ export interface EventStore {
 
 /** Store-level limits every adapter enforces the same way (DynamoDB's are the tightest). */
 export const COMMIT_LIMITS = { maxItems: 100, maxBytes: 4_000_000, maxItemBytes: 400_000 } as const;
+
+/** A readAll `after` that is not a position of the store asked (another store's, or no position at all). */
+export class NotAPosition extends Error {
+  constructor(readonly position: string) {
+    super(`not a position of this store: ${position}`);
+    this.name = 'NotAPosition';
+  }
+}
