@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analytics.js';
 import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
+import { processAlive } from '../adapters/lake/lake.files.js';
 import { markLakeClean } from '../application/lake/lake-clean.js';
 import { LakeProjector } from '../application/lake/lake.projector.js';
 import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
@@ -34,15 +35,6 @@ export type LocalLake = {
   close(): Promise<void>;
 };
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Takes the lake's writer lock, or says who holds it; a lock left by a dead process is taken over. */
 const takeLock = (dir: string): (() => void) | undefined => {
   mkdirSync(dir, { recursive: true });
@@ -56,7 +48,7 @@ const takeLock = (dir: string): (() => void) | undefined => {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return undefined;
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return undefined;
       rmSync(file, { force: true });
     }
   }
@@ -67,10 +59,20 @@ const takeLock = (dir: string): (() => void) | undefined => {
  * The log a store configured so reads, as the lake records it beside its checkpoint: the store's
  * kind and place, never a secret (no connection string) nor a port (DynamoDB Local's may change).
  */
+/** `file` with every link resolved, or as an absolute path while it does not exist yet */
+const realPath = (file: string): string => {
+  try {
+    return realpathSync(file);
+  } catch {
+    return resolve(file);
+  }
+};
+
 export const logOf = (config: Partial<Pick<Config, 'store' | 'sqliteFile' | 'tables'>>): string | undefined => {
   switch (config.store) {
     case 'sqlite':
-      return config.sqliteFile ? `sqlite:${resolve(config.sqliteFile)}` : undefined;
+      // the file's real path: the same database reached through a link is the same log
+      return config.sqliteFile ? `sqlite:${realPath(config.sqliteFile)}` : undefined;
     case 'dynamodb':
       return config.tables ? `dynamodb:${config.tables.events}` : undefined;
     case 'eventstoredb':

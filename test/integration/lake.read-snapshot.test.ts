@@ -84,16 +84,33 @@ describe('a lake query while the lake is written', () => {
     expect(readdirSync(join(dir, READ_DIR))).toEqual([]);
   });
 
-  it("removes a snapshot left by a process that ended (it may hold rows erased since); a live process's stays", async () => {
+  it("removes a snapshot left by a process that ended (it may hold rows erased since), and one of an ended run that had this pid; a live process's stays", async () => {
     const dir = root();
-    const dead = join(dir, READ_DIR, '999999999-1');
-    const mine = join(dir, READ_DIR, `${process.pid}-999`);
-    for (const d of [dead, mine]) {
+    const dead = join(dir, READ_DIR, '999999999-0a1b2c3d-1');
+    // this pid, but not this run (a container restarted: pid 1 again)
+    const samePid = join(dir, READ_DIR, `${process.pid}-0a1b2c3d-999`);
+    const live = join(dir, READ_DIR, `${process.ppid}-0a1b2c3d-1`);
+    for (const d of [dead, samePid, live]) {
       mkdirSync(d, { recursive: true });
       writeFileSync(join(d, '0.parquet'), 'rows');
     }
     await open(dir);
     expect(existsSync(dead)).toBe(false);
-    expect(existsSync(mine)).toBe(true);
+    expect(existsSync(samePid)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
+  it('an erasure removes the snapshots of ended processes before its receipt, the lake left open meanwhile (a query killed mid-way kept links to the rows)', async () => {
+    const dir = root();
+    const lake = await open(dir);
+    await lake.writer.write(T, orders('a', 'b'), 'p1');
+    await lake.writer.flush(T);
+    // a query of another process killed mid-way (Ctrl-C on c360 analytics): its links to the files before the erasure
+    const killed = join(dir, READ_DIR, '999999999-0a1b2c3d-7');
+    mkdirSync(killed, { recursive: true });
+    writeFileSync(join(killed, '0.parquet'), 'rows of a');
+    await lake.writer.erase(T, ['a']);
+    expect(existsSync(killed)).toBe(false);
+    expect((await lake.analytics.run(T, 'customer-lifetime-value', {})).map((r) => r.customer_id)).toEqual(['b']);
   });
 });

@@ -153,15 +153,6 @@ export class DuckDbAnalytics implements AnalyticsQueries {
   }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 export type DuckDbLake = {
   readonly writer: DuckDbLakeWriter;
   readonly analytics: DuckDbAnalytics;
@@ -174,7 +165,7 @@ export const openDuckDbLake = async (
   root: string,
   options: { clock?: () => number; score?: ScoreConfig; afterViews?: () => Promise<void> } = {},
 ): Promise<DuckDbLake> => {
-  dropStaleSnapshots(root, alive);
+  dropStaleSnapshots(root);
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await instance.connect();
   const writer = new DuckDbLakeWriter(conn, root, options.clock);

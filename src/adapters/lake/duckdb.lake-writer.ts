@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LakeBatch, LakeEraser, LakeWriter } from '../../application/ports/lake.port.js';
 import { dropTenant, rewriteFacts, stageRows, writeDimension, writeFacts } from './duckdb.tables.js';
 import { bufferBatch, dimensionRows, dropBuffered, dropBufferedEvents, pendingFrom, type Pending } from './lake.buffer.js';
-import { lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
+import { dropStaleSnapshots, lit, parquetFiles, readJson, tenantDir, writeJson } from './lake.files.js';
 import { DIMENSIONS, FACTS, TABLES, statePath, type FactName } from './lake.tables.js';
 import { emptyTenant, loadTenant, type TenantState } from './lake.state.js';
 
@@ -169,6 +169,8 @@ export class DuckDbLakeWriter implements LakeWriter, LakeEraser {
       }
       for (const id of customerIds) s.unpurged.delete(id);
       this.saveState(tenant, s, p?.erase ?? []);
+      // a query's links to the files before the purge, left by a process that ended mid-query
+      dropStaleSnapshots(this.root);
       return { cleanAt: this.clock(), filesRewritten: files };
     });
   }

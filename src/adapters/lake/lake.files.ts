@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { partitionPath, tenantPath } from './lake.tables.js';
@@ -43,12 +44,24 @@ export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, f
  */
 export const READ_DIR = '_read';
 let snapshots = 0;
+/** this process's own mark in its snapshots' names: a later process given the same pid (a container's pid 1) is another */
+const RUN = randomBytes(4).toString('hex');
+
+/** Whether a process of this pid runs (EPERM: it runs, as another user). */
+export const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 export type Snapshot = { readonly files: ReadonlyMap<string, readonly string[]>; release(): void };
 
 /** Links every Parquet file of these tables of the tenant into a folder of this query's own. */
 export const snapshotTenant = (root: string, tenant: string, tables: readonly string[]): Snapshot => {
-  const dir = join(root, READ_DIR, `${process.pid}-${++snapshots}`);
+  const dir = join(root, READ_DIR, `${process.pid}-${RUN}-${++snapshots}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = new Map<string, string[]>();
   let n = 0;
@@ -79,15 +92,19 @@ export const snapshotTenant = (root: string, tenant: string, tables: readonly st
 };
 
 /**
- * Removes the snapshots of processes that have ended (a crash mid-query): they may hold rows an
- * erasure removed since. Those of live processes are theirs to remove.
+ * Removes the snapshots of processes that have ended (a crash, a kill, a Ctrl-C mid-query): they
+ * may hold rows an erasure removed since. Run when a lake is opened and by every erasure before
+ * its receipt. Those of live processes are theirs to remove; one named with this process's pid but
+ * not its run is an ended process's that had the same pid.
  */
-export const dropStaleSnapshots = (root: string, alive: (pid: number) => boolean): void => {
+export const dropStaleSnapshots = (root: string, alive: (pid: number) => boolean = processAlive): void => {
   const dir = join(root, READ_DIR);
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir)) {
-    const pid = Number(entry.split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && !alive(pid))) removeDir(join(dir, entry));
+    const [pidText, run] = entry.split('-');
+    const pid = Number(pidText);
+    const stale = !Number.isInteger(pid) || pid <= 0 || (pid === process.pid ? run !== RUN : !alive(pid));
+    if (stale) removeDir(join(dir, entry));
   }
 };
 
