@@ -34,12 +34,12 @@ export type SourceOf = (tenant: string, name: string) => IngestSource;
 
 /**
  * Whether an error says the record would fail the same way however often it is read again: a
- * RangeError (a stack overflow, an invalid length), a ReferenceError or SyntaxError, a TypeError
- * without a cause (a fault of the code; fetch's network failure is a TypeError with one). A
- * store's error (StoreUnavailable, a client's error) is not: the record is read again.
+ * RangeError (a stack overflow, an invalid length: what the content of a record can cause) or a
+ * ReferenceError (a fault of the code). Not a TypeError or SyntaxError: drivers throw those in
+ * passing states too (a connection closed during a shutdown), and such a record must be read
+ * again, not set aside. A store's error (StoreUnavailable, a client's error) is read again.
  */
-export const isDeterministic = (e: unknown): boolean =>
-  e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError || (e instanceof TypeError && e.cause === undefined);
+export const isDeterministic = (e: unknown): boolean => e instanceof RangeError || e instanceof ReferenceError;
 
 const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRecord, ctx: DecodeContext): Promise<IngestOutcome> => {
   const decoded = decodeKinesisRecord(record.data, ctx);
@@ -60,7 +60,8 @@ const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRec
     // quarantine out of reach): a failure, read again
     const error = {
       code: 'INTERNAL_ERROR',
-      message: `processing this record failed (${(e as Error).name}: ${(e as Error).message}); it is kept here to be replayed once the fault is fixed`,
+      // the error's name only: a message may quote the record's content (personal data)
+      message: `processing this record failed (${(e as Error).name}); it is kept here to be replayed once the fault is fixed`,
       issues: [],
     };
     const quarantineId = await core.quarantine.hold(tenant, source, call, error, receivedAt ?? record.arrivedAt);

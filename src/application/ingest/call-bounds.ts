@@ -100,14 +100,14 @@ export const callBytes = (call: unknown): number => {
 };
 
 /**
- * Why a call is out of bounds, or undefined. `asSent`: the call whose size counts when it differs
- * from `call` (a batch's call before the batch's shared context was merged into it: the limit is on
- * the call as sent, as the HTTP intake measures it).
+ * Why a call is out of bounds, or undefined. A batch's call is measured with the batch's shared
+ * context merged in: the call as it is ingested, and as every later step sees it (the queue's
+ * consumer, a replay of its quarantine entry), so a call the queued intake takes is never refused
+ * by its consumer for its size, and a replay is measured as its first try was.
  */
-export const callBoundsProblem = (call: unknown, asSent: unknown = call): QuarantineReason | undefined => {
+export const callBoundsProblem = (call: unknown): QuarantineReason | undefined => {
   if (deeperThan(call, MAX_JSON_DEPTH)) return nestingTooDeep(call);
-  if (asSent !== call && deeperThan(asSent, MAX_JSON_DEPTH)) return nestingTooDeep(asSent);
-  return callBytes(asSent) > MAX_CALL_BYTES ? callTooLarge() : undefined;
+  return callBytes(call) > MAX_CALL_BYTES ? callTooLarge() : undefined;
 };
 
 /**

@@ -65,17 +65,15 @@ export class IngestUseCase {
 
   /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
   /** `position`: the call's place in its batch (see derivedMessageId) */
-  /** `asSent`: a batch's call before the batch's context was merged into `raw` (its size is the call's, see callBoundsProblem) */
   async tryIngest(
     tenant: string,
     source: IngestSource,
     raw: unknown,
     receivedAt = this.ports.clock.now(),
     position: number | string = 0,
-    asSent: unknown = raw,
   ): Promise<IngestOutcome> {
     try {
-      return await this.ingestValid(tenant, source, this.parse(raw, asSent), raw, receivedAt, position);
+      return await this.ingestValid(tenant, source, this.parse(raw), raw, receivedAt, position);
     } catch (e) {
       if (e instanceof Rejected) return { status: 'rejected', error: e.reason };
       if (e instanceof DomainError) {
@@ -123,7 +121,7 @@ export class IngestUseCase {
       const slice = batch.slice(start, start + BATCH_CONCURRENCY);
       const done = await Promise.all(
         slice.map((call, i) =>
-          this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, options.indexes?.[start + i] ?? start + i, call),
+          this.tryIsolated(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, options.indexes?.[start + i] ?? start + i),
         ),
       );
       done.forEach((o, i) => {
@@ -158,9 +156,9 @@ export class IngestUseCase {
   }
 
   /** A batch member: an unexpected failure is reported as a refusal of its own (and kept), never thrown. */
-  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number, position: number, asSent: unknown): Promise<IngestOutcome> {
+  private async tryIsolated(tenant: string, source: IngestSource, raw: unknown, receivedAt: number, position: number): Promise<IngestOutcome> {
     try {
-      return await this.tryIngest(tenant, source, raw, receivedAt, position, asSent);
+      return await this.tryIngest(tenant, source, raw, receivedAt, position);
     } catch (e) {
       // the store out of reach is said as such (the batch's other calls may have been stored)
       const code = e instanceof StoreUnavailable ? 'STORE_UNAVAILABLE' : 'INTERNAL_ERROR';
@@ -168,9 +166,9 @@ export class IngestUseCase {
     }
   }
 
-  private parse(raw: unknown, asSent: unknown): SegmentCall {
+  private parse(raw: unknown): SegmentCall {
     // before anything walks it: a call nested thousands deep would overflow the stack of the walks below
-    const outOfBounds = callBoundsProblem(raw, asSent);
+    const outOfBounds = callBoundsProblem(raw);
     if (outOfBounds) throw new Rejected(outOfBounds);
     const parsed = SegmentCall.safeParse(raw);
     if (!parsed.success) {

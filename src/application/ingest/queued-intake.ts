@@ -66,8 +66,6 @@ export class QueuedIntake implements CallIntake {
       // each call's place in the request as sent (the route may have refused some before), as the
       // sync path and a replay of the batch's quarantine entry number it: one derived id for all three
       (at) => options.indexes?.[at] ?? at,
-      // each call's size is its own, before the batch's context was merged into it
-      batch,
     );
     if (refused.length) {
       const entry = refusedBatchEntry(
@@ -107,7 +105,6 @@ export class QueuedIntake implements CallIntake {
     hold: (index: number, call: unknown, reason: QuarantineReason) => Promise<AcceptOutcome | undefined> = (_i, call, reason) =>
       this.deps.ingest.quarantine(tenant, source, call, reason, receivedAt),
     positionOf: (index: number) => number = (index) => index,
-    asSent: readonly unknown[] = calls,
   ): Promise<AcceptOutcome[]> {
     const { queue } = this.deps;
     const out: AcceptOutcome[] = new Array(calls.length);
@@ -118,8 +115,9 @@ export class QueuedIntake implements CallIntake {
     const ready: Prepared[] = [];
     for (const [index, received] of calls.entries()) {
       const raw = withoutWriteKey(received);
-      // out of bounds (too deep, too large) before anything walks it, as the sync path refuses it
-      const outOfBounds = callBoundsProblem(raw, asSent[index]);
+      // out of bounds (too deep, too large) before anything walks it, as the sync path and the
+      // queue's consumer refuse it (measured as queued: with the batch's context merged in)
+      const outOfBounds = callBoundsProblem(raw);
       if (outOfBounds) {
         await refuse(index, raw, outOfBounds);
         continue;

@@ -144,7 +144,7 @@ export class QuarantineUseCases {
     const refused: { readonly index: number; readonly code: string; readonly issues: readonly { readonly path: string; readonly message: string }[] }[] = [];
     // one after another, in the batch's order: calls of one customer keep their order
     for (const { index, call } of batch.calls) {
-      const o = await this.ingest.tryIngest(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, index, call);
+      const o = await this.ingest.tryIngest(tenant, source, mergeBatchDefaults(call, context, integrations), receivedAt, index);
       if (o.status === 'accepted') done.push({ index, status: 'accepted', messageId: o.messageId, customerId: o.customerId });
       else if (o.status === 'duplicate') done.push({ index, status: 'duplicate', messageId: o.messageId });
       else if (o.status === 'rejected' || o.status === 'quarantined') refused.push({ index, code: o.error.code, issues: o.error.issues });

@@ -68,14 +68,34 @@ describe('call bounds in the core', () => {
     expect((entry!.payload as { batch: unknown[] }).batch).toEqual([expect.stringMatching(/^\{"type":"identify".*"messageId":"b-deep"\}$/)]);
   });
 
-  it('measures a batch call without the context the batch shares', async () => {
+  it('measures a batch call with the context the batch shares merged in: the call as ingested, as the queue and a replay see it', async () => {
     const h = makeHarness();
     const half = 'x'.repeat(MAX_CALL_BYTES / 2);
     const outcomes = await h.core.ingest.ingestBatch(TENANT, h.web, {
       context: { note: half },
-      batch: [{ type: 'identify', messageId: 'ctx-1', userId: 'p4', traits: { note: half } }],
+      batch: [
+        { type: 'identify', messageId: 'ctx-1', userId: 'p4', traits: { note: half } },
+        { type: 'identify', messageId: 'ctx-2', userId: 'p5', traits: { note: 'small' } },
+      ],
     });
-    expect(outcomes.map((o) => o.status)).toEqual(['accepted']);
+    expect(outcomes.map((o) => o.status)).toEqual(['quarantined', 'accepted']);
+    expect(outcomes[0]).toMatchObject({ error: { code: 'CALL_TOO_LARGE' } });
+    // the queued intake measures the same call the same way: queued only what its consumer takes
+    const sent: QueueRecord[] = [];
+    const queue: IngestQueue = {
+      limits: { maxRecords: 500, maxBytes: 5_000_000, maxRecordBytes: 1_000_000 },
+      send: async (records) => {
+        sent.push(...records);
+        return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
+      },
+    };
+    const intake = new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+    const queued = await intake.batch(TENANT, h.web, {
+      context: { note: half },
+      batch: [{ type: 'identify', messageId: 'ctx-3', userId: 'p6', traits: { note: half } }],
+    });
+    expect(queued.map((o) => o.status)).toEqual(['quarantined']);
+    expect(sent).toEqual([]);
   });
 
   it('refuses the same calls in the queued intake, before they reach the queue', async () => {
