@@ -33,6 +33,21 @@ const MatchesPage = lazy(() =>
     .openapi('MatchesPage'),
 );
 
+/** what accepting or rejecting a suggested match can answer besides its result */
+const matchDecisionErrors = () =>
+  errors(
+    400,
+    [404, 'otherId names no customer of this tenant'],
+    [
+      409,
+      'not a suggested match now (MATCH_NOT_SUGGESTED), already one customer (MERGE_SAME_CUSTOMER), refused by an identity rule, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)',
+    ],
+    [410, 'the other customer (otherId) was erased (CUSTOMER_ERASED)'],
+    413,
+    415,
+    503,
+  );
+
 export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, gate: Gate): void => {
   app.openapi(
     createRoute({
@@ -106,18 +121,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
             })
             .openapi('AcceptMatchResult'),
         ),
-        ...errors(
-          400,
-          [404, 'otherId names no customer of this tenant'],
-          [
-            409,
-            'not a suggested match now (MATCH_NOT_SUGGESTED), already one customer (MERGE_SAME_CUSTOMER), refused by an identity rule, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)',
-          ],
-          [410, 'the other customer (otherId) was erased (CUSTOMER_ERASED)'],
-          413,
-          415,
-          503,
-        ),
+        ...matchDecisionErrors(),
       },
     }),
     async (c) => {
@@ -156,18 +160,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
       },
       responses: {
         ...ok(() => z.object({ customerId: z.string(), otherId: z.string() }).openapi('RejectMatchResult')),
-        ...errors(
-          400,
-          [404, 'otherId names no customer of this tenant'],
-          [
-            409,
-            'not a suggested match now (MATCH_NOT_SUGGESTED), already one customer (MERGE_SAME_CUSTOMER), refused by an identity rule, or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)',
-          ],
-          [410, 'the other customer (otherId) was erased (CUSTOMER_ERASED)'],
-          413,
-          415,
-          503,
-        ),
+        ...matchDecisionErrors(),
       },
     }),
     async (c) => {
