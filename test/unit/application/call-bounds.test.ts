@@ -4,7 +4,7 @@ import { QueuedIntake } from '../../../src/application/ingest/queued-intake.js';
 import type { IngestQueue, QueueRecord } from '../../../src/application/ports/ingest-queue.port.js';
 import { stableJson } from '../../../src/application/stable-json.js';
 import { encodeKinesisCall } from '../../../src/adapters/kinesis/kinesis.record.js';
-import { makeHarness } from '../../support/harness.js';
+import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, quarantined, TENANT } from './ingest-support.js';
 
 // The bounds of one call hold on every intake, the core used as a library included: nested deeper
@@ -16,6 +16,19 @@ const nested = (levels: number, over: Record<string, unknown> = {}) => {
   let inner: unknown = 1;
   for (let i = 0; i < levels; i++) inner = { a: inner };
   return { type: 'identify', userId: 'p1', traits: { x: inner }, ...over };
+};
+
+/** a queued intake over a queue that takes every record, and the records it took */
+const queuedIntake = (h: Harness) => {
+  const sent: QueueRecord[] = [];
+  const queue: IngestQueue = {
+    limits: { maxRecords: 500, maxBytes: 5_000_000, maxRecordBytes: 1_000_000 },
+    send: async (records) => {
+      sent.push(...records);
+      return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
+    },
+  };
+  return { intake: new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports }), sent };
 };
 
 describe('call bounds in the core', () => {
@@ -81,15 +94,7 @@ describe('call bounds in the core', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['quarantined', 'accepted']);
     expect(outcomes[0]).toMatchObject({ error: { code: 'CALL_TOO_LARGE' } });
     // the queued intake measures the same call the same way: queued only what its consumer takes
-    const sent: QueueRecord[] = [];
-    const queue: IngestQueue = {
-      limits: { maxRecords: 500, maxBytes: 5_000_000, maxRecordBytes: 1_000_000 },
-      send: async (records) => {
-        sent.push(...records);
-        return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
-      },
-    };
-    const intake = new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+    const { intake, sent } = queuedIntake(h);
     const queued = await intake.batch(TENANT, h.web, {
       context: { note: half },
       batch: [{ type: 'identify', messageId: 'ctx-3', userId: 'p6', traits: { note: half } }],
@@ -100,15 +105,7 @@ describe('call bounds in the core', () => {
 
   it('refuses the same calls in the queued intake, before they reach the queue', async () => {
     const h = makeHarness();
-    const sent: QueueRecord[] = [];
-    const queue: IngestQueue = {
-      limits: { maxRecords: 500, maxBytes: 5_000_000, maxRecordBytes: 1_000_000 },
-      send: async (records) => {
-        sent.push(...records);
-        return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
-      },
-    };
-    const intake = new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+    const { intake, sent } = queuedIntake(h);
     const deep = await intake.one(TENANT, h.web, nested(20_000));
     expect(deep).toMatchObject({ status: 'quarantined', error: { code: 'NESTING_TOO_DEEP' } });
     const big = await intake.one(TENANT, h.web, { type: 'track', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } });
