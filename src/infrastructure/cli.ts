@@ -5,6 +5,7 @@ import { CliError } from '../adapters/cli/cli-error.js';
 import { quietWhenClosed } from '../adapters/cli/output.js';
 import { runCli } from '../adapters/cli/program.js';
 import { loadConfig, unknownSettings, type Config } from './config.js';
+import { REPEAT_MS } from './signals.js';
 import { generateSeed } from './demo/dataset.js';
 import type { App } from './app.js';
 
@@ -64,18 +65,20 @@ const untilStopped = (): Promise<string> =>
 
 /**
  * Ctrl-C during a job: the first asks it to stop cleanly (it says what it did and how to resume);
- * a second one ends the process at once.
+ * a second one, a moment later, ends the process at once. The copies of the first that npm and the
+ * terminal deliver within REPEAT_MS are that same Ctrl-C (they cut the clean stop short).
  */
-const onInterrupt =
-  (io: CliIo) =>
+export const onInterrupt =
+  (io: Pick<CliIo, 'stderr'>, now: () => number = Date.now) =>
   (stop: () => void): (() => void) => {
-    let asked = false;
+    let askedAt: number | undefined;
     const handler = () => {
-      if (asked) {
+      if (askedAt !== undefined) {
+        if (now() - askedAt < REPEAT_MS) return;
         io.stderr.write('interrupted again: exiting now\n');
         process.exit(130);
       }
-      asked = true;
+      askedAt = now();
       io.stderr.write('\ninterrupted: finishing the calls in flight (Ctrl-C again to exit now)\n');
       stop();
     };

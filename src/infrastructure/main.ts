@@ -3,12 +3,10 @@ import { EmbeddedUnavailable } from './local/embedded.js';
 import { DataDirInUse } from './local/server-lock.js';
 import { PortInUse } from './port-check.js';
 import { serve } from './server.js';
+import { REPEAT_MS } from './signals.js';
 
 // `npm start`: the HTTP API on the embedded default (SQLite under ./.c360, its log follower
 // projecting views). C360_STORE=dynamodb starts DynamoDB Local instead; C360_STORE=memory keeps nothing.
-
-/** a signal repeated within this long is the same Ctrl-C, delivered twice */
-const REPEAT_MS = 1_000;
 
 const main = async (): Promise<void> => {
   const config = loadConfig();
