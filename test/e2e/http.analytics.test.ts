@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
-import { createHttpApp } from '../../src/adapters/http/app.js';
+import { createHttpApp, generateOpenApiDocument } from '../../src/adapters/http/app.js';
 import { startHttpServer } from '../../src/adapters/http/node-server.js';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
@@ -14,6 +14,7 @@ let h: Harness;
 let lake: Awaited<ReturnType<typeof tempLake>>;
 let server: Awaited<ReturnType<typeof startHttpServer>>;
 let base: string;
+let doc: any;
 
 beforeAll(async () => {
   h = makeHarness();
@@ -42,6 +43,7 @@ beforeAll(async () => {
     now: h.clock.now,
     analytics: lake.lake.analytics,
   });
+  doc = generateOpenApiDocument(app);
   server = await startHttpServer(app, { port: 0, hostname: '127.0.0.1' });
   base = `http://127.0.0.1:${server.port}`;
 }, 60_000);
@@ -219,5 +221,80 @@ describe('GET /v1/analytics/{query}', () => {
     const mixed = await get(`/v1/analytics/churn-risk?cursor=${rfm.body.next}`, acme);
     expect(mixed.status).toBe(400);
     expect(mixed.body.error.issues[0].path).toBe('cursor');
+  });
+});
+
+describe('the OpenAPI document of GET /v1/analytics/{query}', () => {
+  const token = 'tok-acme-reader-0123456789';
+  const op = () => doc.paths['/v1/analytics/{query}'].get;
+  type Param = { name: string; in: string; required?: boolean; description: string; schema: Record<string, any> };
+  const queryParams = (): Param[] => op().parameters.filter((p: Param) => p.in === 'query');
+  /** the queries a documented parameter says take it */
+  const saysTakenBy = (p: Param, queries: readonly string[]): string[] => {
+    const m = /Taken by (.+)\.$/.exec(p.description);
+    expect(m, p.name).not.toBeNull();
+    return m![1] === 'every query' ? [...queries] : m![1]!.split(', ');
+  };
+  const isUnknownRefusal = (r: { status: number; body: any }) => r.status === 400 && /^unknown analytics parameter/.test(r.body.error?.message ?? '');
+
+  it('lists as query parameters exactly those the route takes, each with the queries that take it', async () => {
+    const queries: string[] = op().parameters.find((p: Param) => p.in === 'path' && p.name === 'query').schema.enum;
+    expect(queries).toHaveLength(10);
+    const documented = queryParams();
+    expect(documented.map((p) => p.name)).toEqual(expect.arrayContaining(['now', 'limit', 'cursor', 'churn_high', 'recency_days_4', 'to_date']));
+    for (const p of documented) expect(p.required, p.name).toBe(false);
+    // what the route takes, asked of the route: a name it does not take is refused as unknown
+    const names = [...documented.map((p) => p.name), 'colour', 'offset', 'page', 'recency_days_5'];
+    const taken = new Map<string, string[]>();
+    for (const query of queries)
+      for (const name of names) {
+        const r = await get(`/v1/analytics/${query}?${name}=1`, token);
+        if (!isUnknownRefusal(r)) taken.set(name, [...(taken.get(name) ?? []), query]);
+      }
+    expect([...taken.keys()].sort()).toEqual(documented.map((p) => p.name).sort());
+    for (const p of documented) expect(saysTakenBy(p, queries), p.name).toEqual(taken.get(p.name));
+  });
+
+  it("documents each parameter's values as the route checks them: its default answers, a value outside its schema is a 400 naming it", async () => {
+    const queries: string[] = op().parameters.find((p: Param) => p.in === 'path').schema.enum;
+    const checked = new Set<string>();
+    for (const p of queryParams()) {
+      const { schema } = p;
+      const query = saysTakenBy(p, queries)[0]!;
+      const ask = async (value: string) => get(`/v1/analytics/${query}?${p.name}=${encodeURIComponent(value)}`, token);
+      const refused = async (value: string) => {
+        const r = await ask(value);
+        expect(r.status, `${query}?${p.name}=${value}`).toBe(400);
+        expect(
+          r.body.error.issues.map((i: { path: string }) => i.path),
+          `${query}?${p.name}=${value}`,
+        ).toEqual([p.name]);
+        checked.add(p.name);
+      };
+      if (schema.default !== undefined) expect((await ask(String(schema.default))).status, `${p.name}=${schema.default}`).toBe(200);
+      if (schema.type === 'integer' || schema.type === 'number') {
+        if (schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER) await refused(String(schema.maximum + 1));
+        if (schema.exclusiveMinimum !== undefined) await refused(String(schema.exclusiveMinimum));
+        if (schema.minimum !== undefined) await refused(String(schema.minimum - 1));
+        if (schema.type === 'integer') await refused(String(schema.default + 0.5));
+        await refused('ten');
+      }
+      if (schema.pattern !== undefined) await refused('!');
+      if (schema.format === 'date') await refused('2026-02-30');
+    }
+    expect([...checked]).toEqual(expect.arrayContaining(['limit', 'currency', 'churn_inactive_days', 'churn_high', 'months', 'level', 'from_date', 'to_date']));
+    // and the largest page it documents answers
+    expect((await get('/v1/analytics/churn-risk?limit=1000', token)).status).toBe(200);
+  });
+
+  it('documents the answer as the route gives it: next on a page with more after it, absent on the last', async () => {
+    const result = doc.components.schemas.AnalyticsResult;
+    const first = await get('/v1/analytics/rfm-segmentation?limit=60', 'tok-initech-reader-01234567');
+    const last = await get(`/v1/analytics/rfm-segmentation?limit=60&cursor=${first.body.next}`, 'tok-initech-reader-01234567');
+    expect([first.body.count, last.body.count]).toEqual([60, 43]);
+    expect(Object.keys(first.body).sort()).toEqual(Object.keys(result.properties).sort());
+    expect(result.properties.next).toMatchObject({ type: 'string' });
+    expect(result.required.sort()).toEqual(Object.keys(last.body).sort());
+    expect(last.body.next).toBeUndefined();
   });
 });

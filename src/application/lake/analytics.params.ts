@@ -20,6 +20,8 @@ export const ANALYTICS_QUERIES = [
 ] as const;
 export type AnalyticsQueryName = (typeof ANALYTICS_QUERIES)[number];
 
+/** What a parameter may be: its kind, bounds and default (the OpenAPI document is written from these). */
+export type AnalyticsParamSpec = Spec;
 type Spec =
   | {
       readonly kind: 'number';
@@ -41,7 +43,8 @@ const num = (d: number, min: number, max: number, more: { above?: boolean } = {}
 /** a number of days: at most 100,000 (some 270 years) */
 const days = (d: number, more: { above?: boolean } = {}): Spec => num(d, 0, 100_000, more);
 const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Spec => ({ kind: 'number', min, max, integer: true, default: d });
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** a day as YYYY-MM-DD (it must also exist) */
+export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The range `now` may take: a time whose date has four digits (1970-01-01 to 9999-12-31). */
 export const NOW_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
@@ -121,7 +124,7 @@ const parseOne = (field: string, spec: Spec, raw: string): string | number => {
       return code;
     }
     case 'date':
-      if (!DATE.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
+      if (!DATE_PATTERN.test(raw) || !isCalendarDateTime(raw)) throw bad(field, 'must be a date that exists, as YYYY-MM-DD');
       return raw;
     case 'number': {
       // plain decimal digits only: Number() also reads 0x10, 0b10000, 1.6e1 and 1e2 (and blanks)
