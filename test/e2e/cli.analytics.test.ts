@@ -100,7 +100,7 @@ describe('c360 analytics', () => {
     expect(all.ids).toHaveLength(12);
     const first = await csv('limit=5');
     expect(first.ids).toEqual(all.ids.slice(0, 5));
-    expect(first.err).toBe(`5 rows; the next page: --param cursor=${all.ids[4]}\n`);
+    expect(first.err).toBe(`5 rows; the next page: --limit 5 --after ${all.ids[4]}\n`);
     const second = await csv('limit=5', `cursor=${all.ids[4]}`);
     expect(second.ids).toEqual(all.ids.slice(5, 10));
     const last = await csv('limit=5', `cursor=${all.ids[9]}`);
@@ -119,7 +119,7 @@ describe('c360 analytics', () => {
     expect(churn.rows).toHaveLength(12);
     const page1 = await lines('limit=5');
     expect(page1.rows).toEqual(churn.rows.slice(0, 5));
-    expect(page1.err).toBe('5 rows; the next page: --param cursor=5\n');
+    expect(page1.err).toBe('5 rows; the next page: --limit 5 --after 5\n');
     const page3 = await lines('limit=5', 'cursor=10');
     expect(page3.rows).toEqual(churn.rows.slice(10));
     expect(page3.err).toBe('2 rows\n');
@@ -129,6 +129,49 @@ describe('c360 analytics', () => {
     const other = await c360(['analytics', 'churn-risk', '--param', 'limit=5', '--param', 'colour=red']);
     expect(other.code).toBe(2);
     expect(other.err).toMatch(/unknown analytics parameter "colour" for churn-risk/);
+  });
+
+  it('pages with --limit and --after (or --cursor), as with --param limit and cursor, and says so in its help', async () => {
+    const run = async (...args: string[]) => {
+      const r = await c360(['analytics', 'rfm-segmentation', '--format', 'csv', ...args]);
+      expect(r.code, r.err).toBe(0);
+      return { out: r.out, err: r.err };
+    };
+    const all = (await run()).out.trim().split('\n').slice(1);
+    expect(all).toHaveLength(12);
+    const first = await run('--limit', '5');
+    expect(first).toEqual(await run('--param', 'limit=5'));
+    expect(first.out.trim().split('\n').slice(1)).toEqual(all.slice(0, 5));
+    const after = all[4]!.split(',')[0]!;
+    expect(first.err).toBe(`5 rows; the next page: --limit 5 --after ${after}\n`);
+    // the next page as printed, as the HTTP API names it, and as a --param
+    const second = await run('--limit', '5', '--after', after);
+    expect(second.out.trim().split('\n').slice(1)).toEqual(all.slice(5, 10));
+    expect(await run('--limit', '5', '--cursor', after)).toEqual(second);
+    expect(await run('--param', 'limit=5', '--param', `cursor=${after}`)).toEqual(second);
+    // a cursor alone: a page of the default size, the rest here
+    expect((await run('--after', after)).out.trim().split('\n').slice(1)).toEqual(all.slice(5));
+    // the position of a query paged by position is the rows printed before
+    const churn = await c360(['analytics', 'churn-risk', '--format', 'csv', '--limit', '4', '--after', '8']);
+    expect(churn.code, churn.err).toBe(0);
+    expect(churn.out.trim().split('\n')).toHaveLength(5);
+    expect(churn.err).toBe('4 rows\n');
+
+    for (const [args, message] of [
+      [['--limit', '0'], /option '--limit <n>' argument '0' is invalid\. must be from 1 to 1000/],
+      [['--limit', '1001'], /must be from 1 to 1000/],
+      [['--limit', 'ten'], /must be a whole number from 1 to 1000/],
+      [['--limit', '5', '--param', 'limit=6'], /--limit and --param limit: give it once/],
+      [['--after', after, '--param', `cursor=${after}`], /--after and --param cursor: give it once/],
+      [['--after', after, '--cursor', after], /option '--cursor <cursor>' cannot be used with option '--after <cursor>'/],
+    ] as const) {
+      const r = await c360(['analytics', 'rfm-segmentation', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(message);
+    }
+    const help = await c360(['help', 'analytics']);
+    expect(help.out).toMatch(/--limit <n> +a page of at most n rows \(1 to 1000\)/);
+    expect(help.out).toMatch(/--after <cursor> +the page after this cursor/);
   });
 
   it('names a bad parameter and an unknown query, exiting 2 (a usage error)', async () => {

@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/shared/errors.js';
 import { CliError, describeError, EXIT } from './cli-error.js';
 import type { CliLake } from './cli.deps.js';
 import type { Action, CommandContext } from './command-context.js';
+import { integer } from './options.js';
 import { plural } from './output.js';
 
 // `c360 analytics <query>`: one of the ten lake queries for the tenant, as a table, CSV or JSON;
@@ -14,6 +15,14 @@ import { plural } from './output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+type AnalyticsOptions = {
+  readonly format: 'table' | 'csv' | 'json';
+  readonly limit?: number;
+  readonly after?: string;
+  readonly cursor?: string;
+  readonly param: string[];
+};
+
 export const registerAnalytics = (program: Command, action: Action): void => {
   program
     .command('analytics <query>')
@@ -22,12 +31,23 @@ export const registerAnalytics = (program: Command, action: Action): void => {
     )
     .addOption(new Option('--format <format>', 'table, csv or json').choices(['table', 'csv', 'json']).default('table'))
     .option(
+      '--limit <n>',
+      `a page of at most n rows (1 to ${ANALYTICS_PAGE.maxLimit}), the cursor of the next printed on stderr; every row without it`,
+      integer(1, ANALYTICS_PAGE.maxLimit),
+    )
+    .option(
+      '--after <cursor>',
+      `the page after this cursor, as printed with the page before (${ANALYTICS_PAGE.defaultLimit} rows unless --limit says; also --cursor)`,
+    )
+    // the HTTP API's name for it
+    .addOption(new Option('--cursor <cursor>').hideHelp().conflicts('after'))
+    .option(
       '--param <name=value>',
-      'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable); also limit and cursor (a page, whose next cursor is printed on stderr; every row without them)',
+      'a query parameter, e.g. now=2025-06-30 or churn_inactive_days=60 (repeatable); limit and cursor may also be given so',
       collect,
       [],
     )
-    .action(action((ctx, query: string, options: { format: 'table' | 'csv' | 'json'; param: string[] }) => analytics(ctx, query, options)));
+    .action(action((ctx, query: string, options: AnalyticsOptions) => analytics(ctx, query, options)));
   program
     .command('quality')
     .description("check the tenant's lake: schema, nulls, duplicates, ranges, freshness, referential integrity; exits 1 when a check fails")
@@ -75,7 +95,7 @@ export const formatRows = (rows: readonly AnalyticsRow[], format: 'table' | 'csv
   return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c] ?? null))))].join('\n')}\n`;
 };
 
-/** limit and cursor (--param limit=100 --param cursor=<as printed with the page before>): a page; without either, every row */
+/** limit and cursor (--limit 100 --after <as printed with the page before>, or as --param): a page; without either, every row */
 const pageOf = (query: string, params: Record<string, string>): AnalyticsPageRequest | undefined => {
   if (params.limit === undefined && params.cursor === undefined) return undefined;
   const { limit: raw = String(ANALYTICS_PAGE.defaultLimit), cursor } = params;
@@ -113,8 +133,23 @@ const asUsage = (e: unknown): unknown =>
   // an unknown query or a bad --param: the command line was wrong, as for --param limit
   e instanceof DomainError && e.code === 'VALIDATION_FAILED' ? new CliError(describeError(e), EXIT.usage) : e;
 
-const analytics = async (ctx: CommandContext, query: string, options: { format: 'table' | 'csv' | 'json'; param: string[] }): Promise<number> => {
-  const params = parseParams(options.param);
+/** --limit and --after (or --cursor) as the parameters they stand for: each given once, as a flag or as a --param */
+const withPageFlags = (params: Record<string, string>, options: AnalyticsOptions): Record<string, string> => {
+  const cursorFlag = options.after !== undefined ? '--after' : '--cursor';
+  const given: [name: 'limit' | 'cursor', flag: string, value: string | undefined][] = [
+    ['limit', '--limit', options.limit === undefined ? undefined : String(options.limit)],
+    ['cursor', cursorFlag, options.after ?? options.cursor],
+  ];
+  for (const [name, flag, value] of given) {
+    if (value === undefined) continue;
+    if (Object.hasOwn(params, name)) throw new CliError(`${flag} and --param ${name}: give it once`, EXIT.usage);
+    params[name] = value;
+  }
+  return params;
+};
+
+const analytics = async (ctx: CommandContext, query: string, options: AnalyticsOptions): Promise<number> => {
+  const params = withPageFlags(parseParams(options.param), options);
   const format = ctx.out.json ? 'json' : options.format;
   const out = (s: string) => ctx.deps.io.stdout.write(s);
   const page = (() => {
@@ -131,7 +166,9 @@ const analytics = async (ctx: CommandContext, query: string, options: { format: 
       throw asUsage(e);
     });
     out(formatRows(rows, format));
-    ctx.deps.io.stderr.write(`${plural(rows.length, 'row')}${next === undefined ? '' : `; the next page: --param cursor=${positionText(next)}`}\n`);
+    ctx.deps.io.stderr.write(
+      `${plural(rows.length, 'row')}${next === undefined ? '' : `; the next page: --limit ${page.limit} --after ${positionText(next)}`}\n`,
+    );
     return EXIT.ok;
   }
   const chunks = lake.analytics.chunks(ctx.tenant, query, params);

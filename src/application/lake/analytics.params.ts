@@ -159,7 +159,7 @@ export type AnalyticsPageRequest = { readonly limit: number; readonly after?: An
 /** The position of a page's start as the CLI writes it: the last key printed, or the rows printed before. */
 export const positionText = (p: AnalyticsPosition): string => ('key' in p ? p.key : String(p.offset));
 
-/** A cursor as the CLI takes it (`--param cursor=`): a key for a keyed query, a count of rows for the others. */
+/** A cursor as the CLI takes it (`--after`, `--cursor` or `--param cursor=`): a key for a keyed query, a count of rows for the others. */
 export const parsePositionText = (name: string, raw: string): AnalyticsPosition => {
   if (isQuery(name) && KEYED_ANALYTICS[name] !== undefined) return { key: raw };
   if (!/^\d{1,15}$/.test(raw)) throw bad('cursor', 'must be the number of rows of the pages before (as printed with the page)');
