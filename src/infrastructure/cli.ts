@@ -64,9 +64,10 @@ const untilStopped = (): Promise<string> =>
   });
 
 /**
- * Ctrl-C during a job: the first asks it to stop cleanly (it says what it did and how to resume);
- * a second one, a moment later, ends the process at once. The copies of the first that npm and the
- * terminal deliver within REPEAT_MS are that same Ctrl-C (they cut the clean stop short).
+ * Ctrl-C during a job: the first asks it to stop cleanly (it says what it did and how to resume)
+ * and says so on stderr once `stop` has stopped the job's progress bar; a second one, a moment
+ * later, ends the process at once. The copies of the first that npm and the terminal deliver
+ * within REPEAT_MS are that same Ctrl-C (they cut the clean stop short).
  */
 export const onInterrupt =
   (io: Pick<CliIo, 'stderr'>, now: () => number = Date.now) =>
@@ -79,8 +80,9 @@ export const onInterrupt =
         process.exit(130);
       }
       askedAt = now();
-      io.stderr.write('\ninterrupted: finishing the calls in flight (Ctrl-C again to exit now)\n');
+      // the job first stops what it draws (its progress bar ends its line), then this line follows it
       stop();
+      io.stderr.write('interrupted: finishing the calls in flight (Ctrl-C again to exit now)\n');
     };
     process.on('SIGINT', handler);
     return () => process.off('SIGINT', handler);

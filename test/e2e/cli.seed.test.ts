@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { main } from '../../src/infrastructure/cli.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { freePort } from '../../src/infrastructure/local/dynamodb-local.js';
 import { serve } from '../../src/infrastructure/server.js';
+import { screenOf } from '../support/terminal.js';
 
 // `c360 seed` through the bin's own composition (config, secrets, store), in-process on the
 // embedded store in a temporary data dir, with captured output.
@@ -180,6 +181,66 @@ describe('c360 import interrupted', () => {
     expect(await second.closed, second.err()).toBe(0);
     expect(JSON.parse(second.out())).toMatchObject({ lines: total, duplicate: partial.accepted, accepted: total - partial.accepted, rejected: 0 });
   }, 120_000);
+});
+
+/** util-linux's script(1), which runs a command on a pseudo-terminal (macOS's takes other arguments) */
+const hasScript = (() => {
+  try {
+    return execFileSync('script', ['--version'], { encoding: 'utf8' }).includes('util-linux');
+  } catch {
+    return false;
+  }
+})();
+
+describe('c360 seed interrupted on a terminal', () => {
+  // on a terminal the progress is a bar drawn over its own line; stopping it puts the cursor back
+  // where it began, so a line written while it ran was written over
+  it.skipIf(!hasScript)(
+    'Ctrl-C: the lines saying so stay whole below the stopped progress bar',
+    async () => {
+      const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+      const command = [process.execPath, BIN, 'seed', '--customers', '400'].map(quote).join(' ');
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        env: { ...process.env, C360_DATA_DIR: dir, C360_TENANT: 'tty-interrupted', C360_STORE: 'sqlite', C360_DEBUG: '' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const closed = new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', resolve);
+      });
+      try {
+        // once the bar counts calls, the terminal's Ctrl-C: SIGINT to the command's process group
+        await new Promise<void>((resolve, reject) => {
+          const timer = setInterval(() => {
+            if (/seed \[.*\] \d+% \| [\d,]+ calls/.test(out)) {
+              clearInterval(timer);
+              resolve();
+            }
+          }, 50);
+          closed.then(() => {
+            clearInterval(timer);
+            reject(new Error(`ended before any progress: ${out}`));
+          });
+        });
+        child.stdin.write('\u0003');
+        expect(await closed, out).toBe(130);
+      } finally {
+        child.kill();
+      }
+      const screen = screenOf(out);
+      const at = screen.indexOf('interrupted: finishing the calls in flight (Ctrl-C again to exit now)');
+      expect(at, screen.join('\n')).toBeGreaterThan(0);
+      expect(screen[at - 1]).toMatch(/^seed \[.*\] \d+% \| [\d,]+ calls/);
+      expect(screen[at + 1]).toMatch(/^interrupted: [\d,]+ of [\d,]+ calls sent \([\d,]+ accepted, [\d,]+ duplicates?\) in [\d.]+ s; they are kept\.$/);
+      expect(screen[at + 2]).toMatch(
+        /^ {2}to resume, run the same command again \(c360 seed --customers 400 .*\): what is already seeded is skipped as duplicates$/,
+      );
+      expect(screen[at + 3]).toMatch(/^partly seeded tenant "tty-interrupted" \(seed 42\) in [\d.]+ s$/);
+    },
+    120_000,
+  );
 });
 
 describe('c360 jobs on the memory store', () => {

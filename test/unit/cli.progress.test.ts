@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startProgress } from '../../src/adapters/cli/progress.js';
+import { screenOf } from '../support/terminal.js';
 
 const capture = (isTTY: boolean) => {
   const chunks: string[] = [];
@@ -94,5 +95,51 @@ describe('progress with a rate', () => {
     expect(err.text()).toMatch(/seed \[.*\] 10% \| 100 calls \| 50\.0 calls\/s, 18 s left/);
     p.stop('100 calls, interrupted', true);
     expect(err.text()).toMatch(/seed \[.*\] 10% \| 100 calls, interrupted \| 50\.0 calls\/s \|/);
+  });
+});
+
+describe('progress interrupted (Ctrl-C)', () => {
+  const FINISHING = 'interrupted: finishing the calls in flight (Ctrl-C again to exit now)';
+  const REPORT = 'interrupted: 120 of 1,000 calls sent; they are kept.';
+
+  it('on a terminal, stops the bar where it is: the lines written next stay whole below it, and it draws nothing more', () => {
+    const err = capture(true);
+    let t = 1_000_000;
+    const p = startProgress({ stdout: capture(false).stream, stderr: err.stream, debug: false }, { label: 'seed', total: 1_000, unit: 'calls', now: () => t });
+    t += 2_000;
+    p.update(100, () => '100 calls');
+    // as a job does: the bar first, then the line saying so, the calls in flight, the report
+    p.interrupt();
+    err.stream.write(`${FINISHING}\n`);
+    p.update(120, () => '120 calls');
+    p.stop('120 calls', true);
+    err.stream.write(`${REPORT}\n`);
+    const screen = screenOf(err.text());
+    expect(screen[0]).toMatch(/^seed \[.*\] 10% \| 100 calls \| 50\.0 calls\/s \| \d+s$/);
+    expect(screen.slice(1)).toEqual([FINISHING, REPORT, '']);
+  });
+
+  it('a bar not interrupted first writes over what was written while it ran (why a job interrupts it)', () => {
+    const err = capture(true);
+    const p = startProgress({ stdout: capture(false).stream, stderr: err.stream, debug: false }, { label: 'seed', total: 1_000, unit: 'calls' });
+    p.update(100, () => '100 calls');
+    err.stream.write(`${FINISHING}\n`);
+    p.stop('120 calls', true);
+    err.stream.write(`${REPORT}\n`);
+    expect(screenOf(err.text())).not.toContain(FINISHING);
+  });
+
+  it('in a log, carries on: the lines follow each other, and the last progress line says where the job stopped', () => {
+    const err = capture(false);
+    const p = startProgress({ stdout: capture(false).stream, stderr: err.stream, debug: false, progressIntervalMs: 0 }, { label: 'seed', total: 1_000 });
+    p.update(100, () => '100 calls');
+    p.interrupt();
+    err.stream.write(`${FINISHING}\n`);
+    p.update(120, () => '120 calls');
+    p.stop('120 calls', true);
+    const lines = err.text().trim().split('\n');
+    expect(lines[0]).toMatch(/^seed: 10% 100 calls \(/);
+    expect(lines[1]).toBe(FINISHING);
+    expect(lines.at(-1)).toMatch(/^seed: 12% 120 calls \([\d.]+ s, stopped\)$/);
   });
 });

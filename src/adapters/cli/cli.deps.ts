@@ -73,8 +73,10 @@ export type CliDeps = {
   readonly seedData: SeedData;
   readonly io: CliIo;
   /**
-   * Calls `stop` on the first Ctrl-C (SIGINT) so a long job can end cleanly and say what it did;
-   * returns the unsubscribe. Absent in tests that do not interrupt.
+   * Calls `stop` on the first Ctrl-C (SIGINT) so a long job can end cleanly and say what it did,
+   * then writes on stderr that it is stopping: `stop` stops the job's progress bar first
+   * (Progress.interrupt), or the bar would write over that line. Returns the unsubscribe. Absent
+   * in tests that do not interrupt.
    */
   readonly onInterrupt?: ((stop: () => void) => () => void) | undefined;
   /** the write key a job sends to a running server with (`seed --url`) when none is given */

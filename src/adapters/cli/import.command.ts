@@ -158,6 +158,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   let interrupted = false;
   const unsubscribe = ctx.deps.onInterrupt?.(() => {
     interrupted = true;
+    progress.interrupt();
   });
   const inFlight = new Set<Promise<void>>();
   /** every line of the file was taken (not stopped by Ctrl-C, a store failure or an unreadable file) */
@@ -283,6 +284,7 @@ const importRemote = async (
   let interrupted = false;
   const unsubscribe = ctx.deps.onInterrupt?.(() => {
     interrupted = true;
+    progress.interrupt();
   });
   /** every line of the file was taken and sent (not stopped by Ctrl-C, a refused batch or an unreadable file) */
   let readAll = false;

@@ -10,6 +10,14 @@ export type Progress = {
   update(value: number, detail?: () => string): void;
   /** the last line; `failed` shows where the work stopped instead of claiming it done */
   stop(detail?: string, failed?: boolean): void;
+  /**
+   * Ctrl-C: a bar on a terminal is stopped where it is, before the job says it was interrupted, so
+   * those lines stay whole below it: a running bar draws over its line again and again, and its
+   * stop puts the cursor back where the bar began, so what was written meanwhile was written over.
+   * Its later update() and stop() draw nothing. A log (not a terminal) carries on: its stop()
+   * line still says where the job stopped.
+   */
+  interrupt(): void;
 };
 
 export type ProgressOptions = {
@@ -55,18 +63,28 @@ export const startProgress = (io: CliIo, options: ProgressOptions): Progress => 
     bar.start(total ?? 1, 0, { detail: '', pace: pace(0, started) });
     let shown = 0;
     let latest = 0;
+    let latestDetail: (() => string) | undefined;
+    let stopped = false;
+    const end = (value: number, detail: string | undefined) => {
+      stopped = true;
+      bar.update(total ? value : 0, { ...(detail === undefined ? {} : { detail }), pace: pace(value, now(), true) });
+      bar.stop();
+    };
     return {
       update: (value, detail) => {
+        if (stopped) return;
         const at = now();
         latest = value;
+        latestDetail = detail ?? latestDetail;
         if (at - shown >= 100) [shown] = [at, bar.update(total ? value : 0, { ...(detail ? { detail: detail() } : {}), pace: pace(value, at) })];
         else bar.update(total ? value : 0);
       },
+      // a failed job's bar stays where it stopped
       stop: (detail, failed = false) => {
-        // a failed job's bar stays where it stopped
-        const value = total && !failed ? total : latest;
-        bar.update(total ? value : 0, { ...(detail === undefined ? {} : { detail }), pace: pace(value, now(), true) });
-        bar.stop();
+        if (!stopped) end(total && !failed ? total : latest, detail);
+      },
+      interrupt: () => {
+        if (!stopped) end(latest, latestDetail?.());
       },
     };
   }
@@ -90,5 +108,7 @@ export const startProgress = (io: CliIo, options: ProgressOptions): Progress => 
       line(value, detail?.() ?? '');
     },
     stop: (detail, failed = false) => line(latest.value, detail ?? latest.detail?.() ?? '', failed ? 'stopped' : 'done'),
+    // a log's lines are never written over
+    interrupt: () => {},
   };
 };

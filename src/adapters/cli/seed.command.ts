@@ -103,6 +103,7 @@ const seed = async (ctx: CommandContext, options: SeedOptions): Promise<number> 
   // Ctrl-C: every worker ends after the call it is sending; what was sent is kept
   const unsubscribe = ctx.deps.onInterrupt?.(() => {
     interrupted = true;
+    progress.interrupt();
   });
   const people = plan.people[Symbol.iterator]();
   const worker = async () => {
@@ -214,6 +215,7 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
   let interrupted = false;
   const unsubscribe = ctx.deps.onInterrupt?.(() => {
     interrupted = true;
+    progress.interrupt();
   });
   const bySource: Record<string, number> = {};
   const people = plan.people[Symbol.iterator]();
