@@ -376,4 +376,4 @@ const offersFrom = (file: string | undefined): (() => readonly Offer[]) => {
   }
 };
 
-export const scoreConfigFor = (config: Config) => ({ ...DEFAULT_SCORE_CONFIG, currency: config.scoreCurrency });
+export const scoreConfigFor = (config: Pick<Config, 'scoreCurrency'>) => ({ ...DEFAULT_SCORE_CONFIG, currency: config.scoreCurrency });

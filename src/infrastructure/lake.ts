@@ -8,7 +8,7 @@ import { LakeProjector } from '../application/lake/lake.projector.js';
 import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
 import type { EventStore } from '../application/ports/event-store.port.js';
 import type { LakeEraser } from '../application/ports/lake.port.js';
-import type { Config } from './config.js';
+import { scoreConfigFor, type Config } from './config.js';
 
 // The analytics lake on this machine: Parquet files under C360_LAKE_DIR, written by one process at
 // a time (a lock file beside them names it). The server holds it and follows the log; a CLI run
@@ -85,13 +85,17 @@ export const logOf = (config: Partial<Pick<Config, 'store' | 'sqliteFile' | 'tab
 const warn = (msg: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields }));
 
 export const openLocalLake = async (
-  config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs' | 'store' | 'sqliteFile' | 'tables'>>,
+  config: Pick<Config, 'lakeDir'> & Partial<Pick<Config, 'lakeFollowMs' | 'store' | 'sqliteFile' | 'tables' | 'scoreCurrency'>>,
   clock: () => number = Date.now,
   onRebuild: (tenant: string, why: string) => void = (tenant, why) => warn(`lake projector: ${why}`, { tenant }),
 ): Promise<LocalLake> => {
   // the lake holds personal data (until an erasure reaches it): a folder made for it is the owner's alone
   mkdirSync(config.lakeDir, { recursive: true, mode: 0o700 });
-  const lake = await openDuckDbLake(config.lakeDir, { clock });
+  // the 360 view's score settings: a query's currency (and thresholds) default to what the views use
+  const lake = await openDuckDbLake(config.lakeDir, {
+    clock,
+    score: config.scoreCurrency === undefined ? undefined : scoreConfigFor({ scoreCurrency: config.scoreCurrency }),
+  });
   let release = takeLock(config.lakeDir);
   const held = (): boolean => (release ??= takeLock(config.lakeDir)) !== undefined;
   let timer: NodeJS.Timeout | undefined;

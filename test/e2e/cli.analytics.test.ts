@@ -14,10 +14,10 @@ const writer = () => {
   let text = '';
   return { write: (s: string) => ((text += s), true), text: () => text };
 };
-const c360 = async (argv: string[]) => {
+const c360 = async (argv: string[], env: Record<string, string> = {}) => {
   const stdout = writer();
   const stderr = writer();
-  const code = await main(argv, { C360_DATA_DIR: dir, C360_TENANT: 'shop' }, { stdout, stderr, debug: false, progressIntervalMs: 0 });
+  const code = await main(argv, { C360_DATA_DIR: dir, C360_TENANT: 'shop', ...env }, { stdout, stderr, debug: false, progressIntervalMs: 0 });
   return { code, out: stdout.text(), err: stderr.text() };
 };
 
@@ -45,6 +45,19 @@ describe('c360 analytics', () => {
     const rows = JSON.parse(json.out) as { churn_risk: number }[];
     expect(rows.length).toBe(12);
     for (const r of rows) expect(r.churn_risk).toBeGreaterThanOrEqual(0);
+  });
+
+  it('counts the configured currency by default, as the 360 view does (C360_SCORE_CURRENCY)', async () => {
+    const revenue = (out: string) => (JSON.parse(out) as { revenue_minor: number }[]).reduce((n, r) => n + Number(r.revenue_minor), 0);
+    // the seed's orders are in USD: a deployment scoring in EUR counts none of them unless asked
+    const usd = await c360(['analytics', 'monthly-revenue', '--format', 'json']);
+    expect(usd.code, usd.err).toBe(0);
+    expect(revenue(usd.out)).toBeGreaterThan(0);
+    const eur = await c360(['analytics', 'monthly-revenue', '--format', 'json'], { C360_SCORE_CURRENCY: 'EUR' });
+    expect(eur.code, eur.err).toBe(0);
+    expect(revenue(eur.out)).toBe(0);
+    const asked = await c360(['analytics', 'monthly-revenue', '--format', 'json', '--param', 'currency=USD'], { C360_SCORE_CURRENCY: 'EUR' });
+    expect(revenue(asked.out)).toBe(revenue(usd.out));
   });
 
   it('writes every row of a large answer chunk by chunk, as the same CSV and JSON a whole answer gives', async () => {

@@ -27,7 +27,7 @@ export type AnalyticsRouteDeps = { readonly analytics?: AnalyticsQueries | undef
 /** What each query-string parameter means (`_N`: each of a score's four numbered thresholds). */
 const MEANING: Readonly<Record<string, string>> = {
   now: 'the time the query answers as of: epoch milliseconds, or an ISO 8601 date or time of a day that exists, from 1970-01-01 to 9999-12-31; facts after it, and customers first seen after it, are left out (default: the time of the request)',
-  currency: 'the ISO 4217 currency whose revenue counts, in any case (upper-cased)',
+  currency: "the ISO 4217 currency whose revenue counts, in any case (upper-cased); default: the 360 view's (C360_SCORE_CURRENCY, USD unless set)",
   recency_days_N: 'days since the last order at or below which recency scores 5, 4, 3, 2 (recency_days_1 to _4, each below the next)',
   frequency_orders_N: 'order counts at or above which frequency scores 2, 3, 4, 5 (frequency_orders_1 to _4, each below the next)',
   monetary_minor_N: 'revenue in minor units at or above which monetary scores 2, 3, 4, 5 (monetary_minor_1 to _4, each below the next)',
