@@ -3,12 +3,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { migrateTenant, TargetNotEmptyError } from '../../src/application/admin/migrate.use-case.js';
 import type { OutboxEntry } from '../../src/application/ports/outbox.port.js';
 import type { StoredEvent } from '../../src/application/ports/event-store.port.js';
 import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { DynamoDbCheckpoints } from '../../src/adapters/dynamodb/dynamodb.stream-checkpoints.js';
+import { DynamoDbStreamsPoller } from '../../src/adapters/dynamodb/dynamodb.streams-poller.js';
+import { SqliteCheckpoints } from '../../src/adapters/sqlite/sqlite.checkpoints.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import type { SqliteEventStore } from '../../src/adapters/sqlite/sqlite.event-store.js';
+import { SqliteLogFollower } from '../../src/adapters/sqlite/sqlite.log-follower.js';
 import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite.outbox.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';
@@ -32,16 +40,16 @@ let seeded: Seeded;
 
 const sqliteConfig = (file: string): Config =>
   loadConfig({ C360_DATA_DIR: dir, C360_SQLITE_FILE: join(dir, file), C360_TENANT: tenant, C360_PROJECTION: 'inline', C360_PHONE_REGION: 'GB', ...secrets });
-const dynamoConfig = (): Config =>
+const dynamoConfig = (tables = prefix, projection = 'inline'): Config =>
   loadConfig({
     C360_STORE: 'dynamodb',
-    C360_PROJECTION: 'inline',
+    C360_PROJECTION: projection,
     C360_DATA_DIR: dir,
     C360_TENANT: tenant,
     C360_PHONE_REGION: 'GB',
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
     ...Object.fromEntries(
-      ['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${prefix}${t.toLowerCase()}`]),
+      ['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER', 'OUTBOX'].map((t) => [`C360_${t}_TABLE`, `${tables}${t.toLowerCase()}`]),
     ),
     ...secrets,
   });
@@ -238,6 +246,118 @@ describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
       await expectSameTenant(migrated, source);
     } finally {
       await migrated.close();
+    }
+  }, 120_000);
+});
+
+describe('c360 migrate into a running server: an erased customer never shows there', () => {
+  // The server on the target projects the copied log as it lands (DynamoDB Streams; on SQLite its
+  // log follower), while the copy goes on and before the rebuild. Its projection takes one record
+  // at a time here (a Lambda's batch size is a setting), so the erased cluster's events reach it
+  // apart from their tombstones, and before the log on the target holds those. Before the fix,
+  // the first of them made a view of the erased customer, which GET /v1/customers/<id> answered
+  // with 200 until its tombstone was projected (or for good, when that came first).
+  const live = `${prefix}live-`;
+  /** Every doc the server writes for an erased id, and every snapshot. */
+  const watch = (app: App) => {
+    const put = vi.spyOn(app.core.ports.readModels, 'put');
+    const snap = app.core.ports.snapshots ? vi.spyOn(app.core.ports.snapshots, 'put') : undefined;
+    return () => [
+      ...put.mock.calls.flatMap(([, doc]) => (seeded.alice.includes(doc.customerId) ? [`${doc.kind} ${doc.customerId}`] : [])),
+      ...(snap?.mock.calls ?? []).flatMap(([, id]) => (seeded.alice.includes(id) ? [`snapshot ${id}`] : [])),
+    ];
+  };
+  /** What every route answers for the erased ids, and what the target holds for them. */
+  const expectErased = async (app: App) => {
+    const receipt = await source.core.ports.ledger.find(tenant, seeded.alice[0]!);
+    for (const id of seeded.alice) {
+      await expect(app.core.queries.get360(tenant, id)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED', details: { erasureId: receipt!.erasureId } });
+      expect(await app.core.ports.readModels.get(tenant, id)).toBeUndefined();
+      expect(await app.core.ports.snapshots?.get(tenant, id)).toBeUndefined();
+    }
+    for (const value of [ALICE.email, ALICE.otherEmail])
+      await expect(app.core.queries.findByIdentifier(tenant, 'email', value)).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+  };
+
+  it('--to dynamodb: the Streams projection of the copied log writes no doc of the erased cluster', async () => {
+    const server = await buildApp(targetConfig(source.config, dynamoConfig(live, 'streams')));
+    const written = watch(server);
+    const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
+    const streams = new DynamoDBStreamsClient({ endpoint: inject('dynamoEndpoint') });
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: server.config.tables.events }));
+    const poller = new DynamoDbStreamsPoller(streams, server.streamsProjector!, {
+      streamArn: Table!.LatestStreamArn!,
+      checkpoints: new DynamoDbCheckpoints(client, server.config.tables.views),
+      batchSize: 1,
+      idleDelayMs: [10, 50],
+    });
+    try {
+      poller.start();
+      // GETs of the erased ids while the log is being copied (the tombstones may not be there yet)
+      const during: Promise<string>[] = [];
+      const ask = () =>
+        seeded.alice.map((id) =>
+          server.core.queries.get360(tenant, id).then(
+            (r) => r.kind,
+            (e: { code?: string }) => String(e.code),
+          ),
+        );
+      await runMigration(source.config, dynamoConfig(live), tenant, { onProgress: (kind) => void (kind === 'events' && during.push(...ask())) });
+      expect(during.length).toBeGreaterThan(0);
+      expect(new Set(await Promise.all(during))).toEqual(new Set(['CUSTOMER_ERASED']));
+      await poller.drain({ quietMs: 500, timeoutMs: 60_000 });
+      await poller.stop();
+      expect(written()).toEqual([]);
+      await expectErased(server);
+      await expectSameTenant(server, source);
+      expect(written()).toEqual([]);
+    } finally {
+      await poller.stop();
+      streams.destroy();
+      client.destroy();
+      await server.close();
+    }
+  }, 120_000);
+
+  it('--to sqlite: the log follower of a server on the new file writes no doc of the erased cluster', async () => {
+    const file = sqliteConfig('live-back.sqlite');
+    const server = await buildApp(file);
+    const written = watch(server);
+    const db = new SqliteDatabase({ path: file.sqliteFile });
+    const follower = new SqliteLogFollower(
+      server.core.ports.store as SqliteEventStore,
+      new SqliteCheckpoints(db),
+      server.core.projector,
+      server.core.ports.readModels,
+      {
+        pageSize: 1,
+      },
+    );
+    try {
+      follower.start(5);
+      const during: Promise<string>[] = [];
+      const ask = () =>
+        seeded.alice.map((id) =>
+          server.core.queries.get360(tenant, id).then(
+            (r) => r.kind,
+            (e: { code?: string }) => String(e.code),
+          ),
+        );
+      await runMigration(targetConfig(source.config, dynamoConfig(live)), file, tenant, {
+        onProgress: (kind) => void (kind === 'events' && during.push(...ask())),
+      });
+      expect(during.length).toBeGreaterThan(0);
+      expect(new Set(await Promise.all(during))).toEqual(new Set(['CUSTOMER_ERASED']));
+      await follower.stop();
+      await follower.catchUp();
+      expect(written()).toEqual([]);
+      await expectErased(server);
+      await expectSameTenant(server, source);
+      expect(written()).toEqual([]);
+    } finally {
+      await follower.stop();
+      db.close();
+      await server.close();
     }
   }, 120_000);
 });

@@ -1,14 +1,21 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
+import { MemoryMetrics } from '../../src/adapters/metrics/memory.metrics.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
+import { Customer360Projector } from '../../src/application/projection/customer360.projector.js';
+import { ScratchDocs } from '../../src/application/projection/rebuild.use-case.js';
+import type { RecordedEvent } from '../../src/domain/customer/customer.events.js';
 import { dumpViews, makeHarness, type Harness } from '../support/harness.js';
 import { readAllEvents } from '../support/paging.js';
-import { arbOps, TENANTS, type CallSpec } from './arbitraries.js';
+import { arbDelivery, arbOps, deliver, TENANTS, type CallSpec } from './arbitraries.js';
 import { describeOnStores, ingest, runOps, RUNS, runsOn, TIMEOUT } from './support.js';
 
 // docs/architecture.md "GDPR": erasing any customer of any history (merges, unmerges, duplicates, two
 // tenants) removes exactly its cluster's read models, changes no other, and replaying the log
 // afterwards gives exactly what incremental projection produced, also once new calls reuse the
-// erased customer's identifiers.
+// erased customer's identifiers. Delivering the log afterwards (DynamoDB Streams, a log follower,
+// a log copied by `c360 migrate`), in any order, batches and duplicates, never writes a doc of the
+// erased cluster.
 
 /** Each run ingests a whole history, erases and rebuilds twice: a third of LAW_RUNS keeps the default well under 20 s. */
 const ERASURE_RUNS = Math.max(1, Math.round(RUNS / 3));
@@ -49,6 +56,40 @@ describeOnStores('erasure', (store) => {
       const after = await dumpViews(h, tenant);
       await h.core.rebuild.rebuild(tenant);
       expect(await dumpViews(h, tenant)).toEqual(after);
+    },
+    TIMEOUT,
+  );
+});
+
+describeOnStores('erasure, delivered', (store) => {
+  test.prop([arbOps({ tenants: TENANTS, blocked: true }), fc.nat(), arbDelivery(300), fc.integer({ min: 1, max: 12 })], {
+    numRuns: runsOn(store, ERASURE_RUNS),
+  })(
+    'delivering the log after an erasure, in any order, batches and duplicates, writes no doc of the erased cluster and gives the live read models',
+    async (ops, pick, delivery, batch) => {
+      const h = makeHarness({}, { store });
+      await runOps(h, ops);
+      const tenant = TENANTS[pick % TENANTS.length]!;
+      const ids = await streamIds(h, tenant);
+      fc.pre(ids.length > 0);
+      const receipt = await h.core.gdpr.erase(tenant, ids[pick % ids.length]!, { actor: 'law' });
+      const live = await dumpViews(h, tenant);
+      // each event at least once, in any order, decoded with the keys there are now (the erased ones destroyed)
+      const events: RecordedEvent[] = [];
+      for (const s of await readAllEvents(h.ports.store, tenant, 500))
+        events.push(h.core.codec.decode(s, s.pii === undefined ? null : await h.ports.keys.get(tenant, s.streamId)));
+      const delivered = deliver(events, delivery);
+      const docs = new ScratchDocs();
+      const written: string[] = [];
+      const put = docs.put.bind(docs);
+      docs.put = async (t: string, doc: ViewDoc) => {
+        if (receipt.customers.includes(doc.customerId)) written.push(`${doc.kind} ${doc.customerId}`);
+        return put(t, doc);
+      };
+      const projector = new Customer360Projector(h.ports.store, h.ports.keys, h.core.codec, new MemoryMetrics());
+      for (let i = 0; i < delivered.length; i += batch) await projector.apply(tenant, delivered.slice(i, i + batch), docs, new Map());
+      expect(written).toEqual([]);
+      expect(JSON.parse(JSON.stringify([...docs.docs.values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))))).toEqual(live);
     },
     TIMEOUT,
   );

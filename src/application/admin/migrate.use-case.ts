@@ -8,7 +8,8 @@ import type { PageRequest, StoreExport, StoreImport, TransferPage } from '../por
 // keys with their tombstones (an erased customer stays erased), the quarantine, the erasure ledger,
 // the audit log and the outbox. Every write is idempotent, so a migration that stopped half way is
 // finished by running it again with `resume`. Views are derived: the caller rebuilds them on the
-// target afterwards. Keys first: nothing on the target ever holds ciphertext without its key.
+// target afterwards. Keys first: nothing on the target ever holds ciphertext without its key; then
+// the erasure ledger: nothing on the target shows an erased customer while its log is copied.
 
 export type MigrationSource = { readonly transfer: StoreExport; readonly ledger: ErasureLedger; readonly audit: AuditLog };
 export type MigrationTarget = { readonly transfer: StoreImport; readonly ledger: ErasureLedger; readonly audit: AuditLog; readonly outbox: Outbox };
@@ -80,6 +81,17 @@ export const migrateTenant = async (
       add('keys', keys.length - destroyed);
     },
   );
+  // the erasure ledger before the log: from the first event copied, an erased customer's id is
+  // answered 410 on the target (a server may already run there), never with a view folded from a
+  // log that does not hold the tombstone yet
+  await copyAll(
+    (p) => source.ledger.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })),
+    limit,
+    async (receipts) => {
+      for (const r of receipts) await target.ledger.record(r); // idempotent by erasureId
+      add('ledger', receipts.length);
+    },
+  );
   await copyAll(
     (p) => s.events(tenant, p),
     limit,
@@ -110,14 +122,6 @@ export const migrateTenant = async (
     async (entries) => {
       await t.importQuarantine(tenant, entries);
       add('quarantine', entries.length);
-    },
-  );
-  await copyAll(
-    (p) => source.ledger.list(tenant, p).then((r) => ({ items: r.entries, next: r.next })),
-    limit,
-    async (receipts) => {
-      for (const r of receipts) await target.ledger.record(r); // idempotent by erasureId
-      add('ledger', receipts.length);
     },
   );
   await copyAll(

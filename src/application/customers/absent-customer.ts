@@ -1,5 +1,16 @@
 import { DomainError } from '../../domain/shared/errors.js';
-import type { ErasureLedger } from '../ports/erasure-ledger.port.js';
+import type { ErasureLedger, ErasureReceipt } from '../ports/erasure-ledger.port.js';
+
+/** CUSTOMER_ERASED (410) naming the erasure whose receipt covers the id. */
+export const erasedCustomer = (receipt: Pick<ErasureReceipt, 'erasureId'>, customerId: string, field = 'customerId'): DomainError =>
+  new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased (erasure ${receipt.erasureId})`, [field], {
+    customerId,
+    erasureId: receipt.erasureId,
+  });
+
+/** CUSTOMER_NOT_FOUND (404): no customer, erased or not, ever had this id. */
+export const unknownCustomer = (customerId: string, field = 'customerId'): DomainError =>
+  new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, [field]);
 
 /**
  * The answer for a customer id with nothing to show: CUSTOMER_ERASED (410) naming the erasure when
@@ -8,10 +19,5 @@ import type { ErasureLedger } from '../ports/erasure-ledger.port.js';
  */
 export const absentCustomer = async (ledger: Pick<ErasureLedger, 'find'>, tenant: string, customerId: string, field = 'customerId'): Promise<DomainError> => {
   const receipt = await ledger.find(tenant, customerId);
-  return receipt
-    ? new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased (erasure ${receipt.erasureId})`, [field], {
-        customerId,
-        erasureId: receipt.erasureId,
-      })
-    : new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, [field]);
+  return receipt ? erasedCustomer(receipt, customerId, field) : unknownCustomer(customerId, field);
 };

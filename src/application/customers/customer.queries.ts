@@ -6,7 +6,7 @@ import type { EventCodec } from '../event-codec.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
 import type { Customer360Projector } from '../projection/customer360.projector.js';
 import { ScratchDocs } from '../projection/rebuild.use-case.js';
-import { absentCustomer } from './absent-customer.js';
+import { erasedCustomer, unknownCustomer } from './absent-customer.js';
 import { present, type Customer360Response } from './customer360.presenter.js';
 import type { CustomerRepository } from './customer.repository.js';
 
@@ -22,8 +22,15 @@ export class CustomerQueries {
   ) {}
 
   async get360(tenant: string, customerId: string): Promise<Get360Result> {
-    const doc = (await this.ports.readModels.get(tenant, customerId)) ?? (await this.fromLog(tenant, customerId));
-    if (!doc) throw await absentCustomer(this.ports.ledger, tenant, customerId);
+    // The erasure ledger is asked with the read, not after it: a doc the read model holds for an
+    // id an erasure covered (a projection that raced the erasure, or lagged behind a migrated log)
+    // is never served. The two point reads go at once, so a read waits for the slower of them,
+    // not for both; an erased id is answered without folding its log.
+    const [stored, receipt] = await Promise.all([this.ports.readModels.get(tenant, customerId), this.ports.ledger.find(tenant, customerId)]);
+    if (receipt) throw erasedCustomer(receipt, customerId);
+    const doc = stored ?? (await this.fromLog(tenant, customerId));
+    // an erasure still under way (tombstone committed, receipt not yet recorded) reads as absent
+    if (!doc) throw unknownCustomer(customerId);
     if (doc.kind !== 'view') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
     return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
   }

@@ -1,7 +1,7 @@
 import type { CustomerEvent, EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { foldInPlace, initialState } from '../../domain/customer/customer.state.js';
 import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '../../domain/projection/customer360.js';
-import type { EventCodec } from '../event-codec.js';
+import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
 import type { DataKey, KeyStore } from '../ports/keys.port.js';
 import { stampOf, type DocStamp, type ViewDoc } from '../ports/read-model.port.js';
@@ -18,6 +18,8 @@ export interface ViewDocs {
   put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean>;
   /** needed once a tenant erases customers: their docs go, they are never rewritten */
   delete?(tenant: string, id: string): Promise<void>;
+  /** true for an id whose doc these docs deleted (a rebuild's generation remembers them): its cluster was erased */
+  deletedHere?(id: string): boolean;
 }
 
 type MergeData = EventOf<'CustomerMerged'>['data'];
@@ -67,6 +69,8 @@ export class Customer360Projector {
       if (own && (own.applied[r.streamId] ?? 0) >= r.version) return this.skip();
       // a late delivery of a merge undone since (the stream went on): a pointer now would be stale
       if ((await this.store.readStream(tenant, r.streamId, r.version)).length > 0) return this.recompute(tenant, r.streamId, docs, keyCache);
+      // no doc and no live key: perhaps an erased cluster, which gets no pointer either (see below)
+      if (!own && (await this.keyOf(tenant, r.streamId, keyCache)) === null && (await this.forgetIfErased(tenant, r.streamId, docs, keyCache))) return;
       await docs.put(tenant, {
         kind: 'pointer',
         customerId: r.streamId,
@@ -82,6 +86,18 @@ export class Customer360Projector {
       if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${r.streamId} is longer than ${MAX_DEPTH}`);
       rootId = found.mergedInto;
       found = await docs.get(tenant, rootId);
+    }
+    // No doc: a customer seen for the first time, or one that was erased (its tombstone deleted
+    // the doc, or has not been delivered yet). Only a customer without a live key can be erased: a
+    // new customer's key exists before its first commit (and is cached: the batch or the key store
+    // has it), an erased one's is destroyed. For those the log is read, and an erased cluster gets
+    // no doc. Without this, an erased customer's events delivered after its tombstone, or before
+    // it in another batch (the Streams projection of a log that `c360 migrate` copies, a
+    // redelivery), made its view again.
+    if (found === undefined && (await this.keyOf(tenant, rootId, keyCache)) === null) {
+      // the rest of an erased cluster's events: the log was read once for them all
+      if (docs instanceof BatchedDocs && docs.deletedHere(rootId)) return;
+      if (await this.forgetIfErased(tenant, rootId, docs, keyCache)) return;
     }
     const doc: Extract<ViewDoc, { kind: 'view' }> =
       found?.kind === 'view' ? found : { kind: 'view', customerId: rootId, version: 0, applied: {}, view: emptyView(rootId) };
@@ -163,6 +179,8 @@ export class Customer360Projector {
       initialState(rootId),
     );
     if (state.status === 'erased') return this.forget(tenant, rootId, docs);
+    // an absorbed customer of an erased cluster gets no pointer either
+    if (state.status === 'merged' && (await this.shredded(tenant, rootId, stored, keyCache))) return this.forget(tenant, rootId, docs);
     for (let depth = 0; state.status === 'merged'; depth++) {
       if (depth >= MAX_DEPTH) throw new Error(`pointer chain from ${id} is longer than ${MAX_DEPTH}`);
       await docs.put(tenant, {
@@ -182,6 +200,7 @@ export class Customer360Projector {
     }
     if (state.status === 'erased') return this.forget(tenant, rootId, docs, state.members);
     if (state.status === 'initial') return;
+    if (await this.shredded(tenant, rootId, stored, keyCache)) return this.forget(tenant, rootId, docs, state.members);
     const applied: Record<string, number> = { [rootId]: state.version };
     const events: RecordedEvent[] = await this.decodeAll(tenant, stored, keyCache);
     for (const member of state.members) {
@@ -192,6 +211,29 @@ export class Customer360Projector {
       await docs.put(tenant, { kind: 'pointer', customerId: member, version, applied: { [member]: version }, mergedInto: rootId });
     }
     await docs.put(tenant, { kind: 'view', customerId: rootId, version: state.version, applied, view: foldCluster(rootId, state.members, events) });
+  }
+
+  /**
+   * Whether the stream holds personal data its key no longer opens: its cluster was erased (the keys
+   * are destroyed after the tombstone commits), even where the log does not show the tombstone yet
+   * (a log that `c360 migrate` is still copying: keys and their tombstones go first, the events after).
+   */
+  private async shredded(tenant: string, id: string, stored: readonly StoredEvent[], keyCache: Map<string, DataKey | null>): Promise<boolean> {
+    return stored.some((s) => s.pii !== undefined) && (await this.keyOf(tenant, id, keyCache)) === null;
+  }
+
+  /** Deletes the docs of the customer's cluster when the log (its tombstone) or its shredded data says it was erased. */
+  private async forgetIfErased(tenant: string, id: string, docs: ViewDocs, keyCache: Map<string, DataKey | null>): Promise<boolean> {
+    const stored = await this.store.readStream(tenant, id);
+    if (!stored.some(isTombstone) && !(await this.shredded(tenant, id, stored, keyCache))) return false;
+    // its members' docs go too (the fold only for them: a stream that is not erased is not decoded here)
+    const state = foldInPlace(
+      id,
+      stored.map((s) => this.codec.decode(s, null)),
+      initialState(id),
+    );
+    await this.forget(tenant, id, docs, state.members);
+    return true;
   }
 
   /** An erased cluster has no docs: late or repeated deliveries of its events land here. */
@@ -232,8 +274,14 @@ class BatchedDocs implements ViewDocs {
   /** what the store held when this batch first read a doc: the compare-and-swap expectation */
   private readonly origin = new Map<string, DocStamp | null>();
   private readonly dirty = new Set<string>();
+  /** ids whose docs this batch deleted: erased customers (a tombstone, or the log read after one) */
+  private readonly erased = new Set<string>();
 
   constructor(private readonly docs: ViewDocs) {}
+
+  deletedHere(id: string): boolean {
+    return this.erased.has(id) || this.docs.deletedHere?.(id) === true;
+  }
 
   async get(tenant: string, id: string): Promise<ViewDoc | undefined> {
     if (this.local.has(id)) return this.local.get(id);
@@ -253,6 +301,7 @@ class BatchedDocs implements ViewDocs {
     if (!this.docs.delete) throw new Error(`these read models cannot delete docs, so erased customer ${id} cannot be projected`);
     this.local.set(id, undefined);
     this.dirty.add(id);
+    this.erased.add(id);
   }
 
   /** false when another writer changed a doc this batch had read: the batch must run again */

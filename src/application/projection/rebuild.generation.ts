@@ -105,6 +105,8 @@ export class Generation implements ViewDocs {
   private epoch = 0;
   /** events skipped as already folded, as the projector skips them (and counts them: projection_duplicate_skipped) */
   skipped = 0;
+  /** ids whose docs the projector deleted: erased clusters, whose later events it passes over */
+  private readonly deleted = new Set<string>();
 
   async get(_tenant: string, id: string): Promise<ViewDoc | undefined> {
     const d = this.docs.get(id);
@@ -120,6 +122,11 @@ export class Generation implements ViewDocs {
   async delete(_tenant: string, id: string): Promise<void> {
     this.epoch++;
     this.docs.delete(id);
+    this.deleted.add(id);
+  }
+
+  deletedHere(id: string): boolean {
+    return this.deleted.has(id);
   }
 
   get size(): number {

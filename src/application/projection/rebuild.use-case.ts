@@ -73,20 +73,19 @@ export class RebuildProjections {
       // in log order, decoded one at a time (a decoded page held whole would outlive young GCs):
       // activity and merges fold in place, runs of anything else go through the projector
       for (const s of page.events) {
-        let key: DataKey | null = null;
-        if (readsPii(s)) {
-          const known = streamKeys.get(s.streamId);
-          key = known !== undefined ? known : await this.projector.keyOf(tenant, s.streamId, keys);
-          if (known === undefined) streamKeys.set(s.streamId, key);
-        }
+        // every stream's key, from its first event on (its IdentifierLinked, next in the same
+        // commit, reads it anyway): a stream without a live key goes through the projector, which
+        // writes nothing for an erased cluster, as it does when the log is delivered to it
+        let key = streamKeys.get(s.streamId);
+        if (key === undefined) streamKeys.set(s.streamId, (key = await this.projector.keyOf(tenant, s.streamId, keys)));
         // the stored event is the envelope: a RecordedEvent only for what the projector takes
-        const event = this.projector.decodeEventForView(s, key);
+        const event = this.projector.decodeEventForView(s, readsPii(s) ? key : null);
         see?.(s.streamId, event);
         if (others.length > 0 && GENERATION_TYPES.has(event.type)) {
           await this.projector.apply(tenant, others, generation, keys);
           others.length = 0;
         }
-        if (others.length > 0 || !generation.tryFoldEvent(s, event)) others.push(recordedEvent(s, event));
+        if (others.length > 0 || key === null || !generation.tryFoldEvent(s, event)) others.push(recordedEvent(s, event));
       }
       if (others.length > 0) {
         await this.projector.apply(tenant, others, generation, keys);

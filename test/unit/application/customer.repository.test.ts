@@ -4,7 +4,7 @@ import { MemorySnapshotStore } from '../../../src/adapters/memory/memory.snapsho
 import { MemoryMetrics } from '../../../src/adapters/metrics/memory.metrics.js';
 import { CustomerRepository } from '../../../src/application/customers/customer.repository.js';
 import type { SnapshotStore } from '../../../src/application/ports/snapshot.port.js';
-import type { RecordedEvent } from '../../../src/domain/customer/customer.events.js';
+import type { CustomerEvent, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
 import { toSnapshot } from '../../../src/domain/customer/customer.snapshot.js';
 import { fold } from '../../../src/domain/customer/customer.state.js';
 import { commitHistory, longHistory } from '../../support/customer-history.js';
@@ -58,6 +58,19 @@ describe('CustomerRepository with snapshots', () => {
     await commit(store, recordAll(ID, [linked(keyed('email', 'late'))], 99));
     await new CustomerRepository(store, { snapshots, snapshotEvery: 100 }).load(TENANT, ID);
     expect(put.mock.calls.map(([tenant, id, version]) => [tenant, id, version])).toEqual([[TENANT, ID, 100]]);
+  });
+
+  it('never writes a snapshot of an erased customer, however many events a load folds', async () => {
+    const { store, snapshots } = await setUp(150);
+    const erased: CustomerEvent = { type: 'CustomerErased', v: 1, data: { erasureId: 'er-1', requestedId: ID } };
+    await commit(store, recordAll(ID, [erased], 150));
+    const put = vi.spyOn(snapshots, 'put');
+    const state = await new CustomerRepository(store, { snapshots, snapshotEvery: 100 }).load(TENANT, ID);
+    expect(state.status).toBe('erased');
+    expect(state.version).toBe(151);
+    // the erasure deleted the snapshot; its claim keys and merges must not come back with a load
+    expect(put).not.toHaveBeenCalled();
+    expect(await snapshots.get(TENANT, ID)).toBeUndefined();
   });
 
   it.each([
