@@ -272,6 +272,41 @@ describe('c360 import', () => {
     expect(typeof (await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('string');
   });
 
+  it('refuses a line that is not UTF-8 or holds a lone surrogate, naming the line and the byte or field; the import goes on', async () => {
+    const latin1 = (name: string) =>
+      Buffer.from(`${JSON.stringify({ type: 'identify', userId: `u-${name.length}-${name.charCodeAt(1)}`, traits: { name } })}\n`, 'latin1');
+    // Müller and Møller in Latin-1: read as UTF-8 with U+FFFD they would become one name
+    const bytes = Buffer.concat([
+      latin1('Müller'),
+      latin1('Møller'),
+      Buffer.from('{"type":"identify","userId":"u-lone","traits":{"name":"\\udc00"}}\n'),
+      Buffer.from(`${JSON.stringify(ada)}\n`),
+    ]);
+    const path = join(dir, 'latin1.ndjson');
+    await writeFile(path, bytes);
+    const r = await c360('import', path, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = r.json();
+    expect(report).toMatchObject({ lines: 4, accepted: 1, rejected: 3 });
+    expect(report.rejectedLines.map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+      [1, 'BODY_NOT_UTF8', ['(line)']],
+      [2, 'BODY_NOT_UTF8', ['(line)']],
+      [3, 'BODY_NOT_UTF8', ['traits.name']],
+    ]);
+    expect(report.rejectedLines[0].message).toMatch(new RegExp(`^line 1 is not UTF-8 text: byte ${latin1('Müller').indexOf(0xfc)} of the line \\(0xFC\\)`));
+    // kept in the quarantine byte for byte: two names, not one
+    const kept = await Promise.all(
+      report.rejectedLines.slice(0, 2).map((l: { quarantineId: string }) => app.core.ports.quarantine.get(TENANT, l.quarantineId)),
+    );
+    expect(kept.map((e) => Buffer.from((e!.payload as { base64: string }).base64, 'base64'))).toEqual([
+      latin1('Müller').subarray(0, -1),
+      latin1('Møller').subarray(0, -1),
+    ]);
+    // only the good line's customer was stored
+    expect((await live()).map((v) => Object.values(v.identifiers).map((i) => i.value))).toEqual([expect.arrayContaining(['u-ada'])]);
+    expect(await c360('import', path, '--strict').then((x) => x.code)).toBe(1);
+  });
+
   it('lists rejected lines in the human report', async () => {
     const path = await file('few.ndjson', `${JSON.stringify(ada)}\n{"type":"track"\n`);
     const r = await c360('import', path);

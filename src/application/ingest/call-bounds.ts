@@ -1,3 +1,4 @@
+import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 import { utf8Bytes } from '../ports/commit-checks.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { formatPath } from '../segment/segment.schema.js';
@@ -8,7 +9,9 @@ import { withoutWriteKey } from './call-shape.js';
 // intake and the core used as a library (IngestUseCase checks every call it is handed). Checked
 // before anything walks the call: a value nested thousands deep overflows the stack of any
 // recursive walk (a payload hash, JSON.stringify, a store's serializer), and such a call must be
-// refused as invalid and quarantined, never throw.
+// refused as invalid and quarantined, never throw. A string holding a lone UTF-16 surrogate (JSON's
+// `"\udc00"`) has no UTF-8 form: it is refused as BODY_NOT_UTF8 naming its path, as the HTTP API
+// refuses such a body, so no intake stores what another would refuse.
 
 /** JSON nesting allowed in a call or a request body: objects and arrays, the top level counting as 1. */
 export const MAX_JSON_DEPTH = 64;
@@ -92,22 +95,37 @@ export const callTooLarge = (path = '(root)'): QuarantineReason => ({
   issues: [{ path, message: `at most ${MAX_CALL_BYTES} bytes` }],
 });
 
-/** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
-export const callBytes = (call: unknown): number => {
-  const text = JSON.stringify(withoutWriteKey(call)) ?? '';
+/** The UTF-8 size of JSON text, counted only when it may be over MAX_CALL_BYTES. */
+const sizeOf = (text: string): number =>
   // at most 3 bytes per UTF-16 unit: most calls are measured without counting
-  return text.length * 3 <= MAX_CALL_BYTES ? text.length : utf8Bytes(text);
+  text.length * 3 <= MAX_CALL_BYTES ? text.length : utf8Bytes(text);
+
+/** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
+export const callBytes = (call: unknown): number => sizeOf(JSON.stringify(withoutWriteKey(call)) ?? '');
+
+/** The refusal of a call holding a lone surrogate (the same code as the HTTP API's for such a body). */
+export const loneSurrogate = (ill: IllFormedText): QuarantineReason => {
+  const path = formatPath(ill.path) || '(root)';
+  return {
+    code: 'BODY_NOT_UTF8',
+    message: `the call is not UTF-8 text: ${ill.key ? `a property name of ${path}` : `the string at ${path}`} holds a lone UTF-16 surrogate, which has no UTF-8 form`,
+    issues: [{ path, message: `${ill.key ? 'a property name holds' : 'holds'} a lone surrogate` }],
+  };
 };
 
 /**
- * Why a call is out of bounds, or undefined. A batch's call is measured with the batch's shared
+ * Why a call is out of bounds (too deep, too large, a lone surrogate), or undefined. A batch's call is measured with the batch's shared
  * context merged in: the call as it is ingested, and as every later step sees it (the queue's
  * consumer, a replay of its quarantine entry), so a call the queued intake takes is never refused
  * by its consumer for its size, and a replay is measured as its first try was.
  */
 export const callBoundsProblem = (call: unknown): QuarantineReason | undefined => {
   if (deeperThan(call, MAX_JSON_DEPTH)) return nestingTooDeep(call);
-  return callBytes(call) > MAX_CALL_BYTES ? callTooLarge() : undefined;
+  const text = JSON.stringify(withoutWriteKey(call)) ?? '';
+  if (sizeOf(text) > MAX_CALL_BYTES) return callTooLarge();
+  // JSON.stringify writes a lone surrogate as its escape: most calls hold none and skip the walk
+  const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
+  return ill ? loneSurrogate(ill) : undefined;
 };
 
 /**
