@@ -307,6 +307,17 @@ describe('c360 import', () => {
     expect(await c360('import', path, '--strict').then((x) => x.code)).toBe(1);
   });
 
+  it('refuses a line holding a number that overflows a double (1e400) naming its path, never storing it as null', async () => {
+    const path = await file(
+      'overflow.ndjson',
+      `{"type":"track","userId":"inf-2","event":"Score Computed","properties":{"score":1e400,"neg":-1e999}}\n${JSON.stringify(ada)}\n`,
+    );
+    const r = await c360('import', path, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ lines: 2, accepted: 1, rejected: 1 });
+    expect(r.json().rejectedLines).toMatchObject([{ line: 1, code: 'VALIDATION_FAILED', fields: ['properties.score', 'properties.neg'] }]);
+  });
+
   it('lists rejected lines in the human report', async () => {
     const path = await file('few.ndjson', `${JSON.stringify(ada)}\n{"type":"track"\n`);
     const r = await c360('import', path);
