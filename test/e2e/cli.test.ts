@@ -249,6 +249,50 @@ describe('c360 import', () => {
     });
   });
 
+  it('with --url, sends a line holding a lone surrogate alone: the other lines land, and it is reported by its line with its own quarantine id', async () => {
+    const served: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote-lone' }), (l) => served.push(l));
+    const writeKey = served.map((l) => /export WRITE_KEY=(\S+)/.exec(l)?.[1]).find(Boolean)!;
+    const lines = Array.from({ length: 150 }, (_, i) =>
+      i + 1 === 120
+        ? '{"type":"identify","messageId":"rl-120","userId":"u-rl-120","traits":{"name":"\\udc00"}}'
+        : JSON.stringify({ type: 'identify', messageId: `rl-${i + 1}`, userId: `u-rl-${i + 1}` }),
+    );
+    const path = await file('remote-lone.ndjson', `${lines.join('\n')}\n`);
+    try {
+      const r = await c360('import', path, '--url', server.url, '--write-key', writeKey, '--json');
+      expect(r.code, r.err).toBe(0);
+      const report = r.json();
+      expect(report).toMatchObject({ lines: 150, sent: 150, refusedByServer: 1, notSent: 0, rejected: 1 });
+      expect(report.rejectedLines).toMatchObject([
+        { line: 120, code: 'BODY_NOT_UTF8', fields: ['traits.name'], message: expect.stringMatching(/^line 120: /) },
+      ]);
+      // kept on the server by itself: the entry holds that line's call only
+      const entry = await server.app.core.ports.quarantine.get('remote-lone', report.rejectedLines[0].quarantineId);
+      expect(entry?.reason.code).toBe('BODY_NOT_UTF8');
+      expect(JSON.stringify(entry?.payload)).toContain('rl-120');
+      expect(JSON.stringify(entry?.payload)).not.toContain('rl-119');
+      const stored = await listAllViews(server.app.core.ports.readModels, 'remote-lone', 500);
+      expect(stored.filter((d) => d.kind === 'view')).toHaveLength(149);
+      expect((await c360('import', path, '--url', server.url, '--write-key', writeKey, '--strict')).code).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with --url, names the line of a call the server names by its index in a batch it refuses whole', async () => {
+    const path = await file('remote-refused.ndjson', `${JSON.stringify(ada)}\n${JSON.stringify(order)}\n`);
+    const answer = { error: { code: 'VALIDATION_FAILED', message: 'the string at batch[1].properties.order_id is refused' } };
+    const spy = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify(answer), { status: 400 }));
+    try {
+      const r = await c360('import', path, '--url', 'http://127.0.0.1:9', '--write-key', 'wk');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/stopped at line 1: the server at \S+ answered 400 to a batch: the string at properties\.order_id \(line 2\) is refused;/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('gives a line without messageId or timestamp an id of its own: equal lines are two calls, and importing the file again skips them', async () => {
     const added = { type: 'track', userId: 'u-lines', event: 'Product Added', properties: { product_id: 'p-same' } };
     const path = await file('repeats.ndjson', [JSON.stringify(added), JSON.stringify(added)].join('\n'));
