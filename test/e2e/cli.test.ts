@@ -249,6 +249,50 @@ describe('c360 import', () => {
     });
   });
 
+  it('with --url, sends a line holding a lone surrogate alone: the other lines land, and it is reported by its line with its own quarantine id', async () => {
+    const served: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote-lone' }), (l) => served.push(l));
+    const writeKey = served.map((l) => /export WRITE_KEY=(\S+)/.exec(l)?.[1]).find(Boolean)!;
+    const lines = Array.from({ length: 150 }, (_, i) =>
+      i + 1 === 120
+        ? '{"type":"identify","messageId":"rl-120","userId":"u-rl-120","traits":{"name":"\\udc00"}}'
+        : JSON.stringify({ type: 'identify', messageId: `rl-${i + 1}`, userId: `u-rl-${i + 1}` }),
+    );
+    const path = await file('remote-lone.ndjson', `${lines.join('\n')}\n`);
+    try {
+      const r = await c360('import', path, '--url', server.url, '--write-key', writeKey, '--json');
+      expect(r.code, r.err).toBe(0);
+      const report = r.json();
+      expect(report).toMatchObject({ lines: 150, sent: 150, refusedByServer: 1, notSent: 0, rejected: 1 });
+      expect(report.rejectedLines).toMatchObject([
+        { line: 120, code: 'BODY_NOT_UTF8', fields: ['traits.name'], message: expect.stringMatching(/^line 120: /) },
+      ]);
+      // kept on the server by itself: the entry holds that line's call only
+      const entry = await server.app.core.ports.quarantine.get('remote-lone', report.rejectedLines[0].quarantineId);
+      expect(entry?.reason.code).toBe('BODY_NOT_UTF8');
+      expect(JSON.stringify(entry?.payload)).toContain('rl-120');
+      expect(JSON.stringify(entry?.payload)).not.toContain('rl-119');
+      const stored = await listAllViews(server.app.core.ports.readModels, 'remote-lone', 500);
+      expect(stored.filter((d) => d.kind === 'view')).toHaveLength(149);
+      expect((await c360('import', path, '--url', server.url, '--write-key', writeKey, '--strict')).code).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with --url, names the line of a call the server names by its index in a batch it refuses whole', async () => {
+    const path = await file('remote-refused.ndjson', `${JSON.stringify(ada)}\n${JSON.stringify(order)}\n`);
+    const answer = { error: { code: 'VALIDATION_FAILED', message: 'the string at batch[1].properties.order_id is refused' } };
+    const spy = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify(answer), { status: 400 }));
+    try {
+      const r = await c360('import', path, '--url', 'http://127.0.0.1:9', '--write-key', 'wk');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/stopped at line 1: the server at \S+ answered 400 to a batch: the string at properties\.order_id \(line 2\) is refused;/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('gives a line without messageId or timestamp an id of its own: equal lines are two calls, and importing the file again skips them', async () => {
     const added = { type: 'track', userId: 'u-lines', event: 'Product Added', properties: { product_id: 'p-same' } };
     const path = await file('repeats.ndjson', [JSON.stringify(added), JSON.stringify(added)].join('\n'));
@@ -270,6 +314,52 @@ describe('c360 import', () => {
       [2, 'CALL_TOO_LARGE'],
     ]);
     expect(typeof (await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('string');
+  });
+
+  it('refuses a line that is not UTF-8 or holds a lone surrogate, naming the line and the byte or field; the import goes on', async () => {
+    const latin1 = (name: string) =>
+      Buffer.from(`${JSON.stringify({ type: 'identify', userId: `u-${name.length}-${name.charCodeAt(1)}`, traits: { name } })}\n`, 'latin1');
+    // Müller and Møller in Latin-1: read as UTF-8 with U+FFFD they would become one name
+    const bytes = Buffer.concat([
+      latin1('Müller'),
+      latin1('Møller'),
+      Buffer.from('{"type":"identify","userId":"u-lone","traits":{"name":"\\udc00"}}\n'),
+      Buffer.from(`${JSON.stringify(ada)}\n`),
+    ]);
+    const path = join(dir, 'latin1.ndjson');
+    await writeFile(path, bytes);
+    const r = await c360('import', path, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = r.json();
+    expect(report).toMatchObject({ lines: 4, accepted: 1, rejected: 3 });
+    expect(report.rejectedLines.map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
+      [1, 'BODY_NOT_UTF8', ['(line)']],
+      [2, 'BODY_NOT_UTF8', ['(line)']],
+      [3, 'BODY_NOT_UTF8', ['traits.name']],
+    ]);
+    expect(report.rejectedLines[0].message).toMatch(new RegExp(`^line 1 is not UTF-8 text: byte ${latin1('Müller').indexOf(0xfc)} of the line \\(0xFC\\)`));
+    // kept in the quarantine byte for byte: two names, not one
+    const kept = await Promise.all(
+      report.rejectedLines.slice(0, 2).map((l: { quarantineId: string }) => app.core.ports.quarantine.get(TENANT, l.quarantineId)),
+    );
+    expect(kept.map((e) => Buffer.from((e!.payload as { base64: string }).base64, 'base64'))).toEqual([
+      latin1('Müller').subarray(0, -1),
+      latin1('Møller').subarray(0, -1),
+    ]);
+    // only the good line's customer was stored
+    expect((await live()).map((v) => Object.values(v.identifiers).map((i) => i.value))).toEqual([expect.arrayContaining(['u-ada'])]);
+    expect(await c360('import', path, '--strict').then((x) => x.code)).toBe(1);
+  });
+
+  it('refuses a line holding a number that overflows a double (1e400) naming its path, never storing it as null', async () => {
+    const path = await file(
+      'overflow.ndjson',
+      `{"type":"track","userId":"inf-2","event":"Score Computed","properties":{"score":1e400,"neg":-1e999}}\n${JSON.stringify(ada)}\n`,
+    );
+    const r = await c360('import', path, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ lines: 2, accepted: 1, rejected: 1 });
+    expect(r.json().rejectedLines).toMatchObject([{ line: 1, code: 'VALIDATION_FAILED', fields: ['properties.score', 'properties.neg'] }]);
   });
 
   it('lists rejected lines in the human report', async () => {

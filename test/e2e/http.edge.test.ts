@@ -512,6 +512,35 @@ describe('bodies refused before they are parsed', () => {
     expect(api.quarantined()).toHaveLength(before + cases.length);
   });
 
+  it('refuses a number that overflows a double (1e400, -1e999) in any call with 400 naming each path, kept in the quarantine; in a batch, that call alone', async () => {
+    const res = await api.post('/v1/track', '{"userId":"inf-2","event":"Score Computed","properties":{"score":1e400,"neg":-1e999}}');
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'properties.score must be a finite number; properties.neg must be a finite number',
+      issues: [
+        { path: 'properties.score', message: 'must be a finite number' },
+        { path: 'properties.neg', message: 'must be a finite number' },
+      ],
+    });
+    // kept as what it was (the quarantine's mark of a number that is not finite), not as null
+    expect(heldFor(res.body.error.quarantineId)).toMatchObject({
+      reason: { code: 'VALIDATION_FAILED' },
+      payload: { properties: { score: { $nonFinite: 'Infinity' }, neg: { $nonFinite: '-Infinity' } } },
+    });
+    expect((await api.post('/v1/identify', '{"userId":"inf-3","traits":{"visits":[1,2e308,3]}}')).body.error.issues).toEqual([
+      { path: 'traits.visits[1]', message: 'must be a finite number' },
+    ]);
+    const batch = await api.post(
+      '/v1/batch',
+      '{"batch":[{"type":"track","userId":"inf-4","event":"Ok"},{"type":"track","userId":"inf-4","event":"E","properties":{"score":1e400}}]}',
+    );
+    expect(batch.status, batch.text).toBe(200);
+    expect(batch.body.invalid).toMatchObject([{ index: 1, code: 'VALIDATION_FAILED', issues: [{ path: 'properties.score' }] }]);
+    expect((await api.lookup('user_id:inf-2')).status).toBe(404);
+    expect((await api.lookup('user_id:inf-4')).status).toBe(200);
+  });
+
   it('keeps oversized calls and batches as a bounded excerpt with their size, naming the body', async () => {
     const big = JSON.stringify({ batch: Array.from({ length: 40 }, (_, i) => call(i, { userId: `big-${i}`, properties: { pad: 'é'.repeat(10_000) } })) });
     const bytes = Buffer.byteLength(big);

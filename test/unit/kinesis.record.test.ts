@@ -96,6 +96,14 @@ describe('kinesis record: unreadable data', () => {
     expect(decoded(decodeKinesisRecord(bytes({ ...call, userId: 'u-\ud83d\ude00' }), { auth, defaultTenant: 'acme' })).call).toMatchObject({ userId: 'u-😀' });
   });
 
+  it('refuses a call holding a number that overflows a double (1e400) naming its path, as the HTTP API does', () => {
+    const d = failed(decodeKinesisRecord(bytes('{"type":"track","userId":"u-1","event":"E","writeKey":"wk-mobile","properties":{"score":1e400}}'), { auth }));
+    expect(d).toMatchObject({
+      tenant: 'acme',
+      reason: { code: 'VALIDATION_FAILED', issues: [{ path: 'properties.score', message: 'must be a finite number' }] },
+    });
+  });
+
   it('decodes a record whose bytes sit inside a larger buffer', () => {
     const whole = bytes(`xx${JSON.stringify(call)}yy`);
     expect(decoded(decodeKinesisRecord(whole.subarray(2, whole.length - 2), { auth, defaultTenant: 'acme' })).call).toEqual(call);

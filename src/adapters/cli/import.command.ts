@@ -261,9 +261,12 @@ const importRemote = async (
     const sending = batch;
     [batch, bytes] = [[], 0];
     const invalid = await target.send(sending.map((b) => b.call)).catch((e: unknown) => {
-      throw new CliError(
-        `${file}: stopped at line ${sending[0]!.line}: ${describeError(e)}; lines before it are sent, and importing the file again skips them`,
-      );
+      // the server names a call of the batch by its index: say which line of the file that is
+      const why = describeError(e).replace(/batch\[(\d+)\]\.?([\w$.[\]-]*)/g, (at, i: string, field: string) => {
+        const line = sending[Number(i)]?.line;
+        return line === undefined ? at : field ? `${field} (line ${line})` : `line ${line}`;
+      });
+      throw new CliError(`${file}: stopped at line ${sending[0]!.line}: ${why}; lines before it are sent, and importing the file again skips them`);
     });
     counts.sent += sending.length;
     for (const b of sending) b.done();
@@ -279,6 +282,26 @@ const importRemote = async (
           ...(i.quarantineId ? { quarantineId: i.quarantineId } : {}),
         });
     }
+  };
+  const sendAlone = async (one: (typeof batch)[number], reason: QuarantineReason) => {
+    const invalid = await target.send([one.call]).catch((e: unknown) => {
+      throw new CliError(`${file}: stopped at line ${one.line}: ${describeError(e)}; lines before it are sent, and importing the file again skips them`);
+    });
+    counts.sent++;
+    one.done();
+    const refused = invalid[0];
+    if (!refused) return;
+    counts.rejected++;
+    counts.refusedByServer++;
+    // the reason found here names the line's own fields (the server's names batch[0])
+    if (rejected.length < REPORT_LIMIT)
+      rejected.push({
+        line: one.line,
+        code: refused.code,
+        fields: reason.issues.map((x) => x.path),
+        message: `line ${one.line}: ${reason.message}`,
+        ...(refused.quarantineId ? { quarantineId: refused.quarantineId } : {}),
+      });
   };
   // Ctrl-C: no new line is taken and the batch not yet sent stays unsent; a batch on its way finishes
   let interrupted = false;
@@ -310,6 +333,15 @@ const importRemote = async (
       // out of the bounds every intake holds a call to (too deep, too large): not sent, as the server
       // would refuse it (a line too deep would have it refuse the whole batch, or overflow the stack here)
       const outOfBounds = callBoundsProblem(call);
+      if (outOfBounds?.code === 'BODY_NOT_UTF8') {
+        // a lone surrogate: the server would refuse a batch holding it as a body, whole (every
+        // other call of it with it). Sent alone, after the batch before it (file order), so the
+        // server keeps it in its quarantine by itself and the report names that entry by this line
+        await flush();
+        await sendAlone({ line: record.line, call, done }, outOfBounds);
+        progress.update(mark.bytes, detail);
+        continue;
+      }
       if (outOfBounds) {
         counts.rejected++;
         counts.notSent++;

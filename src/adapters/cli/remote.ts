@@ -16,7 +16,8 @@ export type RemoteTarget = {
   readonly url: string;
   /**
    * sends one batch (≤ 100 calls, in order); resolves to the calls the server refused (quarantined),
-   * by index. `source` names the calls' source (C360-Source), which only an admin token may do.
+   * by index. A batch of one call that the server refuses as a body and keeps (400 naming its
+   * quarantine entry) resolves to that call refused; any other answer that is not 2xx throws. `source` names the calls' source (C360-Source), which only an admin token may do.
    */
   send(calls: readonly unknown[], source?: string): Promise<readonly RemoteInvalid[]>;
 };
@@ -57,9 +58,14 @@ export const remoteTarget = (url: string, credential: string | RemoteCredential,
         continue;
       }
       let message = text.slice(0, 300);
+      let error: (RemoteInvalid & { readonly quarantineId?: string }) | undefined;
       try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+        error = (JSON.parse(text) as { error?: Omit<RemoteInvalid, 'index'> }).error as typeof error;
+        message = error?.message ?? message;
       } catch {}
+      // a batch of one call refused as a body (and kept: the answer names its quarantine entry) is
+      // that call refused, as it would be listed in a batch's answer; a larger batch so refused stops the job
+      if (res.status === 400 && calls.length === 1 && error?.code && error.quarantineId) return [{ ...error, index: 0 }];
       const hint =
         res.status === 401 || res.status === 403
           ? 'writeKey' in c

@@ -1,6 +1,6 @@
 import { jsonDepth, MAX_JSON_DEPTH, tooDeepPath } from '../../application/ingest/call-bounds.js';
 import { formatPath } from '../../application/segment/segment.schema.js';
-import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
+import { firstIllFormedText, firstNonUtf8, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 import { HttpError } from './errors.js';
 
 // Request bodies are read with a hard bound: a declared Content-Length above it is refused before
@@ -40,6 +40,8 @@ export type BodyRead = { readonly ok: true; readonly text: string /** bytes, dec
 
 type Raw = { readonly ok: true; readonly bytes: Uint8Array } | BodyRefusal;
 
+export { firstNonUtf8 } from '../../domain/shared/well-formed.js';
+
 // JSON nesting allowed in any request body (the same bound as a call's on every other intake)
 export { jsonDepth, MAX_JSON_DEPTH, tooDeepPath } from '../../application/ingest/call-bounds.js';
 
@@ -63,24 +65,6 @@ const encodingOf = (header: string | null | undefined): Encoding | { readonly un
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Where the first byte that is not part of a well-formed UTF-8 sequence is (the decoder only says there is one). */
-export const firstNonUtf8 = (b: Uint8Array): number => {
-  for (let i = 0; i < b.length; ) {
-    const c = b[i]!;
-    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (n === 0) return i;
-    if (n > 1) {
-      // the second byte's range excludes overlong forms, surrogates and code points above U+10FFFF
-      const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
-      const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
-      if (i + 1 >= b.length || b[i + 1]! < lo || b[i + 1]! > hi) return i;
-      for (let k = 2; k < n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
-    }
-    i += n;
-  }
-  return -1;
-};
 
 /** The first `n` bytes of chunks (copying only those). */
 const headOf = (chunks: readonly Uint8Array[], n: number): Uint8Array => {

@@ -1,15 +1,14 @@
 import { callBoundsProblem } from '../../application/ingest/call-bounds.js';
 import type { Authenticator } from '../../application/ports/access.port.js';
 import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
-import { formatPath } from '../../application/segment/segment.schema.js';
-import { firstIllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 
 // What a Kinesis record carries: our envelope (written by the async intake, tenant and source
 // already known) or a bare Segment call from another producer, whose tenant comes from its
 // writeKey or the consumer's configuration. Decoding never throws: what cannot be attributed or
 // read is handed back with a quarantine reason, and a write key never reaches the quarantine. A
 // call out of the bounds every intake holds calls to (call-bounds.ts: 64 levels deep, 32 KB) is
-// handed back so too, with the reason the HTTP API answers (NESTING_TOO_DEEP, CALL_TOO_LARGE).
+// handed back so too, with the reason the HTTP API answers (NESTING_TOO_DEEP, CALL_TOO_LARGE,
+// BODY_NOT_UTF8 for a lone surrogate).
 
 /** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
 const jsonErrorWhere = (e: unknown): string => {
@@ -68,20 +67,11 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
   }
   const decoded = isObject(parsed) && 'c360' in parsed ? envelope(parsed, fallback) : bareCall(parsed, ctx, fallback);
   if (!decoded.ok) return decoded;
-  // a call out of bounds (too deep, too large) is refused here as the HTTP intake refuses it, before
-  // the walk below (recursive): never an exception, so never a failure the shard would be read again for
+  // a call out of bounds (too deep, too large, a lone surrogate) is refused here as the HTTP intake
+  // refuses it: never an exception, so never a failure the shard would be read again for
   const outOfBounds = callBoundsProblem(decoded.value.call);
   if (outOfBounds) return { ok: false, tenant: decoded.value.tenant, source: decoded.value.source, raw: decoded.value.call, reason: outOfBounds };
-  return mayHoldSurrogateEscape(text) ? wellFormed(decoded.value) : decoded;
-};
-
-/** A call holding a lone surrogate (`"\ud800"`) is refused as the HTTP intake refuses it: BODY_NOT_UTF8 naming its path. */
-const wellFormed = (value: KinesisCall): DecodedRecord => {
-  const ill = firstIllFormedText(value.call);
-  if (!ill) return { ok: true, value };
-  const path = formatPath(ill.path) || '(root)';
-  const message = `the call is not UTF-8 text: ${ill.key ? `a property name of ${path}` : `the string at ${path}`} holds a lone UTF-16 surrogate, which has no UTF-8 form`;
-  return { ok: false, tenant: value.tenant, source: value.source, raw: value.call, reason: reason('BODY_NOT_UTF8', message, path) };
+  return decoded;
 };
 
 const envelope = (e: Record<string, unknown>, fallback: { tenant: string; source: string }): DecodedRecord => {

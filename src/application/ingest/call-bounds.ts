@@ -1,3 +1,4 @@
+import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '../../domain/shared/well-formed.js';
 import { utf8Bytes } from '../ports/commit-checks.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { formatPath } from '../segment/segment.schema.js';
@@ -8,7 +9,11 @@ import { withoutWriteKey } from './call-shape.js';
 // intake and the core used as a library (IngestUseCase checks every call it is handed). Checked
 // before anything walks the call: a value nested thousands deep overflows the stack of any
 // recursive walk (a payload hash, JSON.stringify, a store's serializer), and such a call must be
-// refused as invalid and quarantined, never throw.
+// refused as invalid and quarantined, never throw. A string holding a lone UTF-16 surrogate (JSON's
+// `"\udc00"`) has no UTF-8 form: it is refused as BODY_NOT_UTF8 naming its path, as the HTTP API
+// refuses such a body, so no intake stores what another would refuse. So is a number that is not
+// finite (1e400, which JSON.parse reads as Infinity): VALIDATION_FAILED naming its path, never
+// stored (nor acknowledged) as the null JSON.stringify would write.
 
 /** JSON nesting allowed in a call or a request body: objects and arrays, the top level counting as 1. */
 export const MAX_JSON_DEPTH = 64;
@@ -60,6 +65,76 @@ export const deeperThan = (value: unknown, max: number): boolean => {
   return false;
 };
 
+/**
+ * The quarantine's mark of a number that was not finite (`{"$nonFinite": "Infinity"}`, see
+ * quarantinePayloadJson): a replay reads it back as such a number, refused again for the same reason.
+ */
+const isNonFiniteMark = (v: object): boolean => {
+  if (!('$nonFinite' in v) || Array.isArray(v)) return false;
+  const mark = (v as { $nonFinite: unknown }).$nonFinite;
+  return (mark === 'Infinity' || mark === '-Infinity' || mark === 'NaN') && Object.keys(v).length === 1;
+};
+
+/**
+ * What is wrong with a call's shape, walked once without recursion and without building paths:
+ * nesting deeper than `max` (which wins: nothing may walk such a value recursively), else a number
+ * that is not finite (JSON.parse reads 1e400 as Infinity, and JSON.stringify would write it as null).
+ */
+const shapeProblem = (value: unknown, max: number): 'too-deep' | 'non-finite' | undefined => {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'non-finite';
+  if (!isWalked(value)) return undefined;
+  if (isNonFiniteMark(value)) return 'non-finite';
+  let sawNonFinite = false;
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length) {
+    const v = stack.pop() as object;
+    const d = depths.pop()!;
+    if (d > max) return 'too-deep';
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof x === 'number') {
+        if (!Number.isFinite(x)) sawNonFinite = true;
+        continue;
+      }
+      if (!isWalked(x)) continue;
+      if (isNonFiniteMark(x)) sawNonFinite = true;
+      stack.push(x);
+      depths.push(d + 1);
+    }
+  }
+  return sawNonFinite ? 'non-finite' : undefined;
+};
+
+/** The paths of the numbers that are not finite in a value within MAX_JSON_DEPTH, in document order (at most `limit`). */
+export const nonFinitePaths = (value: unknown, limit = 10): string[] => {
+  const found: string[] = [];
+  const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length && found.length < limit) {
+    const { v, path } = stack.pop()!;
+    if ((typeof v === 'number' && !Number.isFinite(v)) || (isWalked(v) && isNonFiniteMark(v))) {
+      found.push(formatPath(path) || '(root)');
+      continue;
+    }
+    if (!isWalked(v)) continue;
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
+  }
+  return found;
+};
+
+/**
+ * The refusal of a call holding a number that is not finite, naming each: a number too large for a
+ * double (1e400) must not be stored, nor answered as accepted, as null.
+ */
+export const nonFinite = (call: unknown): QuarantineReason => {
+  const paths = nonFinitePaths(call);
+  return {
+    code: 'VALIDATION_FAILED',
+    message: paths.map((p) => `${p} must be a finite number`).join('; '),
+    issues: paths.map((path) => ({ path, message: 'must be a finite number' })),
+  };
+};
+
 /** The path of the first object or array nested deeper than `max` in a parsed value (walked without recursion). */
 export const tooDeepPath = (value: unknown, max: number): string | undefined => {
   const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
@@ -92,22 +167,39 @@ export const callTooLarge = (path = '(root)'): QuarantineReason => ({
   issues: [{ path, message: `at most ${MAX_CALL_BYTES} bytes` }],
 });
 
-/** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
-export const callBytes = (call: unknown): number => {
-  const text = JSON.stringify(withoutWriteKey(call)) ?? '';
+/** The UTF-8 size of JSON text, counted only when it may be over MAX_CALL_BYTES. */
+const sizeOf = (text: string): number =>
   // at most 3 bytes per UTF-16 unit: most calls are measured without counting
-  return text.length * 3 <= MAX_CALL_BYTES ? text.length : utf8Bytes(text);
+  text.length * 3 <= MAX_CALL_BYTES ? text.length : utf8Bytes(text);
+
+/** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
+export const callBytes = (call: unknown): number => sizeOf(JSON.stringify(withoutWriteKey(call)) ?? '');
+
+/** The refusal of a call holding a lone surrogate (the same code as the HTTP API's for such a body). */
+export const loneSurrogate = (ill: IllFormedText): QuarantineReason => {
+  const path = formatPath(ill.path) || '(root)';
+  return {
+    code: 'BODY_NOT_UTF8',
+    message: `the call is not UTF-8 text: ${ill.key ? `a property name of ${path}` : `the string at ${path}`} holds a lone UTF-16 surrogate, which has no UTF-8 form`,
+    issues: [{ path, message: `${ill.key ? 'a property name holds' : 'holds'} a lone surrogate` }],
+  };
 };
 
 /**
- * Why a call is out of bounds, or undefined. A batch's call is measured with the batch's shared
+ * Why a call is out of bounds (too deep, a number that is not finite, too large, a lone surrogate), or undefined. A batch's call is measured with the batch's shared
  * context merged in: the call as it is ingested, and as every later step sees it (the queue's
  * consumer, a replay of its quarantine entry), so a call the queued intake takes is never refused
  * by its consumer for its size, and a replay is measured as its first try was.
  */
 export const callBoundsProblem = (call: unknown): QuarantineReason | undefined => {
-  if (deeperThan(call, MAX_JSON_DEPTH)) return nestingTooDeep(call);
-  return callBytes(call) > MAX_CALL_BYTES ? callTooLarge() : undefined;
+  const shape = shapeProblem(call, MAX_JSON_DEPTH);
+  if (shape === 'too-deep') return nestingTooDeep(call);
+  if (shape === 'non-finite') return nonFinite(call);
+  const text = JSON.stringify(withoutWriteKey(call)) ?? '';
+  if (sizeOf(text) > MAX_CALL_BYTES) return callTooLarge();
+  // JSON.stringify writes a lone surrogate as its escape: most calls hold none and skip the walk
+  const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
+  return ill ? loneSurrogate(ill) : undefined;
 };
 
 /**

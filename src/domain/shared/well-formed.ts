@@ -1,6 +1,7 @@
 // Text that is not well-formed UTF-16: a lone surrogate (JSON's `"\ud800"` parses to one). It has
 // no UTF-8 form, so it cannot be stored, hashed or sent on as the sender wrote it: a body holding
-// one is refused as a body that is not UTF-8 is. Pure.
+// one is refused as a body that is not UTF-8 is. And bytes that are not UTF-8: where the first such
+// byte is, for the refusal to name it. Pure.
 
 /** String.prototype.isWellFormed (ES2024, in Node 20+), typed here as the project's lib is ES2023 */
 type MaybeWellFormed = string & { isWellFormed(): boolean };
@@ -44,3 +45,21 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  * false alarm: the walk over the parsed value decides). Most bodies hold none and skip the walk.
  */
 export const mayHoldSurrogateEscape = (text: string): boolean => SURROGATE_ESCAPE.test(text);
+
+/** Where the first byte that is not part of a well-formed UTF-8 sequence is (the decoder only says there is one). */
+export const firstNonUtf8 = (b: Uint8Array): number => {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0) return i;
+    if (n > 1) {
+      // the second byte's range excludes overlong forms, surrogates and code points above U+10FFFF
+      const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+      const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+      if (i + 1 >= b.length || b[i + 1]! < lo || b[i + 1]! > hi) return i;
+      for (let k = 2; k < n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    }
+    i += n;
+  }
+  return -1;
+};

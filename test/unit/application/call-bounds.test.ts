@@ -103,6 +103,41 @@ describe('call bounds in the core', () => {
     expect(sent).toEqual([]);
   });
 
+  it('refuses a number that is not finite anywhere in a call (JSON.parse reads 1e400 as Infinity) naming each path, alone in a batch, and in the queued intake', async () => {
+    const h = makeHarness();
+    const call = JSON.parse('{"type":"track","messageId":"inf-1","userId":"p1","event":"Score Computed","properties":{"score":1e400,"neg":-1e999,"ok":1}}');
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(q.error).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: 'properties.score must be a finite number; properties.neg must be a finite number',
+      issues: [
+        { path: 'properties.score', message: 'must be a finite number' },
+        { path: 'properties.neg', message: 'must be a finite number' },
+      ],
+    });
+    // anywhere: traits, context, an array, NaN from a library caller
+    for (const [over, path] of [
+      [{ traits: { n: Number.POSITIVE_INFINITY } }, 'traits.n'],
+      [{ context: { screen: { width: Number.NaN } } }, 'context.screen.width'],
+      [{ traits: { list: [1, [2, Number.NEGATIVE_INFINITY]] } }, 'traits.list[1][1]'],
+    ] as const) {
+      const refused = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p2', ...over }));
+      expect(refused.error.issues).toEqual([{ path, message: 'must be a finite number' }]);
+    }
+    const outcomes = await h.core.ingest.ingestBatch(TENANT, h.web, {
+      batch: [
+        { type: 'identify', messageId: 'inf-ok', userId: 'p3' },
+        { ...call, messageId: 'inf-2' },
+      ],
+    });
+    expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'quarantined']);
+    const { intake, sent } = queuedIntake(h);
+    expect(await intake.one(TENANT, h.web, { ...call, messageId: 'inf-3' })).toMatchObject({ status: 'quarantined', error: { code: 'VALIDATION_FAILED' } });
+    expect(sent).toEqual([]);
+    // a replay refuses it again, for the same reason
+    await expect(h.core.quarantine.replay(TENANT, q.quarantineId)).resolves.toMatchObject({ status: 'rejected', error: q.error });
+  });
+
   it('refuses the same calls in the queued intake, before they reach the queue', async () => {
     const h = makeHarness();
     const { intake, sent } = queuedIntake(h);

@@ -117,10 +117,20 @@ describe('ingest: Unicode in identifiers', () => {
     }
   });
 
-  it('rejects an email holding a lone surrogate as an invalid identifier', async () => {
+  it('refuses a call holding a lone surrogate (an email, a name, a property name) as BODY_NOT_UTF8 naming its path, as the HTTP API refuses such a body', async () => {
     const h = makeHarness();
-    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { email: 'ada\uD800@example.com' } })));
-    expect(out.rejected).toEqual([{ type: 'email', reason: 'IDENTIFIER_INVALID' }]);
+    for (const [call, path] of [
+      [identify({ traits: { email: 'ada\uD800@example.com' } }), 'traits.email'],
+      [identify({ traits: { name: '\udc00' } }), 'traits.name'],
+      [identify({ traits: { 'k\ud800': 1 } }), 'traits'],
+    ] as const) {
+      const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+      expect(q.error).toMatchObject({ code: 'BODY_NOT_UTF8', issues: [{ path }] });
+      expect(await h.ports.quarantine.get(TENANT, q.quarantineId)).toMatchObject({ status: 'pending', reason: q.error });
+    }
+    expect(h.ports.store.dump()).toEqual({});
+    // a surrogate pair is one well-formed character
+    accepted(await h.core.ingest.ingest(TENANT, h.web, identify({ traits: { name: 'u-\ud83d\ude00' } })));
   });
 });
 
