@@ -172,7 +172,7 @@ export const createCore = (ports: CorePorts, options: CoreOptions) => {
   const matchBook = once(() => new MatchBookProjection(ports, { ...DEFAULT_MATCH_BOOK_OPTIONS, ...options.matching }));
   const matching = once(
     () =>
-      new MatchScan(ports.readModels, identity(), matchBook(), new MatchDecisions(ports, repo(), pipeline()), ports.metrics, (tenant) =>
+      new MatchScan(ports.readModels, identity(), matchBook(), new MatchDecisions(ports, repo(), pipeline(), codec()), ports.metrics, (tenant) =>
         ports.settings.autoMerge ? ports.settings.autoMerge(tenant) : false,
       ),
   );

@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDuckDbLake, type DuckDbLake } from '../adapters/lake/duckdb.analytics.js';
 import { qualityReport, type QualityReport } from '../adapters/lake/duckdb.quality.js';
-import { processAlive } from '../adapters/lake/lake.files.js';
+import { makePrivate, processAlive } from '../adapters/lake/lake.files.js';
 import { markLakeClean } from '../application/lake/lake-clean.js';
 import { LakeProjector } from '../application/lake/lake.projector.js';
 import type { ErasureLedger } from '../application/ports/erasure-ledger.port.js';
@@ -37,11 +37,11 @@ export type LocalLake = {
 
 /** Takes the lake's writer lock, or says who holds it; a lock left by a dead process is taken over. */
 const takeLock = (dir: string): (() => void) | undefined => {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, '.writer.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx');
+      const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return () => rmSync(file, { force: true });
@@ -91,6 +91,10 @@ export const openLocalLake = async (
 ): Promise<LocalLake> => {
   // the lake holds personal data (until an erasure reaches it): a folder made for it is the owner's alone
   mkdirSync(config.lakeDir, { recursive: true, mode: 0o700 });
+  // and so is everything in it: a lake written by the builds that followed the umask (0755, 0644) is made so
+  for (const entry of readdirSync(config.lakeDir, { withFileTypes: true })) {
+    if (entry.isDirectory()) makePrivate(join(config.lakeDir, entry.name));
+  }
   // the 360 view's score settings: a query's currency (and thresholds) default to what the views use
   const lake = await openDuckDbLake(config.lakeDir, {
     clock,

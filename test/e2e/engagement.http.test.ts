@@ -107,6 +107,32 @@ describe('engagement over HTTP (in-memory store)', () => {
     );
   });
 
+  it('refuses free text as an interest or a place (a street address, a sentence), naming the field, and keeps the body only in the quarantine', async () => {
+    const refused = [
+      [{ customerId: 'shopper-9', interest: 'books', location: '221B Baker Street, London NW1 6XE' }, 'location'],
+      [{ customerId: 'shopper-9', interest: 'books', location: `Llanfair${'pwll'.repeat(30)}` }, 'location'],
+      [{ customerId: 'shopper-9', interest: 'Gina Rossi called: wants a pregnancy test, call her back on 0161 496 0000' }, 'interest'],
+      [{ customerId: 'shopper-9', interest: 'gina.rossi@example.com' }, 'interest'],
+    ] as const;
+    for (const [body, field] of refused) {
+      const res = await capture(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', quarantineId: expect.any(String) });
+      expect(new Set(res.body.error.issues.map((i: { path: string }) => i.path))).toEqual(new Set([field]));
+      expect((await h.ports.quarantine.get(api.tenants.acme, res.body.error.quarantineId))?.id).toBe(res.body.error.quarantineId);
+    }
+    expect((await api.lookup('user_id:shopper-9')).status).toBe(404);
+    // places and categories as people write them still pass
+    for (const [interest, location] of [
+      ['home & garden', 'Saint-Étienne'],
+      ['Sci-Fi', "St. John's"],
+      ['4K TVs', 'Washington, D.C.'],
+      ['électroménager', "Côte d'Ivoire"],
+    ]) {
+      expect((await capture({ customerId: 'shopper-10', interest, location })).status, `${interest} / ${location}`).toBe(200);
+    }
+  });
+
   it('GET /engagements needs the read scope and answers 404 for nobody and 307 for an absorbed id', async () => {
     const id = (await api.lookup('user_id:shopper-1')).body.customerId as string;
     expect((await api.request('GET', `/v1/customers/${id}/engagements`, { writeKey: api.keys.acmeWrite })).status).toBe(403);

@@ -5,7 +5,7 @@ import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.clien
 import type { ErasureReceipt } from '../../src/application/ports/erasure-ledger.port.js';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
-import { aliceValues, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../support/erasure-scenario.js';
+import { aliceReasonValues, aliceValues, BOB, holdMalformed, MALFORMED_REASON, reasonsOnAlice, seedScenario } from '../support/erasure-scenario.js';
 import { dynamoDump, leaked } from '../support/store-dump.js';
 
 // The erasure proofs on the production wiring: the container's DynamoDB adapters on DynamoDB
@@ -34,6 +34,9 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
 
   it('leaves no personal value of the erased cluster in any item of any table, and other views unchanged', async () => {
     const seeded = await seedScenario(ingest);
+    // an unmerge and a manual merge of her cluster whose reasons name her
+    const mergesOf = async (id: string) => [...(await app.core.repo.loadSurvivor(tenant, id)).merges.keys()];
+    await reasonsOnAlice(app.core.identity, mergesOf, tenant, seeded);
     // request bodies that never parsed, naming Alice (and one naming Bob)
     const held = await holdMalformed((raw) => app.core.quarantine.hold(tenant, 'web', raw, MALFORMED_REASON));
     await app.drainBackground();
@@ -51,6 +54,10 @@ describe('erasure on DynamoDB Local (production wiring, Streams projection)', ()
 
     const after = await dynamoDump(client, prefix);
     expect(leaked(after.text, aliceValues)).toEqual([]);
+    // the reasons of her unmerge and merge, as written and in base64
+    const base64 = (v: string) => Buffer.from(v).toString('base64').toLowerCase();
+    expect(leaked(after.text, [...aliceReasonValues, ...aliceReasonValues.map(base64)])).toEqual([]);
+    expect(leaked(memoryExtras(), aliceReasonValues)).toEqual([]);
     // the unparseable bodies naming her are gone from the table (their ids with them); Bob's stays
     for (const id of held.alice) expect(await app.core.ports.quarantine.get(tenant, id)).toBeUndefined();
     expect(leaked(after.text, held.alice)).toEqual([]);

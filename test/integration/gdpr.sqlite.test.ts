@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/infrastructure/app.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
-import { aliceValues, BOB, holdMalformed, MALFORMED_REASON, seedScenario } from '../support/erasure-scenario.js';
+import {
+  ALICE_REASONS,
+  aliceReasonValues,
+  aliceValues,
+  BOB,
+  holdMalformed,
+  MALFORMED_REASON,
+  reasonsOnAlice,
+  seedScenario,
+} from '../support/erasure-scenario.js';
 
 // The erasure proof on the embedded default: after erasing Alice's cluster, not one byte of the
 // database file, its -wal or its -shm holds her personal values (any casing, or base64) or her
@@ -54,6 +63,9 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
   it('leaves no personal value and no wrapped data key of the erased cluster in the file, its WAL or its shm', async () => {
     const ingest = (call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
     const seeded = await seedScenario(ingest);
+    // an unmerge and a manual merge of her cluster whose reasons name her
+    const mergesOf = async (id: string) => [...(await app.core.repo.loadSurvivor(tenant, id)).merges.keys()];
+    await reasonsOnAlice(app.core.identity, mergesOf, tenant, seeded);
     // request bodies that never parsed, naming Alice (and one naming Bob)
     const held = await holdMalformed((raw) => app.core.quarantine.hold(tenant, 'web', raw, MALFORMED_REASON));
     await app.drainBackground();
@@ -67,6 +79,8 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
     const keyNeedles = wrapped as string[];
     // before: the views hold her values in the clear, and her wrapped keys are in the file
     expect(foundIn(aliceValues).length).toBeGreaterThan(0);
+    const explained = JSON.stringify(await app.core.queries.explain(tenant, seeded.aliceSurvivor));
+    expect(explained).toContain(ALICE_REASONS.merge);
     expect(foundIn(keyNeedles)).toEqual(keyNeedles);
 
     const receipt = await app.core.gdpr.erase(tenant, seeded.alice[1]!, { actor: 'dpo' });
@@ -82,6 +96,7 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
     expect(held.bob.map(count)).toEqual(held.bob.map(() => 1));
     rows.close();
     expect(foundIn(aliceValues)).toEqual([]);
+    expect(foundIn(aliceReasonValues)).toEqual([]);
     expect(foundIn(keyNeedles)).toEqual([]);
     // the scan can see what is there: Bob's values survive
     expect(foundIn([BOB.email, BOB.name])).toEqual([BOB.email, BOB.name]);

@@ -173,3 +173,36 @@ export const holdMalformed = async (
 };
 
 export const MALFORMED_REASON = { code: 'MALFORMED_JSON', message: 'not valid JSON', issues: [{ path: '(root)', message: 'not valid JSON' }] } as const;
+
+/**
+ * What operators wrote as the reasons of a manual unmerge and merge of Alice's cluster: free text
+ * naming her (an email and a phone number of hers, never sent as an identifier). Personal data.
+ */
+export const ALICE_REASONS = {
+  email: 'alice.reason-callback@example.org',
+  phone: '+44 20 7946 0777',
+  unmerge: 'Alice phoned from +44 20 7946 0777: not her device, alice.reason-callback@example.org',
+  merge: 'Alice wrote from alice.reason-callback@example.org: it is her device after all',
+} as const;
+export const aliceReasonValues: readonly string[] = Object.values(ALICE_REASONS);
+
+type Identity = {
+  merge(tenant: string, a: string, b: string, o: { actor: string; reason?: string; force?: boolean }): Promise<{ survivorId: string; absorbedId: string }>;
+  unmerge(tenant: string, id: string, mergeId: string, o: { actor: string; reason?: string }): Promise<{ restoredId: string }>;
+};
+
+/**
+ * Undoes one of the merges of Alice's cluster and merges it back by hand, each with a reason that
+ * names her: her cluster is the same three customers afterwards.
+ */
+export const reasonsOnAlice = async (
+  identity: Identity,
+  mergesOf: (id: string) => Promise<readonly string[]>,
+  tenant: string,
+  seeded: Seeded,
+): Promise<void> => {
+  const mergeId = (await mergesOf(seeded.aliceSurvivor))[0]!;
+  const undone = await identity.unmerge(tenant, seeded.aliceSurvivor, mergeId, { actor: 'ops', reason: ALICE_REASONS.unmerge });
+  const merged = await identity.merge(tenant, seeded.aliceSurvivor, undone.restoredId, { actor: 'ops', reason: ALICE_REASONS.merge, force: true });
+  expect(merged.survivorId).toBe(seeded.aliceSurvivor);
+};

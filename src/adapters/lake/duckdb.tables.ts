@@ -1,8 +1,8 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { FACTS, type Column, type TableSpec } from './lake.tables.js';
 import { stagedColumns, type Cell } from './lake.buffer.js';
-import { lit, parquetFiles, partitionFile, removeDir, replaceFile, tenantDir, tmpBeside } from './lake.files.js';
+import { lit, makeDir, makePrivate, parquetFiles, partitionFile, removeDir, replaceFile, tenantDir, tmpBeside } from './lake.files.js';
 
 // Table files through DuckDB: staged rows go to their partitions (PARTITION_BY when the tenant's
 // table is empty, such as a rebuild; otherwise each touched partition is read, joined with the new
@@ -44,10 +44,12 @@ const partitionOf = 'year(epoch_ms(observed_at)) AS year, month(epoch_ms(observe
 export const writeFacts = async (conn: DuckDBConnection, root: string, tenant: string, t: TableSpec, stage: string): Promise<number> => {
   const dir = tenantDir(root, t.name, tenant);
   if (parquetFiles(dir).length === 0) {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     const copy = `COPY (SELECT ${selectList(t)}, ${partitionOf} FROM ${stage} QUALIFY row_number() OVER (PARTITION BY ${t.key.map(q).join(', ')} ORDER BY observed_at) = 1 ORDER BY ${orderBy(t)})
       TO ${lit(dir)} (${PARQUET}, PARTITION_BY (year, month), FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE)`;
     await conn.run(copy);
+    // DuckDB made the year= and month= folders and their files by the umask
+    makePrivate(dir);
     return parquetFiles(dir).length;
   }
   const parts = (await conn.runAndReadAll(`SELECT DISTINCT ${partitionOf} FROM ${stage}`)).getRowObjectsJS() as {

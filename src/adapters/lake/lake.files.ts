@@ -1,11 +1,38 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { partitionPath, tenantPath } from './lake.tables.js';
 
 // Where each table's files are: <root>/<table>/tenant=<t>/[year=<y>/month=<m>/]part-0.parquet, the
 // layout Athena and Glue read as Hive partitions. A file is written beside its place, then renamed
-// over it, so a reader sees the old file or the new one, never half of one.
+// over it, so a reader sees the old file or the new one, never half of one. The lake holds personal
+// data until an erasure reaches it: every folder in it is the owner's alone (0700), every file
+// readable by the owner only (0600), whatever the process's umask.
+
+/** folders of the lake: the owner's alone */
+export const DIR_MODE = 0o700;
+/** files of the lake: readable and writable by the owner only */
+export const FILE_MODE = 0o600;
+
+/** Makes a folder of the lake (and the folders above it that it makes) the owner's alone. */
+export const makeDir = (dir: string): void => {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+};
+
+/**
+ * Gives every folder under `dir` (and `dir`) mode 0700 and every file 0600: after DuckDB wrote a
+ * partitioned COPY (its year= and month= folders and files follow the umask), and on opening a
+ * lake that builds before these modes wrote 0755 and 0644.
+ */
+export const makePrivate = (dir: string): void => {
+  if (!existsSync(dir)) return;
+  chmodSync(dir, DIR_MODE);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) makePrivate(path);
+    else if (entry.isFile()) chmodSync(path, FILE_MODE);
+  }
+};
 
 export const tenantDir = (root: string, table: string, tenant: string): string => join(root, tenantPath(table, tenant));
 
@@ -25,11 +52,15 @@ export const parquetFiles = (dir: string): string[] => {
 };
 
 export const tmpBeside = (file: string): string => {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDir(dirname(file));
   return `${file}.tmp-${process.pid}`;
 };
 
-export const replaceFile = (tmp: string, file: string): void => renameSync(tmp, file);
+/** Renames a written file over its place, made 0600 first (DuckDB's COPY creates it by the umask). */
+export const replaceFile = (tmp: string, file: string): void => {
+  chmodSync(tmp, FILE_MODE);
+  renameSync(tmp, file);
+};
 
 export const removeFile = (file: string): void => rmSync(file, { force: true });
 
@@ -62,7 +93,7 @@ export type Snapshot = { readonly files: ReadonlyMap<string, readonly string[]>;
 /** Links every Parquet file of these tables of the tenant into a folder of this query's own. */
 export const snapshotTenant = (root: string, tenant: string, tables: readonly string[]): Snapshot => {
   const dir = join(root, READ_DIR, `${process.pid}-${RUN}-${++snapshots}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDir(dir);
   const files = new Map<string, string[]>();
   let n = 0;
   try {
@@ -112,8 +143,8 @@ export const dropStaleSnapshots = (root: string, alive: (pid: number) => boolean
 export const readJson = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined);
 export const writeJson = (file: string, value: unknown): void => {
   const tmp = tmpBeside(file);
-  writeFileSync(tmp, JSON.stringify(value));
-  renameSync(tmp, file);
+  writeFileSync(tmp, JSON.stringify(value), { mode: FILE_MODE });
+  replaceFile(tmp, file);
 };
 
 /** a SQL string literal */

@@ -1,4 +1,5 @@
-import type { RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { MergeEvidence, RecordedEvent } from '../../domain/customer/customer.events.js';
+import type { MergeRecord } from '../../domain/customer/customer.state.js';
 import { normalizeIdentifier } from '../../domain/identity/identifier.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
@@ -79,6 +80,16 @@ export class CustomerQueries {
       throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased`, ['customerId']);
     }
     const iso = (ms: number) => new Date(ms).toISOString();
+    // an operator's reason is personal data, in the event's pii: readable while the key is
+    const mergeReasons = new Map(
+      events.flatMap((e) =>
+        e.event.type === 'CustomerMerged' && e.event.pii?.reason !== undefined ? [[e.event.data.mergeId, e.event.pii.reason] as const] : [],
+      ),
+    );
+    const evidenceOf = (m: MergeRecord): MergeEvidence => {
+      const reason = mergeReasons.get(m.mergeId);
+      return reason === undefined ? m.evidence : { ...m.evidence, reason };
+    };
     const links = new Map(events.flatMap((e) => (e.event.type === 'IdentifierLinked' ? [[e.event.data.key, e] as const] : [])));
     return {
       customerId,
@@ -93,7 +104,7 @@ export class CustomerQueries {
           claimedBy: i.origin,
           linkedAt: iso(i.observedAt),
           linkedBy: link ? { eventId: link.eventId, messageId: link.messageId, source: link.source, observedAt: iso(link.observedAt) } : undefined,
-          viaMerge: merge ? { mergeId: merge.mergeId, absorbedId: merge.absorbedId, at: iso(merge.observedAt), evidence: merge.evidence } : undefined,
+          viaMerge: merge ? { mergeId: merge.mergeId, absorbedId: merge.absorbedId, at: iso(merge.observedAt), evidence: evidenceOf(merge) } : undefined,
         };
       }),
       merges: [...state.merges.values()].map((m) => ({
@@ -101,8 +112,22 @@ export class CustomerQueries {
         absorbedId: m.absorbedId,
         absorbedMembers: m.absorbedMembers,
         at: iso(m.observedAt),
-        evidence: m.evidence,
+        evidence: evidenceOf(m),
       })),
+      /** the merges of this customer undone, each with who undid it and why */
+      unmerges: events.flatMap((e) =>
+        e.event.type === 'CustomerUnmerged' && e.streamId === state.id
+          ? [
+              {
+                mergeId: e.event.data.mergeId,
+                restoredId: e.event.data.absorbedId,
+                at: iso(e.observedAt),
+                actor: e.event.data.actor,
+                reason: e.event.pii?.reason,
+              },
+            ]
+          : [],
+      ),
       rejections: events.flatMap((e) =>
         e.event.type === 'IdentifierRejected'
           ? [

@@ -93,10 +93,15 @@ export class ExportUseCase {
     const quarantined = await this.quarantinedFor(tenant, survivor);
     const view = await this.viewOf(tenant, survivor.id);
     const explained = await this.queries.explain(tenant, survivor.id);
-    // customers this one must never be linked with (a merge undone): outside the cluster, not by id
+    // customers this one must never be linked with, or gave back by an unmerge: outside the cluster, not by id
+    const own = (id: string) => (streamIds.includes(id) ? id : ANOTHER_CUSTOMER);
     const identity =
       explained.status === 'active'
-        ? { ...explained, doNotLink: explained.doNotLink.map((id) => (streamIds.includes(id) ? id : ANOTHER_CUSTOMER)) }
+        ? {
+            ...explained,
+            doNotLink: explained.doNotLink.map(own),
+            unmerges: explained.unmerges.map((u) => ({ ...u, restoredId: own(u.restoredId) })),
+          }
         : explained;
     const held = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
     const matching = ownMatching(held, streamIds);

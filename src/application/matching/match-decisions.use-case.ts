@@ -4,6 +4,7 @@ import { PendingStream } from '../commands/pending-stream.js';
 import { absentCustomer } from '../customers/absent-customer.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
+import type { EventCodec } from '../event-codec.js';
 
 // A person's decision about a suggested match, recorded in the log (so a rebuild of the match book
 // keeps it): a rejection goes on the customer's survivor stream as MatchRejected, ids only.
@@ -15,6 +16,7 @@ export class MatchDecisions {
     private readonly ports: CorePorts,
     private readonly repo: CustomerRepository,
     private readonly pipeline: CommandPipeline,
+    private readonly codec: EventCodec,
   ) {}
 
   /** Why `id` names no active customer (CUSTOMER_ERASED naming the erasure, or CUSTOMER_NOT_FOUND), or undefined when it does. */
@@ -29,9 +31,18 @@ export class MatchDecisions {
     return x.status === 'active' && y.status === 'active' && x.id === y.id ? x.id : undefined;
   }
 
-  /** The reason recorded in the evidence of one of the customer's merges. */
+  /**
+   * The reason recorded with one of the customer's merges: in the CustomerMerged event's pii (an
+   * operator's reason is personal data), so read under the customer's key; undefined once erased.
+   */
   async mergeReason(tenant: string, customerId: string, mergeId: string): Promise<string | undefined> {
-    return (await this.repo.loadSurvivor(tenant, customerId)).merges.get(mergeId)?.evidence.reason;
+    const state = await this.repo.loadSurvivor(tenant, customerId);
+    const merge = state.merges.get(mergeId);
+    if (!merge) return undefined;
+    const stored = (await this.ports.store.readStream(tenant, state.id, merge.atVersion - 1)).find((e) => e.eventId === merge.eventId);
+    if (!stored) return undefined;
+    const event = this.codec.decodeStream([stored], await this.ports.keys.get(tenant, state.id))[0]!.event;
+    return event.type === 'CustomerMerged' ? event.pii?.reason : undefined;
   }
 
   async reject(tenant: string, customerId: string, otherId: string, options: { readonly actor: string; readonly modelVersion?: string | undefined }) {

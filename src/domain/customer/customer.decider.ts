@@ -151,6 +151,8 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       if (state.members.includes(a.id)) return [];
       requireActive(a, 'a merge');
       if (a.id === state.id) throw new DomainError('MERGE_SAME_CUSTOMER', 'a customer cannot be merged into itself');
+      // the operator's reason is free text, personal data: encrypted in pii, never in readable data
+      const { reason, ...evidence } = command.evidence;
       return [
         {
           type: 'CustomerMerged',
@@ -163,8 +165,9 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
             absorbedVersion: a.version,
             absorbedDoNotLink: [...a.doNotLink],
             identifiers: [...a.identifiers.values()].map(({ type, key, observedAt, origin }) => ({ type, key, observedAt, origin })),
-            evidence: command.evidence,
+            evidence,
           },
+          ...(reason ? { pii: { reason } } : {}),
         },
       ];
     }
@@ -186,7 +189,6 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
             reassignedEventIds: [...command.reassignedEventIds],
             transferredKeys: [...command.transferredKeys],
             ...(command.actor ? { actor: command.actor } : {}),
-            ...(command.reason ? { reason: command.reason } : {}),
             ...(command.restriction
               ? {
                   restriction: {
@@ -196,6 +198,8 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
                 }
               : {}),
           },
+          // free text, personal data: encrypted with the event (see Absorb)
+          ...(command.reason ? { pii: { reason: command.reason } } : {}),
         },
       ];
     }

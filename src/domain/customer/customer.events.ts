@@ -120,9 +120,17 @@ const build = () => {
     identifiers: z.array(IdRef),
     forced: z.boolean(),
     actor: z.string().optional(),
+    /**
+     * an operator's free text: personal data, so it is held in the event's `pii` (MergeReason).
+     * Builds before that stored it here, readable; the upcaster moves it to `pii` on read.
+     */
     reason: z.string().optional(),
     rulesVersion: z.number(),
   });
+  // The reason an operator gave for a merge or an unmerge: free text, and so personal data ("Jane
+  // phoned from ..."). Encrypted under the survivor's key with the event, shredded by its erasure.
+  // Came later: an event stored without it reads as before.
+  const OperatorReason = z.object({ reason: z.string().optional() });
 
   const CustomerMerged = ev(
     'CustomerMerged',
@@ -137,6 +145,7 @@ const build = () => {
       identifiers: z.array(MergedIdentifier),
       evidence: MergeEvidence,
     }),
+    OperatorReason,
   );
   const CustomerMergedInto = ev('CustomerMergedInto', z.object({ mergeId: z.string(), survivorId: z.string() }));
   const CustomerUnmerged = ev(
@@ -147,6 +156,7 @@ const build = () => {
       reassignedEventIds: z.array(z.string()),
       transferredKeys: z.array(z.string()),
       actor: z.string().optional(),
+      /** stored here, readable, by the builds before `pii.reason`; the upcaster moves it there on read */
       reason: z.string().optional(),
       /**
        * the survivor's restriction of processing once the events given back are gone: that of the
@@ -155,6 +165,7 @@ const build = () => {
        */
       restriction: z.object({ restricted: z.boolean(), requestedId: z.string().optional() }).optional(),
     }),
+    OperatorReason,
   );
   const CustomerRestored = ev('CustomerRestored', z.object({ mergeId: z.string(), fromId: z.string(), adoptedEventIds: z.array(z.string()) }));
 

@@ -12,7 +12,9 @@ import type { ClusterIdentifier, CustomerState, MergeRecord } from './customer.s
 // a restored state must iterate exactly like the folded one. The fold is deterministic, so the
 // same history always gives the same snapshot.
 
-export const SNAPSHOT_SCHEMA = 1;
+// 2: a merge's evidence holds no operator's reason any more (it went into the event's pii); a
+// snapshot of schema 1 may still hold one, readable, and is folded again rather than read
+export const SNAPSHOT_SCHEMA = 2;
 
 // built on first parse, not at import (a Lambda's cold start builds no schema it does not use)
 const snapshotSchema = () => {

@@ -24,7 +24,8 @@ export type MergeRecord = {
   readonly atVersion: number;
   readonly observedAt: number;
   readonly eventId: string;
-  readonly evidence: MergeEvidence;
+  /** without the operator's reason: that is personal data, in the CustomerMerged event's encrypted pii */
+  readonly evidence: Omit<MergeEvidence, 'reason'>;
 };
 
 export type CustomerState = {

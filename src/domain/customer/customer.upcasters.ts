@@ -3,7 +3,9 @@ import { CUSTOMER_EVENT_TYPES, type CustomerEvent } from './customer.events.js';
 
 // Stored events are never rewritten. When a schema changes, its new version gets an upcaster here
 // that lifts older stored shapes on read. Every shipped event is still at version 1; an OrderPlaced
-// of the builds before ISO 4217 minor units (no `minorDigits`) is lifted in place (orderInMinorUnits).
+// of the builds before ISO 4217 minor units (no `minorDigits`) is lifted in place (orderInMinorUnits),
+// and so is the readable reason of a CustomerMerged or CustomerUnmerged of the builds before the
+// reason went into `pii` (reasonInPii).
 
 type Raw = { readonly type: string; readonly v: number; readonly data: unknown; readonly pii?: unknown };
 type Upcaster = (raw: Raw) => Raw;
@@ -38,10 +40,27 @@ const orderInMinorUnits = (raw: Raw): Raw => {
   return { ...raw, data: lifted };
 };
 
+/**
+ * A CustomerMerged (`data.evidence.reason`) or CustomerUnmerged (`data.reason`) stored by the builds
+ * that kept an operator's reason readable: the reason is read where today's events hold it, in
+ * `pii.reason`, and no longer in `data`, so every reader finds it in one place and nothing folded
+ * from `data` (the aggregate, its snapshots) carries it. The stored event itself is unchanged.
+ */
+const reasonInPii = (raw: Raw): Raw => {
+  const data = raw.data as { reason?: string; evidence?: { reason?: string } };
+  const holder = raw.type === 'CustomerMerged' ? data.evidence : data;
+  if (holder?.reason === undefined) return raw;
+  const { reason, ...rest } = holder;
+  const lifted = raw.type === 'CustomerMerged' ? { ...data, evidence: rest } : rest;
+  const pii = (raw.pii ?? {}) as { reason?: string };
+  return { ...raw, data: lifted, pii: { ...pii, reason: pii.reason ?? reason } };
+};
+
 /** Lifts a stored event to the current schema; an unknown type is an error, never a silent cast. */
 export const upcast = (raw: Raw): CustomerEvent => {
   if (!KNOWN_TYPES.has(raw.type)) throw new Error(`unknown event type ${raw.type}`);
   if (raw.type === 'OrderPlaced' && raw.v === 1) raw = orderInMinorUnits(raw);
+  else if ((raw.type === 'CustomerMerged' || raw.type === 'CustomerUnmerged') && raw.v === 1) raw = reasonInPii(raw);
   let current = raw;
   for (let guard = 0; current.v < LATEST_VERSION && guard < 32; guard++) {
     const up = UPCASTERS.get(`${current.type}@${current.v}`);

@@ -5,7 +5,7 @@ import { MemoryMetrics } from '../../../src/adapters/metrics/memory.metrics.js';
 import { CustomerRepository } from '../../../src/application/customers/customer.repository.js';
 import type { SnapshotStore } from '../../../src/application/ports/snapshot.port.js';
 import type { CustomerEvent, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
-import { toSnapshot } from '../../../src/domain/customer/customer.snapshot.js';
+import { SNAPSHOT_SCHEMA, toSnapshot } from '../../../src/domain/customer/customer.snapshot.js';
 import { fold } from '../../../src/domain/customer/customer.state.js';
 import { commitHistory, longHistory } from '../../support/customer-history.js';
 import { keyed, linked, recordAll } from '../../support/decider-spec.js';
@@ -74,7 +74,8 @@ describe('CustomerRepository with snapshots', () => {
   });
 
   it.each([
-    ['another schema version', (s: Record<string, unknown>) => ({ ...s, schema: 2 })],
+    ['another schema version', (s: Record<string, unknown>) => ({ ...s, schema: SNAPSHOT_SCHEMA + 1 })],
+    ['the schema before operators’ reasons left the state', (s: Record<string, unknown>) => ({ ...s, schema: 1 })],
     ['not a snapshot at all', () => 'garbage'],
     ['another customer’s state', (s: Record<string, unknown>) => ({ ...s, id: 'c-2' })],
     ['a state at another version than its item', (s: Record<string, unknown>) => ({ ...s, version: 120 })],

@@ -81,6 +81,40 @@ describe('manual merge', () => {
     expect(why.status === 'active' && why.merges[0]?.evidence).toMatchObject({ rule: 'manual', forced: true, actor: 'ops@acme', reason: 'same person' });
   });
 
+  it('keeps the reasons of a manual merge and of its unmerge encrypted with the survivor, readable through explain and the export until erasure', async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1', traits: { email: 'jane.roe@example.com' } });
+    h.clock.advance(1000);
+    const b = await send(h, { type: 'identify', messageId: 'b', anonymousId: 'anon-2' });
+    const mergeReason = 'Jane Roe phoned from +1 202 555 0143, jane.roe@example.com';
+    const unmergeReason = 'Jane Roe wrote again: not her device, jane.roe@example.com';
+    const merged = await h.core.identity.merge(TENANT, a.customerId, b.customerId, { actor: 'ops@acme', reason: mergeReason });
+    const why = await h.core.queries.explain(TENANT, a.customerId);
+    expect(why.status === 'active' && why.merges[0]?.evidence).toMatchObject({ rule: 'manual', actor: 'ops@acme', reason: mergeReason });
+    await h.core.identity.unmerge(TENANT, merged.survivorId, merged.mergeId, { actor: 'ops@acme', reason: unmergeReason });
+    const after = await h.core.queries.explain(TENANT, a.customerId);
+    expect(after.status === 'active' && after.unmerges).toEqual([
+      { mergeId: merged.mergeId, restoredId: b.customerId, at: expect.any(String), actor: 'ops@acme', reason: unmergeReason },
+    ]);
+    // in the log, neither reason is readable: the events hold them only as ciphertext
+    const stored = await h.ports.store.readStream(TENANT, a.customerId);
+    const operations = stored.filter((e) => e.type === 'CustomerMerged' || e.type === 'CustomerUnmerged');
+    expect(operations.map((e) => e.type)).toEqual(['CustomerMerged', 'CustomerUnmerged']);
+    for (const e of operations) expect(e.pii).toBeDefined();
+    expect(JSON.stringify(stored)).not.toMatch(/jane|202 555/i);
+    // the access export reads them decrypted
+    const doc = JSON.stringify(await h.core.export.export(TENANT, a.customerId, { actor: 'dpo' }));
+    expect(doc).toContain(mergeReason);
+    expect(doc).toContain(unmergeReason);
+    // the audit log names the operations, never their reasons
+    expect(JSON.stringify(await h.ports.audit.list(TENANT, { limit: 100 }))).not.toMatch(/jane/i);
+    // erased: the key is gone, and nothing reads them any more
+    await h.core.gdpr.erase(TENANT, a.customerId, { actor: 'dpo' });
+    const key = await h.ports.keys.get(TENANT, a.customerId);
+    const decoded = h.core.codec.decodeStream(await h.ports.store.readStream(TENANT, a.customerId), key);
+    expect(JSON.stringify(decoded)).not.toMatch(/jane|202 555/i);
+  });
+
   it('refuses to merge a customer with itself', async () => {
     const h = makeHarness();
     const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1' });

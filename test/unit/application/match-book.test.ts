@@ -671,13 +671,16 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     const twin = await identify(h, { anonymousId: 'a-3' }, twinOf(3));
     const found = await h.core.queries.get360(TENANT, twin);
     expect(found).toMatchObject({ kind: 'redirect', survivorId: ids[3] });
-    const merge = (await h.ports.store.readStream(TENANT, ids[3]!)).map((s) => decodeReadable(s).event).find((e) => e.type === 'CustomerMerged');
-    expect(merge?.type === 'CustomerMerged' && merge.data.evidence).toMatchObject({
-      rule: 'manual',
-      actor: 'system:auto-merge',
-      forced: false,
-      reason: expect.stringMatching(/^probabilistic match auto-merged: p=1\.0+, weight=\d+\.\d+, model fitted-seed-19-on-\d+; givenName jaro_winkler/),
-    });
+    const key = await h.ports.keys.get(TENANT, ids[3]!);
+    const merge = h.core.codec
+      .decodeStream(await h.ports.store.readStream(TENANT, ids[3]!), key)
+      .map((r) => r.event)
+      .find((e) => e.type === 'CustomerMerged');
+    expect(merge?.type === 'CustomerMerged' && merge.data.evidence).toMatchObject({ rule: 'manual', actor: 'system:auto-merge', forced: false });
+    // the reason is held as every merge reason is: in the event's encrypted pii
+    expect(merge?.type === 'CustomerMerged' && merge.pii?.reason).toMatch(
+      /^probabilistic match auto-merged: p=1\.0+, weight=\d+\.\d+, model fitted-seed-19-on-\d+; givenName jaro_winkler/,
+    );
     const mergeId = merge?.type === 'CustomerMerged' ? merge.data.mergeId : '';
 
     await h.core.identity.unmerge(TENANT, ids[3]!, mergeId, { actor: 'reviewer' });

@@ -47,4 +47,29 @@ describe('the event schemas', () => {
     expect(upcast(current)).toBe(current);
     expect(CustomerEvent.safeParse(current).success).toBe(true);
   });
+
+  it('the readable reason of a CustomerMerged or CustomerUnmerged stored before reasons went into pii reads in pii, and no longer in data', () => {
+    const evidence = { rule: 'manual', identifiers: [], forced: false, actor: 'ops', rulesVersion: 1 };
+    const merged = {
+      mergeId: 'm1',
+      absorbedId: 'b',
+      absorbedMembers: [],
+      absorbedFirstObservedAt: 1,
+      absorbedVersion: 1,
+      absorbedDoNotLink: [],
+      identifiers: [],
+    };
+    const legacyMerge = upcast({ type: 'CustomerMerged', v: 1, data: { ...merged, evidence: { ...evidence, reason: 'Jane phoned' } } });
+    expect(legacyMerge).toEqual({ type: 'CustomerMerged', v: 1, data: { ...merged, evidence }, pii: { reason: 'Jane phoned' } });
+    expect(CustomerEvent.safeParse(legacyMerge).success).toBe(true);
+    const unmerged = { mergeId: 'm1', absorbedId: 'b', reassignedEventIds: [], transferredKeys: [], actor: 'ops' };
+    const legacyUnmerge = upcast({ type: 'CustomerUnmerged', v: 1, data: { ...unmerged, reason: 'wrong pair, jane@example.com' } });
+    expect(legacyUnmerge).toEqual({ type: 'CustomerUnmerged', v: 1, data: unmerged, pii: { reason: 'wrong pair, jane@example.com' } });
+    expect(CustomerEvent.safeParse(legacyUnmerge).success).toBe(true);
+    // today's events (the reason in pii, or none) read as stored
+    const current = { type: 'CustomerMerged', v: 1, data: { ...merged, evidence }, pii: { reason: 'Jane phoned' } };
+    expect(upcast(current)).toBe(current);
+    const none = { type: 'CustomerUnmerged', v: 1, data: unmerged };
+    expect(upcast(none)).toBe(none);
+  });
 });

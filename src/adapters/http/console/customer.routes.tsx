@@ -237,7 +237,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         </p>
         <CsrfField csrf={c.var.session.csrf} />
         <input type="hidden" name="mergeId" value={mergeId} />
-        <label for="reason">Reason (kept in the audit log)</label>
+        <label for="reason">Reason (kept encrypted in the customer's identity history, erased with the customer)</label>
         <input id="reason" name="reason" type="text" required />
         <p>
           <input id="confirm" name="confirm" type="checkbox" value="yes" required />{' '}

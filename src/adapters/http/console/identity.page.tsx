@@ -218,6 +218,26 @@ export const IdentityPage = (p: {
           ))}
         </tbody>
       </table>
+      {p.x.unmerges.length > 0 ? (
+        <>
+          <h2>Merges undone</h2>
+          <table>
+            <tbody>
+              {p.x.unmerges.map((u) => (
+                <tr>
+                  <td>
+                    <When at={u.at} />
+                  </td>
+                  <td>
+                    <code>{u.restoredId}</code> restored{u.actor ? `, by ${u.actor}` : ''}
+                    {u.reason ? ` (${u.reason})` : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
       <h2>Identifiers</h2>
       <table>
         <thead>
@@ -289,7 +309,7 @@ export const MergeForm = (p: { id: string; csrf: string; otherId?: string | unde
       <CsrfField csrf={p.csrf} />
       <label for="otherId">Customer id to merge in</label>
       <input id="otherId" name="otherId" type="text" required value={p.otherId ?? ''} />
-      <label for="merge-reason">Reason</label>
+      <label for="merge-reason">Reason (kept encrypted in the customer's identity history, erased with the customer)</label>
       <input id="merge-reason" name="reason" type="text" required value={p.reason ?? ''} />
       <p>
         <input id="force" name="force" type="checkbox" value="true" />{' '}

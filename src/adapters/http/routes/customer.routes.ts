@@ -159,7 +159,10 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
   );
 
   const OperationFields = {
-    reason: z.string().max(1_000).optional(),
+    reason: z.string().max(1_000).optional().openapi({
+      description:
+        "free text, so personal data: kept encrypted with the survivor's history (explain, the console and the access export show it) and erased with the customer; never in the audit log",
+    }),
     operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
   };
 

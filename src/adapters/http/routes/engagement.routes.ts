@@ -49,12 +49,37 @@ const EngagementPage = lazy(() =>
     .openapi('EngagementPage'),
 );
 
+// An interest and a place are stored readable (the 360 view, engagement offers and the lake read
+// them without a key), so this route takes only what they are meant to be: an interest is a short
+// category token, a location a place name (a city, region or country). Free text that can name a
+// person ("Gina Rossi pregnancy test", "221B Baker Street, London NW1 6XE") is refused, naming the
+// field, and kept only in the quarantine (encrypted, and erased with the customer it names).
+/** letters or digits first, then letters, digits, spaces, & and -: "home & garden", "4K TVs", "Sci-Fi" */
+export const INTEREST_TOKEN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} &-]*$/u;
+export const INTEREST_MAX = 64;
+/** a place name: letters, spaces and . , ' ’ ( ) -, no digit (a street number, a postcode): "St. John's", "Washington, D.C." */
+export const PLACE_NAME = /^\p{L}[\p{L}\p{M} .,'’()-]*$/u;
+export const PLACE_MAX = 100;
+
 /** POST /v1/interests: built on the first capture (or when the document is generated). */
 const InterestCapture = lazy(() =>
   z.looseObject({
     customerId: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1, 'must not be empty').max(512)),
-    interest: z.string().trim().min(1, 'must not be empty').max(200),
-    location: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+    interest: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(INTEREST_MAX, `an interest is a category of at most ${INTEREST_MAX} characters`)
+      .regex(INTEREST_TOKEN, 'an interest is a category (letters, digits, spaces, & and -), not free text')
+      .openapi({ description: `a category: letters, digits, spaces, & and -, at most ${INTEREST_MAX} characters` }),
+    location: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(PLACE_MAX, `a location is a place name of at most ${PLACE_MAX} characters`)
+      .regex(PLACE_NAME, "a location is a city, region or country name (letters, spaces and . , ' ( ) -), never an address: no digits")
+      .optional()
+      .openapi({ description: `a city, region or country name: letters, spaces and . , ' ( ) -, no digits, at most ${PLACE_MAX} characters` }),
     messageId: z.string().min(1).max(256).optional().openapi({ description: 'send the same id again to retry without a second event' }),
     timestamp: z.string().optional(),
     writeKey: z.string().optional(),
