@@ -428,6 +428,8 @@ describe('usage errors', () => {
     [['quarantine', 'replay'], /give the id of an entry to replay, or --all/],
     [['quarantine', 'replay', 'some-id', '--all'], /give an id or --all, not both/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['help', 'frobnicate'], /^error: unknown command 'frobnicate'\n/],
+    [['quarantine', 'help', 'frobnicate'], /^error: unknown command 'frobnicate'\n/],
     [['seed', '--cutsomers', '5'], /unknown option '--cutsomers'/],
   ])('c360 %j exits 2 with a clear message', async (argv, message) => {
     const r = await c360(...argv);
@@ -446,6 +448,24 @@ describe('usage errors', () => {
     } finally {
       debug = false;
     }
+  });
+
+  it.each([
+    [[], /Usage: c360 \[options\] \[command\]/],
+    [['help'], /Usage: c360 \[options\] \[command\]/],
+    [['--help'], /Usage: c360 \[options\] \[command\]/],
+    [['help', 'import'], /Usage: c360 import .*properties\.revenue:number/s],
+    [['import', '--help'], /Usage: c360 import .*properties\.revenue:number/s],
+    [['quarantine'], /Usage: c360 quarantine .*list/s],
+    [['help', 'quarantine'], /Usage: c360 quarantine .*list/s],
+    [['quarantine', 'help', 'list'], /Usage: c360 quarantine list .*--after/s],
+    [['quarantine', 'list', '--help'], /Usage: c360 quarantine list .*--after/s],
+  ])('c360 %j is asking for help, not a usage error: the help on stdout, exit 0', async (argv, help) => {
+    const r = await c360(...argv);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(help);
+    expect(r.code).toBe(0);
+    expect(opened).toBe(0);
   });
 
   it('never builds the core for a usage error or --help', async () => {
