@@ -206,6 +206,30 @@ describe('refusals the client causes', () => {
     }
   });
 
+  it('answers a query parameter given more than once with 400 naming it as repeated, on every route that reads the query', async () => {
+    await api.post('/v1/identify', { userId: 'u-repeated-query' });
+    const customerId = (await api.lookup('user_id:u-repeated-query')).body.customerId as string;
+    const cases: [string, string, number][] = [
+      [`/v1/customers/${customerId}/timeline?limit=1&limit=2`, 'limit', 2],
+      [`/v1/customers/${customerId}?minVersion=1&minVersion=2&minVersion=3`, 'minVersion', 3],
+      ['/v1/customers?identifier=user_id:a&identifier=user_id:b', 'identifier', 2],
+      ['/v1/quarantine?status=pending&status=pending', 'status', 2],
+      ['/v1/admin/audit?cursor=a&cursor=b', 'cursor', 2],
+    ];
+    for (const [path, name, times] of cases) {
+      const res = await api.admin(path);
+      expect([path, res.status, res.body.error.code]).toEqual([path, 400, 'VALIDATION_FAILED']);
+      expect(res.body.error.issues).toEqual([{ path: name, message: `given ${times} times; give it once` }]);
+      expect(res.body.error.message).toBe(`invalid query parameters: ${name}: given ${times} times; give it once`);
+    }
+    // another parameter's own problem is still told as it was
+    const both = await api.admin('/v1/quarantine?limit=1&limit=2&status=nope');
+    expect(both.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['limit', 'status']);
+    expect(both.body.error.issues.find((i: { path: string }) => i.path === 'limit').message).toBe('given 2 times; give it once');
+    // given once, each is taken as before
+    expect((await api.admin(`/v1/customers/${customerId}/timeline?limit=1`)).status).toBe(200);
+  });
+
   it('answers a valid write key on a read or admin route 403 (a credential without the scope), an unknown one 401', async () => {
     const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
     for (const path of ['/v1/customers?identifier=email:a@example.com', '/v1/quarantine', '/v1/analytics/churn-risk']) {
