@@ -364,6 +364,21 @@ describe('c360 quarantine', () => {
     expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries).toEqual([]);
   });
 
+  it('refuses an --after that is no entry of the quarantine (exit 2, naming the flag) rather than answer an empty page', async () => {
+    const held = await hold({ type: 'track', userId: 'u-cursor' });
+    for (const json of [[], ['--json']]) {
+      const r = await c360('quarantine', 'list', '--after', 'nonsense', ...json);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(
+        /^error: option '--after <cursor>' argument 'nonsense' is invalid\. It is not the id of an entry in the quarantine of tenant "acme"/,
+      );
+      expect(r.out).toBe('');
+    }
+    // an entry's id, the last of a page, is a cursor, whatever its status
+    const after = await c360('quarantine', 'list', '--after', held, '--status', 'replayed', '--json');
+    expect([after.code, after.json().entries]).toEqual([0, []]);
+  });
+
   it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
     const good = await hold({ type: 'identify', messageId: 'q1', userId: 'u-late', traits: { email: 'late@example.com' } });
     const bad = await hold({ type: 'track', userId: 'u-late' });
