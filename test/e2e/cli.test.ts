@@ -129,6 +129,11 @@ describe('c360 import', () => {
       [4, 'VALIDATION_FAILED', ['event']],
       [5, 'VALIDATION_FAILED', ['(root)']],
     ]);
+    // the message and each field's problem, as the server's answer has them
+    expect(report.rejectedLines[1]).toMatchObject({
+      message: 'invalid Segment call: event: event is required',
+      issues: [{ path: 'event', message: 'event is required' }],
+    });
     // nothing lost: each rejected line is in the quarantine under the reported id
     for (const l of report.rejectedLines) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
     expect((await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('this is not json');

@@ -107,8 +107,12 @@ describe('batch size', () => {
     expect(res.body.invalid.map((i: { index: number }) => i.index)).toEqual([...Array(BATCH_MAX_CALLS).keys()].filter((i) => i !== 500));
     expect(res.body.invalid[7]).toMatchObject({ index: 7, code: 'CALL_TOO_LARGE' });
     expect(res.body.invalid[0]).toMatchObject({ index: 0, code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: expect.any(String) })] });
-    // a few hundred bytes a call at most: a thousand refusals stay well under the batch they answer
-    expect(res.text.length).toBeLessThan(200 * BATCH_MAX_CALLS);
+    // each says why in the server's words, as a call sent alone is told
+    expect(res.body.invalid[0].message).toBe('invalid Segment call: type: type is required: one of identify, track, page, screen, alias, group');
+    expect(res.body.invalid[7].message).toMatch(/^the call is larger than Segment's limit of 32 KB per call/);
+    // a few hundred bytes a call at most (a message of at most 300 characters, 3 issues): a thousand
+    // refusals stay under the 500 KB a batch may be
+    expect(res.text.length).toBeLessThan(300 * BATCH_MAX_CALLS);
     const held = api.quarantined();
     expect(held).toHaveLength(before + 1);
     const entry = held.at(-1)!;
@@ -132,6 +136,8 @@ describe('batch size', () => {
       [3, 'NO_USABLE_IDENTIFIER'],
       [5, 'NO_USABLE_IDENTIFIER'],
     ]);
+    // a refusal by the core says why too, not only its code
+    expect(res.body.invalid[1].message).toBe('every identifier of this call was rejected, so it cannot be attributed to a customer');
     const held = api.quarantined();
     expect(held).toHaveLength(before + 1);
     const entry = held.at(-1)!;

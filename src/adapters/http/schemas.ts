@@ -138,6 +138,9 @@ export const SegmentBatchBody = lazy(() =>
     .openapi('SegmentBatch', { description: 'Segment batch: at most 500 KB, each call at most 32 KB; each call is its own unit' }),
 );
 
+/** at most this many characters of a refused call's message in a batch answer (the quarantine keeps it whole) */
+export const MESSAGE_PER_CALL = 300;
+
 export const BatchResult = lazy(() =>
   z
     .object({
@@ -146,6 +149,7 @@ export const BatchResult = lazy(() =>
         z.object({
           index: z.number().int(),
           code: z.string(),
+          message: z.string().openapi({ description: `why, at most ${MESSAGE_PER_CALL} characters; the quarantine entry keeps it whole` }),
           issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
         }),
       ),
