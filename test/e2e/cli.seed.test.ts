@@ -423,6 +423,10 @@ describe('c360 import --url: to a running server', () => {
         [4, 'VALIDATION_FAILED'],
       ]);
       expect(result.rejectedLines[1].quarantineId).toEqual(expect.any(String));
+      // the server's message and field issues, not only its code
+      expect(result.rejectedLines[1].message).toMatch(/^properties\.revenue must not be negative/);
+      expect(result.rejectedLines[1].issues).toEqual([{ path: 'properties.revenue', message: expect.any(String) }]);
+      expect(result.rejectedLines[0]).toMatchObject({ code: 'INVALID_JSON', issues: [expect.objectContaining({ path: expect.any(String) })] });
       const found = await fetch(`${server.url}/v1/customers?identifier=email:remote@example.com`, {
         headers: { authorization: `Bearer ${key('ADMIN_TOKEN')}` },
       });

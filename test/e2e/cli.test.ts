@@ -129,6 +129,11 @@ describe('c360 import', () => {
       [4, 'VALIDATION_FAILED', ['event']],
       [5, 'VALIDATION_FAILED', ['(root)']],
     ]);
+    // the message and each field's problem, as the server's answer has them
+    expect(report.rejectedLines[1]).toMatchObject({
+      message: 'invalid Segment call: event: event is required',
+      issues: [{ path: 'event', message: 'event is required' }],
+    });
     // nothing lost: each rejected line is in the quarantine under the reported id
     for (const l of report.rejectedLines) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
     expect((await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('this is not json');
@@ -454,6 +459,21 @@ describe('c360 quarantine', () => {
     expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries).toEqual([]);
   });
 
+  it('refuses an --after that is no entry of the quarantine (exit 2, naming the flag) rather than answer an empty page', async () => {
+    const held = await hold({ type: 'track', userId: 'u-cursor' });
+    for (const json of [[], ['--json']]) {
+      const r = await c360('quarantine', 'list', '--after', 'nonsense', ...json);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(
+        /^error: option '--after <cursor>' argument 'nonsense' is invalid\. It is not the id of an entry in the quarantine of tenant "acme"/,
+      );
+      expect(r.out).toBe('');
+    }
+    // an entry's id, the last of a page, is a cursor, whatever its status
+    const after = await c360('quarantine', 'list', '--after', held, '--status', 'replayed', '--json');
+    expect([after.code, after.json().entries]).toEqual([0, []]);
+  });
+
   it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
     const good = await hold({ type: 'identify', messageId: 'q1', userId: 'u-late', traits: { email: 'late@example.com' } });
     const bad = await hold({ type: 'track', userId: 'u-late' });
@@ -518,6 +538,8 @@ describe('usage errors', () => {
     [['quarantine', 'replay'], /give the id of an entry to replay, or --all/],
     [['quarantine', 'replay', 'some-id', '--all'], /give an id or --all, not both/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['help', 'frobnicate'], /^error: unknown command 'frobnicate'\n/],
+    [['quarantine', 'help', 'frobnicate'], /^error: unknown command 'frobnicate'\n/],
     [['seed', '--cutsomers', '5'], /unknown option '--cutsomers'/],
   ])('c360 %j exits 2 with a clear message', async (argv, message) => {
     const r = await c360(...argv);
@@ -536,6 +558,24 @@ describe('usage errors', () => {
     } finally {
       debug = false;
     }
+  });
+
+  it.each([
+    [[], /Usage: c360 \[options\] \[command\]/],
+    [['help'], /Usage: c360 \[options\] \[command\]/],
+    [['--help'], /Usage: c360 \[options\] \[command\]/],
+    [['help', 'import'], /Usage: c360 import .*properties\.revenue:number/s],
+    [['import', '--help'], /Usage: c360 import .*properties\.revenue:number/s],
+    [['quarantine'], /Usage: c360 quarantine .*list/s],
+    [['help', 'quarantine'], /Usage: c360 quarantine .*list/s],
+    [['quarantine', 'help', 'list'], /Usage: c360 quarantine list .*--after/s],
+    [['quarantine', 'list', '--help'], /Usage: c360 quarantine list .*--after/s],
+  ])('c360 %j is asking for help, not a usage error: the help on stdout, exit 0', async (argv, help) => {
+    const r = await c360(...argv);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(help);
+    expect(r.code).toBe(0);
+    expect(opened).toBe(0);
   });
 
   it('never builds the core for a usage error or --help', async () => {

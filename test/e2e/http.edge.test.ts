@@ -107,8 +107,12 @@ describe('batch size', () => {
     expect(res.body.invalid.map((i: { index: number }) => i.index)).toEqual([...Array(BATCH_MAX_CALLS).keys()].filter((i) => i !== 500));
     expect(res.body.invalid[7]).toMatchObject({ index: 7, code: 'CALL_TOO_LARGE' });
     expect(res.body.invalid[0]).toMatchObject({ index: 0, code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: expect.any(String) })] });
-    // a few hundred bytes a call at most: a thousand refusals stay well under the batch they answer
-    expect(res.text.length).toBeLessThan(200 * BATCH_MAX_CALLS);
+    // each says why in the server's words, as a call sent alone is told
+    expect(res.body.invalid[0].message).toBe('invalid Segment call: type: type is required: one of identify, track, page, screen, alias, group');
+    expect(res.body.invalid[7].message).toMatch(/^the call is larger than Segment's limit of 32 KB per call/);
+    // a few hundred bytes a call at most (a message of at most 300 characters, 3 issues): a thousand
+    // refusals stay under the 500 KB a batch may be
+    expect(res.text.length).toBeLessThan(300 * BATCH_MAX_CALLS);
     const held = api.quarantined();
     expect(held).toHaveLength(before + 1);
     const entry = held.at(-1)!;
@@ -132,6 +136,8 @@ describe('batch size', () => {
       [3, 'NO_USABLE_IDENTIFIER'],
       [5, 'NO_USABLE_IDENTIFIER'],
     ]);
+    // a refusal by the core says why too, not only its code
+    expect(res.body.invalid[1].message).toBe('every identifier of this call was rejected, so it cannot be attributed to a customer');
     const held = api.quarantined();
     expect(held).toHaveLength(before + 1);
     const entry = held.at(-1)!;
@@ -204,6 +210,30 @@ describe('refusals the client causes', () => {
       const res = await api.admin(path);
       expect([path, res.status, res.body.error.issues[0].path]).toEqual([path, 400, 'cursor']);
     }
+  });
+
+  it('answers a query parameter given more than once with 400 naming it as repeated, on every route that reads the query', async () => {
+    await api.post('/v1/identify', { userId: 'u-repeated-query' });
+    const customerId = (await api.lookup('user_id:u-repeated-query')).body.customerId as string;
+    const cases: [string, string, number][] = [
+      [`/v1/customers/${customerId}/timeline?limit=1&limit=2`, 'limit', 2],
+      [`/v1/customers/${customerId}?minVersion=1&minVersion=2&minVersion=3`, 'minVersion', 3],
+      ['/v1/customers?identifier=user_id:a&identifier=user_id:b', 'identifier', 2],
+      ['/v1/quarantine?status=pending&status=pending', 'status', 2],
+      ['/v1/admin/audit?cursor=a&cursor=b', 'cursor', 2],
+    ];
+    for (const [path, name, times] of cases) {
+      const res = await api.admin(path);
+      expect([path, res.status, res.body.error.code]).toEqual([path, 400, 'VALIDATION_FAILED']);
+      expect(res.body.error.issues).toEqual([{ path: name, message: `given ${times} times; give it once` }]);
+      expect(res.body.error.message).toBe(`invalid query parameters: ${name}: given ${times} times; give it once`);
+    }
+    // another parameter's own problem is still told as it was
+    const both = await api.admin('/v1/quarantine?limit=1&limit=2&status=nope');
+    expect(both.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['limit', 'status']);
+    expect(both.body.error.issues.find((i: { path: string }) => i.path === 'limit').message).toBe('given 2 times; give it once');
+    // given once, each is taken as before
+    expect((await api.admin(`/v1/customers/${customerId}/timeline?limit=1`)).status).toBe(200);
   });
 
   it('answers a valid write key on a read or admin route 403 (a credential without the scope), an unknown one 401', async () => {

@@ -183,8 +183,13 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(res.status).toBe(200);
       expect(res.body.success).toBe(true);
       expect(res.body.invalid).toEqual([
-        { index: 1, code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: 'event' })] },
-        { index: 3, code: 'CALL_TOO_LARGE', issues: [expect.objectContaining({ path: '(root)' })] },
+        {
+          index: 1,
+          code: 'VALIDATION_FAILED',
+          message: 'invalid Segment call: event: event is required',
+          issues: [expect.objectContaining({ path: 'event' })],
+        },
+        { index: 3, code: 'CALL_TOO_LARGE', message: expect.stringMatching(/^the call is larger than/), issues: [expect.objectContaining({ path: '(root)' })] },
       ]);
       expect(res.body.quarantineId).toEqual(expect.any(String));
       await api.settle();

@@ -24,8 +24,12 @@ export type RejectedLine = {
   readonly code: string;
   readonly fields: readonly string[];
   readonly message: string;
+  /** each field's problem (with --url, the first 3 the server lists) */
+  readonly issues: readonly FieldIssue[];
   readonly quarantineId: string;
 };
+
+type FieldIssue = { readonly path: string; readonly message: string };
 
 /** the report lists this many rejected lines; the quarantine keeps all of them */
 const REPORT_LIMIT = 1_000;
@@ -130,7 +134,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const reject = (line: number, reason: QuarantineReason, quarantineId: string) => {
     counts.rejected++;
     if (rejected.length < REPORT_LIMIT)
-      rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, quarantineId });
+      rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, issues: reason.issues, quarantineId });
   };
   const mark = new DoneMark();
   /** the store failure at the first line that met one */
@@ -278,7 +282,9 @@ const importRemote = async (
           line: sending[i.index]!.line,
           code: i.code,
           fields: (i.issues ?? []).map((x) => x.path),
+          // the server's own words (a server from before it sent them: the code)
           message: i.message ?? i.code,
+          issues: i.issues ?? [],
           ...(i.quarantineId ? { quarantineId: i.quarantineId } : {}),
         });
     }
@@ -300,6 +306,7 @@ const importRemote = async (
         code: refused.code,
         fields: reason.issues.map((x) => x.path),
         message: `line ${one.line}: ${reason.message}`,
+        issues: reason.issues,
         ...(refused.quarantineId ? { quarantineId: refused.quarantineId } : {}),
       });
   };
@@ -325,7 +332,13 @@ const importRemote = async (
         counts.rejected++;
         counts.notSent++;
         if (rejected.length < REPORT_LIMIT)
-          rejected.push({ line: record.line, code: record.reason.code, fields: record.reason.issues.map((i) => i.path), message: record.reason.message });
+          rejected.push({
+            line: record.line,
+            code: record.reason.code,
+            fields: record.reason.issues.map((i) => i.path),
+            message: record.reason.message,
+            issues: record.reason.issues,
+          });
         done();
         continue;
       }
@@ -346,7 +359,13 @@ const importRemote = async (
         counts.rejected++;
         counts.notSent++;
         if (rejected.length < REPORT_LIMIT)
-          rejected.push({ line: record.line, code: outOfBounds.code, fields: outOfBounds.issues.map((i) => i.path), message: outOfBounds.message });
+          rejected.push({
+            line: record.line,
+            code: outOfBounds.code,
+            fields: outOfBounds.issues.map((i) => i.path),
+            message: outOfBounds.message,
+            issues: outOfBounds.issues,
+          });
         done();
         continue;
       }

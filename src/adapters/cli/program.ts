@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, type HelpContext, Option } from 'commander';
 import { registerAnalytics } from './analytics.command.js';
 import type { CliDeps, CliSession } from './cli.deps.js';
 import { describeError, EXIT, exitCodeOf } from './cli-error.js';
@@ -18,6 +18,27 @@ import { registerSeed } from './seed.command.js';
 // The `c360` program: commander parses, each command is a function of a context. Built per run
 // from its dependencies, so tests drive it in-process with captured output.
 
+/**
+ * Asking for help is not a usage error. Commander prints `c360 help [command]` to stdout but ends
+ * it with its 'commander.help' code, and answers `c360` alone (or `c360 quarantine`, a command that
+ * needs a subcommand, given none) with the help on stderr and exit 1. Here every one of those is
+ * the help, on stdout, exit 0, as `--help` is; `c360 help <unknown>` stays an unknown command.
+ */
+class C360Command extends Command {
+  override createCommand(name?: string): Command {
+    return new C360Command(name);
+  }
+
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    // commander asks for the help as an error for `help <name>` when no command has that name
+    const [first, named] = this.args;
+    if (typeof context === 'object' && context.error && first === 'help' && named !== undefined) {
+      this.error(`error: unknown command '${named}'`, { code: 'commander.unknownCommand', exitCode: EXIT.usage });
+    }
+    return typeof context === 'function' ? super.help(context) : super.help();
+  }
+}
+
 export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Command => {
   let session: Promise<CliSession> | undefined;
   const action: Action =
@@ -34,7 +55,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
       setExit((await body(ctx, ...(args.slice(0, -1) as never))) ?? EXIT.ok);
     };
 
-  const program = new Command('c360')
+  const program = new C360Command('c360')
     .description('Customer 360 core: serve the API, seed demo data, import Segment calls, rebuild views, work the quarantine, erase and export customers')
     .addOption(new Option('--tenant <tenant>', `tenant to work on (default: C360_TENANT, now "${deps.defaultTenant}")`).argParser(tenantName))
     .option('--json', 'print the result as one JSON document (for scripts)')
@@ -59,7 +80,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   return program;
 };
 
-const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.version']);
+const COMMANDER_OK = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version']);
 
 /** Runs one command line (without node and script); resolves to the exit code, never throws. */
 export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<number> => {

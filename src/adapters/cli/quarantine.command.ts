@@ -31,7 +31,7 @@ export const registerQuarantine = (program: Command, action: Action): void => {
     .description('list quarantined calls: id, time, source, reason code and field paths')
     .addOption(new Option('--status <status>', 'only entries with this status').choices(['pending', 'replayed']))
     .option('--limit <n>', 'entries per page', integer(1, 500), 50)
-    .option('--after <cursor>', 'continue after this cursor (printed at the end of a page)')
+    .option('--after <cursor>', 'continue after this cursor (the id printed at the end of a page)')
     .action(action((ctx, options: ListOptions) => list(ctx, options)));
   quarantine
     .command('replay')
@@ -43,6 +43,14 @@ export const registerQuarantine = (program: Command, action: Action): void => {
 
 const list = async (ctx: CommandContext, o: ListOptions): Promise<number> => {
   const { core } = await ctx.session();
+  // a cursor is the id of the last entry of the page before: another would page from wherever it
+  // sorts (after every id, for most words: an empty page that says the quarantine is empty), so it
+  // is refused, as the API refuses a cursor it did not hand out
+  if (o.after !== undefined && !(await core.quarantine.has(ctx.tenant, o.after))) {
+    throw usageError(
+      `option '--after <cursor>' argument '${o.after}' is invalid. It is not the id of an entry in the quarantine of tenant "${ctx.tenant}": give the cursor printed after "more:" at the end of a page (an entry that has since expired or was erased is gone), or leave --after out to start at the first page`,
+    );
+  }
   const page = await core.quarantine.list(ctx.tenant, { status: o.status, limit: o.limit, after: o.after });
   const entries = page.entries.map(summary);
   ctx.out.result({ tenant: ctx.tenant, entries, next: page.next ?? null });

@@ -8,8 +8,9 @@ export const MAX_BATCH_CALLS = 100;
 export type RemoteInvalid = {
   readonly index: number;
   readonly code: string;
+  /** why (a server from before it sent this answers only the code) */
   readonly message?: string;
-  readonly issues?: readonly { readonly path: string }[];
+  readonly issues?: readonly { readonly path: string; readonly message: string }[];
   readonly quarantineId?: string;
 };
 export type RemoteTarget = {

@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
-import { formatPath, zodIssues } from '../../application/segment/segment.schema.js';
+import { type FieldIssue, formatPath, zodIssues } from '../../application/segment/segment.schema.js';
 import { StoreUnavailable } from '../../application/ports/store-unavailable.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
@@ -41,6 +41,27 @@ const TARGETS: Readonly<Record<string, string>> = {
   form: 'form body',
 };
 
+/**
+ * The issues of a refused validation target. A query parameter given more than once
+ * (`limit=1&limit=2`) reaches its schema as a list, which it refuses with a message about the
+ * list's type ("expected number, received NaN"): it is named as given more than once instead, as
+ * no value can be chosen over the others (GET /v1/analytics/{query} says the same).
+ */
+const issuesOf = (target: string, error: Parameters<typeof zodIssues>[0], c: Context): FieldIssue[] => {
+  const issues = zodIssues(error);
+  if (target !== 'query') return issues;
+  const repeated = new Map(Object.entries(c.req.queries()).flatMap(([name, values]) => (values.length > 1 ? [[name, values.length] as const] : [])));
+  if (repeated.size === 0) return issues;
+  const named = new Set<string>();
+  return issues.flatMap((issue) => {
+    const times = repeated.get(issue.path);
+    if (times === undefined) return [issue];
+    if (named.has(issue.path)) return [];
+    named.add(issue.path);
+    return [{ path: issue.path, message: `given ${times} times; give it once` }];
+  });
+};
+
 export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps & AnalyticsRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now), deps.anonymousRateLimitPerSecond);
@@ -48,16 +69,8 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
     defaultHook: (result, c) => {
       if (!result.success) {
         const where = TARGETS[result.target] ?? result.target;
-        return c.json(
-          errorBody(
-            'VALIDATION_FAILED',
-            `invalid ${where}: ${zodIssues(result.error)
-              .map((i) => `${i.path}: ${i.message}`)
-              .join('; ')}`,
-            zodIssues(result.error),
-          ),
-          400,
-        );
+        const issues = issuesOf(result.target, result.error, c);
+        return c.json(errorBody('VALIDATION_FAILED', `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues), 400);
       }
       return undefined;
     },

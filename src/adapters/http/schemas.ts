@@ -138,6 +138,9 @@ export const SegmentBatchBody = lazy(() =>
     .openapi('SegmentBatch', { description: 'Segment batch: at most 500 KB, each call at most 32 KB; each call is its own unit' }),
 );
 
+/** at most this many characters of a refused call's message in a batch answer (the quarantine keeps it whole) */
+export const MESSAGE_PER_CALL = 300;
+
 export const BatchResult = lazy(() =>
   z
     .object({
@@ -146,6 +149,7 @@ export const BatchResult = lazy(() =>
         z.object({
           index: z.number().int(),
           code: z.string(),
+          message: z.string().openapi({ description: `why, at most ${MESSAGE_PER_CALL} characters; the quarantine entry keeps it whole` }),
           issues: z.array(z.object({ path: z.string(), message: z.string() })).openapi({ description: 'the first 3; the quarantine entry keeps them all' }),
         }),
       ),
@@ -179,7 +183,11 @@ export const Customer360 = lazy(() =>
       version: z.number().int().openapi({ description: "the view's version; ask for at least this with ?minVersion=" }),
       aliases: z.array(z.string()),
       identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
-      traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })),
+      traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })).openapi({
+        description:
+          'the latest value of each trait, with its source and time. A group call\'s traits are kept under their group: group["bank-1"].name (the group id as a JSON string); group calls stored before that named them group.<name>',
+      }),
+      groups: z.array(z.string()).openapi({ description: 'the ids of the groups the customer joined' }),
       consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),
       restriction: z
         .object({

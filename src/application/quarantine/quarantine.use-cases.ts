@@ -84,6 +84,11 @@ export class QuarantineUseCases {
     return this.quarantine.list(tenant, { after: options.after, limit: Math.min(Math.max(options.limit ?? 50, 1), 500), status: options.status });
   }
 
+  /** whether the tenant's quarantine holds an entry with this id (of either status): a page's cursor names one */
+  async has(tenant: string, id: string): Promise<boolean> {
+    return (await this.quarantine.get(tenant, id)) !== undefined;
+  }
+
   /** Quarantine a payload that never reached ingest (unreadable body, undecodable record). */
   async hold(
     tenant: string,

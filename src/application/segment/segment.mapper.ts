@@ -133,6 +133,15 @@ const orderFacts = (props: Dict): FactEvent => {
   };
 };
 
+/**
+ * Where a group call's traits go among the customer's: under the group they describe,
+ * `group["bank-1"].name`, so two groups' traits never make one made-up group (a flat `group.name`
+ * took the last group's name beside the first's industry). The id is a JSON string, so no group id
+ * and trait name can spell another's (`group.a.b` + `c` and `group.a` + `b.c` would). Traits a group
+ * call stored before this were named `group.<name>`; they are read as they were.
+ */
+export const groupTraitPrefix = (groupId: string): string => `group[${JSON.stringify(groupId)}].`;
+
 const traitFacts = (traits: Dict | undefined, context: 'identify' | 'group' | 'track', prefix = ''): FactEvent[] => {
   if (!traits) return [];
   const entries = Object.entries(traits).filter(([, v]) => v !== undefined);
@@ -200,7 +209,7 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       facts.push(...traitFacts(call.traits, 'identify'));
       break;
     case 'group':
-      facts.push({ type: 'GroupJoined', v: 1, data: { groupId: call.groupId } }, ...traitFacts(call.traits, 'group', 'group.'));
+      facts.push({ type: 'GroupJoined', v: 1, data: { groupId: call.groupId } }, ...traitFacts(call.traits, 'group', groupTraitPrefix(call.groupId)));
       break;
     case 'track': {
       const props = call.properties ?? {};

@@ -4,17 +4,35 @@ import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 // The Segment Spec (also spoken by RudderStack) as zod schemas. Objects are loose: unknown fields
 // are kept, never rejected, because clients add their own.
 
+/** the call types, in the order errors list them */
+const CALL_TYPES = ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const;
+
+/** what an error message is made from: the issue zod raised and the value it refused */
+type RawIssue = { readonly code?: string; readonly input?: unknown };
+
+/**
+ * The error of a field every call of its type must have, worded alike for every type (as the
+ * refinement that asks for userId or anonymousId is): absent or null, `<name> is required`;
+ * otherwise it must be `what`.
+ */
+const required = (name: string | undefined, what: string) => ({
+  error: (issue: RawIssue) => (name !== undefined && (issue.input === undefined || issue.input === null) ? `${name} is required` : `must be ${what}`),
+});
+
 // Built on first parse, not at import (a Lambda's cold start builds no schema it does not use).
 const build = () => {
   // a number is taken as its decimal string, only when that is exactly the number sent: JSON
   // numbers past 2^53 (or with a fraction) arrive rounded, and two users must never become one
-  const Id = z
-    .union([z.string(), z.number()])
-    .refine((v) => typeof v === 'string' || Number.isSafeInteger(v), {
-      message: `a number here must be a whole number no larger than ${Number.MAX_SAFE_INTEGER} (larger ones lose digits in JSON): send it as a string`,
-    })
-    .transform(String)
-    .pipe(z.string().min(1, 'must not be empty').max(512));
+  const idOf = (name?: string) =>
+    z
+      .union([z.string(), z.number()], required(name, 'a string or a whole number'))
+      .refine((v) => typeof v === 'string' || Number.isSafeInteger(v), {
+        message: `a number here must be a whole number no larger than ${Number.MAX_SAFE_INTEGER} (larger ones lose digits in JSON): send it as a string`,
+      })
+      .transform(String)
+      .pipe(z.string().min(1, 'must not be empty').max(512));
+  // an optional id: a null where null is not taken is of the wrong kind, not missing
+  const Id = idOf();
   const IsoTime = z.string().refine(isCalendarDateTime, 'must be an ISO 8601 date-time on a day that exists');
   const Dict = z.record(z.string(), z.unknown());
 
@@ -35,7 +53,14 @@ const build = () => {
       .optional(),
     consent: z.looseObject({ categoryPreferences: z.record(z.string(), z.boolean()).optional() }).optional(),
     externalIds: z
-      .array(z.looseObject({ id: Id, type: z.string().min(1).max(64), collection: z.string().optional(), encoding: z.string().optional() }))
+      .array(
+        z.looseObject({
+          id: idOf('id'),
+          type: z.string(required('type', 'a string')).min(1, 'must not be empty').max(64),
+          collection: z.string().optional(),
+          encoding: z.string().optional(),
+        }),
+      )
       .max(50)
       .optional(),
     traits: Dict.optional(),
@@ -57,7 +82,12 @@ const build = () => {
   };
 
   const Identify = z.looseObject({ type: z.literal('identify'), ...common, traits: Dict.optional() });
-  const Track = z.looseObject({ type: z.literal('track'), ...common, event: z.string().min(1).max(200), properties: Dict.optional() });
+  const Track = z.looseObject({
+    type: z.literal('track'),
+    ...common,
+    event: z.string(required('event', 'a string')).min(1, 'must not be empty').max(200),
+    properties: Dict.optional(),
+  });
   const Page = z.looseObject({ type: z.literal('page'), ...common, name: z.string().optional(), category: z.string().optional(), properties: Dict.optional() });
   const Screen = z.looseObject({
     type: z.literal('screen'),
@@ -66,26 +96,35 @@ const build = () => {
     category: z.string().optional(),
     properties: Dict.optional(),
   });
-  const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: Id, previousId: Id });
-  const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: Id, traits: Dict.optional() });
+  const Alias = z.looseObject({ type: z.literal('alias'), ...common, userId: idOf('userId'), previousId: idOf('previousId') });
+  const Group = z.looseObject({ type: z.literal('group'), ...common, groupId: idOf('groupId'), traits: Dict.optional() });
 
-  const SegmentCall = z.discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group]).refine((c) => c.userId != null || c.anonymousId != null, {
-    message: 'either userId or anonymousId is required',
-    path: ['userId'],
-    // checked even when another field failed (zod skips a refinement then), so one answer names
-    // every missing field: `{}` on /v1/track is told of its event and of its ids at once. Not
-    // for a call of no known type (no schema applies, its type is what is wrong), and an alias,
-    // whose userId is required, is told once.
-    when: (payload) =>
-      typeof payload.value === 'object' &&
-      payload.value !== null &&
-      !Array.isArray(payload.value) &&
-      !payload.issues.some((i) => i.path?.length === 1 && (i.path[0] === 'userId' || i.path[0] === 'type')),
-  });
+  const types = CALL_TYPES.join(', ');
+  const SegmentCall = z
+    .discriminatedUnion('type', [Identify, Track, Page, Screen, Alias, Group], {
+      error: (issue: RawIssue) => {
+        if (issue.code === 'invalid_type') return 'must be a JSON object (a Segment call)';
+        const type = (issue.input as { type?: unknown } | undefined)?.type;
+        return type === undefined || type === null ? `type is required: one of ${types}` : `must be one of ${types}`;
+      },
+    })
+    .refine((c) => c.userId != null || c.anonymousId != null, {
+      message: 'either userId or anonymousId is required',
+      path: ['userId'],
+      // checked even when another field failed (zod skips a refinement then), so one answer names
+      // every missing field: `{}` on /v1/track is told of its event and of its ids at once. Not
+      // for a call of no known type (no schema applies, its type is what is wrong), and an alias,
+      // whose userId is required, is told once.
+      when: (payload) =>
+        typeof payload.value === 'object' &&
+        payload.value !== null &&
+        !Array.isArray(payload.value) &&
+        !payload.issues.some((i) => i.path?.length === 1 && (i.path[0] === 'userId' || i.path[0] === 'type')),
+    });
 
   /** POST /v1/batch: the body itself must be readable; each call in it is validated on its own. */
   const SegmentBatch = z.looseObject({
-    batch: z.array(z.unknown()).min(1, 'batch must hold at least one call'),
+    batch: z.array(z.unknown(), required('batch', 'an array of calls')).min(1, 'batch must hold at least one call'),
     context: Dict.optional(),
     integrations: Dict.optional(),
     writeKey: z.string().optional(),
@@ -101,7 +140,7 @@ export const SegmentCall = z.lazy(() => schemas().SegmentCall);
 export type SegmentCall = z.infer<ReturnType<typeof build>['SegmentCall']>;
 export type SegmentCallType = SegmentCall['type'];
 
-export const SEGMENT_CALL_TYPES: readonly SegmentCallType[] = ['identify', 'track', 'page', 'screen', 'alias', 'group'];
+export const SEGMENT_CALL_TYPES: readonly SegmentCallType[] = CALL_TYPES;
 
 export const SegmentBatch = z.lazy(() => schemas().SegmentBatch);
 

@@ -322,3 +322,26 @@ describe('ingest: concurrent calls for one customer', () => {
     );
   });
 });
+
+describe('ingest: group calls', () => {
+  it("keeps each group's traits with that group: two groups never make one made-up group", async () => {
+    const h = makeHarness();
+    const group = (messageId: string, groupId: string, traits: Record<string, unknown>) => ({ type: 'group', messageId, userId: 'u-groups', groupId, traits });
+    accepted(await h.core.ingest.ingest(TENANT, h.web, group('m-g1', 'bank-1', { name: 'Big Bank', industry: 'finance', plan: 'enterprise' })));
+    h.clock.advance(1_000);
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, group('m-g2', 'club-7', { name: 'Chess Club' })));
+    const v = await view360(h, out.customerId);
+    expect(v.groups).toEqual(['bank-1', 'club-7']);
+    const groupTraits = Object.fromEntries(
+      Object.entries(v.traits)
+        .filter(([name]) => name.startsWith('group'))
+        .map(([name, t]) => [name, t.value]),
+    );
+    expect(groupTraits).toEqual({
+      'group["bank-1"].industry': 'finance',
+      'group["bank-1"].name': 'Big Bank',
+      'group["bank-1"].plan': 'enterprise',
+      'group["club-7"].name': 'Chess Club',
+    });
+  });
+});

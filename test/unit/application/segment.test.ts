@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Channel } from '../../../src/domain/customer/customer.events.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
-import { SegmentCall, zodIssues } from '../../../src/application/segment/segment.schema.js';
+import { SegmentBatch, SegmentCall, zodIssues } from '../../../src/application/segment/segment.schema.js';
 
 const RECEIVED = Date.UTC(2026, 0, 2, 10, 0, 0);
 const map = (raw: Record<string, unknown>, fallback: Channel = 'server'): Observation => mapSegmentCall(SegmentCall.parse(raw), RECEIVED, fallback);
@@ -64,7 +64,7 @@ describe('Segment call types', () => {
     const o = map({ type: 'group', userId: 'u-1', groupId: 'acme', traits: { name: 'Acme' } });
     expect(o.facts).toEqual([
       { type: 'GroupJoined', v: 1, data: { groupId: 'acme' } },
-      { type: 'TraitsUpdated', v: 1, data: { names: ['group.name'], context: 'group' }, pii: { traits: { 'group.name': 'Acme' } } },
+      { type: 'TraitsUpdated', v: 1, data: { names: ['group["acme"].name'], context: 'group' }, pii: { traits: { 'group["acme"].name': 'Acme' } } },
     ]);
   });
 });
@@ -267,6 +267,37 @@ describe('schema errors name the field', () => {
     expect(pathsOf({ type: 'track', userId: 1.5 })).toEqual(['userId', 'event']);
     // a call of no known type is told only that
     expect(pathsOf({ type: 'purchase' })).toEqual(['type']);
+  });
+
+  it('says a required field is required, absent or null, the same for every call type; one of the wrong kind says what it must be', () => {
+    const issuesOf = (raw: unknown, batch = false) => {
+      const parsed = (batch ? SegmentBatch : SegmentCall).safeParse(raw);
+      return parsed.success ? [] : zodIssues(parsed.error);
+    };
+    expect(issuesOf({ type: 'group', userId: 'u' })).toEqual([{ path: 'groupId', message: 'groupId is required' }]);
+    expect(issuesOf({ type: 'group', userId: 'u', groupId: null })).toEqual([{ path: 'groupId', message: 'groupId is required' }]);
+    expect(issuesOf({ type: 'alias', userId: 'u', previousId: null })).toEqual([{ path: 'previousId', message: 'previousId is required' }]);
+    expect(issuesOf({ type: 'alias', previousId: 'p' })).toEqual([{ path: 'userId', message: 'userId is required' }]);
+    expect(issuesOf({ type: 'track', userId: 'u' })).toEqual([{ path: 'event', message: 'event is required' }]);
+    expect(issuesOf({ type: 'track', userId: 'u', event: null })).toEqual([{ path: 'event', message: 'event is required' }]);
+    expect(issuesOf({ type: 'identify' })).toEqual([{ path: 'userId', message: 'either userId or anonymousId is required' }]);
+    expect(issuesOf({ userId: 'u' })).toEqual([{ path: 'type', message: 'type is required: one of identify, track, page, screen, alias, group' }]);
+    expect(issuesOf({ type: 'track', userId: 'u', event: 'x', context: { externalIds: [{ id: null }] } })).toEqual([
+      { path: 'context.externalIds[0].id', message: 'id is required' },
+      { path: 'context.externalIds[0].type', message: 'type is required' },
+    ]);
+    expect(issuesOf({}, true)).toEqual([{ path: 'batch', message: 'batch is required' }]);
+    // there, but of the wrong kind
+    expect(issuesOf({ type: 'group', userId: 'u', groupId: {} })).toEqual([{ path: 'groupId', message: 'must be a string or a whole number' }]);
+    expect(issuesOf({ type: 'identify', userId: true })).toEqual([{ path: 'userId', message: 'must be a string or a whole number' }]);
+    expect(issuesOf({ type: 'track', userId: 'u', event: 5 })).toEqual([{ path: 'event', message: 'must be a string' }]);
+    expect(issuesOf({ type: 'track', userId: 'u', event: '' })).toEqual([{ path: 'event', message: 'must not be empty' }]);
+    expect(issuesOf({ type: 'purchase', userId: 'u' })).toEqual([{ path: 'type', message: 'must be one of identify, track, page, screen, alias, group' }]);
+    expect(issuesOf('a call')).toEqual([{ path: '(root)', message: 'must be a JSON object (a Segment call)' }]);
+    // an optional id sent as null is of the wrong kind, not missing
+    expect(issuesOf({ type: 'track', userId: 'u', event: 'x', context: { device: { id: null } } })).toEqual([
+      { path: 'context.device.id', message: 'must be a string or a whole number' },
+    ]);
   });
 
   it('a timestamp that is not a date', () => {

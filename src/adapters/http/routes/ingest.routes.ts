@@ -10,7 +10,7 @@ import { tooLarge } from '../body.js';
 import { errorBody, HttpError, type HttpErrorCode, statusOf } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
 import { receiveIngestBody } from '../ingest-body.js';
-import { BatchResult, errors, jsonBody, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
+import { BatchResult, errors, jsonBody, MESSAGE_PER_CALL, schemaOf, SegmentBatchBody, SegmentCallBody, Success } from '../schemas.js';
 
 // Segment's HTTP Tracking API, so existing client libraries work unchanged: same paths, same
 // auth (write key as Basic user name or body writeKey), same limits, same {"success": true}.
@@ -30,10 +30,11 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const bytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v) ?? '').byteLength;
 
 /** A refused call of a batch in the answer: its index and why, short (a batch may hold a thousand). */
-type Invalid = { index: number; code: string; issues: QuarantineReason['issues']; quarantineId?: string };
+type Invalid = { index: number; code: string; message: string; issues: QuarantineReason['issues']; quarantineId?: string };
 
 /** at most this many issues per refused call in a batch answer (the quarantine keeps them all) */
 const ISSUES_PER_CALL = 3;
+const shortMessage = (message: string): string => (message.length <= MESSAGE_PER_CALL ? message : `${message.slice(0, MESSAGE_PER_CALL - 1)}…`);
 
 /**
  * The error answers of an ingest route (a Segment call or batch, an interest capture): `invalid`
@@ -159,12 +160,13 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
         if (!bad) return;
         const { quarantineId: held, ...rest } = bad;
         quarantineId ??= held;
-        invalid.push({ ...rest, issues: bad.issues.slice(0, ISSUES_PER_CALL) });
+        invalid.push({ ...rest, message: shortMessage(bad.message), issues: bad.issues.slice(0, ISSUES_PER_CALL) });
       });
     } else {
       const entry = refusedBatchEntry(body, calls.length, refused);
       quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
-      for (const r of refused) invalid.push({ index: r.index, code: r.reason.code, issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
+      for (const r of refused)
+        invalid.push({ index: r.index, code: r.reason.code, message: shortMessage(r.reason.message), issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
     }
     invalid.sort((a, b) => a.index - b.index);
     if (invalid.length)
@@ -186,8 +188,8 @@ const invalidOf = (o: AcceptOutcome, index: number): Invalid | undefined => {
     case 'queued':
       return undefined;
     case 'quarantined':
-      return { index, code: o.error.code, issues: o.error.issues, quarantineId: o.quarantineId };
+      return { index, code: o.error.code, message: o.error.message, issues: o.error.issues, quarantineId: o.quarantineId };
     case 'rejected':
-      return { index, code: o.error.code, issues: o.error.issues };
+      return { index, code: o.error.code, message: o.error.message, issues: o.error.issues };
   }
 };
