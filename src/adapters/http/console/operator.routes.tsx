@@ -256,7 +256,10 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         {e.payloadUnavailable ? (
           <p class="notice">The payload can no longer be read ({e.payloadUnavailable}).</p>
         ) : (
-          <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+          // the box scrolls (the stylesheet caps its height): a named region in the tab order, so a keyboard can scroll it
+          <section class="payload" tabindex={0} aria-label={`Payload of quarantine entry ${e.id}`}>
+            <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+          </section>
         )}
         {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>}
       </Layout>,
