@@ -7,7 +7,7 @@ import { HttpError, statusOf } from '../errors.js';
 import { ConsentRequest, ReasonCode } from '../schemas.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { CustomerPage, CustomerTabs } from './customer.page.js';
-import { IdentityPage, MergeForm } from './identity.page.js';
+import { AcceptForcedForm, IdentityPage, MergeForm } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
 import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
@@ -86,15 +86,23 @@ const refusedDecision = (c: C, d: Decision, e: DomainError | HttpError) => {
   ].filter((x) => !x.gone);
   const title = d.kind === 'merge' ? 'Merge refused' : d.kind === 'accept' ? 'Match not merged' : 'Rejection refused';
   const admin = c.var.viewer.scopes.has('admin');
+  // past an identity limit: the limit in words, and the console's own way to force it (the core's message names the API's field)
+  const limit = e instanceof DomainError && e.path[0] === 'force' && d.kind !== 'reject' ? String(e.details.detail ?? e.message) : undefined;
   return render(
     c,
     <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
       <h1>{title}</h1>
       <p class="error" role="alert">
-        {e.message}
+        {limit === undefined ? e.message : `${limit}.`}
       </p>
-      {d.kind === 'merge' && e instanceof DomainError && e.path[0] === 'force' ? (
-        <p>To merge anyway, tick "Force past identity limits" in the form below: the merge is recorded as forced.</p>
+      {limit !== undefined && d.kind === 'merge' ? (
+        <p>To merge anyway, tick "Force past identity limits" in the form below and merge again: the merge is recorded as forced.</p>
+      ) : null}
+      {limit !== undefined && d.kind === 'accept' && admin ? (
+        <>
+          <p>To merge the pair anyway, tick "Force past identity limits" below and accept again: the merge is recorded as forced (an unmerge undoes it).</p>
+          <AcceptForcedForm id={d.id} otherId={d.otherId} csrf={c.var.session.csrf} />
+        </>
       ) : null}
       <nav aria-label="Where to go from here">
         <ul>
@@ -199,7 +207,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         deps.logger?.info('match rejected', { principal: p.id, customerId: id, otherId });
         return c.redirect(customerUrl(c, id, '/identity'), 303);
       }
-      const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id });
+      const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id, force: field(form, 'force') === 'true' });
       deps.logger?.info('match accepted', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
       return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
     });
