@@ -95,6 +95,7 @@ describe('the console pages and axe-core', () => {
       ['identity', `/console/customers/${ids.one}/identity`],
       ['customer privacy', `/console/customers/${ids.one}/privacy`],
       ['privacy (ledger and audit)', '/console/privacy'],
+      ['privacy requests', '/console/privacy-requests'],
       ['quarantine', '/console/quarantine'],
       ['quarantine entry (a long payload)', `/console/quarantine/${ids.held}`],
       ['review queue', '/console/matches'],

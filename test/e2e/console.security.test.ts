@@ -148,6 +148,46 @@ describe('console security', () => {
     expect((await api.lookup('email:sec@example.com')).status).toBe(200);
   });
 
+  it('lands a gdpr-only token on a page it can use, shows it no link it cannot use, and opens a privacy page by customer id', async () => {
+    const landed = await post('/console/sign-in', { token: api.keys.acmeGdpr, next: '/console' });
+    expect(landed.status).toBe(303);
+    const cookie = (landed.headers.get('set-cookie') ?? '').split(';')[0]!;
+    // the overview needs read: the console's root sends this token on to its own page
+    const root = await get('/console', cookie);
+    expect(root.status).toBe(303);
+    expect(root.headers.get('location')).toBe('/console/privacy-requests');
+    const home = await get('/console/privacy-requests', cookie);
+    expect(home.status).toBe(200);
+    const html = await home.text();
+    const hrefs = (page: string) => [...page.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]!);
+    // every link on the page answers this token, none 403
+    const visit = async (page: string) => {
+      for (const href of hrefs(page).filter((h) => h.startsWith('/console') && !h.includes('/assets/'))) {
+        const res = await get(href.replace(/&amp;/g, '&'), cookie);
+        expect([200, 303], href).toContain(res.status);
+      }
+    };
+    await visit(html);
+    expect(hrefs(html)).not.toContain('/console/search');
+    expect(hrefs(html)).toContain('/console/privacy-requests');
+    // by id: the privacy page, whose tabs hold no 360 or identity page (both need read)
+    const found = await get(`/console/privacy-requests?id=${encodeURIComponent(customerId)}`, cookie);
+    expect(found.status).toBe(303);
+    expect(found.headers.get('location')).toBe(`/console/customers/${customerId}/privacy`);
+    const privacy = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    expect(privacy).toContain('Record a consent decision');
+    expect(hrefs(privacy)).not.toContain(`/console/customers/${customerId}`);
+    expect(hrefs(privacy)).not.toContain(`/console/customers/${customerId}/identity`);
+    await visit(privacy);
+    // an unknown id is said so next to the field, the form kept
+    const unknown = await get('/console/privacy-requests?id=no-such-customer', cookie);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toMatch(/<input id="privacy-id"[^>]* value="no-such-customer" aria-invalid="true" aria-describedby="privacy-id-error"/);
+    // a reader's root is still the overview
+    const reader = await signIn(api.keys.acmeReader);
+    expect((await get('/console', reader.cookie)).status).toBe(200);
+  });
+
   it("does not find another tenant's customer", async () => {
     const { cookie } = await signIn(api.keys.globexAdmin);
     expect((await get(`/console/customers/${customerId}`, cookie)).status).toBe(404);

@@ -15,12 +15,16 @@ export const CustomerTabs = (p: { id: string; at: 'profile' | 'identity' | 'priv
   const current = (tab: typeof p.at) => (p.at === tab ? 'page' : undefined);
   return (
     <nav class="tabs" aria-label="Customer">
-      <a href={href('')} aria-current={current('profile')}>
-        360
-      </a>
-      <a href={href('/identity')} aria-current={current('identity')}>
-        Identity
-      </a>
+      {p.viewer.scopes.has('read') ? (
+        <>
+          <a href={href('')} aria-current={current('profile')}>
+            360
+          </a>
+          <a href={href('/identity')} aria-current={current('identity')}>
+            Identity
+          </a>
+        </>
+      ) : null}
       {p.viewer.scopes.has('gdpr') ? (
         <a href={href('/privacy')} aria-current={current('privacy')}>
           Privacy

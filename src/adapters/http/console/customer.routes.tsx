@@ -319,6 +319,53 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
     );
   };
 
+  // a customer's privacy page by its id: the way in for a token with gdpr alone (search by identifier needs read, as the API's lookup does)
+  app.get('/privacy-requests', needs('gdpr'), async (c) => {
+    const p = c.get('principal');
+    const id = (c.req.query('id') ?? '').trim();
+    let notFound: string | undefined;
+    if (id) {
+      try {
+        const found = await deps.core.queries.get360(p.tenant, id);
+        return c.redirect(customerUrl(c, found.kind === 'redirect' ? found.survivorId : found.customer.customerId, '/privacy'), 303);
+      } catch (e) {
+        if (!(e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'CUSTOMER_ERASED'))) throw e;
+        notFound = e.message;
+      }
+    }
+    return render(
+      c,
+      <Layout title="Privacy requests" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Privacy requests</h1>
+        <p>
+          Open a customer's privacy page (access export, restriction, consent, erasure) by the customer id.
+          {p.scopes.has('read')
+            ? ' Search finds a customer by an identifier too.'
+            : ' Finding a customer by an identifier (an email, a phone) needs the read scope.'}
+        </p>
+        {notFound ? (
+          <p class="error" role="alert" id="privacy-id-error">
+            No customer found: {notFound}.
+          </p>
+        ) : null}
+        <form method="get" action={`${consoleBase(c)}/privacy-requests`}>
+          <label for="privacy-id">Customer id</label>
+          <input
+            id="privacy-id"
+            name="id"
+            type="text"
+            required
+            autocomplete="off"
+            value={id}
+            {...(notFound ? { 'aria-invalid': 'true', 'aria-describedby': 'privacy-id-error' } : {})}
+          />{' '}
+          <button type="submit">Open the privacy page</button>
+        </form>
+      </Layout>,
+      notFound ? 404 : 200,
+    );
+  });
+
   app.get('/customers/:id/privacy', needs('gdpr'), (c) => privacyPage(c, c.req.param('id')));
 
   app.get('/customers/:id/export', needs('gdpr'), async (c) => {
@@ -376,7 +423,8 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       <Layout title="Erasure receipt" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <ErasureReceiptPage receipt={receipt} />
         <p>
-          Erased <When at={receipt.erasedAt} />. <a href={`${consoleBase(c)}/search`}>Back to search</a>
+          Erased <When at={receipt.erasedAt} />.{' '}
+          {p.scopes.has('read') ? <a href={`${consoleBase(c)}/search`}>Back to search</a> : <a href={`${consoleBase(c)}/privacy-requests`}>Privacy requests</a>}
         </p>
       </Layout>,
     );

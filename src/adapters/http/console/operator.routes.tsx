@@ -8,7 +8,7 @@ import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { MatchTable } from './identity.page.js';
-import { consoleBase, CsrfField, Layout, render, useBase, When } from './layout.js';
+import { consoleBase, CsrfField, homeOf, Layout, render, useBase, When } from './layout.js';
 
 // Pages over the whole tenant: the overview, search, the erasure ledger and audit log, and the
 // quarantine. Each asks for the scope its API route asks for.
@@ -35,6 +35,8 @@ const queuePosition = (cursor: string | undefined): QueuePosition | undefined =>
 };
 
 export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
+  // a token without read lands on a page it can use rather than on a refusal
+  app.get('/', async (c, next) => (homeOf(c.var.viewer) ? c.redirect(`${consoleBase(c)}${homeOf(c.var.viewer)}`, 303) : next()));
   app.get('/', needs('read'), async (c) => {
     const p = c.get('principal');
     const o = await overview(deps.core.ports, p.tenant);
