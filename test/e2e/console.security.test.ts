@@ -115,7 +115,7 @@ describe('console security', () => {
     // nothing was restricted by the refused posts; the same form from here is taken
     const ok = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: api.baseUrl });
     expect(ok.status).toBe(303);
-    expect(decodeURIComponent(ok.headers.get('location') ?? '')).toContain('processing restricted');
+    expect(ok.headers.get('location')).toBe(`/console/customers/${customerId}/privacy?done=restricted`);
     expect(await state()).toBe('Processing is restricted');
     // the harness clock stands still: the lift is decided a moment after the restriction, as it would be
     harness.clock.advance(1_000);
@@ -186,6 +186,29 @@ describe('console security', () => {
     // a reader's root is still the overview
     const reader = await signIn(api.keys.acmeReader);
     expect((await get('/console', reader.cookie)).status).toBe(200);
+  });
+
+  it("shows on the privacy page only the console's own notices: ?done= is a code, never text from the link", async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const at = (query: string) => get(`/console/customers/${customerId}/privacy?${query}`, cookie).then((r) => r.text());
+    const notice = (html: string) =>
+      /<p class="success" role="status">([\s\S]*?)<\/p>/
+        .exec(html)?.[1]
+        ?.replace(/<!--.*?-->|\s+/g, ' ')
+        .trim();
+    expect(notice(await at('done=this%20customer%20was%20erased%20on%20request'))).toBeUndefined();
+    expect(await at('done=this%20customer%20was%20erased%20on%20request')).not.toContain('erased on request');
+    expect(notice(await at('done=constructor'))).toBeUndefined();
+    expect(notice(await at('done=restricted'))).toBe('Done: processing restricted.');
+    // a consent's purpose is named only when the customer's view holds that decision
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const recorded = await post(`/console/customers/${customerId}/consents`, { purpose: 'newsletter', status: 'withdrawn', _csrf: csrf }, cookie);
+    expect(recorded.status).toBe(303);
+    const location = recorded.headers.get('location')!;
+    expect(location).toBe(`/console/customers/${customerId}/privacy?done=consent-withdrawn&purpose=newsletter`);
+    expect(notice(await (await get(location, cookie)).text())).toBe('Done: consent for newsletter recorded: withdrawn.');
+    expect(notice(await at('done=consent-granted&purpose=you%20won%20a%20prize'))).toBe('Done: consent recorded: granted.');
+    expect(notice(await at('done=consent-granted&purpose=newsletter'))).toBe('Done: consent recorded: granted.');
   });
 
   it("does not find another tenant's customer", async () => {

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Get360Result } from '../../../application/customers/customer.queries.js';
+import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import { DomainError } from '../../../domain/shared/errors.js';
 import { pageTimeline } from '../cursor.js';
 import { HttpError, statusOf } from '../errors.js';
@@ -34,6 +35,31 @@ const required = (value: string, name: string, what: string): string => {
   if (value.length > 1_000) throw new HttpError('VALIDATION_FAILED', `${what} is too long (at most 1000 characters)`, [{ path: name, message: 'too long' }]);
   return value;
 };
+
+/**
+ * What the privacy page's `?done=` may say: a code from this set, the words written here, never text
+ * from the URL (a link could otherwise show any "Done: ..." it liked). A consent's purpose is named
+ * only when the customer's view holds that decision.
+ */
+const DONE = {
+  restricted: 'processing restricted',
+  'restricted-already': 'processing restricted (it already was)',
+  unrestricted: 'processing no longer restricted',
+  'unrestricted-already': 'processing no longer restricted (it already was)',
+  'consent-granted': 'consent recorded: granted',
+  'consent-withdrawn': 'consent recorded: withdrawn',
+} as const;
+type Done = keyof typeof DONE;
+const doneNotice = (code: string | undefined, purpose: string | undefined, customer: Customer360Response): string | undefined => {
+  if (!code || !Object.hasOwn(DONE, code)) return undefined;
+  const done = code as Done;
+  if ((done === 'consent-granted' || done === 'consent-withdrawn') && purpose && Object.hasOwn(customer.consents, purpose)) {
+    const status = done === 'consent-granted' ? 'granted' : 'withdrawn';
+    if (customer.consents[purpose]?.status === status) return `consent for ${purpose} recorded: ${status}`;
+  }
+  return DONE[done];
+};
+const doneUrl = (c: C, id: string, done: Done, extra = '') => `${customerUrl(c, id, '/privacy')}?done=${done}${extra}`;
 
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -311,7 +337,7 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       <PrivacyPage
         c={result.customer}
         csrf={c.var.session.csrf}
-        notice={erase ? undefined : c.req.query('done')}
+        notice={erase ? undefined : doneNotice(c.req.query('done'), c.req.query('purpose'), result.customer)}
         audit={audit ? <AuditTable entries={audit} /> : undefined}
         erase={erase}
       />,
@@ -385,8 +411,7 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
     const options = { actor: p.id, reason: reasonCode(field(form, 'reason')) };
     const on = field(form, 'restrict') === 'on';
     const done = on ? await deps.core.gdpr.restrict(p.tenant, id, options) : await deps.core.gdpr.unrestrict(p.tenant, id, options);
-    const note = `processing ${done.restricted ? 'restricted' : 'no longer restricted'}${done.changed ? '' : ' (it already was)'}`;
-    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(note)}`, 303);
+    return c.redirect(doneUrl(c, done.customerId, `${done.restricted ? 'restricted' : 'unrestricted'}${done.changed ? '' : '-already'}`), 303);
   });
 
   app.post('/customers/:id/consents', needs(['gdpr', 'admin']), async (c) => {
@@ -397,7 +422,7 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       throw new HttpError('VALIDATION_FAILED', `invalid consent: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { operationId: _, ...request } = parsed.data;
     const done = await deps.core.consents.record(p.tenant, c.req.param('id'), request, { actor: p.id });
-    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(`consent for ${done.purpose} recorded: ${done.status}`)}`, 303);
+    return c.redirect(doneUrl(c, done.customerId, `consent-${done.status}`, `&purpose=${encodeURIComponent(done.purpose)}`), 303);
   });
 
   app.post('/customers/:id/erase', needs('gdpr'), async (c) => {
