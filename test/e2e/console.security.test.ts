@@ -417,6 +417,10 @@ describe('console security', () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const html = (await (await get(`/console/customers/${id}`, cookie)).text()).replace(/<!--.*?-->|\s+/g, ' ');
     expect(html).toMatch(/revenue 25\.00 GBP/);
+    // one of each is counted in the singular
+    expect(html).toMatch(/<span class="stat">1<\/span> order; revenue 25\.00 GBP/);
+    expect(html).toMatch(/Frequency \d: 1 order \(2 to 5/);
+    expect(html).not.toMatch(/\b1 (orders|events|days)\b/);
     expect(html).toMatch(/AOV 0\.00 USD · CLV 0\.00 USD/);
     expect(html).toMatch(/count orders in USD only \(C360_SCORE_CURRENCY\); the revenue in GBP is not in them/);
     // a customer with orders in the score currency only is told nothing more

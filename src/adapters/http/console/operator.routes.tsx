@@ -7,6 +7,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
+import { counted } from './customer.page.js';
 import { MatchTable } from './identity.page.js';
 import { consoleBase, CsrfField, homeOf, Layout, render, useBase, When } from './layout.js';
 
@@ -48,8 +49,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Overview</h1>
         <p class="muted">
-          The last {o.days.length} days of tenant {p.tenant}, from {o.scanned} events of the log{o.complete ? '' : ' (the first ones only: the log holds more)'}
-          .
+          The last {o.days.length} days of tenant {p.tenant}, from {counted(o.scanned, 'event')} of the log
+          {o.complete ? '' : ' (the first ones only: the log holds more)'}.
         </p>
         <div class="grid">
           {(['customers', 'events', 'merges', 'unmerges'] as const).map((k) => (
@@ -67,7 +68,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
           <section class="card">
             <h2>Projection lag</h2>
             <p>
-              <span class="stat">{o.lag.behind}</span> of the {o.lag.checked} most recently written customers have views behind their log
+              <span class="stat">{o.lag.behind}</span> of the {counted(o.lag.checked, 'most recently written customer', 'most recently written customers')}{' '}
+              {o.lag.behind === 1 ? 'has its view behind its log' : 'have views behind their log'}
               {o.lag.oldestMs !== undefined ? `; the oldest unprojected event is ${age(o.lag.oldestMs)} old` : ''}.
             </p>
           </section>
