@@ -211,6 +211,35 @@ describe('console security', () => {
     expect(notice(await at('done=consent-granted&purpose=newsletter'))).toBe('Done: consent recorded: granted.');
   });
 
+  it('offers Replay only for a quarantine entry replay can take, and says why not for one it cannot (a body that was not JSON)', async () => {
+    const bad = await api.request('POST', '/v1/identify', {
+      writeKey: api.keys.acmeWrite,
+      body: '{"userId": "half',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    const { entries } = await harness.core.quarantine.list(api.tenants.acme, { status: 'pending', limit: 500 });
+    const malformed = entries.find((e) => e.reason.code === 'MALFORMED_JSON');
+    expect(malformed, JSON.stringify(entries.map((e) => e.reason.code))).toBeDefined();
+    const replayable = await harness.core.quarantine.hold(
+      api.tenants.acme,
+      'web',
+      { type: 'identify', messageId: 'sec-q-1', userId: 'sec-late', traits: { email: 'sec-late@example.com' } },
+      { code: 'STORE_UNAVAILABLE', message: 'held while the store was down', issues: [] },
+    );
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const replayAction = (id: string) => `action="/console/quarantine/${id}/replay"`;
+    const list = await (await get('/console/quarantine', cookie)).text();
+    expect(list).not.toContain(replayAction(malformed!.id));
+    expect(list).toContain(replayAction(replayable));
+    const row = list.slice(list.indexOf(`>${malformed!.id}<`));
+    expect(row.slice(0, row.indexOf('</tr>'))).toContain('Not replayable');
+    const entry = await (await get(`/console/quarantine/${malformed!.id}`, cookie)).text();
+    expect(entry).not.toContain(replayAction(malformed!.id));
+    expect(entry).toMatch(/Not replayable: this entry keeps [^<]*MALFORMED_JSON[^<]*the sender must send it again/);
+    expect(await (await get(`/console/quarantine/${replayable}`, cookie)).text()).toContain(replayAction(replayable));
+  });
+
   it("does not find another tenant's customer", async () => {
     const { cookie } = await signIn(api.keys.globexAdmin);
     expect((await get(`/console/customers/${customerId}`, cookie)).status).toBe(404);

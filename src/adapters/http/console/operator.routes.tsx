@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { overview } from '../../../application/overview/overview.query.js';
 import type { AuditEntry } from '../../../application/ports/audit.port.js';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
+import { whyNotReplayable } from '../../../application/quarantine/quarantine.use-cases.js';
 import type { QueuePosition } from '../../../application/matching/match-book.projection.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
@@ -225,7 +226,11 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
                     <td>{e.reason.message}</td>
                     <td>
                       <a href={`${consoleBase(c)}/quarantine/${encodeURIComponent(e.id)}`}>Show payload</a>
-                      {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : null}
+                      {e.status !== 'pending' ? null : whyNotReplayable(e) ? (
+                        <span class="muted"> Not replayable (the payload page says why)</span>
+                      ) : (
+                        <ReplayForm id={e.id} csrf={c.var.session.csrf} />
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -265,7 +270,15 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
             <pre>{JSON.stringify(e.payload, null, 2)}</pre>
           </section>
         )}
-        {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>}
+        {e.status !== 'pending' ? (
+          <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>
+        ) : e.payloadUnavailable ? (
+          <p>Not replayable: the payload can no longer be read.</p>
+        ) : whyNotReplayable(e) ? (
+          <p class="notice">Not replayable: {whyNotReplayable(e)}.</p>
+        ) : (
+          <ReplayForm id={e.id} csrf={c.var.session.csrf} />
+        )}
       </Layout>,
     );
   });
