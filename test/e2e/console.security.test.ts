@@ -399,6 +399,39 @@ describe('console security', () => {
     expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.absorbedId);
   });
 
+  it('shows the unmerge form only for a merge the customer holds: an undone one is said to be undone, an unknown one is not found', async () => {
+    await api.send('identify', { userId: 'un-twice-a', traits: { email: 'un-twice-a@example.com' } });
+    await api.send('identify', { userId: 'un-twice-b', traits: { email: 'un-twice-b@example.com' } });
+    const [a, b] = [(await api.lookup('email:un-twice-a@example.com')).body.customerId, (await api.lookup('email:un-twice-b@example.com')).body.customerId];
+    const merged = (await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } })).body as {
+      mergeId: string;
+      survivorId: string;
+      absorbedId: string;
+    };
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const form = `/console/customers/${merged.survivorId}/unmerge?mergeId=${encodeURIComponent(merged.mergeId)}`;
+    const before = await (await get(form, cookie)).text();
+    expect(before).toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(before)![1]!;
+    const undone = await post(
+      `/console/customers/${merged.survivorId}/unmerge`,
+      { mergeId: merged.mergeId, reason: 'wrong pair', confirm: 'yes', _csrf: csrf },
+      cookie,
+    );
+    expect(undone.status).toBe(200);
+    const again = await get(form, cookie);
+    expect(again.status).toBe(200);
+    const html = (await again.text()).replace(/<!--.*?-->|\s+/g, ' ');
+    expect(html).not.toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    expect(html).toMatch(new RegExp(`Merge <code>${merged.mergeId}</code> was already undone \\(<time`));
+    expect(html).toContain(`<a href="/console/customers/${merged.absorbedId}">${merged.absorbedId}</a> is separate again`);
+    const unknown = await get(`/console/customers/${merged.survivorId}/unmerge?mergeId=no-such-merge`, cookie);
+    expect(unknown.status).toBe(404);
+    const unknownHtml = await unknown.text();
+    expect(unknownHtml).not.toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    expect(unknownHtml).toContain('has no merge <code>no-such-merge</code>');
+  });
+
   it('offers only reason codes the API takes, and a refused erasure form comes back with what was typed and the field named', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();

@@ -78,7 +78,7 @@ const sinceMerge = (events: number, identifiers: number): string =>
 const survivorRedirect = (c: C, result: Get360Result & { kind: 'redirect' }, from: string, tab = '') =>
   c.redirect(`${customerUrl(c, result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
 
-const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 = 200) =>
+const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 | 404 = 200) =>
   render(
     c,
     <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
@@ -255,9 +255,39 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     });
   });
 
-  app.get('/customers/:id/unmerge', needs('admin'), (c) => {
+  app.get('/customers/:id/unmerge', needs('admin'), async (c) => {
     const id = c.req.param('id');
     const mergeId = c.req.query('mergeId') ?? '';
+    const x = await deps.core.queries.explain(tenant(c), id);
+    if (x.status === 'merged') return c.redirect(`${customerUrl(c, x.survivorId, '/unmerge')}?mergeId=${encodeURIComponent(mergeId)}`, 303);
+    if (!x.merges.some((m) => m.mergeId === mergeId)) {
+      // no form that can only be refused: the merge was undone already, or is none of this customer's
+      const undone = mergeId ? await deps.core.queries.unmergeOf(tenant(c), id, mergeId) : undefined;
+      return page(
+        c,
+        'Unmerge',
+        id,
+        'identity',
+        <>
+          <p class={undone ? 'notice' : 'error'} role="status">
+            {undone ? (
+              <>
+                Merge <code>{mergeId}</code> was already undone (<When at={undone.at} />
+                ): customer <a href={customerUrl(c, undone.restoredId)}>{undone.restoredId}</a> is separate again.
+              </>
+            ) : (
+              <>
+                Customer <code>{id}</code> has no merge <code>{mergeId || '(none named)'}</code>.
+              </>
+            )}
+          </p>
+          <p>
+            <a href={customerUrl(c, id, '/identity')}>The merges this customer holds now</a>
+          </p>
+        </>,
+        undone ? 200 : 404,
+      );
+    }
     return page(
       c,
       'Unmerge',
