@@ -286,7 +286,7 @@ describe('console security', () => {
     expect(profile).toContain('Consent granted: marketing');
     const bad = await post(`/console/customers/${customerId}/consents`, { purpose: '', status: 'maybe', _csrf: csrf }, cookie);
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain('invalid consent');
+    expect(await bad.text()).toContain('Not recorded: the purpose (purpose): a purpose is required');
     const exported = await get(`/console/customers/${customerId}/export`, cookie);
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-disposition')).toBe(`attachment; filename="customer-${customerId}.json"`);
@@ -430,6 +430,35 @@ describe('console security', () => {
     const unknownHtml = await unknown.text();
     expect(unknownHtml).not.toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
     expect(unknownHtml).toContain('has no merge <code>no-such-merge</code>');
+  });
+
+  it('a refused consent comes back as the form with what was typed, the field marked and the error beside it; the purpose takes at most 64 characters', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    expect(/<input id="purpose"[^>]*>/.exec(html)![0]).toContain('maxlength="64"');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+    const long = 'p'.repeat(65);
+    const tooLong = await post(`/console/customers/${customerId}/consents`, { purpose: long, status: 'withdrawn', source: 'crm', _csrf: csrf }, cookie);
+    expect(tooLong.status).toBe(400);
+    const page = await tooLong.text();
+    expect(page).toMatch(/role="alert" id="consent-error">Not recorded: the purpose \(purpose\): a purpose is at most 64 characters \(this one has 65\)/);
+    expect(page).toMatch(new RegExp(`<input id="purpose" name="purpose"[^>]* value="${long}" aria-invalid="true" aria-describedby="consent-error"`));
+    expect(page).toMatch(/<option value="withdrawn" selected="">/);
+    expect(page).toMatch(/<input id="source" name="source"[^>]* value="crm"/);
+    expect(page).not.toMatch(/<input id="source"[^>]*aria-invalid/);
+    // the rest of the privacy page is there too, with its way back
+    expect(page).toContain('Erase this customer');
+    expect(page).toContain(`href="/console/customers/${customerId}/privacy"`);
+    const spaces = await post(`/console/customers/${customerId}/consents`, { purpose: '   ', status: 'granted', _csrf: csrf }, cookie);
+    expect(spaces.status).toBe(400);
+    expect(await spaces.text()).toMatch(/id="consent-error">Not recorded: the purpose \(purpose\): a purpose is required/);
+    const badSource = await post(`/console/customers/${customerId}/consents`, { purpose: 'sms', status: 'granted', source: 'a b', _csrf: csrf }, cookie);
+    expect(badSource.status).toBe(400);
+    expect(await badSource.text()).toMatch(/<input id="source" name="source"[^>]* value="a b" aria-invalid="true"/);
+    // nothing was recorded
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).not.toContain(long);
+    expect(profile).not.toMatch(/<td>sms<\/td>/);
   });
 
   it('offers only reason codes the API takes, and a refused erasure form comes back with what was typed and the field named', async () => {

@@ -11,7 +11,7 @@ import { CustomerPage, CustomerTabs } from './customer.page.js';
 import { AcceptForcedForm, IdentityPage, MergeForm } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
-import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
+import { type ConsentForm, type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
 
 // One customer: the 360, identity (merge evidence, unmerge, manual merge) and privacy (export,
 // restriction, consent, erasure). The same use cases as the API routes, with the same scopes:
@@ -354,7 +354,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
 
 const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
   /** The privacy page; with the erasure form as sent when the server refused it (400). */
-  const privacyPage = async (c: C, id: string, erase?: ErasureForm) => {
+  const privacyPage = async (c: C, id: string, erase?: ErasureForm, consent?: ConsentForm) => {
     const p = c.get('principal');
     const result = await deps.core.queries.get360(p.tenant, id);
     if (result.kind === 'redirect') return survivorRedirect(c, result, id, '/privacy');
@@ -367,11 +367,12 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       <PrivacyPage
         c={result.customer}
         csrf={c.var.session.csrf}
-        notice={erase ? undefined : doneNotice(c.req.query('done'), c.req.query('purpose'), result.customer)}
+        notice={erase || consent ? undefined : doneNotice(c.req.query('done'), c.req.query('purpose'), result.customer)}
         audit={audit ? <AuditTable entries={audit} /> : undefined}
         erase={erase}
+        consent={consent}
       />,
-      erase?.error ? 400 : 200,
+      erase?.error || consent?.error ? 400 : 200,
     );
   };
 
@@ -447,9 +448,22 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
   app.post('/customers/:id/consents', needs(['gdpr', 'admin']), async (c) => {
     const p = c.get('principal');
     const form = await c.req.parseBody();
-    const parsed = ConsentRequest.safeParse({ purpose: field(form, 'purpose'), status: field(form, 'status'), source: field(form, 'source') || undefined });
-    if (!parsed.success)
-      throw new HttpError('VALIDATION_FAILED', `invalid consent: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const sent = { purpose: field(form, 'purpose'), status: field(form, 'status'), source: field(form, 'source') };
+    const parsed = ConsentRequest.safeParse({ ...sent, source: sent.source || undefined });
+    if (!parsed.success) {
+      // a refused form comes back with what was typed, the refused field named (nothing is recorded)
+      const issue = parsed.error.issues[0]!;
+      const name = issue.path[0] === 'status' || issue.path[0] === 'source' ? issue.path[0] : 'purpose';
+      const message =
+        name === 'status'
+          ? 'choose granted or withdrawn'
+          : name === 'source'
+            ? issue.message
+            : sent.purpose === ''
+              ? 'a purpose is required (spaces alone are none)'
+              : `a purpose is at most 64 characters (this one has ${sent.purpose.length})`;
+      return privacyPage(c, c.req.param('id'), undefined, { ...sent, error: { field: name, message } });
+    }
     const { operationId: _, ...request } = parsed.data;
     const done = await deps.core.consents.record(p.tenant, c.req.param('id'), request, { actor: p.id });
     return c.redirect(doneUrl(c, done.customerId, `consent-${done.status}`, `&purpose=${encodeURIComponent(done.purpose)}`), 303);
