@@ -186,6 +186,12 @@ describe('console security', () => {
     // a reader's root is still the overview
     const reader = await signIn(api.keys.acmeReader);
     expect((await get('/console', reader.cookie)).status).toBe(200);
+    // an admin token without read lands on the quarantine, which it can use
+    const adminOnly = await signIn(api.keys.acmeAdminOnly);
+    const adminRoot = await get('/console', adminOnly.cookie);
+    expect(adminRoot.status).toBe(303);
+    expect(adminRoot.headers.get('location')).toBe('/console/quarantine');
+    expect((await get('/console/quarantine', adminOnly.cookie)).status).toBe(200);
   });
 
   it("shows on the privacy page only the console's own notices: ?done= is a code, never text from the link", async () => {
