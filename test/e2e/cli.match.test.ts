@@ -134,6 +134,38 @@ describe('c360 match', () => {
     expect(again.err).toContain(`already one customer (${accepted.json().survivorId})`);
   }, 60_000);
 
+  it('accept past an identity limit (two user ids) names --force, and with --force merges the pair, recorded as forced', async () => {
+    const seeded = await c360('seed', '--customers', '200');
+    expect(seeded.code, seeded.err).toBe(0);
+    const core = rig.app.core;
+    const who = { firstName: 'Zara', lastName: 'Quennell', birthday: '1981-05-09' };
+    const ids: string[] = [];
+    for (const [n, email] of [
+      [1, 'zara.q@mail.example'],
+      [2, 'zara.q@other.example'],
+    ] as const) {
+      const out = await core.ingest.ingest(TENANT, rig.app.sourceOf(TENANT, 'crm'), {
+        type: 'identify',
+        messageId: `zq-${n}`,
+        userId: `zq-${n}`,
+        traits: { ...who, email },
+      });
+      if (out.status !== 'accepted') throw new Error(JSON.stringify(out));
+      ids.push(out.customerId);
+    }
+    const [a, b] = ids as [string, string];
+    expect((await core.matching.matchesOf(TENANT, a)).suggestions.map((s) => s.customerIds.join())).toContain([a, b].sort().join());
+    const refused = await c360('match', 'accept', a, b);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('IDENTIFIER_LIMIT_EXCEEDED');
+    expect(refused.err).toMatch(/user_id limit 1 would be exceeded \(2\); run it again with --force/);
+    expect(refused.err).not.toContain('pass force');
+    const forced = await c360('match', 'accept', a, b, '--force', '--json');
+    expect(forced.code, forced.err).toBe(0);
+    const explained = await core.queries.explain(TENANT, forced.json().survivorId);
+    expect(JSON.stringify(explained)).toContain('"forced":true');
+  }, 60_000);
+
   it('a tenant without a match book lists nothing and says so, writing nothing', async () => {
     const r = await c360('match', '--json');
     expect(r.code, r.err).toBe(0);

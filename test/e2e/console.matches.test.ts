@@ -134,6 +134,48 @@ describe('a refused match decision', () => {
   });
 });
 
+describe('a suggested pair past an identity limit', () => {
+  it('is refused naming the limit and what to do here, with a form that accepts it forced; the merge is recorded as forced', async () => {
+    // two user ids: the user_id limit of 1 refuses their merge unless forced
+    const p = { ...person(40), firstName: 'zara', lastName: 'quennell' };
+    const lookalikes: string[] = [];
+    for (const [n, email] of [
+      [1, 'zara.q@mail.example'],
+      [2, 'zara.q@other.example'],
+    ] as const) {
+      const r = await api.send('identify', { userId: `lim-${n}`, traits: { ...p, email } });
+      expect(r.status, r.text).toBe(200);
+      lookalikes.push(r.body.customerId as string);
+    }
+    const [a, b] = lookalikes as [string, string];
+    const admin = await signIn(api.keys.acmeAdmin);
+    const html = await queue(admin);
+    expect(html).toContain(`>${[a, b].sort()[1]}</a>`);
+    const csrf = csrfOf(html);
+    const refused = await post(`/console/customers/${a}/matches/accept`, { otherId: b, _csrf: csrf }, admin);
+    expect(refused.status).toBe(409);
+    const page = await refused.text();
+    expect(page).toMatch(/role="alert">\s*user_id limit 1 would be exceeded \(2\)\.\s*</);
+    expect(page).not.toContain('pass force');
+    expect(page).toContain('tick &quot;Force past identity limits&quot; below and accept again');
+    // the form: the same pair, force for the user to tick (required: the browser sends nothing without it)
+    const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page.split('role="alert"')[1]!);
+    expect(form?.[1]).toBe(`/console/customers/${a}/matches/accept`);
+    expect(form![2]).toContain(`name="otherId" value="${b}"`);
+    expect(form![2]).toMatch(/<input id="accept-force" name="force" type="checkbox" value="true" required/);
+    expect(form![2]).toMatch(/<label for="accept-force"[^>]*>\s*Force past identity limits/);
+    const forced = await post(`/console/customers/${a}/matches/accept`, { otherId: b, force: 'true', _csrf: csrf }, admin);
+    expect(forced.status).toBe(303);
+    const survivor = decodeURIComponent(forced.headers.get('location')!.split('/customers/')[1]!.split('/')[0]!);
+    expect([a, b]).toContain(survivor);
+    // the identity graph labels the merge forced, as the API's explain records it
+    expect(await (await get(`/console/customers/${survivor}/identity`, admin)).text()).toMatch(/>merged: [\w-]+ \(forced\)</);
+    await api.settle();
+    const explained = await api.request('GET', `/v1/customers/${survivor}/explain`, { token: api.keys.acmeReader });
+    expect(JSON.stringify(explained.body)).toContain('"forced":true');
+  });
+});
+
 describe('the review queue a page at a time', () => {
   const pairsOf = (html: string) => [...html.matchAll(/identity">([\w-]+)<\/a> ~ <a href="[^"]+">([\w-]+)<\/a>/g)].map((m) => `${m[1]} ${m[2]}`);
   const nextOf = (html: string) => /<a href="([^"]+)" rel="next">Next page<\/a>/.exec(html)?.[1]?.replaceAll('&amp;', '&');

@@ -115,7 +115,7 @@ describe('console security', () => {
     // nothing was restricted by the refused posts; the same form from here is taken
     const ok = await post(`/console/customers/${customerId}/restriction`, { restrict: 'on', _csrf: csrf }, cookie, { origin: api.baseUrl });
     expect(ok.status).toBe(303);
-    expect(decodeURIComponent(ok.headers.get('location') ?? '')).toContain('processing restricted');
+    expect(ok.headers.get('location')).toBe(`/console/customers/${customerId}/privacy?done=restricted`);
     expect(await state()).toBe('Processing is restricted');
     // the harness clock stands still: the lift is decided a moment after the restriction, as it would be
     harness.clock.advance(1_000);
@@ -146,6 +146,104 @@ describe('console security', () => {
     }
     // the customer is still there
     expect((await api.lookup('email:sec@example.com')).status).toBe(200);
+  });
+
+  it('lands a gdpr-only token on a page it can use, shows it no link it cannot use, and opens a privacy page by customer id', async () => {
+    const landed = await post('/console/sign-in', { token: api.keys.acmeGdpr, next: '/console' });
+    expect(landed.status).toBe(303);
+    const cookie = (landed.headers.get('set-cookie') ?? '').split(';')[0]!;
+    // the overview needs read: the console's root sends this token on to its own page
+    const root = await get('/console', cookie);
+    expect(root.status).toBe(303);
+    expect(root.headers.get('location')).toBe('/console/privacy-requests');
+    const home = await get('/console/privacy-requests', cookie);
+    expect(home.status).toBe(200);
+    const html = await home.text();
+    const hrefs = (page: string) => [...page.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]!);
+    // every link on the page answers this token, none 403
+    const visit = async (page: string) => {
+      for (const href of hrefs(page).filter((h) => h.startsWith('/console') && !h.includes('/assets/'))) {
+        const res = await get(href.replace(/&amp;/g, '&'), cookie);
+        expect([200, 303], href).toContain(res.status);
+      }
+    };
+    await visit(html);
+    expect(hrefs(html)).not.toContain('/console/search');
+    expect(hrefs(html)).toContain('/console/privacy-requests');
+    // by id: the privacy page, whose tabs hold no 360 or identity page (both need read)
+    const found = await get(`/console/privacy-requests?id=${encodeURIComponent(customerId)}`, cookie);
+    expect(found.status).toBe(303);
+    expect(found.headers.get('location')).toBe(`/console/customers/${customerId}/privacy`);
+    const privacy = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    expect(privacy).toContain('Record a consent decision');
+    expect(hrefs(privacy)).not.toContain(`/console/customers/${customerId}`);
+    expect(hrefs(privacy)).not.toContain(`/console/customers/${customerId}/identity`);
+    await visit(privacy);
+    // an unknown id is said so next to the field, the form kept
+    const unknown = await get('/console/privacy-requests?id=no-such-customer', cookie);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toMatch(/<input id="privacy-id"[^>]* value="no-such-customer" aria-invalid="true" aria-describedby="privacy-id-error"/);
+    // a reader's root is still the overview
+    const reader = await signIn(api.keys.acmeReader);
+    expect((await get('/console', reader.cookie)).status).toBe(200);
+    // an admin token without read lands on the quarantine, which it can use
+    const adminOnly = await signIn(api.keys.acmeAdminOnly);
+    const adminRoot = await get('/console', adminOnly.cookie);
+    expect(adminRoot.status).toBe(303);
+    expect(adminRoot.headers.get('location')).toBe('/console/quarantine');
+    expect((await get('/console/quarantine', adminOnly.cookie)).status).toBe(200);
+  });
+
+  it("shows on the privacy page only the console's own notices: ?done= is a code, never text from the link", async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const at = (query: string) => get(`/console/customers/${customerId}/privacy?${query}`, cookie).then((r) => r.text());
+    const notice = (html: string) =>
+      /<p class="success" role="status">([\s\S]*?)<\/p>/
+        .exec(html)?.[1]
+        ?.replace(/<!--.*?-->|\s+/g, ' ')
+        .trim();
+    expect(notice(await at('done=this%20customer%20was%20erased%20on%20request'))).toBeUndefined();
+    expect(await at('done=this%20customer%20was%20erased%20on%20request')).not.toContain('erased on request');
+    expect(notice(await at('done=constructor'))).toBeUndefined();
+    expect(notice(await at('done=restricted'))).toBe('Done: processing restricted.');
+    // a consent's purpose is named only when the customer's view holds that decision
+    const csrf = await csrfOf(cookie, `/console/customers/${customerId}/privacy`);
+    const recorded = await post(`/console/customers/${customerId}/consents`, { purpose: 'newsletter', status: 'withdrawn', _csrf: csrf }, cookie);
+    expect(recorded.status).toBe(303);
+    const location = recorded.headers.get('location')!;
+    expect(location).toBe(`/console/customers/${customerId}/privacy?done=consent-withdrawn&purpose=newsletter`);
+    expect(notice(await (await get(location, cookie)).text())).toBe('Done: consent for newsletter recorded: withdrawn.');
+    expect(notice(await at('done=consent-granted&purpose=you%20won%20a%20prize'))).toBe('Done: consent recorded: granted.');
+    expect(notice(await at('done=consent-granted&purpose=newsletter'))).toBe('Done: consent recorded: granted.');
+  });
+
+  it('offers Replay only for a quarantine entry replay can take, and says why not for one it cannot (a body that was not JSON)', async () => {
+    const bad = await api.request('POST', '/v1/identify', {
+      writeKey: api.keys.acmeWrite,
+      body: '{"userId": "half',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    const { entries } = await harness.core.quarantine.list(api.tenants.acme, { status: 'pending', limit: 500 });
+    const malformed = entries.find((e) => e.reason.code === 'MALFORMED_JSON');
+    expect(malformed, JSON.stringify(entries.map((e) => e.reason.code))).toBeDefined();
+    const replayable = await harness.core.quarantine.hold(
+      api.tenants.acme,
+      'web',
+      { type: 'identify', messageId: 'sec-q-1', userId: 'sec-late', traits: { email: 'sec-late@example.com' } },
+      { code: 'STORE_UNAVAILABLE', message: 'held while the store was down', issues: [] },
+    );
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const replayAction = (id: string) => `action="/console/quarantine/${id}/replay"`;
+    const list = await (await get('/console/quarantine', cookie)).text();
+    expect(list).not.toContain(replayAction(malformed!.id));
+    expect(list).toContain(replayAction(replayable));
+    const row = list.slice(list.indexOf(`>${malformed!.id}<`));
+    expect(row.slice(0, row.indexOf('</tr>'))).toContain('Not replayable');
+    const entry = await (await get(`/console/quarantine/${malformed!.id}`, cookie)).text();
+    expect(entry).not.toContain(replayAction(malformed!.id));
+    expect(entry).toMatch(/Not replayable: this entry keeps [^<]*MALFORMED_JSON[^<]*the sender must send it again/);
+    expect(await (await get(`/console/quarantine/${replayable}`, cookie)).text()).toContain(replayAction(replayable));
   });
 
   it("does not find another tenant's customer", async () => {
@@ -194,7 +292,7 @@ describe('console security', () => {
     expect(profile).toContain('Consent granted: marketing');
     const bad = await post(`/console/customers/${customerId}/consents`, { purpose: '', status: 'maybe', _csrf: csrf }, cookie);
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain('invalid consent');
+    expect(await bad.text()).toContain('Not recorded: the purpose (purpose): a purpose is required');
     const exported = await get(`/console/customers/${customerId}/export`, cookie);
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-disposition')).toBe(`attachment; filename="customer-${customerId}.json"`);
@@ -307,6 +405,68 @@ describe('console security', () => {
     expect((await api.lookup('email:un-busy-b-new@example.com')).body.customerId).toBe(busy.absorbedId);
   });
 
+  it('shows the unmerge form only for a merge the customer holds: an undone one is said to be undone, an unknown one is not found', async () => {
+    await api.send('identify', { userId: 'un-twice-a', traits: { email: 'un-twice-a@example.com' } });
+    await api.send('identify', { userId: 'un-twice-b', traits: { email: 'un-twice-b@example.com' } });
+    const [a, b] = [(await api.lookup('email:un-twice-a@example.com')).body.customerId, (await api.lookup('email:un-twice-b@example.com')).body.customerId];
+    const merged = (await api.request('POST', `/v1/customers/${a}/merge`, { token: api.keys.acmeAdmin, json: { otherId: b, force: true } })).body as {
+      mergeId: string;
+      survivorId: string;
+      absorbedId: string;
+    };
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const form = `/console/customers/${merged.survivorId}/unmerge?mergeId=${encodeURIComponent(merged.mergeId)}`;
+    const before = await (await get(form, cookie)).text();
+    expect(before).toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(before)![1]!;
+    const undone = await post(
+      `/console/customers/${merged.survivorId}/unmerge`,
+      { mergeId: merged.mergeId, reason: 'wrong pair', confirm: 'yes', _csrf: csrf },
+      cookie,
+    );
+    expect(undone.status).toBe(200);
+    const again = await get(form, cookie);
+    expect(again.status).toBe(200);
+    const html = (await again.text()).replace(/<!--.*?-->|\s+/g, ' ');
+    expect(html).not.toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    expect(html).toMatch(new RegExp(`Merge <code>${merged.mergeId}</code> was already undone \\(<time`));
+    expect(html).toContain(`<a href="/console/customers/${merged.absorbedId}">${merged.absorbedId}</a> is separate again`);
+    const unknown = await get(`/console/customers/${merged.survivorId}/unmerge?mergeId=no-such-merge`, cookie);
+    expect(unknown.status).toBe(404);
+    const unknownHtml = await unknown.text();
+    expect(unknownHtml).not.toContain(`action="/console/customers/${merged.survivorId}/unmerge"`);
+    expect(unknownHtml).toContain('has no merge <code>no-such-merge</code>');
+  });
+
+  it('a refused consent comes back as the form with what was typed, the field marked and the error beside it; the purpose takes at most 64 characters', async () => {
+    const { cookie } = await signIn(api.keys.acmeAdmin);
+    const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
+    expect(/<input id="purpose"[^>]*>/.exec(html)![0]).toContain('maxlength="64"');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+    const long = 'p'.repeat(65);
+    const tooLong = await post(`/console/customers/${customerId}/consents`, { purpose: long, status: 'withdrawn', source: 'crm', _csrf: csrf }, cookie);
+    expect(tooLong.status).toBe(400);
+    const page = await tooLong.text();
+    expect(page).toMatch(/role="alert" id="consent-error">Not recorded: the purpose \(purpose\): a purpose is at most 64 characters \(this one has 65\)/);
+    expect(page).toMatch(new RegExp(`<input id="purpose" name="purpose"[^>]* value="${long}" aria-invalid="true" aria-describedby="consent-error"`));
+    expect(page).toMatch(/<option value="withdrawn" selected="">/);
+    expect(page).toMatch(/<input id="source" name="source"[^>]* value="crm"/);
+    expect(page).not.toMatch(/<input id="source"[^>]*aria-invalid/);
+    // the rest of the privacy page is there too, with its way back
+    expect(page).toContain('Erase this customer');
+    expect(page).toContain(`href="/console/customers/${customerId}/privacy"`);
+    const spaces = await post(`/console/customers/${customerId}/consents`, { purpose: '   ', status: 'granted', _csrf: csrf }, cookie);
+    expect(spaces.status).toBe(400);
+    expect(await spaces.text()).toMatch(/id="consent-error">Not recorded: the purpose \(purpose\): a purpose is required/);
+    const badSource = await post(`/console/customers/${customerId}/consents`, { purpose: 'sms', status: 'granted', source: 'a b', _csrf: csrf }, cookie);
+    expect(badSource.status).toBe(400);
+    expect(await badSource.text()).toMatch(/<input id="source" name="source"[^>]* value="a b" aria-invalid="true"/);
+    // nothing was recorded
+    const profile = await (await get(`/console/customers/${customerId}`, cookie)).text();
+    expect(profile).not.toContain(long);
+    expect(profile).not.toMatch(/<td>sms<\/td>/);
+  });
+
   it('offers only reason codes the API takes, and a refused erasure form comes back with what was typed and the field named', async () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const html = await (await get(`/console/customers/${customerId}/privacy`, cookie)).text();
@@ -354,6 +514,10 @@ describe('console security', () => {
     const { cookie } = await signIn(api.keys.acmeAdmin);
     const html = (await (await get(`/console/customers/${id}`, cookie)).text()).replace(/<!--.*?-->|\s+/g, ' ');
     expect(html).toMatch(/revenue 25\.00 GBP/);
+    // one of each is counted in the singular
+    expect(html).toMatch(/<span class="stat">1<\/span> order; revenue 25\.00 GBP/);
+    expect(html).toMatch(/Frequency \d: 1 order \(2 to 5/);
+    expect(html).not.toMatch(/\b1 (orders|events|days)\b/);
     expect(html).toMatch(/AOV 0\.00 USD · CLV 0\.00 USD/);
     expect(html).toMatch(/count orders in USD only \(C360_SCORE_CURRENCY\); the revenue in GBP is not in them/);
     // a customer with orders in the score currency only is told nothing more

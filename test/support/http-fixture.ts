@@ -65,6 +65,8 @@ export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: 
     acmeReader: secret('tok-acme-reader'),
     acmeIngestToken: secret('tok-acme-ingest'),
     acmeLimited: secret('tok-acme-limited'),
+    acmeGdpr: secret('tok-acme-gdpr'),
+    acmeAdminOnly: secret('tok-acme-admin-only'),
     globexAdmin: secret('tok-globex-admin'),
   };
   const specs: CredentialSpec[] = [
@@ -74,6 +76,8 @@ export const startApi = async (make: MakeBackend, options: { minVersionWaitMs?: 
     { id: 'acme-reader', tenant: tenants.acme, kind: 'token', secret: keys.acmeReader, scopes: ['read'] },
     { id: 'acme-ingest-token', tenant: tenants.acme, kind: 'token', secret: keys.acmeIngestToken, scopes: ['ingest'], source: 'crm' },
     { id: 'acme-limited', tenant: tenants.acme, kind: 'token', secret: keys.acmeLimited, scopes: ['read'], rateLimitPerSecond: 2 },
+    { id: 'acme-gdpr', tenant: tenants.acme, kind: 'token', secret: keys.acmeGdpr, scopes: ['gdpr'] },
+    { id: 'acme-admin-only', tenant: tenants.acme, kind: 'token', secret: keys.acmeAdminOnly, scopes: ['admin'] },
     { id: 'globex-admin', tenant: tenants.globex, kind: 'token', secret: keys.globexAdmin, scopes: ['ingest', 'read', 'admin', 'gdpr'] },
   ];
   let now = Date.UTC(2026, 0, 1);

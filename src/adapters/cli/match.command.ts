@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DomainError } from '../../domain/shared/errors.js';
 import { cliActor } from './actor.js';
 import type { Action, CommandContext } from './command-context.js';
 import { integer } from './options.js';
@@ -39,7 +40,12 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
     ctx.out.line(`rejected: ${r.customerId} and ${r.otherId} are two people; the pair is not suggested again`);
     return 0;
   }
-  const r = await core.matching.accept(ctx.tenant, id, other, { actor: cliActor(), force });
+  const r = await core.matching.accept(ctx.tenant, id, other, { actor: cliActor(), force }).catch((e: unknown) => {
+    // past an identity limit: the core's advice names the API's field; here the option is --force
+    if (e instanceof DomainError && e.path[0] === 'force' && typeof e.details.detail === 'string')
+      throw new DomainError(e.code, `${e.details.detail}; run it again with --force to merge anyway (recorded as forced)`, e.path, e.details);
+    throw e;
+  });
   ctx.out.result({ tenant: ctx.tenant, mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability });
   ctx.out.line(`merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); an unmerge undoes it`);
   return 0;

@@ -61,6 +61,20 @@ export class CustomerQueries {
   }
 
   /** Why are these identifiers one customer? Every link, merge and rejection with its evidence. */
+  /**
+   * The unmerge that undid merge `mergeId` of this customer (the survivor's CustomerUnmerged), or
+   * undefined: how a merge the customer no longer holds differs from one it never had.
+   */
+  async unmergeOf(tenant: string, customerId: string, mergeId: string): Promise<{ readonly at: string; readonly restoredId: string } | undefined> {
+    const state = await this.repo.load(tenant, customerId);
+    if (state.status !== 'active') return undefined;
+    const key = await this.ports.keys.get(tenant, customerId);
+    for (const e of this.codec.decodeStream(await this.ports.store.readStream(tenant, customerId), key))
+      if (e.event.type === 'CustomerUnmerged' && e.event.data.mergeId === mergeId)
+        return { at: new Date(e.observedAt).toISOString(), restoredId: e.event.data.absorbedId };
+    return undefined;
+  }
+
   async explain(tenant: string, customerId: string) {
     const state = await this.repo.load(tenant, customerId);
     if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);

@@ -88,7 +88,8 @@ export class IdentityUseCases {
             violation.reason === 'IDENTIFIER_BLOCKED' ? 'IDENTIFIER_BLOCKED' : violation.reason,
             `${violation.detail}; pass force to merge anyway (recorded as forced)`,
             ['force'],
-            { reason: violation.reason },
+            // the limit in words without the API's advice, for an adapter that names its own way to force
+            { reason: violation.reason, detail: violation.detail },
           );
         }
         const stamp = this.stamp(now, options.actor);

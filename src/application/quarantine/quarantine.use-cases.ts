@@ -24,6 +24,10 @@ const isExcerpt = (p: unknown): p is { bytes: number; kept: number; contentEncod
   isObject(p) && typeof p.bytes === 'number' && typeof p.kept === 'number' && Object.keys(p).every((k) => EXCERPT_KEYS.has(k));
 const byteCount = (n: number): string => `${n.toLocaleString('en-US')}-byte`;
 
+/** Why replay refuses an entry (NOT_REPLAYABLE), or undefined when it keeps a call or a batch's refused calls: what a client asks before offering Replay. */
+export const whyNotReplayable = (entry: Pick<QuarantineEntry, 'payload' | 'reason' | 'intake'>): string | undefined =>
+  refusedBatchCalls(entry.reason, entry.payload) ? undefined : notReplayable(entry);
+
 /** Why an entry cannot be replayed as a call, or undefined when it keeps one (or a batch's refused calls). */
 export const notReplayable = (entry: Pick<QuarantineEntry, 'payload' | 'reason' | 'intake'>): string | undefined => {
   const { payload, reason, intake } = entry;
@@ -114,7 +118,7 @@ export class QuarantineUseCases {
     }
     const source = this.sourceOf(tenant, entry.source);
     const batch = refusedBatchCalls(entry.reason, entry.payload);
-    const why = batch ? undefined : notReplayable(entry);
+    const why = whyNotReplayable(entry);
     const outcome: ReplayOutcome = why
       ? { status: 'rejected', error: { code: NOT_REPLAYABLE, message: why, issues: [] } }
       : batch

@@ -36,6 +36,9 @@ button.link { background: none; border: none; color: #fff; text-decoration: unde
 .tabs a { padding: .3rem 0; }
 .tabs a[aria-current=page] { font-weight: 700; border-bottom: 3px solid var(--accent); }
 pre { background: var(--bg); padding: .6rem; overflow: auto; max-height: 24rem; }
+.payload { overflow: auto; max-height: 24rem; background: var(--bg); }
+.payload pre { margin: 0; overflow: visible; max-height: none; }
+.payload:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 svg.chart { width: 100%; height: auto; max-width: 480px; }
 svg.graph { max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: #1b1f24; }

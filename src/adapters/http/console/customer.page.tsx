@@ -7,6 +7,9 @@ import { useBase, When } from './layout.js';
 // The customer 360: everything the view holds, as the API's GET /v1/customers/{id} presents it,
 // with what drives each score next to it.
 
+/** a count with its noun: 1 order, 2 orders */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export const CustomerTabs = (p: { id: string; at: 'profile' | 'identity' | 'privacy'; viewer: Principal }) => {
@@ -15,12 +18,16 @@ export const CustomerTabs = (p: { id: string; at: 'profile' | 'identity' | 'priv
   const current = (tab: typeof p.at) => (p.at === tab ? 'page' : undefined);
   return (
     <nav class="tabs" aria-label="Customer">
-      <a href={href('')} aria-current={current('profile')}>
-        360
-      </a>
-      <a href={href('/identity')} aria-current={current('identity')}>
-        Identity
-      </a>
+      {p.viewer.scopes.has('read') ? (
+        <>
+          <a href={href('')} aria-current={current('profile')}>
+            360
+          </a>
+          <a href={href('/identity')} aria-current={current('identity')}>
+            Identity
+          </a>
+        </>
+      ) : null}
       {p.viewer.scopes.has('gdpr') ? (
         <a href={href('/privacy')} aria-current={current('privacy')}>
           Privacy
@@ -69,14 +76,14 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
         </p>
       ) : null}
       <p class="muted">
-        First seen <When at={c.firstSeenAt} />, last seen <When at={c.lastSeenAt} />, {c.eventCount} events, view version {c.version}
+        First seen <When at={c.firstSeenAt} />, last seen <When at={c.lastSeenAt} />, {counted(c.eventCount, 'event')}, view version {c.version}
         {c.aliases.length ? `; merged-away ids: ${c.aliases.join(', ')}` : ''}.
       </p>
       <div class="grid">
         <section class="card" aria-labelledby="orders">
           <h2 id="orders">Orders</h2>
           <p>
-            <span class="stat">{c.orders.count}</span> orders; revenue{' '}
+            <span class="stat">{c.orders.count}</span> {c.orders.count === 1 ? 'order' : 'orders'}; revenue{' '}
             {Object.entries(c.orders.revenue)
               .map(([cur, v]) => `${v.toFixed(minorDigits(cur))} ${cur}`)
               .join(', ') || '0'}
@@ -104,11 +111,11 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
           </p>
           <ul>
             <li>
-              Recency {s.rfm.recency}: {s.daysSinceLastOrder === undefined ? 'no order yet' : `${s.daysSinceLastOrder} days since the last order`} (5 at ≤{' '}
-              {p.config.recencyDays.join(' / ')} days)
+              Recency {s.rfm.recency}: {s.daysSinceLastOrder === undefined ? 'no order yet' : `${counted(s.daysSinceLastOrder, 'day')} since the last order`} (5
+              at ≤ {p.config.recencyDays.join(' / ')} days)
             </li>
             <li>
-              Frequency {s.rfm.frequency}: {c.orders.count} orders (2 to 5 from {p.config.frequencyOrders.join(' / ')})
+              Frequency {s.rfm.frequency}: {counted(c.orders.count, 'order')} (2 to 5 from {p.config.frequencyOrders.join(' / ')})
             </li>
             <li>
               Monetary {s.rfm.monetary}: {s.clv.toFixed(minorDigits(s.currency))} {s.currency} (2 to 5 from{' '}
@@ -117,8 +124,8 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
             <li>
               Churn:{' '}
               {c.orders.count >= 2
-                ? `${s.daysSinceLastOrder} days since the last order against the customer's usual interval between orders`
-                : `${s.daysSinceLastSeen ?? 'no'} days without activity of ${p.config.churnInactiveDays} that make a one-time customer fully at risk`}
+                ? `${counted(s.daysSinceLastOrder ?? 0, 'day')} since the last order against the customer's usual interval between orders`
+                : `${s.daysSinceLastSeen === undefined ? 'no days' : counted(s.daysSinceLastSeen, 'day')} without activity of ${p.config.churnInactiveDays} that make a one-time customer fully at risk`}
             </li>
           </ul>
         </section>

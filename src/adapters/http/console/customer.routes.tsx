@@ -1,16 +1,17 @@
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Get360Result } from '../../../application/customers/customer.queries.js';
+import type { Customer360Response } from '../../../application/customers/customer360.presenter.js';
 import { DomainError } from '../../../domain/shared/errors.js';
 import { pageTimeline } from '../cursor.js';
 import { HttpError, statusOf } from '../errors.js';
 import { ConsentRequest, ReasonCode } from '../schemas.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
 import { CustomerPage, CustomerTabs } from './customer.page.js';
-import { IdentityPage, MergeForm } from './identity.page.js';
+import { AcceptForcedForm, IdentityPage, MergeForm } from './identity.page.js';
 import { consoleBase, CsrfField, Layout, render, When } from './layout.js';
 import { AuditTable, SearchForm } from './operator.routes.js';
-import { type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
+import { type ConsentForm, type ErasureForm, ErasureReceiptPage, PrivacyPage } from './privacy.page.js';
 
 // One customer: the 360, identity (merge evidence, unmerge, manual merge) and privacy (export,
 // restriction, consent, erasure). The same use cases as the API routes, with the same scopes:
@@ -35,6 +36,31 @@ const required = (value: string, name: string, what: string): string => {
   return value;
 };
 
+/**
+ * What the privacy page's `?done=` may say: a code from this set, the words written here, never text
+ * from the URL (a link could otherwise show any "Done: ..." it liked). A consent's purpose is named
+ * only when the customer's view holds that decision.
+ */
+const DONE = {
+  restricted: 'processing restricted',
+  'restricted-already': 'processing restricted (it already was)',
+  unrestricted: 'processing no longer restricted',
+  'unrestricted-already': 'processing no longer restricted (it already was)',
+  'consent-granted': 'consent recorded: granted',
+  'consent-withdrawn': 'consent recorded: withdrawn',
+} as const;
+type Done = keyof typeof DONE;
+const doneNotice = (code: string | undefined, purpose: string | undefined, customer: Customer360Response): string | undefined => {
+  if (!code || !Object.hasOwn(DONE, code)) return undefined;
+  const done = code as Done;
+  if ((done === 'consent-granted' || done === 'consent-withdrawn') && purpose && Object.hasOwn(customer.consents, purpose)) {
+    const status = done === 'consent-granted' ? 'granted' : 'withdrawn';
+    if (customer.consents[purpose]?.status === status) return `consent for ${purpose} recorded: ${status}`;
+  }
+  return DONE[done];
+};
+const doneUrl = (c: C, id: string, done: Done, extra = '') => `${customerUrl(c, id, '/privacy')}?done=${done}${extra}`;
+
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /**
@@ -52,7 +78,7 @@ const sinceMerge = (events: number, identifiers: number): string =>
 const survivorRedirect = (c: C, result: Get360Result & { kind: 'redirect' }, from: string, tab = '') =>
   c.redirect(`${customerUrl(c, result.survivorId, tab)}?merged=${encodeURIComponent(from)}`, 303);
 
-const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 = 200) =>
+const page = (c: C, title: string, id: string, tab: 'profile' | 'identity' | 'privacy', body: unknown, status: 200 | 400 | 404 = 200) =>
   render(
     c,
     <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
@@ -86,15 +112,23 @@ const refusedDecision = (c: C, d: Decision, e: DomainError | HttpError) => {
   ].filter((x) => !x.gone);
   const title = d.kind === 'merge' ? 'Merge refused' : d.kind === 'accept' ? 'Match not merged' : 'Rejection refused';
   const admin = c.var.viewer.scopes.has('admin');
+  // past an identity limit: the limit in words, and the console's own way to force it (the core's message names the API's field)
+  const limit = e instanceof DomainError && e.path[0] === 'force' && d.kind !== 'reject' ? String(e.details.detail ?? e.message) : undefined;
   return render(
     c,
     <Layout title={title} viewer={c.var.viewer} csrf={c.var.session.csrf}>
       <h1>{title}</h1>
       <p class="error" role="alert">
-        {e.message}
+        {limit === undefined ? e.message : `${limit}.`}
       </p>
-      {d.kind === 'merge' && e instanceof DomainError && e.path[0] === 'force' ? (
-        <p>To merge anyway, tick "Force past identity limits" in the form below: the merge is recorded as forced.</p>
+      {limit !== undefined && d.kind === 'merge' ? (
+        <p>To merge anyway, tick "Force past identity limits" in the form below and merge again: the merge is recorded as forced.</p>
+      ) : null}
+      {limit !== undefined && d.kind === 'accept' && admin ? (
+        <>
+          <p>To merge the pair anyway, tick "Force past identity limits" below and accept again: the merge is recorded as forced (an unmerge undoes it).</p>
+          <AcceptForcedForm id={d.id} otherId={d.otherId} csrf={c.var.session.csrf} />
+        </>
       ) : null}
       <nav aria-label="Where to go from here">
         <ul>
@@ -199,7 +233,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         deps.logger?.info('match rejected', { principal: p.id, customerId: id, otherId });
         return c.redirect(customerUrl(c, id, '/identity'), 303);
       }
-      const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id });
+      const merged = await deps.core.matching.accept(p.tenant, id, otherId, { actor: p.id, force: field(form, 'force') === 'true' });
       deps.logger?.info('match accepted', { principal: p.id, mergeId: merged.mergeId, survivorId: merged.survivorId, absorbedId: merged.absorbedId });
       return c.redirect(customerUrl(c, merged.survivorId, '/identity'), 303);
     });
@@ -221,9 +255,39 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     });
   });
 
-  app.get('/customers/:id/unmerge', needs('admin'), (c) => {
+  app.get('/customers/:id/unmerge', needs('admin'), async (c) => {
     const id = c.req.param('id');
     const mergeId = c.req.query('mergeId') ?? '';
+    const x = await deps.core.queries.explain(tenant(c), id);
+    if (x.status === 'merged') return c.redirect(`${customerUrl(c, x.survivorId, '/unmerge')}?mergeId=${encodeURIComponent(mergeId)}`, 303);
+    if (!x.merges.some((m) => m.mergeId === mergeId)) {
+      // no form that can only be refused: the merge was undone already, or is none of this customer's
+      const undone = mergeId ? await deps.core.queries.unmergeOf(tenant(c), id, mergeId) : undefined;
+      return page(
+        c,
+        'Unmerge',
+        id,
+        'identity',
+        <>
+          <p class={undone ? 'notice' : 'error'} role="status">
+            {undone ? (
+              <>
+                Merge <code>{mergeId}</code> was already undone (<When at={undone.at} />
+                ): customer <a href={customerUrl(c, undone.restoredId)}>{undone.restoredId}</a> is separate again.
+              </>
+            ) : (
+              <>
+                Customer <code>{id}</code> has no merge <code>{mergeId || '(none named)'}</code>.
+              </>
+            )}
+          </p>
+          <p>
+            <a href={customerUrl(c, id, '/identity')}>The merges this customer holds now</a>
+          </p>
+        </>,
+        undone ? 200 : 404,
+      );
+    }
     return page(
       c,
       'Unmerge',
@@ -290,7 +354,7 @@ export const registerCustomerPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
 
 const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
   /** The privacy page; with the erasure form as sent when the server refused it (400). */
-  const privacyPage = async (c: C, id: string, erase?: ErasureForm) => {
+  const privacyPage = async (c: C, id: string, erase?: ErasureForm, consent?: ConsentForm) => {
     const p = c.get('principal');
     const result = await deps.core.queries.get360(p.tenant, id);
     if (result.kind === 'redirect') return survivorRedirect(c, result, id, '/privacy');
@@ -303,13 +367,61 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       <PrivacyPage
         c={result.customer}
         csrf={c.var.session.csrf}
-        notice={erase ? undefined : c.req.query('done')}
+        notice={erase || consent ? undefined : doneNotice(c.req.query('done'), c.req.query('purpose'), result.customer)}
         audit={audit ? <AuditTable entries={audit} /> : undefined}
         erase={erase}
+        consent={consent}
       />,
-      erase?.error ? 400 : 200,
+      erase?.error || consent?.error ? 400 : 200,
     );
   };
+
+  // a customer's privacy page by its id: the way in for a token with gdpr alone (search by identifier needs read, as the API's lookup does)
+  app.get('/privacy-requests', needs('gdpr'), async (c) => {
+    const p = c.get('principal');
+    const id = (c.req.query('id') ?? '').trim();
+    let notFound: string | undefined;
+    if (id) {
+      try {
+        const found = await deps.core.queries.get360(p.tenant, id);
+        return c.redirect(customerUrl(c, found.kind === 'redirect' ? found.survivorId : found.customer.customerId, '/privacy'), 303);
+      } catch (e) {
+        if (!(e instanceof DomainError && (e.code === 'CUSTOMER_NOT_FOUND' || e.code === 'CUSTOMER_ERASED'))) throw e;
+        notFound = e.message;
+      }
+    }
+    return render(
+      c,
+      <Layout title="Privacy requests" viewer={c.var.viewer} csrf={c.var.session.csrf}>
+        <h1>Privacy requests</h1>
+        <p>
+          Open a customer's privacy page (access export, restriction, consent, erasure) by the customer id.
+          {p.scopes.has('read')
+            ? ' Search finds a customer by an identifier too.'
+            : ' Finding a customer by an identifier (an email, a phone) needs the read scope.'}
+        </p>
+        {notFound ? (
+          <p class="error" role="alert" id="privacy-id-error">
+            No customer found: {notFound}.
+          </p>
+        ) : null}
+        <form method="get" action={`${consoleBase(c)}/privacy-requests`}>
+          <label for="privacy-id">Customer id</label>
+          <input
+            id="privacy-id"
+            name="id"
+            type="text"
+            required
+            autocomplete="off"
+            value={id}
+            {...(notFound ? { 'aria-invalid': 'true', 'aria-describedby': 'privacy-id-error' } : {})}
+          />{' '}
+          <button type="submit">Open the privacy page</button>
+        </form>
+      </Layout>,
+      notFound ? 404 : 200,
+    );
+  });
 
   app.get('/customers/:id/privacy', needs('gdpr'), (c) => privacyPage(c, c.req.param('id')));
 
@@ -330,19 +442,31 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
     const options = { actor: p.id, reason: reasonCode(field(form, 'reason')) };
     const on = field(form, 'restrict') === 'on';
     const done = on ? await deps.core.gdpr.restrict(p.tenant, id, options) : await deps.core.gdpr.unrestrict(p.tenant, id, options);
-    const note = `processing ${done.restricted ? 'restricted' : 'no longer restricted'}${done.changed ? '' : ' (it already was)'}`;
-    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(note)}`, 303);
+    return c.redirect(doneUrl(c, done.customerId, `${done.restricted ? 'restricted' : 'unrestricted'}${done.changed ? '' : '-already'}`), 303);
   });
 
   app.post('/customers/:id/consents', needs(['gdpr', 'admin']), async (c) => {
     const p = c.get('principal');
     const form = await c.req.parseBody();
-    const parsed = ConsentRequest.safeParse({ purpose: field(form, 'purpose'), status: field(form, 'status'), source: field(form, 'source') || undefined });
-    if (!parsed.success)
-      throw new HttpError('VALIDATION_FAILED', `invalid consent: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const sent = { purpose: field(form, 'purpose'), status: field(form, 'status'), source: field(form, 'source') };
+    const parsed = ConsentRequest.safeParse({ ...sent, source: sent.source || undefined });
+    if (!parsed.success) {
+      // a refused form comes back with what was typed, the refused field named (nothing is recorded)
+      const issue = parsed.error.issues[0]!;
+      const name = issue.path[0] === 'status' || issue.path[0] === 'source' ? issue.path[0] : 'purpose';
+      const message =
+        name === 'status'
+          ? 'choose granted or withdrawn'
+          : name === 'source'
+            ? issue.message
+            : sent.purpose === ''
+              ? 'a purpose is required (spaces alone are none)'
+              : `a purpose is at most 64 characters (this one has ${sent.purpose.length})`;
+      return privacyPage(c, c.req.param('id'), undefined, { ...sent, error: { field: name, message } });
+    }
     const { operationId: _, ...request } = parsed.data;
     const done = await deps.core.consents.record(p.tenant, c.req.param('id'), request, { actor: p.id });
-    return c.redirect(`${customerUrl(c, done.customerId, '/privacy')}?done=${encodeURIComponent(`consent for ${done.purpose} recorded: ${done.status}`)}`, 303);
+    return c.redirect(doneUrl(c, done.customerId, `consent-${done.status}`, `&purpose=${encodeURIComponent(done.purpose)}`), 303);
   });
 
   app.post('/customers/:id/erase', needs('gdpr'), async (c) => {
@@ -368,7 +492,8 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
       <Layout title="Erasure receipt" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <ErasureReceiptPage receipt={receipt} />
         <p>
-          Erased <When at={receipt.erasedAt} />. <a href={`${consoleBase(c)}/search`}>Back to search</a>
+          Erased <When at={receipt.erasedAt} />.{' '}
+          {p.scopes.has('read') ? <a href={`${consoleBase(c)}/search`}>Back to search</a> : <a href={`${consoleBase(c)}/privacy-requests`}>Privacy requests</a>}
         </p>
       </Layout>,
     );

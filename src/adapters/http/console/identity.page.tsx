@@ -321,3 +321,23 @@ export const MergeForm = (p: { id: string; csrf: string; otherId?: string | unde
     </form>
   );
 };
+
+/** Accepting a suggested pair past an identity limit: offered only after the plain accept was refused, force ticked by the user. */
+export const AcceptForcedForm = (p: { id: string; otherId: string; csrf: string }) => {
+  const base = useBase();
+  return (
+    <form method="post" action={`${base}/customers/${encodeURIComponent(p.id)}/matches/accept`}>
+      <CsrfField csrf={p.csrf} />
+      <input type="hidden" name="otherId" value={p.otherId} />
+      <p>
+        <input id="accept-force" name="force" type="checkbox" value="true" required />{' '}
+        <label for="accept-force" class="inline">
+          Force past identity limits (recorded as forced)
+        </label>
+      </p>
+      <button type="submit" aria-label={`Accept anyway: merge ${p.id} and ${p.otherId}, forced`}>
+        Accept anyway
+      </button>
+    </form>
+  );
+};

@@ -25,6 +25,14 @@ export const useBase = (): string => useContext(Base);
 /** A page, with the request's console base URL for the components in it that build links. */
 export const render = (c: Context, page: Child, status?: ContentfulStatusCode) => c.html(<Base.Provider value={consoleBase(c)}>{page}</Base.Provider>, status);
 
+/**
+ * The page a viewer lands on (after sign-in, or at the console's root): the overview for `read`,
+ * else the first page its scopes open (a gdpr-only token: finding a customer's privacy page by id).
+ * A path after the console base; '' is the overview.
+ */
+export const homeOf = (viewer: Principal): string =>
+  viewer.scopes.has('read') ? '' : viewer.scopes.has('gdpr') ? '/privacy-requests' : viewer.scopes.has('admin') ? '/quarantine' : '';
+
 export type Frame = { readonly viewer?: Principal | undefined; readonly csrf?: string | undefined };
 
 export const CsrfField = (p: { csrf: string }) => <input type="hidden" name="_csrf" value={p.csrf} />;
@@ -51,6 +59,8 @@ export const Layout = (p: Frame & { title: string; children?: Child }) => {
                 {p.viewer.scopes.has('read') ? <a href={`${base}/analytics`}>Analytics</a> : null}
                 {p.viewer.scopes.has('admin') ? <a href={`${base}/privacy`}>Erasures &amp; audit</a> : null}
                 {p.viewer.scopes.has('admin') ? <a href={`${base}/quarantine`}>Quarantine</a> : null}
+                {/* with read, search leads to a customer and its Privacy tab; without it this is the way in */}
+                {p.viewer.scopes.has('gdpr') && !p.viewer.scopes.has('read') ? <a href={`${base}/privacy-requests`}>Privacy requests</a> : null}
               </nav>
               <span class="who">
                 {p.viewer.id} · tenant {p.viewer.tenant} · {[...p.viewer.scopes].join(', ')}

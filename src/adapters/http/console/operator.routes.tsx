@@ -2,13 +2,15 @@ import type { Hono } from 'hono';
 import { overview } from '../../../application/overview/overview.query.js';
 import type { AuditEntry } from '../../../application/ports/audit.port.js';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
+import { whyNotReplayable } from '../../../application/quarantine/quarantine.use-cases.js';
 import type { QueuePosition } from '../../../application/matching/match-book.projection.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
 import type { ConsoleDeps, ConsoleEnv, Needs } from './console.deps.js';
+import { counted } from './customer.page.js';
 import { MatchTable } from './identity.page.js';
-import { consoleBase, CsrfField, Layout, render, useBase, When } from './layout.js';
+import { consoleBase, CsrfField, homeOf, Layout, render, useBase, When } from './layout.js';
 
 // Pages over the whole tenant: the overview, search, the erasure ledger and audit log, and the
 // quarantine. Each asks for the scope its API route asks for.
@@ -35,6 +37,8 @@ const queuePosition = (cursor: string | undefined): QueuePosition | undefined =>
 };
 
 export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: Needs): void => {
+  // a token without read lands on a page it can use rather than on a refusal
+  app.get('/', async (c, next) => (homeOf(c.var.viewer) ? c.redirect(`${consoleBase(c)}${homeOf(c.var.viewer)}`, 303) : next()));
   app.get('/', needs('read'), async (c) => {
     const p = c.get('principal');
     const o = await overview(deps.core.ports, p.tenant);
@@ -46,8 +50,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Overview</h1>
         <p class="muted">
-          The last {o.days.length} days of tenant {p.tenant}, from {o.scanned} events of the log{o.complete ? '' : ' (the first ones only: the log holds more)'}
-          .
+          The last {o.days.length} days of tenant {p.tenant}, from {counted(o.scanned, 'event')} of the log
+          {o.complete ? '' : ' (the first ones only: the log holds more)'}.
         </p>
         <div class="grid">
           {(['customers', 'events', 'merges', 'unmerges'] as const).map((k) => (
@@ -65,7 +69,8 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
           <section class="card">
             <h2>Projection lag</h2>
             <p>
-              <span class="stat">{o.lag.behind}</span> of the {o.lag.checked} most recently written customers have views behind their log
+              <span class="stat">{o.lag.behind}</span> of the {counted(o.lag.checked, 'most recently written customer', 'most recently written customers')}{' '}
+              {o.lag.behind === 1 ? 'has its view behind its log' : 'have views behind their log'}
               {o.lag.oldestMs !== undefined ? `; the oldest unprojected event is ${age(o.lag.oldestMs)} old` : ''}.
             </p>
           </section>
@@ -221,7 +226,11 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
                     <td>{e.reason.message}</td>
                     <td>
                       <a href={`${consoleBase(c)}/quarantine/${encodeURIComponent(e.id)}`}>Show payload</a>
-                      {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : null}
+                      {e.status !== 'pending' ? null : whyNotReplayable(e) ? (
+                        <span class="muted"> Not replayable (the payload page says why)</span>
+                      ) : (
+                        <ReplayForm id={e.id} csrf={c.var.session.csrf} />
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -256,9 +265,20 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
         {e.payloadUnavailable ? (
           <p class="notice">The payload can no longer be read ({e.payloadUnavailable}).</p>
         ) : (
-          <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+          // the box scrolls (the stylesheet caps its height): a named region in the tab order, so a keyboard can scroll it
+          <section class="payload" tabindex={0} aria-label={`Payload of quarantine entry ${e.id}`}>
+            <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+          </section>
         )}
-        {e.status === 'pending' ? <ReplayForm id={e.id} csrf={c.var.session.csrf} /> : <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>}
+        {e.status !== 'pending' ? (
+          <p>Replayed {e.replayedAt ? <When at={iso(e.replayedAt)} /> : null}</p>
+        ) : e.payloadUnavailable ? (
+          <p>Not replayable: the payload can no longer be read.</p>
+        ) : whyNotReplayable(e) ? (
+          <p class="notice">Not replayable: {whyNotReplayable(e)}.</p>
+        ) : (
+          <ReplayForm id={e.id} csrf={c.var.session.csrf} />
+        )}
       </Layout>,
     );
   });

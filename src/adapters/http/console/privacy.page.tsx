@@ -19,11 +19,29 @@ export type ErasureForm = {
   readonly error?: { readonly field: 'confirm' | 'reason'; readonly message: string } | undefined;
 };
 
+/** What the consent form held when the server refused it, and which field it refused. */
+export type ConsentForm = {
+  readonly purpose: string;
+  readonly status: string;
+  readonly source: string;
+  readonly error?: { readonly field: 'purpose' | 'status' | 'source'; readonly message: string } | undefined;
+};
+
+const consentInvalid = (form: ConsentForm | undefined, name: 'purpose' | 'status' | 'source') =>
+  form?.error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': 'consent-error' } : {};
+
 /** aria attributes of a form field the server refused, tied to the message that says why */
 const invalid = (form: ErasureForm | undefined, name: 'confirm' | 'reason') =>
   form?.error?.field === name ? { 'aria-invalid': 'true', 'aria-describedby': 'erase-error' } : {};
 
-export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: string | undefined; audit?: Child; erase?: ErasureForm | undefined }) => {
+export const PrivacyPage = (p: {
+  c: Customer360Response;
+  csrf: string;
+  notice?: string | undefined;
+  audit?: Child;
+  erase?: ErasureForm | undefined;
+  consent?: ConsentForm | undefined;
+}) => {
   const url = `${useBase()}/customers/${encodeURIComponent(p.c.customerId)}`;
   const refused = p.erase?.error;
   return (
@@ -58,17 +76,26 @@ export const PrivacyPage = (p: { c: Customer360Response; csrf: string; notice?: 
         <button type="submit">{p.c.restriction.restricted ? 'Lift the restriction' : 'Restrict processing'}</button>
       </form>
       <h2>Record a consent decision</h2>
+      {p.consent?.error ? (
+        <p class="error" role="alert" id="consent-error">
+          Not recorded: the {p.consent.error.field} ({p.consent.error.field}): {p.consent.error.message}
+        </p>
+      ) : null}
       <form method="post" action={`${url}/consents`}>
         <CsrfField csrf={p.csrf} />
-        <label for="purpose">Purpose</label>
-        <input id="purpose" name="purpose" type="text" required />
+        <label for="purpose">Purpose (at most 64 characters, e.g. marketing)</label>
+        <input id="purpose" name="purpose" type="text" required maxlength={64} value={p.consent?.purpose ?? ''} {...consentInvalid(p.consent, 'purpose')} />
         <label for="status">Decision</label>
-        <select id="status" name="status">
-          <option value="granted">granted</option>
-          <option value="withdrawn">withdrawn</option>
+        <select id="status" name="status" {...consentInvalid(p.consent, 'status')}>
+          <option value="granted" selected={p.consent?.status === 'granted'}>
+            granted
+          </option>
+          <option value="withdrawn" selected={p.consent?.status === 'withdrawn'}>
+            withdrawn
+          </option>
         </select>
-        <label for="source">Source system (optional)</label>
-        <input id="source" name="source" type="text" />
+        <label for="source">Source system (optional: letters, digits, _ . : -, at most 64)</label>
+        <input id="source" name="source" type="text" maxlength={64} value={p.consent?.source ?? ''} {...consentInvalid(p.consent, 'source')} />
         <p>
           <button type="submit">Record consent</button>
         </p>
