@@ -67,8 +67,45 @@ export const Accounts = strictFields({
   workloads: z.array(Workload).min(1),
   organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/),
   alarmEmail: z.email().optional(),
+  /** what the pipeline (operations account) builds from: a GitHub (or GitLab, Bitbucket) repository read through a CodeStar connection */
+  source: strictFields({
+    /** owner/name */
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name of the repository'),
+    branch: z.string().min(1),
+    /** the connection's ARN (Developer Tools > Connections), in the operations account */
+    connectionArn: z.string().regex(/^arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/, 'a CodeStar connection ARN'),
+  }),
 });
 export type Accounts = z.infer<typeof Accounts>;
+
+/** the values accounts.json is checked in with, which name no real repository, connection or account */
+const isPlaceholderAccount = (account: string): boolean => /^(\d)\1{11}$/.test(account);
+const PLACEHOLDER_REPO = 'example-org/customer360-core';
+const PLACEHOLDER_CONNECTION = /connection\/0{8}-0{4}-0{4}-0{4}-0{12}$/;
+
+/**
+ * What in `accounts` is still a placeholder of the checked-in file, each as `path: why`. The app
+ * synthesizes with them (the tests do), but the pipeline would read no repository of yours and
+ * every stage would target an account nobody owns: `npm run synth` prints them as a warning.
+ */
+export const placeholdersIn = (accounts: Accounts): string[] => {
+  const found: string[] = [];
+  if (accounts.source.repo === PLACEHOLDER_REPO)
+    found.push(`source.repo: ${PLACEHOLDER_REPO} is the example repository; the pipeline would build from it, not from yours`);
+  if (PLACEHOLDER_CONNECTION.test(accounts.source.connectionArn))
+    found.push('source.connectionArn: connection/00000000-... is no connection; create one (Developer Tools > Connections) in the operations account');
+  const places: [string, string][] = [
+    ['management.account', accounts.management.account],
+    ['security.account', accounts.security.account],
+    ['data.account', accounts.data.account],
+    ['operations.account', accounts.operations.account],
+    ...accounts.workloads.map((w, i): [string, string] => [`workloads.${i}.account (${w.name})`, w.account]),
+  ];
+  for (const [path, account] of places) if (isPlaceholderAccount(account)) found.push(`${path}: ${account} is a placeholder account id`);
+  if (accounts.organizationId === 'o-exampleorgid') found.push('organizationId: o-exampleorgid is a placeholder');
+  if (accounts.alarmEmail?.endsWith('@example.com')) found.push(`alarmEmail: ${accounts.alarmEmail} is a placeholder address; alarms would go nowhere`);
+  return found;
+};
 
 export const ACCOUNTS_FILE = new URL('./accounts.json', import.meta.url);
 
