@@ -16,7 +16,15 @@ import { defaultSourceOf } from './embed.js';
 export { createApiHandler, httpLogger, type ApiHandler, type ApiHandlerOptions, type ApiResult, type FetchApp } from '../adapters/lambda/api.handler.js';
 export { createKinesisHandler, type KinesisHandler, type KinesisHandlerDeps } from '../adapters/lambda/kinesis.handler.js';
 export { createStreamsHandler, type StreamsHandler, type StreamsHandlerDeps } from '../adapters/lambda/streams.handler.js';
-export { createTelemetry, type BatchResponse, type LambdaContext, type LambdaTelemetry, type TelemetryOptions } from '../adapters/lambda/lambda.telemetry.js';
+export {
+  createTelemetry,
+  type BatchResponse,
+  type Counters,
+  type LambdaContext,
+  type LambdaTelemetry,
+  type TelemetryOptions,
+} from '../adapters/lambda/lambda.telemetry.js';
+export type { HttpLogger } from '../adapters/http/http.deps.js';
 
 export type ApiFunctionOptions = {
   readonly core: Core;
