@@ -1,29 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SCOPES } from '../application/ports/access.port.js';
-import type { CredentialSpec } from '../adapters/config/static-credentials.js';
+import { CredentialListSchema, type CredentialSpec } from '../adapters/config/static-credentials.js';
 import { ConfigError, PARSE_ONCE, type Config } from './config.js';
 
 // Who may call: a multi-tenant credentials file (C360_CREDENTIALS_FILE), plus the single-tenant
 // shortcuts C360_WRITE_KEY (ingest) and C360_ADMIN_TOKEN (every scope) for the configured tenant.
 
-const Tenant = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
-
-export const CredentialsFile = z.object({
-  credentials: z
-    .array(
-      z.object({
-        id: z.string().min(1).max(64),
-        tenant: Tenant,
-        kind: z.enum(['writeKey', 'token']),
-        secret: z.string().min(16, 'must hold at least 16 characters'),
-        scopes: z.array(z.enum(SCOPES)).min(1),
-        source: z.string().min(1).optional(),
-        rateLimitPerSecond: z.number().positive().optional(),
-      }),
-    )
-    .min(1),
-});
+export const CredentialsFile = z.object({ credentials: CredentialListSchema.min(1) });
 
 /** A credentials document (the file's, or a Secrets Manager secret's) as specs; `label` names its origin in errors. */
 export const parseCredentials = (raw: unknown, config: Pick<Config, 'rateLimitPerSecond'>, label: string): CredentialSpec[] => {
@@ -32,12 +16,7 @@ export const parseCredentials = (raw: unknown, config: Pick<Config, 'rateLimitPe
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${label}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  const ids = new Set<string>();
-  return parsed.data.credentials.map((c) => {
-    if (ids.has(c.id)) throw new ConfigError(`${label}: credential id ${c.id} appears twice`);
-    ids.add(c.id);
-    return { ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond };
-  });
+  return parsed.data.credentials.map((c) => ({ ...c, rateLimitPerSecond: c.rateLimitPerSecond ?? config.rateLimitPerSecond }));
 };
 
 export const loadCredentials = (config: Config): CredentialSpec[] => {

@@ -56,6 +56,7 @@ export { NOT_REPLAYABLE, type QuarantineUseCases } from '../application/quaranti
 export { compileRules, DEFAULT_IDENTITY_RULES, IdentityRules, type CompiledRules, type TypeRule } from '../domain/identity/rules.js';
 export { KNOWN_IDENTIFIER_TYPES, type Identifier, type PhoneRegion } from '../domain/identity/identifier.js';
 export type { CustomerState } from '../domain/customer/customer.state.js';
+export type { Customer360 } from '../domain/projection/customer360.js';
 export { DEFAULT_SCORE_CONFIG, ScoreConfig } from '../domain/projection/scores.js';
 export { DomainError, type ErrorCode } from '../domain/shared/errors.js';
 

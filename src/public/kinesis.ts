@@ -7,7 +7,13 @@
 
 export { createKinesisClient, KINESIS_RETRY } from '../adapters/kinesis/kinesis.client.js';
 export { KinesisConsumer, type KinesisBatchHandler, type KinesisConsumerOptions } from '../adapters/kinesis/kinesis.consumer.js';
-export { ingestKinesisRecords, kinesisIngestHandler, type KinesisInputRecord, type KinesisIngestResult } from '../adapters/kinesis/kinesis.ingest.js';
+export {
+  ingestKinesisRecords,
+  kinesisIngestHandler,
+  type KinesisInputRecord,
+  type KinesisIngestResult,
+  type SourceOf,
+} from '../adapters/kinesis/kinesis.ingest.js';
 export { KINESIS_LIMITS, KinesisIngestQueue, type KinesisProducerOptions } from '../adapters/kinesis/kinesis.producer.js';
 export { decodeKinesisRecord, encodeKinesisCall, type KinesisCall } from '../adapters/kinesis/kinesis.record.js';
 export { ensureStream } from '../adapters/kinesis/kinesis.streams.js';

@@ -5,7 +5,7 @@
  *
  * @module customer360-core/lambda
  */
-import { StaticAuthenticator, type CredentialSpec } from '../adapters/config/static-credentials.js';
+import { checkCredentials, StaticAuthenticator, type CredentialSpec } from '../adapters/config/static-credentials.js';
 import { createApiHandler, httpLogger, type ApiHandler } from '../adapters/lambda/api.handler.js';
 import { createTelemetry, type Counters } from '../adapters/lambda/lambda.telemetry.js';
 import type { Core } from '../application/core.js';
@@ -16,11 +16,23 @@ import { defaultSourceOf } from './embed.js';
 export { createApiHandler, httpLogger, type ApiHandler, type ApiHandlerOptions, type ApiResult, type FetchApp } from '../adapters/lambda/api.handler.js';
 export { createKinesisHandler, type KinesisHandler, type KinesisHandlerDeps } from '../adapters/lambda/kinesis.handler.js';
 export { createStreamsHandler, type StreamsHandler, type StreamsHandlerDeps } from '../adapters/lambda/streams.handler.js';
-export { createTelemetry, type BatchResponse, type LambdaContext, type LambdaTelemetry, type TelemetryOptions } from '../adapters/lambda/lambda.telemetry.js';
+export {
+  createTelemetry,
+  type BatchResponse,
+  type Counters,
+  type LambdaContext,
+  type LambdaTelemetry,
+  type TelemetryOptions,
+} from '../adapters/lambda/lambda.telemetry.js';
+export type { HttpLogger } from '../adapters/http/http.deps.js';
 
 export type ApiFunctionOptions = {
   readonly core: Core;
-  /** write keys (ingest) and bearer tokens (reads, GDPR, admin); at least one */
+  /**
+   * write keys (ingest) and bearer tokens (reads, GDPR, admin); at least one. Checked as the server
+   * checks a credentials file: a known kind and scopes, a tenant of lower-case letters, digits and
+   * dashes, a secret of at least 16 characters, and no id or secret twice (a TypeError names the field).
+   */
   readonly credentials: readonly CredentialSpec[];
   /** the ingest source a credential's `source` names; default: priority 0 on the web channel */
   readonly sourceOf?: ((tenant: string, name: string) => IngestSource) | undefined;
@@ -40,7 +52,7 @@ export const createApiFunction = (options: ApiFunctionOptions): ApiHandler => {
   const { core } = options;
   const metrics: Counters = 'snapshot' in core.ports.metrics ? (core.ports.metrics as Counters) : { snapshot: () => ({}) };
   const telemetry = createTelemetry({ serviceName: options.serviceName ?? 'c360-api', namespace: options.metricsNamespace ?? 'c360', counters: metrics });
-  const auth = new StaticAuthenticator(options.credentials);
+  const auth = new StaticAuthenticator(checkCredentials(options.credentials));
   const sourceOf = options.sourceOf ?? defaultSourceOf;
   const build = async () => {
     const { createHttpApp } = await import('../adapters/http/app.js');

@@ -79,6 +79,12 @@ describe('the installed package', () => {
     expect(tsc.code, tsc.out + tsc.err).toBe(0);
   }, 300_000);
 
+  it("types the user's code with the libraries' own .d.ts checked too (skipLibCheck: false), with nothing more installed", () => {
+    // Powertools' .d.ts files import 'aws-lambda': @types/aws-lambda comes with the package
+    const tsc = node([join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.libcheck.json']);
+    expect(tsc.code, tsc.out + tsc.err).toBe(0);
+  }, 300_000);
+
   it('runs c360 from the build it ships (no sources, no tsx loader)', () => {
     const help = node(['node_modules/.bin/c360', '--help']);
     expect(help.code, help.err).toBe(0);

@@ -579,6 +579,17 @@ describe('accounts', () => {
     expect(prod.Actions.some((a) => a.ActionTypeId.Category === 'Approval')).toBe(true);
   });
 
+  it("the pipeline's source is accounts.json's: repository, branch and CodeStar connection", () => {
+    const { source } = loadAccounts();
+    const [, p] = resources(Template.fromStack(built.pipeline), 'AWS::CodePipeline::Pipeline')[0]!;
+    const stages = p.Stages as { Name: string; Actions: { Configuration: Record<string, unknown> }[] }[];
+    expect(stages.find((s) => s.Name === 'Source')!.Actions[0]!.Configuration).toMatchObject({
+      FullRepositoryId: source.repo,
+      BranchName: source.branch,
+      ConnectionArn: source.connectionArn,
+    });
+  });
+
   it("publishes the assets on arm64 build hosts, so the long jobs' arm64 image builds natively (Docker there, not here)", () => {
     const projects = resources(Template.fromStack(built.pipeline), 'AWS::CodeBuild::Project').filter(([id]) => id.startsWith('PipelineAssets'));
     const docker = projects.filter(([id]) => id.includes('DockerAsset'));

@@ -205,13 +205,15 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
     return c.json(errorBody(code, err.message || 'the request was refused', issues), statusOf(code));
   }
   // logs carry ids and codes, never values: the message and its cause's are logged masked
-  // (loggableMessage), the stack as frames only (its first line is the message again)
+  // (loggableMessage), the stack as frames only (its first line is the message again). The field
+  // is errorMessage: Powertools' Logger (the Lambda's) reserves `message` and drops it
+  // from extra fields, warning instead.
   const cause = err.cause instanceof Error ? err.cause : undefined;
   const code = (err as { code?: unknown }).code;
   deps.logger?.error('unexpected error', {
     requestId: c.get('requestId'),
     error: err.name,
-    message: loggableMessage(err.message),
+    errorMessage: loggableMessage(err.message),
     ...(typeof code === 'string' ? { code } : {}),
     ...(cause ? { cause: `${cause.name}: ${loggableMessage(cause.message)}` } : {}),
     stack: err.stack?.split('\n').slice(1, 8).join('\n'),

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { loadSqlite } from './sqlite.module.js';
@@ -37,6 +37,22 @@ export type Durability = { readonly journalMode: string; readonly synchronous: '
 
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
+/**
+ * node:sqlite's open errors name no path (`unable to open database file`): the error is given the
+ * path, and says so when it is a folder. Its code and errcode stay, for callers that read them.
+ */
+const openNamed = (Database: typeof DatabaseSync, path: string): DatabaseSync => {
+  try {
+    return new Database(path);
+  } catch (e) {
+    if (e instanceof Error) {
+      const folder = path !== ':memory:' && existsSync(path) && statSync(path).isDirectory();
+      e.message = `cannot open the SQLite database ${path}: ${e.message}${folder ? ' (it is a folder; give the path of a file in it, such as c360.sqlite)' : ''}`;
+    }
+    throw e;
+  }
+};
+
 export class SqliteDatabase {
   readonly db: DatabaseSync;
   readonly path: string;
@@ -53,7 +69,7 @@ export class SqliteDatabase {
       chmodSync(dir, 0o700);
     }
     const { DatabaseSync: Database } = loadSqlite();
-    this.db = new Database(options.path);
+    this.db = openNamed(Database, options.path);
     this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000))}`);
     if (onDisk) {
       this.db.exec('PRAGMA journal_mode = WAL');

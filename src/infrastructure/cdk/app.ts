@@ -14,6 +14,7 @@ export type CdkAppOptions = {
   /** <dir>/<function>/<function>.mjs and its chunks */
   readonly assetsDir: string;
   readonly outdir?: string | undefined;
+  /** the pipeline's source; default: accounts.json's `source` */
   readonly source?: { readonly repo: string; readonly branch: string; readonly connectionArn: string } | undefined;
   /** adds to each stage as it is made (the pipeline synthesizes its stages while it is built) */
   readonly customize?: ((stage: Stage) => void) | undefined;
@@ -27,12 +28,6 @@ const FEATURE_FLAGS = {
   '@aws-cdk/aws-apigateway:disableCloudWatchRole': true,
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
   '@aws-cdk/aws-sns:enforceSslByDefault': true,
-};
-
-export const DEFAULT_SOURCE = {
-  repo: 'example-org/customer360-core',
-  branch: 'main',
-  connectionArn: 'arn:aws:codeconnections:eu-west-1:444444444444:connection/00000000-0000-0000-0000-000000000000',
 };
 
 export const buildCdkApp = (options: CdkAppOptions) => {
@@ -49,7 +44,7 @@ export const buildCdkApp = (options: CdkAppOptions) => {
   const pipeline = new PipelineStack(app, 'Pipeline', {
     accounts: options.accounts,
     assetsDir: options.assetsDir,
-    source: options.source ?? DEFAULT_SOURCE,
+    source: options.source ?? options.accounts.source,
     stackName: 'c360-pipeline',
     customize,
   });

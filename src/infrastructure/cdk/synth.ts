@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadAccounts } from './accounts.js';
+import { ACCOUNTS_FILE, loadAccounts, placeholdersIn } from './accounts.js';
 import { buildCdkApp } from './app.js';
 
 // npm run synth: builds the Lambda bundles (scripts/build-lambda.ts, local esbuild, no Docker),
@@ -31,7 +31,16 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     assetsDir,
     FUNCTIONS.map((f) => f.name),
   );
-  const { app } = buildCdkApp({ accounts: loadAccounts(), assetsDir, outdir: join(ROOT, 'cdk.out') });
+  const accounts = loadAccounts();
+  const { app } = buildCdkApp({ accounts, assetsDir, outdir: join(ROOT, 'cdk.out') });
   const assembly = app.synth();
   console.log(`synthesized ${assembly.stacks.length} top-level stacks and ${assembly.nestedAssemblies.length} stages into ${assembly.directory}`);
+  const placeholders = placeholdersIn(accounts);
+  if (placeholders.length > 0)
+    console.warn(
+      [
+        `WARNING: ${fileURLToPath(ACCOUNTS_FILE)} still holds the checked-in placeholders; do not deploy this cloud assembly (the pipeline would build from a repository that is not yours, through a connection that does not exist, into accounts nobody owns):`,
+        ...placeholders.map((p) => `  ${p}`),
+      ].join('\n'),
+    );
 }
