@@ -46,6 +46,19 @@ describe('c360 laws', () => {
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/every law holds/);
     for (const law of ['limits', 'blocked', 'cluster-guard', 'unique-identifiers', 'idempotence']) expect(r.out).toMatch(new RegExp(`^ok +${law}:`, 'm'));
+    // how often each law met what it is about, printed under it
+    expect(r.out).toMatch(/email limit 2 reached in [1-9]\d*\/40 histories, phone limit 5 reached in [1-9]\d*\/40 histories/);
+    expect(r.out).toMatch(/maxCustomers 50 reached in [1-9]\d*\/40 histories, maxIdentifiers 200 reached in [1-9]\d*\/40 histories/);
+  });
+
+  it('fails rules that block every value as not exercised (exit 1): no call is accepted, nothing is checked', async () => {
+    const rules = await file('block-all.json', { ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['^.*$'] } });
+    const r = await laws(['--rules', rules, '--runs', '10', '--law', 'limits', 'cluster-guard']);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toMatch(/^FAIL +limits \(not exercised\)$/m);
+    expect(r.out).toMatch(/^FAIL +cluster-guard \(not exercised\)$/m);
+    expect(r.out).toMatch(/law "limits" was not exercised: .*\n.*\n +not exercised: \d+ of \d+ histories had no call accepted/);
+    expect(r.out).toMatch(/2 of 2 laws fail \(2 not exercised\)/);
   });
 
   it('rejects a contradictory rules file with the seed and a counterexample, exit 1; --seed replays the same counterexample', async () => {
