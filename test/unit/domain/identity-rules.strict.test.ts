@@ -33,6 +33,33 @@ describe('identity rules: unknown keys', () => {
   });
 });
 
+describe('identity rules: type names', () => {
+  it('refuses a type that is not lower snake case, custom or not, naming the type calls normalize it to: such a rule would never apply', () => {
+    const withType = (name: string, entry: object) => ({ ...D, types: { ...D.types, [name]: entry } });
+    for (const [name, normalized] of [
+      ['Loyalty-ID', 'loyalty_id'],
+      ['loyalty id', 'loyalty_id'],
+      ['User-Id', 'user_id'],
+      ['EMAIL', 'email'],
+    ] as const) {
+      for (const entry of [
+        { limit: 1, priority: 95 },
+        { limit: 1, priority: 95, custom: true },
+      ]) {
+        const e = refusal(withType(name, entry));
+        expect(e.fields).toEqual([`types.${name}`]);
+        expect(e.message).toContain(`types.${name}: type "${name}" is not lower snake case`);
+        expect(e.message).toContain(`did you mean ${normalized}?`);
+      }
+    }
+    // no name to suggest when normalizing does not make one
+    const odd = refusal(withType('9-lives', { limit: 1, priority: 5 }));
+    expect(odd.fields).toEqual(['types.9-lives']);
+    expect(odd.message).not.toContain('did you mean');
+    expect(compileRules(parseIdentityRules(withType('loyalty_id', { limit: 1, priority: 95 }))).ruleFor('loyalty_id').limit).toBe(1);
+  });
+});
+
 describe('identity rules: custom types near a built-in one', () => {
   it('refuses a custom type that is a near-certain slip for a built-in type unless its entry says custom: true', () => {
     const withType = (name: string, entry: object) => ({ ...D, types: { ...D.types, [name]: entry } });
@@ -43,7 +70,6 @@ describe('identity rules: custom types near a built-in one', () => {
       ['crm_ids', 'crm_id'],
       ['devce_id', 'device_id'],
       ['emaill', 'email'],
-      ['User-Id', 'user_id'],
     ] as const) {
       const e = refusal(withType(name, { limit: 1, priority: 5 }));
       expect(e.fields).toEqual([`types.${name}`]);
