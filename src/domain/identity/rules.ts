@@ -26,31 +26,36 @@ const rulesSchema = () => {
   /** Identity rules are data: per tenant and versioned. */
   const IdentityRules = strictFields({
     version: z.number().int().positive(),
-    types: z.record(z.string(), TypeEntry).superRefine((types, ctx) => {
-      for (const [name, entry] of Object.entries(types)) {
-        // a call's types are normalized (`Loyalty-ID` is loyalty_id): a rule under any other name never applies
-        if (!isIdentifierType(name)) {
-          const normalized = normalizeIdentifierType(name);
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `type "${name}" is not lower snake case (1-40 characters), so no call's identifier would ever match it: types are normalized${
-              isIdentifierType(normalized) ? `; did you mean ${normalized}?` : ''
-            }`,
-          });
-          continue;
+    types: z.record(z.string(), TypeEntry).superRefine(
+      (types, ctx) => {
+        for (const [name, entry] of Object.entries(types)) {
+          // a call's types are normalized (`Loyalty-ID` is loyalty_id): a rule under any other name never applies
+          if (!isIdentifierType(name)) {
+            const normalized = normalizeIdentifierType(name);
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `type "${name}" is not lower snake case (1-40 characters), so no call's identifier would ever match it: types are normalized${
+                isIdentifierType(normalized) ? `; did you mean ${normalized}?` : ''
+              }`,
+            });
+            continue;
+          }
+          const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
+          const custom = typeof entry === 'object' && entry !== null && entry.custom === true;
+          if (builtIn && custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
+          const near = builtIn ? undefined : misspellingOf(name, KNOWN_IDENTIFIER_TYPES);
+          if (near !== undefined && !custom)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `custom type "${name}" looks like a misspelling of the built-in type ${near}. If it is meant, say so with "custom": true in its entry`,
+            });
         }
-        const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
-        if (builtIn && entry.custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
-        const near = builtIn ? undefined : misspellingOf(name, KNOWN_IDENTIFIER_TYPES);
-        if (near !== undefined && !entry.custom)
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `custom type "${name}" looks like a misspelling of the built-in type ${near}. If it is meant, say so with "custom": true in its entry`,
-          });
-      }
-    }),
+      },
+      // the names are checked even when an entry is wrong too: every problem is named at once
+      { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+    ),
     customType: TypeRule,
     blocked: strictFields({
       values: z.array(z.string()),

@@ -31,6 +31,20 @@ describe('identity rules: unknown keys', () => {
     expect(refusal({ ...D, types: { ...D.types, email: { limit: 5, priority: 80, prio: 1 } } }).fields).toEqual(['types.email.prio']);
     expect(refusal({ ...D, comment: 'x' }).message).toContain('comment: unknown field; the fields are version, types, customType, blocked, clusterGuard');
   });
+
+  it('names every problem, not only the unknown key: the other fields are checked as well', () => {
+    const { clusterGuard, ...rest } = D;
+    const e = refusal({ ...rest, clusterguard: { maxCustomers: 20, maxIdentifiers: 200 }, types: { ...D.types, email: { limit: '3', priority: 80 } } });
+    expect(e.fields).toEqual(['clusterguard', 'types.email.limit']);
+    expect(e.message).toContain('clusterguard: unknown field; did you mean clusterGuard?');
+    expect(e.message).toContain('types.email.limit: ');
+    // a misspelt field is checked as the one it misspells (not reported missing besides)
+    expect(refusal({ ...rest, clusterguard: { maxCustomers: 'x', maxIdentifiers: 200 } }).fields).toEqual(['clusterguard', 'clusterGuard.maxCustomers']);
+    // within one entry too, and beside a refused type name
+    const nested = refusal({ ...D, clusterGuard, types: { ...D.types, email: { limit: 0, priority: 80, prio: 1 }, 'Loyalty-ID': { limit: 1, priority: 95 } } });
+    expect(nested.fields).toEqual(expect.arrayContaining(['types.email.prio', 'types.email.limit', 'types.Loyalty-ID']));
+    expect(nested.fields).toHaveLength(3);
+  });
 });
 
 describe('identity rules: type names', () => {
