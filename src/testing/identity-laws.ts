@@ -421,7 +421,8 @@ export const formatLawFailure = (r: LawResult): string =>
         `law "${r.name}" was not exercised: ${r.statement}`,
         `seed ${r.seed} (after ${r.numRuns} histories)`,
         ...(r.problems ?? []).map((p) => `  ${p}`),
-        `  coverage: ${formatCoverage(r)}`,
+        // with no history checked there is no coverage to show
+        ...(r.numRuns > 0 ? [`  coverage: ${formatCoverage(r)}`] : []),
       ].join('\n')
     : [
         `law "${r.name}" failed: ${r.statement}`,

@@ -59,6 +59,7 @@ describe('c360 laws', () => {
     expect(r.out).toMatch(/^FAIL +cluster-guard \(not exercised\)$/m);
     expect(r.out).toMatch(/law "limits" was not exercised: .*\n.*\n +not exercised: \d+ of \d+ histories had no call accepted/);
     expect(r.out).toMatch(/2 of 2 laws fail \(2 not exercised\)/);
+    expect(r.out).not.toMatch(/reached in 0\/0 histories/); // no history was checked: no coverage to show
   });
 
   it('rejects a contradictory rules file with the seed and a counterexample, exit 1; --seed replays the same counterexample', async () => {
