@@ -70,14 +70,19 @@ describe('c360 laws', () => {
     expect(report.ok).toBe(false);
     const [failure] = report.results;
     expect(failure).toMatchObject({ name: 'unique-identifiers', ok: false, seed: expect.any(Number) });
-    // both unique types of the rules are outranked: user ids, and crm ids (sent as context.externalIds)
+    // both unique types of the rules are outranked: user ids, and crm ids (sent as context.externalIds),
+    // from the pools or from the calls that take each limited type past its limit (user_id-law-1)
     expect(failure.problems.join('\n')).toMatch(
-      /carries (user_id "u-\d"|crm_id "crm_id-\d") \(limit 1\) but was recorded on customer .* which does not hold it/,
+      /carries (user_id "(u-\d|user_id-law-\d+)"|crm_id "crm_id-(law-)?\d+") \(limit 1\) but was recorded on customer .* which does not hold it/,
     );
     // the counterexample is the calls themselves, as sent: at least two, one of them with a user or crm id
     expect(failure.counterexample.length).toBeGreaterThanOrEqual(2);
     type Sent = { call: { userId?: string; context?: { externalIds?: { type: string }[] } } };
-    expect(failure.counterexample.some((c: Sent) => c.call.userId !== undefined || c.call.context?.externalIds?.some((x) => x.type === 'crm_id'))).toBe(true);
+    expect(
+      failure.counterexample.some(
+        (c: Sent) => c.call.userId !== undefined || c.call.context?.externalIds?.some((x) => x.type === 'crm_id' || x.type === 'user_id'),
+      ),
+    ).toBe(true);
 
     const again = await laws(['--rules', rules, '--runs', '100', '--law', 'unique-identifiers', '--seed', String(failure.seed)]);
     expect(again.code).toBe(1);
