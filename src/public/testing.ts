@@ -1,5 +1,7 @@
 /**
- * For users' own tests (needs vitest and fast-check, optional peer dependencies of this package):
+ * For users' own tests (needs fast-check, an optional peer dependency of this package; the vitest
+ * suites, identityLawsSuite and the contract suites, need vitest too, another one; the rest imports
+ * and runs without it, checkIdentityLaws from a plain script among them):
  * the fast-check arbitraries for identifiers, Segment calls, histories and clusters; the identity
  * laws, run against a rules file of yours; and the contract suite of every port, for an adapter
  * of yours to prove itself against.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { tryNormalizeIdentifier } from '../domain/identity/identifier.js';
-import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../domain/identity/rules.js';
+import { compileRules, DEFAULT_IDENTITY_RULES, type IdentityRules } from '../domain/identity/rules.js';
 
 // Segment call histories for the identity laws. Identifiers come from small pools (with several
 // spellings that normalize to the same value) so that calls overlap and merges really happen.
@@ -55,7 +55,11 @@ export const BLOCKED: Readonly<Record<IdType, readonly PoolEntry[]>> = {
   device_id: [plain('0000-0000'), plain('n/a')],
 };
 
-export type Ref = { readonly i: number; readonly s: number };
+/**
+ * A pool entry and one of its spellings; or, with `v`, a value of its own beyond the pools (the
+ * pressure histories' anchors and spokes: as many distinct values as a caller's rules need).
+ */
+export type Ref = { readonly i: number; readonly s: number; readonly v?: string | undefined };
 export type Source = 'web' | 'crm';
 export type Purpose = 'marketing' | 'analytics';
 export const PURPOSES: readonly Purpose[] = ['marketing', 'analytics'];
@@ -106,10 +110,11 @@ export type HistoryOptions = {
 };
 
 export const entryOf = (type: IdType, ref: Ref): PoolEntry => {
+  if (ref.v !== undefined) return { value: ref.v, spellings: [ref.v] };
   const pool = POOLS[type];
   return ref.i < pool.length ? pool[ref.i]! : BLOCKED[type][ref.i - pool.length]!;
 };
-export const isBlockedRef = (type: IdType, ref: Ref): boolean => ref.i >= POOLS[type].length;
+export const isBlockedRef = (type: IdType, ref: Ref): boolean => ref.v === undefined && ref.i >= POOLS[type].length;
 const spell = (type: IdType, ref: Ref): string => {
   const e = entryOf(type, ref);
   return e.spellings[ref.s % e.spellings.length]!;
@@ -156,7 +161,10 @@ export const arbExtras = (rules: IdentityRules | undefined): fc.Arbitrary<readon
   const carriers = [...own, 'device_id', 'anonymous_id'];
   const choices: fc.WeightedArbitrary<ExtraId | undefined>[] = [];
   if (own.length > 0) {
-    const values = own.flatMap((type) => [1, 2, 3].map((n) => ({ type, value: `${type}-${n}` })));
+    // enough values of each type to go past its limit (3 at least, so that values overlap and recur)
+    const values = own.flatMap((type) =>
+      Array.from({ length: Math.min(MAX_PRESSURE_VALUES, Math.max(3, (rules.types[type]!.limit ?? 2) + 1)) }, (_, n) => ({ type, value: `${type}-${n + 1}` })),
+    );
     const arb = fc.tuple(fc.constantFrom(...values), fc.boolean()).map(([{ type, value }, padded]) => extraId(type, padded ? ` ${value} ` : value, false));
     choices.push({ arbitrary: arb, weight: 3 });
   }
@@ -475,3 +483,153 @@ export const arbCluster = (options: { readonly tenant?: string } = {}): fc.Arbit
         }),
       ),
     );
+
+// --- pressure: histories that take a caller's rules to their limits and their cluster guard ----
+//
+// Random histories over small pools never reach a limit of 5 emails or a guard of 50 customers, so
+// laws about them would hold without checking anything. A pressure history is a random history
+// with a campaign woven in, sized from the rules under test: for every limited type, one customer
+// (one anchor id) sent one value more than its limit, a few values per call; for the guard, a
+// cluster grown one batch of customers at a time to one more than maxCustomers, and a customer
+// filled to maxIdentifiers then merged with another.
+
+/** The most values of one type a limit campaign sends: a limit up to this less one is reached. */
+export const MAX_PRESSURE_VALUES = 250;
+/** The largest cluster, in customers, a guard campaign builds (two calls per customer). */
+export const MAX_PRESSURE_CUSTOMERS = 150;
+/** The most identifiers a guard campaign gathers on one customer (many per call). */
+export const MAX_PRESSURE_IDENTIFIERS = 2_000;
+/** identifiers per call a campaign packs in context.externalIds (Segment takes 50) */
+const PER_CALL = 40;
+
+/** The k-th value of `type` that no pool uses, as the core normalizes it. */
+export const pressureValue = (type: string, k: number): string =>
+  type === 'email' ? `law${k}@pressure.example` : type === 'phone' ? `+1415555${1000 + (k % 9000)}` : `${type}-law-${k}`;
+
+export type LimitTarget = { readonly type: string; readonly limit: number; readonly windowMs?: number | undefined };
+
+/**
+ * The limited types the histories carry (the pools' and every type the rules list), those a limit
+ * campaign reaches and those beyond it (a limit of MAX_PRESSURE_VALUES or more).
+ */
+export const limitTargets = (rules: IdentityRules): { readonly reachable: readonly LimitTarget[]; readonly beyond: readonly LimitTarget[] } => {
+  const all = [...new Set<string>([...ID_TYPES, ...Object.keys(rules.types)])].flatMap((type): LimitTarget[] => {
+    const { limit, windowMs } = rules.types[type] ?? rules.customType;
+    return limit === null ? [] : [{ type, limit, windowMs }];
+  });
+  return { reachable: all.filter((t) => t.limit < MAX_PRESSURE_VALUES), beyond: all.filter((t) => t.limit >= MAX_PRESSURE_VALUES) };
+};
+
+export type GuardReach = {
+  /** a cluster of maxCustomers + 1 is built (false: too large, or the anonymous_id limit stops the cluster first) */
+  readonly customers: boolean;
+  /** a customer of maxIdentifiers identifiers is built and merged */
+  readonly identifiers: boolean;
+};
+
+export const guardReach = (rules: IdentityRules): GuardReach => {
+  const { maxCustomers, maxIdentifiers } = rules.clusterGuard;
+  const anon = (rules.types.anonymous_id ?? rules.customType).limit;
+  return {
+    // each customer of the cluster brings one anonymous id: the guard is met first while they fit
+    customers: maxCustomers < MAX_PRESSURE_CUSTOMERS && (anon === null || anon >= maxCustomers),
+    identifiers: maxIdentifiers < MAX_PRESSURE_IDENTIFIERS,
+  };
+};
+
+/** a custom type name the rules do not list */
+const freeType = (rules: IdentityRules, name: string): string => (rules.types[name] ? `${name}_${Object.keys(rules.types).length}` : name);
+
+const campaignCall = (tenant: string, anonymousId: string, extra: readonly ExtraId[]): CallSpec => ({
+  tenant,
+  kind: 'identify',
+  anonymousId: { i: 0, s: 0, v: anonymousId },
+  source: 'web',
+  traits: {},
+  extra: extra.length > 0 ? extra : undefined,
+  messageId: 'campaign',
+  seq: 0,
+});
+
+/** `n` values of `type` that normalize and that the rules do not block (fewer if too few do). */
+const usableValues = (rules: IdentityRules, type: string, n: number): ExtraId[] => {
+  const compiled = compileRules(rules);
+  const out: ExtraId[] = [];
+  for (let k = 0; out.length < n && k < n + 50; k++) {
+    const x = extraId(type, pressureValue(type, k), false);
+    if (x && !compiled.isBlocked(x)) out.push(x);
+  }
+  return out;
+};
+
+/** Cuts `items` into calls of `sizes[0]`, `sizes[1]`, ... items (the last size repeats). */
+const chunks = <T>(items: readonly T[], sizes: readonly number[]): T[][] => {
+  const out: T[][] = [];
+  for (let at = 0, k = 0; at < items.length; k++) {
+    const size = Math.max(1, sizes[Math.min(k, sizes.length - 1)] ?? 1);
+    out.push(items.slice(at, at + size));
+    at += size;
+  }
+  return out;
+};
+
+/** Every reachable limited type sent, to one customer each, one value more than its limit. */
+export const arbLimitCampaign = (rules: IdentityRules, tenant: string = TENANTS[0]): fc.Arbitrary<CallSpec[]> => {
+  const targets = limitTargets(rules).reachable;
+  if (targets.length === 0) return fc.constant([]);
+  // not shrunk: a smaller campaign reaches less, and every try would replay it whole
+  const sizes = fc.noShrink(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 8 }));
+  return fc.tuple(...targets.map(() => sizes)).map((perTarget) =>
+    targets.flatMap((t, j) => {
+      const anchor = `law-anchor-${t.type}`;
+      // never more values in one call than the limit: a call that breaks a limit alone contradicts itself, not the rules
+      const sizes = perTarget[j]!.map((n) => Math.min(n, t.limit));
+      return chunks(usableValues(rules, t.type, t.limit + 1), sizes).map((values) => campaignCall(tenant, anchor, values));
+    }),
+  );
+};
+
+/**
+ * A cluster grown past the guard: maxCustomers + 1 customers (each made by a call of its own, then
+ * merged into a hub a batch at a time), and a customer of maxIdentifiers identifiers merged with
+ * another. Only the parts guardReach says are reachable.
+ */
+export const arbGuardCampaign = (rules: IdentityRules, tenant: string = TENANTS[0]): fc.Arbitrary<CallSpec[]> => {
+  const reach = guardReach(rules);
+  const { maxCustomers, maxIdentifiers } = rules.clusterGuard;
+  const hub = extraId(freeType(rules, 'law_hub_id'), 'hub', false)!;
+  const spokeOf = (k: number) => `law-spoke-${k}`;
+  return fc.noShrink(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 8 })).map((sizes) => {
+    const calls: CallSpec[] = [];
+    if (reach.customers) {
+      const spokes = Array.from({ length: maxCustomers + 1 }, (_, k) => k);
+      calls.push(...spokes.map((k) => campaignCall(tenant, spokeOf(k), [])));
+      for (const batch of chunks(spokes, sizes)) {
+        const others = batch.slice(1).flatMap((k) => extraId('anonymous_id', spokeOf(k), false) ?? []);
+        calls.push(campaignCall(tenant, spokeOf(batch[0]!), [hub, ...others]));
+      }
+    }
+    if (reach.identifiers) {
+      // one identifier per custom type of its own: no type's limit stops the filling
+      const fills = Array.from({ length: Math.max(0, maxIdentifiers - 1) }, (_, k) => extraId(`law_fill_${k}`, 'f', false)!);
+      calls.push(campaignCall(tenant, 'law-full', []));
+      for (const part of chunks(fills, [PER_CALL])) calls.push(campaignCall(tenant, 'law-full', part));
+      calls.push(campaignCall(tenant, 'law-other', []));
+      calls.push(campaignCall(tenant, 'law-other', [extraId('anonymous_id', 'law-full', false)!]));
+    }
+    return calls;
+  });
+};
+
+/**
+ * A random history (arbHistory) with `campaign`'s calls woven in, in order, renumbered: each call's
+ * seq is its place, and every call that has a messageId gets one of its own.
+ */
+export const arbWoven = (random: fc.Arbitrary<CallSpec[]>, campaign: fc.Arbitrary<CallSpec[]>, maxCalls = 25): fc.Arbitrary<CallSpec[]> =>
+  fc.tuple(random, campaign, fc.array(fc.nat({ max: 1000 }), { minLength: maxCalls, maxLength: maxCalls })).map(([calls, woven, keys]) => {
+    const placed = [
+      ...woven.map((c, k) => ({ c, at: k, k })),
+      ...calls.map((c, k) => ({ c, at: ((keys[k % keys.length] ?? 0) / 1000) * woven.length, k: woven.length + k })),
+    ].sort((a, b) => a.at - b.at || a.k - b.k);
+    return placed.map(({ c }, seq): CallSpec => ({ ...c, seq, messageId: c.messageId === undefined ? undefined : `m-${seq}` }));
+  });

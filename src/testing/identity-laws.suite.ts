@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from './vitest.js';
 import { checkIdentityLaws, formatLawFailure, IDENTITY_LAWS, type LawsOptions } from './identity-laws.js';
 
 /**

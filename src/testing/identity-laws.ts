@@ -5,7 +5,25 @@ import type { CustomerState } from '../domain/customer/customer.state.js';
 import { compileRules, type CompiledRules, type IdentityRules } from '../domain/identity/rules.js';
 import { createPorts, parseIdentityRules } from '../public/embed.js';
 import { memoryStores } from '../public/memory.js';
-import { arbHistory, ID_TYPES, identifiersOf, NOW, observedAtOf, TENANTS, toSegment, type CallSpec } from './arbitraries.js';
+import {
+  arbGuardCampaign,
+  arbHistory,
+  arbLimitCampaign,
+  arbWoven,
+  guardReach,
+  ID_TYPES,
+  identifiersOf,
+  limitTargets,
+  MAX_PRESSURE_CUSTOMERS,
+  MAX_PRESSURE_IDENTIFIERS,
+  MAX_PRESSURE_VALUES,
+  NOW,
+  observedAtOf,
+  TENANTS,
+  toSegment,
+  type CallSpec,
+  type LimitTarget,
+} from './arbitraries.js';
 
 // The identity laws over a rules file of the caller's: generated Segment call histories go through
 // a real core (in memory) under those rules, and after every call the outcome is checked against
@@ -134,38 +152,86 @@ const logLength = async (world: World): Promise<number> => {
   return n;
 };
 
-/** The problems one history shows under one law (none: the law held). */
-const problemsOf = async (law: IdentityLawName, rules: IdentityRules, history: readonly CallSpec[]): Promise<string[]> => {
+/** What one history showed: the problems, and what it reached (coverage keys, see `needs`). */
+type Run = { readonly problems: string[]; readonly accepted: number; readonly reached: Set<string> };
+
+/**
+ * What a call would do to the customers it reaches, worked out from their states before it: which
+ * limits it takes a customer past (a type's count over its limit, and over what each customer held
+ * already) and which dimensions of the guard a merge of them would pass. Whatever the core then
+ * decides, the law had something to check.
+ */
+const pressureOf = (world: World, known: ReadonlyMap<string, CustomerState>, call: CallSpec, targets: readonly LimitTarget[], reached: Set<string>) => {
+  const { rules, keyOf } = world;
+  const at = observedAtOf(call);
+  const incoming = new Map(
+    identifiersOf(call)
+      .filter((i) => !rules.isBlocked(i))
+      .map((i) => [keyOf(call.tenant, i.type, i.value), i.type] as const),
+  );
+  const owners = [...known.entries()]
+    .filter(([k, s]) => k.startsWith(`${call.tenant}/`) && [...incoming.keys()].some((key) => s.identifiers.has(key)))
+    .map(([, s]) => s);
+  for (const t of targets) {
+    const held = new Set<string>();
+    for (const s of owners)
+      for (const [k, i] of s.identifiers) if (i.type === t.type && (t.windowMs === undefined || i.observedAt >= at - t.windowMs)) held.add(k);
+    for (const [k, type] of incoming) if (type === t.type) held.add(k);
+    const before = Math.max(0, ...owners.map((s) => count(s, t.type, at, t.windowMs)));
+    if (held.size > t.limit && held.size > before) reached.add(`limit:${t.type}`);
+  }
+  if (owners.length > 1) {
+    const { maxCustomers, maxIdentifiers } = rules.source.clusterGuard;
+    const keys = new Set(incoming.keys());
+    for (const s of owners) for (const k of s.identifiers.keys()) keys.add(k);
+    if (owners.reduce((n, s) => n + 1 + s.members.length, 0) > maxCustomers) reached.add('guard:customers');
+    if (keys.size > maxIdentifiers) reached.add('guard:identifiers');
+  }
+};
+
+/** The problems one history shows under one law (none: the law held), and what it exercised. */
+const problemsOf = async (law: IdentityLawName, rules: IdentityRules, history: readonly CallSpec[]): Promise<Run> => {
   const world = newWorld(rules);
   const problems: string[] = [];
+  const reached = new Set<string>();
+  let accepted = 0;
   if (law === 'idempotence') {
     const first = [];
     for (const c of history) first.push(await ingest(world, c));
     const events = await logLength(world);
     for (const [k, c] of history.entries()) {
-      if (c.messageId === undefined || first[k]!.status !== 'accepted') continue;
+      if (first[k]!.status !== 'accepted') continue;
+      accepted++;
+      if (c.messageId === undefined) continue;
+      reached.add('again');
       const again = await ingest(world, c);
       if (again.status !== 'duplicate') problems.push(`call ${c.seq} ingested again answered ${again.status}, not duplicate`);
     }
     const after = await logLength(world);
     if (after !== events) problems.push(`ingesting calls again added ${after - events} events to the log`);
-    return problems;
+    return { problems, accepted, reached };
   }
   const check = CHECKS[law].check;
+  const targets = limitTargets(rules).reachable;
   const known = new Map<string, CustomerState>();
   for (const call of history) {
+    pressureOf(world, known, call, targets, reached);
     const outcome = await ingest(world, call);
     if (outcome.status !== 'accepted') {
       problems.push(...check(world, { call, outcome, before: [] }));
       continue;
     }
+    accepted++;
+    const ids = identifiersOf(call);
+    if (ids.some((i) => world.rules.isBlocked(i))) reached.add('blocked');
+    if (ids.some((i) => !world.rules.isBlocked(i) && isUnique(world.rules, i.type))) reached.add('unique');
     const before = [outcome.customerId, ...outcome.merged].flatMap((id) => known.get(`${call.tenant}/${id}`) ?? []);
     const after = await world.core.repo.load(call.tenant, outcome.customerId);
     problems.push(...check(world, { call, outcome, before, after }));
     for (const id of outcome.merged) known.delete(`${call.tenant}/${id}`);
     known.set(`${call.tenant}/${after.id}`, after);
   }
-  return problems;
+  return { problems, accepted, reached };
 };
 
 class LawViolated extends Error {
@@ -174,24 +240,96 @@ class LawViolated extends Error {
   }
 }
 
+/** What a law must have met in at least one history to have checked anything, or why it has nothing to check. */
+type Need = { readonly key: string; readonly label: string } | { readonly unreachable: string };
+
+const needs = (law: IdentityLawName, rules: IdentityRules): { readonly needs: readonly Need[]; readonly inapplicable?: string | undefined } => {
+  const compiled = compileRules(rules);
+  switch (law) {
+    case 'limits': {
+      const { reachable, beyond } = limitTargets(rules);
+      if (reachable.length + beyond.length === 0) return { needs: [], inapplicable: 'the rules limit no type' };
+      return {
+        needs: [
+          ...reachable.map((t) => ({ key: `limit:${t.type}`, label: `${t.type} limit ${t.limit}` })),
+          ...beyond.map((t) => ({ unreachable: `${t.type} limit ${t.limit} (the histories bring at most ${MAX_PRESSURE_VALUES - 1} values per type)` })),
+        ],
+      };
+    }
+    case 'cluster-guard': {
+      const reach = guardReach(rules);
+      const { maxCustomers, maxIdentifiers } = rules.clusterGuard;
+      return {
+        needs: [
+          reach.customers
+            ? { key: 'guard:customers', label: `maxCustomers ${maxCustomers}` }
+            : {
+                unreachable: `maxCustomers ${maxCustomers} (the histories build clusters of at most ${MAX_PRESSURE_CUSTOMERS} customers, one anonymous id each: the anonymous_id limit must allow ${maxCustomers})`,
+              },
+          reach.identifiers
+            ? { key: 'guard:identifiers', label: `maxIdentifiers ${maxIdentifiers}` }
+            : { unreachable: `maxIdentifiers ${maxIdentifiers} (the histories gather at most ${MAX_PRESSURE_IDENTIFIERS} identifiers)` },
+        ],
+      };
+    }
+    case 'blocked':
+      return rules.blocked.values.some((v) => v.trim() !== '') || rules.blocked.patterns.length > 0
+        ? { needs: [{ key: 'blocked', label: 'an accepted call carrying a blocked value' }] }
+        : { needs: [], inapplicable: 'the rules block no value' };
+    case 'unique-identifiers': {
+      const unique = [...new Set<string>([...ID_TYPES, ...Object.keys(rules.types)])].filter((t) => isUnique(compiled, t));
+      return unique.length > 0
+        ? { needs: [{ key: 'unique', label: `an accepted call carrying a unique identifier (${unique.join(', ')})` }] }
+        : { needs: [], inapplicable: 'no type has limit 1 without a window' };
+    }
+    case 'idempotence':
+      return { needs: [{ key: 'again', label: 'an accepted call ingested again' }] };
+  }
+};
+
+/** the histories a law is checked on: random ones, and random ones carrying a campaign that takes the rules to their bounds */
+const historiesFor = (law: IdentityLawName, rules: IdentityRules, maxCalls: number): fc.Arbitrary<CallSpec[]> => {
+  const random = arbHistory({ tenants: TENANTS, blocked: true, maxCalls, rules });
+  const limit = arbWoven(random, arbLimitCampaign(rules), maxCalls);
+  const guard = arbWoven(random, arbGuardCampaign(rules), maxCalls);
+  if (law === 'limits') return fc.oneof(random, limit);
+  if (law === 'cluster-guard') return fc.oneof(random, guard);
+  return fc.oneof({ arbitrary: random, weight: 2 }, { arbitrary: limit, weight: 1 }, { arbitrary: guard, weight: 1 });
+};
+
 export type LawsOptions = {
-  /** histories per law; default 100 */
+  /** histories per law that checked something (at least one call accepted); default 100 */
   readonly numRuns?: number | undefined;
   /** fast-check's seed: the same seed replays the same histories; default random */
   readonly seed?: number | undefined;
   /** only these laws; default all */
   readonly laws?: readonly IdentityLawName[] | undefined;
-  /** the longest history generated; default 25 calls */
+  /** the longest random history; default 25 calls (the calls that take the rules to their limits and guard come on top) */
   readonly maxCalls?: number | undefined;
 };
 
+/** How often the histories met what a law checks: `what` in `histories` of `of` histories. */
+export type LawCoverage = { readonly what: string; readonly histories: number; readonly of: number };
+
 export type LawResult = IdentityLaw & {
+  /** the law held and checked what it is about (`exercised`) */
   readonly ok: boolean;
+  /**
+   * whether the histories met every condition the law is about (each limited type over its limit,
+   * the guard, a blocked value, ...) at least once; false: the law held only because nothing was
+   * checked, and `problems` says what was never met. True when the law has nothing to check (`inapplicable`).
+   */
+  readonly exercised: boolean;
+  /** why the law has nothing to check under these rules (no type limited, no value blocked, ...) */
+  readonly inapplicable?: string | undefined;
+  readonly coverage: readonly LawCoverage[];
+  /** what the histories cannot reach under these rules (a limit beyond what they bring): not checked */
+  readonly unreachable?: readonly string[] | undefined;
   readonly numRuns: number;
   readonly seed: number;
   /** on failure: fast-check's replay path (with the seed: `{ seed, path }`) */
   readonly path?: string | undefined;
-  /** on failure: what went wrong in the shrunk history */
+  /** on failure: what went wrong in the shrunk history, or what the law never met */
   readonly problems?: readonly string[] | undefined;
   /** on failure: the shrunk history, as the Segment calls sent (tenant and source beside each) */
   readonly counterexample?: readonly { readonly tenant: string; readonly source: string; readonly call: Record<string, unknown> }[] | undefined;
@@ -200,6 +338,8 @@ export type LawResult = IdentityLaw & {
 /**
  * Runs the identity laws against `rules` (a parsed rules file: it is checked against the schema
  * first) and reports each law's outcome, with the seed and the shrunk counterexample of a failure.
+ * The histories are sized from the rules (enough values to pass each limit, clusters grown past the
+ * guard); a law whose condition no history met fails as not exercised, naming what was not reached.
  */
 export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {}): Promise<LawResult[]> => {
   const parsed = parseIdentityRules(rules);
@@ -208,21 +348,54 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
   const wanted = options.laws ?? IDENTITY_LAWS.map((l) => l.name);
   const results: LawResult[] = [];
   for (const law of IDENTITY_LAWS.filter((l) => wanted.includes(l.name))) {
-    // histories from the pools and from the rules themselves: their own types, blocked values and patterns
-    const property = fc.asyncProperty(arbHistory({ tenants: TENANTS, blocked: true, maxCalls: options.maxCalls ?? 25, rules: parsed }), async (history) => {
-      const problems = await problemsOf(law.name, parsed, history);
-      if (problems.length > 0) throw new LawViolated(problems);
+    const { needs: need, inapplicable } = needs(law.name, parsed);
+    const tally = new Map<string, number>();
+    let checked = 0;
+    const property = fc.asyncProperty(historiesFor(law.name, parsed, options.maxCalls ?? 25), async (history) => {
+      const run = await problemsOf(law.name, parsed, history);
+      if (run.problems.length > 0) throw new LawViolated(run.problems);
+      // a history whose every call was refused checks nothing: another is drawn in its place
+      fc.pre(run.accepted > 0);
+      checked++;
+      for (const k of run.reached) tally.set(k, (tally.get(k) ?? 0) + 1);
     });
-    const details = await fc.check(property, { numRuns, seed });
+    // one skip per run at most: rules that refuse every call end the law soon, as not exercised
+    const details = await fc.check(property, { numRuns, seed, maxSkipsPerRun: 1 });
+    const coverage = need.flatMap((n) => ('key' in n ? [{ what: n.label, histories: tally.get(n.key) ?? 0, of: checked }] : []));
+    const unreachable = need.flatMap((n) => ('unreachable' in n ? [n.unreachable] : []));
+    const base = { ...law, coverage, unreachable: unreachable.length > 0 ? unreachable : undefined, inapplicable, seed };
+    if (details.failed && details.counterexample === null) {
+      // fast-check gave up: too many histories had no accepted call
+      results.push({
+        ...base,
+        ok: false,
+        exercised: false,
+        numRuns: checked,
+        problems: [
+          `not exercised: ${details.numSkips} of ${details.numSkips + checked} histories had no call accepted (every call quarantined: do the rules block every value?)`,
+        ],
+      });
+      continue;
+    }
     if (!details.failed) {
-      results.push({ ...law, ok: true, numRuns: details.numRuns, seed });
+      const missed = coverage.filter((c) => c.histories === 0).map((c) => `not exercised: ${c.what} was reached in none of the ${checked} histories`);
+      const nothing = need.length > 0 && coverage.length === 0 ? [`not exercised: nothing the histories can reach (${unreachable.join('; ')})`] : [];
+      const problems = [...missed, ...nothing];
+      results.push({
+        ...base,
+        ok: problems.length === 0,
+        exercised: problems.length === 0,
+        numRuns: details.numRuns,
+        problems: problems.length > 0 ? problems : undefined,
+      });
       continue;
     }
     const history = details.counterexample?.[0] ?? [];
     const error = details.errorInstance;
     results.push({
-      ...law,
+      ...base,
       ok: false,
+      exercised: true,
       numRuns: details.numRuns,
       seed: details.seed,
       path: details.counterexamplePath ?? undefined,
@@ -233,12 +406,28 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
   return results;
 };
 
+/** How often a law's conditions were met, as one line: `email limit 5 reached in 48/100 histories, ...`. */
+export const formatCoverage = (r: LawResult): string =>
+  [
+    ...(r.inapplicable ? [`nothing to check: ${r.inapplicable}`] : []),
+    ...r.coverage.map((c) => `${c.what} reached in ${c.histories}/${c.of} histories`),
+    ...(r.unreachable ?? []).map((u) => `not checked: ${u}`),
+  ].join(', ');
+
 /** A failed law as text: the law, the seed and path to replay it, what went wrong, and the calls. */
 export const formatLawFailure = (r: LawResult): string =>
-  [
-    `law "${r.name}" failed: ${r.statement}`,
-    `seed ${r.seed}${r.path ? `, path ${r.path}` : ''} (after ${r.numRuns} histories)`,
-    ...(r.problems ?? []).map((p) => `  ${p}`),
-    'counterexample (the calls, in order):',
-    ...(r.counterexample ?? []).map((c, k) => `  ${k}. [${c.tenant}, ${c.source}] ${JSON.stringify(c.call)}`),
-  ].join('\n');
+  !r.exercised
+    ? [
+        `law "${r.name}" was not exercised: ${r.statement}`,
+        `seed ${r.seed} (after ${r.numRuns} histories)`,
+        ...(r.problems ?? []).map((p) => `  ${p}`),
+        // with no history checked there is no coverage to show
+        ...(r.numRuns > 0 ? [`  coverage: ${formatCoverage(r)}`] : []),
+      ].join('\n')
+    : [
+        `law "${r.name}" failed: ${r.statement}`,
+        `seed ${r.seed}${r.path ? `, path ${r.path}` : ''} (after ${r.numRuns} histories)`,
+        ...(r.problems ?? []).map((p) => `  ${p}`),
+        'counterexample (the calls, in order):',
+        ...(r.counterexample ?? []).map((c, k) => `  ${k}. [${c.tenant}, ${c.source}] ${JSON.stringify(c.call)}`),
+      ].join('\n');

@@ -46,6 +46,20 @@ describe('c360 laws', () => {
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/every law holds/);
     for (const law of ['limits', 'blocked', 'cluster-guard', 'unique-identifiers', 'idempotence']) expect(r.out).toMatch(new RegExp(`^ok +${law}:`, 'm'));
+    // how often each law met what it is about, printed under it
+    expect(r.out).toMatch(/email limit 2 reached in [1-9]\d*\/40 histories, phone limit 5 reached in [1-9]\d*\/40 histories/);
+    expect(r.out).toMatch(/maxCustomers 50 reached in [1-9]\d*\/40 histories, maxIdentifiers 200 reached in [1-9]\d*\/40 histories/);
+  });
+
+  it('fails rules that block every value as not exercised (exit 1): no call is accepted, nothing is checked', async () => {
+    const rules = await file('block-all.json', { ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['^.*$'] } });
+    const r = await laws(['--rules', rules, '--runs', '10', '--law', 'limits', 'cluster-guard']);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toMatch(/^FAIL +limits \(not exercised\)$/m);
+    expect(r.out).toMatch(/^FAIL +cluster-guard \(not exercised\)$/m);
+    expect(r.out).toMatch(/law "limits" was not exercised: .*\n.*\n +not exercised: \d+ of \d+ histories had no call accepted/);
+    expect(r.out).toMatch(/2 of 2 laws fail \(2 not exercised\)/);
+    expect(r.out).not.toMatch(/reached in 0\/0 histories/); // no history was checked: no coverage to show
   });
 
   it('rejects a contradictory rules file with the seed and a counterexample, exit 1; --seed replays the same counterexample', async () => {
@@ -56,14 +70,19 @@ describe('c360 laws', () => {
     expect(report.ok).toBe(false);
     const [failure] = report.results;
     expect(failure).toMatchObject({ name: 'unique-identifiers', ok: false, seed: expect.any(Number) });
-    // both unique types of the rules are outranked: user ids, and crm ids (sent as context.externalIds)
+    // both unique types of the rules are outranked: user ids, and crm ids (sent as context.externalIds),
+    // from the pools or from the calls that take each limited type past its limit (user_id-law-1)
     expect(failure.problems.join('\n')).toMatch(
-      /carries (user_id "u-\d"|crm_id "crm_id-\d") \(limit 1\) but was recorded on customer .* which does not hold it/,
+      /carries (user_id "(u-\d|user_id-law-\d+)"|crm_id "crm_id-(law-)?\d+") \(limit 1\) but was recorded on customer .* which does not hold it/,
     );
     // the counterexample is the calls themselves, as sent: at least two, one of them with a user or crm id
     expect(failure.counterexample.length).toBeGreaterThanOrEqual(2);
     type Sent = { call: { userId?: string; context?: { externalIds?: { type: string }[] } } };
-    expect(failure.counterexample.some((c: Sent) => c.call.userId !== undefined || c.call.context?.externalIds?.some((x) => x.type === 'crm_id'))).toBe(true);
+    expect(
+      failure.counterexample.some(
+        (c: Sent) => c.call.userId !== undefined || c.call.context?.externalIds?.some((x) => x.type === 'crm_id' || x.type === 'user_id'),
+      ),
+    ).toBe(true);
 
     const again = await laws(['--rules', rules, '--runs', '100', '--law', 'unique-identifiers', '--seed', String(failure.seed)]);
     expect(again.code).toBe(1);

@@ -57,7 +57,7 @@ const loadLaws = async () => {
 const laws = async (ctx: CommandContext, flags: LawsFlags): Promise<number> => {
   const { out } = ctx;
   const rules = await loadRules(flags.rules);
-  const { checkIdentityLaws, formatLawFailure, IDENTITY_LAWS } = await loadLaws();
+  const { checkIdentityLaws, formatCoverage, formatLawFailure, IDENTITY_LAWS } = await loadLaws();
   const known = IDENTITY_LAWS.map((l) => l.name);
   const unknown = (flags.law ?? []).filter((l) => !(known as string[]).includes(l));
   if (unknown.length > 0) throw usageError(`--law: unknown ${unknown.join(', ')} (laws: ${known.join(', ')})`);
@@ -70,8 +70,17 @@ const laws = async (ctx: CommandContext, flags: LawsFlags): Promise<number> => {
   }
   const failed = results.filter((r) => !r.ok);
   out.result({ rules: flags.rules, ok: failed.length === 0, results });
-  for (const r of results) out.line(r.ok ? `ok    ${r.name}: ${r.statement} (${r.numRuns} histories, seed ${r.seed})` : `FAIL  ${r.name}`);
+  for (const r of results) {
+    out.line(r.ok ? `ok    ${r.name}: ${r.statement} (${r.numRuns} histories, seed ${r.seed})` : `FAIL  ${r.name}${r.exercised ? '' : ' (not exercised)'}`);
+    // how often the histories met what the law is about: a law met in none of them checked nothing
+    if (r.ok) out.line(`      ${formatCoverage(r)}`);
+  }
   for (const r of failed) out.line(`\n${formatLawFailure(r)}`);
-  out.line(failed.length === 0 ? `\n${flags.rules}: every law holds` : `\n${flags.rules}: ${failed.length} of ${results.length} laws fail`);
+  const unexercised = failed.filter((r) => !r.exercised).length;
+  out.line(
+    failed.length === 0
+      ? `\n${flags.rules}: every law holds`
+      : `\n${flags.rules}: ${failed.length} of ${results.length} laws fail${unexercised > 0 ? ` (${unexercised} not exercised)` : ''}`,
+  );
   return failed.length === 0 ? EXIT.ok : EXIT.failure;
 };

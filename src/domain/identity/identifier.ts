@@ -9,6 +9,8 @@ export type KnownIdentifierType = (typeof KNOWN_IDENTIFIER_TYPES)[number];
 /** Known types plus custom ones (Segment context.externalIds types), always lower snake case. */
 const IDENTIFIER_TYPE = /^[a-z][a-z0-9_]{0,39}$/;
 export const IdentifierType = z.string().regex(IDENTIFIER_TYPE, 'identifier type must be lower snake case, 1-40 characters');
+/** Whether `type` is a type name as calls' types are normalized to (lower snake case, 1-40 characters). */
+export const isIdentifierType = (type: string): boolean => IDENTIFIER_TYPE.test(type);
 export type IdentifierType = string;
 
 /** An identifier after normalization; `value` is personal data and is only ever stored encrypted. */

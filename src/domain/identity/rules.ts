@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { misspellingOf, strictFields } from '../shared/names.js';
-import { KNOWN_IDENTIFIER_TYPES, MAX_VALUE_LENGTH, type Identifier } from './identifier.js';
+import { isIdentifierType, KNOWN_IDENTIFIER_TYPES, MAX_VALUE_LENGTH, normalizeIdentifierType, type Identifier } from './identifier.js';
 import { MAX_PATTERNS, unsafePatternReason } from './pattern-safety.js';
 
 // Every object of a rules document is strict: a key it does not take (`clusterguard` for
-// `clusterGuard`) is refused by name, never ignored. Identifier types may be custom by design, but a
+// `clusterGuard`) is refused by name, never ignored. A type is named as calls' types are normalized
+// (lower snake case: `Loyalty-ID` is refused, naming loyalty_id). Identifier types may be custom by design, but a
 // custom type that is a near-certain slip for a built-in one (`emial`, `userid`) is refused unless
 // its entry says `"custom": true`. Blocked-value patterns that could backtrack without bound are
 // refused (pattern-safety.ts). Built on first parse, not at import (a Lambda's cold start builds no
@@ -25,19 +26,36 @@ const rulesSchema = () => {
   /** Identity rules are data: per tenant and versioned. */
   const IdentityRules = strictFields({
     version: z.number().int().positive(),
-    types: z.record(z.string(), TypeEntry).superRefine((types, ctx) => {
-      for (const [name, entry] of Object.entries(types)) {
-        const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
-        if (builtIn && entry.custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
-        const near = builtIn ? undefined : misspellingOf(name, KNOWN_IDENTIFIER_TYPES);
-        if (near !== undefined && !entry.custom)
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `custom type "${name}" looks like a misspelling of the built-in type ${near}. If it is meant, say so with "custom": true in its entry`,
-          });
-      }
-    }),
+    types: z.record(z.string(), TypeEntry).superRefine(
+      (types, ctx) => {
+        for (const [name, entry] of Object.entries(types)) {
+          // a call's types are normalized (`Loyalty-ID` is loyalty_id): a rule under any other name never applies
+          if (!isIdentifierType(name)) {
+            const normalized = normalizeIdentifierType(name);
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `type "${name}" is not lower snake case (1-40 characters), so no call's identifier would ever match it: types are normalized${
+                isIdentifierType(normalized) ? `; did you mean ${normalized}?` : ''
+              }`,
+            });
+            continue;
+          }
+          const builtIn = (KNOWN_IDENTIFIER_TYPES as readonly string[]).includes(name);
+          const custom = typeof entry === 'object' && entry !== null && entry.custom === true;
+          if (builtIn && custom) ctx.addIssue({ code: 'custom', path: [name, 'custom'], message: `${name} is a built-in type, not a custom one` });
+          const near = builtIn ? undefined : misspellingOf(name, KNOWN_IDENTIFIER_TYPES);
+          if (near !== undefined && !custom)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `custom type "${name}" looks like a misspelling of the built-in type ${near}. If it is meant, say so with "custom": true in its entry`,
+            });
+        }
+      },
+      // the names are checked even when an entry is wrong too: every problem is named at once
+      { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+    ),
     customType: TypeRule,
     blocked: strictFields({
       values: z.array(z.string()),

@@ -68,14 +68,33 @@ const unknownFieldMessage = (name: string, known: readonly string[]): string => 
  * the strict object reports only what else is wrong.
  */
 export const refuseUnknownFields =
-  (known: readonly string[]) =>
+  (known: readonly string[], options: { readonly checkTheRest?: boolean } = {}) =>
   (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
     const unknown = Object.keys(value).filter((k) => !known.includes(k));
     if (unknown.length === 0) return value;
-    for (const k of unknown) ctx.addIssue({ code: 'custom', path: [k], message: unknownFieldMessage(k, known) });
-    return Object.fromEntries(Object.entries(value).filter(([k]) => known.includes(k)));
+    for (const k of unknown)
+      ctx.addIssue(
+        // zod stops at the preprocess step on any issue but an unrecognized key: said as one, the
+        // object's other fields are checked too and every problem is named at once
+        options.checkTheRest
+          ? { code: 'unrecognized_keys', keys: [k], path: [k], message: unknownFieldMessage(k, known) }
+          : { code: 'custom', path: [k], message: unknownFieldMessage(k, known) },
+      );
+    const rest = Object.fromEntries(Object.entries(value).filter(([k]) => known.includes(k)));
+    if (options.checkTheRest)
+      // a misspelt field is checked as the field it misspells when that one is missing: its own
+      // problems are named, and the field is not reported missing besides
+      for (const k of unknown) {
+        const meant = closestName(k, known);
+        if (meant !== undefined && !(meant in rest)) rest[meant] = (value as Record<string, unknown>)[k];
+      }
+    return rest;
   };
 
-/** An object schema that refuses fields it does not name, each by name (see refuseUnknownFields). */
-export const strictFields = <S extends z.ZodRawShape>(shape: S) => z.preprocess(refuseUnknownFields(Object.keys(shape)), z.strictObject(shape));
+/**
+ * An object schema that refuses fields it does not name, each by name (see refuseUnknownFields),
+ * and checks the fields it does name all the same: a document's every problem is named at once.
+ */
+export const strictFields = <S extends z.ZodRawShape>(shape: S) =>
+  z.preprocess(refuseUnknownFields(Object.keys(shape), { checkTheRest: true }), z.strictObject(shape));

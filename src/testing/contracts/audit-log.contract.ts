@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { AuditEntry, AuditLog } from '../../application/ports/audit.port.js';
 import { UuidV7Generator } from '../../adapters/crypto/uuid-v7.id-generator.js';
 import { drain, entriesPage } from '../paging.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '../vitest.js';
 import type { Checkpoints, ShardCheckpoint } from '../../adapters/dynamodb/dynamodb.stream-checkpoints.js';
 
 // What every shard Checkpoints store promises to its callers (src/adapters/streaming/shard-poller.ts,

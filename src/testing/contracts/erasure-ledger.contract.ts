@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '../vitest.js';
 import type { ErasureLedger, ErasureReceipt } from '../../application/ports/erasure-ledger.port.js';
 import { entriesPage, pagesOf } from '../paging.js';
 

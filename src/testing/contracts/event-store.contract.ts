@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { Commit, CommitResult, EventStore, StoredEvent } from '../../application/ports/event-store.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { append, claimKey, registered, storedEvent } from '../builders.js';

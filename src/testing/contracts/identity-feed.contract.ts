@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '../vitest.js';
 import type { IdentityChange, IdentityFeed } from '../../application/ports/identity-feed.port.js';
 
 // What every IdentityFeed promises (src/application/ports/identity-feed.port.ts): merges, unmerges

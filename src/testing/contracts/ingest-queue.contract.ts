@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '../vitest.js';
 import { recordBytes, type IngestQueue, type QueueRecord, type QueueResult } from '../../application/ports/ingest-queue.port.js';
 
 // What every IngestQueue promises (src/application/ports/ingest-queue.port.ts) to the async intake

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { Cipher, KeyStore } from '../../application/ports/keys.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 

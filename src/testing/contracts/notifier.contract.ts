@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '../vitest.js';
 import type { Notification, Notifier } from '../../application/ports/notifier.port.js';
 
 // What every Notifier promises (src/application/ports/notifier.port.ts): a notification is the

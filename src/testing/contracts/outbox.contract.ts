@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { Outbox, OutboxEntry } from '../../application/ports/outbox.port.js';
 
 // The outbox port: one suite, every adapter runs it. `due` spans tenants, so each adapter gets a

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { Quarantine, QuarantineEntry } from '../../application/ports/quarantine.port.js';
 import { UuidV7Generator } from '../../adapters/crypto/uuid-v7.id-generator.js';
 import { quarantineEntry } from '../builders.js';

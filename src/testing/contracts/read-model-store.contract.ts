@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import { matchBookNamespace, stampOf, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { pointerDoc, viewDoc } from '../builders.js';
 import { listAllViews } from '../paging.js';

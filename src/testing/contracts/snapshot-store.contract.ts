@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '../vitest.js';
 import type { SnapshotStore } from '../../application/ports/snapshot.port.js';
 
 // What every SnapshotStore promises. Loaders race to save snapshots, so the one rule that matters

@@ -31,6 +31,47 @@ describe('identity rules: unknown keys', () => {
     expect(refusal({ ...D, types: { ...D.types, email: { limit: 5, priority: 80, prio: 1 } } }).fields).toEqual(['types.email.prio']);
     expect(refusal({ ...D, comment: 'x' }).message).toContain('comment: unknown field; the fields are version, types, customType, blocked, clusterGuard');
   });
+
+  it('names every problem, not only the unknown key: the other fields are checked as well', () => {
+    const { clusterGuard, ...rest } = D;
+    const e = refusal({ ...rest, clusterguard: { maxCustomers: 20, maxIdentifiers: 200 }, types: { ...D.types, email: { limit: '3', priority: 80 } } });
+    expect(e.fields).toEqual(['clusterguard', 'types.email.limit']);
+    expect(e.message).toContain('clusterguard: unknown field; did you mean clusterGuard?');
+    expect(e.message).toContain('types.email.limit: ');
+    // a misspelt field is checked as the one it misspells (not reported missing besides)
+    expect(refusal({ ...rest, clusterguard: { maxCustomers: 'x', maxIdentifiers: 200 } }).fields).toEqual(['clusterguard', 'clusterGuard.maxCustomers']);
+    // within one entry too, and beside a refused type name
+    const nested = refusal({ ...D, clusterGuard, types: { ...D.types, email: { limit: 0, priority: 80, prio: 1 }, 'Loyalty-ID': { limit: 1, priority: 95 } } });
+    expect(nested.fields).toEqual(expect.arrayContaining(['types.email.prio', 'types.email.limit', 'types.Loyalty-ID']));
+    expect(nested.fields).toHaveLength(3);
+  });
+});
+
+describe('identity rules: type names', () => {
+  it('refuses a type that is not lower snake case, custom or not, naming the type calls normalize it to: such a rule would never apply', () => {
+    const withType = (name: string, entry: object) => ({ ...D, types: { ...D.types, [name]: entry } });
+    for (const [name, normalized] of [
+      ['Loyalty-ID', 'loyalty_id'],
+      ['loyalty id', 'loyalty_id'],
+      ['User-Id', 'user_id'],
+      ['EMAIL', 'email'],
+    ] as const) {
+      for (const entry of [
+        { limit: 1, priority: 95 },
+        { limit: 1, priority: 95, custom: true },
+      ]) {
+        const e = refusal(withType(name, entry));
+        expect(e.fields).toEqual([`types.${name}`]);
+        expect(e.message).toContain(`types.${name}: type "${name}" is not lower snake case`);
+        expect(e.message).toContain(`did you mean ${normalized}?`);
+      }
+    }
+    // no name to suggest when normalizing does not make one
+    const odd = refusal(withType('9-lives', { limit: 1, priority: 5 }));
+    expect(odd.fields).toEqual(['types.9-lives']);
+    expect(odd.message).not.toContain('did you mean');
+    expect(compileRules(parseIdentityRules(withType('loyalty_id', { limit: 1, priority: 95 }))).ruleFor('loyalty_id').limit).toBe(1);
+  });
 });
 
 describe('identity rules: custom types near a built-in one', () => {
@@ -43,7 +84,6 @@ describe('identity rules: custom types near a built-in one', () => {
       ['crm_ids', 'crm_id'],
       ['devce_id', 'device_id'],
       ['emaill', 'email'],
-      ['User-Id', 'user_id'],
     ] as const) {
       const e = refusal(withType(name, { limit: 1, priority: 5 }));
       expect(e.fields).toEqual([`types.${name}`]);

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CompiledRules } from '../../../src/domain/identity/rules.js';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../src/domain/identity/rules.js';
+import { checkIdentityLaws } from '../../../src/testing/identity-laws.js';
+
+// The identity laws must not hold vacuously: under the default rules (limits of 5 and 20, a guard
+// of 50 customers / 200 identifiers) a core that ignores a limit or the guard must fail them, and
+// rules under which nothing can be checked (every value blocked) must say the laws were not
+// exercised. The core is broken here the way a faulty release would be: its resolution step is
+// handed rules without the limit or without the guard, the laws' own view of the rules unchanged.
+
+const mutation = vi.hoisted(() => ({ current: undefined as 'limits' | 'guard' | undefined }));
+
+vi.mock('../../../src/domain/identity/resolution.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../../src/domain/identity/resolution.js')>();
+  const broken = (rules: CompiledRules): CompiledRules =>
+    mutation.current === 'limits'
+      ? { ...rules, ruleFor: (type) => (['email', 'phone', 'device_id'].includes(type) ? { ...rules.ruleFor(type), limit: null } : rules.ruleFor(type)) }
+      : mutation.current === 'guard'
+        ? { ...rules, source: { ...rules.source, clusterGuard: { maxCustomers: 1_000_000, maxIdentifiers: 1_000_000 } } }
+        : rules;
+  return { ...original, resolve: (input: Parameters<typeof original.resolve>[0]) => original.resolve({ ...input, rules: broken(input.rules) }) };
+});
+
+afterEach(() => {
+  mutation.current = undefined;
+});
+
+const TIMEOUT = 120_000;
+
+describe('the identity laws are exercised under the default rules', () => {
+  it(
+    'a core ignoring the email, phone and device limits (5, 5, 20) fails the limits law',
+    async () => {
+      mutation.current = 'limits';
+      const [result] = await checkIdentityLaws(DEFAULT_IDENTITY_RULES, { numRuns: 30, seed: 1, laws: ['limits'] });
+      expect(result).toMatchObject({ name: 'limits', ok: false, exercised: true });
+      expect(result!.problems!.join('\n')).toMatch(/holds \d+ (email|phone|device_id) \(limit (5|20)\)/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a core ignoring the cluster guard (50 customers / 200 identifiers) fails the cluster-guard law',
+    async () => {
+      mutation.current = 'guard';
+      const [result] = await checkIdentityLaws(DEFAULT_IDENTITY_RULES, { numRuns: 30, seed: 2, laws: ['cluster-guard'] });
+      expect(result).toMatchObject({ name: 'cluster-guard', ok: false, exercised: true });
+      expect(result!.problems!.join('\n')).toMatch(/a merge made customer .* a cluster of \d+ customers \/ \d+ identifiers \(guard 50 \/ 200\)/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a sound core holds every law, each limited type over its limit and both sides of the guard reached in some history',
+    async () => {
+      const results = await checkIdentityLaws(DEFAULT_IDENTITY_RULES, { numRuns: 30, seed: 3 });
+      expect(results.filter((r) => !r.ok).map((r) => r.problems)).toEqual([]);
+      const limits = results.find((r) => r.name === 'limits')!;
+      expect(limits.coverage.map((c) => c.what).sort()).toEqual(
+        ['crm_id limit 1', 'device_id limit 20', 'email limit 5', 'phone limit 5', 'user_id limit 1'].sort(),
+      );
+      const guard = results.find((r) => r.name === 'cluster-guard')!;
+      expect(guard.coverage.map((c) => c.what)).toEqual(['maxCustomers 50', 'maxIdentifiers 200']);
+      for (const r of results) {
+        expect(r.exercised).toBe(true);
+        for (const c of r.coverage) {
+          expect(c.of).toBe(30);
+          expect(c.histories, `${r.name}: ${c.what}`).toBeGreaterThan(0);
+        }
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+describe('rules under which the laws can check nothing', () => {
+  it(
+    'blocking every value: every law fails as not exercised, no call having been accepted',
+    async () => {
+      const blockAll: IdentityRules = { ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: ['^.*$'] } };
+      const results = await checkIdentityLaws(blockAll, { numRuns: 20, seed: 4 });
+      expect(results).toHaveLength(5);
+      for (const r of results) {
+        expect(r, r.name).toMatchObject({ ok: false, exercised: false, numRuns: 0 });
+        expect(r.problems!.join('\n')).toMatch(/not exercised: \d+ of \d+ histories had no call accepted/);
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a guard of one customer is reached by every merge attempt: the law is exercised, and holds',
+    async () => {
+      const one: IdentityRules = { ...DEFAULT_IDENTITY_RULES, clusterGuard: { maxCustomers: 1, maxIdentifiers: 200 } };
+      const [result] = await checkIdentityLaws(one, { numRuns: 20, seed: 5, laws: ['cluster-guard'] });
+      expect(result).toMatchObject({ ok: true, exercised: true });
+      expect(result!.coverage.find((c) => c.what === 'maxCustomers 1')!.histories).toBeGreaterThan(0);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a limit beyond what the histories bring is named as not checked; a guard out of reach on both sides fails as not exercised',
+    async () => {
+      const huge: IdentityRules = {
+        ...DEFAULT_IDENTITY_RULES,
+        types: { ...DEFAULT_IDENTITY_RULES.types, device_id: { limit: 10_000, priority: 40 } },
+        clusterGuard: { maxCustomers: 100_000, maxIdentifiers: 100_000 },
+      };
+      const [limits, guard] = await checkIdentityLaws(huge, { numRuns: 10, seed: 6, laws: ['limits', 'cluster-guard'] });
+      expect(limits).toMatchObject({ name: 'limits', ok: true, exercised: true });
+      expect(limits!.unreachable!.join('\n')).toMatch(/device_id limit 10000/);
+      expect(guard).toMatchObject({ name: 'cluster-guard', ok: false, exercised: false });
+      expect(guard!.problems!.join('\n')).toMatch(/not exercised: nothing the histories can reach \(maxCustomers 100000 .*maxIdentifiers 100000/);
+    },
+    TIMEOUT,
+  );
+});
