@@ -185,7 +185,7 @@ export const Customer360 = lazy(() =>
       identifiers: z.array(z.looseObject({ type: z.string(), value: z.string().nullable() })),
       traits: z.record(z.string(), z.looseObject({ value: z.unknown(), observedAt: z.string().optional(), source: z.string() })).openapi({
         description:
-          'the latest value of each trait, with its source and time. A group call\'s traits are kept under their group: group["bank-1"].name (the group id as a JSON string); group calls stored before that named them group.<name>',
+          'the latest value of each trait, with its source and time. A group call\'s traits are kept under their group, one trait per group: group["bank-1"] (the group id as a JSON string), whose value is the traits of that group\'s latest call; group calls stored before that named them group.<name>',
       }),
       groups: z.array(z.string()).openapi({ description: 'the ids of the groups the customer joined' }),
       consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),

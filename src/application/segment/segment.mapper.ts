@@ -134,13 +134,15 @@ const orderFacts = (props: Dict): FactEvent => {
 };
 
 /**
- * Where a group call's traits go among the customer's: under the group they describe,
- * `group["bank-1"].name`, so two groups' traits never make one made-up group (a flat `group.name`
- * took the last group's name beside the first's industry). The id is a JSON string, so no group id
- * and trait name can spell another's (`group.a.b` + `c` and `group.a` + `b.c` would). Traits a group
- * call stored before this were named `group.<name>`; they are read as they were.
+ * Where a group call's traits go among the customer's: one trait per group, `group["bank-1"]`, whose
+ * value is the traits the group's latest call gave, so two groups' traits never make one made-up
+ * group (a flat `group.name` took the last group's name beside the first's industry). One name per
+ * group, not one per trait: a name per trait repeated the group id (up to 512 characters) in every
+ * name, and a call within its bounds made an event past the store's item size. The id is a JSON
+ * string, so no group id can spell another's name. Traits a group call stored before this were
+ * named `group.<name>`; they are read as they were.
  */
-export const groupTraitPrefix = (groupId: string): string => `group[${JSON.stringify(groupId)}].`;
+export const groupTraitName = (groupId: string): string => `group[${JSON.stringify(groupId)}]`;
 
 const traitFacts = (traits: Dict | undefined, context: 'identify' | 'group' | 'track', prefix = ''): FactEvent[] => {
   if (!traits) return [];
@@ -209,7 +211,10 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
       facts.push(...traitFacts(call.traits, 'identify'));
       break;
     case 'group':
-      facts.push({ type: 'GroupJoined', v: 1, data: { groupId: call.groupId } }, ...traitFacts(call.traits, 'group', groupTraitPrefix(call.groupId)));
+      facts.push(
+        { type: 'GroupJoined', v: 1, data: { groupId: call.groupId } },
+        ...traitFacts(call.traits && { [groupTraitName(call.groupId)]: call.traits }, 'group'),
+      );
       break;
     case 'track': {
       const props = call.properties ?? {};

@@ -338,10 +338,20 @@ describe('ingest: group calls', () => {
         .map(([name, t]) => [name, t.value]),
     );
     expect(groupTraits).toEqual({
-      'group["bank-1"].industry': 'finance',
-      'group["bank-1"].name': 'Big Bank',
-      'group["bank-1"].plan': 'enterprise',
-      'group["club-7"].name': 'Chess Club',
+      'group["bank-1"]': { name: 'Big Bank', industry: 'finance', plan: 'enterprise' },
+      'group["club-7"]': { name: 'Chess Club' },
     });
+  });
+
+  it('takes a group call within its bounds whatever its group id: the id is in one trait name, not in each trait', async () => {
+    const h = makeHarness();
+    // a 512-character id and 2,000 traits: within the 32 KB call bound; a name per trait repeating
+    // the id made an event of megabytes, refused as COMMIT_TOO_LARGE
+    const traits = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`t${i}`, i]));
+    const call = { type: 'group', messageId: 'm-long-group', userId: 'u-long-group', groupId: 'g'.repeat(512), traits };
+    expect(JSON.stringify(call).length).toBeLessThan(32 * 1024);
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, call));
+    const v = await view360(h, out.customerId);
+    expect(v.traits[`group["${'g'.repeat(512)}"]`]?.value).toEqual(traits);
   });
 });

@@ -64,7 +64,7 @@ describe('Segment call types', () => {
     const o = map({ type: 'group', userId: 'u-1', groupId: 'acme', traits: { name: 'Acme' } });
     expect(o.facts).toEqual([
       { type: 'GroupJoined', v: 1, data: { groupId: 'acme' } },
-      { type: 'TraitsUpdated', v: 1, data: { names: ['group["acme"].name'], context: 'group' }, pii: { traits: { 'group["acme"].name': 'Acme' } } },
+      { type: 'TraitsUpdated', v: 1, data: { names: ['group["acme"]'], context: 'group' }, pii: { traits: { 'group["acme"]': { name: 'Acme' } } } },
     ]);
   });
 });
