@@ -51,9 +51,12 @@ const EngagementPage = lazy(() =>
 
 // An interest and a place are stored readable (the 360 view, engagement offers and the lake read
 // them without a key), so this route takes only what they are meant to be: an interest is a short
-// category token, a location a place name (a city, region or country). Free text that can name a
-// person ("Gina Rossi pregnancy test", "221B Baker Street, London NW1 6XE") is refused, naming the
-// field, and kept only in the quarantine (encrypted, and erased with the customer it names).
+// category token, a location a place name (a city, region or country). What these shapes refuse
+// (digits, @, :, a street address such as "221B Baker Street, London NW1 6XE", anything past 64 or
+// 100 characters) is refused naming the field and kept only in the quarantine (encrypted, and
+// erased with the customer it names). A shape cannot tell a category from a short phrase naming
+// someone ("Gina Rossi pregnancy test" passes): the senders are the tenant's own systems, and the
+// README says these two fields are stored readable.
 /** letters or digits first, then letters, digits, spaces, & and -: "home & garden", "4K TVs", "Sci-Fi" */
 export const INTEREST_TOKEN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} &-]*$/u;
 export const INTEREST_MAX = 64;
