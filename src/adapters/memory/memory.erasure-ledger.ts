@@ -3,11 +3,17 @@ import type { ErasureLedger, ErasureReceipt } from '../../application/ports/eras
 /** The erasure ledger in memory, listed in erasureId (UUIDv7, time) order. */
 export class MemoryErasureLedger implements ErasureLedger {
   private readonly tenants = new Map<string, ErasureReceipt[]>();
+  /** by tenant, each customer id an erasure covered and the erasure's id: find is read on every GET of a customer */
+  private readonly covered = new Map<string, Map<string, string>>();
 
   async record(receipt: ErasureReceipt): Promise<void> {
     const list = this.tenants.get(receipt.tenant) ?? [];
     if (list.some((r) => r.erasureId === receipt.erasureId)) return;
     list.push(receipt);
+    let ids = this.covered.get(receipt.tenant);
+    if (!ids) this.covered.set(receipt.tenant, (ids = new Map()));
+    // the first erasure that covered an id, as a scan in erasureId order finds it
+    for (const id of receipt.customers) if (!ids.has(id) || ids.get(id)! > receipt.erasureId) ids.set(id, receipt.erasureId);
     list.sort((a, b) => (a.erasureId < b.erasureId ? -1 : a.erasureId > b.erasureId ? 1 : 0));
     this.tenants.set(receipt.tenant, list);
   }
@@ -19,7 +25,9 @@ export class MemoryErasureLedger implements ErasureLedger {
   }
 
   async find(tenant: string, customerId: string): Promise<ErasureReceipt | undefined> {
-    return this.tenants.get(tenant)?.find((r) => r.customers.includes(customerId));
+    const erasureId = this.covered.get(tenant)?.get(customerId);
+    // the receipt as it is now (markLakeClean replaces it in the list)
+    return erasureId === undefined ? undefined : this.tenants.get(tenant)?.find((r) => r.erasureId === erasureId);
   }
 
   async list(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }) {
