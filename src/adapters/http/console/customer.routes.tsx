@@ -462,6 +462,8 @@ const registerPrivacyPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, needs: N
             : sent.purpose === ''
               ? 'a purpose is required (spaces alone are none)'
               : `a purpose is at most 64 characters (this one has ${sent.purpose.length})`;
+      // the privacy page is gdpr's: a token with admin alone is told the refusal, not shown the page
+      if (!p.scopes.has('gdpr')) throw new HttpError('VALIDATION_FAILED', `consent not recorded: ${message}`, [{ path: name, message }]);
       return privacyPage(c, c.req.param('id'), undefined, { ...sent, error: { field: name, message } });
     }
     const { operationId: _, ...request } = parsed.data;

@@ -78,7 +78,7 @@ export const PrivacyPage = (p: {
       <h2>Record a consent decision</h2>
       {p.consent?.error ? (
         <p class="error" role="alert" id="consent-error">
-          Not recorded: the {p.consent.error.field} ({p.consent.error.field}): {p.consent.error.message}
+          Not recorded: {p.consent.error.field}: {p.consent.error.message}
         </p>
       ) : null}
       <form method="post" action={`${url}/consents`}>
