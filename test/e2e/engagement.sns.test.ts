@@ -135,8 +135,9 @@ describe('engagement notifications on SNS (fauxqs), memory store', () => {
         decidedAt: Date.parse(decision!.decidedAt),
       });
       expect(attributes(messages[0]!)).toEqual({ tenant: 'shop', channel: 'email', offerId: 'tv-week', decisionId: decision!.decisionId });
-      // ids and the offer only: the subscriber looks the customer up if it needs more
-      expect(messages[0]!.Body).not.toMatch(/ada|lovelace|example\.com/i);
+      // ids and the offer only: the subscriber looks the customer up if it needs more (not /ada/:
+      // random ids hold it, 1 run in about 140: a customer id ending fd303ada1684 failed CI)
+      expect(messages[0]!.Body).not.toMatch(/u-ada|lovelace|example\.com/i);
     } finally {
       await app.close();
     }
