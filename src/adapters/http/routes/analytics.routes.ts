@@ -51,10 +51,8 @@ const valueSchema = (spec: AnalyticsParamSpec): z.ZodType => {
     case 'instant':
       return z.string();
     case 'currency':
-      return z
-        .string()
-        .regex(/^[A-Za-z]{3}$/)
-        .default(spec.default);
+      // no default in the document: it is the deployment's C360_SCORE_CURRENCY (the description says so)
+      return z.string().regex(/^[A-Za-z]{3}$/);
     case 'text':
       return spec.default === undefined ? z.string().regex(spec.pattern) : z.string().regex(spec.pattern).default(spec.default);
     case 'date': {
