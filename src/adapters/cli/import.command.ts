@@ -254,6 +254,26 @@ const importRemote = async (
   // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call, or out of bounds)
   const counts = { lines: 0, sent: 0, rejected: 0, refusedByServer: 0, notSent: 0 };
   const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
+  /** a line refused, by the server (kept in its quarantine) or here (not sent): counted, and listed in the report's first REPORT_LIMIT */
+  const refuse = (
+    line: number,
+    by: 'server' | 'here',
+    reason: { readonly code: string; readonly message: string; readonly issues: readonly FieldIssue[] },
+    quarantineId?: string,
+  ) => {
+    counts.rejected++;
+    if (by === 'server') counts.refusedByServer++;
+    else counts.notSent++;
+    if (rejected.length < REPORT_LIMIT)
+      rejected.push({
+        line,
+        code: reason.code,
+        fields: reason.issues.map((x) => x.path),
+        message: reason.message,
+        issues: reason.issues,
+        ...(quarantineId ? { quarantineId } : {}),
+      });
+  };
   const mark = new DoneMark();
   const progress = startProgress(ctx.deps.io, { label: `import ${file}`, total: size || undefined });
   const detail = () => progressDetail(mark, counts.rejected, false);
@@ -274,20 +294,8 @@ const importRemote = async (
     });
     counts.sent += sending.length;
     for (const b of sending) b.done();
-    for (const i of invalid) {
-      counts.rejected++;
-      counts.refusedByServer++;
-      if (rejected.length < REPORT_LIMIT)
-        rejected.push({
-          line: sending[i.index]!.line,
-          code: i.code,
-          fields: (i.issues ?? []).map((x) => x.path),
-          // the server's own words (a server from before it sent them: the code)
-          message: i.message ?? i.code,
-          issues: i.issues ?? [],
-          ...(i.quarantineId ? { quarantineId: i.quarantineId } : {}),
-        });
-    }
+    // the server's own words (a server from before it sent them: the code)
+    for (const i of invalid) refuse(sending[i.index]!.line, 'server', { code: i.code, message: i.message ?? i.code, issues: i.issues ?? [] }, i.quarantineId);
   };
   const sendAlone = async (one: (typeof batch)[number], reason: QuarantineReason) => {
     const invalid = await target.send([one.call]).catch((e: unknown) => {
@@ -296,19 +304,9 @@ const importRemote = async (
     counts.sent++;
     one.done();
     const refused = invalid[0];
-    if (!refused) return;
-    counts.rejected++;
-    counts.refusedByServer++;
     // the reason found here names the line's own fields (the server's names batch[0])
-    if (rejected.length < REPORT_LIMIT)
-      rejected.push({
-        line: one.line,
-        code: refused.code,
-        fields: reason.issues.map((x) => x.path),
-        message: `line ${one.line}: ${reason.message}`,
-        issues: reason.issues,
-        ...(refused.quarantineId ? { quarantineId: refused.quarantineId } : {}),
-      });
+    if (refused)
+      refuse(one.line, 'server', { code: refused.code, message: `line ${one.line}: ${reason.message}`, issues: reason.issues }, refused.quarantineId);
   };
   // Ctrl-C: no new line is taken and the batch not yet sent stays unsent; a batch on its way finishes
   let interrupted = false;
@@ -329,16 +327,7 @@ const importRemote = async (
       const done = mark.read(record);
       if ('unreadable' in record) {
         // not a call: nothing to send; the line is reported here instead of the server's quarantine
-        counts.rejected++;
-        counts.notSent++;
-        if (rejected.length < REPORT_LIMIT)
-          rejected.push({
-            line: record.line,
-            code: record.reason.code,
-            fields: record.reason.issues.map((i) => i.path),
-            message: record.reason.message,
-            issues: record.reason.issues,
-          });
+        refuse(record.line, 'here', record.reason);
         done();
         continue;
       }
@@ -356,16 +345,7 @@ const importRemote = async (
         continue;
       }
       if (outOfBounds) {
-        counts.rejected++;
-        counts.notSent++;
-        if (rejected.length < REPORT_LIMIT)
-          rejected.push({
-            line: record.line,
-            code: outOfBounds.code,
-            fields: outOfBounds.issues.map((i) => i.path),
-            message: outOfBounds.message,
-            issues: outOfBounds.issues,
-          });
+        refuse(record.line, 'here', outOfBounds);
         done();
         continue;
       }
