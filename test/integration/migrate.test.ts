@@ -107,6 +107,27 @@ const capture = () => {
 };
 const ingestOn = (app: App, call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
 
+/** GETs of some ids each time the migration copies events (its onProgress); answers: what they said (the view's kind or the error's code), at least one asked */
+const askedDuringCopy = (server: App, ids: readonly string[]) => {
+  const during: Promise<string>[] = [];
+  return {
+    onProgress: (kind: string) => {
+      if (kind !== 'events') return;
+      for (const id of ids)
+        during.push(
+          server.core.queries.get360(tenant, id).then(
+            (r) => r.kind,
+            (e: { code?: string }) => String(e.code),
+          ),
+        );
+    },
+    answers: async () => {
+      expect(during.length).toBeGreaterThan(0);
+      return new Set(await Promise.all(during));
+    },
+  };
+};
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'c360-migrate-'));
   source = await buildApp(sqliteConfig('source.sqlite'));
@@ -294,17 +315,9 @@ describe('c360 migrate into a running server: an erased customer never shows the
     try {
       poller.start();
       // GETs of the erased ids while the log is being copied (the tombstones may not be there yet)
-      const during: Promise<string>[] = [];
-      const ask = () =>
-        seeded.alice.map((id) =>
-          server.core.queries.get360(tenant, id).then(
-            (r) => r.kind,
-            (e: { code?: string }) => String(e.code),
-          ),
-        );
-      await runMigration(source.config, dynamoConfig(live), tenant, { onProgress: (kind) => void (kind === 'events' && during.push(...ask())) });
-      expect(during.length).toBeGreaterThan(0);
-      expect(new Set(await Promise.all(during))).toEqual(new Set(['CUSTOMER_ERASED']));
+      const asked = askedDuringCopy(server, seeded.alice);
+      await runMigration(source.config, dynamoConfig(live), tenant, { onProgress: asked.onProgress });
+      expect(await asked.answers()).toEqual(new Set(['CUSTOMER_ERASED']));
       await poller.drain({ quietMs: 500, timeoutMs: 60_000 });
       await poller.stop();
       expect(written()).toEqual([]);
@@ -335,19 +348,9 @@ describe('c360 migrate into a running server: an erased customer never shows the
     );
     try {
       follower.start(5);
-      const during: Promise<string>[] = [];
-      const ask = () =>
-        seeded.alice.map((id) =>
-          server.core.queries.get360(tenant, id).then(
-            (r) => r.kind,
-            (e: { code?: string }) => String(e.code),
-          ),
-        );
-      await runMigration(targetConfig(source.config, dynamoConfig(live)), file, tenant, {
-        onProgress: (kind) => void (kind === 'events' && during.push(...ask())),
-      });
-      expect(during.length).toBeGreaterThan(0);
-      expect(new Set(await Promise.all(during))).toEqual(new Set(['CUSTOMER_ERASED']));
+      const asked = askedDuringCopy(server, seeded.alice);
+      await runMigration(targetConfig(source.config, dynamoConfig(live)), file, tenant, { onProgress: asked.onProgress });
+      expect(await asked.answers()).toEqual(new Set(['CUSTOMER_ERASED']));
       await follower.stop();
       await follower.catchUp();
       expect(written()).toEqual([]);
