@@ -144,7 +144,11 @@ const extraId = (type: string, spelled: string, blocked: boolean): ExtraId | und
 /** Values a blocked pattern matches (case as written: the rules match without case), or none when fast-check cannot generate them. */
 const matching = (pattern: string): fc.Arbitrary<string> | undefined => {
   try {
-    return fc.stringMatching(new RegExp(pattern), { size: 'xsmall' }).filter((v) => v.length <= 64);
+    const values = fc.stringMatching(new RegExp(pattern), { size: 'xsmall' });
+    // a pattern that matches only longer strings (`^[a-f0-9]{70,}$`) would have the filter below
+    // retry for ever: such a pattern gets no values here, as one fast-check cannot generate
+    if (!fc.sample(values, { numRuns: 50, seed: 1 }).some((v) => v.length <= 64)) return undefined;
+    return values.filter((v) => v.length <= 64);
   } catch {
     return undefined;
   }
@@ -503,8 +507,18 @@ export const MAX_PRESSURE_IDENTIFIERS = 2_000;
 const PER_CALL = 40;
 
 /** The k-th value of `type` that no pool uses, as the core normalizes it. */
-export const pressureValue = (type: string, k: number): string =>
-  type === 'email' ? `law${k}@pressure.example` : type === 'phone' ? `+1415555${1000 + (k % 9000)}` : `${type}-law-${k}`;
+export const pressureValue = (type: string, k: number): string => pressureShapes(type)[0]!(k);
+
+/**
+ * The shapes a campaign's values take, the first first: rules often block test values (a .example
+ * domain, fictional 555 numbers), so the next shape is tried where one is blocked.
+ */
+const pressureShapes = (type: string): readonly ((k: number) => string)[] =>
+  type === 'email'
+    ? [(k) => `law${k}@pressure.example`, (k) => `pressure.law${k}@law-pressure.org`, (k) => `lp${k}@mail.law-pressure.net`]
+    : type === 'phone'
+      ? [(k) => `+1415555${1000 + (k % 9000)}`, (k) => `+1650253${1000 + (k % 9000)}`, (k) => `+44207946${1000 + (k % 9000)}`]
+      : [(k) => `${type}-law-${k}`, (k) => `${type}_pressure_${k}`, (k) => `LP${k}`];
 
 export type LimitTarget = { readonly type: string; readonly limit: number; readonly windowMs?: number | undefined };
 
@@ -512,12 +526,21 @@ export type LimitTarget = { readonly type: string; readonly limit: number; reado
  * The limited types the histories carry (the pools' and every type the rules list), those a limit
  * campaign reaches and those beyond it (a limit of MAX_PRESSURE_VALUES or more).
  */
-export const limitTargets = (rules: IdentityRules): { readonly reachable: readonly LimitTarget[]; readonly beyond: readonly LimitTarget[] } => {
+export const limitTargets = (
+  rules: IdentityRules,
+): { readonly reachable: readonly LimitTarget[]; readonly beyond: readonly LimitTarget[]; readonly blocked: readonly LimitTarget[] } => {
   const all = [...new Set<string>([...ID_TYPES, ...Object.keys(rules.types)])].flatMap((type): LimitTarget[] => {
     const { limit, windowMs } = rules.types[type] ?? rules.customType;
     return limit === null ? [] : [{ type, limit, windowMs }];
   });
-  return { reachable: all.filter((t) => t.limit < MAX_PRESSURE_VALUES), beyond: all.filter((t) => t.limit >= MAX_PRESSURE_VALUES) };
+  const sized = all.filter((t) => t.limit < MAX_PRESSURE_VALUES);
+  // a limit the campaign cannot pass because the rules block its values is not reachable either
+  const enough = (t: LimitTarget) => usableValues(rules, t.type, t.limit + 1).length > t.limit;
+  return {
+    reachable: sized.filter(enough),
+    beyond: all.filter((t) => t.limit >= MAX_PRESSURE_VALUES),
+    blocked: sized.filter((t) => !enough(t)),
+  };
 };
 
 export type GuardReach = {
@@ -531,8 +554,9 @@ export const guardReach = (rules: IdentityRules): GuardReach => {
   const { maxCustomers, maxIdentifiers } = rules.clusterGuard;
   const anon = (rules.types.anonymous_id ?? rules.customType).limit;
   return {
-    // each customer of the cluster brings one anonymous id: the guard is met first while they fit
-    customers: maxCustomers < MAX_PRESSURE_CUSTOMERS && (anon === null || anon >= maxCustomers),
+    // each customer of the cluster brings one anonymous id: the guard is met first while they fit,
+    // and while the cluster's identifiers (one a customer, and the hub's) stay within maxIdentifiers
+    customers: maxCustomers < MAX_PRESSURE_CUSTOMERS && (anon === null || anon >= maxCustomers) && maxIdentifiers > maxCustomers + 1,
     identifiers: maxIdentifiers < MAX_PRESSURE_IDENTIFIERS,
   };
 };
@@ -555,10 +579,12 @@ const campaignCall = (tenant: string, anonymousId: string, extra: readonly Extra
 const usableValues = (rules: IdentityRules, type: string, n: number): ExtraId[] => {
   const compiled = compileRules(rules);
   const out: ExtraId[] = [];
-  for (let k = 0; out.length < n && k < n + 50; k++) {
-    const x = extraId(type, pressureValue(type, k), false);
-    if (x && !compiled.isBlocked(x)) out.push(x);
-  }
+  const seen = new Set<string>();
+  for (const shape of pressureShapes(type))
+    for (let k = 0; out.length < n && k < n + 50; k++) {
+      const x = extraId(type, shape(k), false);
+      if (x && !seen.has(x.value) && !compiled.isBlocked(x)) seen.add(x.value), out.push(x);
+    }
   return out;
 };
 

@@ -247,12 +247,13 @@ const needs = (law: IdentityLawName, rules: IdentityRules): { readonly needs: re
   const compiled = compileRules(rules);
   switch (law) {
     case 'limits': {
-      const { reachable, beyond } = limitTargets(rules);
-      if (reachable.length + beyond.length === 0) return { needs: [], inapplicable: 'the rules limit no type' };
+      const { reachable, beyond, blocked } = limitTargets(rules);
+      if (reachable.length + beyond.length + blocked.length === 0) return { needs: [], inapplicable: 'the rules limit no type' };
       return {
         needs: [
           ...reachable.map((t) => ({ key: `limit:${t.type}`, label: `${t.type} limit ${t.limit}` })),
           ...beyond.map((t) => ({ unreachable: `${t.type} limit ${t.limit} (the histories bring at most ${MAX_PRESSURE_VALUES - 1} values per type)` })),
+          ...blocked.map((t) => ({ unreachable: `${t.type} limit ${t.limit} (the rules block the values the histories would take past it with)` })),
         ],
       };
     }
@@ -264,7 +265,7 @@ const needs = (law: IdentityLawName, rules: IdentityRules): { readonly needs: re
           reach.customers
             ? { key: 'guard:customers', label: `maxCustomers ${maxCustomers}` }
             : {
-                unreachable: `maxCustomers ${maxCustomers} (the histories build clusters of at most ${MAX_PRESSURE_CUSTOMERS} customers, one anonymous id each: the anonymous_id limit must allow ${maxCustomers})`,
+                unreachable: `maxCustomers ${maxCustomers} (the histories build clusters of at most ${MAX_PRESSURE_CUSTOMERS} customers, one anonymous id each: the anonymous_id limit must allow ${maxCustomers}, and maxIdentifiers exceed ${maxCustomers + 1})`,
               },
           reach.identifiers
             ? { key: 'guard:identifiers', label: `maxIdentifiers ${maxIdentifiers}` }

@@ -116,4 +116,44 @@ describe('rules under which the laws can check nothing', () => {
     },
     TIMEOUT,
   );
+
+  it(
+    'rules that block test values (fictional 555 phones, the .example domain) leave the limits reachable: a sound core holds them, each reached',
+    async () => {
+      const blocking: IdentityRules = {
+        ...DEFAULT_IDENTITY_RULES,
+        blocked: { ...DEFAULT_IDENTITY_RULES.blocked, patterns: [...DEFAULT_IDENTITY_RULES.blocked.patterns, '^\\+1\\d{3}555', '\\.example$'] },
+      };
+      const [limits] = await checkIdentityLaws(blocking, { numRuns: 20, seed: 7, laws: ['limits'] });
+      expect(limits).toMatchObject({ name: 'limits', ok: true, exercised: true });
+      for (const what of ['email limit 5', 'phone limit 5']) expect(limits!.coverage.find((c) => c.what === what)!.histories, what).toBeGreaterThan(0);
+      // every value of a type blocked: its limit cannot be passed, and is named as not checked rather than failed
+      const noPhones: IdentityRules = { ...DEFAULT_IDENTITY_RULES, blocked: { ...DEFAULT_IDENTITY_RULES.blocked, patterns: ['^\\+'] } };
+      const [phoneless] = await checkIdentityLaws(noPhones, { numRuns: 10, seed: 8, laws: ['limits'] });
+      expect(phoneless).toMatchObject({ name: 'limits', ok: true, exercised: true });
+      expect(phoneless!.unreachable!.join('\n')).toMatch(/phone limit 5 \(the rules block the values/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a guard whose maxIdentifiers stops a cluster before maxCustomers: maxCustomers is named as not checked, not failed',
+    async () => {
+      const tight: IdentityRules = { ...DEFAULT_IDENTITY_RULES, clusterGuard: { maxCustomers: 20, maxIdentifiers: 4 } };
+      const [guard] = await checkIdentityLaws(tight, { numRuns: 20, seed: 9, laws: ['cluster-guard'] });
+      expect(guard).toMatchObject({ name: 'cluster-guard', ok: true, exercised: true });
+      expect(guard!.unreachable!.join('\n')).toMatch(/maxCustomers 20 .*maxIdentifiers exceed 21/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a blocked pattern that matches only values longer than any the histories send gets none (it hung for ever)',
+    async () => {
+      const long: IdentityRules = { ...DEFAULT_IDENTITY_RULES, blocked: { values: ['unknown'], patterns: ['^[a-f0-9]{70,}$'] } };
+      const [blocked] = await checkIdentityLaws(long, { numRuns: 10, seed: 10, laws: ['blocked'] });
+      expect(blocked).toMatchObject({ name: 'blocked', ok: true, exercised: true });
+    },
+    TIMEOUT,
+  );
 });
