@@ -213,7 +213,8 @@ export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultCha
     case 'group':
       facts.push(
         { type: 'GroupJoined', v: 1, data: { groupId: call.groupId } },
-        ...traitFacts(call.traits && { [groupTraitName(call.groupId)]: call.traits }, 'group'),
+        // a group call without traits (`group(id)`, often sent on every page) keeps the group's traits as they are
+        ...traitFacts(call.traits && Object.keys(call.traits).length > 0 ? { [groupTraitName(call.groupId)]: call.traits } : undefined, 'group'),
       );
       break;
     case 'track': {

@@ -341,6 +341,14 @@ describe('ingest: group calls', () => {
       'group["bank-1"]': { name: 'Big Bank', industry: 'finance', plan: 'enterprise' },
       'group["club-7"]': { name: 'Chess Club' },
     });
+    // a bare group call (no traits, or {}) keeps the group's traits; one with traits gives the group its set anew
+    h.clock.advance(1_000);
+    accepted(await h.core.ingest.ingest(TENANT, h.web, group('m-g3', 'bank-1', {})));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'group', messageId: 'm-g4', userId: 'u-groups', groupId: 'bank-1' }));
+    expect((await view360(h, out.customerId)).traits['group["bank-1"]']?.value).toEqual({ name: 'Big Bank', industry: 'finance', plan: 'enterprise' });
+    h.clock.advance(1_000);
+    accepted(await h.core.ingest.ingest(TENANT, h.web, group('m-g5', 'bank-1', { plan: 'team' })));
+    expect((await view360(h, out.customerId)).traits['group["bank-1"]']?.value).toEqual({ plan: 'team' });
   });
 
   it('takes a group call within its bounds whatever its group id: the id is in one trait name, not in each trait', async () => {
