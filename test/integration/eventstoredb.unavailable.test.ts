@@ -80,27 +80,41 @@ describe('the EventStoreDB adapter with its server unreachable', () => {
   });
 });
 
+type EsdbServer = { readonly running: RunningServer; close(): Promise<void> };
+
+/** npm start's server on an EventStoreDB at `connectionString`, in a data dir of its own (removed by close) */
+const serveOnEsdb = async (connectionString: string, o: { prefix: string; writeKey: string; adminToken: string }): Promise<EsdbServer> => {
+  const dataDir = await mkdtemp(join(tmpdir(), o.prefix));
+  const config = loadConfig({
+    C360_STORE: 'eventstoredb',
+    ESDB_CONNECTION_STRING: connectionString,
+    C360_DATA_DIR: dataDir,
+    PORT: '0',
+    C360_LAKE: 'off',
+    C360_WRITE_KEY: o.writeKey,
+    C360_ADMIN_TOKEN: o.adminToken,
+  });
+  const running = await serve(config, () => {});
+  return {
+    running,
+    close: async () => {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+};
+
 describe('the server (npm start) on an unreachable EventStoreDB', () => {
   const WRITE_KEY = 'wk-esdb-down-0123456789';
   const ADMIN_TOKEN = 'adm-esdb-down-0123456789abcdef';
-  let dataDir: string;
+  let server: EsdbServer;
   let running: RunningServer;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'c360-esdb-down-'));
-    const config = loadConfig({
-      C360_STORE: 'eventstoredb',
-      ESDB_CONNECTION_STRING: connectionString,
-      C360_DATA_DIR: dataDir,
-      PORT: '0',
-      C360_LAKE: 'off',
-      C360_WRITE_KEY: WRITE_KEY,
-      C360_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
-    running = await serve(config, () => {});
+    server = await serveOnEsdb(connectionString, { prefix: 'c360-esdb-down-', writeKey: WRITE_KEY, adminToken: ADMIN_TOKEN });
+    running = server.running;
   });
   afterAll(async () => {
-    await running?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await server?.close();
   });
 
   const expectRetryLater = async (res: Response) => {
@@ -359,26 +373,16 @@ describe('the server (npm start) on an EventStoreDB that accepts the connection 
   const WRITE_KEY = 'wk-esdb-silent-0123456789';
   const ADMIN_TOKEN = 'adm-esdb-silent-0123456789abcdef';
   let silent: Silent;
-  let dataDir: string;
+  let server: EsdbServer;
   let running: RunningServer;
   beforeAll(async () => {
     silent = await silentServer();
-    dataDir = await mkdtemp(join(tmpdir(), 'c360-esdb-silent-'));
-    const config = loadConfig({
-      C360_STORE: 'eventstoredb',
-      ESDB_CONNECTION_STRING: silent.connectionString,
-      C360_DATA_DIR: dataDir,
-      PORT: '0',
-      C360_LAKE: 'off',
-      C360_WRITE_KEY: WRITE_KEY,
-      C360_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
-    running = await serve(config, () => {});
+    server = await serveOnEsdb(silent.connectionString, { prefix: 'c360-esdb-silent-', writeKey: WRITE_KEY, adminToken: ADMIN_TOKEN });
+    running = server.running;
   });
   afterAll(async () => {
-    await running?.close();
+    await server?.close();
     await silent.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   /** the answer, or HUNG; a server that hangs must fail the test, not time it out */

@@ -10,7 +10,7 @@ import { readJson, writeJson } from '../../src/adapters/lake/lake.files.js';
 import { statePath } from '../../src/adapters/lake/lake.tables.js';
 import { logOf, openLocalLake } from '../../src/infrastructure/lake.js';
 import { closeHarnesses, listViews, makeHarness, type Harness } from '../support/harness.js';
-import { tempLake } from '../support/lake-fixture.js';
+import { lakeForTest } from '../support/lake-fixture.js';
 
 // The lake's checkpoint is a position of one log: the lake records which (the store's kind and
 // place, and the tenant's first event). Moved to another store (the same data dir from SQLite to
@@ -19,10 +19,8 @@ import { tempLake } from '../support/lake-fixture.js';
 // or skips the new log's events.
 
 const T = 'acme';
-type Lake = Awaited<ReturnType<typeof tempLake>>;
-const lakes: Lake[] = [];
+type Lake = Awaited<ReturnType<typeof lakeForTest>>;
 afterEach(() => {
-  for (const l of lakes.splice(0)) l.cleanup();
   closeHarnesses();
 });
 
@@ -61,8 +59,7 @@ const customers = async (lake: Lake, h: Harness) => ({
 
 describe('the lake follows one log', () => {
   it('moved to a store whose positions differ, it is rebuilt from that store once and follows it', async () => {
-    const lake = await tempLake();
-    lakes.push(lake);
+    const lake = await lakeForTest();
     const sqlite = makeHarness({}, { store: 'sqlite' });
     await orders(sqlite, ['a', 'b']);
     await new LakeProjector(sqlite.ports.store, lake.lake.writer, { log: 'sqlite:/data/c360.db' }).catchUp(T);
@@ -90,8 +87,7 @@ describe('the lake follows one log', () => {
   });
 
   it('a store made anew at the same place (its positions of the same form) is another log: rebuilt, not skipped', async () => {
-    const lake = await tempLake();
-    lakes.push(lake);
+    const lake = await lakeForTest();
     const first = makeHarness({}, { store: 'sqlite' });
     await orders(first, ['a', 'b', 'c', 'd']);
     await new LakeProjector(first.ports.store, lake.lake.writer, { log: 'sqlite:/data/c360.db' }).catchUp(T);
@@ -106,8 +102,7 @@ describe('the lake follows one log', () => {
   });
 
   it('a lake saved before the log was recorded: kept when the store takes its checkpoint, rebuilt when it does not', async () => {
-    const lake = await tempLake();
-    lakes.push(lake);
+    const lake = await lakeForTest();
     const sqlite = makeHarness({}, { store: 'sqlite' });
     await orders(sqlite, ['a', 'b']);
     await new LakeProjector(sqlite.ports.store, lake.lake.writer).catchUp(T);
@@ -134,8 +129,7 @@ describe('the lake follows one log', () => {
   });
 
   it('a lake saved before the log was recorded, met by a store out of reach: the failure is thrown, the lake kept (not taken for another log and wiped)', async () => {
-    const lake = await tempLake();
-    lakes.push(lake);
+    const lake = await lakeForTest();
     const sqlite = makeHarness({}, { store: 'sqlite' });
     await orders(sqlite, ['a', 'b']);
     await new LakeProjector(sqlite.ports.store, lake.lake.writer).catchUp(T);

@@ -3,7 +3,7 @@ import { createCore } from '../../src/application/core.js';
 import { LakeProjector } from '../../src/application/lake/lake.projector.js';
 import { lit, parquetFiles, tenantDir } from '../../src/adapters/lake/lake.files.js';
 import { closeHarnesses, listViews, makeHarness, type Harness } from '../support/harness.js';
-import { tempLake } from '../support/lake-fixture.js';
+import { lakeForTest } from '../support/lake-fixture.js';
 
 // An unmerge in the lake, as the 360 view counts it: the events it gives back count once, for the
 // customer they went back to (the copies in that customer's stream; the survivor's originals are
@@ -11,18 +11,12 @@ import { tempLake } from '../support/lake-fixture.js';
 // before the lake has read the unmerge, none of those rows stays in the lake under the survivor.
 
 const T = 'acme';
-type Lake = Awaited<ReturnType<typeof tempLake>>;
-const lakes: Lake[] = [];
+type Lake = Awaited<ReturnType<typeof lakeForTest>>;
 afterEach(() => {
-  for (const l of lakes.splice(0)) l.cleanup();
   closeHarnesses();
 });
 
-const newLake = async (h: Harness): Promise<Lake> => {
-  const l = await tempLake(h.clock.now);
-  lakes.push(l);
-  return l;
-};
+const newLake = (h: Harness): Promise<Lake> => lakeForTest(h.clock.now);
 
 /** C and D merged (forced), then an order and a product view sent with D's user id: the survivor's events */
 const mergedWithOrder = async (h: Harness, lake: Lake) => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { openDuckDbLake, type DuckDbLake } from '../../src/adapters/lake/duckdb.analytics.js';
 import type { IngestSource } from '../../src/application/ingest/ingest.use-case.js';
 import { generateSeed, type SeedCall } from '../../src/infrastructure/demo/dataset.js';
@@ -18,6 +19,13 @@ export const tempLake = async (clock?: () => number): Promise<{ lake: DuckDbLake
       rmSync(root, { recursive: true, force: true });
     },
   };
+};
+
+/** tempLake for the running test: cleaned up when it finishes (call it inside the test). */
+export const lakeForTest = async (clock?: () => number): Promise<{ lake: DuckDbLake; root: string }> => {
+  const l = await tempLake(clock);
+  onTestFinished(() => l.cleanup());
+  return l;
 };
 
 export const SMALL_SEED = { customers: 30, products: 12, orders: 120, events: 240, seed: 11 } as const;
