@@ -55,6 +55,18 @@ describe('client factories on a loopback endpoint with no AWS settings in the en
     expect(JSON.parse(r.out)).toEqual({ region: 'eu-west-1', key: 'mine' });
   });
 
+  it('an option given as undefined (process.env.X unset) is left unset: the retry settings and the loopback defaults stay', () => {
+    const r = run(`
+      import { createDynamoDbClient } from ${source('src/public/dynamodb.ts')};
+      import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+      const client = createDynamoDbClient({ endpoint: ${JSON.stringify(inject('dynamoEndpoint'))}, maxAttempts: undefined, region: undefined, credentials: undefined });
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      console.log(JSON.stringify({ attempts: await client.config.maxAttempts(), region: await client.config.region(), key: (await client.config.credentials()).accessKeyId }));
+    `);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ attempts: 8, region: 'us-east-1', key: 'local' });
+  });
+
   it('createKinesisClient({ endpoint }) reaches kinesalite the same way', () => {
     const r = run(`
       import { createKinesisClient } from ${source('src/public/kinesis.ts')};
