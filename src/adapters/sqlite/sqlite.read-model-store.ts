@@ -32,17 +32,21 @@ type Write = {
  */
 type Cached = { readonly rev: number | null; readonly doc: ViewDoc | undefined; readonly seen: number | undefined; readonly foreign: number };
 
-const NEWER_OR_EQUAL = '(view_docs.version < :v OR (view_docs.version = :v AND view_docs.applied_sum <= :s))';
+// The writes bind numbered parameters, in the order of `Row` (then the expected version and applied
+// sum of a swap): binding an object by names cost ~1.8 us more a statement (node:sqlite looks
+// each name up).
+type Row = readonly [tenant: string, customerId: string, version: number, appliedSum: number, rev: number, doc: string];
+const NEWER_OR_EQUAL = '(view_docs.version < ?3 OR (view_docs.version = ?3 AND view_docs.applied_sum <= ?4))';
 
 const SQL = {
   get: 'SELECT rev, CASE WHEN rev = ? THEN NULL ELSE doc END AS doc FROM view_docs WHERE tenant = ? AND customer_id = ?',
-  put: `INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (:t, :c, :v, :s, :r, :doc)
+  put: `INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
         ON CONFLICT (tenant, customer_id) DO UPDATE SET version = excluded.version, applied_sum = excluded.applied_sum, rev = excluded.rev, doc = excluded.doc
         WHERE ${NEWER_OR_EQUAL}`,
   create:
-    'INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (:t, :c, :v, :s, :r, :doc) ON CONFLICT (tenant, customer_id) DO NOTHING',
-  swap: `UPDATE view_docs SET version = :v, applied_sum = :s, rev = :r, doc = :doc
-         WHERE tenant = :t AND customer_id = :c AND version = :ev AND applied_sum = :es AND ${NEWER_OR_EQUAL}`,
+    'INSERT INTO view_docs (tenant, customer_id, version, applied_sum, rev, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tenant, customer_id) DO NOTHING',
+  swap: `UPDATE view_docs SET version = ?3, applied_sum = ?4, rev = ?5, doc = ?6
+         WHERE tenant = ?1 AND customer_id = ?2 AND version = ?7 AND applied_sum = ?8 AND ${NEWER_OR_EQUAL}`,
   delete: 'DELETE FROM view_docs WHERE tenant = ? AND customer_id = ?',
   deleteTenant: 'DELETE FROM view_docs WHERE tenant = ?',
   first: 'SELECT doc FROM view_docs WHERE tenant = ? ORDER BY customer_id LIMIT ?',
@@ -124,18 +128,19 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   async put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean> {
-    const row = { t: tenant, c: doc.customerId, v: doc.version, s: appliedSum(doc), r: newRev(), doc: JSON.stringify(doc) };
+    const rev = newRev();
+    const row: Row = [tenant, doc.customerId, doc.version, appliedSum(doc), rev, JSON.stringify(doc)];
     const run = () =>
       Number(
         (expected === undefined
-          ? this.db.prepare(SQL.put).run(row)
+          ? this.db.prepare(SQL.put).run(...row)
           : expected === null
-            ? this.db.prepare(SQL.create).run(row)
+            ? this.db.prepare(SQL.create).run(...row)
             : // compare-and-swap: still the doc the projector read, and the new one is not older
-              this.db.prepare(SQL.swap).run({ ...row, ev: expected.version, es: expected.appliedSum })
+              this.db.prepare(SQL.swap).run(...row, expected.version, expected.appliedSum)
         ).changes,
       );
-    return (await this.write(cacheId(tenant, doc.customerId), run, { rev: row.r, doc })) > 0;
+    return (await this.write(cacheId(tenant, doc.customerId), run, { rev, doc })) > 0;
   }
 
   async delete(tenant: string, customerId: string): Promise<void> {
@@ -215,7 +220,7 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.db.transaction(() => {
       this.db.prepare(SQL.deleteTenant).run(tenant);
       const insert = this.db.prepare(SQL.create);
-      for (const doc of all) insert.run({ t: tenant, c: doc.customerId, v: doc.version, s: appliedSum(doc), r: newRev(), doc: JSON.stringify(doc) });
+      for (const doc of all) insert.run(tenant, doc.customerId, doc.version, appliedSum(doc), newRev(), JSON.stringify(doc));
     }, NO_FSYNC);
     this.cache.clear();
   }
