@@ -329,6 +329,44 @@ describe('SQLite stores on a file', () => {
     expect(await server.get('acme', 'c-cached')).toEqual(third);
   });
 
+  it("a doc written by another store on the same connection is never served from this one's cache", async () => {
+    // data_version does not move for the connection's own commits: the stores tell each other
+    const db = open();
+    const [mine, theirs] = [new SqliteReadModelStore(db), new SqliteReadModelStore(db)];
+    const first = viewDoc('c-shared', 1);
+    expect(await mine.put('acme', first)).toBe(true);
+    expect(await mine.get('acme', 'c-shared')).toBe(first);
+    expect(await mine.get('acme', 'c-absent')).toBeUndefined();
+    const second = viewDoc('c-shared', 2);
+    expect(await theirs.put('acme', second)).toBe(true);
+    expect(await theirs.put('acme', viewDoc('c-absent', 1))).toBe(true);
+    expect(await mine.get('acme', 'c-shared')).toEqual(second);
+    expect((await mine.get('acme', 'c-absent'))?.customerId).toBe('c-absent');
+    await theirs.delete('acme', 'c-shared');
+    expect(await mine.get('acme', 'c-shared')).toBeUndefined();
+    await theirs.replaceAll('acme', [viewDoc('c-shared', 3)]);
+    expect((await mine.get('acme', 'c-shared'))?.version).toBe(3);
+    expect(await mine.get('acme', 'c-absent')).toBeUndefined();
+  });
+
+  it('a doc whose transaction failed to commit is never served from the cache', async () => {
+    const db = open();
+    const views = new SqliteReadModelStore(db);
+    const first = viewDoc('c-lost', 1);
+    expect(await views.put('acme', first)).toBe(true);
+    expect(await views.get('acme', 'c-lost')).toBe(first);
+    const exec = db.db.exec.bind(db.db);
+    db.db.exec = (sql: string) => {
+      if (sql === 'COMMIT') throw new Error('disk I/O error (simulated)');
+      exec(sql);
+    };
+    await expect(views.put('acme', viewDoc('c-lost', 2))).rejects.toThrow(/simulated/);
+    await expect(views.put('acme', viewDoc('c-new', 1))).rejects.toThrow(/simulated/);
+    db.db.exec = exec;
+    expect(await views.get('acme', 'c-lost')).toEqual(first);
+    expect(await views.get('acme', 'c-new')).toBeUndefined();
+  });
+
   it('replaceAll that fails halfway leaves the old generation whole', async () => {
     const views = new SqliteReadModelStore(open());
     await views.put('acme', viewDoc('c-1', 1));

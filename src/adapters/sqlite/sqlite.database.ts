@@ -82,6 +82,16 @@ export class SqliteDatabase {
     this.db.exec('PRAGMA foreign_keys = ON');
   }
 
+  /**
+   * SQLite's PRAGMA data_version: a number that changes when another connection (this process's or
+   * another's) commits to the file, and never for this connection's own commits. Equal values read
+   * at two times mean no other connection wrote in between, so what this connection saw then is
+   * still there, but for its own writes.
+   */
+  dataVersion(): number {
+    return (this.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;
+  }
+
   /** A cached prepared statement: preparing costs more than running most of ours. */
   prepare(sql: string): StatementSync {
     let s = this.statements.get(sql);

@@ -18,13 +18,16 @@ import { PositionRanges } from './sqlite.position-ranges.js';
 // stripped. Expired idempotency records stay (treated as absent, like the memory store's).
 //
 // Group commit: commits arriving while a flush is pending are written in one transaction, one
-// fsync, each member in its own savepoint, checked and applied in arrival order, so a group is
-// exactly its members committed one by one. A member's conflict or duplicate is its own result;
-// its unexpected error rolls back its savepoint and rejects it alone. If the transaction itself
-// fails (BEGIN, COMMIT, or an error that made SQLite abandon it), every member rejects. Promises
-// settle only after COMMIT has returned, i.e. after the WAL is on disk. The group runs its own
-// BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it needs a result per member, and
-// must survive a failed COMMIT (flush is never called from inside another transaction's work).
+// fsync, checked and applied in arrival order, so a group is exactly its members committed one by
+// one. A member's conflict or duplicate is its own result; its unexpected error rejects it alone.
+// A group is first applied without savepoints (a savepoint makes SQLite copy every page a member
+// touches into its sub-journal); if a member throws, the whole transaction is rolled back and the
+// group applied again with each member in its own savepoint, whose rollback undoes that member
+// alone. If the transaction itself fails (BEGIN, COMMIT, or an error that made SQLite abandon it),
+// every member rejects. Promises settle only after COMMIT has returned, i.e. after the WAL is on
+// disk. The group runs its own BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it
+// needs a result per member, and must survive a failed COMMIT (flush is never called from inside
+// another transaction's work).
 
 const POSITION_DIGITS = 16; // any safe integer, so string order of positions is numeric order
 export const toPosition = (n: number): string => String(n).padStart(POSITION_DIGITS, '0');
@@ -134,10 +137,14 @@ export class SqliteEventStore implements EventStore {
 
   private write(group: readonly Member[]): void {
     const db = this.db.db;
-    const outcomes: Outcome[] = [];
+    let outcomes: Outcome[] | undefined;
     try {
       db.exec('BEGIN IMMEDIATE');
-      for (const m of group) outcomes.push(group.length === 1 ? this.apply(m.commit) : this.member(m.commit));
+      outcomes = this.applyAll(group);
+      if (!outcomes) {
+        db.exec('BEGIN IMMEDIATE');
+        outcomes = group.map((m) => this.member(m.commit));
+      }
       db.exec('COMMIT');
     } catch (error) {
       try {
@@ -152,7 +159,7 @@ export class SqliteEventStore implements EventStore {
     this.stats.commits += group.length;
     this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
     group.forEach((m, i) => {
-      const o = outcomes[i]!;
+      const o = outcomes![i]!;
       if (o.ok && o.positions) {
         this.local.add(o.positions[0], o.positions[1]);
         this.lastLocal = Math.max(this.lastLocal, o.positions[1]);
@@ -180,6 +187,27 @@ export class SqliteEventStore implements EventStore {
   /** Forgets what this instance committed up to `position` (the follower has passed it). */
   forgetCommittedUpTo(position: number): void {
     this.local.forgetUpTo(position);
+  }
+
+  /**
+   * Every member of a group, on the open transaction, without savepoints; undefined when a member
+   * threw, after rolling the transaction back (the group is then applied again member by member).
+   * A group of one has no other member to protect: its error fails the transaction, its own.
+   */
+  private applyAll(group: readonly Member[]): Outcome[] | undefined {
+    if (group.length === 1) return [this.apply(group[0]!.commit)];
+    const db = this.db.db;
+    const outcomes: Outcome[] = [];
+    for (const m of group) {
+      try {
+        outcomes.push(this.apply(m.commit));
+      } catch (error) {
+        if (!db.isTransaction) throw error; // SQLite rolled the whole transaction back (I/O, full disk)
+        db.exec('ROLLBACK');
+        return undefined;
+      }
+    }
+    return outcomes;
   }
 
   /** One member of a group, in its savepoint; throws only when the whole transaction is lost. */
