@@ -8,7 +8,8 @@ export class KeyedLock {
   async run<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const unique = [...new Set(keys)];
+    // a single key needs no Set to be unique
+    const unique = keys.length < 2 ? keys : [...new Set(keys)];
     // taking every key in one synchronous step means two callers can never wait on each other
     const before = unique.map((k) => this.tails.get(k));
     for (const k of unique) this.tails.set(k, mine);

@@ -13,7 +13,9 @@ export class AesGcmCipher implements Cipher {
     const iv = takeRandom(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', materialOf(key), iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const head = cipher.update(plaintext, 'utf8');
+    const rest = cipher.final(); // GCM has nothing left to give, so no concat (as in decrypt)
+    const ct = rest.length === 0 ? head : Buffer.concat([head, rest]);
     return `${VERSION}.${iv.toString('base64url')}.${ct.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
   }
 

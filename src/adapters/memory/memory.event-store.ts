@@ -31,6 +31,13 @@ const fromPosition = (p: string): number => {
 
 const EMPTY: readonly StoredEvent[] = Object.freeze([]);
 
+/**
+ * A plain object (Object.prototype, as `{}`) held as a dictionary from the start: named by stream
+ * ids, a `{}` gets a hidden-class transition per id ever committed, which made setting the one
+ * property of a commit's `versions` cost more than the rest of the commit's bookkeeping.
+ */
+const byStreamId = (): Record<string, number> => Object.setPrototypeOf(Object.create(null), Object.prototype) as Record<string, number>;
+
 // Field by field, not a spread: events come in several shapes (with or without pii, messageId),
 // and one literal gives every copy the same shape. `satisfies` makes a new StoredEvent field a
 // compile error here rather than a field readAll silently drops.
@@ -87,7 +94,7 @@ export class MemoryEventStore implements EventStore {
     for (const c of commit.claims) if (!claimHolds(c, t.claims.get(c.key))) ok = false;
     if (!ok) return conflict(t, commit);
 
-    const versions: Record<string, number> = {};
+    const versions = byStreamId();
     for (const s of commit.streams) {
       let stream = t.streams.get(s.streamId);
       if (!stream) t.streams.set(s.streamId, (stream = []));

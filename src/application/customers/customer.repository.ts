@@ -24,7 +24,7 @@ export type CustomerRepositoryOptions = {
 };
 
 export class CustomerRepository {
-  private readonly cache = new Map<string, CustomerState>();
+  private readonly cache = new RecentStates();
   private readonly snapshots: SnapshotStore | undefined;
   private readonly metrics: Metrics | undefined;
   private readonly snapshotEvery: number;
@@ -41,17 +41,10 @@ export class CustomerRepository {
     if (!Number.isInteger(this.snapshotEvery) || this.snapshotEvery < 1) throw new Error(`snapshotEvery must be a positive integer, got ${this.snapshotEvery}`);
   }
 
-  private cacheKey = (tenant: string, id: string) => `${tenant}\u0000${id}`;
-
   async load(tenant: string, id: string): Promise<CustomerState> {
-    const key = this.cacheKey(tenant, id);
-    const cached = this.cache.get(key);
-    if (cached) {
-      // refresh recency for the LRU
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return cached;
-    }
+    // refreshes its recency for the LRU
+    const cached = this.cache.get(tenant, id);
+    if (cached) return cached;
     const from = (await this.snapshotOf(tenant, id)) ?? initialState(id);
     const events = await this.store.readStream(tenant, id, from.version);
     const state = fold(
@@ -62,7 +55,7 @@ export class CustomerRepository {
     // never of an erased customer: its erasure deleted the snapshot, whose identity state (claim
     // keys, merges) must not come back with the next load of the stream (a GET, a migrated log)
     if (this.snapshots && events.length >= this.snapshotEvery && state.status !== 'erased') await this.saveSnapshot(this.snapshots, tenant, id, state);
-    this.rememberKey(key, state);
+    this.rememberState(tenant, id, state);
     return state;
   }
 
@@ -102,21 +95,101 @@ export class CustomerRepository {
 
   /** Remembers the state a commit of this process produced, so the next load needs no read. */
   remember(tenant: string, state: CustomerState): void {
-    this.rememberKey(this.cacheKey(tenant, state.id), state);
+    this.rememberState(tenant, state.id, state);
   }
 
   evict(tenant: string, id: string): void {
-    this.cache.delete(this.cacheKey(tenant, id));
+    this.cache.delete(tenant, id);
   }
 
   clear(): void {
     this.cache.clear();
   }
 
-  private rememberKey(key: string, state: CustomerState): void {
+  private rememberState(tenant: string, id: string, state: CustomerState): void {
     if (state.status === 'initial') return;
-    this.cache.delete(key);
-    this.cache.set(key, state);
-    if (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(tenant, id, state);
+    if (this.cache.size > this.maxCached) this.cache.dropOldest();
+  }
+}
+
+type Cached = { readonly tenant: string; readonly id: string; state: CustomerState; older: Cached | undefined; newer: Cached | undefined };
+
+/**
+ * The cached states, least recently used first: a Map per tenant, so a lookup hashes the id alone
+ * (no `${tenant}\0${id}` key built per load), and one recency list over all tenants, so a hit moves
+ * an entry instead of deleting and re-inserting it. Evicts in the order one Map of composite keys
+ * with delete-then-set on every hit would (customer.repository.test.ts checks it against that).
+ */
+export class RecentStates {
+  private readonly tenants = new Map<string, Map<string, Cached>>();
+  private oldest: Cached | undefined;
+  private newest: Cached | undefined;
+  size = 0;
+
+  /** the state, now the most recently used; undefined when not cached */
+  get(tenant: string, id: string): CustomerState | undefined {
+    const entry = this.tenants.get(tenant)?.get(id);
+    if (!entry) return undefined;
+    this.unlink(entry);
+    this.append(entry);
+    return entry.state;
+  }
+
+  /** caches the state as the most recently used */
+  set(tenant: string, id: string, state: CustomerState): void {
+    let ids = this.tenants.get(tenant);
+    if (!ids) this.tenants.set(tenant, (ids = new Map()));
+    const entry = ids.get(id);
+    if (entry) {
+      entry.state = state;
+      this.unlink(entry);
+      this.append(entry);
+      return;
+    }
+    const added: Cached = { tenant, id, state, older: undefined, newer: undefined };
+    ids.set(id, added);
+    this.append(added);
+    this.size++;
+  }
+
+  delete(tenant: string, id: string): void {
+    const ids = this.tenants.get(tenant);
+    const entry = ids?.get(id);
+    if (!ids || !entry) return;
+    this.remove(ids, entry);
+  }
+
+  dropOldest(): void {
+    const entry = this.oldest;
+    if (entry) this.remove(this.tenants.get(entry.tenant)!, entry);
+  }
+
+  clear(): void {
+    this.tenants.clear();
+    this.oldest = this.newest = undefined;
+    this.size = 0;
+  }
+
+  private remove(ids: Map<string, Cached>, entry: Cached): void {
+    ids.delete(entry.id);
+    if (ids.size === 0) this.tenants.delete(entry.tenant);
+    this.unlink(entry);
+    this.size--;
+  }
+
+  private unlink(entry: Cached): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.newest = entry.older;
+    entry.older = entry.newer = undefined;
+  }
+
+  private append(entry: Cached): void {
+    entry.older = this.newest;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
   }
 }

@@ -36,3 +36,18 @@ describe('MemoryEventStore.readAll', () => {
     expect(store.dump()).toEqual(dumped);
   });
 });
+
+describe('MemoryEventStore.commit', () => {
+  it('answers the new versions as a plain object, as `{}` would be, in commit order', async () => {
+    const store = new MemoryEventStore();
+    const result = await store.commit({ tenant: TENANT, streams: [append(TENANT, 'b', 0, 2), append(TENANT, 'a', 0, 1)], claims: [] });
+    expect(result.status).toBe('committed');
+    const { versions } = result as Extract<typeof result, { status: 'committed' }>;
+    // held as a dictionary (see byStreamId), which must not show: same prototype, keys and JSON
+    expect(Object.getPrototypeOf(versions)).toBe(Object.prototype);
+    expect(Object.keys(versions)).toEqual(['b', 'a']);
+    expect(JSON.stringify(versions)).toBe('{"b":2,"a":1}');
+    expect('hasOwnProperty' in versions).toBe(true);
+    expect(`${versions}`).toBe('[object Object]');
+  });
+});

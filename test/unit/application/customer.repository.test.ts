@@ -1,12 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryEventStore } from '../../../src/adapters/memory/memory.event-store.js';
 import { MemorySnapshotStore } from '../../../src/adapters/memory/memory.snapshot-store.js';
 import { MemoryMetrics } from '../../../src/adapters/metrics/memory.metrics.js';
-import { CustomerRepository } from '../../../src/application/customers/customer.repository.js';
+import { CustomerRepository, RecentStates } from '../../../src/application/customers/customer.repository.js';
 import type { SnapshotStore } from '../../../src/application/ports/snapshot.port.js';
 import type { CustomerEvent, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
 import { SNAPSHOT_SCHEMA, toSnapshot } from '../../../src/domain/customer/customer.snapshot.js';
-import { fold } from '../../../src/domain/customer/customer.state.js';
+import { fold, initialState, type CustomerState } from '../../../src/domain/customer/customer.state.js';
 import { commitHistory, longHistory } from '../../support/customer-history.js';
 import { keyed, linked, recordAll } from '../../support/decider-spec.js';
 import { makeHarness } from '../../support/harness.js';
@@ -135,5 +136,81 @@ describe('createCore wiring', () => {
     const state = await h.core.repo.load(TENANT, customerId);
     expect(state.version).toBeGreaterThanOrEqual(105);
     expect((await h.ports.snapshots.get(TENANT, customerId))?.version).toBe(state.version);
+  });
+});
+
+describe('RecentStates (the repository cache)', () => {
+  // the cache as it was: one Map of `${tenant}\0${id}` keys, delete-then-set on every hit and write
+  class CompositeKeyLru {
+    readonly map = new Map<string, CustomerState>();
+    get(tenant: string, id: string): CustomerState | undefined {
+      const key = `${tenant}\u0000${id}`;
+      const cached = this.map.get(key);
+      if (cached) {
+        this.map.delete(key);
+        this.map.set(key, cached);
+      }
+      return cached;
+    }
+    set(tenant: string, id: string, state: CustomerState, max: number): void {
+      const key = `${tenant}\u0000${id}`;
+      this.map.delete(key);
+      this.map.set(key, state);
+      if (this.map.size > max) this.map.delete(this.map.keys().next().value!);
+    }
+  }
+
+  const tenant = fc.constantFrom('t-1', 't-2');
+  const id = fc.constantFrom('a', 'b', 'c', '1\u0000a');
+  const op = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('get' as const), tenant, id }), weight: 8 },
+    { arbitrary: fc.record({ kind: fc.constant('set' as const), tenant, id }), weight: 8 },
+    { arbitrary: fc.record({ kind: fc.constant('delete' as const), tenant, id }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant('clear' as const), tenant, id }), weight: 1 },
+  );
+
+  it('hits, misses and evicts exactly as the composite-key Map did, across tenants', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 60 }), (max, ops) => {
+        const reference = new CompositeKeyLru();
+        const cache = new RecentStates();
+        ops.forEach(({ kind, tenant, id }, i) => {
+          if (kind === 'get') expect(cache.get(tenant, id)).toBe(reference.get(tenant, id));
+          else if (kind === 'set') {
+            const state = { ...initialState(id), version: i + 1 };
+            reference.set(tenant, id, state, max);
+            cache.set(tenant, id, state);
+            if (cache.size > max) cache.dropOldest();
+          } else if (kind === 'delete') {
+            reference.map.delete(`${tenant}\u0000${id}`);
+            cache.delete(tenant, id);
+          } else {
+            reference.map.clear();
+            cache.clear();
+          }
+          expect(cache.size).toBe(reference.map.size);
+        });
+        // what is left, least recently used first (reading it in that order keeps the order)
+        for (const key of [...reference.map.keys()]) {
+          const [tenant, id] = [key.slice(0, key.indexOf('\u0000')), key.slice(key.indexOf('\u0000') + 1)];
+          expect(cache.get(tenant, id)).toBe(reference.get(tenant, id));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('evicts the least recently loaded customer once maxCached is passed', async () => {
+    const store = new MemoryEventStore();
+    for (const id of ['c-a', 'c-b', 'c-c']) await commitHistory(store, TENANT, longHistory(id, 3));
+    const repo = new CustomerRepository(store, { maxCached: 2 });
+    const read = vi.spyOn(store, 'readStream');
+    await repo.load(TENANT, 'c-a');
+    await repo.load(TENANT, 'c-b');
+    await repo.load(TENANT, 'c-a'); // a hit: c-b is now the least recently used
+    await repo.load(TENANT, 'c-c'); // evicts c-b
+    await repo.load(TENANT, 'c-a');
+    await repo.load(TENANT, 'c-b');
+    expect(read.mock.calls.map(([, id]) => id)).toEqual(['c-a', 'c-b', 'c-c', 'c-b']);
   });
 });
