@@ -285,8 +285,8 @@ export const customersOf = (book: MatchBook): readonly string[] => {
   return [...ids].sort();
 };
 
-/** Every customer's entry at once, in one pass over the book (a rebuild). */
-export const customerEntriesOf = (book: MatchBook): ReadonlyMap<string, CustomerEntry> => {
+/** Every customer's entry at once, in one pass over the book (a rebuild); or, given `only`, the entries of those among them. */
+export const customerEntriesOf = (book: MatchBook, only?: ReadonlySet<string>): ReadonlyMap<string, CustomerEntry> => {
   const byId = new Map<string, { suggestions: Suggestion[]; rejected: string[]; autoMergeUndone: string[] }>();
   const of = (id: string) => byId.get(id) ?? byId.set(id, { suggestions: [], rejected: [], autoMergeUndone: [] }).get(id)!;
   for (const id of Object.keys(book.records)) of(id);
@@ -302,6 +302,7 @@ export const customerEntriesOf = (book: MatchBook): ReadonlyMap<string, Customer
     }
   const out = new Map<string, CustomerEntry>();
   for (const id of [...byId.keys()].sort()) {
+    if (only && !only.has(id)) continue;
     const e = byId.get(id)!;
     out.set(id, {
       type: 'customer',
