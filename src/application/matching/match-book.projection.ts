@@ -16,8 +16,10 @@ import {
   buildBook,
   candidatesOf,
   customerEntriesOf,
+  emptyBook,
   evolveBook,
   isEmptyEntry,
+  type MatchBook,
   type MatchBookEntry,
   type MatchChange,
   type Suggestion,
@@ -510,10 +512,11 @@ export class MatchBookProjection {
         blocks.set(key, { doc, entry: doc?.entry.type === 'block' ? doc.entry : { type: 'block', key, ids: [] } });
       }),
     );
+    // the candidates come from the blocks alone; the part of the book read holds those blocks
     const blockEntries = [...blocks.values()].map((b) => b.entry);
-    // the candidates come from the blocks alone
-    if (record) await load(candidatesOf(bookOfEntries(new Map(), blockEntries), change.type === 'RecordChanged' ? change.customerId : '', record));
-    const before = bookOfEntries(new Map([...customers].map(([id, c]) => [id, c.entry])), blockEntries);
+    const blocksRead = bookOfEntries(new Map(), blockEntries).blocks;
+    if (record) await load(candidatesOf({ ...emptyBook, blocks: blocksRead }, change.type === 'RecordChanged' ? change.customerId : '', record));
+    const before: MatchBook = { ...bookOfEntries(new Map([...customers].map(([id, c]) => [id, c.entry])), []), blocks: blocksRead };
     const after = evolveBook(model, before, change);
     // only the customers a pair with the focus names can change (every change is about the focus's
     // pairs): the others among the candidates read are left alone, unexamined
@@ -523,7 +526,7 @@ export class MatchBookProjection {
     let delta = 0;
     let fields: FieldCounts = {};
     const writes: Promise<void>[] = [];
-    const nextEntries = customerEntriesOf(after);
+    const nextEntries = customerEntriesOf(after, named);
     for (const [id, c] of customers) {
       if (!named.has(id)) continue;
       const next = nextEntries.get(id) ?? emptyEntry;

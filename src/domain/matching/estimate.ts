@@ -1,4 +1,4 @@
-import { COMPARISONS, type Comparison, type ComparisonVector, compareRecords } from './comparisons.js';
+import { COMPARISONS, type Comparison, type ComparisonVector } from './comparisons.js';
 import type { MatchField, MatchRecord } from './match-record.js';
 import { MatchModel } from './match-model.js';
 import { seededRandom } from './random.js';
@@ -18,6 +18,57 @@ const frequencies = (comparisons: readonly Comparison[], counts: readonly number
   });
 
 /**
+ * compareRecords(records[i], records[j], comparisons), for pairs of indices into `records`, each
+ * field's level worked out once per ordered pair of its values where the records hold few distinct
+ * values of it (names, cities: a fit compares tens of thousands of pairs, most of them the same
+ * few names again). A level is a function of the two values alone, so the vectors are the ones
+ * compareRecords makes; a field whose values are mostly distinct (emails, phones) is compared pair
+ * by pair as there.
+ */
+const recordComparer = (records: readonly MatchRecord[], comparisons: readonly Comparison[]): ((i: number, j: number) => ComparisonVector) => {
+  const n = records.length;
+  const fields = comparisons.map((c) => {
+    // each record's value as its index among the field's distinct values (-1: none)
+    const index = new Map<string, number>();
+    const of = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const v = records[k]![c.field];
+      if (v === undefined) of[k] = -1;
+      else {
+        let at = index.get(v);
+        if (at === undefined) index.set(v, (at = index.size));
+        of[k] = at;
+      }
+    }
+    const d = index.size;
+    // worth it where values repeat: at most a quarter as many as the records, and a table of at most 2^20 levels
+    const levels = d * 4 <= n && d * d <= 1 << 20 ? new Int8Array(d * d).fill(-1) : undefined;
+    return { c, of, d, levels };
+  });
+  return (i, j) => {
+    const v: (number | null)[] = [];
+    for (let k = 0; k < fields.length; k++) {
+      const f = fields[k]!;
+      const x = records[i]![f.c.field];
+      const y = records[j]![f.c.field];
+      if (x === undefined || y === undefined) v.push(null);
+      else if (f.levels === undefined) v.push(f.c.level(x, y));
+      else {
+        const cell = f.of[i]! * f.d + f.of[j]!;
+        let level = f.levels[cell]!;
+        // a level above 127 does not fit a cell: worked out each time (no comparison has that many)
+        if (level < 0) {
+          level = f.c.level(x, y);
+          if (level >= 0 && level <= 127) f.levels[cell] = level;
+        }
+        v.push(level);
+      }
+    }
+    return v;
+  };
+};
+
+/**
  * u per comparison and level, from `pairs` pairs of distinct records drawn with the seeded generator;
  * or, when the records make no more distinct pairs than that, from every pair once, each counted
  * `pairs / distinct pairs` times: the counts the sample gives on average (so the smoothing weighs
@@ -25,22 +76,31 @@ const frequencies = (comparisons: readonly Comparison[], counts: readonly number
  * it doubles).
  */
 export const estimateU = (records: readonly MatchRecord[], comparisons: readonly Comparison[], opts: { seed: number; pairs: number }): Table => {
+  return estimateUComparing(records, comparisons, opts, recordComparer(records, comparisons));
+};
+
+const estimateUComparing = (
+  records: readonly MatchRecord[],
+  comparisons: readonly Comparison[],
+  opts: { seed: number; pairs: number },
+  compare: (i: number, j: number) => ComparisonVector,
+): Table => {
   const counts = comparisons.map((c) => c.levels.map(() => 0));
-  const count = (a: MatchRecord, b: MatchRecord, times: number) => {
-    const v = compareRecords(a, b, comparisons);
+  const count = (i: number, j: number, times: number) => {
+    const v = compare(i, j);
     for (let c = 0; c < v.length; c++) if (v[c] !== null) counts[c]![v[c]!]! += times;
   };
   const n = records.length;
   const distinct = (n * (n - 1)) / 2;
   if (distinct <= opts.pairs) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) count(records[i]!, records[j]!, opts.pairs / distinct);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) count(i, j, opts.pairs / distinct);
     return frequencies(comparisons, counts);
   }
   const random = seededRandom(opts.seed);
   for (let k = 0; k < opts.pairs; k++) {
     const i = Math.floor(random() * n);
     const j = (i + 1 + Math.floor(random() * (n - 1))) % n;
-    count(records[i]!, records[j]!, 1);
+    count(i, j, 1);
   }
   return frequencies(comparisons, counts);
 };
@@ -124,8 +184,10 @@ export const fitModel = (input: FitInput): MatchModel => fitModelComparing(input
 export const fitModelComparing = (input: FitInput): { readonly model: MatchModel; readonly vectors: readonly ComparisonVector[] } => {
   const held = COMPARISONS.filter((c) => (input.fields ?? COMPARISONS.map((x) => x.field)).includes(c.field));
   const comparisons = held.filter((c) => input.records.some((r) => r[c.field] !== undefined));
-  const u = estimateU(input.records, comparisons, { seed: input.seed, pairs: input.randomPairs });
-  const vectors = input.candidates.map(([i, j]) => compareRecords(input.records[i]!, input.records[j]!, comparisons));
+  // one comparer for the random pairs and the candidates: the levels of the values they share are worked out once
+  const compare = recordComparer(input.records, comparisons);
+  const u = estimateUComparing(input.records, comparisons, { seed: input.seed, pairs: input.randomPairs }, compare);
+  const vectors = input.candidates.map(([i, j]) => compare(i, j));
   const { m, prior } = estimateM(vectors, comparisons, u, { iterations: input.iterations, prior: 0.1 });
   const n = input.records.length;
   // EM saw candidate pairs only; the model's prior is for any two records

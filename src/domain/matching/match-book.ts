@@ -2,7 +2,7 @@ import { blockingKeys, candidatePairs } from './blocking.js';
 import { type ComparisonVector, compareRecords } from './comparisons.js';
 import type { FieldCoverage } from './coverage.js';
 import type { MatchField, MatchRecord } from './match-record.js';
-import { type MatchModel, type MatchScore, modelComparisons, probabilityOf, scorePair, scoreVector, verdictOf, weightOfVector } from './match-model.js';
+import { type MatchModel, type MatchScore, modelComparisons, probabilityOf, scoreVector, verdictOf, weightOfVector } from './match-model.js';
 
 // The matching read model, pure: each active customer's normalised record, the blocking index over
 // them, and the suggestions between them, plus what people decided (rejections, undone
@@ -102,39 +102,56 @@ const insertSorted = (ids: readonly string[], id: string): readonly string[] => 
 /** Sorted and without repeats already (as the book writes them): nothing to do. */
 const sortedDistinct = (ids: readonly string[]): boolean => ids.every((x, i) => i === 0 || ids[i - 1]! < x);
 
-/** The customers sharing a blocking key with this record, itself excluded, sorted. */
-export const candidatesOf = (book: MatchBook, id: string, record: MatchRecord, maxBlock = 200): readonly string[] => {
+/** The customers listed under these blocking keys, `id` excluded, sorted. */
+const candidatesIn = (book: MatchBook, id: string, keys: readonly string[], maxBlock: number): readonly string[] => {
   const out = new Set<string>();
-  for (const k of blockingKeys(record)) {
+  for (const k of keys) {
     const ids = book.blocks[k] ?? [];
     if (ids.length <= maxBlock) for (const x of ids) if (x !== id) out.add(x);
   }
   return [...out].sort();
 };
 
+/** The customers sharing a blocking key with this record, itself excluded, sorted. */
+export const candidatesOf = (book: MatchBook, id: string, record: MatchRecord, maxBlock = 200): readonly string[] =>
+  candidatesIn(book, id, blockingKeys(record), maxBlock);
+
+/** `book` (which holds no record for `id`) with `record` as id's, blocked and scored against its candidates. */
 const index = (book: MatchBook, id: string, record: MatchRecord, model: MatchModel): MatchBook => {
+  const comparisons = modelComparisons(model);
+  // verdictOf answers 'none' below both thresholds: such a pair (most candidates) is not scored, as in buildBook
+  const below = Math.min(model.reviewThreshold, model.autoMergeThreshold);
+  const keys = blockingKeys(record);
+  // a pair's key (a new string, made a property key) only where it is looked up: rejections, if any, and suggestions
+  const anyRejected = Object.keys(book.rejected).length > 0;
   const suggestions = { ...book.suggestions };
-  for (const other of candidatesOf(book, id, record)) {
-    const key = pairKey(id, other);
+  for (const other of candidatesIn(book, id, keys, 200)) {
+    const theirs = book.records[other];
     // a block may list a customer whose record the book does not hold (a write another process lost)
-    if (book.rejected[key] || book.records[other] === undefined) continue;
-    const [a, b] = id < other ? [id, other] : [other, id];
-    const score = scorePair(model, book.records[a]!, book.records[b]!);
+    if (theirs === undefined || (anyRejected && book.rejected[pairKey(id, other)])) continue;
+    // scored as scorePair scores the pair in id order: a before b
+    const first = id < other;
+    const vector = first ? compareRecords(record, theirs, comparisons) : compareRecords(theirs, record, comparisons);
+    if (probabilityOf(weightOfVector(model, comparisons, vector)) < below) continue;
+    const score = scoreVector(model, comparisons, vector);
     const verdict = verdictOf(model, score);
     if (verdict === 'none') continue;
-    suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && book.autoMergeUndone[key] ? 'review' : verdict };
+    const key = pairKey(id, other);
+    suggestions[key] = {
+      customerIds: first ? [id, other] : [other, id],
+      score,
+      verdict: verdict === 'auto_merge' && book.autoMergeUndone[key] ? 'review' : verdict,
+    };
   }
   const blocks = { ...book.blocks };
-  for (const k of blockingKeys(record)) blocks[k] = insertSorted(blocks[k] ?? [], id);
+  for (const k of keys) blocks[k] = insertSorted(blocks[k] ?? [], id);
   return { ...book, records: { ...book.records, [id]: record }, blocks, suggestions };
 };
 
 export const evolveBook = (model: MatchModel, book: MatchBook, change: MatchChange): MatchBook => {
   switch (change.type) {
-    case 'RecordChanged': {
-      const rest = unindex(book, change.customerId);
-      return index({ ...rest, records: { ...rest.records, [change.customerId]: change.record } }, change.customerId, change.record, model);
-    }
+    case 'RecordChanged':
+      return index(unindex(book, change.customerId), change.customerId, change.record, model);
     case 'CustomerRemoved':
       return unindex(book, change.customerId);
     case 'SuggestionRejected': {
@@ -268,8 +285,8 @@ export const customersOf = (book: MatchBook): readonly string[] => {
   return [...ids].sort();
 };
 
-/** Every customer's entry at once, in one pass over the book (a rebuild). */
-export const customerEntriesOf = (book: MatchBook): ReadonlyMap<string, CustomerEntry> => {
+/** Every customer's entry at once, in one pass over the book (a rebuild); or, given `only`, the entries of those among them. */
+export const customerEntriesOf = (book: MatchBook, only?: ReadonlySet<string>): ReadonlyMap<string, CustomerEntry> => {
   const byId = new Map<string, { suggestions: Suggestion[]; rejected: string[]; autoMergeUndone: string[] }>();
   const of = (id: string) => byId.get(id) ?? byId.set(id, { suggestions: [], rejected: [], autoMergeUndone: [] }).get(id)!;
   for (const id of Object.keys(book.records)) of(id);
@@ -285,6 +302,7 @@ export const customerEntriesOf = (book: MatchBook): ReadonlyMap<string, Customer
     }
   const out = new Map<string, CustomerEntry>();
   for (const id of [...byId.keys()].sort()) {
+    if (only && !only.has(id)) continue;
     const e = byId.get(id)!;
     out.set(id, {
       type: 'customer',

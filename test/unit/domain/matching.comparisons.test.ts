@@ -14,6 +14,7 @@ import {
   verdictOf,
   weightOfVector,
 } from '../../../src/domain/matching/match-model.js';
+import { seededRandom } from '../../../src/domain/matching/random.js';
 import { withinEdits } from '../../../src/domain/matching/similarity.js';
 
 // The comparisons, the EM and the whole-book scoring are written for speed (characters compared in
@@ -121,7 +122,67 @@ const arbRecord: fc.Arbitrary<MatchRecord> = fc.record(
   { requiredKeys: [] },
 );
 
+/** estimateU as first written: every pair compared afresh with compareRecords */
+const plainEstimateU = (records: readonly MatchRecord[], comparisons: readonly Comparison[], opts: { seed: number; pairs: number }) => {
+  const counts = comparisons.map((c) => c.levels.map(() => 0));
+  const count = (a: MatchRecord, b: MatchRecord, times: number) => {
+    const v = compareRecords(a, b, comparisons);
+    for (let c = 0; c < v.length; c++) if (v[c] !== null) counts[c]![v[c]!]! += times;
+  };
+  const n = records.length;
+  const distinct = (n * (n - 1)) / 2;
+  if (distinct <= opts.pairs) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) count(records[i]!, records[j]!, opts.pairs / distinct);
+  } else {
+    const random = seededRandom(opts.seed);
+    for (let k = 0; k < opts.pairs; k++) {
+      const i = Math.floor(random() * n);
+      const j = (i + 1 + Math.floor(random() * (n - 1))) % n;
+      count(records[i]!, records[j]!, 1);
+    }
+  }
+  return comparisons.map((c, i) => {
+    const row = counts[i]!;
+    const total = row.reduce((s, x) => s + x, 0);
+    return c.levels.map((_, l) => (row[l]! + 1e-3) / (total + 1e-3 * c.levels.length));
+  });
+};
+
+// records whose values repeat (few names) beside ones that do not (any text: unicode, escapes, empty)
+const arbRepeating: fc.Arbitrary<MatchRecord> = fc.record(
+  {
+    givenName: fc.oneof(fc.constantFrom('ada', 'adah', 'a', 'alan', 'ådå', ''), fc.string({ maxLength: 8 })),
+    surname: fc.oneof(fc.constantFrom('lovelace', 'lovelase', 'turing', '\\"'), fc.string({ unit: 'grapheme', maxLength: 8 })),
+    dateOfBirth: arbDate,
+    email: fc.oneof(arbText, fc.constantFrom('ada@x.org', 'ada1@x.org', 'adb@x.org')),
+    phone: fc.oneof(arbText, fc.constantFrom('0412345678', '0512345678')),
+    street: fc.oneof(fc.constantFrom('12 st james square', '12 st james sq'), fc.string({ unit: 'binary', maxLength: 6 })),
+    postcode: fc.constantFrom('2000', '2001', '3000'),
+    city: fc.constantFrom('london', 'londn', 'wilmslow'),
+    nationalId: fc.constantFrom('123456789', '123456780'),
+  },
+  { requiredKeys: [] },
+);
+
 describe('the matching comparisons, EM and book scoring, written for speed', () => {
+  test.prop([fc.array(arbRepeating, { minLength: 0, maxLength: 90 }), fc.integer({ min: 1, max: 700 }), fc.nat()], { numRuns: RUNS })(
+    'u and the candidate vectors, each level worked out once per pair of values, are the ones every pair compared afresh gives, to the last bit',
+    (records, pairs, seed) => {
+      const comparisons = COMPARISONS.filter((c) => records.some((r) => r[c.field] !== undefined));
+      expect(estimateU(records, comparisons, { seed, pairs })).toEqual(plainEstimateU(records, comparisons, { seed, pairs }));
+      const candidates = candidatePairs(records);
+      const input = { version: 'v', records, candidates, seed, randomPairs: pairs, iterations: 3, ...DEFAULT_THRESHOLDS };
+      fc.pre(records.length >= 2);
+      const fitted = fitModelComparing(input);
+      for (let k = 0; k < candidates.length; k++)
+        expect(fitted.vectors[k]).toEqual(compareRecords(records[candidates[k]![0]]!, records[candidates[k]![1]]!, comparisons));
+      for (const c of comparisons) {
+        const u = plainEstimateU(records, comparisons, { seed, pairs })[comparisons.indexOf(c)]!;
+        expect(fitted.model.fields[c.field]!.map((l) => l.u)).toEqual(u);
+      }
+    },
+  );
+
   test.prop([arbDate, arbDate, arbText, arbText], { numRuns: RUNS * 3 })('each level test answers what its slices answer', (d1, d2, t1, t2) => {
     for (const [field, a, b] of [
       ['dateOfBirth', d1, d2],
