@@ -2,7 +2,7 @@ import { firstIllFormedText, type IllFormedText, mayHoldSurrogateEscape } from '
 import { utf8Bytes } from '../ports/commit-checks.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { formatPath } from '../segment/segment.schema.js';
-import { withoutWriteKey } from './call-shape.js';
+import { ignoredForHash, withoutWriteKey } from './call-shape.js';
 
 // The bounds of one Segment call, the same on every intake: the HTTP API (a body is refused before
 // it is parsed further), a Kinesis record (ours or another producer's), `c360 import`, the queued
@@ -200,6 +200,133 @@ export const callBoundsProblem = (call: unknown): QuarantineReason | undefined =
   // JSON.stringify writes a lone surrogate as its escape: most calls hold none and skip the walk
   const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
   return ill ? loneSurrogate(ill) : undefined;
+};
+
+/** what JSON.stringify escapes in a string: a quote, a backslash, a control character, a surrogate (a lone one is escaped) */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** whether jsonString escaped anything since plainMembers began: if not, the text holds no backslash */
+let escaped = false;
+
+/** JSON.stringify's text of a string, without calling it for the many strings it would only quote */
+const jsonString = (s: string): string => {
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
+  escaped = true;
+  return JSON.stringify(s);
+};
+
+/** Sorts keys as Array.prototype.sort does (by UTF-16 code units; keys are distinct), by insertion when they are few. */
+const sortKeys = (keys: string[]): void => {
+  if (keys.length > 12) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+};
+
+/**
+ * The stable JSON text (stableJson's) of a value met at `depth` in a call, when it is plain JSON
+ * data within the call's bounds: strings, finite numbers, booleans, null, and arrays and objects
+ * of Object.prototype (or none) nested no deeper than MAX_JSON_DEPTH, no quarantine mark of a
+ * number that is not finite among them. Anything else (too deep, not finite, a Date or another
+ * value with a toJSON or a prototype of its own, a function, a symbol, a bigint) gives undefined,
+ * for the general walks to judge. For such data JSON.stringify writes the same members, only in
+ * their own order: the same length and the same string escapes. Recursive, but no deeper than
+ * MAX_JSON_DEPTH.
+ */
+const plainStableText = (v: unknown, depth: number): string | undefined => {
+  switch (typeof v) {
+    case 'string':
+      return jsonString(v);
+    case 'number':
+      // JSON.stringify writes a finite number as its String (-0 as 0)
+      return Number.isFinite(v) ? String(v) : undefined;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (v === null) return 'null';
+  if (depth > MAX_JSON_DEPTH) return undefined;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return undefined;
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      // a hole or undefined is written as null, by JSON.stringify and stableJson alike
+      const text = x === undefined ? 'null' : plainStableText(x, depth + 1);
+      if (text === undefined) return undefined;
+      out += i ? `,${text}` : text;
+    }
+    return `${out}]`;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || isNonFiniteMark(v)) return undefined;
+  const keys = Object.keys(v);
+  sortKeys(keys);
+  let out = '{';
+  for (const k of keys) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    const text = plainStableText(x, depth + 1);
+    if (text === undefined) return undefined;
+    out += `${out.length > 1 ? ',' : ''}${jsonString(k)}:${text}`;
+  }
+  return `${out}}`;
+};
+
+/**
+ * callBoundsProblem, and when the call is within its bounds the text of its payload hash
+ * (payloadText), from one walk where the call is plain JSON data (any call read from JSON text
+ * within the bounds): its stable JSON text is as long as JSON.stringify's and holds the same string
+ * escapes, so it measures the call and finds its escapes as JSON.stringify's text would. Any other
+ * call is judged by callBoundsProblem, and `hashText` is undefined (take payloadText of the call).
+ */
+export const boundedCall = (call: unknown): { readonly problem: QuarantineReason | undefined; readonly hashText: string | undefined } => {
+  const members = plainMembers(call);
+  if (!members) return { problem: callBoundsProblem(call), hashText: undefined };
+  let sized = '';
+  let hashed = '';
+  for (let i = 0; i < members.length; i += 2) {
+    const key = members[i]!;
+    const member = members[i + 1]!;
+    if (key !== 'writeKey') sized += sized ? `,${member}` : member;
+    if (!ignoredForHash(key)) hashed += hashed ? `,${member}` : member;
+  }
+  const text = `{${sized}}`;
+  if (sizeOf(text) > MAX_CALL_BYTES) return { problem: callTooLarge(), hashText: undefined };
+  // JSON.stringify's text has a surrogate's escape only where this one has: none without a backslash
+  const ill = escaped && mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
+  return ill ? { problem: loneSurrogate(ill), hashText: undefined } : { problem: undefined, hashText: `{${hashed}}` };
+};
+
+/** A call's top-level members in stableJson's order, each key then its `"key":value` text, when it is plain JSON data within the bounds (see plainStableText). */
+const plainMembers = (call: unknown): string[] | undefined => {
+  if (typeof call !== 'object' || call === null || Array.isArray(call) || Object.getPrototypeOf(call) !== Object.prototype || isNonFiniteMark(call))
+    return undefined;
+  const keys = Object.keys(call);
+  sortKeys(keys);
+  escaped = false;
+  const out: string[] = [];
+  for (const k of keys) {
+    const x: unknown = (call as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    const text = plainStableText(x, 2);
+    if (text === undefined) return undefined;
+    out.push(k, `${jsonString(k)}:${text}`);
+  }
+  return out;
 };
 
 /**

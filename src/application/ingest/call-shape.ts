@@ -8,9 +8,17 @@ import { stableJson } from '../stable-json.js';
 const IGNORED_FOR_HASH = new Set(['sentAt', 'receivedAt', 'writeKey', '_metadata']);
 const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
 
+/** Whether a top-level member of a call is left out of its payload hash. */
+export const ignoredForHash = (key: string): boolean => IGNORED_FOR_HASH.has(key);
+
+/** What a call's payload hash is taken of: its stable JSON without the members ignoredForHash. */
+export const payloadText = (raw: unknown): string => stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k))));
+
 /** keyed (HMAC under the tenant secret): a plain hash of a guessable payload would confirm its content */
-export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): string =>
-  hasher.claimKey(tenant, '$payload', stableJson(Object.fromEntries(Object.entries(raw as object).filter(([k]) => !IGNORED_FOR_HASH.has(k)))));
+export const payloadHashOfText = (hasher: Hasher, tenant: string, text: string): string => hasher.claimKey(tenant, '$payload', text);
+
+/** keyed (HMAC under the tenant secret): a plain hash of a guessable payload would confirm its content */
+export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): string => payloadHashOfText(hasher, tenant, payloadText(raw));
 
 /**
  * The id of a call sent without messageId. A call with a timestamp of its own is known by its

@@ -13,8 +13,8 @@ import type { QuarantineIntake, QuarantineReason } from '../ports/quarantine.por
 import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
-import { callBoundsProblem, deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
-import { derivedMessageId, mergeBatchDefaults, payloadHash as hashOf, withoutWriteKey } from './call-shape.js';
+import { boundedCall, deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
+import { derivedMessageId, mergeBatchDefaults, payloadHashOfText, payloadText, withoutWriteKey } from './call-shape.js';
 import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
 const CONSENT_EVENTS: ReadonlySet<string> = new Set(['ConsentGranted', 'ConsentWithdrawn']);
@@ -166,22 +166,23 @@ export class IngestUseCase {
     }
   }
 
-  private parse(raw: unknown): SegmentCall {
+  /** The call, and the text of its payload hash when the bounds' walk wrote it (see boundedCall). */
+  private parse(raw: unknown): { readonly call: SegmentCall; readonly hashText: string | undefined } {
     // before anything walks it: a call nested thousands deep would overflow the stack of the walks below
-    const outOfBounds = callBoundsProblem(raw);
-    if (outOfBounds) throw new Rejected(outOfBounds);
+    const { problem, hashText } = boundedCall(raw);
+    if (problem) throw new Rejected(problem);
     const parsed = SegmentCall.safeParse(raw);
     if (!parsed.success) {
       const issues = zodIssues(parsed.error);
       throw new Rejected({ code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues });
     }
-    return parsed.data;
+    return { call: parsed.data, hashText };
   }
 
   private async ingestValid(
     tenant: string,
     source: IngestSource,
-    call: SegmentCall,
+    { call, hashText }: { readonly call: SegmentCall; readonly hashText: string | undefined },
     raw: unknown,
     receivedAt: number,
     position: number | string,
@@ -212,7 +213,7 @@ export class IngestUseCase {
       }
     }
     // keyed: the hash lands in readable fields (event ids, the idempotency record)
-    const payloadHash = hashOf(hasher, tenant, raw);
+    const payloadHash = payloadHashOfText(hasher, tenant, hashText ?? payloadText(raw));
     const messageId = call.messageId ?? derivedMessageId(hasher, tenant, call, payloadHash, receivedAt, position);
     const newCustomerId = this.ports.ids.customerId();
     return this.pipeline.run<IngestOutcome>({

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deepJsonText, MAX_CALL_BYTES, MAX_JSON_DEPTH } from '../../../src/application/ingest/call-bounds.js';
+import { boundedCall, callBoundsProblem, deepJsonText, MAX_CALL_BYTES, MAX_JSON_DEPTH } from '../../../src/application/ingest/call-bounds.js';
+import { payloadText } from '../../../src/application/ingest/call-shape.js';
 import { QueuedIntake } from '../../../src/application/ingest/queued-intake.js';
 import type { IngestQueue, QueueRecord } from '../../../src/application/ports/ingest-queue.port.js';
 import { stableJson } from '../../../src/application/stable-json.js';
@@ -148,6 +150,96 @@ describe('call bounds in the core', () => {
     const batch = await intake.batch(TENANT, h.web, { batch: [nested(100), { type: 'identify', userId: 'p1', messageId: 'q-ok' }] });
     expect(batch.map((o) => o.status)).toEqual(['quarantined', 'queued']);
     expect(sent).toHaveLength(1);
+  });
+});
+
+/** a JSON-like value with the awkward cases: lone surrogates, escapes, -0, huge and non-finite numbers, undefined, holes, a Date, a function, a quarantine mark */
+const awkward = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.constantFrom('', '"', '\\', '\\udc00', '\u0000\u001f\u007f', '\u2028', '😀', '\ud800', 'é', '__proto__'),
+    fc.double(),
+    fc.constantFrom(0, -0, 1e21, 1e-7, 2 ** 53 + 2, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Number.POSITIVE_INFINITY),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.constantFrom(new Date(0), () => 1, { $nonFinite: 'Infinity' }, { $nonFinite: 'x' }, Object.create(null) as object),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom('10', '2', 'a', 'B', '$nonFinite', 'writeKey')), tie('value'), {
+      maxKeys: 5,
+    }),
+  ),
+})).value;
+
+/** a call's top level, with the members the size and the hash treat apart */
+const awkwardCall = fc.record(
+  {
+    type: fc.constantFrom('identify', 'track'),
+    userId: awkward,
+    writeKey: awkward,
+    sentAt: awkward,
+    receivedAt: awkward,
+    _metadata: awkward,
+    traits: awkward,
+    '10': awkward,
+    zz: awkward,
+  },
+  { requiredKeys: ['type'] },
+);
+
+/** a call nested `levels` deep under traits.x, or `bytes` long, near the bounds */
+const nearBounds = fc.oneof(
+  fc.integer({ min: 58, max: 66 }).map((levels) => nested(levels)),
+  fc.tuple(fc.integer({ min: MAX_CALL_BYTES - 80, max: MAX_CALL_BYTES + 20 }), fc.constantFrom('x', 'é', '"', '😀'), fc.boolean()).map(([bytes, ch, key]) => ({
+    type: 'identify',
+    userId: 'p1',
+    ...(key ? { writeKey: 'w'.repeat(100) } : {}),
+    traits: { note: ch.repeat(Math.floor((bytes - 40) / Buffer.byteLength(ch))) },
+  })),
+);
+
+describe('boundedCall', () => {
+  it('judges every call as callBoundsProblem does, and its hash text is payloadText, whatever the call holds', () => {
+    const check = (call: unknown) => {
+      const { problem, hashText } = boundedCall(call);
+      expect(problem).toEqual(callBoundsProblem(call));
+      if (hashText !== undefined) expect(hashText).toBe(payloadText(call));
+      return { problem, hashText };
+    };
+    fc.assert(
+      fc.property(awkwardCall, (call) => void check(call)),
+      { numRuns: 2_000 },
+    );
+    fc.assert(
+      fc.property(nearBounds, (call) => void check(call)),
+      { numRuns: 300 },
+    );
+    // a call read from JSON within the bounds is always written by the one walk
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6, stringUnit: 'binary' }), awkwardCall, (v, call) => {
+        const parsed = JSON.parse(JSON.stringify({ ...call, traits: v })) as unknown;
+        if (callBoundsProblem(parsed) === undefined) expect(check(parsed).hashText).toBeDefined();
+      }),
+      { numRuns: 1_000 },
+    );
+    // and the ones the general walks judge
+    for (const call of [
+      nested(63),
+      { type: 'identify', userId: 'p1', traits: { x: '\ud800' } },
+      { type: 'identify', userId: 'p1', traits: { x: Number.POSITIVE_INFINITY } },
+      { type: 'identify', userId: 'p1', traits: { x: { $nonFinite: 'NaN' } } },
+      { type: 'identify', userId: 'p1', traits: { at: new Date(0) } },
+      // a hole, written as null (a library caller's array; holes and a number that is not finite together throw in nonFinitePaths)
+      { type: 'identify', userId: 'p1', traits: { list: new Array<number>(2).fill(1, 1) } },
+      { type: 'identify', userId: 'p1', traits: { 'k\udc00': 1 } },
+      { type: 'identify', userId: 'p1', traits: { note: 'x'.repeat(MAX_CALL_BYTES) } },
+      [1],
+      'text',
+      null,
+    ])
+      check(call);
   });
 });
 
