@@ -116,7 +116,7 @@ export const nonFinitePaths = (value: unknown, limit = 10): string[] => {
       continue;
     }
     if (!isWalked(v)) continue;
-    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    const entries: [string | number, unknown][] = Array.isArray(v) ? Array.from(v, (x, i) => [i, x]) : Object.entries(v); // Array.from: a hole is a member (undefined), as JSON reads it (null)
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
   }
   return found;
@@ -142,7 +142,7 @@ export const tooDeepPath = (value: unknown, max: number): string | undefined => 
     const { v, path } = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
     if (path.length >= max) return formatPath(path) || '(root)';
-    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    const entries: [string | number, unknown][] = Array.isArray(v) ? Array.from(v, (x, i) => [i, x]) : Object.entries(v); // Array.from: a hole is a member (undefined), as JSON reads it (null)
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
   }
   return undefined;

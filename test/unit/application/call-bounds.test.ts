@@ -140,6 +140,22 @@ describe('call bounds in the core', () => {
     await expect(h.core.quarantine.replay(TENANT, q.quarantineId)).resolves.toMatchObject({ status: 'rejected', error: q.error });
   });
 
+  it("a library caller's array with holes is walked as JSON reads it (a hole is null): a non-finite number or a deep value after a hole is refused and kept, not a TypeError", async () => {
+    const h = makeHarness();
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const holed = [, 1, Number.POSITIVE_INFINITY];
+    const refused = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p-hole', traits: { list: holed } }));
+    expect(refused.error.issues).toEqual([{ path: 'traits.list[2]', message: 'must be a finite number' }]);
+    let deep: unknown = 1;
+    for (let i = 0; i < 80; i++) deep = { a: deep };
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const tooDeep = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p-hole', traits: { list: [, deep] } }));
+    expect(tooDeep.error.code).toBe('NESTING_TOO_DEEP');
+    // a hole alone is taken, as its JSON text ([null,1]) is
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p-hole', traits: { list: [, 1] } }));
+  });
+
   it('refuses the same calls in the queued intake, before they reach the queue', async () => {
     const h = makeHarness();
     const { intake, sent } = queuedIntake(h);
