@@ -80,7 +80,10 @@ export const quantityProblem = (n: number): string | undefined => {
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
-const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+/** Gregorian (proleptic): Date.UTC would read years 0-99 as 1900-1999, and 1900 was no leap year where 0 was */
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysIn = (year: number, month: number): number => (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!);
 
 /** An ISO 8601 date or date-time naming a day that exists (2024-02-30 does not) and a valid time of day. */
 export const isCalendarDateTime = (s: string): boolean => {
