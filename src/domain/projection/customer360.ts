@@ -111,8 +111,10 @@ const addToTimeline = (timeline: readonly TimelineEntry[], entry: TimelineEntry)
   let i = 0;
   while (i < timeline.length && timelineOrder(timeline[i]!, entry) < 0) i++;
   if (i >= TIMELINE_SIZE || timeline[i]?.eventId === entry.eventId) return timeline;
-  const next = [...timeline.slice(0, i), entry, ...timeline.slice(i)];
-  return next.length > TIMELINE_SIZE ? next.slice(0, TIMELINE_SIZE) : next;
+  // one copy: the entries that stay (all but the oldest of a full timeline), the new one put in place
+  const next = timeline.slice(0, Math.min(timeline.length, TIMELINE_SIZE - 1));
+  next.splice(i, 0, entry);
+  return next;
 };
 
 /** `2.00 USD`, `100 JPY`, `1.500 BHD`: the currency's ISO 4217 digits */
