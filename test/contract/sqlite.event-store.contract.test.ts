@@ -148,6 +148,41 @@ describe('SQLite event store: group commit', () => {
     expect(positions()).toEqual([1, 2]);
   });
 
+  it("a member's error keeps the group's write lock: another writer cannot get in while the group is applied again member by member", async () => {
+    const path = join(dir, `${randomUUID()}.sqlite`);
+    const mine = open(path);
+    const other = new SqliteDatabase({ path, busyTimeoutMs: 0 });
+    opened.push(other);
+    const grouped = new SqliteEventStore(mine);
+    mine.db.exec(
+      `CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.events WHEN NEW.stream_id LIKE 'refused-%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+    // when the group is rolled back for its second pass, another connection tries to begin a write
+    const exec = mine.db.exec.bind(mine.db);
+    const otherGotIn: boolean[] = [];
+    mine.db.exec = (sql: string) => {
+      exec(sql);
+      if (!sql.startsWith('ROLLBACK')) return;
+      try {
+        other.db.exec('BEGIN IMMEDIATE');
+        other.db.exec('ROLLBACK');
+        otherGotIn.push(true);
+      } catch {
+        otherGotIn.push(false);
+      }
+    };
+    const [a, c] = [randomUUID(), randomUUID()];
+    const results = await Promise.all([
+      settle(grouped.commit({ tenant, claims: [], streams: [registered(tenant, a)] })),
+      settle(grouped.commit({ tenant, claims: [], streams: [registered(tenant, `refused-${randomUUID()}`)] })),
+      settle(grouped.commit({ tenant, claims: [], streams: [registered(tenant, c)] })),
+    ]);
+    expect(otherGotIn.length).toBeGreaterThan(0);
+    expect(otherGotIn).not.toContain(true);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(grouped.stats.transactions).toBe(1);
+  });
+
   it('a failed COMMIT rejects every member of the group, keeps nothing, and the store goes on', async () => {
     // a deferred foreign key is checked at COMMIT: the trigger makes that COMMIT fail
     db.db.exec(`CREATE TEMP TABLE parent (id TEXT PRIMARY KEY);

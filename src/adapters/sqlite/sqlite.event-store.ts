@@ -20,11 +20,12 @@ import { PositionRanges } from './sqlite.position-ranges.js';
 // Group commit: commits arriving while a flush is pending are written in one transaction, one
 // fsync, checked and applied in arrival order, so a group is exactly its members committed one by
 // one. A member's conflict or duplicate is its own result; its unexpected error rejects it alone.
-// A group is first applied without savepoints (a savepoint makes SQLite copy every page a member
-// touches into its sub-journal); if a member throws, the whole transaction is rolled back and the
-// group applied again with each member in its own savepoint, whose rollback undoes that member
-// alone. If the transaction itself fails (BEGIN, COMMIT, or an error that made SQLite abandon it),
-// every member rejects. Promises settle only after COMMIT has returned, i.e. after the WAL is on
+// A group is first applied in one savepoint round it all (a savepoint per member makes SQLite copy
+// every page a member touches that an earlier one wrote into its sub-journal); if a member throws,
+// that savepoint is rolled back, the transaction and its write lock kept, and the group applied
+// again with each member in its own savepoint, whose rollback undoes that member alone. If the
+// transaction itself fails (BEGIN, COMMIT, or an error that made SQLite abandon it), every member
+// rejects. Promises settle only after COMMIT has returned, i.e. after the WAL is on
 // disk. The group runs its own BEGIN/SAVEPOINT/COMMIT rather than SqliteDatabase.transaction: it
 // needs a result per member, and must survive a failed COMMIT (flush is never called from inside
 // another transaction's work).
@@ -140,11 +141,8 @@ export class SqliteEventStore implements EventStore {
     let outcomes: Outcome[] | undefined;
     try {
       db.exec('BEGIN IMMEDIATE');
-      outcomes = this.applyAll(group);
-      if (!outcomes) {
-        db.exec('BEGIN IMMEDIATE');
-        outcomes = group.map((m) => this.member(m.commit));
-      }
+      // the write lock is held from BEGIN to COMMIT: a member's error never lets another writer in between
+      outcomes = this.applyAll(group) ?? group.map((m) => this.member(m.commit));
       db.exec('COMMIT');
     } catch (error) {
       try {
@@ -190,23 +188,27 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Every member of a group, on the open transaction, without savepoints; undefined when a member
-   * threw, after rolling the transaction back (the group is then applied again member by member).
-   * A group of one has no other member to protect: its error fails the transaction, its own.
+   * Every member of a group, on the open transaction, in one savepoint round the whole group (opened
+   * before anything is written, it copies no page into a sub-journal, as one per member does);
+   * undefined when a member threw, after rolling that savepoint back: the transaction, and its
+   * write lock, stay, and the group is applied again member by member. A group of one has no other
+   * member to protect: its error fails the transaction, its own.
    */
   private applyAll(group: readonly Member[]): Outcome[] | undefined {
     if (group.length === 1) return [this.apply(group[0]!.commit)];
     const db = this.db.db;
     const outcomes: Outcome[] = [];
+    db.exec('SAVEPOINT whole_group');
     for (const m of group) {
       try {
         outcomes.push(this.apply(m.commit));
       } catch (error) {
         if (!db.isTransaction) throw error; // SQLite rolled the whole transaction back (I/O, full disk)
-        db.exec('ROLLBACK');
+        db.exec('ROLLBACK TO whole_group; RELEASE whole_group');
         return undefined;
       }
     }
+    db.exec('RELEASE whole_group');
     return outcomes;
   }
 
