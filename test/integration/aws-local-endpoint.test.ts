@@ -65,6 +65,16 @@ describe('client factories on a loopback endpoint with no AWS settings in the en
     `);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ attempts: 8, region: 'us-east-1', key: 'local' });
+    // the Kinesis and SNS factories the same way
+    const others = run(`
+      import { createKinesisClient } from ${source('src/public/kinesis.ts')};
+      import { createSnsClient } from ${source('src/public/sns.ts')};
+      const kinesis = createKinesisClient({ endpoint: 'http://127.0.0.1:9', maxAttempts: undefined, region: undefined });
+      const sns = createSnsClient({ endpoint: 'http://127.0.0.1:9', maxAttempts: undefined, region: undefined })();
+      console.log(JSON.stringify([await kinesis.config.maxAttempts(), await kinesis.config.region(), await sns.config.maxAttempts(), await sns.config.region()]));
+    `);
+    expect(others.code, others.err).toBe(0);
+    expect(JSON.parse(others.out)).toEqual([5, 'us-east-1', 5, 'us-east-1']);
   });
 
   it('createKinesisClient({ endpoint }) reaches kinesalite the same way', () => {

@@ -27,3 +27,12 @@ export const loopbackDefaults = (
   const credentials = config.credentials === undefined ? localCredentials(env) : undefined;
   return { ...(config.region === undefined ? { region: regionOrDefault(env) } : {}), ...(credentials ? { credentials } : {}) };
 };
+
+/**
+ * A client config whose options may also be given as undefined, as `process.env.X` gives them: so
+ * `{ endpoint: process.env.DYNAMODB_ENDPOINT }` type-checks under `exactOptionalPropertyTypes`.
+ */
+export type ClientOptions<C> = { readonly [K in keyof C]?: C[K] | undefined };
+
+/** The options given a value: one given as undefined is left unset (`maxAttempts: undefined` must not undo the adapters' retry settings). */
+export const definedOptions = <C>(options: ClientOptions<C>): C => Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as C;

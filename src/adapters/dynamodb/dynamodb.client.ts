@@ -1,4 +1,4 @@
-import { loopbackDefaults } from '../aws/local-endpoint.js';
+import { type ClientOptions, definedOptions, loopbackDefaults } from '../aws/local-endpoint.js';
 import { DynamoDBClient, QueryCommand, type AttributeValue, type DynamoDBClientConfig, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 
 // Every DynamoDB client of the adapters: the SDK's standard retry mode (exponential backoff with
@@ -14,17 +14,10 @@ export const DYNAMODB_RETRY = { retryMode: 'standard', maxAttempts: 8 } as const
  * AWS_REGION (else us-east-1) and, unless AWS_ACCESS_KEY_ID or AWS_PROFILE is set, placeholder
  * credentials: DynamoDB Local checks neither, and the SDK then never looks for them.
  */
-export const createDynamoDbClient = (options: DynamoDbClientOptions = {}): DynamoDBClient => {
-  // an option given as undefined is left unset: `maxAttempts: undefined` must not undo DYNAMODB_RETRY
-  const config = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DynamoDBClientConfig;
+export const createDynamoDbClient = (options: ClientOptions<DynamoDBClientConfig> = {}): DynamoDBClient => {
+  const config = definedOptions(options);
   return new DynamoDBClient({ ...DYNAMODB_RETRY, ...config, ...loopbackDefaults(config) });
 };
-
-/**
- * The SDK's client config, each option also accepted as undefined (left unset), so that
- * `{ endpoint: process.env.DYNAMODB_ENDPOINT }` type-checks under `exactOptionalPropertyTypes`.
- */
-export type DynamoDbClientOptions = { readonly [K in keyof DynamoDBClientConfig]?: DynamoDBClientConfig[K] | undefined };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

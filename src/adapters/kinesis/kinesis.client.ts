@@ -1,4 +1,4 @@
-import { loopbackDefaults } from '../aws/local-endpoint.js';
+import { type ClientOptions, definedOptions, loopbackDefaults } from '../aws/local-endpoint.js';
 import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -9,11 +9,13 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export const KINESIS_RETRY = { retryMode: 'standard', maxAttempts: 5 } as const satisfies KinesisClientConfig;
 
-export const createKinesisClient = (config: KinesisClientConfig = {}): KinesisClient =>
-  new KinesisClient({ ...KINESIS_RETRY, requestHandler: new NodeHttpHandler(), ...config, ...loopbackDefaults(config) });
+export const createKinesisClient = (options: ClientOptions<KinesisClientConfig> = {}): KinesisClient => {
+  const config = definedOptions(options);
+  return new KinesisClient({ ...KINESIS_RETRY, requestHandler: new NodeHttpHandler(), ...config, ...loopbackDefaults(config) });
+};
 
 /** A client built on the first call and reused after. */
-export const lazyKinesisClient = (config: KinesisClientConfig = {}): (() => KinesisClient) => {
+export const lazyKinesisClient = (config: ClientOptions<KinesisClientConfig> = {}): (() => KinesisClient) => {
   let client: KinesisClient | undefined;
   return () => (client ??= createKinesisClient(config));
 };

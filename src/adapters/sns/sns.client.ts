@@ -1,4 +1,4 @@
-import { loopbackDefaults } from '../aws/local-endpoint.js';
+import { type ClientOptions, definedOptions, loopbackDefaults } from '../aws/local-endpoint.js';
 import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 
 // Every SNS client of the adapters: the SDK's standard retry mode (backoff with jitter, throttling
@@ -10,7 +10,8 @@ import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 export const SNS_RETRY = { retryMode: 'standard', maxAttempts: 5 } as const satisfies SNSClientConfig;
 
 /** A client built on the first call and reused after. */
-export const createSnsClient = (config: SNSClientConfig = {}): (() => SNSClient) => {
+export const createSnsClient = (options: ClientOptions<SNSClientConfig> = {}): (() => SNSClient) => {
+  const config = definedOptions(options);
   let client: SNSClient | undefined;
   return () => (client ??= new SNSClient({ ...SNS_RETRY, ...config, ...loopbackDefaults(config) }));
 };
