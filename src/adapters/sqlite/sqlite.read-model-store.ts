@@ -15,7 +15,9 @@ import type { SqliteDatabase } from './sqlite.database.js';
 // seen) has not moved and no other store on this connection has written views since: then no one
 // else has written the file, and this store's own writes keep its cache current. Otherwise the row
 // is checked: one statement that returns the JSON only when the row no longer carries the cached
-// rev. So a doc written by another connection or process is never served stale.
+// rev. So a doc written by another connection or process is never served stale. This holds because
+// view_docs is written by this class alone: a raw SQL write to it on the same connection moves
+// neither data_version nor the tally of writes, and would not be seen.
 
 type Write = {
   readonly id: string;
