@@ -17,7 +17,7 @@ export const payloadText = (raw: unknown): string => stableJson(Object.fromEntri
 /** keyed (HMAC under the tenant secret): a plain hash of a guessable payload would confirm its content */
 export const payloadHashOfText = (hasher: Hasher, tenant: string, text: string): string => hasher.claimKey(tenant, '$payload', text);
 
-/** keyed (HMAC under the tenant secret): a plain hash of a guessable payload would confirm its content */
+/** A call's payload hash: payloadHashOfText of its payloadText. */
 export const payloadHash = (hasher: Hasher, tenant: string, raw: unknown): string => payloadHashOfText(hasher, tenant, payloadText(raw));
 
 /**
