@@ -419,14 +419,14 @@ describe('c360 import --url: to a running server', () => {
       // each line counted once: 153 sent (1 of them refused by the server) and 1 not sent
       expect(result).toMatchObject({ lines: 154, sent: 153, rejected: 2, refusedByServer: 1, notSent: 1 });
       expect(result.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
-        [2, 'INVALID_JSON'],
+        [2, 'MALFORMED_JSON'],
         [4, 'VALIDATION_FAILED'],
       ]);
       expect(result.rejectedLines[1].quarantineId).toEqual(expect.any(String));
       // the server's message and field issues, not only its code
       expect(result.rejectedLines[1].message).toMatch(/^properties\.revenue must not be negative/);
       expect(result.rejectedLines[1].issues).toEqual([{ path: 'properties.revenue', message: expect.any(String) }]);
-      expect(result.rejectedLines[0]).toMatchObject({ code: 'INVALID_JSON', issues: [expect.objectContaining({ path: expect.any(String) })] });
+      expect(result.rejectedLines[0]).toMatchObject({ code: 'MALFORMED_JSON', issues: [expect.objectContaining({ path: expect.any(String) })] });
       const found = await fetch(`${server.url}/v1/customers?identifier=email:remote@example.com`, {
         headers: { authorization: `Bearer ${key('ADMIN_TOKEN')}` },
       });

@@ -125,7 +125,7 @@ describe('c360 import', () => {
     const report = r.json();
     expect(report).toMatchObject({ lines: 6, accepted: 2, duplicate: 1, rejected: 3 });
     expect(report.rejectedLines.map((l: { line: number; code: string; fields: string[] }) => [l.line, l.code, l.fields])).toEqual([
-      [3, 'INVALID_JSON', ['(line)']],
+      [3, 'MALFORMED_JSON', ['(line)']],
       [4, 'VALIDATION_FAILED', ['event']],
       [5, 'VALIDATION_FAILED', ['(root)']],
     ]);
@@ -137,6 +137,14 @@ describe('c360 import', () => {
     // nothing lost: each rejected line is in the quarantine under the reported id
     for (const l of report.rejectedLines) expect((await app.core.ports.quarantine.get(TENANT, l.quarantineId))?.status).toBe('pending');
     expect((await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('this is not json');
+    // the unchanged file imported again: its rejected lines are the entries that hold them already
+    const held = (await app.core.ports.quarantine.list(TENANT, { limit: 100 })).entries.length;
+    const again = await c360('import', path, '--json');
+    expect(again.json()).toMatchObject({ lines: 6, accepted: 0, duplicate: 3, rejected: 3 });
+    expect(again.json().rejectedLines.map((l: { quarantineId: string }) => l.quarantineId)).toEqual(
+      report.rejectedLines.map((l: { quarantineId: string }) => l.quarantineId),
+    );
+    expect((await app.core.ports.quarantine.list(TENANT, { limit: 100 })).entries).toHaveLength(held);
 
     const found = await app.core.queries.findByIdentifier(TENANT, 'email', 'ada@example.com');
     expect(found.kind === 'view' && found.customer.orders.count).toBe(1);
@@ -372,7 +380,7 @@ describe('c360 import', () => {
     const r = await c360('import', path);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/2 lines: 1 accepted, 0 duplicates, 1 rejected \(quarantined\)/);
-    expect(r.out).toMatch(/line 2: INVALID_JSON at \(line\) -> quarantine [0-9a-f-]{36}/);
+    expect(r.out).toMatch(/line 2: MALFORMED_JSON at \(line\) -> quarantine [0-9a-f-]{36}/);
     expect(await c360('import', path, '--strict').then((x) => x.code)).toBe(1);
   });
 
@@ -517,7 +525,7 @@ describe('c360 quarantine', () => {
     expect(results[1]).toMatchObject({
       status: 'pending',
       code: 'NOT_REPLAYABLE',
-      message: expect.stringMatching(/refused as INVALID_JSON \(line 2 is not valid JSON\)/),
+      message: expect.stringMatching(/refused as MALFORMED_JSON \(line 2 is not valid JSON\)/),
     });
     expect(results[2]).toMatchObject({ id: excerpt, status: 'pending', code: 'NOT_REPLAYABLE' });
     expect(results[2].message).toMatch(/an excerpt \(the first 9 bytes\) of a 5,242,880-byte body refused as CALL_TOO_LARGE .*; it cannot be replayed/);

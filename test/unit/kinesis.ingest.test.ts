@@ -40,6 +40,23 @@ describe('ingestKinesisRecords', () => {
     expect(customer.kind).toBe('view');
   });
 
+  it('keeps a refused record read again (a retried batch) in the quarantine entry that holds it', async () => {
+    const h = makeHarness();
+    const records = [
+      { sequenceNumber: 'poison-1', partitionKey: 'k1', data: new Uint8Array([0xff, 0x00, 0xfe]) },
+      record('k2', { type: 'track', userId: 'u-refused', writeKey: 'wk-web' }, false),
+    ];
+    const first = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    const again = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(first.outcomes.map((o) => o.outcome.status)).toEqual(['quarantined', 'quarantined']);
+    const ids = (r: typeof first) => r.outcomes.map((o) => (o.outcome.status === 'quarantined' ? o.outcome.quarantineId : undefined));
+    expect(ids(again)).toEqual(ids(first));
+    expect((await h.ports.quarantine.list(TENANT, { limit: 10 })).entries).toHaveLength(2);
+    // an equal record at another place of the stream is another arrival: kept apart
+    const elsewhere = await ingestKinesisRecords(h.core, sourceOf(h), [{ ...records[0]!, sequenceNumber: 'poison-2' }], { auth, defaultTenant: TENANT });
+    expect(ids(elsewhere)[0]).not.toBe(ids(first)[0]);
+  });
+
   it('takes two equal bare calls without messageId or timestamp, arrived in the same millisecond, as two calls, and a redelivery as the same', async () => {
     const h = makeHarness();
     const added = { type: 'track', userId: 'u-bare', event: 'Product Added', properties: { product_id: 'p-1' }, writeKey: 'wk-web' };

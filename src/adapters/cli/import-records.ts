@@ -125,7 +125,7 @@ export async function* ndjsonRecords(input: Readable): AsyncGenerator<ImportReco
         line,
         end,
         unreadable: text,
-        reason: { code: 'INVALID_JSON', message: `line ${line} is not valid JSON`, issues: [{ path: '(line)', message: 'not valid JSON' }] },
+        reason: { code: 'MALFORMED_JSON', message: `line ${line} is not valid JSON`, issues: [{ path: '(line)', message: 'not valid JSON' }] },
       };
       continue;
     }

@@ -27,6 +27,8 @@ export type RejectedLine = {
   /** each field's problem (with --url, the first 3 the server lists) */
   readonly issues: readonly FieldIssue[];
   readonly quarantineId: string;
+  /** a refused call (replayed after a fix), not a line that is no call at all (unreadable, not JSON, not UTF-8) */
+  readonly replayable: boolean;
 };
 
 type FieldIssue = { readonly path: string; readonly message: string };
@@ -42,13 +44,23 @@ const REPORT_LIMIT = 1_000;
  * again skips the line, and equal lines on other lines are other calls.
  */
 export const lineIds = async (file: string, info: Stats): Promise<(line: number, call: unknown) => unknown> => {
-  const identity = `${await realpath(file)}\n${info.size}\n${info.mtimeMs}`;
+  const arrival = await lineArrivals(file, info);
   return (line, call) => {
     if (!call || typeof call !== 'object' || Array.isArray(call)) return call;
     const c = call as Record<string, unknown>;
     if (c.messageId != null || c.timestamp != null) return call;
-    return { ...c, messageId: `import-${createHash('sha256').update(`${identity}\n${line}`).digest('base64url').slice(0, 32)}` };
+    return { ...c, messageId: `import-${arrival(line)}` };
   };
+};
+
+/**
+ * What names a line of this file as it is now (path, size, modification time, line number): the
+ * messageId of a call line that has none, and the arrival of a line that is not a call, so that
+ * importing the unchanged file again adds no second quarantine entry for it.
+ */
+const lineArrivals = async (file: string, info: Stats): Promise<(line: number) => string> => {
+  const identity = `${await realpath(file)}\n${info.size}\n${info.mtimeMs}`;
+  return (line) => createHash('sha256').update(`${identity}\n${line}`).digest('base64url').slice(0, 32);
 };
 
 export const registerImport = (program: Command, action: Action): void => {
@@ -124,6 +136,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const format = o.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
   const withId = await lineIds(file, info);
   if (o.url !== undefined) return importRemote(ctx, file, format, info.size, o, o.url, withId);
+  const arrival = await lineArrivals(file, info);
   const session = await ctx.session();
   const source = session.sourceOf(tenant, o.source);
   const input = createReadStream(file);
@@ -131,10 +144,18 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
 
   const counts = { lines: 0, accepted: 0, duplicate: 0, rejected: 0 };
   const rejected: RejectedLine[] = [];
-  const reject = (line: number, reason: QuarantineReason, quarantineId: string) => {
+  const reject = (line: number, reason: QuarantineReason, quarantineId: string, replayable: boolean) => {
     counts.rejected++;
     if (rejected.length < REPORT_LIMIT)
-      rejected.push({ line, code: reason.code, fields: reason.issues.map((i) => i.path), message: reason.message, issues: reason.issues, quarantineId });
+      rejected.push({
+        line,
+        code: reason.code,
+        fields: reason.issues.map((i) => i.path),
+        message: reason.message,
+        issues: reason.issues,
+        quarantineId,
+        replayable,
+      });
   };
   const mark = new DoneMark();
   /** the store failure at the first line that met one */
@@ -142,11 +163,23 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   const one = async (record: ImportRecord, done: () => void): Promise<void> => {
     try {
       if ('unreadable' in record)
-        reject(record.line, record.reason, await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record'));
+        reject(
+          record.line,
+          record.reason,
+          await session.core.quarantine.hold(tenant, o.source, record.unreadable, record.reason, undefined, 'record', `import-${arrival(record.line)}`),
+          false,
+        );
       else {
-        const outcome: IngestOutcome = await session.core.ingest.ingest(tenant, source, withId(record.line, record.call));
+        // the line's arrival as its position: a refused line imported again is the same quarantine entry
+        const outcome: IngestOutcome = await session.core.ingest.ingest(
+          tenant,
+          source,
+          withId(record.line, record.call),
+          undefined,
+          `import-${arrival(record.line)}`,
+        );
         if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
-        else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId);
+        else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId, true);
       }
       done();
     } catch (e) {
@@ -221,8 +254,16 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
     `  ${plural(counts.lines, 'line')}: ${counts.accepted.toLocaleString('en-US')} accepted, ${plural(counts.duplicate, 'duplicate')}, ${counts.rejected.toLocaleString('en-US')} rejected (quarantined)`,
   );
   if (stoppedAt !== undefined) out.line(`  stopped at line ${stoppedAt} (interrupted): the rest of the file is not imported`);
-  if (rejected.length) out.line('rejected lines (c360 quarantine replay <id> after a fix):');
-  for (const r of rejected) out.line(`  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}`);
+  if (rejected.length)
+    out.line(
+      rejected.some((r) => !r.replayable)
+        ? 'rejected lines (a refused call: c360 quarantine replay <id> after a fix; a line that is not a call: correct it in the file and import again):'
+        : 'rejected lines (c360 quarantine replay <id> after a fix):',
+    );
+  for (const r of rejected)
+    out.line(
+      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}${r.replayable ? '' : ' (not a call)'}`,
+    );
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);
   if (stoppedAt !== undefined) return EXIT.interrupted;
   return o.strict && counts.rejected > 0 ? 1 : 0;
@@ -253,7 +294,7 @@ const importRemote = async (
   const records = format === 'csv' ? csvRecords(input, file) : ndjsonRecords(input);
   // rejected = refusedByServer (sent, kept in the server's quarantine) + notSent (not a call, or out of bounds)
   const counts = { lines: 0, sent: 0, rejected: 0, refusedByServer: 0, notSent: 0 };
-  const rejected: (Omit<RejectedLine, 'quarantineId'> & { quarantineId?: string })[] = [];
+  const rejected: (Omit<RejectedLine, 'quarantineId' | 'replayable'> & { quarantineId?: string })[] = [];
   /** a line refused, by the server (kept in its quarantine) or here (not sent): counted, and listed in the report's first REPORT_LIMIT */
   const refuse = (
     line: number,

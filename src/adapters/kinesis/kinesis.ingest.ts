@@ -44,7 +44,16 @@ export const isDeterministic = (e: unknown): boolean => e instanceof RangeError 
 const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRecord, ctx: DecodeContext): Promise<IngestOutcome> => {
   const decoded = decodeKinesisRecord(record.data, ctx);
   if (!decoded.ok) {
-    const quarantineId = await core.quarantine.hold(decoded.tenant, decoded.source, decoded.raw, decoded.reason, record.arrivedAt, 'record');
+    // read again (a retried batch), the same record is the same entry
+    const quarantineId = await core.quarantine.hold(
+      decoded.tenant,
+      decoded.source,
+      decoded.raw,
+      decoded.reason,
+      record.arrivedAt,
+      'record',
+      record.sequenceNumber,
+    );
     return { status: 'quarantined', quarantineId, error: decoded.reason };
   }
   const { tenant, source, call, receivedAt } = decoded.value;
@@ -64,7 +73,7 @@ const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRec
       message: `processing this record failed (${(e as Error).name}); it is kept here to be replayed once the fault is fixed`,
       issues: [],
     };
-    const quarantineId = await core.quarantine.hold(tenant, source, call, error, receivedAt ?? record.arrivedAt);
+    const quarantineId = await core.quarantine.hold(tenant, source, call, error, receivedAt ?? record.arrivedAt, undefined, record.sequenceNumber);
     return { status: 'quarantined', quarantineId, error };
   }
 };

@@ -9,7 +9,7 @@ import type { CommandPipeline, Decision } from '../commands/command-pipeline.js'
 import { PendingStream, type EventStamp } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import { quarantineMatchKeys } from '../gdpr/quarantine-scrub.js';
-import type { QuarantineIntake, QuarantineReason } from '../ports/quarantine.port.js';
+import { quarantinePayloadJson, type QuarantineIntake, type QuarantineReason } from '../ports/quarantine.port.js';
 import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
@@ -60,7 +60,10 @@ export class IngestUseCase {
   /** `position`: the call's place in what brought it (see derivedMessageId), e.g. a stream record's sequence number */
   async ingest(tenant: string, source: IngestSource, raw: unknown, receivedAt = this.ports.clock.now(), position: number | string = 0): Promise<IngestOutcome> {
     const outcome = await this.tryIngest(tenant, source, raw, receivedAt, position);
-    return outcome.status === 'rejected' ? this.quarantine(tenant, source, raw, outcome.error, receivedAt) : outcome;
+    // a position given as text names one arrival (a stream record's sequence number): read again, the same entry
+    return outcome.status === 'rejected'
+      ? this.quarantine(tenant, source, raw, outcome.error, receivedAt, undefined, typeof position === 'string' ? position : undefined)
+      : outcome;
   }
 
   /** Like ingest, but a refusal is only reported, not quarantined (used to replay the quarantine). */
@@ -355,12 +358,22 @@ export class IngestUseCase {
     receivedAt: number,
     /** what the payload is when it is not a call (then it is not replayed as one) */
     intake?: QuarantineIntake | undefined,
+    /**
+     * what names this one arrival of the payload, when something does: a stream record's sequence
+     * number, an import file's line. The same payload arriving again from there is the same entry.
+     */
+    arrival?: string | undefined,
   ): Promise<Extract<IngestOutcome, { status: 'quarantined' }>> {
-    const id = this.ports.ids.newId();
     // a payload too deep for the stores' serializers (a call refused as NESTING_TOO_DEEP) is kept as
     // its JSON text: whole, and, as text, not replayed as a call
     const plain = withoutWriteKey(raw);
     const payload = deeperThan(plain, MAX_KEPT_DEPTH) ? deepJsonText(plain) : plain;
+    const held = await this.heldAlready(tenant, source.name, payload, reason, intake, arrival);
+    if (held.pending) {
+      this.ports.metrics.increment('ingest_quarantined');
+      return { status: 'quarantined', quarantineId: held.id, error: reason };
+    }
+    const id = held.id;
     const matchKeys = quarantineMatchKeys(this.ports, tenant, payload);
     await this.ports.quarantine.put({
       id,
@@ -376,6 +389,60 @@ export class IngestUseCase {
     this.ports.metrics.increment('ingest_quarantined');
     return { status: 'quarantined', quarantineId: id, error: reason };
   }
+
+  /**
+   * The entry a refused payload goes to. A payload that arrives again as the same arrival (a call
+   * sent again with its messageId, a stream record read again, the same line of a file imported
+   * again) with the same reason is the entry that holds it already, while it is pending: a retry
+   * or a re-import adds no copy. Its id is a keyed hash (the tenant's claim secret) of the source,
+   * the reason, the arrival and the payload, so it tells nothing about the payload. A payload
+   * with nothing naming its arrival (a call without messageId or timestamp: two equal ones are two
+   * calls) gets a new entry every time, as does one whose entry was replayed or erased since.
+   */
+  private async heldAlready(
+    tenant: string,
+    source: string,
+    payload: unknown,
+    reason: QuarantineReason,
+    intake: QuarantineIntake | undefined,
+    arrival: string | undefined,
+  ): Promise<{ readonly id: string; readonly pending: boolean }> {
+    if (arrival === undefined && !knownByContent(payload)) return { id: this.ports.ids.newId(), pending: false };
+    const named = [source, intake ?? 'call', reason.code, arrival ?? '', quarantinePayloadJson(payload) ?? ''].join('\u0000');
+    const id = uuidOfKey(this.ports.hasher.claimKey(tenant, 'quarantine-entry', named));
+    const entry = await this.ports.quarantine.get(tenant, id);
+    if (entry === undefined) return { id, pending: false };
+    return entry.status === 'pending' ? { id, pending: true } : { id: this.ports.ids.newId(), pending: false };
+  }
 }
 
 export type { FieldIssue };
+
+/** A call sent with a messageId or a timestamp of its own: sent again, it is the same call (see derivedMessageId). */
+const knownByContent = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  ((v as { messageId?: unknown }).messageId != null || (v as { timestamp?: unknown }).timestamp != null);
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** A keyed hash (base64url) as a UUID-shaped id (version 8: made by us, not random), as the other entries' ids. */
+const uuidOfKey = (key: string): string => {
+  const bytes: number[] = [];
+  let bits = 0;
+  let acc = 0;
+  for (const ch of key) {
+    acc = ((acc << 6) | BASE64URL.indexOf(ch)) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((acc >> bits) & 0xff);
+      if (bytes.length === 16) break;
+    }
+  }
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const h = bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};

@@ -102,8 +102,10 @@ export class QuarantineUseCases {
     receivedAt = this.clock.now(),
     /** what the payload is when it is not a call (an entry without it is replayed as a call, or a batch's refused calls) */
     intake?: QuarantineIntake | undefined,
+    /** what names this arrival (a stream record's sequence number, a file's line): the same arrival again is the same entry */
+    arrival?: string | undefined,
   ): Promise<string> {
-    return (await this.ingest.quarantine(tenant, this.sourceOf(tenant, sourceName), raw, reason, receivedAt, intake)).quarantineId;
+    return (await this.ingest.quarantine(tenant, this.sourceOf(tenant, sourceName), raw, reason, receivedAt, intake, arrival)).quarantineId;
   }
 
   async replay(tenant: string, id: string, options: { readonly actor?: string | undefined } = {}): Promise<ReplayOutcome> {

@@ -188,6 +188,43 @@ describe('ingest: quarantine', () => {
     expect(q.error.issues).toEqual([{ path: 'user_id', message: 'IDENTIFIER_BLOCKED: user_id value is blank' }]);
   });
 
+  it('keeps a refused call sent again with its messageId (a retry) in the entry that holds it, and two equal calls without one in two', async () => {
+    const h = makeHarness();
+    const held = async () => (await h.core.quarantine.list(TENANT, {})).entries;
+    const retried = { type: 'track', messageId: 'm-retried', anonymousId: 'anon-1' };
+    const first = quarantined(await h.core.ingest.ingest(TENANT, h.web, retried));
+    const again = quarantined(await h.core.ingest.ingest(TENANT, h.web, { ...retried }, h.clock.now() + 5_000));
+    expect(again.quarantineId).toBe(first.quarantineId);
+    expect((await held()).map((e) => e.id)).toEqual([first.quarantineId]);
+    // every refusal is still counted
+    expect(h.ports.metrics.get('ingest_quarantined')).toBe(2);
+    // the same messageId with another payload, or from another source, is another entry
+    const changed = quarantined(await h.core.ingest.ingest(TENANT, h.web, { ...retried, properties: { n: 1 } }));
+    const elsewhere = quarantined(await h.core.ingest.ingest(TENANT, h.crm, retried));
+    expect(new Set([first.quarantineId, changed.quarantineId, elsewhere.quarantineId]).size).toBe(3);
+    // a call without messageId or timestamp cannot be told from a genuine repeat: each is kept
+    const bare = { type: 'track', anonymousId: 'anon-2' };
+    const one = quarantined(await h.core.ingest.ingest(TENANT, h.web, bare));
+    const two = quarantined(await h.core.ingest.ingest(TENANT, h.web, { ...bare }));
+    expect(two.quarantineId).not.toBe(one.quarantineId);
+    expect(await held()).toHaveLength(5);
+    // the id is UUID-shaped, as a random entry's
+    expect(first.quarantineId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('gives a refused call sent again after its entry was replayed, or erased, an entry of its own', async () => {
+    const h = makeHarness();
+    const call = { type: 'track', messageId: 'm-later', anonymousId: 'anon-1' };
+    const first = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    await h.ports.quarantine.markReplayed(TENANT, first.quarantineId, h.clock.now());
+    const second = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(second.quarantineId).not.toBe(first.quarantineId);
+    expect(await h.ports.quarantine.get(TENANT, second.quarantineId)).toMatchObject({ status: 'pending', payload: call });
+    await h.ports.quarantine.delete(TENANT, second.quarantineId);
+    const third = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(await h.ports.quarantine.get(TENANT, third.quarantineId)).toMatchObject({ status: 'pending', payload: call });
+  });
+
   it('replays an entry that still fails without quarantining it again', async () => {
     const h = makeHarness();
     const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, { type: 'track', anonymousId: 'anon-1' }));
