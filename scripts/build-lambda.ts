@@ -383,8 +383,11 @@ const startInFewFiles = (hub: readonly string[]): esbuild.Plugin => ({
   },
 });
 
-/** The files a function's entry imports statically. */
-const entryImports = async (entry: string): Promise<string[]> => {
+/**
+ * The files a function's entry imports statically, resolved by the function's plugins (a module
+ * they replace by a stand-in is left out: the stand-in is what the function carries).
+ */
+const entryImports = async (entry: string, functionPlugins: readonly esbuild.Plugin[]): Promise<string[]> => {
   const entryPath = resolve(ROOT, entry);
   const imports: string[] = [];
   await esbuild.build({
@@ -407,11 +410,12 @@ const entryImports = async (entry: string): Promise<string[]> => {
               resolveDir: args.resolveDir,
               pluginData: 'entry-imports',
             });
-            if (args.kind === 'import-statement') imports.push(resolved.path);
+            if (args.kind === 'import-statement' && resolved.namespace === 'file') imports.push(resolved.path);
             return { path: args.path, external: true };
           });
         },
       },
+      ...functionPlugins,
     ],
   });
   return imports;
@@ -426,6 +430,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
   const reports: BundleReport[] = [];
   for (const fn of FUNCTIONS) {
     const file = join(outDir, `${fn.name}.mjs`);
+    const functionPlugins = [...plugins(openApi), ...(fn.asyncIngest ? [] : [withoutAsyncIngest])];
     const result = await esbuild.build({
       absWorkingDir: ROOT,
       entryPoints: { [fn.name]: fn.entry },
@@ -448,11 +453,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
       banner: { js: BANNER },
       metafile: true,
       logLevel: 'error',
-      plugins: [
-        ...plugins(openApi),
-        ...(fn.asyncIngest ? [] : [withoutAsyncIngest]),
-        startInFewFiles([...(await entryImports(fn.entry)), resolve(ROOT, START_STORE)]),
-      ],
+      plugins: [...functionPlugins, startInFewFiles([...(await entryImports(fn.entry, functionPlugins)), resolve(ROOT, START_STORE)])],
     });
     // esbuild's metafile, for https://esbuild.github.io/analyze/ : which module lands in which file, and its size
     await writeFile(join(outDir, `${fn.name}.meta.json`), JSON.stringify(result.metafile));
