@@ -89,6 +89,9 @@ export const generateOpenApi = async (): Promise<object> => {
   }
 };
 
+/** The node:zlib functions the bundled modules call (see lazy-node-zlib). */
+const ZLIB_FUNCTIONS = ['crc32', 'gzipSync', 'gunzipSync', 'zstdCompressSync', 'zstdDecompressSync'] as const;
+
 const plugins = (openApi: object): esbuild.Plugin[] => [
   {
     name: 'inline-openapi',
@@ -206,6 +209,45 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
     },
   },
   {
+    // node:zlib (and the stream modules it loads) only compresses and decompresses: a quarantined
+    // payload (dynamodb.quarantine.ts, encrypted-quarantine.ts), the lake's Parquet pages, an event
+    // stream's CRC32 (the SDK; no function here reads one). Their modules import it at the top
+    // level, so every cold start loaded it (about 3 ms of CPU): it is loaded on the first call
+    // instead. The SDK's CRC32 module checks that zlib.crc32 exists (Node 22.2 and later): it does
+    // on the node22 runtime, and here the check sees the function that loads it.
+    name: 'lazy-node-zlib',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?zlib$/ }, (args) => (args.kind === 'import-statement' ? { path: 'zlib', namespace: 'lazy-zlib' } : undefined));
+      build.onLoad({ filter: /.*/, namespace: 'lazy-zlib' }, () => ({
+        contents: [
+          "import { createRequire } from 'node:module';",
+          'let zlib;',
+          "const load = () => (zlib ??= createRequire(import.meta.url)('node:zlib'));",
+          // only what the bundled modules call: another name fails the build ("No matching export")
+          ...ZLIB_FUNCTIONS.map((name) => `export const ${name} = (...args) => load().${name}(...args);`),
+        ].join('\n'),
+        loader: 'js',
+      }));
+    },
+  },
+  {
+    // The SDK's user agent reads env and versions from `import ... from "node:process"`. Node builds
+    // that module's namespace by reading every property of process, getters included, which loads
+    // and compiles the modules behind some of them (process.report's, ...): some 5 ms of CPU measured
+    // alone, at every cold start, for two objects that the global process holds.
+    name: 'node-process-from-global',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?process$/ }, (args) =>
+        /[\\/]node_modules[\\/]/.test(args.importer) && args.kind === 'import-statement' ? { path: 'process', namespace: 'process-global' } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'process-global' }, () => ({
+        // only what the bundled modules import: another name fails the build ("No matching export")
+        contents: 'export default process; export const env = process.env; export const versions = process.versions;',
+        loader: 'js',
+      }));
+    },
+  },
+  {
     // z.fromJSONSchema (JSON Schema -> zod) is never called here; its module copies every export
     // of zod's schemas and checks into an object at import time (which also keeps all of them in
     // the bundle): about 1 ms of every cold start and 15 kB.
@@ -298,6 +340,87 @@ const reportOf = (fn: LambdaFunction, file: string, outDir: string, metafile: es
   };
 };
 
+/**
+ * The store every function runs on (docs/architecture.md, runtime shapes): its module is imported
+ * dynamically by the container at every cold start.
+ */
+const START_STORE = 'src/infrastructure/stores/dynamodb.ts';
+
+/**
+ * What a function loads at its cold start, in as few files as code splitting allows. esbuild puts
+ * a module in the chunk of the set of entry points (the function's and each dynamic import's)
+ * that reach it, so the start's modules were spread over many chunks (25 files for the api
+ * function, some of a few hundred bytes), one per set of lazily loaded modules that also use some
+ * of them, and each file is one more to resolve, read and link at every cold start. Here each ES
+ * module imported dynamically is reached through a stand-in that also imports the modules the
+ * function's entry imports and the store's (START_STORE): the start's modules are then all reached
+ * by the same entry points and share one chunk, the store's another. Nothing runs at another time
+ * than before: a lazily loaded chunk imports modules that the start has already run (off DynamoDB,
+ * the first lazily loaded module also loads the DynamoDB store's modules, unused). The entry itself
+ * is left out: its top-level await waits for chunks it loads, which must not wait for it.
+ */
+const startInFewFiles = (hub: readonly string[]): esbuild.Plugin => ({
+  name: 'start-in-few-files',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.namespace !== 'file') return undefined;
+      const resolved = await build.resolve(args.path, { kind: 'import-statement', importer: args.importer, resolveDir: args.resolveDir });
+      if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file') return undefined;
+      const source = await readFile(resolved.path, 'utf8');
+      // an ES module's exports pass through `export *` (and `export { default }`); a CommonJS one's might not: left as it is
+      if (!/^\s*export\b/m.test(source)) return undefined;
+      return { path: resolved.path, namespace: 'start-hub', pluginData: { withDefault: /\bexport\s+default\b|\bas\s+default\b/.test(source) } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'start-hub' }, (args) => ({
+      contents: [
+        ...hub.map((path) => `import ${JSON.stringify(path)};`),
+        `export * from ${JSON.stringify(args.path)};`,
+        ...(args.pluginData.withDefault ? [`export { default } from ${JSON.stringify(args.path)};`] : []),
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+});
+
+/**
+ * The files a function's entry imports statically, resolved by the function's plugins (a module
+ * they replace by a stand-in is left out: the stand-in is what the function carries).
+ */
+const entryImports = async (entry: string, functionPlugins: readonly esbuild.Plugin[]): Promise<string[]> => {
+  const entryPath = resolve(ROOT, entry);
+  const imports: string[] = [];
+  await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'entry-imports',
+        setup(build) {
+          build.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.importer !== entryPath || args.pluginData === 'entry-imports') return undefined;
+            const resolved = await build.resolve(args.path, {
+              kind: args.kind,
+              importer: args.importer,
+              resolveDir: args.resolveDir,
+              pluginData: 'entry-imports',
+            });
+            if (args.kind === 'import-statement' && resolved.namespace === 'file') imports.push(resolved.path);
+            return { path: args.path, external: true };
+          });
+        },
+      },
+      ...functionPlugins,
+    ],
+  });
+  return imports;
+};
+
 export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleReport[]> => {
   const outDir = resolve(ROOT, options.outDir ?? 'dist/lambda');
   await rm(outDir, { recursive: true, force: true });
@@ -307,6 +430,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
   const reports: BundleReport[] = [];
   for (const fn of FUNCTIONS) {
     const file = join(outDir, `${fn.name}.mjs`);
+    const functionPlugins = [...plugins(openApi), ...(fn.asyncIngest ? [] : [withoutAsyncIngest])];
     const result = await esbuild.build({
       absWorkingDir: ROOT,
       entryPoints: { [fn.name]: fn.entry },
@@ -329,7 +453,7 @@ export const buildLambdas = async (options: BuildOptions = {}): Promise<BundleRe
       banner: { js: BANNER },
       metafile: true,
       logLevel: 'error',
-      plugins: [...plugins(openApi), ...(fn.asyncIngest ? [] : [withoutAsyncIngest])],
+      plugins: [...functionPlugins, startInFewFiles([...(await entryImports(fn.entry, functionPlugins)), resolve(ROOT, START_STORE)])],
     });
     // esbuild's metafile, for https://esbuild.github.io/analyze/ : which module lands in which file, and its size
     await writeFile(join(outDir, `${fn.name}.meta.json`), JSON.stringify(result.metafile));

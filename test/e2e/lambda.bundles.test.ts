@@ -155,6 +155,23 @@ process.stdout.write(JSON.stringify({ atStart, result, afterInvocation: https() 
     }
   });
 
+  it.each(['api', 'kinesis'])(
+    '%s.mjs starts on DynamoDB from five files of its own, without node:zlib or the modules behind node:process getters',
+    async (name) => {
+      // nothing is sent at the start: the endpoint is a loopback port that is never contacted
+      const env = dynamoEnv('http://127.0.0.1:9', 'bundle-tenant', credentials(), { C360_CREATE_TABLES: 'false' });
+      const script = `import { registerHooks } from 'node:module';
+const files = new Set();
+registerHooks({ load(url, context, next) { if (url.startsWith(${JSON.stringify(pathToFileURL(dir).href)})) files.add(url); return next(url, context); } });
+const { handler } = await import(${JSON.stringify(pathToFileURL(join(dir, `${name}.mjs`)).href)});
+const builtins = ['zlib', 'internal/process/report'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
+process.stdout.write(JSON.stringify({ handler: typeof handler, files: files.size, builtins }));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: { ...ENV, ...env } });
+      // the entry, the chunk of what it imports, the DynamoDB store's entry and chunk, esbuild's helpers (25 files before)
+      expect(JSON.parse(stdout)).toEqual({ handler: 'function', files: 5, builtins: [] });
+    },
+  );
+
   it('api.mjs answers an HTTP API event, with the OpenAPI document generated at build time', async () => {
     const result = (await invoke('api', httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/openapi.json' }))) as { statusCode: number; body: string };
     expect(result.statusCode).toBe(200);
