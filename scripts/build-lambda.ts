@@ -186,29 +186,6 @@ const plugins = (openApi: object): esbuild.Plugin[] => [
     },
   },
   {
-    // The same module imports node:https at import time, and with it tls, net and http (about 10 ms
-    // of CPU, a tenth of a function's import); the handler only reads it when it creates its agent
-    // and sends, on a client's first request. node:https is loaded then: the first AWS call of an
-    // execution environment pays for it instead of its cold start (a function whose first
-    // invocation makes none, e.g. a health check, an invalid event, never does).
-    name: 'lazy-node-https',
-    setup(build) {
-      build.onResolve({ filter: /^(node:)?https$/ }, (args) =>
-        /[\\/]@smithy[\\/]node-http-handler[\\/]/.test(args.importer) ? { path: 'https', namespace: 'lazy-https' } : undefined,
-      );
-      build.onLoad({ filter: /.*/, namespace: 'lazy-https' }, () => ({
-        contents: [
-          "import { createRequire } from 'node:module';",
-          'let https;',
-          "const load = () => (https ??= createRequire(import.meta.url)('node:https'));",
-          // what the handler reads: the Agent class (created and checked with instanceof) and request
-          'export default { get Agent() { return load().Agent; }, get request() { return load().request; }, get globalAgent() { return load().globalAgent; } };',
-        ].join('\n'),
-        loader: 'js',
-      }));
-    },
-  },
-  {
     // node:zlib (and the stream modules it loads) only compresses and decompresses: a quarantined
     // payload (dynamodb.quarantine.ts, encrypted-quarantine.ts), the lake's Parquet pages, an event
     // stream's CRC32 (the SDK; no function here reads one). Their modules import it at the top

@@ -117,7 +117,7 @@ describe('the Lambda bundles', () => {
       ).toEqual([]);
   });
 
-  it("the AWS SDK loads node:https on a client's first request, not at the cold start, and sends over it", async () => {
+  it('the AWS SDK sends over node:https, loaded at the cold start (its first request, which nearly every invocation makes, would pay for it otherwise)', async () => {
     // an HTTPS stand-in for DynamoDB on loopback (test/fixtures/tls), refusing every request as a missing table would
     const tls = join(FIXTURES, '../tls');
     const targets: string[] = [];
@@ -147,7 +147,7 @@ process.stdout.write(JSON.stringify({ atStart, result, afterInvocation: https() 
         env: { ...ENV, ...env, NODE_EXTRA_CA_CERTS: join(tls, 'localhost.cert.pem') },
       });
       // the store refused (no table): the record goes back for redelivery, after the call went out over TLS
-      expect(JSON.parse(stdout)).toEqual({ atStart: false, result: { batchItemFailures: [{ itemIdentifier: expect.any(String) }] }, afterInvocation: true });
+      expect(JSON.parse(stdout)).toEqual({ atStart: true, result: { batchItemFailures: [{ itemIdentifier: expect.any(String) }] }, afterInvocation: true });
       expect(targets.length).toBeGreaterThan(0);
       expect(targets.every((t) => t.startsWith('DynamoDB_20120810.'))).toBe(true);
     } finally {
