@@ -28,11 +28,14 @@ const frequencies = (comparisons: readonly Comparison[], counts: readonly number
 const recordComparer = (records: readonly MatchRecord[], comparisons: readonly Comparison[]): ((i: number, j: number) => ComparisonVector) => {
   const n = records.length;
   const fields = comparisons.map((c) => {
-    // each record's value as its index among the field's distinct values (-1: none)
+    // each record's value (read once: a record's key read per pair is a lookup among many shapes),
+    // and its index among the field's distinct values (-1: none)
+    const values: (string | undefined)[] = [];
     const index = new Map<string, number>();
     const of = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const v = records[k]![c.field];
+      values.push(v);
       if (v === undefined) of[k] = -1;
       else {
         let at = index.get(v);
@@ -43,14 +46,14 @@ const recordComparer = (records: readonly MatchRecord[], comparisons: readonly C
     const d = index.size;
     // worth it where values repeat: at most a quarter as many as the records, and a table of at most 2^20 levels
     const levels = d * 4 <= n && d * d <= 1 << 20 ? new Int8Array(d * d).fill(-1) : undefined;
-    return { c, of, d, levels };
+    return { c, values, of, d, levels };
   });
   return (i, j) => {
     const v: (number | null)[] = [];
     for (let k = 0; k < fields.length; k++) {
       const f = fields[k]!;
-      const x = records[i]![f.c.field];
-      const y = records[j]![f.c.field];
+      const x = f.values[i];
+      const y = f.values[j];
       if (x === undefined || y === undefined) v.push(null);
       else if (f.levels === undefined) v.push(f.c.level(x, y));
       else {
