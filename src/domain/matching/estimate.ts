@@ -28,11 +28,14 @@ const frequencies = (comparisons: readonly Comparison[], counts: readonly number
 const recordComparer = (records: readonly MatchRecord[], comparisons: readonly Comparison[]): ((i: number, j: number) => ComparisonVector) => {
   const n = records.length;
   const fields = comparisons.map((c) => {
-    // each record's value as its index among the field's distinct values (-1: none)
+    // each record's value (read once: a record's key read per pair is a lookup among many shapes),
+    // and its index among the field's distinct values (-1: none)
+    const values: (string | undefined)[] = [];
     const index = new Map<string, number>();
     const of = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const v = records[k]![c.field];
+      values.push(v);
       if (v === undefined) of[k] = -1;
       else {
         let at = index.get(v);
@@ -43,14 +46,14 @@ const recordComparer = (records: readonly MatchRecord[], comparisons: readonly C
     const d = index.size;
     // worth it where values repeat: at most a quarter as many as the records, and a table of at most 2^20 levels
     const levels = d * 4 <= n && d * d <= 1 << 20 ? new Int8Array(d * d).fill(-1) : undefined;
-    return { c, of, d, levels };
+    return { c, values, of, d, levels };
   });
   return (i, j) => {
     const v: (number | null)[] = [];
     for (let k = 0; k < fields.length; k++) {
       const f = fields[k]!;
-      const x = records[i]![f.c.field];
-      const y = records[j]![f.c.field];
+      const x = f.values[i];
+      const y = f.values[j];
       if (x === undefined || y === undefined) v.push(null);
       else if (f.levels === undefined) v.push(f.c.level(x, y));
       else {
@@ -105,6 +108,46 @@ const estimateUComparing = (
   return frequencies(comparisons, counts);
 };
 
+/**
+ * The distinct rows of `cells` (`count` rows of `n` cells, each below `width` or -1): `ids[k]`, the
+ * index of row k among them, and `distinct`, each distinct row once, in the order of first sight.
+ */
+const distinctCells = (cells: Int32Array, count: number, n: number, width: number): { ids: Int32Array; distinct: Int32Array; size: number } => {
+  const ids = new Int32Array(count);
+  const index = new Map<number | string, number>();
+  const firsts: number[] = [];
+  // a row as one number, its cells the digits (in base width + 1), where that is exact; else as text
+  const radix = width + 1;
+  let numeric = radix ** n <= Number.MAX_SAFE_INTEGER;
+  for (let i = 0; numeric && i < cells.length; i++) if (cells[i]! < -1 || cells[i]! >= width) numeric = false;
+  for (let k = 0, at = 0; k < count; k++, at += n) {
+    let key: number | string = 0;
+    if (numeric) for (let c = 0; c < n; c++) key = key * radix + cells[at + c]! + 1;
+    else key = cells.subarray(at, at + n).join(',');
+    let id = index.get(key);
+    if (id === undefined) index.set(key, (id = firsts.push(at) - 1));
+    ids[k] = id;
+  }
+  const distinct = new Int32Array(firsts.length * n);
+  for (let d = 0; d < firsts.length; d++) distinct.set(cells.subarray(firsts[d]!, firsts[d]! + n), d * n);
+  return { ids, distinct, size: firsts.length };
+};
+
+/** Adds each row's probability to the counts of its cells, row by row in order; the sum of the probabilities. */
+const addProbabilities = (ids: Int32Array, distinct: Int32Array, n: number, probabilities: Float64Array, counts: Float64Array): number => {
+  let sum = 0;
+  for (let k = 0; k < ids.length; k++) {
+    const d = ids[k]!;
+    const p = probabilities[d]!;
+    sum += p;
+    for (let c = 0, at = d * n; c < n; c++) {
+      const cell = distinct[at + c]!;
+      if (cell >= 0) counts[cell]! += p;
+    }
+  }
+  return sum;
+};
+
 const initialM = (comparisons: readonly Comparison[]): Table =>
   comparisons.map((c) => c.levels.map((_, l) => (l === 0 ? 0.8 : l === c.levels.length - 1 ? 0.05 : 0.15 / Math.max(1, c.levels.length - 2))));
 
@@ -119,8 +162,7 @@ export const estimateM = (
   let prior = opts.prior;
   if (vectors.length === 0 || opts.iterations <= 0) return { m, prior };
   // every (comparison, level) is one cell of a flat table, and each vector the cells it reached
-  // (-1 for a field a side lacks): the iterations read typed arrays, never a vector's boxes, and
-  // add the same numbers in the same order as over the vectors themselves
+  // (-1 for a field a side lacks): the iterations read typed arrays, never a vector's boxes
   const offsets: number[] = [];
   let width = 0;
   for (const c of comparisons) offsets.push(width), (width += c.levels.length);
@@ -130,27 +172,27 @@ export const estimateM = (
     const v = vectors[k]!;
     for (let c = 0; c < v.length; c++) if (v[c] !== null) cells[k * n + c] = offsets[c]! + v[c]!;
   }
+  // a fit's tens of thousands of candidate pairs make a few dozen distinct vectors: each one's
+  // match probability is worked out once per iteration, and the counts still add every vector's,
+  // in the vectors' order, so that they are the same numbers to the last bit
+  const { ids, distinct, size } = distinctCells(cells, vectors.length, n, width);
   const ratios = new Float64Array(width);
   const counts = new Float64Array(width);
+  const probabilities = new Float64Array(size);
   for (let it = 0; it < opts.iterations; it++) {
     counts.fill(0);
-    let matches = 0;
     // each level's log(m/u), once per iteration rather than once per vector
     for (let c = 0; c < n; c++) for (let l = 0; l < comparisons[c]!.levels.length; l++) ratios[offsets[c]! + l] = Math.log(m[c]![l]! / u[c]![l]!);
     const priorRatio = Math.log(prior / (1 - prior));
-    for (let k = 0, at = 0; k < vectors.length; k++, at += n) {
+    for (let d = 0, at = 0; d < size; d++, at += n) {
       let logRatio = priorRatio;
       for (let c = 0; c < n; c++) {
-        const cell = cells[at + c]!;
+        const cell = distinct[at + c]!;
         if (cell >= 0) logRatio += ratios[cell]!;
       }
-      const p = 1 / (1 + Math.exp(-logRatio));
-      matches += p;
-      for (let c = 0; c < n; c++) {
-        const cell = cells[at + c]!;
-        if (cell >= 0) counts[cell]! += p;
-      }
+      probabilities[d] = 1 / (1 + Math.exp(-logRatio));
     }
+    const matches = addProbabilities(ids, distinct, n, probabilities, counts);
     m = frequencies(
       comparisons,
       comparisons.map((c, i) => Array.from(counts.subarray(offsets[i]!, offsets[i]! + c.levels.length))),

@@ -51,7 +51,13 @@ const plainLevel: Partial<Record<keyof MatchRecord, (a: string, b: string) => nu
 };
 
 /** estimateM as nested arrays over the vectors themselves */
-const plainEstimateM = (vectors: readonly ComparisonVector[], comparisons: readonly Comparison[], u: readonly (readonly number[])[], iterations: number) => {
+const plainEstimateM = (
+  vectors: readonly ComparisonVector[],
+  comparisons: readonly Comparison[],
+  u: readonly (readonly number[])[],
+  iterations: number,
+  initialPrior = 0.1,
+) => {
   const frequencies = (counts: readonly number[][]) =>
     comparisons.map((c, i) => {
       const row = counts[i]!;
@@ -61,7 +67,7 @@ const plainEstimateM = (vectors: readonly ComparisonVector[], comparisons: reado
   let m: readonly (readonly number[])[] = comparisons.map((c) =>
     c.levels.map((_, l) => (l === 0 ? 0.8 : l === c.levels.length - 1 ? 0.05 : 0.15 / Math.max(1, c.levels.length - 2))),
   );
-  let prior = 0.1;
+  let prior = initialPrior;
   for (let it = 0; it < iterations && vectors.length > 0; it++) {
     const counts = comparisons.map((c) => c.levels.map(() => 0));
     let matches = 0;
@@ -202,6 +208,33 @@ describe('the matching comparisons, EM and book scoring, written for speed', () 
       const u = estimateU(records, comparisons, { seed: 3, pairs: 500 });
       const vectors = candidatePairs(records).map(([i, j]) => compareRecords(records[i]!, records[j]!, comparisons));
       expect(estimateM(vectors, comparisons, u, { iterations, prior: 0.1 })).toEqual(plainEstimateM(vectors, comparisons, u, iterations));
+    },
+  );
+
+  // vectors drawn directly, most of them repeats of a few (as a fit's are), some of every shape:
+  // fields missing on one side, all missing, one vector, probabilities that round to 0 or 1
+  const arbEm = fc.tuple(fc.subarray([...COMPARISONS], { minLength: 0 }), fc.integer({ min: 1, max: 6 })).chain(([comparisons, kinds]) => {
+    const arbVector = fc.tuple(...comparisons.map((c) => fc.option(fc.nat({ max: c.levels.length - 1 }), { freq: 4 })));
+    return fc.record({
+      comparisons: fc.constant(comparisons),
+      vectors: fc.array(arbVector, { minLength: 1, maxLength: kinds }).chain((kinds) => fc.array(fc.constantFrom(...kinds), { minLength: 0, maxLength: 300 })),
+      u: fc.tuple(
+        ...comparisons.map((c) =>
+          fc.array(fc.oneof(fc.double({ min: 1e-12, max: 1, noNaN: true }), fc.constantFrom(1e-300, 0.5, 1)), {
+            minLength: c.levels.length,
+            maxLength: c.levels.length,
+          }),
+        ),
+      ),
+      iterations: fc.integer({ min: 0, max: 30 }),
+      prior: fc.oneof(fc.double({ min: 1e-9, max: 1 - 1e-9, noNaN: true }), fc.constantFrom(1e-9, 0.1, 0.5)),
+    });
+  });
+  test.prop([arbEm], { numRuns: RUNS })(
+    'EM, each distinct vector weighed once per iteration, gives the same m and prior as over every vector, to the last bit',
+    ({ comparisons, vectors, u, iterations, prior }) => {
+      const plain = plainEstimateM(vectors, comparisons, u, iterations, prior);
+      expect(estimateM(vectors, comparisons, u, { iterations, prior })).toEqual(plain);
     },
   );
 
