@@ -35,6 +35,46 @@ const settle = <T>(p: Promise<T>) =>
     (error: unknown) => ({ ok: false as const, error }),
   );
 
+describe('SQLite: the reads of one loop turn', () => {
+  it('run together in one read transaction: each sees the file as it was when the first of them ran', async () => {
+    const path = join(dir, `${randomUUID()}.sqlite`);
+    const db = open(path);
+    const store = new SqliteEventStore(db);
+    const other = open(path);
+    new SqliteEventStore(other); // the schema, on the other connection too
+    const tenant = `t-${randomUUID()}`;
+    const key = claimKey();
+    const owner = randomUUID();
+    const first = store.readClaims(tenant, [key]);
+    // another connection commits while the turn's reads run, after the first and before the last
+    const meanwhile = db.read(() => other.db.prepare('INSERT INTO claims (tenant, key, owner) VALUES (?, ?, ?)').run(tenant, key, owner));
+    const last = store.readClaims(tenant, [key]);
+    await meanwhile;
+    expect(await first).toEqual(new Map());
+    expect(await last).toEqual(new Map()); // read on its own, it would have seen the claim
+    // a read asked for after that commit sees it
+    expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, owner]]));
+    expect(db.db.isTransaction).toBe(false);
+  });
+
+  it("a read that throws rejects alone; the turn's other reads answer", async () => {
+    const db = open();
+    const store = new SqliteEventStore(db);
+    const tenant = `t-${randomUUID()}`;
+    const a = randomUUID();
+    await store.commit({ tenant, claims: [], streams: [registered(tenant, a)], idempotency: { key: 'msg-1', payloadHash: 'h', expiresAt: Date.now() + DAY } });
+    const [before, failed, after] = await Promise.all([
+      store.getIdempotency(tenant, 'msg-1', Date.now()),
+      settle(db.read(() => db.db.prepare('SELECT * FROM no_such_table').get())),
+      store.readStream(tenant, a),
+    ]);
+    expect(before).toMatchObject({ key: 'msg-1', payloadHash: 'h' });
+    expect(failed).toMatchObject({ ok: false, error: expect.objectContaining({ message: expect.stringMatching(/no such table/) }) });
+    expect(after.map((e) => e.version)).toEqual([1]);
+    expect(db.db.isTransaction).toBe(false);
+  });
+});
+
 describe('SQLite event store: group commit', () => {
   let db: SqliteDatabase;
   let store: SqliteEventStore;

@@ -329,6 +329,21 @@ describe('SQLite stores on a file', () => {
     expect(await server.get('acme', 'c-cached')).toEqual(third);
   });
 
+  it("gets of one loop turn share a read transaction, and still never serve another connection's write from the cache", async () => {
+    const path = fileOf();
+    const [server, cli] = [new SqliteReadModelStore(open(path)), new SqliteReadModelStore(open(path))];
+    const first = viewDoc('c-turn', 1);
+    expect(await server.put('acme', first)).toBe(true);
+    const both = () => Promise.all([server.get('acme', 'c-absent'), server.get('acme', 'c-turn')]);
+    expect(await both()).toEqual([undefined, first]);
+    const second = viewDoc('c-turn', 2);
+    expect(await cli.put('acme', second)).toBe(true);
+    expect(await cli.put('acme', viewDoc('c-absent', 1))).toBe(true);
+    const [absent, turn] = await both();
+    expect(absent?.customerId).toBe('c-absent');
+    expect(turn).toEqual(second);
+  });
+
   it("a doc written by another store on the same connection is never served from this one's cache", async () => {
     // data_version does not move for the connection's own commits: the stores tell each other
     const db = open();
