@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -252,6 +252,35 @@ describe('SQLite event store: group commit', () => {
     expect(store.stats.transactions).toBe(before);
     await expect(store.readAll(tenant, { after: 'eyJwayI6IngifQ', limit: 5 })).rejects.toThrow(/not a position/);
     await expect(store.readAll(tenant, { limit: 0 })).rejects.toThrow(/at least 1/);
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))("keeps a group's savepoint journal in memory: no temporary file is written while a group commits", async () => {
+    // in WAL mode the savepoint round a group copies every page it changes that existed before it
+    // into a sub-journal, which SQLite spills to a temporary file past 64 KiB unless temp_store is MEMORY
+    const tempFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes('etilqs_');
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const record = () => ({ key: `msg-${randomUUID()}`, payloadHash: 'h', expiresAt: Date.now() + DAY });
+    for (let g = 0; g < 20; g++)
+      await Promise.all(Array.from({ length: 100 }, () => commit({ idempotency: record(), streams: [registered(tenant, randomUUID())] })));
+    const exec = db.db.exec.bind(db.db);
+    const seen: number[] = [];
+    db.db.exec = (sql: string) => {
+      if (sql === 'COMMIT') seen.push(tempFiles()); // the sub-journal stays open until the transaction ends
+      return exec(sql);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 200 }, () => commit({ idempotency: record(), streams: [registered(tenant, randomUUID())] })));
+      expect(results.every((r) => r.status === 'committed')).toBe(true);
+    } finally {
+      db.db.exec = exec;
+    }
+    expect(seen).toEqual([0]);
   });
 
   it('reads everything back after the file is reopened, and positions go on from there', async () => {

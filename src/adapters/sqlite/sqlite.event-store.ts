@@ -20,8 +20,10 @@ import { PositionRanges } from './sqlite.position-ranges.js';
 // Group commit: commits arriving while a flush is pending are written in one transaction, one
 // fsync, checked and applied in arrival order, so a group is exactly its members committed one by
 // one. A member's conflict or duplicate is its own result; its unexpected error rejects it alone.
-// A group is first applied in one savepoint round it all (a savepoint per member makes SQLite copy
-// every page a member touches that an earlier one wrote into its sub-journal); if a member throws,
+// A group is first applied in one savepoint round it all (in WAL mode a savepoint copies each page
+// that existed before it into its sub-journal the first time it changes it, so one per member
+// copies a page again for every member that touches it, one round the group only once; the
+// sub-journal is kept in memory, see SqliteDatabase); if a member throws,
 // that savepoint is rolled back, the transaction and its write lock kept, and the group applied
 // again with each member in its own savepoint, whose rollback undoes that member alone. If the
 // transaction itself fails (BEGIN, COMMIT, or an error that made SQLite abandon it), every member
@@ -188,8 +190,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Every member of a group, on the open transaction, in one savepoint round the whole group (opened
-   * before anything is written, it copies no page into a sub-journal, as one per member does);
+   * Every member of a group, on the open transaction, in one savepoint round the whole group (it
+   * copies each page the group changes into its sub-journal once, where one per member copies it
+   * again for each member that changes it);
    * undefined when a member threw, after rolling that savepoint back: the transaction, and its
    * write lock, stay, and the group is applied again member by member. A group of one has no other
    * member to protect: its error fails the transaction, its own.
