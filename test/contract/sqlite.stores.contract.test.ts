@@ -238,6 +238,26 @@ describe('SQLite stores on a file', () => {
     expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
   });
 
+  it('checks the cached keys asked for in one loop turn in one read transaction, and still never serves a destroyed one', async () => {
+    const path = fileOf();
+    const db = open(path);
+    const server = new SqliteKeyStore(db, { keyring: ring(A) });
+    const ids = ['c-1', 'c-2', 'c-3'];
+    const made = await Promise.all(ids.map((id) => server.getOrCreate('acme', id)));
+    await new SqliteKeyStore(open(path), { keyring: ring(A) }).destroy('acme', 'c-3');
+    const statements: string[] = [];
+    const exec = db.db.exec.bind(db.db);
+    db.db.exec = (sql: string) => (statements.push(sql), exec(sql));
+    try {
+      const [one, two, gone] = await Promise.all(ids.map((id) => server.get('acme', id)));
+      expect([one, two]).toEqual([made[0], made[1]]); // from the cache, checked against their rows
+      expect(gone).toBeNull();
+    } finally {
+      db.db.exec = exec;
+    }
+    expect(statements).toEqual(['BEGIN', 'COMMIT']); // one read transaction for the three checks
+  });
+
   it('rewrap moves live keys to the current master key, after which a keyring with only that key reads them', async () => {
     const db = open();
     const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];
