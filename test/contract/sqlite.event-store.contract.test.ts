@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,46 @@ const settle = <T>(p: Promise<T>) =>
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
+
+describe('SQLite: the reads of one loop turn', () => {
+  it('run together in one read transaction: each sees the file as it was when the first of them ran', async () => {
+    const path = join(dir, `${randomUUID()}.sqlite`);
+    const db = open(path);
+    const store = new SqliteEventStore(db);
+    const other = open(path);
+    new SqliteEventStore(other); // the schema, on the other connection too
+    const tenant = `t-${randomUUID()}`;
+    const key = claimKey();
+    const owner = randomUUID();
+    const first = store.readClaims(tenant, [key]);
+    // another connection commits while the turn's reads run, after the first and before the last
+    const meanwhile = db.read(() => other.db.prepare('INSERT INTO claims (tenant, key, owner) VALUES (?, ?, ?)').run(tenant, key, owner));
+    const last = store.readClaims(tenant, [key]);
+    await meanwhile;
+    expect(await first).toEqual(new Map());
+    expect(await last).toEqual(new Map()); // read on its own, it would have seen the claim
+    // a read asked for after that commit sees it
+    expect(await store.readClaims(tenant, [key])).toEqual(new Map([[key, owner]]));
+    expect(db.db.isTransaction).toBe(false);
+  });
+
+  it("a read that throws rejects alone; the turn's other reads answer", async () => {
+    const db = open();
+    const store = new SqliteEventStore(db);
+    const tenant = `t-${randomUUID()}`;
+    const a = randomUUID();
+    await store.commit({ tenant, claims: [], streams: [registered(tenant, a)], idempotency: { key: 'msg-1', payloadHash: 'h', expiresAt: Date.now() + DAY } });
+    const [before, failed, after] = await Promise.all([
+      store.getIdempotency(tenant, 'msg-1', Date.now()),
+      settle(db.read(() => db.db.prepare('SELECT * FROM no_such_table').get())),
+      store.readStream(tenant, a),
+    ]);
+    expect(before).toMatchObject({ key: 'msg-1', payloadHash: 'h' });
+    expect(failed).toMatchObject({ ok: false, error: expect.objectContaining({ message: expect.stringMatching(/no such table/) }) });
+    expect(after.map((e) => e.version)).toEqual([1]);
+    expect(db.db.isTransaction).toBe(false);
+  });
+});
 
 describe('SQLite event store: group commit', () => {
   let db: SqliteDatabase;
@@ -212,6 +252,35 @@ describe('SQLite event store: group commit', () => {
     expect(store.stats.transactions).toBe(before);
     await expect(store.readAll(tenant, { after: 'eyJwayI6IngifQ', limit: 5 })).rejects.toThrow(/not a position/);
     await expect(store.readAll(tenant, { limit: 0 })).rejects.toThrow(/at least 1/);
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))("keeps a group's savepoint journal in memory: no temporary file is written while a group commits", async () => {
+    // in WAL mode the savepoint round a group copies every page it changes that existed before it
+    // into a sub-journal, which SQLite spills to a temporary file past 64 KiB unless temp_store is MEMORY
+    const tempFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes('etilqs_');
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const record = () => ({ key: `msg-${randomUUID()}`, payloadHash: 'h', expiresAt: Date.now() + DAY });
+    for (let g = 0; g < 20; g++)
+      await Promise.all(Array.from({ length: 100 }, () => commit({ idempotency: record(), streams: [registered(tenant, randomUUID())] })));
+    const exec = db.db.exec.bind(db.db);
+    const seen: number[] = [];
+    db.db.exec = (sql: string) => {
+      if (sql === 'COMMIT') seen.push(tempFiles()); // the sub-journal stays open until the transaction ends
+      return exec(sql);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 200 }, () => commit({ idempotency: record(), streams: [registered(tenant, randomUUID())] })));
+      expect(results.every((r) => r.status === 'committed')).toBe(true);
+    } finally {
+      db.db.exec = exec;
+    }
+    expect(seen).toEqual([0]);
   });
 
   it('reads everything back after the file is reopened, and positions go on from there', async () => {

@@ -238,6 +238,26 @@ describe('SQLite stores on a file', () => {
     expect(cipher.decrypt(key, ciphertext, AAD)).toBe(SECRET);
   });
 
+  it('checks the cached keys asked for in one loop turn in one read transaction, and still never serves a destroyed one', async () => {
+    const path = fileOf();
+    const db = open(path);
+    const server = new SqliteKeyStore(db, { keyring: ring(A) });
+    const ids = ['c-1', 'c-2', 'c-3'];
+    const made = await Promise.all(ids.map((id) => server.getOrCreate('acme', id)));
+    await new SqliteKeyStore(open(path), { keyring: ring(A) }).destroy('acme', 'c-3');
+    const statements: string[] = [];
+    const exec = db.db.exec.bind(db.db);
+    db.db.exec = (sql: string) => (statements.push(sql), exec(sql));
+    try {
+      const [one, two, gone] = await Promise.all(ids.map((id) => server.get('acme', id)));
+      expect([one, two]).toEqual([made[0], made[1]]); // from the cache, checked against their rows
+      expect(gone).toBeNull();
+    } finally {
+      db.db.exec = exec;
+    }
+    expect(statements).toEqual(['BEGIN', 'COMMIT']); // one read transaction for the three checks
+  });
+
   it('rewrap moves live keys to the current master key, after which a keyring with only that key reads them', async () => {
     const db = open();
     const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];
@@ -327,6 +347,21 @@ describe('SQLite stores on a file', () => {
     const third = base.kind === 'view' ? { ...base, view: { ...base.view, eventCount: 99 } } : base;
     expect(await cli.put('acme', third)).toBe(true);
     expect(await server.get('acme', 'c-cached')).toEqual(third);
+  });
+
+  it("gets of one loop turn share a read transaction, and still never serve another connection's write from the cache", async () => {
+    const path = fileOf();
+    const [server, cli] = [new SqliteReadModelStore(open(path)), new SqliteReadModelStore(open(path))];
+    const first = viewDoc('c-turn', 1);
+    expect(await server.put('acme', first)).toBe(true);
+    const both = () => Promise.all([server.get('acme', 'c-absent'), server.get('acme', 'c-turn')]);
+    expect(await both()).toEqual([undefined, first]);
+    const second = viewDoc('c-turn', 2);
+    expect(await cli.put('acme', second)).toBe(true);
+    expect(await cli.put('acme', viewDoc('c-absent', 1))).toBe(true);
+    const [absent, turn] = await both();
+    expect(absent?.customerId).toBe('c-absent');
+    expect(turn).toEqual(second);
   });
 
   it("a doc written by another store on the same connection is never served from this one's cache", async () => {

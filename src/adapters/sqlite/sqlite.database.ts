@@ -59,6 +59,13 @@ export class SqliteDatabase {
   private readonly statements = new Map<string, StatementSync>();
   private depth = 0;
   private readonly synchronous: 'FULL' | 'NORMAL';
+  /** reads waiting for the end of this loop turn (see read) */
+  private reads: { readonly work: () => unknown; readonly resolve: (v: unknown) => void; readonly reject: (e: unknown) => void }[] = [];
+  private readsScheduled = false;
+  /** true while the reads of a turn run in their own read transaction */
+  private readScope = false;
+  /** data_version, read once per read transaction of a turn's reads */
+  private scopeVersion: number | undefined;
 
   constructor(options: SqliteDatabaseOptions) {
     this.path = options.path;
@@ -80,6 +87,14 @@ export class SqliteDatabase {
     this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
     this.db.exec('PRAGMA secure_delete = ON');
     this.db.exec('PRAGMA foreign_keys = ON');
+    // Sub-journals in memory: in WAL mode a savepoint (the one round a group commit, a nested
+    // transaction) copies every page it changes that existed before it into a sub-journal, which
+    // SQLite otherwise spills to a temporary file past 64 KiB: ~2.5 extra pwrites a /v1/batch call.
+    // It only ever undoes a savepoint of the open transaction, so it never needs to outlive the
+    // process, and a group's is a few MB at most. Nor does a copy of a page (of data later erased,
+    // say) then sit in a deleted temporary file's blocks. Temporary tables and indices, which
+    // nothing here makes, would be kept in memory too.
+    this.db.exec('PRAGMA temp_store = MEMORY');
   }
 
   /**
@@ -89,7 +104,81 @@ export class SqliteDatabase {
    * still there, but for its own writes.
    */
   dataVersion(): number {
+    // in a read transaction the snapshot is fixed, and data_version with it: read it once
+    if (this.inReadScope()) return (this.scopeVersion ??= this.readDataVersion());
+    return this.readDataVersion();
+  }
+
+  private readDataVersion(): number {
     return (this.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;
+  }
+
+  /**
+   * Whether what a statement run now sees is committed state: no transaction is open, or the one
+   * open is the read transaction of a turn's reads (see read), never a write that may yet roll back.
+   */
+  seesCommitted(): boolean {
+    return !this.db.isTransaction || this.inReadScope();
+  }
+
+  private inReadScope(): boolean {
+    return this.readScope && this.db.isTransaction;
+  }
+
+  /**
+   * Runs `work`, which must only read, at the end of this loop turn, together with every other read
+   * asked for in the turn, in one read transaction: a statement outside a transaction is a read
+   * transaction of its own (the WAL index looked at, a read lock taken and dropped on the -shm
+   * file), and a /v1/batch's calls each make several. setImmediate, as the group commit does, so
+   * the reads of every I/O callback of the turn join. Each read still runs after it was asked for
+   * and before its answer, on state that was committed when the transaction began, so it answers
+   * what a read made on its own at that moment would have: a write acknowledged before the read
+   * was asked for is seen. `work` runs synchronously; its error rejects its own read only.
+   */
+  read<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.reads.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (this.readsScheduled) return;
+      this.readsScheduled = true;
+      setImmediate(() => this.flushReads());
+    });
+  }
+
+  private flushReads(): void {
+    this.readsScheduled = false;
+    const reads = this.reads;
+    this.reads = [];
+    // one read alone gains nothing from a transaction round it; none is open between loop turns
+    // (every transaction here is synchronous), but if one were, the reads would simply run in it
+    let scoped = reads.length > 1 && this.db.isOpen && !this.db.isTransaction;
+    if (scoped) {
+      try {
+        this.db.exec('BEGIN'); // deferred: the snapshot is taken by the first read
+      } catch {
+        scoped = false; // each read then runs on its own, and reports its own error
+      }
+    }
+    this.readScope = scoped;
+    try {
+      for (const r of reads) {
+        try {
+          r.resolve(r.work());
+        } catch (e) {
+          r.reject(e);
+        }
+      }
+    } finally {
+      this.readScope = false;
+      this.scopeVersion = undefined;
+      // a read transaction has nothing to commit; ending it cannot lose anything anyone was told of
+      if (scoped && this.db.isOpen && this.db.isTransaction) {
+        try {
+          this.db.exec('COMMIT');
+        } catch {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        }
+      }
+    }
   }
 
   /** A cached prepared statement: preparing costs more than running most of ours. */

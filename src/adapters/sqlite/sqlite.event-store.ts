@@ -20,8 +20,10 @@ import { PositionRanges } from './sqlite.position-ranges.js';
 // Group commit: commits arriving while a flush is pending are written in one transaction, one
 // fsync, checked and applied in arrival order, so a group is exactly its members committed one by
 // one. A member's conflict or duplicate is its own result; its unexpected error rejects it alone.
-// A group is first applied in one savepoint round it all (a savepoint per member makes SQLite copy
-// every page a member touches that an earlier one wrote into its sub-journal); if a member throws,
+// A group is first applied in one savepoint round it all (in WAL mode a savepoint copies each page
+// that existed before it into its sub-journal the first time it changes it, so one per member
+// copies a page again for every member that touches it, one round the group only once; the
+// sub-journal is kept in memory, see SqliteDatabase); if a member throws,
 // that savepoint is rolled back, the transaction and its write lock kept, and the group applied
 // again with each member in its own savepoint, whose rollback undoes that member alone. If the
 // transaction itself fails (BEGIN, COMMIT, or an error that made SQLite abandon it), every member
@@ -188,8 +190,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Every member of a group, on the open transaction, in one savepoint round the whole group (opened
-   * before anything is written, it copies no page into a sub-journal, as one per member does);
+   * Every member of a group, on the open transaction, in one savepoint round the whole group (it
+   * copies each page the group changes into its sub-journal once, where one per member copies it
+   * again for each member that changes it);
    * undefined when a member threw, after rolling that savepoint back: the transaction, and its
    * write lock, stay, and the group is applied again member by member. A group of one has no other
    * member to protect: its error fails the transaction, its own.
@@ -267,21 +270,27 @@ export class SqliteEventStore implements EventStore {
     return { ok: true, result: { status: 'committed', versions: committed }, positions: first ? [first, last] : undefined };
   }
 
-  async readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
-    return (this.db.prepare(SQL.stream).all(tenant, streamId, afterVersion) as EventRow[]).map(toEvent);
+  // The point reads below run with the other reads of their loop turn, in one read transaction
+  // (SqliteDatabase.read): a /v1/batch's calls each read their idempotency record, claims and
+  // streams, and one implicit read transaction apiece cost more than the reads.
+
+  readStream(tenant: string, streamId: string, afterVersion = 0): Promise<readonly StoredEvent[]> {
+    return this.db.read(() => (this.db.prepare(SQL.stream).all(tenant, streamId, afterVersion) as EventRow[]).map(toEvent));
   }
 
-  async readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+  readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
     const found = new Map<string, string>();
-    if (keys.length === 1) {
-      const row = this.db.prepare(SQL.owner).get(tenant, keys[0]!) as { owner: string } | undefined;
-      if (row) found.set(keys[0]!, row.owner);
-      return found;
-    }
-    // one statement, so one read transaction (its locks, and a look at the WAL), not one per key
-    if (keys.length > 0)
+    if (keys.length === 0) return Promise.resolve(found);
+    return this.db.read(() => {
+      if (keys.length === 1) {
+        const row = this.db.prepare(SQL.owner).get(tenant, keys[0]!) as { owner: string } | undefined;
+        if (row) found.set(keys[0]!, row.owner);
+        return found;
+      }
+      // one statement, so one read transaction (its locks, and a look at the WAL), not one per key
       for (const r of this.db.prepare(SQL.owners).all(tenant, JSON.stringify(keys)) as { key: string; owner: string }[]) found.set(r.key, r.owner);
-    return found;
+      return found;
+    });
   }
 
   async readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
@@ -294,9 +303,11 @@ export class SqliteEventStore implements EventStore {
     return more ? { events, next: events.at(-1)!.position } : { events };
   }
 
-  async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
-    const row = this.db.prepare(SQL.idempotency).get(tenant, key) as IdempotencyRow | undefined;
-    return row && row.expires_at > now ? { key, payloadHash: row.payload_hash, expiresAt: row.expires_at } : undefined;
+  getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    return this.db.read(() => {
+      const row = this.db.prepare(SQL.idempotency).get(tenant, key) as IdempotencyRow | undefined;
+      return row && row.expires_at > now ? { key, payloadHash: row.payload_hash, expiresAt: row.expires_at } : undefined;
+    });
   }
 
   /**

@@ -82,7 +82,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {
     const id = cacheId(tenant, customerId);
-    const cached = this.cached(id, tenant, customerId);
+    const cached = await this.db.read(() => this.cached(id, tenant, customerId));
     if (cached) return cached;
     // one creation per customer per process; other processes are handled by the conditional insert
     let pending = this.creating.get(id);
@@ -95,7 +95,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async get(tenant: string, customerId: string): Promise<DataKey | null> {
     const id = cacheId(tenant, customerId);
-    const cached = this.cached(id, tenant, customerId);
+    const cached = await this.db.read(() => this.cached(id, tenant, customerId));
     if (cached) return cached;
     const destroys = this.destroys;
     const row = this.read(tenant, customerId);
@@ -220,7 +220,8 @@ export class SqliteKeyStore implements KeyStore {
   /**
    * A cached key, if its row still holds it. The check is one point read (the unwrap is what the
    * cache saves), so a key destroyed by another process (a CLI erasure beside a running server) is
-   * never used again here, not even once.
+   * never used again here, not even once. Callers run it with the other reads of their loop turn
+   * (SqliteDatabase.read): a /v1/batch's calls each check their customer's key.
    */
   private cached(id: string, tenant: string, customerId: string): DataKey | undefined {
     const entry = this.cache.get(id);

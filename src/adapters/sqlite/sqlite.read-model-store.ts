@@ -99,11 +99,17 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.ownWrites++;
   }
 
-  async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
+  /** With the other reads of its loop turn, in one read transaction (SqliteDatabase.read). */
+  get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
+    return this.db.read(() => this.getNow(tenant, customerId));
+  }
+
+  private getNow(tenant: string, customerId: string): ViewDoc | undefined {
     const id = cacheId(tenant, customerId);
     const cached = this.cache.get(id);
     // read before the row: if it has not moved by the next get, no other connection wrote between
-    const seen = this.db.db.isTransaction ? undefined : this.db.dataVersion();
+    // (in a turn's read transaction, both are of its snapshot, which is committed state)
+    const seen = this.db.seesCommitted() ? this.db.dataVersion() : undefined;
     const foreign = this.foreignWrites();
     if (cached && seen !== undefined && cached.seen === seen && cached.foreign === foreign) {
       this.remember(id, cached);
