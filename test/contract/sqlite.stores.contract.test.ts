@@ -257,6 +257,17 @@ describe('SQLite stores on a file', () => {
     await expect(onlyB.get('acme', 'c-5')).resolves.toBeNull();
   });
 
+  it('destroys a key under a master key the keyring lacks without opening it (an erasure needs no key material)', async () => {
+    const db = open();
+    await new SqliteKeyStore(db, { keyring: ring(A) }).getOrCreate('acme', 'c-1');
+    const stranger = new SqliteKeyStore(db, { keyring: ring(B) });
+    await expect(stranger.get('acme', 'c-1')).rejects.toMatchObject({ code: 'MASTER_KEY_UNKNOWN' });
+    await expect(stranger.destroy('acme', 'c-1')).resolves.toBe(true);
+    expect(db.db.prepare('SELECT wrapped, master_key_id FROM data_keys WHERE customer_id = ?').get('c-1')).toEqual({ wrapped: null, master_key_id: null });
+    await expect(new SqliteKeyStore(db, { keyring: ring(A) }).get('acme', 'c-1')).resolves.toBeNull();
+    await expect(stranger.destroy('acme', 'c-1')).resolves.toBe(false);
+  });
+
   it('quarantine entries past their retention are unreadable at once and deleted from the table', async () => {
     const db = open();
     const clock = new ManualClock();

@@ -215,7 +215,9 @@ describe('DynamoDbKeyStore: master keys', () => {
     const tenant = newTenant();
     await store(ring(A)).getOrCreate(tenant, 'c-1');
     const b = LocalMasterKey.fromBase64(B);
-    const erasing = interleaved(b, () => store().destroy(tenant, 'c-1'));
+    const erasing = interleaved(b, async () => {
+      await store().destroy(tenant, 'c-1');
+    });
     const rotating = store(new MasterKeyring(erasing, [LocalMasterKey.fromBase64(A)]));
     await expect(rotating.rewrap({ tenant })).resolves.toEqual({ rewrapped: 0, skipped: 1 });
     expect((await rawItem(tenant, 'c-1'))?.wrapped).toBeUndefined();
@@ -234,6 +236,15 @@ describe('DynamoDbKeyStore: master keys', () => {
     }
     // nothing was overwritten: the rightful keyring still reads the key
     await expect(store(ring(A)).get(tenant, 'c-1')).resolves.not.toBeNull();
+  });
+
+  it('destroys a key under a master key the keyring lacks without opening it (an erasure needs no key material)', async () => {
+    const tenant = newTenant();
+    await store(ring(A)).getOrCreate(tenant, 'c-1');
+    await expect(store(ring(B)).destroy(tenant, 'c-1')).resolves.toBe(true);
+    expect((await rawItem(tenant, 'c-1'))?.wrapped).toBeUndefined();
+    await expect(store(ring(A)).get(tenant, 'c-1')).resolves.toBeNull();
+    await expect(store(ring(B)).destroy(tenant, 'c-1')).resolves.toBe(false);
   });
 
   it("a wrapped key copied onto another customer's item does not open", async () => {

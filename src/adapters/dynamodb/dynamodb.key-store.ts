@@ -154,18 +154,22 @@ export class DynamoDbKeyStore implements KeyStore {
     return key;
   }
 
-  async destroy(tenant: string, customerId: string): Promise<void> {
+  async destroy(tenant: string, customerId: string): Promise<boolean> {
     const pk = keyPk(tenant, customerId);
+    let live = false;
     try {
-      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good
-      await this.client.send(
+      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good. The
+      // old item is never opened: a key wrapped by a master key this keyring lacks goes all the same.
+      const out = await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: { pk: S(pk), tenant: S(tenant), customerId: S(customerId), destroyed: { BOOL: true }, destroyedAt: N(this.clock.now()) },
           ConditionExpression: 'attribute_not_exists(#destroyed)',
           ExpressionAttributeNames: { '#destroyed': 'destroyed' },
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      live = out.Attributes?.wrapped !== undefined;
     } catch (e) {
       // destroyed before: the first destroyedAt stays
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
@@ -174,6 +178,7 @@ export class DynamoDbKeyStore implements KeyStore {
     // zeroing also disarms copies of the DataKey that callers may still hold
     const cached = this.cache.take(pk);
     if (cached) destroyDataKey(cached);
+    return live;
   }
 
   /**

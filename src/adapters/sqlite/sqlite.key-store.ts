@@ -104,9 +104,14 @@ export class SqliteKeyStore implements KeyStore {
     return key;
   }
 
-  async destroy(tenant: string, customerId: string): Promise<void> {
-    // the first destroyedAt stays; a tombstone is written even for an id that never had a key
-    this.db.prepare(SQL.destroy).run(tenant, customerId, this.clock.now());
+  async destroy(tenant: string, customerId: string): Promise<boolean> {
+    // the first destroyedAt stays; a tombstone is written even for an id that never had a key. The
+    // row is never opened: a key wrapped by a master key this keyring lacks goes all the same.
+    const live = this.db.transaction(() => {
+      const row = this.db.prepare(SQL.keyId).get(tenant, customerId) as { key_id: string | null } | undefined;
+      this.db.prepare(SQL.destroy).run(tenant, customerId, this.clock.now());
+      return typeof row?.key_id === 'string';
+    });
     this.db.checkpoint();
     this.destroys++;
     const id = cacheId(tenant, customerId);
@@ -114,6 +119,7 @@ export class SqliteKeyStore implements KeyStore {
     this.cache.delete(id);
     // zeroing also disarms copies of the DataKey that callers may still hold
     if (cached) destroyDataKey(cached.key);
+    return live;
   }
 
   /**
