@@ -271,3 +271,21 @@ describe('DynamoDbKeyStore: master keys', () => {
     }
   });
 });
+
+describe('DynamoDbKeyStore.masterKeyUse (the start check of the server and the CLI)', () => {
+  const own = `keys-${randomUUID()}`;
+  const on = (keyring: MasterKeyring) => new DynamoDbKeyStore(client, { tableName: own, keyring });
+  beforeAll(() => ensureTables(client, { keys: own }));
+
+  it('names the master keys a sample of live keys is wrapped by, and which of them the keyring lacks, opening none', async () => {
+    const tenant = newTenant();
+    for (const id of ['c-1', 'c-2', 'c-3']) await on(ring(A)).getOrCreate(tenant, id);
+    await on(ring(B, A)).getOrCreate(tenant, 'c-4');
+    await on(ring(A)).destroy(tenant, 'c-3');
+    const [aId, bId] = [LocalMasterKey.fromBase64(A).id, LocalMasterKey.fromBase64(B).id];
+    await expect(on(ring(B)).masterKeyUse()).resolves.toEqual({ inUse: [aId, bId].sort(), unknown: [aId], keyring: [bId], complete: true });
+    await expect(on(ring(B, A)).masterKeyUse()).resolves.toMatchObject({ unknown: [], complete: true });
+    // a sample smaller than the table says it is one
+    await expect(on(ring(B, A)).masterKeyUse({ sample: 2 })).resolves.toMatchObject({ complete: false });
+  });
+});
