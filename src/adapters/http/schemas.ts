@@ -249,6 +249,10 @@ export const ErasureReceipt = lazy(() =>
         description:
           "when the last backup that could hold the deleted items expires (the erasure plus the deployment's backup retention, C360_BACKUP_RETENTION_DAYS); absent without backups",
       }),
+      quarantineUnsearched: z.number().optional().openapi({
+        description:
+          "quarantined payloads matched by their recorded keys only, not searched: their key is wrapped by a master key the server's keyring lacked; they stay until `c360 erasures reapply` runs with that key back, or they expire. Absent when none",
+      }),
     })
     .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' }),
 );
