@@ -5,7 +5,7 @@ import { TOKENS } from './tokens.js';
 
 // The server and the CLI refuse to start when the store holds data keys wrapped by a master key
 // their keyring lacks (the master key changed without the old one kept as a previous key): every
-// request touching those customers would fail, and their erasure could not be proven. Lambda cold
+// request that needs those customers' data would fail (503 MASTER_KEY_UNAVAILABLE). Lambda cold
 // starts skip it (an extra read on every cold start; the functions share one secret, so a deploy
 // changes all of them at once): at run time a key that cannot be opened answers 503
 // MASTER_KEY_UNAVAILABLE and the log names the master key.
@@ -22,7 +22,7 @@ export const keyringError = (config: Config, use: MasterKeyUse): ConfigError | u
   return new ConfigError(
     `${where}: the store holds data keys wrapped by ${which} not in the keyring (${use.keyring.join(', ')}); ` +
       'start with the master key the data was written with, or keep it in C360_MASTER_KEYS_PREVIOUS beside the new one ' +
-      '(a master key changed without its predecessor makes those customers unreadable and unerasable by this process)',
+      '(without it, the customers whose keys it wraps cannot be read by this process)',
   );
 };
 
