@@ -16,6 +16,7 @@ import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
 import { realFile, serverOnDir, serverOnFile, type LockHolder } from './local/server-lock.js';
 import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
+import { checkKeyring } from './keyring-check.js';
 import { TOKENS } from './tokens.js';
 
 // One running instance of the core with its driving-side needs (credentials, intake, background
@@ -45,6 +46,11 @@ export type AppOptions = {
   readonly createTables?: boolean | undefined;
   /** in async mode, also consume the stream in this process (npm start); Lambda leaves it to its kinesis function */
   readonly kinesisConsumer?: boolean | undefined;
+  /**
+   * refuse to start (ConfigError) when the store holds data keys wrapped by a master key the
+   * keyring lacks: the server and the CLI; Lambda cold starts leave it out (see keyring-check.ts)
+   */
+  readonly checkMasterKeys?: boolean | undefined;
 };
 
 /** the longest the match book waits for a quiet log (a continuous load by another process) before it catches up anyway */
@@ -226,6 +232,16 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         ledger: config.tables.ledger,
         outbox: config.tables.outbox,
       });
+    }
+  }
+
+  // the server and the CLI: data keys under a master key the keyring lacks fail the start
+  if (options.checkMasterKeys) {
+    try {
+      await checkKeyring(config, container);
+    } catch (e) {
+      for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => {});
+      throw e;
     }
   }
 

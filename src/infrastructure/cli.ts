@@ -114,7 +114,7 @@ export const main = async (
       const { config: withSecrets } = withLocalSecrets(config);
       const embedded = await startEmbeddedDynamoDb(withSecrets, (line) => io.stderr.write(`${line}\n`));
       closers.push(() => embedded.stop());
-      const app = await buildApp(embedded.config);
+      const app = await buildApp(embedded.config, { checkMasterKeys: true });
       // what the job wrote is projected before it exits, whatever the command
       closers.unshift(async () => {
         await app.drainBackground();

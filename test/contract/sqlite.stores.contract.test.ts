@@ -277,6 +277,28 @@ describe('SQLite stores on a file', () => {
     await expect(onlyB.get('acme', 'c-5')).resolves.toBeNull();
   });
 
+  it('masterKeyUse names every master key live keys are wrapped by, and those the keyring lacks, opening none', async () => {
+    const db = open();
+    const [a, b] = [ring(A).current.id, ring(B).current.id];
+    expect(new SqliteKeyStore(db, { keyring: ring(B) }).masterKeyUse()).toEqual({ inUse: [], unknown: [], keyring: [b], complete: true });
+    for (const id of ['c-1', 'c-2']) await new SqliteKeyStore(db, { keyring: ring(A) }).getOrCreate('acme', id);
+    await new SqliteKeyStore(db, { keyring: ring(B, A) }).getOrCreate('globex', 'c-3');
+    await new SqliteKeyStore(db, { keyring: ring(A) }).destroy('acme', 'c-2');
+    expect(new SqliteKeyStore(db, { keyring: ring(B) }).masterKeyUse()).toEqual({ inUse: [a, b].sort(), unknown: [a], keyring: [b], complete: true });
+    expect(new SqliteKeyStore(db, { keyring: ring(B, A) }).masterKeyUse().unknown).toEqual([]);
+  });
+
+  it('destroys a key under a master key the keyring lacks without opening it (an erasure needs no key material)', async () => {
+    const db = open();
+    await new SqliteKeyStore(db, { keyring: ring(A) }).getOrCreate('acme', 'c-1');
+    const stranger = new SqliteKeyStore(db, { keyring: ring(B) });
+    await expect(stranger.get('acme', 'c-1')).rejects.toMatchObject({ code: 'MASTER_KEY_UNKNOWN' });
+    await expect(stranger.destroy('acme', 'c-1')).resolves.toBe(true);
+    expect(db.db.prepare('SELECT wrapped, master_key_id FROM data_keys WHERE customer_id = ?').get('c-1')).toEqual({ wrapped: null, master_key_id: null });
+    await expect(new SqliteKeyStore(db, { keyring: ring(A) }).get('acme', 'c-1')).resolves.toBeNull();
+    await expect(stranger.destroy('acme', 'c-1')).resolves.toBe(false);
+  });
+
   it('quarantine entries past their retention are unreadable at once and deleted from the table', async () => {
     const db = open();
     const clock = new ManualClock();

@@ -215,7 +215,9 @@ describe('DynamoDbKeyStore: master keys', () => {
     const tenant = newTenant();
     await store(ring(A)).getOrCreate(tenant, 'c-1');
     const b = LocalMasterKey.fromBase64(B);
-    const erasing = interleaved(b, () => store().destroy(tenant, 'c-1'));
+    const erasing = interleaved(b, async () => {
+      await store().destroy(tenant, 'c-1');
+    });
     const rotating = store(new MasterKeyring(erasing, [LocalMasterKey.fromBase64(A)]));
     await expect(rotating.rewrap({ tenant })).resolves.toEqual({ rewrapped: 0, skipped: 1 });
     expect((await rawItem(tenant, 'c-1'))?.wrapped).toBeUndefined();
@@ -234,6 +236,15 @@ describe('DynamoDbKeyStore: master keys', () => {
     }
     // nothing was overwritten: the rightful keyring still reads the key
     await expect(store(ring(A)).get(tenant, 'c-1')).resolves.not.toBeNull();
+  });
+
+  it('destroys a key under a master key the keyring lacks without opening it (an erasure needs no key material)', async () => {
+    const tenant = newTenant();
+    await store(ring(A)).getOrCreate(tenant, 'c-1');
+    await expect(store(ring(B)).destroy(tenant, 'c-1')).resolves.toBe(true);
+    expect((await rawItem(tenant, 'c-1'))?.wrapped).toBeUndefined();
+    await expect(store(ring(A)).get(tenant, 'c-1')).resolves.toBeNull();
+    await expect(store(ring(B)).destroy(tenant, 'c-1')).resolves.toBe(false);
   });
 
   it("a wrapped key copied onto another customer's item does not open", async () => {
@@ -258,5 +269,23 @@ describe('DynamoDbKeyStore: master keys', () => {
       expect(dump).not.toContain(material.toString('base64url').slice(0, 24));
       expect(dump.toLowerCase()).not.toContain(material.toString('hex').slice(0, 24));
     }
+  });
+});
+
+describe('DynamoDbKeyStore.masterKeyUse (the start check of the server and the CLI)', () => {
+  const own = `keys-${randomUUID()}`;
+  const on = (keyring: MasterKeyring) => new DynamoDbKeyStore(client, { tableName: own, keyring });
+  beforeAll(() => ensureTables(client, { keys: own }));
+
+  it('names the master keys a sample of live keys is wrapped by, and which of them the keyring lacks, opening none', async () => {
+    const tenant = newTenant();
+    for (const id of ['c-1', 'c-2', 'c-3']) await on(ring(A)).getOrCreate(tenant, id);
+    await on(ring(B, A)).getOrCreate(tenant, 'c-4');
+    await on(ring(A)).destroy(tenant, 'c-3');
+    const [aId, bId] = [LocalMasterKey.fromBase64(A).id, LocalMasterKey.fromBase64(B).id];
+    await expect(on(ring(B)).masterKeyUse()).resolves.toEqual({ inUse: [aId, bId].sort(), unknown: [aId], keyring: [bId], complete: true });
+    await expect(on(ring(B, A)).masterKeyUse()).resolves.toMatchObject({ unknown: [], complete: true });
+    // a sample smaller than the table says it is one
+    await expect(on(ring(B, A)).masterKeyUse({ sample: 2 })).resolves.toMatchObject({ complete: false });
   });
 });

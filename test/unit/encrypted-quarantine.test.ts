@@ -117,3 +117,37 @@ describe('EncryptedQuarantine', () => {
     expect((await q.get('acme', 'q-1'))!.payload).toBeUndefined();
   });
 });
+
+describe('EncryptedQuarantine under a keyring that lacks the quarantine key’s master key', async () => {
+  const { SqliteDatabase } = await import('../../src/adapters/sqlite/sqlite.database.js');
+  const { SqliteKeyStore } = await import('../../src/adapters/sqlite/sqlite.key-store.js');
+  const { LocalMasterKey, MasterKeyring } = await import('../../src/adapters/crypto/master-key.js');
+  const { randomBytes } = await import('node:crypto');
+
+  it('keeps new payloads under a stand-in key, lists the old ones as key-unreadable, and refuses to hand one out alone', async () => {
+    const db = new SqliteDatabase({ path: ':memory:' });
+    const inner = new MemoryQuarantine();
+    const cipher = new AesGcmCipher();
+    const a = new LocalMasterKey(randomBytes(32));
+    const b = new LocalMasterKey(randomBytes(32));
+    const under = (ring: InstanceType<typeof MasterKeyring>) => new EncryptedQuarantine(inner, new SqliteKeyStore(db, { keyring: ring }), cipher);
+    const old = quarantineEntry('acme', 'q-old', { payload: personalCall('m-old') });
+    await under(new MasterKeyring(a)).put(old);
+
+    const wrong = under(new MasterKeyring(b));
+    const kept = quarantineEntry('acme', 'q-new', { payload: personalCall('m-new') });
+    await wrong.put(kept);
+    expect((await inner.get(kept.tenant, 'q-new'))?.payload).toMatchObject({ k: `${QUARANTINE_KEY_ID}~${a.id}` });
+    const listed = (await wrong.list(old.tenant, { limit: 10 })).entries;
+    expect(listed.map((e) => [e.id, e.payloadUnavailable ?? 'readable'])).toEqual([
+      ['q-old', 'key-unreadable'],
+      ['q-new', 'readable'],
+    ]);
+    expect(listed[1]!.payload).toEqual(kept.payload);
+    await expect(wrong.get(old.tenant, 'q-old')).rejects.toMatchObject({ code: 'MASTER_KEY_UNKNOWN' });
+    // with the first master key back as a previous key, both read
+    const fixed = under(new MasterKeyring(b, [a]));
+    expect((await fixed.list(old.tenant, { limit: 10 })).entries.map((e) => e.payload)).toEqual([old.payload, kept.payload]);
+    db.close();
+  });
+});

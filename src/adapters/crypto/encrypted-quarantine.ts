@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Cipher, DataKey, KeyStore } from '../../application/ports/keys.port.js';
 import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import { MasterKeyError } from './master-key.js';
 
 // Quarantined raw payloads hold personal data as sent (emails, names, IPs), so whatever store
 // keeps them sees only ciphertext: AES-256-GCM under a per-tenant quarantine data key from the key
@@ -11,6 +12,12 @@ import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type Quar
 // null with `payloadUnavailable: 'key-destroyed'`, never as a crash. The key store refuses to
 // recreate a destroyed key, so later puts fail loudly until a new key id is configured; each
 // payload names its key id, so entries under the old and the new key read side by side.
+// A quarantine key wrapped by a master key this process's keyring lacks (the master key changed
+// without the old one kept as a previous key) does not stop a refused call from being kept: it is
+// sealed under a stand-in key, `<keyId>~<missing master key id>`, created under the current master
+// key (one per missing master key, so every process in the same state uses the same one). Reads
+// of payloads under the unreadable key mark them `key-unreadable` rather than failing the page: an
+// erasure still matches them by their recorded keys, and counts the ones it could not search.
 
 export const QUARANTINE_KEY_ID = '$quarantine';
 
@@ -20,7 +27,7 @@ export type EncryptedQuarantineOptions = {
 };
 
 /** what a read returns in place of a payload it cannot decrypt */
-export type UnavailablePayload = { readonly payload: null; readonly payloadUnavailable: 'key-destroyed' | 'tampered' };
+export type UnavailablePayload = { readonly payload: null; readonly payloadUnavailable: 'key-destroyed' | 'tampered' | 'key-unreadable' };
 
 /** The stored payload: ciphertext only, gzipped first when large so it still fits a 400 KB DynamoDB item. */
 type Sealed = { readonly c360Sealed: 1; readonly k: string; readonly z?: 1; readonly ct: string };
@@ -47,12 +54,7 @@ export class EncryptedQuarantine implements Quarantine {
   }
 
   async put(entry: QuarantineEntry): Promise<void> {
-    const key = await this.keys.getOrCreate(entry.tenant, this.keyId).catch((e: unknown) => {
-      throw new Error(
-        `cannot encrypt quarantined payloads for tenant ${entry.tenant} under key ${this.keyId}: ${(e as Error).message}; if that key was destroyed on purpose, configure a new quarantine key id`,
-        { cause: e },
-      );
-    });
+    const { keyId, key } = await this.sealingKey(entry.tenant);
     // wrapped in an object so an undefined payload round-trips too
     const text = quarantinePayloadJson(entry.payload);
     const json = text === undefined ? '{}' : `{"p":${text}}`;
@@ -61,15 +63,16 @@ export class EncryptedQuarantine implements Quarantine {
     const sealed: Sealed = {
       c360Sealed: 1,
       ...(large ? { z: 1 as const } : {}),
-      k: this.keyId,
+      k: keyId,
       ct: this.cipher.encrypt(key, plaintext, aad(entry.tenant, entry.id)),
     };
     await this.inner.put({ ...entry, payload: sealed });
   }
 
+  /** One entry; a payload under a key the keyring cannot open throws (a configuration fault), as a customer's key does. */
   async get(tenant: string, id: string): Promise<QuarantineEntry | undefined> {
     const entry = await this.inner.get(tenant, id);
-    return entry && this.open(entry, new Map());
+    return entry && this.open(entry, new Map(), { strict: true });
   }
 
   async list(
@@ -90,13 +93,49 @@ export class EncryptedQuarantine implements Quarantine {
     return this.inner.delete(tenant, id);
   }
 
-  private async open(entry: QuarantineEntry, cache: KeyCache): Promise<QuarantineEntry | (QuarantineEntry & UnavailablePayload)> {
+  /**
+   * The key new payloads are sealed under: the configured one, or its stand-in when the configured
+   * one is wrapped by a master key the keyring lacks.
+   */
+  private async sealingKey(tenant: string): Promise<{ readonly keyId: string; readonly key: DataKey }> {
+    const failed = (keyId: string, e: unknown): Error =>
+      new Error(
+        `cannot encrypt quarantined payloads for tenant ${tenant} under key ${keyId}: ${(e as Error).message}; if that key was destroyed on purpose, configure a new quarantine key id`,
+        { cause: e },
+      );
+    try {
+      return { keyId: this.keyId, key: await this.keys.getOrCreate(tenant, this.keyId) };
+    } catch (e) {
+      if (!(e instanceof MasterKeyError && e.code === 'MASTER_KEY_UNKNOWN' && typeof e.details.masterKeyId === 'string')) throw failed(this.keyId, e);
+      const standIn = `${this.keyId}~${e.details.masterKeyId}`;
+      try {
+        return { keyId: standIn, key: await this.keys.getOrCreate(tenant, standIn) };
+      } catch (again) {
+        // the stand-in is no better (wrapped under yet another missing master key): the first error says why
+        throw failed(this.keyId, again instanceof MasterKeyError ? again : e);
+      }
+    }
+  }
+
+  private async open(
+    entry: QuarantineEntry,
+    cache: KeyCache,
+    options: { readonly strict?: boolean } = {},
+  ): Promise<QuarantineEntry | (QuarantineEntry & UnavailablePayload)> {
     const sealed = entry.payload;
     // held from before encryption was switched on: it expires with the retention like the rest
     if (!isSealed(sealed)) return entry;
     let pending = cache.get(sealed.k);
     if (!pending) cache.set(sealed.k, (pending = this.keys.get(entry.tenant, sealed.k)));
-    const key = await pending;
+    let key: DataKey | null;
+    try {
+      key = await pending;
+    } catch (e) {
+      // its key is wrapped by a master key this keyring lacks (or KMS refuses it now): the page is
+      // still listed, this payload marked, so that an erasure or an export can go on by the keys
+      if (options.strict || !(e instanceof MasterKeyError)) throw e;
+      return { ...entry, payload: null, payloadUnavailable: 'key-unreadable' };
+    }
     if (!key) return { ...entry, payload: null, payloadUnavailable: 'key-destroyed' };
     let plaintext: string;
     try {

@@ -94,6 +94,17 @@ export class LocalMasterKey implements MasterKey {
 
 export type WrappedKey = { readonly masterKeyId: string; readonly wrapped: string };
 
+/** The master keys live data keys are wrapped by, beside the keyring's: what a start checks. */
+export type MasterKeyUse = {
+  /** every master key id found (SQLite: all of them; DynamoDB: those of a sample) */
+  readonly inUse: readonly string[];
+  /** those of inUse the keyring does not hold: the keys they wrap cannot be opened */
+  readonly unknown: readonly string[];
+  readonly keyring: readonly string[];
+  /** true when inUse is every id the store holds, false when it comes from a sample */
+  readonly complete: boolean;
+};
+
 /**
  * The current master key wraps; any key of the ring unwraps what it wrapped. Rotation: put the new
  * key first and keep the old ones until every data key has been re-wrapped, then drop them.

@@ -12,7 +12,7 @@ import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
-import type { MasterKeyring, WrappedKey } from '../crypto/master-key.js';
+import type { MasterKeyring, MasterKeyUse, WrappedKey } from '../crypto/master-key.js';
 import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS } from './dynamodb.commit-plan.js';
 import { PointReads } from './dynamodb.point-reads.js';
 import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
@@ -154,18 +154,22 @@ export class DynamoDbKeyStore implements KeyStore {
     return key;
   }
 
-  async destroy(tenant: string, customerId: string): Promise<void> {
+  async destroy(tenant: string, customerId: string): Promise<boolean> {
     const pk = keyPk(tenant, customerId);
+    let live = false;
     try {
-      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good
-      await this.client.send(
+      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good. The
+      // old item is never opened: a key wrapped by a master key this keyring lacks goes all the same.
+      const out = await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: { pk: S(pk), tenant: S(tenant), customerId: S(customerId), destroyed: { BOOL: true }, destroyedAt: N(this.clock.now()) },
           ConditionExpression: 'attribute_not_exists(#destroyed)',
           ExpressionAttributeNames: { '#destroyed': 'destroyed' },
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      live = out.Attributes?.wrapped !== undefined;
     } catch (e) {
       // destroyed before: the first destroyedAt stays
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
@@ -174,6 +178,7 @@ export class DynamoDbKeyStore implements KeyStore {
     // zeroing also disarms copies of the DataKey that callers may still hold
     const cached = this.cache.take(pk);
     if (cached) destroyDataKey(cached);
+    return live;
   }
 
   /**
@@ -206,6 +211,27 @@ export class DynamoDbKeyStore implements KeyStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return { rewrapped, skipped };
+  }
+
+  /**
+   * The master keys a sample of the live data keys is wrapped by (one Scan page of `sample` items,
+   * eventually consistent, only masterKeyId read), and which of them the keyring lacks. A sample,
+   * not the whole table: a start pays one request, not a scan of every customer's key.
+   */
+  async masterKeyUse(options: { readonly sample?: number | undefined } = {}): Promise<MasterKeyUse> {
+    const page = await this.client.send(
+      new ScanCommand({
+        TableName: this.table,
+        Limit: options.sample ?? 100,
+        ProjectionExpression: '#master',
+        FilterExpression: 'attribute_exists(#master)',
+        ExpressionAttributeNames: { '#master': 'masterKeyId' },
+      }),
+    );
+    const ids = new Set<string>();
+    for (const item of page.Items ?? []) if (item.masterKeyId?.S) ids.add(item.masterKeyId.S);
+    const inUse = [...ids].sort();
+    return { inUse, unknown: inUse.filter((id) => !this.keyring.has(id)), keyring: this.keyring.ids, complete: page.LastEvaluatedKey === undefined };
   }
 
   private async rewrapItem(item: Item): Promise<boolean> {

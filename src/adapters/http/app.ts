@@ -4,6 +4,8 @@ import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { type FieldIssue, formatPath, zodIssues } from '../../application/segment/segment.schema.js';
 import { StoreUnavailable } from '../../application/ports/store-unavailable.js';
+import { DataKeyUnavailable } from '../../application/ports/keys.port.js';
+import { MasterKeyError } from '../crypto/master-key.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { Gate, type AppEnv } from './auth.js';
 import { bufferJsonBody } from './body.js';
@@ -173,6 +175,20 @@ export const loggableMessage = (message: string): string =>
     .replace(/\+?\d[\d ().-]{4,}\d/g, '<digits>')
     .slice(0, 300);
 
+/**
+ * A key the request needs cannot be opened with the configured master keys: one its keyring lacks
+ * (MASTER_KEY_UNKNOWN), or a KMS key that cannot be used (MASTER_KEY_INVALID), found on the error
+ * or its cause (the quarantine wraps it). A wrap that does not open under its own master key
+ * (WRAPPED_KEY_UNREADABLE: altered, moved) is not: that stays an unexpected failure.
+ */
+const masterKeyFault = (err: Error): Error | undefined => {
+  for (const e of [err, err.cause]) {
+    if (e instanceof DataKeyUnavailable) return e;
+    if (e instanceof MasterKeyError && (e.code === 'MASTER_KEY_UNKNOWN' || e.code === 'MASTER_KEY_INVALID')) return e;
+  }
+  return undefined;
+};
+
 const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response => {
   if (err instanceof HttpError) {
     return c.json(errorBody(err.code, err.message, err.issues, err.extra), statusOf(err.code), err.headers);
@@ -195,6 +211,25 @@ const renderError = (err: Error, c: Context<AppEnv>, deps: HttpDeps): Response =
       }),
       statusOf('STORE_UNAVAILABLE'),
       { 'Retry-After': retryAfter },
+    );
+  }
+  const keyFault = masterKeyFault(err);
+  if (keyFault) {
+    // the operator's problem: the log names the master key, the answer only what happened
+    deps.logger?.error('master key unavailable', {
+      requestId: c.get('requestId'),
+      error: keyFault.name,
+      errorMessage: loggableMessage(keyFault.message),
+      ...('code' in keyFault && typeof keyFault.code === 'string' ? { code: keyFault.code } : {}),
+    });
+    return c.json(
+      errorBody(
+        'MASTER_KEY_UNAVAILABLE',
+        `a key this request needs is wrapped by a master key this server is not configured with; nothing is wrong with the request: the operator must fix the server's master keys (the request id is ${c.get('requestId')})`,
+        [],
+        { requestId: c.get('requestId') },
+      ),
+      statusOf('MASTER_KEY_UNAVAILABLE'),
     );
   }
   if (err instanceof HTTPException && err.status < 500) {

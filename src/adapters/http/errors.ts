@@ -25,6 +25,7 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REPLAY_REJECTED'
   | 'STORE_UNAVAILABLE'
+  | 'MASTER_KEY_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 431 | 500 | 503;
@@ -76,6 +77,9 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, ErrorStatus>> = {
   INTERNAL_ERROR: 500,
   // a store the API depends on cannot be reached now: retry after Retry-After, nothing is wrong with the request
   STORE_UNAVAILABLE: 503,
+  // a data key the request needs is wrapped by a master key the server's keyring lacks: the
+  // server's configuration is at fault, not the request; it succeeds once the keyring is fixed
+  MASTER_KEY_UNAVAILABLE: 503,
 };
 
 export const statusOf = (code: string): ErrorStatus => STATUS_BY_CODE[code as HttpErrorCode] ?? 500;

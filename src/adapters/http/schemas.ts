@@ -63,7 +63,7 @@ const ERROR_REASONS: Readonly<Record<DocumentedError, string>> = {
   422: 'well formed but refused',
   429: 'rate limited (the credential, or the address of requests without a valid one); Retry-After says when to retry (seconds)',
   500: 'an unexpected failure on our side (INTERNAL_ERROR); requestId names the request in the logs',
-  503: 'the event store cannot be reached right now (STORE_UNAVAILABLE): nothing is wrong with the request; Retry-After says when to retry (seconds)',
+  503: "the event store cannot be reached right now (STORE_UNAVAILABLE; Retry-After says when to retry, in seconds), or a key the request needs is wrapped by a master key the server is not configured with (MASTER_KEY_UNAVAILABLE: the operator must fix the server's master keys): nothing is wrong with the request",
 };
 
 const HEADERS: Partial<Record<DocumentedError, Record<string, { description: string; schema: { type: 'string' } }>>> = {
@@ -248,6 +248,10 @@ export const ErasureReceipt = lazy(() =>
       backupsCleanAt: z.string().optional().openapi({
         description:
           "when the last backup that could hold the deleted items expires (the erasure plus the deployment's backup retention, C360_BACKUP_RETENTION_DAYS); absent without backups",
+      }),
+      quarantineUnsearched: z.number().optional().openapi({
+        description:
+          "quarantined payloads matched by their recorded keys only, not searched: their key is wrapped by a master key the server's keyring lacked; they stay until `c360 erasures reapply` runs with that key back, or they expire. Absent when none",
       }),
     })
     .openapi('ErasureReceipt', { description: 'ids, times and counts only: no personal data' }),

@@ -30,13 +30,14 @@ export class MemoryKeyStore implements KeyStore {
     return this.tenants.get(tenant)?.live.get(customerId) ?? null;
   }
 
-  async destroy(tenant: string, customerId: string): Promise<void> {
+  async destroy(tenant: string, customerId: string): Promise<boolean> {
     const t = this.tenant(tenant);
     const key = t.live.get(customerId);
     // zeroing also disarms copies of the DataKey that callers may still hold
     if (key) destroyDataKey(key);
     t.live.delete(customerId);
     t.destroyed.add(customerId);
+    return key !== undefined;
   }
 
   /** What is held, as plain JSON. Key material is left out: a dump must never export keys. */

@@ -67,7 +67,7 @@ export class ErasureUseCase {
     const { cluster, tombstoned, released, req, prior } = taken;
     // a merge or unmerge that committed just before the tombstone may still be projecting
     await this.pipeline.settled();
-    const removed = await this.shred(tenant, cluster, req.erasureId);
+    const { quarantineUnsearched, ...removed } = await this.shred(tenant, cluster, req.erasureId);
     const lake = await this.ports.lake?.erase(tenant, cluster.ids);
     const receipt: ErasureReceipt = {
       erasureId: req.erasureId,
@@ -77,6 +77,7 @@ export class ErasureUseCase {
       erasedAt: new Date(req.now).toISOString(),
       actor: options.actor,
       removed: { streams: prior ? cluster.ids.length : tombstoned, claims: released, ...removed },
+      ...(quarantineUnsearched > 0 ? { quarantineUnsearched } : {}),
       ...(lake && 'cleanAt' in lake ? { lakeCleanAt: new Date(lake.cleanAt).toISOString() } : {}),
       ...(lake && 'cleanWithinMs' in lake ? { lakeCleanBy: new Date(req.now + lake.cleanWithinMs).toISOString() } : {}),
       // a backup taken before the erasure still holds the deleted items until it expires
@@ -93,6 +94,7 @@ export class ErasureUseCase {
       // a reason code only: free text could hold personal data, and the audit log never does
       ...(options.reason && REASON_CODE.test(options.reason) ? { reason: options.reason } : {}),
       ...receipt.removed,
+      ...(quarantineUnsearched > 0 ? { quarantineUnsearched } : {}),
     });
     return answer;
   }
@@ -173,7 +175,12 @@ export class ErasureUseCase {
    * Steps b and c: keys, then read models, snapshots and quarantined payloads (`receivedBy`: only
    * those received by then; a live erasure takes every one naming the cluster).
    */
-  private async shred(tenant: string, cluster: Cluster, erasureId: string, receivedBy?: number): Promise<Omit<Removed, 'streams' | 'claims'>> {
+  private async shred(
+    tenant: string,
+    cluster: Cluster,
+    erasureId: string,
+    receivedBy?: number,
+  ): Promise<Omit<Removed, 'streams' | 'claims'> & { readonly quarantineUnsearched: number }> {
     const { keys, readModels, snapshots } = this.ports;
     let dataKeys = 0;
     let views = 0;
@@ -184,10 +191,9 @@ export class ErasureUseCase {
       for (const from of adoptedFrom(await this.ports.store.readStream(tenant, id)))
         await redactGivenAway(this.ports.store, tenant, from.fromId, from.eventIds);
     }
-    for (const id of cluster.ids) {
-      if ((await keys.get(tenant, id)) !== null) dataKeys++;
-      await keys.destroy(tenant, id);
-    }
+    // counted by the destroy itself: a key is never opened to be destroyed (one wrapped by a master
+    // key this process lacks goes all the same)
+    for (const id of cluster.ids) if (await keys.destroy(tenant, id)) dataKeys++;
     for (const id of cluster.ids) {
       if (await readModels.get(tenant, id)) views++;
       await readModels.delete(tenant, id);
@@ -197,8 +203,8 @@ export class ErasureUseCase {
       }
     }
     await this.forget?.(tenant, cluster.ids);
-    const quarantined = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId, receivedBy });
-    return { dataKeys, views, snapshots: snaps, quarantined };
+    const scrubbed = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId, receivedBy });
+    return { dataKeys, views, snapshots: snaps, quarantined: scrubbed.removed, quarantineUnsearched: scrubbed.unsearched };
   }
 
   private async audit(

@@ -10,9 +10,10 @@ import type { MatchBookHeld } from '../matching/match-book.projection.js';
 import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
+import { DataKeyUnavailable } from '../ports/keys.port.js';
 import { clusterKeys } from './erasure-cluster.js';
 import { refusedBatchCalls } from '../ingest/refused-batch.js';
-import { callNamesCluster, entryNamesCluster, type ScrubTarget } from './quarantine-scrub.js';
+import { callNamesCluster, entryNamesCluster, unsearchable, type ScrubTarget } from './quarantine-scrub.js';
 
 // Access requests (GDPR art. 15): everything held about a customer's whole identity cluster, as
 // one JSON document. Personal values appear decrypted here, so the audit entry holds ids only.
@@ -164,7 +165,14 @@ export class ExportUseCase {
     let after: string | undefined;
     do {
       const page = await this.ports.quarantine.list(tenant, { after, limit: 200 });
-      found.push(...page.entries.filter((e) => entryNamesCluster(this.ports, tenant, e, target)));
+      for (const e of page.entries) {
+        if (entryNamesCluster(this.ports, tenant, e, target)) found.push(e);
+        // an access request answered without it could be incomplete, and would not say so
+        else if (unsearchable(e))
+          throw new DataKeyUnavailable(
+            `quarantine entry ${e.id} is under a key wrapped by a master key this process does not hold, so it cannot be searched for this export; add that master key to the keyring as a previous key`,
+          );
+      }
       after = page.next;
     } while (after !== undefined);
     return found.map((e) => ({ id: e.id, receivedAt: iso(e.receivedAt), source: e.source, status: e.status, ...ownCalls(this.ports, tenant, e, target) }));

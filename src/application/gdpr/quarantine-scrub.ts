@@ -190,16 +190,31 @@ export const entryNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>,
 export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tenant: string, call: unknown, target: ScrubTarget): boolean =>
   target.keys.size > 0 && (quarantineMatchKeys(ports, tenant, call).some((k) => target.keys.has(k)) || namesCluster(ports, tenant, call, target));
 
-/** Removes matching entries (received by target.receivedBy when set); returns how many went. */
-export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<number> => {
+/** An entry whose payload this process cannot read now (its key's master key is not in the keyring), so only its recorded keys were compared. */
+export const unsearchable = (e: QuarantineEntry): boolean => e.payloadUnavailable === 'key-unreadable';
+
+/**
+ * Removes matching entries (received by target.receivedBy when set): how many went, and how many
+ * others could be matched by their recorded keys only (`unsearched`: payloads under a key the
+ * keyring cannot open now; `c360 erasures reapply` with the whole keyring searches them again).
+ */
+export const scrubQuarantine = async (
+  ports: CorePorts,
+  tenant: string,
+  target: ScrubTarget,
+): Promise<{ readonly removed: number; readonly unsearched: number }> => {
   const matches: QuarantineEntry[] = [];
+  let unsearched = 0;
   let after: string | undefined;
   do {
     const page = await ports.quarantine.list(tenant, { after, limit: 200 });
-    for (const e of page.entries)
-      if ((target.receivedBy === undefined || e.receivedAt <= target.receivedBy) && entryNamesCluster(ports, tenant, e, target)) matches.push(e);
+    for (const e of page.entries) {
+      if (target.receivedBy !== undefined && e.receivedAt > target.receivedBy) continue;
+      if (entryNamesCluster(ports, tenant, e, target)) matches.push(e);
+      else if (unsearchable(e)) unsearched++;
+    }
     after = page.next;
   } while (after !== undefined);
   for (const e of matches) await ports.quarantine.delete(tenant, e.id);
-  return matches.length;
+  return { removed: matches.length, unsearched };
 };

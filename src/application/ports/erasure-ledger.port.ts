@@ -19,6 +19,12 @@ export type ErasureReceipt = {
     readonly quarantined: number;
   };
   /**
+   * quarantined payloads the erasure could match by their recorded keys only, not search, because
+   * their key is wrapped by a master key the erasing process's keyring lacked (absent: none). They
+   * stay until `c360 erasures reapply` runs with that master key back in the keyring, or they expire.
+   */
+  readonly quarantineUnsearched?: number | undefined;
+  /**
    * when no analytics lake file held a row of these customers any more: set by the erasure where
    * its process writes the lake, else by the lake's writer once a run of it has rewritten the files
    * (absent: no lake is written, or not yet clean)

@@ -12,7 +12,12 @@ export interface KeyStore {
   getOrCreate(tenant: string, customerId: string, options?: { readonly fresh?: boolean }): Promise<DataKey>;
   /** null when the key was destroyed (the customer was erased) or never existed */
   get(tenant: string, customerId: string): Promise<DataKey | null>;
-  destroy(tenant: string, customerId: string): Promise<void>;
+  /**
+   * Destroys the customer's key for good (a tombstone blocks the id even if it never had one).
+   * Never unwraps: a key wrapped by a master key this process lacks is destroyed all the same.
+   * True when a live key was there (this call destroyed it), false when there was none.
+   */
+  destroy(tenant: string, customerId: string): Promise<boolean>;
 }
 
 export interface Cipher {
@@ -26,4 +31,13 @@ export interface Hasher {
   claimKey(tenant: string, type: string, normalizedValue: string): string;
   /** a stable digest for payload hashes and derived ids */
   digest(text: string): string;
+}
+
+/**
+ * What is needed cannot be decrypted by this process now: a key is wrapped by a master key its
+ * keyring lacks (the master key changed without the old one kept as a previous one). A server
+ * configuration fault, never the request's: the HTTP API answers 503 MASTER_KEY_UNAVAILABLE.
+ */
+export class DataKeyUnavailable extends Error {
+  override readonly name = 'DataKeyUnavailable';
 }

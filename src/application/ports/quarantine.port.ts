@@ -30,8 +30,12 @@ export type QuarantineEntry = {
    */
   readonly matchKeys?: readonly string[] | undefined;
   readonly replayedAt?: number | undefined;
-  /** set when the payload can no longer be read: its key was destroyed, or the ciphertext was altered */
-  readonly payloadUnavailable?: 'key-destroyed' | 'tampered' | undefined;
+  /**
+   * set when the payload cannot be read: its key was destroyed, or the ciphertext was altered (for
+   * good), or its key is wrapped by a master key this process's keyring lacks (`key-unreadable`: a
+   * configuration fault; it reads again once that master key is back in the keyring)
+   */
+  readonly payloadUnavailable?: 'key-destroyed' | 'tampered' | 'key-unreadable' | undefined;
 };
 
 export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };

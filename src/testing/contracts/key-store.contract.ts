@@ -52,7 +52,8 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
 
     it('destroy is final: get is null and the id can never get a new key', async () => {
       await keys.getOrCreate(tenant, 'c-1');
-      await keys.destroy(tenant, 'c-1');
+      // true: a live key was there, and this call destroyed it (what an erasure's receipt counts)
+      await expect(keys.destroy(tenant, 'c-1')).resolves.toBe(true);
       await expect(keys.get(tenant, 'c-1')).resolves.toBeNull();
       const error = await keys.getOrCreate(tenant, 'c-1').then(
         () => undefined,
@@ -60,8 +61,8 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       );
       expect(error).toBeInstanceOf(DomainError);
       expect((error as DomainError).code).toBe('CUSTOMER_NOT_ACTIVE');
-      // erasure retries destroy again
-      await expect(keys.destroy(tenant, 'c-1')).resolves.toBeUndefined();
+      // erasure retries destroy again: nothing live was left to destroy
+      await expect(keys.destroy(tenant, 'c-1')).resolves.toBe(false);
     });
 
     it('the fresh hint changes nothing but the reads: an existing key still wins, a destroyed id still refuses', async () => {
@@ -75,7 +76,7 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
     });
 
     it('destroy of a customer that never had a key still blocks the id', async () => {
-      await keys.destroy(tenant, 'c-never');
+      await expect(keys.destroy(tenant, 'c-never')).resolves.toBe(false);
       await expect(keys.getOrCreate(tenant, 'c-never')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
     });
 
