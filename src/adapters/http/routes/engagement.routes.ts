@@ -71,8 +71,12 @@ const kindOf = (v: unknown): string => (Array.isArray(v) ? 'a list' : v === null
  * where null is not taken) is `<name> is required`, a value of another kind `must be <what>, not
  * <its kind>`. A text's checks run only on a string, and only until one fails (`first`): zod runs a
  * string's length checks on a list too (`[]` was "expected string" and "must not be empty"), and an
- * empty location failed both its length and its shape. (`when` rather than a pipe keeps the
- * lengths and patterns in the OpenAPI document.)
+ * empty location failed both its length and its shape. zod's length checks carry their own `when`
+ * (run on anything with a length, whatever failed before): `first` replaces it. zod's parameter
+ * types leave `when` out for these checks, hence a helper rather than inline objects; it is a
+ * field of every check's definition (`$ZodCheckDef.when`), and test/e2e/engagement.http.test.ts
+ * fails if a zod upgrade stops honouring it. A pipe would do the same but drop the lengths and
+ * patterns from the OpenAPI document.
  */
 const kind = (name: string | undefined, what: string) => ({
   error: (issue: { readonly input?: unknown }) =>
