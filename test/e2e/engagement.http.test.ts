@@ -107,6 +107,43 @@ describe('engagement over HTTP (in-memory store)', () => {
     );
   });
 
+  it('takes a body without a location (optional), and refuses each bad field with exactly one issue naming it', async () => {
+    const placeless = await capture({ customerId: 'u9', interest: 'running' });
+    expect(placeless.status).toBe(200);
+    const view = await api.lookup('user_id:u9');
+    expect(view.body.interests).toEqual([expect.objectContaining({ name: 'running' })]);
+    expect(view.body.locations).toEqual([]);
+    // null is no location either; a number is the user id's decimal text
+    expect((await capture({ customerId: 42, interest: 'cycling', location: null })).status).toBe(200);
+    expect((await api.lookup('user_id:42')).body.interests).toEqual([expect.objectContaining({ name: 'cycling' })]);
+    const cases: readonly [Record<string, unknown>, string, RegExp][] = [
+      [{ customerId: 'u9', interest: 'running', location: '' }, 'location', /^must not be empty$/],
+      [{ customerId: 'u9', interest: 'running', location: '   ' }, 'location', /^must not be empty$/],
+      [{ customerId: 'u9', interest: 'running', location: 7 }, 'location', /^must be a string \(a place name\), not a number$/],
+      [{ customerId: 'u9', interest: [] }, 'interest', /^must be a string \(a category\), not a list$/],
+      [{ customerId: 'u9', interest: '' }, 'interest', /^must not be empty$/],
+      [{ customerId: 'u9', interest: null }, 'interest', /^interest is required$/],
+      [{ customerId: 'u9' }, 'interest', /^interest is required$/],
+      [{ customerId: {}, interest: 'running' }, 'customerId', /^must be a string or a whole number, not an object$/],
+      [{ customerId: '', interest: 'running' }, 'customerId', /^must not be empty$/],
+      [{ customerId: 2 ** 60, interest: 'running' }, 'customerId', /^a number here must be a whole number no larger than/],
+      [{ interest: 'running' }, 'customerId', /^customerId is required$/],
+      [{ customerId: 'u9', interest: 'running', messageId: [] }, 'messageId', /^must be a string, not a list$/],
+      [{ customerId: 'u9', interest: 'x'.repeat(65) }, 'interest', /^an interest is a category of at most 64 characters$/],
+      [{ customerId: 'u9', interest: 'running', location: '1'.repeat(101) }, 'location', /^a location is a place name of at most 100 characters$/],
+    ];
+    // each field refused on its own: two bad fields are two issues, one for each
+    const two = await capture({ customerId: {}, interest: [], location: '' });
+    expect(two.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['customerId', 'interest', 'location']);
+    for (const [body, path, message] of cases) {
+      const res = await capture(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error, JSON.stringify(body)).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path, message: expect.stringMatching(message) }] });
+      expect(res.body.error.issues, JSON.stringify(body)).toHaveLength(1);
+      expect(res.body.error.quarantineId).toEqual(expect.any(String));
+    }
+  });
+
   it('refuses free text as an interest or a place (a street address, a sentence), naming the field, and keeps the body only in the quarantine', async () => {
     const refused = [
       [{ customerId: 'shopper-9', interest: 'books', location: '221B Baker Street, London NW1 6XE' }, 'location'],

@@ -157,9 +157,27 @@ describe('GDPR over HTTP (in-memory store)', () => {
     const exported = await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() });
     expect(exported.status).toBe(410);
     expect(exported.body.error.code).toBe('CUSTOMER_ERASED');
-    expect((await api.request('POST', `/v1/customers/${survivor}/consents`, { token: admin(), json: { purpose: 'email', status: 'granted' } })).status).toBe(
-      410,
-    );
+    // the write routes too: 410 naming customerId and the erasure, as every other 410
+    for (const [method, path, json] of [
+      ['POST', `/v1/customers/${survivor}/consents`, { purpose: 'email', status: 'granted' }],
+      ['POST', `/v1/customers/${absorbed}/consents`, { purpose: 'email', status: 'withdrawn', operationId: 'op-after-erasure' }],
+      ['POST', `/v1/customers/${survivor}/restriction`, undefined],
+      ['DELETE', `/v1/customers/${absorbed}/restriction`, undefined],
+    ] as const) {
+      const res = await api.request(method, path, { token: admin(), ...(json ? { json } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(410);
+      expect(res.body.error, `${method} ${path}`).toMatchObject({ code: 'CUSTOMER_ERASED', issues: [expect.objectContaining({ path: 'customerId' })] });
+      expect(res.body.error.message).toContain(erased.body.erasureId);
+    }
+    // and an id no customer ever had: 404 naming customerId
+    for (const [method, path, json] of [
+      ['POST', '/v1/customers/never-seen/consents', { purpose: 'email', status: 'granted' }],
+      ['POST', '/v1/customers/never-seen/restriction', undefined],
+    ] as const) {
+      const res = await api.request(method, path, { token: admin(), ...(json ? { json } : {}) });
+      expect([res.status, res.body.error.code], `${method} ${path}`).toEqual([404, 'CUSTOMER_NOT_FOUND']);
+      expect(res.body.error.issues, `${method} ${path}`).toEqual([expect.objectContaining({ path: 'customerId' })]);
+    }
     // the other customer is untouched
     expect((await api.lookup('email:other@example.com')).body.customerId).toBe(otherId);
 

@@ -662,9 +662,13 @@ describe('bodies refused before they are parsed', () => {
       { endAfterWrite: true },
     );
     expect(cut.status).toBe(400);
-    expect(JSON.parse(cut.body).error.code).toBe('BODY_INCOMPLETE');
-    await expect.poll(() => api.quarantined().length).toBe(before + 1);
-    expect(api.quarantined().at(-1)).toMatchObject({ reason: { code: 'BODY_INCOMPLETE' }, payload: { bytes: 100, kept: 15, text: '{"userId":"cut"' } });
+    // answered by the route that kept it, as every other refusal before the parse: with its quarantineId
+    const answered = JSON.parse(cut.body).error;
+    expect(answered).toMatchObject({ code: 'BODY_INCOMPLETE', issues: [{ path: 'content-length' }], quarantineId: expect.any(String) });
+    expect(api.quarantined()).toHaveLength(before + 1);
+    expect(heldFor(answered.quarantineId)).toMatchObject({ reason: { code: 'BODY_INCOMPLETE' }, payload: { bytes: 100, kept: 15, text: '{"userId":"cut"' } });
+    // the connection is closed after the answer (the client sent its last byte)
+    expect(cut.headers).toMatch(/connection: close/i);
   });
 
   it('quarantines nothing that no credential vouches for, nor what the JSON routes of the API refuse', async () => {

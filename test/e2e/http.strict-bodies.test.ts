@@ -123,9 +123,36 @@ describe('strict request bodies over HTTP', () => {
     expect(audit.filter((e) => e.action === 'customer.erase').map((e) => e.detail?.reason)).toEqual(['art17']);
   });
 
+  it('refuses a field on the admin routes that take none (rebuild, replay), naming it; no body or {} still works', async () => {
+    for (const path of ['/v1/admin/rebuild', '/v1/quarantine/no-such-entry/replay']) {
+      const res = await post(path, { x: 1 });
+      expect(res.status, `${path} ${res.text}`).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'x', message: 'unknown field; no fields are taken here' }] });
+    }
+    const audited = async () =>
+      ((await api.request('GET', '/v1/admin/audit?limit=500', { token: api.keys.acmeAdmin })).body.items as { action: string }[]).filter((e) =>
+        e.action.includes('rebuild'),
+      ).length;
+    const before = await audited();
+    expect((await api.request('POST', '/v1/admin/rebuild', { token: api.keys.acmeAdmin })).status).toBe(200);
+    expect((await post('/v1/admin/rebuild', {})).status).toBe(200);
+    // the refused one rebuilt nothing: two rebuilds since, both audited
+    expect((await audited()) - before).toBe(2);
+    expect((await post('/v1/quarantine/no-such-entry/replay', {})).status).toBe(404);
+  });
+
   it('documents the bodies as closed objects', async () => {
     const doc = (await api.request('GET', '/openapi.json')).body;
-    for (const s of ['ConsentRequest', 'RestrictionRequest', 'ErasureRequest', 'MergeRequest', 'UnmergeRequest', 'AcceptMatchRequest', 'RejectMatchRequest']) {
+    for (const s of [
+      'ConsentRequest',
+      'RestrictionRequest',
+      'ErasureRequest',
+      'MergeRequest',
+      'UnmergeRequest',
+      'AcceptMatchRequest',
+      'RejectMatchRequest',
+      'NoFieldsRequest',
+    ]) {
       expect(doc.components.schemas[s], s).toMatchObject({ type: 'object', additionalProperties: false });
     }
     expect(doc.components.schemas.ConsentRequest.required).toEqual(['purpose', 'status']);

@@ -159,6 +159,13 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect(back.body.identifiers.map((i: { value: string }) => i.value)).toContain('dan@example.com');
       expect((await api.request('GET', `/v1/customers/${cleo}/explain`, { token: api.keys.acmeReader })).body.doNotLink).toContain(dan);
 
+      // the merge exists and was undone: a second unmerge (another operation) is a 409 saying so, not a 404
+      const twice = await api.request('POST', `/v1/customers/${cleo}/unmerge`, { token: api.keys.acmeAdmin, json: { mergeId: merged.body.mergeId } });
+      expect(twice.status).toBe(409);
+      expect(twice.body.error).toMatchObject({ code: 'MERGE_NOT_UNDOABLE', issues: [expect.objectContaining({ path: 'mergeId' })] });
+      expect(twice.body.error.message).toMatch(
+        new RegExp(`^merge ${merged.body.mergeId} of customer ${cleo} was already undone at .+: customer ${dan} is separate again`),
+      );
       const unknownMerge = await api.request('POST', `/v1/customers/${cleo}/unmerge`, { token: api.keys.acmeAdmin, json: { mergeId: 'no-such-merge' } });
       expect(unknownMerge.status).toBe(404);
       expect(unknownMerge.body.error.code).toBe('MERGE_NOT_FOUND');

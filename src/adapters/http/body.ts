@@ -137,9 +137,16 @@ const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
 };
 
 /** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
+/** the events of a Node socket this module listens to */
+type NodeSocket = {
+  once(event: 'end', listener: () => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+};
+
 type NodeIncoming = {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly complete: boolean;
+  readonly socket?: NodeSocket | null | undefined;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (e: Error) => void): unknown;
@@ -168,6 +175,16 @@ const undecodableOf = (env: unknown): string | undefined => {
 const declaredOf = (incoming: NodeIncoming): number => Number(incoming.headers['content-length'] ?? Number.NaN);
 
 /**
+ * The sockets whose request body a route is reading now. A client that half-closes its connection
+ * before its body's Content-Length arrived makes Node's parser report HPE_INVALID_EOF_STATE
+ * ('clientError'); on such a socket the route answers (it keeps what arrived in the quarantine and
+ * says under which quarantineId), so the server's clientError handler leaves the answer to it
+ * (node-server.ts). On any other socket that handler answers itself.
+ */
+const bodyReaders = new WeakSet<object>();
+export const readingBodyOn = (socket: object): boolean => bodyReaders.has(socket);
+
+/**
  * How long the first bytes of a body already refused (declared too large, an unknown encoding) are
  * waited for: the refusal is not held up by a client that sends them slowly.
  */
@@ -193,12 +210,20 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
   return new Promise<Raw>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const socket = incoming.socket ?? undefined;
+    let done = false;
     const finish = (raw: Raw) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onGone);
       incoming.off('close', onClose);
+      if (socket) {
+        socket.off('end', onSocketEnd);
+        bodyReaders.delete(socket);
+      }
       resolve(raw);
     };
     const onData = (chunk: Buffer) => {
@@ -216,6 +241,12 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     const onClose = () => {
       if (!incoming.complete) onGone();
     };
+    // the client ended its side of the connection: whatever of the body was coming has come (what
+    // the parser passed on before the end is delivered first, hence the turn's wait)
+    const onSocketEnd = () =>
+      setImmediate(() => {
+        if (!incoming.complete) onGone();
+      });
     const timer =
       waitMs === undefined
         ? undefined
@@ -227,6 +258,10 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     incoming.on('end', onEnd);
     incoming.on('error', onGone);
     incoming.on('close', onClose);
+    if (socket && !incoming.complete) {
+      bodyReaders.add(socket);
+      socket.once('end', onSocketEnd);
+    }
   });
 };
 
@@ -322,11 +357,12 @@ export const unreadable = (read: BodyRefusal, max: number, segment?: 'call' | 'b
       );
     }
     case 'truncated':
+      // the client ended its side, or stalled: the connection is closed after the answer either way
       return new HttpError(
         'BODY_INCOMPLETE',
         'the request body ended before its Content-Length (the connection closed, or the body did not arrive in time); send the whole body',
         [{ path: 'content-length', message: 'more than the bytes sent' }],
-        close,
+        { Connection: 'close' },
       );
     case 'unsupported-encoding':
       return new HttpError(

@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpApp } from './app.js';
+import { readingBodyOn } from './body.js';
 import { errorBody } from './errors.js';
 
 // The Node runtime for the app (npm start, `c360 serve`, tests). Lambda uses its own adapter.
@@ -37,6 +38,9 @@ const answerClientError = (err: Error & { code?: string }, socket: Duplex): void
     socket.destroy();
     return;
   }
+  // a body cut short that a route is reading: the route answers, with the quarantineId of what it
+  // kept, and closes the connection (body.ts)
+  if (err.code === 'HPE_INVALID_EOF_STATE' && readingBodyOn(socket)) return;
   const [status, reason, body] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? ([

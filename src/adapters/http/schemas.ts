@@ -32,6 +32,16 @@ export const jsonBody = <T extends z.ZodType>(schema: () => T) => ({ content: { 
  */
 export const strictBody = <S extends z.ZodRawShape>(shape: S) => z.preprocess(refuseUnknownFields(Object.keys(shape)), z.strictObject(shape));
 
+/** A JSON body a route may be sent without (no body, or an empty one, is taken as none). */
+export const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
+
+/**
+ * The body of an admin route that takes no fields (rebuild, replay): none, or `{}`; a field sent
+ * is refused by name as on every other admin route, never ignored (an option the route does not
+ * have must not look taken).
+ */
+export const NoFieldsRequest = strictBody({}).openapi('NoFieldsRequest');
+
 export const ErrorSchema = lazy(() =>
   z
     .object({

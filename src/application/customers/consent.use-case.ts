@@ -3,6 +3,7 @@ import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { isCalendarDateTime, OBSERVED_AT_FLOOR } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
+import { absentCustomer } from './absent-customer.js';
 import { PendingStream } from '../commands/pending-stream.js';
 import type { CorePorts } from '../deps.js';
 import type { CustomerRepository } from './customer.repository.js';
@@ -100,6 +101,8 @@ export class ConsentUseCase {
       },
       decide: async () => {
         const state = await this.repo.loadSurvivor(tenant, customerId);
+        // erased (410 naming the erasure) or never a customer (404), naming customerId as every route does
+        if (state.status === 'initial' || state.status === 'erased') throw await absentCustomer(this.ports.ledger, tenant, customerId);
         const pending = new PendingStream(state, eventIdFor);
         pending.run(
           // the id it was asked through: one absorbed into the survivor takes the decision back on unmerge

@@ -1,6 +1,6 @@
-import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
 import { PendingStream } from '../commands/pending-stream.js';
+import { absentCustomer } from '../customers/absent-customer.js';
 import type { CustomerRepository } from '../customers/customer.repository.js';
 import type { CorePorts } from '../deps.js';
 
@@ -45,7 +45,8 @@ export class RestrictionUseCase {
       subject: ['customerId'],
       decide: async ({ now }) => {
         const state = await this.repo.loadSurvivor(tenant, customerId);
-        if (state.status === 'initial') throw new DomainError('CUSTOMER_NOT_FOUND', `no customer ${customerId}`, ['customerId']);
+        // erased (410 naming the erasure) or never a customer (404), naming customerId as every route does
+        if (state.status === 'initial' || state.status === 'erased') throw await absentCustomer(this.ports.ledger, tenant, customerId);
         const pending = new PendingStream(state, (streamId, index) => this.ports.hasher.digest(`${tenant}|restrict|${streamId}|${state.version}|${index}`));
         // the id it was asked through: one absorbed into the survivor takes the decision back on unmerge
         const command = { actor: options.actor, reason: options.reason, requestedId: customerId };

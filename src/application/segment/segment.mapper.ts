@@ -38,6 +38,20 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 type Path = readonly (string | number)[];
 const outOfBounds = (path: Path, problem: string) => new DomainError('VALIDATION_FAILED', `${formatPath(path)} ${problem}`, path);
 const absent = (v: unknown): boolean => v === undefined || v === null || v === '';
+/**
+ * An id or a name the spec types as a string (`order_id`, a product's `sku`, ...): absent is
+ * undefined, a number is kept as its text, anything else (an object, a list, a boolean) is refused
+ * naming the field, never dropped from what is stored. Among fields that say the same thing
+ * (`order_id`, `orderId`, `checkout_id`) the first present one is taken.
+ */
+const text = (d: Dict, fields: readonly string[], at: Path): string | undefined => {
+  const field = fields.find((f) => !absent(d[f]));
+  if (field === undefined) return undefined;
+  const v = d[field];
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  throw outOfBounds([...at, field], `must be a string, not ${describe(v)}`);
+};
 /** a number sent as a number or a numeric string, checked against its bounds; absent stays undefined */
 const bounded = (v: unknown, path: Path, problemOf: (n: number) => string | undefined): number | undefined => {
   if (absent(v)) return undefined;
@@ -73,10 +87,10 @@ const channelOf = (call: SegmentCall, fallback: Channel): Channel => {
 };
 
 const product = (p: Dict, path: Path, currency: string) => ({
-  productId: str(p.product_id ?? p.productId ?? p.id),
-  sku: str(p.sku),
-  name: str(p.name),
-  category: str(p.category),
+  productId: text(p, ['product_id', 'productId', 'id'], path),
+  sku: text(p, ['sku'], path),
+  name: text(p, ['name'], path),
+  category: text(p, ['category'], path),
   priceMinor: money(p.price, [...path, 'price'], currency),
   // a whole number (quantityProblem): stored as sent
   quantity: bounded(p.quantity, [...path, 'quantity'], quantityProblem),
@@ -122,7 +136,7 @@ const orderFacts = (props: Dict): FactEvent => {
     type: 'OrderPlaced',
     v: 1,
     data: {
-      orderId: str(props.order_id ?? props.orderId ?? props.checkout_id),
+      orderId: text(props, ['order_id', 'orderId', 'checkout_id'], ['properties']),
       revenueMinor: amount ?? productsTotal,
       currency,
       // the amounts are in this many decimals of the currency (ISO 4217); an order recorded without

@@ -43,7 +43,22 @@ const isRestriction = (e: RecordedEvent): boolean => e.event.type === 'Processin
 
 export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEvents: readonly RecordedEvent[]): UnmergePlan => {
   const merge = survivor.merges.get(mergeId);
-  if (!merge) throw new DomainError('MERGE_NOT_FOUND', `customer ${survivor.id} has no merge ${mergeId}`, ['mergeId']);
+  if (!merge) {
+    // a merge this customer held and gave up: undone already (a retry of that unmerge with its
+    // operationId is answered before this, from the idempotency record), not unknown
+    const undone = survivorEvents.find((e) => e.event.type === 'CustomerUnmerged' && e.event.data.mergeId === mergeId);
+    if (undone?.event.type === 'CustomerUnmerged') {
+      const at = new Date(undone.observedAt).toISOString();
+      const restoredId = undone.event.data.absorbedId;
+      throw new DomainError(
+        'MERGE_NOT_UNDOABLE',
+        `merge ${mergeId} of customer ${survivor.id} was already undone at ${at}: customer ${restoredId} is separate again`,
+        ['mergeId'],
+        { restoredId, undoneAt: at },
+      );
+    }
+    throw new DomainError('MERGE_NOT_FOUND', `customer ${survivor.id} has no merge ${mergeId}`, ['mergeId']);
+  }
   // events an earlier unmerge already gave away belong to that customer now, as do their claims
   const givenAway = new Set(survivorEvents.flatMap((e) => (e.event.type === 'CustomerUnmerged' ? e.event.data.reassignedEventIds : [])));
   const later = survivorEvents.filter((e) => e.version > merge.atVersion && !givenAway.has(e.eventId));

@@ -197,6 +197,26 @@ describe('unmerge', () => {
     expect((await view360(h, b)).customerId).toBe(b);
   });
 
+  it('refuses to undo a merge already undone, saying when and which customer it gave back; a retry of that unmerge answers it again', async () => {
+    const { h, a, b } = await twoCustomers();
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    const first = await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops', operationId: 'op-u1' });
+    expect(first).toMatchObject({ restoredId: b, duplicate: false });
+    // another operation: the merge exists and was undone, so not "no merge", but "already undone"
+    const e = await domainError(h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops', operationId: 'op-u2' }));
+    expect(e.code).toBe('MERGE_NOT_UNDOABLE');
+    expect(e.message).toMatch(
+      new RegExp(`^merge ${merge.mergeId} of customer ${a} was already undone at \\d{4}-\\d\\d-\\d\\dT[^ ]+Z: customer ${b} is separate again`),
+    );
+    expect(e.path).toEqual(['mergeId']);
+    expect(e.details).toEqual({ restoredId: b, undoneAt: expect.any(String) });
+    // the same operation again: the duplicate answer, as before
+    expect(await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops', operationId: 'op-u1' })).toMatchObject({
+      restoredId: b,
+      duplicate: true,
+    });
+  });
+
   it('refuses an unknown merge id', async () => {
     const { h, a } = await twoCustomers();
     expect((await domainError(h.core.identity.unmerge(TENANT, a, 'no-such-merge', { actor: 'ops' }))).code).toBe('MERGE_NOT_FOUND');

@@ -64,6 +64,45 @@ describe('money', () => {
     expect(h.ports.store.dump()).toEqual({});
   });
 
+  // Segment's spec types these ids and names as strings; a number is kept as its text (as it was),
+  // anything else is refused naming the field, never dropped from the stored order
+  it.each([
+    ['an object as order_id', { order_id: { a: 1 } }, 'properties.order_id'],
+    ['an object as orderId', { order_id: undefined, orderId: { a: 1 } }, 'properties.orderId'],
+    ['a list as checkout_id', { order_id: undefined, checkout_id: ['c'] }, 'properties.checkout_id'],
+    ['true as order_id', { order_id: true }, 'properties.order_id'],
+    ['an object as a product id', { products: [{ product_id: { id: 1 }, price: 1 }] }, 'properties.products[0].product_id'],
+    ['a list as a product sku', { products: [{ sku: ['a'], price: 1 }] }, 'properties.products[0].sku'],
+    ['an object as a product name', { products: [{ sku: 'a', name: { en: 'x' } }] }, 'properties.products[0].name'],
+    ['false as a product category', { products: [{ sku: 'a', category: false }] }, 'properties.products[0].category'],
+  ])('refuses %s, naming the field', async (_name, properties, path) => {
+    const h = makeHarness();
+    const error = await refused(h, order({ revenue: 10, ...properties }));
+    expect(pathsOf(error)).toEqual([path]);
+    expect(error.message).toContain('must be a string');
+    expect(h.ports.store.dump()).toEqual({});
+  });
+
+  it('refuses an object as the product id of a product event, naming the field', async () => {
+    const h = makeHarness();
+    const call = { type: 'track', userId: 'u-1', event: 'Product Viewed', properties: { product_id: { a: 1 }, price: 3 } };
+    expect(pathsOf(await refused(h, call))).toEqual(['properties.product_id']);
+  });
+
+  it('keeps a number sent as an order or product id as its text, and takes the first id present', async () => {
+    const h = makeHarness();
+    const a = accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: 1234, revenue: 10, products: [{ product_id: 77, sku: 5, price: 10 }] })));
+    // an empty order_id is absent: the orderId beside it is the order's id
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order({ order_id: '', orderId: 'o-9', revenue: 1 })));
+    const v = await view360(h, a.customerId);
+    expect(
+      v.timeline
+        .map((t) => t.title)
+        .filter((t) => t?.startsWith('Order'))
+        .sort(),
+    ).toEqual(['Order 1234 10.00 USD', 'Order o-9 1.00 USD']);
+  });
+
   it('refuses a negative price on a product event too', async () => {
     const h = makeHarness();
     const call = { type: 'track', userId: 'u-1', event: 'Product Viewed', properties: { product_id: 'p', price: -3 } };
@@ -167,6 +206,13 @@ describe('over HTTP', () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; issues: { path: string }[] } };
     expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path }] });
+  });
+
+  it('answers 400 to an orderId of the wrong type, naming it, with the quarantine id', async () => {
+    const res = await post(app(), '/v1/track', { userId: 'o1', event: 'Order Completed', properties: { orderId: { a: 1 }, revenue: 10 } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; issues: { path: string }[]; quarantineId: string } };
+    expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'properties.orderId' }], quarantineId: expect.any(String) });
   });
 
   it('answers 200 to a call whose email is mistyped: only the email is rejected', async () => {

@@ -5,7 +5,7 @@ import type { AppEnv, Gate } from '../auth.js';
 import { decodeCursor, encodeCursor, isIdPosition } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import type { HttpDeps } from '../http.deps.js';
-import { errors, lazy, Limit, ok } from '../schemas.js';
+import { errors, lazy, Limit, NoFieldsRequest, ok, optionalBody } from '../schemas.js';
 
 // Operator routes: rebuild the read models from the log, and look at / replay the quarantine.
 
@@ -50,6 +50,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       summary: "Rebuild the tenant's read models from the event log (switches over when done)",
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
+      request: { body: optionalBody(NoFieldsRequest) },
       responses: { ...ok(() => z.object({ events: z.number().int(), docs: z.number().int() }).openapi('RebuildResult')), ...errors(400, 413, 415, 503) },
     }),
     async (c) => {
@@ -95,7 +96,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       summary: 'Replay a quarantined payload through ingest (after a fix); it stays pending if refused again',
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
-      request: { params: z.object({ id: z.string().min(1).max(128) }) },
+      request: { params: z.object({ id: z.string().min(1).max(128) }), body: optionalBody(NoFieldsRequest) },
       responses: {
         ...ok(() =>
           z

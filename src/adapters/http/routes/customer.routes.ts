@@ -250,7 +250,7 @@ export const registerCustomerRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
           [404, 'no such customer, or no merge with this mergeId (MERGE_NOT_FOUND)'],
           [
             409,
-            "refused by the customers' state (MERGE_NOT_UNDOABLE names the survivor when sent to the absorbed id), or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)",
+            "refused by the customers' state (MERGE_NOT_UNDOABLE: the merge was already undone, saying when and which customer is separate again, or the unmerge was sent to the absorbed id, naming the survivor; a retry with the first unmerge's operationId answers it again, duplicate: true), or lost a race with another writer (CONCURRENCY_CONFLICT: send it again)",
           ],
           410,
           413,

@@ -64,26 +64,64 @@ export const INTEREST_MAX = 64;
 export const PLACE_NAME = /^\p{L}[\p{L}\p{M} .,'’()-]*$/u;
 export const PLACE_MAX = 100;
 
+/** what a value is, for an error that refuses its kind */
+const kindOf = (v: unknown): string => (Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+/**
+ * One issue per refused field, worded as a Segment call's are (segment.schema.ts): absent (or null
+ * where null is not taken) is `<name> is required`, a value of another kind `must be <what>, not
+ * <its kind>`. A text's checks run only on a string, and only until one fails (`first`): zod runs a
+ * string's length checks on a list too (`[]` was "expected string" and "must not be empty"), and an
+ * empty location failed both its length and its shape. zod's length checks carry their own `when`
+ * (run on anything with a length, whatever failed before): `first` replaces it. zod's parameter
+ * types leave `when` out for these checks, hence a helper rather than inline objects; it is a
+ * field of every check's definition (`$ZodCheckDef.when`), and test/e2e/engagement.http.test.ts
+ * fails if a zod upgrade stops honouring it. A pipe would do the same but drop the lengths and
+ * patterns from the OpenAPI document.
+ */
+const kind = (name: string | undefined, what: string) => ({
+  error: (issue: { readonly input?: unknown }) =>
+    name !== undefined && (issue.input === undefined || issue.input === null) ? `${name} is required` : `must be ${what}, not ${kindOf(issue.input)}`,
+});
+const first = (message: string) => ({
+  message,
+  when: (payload: { readonly value: unknown; readonly issues: readonly unknown[] }) => typeof payload.value === 'string' && payload.issues.length === 0,
+});
+
 /** POST /v1/interests: built on the first capture (or when the document is generated). */
 const InterestCapture = lazy(() =>
   z.looseObject({
-    customerId: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1, 'must not be empty').max(512)),
+    // the user id of a Segment call, with the same rule for a number: exactly the number sent
+    customerId: z
+      .union([z.string(), z.number()], kind('customerId', 'a string or a whole number'))
+      .refine((v) => typeof v === 'string' || Number.isSafeInteger(v), {
+        message: `a number here must be a whole number no larger than ${Number.MAX_SAFE_INTEGER} (larger ones lose digits in JSON): send it as a string`,
+        abort: true,
+      })
+      .transform(String)
+      .pipe(z.string().trim().min(1, first('must not be empty')).max(512, first('at most 512 characters'))),
     interest: z
-      .string()
+      .string(kind('interest', 'a string (a category)'))
       .trim()
-      .min(1, 'must not be empty')
-      .max(INTEREST_MAX, `an interest is a category of at most ${INTEREST_MAX} characters`)
-      .regex(INTEREST_TOKEN, 'an interest is a category (letters, digits, spaces, & and -), not free text')
+      .min(1, first('must not be empty'))
+      .max(INTEREST_MAX, first(`an interest is a category of at most ${INTEREST_MAX} characters`))
+      .regex(INTEREST_TOKEN, first('an interest is a category (letters, digits, spaces, & and -), not free text'))
       .openapi({ description: `a category: letters, digits, spaces, & and -, at most ${INTEREST_MAX} characters` }),
     location: z
-      .string()
+      .string(kind(undefined, 'a string (a place name)'))
       .trim()
-      .min(1, 'must not be empty')
-      .max(PLACE_MAX, `a location is a place name of at most ${PLACE_MAX} characters`)
-      .regex(PLACE_NAME, "a location is a city, region or country name (letters, spaces and . , ' ( ) -), never an address: no digits")
+      .min(1, first('must not be empty'))
+      .max(PLACE_MAX, first(`a location is a place name of at most ${PLACE_MAX} characters`))
+      .regex(PLACE_NAME, first("a location is a city, region or country name (letters, spaces and . , ' ( ) -), never an address: no digits"))
+      .nullish()
+      .openapi({
+        description: `optional (absent or null: none): a city, region or country name: letters, spaces and . , ' ( ) -, no digits, at most ${PLACE_MAX} characters`,
+      }),
+    messageId: z
+      .string(kind(undefined, 'a string'))
+      .min(1, first('must not be empty'))
+      .max(256, first('at most 256 characters'))
       .optional()
-      .openapi({ description: `a city, region or country name: letters, spaces and . , ' ( ) -, no digits, at most ${PLACE_MAX} characters` }),
-    messageId: z.string().min(1).max(256).optional().openapi({ description: 'send the same id again to retry without a second event' }),
+      .openapi({ description: 'send the same id again to retry without a second event' }),
     timestamp: z.string().optional(),
     writeKey: z.string().optional(),
   }),
@@ -165,7 +203,7 @@ export const registerEngagementRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDep
       // without one, two identical captures would read as one retried call
       messageId: b.messageId ?? `interest-${crypto.randomUUID()}`,
       ...(b.timestamp !== undefined ? { timestamp: b.timestamp } : {}),
-      ...(b.location !== undefined ? { context: { location: { city: b.location } } } : {}),
+      ...(b.location != null ? { context: { location: { city: b.location } } } : {}),
     };
     const outcome = await deps.intake.one(tenant, deps.sourceOf(tenant, principal.source), call);
     if (outcome.status === 'quarantined' || outcome.status === 'rejected') {

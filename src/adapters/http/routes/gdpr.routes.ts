@@ -19,6 +19,7 @@ import {
   IdParams,
   Limit,
   ok,
+  optionalBody,
   ReasonCode,
   RestrictionRequest,
   RestrictionResult,
@@ -65,8 +66,6 @@ const eitherScope =
     c.set('principal', p);
     await next();
   };
-
-const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
 
 export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & GdprRouteDeps, gate: Gate): void => {
   const principal = (c: Context<AppEnv>) => c.get('principal');
