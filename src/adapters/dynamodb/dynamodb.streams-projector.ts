@@ -79,7 +79,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 /**
  * Worth delivering again: the AWS SDK's service and network failures, except a request DynamoDB
- * refuses for its content (a view over 400 KB): that one fails the same way every time.
+ * refuses for its content (ValidationException): that one fails the same way every time. So does a
+ * view too large to store even gzipped in parts (ViewTooLargeError, no $metadata).
  */
 export const isTransient = (e: unknown): boolean => {
   if (typeof e !== 'object' || e === null) return false;
