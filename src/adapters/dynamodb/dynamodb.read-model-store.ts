@@ -15,6 +15,7 @@ import {
 import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { batchWrite } from './dynamodb.batch-write.js';
+import { backoff } from './dynamodb.client.js';
 import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS } from './dynamodb.commit-plan.js';
 import { PointReads } from './dynamodb.point-reads.js';
 import { GroupScheduler } from './dynamodb.write-groups.js';
@@ -106,6 +107,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       const doc = await this.decode({ ...key, ...item });
       if (doc !== 'torn') return doc;
       if (attempt >= TORN_READS) throw new Error(`view ${key.sk!.S}: its parts changed under ${attempt} reads in a row`);
+      await backoff(attempt, 10); // a rewrite of the doc is landing: let it
     }
   }
 
