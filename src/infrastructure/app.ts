@@ -302,7 +302,12 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         closers.unshift(stopConsumer);
       }
       if (config.projection !== 'streams' || config.store !== 'dynamodb' || poller) return;
-      const { DynamoDbCheckpoints, loadStreamsPoller } = await import('./stores/dynamodb.js');
+      const { DynamoDbCheckpoints, loadStreamsPoller, reportStreamBatch } = await import('./stores/dynamodb.js');
+      const metrics = container.get(TOKENS.Metrics);
+      const streamsReporting = {
+        logger: { error: (msg: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: 'error', msg, ...fields })) },
+        metrics,
+      };
       const { DescribeTableCommand, DynamoDBStreamsClient, DynamoDbStreamsPoller } = await loadStreamsPoller();
       const client = container.get(TOKENS.DynamoDbClient);
       const { Table } = await client.send(new DescribeTableCommand({ TableName: config.tables.events }));
@@ -312,6 +317,9 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
       poller = new DynamoDbStreamsPoller(streams, container.get(TOKENS.StreamsProjector), {
         streamArn: Table.LatestStreamArn,
         checkpoints: new DynamoDbCheckpoints(client, config.tables.views),
+        // a refused record is reported as the streams Lambda reports it: an error line with the
+        // reason, and the streams_records_rejected counter on /metrics
+        onBatch: (_shard, result, records) => reportStreamBatch(records, result, streamsReporting),
         onError: (e) => console.warn(`streams poller: ${(e as Error).message}`),
       });
       poller.start();

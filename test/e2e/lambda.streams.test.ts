@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { toEventItem } from '../../src/adapters/dynamodb/dynamodb.event-item.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
 import { InvalidLambdaEventError } from '../../src/adapters/lambda/lambda.event.js';
 import type { App } from '../../src/infrastructure/app.js';
 import { kinesisFunction, streamsFunction } from '../../src/infrastructure/lambda/functions.js';
+import { registered } from '../support/builders.js';
 import { appFor, credentials, dynamoEnv, memoryEnv, quietly } from '../support/lambda-apps.js';
 import { fixture, kinesisEvent, streamsEvent } from '../support/lambda-events.js';
 import { readWholeStream, streamArnOf } from '../support/lambda-streams.js';
@@ -125,6 +127,45 @@ describe('a views table that is unavailable for a while', () => {
     await ensureTables(client, { events: env.C360_EVENTS_TABLE!, views: env.C360_VIEWS_TABLE! });
     expect(await project(event)).toEqual({ batchItemFailures: [] });
     expect((await app.core.queries.findByIdentifier(tenant, 'email', `late-${tenant}@example.com`)).kind).toBe('view');
+  });
+});
+
+describe('a record the streams function refuses for good', () => {
+  const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const creds = credentials();
+  let app: App;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    env = dynamoEnv(endpoint, tenant, creds);
+    app = await appFor(env);
+  });
+  afterAll(() => app.close());
+
+  it("is logged as 'stream record rejected' with its item, reason and the error's words, and counted in streams_records_rejected", async () => {
+    // an event item whose data is not JSON
+    const bad = { ...toEventItem(registered(tenant, 'c-bad-json').events[0]!), data: { S: '{oops' } };
+    await client.send(new PutItemCommand({ TableName: env.C360_EVENTS_TABLE!, Item: bad }));
+    const event = streamsEvent(await readWholeStream(streams, await streamArnOf(client, env.C360_EVENTS_TABLE!)), 'arn:test');
+    const project = streamsFunction(app, env);
+    const written: string[] = [];
+    // Powertools writes an error line to stderr, the EMF metrics to stdout
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      vi.spyOn(stream, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true)),
+    );
+    try {
+      expect(await project(event)).toEqual({ batchItemFailures: [] });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const lines = written
+      .flatMap((w) => w.split('\n'))
+      .filter((l) => l.trim().startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejected = lines.filter((l) => l.message === 'stream record rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ level: 'ERROR', item: `T#${tenant}#S#c-bad-json/1`, reason: 'UNREADABLE_EVENT_ITEM' });
+    expect(rejected[0]!.detail).toMatch(/JSON/);
+    expect(lines.some((l) => l.streams_records_rejected === 1)).toBe(true);
   });
 });
 

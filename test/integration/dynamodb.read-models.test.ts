@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
 import { DynamoDbReadModelStore } from '../../src/adapters/dynamodb/dynamodb.read-model-store.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
+import { MAX_VIEW_GZIP_BYTES, PART_BYTES, ViewTooLargeError } from '../../src/adapters/dynamodb/dynamodb.view-item.js';
+import type { ViewDoc } from '../../src/application/ports/read-model.port.js';
 import { readModelStoreContract } from '../contract/read-model-store.contract.js';
 import { viewDoc } from '../support/builders.js';
 
@@ -153,5 +156,91 @@ describe('DynamoDbReadModelStore generations', () => {
     await store.put(tenant, viewDoc('c-1', 1));
     await expect(store.replaceAll(tenant, [viewDoc('c-2', 1), viewDoc('c-2', 2)])).rejects.toThrow(/twice/);
     await expect(store.get(tenant, 'c-1')).resolves.toMatchObject({ version: 1 });
+  });
+});
+
+describe('DynamoDbReadModelStore: a view larger than one item', () => {
+  /** about `bytes` of JSON that does not compress */
+  const large = (customerId: string, version: number, bytes: number): ViewDoc => {
+    const doc = viewDoc(customerId, version);
+    if (doc.kind !== 'view') throw new Error('a view');
+    const traits = Object.fromEntries(
+      Array.from({ length: Math.ceil(bytes / 1_100) }, (_, i) => [
+        `t${i}`,
+        { observedAt: i, sourcePriority: 0, eventId: `e-${i}`, value: randomBytes(750).toString('base64'), source: 'web' },
+      ]),
+    );
+    return { ...doc, view: { ...doc.view, traits } };
+  };
+  /** the items of one customer's doc in the table: its own and its parts */
+  const itemsOf = async (tenant: string, customerId: string) => {
+    const out = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'contains(pk, :t) AND begins_with(sk, :id)',
+        ExpressionAttributeValues: { ':t': { S: `T#${tenant}#` }, ':id': { S: customerId } },
+        ProjectionExpression: 'sk, version',
+      }),
+    );
+    return (out.Items ?? []).map((i) => i.sk!.S!).sort();
+  };
+
+  it('is kept gzipped in parts beside its own item, read by get and getMany, and every part goes with delete (also those a larger write left)', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const store = new DynamoDbReadModelStore(client, { tableName });
+    /** the doc's own item and one per further chunk of its gzipped JSON */
+    const layout = (d: ViewDoc) => {
+      const chunks = Math.ceil(gzipSync(JSON.stringify(d)).length / PART_BYTES);
+      return ['c-big', ...Array.from({ length: chunks - 1 }, (_, i) => `c-big\u0000${i + 1}`)];
+    };
+    const doc = large('c-big', 1, 1_500_000);
+    expect(layout(doc).length).toBeGreaterThanOrEqual(3);
+    await store.put(tenant, doc);
+    expect(await itemsOf(tenant, 'c-big')).toEqual(layout(doc));
+    await expect(store.get(tenant, 'c-big')).resolves.toEqual(doc);
+    expect((await store.getMany(tenant, ['c-big', 'c-none'])).get('c-big')).toEqual(doc);
+    // a smaller one: the parts past its own are deleted in the same write
+    const smaller = large('c-big', 2, 650_000);
+    expect(layout(smaller).length).toBe(2);
+    await store.put(tenant, smaller);
+    expect(await itemsOf(tenant, 'c-big')).toEqual(layout(smaller));
+    await expect(store.get(tenant, 'c-big')).resolves.toEqual(smaller);
+    // plain JSON again: the old part stays unseen, and delete (an erasure) takes it too
+    await store.put(tenant, viewDoc('c-big', 3));
+    await expect(store.get(tenant, 'c-big')).resolves.toEqual(viewDoc('c-big', 3));
+    await store.delete(tenant, 'c-big');
+    expect(await itemsOf(tenant, 'c-big')).toEqual([]);
+  });
+
+  it('readers never see a doc half replaced: a read that meets parts of another write reads again', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const store = new DynamoDbReadModelStore(client, { tableName });
+    const reader = new DynamoDbReadModelStore(client, { tableName, coalesce: false });
+    const versions = Array.from({ length: 6 }, (_, i) => large('c-big', i + 1, 900_000));
+    await store.put(tenant, versions[0]!);
+    let writing = true;
+    const seen: number[] = [];
+    const reads = (async () => {
+      while (writing) {
+        const got = (await reader.get(tenant, 'c-big'))!;
+        expect(got).toEqual(versions[got.version - 1]);
+        seen.push(got.version);
+      }
+    })();
+    for (const v of versions.slice(1)) await store.put(tenant, v);
+    writing = false;
+    await reads;
+    expect(seen.length).toBeGreaterThan(0);
+    await expect(store.get(tenant, 'c-big')).resolves.toEqual(versions.at(-1));
+  });
+
+  it('a view too large even gzipped in parts is refused as ViewTooLargeError (not retried), the stored doc kept', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const store = new DynamoDbReadModelStore(client, { tableName });
+    await store.put(tenant, viewDoc('c-huge', 1));
+    const huge = large('c-huge', 2, Math.ceil(MAX_VIEW_GZIP_BYTES * 1.45));
+    await expect(store.put(tenant, huge)).rejects.toThrow(ViewTooLargeError);
+    await expect(store.put(tenant, huge)).rejects.toThrow(/bytes gzipped .* over the 3850000 bytes a view can hold on DynamoDB/);
+    await expect(store.get(tenant, 'c-huge')).resolves.toEqual(viewDoc('c-huge', 1));
   });
 });

@@ -6,22 +6,27 @@ import {
   PutItemCommand,
   type PutItemCommandInput,
   QueryCommand,
+  TransactionCanceledException,
   TransactWriteItemsCommand,
+  type TransactWriteItem,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { appliedSum, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { batchWrite } from './dynamodb.batch-write.js';
+import { backoff } from './dynamodb.client.js';
 import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS } from './dynamodb.commit-plan.js';
 import { PointReads } from './dynamodb.point-reads.js';
 import { GroupScheduler } from './dynamodb.write-groups.js';
 import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
 import { ViewGenerations, viewBucket, viewPk, type Generation } from './dynamodb.view-generations.js';
+import { partKey, partsNeeded, VIEW_ATTRIBUTES, viewItems, viewJson } from './dynamodb.view-item.js';
 
 // Customer360 docs on DynamoDB (table layout in dynamodb.views-table.ts). The doc is kept as the
-// exact JSON the projector produced; `version` and `appliedSum` sit beside it so that DynamoDB
-// itself refuses a stale or duplicate-but-older doc (docOrder < 0) without a read first.
+// exact JSON the projector produced (a doc too large for one item gzipped, in parts beside it:
+// dynamodb.view-item.ts); `version` and `appliedSum` sit beside it so that DynamoDB itself refuses
+// a stale or duplicate-but-older doc (docOrder < 0) without a read first.
 
 type Item = Record<string, AttributeValue>;
 
@@ -45,6 +50,9 @@ export type DynamoDbReadModelStoreOptions = {
 /** One conditional put, grouped with the turn's others: true once written, false when its condition failed. */
 type DocPut = GroupMember<boolean> & { readonly input: PutItemCommandInput };
 
+/** How often a read that met a doc being replaced (a part of another write) reads it again. */
+const TORN_READS = 5;
+
 const NEWER_OR_EQUAL = 'attribute_not_exists(pk) OR version < :v OR (version = :v AND appliedSum <= :s)';
 
 export class DynamoDbReadModelStore implements ReadModelStore {
@@ -63,13 +71,14 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     this.generations = new ViewGenerations(client, options.tableName, options.buckets ?? 8, options.generationCacheMs ?? 1_000);
     this.onCleanupError = options.onCleanupError ?? ((tenant, e) => console.warn(`views of ${tenant}: a retired generation is left to delete`, e));
     // concurrent readers (engagement deciding for a batch's customers at once) share requests
-    this.reads = options.coalesce === false ? undefined : new PointReads(client, this.table, { projection: { ProjectionExpression: 'pk, sk, doc' } });
+    this.reads =
+      options.coalesce === false ? undefined : new PointReads(client, this.table, { projection: { ProjectionExpression: `pk, sk, ${VIEW_ATTRIBUTES}` } });
     if (options.grouping !== false) {
       // a member whose condition failed answers false, exactly as its PutItem alone would; the
       // others are sent again as a group (sendGroup reads the CancellationReasons)
       const io: GroupIo<DocPut, boolean> = {
         send: async (items, token) => void (await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: token }))),
-        single: (m) => this.putAlone(m.input),
+        single: (m) => (m.items.length === 1 ? this.putAlone(m.input) : this.transactAlone(m.items)),
         answer: async () => false,
         written: () => true,
         transientRetries: 5,
@@ -84,13 +93,48 @@ export class DynamoDbReadModelStore implements ReadModelStore {
 
   async get(tenant: string, customerId: string): Promise<ViewDoc | undefined> {
     const g = await this.generations.active(tenant, 'read');
-    // strongly consistent: the projector reads, folds and writes back
-    const key = this.key(tenant, g, customerId);
-    const item = this.reads
-      ? (await this.reads.read([key]))[0]
-      : (await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: 'doc' }))).Item;
-    const doc = item?.doc?.S;
-    return doc === undefined ? undefined : (JSON.parse(doc) as ViewDoc);
+    return this.readDoc(this.key(tenant, g, customerId));
+  }
+
+  /** One doc, read again while a part met belongs to another write. */
+  private async readDoc(key: Item): Promise<ViewDoc | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      // strongly consistent: the projector reads, folds and writes back
+      const item = this.reads
+        ? (await this.reads.read([key]))[0]
+        : (await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: VIEW_ATTRIBUTES }))).Item;
+      if (item === undefined) return undefined;
+      const doc = await this.decode({ ...key, ...item });
+      if (doc !== 'torn') return doc;
+      if (attempt >= TORN_READS) throw new Error(`view ${key.sk!.S}: its parts changed under ${attempt} reads in a row`);
+      await backoff(attempt, 10); // a rewrite of the doc is landing: let it
+    }
+  }
+
+  /** The doc of a head item as read; its parts, when it has any, read now. */
+  private async decode(head: Item): Promise<ViewDoc | 'torn'> {
+    const more = partsNeeded(head);
+    const parts =
+      more === 0
+        ? []
+        : await batchGet(
+            this.client,
+            this.table,
+            Array.from({ length: more }, (_, i) => partKey(head, i + 1)),
+            { projection: { ProjectionExpression: 'sk, docGz, docWrite' } },
+          );
+    const bySk = new Map(parts.map((p) => [p.sk!.S!, p]));
+    const json = viewJson(
+      head,
+      Array.from({ length: more }, (_, i) => bySk.get(partKey(head, i + 1).sk!.S!)),
+    );
+    return json === 'torn' ? json : (JSON.parse(json) as ViewDoc);
+  }
+
+  /** A head item listed or batch-read: decoded, or read again on its own when torn (undefined: deleted since). */
+  private async docOf(head: Item): Promise<ViewDoc | undefined> {
+    const doc = await this.decode(head);
+    return doc === 'torn' ? this.readDoc({ pk: head.pk!, sk: head.sk! }) : doc;
   }
 
   /** Several docs as `get` reads each, in BatchGetItem calls of 100 (the Streams projector prefetches a batch's docs). */
@@ -101,10 +145,10 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       this.client,
       this.table,
       unique.map((id) => this.key(tenant, g, id)),
-      { projection: { ProjectionExpression: 'sk, doc' } },
+      { projection: { ProjectionExpression: `pk, sk, ${VIEW_ATTRIBUTES}` } },
     );
-    const found = new Map(items.map((item) => [item.sk!.S!, item.doc?.S]));
-    return new Map(unique.map((id) => [id, found.has(id) ? (JSON.parse(found.get(id)!) as ViewDoc) : undefined]));
+    const found = new Map(await Promise.all(items.map(async (item) => [item.sk!.S!, await this.docOf(item)] as const)));
+    return new Map(unique.map((id) => [id, found.get(id)]));
   }
 
   async put(tenant: string, doc: ViewDoc, expected?: DocStamp | null): Promise<boolean> {
@@ -124,25 +168,46 @@ export class DynamoDbReadModelStore implements ReadModelStore {
                 ':s': { N: String(appliedSum(doc)) },
               },
             };
-    const input: PutItemCommandInput = { TableName: this.table, Item: this.item(tenant, g, doc), ...condition };
+    const layout = this.items(tenant, g, doc);
+    const input: PutItemCommandInput = { TableName: this.table, Item: layout.head, ...condition };
+    // a doc in parts: its head (with the condition), its parts, and the deletes of older parts
+    // past its last one, all in one transaction
+    const items: TransactWriteItem[] = [
+      { Put: { TableName: this.table, Item: layout.head, ...condition } },
+      ...layout.parts.map((Item) => ({ Put: { TableName: this.table, Item } })),
+      ...layout.stale.map((Key) => ({ Delete: { TableName: this.table, Key } })),
+    ];
     const puts = this.puts;
-    if (!puts) return this.putAlone(input);
-    const item = input.Item!;
+    if (!puts) return items.length === 1 ? this.putAlone(input) : this.transactAlone(items);
     return new Promise<boolean>((resolve, reject) =>
       puts.submit({
         input,
-        items: [{ Put: { TableName: input.TableName!, Item: item, ...condition } }],
+        items,
         // a group's ClientRequestToken hashes its members' identities: unique per put sent
         identity: randomUUID(),
-        touched: [`${item.pk!.S}\u0000${item.sk!.S}`],
-        size: 1,
-        // the doc's JSON is nearly all of it; the rest is keys and two numbers
-        bytes: Buffer.byteLength(item.doc!.S!) + 512,
+        touched: items.map((i) => {
+          const key = i.Put?.Item ?? i.Delete!.Key!;
+          return `${key.pk!.S}\u0000${key.sk!.S}`;
+        }),
+        size: items.length,
+        // the doc (JSON or gzipped) is nearly all of it; the rest is keys and two numbers
+        bytes: layout.bytes,
         solo: false,
         resolve,
         reject,
       }),
     );
+  }
+
+  /** A doc in parts, written on its own: false when the head's condition failed, as a PutItem answers. */
+  private async transactAlone(items: readonly TransactWriteItem[]): Promise<boolean> {
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [...items], ClientRequestToken: randomUUID() }));
+      return true;
+    } catch (e) {
+      if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw e;
+    }
   }
 
   private async putAlone(input: PutItemCommandInput): Promise<boolean> {
@@ -157,7 +222,24 @@ export class DynamoDbReadModelStore implements ReadModelStore {
 
   async delete(tenant: string, customerId: string): Promise<void> {
     const g = await this.generations.active(tenant, 'read');
-    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: this.key(tenant, g, customerId) }));
+    const key = this.key(tenant, g, customerId);
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: key }));
+    // and every part item beside it, also those an earlier, larger write left (the doc may be
+    // plain JSON now): an erasure leaves none of its chunks
+    const parts = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :parts)',
+        ExpressionAttributeValues: { ':pk': key.pk!, ':parts': { S: partKey(key, 0).sk!.S!.slice(0, -1) } },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      }),
+    );
+    await batchWrite(
+      this.client,
+      this.table,
+      (parts.Items ?? []).map((Key) => ({ DeleteRequest: { Key } })),
+    );
   }
 
   async list(
@@ -177,8 +259,9 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       if (!min) break;
       out.push(min.take());
     }
-    const docs = out.slice(0, options.limit).map((item) => JSON.parse(item.doc!.S!) as ViewDoc);
-    return out.length > options.limit ? { docs, next: docs.at(-1)!.customerId } : { docs };
+    const heads = out.slice(0, options.limit);
+    const docs = (await Promise.all(heads.map((item) => this.docOf(item)))).filter((d): d is ViewDoc => d !== undefined);
+    return out.length > options.limit ? { docs, next: heads.at(-1)!.sk!.S! } : { docs };
   }
 
   async replaceAll(tenant: string, docs: Iterable<ViewDoc>): Promise<void> {
@@ -187,7 +270,10 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     await batchWrite(
       this.client,
       this.table,
-      all.map((doc) => ({ PutRequest: { Item: this.item(tenant, next, doc) } })),
+      all.flatMap((doc) => {
+        const layout = this.items(tenant, next, doc);
+        return [layout.head, ...layout.parts].map((Item) => ({ PutRequest: { Item } }));
+      }),
     );
     const retired = await this.generations.flip(tenant, next);
     await this.collectGarbage(tenant, retired);
@@ -206,13 +292,9 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     return { pk: { S: viewPk(tenant, g, viewBucket(customerId, g.buckets)) }, sk: { S: customerId } };
   }
 
-  private item(tenant: string, g: Generation, doc: ViewDoc): Item {
-    return {
-      ...this.key(tenant, g, doc.customerId),
-      doc: { S: JSON.stringify(doc) },
-      version: { N: String(doc.version) },
-      appliedSum: { N: String(appliedSum(doc)) },
-    };
+  private items(tenant: string, g: Generation, doc: ViewDoc) {
+    const layout = viewItems(this.key(tenant, g, doc.customerId), JSON.stringify(doc));
+    return { ...layout, head: { ...layout.head, version: { N: String(doc.version) }, appliedSum: { N: String(appliedSum(doc)) } } };
   }
 }
 
@@ -245,13 +327,15 @@ class BucketCursor {
           TableName: this.table,
           KeyConditionExpression: this.after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
           ExpressionAttributeValues: { ':pk': { S: this.pk }, ...(this.after === undefined ? {} : { ':after': { S: this.after } }) },
-          ProjectionExpression: 'sk, doc',
+          ProjectionExpression: `pk, sk, version, ${VIEW_ATTRIBUTES}`,
           ConsistentRead: true,
           Limit: this.pageSize,
           ExclusiveStartKey: this.start,
         }),
       );
-      this.buffer = out.Items ?? [];
+      // a doc's parts sort right after it; only the docs themselves are listed
+      // (a part has no version of its own)
+      this.buffer = (out.Items ?? []).filter((item) => item.version !== undefined);
       this.start = out.LastEvaluatedKey;
       this.done = this.start === undefined;
     }

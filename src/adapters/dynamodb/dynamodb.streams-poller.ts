@@ -30,7 +30,8 @@ export type StreamsPollerOptions = {
   readonly retryDelayMs?: readonly [number, number];
   /** how often the shard list is described again (new shards appear as old ones close) */
   readonly shardRefreshMs?: number;
-  readonly onBatch?: (shardId: string, result: StreamBatchResult) => void;
+  /** after each batch handled, with the number of records it held */
+  readonly onBatch?: (shardId: string, result: StreamBatchResult, records: number) => void;
   readonly onError?: (error: unknown) => void;
 };
 
@@ -73,7 +74,7 @@ const streamShards = (streams: DynamoDBStreamsClient, handler: StreamBatchHandle
   sequenceNumber: (r) => r.dynamodb?.SequenceNumber,
   async handle(shardId, records) {
     const result = await handler.handle(records);
-    options.onBatch?.(shardId, result);
+    options.onBatch?.(shardId, result, records.length);
     const failed = result.batchItemFailures[0]?.itemIdentifier;
     return failed === undefined ? undefined : { sequenceNumber: failed, error: new BatchFailed(shardId, result.errors) };
   },

@@ -47,13 +47,40 @@ export type StreamBatchResult = {
   readonly ignored: number;
 };
 
+/** Where a batch's refusals and counts go: Lambda's logger and EMF metrics, or the server's JSON log lines and /metrics. */
+export type StreamBatchReporting = {
+  readonly logger: { error(message: string, fields: Record<string, unknown>): void };
+  readonly metrics: { increment(name: 'streams_records' | 'streams_records_rejected' | 'streams_records_failed', value?: number): void };
+};
+
+/**
+ * Reports a handled batch the same way on Lambda and on the local poller: every refused record as
+ * an error line with its reason (a refused record is skipped for good: its view misses it until a
+ * rebuild), and the batch's counts.
+ */
+export const reportStreamBatch = (records: number, result: StreamBatchResult, to: StreamBatchReporting): void => {
+  for (const r of result.rejected)
+    to.logger.error('stream record rejected', {
+      sequenceNumber: r.sequenceNumber,
+      eventID: r.eventID,
+      item: r.item,
+      reason: r.reason.code,
+      // the error's own words (DynamoDB's "Item size has exceeded the maximum allowed size"), cut short
+      detail: r.reason.message.slice(0, 300),
+    });
+  to.metrics.increment('streams_records', records);
+  to.metrics.increment('streams_records_rejected', result.rejected.length);
+  to.metrics.increment('streams_records_failed', result.batchItemFailures.length);
+};
+
 type Entry = { readonly index: number; readonly stored: StoredEvent; event?: RecordedEvent };
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
 
 /**
  * Worth delivering again: the AWS SDK's service and network failures, except a request DynamoDB
- * refuses for its content (a view over 400 KB): that one fails the same way every time.
+ * refuses for its content (ValidationException): that one fails the same way every time. So does a
+ * view too large to store even gzipped in parts (ViewTooLargeError, no $metadata).
  */
 export const isTransient = (e: unknown): boolean => {
   if (typeof e !== 'object' || e === null) return false;

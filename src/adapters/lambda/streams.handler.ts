@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DynamoDbStreamRecord, StreamBatchResult } from '../dynamodb/dynamodb.streams-projector.js';
+import { reportStreamBatch, type DynamoDbStreamRecord, type StreamBatchResult } from '../dynamodb/dynamodb.streams-projector.js';
 import { parseEvent, schemaOnFirstUse } from './lambda.event.js';
 import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
@@ -43,8 +43,7 @@ export const createStreamsHandler = (deps: StreamsHandlerDeps): StreamsHandler =
       const { Records } = parseEvent(await streamsEvent(), event, 'DynamoDB Streams');
       // the images are checked to be maps of marshalled values; the projector reads them itself
       const result = await deps.projector.handle(Records as unknown as readonly DynamoDbStreamRecord[]);
-      for (const r of result.rejected)
-        logger.error('stream record rejected', { sequenceNumber: r.sequenceNumber, eventID: r.eventID, item: r.item, reason: r.reason.code });
+      reportStreamBatch(Records.length, result, { logger, metrics });
       if (result.batchItemFailures.length > 0) {
         logger.warn('stream records failed; reported for redelivery', {
           failed: result.batchItemFailures.length,
@@ -53,9 +52,6 @@ export const createStreamsHandler = (deps: StreamsHandlerDeps): StreamsHandler =
         });
       }
       logger.info('streams batch', { records: Records.length, projected: result.projected, ignored: result.ignored, rejected: result.rejected.length });
-      metrics.increment('streams_records', Records.length);
-      metrics.increment('streams_records_rejected', result.rejected.length);
-      metrics.increment('streams_records_failed', result.batchItemFailures.length);
       return { batchItemFailures: result.batchItemFailures };
     });
 };

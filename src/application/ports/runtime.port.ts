@@ -50,7 +50,15 @@ export type MetricName =
   | 'match_book_conflict'
   | 'match_book_failed'
   | 'match_auto_merged'
-  | 'match_auto_merge_refused';
+  | 'match_auto_merge_refused'
+  /**
+   * DynamoDB Streams projection on the local poller (Lambda emits the same names as EMF): records
+   * handed to the projector, records refused for good (logged as 'stream record rejected' with the
+   * reason), records reported for redelivery
+   */
+  | 'streams_records'
+  | 'streams_records_rejected'
+  | 'streams_records_failed';
 
 export interface Metrics {
   increment(name: MetricName, value?: number): void;

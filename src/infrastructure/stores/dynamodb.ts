@@ -9,7 +9,7 @@ export { DynamoDbQuarantine } from '../../adapters/dynamodb/dynamodb.quarantine.
 export { DynamoDbReadModelStore } from '../../adapters/dynamodb/dynamodb.read-model-store.js';
 export { DynamoDbSnapshotStore } from '../../adapters/dynamodb/dynamodb.snapshot-store.js';
 export { DynamoDbCheckpoints } from '../../adapters/dynamodb/dynamodb.stream-checkpoints.js';
-export { DynamoDbStreamsProjector } from '../../adapters/dynamodb/dynamodb.streams-projector.js';
+export { DynamoDbStreamsProjector, reportStreamBatch } from '../../adapters/dynamodb/dynamodb.streams-projector.js';
 
 /** The local stand-in for the streams Lambda (npm start on DynamoDB): loaded only where a poller runs. */
 export const loadStreamsPoller = () => import('./dynamodb.poller.js');

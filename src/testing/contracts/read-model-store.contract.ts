@@ -1,10 +1,23 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from '../vitest.js';
 import { matchBookNamespace, stampOf, type ReadModelStore, type ViewDoc } from '../../application/ports/read-model.port.js';
 import { pointerDoc, viewDoc } from '../builders.js';
 import { listAllViews } from '../paging.js';
 
 const newTenant = (): string => `t-${randomUUID()}`;
+
+/** A view of about `bytes` of JSON that does not compress: traits of random base64 text. */
+const largeDoc = (customerId: string, version: number, bytes: number): ViewDoc => {
+  const doc = viewDoc(customerId, version);
+  if (doc.kind !== 'view') throw new Error('viewDoc makes views');
+  const traits = Object.fromEntries(
+    Array.from({ length: Math.ceil(bytes / 1_100) }, (_, i) => [
+      `trait_${i}`,
+      { observedAt: 1_767_225_600_000 + i, sourcePriority: 10, eventId: `e-${i}`, value: randomBytes(750).toString('base64'), source: 'web' },
+    ]),
+  );
+  return { ...doc, view: { ...doc.view, traits } };
+};
 
 export const readModelStoreContract = (name: string, make: () => Promise<ReadModelStore> | ReadModelStore): void => {
   describe(`ReadModelStore contract: ${name}`, () => {
@@ -129,6 +142,36 @@ export const readModelStoreContract = (name: string, make: () => Promise<ReadMod
       // the rebuild wins even over a higher stored version: it is the new truth
       await expect(store.get(tenant, 'c-2')).resolves.toEqual(generation[0]);
       expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-2', 'c-3']);
+    });
+
+    it("holds a doc of any size as any other: 1.2 MB of JSON that does not compress (DynamoDB's items stop at 400 KB) is put, read, listed, swapped, shrunk, rebuilt and deleted", async () => {
+      const large = largeDoc('c-big', 2, 1_200_000);
+      expect(JSON.stringify(large).length).toBeGreaterThan(1_200_000);
+      await store.put(tenant, viewDoc('c-a', 1));
+      await expect(store.put(tenant, large)).resolves.toBe(true);
+      await store.put(tenant, viewDoc('c-z', 1));
+      await expect(store.get(tenant, 'c-big')).resolves.toEqual(large);
+      for (const limit of [1, 2, 10]) expect((await listAllViews(store, tenant, limit)).map((d) => d.customerId)).toEqual(['c-a', 'c-big', 'c-z']);
+      expect((await listAllViews(store, tenant, 10)).find((d) => d.customerId === 'c-big')).toEqual(large);
+      // compare-and-swap and the order of docs hold for it as for any doc
+      const larger = largeDoc('c-big', 3, 1_500_000);
+      await expect(store.put(tenant, larger, stampOf(viewDoc('c-big', 1)))).resolves.toBe(false);
+      await expect(store.put(tenant, largeDoc('c-big', 1, 600_000))).resolves.toBe(false);
+      await expect(store.get(tenant, 'c-big')).resolves.toEqual(large);
+      await expect(store.put(tenant, larger, stampOf(large))).resolves.toBe(true);
+      await expect(store.get(tenant, 'c-big')).resolves.toEqual(larger);
+      // back to a small doc: nothing of the large one shows
+      const small = viewDoc('c-big', 4);
+      await expect(store.put(tenant, small)).resolves.toBe(true);
+      await expect(store.get(tenant, 'c-big')).resolves.toEqual(small);
+      expect(await listAllViews(store, tenant, 1)).toEqual([viewDoc('c-a', 1), small, viewDoc('c-z', 1)]);
+      // a rebuild writes it too
+      await store.replaceAll(tenant, [viewDoc('c-a', 1), large]);
+      await expect(store.get(tenant, 'c-big')).resolves.toEqual(large);
+      expect(await listAllViews(store, tenant, 1)).toEqual([viewDoc('c-a', 1), large]);
+      await store.delete(tenant, 'c-big');
+      await expect(store.get(tenant, 'c-big')).resolves.toBeUndefined();
+      expect((await listAllViews(store, tenant, 10)).map((d) => d.customerId)).toEqual(['c-a']);
     });
 
     it('keeps tenants apart for get, put, list, delete and replaceAll', async () => {
