@@ -47,10 +47,10 @@ export type AppOptions = {
   /** in async mode, also consume the stream in this process (npm start); Lambda leaves it to its kinesis function */
   readonly kinesisConsumer?: boolean | undefined;
   /**
-   * refuse to start (ConfigError) when the store holds data keys wrapped by a master key the
-   * keyring lacks: the server and the CLI; Lambda cold starts leave it out (see keyring-check.ts)
+   * refuse to start (ConfigError; the server), or warn (the CLI), when the embedded store holds data
+   * keys wrapped by a master key the keyring lacks; Lambda cold starts leave it out (see keyring-check.ts)
    */
-  readonly checkMasterKeys?: boolean | undefined;
+  readonly checkMasterKeys?: boolean | { readonly warn: (message: string) => void } | undefined;
 };
 
 /** the longest the match book waits for a quiet log (a continuous load by another process) before it catches up anyway */
@@ -238,7 +238,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   // the server and the CLI: data keys under a master key the keyring lacks fail the start
   if (options.checkMasterKeys) {
     try {
-      await checkKeyring(config, container);
+      await checkKeyring(config, container, typeof options.checkMasterKeys === 'object' ? options.checkMasterKeys.warn : undefined);
     } catch (e) {
       for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => {});
       throw e;

@@ -114,7 +114,8 @@ export const main = async (
       const { config: withSecrets } = withLocalSecrets(config);
       const embedded = await startEmbeddedDynamoDb(withSecrets, (line) => io.stderr.write(`${line}\n`));
       closers.push(() => embedded.stop());
-      const app = await buildApp(embedded.config, { checkMasterKeys: true });
+      // a warning, not a refusal: `c360 erase` must still erase customers whose master key is lost
+      const app = await buildApp(embedded.config, { checkMasterKeys: { warn: (message) => io.stderr.write(`warning: ${message}\n`) } });
       // what the job wrote is projected before it exits, whatever the command
       closers.unshift(async () => {
         await app.drainBackground();

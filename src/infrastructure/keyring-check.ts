@@ -3,7 +3,7 @@ import type { MasterKeyUse } from '../adapters/crypto/master-key.js';
 import { ConfigError, type Config } from './config.js';
 import { TOKENS } from './tokens.js';
 
-// The server and the CLI refuse to start when the store holds data keys wrapped by a master key
+// The server refuses to start, and the CLI warns, when the store holds data keys wrapped by a master key
 // their keyring lacks (the master key changed without the old one kept as a previous key): every
 // request that needs those customers' data would fail (503 MASTER_KEY_UNAVAILABLE). Lambda cold
 // starts skip it (an extra read on every cold start; the functions share one secret, so a deploy
@@ -26,11 +26,20 @@ export const keyringError = (config: Config, use: MasterKeyUse): ConfigError | u
   );
 };
 
-/** Throws the ConfigError above when the store's data keys name a master key the keyring lacks. */
-export const checkKeyring = async (config: Config, container: Container): Promise<void> => {
-  if (config.store === 'memory') return;
+/**
+ * Throws the ConfigError above when the store's data keys name a master key the keyring lacks, or
+ * hands its message to `warn` (the CLI: a lost master key must not lock the operator out of
+ * `c360 erase`, which erases such customers without their keys). The embedded store only: it
+ * reads every key's master key id at once. On DynamoDB it would be a sample (a Scan page) needing
+ * Scan rights the jobs' roles do not have; there the functions and jobs share one secret, and a
+ * key the keyring cannot open answers 503 MASTER_KEY_UNAVAILABLE, its master key in the log.
+ */
+export const checkKeyring = async (config: Config, container: Container, warn?: (message: string) => void): Promise<void> => {
+  if (config.store !== 'sqlite') return;
   const keys = container.get(TOKENS.KeyStore);
   if (!checksMasterKeys(keys)) return;
   const error = keyringError(config, await keys.masterKeyUse());
-  if (error) throw error;
+  if (!error) return;
+  if (!warn) throw error;
+  warn(error.message);
 };

@@ -397,7 +397,8 @@ export class IngestUseCase {
    * or a re-import adds no copy. Its id is a keyed hash (the tenant's claim secret) of the source,
    * the reason, the arrival and the payload, so it tells nothing about the payload. A payload
    * with nothing naming its arrival (a call without messageId or timestamp: two equal ones are two
-   * calls) gets a new entry every time, as does one whose entry was replayed or erased since.
+   * calls) gets a new entry every time, as does one whose entry was replayed or erased since, or
+   * can no longer be read.
    */
   private async heldAlready(
     tenant: string,
@@ -410,9 +411,12 @@ export class IngestUseCase {
     if (arrival === undefined && !knownByContent(payload)) return { id: this.ports.ids.newId(), pending: false };
     const named = [source, intake ?? 'call', reason.code, arrival ?? '', quarantinePayloadJson(payload) ?? ''].join('\u0000');
     const id = uuidOfKey(this.ports.hasher.claimKey(tenant, 'quarantine-entry', named));
-    const entry = await this.ports.quarantine.get(tenant, id);
+    // an entry whose payload cannot be read (its key destroyed or unreadable here, its ciphertext
+    // altered) does not hold this one: the payload is kept anew, readable, under an id of its own
+    const entry = await this.ports.quarantine.get(tenant, id).catch(() => null);
     if (entry === undefined) return { id, pending: false };
-    return entry.status === 'pending' ? { id, pending: true } : { id: this.ports.ids.newId(), pending: false };
+    if (entry !== null && entry.status === 'pending' && entry.payloadUnavailable === undefined) return { id, pending: true };
+    return { id: this.ports.ids.newId(), pending: false };
   }
 }
 

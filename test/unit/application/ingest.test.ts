@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { makeHarness } from '../../support/harness.js';
 import { accepted, asView, domainError, iso, quarantined, TENANT, view360 } from './ingest-support.js';
 
@@ -223,6 +223,23 @@ describe('ingest: quarantine', () => {
     await h.ports.quarantine.delete(TENANT, second.quarantineId);
     const third = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
     expect(await h.ports.quarantine.get(TENANT, third.quarantineId)).toMatchObject({ status: 'pending', payload: call });
+  });
+
+  it('keeps a refused call sent again in an entry of its own when the entry holding it cannot be read (its key unreadable or destroyed)', async () => {
+    const h = makeHarness();
+    const call = { type: 'track', messageId: 'm-unreadable', anonymousId: 'anon-1' };
+    const first = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    // the key store answers that the entry's key is wrapped by a master key this keyring lacks
+    const get = vi.spyOn(h.ports.quarantine, 'get').mockRejectedValueOnce(new Error('MASTER_KEY_UNKNOWN'));
+    const second = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(second.quarantineId).not.toBe(first.quarantineId);
+    // an entry whose key was destroyed holds no readable payload: the call is kept anew
+    const held = (await h.ports.quarantine.get(TENANT, first.quarantineId))!;
+    get.mockResolvedValueOnce({ ...held, payload: null, payloadUnavailable: 'key-destroyed' });
+    const third = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(third.quarantineId).not.toBe(first.quarantineId);
+    get.mockRestore();
+    for (const q of [second, third]) expect(await h.ports.quarantine.get(TENANT, q.quarantineId)).toMatchObject({ status: 'pending', payload: call });
   });
 
   it('replays an entry that still fails without quarantining it again', async () => {
