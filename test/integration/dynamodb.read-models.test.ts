@@ -185,7 +185,7 @@ describe('DynamoDbReadModelStore: a view larger than one item', () => {
     return (out.Items ?? []).map((i) => i.sk!.S!).sort();
   };
 
-  it('is kept gzipped in parts beside its own item, read by get and getMany, and every part goes with delete (also those a larger write left)', async () => {
+  it('is kept gzipped in parts beside its own item, read by get and getMany, a doc that shrinks to JSON text takes its parts with it, and every part goes with delete', async () => {
     const tenant = `t-${randomUUID()}`;
     const store = new DynamoDbReadModelStore(client, { tableName });
     /** the doc's own item and one per further chunk of its gzipped JSON */
@@ -205,9 +205,19 @@ describe('DynamoDbReadModelStore: a view larger than one item', () => {
     await store.put(tenant, smaller);
     expect(await itemsOf(tenant, 'c-big')).toEqual(layout(smaller));
     await expect(store.get(tenant, 'c-big')).resolves.toEqual(smaller);
-    // plain JSON again: the old part stays unseen, and delete (an erasure) takes it too
-    await store.put(tenant, viewDoc('c-big', 3));
+    // an older doc that fits as JSON text is refused as stale, and the parts stay with their head
+    await expect(store.put(tenant, viewDoc('c-big', 1))).resolves.toBe(false);
+    expect(await itemsOf(tenant, 'c-big')).toEqual(layout(smaller));
+    // plain JSON again: the parts go in the same write (none left, unseen, holding the older doc)
+    await expect(store.put(tenant, viewDoc('c-big', 3))).resolves.toBe(true);
+    expect(await itemsOf(tenant, 'c-big')).toEqual(['c-big']);
     await expect(store.get(tenant, 'c-big')).resolves.toEqual(viewDoc('c-big', 3));
+    // and on a store that writes each doc alone
+    const alone = new DynamoDbReadModelStore(client, { tableName, grouping: false });
+    await alone.put(tenant, large('c-big', 4, 650_000));
+    expect((await itemsOf(tenant, 'c-big')).length).toBe(2);
+    await expect(alone.put(tenant, viewDoc('c-big', 5))).resolves.toBe(true);
+    expect(await itemsOf(tenant, 'c-big')).toEqual(['c-big']);
     await store.delete(tenant, 'c-big');
     expect(await itemsOf(tenant, 'c-big')).toEqual([]);
   });

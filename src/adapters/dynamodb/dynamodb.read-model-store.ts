@@ -21,7 +21,7 @@ import { PointReads } from './dynamodb.point-reads.js';
 import { GroupScheduler } from './dynamodb.write-groups.js';
 import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
 import { ViewGenerations, viewBucket, viewPk, type Generation } from './dynamodb.view-generations.js';
-import { partKey, partsNeeded, VIEW_ATTRIBUTES, viewItems, viewJson } from './dynamodb.view-item.js';
+import { MAX_PARTS, partKey, partsNeeded, VIEW_ATTRIBUTES, viewItems, viewJson, type ViewItems } from './dynamodb.view-item.js';
 
 // Customer360 docs on DynamoDB (table layout in dynamodb.views-table.ts). The doc is kept as the
 // exact JSON the projector produced (a doc too large for one item gzipped, in parts beside it:
@@ -169,14 +169,42 @@ export class DynamoDbReadModelStore implements ReadModelStore {
               },
             };
     const layout = this.items(tenant, g, doc);
-    const input: PutItemCommandInput = { TableName: this.table, Item: layout.head, ...condition };
+    // A doc that fits as JSON text is written over a head that is not in parts only: the chunks of
+    // a larger earlier doc must go with it (see shrinkOverParts), or they would stay, unseen, with
+    // what that doc held (an unmerged customer's data, say) until this customer is erased.
+    const plain = layout.parts.length === 0 && layout.head.doc !== undefined && expected !== null;
+    const guarded = plain ? { ...condition, ConditionExpression: `(${condition.ConditionExpression}) AND attribute_not_exists(docParts)` } : condition;
+    const input: PutItemCommandInput = { TableName: this.table, Item: layout.head, ...guarded };
     // a doc in parts: its head (with the condition), its parts, and the deletes of older parts
     // past its last one, all in one transaction
     const items: TransactWriteItem[] = [
-      { Put: { TableName: this.table, Item: layout.head, ...condition } },
+      { Put: { TableName: this.table, Item: layout.head, ...guarded } },
       ...layout.parts.map((Item) => ({ Put: { TableName: this.table, Item } })),
       ...layout.stale.map((Key) => ({ Delete: { TableName: this.table, Key } })),
     ];
+    const written = await this.send(items, input, layout.bytes);
+    return written || !plain ? written : this.shrinkOverParts(this.key(tenant, g, doc.customerId), layout.head, condition);
+  }
+
+  /**
+   * A doc that fits as JSON text, refused because the head it replaces is in parts (or because it
+   * is stale): when the head is in parts, the doc is written with the deletes of every part key
+   * in one transaction, under the write's own condition; false when that condition fails (stale).
+   */
+  private async shrinkOverParts(
+    key: Item,
+    head: Item,
+    condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
+    const found = await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: 'docParts' }));
+    if (found.Item?.docParts === undefined) return false;
+    return this.transactAlone([
+      { Put: { TableName: this.table, Item: head, ...condition } },
+      ...Array.from({ length: MAX_PARTS - 1 }, (_, i) => ({ Delete: { TableName: this.table, Key: partKey(key, i + 1) } })),
+    ]);
+  }
+
+  private send(items: TransactWriteItem[], input: PutItemCommandInput, bytes: number): Promise<boolean> {
     const puts = this.puts;
     if (!puts) return items.length === 1 ? this.putAlone(input) : this.transactAlone(items);
     return new Promise<boolean>((resolve, reject) =>
@@ -191,7 +219,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
         }),
         size: items.length,
         // the doc (JSON or gzipped) is nearly all of it; the rest is keys and two numbers
-        bytes: layout.bytes,
+        bytes,
         solo: false,
         resolve,
         reject,
@@ -292,7 +320,7 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     return { pk: { S: viewPk(tenant, g, viewBucket(customerId, g.buckets)) }, sk: { S: customerId } };
   }
 
-  private items(tenant: string, g: Generation, doc: ViewDoc) {
+  private items(tenant: string, g: Generation, doc: ViewDoc): ViewItems {
     const layout = viewItems(this.key(tenant, g, doc.customerId), JSON.stringify(doc));
     return { ...layout, head: { ...layout.head, version: { N: String(doc.version) }, appliedSum: { N: String(appliedSum(doc)) } } };
   }
