@@ -106,7 +106,9 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       if (item === undefined) return undefined;
       const doc = await this.decode({ ...key, ...item });
       if (doc !== 'torn') return doc;
-      if (attempt >= TORN_READS) throw new Error(`view ${key.sk!.S}: its parts changed under ${attempt} reads in a row`);
+      // a passing state, not the record's fault: $retryable makes a projector deliver it again (isTransient)
+      if (attempt >= TORN_READS)
+        throw Object.assign(new Error(`view ${key.sk!.S}: its parts changed under ${attempt} reads in a row`), { $retryable: { throttling: false } });
       await backoff(attempt, 10); // a rewrite of the doc is landing: let it
     }
   }

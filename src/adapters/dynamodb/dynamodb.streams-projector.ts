@@ -6,6 +6,7 @@ import type { Customer360Projector, ViewDocs } from '../../application/projectio
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { fromEventItem, isEventItem } from './dynamodb.event-item.js';
 import { PrefetchedDocs, readsMany } from './dynamodb.prefetched-docs.js';
+import { loggableMessage } from '../loggable-message.js';
 
 // The DynamoDB Streams projector core, shared by the Lambda handler and the local poller. Stream
 // records arrive at least once, ordered only per item; the projector skips duplicates and re-reads
@@ -65,8 +66,9 @@ export const reportStreamBatch = (records: number, result: StreamBatchResult, to
       eventID: r.eventID,
       item: r.item,
       reason: r.reason.code,
-      // the error's own words (DynamoDB's "Item size has exceeded the maximum allowed size"), cut short
-      detail: r.reason.message.slice(0, 300),
+      // the error's own words (DynamoDB's "Item size has exceeded the maximum allowed size"), as a
+      // log line may carry them: what could quote a record's content (values, emails, digits) masked
+      detail: loggableMessage(r.reason.message),
     });
   to.metrics.increment('streams_records', records);
   to.metrics.increment('streams_records_rejected', result.rejected.length);

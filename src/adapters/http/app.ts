@@ -23,6 +23,7 @@ import { registerGdprRoutes, type GdprRouteDeps } from './routes/gdpr.routes.js'
 import { registerIngestRoutes } from './routes/ingest.routes.js';
 import { registerMatchingRoutes } from './routes/matching.routes.js';
 import { OPENAPI_INFO, registerOpsRoutes, securitySchemes } from './routes/ops.routes.js';
+import { loggableMessage } from '../loggable-message.js';
 
 // One route table for every runtime: the Node server (node-server.ts) and API Gateway (the Lambda
 // adapter) both hand their requests to this app. No node-only imports here, and no module state:
@@ -162,18 +163,6 @@ const clientAddressOf = (env: unknown): string => {
 const allowedMethods = (app: HttpApp, path: string): string[] => [
   ...new Set(app.routes.filter((r) => r.method !== 'ALL' && r.path !== '*' && r.path !== '/*' && toPattern(r.path).test(path)).map((r) => r.method)),
 ];
-
-/**
- * An error's message as a log line may carry it (logs carry ids and codes, never values): quoted
- * parts, e-mail addresses and runs of digits (phone numbers, card numbers) a message may echo are
- * masked, and it is cut at 300 characters.
- */
-export const loggableMessage = (message: string): string =>
-  message
-    .replace(/'[^']*'|"[^"]*"|`[^`]*`/g, '<quoted>')
-    .replace(/[^\s@<>]+@[^\s@<>]+/g, '<email>')
-    .replace(/\+?\d[\d ().-]{4,}\d/g, '<digits>')
-    .slice(0, 300);
 
 /**
  * A key the request needs cannot be opened with the configured master keys: one its keyring lacks

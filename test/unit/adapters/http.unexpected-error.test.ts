@@ -3,7 +3,8 @@ import { StaticAuthenticator } from '../../../src/adapters/config/static-credent
 import type { HttpLogger } from '../../../src/adapters/http/http.deps.js';
 import { httpLogger } from '../../../src/adapters/lambda/api.handler.js';
 import { createTelemetry } from '../../../src/adapters/lambda/lambda.telemetry.js';
-import { createHttpApp, loggableMessage } from '../../../src/adapters/http/app.js';
+import { createHttpApp } from '../../../src/adapters/http/app.js';
+import { loggableMessage } from '../../../src/adapters/loggable-message.js';
 import { ANALYTICS_QUERIES } from '../../../src/application/lake/analytics.params.js';
 import { syncIntake } from '../../../src/application/ingest/intake.js';
 import { makeHarness } from '../../support/harness.js';
