@@ -40,6 +40,10 @@ export type QuarantineEntry = {
 
 export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };
 
+/**
+ * Entries are listed by id: UUIDv7s, oldest first, but for an entry kept by its arrival (a retry,
+ * a re-import: IngestUseCase.quarantine), whose id is a keyed hash and sorts among them by chance.
+ */
 export interface Quarantine {
   put(entry: QuarantineEntry): Promise<void>;
   get(tenant: string, id: string): Promise<QuarantineEntry | undefined>;

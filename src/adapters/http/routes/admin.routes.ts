@@ -66,7 +66,7 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
       method: 'get',
       path: '/v1/quarantine',
       tags: ['admin'],
-      summary: 'Quarantined payloads, oldest first, a page at a time',
+      summary: 'Quarantined payloads by id (time-ordered, but an entry kept by its arrival, whose id is a keyed hash), a page at a time',
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
       request: {
