@@ -136,13 +136,13 @@ const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
   return { ok: true, bytes: concat(chunks, size) };
 };
 
-/** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
 /** the events of a Node socket this module listens to */
 type NodeSocket = {
   once(event: 'end', listener: () => void): unknown;
   off(event: 'end', listener: () => void): unknown;
 };
 
+/** The Node request under @hono/node-server (`c.env.incoming`); absent on Lambda and in app.request. */
 type NodeIncoming = {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly complete: boolean;
