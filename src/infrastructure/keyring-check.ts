@@ -29,13 +29,14 @@ export const keyringError = (config: Config, use: MasterKeyUse): ConfigError | u
 /**
  * Throws the ConfigError above when the store's data keys name a master key the keyring lacks, or
  * hands its message to `warn` (the CLI: a lost master key must not lock the operator out of
- * `c360 erase`, which erases such customers without their keys). The embedded store only: it
- * reads every key's master key id at once. On DynamoDB it would be a sample (a Scan page) needing
+ * `c360 erase`, which erases such customers without their keys). Where the keys are on the SQLite
+ * file only (the embedded store, and EventStoreDB's): it reads every key's master key id at once. On DynamoDB it would be a sample (a Scan page) needing
  * Scan rights the jobs' roles do not have; there the functions and jobs share one secret, and a
  * key the keyring cannot open answers 503 MASTER_KEY_UNAVAILABLE, its master key in the log.
  */
 export const checkKeyring = async (config: Config, container: Container, warn?: (message: string) => void): Promise<void> => {
-  if (config.store !== 'sqlite') return;
+  // the data keys are on the SQLite file with C360_STORE=sqlite and =eventstoredb (its keys, views and quarantine)
+  if (config.store === 'memory' || config.store === 'dynamodb') return;
   const keys = container.get(TOKENS.KeyStore);
   if (!checksMasterKeys(keys)) return;
   const error = keyringError(config, await keys.masterKeyUse());
