@@ -113,19 +113,17 @@ export class DynamoDbReadModelStore implements ReadModelStore {
     }
   }
 
-  /** The doc of a head item as read; its parts, when it has any, read now. */
-  private async decode(head: Item): Promise<ViewDoc | 'torn'> {
+  /**
+   * The doc of a head item as read; its parts, when it has any, read now, but for those already read
+   * with it (`known`: a listing's page holds a doc's parts right after it).
+   */
+  private async decode(head: Item, known?: ReadonlyMap<string, Item>): Promise<ViewDoc | 'torn'> {
     const more = partsNeeded(head);
-    const parts =
-      more === 0
-        ? []
-        : await batchGet(
-            this.client,
-            this.table,
-            Array.from({ length: more }, (_, i) => partKey(head, i + 1)),
-            { projection: { ProjectionExpression: 'sk, docGz, docWrite' } },
-          );
+    const keys = Array.from({ length: more }, (_, i) => partKey(head, i + 1));
+    const missing = keys.filter((k) => !known?.has(k.sk!.S!));
+    const parts = missing.length === 0 ? [] : await batchGet(this.client, this.table, missing, { projection: { ProjectionExpression: 'sk, docGz, docWrite' } });
     const bySk = new Map(parts.map((p) => [p.sk!.S!, p]));
+    for (const k of keys) if (known?.has(k.sk!.S!)) bySk.set(k.sk!.S!, known.get(k.sk!.S!)!);
     const json = viewJson(
       head,
       Array.from({ length: more }, (_, i) => bySk.get(partKey(head, i + 1).sk!.S!)),
@@ -134,8 +132,8 @@ export class DynamoDbReadModelStore implements ReadModelStore {
   }
 
   /** A head item listed or batch-read: decoded, or read again on its own when torn (undefined: deleted since). */
-  private async docOf(head: Item): Promise<ViewDoc | undefined> {
-    const doc = await this.decode(head);
+  private async docOf(head: Item, known?: ReadonlyMap<string, Item>): Promise<ViewDoc | undefined> {
+    const doc = await this.decode(head, known);
     return doc === 'torn' ? this.readDoc({ pk: head.pk!, sk: head.sk! }) : doc;
   }
 
@@ -290,7 +288,9 @@ export class DynamoDbReadModelStore implements ReadModelStore {
       out.push(min.take());
     }
     const heads = out.slice(0, options.limit);
-    const docs = (await Promise.all(heads.map((item) => this.docOf(item)))).filter((d): d is ViewDoc => d !== undefined);
+    // the part items the pages already held, so a large doc's parts are not read a second time
+    const known = new Map(cursors.flatMap((c) => [...c.parts]));
+    const docs = (await Promise.all(heads.map((item) => this.docOf(item, known)))).filter((d): d is ViewDoc => d !== undefined);
     return out.length > options.limit ? { docs, next: heads.at(-1)!.sk!.S! } : { docs };
   }
 
@@ -331,6 +331,8 @@ export class DynamoDbReadModelStore implements ReadModelStore {
 /** One bucket's docs in customer id order, fetched a small page at a time. */
 class BucketCursor {
   private buffer: Item[] = [];
+  /** the part items (of docs kept gzipped) the pages held, by sort key */
+  readonly parts = new Map<string, Item>();
   private start: Item | undefined;
   private done = false;
 
@@ -363,9 +365,13 @@ class BucketCursor {
           ExclusiveStartKey: this.start,
         }),
       );
-      // a doc's parts sort right after it; only the docs themselves are listed
-      // (a part has no version of its own)
-      this.buffer = (out.Items ?? []).filter((item) => item.version !== undefined);
+      // a doc's parts sort right after it; only the docs themselves are listed (a part has no
+      // version of its own), and the parts are kept for decoding them
+      this.buffer = [];
+      for (const item of out.Items ?? []) {
+        if (item.version !== undefined) this.buffer.push(item);
+        else if (item.docGz !== undefined) this.parts.set(item.sk!.S!, item);
+      }
       this.start = out.LastEvaluatedKey;
       this.done = this.start === undefined;
     }
