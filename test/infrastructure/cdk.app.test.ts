@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -38,6 +39,33 @@ describe('synth', () => {
       ['prod', '777777777777'],
     ]);
   });
+});
+
+describe('the CDK CLI', () => {
+  it('the pinned CLI (`npx cdk`, as the README deploys) reads the synthesized assembly: `cdk ls` lists every stack', () => {
+    const cli = join(process.cwd(), 'node_modules', '.bin', 'cdk');
+    const pinned = (JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['aws-cdk'];
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/); // an exact version, locked
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: tempDir('c360-cdk-home-'),
+      CDK_DISABLE_VERSION_CHECK: 'true',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      // anything the CLI tried to fetch would fail here, on loopback, instead of leaving the machine
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+    };
+    const version = execFileSync(cli, ['--version'], { env, encoding: 'utf8' });
+    expect(version.split(' ')[0]).toBe(pinned);
+    const listed = execFileSync(cli, ['ls', '--app', built.assembly.directory, '--no-notices'], { env, encoding: 'utf8' });
+    const expected = built.assembly.stacksRecursively.map((s) => s.displayName);
+    expect(expected.length).toBe(14);
+    expect(listed.trim().split('\n').sort()).toEqual(expected.sort());
+  }, 60_000);
 });
 
 describe('data', () => {
