@@ -1,6 +1,6 @@
 import { consentDecidedAt, consentPurpose } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
-import { isCalendarDateTime, OBSERVED_AT_FLOOR } from '../../domain/shared/bounds.js';
+import { isCalendarDateTime, isoTimeMs, OBSERVED_AT_FLOOR } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
 import { absentCustomer } from './absent-customer.js';
@@ -66,7 +66,7 @@ export class ConsentUseCase {
       );
     }
     const now = this.ports.clock.now();
-    const statedAt = request.at === undefined ? now : Date.parse(request.at);
+    const statedAt = request.at === undefined ? now : isoTimeMs(request.at);
     // a day that exists (Date.parse takes 2024-02-30 for March 1st), as a call's timestamp must be
     if (Number.isNaN(statedAt) || (request.at !== undefined && !isCalendarDateTime(request.at)))
       throw new DomainError('VALIDATION_FAILED', `at must be an ISO 8601 time on a day that exists, e.g. 2026-01-31T12:00:00Z; got "${request.at}"`, ['at']);

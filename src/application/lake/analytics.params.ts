@@ -1,5 +1,5 @@
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from '../../domain/projection/scores.js';
-import { currencyCode, isCalendarDateTime } from '../../domain/shared/bounds.js';
+import { currencyCode, isCalendarDateTime, isoTimeMs } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 
 // The ten analytics queries and their parameters. "Now" and every threshold is a parameter (the
@@ -99,7 +99,7 @@ const bad = (field: string, why: string): DomainError => new DomainError('VALIDA
 const NOW_RANGE_TEXT = `between ${NOW_RANGE.min} and ${NOW_RANGE.max} (${new Date(NOW_RANGE.min).toISOString()} to ${new Date(NOW_RANGE.max).toISOString()})`;
 
 const parseInstant = (field: string, raw: string): number => {
-  const ms = /^\d+$/.test(raw) ? Number(raw) : isCalendarDateTime(raw) ? Date.parse(raw) : Number.NaN;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : isCalendarDateTime(raw) ? isoTimeMs(raw) : Number.NaN;
   if (Number.isNaN(ms)) throw bad(field, 'must be epoch milliseconds or an ISO 8601 date or time of a day that exists (such as 2026-06-30)');
   if (!(ms >= NOW_RANGE.min && ms <= NOW_RANGE.max)) throw bad(field, `must be ${NOW_RANGE_TEXT}`);
   return ms;

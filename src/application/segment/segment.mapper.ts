@@ -1,6 +1,15 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
 import { consentDecidedAt, type FactEvent } from '../../domain/customer/customer.decider.js';
-import { amountProblem, currencyCode, MAX_AMOUNT, minorDigits, observedAtProblem, quantityProblem, toMinorUnits } from '../../domain/shared/bounds.js';
+import {
+  amountProblem,
+  currencyCode,
+  isoTimeMs,
+  MAX_AMOUNT,
+  minorDigits,
+  observedAtProblem,
+  quantityProblem,
+  toMinorUnits,
+} from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { formatPath, type SegmentCall } from './segment.schema.js';
 
@@ -215,7 +224,7 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
 export const mapSegmentCall = (call: SegmentCall, receivedAt: number, defaultChannel: Channel): Observation => {
   const channel = channelOf(call, defaultChannel);
   // year 0 would survive every merge, a clock far ahead win every last-writer-wins comparison
-  const observedAt = call.timestamp !== undefined ? Date.parse(call.timestamp) : receivedAt;
+  const observedAt = call.timestamp !== undefined ? isoTimeMs(call.timestamp) : receivedAt;
   const problem = call.timestamp !== undefined ? observedAtProblem(observedAt, receivedAt) : undefined;
   if (problem) throw outOfBounds(['timestamp'], problem);
   const facts: FactEvent[] = [];

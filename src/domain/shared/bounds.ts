@@ -78,7 +78,7 @@ export const quantityProblem = (n: number): string | undefined => {
   return undefined;
 };
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 /** Gregorian (proleptic): Date.UTC would read years 0-99 as 1900-1999, and 1900 was no leap year where 0 was */
@@ -92,7 +92,19 @@ export const isCalendarDateTime = (s: string): boolean => {
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
   if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
-  return !Number.isNaN(Date.parse(s));
+  return !Number.isNaN(isoTimeMs(s));
+};
+
+/**
+ * The time an ISO 8601 date or date-time stands for, in ms since the epoch (NaN when it is none).
+ * A date-time without an offset is read as UTC: Date.parse reads it in the process's time zone, so
+ * the same call would be stored at another instant by a server or an import run elsewhere (a date
+ * alone is UTC for Date.parse already).
+ */
+export const isoTimeMs = (s: string): number => {
+  const m = ISO_DATE_TIME.exec(s);
+  if (m && m[4] !== undefined && m[7] === undefined) return Date.parse(`${s.slice(0, 10)}T${s.slice(11)}Z`);
+  return Date.parse(s);
 };
 
 /** Why a stated time cannot be an observation time at `now`, or undefined when it can. */

@@ -248,6 +248,19 @@ describe('context', () => {
     expect(track('x', {}, { timestamp: '2025-06-01T12:00:00.000Z' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
     expect(track('x').observedAt).toBe(RECEIVED);
   });
+
+  it('reads a timestamp without an offset as UTC, not in the time zone of the process that maps it', () => {
+    const zone = process.env.TZ;
+    try {
+      process.env.TZ = 'America/New_York';
+      expect(track('x', {}, { timestamp: '2025-06-01T12:00:00' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
+      process.env.TZ = 'Asia/Tokyo';
+      expect(track('x', {}, { timestamp: '2025-06-01 12:00' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
 });
 
 describe('schema errors name the field', () => {

@@ -4,6 +4,7 @@ import {
   currencyCode,
   formatMinorUnits,
   isCalendarDateTime,
+  isoTimeMs,
   MAX_AMOUNT,
   MAX_CLOCK_SKEW_MS,
   minorDigits,
@@ -14,6 +15,29 @@ import {
 } from '../../../src/domain/shared/bounds.js';
 
 describe('input bounds', () => {
+  it('reads a date-time without an offset as UTC, whatever the time zone of the process', () => {
+    const zone = process.env.TZ;
+    try {
+      for (const tz of ['America/New_York', 'Asia/Kolkata', 'UTC']) {
+        process.env.TZ = tz;
+        expect(isoTimeMs('2025-01-01T10:00:00'), tz).toBe(Date.UTC(2025, 0, 1, 10));
+        expect(isoTimeMs('2025-01-01 10:00'), tz).toBe(Date.UTC(2025, 0, 1, 10));
+        expect(isoTimeMs('2025-07-01T10:00:00.250'), tz).toBe(Date.UTC(2025, 6, 1, 10, 0, 0, 250));
+        // an offset is kept, a date alone is midnight UTC
+        expect(isoTimeMs('2025-01-01T10:00:00+05:30'), tz).toBe(Date.UTC(2025, 0, 1, 4, 30));
+        expect(isoTimeMs('2025-01-01T10:00:00Z'), tz).toBe(Date.UTC(2025, 0, 1, 10));
+        expect(isoTimeMs('2025-01-01'), tz).toBe(Date.UTC(2025, 0, 1));
+        expect(isCalendarDateTime('2025-01-01T10:00:00'), tz).toBe(true);
+      }
+      // the zone did change what Date.parse reads (the test would prove nothing otherwise)
+      process.env.TZ = 'America/New_York';
+      expect(Date.parse('2025-01-01T10:00:00')).toBe(Date.UTC(2025, 0, 1, 15));
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('knows which ISO dates exist', () => {
     for (const ok of ['2024-02-29', '2000-02-29', '0000-02-29', '0004-02-29', '2024-02-29T23:59:59.999Z', '2000-01-01T00:00:00+05:30', '2026-12-31 08:00'])
       expect(isCalendarDateTime(ok), ok).toBe(true);
