@@ -83,6 +83,12 @@ describe('GDPR over HTTP (in-memory store)', () => {
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toMatch(/^invalid request body: status: /);
     expect((await api.request('POST', path, { token: api.keys.acmeIngestToken, json: { purpose: 'email', status: 'granted' } })).status).toBe(403);
+    // a purpose is stored readable and outlives an erasure: free text naming someone is refused, naming the field
+    const freeText = await api.request('POST', path, { token: admin(), json: { purpose: 'newsletter for erin.private@example.org', status: 'granted' } });
+    expect(freeText.status, freeText.text).toBe(400);
+    expect(freeText.body.error.code).toBe('VALIDATION_FAILED');
+    expect(freeText.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['purpose']);
+    expect((await api.request('GET', `/v1/customers/${survivor}`, { token: api.keys.acmeReader })).body.consents).toEqual(view.body.consents);
   });
 
   it('restricts and lifts processing', async () => {

@@ -1,4 +1,4 @@
-import { consentDecidedAt, consentPurpose } from '../../domain/customer/customer.decider.js';
+import { consentDecidedAt, consentPurpose, consentPurposeProblem } from '../../domain/customer/customer.decider.js';
 import type { CustomerState } from '../../domain/customer/customer.state.js';
 import { isCalendarDateTime, isoTimeMs, OBSERVED_AT_FLOOR } from '../../domain/shared/bounds.js';
 import { DomainError } from '../../domain/shared/errors.js';
@@ -51,6 +51,8 @@ export class ConsentUseCase {
     request: ConsentRequest,
     options: Pick<OperationOptions, 'actor' | 'operationId'>,
   ): Promise<ConsentRecorded> {
+    const refused = consentPurposeProblem(request.purpose);
+    if (refused) throw new DomainError('VALIDATION_FAILED', `purpose ${refused}`, ['purpose']);
     const purpose = consentPurpose(request.purpose);
     const source = request.source ?? `operator:${options.actor}`;
     const opId = options.operationId ?? this.ports.ids.newId();

@@ -1,5 +1,5 @@
 import type { Channel } from '../../domain/customer/customer.events.js';
-import { consentDecidedAt, type FactEvent } from '../../domain/customer/customer.decider.js';
+import { consentDecidedAt, consentPurpose, consentPurposeProblem, type FactEvent } from '../../domain/customer/customer.decider.js';
 import {
   amountProblem,
   currencyCode,
@@ -176,12 +176,17 @@ const traitFacts = (traits: Dict | undefined, context: 'identify' | 'group' | 't
 };
 
 const consentFacts = (prefs: Readonly<Record<string, boolean>> | undefined): FactEvent[] =>
-  Object.entries(prefs ?? {}).map(([category, granted]) => ({
-    type: granted ? 'ConsentGranted' : 'ConsentWithdrawn',
-    v: 1,
-    // purposes match Segment categories case-insensitively: {"Marketing": true} grants `marketing`
-    data: { purpose: category.trim().toLowerCase() },
-  }));
+  Object.entries(prefs ?? {}).map(([category, granted]) => {
+    const refused = consentPurposeProblem(category);
+    // the path stops at the object: the refused key may be the very text that must not be echoed or logged
+    if (refused) throw outOfBounds(['context', 'consent', 'categoryPreferences'], `has a key that is not a consent purpose: a key ${refused}`);
+    return {
+      type: granted ? 'ConsentGranted' : 'ConsentWithdrawn',
+      v: 1,
+      // purposes match Segment categories case-insensitively: {"Marketing": true} grants `marketing`
+      data: { purpose: consentPurpose(category) },
+    } as const;
+  });
 
 const locationFacts = (call: SegmentCall): FactEvent[] => {
   const l = call.context?.location;

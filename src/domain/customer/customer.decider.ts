@@ -85,6 +85,25 @@ const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Purposes match Segment categories case-insensitively, as ingest records them. */
 export const consentPurpose = (purpose: string): string => purpose.trim().toLowerCase();
 
+/** letters or digits first, then letters, digits, spaces and & - _ : / ("marketing", "Functional Cookies", "C0001", "email:newsletter") */
+const PURPOSE_TOKEN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} &_:/-]*$/u;
+export const PURPOSE_MAX = 64;
+
+/**
+ * Why a consent purpose (as sent, before consentPurpose) is refused, or undefined. A purpose is
+ * stored readable (the log's clear data, the view, the lake) and outlives an erasure, so it must be
+ * a code or a category, never free text: no @, digits-and-punctuation of a phone number, or a sentence.
+ * A shape cannot tell a category from a short phrase naming someone ("gina rossi" passes).
+ */
+export const consentPurposeProblem = (purpose: string): string | undefined => {
+  const p = purpose.trim();
+  if (p.length === 0) return 'must not be empty';
+  if (p.length > PURPOSE_MAX) return `must be at most ${PURPOSE_MAX} characters`;
+  if (!PURPOSE_TOKEN.test(p))
+    return 'must be a purpose code or category (letters, digits, spaces, & - _ : /), not free text: it is stored readable and kept after an erasure';
+  return undefined;
+};
+
 /**
  * When a consent decision counts as taken: the time stated with it, never after the service
  * received it. Per purpose the latest decision wins, so a decision dated ahead (a client's clock;
@@ -213,8 +232,9 @@ export const decide = (command: CustomerCommand, state: CustomerState): readonly
       ];
     case 'RecordConsent': {
       requireActive(state, 'a consent');
+      const refused = consentPurposeProblem(command.purpose);
+      if (refused) throw new DomainError('VALIDATION_FAILED', `purpose ${refused}, e.g. "marketing"`, ['purpose']);
       const purpose = consentPurpose(command.purpose);
-      if (purpose === '') throw new DomainError('VALIDATION_FAILED', 'a consent needs a purpose, e.g. "marketing"', ['purpose']);
       // like ingest's consent facts, every decision is recorded: the latest one per purpose wins
       const data = { purpose, ...(command.requestedId ? { requestedId: command.requestedId } : {}) };
       return [{ type: command.granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data }];

@@ -218,6 +218,25 @@ describe('context', () => {
     ]);
   });
 
+  it('refuses a consent category that is free text (it would be stored readable and outlive an erasure), naming the field but not echoing the key', () => {
+    const ok = track('x', {}, { context: { consent: { categoryPreferences: { 'Functional Cookies': true, C0001: false, 'email:newsletter': true } } } });
+    expect(ok.facts.filter((f) => f.type.startsWith('Consent')).map((f) => (f.data as { purpose: string }).purpose)).toEqual([
+      'functional cookies',
+      'c0001',
+      'email:newsletter',
+    ]);
+    for (const bad of ['notes about m7.secret@example.org', 'call +44 20 7946 0958', 'x'.repeat(65), '  ', 'newsletter; opted in by phone'])
+      try {
+        track('x', {}, { context: { consent: { categoryPreferences: { marketing: true, [bad]: true } } } });
+        expect.unreachable(bad);
+      } catch (e) {
+        expect(e, bad).toBeInstanceOf(DomainError);
+        expect((e as DomainError).code).toBe('VALIDATION_FAILED');
+        expect((e as DomainError).path).toEqual(['context', 'consent', 'categoryPreferences']);
+        if (bad.trim()) expect((e as DomainError).message).not.toContain(bad);
+      }
+  });
+
   it('turns context.location into LocationObserved, precise coordinates kept personal', () => {
     const precise = track(
       'Signed Up',
