@@ -131,7 +131,12 @@ describe('engagement over HTTP (in-memory store)', () => {
       [{ customerId: 'u9', interest: 'running', messageId: [] }, 'messageId', /^must be a string, not a list$/],
       [{ customerId: 'u9', interest: 'x'.repeat(65) }, 'interest', /^an interest is a category of at most 64 characters$/],
       [{ customerId: 'u9', interest: 'running', location: '1'.repeat(101) }, 'location', /^a location is a place name of at most 100 characters$/],
+      // a field the route does not take is refused by name, never dropped with what it carried
+      [{ customerId: 'u9', interest: 'running', foo: 1 }, 'foo', /^unknown field/],
     ];
+    const misspelt = await capture({ customerId: 'u9', interest: 'running', locaton: 'Paris' });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.error.issues).toEqual([expect.objectContaining({ path: 'locaton', message: expect.stringMatching(/location/) })]);
     // each field refused on its own: two bad fields are two issues, one for each
     const two = await capture({ customerId: {}, interest: [], location: '' });
     expect(two.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['customerId', 'interest', 'location']);

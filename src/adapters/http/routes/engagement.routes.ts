@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Core } from '../../../application/core.js';
 import type { PresentedDecision } from '../../../application/engagement/engagement.queries.js';
 import { ENGAGEMENT_HISTORY_SIZE } from '../../../domain/engagement/engagement.history.js';
+import { strictFields } from '../../../domain/shared/names.js';
 import { zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -89,7 +90,9 @@ const first = (message: string) => ({
 
 /** POST /v1/interests: built on the first capture (or when the document is generated). */
 const InterestCapture = lazy(() =>
-  z.looseObject({
+  // strict, as the admin and API routes' bodies are: a misspelt `locaton` is refused by name (with
+  // the field it misspells), never dropped with the place it carried
+  strictFields({
     // the user id of a Segment call, with the same rule for a number: exactly the number sent
     customerId: z
       .union([z.string(), z.number()], kind('customerId', 'a string or a whole number'))
