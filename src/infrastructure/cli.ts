@@ -88,6 +88,15 @@ export const onInterrupt =
     return () => process.off('SIGINT', handler);
   };
 
+/** The package's version: package.json sits two folders up from src/infrastructure and from lib/infrastructure alike. */
+const packageVersion = (): string | undefined => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+};
+
 export const main = async (
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -98,6 +107,7 @@ export const main = async (
   let opened: App | undefined;
   const deps: CliDeps = {
     defaultTenant: tenantOf(env),
+    version: packageVersion(),
     io,
     seedData: generateSeed,
     onInterrupt: onInterrupt(io),

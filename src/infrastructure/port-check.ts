@@ -10,12 +10,30 @@ export class PortInUse extends Error {
   constructor(
     readonly port: number,
     readonly host: string,
+    /** a port found free just now (nextFreePort), to suggest; none: only PORT=0 is suggested */
+    readonly suggestion?: number | undefined,
   ) {
     super(
-      `port ${port} on ${host} is already in use (another c360 server, or another program). Stop it, or pick another port: PORT=${port === 65_535 ? port - 1 : port + 1} npm start (PORT=0 picks a free one)`,
+      `port ${port} on ${host} is already in use (another c360 server, or another program). Stop it, or pick another port: ${
+        suggestion === undefined ? 'PORT=0 npm start picks a free one' : `PORT=${suggestion} npm start (free just now; PORT=0 picks a free one)`
+      }`,
     );
   }
 }
+
+/** Whether `port` can be listened on at `host` this moment. */
+const canListen = (port: number, host: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+
+/** The first of the 20 ports after `port` that can be listened on at `host` now (a suggestion that works when given), or undefined. */
+export const nextFreePort = async (port: number, host: string): Promise<number | undefined> => {
+  for (let p = port + 1; p <= Math.min(65_535, port + 20); p++) if (await canListen(p, host)) return p;
+  return undefined;
+};
 
 const WAY_OUT = "use 127.0.0.1 (the default: this machine only), 0.0.0.0 (every interface) or an address of one of this machine's interfaces";
 
@@ -66,6 +84,10 @@ export const portError = (e: unknown, port: number, host: string): unknown => {
 export const assertPortFree = (port: number, host: string): Promise<void> =>
   new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', (e: NodeJS.ErrnoException) => reject(portError(e, port, host)));
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      const error = portError(e, port, host);
+      if (error instanceof PortInUse) void nextFreePort(port, host).then((free) => reject(new PortInUse(port, host, free)));
+      else reject(error);
+    });
     probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
   });

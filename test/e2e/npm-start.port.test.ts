@@ -16,14 +16,30 @@ let root: string;
 let taken: Server;
 let port: number;
 
+/** the port after the taken one, taken too: the suggestion must skip it */
+let next: Server;
+
+const listen = (server: Server, p: number) =>
+  new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(p, '127.0.0.1', () => resolve(true));
+  });
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'c360-port-'));
-  taken = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  port = (taken.address() as AddressInfo).port;
+  // two ports side by side, both taken
+  for (;;) {
+    taken = createServer();
+    await listen(taken, 0);
+    port = (taken.address() as AddressInfo).port;
+    next = createServer();
+    if (port < 65_535 && (await listen(next, port + 1))) break;
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 afterAll(async () => {
   await new Promise((resolve) => taken.close(resolve));
+  await new Promise((resolve) => next.close(resolve));
   await rm(root, { recursive: true, force: true });
 });
 
@@ -55,9 +71,15 @@ describe('npm start on a taken port', () => {
     const dataDir = join(root, store);
     const r = await run({ PORT: String(port), C360_DATA_DIR: dataDir, C360_STORE: store });
     expect(r.code).toBe(1);
-    expect(r.err.trim()).toBe(
-      `cannot start: port ${port} on 127.0.0.1 is already in use (another c360 server, or another program). Stop it, or pick another port: PORT=${port + 1} npm start (PORT=0 picks a free one)`,
-    );
+    const said =
+      /^cannot start: port (\d+) on 127\.0\.0\.1 is already in use \(another c360 server, or another program\)\. Stop it, or pick another port: PORT=(\d+) npm start \(free just now; PORT=0 picks a free one\)$/.exec(
+        r.err.trim(),
+      );
+    expect(said, r.err).not.toBeNull();
+    expect(Number(said![1])).toBe(port);
+    // not the next port, which is taken too: one that was free when suggested
+    expect(Number(said![2])).toBeGreaterThan(port + 1);
+    expect(Number(said![2])).toBeLessThanOrEqual(port + 21);
     expect(r.out).toBe('');
     // checked before the store: nothing was created, no DynamoDB Local was started (that alone takes seconds)
     expect(existsSync(dataDir)).toBe(false);

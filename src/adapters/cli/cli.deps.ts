@@ -66,6 +66,8 @@ export type CliLake = {
 
 export type CliDeps = {
   readonly defaultTenant: string;
+  /** the package's version, printed by `c360 --version` (absent: no such option) */
+  readonly version?: string | undefined;
   /** builds (once) the core the commands run on; not called for --help or a usage error */
   readonly open: () => Promise<CliSession>;
   /** runs the HTTP server until the process is asked to stop */

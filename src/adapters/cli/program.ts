@@ -62,6 +62,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
     .showHelpAfterError('(run c360 --help for usage)')
     .configureOutput({ writeOut: (s) => deps.io.stdout.write(s), writeErr: (s) => deps.io.stderr.write(s) })
     .exitOverride();
+  if (deps.version !== undefined) program.version(deps.version, '-V, --version', 'print the version');
 
   program
     .command('serve')
