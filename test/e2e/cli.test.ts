@@ -441,8 +441,10 @@ describe('c360 quarantine', () => {
     await c360('import', await file('q.ndjson', '{"type":"track","userId":"secret-person@example.com"}\n'));
     const r = await c360('quarantine', 'list', '--json');
     expect(r.code).toBe(0);
-    const entries = r.json().entries;
-    expect(entries).toEqual([
+    // named as the API's GET /v1/quarantine names its list
+    expect(Object.keys(r.json())).toEqual(['tenant', 'items', 'next']);
+    const items = r.json().items;
+    expect(items).toEqual([
       expect.objectContaining({
         status: 'pending',
         source: 'import',
@@ -461,10 +463,10 @@ describe('c360 quarantine', () => {
   it('pages with --limit and --after, and filters by --status', async () => {
     for (let i = 0; i < 3; i++) await hold({ type: 'track', userId: `u${i}` });
     const first = (await c360('quarantine', 'list', '--limit', '2', '--json')).json();
-    expect(first.entries).toHaveLength(2);
+    expect(first.items).toHaveLength(2);
     const second = (await c360('quarantine', 'list', '--limit', '2', '--after', first.next, '--json')).json();
-    expect(second).toMatchObject({ entries: [expect.anything()], next: null });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries).toEqual([]);
+    expect(second).toMatchObject({ items: [expect.anything()], next: null });
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().items).toEqual([]);
   });
 
   it('refuses an --after that is no entry of the quarantine (exit 2, naming the flag) rather than answer an empty page', async () => {
@@ -479,7 +481,7 @@ describe('c360 quarantine', () => {
     }
     // an entry's id, the last of a page, is a cursor, whatever its status
     const after = await c360('quarantine', 'list', '--after', held, '--status', 'replayed', '--json');
-    expect([after.code, after.json().entries]).toEqual([0, []]);
+    expect([after.code, after.json().items]).toEqual([0, []]);
   });
 
   it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
@@ -496,7 +498,7 @@ describe('c360 quarantine', () => {
       stillPending: 1,
       results: [{ id: bad, status: 'pending', code: 'VALIDATION_FAILED', fields: ['event'] }],
     });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([good]);
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().items.map((e: { id: string }) => e.id)).toEqual([good]);
   });
 
   it('replays every pending entry with --all', async () => {
@@ -507,7 +509,7 @@ describe('c360 quarantine', () => {
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ replayed: 2, stillPending: 1 });
     expect(r.json().results.find((x: { status: string }) => x.status === 'pending')).toMatchObject({ id: alias, fields: ['previousId'] });
-    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([alias]);
+    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json().items.map((e: { id: string }) => e.id)).toEqual([alias]);
     const none = await c360('quarantine', 'replay', 'no-such-id');
     expect([none.code, none.err.trim()]).toEqual([1, 'error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id']);
   });
