@@ -318,15 +318,29 @@ describe('c360 import', () => {
   it('holds each line to the bounds of a call (64 levels, 32 KB): a line nested 20,000 deep or of 40 KB is quarantined, the import goes on', async () => {
     const deep = `{"type":"identify","messageId":"deep-line","userId":"p1","traits":{"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}`;
     const big = JSON.stringify({ type: 'track', messageId: 'big-line', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } });
-    const r = await c360('import', await file('bounds.ndjson', [deep, big, JSON.stringify(ada)].join('\n')), '--json');
+    // too deep for a call (64) but not for the quarantine to keep it as JSON (256): kept as a call, replayable
+    const over = `{"type":"identify","messageId":"over-line","userId":"p1","traits":{"x":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}}`;
+    const path = await file('bounds.ndjson', [deep, big, JSON.stringify(ada), over].join('\n'));
+    const r = await c360('import', path, '--json');
     expect(r.code, r.err).toBe(0);
     const report = r.json();
-    expect(report).toMatchObject({ lines: 3, rejected: 2 });
-    expect(report.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
-      [1, 'NESTING_TOO_DEEP'],
-      [2, 'CALL_TOO_LARGE'],
+    expect(report).toMatchObject({ lines: 4, rejected: 3 });
+    expect(report.rejectedLines.map((l: { line: number; code: string; replayable: boolean }) => [l.line, l.code, l.replayable])).toEqual([
+      [1, 'NESTING_TOO_DEEP', false],
+      [2, 'CALL_TOO_LARGE', true],
+      [4, 'NESTING_TOO_DEEP', true],
     ]);
-    expect(typeof (await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('string');
+    const [deepLine, , overLine] = report.rejectedLines;
+    expect(typeof (await app.core.ports.quarantine.get(TENANT, deepLine.quarantineId))?.payload).toBe('string');
+    // the report says why the line nested deeper than 256 levels is not replayable, as a replay would refuse it
+    expect(deepLine.notReplayable).toMatch(/deeper than 256 levels.*kept as its JSON text.*cannot be replayed/);
+    expect(overLine.notReplayable).toBeUndefined();
+    const replay = await c360('quarantine', 'replay', deepLine.quarantineId, '--json');
+    expect(replay.json().results).toEqual([expect.objectContaining({ status: 'pending', code: 'NOT_REPLAYABLE' })]);
+    // in its text too: the deep line is not offered for replay
+    const human = await c360('import', path);
+    expect(human.out).toMatch(/line 1: NESTING_TOO_DEEP .*-> quarantine \S+ \(not replayable: nested deeper than 256 levels/);
+    expect(human.out).toMatch(/line 4: NESTING_TOO_DEEP .*-> quarantine \S+$/m);
   });
 
   it('refuses a line that is not UTF-8 or holds a lone surrogate, naming the line and the byte or field; the import goes on', async () => {
