@@ -725,6 +725,19 @@ describe('a client that stalls', () => {
     expect(slow.logged.filter((l) => l.level === 'error')).toEqual([]);
   });
 
+  it('is answered 408 by the route of the API whose JSON body stops short, and nothing is kept off the ingest routes', async () => {
+    const before = slow.quarantined().length;
+    const res = await slow.rawHttp(
+      `POST /v1/customers/c-1/merge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"otherId":"c-2"`,
+    );
+    expect(res.status).toBe(408);
+    expect(res.headers).toMatch(/connection: close/i);
+    const answered = JSON.parse(res.body).error;
+    expect(answered).toMatchObject({ code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }] });
+    expect(answered.quarantineId).toBeUndefined();
+    expect(slow.quarantined()).toHaveLength(before);
+  });
+
   it('is answered 408 when its headers stop short', async () => {
     const started = Date.now();
     const res = await slow.rawHttp(`POST /v1/identify HTTP/1.1\r\nHost: x\r\nAuthorization: ${slow.basic(WRITE_KEY)}\r\n`);
