@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EncryptedQuarantine } from '../../src/adapters/crypto/encrypted-quarantine.js';
-import { LocalMasterKey, MasterKeyError, MasterKeyring } from '../../src/adapters/crypto/master-key.js';
+import { LocalMasterKey, MasterKeyError, MasterKeyring, type MasterKey } from '../../src/adapters/crypto/master-key.js';
 import { AesGcmCipher, dataKeyMaterial, UuidV7Generator } from '../../src/adapters/crypto/node-crypto.js';
 import { SqliteAuditLog } from '../../src/adapters/sqlite/sqlite.audit-log.js';
 import { SqliteCheckpoints, SqliteShardCheckpoints } from '../../src/adapters/sqlite/sqlite.checkpoints.js';
@@ -256,6 +256,25 @@ describe('SQLite stores on a file', () => {
       db.db.exec = exec;
     }
     expect(statements).toEqual(['BEGIN', 'COMMIT']); // one read transaction for the three checks
+  });
+
+  it('a stand-in created while another process destroys the key it stands in for is destroyed too, and refused', async () => {
+    const path = fileOf();
+    const a = LocalMasterKey.fromBase64(A);
+    await new SqliteKeyStore(open(path), { keyring: ring(A) }).getOrCreate('acme', '$quarantine');
+    // this process has read that key's row; the other destroys it before this one's wrap (its range finds no stand-in yet)
+    const late: MasterKey = {
+      id: a.id,
+      wrap: async (plain, context) => {
+        await new SqliteKeyStore(open(path), { keyring: ring(A) }).destroy('acme', '$quarantine');
+        return a.wrap(plain, context);
+      },
+      unwrap: (wrapped, context) => a.unwrap(wrapped, context),
+    };
+    const keys = new SqliteKeyStore(open(path), { keyring: new MasterKeyring(late, []) });
+    await expect(keys.getOrCreate('acme', '$quarantine~local:m1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    expect(await new SqliteKeyStore(open(path), { keyring: ring(A) }).get('acme', '$quarantine~local:m1')).toBeNull();
+    expect((keys.dump() as Record<string, { live: Record<string, string> }>).acme?.live).toEqual({});
   });
 
   it('rewrap moves live keys to the current master key, after which a keyring with only that key reads them', async () => {

@@ -318,15 +318,29 @@ describe('c360 import', () => {
   it('holds each line to the bounds of a call (64 levels, 32 KB): a line nested 20,000 deep or of 40 KB is quarantined, the import goes on', async () => {
     const deep = `{"type":"identify","messageId":"deep-line","userId":"p1","traits":{"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}`;
     const big = JSON.stringify({ type: 'track', messageId: 'big-line', userId: 'p1', event: 'E', properties: { s: 'x'.repeat(40_000) } });
-    const r = await c360('import', await file('bounds.ndjson', [deep, big, JSON.stringify(ada)].join('\n')), '--json');
+    // too deep for a call (64) but not for the quarantine to keep it as JSON (256): kept as a call, replayable
+    const over = `{"type":"identify","messageId":"over-line","userId":"p1","traits":{"x":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}}`;
+    const path = await file('bounds.ndjson', [deep, big, JSON.stringify(ada), over].join('\n'));
+    const r = await c360('import', path, '--json');
     expect(r.code, r.err).toBe(0);
     const report = r.json();
-    expect(report).toMatchObject({ lines: 3, rejected: 2 });
-    expect(report.rejectedLines.map((l: { line: number; code: string }) => [l.line, l.code])).toEqual([
-      [1, 'NESTING_TOO_DEEP'],
-      [2, 'CALL_TOO_LARGE'],
+    expect(report).toMatchObject({ lines: 4, rejected: 3 });
+    expect(report.rejectedLines.map((l: { line: number; code: string; replayable: boolean }) => [l.line, l.code, l.replayable])).toEqual([
+      [1, 'NESTING_TOO_DEEP', false],
+      [2, 'CALL_TOO_LARGE', true],
+      [4, 'NESTING_TOO_DEEP', true],
     ]);
-    expect(typeof (await app.core.ports.quarantine.get(TENANT, report.rejectedLines[0].quarantineId))?.payload).toBe('string');
+    const [deepLine, , overLine] = report.rejectedLines;
+    expect(typeof (await app.core.ports.quarantine.get(TENANT, deepLine.quarantineId))?.payload).toBe('string');
+    // the report says why the line nested deeper than 256 levels is not replayable, as a replay would refuse it
+    expect(deepLine.notReplayable).toMatch(/deeper than 256 levels.*kept as its JSON text.*cannot be replayed/);
+    expect(overLine.notReplayable).toBeUndefined();
+    const replay = await c360('quarantine', 'replay', deepLine.quarantineId, '--json');
+    expect(replay.json().results).toEqual([expect.objectContaining({ status: 'pending', code: 'NOT_REPLAYABLE' })]);
+    // in its text too: the deep line is not offered for replay
+    const human = await c360('import', path);
+    expect(human.out).toMatch(/line 1: NESTING_TOO_DEEP .*-> quarantine \S+ \(not replayable: nested deeper than 256 levels/);
+    expect(human.out).toMatch(/line 4: NESTING_TOO_DEEP .*-> quarantine \S+$/m);
   });
 
   it('refuses a line that is not UTF-8 or holds a lone surrogate, naming the line and the byte or field; the import goes on', async () => {
@@ -441,8 +455,10 @@ describe('c360 quarantine', () => {
     await c360('import', await file('q.ndjson', '{"type":"track","userId":"secret-person@example.com"}\n'));
     const r = await c360('quarantine', 'list', '--json');
     expect(r.code).toBe(0);
-    const entries = r.json().entries;
-    expect(entries).toEqual([
+    // named as the API's GET /v1/quarantine names its list
+    expect(Object.keys(r.json())).toEqual(['tenant', 'items', 'next']);
+    const items = r.json().items;
+    expect(items).toEqual([
       expect.objectContaining({
         status: 'pending',
         source: 'import',
@@ -461,10 +477,10 @@ describe('c360 quarantine', () => {
   it('pages with --limit and --after, and filters by --status', async () => {
     for (let i = 0; i < 3; i++) await hold({ type: 'track', userId: `u${i}` });
     const first = (await c360('quarantine', 'list', '--limit', '2', '--json')).json();
-    expect(first.entries).toHaveLength(2);
+    expect(first.items).toHaveLength(2);
     const second = (await c360('quarantine', 'list', '--limit', '2', '--after', first.next, '--json')).json();
-    expect(second).toMatchObject({ entries: [expect.anything()], next: null });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries).toEqual([]);
+    expect(second).toMatchObject({ items: [expect.anything()], next: null });
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().items).toEqual([]);
   });
 
   it('refuses an --after that is no entry of the quarantine (exit 2, naming the flag) rather than answer an empty page', async () => {
@@ -479,7 +495,7 @@ describe('c360 quarantine', () => {
     }
     // an entry's id, the last of a page, is a cursor, whatever its status
     const after = await c360('quarantine', 'list', '--after', held, '--status', 'replayed', '--json');
-    expect([after.code, after.json().entries]).toEqual([0, []]);
+    expect([after.code, after.json().items]).toEqual([0, []]);
   });
 
   it('replays one entry after the cause is gone; a call refused again stays pending with exit 1', async () => {
@@ -496,7 +512,7 @@ describe('c360 quarantine', () => {
       stillPending: 1,
       results: [{ id: bad, status: 'pending', code: 'VALIDATION_FAILED', fields: ['event'] }],
     });
-    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([good]);
+    expect((await c360('quarantine', 'list', '--status', 'replayed', '--json')).json().items.map((e: { id: string }) => e.id)).toEqual([good]);
   });
 
   it('replays every pending entry with --all', async () => {
@@ -507,7 +523,7 @@ describe('c360 quarantine', () => {
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ replayed: 2, stillPending: 1 });
     expect(r.json().results.find((x: { status: string }) => x.status === 'pending')).toMatchObject({ id: alias, fields: ['previousId'] });
-    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json().entries.map((e: { id: string }) => e.id)).toEqual([alias]);
+    expect((await c360('quarantine', 'list', '--status', 'pending', '--json')).json().items.map((e: { id: string }) => e.id)).toEqual([alias]);
     const none = await c360('quarantine', 'replay', 'no-such-id');
     expect([none.code, none.err.trim()]).toEqual([1, 'error: QUARANTINE_ENTRY_NOT_FOUND at id: no quarantine entry no-such-id']);
   });

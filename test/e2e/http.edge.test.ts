@@ -707,15 +707,35 @@ describe('a client that stalls', () => {
     const took = Date.now() - started;
     expect(res.status).toBe(408);
     expect(res.headers).toMatch(/connection: close/i);
-    expect(JSON.parse(res.body).error).toMatchObject({ code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }] });
+    // answered by the route reading the body, as BODY_INCOMPLETE is: with the quarantineId of what arrived
+    const answered = JSON.parse(res.body).error;
+    expect(answered).toMatchObject({ code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }], quarantineId: expect.any(String) });
+    expect(answered.message).toMatch(/its first 19 bytes were kept in the quarantine/);
     // the request timeout, plus at most the interval it is checked at
     expect(took).toBeGreaterThanOrEqual(1_900);
     expect(took).toBeLessThan(4_500);
-    await expect.poll(() => slow.quarantined().length).toBe(1);
-    expect(slow.quarantined()[0]).toMatchObject({ reason: { code: 'BODY_INCOMPLETE' }, payload: { bytes: 200, kept: 19, text: '{"userId":"stalled"' } });
+    expect(slow.quarantined()).toHaveLength(1);
+    expect(slow.quarantined()[0]).toMatchObject({
+      id: answered.quarantineId,
+      reason: { code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }] },
+      payload: { bytes: 200, kept: 19, text: '{"userId":"stalled"' },
+    });
     expect((await slow.request('/health')).status).toBe(200);
     // the client's doing: nothing logged as an error of ours
     expect(slow.logged.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('is answered 408 by the route of the API whose JSON body stops short, and nothing is kept off the ingest routes', async () => {
+    const before = slow.quarantined().length;
+    const res = await slow.rawHttp(
+      `POST /v1/customers/c-1/merge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"otherId":"c-2"`,
+    );
+    expect(res.status).toBe(408);
+    expect(res.headers).toMatch(/connection: close/i);
+    const answered = JSON.parse(res.body).error;
+    expect(answered).toMatchObject({ code: 'REQUEST_TIMEOUT', issues: [{ path: 'body' }] });
+    expect(answered.quarantineId).toBeUndefined();
+    expect(slow.quarantined()).toHaveLength(before);
   });
 
   it('is answered 408 when its headers stop short', async () => {

@@ -138,6 +138,24 @@ describe('a master key that is not the one the data keys are wrapped by', () => 
       expect((await send('GET', `/v1/customers?identifier=${encodeURIComponent('email:mk@example.com')}`)).status).toBe(404);
       const erasures = (await (await send('GET', '/v1/admin/erasures')).json()) as { erasures?: { erasureId: string }[]; entries?: { erasureId: string }[] };
       expect(JSON.stringify(erasures)).toContain(receipt.erasureId);
+
+      // `c360 erase` (the same receipt again) and `c360 erasures reapply` without the first master
+      // key say so too, under --json and in their text
+      const c360 = async (environment: NodeJS.ProcessEnv, ...argv: string[]) => {
+        const [stdout, stderr] = [capture(), capture()];
+        const code = await cli(argv, environment, { stdout, stderr, debug: false });
+        expect(code, stderr.text()).toBe(0);
+        return stdout.text();
+      };
+      expect(await c360(env(B), 'erase', customerId)).toMatch(/^1 quarantined payload could not be searched /m);
+      const reapply = (environment: NodeJS.ProcessEnv, ...flags: string[]) => c360(environment, 'erasures', 'reapply', ...flags);
+      expect(JSON.parse(await reapply(env(B), '--json'))).toMatchObject({ tenant: TENANT, erasures: 1, quarantineUnsearched: 1 });
+      expect(await reapply(env(B))).toMatch(/^1 quarantined payload could not be searched \(its quarantine key is wrapped by a master key this keyring lacks/m);
+      // with it back as a previous key, the payload is searched: none is left unsearched
+      const whole = JSON.parse(await reapply(env(B, A), '--json'));
+      expect(whole).toMatchObject({ tenant: TENANT, erasures: 1 });
+      expect(whole.quarantineUnsearched).toBeUndefined();
+      expect(await reapply(env(B, A))).not.toMatch(/could not be searched/);
     });
   });
 });

@@ -6,6 +6,14 @@ import { LocalMasterKey, MasterKeyError, MasterKeyring, type MasterKey } from '.
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
 import { DynamoDbKeyStore, keyPk } from '../../src/adapters/dynamodb/dynamodb.key-store.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
+import { DynamoDbStoreTransfer } from '../../src/adapters/dynamodb/dynamodb.transfer.js';
+import { SqliteDatabase } from '../../src/adapters/sqlite/sqlite.database.js';
+import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite.event-store.js';
+import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite.key-store.js';
+import { SqliteQuarantine } from '../../src/adapters/sqlite/sqlite.quarantine.js';
+import { SqliteStoreTransfer } from '../../src/adapters/sqlite/sqlite.transfer.js';
+import type { EventStore } from '../../src/application/ports/event-store.port.js';
+import type { Quarantine } from '../../src/application/ports/quarantine.port.js';
 import { keyStoreContract } from '../contract/key-store.contract.js';
 import { domainError } from '../support/domain-error.js';
 import { ManualClock } from '../support/harness.js';
@@ -55,6 +63,40 @@ beforeAll(() => ensureTables(client, { keys: tableName }));
 afterAll(() => client.destroy());
 
 keyStoreContract('DynamoDB Local + local master key', () => ({ keys: store(), cipher }));
+
+describe('DynamoDbKeyStore: stand-in keys migrated from the embedded store (c360 migrate --to dynamodb)', () => {
+  it('lists them on the key they stand in for, so that destroying that key destroys them', async () => {
+    const db = new SqliteDatabase({ path: ':memory:' });
+    const tenant = newTenant();
+    const source = new SqliteKeyStore(db, { keyring: ring(A) });
+    for (const id of ['$quarantine', '$quarantine~local:m1', '$quarantine-2', '$quarantine-2~local:m1']) await source.getOrCreate(tenant, id);
+    await source.destroy(tenant, '$quarantine-2');
+    const exported = await new SqliteStoreTransfer(db, new SqliteEventStore(db), new SqliteQuarantine(db)).keys(tenant, { limit: 100 });
+    db.close();
+    // only the key table is written by importKeys
+    const target = new DynamoDbStoreTransfer(client, { events: 'unused', keys: tableName, outbox: 'unused' }, {} as EventStore, {} as Quarantine);
+    await target.importKeys(tenant, exported.items);
+
+    const keys = store();
+    expect(await keys.get(tenant, '$quarantine~local:m1')).not.toBeNull();
+    expect(await keys.get(tenant, '$quarantine-2~local:m1')).toBeNull();
+    await keys.destroy(tenant, '$quarantine');
+    expect(await keys.get(tenant, '$quarantine~local:m1')).toBeNull();
+    await expect(keys.getOrCreate(tenant, '$quarantine~local:m1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+  });
+
+  it('a stand-in created while another process destroys the key it stands in for is destroyed too, and refused', async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, '$quarantine');
+    // listed on that key, then the other process destroys it before this one's put
+    const late = interleaved(LocalMasterKey.fromBase64(A), async () => void (await store().destroy(tenant, '$quarantine')));
+    await expect(store(new MasterKeyring(late, [])).getOrCreate(tenant, '$quarantine~local:m1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    expect(await rawItem(tenant, '$quarantine~local:m1')).toMatchObject({ destroyed: { BOOL: true } });
+    expect((await rawItem(tenant, '$quarantine~local:m1'))?.wrapped).toBeUndefined();
+    // a repeated destroy finds the stand-ins on the tombstone
+    expect((await rawItem(tenant, '$quarantine'))?.standIns).toEqual({ SS: ['$quarantine~local:m1'] });
+  });
+});
 
 describe('DynamoDbKeyStore across processes and restarts', () => {
   it('separate processes racing to create one customer key end with one key', async () => {

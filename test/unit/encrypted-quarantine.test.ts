@@ -150,4 +150,31 @@ describe('EncryptedQuarantine under a keyring that lacks the quarantine key’s 
     expect((await fixed.list(old.tenant, { limit: 10 })).entries.map((e) => e.payload)).toEqual([old.payload, kept.payload]);
     db.close();
   });
+
+  it('shreds the payloads kept under the stand-in key too when the quarantine key is destroyed', async () => {
+    const db = new SqliteDatabase({ path: ':memory:' });
+    const inner = new MemoryQuarantine();
+    const cipher = new AesGcmCipher();
+    const a = new LocalMasterKey(randomBytes(32));
+    const b = new LocalMasterKey(randomBytes(32));
+    const keysUnder = (ring: InstanceType<typeof MasterKeyring>) => new SqliteKeyStore(db, { keyring: ring });
+    await new EncryptedQuarantine(inner, keysUnder(new MasterKeyring(a)), cipher).put(quarantineEntry('acme', 'q-old', { payload: personalCall('m-old') }));
+    await new EncryptedQuarantine(inner, keysUnder(new MasterKeyring(b)), cipher).put(quarantineEntry('acme', 'q-new', { payload: personalCall('m-new') }));
+    expect((await inner.get('acme', 'q-new'))?.payload).toMatchObject({ k: `${QUARANTINE_KEY_ID}~${a.id}` });
+
+    // destroyed by a process holding both master keys: neither payload opens any more
+    const keys = keysUnder(new MasterKeyring(b, [a]));
+    await keys.destroy('acme', QUARANTINE_KEY_ID);
+    const q = new EncryptedQuarantine(inner, keys, cipher);
+    expect((await q.list('acme', { limit: 10 })).entries.map((e) => [e.id, e.payload, e.payloadUnavailable])).toEqual([
+      ['q-old', null, 'key-destroyed'],
+      ['q-new', null, 'key-destroyed'],
+    ]);
+    expect(await keys.get('acme', `${QUARANTINE_KEY_ID}~${a.id}`)).toBeNull();
+    // and no new stand-in is made for it: a refused payload fails loudly, as under the destroyed key
+    await expect(new EncryptedQuarantine(inner, keysUnder(new MasterKeyring(b)), cipher).put(quarantineEntry('acme', 'q-3'))).rejects.toThrow(
+      /configure a new quarantine key id/,
+    );
+    db.close();
+  });
 });

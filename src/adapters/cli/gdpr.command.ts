@@ -45,6 +45,15 @@ export const registerGdpr = (program: Command, action: Action): void => {
     .action(action((ctx) => reapply(ctx)));
 };
 
+/**
+ * The line for quarantined payloads an erasure (or its re-application) could match by their
+ * recorded keys only: their quarantine key is wrapped by a master key this keyring lacks.
+ */
+const unsearchedLine = (n: number | undefined): string | undefined =>
+  n
+    ? `${plural(n, 'quarantined payload')} could not be searched (${n === 1 ? 'its' : 'their'} quarantine key is wrapped by a master key this keyring lacks; matched by ${n === 1 ? 'its' : 'their'} recorded identifier keys only): run c360 erasures reapply once that master key is back in the keyring (e.g. in C360_MASTER_KEYS_PREVIOUS)`
+    : undefined;
+
 const erase = async (ctx: CommandContext, id: string, reason: string | undefined): Promise<number> => {
   const core = await gdprCore(ctx);
   const receipt = await core.gdpr.erase(ctx.tenant, id, { actor: cliActor(), reason });
@@ -54,6 +63,8 @@ const erase = async (ctx: CommandContext, id: string, reason: string | undefined
   ctx.out.line(
     `erasure ${receipt.erasureId}: ${plural(r.dataKeys, 'data key')} destroyed, ${plural(r.claims, 'identifier claim')} released, ${plural(r.views, 'view')} and ${plural(r.quarantined, 'quarantined payload')} removed`,
   );
+  const unsearched = unsearchedLine(receipt.quarantineUnsearched);
+  if (unsearched) ctx.out.line(unsearched);
   return 0;
 };
 
@@ -90,5 +101,7 @@ const reapply = async (ctx: CommandContext): Promise<number> => {
   ctx.out.line(
     `re-applied ${plural(report.erasures, 'erasure')} of tenant "${ctx.tenant}": ${plural(report.tombstoned, 'stream')} tombstoned, ${plural(report.dataKeys, 'data key')} destroyed, ${plural(report.views, 'view')}, ${plural(report.snapshots, 'snapshot')} and ${plural(report.quarantined, 'quarantined payload')} removed`,
   );
+  const unsearched = unsearchedLine(report.quarantineUnsearched);
+  if (unsearched) ctx.out.line(unsearched);
   return 0;
 };

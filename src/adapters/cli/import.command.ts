@@ -27,8 +27,13 @@ export type RejectedLine = {
   /** each field's problem (with --url, the first 3 the server lists) */
   readonly issues: readonly FieldIssue[];
   readonly quarantineId: string;
-  /** a refused call (replayed after a fix), not a line that is no call at all (unreadable, not JSON, not UTF-8) */
+  /**
+   * a refused call (replayed after a fix), not a line that is no call at all (unreadable, not JSON,
+   * not UTF-8) nor one the quarantine keeps as text (nested deeper than it keeps as JSON)
+   */
   readonly replayable: boolean;
+  /** why a line that is a call cannot be replayed (kept as its JSON text), corrected in the file instead */
+  readonly notReplayable?: string | undefined;
 };
 
 type FieldIssue = { readonly path: string; readonly message: string };
@@ -144,7 +149,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
 
   const counts = { lines: 0, accepted: 0, duplicate: 0, rejected: 0 };
   const rejected: RejectedLine[] = [];
-  const reject = (line: number, reason: QuarantineReason, quarantineId: string, replayable: boolean) => {
+  const reject = (line: number, reason: QuarantineReason, quarantineId: string, replayable: boolean, notReplayable?: string) => {
     counts.rejected++;
     if (rejected.length < REPORT_LIMIT)
       rejected.push({
@@ -155,6 +160,7 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
         issues: reason.issues,
         quarantineId,
         replayable,
+        ...(notReplayable === undefined ? {} : { notReplayable }),
       });
   };
   const mark = new DoneMark();
@@ -179,7 +185,8 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
           `import-${arrival(record.line)}`,
         );
         if (outcome.status === 'accepted' || outcome.status === 'duplicate') counts[outcome.status]++;
-        else if (outcome.status === 'quarantined') reject(record.line, outcome.error, outcome.quarantineId, true);
+        else if (outcome.status === 'quarantined')
+          reject(record.line, outcome.error, outcome.quarantineId, outcome.notReplayable === undefined, outcome.notReplayable);
       }
       done();
     } catch (e) {
@@ -257,12 +264,12 @@ const importFile = async (ctx: CommandContext, file: string, o: ImportOptions): 
   if (rejected.length)
     out.line(
       rejected.some((r) => !r.replayable)
-        ? 'rejected lines (a refused call: c360 quarantine replay <id> after a fix; a line that is not a call: correct it in the file and import again):'
+        ? 'rejected lines (a refused call: c360 quarantine replay <id> after a fix; a line that is not a call or cannot be replayed: correct it in the file and import again):'
         : 'rejected lines (c360 quarantine replay <id> after a fix):',
     );
   for (const r of rejected)
     out.line(
-      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}${r.replayable ? '' : ' (not a call)'}`,
+      `  line ${r.line}: ${r.code}${r.fields.length ? ` at ${r.fields.join(', ')}` : ''} -> quarantine ${r.quarantineId}${r.replayable ? '' : r.notReplayable ? ` (not replayable: ${r.notReplayable})` : ' (not a call)'}`,
     );
   if (counts.rejected > rejected.length) out.line(`  ... and ${plural(counts.rejected - rejected.length, 'more line')} (c360 quarantine list)`);
   if (stoppedAt !== undefined) return EXIT.interrupted;

@@ -52,10 +52,11 @@ const list = async (ctx: CommandContext, o: ListOptions): Promise<number> => {
     );
   }
   const page = await core.quarantine.list(ctx.tenant, { status: o.status, limit: o.limit, after: o.after });
-  const entries = page.entries.map(summary);
-  ctx.out.result({ tenant: ctx.tenant, entries, next: page.next ?? null });
-  if (!entries.length) ctx.out.line(`no ${o.status ?? ''}${o.status ? ' ' : ''}entries in the quarantine of tenant "${ctx.tenant}"`);
-  const rows = entries.map((e) => [e.id, e.receivedAt, e.status, e.source, e.code, e.fields.join(', ') || '-']);
+  const items = page.entries.map(summary);
+  // `items`, as the API's GET /v1/quarantine names its list
+  ctx.out.result({ tenant: ctx.tenant, items, next: page.next ?? null });
+  if (!items.length) ctx.out.line(`no ${o.status ?? ''}${o.status ? ' ' : ''}entries in the quarantine of tenant "${ctx.tenant}"`);
+  const rows = items.map((e) => [e.id, e.receivedAt, e.status, e.source, e.code, e.fields.join(', ') || '-']);
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['ID', 'RECEIVED', 'STATUS', 'SOURCE', 'CODE'], ...rows].map((r) => r[i]!.length)));
   if (rows.length)
     for (const r of [['ID', 'RECEIVED', 'STATUS', 'SOURCE', 'CODE', 'FIELDS'], ...rows])

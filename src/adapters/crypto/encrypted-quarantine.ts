@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Cipher, DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import { standInKeyId, type Cipher, type DataKey, type KeyStore } from '../../application/ports/keys.port.js';
 import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
 import { MasterKeyError } from './master-key.js';
 
@@ -15,7 +15,9 @@ import { MasterKeyError } from './master-key.js';
 // A quarantine key wrapped by a master key this process's keyring lacks (the master key changed
 // without the old one kept as a previous key) does not stop a refused call from being kept: it is
 // sealed under a stand-in key, `<keyId>~<missing master key id>`, created under the current master
-// key (one per missing master key, so every process in the same state uses the same one). Reads
+// key (one per missing master key, so every process in the same state uses the same one; the key
+// store destroys every stand-in with the key it stands in for, so destroying the quarantine key
+// shreds the payloads kept under its stand-ins too). Reads
 // of payloads under the unreadable key mark them `key-unreadable` rather than failing the page: an
 // erasure still matches them by their recorded keys, and counts the ones it could not search.
 
@@ -107,7 +109,7 @@ export class EncryptedQuarantine implements Quarantine {
       return { keyId: this.keyId, key: await this.keys.getOrCreate(tenant, this.keyId) };
     } catch (e) {
       if (!(e instanceof MasterKeyError && e.code === 'MASTER_KEY_UNKNOWN' && typeof e.details.masterKeyId === 'string')) throw failed(this.keyId, e);
-      const standIn = `${this.keyId}~${e.details.masterKeyId}`;
+      const standIn = standInKeyId(this.keyId, e.details.masterKeyId);
       try {
         return { keyId: standIn, key: await this.keys.getOrCreate(tenant, standIn) };
       } catch (again) {

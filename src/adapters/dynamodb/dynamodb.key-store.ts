@@ -8,7 +8,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import { noKeyToStandIn, standInFor, type DataKey, type KeyStore } from '../../application/ports/keys.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
@@ -21,6 +21,9 @@ import { GroupScheduler } from './dynamodb.write-groups.js';
 // Data keys in their own table, one item per customer, wrapped by the keyring's master key:
 //   live key   pk = T#<tenant>#K#<customerId>  tenant, customerId, keyId, masterKeyId, wrapped, createdAt
 //   tombstone  same pk                          tenant, customerId, destroyed = true, destroyedAt
+// A key's stand-ins (`<id>~<suffix>`, keys.port.ts) are listed on its item (standIns, a string set),
+// added while it is live before a stand-in is created, and kept on its tombstone: a destroy reads
+// them from the item it replaces (or, repeated, from the tombstone) and destroys each.
 // A missing key or a tombstone reads as erased (get -> null). A key wrapped by a master key the
 // keyring lacks, or one that no longer opens, throws a MasterKeyError naming the key: reading live
 // data as erased would quietly hide it, and could let a replay recreate the customer.
@@ -157,27 +160,47 @@ export class DynamoDbKeyStore implements KeyStore {
   async destroy(tenant: string, customerId: string): Promise<boolean> {
     const pk = keyPk(tenant, customerId);
     let live = false;
+    let standIns: readonly string[] = [];
     try {
-      // replacing the whole item removes the wrapped key; the tombstone blocks the id for good. The
-      // old item is never opened: a key wrapped by a master key this keyring lacks goes all the same.
+      // removing every key attribute removes the wrapped key; the tombstone blocks the id for good
+      // and keeps the list of its stand-ins. The old item is never opened: a key wrapped by a
+      // master key this keyring lacks goes all the same.
       const out = await this.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.table,
-          Item: { pk: S(pk), tenant: S(tenant), customerId: S(customerId), destroyed: { BOOL: true }, destroyedAt: N(this.clock.now()) },
+          Key: { pk: S(pk) },
+          UpdateExpression:
+            'SET #destroyed = :true, #destroyedAt = :now, #tenant = :tenant, #customerId = :customerId REMOVE #keyId, #master, #wrapped, #createdAt, #rewrappedAt',
           ConditionExpression: 'attribute_not_exists(#destroyed)',
-          ExpressionAttributeNames: { '#destroyed': 'destroyed' },
+          ExpressionAttributeNames: {
+            '#destroyed': 'destroyed',
+            '#destroyedAt': 'destroyedAt',
+            '#tenant': 'tenant',
+            '#customerId': 'customerId',
+            '#keyId': 'keyId',
+            '#master': 'masterKeyId',
+            '#wrapped': 'wrapped',
+            '#createdAt': 'createdAt',
+            '#rewrappedAt': 'rewrappedAt',
+          },
+          ExpressionAttributeValues: { ':true': { BOOL: true }, ':now': N(this.clock.now()), ':tenant': S(tenant), ':customerId': S(customerId) },
           ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       live = out.Attributes?.wrapped !== undefined;
+      standIns = out.Attributes?.standIns?.SS ?? [];
     } catch (e) {
-      // destroyed before: the first destroyedAt stays
+      // destroyed before: the first destroyedAt stays; its stand-ins are destroyed again (a destroy
+      // that died before them is finished by the next)
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      standIns = e.Item?.standIns?.SS ?? [];
     }
     this.destroys++;
     // zeroing also disarms copies of the DataKey that callers may still hold
     const cached = this.cache.take(pk);
     if (cached) destroyDataKey(cached);
+    for (const id of standIns) await this.destroy(tenant, id);
     return live;
   }
 
@@ -266,10 +289,36 @@ export class DynamoDbKeyStore implements KeyStore {
   private async loadOrCreate(tenant: string, customerId: string, pk: string, fresh: boolean): Promise<DataKey> {
     const destroys = this.destroys;
     const item = fresh ? undefined : await this.read(pk);
+    const base = item ? undefined : standInFor(customerId);
+    if (base !== undefined) await this.listStandIn(tenant, base, customerId);
     const key = item ? await this.open(tenant, customerId, item) : await this.create(tenant, customerId, pk);
     if (!key) throw notActive(customerId);
     this.remember(pk, key, destroys);
     return key;
+  }
+
+  /**
+   * Lists a stand-in on the item of the key it stands in for, before the stand-in is created, while
+   * that key is live: a destroy of it then finds the stand-in (and destroys it, created or not), and
+   * one that came first makes this refuse.
+   */
+  private async listStandIn(tenant: string, base: string, customerId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(keyPk(tenant, base)) },
+          UpdateExpression: 'ADD #standIns :id',
+          ConditionExpression: 'attribute_exists(#wrapped)',
+          ExpressionAttributeNames: { '#standIns': 'standIns', '#wrapped': 'wrapped' },
+          ExpressionAttributeValues: { ':id': { SS: [customerId] } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      throw e.Item?.destroyed?.BOOL === true ? notActive(customerId) : noKeyToStandIn(customerId, base);
+    }
   }
 
   /** Puts a new wrapped key unless the id has an item already, in which case that item wins. */

@@ -1,5 +1,14 @@
-import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import type { EventStore, IdempotencyRecord, StoredEvent } from '../../application/ports/event-store.port.js';
+import { standInFor } from '../../application/ports/keys.port.js';
 import type { OutboxEntry } from '../../application/ports/outbox.port.js';
 import type { Quarantine, QuarantineEntry } from '../../application/ports/quarantine.port.js';
 import type { PageRequest, StoreTransfer, TransferClaim, TransferKey, TransferPage } from '../../application/ports/store-transfer.port.js';
@@ -162,6 +171,44 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
     };
     const writes = keys.filter((k) => k.kind === 'destroyed' || !existing.has(k.customerId)).map((k) => ({ PutRequest: { Item: item(k) } }));
     await batchWrite(this.client, this.tables.keys, writes);
+    // a stand-in key (`<id>~...`) is listed on the item of the key it stands in for, where the key
+    // store's destroy finds it (dynamodb.key-store.ts); that key came before it (keys are exported
+    // in id order, and `<id>` sorts before `<id>~...`). One whose key is destroyed goes too.
+    for (const k of keys) {
+      const base = standInFor(k.customerId);
+      if (base !== undefined) await this.listStandIn(tenant, base, k);
+    }
+  }
+
+  private async listStandIn(tenant: string, base: string, standIn: TransferKey): Promise<void> {
+    let destroyedAt: AttributeValue | undefined;
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.keys,
+          Key: { pk: S(keyPk(tenant, base)) },
+          UpdateExpression: 'ADD #standIns :id',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#standIns': 'standIns' },
+          ExpressionAttributeValues: { ':id': { SS: [standIn.customerId] } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      destroyedAt = out.Attributes?.destroyed?.BOOL === true ? (out.Attributes.destroyedAt ?? N(0)) : undefined;
+    } catch (e) {
+      // the key it stands in for is not on the target: there is nothing to list it on
+      if (e instanceof ConditionalCheckFailedException) return;
+      throw e;
+    }
+    if (destroyedAt === undefined || standIn.kind === 'destroyed') return;
+    const tombstone = {
+      pk: S(keyPk(tenant, standIn.customerId)),
+      tenant: S(tenant),
+      customerId: S(standIn.customerId),
+      destroyed: { BOOL: true },
+      destroyedAt,
+    };
+    await batchWrite(this.client, this.tables.keys, [{ PutRequest: { Item: tombstone } }]);
   }
 
   private async keyExists(tenant: string, customerId: string): Promise<boolean> {

@@ -18,6 +18,8 @@ import { HttpError } from './errors.js';
 export type BodyRefusal = (
   | { readonly reason: 'too-large'; readonly decoded: boolean }
   | { readonly reason: 'truncated' }
+  /** the server's request timeout ended the wait for the rest of the body (Node's REQUEST_TIMEOUT_MS) */
+  | { readonly reason: 'timed-out' }
   | { readonly reason: 'unsupported-encoding'; readonly encoding: string }
   | { readonly reason: 'undecodable'; readonly encoding: string }
   | { readonly reason: 'not-utf8'; readonly offset: number; readonly byte: number }
@@ -175,14 +177,28 @@ const undecodableOf = (env: unknown): string | undefined => {
 const declaredOf = (incoming: NodeIncoming): number => Number(incoming.headers['content-length'] ?? Number.NaN);
 
 /**
- * The sockets whose request body a route is reading now. A client that half-closes its connection
- * before its body's Content-Length arrived makes Node's parser report HPE_INVALID_EOF_STATE
- * ('clientError'); on such a socket the route answers (it keeps what arrived in the quarantine and
- * says under which quarantineId), so the server's clientError handler leaves the answer to it
- * (node-server.ts). On any other socket that handler answers itself.
+ * The sockets whose request body a route is reading now, each with what ends that read when the
+ * server's request timeout fires. A client that half-closes its connection before its body's
+ * Content-Length arrived makes Node's parser report HPE_INVALID_EOF_STATE ('clientError'), and a
+ * client that stalls past the request timeout makes the server report ERR_HTTP_REQUEST_TIMEOUT; on
+ * such a socket the route answers (it keeps what arrived in the quarantine and says under which
+ * quarantineId), so the server's clientError handler leaves the answer to it (node-server.ts). On
+ * any other socket that handler answers itself.
  */
-const bodyReaders = new WeakSet<object>();
+const bodyReaders = new WeakMap<object, () => void>();
 export const readingBodyOn = (socket: object): boolean => bodyReaders.has(socket);
+
+/**
+ * The server's request timeout fired on this socket: a body being read there stops with what
+ * arrived (`timed-out`), and the route answers 408 with it kept. False when no body is being read
+ * there (the handler answers itself).
+ */
+export const requestTimedOut = (socket: object): boolean => {
+  const stop = bodyReaders.get(socket);
+  if (!stop) return false;
+  stop();
+  return true;
+};
 
 /**
  * How long the first bytes of a body already refused (declared too large, an unknown encoding) are
@@ -241,6 +257,11 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     const onClose = () => {
       if (!incoming.complete) onGone();
     };
+    // the server's request timeout: what arrived is all there will be (the rest is not waited for)
+    const onTimeout = () => {
+      finish({ ok: false, reason: 'timed-out', size: Number.isFinite(declared) ? declared : size, head: headOf(chunks, excerpt), unread: true });
+      incoming.pause();
+    };
     // the client ended its side of the connection: whatever of the body was coming has come (what
     // the parser passed on before the end is delivered first, hence the turn's wait)
     const onSocketEnd = () =>
@@ -259,7 +280,7 @@ const readIncoming = (incoming: NodeIncoming, max: number, excerpt: number, chec
     incoming.on('error', onGone);
     incoming.on('close', onClose);
     if (socket && !incoming.complete) {
-      bodyReaders.add(socket);
+      bodyReaders.set(socket, onTimeout);
       socket.once('end', onSocketEnd);
     }
   });
@@ -362,6 +383,14 @@ export const unreadable = (read: BodyRefusal, max: number, segment?: 'call' | 'b
         'BODY_INCOMPLETE',
         'the request body ended before its Content-Length (the connection closed, or the body did not arrive in time); send the whole body',
         [{ path: 'content-length', message: 'more than the bytes sent' }],
+        { Connection: 'close' },
+      );
+    case 'timed-out':
+      // the client stalled: the rest of the body is not read, and the connection is closed
+      return new HttpError(
+        'REQUEST_TIMEOUT',
+        'the request did not arrive in time: its body stopped before its Content-Length; send its headers and body without pausing',
+        [{ path: 'body', message: 'not received in time' }],
         { Connection: 'close' },
       );
     case 'unsupported-encoding':

@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpApp } from './app.js';
-import { readingBodyOn } from './body.js';
+import { readingBodyOn, requestTimedOut } from './body.js';
 import { errorBody } from './errors.js';
 
 // The Node runtime for the app (npm start, `c360 serve`, tests). Lambda uses its own adapter.
@@ -13,7 +13,9 @@ export type RunningHttpServer = { readonly port: number; close(): Promise<void> 
  * How long a client has to send a request: its headers within HEADERS_TIMEOUT_MS, the whole request
  * (headers and body) within REQUEST_TIMEOUT_MS of its first byte; checked every
  * TIMEOUT_CHECK_INTERVAL_MS. A client that stalls is answered 408 and the connection closed (Node's
- * defaults, 60 s and 300 s checked every 30 s, let a stalled body hold a connection for minutes).
+ * defaults, 60 s and 300 s checked every 30 s, let a stalled body hold a connection for minutes);
+ * one stalled in a body a route is reading is answered by that route, and an ingest route keeps
+ * what arrived in the quarantine and answers its quarantineId.
  * 120 s carries a full 500 KB batch at about 4 KB/s (a poor mobile link); a stalled connection is
  * still let go in minutes, not Node's five.
  */
@@ -41,6 +43,9 @@ const answerClientError = (err: Error & { code?: string }, socket: Duplex): void
   // a body cut short that a route is reading: the route answers, with the quarantineId of what it
   // kept, and closes the connection (body.ts)
   if (err.code === 'HPE_INVALID_EOF_STATE' && readingBodyOn(socket)) return;
+  // a body that stalled past the request timeout while a route reads it: the read stops with what
+  // arrived, and the route answers the 408 with the quarantineId of what it kept (body.ts)
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && requestTimedOut(socket)) return;
   const [status, reason, body] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? ([

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import { noKeyToStandIn, standInFor, type DataKey, type KeyStore } from '../../application/ports/keys.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { createDataKey, destroyDataKey } from '../crypto/node-crypto.js';
 
-type TenantKeys = { readonly live: Map<string, DataKey>; readonly destroyed: Set<string> };
+type TenantKeys = {
+  readonly live: Map<string, DataKey>;
+  readonly destroyed: Set<string>;
+  /** the stand-ins (`<id>~...`) created for each id, destroyed with it */
+  readonly standIns: Map<string, Set<string>>;
+};
 
 /**
  * Destroyed ids are remembered for good: a new key under an erased id would let a replayed
@@ -18,11 +23,15 @@ export class MemoryKeyStore implements KeyStore {
     const t = this.tenant(tenant);
     const existing = t.live.get(customerId);
     if (existing) return existing;
-    if (t.destroyed.has(customerId)) {
-      throw new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
-    }
+    const notActive = () =>
+      new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
+    if (t.destroyed.has(customerId)) throw notActive();
+    // a stand-in only for a live key (one destroyed took its stand-ins with it)
+    const base = standInFor(customerId);
+    if (base !== undefined && !t.live.has(base)) throw t.destroyed.has(base) ? notActive() : noKeyToStandIn(customerId, base);
     const key = this.newKey(randomUUID());
     t.live.set(customerId, key);
+    if (base !== undefined) t.standIns.set(base, (t.standIns.get(base) ?? new Set()).add(customerId));
     return key;
   }
 
@@ -37,6 +46,8 @@ export class MemoryKeyStore implements KeyStore {
     if (key) destroyDataKey(key);
     t.live.delete(customerId);
     t.destroyed.add(customerId);
+    // its stand-ins go with it
+    for (const id of t.standIns.get(customerId) ?? []) await this.destroy(tenant, id);
     return key !== undefined;
   }
 
@@ -51,7 +62,7 @@ export class MemoryKeyStore implements KeyStore {
 
   private tenant(tenant: string): TenantKeys {
     let t = this.tenants.get(tenant);
-    if (!t) this.tenants.set(tenant, (t = { live: new Map(), destroyed: new Set() }));
+    if (!t) this.tenants.set(tenant, (t = { live: new Map(), destroyed: new Set(), standIns: new Map() }));
     return t;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DataKey, KeyStore } from '../../application/ports/keys.port.js';
+import { noKeyToStandIn, STAND_IN_SEPARATOR, standInFor, type DataKey, type KeyStore } from '../../application/ports/keys.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { createDataKey, DATA_KEY_BYTES, destroyDataKey } from '../crypto/data-key.js';
@@ -35,6 +35,11 @@ const SQL = {
   destroy: `INSERT INTO data_keys (tenant, customer_id, destroyed_at) VALUES (?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET
               key_id = NULL, master_key_id = NULL, wrapped = NULL, created_at = NULL, rewrapped_at = NULL, destroyed_at = excluded.destroyed_at
             WHERE data_keys.destroyed_at IS NULL`,
+  // the live stand-ins of a key (`<id>~...`: the ids from `<id>~` up to, not including, `<id>` and
+  // the character after `~`), a range of the primary key
+  standIns: 'SELECT customer_id FROM data_keys WHERE tenant = ? AND customer_id >= ? AND customer_id < ? AND destroyed_at IS NULL',
+  destroyStandIns: `UPDATE data_keys SET key_id = NULL, master_key_id = NULL, wrapped = NULL, created_at = NULL, rewrapped_at = NULL, destroyed_at = ?
+            WHERE tenant = ? AND customer_id >= ? AND customer_id < ? AND destroyed_at IS NULL`,
   stale: `SELECT tenant, customer_id, key_id, master_key_id, wrapped, destroyed_at FROM data_keys
           WHERE wrapped IS NOT NULL AND master_key_id <> :current AND (:tenant IS NULL OR tenant = :tenant) AND (:first OR (tenant, customer_id) > (:t, :c))
           ORDER BY tenant, customer_id LIMIT :n`,
@@ -46,6 +51,11 @@ const SQL = {
 /** the AAD of the wrap, as DynamoDbKeyStore has it */
 const wrapContext = (tenant: string, customerId: string): string => `c360-data-key/${encodeURIComponent(tenant)}/${encodeURIComponent(customerId)}`;
 const cacheId = (tenant: string, customerId: string): string => `${tenant}\u0000${customerId}`;
+/** the primary-key range holding exactly the ids that begin with `<id>~` */
+const standInRange = (customerId: string): [string, string] => [
+  `${customerId}${STAND_IN_SEPARATOR}`,
+  `${customerId}${String.fromCharCode(STAND_IN_SEPARATOR.charCodeAt(0) + 1)}`,
+];
 
 const notActive = (customerId: string): DomainError =>
   new DomainError('CUSTOMER_NOT_ACTIVE', `customer ${customerId} was erased; its data key cannot be recreated`, ['customerId'], { customerId });
@@ -108,18 +118,25 @@ export class SqliteKeyStore implements KeyStore {
   async destroy(tenant: string, customerId: string): Promise<boolean> {
     // the first destroyedAt stays; a tombstone is written even for an id that never had a key. The
     // row is never opened: a key wrapped by a master key this keyring lacks goes all the same.
-    const live = this.db.transaction(() => {
+    // Its stand-ins go in the same transaction: none is left live whatever a crash interrupts.
+    const [from, to] = standInRange(customerId);
+    const { live, standIns } = this.db.transaction(() => {
+      const now = this.clock.now();
       const row = this.db.prepare(SQL.keyId).get(tenant, customerId) as { key_id: string | null } | undefined;
-      this.db.prepare(SQL.destroy).run(tenant, customerId, this.clock.now());
-      return typeof row?.key_id === 'string';
+      this.db.prepare(SQL.destroy).run(tenant, customerId, now);
+      const standIns = (this.db.prepare(SQL.standIns).all(tenant, from, to) as { customer_id: string }[]).map((r) => r.customer_id);
+      if (standIns.length) this.db.prepare(SQL.destroyStandIns).run(now, tenant, from, to);
+      return { live: typeof row?.key_id === 'string', standIns };
     });
     this.db.checkpoint();
     this.destroys++;
-    const id = cacheId(tenant, customerId);
-    const cached = this.cache.get(id);
-    this.cache.delete(id);
-    // zeroing also disarms copies of the DataKey that callers may still hold
-    if (cached) destroyDataKey(cached.key);
+    for (const gone of [customerId, ...standIns]) {
+      const id = cacheId(tenant, gone);
+      const cached = this.cache.get(id);
+      this.cache.delete(id);
+      // zeroing also disarms copies of the DataKey that callers may still hold
+      if (cached) destroyDataKey(cached.key);
+    }
     return live;
   }
 
@@ -171,10 +188,26 @@ export class SqliteKeyStore implements KeyStore {
   private async loadOrCreate(tenant: string, customerId: string, id: string): Promise<DataKey> {
     const destroys = this.destroys;
     const row = this.read(tenant, customerId);
+    const base = row ? undefined : standInFor(customerId);
+    // a stand-in only for a live key (one destroyed took its stand-ins with it)
+    if (base !== undefined) this.liveBase(tenant, customerId, base);
     const key = row ? await this.open(row) : await this.create(tenant, customerId);
     if (!key) throw notActive(customerId);
+    if (base !== undefined && (this.read(tenant, base)?.destroyed_at ?? null) !== null) {
+      // the key it stands in for was destroyed while this one was being created (its destroy did
+      // not see it yet): it goes the same way
+      await this.destroy(tenant, customerId);
+      throw notActive(customerId);
+    }
     this.remember(id, key, destroys);
     return key;
+  }
+
+  /** Refuses a stand-in whose key is destroyed or was never there. */
+  private liveBase(tenant: string, customerId: string, base: string): void {
+    const row = this.read(tenant, base);
+    if (!row) throw noKeyToStandIn(customerId, base);
+    if (row.destroyed_at !== null) throw notActive(customerId);
   }
 
   /** Inserts a new wrapped key unless the id has a row already, in which case that row wins. */

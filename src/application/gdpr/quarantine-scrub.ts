@@ -194,24 +194,25 @@ export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, 
 export const unsearchable = (e: QuarantineEntry): boolean => e.payloadUnavailable === 'key-unreadable';
 
 /**
- * Removes matching entries (received by target.receivedBy when set): how many went, and how many
- * others could be matched by their recorded keys only (`unsearched`: payloads under a key the
- * keyring cannot open now; `c360 erasures reapply` with the whole keyring searches them again).
+ * Removes matching entries (received by target.receivedBy when set): how many went, and which
+ * others could be matched by their recorded keys only (`unsearched`: the ids of payloads under a
+ * key the keyring cannot open now; `c360 erasures reapply` with the whole keyring searches them
+ * again).
  */
 export const scrubQuarantine = async (
   ports: CorePorts,
   tenant: string,
   target: ScrubTarget,
-): Promise<{ readonly removed: number; readonly unsearched: number }> => {
+): Promise<{ readonly removed: number; readonly unsearched: readonly string[] }> => {
   const matches: QuarantineEntry[] = [];
-  let unsearched = 0;
+  const unsearched: string[] = [];
   let after: string | undefined;
   do {
     const page = await ports.quarantine.list(tenant, { after, limit: 200 });
     for (const e of page.entries) {
       if (target.receivedBy !== undefined && e.receivedAt > target.receivedBy) continue;
       if (entryNamesCluster(ports, tenant, e, target)) matches.push(e);
-      else if (unsearchable(e)) unsearched++;
+      else if (unsearchable(e)) unsearched.push(e.id);
     }
     after = page.next;
   } while (after !== undefined);

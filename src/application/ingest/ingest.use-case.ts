@@ -36,7 +36,16 @@ export type IngestOutcome =
       readonly rejected: readonly { readonly type: string; readonly reason: string }[];
     }
   | { readonly status: 'duplicate'; readonly messageId: string }
-  | { readonly status: 'quarantined'; readonly quarantineId: string; readonly error: QuarantineReason }
+  | {
+      readonly status: 'quarantined';
+      readonly quarantineId: string;
+      readonly error: QuarantineReason;
+      /**
+       * why the entry cannot be replayed, when it keeps no call (a call nested deeper than
+       * MAX_KEPT_DEPTH, kept as its JSON text); absent when it keeps the call, replayed after a fix
+       */
+      readonly notReplayable?: string | undefined;
+    }
   /** only from tryIngest (quarantine replays): refused again, nothing new quarantined */
   | { readonly status: 'rejected'; readonly error: QuarantineReason };
 
@@ -367,11 +376,23 @@ export class IngestUseCase {
     // a payload too deep for the stores' serializers (a call refused as NESTING_TOO_DEEP) is kept as
     // its JSON text: whole, and, as text, not replayed as a call
     const plain = withoutWriteKey(raw);
-    const payload = deeperThan(plain, MAX_KEPT_DEPTH) ? deepJsonText(plain) : plain;
+    const asText = deeperThan(plain, MAX_KEPT_DEPTH);
+    const payload = asText ? deepJsonText(plain) : plain;
+    // said to whoever reports the refusal (c360 import), as a replay of the entry would say it
+    const kept = (id: string): Extract<IngestOutcome, { status: 'quarantined' }> => ({
+      status: 'quarantined',
+      quarantineId: id,
+      error: reason,
+      ...(asText && intake === undefined
+        ? {
+            notReplayable: `nested deeper than ${MAX_KEPT_DEPTH} levels, it is kept as its JSON text, not as a call, and cannot be replayed: correct it at its source and send it again`,
+          }
+        : {}),
+    });
     const held = await this.heldAlready(tenant, source.name, payload, reason, intake, arrival);
     if (held.pending) {
       this.ports.metrics.increment('ingest_quarantined');
-      return { status: 'quarantined', quarantineId: held.id, error: reason };
+      return kept(held.id);
     }
     const id = held.id;
     const matchKeys = quarantineMatchKeys(this.ports, tenant, payload);
@@ -387,7 +408,7 @@ export class IngestUseCase {
       ...(intake === undefined ? {} : { intake }),
     });
     this.ports.metrics.increment('ingest_quarantined');
-    return { status: 'quarantined', quarantineId: id, error: reason };
+    return kept(id);
   }
 
   /**

@@ -15,10 +15,33 @@ export interface KeyStore {
   /**
    * Destroys the customer's key for good (a tombstone blocks the id even if it never had one).
    * Never unwraps: a key wrapped by a master key this process lacks is destroyed all the same.
-   * True when a live key was there (this call destroyed it), false when there was none.
+   * The id's stand-ins (`<id>~<suffix>`, see standInKeyId) are destroyed with it, and none is
+   * created afterwards. True when a live key was there (this call destroyed it), false when there
+   * was none.
    */
   destroy(tenant: string, customerId: string): Promise<boolean>;
 }
+
+/**
+ * A stand-in key: `<id>~<suffix>` stands in for the key `<id>` where that key cannot be used (the
+ * quarantine's key wrapped by a master key the keyring lacks: `$quarantine~<master key id>`, see
+ * EncryptedQuarantine). A key store creates a stand-in only while the key it stands in for is live,
+ * and destroys every stand-in of a key with it, so that destroying the quarantine's key shreds the
+ * payloads kept under its stand-ins too. Customer ids and the quarantine's key ids never hold `~`.
+ */
+export const STAND_IN_SEPARATOR = '~';
+export const standInKeyId = (id: string, suffix: string): string => `${id}${STAND_IN_SEPARATOR}${suffix}`;
+/**
+ * the id a stand-in key stands in for (the part before its first `~`: the suffix, a master key id,
+ * may hold one), undefined for a key that is no stand-in
+ */
+export const standInFor = (id: string): string | undefined => {
+  const at = id.indexOf(STAND_IN_SEPARATOR);
+  return at > 0 ? id.slice(0, at) : undefined;
+};
+/** the refusal of a stand-in whose key does not exist */
+export const noKeyToStandIn = (id: string, base: string): Error =>
+  new Error(`no key ${base} for ${id} to stand in for: a stand-in is created only for a live key`);
 
 export interface Cipher {
   /** AES-256-GCM; `aad` binds the ciphertext to the event it belongs to */

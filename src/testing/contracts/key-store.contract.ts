@@ -100,6 +100,42 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       expect((await keys.get(tenant, 'c-race'))?.keyId).toBe(got[0]!.keyId);
     });
 
+    it("destroying a key destroys its stand-ins (`<id>~<suffix>`, as EncryptedQuarantine's `$quarantine~<master key id>`) and refuses new ones", async () => {
+      await keys.getOrCreate(tenant, '$quarantine');
+      const standIns = ['$quarantine~local:m1', '$quarantine~kms:arn:aws:kms:eu-west-1:111122223333:key/k-2'];
+      const held = await Promise.all(standIns.map((id) => keys.getOrCreate(tenant, id)));
+      const ciphertext = cipher.encrypt(held[0]!, SECRET, AAD);
+      // an id that only begins like it is another key, and another tenant's stand-ins are theirs
+      const other = await keys.getOrCreate(tenant, '$quarantine-2');
+      const otherTenant = newTenant();
+      await keys.getOrCreate(otherTenant, '$quarantine');
+      const theirs = await keys.getOrCreate(otherTenant, standIns[0]!);
+
+      // destroying a stand-in alone leaves the key it stands in for
+      await keys.getOrCreate(tenant, '$quarantine~local:m0');
+      await expect(keys.destroy(tenant, '$quarantine~local:m0')).resolves.toBe(true);
+      expect(await keys.get(tenant, '$quarantine')).not.toBeNull();
+
+      await expect(keys.destroy(tenant, '$quarantine')).resolves.toBe(true);
+      for (const id of [...standIns, '$quarantine~local:m0']) {
+        await expect(keys.get(tenant, id)).resolves.toBeNull();
+        await expect(keys.getOrCreate(tenant, id)).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+      }
+      // disarmed like the key itself, and a stand-in for yet another master key is refused too
+      expect(() => cipher.decrypt(held[0]!, ciphertext, AAD)).toThrow();
+      await expect(keys.getOrCreate(tenant, '$quarantine~local:m3')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+      expect((await keys.get(tenant, '$quarantine-2'))?.keyId).toBe(other.keyId);
+      expect((await keys.get(otherTenant, standIns[0]!))?.keyId).toBe(theirs.keyId);
+      // a repeat finds nothing live left
+      await expect(keys.destroy(tenant, '$quarantine')).resolves.toBe(false);
+    });
+
+    it('creates a stand-in only for a live key', async () => {
+      await expect(keys.getOrCreate(tenant, 'c-none~local:m1')).rejects.toThrow(/no key c-none .*to stand in for/);
+      await keys.destroy(tenant, 'c-gone');
+      await expect(keys.getOrCreate(tenant, 'c-gone~local:m1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    });
+
     it('destroy disarms a key the store handed out earlier', async () => {
       const key = await keys.getOrCreate(tenant, 'c-1');
       const ciphertext = cipher.encrypt(key, SECRET, AAD);

@@ -75,4 +75,34 @@ describe('erasure of a customer whose data key the keyring cannot open', () => {
     await expect(second.core.queries.get360(TENANT, customerId)).rejects.toMatchObject({ code: 'CUSTOMER_ERASED' });
     expect(await second.core.gdpr.erase(TENANT, customerId, { actor: 'dpo@test' })).toEqual(receipt);
   });
+
+  it('re-applied without that master key, reports the payloads it could not search (each once); with it back, searches them', async () => {
+    const path = tempFile();
+    const first = coreOn(path, ring(A));
+    const web = defaultSourceOf(TENANT, 'web');
+    const ids: string[] = [];
+    for (const who of ['mk', 'nn']) {
+      const r = await first.core.ingest.ingest(TENANT, web, { type: 'identify', userId: who, traits: { email: `${who}@example.com` } });
+      ids.push((r as { customerId: string }).customerId);
+    }
+    const theirs = await first.core.quarantine.hold(TENANT, 'web', '{"type":"track","userId":"zz","traits":{"email":"zz@example.com"', MALFORMED_REASON);
+    opened.splice(0).forEach((s) => s.close());
+
+    const second = coreOn(path, ring(B));
+    for (const id of ids) expect((await second.core.gdpr.erase(TENANT, id, { actor: 'dpo@test' })).quarantineUnsearched).toBe(1);
+    const progress: unknown[] = [];
+    const partial = await second.core.gdpr.reapply(TENANT, { actor: 'dpo@test', onProgress: (p) => progress.push(p) });
+    // two receipts met the one entry it cannot open: one payload unsearched, not two
+    expect(partial).toEqual({ erasures: 2, tombstoned: 0, dataKeys: 0, views: 0, snapshots: 0, quarantined: 0, quarantineUnsearched: 1 });
+    expect(progress.at(-1)).toEqual({ ...partial, done: true });
+    const audited = (await second.ports.audit.list(TENANT, { limit: 50 })).entries.filter((e) => e.action === 'erasure.reapply');
+    expect(audited.at(-1)?.detail).toMatchObject({ quarantineUnsearched: 1 });
+    opened.splice(0).forEach((s) => s.close());
+
+    // the first master key back as a previous key: searched, and it names neither of them, so it stays
+    const third = coreOn(path, ring(B, A));
+    const whole = await third.core.gdpr.reapply(TENANT, { actor: 'dpo@test' });
+    expect(whole).toEqual({ erasures: 2, tombstoned: 0, dataKeys: 0, views: 0, snapshots: 0, quarantined: 0 });
+    expect((await third.ports.quarantine.list(TENANT, { limit: 10 })).entries.map((e) => [e.id, e.payloadUnavailable])).toEqual([[theirs, undefined]]);
+  });
 });
