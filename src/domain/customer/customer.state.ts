@@ -105,14 +105,17 @@ export const evolve = (state: CustomerState, recorded: RecordedEvent): CustomerS
         eventId: recorded.eventId,
         evidence: e.data.evidence,
       });
+      const members = [...s.members, e.data.absorbedId, ...e.data.absorbedMembers];
       const doNotLink = new Set([...s.doNotLink, ...e.data.absorbedDoNotLink]);
-      doNotLink.delete(e.data.absorbedId);
+      // no customer of the cluster is kept apart from it (a forced merge over a do-not-link): the
+      // absorbed one's list may name the survivor, and the survivor's the absorbed one
+      for (const id of [s.id, ...members]) doNotLink.delete(id);
       return {
         ...s,
         identifiers,
         merges,
         doNotLink,
-        members: [...s.members, e.data.absorbedId, ...e.data.absorbedMembers],
+        members,
         firstObservedAt: Math.min(s.firstObservedAt, e.data.absorbedFirstObservedAt),
       };
     }
@@ -230,9 +233,11 @@ export const foldInPlace = (id: string, events: Iterable<RecordedEvent>, from: C
         });
         d.doNotLink = doNotLink ??= new Set(d.doNotLink);
         for (const x of e.data.absorbedDoNotLink) doNotLink.add(x);
-        doNotLink.delete(e.data.absorbedId);
         d.members = members ??= [...d.members];
         members.push(e.data.absorbedId, ...e.data.absorbedMembers);
+        // as evolve: no customer of the cluster is kept apart from it
+        doNotLink.delete(d.id);
+        for (const id of members) doNotLink.delete(id);
         d.firstObservedAt = Math.min(d.firstObservedAt, e.data.absorbedFirstObservedAt);
         break;
       }

@@ -81,6 +81,25 @@ describe('manual merge', () => {
     expect(why.status === 'active' && why.merges[0]?.evidence).toMatchObject({ rule: 'manual', forced: true, actor: 'ops@acme', reason: 'same person' });
   });
 
+  it("a forced merge over a do-not-link keeps neither customer on the cluster's do-not-link list (it listed the survivor itself), and an unmerge puts it back", async () => {
+    const h = makeHarness();
+    const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1' });
+    h.clock.advance(1000);
+    const b = await send(h, { type: 'identify', messageId: 'b', anonymousId: 'anon-b' });
+    const first = await h.core.identity.merge(TENANT, a.customerId, b.customerId, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, first.survivorId, first.mergeId, { actor: 'ops' });
+    const apart = await h.core.queries.explain(TENANT, a.customerId);
+    expect(apart.status === 'active' && apart.doNotLink).toEqual([b.customerId]);
+    const again = await h.core.identity.merge(TENANT, a.customerId, b.customerId, { actor: 'ops', force: true });
+    const merged = await h.core.queries.explain(TENANT, a.customerId);
+    expect(merged.status === 'active' && merged.doNotLink).toEqual([]);
+    // folded in place (a rebuild) as by evolve: the same state
+    expect((await h.core.repo.load(TENANT, a.customerId)).doNotLink).toEqual(new Set());
+    await h.core.identity.unmerge(TENANT, again.survivorId, again.mergeId, { actor: 'ops' });
+    const apartAgain = await h.core.queries.explain(TENANT, a.customerId);
+    expect(apartAgain.status === 'active' && apartAgain.doNotLink).toEqual([b.customerId]);
+  });
+
   it('keeps the reasons of a manual merge and of its unmerge encrypted with the survivor, readable through explain and the export until erasure', async () => {
     const h = makeHarness();
     const a = await send(h, { type: 'identify', messageId: 'a', userId: 'u-1', traits: { email: 'jane.roe@example.com' } });
