@@ -32,6 +32,12 @@ export type App = {
   /** the DynamoDB Streams projector core (Lambda shape); undefined on other stores */
   readonly streamsProjector?: DynamoDbStreamsProjector | undefined;
   /**
+   * what the local Streams poller (startBackground) has refused for good since it started: how
+   * many records, and the last one's reason code and time; undefined while it has refused none
+   * (and where no poller runs). Nothing of the records themselves: /health reports it.
+   */
+  streamRefusals(): StreamRefusals | undefined;
+  /**
    * starts what runs beside the API: the Streams poller when views are projected from the stream,
    * the Kinesis consumer when ingest is queued (async mode)
    */
@@ -39,6 +45,14 @@ export type App = {
   /** waits until background consumers have nothing left to do (tests, CLI jobs) */
   drainBackground(): Promise<void>;
   close(): Promise<void>;
+};
+
+export type StreamRefusals = {
+  readonly count: number;
+  /** the code of the last refusal (UNREADABLE_EVENT_ITEM, UNDECODABLE_EVENT, PROJECTION_FAILED) */
+  readonly lastReason: string;
+  /** when it was refused (ms) */
+  readonly lastAt: number;
 };
 
 export type AppOptions = {
@@ -96,6 +110,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
   const sourceOf = (_tenant: string, name: string) => sourceFor(config, name);
   const closers: (() => Promise<void> | void)[] = [];
   let poller: DynamoDbStreamsPoller | undefined;
+  let refusals: StreamRefusals | undefined;
   let streamsClient: { destroy(): void } | undefined;
   const stopConsumer = () => consumer?.stop();
   const stopRelay = () => core().engagement.relay.stop();
@@ -284,6 +299,7 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
     get streamsProjector() {
       return config.store === 'dynamodb' ? container.get(TOKENS.StreamsProjector) : undefined;
     },
+    streamRefusals: () => refusals,
     async startBackground() {
       const { engagement } = core();
       if (engagement.enabled && !closers.includes(stopRelay)) {
@@ -318,8 +334,12 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
         streamArn: Table.LatestStreamArn,
         checkpoints: new DynamoDbCheckpoints(client, config.tables.views),
         // a refused record is reported as the streams Lambda reports it: an error line with the
-        // reason, and the streams_records_rejected counter on /metrics
-        onBatch: (_shard, result, records) => reportStreamBatch(records, result, streamsReporting),
+        // reason, and the streams_records_rejected counter on /metrics; and kept for /health
+        onBatch: (_shard, result, records) => {
+          reportStreamBatch(records, result, streamsReporting);
+          const last = result.rejected.at(-1);
+          if (last) refusals = { count: (refusals?.count ?? 0) + result.rejected.length, lastReason: last.reason.code, lastAt: Date.now() };
+        },
         onError: (e) => console.warn(`streams poller: ${(e as Error).message}`),
       });
       poller.start();

@@ -1,6 +1,6 @@
 import { createHttpApp } from '../adapters/http/app.js';
 import { startHttpServer } from '../adapters/http/node-server.js';
-import { buildApp, type App } from './app.js';
+import { buildApp, type App, type StreamRefusals } from './app.js';
 import type { Config } from './config.js';
 import { loadCredentials } from './credentials.js';
 import { startEmbeddedDynamoDb } from './local/embedded.js';
@@ -55,6 +55,26 @@ const probeStore = async (app: App, tenant: string): Promise<string> => {
   }
 };
 
+/** How long /health stays 503 after the Streams poller last refused a record for good. */
+export const STREAM_REFUSALS_RECENT_MS = 15 * 60_000;
+
+/**
+ * What /health says of the records the Streams poller refused for good (each one's view misses
+ * it until a rebuild): their count since the start, the last one's reason code and time, and
+ * whether that was within STREAM_REFUSALS_RECENT_MS, which makes the server not ok. Codes and
+ * counts only: /health answers without credentials, so no item, tenant or detail.
+ */
+export const streamsHealth = (
+  refusals: StreamRefusals | undefined,
+  now: number,
+): { readonly recent: boolean; readonly details: { readonly refused: number; readonly lastReason?: string; readonly lastRefusedAt?: string } } =>
+  refusals === undefined
+    ? { recent: false, details: { refused: 0 } }
+    : {
+        recent: now - refusals.lastAt < STREAM_REFUSALS_RECENT_MS,
+        details: { refused: refusals.count, lastReason: refusals.lastReason, lastRefusedAt: new Date(refusals.lastAt).toISOString() },
+      };
+
 export const serve = async (base: Config, out: (line: string) => void = console.log): Promise<RunningServer> => {
   // another server on this data dir, or a taken port, is said at once, before anything is started
   const locks = base.store !== 'memory';
@@ -97,7 +117,11 @@ export const serve = async (base: Config, out: (line: string) => void = console.
       console: config.consoleSessionKey ? { sessionKey: config.consoleSessionKey } : undefined,
       health: async () => {
         const store = await probeStore(running, config.tenant);
-        return { ok: store === 'ok', details: { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode } };
+        const details = { store: config.store, reachable: store, projection: config.projection, ingest: config.ingestMode };
+        // where the Streams poller projects the views: records it refused lately make the server not ok
+        if (config.store !== 'dynamodb' || config.projection !== 'streams') return { ok: store === 'ok', details };
+        const streams = streamsHealth(running.streamRefusals(), Date.now());
+        return { ok: store === 'ok' && !streams.recent, details: { ...details, streams: streams.details } };
       },
       logger: {
         info: log,

@@ -105,6 +105,21 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     expect(held).toMatchObject([{ source: 'kinesis', reason: { code: 'UNDECODABLE_RECORD' }, payload: '{"type":"identify",' }]);
   });
 
+  it("quarantines an envelope the core refuses once, however often its record is read again (a producer of one's own, no messageId)", async () => {
+    const { h, consumer, streamName } = await setup();
+    // our envelope as encodeKinesisCall writes it for a producer of one's own (the queued intake
+    // gives such a call a messageId first): valid as a Segment call, refused when ingested (its
+    // only identifier is blocked), and with no messageId or timestamp, only the record's place in
+    // the stream names its arrival
+    const refused = { type: 'track', anonymousId: 'undefined', event: 'Product Added' };
+    const data = encodeKinesisCall({ tenant: TENANT, source: 'web', receivedAt: Date.now(), call: refused });
+    await client.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'p-refused', Data: data }));
+    // read from the start three times (a consumer without its checkpoints, a retried batch)
+    for (let read = 0; read < 3; read++) await consumer(new MemoryCheckpoints()).drain();
+    const held = (await h.ports.quarantine.list(TENANT, { limit: 10 })).entries;
+    expect(held).toMatchObject([{ source: 'web', reason: { code: 'NO_USABLE_IDENTIFIER' }, payload: refused }]);
+  });
+
   it('resumes from its checkpoints after a restart and reads nothing twice', async () => {
     const { h, intake, consumer } = await setup();
     const dynamo = createDynamoDbClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1' });

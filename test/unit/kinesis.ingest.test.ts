@@ -57,6 +57,41 @@ describe('ingestKinesisRecords', () => {
     expect(ids(elsewhere)[0]).not.toBe(ids(first)[0]);
   });
 
+  it('keeps a refused envelope without messageId or timestamp, read again, in the entry that holds it: its sequence number is its arrival', async () => {
+    const h = makeHarness();
+    const receivedAt = h.clock.now() - 1_000;
+    // as encodeKinesisCall writes it for a producer of one's own, with the time the call was
+    // received (the queued intake would have given the call a messageId first)
+    const refused = { type: 'track', userId: 'u-env', event: '' };
+    const records = [1, 2].map(() => ({ ...record('k3', refused), data: encodeKinesisCall({ tenant: TENANT, source: 'crm', receivedAt, call: refused }) }));
+    const first = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(first.outcomes.map((o) => o.outcome)).toMatchObject([
+      { status: 'quarantined', error: { code: 'VALIDATION_FAILED' } },
+      { status: 'quarantined', error: { code: 'VALIDATION_FAILED' } },
+    ]);
+    const ids = (r: typeof first) => r.outcomes.map((o) => (o.outcome.status === 'quarantined' ? o.outcome.quarantineId : undefined));
+    // two equal records at two places of the stream are two arrivals, two entries
+    expect(new Set(ids(first)).size).toBe(2);
+    // the shard read again (a retried batch, a restarted consumer): the same entries, no copies
+    const again = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(ids(again)).toEqual(ids(first));
+    const held = (await h.ports.quarantine.list(TENANT, { limit: 10 })).entries;
+    expect(held).toHaveLength(2);
+    expect(held).toMatchObject([
+      { source: 'crm', receivedAt, payload: refused },
+      { source: 'crm', receivedAt, payload: refused },
+    ]);
+  });
+
+  it('ingests an envelope without messageId or timestamp queued twice (a producer retry) once, whatever its sequence numbers', async () => {
+    const h = makeHarness();
+    const receivedAt = h.clock.now() - 1_000;
+    const added = { type: 'track', userId: 'u-env-ok', event: 'Product Added', properties: { product_id: 'p-1' } };
+    const records = [1, 2].map(() => ({ ...record('k4', added), data: encodeKinesisCall({ tenant: TENANT, source: 'crm', receivedAt, call: added }) }));
+    const { outcomes } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, defaultTenant: TENANT });
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['accepted', 'duplicate']);
+  });
+
   it('takes two equal bare calls without messageId or timestamp, arrived in the same millisecond, as two calls, and a redelivery as the same', async () => {
     const h = makeHarness();
     const added = { type: 'track', userId: 'u-bare', event: 'Product Added', properties: { product_id: 'p-1' }, writeKey: 'wk-web' };

@@ -60,9 +60,17 @@ const ingestOne = async (core: Core, sourceOf: SourceOf, record: KinesisInputRec
   try {
     // a bare call (not our envelope) is received when Kinesis took it, and placed by its sequence
     // number: a redelivery is the same call, an equal record another one (see derivedMessageId)
-    return await (receivedAt === undefined
-      ? core.ingest.ingest(tenant, sourceOf(tenant, source), call, record.arrivedAt, record.sequenceNumber)
-      : core.ingest.ingest(tenant, sourceOf(tenant, source), call, receivedAt));
+    if (receivedAt === undefined) return await core.ingest.ingest(tenant, sourceOf(tenant, source), call, record.arrivedAt, record.sequenceNumber);
+    // our envelope (the queued intake gives a call without messageId or timestamp one before
+    // queueing it; encodeKinesisCall in a producer of one's own may not): without a messageId the
+    // call keeps the id its receivedAt gives it (position 0), so one queued twice by a producer's
+    // retry is still one call. Refused, it is held under its sequence number as its arrival, as a
+    // bare call is: read again (a retried batch, a restarted consumer), it is the entry that holds
+    // it already, even without a messageId or timestamp
+    const outcome = await core.ingest.tryIngest(tenant, sourceOf(tenant, source), call, receivedAt);
+    if (outcome.status !== 'rejected') return outcome;
+    const quarantineId = await core.quarantine.hold(tenant, source, call, outcome.error, receivedAt, undefined, record.sequenceNumber);
+    return { status: 'quarantined', quarantineId, error: outcome.error };
   } catch (e) {
     if (!isDeterministic(e)) throw e;
     // kept as a call (replayed once the fault is fixed); the shard goes on. Not kept (the

@@ -332,6 +332,31 @@ describe('schema errors name the field', () => {
     ]);
   });
 
+  it('one issue per field: a value of the wrong kind that has a length is not also measured', () => {
+    const issuesOf = (raw: unknown, batch = false) => {
+      const parsed = (batch ? SegmentBatch : SegmentCall).safeParse(raw);
+      return parsed.success ? [] : zodIssues(parsed.error);
+    };
+    const call = { type: 'track', userId: 'u', event: 'x' };
+    expect(issuesOf({ ...call, event: [] })).toEqual([{ path: 'event', message: 'must be a string' }]);
+    expect(issuesOf({ ...call, event: Array(201).fill('x') })).toEqual([{ path: 'event', message: 'must be a string' }]);
+    expect(issuesOf({ ...call, event: { length: 0 } })).toEqual([{ path: 'event', message: 'must be a string' }]);
+    expect(issuesOf({ ...call, context: { externalIds: [{ id: 'x', type: [] }] } })).toEqual([
+      { path: 'context.externalIds[0].type', message: 'must be a string' },
+    ]);
+    expect(issuesOf({ ...call, context: { externalIds: 'x'.repeat(51) } }).map((i) => i.path)).toEqual(['context.externalIds']);
+    expect(issuesOf({ ...call, context: { ip: Array(65).fill(1) } }).map((i) => i.path)).toEqual(['context.ip']);
+    expect(issuesOf({ ...call, messageId: [] }).map((i) => i.path)).toEqual(['messageId']);
+    expect(issuesOf({ batch: '' }, true)).toEqual([{ path: 'batch', message: 'must be an array of calls' }]);
+    // the length checks still apply to a value of the right kind, each with its own words
+    expect(issuesOf({ ...call, event: 'x'.repeat(201) })).toEqual([{ path: 'event', message: 'at most 200 characters' }]);
+    expect(issuesOf({ ...call, context: { externalIds: [{ id: 'x', type: 't'.repeat(65) }] } })).toEqual([
+      { path: 'context.externalIds[0].type', message: 'at most 64 characters' },
+    ]);
+    expect(issuesOf({ ...call, context: { externalIds: Array(51).fill({ id: 'x', type: 't' }) } }).map((i) => i.path)).toEqual(['context.externalIds']);
+    expect(issuesOf({ batch: [] }, true)).toEqual([{ path: 'batch', message: 'batch must hold at least one call' }]);
+  });
+
   it('a timestamp that is not a date', () => {
     expect(pathsOf({ type: 'page', userId: 'u', timestamp: 'yesterday' })).toEqual(['timestamp']);
   });
