@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decisionEvents, makeEngagementHarness } from '../../support/engagement-harness.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, domainError, iso, TENANT, view360 } from './ingest-support.js';
 
@@ -123,4 +124,30 @@ describe('orders: one order per orderId', () => {
     expect((await domainError(h.core.queries.get360(TENANT, a.customerId))).code).toBe('CUSTOMER_ERASED');
     expect((await view360(h, b.customerId)).orders).toMatchObject({ count: 1, revenue: { USD: 30 }, repeated: 0 });
   });
+});
+
+describe('orders: engagement answers an order once', () => {
+  const orderCall = (messageId: string, orderId: string) => ({
+    type: 'track',
+    messageId,
+    userId: 'u-1',
+    event: 'Order Completed',
+    properties: { order_id: orderId, revenue: 50, currency: 'USD', products: [{ product_id: 'p-1', category: 'Electronics', price: 50 }] },
+    context: { consent: { categoryPreferences: { Marketing: true } } },
+  });
+
+  for (const engagementInCommit of [true, false]) {
+    it(`takes no second decision for the same order sent again (${engagementInCommit ? 'in the call commit' : 'after the commit'})`, async () => {
+      const h = makeEngagementHarness({ engagementInCommit });
+      accepted(await h.core.ingest.ingest(TENANT, h.web, orderCall('m-1', 'o-1')));
+      expect(await decisionEvents(h, TENANT)).toHaveLength(1);
+      h.clock.advance(60_000);
+      accepted(await h.core.ingest.ingest(TENANT, h.web, orderCall('m-2', 'o-1')));
+      expect(await decisionEvents(h, TENANT)).toHaveLength(1);
+      // another order is answered
+      h.clock.advance(60_000);
+      accepted(await h.core.ingest.ingest(TENANT, h.web, orderCall('m-3', 'o-2')));
+      expect((await decisionEvents(h, TENANT)).map((d) => d.trigger)).toEqual(['OrderPlaced', 'OrderPlaced']);
+    });
+  }
 });
