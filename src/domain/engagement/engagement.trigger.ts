@@ -1,6 +1,5 @@
 import type { CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
-import { own } from '../projection/customer360.js';
-import type { Customer360 } from '../projection/customer360.js';
+import { own, type Customer360 } from '../projection/customer360.js';
 
 // Which committed events engagement answers: interests, page/screen and product views, a new
 // place, an order. Everything one call recorded on one stream is one trigger (a product view that
