@@ -390,6 +390,16 @@ export const traitsOf = (c: CallSpec): Record<string, string> => ({
   ...(c.phone ? { phone: spell('phone', c.phone) } : {}),
 });
 
+/**
+ * A track call's event: every third an order, whose id is one of two (so an order is often sent
+ * again, by the same customer or by one it merges with later: counted once per cluster), each
+ * sending with its own amount; the others a plain event.
+ */
+const trackOf = (seq: number): Record<string, unknown> =>
+  seq % 3 === 0
+    ? { event: 'Order Completed', properties: { order_id: `o-${seq % 2}`, revenue: 10 + (seq % 7), currency: seq % 5 === 0 ? 'EUR' : 'USD' } }
+    : { event: `Event ${seq}`, properties: { step: seq } };
+
 export const toSegment = (c: CallSpec): Record<string, unknown> => {
   const traits = traitsOf(c);
   const hasTraits = Object.keys(traits).length > 0;
@@ -407,7 +417,7 @@ export const toSegment = (c: CallSpec): Record<string, unknown> => {
     ...(c.minute !== undefined ? { timestamp: new Date(observedAtOf(c)).toISOString() } : {}),
     ...(Object.keys(context).length ? { context } : {}),
     ...(c.kind === 'identify' && hasTraits ? { traits } : {}),
-    ...(c.kind === 'track' ? { event: `Event ${c.seq}`, properties: { step: c.seq } } : {}),
+    ...(c.kind === 'track' ? trackOf(c.seq) : {}),
     ...(c.kind === 'page' ? { name: `Page ${c.seq}`, properties: { path: `/p/${c.seq}` } } : {}),
     ...(c.kind === 'alias' ? { previousId: spell('anonymous_id', c.previousId!) } : {}),
   };

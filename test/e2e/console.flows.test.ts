@@ -28,6 +28,8 @@ describe('the console in a browser', () => {
     for (const [orderId, revenue] of [
       ['o-1', 40],
       ['o-2', 60],
+      // o-1 again (a reloaded thank-you page): kept, not counted
+      ['o-1', 40],
     ] as const)
       await rig.send('track', { userId: 'ada-1', event: 'Order Completed', properties: { order_id: orderId, revenue, currency: 'USD' } });
     const page = await rig.signedIn(TOKENS.admin);
@@ -48,6 +50,7 @@ describe('the console in a browser', () => {
     expect(text).toContain('ada@example.com');
     expect(text).toMatch(/user_?id\s+ada-1/i);
     expect(text).toMatch(/2 orders; revenue 100\.00 USD/);
+    expect(text).toContain('1 call sent an order again that is counted once (same order id: o-1 1x): kept on the timeline, not counted.');
     expect(text).toMatch(/AOV 50\.00 USD · CLV 100\.00 USD/);
     expect(text).toMatch(/R\d F\d M\d · churn risk \d+%/);
     expect(text).toContain('<script>alert(1)</script>');

@@ -37,8 +37,9 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
     .tuple(fc.constantFrom('viewed', 'added'), maybe(fc.constantFrom('Books', 'books', 'toys')))
     .map(([action, category]) => ev('ProductInteracted', { action, product: { productId: 'p1', category } })),
   fc
-    .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR'))
-    .map(([m, c]) => ev('OrderPlaced', { orderId: 'o', revenueMinor: m, currency: c, products: [] })),
+    // a few order ids, and none: repeats of an order are counted once, orders without an id each time
+    .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR'), maybe(fc.constantFrom('o', 'p', '__proto__')))
+    .map(([m, c, orderId]) => ev('OrderPlaced', { orderId, revenueMinor: m, currency: c, products: [] })),
   fc
     .tuple(maybe(fc.constantFrom('ZA', 'za')), maybe(fc.constant('WC')), maybe(fc.constantFrom('Cape Town', 'CAPE TOWN', 'London')))
     .map(([country, region, city]) => ev('LocationObserved', { country, region, city })),

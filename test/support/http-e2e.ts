@@ -59,6 +59,33 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       expect((await api.lookup('email:nobody@example.com')).status).toBe(404);
     });
 
+    it('counts an order sent twice under two messageIds once, and shows the repeat', async () => {
+      const user = { userId: 'rex-1' };
+      const order = (messageId: string, t: number, orderId: string) => ({
+        ...user,
+        messageId,
+        timestamp: at(t),
+        event: 'Order Completed',
+        properties: { order_id: orderId, revenue: 25, currency: 'USD' },
+      });
+      // a reloaded thank-you page fires the same order again: a new messageId, the same order id
+      for (const call of [order('rex-o1', 1, 'r-1'), order('rex-o1-again', 2, 'r-1'), order('rex-o2', 3, 'r-2')])
+        expect((await api.send('track', call)).status).toBe(200);
+      await api.settle();
+      const found = await api.lookup('user_id:rex-1');
+      expect(found.status).toBe(200);
+      expect(found.body.orders).toMatchObject({
+        count: 2,
+        revenue: { USD: 50 },
+        firstOrderAt: at(1),
+        lastOrderAt: at(3),
+        repeated: 1,
+        repeatsByOrderId: { 'r-1': 1 },
+      });
+      // the repeat is kept: its call is on the timeline
+      expect(found.body.timeline.filter((t: { type: string }) => t.type === 'OrderPlaced')).toHaveLength(3);
+    });
+
     it('pages the timeline with cursors, newest first, with no item twice', async () => {
       const id = (await api.lookup('user_id:ada-1')).body.customerId as string;
       const full = (await api.request('GET', `/v1/customers/${id}`, { token: api.keys.acmeReader })).body.timeline as { eventId: string }[];

@@ -49,6 +49,9 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
       averageOrderValue: money(scores.averageOrderValueMinor, scores.currency),
       firstOrderAt: iso(v.orders.firstOrderAt),
       lastOrderAt: iso(v.orders.lastOrderAt),
+      // calls that sent an order already counted (same orderId) again: kept, never counted
+      repeated: v.orders.repeated ?? 0,
+      repeatsByOrderId: Object.fromEntries(Object.entries(v.orders.byId ?? {}).flatMap(([id, o]) => (o.repeats > 0 ? [[id, o.repeats]] : []))),
     },
     scores: {
       clv: money(scores.clvMinor, scores.currency),

@@ -7,7 +7,7 @@ import {
   EngagementConfig,
   type EngagementDecision,
 } from '../../domain/engagement/engagement.policy.js';
-import { triggersOf, type Trigger } from '../../domain/engagement/engagement.trigger.js';
+import { repeatsAnOrder, triggersOf, type Trigger } from '../../domain/engagement/engagement.trigger.js';
 import type { Offer } from '../../domain/engagement/offer.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { Annex, CommandPipeline } from '../commands/command-pipeline.js';
@@ -44,7 +44,7 @@ export type EngagementOutcome =
       readonly offerId?: string | undefined;
     }
   | { readonly status: 'duplicate'; readonly decisionId: string }
-  | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' };
+  | { readonly status: 'skipped'; readonly why: 'stale-trigger' | 'no-offer' | 'not-active' | 'gave-up' | 'repeat-order' };
 
 /**
  * See EngagementUseCase.react: `decided` is handed each decision's events, committed but not
@@ -52,6 +52,9 @@ export type EngagementOutcome =
  * view shows the decision.
  */
 export type Unprojected = { readonly decided: (recorded: readonly RecordedEvent[], send?: () => Promise<void>) => void };
+
+/** choose's answer for a call repeating an order already counted: no decision */
+const REPEAT_ORDER = 'repeat-order' as const;
 
 export class EngagementUseCase {
   readonly config: EngagementConfig;
@@ -132,7 +135,7 @@ export class EngagementUseCase {
         streams.flatMap((p) => p.recorded),
         now,
       );
-      if (!decision) continue;
+      if (!decision || decision === REPEAT_ORDER) continue;
       const eventId = `${decisionId}.0`;
       const entry = decision.outcome === 'sent' ? this.outboxEntry(tenant, decisionId, state.id, state.version + 1, eventId, decision, now) : undefined;
       // confirmed or published already: decided and committed before, so not again
@@ -158,6 +161,8 @@ export class EngagementUseCase {
   /** The policy's answer for a trigger, against the cluster's view as of `state` (see currentView). */
   private async choose(tenant: string, trigger: Trigger, state: CustomerState, known: readonly RecordedEvent[] | undefined, now: number) {
     const view = await currentView(this.ports.store, this.ports.readModels, tenant, state, known);
+    // the same order sent again: recorded, counted once, answered once
+    if (repeatsAnOrder(trigger, view)) return REPEAT_ORDER;
     return decideEngagement({ now, trigger, view, restricted: view.restricted || state.restricted, offers: this.options.offers, config: this.config });
   }
 
@@ -215,6 +220,7 @@ export class EngagementUseCase {
           const state = await this.repo.loadSurvivor(tenant, trigger.streamId);
           if (state.status !== 'active') return { kind: 'answer', result: { status: 'skipped', why: 'not-active' } };
           const decision = await this.choose(tenant, trigger, state, unprojected?.known, now);
+          if (decision === REPEAT_ORDER) return { kind: 'answer', result: { status: 'skipped', why: 'repeat-order' } };
           if (!decision) return { kind: 'answer', result: { status: 'skipped', why: 'no-offer' } };
           const data = decisionData(decisionId, trigger, decision);
           const pending = new PendingStream(state, (_stream, index) => `${decisionId}.${index}`);

@@ -1,4 +1,5 @@
 import type { CustomerEvent, RecordedEvent } from '../customer/customer.events.js';
+import { own, type Customer360 } from '../projection/customer360.js';
 
 // Which committed events engagement answers: interests, page/screen and product views, a new
 // place, an order. Everything one call recorded on one stream is one trigger (a product view that
@@ -20,6 +21,8 @@ export type Trigger = {
   /** what the call was about right now (lower case) */
   readonly interests: readonly string[];
   readonly place?: Place | undefined;
+  /** the call's order, when it sent one with an orderId: a repeat of an order already counted triggers nothing (repeatsAnOrder) */
+  readonly order?: { readonly orderId: string; readonly eventId: string } | undefined;
 };
 
 const lower = (s: string | undefined): string[] => (s?.trim() ? [s.trim().toLowerCase()] : []);
@@ -56,11 +59,12 @@ export const triggersOf = (events: readonly RecordedEvent[]): Trigger[] => {
     const interests = interestsOf(r.event);
     if (interests === undefined || restored.has(r.streamId)) continue;
     const place = r.event.type === 'LocationObserved' ? r.event.data : undefined;
+    const order = r.event.type === 'OrderPlaced' && r.event.data.orderId !== undefined ? { orderId: r.event.data.orderId, eventId: r.eventId } : undefined;
     const callId = r.messageId ?? r.eventId;
     const key = `${r.streamId}\u0000${callId}`;
     const seen = byCall.get(key);
     if (!seen) {
-      byCall.set(key, { eventId: r.eventId, streamId: r.streamId, callId, type: r.event.type, observedAt: r.observedAt, interests, place });
+      byCall.set(key, { eventId: r.eventId, streamId: r.streamId, callId, type: r.event.type, observedAt: r.observedAt, interests, place, order });
       continue;
     }
     byCall.set(key, {
@@ -69,7 +73,19 @@ export const triggersOf = (events: readonly RecordedEvent[]): Trigger[] => {
       type: seen.type === 'LocationObserved' ? r.event.type : seen.type,
       interests: [...new Set([...seen.interests, ...interests])],
       place: seen.place ?? place,
+      order: seen.order ?? order,
     });
   }
   return [...byCall.values()];
+};
+
+/**
+ * Whether the trigger is an order call repeating an order the view already counts under another
+ * event (same orderId: a retry or a reloaded thank-you page). Such a call is kept, but it is not a
+ * new order, so it gets no second decision. `view` is the cluster's view with the call folded in.
+ */
+export const repeatsAnOrder = (trigger: Trigger, view: Customer360): boolean => {
+  if (trigger.type !== 'OrderPlaced' || trigger.order === undefined) return false;
+  const counted = view.orders.byId === undefined ? undefined : own(view.orders.byId, trigger.order.orderId);
+  return counted !== undefined && counted.eventId !== trigger.order.eventId;
 };

@@ -1,12 +1,15 @@
 import { CUSTOMER_EVENT_TYPES, type CustomerEvent, type EventMeta, type RecordedEvent } from '../customer/customer.events.js';
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import {
+  absorbOrders,
+  copyOrders,
   emptyView,
   evolveView,
   own,
   setOwn,
   joinedEngagement,
   joinedRestriction,
+  placeOrder,
   TIMELINE_SIZE,
   timelineTitle,
   type Activity,
@@ -14,6 +17,7 @@ import {
   type Customer360,
   type IdentifierFact,
   type LocationFact,
+  type MutableOrders,
   type TimelineEntry,
   type TraitFact,
 } from './customer360.js';
@@ -44,13 +48,6 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Act = Mutable<Activity>;
 type Loc = Mutable<LocationFact>;
 type Ident = Mutable<IdentifierFact>;
-type Orders = {
-  count: number;
-  revenueMinor: Record<string, number>;
-  countByCurrency: Record<string, number>;
-  firstOrderAt: number | undefined;
-  lastOrderAt: number | undefined;
-};
 
 // Which records the builder owns (may change in place); the others are shared with a view made.
 const IDENTIFIERS = 1;
@@ -116,7 +113,6 @@ const joinAct = (x: Act, y: Activity): Act => {
   return x;
 };
 const same = <T>(x: T): T => x;
-const sum = (x: number, y: number): number => x + y;
 const minOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a <= b) ? a : b);
 const maxOf = (a: number | undefined, b: number | undefined): number | undefined => (b === undefined || (a !== undefined && a >= b) ? a : b);
 
@@ -167,7 +163,7 @@ export class Customer360Builder {
   private locations: Record<string, Loc>;
   private channels: Record<string, Act>;
   /** the view's own until the first order (an empty view's has no first/last keys; evolveView's has) */
-  private orders: Orders;
+  private orders: MutableOrders;
   private groups: string[];
 
   constructor(from: Customer360) {
@@ -188,7 +184,7 @@ export class Customer360Builder {
     this.interests = from.interests as Record<string, Act>;
     this.locations = from.locations as Record<string, Loc>;
     this.channels = from.channels as Record<string, Act>;
-    this.orders = from.orders as Orders;
+    this.orders = from.orders as MutableOrders;
     this.groups = from.groups as string[];
   }
 
@@ -305,13 +301,7 @@ export class Customer360Builder {
       case 'OrderPlaced': {
         this.activity(r, e, true);
         this.write(ORDERS);
-        const o = this.orders;
-        const c = e.data.currency;
-        o.count++;
-        setOwn(o.revenueMinor, c, (own(o.revenueMinor, c) ?? 0) + e.data.revenueMinor);
-        setOwn(o.countByCurrency, c, (own(o.countByCurrency, c) ?? 0) + 1);
-        if (o.firstOrderAt === undefined || at < o.firstOrderAt) o.firstOrderAt = at;
-        if (o.lastOrderAt === undefined || at > o.lastOrderAt) o.lastOrderAt = at;
+        placeOrder(this.orders, r.eventId, at, e.data.orderId, e.data.currency, e.data.revenueMinor);
         return;
       }
       case 'GroupJoined':
@@ -390,13 +380,7 @@ export class Customer360Builder {
       return x;
     });
     joinInto(this.channels, other.channels, actOf, joinAct);
-    const o = this.orders;
-    const p = other.orders;
-    o.count += p.count;
-    joinInto(o.revenueMinor, p.revenueMinor, same, sum);
-    joinInto(o.countByCurrency, p.countByCurrency, same, sum);
-    o.firstOrderAt = minOf(o.firstOrderAt, p.firstOrderAt);
-    o.lastOrderAt = maxOf(o.lastOrderAt, p.lastOrderAt);
+    absorbOrders(this.orders, other.orders);
     for (const g of other.groups) this.addGroup(g);
     this.joinTimeline(other.timeline);
   }
@@ -456,14 +440,7 @@ export class Customer360Builder {
         return;
       case ORDERS: {
         // evolveView's literal: an order spells out every key
-        const o = this.orders;
-        this.orders = {
-          count: o.count,
-          revenueMinor: copyOf(o.revenueMinor, same),
-          countByCurrency: copyOf(o.countByCurrency, same),
-          firstOrderAt: o.firstOrderAt,
-          lastOrderAt: o.lastOrderAt,
-        };
+        this.orders = copyOrders(this.orders);
         return;
       }
       case GROUPS:

@@ -29,12 +29,36 @@ export type LocationFact = Activity & {
   /** the event whose spelling of the place is shown: the latest by (observedAt, eventId) */
   readonly labelEventId: string;
 };
+/** The order counted for one orderId: the earliest OrderPlaced carrying it, by (observedAt, eventId). */
+export type OrderRecord = {
+  readonly at: number;
+  readonly eventId: string;
+  readonly currency: string;
+  readonly revenueMinor: number;
+  /** how many more OrderPlaced carried this orderId in the cluster: repeats, never counted */
+  readonly repeats: number;
+};
+/**
+ * Orders are counted once per orderId across the cluster (a client's retry or a reloaded
+ * thank-you page sends the same order again under another messageId): count, revenue,
+ * countByCurrency and the first/last order times are those of each orderId's counted order
+ * (byId) and of every order sent without an orderId (nothing to tell them apart by).
+ */
 export type OrderSummary = {
   readonly count: number;
   readonly revenueMinor: Readonly<Record<string, number>>;
   readonly countByCurrency: Readonly<Record<string, number>>;
   readonly firstOrderAt?: number | undefined;
   readonly lastOrderAt?: number | undefined;
+  /** the counted order per orderId (came later: absent until the first order, and in views stored before) */
+  readonly byId?: Readonly<Record<string, OrderRecord>> | undefined;
+  /** OrderPlaced events that repeated an orderId already counted (absent as byId is) */
+  readonly repeated?: number | undefined;
+  /**
+   * the latest order without an orderId; in a view stored before byId, every order it counted is
+   * taken as one without (they cannot be told apart), so its lastOrderAt stands for them
+   */
+  readonly lastUnkeyedAt?: number | undefined;
 };
 export type TimelineEntry = {
   readonly eventId: string;
@@ -208,6 +232,138 @@ const evolveRestriction = (view: Customer360, r: RecordedEvent): Customer360 => 
 
 const consentAnswer = (e: CustomerEvent): 'granted' | 'withdrawn' => (e.type === 'ConsentGranted' ? 'granted' : 'withdrawn');
 
+/** An OrderSummary with every key, its records owned by whoever made it (copyOrders): placeOrder and absorbOrders change it in place. */
+export type MutableOrders = {
+  count: number;
+  revenueMinor: Record<string, number>;
+  countByCurrency: Record<string, number>;
+  firstOrderAt: number | undefined;
+  lastOrderAt: number | undefined;
+  byId: Record<string, OrderRecord> | undefined;
+  repeated: number | undefined;
+  lastUnkeyedAt: number | undefined;
+};
+
+const copyRecord = <T>(record: Readonly<Record<string, T>>): Record<string, T> => {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(record)) setOwn(out, k, record[k]!);
+  return out;
+};
+
+/** what stands for the orders without an orderId: a view stored before byId counted every order so */
+const unkeyedLast = (o: OrderSummary): number | undefined => (o.byId === undefined ? o.lastOrderAt : o.lastUnkeyedAt);
+
+/** A copy of an order summary with every key, in this order (evolveView, mergeViews and the builder all make it so). */
+export const copyOrders = (o: OrderSummary): MutableOrders => ({
+  count: o.count,
+  revenueMinor: copyRecord(o.revenueMinor),
+  countByCurrency: copyRecord(o.countByCurrency),
+  firstOrderAt: o.firstOrderAt,
+  lastOrderAt: o.lastOrderAt,
+  byId: o.byId === undefined ? undefined : copyRecord(o.byId),
+  repeated: o.repeated,
+  lastUnkeyedAt: o.lastUnkeyedAt,
+});
+
+/** byId and its companions, made with the first order folded here (a view stored before them keeps its orders as ones without an orderId) */
+const keyed = (o: MutableOrders): Record<string, OrderRecord> => {
+  if (o.byId !== undefined) return o.byId;
+  o.repeated = 0;
+  o.lastUnkeyedAt = o.lastOrderAt;
+  return (o.byId = {});
+};
+
+/** Whether an order at (at, eventId) comes before the one recorded: the earliest by time, ties by event id, is counted. */
+const orderBefore = (at: number, eventId: string, r: OrderRecord): boolean => at < r.at || (at === r.at && eventId < r.eventId);
+
+/** n = 1 adds one order of `minor` in `currency`, n = -1 takes one away; a currency left with no order leaves both records. */
+const countOrder = (o: MutableOrders, currency: string, minor: number, n: 1 | -1): void => {
+  const count = (own(o.countByCurrency, currency) ?? 0) + n;
+  if (count <= 0) {
+    delete o.revenueMinor[currency];
+    delete o.countByCurrency[currency];
+    return;
+  }
+  setOwn(o.revenueMinor, currency, (own(o.revenueMinor, currency) ?? 0) + n * minor);
+  setOwn(o.countByCurrency, currency, count);
+};
+
+/** the latest counted order: after a counted order was replaced by an earlier one */
+const latestOrder = (o: MutableOrders, byId: Readonly<Record<string, OrderRecord>>): number | undefined => {
+  let last = o.lastUnkeyedAt;
+  for (const k of Object.keys(byId)) {
+    const at = byId[k]!.at;
+    if (last === undefined || at > last) last = at;
+  }
+  return last;
+};
+
+/** Adds one OrderPlaced to `o` in place. Record objects are never changed, only replaced (views share them). */
+export const placeOrder = (o: MutableOrders, eventId: string, at: number, orderId: string | undefined, currency: string, minor: number): void => {
+  const byId = keyed(o);
+  const prev = orderId === undefined ? undefined : own(byId, orderId);
+  if (orderId === undefined || prev === undefined) {
+    o.count++;
+    countOrder(o, currency, minor, 1);
+    if (o.firstOrderAt === undefined || at < o.firstOrderAt) o.firstOrderAt = at;
+    if (o.lastOrderAt === undefined || at > o.lastOrderAt) o.lastOrderAt = at;
+    if (orderId === undefined) {
+      if (o.lastUnkeyedAt === undefined || at > o.lastUnkeyedAt) o.lastUnkeyedAt = at;
+    } else setOwn(byId, orderId, { at, eventId, currency, revenueMinor: minor, repeats: 0 });
+    return;
+  }
+  // a repeat of an order already counted
+  o.repeated = (o.repeated ?? 0) + 1;
+  if (!orderBefore(at, eventId, prev)) {
+    setOwn(byId, orderId, { at: prev.at, eventId: prev.eventId, currency: prev.currency, revenueMinor: prev.revenueMinor, repeats: prev.repeats + 1 });
+    return;
+  }
+  // an earlier sending of the order arrived after a later one: it is the one counted
+  countOrder(o, prev.currency, prev.revenueMinor, -1);
+  countOrder(o, currency, minor, 1);
+  setOwn(byId, orderId, { at, eventId, currency, revenueMinor: minor, repeats: prev.repeats + 1 });
+  if (o.firstOrderAt === undefined || at < o.firstOrderAt) o.firstOrderAt = at;
+  if (o.lastOrderAt === prev.at) o.lastOrderAt = latestOrder(o, byId);
+};
+
+/** Joins another cluster's orders into `o` in place (a merge): an orderId both recorded is counted once, the earlier order. */
+export const absorbOrders = (o: MutableOrders, p: OrderSummary): void => {
+  o.count += p.count;
+  for (const k of Object.keys(p.revenueMinor)) setOwn(o.revenueMinor, k, (own(o.revenueMinor, k) ?? 0) + p.revenueMinor[k]!);
+  for (const k of Object.keys(p.countByCurrency)) setOwn(o.countByCurrency, k, (own(o.countByCurrency, k) ?? 0) + p.countByCurrency[k]!);
+  // with neither side keyed (views without orders, or stored before byId) the summary keeps that shape
+  if (o.byId !== undefined || p.byId !== undefined) {
+    const pUnkeyed = unkeyedLast(p);
+    keyed(o);
+    o.repeated = (o.repeated ?? 0) + (p.repeated ?? 0);
+    if (pUnkeyed !== undefined && (o.lastUnkeyedAt === undefined || pUnkeyed > o.lastUnkeyedAt)) o.lastUnkeyedAt = pUnkeyed;
+  }
+  if (p.firstOrderAt !== undefined && (o.firstOrderAt === undefined || p.firstOrderAt < o.firstOrderAt)) o.firstOrderAt = p.firstOrderAt;
+  if (p.lastOrderAt !== undefined && (o.lastOrderAt === undefined || p.lastOrderAt > o.lastOrderAt)) o.lastOrderAt = p.lastOrderAt;
+  const theirs = p.byId;
+  const byId = o.byId;
+  if (theirs === undefined || byId === undefined) return;
+  let both = false;
+  for (const id of Object.keys(theirs)) {
+    const y = theirs[id]!;
+    const x = own(byId, id);
+    if (x === undefined) {
+      setOwn(byId, id, y);
+      continue;
+    }
+    // both sides counted this orderId: the earlier stays counted, the other becomes a repeat
+    both = true;
+    const yFirst = orderBefore(y.at, y.eventId, x);
+    const drop = yFirst ? x : y;
+    const keep = yFirst ? y : x;
+    o.count--;
+    o.repeated = (o.repeated ?? 0) + 1;
+    countOrder(o, drop.currency, drop.revenueMinor, -1);
+    setOwn(byId, id, { at: keep.at, eventId: keep.eventId, currency: keep.currency, revenueMinor: keep.revenueMinor, repeats: x.repeats + y.repeats + 1 });
+  }
+  if (both) o.lastOrderAt = latestOrder(o, byId);
+};
+
 /** Applies one event's facts to a view. Identity-structure events are handled by the projector. */
 export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => {
   const e = r.event;
@@ -286,15 +442,9 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       return v;
     }
     case 'OrderPlaced': {
-      const o = v.orders;
-      const c = e.data.currency;
-      v.orders = {
-        count: o.count + 1,
-        revenueMinor: { ...o.revenueMinor, [c]: (own(o.revenueMinor, c) ?? 0) + e.data.revenueMinor },
-        countByCurrency: { ...o.countByCurrency, [c]: (own(o.countByCurrency, c) ?? 0) + 1 },
-        firstOrderAt: min(o.firstOrderAt, at),
-        lastOrderAt: max(o.lastOrderAt, at),
-      };
+      const o = copyOrders(v.orders);
+      placeOrder(o, r.eventId, at, e.data.orderId, e.data.currency, e.data.revenueMinor);
+      v.orders = o;
       return v;
     }
     case 'GroupJoined':
@@ -330,7 +480,6 @@ const joinActivity = (x: Activity, y: Activity): Activity => ({
   firstSeenAt: Math.min(x.firstSeenAt, y.firstSeenAt),
   lastSeenAt: Math.max(x.lastSeenAt, y.lastSeenAt),
 });
-const sum = (x: number, y: number): number => x + y;
 const mergeTimelines = (a: readonly TimelineEntry[], b: readonly TimelineEntry[]): readonly TimelineEntry[] => {
   const out: TimelineEntry[] = [];
   let i = 0;
@@ -369,18 +518,19 @@ export const mergeViews = (survivor: Customer360, absorbed: Customer360): Custom
     return { ...joinActivity(x, y), country: label.country, region: label.region, city: label.city, labelEventId: label.labelEventId };
   }),
   channels: joinRecords(survivor.channels, absorbed.channels, joinActivity),
-  orders: {
-    count: survivor.orders.count + absorbed.orders.count,
-    revenueMinor: joinRecords(survivor.orders.revenueMinor, absorbed.orders.revenueMinor, sum),
-    countByCurrency: joinRecords(survivor.orders.countByCurrency, absorbed.orders.countByCurrency, sum),
-    firstOrderAt: absorbed.orders.firstOrderAt === undefined ? survivor.orders.firstOrderAt : min(survivor.orders.firstOrderAt, absorbed.orders.firstOrderAt),
-    lastOrderAt: absorbed.orders.lastOrderAt === undefined ? survivor.orders.lastOrderAt : max(survivor.orders.lastOrderAt, absorbed.orders.lastOrderAt),
-  },
+  orders: joinedOrders(survivor.orders, absorbed.orders),
   groups: [...new Set([...survivor.groups, ...absorbed.groups])].sort(compareStrings),
   timeline: mergeTimelines(survivor.timeline, absorbed.timeline),
   ...joinedRestriction(survivor, absorbed),
   ...joinedEngagement(survivor, absorbed),
 });
+
+/** mergeViews' orders: a new summary, every key spelled out (copyOrders), an orderId both sides counted counted once. */
+const joinedOrders = (a: OrderSummary, b: OrderSummary): OrderSummary => {
+  const o = copyOrders(a);
+  absorbOrders(o, b);
+  return o;
+};
 
 /** mergeViews' engagement part: absent unless either side has one. */
 export const joinedEngagement = (a: Customer360, b: Customer360): Pick<Customer360, 'engagement'> => {

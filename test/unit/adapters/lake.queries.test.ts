@@ -13,7 +13,7 @@ const at = (m: number, d: number): number => Date.UTC(2025, m - 1, d, 12);
 const NOW = String(Date.UTC(2025, 3, 1));
 const DAY = 86_400_000;
 
-const handBuilt = (): LakeBatch => {
+const handBuilt = (repeats = false): LakeBatch => {
   const b = emptyLakeBatch();
   const order = (
     id: string,
@@ -45,6 +45,20 @@ const handBuilt = (): LakeBatch => {
     ['p1', 'books', 1, 2_000],
     ['p3', 'electronics', 2, 59_000],
   ]);
+  if (repeats) {
+    // the same orders sent again under other event ids, each where its customer was already active
+    // that day on that channel (so sessions and activity stay as they were): c1's o1 an hour later,
+    // o1 again from c4 (merged into c1) on the day of its own order, and c3's o5 with its lines
+    const again = (eventId: string, of: string, customerId: string, when: number, channel: string) => {
+      const o = b.orders.find((x) => x.orderId === of)!;
+      b.orders.push({ ...o, eventId, customerId, channel, observedAt: when });
+      for (const l of b.orderLines.filter((x) => x.orderId === of)) b.orderLines.push({ ...l, eventId, customerId, observedAt: when });
+      b.customers.push({ kind: 'seen', customerId, firstSeenAt: when, lastSeenAt: when });
+    };
+    again('r-o1', 'o1', 'c1', at(1, 10) + 3_600_000, 'web');
+    again('r-o1-c4', 'o1', 'c4', at(2, 10), 'mobile');
+    again('r-o5', 'o5', 'c3', at(2, 1) + 60_000, 'web');
+  }
   b.customers.push({ kind: 'merged', customerId: 'c4', into: 'c1' });
   b.customers.push({ kind: 'seen', customerId: 'c5', firstSeenAt: at(3, 20), lastSeenAt: at(3, 20) });
   const pe = (id: string, customerId: string, productId: string, action: string, channel: string, when: number) =>
@@ -71,6 +85,34 @@ const handBuilt = (): LakeBatch => {
     b.products.push({ productId, category, observedAt: at(1, 1) });
   return b;
 };
+
+describe('the ten analytics queries count an order once per customer', () => {
+  let plain: Awaited<ReturnType<typeof tempLake>>;
+  let repeated: Awaited<ReturnType<typeof tempLake>>;
+  beforeAll(async () => {
+    plain = await tempLake();
+    repeated = await tempLake();
+    await plain.lake.writer.write(T, handBuilt(), '0000000000000001');
+    await plain.lake.writer.flush(T);
+    await repeated.lake.writer.write(T, handBuilt(true), '0000000000000001');
+    await repeated.lake.writer.flush(T);
+  });
+  afterAll(() => {
+    plain?.cleanup();
+    repeated?.cleanup();
+  });
+
+  it('answer with repeats of an order_id (a retry, a reloaded thank-you page, the same order from a merged id) as without them', async () => {
+    for (const q of ANALYTICS_QUERIES) {
+      const params = q === 'demand-forecast-base' ? { now: NOW, from_date: '2025-01-01', to_date: '2025-03-31' } : { now: NOW };
+      const [a, b] = await Promise.all([plain.lake.analytics.run(T, q, params), repeated.lake.analytics.run(T, q, params)]);
+      expect(b, q).toEqual(a);
+    }
+    // the repeats are in the lake: kept, not counted
+    const rows = await repeated.lake.analytics.run(T, 'customer-lifetime-value', { now: NOW });
+    expect(rows.find((r) => r.customer_id === 'c1')).toMatchObject({ orders: 2, clv_minor: 40_000 });
+  });
+});
 
 describe('the ten analytics queries on a hand-built lake', () => {
   let lake: Awaited<ReturnType<typeof tempLake>>;

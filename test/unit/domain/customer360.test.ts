@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { present } from '../../../src/application/customers/customer360.presenter.js';
 import type { CustomerEvent, EventMeta, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
-import { emptyView, evolveView, foldCluster, TIMELINE_SIZE, type Customer360 } from '../../../src/domain/projection/customer360.js';
+import { Customer360Builder } from '../../../src/domain/projection/customer360.builder.js';
+import { emptyView, evolveView, foldCluster, mergeViews, TIMELINE_SIZE, type Customer360 } from '../../../src/domain/projection/customer360.js';
 import { DEFAULT_SCORE_CONFIG } from '../../../src/domain/projection/scores.js';
 import { MINUTE, recorded, T0 } from '../../support/decider-spec.js';
 
@@ -26,7 +27,11 @@ const traits = (values: Record<string, unknown>): CustomerEvent => ({
 });
 const consent = (purpose: string, granted: boolean): CustomerEvent => ({ type: granted ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } });
 const interest = (name: string): CustomerEvent => ({ type: 'InterestExpressed', v: 1, data: { interest: name } });
-const order = (revenueMinor: number, currency = 'USD'): CustomerEvent => ({ type: 'OrderPlaced', v: 1, data: { revenueMinor, currency, products: [] } });
+const order = (revenueMinor: number, currency = 'USD', orderId?: string): CustomerEvent => ({
+  type: 'OrderPlaced',
+  v: 1,
+  data: { ...(orderId === undefined ? {} : { orderId }), revenueMinor, currency, products: [] },
+});
 const page = (name: string): CustomerEvent => ({ type: 'PageViewed', v: 1, data: { name } });
 
 describe('traits: last writer wins by (observedAt, source priority, event id)', () => {
@@ -113,6 +118,10 @@ describe('facts', () => {
       countByCurrency: { USD: 2, EUR: 1 },
       firstOrderAt: T0 + 1,
       lastOrderAt: T0 + 3,
+      // none has an orderId: each counts, and none is kept by id
+      byId: {},
+      repeated: 0,
+      lastUnkeyedAt: T0 + 3,
     });
     expect(Number.isInteger(view.orders.revenueMinor.USD)).toBe(true);
   });
@@ -128,6 +137,101 @@ describe('facts', () => {
       mobile: { count: 1, firstSeenAt: T0 + 2, lastSeenAt: T0 + 2 },
     });
     expect([view.firstSeenAt, view.lastSeenAt, view.eventCount]).toEqual([T0 + 1, T0 + 4, 3]);
+  });
+});
+
+describe('orders: one per orderId', () => {
+  const counted = (v: Customer360) => {
+    const { count, revenueMinor, countByCurrency, firstOrderAt, lastOrderAt, repeated } = v.orders;
+    return { count, revenueMinor, countByCurrency, firstOrderAt, lastOrderAt, repeated };
+  };
+
+  it('counts an orderId sent twice once: the earlier sending, its amount and time; the other is a repeat', () => {
+    const view = foldBothWays([
+      fact(order(1000, 'USD', 'o-1'), { observedAt: T0 + 1, eventId: 'e-b' }),
+      fact(order(1000, 'USD', 'o-1'), { observedAt: T0 + 5, eventId: 'e-a' }),
+    ]);
+    expect(counted(view)).toEqual({
+      count: 1,
+      revenueMinor: { USD: 1000 },
+      countByCurrency: { USD: 1 },
+      firstOrderAt: T0 + 1,
+      lastOrderAt: T0 + 1,
+      repeated: 1,
+    });
+    expect(view.orders.byId).toEqual({ 'o-1': { at: T0 + 1, eventId: 'e-b', currency: 'USD', revenueMinor: 1000, repeats: 1 } });
+    // the call is kept: activity and timeline count both
+    expect(view.eventCount).toBe(2);
+    expect(view.timeline.map((t) => t.eventId)).toEqual(['e-a', 'e-b']);
+  });
+
+  it('whatever the order they arrive in, the earlier sending counts, with its own currency, and the last order time goes back', () => {
+    const view = foldBothWays([
+      fact(order(500, 'EUR', 'o-1'), { observedAt: T0 + 9 }),
+      fact(order(700, 'USD', 'o-1'), { observedAt: T0 + 2 }),
+      fact(order(100, 'USD', 'o-2'), { observedAt: T0 + 4 }),
+    ]);
+    expect(counted(view)).toEqual({
+      count: 2,
+      revenueMinor: { USD: 800 },
+      countByCurrency: { USD: 2 },
+      firstOrderAt: T0 + 2,
+      lastOrderAt: T0 + 4,
+      repeated: 1,
+    });
+  });
+
+  it('at the same time the lower event id counts', () => {
+    const view = foldBothWays([
+      fact(order(1, 'USD', 'o-1'), { observedAt: T0, eventId: 'e-2' }),
+      fact(order(2, 'USD', 'o-1'), { observedAt: T0, eventId: 'e-1' }),
+    ]);
+    expect(view.orders.revenueMinor).toEqual({ USD: 2 });
+  });
+
+  it('counts every order without an orderId, and each orderId once beside them', () => {
+    const view = foldBothWays([
+      fact(order(10), { observedAt: T0 + 1 }),
+      fact(order(10), { observedAt: T0 + 8 }),
+      fact(order(20, 'USD', 'o-1'), { observedAt: T0 + 3 }),
+      fact(order(20, 'USD', 'o-1'), { observedAt: T0 + 9 }),
+      fact(order(30, 'USD', 'o-2'), { observedAt: T0 + 5 }),
+    ]);
+    expect(counted(view)).toEqual({ count: 4, revenueMinor: { USD: 70 }, countByCurrency: { USD: 4 }, firstOrderAt: T0 + 1, lastOrderAt: T0 + 8, repeated: 1 });
+  });
+
+  it('a merge of two customers that both recorded an order counts it once, as folding both histories does', () => {
+    const s = [fact(order(100, 'USD', 'x'), { observedAt: T0 + 7, streamId: 's' }), fact(order(5, 'USD', 'y'), { observedAt: T0 + 2, streamId: 's' })];
+    const a = [fact(order(100, 'USD', 'x'), { observedAt: T0 + 3, streamId: 'a' })];
+    const merged = mergeViews(foldAll(s), a.reduce(evolveView, emptyView('a')));
+    expect(counted(merged)).toEqual({
+      count: 2,
+      revenueMinor: { USD: 105 },
+      countByCurrency: { USD: 2 },
+      firstOrderAt: T0 + 2,
+      lastOrderAt: T0 + 3,
+      repeated: 1,
+    });
+    expect(merged.orders).toEqual(foldCluster('c', ['a'], [...s, ...a]).orders);
+    // the rebuild's builder agrees
+    const b = Customer360Builder.empty('c');
+    for (const r of s) b.add(r);
+    const other = Customer360Builder.empty('a');
+    for (const r of a) other.add(r);
+    b.absorb(other);
+    expect(b.build().orders).toEqual(merged.orders);
+  });
+
+  it('reads a view stored before orders were kept by id: its orders stay counted, new ones are counted by id', () => {
+    const stored: Customer360 = {
+      ...emptyView('c'),
+      orders: { count: 2, revenueMinor: { USD: 30 }, countByCurrency: { USD: 2 }, firstOrderAt: T0, lastOrderAt: T0 + 6 },
+    };
+    const r1 = fact(order(10, 'USD', 'o-1'), { observedAt: T0 + 1 });
+    const r2 = fact(order(10, 'USD', 'o-1'), { observedAt: T0 + 2 });
+    const view = [r1, r2].reduce(evolveView, stored);
+    expect(counted(view)).toEqual({ count: 3, revenueMinor: { USD: 40 }, countByCurrency: { USD: 3 }, firstOrderAt: T0, lastOrderAt: T0 + 6, repeated: 1 });
+    expect(view.orders.lastUnkeyedAt).toBe(T0 + 6);
   });
 });
 

@@ -18,8 +18,9 @@ const arbEvent: fc.Arbitrary<CustomerEvent> = fc.oneof(
     .map(([purpose, g]) => ({ type: g ? 'ConsentGranted' : 'ConsentWithdrawn', v: 1, data: { purpose } }) as CustomerEvent),
   fc.constantFrom('electronics', 'books').map((interest) => ({ type: 'InterestExpressed', v: 1, data: { interest } }) as CustomerEvent),
   fc
-    .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR'))
-    .map(([m, c]) => ({ type: 'OrderPlaced', v: 1, data: { revenueMinor: m, currency: c, products: [] } }) as CustomerEvent),
+    // order ids both customers may have recorded (a repeat of the same order): counted once across the two
+    .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('USD', 'EUR'), fc.option(fc.constantFrom('o1', 'o2', 'o3'), { nil: undefined }))
+    .map(([m, c, orderId]) => ({ type: 'OrderPlaced', v: 1, data: { orderId, revenueMinor: m, currency: c, products: [] } }) as CustomerEvent),
   fc.constantFrom('Cape Town', 'CAPE TOWN', 'London').map((city) => ({ type: 'LocationObserved', v: 1, data: { city, country: 'ZA' } }) as CustomerEvent),
   fc
     .constantFrom('a', 'b', 'c')

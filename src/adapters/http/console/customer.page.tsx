@@ -103,6 +103,15 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
           <p class="muted">
             First order <When at={c.orders.firstOrderAt} />, last <When at={c.orders.lastOrderAt} />
           </p>
+          {c.orders.repeated > 0 ? (
+            <p class="muted">
+              {counted(c.orders.repeated, 'call')} sent an order again that is counted once (same order id:{' '}
+              {Object.entries(c.orders.repeatsByOrderId)
+                .map(([id, n]) => `${id} ${n}x`)
+                .join(', ')}
+              ): kept on the timeline, not counted.
+            </p>
+          ) : null}
         </section>
         <section class="card" aria-labelledby="scores">
           <h2 id="scores">RFM and churn</h2>
