@@ -273,6 +273,14 @@ const keyed = (o: MutableOrders): Record<string, OrderRecord> => {
   return (o.byId = {});
 };
 
+/**
+ * How many order ids a view keeps to recognise a repeat by: the latest ones by time. A repeat (a
+ * retry, a reloaded page) follows its order closely; keeping every id would grow a view by about
+ * 140 bytes per order for good, and copy them all on every order event. An order older than the
+ * kept ones, sent again, counts as a new order.
+ */
+export const ORDER_IDS_KEPT = 100;
+
 /** Whether an order at (at, eventId) comes before the one recorded: the earliest by time, ties by event id, is counted. */
 const orderBefore = (at: number, eventId: string, r: OrderRecord): boolean => at < r.at || (at === r.at && eventId < r.eventId);
 
@@ -286,6 +294,17 @@ const countOrder = (o: MutableOrders, currency: string, minor: number, n: 1 | -1
   }
   setOwn(o.revenueMinor, currency, (own(o.revenueMinor, currency) ?? 0) + n * minor);
   setOwn(o.countByCurrency, currency, count);
+};
+
+/** Forgets the oldest order ids past ORDER_IDS_KEPT (their orders stay counted; a repeat of one would count again). */
+const keepLatestIds = (byId: Record<string, OrderRecord>): void => {
+  let ids = Object.keys(byId);
+  while (ids.length > ORDER_IDS_KEPT) {
+    let oldest = ids[0]!;
+    for (const k of ids) if (orderBefore(byId[k]!.at, byId[k]!.eventId, byId[oldest]!)) oldest = k;
+    delete byId[oldest];
+    ids = ids.length > ORDER_IDS_KEPT + 1 ? Object.keys(byId) : [];
+  }
 };
 
 /** the latest counted order: after a counted order was replaced by an earlier one */
@@ -309,7 +328,10 @@ export const placeOrder = (o: MutableOrders, eventId: string, at: number, orderI
     if (o.lastOrderAt === undefined || at > o.lastOrderAt) o.lastOrderAt = at;
     if (orderId === undefined) {
       if (o.lastUnkeyedAt === undefined || at > o.lastUnkeyedAt) o.lastUnkeyedAt = at;
-    } else setOwn(byId, orderId, { at, eventId, currency, revenueMinor: minor, repeats: 0 });
+    } else {
+      setOwn(byId, orderId, { at, eventId, currency, revenueMinor: minor, repeats: 0 });
+      keepLatestIds(byId);
+    }
     return;
   }
   // a repeat of an order already counted
@@ -362,6 +384,7 @@ export const absorbOrders = (o: MutableOrders, p: OrderSummary): void => {
     setOwn(byId, id, { at: keep.at, eventId: keep.eventId, currency: keep.currency, revenueMinor: keep.revenueMinor, repeats: x.repeats + y.repeats + 1 });
   }
   if (both) o.lastOrderAt = latestOrder(o, byId);
+  keepLatestIds(byId);
 };
 
 /** Applies one event's facts to a view. Identity-structure events are handled by the projector. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { present } from '../../../src/application/customers/customer360.presenter.js';
 import type { CustomerEvent, EventMeta, RecordedEvent } from '../../../src/domain/customer/customer.events.js';
 import { Customer360Builder } from '../../../src/domain/projection/customer360.builder.js';
-import { emptyView, evolveView, foldCluster, mergeViews, TIMELINE_SIZE, type Customer360 } from '../../../src/domain/projection/customer360.js';
+import { emptyView, evolveView, foldCluster, mergeViews, ORDER_IDS_KEPT, TIMELINE_SIZE, type Customer360 } from '../../../src/domain/projection/customer360.js';
 import { DEFAULT_SCORE_CONFIG } from '../../../src/domain/projection/scores.js';
 import { MINUTE, recorded, T0 } from '../../support/decider-spec.js';
 
@@ -220,6 +220,32 @@ describe('orders: one per orderId', () => {
     for (const r of a) other.add(r);
     b.absorb(other);
     expect(b.build().orders).toEqual(merged.orders);
+  });
+
+  it(`keeps the latest ${ORDER_IDS_KEPT} order ids: a repeat of a recent order is recognised, one of an order older than those counts again`, () => {
+    const orders = Array.from({ length: ORDER_IDS_KEPT + 20 }, (_, i) => fact(order(10, 'USD', `o-${i}`), { observedAt: T0 + i * MINUTE }));
+    const recentRepeat = fact(order(10, 'USD', `o-${ORDER_IDS_KEPT + 19}`), { observedAt: T0 + 1_000 * MINUTE });
+    const view = foldAll([...orders, recentRepeat]);
+    expect(Object.keys(view.orders.byId!).sort()).toEqual(
+      orders
+        .slice(20)
+        .map((r) => (r.event as { data: { orderId: string } }).data.orderId)
+        .sort(),
+    );
+    expect(counted(view)).toMatchObject({ count: ORDER_IDS_KEPT + 20, revenueMinor: { USD: (ORDER_IDS_KEPT + 20) * 10 }, repeated: 1 });
+    // the rebuild's builder keeps the same ids
+    const b = Customer360Builder.empty('c');
+    for (const r of [...orders, recentRepeat]) b.add(r);
+    expect(b.build().orders).toEqual(view.orders);
+    // o-0 is no longer kept: sent again, it counts as an order
+    const oldRepeat = fact(order(10, 'USD', 'o-0'), { observedAt: T0 + 1_001 * MINUTE });
+    expect(counted(evolveView(view, oldRepeat))).toMatchObject({ count: ORDER_IDS_KEPT + 21, repeated: 1 });
+    // a merge keeps the latest ids of both
+    const other = [fact(order(10, 'USD', 'p-1'), { observedAt: T0 + 2_000 * MINUTE, streamId: 'a' })].reduce(evolveView, emptyView('a'));
+    const merged = mergeViews(view, other);
+    expect(Object.keys(merged.orders.byId!)).toHaveLength(ORDER_IDS_KEPT);
+    expect(merged.orders.byId!['p-1']).toBeDefined();
+    expect(merged.orders.byId!['o-20']).toBeUndefined();
   });
 
   it('reads a view stored before orders were kept by id: its orders stay counted, new ones are counted by id', () => {
