@@ -212,6 +212,48 @@ describe('refusals the client causes', () => {
     }
   });
 
+  it('answers a made-up cursor of the right shape, or an edited one, with 400 naming cursor: a cursor carries a check of its position', async () => {
+    for (let i = 0; i < 3; i++) await api.post('/v1/track', { userId: 'u-cursor', event: `E${i}` });
+    const customerId = (await api.lookup('user_id:u-cursor')).body.customerId as string;
+    const first = await api.admin(`/v1/customers/${customerId}/timeline?limit=1`);
+    expect(first.status).toBe(200);
+    const next = first.body.next as string;
+    expect((await api.admin(`/v1/customers/${customerId}/timeline?limit=1&cursor=${next}`)).body.items).toHaveLength(1);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const [, check] = next.split('.');
+    const madeUp = [
+      b64({ t: 'x', e: 'y' }),
+      `${b64({ t: 'x', e: 'y' })}.${check}`,
+      `${b64({ t: '9999-01-01T00:00:00.000Z', e: 'zzz' })}.AAAAAAAAAAAAAAAA`,
+      next.slice(0, -1),
+      `${next}x`,
+    ];
+    for (const cursor of madeUp) {
+      const res = await api.admin(`/v1/customers/${customerId}/timeline?limit=1&cursor=${cursor}`);
+      expect([cursor, res.status, res.body.error?.issues]).toEqual([cursor, 400, [{ path: 'cursor', message: 'invalid cursor' }]]);
+    }
+    // the erasure ledger's cursor is one of ours too
+    expect((await api.admin('/v1/admin/erasures?cursor=some-erasure-id')).body.error.issues).toEqual([{ path: 'cursor', message: 'invalid cursor' }]);
+    expect((await api.admin(`/v1/quarantine?cursor=${b64({ q: 'a' })}`)).status).toBe(400);
+  });
+
+  it('answers a query parameter given more than once with 400 naming it, also one the route does not read and on a route without parameters', async () => {
+    await api.post('/v1/identify', { userId: 'u-repeated-unknown' });
+    const customerId = (await api.lookup('user_id:u-repeated-unknown')).body.customerId as string;
+    for (const path of [
+      `/v1/customers/${customerId}/export?x=1&x=2`,
+      `/v1/customers/${customerId}/explain?x=1&x=2`,
+      `/v1/customers/${customerId}/timeline?limit=1&x=1&x=2`,
+      `/v1/customers/${customerId}?x=1&x=2`,
+      '/v1/admin/erasures?x=1&x=2',
+    ]) {
+      const res = await api.admin(path);
+      expect([path, res.status, res.body.error?.issues]).toEqual([path, 400, [{ path: 'x', message: 'given 2 times; give it once' }]]);
+    }
+    // given once, an unknown one is left alone as before
+    expect((await api.admin(`/v1/customers/${customerId}/export?x=1`)).status).toBe(200);
+  });
+
   it('answers a query parameter given more than once with 400 naming it as repeated, on every route that reads the query', async () => {
     await api.post('/v1/identify', { userId: 'u-repeated-query' });
     const customerId = (await api.lookup('user_id:u-repeated-query')).body.customerId as string;
