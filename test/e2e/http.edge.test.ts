@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
 import { createHttpApp } from '../../src/adapters/http/app.js';
-import { MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
+import { BATCH_BODY_DEPTH, MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
 import { BATCH_LIMIT, BATCH_MAX_CALLS, CALL_LIMIT } from '../../src/adapters/http/routes/ingest.routes.js';
 import { BODY_EXCERPT_BYTES } from '../../src/adapters/http/ingest-body.js';
 import { ADMIN_TOKEN, ANONYMOUS_RATE, SLOW_RATE, SLOW_WRITE_KEY, startEdgeApi, WRITE_KEY, type EdgeApi } from '../support/http-edge-fixture.js';
@@ -52,7 +52,41 @@ describe('nesting depth', () => {
     const ok = await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 2, 2)}]}`);
     expect([ok.status, ok.body.invalid]).toEqual([200, []]);
     expect((await api.post('/v1/track', deepCall(MAX_JSON_DEPTH - 1, 3))).body.error.code).toBe('NESTING_TOO_DEEP');
-    expect((await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 1, 4)}]}`)).body.error.code).toBe('NESTING_TOO_DEEP');
+    const deep = await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 1, 4)}]}`);
+    expect([deep.status, deep.body.invalid]).toEqual([200, [expect.objectContaining({ index: 0, code: 'NESTING_TOO_DEEP' })]]);
+    expect((await api.lookup('user_id:deep-4')).status).toBe(404);
+  });
+
+  it('refuses an over-deep call of a batch alone, listed by index with the others ingested, as an oversized call is; a body deeper than BATCH_BODY_DEPTH is refused whole', async () => {
+    const before = api.quarantined().length;
+    // 65 levels: the call, properties, x, then 62 more arrays
+    const deep = `{"type":"track","userId":"deep-batch-1","event":"E","properties":{"x":${nested(MAX_JSON_DEPTH - 1)}}}`;
+    const res = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok1","event":"E"},${deep},{"type":"track","userId":"ok2","event":"E"}]}`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.invalid).toEqual([
+      {
+        index: 1,
+        code: 'NESTING_TOO_DEEP',
+        message: expect.stringContaining(`deeper than ${MAX_JSON_DEPTH} levels`),
+        issues: [{ path: `properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 2)}`, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+      },
+    ]);
+    expect((await api.lookup('user_id:ok1')).status).toBe(200);
+    expect((await api.lookup('user_id:ok2')).status).toBe(200);
+    expect((await api.lookup('user_id:deep-batch-1')).status).toBe(404);
+    // kept, whole, in the request's one entry
+    expect(api.quarantined()).toHaveLength(before + 1);
+    const entry = api.quarantined().at(-1)!;
+    expect(entry.id).toBe(res.body.quarantineId);
+    expect((entry.payload as { batch: unknown[] }).batch).toEqual([JSON.parse(deep)]);
+    // the deepest call a batch body holds and still answers by index; one level more refuses the body
+    const deepest = (n: number) => `{"type":"track","userId":"deep-batch-2","event":"E","properties":{"x":${nested(n)}}}`;
+    const atBound = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok3","event":"E"},${deepest(BATCH_BODY_DEPTH - 4)}]}`);
+    expect([atBound.status, atBound.body.invalid?.map((i: { index: number; code: string }) => [i.index, i.code])]).toEqual([200, [[1, 'NESTING_TOO_DEEP']]]);
+    expect((await api.lookup('user_id:ok3')).status).toBe(200);
+    const over = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok4","event":"E"},${deepest(BATCH_BODY_DEPTH - 3)}]}`);
+    expect([over.status, over.body.error.code]).toEqual([400, 'NESTING_TOO_DEEP']);
+    expect((await api.lookup('user_id:ok4')).status).toBe(404);
   });
 
   it('refuses it on every ingest route and on the JSON routes of the API', async () => {
@@ -62,8 +96,8 @@ describe('nesting depth', () => {
     }
     const batch = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"deep","event":"e","properties":{"x":${nested(100_000)}}}]}`);
     expect(batch.status).toBe(400);
-    // a batch body may be 2 levels deeper (itself, its batch array): each call is held to 64 levels, as alone
-    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 2)}` }] });
+    // a batch body as a whole may be BATCH_BODY_DEPTH deep (each call is held to 64 levels by itself, refused alone)
+    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(BATCH_BODY_DEPTH - 4)}` }] });
     const merge = await api.admin('/v1/customers/c-1/merge', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -8,7 +8,7 @@ import type { HttpDeps } from './http.deps.js';
 // The body of an ingest route (Segment calls, interest capture): auth by header or body writeKey,
 // a bounded read (gzip and deflate decoded, the bound on the decoded bytes), JSON of any content
 // type (the SDKs send application/json, text/plain from sendBeacon, or a form type with a gzip
-// body), at most MAX_JSON_DEPTH deep (a batch body BATCH_BODY_DEPTH: each of its calls MAX_JSON_DEPTH). Unreadable JSON is kept in the quarantine, then refused; so
+// body), at most MAX_JSON_DEPTH deep (a batch body BATCH_BODY_DEPTH as a whole; each of its calls is held to MAX_JSON_DEPTH by the route, refused alone). Unreadable JSON is kept in the quarantine, then refused; so
 // is a body refused before it could be parsed (too large, cut short or stalled past the request
 // timeout, not UTF-8, an encoding that does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES decoded and its size, never
 // more. A body refused while still compressed (or in an encoding that is unknown or does not
