@@ -280,6 +280,11 @@ describe('refusals the client causes', () => {
       `/v1/customers/${customerId}/timeline?limit=1&x=1&x=2`,
       `/v1/customers/${customerId}?x=1&x=2`,
       '/v1/admin/erasures?x=1&x=2',
+      `/v1/customers/${customerId}/matches?x=1&x=2`,
+      `/v1/customers/${customerId}/engagements?x=1&x=2`,
+      '/v1/customers?identifier=user_id:u-repeated-unknown&x=1&x=2',
+      '/v1/quarantine?x=1&x=2',
+      '/v1/admin/audit?x=1&x=2',
     ]) {
       const res = await api.admin(path);
       expect([path, res.status, res.body.error?.issues]).toEqual([path, 400, [{ path: 'x', message: 'given 2 times; give it once' }]]);
