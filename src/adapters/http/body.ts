@@ -427,7 +427,7 @@ export const jsonErrorWhere = (e: unknown): string => {
 };
 
 export type JsonParse =
-  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: true; readonly value: unknown /** its nesting (objects and arrays, the top level 1) */; readonly depth: number }
   | { readonly ok: false; readonly code: 'MALFORMED_JSON'; readonly message: string; readonly issues: { path: string; message: string }[] }
   | {
       readonly ok: false;
@@ -468,9 +468,10 @@ export const parseJson = (text: string, maxDepth = MAX_JSON_DEPTH): JsonParse =>
       issues: [{ path: '(root)', message: 'not valid JSON' }],
     };
   }
-  if (jsonDepth(text, maxDepth) <= maxDepth) {
+  const depth = jsonDepth(text, maxDepth);
+  if (depth <= maxDepth) {
     const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(value) : undefined;
-    return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value };
+    return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value, depth };
   }
   const path = tooDeepPath(value, maxDepth) ?? '(root)';
   const levels =

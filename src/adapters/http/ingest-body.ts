@@ -140,7 +140,7 @@ export const receiveIngestBody = async (
   gate: Gate,
   limit: number,
   what: 'call' | 'batch',
-): Promise<{ principal: Principal; body: unknown; size: number }> => {
+): Promise<{ principal: Principal; body: unknown; size: number; depth: number }> => {
   const address = c.get('clientAddress');
   let principal = gate.ingestByHeader(c.req.header('authorization'), address);
   const read = await readBody(c, limit, { excerpt: BODY_EXCERPT_BYTES });
@@ -174,5 +174,5 @@ export const receiveIngestBody = async (
     const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, withoutWriteKeys(read.text), reason, undefined, 'body');
     throw new HttpError(parsed.code, `${parsed.message}; the body was kept in the quarantine`, parsed.issues, {}, { quarantineId });
   }
-  return { principal, body: parsed.value, size: read.size };
+  return { principal, body: parsed.value, size: read.size, depth: parsed.depth };
 };

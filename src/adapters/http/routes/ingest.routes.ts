@@ -103,7 +103,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     },
   });
   app.post('/v1/batch', async (c) => {
-    const { principal, body, size } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
+    const { principal, body, size, depth } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
     // a body refused whole is kept whole (a replay refuses it as NOT_REPLAYABLE, naming the reason)
     const refuseWhole = async (code: HttpErrorCode, message: string, issues: { path: string; message: string }[]): Promise<never> => {
       const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code, message, issues }, undefined, 'batch');
@@ -124,8 +124,9 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     const refused: RefusedCall[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
-      // each call is held to the depth of a call sent alone (the body may be deeper: BATCH_BODY_DEPTH)
-      if (deeperThan(call, MAX_JSON_DEPTH)) {
+      // each call is held to the depth of a call sent alone (the body may be deeper: BATCH_BODY_DEPTH);
+      // only a body deeper than its calls may be (itself, its batch array) can hold such a call
+      if (depth > MAX_JSON_DEPTH + 2 && deeperThan(call, MAX_JSON_DEPTH)) {
         refused.push({ index, call, reason: nestingTooDeep(call) });
         continue;
       }
