@@ -11,6 +11,7 @@ import { closestName } from '../domain/shared/names.js';
 import type { PhoneRegion } from '../domain/identity/identifier.js';
 import type { Offer } from '../domain/engagement/offer.js';
 import { loadOffers, OffersError } from './offers/offers.loader.js';
+import { DEFAULT_SOURCES } from '../application/ingest/sources.js';
 
 // One zod schema over the environment, parsed once at start-up; errors name the variable.
 
@@ -117,13 +118,8 @@ const Env = z.object({
     .optional(),
 });
 
-/** Source priorities unless C360_SOURCES says otherwise: CRM data outranks support, support clickstream. */
-export const DEFAULT_SOURCES: Readonly<Record<string, z.infer<typeof Source>>> = {
-  web: { priority: 10, channel: 'web' },
-  mobile: { priority: 10, channel: 'mobile' },
-  support: { priority: 30, channel: 'support' },
-  crm: { priority: 50, channel: 'crm' },
-};
+/** Source priorities unless C360_SOURCES says otherwise (src/application/ingest/sources.ts). */
+export { DEFAULT_SOURCES };
 
 export type Config = {
   readonly port: number;

@@ -6,6 +6,7 @@ import { createCore } from '../application/core.js';
 import type { CorePorts } from '../application/deps.js';
 import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
+import { sourceIn } from '../application/ingest/sources.js';
 import { isLoopbackEndpoint, localCredentials, regionOrDefault } from '../adapters/aws/local-endpoint.js';
 import { StaticAuthenticator } from '../adapters/config/static-credentials.js';
 import type { Authenticator } from '../application/ports/access.port.js';
@@ -266,7 +267,4 @@ const keyringFor = (config: Config, kms: Kms | undefined): MasterKeyring => {
   }
 };
 
-export const sourceFor = (config: Config, name: string): IngestSource => {
-  const s = config.sources[name];
-  return { name, priority: s?.priority ?? 0, channel: s?.channel ?? 'web' };
-};
+export const sourceFor = (config: Config, name: string): IngestSource => sourceIn(config.sources, name);

@@ -4,6 +4,7 @@ import { StaticTenantSettings, type TenantSettingsInput } from '../adapters/conf
 import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import type { CorePorts } from '../application/deps.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
+import { DEFAULT_SOURCES, sourceIn } from '../application/ingest/sources.js';
 import type { Clock, IdGenerator, Metrics } from '../application/ports/runtime.port.js';
 import { IdentityRules } from '../domain/identity/rules.js';
 
@@ -92,5 +93,9 @@ export const parseIdentityRules = (json: unknown): IdentityRules => {
   );
 };
 
-/** Every source at priority 0 on the web channel: `CoreOptions.sourceOf` when sources do not matter. */
-export const defaultSourceOf = (_tenant: string, name: string): IngestSource => ({ name, priority: 0, channel: 'web' });
+/**
+ * `CoreOptions.sourceOf` with the server's default sources (C360_SOURCES unset): web and mobile 10,
+ * support 30, crm 50, each on its own channel, import 0 on `other`; any other name priority 0 on
+ * the web channel. Write your own for other priorities.
+ */
+export const defaultSourceOf = (_tenant: string, name: string): IngestSource => sourceIn(DEFAULT_SOURCES, name);

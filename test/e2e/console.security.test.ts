@@ -516,7 +516,7 @@ describe('console security', () => {
     expect((await get('/console', flipped)).status).toBe(303);
   });
 
-  it('says that orders in another currency than the scores are not in AOV and CLV', async () => {
+  it('shows AOV per currency, and says that orders in another currency than the scores are not in CLV', async () => {
     await api.send('track', { userId: 'gbp-1', event: 'Order Completed', properties: { order_id: 'gbp-o-1', revenue: 25, currency: 'GBP' } });
     const id = (await api.lookup('user_id:gbp-1')).body.customerId;
     const { cookie } = await signIn(api.keys.acmeAdmin);
@@ -526,7 +526,7 @@ describe('console security', () => {
     expect(html).toMatch(/<span class="stat">1<\/span> order; revenue 25\.00 GBP/);
     expect(html).toMatch(/Frequency \d: 1 order \(2 to 5/);
     expect(html).not.toMatch(/\b1 (orders|events|days)\b/);
-    expect(html).toMatch(/AOV 0\.00 USD · CLV 0\.00 USD/);
+    expect(html).toMatch(/AOV 25\.00 GBP · CLV 0\.00 USD/);
     expect(html).toMatch(/count orders in USD only \(C360_SCORE_CURRENCY\); the revenue in GBP is not in them/);
     // a customer with orders in the score currency only is told nothing more
     expect((await (await get(`/console/customers/${customerId}`, cookie)).text()).includes('count orders in')).toBe(false);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { syncIntake } from '../../src/application/ingest/intake.js';
 import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
 import { createHttpApp } from '../../src/adapters/http/app.js';
-import { MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
+import { BATCH_BODY_DEPTH, MAX_JSON_DEPTH } from '../../src/adapters/http/body.js';
 import { BATCH_LIMIT, BATCH_MAX_CALLS, CALL_LIMIT } from '../../src/adapters/http/routes/ingest.routes.js';
 import { BODY_EXCERPT_BYTES } from '../../src/adapters/http/ingest-body.js';
 import { ADMIN_TOKEN, ANONYMOUS_RATE, SLOW_RATE, SLOW_WRITE_KEY, startEdgeApi, WRITE_KEY, type EdgeApi } from '../support/http-edge-fixture.js';
@@ -52,7 +52,41 @@ describe('nesting depth', () => {
     const ok = await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 2, 2)}]}`);
     expect([ok.status, ok.body.invalid]).toEqual([200, []]);
     expect((await api.post('/v1/track', deepCall(MAX_JSON_DEPTH - 1, 3))).body.error.code).toBe('NESTING_TOO_DEEP');
-    expect((await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 1, 4)}]}`)).body.error.code).toBe('NESTING_TOO_DEEP');
+    const deep = await api.post('/v1/batch', `{"batch":[${deepCall(MAX_JSON_DEPTH - 1, 4)}]}`);
+    expect([deep.status, deep.body.invalid]).toEqual([200, [expect.objectContaining({ index: 0, code: 'NESTING_TOO_DEEP' })]]);
+    expect((await api.lookup('user_id:deep-4')).status).toBe(404);
+  });
+
+  it('refuses an over-deep call of a batch alone, listed by index with the others ingested, as an oversized call is; a body deeper than BATCH_BODY_DEPTH is refused whole', async () => {
+    const before = api.quarantined().length;
+    // 65 levels: the call, properties, x, then 62 more arrays
+    const deep = `{"type":"track","userId":"deep-batch-1","event":"E","properties":{"x":${nested(MAX_JSON_DEPTH - 1)}}}`;
+    const res = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok1","event":"E"},${deep},{"type":"track","userId":"ok2","event":"E"}]}`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.invalid).toEqual([
+      {
+        index: 1,
+        code: 'NESTING_TOO_DEEP',
+        message: expect.stringContaining(`deeper than ${MAX_JSON_DEPTH} levels`),
+        issues: [{ path: `properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 2)}`, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+      },
+    ]);
+    expect((await api.lookup('user_id:ok1')).status).toBe(200);
+    expect((await api.lookup('user_id:ok2')).status).toBe(200);
+    expect((await api.lookup('user_id:deep-batch-1')).status).toBe(404);
+    // kept, whole, in the request's one entry
+    expect(api.quarantined()).toHaveLength(before + 1);
+    const entry = api.quarantined().at(-1)!;
+    expect(entry.id).toBe(res.body.quarantineId);
+    expect((entry.payload as { batch: unknown[] }).batch).toEqual([JSON.parse(deep)]);
+    // the deepest call a batch body holds and still answers by index; one level more refuses the body
+    const deepest = (n: number) => `{"type":"track","userId":"deep-batch-2","event":"E","properties":{"x":${nested(n)}}}`;
+    const atBound = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok3","event":"E"},${deepest(BATCH_BODY_DEPTH - 4)}]}`);
+    expect([atBound.status, atBound.body.invalid?.map((i: { index: number; code: string }) => [i.index, i.code])]).toEqual([200, [[1, 'NESTING_TOO_DEEP']]]);
+    expect((await api.lookup('user_id:ok3')).status).toBe(200);
+    const over = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"ok4","event":"E"},${deepest(BATCH_BODY_DEPTH - 3)}]}`);
+    expect([over.status, over.body.error.code]).toEqual([400, 'NESTING_TOO_DEEP']);
+    expect((await api.lookup('user_id:ok4')).status).toBe(404);
   });
 
   it('refuses it on every ingest route and on the JSON routes of the API', async () => {
@@ -62,8 +96,8 @@ describe('nesting depth', () => {
     }
     const batch = await api.post('/v1/batch', `{"batch":[{"type":"track","userId":"deep","event":"e","properties":{"x":${nested(100_000)}}}]}`);
     expect(batch.status).toBe(400);
-    // a batch body may be 2 levels deeper (itself, its batch array): each call is held to 64 levels, as alone
-    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(MAX_JSON_DEPTH - 2)}` }] });
+    // a batch body as a whole may be BATCH_BODY_DEPTH deep (each call is held to 64 levels by itself, refused alone)
+    expect(batch.body.error).toMatchObject({ code: 'NESTING_TOO_DEEP', issues: [{ path: `batch[0].properties.x${'[0]'.repeat(BATCH_BODY_DEPTH - 4)}` }] });
     const merge = await api.admin('/v1/customers/c-1/merge', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -210,6 +244,53 @@ describe('refusals the client causes', () => {
       const res = await api.admin(path);
       expect([path, res.status, res.body.error.issues[0].path]).toEqual([path, 400, 'cursor']);
     }
+  });
+
+  it('answers a made-up cursor of the right shape, or an edited one, with 400 naming cursor: a cursor carries a check of its position', async () => {
+    for (let i = 0; i < 3; i++) await api.post('/v1/track', { userId: 'u-cursor', event: `E${i}` });
+    const customerId = (await api.lookup('user_id:u-cursor')).body.customerId as string;
+    const first = await api.admin(`/v1/customers/${customerId}/timeline?limit=1`);
+    expect(first.status).toBe(200);
+    const next = first.body.next as string;
+    expect((await api.admin(`/v1/customers/${customerId}/timeline?limit=1&cursor=${next}`)).body.items).toHaveLength(1);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const [, check] = next.split('.');
+    const madeUp = [
+      b64({ t: 'x', e: 'y' }),
+      `${b64({ t: 'x', e: 'y' })}.${check}`,
+      `${b64({ t: '9999-01-01T00:00:00.000Z', e: 'zzz' })}.AAAAAAAAAAAAAAAA`,
+      next.slice(0, -1),
+      `${next}x`,
+    ];
+    for (const cursor of madeUp) {
+      const res = await api.admin(`/v1/customers/${customerId}/timeline?limit=1&cursor=${cursor}`);
+      expect([cursor, res.status, res.body.error?.issues]).toEqual([cursor, 400, [{ path: 'cursor', message: 'invalid cursor' }]]);
+    }
+    // the erasure ledger's cursor is one of ours too
+    expect((await api.admin('/v1/admin/erasures?cursor=some-erasure-id')).body.error.issues).toEqual([{ path: 'cursor', message: 'invalid cursor' }]);
+    expect((await api.admin(`/v1/quarantine?cursor=${b64({ q: 'a' })}`)).status).toBe(400);
+  });
+
+  it('answers a query parameter given more than once with 400 naming it, also one the route does not read and on a route without parameters', async () => {
+    await api.post('/v1/identify', { userId: 'u-repeated-unknown' });
+    const customerId = (await api.lookup('user_id:u-repeated-unknown')).body.customerId as string;
+    for (const path of [
+      `/v1/customers/${customerId}/export?x=1&x=2`,
+      `/v1/customers/${customerId}/explain?x=1&x=2`,
+      `/v1/customers/${customerId}/timeline?limit=1&x=1&x=2`,
+      `/v1/customers/${customerId}?x=1&x=2`,
+      '/v1/admin/erasures?x=1&x=2',
+      `/v1/customers/${customerId}/matches?x=1&x=2`,
+      `/v1/customers/${customerId}/engagements?x=1&x=2`,
+      '/v1/customers?identifier=user_id:u-repeated-unknown&x=1&x=2',
+      '/v1/quarantine?x=1&x=2',
+      '/v1/admin/audit?x=1&x=2',
+    ]) {
+      const res = await api.admin(path);
+      expect([path, res.status, res.body.error?.issues]).toEqual([path, 400, [{ path: 'x', message: 'given 2 times; give it once' }]]);
+    }
+    // given once, an unknown one is left alone as before
+    expect((await api.admin(`/v1/customers/${customerId}/export?x=1`)).status).toBe(200);
   });
 
   it('answers a query parameter given more than once with 400 naming it as repeated, on every route that reads the query', async () => {

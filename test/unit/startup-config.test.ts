@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infrastructure/config.js';
+import { sourceFor } from '../../src/infrastructure/container.js';
 import { withLocalSecrets } from '../../src/infrastructure/local/secrets.js';
 import { serve } from '../../src/infrastructure/server.js';
 import { MAIN, baseEnv } from '../support/main-process.js';
@@ -139,5 +140,16 @@ describe('C360_SCORE_CURRENCY', () => {
     expect(loadConfig({ C360_STORE: 'memory' }).scoreCurrency).toBe('USD');
     for (const code of ['XYZ', 'EURO', 'US'])
       expect(() => loadConfig({ C360_STORE: 'memory', C360_SCORE_CURRENCY: code }), code).toThrow(/C360_SCORE_CURRENCY: an ISO 4217 currency code such as USD/);
+  });
+});
+
+describe('C360_SOURCES', () => {
+  it("records `c360 import`'s default source (import) on the other channel at priority 0, not as web visits; C360_SOURCES may say otherwise", () => {
+    const defaults = loadConfig({ C360_STORE: 'memory' });
+    expect(sourceFor(defaults, 'import')).toEqual({ name: 'import', priority: 0, channel: 'other' });
+    expect(sourceFor(defaults, 'crm')).toEqual({ name: 'crm', priority: 50, channel: 'crm' });
+    expect(sourceFor(defaults, 'partner')).toEqual({ name: 'partner', priority: 0, channel: 'web' });
+    const told = loadConfig({ C360_STORE: 'memory', C360_SOURCES: '{"import": {"priority": 40, "channel": "crm"}}' });
+    expect(sourceFor(told, 'import')).toEqual({ name: 'import', priority: 40, channel: 'crm' });
   });
 });

@@ -65,6 +65,18 @@ const issuesOf = (target: string, error: Parameters<typeof zodIssues>[0], c: Con
   });
 };
 
+/**
+ * A query parameter given more than once that no schema refused (a name the route does not read,
+ * or a route without query parameters, such as the export): 400 naming each, as a repeated
+ * parameter the route reads is. Asked once a request's first target has validated.
+ */
+const repeatedQuery = (c: Context): FieldIssue[] => {
+  if (!c.req.url.includes('?')) return [];
+  return Object.entries(c.req.queries()).flatMap(([name, values]) =>
+    values.length > 1 ? [{ path: name, message: `given ${values.length} times; give it once` }] : [],
+  );
+};
+
 export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDeps & AnalyticsRouteDeps): HttpApp => {
   const metrics = new HttpMetrics();
   const gate = new Gate(deps.auth, new RateLimiter(deps.now), deps.anonymousRateLimitPerSecond);
@@ -75,6 +87,9 @@ export const createHttpApp = (deps: HttpDeps & GdprRouteDeps & EngagementRouteDe
         const issues = issuesOf(result.target, result.error, c);
         return c.json(errorBody('VALIDATION_FAILED', `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues), 400);
       }
+      const repeated = repeatedQuery(c);
+      if (repeated.length)
+        return c.json(errorBody('VALIDATION_FAILED', `invalid query parameters: ${repeated.map((i) => `${i.path}: ${i.message}`).join('; ')}`, repeated), 400);
       return undefined;
     },
   });

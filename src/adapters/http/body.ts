@@ -48,11 +48,14 @@ export { firstNonUtf8 } from '../../domain/shared/well-formed.js';
 export { jsonDepth, MAX_JSON_DEPTH, tooDeepPath } from '../../application/ingest/call-bounds.js';
 
 /**
- * JSON nesting allowed in a /v1/batch body: its calls sit two levels down (the body, its batch
- * array), and each may be MAX_JSON_DEPTH deep as a call sent alone may (the core holds each call,
- * with the batch's context merged in, to MAX_JSON_DEPTH).
+ * JSON nesting allowed in a /v1/batch body as a whole: its calls sit two levels down (the body, its
+ * batch array). Each call is held to MAX_JSON_DEPTH by itself, as a call sent alone is (the route,
+ * then the core with the batch's context merged in): one deeper, up to this bound, is refused alone,
+ * listed by its index in `invalid` as NESTING_TOO_DEEP, and the others are ingested, as a call over
+ * 32 KB is. A body deeper than this is refused whole. Twice a call's depth: every walk of the body
+ * (the quarantine's, JSON.stringify) stays far within the stack, and within MAX_KEPT_DEPTH.
  */
-export const BATCH_BODY_DEPTH = MAX_JSON_DEPTH + 2;
+export const BATCH_BODY_DEPTH = 2 * MAX_JSON_DEPTH;
 
 /** Content-Encoding values the API decodes; anything else is 415. */
 export const BODY_ENCODINGS = ['gzip', 'deflate'] as const;
@@ -424,7 +427,7 @@ export const jsonErrorWhere = (e: unknown): string => {
 };
 
 export type JsonParse =
-  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: true; readonly value: unknown /** its nesting (objects and arrays, the top level 1) */; readonly depth: number }
   | { readonly ok: false; readonly code: 'MALFORMED_JSON'; readonly message: string; readonly issues: { path: string; message: string }[] }
   | {
       readonly ok: false;
@@ -465,12 +468,16 @@ export const parseJson = (text: string, maxDepth = MAX_JSON_DEPTH): JsonParse =>
       issues: [{ path: '(root)', message: 'not valid JSON' }],
     };
   }
-  if (jsonDepth(text, maxDepth) <= maxDepth) {
+  const depth = jsonDepth(text, maxDepth);
+  if (depth <= maxDepth) {
     const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(value) : undefined;
-    return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value };
+    return ill ? { ok: false, value, ...illFormed(ill) } : { ok: true, value, depth };
   }
   const path = tooDeepPath(value, maxDepth) ?? '(root)';
-  const levels = maxDepth === BATCH_BODY_DEPTH ? `${maxDepth} levels (${MAX_JSON_DEPTH} for each call of its batch array)` : `${maxDepth} levels`;
+  const levels =
+    maxDepth === BATCH_BODY_DEPTH
+      ? `${maxDepth} levels (a call of its batch array deeper than ${MAX_JSON_DEPTH} is refused alone, up to that)`
+      : `${maxDepth} levels`;
   return {
     ok: false,
     code: 'NESTING_TOO_DEEP',

@@ -8,7 +8,7 @@ import type { HttpDeps } from './http.deps.js';
 // The body of an ingest route (Segment calls, interest capture): auth by header or body writeKey,
 // a bounded read (gzip and deflate decoded, the bound on the decoded bytes), JSON of any content
 // type (the SDKs send application/json, text/plain from sendBeacon, or a form type with a gzip
-// body), at most MAX_JSON_DEPTH deep (a batch body BATCH_BODY_DEPTH: each of its calls MAX_JSON_DEPTH). Unreadable JSON is kept in the quarantine, then refused; so
+// body), at most MAX_JSON_DEPTH deep (a batch body BATCH_BODY_DEPTH as a whole; each of its calls is held to MAX_JSON_DEPTH by the route, refused alone). Unreadable JSON is kept in the quarantine, then refused; so
 // is a body refused before it could be parsed (too large, cut short or stalled past the request
 // timeout, not UTF-8, an encoding that does not decode), as a bounded excerpt: its first BODY_EXCERPT_BYTES decoded and its size, never
 // more. A body refused while still compressed (or in an encoding that is unknown or does not
@@ -140,7 +140,7 @@ export const receiveIngestBody = async (
   gate: Gate,
   limit: number,
   what: 'call' | 'batch',
-): Promise<{ principal: Principal; body: unknown; size: number }> => {
+): Promise<{ principal: Principal; body: unknown; size: number; depth: number }> => {
   const address = c.get('clientAddress');
   let principal = gate.ingestByHeader(c.req.header('authorization'), address);
   const read = await readBody(c, limit, { excerpt: BODY_EXCERPT_BYTES });
@@ -174,5 +174,5 @@ export const receiveIngestBody = async (
     const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, withoutWriteKeys(read.text), reason, undefined, 'body');
     throw new HttpError(parsed.code, `${parsed.message}; the body was kept in the quarantine`, parsed.issues, {}, { quarantineId });
   }
-  return { principal, body: parsed.value, size: read.size };
+  return { principal, body: parsed.value, size: read.size, depth: parsed.depth };
 };

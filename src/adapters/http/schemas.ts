@@ -205,8 +205,24 @@ export const Customer360 = lazy(() =>
           decidedAt: z.string().optional().openapi({ description: 'when the latest decision (restrict or lift) was made; absent if none ever was' }),
         })
         .openapi({ description: 'restriction of processing (GDPR art. 18): the data is kept and keeps arriving, but is not used for engagement' }),
-      orders: z.looseObject({ count: z.number() }),
-      scores: z.looseObject({ clv: z.number() }),
+      orders: z.looseObject({
+        count: z.number().openapi({ description: 'every order, in any currency' }),
+        revenue: z.record(z.string(), z.number()).openapi({ description: 'lifetime revenue per ISO 4217 currency, in major units' }),
+        averageOrderValue: z
+          .record(z.string(), z.number())
+          .openapi({ description: "average order value per currency (that currency's revenue over its orders), in major units; none is converted" }),
+      }),
+      scores: z.looseObject({
+        clv: z.number().openapi({ description: 'lifetime revenue in scores.currency (major units)' }),
+        currency: z.string().openapi({
+          description:
+            'the currency clv and the RFM monetary score count (C360_SCORE_CURRENCY): orders in another currency are left out of them, never converted',
+        }),
+        ordersCounted: z.number().int().openapi({ description: 'the orders in scores.currency, those clv and the monetary score count' }),
+        currenciesNotCounted: z
+          .array(z.string())
+          .openapi({ description: 'the currencies of the orders clv and the monetary score leave out (recency and frequency count every order)' }),
+      }),
       timeline: z.array(z.looseObject({ eventId: z.string(), type: z.string(), observedAt: z.string().optional(), title: z.string() })),
     })
     .openapi('Customer360'),

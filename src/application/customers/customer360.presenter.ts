@@ -46,7 +46,10 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
     orders: {
       count: v.orders.count,
       revenue: Object.fromEntries(Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(m, c)])),
-      averageOrderValue: money(scores.averageOrderValueMinor, scores.currency),
+      // per currency, as revenue: no amount without its currency, none converted
+      averageOrderValue: Object.fromEntries(
+        Object.entries(v.orders.revenueMinor).map(([c, m]) => [c, money(Math.round(m / Math.max(1, v.orders.countByCurrency[c] ?? 0)), c)]),
+      ),
       firstOrderAt: iso(v.orders.firstOrderAt),
       lastOrderAt: iso(v.orders.lastOrderAt),
       // calls that sent an order already counted (same orderId) again: kept, never counted
@@ -55,7 +58,13 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
     },
     scores: {
       clv: money(scores.clvMinor, scores.currency),
+      // the one currency clv and the monetary score count (C360_SCORE_CURRENCY); orders in another are
+      // left out of them (no exchange rate is assumed), and named here
       currency: scores.currency,
+      ordersCounted: v.orders.countByCurrency[scores.currency] ?? 0,
+      currenciesNotCounted: Object.keys(v.orders.revenueMinor)
+        .filter((c) => c !== scores.currency)
+        .sort(),
       rfm: scores.rfm,
       churnRisk: scores.churnRisk,
       daysSinceLastOrder: scores.daysSinceLastOrder,

@@ -175,6 +175,44 @@ const sizeOf = (text: string): number =>
 /** The UTF-8 size of a call's JSON without its write key; call it only on a value within MAX_JSON_DEPTH. */
 export const callBytes = (call: unknown): number => sizeOf(JSON.stringify(withoutWriteKey(call)) ?? '');
 
+/**
+ * A property named `__proto__` as JSON text writes it. JSON.parse keeps such a key as an own
+ * property, but most of what copies an object (a zod record, an assignment, Object.assign) either
+ * drops it or makes it the copy's prototype: it would be acknowledged and then silently lost, or
+ * pollute a copy. A call holding one is refused naming its path. A string value can never be
+ * followed by a colon, and a quote inside a string is escaped, so only a key matches.
+ */
+const PROTO_KEY_TEXT = '"__proto__":';
+
+/** The paths of the `__proto__` keys in a value within MAX_JSON_DEPTH (at most `limit`), an object's own before those of what it holds. */
+export const protoKeyPaths = (value: unknown, limit = 10): string[] => {
+  const found: string[] = [];
+  const stack: { readonly v: unknown; readonly path: readonly (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length && found.length < limit) {
+    const { v, path } = stack.pop()!;
+    if (!isWalked(v)) continue;
+    const entries: [string | number, unknown][] = Array.isArray(v) ? Array.from(v, (x, i) => [i, x]) : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...path, entries[i]![0]] });
+    // Object.entries lists an own __proto__ key; its path is reported before what it holds
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) found.push(formatPath([...path, '__proto__']));
+  }
+  return found;
+};
+
+/** The refusal of a call holding a `__proto__` key (see PROTO_KEY_TEXT), naming each. */
+export const protoKey = (paths: readonly string[]): QuarantineReason => ({
+  code: 'VALIDATION_FAILED',
+  message: `${paths.join(', ')}: "__proto__" is not accepted as a property name (it cannot be stored faithfully); rename the field`,
+  issues: paths.map((path) => ({ path, message: '"__proto__" is not accepted as a property name' })),
+});
+
+/** The refusal of a call whose JSON text (`text`, of the call) names a `__proto__` key, or undefined. */
+const protoKeyProblem = (text: string, call: unknown): QuarantineReason | undefined => {
+  if (!text.includes(PROTO_KEY_TEXT)) return undefined;
+  const paths = protoKeyPaths(call);
+  return paths.length ? protoKey(paths) : undefined;
+};
+
 /** The refusal of a call holding a lone surrogate (the same code as the HTTP API's for such a body). */
 export const loneSurrogate = (ill: IllFormedText): QuarantineReason => {
   const path = formatPath(ill.path) || '(root)';
@@ -186,7 +224,7 @@ export const loneSurrogate = (ill: IllFormedText): QuarantineReason => {
 };
 
 /**
- * Why a call is out of bounds (too deep, a number that is not finite, too large, a lone surrogate), or undefined. A batch's call is measured with the batch's shared
+ * Why a call is out of bounds (too deep, a number that is not finite, too large, a `__proto__` key, a lone surrogate), or undefined. A batch's call is measured with the batch's shared
  * context merged in: the call as it is ingested, and as every later step sees it (the queue's
  * consumer, a replay of its quarantine entry), so a call the queued intake takes is never refused
  * by its consumer for its size, and a replay is measured as its first try was.
@@ -197,6 +235,8 @@ export const callBoundsProblem = (call: unknown): QuarantineReason | undefined =
   if (shape === 'non-finite') return nonFinite(call);
   const text = JSON.stringify(withoutWriteKey(call)) ?? '';
   if (sizeOf(text) > MAX_CALL_BYTES) return callTooLarge();
+  const proto = protoKeyProblem(text, call);
+  if (proto) return proto;
   // JSON.stringify writes a lone surrogate as its escape: most calls hold none and skip the walk
   const ill = mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
   return ill ? loneSurrogate(ill) : undefined;
@@ -306,6 +346,8 @@ export const boundedCall = (call: unknown): { readonly problem: QuarantineReason
   }
   const text = `{${sized}}`;
   if (sizeOf(text) > MAX_CALL_BYTES) return { problem: callTooLarge(), hashText: undefined };
+  const proto = protoKeyProblem(text, call);
+  if (proto) return { problem: proto, hashText: undefined };
   // JSON.stringify's text has a surrogate's escape only where this one has: none without a backslash
   const ill = escaped && mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
   return ill ? { problem: loneSurrogate(ill), hashText: undefined } : { problem: undefined, hashText: `{${hashed}}` };

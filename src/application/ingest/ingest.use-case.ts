@@ -122,7 +122,10 @@ export class IngestUseCase {
         ['batch'],
       );
     }
-    const { batch, context, integrations } = parsed.data;
+    // the shared context and integrations as sent, not as the schema's records copied them: a copy
+    // leaves out a `__proto__` key, which must reach each call to be refused there, naming it
+    const { batch } = parsed.data;
+    const { context, integrations } = body as { readonly context?: object; readonly integrations?: object };
     const before = options.refused ?? [];
     const out: (IngestOutcome | undefined)[] = new Array(batch.length + before.length);
     const refused: { readonly at: number; readonly refused: RefusedCall }[] = before.map((r, j) => ({ at: batch.length + j, refused: r }));

@@ -156,6 +156,25 @@ describe('call bounds in the core', () => {
     accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', userId: 'p-hole', traits: { list: [, 1] } }));
   });
 
+  it('refuses a __proto__ key anywhere in a call (a copy would drop it or take it as its prototype) naming each path: in the core, alone in a batch, in the queued intake (and callBoundsProblem, which Kinesis and c360 import hold a call to)', async () => {
+    const h = makeHarness();
+    const call = JSON.parse(
+      '{"type":"identify","userId":"p1","traits":{"__proto__":{"polluted":1},"name":"Ada"},"context":{"a":[{"__proto__":1}]}}',
+    ) as unknown;
+    const q = quarantined(await h.core.ingest.ingest(TENANT, h.web, call));
+    expect(q.error).toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ path: 'traits.__proto__' }, { path: 'context.a[0].__proto__' }] });
+    expect(callBoundsProblem(call)).toEqual(q.error);
+    const [bad, ok] = await h.core.ingest.ingestBatch(TENANT, h.web, { batch: [call, { type: 'identify', userId: 'p2', messageId: 'proto-ok' }] });
+    expect([bad!.status, ok!.status]).toEqual(['quarantined', 'accepted']);
+    const { intake, sent } = queuedIntake(h);
+    expect(await intake.one(TENANT, h.web, call)).toMatchObject({ status: 'quarantined', error: { code: 'VALIDATION_FAILED' } });
+    expect(sent).toHaveLength(0);
+    // a key that merely mentions it, and a value that is the text, are data
+    for (const fine of [{ x__proto__: 1 }, { k: '__proto__' }, { k: '"__proto__":' }])
+      expect(callBoundsProblem({ type: 'identify', userId: 'p1', traits: fine })).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses the same calls in the queued intake, before they reach the queue', async () => {
     const h = makeHarness();
     const { intake, sent } = queuedIntake(h);
@@ -183,9 +202,13 @@ const awkward = fc.letrec<{ value: unknown }>((tie) => ({
     fc.constant(undefined),
     fc.constantFrom(new Date(0), () => 1, { $nonFinite: 'Infinity' }, { $nonFinite: 'x' }, Object.create(null) as object),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom('10', '2', 'a', 'B', '$nonFinite', 'writeKey')), tie('value'), {
-      maxKeys: 5,
-    }),
+    fc.dictionary(
+      fc.oneof(fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom('10', '2', 'a', 'B', '$nonFinite', 'writeKey', '__proto__')),
+      tie('value'),
+      {
+        maxKeys: 5,
+      },
+    ),
   ),
 })).value;
 

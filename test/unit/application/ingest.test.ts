@@ -332,13 +332,37 @@ describe('ingest: tenants, scores and concurrency', () => {
     const out = accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-1', 120.5, 40)));
     accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-2', 80, 10)));
     const v = await view360(h, out.customerId);
-    expect(v.orders).toMatchObject({ count: 2, revenue: { USD: 200.5 }, averageOrderValue: 100.25 });
+    expect(v.orders).toMatchObject({ count: 2, revenue: { USD: 200.5 }, averageOrderValue: { USD: 100.25 } });
     expect(v.scores).toMatchObject({
       clv: 200.5,
       currency: 'USD',
       rfm: { recency: 5, frequency: 3, monetary: 3, segment: 'Potential Loyalists' },
       daysSinceLastOrder: 10,
     });
+    expect(v.scores).toMatchObject({ ordersCounted: 2, currenciesNotCounted: [] });
+  });
+
+  it('shows the average order value per currency and names the orders the scores leave out (another currency than the score currency)', async () => {
+    const h = makeHarness();
+    const order = (id: string, revenue: number, currency: string) => ({
+      type: 'track',
+      messageId: id,
+      userId: 'u-eur',
+      event: 'Order Completed',
+      timestamp: iso(h.clock.now() - DAY),
+      properties: { order_id: id, revenue, currency },
+    });
+    const out = accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-eur', 42.5, 'EUR')));
+    const v = await view360(h, out.customerId);
+    expect(v.orders).toMatchObject({ count: 1, revenue: { EUR: 42.5 }, averageOrderValue: { EUR: 42.5 } });
+    // the score currency is USD (the default): the EUR order is not in clv nor in the monetary score, and is named so
+    expect(v.scores).toMatchObject({ clv: 0, currency: 'USD', ordersCounted: 0, currenciesNotCounted: ['EUR'], rfm: { monetary: 1 } });
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-usd-1', 10, 'USD')));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-usd-2', 20.01, 'USD')));
+    accepted(await h.core.ingest.ingest(TENANT, h.web, order('o-jpy', 1000, 'JPY')));
+    const w = await view360(h, out.customerId);
+    expect(w.orders).toMatchObject({ count: 4, averageOrderValue: { EUR: 42.5, USD: 15.01, JPY: 1000 } });
+    expect(w.scores).toMatchObject({ clv: 30.01, currency: 'USD', ordersCounted: 2, currenciesNotCounted: ['EUR', 'JPY'] });
   });
 
   it('makes one customer from two concurrent first calls carrying the same new email', async () => {

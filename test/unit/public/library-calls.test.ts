@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   createCore,
   createPorts,
+  DEFAULT_IDENTITY_RULES,
   defaultSourceOf,
+  parseIdentityRules,
   reapplyErasures,
   rebuildViews,
   type ReapplyProgress,
@@ -83,5 +85,43 @@ describe('createPorts', () => {
     expect(createPorts({ stores: memoryStores(), claimSecret: Buffer.alloc(32, 7) }).hasher.claimKey('shop', 'email', 'a@shop.example')).not.toBe(
       ports.hasher.claimKey('shop', 'email', 'a@shop.example'),
     );
+  });
+});
+
+describe('a rules file of your own', () => {
+  it('starts as DEFAULT_IDENTITY_RULES written as JSON (as the README dumps it), which parseIdentityRules reads back the same', () => {
+    const file = JSON.stringify(DEFAULT_IDENTITY_RULES, null, 2);
+    expect(parseIdentityRules(JSON.parse(file))).toEqual(DEFAULT_IDENTITY_RULES);
+  });
+});
+
+describe('defaultSourceOf', () => {
+  it("gives the server's default sources (C360_SOURCES unset), each on its own channel: crm outranks web, an import is not a web visit", async () => {
+    expect(['web', 'mobile', 'support', 'crm', 'import', 'partner'].map((name) => defaultSourceOf(tenant, name))).toEqual([
+      { name: 'web', priority: 10, channel: 'web' },
+      { name: 'mobile', priority: 10, channel: 'mobile' },
+      { name: 'support', priority: 30, channel: 'support' },
+      { name: 'crm', priority: 50, channel: 'crm' },
+      { name: 'import', priority: 0, channel: 'other' },
+      { name: 'partner', priority: 0, channel: 'web' },
+    ]);
+    // a name of Object.prototype is a source like any other
+    expect(defaultSourceOf(tenant, 'constructor')).toEqual({ name: 'constructor', priority: 0, channel: 'web' });
+    // a call from the crm is recorded on the crm channel, and its trait outranks the web's of the same time
+    const { core } = await embedded(0);
+    const at = '2026-01-01T00:00:00.000Z';
+    await core.ingest.ingest(tenant, defaultSourceOf(tenant, 'web'), { type: 'identify', userId: 'src-1', timestamp: at, traits: { plan: 'free' } });
+    const out = await core.ingest.ingest(tenant, defaultSourceOf(tenant, 'crm'), {
+      type: 'identify',
+      userId: 'src-1',
+      timestamp: at,
+      traits: { plan: 'gold' },
+    });
+    expect(out.status).toBe('accepted');
+    const found = await core.queries.findByIdentifier(tenant, 'user_id', 'src-1');
+    if (found.kind !== 'view') throw new Error(`found ${found.kind}`);
+    const view = found.customer;
+    expect(view.traits.plan).toMatchObject({ value: 'gold', source: 'crm' });
+    expect(Object.keys(view.channels).sort()).toEqual(['crm', 'web']);
   });
 });

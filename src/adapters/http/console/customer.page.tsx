@@ -89,11 +89,15 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
               .join(', ') || '0'}
           </p>
           <p>
-            AOV {c.orders.averageOrderValue.toFixed(minorDigits(s.currency))} {s.currency} · CLV {s.clv.toFixed(minorDigits(s.currency))} {s.currency}
+            AOV{' '}
+            {Object.entries(c.orders.averageOrderValue)
+              .map(([cur, v]) => `${v.toFixed(minorDigits(cur))} ${cur}`)
+              .join(', ') || '0'}{' '}
+            · CLV {s.clv.toFixed(minorDigits(s.currency))} {s.currency}
           </p>
           {Object.keys(c.orders.revenue).some((cur) => cur !== s.currency) ? (
             <p class="muted">
-              AOV, CLV and the monetary score count orders in {s.currency} only (C360_SCORE_CURRENCY); the revenue in{' '}
+              CLV and the monetary score count orders in {s.currency} only (C360_SCORE_CURRENCY); the revenue in{' '}
               {Object.keys(c.orders.revenue)
                 .filter((cur) => cur !== s.currency)
                 .join(', ')}{' '}

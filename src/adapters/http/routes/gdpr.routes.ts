@@ -203,13 +203,14 @@ export const registerGdprRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps & Gd
       summary: 'The erasure ledger: every erasure receipt, oldest first (re-applied after a restore from backup)',
       security: [{ bearer: [] }],
       middleware: [gate.needs('admin')] as const,
-      request: { query: z.object({ limit: Limit(500, 100), cursor: z.string().max(128).optional() }) },
+      request: { query: z.object({ limit: Limit(500, 100), cursor: z.string().max(1_024).optional() }) },
       responses: { ...ok(ErasurePage), ...errors(400) },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await deps.core.gdpr.receipts(principal(c).tenant, { after: q.cursor, limit: q.limit });
-      return c.json(page.next ? { items: [...page.entries], next: page.next } : { items: [...page.entries] }, 200);
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isIdPosition).q;
+      const page = await deps.core.gdpr.receipts(principal(c).tenant, { after, limit: q.limit });
+      return c.json(page.next ? { items: [...page.entries], next: encodeCursor({ q: page.next }) } : { items: [...page.entries] }, 200);
     },
   );
 };

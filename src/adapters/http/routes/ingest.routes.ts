@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { MAX_CALL_BYTES } from '../../../application/ingest/call-bounds.js';
+import { deeperThan, MAX_CALL_BYTES, MAX_JSON_DEPTH, nestingTooDeep } from '../../../application/ingest/call-bounds.js';
 import type { AcceptOutcome } from '../../../application/ingest/intake.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
 import { mergeBatchDefaults } from '../../../application/ingest/call-shape.js';
@@ -103,7 +103,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     },
   });
   app.post('/v1/batch', async (c) => {
-    const { principal, body, size } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
+    const { principal, body, size, depth } = await receiveIngestBody(c, deps, gate, BATCH_LIMIT, 'batch');
     // a body refused whole is kept whole (a replay refuses it as NOT_REPLAYABLE, naming the reason)
     const refuseWhole = async (code: HttpErrorCode, message: string, issues: { path: string; message: string }[]): Promise<never> => {
       const quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, body, { code, message, issues }, undefined, 'batch');
@@ -124,6 +124,12 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
     const refused: RefusedCall[] = [];
     const kept: number[] = [];
     for (const [index, call] of calls.entries()) {
+      // each call is held to the depth of a call sent alone (the body may be deeper: BATCH_BODY_DEPTH);
+      // only a body deeper than its calls may be (itself, its batch array) can hold such a call
+      if (depth > MAX_JSON_DEPTH + 2 && deeperThan(call, MAX_JSON_DEPTH)) {
+        refused.push({ index, call, reason: nestingTooDeep(call) });
+        continue;
+      }
       // no call of a body within the call limit can be over it: only measure calls of larger batches
       if (size > CALL_LIMIT && bytes(call) > CALL_LIMIT) {
         // issue paths in `invalid` are the call's own, listed by its index: the whole call is its root
