@@ -71,3 +71,24 @@ describe('POST /v1/quarantine/{id}/replay', () => {
     for (const res of [malformed, interest, batch]) expect((await entry(res.body.error.quarantineId)).status).toBe('pending');
   });
 });
+
+describe('DELETE /v1/customers/{id} and a batch entry shared with other people', () => {
+  it("takes the erased customer's refused call out of the batch's entry and keeps the others' under the same id", async () => {
+    const gina = await api.post('/v1/identify', { userId: 'gina-e2e', messageId: 'gina-e2e-id', traits: { email: 'gina-e2e@example.com' } });
+    expect(gina.status).toBe(200);
+    const hank = { type: 'track', userId: 'hank-e2e', messageId: 'hank-e2e-1', traits: { email: 'hank-e2e@example.com' } };
+    const batch = await api.post('/v1/batch', {
+      batch: [{ type: 'track', userId: 'gina-e2e', messageId: 'gina-e2e-1' }, hank, { type: 'identify', userId: 'ivy-e2e', messageId: 'ivy-e2e-1' }],
+    });
+    expect(batch.body.invalid.map((i: { index: number }) => i.index)).toEqual([0, 1]);
+    const id = batch.body.quarantineId;
+
+    const erased = await api.admin(`/v1/customers/${gina.body.customerId}`, { method: 'DELETE' });
+    expect(erased.status).toBe(200);
+    expect(erased.body.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    const kept = await entry(id);
+    expect(kept).toMatchObject({ status: 'pending', reason: { code: 'BATCH_CALLS_REFUSED', issues: [{ path: 'batch[1].event' }] } });
+    expect(kept.payload.batch).toEqual([hank]);
+    expect(JSON.stringify(kept)).not.toContain('gina-e2e');
+  });
+});

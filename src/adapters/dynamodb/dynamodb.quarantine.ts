@@ -9,7 +9,13 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { queryPage } from './dynamodb.client.js';
-import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import {
+  quarantinePayloadJson,
+  type Quarantine,
+  type QuarantineEntry,
+  type QuarantinePage,
+  type QuarantineRewrite,
+} from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 // Quarantined payloads in their own table, pk = T#<tenant>, sk = entry id. Ids are UUIDv7, so the
@@ -150,6 +156,43 @@ export class DynamoDbQuarantine implements Quarantine {
 
   async delete(tenant: string, id: string): Promise<void> {
     await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) } }));
+  }
+
+  /** A conditional update: the item keeps its status, times and ttl. */
+  async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
+    const payload = encodePayload(change.payload);
+    const set: string[] = ['reason = :reason'];
+    const remove: string[] = [];
+    const values: Item = { ':reason': S(JSON.stringify(change.reason)), ':now': N(this.nowSeconds()) };
+    if (payload.payload) {
+      set.push('payload = :payload');
+      values[':payload'] = payload.payload;
+    } else remove.push('payload');
+    if (payload.payloadEncoding) {
+      set.push('payloadEncoding = :encoding');
+      values[':encoding'] = payload.payloadEncoding;
+    } else remove.push('payloadEncoding');
+    // a string set cannot be empty
+    if (change.matchKeys.length) {
+      set.push('matchKeys = :keys');
+      values[':keys'] = { SS: [...new Set(change.matchKeys)] };
+    } else remove.push('matchKeys');
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(tenantPk(tenant)), sk: S(id) },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(pk) AND #ttl > :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
   }
 
   private nowSeconds(): number {

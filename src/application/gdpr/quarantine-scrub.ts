@@ -1,6 +1,7 @@
 import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifierType, tryNormalizeIdentifier } from '../../domain/identity/identifier.js';
 import type { CorePorts } from '../deps.js';
-import type { QuarantineEntry } from '../ports/quarantine.port.js';
+import type { QuarantineEntry, QuarantineRewrite } from '../ports/quarantine.port.js';
+import { refusedBatchCalls } from '../ingest/refused-batch.js';
 
 // Quarantined raw payloads that name an erased customer go too, whole (names and addresses in
 // them with the identifiers). No value is compared in the clear: identifiers are normalized as
@@ -193,17 +194,82 @@ export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, 
 /** An entry whose payload this process cannot read now (its key's master key is not in the keyring), so only its recorded keys were compared. */
 export const unsearchable = (e: QuarantineEntry): boolean => e.payloadUnavailable === 'key-unreadable';
 
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const BATCH_PATH = /^batch\[(\d+)\]/;
+
 /**
- * Removes matching entries (received by target.receivedBy when set): how many went, and which
- * others could be matched by their recorded keys only (`unsearched`: the ids of payloads under a
- * key the keyring cannot open now; `c360 erasures reapply` with the whole keyring searches them
- * again).
+ * What an erasure leaves of an entry keeping several people's calls (a batch's refused calls,
+ * refused-batch.ts, or a whole batch body refused for its number of calls): the entry without the
+ * calls that name the target, each call matched alone (callNamesCluster), as the export matches
+ * them. Undefined when the entry goes whole, as any other entry naming the target does: it keeps
+ * no batch of calls (a single call, the excerpt or text of a body that never parsed), its payload
+ * cannot be read, no call names the target alone (the batch's shared fields do), every call does,
+ * or what is left still names the target (its shared context).
  */
-export const scrubQuarantine = async (
-  ports: CorePorts,
+export const withoutTargetsCalls = (
+  ports: Pick<CorePorts, 'hasher' | 'settings'>,
   tenant: string,
+  e: QuarantineEntry,
   target: ScrubTarget,
-): Promise<{ readonly removed: number; readonly unsearched: readonly string[] }> => {
+): { readonly change: QuarantineRewrite; readonly callsRemoved: number } | undefined => {
+  const payload = e.payload;
+  if (e.payloadUnavailable !== undefined || !isObject(payload) || !Array.isArray(payload.batch)) return undefined;
+  const held = refusedBatchCalls(e.reason, payload);
+  // a refused-batch entry names its calls by their index in the request; a whole body by their place in it
+  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
+  const theirs = calls.map((c) => callNamesCluster(ports, tenant, c.call, target));
+  const callsRemoved = theirs.filter(Boolean).length;
+  if (callsRemoved === 0 || callsRemoved === calls.length) return undefined;
+  const { batch: _calls, refused, ...shared } = payload;
+  const kept = calls.filter((_, i) => !theirs[i]);
+  // issues about a call taken out go with it; a whole body's remaining calls move up, and so do their paths
+  const removedIndexes = new Set(calls.filter((_, i) => theirs[i]).map((c) => c.index));
+  const moved = new Map(kept.map((c, i) => [c.index, i]));
+  const issues = e.reason.issues.flatMap((issue) => {
+    const m = BATCH_PATH.exec(issue.path);
+    if (!m) return [issue];
+    const index = Number(m[1]);
+    if (removedIndexes.has(index)) return [];
+    return held ? [issue] : [{ ...issue, path: issue.path.replace(BATCH_PATH, `batch[${moved.get(index) ?? index}]`) }];
+  });
+  const rest: Json = {
+    ...(held ? shared : { ...shared, ...(refused === undefined ? {} : { refused }) }),
+    batch: kept.map((c) => c.call),
+    ...(held && Array.isArray(refused) ? { refused: refused.filter((_, i) => !theirs[i]) } : {}),
+  };
+  const reason = {
+    ...e.reason,
+    message: `${e.reason.message} (${callsRemoved} of its calls taken out by an erasure)`,
+    issues,
+  };
+  const matchKeys = quarantineMatchKeys(ports, tenant, rest);
+  // the shared context (or a call matched only with the others) still names the target: the entry goes whole
+  if (matchKeys.some((k) => target.keys.has(k)) || namesCluster(ports, tenant, rest, target)) return undefined;
+  return { change: { reason, payload: rest, matchKeys }, callsRemoved };
+};
+
+export type ScrubResult = {
+  /** entries deleted whole */
+  readonly removed: number;
+  /** entries kept for other people's calls, the target's calls taken out of them (withoutTargetsCalls) */
+  readonly rewritten: number;
+  /** the calls taken out of those entries */
+  readonly callsRemoved: number;
+  /**
+   * the ids of entries matched by their recorded keys only: payloads under a key the keyring cannot
+   * open now (`c360 erasures reapply` with the whole keyring searches them again)
+   */
+  readonly unsearched: readonly string[];
+};
+
+/**
+ * Removes the target's data from the matching entries (received by target.receivedBy when set): an
+ * entry keeping other people's calls too is rewritten without the target's (same id, the others'
+ * calls, reasons and issues), any other is deleted whole. Idempotent, and safe to run again after a
+ * crash: a rewritten entry no longer names the target, and the rewrite of the same entry is the same.
+ */
+export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<ScrubResult> => {
   const matches: QuarantineEntry[] = [];
   const unsearched: string[] = [];
   let after: string | undefined;
@@ -216,6 +282,19 @@ export const scrubQuarantine = async (
     }
     after = page.next;
   } while (after !== undefined);
-  for (const e of matches) await ports.quarantine.delete(tenant, e.id);
-  return { removed: matches.length, unsearched };
+  let removed = 0;
+  let rewritten = 0;
+  let callsRemoved = 0;
+  for (const e of matches) {
+    const cut = withoutTargetsCalls(ports, tenant, e, target);
+    // an entry gone since it was listed (expired, deleted by another erasure) is not rewritten back
+    if (cut && (await ports.quarantine.rewrite(tenant, e.id, cut.change))) {
+      rewritten++;
+      callsRemoved += cut.callsRemoved;
+    } else if (!cut) {
+      await ports.quarantine.delete(tenant, e.id);
+      removed++;
+    }
+  }
+  return { removed, rewritten, callsRemoved, unsearched };
 };

@@ -135,6 +135,51 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect((await listAll(q, tenant, 10)).map((e) => e.intake)).toEqual(['body', undefined]);
     });
 
+    it("rewrites an entry in place (an erasure taking one person's calls out): new payload, reason and keys; same id, place, status and times", async () => {
+      const ids = timeOrderedIds(3);
+      for (const id of ids) await q.put({ ...quarantineEntry(tenant, id, { intake: 'batch' }), matchKeys: ['k-gina', 'k-hank'] });
+      await q.markReplayed(tenant, ids[1]!, 1_767_300_000_000);
+      const change = {
+        reason: { code: 'BATCH_CALLS_REFUSED', message: '1 of the 3 calls', issues: [{ path: 'batch[1].event', message: 'Required' }] },
+        payload: { batch: [{ type: 'track', userId: 'hank-1', big: Number.POSITIVE_INFINITY }], refused: [{ index: 1 }] },
+        matchKeys: ['k-hank'],
+      };
+      for (const id of [ids[0]!, ids[1]!]) await expect(q.rewrite(tenant, id, change)).resolves.toBe(true);
+      const expected = (id: string) => ({
+        ...quarantineEntry(tenant, id, { intake: 'batch' }),
+        reason: change.reason,
+        payload: { ...change.payload, batch: [{ type: 'track', userId: 'hank-1', big: { $nonFinite: 'Infinity' } }] },
+        matchKeys: ['k-hank'],
+      });
+      await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
+      await expect(q.get(tenant, ids[1]!)).resolves.toEqual({ ...expected(ids[1]!), status: 'replayed', replayedAt: 1_767_300_000_000 });
+      // again with the same change: the same entry (an erasure retried)
+      await expect(q.rewrite(tenant, ids[0]!, change)).resolves.toBe(true);
+      await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
+      const listed = await listAll(q, tenant, 1);
+      expect(listed.map((e) => e.id)).toEqual(ids);
+      expect(listed[0]).toEqual(expected(ids[0]!));
+      expect(listed[2]).toEqual({ ...quarantineEntry(tenant, ids[2]!, { intake: 'batch' }), matchKeys: ['k-gina', 'k-hank'] });
+      // no keys left: none listed
+      await q.rewrite(tenant, ids[2]!, { ...change, matchKeys: [] });
+      expect((await q.get(tenant, ids[2]!))?.matchKeys ?? []).toEqual([]);
+    });
+
+    it("rewrites nothing that is not held: an unknown, a deleted or another tenant's entry answers false and is not created", async () => {
+      const change = { reason: quarantineEntry(tenant, 'x').reason, payload: { batch: [] }, matchKeys: [] };
+      await expect(q.rewrite(tenant, 'q-404', change)).resolves.toBe(false);
+      await q.put(quarantineEntry(tenant, 'q-gone'));
+      await q.delete(tenant, 'q-gone');
+      await expect(q.rewrite(tenant, 'q-gone', change)).resolves.toBe(false);
+      const other = newTenant();
+      await q.put(quarantineEntry(other, 'q-theirs'));
+      await expect(q.rewrite(tenant, 'q-theirs', change)).resolves.toBe(false);
+      await expect(q.get(tenant, 'q-404')).resolves.toBeUndefined();
+      await expect(q.get(tenant, 'q-gone')).resolves.toBeUndefined();
+      await expect(q.get(other, 'q-theirs')).resolves.toEqual(quarantineEntry(other, 'q-theirs'));
+      await expect(q.list(tenant, { limit: 10 })).resolves.toEqual({ entries: [] });
+    });
+
     it('refuses to mark an unknown entry replayed', async () => {
       await expect(q.markReplayed(tenant, 'q-404', 1)).rejects.toThrow();
     });
