@@ -92,3 +92,38 @@ describe('DELETE /v1/customers/{id} and a batch entry shared with other people',
     expect(JSON.stringify(kept)).not.toContain('gina-e2e');
   });
 });
+
+describe('POST /v1/batch sent again (an SDK retrying a batch whose answer it did not get)', () => {
+  const count = async () => (await api.admin('/v1/quarantine?limit=500')).body.items.length;
+
+  it('answers the same quarantineId for a batch of calls refused by their shape, and keeps no second entry', async () => {
+    const body = '{"batch":[{"type":"track","userId":"bq-1","messageId":"bq-m1"}]}';
+    const first = await api.post('/v1/batch', body);
+    expect(first.status).toBe(200);
+    expect(first.body.invalid).toMatchObject([{ index: 0, code: 'VALIDATION_FAILED' }]);
+    const held = await count();
+    const second = await api.post('/v1/batch', body);
+    expect(second.body.quarantineId).toBe(first.body.quarantineId);
+    expect(await count()).toBe(held);
+  });
+
+  it('answers the same quarantineId when the batch also holds calls stored or refused after validation, whatever its sentAt', async () => {
+    const body = (sentAt: string) => ({
+      sentAt,
+      batch: [
+        { type: 'track', userId: 'bq-2', messageId: 'bq-m2' },
+        { type: 'identify', userId: 'bq-3', messageId: 'bq-m3' },
+        { type: 'track', userId: 'bq-2', messageId: 'bq-m4', event: 'Order Completed', properties: { revenue: -5 } },
+      ],
+    });
+    const first = await api.post('/v1/batch', body('2026-12-07T00:00:00.000Z'));
+    expect(first.body.invalid.map((i: { index: number }) => i.index)).toEqual([0, 2]);
+    const held = await count();
+    const retried = await api.post('/v1/batch', body('2026-12-07T00:00:10.000Z'));
+    expect(retried.body.quarantineId).toBe(first.body.quarantineId);
+    expect(await count()).toBe(held);
+    // another batch holding the same refused calls beside another call is another entry
+    const other = await api.post('/v1/batch', { batch: [...body('x').batch, { type: 'identify', userId: 'bq-5', messageId: 'bq-m5' }] });
+    expect(other.body.quarantineId).not.toBe(first.body.quarantineId);
+  });
+});
