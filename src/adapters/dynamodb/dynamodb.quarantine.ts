@@ -164,6 +164,8 @@ export class DynamoDbQuarantine implements Quarantine {
     const set: string[] = ['reason = :reason'];
     const remove: string[] = [];
     const values: Item = { ':reason': S(JSON.stringify(change.reason)), ':now': N(this.nowSeconds()) };
+    // the reason attribute holds JSON.stringify of the reason, as ifReason is written here
+    if (change.ifReason !== undefined) values[':expected'] = S(JSON.stringify(change.ifReason));
     if (payload.payload) {
       set.push('payload = :payload');
       values[':payload'] = payload.payload;
@@ -183,7 +185,7 @@ export class DynamoDbQuarantine implements Quarantine {
           TableName: this.table,
           Key: { pk: S(tenantPk(tenant)), sk: S(id) },
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk) AND #ttl > :now',
+          ConditionExpression: `attribute_exists(pk) AND #ttl > :now${change.ifReason === undefined ? '' : ' AND reason = :expected'}`,
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: values,
         }),

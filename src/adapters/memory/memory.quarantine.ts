@@ -105,6 +105,7 @@ export class MemoryQuarantine implements Quarantine {
   async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
     const held = this.tenants.get(tenant)?.entries.get(id);
     if (!held || !this.live(tenant, id)) return false;
+    if (change.ifReason !== undefined && JSON.stringify(held.entry.reason) !== JSON.stringify(change.ifReason)) return false;
     const text = quarantinePayloadJson(change.payload);
     const entry: QuarantineEntry = {
       ...held.entry,

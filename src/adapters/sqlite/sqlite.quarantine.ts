@@ -143,9 +143,12 @@ export class SqliteQuarantine implements Quarantine {
   /** In place: the row keeps its status, times and expiry (secure_delete overwrites what it frees, as a delete's). */
   async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
     const payload = quarantinePayloadJson(change.payload) ?? null;
-    const { changes } = this.db
-      .prepare(SQL.rewrite)
-      .run(JSON.stringify(change.reason), payload, JSON.stringify(change.matchKeys), tenant, id, this.clock.now());
+    const values = [JSON.stringify(change.reason), payload, JSON.stringify(change.matchKeys), tenant, id, this.clock.now()];
+    // the reason column holds JSON.stringify of the reason, as ifReason is written here
+    const { changes } =
+      change.ifReason === undefined
+        ? this.db.prepare(SQL.rewrite).run(...values)
+        : this.db.prepare(`${SQL.rewrite} AND reason = ?`).run(...values, JSON.stringify(change.ifReason));
     return Number(changes) > 0;
   }
 

@@ -249,6 +249,9 @@ export const withoutTargetsCalls = (
   return { change: { reason, payload: rest, matchKeys }, callsRemoved };
 };
 
+/** rewrites of one entry tried before an erasure gives up (another erasure rewrote it each time in between) */
+const MAX_REWRITE_ATTEMPTS = 5;
+
 export type ScrubResult = {
   /** entries deleted whole */
   readonly removed: number;
@@ -285,15 +288,28 @@ export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: 
   let removed = 0;
   let rewritten = 0;
   let callsRemoved = 0;
-  for (const e of matches) {
-    const cut = withoutTargetsCalls(ports, tenant, e, target);
-    // an entry gone since it was listed (expired, deleted by another erasure) is not rewritten back
-    if (cut && (await ports.quarantine.rewrite(tenant, e.id, cut.change))) {
-      rewritten++;
-      callsRemoved += cut.callsRemoved;
-    } else if (!cut) {
-      await ports.quarantine.delete(tenant, e.id);
-      removed++;
+  for (const listed of matches) {
+    let e: QuarantineEntry | undefined = listed;
+    for (let attempt = 1; e !== undefined; attempt++) {
+      const cut = withoutTargetsCalls(ports, tenant, e, target);
+      if (!cut) {
+        // nothing of anyone else in it (a stale read can only show more of others than is left)
+        await ports.quarantine.delete(tenant, e.id);
+        removed++;
+        break;
+      }
+      // only over the entry as read: another erasure rewriting it at the same time must not get its
+      // calls put back by this rewrite (nor this one's by it)
+      if (await ports.quarantine.rewrite(tenant, e.id, { ...cut.change, ifReason: e.reason })) {
+        rewritten++;
+        callsRemoved += cut.callsRemoved;
+        break;
+      }
+      if (attempt >= MAX_REWRITE_ATTEMPTS)
+        throw new Error(`quarantine entry ${e.id} kept changing while this erasure rewrote it; run the erasure again to finish it`);
+      // changed since it was read, or gone (expired, deleted by another erasure): read it again
+      const now: QuarantineEntry | undefined = await ports.quarantine.get(tenant, e.id);
+      e = now && entryNamesCluster(ports, tenant, now, target) ? now : undefined;
     }
   }
   return { removed, rewritten, callsRemoved, unsearched };

@@ -165,6 +165,20 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect((await q.get(tenant, ids[2]!))?.matchKeys ?? []).toEqual([]);
     });
 
+    it('rewrites only over the reason as read when told so (ifReason): a compare-and-set, so two rewrites at once cannot undo each other', async () => {
+      const [id] = timeOrderedIds(1);
+      const read = quarantineEntry(tenant, id!);
+      await q.put(read);
+      const first = { reason: { ...read.reason, message: 'first' }, payload: { batch: ['first'] }, matchKeys: ['k-1'] };
+      const second = { reason: { ...read.reason, message: 'second' }, payload: { batch: ['second'] }, matchKeys: ['k-2'] };
+      await expect(q.rewrite(tenant, id!, { ...first, ifReason: read.reason })).resolves.toBe(true);
+      // the second was decided over the entry as first read: refused, the first kept
+      await expect(q.rewrite(tenant, id!, { ...second, ifReason: read.reason })).resolves.toBe(false);
+      await expect(q.get(tenant, id!)).resolves.toMatchObject({ reason: first.reason, payload: first.payload, matchKeys: first.matchKeys });
+      await expect(q.rewrite(tenant, id!, { ...second, ifReason: first.reason })).resolves.toBe(true);
+      await expect(q.get(tenant, id!)).resolves.toMatchObject({ reason: second.reason, payload: second.payload });
+    });
+
     it("rewrites nothing that is not held: an unknown, a deleted or another tenant's entry answers false and is not created", async () => {
       const change = { reason: quarantineEntry(tenant, 'x').reason, payload: { batch: [] }, matchKeys: [] };
       await expect(q.rewrite(tenant, 'q-404', change)).resolves.toBe(false);

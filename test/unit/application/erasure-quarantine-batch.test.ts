@@ -83,6 +83,28 @@ describe.each(['memory', 'sqlite'] as const)('erasing one person of a batch entr
     expect(await entry(h, id!)).toEqual(rewritten);
   });
 
+  it("two erasures of one entry at once: the second, decided over the entry as it was before the first, does not put the first one's call back", async () => {
+    const h = makeHarness({}, { store });
+    const g = await gina(h);
+    const hank = accepted(
+      await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'hank-id', userId: 'hank-1', traits: { email: HANK_EMAIL } }),
+    );
+    const batch = trialBatch('t5').batch;
+    const ivy = { type: 'track', userId: 'ivy-1', messageId: 't5-i' };
+    const [id] = quarantineIds(await h.core.ingest.ingestBatch(TENANT, h.web, { batch: [batch[0], batch[1], ivy] }));
+    const stale = (await entry(h, id!))!;
+    await h.core.gdpr.erase(TENANT, hank.customerId, { actor: 'dpo' });
+    expect((await entry(h, id!))?.payload).toMatchObject({ batch: [batch[0], ivy] });
+    // Gina's erasure listed the entry before Hank's erasure rewrote it
+    const list = h.ports.quarantine.list.bind(h.ports.quarantine);
+    h.ports.quarantine.list = async (tenant, options) => (tenant === TENANT ? { entries: [stale] } : list(tenant, options));
+    const receipt = await h.core.gdpr.erase(TENANT, g.customerId, { actor: 'dpo' });
+    h.ports.quarantine.list = list;
+    expect(receipt.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    expect((await entry(h, id!))?.payload).toMatchObject({ batch: [ivy] });
+    expect(leaked(memoryDump(h), [HANK_EMAIL, GINA.email, 't5-h', 't5-g'])).toEqual([]);
+  });
+
   it('deletes the entry whole when every call in it is hers, or when what is left still names her (the batch context)', async () => {
     const h = makeHarness({}, { store });
     const g = await gina(h);
