@@ -351,7 +351,7 @@ describe('SQLite stores on a file', () => {
     const id = new UuidV7Generator(clock.now).newId();
     await q.put(quarantineEntry('acme', id));
     clock.advance(HOUR);
-    const change = { reason: quarantineEntry('acme', id).reason, payload: { batch: [] }, matchKeys: [] };
+    const change = { reason: quarantineEntry('acme', id).reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry('acme', id).reason };
     await expect(q.rewrite('acme', id, change)).resolves.toBe(true);
     clock.advance(HOUR); // two hours since the put, one since the rewrite
     await expect(q.get('acme', id)).resolves.toBeUndefined();

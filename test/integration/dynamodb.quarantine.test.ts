@@ -66,7 +66,7 @@ describe('DynamoDbQuarantine retention', () => {
     await q.put(quarantineEntry(tenant, id));
     const [before] = await rawItems(tenant);
     clock.advance(HOUR);
-    const change = { reason: quarantineEntry(tenant, id).reason, payload: { batch: [] }, matchKeys: [] };
+    const change = { reason: quarantineEntry(tenant, id).reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry(tenant, id).reason };
     await expect(q.rewrite(tenant, id, change)).resolves.toBe(true);
     const [after] = await rawItems(tenant);
     expect(after?.ttl).toEqual(before?.ttl);

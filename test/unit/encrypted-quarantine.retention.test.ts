@@ -62,7 +62,12 @@ describe('MemoryQuarantine retention', () => {
     const id = ids.newId();
     await q.put(quarantineEntry('acme', id, { payload: { batch: [{ email: 'gina@example.com' }, { email: 'hank@example.com' }] } }));
     clock.advance(HOUR);
-    const change = { reason: quarantineEntry('acme', id).reason, payload: { batch: [{ email: 'hank@example.com' }] }, matchKeys: [] };
+    const change = {
+      reason: quarantineEntry('acme', id).reason,
+      payload: { batch: [{ email: 'hank@example.com' }] },
+      matchKeys: [],
+      ifReason: quarantineEntry('acme', id).reason,
+    };
     await expect(q.rewrite('acme', id, change)).resolves.toBe(true);
     await expect(q.get('acme', id)).resolves.toMatchObject({ payload: change.payload });
     clock.advance(HOUR); // two hours since the put, one since the rewrite

@@ -160,34 +160,26 @@ export class DynamoDbQuarantine implements Quarantine {
 
   /** A conditional update: the item keeps its status, times and ttl. */
   async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
-    const payload = encodePayload(change.payload);
-    const set: string[] = ['reason = :reason'];
-    const remove: string[] = [];
-    const values: Item = { ':reason': S(JSON.stringify(change.reason)), ':now': N(this.nowSeconds()) };
-    // the reason attribute holds JSON.stringify of the reason, as ifReason is written here
-    if (change.ifReason !== undefined) values[':expected'] = S(JSON.stringify(change.ifReason));
-    if (payload.payload) {
-      set.push('payload = :payload');
-      values[':payload'] = payload.payload;
-    } else remove.push('payload');
-    if (payload.payloadEncoding) {
-      set.push('payloadEncoding = :encoding');
-      values[':encoding'] = payload.payloadEncoding;
-    } else remove.push('payloadEncoding');
-    // a string set cannot be empty
-    if (change.matchKeys.length) {
-      set.push('matchKeys = :keys');
-      values[':keys'] = { SS: [...new Set(change.matchKeys)] };
-    } else remove.push('matchKeys');
+    // an absent attribute is removed (a string set cannot be empty; a plain payload has no encoding)
+    const set = { ...encodePayload(change.payload), ...(change.matchKeys.length ? { matchKeys: { SS: [...new Set(change.matchKeys)] } } : {}) };
+    const remove = ['payload', 'payloadEncoding', 'matchKeys'].filter((name) => !(name in set)).join(', ');
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: { pk: S(tenantPk(tenant)), sk: S(id) },
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(pk) AND #ttl > :now${change.ifReason === undefined ? '' : ' AND reason = :expected'}`,
+          UpdateExpression: `SET reason = :reason${Object.keys(set)
+            .map((name) => `, ${name} = :${name}`)
+            .join('')}${remove && ` REMOVE ${remove}`}`,
+          // the reason attribute holds JSON.stringify of the reason, as ifReason is written here
+          ConditionExpression: 'attribute_exists(pk) AND #ttl > :now AND reason = :was',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(Object.entries(set).map(([name, value]) => [`:${name}`, value])),
+            ':reason': S(JSON.stringify(change.reason)),
+            ':was': S(JSON.stringify(change.ifReason)),
+            ':now': N(this.nowSeconds()),
+          },
         }),
       );
       return true;

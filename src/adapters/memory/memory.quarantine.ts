@@ -104,14 +104,13 @@ export class MemoryQuarantine implements Quarantine {
 
   async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
     const held = this.tenants.get(tenant)?.entries.get(id);
-    if (!held || !this.live(tenant, id)) return false;
-    if (change.ifReason !== undefined && JSON.stringify(held.entry.reason) !== JSON.stringify(change.ifReason)) return false;
+    if (!held || !this.live(tenant, id) || JSON.stringify(held.entry.reason) !== JSON.stringify(change.ifReason)) return false;
     const text = quarantinePayloadJson(change.payload);
     const entry: QuarantineEntry = {
       ...held.entry,
-      reason: JSON.parse(JSON.stringify(change.reason)),
+      reason: change.reason,
       payload: text === undefined ? undefined : JSON.parse(text),
-      matchKeys: [...change.matchKeys],
+      matchKeys: change.matchKeys,
     };
     // the same expiry: the retention runs from when it was quarantined
     this.tenants.get(tenant)!.entries.set(id, { ...held, entry });

@@ -30,7 +30,7 @@ const SQL = {
   get: `SELECT ${COLUMNS} FROM quarantine_entries WHERE tenant = ? AND id = ? AND expires_at > ?`,
   replayed: `UPDATE quarantine_entries SET status = 'replayed', replayed_at = ? WHERE tenant = ? AND id = ? AND expires_at > ?`,
   delete: 'DELETE FROM quarantine_entries WHERE tenant = ? AND id = ?',
-  rewrite: 'UPDATE quarantine_entries SET reason = ?, payload = ?, match_keys = ? WHERE tenant = ? AND id = ? AND expires_at > ?',
+  rewrite: 'UPDATE quarantine_entries SET reason = ?, payload = ?, match_keys = ? WHERE tenant = ? AND id = ? AND expires_at > ? AND reason = ?',
   sweep: 'DELETE FROM quarantine_entries WHERE expires_at <= ?',
   all: `SELECT ${COLUMNS} FROM quarantine_entries ORDER BY tenant, id`,
 };
@@ -143,12 +143,10 @@ export class SqliteQuarantine implements Quarantine {
   /** In place: the row keeps its status, times and expiry (secure_delete overwrites what it frees, as a delete's). */
   async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
     const payload = quarantinePayloadJson(change.payload) ?? null;
-    const values = [JSON.stringify(change.reason), payload, JSON.stringify(change.matchKeys), tenant, id, this.clock.now()];
     // the reason column holds JSON.stringify of the reason, as ifReason is written here
-    const { changes } =
-      change.ifReason === undefined
-        ? this.db.prepare(SQL.rewrite).run(...values)
-        : this.db.prepare(`${SQL.rewrite} AND reason = ?`).run(...values, JSON.stringify(change.ifReason));
+    const { changes } = this.db
+      .prepare(SQL.rewrite)
+      .run(JSON.stringify(change.reason), payload, JSON.stringify(change.matchKeys), tenant, id, this.clock.now(), JSON.stringify(change.ifReason));
     return Number(changes) > 0;
   }
 

@@ -199,54 +199,77 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const BATCH_PATH = /^batch\[(\d+)\]/;
 
 /**
- * What an erasure leaves of an entry keeping several people's calls (a batch's refused calls,
- * refused-batch.ts, or a whole batch body refused for its number of calls): the entry without the
- * calls that name the target, each call matched alone (callNamesCluster), as the export matches
- * them. Undefined when the entry goes whole, as any other entry naming the target does: it keeps
- * no batch of calls (a single call, the excerpt or text of a body that never parsed), its payload
- * cannot be read, no call names the target alone (the batch's shared fields do), every call does,
- * or what is left still names the target (its shared context).
+ * An entry keeping several people's calls (a batch's refused calls, refused-batch.ts, or a whole
+ * batch body refused for its number of calls), split by the target: which of its calls name the
+ * target, each matched alone (callNamesCluster), and the entry keeping only some of them (`keep`:
+ * whether to keep each call): the batch's shared fields, the kept calls, their `refused` records
+ * and the issues about them (a whole body's kept calls move up, and so do their issue paths).
+ * Undefined for an entry that keeps no batch of calls (a single call, a text) or cannot be read.
+ * The export keeps the target's calls; an erasure the others'.
+ */
+export const splitBatchEntry = (
+  ports: Pick<CorePorts, 'hasher' | 'settings'>,
+  tenant: string,
+  e: QuarantineEntry,
+  target: ScrubTarget,
+):
+  | { readonly targets: readonly boolean[]; readonly keeping: (keep: readonly boolean[]) => { reason: QuarantineEntry['reason']; payload: Json } }
+  | undefined => {
+  const payload = e.payload;
+  if (e.payloadUnavailable !== undefined || !isObject(payload) || !Array.isArray(payload.batch)) return undefined;
+  const held = refusedBatchCalls(e.reason, payload);
+  // a refused-batch entry names its calls by their index in the request; a whole body by their place in it
+  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
+  const { batch: _calls, refused, ...shared } = payload;
+  return {
+    targets: calls.map((c) => callNamesCluster(ports, tenant, c.call, target)),
+    keeping: (keep) => {
+      const kept = calls.filter((_, i) => keep[i]);
+      const dropped = new Set(calls.filter((_, i) => !keep[i]).map((c) => c.index));
+      const moved = new Map(kept.map((c, i) => [c.index, i]));
+      const issues = e.reason.issues.flatMap((issue) => {
+        const m = BATCH_PATH.exec(issue.path);
+        if (!m) return [issue];
+        const index = Number(m[1]);
+        if (dropped.has(index)) return [];
+        return held ? [issue] : [{ ...issue, path: issue.path.replace(BATCH_PATH, `batch[${moved.get(index) ?? index}]`) }];
+      });
+      return {
+        reason: { ...e.reason, issues },
+        payload: {
+          ...shared,
+          batch: kept.map((c) => c.call),
+          ...(refused === undefined ? {} : { refused: held && Array.isArray(refused) ? refused.filter((_, i) => keep[i]) : refused }),
+        },
+      };
+    },
+  };
+};
+
+/**
+ * What an erasure leaves of an entry keeping several people's calls (splitBatchEntry): the entry
+ * without the calls that name the target. Undefined when the entry goes whole, as any other entry
+ * naming the target does: it keeps no batch of calls (a single call, the excerpt or text of a body
+ * that never parsed), its payload cannot be read, no call names the target alone (the batch's
+ * shared fields do), every call does, or what is left still names the target (its shared context).
  */
 export const withoutTargetsCalls = (
   ports: Pick<CorePorts, 'hasher' | 'settings'>,
   tenant: string,
   e: QuarantineEntry,
   target: ScrubTarget,
-): { readonly change: QuarantineRewrite; readonly callsRemoved: number } | undefined => {
-  const payload = e.payload;
-  if (e.payloadUnavailable !== undefined || !isObject(payload) || !Array.isArray(payload.batch)) return undefined;
-  const held = refusedBatchCalls(e.reason, payload);
-  // a refused-batch entry names its calls by their index in the request; a whole body by their place in it
-  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
-  const theirs = calls.map((c) => callNamesCluster(ports, tenant, c.call, target));
-  const callsRemoved = theirs.filter(Boolean).length;
-  if (callsRemoved === 0 || callsRemoved === calls.length) return undefined;
-  const { batch: _calls, refused, ...shared } = payload;
-  const kept = calls.filter((_, i) => !theirs[i]);
-  // issues about a call taken out go with it; a whole body's remaining calls move up, and so do their paths
-  const removedIndexes = new Set(calls.filter((_, i) => theirs[i]).map((c) => c.index));
-  const moved = new Map(kept.map((c, i) => [c.index, i]));
-  const issues = e.reason.issues.flatMap((issue) => {
-    const m = BATCH_PATH.exec(issue.path);
-    if (!m) return [issue];
-    const index = Number(m[1]);
-    if (removedIndexes.has(index)) return [];
-    return held ? [issue] : [{ ...issue, path: issue.path.replace(BATCH_PATH, `batch[${moved.get(index) ?? index}]`) }];
-  });
-  const rest: Json = {
-    ...(held ? shared : { ...shared, ...(refused === undefined ? {} : { refused }) }),
-    batch: kept.map((c) => c.call),
-    ...(held && Array.isArray(refused) ? { refused: refused.filter((_, i) => !theirs[i]) } : {}),
-  };
-  const reason = {
-    ...e.reason,
-    message: `${e.reason.message} (${callsRemoved} of its calls taken out by an erasure)`,
-    issues,
-  };
-  const matchKeys = quarantineMatchKeys(ports, tenant, rest);
+): { readonly change: Omit<QuarantineRewrite, 'ifReason'>; readonly callsRemoved: number } | undefined => {
+  const split = splitBatchEntry(ports, tenant, e, target);
+  const callsRemoved = split?.targets.filter(Boolean).length ?? 0;
+  if (!split || callsRemoved === 0 || callsRemoved === split.targets.length) return undefined;
+  const { reason, payload } = split.keeping(split.targets.map((t) => !t));
+  const matchKeys = quarantineMatchKeys(ports, tenant, payload);
   // the shared context (or a call matched only with the others) still names the target: the entry goes whole
-  if (matchKeys.some((k) => target.keys.has(k)) || namesCluster(ports, tenant, rest, target)) return undefined;
-  return { change: { reason, payload: rest, matchKeys }, callsRemoved };
+  if (matchKeys.some((k) => target.keys.has(k)) || namesCluster(ports, tenant, payload, target)) return undefined;
+  return {
+    change: { reason: { ...reason, message: `${reason.message} (${callsRemoved} of its calls taken out by an erasure)` }, payload, matchKeys },
+    callsRemoved,
+  };
 };
 
 /** rewrites of one entry tried before an erasure gives up (another erasure rewrote it each time in between) */
@@ -305,8 +328,7 @@ export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: 
         callsRemoved += cut.callsRemoved;
         break;
       }
-      if (attempt >= MAX_REWRITE_ATTEMPTS)
-        throw new Error(`quarantine entry ${e.id} kept changing while this erasure rewrote it; run the erasure again to finish it`);
+      if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`quarantine entry ${e.id} kept changing; run the erasure again`);
       // changed since it was read, or gone (expired, deleted by another erasure): read it again
       const now: QuarantineEntry | undefined = await ports.quarantine.get(tenant, e.id);
       e = now && entryNamesCluster(ports, tenant, now, target) ? now : undefined;

@@ -44,11 +44,11 @@ export type QuarantineRewrite = {
   readonly payload: unknown;
   readonly matchKeys: readonly string[];
   /**
-   * when given, the rewrite happens only while the entry's reason is still this one (a
-   * compare-and-set on the entry as read; an erasure's rewrite always changes the reason), so two
-   * erasures rewriting one entry at once cannot put back what the other took out
+   * the entry's reason as read: the rewrite happens only while it is still this one (a
+   * compare-and-set; an erasure's rewrite always changes the reason), so two erasures rewriting one
+   * entry at once cannot put back what the other took out
    */
-  readonly ifReason?: QuarantineReason | undefined;
+  readonly ifReason: QuarantineReason;
 };
 
 export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };
@@ -72,8 +72,7 @@ export interface Quarantine {
    * calls out of an entry that keeps other people's calls too), keeping its id, source, status,
    * received and replayed times, intake and expiry (the retention still runs from when it was
    * quarantined). Answers whether it did: false, and nothing changed, for an id that is unknown,
-   * deleted or past its retention, or whose reason is no longer `ifReason`. Rewriting with the same
-   * content again changes nothing more.
+   * deleted or past its retention, or whose reason is no longer `ifReason`.
    */
   rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean>;
 }

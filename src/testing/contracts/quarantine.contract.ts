@@ -143,6 +143,7 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
         reason: { code: 'BATCH_CALLS_REFUSED', message: '1 of the 3 calls', issues: [{ path: 'batch[1].event', message: 'Required' }] },
         payload: { batch: [{ type: 'track', userId: 'hank-1', big: Number.POSITIVE_INFINITY }], refused: [{ index: 1 }] },
         matchKeys: ['k-hank'],
+        ifReason: quarantineEntry(tenant, ids[0]!).reason,
       };
       for (const id of [ids[0]!, ids[1]!]) await expect(q.rewrite(tenant, id, change)).resolves.toBe(true);
       const expected = (id: string) => ({
@@ -153,8 +154,8 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       });
       await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
       await expect(q.get(tenant, ids[1]!)).resolves.toEqual({ ...expected(ids[1]!), status: 'replayed', replayedAt: 1_767_300_000_000 });
-      // again with the same change: the same entry (an erasure retried)
-      await expect(q.rewrite(tenant, ids[0]!, change)).resolves.toBe(true);
+      // again over the entry as first read (an erasure retried from a stale read): refused, nothing changed
+      await expect(q.rewrite(tenant, ids[0]!, { ...change, payload: { batch: [] } })).resolves.toBe(false);
       await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
       const listed = await listAll(q, tenant, 1);
       expect(listed.map((e) => e.id)).toEqual(ids);
@@ -165,7 +166,7 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect((await q.get(tenant, ids[2]!))?.matchKeys ?? []).toEqual([]);
     });
 
-    it('rewrites only over the reason as read when told so (ifReason): a compare-and-set, so two rewrites at once cannot undo each other', async () => {
+    it('rewrites only over the reason as read (ifReason): a compare-and-set, so two rewrites at once cannot undo each other', async () => {
       const [id] = timeOrderedIds(1);
       const read = quarantineEntry(tenant, id!);
       await q.put(read);
@@ -180,7 +181,7 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
     });
 
     it("rewrites nothing that is not held: an unknown, a deleted or another tenant's entry answers false and is not created", async () => {
-      const change = { reason: quarantineEntry(tenant, 'x').reason, payload: { batch: [] }, matchKeys: [] };
+      const change = { reason: quarantineEntry(tenant, 'x').reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry(tenant, 'x').reason };
       await expect(q.rewrite(tenant, 'q-404', change)).resolves.toBe(false);
       await q.put(quarantineEntry(tenant, 'q-gone'));
       await q.delete(tenant, 'q-gone');
