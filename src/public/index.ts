@@ -31,7 +31,14 @@ export type { IngestQueue, QueuedCall, QueueLimits, QueueRecord, QueueResult } f
 export type { Cipher, DataKey, Hasher, KeyStore } from '../application/ports/keys.port.js';
 export type { Notification, Notifier } from '../application/ports/notifier.port.js';
 export type { Outbox, OutboxEntry, OutboxRetry } from '../application/ports/outbox.port.js';
-export type { Quarantine, QuarantineEntry, QuarantineIntake, QuarantinePage, QuarantineReason } from '../application/ports/quarantine.port.js';
+export type {
+  Quarantine,
+  QuarantineEntry,
+  QuarantineIntake,
+  QuarantinePage,
+  QuarantineReason,
+  QuarantineRewrite,
+} from '../application/ports/quarantine.port.js';
 /** how a Quarantine adapter of one's own keeps a payload as JSON text (what the contract suite expects) */
 export { quarantinePayloadJson } from '../application/ports/quarantine.port.js';
 export { appliedSum, docOrder, stampOf, uniqueDocs, type DocStamp, type ReadModelStore, type ViewDoc } from '../application/ports/read-model.port.js';

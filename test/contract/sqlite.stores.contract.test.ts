@@ -344,6 +344,21 @@ describe('SQLite stores on a file', () => {
     expect(q.dump()).toEqual({});
   });
 
+  it('a quarantine rewrite keeps the retention counted from the put, and does not bring back an expired entry', async () => {
+    const db = open();
+    const clock = new ManualClock();
+    const q = new SqliteQuarantine(db, { retentionMs: 2 * HOUR, clock });
+    const id = new UuidV7Generator(clock.now).newId();
+    await q.put(quarantineEntry('acme', id));
+    clock.advance(HOUR);
+    const change = { reason: quarantineEntry('acme', id).reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry('acme', id).reason };
+    await expect(q.rewrite('acme', id, change)).resolves.toBe(true);
+    clock.advance(HOUR); // two hours since the put, one since the rewrite
+    await expect(q.get('acme', id)).resolves.toBeUndefined();
+    await expect(q.rewrite('acme', id, change)).resolves.toBe(false);
+    await expect(q.list('acme', { limit: 10 })).resolves.toEqual({ entries: [] });
+  });
+
   it('encrypted over sqlite, the quarantine table holds no payload value in the clear', async () => {
     const db = open();
     const q = new EncryptedQuarantine(new SqliteQuarantine(db), new SqliteKeyStore(db, { keyring: ring(A) }), cipher);

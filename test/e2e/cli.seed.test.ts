@@ -438,6 +438,42 @@ describe('c360 import --url: to a running server', () => {
   });
 });
 
+describe('c360 import --url: the unchanged file again', () => {
+  it('adds no second quarantine entry: its refused lines are reported under the ids of the entries holding them', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    const key = (name: string) => lines.map((l) => new RegExp(`export ${name}=(\\S+)`).exec(l)?.[1]).find(Boolean)!;
+    const quarantined = async () => {
+      const res = await fetch(`${server.url}/v1/quarantine?limit=500`, { headers: { authorization: `Bearer ${key('ADMIN_TOKEN')}` } });
+      return ((await res.json()) as { items: { id: string }[] }).items.map((i) => i.id);
+    };
+    try {
+      const file = join(dir, 'remote-again.ndjson');
+      const calls = [
+        { type: 'identify', messageId: 'ra1', userId: 'u-again' },
+        // refused by its shape at the edge; no messageId of its own (the import gives it one from the file)
+        { type: 'track', userId: 'u-again' },
+        // refused after validation
+        { type: 'track', messageId: 'ra3', userId: 'u-again', event: 'Order Completed', properties: { order_id: 'o1', revenue: -5 } },
+      ];
+      await writeFile(file, `${calls.map((c) => JSON.stringify(c)).join('\n')}\n`);
+      const run = async () => {
+        const r = await c360(['import', file, '--url', server.url, '--write-key', key('WRITE_KEY'), '--json'], { C360_STORE: 'memory' });
+        expect(r.code, r.err).toBe(0);
+        return (r.json().rejectedLines as { line: number; quarantineId: string }[]).map((l) => [l.line, l.quarantineId]);
+      };
+      const first = await run();
+      expect(first.map(([line]) => line)).toEqual([2, 3]);
+      const held = await quarantined();
+      expect(held).toHaveLength(1);
+      expect(await run()).toEqual(first);
+      expect(await quarantined()).toEqual(held);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('c360 import --url: bounds', () => {
   it('sends no line out of the bounds of a call (too deep, too large): each is listed as not sent, and its batch goes through', async () => {
     const lines: string[] = [];

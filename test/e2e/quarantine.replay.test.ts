@@ -71,3 +71,59 @@ describe('POST /v1/quarantine/{id}/replay', () => {
     for (const res of [malformed, interest, batch]) expect((await entry(res.body.error.quarantineId)).status).toBe('pending');
   });
 });
+
+describe('DELETE /v1/customers/{id} and a batch entry shared with other people', () => {
+  it("takes the erased customer's refused call out of the batch's entry and keeps the others' under the same id", async () => {
+    const gina = await api.post('/v1/identify', { userId: 'gina-e2e', messageId: 'gina-e2e-id', traits: { email: 'gina-e2e@example.com' } });
+    expect(gina.status).toBe(200);
+    const hank = { type: 'track', userId: 'hank-e2e', messageId: 'hank-e2e-1', traits: { email: 'hank-e2e@example.com' } };
+    const batch = await api.post('/v1/batch', {
+      batch: [{ type: 'track', userId: 'gina-e2e', messageId: 'gina-e2e-1' }, hank, { type: 'identify', userId: 'ivy-e2e', messageId: 'ivy-e2e-1' }],
+    });
+    expect(batch.body.invalid.map((i: { index: number }) => i.index)).toEqual([0, 1]);
+    const id = batch.body.quarantineId;
+
+    const erased = await api.admin(`/v1/customers/${gina.body.customerId}`, { method: 'DELETE' });
+    expect(erased.status).toBe(200);
+    expect(erased.body.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    const kept = await entry(id);
+    expect(kept).toMatchObject({ status: 'pending', reason: { code: 'BATCH_CALLS_REFUSED', issues: [{ path: 'batch[1].event' }] } });
+    expect(kept.payload.batch).toEqual([hank]);
+    expect(JSON.stringify(kept)).not.toContain('gina-e2e');
+  });
+});
+
+describe('POST /v1/batch sent again (an SDK retrying a batch whose answer it did not get)', () => {
+  const count = async () => (await api.admin('/v1/quarantine?limit=500')).body.items.length;
+
+  it('answers the same quarantineId for a batch of calls refused by their shape, and keeps no second entry', async () => {
+    const body = '{"batch":[{"type":"track","userId":"bq-1","messageId":"bq-m1"}]}';
+    const first = await api.post('/v1/batch', body);
+    expect(first.status).toBe(200);
+    expect(first.body.invalid).toMatchObject([{ index: 0, code: 'VALIDATION_FAILED' }]);
+    const held = await count();
+    const second = await api.post('/v1/batch', body);
+    expect(second.body.quarantineId).toBe(first.body.quarantineId);
+    expect(await count()).toBe(held);
+  });
+
+  it('answers the same quarantineId when the batch also holds calls stored or refused after validation, whatever its sentAt', async () => {
+    const body = (sentAt: string) => ({
+      sentAt,
+      batch: [
+        { type: 'track', userId: 'bq-2', messageId: 'bq-m2' },
+        { type: 'identify', userId: 'bq-3', messageId: 'bq-m3' },
+        { type: 'track', userId: 'bq-2', messageId: 'bq-m4', event: 'Order Completed', properties: { revenue: -5 } },
+      ],
+    });
+    const first = await api.post('/v1/batch', body('2026-12-07T00:00:00.000Z'));
+    expect(first.body.invalid.map((i: { index: number }) => i.index)).toEqual([0, 2]);
+    const held = await count();
+    const retried = await api.post('/v1/batch', body('2026-12-07T00:00:10.000Z'));
+    expect(retried.body.quarantineId).toBe(first.body.quarantineId);
+    expect(await count()).toBe(held);
+    // another batch holding the same refused calls beside another call is another entry
+    const other = await api.post('/v1/batch', { batch: [...body('x').batch, { type: 'identify', userId: 'bq-5', messageId: 'bq-m5' }] });
+    expect(other.body.quarantineId).not.toBe(first.body.quarantineId);
+  });
+});

@@ -58,6 +58,24 @@ describe('DynamoDbQuarantine retention', () => {
     await expect(q.get(tenant, newer)).resolves.toBeUndefined();
   });
 
+  it('a rewrite (an erasure taking a call out) keeps the TTL of the put, and does not bring back an expired entry', async () => {
+    const tenant = `t-${randomUUID()}`;
+    const clock = new ManualClock();
+    const q = new DynamoDbQuarantine(client, { tableName, retentionMs: 2 * HOUR, clock });
+    const id = new UuidV7Generator(clock.now).newId();
+    await q.put(quarantineEntry(tenant, id));
+    const [before] = await rawItems(tenant);
+    clock.advance(HOUR);
+    const change = { reason: quarantineEntry(tenant, id).reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry(tenant, id).reason };
+    await expect(q.rewrite(tenant, id, change)).resolves.toBe(true);
+    const [after] = await rawItems(tenant);
+    expect(after?.ttl).toEqual(before?.ttl);
+    expect(after?.payload).toEqual({ S: '{"batch":[]}' });
+    clock.advance(HOUR);
+    await expect(q.get(tenant, id)).resolves.toBeUndefined();
+    await expect(q.rewrite(tenant, id, change)).resolves.toBe(false);
+  });
+
   it('stamps each item with a DynamoDB TTL in epoch seconds, counted from when it was quarantined', async () => {
     const tenant = `t-${randomUUID()}`;
     const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0, 500));

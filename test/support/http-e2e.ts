@@ -238,6 +238,30 @@ export const httpE2eSuite = (name: string, make: MakeBackend): void => {
       ]);
     });
 
+    it("keeps a retried batch's refused calls in one entry, and an erasure of one sender takes only her call out of it", async () => {
+      await api.send('identify', { userId: 'gina-e2e', messageId: 'gina-e2e-id', traits: { email: 'gina-e2e@example.com' } });
+      await api.settle();
+      const gina = (await api.lookup('user_id:gina-e2e')).body.customerId as string;
+      const hank = { type: 'track', userId: 'hank-e2e', messageId: 'hank-e2e-1', traits: { email: 'hank-e2e@example.com' } };
+      const body = {
+        batch: [{ type: 'track', userId: 'gina-e2e', messageId: 'gina-e2e-1' }, hank, { type: 'identify', userId: 'ivy-e2e', messageId: 'ivy-e2e-1' }],
+      };
+      const sent = await api.request('POST', '/v1/batch', { writeKey: api.keys.acmeWrite, json: { ...body, sentAt: '2026-12-07T00:00:00.000Z' } });
+      expect(sent.body.invalid.map((i: { index: number }) => i.index)).toEqual([0, 1]);
+      // the SDK retries the whole batch, with a new sentAt
+      const again = await api.request('POST', '/v1/batch', { writeKey: api.keys.acmeWrite, json: { ...body, sentAt: '2026-12-07T00:00:05.000Z' } });
+      expect(again.body.quarantineId).toBe(sent.body.quarantineId);
+      const pending = async () => (await api.request('GET', '/v1/quarantine?limit=500&payload=true', { token: api.keys.acmeAdmin })).body.items;
+      expect((await pending()).filter((i: { payload: { batch?: unknown[] } }) => JSON.stringify(i.payload).includes('hank-e2e'))).toHaveLength(1);
+
+      const erased = await api.request('DELETE', `/v1/customers/${gina}`, { token: api.keys.acmeGdpr });
+      expect(erased.status, erased.text).toBe(200);
+      expect(erased.body.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+      const items = await pending();
+      expect(items.find((i: { id: string }) => i.id === sent.body.quarantineId).payload.batch).toEqual([hank]);
+      expect(JSON.stringify(items)).not.toContain('gina-e2e');
+    });
+
     it('lists the quarantine a page at a time and replays an entry into a customer', async () => {
       const tenant = api.tenants.acme;
       const call = { type: 'identify', userId: 'fay', traits: { email: 'fay@example.com' }, timestamp: at(60) };

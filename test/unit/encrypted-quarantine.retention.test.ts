@@ -57,6 +57,25 @@ describe('MemoryQuarantine retention', () => {
     await expect(q.list('acme', { limit: 10 })).resolves.toMatchObject({ entries: [{ id: b }, { id: c }] });
   });
 
+  it('a rewrite (an erasure taking a call out) keeps the retention counted from the put, and does not bring back an expired entry', async () => {
+    const { clock, inner, q, ids } = setup();
+    const id = ids.newId();
+    await q.put(quarantineEntry('acme', id, { payload: { batch: [{ email: 'gina@example.com' }, { email: 'hank@example.com' }] } }));
+    clock.advance(HOUR);
+    const change = {
+      reason: quarantineEntry('acme', id).reason,
+      payload: { batch: [{ email: 'hank@example.com' }] },
+      matchKeys: [],
+      ifReason: quarantineEntry('acme', id).reason,
+    };
+    await expect(q.rewrite('acme', id, change)).resolves.toBe(true);
+    await expect(q.get('acme', id)).resolves.toMatchObject({ payload: change.payload });
+    clock.advance(HOUR); // two hours since the put, one since the rewrite
+    await expect(q.get('acme', id)).resolves.toBeUndefined();
+    await expect(q.rewrite('acme', id, change)).resolves.toBe(false);
+    expect(inner.dump()).toEqual({ acme: [] });
+  });
+
   it('keeps entries 30 days unless told otherwise, and refuses a retention that is not positive', async () => {
     const clock = new ManualClock();
     const q = new MemoryQuarantine({ clock });

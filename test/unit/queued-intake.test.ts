@@ -163,6 +163,22 @@ describe('QueuedIntake', () => {
     expect((await domainError(intake.batch(TENANT, h.web, { batch: [] }))).code).toBe('VALIDATION_FAILED');
   });
 
+  it('answers a batch sent again with the entry holding its refused calls already, as the sync path does', async () => {
+    const { h, intake } = await setup();
+    const body = {
+      sentAt: '2026-12-07T00:00:00.000Z',
+      batch: [
+        { type: 'track', messageId: 'rq-1', userId: 'u-1' },
+        { type: 'page', messageId: 'rq-2', anonymousId: 'a-2' },
+      ],
+    };
+    const first = await intake.batch(TENANT, h.web, body);
+    const again = await intake.batch(TENANT, h.web, { ...body, sentAt: '2026-12-07T00:00:09.000Z' });
+    expect(first[0]).toMatchObject({ status: 'quarantined' });
+    expect(again[0]).toEqual(first[0]);
+    expect((await h.ports.quarantine.list(TENANT, { limit: 10 })).entries).toHaveLength(1);
+  });
+
   it('quarantines what the queue refused with QUEUE_UNAVAILABLE, so nothing is lost', async () => {
     const { h, intake } = await setup({ stream: 'missing' });
     const out = await intake.batch(TENANT, h.web, { batch: [identify, { ...identify, messageId: 'm-9' }] });

@@ -63,10 +63,18 @@ const erase = async (ctx: CommandContext, id: string, reason: string | undefined
   ctx.out.line(
     `erasure ${receipt.erasureId}: ${plural(r.dataKeys, 'data key')} destroyed, ${plural(r.claims, 'identifier claim')} released, ${plural(r.views, 'view')} and ${plural(r.quarantined, 'quarantined payload')} removed`,
   );
+  const cut = cutLine(r);
+  if (cut) ctx.out.line(cut);
   const unsearched = unsearchedLine(receipt.quarantineUnsearched);
   if (unsearched) ctx.out.line(unsearched);
   return 0;
 };
+
+/** the line saying what was taken out of quarantine entries kept for other people's calls (none: undefined) */
+const cutLine = (r: { readonly quarantineRewritten?: number | undefined; readonly quarantineCallsRemoved?: number | undefined }): string | undefined =>
+  r.quarantineRewritten
+    ? `${plural(r.quarantineCallsRemoved ?? 0, 'call')} taken out of ${plural(r.quarantineRewritten, 'quarantine entry', 'quarantine entries')} kept for other people's calls`
+    : undefined;
 
 const exportCustomer = async (ctx: CommandContext, id: string, out: string | undefined): Promise<number> => {
   const core = await gdprCore(ctx);
@@ -101,6 +109,8 @@ const reapply = async (ctx: CommandContext): Promise<number> => {
   ctx.out.line(
     `re-applied ${plural(report.erasures, 'erasure')} of tenant "${ctx.tenant}": ${plural(report.tombstoned, 'stream')} tombstoned, ${plural(report.dataKeys, 'data key')} destroyed, ${plural(report.views, 'view')}, ${plural(report.snapshots, 'snapshot')} and ${plural(report.quarantined, 'quarantined payload')} removed`,
   );
+  const cut = cutLine(report);
+  if (cut) ctx.out.line(cut);
   const unsearched = unsearchedLine(report.quarantineUnsearched);
   if (unsearched) ctx.out.line(unsearched);
   return 0;

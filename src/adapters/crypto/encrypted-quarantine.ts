@@ -1,6 +1,12 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { standInKeyId, type Cipher, type DataKey, type KeyStore } from '../../application/ports/keys.port.js';
-import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import {
+  quarantinePayloadJson,
+  type Quarantine,
+  type QuarantineEntry,
+  type QuarantinePage,
+  type QuarantineRewrite,
+} from '../../application/ports/quarantine.port.js';
 import { MasterKeyError } from './master-key.js';
 
 // Quarantined raw payloads hold personal data as sent (emails, names, IPs), so whatever store
@@ -56,19 +62,27 @@ export class EncryptedQuarantine implements Quarantine {
   }
 
   async put(entry: QuarantineEntry): Promise<void> {
-    const { keyId, key } = await this.sealingKey(entry.tenant);
+    await this.inner.put({ ...entry, payload: await this.seal(entry.tenant, entry.id, entry.payload) });
+  }
+
+  /** The new payload sealed as a put seals one (under the current quarantine key, bound to the same id). */
+  async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
+    return this.inner.rewrite(tenant, id, { ...change, payload: await this.seal(tenant, id, change.payload) });
+  }
+
+  private async seal(tenant: string, id: string, payload: unknown): Promise<Sealed> {
+    const { keyId, key } = await this.sealingKey(tenant);
     // wrapped in an object so an undefined payload round-trips too
-    const text = quarantinePayloadJson(entry.payload);
+    const text = quarantinePayloadJson(payload);
     const json = text === undefined ? '{}' : `{"p":${text}}`;
     const large = Buffer.byteLength(json, 'utf8') > GZIP_OVER_BYTES;
     const plaintext = large ? gzipSync(json).toString('base64') : json;
-    const sealed: Sealed = {
+    return {
       c360Sealed: 1,
       ...(large ? { z: 1 as const } : {}),
       k: keyId,
-      ct: this.cipher.encrypt(key, plaintext, aad(entry.tenant, entry.id)),
+      ct: this.cipher.encrypt(key, plaintext, aad(tenant, id)),
     };
-    await this.inner.put({ ...entry, payload: sealed });
   }
 
   /** One entry; a payload under a key the keyring cannot open throws (a configuration fault), as a customer's key does. */

@@ -9,7 +9,13 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { queryPage } from './dynamodb.client.js';
-import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import {
+  quarantinePayloadJson,
+  type Quarantine,
+  type QuarantineEntry,
+  type QuarantinePage,
+  type QuarantineRewrite,
+} from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 // Quarantined payloads in their own table, pk = T#<tenant>, sk = entry id. Ids are UUIDv7, so the
@@ -150,6 +156,37 @@ export class DynamoDbQuarantine implements Quarantine {
 
   async delete(tenant: string, id: string): Promise<void> {
     await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: S(tenantPk(tenant)), sk: S(id) } }));
+  }
+
+  /** A conditional update: the item keeps its status, times and ttl. */
+  async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
+    // an absent attribute is removed (a string set cannot be empty; a plain payload has no encoding)
+    const set = { ...encodePayload(change.payload), ...(change.matchKeys.length ? { matchKeys: { SS: [...new Set(change.matchKeys)] } } : {}) };
+    const remove = ['payload', 'payloadEncoding', 'matchKeys'].filter((name) => !(name in set)).join(', ');
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(tenantPk(tenant)), sk: S(id) },
+          UpdateExpression: `SET reason = :reason${Object.keys(set)
+            .map((name) => `, ${name} = :${name}`)
+            .join('')}${remove && ` REMOVE ${remove}`}`,
+          // the reason attribute holds JSON.stringify of the reason, as ifReason is written here
+          ConditionExpression: 'attribute_exists(pk) AND #ttl > :now AND reason = :was',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(Object.entries(set).map(([name, value]) => [`:${name}`, value])),
+            ':reason': S(JSON.stringify(change.reason)),
+            ':was': S(JSON.stringify(change.ifReason)),
+            ':now': N(this.nowSeconds()),
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
   }
 
   private nowSeconds(): number {

@@ -262,7 +262,19 @@ export const ErasureReceipt = lazy(() =>
       customers: z.array(z.string()).readonly().openapi({ description: 'the whole identity cluster: the survivor and every customer merged into it' }),
       erasedAt: z.string(),
       actor: z.string(),
-      removed: z.object({ streams: z.number(), dataKeys: z.number(), claims: z.number(), views: z.number(), snapshots: z.number(), quarantined: z.number() }),
+      removed: z.object({
+        streams: z.number(),
+        dataKeys: z.number(),
+        claims: z.number(),
+        views: z.number(),
+        snapshots: z.number(),
+        quarantined: z.number().openapi({ description: "quarantine entries deleted whole (naming the cluster, keeping no one else's calls)" }),
+        quarantineRewritten: z.number().optional().openapi({
+          description:
+            "quarantine entries kept for other people's calls (a batch's refused calls, a batch body refused whole), the cluster's calls taken out of them; absent when none",
+        }),
+        quarantineCallsRemoved: z.number().optional().openapi({ description: 'the calls taken out of those entries; absent when none' }),
+      }),
       lakeCleanAt: z.string().optional().openapi({
         description:
           'when no analytics lake file held a row of these customers any more (on AWS added by the lake function once its run has purged them); absent when no lake is written or not yet clean',

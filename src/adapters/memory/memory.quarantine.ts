@@ -1,4 +1,10 @@
-import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import {
+  quarantinePayloadJson,
+  type Quarantine,
+  type QuarantineEntry,
+  type QuarantinePage,
+  type QuarantineRewrite,
+} from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 
 // Entries expire after the retention, counted from when they were put (like DynamoDbQuarantine):
@@ -94,6 +100,21 @@ export class MemoryQuarantine implements Quarantine {
   /** The id stays as a position marker (no data), like an expired one, so cursors keep working. */
   async delete(tenant: string, id: string): Promise<void> {
     this.tenants.get(tenant)?.entries.delete(id);
+  }
+
+  async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
+    const held = this.tenants.get(tenant)?.entries.get(id);
+    if (!held || !this.live(tenant, id) || JSON.stringify(held.entry.reason) !== JSON.stringify(change.ifReason)) return false;
+    const text = quarantinePayloadJson(change.payload);
+    const entry: QuarantineEntry = {
+      ...held.entry,
+      reason: change.reason,
+      payload: text === undefined ? undefined : JSON.parse(text),
+      matchKeys: change.matchKeys,
+    };
+    // the same expiry: the retention runs from when it was quarantined
+    this.tenants.get(tenant)!.entries.set(id, { ...held, entry });
+    return true;
   }
 
   /** Everything held, as plain JSON, so tests can search it for personal data. */

@@ -1,4 +1,10 @@
-import { quarantinePayloadJson, type Quarantine, type QuarantineEntry, type QuarantinePage } from '../../application/ports/quarantine.port.js';
+import {
+  quarantinePayloadJson,
+  type Quarantine,
+  type QuarantineEntry,
+  type QuarantinePage,
+  type QuarantineRewrite,
+} from '../../application/ports/quarantine.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import type { SqliteDatabase } from './sqlite.database.js';
 
@@ -24,6 +30,7 @@ const SQL = {
   get: `SELECT ${COLUMNS} FROM quarantine_entries WHERE tenant = ? AND id = ? AND expires_at > ?`,
   replayed: `UPDATE quarantine_entries SET status = 'replayed', replayed_at = ? WHERE tenant = ? AND id = ? AND expires_at > ?`,
   delete: 'DELETE FROM quarantine_entries WHERE tenant = ? AND id = ?',
+  rewrite: 'UPDATE quarantine_entries SET reason = ?, payload = ?, match_keys = ? WHERE tenant = ? AND id = ? AND expires_at > ? AND reason = ?',
   sweep: 'DELETE FROM quarantine_entries WHERE expires_at <= ?',
   all: `SELECT ${COLUMNS} FROM quarantine_entries ORDER BY tenant, id`,
 };
@@ -131,6 +138,16 @@ export class SqliteQuarantine implements Quarantine {
 
   async delete(tenant: string, id: string): Promise<void> {
     this.db.prepare(SQL.delete).run(tenant, id);
+  }
+
+  /** In place: the row keeps its status, times and expiry (secure_delete overwrites what it frees, as a delete's). */
+  async rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean> {
+    const payload = quarantinePayloadJson(change.payload) ?? null;
+    // the reason column holds JSON.stringify of the reason, as ifReason is written here
+    const { changes } = this.db
+      .prepare(SQL.rewrite)
+      .run(JSON.stringify(change.reason), payload, JSON.stringify(change.matchKeys), tenant, id, this.clock.now(), JSON.stringify(change.ifReason));
+    return Number(changes) > 0;
   }
 
   /** Everything held (expired entries are dropped first), as plain JSON, by tenant. */

@@ -24,7 +24,12 @@ export type ReapplyReport = {
   readonly dataKeys: number;
   readonly views: number;
   readonly snapshots: number;
+  /** quarantine entries deleted whole */
   readonly quarantined: number;
+  /** quarantine entries kept for other people's calls, a receipt's cluster's calls taken out of them (absent: none) */
+  readonly quarantineRewritten?: number | undefined;
+  /** the calls taken out of those entries (absent: none) */
+  readonly quarantineCallsRemoved?: number | undefined;
   /**
    * quarantined payloads the re-application could match by their recorded keys only, not search,
    * because their key is wrapped by a master key this process's keyring lacks, as an erasure
@@ -110,9 +115,14 @@ export class ErasureUseCase {
   /** After a restore from a backup older than some erasures: makes every recorded erasure hold again. */
   async reapply(tenant: string, options: ReapplyOptions = {}): Promise<ReapplyReport> {
     const totals = { erasures: 0, tombstoned: 0, dataKeys: 0, views: 0, snapshots: 0, quarantined: 0 };
+    const cut = { quarantineRewritten: 0, quarantineCallsRemoved: 0 };
     // an entry no receipt could search is met by every receipt's scrub: counted once
     const unsearched = new Set<string>();
-    const report = (): ReapplyReport => ({ ...totals, ...(unsearched.size > 0 ? { quarantineUnsearched: unsearched.size } : {}) });
+    const report = (): ReapplyReport => ({
+      ...totals,
+      ...(cut.quarantineRewritten > 0 ? cut : {}),
+      ...(unsearched.size > 0 ? { quarantineUnsearched: unsearched.size } : {}),
+    });
     let after: string | undefined;
     do {
       const page = await this.ports.ledger.list(tenant, { after, limit: 100 });
@@ -134,6 +144,8 @@ export class ErasureUseCase {
         const removed = await this.shred(tenant, await this.recordedCluster(tenant, r), r.erasureId, Number.isNaN(erasedAt) ? undefined : erasedAt);
         await this.ports.lake?.erase(tenant, r.customers);
         for (const k of ['dataKeys', 'views', 'snapshots', 'quarantined'] as const) totals[k] += removed[k];
+        cut.quarantineRewritten += removed.quarantineRewritten ?? 0;
+        cut.quarantineCallsRemoved += removed.quarantineCallsRemoved ?? 0;
         for (const id of removed.unsearched) unsearched.add(id);
         options.onProgress?.({ ...report(), done: false });
       }
@@ -216,7 +228,15 @@ export class ErasureUseCase {
     }
     await this.forget?.(tenant, cluster.ids);
     const scrubbed = await scrubQuarantine(this.ports, tenant, { ...clusterKeys(cluster), erasureId, receivedBy });
-    return { dataKeys, views, snapshots: snaps, quarantined: scrubbed.removed, unsearched: scrubbed.unsearched };
+    return {
+      dataKeys,
+      views,
+      snapshots: snaps,
+      quarantined: scrubbed.removed,
+      // absent when none, so a receipt without them reads as before
+      ...(scrubbed.rewritten > 0 ? { quarantineRewritten: scrubbed.rewritten, quarantineCallsRemoved: scrubbed.callsRemoved } : {}),
+      unsearched: scrubbed.unsearched,
+    };
   }
 
   private async audit(

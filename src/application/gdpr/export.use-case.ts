@@ -12,8 +12,7 @@ import type { AuditEntry } from '../ports/audit.port.js';
 import type { QuarantineEntry } from '../ports/quarantine.port.js';
 import { DataKeyUnavailable } from '../ports/keys.port.js';
 import { clusterKeys } from './erasure-cluster.js';
-import { refusedBatchCalls } from '../ingest/refused-batch.js';
-import { callNamesCluster, entryNamesCluster, unsearchable, type ScrubTarget } from './quarantine-scrub.js';
+import { entryNamesCluster, splitBatchEntry, unsearchable, type ScrubTarget } from './quarantine-scrub.js';
 
 // Access requests (GDPR art. 15): everything held about a customer's whole identity cluster, as
 // one JSON document. Personal values appear decrypted here, so the audit entry holds ids only.
@@ -211,17 +210,12 @@ export class ExportUseCase {
   }
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const BATCH_PATH = /^batch\[(\d+)\]/;
-
 /**
  * What the subject is shown of a quarantine entry naming them (art. 15(4)). An entry keeping a
- * batch's calls, several people's (the refused calls of one request, refused-batch.ts, or a whole
- * batch body refused for its number of calls), keeps only the calls that name the cluster, each
- * matched alone as erasure matches an entry (callNamesCluster), with their reasons; the batch's
- * shared fields stay (its context goes with each call), and `otherCalls` counts the calls left
- * out. Any other entry is one call or a text, shown whole.
+ * batch's calls, several people's (splitBatchEntry), keeps only the calls that name the cluster,
+ * each matched alone as erasure matches an entry, with their reasons; the batch's shared fields
+ * stay (its context goes with each call), and `otherCalls` counts the calls left out. Any other
+ * entry is one call or a text, shown whole.
  */
 const ownCalls = (
   ports: CorePorts,
@@ -229,31 +223,10 @@ const ownCalls = (
   e: QuarantineEntry,
   target: ScrubTarget,
 ): { readonly reason: QuarantineEntry['reason']; readonly payload: unknown; readonly otherCalls?: number } => {
-  const payload = e.payload;
-  if (!isObject(payload) || !Array.isArray(payload.batch)) return { reason: e.reason, payload };
-  const held = refusedBatchCalls(e.reason, payload);
-  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
-  const mine = calls.map((c) => callNamesCluster(ports, tenant, c.call, target));
-  const otherCalls = mine.filter((m) => !m).length;
-  if (otherCalls === 0) return { reason: e.reason, payload };
-  const others = new Set(calls.filter((_, i) => !mine[i]).map((c) => c.index));
-  const { batch: _calls, ...rest } = payload;
-  const { refused, ...shared } = rest;
-  return {
-    reason: {
-      ...e.reason,
-      issues: e.reason.issues.filter((issue) => {
-        const m = BATCH_PATH.exec(issue.path);
-        return !m || !others.has(Number(m[1]));
-      }),
-    },
-    payload: {
-      ...(held ? shared : rest),
-      batch: calls.filter((_, i) => mine[i]).map((c) => c.call),
-      ...(held && Array.isArray(refused) ? { refused: refused.filter((_, i) => mine[i]) } : {}),
-    },
-    otherCalls,
-  };
+  const split = splitBatchEntry(ports, tenant, e, target);
+  const otherCalls = split?.targets.filter((t) => !t).length ?? 0;
+  if (!split || otherCalls === 0) return { reason: e.reason, payload: e.payload };
+  return { ...split.keeping(split.targets), otherCalls };
 };
 
 /** What an export says in place of a customer outside the cluster (GDPR art. 15(4): another person's data stays out). */

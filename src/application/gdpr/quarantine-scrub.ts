@@ -1,6 +1,7 @@
 import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifierType, tryNormalizeIdentifier } from '../../domain/identity/identifier.js';
 import type { CorePorts } from '../deps.js';
-import type { QuarantineEntry } from '../ports/quarantine.port.js';
+import type { QuarantineEntry, QuarantineRewrite } from '../ports/quarantine.port.js';
+import { refusedBatchCalls } from '../ingest/refused-batch.js';
 
 // Quarantined raw payloads that name an erased customer go too, whole (names and addresses in
 // them with the identifiers). No value is compared in the clear: identifiers are normalized as
@@ -193,17 +194,108 @@ export const callNamesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, 
 /** An entry whose payload this process cannot read now (its key's master key is not in the keyring), so only its recorded keys were compared. */
 export const unsearchable = (e: QuarantineEntry): boolean => e.payloadUnavailable === 'key-unreadable';
 
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const BATCH_PATH = /^batch\[(\d+)\]/;
+
 /**
- * Removes matching entries (received by target.receivedBy when set): how many went, and which
- * others could be matched by their recorded keys only (`unsearched`: the ids of payloads under a
- * key the keyring cannot open now; `c360 erasures reapply` with the whole keyring searches them
- * again).
+ * An entry keeping several people's calls (a batch's refused calls, refused-batch.ts, or a whole
+ * batch body refused for its number of calls), split by the target: which of its calls name the
+ * target, each matched alone (callNamesCluster), and the entry keeping only some of them (`keep`:
+ * whether to keep each call): the batch's shared fields, the kept calls, their `refused` records
+ * and the issues about them (a whole body's kept calls move up, and so do their issue paths).
+ * Undefined for an entry that keeps no batch of calls (a single call, a text) or cannot be read.
+ * The export keeps the target's calls; an erasure the others'.
  */
-export const scrubQuarantine = async (
-  ports: CorePorts,
+export const splitBatchEntry = (
+  ports: Pick<CorePorts, 'hasher' | 'settings'>,
   tenant: string,
+  e: QuarantineEntry,
   target: ScrubTarget,
-): Promise<{ readonly removed: number; readonly unsearched: readonly string[] }> => {
+):
+  | { readonly targets: readonly boolean[]; readonly keeping: (keep: readonly boolean[]) => { reason: QuarantineEntry['reason']; payload: Json } }
+  | undefined => {
+  const payload = e.payload;
+  if (e.payloadUnavailable !== undefined || !isObject(payload) || !Array.isArray(payload.batch)) return undefined;
+  const held = refusedBatchCalls(e.reason, payload);
+  // a refused-batch entry names its calls by their index in the request; a whole body by their place in it
+  const calls = held ? held.calls : payload.batch.map((call: unknown, index) => ({ index, call }));
+  const { batch: _calls, refused, ...shared } = payload;
+  return {
+    targets: calls.map((c) => callNamesCluster(ports, tenant, c.call, target)),
+    keeping: (keep) => {
+      const kept = calls.filter((_, i) => keep[i]);
+      const dropped = new Set(calls.filter((_, i) => !keep[i]).map((c) => c.index));
+      const moved = new Map(kept.map((c, i) => [c.index, i]));
+      const issues = e.reason.issues.flatMap((issue) => {
+        const m = BATCH_PATH.exec(issue.path);
+        if (!m) return [issue];
+        const index = Number(m[1]);
+        if (dropped.has(index)) return [];
+        return held ? [issue] : [{ ...issue, path: issue.path.replace(BATCH_PATH, `batch[${moved.get(index) ?? index}]`) }];
+      });
+      return {
+        reason: { ...e.reason, issues },
+        payload: {
+          ...shared,
+          batch: kept.map((c) => c.call),
+          ...(refused === undefined ? {} : { refused: held && Array.isArray(refused) ? refused.filter((_, i) => keep[i]) : refused }),
+        },
+      };
+    },
+  };
+};
+
+/**
+ * What an erasure leaves of an entry keeping several people's calls (splitBatchEntry): the entry
+ * without the calls that name the target. Undefined when the entry goes whole, as any other entry
+ * naming the target does: it keeps no batch of calls (a single call, the excerpt or text of a body
+ * that never parsed), its payload cannot be read, no call names the target alone (the batch's
+ * shared fields do), every call does, or what is left still names the target (its shared context).
+ */
+export const withoutTargetsCalls = (
+  ports: Pick<CorePorts, 'hasher' | 'settings'>,
+  tenant: string,
+  e: QuarantineEntry,
+  target: ScrubTarget,
+): { readonly change: Omit<QuarantineRewrite, 'ifReason'>; readonly callsRemoved: number } | undefined => {
+  const split = splitBatchEntry(ports, tenant, e, target);
+  const callsRemoved = split?.targets.filter(Boolean).length ?? 0;
+  if (!split || callsRemoved === 0 || callsRemoved === split.targets.length) return undefined;
+  const { reason, payload } = split.keeping(split.targets.map((t) => !t));
+  const matchKeys = quarantineMatchKeys(ports, tenant, payload);
+  // the shared context (or a call matched only with the others) still names the target: the entry goes whole
+  if (matchKeys.some((k) => target.keys.has(k)) || namesCluster(ports, tenant, payload, target)) return undefined;
+  return {
+    change: { reason: { ...reason, message: `${reason.message} (${callsRemoved} of its calls taken out by an erasure)` }, payload, matchKeys },
+    callsRemoved,
+  };
+};
+
+/** rewrites of one entry tried before an erasure gives up (another erasure rewrote it each time in between) */
+const MAX_REWRITE_ATTEMPTS = 5;
+
+export type ScrubResult = {
+  /** entries deleted whole */
+  readonly removed: number;
+  /** entries kept for other people's calls, the target's calls taken out of them (withoutTargetsCalls) */
+  readonly rewritten: number;
+  /** the calls taken out of those entries */
+  readonly callsRemoved: number;
+  /**
+   * the ids of entries matched by their recorded keys only: payloads under a key the keyring cannot
+   * open now (`c360 erasures reapply` with the whole keyring searches them again)
+   */
+  readonly unsearched: readonly string[];
+};
+
+/**
+ * Removes the target's data from the matching entries (received by target.receivedBy when set): an
+ * entry keeping other people's calls too is rewritten without the target's (same id, the others'
+ * calls, reasons and issues), any other is deleted whole. Idempotent, and safe to run again after a
+ * crash: a rewritten entry no longer names the target, and the rewrite of the same entry is the same.
+ */
+export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: ScrubTarget): Promise<ScrubResult> => {
   const matches: QuarantineEntry[] = [];
   const unsearched: string[] = [];
   let after: string | undefined;
@@ -216,6 +308,31 @@ export const scrubQuarantine = async (
     }
     after = page.next;
   } while (after !== undefined);
-  for (const e of matches) await ports.quarantine.delete(tenant, e.id);
-  return { removed: matches.length, unsearched };
+  let removed = 0;
+  let rewritten = 0;
+  let callsRemoved = 0;
+  for (const listed of matches) {
+    let e: QuarantineEntry | undefined = listed;
+    for (let attempt = 1; e !== undefined; attempt++) {
+      const cut = withoutTargetsCalls(ports, tenant, e, target);
+      if (!cut) {
+        // nothing of anyone else in it (a stale read can only show more of others than is left)
+        await ports.quarantine.delete(tenant, e.id);
+        removed++;
+        break;
+      }
+      // only over the entry as read: another erasure rewriting it at the same time must not get its
+      // calls put back by this rewrite (nor this one's by it)
+      if (await ports.quarantine.rewrite(tenant, e.id, { ...cut.change, ifReason: e.reason })) {
+        rewritten++;
+        callsRemoved += cut.callsRemoved;
+        break;
+      }
+      if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`quarantine entry ${e.id} kept changing; run the erasure again`);
+      // changed since it was read, or gone (expired, deleted by another erasure): read it again
+      const now: QuarantineEntry | undefined = await ports.quarantine.get(tenant, e.id);
+      e = now && entryNamesCluster(ports, tenant, now, target) ? now : undefined;
+    }
+  }
+  return { removed, rewritten, callsRemoved, unsearched };
 };

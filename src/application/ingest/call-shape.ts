@@ -37,6 +37,13 @@ export const derivedMessageId = (
 ): string =>
   call.timestamp !== undefined ? `derived-${payloadHash}` : `derived-${hasher.claimKey(tenant, '$received', `${payloadHash}|${receivedAt}|${position}`)}`;
 
+/** A call sent with a messageId or a timestamp of its own: sent again, it is the same call (see derivedMessageId). */
+export const knownByContent = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  ((v as { messageId?: unknown }).messageId != null || (v as { timestamp?: unknown }).timestamp != null);
+
 /** A write key is a credential: it is neither queued nor quarantined. */
 export const withoutWriteKey = (raw: unknown): unknown => {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('writeKey' in raw)) return raw;

@@ -14,8 +14,8 @@ import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
 import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { boundedCall, deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
-import { derivedMessageId, mergeBatchDefaults, payloadHashOfText, payloadText, withoutWriteKey } from './call-shape.js';
-import { refusedBatchEntry, type BatchOptions, type RefusedCall } from './refused-batch.js';
+import { derivedMessageId, knownByContent, mergeBatchDefaults, payloadHashOfText, payloadText, withoutWriteKey } from './call-shape.js';
+import { batchIdentity, refusedBatchEntry, requestCalls, type BatchOptions, type RefusedCall } from './refused-batch.js';
 
 const CONSENT_EVENTS: ReadonlySet<string> = new Set(['ConsentGranted', 'ConsentWithdrawn']);
 
@@ -150,9 +150,10 @@ export class IngestUseCase {
         body,
         options.total ?? batch.length,
         refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
+        requestCalls(batch, options),
       );
       try {
-        const { quarantineId } = await this.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
+        const { quarantineId } = await this.quarantine(tenant, source, entry.payload, entry.reason, receivedAt, undefined, entry.arrival);
         for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };
       } catch (e) {
         // not kept: each refused call is reported as such, to be sent again
@@ -421,8 +422,10 @@ export class IngestUseCase {
    * or a re-import adds no copy. Its id is a keyed hash (the tenant's claim secret) of the source,
    * the reason, the arrival and the payload, so it tells nothing about the payload. A payload
    * with nothing naming its arrival (a call without messageId or timestamp: two equal ones are two
-   * calls) gets a new entry every time, as does one whose entry was replayed or erased since, or
-   * can no longer be read.
+   * calls) gets a new entry every time, as does one whose entry was replayed or erased since (or
+   * rewritten by an erasure), or can no longer be read. A batch's refused calls arrive with the
+   * request as their arrival (refusedBatchEntry: every call of it, when each refused one has a
+   * messageId or timestamp), so a retried batch is the entry that holds its refused calls already.
    */
   private async heldAlready(
     tenant: string,
@@ -433,25 +436,30 @@ export class IngestUseCase {
     arrival: string | undefined,
   ): Promise<{ readonly id: string; readonly pending: boolean }> {
     if (arrival === undefined && !knownByContent(payload)) return { id: this.ports.ids.newId(), pending: false };
-    const named = [source, intake ?? 'call', reason.code, arrival ?? '', quarantinePayloadJson(payload) ?? ''].join('\u0000');
+    const content = contentOf(reason, payload, intake);
+    const named = [source, intake ?? 'call', reason.code, arrival ?? '', content].join('\u0000');
     const id = uuidOfKey(this.ports.hasher.claimKey(tenant, 'quarantine-entry', named));
     // an entry whose payload cannot be read (its key destroyed or unreadable here, its ciphertext
-    // altered) does not hold this one: the payload is kept anew, readable, under an id of its own
+    // altered) does not hold this one: the payload is kept anew, readable, under an id of its own;
+    // nor does one holding something else now (an erasure took calls out of it since)
     const entry = await this.ports.quarantine.get(tenant, id).catch(() => null);
     if (entry === undefined) return { id, pending: false };
-    if (entry !== null && entry.status === 'pending' && entry.payloadUnavailable === undefined) return { id, pending: true };
+    if (
+      entry !== null &&
+      entry.status === 'pending' &&
+      entry.payloadUnavailable === undefined &&
+      contentOf(entry.reason, entry.payload, entry.intake) === content
+    )
+      return { id, pending: true };
     return { id: this.ports.ids.newId(), pending: false };
   }
 }
 
 export type { FieldIssue };
 
-/** A call sent with a messageId or a timestamp of its own: sent again, it is the same call (see derivedMessageId). */
-const knownByContent = (v: unknown): boolean =>
-  typeof v === 'object' &&
-  v !== null &&
-  !Array.isArray(v) &&
-  ((v as { messageId?: unknown }).messageId != null || (v as { timestamp?: unknown }).timestamp != null);
+/** What identifies a quarantined payload for its entry's id: its JSON; a batch's refused calls without their transport fields (batchIdentity). */
+const contentOf = (reason: QuarantineReason, payload: unknown, intake: string | undefined): string =>
+  (intake === undefined ? batchIdentity(reason, payload) : undefined) ?? quarantinePayloadJson(payload) ?? '';
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

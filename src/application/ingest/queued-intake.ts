@@ -9,7 +9,7 @@ import { callBoundsProblem } from './call-bounds.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
 import type { AcceptOutcome, BatchOptions, CallIntake } from './intake.js';
 import type { IngestSource, IngestUseCase } from './ingest.use-case.js';
-import { refusedBatchEntry, type RefusedCall } from './refused-batch.js';
+import { refusedBatchEntry, requestCalls, type RefusedCall } from './refused-batch.js';
 
 // The async mode of HTTP ingest: validate now (an invalid call is quarantined exactly as the sync
 // path would), then queue the call for a consumer that runs the same ingest use case. The
@@ -72,8 +72,9 @@ export class QueuedIntake implements CallIntake {
         body,
         options.total ?? batch.length,
         refused.map((r) => r.refused).sort((a, b) => a.index - b.index),
+        requestCalls(batch, options),
       );
-      const { quarantineId } = await this.deps.ingest.quarantine(tenant, source, entry.payload, entry.reason, receivedAt);
+      const { quarantineId } = await this.deps.ingest.quarantine(tenant, source, entry.payload, entry.reason, receivedAt, undefined, entry.arrival);
       for (const r of refused) out[r.at] = { status: 'quarantined', quarantineId, error: r.refused.reason };
     }
     return out;

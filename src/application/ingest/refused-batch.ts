@@ -1,6 +1,7 @@
-import type { QuarantineReason } from '../ports/quarantine.port.js';
+import { quarantinePayloadJson, type QuarantineReason } from '../ports/quarantine.port.js';
 import { deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
-import { withoutWriteKey } from './call-shape.js';
+import { stableJson } from '../stable-json.js';
+import { ignoredForHash, knownByContent, payloadText, withoutWriteKey } from './call-shape.js';
 
 // The calls of one batch request that were refused are kept together in ONE quarantine entry,
 // whatever their number, so nothing is lost and one request writes a bounded number of entries.
@@ -28,12 +29,54 @@ export type BatchOptions = {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The payload and reason of the one entry keeping a batch's refused calls (`total`: calls in the request). */
+/** The calls of the request a batch body came from, in request order: the body's (at `options.indexes`) and those refused before it (`options.refused`). */
+export const requestCalls = (calls: readonly unknown[], options: BatchOptions = {}): unknown[] =>
+  [...calls.map((call, at) => ({ index: options.indexes?.[at] ?? at, call })), ...(options.refused ?? []).map((r) => ({ index: r.index, call: r.call }))]
+    .sort((a, b) => a.index - b.index)
+    .map((c) => c.call);
+
+/** The members of an object that identify it, as a call's payload hash takes them: without transport metadata (`sentAt`, ...) and the write key. */
+const identifying = (v: unknown): unknown => (isObject(v) ? Object.fromEntries(Object.entries(v).filter(([k]) => !ignoredForHash(k))) : v);
+
+/**
+ * What names the arrival of a batch's refused calls (IngestUseCase.quarantine's `arrival`): the
+ * request they came in, every call of it (accepted ones too) and its shared fields, each without
+ * its transport metadata, which an SDK sets anew on a retry (`sentAt`). A retry of the same request
+ * is then the entry that holds its refused calls already, and two requests that differ in any call
+ * or shared field are two entries. Only when every refused call has a messageId or a timestamp:
+ * one without either is a new call each time it is sent (see derivedMessageId), and so is its entry.
+ */
+const batchArrival = (body: unknown, refused: readonly RefusedCall[], request: readonly unknown[]): string | undefined => {
+  if (!refused.every((r) => knownByContent(r.call))) return undefined;
+  const { batch: _calls, ...shared } = isObject(body) ? body : {};
+  return `batch\u0000${stableJson({ shared: identifying(shared), calls: request.map((c) => (isObject(c) ? payloadText(c) : stableJson(c))) })}`;
+};
+
+/**
+ * The content that identifies an entry written by refusedBatchEntry, for its id: its payload
+ * without the transport metadata of the batch (`sentAt`) and of each call, so that a retry whose
+ * SDK set a new `sentAt` is the same entry. Undefined for any other entry.
+ */
+export const batchIdentity = (reason: QuarantineReason, payload: unknown): string | undefined => {
+  if (reason.code !== BATCH_CALLS_REFUSED) return undefined;
+  // as a store gives it back (a non-finite number as its {$nonFinite} mark): a retry and the entry kept agree
+  const text = quarantinePayloadJson(payload);
+  const held = text === undefined ? undefined : refusedBatchCalls(reason, JSON.parse(text));
+  if (!held) return undefined;
+  return stableJson({ ...(identifying(held.body) as Json), batch: held.calls.map((c) => identifying(c.call)) });
+};
+
+/**
+ * The payload and reason of the one entry keeping a batch's refused calls (`total`: calls in the
+ * request), and, given the request's calls (`request`, in request order), what names its arrival
+ * (batchArrival; undefined when a refused call can only be told from a repeat by when it came).
+ */
 export const refusedBatchEntry = (
   body: unknown,
   total: number,
   refused: readonly RefusedCall[],
-): { readonly payload: Json; readonly reason: QuarantineReason } => {
+  request?: readonly unknown[],
+): { readonly payload: Json; readonly reason: QuarantineReason; readonly arrival?: string | undefined } => {
   const issues = refused.flatMap((r) =>
     r.reason.issues.map((i) => ({ path: `batch[${r.index}]${i.path === '(root)' ? '' : `.${i.path}`}`, message: i.message })),
   );
@@ -50,6 +93,7 @@ export const refusedBatchEntry = (
       refused: refused.map((r) => ({ index: r.index, ...r.reason })),
     },
     reason: { code: BATCH_CALLS_REFUSED, message, issues },
+    ...(request === undefined ? {} : { arrival: batchArrival(body, refused, request) }),
   };
 };
 

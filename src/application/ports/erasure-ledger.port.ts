@@ -16,7 +16,15 @@ export type ErasureReceipt = {
     readonly claims: number;
     readonly views: number;
     readonly snapshots: number;
+    /** quarantine entries deleted whole (those naming the cluster that keep no one else's calls) */
     readonly quarantined: number;
+    /**
+     * quarantine entries kept for other people's calls, the cluster's calls taken out of them (an
+     * entry keeping a batch's refused calls, or a batch body refused whole; absent: none)
+     */
+    readonly quarantineRewritten?: number | undefined;
+    /** the cluster's calls taken out of those entries (absent: none) */
+    readonly quarantineCallsRemoved?: number | undefined;
   };
   /**
    * quarantined payloads the erasure could match by their recorded keys only, not search, because

@@ -38,6 +38,19 @@ export type QuarantineEntry = {
   readonly payloadUnavailable?: 'key-destroyed' | 'tampered' | 'key-unreadable' | undefined;
 };
 
+/** What QuarantineRewrite changes of an entry: its payload, and the reason and match keys that go with it. */
+export type QuarantineRewrite = {
+  readonly reason: QuarantineReason;
+  readonly payload: unknown;
+  readonly matchKeys: readonly string[];
+  /**
+   * the entry's reason as read: the rewrite happens only while it is still this one (a
+   * compare-and-set; an erasure's rewrite always changes the reason), so two erasures rewriting one
+   * entry at once cannot put back what the other took out
+   */
+  readonly ifReason: QuarantineReason;
+};
+
 export type QuarantinePage = { readonly entries: readonly QuarantineEntry[]; readonly next?: string | undefined };
 
 /**
@@ -54,6 +67,14 @@ export interface Quarantine {
   markReplayed(tenant: string, id: string, at: number): Promise<void>;
   /** removes an entry (erasure); deleting an unknown id is a no-op */
   delete(tenant: string, id: string): Promise<void>;
+  /**
+   * Replaces the payload, reason and match keys of a live entry (an erasure taking one person's
+   * calls out of an entry that keeps other people's calls too), keeping its id, source, status,
+   * received and replayed times, intake and expiry (the retention still runs from when it was
+   * quarantined). Answers whether it did: false, and nothing changed, for an id that is unknown,
+   * deleted or past its retention, or whose reason is no longer `ifReason`.
+   */
+  rewrite(tenant: string, id: string, change: QuarantineRewrite): Promise<boolean>;
 }
 
 /**

@@ -135,6 +135,66 @@ export const quarantineContract = (name: string, make: () => Promise<Quarantine>
       expect((await listAll(q, tenant, 10)).map((e) => e.intake)).toEqual(['body', undefined]);
     });
 
+    it("rewrites an entry in place (an erasure taking one person's calls out): new payload, reason and keys; same id, place, status and times", async () => {
+      const ids = timeOrderedIds(3);
+      for (const id of ids) await q.put({ ...quarantineEntry(tenant, id, { intake: 'batch' }), matchKeys: ['k-gina', 'k-hank'] });
+      await q.markReplayed(tenant, ids[1]!, 1_767_300_000_000);
+      const change = {
+        reason: { code: 'BATCH_CALLS_REFUSED', message: '1 of the 3 calls', issues: [{ path: 'batch[1].event', message: 'Required' }] },
+        payload: { batch: [{ type: 'track', userId: 'hank-1', big: Number.POSITIVE_INFINITY }], refused: [{ index: 1 }] },
+        matchKeys: ['k-hank'],
+        ifReason: quarantineEntry(tenant, ids[0]!).reason,
+      };
+      for (const id of [ids[0]!, ids[1]!]) await expect(q.rewrite(tenant, id, change)).resolves.toBe(true);
+      const expected = (id: string) => ({
+        ...quarantineEntry(tenant, id, { intake: 'batch' }),
+        reason: change.reason,
+        payload: { ...change.payload, batch: [{ type: 'track', userId: 'hank-1', big: { $nonFinite: 'Infinity' } }] },
+        matchKeys: ['k-hank'],
+      });
+      await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
+      await expect(q.get(tenant, ids[1]!)).resolves.toEqual({ ...expected(ids[1]!), status: 'replayed', replayedAt: 1_767_300_000_000 });
+      // again over the entry as first read (an erasure retried from a stale read): refused, nothing changed
+      await expect(q.rewrite(tenant, ids[0]!, { ...change, payload: { batch: [] } })).resolves.toBe(false);
+      await expect(q.get(tenant, ids[0]!)).resolves.toEqual(expected(ids[0]!));
+      const listed = await listAll(q, tenant, 1);
+      expect(listed.map((e) => e.id)).toEqual(ids);
+      expect(listed[0]).toEqual(expected(ids[0]!));
+      expect(listed[2]).toEqual({ ...quarantineEntry(tenant, ids[2]!, { intake: 'batch' }), matchKeys: ['k-gina', 'k-hank'] });
+      // no keys left: none listed
+      await q.rewrite(tenant, ids[2]!, { ...change, matchKeys: [] });
+      expect((await q.get(tenant, ids[2]!))?.matchKeys ?? []).toEqual([]);
+    });
+
+    it('rewrites only over the reason as read (ifReason): a compare-and-set, so two rewrites at once cannot undo each other', async () => {
+      const [id] = timeOrderedIds(1);
+      const read = quarantineEntry(tenant, id!);
+      await q.put(read);
+      const first = { reason: { ...read.reason, message: 'first' }, payload: { batch: ['first'] }, matchKeys: ['k-1'] };
+      const second = { reason: { ...read.reason, message: 'second' }, payload: { batch: ['second'] }, matchKeys: ['k-2'] };
+      await expect(q.rewrite(tenant, id!, { ...first, ifReason: read.reason })).resolves.toBe(true);
+      // the second was decided over the entry as first read: refused, the first kept
+      await expect(q.rewrite(tenant, id!, { ...second, ifReason: read.reason })).resolves.toBe(false);
+      await expect(q.get(tenant, id!)).resolves.toMatchObject({ reason: first.reason, payload: first.payload, matchKeys: first.matchKeys });
+      await expect(q.rewrite(tenant, id!, { ...second, ifReason: first.reason })).resolves.toBe(true);
+      await expect(q.get(tenant, id!)).resolves.toMatchObject({ reason: second.reason, payload: second.payload });
+    });
+
+    it("rewrites nothing that is not held: an unknown, a deleted or another tenant's entry answers false and is not created", async () => {
+      const change = { reason: quarantineEntry(tenant, 'x').reason, payload: { batch: [] }, matchKeys: [], ifReason: quarantineEntry(tenant, 'x').reason };
+      await expect(q.rewrite(tenant, 'q-404', change)).resolves.toBe(false);
+      await q.put(quarantineEntry(tenant, 'q-gone'));
+      await q.delete(tenant, 'q-gone');
+      await expect(q.rewrite(tenant, 'q-gone', change)).resolves.toBe(false);
+      const other = newTenant();
+      await q.put(quarantineEntry(other, 'q-theirs'));
+      await expect(q.rewrite(tenant, 'q-theirs', change)).resolves.toBe(false);
+      await expect(q.get(tenant, 'q-404')).resolves.toBeUndefined();
+      await expect(q.get(tenant, 'q-gone')).resolves.toBeUndefined();
+      await expect(q.get(other, 'q-theirs')).resolves.toEqual(quarantineEntry(other, 'q-theirs'));
+      await expect(q.list(tenant, { limit: 10 })).resolves.toEqual({ entries: [] });
+    });
+
     it('refuses to mark an unknown entry replayed', async () => {
       await expect(q.markReplayed(tenant, 'q-404', 1)).rejects.toThrow();
     });

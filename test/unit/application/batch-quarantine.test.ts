@@ -7,8 +7,8 @@ import { accepted, TENANT, view360 } from './ingest-support.js';
 // The calls of one batch that the core refuses after validation (no usable identifier, amounts
 // out of bounds, a reused messageId, a failure of ours) are kept in ONE quarantine entry for the
 // batch, whatever their number: each call with its index and reason, every refused call answered
-// with that entry's id. Such an entry replays call by call, and an erasure takes it whole when one
-// of its calls names the erased customer.
+// with that entry's id. Such an entry replays call by call, and an erasure takes the erased
+// customer's calls out of it, keeping the other people's (erasure-quarantine-batch.test.ts).
 
 afterEach(closeHarnesses);
 
@@ -109,7 +109,7 @@ describe.each(['memory', 'sqlite'] as const)('a batch refused by the core (on %s
     expect(twice.status === 'replayed' && twice.calls.every((c) => c.status === 'duplicate')).toBe(true);
   });
 
-  it('an erasure takes the whole entry when one of its calls names the customer; an entry naming others stays', async () => {
+  it("an erasure takes the customer's call out of the entry, keeping the 49 calls of others; an entry naming others stays as it was", async () => {
     const h = makeHarness({}, { store });
     const email = 'Wenna.Pellowe@erase-example.org';
     const alice = accepted(await h.core.ingest.ingest(TENANT, h.web, { type: 'identify', messageId: 'alice', userId: 'u-wenna', traits: { email } }));
@@ -123,10 +123,13 @@ describe.each(['memory', 'sqlite'] as const)('a batch refused by the core (on %s
 
     const exported = await h.core.export.export(TENANT, alice.customerId, { actor: 'dpo' });
     expect(exported.quarantine.entries.map((e) => e.id)).toEqual([hers]);
+    const othersBefore = await h.ports.quarantine.get(TENANT, others);
     const receipt = await h.core.gdpr.erase(TENANT, alice.customerId, { actor: 'dpo' });
-    expect(receipt.removed.quarantined).toBe(1);
-    expect(await h.ports.quarantine.get(TENANT, hers)).toBeUndefined();
-    expect(await h.ports.quarantine.get(TENANT, others)).toBeDefined();
+    expect(receipt.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    const kept = (await h.ports.quarantine.get(TENANT, hers))?.payload as HeldBatch;
+    expect(kept.batch).toHaveLength(49);
+    expect(kept.refused.map((r) => r.index)).not.toContain(37);
+    expect(await h.ports.quarantine.get(TENANT, others)).toEqual(othersBefore);
     expect(leaked(memoryDump(h), [email, 'named-hers'])).toEqual([]);
   });
 
@@ -149,7 +152,10 @@ describe.each(['memory', 'sqlite'] as const)('a batch refused by the core (on %s
     expect(new Set(ids).size).toBe(1);
     expect((await h.core.export.export(TENANT, wenna.customerId, { actor: 'dpo' })).quarantine.entries.map((e) => e.id)).toEqual([ids[0]]);
     const receipt = await h.core.gdpr.erase(TENANT, wenna.customerId, { actor: 'dpo' });
-    expect(receipt.removed.quarantined).toBe(1);
-    expect(await entries(h)).toEqual([]);
+    expect(receipt.removed).toMatchObject({ quarantined: 0, quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    const kept = (await entries(h))[0]?.payload as HeldBatch;
+    expect(kept.batch).toHaveLength(999);
+    expect(kept.refused.at(-1)?.index).toBe(998);
+    expect(leaked(memoryDump(h), ['u-wenna-last', 'full-999'])).toEqual([]);
   });
 });

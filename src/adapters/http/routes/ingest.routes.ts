@@ -169,8 +169,8 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
         invalid.push({ ...rest, message: shortMessage(bad.message), issues: bad.issues.slice(0, ISSUES_PER_CALL) });
       });
     } else {
-      const entry = refusedBatchEntry(body, calls.length, refused);
-      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason);
+      const entry = refusedBatchEntry(body, calls.length, refused, calls);
+      quarantineId = await deps.core.quarantine.hold(principal.tenant, principal.source, entry.payload, entry.reason, undefined, undefined, entry.arrival);
       for (const r of refused)
         invalid.push({ index: r.index, code: r.reason.code, message: shortMessage(r.reason.message), issues: r.reason.issues.slice(0, ISSUES_PER_CALL) });
     }
