@@ -54,6 +54,22 @@ export const tenantViews = async (conn: DuckDBConnection, root: string, tenant: 
   return snapshot;
 };
 
+/**
+ * The orders the queries count: each order once per customer (merged ids under their survivor). A
+ * row repeating an order_id the customer already has (a retry, a reloaded thank-you page) stays in
+ * fact_order and is not counted; the earliest by (observed_at, event_id) is, as in the 360 view. An
+ * order sent without an id has its event id as order_id, so each of those counts.
+ */
+const COUNTED_ORDERS = `CREATE OR REPLACE TEMP VIEW counted_orders AS
+  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
+  FROM (
+    SELECT o.*, m.survivor_id,
+      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
+    FROM fact_order o
+    JOIN dim_customer m ON m.customer_id = o.customer_id
+  ) ranked
+  WHERE nth = 1`;
+
 const viewsOver = async (conn: DuckDBConnection, snapshot: ReadonlyMap<string, readonly string[]>): Promise<void> => {
   for (const t of TABLES) {
     const files = snapshot.get(t.name) ?? [];
@@ -64,6 +80,8 @@ const viewsOver = async (conn: DuckDBConnection, snapshot: ReadonlyMap<string, r
     const cols = t.columns.map((c) => `"${c.name}"`).join(', ');
     await conn.run(`CREATE OR REPLACE TEMP VIEW ${t.name} AS SELECT ${cols} FROM read_parquet([${files.map(lit).join(', ')}], hive_partitioning = false)`);
   }
+  // over the views above: every query reads its orders from it
+  await conn.run(COUNTED_ORDERS);
 };
 
 export class DuckDbAnalytics implements AnalyticsQueries {

@@ -1,19 +1,6 @@
 -- 6. Channel conversion funnel: per channel, sessions (a customer's active day on the channel),
 -- then product views, then cart adds, then orders, with the step-to-step conversion rates.
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-activity AS (
+WITH activity AS (
   SELECT customer_id, channel, date_key, observed_at FROM fact_view
   UNION ALL SELECT customer_id, channel, date_key, observed_at FROM fact_product_event
   UNION ALL SELECT customer_id, channel, date_key, observed_at FROM fact_tracked_event

@@ -1,19 +1,6 @@
 -- 3. Cohort retention: customers grouped by the month of their first order; for each cohort and
 -- each N from 0 to $months, the share of the cohort that ordered in the Nth month after.
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-orders AS (
+WITH orders AS (
   SELECT o.survivor_id AS customer_id, year(o.date_key) * 12 + month(o.date_key) - 1 AS month_index
   FROM counted_orders o
   WHERE o.observed_at <= $now_ms

@@ -1,20 +1,7 @@
 -- 1. Customer lifetime value, with segmentation. One row per customer (merged ids counted under
 -- their survivor), as of $now_ms: a customer first seen after it is not yet one. CLV is the revenue
 -- in $currency; segments come from fixed revenue thresholds.
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-customers AS (
+WITH customers AS (
   SELECT survivor_id AS customer_id, min(first_seen_at) AS first_seen_at
   FROM dim_customer
   GROUP BY survivor_id

@@ -1,20 +1,7 @@
 -- 10. Demand forecasting base: daily units and line revenue (in $currency) per category, or per
 -- product when $level is 'product', from $from_date to $to_date, zero-filled over every day, with
 -- 7- and 28-day trailing moving averages of units.
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-lines AS (
+WITH lines AS (
   SELECT
     CASE WHEN $level = 'product' THEN l.product_id ELSE coalesce(l.category, 'unknown') END AS item,
     l.date_key,

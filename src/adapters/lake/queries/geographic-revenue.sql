@@ -1,20 +1,7 @@
 -- 9. Geographic revenue heatmap: revenue (in $currency), orders and customers per country, region
 -- and city, each customer placed at the latest city they were seen in (no location: unknown), with
 -- the region and country totals (level says which).
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-latest AS (
+WITH latest AS (
   SELECT customer_id, location_key FROM (
     SELECT m.survivor_id AS customer_id, l.location_key,
       row_number() OVER (PARTITION BY m.survivor_id ORDER BY l.observed_at DESC, l.event_id DESC) AS rn

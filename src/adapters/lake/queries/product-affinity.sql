@@ -1,19 +1,6 @@
 -- 8. Product affinity (market basket): pairs of products bought in the same order, in at least
 -- $min_orders orders, with support (share of all orders), confidence each way and lift.
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-baskets AS (
+WITH baskets AS (
   SELECT DISTINCT l.order_id, l.product_id
   FROM fact_order_line l
   JOIN counted_orders c ON c.event_id = l.event_id

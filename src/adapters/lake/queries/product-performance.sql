@@ -1,20 +1,7 @@
 -- 4. Product performance matrix: per product (with its category) the units sold, the line revenue
 -- in $currency, distinct buyers, product views, and the view-to-purchase rate (orders holding the
 -- product per product view; null without views).
-WITH counted_orders AS (
-  -- each order once per customer (merged ids under their survivor): a row repeating an order_id the
-  -- customer already has (a retry, a reloaded thank-you page) stays in the lake and is not counted;
-  -- the earliest by (observed_at, event_id) is, as in the 360 view
-  SELECT event_id, order_id, survivor_id, channel, currency, revenue_minor, observed_at, date_key
-  FROM (
-    SELECT o.*, m.survivor_id,
-      row_number() OVER (PARTITION BY m.survivor_id, o.order_id ORDER BY o.observed_at, o.event_id) AS nth
-    FROM fact_order o
-    JOIN dim_customer m ON m.customer_id = o.customer_id
-  ) ranked
-  WHERE nth = 1
-),
-sold AS (
+WITH sold AS (
   SELECT
     l.product_id,
     sum(l.quantity) AS units,
