@@ -46,6 +46,34 @@ describe('audit of admin actions', () => {
     for (const v of PERSONAL) expect(dump).not.toContain(v.toLowerCase());
   });
 
+  it('records a merge the identity rules refused, and a restriction request that changed nothing, with ids and the code only', async () => {
+    const h = makeHarness();
+    const a = await ingest(h, { type: 'identify', messageId: 'a', userId: 'u-1', traits: { email: 'ada@example.com' } });
+    const b = await ingest(h, { type: 'identify', messageId: 'b', userId: 'u-2', traits: { email: 'grace@example.com' } });
+    // two user ids in one customer: refused unless forced
+    await expect(h.core.identity.merge(TENANT, a, b, { actor: 'ops-token' })).rejects.toMatchObject({ code: 'IDENTIFIER_LIMIT_EXCEEDED' });
+    // an id no customer has is not kept (it could be any text a caller typed)
+    await expect(h.core.identity.merge(TENANT, a, 'ada@example.com', { actor: 'ops-token' })).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+    h.clock.advance(1000); // audit ids are time-ordered
+    await h.core.gdpr.restrict(TENANT, a, { actor: 'dpo', reason: 'art18-request' });
+    h.clock.advance(1000);
+    await h.core.gdpr.restrict(TENANT, a, { actor: 'dpo' });
+    expect(await entries(h)).toEqual([
+      expect.objectContaining({
+        action: 'customer.merge',
+        actor: 'ops-token',
+        customerId: a,
+        outcome: 'refused',
+        code: 'IDENTIFIER_LIMIT_EXCEEDED',
+        detail: { otherId: b, force: false },
+      }),
+      expect.objectContaining({ action: 'customer.restrict', actor: 'dpo', customerId: a, outcome: 'ok', detail: { changed: true, reason: 'art18-request' } }),
+      expect.objectContaining({ action: 'customer.restrict', actor: 'dpo', customerId: a, outcome: 'ok', detail: { changed: false } }),
+    ]);
+    const dump = JSON.stringify(h.ports.audit.dump()).toLowerCase();
+    for (const v of PERSONAL) expect(dump).not.toContain(v.toLowerCase());
+  });
+
   it('records a rebuild with its counts and a quarantine replay with its outcome', async () => {
     const h = makeHarness();
     await ingest(h, { type: 'identify', messageId: 'a', userId: 'u-1', traits: { email: 'ada@example.com' } });

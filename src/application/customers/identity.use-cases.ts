@@ -38,6 +38,15 @@ type UnmergeOutcome = {
  */
 type UnmergeResult = UnmergeOutcome & { readonly originalsRedacted: boolean };
 
+/** What the identity rules refuse a merge of two existing customers for (not an unknown or erased id). */
+const RULE_REFUSALS: ReadonlySet<string> = new Set([
+  'DO_NOT_LINK',
+  'IDENTIFIER_LIMIT_EXCEEDED',
+  'IDENTIFIER_BLOCKED',
+  'CLUSTER_GUARD_EXCEEDED',
+  'MERGE_SAME_CUSTOMER',
+]);
+
 export class IdentityUseCases {
   constructor(
     private readonly ports: CorePorts,
@@ -47,6 +56,29 @@ export class IdentityUseCases {
   ) {}
 
   async merge(tenant: string, a: string, b: string, options: OperationOptions & { readonly force?: boolean }) {
+    try {
+      return await this.mergeAudited(tenant, a, b, options);
+    } catch (e) {
+      // a merge the identity rules refused is an operator's attempt worth keeping: both ids are
+      // customers that exist (the rules ran on them), so the entry holds ids and the code only
+      if (e instanceof DomainError && RULE_REFUSALS.has(e.code)) {
+        await this.ports.audit.append({
+          id: this.ports.ids.newId(),
+          tenant,
+          at: this.ports.clock.now(),
+          actor: options.actor,
+          action: 'customer.merge',
+          customerId: a,
+          outcome: 'refused',
+          code: e.code,
+          detail: { otherId: b, force: options.force === true },
+        });
+      }
+      throw e;
+    }
+  }
+
+  private async mergeAudited(tenant: string, a: string, b: string, options: OperationOptions & { readonly force?: boolean }) {
     const opId = options.operationId ?? this.ports.ids.newId();
     const opHash = this.ports.hasher.claimKey(tenant, '$operation', `merge|${a}|${b}|${options.force === true}`);
     const mergeId = this.ports.hasher.digest(`${tenant}|${opId}|merge`);

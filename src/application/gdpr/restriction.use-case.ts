@@ -65,18 +65,18 @@ export class RestrictionUseCase {
         };
       },
     });
-    if (outcome.changed) {
-      await this.ports.audit.append({
-        id: this.ports.ids.newId(),
-        tenant,
-        at: this.ports.clock.now(),
-        actor: options.actor,
-        action: restrict ? 'customer.restrict' : 'customer.unrestrict',
-        customerId: outcome.customerId,
-        outcome: 'ok',
-        ...(options.reason && REASON_CODE.test(options.reason) ? { detail: { reason: options.reason } } : {}),
-      });
-    }
+    // a request that changed nothing (already restricted, or not restricted to lift) is kept too:
+    // who asked for a restriction, and when, is what an accountability record must answer
+    await this.ports.audit.append({
+      id: this.ports.ids.newId(),
+      tenant,
+      at: this.ports.clock.now(),
+      actor: options.actor,
+      action: restrict ? 'customer.restrict' : 'customer.unrestrict',
+      customerId: outcome.customerId,
+      outcome: 'ok',
+      detail: { changed: outcome.changed, ...(options.reason && REASON_CODE.test(options.reason) ? { reason: options.reason } : {}) },
+    });
     return outcome;
   }
 }

@@ -28,21 +28,28 @@ describe('restriction of processing', () => {
     expect(await restrictedOnView(h, survivor)).toBe(true);
     const audit = await h.ports.audit.list(TENANT, { limit: 10 });
     expect(audit.entries).toEqual([
-      expect.objectContaining({ action: 'customer.restrict', customerId: survivor, actor: 'dpo', detail: { reason: 'objection' } }),
+      expect.objectContaining({ action: 'customer.restrict', customerId: survivor, actor: 'dpo', detail: { changed: true, reason: 'objection' } }),
     ]);
   });
 
-  it('records nothing when already so, and lifts once', async () => {
+  it('records no event when already so, and lifts once; the audit keeps every request, saying whether it changed anything', async () => {
     const { h, survivor } = await setup();
     await h.core.gdpr.restrict(TENANT, survivor, { actor: 'dpo' });
     const events = (await h.ports.store.readStream(TENANT, survivor)).length;
+    h.clock.advance(1000); // audit ids are time-ordered
     expect(await h.core.gdpr.restrict(TENANT, survivor, { actor: 'other' })).toMatchObject({ restricted: true, changed: false });
     expect(await h.ports.store.readStream(TENANT, survivor)).toHaveLength(events);
-    h.clock.advance(1000); // audit ids are time-ordered
+    h.clock.advance(1000);
     expect(await h.core.gdpr.unrestrict(TENANT, survivor, { actor: 'dpo' })).toMatchObject({ restricted: false, changed: true });
+    h.clock.advance(1000);
     expect(await h.core.gdpr.unrestrict(TENANT, survivor, { actor: 'dpo' })).toMatchObject({ restricted: false, changed: false });
     expect(await restrictedOnView(h, survivor)).toBe(false);
-    expect((await h.ports.audit.list(TENANT, { limit: 10 })).entries.map((e) => e.action)).toEqual(['customer.restrict', 'customer.unrestrict']);
+    expect((await h.ports.audit.list(TENANT, { limit: 10 })).entries.map((e) => [e.action, e.actor, e.detail?.changed])).toEqual([
+      ['customer.restrict', 'dpo', true],
+      ['customer.restrict', 'other', false],
+      ['customer.unrestrict', 'dpo', true],
+      ['customer.unrestrict', 'dpo', false],
+    ]);
   });
 
   it('keeps the data flowing in while restricted, and a rebuild shows the same', async () => {
