@@ -102,10 +102,15 @@ export const isCalendarDateTime = (s: string): boolean => {
  * alone is UTC for Date.parse already).
  */
 export const isoTimeMs = (s: string): number => {
+  // nearly every time sent ends with Z or an offset: no pattern to run for those
+  if (ENDS_WITH_OFFSET.test(s)) return Date.parse(s);
   const m = ISO_DATE_TIME.exec(s);
   if (m && m[4] !== undefined && m[7] === undefined) return Date.parse(`${s.slice(0, 10)}T${s.slice(11)}Z`);
   return Date.parse(s);
 };
+
+/** Z or an offset at the end (a date alone, `2025-01-01`, ends like one too, and is UTC for Date.parse all the same) */
+const ENDS_WITH_OFFSET = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
 
 /** Why a stated time cannot be an observation time at `now`, or undefined when it can. */
 export const observedAtProblem = (at: number, now: number): string | undefined => {
