@@ -56,6 +56,17 @@ export type Unprojected = { readonly decided: (recorded: readonly RecordedEvent[
 /** choose's answer for a call repeating an order already counted: no decision */
 const REPEAT_ORDER = 'repeat-order' as const;
 
+/**
+ * The id of the decision a trigger gets: per call, but per order for an order with an orderId. A
+ * repeat of an order (a retry, a reloaded thank-you page) then meets the first sending's decision
+ * record and is not answered again, whichever sending the view counts: a repeat dated before the
+ * first is the one the view counts, so the view alone cannot tell it was answered.
+ */
+const decisionIdOf = (hasher: CorePorts['hasher'], tenant: string, trigger: Trigger): string =>
+  trigger.order === undefined
+    ? hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`)
+    : hasher.digest(`${tenant}|engagement|order|${trigger.order.orderId}`);
+
 export class EngagementUseCase {
   readonly config: EngagementConfig;
 
@@ -114,12 +125,16 @@ export class EngagementUseCase {
     const records: { key: string; payloadHash: string }[] = [];
     const counted: Parameters<typeof metrics.increment>[0][] = [];
     const sends: (() => Promise<void>)[] = [];
+    // two sendings of one order in one write share a decision id: the first answers it
+    const taken = new Set<string>();
     for (const [i, trigger] of triggers.entries()) {
       if (now - trigger.observedAt > this.config.maxTriggerAgeMs) {
         counted.push('engagement_skipped');
         continue;
       }
-      const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
+      const decisionId = decisionIdOf(hasher, tenant, trigger);
+      if (taken.has(decisionId)) continue;
+      taken.add(decisionId);
       // decided before under this id (a call ingested again once its own record expired, a
       // decision taken after its commit by an earlier version): not again
       if (await store.getIdempotency(tenant, `engagement:${decisionId}`, now)) {
@@ -210,7 +225,7 @@ export class EngagementUseCase {
       metrics.increment('engagement_skipped');
       return { status: 'skipped', why: 'stale-trigger' };
     }
-    const decisionId = hasher.digest(`${tenant}|engagement|${trigger.streamId}|${trigger.callId}`);
+    const decisionId = decisionIdOf(hasher, tenant, trigger);
     try {
       return await this.pipeline.run<EngagementOutcome>({
         tenant,

@@ -32,7 +32,7 @@ describe('orders: one order per orderId', () => {
     expect(v.orders).toMatchObject({
       count: 1,
       revenue: { USD: 120.5 },
-      averageOrderValue: 120.5,
+      averageOrderValue: { USD: 120.5 },
       firstOrderAt: iso(h.clock.now() - 10 * DAY),
       lastOrderAt: iso(h.clock.now() - 10 * DAY),
       repeated: 1,
@@ -148,6 +148,16 @@ describe('orders: engagement answers an order once', () => {
       h.clock.advance(60_000);
       accepted(await h.core.ingest.ingest(TENANT, h.web, orderCall('m-3', 'o-2')));
       expect((await decisionEvents(h, TENANT)).map((d) => d.trigger)).toEqual(['OrderPlaced', 'OrderPlaced']);
+    });
+
+    it(`takes no second decision for a repeat dated before the first sending, which the view then counts (${engagementInCommit ? 'in the call commit' : 'after the commit'})`, async () => {
+      const h = makeEngagementHarness({ engagementInCommit });
+      const at = (msAgo: number) => new Date(h.clock.now() - msAgo).toISOString();
+      accepted(await h.core.ingest.ingest(TENANT, h.web, { ...orderCall('m-1', 'o-1'), timestamp: at(60_000) }));
+      expect(await decisionEvents(h, TENANT)).toHaveLength(1);
+      h.clock.advance(1_000);
+      accepted(await h.core.ingest.ingest(TENANT, h.web, { ...orderCall('m-2', 'o-1'), timestamp: at(120_000) }));
+      expect(await decisionEvents(h, TENANT)).toHaveLength(1);
     });
   }
 });
