@@ -53,14 +53,23 @@ const absent = (v: unknown): boolean => v === undefined || v === null || v === '
  * naming the field, never dropped from what is stored. Among fields that say the same thing
  * (`order_id`, `orderId`, `checkout_id`) the first present one is taken.
  */
-const text = (d: Dict, fields: readonly string[], at: Path): string | undefined => {
+const text = (d: Dict, fields: readonly string[], at: Path, max?: number): string | undefined => {
   const field = fields.find((f) => !absent(d[f]));
   if (field === undefined) return undefined;
   const v = d[field];
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    if (max !== undefined && v.length > max) throw outOfBounds([...at, field], `must be at most ${max} characters`);
+    return v;
+  }
   if (typeof v === 'number') return String(v);
   throw outOfBounds([...at, field], `must be a string, not ${describe(v)}`);
 };
+/**
+ * The longest order id taken: the view keeps its latest order ids (ORDER_IDS_KEPT) to tell a repeat
+ * by, and rewrites them with every write, so an id must stay an id (a 28,000-character one made a
+ * view of megabytes)
+ */
+export const MAX_ORDER_ID_LENGTH = 256;
 /** a number sent as a number or a numeric string, checked against its bounds; absent stays undefined */
 const bounded = (v: unknown, path: Path, problemOf: (n: number) => string | undefined): number | undefined => {
   if (absent(v)) return undefined;
@@ -145,7 +154,7 @@ const orderFacts = (props: Dict): FactEvent => {
     type: 'OrderPlaced',
     v: 1,
     data: {
-      orderId: text(props, ['order_id', 'orderId', 'checkout_id'], ['properties']),
+      orderId: text(props, ['order_id', 'orderId', 'checkout_id'], ['properties'], MAX_ORDER_ID_LENGTH),
       revenueMinor: amount ?? productsTotal,
       currency,
       // the amounts are in this many decimals of the currency (ISO 4217); an order recorded without

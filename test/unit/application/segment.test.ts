@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '../../../src/domain/customer/customer.events.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
-import { mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
+import { MAX_ORDER_ID_LENGTH, mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
 import { SegmentBatch, SegmentCall, zodIssues } from '../../../src/application/segment/segment.schema.js';
 
 const RECEIVED = Date.UTC(2026, 0, 2, 10, 0, 0);
@@ -73,6 +73,19 @@ describe('e-commerce events', () => {
   it('records Order Completed revenue in integer minor units', () => {
     expect(order({ order_id: 'o-1', revenue: 19.99, currency: 'USD' })).toMatchObject({ orderId: 'o-1', revenueMinor: 1999, currency: 'USD' });
     expect(order({ revenue: 0.1 + 0.2 }).revenueMinor).toBe(30);
+  });
+
+  it(`refuses an order id over ${MAX_ORDER_ID_LENGTH} characters, naming the field it came in`, () => {
+    expect(order({ order_id: 'o'.repeat(MAX_ORDER_ID_LENGTH) }).orderId).toHaveLength(MAX_ORDER_ID_LENGTH);
+    for (const field of ['order_id', 'orderId', 'checkout_id'])
+      try {
+        order({ [field]: 'o'.repeat(MAX_ORDER_ID_LENGTH + 1) });
+        expect.unreachable(field);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DomainError);
+        expect((e as DomainError).path).toEqual(['properties', field]);
+        expect((e as DomainError).message).toMatch(/must be at most 256 characters/);
+      }
   });
 
   it('falls back to total, then to the products’ price times quantity', () => {
