@@ -85,9 +85,11 @@ const REASON_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Purposes match Segment categories case-insensitively, as ingest records them. */
 export const consentPurpose = (purpose: string): string => purpose.trim().toLowerCase();
 
-/** letters or digits first, then letters, digits, spaces and & - _ : / ("marketing", "Functional Cookies", "C0001", "email:newsletter") */
-const PURPOSE_TOKEN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} &_:/-]*$/u;
+/** letters or digits first, then letters, digits, spaces and & - _ : ("marketing", "Functional Cookies", "C0001", "email:newsletter") */
+const PURPOSE_TOKEN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} &_:-]*$/u;
 export const PURPOSE_MAX = 64;
+/** a purpose code holds a few digits at most ("C0001", "purpose 10"); a phone number, an account number or a date holds more */
+const PURPOSE_MAX_DIGITS = 4;
 
 /**
  * Why a consent purpose (as sent, before consentPurpose) is refused, or undefined. A purpose is
@@ -99,8 +101,8 @@ export const consentPurposeProblem = (purpose: string): string | undefined => {
   const p = purpose.trim();
   if (p.length === 0) return 'must not be empty';
   if (p.length > PURPOSE_MAX) return `must be at most ${PURPOSE_MAX} characters`;
-  if (!PURPOSE_TOKEN.test(p))
-    return 'must be a purpose code or category (letters, digits, spaces, & - _ : /), not free text: it is stored readable and kept after an erasure';
+  if (!PURPOSE_TOKEN.test(p) || !/\p{L}/u.test(p) || (p.match(/\p{N}/gu)?.length ?? 0) > PURPOSE_MAX_DIGITS)
+    return `must be a purpose code or category (letters, digits, spaces, & - _ :, with a letter and at most ${PURPOSE_MAX_DIGITS} digits), not free text: it is stored readable and kept after an erasure`;
   return undefined;
 };
 

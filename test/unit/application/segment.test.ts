@@ -238,7 +238,18 @@ describe('context', () => {
       'c0001',
       'email:newsletter',
     ]);
-    for (const bad of ['notes about m7.secret@example.org', 'call +44 20 7946 0958', 'x'.repeat(65), '  ', 'newsletter; opted in by phone'])
+    for (const bad of [
+      'notes about m7.secret@example.org',
+      'call +44 20 7946 0958',
+      'x'.repeat(65),
+      '  ',
+      'newsletter; opted in by phone',
+      '555-123-4567',
+      '06 12 34 56 78',
+      'ssn 123-45-6789',
+      'https://x',
+      '2024',
+    ])
       try {
         track('x', {}, { context: { consent: { categoryPreferences: { marketing: true, [bad]: true } } } });
         expect.unreachable(bad);
