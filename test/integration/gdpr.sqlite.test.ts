@@ -101,4 +101,32 @@ describe('erasure on the embedded SQLite store (raw file bytes)', () => {
     // the scan can see what is there: Bob's values survive
     expect(foundIn([BOB.email, BOB.name])).toEqual([BOB.email, BOB.name]);
   });
+
+  it('a re-applied erasure (after a restore) leaves what it deleted in neither the file nor its WAL', async () => {
+    const ingest = (call: Record<string, unknown>) => app.core.ingest.ingest(tenant, app.sourceOf(tenant, 'web'), call);
+    const t0 = await ingest({ type: 'identify', messageId: 'restore-1', userId: 'u-restore', traits: { email: 'restore.me@example.com' } });
+    if (t0.status !== 'accepted') throw new Error(JSON.stringify(t0));
+    const held = await app.core.quarantine.hold(tenant, 'web', '{"userId": "u-restore", "email": "restore.me@example.com", ', MALFORMED_REASON);
+    await app.drainBackground();
+    const db = new SqliteDatabase({ path: join(dir, 'c360.sqlite') });
+    try {
+      // the entry as a backup holds it: its sealed payload is the needle
+      const row = db.db.prepare('SELECT * FROM quarantine_entries WHERE tenant = ? AND id = ?').get(tenant, held) as Record<string, string | number | null>;
+      const sealed = String(row.payload);
+      expect(sealed.length).toBeGreaterThan(40);
+      await app.core.gdpr.erase(tenant, t0.customerId, { actor: 'dpo' });
+      expect(foundIn([sealed])).toEqual([]);
+      // the backup brings it back; the re-application takes it out again
+      const columns = Object.keys(row);
+      db.db.prepare(`INSERT INTO quarantine_entries (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...columns.map((c) => row[c]!));
+      db.checkpoint();
+      expect(foundIn([sealed])).toEqual([sealed]);
+      const report = await app.core.gdpr.reapply(tenant, { actor: 'dpo' });
+      expect(report.quarantined).toBeGreaterThanOrEqual(1);
+      expect(await app.core.ports.quarantine.get(tenant, held)).toBeUndefined();
+      expect(foundIn([sealed])).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -124,6 +124,7 @@ export class ErasureUseCase {
       ...(unsearched.size > 0 ? { quarantineUnsearched: unsearched.size } : {}),
     });
     let after: string | undefined;
+    let last: ErasureReceipt | undefined;
     do {
       const page = await this.ports.ledger.list(tenant, { after, limit: 100 });
       for (const r of page.entries) {
@@ -149,8 +150,13 @@ export class ErasureUseCase {
         for (const id of removed.unsearched) unsearched.add(id);
         options.onProgress?.({ ...report(), done: false });
       }
+      last = page.entries.at(-1) ?? last;
       after = page.next;
     } while (after !== undefined);
+    // as an erasure ends: recording its receipt (again; idempotent by erasure id) settles what was
+    // deleted, so a store that keeps old page versions drops them (SQLite checkpoints its WAL; a
+    // restored payload deleted here stayed in the file until the next automatic checkpoint)
+    if (last) await this.ports.ledger.record(last);
     await this.audit(tenant, options.actor ?? 'system', 'erasure.reapply', undefined, { ...report() });
     options.onProgress?.({ ...report(), done: true });
     return report();
