@@ -1,3 +1,4 @@
+import { DomainError } from '../../domain/shared/errors.js';
 import { KNOWN_IDENTIFIER_TYPES, normalizeIdentifierType, tryNormalizeIdentifier } from '../../domain/identity/identifier.js';
 import type { CorePorts } from '../deps.js';
 import type { QuarantineEntry, QuarantineRewrite } from '../ports/quarantine.port.js';
@@ -273,7 +274,9 @@ export const withoutTargetsCalls = (
 };
 
 /** rewrites of one entry tried before an erasure gives up (another erasure rewrote it each time in between) */
-const MAX_REWRITE_ATTEMPTS = 5;
+const MAX_REWRITE_ATTEMPTS = 10;
+/** a pause of up to 5, 10, 20 ... 200 ms (random: erasures of one batch entry racing each other draw apart) */
+const rewritePause = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** (attempt - 1))));
 
 export type ScrubResult = {
   /** entries deleted whole */
@@ -328,7 +331,13 @@ export const scrubQuarantine = async (ports: CorePorts, tenant: string, target: 
         callsRemoved += cut.callsRemoved;
         break;
       }
-      if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`quarantine entry ${e.id} kept changing; run the erasure again`);
+      // a conflict to retry (409), not a failure: nothing is lost, no receipt was recorded, and a
+      // new run of the erasure finishes it
+      if (attempt >= MAX_REWRITE_ATTEMPTS)
+        throw new DomainError('CONCURRENCY_CONFLICT', `quarantine entry ${e.id} kept changing under other erasures; run the erasure again`, [], {
+          quarantineId: e.id,
+        });
+      await rewritePause(attempt);
       // changed since it was read, or gone (expired, deleted by another erasure): read it again
       const now: QuarantineEntry | undefined = await ports.quarantine.get(tenant, e.id);
       e = now && entryNamesCluster(ports, tenant, now, target) ? now : undefined;

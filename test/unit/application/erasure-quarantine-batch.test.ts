@@ -105,6 +105,25 @@ describe.each(['memory', 'sqlite'] as const)('erasing one person of a batch entr
     expect(leaked(memoryDump(h), [HANK_EMAIL, GINA.email, 't5-h', 't5-g'])).toEqual([]);
   });
 
+  it('an entry that keeps changing under other erasures is a conflict to retry (409), with no receipt, and the next run finishes it', async () => {
+    const h = makeHarness({}, { store });
+    const g = await gina(h);
+    const [id] = quarantineIds(await h.core.ingest.ingestBatch(TENANT, h.web, trialBatch('t6')));
+    // every rewrite loses its compare-and-set, as if another erasure rewrote the entry each time
+    const rewrite = h.ports.quarantine.rewrite.bind(h.ports.quarantine);
+    let tries = 0;
+    h.ports.quarantine.rewrite = async () => (tries++, false);
+    await expect(h.core.gdpr.erase(TENANT, g.customerId, { actor: 'dpo' })).rejects.toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+      details: { quarantineId: id },
+    });
+    expect(tries).toBe(10);
+    expect((await h.core.gdpr.receipts(TENANT, { limit: 10 })).entries).toEqual([]);
+    h.ports.quarantine.rewrite = rewrite;
+    const receipt = await h.core.gdpr.erase(TENANT, g.customerId, { actor: 'dpo' });
+    expect(receipt.removed).toMatchObject({ quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+  });
+
   it('deletes the entry whole when every call in it is hers, or when what is left still names her (the batch context)', async () => {
     const h = makeHarness({}, { store });
     const g = await gina(h);
