@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AesGcmCipher, dataKeyMaterial } from '../../src/adapters/crypto/node-crypto.js';
 import { LocalMasterKey, MasterKeyError, MasterKeyring, type MasterKey } from '../../src/adapters/crypto/master-key.js';
@@ -95,6 +95,45 @@ describe('DynamoDbKeyStore: stand-in keys migrated from the embedded store (c360
     expect((await rawItem(tenant, '$quarantine~local:m1'))?.wrapped).toBeUndefined();
     // a repeated destroy finds the stand-ins on the tombstone
     expect((await rawItem(tenant, '$quarantine'))?.standIns).toEqual({ SS: ['$quarantine~local:m1'] });
+  });
+});
+
+describe('DynamoDbKeyStore: a stand-in made before stand-ins were listed on their key', () => {
+  /** takes a stand-in off its key's list, as the code before the list left it */
+  const unlist = async (tenant: string, standIn: string) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: keyPk(tenant, '$quarantine') } },
+        UpdateExpression: 'DELETE #s :id',
+        ExpressionAttributeNames: { '#s': 'standIns' },
+        ExpressionAttributeValues: { ':id': { SS: [standIn] } },
+      }),
+    );
+
+  it('is listed when next loaded, so destroying its key destroys it', async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, '$quarantine');
+    await store().getOrCreate(tenant, '$quarantine~local:m1');
+    await unlist(tenant, '$quarantine~local:m1');
+    expect((await rawItem(tenant, '$quarantine'))?.standIns).toBeUndefined();
+    // another process (an empty key cache) loads it
+    await store().getOrCreate(tenant, '$quarantine~local:m1');
+    expect((await rawItem(tenant, '$quarantine'))?.standIns).toEqual({ SS: ['$quarantine~local:m1'] });
+    await store().destroy(tenant, '$quarantine');
+    expect(await rawItem(tenant, '$quarantine~local:m1')).toMatchObject({ destroyed: { BOOL: true } });
+  });
+
+  it('goes when next loaded if its key was destroyed meanwhile, and is refused', async () => {
+    const tenant = newTenant();
+    await store().getOrCreate(tenant, '$quarantine');
+    await store().getOrCreate(tenant, '$quarantine~local:m1');
+    await unlist(tenant, '$quarantine~local:m1');
+    await store().destroy(tenant, '$quarantine');
+    expect((await rawItem(tenant, '$quarantine~local:m1'))?.wrapped).toBeDefined(); // missed by that destroy
+    await expect(store().getOrCreate(tenant, '$quarantine~local:m1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_ACTIVE' });
+    expect(await rawItem(tenant, '$quarantine~local:m1')).toMatchObject({ destroyed: { BOOL: true } });
+    expect((await rawItem(tenant, '$quarantine~local:m1'))?.wrapped).toBeUndefined();
   });
 });
 

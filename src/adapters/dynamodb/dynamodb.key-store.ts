@@ -289,8 +289,18 @@ export class DynamoDbKeyStore implements KeyStore {
   private async loadOrCreate(tenant: string, customerId: string, pk: string, fresh: boolean): Promise<DataKey> {
     const destroys = this.destroys;
     const item = fresh ? undefined : await this.read(pk);
-    const base = item ? undefined : standInFor(customerId);
-    if (base !== undefined) await this.listStandIn(tenant, base, customerId);
+    const base = standInFor(customerId);
+    // a stand-in about to be created is listed first; one that exists is listed again (idempotent),
+    // in case it was made before stand-ins were listed: a destroy of its key then finds it too
+    if (base !== undefined && item?.destroyed?.BOOL !== true) {
+      try {
+        await this.listStandIn(tenant, base, customerId);
+      } catch (e) {
+        // such an unlisted stand-in whose key was destroyed since goes now, as that destroy would have taken it
+        if (item && e instanceof DomainError && e.code === 'CUSTOMER_NOT_ACTIVE') await this.destroy(tenant, customerId);
+        throw e;
+      }
+    }
     const key = item ? await this.open(tenant, customerId, item) : await this.create(tenant, customerId, pk);
     if (!key) throw notActive(customerId);
     this.remember(pk, key, destroys);
