@@ -59,9 +59,11 @@ describe('the CDK CLI', () => {
       HTTPS_PROXY: 'http://127.0.0.1:9',
       HTTP_PROXY: 'http://127.0.0.1:9',
     };
-    const version = execFileSync(cli, ['--version'], { env, encoding: 'utf8' });
+    // run elsewhere: the CLI writes cdk.context.json into its working folder
+    const cwd = tempDir('c360-cdk-cwd-');
+    const version = execFileSync(cli, ['--version'], { env, cwd, encoding: 'utf8' });
     expect(version.split(' ')[0]).toBe(pinned);
-    const listed = execFileSync(cli, ['ls', '--app', built.assembly.directory, '--no-notices'], { env, encoding: 'utf8' });
+    const listed = execFileSync(cli, ['ls', '--app', built.assembly.directory, '--no-notices'], { env, cwd, encoding: 'utf8' });
     const expected = built.assembly.stacksRecursively.map((s) => s.displayName);
     expect(expected.length).toBe(14);
     expect(listed.trim().split('\n').sort()).toEqual(expected.sort());
