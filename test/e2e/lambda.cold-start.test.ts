@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LambdaContext } from '../../src/adapters/lambda/lambda.telemetry.js';
 import { apiFunction } from '../../src/infrastructure/lambda/api.function.js';
 import { kinesisFunction } from '../../src/infrastructure/lambda/functions.js';
@@ -35,20 +35,11 @@ const coldStarts = async (invoke: (n: number) => Promise<unknown>, times: number
 };
 
 describe('cold_start on the log lines of an on-demand execution environment', () => {
-  const saved = { type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE, level: process.env.POWERTOOLS_LOG_LEVEL };
   beforeAll(() => {
-    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
-    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
   });
-  afterAll(() => {
-    for (const [key, value] of [
-      ['AWS_LAMBDA_INITIALIZATION_TYPE', saved.type],
-      ['POWERTOOLS_LOG_LEVEL', saved.level],
-    ] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
+  afterAll(() => vi.unstubAllEnvs());
 
   // a request without a credential: refused (401) and logged, whatever the store holds
   const request = (n: number) => httpApiEvent('apigw-http_no-auth', { method: 'GET', path: '/v1/customers', query: { identifier: 'user_id:u' } }, `http-${n}`);

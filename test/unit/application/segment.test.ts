@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Channel } from '../../../src/domain/customer/customer.events.js';
 import { DomainError } from '../../../src/domain/shared/errors.js';
 import { MAX_ORDER_ID_LENGTH, mapSegmentCall, type Observation } from '../../../src/application/segment/segment.mapper.js';
@@ -293,15 +293,13 @@ describe('context', () => {
   });
 
   it('reads a timestamp without an offset as UTC, not in the time zone of the process that maps it', () => {
-    const zone = process.env.TZ;
     try {
-      process.env.TZ = 'America/New_York';
+      vi.stubEnv('TZ', 'America/New_York');
       expect(track('x', {}, { timestamp: '2025-06-01T12:00:00' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
-      process.env.TZ = 'Asia/Tokyo';
+      vi.stubEnv('TZ', 'Asia/Tokyo');
       expect(track('x', {}, { timestamp: '2025-06-01 12:00' }).observedAt).toBe(Date.UTC(2025, 5, 1, 12));
     } finally {
-      if (zone === undefined) delete process.env.TZ;
-      else process.env.TZ = zone;
+      vi.unstubAllEnvs();
     }
   });
 });

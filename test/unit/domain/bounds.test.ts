@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   amountProblem,
   currencyCode,
@@ -16,10 +16,9 @@ import {
 
 describe('input bounds', () => {
   it('reads a date-time without an offset as UTC, whatever the time zone of the process', () => {
-    const zone = process.env.TZ;
     try {
       for (const tz of ['America/New_York', 'Asia/Kolkata', 'UTC']) {
-        process.env.TZ = tz;
+        vi.stubEnv('TZ', tz);
         expect(isoTimeMs('2025-01-01T10:00:00'), tz).toBe(Date.UTC(2025, 0, 1, 10));
         expect(isoTimeMs('2025-01-01 10:00'), tz).toBe(Date.UTC(2025, 0, 1, 10));
         expect(isoTimeMs('2025-07-01T10:00:00.250'), tz).toBe(Date.UTC(2025, 6, 1, 10, 0, 0, 250));
@@ -30,11 +29,10 @@ describe('input bounds', () => {
         expect(isCalendarDateTime('2025-01-01T10:00:00'), tz).toBe(true);
       }
       // the zone did change what Date.parse reads (the test would prove nothing otherwise)
-      process.env.TZ = 'America/New_York';
+      vi.stubEnv('TZ', 'America/New_York');
       expect(Date.parse('2025-01-01T10:00:00')).toBe(Date.UTC(2025, 0, 1, 15));
     } finally {
-      if (zone === undefined) delete process.env.TZ;
-      else process.env.TZ = zone;
+      vi.unstubAllEnvs();
     }
   });
 
