@@ -133,7 +133,7 @@ export class ExportUseCase {
       events,
       quarantine: {
         entries: quarantined,
-        note: `refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined. An entry keeping a batch's calls (its refused calls, or a whole batch body refused for its number of calls) shows only the calls that carry one of them, matched call by call the same way, with the batch's shared fields (its context goes with every call); "otherCalls" says how many calls of other people the entry also holds, not shown`,
+        note: `refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined. An entry keeping a batch's calls (its refused calls, or a whole batch body refused for its number of calls) shows only the calls that carry one of them, matched call by call the same way, with the batch's shared fields (its context goes with every call); "otherCalls" says how many calls of other people the entry also holds, not shown. In an entry keeping a batch's refused calls, "refused[].index" and the issue paths (batch[<index>]) name each call by its index in the request it came in, not by its place in "batch"`,
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
       matching: {
