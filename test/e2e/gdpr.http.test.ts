@@ -106,6 +106,18 @@ describe('GDPR over HTTP (in-memory store)', () => {
     const lifted = (await api.request('GET', `/v1/customers/${survivor}`, { token: admin() })).body.restriction;
     expect(lifted.restricted).toBe(false);
     expect(lifted.decidedAt > view.restriction.decidedAt).toBe(true);
+    // the subject's export names the credential that restricted and lifted by its kind only; the audit log keeps its id
+    const exported = await api.request('GET', `/v1/customers/${survivor}/export`, { token: admin() });
+    expect(exported.text).not.toContain('acme-admin');
+    const decisions = exported.body.events.filter((e: { type: string }) => e.type.startsWith('ProcessingRestrict'));
+    expect(decisions.map((e: { source: string; data: { actor: string } }) => [e.source, e.data.actor])).toEqual([
+      ['operator', 'operator'],
+      ['operator', 'operator'],
+    ]);
+    const audit = await api.request('GET', '/v1/admin/audit?limit=500', { token: admin() });
+    expect(audit.body.items.filter((e: { action: string }) => e.action.startsWith('customer.restrict')).map((e: { actor: string }) => e.actor)).toContain(
+      'acme-admin',
+    );
     const freeText = await api.request('POST', path, { token: admin(), json: { reason: 'Grace called us' } });
     expect(freeText.status).toBe(400);
   });

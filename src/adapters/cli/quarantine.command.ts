@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { QuarantineEntry } from '../../application/ports/quarantine.port.js';
+import { BATCH_CALLS_REFUSED } from '../../application/ingest/refused-batch.js';
 import { NOT_REPLAYABLE } from '../../application/quarantine/quarantine.use-cases.js';
 import { usageError } from './cli-error.js';
 import { integer } from './options.js';
@@ -104,7 +105,14 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
       else if (outcome.status === 'duplicate') results.push({ id: entry, status: 'duplicate' });
       else if (outcome.status === 'replayed') results.push({ id: entry, status: 'replayed', calls: outcome.calls.length });
       else if (outcome.error.code === NOT_REPLAYABLE) results.push({ id: entry, status: 'pending', code: NOT_REPLAYABLE, message: outcome.error.message });
-      else results.push({ id: entry, status: 'pending', code: outcome.error.code, fields: outcome.error.issues.map((i) => i.path) });
+      else
+        results.push({
+          id: entry,
+          status: 'pending',
+          code: outcome.error.code,
+          fields: outcome.error.issues.map((i) => i.path),
+          message: outcome.error.message,
+        });
       progress?.update(results.length, () => plural(results.length, 'entry', 'entries'));
     }
   } catch (e) {
@@ -122,7 +130,11 @@ const replay = async (ctx: CommandContext, id: string | undefined, all: boolean)
     else if (r.status === 'replayed') ctx.out.line(`${r.id}: replayed, now part of customer ${r.customerId}`);
     else if (r.status === 'duplicate') ctx.out.line(`${r.id}: replayed (it had already been ingested)`);
     else if (r.code === NOT_REPLAYABLE) ctx.out.line(`${r.id}: not replayed, still pending: ${NOT_REPLAYABLE}: ${r.message}`);
-    else ctx.out.line(`${r.id}: refused again, still pending: ${r.code}${r.fields?.length ? ` at ${r.fields.join(', ')}` : ''}`);
+    else {
+      // a batch entry's paths name its calls by their index in the request (batch[<index>]), not by their place in the entry
+      const byIndex = r.code === BATCH_CALLS_REFUSED ? ' (each call by its index in the request)' : '';
+      ctx.out.line(`${r.id}: refused again, still pending: ${r.code}${r.fields?.length ? ` at ${r.fields.join(', ')}${byIndex}` : ''}`);
+    }
   }
   if (results.length > 1)
     ctx.out.line(`${plural(results.length - failed.length, 'entry', 'entries')} replayed, ${failed.length.toLocaleString('en-US')} still pending`);

@@ -304,6 +304,10 @@ export const CustomerExport = lazy(() =>
         customerId: z.string(),
         customers: z.array(z.string()).readonly(),
         exportedAt: z.string(),
+        actors: z.string().openapi({
+          description:
+            'how the document names who acted: an action of the controller\'s staff (merge, unmerge, consent or restriction recorded by an operator, a rejected match) as "operator", never the credential or account; an automated decision by the system ("system:auto-merge"); the audit log keeps who',
+        }),
         counts: z.record(z.string(), z.number()),
       }),
       customer360: z
@@ -320,7 +324,9 @@ export const CustomerExport = lazy(() =>
           streamId: z.string(),
           type: z.string(),
           observedAt: z.string(),
-          source: z.string(),
+          source: z
+            .string()
+            .openapi({ description: 'the system a call came from (web, crm, ...); "operator" for a staff action, "system:auto-merge" for an automated one' }),
           data: z.unknown(),
           pii: z.unknown().optional(),
         }),

@@ -86,12 +86,19 @@ export class ExportUseCase {
       events.push(exported(r, recordedAt, streamIds));
       if (r.event.type === 'ConsentGranted' || r.event.type === 'ConsentWithdrawn') {
         const status = r.event.type === 'ConsentGranted' ? 'granted' : 'withdrawn';
-        consentHistory.push({ purpose: r.event.data.purpose, status, at: iso(r.observedAt), source: r.source, eventId: r.eventId, streamId: r.streamId });
+        consentHistory.push({
+          purpose: r.event.data.purpose,
+          status,
+          at: iso(r.observedAt),
+          source: shownSource(r.source),
+          eventId: r.eventId,
+          streamId: r.streamId,
+        });
       }
     }
     consentHistory.sort((a, b) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId));
     const quarantined = await this.quarantinedFor(tenant, survivor);
-    const view = await this.viewOf(tenant, survivor.id);
+    const view = shownView(await this.viewOf(tenant, survivor.id));
     const explained = await this.queries.explain(tenant, survivor.id);
     // customers this one must never be linked with, or gave back by an unmerge: outside the cluster, not by id
     const own = (id: string) => (streamIds.includes(id) ? id : ANOTHER_CUSTOMER);
@@ -99,8 +106,18 @@ export class ExportUseCase {
       explained.status === 'active'
         ? {
             ...explained,
+            identifiers: explained.identifiers.map((i) => ({
+              ...i,
+              ...(i.linkedBy ? { linkedBy: { ...i.linkedBy, source: shownSource(i.linkedBy.source) } } : {}),
+              ...(i.viaMerge ? { viaMerge: { ...i.viaMerge, evidence: shownEvidence(i.viaMerge.evidence) } } : {}),
+            })),
+            merges: explained.merges.map((m) => ({ ...m, evidence: shownEvidence(m.evidence) })),
             doNotLink: explained.doNotLink.map(own),
-            unmerges: explained.unmerges.map((u) => ({ ...u, restoredId: own(u.restoredId) })),
+            unmerges: explained.unmerges.map((u) => ({
+              ...u,
+              restoredId: own(u.restoredId),
+              ...(u.actor === undefined ? {} : { actor: shownActor(u.actor) }),
+            })),
           }
         : explained;
     const held = this.matchBook ? await this.matchBook(tenant, streamIds) : { customers: [], blocking: [] };
@@ -113,6 +130,7 @@ export class ExportUseCase {
         customerId: survivor.id,
         customers: streamIds,
         exportedAt: iso(this.ports.clock.now()),
+        actors: ACTORS_NOTE,
         counts: {
           streams: streamIds.length,
           events: events.length,
@@ -133,7 +151,7 @@ export class ExportUseCase {
       events,
       quarantine: {
         entries: quarantined,
-        note: `refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined. An entry keeping a batch's calls (its refused calls, or a whole batch body refused for its number of calls) shows only the calls that carry one of them, matched call by call the same way, with the batch's shared fields (its context goes with every call); "otherCalls" says how many calls of other people the entry also holds, not shown`,
+        note: `refused payloads that carry one of this customer's identifiers (matched by keyed hash, as erasure matches them), whether or not they parse: emails, phone numbers and id values found in the raw body are recorded as keyed hashes when it is quarantined. An entry keeping a batch's calls (its refused calls, or a whole batch body refused for its number of calls) shows only the calls that carry one of them, matched call by call the same way, with the batch's shared fields (its context goes with every call); "otherCalls" says how many calls of other people the entry also holds, not shown. In an entry keeping a batch's refused calls, "refused[].index" and the issue paths (batch[<index>]) name each call by its index in the request it came in, not by its place in "batch"`,
       },
       engagement: { decisions: view.customer?.engagement.decisions ?? [] },
       matching: {
@@ -301,9 +319,61 @@ const ownData = (r: RecordedEvent, cluster: readonly string[]): RecordedEvent['e
   }
 };
 
+/**
+ * What an export names as the actor of an action the controller's staff took (a merge, an unmerge,
+ * a consent or restriction recorded through the API or the CLI, a rejected match): its kind,
+ * "operator", not the credential id or account that took it (`env-admin-token`, a credentials
+ * file's id, `cli:<os user>`), which identify the controller's staff, not the subject's data
+ * (art. 15 asks for the data, its purposes, recipients and source). The audit log keeps who, for
+ * the controller. An automated decision keeps its name (`system:auto-merge`): it is one.
+ */
+export const OPERATOR_ACTOR = 'operator';
+
+const shownActor = (actor: string): string => (actor === 'system' || actor.startsWith('system:') ? actor : OPERATOR_ACTOR);
+
+/** an event's source as the export shows it: `operator:<actor>` as its kind; a source system's name (web, crm, a consent's `source`) as it is */
+const shownSource = (source: string): string => (source.startsWith('operator:') ? shownActor(source.slice('operator:'.length)) : source);
+
+const shownEvidence = <E extends { readonly actor?: string | undefined }>(evidence: E): E =>
+  evidence.actor === undefined ? evidence : { ...evidence, actor: shownActor(evidence.actor) };
+
+/** the 360 view with the sources of its identifiers, traits and consents shown as shownSource shows an event's */
+const shownView = (view: { customer: Customer360Response | null; note?: string }): { customer: Customer360Response | null; note?: string } => {
+  const c = view.customer;
+  if (!c) return view;
+  const customer: Customer360Response = {
+    ...c,
+    identifiers: c.identifiers.map((i) => ({ ...i, source: shownSource(i.source) })),
+    traits: Object.fromEntries(Object.entries(c.traits).map(([k, t]) => [k, { ...t, source: shownSource(t.source) }])),
+    consents: Object.fromEntries(Object.entries(c.consents).map(([k, t]) => [k, { ...t, source: shownSource(t.source) }])),
+  };
+  return { ...view, customer };
+};
+
+const ACTORS_NOTE = `an action of the controller's staff (a merge or unmerge, a consent or restriction recorded by an operator, a rejected match) names its actor and source as "${OPERATOR_ACTOR}", not the account or credential that took it; an automated decision names the system ("system:auto-merge"); a call's source is the system it came from (web, crm, ...)`;
+
+/** the actor of an event's data (a merge's evidence, an unmerge, a restriction or its lift, a rejected match) as shownActor shows it */
+const shownActors = (type: RecordedEvent['event']['type'], data: RecordedEvent['event']['data']): RecordedEvent['event']['data'] => {
+  switch (type) {
+    case 'CustomerMerged': {
+      const d = data as Extract<RecordedEvent['event'], { type: 'CustomerMerged' }>['data'];
+      return { ...d, evidence: shownEvidence(d.evidence) };
+    }
+    case 'CustomerUnmerged':
+    case 'ProcessingRestricted':
+    case 'ProcessingRestrictionLifted':
+    case 'MatchRejected': {
+      const d = data as { readonly actor?: string | undefined };
+      return d.actor === undefined ? data : ({ ...d, actor: shownActor(d.actor) } as typeof data);
+    }
+    default:
+      return data;
+  }
+};
+
 const exported = (r: RecordedEvent, recordedAt: number, cluster: readonly string[]): ExportedEvent => {
   const pii = (r.event as { pii?: unknown }).pii;
-  const data = ownData(r, cluster);
+  const data = shownActors(r.event.type, ownData(r, cluster));
   return {
     eventId: r.eventId,
     streamId: r.streamId,
@@ -311,7 +381,7 @@ const exported = (r: RecordedEvent, recordedAt: number, cluster: readonly string
     type: r.event.type,
     observedAt: iso(r.observedAt),
     recordedAt: iso(recordedAt),
-    source: r.source,
+    source: shownSource(r.source),
     channel: r.channel,
     ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
     data,

@@ -204,9 +204,16 @@ const BATCH_PATH = /^batch\[(\d+)\]/;
  * batch body refused for its number of calls), split by the target: which of its calls name the
  * target, each matched alone (callNamesCluster), and the entry keeping only some of them (`keep`:
  * whether to keep each call): the batch's shared fields, the kept calls, their `refused` records
- * and the issues about them (a whole body's kept calls move up, and so do their issue paths).
- * Undefined for an entry that keeps no batch of calls (a single call, a text) or cannot be read.
- * The export keeps the target's calls; an erasure the others'.
+ * and the issues about them. Undefined for an entry that keeps no batch of calls (a single call, a
+ * text) or cannot be read. The export keeps the target's calls; an erasure the others'.
+ *
+ * A batch's refused calls keep their index in the request (`byRequestIndex`): `refused[].index`
+ * and the issue paths (`batch[<index>]`) name each call as the request's answer named it, not by
+ * its place in the entry's `batch` (which holds only the refused calls, in request order, each
+ * described by the `refused` record at the same place). A replay ingests each call at that index:
+ * a call sent without messageId or timestamp is known by it (derivedMessageId), so a call an
+ * earlier replay took in answers as a duplicate rather than going in twice. A whole body's kept
+ * calls move up instead, and so do their issue paths: nothing refers to their places in it.
  */
 export const splitBatchEntry = (
   ports: Pick<CorePorts, 'hasher' | 'settings'>,
@@ -214,7 +221,12 @@ export const splitBatchEntry = (
   e: QuarantineEntry,
   target: ScrubTarget,
 ):
-  | { readonly targets: readonly boolean[]; readonly keeping: (keep: readonly boolean[]) => { reason: QuarantineEntry['reason']; payload: Json } }
+  | {
+      readonly targets: readonly boolean[];
+      /** whether the calls keep their index in the request (a batch's refused calls) rather than move up (a whole body) */
+      readonly byRequestIndex: boolean;
+      readonly keeping: (keep: readonly boolean[]) => { reason: QuarantineEntry['reason']; payload: Json };
+    }
   | undefined => {
   const payload = e.payload;
   if (e.payloadUnavailable !== undefined || !isObject(payload) || !Array.isArray(payload.batch)) return undefined;
@@ -224,6 +236,7 @@ export const splitBatchEntry = (
   const { batch: _calls, refused, ...shared } = payload;
   return {
     targets: calls.map((c) => callNamesCluster(ports, tenant, c.call, target)),
+    byRequestIndex: held !== undefined,
     keeping: (keep) => {
       const kept = calls.filter((_, i) => keep[i]);
       const dropped = new Set(calls.filter((_, i) => !keep[i]).map((c) => c.index));
@@ -267,11 +280,14 @@ export const withoutTargetsCalls = (
   const matchKeys = quarantineMatchKeys(ports, tenant, payload);
   // the shared context (or a call matched only with the others) still names the target: the entry goes whole
   if (matchKeys.some((k) => target.keys.has(k)) || namesCluster(ports, tenant, payload, target)) return undefined;
-  return {
-    change: { reason: { ...reason, message: `${reason.message} (${callsRemoved} of its calls taken out by an erasure)` }, payload, matchKeys },
-    callsRemoved,
-  };
+  // said in the entry: an operator reading it matches each issue to the call it is about
+  const note = split.byRequestIndex
+    ? `${plural(callsRemoved)} taken out by an erasure; the calls left keep their index in the request, in "refused" and in the issue paths`
+    : `${plural(callsRemoved)} taken out by an erasure; the calls after them moved up, their issue paths with them`;
+  return { change: { reason: { ...reason, message: `${reason.message} (${note})` }, payload, matchKeys }, callsRemoved };
 };
+
+const plural = (n: number): string => (n === 1 ? '1 of its calls was' : `${n} of its calls were`);
 
 /** rewrites of one entry tried before an erasure gives up (another erasure rewrote it each time in between) */
 const MAX_REWRITE_ATTEMPTS = 10;

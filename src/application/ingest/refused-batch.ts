@@ -6,7 +6,9 @@ import { ignoredForHash, knownByContent, payloadText, withoutWriteKey } from './
 // The calls of one batch request that were refused are kept together in ONE quarantine entry,
 // whatever their number, so nothing is lost and one request writes a bounded number of entries.
 // The entry holds the batch body with its shared context, its "batch" cut down to the refused
-// calls as received, and "refused": each call's index in the request with its reason. Its match
+// calls as received, and "refused": each call's index in the request with its reason. The issue
+// paths of its reason name each call by that index too (batch[<index>]), as the request's answer
+// did, not by its place in the entry's "batch"; the reason's message says so. Its match
 // keys (for erasure) are taken from that whole payload like any entry's; a replay ingests each
 // call again with the batch's context (QuarantineUseCases.replay).
 
@@ -80,7 +82,7 @@ export const refusedBatchEntry = (
   const issues = refused.flatMap((r) =>
     r.reason.issues.map((i) => ({ path: `batch[${r.index}]${i.path === '(root)' ? '' : `.${i.path}`}`, message: i.message })),
   );
-  const message = `${refused.length} of the ${total} calls of a batch were refused (kept in "batch", their indexes and reasons in "refused")`;
+  const message = `${refused.length} of the ${total} calls of a batch were refused (kept in "batch" in request order; "refused" holds, at the same place, each one's index in the request and its reasons; the issue paths name each call by that index, batch[<index>])`;
   return {
     payload: {
       ...(isObject(body) ? body : {}),

@@ -161,7 +161,8 @@ export class QuarantineUseCases {
       else if (o.status === 'rejected' || o.status === 'quarantined') refused.push({ index, code: o.error.code, issues: o.error.issues });
     }
     if (!refused.length) return { status: 'replayed', calls: done };
-    const message = `${refused.length} of the ${batch.calls.length} calls were refused again (${[...new Set(refused.map((r) => r.code))].join(', ')}); the others are in and answer as duplicates when replayed again`;
+    // the calls are named by their index in the request, as the entry's "refused" names them (not by their place in its "batch")
+    const message = `${refused.length} of the ${batch.calls.length} calls were refused again (${[...new Set(refused.map((r) => r.code))].join(', ')}); the others are in and answer as duplicates when replayed again; the issue paths name each call by its index in the request, as the entry's "refused" does`;
     const issues = refused.flatMap((r) =>
       (r.issues.length ? r.issues : [{ path: '(root)', message: r.code }]).map((i) => ({
         path: `batch[${r.index}]${i.path === '(root)' ? '' : `.${i.path}`}`,

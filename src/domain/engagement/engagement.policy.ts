@@ -10,7 +10,9 @@ import { CHANNEL_PURPOSE, DELIVERY_CHANNELS, type DeliveryChannel, type Offer } 
 // Order of the checks: a restricted customer is not even scored (GDPR art. 18); then the most
 // relevant offer not sent within the suppression window is picked, on the customer's preferred
 // channel among the offer's; then consent for that channel's purpose and the frequency cap over
-// the cluster's sends on that channel.
+// the cluster's sends on that channel. A capped channel suppresses the decision (FREQUENCY_CAP):
+// the offer is not moved to another channel it allows, which would send the customer more on a
+// channel they use less just when they have had the most on their own.
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -3,7 +3,7 @@ import type { IngestOutcome } from '../../../src/application/ingest/ingest.use-c
 import type { QuarantineEntry } from '../../../src/application/ports/quarantine.port.js';
 import { closeHarnesses, type Harness, makeHarness } from '../../support/harness.js';
 import { leaked, memoryDump } from '../../support/store-dump.js';
-import { accepted, TENANT } from './ingest-support.js';
+import { accepted, asView, TENANT } from './ingest-support.js';
 
 // One quarantine entry keeps a batch's refused calls, several people's. Erasing one of them takes
 // that person's calls out of the entry (rewritten under the same id, re-encrypted, with the reasons
@@ -53,6 +53,14 @@ describe.each(['memory', 'sqlite'] as const)('erasing one person of a batch entr
     expect(payload.refused.map((r) => [r.index, r.code])).toEqual([[1, 'VALIDATION_FAILED']]);
     expect(after.reason.code).toBe('BATCH_CALLS_REFUSED');
     expect(after.reason.issues.map((i) => i.path)).toEqual(['batch[1].event']);
+    // the entry says what its indexes are: Hank's call is batch[0] of the entry, index 1 of the request
+    expect(after.reason.message).toMatch(/"refused" holds, at the same place, each one's index in the request/);
+    expect(after.reason.message).toMatch(
+      /\(1 of its calls was taken out by an erasure; the calls left keep their index in the request, in "refused" and in the issue paths\)$/,
+    );
+    // every issue path names a call the entry still holds, by the index its "refused" record gives
+    const held = new Set(payload.refused.map((r) => r.index));
+    for (const issue of after.reason.issues) expect(held.has(Number(/^batch\[(\d+)\]/.exec(issue.path)?.[1]))).toBe(true);
     // her keys are no longer recorded with it; Hank's are
     const keys = new Set(after.matchKeys);
     expect(keys.has(h.ports.hasher.claimKey(TENANT, 'user_id', GINA.userId))).toBe(false);
@@ -63,6 +71,45 @@ describe.each(['memory', 'sqlite'] as const)('erasing one person of a batch entr
     const replayed = await h.core.quarantine.replay(TENANT, id!);
     expect(replayed).toMatchObject({ status: 'rejected', error: { code: 'BATCH_CALLS_REFUSED', issues: [{ path: 'batch[1].event' }] } });
     expect(replayed.status === 'rejected' && replayed.error.issues).toHaveLength(1);
+    expect(replayed.status === 'rejected' && replayed.error.message).toMatch(/name each call by its index in the request, as the entry's "refused" does$/);
+  });
+
+  it("keeps the request's indexes because a replay ingests each call at its index: a call an earlier replay took in answers as a duplicate after the rewrite", async () => {
+    const h = makeHarness({}, { store });
+    const g = await gina(h);
+    // Hank's call has neither messageId nor timestamp: it is known by when it came and its index in the request
+    const hank = { type: 'identify', userId: 'hank-1', traits: { email: HANK_EMAIL } };
+    const body = { batch: [{ type: 'track', userId: GINA.userId, messageId: 'r-g' }, hank, { type: 'identify', userId: 'ivy-1', messageId: 'r-i' }] };
+    // the key store down for the batch: Hank's call is refused for a failure of ours, Gina's for its shape
+    const getOrCreate = h.ports.keys.getOrCreate.bind(h.ports.keys);
+    h.ports.keys.getOrCreate = async () => {
+      throw new Error('key store unavailable');
+    };
+    const out = await h.core.ingest.ingestBatch(TENANT, h.web, body);
+    h.ports.keys.getOrCreate = getOrCreate;
+    expect(out.map((o) => o.status)).toEqual(['quarantined', 'quarantined', 'quarantined']);
+    const [id] = quarantineIds(out);
+    // a first replay takes Hank's and Ivy's calls in; Gina's is refused again, so the entry stays pending
+    const first = await h.core.quarantine.replay(TENANT, id!);
+    expect(first).toMatchObject({ status: 'rejected', error: { issues: [{ path: 'batch[0].event' }] } });
+    const hankId = asView(await h.core.queries.findByIdentifier(TENANT, 'email', HANK_EMAIL)).customerId;
+    const eventsBefore = (await h.ports.store.readStream(TENANT, hankId)).length;
+
+    const receipt = await h.core.gdpr.erase(TENANT, g.customerId, { actor: 'dpo' });
+    expect(receipt.removed).toMatchObject({ quarantineRewritten: 1, quarantineCallsRemoved: 1 });
+    const after = (await entry(h, id!))!;
+    expect((after.payload as { refused: { index: number }[] }).refused.map((r) => r.index)).toEqual([1, 2]);
+
+    // replayed again: Hank's call at index 1, as before, is the call already in (renumbered to 0 it would go in twice)
+    const again = await h.core.quarantine.replay(TENANT, id!);
+    expect(again).toMatchObject({
+      status: 'replayed',
+      calls: [
+        { index: 1, status: 'duplicate' },
+        { index: 2, status: 'duplicate' },
+      ],
+    });
+    expect((await h.ports.store.readStream(TENANT, hankId)).length).toBe(eventsBefore);
   });
 
   it('is idempotent and crash-safe: a repeat, a re-application, and a re-application over the restored entry reach the same end state', async () => {
@@ -173,5 +220,8 @@ describe.each(['memory', 'sqlite'] as const)('erasing one person of a batch entr
       { path: 'batch', message: 'at most 2 calls' },
       { path: 'batch[1].event', message: 'Required' },
     ]);
+    expect(after.reason.message).toBe(
+      'the batch holds too many calls (1 of its calls was taken out by an erasure; the calls after them moved up, their issue paths with them)',
+    );
   });
 });

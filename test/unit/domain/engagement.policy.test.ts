@@ -121,9 +121,11 @@ describe('engagement policy', () => {
     expect(decide([consent(true)], [interest('electronics')], { offers: onlyExpired })).toBeUndefined();
   });
 
-  it('caps sends per channel over the cap window: the 4th in 24 h is FREQUENCY_CAP, the next day it sends again', () => {
+  it('caps sends per channel over the cap window: the 4th in 24 h is FREQUENCY_CAP (not sent on another channel the offer allows), the next day it sends again', () => {
     const sends = [decided({ offerId: 'a' }, T0 - 20 * HOUR), decided({ offerId: 'b' }, T0 - 10 * HOUR), decided({ offerId: 'c' }, T0 - HOUR)];
     expect(decide([consent(true), ...sends], [interest('electronics')])).toMatchObject({ outcome: 'suppressed', reason: 'FREQUENCY_CAP', channel: 'email' });
+    // not moved to push, which the offer allows and where nothing was sent: the cap holds on the customer's channel
+    expect(offers.find((o) => o.id === 'electronics-upgrade')?.channels).toContain('push');
     // a suppressed decision is not a send, and a send on another channel does not count here
     const others = [
       decided({ offerId: 'a' }, T0 - 20 * HOUR),

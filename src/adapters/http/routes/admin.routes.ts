@@ -114,7 +114,10 @@ export const registerAdminRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, ga
                 .array(z.object({ index: z.number(), status: z.enum(['accepted', 'duplicate']), messageId: z.string(), customerId: z.string().optional() }))
                 .readonly()
                 .optional()
-                .openapi({ description: 'an entry keeping the refused calls of a batch (status replayed): each call, by its index in the batch' }),
+                .openapi({
+                  description:
+                    "an entry keeping the refused calls of a batch (status replayed): each call, by its index in the request it came in (the entry's refused[].index), not its place in the entry's batch",
+                }),
             })
             .openapi('ReplayResult'),
         ),
