@@ -150,8 +150,19 @@ export const main = async (
       };
     },
     migrate: async (request) => {
-      const [{ migrateFromEnv }, { withLocalSecrets }] = await Promise.all([import('./migrate.js'), import('./local/secrets.js')]);
-      return migrateFromEnv(withLocalSecrets(cliConfig(env, 'job')).config, env, request);
+      const [{ migrateFromEnv }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
+        import('./migrate.js'),
+        import('./local/embedded.js'),
+        import('./local/secrets.js'),
+      ]);
+      const source = withLocalSecrets(cliConfig(env, 'job')).config;
+      // a source on the target's store is refused as the same store (migrateFromEnv), as before
+      if (source.store === request.to) return migrateFromEnv(source, env, request);
+      // the source as every job opens it: C360_STORE=dynamodb without an endpoint is the data dir's
+      // DynamoDB Local (a running server's, or one of the job's own), never DynamoDB on AWS
+      const embedded = await startEmbeddedDynamoDb(source, (line) => io.stderr.write(`${line}\n`));
+      closers.push(() => embedded.stop());
+      return migrateFromEnv(embedded.config, env, request);
     },
     serve: async ({ tenant }) => {
       const { serve } = await import('./server.js');

@@ -84,6 +84,11 @@ const Env = z.object({
   C360_LAKE_SCHEDULE_MINUTES: z.coerce.number().int().positive().max(1_440).optional(),
   /** the tenants that schedule writes a lake for, comma-separated (default: every tenant); others' receipts give no bound */
   C360_LAKE_SCHEDULE_TENANTS: optionalText,
+  /**
+   * C360_STORE=dynamodb: how long after its stamp a commit may still appear in the log's index; the
+   * lake follows the log only this far behind (positions show up out of order on DynamoDB)
+   */
+  C360_LOG_SETTLE_SECONDS: z.coerce.number().min(0).max(3_600).default(60),
   C360_INGEST_MODE: z.enum(['sync', 'async']).default('sync'),
   C360_KINESIS_STREAM: text.optional(),
   ESDB_CONNECTION_STRING: z.string().startsWith('esdb', 'an esdb:// or esdb+discover:// connection string').optional(),
@@ -133,6 +138,8 @@ export type Config = {
   readonly lakeDir: string;
   /** the server's lake projection follows the log this often (default 30 s) */
   readonly lakeFollowMs: number;
+  /** C360_STORE=dynamodb: the log's settle horizon (default 60 s), see C360_LOG_SETTLE_SECONDS */
+  readonly logSettleMs?: number | undefined;
   /** another process writes the lake every so many minutes (the lake function): an erasure's receipt says by when it is clean */
   readonly lakeScheduleMinutes?: number | undefined;
   /** the tenants the scheduled lake covers; undefined: every tenant */
@@ -229,7 +236,8 @@ export const KNOWN_SETTINGS: ReadonlySet<string> = new Set(
     ...['CONSOLE_SESSION_KEY', 'CREATE_TABLES', 'CREDENTIALS_FILE', 'CREDENTIALS_SECRET_ID', 'DATA_DIR', 'DEBUG', 'ENGAGEMENT', 'EVENTS_TABLE'],
     ...['GROUP_COMMIT', 'HOST', 'IDEMPOTENCY_TTL_DAYS', 'IDENTITY_RULES_FILE', 'IDENTITY_TOPIC_ARN', 'INGEST_MODE', 'JOB_SOURCE', 'KEYS_TABLE'],
     ...['KINESIS_STREAM', 'KMS_KEY_ID', 'LAKE', 'LAKE_BUCKET', 'LAKE_DIR', 'LAKE_FLUSH_EVENTS', 'LAKE_FOLLOW_SECONDS', 'LAKE_PREFIX'],
-    ...['LAKE_SCHEDULE_MINUTES', 'LAKE_SCHEDULE_TENANTS', 'LAKE_TENANTS', 'LAKE_VERSIONED', 'LEDGER_TABLE', 'MASTER_KEY', 'MASTER_KEYS_PREVIOUS'],
+    ...['LAKE_SCHEDULE_MINUTES', 'LAKE_SCHEDULE_TENANTS', 'LAKE_TENANTS', 'LAKE_VERSIONED', 'LEDGER_TABLE', 'LOG_SETTLE_SECONDS', 'MASTER_KEY'],
+    ...['MASTER_KEYS_PREVIOUS'],
     ...['OFFERS_FILE', 'OUTBOX_TABLE', 'PHONE_REGION', 'PROJECTION', 'QUARANTINE_RETENTION_DAYS', 'QUARANTINE_TABLE', 'RATE_LIMIT_PER_SECOND'],
     ...['SCORE_CURRENCY', 'SECRETS_MAX_AGE_SECONDS', 'SECRET_ID', 'SNS_TOPIC_ARN', 'SOURCES', 'SQLITE_FILE', 'STORE', 'TENANT', 'VIEWS_TABLE'],
     ...['WRITE_KEY'],
@@ -301,6 +309,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     lake: e.C360_LAKE,
     lakeDir: e.C360_LAKE_DIR ?? join(e.C360_DATA_DIR, 'lake'),
     lakeFollowMs: e.C360_LAKE_FOLLOW_SECONDS * 1_000,
+    logSettleMs: e.C360_LOG_SETTLE_SECONDS * 1_000,
     lakeScheduleMinutes: e.C360_LAKE_SCHEDULE_MINUTES,
     lakeScheduleTenants: e.C360_LAKE_SCHEDULE_TENANTS?.split(',')
       .map((t) => t.trim())

@@ -222,7 +222,8 @@ const bindDynamoDb = (c: Container, config: Config, m: typeof import('./stores/d
   });
   c.bind(TOKENS.DynamoDbClient).toDynamicValue(() => m.createDynamoDbClient(awsClientConfig(config.dynamoEndpoint)));
   c.bind(TOKENS.EventStore).toDynamicValue(
-    (ctx) => new m.DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock) }),
+    (ctx) =>
+      new m.DynamoDbEventStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events, clock: ctx.get(TOKENS.Clock), settleMs: config.logSettleMs }),
   );
   c.bind(TOKENS.ReadModelStore).toDynamicValue((ctx) => new m.DynamoDbReadModelStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.views }));
   c.bind(TOKENS.SnapshotStore).toDynamicValue((ctx) => new m.DynamoDbSnapshotStore(ctx.get(TOKENS.DynamoDbClient), { tableName: config.tables.events }));

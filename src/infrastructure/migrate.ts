@@ -63,6 +63,7 @@ export const openMigrationSide = async (config: Config): Promise<MigrationSide> 
         { events: tables.events, keys: tables.keys, outbox: outboxTable },
         c.get(TOKENS.EventStore),
         quarantine,
+        config.logSettleMs,
       );
       return common(transfer, new DynamoDbOutbox(client, { tableName: outboxTable }), async () => client.destroy());
     }

@@ -21,7 +21,7 @@ import type { StorePorts } from './embed.js';
 export { DynamoDbAuditLog } from '../adapters/dynamodb/dynamodb.audit-log.js';
 export { createDynamoDbClient, DYNAMODB_RETRY } from '../adapters/dynamodb/dynamodb.client.js';
 export { DynamoDbErasureLedger } from '../adapters/dynamodb/dynamodb.erasure-ledger.js';
-export { DynamoDbEventStore } from '../adapters/dynamodb/dynamodb.event-store.js';
+export { DynamoDbEventStore, type LateCommit } from '../adapters/dynamodb/dynamodb.event-store.js';
 export { DynamoDbKeyStore } from '../adapters/dynamodb/dynamodb.key-store.js';
 export { DynamoDbOutbox } from '../adapters/dynamodb/dynamodb.outbox.js';
 export { DynamoDbQuarantine } from '../adapters/dynamodb/dynamodb.quarantine.js';
@@ -52,13 +52,15 @@ export type DynamoDbStoresOptions = {
   readonly clock?: Clock | undefined;
   /** how long a quarantined entry is kept; default 30 days */
   readonly quarantineRetentionMs?: number | undefined;
+  /** the log's settle horizon (default 60 s): see DynamoDbEventStoreOptions.settleMs */
+  readonly settleMs?: number | undefined;
 };
 
 /** Every store on DynamoDB, for `createPorts({ stores })`, with the engagement outbox beside them. */
 export const dynamoDbStores = (options: DynamoDbStoresOptions): StorePorts & { readonly outbox: DynamoDbOutbox } => {
   const { client, tables, keyring, clock } = options;
   return {
-    store: new DynamoDbEventStore(client, { tableName: tables.events, clock }),
+    store: new DynamoDbEventStore(client, { tableName: tables.events, clock, settleMs: options.settleMs }),
     readModels: new DynamoDbReadModelStore(client, { tableName: tables.views }),
     snapshots: new DynamoDbSnapshotStore(client, { tableName: tables.events }),
     keys: new DynamoDbKeyStore(client, { tableName: tables.keys, keyring, clock }),

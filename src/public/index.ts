@@ -22,6 +22,7 @@ export type {
   CommitResult,
   EventStore,
   IdempotencyRecord,
+  ReadAllOptions,
   ReadAllPage,
   StoredEvent,
   StreamAppend,

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -457,4 +458,36 @@ describe('c360 migrate --to dynamodb through the bin: what to start with after i
       'AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:<port> (`C360_STORE=dynamodb npm start` starts one for this data dir and prints it)',
     );
   }, 120_000);
+
+  it("C360_STORE=dynamodb --to sqlite reads the data dir's DynamoDB Local, a running one or else one of its own, never DynamoDB on AWS", async () => {
+    // an AWS client given no endpoint of its own would go here, a closed loopback port: nothing
+    // this test runs can reach AWS, and a source opened that way fails the migration
+    vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', undefined);
+    const holds = async (file: string) => {
+      const app = await buildApp(targetConfig(loadConfig(env()), loadConfig(env({ C360_STORE: 'sqlite', C360_SQLITE_FILE: file }))));
+      try {
+        return (await app.core.queries.findByIdentifier('moved', 'user_id', 'user-42-0')).kind;
+      } finally {
+        await app.close();
+      }
+    };
+    try {
+      // beside a running server: its DynamoDB Local (which the test before migrated the tenant into)
+      const beside = await c360(['migrate', '--to', 'sqlite', '--file', join(home, 'beside.sqlite')], { C360_STORE: 'dynamodb' });
+      expect(beside.code, beside.err).toBe(0);
+      expect(beside.err).not.toMatch(/amazonaws|ECONNREFUSED/);
+      expect(await holds(join(home, 'beside.sqlite'))).toBe('view');
+      // no server: the job starts the data dir's own, reads the same data, and stops it
+      await local.stop();
+      expect(existsSync(join(home, 'dynamodb', 'endpoint.json'))).toBe(false);
+      const alone = await c360(['migrate', '--to', 'sqlite', '--file', join(home, 'alone.sqlite')], { C360_STORE: 'dynamodb' });
+      expect(alone.code, alone.err).toBe(0);
+      expect(alone.err).not.toMatch(/amazonaws|ECONNREFUSED/);
+      expect(existsSync(join(home, 'dynamodb', 'endpoint.json'))).toBe(false);
+      expect(await holds(join(home, 'alone.sqlite'))).toBe('view');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }, 180_000);
 });

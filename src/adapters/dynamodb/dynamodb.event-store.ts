@@ -11,13 +11,21 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { checkCommitLimits, checkCommitShape } from '../../application/ports/commit-checks.js';
-import type { Commit, CommitResult, EventStore, IdempotencyRecord, ReadAllPage, StoredEvent } from '../../application/ports/event-store.port.js';
+import type {
+  Commit,
+  CommitResult,
+  EventStore,
+  IdempotencyRecord,
+  ReadAllOptions,
+  ReadAllPage,
+  StoredEvent,
+} from '../../application/ports/event-store.port.js';
 import type { Clock } from '../../application/ports/runtime.port.js';
 import { batchGet } from './dynamodb.batch-get.js';
 import { backoff } from './dynamodb.client.js';
 import { DYNAMO_TRANSACTION_BYTES, DYNAMO_TRANSACTION_ITEMS, planCommit, type CommitPlan, type Role } from './dynamodb.commit-plan.js';
 import { readCancellation } from './dynamodb.conflict.js';
-import { claimPk, fromEventItem, idempotencyPk, streamPk, type Item } from './dynamodb.event-item.js';
+import { claimPk, fromEventItem, idempotencyPk, positionTime, streamPk, type Item } from './dynamodb.event-item.js';
 import { PointReads } from './dynamodb.point-reads.js';
 import { readAllByCommit, type ReadAllProgress } from './dynamodb.read-all.js';
 import { sendGroup, type GroupIo, type GroupMember } from './dynamodb.transact-group.js';
@@ -47,7 +55,37 @@ export type DynamoDbEventStoreOptions = {
    * than one, wait up to windowMs (default 2) for more. false: every call on its own
    */
   readonly grouping?: false | { readonly windowMs?: number | undefined } | undefined;
+  /**
+   * The settle horizon (default 60 s): how long after its stamp a commit may still become visible
+   * in the log's index. A commit's position is stamped (by the writer's wall clock) before it is
+   * sent and kept through its retries, and the index is eventually consistent, so commits show up
+   * out of position order; `readAll({ settled: true })` reads only what is older than this, and a
+   * commit that returns later than this after its stamp is reported through `onLate`.
+   */
+  readonly settleMs?: number | undefined;
+  /** a commit that returned more than settleMs after its position was stamped (default: a warning line on stderr) */
+  readonly onLate?: ((late: LateCommit) => void) | undefined;
 };
+
+/** A commit that became visible later than the settle horizon: a follower may have passed its position. */
+export type LateCommit = {
+  readonly tenant: string;
+  /** the commit's stamp: each of its events' positions starts with it */
+  readonly stamp: string;
+  readonly lateByMs: number;
+  readonly streams: readonly string[];
+};
+
+export const DEFAULT_SETTLE_MS = 60_000;
+
+const warnLate = (late: LateCommit): void =>
+  console.warn(
+    JSON.stringify({
+      level: 'warn',
+      msg: 'a commit returned after the log settle horizon: a lake following the log may have passed it (c360 lake-rebuild writes it in)',
+      ...late,
+    }),
+  );
 
 type Owners = ReadonlyMap<string, string | null | undefined>;
 type Planned = Extract<CommitPlan, { kind: 'put' | 'transact' }>;
@@ -64,6 +102,9 @@ export class DynamoDbEventStore implements EventStore {
   private readonly clock: Clock;
   private readonly transientRetries: number;
   private readonly stamps = new CommitStamps();
+  /** see DynamoDbEventStoreOptions.settleMs */
+  readonly settleMs: number;
+  private readonly onLate: (late: LateCommit) => void;
   private readonly known = new KnownVersions();
   /** undefined: grouping is off */
   private readonly groups: GroupScheduler<Member> | undefined;
@@ -76,6 +117,8 @@ export class DynamoDbEventStore implements EventStore {
     this.table = options.tableName;
     this.clock = options.clock ?? { now: Date.now };
     this.transientRetries = options.transientRetries ?? 5;
+    this.settleMs = Math.max(0, options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.onLate = options.onLate ?? warnLate;
     const grouping = options.grouping === false ? undefined : { windowMs: options.grouping?.windowMs ?? 2 };
     this.reads = new PointReads(client, this.table, { projection: POINT_READ, windowMs: grouping?.windowMs, coalesce: grouping !== undefined });
     const io: GroupIo<Member, CommitResult> = {
@@ -103,8 +146,18 @@ export class DynamoDbEventStore implements EventStore {
   async commit(commit: Commit): Promise<CommitResult> {
     checkCommitLimits(commit);
     checkCommitShape(commit);
+    const stamp = this.stamps.next();
+    const result = await this.commitStamped(commit, stamp);
+    if (result.status === 'committed' && commit.streams.some((s) => s.events.length > 0)) {
+      const lateByMs = Date.now() - positionTime(stamp) - this.settleMs;
+      if (lateByMs > 0) this.onLate({ tenant: commit.tenant, stamp, lateByMs, streams: commit.streams.map((s) => s.streamId) });
+    }
+    return result;
+  }
+
+  private async commitStamped(commit: Commit, stamp: string): Promise<CommitResult> {
     const now = this.clock.now();
-    const plan = planCommit(commit, this.table, this.stamps.next(), now, (i) =>
+    const plan = planCommit(commit, this.table, stamp, now, (i) =>
       this.known.proves(commit.tenant, commit.streams[i]!.streamId, commit.streams[i]!.expectedVersion),
     );
     if (plan.kind === 'empty') return this.committed(commit);
@@ -328,8 +381,10 @@ export class DynamoDbEventStore implements EventStore {
     return owners;
   }
 
-  readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage> {
-    return readAllByCommit(this.client, this.table, tenant, options);
+  /** with `settled`, only events stamped more than settleMs ago (by this process's wall clock, as stamps are) */
+  readAll(tenant: string, options: ReadAllOptions): Promise<ReadAllPage> {
+    const { settled, ...rest } = options;
+    return readAllByCommit(this.client, this.table, tenant, settled ? { ...rest, before: Date.now() - this.settleMs } : rest);
   }
 
   /** readAll, also saying how far through the log the page reached (for rebuild progress). */

@@ -13,7 +13,8 @@ import type { OutboxEntry } from '../../application/ports/outbox.port.js';
 import type { Quarantine, QuarantineEntry } from '../../application/ports/quarantine.port.js';
 import type { PageRequest, StoreTransfer, TransferClaim, TransferKey, TransferPage } from '../../application/ports/store-transfer.port.js';
 import { batchWrite } from './dynamodb.batch-write.js';
-import { claimPk, commitStamp, idempotencyPk, toEventItem, type Item } from './dynamodb.event-item.js';
+import { batchGet } from './dynamodb.batch-get.js';
+import { claimPk, commitStamp, idempotencyPk, streamPk, toEventItem, type Item } from './dynamodb.event-item.js';
 import { keyPk } from './dynamodb.key-store.js';
 import { entryOf as outboxEntryOf } from './dynamodb.outbox.js';
 
@@ -21,8 +22,11 @@ import { entryOf as outboxEntryOf } from './dynamodb.outbox.js';
 // shapes of dynamodb.event-item.ts and dynamodb.key-store.ts. Events are read in log order from
 // the by-commit index; claims, idempotency records, keys and outbox entries by a filtered scan
 // (a migration reads everything once). Imported events get positions (commit stamps) that keep
-// the order given: the stamp's clock is the largest recordedAt so far, its counter the event's
-// place in the import, so importing the same log again writes the very same items.
+// the order given and say when they were written: the import's wall clock when the page is written
+// (never going back), the counter the event's place in the import. A log follower on the target
+// (a running server's lake) reads behind the store's settle horizon, as it does live commits, so
+// pages written side by side cannot make it pass an event. An event the target already holds (a
+// resumed migration) is not written again: it keeps its position, and a follower never sees it twice.
 
 export type DynamoDbTransferTables = { readonly events: string; readonly keys: string; readonly outbox: string };
 
@@ -35,7 +39,7 @@ const cursorOf = (key: Item | undefined): string | undefined => (key ? Buffer.fr
 const startOf = (cursor: string | undefined): Item | undefined => (cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item) : undefined);
 
 export class DynamoDbStoreTransfer implements StoreTransfer {
-  /** import order so far: the stamp of the next event must not sort before the last one's */
+  /** import order so far: the stamp of the next event must not sort before the last one's (a clock stepping back is not followed) */
   private lastMs = 0;
   private counter = 0;
 
@@ -45,6 +49,8 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
     private readonly store: EventStore,
     /** the plain quarantine (not the encrypting one): entries move as stored */
     private readonly plainQuarantine: Quarantine,
+    /** the target's settle horizon: a page written later than this after its stamp is warned of */
+    private readonly settleMs?: number | undefined,
   ) {}
 
   private async scan(table: string, tenant: string, page: PageRequest, kind?: string): Promise<{ items: Item[]; next?: string | undefined }> {
@@ -115,12 +121,32 @@ export class DynamoDbStoreTransfer implements StoreTransfer {
   }
 
   async importEvents(tenant: string, events: readonly StoredEvent[]): Promise<void> {
-    const puts: WriteRequest[] = events.map((e) => {
-      if (e.tenant !== tenant) throw new Error(`event ${e.eventId} belongs to tenant ${e.tenant}, not ${tenant}`);
-      this.lastMs = Math.max(this.lastMs, e.recordedAt);
-      return { PutRequest: { Item: toEventItem(e, commitStamp(this.lastMs, IMPORT_WRITER, ++this.counter)) } };
-    });
+    for (const e of events) if (e.tenant !== tenant) throw new Error(`event ${e.eventId} belongs to tenant ${e.tenant}, not ${tenant}`);
+    const held = await batchGet(
+      this.client,
+      this.tables.events,
+      events.map((e) => ({ pk: S(streamPk(tenant, e.streamId)), sk: N(e.version) })),
+      { projection: { ProjectionExpression: 'pk, sk' } },
+    );
+    const there = new Set(held.map((i) => `${i.pk!.S}\u0000${i.sk!.N}`));
+    const fresh = events.filter((e) => !there.has(`${streamPk(tenant, e.streamId)}\u0000${e.version}`));
+    if (fresh.length === 0) return;
+    // stamped now, just before the page is written: its positions settle with the live commits'
+    this.lastMs = Math.max(this.lastMs, Date.now());
+    const stampedAt = this.lastMs;
+    const puts: WriteRequest[] = fresh.map((e) => ({ PutRequest: { Item: toEventItem(e, commitStamp(this.lastMs, IMPORT_WRITER, ++this.counter)) } }));
     await batchWrite(this.client, this.tables.events, puts);
+    const lateByMs = Date.now() - stampedAt - (this.settleMs ?? Number.POSITIVE_INFINITY);
+    if (lateByMs > 0)
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'imported events were written after the log settle horizon: a lake following the target may have passed them (c360 lake-rebuild writes them in)',
+          tenant,
+          events: fresh.length,
+          lateByMs,
+        }),
+      );
   }
 
   async importClaims(tenant: string, claims: readonly TransferClaim[]): Promise<void> {

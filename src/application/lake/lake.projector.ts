@@ -13,6 +13,9 @@ import { addEventRows } from './lake.rows.js';
 // place made anew, has another). A checkpoint of another log is no position of this one (the same
 // data dir moved from SQLite to DynamoDB, `c360 migrate`): the lake is rebuilt from this store,
 // said once through onRebuild, never left to fail or skip events at each catch-up.
+// The log is read `settled`: a store whose positions can become visible out of order (DynamoDB:
+// stamped before they are written) hands out only what no commit still on its way can precede,
+// so the checkpoint never passes an event that appears later.
 
 export type LakeProjectorOptions = {
   readonly pageSize?: number | undefined;
@@ -109,7 +112,7 @@ export class LakeProjector {
     let events = 0;
     let buffered = 0;
     for (;;) {
-      const page = await this.store.readAll(tenant, { after, limit: this.pageSize });
+      const page = await this.store.readAll(tenant, { after, limit: this.pageSize, settled: true });
       if (page.events.length === 0) break;
       const batch = emptyLakeBatch();
       for (const s of page.events) addEventRows(batch, decodeReadable(s));

@@ -69,6 +69,7 @@ export type CommitResult =
     };
 
 export type ReadAllPage = { readonly events: readonly StoredEvent[]; readonly next?: string | undefined };
+export type ReadAllOptions = { readonly after?: string | undefined; readonly limit: number; readonly settled?: boolean | undefined };
 
 export interface EventStore {
   /**
@@ -84,8 +85,13 @@ export interface EventStore {
   readStream(tenant: string, streamId: string, afterVersion?: number): Promise<readonly StoredEvent[]>;
   /** current owner of each claimed key; unclaimed keys are absent */
   readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
-  /** the tenant's whole log in commit order, a page at a time */
-  readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage>;
+  /**
+   * the tenant's whole log in commit order, a page at a time. `settled`: only the events no commit
+   * still on its way can come before, so that a reader that moves a checkpoint over what it read
+   * never passes an event that becomes visible later (a store whose log is in commit order,
+   * `logInCommitOrder`, shows every event settled; DynamoDB reads behind its settle horizon)
+   */
+  readAll(tenant: string, options: ReadAllOptions): Promise<ReadAllPage>;
   getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
   /**
    * Removes the `pii` of the named events of one stream from the store, every other field kept

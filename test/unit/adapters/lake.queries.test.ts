@@ -140,12 +140,18 @@ describe('the ten analytics queries on a hand-built lake', () => {
     expect(by(higher, 'customer_id').get('c3')?.segment).toBe('Medium');
   });
 
-  it('2. monthly revenue with month-over-month growth', async () => {
+  it('2. monthly revenue with month-over-month growth, orders and customers in the currency of the revenue', async () => {
     expect(await run('monthly-revenue')).toEqual([
       { year: 2025, month: 1, revenue_minor: 15_000, orders: 2, customers: 2, growth_pct: null },
       // (150,000 - 15,000) / 15,000
       { year: 2025, month: 2, revenue_minor: 150_000, orders: 2, customers: 2, growth_pct: 900 },
-      { year: 2025, month: 3, revenue_minor: 0, orders: 1, customers: 1, growth_pct: -100 },
+      // c2's EUR order (o4) is no USD order: nothing beside no revenue
+      { year: 2025, month: 3, revenue_minor: 0, orders: 0, customers: 0, growth_pct: -100 },
+    ]);
+    expect(await run('monthly-revenue', { currency: 'EUR' })).toEqual([
+      { year: 2025, month: 1, revenue_minor: 0, orders: 0, customers: 0, growth_pct: null },
+      { year: 2025, month: 2, revenue_minor: 0, orders: 0, customers: 0, growth_pct: null },
+      { year: 2025, month: 3, revenue_minor: 7_000, orders: 1, customers: 1, growth_pct: null },
     ]);
   });
 
@@ -236,10 +242,16 @@ describe('the ten analytics queries on a hand-built lake', () => {
     const cities = rows.filter((r) => r.level === 'city').map((r) => [r.country, r.region, r.city, r.revenue_minor, r.orders, r.customers]);
     expect(cities).toEqual([
       ['GB', 'ENG', 'London', 40_000, 2, 1], // c1 moved to London after Cape Town; c4's Berlin is older
-      ['ZA', 'WC', 'Cape Town', 5_000, 2, 1],
+      ['ZA', 'WC', 'Cape Town', 5_000, 1, 1], // c2's o3; its EUR o4 is no USD order
       ['unknown', 'unknown', 'unknown', 120_000, 1, 1], // c3 was never located
     ]);
     expect(rows.filter((r) => r.level === 'country').map((r) => r.country)).toEqual(['GB', 'ZA', 'unknown']);
+    const eur = await run('geographic-revenue', { currency: 'EUR' });
+    expect(eur.filter((r) => r.level === 'country').map((r) => [r.country, r.revenue_minor, r.orders, r.customers])).toEqual([
+      ['GB', 0, 0, 0],
+      ['ZA', 7_000, 1, 1],
+      ['unknown', 0, 0, 0],
+    ]);
   });
 
   it('10. demand base: zero-filled days with 7- and 28-day moving averages', async () => {

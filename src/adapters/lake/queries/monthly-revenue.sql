@@ -1,12 +1,14 @@
--- 2. Monthly revenue trend: revenue (in $currency), orders and ordering customers per month, and
--- the growth over the month before in percent (null for the first month or after a month of none).
+-- 2. Monthly revenue trend: revenue, orders and ordering customers per month, all three in
+-- $currency (an order in another currency counts in none of them; a month of only such orders
+-- shows 0), and the growth over the month before in percent (null for the first month or after a
+-- month of none).
 WITH monthly AS (
   SELECT
     year(o.date_key) AS year,
     month(o.date_key) AS month,
     sum(CASE WHEN o.currency = $currency THEN o.revenue_minor ELSE 0 END) AS revenue_minor,
-    count(*) AS orders,
-    count(DISTINCT o.survivor_id) AS customers
+    sum(CASE WHEN o.currency = $currency THEN 1 ELSE 0 END) AS orders,
+    count(DISTINCT CASE WHEN o.currency = $currency THEN o.survivor_id END) AS customers
   FROM counted_orders o
   WHERE o.observed_at <= $now_ms
   GROUP BY year(o.date_key), month(o.date_key)
