@@ -75,7 +75,9 @@ const match = async (ctx: CommandContext, opts: { limit: number }): Promise<numb
   );
   if (r.refitDue.length > 0) ctx.out.line(`a refit of the model is due for ${r.refitDue.join(', ')}: c360 rebuild fits it`);
   for (const s of shown) {
-    const fields = s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ');
+    const fields = s.score.fields
+      .map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}${f.holders !== undefined ? ` (${f.holders} records hold it)` : ''}`)
+      .join(', ');
     ctx.out.line(`${s.customerIds.join(' ~ ')}  p=${s.score.probability.toFixed(4)}  ${s.verdict}  [${fields}]`);
   }
   return 0;

@@ -172,7 +172,9 @@ export const evolveBook = (model: MatchModel, book: MatchBook, change: MatchChan
   }
 };
 
-const bestFirst = (x: Suggestion, y: Suggestion): number => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1);
+/** Best first: the higher weight, ties by the pair's ids. */
+export const bestFirst = (x: Suggestion, y: Suggestion): number =>
+  y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1);
 
 /** A customer's suggestions, best first (ties by the other customer's id). */
 export const suggestionsFor = (book: MatchBook, id: string): readonly Suggestion[] =>

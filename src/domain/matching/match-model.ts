@@ -29,7 +29,13 @@ export type MatchModel = z.infer<typeof MatchModel>;
  */
 export const DEFAULT_THRESHOLDS = { reviewThreshold: 0.9, autoMergeThreshold: 0.9999 } as const;
 
-export type FieldWeight = { readonly field: MatchField; readonly level: string; readonly weight: number };
+export type FieldWeight = {
+  readonly field: MatchField;
+  readonly level: string;
+  readonly weight: number;
+  /** for a level lowered for term frequency (term-frequency.ts): how many records hold the value it agreed on (more than two) */
+  readonly holders?: number | undefined;
+};
 export type MatchScore = {
   readonly modelVersion: string;
   /** log2 of the posterior odds: prior plus the fields' weights */
@@ -104,6 +110,26 @@ export const scorePair = (model: MatchModel, a: MatchRecord, b: MatchRecord): Ma
   return scoreVector(model, comparisons, compareRecords(a, b, comparisons));
 };
 
+/**
+ * How many fields a suggestion needs evidence from (a positive weight). One field alone never
+ * suggests a pair, however high the model weighs its level: the model's u comes from random pairs,
+ * which cannot tell a person from a value several people share on purpose (a role mailbox like
+ * `info@`, an office line, a family email), and a record holding only that field leaves nothing to
+ * tell them apart with. Term frequency lowers such a value's weight once many records hold it;
+ * this holds while few do.
+ */
+export const MIN_AGREEING_FIELDS = 2;
+
+/** True when at least MIN_AGREEING_FIELDS fields weigh for the match. */
+export const corroborated = (score: Pick<MatchScore, 'fields'>): boolean => {
+  let agreeing = 0;
+  for (const f of score.fields) if (f.weight > 0 && ++agreeing >= MIN_AGREEING_FIELDS) return true;
+  return false;
+};
+
 export type Verdict = 'auto_merge' | 'review' | 'none';
-export const verdictOf = (model: MatchModel, score: MatchScore): Verdict =>
-  score.probability >= model.autoMergeThreshold ? 'auto_merge' : score.probability >= model.reviewThreshold ? 'review' : 'none';
+/** The band of a score: at or above a threshold, with evidence from at least two fields (`corroborated`); else none. */
+export const verdictOf = (model: MatchModel, score: MatchScore): Verdict => {
+  const band = score.probability >= model.autoMergeThreshold ? 'auto_merge' : score.probability >= model.reviewThreshold ? 'review' : 'none';
+  return band !== 'none' && corroborated(score) ? band : 'none';
+};
