@@ -248,6 +248,8 @@ export class MatchBookProjection {
       readonly after?: QueuePosition | undefined;
       readonly limit: number;
       readonly scan?: number | undefined;
+      /** the pairs of one customer the queue may show, of those the book answers (in their order) */
+      readonly keep?: ((pairs: readonly Suggestion[]) => Promise<readonly Suggestion[]>) | undefined;
     },
   ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: QueuePosition | undefined }> {
     const model = await this.model(tenant);
@@ -255,6 +257,7 @@ export class MatchBookProjection {
     let budget = Math.max(1, options.scan ?? 2_000);
     const out: Suggestion[] = [];
     const holders = new Map<string, number | undefined>();
+    const keep = options.keep ?? (async (pairs: readonly Suggestion[]) => pairs);
     const owned = async (id: string, entry: MatchBookEntry, otherAfter?: string) => {
       if (entry.type !== 'customer' || !entry.suggestions.some((s) => s.customerIds[0] === id)) return [];
       const answered = await this.answered(
@@ -266,7 +269,7 @@ export class MatchBookProjection {
           .map((s) => ({ s, record: entry.record })),
         holders,
       );
-      return answered;
+      return answered.length === 0 ? answered : keep(answered);
     };
     /** takes a customer's pairs; true when the page is full and more follow */
     const take = (pairs: readonly Suggestion[]): boolean => {
