@@ -43,6 +43,12 @@ export type MatchScore = {
   readonly probability: number;
   /** each compared field's contribution, log2(m/u); a field missing on either side is left out */
   readonly fields: readonly FieldWeight[];
+  /**
+   * fields both records hold that the model has no comparison for (fitted while too few records
+   * carried them): not scored, so neither their agreement nor their disagreement counted. Absent
+   * when there is none.
+   */
+  readonly notScored?: readonly MatchField[] | undefined;
 };
 
 const log2Odds = (p: number) => Math.log2(p / (1 - p));
@@ -104,10 +110,18 @@ export const weightOfVector = (model: MatchModel, comparisons: readonly Comparis
   return weight;
 };
 
+/** The score, with the fields both records hold that the model does not compare (`notScored`), if any. */
+export const withNotScored = (model: MatchModel, score: MatchScore, a: MatchRecord, b: MatchRecord): MatchScore => {
+  let notScored: MatchField[] | undefined;
+  for (const c of COMPARISONS)
+    if (model.fields[c.field] === undefined && a[c.field] !== undefined && b[c.field] !== undefined) (notScored ??= []).push(c.field);
+  return notScored ? { ...score, notScored } : score;
+};
+
 /** Scores one pair of normalised records. Pure and symmetric: score(a, b) equals score(b, a). */
 export const scorePair = (model: MatchModel, a: MatchRecord, b: MatchRecord): MatchScore => {
   const comparisons = modelComparisons(model);
-  return scoreVector(model, comparisons, compareRecords(a, b, comparisons));
+  return withNotScored(model, scoreVector(model, comparisons, compareRecords(a, b, comparisons)), a, b);
 };
 
 /**

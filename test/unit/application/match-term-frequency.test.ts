@@ -79,6 +79,18 @@ describe.each(['memory', 'sqlite'] as const)('term frequency and corroboration (
     expect((await h.core.matching.queue(TENANT, { limit: 10 })).suggestions).toEqual([]);
   });
 
+  it('lists the fields both customers hold that the model does not know as not scored', async () => {
+    const h = makeHarness({}, { store, matching: { model } });
+    const jo = { firstName: 'jonathan', lastName: 'hale' };
+    const a = await identify(h, { userId: 'jo-1' }, { ...jo, birthday: '1980-05-12', address: { postalCode: 'SW1A 1AA' }, email: 'jon.hale@one.example' });
+    const b = await identify(h, { anonymousId: 'jo-2' }, { ...jo, birthday: '1980-12-05', address: { postalCode: 'SW1A1AA' }, email: 'jon.hale@two.example' });
+    const [s, ...rest] = await matches(h, a);
+    expect(rest).toEqual([]);
+    expect(s!.customerIds).toEqual([a, b].sort());
+    expect(s!.score.fields.map((f) => f.field)).toEqual(['givenName', 'surname', 'email']);
+    expect(s!.score.notScored).toEqual(['dateOfBirth', 'postcode']);
+  });
+
   it('a value more records hold weighs less: log2(holders / 2) off the level, and a weak pair drops below the review threshold', async () => {
     const h = makeHarness({}, { store, matching: { model } });
     const jack = { firstName: 'jack', lastName: 'moreau' };

@@ -37,6 +37,13 @@ const MatchesPage = lazy(() =>
               }),
             }),
           ),
+          notScored: z
+            .array(z.object({ field: z.string(), reason: z.literal('not in model') }))
+            .optional()
+            .openapi({
+              description:
+                'fields both customers hold that the model has no comparison for (it was fitted while too few records carried them): neither their agreement nor their disagreement counted',
+            }),
         }),
       ),
     })
@@ -83,6 +90,7 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         probability: s.score.probability,
         weight: s.score.weight,
         fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight, ...(f.holders !== undefined ? { holders: f.holders } : {}) })),
+        ...(s.score.notScored?.length ? { notScored: s.score.notScored.map((field) => ({ field, reason: 'not in model' as const })) } : {}),
       }));
       return c.json({ customerId, modelVersion: model.version, ...(refitDue.length > 0 ? { modelRefitDue: [...refitDue] } : {}), matches }, 200);
     },
