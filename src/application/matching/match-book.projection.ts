@@ -105,6 +105,9 @@ export type MatchBookOptions = {
 
 export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
 
+/** How many rounds of `scan` entries a review-queue page that has found no pair yet reads before it answers empty (with a next page). */
+export const QUEUE_EMPTY_SCANS = 10;
+
 /** Where a page of the review queue ended: after this customer's pair with `otherId`, or (without it) after all of its pairs. */
 export type QueuePosition = { readonly customerId: string; readonly otherId?: string | undefined };
 
@@ -240,7 +243,10 @@ export class MatchBookProjection {
    * order of their two customer ids, at most `limit` to a page. `after` is the position a page
    * answered as `next`: the pair it ended on. A page reads at most `scan` customers' entries (most
    * customers have no suggestion); one that reads them all before it is full ends there, with a
-   * `next` after the last customer read, so no page costs the whole tenant.
+   * `next` after the last customer read, so no page costs the whole tenant. A page that has found
+   * no pair by then reads on, `scan` entries at a time, until it finds one or the book ends, up to
+   * QUEUE_EMPTY_SCANS times `scan` entries: only a book with no pair among that many customers
+   * answers an empty page with a `next`.
    */
   async queue(
     tenant: string,
@@ -254,7 +260,10 @@ export class MatchBookProjection {
   ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: QueuePosition | undefined }> {
     const model = await this.model(tenant);
     const limit = Math.max(1, options.limit);
-    let budget = Math.max(1, options.scan ?? 2_000);
+    const scan = Math.max(1, options.scan ?? 2_000);
+    let budget = scan;
+    // a page that has found no pair yet reads on, up to QUEUE_EMPTY_SCANS times `scan` entries in all
+    let rounds = QUEUE_EMPTY_SCANS - 1;
     const out: Suggestion[] = [];
     const holders = new Map<string, number | undefined>();
     const keep = options.keep ?? (async (pairs: readonly Suggestion[]) => pairs);
@@ -296,7 +305,11 @@ export class MatchBookProjection {
         // the page is full and this customer holds more: the next page starts after the last pair shown
         if (doc.kind === 'match' && take(await owned(id, doc.entry))) return { suggestions: out, next: at(out.at(-1)!) };
         from = doc.customerId;
-        if (--budget === 0) return { suggestions: out, next: { customerId: id } };
+        if (--budget === 0) {
+          if (out.length > 0 || rounds === 0) return { suggestions: out, next: { customerId: id } };
+          rounds--;
+          budget = scan;
+        }
       }
       if (page.next === undefined) return { suggestions: out };
     }
