@@ -86,6 +86,12 @@ export interface EventStore {
   readClaims(tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
   /** the tenant's whole log in commit order, a page at a time */
   readAll(tenant: string, options: { readonly after?: string | undefined; readonly limit: number }): Promise<ReadAllPage>;
+  /**
+   * The tenant's newest `limit` events (all of them when it holds fewer), in commit order. Absent
+   * where the store cannot read its log from the end (DynamoDB, EventStoreDB): a reader of recent
+   * activity then reads from the start and says so.
+   */
+  readLast?(tenant: string, limit: number): Promise<readonly StoredEvent[]>;
   getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
   /**
    * Removes the `pii` of the named events of one stream from the store, every other field kept

@@ -50,8 +50,9 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Overview</h1>
         <p class="muted">
-          The last {o.days.length} days of tenant {p.tenant}, from {counted(o.scanned, 'event')} of the log
-          {o.complete ? '' : ' (the first ones only: the log holds more)'}.
+          {o.from === 'newest' || o.complete
+            ? `The last ${o.days.length} days of tenant ${p.tenant}, from ${o.complete ? `all ${counted(o.scanned, 'event')}` : `the newest ${counted(o.scanned, 'event')}`} of the log${o.complete ? '' : ' (older events are not counted: a day before the oldest one read shows less than happened)'}.`
+            : `Activity of tenant ${p.tenant} in the first ${counted(o.scanned, 'event')} of its log, by day over the last ${o.days.length} days: this store cannot read its log newest first, and the log holds more, so recent days show less than happened.`}
         </p>
         <div class="grid">
           {(['customers', 'events', 'merges', 'unmerges'] as const).map((k) => (
