@@ -189,3 +189,55 @@ describe.each([
     });
   });
 });
+
+// What the match book compares, seen through the API: email and phone come from the identifiers
+// the exact rules normalised and took, so a blocked placeholder or an invalid number is no
+// evidence, and formatting noise in a trait (a zero-width character, an extension) hides no one.
+describe('GET /v1/customers/{id}/matches compares the identifiers, not the raw traits (in memory)', () => {
+  let api: Api;
+  beforeAll(async () => {
+    api = await startApi(memoryBackend);
+  }, 120_000);
+  afterAll(async () => {
+    await api.close();
+  });
+  const identify = async (who: Record<string, string>, traits: Record<string, unknown>) => {
+    const r = await api.send('identify', { ...who, traits });
+    expect(r.status, r.text).toBe(200);
+    await api.settle();
+    return r.body.customerId as string;
+  };
+  const matches = async (id: string) => {
+    const r = await api.request('GET', `/v1/customers/${id}/matches`, { token: api.keys.acmeReader });
+    expect(r.status, r.text).toBe(200);
+    return r.body.matches as { customerId: string; fields: { field: string; level: string }[] }[];
+  };
+
+  it('suggests no pair on blocked or invalid phones, and finds the pair a zero-width character and an extension hid', async () => {
+    // a population with phones, so the fitted model compares them
+    for (let i = 0; i < 24; i++) await identify({ userId: `ph-${i}` }, { ...matchPerson(i), phone: `+1 212 555 01${String(10 + i)}` });
+    const placeholders: string[] = [];
+    for (const [anon, phone] of [
+      ['p1', '000000'],
+      ['p2', '+0000000'],
+      ['p3', '+44 0000 000000'],
+    ] as const)
+      placeholders.push(await identify({ anonymousId: anon }, { phone, firstName: 'pat' }));
+    for (const id of placeholders) {
+      expect(await matches(id)).toEqual([]);
+      // the match book holds the name alone: no phone, no phone blocking key
+      const held = await api.request('GET', `/v1/customers/${id}/export`, { token: api.keys.acmeGdpr });
+      expect(held.status, held.text).toBe(200);
+      expect(held.body.matching.customers).toEqual([expect.objectContaining({ customerId: id, record: { givenName: 'pat' } })]);
+      expect(held.body.matching.blocking).toEqual([]);
+    }
+
+    const zed = { firstName: 'zed', lastName: 'person', birthday: '1971-02-03', address: { city: 'leeds' } };
+    const first = await identify({ userId: 'zed-1' }, { ...zed, email: 'zed.per\u200bson@mail.example', phone: '+1 212 555 0199;ext=5' });
+    const second = await identify({ anonymousId: 'zed-2' }, { ...zed, email: 'zed.person@other.example' });
+    const [m, ...rest] = await matches(first);
+    expect(rest).toEqual([]);
+    expect(m!.customerId).toBe(second);
+    expect(m!.fields.find((f) => f.field === 'email')?.level).toBe('same_local_part');
+  });
+});

@@ -16,7 +16,8 @@ import {
   suggestionsFor,
 } from '../../src/domain/matching/match-book.js';
 import { type MatchRecord, normaliseRecord } from '../../src/domain/matching/match-record.js';
-import { DEFAULT_THRESHOLDS, MatchModel, scorePair, verdictOf } from '../../src/domain/matching/match-model.js';
+import { DEFAULT_THRESHOLDS, type FieldWeight, MatchModel, type MatchScore, scorePair, verdictOf } from '../../src/domain/matching/match-model.js';
+import { adjustForFrequency, answerSuggestion } from '../../src/domain/matching/term-frequency.js';
 import { matchRecordOfView } from '../../src/domain/matching/view-record.js';
 import { DomainError } from '../../src/domain/shared/errors.js';
 import { closeHarnesses, type Harness, listViews, makeHarness } from '../support/harness.js';
@@ -147,6 +148,43 @@ describe('matching laws', () => {
     expect(shuffled.suggestions).toEqual(inOrder.suggestions);
     expect(shuffled.blocks).toEqual(inOrder.blocks);
   });
+
+  test.prop([arbHistories], { numRuns: RUNS })('every suggestion rests on at least two fields that weigh for the match', (h) => {
+    const book = replay(interleave(changesOf(h), h.keys));
+    fc.pre(Object.keys(book.suggestions).length > 0);
+    for (const s of Object.values(book.suggestions)) expect(s.score.fields.filter((f) => f.weight > 0).length).toBeGreaterThanOrEqual(2);
+  });
+
+  const arbField: fc.Arbitrary<FieldWeight> = fc.record({
+    field: fc.constantFrom('email' as const, 'phone' as const, 'givenName' as const),
+    level: fc.constantFrom('same_local_part', 'same_last_6_digits', 'exact'),
+    weight: fc.double({ min: -20, max: 20, noNaN: true }),
+  });
+  const arbScore: fc.Arbitrary<MatchScore> = fc.array(arbField, { minLength: 1, maxLength: 5 }).chain((fields) =>
+    fc.double({ min: -30, max: 0, noNaN: true }).map((prior) => {
+      const weight = fields.reduce((w, f) => w + f.weight, prior);
+      return { modelVersion: 'laws-1', weight, probability: 1 / (1 + 2 ** -weight), fields };
+    }),
+  );
+  test.prop([arbScore, fc.nat({ max: 10_000 }), fc.nat({ max: 10_000 })], { numRuns: RUNS })(
+    'term frequency: a value held by more records never weighs more, one held by the pair alone weighs what the model says, and no weight rises',
+    (score, x, y) => {
+      const [few, many] = x <= y ? [x, y] : [y, x];
+      const adjusted = (holders: number) => adjustForFrequency(score, (f) => (f.field === 'email' && f.level === 'same_local_part' ? holders : undefined));
+      expect(adjusted(Math.min(few, 2))).toBe(score);
+      expect(adjusted(many).weight).toBeLessThanOrEqual(adjusted(few).weight);
+      expect(adjusted(few).weight).toBeLessThanOrEqual(score.weight);
+      adjusted(many).fields.forEach((f, i) => {
+        expect(f.weight).toBeLessThanOrEqual(score.fields[i]!.weight);
+        if (f.weight !== score.fields[i]!.weight) expect(f.weight).toBeCloseTo(score.fields[i]!.weight - Math.log2(many / 2), 9);
+      });
+      // an answered suggestion is one the stored book would suggest, and never a stronger one
+      const stored = { customerIds: ['c1', 'c2'] as const, score, verdict: verdictOf(model, score) };
+      fc.pre(stored.verdict !== 'none');
+      const answer = answerSuggestion(model, stored as never, (f) => (f.level === 'same_local_part' ? many : undefined));
+      if (answer) expect(answer.score.probability).toBeLessThanOrEqual(score.probability);
+    },
+  );
 
   test.prop([arbHistories], { numRuns: RUNS })('auto-merge off: no merge is planned, however strong the score', (h) => {
     const book = replay(changesOf(h));

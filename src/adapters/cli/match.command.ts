@@ -68,6 +68,7 @@ const match = async (ctx: CommandContext, opts: { limit: number }): Promise<numb
       probability: s.score.probability,
       weight: s.score.weight,
       fields: s.score.fields,
+      ...(s.score.notScored?.length ? { notScored: s.score.notScored } : {}),
     })),
   });
   ctx.out.line(
@@ -75,8 +76,11 @@ const match = async (ctx: CommandContext, opts: { limit: number }): Promise<numb
   );
   if (r.refitDue.length > 0) ctx.out.line(`a refit of the model is due for ${r.refitDue.join(', ')}: c360 rebuild fits it`);
   for (const s of shown) {
-    const fields = s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ');
-    ctx.out.line(`${s.customerIds.join(' ~ ')}  p=${s.score.probability.toFixed(4)}  ${s.verdict}  [${fields}]`);
+    const fields = s.score.fields
+      .map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}${f.holders !== undefined ? ` (${f.holders} records hold it)` : ''}`)
+      .join(', ');
+    const notScored = s.score.notScored?.length ? `  not scored: ${s.score.notScored.join(', ')} (not in model)` : '';
+    ctx.out.line(`${s.customerIds.join(' ~ ')}  p=${s.score.probability.toFixed(4)}  ${s.verdict}  [${fields}]${notScored}`);
   }
   return 0;
 };

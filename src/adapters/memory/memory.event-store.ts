@@ -149,6 +149,20 @@ export class MemoryEventStore implements EventStore {
     return more ? { events, next: toPosition(start + events.length) } : { events };
   }
 
+  async readLast(tenant: string, limit: number): Promise<readonly StoredEvent[]> {
+    if (!(limit >= 1)) throw new Error(`readLast limit must be at least 1, got ${limit}`);
+    const log = this.tenants.get(tenant)?.log;
+    if (!log) return EMPTY;
+    const start = Math.max(0, log.length - Math.ceil(limit));
+    const events: StoredEvent[] = [];
+    for (let i = start; i < log.length; i++) {
+      let e = log[i]!;
+      if (e.position === undefined) log[i] = e = withPosition(e, toPosition(i + 1));
+      events.push(e);
+    }
+    return events;
+  }
+
   async getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
     const record = this.tenants.get(tenant)?.idempotency.get(key);
     return record && record.expiresAt > now ? record : undefined;

@@ -59,6 +59,7 @@ const SQL = {
   record: 'INSERT OR REPLACE INTO idempotency (tenant, key, payload_hash, expires_at) VALUES (?, ?, ?, ?)',
   stream: 'SELECT position, event FROM events WHERE tenant = ? AND stream_id = ? AND version > ? ORDER BY version',
   all: 'SELECT position, event FROM events WHERE tenant = ? AND position > ? ORDER BY position LIMIT ?',
+  last: 'SELECT position, event FROM events WHERE tenant = ? ORDER BY position DESC LIMIT ?',
   global: 'SELECT position, tenant, stream_id, version, event FROM events WHERE position > ? ORDER BY position LIMIT ?',
   rewrite: 'UPDATE events SET event = ? WHERE position = ?',
 } as const;
@@ -301,6 +302,12 @@ export class SqliteEventStore implements EventStore {
     const more = rows.length > limit;
     const events = (more ? rows.slice(0, limit) : rows).map(toEvent);
     return more ? { events, next: events.at(-1)!.position } : { events };
+  }
+
+  async readLast(tenant: string, limit: number): Promise<readonly StoredEvent[]> {
+    if (!(limit >= 1)) throw new Error(`readLast limit must be at least 1, got ${limit}`);
+    const rows = this.db.prepare(SQL.last).all(tenant, Math.ceil(limit)) as EventRow[];
+    return rows.reverse().map(toEvent);
   }
 
   getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {

@@ -12,6 +12,7 @@ import {
 } from '../../domain/matching/coverage.js';
 import { fitModelComparing } from '../../domain/matching/estimate.js';
 import {
+  bestFirst,
   bookOfEntries,
   buildBook,
   candidatesOf,
@@ -25,7 +26,8 @@ import {
   type Suggestion,
 } from '../../domain/matching/match-book.js';
 import type { MatchField, MatchRecord } from '../../domain/matching/match-record.js';
-import { DEFAULT_THRESHOLDS, type MatchModel } from '../../domain/matching/match-model.js';
+import { DEFAULT_THRESHOLDS, type FieldWeight, type MatchModel } from '../../domain/matching/match-model.js';
+import { answerSuggestion, termFrequencyKey } from '../../domain/matching/term-frequency.js';
 import { MATCH_IDENTIFIERS, MATCH_TRAITS, matchRecordOfView } from '../../domain/matching/view-record.js';
 import type { CorePorts } from '../deps.js';
 import { decodeReadable } from '../event-codec.js';
@@ -103,6 +105,9 @@ export type MatchBookOptions = {
 
 export const DEFAULT_MATCH_BOOK_OPTIONS: MatchBookOptions = { seed: 19, refitUpTo: 5_000 };
 
+/** How many rounds of `scan` entries a review-queue page that has found no pair yet reads before it answers empty (with a next page). */
+export const QUEUE_EMPTY_SCANS = 10;
+
 /** Where a page of the review queue ended: after this customer's pair with `otherId`, or (without it) after all of its pairs. */
 export type QueuePosition = { readonly customerId: string; readonly otherId?: string | undefined };
 
@@ -153,7 +158,48 @@ export class MatchBookProjection {
     const stored = await this.modelEntry(tenant);
     const model = stored?.entry.model ?? (await this.model(tenant));
     const entry = await this.customer(tenant, customerId);
-    return { model, suggestions: entry?.entry.suggestions ?? [], refitDue: stored?.entry.refitDue ?? [] };
+    const record = entry?.entry.record;
+    const suggestions = await this.answered(
+      tenant,
+      model,
+      (entry?.entry.suggestions ?? []).map((s) => ({ s, record })),
+    );
+    return { model, suggestions: suggestions.sort(bestFirst), refitDue: stored?.entry.refitDue ?? [] };
+  }
+
+  /**
+   * Stored suggestions as they are answered (term-frequency.ts): each adjusted for how many records
+   * now hold the value an adjusted level agreed on (its blocking entry, read once per key), and
+   * left out once below the review threshold or resting on one field; in the order given. `record`:
+   * either customer's record (both hold the value).
+   */
+  private async answered(
+    tenant: string,
+    model: MatchModel,
+    pairs: readonly { readonly s: Suggestion; readonly record: MatchRecord | undefined }[],
+    holders: Map<string, number | undefined> = new Map(),
+  ): Promise<Suggestion[]> {
+    const keyOf = (f: FieldWeight, record: MatchRecord | undefined) => (record ? termFrequencyKey(f, record) : undefined);
+    const keys = new Set<string>();
+    for (const { s, record } of pairs) for (const f of s.score.fields) keys.add(keyOf(f, record) ?? '');
+    keys.delete('');
+    await Promise.all(
+      [...keys]
+        .filter((k) => !holders.has(k))
+        .map(async (k) => {
+          const doc = await this.get(tenant, blockDoc(k));
+          holders.set(k, doc?.entry.type === 'block' ? doc.entry.ids.length : undefined);
+        }),
+    );
+    const out: Suggestion[] = [];
+    for (const { s, record } of pairs) {
+      const answer = answerSuggestion(model, s, (f) => {
+        const k = keyOf(f, record);
+        return k === undefined ? undefined : holders.get(k);
+      });
+      if (answer) out.push(answer);
+    }
+    return out;
   }
 
   /**
@@ -167,19 +213,29 @@ export class MatchBookProjection {
   ): Promise<{ readonly model?: MatchModel | undefined; readonly suggestions: readonly Suggestion[]; readonly refitDue: readonly MatchField[] }> {
     const stored = await this.modelEntry(tenant);
     if (!stored) return { suggestions: [], refitDue: [] };
+    const model = stored.entry.model;
     const out: Suggestion[] = [];
+    const holders = new Map<string, number | undefined>();
     let after: string | undefined = 'c:';
     do {
       const page = await this.ports.readModels.list(matchBookNamespace(tenant), { after, limit: 500 });
+      const pairs: { s: Suggestion; record: MatchRecord | undefined }[] = [];
+      let end = false;
       for (const doc of page.docs) {
         // past the customers' entries: every pair was read
-        if (!doc.customerId.startsWith('c:')) return { model: stored.entry.model, suggestions: out, refitDue: stored.entry.refitDue ?? [] };
+        if (!doc.customerId.startsWith('c:')) {
+          end = true;
+          break;
+        }
         const id = doc.customerId.slice(2);
-        if (doc.kind === 'match' && doc.entry.type === 'customer') for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) out.push(s);
+        if (doc.kind === 'match' && doc.entry.type === 'customer')
+          for (const s of doc.entry.suggestions) if (s.customerIds[0] === id) pairs.push({ s, record: doc.entry.record });
       }
+      out.push(...(await this.answered(tenant, model, pairs, holders)));
+      if (end) break;
       after = page.next;
     } while (after !== undefined);
-    return { model: stored.entry.model, suggestions: out, refitDue: stored.entry.refitDue ?? [] };
+    return { model, suggestions: out, refitDue: stored.entry.refitDue ?? [] };
   }
 
   /**
@@ -187,22 +243,43 @@ export class MatchBookProjection {
    * order of their two customer ids, at most `limit` to a page. `after` is the position a page
    * answered as `next`: the pair it ended on. A page reads at most `scan` customers' entries (most
    * customers have no suggestion); one that reads them all before it is full ends there, with a
-   * `next` after the last customer read, so no page costs the whole tenant.
+   * `next` after the last customer read, so no page costs the whole tenant. A page that has found
+   * no pair by then reads on, `scan` entries at a time, until it finds one or the book ends, up to
+   * QUEUE_EMPTY_SCANS times `scan` entries: only a book with no pair among that many customers
+   * answers an empty page with a `next`.
    */
   async queue(
     tenant: string,
-    options: { readonly after?: QueuePosition | undefined; readonly limit: number; readonly scan?: number | undefined },
+    options: {
+      readonly after?: QueuePosition | undefined;
+      readonly limit: number;
+      readonly scan?: number | undefined;
+      /** the pairs of one customer the queue may show, of those the book answers (in their order) */
+      readonly keep?: ((pairs: readonly Suggestion[]) => Promise<readonly Suggestion[]>) | undefined;
+    },
   ): Promise<{ readonly suggestions: readonly Suggestion[]; readonly next?: QueuePosition | undefined }> {
-    await this.model(tenant);
+    const model = await this.model(tenant);
     const limit = Math.max(1, options.limit);
-    let budget = Math.max(1, options.scan ?? 2_000);
+    const scan = Math.max(1, options.scan ?? 2_000);
+    let budget = scan;
+    // a page that has found no pair yet reads on, up to QUEUE_EMPTY_SCANS times `scan` entries in all
+    let rounds = QUEUE_EMPTY_SCANS - 1;
     const out: Suggestion[] = [];
-    const owned = (id: string, entry: MatchBookEntry, otherAfter?: string) =>
-      entry.type === 'customer'
-        ? entry.suggestions
-            .filter((s) => s.customerIds[0] === id && (otherAfter === undefined || s.customerIds[1] > otherAfter))
-            .sort((x, y) => (x.customerIds[1] < y.customerIds[1] ? -1 : 1))
-        : [];
+    const holders = new Map<string, number | undefined>();
+    const keep = options.keep ?? (async (pairs: readonly Suggestion[]) => pairs);
+    const owned = async (id: string, entry: MatchBookEntry, otherAfter?: string) => {
+      if (entry.type !== 'customer' || !entry.suggestions.some((s) => s.customerIds[0] === id)) return [];
+      const answered = await this.answered(
+        tenant,
+        model,
+        entry.suggestions
+          .filter((s) => s.customerIds[0] === id && (otherAfter === undefined || s.customerIds[1] > otherAfter))
+          .sort((x, y) => (x.customerIds[1] < y.customerIds[1] ? -1 : 1))
+          .map((s) => ({ s, record: entry.record })),
+        holders,
+      );
+      return answered.length === 0 ? answered : keep(answered);
+    };
     /** takes a customer's pairs; true when the page is full and more follow */
     const take = (pairs: readonly Suggestion[]): boolean => {
       for (const s of pairs) {
@@ -216,7 +293,7 @@ export class MatchBookProjection {
     // the rest of the customer a page ended within
     if (after?.otherId !== undefined) {
       const doc = await this.get(tenant, customerDoc(after.customerId));
-      if (doc && take(owned(after.customerId, doc.entry, after.otherId))) return { suggestions: out, next: at(out.at(-1)!) };
+      if (doc && take(await owned(after.customerId, doc.entry, after.otherId))) return { suggestions: out, next: at(out.at(-1)!) };
     }
     const cursor = after ? customerDoc(after.customerId) : 'c:';
     for (let from = cursor; ; ) {
@@ -226,9 +303,13 @@ export class MatchBookProjection {
         if (!doc.customerId.startsWith('c:')) return { suggestions: out };
         const id = doc.customerId.slice(2);
         // the page is full and this customer holds more: the next page starts after the last pair shown
-        if (doc.kind === 'match' && take(owned(id, doc.entry))) return { suggestions: out, next: at(out.at(-1)!) };
+        if (doc.kind === 'match' && take(await owned(id, doc.entry))) return { suggestions: out, next: at(out.at(-1)!) };
         from = doc.customerId;
-        if (--budget === 0) return { suggestions: out, next: { customerId: id } };
+        if (--budget === 0) {
+          if (out.length > 0 || rounds === 0) return { suggestions: out, next: { customerId: id } };
+          rounds--;
+          budget = scan;
+        }
       }
       if (page.next === undefined) return { suggestions: out };
     }

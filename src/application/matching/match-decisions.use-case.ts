@@ -1,3 +1,5 @@
+import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { pairKey } from '../../domain/matching/match-book.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
 import { PendingStream } from '../commands/pending-stream.js';
@@ -29,6 +31,30 @@ export class MatchDecisions {
   async oneCustomer(tenant: string, a: string, b: string): Promise<string | undefined> {
     const [x, y] = await Promise.all([this.repo.loadSurvivor(tenant, a), this.repo.loadSurvivor(tenant, b)]);
     return x.status === 'active' && y.status === 'active' && x.id === y.id ? x.id : undefined;
+  }
+
+  /**
+   * The pairs among these that the identity graph keeps apart: split by an unmerge (or a restore),
+   * directly or through a customer one of them has absorbed since, so that a merge of them is
+   * refused DO_NOT_LINK (the rule `checkMerge` applies). Keys as `pairKey` makes them. Each
+   * customer's state is loaded once.
+   */
+  async keptApart(tenant: string, pairs: readonly (readonly [string, string])[]): Promise<ReadonlySet<string>> {
+    const states = new Map<string, Promise<CustomerState>>();
+    const load = (id: string) => {
+      let state = states.get(id);
+      if (!state) states.set(id, (state = this.repo.loadSurvivor(tenant, id)));
+      return state;
+    };
+    const marks = (x: CustomerState, y: CustomerState) => x.doNotLink.has(y.id) || y.members.some((m) => x.doNotLink.has(m));
+    const apart = new Set<string>();
+    await Promise.all(
+      pairs.map(async ([a, b]) => {
+        const [x, y] = await Promise.all([load(a), load(b)]);
+        if (x.status === 'active' && y.status === 'active' && x.id !== y.id && (marks(x, y) || marks(y, x))) apart.add(pairKey(a, b));
+      }),
+    );
+    return apart;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
 import { candidatePairs } from '../../domain/matching/blocking.js';
+import { pairKey } from '../../domain/matching/match-book.js';
 import type { MatchField, MatchRecord } from '../../domain/matching/match-record.js';
 import type { MatchModel, MatchScore } from '../../domain/matching/match-model.js';
 import { matchRecordOfView } from '../../domain/matching/view-record.js';
@@ -59,7 +60,9 @@ export class MatchScan {
       for (const doc of page.docs) if (doc.kind === 'view') records.push(matchRecordOfView(doc.view));
       after = page.next;
     } while (after !== undefined);
-    const { model, suggestions, refitDue } = await this.book.everySuggestion(tenant);
+    const every = await this.book.everySuggestion(tenant);
+    const { model, refitDue } = every;
+    const suggestions = await this.withoutKeptApart(tenant, every.suggestions);
     const best = [...suggestions].sort((x, y) => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1));
     return { customers: records.length, candidatePairs: candidatePairs(records).length, model, refitDue, suggestions: best };
   }
@@ -69,12 +72,27 @@ export class MatchScan {
     tenant: string,
     customerId: string,
   ): Promise<{ readonly model: MatchModel; readonly suggestions: readonly ScanSuggestion[]; readonly refitDue: readonly MatchField[] }> {
-    return this.book.suggestionsOf(tenant, customerId);
+    const found = await this.book.suggestionsOf(tenant, customerId);
+    return { ...found, suggestions: await this.withoutKeptApart(tenant, found.suggestions) };
   }
 
   /** The review queue: the tenant's suggested pairs, each once, a page at a time (see MatchBookProjection.queue). */
   queue(tenant: string, options: { readonly after?: QueuePosition | undefined; readonly limit: number; readonly scan?: number | undefined }) {
-    return this.book.queue(tenant, options);
+    return this.book.queue(tenant, { ...options, keep: (pairs) => this.withoutKeptApart(tenant, pairs) });
+  }
+
+  /**
+   * The suggestions but those the identity graph keeps apart (do-not-link: an unmerge split the two,
+   * or a customer one of them absorbed since): a merge of them is refused DO_NOT_LINK, so no
+   * surface offers them; a merge with force joins them, as for any merge.
+   */
+  private async withoutKeptApart<S extends { readonly customerIds: readonly [string, string] }>(tenant: string, suggestions: readonly S[]): Promise<S[]> {
+    if (suggestions.length === 0) return [];
+    const apart = await this.decisions.keptApart(
+      tenant,
+      suggestions.map((s) => s.customerIds),
+    );
+    return apart.size === 0 ? [...suggestions] : suggestions.filter((s) => !apart.has(pairKey(...s.customerIds)));
   }
 
   /**
@@ -126,7 +144,7 @@ export class MatchScan {
     if (rescored.length === 0 || !this.autoMerge(tenant)) return [];
     const merges: string[] = [];
     for (const id of rescored) {
-      const best = (await this.book.suggestionsOf(tenant, id)).suggestions.find((s) => s.verdict === 'auto_merge');
+      const best = (await this.matchesOf(tenant, id)).suggestions.find((s) => s.verdict === 'auto_merge');
       if (!best) continue;
       try {
         const [a, b] = best.customerIds;
@@ -158,6 +176,12 @@ export class MatchScan {
     // an erased (or unknown) other customer is said as every route says it: 410 naming the erasure
     const absent = await this.decisions.absent(tenant, otherId, 'otherId');
     if (absent) return absent;
+    if ((await this.decisions.keptApart(tenant, [[customerId, otherId]])).size > 0)
+      return new DomainError(
+        'MATCH_NOT_SUGGESTED',
+        `${customerId} and ${otherId} are not suggested: an unmerge split them and they are marked do-not-link (a merge with force joins them)`,
+        ['otherId'],
+      );
     return new DomainError(
       'MATCH_NOT_SUGGESTED',
       `${customerId} and ${otherId} are not a suggested match now (below the review threshold, never candidates, or rejected)`,

@@ -8,9 +8,11 @@ import type { CorePorts } from '../deps.js';
 export type DayCounts = { readonly day: string; customers: number; events: number; merges: number; unmerges: number };
 
 export type Overview = {
-  /** events read; when `complete` is false the log holds more and the counts cover the first ones */
+  /** events read; when `complete` is false the log holds more and the counts cover only the ones read */
   readonly scanned: number;
   readonly complete: boolean;
+  /** which end of the log was read: the newest events (a store that reads from the end), else the first ones */
+  readonly from: 'newest' | 'first';
   readonly days: readonly DayCounts[];
   /** events recorded per minute over the last hour, oldest minute first */
   readonly ingestPerMinute: readonly { readonly minute: string; readonly events: number }[];
@@ -39,35 +41,44 @@ export const overview = async (ports: Pick<CorePorts, 'store' | 'readModels' | '
   const minutes = new Array<number>(60).fill(0);
   const latest = new Map<string, { readonly version: number; readonly event: StoredEvent }>();
   let scanned = 0;
-  let after: string | undefined;
   let complete = false;
-  while (scanned < maxEvents) {
-    const page = await ports.store.readAll(tenant, { after, limit: Math.min(PAGE, maxEvents - scanned) });
-    for (const e of page.events) {
-      scanned++;
-      const day = days.get(Math.floor(e.recordedAt / DAY) * DAY);
-      if (day) {
-        day.events++;
-        if (e.type === 'CustomerRegistered') day.customers++;
-        else if (e.type === 'CustomerMerged') day.merges++;
-        else if (e.type === 'CustomerUnmerged') day.unmerges++;
-      }
-      if (e.recordedAt >= hourAgo) minutes[Math.min(59, Math.floor((e.recordedAt - hourAgo) / 60_000))]!++;
-      const seen = latest.get(e.streamId);
-      if (!seen || e.version > seen.version) {
-        latest.delete(e.streamId);
-        latest.set(e.streamId, { version: e.version, event: e });
-      }
+  const count = (e: StoredEvent) => {
+    scanned++;
+    const day = days.get(Math.floor(e.recordedAt / DAY) * DAY);
+    if (day) {
+      day.events++;
+      if (e.type === 'CustomerRegistered') day.customers++;
+      else if (e.type === 'CustomerMerged') day.merges++;
+      else if (e.type === 'CustomerUnmerged') day.unmerges++;
     }
-    after = page.next;
-    if (!page.next || page.events.length === 0) {
-      complete = true;
-      break;
+    if (e.recordedAt >= hourAgo) minutes[Math.min(59, Math.floor((e.recordedAt - hourAgo) / 60_000))]!++;
+    const seen = latest.get(e.streamId);
+    if (!seen || e.version > seen.version) {
+      latest.delete(e.streamId);
+      latest.set(e.streamId, { version: e.version, event: e });
+    }
+  };
+  // the newest events where the store reads its log from the end: the recent days are the point
+  const newest = ports.store.readLast ? await ports.store.readLast(tenant, maxEvents) : undefined;
+  if (newest) {
+    for (const e of newest) count(e);
+    complete = newest.length < maxEvents;
+  } else {
+    let after: string | undefined;
+    while (scanned < maxEvents) {
+      const page = await ports.store.readAll(tenant, { after, limit: Math.min(PAGE, maxEvents - scanned) });
+      for (const e of page.events) count(e);
+      after = page.next;
+      if (!page.next || page.events.length === 0) {
+        complete = true;
+        break;
+      }
     }
   }
   return {
     scanned,
     complete,
+    from: newest ? 'newest' : 'first',
     days: [...days.values()],
     ingestPerMinute: minutes.map((events, i) => ({ minute: new Date(hourAgo + i * 60_000).toISOString().slice(11, 16), events })),
     lag: await lagOf(ports, tenant, [...latest.entries()].slice(-(options.lagSample ?? 20)), now),

@@ -92,6 +92,12 @@ export interface EventStore {
    * `logInCommitOrder`, shows every event settled; DynamoDB reads behind its settle horizon)
    */
   readAll(tenant: string, options: ReadAllOptions): Promise<ReadAllPage>;
+  /**
+   * The tenant's newest `limit` events (all of them when it holds fewer), in commit order. Absent
+   * where the store cannot read its log from the end (DynamoDB, EventStoreDB): a reader of recent
+   * activity then reads from the start and says so.
+   */
+  readLast?(tenant: string, limit: number): Promise<readonly StoredEvent[]>;
   getIdempotency(tenant: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
   /**
    * Removes the `pii` of the named events of one stream from the store, every other field kept

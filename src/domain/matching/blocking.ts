@@ -5,6 +5,14 @@ import type { MatchRecord } from './match-record.js';
  * pairs. Several keys per record, each tolerating errors the others cannot (a typo in the surname, a
  * wrong date of birth, a changed email).
  */
+/** The blocking key listing every record with this email local part (the part before the '@'). */
+export const emailLocalKey = (r: MatchRecord): string | undefined => {
+  const local = r.email?.split('@')[0];
+  return local ? `email_local:${local}` : undefined;
+};
+/** The blocking key listing every record whose phone ends in these six digits. */
+export const phoneLast6Key = (r: MatchRecord): string | undefined => (r.phone && r.phone.length >= 6 ? `phone_last_6:${r.phone.slice(-6)}` : undefined);
+
 export const blockingKeys = (r: MatchRecord): readonly string[] => {
   const keys: string[] = [];
   const year = r.dateOfBirth?.slice(0, 4);
@@ -14,9 +22,11 @@ export const blockingKeys = (r: MatchRecord): readonly string[] => {
   add('dob', r.dateOfBirth);
   add('postcode_initial', r.postcode, r.surname?.[0]);
   // the local part alone survives a changed domain; domain and a long prefix survive a typo at the end
-  add('email_local', r.email?.split('@')[0]);
+  const local = emailLocalKey(r);
+  if (local) keys.push(local);
   add('email_domain_prefix', r.email?.split('@')[1], r.email?.slice(0, 8));
-  add('phone_last_6', r.phone && r.phone.length >= 6 ? r.phone.slice(-6) : undefined);
+  const last6 = phoneLast6Key(r);
+  if (last6) keys.push(last6);
   add('national_id', r.nationalId);
   return [...new Set(keys)];
 };

@@ -2,7 +2,7 @@ import { blockingKeys, candidatePairs } from './blocking.js';
 import { type ComparisonVector, compareRecords } from './comparisons.js';
 import type { FieldCoverage } from './coverage.js';
 import type { MatchField, MatchRecord } from './match-record.js';
-import { type MatchModel, type MatchScore, modelComparisons, probabilityOf, scoreVector, verdictOf, weightOfVector } from './match-model.js';
+import { type MatchModel, type MatchScore, modelComparisons, probabilityOf, scoreVector, verdictOf, weightOfVector, withNotScored } from './match-model.js';
 
 // The matching read model, pure: each active customer's normalised record, the blocking index over
 // them, and the suggestions between them, plus what people decided (rejections, undone
@@ -133,7 +133,7 @@ const index = (book: MatchBook, id: string, record: MatchRecord, model: MatchMod
     const first = id < other;
     const vector = first ? compareRecords(record, theirs, comparisons) : compareRecords(theirs, record, comparisons);
     if (probabilityOf(weightOfVector(model, comparisons, vector)) < below) continue;
-    const score = scoreVector(model, comparisons, vector);
+    const score = withNotScored(model, scoreVector(model, comparisons, vector), record, theirs);
     const verdict = verdictOf(model, score);
     if (verdict === 'none') continue;
     const key = pairKey(id, other);
@@ -172,7 +172,9 @@ export const evolveBook = (model: MatchModel, book: MatchBook, change: MatchChan
   }
 };
 
-const bestFirst = (x: Suggestion, y: Suggestion): number => y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1);
+/** Best first: the higher weight, ties by the pair's ids. */
+export const bestFirst = (x: Suggestion, y: Suggestion): number =>
+  y.score.weight - x.score.weight || (x.customerIds.join(' ') < y.customerIds.join(' ') ? -1 : 1);
 
 /** A customer's suggestions, best first (ties by the other customer's id). */
 export const suggestionsFor = (book: MatchBook, id: string): readonly Suggestion[] =>
@@ -226,7 +228,7 @@ export const buildBook = (
     // verdictOf's first test, on the weight alone: below review, no score is made
     if (probabilityOf(weightOfVector(model, comparisons, vector)) < model.reviewThreshold) continue;
     const key = pairKey(a, b);
-    const score = scoreVector(model, comparisons, vector);
+    const score = withNotScored(model, scoreVector(model, comparisons, vector), list[i]!, list[j]!);
     const verdict = verdictOf(model, score);
     if (verdict !== 'none') suggestions[key] = { customerIds: [a, b], score, verdict: verdict === 'auto_merge' && autoMergeUndone[key] ? 'review' : verdict };
   }

@@ -29,7 +29,13 @@ export type MatchModel = z.infer<typeof MatchModel>;
  */
 export const DEFAULT_THRESHOLDS = { reviewThreshold: 0.9, autoMergeThreshold: 0.9999 } as const;
 
-export type FieldWeight = { readonly field: MatchField; readonly level: string; readonly weight: number };
+export type FieldWeight = {
+  readonly field: MatchField;
+  readonly level: string;
+  readonly weight: number;
+  /** for a level lowered for term frequency (term-frequency.ts): how many records hold the value it agreed on (more than two) */
+  readonly holders?: number | undefined;
+};
 export type MatchScore = {
   readonly modelVersion: string;
   /** log2 of the posterior odds: prior plus the fields' weights */
@@ -37,6 +43,12 @@ export type MatchScore = {
   readonly probability: number;
   /** each compared field's contribution, log2(m/u); a field missing on either side is left out */
   readonly fields: readonly FieldWeight[];
+  /**
+   * fields both records hold that the model has no comparison for (fitted while too few records
+   * carried them): not scored, so neither their agreement nor their disagreement counted. Absent
+   * when there is none.
+   */
+  readonly notScored?: readonly MatchField[] | undefined;
 };
 
 const log2Odds = (p: number) => Math.log2(p / (1 - p));
@@ -98,12 +110,40 @@ export const weightOfVector = (model: MatchModel, comparisons: readonly Comparis
   return weight;
 };
 
+/** The score, with the fields both records hold that the model does not compare (`notScored`), if any. */
+export const withNotScored = (model: MatchModel, score: MatchScore, a: MatchRecord, b: MatchRecord): MatchScore => {
+  let notScored: MatchField[] | undefined;
+  for (const c of COMPARISONS)
+    if (model.fields[c.field] === undefined && a[c.field] !== undefined && b[c.field] !== undefined) (notScored ??= []).push(c.field);
+  return notScored ? { ...score, notScored } : score;
+};
+
 /** Scores one pair of normalised records. Pure and symmetric: score(a, b) equals score(b, a). */
 export const scorePair = (model: MatchModel, a: MatchRecord, b: MatchRecord): MatchScore => {
   const comparisons = modelComparisons(model);
-  return scoreVector(model, comparisons, compareRecords(a, b, comparisons));
+  return withNotScored(model, scoreVector(model, comparisons, compareRecords(a, b, comparisons)), a, b);
+};
+
+/**
+ * How many fields a suggestion needs evidence from (a positive weight). One field alone never
+ * suggests a pair, however high the model weighs its level: the model's u comes from random pairs,
+ * which cannot tell a person from a value several people share on purpose (a role mailbox like
+ * `info@`, an office line, a family email), and a record holding only that field leaves nothing to
+ * tell them apart with. Term frequency lowers such a value's weight once many records hold it;
+ * this holds while few do.
+ */
+export const MIN_AGREEING_FIELDS = 2;
+
+/** True when at least MIN_AGREEING_FIELDS fields weigh for the match. */
+export const corroborated = (score: Pick<MatchScore, 'fields'>): boolean => {
+  let agreeing = 0;
+  for (const f of score.fields) if (f.weight > 0 && ++agreeing >= MIN_AGREEING_FIELDS) return true;
+  return false;
 };
 
 export type Verdict = 'auto_merge' | 'review' | 'none';
-export const verdictOf = (model: MatchModel, score: MatchScore): Verdict =>
-  score.probability >= model.autoMergeThreshold ? 'auto_merge' : score.probability >= model.reviewThreshold ? 'review' : 'none';
+/** The band of a score: at or above a threshold, with evidence from at least two fields (`corroborated`); else none. */
+export const verdictOf = (model: MatchModel, score: MatchScore): Verdict => {
+  const band = score.probability >= model.autoMergeThreshold ? 'auto_merge' : score.probability >= model.reviewThreshold ? 'review' : 'none';
+  return band !== 'none' && corroborated(score) ? band : 'none';
+};

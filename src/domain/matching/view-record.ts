@@ -2,7 +2,11 @@ import type { Customer360 } from '../projection/customer360.js';
 import { type MatchRecord, normaliseRecord } from './match-record.js';
 
 // What matching reads from a customer's 360 view: Segment's reserved traits (firstName, lastName,
-// name, birthday, email, phone, address.street/postalCode/city), else the linked email and phone.
+// name, birthday, address.street/postalCode/city) and the customer's linked email and phone
+// identifiers, never the raw email and phone traits. An identifier holds the value the exact rules
+// normalised (NFKC, zero-width characters removed, lower-case email; E.164 phone without its
+// extension), and only a value the identity rules took: a blocked placeholder (`000000`), an
+// invalid number or a value refused for a limit or a do-not-link stays a trait and is no evidence.
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v : typeof v === 'number' ? String(v) : undefined);
 const obj = (v: unknown): Readonly<Record<string, unknown>> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -13,19 +17,8 @@ const identifierOf = (view: Customer360, type: string): string | undefined =>
     .sort((a, b) => a.firstSeenAt - b.firstSeenAt)[0]?.value;
 
 /** the traits a match record is read from: a trait update naming none of them leaves the record as it was */
-export const MATCH_TRAITS: ReadonlySet<string> = new Set([
-  'name',
-  'firstName',
-  'first_name',
-  'lastName',
-  'last_name',
-  'birthday',
-  'dateOfBirth',
-  'email',
-  'phone',
-  'address',
-]);
-/** the identifier types a match record falls back on */
+export const MATCH_TRAITS: ReadonlySet<string> = new Set(['name', 'firstName', 'first_name', 'lastName', 'last_name', 'birthday', 'dateOfBirth', 'address']);
+/** the identifier types a match record reads its email and phone from */
 export const MATCH_IDENTIFIERS: ReadonlySet<string> = new Set(['email', 'phone']);
 
 export const matchRecordOfView = (view: Customer360): MatchRecord => {
@@ -36,8 +29,8 @@ export const matchRecordOfView = (view: Customer360): MatchRecord => {
     givenName: str(t('firstName')) ?? str(t('first_name')) ?? (rest.length ? first : undefined),
     surname: str(t('lastName')) ?? str(t('last_name')) ?? (rest.length ? rest.at(-1) : undefined),
     dateOfBirth: str(t('birthday')) ?? str(t('dateOfBirth')),
-    email: str(t('email')) ?? identifierOf(view, 'email'),
-    phone: str(t('phone')) ?? identifierOf(view, 'phone'),
+    email: identifierOf(view, 'email'),
+    phone: identifierOf(view, 'phone'),
     street: str(address.street),
     postcode: str(address.postalCode) ?? str(address.postal_code),
     city: str(address.city),

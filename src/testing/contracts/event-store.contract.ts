@@ -372,6 +372,15 @@ export const eventStoreContract = (name: string, make: () => Promise<EventStore>
           const positions = all.map((e) => e.position!);
           expect(positions.every((p, i) => i === 0 || positions[i - 1]! < p)).toBe(true);
         }
+        // where the store reads from the end: the newest events, in commit order, the tail of readAll
+        if (store.readLast) {
+          const all = await readAllEvents(store, tenant, 1_000);
+          for (const limit of [1, 4, total, total + 5])
+            expect((await store.readLast(tenant, limit)).map((e) => [e.eventId, e.position])).toEqual(
+              all.slice(-Math.min(limit, total)).map((e) => [e.eventId, e.position]),
+            );
+          expect(await store.readLast(`${tenant}-none`, 3)).toEqual([]);
+        }
       });
 
       it('says where to resume, and nothing follows the last event', async () => {

@@ -653,6 +653,27 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
     }
   });
 
+  it('a review-queue page that has found no pair reads on, a bounded number of entries, rather than answer empty with a next page', async () => {
+    const h = makeHarness({}, { store });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push(await identify(h, { userId: `u-${i}` }, person(i)));
+    for (const i of [3, 12]) ids.push(await identify(h, { anonymousId: `a-${i}` }, twinOf(i)));
+    // one entry a round: the pairs are held by u-3 and u-12, eight customers without one between them
+    const pages: number[] = [];
+    let after: QueuePosition | undefined;
+    do {
+      const page = await h.core.matching.queue(TENANT, { after, limit: 1, scan: 1 });
+      if (page.next) expect(page.suggestions.length, `page ${pages.length + 1}`).toBe(1);
+      pages.push(page.suggestions.length);
+      after = page.next;
+    } while (after !== undefined && pages.length < 50);
+    expect(pages.filter((n) => n === 1)).toHaveLength(2);
+    // after the last pair, a page reads on to the end of the book: empty, and no next page
+    const bounded = await h.core.matching.queue(TENANT, { after: { customerId: ids[12]! }, limit: 1, scan: 1 });
+    expect(bounded.suggestions).toEqual([]);
+    expect(bounded.next).toBeUndefined();
+  });
+
   it('auto-merge is off by default: a pair above the auto-merge threshold is only suggested', async () => {
     const h = makeHarness({}, { store });
     const ids: string[] = [];
@@ -685,14 +706,21 @@ describe.each(['memory', 'sqlite'] as const)('the stored match book (on %s)', (s
 
     await h.core.identity.unmerge(TENANT, ids[3]!, mergeId, { actor: 'reviewer' });
     expect((await h.core.queries.get360(TENANT, twin)).kind).toBe('view');
-    const [s] = (await h.core.matching.matchesOf(TENANT, twin)).suggestions;
-    expect(s).toMatchObject({ customerIds: [ids[3], twin].sort(), verdict: 'review' });
+    // the book keeps the pair for review only; the unmerge marked the two do-not-link, so no surface offers it
+    const stored = async () => {
+      const entry = await bookEntry(h, `c:${twin}`);
+      return entry?.type === 'customer' ? entry : undefined;
+    };
+    expect((await stored())?.suggestions).toMatchObject([{ customerIds: [ids[3], twin].sort(), verdict: 'review' }]);
+    expect((await stored())?.autoMergeUndone).toEqual([ids[3]]);
+    expect((await h.core.matching.matchesOf(TENANT, twin)).suggestions).toEqual([]);
     // the twin is seen again with the very record that scored above the threshold: still apart
     await identify(h, { anonymousId: 'a-3' }, { ...twinOf(3), phone: '+44 20 7946 0003' });
     await identify(h, { anonymousId: 'a-3' }, twinOf(3));
     expect((await h.core.queries.get360(TENANT, twin)).kind).toBe('view');
     await h.core.rebuild.rebuild(TENANT);
-    expect((await h.core.matching.matchesOf(TENANT, twin)).suggestions[0]?.verdict).toBe('review');
+    expect((await stored())?.suggestions.map((x) => x.verdict)).toEqual(['review']);
+    expect((await h.core.matching.matchesOf(TENANT, twin)).suggestions).toEqual([]);
     expect(h.ports.metrics.get('match_auto_merged')).toBe(1);
   });
 });

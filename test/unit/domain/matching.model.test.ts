@@ -82,6 +82,18 @@ describe('scorePair', () => {
     expect(s.modelVersion).toBe('test-1');
   });
 
+  it('lists the fields both records hold that the model does not compare as not scored, in comparison order', () => {
+    // the model compares surname and date of birth only
+    const a = normaliseRecord({ surname: 'smith', givenName: 'Jonathan', dateOfBirth: '1980-05-12', postcode: 'SW1A 1AA', city: 'London' });
+    const b = normaliseRecord({ surname: 'smith', givenName: 'Jonathon', dateOfBirth: '1980-12-05', postcode: 'SW1A1AA' });
+    const s = scorePair(model, a, b);
+    expect(s.fields.map((f) => f.field)).toEqual(['surname', 'dateOfBirth']);
+    expect(s.notScored).toEqual(['givenName', 'postcode']);
+    expect(scorePair(model, b, a).notScored).toEqual(['givenName', 'postcode']);
+    // a field one side lacks is missing, not unscored; nothing to list, no key
+    expect('notScored' in scorePair(model, { surname: 'smith', city: 'london' }, { surname: 'smith' })).toBe(false);
+  });
+
   it('maps probabilities to verdicts by the two thresholds', () => {
     // prior -9.96; exact surname +6.49; exact date +9.81 (p 0.988); a date one digit off +2.32 (p 0.31)
     const same = scorePair(model, { surname: 'smith', dateOfBirth: '1980-04-07' }, { surname: 'smith', dateOfBirth: '1980-04-07' });

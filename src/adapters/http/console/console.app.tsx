@@ -10,7 +10,7 @@ import { CONSOLE_CSS } from './console.css.js';
 import { registerAnalyticsPages } from './analytics.page.js';
 import { registerCustomerPages } from './customer.routes.js';
 import { mountPrefixOf } from '../mount-prefix.js';
-import { consoleBase, ErrorPage, render } from './layout.js';
+import { CONSOLE_ICON, consoleBase, ErrorPage, render } from './layout.js';
 import { registerOperatorPages } from './operator.routes.js';
 import { DEFAULT_SESSION_TTL_MS, randomToken, SESSION_COOKIE, SessionSealer, sameToken } from './session.js';
 import { SignInPage } from './sign-in.page.js';
@@ -66,6 +66,7 @@ export const createConsole = (deps: ConsoleDeps, gate: Gate, options: ConsoleOpt
   app.use('*', bodyLimit({ maxSize: FORM_LIMIT, onError: (c) => render(c, <ErrorPage status={413} message="the form is too large" />, 413) }));
 
   app.get('/assets/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
+  app.get('/assets/icon.svg', (c) => c.body(CONSOLE_ICON, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=3600' }));
 
   app.get('/sign-in', (c) => render(c, <SignInPage next={safeNext(consoleBase(c), c.req.query('next'))} />));
   app.post('/sign-in', async (c) => {

@@ -37,6 +37,9 @@ export type Frame = { readonly viewer?: Principal | undefined; readonly csrf?: s
 
 export const CsrfField = (p: { csrf: string }) => <input type="hidden" name="_csrf" value={p.csrf} />;
 
+/** the console's icon (served at assets/icon.svg): a rounded square */
+export const CONSOLE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#234"/></svg>`;
+
 export const Layout = (p: Frame & { title: string; children?: Child }) => {
   const base = useBase();
   return (
@@ -46,6 +49,8 @@ export const Layout = (p: Frame & { title: string; children?: Child }) => {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${p.title} · Customer 360 console`}</title>
         <link rel="stylesheet" href={`${base}/assets/console.css`} />
+        {/* the console's own icon, so the browser asks for no /favicon.ico, which no route serves */}
+        <link rel="icon" type="image/svg+xml" href={`${base}/assets/icon.svg`} />
       </head>
       <body>
         <header class="top">

@@ -3,7 +3,7 @@ import { overview } from '../../../application/overview/overview.query.js';
 import type { AuditEntry } from '../../../application/ports/audit.port.js';
 import type { QuarantineEntry } from '../../../application/ports/quarantine.port.js';
 import { whyNotReplayable } from '../../../application/quarantine/quarantine.use-cases.js';
-import type { QueuePosition } from '../../../application/matching/match-book.projection.js';
+import { QUEUE_EMPTY_SCANS, type QueuePosition } from '../../../application/matching/match-book.projection.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { HttpError } from '../errors.js';
 import { BarChart } from './charts.js';
@@ -50,8 +50,9 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
       <Layout title="Overview" viewer={c.var.viewer} csrf={c.var.session.csrf}>
         <h1>Overview</h1>
         <p class="muted">
-          The last {o.days.length} days of tenant {p.tenant}, from {counted(o.scanned, 'event')} of the log
-          {o.complete ? '' : ' (the first ones only: the log holds more)'}.
+          {o.from === 'newest' || o.complete
+            ? `The last ${o.days.length} days of tenant ${p.tenant}, from ${o.complete ? `all ${counted(o.scanned, 'event')}` : `the newest ${counted(o.scanned, 'event')}`} of the log${o.complete ? '' : ' (older events are not counted: a day before the oldest one read shows less than happened)'}.`
+            : `Activity of tenant ${p.tenant} in the first ${counted(o.scanned, 'event')} of its log, by day over the last ${o.days.length} days: this store cannot read its log newest first, and the log holds more, so recent days show less than happened.`}
         </p>
         <div class="grid">
           {(['customers', 'events', 'merges', 'unmerges'] as const).map((k) => (
@@ -165,7 +166,11 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
           {page.suggestions.length} {page.suggestions.length === 1 ? 'pair' : 'pairs'} on this page (at most {QUEUE_PAGE}), in the order of their customer ids.
         </p>
         {page.suggestions.length === 0 ? (
-          <p>No probable duplicate on this page.</p>
+          <p>
+            {page.next
+              ? `No probable duplicate among the ${QUEUE_EMPTY_SCANS * 2_000} customers this page read; the next page reads on from there.`
+              : 'No probable duplicate on this page.'}
+          </p>
         ) : (
           <MatchTable suggestions={page.suggestions} viewer={c.var.viewer} csrf={c.var.session.csrf} />
         )}

@@ -26,7 +26,24 @@ const MatchesPage = lazy(() =>
             .openapi({ description: 'auto_merge: at or above the auto-merge threshold (merged only when the tenant turns auto-merge on)' }),
           probability: z.number(),
           weight: z.number().openapi({ description: 'log2 of the posterior odds: the prior plus the field weights' }),
-          fields: z.array(z.object({ field: z.string(), level: z.string(), weight: z.number() })),
+          fields: z.array(
+            z.object({
+              field: z.string(),
+              level: z.string(),
+              weight: z.number(),
+              holders: z.number().int().optional().openapi({
+                description:
+                  'for a level lowered for term frequency (email same_local_part, phone same_last_6_digits, when more than the two records of the pair hold the value): how many records hold it; the weight is the level weight minus log2(holders / 2)',
+              }),
+            }),
+          ),
+          notScored: z
+            .array(z.object({ field: z.string(), reason: z.literal('not in model') }))
+            .optional()
+            .openapi({
+              description:
+                'fields both customers hold that the model has no comparison for (it was fitted while too few records carried them): neither their agreement nor their disagreement counted',
+            }),
         }),
       ),
     })
@@ -72,7 +89,8 @@ export const registerMatchingRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps,
         verdict: s.verdict,
         probability: s.score.probability,
         weight: s.score.weight,
-        fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight })),
+        fields: s.score.fields.map((f) => ({ field: f.field, level: f.level, weight: f.weight, ...(f.holders !== undefined ? { holders: f.holders } : {}) })),
+        ...(s.score.notScored?.length ? { notScored: s.score.notScored.map((field) => ({ field, reason: 'not in model' as const })) } : {}),
       }));
       return c.json({ customerId, modelVersion: model.version, ...(refitDue.length > 0 ? { modelRefitDue: [...refitDue] } : {}), matches }, 200);
     },
