@@ -1,5 +1,6 @@
 import type { MergeEvidence, RecordedEvent } from '../../domain/customer/customer.events.js';
-import type { MergeRecord } from '../../domain/customer/customer.state.js';
+import type { CustomerState, MergeRecord } from '../../domain/customer/customer.state.js';
+import { nestedMerge } from '../../domain/customer/unmerge.js';
 import { normalizeIdentifier } from '../../domain/identity/identifier.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
@@ -93,6 +94,7 @@ export class CustomerQueries {
       for (const id of [state.id, ...state.members]) this.repo.evict(tenant, id);
       throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased`, ['customerId']);
     }
+    const memberStates = new Map<string, CustomerState>((await Promise.all(state.members.map((id) => this.repo.load(tenant, id)))).map((m) => [m.id, m]));
     const iso = (ms: number) => new Date(ms).toISOString();
     // an operator's reason is personal data, in the event's pii: readable while the key is
     const mergeReasons = new Map(
@@ -128,6 +130,21 @@ export class CustomerQueries {
         at: iso(m.observedAt),
         evidence: evidenceOf(m),
       })),
+      /**
+       * merges held inside the cluster: made by a member before it was absorbed itself. Each names
+       * its holder and the merges to undo first (outermost first) before the holder can undo it.
+       */
+      nestedMerges: [...memberStates.values()].flatMap((m) =>
+        [...m.merges.values()].map((r) => ({
+          mergeId: r.mergeId,
+          heldBy: m.id,
+          absorbedId: r.absorbedId,
+          absorbedMembers: r.absorbedMembers,
+          at: iso(r.observedAt),
+          evidence: evidenceOf(r),
+          undoFirst: nestedMerge(r.mergeId, state, memberStates)?.undoFirst ?? [],
+        })),
+      ),
       /** the merges of this customer undone, each with who undid it and why */
       unmerges: events.flatMap((e) =>
         e.event.type === 'CustomerUnmerged' && e.streamId === state.id

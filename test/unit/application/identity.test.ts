@@ -241,3 +241,73 @@ describe('unmerge', () => {
     expect((await domainError(h.core.identity.unmerge(TENANT, a, 'no-such-merge', { actor: 'ops' }))).code).toBe('MERGE_NOT_FOUND');
   });
 });
+
+describe('a merge nested inside an absorbed customer', () => {
+  // x absorbs y (m1), then w absorbs x and with it y (m2): m1 is held by x, inside w's cluster
+  const nested = async () => {
+    const h = makeHarness();
+    const w = (await send(h, { type: 'identify', messageId: 'n-w', anonymousId: 'nest-w', traits: { email: 'w@n.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const x = (await send(h, { type: 'identify', messageId: 'n-x', anonymousId: 'nest-x', traits: { email: 'x@n.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const y = (await send(h, { type: 'identify', messageId: 'n-y', anonymousId: 'nest-y', traits: { email: 'y@n.test' } })).customerId;
+    const m1 = await h.core.identity.merge(TENANT, x, y, { actor: 'ops', reason: 'same person' });
+    const m2 = await h.core.identity.merge(TENANT, w, x, { actor: 'ops' });
+    expect([m1.survivorId, m2.survivorId]).toEqual([x, w]);
+    return { h, w, x, y, m1: m1.mergeId, m2: m2.mergeId };
+  };
+
+  it('sent to the survivor or to its holder, is refused naming the holder and the outer merge to undo first (no answer sends back to the other)', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    for (const at of [w, x]) {
+      const e = await domainError(h.core.identity.unmerge(TENANT, at, m1, { actor: 'ops' }));
+      expect(e.code).toBe('MERGE_NOT_UNDOABLE');
+      expect(e.path).toEqual(['mergeId']);
+      expect(e.details).toEqual({ holderId: x, absorbedId: y, undoFirst: [{ mergeId: m2, survivorId: w }] });
+      expect(e.message).toContain(`customer ${x} holds it (it absorbed ${y})`);
+      expect(e.message).toContain(`Undo merge ${m2} on customer ${w} first (POST /v1/customers/${w}/unmerge), then send this one to customer ${x}`);
+    }
+    // following the advice separates y
+    await h.core.identity.unmerge(TENANT, w, m2, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, x, m1, { actor: 'ops' });
+    expect((await view360(h, y)).customerId).toBe(y);
+    expect((await view360(h, x)).customerId).toBe(x);
+  });
+
+  it('names every outer merge, outermost first, when nested twice', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    h.clock.advance(-10 * HOUR);
+    const v = (await send(h, { type: 'identify', messageId: 'n-v', anonymousId: 'nest-v', traits: { email: 'v@n.test' } })).customerId;
+    const m3 = await h.core.identity.merge(TENANT, v, w, { actor: 'ops' });
+    expect(m3.survivorId).toBe(v);
+    const e = await domainError(h.core.identity.unmerge(TENANT, v, m1, { actor: 'ops' }));
+    expect(e.details).toEqual({
+      holderId: x,
+      absorbedId: y,
+      undoFirst: [
+        { mergeId: m3.mergeId, survivorId: v },
+        { mergeId: m2, survivorId: w },
+      ],
+    });
+    // w's merge m2 is nested too, now
+    expect((await domainError(h.core.identity.unmerge(TENANT, w, m2, { actor: 'ops' }))).details).toMatchObject({ holderId: w, absorbedId: x });
+  });
+
+  it('is shown by explain with its own rule, actor, reason and holder', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    const why = await h.core.queries.explain(TENANT, w);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.merges.map((m) => m.mergeId)).toEqual([m2]);
+    expect(why.nestedMerges).toEqual([
+      {
+        mergeId: m1,
+        heldBy: x,
+        absorbedId: y,
+        absorbedMembers: [],
+        at: expect.any(String),
+        evidence: expect.objectContaining({ rule: 'manual', actor: 'ops', reason: 'same person', forced: false }),
+        undoFirst: [{ mergeId: m2, survivorId: w }],
+      },
+    ]);
+  });
+});
