@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_IDENTITY_RULES } from '../../../src/domain/identity/rules.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, asView, comparable, domainError, iso, TENANT, view360 } from './ingest-support.js';
 
@@ -308,6 +309,50 @@ describe('a merge nested inside an absorbed customer', () => {
         evidence: expect.objectContaining({ rule: 'manual', actor: 'ops', reason: 'same person', forced: false }),
         undoFirst: [{ mergeId: m2, survivorId: w }],
       },
+    ]);
+  });
+});
+
+describe('Segment alias whose previousId is an earlier user id', () => {
+  it('is taken as that user id, not made into an anonymous id; the user_id limit refuses it and explain shows the rejection', async () => {
+    const h = makeHarness();
+    const k1 = (await send(h, { type: 'identify', messageId: 'k1', anonymousId: 'kiosk-1', userId: 'k-1', traits: { email: 'k1@kiosk.test' } })).customerId;
+    const k3 = (await send(h, { type: 'identify', messageId: 'k3', userId: 'k-3', traits: { email: 'k3@kiosk.test' } })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'k-alias', previousId: 'k-1', userId: 'k-3' });
+    // the call's own userId is kept: the previous user id gives way on the limit
+    expect(alias.customerId).toBe(k3);
+    const v3 = await view360(h, k3);
+    expect(v3.identifiers.map((i) => [i.type, i.value])).toEqual([
+      ['email', 'k3@kiosk.test'],
+      ['user_id', 'k-3'],
+    ]);
+    const why = await h.core.queries.explain(TENANT, k3);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.rejections).toEqual([expect.objectContaining({ type: 'user_id', value: 'k-1', reason: 'IDENTIFIER_LIMIT_EXCEEDED' })]);
+    // no made-up anonymous id: a later visitor whose anonymous id is "k-1" is someone new
+    await expect(h.core.queries.findByIdentifier(TENANT, 'anonymous_id', 'k-1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'user_id', 'k-1')).customerId).toBe(k1);
+  });
+
+  it('links the two when the rules allow two user ids per customer', async () => {
+    const h = makeHarness({
+      identityRules: { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, user_id: { limit: 2, priority: 100 } } },
+    });
+    const k1 = (await send(h, { type: 'identify', messageId: 'k1', userId: 'k-1' })).customerId;
+    h.clock.advance(HOUR);
+    const k3 = (await send(h, { type: 'identify', messageId: 'k3', userId: 'k-3' })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'k-alias', previousId: 'k-1', userId: 'k-3' });
+    expect(alias).toMatchObject({ customerId: k1, merged: [k3] });
+  });
+
+  it('is an anonymous id when no customer holds it as a user id (the usual alias of a visitor)', async () => {
+    const h = makeHarness();
+    const anon = (await send(h, { type: 'page', messageId: 'p1', anonymousId: 'visitor-1', name: 'Home' })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'a1', previousId: 'visitor-1', userId: 'u-1' });
+    expect(alias.customerId).toBe(anon);
+    expect((await view360(h, anon)).identifiers.map((i) => [i.type, i.value])).toEqual([
+      ['anonymous_id', 'visitor-1'],
+      ['user_id', 'u-1'],
     ]);
   });
 });
