@@ -53,7 +53,8 @@ export class CustomerQueries {
 
   /** The customer that currently holds an identifier, e.g. email:ada@example.com. */
   async findByIdentifier(tenant: string, type: string, rawValue: string): Promise<Get360Result> {
-    const id = normalizeIdentifier(type, rawValue, { defaultRegion: this.ports.settings.phoneRegion(tenant) }, ['identifier']);
+    // an email earlier builds linked and today's refuse (a wrapper, a trailing dot) is still found
+    const id = normalizeIdentifier(type, rawValue, { defaultRegion: this.ports.settings.phoneRegion(tenant), storedEmails: true }, ['identifier']);
     const key = this.ports.hasher.claimKey(tenant, id.type, id.value);
     const owner = (await this.ports.store.readClaims(tenant, [key])).get(key);
     if (!owner) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer holds that ${id.type}`, ['identifier']);

@@ -356,3 +356,23 @@ describe('Segment alias whose previousId is an earlier user id', () => {
     ]);
   });
 });
+
+describe('an email in a wrapper or holding junk', () => {
+  it('is rejected as IDENTIFIER_INVALID (shown by explain) and links nothing; the call is kept on its other identifiers', async () => {
+    const h = makeHarness();
+    const zed = (await send(h, { type: 'identify', messageId: 'z1', anonymousId: 'zed-1', traits: { email: 'zed.person@example.com' } })).customerId;
+    for (const [i, email] of [
+      'mailto:zed.person@example.com',
+      '<zed.person@example.com>',
+      'zed.person@example.com.',
+      'xss"><svg/onload=alert(3)>@evil.test',
+    ].entries()) {
+      const c = await send(h, { type: 'identify', messageId: `w${i}`, anonymousId: `wrapped-${i}`, traits: { email } });
+      expect(c.customerId, email).not.toBe(zed);
+      const why = await h.core.queries.explain(TENANT, c.customerId);
+      if (why.status !== 'active') throw new Error('expected an active customer');
+      expect(why.identifiers.map((x) => x.type)).toEqual(['anonymous_id']);
+      expect(why.rejections).toEqual([expect.objectContaining({ type: 'email', reason: 'IDENTIFIER_INVALID' })]);
+    }
+  });
+});
