@@ -109,6 +109,9 @@ export const tryNormalizeIdentifier = (type: string, raw: string, options: Norma
       if ((trimmed.match(DIGIT) ?? []).length < MIN_PHONE_DIGITS) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
       const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion, phoneMetadata());
       if (!phone?.isValid()) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
+      // the line, without its extension (`ext. 12`, `;ext=5`, `x7`): every desk of an office line is
+      // one identifier, as keyed since version 1 (keeping it would change every such key); the
+      // phone trait keeps the number as sent
       return { ok: true, id: { type: idType, value: phone.number } };
     }
     default:

@@ -376,3 +376,18 @@ describe('an email in a wrapper or holding junk', () => {
     }
   });
 });
+
+describe('a phone number with an extension', () => {
+  it('is the identifier of the line without its extension (the same key as the bare number); the phone trait keeps the extension as sent', async () => {
+    const h = makeHarness({ phoneRegion: 'GB' });
+    const desk = (await send(h, { type: 'identify', messageId: 'd0', anonymousId: 'desk-0', traits: { phone: '+442079460958' } })).customerId;
+    for (const [i, phone] of ['+44 20 7946 0958 ext. 12', '+442079460958;ext=5', '020 7946 0958 x7'].entries()) {
+      h.clock.advance(HOUR);
+      const c = await send(h, { type: 'identify', messageId: `d${i + 1}`, anonymousId: `desk-${i + 1}`, traits: { phone } });
+      expect(c.customerId, phone).toBe(desk);
+      const v = await view360(h, desk);
+      expect(v.traits.phone?.value).toBe(phone);
+      expect(v.identifiers.filter((x) => x.type === 'phone').map((x) => x.value)).toEqual(['+442079460958']);
+    }
+  });
+});
