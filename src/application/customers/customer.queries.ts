@@ -34,7 +34,7 @@ export class CustomerQueries {
     // an erasure still under way (tombstone committed, receipt not yet recorded) reads as absent
     if (!doc) throw unknownCustomer(customerId);
     if (doc.kind !== 'view') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
-    return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
+    return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant), this.ports.settings.phoneRegion(tenant)) };
   }
 
   /**

@@ -391,3 +391,35 @@ describe('a phone number with an extension', () => {
     }
   });
 });
+
+describe('a trait whose identifier was refused', () => {
+  it("after an unmerge, an email refused as the other customer's (DO_NOT_LINK) still sets the trait, flagged in traitsNotHeld; lookups give the other", async () => {
+    const h = makeHarness();
+    const a = (await send(h, { type: 'identify', messageId: 'ma', userId: 'm-a', traits: { email: 'a@merge.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const b = (await send(h, { type: 'identify', messageId: 'mb', anonymousId: 'm-b', traits: { email: 'b@merge.test' } })).customerId;
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops' });
+    expect((await view360(h, a)).traitsNotHeld).toEqual([]);
+    h.clock.advance(HOUR);
+    await send(h, { type: 'identify', messageId: 'ma2', userId: 'm-a', traits: { email: 'B@merge.test', phone: '+1 415 555 2671' } });
+    const va = await view360(h, a);
+    expect(va.traits.email?.value).toBe('B@merge.test');
+    expect(va.traitsNotHeld).toEqual(['email']);
+    const why = await h.core.queries.explain(TENANT, a);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.rejections).toEqual([expect.objectContaining({ type: 'email', value: 'b@merge.test', reason: 'DO_NOT_LINK' })]);
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'email', 'b@merge.test')).customerId).toBe(b);
+    // set again to one of its own, the flag goes
+    h.clock.advance(HOUR);
+    await send(h, { type: 'identify', messageId: 'ma3', userId: 'm-a', traits: { email: 'a@merge.test' } });
+    expect((await view360(h, a)).traitsNotHeld).toEqual([]);
+  });
+
+  it('flags a phone or email refused as blocked or invalid, and one a second identified user shares (over the user_id limit)', async () => {
+    const h = makeHarness();
+    await send(h, { type: 'identify', messageId: 'f1', userId: 'fam-1', traits: { email: 'smiths@family.test' } });
+    const fam2 = (await send(h, { type: 'identify', messageId: 'f2', userId: 'fam-2', traits: { email: 'smiths@family.test', phone: '000000' } })).customerId;
+    expect((await view360(h, fam2)).traitsNotHeld).toEqual(['email', 'phone']);
+  });
+});
