@@ -117,6 +117,8 @@ export class CustomerQueries {
         const merge = i.viaMerge ? state.merges.get(i.viaMerge) : undefined;
         return {
           type: i.type,
+          // the claim key, as merges' evidence names the identifiers that tied two customers
+          key: i.key,
           value: link?.event.type === 'IdentifierLinked' ? (link.event.pii?.value ?? null) : null,
           claimedBy: i.origin,
           linkedAt: iso(i.observedAt),

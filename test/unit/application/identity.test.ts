@@ -40,6 +40,14 @@ describe('automatic merge through a shared email', () => {
     expect(v.timeline.map((e) => e.title)).toEqual(expect.arrayContaining(['Viewed page Home', 'Viewed page Deals']));
   });
 
+  it("names each identifier's claim key, so the merge evidence's keys read as values", async () => {
+    const { h, early } = await setup();
+    const why = await h.core.queries.explain(TENANT, early);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    const shown = new Map(why.identifiers.map((i) => [i.key, `${i.type}:${i.value}`]));
+    expect(why.merges[0]!.evidence.identifiers.map((i) => shown.get(i.key)).sort()).toEqual(['anonymous_id:anon-early', 'email:ada@example.com']);
+  });
+
   it('finds the survivor by either anonymous id', async () => {
     const { h, early } = await setup();
     for (const anon of ['anon-late', 'anon-early']) {
