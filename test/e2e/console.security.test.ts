@@ -271,6 +271,16 @@ describe('console security', () => {
     expect(res.headers.get('location')).toMatch(/^\/console\/sign-in/);
   });
 
+  it('takes an email address searched alone (no type:) as an email', async () => {
+    const { cookie } = await signIn(api.keys.acmeReader);
+    const search = await get(`/console/search?q=${encodeURIComponent(' SEC@example.com ')}`, cookie);
+    expect(search.status).toBe(303);
+    expect(search.headers.get('location')).toBe(`/console/customers/lookup?identifier=${encodeURIComponent('email:SEC@example.com')}`);
+    const found = await get(search.headers.get('location')!, cookie);
+    expect(found.status).toBe(303);
+    expect(found.headers.get('location')).toBe(`/console/customers/${customerId}`);
+  });
+
   it('lands a merged-away id on its survivor with a notice', async () => {
     await api.send('identify', { userId: 'sec-merge-a', traits: { email: 'sec-a@example.com' } });
     await api.send('identify', { userId: 'sec-merge-b', traits: { email: 'sec-b@example.com' } });

@@ -19,7 +19,7 @@ export type CliIo = {
 
 /** The running core, as the commands use it (an App from the composition root fits). */
 export type CliSession = {
-  readonly core: Pick<Core, 'ingest' | 'rebuild' | 'quarantine' | 'gdpr' | 'export' | 'rekeyClaims' | 'matching'>;
+  readonly core: Pick<Core, 'ingest' | 'rebuild' | 'quarantine' | 'gdpr' | 'export' | 'rekeyClaims' | 'matching' | 'identity'>;
   readonly sourceOf: (tenant: string, name: string) => IngestSource;
   /** waits until background projection has caught up, so a finished job is visible to readers */
   drainBackground(): Promise<void>;

@@ -47,7 +47,9 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
     throw e;
   });
   ctx.out.result({ tenant: ctx.tenant, mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability });
-  ctx.out.line(`merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); an unmerge undoes it`);
+  ctx.out.line(
+    `merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); c360 unmerge ${r.survivorId} ${r.mergeId} undoes it`,
+  );
   return 0;
 };
 

@@ -4,6 +4,7 @@ import type { CliDeps, CliSession } from './cli.deps.js';
 import { describeError, EXIT, exitCodeOf } from './cli-error.js';
 import type { Action, CommandContext } from './command-context.js';
 import { registerGdpr } from './gdpr.command.js';
+import { registerIdentity } from './identity.command.js';
 import { registerImport } from './import.command.js';
 import { registerLaws } from './laws.command.js';
 import { registerMigrate } from './migrate.command.js';
@@ -76,6 +77,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
   registerMigrate(program, action);
   registerRekey(program, action);
   registerMatch(program, action);
+  registerIdentity(program, action);
   registerAnalytics(program, action);
   registerLaws(program, action);
   return program;

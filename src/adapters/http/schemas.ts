@@ -197,6 +197,10 @@ export const Customer360 = lazy(() =>
         description:
           'the latest value of each trait, with its source and time. A group call\'s traits are kept under their group, one trait per group: group["bank-1"] (the group id as a JSON string), whose value is the traits of that group\'s latest call; group calls stored before that named them group.<name>',
       }),
+      traitsNotHeld: z.array(z.string()).openapi({
+        description:
+          "the email and phone traits whose value is not one of this customer's identifiers: refused when linked (another customer's after an unmerge, over a limit, blocked, invalid; explain's rejections say which) or unlinked since. Do not contact the customer through them without checking",
+      }),
       groups: z.array(z.string()).openapi({ description: 'the ids of the groups the customer joined' }),
       consents: z.record(z.string(), z.looseObject({ granted: z.boolean(), status: z.string() })),
       restriction: z

@@ -22,7 +22,7 @@ export type RekeyReport = {
   readonly rekeyed: number;
   /** the new key is already another customer's: both keep what they hold; merge them by hand if they are one */
   readonly collisions: number;
-  /** stored values today's rules refuse (a lone surrogate): left as they are */
+  /** stored values today's rules refuse (a lone surrogate, an email with a wrapper, junk characters or a trailing dot): left as they are */
   readonly invalid: number;
 };
 

@@ -1,5 +1,6 @@
 import type { MergeEvidence, RecordedEvent } from '../../domain/customer/customer.events.js';
-import type { MergeRecord } from '../../domain/customer/customer.state.js';
+import type { CustomerState, MergeRecord } from '../../domain/customer/customer.state.js';
+import { nestedMerge } from '../../domain/customer/unmerge.js';
 import { normalizeIdentifier } from '../../domain/identity/identifier.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CorePorts } from '../deps.js';
@@ -33,7 +34,7 @@ export class CustomerQueries {
     // an erasure still under way (tombstone committed, receipt not yet recorded) reads as absent
     if (!doc) throw unknownCustomer(customerId);
     if (doc.kind !== 'view') return { kind: 'redirect', survivorId: (await this.repo.loadSurvivor(tenant, customerId)).id };
-    return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant)) };
+    return { kind: 'view', customer: present(doc, this.ports.clock.now(), this.ports.settings.scoreConfig(tenant), this.ports.settings.phoneRegion(tenant)) };
   }
 
   /**
@@ -52,7 +53,8 @@ export class CustomerQueries {
 
   /** The customer that currently holds an identifier, e.g. email:ada@example.com. */
   async findByIdentifier(tenant: string, type: string, rawValue: string): Promise<Get360Result> {
-    const id = normalizeIdentifier(type, rawValue, { defaultRegion: this.ports.settings.phoneRegion(tenant) }, ['identifier']);
+    // an email earlier builds linked and today's refuse (a wrapper, a trailing dot) is still found
+    const id = normalizeIdentifier(type, rawValue, { defaultRegion: this.ports.settings.phoneRegion(tenant), storedEmails: true }, ['identifier']);
     const key = this.ports.hasher.claimKey(tenant, id.type, id.value);
     const owner = (await this.ports.store.readClaims(tenant, [key])).get(key);
     if (!owner) throw new DomainError('CUSTOMER_NOT_FOUND', `no customer holds that ${id.type}`, ['identifier']);
@@ -93,6 +95,7 @@ export class CustomerQueries {
       for (const id of [state.id, ...state.members]) this.repo.evict(tenant, id);
       throw new DomainError('CUSTOMER_ERASED', `customer ${customerId} was erased`, ['customerId']);
     }
+    const memberStates = new Map<string, CustomerState>((await Promise.all(state.members.map((id) => this.repo.load(tenant, id)))).map((m) => [m.id, m]));
     const iso = (ms: number) => new Date(ms).toISOString();
     // an operator's reason is personal data, in the event's pii: readable while the key is
     const mergeReasons = new Map(
@@ -114,6 +117,8 @@ export class CustomerQueries {
         const merge = i.viaMerge ? state.merges.get(i.viaMerge) : undefined;
         return {
           type: i.type,
+          // the claim key, as merges' evidence names the identifiers that tied two customers
+          key: i.key,
           value: link?.event.type === 'IdentifierLinked' ? (link.event.pii?.value ?? null) : null,
           claimedBy: i.origin,
           linkedAt: iso(i.observedAt),
@@ -128,6 +133,21 @@ export class CustomerQueries {
         at: iso(m.observedAt),
         evidence: evidenceOf(m),
       })),
+      /**
+       * merges held inside the cluster: made by a member before it was absorbed itself. Each names
+       * its holder and the merges to undo first (outermost first) before the holder can undo it.
+       */
+      nestedMerges: [...memberStates.values()].flatMap((m) =>
+        [...m.merges.values()].map((r) => ({
+          mergeId: r.mergeId,
+          heldBy: m.id,
+          absorbedId: r.absorbedId,
+          absorbedMembers: r.absorbedMembers,
+          at: iso(r.observedAt),
+          evidence: evidenceOf(r),
+          undoFirst: nestedMerge(r.mergeId, state, memberStates)?.undoFirst ?? [],
+        })),
+      ),
       /** the merges of this customer undone, each with who undid it and why */
       unmerges: events.flatMap((e) =>
         e.event.type === 'CustomerUnmerged' && e.streamId === state.id

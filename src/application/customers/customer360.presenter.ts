@@ -3,6 +3,7 @@ import type { Customer360 } from '../../domain/projection/customer360.js';
 import { fromMinorUnits as money } from '../../domain/shared/bounds.js';
 import { computeScores, type ScoreConfig, type Scores } from '../../domain/projection/scores.js';
 import type { ViewDoc } from '../ports/read-model.port.js';
+import { tryNormalizeIdentifier, type PhoneRegion } from '../../domain/identity/identifier.js';
 
 // The 360 view as the API shows it: times as ISO strings, consent as a decision, scores computed
 // now from the stored facts.
@@ -11,7 +12,31 @@ const iso = (ms: number | undefined): string | undefined => (ms === undefined ? 
 
 export type ConsentStatus = 'granted' | 'withdrawn' | 'conflicting';
 
-export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, config: ScoreConfig) => {
+/** the traits that name an identifier of the same type */
+const IDENTIFYING_TRAITS = ['email', 'phone'] as const;
+
+/**
+ * The email and phone traits whose value is not one of the customer's identifiers: the call that
+ * set it had that identifier refused (another customer's after an unmerge, over a limit, blocked,
+ * invalid: explain's rejections say which), or it was unlinked since. A trait is the latest value
+ * sent, whatever the identity rules decided, so it is shown, flagged. Not flagged when an
+ * identifier of that type cannot be read.
+ */
+const traitsNotHeld = (
+  traits: Customer360['traits'],
+  identifiers: readonly { readonly type: string; readonly value: string | null }[],
+  defaultRegion: PhoneRegion,
+): string[] =>
+  IDENTIFYING_TRAITS.filter((type) => {
+    const value = traits[type]?.value;
+    if (typeof value !== 'string' || value.trim() === '') return false;
+    const held = identifiers.filter((i) => i.type === type);
+    if (held.some((i) => i.value === null)) return false;
+    const n = tryNormalizeIdentifier(type, value, { defaultRegion, storedEmails: true });
+    return !n.ok || !held.some((i) => i.value === n.id.value);
+  });
+
+export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, config: ScoreConfig, phoneRegion: PhoneRegion = 'US') => {
   const v: Customer360 = doc.view;
   const scores: Scores = computeScores(v, now, config);
   const identifiers = Object.entries(v.identifiers)
@@ -33,6 +58,8 @@ export const present = (doc: Extract<ViewDoc, { kind: 'view' }>, now: number, co
     eventCount: v.eventCount,
     identifiers,
     traits: Object.fromEntries(Object.entries(v.traits).map(([k, t]) => [k, { value: t.value, observedAt: iso(t.observedAt), source: t.source }])),
+    // do not contact the customer through one of these without checking explain
+    traitsNotHeld: traitsNotHeld(v.traits, identifiers, phoneRegion),
     consents,
     // GDPR art. 18: the data is kept and keeps arriving; engagement leaves the customer alone
     restriction: { restricted: v.restricted, decidedAt: iso(v.restriction?.at) },

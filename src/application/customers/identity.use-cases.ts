@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../domain/customer/customer.events.js';
-import { planUnmerge } from '../../domain/customer/unmerge.js';
+import type { CustomerState } from '../../domain/customer/customer.state.js';
+import { nestedMerge, nestedMergeError, planUnmerge } from '../../domain/customer/unmerge.js';
 import { checkMerge, survivorOrder } from '../../domain/identity/resolution.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
@@ -190,6 +191,12 @@ export class IdentityUseCases {
         const s = await this.repo.load(tenant, customerId);
         if (s.status === 'initial' || s.status === 'erased') throw await absentCustomer(this.ports.ledger, tenant, customerId);
         if (s.status === 'merged') {
+          // a merge this customer made before it was absorbed itself: name the merges to undo first
+          if (s.merges.has(mergeId)) {
+            const survivor = await this.repo.loadSurvivor(tenant, s.id);
+            const nested = survivor.status === 'active' ? nestedMerge(mergeId, survivor, await this.memberStates(tenant, survivor)) : undefined;
+            if (nested) throw nestedMergeError(nested);
+          }
           // the merge that absorbed it is held by its survivor: name where to send the unmerge
           throw new DomainError(
             'MERGE_NOT_UNDOABLE',
@@ -197,6 +204,11 @@ export class IdentityUseCases {
             ['customerId'],
             { survivorId: s.mergedInto },
           );
+        }
+        // a merge one of its members made before it was absorbed: held inside the cluster, not by it
+        if (!s.merges.has(mergeId)) {
+          const nested = nestedMerge(mergeId, s, await this.memberStates(tenant, s));
+          if (nested) throw nestedMergeError(nested);
         }
         const key = await this.ports.keys.get(tenant, s.id);
         const events: RecordedEvent[] = this.codec.decodeStream(await this.ports.store.readStream(tenant, s.id), key);
@@ -254,6 +266,12 @@ export class IdentityUseCases {
       // how many originals lost their pii in this call; or that the store keeps them (EventStoreDB)
       ...(redaction.supported ? { originalsRedacted: redaction.redacted } : { originalsKept: true }),
     });
+  }
+
+  /** The states of a survivor's members, by id. */
+  private async memberStates(tenant: string, survivor: CustomerState): Promise<ReadonlyMap<string, CustomerState>> {
+    const states = await Promise.all(survivor.members.map((id) => this.repo.load(tenant, id)));
+    return new Map(states.map((m) => [m.id, m]));
   }
 
   /** Appends the audit entry of a done (or retried) operation: ids and counts only. */

@@ -64,7 +64,7 @@ export const namesCluster = (ports: Pick<CorePorts, 'hasher' | 'settings'>, tena
   const region = ports.settings.phoneRegion(tenant);
   const isTargets = (type: string, value: string): boolean => {
     // not a valid identifier of this type: it cannot be one of the cluster's
-    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region });
+    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region, storedEmails: true });
     return r.ok && target.keys.has(ports.hasher.claimKey(tenant, r.id.type, r.id.value));
   };
   const body = parsed(payload);
@@ -160,7 +160,7 @@ export const quarantineMatchKeys = (ports: Pick<CorePorts, 'hasher' | 'settings'
     const attempt = `${type}\u0000${value}`;
     if (tried.has(attempt)) return;
     tried.add(attempt);
-    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region });
+    const r = tryNormalizeIdentifier(type, value, { defaultRegion: region, storedEmails: true });
     if (r.ok && r.id.value !== '') keys.add(ports.hasher.claimKey(tenant, r.id.type, r.id.value));
   };
   const types = new Set<string>(KNOWN_IDENTIFIER_TYPES);

@@ -209,6 +209,8 @@ export class IngestUseCase {
     const rules = settings.identityRules(tenant);
     const identifiers: KeyedIdentifier[] = [];
     const invalid = new Map<string, Rejection>();
+    // an alias's previousId as a user id, by the key of the same value as an anonymous id
+    const asUserId = new Map<string, KeyedIdentifier>();
     for (const r of observation.identifiers) {
       // a placeholder such as "n/a" in an email field is a blocked value, not a broken call
       const raw = r.raw.trim();
@@ -219,7 +221,12 @@ export class IngestUseCase {
       }
       try {
         const id = normalizeIdentifier(r.type, r.raw, { defaultRegion: region }, r.path);
-        identifiers.push({ ...id, key: hasher.claimKey(tenant, id.type, id.value) });
+        const keyed = { ...id, key: hasher.claimKey(tenant, id.type, id.value) };
+        identifiers.push(keyed);
+        if (r.orUserId) {
+          const user = normalizeIdentifier('user_id', r.raw, { defaultRegion: region }, r.path);
+          asUserId.set(keyed.key, { ...user, key: hasher.claimKey(tenant, user.type, user.value) });
+        }
       } catch (e) {
         // a mistyped email is rejected as an identifier, like a blocked one; the rest of the call is kept
         if (!(e instanceof DomainError) || e.code !== 'IDENTIFIER_INVALID') throw e;
@@ -235,9 +242,10 @@ export class IngestUseCase {
     return this.pipeline.run<IngestOutcome>({
       tenant,
       name: 'this call',
-      lockKeys: identifiers.map((i) => `${tenant}\u0000${i.key}`),
+      lockKeys: [...identifiers, ...asUserId.values()].map((i) => `${tenant}\u0000${i.key}`),
       idempotency: { key: messageId, payloadHash, duplicate: (stored) => this.duplicate(messageId, stored, payloadHash) },
-      decide: () => this.decide(tenant, source, observation, { identifiers, invalid: [...invalid.values()] }, { messageId, payloadHash, newCustomerId }),
+      decide: () =>
+        this.decide(tenant, source, observation, { identifiers, invalid: [...invalid.values()], asUserId }, { messageId, payloadHash, newCustomerId }),
     });
   }
 
@@ -258,15 +266,29 @@ export class IngestUseCase {
     tenant: string,
     source: IngestSource,
     obs: Observation,
-    { identifiers, invalid }: { readonly identifiers: readonly KeyedIdentifier[]; readonly invalid: readonly Rejection[] },
+    call: {
+      readonly identifiers: readonly KeyedIdentifier[];
+      readonly invalid: readonly Rejection[];
+      readonly asUserId: ReadonlyMap<string, KeyedIdentifier>;
+    },
     { messageId, payloadHash, newCustomerId }: { readonly messageId: string; readonly payloadHash: string; readonly newCustomerId: string },
   ): Promise<Decision<IngestOutcome>> {
     const { store, settings, hasher, metrics } = this.ports;
+    const { invalid, asUserId } = call;
     const rules = settings.identityRules(tenant);
     const claimed = await store.readClaims(
       tenant,
-      identifiers.map((i) => i.key),
+      [...call.identifiers, ...asUserId.values()].map((i) => i.key),
     );
+    // an alias's previousId is a user id when a customer holds it as one (and an anonymous id too
+    // only when a customer holds that as well): the user id gives way first on a violation
+    const dropFirst = new Set<string>();
+    const identifiers = call.identifiers.flatMap((i) => {
+      const user = asUserId.get(i.key);
+      if (!user || !claimed.has(user.key)) return [i];
+      dropFirst.add(user.key);
+      return claimed.has(i.key) ? [i, user] : [user];
+    });
     const owners = new Map<string, string>();
     const customers = new Map<string, CustomerState>();
     for (const [key, owner] of claimed) {
@@ -276,7 +298,7 @@ export class IngestUseCase {
       owners.set(key, survivor.id);
       customers.set(survivor.id, survivor);
     }
-    const resolution = resolve({ incoming: identifiers, invalid, owners, customers, rules, observedAt: obs.observedAt, newCustomerId });
+    const resolution = resolve({ incoming: identifiers, invalid, owners, customers, rules, observedAt: obs.observedAt, newCustomerId, dropFirst });
     if (resolution.kind === 'unresolvable') {
       throw new Rejected({
         code: 'NO_USABLE_IDENTIFIER',

@@ -17,7 +17,16 @@ import { formatPath, type SegmentCall } from './segment.schema.js';
 // paths for errors), the facts as domain events, the channel and the time. E-commerce spec events
 // become typed facts; every other track call lands on the timeline as EventTracked.
 
-export type RawIdentifier = { readonly type: string; readonly raw: string; readonly path: readonly (string | number)[] };
+export type RawIdentifier = {
+  readonly type: string;
+  readonly raw: string;
+  readonly path: readonly (string | number)[];
+  /**
+   * an alias's previousId: Segment allows an earlier anonymous id or an earlier user id there, so it
+   * is taken as a user id when a customer holds that user id, else as an anonymous id
+   */
+  readonly orUserId?: true | undefined;
+};
 
 export type Observation = {
   readonly observedAt: number;
@@ -216,7 +225,7 @@ const identifiersOf = (call: SegmentCall): RawIdentifier[] => {
   const ids: RawIdentifier[] = [];
   if (call.userId != null) ids.push({ type: 'user_id', raw: call.userId, path: ['userId'] });
   if (call.anonymousId != null) ids.push({ type: 'anonymous_id', raw: call.anonymousId, path: ['anonymousId'] });
-  if (call.type === 'alias') ids.push({ type: 'anonymous_id', raw: call.previousId, path: ['previousId'] });
+  if (call.type === 'alias') ids.push({ type: 'anonymous_id', raw: call.previousId, path: ['previousId'], orUserId: true });
   const personTraits: [Dict | undefined, string][] = [[call.context?.traits, 'context.traits']];
   if (call.type === 'identify') personTraits.unshift([call.traits, 'traits']);
   for (const [traits, at] of personTraits) {

@@ -94,3 +94,53 @@ export const planUnmerge = (survivor: CustomerState, mergeId: string, survivorEv
   const restriction = { restricted: kept?.event.type === 'ProcessingRestricted', requestedId: kept && requestedIdOf(kept.event) };
   return { absorbedId: merge.absorbedId, moved, transferredKeys: transferred, restriction };
 };
+
+/** One merge to undo, on the customer that holds it. */
+export type MergeStep = { readonly mergeId: string; readonly survivorId: string };
+
+/**
+ * A merge held inside a cluster rather than by its survivor: customer `holderId` absorbed
+ * `absorbedId` by it, and was itself absorbed later (directly or through others). The survivor
+ * holds only its own merges and the holder's stream no longer takes events, so that merge cannot
+ * be undone where it is: the merges in `undoFirst` (outermost first, each on the customer holding
+ * it) separate the holder again, after which the holder undoes it.
+ */
+export type NestedMerge = {
+  readonly mergeId: string;
+  readonly holderId: string;
+  readonly absorbedId: string;
+  readonly undoFirst: readonly MergeStep[];
+};
+
+/**
+ * Where merge `mergeId` sits inside the cluster of `survivor`, when one of its members (not the
+ * survivor) holds it; undefined when none does. `members`: the states of the survivor's members
+ * (those missing are skipped).
+ */
+export const nestedMerge = (mergeId: string, survivor: CustomerState, members: ReadonlyMap<string, CustomerState>): NestedMerge | undefined => {
+  const holder = survivor.members.map((id) => members.get(id)).find((m) => m?.merges.has(mergeId));
+  if (!holder) return undefined;
+  const stateOf = (id: string) => (id === survivor.id ? survivor : members.get(id));
+  const steps: MergeStep[] = [];
+  // up the merged-into pointers: each step is the merge that absorbed the customer below it
+  for (let at = holder; at.id !== survivor.id; ) {
+    const parent = at.mergedInto === undefined ? undefined : stateOf(at.mergedInto);
+    const merge = parent && [...parent.merges.values()].find((m) => m.absorbedId === at.id);
+    if (!parent || !merge || steps.length > survivor.members.length) break;
+    steps.push({ mergeId: merge.mergeId, survivorId: parent.id });
+    at = parent;
+  }
+  return { mergeId, holderId: holder.id, absorbedId: holder.merges.get(mergeId)!.absorbedId, undoFirst: steps.reverse() };
+};
+
+/** The answer to an unmerge of a nested merge: which merges to undo first, and where to send this one then. */
+export const nestedMergeError = (n: NestedMerge): DomainError => {
+  const first = n.undoFirst.map((s) => `merge ${s.mergeId} on customer ${s.survivorId}`).join(', then ');
+  const outer = n.undoFirst[0];
+  return new DomainError(
+    'MERGE_NOT_UNDOABLE',
+    `merge ${n.mergeId} is nested: customer ${n.holderId} holds it (it absorbed ${n.absorbedId}) and was itself merged into this cluster, so it cannot be undone from here. Undo ${first} first (POST /v1/customers/${outer?.survivorId ?? n.holderId}/unmerge), then send this one to customer ${n.holderId}; merging them again afterwards needs force (the unmerge marks them do-not-link)`,
+    ['mergeId'],
+    { holderId: n.holderId, absorbedId: n.absorbedId, undoFirst: n.undoFirst },
+  );
+};

@@ -19,9 +19,34 @@ export type Identifier = { readonly type: IdentifierType; readonly value: string
 /** An identifier with its claim key: HMAC(tenant secret, type + normalized value), computed outside the domain. */
 export type KeyedIdentifier = Identifier & { readonly key: string };
 
-export type NormalizeOptions = { readonly defaultRegion: CountryCode };
+export type NormalizeOptions = {
+  readonly defaultRegion: CountryCode;
+  /**
+   * also take an email the checks below refuse but earlier builds linked (a `mailto:` or angle
+   * bracket wrapper, a character no unquoted address holds, a domain ending in a dot), spelled as
+   * they keyed it: for finding keys already stored (lookups, erasure's scan of the quarantine),
+   * never for linking
+   */
+  readonly storedEmails?: boolean | undefined;
+};
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** characters no unquoted address holds (RFC 5322 specials, controls); quoted local parts are not taken */
+const EMAIL_LOCAL_REFUSED = /["(),:;<>[\]\\\p{Cc}]/u;
+/** dot-separated labels of letters, marks, digits and hyphens (an IDN's labels as typed, or punycode) */
+const EMAIL_DOMAIN = /^[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)+$/u;
+
+/** Why an email (folded and lowercased, with one @) is not an address, or undefined. */
+const emailProblem = (email: string): string | undefined => {
+  if (email.startsWith('mailto:')) return 'email is not a valid address: send the address alone, without "mailto:"';
+  if (email.startsWith('<') || email.endsWith('>')) return 'email is not a valid address: send the address alone, without angle brackets';
+  const at = email.lastIndexOf('@');
+  const domain = email.slice(at + 1);
+  if (domain.endsWith('.')) return 'email is not a valid address: its domain ends with a dot';
+  if (EMAIL_LOCAL_REFUSED.test(email.slice(0, at)) || !EMAIL_DOMAIN.test(domain))
+    return 'email is not a valid address: it holds a character no address holds (quotes, brackets, parentheses, commas, colons, semicolons, backslashes)';
+  return undefined;
+};
 /** Longest identifier value, in characters (after trimming and Unicode normalization). */
 export const MAX_VALUE_LENGTH = 320;
 const DIGIT = /\p{Nd}/gu;
@@ -32,7 +57,10 @@ const MIN_PHONE_DIGITS = 3;
  * phone E.164. 2: also Unicode - emails and phones NFKC with zero-width characters removed (a
  * fullwidth or zero-width-spliced address is the same address), every other type NFC only (user
  * ids are opaque), and text that is not well-formed UTF-16 (a lone surrogate) refused. Keys made
- * under an older version are re-keyed by the claim re-key migration.
+ * under an older version are re-keyed by the claim re-key migration. Refusing more (emails with a
+ * wrapper, junk characters or a trailing dot, since version 2) changes no key of a value still
+ * taken, so it is no new version: what was linked before stays linked, and new calls carrying it
+ * are refused (IDENTIFIER_INVALID). An IDN domain and its punycode spelling are two keys.
  */
 export const NORMALIZATION_VERSION = 2;
 
@@ -70,6 +98,8 @@ export const tryNormalizeIdentifier = (type: string, raw: string, options: Norma
     case 'email': {
       const email = trimmed.toLowerCase();
       if (email !== '' && !EMAIL.test(email)) return refused('email is not a valid address');
+      const problem = email === '' || options.storedEmails ? undefined : emailProblem(email);
+      if (problem) return refused(problem);
       return { ok: true, id: { type: idType, value: email } };
     }
     case 'phone': {
@@ -79,6 +109,9 @@ export const tryNormalizeIdentifier = (type: string, raw: string, options: Norma
       if ((trimmed.match(DIGIT) ?? []).length < MIN_PHONE_DIGITS) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
       const phone = parsePhoneNumberFromString(trimmed, options.defaultRegion, phoneMetadata());
       if (!phone?.isValid()) return refused(`phone is not a valid number (default region ${options.defaultRegion})`);
+      // the line, without its extension (`ext. 12`, `;ext=5`, `x7`): every desk of an office line is
+      // one identifier, as keyed since version 1 (keeping it would change every such key); the
+      // phone trait keeps the number as sent
       return { ok: true, id: { type: idType, value: phone.number } };
     }
     default:

@@ -29,6 +29,11 @@ export type ResolutionInput = {
   readonly rules: CompiledRules;
   readonly observedAt: number;
   readonly newCustomerId: string;
+  /**
+   * claim keys dropped before any other incoming identifier taking part in a violation: a Segment
+   * alias's previousId taken as a user id gives way to the call's own userId
+   */
+  readonly dropFirst?: ReadonlySet<string> | undefined;
 };
 
 export type Resolution =
@@ -97,9 +102,12 @@ const mergeViolation = (rules: CompiledRules, members: readonly CustomerState[],
 };
 
 const byPriorityAsc =
-  (rules: CompiledRules) =>
+  (rules: CompiledRules, dropFirst: ReadonlySet<string> = new Set()) =>
   (a: KeyedIdentifier, b: KeyedIdentifier): number =>
-    rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority || compareStrings(a.type, b.type) || compareStrings(a.key, b.key);
+    Number(dropFirst.has(b.key)) - Number(dropFirst.has(a.key)) ||
+    rules.ruleFor(a.type).priority - rules.ruleFor(b.type).priority ||
+    compareStrings(a.type, b.type) ||
+    compareStrings(a.key, b.key);
 
 type Attempt = { readonly active: readonly KeyedIdentifier[]; readonly members: readonly CustomerState[]; readonly link: readonly KeyedIdentifier[] };
 
@@ -154,7 +162,7 @@ export const resolve = (input: ResolutionInput): Resolution => {
     const violation = (members.length > 1 ? mergeViolation(rules, members, link) : undefined) ?? limitViolation(rules, members, link, observedAt);
     if (violation) {
       if (violation.reason === 'CLUSTER_GUARD_EXCEEDED') guardTripped = true;
-      const drop = [...takingPart(input, { active, members, link }, violation)].sort(byPriorityAsc(rules))[0]!;
+      const drop = [...takingPart(input, { active, members, link }, violation)].sort(byPriorityAsc(rules, input.dropFirst))[0]!;
       rejected.push({ identifier: drop, reason: violation.reason, detail: violation.detail });
       active = active.filter((id) => id !== drop);
       continue;

@@ -82,6 +82,26 @@ describe('the identity graph', () => {
     expect(svg).toContain('>survivor</text>');
   });
 
+  it("draws a member merged in by a nested merge from the member that holds it, labelled with that merge's rule", async () => {
+    const h = makeHarness();
+    const w = (await send(h, { type: 'identify', messageId: 'n-w', anonymousId: 'nest-w' })).customerId;
+    h.clock.advance(1000);
+    const x = (await send(h, { type: 'identify', messageId: 'n-x', anonymousId: 'nest-x' })).customerId;
+    h.clock.advance(1000);
+    const y = (await send(h, { type: 'identify', messageId: 'n-y', anonymousId: 'nest-y', traits: { email: 'y@n.test' } })).customerId;
+    await send(h, { type: 'identify', messageId: 'n-y2', anonymousId: 'nest-x', traits: { email: 'y@n.test' } });
+    await h.core.identity.merge(TENANT, w, x, { actor: 'ops' });
+    const explainedW = await h.core.queries.explain(TENANT, w);
+    if (explainedW.status !== 'active') throw new Error('expected an active customer');
+    expect(explainedW.members).toEqual([x, y]);
+    const svg = String(await IdentityGraph({ x: explainedW }).toString());
+    // rows: w at 30, x at 76, y at 122; y's edge starts at x, not at the survivor
+    expect(svg).toContain('d="M 20 30 C 0 30, 0 76, 20 76"');
+    expect(svg).toContain('d="M 20 76 C 0 76, 0 122, 20 122"');
+    expect(svg).toContain('>merged: manual</text>');
+    expect(svg).toContain(`>merged into …${x.slice(-8)}: shared-identifier</text>`);
+  });
+
   it('draws its text in the monospace font the width of a label is counted in', () => {
     expect(CONSOLE_CSS).toMatch(/svg\.graph text \{ font: 11px [^;]*monospace; \}/);
     expect(CHAR_PX).toBeGreaterThanOrEqual(0.62 * 11);

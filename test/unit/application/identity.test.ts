@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_IDENTITY_RULES } from '../../../src/domain/identity/rules.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, asView, comparable, domainError, iso, TENANT, view360 } from './ingest-support.js';
 
@@ -37,6 +38,14 @@ describe('automatic merge through a shared email', () => {
     expect(v.aliases).toEqual([late]);
     expect(v.identifiers.map((i) => i.value)).toEqual(['anon-early', 'anon-late', 'ada@example.com']);
     expect(v.timeline.map((e) => e.title)).toEqual(expect.arrayContaining(['Viewed page Home', 'Viewed page Deals']));
+  });
+
+  it("names each identifier's claim key, so the merge evidence's keys read as values", async () => {
+    const { h, early } = await setup();
+    const why = await h.core.queries.explain(TENANT, early);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    const shown = new Map(why.identifiers.map((i) => [i.key, `${i.type}:${i.value}`]));
+    expect(why.merges[0]!.evidence.identifiers.map((i) => shown.get(i.key)).sort()).toEqual(['anonymous_id:anon-early', 'email:ada@example.com']);
   });
 
   it('finds the survivor by either anonymous id', async () => {
@@ -239,5 +248,186 @@ describe('unmerge', () => {
   it('refuses an unknown merge id', async () => {
     const { h, a } = await twoCustomers();
     expect((await domainError(h.core.identity.unmerge(TENANT, a, 'no-such-merge', { actor: 'ops' }))).code).toBe('MERGE_NOT_FOUND');
+  });
+});
+
+describe('a merge nested inside an absorbed customer', () => {
+  // x absorbs y (m1), then w absorbs x and with it y (m2): m1 is held by x, inside w's cluster
+  const nested = async () => {
+    const h = makeHarness();
+    const w = (await send(h, { type: 'identify', messageId: 'n-w', anonymousId: 'nest-w', traits: { email: 'w@n.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const x = (await send(h, { type: 'identify', messageId: 'n-x', anonymousId: 'nest-x', traits: { email: 'x@n.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const y = (await send(h, { type: 'identify', messageId: 'n-y', anonymousId: 'nest-y', traits: { email: 'y@n.test' } })).customerId;
+    const m1 = await h.core.identity.merge(TENANT, x, y, { actor: 'ops', reason: 'same person' });
+    const m2 = await h.core.identity.merge(TENANT, w, x, { actor: 'ops' });
+    expect([m1.survivorId, m2.survivorId]).toEqual([x, w]);
+    return { h, w, x, y, m1: m1.mergeId, m2: m2.mergeId };
+  };
+
+  it('sent to the survivor or to its holder, is refused naming the holder and the outer merge to undo first (no answer sends back to the other)', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    for (const at of [w, x]) {
+      const e = await domainError(h.core.identity.unmerge(TENANT, at, m1, { actor: 'ops' }));
+      expect(e.code).toBe('MERGE_NOT_UNDOABLE');
+      expect(e.path).toEqual(['mergeId']);
+      expect(e.details).toEqual({ holderId: x, absorbedId: y, undoFirst: [{ mergeId: m2, survivorId: w }] });
+      expect(e.message).toContain(`customer ${x} holds it (it absorbed ${y})`);
+      expect(e.message).toContain(`Undo merge ${m2} on customer ${w} first (POST /v1/customers/${w}/unmerge), then send this one to customer ${x}`);
+    }
+    // following the advice separates y
+    await h.core.identity.unmerge(TENANT, w, m2, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, x, m1, { actor: 'ops' });
+    expect((await view360(h, y)).customerId).toBe(y);
+    expect((await view360(h, x)).customerId).toBe(x);
+  });
+
+  it('names every outer merge, outermost first, when nested twice', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    h.clock.advance(-10 * HOUR);
+    const v = (await send(h, { type: 'identify', messageId: 'n-v', anonymousId: 'nest-v', traits: { email: 'v@n.test' } })).customerId;
+    const m3 = await h.core.identity.merge(TENANT, v, w, { actor: 'ops' });
+    expect(m3.survivorId).toBe(v);
+    const e = await domainError(h.core.identity.unmerge(TENANT, v, m1, { actor: 'ops' }));
+    expect(e.details).toEqual({
+      holderId: x,
+      absorbedId: y,
+      undoFirst: [
+        { mergeId: m3.mergeId, survivorId: v },
+        { mergeId: m2, survivorId: w },
+      ],
+    });
+    // w's merge m2 is nested too, now
+    expect((await domainError(h.core.identity.unmerge(TENANT, w, m2, { actor: 'ops' }))).details).toMatchObject({ holderId: w, absorbedId: x });
+  });
+
+  it('is shown by explain with its own rule, actor, reason and holder', async () => {
+    const { h, w, x, y, m1, m2 } = await nested();
+    const why = await h.core.queries.explain(TENANT, w);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.merges.map((m) => m.mergeId)).toEqual([m2]);
+    expect(why.nestedMerges).toEqual([
+      {
+        mergeId: m1,
+        heldBy: x,
+        absorbedId: y,
+        absorbedMembers: [],
+        at: expect.any(String),
+        evidence: expect.objectContaining({ rule: 'manual', actor: 'ops', reason: 'same person', forced: false }),
+        undoFirst: [{ mergeId: m2, survivorId: w }],
+      },
+    ]);
+  });
+});
+
+describe('Segment alias whose previousId is an earlier user id', () => {
+  it('is taken as that user id, not made into an anonymous id; the user_id limit refuses it and explain shows the rejection', async () => {
+    const h = makeHarness();
+    const k1 = (await send(h, { type: 'identify', messageId: 'k1', anonymousId: 'kiosk-1', userId: 'k-1', traits: { email: 'k1@kiosk.test' } })).customerId;
+    const k3 = (await send(h, { type: 'identify', messageId: 'k3', userId: 'k-3', traits: { email: 'k3@kiosk.test' } })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'k-alias', previousId: 'k-1', userId: 'k-3' });
+    // the call's own userId is kept: the previous user id gives way on the limit
+    expect(alias.customerId).toBe(k3);
+    const v3 = await view360(h, k3);
+    expect(v3.identifiers.map((i) => [i.type, i.value])).toEqual([
+      ['email', 'k3@kiosk.test'],
+      ['user_id', 'k-3'],
+    ]);
+    const why = await h.core.queries.explain(TENANT, k3);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.rejections).toEqual([expect.objectContaining({ type: 'user_id', value: 'k-1', reason: 'IDENTIFIER_LIMIT_EXCEEDED' })]);
+    // no made-up anonymous id: a later visitor whose anonymous id is "k-1" is someone new
+    await expect(h.core.queries.findByIdentifier(TENANT, 'anonymous_id', 'k-1')).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'user_id', 'k-1')).customerId).toBe(k1);
+  });
+
+  it('links the two when the rules allow two user ids per customer', async () => {
+    const h = makeHarness({
+      identityRules: { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, user_id: { limit: 2, priority: 100 } } },
+    });
+    const k1 = (await send(h, { type: 'identify', messageId: 'k1', userId: 'k-1' })).customerId;
+    h.clock.advance(HOUR);
+    const k3 = (await send(h, { type: 'identify', messageId: 'k3', userId: 'k-3' })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'k-alias', previousId: 'k-1', userId: 'k-3' });
+    expect(alias).toMatchObject({ customerId: k1, merged: [k3] });
+  });
+
+  it('is an anonymous id when no customer holds it as a user id (the usual alias of a visitor)', async () => {
+    const h = makeHarness();
+    const anon = (await send(h, { type: 'page', messageId: 'p1', anonymousId: 'visitor-1', name: 'Home' })).customerId;
+    const alias = await send(h, { type: 'alias', messageId: 'a1', previousId: 'visitor-1', userId: 'u-1' });
+    expect(alias.customerId).toBe(anon);
+    expect((await view360(h, anon)).identifiers.map((i) => [i.type, i.value])).toEqual([
+      ['anonymous_id', 'visitor-1'],
+      ['user_id', 'u-1'],
+    ]);
+  });
+});
+
+describe('an email in a wrapper or holding junk', () => {
+  it('is rejected as IDENTIFIER_INVALID (shown by explain) and links nothing; the call is kept on its other identifiers', async () => {
+    const h = makeHarness();
+    const zed = (await send(h, { type: 'identify', messageId: 'z1', anonymousId: 'zed-1', traits: { email: 'zed.person@example.com' } })).customerId;
+    for (const [i, email] of [
+      'mailto:zed.person@example.com',
+      '<zed.person@example.com>',
+      'zed.person@example.com.',
+      'xss"><svg/onload=alert(3)>@evil.test',
+    ].entries()) {
+      const c = await send(h, { type: 'identify', messageId: `w${i}`, anonymousId: `wrapped-${i}`, traits: { email } });
+      expect(c.customerId, email).not.toBe(zed);
+      const why = await h.core.queries.explain(TENANT, c.customerId);
+      if (why.status !== 'active') throw new Error('expected an active customer');
+      expect(why.identifiers.map((x) => x.type)).toEqual(['anonymous_id']);
+      expect(why.rejections).toEqual([expect.objectContaining({ type: 'email', reason: 'IDENTIFIER_INVALID' })]);
+    }
+  });
+});
+
+describe('a phone number with an extension', () => {
+  it('is the identifier of the line without its extension (the same key as the bare number); the phone trait keeps the extension as sent', async () => {
+    const h = makeHarness({ phoneRegion: 'GB' });
+    const desk = (await send(h, { type: 'identify', messageId: 'd0', anonymousId: 'desk-0', traits: { phone: '+442079460958' } })).customerId;
+    for (const [i, phone] of ['+44 20 7946 0958 ext. 12', '+442079460958;ext=5', '020 7946 0958 x7'].entries()) {
+      h.clock.advance(HOUR);
+      const c = await send(h, { type: 'identify', messageId: `d${i + 1}`, anonymousId: `desk-${i + 1}`, traits: { phone } });
+      expect(c.customerId, phone).toBe(desk);
+      const v = await view360(h, desk);
+      expect(v.traits.phone?.value).toBe(phone);
+      expect(v.identifiers.filter((x) => x.type === 'phone').map((x) => x.value)).toEqual(['+442079460958']);
+    }
+  });
+});
+
+describe('a trait whose identifier was refused', () => {
+  it("after an unmerge, an email refused as the other customer's (DO_NOT_LINK) still sets the trait, flagged in traitsNotHeld; lookups give the other", async () => {
+    const h = makeHarness();
+    const a = (await send(h, { type: 'identify', messageId: 'ma', userId: 'm-a', traits: { email: 'a@merge.test' } })).customerId;
+    h.clock.advance(HOUR);
+    const b = (await send(h, { type: 'identify', messageId: 'mb', anonymousId: 'm-b', traits: { email: 'b@merge.test' } })).customerId;
+    const merge = await h.core.identity.merge(TENANT, a, b, { actor: 'ops' });
+    await h.core.identity.unmerge(TENANT, a, merge.mergeId, { actor: 'ops' });
+    expect((await view360(h, a)).traitsNotHeld).toEqual([]);
+    h.clock.advance(HOUR);
+    await send(h, { type: 'identify', messageId: 'ma2', userId: 'm-a', traits: { email: 'B@merge.test', phone: '+1 415 555 2671' } });
+    const va = await view360(h, a);
+    expect(va.traits.email?.value).toBe('B@merge.test');
+    expect(va.traitsNotHeld).toEqual(['email']);
+    const why = await h.core.queries.explain(TENANT, a);
+    if (why.status !== 'active') throw new Error('expected an active customer');
+    expect(why.rejections).toEqual([expect.objectContaining({ type: 'email', value: 'b@merge.test', reason: 'DO_NOT_LINK' })]);
+    expect(asView(await h.core.queries.findByIdentifier(TENANT, 'email', 'b@merge.test')).customerId).toBe(b);
+    // set again to one of its own, the flag goes
+    h.clock.advance(HOUR);
+    await send(h, { type: 'identify', messageId: 'ma3', userId: 'm-a', traits: { email: 'a@merge.test' } });
+    expect((await view360(h, a)).traitsNotHeld).toEqual([]);
+  });
+
+  it('flags a phone or email refused as blocked or invalid, and one a second identified user shares (over the user_id limit)', async () => {
+    const h = makeHarness();
+    await send(h, { type: 'identify', messageId: 'f1', userId: 'fam-1', traits: { email: 'smiths@family.test' } });
+    const fam2 = (await send(h, { type: 'identify', messageId: 'f2', userId: 'fam-2', traits: { email: 'smiths@family.test', phone: '000000' } })).customerId;
+    expect((await view360(h, fam2)).traitsNotHeld).toEqual(['email', 'phone']);
   });
 });

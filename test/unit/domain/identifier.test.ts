@@ -29,6 +29,47 @@ describe('normalizeIdentifier', () => {
     expect(e.path).toEqual(['traits', 'email']);
   });
 
+  it('refuses an email in a wrapper, with a trailing dot in its domain or with characters no address holds, saying which', () => {
+    const problems: [string, RegExp][] = [
+      ['mailto:zed.person@example.com', /without "mailto:"/],
+      ['MAILTO:zed.person@example.com', /without "mailto:"/],
+      ['<zed.person@example.com>', /without angle brackets/],
+      ['Zed.Person@EXAMPLE.com.', /domain ends with a dot/],
+      ['xss"><svg/onload=alert(3)>@evil.test', /character no address holds/],
+      ['"zed,person"@example.com', /character no address holds/],
+      ['zed,person@example.com', /character no address holds/],
+      ['zed@exa_mple.com', /character no address holds/],
+      ['zed@example..com', /character no address holds/],
+      ['zed@[192.0.2.1].com', /character no address holds/],
+    ];
+    for (const [value, why] of problems) {
+      const e = errorOf(() => normalizeIdentifier('email', value, US, ['traits', 'email']));
+      expect(e.code, value).toBe('IDENTIFIER_INVALID');
+      expect(e.message, value).toMatch(why);
+      // the message never echoes the value (it is stored readable with the rejection)
+      expect(e.message, value).not.toContain(value.toLowerCase());
+    }
+  });
+
+  it('keeps the keys of every address it took before: plus tags, apostrophes, IDN domains and their punycode (two keys), digits', () => {
+    for (const [value, key] of [
+      ["O'Brien+news@Example.co.uk", "o'brien+news@example.co.uk"],
+      ['zed.person@exämple.com', 'zed.person@exämple.com'],
+      ['ZED.PERSON@xn--exmple-cua.com', 'zed.person@xn--exmple-cua.com'],
+      ['user_1!#$%&*/=?^`{|}~-@mail-1.example.org', 'user_1!#$%&*/=?^`{|}~-@mail-1.example.org'],
+      ['用户@例子.广告', '用户@例子.广告'],
+    ]) {
+      expect(normalizeIdentifier('email', value!, US).value).toBe(key);
+    }
+  });
+
+  it('with storedEmails, takes an email earlier builds linked as they keyed it (to find a stored key, never to link)', () => {
+    const stored = { ...US, storedEmails: true };
+    expect(normalizeIdentifier('email', 'mailto:Zed@Example.com', stored).value).toBe('mailto:zed@example.com');
+    expect(normalizeIdentifier('email', 'zed@example.com.', stored).value).toBe('zed@example.com.');
+    expect(errorOf(() => normalizeIdentifier('email', 'not-an-email', stored)).code).toBe('IDENTIFIER_INVALID');
+  });
+
   it('writes phone numbers as E.164, using the default region for national numbers', () => {
     expect(normalizeIdentifier('phone', '(415) 555-2671', US).value).toBe('+14155552671');
     expect(normalizeIdentifier('phone', '082 123 4567', ZA).value).toBe('+27821234567');

@@ -188,3 +188,35 @@ describe('resolve: blocked values, guard and do-not-link', () => {
     expect(r.guardTripped).toBe(false);
   });
 });
+
+describe('resolve: identifiers to drop first', () => {
+  const c1 = customer('c1', T0, [u1]);
+  const c2 = customer('c2', T0 + DAY, [u2]);
+  const owners = new Map([
+    [u1.key, 'c1'],
+    [u2.key, 'c2'],
+  ]);
+  const withDropFirst = (drop: KeyedIdentifier) =>
+    resolved(
+      resolve({
+        incoming: [u1, u2],
+        owners,
+        customers: new Map([
+          ['c1', c1],
+          ['c2', c2],
+        ]),
+        rules: compileRules(DEFAULT_IDENTITY_RULES),
+        observedAt: NOW,
+        newCustomerId: 'new',
+        dropFirst: new Set([drop.key]),
+      }),
+    );
+
+  it('drops the one named on a violation, whichever way the keys sort', () => {
+    // each of the two is dropped when named, so neither the key order nor the priority chose it
+    expect(reasons(withDropFirst(u1))).toEqual([[u1.key, 'IDENTIFIER_LIMIT_EXCEEDED']]);
+    expect(withDropFirst(u1)).toMatchObject({ kind: 'attach', survivorId: 'c2' });
+    expect(reasons(withDropFirst(u2))).toEqual([[u2.key, 'IDENTIFIER_LIMIT_EXCEEDED']]);
+    expect(withDropFirst(u2)).toMatchObject({ kind: 'attach', survivorId: 'c1' });
+  });
+});

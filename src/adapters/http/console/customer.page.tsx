@@ -146,7 +146,18 @@ export const CustomerPage = (p: { c: Customer360Response; timeline: Timeline; co
       <h2>Traits</h2>
       <Table
         head={['Trait', 'Value', 'Source', 'Observed']}
-        rows={Object.entries(c.traits).map(([k, t]) => [k, show(t.value), t.source, <When at={t.observedAt} />])}
+        rows={Object.entries(c.traits).map(([k, t]) => [
+          k,
+          c.traitsNotHeld.includes(k) ? (
+            <>
+              {show(t.value)} <strong>(not this customer's identifier: refused or unlinked, see Identity)</strong>
+            </>
+          ) : (
+            show(t.value)
+          ),
+          t.source,
+          <When at={t.observedAt} />,
+        ])}
         empty="No traits."
       />
       <h2>Identifiers</h2>

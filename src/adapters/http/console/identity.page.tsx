@@ -52,7 +52,12 @@ export const IdentityGraph = (p: { x: Explanation }) => {
   const height = Math.max(customers.length, ids.length) * ROW + 30;
   const cy = (i: number) => 30 + i * ROW;
   const customerAt = new Map(customers.map((c, i) => [c, cy(i)]));
-  const mergeOf = new Map(p.x.merges.map((m) => [m.absorbedId, m]));
+  // the merge that brought each member in: the survivor's own, or one a member made before it was
+  // absorbed itself (nested), drawn from the member that holds it
+  const mergeOf = new Map([
+    ...p.x.merges.map((m) => [m.absorbedId, { ...m, heldBy: p.x.customerId }] as const),
+    ...p.x.nestedMerges.map((m) => [m.absorbedId, m] as const),
+  ]);
   const edgeFrom = CUSTOMER.x + CUSTOMER.width;
   return (
     <svg
@@ -61,7 +66,7 @@ export const IdentityGraph = (p: { x: Explanation }) => {
       height={height}
       viewBox={`0 0 860 ${height}`}
       role="img"
-      aria-label={`Identity graph: ${customers.length} customers, ${ids.length} identifiers, ${p.x.merges.length} merges`}
+      aria-label={`Identity graph: ${customers.length} customers, ${ids.length} identifiers, ${p.x.merges.length + p.x.nestedMerges.length} merges`}
     >
       <title>Identity graph</title>
       {ids.map((id, i) => {
@@ -79,16 +84,18 @@ export const IdentityGraph = (p: { x: Explanation }) => {
         );
       })}
       {customers.slice(1).map((c) => {
-        const m = mergeOf.get(c) ?? p.x.merges.find((mm) => mm.absorbedMembers.includes(c));
+        const m = mergeOf.get(c);
         const y = customerAt.get(c)!;
+        const from = (m && customerAt.get(m.heldBy)) ?? cy(0);
+        const into = m && m.heldBy !== p.x.customerId ? ` into …${m.heldBy.slice(-8)}` : '';
         return (
           <g>
-            <path class="edge merge" d={`M 20 ${cy(0)} C 0 ${cy(0)}, 0 ${y}, 20 ${y}`} fill="none" />
+            <path class="edge merge" d={`M 20 ${from} C 0 ${from}, 0 ${y}, 20 ${y}`} fill="none" />
             <Label
               x={CUSTOMER.x + 4}
               y={y + 26}
               width={CUSTOMER.width - 4}
-              text={m ? `merged: ${m.evidence.rule}${m.evidence.forced ? ' (forced)' : ''}` : 'member'}
+              text={m ? `merged${into}: ${m.evidence.rule}${m.evidence.forced ? ' (forced)' : ''}` : 'member'}
             />
           </g>
         );
@@ -195,7 +202,7 @@ export const IdentityPage = (p: {
     <>
       <IdentityGraph x={p.x} />
       <h2>Merges</h2>
-      {p.x.merges.length === 0 ? <p class="muted">No merge.</p> : null}
+      {p.x.merges.length + p.x.nestedMerges.length === 0 ? <p class="muted">No merge.</p> : null}
       <table>
         <tbody>
           {p.x.merges.map((m) => (
@@ -214,6 +221,26 @@ export const IdentityPage = (p: {
                 {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
               </td>
               <td>{admin ? <a href={`${base}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
+            </tr>
+          ))}
+          {p.x.nestedMerges.map((m) => (
+            <tr>
+              <td>
+                <When at={m.at} />
+              </td>
+              <td>
+                <code>{m.absorbedId}</code> merged into <code>{m.heldBy}</code> by rule <strong>{m.evidence.rule}</strong>
+                {m.evidence.triggeringEventId ? (
+                  <>
+                    , event <code>{m.evidence.triggeringEventId}</code>
+                  </>
+                ) : null}
+                {m.evidence.actor ? `, by ${m.evidence.actor}` : ''}
+                {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
+              </td>
+              <td>
+                nested: undo {m.undoFirst.map((u) => `merge ${u.mergeId} on ${u.survivorId}`).join(', then ')} first, then this one on <code>{m.heldBy}</code>
+              </td>
             </tr>
           ))}
         </tbody>

@@ -94,9 +94,11 @@ export const registerOperatorPages = (app: Hono<ConsoleEnv>, deps: ConsoleDeps, 
     const q = c.req.query('q');
     if (q?.trim()) {
       const value = q.trim();
-      // type:value is an identifier, as GET /v1/customers?identifier= takes it; anything else a customer id
-      const target = /^[^:\s]+:.+$/.test(value)
-        ? `${consoleBase(c)}/customers/lookup?identifier=${encodeURIComponent(value)}`
+      // type:value is an identifier, as GET /v1/customers?identifier= takes it; an address alone
+      // (an @, and no type before a colon) an email (no customer id holds an @); anything else a customer id
+      const identifier = /^[^:\s@]+:.+$/.test(value) ? value : value.includes('@') ? `email:${value}` : undefined;
+      const target = identifier
+        ? `${consoleBase(c)}/customers/lookup?identifier=${encodeURIComponent(identifier)}`
         : `${consoleBase(c)}/customers/${encodeURIComponent(value)}`;
       return c.redirect(target, 303);
     }
@@ -324,7 +326,7 @@ export const SearchForm = (p: { value?: string | undefined }) => {
   const base = useBase();
   return (
     <form method="get" action={`${base}/search`}>
-      <label for="q">Identifier (type:value, e.g. email:ada@example.com) or customer id</label>
+      <label for="q">Identifier (type:value, e.g. email:ada@example.com, or an email address alone) or customer id</label>
       <input id="q" name="q" type="search" value={p.value ?? ''} required /> <button type="submit">Search</button>
     </form>
   );
