@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
@@ -129,5 +129,35 @@ describe('on DynamoDB Local, with the events table gone for a while', () => {
     await ensureTables(client, { events: env.C360_EVENTS_TABLE!, views: env.C360_VIEWS_TABLE! });
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     for (const id of ['down-1', 'down-2', 'down-3']) expect((await app.core.queries.findByIdentifier(tenant, 'email', `${id}@example.com`)).kind).toBe('view');
+  });
+
+  it('quarantines a 1 MB record gzip cannot shrink (not JSON, not UTF-8, a call too large) as an excerpt, and ingests the record behind it', async () => {
+    const random = (bytes: number) =>
+      randomBytes(Math.ceil((bytes * 3) / 4))
+        .toString('base64')
+        .slice(0, bytes);
+    const notJson = Buffer.from(random(1_000_000));
+    const binary = randomBytes(1_000_000);
+    const tooLarge = Buffer.from(JSON.stringify(identify('big', { writeKey: creds.writeKey, properties: { blob: random(990_000) } })));
+    const event = kinesisEvent(
+      [notJson, binary, tooLarge].flatMap((data, i) => [
+        { data, partitionKey: `big-${i}` },
+        { data: identify(`behind-${i}`, { writeKey: creds.writeKey }), partitionKey: `big-${i}` },
+      ]),
+    );
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    for (const i of [0, 1, 2]) expect((await app.core.queries.findByIdentifier(tenant, 'email', `behind-${i}@example.com`)).kind).toBe('view');
+    const held = await quarantined(app, tenant);
+    expect(held.map((e) => e.reason.code).sort()).toEqual(['CALL_TOO_LARGE', 'UNDECODABLE_RECORD', 'UNDECODABLE_RECORD']);
+    for (const entry of held) {
+      const payload = entry.payload as { bytes: number; kept: number; text: string };
+      expect(payload.bytes).toBeGreaterThan(900_000);
+      expect(payload.kept).toBeLessThanOrEqual(64 * 1024);
+      expect(entry.reason.message).toMatch(/; the record is \d+ bytes; its first \d+ are kept$/);
+      expect(JSON.stringify(entry)).not.toContain(creds.writeKey);
+    }
+    // read again (Lambda retries a batch), the same records are the same entries
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect(await quarantined(app, tenant)).toHaveLength(3);
   });
 });

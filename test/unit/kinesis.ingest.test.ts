@@ -137,9 +137,9 @@ describe('ingestKinesisRecords', () => {
     // the two keys overlapped: b started before a was done
     expect(log.indexOf('start u-b-1')).toBeLessThan(log.indexOf('end u-a-4'));
   });
-  it('quarantines a record nested 20,000 deep (NESTING_TOO_DEEP), never a failure, and goes on with its key', async () => {
+  it('quarantines a record nested 10,000 deep (NESTING_TOO_DEEP), never a failure, and goes on with its key', async () => {
     const h = makeHarness();
-    const text = `{"type":"identify","userId":"p1","writeKey":"wk-web","traits":{"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}`;
+    const text = `{"type":"identify","userId":"p1","writeKey":"wk-web","traits":{"x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}}`;
     const records = [
       { sequenceNumber: 'deep', partitionKey: 'p1', data: new TextEncoder().encode(text) },
       record('p1', { type: 'identify', messageId: 'after-deep', userId: 'p1', writeKey: 'wk-web' }, false),
@@ -149,7 +149,8 @@ describe('ingestKinesisRecords', () => {
     expect(outcomes.map((o) => o.outcome.status)).toEqual(['quarantined', 'accepted']);
     const held = outcomes[0]!.outcome as { quarantineId: string; error: { code: string } };
     expect(held.error.code).toBe('NESTING_TOO_DEEP');
-    // kept whole as its text, without the write key
+    // kept whole as its text (it is within the 64 KB a refused record is kept whole up to), without the write key
+    expect(text.length).toBeLessThan(64 * 1024);
     const entry = await h.ports.quarantine.get(TENANT, held.quarantineId);
     expect(entry?.payload).toBe(text.replace('"writeKey":"wk-web",', ''));
   });

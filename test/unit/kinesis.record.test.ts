@@ -104,6 +104,36 @@ describe('kinesis record: unreadable data', () => {
     });
   });
 
+  it('masks the write keys in text that is not JSON, as the HTTP API keeps such a body', () => {
+    const d = failed(decodeKinesisRecord(bytes('{"type": "track", "writeKey": "wk-mobile", oops'), { auth, defaultTenant: 'acme' }));
+    expect(d.raw).toBe('{"type": "track", "writeKey": "*********", oops');
+    const binary = failed(decodeKinesisRecord(Buffer.concat([Buffer.from([0xff]), Buffer.from('"writeKey":"wk-mobile"')]), { auth }));
+    expect(Buffer.from(binary.raw as string, 'base64').toString('latin1')).toBe('\xff"writeKey":"*********"');
+  });
+
+  it('keeps a refused record larger than 64 KB as an excerpt: its first 64 KB and its size, write keys masked', () => {
+    const text = `{"writeKey":"wk-mobile","oops ${'x'.repeat(200_000)}`;
+    const d = failed(decodeKinesisRecord(bytes(text), { auth, defaultTenant: 'acme' }));
+    expect(d.raw).toEqual({ bytes: text.length, kept: 64 * 1024, text: `{"writeKey":"*********"${text.slice(23, 64 * 1024)}` });
+    expect(d.reason.message.endsWith(`; the record is ${text.length} bytes; its first 65536 are kept`)).toBe(true);
+    // a write key the excerpt cuts short is masked too
+    const cut = `${' '.repeat(64 * 1024 - 16)}"writeKey":"wk-mobile" and more ${'y'.repeat(100_000)}`;
+    const excerpt = failed(decodeKinesisRecord(bytes(cut), { auth })).raw as { text: string };
+    expect(excerpt.text.endsWith('"writeKey":"****')).toBe(true);
+    // binary: the kept bytes exactly, base64-encoded
+    const binary = new Uint8Array(300_000).fill(0xff);
+    expect(failed(decodeKinesisRecord(binary, { auth })).raw).toMatchObject({
+      bytes: 300_000,
+      kept: 64 * 1024,
+      base64: Buffer.alloc(64 * 1024, 0xff).toString('base64'),
+    });
+    // a call too large, parsed: the excerpt of its bytes, never the whole call
+    const large = { ...call, writeKey: 'wk-mobile', properties: { blob: 'z'.repeat(100_000) } };
+    const tooLarge = failed(decodeKinesisRecord(bytes(large), { auth }));
+    expect(tooLarge).toMatchObject({ tenant: 'acme', reason: { code: 'CALL_TOO_LARGE' }, raw: { bytes: JSON.stringify(large).length, kept: 64 * 1024 } });
+    expect(JSON.stringify(tooLarge.raw)).not.toContain('wk-mobile');
+  });
+
   it('decodes a record whose bytes sit inside a larger buffer', () => {
     const whole = bytes(`xx${JSON.stringify(call)}yy`);
     expect(decoded(decodeKinesisRecord(whole.subarray(2, whole.length - 2), { auth, defaultTenant: 'acme' })).call).toEqual(call);

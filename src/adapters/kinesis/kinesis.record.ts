@@ -1,6 +1,7 @@
 import { callBoundsProblem } from '../../application/ingest/call-bounds.js';
 import type { Authenticator } from '../../application/ports/access.port.js';
 import type { QuarantineReason } from '../../application/ports/quarantine.port.js';
+import { BODY_EXCERPT_BYTES, excerptOfBytes, mask, withoutWriteKeys, writeKeysIn } from '../body-excerpt.js';
 
 // What a Kinesis record carries: our envelope (written by the async intake, tenant and source
 // already known) or a bare Segment call from another producer, whose tenant comes from its
@@ -8,7 +9,8 @@ import type { QuarantineReason } from '../../application/ports/quarantine.port.j
 // read is handed back with a quarantine reason, and a write key never reaches the quarantine. A
 // call out of the bounds every intake holds calls to (call-bounds.ts: 64 levels deep, 32 KB) is
 // handed back so too, with the reason the HTTP API answers (NESTING_TOO_DEEP, CALL_TOO_LARGE,
-// BODY_NOT_UTF8 for a lone surrogate).
+// BODY_NOT_UTF8 for a lone surrogate). A refused record over BODY_EXCERPT_BYTES is kept as an
+// excerpt (see decodeKinesisRecord); text that is not JSON has its write keys masked.
 
 /** Where JSON.parse failed, without its message: V8 quotes a piece of the input, which may be personal data. */
 const jsonErrorWhere = (e: unknown): string => {
@@ -30,6 +32,7 @@ export const DEFAULT_KINESIS_SOURCE = 'kinesis';
 
 const ENVELOPE_VERSION = 1;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder();
 const encoder = new TextEncoder();
 
 export const encodeKinesisCall = (c: KinesisCall): Uint8Array =>
@@ -45,13 +48,31 @@ const withoutWriteKey = (v: unknown): unknown => {
 
 const reason = (code: string, message: string, path?: string): QuarantineReason => ({ code, message, issues: path ? [{ path, message }] : [] });
 
+/**
+ * The record decoded; one refused that is larger than BODY_EXCERPT_BYTES (Kinesis takes up to 1 MiB)
+ * is kept as the HTTP intake keeps a body refused before it was parsed: its first bytes and its
+ * size (an excerpt, write keys masked), so that what the quarantine holds stays bounded.
+ */
 export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): DecodedRecord => {
+  const decoded = decodeWhole(data, ctx);
+  if (decoded.ok || data.byteLength <= BODY_EXCERPT_BYTES) return decoded;
+  const raw = excerptOfBytes(data, data.byteLength);
+  const kept = `the record is ${data.byteLength} bytes; its first ${raw.kept} are kept`;
+  return { ...decoded, raw, reason: { ...decoded.reason, message: `${decoded.reason.message}; ${kept}` } };
+};
+
+const decodeWhole = (data: Uint8Array, ctx: DecodeContext): DecodedRecord => {
   const fallback = { tenant: ctx.defaultTenant ?? UNASSIGNED_TENANT, source: ctx.defaultSource ?? DEFAULT_KINESIS_SOURCE };
   let text: string;
   try {
     text = utf8.decode(data);
   } catch {
-    const raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    // write keys masked in the bytes, as in an excerpt
+    const masked = mask(
+      data,
+      writeKeysIn(lossy.decode(data)).map((w) => w.raw),
+    );
+    const raw = Buffer.from(masked.buffer, masked.byteOffset, masked.byteLength).toString('base64');
     return { ok: false, ...fallback, raw, reason: reason('UNDECODABLE_RECORD', 'the record data is not UTF-8 text; it is kept base64-encoded') };
   }
   let parsed: unknown;
@@ -61,7 +82,7 @@ export const decodeKinesisRecord = (data: Uint8Array, ctx: DecodeContext): Decod
     return {
       ok: false,
       ...fallback,
-      raw: text,
+      raw: withoutWriteKeys(text),
       reason: reason('UNDECODABLE_RECORD', `the record data is not JSON (${jsonErrorWhere(e)}); send one Segment call as a JSON object per record`),
     };
   }
