@@ -15,5 +15,5 @@ export {
   type SourceOf,
 } from '../adapters/kinesis/kinesis.ingest.js';
 export { KINESIS_LIMITS, KinesisIngestQueue, type KinesisProducerOptions } from '../adapters/kinesis/kinesis.producer.js';
-export { decodeKinesisRecord, encodeKinesisCall, type KinesisCall } from '../adapters/kinesis/kinesis.record.js';
+export { decodeKinesisRecord, encodeKinesisCall, envelopeKey, type DecodeContext, type KinesisCall } from '../adapters/kinesis/kinesis.record.js';
 export { ensureStream } from '../adapters/kinesis/kinesis.streams.js';

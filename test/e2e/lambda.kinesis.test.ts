@@ -1,14 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { createDynamoDbClient } from '../../src/adapters/dynamodb/dynamodb.client.js';
+import { createKinesisClient } from '../../src/adapters/kinesis/kinesis.client.js';
 import { ensureTables } from '../../src/adapters/dynamodb/dynamodb.tables.js';
-import { encodeKinesisCall, UNASSIGNED_TENANT } from '../../src/adapters/kinesis/kinesis.record.js';
+import { encodeKinesisCall, envelopeKey, UNASSIGNED_TENANT } from '../../src/adapters/kinesis/kinesis.record.js';
 import { InvalidLambdaEventError } from '../../src/adapters/lambda/lambda.event.js';
 import type { App } from '../../src/infrastructure/app.js';
+import { apiFunction } from '../../src/infrastructure/lambda/api.function.js';
 import { kinesisFunction } from '../../src/infrastructure/lambda/functions.js';
 import { appFor, credentials, dynamoEnv, memoryEnv, quietly } from '../support/lambda-apps.js';
-import { fixture, kinesisEvent } from '../support/lambda-events.js';
+import { basic, fixture, httpApiEvent, kinesisEvent } from '../support/lambda-events.js';
 
 // The kinesis function on the real Kinesis event shape (kinesis_stream.json) with our Segment
 // calls in the records: ingested, the undecodable ones quarantined and done, and only a store
@@ -41,7 +44,7 @@ describe('on the in-memory store', () => {
     const event = kinesisEvent([
       { data: identify('bare-key', { writeKey: creds.writeKey }), partitionKey: 'a' },
       { data: identify('bare-default'), partitionKey: 'b' },
-      { data: encodeKinesisCall({ tenant, source: 'kinesis', call: identify('envelope') }), partitionKey: 'c' },
+      { data: encodeKinesisCall({ tenant, source: 'kinesis', call: identify('envelope') }, envelopeKey(app.config.claimSecret)), partitionKey: 'c' },
       { data: Buffer.from(original, 'base64'), partitionKey: '1' },
     ]);
     const result = await handler(event);
@@ -93,6 +96,80 @@ describe('on the in-memory store', () => {
       code: 'INVALID_LAMBDA_EVENT',
       issues: expect.arrayContaining([{ path: 'Records[0].eventSource', message: expect.any(String) }]),
     });
+  });
+});
+
+describe('the api function queues, the kinesis function takes: two cold starts holding one claim secret', () => {
+  const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const creds = credentials();
+  const stream = `lambda-envelope-${randomUUID().slice(0, 8)}`;
+  const kinesisEndpoint = inject('kinesisEndpoint');
+  const claimSecret = randomBytes(32).toString('base64url');
+  let api: App;
+  let consumer: App;
+  let handler: ReturnType<typeof kinesisFunction>;
+  beforeAll(async () => {
+    api = await appFor(
+      memoryEnv(tenant, creds, {
+        C360_INGEST_MODE: 'async',
+        C360_KINESIS_STREAM: stream,
+        AWS_ENDPOINT_URL_KINESIS: kinesisEndpoint,
+        C360_CLAIM_SECRET: claimSecret,
+      }),
+    );
+    const env = memoryEnv(tenant, creds, { C360_CLAIM_SECRET: claimSecret });
+    consumer = await appFor(env);
+    handler = quietly(() => kinesisFunction(consumer, env));
+  });
+  afterAll(async () => {
+    await api.close();
+    await consumer.close();
+  });
+
+  /** every record on the stream, as the event source mapping would hand them over */
+  const recordsOnStream = async () => {
+    const client = createKinesisClient({ endpoint: kinesisEndpoint, region: 'us-east-1' });
+    try {
+      const out: { data: Uint8Array; partitionKey: string }[] = [];
+      for (const shard of (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {
+        const { ShardIterator } = await client.send(
+          new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+        );
+        const page = await client.send(new GetRecordsCommand({ ShardIterator: ShardIterator! }));
+        for (const r of page.Records ?? []) out.push({ data: r.Data!, partitionKey: r.PartitionKey! });
+      }
+      return out;
+    } finally {
+      client.destroy();
+    }
+  };
+
+  it("ingests the api function's signed envelopes; an envelope any producer could write (another tenant, no credential) is quarantined, never ingested", async () => {
+    const call = identify('queued');
+    const apiHandler = quietly(() => apiFunction(api, { env: {} }));
+    const answer = await apiHandler(
+      httpApiEvent('apigw-http_no-auth', {
+        method: 'POST',
+        path: '/v1/identify',
+        headers: { authorization: basic(creds.writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify(call),
+      }),
+    );
+    expect(answer).toMatchObject({ statusCode: 200 });
+    const queued = await recordsOnStream();
+    expect(queued).toHaveLength(1);
+    const forged = { data: { c360: 1, tenant, source: 'crm', call: identify('forged') }, partitionKey: 'forged' };
+    const resigned = {
+      data: encodeKinesisCall({ tenant, source: 'crm', call: identify('resigned') }, envelopeKey('not-the-claim-secret-of-this-deployment')),
+      partitionKey: 'x',
+    };
+    expect(await handler(kinesisEvent([...queued, forged, resigned]))).toEqual({ batchItemFailures: [] });
+    expect((await consumer.core.queries.findByIdentifier(tenant, 'email', 'queued@example.com')).kind).toBe('view');
+    for (const id of ['forged', 'resigned'])
+      await expect(consumer.core.queries.findByIdentifier(tenant, 'email', `${id}@example.com`)).rejects.toMatchObject({ code: 'CUSTOMER_NOT_FOUND' });
+    const held = await quarantined(consumer, tenant);
+    expect(held.map((e) => e.reason.code)).toEqual(['ENVELOPE_NOT_AUTHENTIC', 'ENVELOPE_NOT_AUTHENTIC']);
+    expect(held.map((e) => e.source)).toEqual(['kinesis', 'kinesis']);
   });
 });
 
