@@ -10,6 +10,7 @@ export { KinesisConsumer, type KinesisBatchHandler, type KinesisConsumerOptions 
 export {
   ingestKinesisRecords,
   kinesisIngestHandler,
+  type KinesisFailureCause,
   type KinesisInputRecord,
   type KinesisIngestResult,
   type SourceOf,

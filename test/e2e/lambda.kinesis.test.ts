@@ -11,7 +11,7 @@ import type { App } from '../../src/infrastructure/app.js';
 import { apiFunction } from '../../src/infrastructure/lambda/api.function.js';
 import { kinesisFunction } from '../../src/infrastructure/lambda/functions.js';
 import { appFor, credentials, dynamoEnv, memoryEnv, quietly } from '../support/lambda-apps.js';
-import { basic, fixture, httpApiEvent, kinesisEvent } from '../support/lambda-events.js';
+import { basic, captureOutput, fixture, httpApiEvent, kinesisEvent } from '../support/lambda-events.js';
 
 // The kinesis function on the real Kinesis event shape (kinesis_stream.json) with our Segment
 // calls in the records: ingested, the undecodable ones quarantined and done, and only a store
@@ -199,8 +199,21 @@ describe('on DynamoDB Local, with the events table gone for a while', () => {
       { data: identify('down-3', { writeKey: creds.writeKey }), partitionKey: 'b' },
     ]);
     const sequenceNumbers = (event.Records as { kinesis: { sequenceNumber: string } }[]).map((r) => r.kinesis.sequenceNumber);
-    const failed = await handler(event);
+    // Powertools reads its log level from the environment when the logger is made (default INFO)
+    const noisy = kinesisFunction(app, env);
+    const { result: failed, lines } = await captureOutput(() => noisy(event));
     expect(failed.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([...sequenceNumbers].sort());
+    // logged with its cause (the store's error class and message), never the records' content
+    const json = (line: string): Record<string, unknown> => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    };
+    const logged = lines.map(json).find((l) => l.message === 'records failed; reported for redelivery');
+    expect(logged).toMatchObject({ failed: 3, error: { name: 'ResourceNotFoundException', message: expect.stringMatching(/table/i) } });
+    expect(lines.join('\n')).not.toMatch(/down-\d@example\.com/);
 
     // the table is back: Lambda delivers the batch again from the first failure
     await ensureTables(client, { events: env.C360_EVENTS_TABLE!, views: env.C360_VIEWS_TABLE! });

@@ -51,7 +51,7 @@ const setup = async () => {
       return inner.handle(records);
     },
   };
-  const consumer = (checkpoints: Checkpoints, options: { batchSize?: number } = {}) =>
+  const consumer = (checkpoints: Checkpoints, options: { batchSize?: number; onError?: (e: unknown) => void } = {}) =>
     new KinesisConsumer(client, handler, { streamName, checkpoints, idleDelayMs: [5, 20], retryDelayMs: [5, 20], shardRefreshMs: 0, ...options });
   return { h, intake, streamName, consumer, delivered };
 };
@@ -150,7 +150,12 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     const commit = h.ports.store.commit.bind(h.ports.store);
     let failing = 2;
     vi.spyOn(h.ports.store, 'commit').mockImplementation(async (c) => (failing-- > 0 ? Promise.reject(new Error('store unavailable')) : commit(c)));
-    await consumer(new MemoryCheckpoints()).drain();
+    const errors: string[] = [];
+    await consumer(new MemoryCheckpoints(), { onError: (e) => errors.push((e as Error).message) }).drain();
+    // each retry says why (the error's class and message), never a record's content
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors)
+      expect(e).toMatch(/^shard shardId-\d+: \d+ record\(s\) failed from \d+ \(Error: store unavailable\); read again from there after a pause$/);
     expect(h.ports.metrics.get('ingest_accepted')).toBe(4);
     for (const who of people) expect((await userOf(h, who)).traits.name).toMatchObject({ value: who });
     expect(delivered.length).toBeGreaterThan(4); // the failed ones were delivered again

@@ -120,10 +120,13 @@ describe('ingestKinesisRecords', () => {
     const commit = h.ports.store.commit.bind(h.ports.store);
     vi.spyOn(h.ports.store, 'commit').mockRejectedValueOnce(new Error('store unavailable')).mockImplementation(commit);
     const records = [record('a', track('u-a', 1)), record('a', track('u-a', 2)), record('b', track('u-b', 1)), record('b', track('u-b', 2))];
-    const { failures, outcomes } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, envelopeKey: ENVELOPE_KEY, concurrency: 1 });
+    const { failures, outcomes, cause } = await ingestKinesisRecords(h.core, sourceOf(h), records, { auth, envelopeKey: ENVELOPE_KEY, concurrency: 1 });
     expect(failures).toEqual([records[0]!.sequenceNumber, records[1]!.sequenceNumber]);
     expect(outcomes.map((o) => o.outcome.status)).toEqual(['failed', 'failed', 'accepted', 'accepted']);
     expect(outcomes[1]!.outcome).toMatchObject({ error: expect.stringContaining('earlier record of its partition key') });
+    // the cause, for the log line: the first failure's class and message
+    expect(cause).toEqual({ name: 'Error', message: 'store unavailable' });
+    expect(outcomes[1]!.outcome).toMatchObject({ cause: { name: 'Error', message: 'store unavailable' } });
     expect(h.ports.metrics.get('ingest_accepted')).toBe(2);
   });
 

@@ -66,7 +66,10 @@ export const createKinesisHandler = (deps: KinesisHandlerDeps): KinesisHandler =
         if (outcome.status === 'quarantined')
           logger.warn('record quarantined', { sequenceNumber, quarantineId: outcome.quarantineId, reason: outcome.error.code });
       }
-      if (result.failures.length > 0) logger.error('records failed; reported for redelivery', { failed: result.failures.length, first: result.failures[0] });
+      // the cause (class, code, masked message), so a store outage can be told from a fault of one
+      // record; never the record's content
+      if (result.failures.length > 0)
+        logger.error('records failed; reported for redelivery', { failed: result.failures.length, first: result.failures[0], error: result.cause });
       logger.info('kinesis batch', { records: records.length, ...counts });
       metrics.increment('kinesis_records', records.length);
       metrics.increment('kinesis_records_failed', result.failures.length);
