@@ -314,6 +314,14 @@ describe('observability', () => {
     const metrics = JSON.stringify(quarantine.Metrics);
     expect(metrics).toContain('"MetricName":"ingest_quarantined"');
     expect(metrics).toContain('"Namespace":"c360"');
+    // sparse series (emitted only when non-zero, throttles only when they happen) are added with
+    // FILL: a sum has no value where one of them has none, and the alarm would stay OK
+    const expressions = (p: Record<string, unknown>) => (p.Metrics as { Expression?: string }[] | undefined)?.flatMap((m) => m.Expression ?? []) ?? [];
+    expect(expressions(quarantine)).toEqual(['FILL(a, 0) + FILL(k, 0)']);
+    const throttles = alarms.filter(([, p]) => String(p.AlarmName).endsWith('Table-throttles'));
+    for (const [, p] of throttles) expect(expressions(p)).toEqual(['FILL(r, 0) + FILL(w, 0)']);
+    // every expression of every alarm: no sum of metrics without FILL
+    for (const [, p] of alarms) for (const e of expressions(p)) expect(e).not.toMatch(/(^|[^(\w])[a-z]\s*\+/);
     expect(Object.keys(t.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
   });
 });
