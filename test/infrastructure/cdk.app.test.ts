@@ -169,6 +169,26 @@ describe('ingest, projection and engagement', () => {
     expect(sources.some((s) => s.includes('EventsTable') && s.includes('StreamArn'))).toBe(true);
   });
 
+  it('the DLQs (the only record of which batches were given up on) are retained in production, as the stream and tables are', () => {
+    for (const [name, on] of [
+      ['prod', true],
+      ['staging', false],
+      ['dev', false],
+    ] as const) {
+      const t = service(name);
+      const queues = t.findResources('AWS::SQS::Queue');
+      expect(
+        Object.values(queues)
+          .map((q) => (q as { Properties: { QueueName: string } }).Properties.QueueName)
+          .sort(),
+      ).toEqual([`c360-${name}-kinesisdlq`, `c360-${name}-streamsdlq`]);
+      for (const q of Object.values(queues))
+        expect(q).toMatchObject({ DeletionPolicy: on ? 'Retain' : 'Delete', UpdateReplacePolicy: on ? 'Retain' : 'Delete' });
+      const stream = Object.values(t.findResources('AWS::Kinesis::Stream'))[0] as { DeletionPolicy?: string };
+      expect(stream.DeletionPolicy).toBe(on ? 'Retain' : 'Delete');
+    }
+  });
+
   it('the SNS topics (offers, identity feed, alarms) are KMS-encrypted and refuse plain HTTP', () => {
     const t = service('dev');
     const topics = resources(t, 'AWS::SNS::Topic');

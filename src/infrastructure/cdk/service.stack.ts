@@ -54,7 +54,11 @@ export const HTTP_API_ACCESS_LOG = AccessLogFormat.custom(
   }),
 );
 
-/** what a failed batch's records are, after bisecting and retrying: kept 14 days, encrypted */
+/**
+ * where a failed batch is recorded, after bisecting and retrying: its shard and sequence range
+ * (Lambda sends the batch's metadata, not its records), kept 14 days, encrypted; kept through a
+ * stack deletion or replacement in production, as the stream and the tables are
+ */
 const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
   new Queue(scope, id, {
     queueName: `${props.prefix}-${id.toLowerCase()}`,
@@ -62,6 +66,7 @@ const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
     encryptionMasterKey: props.data.dataKey,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+    removalPolicy: props.workload.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   });
 
 export class ServiceStack extends Stack {
