@@ -430,6 +430,15 @@ describe('long jobs (ECS Fargate)', () => {
       }
       const text = JSON.stringify(statements);
       expect(text.includes('MasterKey')).toBe(JOB_ACCESS[job].keys !== undefined);
+      // what each job may do with the stage's keys: a read-only job only decrypts, a job that only
+      // reads the key table only unwraps data keys
+      const kms = (key: string) => [...new Set(statements.filter((st) => JSON.stringify(st.Resource).includes(key)).flatMap((st) => list(st.Action)))].sort();
+      const writes = Object.values(JOB_ACCESS[job]).includes('readWrite');
+      expect(kms('DataKey'), job).toEqual(writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt']);
+      const keys = JOB_ACCESS[job].keys;
+      expect(kms('MasterKey'), job).toEqual(
+        keys === 'readWrite' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : keys === 'read' ? ['kms:Decrypt'] : [],
+      );
       expect(text).toContain('CoreSecret');
       expect(text).not.toContain('CredentialsSecret');
       expect(text.includes('s3:GetObject')).toBe(job === 'migrate');
@@ -488,6 +497,21 @@ describe('IAM', () => {
           ).toEqual([]);
       }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it("each function's use of the master key: a function that only reads the key table only unwraps data keys", () => {
+    const t = service('dev');
+    const masterKeyActions = (role: string) =>
+      [
+        ...new Set(
+          statements(t)
+            .filter((st) => st.id.startsWith(`${role}Role`) && JSON.stringify(st.Resource).includes('MasterKey'))
+            .flatMap((st) => list(st.Action)),
+        ),
+      ].sort();
+    for (const role of ['Api', 'Kinesis', 'Streams'])
+      expect(masterKeyActions(role), role).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']);
+    expect(masterKeyActions('Outbox')).toEqual(['kms:Decrypt']);
   });
 
   it("each function's table permissions name its own tables (and their indexes) by ARN, never a wildcard", () => {
