@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glueTables } from '../../src/adapters/lake/lake.tables.js';
+import { acknowledgedFindings } from '../../src/infrastructure/cdk/app.js';
+import { nagSummary } from '../../src/infrastructure/cdk/synth.js';
 import { JOB_ACCESS, JOB_SCANS, JOBS } from '../../src/infrastructure/cdk/jobs.stack.js';
 import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
@@ -38,6 +40,21 @@ describe('synth', () => {
       ['staging', '666666666666'],
       ['prod', '777777777777'],
     ]);
+  });
+});
+
+describe('the cdk-nag gate, as npm run synth reports it', () => {
+  it('ran on every stage of this synth, over every template, and found nothing unacknowledged; the summary says so', () => {
+    const stacks = (a: typeof built.assembly): number => a.stacks.length + a.nestedAssemblies.reduce((n, nested) => n + stacks(nested.nestedAssembly), 0);
+    expect(built.nag.runs.length).toBeGreaterThan(0);
+    expect(built.nag.runs.every((r) => r.success && r.violations === 0)).toBe(true);
+    expect(built.nag.runs.reduce((n, r) => n + r.templates, 0)).toBeGreaterThanOrEqual(stacks(built.assembly));
+    const acknowledged = acknowledgedFindings(built.app);
+    expect(acknowledged).toBeGreaterThan(20);
+    expect(nagSummary(built.nag.runs, acknowledged)).toMatch(
+      /^cdk-nag AwsSolutions gate: \d+ templates checked \(every stage\), 0 unacknowledged findings, \d+ acknowledged with their reasons/,
+    );
+    expect(nagSummary([], 0)).toMatch(/did NOT run/);
   });
 });
 
