@@ -8,7 +8,7 @@ import { lazyKinesisClient } from '../adapters/kinesis/kinesis.client.js';
 import { KinesisConsumer } from '../adapters/kinesis/kinesis.consumer.js';
 import { kinesisIngestHandler } from '../adapters/kinesis/kinesis.ingest.js';
 import { KinesisIngestQueue } from '../adapters/kinesis/kinesis.producer.js';
-import { encodeKinesisCall } from '../adapters/kinesis/kinesis.record.js';
+import { encodeKinesisCall, envelopeKey } from '../adapters/kinesis/kinesis.record.js';
 import { ensureStream } from '../adapters/kinesis/kinesis.streams.js';
 import type { Config } from './config.js';
 import { awsClientConfig } from './container.js';
@@ -31,14 +31,16 @@ export const asyncIngest = async (o: {
   const stream = o.config.kinesisStream!;
   const kinesis = lazyKinesisClient(awsClientConfig(o.config.kinesisEndpoint));
   if (o.local || o.config.kinesisEndpoint) await ensureStream(kinesis(), stream, 2);
+  // envelopes are signed under the claim secret, which the kinesis function holds too
+  const key = envelopeKey(o.config.claimSecret);
   const intake = new QueuedIntake({
     queue: new KinesisIngestQueue(kinesis, { streamName: stream }),
-    encode: encodeKinesisCall,
+    encode: (call) => encodeKinesisCall(call, key),
     ingest: o.core.ingest,
     ports: o.core.ports,
   });
   const consumer = o.withConsumer
-    ? new KinesisConsumer(kinesis, kinesisIngestHandler(o.core, o.sourceOf, { auth: o.auth, defaultTenant: o.config.tenant }), {
+    ? new KinesisConsumer(kinesis, kinesisIngestHandler(o.core, o.sourceOf, { auth: o.auth, defaultTenant: o.config.tenant, envelopeKey: key }), {
         streamName: stream,
         checkpoints: o.checkpoints(),
         onError: (e) => console.warn(`kinesis consumer: ${(e as Error).message}`),

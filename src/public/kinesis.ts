@@ -10,10 +10,11 @@ export { KinesisConsumer, type KinesisBatchHandler, type KinesisConsumerOptions 
 export {
   ingestKinesisRecords,
   kinesisIngestHandler,
+  type KinesisFailureCause,
   type KinesisInputRecord,
   type KinesisIngestResult,
   type SourceOf,
 } from '../adapters/kinesis/kinesis.ingest.js';
 export { KINESIS_LIMITS, KinesisIngestQueue, type KinesisProducerOptions } from '../adapters/kinesis/kinesis.producer.js';
-export { decodeKinesisRecord, encodeKinesisCall, type KinesisCall } from '../adapters/kinesis/kinesis.record.js';
+export { decodeKinesisRecord, encodeKinesisCall, envelopeKey, type DecodeContext, type KinesisCall } from '../adapters/kinesis/kinesis.record.js';
 export { ensureStream } from '../adapters/kinesis/kinesis.streams.js';

@@ -202,7 +202,9 @@ describe('start-up', () => {
     const bare = await appFor({ C360_STORE: 'memory', C360_TENANT: tenant, POWERTOOLS_LOG_LEVEL: 'SILENT' });
     try {
       expect(() => apiFunction(bare, { env: {} })).toThrow(ConfigError);
-      expect(() => apiFunction(bare, { env: {} })).toThrow(/no credentials configured.*C360_WRITE_KEY.*C360_ADMIN_TOKEN.*C360_CREDENTIALS_FILE/);
+      expect(() => apiFunction(bare, { env: {} })).toThrow(
+        /no credentials configured.*C360_CREDENTIALS_SECRET_ID.*C360_CREDENTIALS_FILE.*C360_WRITE_KEY.*C360_ADMIN_TOKEN/,
+      );
     } finally {
       await bare.close();
     }

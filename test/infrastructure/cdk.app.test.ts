@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glueTables } from '../../src/adapters/lake/lake.tables.js';
+import { acknowledgedFindings } from '../../src/infrastructure/cdk/app.js';
+import { nagSummary } from '../../src/infrastructure/cdk/synth.js';
 import { JOB_ACCESS, JOB_SCANS, JOBS } from '../../src/infrastructure/cdk/jobs.stack.js';
 import { FSBP_STANDARD } from '../../src/infrastructure/cdk/security.stack.js';
 import type { WorkloadStage } from '../../src/infrastructure/cdk/stages.js';
@@ -38,6 +40,21 @@ describe('synth', () => {
       ['staging', '666666666666'],
       ['prod', '777777777777'],
     ]);
+  });
+});
+
+describe('the cdk-nag gate, as npm run synth reports it', () => {
+  it('ran on every stage of this synth, over every template, and found nothing unacknowledged; the summary says so', () => {
+    const stacks = (a: typeof built.assembly): number => a.stacks.length + a.nestedAssemblies.reduce((n, nested) => n + stacks(nested.nestedAssembly), 0);
+    expect(built.nag.runs.length).toBeGreaterThan(0);
+    expect(built.nag.runs.every((r) => r.success && r.violations === 0)).toBe(true);
+    expect(built.nag.runs.reduce((n, r) => n + r.templates, 0)).toBeGreaterThanOrEqual(stacks(built.assembly));
+    const acknowledged = acknowledgedFindings(built.app);
+    expect(acknowledged).toBeGreaterThan(20);
+    expect(nagSummary(built.nag.runs, acknowledged)).toMatch(
+      /^cdk-nag AwsSolutions gate: \d+ templates checked \(every stage\), 0 unacknowledged findings, \d+ acknowledged with their reasons/,
+    );
+    expect(nagSummary([], 0)).toMatch(/did NOT run/);
   });
 });
 
@@ -167,6 +184,26 @@ describe('ingest, projection and engagement', () => {
     const sources = mappings.map(([, p]) => JSON.stringify(p.EventSourceArn));
     expect(sources.some((s) => s.includes('IngestStream'))).toBe(true);
     expect(sources.some((s) => s.includes('EventsTable') && s.includes('StreamArn'))).toBe(true);
+  });
+
+  it('the DLQs (the only record of which batches were given up on) are retained in production, as the stream and tables are', () => {
+    for (const [name, on] of [
+      ['prod', true],
+      ['staging', false],
+      ['dev', false],
+    ] as const) {
+      const t = service(name);
+      const queues = t.findResources('AWS::SQS::Queue');
+      expect(
+        Object.values(queues)
+          .map((q) => (q as { Properties: { QueueName: string } }).Properties.QueueName)
+          .sort(),
+      ).toEqual([`c360-${name}-kinesisdlq`, `c360-${name}-streamsdlq`]);
+      for (const q of Object.values(queues))
+        expect(q).toMatchObject({ DeletionPolicy: on ? 'Retain' : 'Delete', UpdateReplacePolicy: on ? 'Retain' : 'Delete' });
+      const stream = Object.values(t.findResources('AWS::Kinesis::Stream'))[0] as { DeletionPolicy?: string };
+      expect(stream.DeletionPolicy).toBe(on ? 'Retain' : 'Delete');
+    }
   });
 
   it('the SNS topics (offers, identity feed, alarms) are KMS-encrypted and refuse plain HTTP', () => {
@@ -314,6 +351,14 @@ describe('observability', () => {
     const metrics = JSON.stringify(quarantine.Metrics);
     expect(metrics).toContain('"MetricName":"ingest_quarantined"');
     expect(metrics).toContain('"Namespace":"c360"');
+    // sparse series (emitted only when non-zero, throttles only when they happen) are added with
+    // FILL: a sum has no value where one of them has none, and the alarm would stay OK
+    const expressions = (p: Record<string, unknown>) => (p.Metrics as { Expression?: string }[] | undefined)?.flatMap((m) => m.Expression ?? []) ?? [];
+    expect(expressions(quarantine)).toEqual(['FILL(a, 0) + FILL(k, 0)']);
+    const throttles = alarms.filter(([, p]) => String(p.AlarmName).endsWith('Table-throttles'));
+    for (const [, p] of throttles) expect(expressions(p)).toEqual(['FILL(r, 0) + FILL(w, 0)']);
+    // every expression of every alarm: no sum of metrics without FILL
+    for (const [, p] of alarms) for (const e of expressions(p)) expect(e).not.toMatch(/(^|[^(\w])[a-z]\s*\+/);
     expect(Object.keys(t.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
   });
 });
@@ -402,6 +447,15 @@ describe('long jobs (ECS Fargate)', () => {
       }
       const text = JSON.stringify(statements);
       expect(text.includes('MasterKey')).toBe(JOB_ACCESS[job].keys !== undefined);
+      // what each job may do with the stage's keys: a read-only job only decrypts, a job that only
+      // reads the key table only unwraps data keys
+      const kms = (key: string) => [...new Set(statements.filter((st) => JSON.stringify(st.Resource).includes(key)).flatMap((st) => list(st.Action)))].sort();
+      const writes = Object.values(JOB_ACCESS[job]).includes('readWrite');
+      expect(kms('DataKey'), job).toEqual(writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt']);
+      const keys = JOB_ACCESS[job].keys;
+      expect(kms('MasterKey'), job).toEqual(
+        keys === 'readWrite' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : keys === 'read' ? ['kms:Decrypt'] : [],
+      );
       expect(text).toContain('CoreSecret');
       expect(text).not.toContain('CredentialsSecret');
       expect(text.includes('s3:GetObject')).toBe(job === 'migrate');
@@ -460,6 +514,21 @@ describe('IAM', () => {
           ).toEqual([]);
       }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it("each function's use of the master key: a function that only reads the key table only unwraps data keys", () => {
+    const t = service('dev');
+    const masterKeyActions = (role: string) =>
+      [
+        ...new Set(
+          statements(t)
+            .filter((st) => st.id.startsWith(`${role}Role`) && JSON.stringify(st.Resource).includes('MasterKey'))
+            .flatMap((st) => list(st.Action)),
+        ),
+      ].sort();
+    for (const role of ['Api', 'Kinesis', 'Streams'])
+      expect(masterKeyActions(role), role).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']);
+    expect(masterKeyActions('Outbox')).toEqual(['kms:Decrypt']);
   });
 
   it("each function's table permissions name its own tables (and their indexes) by ARN, never a wildcard", () => {

@@ -9,7 +9,7 @@ import { createKinesisClient } from '../../src/adapters/kinesis/kinesis.client.j
 import { KinesisConsumer, type KinesisBatchHandler } from '../../src/adapters/kinesis/kinesis.consumer.js';
 import { kinesisIngestHandler } from '../../src/adapters/kinesis/kinesis.ingest.js';
 import { KinesisIngestQueue } from '../../src/adapters/kinesis/kinesis.producer.js';
-import { decodeKinesisRecord, encodeKinesisCall } from '../../src/adapters/kinesis/kinesis.record.js';
+import { decodeKinesisRecord, encodeKinesisCall, envelopeKey } from '../../src/adapters/kinesis/kinesis.record.js';
 import { ensureStream, waitActive } from '../../src/adapters/kinesis/kinesis.streams.js';
 import { QueuedIntake } from '../../src/application/ingest/queued-intake.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -20,7 +20,8 @@ import { makeHarness, type Harness } from '../support/harness.js';
 
 const TENANT = 'acme';
 const auth = new StaticAuthenticator([{ id: 'mobile-key', tenant: TENANT, kind: 'writeKey', secret: 'wk-mobile', scopes: ['ingest'], source: 'mobile' }]);
-const decodeCtx = { auth, defaultTenant: TENANT };
+const ENVELOPE_KEY = envelopeKey('a-claim-secret-of-at-least-32-characters');
+const decodeCtx = { auth, defaultTenant: TENANT, envelopeKey: ENVELOPE_KEY };
 let client: KinesisClient;
 beforeAll(() => {
   client = createKinesisClient({ endpoint: inject('kinesisEndpoint'), region: 'us-east-1' });
@@ -31,7 +32,12 @@ const setup = async () => {
   const streamName = `c360-${randomUUID()}`;
   await ensureStream(client, streamName, 2);
   const h = makeHarness();
-  const intake = new QueuedIntake({ queue: new KinesisIngestQueue(client, { streamName }), encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports });
+  const intake = new QueuedIntake({
+    queue: new KinesisIngestQueue(client, { streamName }),
+    encode: (c) => encodeKinesisCall(c, ENVELOPE_KEY),
+    ingest: h.core.ingest,
+    ports: h.ports,
+  });
   const sourceOf = (_t: string, name: string) => (name === 'web' ? h.web : name === 'crm' ? h.crm : { name, priority: 0, channel: 'other' as const });
   /** the consumer's handler, noting the messageIds it is handed in delivery order */
   const delivered: string[] = [];
@@ -45,7 +51,7 @@ const setup = async () => {
       return inner.handle(records);
     },
   };
-  const consumer = (checkpoints: Checkpoints, options: { batchSize?: number } = {}) =>
+  const consumer = (checkpoints: Checkpoints, options: { batchSize?: number; onError?: (e: unknown) => void } = {}) =>
     new KinesisConsumer(client, handler, { streamName, checkpoints, idleDelayMs: [5, 20], retryDelayMs: [5, 20], shardRefreshMs: 0, ...options });
   return { h, intake, streamName, consumer, delivered };
 };
@@ -112,7 +118,7 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     // only identifier is blocked), and with no messageId or timestamp, only the record's place in
     // the stream names its arrival
     const refused = { type: 'track', anonymousId: 'undefined', event: 'Product Added' };
-    const data = encodeKinesisCall({ tenant: TENANT, source: 'web', receivedAt: Date.now(), call: refused });
+    const data = encodeKinesisCall({ tenant: TENANT, source: 'web', receivedAt: Date.now(), call: refused }, ENVELOPE_KEY);
     await client.send(new PutRecordCommand({ StreamName: streamName, PartitionKey: 'p-refused', Data: data }));
     // read from the start three times (a consumer without its checkpoints, a retried batch)
     for (let read = 0; read < 3; read++) await consumer(new MemoryCheckpoints()).drain();
@@ -144,7 +150,12 @@ describe('Kinesis: async intake -> stream -> consumer -> core', () => {
     const commit = h.ports.store.commit.bind(h.ports.store);
     let failing = 2;
     vi.spyOn(h.ports.store, 'commit').mockImplementation(async (c) => (failing-- > 0 ? Promise.reject(new Error('store unavailable')) : commit(c)));
-    await consumer(new MemoryCheckpoints()).drain();
+    const errors: string[] = [];
+    await consumer(new MemoryCheckpoints(), { onError: (e) => errors.push((e as Error).message) }).drain();
+    // each retry says why (the error's class and message), never a record's content
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors)
+      expect(e).toMatch(/^shard shardId-\d+: \d+ record\(s\) failed from \d+ \(Error: store unavailable\); read again from there after a pause$/);
     expect(h.ports.metrics.get('ingest_accepted')).toBe(4);
     for (const who of people) expect((await userOf(h, who)).traits.name).toMatchObject({ value: who });
     expect(delivered.length).toBeGreaterThan(4); // the failed ones were delivered again

@@ -143,6 +143,23 @@ export const captureStdout = async <T>(run: () => Promise<T>): Promise<{ result:
   }
 };
 
+/** Lines written to stdout and stderr while `run` runs (Powertools' logger writes warnings and errors to stderr). */
+export const captureOutput = async <T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> => {
+  const lines: string[] = [];
+  const streams = [process.stdout, process.stderr] as const;
+  const writes = streams.map((s) => s.write.bind(s));
+  for (const s of streams)
+    s.write = ((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    }) as typeof s.write;
+  try {
+    return { result: await run(), lines };
+  } finally {
+    streams.forEach((s, i) => (s.write = writes[i]!));
+  }
+};
+
 /** What an EventBridge schedule hands its target (the documented "Scheduled Event" shape). */
 export const scheduledEvent = (rule = 'c360-schedule'): Json => ({
   version: '0',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AesGcmCipher } from '../../src/adapters/crypto/node-crypto.js';
@@ -45,5 +45,15 @@ describe('EncryptedQuarantine on DynamoDB Local', () => {
       const dump = JSON.stringify(Items).toLowerCase();
       for (const v of values) expect(dump).not.toContain(v.toLowerCase());
     }
+  });
+});
+
+describe('EncryptedQuarantine on DynamoDB Local, a payload sealing makes larger than an item', () => {
+  it('keeps a 1 MB payload gzip cannot shrink, sealed, and reads it back whole', async () => {
+    const q = make();
+    const text = randomBytes(750_000).toString('base64');
+    const entry = quarantineEntry('acme', `q-${randomUUID()}`, { payload: { bytes: text.length, kept: text.length, text } });
+    await q.put(entry);
+    await expect(q.get('acme', entry.id)).resolves.toEqual(entry);
   });
 });

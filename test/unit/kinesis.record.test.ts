@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StaticAuthenticator } from '../../src/adapters/config/static-credentials.js';
-import { decodeKinesisRecord, encodeKinesisCall, type DecodedRecord } from '../../src/adapters/kinesis/kinesis.record.js';
+import { decodeKinesisRecord, encodeKinesisCall, envelopeKey, type DecodedRecord } from '../../src/adapters/kinesis/kinesis.record.js';
 
 // The Kinesis record format: our envelope, or a bare Segment call from another producer. Every
 // failure comes back as a quarantine reason (never thrown), and no write key survives decoding.
@@ -22,26 +22,58 @@ const decoded = (d: DecodedRecord) => {
 };
 
 describe('kinesis record: our envelope', () => {
+  const key = envelopeKey('a-claim-secret-of-at-least-32-characters');
+  const ctx = { auth, envelopeKey: key };
+
   it('decodes what it encodes, tenant and source from the envelope', () => {
     const value = { tenant: 'acme', source: 'web', receivedAt: 1_767_225_600_000, call };
-    expect(decoded(decodeKinesisRecord(encodeKinesisCall(value), { auth }))).toEqual(value);
-    expect(JSON.parse(new TextDecoder().decode(encodeKinesisCall(value)))).toMatchObject({ c360: 1, tenant: 'acme', source: 'web' });
+    expect(decoded(decodeKinesisRecord(encodeKinesisCall(value, key), ctx))).toEqual(value);
+    expect(JSON.parse(new TextDecoder().decode(encodeKinesisCall(value, key)))).toMatchObject({
+      c360: 1,
+      sig: expect.any(String),
+      tenant: 'acme',
+      source: 'web',
+    });
   });
 
   it('drops a write key left inside the enveloped call', () => {
-    const data = encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, writeKey: 'wk-mobile' } });
-    expect(decoded(decodeKinesisRecord(data, { auth })).call).toEqual(call);
+    const data = encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, writeKey: 'wk-mobile' } }, key);
+    expect(decoded(decodeKinesisRecord(data, ctx)).call).toEqual(call);
   });
 
   it('refuses an envelope of an unknown version or without a tenant', () => {
-    expect(failed(decodeKinesisRecord(bytes({ c360: 2, tenant: 'acme', source: 'web', call }), { auth })).reason).toMatchObject({
+    expect(failed(decodeKinesisRecord(bytes({ c360: 2, tenant: 'acme', source: 'web', call }), ctx)).reason).toMatchObject({
       code: 'UNDECODABLE_RECORD',
       issues: [{ path: 'c360' }],
     });
-    expect(failed(decodeKinesisRecord(bytes({ c360: 1, source: 'web', call }), { auth })).reason).toMatchObject({
+    expect(failed(decodeKinesisRecord(encodeKinesisCall({ tenant: '', source: 'web', call }, key), ctx)).reason).toMatchObject({
       code: 'UNDECODABLE_RECORD',
       issues: [{ path: 'tenant' }],
     });
+  });
+
+  it('refuses an envelope that is not signed with the claim secret, under the default tenant, never the one it names', () => {
+    const unsigned = failed(decodeKinesisRecord(bytes({ c360: 1, tenant: 'victim', source: 'crm', call }), { ...ctx, defaultTenant: 'acme' }));
+    expect(unsigned).toMatchObject({
+      ok: false,
+      tenant: 'acme',
+      source: 'kinesis',
+      reason: { code: 'ENVELOPE_NOT_AUTHENTIC', issues: [{ path: 'sig' }] },
+      raw: { tenant: 'victim', call },
+    });
+    expect(unsigned.reason.message).toMatch(/^the envelope is not signed: only the platform's queued intake/);
+    // signed under another claim secret
+    const foreign = encodeKinesisCall({ tenant: 'victim', source: 'crm', call }, envelopeKey('another-claim-secret-of-32-characters!!'));
+    expect(failed(decodeKinesisRecord(foreign, ctx))).toMatchObject({ tenant: '_unassigned', reason: { code: 'ENVELOPE_NOT_AUTHENTIC' } });
+    expect(failed(decodeKinesisRecord(foreign, ctx)).reason.message).toMatch(/signature does not verify/);
+    // ours, with its tenant changed after it was signed
+    const altered = new TextEncoder().encode(
+      new TextDecoder().decode(encodeKinesisCall({ tenant: 'acme', source: 'web', call }, key)).replace('"acme"', '"victim"'),
+    );
+    expect(failed(decodeKinesisRecord(altered, ctx))).toMatchObject({ tenant: '_unassigned', reason: { code: 'ENVELOPE_NOT_AUTHENTIC' } });
+    // a consumer without the key takes no envelope at all
+    const ours = encodeKinesisCall({ tenant: 'acme', source: 'web', call }, key);
+    expect(failed(decodeKinesisRecord(ours, { auth })).reason.message).toMatch(/no envelope key/);
   });
 });
 
@@ -90,7 +122,12 @@ describe('kinesis record: unreadable data', () => {
       reason: { code: 'BODY_NOT_UTF8', issues: [{ path: 'traits.name' }] },
       raw: { type: 'identify', userId: 'u-1', traits: { name: 'x\ud800y' } },
     });
-    const enveloped = failed(decodeKinesisRecord(encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, userId: '\udc00' } }), { auth }));
+    const enveloped = failed(
+      decodeKinesisRecord(
+        encodeKinesisCall({ tenant: 'acme', source: 'web', call: { ...call, userId: '\udc00' } }, envelopeKey('a-claim-secret-of-at-least-32-characters')),
+        { auth, envelopeKey: envelopeKey('a-claim-secret-of-at-least-32-characters') },
+      ),
+    );
     expect(enveloped).toMatchObject({ tenant: 'acme', source: 'web', reason: { code: 'BODY_NOT_UTF8', issues: [{ path: 'userId' }] } });
     // a surrogate pair is one well-formed character
     expect(decoded(decodeKinesisRecord(bytes({ ...call, userId: 'u-\ud83d\ude00' }), { auth, defaultTenant: 'acme' })).call).toMatchObject({ userId: 'u-😀' });
@@ -102,6 +139,36 @@ describe('kinesis record: unreadable data', () => {
       tenant: 'acme',
       reason: { code: 'VALIDATION_FAILED', issues: [{ path: 'properties.score', message: 'must be a finite number' }] },
     });
+  });
+
+  it('masks the write keys in text that is not JSON, as the HTTP API keeps such a body', () => {
+    const d = failed(decodeKinesisRecord(bytes('{"type": "track", "writeKey": "wk-mobile", oops'), { auth, defaultTenant: 'acme' }));
+    expect(d.raw).toBe('{"type": "track", "writeKey": "*********", oops');
+    const binary = failed(decodeKinesisRecord(Buffer.concat([Buffer.from([0xff]), Buffer.from('"writeKey":"wk-mobile"')]), { auth }));
+    expect(Buffer.from(binary.raw as string, 'base64').toString('latin1')).toBe('\xff"writeKey":"*********"');
+  });
+
+  it('keeps a refused record larger than 64 KB as an excerpt: its first 64 KB and its size, write keys masked', () => {
+    const text = `{"writeKey":"wk-mobile","oops ${'x'.repeat(200_000)}`;
+    const d = failed(decodeKinesisRecord(bytes(text), { auth, defaultTenant: 'acme' }));
+    expect(d.raw).toEqual({ bytes: text.length, kept: 64 * 1024, text: `{"writeKey":"*********"${text.slice(23, 64 * 1024)}` });
+    expect(d.reason.message.endsWith(`; the record is ${text.length} bytes; its first 65536 are kept`)).toBe(true);
+    // a write key the excerpt cuts short is masked too
+    const cut = `${' '.repeat(64 * 1024 - 16)}"writeKey":"wk-mobile" and more ${'y'.repeat(100_000)}`;
+    const excerpt = failed(decodeKinesisRecord(bytes(cut), { auth })).raw as { text: string };
+    expect(excerpt.text.endsWith('"writeKey":"****')).toBe(true);
+    // binary: the kept bytes exactly, base64-encoded
+    const binary = new Uint8Array(300_000).fill(0xff);
+    expect(failed(decodeKinesisRecord(binary, { auth })).raw).toMatchObject({
+      bytes: 300_000,
+      kept: 64 * 1024,
+      base64: Buffer.alloc(64 * 1024, 0xff).toString('base64'),
+    });
+    // a call too large, parsed: the excerpt of its bytes, never the whole call
+    const large = { ...call, writeKey: 'wk-mobile', properties: { blob: 'z'.repeat(100_000) } };
+    const tooLarge = failed(decodeKinesisRecord(bytes(large), { auth }));
+    expect(tooLarge).toMatchObject({ tenant: 'acme', reason: { code: 'CALL_TOO_LARGE' }, raw: { bytes: JSON.stringify(large).length, kept: 64 * 1024 } });
+    expect(JSON.stringify(tooLarge.raw)).not.toContain('wk-mobile');
   });
 
   it('decodes a record whose bytes sit inside a larger buffer', () => {

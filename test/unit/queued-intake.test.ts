@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKinesisClient } from '../../src/adapters/kinesis/kinesis.client.js';
 import { KinesisIngestQueue } from '../../src/adapters/kinesis/kinesis.producer.js';
-import { encodeKinesisCall } from '../../src/adapters/kinesis/kinesis.record.js';
+import { encodeKinesisCall, envelopeKey } from '../../src/adapters/kinesis/kinesis.record.js';
 import { ensureStream } from '../../src/adapters/kinesis/kinesis.streams.js';
 import { QueuedIntake } from '../../src/application/ingest/queued-intake.js';
 import type { AcceptOutcome } from '../../src/application/ingest/intake.js';
@@ -26,7 +26,7 @@ const setup = async (options: { stream?: 'missing' } = {}) => {
   const h = makeHarness();
   const intake = new QueuedIntake({
     queue: new KinesisIngestQueue(client, { streamName, backoffMs: [1, 5] }),
-    encode: encodeKinesisCall,
+    encode: (c) => encodeKinesisCall(c, envelopeKey('a-claim-secret-of-at-least-32-characters')),
     ingest: h.core.ingest,
     ports: h.ports,
   });
@@ -62,7 +62,14 @@ describe('QueuedIntake', () => {
     const [record, ...rest] = await readStream(streamName);
     expect(rest).toEqual([]);
     const { writeKey: _key, ...call } = identify;
-    expect(record!.body).toEqual({ c360: 1, tenant: TENANT, source: 'web', receivedAt: h.clock.now(), call });
+    expect(record!.body).toEqual({
+      c360: 1,
+      sig: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      tenant: TENANT,
+      source: 'web',
+      receivedAt: h.clock.now(),
+      call,
+    });
     expect(record!.partitionKey).toBe(h.ports.hasher.claimKey(TENANT, 'user_id', 'u-1'));
     expect(h.ports.metrics.get('ingest_accepted')).toBe(0); // nothing is ingested before the consumer runs
   });

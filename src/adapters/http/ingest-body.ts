@@ -3,6 +3,7 @@ import type { Principal } from '../../application/ports/access.port.js';
 import type { AppEnv, Gate } from './auth.js';
 import { BATCH_BODY_DEPTH, MAX_JSON_DEPTH, parseJson, readBody, unreadable, type BodyRefusal } from './body.js';
 import { HttpError } from './errors.js';
+import { BODY_EXCERPT_BYTES, type BodyExcerpt, excerptOfBytes, withoutWriteKeys, writeKeysIn } from '../body-excerpt.js';
 import type { HttpDeps } from './http.deps.js';
 
 // The body of an ingest route (Segment calls, interest capture): auth by header or body writeKey,
@@ -40,95 +41,16 @@ const sourced = (principal: Principal, header: string | undefined): Principal =>
   return { ...principal, source: header };
 };
 
-/** How much of a body refused before it was parsed the quarantine keeps: one call's worth and more. */
-export const BODY_EXCERPT_BYTES = 64 * 1024;
-
-/** What the quarantine keeps of a body refused before it was parsed. */
-export type BodyExcerpt = {
-  /** the body's size as far as known: its Content-Length when it did not arrive whole, else the bytes received */
-  readonly bytes: number;
-  /** how many of its first bytes (decoded) are kept, at most BODY_EXCERPT_BYTES; 0 when it was refused still encoded */
-  readonly kept: number;
-  /** the kept bytes as UTF-8 text, what is not UTF-8 shown as U+FFFD */
-  readonly text?: string;
-  /** the kept bytes exactly, when the text does not hold them exactly (not UTF-8) */
-  readonly base64?: string;
-  /** the Content-Encoding the body was refused in before it was decoded (then no bytes are kept) */
-  readonly contentEncoding?: string;
-};
+export { BODY_EXCERPT_BYTES, type BodyExcerpt };
 
 const lossy = new TextDecoder();
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `secret`: a write key the body names, as written there, masked in what is kept (byte for byte, so offsets still hold) */
-export const excerptOf = (read: BodyRefusal, secret?: string): BodyExcerpt => {
+export const excerptOf = (read: BodyRefusal, secret?: string): BodyExcerpt =>
   // still encoded: its size and encoding only, never the bytes
-  if (read.headEncoding !== undefined) return { bytes: read.size, kept: 0, contentEncoding: read.headEncoding };
-  const head = mask(read.head.subarray(0, BODY_EXCERPT_BYTES), secret);
-  const bytes = (kept: number) => ({ bytes: Math.max(read.size, head.byteLength), kept });
-  const base64 = () => Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('base64');
-  // an excerpt cut inside a character ends before it
-  const whole = head.subarray(0, head.byteLength - (head.byteLength < read.size ? unfinished(head) : 0));
-  try {
-    return { ...bytes(whole.byteLength), text: utf8.decode(whole) };
-  } catch {
-    return { ...bytes(head.byteLength), text: lossy.decode(head), base64: base64() };
-  }
-};
-
-const mask = (head: Uint8Array, secret: string | undefined): Uint8Array => {
-  if (!secret) return head;
-  const bytes = Buffer.from(head);
-  for (let at = bytes.indexOf(secret); at >= 0; at = bytes.indexOf(secret, at + 1)) bytes.fill('*', at, at + Buffer.byteLength(secret));
-  return bytes;
-};
-
-/** how many bytes at the end of `b` begin a UTF-8 character they do not finish (0 to 3) */
-const unfinished = (b: Uint8Array): number => {
-  for (let k = 1; k <= Math.min(3, b.length); k++) {
-    const c = b[b.length - k]!;
-    if ((c & 0xc0) !== 0x80) return c >= 0xc0 && (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k ? k : 0;
-  }
-  return 0;
-};
-
-/**
- * Every `"name": "value"` pair whose name is `writeKey`, written plainly or with JSON escapes in the
- * name or the value (`"write\u004bey"`, `"wk_\u0061bc"`): the value's span as written, and what it
- * says once unescaped. The alternatives inside a string cannot overlap, so the scan is linear.
- */
-const PAIR = /"((?:[^"\\]|\\.){1,64})"\s*:\s*"((?:[^"\\]|\\.){1,1024})"/g;
-const unescaped = (raw: string): string | undefined => {
-  if (!raw.includes('\\')) return raw;
-  try {
-    return JSON.parse(`"${raw}"`) as string;
-  } catch {
-    return undefined;
-  }
-};
-const writeKeysIn = (text: string): { readonly raw: string; readonly key: string | undefined; readonly at: number }[] => {
-  const found: { raw: string; key: string | undefined; at: number }[] = [];
-  for (const m of text.matchAll(PAIR)) {
-    if (unescaped(m[1]!) !== 'writeKey') continue;
-    found.push({ raw: m[2]!, key: unescaped(m[2]!), at: m.index + m[0].length - 1 - m[2]!.length });
-  }
-  return found;
-};
-
-/**
- * A body kept as text although it does not parse: every write key it names is masked (character for
- * character, escapes included), as a call that parses is kept without its writeKey. A credential is
- * not personal data the quarantine is for, and whoever reads the quarantine must not learn one.
- */
-const withoutWriteKeys = (text: string): string => {
-  let out = '';
-  let from = 0;
-  for (const { raw, at } of writeKeysIn(text)) {
-    out += `${text.slice(from, at)}${'*'.repeat(raw.length)}`;
-    from = at + raw.length;
-  }
-  return from === 0 ? text : out + text.slice(from);
-};
+  read.headEncoding !== undefined
+    ? { bytes: read.size, kept: 0, contentEncoding: read.headEncoding }
+    : excerptOfBytes(read.head, read.size, secret ? [secret] : []);
 
 /** The write key a body refused unparsed names, if its first bytes show one: as written (to mask) and unescaped (to check). */
 const writeKeyIn = (read: BodyRefusal): { readonly raw: string; readonly key: string | undefined } | undefined =>

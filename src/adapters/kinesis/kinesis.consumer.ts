@@ -2,14 +2,15 @@ import { ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, L
 import type { Checkpoints } from '../dynamodb/dynamodb.stream-checkpoints.js';
 import { ShardPoller, type RoundResult, type ShardInfo, type ShardSource } from '../streaming/shard-poller.js';
 import { resolveClient, type KinesisClientSource } from './kinesis.client.js';
-import type { KinesisInputRecord } from './kinesis.ingest.js';
+import type { KinesisFailureCause, KinesisInputRecord } from './kinesis.ingest.js';
 
 // Polls every shard of a Kinesis stream outside Lambda, as the Lambda event source mapping would,
 // on one process (the shared ShardPoller does the shard work). The handler reports failures per
 // record; the first failed record in the batch is where reading starts again, after a backoff.
 
 export interface KinesisBatchHandler {
-  handle(records: readonly KinesisInputRecord[]): Promise<{ readonly failures: readonly string[] }>;
+  /** `cause`: why the first failed record failed (logged with the retry), never the record's content */
+  handle(records: readonly KinesisInputRecord[]): Promise<{ readonly failures: readonly string[]; readonly cause?: KinesisFailureCause | undefined }>;
 }
 
 export type KinesisConsumerOptions = {
@@ -32,8 +33,9 @@ export type KinesisConsumerOptions = {
 export type { RoundResult };
 
 class BatchFailed extends Error {
-  constructor(shardId: string, first: string, count: number) {
-    super(`shard ${shardId}: ${count} record(s) failed from ${first}; read again from there after a pause`);
+  constructor(shardId: string, first: string, count: number, cause: KinesisFailureCause | undefined) {
+    const why = cause ? ` (${cause.name}${cause.code ? ` ${cause.code}` : ''}: ${cause.message})` : '';
+    super(`shard ${shardId}: ${count} record(s) failed from ${first}${why}; read again from there after a pause`);
   }
 }
 
@@ -77,13 +79,13 @@ const kinesisShards = (client: KinesisClientSource, handler: KinesisBatchHandler
   },
   sequenceNumber: (r) => r.sequenceNumber,
   async handle(shardId, records) {
-    const { failures } = await handler.handle(records);
+    const { failures, cause } = await handler.handle(records);
     options.onBatch?.(shardId, records.length, failures);
     const failed = new Set(failures);
     // a failure the batch does not hold is not this batch's to read again
     const at = failed.size === 0 ? -1 : records.findIndex((r) => failed.has(r.sequenceNumber));
     if (at < 0) return undefined;
-    return { sequenceNumber: records[at]!.sequenceNumber, error: new BatchFailed(shardId, records[at]!.sequenceNumber, records.length - at) };
+    return { sequenceNumber: records[at]!.sequenceNumber, error: new BatchFailed(shardId, records[at]!.sequenceNumber, records.length - at, cause) };
   },
   classify: (e) => (e instanceof ExpiredIteratorException ? 'expired' : undefined),
 });

@@ -1,5 +1,6 @@
 import type { Core } from '../../application/core.js';
 import type { IngestOutcome, IngestSource } from '../../application/ingest/ingest.use-case.js';
+import { loggableMessage } from '../loggable-message.js';
 import { decodeKinesisRecord, type DecodeContext } from './kinesis.record.js';
 
 // A batch of Kinesis records -> the ingest use case; shared by the polling consumer and the Lambda
@@ -23,12 +24,30 @@ export type KinesisIngestContext = DecodeContext & {
   readonly concurrency?: number | undefined;
 };
 
+/**
+ * Why a record failed, fit for a log line: the error's class (`ValidationException`,
+ * `StoreUnavailable`), its code when it has one (`ECONNREFUSED`), and its message with quoted
+ * parts, e-mail addresses and digit runs masked (loggableMessage); never the record's content.
+ */
+export type KinesisFailureCause = { readonly name: string; readonly code?: string | undefined; readonly message: string };
+
 export type KinesisRecordOutcome = {
   readonly sequenceNumber: string;
-  readonly outcome: IngestOutcome | { readonly status: 'failed'; readonly error: string };
+  readonly outcome: IngestOutcome | { readonly status: 'failed'; readonly error: string; readonly cause: KinesisFailureCause };
 };
 
-export type KinesisIngestResult = { readonly failures: readonly string[]; readonly outcomes: readonly KinesisRecordOutcome[] };
+export type KinesisIngestResult = {
+  readonly failures: readonly string[];
+  readonly outcomes: readonly KinesisRecordOutcome[];
+  /** the cause of the first failure in the batch (where the shard is read again from) */
+  readonly cause?: KinesisFailureCause | undefined;
+};
+
+const causeOf = (e: unknown): KinesisFailureCause => {
+  if (!(e instanceof Error)) return { name: typeof e, message: loggableMessage(String(e)) };
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name || 'Error', ...(typeof code === 'string' && code !== e.name ? { code } : {}), message: loggableMessage(e.message) };
+};
 
 export type SourceOf = (tenant: string, name: string) => IngestSource;
 
@@ -103,25 +122,31 @@ export const ingestKinesisRecords = async (
   const queue = [...groups.values()];
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
-      let failed: string | undefined;
+      let failed: { message: string; cause: KinesisFailureCause } | undefined;
       for (const i of group) {
         if (failed !== undefined) {
           // a later record of the same key must not overtake the failed one
-          outcomes[i] = { status: 'failed', error: `not attempted: an earlier record of its partition key failed (${failed})` };
+          outcomes[i] = { status: 'failed', error: `not attempted: an earlier record of its partition key failed (${failed.message})`, cause: failed.cause };
           continue;
         }
         try {
           outcomes[i] = await ingestOne(core, sourceOf, records[i]!, ctx);
         } catch (e) {
-          failed = e instanceof Error ? e.message : String(e);
-          outcomes[i] = { status: 'failed', error: failed };
+          failed = { message: e instanceof Error ? e.message : String(e), cause: causeOf(e) };
+          outcomes[i] = { status: 'failed', error: failed.message, cause: failed.cause };
         }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency ?? 8, queue.length)) }, worker));
   const result = records.map((r, i) => ({ sequenceNumber: r.sequenceNumber, outcome: outcomes[i]! }));
-  return { failures: result.filter((r) => r.outcome.status === 'failed').map((r) => r.sequenceNumber), outcomes: result };
+  // the first failed record in the batch is the first of its key to fail: its own error, not "not attempted"
+  const first = result.find((r) => r.outcome.status === 'failed')?.outcome;
+  return {
+    failures: result.filter((r) => r.outcome.status === 'failed').map((r) => r.sequenceNumber),
+    outcomes: result,
+    ...(first?.status === 'failed' ? { cause: first.cause } : {}),
+  };
 };
 
 /** The consumer's handler over the core. */

@@ -5,8 +5,8 @@ import { ingestKinesisRecords, type KinesisInputRecord, type SourceOf } from '..
 import { parseEvent, schemaOnFirstUse } from './lambda.event.js';
 import { withInvocation, type BatchResponse, type LambdaContext, type LambdaTelemetry } from './lambda.telemetry.js';
 
-// Kinesis -> ingest. Each record carries one Segment call (ours in the c360 envelope, or a bare
-// call whose writeKey names the tenant). What cannot be decoded or attributed is quarantined and
+// Kinesis -> ingest. Each record carries one Segment call (ours in the c360 envelope, signed under
+// the claim secret, or a bare call whose writeKey names the tenant). What cannot be decoded or attributed is quarantined and
 // counts as done; only unexpected failures (a store that is down) are reported back, by sequence
 // number, so that Lambda delivers them again (ReportBatchItemFailures must be enabled on the
 // event source mapping).
@@ -32,6 +32,8 @@ export type KinesisHandlerDeps = {
   readonly defaultTenant?: string | undefined;
   /** ingest source of bare calls whose write key names none */
   readonly defaultSource?: string | undefined;
+  /** the key our envelopes are signed with (envelopeKey of the claim secret); without it every envelope is quarantined */
+  readonly envelopeKey?: Uint8Array | undefined;
   readonly concurrency?: number | undefined;
   readonly telemetry: LambdaTelemetry;
 };
@@ -55,6 +57,7 @@ export const createKinesisHandler = (deps: KinesisHandlerDeps): KinesisHandler =
         auth: deps.auth,
         defaultTenant: deps.defaultTenant,
         defaultSource: deps.defaultSource,
+        envelopeKey: deps.envelopeKey,
         concurrency: deps.concurrency,
       });
       const counts: Record<string, number> = { accepted: 0, duplicate: 0, quarantined: 0, rejected: 0, failed: 0 };
@@ -63,7 +66,10 @@ export const createKinesisHandler = (deps: KinesisHandlerDeps): KinesisHandler =
         if (outcome.status === 'quarantined')
           logger.warn('record quarantined', { sequenceNumber, quarantineId: outcome.quarantineId, reason: outcome.error.code });
       }
-      if (result.failures.length > 0) logger.error('records failed; reported for redelivery', { failed: result.failures.length, first: result.failures[0] });
+      // the cause (class, code, masked message), so a store outage can be told from a fault of one
+      // record; never the record's content
+      if (result.failures.length > 0)
+        logger.error('records failed; reported for redelivery', { failed: result.failures.length, first: result.failures[0], error: result.cause });
       logger.info('kinesis batch', { records: records.length, ...counts });
       metrics.increment('kinesis_records', records.length);
       metrics.increment('kinesis_records_failed', result.failures.length);

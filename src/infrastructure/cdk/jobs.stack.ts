@@ -134,9 +134,14 @@ export class JobsStack extends Stack {
       });
       for (const [kind, level] of Object.entries(JOB_ACCESS[job]) as [TableKind, 'read' | 'readWrite'][])
         grantTable(role, data.tables[kind].table, level, { scan: JOB_SCANS[job].includes(kind) });
-      // the tables, logs and secret are encrypted under the data key; the master key wraps the data keys
-      data.dataKey.grantEncryptDecrypt(role);
-      if (JOB_ACCESS[job].keys) data.masterKey.grantEncryptDecrypt(role);
+      // the tables, logs and secret are encrypted under the data key; the master key wraps the data
+      // keys. A job that writes no table only decrypts with the data key; one that only reads the
+      // key table only unwraps with the master key
+      const access = Object.values(JOB_ACCESS[job]);
+      if (access.includes('readWrite')) data.dataKey.grantEncryptDecrypt(role);
+      else data.dataKey.grantDecrypt(role);
+      if (JOB_ACCESS[job].keys === 'readWrite') data.masterKey.grantEncryptDecrypt(role);
+      else if (JOB_ACCESS[job].keys === 'read') data.masterKey.grantDecrypt(role);
       if (job === 'migrate') {
         role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.inputs.arnForObjects('*')] }));
         Validations.of(role).acknowledge({

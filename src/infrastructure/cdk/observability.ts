@@ -55,7 +55,9 @@ export class Observability extends Construct {
       alarm(`${name}-dlq-depth`, q.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1, `${name}: batches given up on`);
     for (const table of props.tables) {
       const throttles = new MathExpression({
-        expression: 'r + w',
+        // each series has datapoints only when there were throttles: FILL makes a missing one 0,
+        // else a sum has no value where one series has none (only reads, or only writes, throttled)
+        expression: 'FILL(r, 0) + FILL(w, 0)',
         usingMetrics: {
           r: new Metric({ namespace: 'AWS/DynamoDB', metricName: 'ReadThrottleEvents', dimensionsMap: { TableName: table.ref }, statistic: 'Sum' }),
           w: new Metric({ namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensionsMap: { TableName: table.ref }, statistic: 'Sum' }),
@@ -71,7 +73,8 @@ export class Observability extends Construct {
     alarm('api-5xx', api5xx, 5, 'the API answered 5xx (a fault on our side; bad input is a 4xx)');
     alarm('api-p99-latency', apiP99, 1_000, 'the API p99 latency is a second or more');
     const quarantined = new MathExpression({
-      expression: 'a + k',
+      // ingest_quarantined is emitted only when non-zero: FILL, as for the throttles
+      expression: 'FILL(a, 0) + FILL(k, 0)',
       usingMetrics: {
         a: new Metric({ namespace: 'c360', metricName: 'ingest_quarantined', dimensionsMap: { service: 'c360-api' }, statistic: 'Sum' }),
         k: new Metric({ namespace: 'c360', metricName: 'ingest_quarantined', dimensionsMap: { service: 'c360-kinesis' }, statistic: 'Sum' }),

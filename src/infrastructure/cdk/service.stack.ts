@@ -54,7 +54,11 @@ export const HTTP_API_ACCESS_LOG = AccessLogFormat.custom(
   }),
 );
 
-/** what a failed batch's records are, after bisecting and retrying: kept 14 days, encrypted */
+/**
+ * where a failed batch is recorded, after bisecting and retrying: its shard and sequence range
+ * (Lambda sends the batch's metadata, not its records), kept 14 days, encrypted; kept through a
+ * stack deletion or replacement in production, as the stream and the tables are
+ */
 const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
   new Queue(scope, id, {
     queueName: `${props.prefix}-${id.toLowerCase()}`,
@@ -62,6 +66,7 @@ const dlq = (scope: Construct, id: string, props: ServiceStackProps) =>
     encryptionMasterKey: props.data.dataKey,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+    removalPolicy: props.workload.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   });
 
 export class ServiceStack extends Stack {
@@ -198,8 +203,10 @@ export class ServiceStack extends Stack {
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'], resources: [`${bucketArn}/*`] }),
     );
-    // the lake's key lives in the data account and its id is not known here: any key of that
-    // account, but only through S3 and only the one behind the lake's alias
+    // the lake's key lives in the data account and its id is not known here (the Data stage makes
+    // it at deployment, in another account, and this stack is synthesized without lookups; an IAM
+    // statement cannot name a key by its alias): any key of that account, but only through S3 and
+    // only the one behind the lake's alias
     role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -242,7 +249,9 @@ export class ServiceStack extends Stack {
       const { role } = this.functions[name];
       for (const [kind, level] of Object.entries(tables) as [TableKind, 'read' | 'readWrite'][]) grantTable(role, t[kind].table, level);
       data.dataKey.grantEncryptDecrypt(role);
-      data.masterKey.grantEncryptDecrypt(role);
+      // the master key wraps customers' data keys: a function that only reads the key table only unwraps them
+      if (tables.keys === 'readWrite') data.masterKey.grantEncryptDecrypt(role);
+      else if (tables.keys === 'read') data.masterKey.grantDecrypt(role);
       // by statement, not secret.grantRead: that also names the role in the key's policy (another stack)
       const secrets = name === 'api' || name === 'kinesis' ? [data.coreSecret, data.credentialsSecret] : [data.coreSecret];
       role.addToPrincipalPolicy(

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACCOUNTS_FILE, loadAccounts, placeholdersIn } from './accounts.js';
-import { buildCdkApp } from './app.js';
+import { acknowledgedFindings, buildCdkApp } from './app.js';
 
 // npm run synth: builds the Lambda bundles (scripts/build-lambda.ts, local esbuild, no Docker),
 // lays each function's files out as its own asset, and synthesizes every stage into cdk.out.
@@ -20,6 +20,14 @@ export const layOutAssets = (bundlesDir: string, assetsDir: string, names: reado
   }
 };
 
+/** The line `npm run synth` prints about the cdk-nag gate. */
+export const nagSummary = (runs: readonly { readonly templates: number; readonly violations: number }[], acknowledged: number): string => {
+  const templates = runs.reduce((n, r) => n + r.templates, 0);
+  const violations = runs.reduce((n, r) => n + r.violations, 0);
+  if (runs.length === 0) return 'cdk-nag AwsSolutions gate: did NOT run (no validation plugin was called); do not deploy this cloud assembly';
+  return `cdk-nag AwsSolutions gate: ${templates} templates checked (every stage), ${violations} unacknowledged findings, ${acknowledged} acknowledged with their reasons (Validations.acknowledge in src/infrastructure/cdk)`;
+};
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
   const { buildLambdas, FUNCTIONS } = await import('../../../scripts/build-lambda.js');
@@ -32,9 +40,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     FUNCTIONS.map((f) => f.name),
   );
   const accounts = loadAccounts();
-  const { app } = buildCdkApp({ accounts, assetsDir, outdir: join(ROOT, 'cdk.out') });
+  const { app, nag } = buildCdkApp({ accounts, assetsDir, outdir: join(ROOT, 'cdk.out') });
   const assembly = app.synth();
   console.log(`synthesized ${assembly.stacks.length} top-level stacks and ${assembly.nestedAssemblies.length} stages into ${assembly.directory}`);
+  // a synth the gate failed has thrown with its findings by now: this one passed
+  console.log(nagSummary(nag.runs, acknowledgedFindings(app)));
   const placeholders = placeholdersIn(accounts);
   if (placeholders.length > 0)
     console.warn(

@@ -14,7 +14,7 @@ export const apiFunction = (app: App, options: { readonly openApiDocument?: Http
   // credentials from a Secrets Manager secret (C360_CREDENTIALS_SECRET_ID) are checked as they load
   if (loadCredentials(app.config).length === 0 && !(app.auth instanceof RotatingAuthenticator))
     throw new ConfigError(
-      'no credentials configured, so every request would be refused: set C360_WRITE_KEY (ingest), C360_ADMIN_TOKEN (every scope) or C360_CREDENTIALS_FILE',
+      'no credentials configured, so every request would be refused: set C360_CREDENTIALS_SECRET_ID (a Secrets Manager secret holding {"credentials": [...]}, what the CDK app sets on Lambda), C360_CREDENTIALS_FILE, C360_WRITE_KEY (ingest) or C360_ADMIN_TOKEN (every scope)',
     );
   const telemetry = telemetryFor('c360-api', app, options.env ?? process.env);
   const { core, intake, auth, sourceOf, metrics } = app;

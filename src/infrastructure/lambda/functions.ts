@@ -1,3 +1,4 @@
+import { envelopeKey } from '../../adapters/kinesis/kinesis.record.js';
 import { createKinesisHandler, type KinesisHandler } from '../../adapters/lambda/kinesis.handler.js';
 import { createOutboxHandler, type OutboxHandler } from '../../adapters/lambda/outbox.handler.js';
 import { createStreamsHandler, type StreamsHandler, type StreamsProjectorPort } from '../../adapters/lambda/streams.handler.js';
@@ -26,6 +27,8 @@ export const kinesisFunction = (app: App, env: Env = process.env): KinesisHandle
     sourceOf: app.sourceOf,
     auth: app.auth,
     defaultTenant: env.C360_TENANT ? app.config.tenant : undefined,
+    // the api function signs the envelopes it queues under the same claim secret
+    envelopeKey: envelopeKey(app.config.claimSecret),
     telemetry: telemetryFor('c360-kinesis', app, env),
   });
 

@@ -5,7 +5,7 @@ import { payloadText } from '../../../src/application/ingest/call-shape.js';
 import { QueuedIntake } from '../../../src/application/ingest/queued-intake.js';
 import type { IngestQueue, QueueRecord } from '../../../src/application/ports/ingest-queue.port.js';
 import { stableJson } from '../../../src/application/stable-json.js';
-import { encodeKinesisCall } from '../../../src/adapters/kinesis/kinesis.record.js';
+import { encodeKinesisCall, envelopeKey } from '../../../src/adapters/kinesis/kinesis.record.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, quarantined, TENANT } from './ingest-support.js';
 
@@ -30,7 +30,15 @@ const queuedIntake = (h: Harness) => {
       return records.map((_, i) => ({ ok: true as const, id: String(sent.length + i) }));
     },
   };
-  return { intake: new QueuedIntake({ queue, encode: encodeKinesisCall, ingest: h.core.ingest, ports: h.ports }), sent };
+  return {
+    intake: new QueuedIntake({
+      queue,
+      encode: (c) => encodeKinesisCall(c, envelopeKey('a-claim-secret-of-at-least-32-characters')),
+      ingest: h.core.ingest,
+      ports: h.ports,
+    }),
+    sent,
+  };
 };
 
 describe('call bounds in the core', () => {
