@@ -16,6 +16,7 @@ import type { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
 import { ConfigError, type Config } from './config.js';
 import { realFile, serverOnDir, serverOnFile, type LockHolder } from './local/server-lock.js';
 import { awsClientConfig, buildContainer, sourceFor, type ContainerOptions } from './container.js';
+import { checkClaimSecretAtStart } from './claim-secret-check.js';
 import { checkKeyring } from './keyring-check.js';
 import { TOKENS } from './tokens.js';
 
@@ -65,6 +66,12 @@ export type AppOptions = {
    * keys wrapped by a master key the keyring lacks; Lambda cold starts leave it out (see keyring-check.ts)
    */
   readonly checkMasterKeys?: boolean | { readonly warn: (message: string) => void } | undefined;
+  /**
+   * refuse to start (ConfigError) when the store records another claim secret than
+   * C360_CLAIM_SECRET: 'record' (the server) also records it in a store that records none, 'compare'
+   * (the CLI) leaves that to the first write; Lambda cold starts leave it out (see claim-secret-check.ts)
+   */
+  readonly checkClaimSecret?: 'record' | 'compare' | undefined;
 };
 
 /** the longest the match book waits for a quiet log (a continuous load by another process) before it catches up anyway */
@@ -250,10 +257,13 @@ export const buildApp = async (config: Config, options: AppOptions & ContainerOp
     }
   }
 
-  // the server and the CLI: data keys under a master key the keyring lacks fail the start
-  if (options.checkMasterKeys) {
+  // the server and the CLI: data keys under a master key the keyring lacks fail the start, as does
+  // a claim secret the store does not record
+  if (options.checkMasterKeys || options.checkClaimSecret) {
     try {
-      await checkKeyring(config, container, typeof options.checkMasterKeys === 'object' ? options.checkMasterKeys.warn : undefined);
+      if (options.checkClaimSecret) await checkClaimSecretAtStart(container, { record: options.checkClaimSecret === 'record' });
+      if (options.checkMasterKeys)
+        await checkKeyring(config, container, typeof options.checkMasterKeys === 'object' ? options.checkMasterKeys.warn : undefined);
     } catch (e) {
       for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => {});
       throw e;

@@ -113,7 +113,7 @@ export const main = async (
     onInterrupt: onInterrupt(io),
     writeKey: () => env.C360_WRITE_KEY || localSecret(env, 'writeKey'),
     adminToken: () => env.C360_ADMIN_TOKEN || localSecret(env, 'adminToken'),
-    open: async (): Promise<CliSession> => {
+    open: async (options = {}): Promise<CliSession> => {
       const [{ buildApp }, { startEmbeddedDynamoDb }, { withLocalSecrets }] = await Promise.all([
         import('./app.js'),
         import('./local/embedded.js'),
@@ -125,7 +125,11 @@ export const main = async (
       const embedded = await startEmbeddedDynamoDb(withSecrets, (line) => io.stderr.write(`${line}\n`));
       closers.push(() => embedded.stop());
       // a warning, not a refusal: `c360 erase` must still erase customers whose master key is lost
-      const app = await buildApp(embedded.config, { checkMasterKeys: { warn: (message) => io.stderr.write(`warning: ${message}\n`) } });
+      const app = await buildApp(embedded.config, {
+        checkMasterKeys: { warn: (message) => io.stderr.write(`warning: ${message}\n`) },
+        // a refusal: claim keys under another secret would start a second customer for each person
+        checkClaimSecret: options.viewsOnly ? undefined : 'compare',
+      });
       // what the job wrote is projected before it exits, whatever the command
       closers.unshift(async () => {
         await app.drainBackground();

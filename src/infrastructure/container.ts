@@ -2,7 +2,9 @@ import { Container, type ResolutionContext, type ServiceIdentifier } from 'inver
 import type { Quarantine } from '../application/ports/quarantine.port.js';
 import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js';
 import type { EngagementOptions } from '../application/engagement/engagement.use-case.js';
+import { claimSecretGuarded } from '../application/claim-secret.js';
 import { createCore } from '../application/core.js';
+import type { EventStore } from '../application/ports/event-store.port.js';
 import type { CorePorts } from '../application/deps.js';
 import type { LakeEraser } from '../application/ports/lake.port.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
@@ -41,8 +43,26 @@ export type ContainerOptions = {
 /** The ports, each resolved from the container when first read (and then kept: singletons). */
 const lazyPorts = (c: Container, lake?: LakeEraser): CorePorts => {
   const port = <T>(token: ServiceIdentifier<T>) => ({ enumerable: true, get: () => c.get(token) });
+  // the first commit records the claim secret's fingerprint in a store that has none, and every
+  // commit and claim read refuses a secret the store does not record (claim-secret.ts): on a
+  // Lambda, one read of the keys table when its first call needs claims, never at the cold start
+  let store: EventStore | undefined;
   return Object.defineProperties({} as CorePorts, {
-    store: port(TOKENS.EventStore),
+    store: {
+      enumerable: true,
+      get: () =>
+        (store ??= claimSecretGuarded(
+          c.get(TOKENS.EventStore),
+          // the key store is built by the first check, not with the event store
+          {
+            get keys() {
+              return c.get(TOKENS.KeyStore);
+            },
+            hasher: c.get(TOKENS.Hasher),
+          },
+          'C360_CLAIM_SECRET',
+        )),
+    },
     readModels: port(TOKENS.ReadModelStore),
     keys: port(TOKENS.KeyStore),
     cipher: port(TOKENS.Cipher),

@@ -11,6 +11,9 @@ import { SqliteOutbox } from '../adapters/sqlite/sqlite.outbox.js';
 import { SqliteQuarantine } from '../adapters/sqlite/sqlite.quarantine.js';
 import { SqliteStoreTransfer } from '../adapters/sqlite/sqlite.transfer.js';
 import type { StoreTransfer } from '../application/ports/store-transfer.port.js';
+import type { Hasher, KeyStore } from '../application/ports/keys.port.js';
+import { checkClaimSecret, ClaimSecretMismatch } from '../application/claim-secret.js';
+import { claimSecretError } from './claim-secret-check.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildContainer } from './container.js';
@@ -20,7 +23,15 @@ import { TOKENS } from './tokens.js';
 // The composition of `c360 migrate`: both stores' transfer adapters from two configs, the use
 // case between them, then a rebuild of the views on an App built on the target.
 
-export type MigrationSide = MigrationSource & MigrationTarget & { readonly transfer: StoreTransfer; close(): Promise<void> };
+export type MigrationSide = MigrationSource &
+  MigrationTarget & {
+    readonly transfer: StoreTransfer;
+    /** the store's data keys and the claim secret's fingerprint */
+    readonly keys: KeyStore;
+    /** claim keys under the store's config's C360_CLAIM_SECRET */
+    readonly hasher: Hasher;
+    close(): Promise<void>;
+  };
 
 export type MigrationReport = {
   readonly counts: MigrationCounts;
@@ -34,6 +45,8 @@ export const openMigrationSide = async (config: Config): Promise<MigrationSide> 
     transfer,
     ledger: c.get(TOKENS.ErasureLedger),
     audit: c.get(TOKENS.AuditLog),
+    keys: c.get(TOKENS.KeyStore),
+    hasher: c.get(TOKENS.Hasher),
     outbox,
     close,
   });
@@ -96,6 +109,29 @@ export const targetConfig = (source: Config, target: Config): Config => ({
   ingestMode: 'sync',
 });
 
+/**
+ * The claim keys copied are HMACs under the source's claim secret, which the target is run with
+ * (targetConfig): the source must record that secret (or none, from before the fingerprint), and
+ * the target records it too, before anything is copied. A target that records another secret
+ * holds claim keys no process could use beside these: refused.
+ */
+const carryClaimSecret = async (from: MigrationSide, to: MigrationSide): Promise<void> => {
+  try {
+    await checkClaimSecret(from, { record: false, setting: 'C360_CLAIM_SECRET' });
+  } catch (e) {
+    throw e instanceof ClaimSecretMismatch ? claimSecretError() : e;
+  }
+  try {
+    await checkClaimSecret(to, { record: true, setting: 'C360_CLAIM_SECRET' });
+  } catch (e) {
+    if (!(e instanceof ClaimSecretMismatch)) throw e;
+    throw new ConfigError(
+      "migrate: the target store records another claim secret than the source's C360_CLAIM_SECRET (it holds claim keys of another store); " +
+        'migrate into a store of its own: claim keys under two secrets cannot be served by one process',
+    );
+  }
+};
+
 const sameStore = (a: Config, b: Config): boolean =>
   a.store === b.store && (a.store === 'sqlite' ? a.sqliteFile === b.sqliteFile : a.dynamoEndpoint === b.dynamoEndpoint && a.tables.events === b.tables.events);
 
@@ -116,6 +152,7 @@ export const runMigration = async (
   try {
     const to = await openMigrationSide(target);
     try {
+      await carryClaimSecret(from, to);
       counts = await migrateTenant(tenant, from, to, options);
     } finally {
       await to.close();

@@ -99,7 +99,7 @@ export const serve = async (base: Config, out: (line: string) => void = console.
   // the analytics lake beside a persistent store: its projector follows the log, erasure reaches it
   const lake = config.lake === 'on' && config.store !== 'memory' ? await (await import('./lake.js')).openLocalLake(config) : undefined;
   try {
-    app = await buildApp(config, { lake: lake?.eraser, checkMasterKeys: true });
+    app = await buildApp(config, { lake: lake?.eraser, checkMasterKeys: true, checkClaimSecret: 'record' });
     await app.startBackground();
     const running = app;
     const tenantsServed = config.credentialsFile ? [...new Set(loadCredentials(config).map((c) => c.tenant))].sort() : [config.tenant];

@@ -2,6 +2,7 @@ import { EncryptedQuarantine } from '../adapters/crypto/encrypted-quarantine.js'
 import { AesGcmCipher, HmacHasher, SystemClock, UuidV7Generator } from '../adapters/crypto/node-crypto.js';
 import { StaticTenantSettings, type TenantSettingsInput } from '../adapters/config/static-tenant-settings.js';
 import { MemoryMetrics } from '../adapters/metrics/memory.metrics.js';
+import { checkClaimSecret, claimSecretGuarded, type ClaimSecretCheck } from '../application/claim-secret.js';
 import type { CorePorts } from '../application/deps.js';
 import type { IngestSource } from '../application/ingest/ingest.use-case.js';
 import { DEFAULT_SOURCES, sourceIn } from '../application/ingest/sources.js';
@@ -36,7 +37,7 @@ const CLAIM_SECRET_MIN_LENGTH = 32;
  * by anyone who guesses the secret), and it can never change for a store: refused at the start,
  * before anything is written under it.
  */
-const checkClaimSecret = (secret: unknown): void => {
+const checkClaimSecretLength = (secret: unknown): void => {
   const length = typeof secret === 'string' ? secret.length : Buffer.isBuffer(secret) ? secret.byteLength : undefined;
   if (length === undefined) throw new TypeError('claimSecret: must be a string or a Buffer');
   if (length < CLAIM_SECRET_MIN_LENGTH)
@@ -53,13 +54,17 @@ const checkClaimSecret = (secret: unknown): void => {
  */
 export const createPorts = (options: PortsOptions): CorePorts => {
   const { stores } = options;
-  checkClaimSecret(options.claimSecret);
+  checkClaimSecretLength(options.claimSecret);
   const cipher = new AesGcmCipher();
+  const hasher = new HmacHasher(() => options.claimSecret);
   return {
     ...stores,
+    // the first commit records the secret's fingerprint in a store that has none, and every
+    // commit and claim read refuses a secret the store does not record (ClaimSecretMismatch)
+    store: claimSecretGuarded(stores.store, { keys: stores.keys, hasher }, 'claimSecret'),
     quarantine: new EncryptedQuarantine(stores.quarantine, stores.keys, cipher),
     cipher,
-    hasher: new HmacHasher(() => options.claimSecret),
+    hasher,
     clock: options.clock ?? new SystemClock(),
     ids: options.ids ?? new UuidV7Generator(),
     settings: new StaticTenantSettings(options.settings ?? {}),
@@ -99,3 +104,13 @@ export const parseIdentityRules = (json: unknown): IdentityRules => {
  * the web channel. Write your own for other priorities.
  */
 export const defaultSourceOf = (_tenant: string, name: string): IngestSource => sourceIn(DEFAULT_SOURCES, name);
+
+/**
+ * Checks the ports' claim secret against the one their store records, at once: what the first
+ * commit or claim read of `createPorts`' ports does by itself, for an embedding that would rather
+ * fail at start. Records the secret in a store that records none (a new store, or one from before
+ * the fingerprint: trust on first use) and answers `'recorded'`; `'matches'` when it is the one
+ * recorded. Throws ClaimSecretMismatch when the store records another one.
+ */
+export const verifyClaimSecret = (ports: Pick<CorePorts, 'keys' | 'hasher'>): Promise<ClaimSecretCheck> =>
+  checkClaimSecret(ports, { record: true, setting: 'claimSecret' });

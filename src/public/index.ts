@@ -9,7 +9,16 @@
 export type { Core, CoreOptions } from '../application/core.js';
 export { createCore } from '../application/core.js';
 export type { CorePorts } from '../application/deps.js';
-export { createPorts, defaultSourceOf, IdentityRulesError, parseIdentityRules, type PortsOptions, type StorePorts } from './embed.js';
+export {
+  createPorts,
+  defaultSourceOf,
+  IdentityRulesError,
+  parseIdentityRules,
+  verifyClaimSecret,
+  type PortsOptions,
+  type StorePorts,
+} from './embed.js';
+export { ClaimSecretMismatch, type ClaimSecretCheck } from '../application/claim-secret.js';
 export { reapplyErasures, rebuildViews, type ReapplyErasuresOptions, type RebuildOptions } from './rebuilds.js';
 
 // ports

@@ -34,10 +34,12 @@ export {
 } from '../testing/arbitraries.js';
 export {
   checkIdentityLaws,
+  formatCoverage,
   formatLawFailure,
   IDENTITY_LAWS,
   type IdentityLaw,
   type IdentityLawName,
+  type LawCoverage,
   type LawResult,
   type LawsOptions,
 } from '../testing/identity-laws.js';

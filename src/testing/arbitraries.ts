@@ -574,10 +574,11 @@ export const guardReach = (rules: IdentityRules): GuardReach => {
 /** a custom type name the rules do not list */
 const freeType = (rules: IdentityRules, name: string): string => (rules.types[name] ? `${name}_${Object.keys(rules.types).length}` : name);
 
-const campaignCall = (tenant: string, anonymousId: string, extra: readonly ExtraId[]): CallSpec => ({
+/** A campaign's call: one customer's anchor id (`as` user_id for a campaign on anonymous ids: never the type it sends) and the values it sends. */
+const campaignCall = (tenant: string, anchor: string, extra: readonly ExtraId[], as: 'anonymousId' | 'userId' = 'anonymousId'): CallSpec => ({
   tenant,
   kind: 'identify',
-  anonymousId: { i: 0, s: 0, v: anonymousId },
+  ...(as === 'userId' ? { userId: { i: 0, s: 0, v: anchor } } : { anonymousId: { i: 0, s: 0, v: anchor } }),
   source: 'web',
   traits: {},
   extra: extra.length > 0 ? extra : undefined,
@@ -618,9 +619,11 @@ export const arbLimitCampaign = (rules: IdentityRules, tenant: string = TENANTS[
   return fc.tuple(...targets.map(() => sizes)).map((perTarget) =>
     targets.flatMap((t, j) => {
       const anchor = `law-anchor-${t.type}`;
-      // never more values in one call than the limit: a call that breaks a limit alone contradicts itself, not the rules
+      // never more values in one call than the limit (the anchor, of another type, not counted): a
+      // call that breaks a limit alone contradicts itself, not the rules
       const sizes = perTarget[j]!.map((n) => Math.min(n, t.limit));
-      return chunks(usableValues(rules, t.type, t.limit + 1), sizes).map((values) => campaignCall(tenant, anchor, values));
+      const as = t.type === 'anonymous_id' ? 'userId' : 'anonymousId';
+      return chunks(usableValues(rules, t.type, t.limit + 1), sizes).map((values) => campaignCall(tenant, anchor, values, as));
     }),
   );
 };

@@ -98,11 +98,20 @@ const isUnique = (rules: CompiledRules, type: string): boolean => {
 const unique: Check = ({ rules, keyOf }, { call, after }) => {
   if (!after) return [];
   const candidates = identifiersOf(call).filter((i) => !rules.isBlocked(i) && isUnique(rules, i.type));
-  const strongest = candidates.sort((a, b) => rules.ruleFor(b.type).priority - rules.ruleFor(a.type).priority)[0];
-  if (!strongest || after.identifiers.has(keyOf(call.tenant, strongest.type, strongest.value))) return [];
+  if (candidates.length === 0) return [];
+  const top = Math.max(...candidates.map((i) => rules.ruleFor(i.type).priority));
+  // the strongest: those of the highest priority; of several tied there, the core may take any one
+  const strongest = candidates.filter((i) => rules.ruleFor(i.type).priority === top);
+  if (strongest.some((i) => after.identifiers.has(keyOf(call.tenant, i.type, i.value)))) return [];
+  const [one] = strongest;
+  if (strongest.length === 1)
+    return [
+      `call ${call.seq} carries ${one!.type} "${one!.value}" (limit 1) but was recorded on customer ${after.id}, which does not hold it: ` +
+        `another identifier of the call outranked it (check the priorities of ${one!.type} and the call's other types)`,
+    ];
   return [
-    `call ${call.seq} carries ${strongest.type} "${strongest.value}" (limit 1) but was recorded on customer ${after.id}, which does not hold it: ` +
-      `another identifier of the call outranked it (check the priorities of ${strongest.type} and the call's other types)`,
+    `call ${call.seq} carries ${strongest.map((i) => `${i.type} "${i.value}"`).join(', ')} (limit 1, tied at priority ${top}) but was recorded on customer ${after.id}, ` +
+      'which holds none of them: a call is recorded on the holder of one of its strongest unique identifiers',
   ];
 };
 
@@ -313,14 +322,23 @@ export type LawsOptions = {
 export type LawCoverage = { readonly what: string; readonly histories: number; readonly of: number };
 
 export type LawResult = IdentityLaw & {
-  /** the law held and checked what it is about (`exercised`) */
+  /**
+   * nothing failed: the law held and checked what it is about (`exercised`), or it has nothing the
+   * histories can check under these rules (`skipped` says why; `exercised` is then false)
+   */
   readonly ok: boolean;
   /**
    * whether the histories met every condition the law is about (each limited type over its limit,
-   * the guard, a blocked value, ...) at least once; false: the law held only because nothing was
-   * checked, and `problems` says what was never met. True when the law has nothing to check (`inapplicable`).
+   * the guard, a blocked value, ...) at least once; false: the law checked nothing, and either
+   * failed for it (`problems` says what was never met) or was skipped (`skipped`).
    */
   readonly exercised: boolean;
+  /**
+   * why the law checked nothing though nothing failed: the rules give it nothing to check
+   * (`inapplicable`: no history is run), or every bound it is about is beyond what the histories
+   * reach (`unreachable`: they ran, and met none of it)
+   */
+  readonly skipped?: string | undefined;
   /** why the law has nothing to check under these rules (no type limited, no value blocked, ...) */
   readonly inapplicable?: string | undefined;
   readonly coverage: readonly LawCoverage[];
@@ -350,6 +368,12 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
   const results: LawResult[] = [];
   for (const law of IDENTITY_LAWS.filter((l) => wanted.includes(l.name))) {
     const { needs: need, inapplicable } = needs(law.name, parsed);
+    const out = need.flatMap((n) => ('unreachable' in n ? [n.unreachable] : []));
+    if (inapplicable !== undefined) {
+      // the rules give the law nothing to check: said as not checked, never passed as if it had been
+      results.push({ ...law, ok: true, exercised: false, skipped: inapplicable, inapplicable, coverage: [], numRuns: 0, seed });
+      continue;
+    }
     const tally = new Map<string, number>();
     let checked = 0;
     const property = fc.asyncProperty(historiesFor(law.name, parsed, options.maxCalls ?? 25), async (history) => {
@@ -363,8 +387,7 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
     // one skip per run at most: rules that refuse every call end the law soon, as not exercised
     const details = await fc.check(property, { numRuns, seed, maxSkipsPerRun: 1 });
     const coverage = need.flatMap((n) => ('key' in n ? [{ what: n.label, histories: tally.get(n.key) ?? 0, of: checked }] : []));
-    const unreachable = need.flatMap((n) => ('unreachable' in n ? [n.unreachable] : []));
-    const base = { ...law, coverage, unreachable: unreachable.length > 0 ? unreachable : undefined, inapplicable, seed };
+    const base = { ...law, coverage, unreachable: out.length > 0 ? out : undefined, seed };
     if (details.failed && details.counterexample === null) {
       // fast-check gave up: too many histories had no accepted call
       results.push({
@@ -379,13 +402,15 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
       continue;
     }
     if (!details.failed) {
-      const missed = coverage.filter((c) => c.histories === 0).map((c) => `not exercised: ${c.what} was reached in none of the ${checked} histories`);
-      const nothing = need.length > 0 && coverage.length === 0 ? [`not exercised: nothing the histories can reach (${unreachable.join('; ')})`] : [];
-      const problems = [...missed, ...nothing];
+      const problems = coverage.filter((c) => c.histories === 0).map((c) => `not exercised: ${c.what} was reached in none of the ${checked} histories`);
+      // every bound the law is about beyond the histories' reach (a production-sized guard): the
+      // histories ran, and the law held, but it met nothing it is about: not checked, not failed
+      const skipped = coverage.length === 0 ? `every bound it is about is beyond what the histories reach: ${out.join('; ')}` : undefined;
       results.push({
         ...base,
         ok: problems.length === 0,
-        exercised: problems.length === 0,
+        exercised: problems.length === 0 && skipped === undefined,
+        skipped,
         numRuns: details.numRuns,
         problems: problems.length > 0 ? problems : undefined,
       });
@@ -407,13 +432,14 @@ export const checkIdentityLaws = async (rules: unknown, options: LawsOptions = {
   return results;
 };
 
-/** How often a law's conditions were met, as one line: `email limit 5 reached in 48/100 histories, ...`. */
+/**
+ * How often a law's conditions were met, as one line: `email limit 5 reached in 48/100 histories, ...`,
+ * or why it was not checked: `not checked: the rules block no value`.
+ */
 export const formatCoverage = (r: LawResult): string =>
-  [
-    ...(r.inapplicable ? [`nothing to check: ${r.inapplicable}`] : []),
-    ...r.coverage.map((c) => `${c.what} reached in ${c.histories}/${c.of} histories`),
-    ...(r.unreachable ?? []).map((u) => `not checked: ${u}`),
-  ].join(', ');
+  r.skipped !== undefined
+    ? `not checked: ${r.skipped}`
+    : [...r.coverage.map((c) => `${c.what} reached in ${c.histories}/${c.of} histories`), ...(r.unreachable ?? []).map((u) => `not checked: ${u}`)].join(', ');
 
 /** A failed law as text: the law, the seed and path to replay it, what went wrong, and the calls. */
 export const formatLawFailure = (r: LawResult): string =>

@@ -40,6 +40,15 @@ describe('c360 laws', () => {
     expect(r.out).toMatch(/^ok +unique-identifiers:/m);
   });
 
+  it('prints a law the rules give nothing to check as skipped with the reason, and exits 0 saying how many were not checked', async () => {
+    const rules = await file('no-blocklist.json', { ...DEFAULT_IDENTITY_RULES, blocked: { values: [], patterns: [] } });
+    const r = await laws(['--rules', rules, '--runs', '20', '--law', 'blocked', 'idempotence']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/^skip +blocked: a value the rules block is never linked to a customer\n +not checked: the rules block no value$/m);
+    expect(r.out).toMatch(/^ok +idempotence:/m);
+    expect(r.out).toMatch(/no-blocklist\.json: every law checked holds \(1 not checked: nothing the histories can check under these rules\)/);
+  });
+
   it('passes a sound rules file: every law holds, exit 0', async () => {
     const rules = await file('sound.json', { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, email: { limit: 2, priority: 80 } } });
     const r = await laws(['--rules', rules, '--runs', '40']);

@@ -70,6 +70,21 @@ describe('the public surface', () => {
     expect(code.split('\n').length).toBeLessThanOrEqual(35);
   });
 
+  it("README's testing example is the user project's rules.spec.ts, which test/e2e/package.test.ts type-checks", () => {
+    const spec = readFileSync(join(ROOT, 'test/fixtures/user-project/rules.spec.ts'), 'utf8');
+    const code = spec.replace(/^(\/\/.*\n)+/, '');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${code}\`\`\``);
+    // and every ts and js block of the Embedding section is one the user project holds
+    const embedding = readme.slice(readme.indexOf('## Embedding'), readme.indexOf('## CLI'));
+    const blocks = [...embedding.matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const project = ['src/handler.ts', 'build.mjs', 'rules.spec.ts'].map((f) =>
+      readFileSync(join(ROOT, 'test/fixtures/user-project', f), 'utf8').replace(/^(\/\/.*\n)+/, ''),
+    );
+    expect(blocks.length).toBe(project.length);
+    for (const block of blocks) expect(project, block.slice(0, 80)).toContain(block);
+  });
+
   it("README's build script is the one test/e2e/package.test.ts bundles that Lambda with (the tarball ships no fixtures to point at)", () => {
     const build = readFileSync(join(ROOT, 'test/fixtures/user-project/build.mjs'), 'utf8');
     const code = build.replace(/^(\/\/.*\n)+/, '');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -84,6 +84,10 @@ describe('the installed package', () => {
     const tsc = node([join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.libcheck.json']);
     expect(tsc.code, tsc.out + tsc.err).toBe(0);
   }, 300_000);
+
+  it('brings no optional peer: neither swagger-ui-dist nor its @scarf/scarf, whose install script reports the install', () => {
+    for (const name of ['swagger-ui-dist', '@scarf/scarf']) expect(existsSync(join(project, 'node_modules', name)), name).toBe(false);
+  });
 
   it('runs c360 from the build it ships (no sources, no tsx loader)', () => {
     const help = node(['node_modules/.bin/c360', '--help']);

@@ -201,6 +201,10 @@ describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
     const side = await openMigrationSide(targetConfig(source.config, dynamoConfig()));
     try {
       expect([await side.outbox.get(tenant, 'd-1'), await side.outbox.get(tenant, 'd-2')]).toEqual(OUTBOX);
+      // the claim keys copied are under the source's claim secret: the target records its fingerprint
+      const recorded = await source.core.ports.keys.claimSecretFingerprint();
+      expect(recorded).toBeDefined();
+      expect(await side.keys.claimSecretFingerprint()).toBe(recorded);
     } finally {
       await side.close();
     }
@@ -243,6 +247,29 @@ describe('c360 migrate: SQLite -> DynamoDB Local -> SQLite', () => {
       await back.close();
     }
   }, 120_000);
+
+  it('refuses a target that records another claim secret, before copying anything', async () => {
+    const other = loadConfig({
+      C360_DATA_DIR: dir,
+      C360_SQLITE_FILE: join(dir, 'other-secret.sqlite'),
+      C360_TENANT: 'beta',
+      C360_PHONE_REGION: 'GB',
+      ...secrets,
+      C360_CLAIM_SECRET: randomBytes(32).toString('base64url'),
+    });
+    const theirs = await buildApp(other);
+    await theirs.core.ingest.ingest('beta', theirs.sourceOf('beta', 'web'), { type: 'identify', userId: 'b-1' });
+    await theirs.close();
+    await expect(runMigration(sqliteConfig('source.sqlite'), targetConfig(source.config, other), tenant)).rejects.toThrow(
+      /^migrate: the target store records another claim secret than the source's C360_CLAIM_SECRET/,
+    );
+    const to = await openMigrationSide(targetConfig(source.config, other));
+    try {
+      expect(await to.transfer.holdsTenant(tenant)).toBe(false);
+    } finally {
+      await to.close();
+    }
+  });
 
   it('runs as `c360 migrate --to sqlite --file` through the bin, and refuses to run twice into the same file', async () => {
     const env = { C360_DATA_DIR: dir, C360_SQLITE_FILE: join(dir, 'source.sqlite'), C360_TENANT: tenant, C360_PHONE_REGION: 'GB', ...secrets };

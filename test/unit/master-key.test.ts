@@ -85,6 +85,24 @@ describe('LocalMasterKey', () => {
       expect(error).toMatchObject({ code: 'MASTER_KEY_INVALID', message: expect.stringContaining('C360_MASTER_KEY') });
     }
   });
+
+  it('says a missing or empty key is missing, naming the setting, rather than failing on its text', () => {
+    const unset = process.env.C360_TEST_UNSET_MASTER_KEY;
+    for (const [bad, said] of [
+      [unset, 'is missing (got undefined'],
+      [null, 'is missing (got null'],
+      [' \n', 'is empty'],
+    ] as const) {
+      let error: unknown;
+      try {
+        LocalMasterKey.fromBase64(bad as unknown as string, 'MASTER_KEY');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(MasterKeyError);
+      expect(error).toMatchObject({ code: 'MASTER_KEY_INVALID', message: expect.stringContaining(`MASTER_KEY ${said}`) });
+    }
+  });
 });
 
 describe('MasterKeyring', () => {

@@ -68,8 +68,12 @@ export type CliDeps = {
   readonly defaultTenant: string;
   /** the package's version, printed by `c360 --version` (absent: no such option) */
   readonly version?: string | undefined;
-  /** builds (once) the core the commands run on; not called for --help or a usage error */
-  readonly open: () => Promise<CliSession>;
+  /**
+   * builds (once) the core the commands run on; not called for --help or a usage error. It refuses
+   * a claim secret the store does not record, unless `viewsOnly` (a command that reads the views
+   * and nothing else: a claim secret it does not use is left unchecked until it writes)
+   */
+  readonly open: (options?: { readonly viewsOnly?: boolean | undefined }) => Promise<CliSession>;
   /** runs the HTTP server until the process is asked to stop */
   readonly serve: (options: { readonly tenant: string }) => Promise<void>;
   readonly seedData: SeedData;

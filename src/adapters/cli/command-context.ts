@@ -7,8 +7,8 @@ export type CommandContext = {
   readonly deps: CliDeps;
   readonly tenant: string;
   readonly out: Output;
-  /** the core, built on first use */
-  session(): Promise<CliSession>;
+  /** the core, built on first use (see CliDeps.open for viewsOnly) */
+  session(options?: { readonly viewsOnly?: boolean | undefined }): Promise<CliSession>;
 };
 
 /** Wraps a command body: builds its context from the parsed (global) options, keeps its exit code. */

@@ -71,16 +71,24 @@ const laws = async (ctx: CommandContext, flags: LawsFlags): Promise<number> => {
   const failed = results.filter((r) => !r.ok);
   out.result({ rules: flags.rules, ok: failed.length === 0, results });
   for (const r of results) {
-    out.line(r.ok ? `ok    ${r.name}: ${r.statement} (${r.numRuns} histories, seed ${r.seed})` : `FAIL  ${r.name}${r.exercised ? '' : ' (not exercised)'}`);
-    // how often the histories met what the law is about: a law met in none of them checked nothing
+    out.line(
+      !r.ok
+        ? `FAIL  ${r.name}${r.exercised ? '' : ' (not exercised)'}`
+        : r.skipped !== undefined
+          ? `skip  ${r.name}: ${r.statement}`
+          : `ok    ${r.name}: ${r.statement} (${r.numRuns} histories, seed ${r.seed})`,
+    );
+    // how often the histories met what the law is about, or why it was not checked
     if (r.ok) out.line(`      ${formatCoverage(r)}`);
   }
   for (const r of failed) out.line(`\n${formatLawFailure(r)}`);
   const unexercised = failed.filter((r) => !r.exercised).length;
+  const skipped = results.filter((r) => r.skipped !== undefined).length;
+  const notChecked = skipped > 0 ? ` (${skipped} not checked: nothing the histories can check under these rules)` : '';
   out.line(
     failed.length === 0
-      ? `\n${flags.rules}: every law holds`
-      : `\n${flags.rules}: ${failed.length} of ${results.length} laws fail${unexercised > 0 ? ` (${unexercised} not exercised)` : ''}`,
+      ? `\n${flags.rules}: every law ${skipped > 0 ? 'checked ' : ''}holds${notChecked}`
+      : `\n${flags.rules}: ${failed.length} of ${results.length} laws fail${unexercised > 0 ? ` (${unexercised} not exercised)` : ''}${notChecked}`,
   );
   return failed.length === 0 ? EXIT.ok : EXIT.failure;
 };

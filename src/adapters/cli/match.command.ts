@@ -54,7 +54,8 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
 };
 
 const match = async (ctx: CommandContext, opts: { limit: number }): Promise<number> => {
-  const session = await ctx.session();
+  // the listing reads the views only (the jobs' match task may read nothing else)
+  const session = await ctx.session({ viewsOnly: true });
   const r = await session.core.matching.scan(ctx.tenant);
   const shown = r.suggestions.slice(0, opts.limit);
   ctx.out.result({

@@ -51,7 +51,7 @@ export const buildProgram = (deps: CliDeps, setExit: (code: number) => void): Co
         deps,
         tenant: globals.tenant ?? deps.defaultTenant,
         out: makeOutput(deps.io, globals.json === true),
-        session: () => (session ??= deps.open()),
+        session: (options) => (session ??= deps.open(options)),
       };
       setExit((await body(ctx, ...(args.slice(0, -1) as never))) ?? EXIT.ok);
     };

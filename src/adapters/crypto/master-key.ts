@@ -52,7 +52,16 @@ export class LocalMasterKey implements MasterKey {
 
   /** `name` is the config variable the text came from, so the error can point at it. */
   static fromBase64(text: string, name = 'master key'): LocalMasterKey {
+    // a plain-JS caller (or `process.env.X as string`) may hand over a variable that is not set
+    if (typeof text !== 'string')
+      throw new MasterKeyError(
+        'MASTER_KEY_INVALID',
+        `${name} is missing (got ${text === null ? 'null' : typeof text}, not the key's base64 text); generate one with \`openssl rand -base64 32\` and keep it in a secret store`,
+        { name },
+      );
     const trimmed = text.trim();
+    if (trimmed === '')
+      throw new MasterKeyError('MASTER_KEY_INVALID', `${name} is empty; generate one with \`openssl rand -base64 32\` and keep it in a secret store`, { name });
     if (!BASE64.test(trimmed)) throw new MasterKeyError('MASTER_KEY_INVALID', `${name} is not base64; generate one with \`openssl rand -base64 32\``, { name });
     const key = Buffer.from(trimmed, trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64');
     try {

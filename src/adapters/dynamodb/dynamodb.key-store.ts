@@ -32,6 +32,7 @@ import { GroupScheduler } from './dynamodb.write-groups.js';
 // BatchGetItem calls (dynamodb.point-reads.ts), and the creations of one turn go out as one
 // TransactWriteItems of conditional puts (dynamodb.transact-group.ts), each answered as its own
 // PutItem would be: written, or the item that was there first.
+// One item is no data key: pk = $store#claim-secret, fingerprint, recordedAt (see claim-secret.ts).
 
 export type DynamoDbKeyStoreOptions = {
   readonly tableName: string;
@@ -58,6 +59,8 @@ type Creation = GroupMember<Item | undefined> & { readonly pk: string; readonly 
 
 const S = (v: string) => ({ S: v });
 const N = (v: number) => ({ N: String(v) });
+/** the one item that is no data key: the claim secret's fingerprint (claim-secret.ts); no tenant's pk begins with `$` */
+const CLAIM_SECRET_PK = '$store#claim-secret';
 export const keyPk = (tenant: string, customerId: string): string => `T#${tenant}#K#${customerId}`;
 /** the AAD of the wrap: a key copied onto another customer's item does not open */
 const wrapContext = (tenant: string, customerId: string): string => `c360-data-key/${encodeURIComponent(tenant)}/${encodeURIComponent(customerId)}`;
@@ -202,6 +205,30 @@ export class DynamoDbKeyStore implements KeyStore {
     if (cached) destroyDataKey(cached);
     for (const id of standIns) await this.destroy(tenant, id);
     return live;
+  }
+
+  async claimSecretFingerprint(): Promise<string | undefined> {
+    return (await this.read(CLAIM_SECRET_PK))?.fingerprint?.S;
+  }
+
+  async recordClaimSecretFingerprint(fingerprint: string): Promise<string> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: S(CLAIM_SECRET_PK), fingerprint: S(fingerprint), recordedAt: N(this.clock.now()) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return fingerprint;
+    } catch (e) {
+      // recorded first by another process: its fingerprint stays
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const kept = e.Item?.fingerprint?.S ?? (await this.claimSecretFingerprint());
+      if (kept === undefined) throw new Error(`key item ${CLAIM_SECRET_PK} holds no fingerprint`);
+      return kept;
+    }
   }
 
   /**

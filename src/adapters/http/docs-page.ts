@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-// The docs page: Swagger UI served by this API itself from the `swagger-ui-dist` package (its exact
-// version pinned in package.json), never from a CDN, so /docs works offline and runs no script
+// The docs page: Swagger UI served by this API itself from the `swagger-ui-dist` package (an optional
+// peer dependency, its exact version pinned in the repository's lockfile), never from a CDN, so /docs works offline and runs no script
 // that the lockfile does not pin. Every URL on the page is relative: behind a path prefix (an API
 // Gateway stage) the page, its assets and /openapi.json still resolve next to each other.
 
@@ -39,13 +39,17 @@ export const DOCS_HTML = `<!doctype html>
 </html>
 `;
 
-/** Without the package (the Lambda bundles leave its 1.7 MB out): a page that says so, not a blank one. */
+/**
+ * Without the package (the Lambda bundles leave its 1.7 MB out; an installed customer360-core has it
+ * as an optional peer dependency, not installed with it): a page that says so, not a blank one.
+ */
 export const DOCS_UNAVAILABLE_HTML = `<!doctype html>
 <html lang="en">
   <head><meta charset="utf-8"><title>Customer 360 API</title></head>
   <body>
     <p>Swagger UI's files (the swagger-ui-dist package) are not in this build. The OpenAPI document is at
-    <a href="./openapi.json">./openapi.json</a>; <code>npm start</code> serves this page with them.</p>
+    <a href="./openapi.json">./openapi.json</a>; <code>npm install swagger-ui-dist</code> beside customer360-core
+    (or <code>npm start</code> in its repository) serves this page with them.</p>
   </body>
 </html>
 `;

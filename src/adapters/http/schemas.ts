@@ -357,7 +357,10 @@ export const ConsentRequest = strictBody({
     .string()
     .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must name a system (letters, digits, _ . : -, at most 64); it is stored unencrypted')
     .optional()
-    .openapi({ example: 'preference-center', description: 'default operator:<credential id>' }),
+    .openapi({
+      example: 'preference-center',
+      description: 'default operator:<credential id>, or operator where the id is not such a name (an email address: it is stored unencrypted)',
+    }),
   operationId: z.string().min(1).max(128).optional().openapi({ description: 'retry with the same id to get the first answer back' }),
 }).openapi('ConsentRequest');
 

@@ -16,6 +16,7 @@ type TenantKeys = {
  */
 export class MemoryKeyStore implements KeyStore {
   private readonly tenants = new Map<string, TenantKeys>();
+  private fingerprint: string | undefined;
 
   constructor(private readonly newKey: (keyId: string) => DataKey = createDataKey) {}
 
@@ -49,6 +50,15 @@ export class MemoryKeyStore implements KeyStore {
     // its stand-ins go with it
     for (const id of t.standIns.get(customerId) ?? []) await this.destroy(tenant, id);
     return key !== undefined;
+  }
+
+  async claimSecretFingerprint(): Promise<string | undefined> {
+    return this.fingerprint;
+  }
+
+  async recordClaimSecretFingerprint(fingerprint: string): Promise<string> {
+    this.fingerprint ??= fingerprint;
+    return this.fingerprint;
   }
 
   /** What is held, as plain JSON. Key material is left out: a dump must never export keys. */

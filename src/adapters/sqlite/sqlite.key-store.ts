@@ -13,6 +13,7 @@ import type { SqliteDatabase } from './sqlite.database.js';
 // A tombstone reads as erased (get -> null) and blocks the id for good. destroy overwrites the row
 // in place (secure_delete zeroes the freed bytes) and checkpoints the WAL, so the wrapped key is
 // gone from the file. A wrap the keyring cannot open throws a MasterKeyError, never reads as erased.
+// Beside them, table claim_secret holds one row: the fingerprint of the claim secret (claim-secret.ts).
 
 export type SqliteKeyStoreOptions = {
   readonly keyring: MasterKeyring;
@@ -45,6 +46,9 @@ const SQL = {
           ORDER BY tenant, customer_id LIMIT :n`,
   rewrap: 'UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = ? WHERE tenant = ? AND customer_id = ? AND wrapped = ?',
   all: 'SELECT tenant, customer_id, key_id, destroyed_at FROM data_keys ORDER BY tenant, customer_id',
+  // one row: the fingerprint of the claim secret the file's claim keys are made under (claim-secret.ts)
+  fingerprint: 'SELECT fingerprint FROM claim_secret WHERE id = 1',
+  recordFingerprint: 'INSERT INTO claim_secret (id, fingerprint, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING',
   masterKeyIds: 'SELECT DISTINCT master_key_id FROM data_keys WHERE master_key_id IS NOT NULL ORDER BY master_key_id',
 };
 
@@ -88,7 +92,20 @@ export class SqliteKeyStore implements KeyStore {
       tenant TEXT NOT NULL, customer_id TEXT NOT NULL, key_id TEXT, master_key_id TEXT, wrapped TEXT, created_at INTEGER, rewrapped_at INTEGER, destroyed_at INTEGER,
       PRIMARY KEY (tenant, customer_id),
       CHECK ((destroyed_at IS NULL AND key_id IS NOT NULL AND master_key_id IS NOT NULL AND wrapped IS NOT NULL)
-          OR (destroyed_at IS NOT NULL AND key_id IS NULL AND master_key_id IS NULL AND wrapped IS NULL))) WITHOUT ROWID`);
+          OR (destroyed_at IS NOT NULL AND key_id IS NULL AND master_key_id IS NULL AND wrapped IS NULL))) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS claim_secret (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, recorded_at INTEGER NOT NULL)`);
+  }
+
+  async claimSecretFingerprint(): Promise<string | undefined> {
+    const row = this.db.prepare(SQL.fingerprint).get() as { fingerprint: string } | undefined;
+    return row?.fingerprint;
+  }
+
+  async recordClaimSecretFingerprint(fingerprint: string): Promise<string> {
+    return this.db.transaction(() => {
+      this.db.prepare(SQL.recordFingerprint).run(fingerprint, this.clock.now());
+      return (this.db.prepare(SQL.fingerprint).get() as { fingerprint: string }).fingerprint;
+    });
   }
 
   async getOrCreate(tenant: string, customerId: string): Promise<DataKey> {

@@ -18,7 +18,11 @@ export type ConsentRequest = {
   readonly status: 'granted' | 'withdrawn';
   /** when the person decided (ISO 8601); default now */
   readonly at?: string | undefined;
-  /** where the decision was taken, e.g. "preference-center"; default `operator:<actor>` */
+  /**
+   * where the decision was taken, e.g. "preference-center" (letters, digits, . _ : -, at most 64:
+   * it is stored unencrypted); default `operator:<actor>` when that is such a name, else `operator`
+   * (an actor such as an email address is never stored on the event: the audit log keeps it)
+   */
   readonly source?: string | undefined;
 };
 
@@ -35,6 +39,11 @@ export type ConsentRecorded = {
 
 /** the source is stored readable on the event (it survives erasure), so it must name a system, never a person */
 const SOURCE = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+/** the source of a decision given without one: the actor's, where it names no more than a system may */
+const defaultSource = (actor: string): string => {
+  const named = `operator:${actor}`;
+  return SOURCE.test(named) ? named : 'operator';
+};
 /** a decision dated further ahead than this is refused as a mistake; one dated less ahead counts as taken when received */
 const MAX_FUTURE_MS = 5 * 60_000;
 
@@ -54,7 +63,7 @@ export class ConsentUseCase {
     const refused = consentPurposeProblem(request.purpose);
     if (refused) throw new DomainError('VALIDATION_FAILED', `purpose ${refused}`, ['purpose']);
     const purpose = consentPurpose(request.purpose);
-    const source = request.source ?? `operator:${options.actor}`;
+    const source = request.source ?? defaultSource(options.actor);
     const opId = options.operationId ?? this.ports.ids.newId();
     const opHash = this.ports.hasher.claimKey(tenant, '$operation', `consent|${customerId}|${purpose}|${request.status}|${request.at ?? ''}|${source}`);
     const eventIdFor = (streamId: string, index: number) => this.ports.hasher.digest(`${tenant}|op|${opId}|${streamId}|${index}`);
@@ -63,7 +72,7 @@ export class ConsentUseCase {
     if (!SOURCE.test(source)) {
       throw new DomainError(
         'VALIDATION_FAILED',
-        'source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted',
+        `source must name the system the decision came from (letters, digits, . _ : -, at most 64), e.g. "preference-center"; it is stored unencrypted; got ${JSON.stringify(source.slice(0, 80))}`,
         ['source'],
       );
     }

@@ -20,6 +20,17 @@ export interface KeyStore {
    * was none.
    */
   destroy(tenant: string, customerId: string): Promise<boolean>;
+  /**
+   * The fingerprint of the claim secret the store's claim keys are made under (see
+   * application/claim-secret.ts), one per store whatever the tenant; undefined while none is
+   * recorded (a new store, or one that predates it).
+   */
+  claimSecretFingerprint(): Promise<string | undefined>;
+  /**
+   * Records `fingerprint` when the store records none; the first one recorded stays for good (of
+   * two processes recording at once, one wins). Answers the fingerprint the store records now.
+   */
+  recordClaimSecretFingerprint(fingerprint: string): Promise<string>;
 }
 
 /**

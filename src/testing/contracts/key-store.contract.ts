@@ -144,6 +144,34 @@ export const keyStoreContract = (name: string, make: () => Promise<KeyStoreFixtu
       expect(() => cipher.encrypt(key, SECRET, AAD)).toThrow();
     });
 
+    describe("the claim secret's fingerprint (one per store, whatever the tenant)", () => {
+      // the store may be shared with other tests (a table, a file): what it records may be theirs
+      it('records the first fingerprint for good and answers it ever after', async () => {
+        const before = await keys.claimSecretFingerprint();
+        const mine = `fp-${randomUUID()}`;
+        const kept = await keys.recordClaimSecretFingerprint(mine);
+        expect(kept).toBe(before ?? mine);
+        await expect(keys.claimSecretFingerprint()).resolves.toBe(kept);
+        // another one never replaces it
+        await expect(keys.recordClaimSecretFingerprint(`fp-${randomUUID()}`)).resolves.toBe(kept);
+        await expect(keys.claimSecretFingerprint()).resolves.toBe(kept);
+      });
+
+      it('of fingerprints recorded at once, one is kept and every caller is answered it', async () => {
+        const offered = Array.from({ length: 6 }, () => `fp-${randomUUID()}`);
+        const answers = await Promise.all(offered.map((f) => keys.recordClaimSecretFingerprint(f)));
+        expect(new Set(answers).size).toBe(1);
+        await expect(keys.claimSecretFingerprint()).resolves.toBe(answers[0]);
+      });
+
+      it('is not a data key: no tenant sees it, and keys of every id work beside it', async () => {
+        await keys.recordClaimSecretFingerprint(`fp-${randomUUID()}`);
+        await expect(keys.get(tenant, '$store')).resolves.toBeNull();
+        const key = await keys.getOrCreate(tenant, 'c-1');
+        expect(cipher.decrypt(key, cipher.encrypt(key, SECRET, AAD), AAD)).toBe(SECRET);
+      });
+    });
+
     describe('with the cipher', () => {
       it('round-trips text, including empty and non-ASCII, without leaking the plaintext', async () => {
         const key = await keys.getOrCreate(tenant, 'c-1');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CompiledRules } from '../../../src/domain/identity/rules.js';
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../src/domain/identity/rules.js';
-import { checkIdentityLaws } from '../../../src/testing/identity-laws.js';
+import { checkIdentityLaws, formatCoverage } from '../../../src/testing/identity-laws.js';
 
 // The identity laws must not hold vacuously: under the default rules (limits of 5 and 20, a guard
 // of 50 customers / 200 identifiers) a core that ignores a limit or the guard must fail them, and
@@ -101,7 +101,7 @@ describe('rules under which the laws can check nothing', () => {
   );
 
   it(
-    'a limit beyond what the histories bring is named as not checked; a guard out of reach on both sides fails as not exercised',
+    'a limit beyond what the histories bring is named as not checked; a guard out of reach on both sides is not checked, not failed for good',
     async () => {
       const huge: IdentityRules = {
         ...DEFAULT_IDENTITY_RULES,
@@ -111,11 +111,33 @@ describe('rules under which the laws can check nothing', () => {
       const [limits, guard] = await checkIdentityLaws(huge, { numRuns: 10, seed: 6, laws: ['limits', 'cluster-guard'] });
       expect(limits).toMatchObject({ name: 'limits', ok: true, exercised: true });
       expect(limits!.unreachable!.join('\n')).toMatch(/device_id limit 10000/);
-      expect(guard).toMatchObject({ name: 'cluster-guard', ok: false, exercised: false });
-      expect(guard!.problems!.join('\n')).toMatch(/not exercised: nothing the histories can reach \(maxCustomers 100000 .*maxIdentifiers 100000/);
+      // a production-sized guard (500 customers / 5,000 identifiers) is beyond the histories' 150 / 2,000
+      const production: IdentityRules = { ...DEFAULT_IDENTITY_RULES, clusterGuard: { maxCustomers: 500, maxIdentifiers: 5_000 } };
+      const [sized] = await checkIdentityLaws(production, { numRuns: 10, seed: 6, laws: ['cluster-guard'] });
+      for (const r of [guard!, sized!]) {
+        expect(r).toMatchObject({ name: 'cluster-guard', ok: true, exercised: false, coverage: [] });
+        expect(r.skipped).toMatch(/^every bound it is about is beyond what the histories reach: maxCustomers \d+ .*maxIdentifiers \d+/);
+        expect(formatCoverage(r)).toBe(`not checked: ${r.skipped}`);
+      }
     },
     TIMEOUT,
   );
+
+  it('a law the rules give nothing to check is not checked, never a pass: no value blocked, no unique type, no limited type', async () => {
+    const open: IdentityRules = {
+      ...DEFAULT_IDENTITY_RULES,
+      types: Object.fromEntries(Object.entries(DEFAULT_IDENTITY_RULES.types).map(([t, r]) => [t, { ...r, limit: null }])),
+      customType: { ...DEFAULT_IDENTITY_RULES.customType, limit: null },
+      blocked: { values: [], patterns: [] },
+    };
+    const results = await checkIdentityLaws(open, { numRuns: 10, seed: 12, laws: ['limits', 'blocked', 'unique-identifiers'] });
+    expect(results.map((r) => [r.name, r.ok, r.exercised, r.skipped])).toEqual([
+      ['limits', true, false, 'the rules limit no type'],
+      ['blocked', true, false, 'the rules block no value'],
+      ['unique-identifiers', true, false, 'no type has limit 1 without a window'],
+    ]);
+    for (const r of results) expect(formatCoverage(r)).toBe(`not checked: ${r.skipped}`);
+  });
 
   it(
     'rules that block test values (fictional 555 phones, the .example domain) leave the limits reachable: a sound core holds them, each reached',

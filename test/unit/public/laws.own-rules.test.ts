@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileRules, DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../src/domain/identity/rules.js';
-import { arbHistory, identifiersOf, toSegment } from '../../../src/testing/arbitraries.js';
+import { arbHistory, arbLimitCampaign, identifiersOf, toSegment } from '../../../src/testing/arbitraries.js';
 import { checkIdentityLaws } from '../../../src/testing/identity-laws.js';
 
 // The identity laws run against a caller's own rules: the histories carry values of the rules' own
@@ -36,6 +36,34 @@ describe('histories for a caller’s own rules', () => {
         .flat()
         .some((c) => c.extra !== undefined),
     ).toBe(false);
+  });
+});
+
+describe('the pressure histories a caller’s limits get', () => {
+  it('never send more values of a limited type in one call than its limit, anonymous ids included (the anchor is of another type)', () => {
+    const oneAnon: IdentityRules = { ...DEFAULT_IDENTITY_RULES, types: { ...DEFAULT_IDENTITY_RULES.types, anonymous_id: { limit: 1, priority: 10 } } };
+    const calls = fc.sample(arbLimitCampaign(oneAnon), { numRuns: 20, seed: 3 }).flat();
+    const anonCampaign = calls.filter((c) => c.userId?.v === 'law-anchor-anonymous_id');
+    expect(anonCampaign.length).toBeGreaterThan(1);
+    for (const c of calls) {
+      const held = identifiersOf(c);
+      for (const [type, rule] of Object.entries(oneAnon.types))
+        if (rule.limit !== null) expect(held.filter((i) => i.type === type).length, JSON.stringify(toSegment(c))).toBeLessThanOrEqual(rule.limit);
+    }
+  });
+
+  it('under anonymous_id limit 1, the limits law holds and its campaign does not break the unique-identifiers law itself', async () => {
+    const oneAnon: IdentityRules = {
+      ...DEFAULT_IDENTITY_RULES,
+      types: { ...DEFAULT_IDENTITY_RULES.types, anonymous_id: { limit: 1, priority: 10 } },
+    };
+    const [limits] = await checkIdentityLaws(oneAnon, { numRuns: 30, seed: 4, laws: ['limits'] });
+    expect(limits).toMatchObject({ ok: true, exercised: true });
+    expect(limits!.coverage.find((c) => c.what === 'anonymous_id limit 1')!.histories).toBeGreaterThan(0);
+    // the campaign alone, without random calls: nothing of the generator's own making is blamed on the rules
+    const campaignOnly = fc.sample(arbLimitCampaign(oneAnon), { numRuns: 1, seed: 5 })[0]!.map((c, seq) => ({ ...c, seq, messageId: `m-${seq}` }));
+    const anon = campaignOnly.filter((c) => c.userId?.v === 'law-anchor-anonymous_id');
+    expect(anon.every((c) => identifiersOf(c).filter((i) => i.type === 'anonymous_id').length === 1)).toBe(true);
   });
 });
 

@@ -17,7 +17,7 @@ let suite;
 try { testing.identityLawsSuite('x', DEFAULT_IDENTITY_RULES); } catch (e) { suite = e.message; }
 let vitest;
 try { await import('vitest'); } catch (e) { vitest = e.code; }
-console.log(JSON.stringify({ name: result.name, ok: result.ok, suite, vitest }));
+console.log(JSON.stringify({ name: result.name, ok: result.ok, coverage: testing.formatCoverage(result), suite, vitest }));
 `;
 
 describe('customer360-core/testing without vitest', () => {
@@ -30,6 +30,8 @@ describe('customer360-core/testing without vitest', () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       name: 'idempotence',
       ok: true,
+      // the line c360 laws prints under a law, exported beside formatLawFailure
+      coverage: 'an accepted call ingested again reached in 3/3 histories',
       suite: expect.stringMatching(/need vitest: npm install --save-dev vitest/),
       vitest: 'ERR_MODULE_NOT_FOUND',
     });
