@@ -120,6 +120,21 @@ export const IdentityGraph = (p: { x: Explanation }) => {
 /** the other customer of a suggested pair */
 export const otherOf = (s: Suggestion, id: string): string => (s.customerIds[0] === id ? s.customerIds[1] : s.customerIds[0]);
 
+/** The rest of a merge's evidence after its rule: the event that triggered it, who, why, and the identifier types the two shared. */
+const MergeEvidence = (p: {
+  e: { triggeringEventId?: string | undefined; actor?: string | undefined; reason?: string | undefined; identifiers: readonly { type: string }[] };
+}) => (
+  <>
+    {p.e.triggeringEventId ? (
+      <>
+        , event <code>{p.e.triggeringEventId}</code>
+      </>
+    ) : null}
+    {p.e.actor ? `, by ${p.e.actor}` : ''}
+    {p.e.reason ? ` (${p.e.reason})` : ''}; shared {p.e.identifiers.map((i) => i.type).join(', ') || 'nothing'}
+  </>
+);
+
 /** A pair's evidence as a person reads it: each field's level and weight. */
 const Evidence = (p: { s: Suggestion }) => (
   <span class="mono">{p.s.score.fields.map((f) => `${f.field} ${f.level} ${f.weight >= 0 ? '+' : ''}${f.weight.toFixed(1)}`).join(', ')}</span>
@@ -212,13 +227,7 @@ export const IdentityPage = (p: {
               </td>
               <td>
                 <code>{m.absorbedId}</code> merged in by rule <strong>{m.evidence.rule}</strong>
-                {m.evidence.triggeringEventId ? (
-                  <>
-                    , event <code>{m.evidence.triggeringEventId}</code>
-                  </>
-                ) : null}
-                {m.evidence.actor ? `, by ${m.evidence.actor}` : ''}
-                {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
+                <MergeEvidence e={m.evidence} />
               </td>
               <td>{admin ? <a href={`${base}/customers/${id}/unmerge?mergeId=${encodeURIComponent(m.mergeId)}`}>Unmerge…</a> : null}</td>
             </tr>
@@ -230,13 +239,7 @@ export const IdentityPage = (p: {
               </td>
               <td>
                 <code>{m.absorbedId}</code> merged into <code>{m.heldBy}</code> by rule <strong>{m.evidence.rule}</strong>
-                {m.evidence.triggeringEventId ? (
-                  <>
-                    , event <code>{m.evidence.triggeringEventId}</code>
-                  </>
-                ) : null}
-                {m.evidence.actor ? `, by ${m.evidence.actor}` : ''}
-                {m.evidence.reason ? ` (${m.evidence.reason})` : ''}; shared {m.evidence.identifiers.map((i) => i.type).join(', ') || 'nothing'}
+                <MergeEvidence e={m.evidence} />
               </td>
               <td>
                 nested: undo {m.undoFirst.map((u) => `merge ${u.mergeId} on ${u.survivorId}`).join(', then ')} first, then this one on <code>{m.heldBy}</code>
