@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONSOLE_CSS } from '../../../src/adapters/http/console/console.css.js';
-import { CHAR_PX, cells, type Explanation, IdentityGraph } from '../../../src/adapters/http/console/identity.page.js';
+import { CHAR_PX, cells, type Explanation, IdentityGraph, IdentityPage } from '../../../src/adapters/http/console/identity.page.js';
 import { makeHarness, type Harness } from '../../support/harness.js';
 import { accepted, TENANT } from '../application/ingest-support.js';
 
@@ -100,6 +100,16 @@ describe('the identity graph', () => {
     expect(svg).toContain('d="M 20 76 C 0 76, 0 122, 20 122"');
     expect(svg).toContain('>merged: manual</text>');
     expect(svg).toContain(`>merged into …${x.slice(-8)}: shared-identifier</text>`);
+    // the Merges table: the survivor's own merge with its evidence and an Unmerge link, the nested one
+    // with its own rule and holder, the merge to undo first and no Unmerge link
+    const admin = { id: 'ops', tenant: TENANT, scopes: new Set(['admin'] as const), source: 'operator:ops', rateLimitPerSecond: 10 };
+    const html = String(await IdentityPage({ x: explainedW, viewer: admin, csrf: 't' }).toString());
+    const [outer, nested] = [explainedW.merges[0]!, explainedW.nestedMerges[0]!];
+    expect(html).toContain(`<code>${x}</code> merged in by rule <strong>manual</strong>, by ops; shared`);
+    expect(html).toContain(`unmerge?mergeId=${outer.mergeId}`);
+    expect(html).toContain(`<code>${y}</code> merged into <code>${x}</code> by rule <strong>shared-identifier</strong>, event <code>`);
+    expect(html).toContain(`nested: undo merge ${outer.mergeId} on ${w} first`);
+    expect(html).not.toContain(`unmerge?mergeId=${nested.mergeId}`);
   });
 
   it('draws its text in the monospace font the width of a label is counted in', () => {
