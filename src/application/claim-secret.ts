@@ -92,22 +92,36 @@ export const claimSecretGuarded = (store: EventStore, ports: { readonly keys: Ke
       recorded = undefined;
     }));
   };
-  const commit = async (c: Commit): Promise<CommitResult> => {
-    await beforeWrite();
-    return store.commit(c);
+  // once the secret matched (or was recorded), commits and claim reads go straight to the store:
+  // no await, promise or allocation more on the ingest path than the store's own
+  let checked = false;
+  const pass = (check: ClaimSecretCheck): ClaimSecretCheck => {
+    if (check !== 'unrecorded') checked = true;
+    return check;
   };
-  const readClaims = async (tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> => {
-    const [, claims] = await Promise.all([beforeRead(), store.readClaims(tenant, keys)]);
-    return claims;
-  };
+  const commit = (c: Commit): Promise<CommitResult> =>
+    checked
+      ? store.commit(c)
+      : beforeWrite().then(() => {
+          checked = true;
+          return store.commit(c);
+        });
+  const readClaims = (tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> =>
+    checked ? store.readClaims(tenant, keys) : Promise.all([beforeRead().then(pass), store.readClaims(tenant, keys)]).then(([, claims]) => claims);
   // the adapter itself in every other respect (its own methods too, run on it: a SqliteEventStore
-  // stays one for the log follower), with these two in front
+  // stays one for the log follower), with these two in front; each method bound once
+  const bound = new Map<PropertyKey, { readonly of: unknown; readonly fn: unknown }>();
   return new Proxy(store, {
     get: (target, property) => {
       if (property === 'commit') return commit;
       if (property === 'readClaims') return readClaims;
       const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      const known = bound.get(property);
+      if (known?.of === value) return known.fn;
+      const fn = value.bind(target);
+      bound.set(property, { of: value, fn });
+      return fn;
     },
   });
 };
