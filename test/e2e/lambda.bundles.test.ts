@@ -51,10 +51,10 @@ process.stdout.write(JSON.stringify(event === null ? 'loaded' : await handler(ev
 };
 
 describe('the Lambda bundles', () => {
-  it('are each within budget: api and lake 1.5 MB, kinesis, streams and outbox 1.1 MB', () => {
+  it('are each within budget: api 1.55 MB, lake 1.5 MB, kinesis, streams and outbox 1.15 MB', () => {
     expect(reports.map((r) => r.name).sort()).toEqual(['api', 'kinesis', 'lake', 'outbox', 'streams']);
     for (const r of reports) {
-      expect(r.budgetBytes).toBe(r.name === 'api' || r.name === 'lake' ? 1_500_000 : 1_100_000);
+      expect(r.budgetBytes).toBe(r.name === 'api' ? 1_550_000 : r.name === 'lake' ? 1_500_000 : 1_150_000);
       expect(r.bytes, `${r.name}.mjs: ${r.bytes} bytes`).toBeLessThanOrEqual(r.budgetBytes);
       // the EventStoreDB gRPC client stays out of every function
       expect(r.packages.map((p) => p.name)).not.toContain('@grpc/grpc-js');
@@ -212,6 +212,8 @@ process.stdout.write(JSON.stringify({ handler: typeof handler, files: files.size
         C360_LAKE_VERSIONED: 'false',
         AWS_ENDPOINT_URL_S3: inject('s3Endpoint'),
         C360_CREATE_TABLES: 'false',
+        // nothing is written while the lake reads: no commit is still on its way to wait for
+        C360_LOG_SETTLE_SECONDS: '0',
       };
       expect(await invoke('lake', scheduledEvent('c360-lake'), { ...env, ...lakeEnv, ...lambdaRole })).toEqual({
         tenants: [{ tenant, events: logged, caughtUp: true }],
