@@ -242,7 +242,7 @@ export class IngestUseCase {
     return this.pipeline.run<IngestOutcome>({
       tenant,
       name: 'this call',
-      lockKeys: [...identifiers, ...asUserId.values()].map((i) => `${tenant}\u0000${i.key}`),
+      lockKeys: (asUserId.size === 0 ? identifiers : [...identifiers, ...asUserId.values()]).map((i) => `${tenant}\u0000${i.key}`),
       idempotency: { key: messageId, payloadHash, duplicate: (stored) => this.duplicate(messageId, stored, payloadHash) },
       decide: () =>
         this.decide(tenant, source, observation, { identifiers, invalid: [...invalid.values()], asUserId }, { messageId, payloadHash, newCustomerId }),
@@ -278,17 +278,21 @@ export class IngestUseCase {
     const rules = settings.identityRules(tenant);
     const claimed = await store.readClaims(
       tenant,
-      [...call.identifiers, ...asUserId.values()].map((i) => i.key),
+      (asUserId.size === 0 ? call.identifiers : [...call.identifiers, ...asUserId.values()]).map((i) => i.key),
     );
     // an alias's previousId is a user id when a customer holds it as one (and an anonymous id too
-    // only when a customer holds that as well): the user id gives way first on a violation
+    // only when a customer holds that as well): the user id gives way first on a violation. Every
+    // other call (all but an alias) skips this
     const dropFirst = new Set<string>();
-    const identifiers = call.identifiers.flatMap((i) => {
-      const user = asUserId.get(i.key);
-      if (!user || !claimed.has(user.key)) return [i];
-      dropFirst.add(user.key);
-      return claimed.has(i.key) ? [i, user] : [user];
-    });
+    const identifiers =
+      asUserId.size === 0
+        ? call.identifiers
+        : call.identifiers.flatMap((i) => {
+            const user = asUserId.get(i.key);
+            if (!user || !claimed.has(user.key)) return [i];
+            dropFirst.add(user.key);
+            return claimed.has(i.key) ? [i, user] : [user];
+          });
     const owners = new Map<string, string>();
     const customers = new Map<string, CustomerState>();
     for (const [key, owner] of claimed) {
