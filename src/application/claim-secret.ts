@@ -109,12 +109,17 @@ export const claimSecretGuarded = (store: EventStore, ports: { readonly keys: Ke
   const readClaims = (tenant: string, keys: readonly string[]): Promise<ReadonlyMap<string, string>> =>
     checked ? store.readClaims(tenant, keys) : Promise.all([beforeRead().then(pass), store.readClaims(tenant, keys)]).then(([, claims]) => claims);
   // the adapter itself in every other respect (its own methods too, run on it: a SqliteEventStore
-  // stays one for the log follower), with these two in front; each method bound once
+  // stays one for the log follower), with these two in front; each method bound once. Setting one
+  // of the two on the wrapper (a test wrapping commit) replaces it on the wrapper, never on the
+  // adapter the guard itself calls
+  const own = new Map<PropertyKey, unknown>([
+    ['commit', commit],
+    ['readClaims', readClaims],
+  ]);
   const bound = new Map<PropertyKey, { readonly of: unknown; readonly fn: unknown }>();
   return new Proxy(store, {
     get: (target, property) => {
-      if (property === 'commit') return commit;
-      if (property === 'readClaims') return readClaims;
+      if (own.has(property)) return own.get(property);
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       const known = bound.get(property);
@@ -122,6 +127,13 @@ export const claimSecretGuarded = (store: EventStore, ports: { readonly keys: Ke
       const fn = value.bind(target);
       bound.set(property, { of: value, fn });
       return fn;
+    },
+    set: (target, property, value: unknown) => {
+      if (own.has(property)) {
+        own.set(property, value);
+        return true;
+      }
+      return Reflect.set(target, property, value, target);
     },
   });
 };
