@@ -33,7 +33,7 @@ describe('c360 merge and unmerge', () => {
       expect.objectContaining({ mergeId: m.mergeId, evidence: expect.objectContaining({ actor: expect.stringMatching(/^cli:/), reason: 'same person' }) }),
     ]);
 
-    const undone = await c360('unmerge', a, m.mergeId);
+    const undone = await c360('unmerge', a, '--', m.mergeId);
     expect(undone.code, undone.err).toBe(0);
     expect(undone.out).toContain(`merge ${m.mergeId} undone: ${b} is separate from ${a} again`);
     expect((await rig.app.core.queries.get360(TENANT, b)).kind).toBe('view');
@@ -53,7 +53,7 @@ describe('c360 merge and unmerge', () => {
     const y = await identify('cli-y', 'y@cli.test');
     const m1 = (await c360('merge', x, y, '--json')).json().mergeId;
     const m2 = (await c360('merge', w, x, '--json')).json().mergeId;
-    const r = await c360('unmerge', w, m1);
+    const r = await c360('unmerge', w, '--', m1);
     expect(r.code).toBe(1);
     expect(r.err).toContain('MERGE_NOT_UNDOABLE');
     expect(r.err).toContain(`Undo merge ${m2} on customer ${w} first`);

@@ -21,7 +21,7 @@ export const registerIdentity = (program: Command, action: Action): void => {
     .command('unmerge')
     .description('undo a merge by its id: the absorbed customer is separate again, with what reached the survivor since and is its own')
     .argument('<customerId>', 'the survivor that holds the merge')
-    .argument('<mergeId>', 'the merge to undo (c360 merge prints it; explain lists them)')
+    .argument('<mergeId>', 'the merge to undo (c360 merge prints it; explain lists them); put -- before it: a merge id may begin with a dash')
     .option('--reason <text>', "why (kept encrypted in the customer's identity history, erased with it)")
     .option('--operation-id <id>', 'an id of your own: the same unmerge sent again with it is answered again')
     .action(action((ctx, id: string, mergeId: string, o: { reason?: string; operationId?: string }) => unmerge(ctx, id, mergeId, o)));
@@ -39,7 +39,7 @@ const merge = async (ctx: CommandContext, id: string, other: string, o: { reason
     });
   ctx.out.result({ tenant: ctx.tenant, ...r });
   ctx.out.line(
-    `${r.duplicate ? 'already done: ' : ''}merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}${r.forced ? ', forced' : ''}); c360 unmerge ${r.survivorId} ${r.mergeId} undoes it`,
+    `${r.duplicate ? 'already done: ' : ''}merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}${r.forced ? ', forced' : ''}); c360 unmerge ${r.survivorId} -- ${r.mergeId} undoes it`,
   );
   return 0;
 };

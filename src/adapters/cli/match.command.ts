@@ -48,7 +48,7 @@ const decide = async (ctx: CommandContext, how: 'reject' | 'accept', id: string,
   });
   ctx.out.result({ tenant: ctx.tenant, mergeId: r.mergeId, survivorId: r.survivorId, absorbedId: r.absorbedId, probability: r.score.probability });
   ctx.out.line(
-    `merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); c360 unmerge ${r.survivorId} ${r.mergeId} undoes it`,
+    `merged ${r.absorbedId} into ${r.survivorId} (merge ${r.mergeId}, p=${r.score.probability.toFixed(4)}); c360 unmerge ${r.survivorId} -- ${r.mergeId} undoes it`,
   );
   return 0;
 };
