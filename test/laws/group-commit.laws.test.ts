@@ -32,7 +32,10 @@ const facts = async (h: Harness, tenant: string) => {
         // the order-independent facts (the trait and consent laws cover the rest): which call
         // triggers a merge may differ between two orders that both keep per-identifier order
         const consents = Object.fromEntries(Object.entries(v.consents).map(([k, c]) => [k, { at: c.at, answers: [...c.answers].sort() }]));
-        return [key, { consents, orders: v.orders, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt }] as const;
+        // an order's eventId names the call's event, whose index in the call depends on whether
+        // that call or an earlier one linked an identifier first: the order's facts stay
+        const byId = v.orders.byId && Object.fromEntries(Object.entries(v.orders.byId).map(([id, { eventId: _, ...o }]) => [id, o]));
+        return [key, { consents, orders: { ...v.orders, byId }, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt }] as const;
       })
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
