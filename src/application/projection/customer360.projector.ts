@@ -1,6 +1,7 @@
 import type { CustomerEvent, EventOf, RecordedEvent } from '../../domain/customer/customer.events.js';
 import { foldInPlace, initialState } from '../../domain/customer/customer.state.js';
-import { emptyView, evolveView, foldCluster, mergeViews, VIEW_READS_PII } from '../../domain/projection/customer360.js';
+import { emptyView, evolveView, foldCluster, mergeViews, setOwn, VIEW_READS_PII } from '../../domain/projection/customer360.js';
+import { copyIdRecord } from '../../domain/shared/id-record.js';
 import { isTombstone, type EventCodec } from '../event-codec.js';
 import type { EventStore, StoredEvent } from '../ports/event-store.port.js';
 import type { DataKey, KeyStore } from '../ports/keys.port.js';
@@ -151,11 +152,14 @@ export class Customer360Projector {
   }
 
   private fold(doc: Extract<ViewDoc, { kind: 'view' }>, r: RecordedEvent, rootId: string): Extract<ViewDoc, { kind: 'view' }> {
+    // `{ ...doc.applied, [r.streamId]: r.version }`, keyed by customer ids: copyIdRecord says why not a spread
+    const applied = copyIdRecord(doc.applied);
+    setOwn(applied, r.streamId, r.version);
     return {
       kind: 'view',
       customerId: doc.customerId,
       version: r.streamId === rootId ? Math.max(doc.version, r.version) : doc.version,
-      applied: { ...doc.applied, [r.streamId]: r.version },
+      applied,
       view: evolveView(doc.view, r),
     };
   }

@@ -3,6 +3,7 @@ import { addDecision, joinHistories, type EngagementHistory } from '../engagemen
 import { compareStamps, compareStrings, type LwwStamp } from '../shared/compare.js';
 import { assertNever } from '../shared/errors.js';
 import { formatMinorUnits } from '../shared/bounds.js';
+import { copyIdRecord, idRecord } from '../shared/id-record.js';
 
 // The Customer360 read model as a pure fold. Every part of it is order-independent (min/max,
 // integer sums, last-writer-wins by a total order, a top-k under a total order), so folding the
@@ -257,7 +258,8 @@ export const copyOrders = (o: OrderSummary): MutableOrders => ({
   countByCurrency: copyRecord(o.countByCurrency),
   firstOrderAt: o.firstOrderAt,
   lastOrderAt: o.lastOrderAt,
-  byId: o.byId === undefined ? undefined : copyRecord(o.byId),
+  // keyed by order ids: copied on every order event (copyIdRecord says why not by a spread)
+  byId: o.byId === undefined ? undefined : copyIdRecord(o.byId),
   repeated: o.repeated,
   lastUnkeyedAt: o.lastUnkeyedAt,
 });
@@ -267,7 +269,7 @@ const keyed = (o: MutableOrders): Record<string, OrderRecord> => {
   if (o.byId !== undefined) return o.byId;
   o.repeated = 0;
   o.lastUnkeyedAt = o.lastOrderAt;
-  return (o.byId = {});
+  return (o.byId = idRecord());
 };
 
 /**
@@ -407,12 +409,18 @@ export const evolveView = (view: Customer360, r: RecordedEvent): Customer360 => 
       const candidate: IdentifierFact = { type: e.data.type, value: e.pii?.value, firstSeenAt: at, lastLinkedAt: at, source: r.source, eventId: r.eventId };
       const keepPrev = prev && (prev.firstSeenAt < at || (prev.firstSeenAt === at && prev.eventId <= r.eventId));
       const base = keepPrev ? prev : candidate;
-      v.identifiers = { ...v.identifiers, [e.data.key]: { ...base, lastLinkedAt: Math.max(prev?.lastLinkedAt ?? at, at) } };
+      // keyed by identifier keys, which no other customer has (copyIdRecord: why not a spread)
+      const identifiers = copyIdRecord(v.identifiers);
+      setOwn(identifiers, e.data.key, { ...base, lastLinkedAt: Math.max(prev?.lastLinkedAt ?? at, at) });
+      v.identifiers = identifiers;
       return v;
     }
-    case 'IdentifierUnlinked':
-      v.unlinked = { ...v.unlinked, [e.data.key]: Math.max(own(v.unlinked, e.data.key) ?? at, at) };
+    case 'IdentifierUnlinked': {
+      const unlinked = copyIdRecord(v.unlinked);
+      setOwn(unlinked, e.data.key, Math.max(own(v.unlinked, e.data.key) ?? at, at));
+      v.unlinked = unlinked;
       return v;
+    }
     case 'TraitsUpdated': {
       const values = e.pii?.traits;
       if (!values) return v;
