@@ -249,6 +249,18 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** whether jsonString escaped anything since plainMembers began: if not, the text holds no backslash */
 let escaped = false;
 
+/**
+ * whether a key written since plainMembers began ends with `__proto__`: if not, the text cannot
+ * hold PROTO_KEY_TEXT, whose closing quote and colon end a key (a quote inside a string is
+ * escaped, so the character before it would be a backslash), and its scan is skipped
+ */
+let protoLike = false;
+
+/** Notes a key written into the text (see protoLike); one character compared for most keys. */
+const wroteKey = (k: string): void => {
+  if (k.charCodeAt(k.length - 1) === 95 /* _ */ && k.endsWith('__proto__')) protoLike = true;
+};
+
 /** JSON.stringify's text of a string, without calling it for the many strings it would only quote */
 const jsonString = (s: string): string => {
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
@@ -321,6 +333,7 @@ const plainStableText = (v: unknown, depth: number): string | undefined => {
     if (x === undefined) continue;
     const text = plainStableText(x, depth + 1);
     if (text === undefined) return undefined;
+    wroteKey(k);
     out += `${out.length > 1 ? ',' : ''}${jsonString(k)}:${text}`;
   }
   return `${out}}`;
@@ -336,21 +349,32 @@ const plainStableText = (v: unknown, depth: number): string | undefined => {
 export const boundedCall = (call: unknown): { readonly problem: QuarantineReason | undefined; readonly hashText: string | undefined } => {
   const members = plainMembers(call);
   if (!members) return { problem: callBoundsProblem(call), hashText: undefined };
-  let sized = '';
+  // the measured text (without the write key) is only counted: most calls are judged by its length
+  // alone, and it is written (and read whole) only for what may need it, as sizeOf, the
+  // __proto__ scan and the surrogates' do
+  let sizedLength = 2;
   let hashed = '';
   for (let i = 0; i < members.length; i += 2) {
     const key = members[i]!;
     const member = members[i + 1]!;
-    if (key !== 'writeKey') sized += sized ? `,${member}` : member;
+    if (key !== 'writeKey') sizedLength += sizedLength > 2 ? member.length + 1 : member.length;
     if (!ignoredForHash(key)) hashed += hashed ? `,${member}` : member;
   }
-  const text = `{${sized}}`;
-  if (sizeOf(text) > MAX_CALL_BYTES) return { problem: callTooLarge(), hashText: undefined };
-  const proto = protoKeyProblem(text, call);
+  let text: string | undefined;
+  // sizeOf's: at most 3 bytes per UTF-16 unit
+  if (sizedLength * 3 > MAX_CALL_BYTES && utf8Bytes((text ??= sizedText(members))) > MAX_CALL_BYTES) return { problem: callTooLarge(), hashText: undefined };
+  const proto = protoLike ? protoKeyProblem((text ??= sizedText(members)), call) : undefined;
   if (proto) return { problem: proto, hashText: undefined };
   // JSON.stringify's text has a surrogate's escape only where this one has: none without a backslash
-  const ill = escaped && mayHoldSurrogateEscape(text) ? firstIllFormedText(call) : undefined;
+  const ill = escaped && mayHoldSurrogateEscape((text ??= sizedText(members))) ? firstIllFormedText(call) : undefined;
   return ill ? { problem: loneSurrogate(ill), hashText: undefined } : { problem: undefined, hashText: `{${hashed}}` };
+};
+
+/** The measured text of a call's members (plainMembers'): all but the write key, as JSON.stringify's is as long. */
+const sizedText = (members: readonly string[]): string => {
+  let text = '';
+  for (let i = 0; i < members.length; i += 2) if (members[i] !== 'writeKey') text += text ? `,${members[i + 1]}` : members[i + 1];
+  return `{${text}}`;
 };
 
 /** A call's top-level members in stableJson's order, each key then its `"key":value` text, when it is plain JSON data within the bounds (see plainStableText). */
@@ -360,12 +384,14 @@ const plainMembers = (call: unknown): string[] | undefined => {
   const keys = Object.keys(call);
   sortKeys(keys);
   escaped = false;
+  protoLike = false;
   const out: string[] = [];
   for (const k of keys) {
     const x: unknown = (call as Record<string, unknown>)[k];
     if (x === undefined) continue;
     const text = plainStableText(x, 2);
     if (text === undefined) return undefined;
+    wroteKey(k);
     out.push(k, `${jsonString(k)}:${text}`);
   }
   return out;

@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AesGcmCipher, createDataKey, dataKeyMaterial, destroyDataKey, HmacHasher, UuidV7Generator } from '../../../src/adapters/crypto/node-crypto.js';
 
@@ -85,6 +86,97 @@ describe('HmacHasher', () => {
 
   it('digests with SHA-256 in base64url', () => {
     expect(hasher().digest('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
+  });
+
+  // text as ingest and the tools hand it over: ASCII, any Unicode, and UTF-16 code units alone
+  // (a lone surrogate, written as U+FFFD by both paths)
+  const anyText = (maxLength: number) =>
+    fc.oneof(
+      fc.string({ maxLength }),
+      fc.string({ unit: 'grapheme', maxLength }),
+      fc.string({ unit: 'binary', maxLength }),
+      fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), maxLength: 4 }),
+    );
+  // past the hasher's buffer (16 KiB of UTF-8): taken by createHmac, which must agree too
+  const longText = fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }), fc.integer({ min: 5_000, max: 20_000 })).map(([s, n]) => s.repeat(n));
+  const secret = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 100 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }),
+    fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => Buffer.from(b)),
+    fc.constantFrom(64, 65, 63, 32).map((n) => Buffer.alloc(n, 0xa5)),
+  );
+
+  it('derives the same claim key as createHmac for any secret, tenant, type and value', () => {
+    const seen = { longSecret: 0, blockSecret: 0, emptyValue: 0, nonAscii: 0, buffered: 0, general: 0, tenantChanged: 0 };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(secret, fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.oneof(fc.constantFrom('email', 'phone', '$payload'), anyText(12)),
+            fc.oneof({ weight: 8, arbitrary: anyText(200) }, { weight: 1, arbitrary: longText }),
+          ),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (tenants, messages) => {
+          const secrets = new Map(tenants.map(([s, t]) => [t, s]));
+          const h = new HmacHasher((t) => secrets.get(t)!);
+          const names = [...secrets.keys()];
+          let last: string | undefined;
+          for (const [pick, type, value] of messages) {
+            const tenant = names[pick % names.length]!;
+            if (last !== undefined && last !== tenant) seen.tenantChanged++;
+            last = tenant;
+            const s = secrets.get(tenant)!;
+            const bytes = Buffer.byteLength(s);
+            if (bytes > 64) seen.longSecret++;
+            if (bytes === 64) seen.blockSecret++;
+            if (value === '') seen.emptyValue++;
+            if (/[\u0080-\uffff]/.test(value)) seen.nonAscii++;
+            if ((type.length + 1 + value.length) * 3 <= 16 * 1024) seen.buffered++;
+            else seen.general++;
+            const expected = createHmac('sha256', typeof s === 'string' ? Buffer.from(s, 'utf8') : s)
+              .update(`${type}\u0000${value}`, 'utf8')
+              .digest('base64url');
+            expect(h.claimKey(tenant, type, value)).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // not vacuous: the pads' edge cases and both paths were met, the reusable buffer's most often
+    expect(seen.longSecret).toBeGreaterThan(20);
+    expect(seen.blockSecret).toBeGreaterThan(0);
+    expect(seen.emptyValue).toBeGreaterThan(0);
+    expect(seen.nonAscii).toBeGreaterThan(50);
+    expect(seen.general).toBeGreaterThan(5);
+    // the pads kept in the hasher's buffers are changed with the tenant
+    expect(seen.tenantChanged).toBeGreaterThan(50);
+    expect(seen.buffered).toBeGreaterThan(seen.general * 5);
+  });
+
+  it('keeps a key right after a longer message, and no value in its buffer once hashed', () => {
+    const h = hasher();
+    const long = h.claimKey('acme', 'email', `${'x'.repeat(3000)}@example.com`);
+    const short = h.claimKey('acme', 'email', 'a@x.io');
+    expect(short).toBe(createHmac('sha256', secrets.acme!).update('email\u0000a@x.io').digest('base64url'));
+    expect(long).toBe(
+      createHmac('sha256', secrets.acme!)
+        .update(`email\u0000${'x'.repeat(3000)}@example.com`)
+        .digest('base64url'),
+    );
+    const buffer = (h as unknown as { inner: Buffer }).inner;
+    expect(buffer.subarray(64).every((b) => b === 0)).toBe(true);
+  });
+
+  it('digests as createHash does, for any text', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyText(300), longText), (text) => {
+        expect(hasher().digest(text)).toBe(createHash('sha256').update(text, 'utf8').digest('base64url'));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

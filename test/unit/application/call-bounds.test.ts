@@ -211,7 +211,11 @@ const awkward = fc.letrec<{ value: unknown }>((tie) => ({
     fc.constantFrom(new Date(0), () => 1, { $nonFinite: 'Infinity' }, { $nonFinite: 'x' }, Object.create(null) as object),
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(
-      fc.oneof(fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom('10', '2', 'a', 'B', '$nonFinite', 'writeKey', '__proto__')),
+      // the keys the __proto__ check must tell apart: the key itself, one ending with it after a quote (written `\"__proto__":`), one merely ending with it
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 4 }),
+        fc.constantFrom('10', '2', 'a', 'B', '$nonFinite', 'writeKey', '__proto__', 'x"__proto__', 'x__proto__'),
+      ),
       tie('value'),
       {
         maxKeys: 5,
@@ -249,16 +253,27 @@ const nearBounds = fc.oneof(
 
 describe('boundedCall', () => {
   it('judges every call as callBoundsProblem does, and its hash text is payloadText, whatever the call holds', () => {
+    const seen = { walked: 0, refused: new Set<string>(), protoKey: 0 };
     const check = (call: unknown) => {
       const { problem, hashText } = boundedCall(call);
       expect(problem).toEqual(callBoundsProblem(call));
-      if (hashText !== undefined) expect(hashText).toBe(payloadText(call));
+      if (hashText !== undefined) {
+        expect(hashText).toBe(payloadText(call));
+        seen.walked++;
+      }
+      if (problem) seen.refused.add(problem.code);
+      if (problem?.message.includes('"__proto__" is not accepted')) seen.protoKey++;
       return { problem, hashText };
     };
     fc.assert(
       fc.property(awkwardCall, (call) => void check(call)),
       { numRuns: 2_000 },
     );
+    // not vacuous: the one walk wrote a good share of these awkward calls, and each refusal was met, a __proto__ key's often
+    expect(seen.walked).toBeGreaterThan(200);
+    expect(seen.refused).toContain('BODY_NOT_UTF8');
+    expect(seen.refused).toContain('VALIDATION_FAILED');
+    expect(seen.protoKey).toBeGreaterThan(20);
     fc.assert(
       fc.property(nearBounds, (call) => void check(call)),
       { numRuns: 300 },
@@ -282,6 +297,11 @@ describe('boundedCall', () => {
       { type: 'identify', userId: 'p1', traits: { list: new Array<number>(2).fill(1, 1) } },
       { type: 'identify', userId: 'p1', traits: { 'k\udc00': 1 } },
       { type: 'identify', userId: 'p1', traits: { note: 'x'.repeat(MAX_CALL_BYTES) } },
+      // a key whose text holds `"__proto__":` after an escaped quote, and a __proto__ key left out of the text (undefined): refused, as JSON.stringify's text has it
+      { type: 'identify', userId: 'p1', traits: { 'a"__proto__': 1, o: Object.defineProperty({}, '__proto__', { value: undefined, enumerable: true }) } },
+      { type: 'identify', userId: 'p1', traits: { o: Object.defineProperty({}, '__proto__', { value: undefined, enumerable: true }) } },
+      { type: 'identify', userId: 'p1', writeKey: JSON.parse('{"__proto__":1}') as unknown },
+      JSON.parse('{"type":"identify","userId":"p1","__proto__":{"x__proto__":1}}') as unknown,
       [1],
       'text',
       null,
