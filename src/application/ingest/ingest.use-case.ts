@@ -12,7 +12,8 @@ import { quarantineMatchKeys } from '../gdpr/quarantine-scrub.js';
 import { quarantinePayloadJson, type QuarantineIntake, type QuarantineReason } from '../ports/quarantine.port.js';
 import { StoreUnavailable } from '../ports/store-unavailable.js';
 import { mapSegmentCall, type Observation } from '../segment/segment.mapper.js';
-import { formatPath, SegmentBatch, SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
+import { parseSegmentCall } from '../segment/segment.fast-parse.js';
+import { formatPath, SegmentBatch, type SegmentCall, zodIssues, type FieldIssue } from '../segment/segment.schema.js';
 import { boundedCall, deeperThan, deepJsonText, MAX_KEPT_DEPTH } from './call-bounds.js';
 import { derivedMessageId, knownByContent, mergeBatchDefaults, payloadHashOfText, payloadText, withoutWriteKey } from './call-shape.js';
 import { batchIdentity, refusedBatchEntry, requestCalls, type BatchOptions, type RefusedCall } from './refused-batch.js';
@@ -187,7 +188,7 @@ export class IngestUseCase {
     // before anything walks it: a call nested thousands deep would overflow the stack of the walks below
     const { problem, hashText } = boundedCall(raw);
     if (problem) throw new Rejected(problem);
-    const parsed = SegmentCall.safeParse(raw);
+    const parsed = parseSegmentCall(raw);
     if (!parsed.success) {
       const issues = zodIssues(parsed.error);
       throw new Rejected({ code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues });

@@ -4,7 +4,8 @@ import type { CorePorts } from '../deps.js';
 import { chunkRecords, recordBytes, type IngestQueue, type QueuedCall, type QueueRecord } from '../ports/ingest-queue.port.js';
 import type { QuarantineReason } from '../ports/quarantine.port.js';
 import { mapSegmentCall } from '../segment/segment.mapper.js';
-import { formatPath, SegmentBatch, SegmentCall, zodIssues } from '../segment/segment.schema.js';
+import { parseSegmentCall } from '../segment/segment.fast-parse.js';
+import { formatPath, SegmentBatch, type SegmentCall, zodIssues } from '../segment/segment.schema.js';
 import { callBoundsProblem } from './call-bounds.js';
 import { derivedMessageId, mergeBatchDefaults, payloadHash, withoutWriteKey } from './call-shape.js';
 import type { AcceptOutcome, BatchOptions, CallIntake } from './intake.js';
@@ -123,7 +124,7 @@ export class QueuedIntake implements CallIntake {
         await refuse(index, raw, outOfBounds);
         continue;
       }
-      const parsed = SegmentCall.safeParse(raw);
+      const parsed = parseSegmentCall(raw);
       if (!parsed.success) {
         const issues = zodIssues(parsed.error);
         const reason = { code: 'VALIDATION_FAILED', message: `invalid Segment call: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues };

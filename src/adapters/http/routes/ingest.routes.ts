@@ -4,7 +4,8 @@ import type { AcceptOutcome } from '../../../application/ingest/intake.js';
 import type { QuarantineReason } from '../../../application/ports/quarantine.port.js';
 import { mergeBatchDefaults } from '../../../application/ingest/call-shape.js';
 import { refusedBatchEntry, type RefusedCall } from '../../../application/ingest/refused-batch.js';
-import { SEGMENT_CALL_TYPES, SegmentBatch, SegmentCall, zodIssues } from '../../../application/segment/segment.schema.js';
+import { parseSegmentCall } from '../../../application/segment/segment.fast-parse.js';
+import { SEGMENT_CALL_TYPES, SegmentBatch, zodIssues } from '../../../application/segment/segment.schema.js';
 import type { AppEnv, Gate } from '../auth.js';
 import { tooLarge } from '../body.js';
 import { errorBody, HttpError, type HttpErrorCode, statusOf } from '../errors.js';
@@ -137,7 +138,7 @@ export const registerIngestRoutes = (app: OpenAPIHono<AppEnv>, deps: HttpDeps, g
         refused.push({ index, call, reason: { code: e.code, message: e.message, issues: e.issues } });
         continue;
       }
-      const valid = SegmentCall.safeParse(mergeBatchDefaults(call, context, integrations));
+      const valid = parseSegmentCall(mergeBatchDefaults(call, context, integrations));
       if (valid.success) {
         kept.push(index);
         continue;
