@@ -3,6 +3,10 @@ import { isCalendarDateTime } from '../../domain/shared/bounds.js';
 
 // The Segment Spec (also spoken by RudderStack) as zod schemas. Objects are loose: unknown fields
 // are kept, never rejected, because clients add their own.
+//
+// These schemas are the spec. segment.fast-parse.ts answers for plainly valid calls ahead of them
+// (parseSegmentCall): a change here needs the same change there, and its property test
+// (test/unit/application/segment-fast-parse.test.ts) fails until the two agree.
 
 /** the call types, in the order errors list them */
 const CALL_TYPES = ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const;
