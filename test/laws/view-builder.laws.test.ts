@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CustomerEvent, RecordedEvent } from '../../src/domain/customer/customer.events.js';
 import { BUILDER_TYPES, Customer360Builder } from '../../src/domain/projection/customer360.builder.js';
-import { emptyView, evolveView, mergeViews, type Customer360 } from '../../src/domain/projection/customer360.js';
+import { emptyView, evolveView, mergeViews, TIMELINE_SIZE, timelineTitle, type Customer360 } from '../../src/domain/projection/customer360.js';
 import { T0 } from '../support/decider-spec.js';
 
 // Rebuilds fold activity with Customer360Builder instead of evolveView (one view per cluster
@@ -80,6 +80,14 @@ const arbStream = (streamId: string, maxLength: number) =>
       ),
     );
 
+const QUIET: ReadonlySet<string> = new Set(['ProcessingRestricted', 'ProcessingRestrictionLifted', 'EngagementDecided', 'MatchRejected']);
+/** A stream, or one without activity (restrictions and engagement decisions only): a view with no first or last seen. */
+const arbMaybeQuiet = (streamId: string, maxLength: number) =>
+  fc.oneof(
+    { arbitrary: arbStream(streamId, maxLength), weight: 3 },
+    { arbitrary: arbStream(streamId, maxLength).map((xs) => xs.filter((r) => QUIET.has(r.event.type))), weight: 1 },
+  );
+
 /** A starting view as the projector can hand one over: empty, folded, or joined from two. */
 const arbBase: fc.Arbitrary<Customer360> = fc.oneof(
   fc.constant(emptyView('s')),
@@ -87,13 +95,49 @@ const arbBase: fc.Arbitrary<Customer360> = fc.oneof(
   fc.tuple(arbStream('s0', 30), arbStream('a0', 30)).map(([s, a]) => mergeViews(s.reduce(evolveView, emptyView('s')), a.reduce(evolveView, emptyView('a')))),
 );
 
+/** Histories the laws below must have met for their verdict to mean anything (checked once they ran). */
+const seen = {
+  freshBuilders: 0,
+  timelineOverflows: 0,
+  outOfOrderEntries: 0,
+  noActivity: 0,
+  identifierLinkedAgain: 0,
+  unlinked: 0,
+  absorbedWithoutActivity: 0,
+  survivorWithoutActivity: 0,
+  bothActive: 0,
+};
+const titled = (events: readonly RecordedEvent[]): RecordedEvent[] => events.filter((r) => timelineTitle(r.event) !== undefined);
+const noteStream = (events: readonly RecordedEvent[]): void => {
+  const entries = titled(events);
+  if (entries.length > TIMELINE_SIZE) seen.timelineOverflows++;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const r of entries) {
+    if (r.observedAt < newest) seen.outOfOrderEntries++;
+    newest = Math.max(newest, r.observedAt);
+  }
+  const links = events.flatMap((r) => (r.event.type === 'IdentifierLinked' ? [r.event.data.key] : []));
+  if (new Set(links).size < links.length) seen.identifierLinkedAgain++;
+  if (events.some((r) => r.event.type === 'IdentifierUnlinked')) seen.unlinked++;
+};
+
 describe('Customer360Builder', () => {
-  test.prop([arbBase, arbStream('s', 120), fc.array(fc.nat(120), { maxLength: 3 }), fc.boolean()], { numRuns: RUNS })(
+  afterAll(() => {
+    // the fast paths and their edges were all taken: a fresh builder's dictionary-mode identifier
+    // records, a full timeline dropping its oldest entry, entries put in place by the bisection, a
+    // cluster without activity (no first/last seen), and absorbing with either side inactive
+    if (RUNS < 100) return;
+    for (const [what, n] of Object.entries(seen)) expect(n, what).toBeGreaterThan(RUNS / 50);
+  });
+
+  test.prop([arbBase, arbMaybeQuiet('s', 120), fc.array(fc.nat(120), { maxLength: 3 }), fc.boolean()], { numRuns: RUNS })(
     'folding with the builder gives exactly what evolveView gives, wherever the view is taken',
     (base, events, takeAt, fresh) => {
       // Customer360Builder.empty: the same builder, owning its records from the start
       const empty = JSON.stringify(base) === JSON.stringify(emptyView('s'));
       const builder = fresh && empty ? Customer360Builder.empty('s') : new Customer360Builder(base);
+      if (fresh && empty) seen.freshBuilders++;
+      noteStream(events);
       const taken: [Customer360, string][] = [];
       events.forEach((r, i) => {
         if (takeAt.includes(i)) {
@@ -104,6 +148,7 @@ describe('Customer360Builder', () => {
         builder.add(r);
       });
       const expected = events.reduce(evolveView, base);
+      if (expected.firstSeenAt === undefined) seen.noActivity++;
       const built = builder.build();
       expect(built).toStrictEqual(expected);
       // the same keys in the same order, so stored JSON is byte for byte the same
@@ -117,9 +162,9 @@ describe('Customer360Builder', () => {
   test.prop(
     [
       arbBase,
-      arbStream('s', 60),
+      arbMaybeQuiet('s', 60),
       arbBase.map((b) => ({ ...b, customerId: 'a' })),
-      arbStream('a', 60),
+      arbMaybeQuiet('a', 60),
       arbStream('s1', 30),
       fc.array(fc.nat(60), { maxLength: 3 }),
     ],
@@ -145,7 +190,11 @@ describe('Customer360Builder', () => {
     const absorbedView = absorbed.build();
     const absorbedJson = JSON.stringify(absorbedView);
     survivor.absorb(absorbed);
-    const merged = mergeViews(sEvents.reduce(evolveView, sBase), aEvents.reduce(evolveView, aBase));
+    const [sView, aView] = [sEvents.reduce(evolveView, sBase), aEvents.reduce(evolveView, aBase)];
+    if (aView.firstSeenAt === undefined) seen.absorbedWithoutActivity++;
+    if (sView.firstSeenAt === undefined) seen.survivorWithoutActivity++;
+    if (sView.firstSeenAt !== undefined && aView.firstSeenAt !== undefined) seen.bothActive++;
+    const merged = mergeViews(sView, aView);
     const built = survivor.build();
     expect(built).toStrictEqual(merged);
     expect(JSON.stringify(built)).toBe(JSON.stringify(merged));

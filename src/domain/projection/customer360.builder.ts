@@ -150,8 +150,9 @@ export class Customer360Builder {
   private lastSeenAt: number | undefined;
   /** oldest first (the view's order reversed): a rebuild's next entry is usually the newest, a push */
   private readonly timeline: TimelineEntry[];
-  /** each entry's observedAt, in the same order: a bisection reads numbers side by side, not entries */
-  private readonly timelineAt: number[] = [];
+  // No array of the entries' times beside it for the bisection: a second array per customer, grown
+  // with every timeline, cost a rebuild more in allocation than the bisection saved by reading
+  // numbers side by side rather than the entries' own times.
   /** the newest entry's stamp (the timeline's last), so the usual case reads no entry */
   private newestAt = 0;
   private newestId = '';
@@ -476,11 +477,9 @@ export class Customer360Builder {
     }
   }
 
-  /** timelineAt and the newest stamp again, after the timeline changed other than by addToTimeline */
+  /** the newest stamp again, after the timeline changed other than by addToTimeline */
   private noteTimeline(): void {
     const t = this.timeline;
-    this.timelineAt.length = 0;
-    for (const entry of t) this.timelineAt.push(entry.observedAt);
     const newest = t[t.length - 1];
     if (newest === undefined) return;
     this.newestAt = newest.observedAt;
@@ -494,25 +493,22 @@ export class Customer360Builder {
       const title = timelineTitle(e);
       if (title === undefined) return;
       t.push({ eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title });
-      this.timelineAt.push(r.observedAt);
       this.newestAt = r.observedAt;
       this.newestId = r.eventId;
       if (t.length > TIMELINE_SIZE) {
         t.shift();
-        this.timelineAt.shift();
       }
       return;
     }
     // i: how many entries come before this one in the view's order (as in evolveView), found by
     // bisection: entries are sorted, and out-of-order events are common in a rebuild
     const n = t.length;
-    const ats = this.timelineAt;
     const at = r.observedAt;
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const x = ats[mid]!;
+      const x = t[mid]!.observedAt;
       // entry mid is newer than r: by time, or at the same time by event id
       if (x > at || (x === at && t[mid]!.eventId > r.eventId)) hi = mid;
       else lo = mid + 1;
@@ -524,10 +520,8 @@ export class Customer360Builder {
     if (title === undefined) return;
     const entry: TimelineEntry = { eventId: r.eventId, type: e.type, observedAt: r.observedAt, channel: r.channel, title };
     t.splice(n - i, 0, entry);
-    ats.splice(n - i, 0, at);
     if (t.length > TIMELINE_SIZE) {
       t.shift();
-      ats.shift();
     }
     // i is at least 1 here (r is not newer than the newest entry, nor that entry): the newest stays
   }
