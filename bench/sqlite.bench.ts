@@ -8,10 +8,12 @@ import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
 import { startDynamoDbLocal } from '../src/infrastructure/local/dynamodb-local.js';
 import { BATCH, load, loadBatches, scriptNodeFlags, startTarget } from './batch-load.js';
+import { replayCeiling } from './sqlite-ceiling.js';
 
 // The embedded default against the in-memory store, same run, same workload: POST /v1/batch of 100
 // calls over loopback (each call a new messageId, one of 5,000 users), the two targets taking
-// turns so a noisy neighbour hits both; then once on DynamoDB Local, the emulator of production.
+// turns so a noisy neighbour hits both, and after each run on the file its ceiling (the rows that run
+// wrote, written again by plain statements: bench/sqlite-ceiling.ts); then once on DynamoDB Local, the emulator of production.
 // Then the default data set seeded by `c360 seed` into a running server on the file, and a full
 // rebuild from that file.
 
@@ -64,6 +66,8 @@ export const runSqliteBench = async (
 ): Promise<Row[]> => {
   const root = mkdtempSync(join(tmpdir(), 'c360-sqlite-bench-'));
   const rates: Record<'memory' | 'sqlite', number[]> = { memory: [], sqlite: [] };
+  const ceilings: number[] = [];
+  const ceilingRatios: number[] = [];
   let refused = 0;
   let durability = '';
   try {
@@ -84,6 +88,9 @@ export const runSqliteBench = async (
           const d = db.durability();
           durability = `journal ${d.journalMode}, synchronous=${d.synchronous}`;
           db.close();
+          const ceiling = replayCeiling(join(dir, 'c360.sqlite'), join(root, `ceiling-${round}.sqlite`));
+          ceilings.push(ceiling.callsPerSecond);
+          ceilingRatios.push(rates.sqlite.at(-1)! / ceiling.callsPerSecond);
         }
       }
     }
@@ -132,7 +139,13 @@ export const runSqliteBench = async (
         unit: 'calls/s',
         goal: '>= 10,000',
         pass: sqlite >= 10_000,
-        note: `${ratio.toFixed(2)}x the memory store, same run; spread ${spread(rates.sqlite)}; ${durability}; refused ${refused}`,
+        note: `${ratio.toFixed(2)}x the memory store, same run; ${median(ceilingRatios).toFixed(2)}x its ceiling (per run ${ceilingRatios.map((r) => r.toFixed(2)).join(', ')}); spread ${spread(rates.sqlite)}; ${durability}; refused ${refused}`,
+      },
+      {
+        name: `embedded SQLite ceiling: the rows of those runs written again, ${BATCH} calls' rows per transaction, none of our code`,
+        value: Math.round(median(ceilings)),
+        unit: 'calls/s',
+        note: `same run, after each run on the file; spread ${spread(ceilings)}; same schema and connection settings (${durability}); the 10,000 goal is ${median(ceilings) < 10_000 ? 'above' : 'not above'} it on this machine`,
       },
       {
         name: `HTTP POST /v1/batch of ${BATCH}, DynamoDB Local on disk (Streams projection)`,
