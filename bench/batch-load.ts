@@ -19,7 +19,7 @@ export const scriptNodeFlags = (script: string): string[] =>
   ((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '')
     .split(/\s+/)
     .filter((word) => /^--[a-z0-9-]+=/.test(word));
-const WRITE_KEY = 'bench-write-key-0123456789';
+export const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 export type Target = {
