@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import type { RequestCounts } from './request-counter.js';
+import { WRITE_KEY } from './target-credentials.js';
 
 // The /v1/batch load the store benches share: a c360 target in its own process (bench/http-target.ts)
 // and autocannon posting batches of 100 calls over loopback, each call a new messageId for one of
@@ -19,13 +20,17 @@ export const scriptNodeFlags = (script: string): string[] =>
   ((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '')
     .split(/\s+/)
     .filter((word) => /^--[a-z0-9-]+=/.test(word));
-export const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 export type Target = {
   readonly port: number;
   /** what the target sent to DynamoDB so far (only with BENCH_COUNT_REQUESTS=1 in its environment) */
   counts(): Promise<RequestCounts>;
+  /**
+   * With BENCH_SQL_TRACE=1 in its environment (bench/sql-trace.ts): `start` copies its SQLite file
+   * to `path` and records its statements from then on; `stop` writes them to `path`.
+   */
+  trace(step: 'start' | 'stop', path: string): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -51,6 +56,19 @@ export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: 
         const timer = setTimeout(() => reject(new Error('the target did not answer with its request counts (BENCH_COUNT_REQUESTS=1?)')), 5_000);
         child.once('message', (m) => (clearTimeout(timer), resolve(m as RequestCounts)));
         child.send('counts');
+      }),
+    trace: (step, path) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the target did not answer trace ${step} (BENCH_SQL_TRACE=1?)`)), 60_000);
+        const answer = (m: { trace?: string; message?: string }) => {
+          if (m?.trace === undefined) return;
+          clearTimeout(timer);
+          child.off('message', answer);
+          if (m.trace === 'ok') resolve();
+          else reject(new Error(`the target's trace ${step} failed: ${m.message}`));
+        };
+        child.on('message', answer);
+        child.send({ trace: step, path });
       }),
     stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))),
   };

@@ -5,6 +5,8 @@ import { startHttpServer } from '../src/adapters/http/node-server.js';
 import { buildApp } from '../src/infrastructure/app.js';
 import { loadConfig } from '../src/infrastructure/config.js';
 import { countEveryClient, emptyCounts } from './request-counter.js';
+import { installSqlTrace } from './sql-trace.js';
+import { ADMIN_TOKEN, WRITE_KEY } from './target-credentials.js';
 
 // A server for the HTTP benchmark, in its own process so it gets a core of its own like a real
 // deployment: `bare` (node:http that parses the JSON body and answers 200, the ceiling) or `c360`
@@ -46,6 +48,21 @@ if (kind === 'bare') {
     countEveryClient(counts, { kinds: (table) => (table.startsWith(`${dir}-`) ? table.slice(dir.length + 1) : 'other'), origin: engagementRequest });
     process.on('message', (m) => m === 'counts' && process.send!(counts));
   }
+  // BENCH_SQL_TRACE=1: the statements run on the SQLite file during a window the bench opens and
+  // closes over IPC, for its ceiling (bench/sql-trace.ts, bench/sqlite-ceiling.ts)
+  if (process.env.BENCH_SQL_TRACE === '1' && process.send) {
+    const tracer = installSqlTrace();
+    process.on('message', (m: { trace?: 'start' | 'stop'; path?: string }) => {
+      if (m?.trace === undefined || m.path === undefined) return;
+      try {
+        if (m.trace === 'start') tracer.start(m.path);
+        else tracer.stop(m.path);
+        process.send!({ trace: 'ok' });
+      } catch (e) {
+        process.send!({ trace: 'error', message: (e as Error).message });
+      }
+    });
+  }
   const tables = Object.fromEntries(['EVENTS', 'VIEWS', 'KEYS', 'QUARANTINE', 'AUDIT', 'LEDGER'].map((t) => [`C360_${t}_TABLE`, `${dir}-${t.toLowerCase()}`]));
   const config = loadConfig({
     ...(store === 'dynamodb' ? { ...tables, AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB } : {}),
@@ -53,7 +70,8 @@ if (kind === 'bare') {
     C360_GROUP_COMMIT: process.env.C360_GROUP_COMMIT,
     C360_DATA_DIR: dir,
     C360_TENANT: 'bench',
-    C360_WRITE_KEY: 'bench-write-key-0123456789',
+    C360_WRITE_KEY: WRITE_KEY,
+    C360_ADMIN_TOKEN: ADMIN_TOKEN,
     C360_RATE_LIMIT_PER_SECOND: '1000000',
     C360_CLAIM_SECRET: 'bench-claim-secret-0123456789abcdef',
     C360_MASTER_KEY: 'YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=',

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { scriptNodeFlags } from './batch-load.js';
+import { WRITE_KEY } from './target-credentials.js';
 
 // Ingest over loopback with autocannon: POST /v1/track on the real API (in-memory store) against
 // a bare node:http server that parses the same JSON and answers 200, in the same run. Each request
@@ -9,7 +10,6 @@ import { scriptNodeFlags } from './batch-load.js';
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 
-const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 const startTarget = async (kind: 'bare' | 'c360') => {

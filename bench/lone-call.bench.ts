@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTarget } from './batch-load.js';
+import { WRITE_KEY } from './target-credentials.js';
 
 // Group commit must not make a lone call slower: one client sends POST /v1/track calls one after
 // another (each waits for the previous answer, so no two commits ever share a transaction) to a
@@ -12,7 +13,6 @@ import { startTarget } from './batch-load.js';
 
 type Row = { name: string; value: number; unit: string; goal?: string; pass?: boolean; note?: string };
 
-const WRITE_KEY = 'bench-write-key-0123456789';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const CALLS = Number(process.env.BENCH_LONE_CALLS ?? 300);
 const ROUNDS = Number(process.env.BENCH_LONE_ROUNDS ?? 5);
