@@ -1,99 +1,143 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { loadSqlite } from '../src/adapters/sqlite/sqlite.module.js';
 
-// What a process asks of its SQLite files in a window, statement by statement, to be replayed with
+// What a process asks of its SQLite file in a window, statement by statement, to be replayed with
 // none of its code (bench/sqlite-ceiling.ts). Every exec and every run/get/all of a prepared
-// statement on any connection of this process, in order, with its arguments; a string argument
-// longer than LONG is kept as its length only (the replay writes a string of that length: SQLite
-// stores text as it is given, so the bytes written are the same). Keys, ids, hashes, numbers and
-// times are kept as they are, so each row lands where it landed. Installed by the bench's HTTP
-// target when BENCH_SQL_TRACE=1, before any connection opens; off until `start`.
+// statement, in order, with its arguments and what it did: the rows it changed (run) or returned
+// (get, all), or that it threw. A string argument over LONG characters is kept as its UTF-8 byte
+// length only: the replay binds an ASCII string of that many bytes, so the row written is as long
+// (SQLite stores text as it is given), and the replay's own check (the same rows changed and
+// returned) would catch a statement whose outcome depended on that text. Keys, ids, hashes,
+// numbers and times are kept as they are, so each row lands where it landed. Installed by the
+// bench's HTTP target when BENCH_SQL_TRACE=1, before any connection opens; off until `start`.
 
 const LONG = 256;
 
-/** a string argument kept as its length */
-export type Long = { readonly len: number };
-export type TraceArg = string | number | bigint | null | Long | Uint8Array;
-/** [connection, 'exec', sql] or [connection, 'run' | 'get' | 'all', statement, args], and whether it threw */
+/** an argument as recorded: as it was, or tagged */
+export type TraceArg =
+  | string
+  | number
+  | null
+  | { readonly $long: number }
+  | { readonly $big: string }
+  | { readonly $b64: string }
+  | { readonly $named: Readonly<Record<string, TraceArg>> };
+/** an exec, or a prepared statement's run/get/all; `n`: rows changed (run) or returned (get: 0 or 1, all) */
 export type TraceEntry =
-  | { readonly c: number; readonly k: 'exec'; readonly sql: string; readonly threw?: true }
-  | { readonly c: number; readonly k: 'run' | 'get' | 'all'; readonly s: number; readonly a: readonly TraceArg[]; readonly threw?: true };
-export type Trace = {
-  readonly connections: number;
-  /** the copied connection's journal mode and synchronous setting as the window opened */
+  | { readonly k: 'exec'; readonly sql: string; readonly threw?: true }
+  | { readonly k: 'run' | 'get' | 'all'; readonly s: number; readonly a: readonly TraceArg[]; readonly n?: number; readonly threw?: true };
+/** the trace file's first line */
+export type TraceHeader = {
+  /** the traced connection's journal mode and synchronous setting as the window opened */
   readonly durability: string;
   readonly statements: readonly string[];
-  readonly entries: readonly TraceEntry[];
 };
 
 export type SqlTracer = {
-  /** copies the file of the connection that has done the most so far to `copy` (VACUUM INTO: its state as the window opens), then records */
+  /**
+   * Copies the file of the connection in use (the process must have one; VACUUM INTO: its state as
+   * the window opens), checkpoints its WAL away (so that it, like the copy, starts the window with
+   * an empty one), then records.
+   */
   start(copy: string): void;
-  /** stops recording and writes what was recorded to `out` as JSON */
+  /** stops recording and writes what was recorded to `out`: a header line, then a line per entry */
   stop(out: string): void;
 };
 
+const keep = (a: unknown): TraceArg => {
+  if (typeof a === 'string') return a.length > LONG ? { $long: Buffer.byteLength(a) } : a;
+  if (typeof a === 'bigint') return { $big: a.toString() };
+  if (a instanceof Uint8Array) return { $b64: Buffer.from(a).toString('base64') };
+  if (a !== null && typeof a === 'object') return { $named: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, keep(v)])) };
+  return a as number | null;
+};
+
+const outcome = (method: 'run' | 'get' | 'all', out: unknown): number =>
+  method === 'run' ? Number((out as { changes: number | bigint }).changes) : method === 'get' ? (out === undefined ? 0 : 1) : (out as unknown[]).length;
+
 export const installSqlTrace = (): SqlTracer => {
   const { DatabaseSync: Database } = loadSqlite();
-  const connections = new Map<DatabaseSync, number>();
-  const uses = new Map<DatabaseSync, number>();
+  const connections = new Set<DatabaseSync>();
   const statements: string[] = [];
-  const ids = new WeakMap<StatementSync, { readonly c: number; readonly s: number }>();
+  let traced: DatabaseSync | undefined;
   let entries: TraceEntry[] = [];
-  let on = false;
   let durability = '';
-  const connection = (db: DatabaseSync): number => {
-    uses.set(db, (uses.get(db) ?? 0) + 1);
-    let c = connections.get(db);
-    if (c === undefined) connections.set(db, (c = connections.size));
-    return c;
-  };
-  const keep = (a: unknown): TraceArg => (typeof a === 'string' && a.length > LONG ? { len: a.length } : (a as TraceArg));
-  const record = <T>(entry: TraceEntry, work: () => T): T => {
-    if (!on) return work();
-    try {
-      const out = work();
-      entries.push(entry);
-      return out;
-    } catch (e) {
-      entries.push({ ...entry, threw: true });
-      throw e;
-    }
+  let on = false;
+  /** a statement run in the window on another connection than the copied one: the replay has one file */
+  let strays = 0;
+  const own = (db: DatabaseSync): boolean => {
+    connections.add(db);
+    if (on && db !== traced) strays++;
+    return on && db === traced;
   };
 
   const prepare = Database.prototype.prepare;
   Database.prototype.prepare = function (this: DatabaseSync, sql: string, ...rest: unknown[]): StatementSync {
     const statement = (prepare as (this: DatabaseSync, ...a: unknown[]) => StatementSync).call(this, sql, ...rest);
-    const id = { c: connection(this), s: statements.push(sql) - 1 };
-    ids.set(statement, id);
+    connections.add(this);
+    const s = statements.push(sql) - 1;
     for (const method of ['run', 'get', 'all'] as const) {
       const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
-      (statement as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
-        record({ c: id.c, k: method, s: id.s, a: on ? args.map(keep) : [] }, () => original(...args));
+      (statement as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        if (!own(this)) return original(...args);
+        const a = args.map(keep);
+        let out: unknown;
+        try {
+          out = original(...args);
+        } catch (e) {
+          entries.push({ k: method, s, a, threw: true });
+          throw e;
+        }
+        entries.push({ k: method, s, a, n: outcome(method, out) });
+        return out;
+      };
     }
     return statement;
   };
   const exec = Database.prototype.exec;
   Database.prototype.exec = function (this: DatabaseSync, sql: string): void {
-    const c = connection(this);
-    record({ c, k: 'exec', sql }, () => exec.call(this, sql));
+    if (!own(this)) return exec.call(this, sql);
+    try {
+      exec.call(this, sql);
+    } catch (e) {
+      entries.push({ k: 'exec', sql, threw: true });
+      throw e;
+    }
+    entries.push({ k: 'exec', sql });
   };
 
   return {
     start(copy) {
-      const busiest = [...uses].sort((a, b) => b[1] - a[1])[0]?.[0];
-      if (!busiest) throw new Error('sql trace: no SQLite connection has been used yet');
-      if (busiest.isTransaction) throw new Error('sql trace: the connection is inside a transaction; start the window when the process is idle');
-      const pragma = (name: string) => Object.values(prepare.call(busiest, `PRAGMA ${name}`).get() ?? {})[0];
+      const open = [...connections].filter((db) => db.isOpen);
+      if (open.length !== 1) throw new Error(`sql trace: the process has ${open.length} open SQLite connections; the replay has one file`);
+      traced = open[0]!;
+      const pragma = (name: string) => Object.values(prepare.call(traced, `PRAGMA ${name}`).get() ?? {})[0];
       durability = `journal ${String(pragma('journal_mode')).toUpperCase()}, synchronous=${['OFF', 'NORMAL', 'FULL', 'EXTRA'][Number(pragma('synchronous'))]}`;
-      exec.call(busiest, `VACUUM INTO '${copy.replaceAll("'", "''")}'`);
+      exec.call(traced, `VACUUM INTO '${copy.replaceAll("'", "''")}'`);
+      exec.call(traced, 'PRAGMA wal_checkpoint(TRUNCATE)');
       entries = [];
+      strays = 0;
       on = true;
     },
     stop(out) {
       on = false;
-      writeFileSync(out, JSON.stringify({ connections: connections.size, durability, statements, entries } satisfies Trace));
+      if (strays > 0) throw new Error(`sql trace: ${strays} statements ran on another connection than the copied one`);
+      const fd = openSync(out, 'w');
+      try {
+        writeSync(fd, `${JSON.stringify({ durability, statements } satisfies TraceHeader)}\n`);
+        // a line per entry, written in chunks: the whole trace as one string could pass V8's longest
+        for (let i = 0; i < entries.length; i += 10_000)
+          writeSync(
+            fd,
+            `${entries
+              .slice(i, i + 10_000)
+              .map((e) => JSON.stringify(e))
+              .join('\n')}\n`,
+          );
+      } finally {
+        closeSync(fd);
+      }
       entries = [];
     },
   };
