@@ -76,9 +76,6 @@ export const replayCeiling = (copy: string, tracePath: string): CeilingRun => {
     for (const { name } of db.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[])
       for (const _ of db.db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).iterate());
     const before = callRecords(db);
-    const commits = { durable: 0, unsynced: 0, reads: 0 };
-    let open: 'write' | 'read' | undefined;
-    let full = d.synchronous === 'FULL';
     const mismatches: string[] = [];
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -98,21 +95,26 @@ export const replayCeiling = (copy: string, tracePath: string): CeilingRun => {
       const expected = e.k === 'exec' ? undefined : e.n;
       if ((threw !== (e.threw === true) || (!threw && n !== expected)) && mismatches.length < 3)
         mismatches.push(`${e.k} ${e.k === 'exec' ? e.sql : header.statements[e.s]} (${threw ? 'threw' : n} here, ${e.threw ? 'threw' : expected} in the run)`);
-      if (e.k === 'exec' && !threw) {
-        const sql = e.sql.trim().toUpperCase();
-        if (sql.startsWith('BEGIN')) open = /^BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b/.test(sql) ? 'write' : 'read';
-        else if (sql.startsWith('PRAGMA SYNCHRONOUS')) full = /=\s*(FULL|2|EXTRA|3)\s*$/.test(sql);
-        else if ((sql.startsWith('COMMIT') || sql.startsWith('END')) && open) {
-          if (open === 'read') commits.reads++;
-          else if (full) commits.durable++;
-          else commits.unsynced++;
-          open = undefined;
-        } else if (sql.startsWith('ROLLBACK') && !sql.startsWith('ROLLBACK TO')) open = undefined;
-      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     if (mismatches.length > 0) throw new Error(`sqlite ceiling: statements did not end as in the run: ${mismatches.join('; ')}`);
+    // the commits, by kind, from the execs (each ended as in the run, so they are the run's)
+    const commits = { durable: 0, unsynced: 0, reads: 0 };
+    let open: 'write' | 'read' | undefined;
+    let full = d.synchronous === 'FULL';
+    for (const e of entries) {
+      if (e.k !== 'exec' || e.threw) continue;
+      const sql = e.sql.trim().toUpperCase();
+      if (sql.startsWith('BEGIN')) open = /^BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b/.test(sql) ? 'write' : 'read';
+      else if (sql.startsWith('PRAGMA SYNCHRONOUS')) full = /=\s*(FULL|2|EXTRA|3)\s*$/.test(sql);
+      else if ((sql.startsWith('COMMIT') || sql.startsWith('END')) && open) {
+        if (open === 'read') commits.reads++;
+        else if (full) commits.durable++;
+        else commits.unsynced++;
+        open = undefined;
+      } else if (sql.startsWith('ROLLBACK') && !sql.startsWith('ROLLBACK TO')) open = undefined;
+    }
     // the calls: the workload's call records the replay wrote (their keys are its messageIds)
     const calls = callRecords(db) - before;
     if (calls <= 0) throw new Error(`sqlite ceiling: the trace ${tracePath} wrote no call of the workload`);

@@ -134,7 +134,7 @@ export const runSqliteBench = async (
           // the ceiling: the same load again on a fresh file, its statements recorded (which costs the
           // server time: the measured run above is not recorded), then replayed with none of our code
           const copy = join(root, `ceiling-${round}.sqlite`);
-          const trace = join(root, `trace-${round}.json`);
+          const trace = join(root, `trace-${round}.ndjson`);
           const traced = await startTarget('sqlite', join(root, `traced-${round}`), { BENCH_SQL_TRACE: '1' });
           try {
             await load(traced.port, 2);
