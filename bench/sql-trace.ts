@@ -5,11 +5,12 @@ import { loadSqlite } from '../src/adapters/sqlite/sqlite.module.js';
 // What a process asks of its SQLite file in a window, statement by statement, to be replayed with
 // none of its code (bench/sqlite-ceiling.ts). Every exec and every run/get/all of a prepared
 // statement, in order, with its arguments and what it did: the rows it changed (run) or returned
-// (get, all), or that it threw. A string argument over LONG characters is kept as its UTF-8 byte
-// length only: the replay binds an ASCII string of that many bytes, so the row written is as long
-// (SQLite stores text as it is given), and the replay's own check (the same rows changed and
-// returned) would catch a statement whose outcome depended on that text. Keys, ids, hashes,
-// numbers and times are kept as they are, so each row lands where it landed. Installed by the
+// (get, all), or that it threw. A string argument of an INSERT or UPDATE over LONG characters (an
+// event's JSON, a view doc) is kept as its UTF-8 byte length only: the replay binds an ASCII string
+// of that many bytes, so the row written is as long (SQLite stores text as it is given), and the
+// replay's own check (the same rows changed and returned) would catch a statement whose outcome
+// depended on that text. Every other argument is kept as it is (a read's list of keys as JSON,
+// say), and so are keys, ids, hashes, numbers and times, so each row lands where it landed. Installed by the
 // bench's HTTP target when BENCH_SQL_TRACE=1, before any connection opens; off until `start`.
 
 const LONG = 256;
@@ -45,11 +46,14 @@ export type SqlTracer = {
   stop(out: string): void;
 };
 
-const keep = (a: unknown): TraceArg => {
-  if (typeof a === 'string') return a.length > LONG ? { $long: Buffer.byteLength(a) } : a;
+/** whether a statement's long string arguments are only stored (written), not read */
+const writes = (sql: string): boolean => /^\s*(INSERT|UPDATE|REPLACE)\b/i.test(sql);
+
+const keep = (a: unknown, shorten: boolean): TraceArg => {
+  if (typeof a === 'string') return shorten && a.length > LONG ? { $long: Buffer.byteLength(a) } : a;
   if (typeof a === 'bigint') return { $big: a.toString() };
   if (a instanceof Uint8Array) return { $b64: Buffer.from(a).toString('base64') };
-  if (a !== null && typeof a === 'object') return { $named: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, keep(v)])) };
+  if (a !== null && typeof a === 'object') return { $named: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, keep(v, shorten)])) };
   return a as number | null;
 };
 
@@ -77,11 +81,12 @@ export const installSqlTrace = (): SqlTracer => {
     const statement = (prepare as (this: DatabaseSync, ...a: unknown[]) => StatementSync).call(this, sql, ...rest);
     connections.add(this);
     const s = statements.push(sql) - 1;
+    const shorten = writes(sql);
     for (const method of ['run', 'get', 'all'] as const) {
       const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
       (statement as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
         if (!own(this)) return original(...args);
-        const a = args.map(keep);
+        const a = args.map((arg) => keep(arg, shorten));
         let out: unknown;
         try {
           out = original(...args);
