@@ -27,6 +27,8 @@ type SeedOptions = {
 /** The default data set's shape per person: sizes not given scale with --customers. */
 export const PER_CUSTOMER = { orders: 10, events: 20 } as const;
 export const MAX_DEFAULT_PRODUCTS = 200;
+/** `seed --url` with an admin token: the people a worker fills its one-source batches from */
+const SOURCED_WINDOW = 200;
 
 /** The sizes a seed runs with: those given, the others in proportion to the people. */
 export const seedSizes = (o: Pick<SeedOptions, 'customers' | 'products' | 'orders' | 'events'>) => ({
@@ -191,8 +193,9 @@ const seedArgs = (o: ReturnType<typeof seedSizes> & { seed: number }): string[] 
 /**
  * `seed --url`: the same calls, as Segment batches to a running server. With an admin token each
  * batch holds one source's calls and names it (C360-Source), so the server stores what a seed into
- * the store writes (a person's calls stay in order: a batch ends where the source changes); with a
- * write key, every call is the key's source and batches hold whole people where they fit.
+ * the store writes (a person's calls stay in order; a batch holds the next calls of many people,
+ * those from its source); with a write key, every call is the key's source and batches hold whole
+ * people where they fit.
  */
 const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> & SeedOptions, plan: ReturnType<SeedData>, url: string): Promise<number> => {
   const { out } = ctx;
@@ -228,19 +231,33 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
     for (const i of invalid) if (problems.length < 5) problems.push({ code: i.code, fields: (i.issues ?? []).map((x) => x.path) });
     progress.update(sent, () => `${plural(sent, 'call')} in ${plural(batchesSent, 'batch', 'batches')}`);
   };
-  // each worker sends its people's calls in order, a batch at a time
+  // Each worker sends its people's calls in order, a batch at a time. A batch names one source,
+  // and a person's calls change source every few calls, so a worker keeps a window of people and
+  // fills each batch with the next calls of every person whose next call is from the source most of
+  // them are waiting on. A person's calls go out in order: the next ones only after the batch
+  // holding the earlier ones is answered. No two people share an identifier, so people may share
+  // a batch in any order.
   const sourcedWorker = async () => {
-    let buffer: unknown[] = [];
-    let source = '';
-    for (let next = people.next(); !next.done && failed === undefined && !interrupted; next = people.next()) {
-      for (const call of next.value) {
-        if (buffer.length && (call.source !== source || buffer.length >= MAX_BATCH_CALLS)) [buffer] = [[], await flush(buffer, source)];
-        if (interrupted) return;
-        source = call.source;
-        buffer.push(call.call);
+    const window: { calls: readonly { readonly source: string; readonly call: unknown }[]; at: number }[] = [];
+    let more = true;
+    while (failed === undefined && !interrupted) {
+      while (more && window.length < SOURCED_WINDOW) {
+        const next = people.next();
+        if (next.done) more = false;
+        else if (next.value.length) window.push({ calls: next.value, at: 0 });
       }
+      if (!window.length) return;
+      const waiting = new Map<string, number>();
+      for (const p of window) waiting.set(p.calls[p.at]!.source, (waiting.get(p.calls[p.at]!.source) ?? 0) + 1);
+      const source = [...waiting].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+      const batch: unknown[] = [];
+      for (const p of window) {
+        while (batch.length < MAX_BATCH_CALLS && p.at < p.calls.length && p.calls[p.at]!.source === source) batch.push(p.calls[p.at++]!.call);
+        if (batch.length >= MAX_BATCH_CALLS) break;
+      }
+      await flush(batch, source);
+      for (let i = window.length - 1; i >= 0; i--) if (window[i]!.at >= window[i]!.calls.length) window.splice(i, 1);
     }
-    if (buffer.length && failed === undefined && !interrupted) await flush(buffer, source);
   };
   const worker = async () => {
     let buffer: unknown[] = [];
