@@ -1,4 +1,5 @@
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../application/ports/rules.port.js';
+import { DEFAULT_RATE_LIMIT_PER_SECOND } from '../adapters/config/static-credentials.js';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ const Env = z.object({
   C360_WRITE_KEY: z.string().min(16, 'must hold at least 16 characters').optional(),
   C360_ADMIN_TOKEN: z.string().min(24, 'must hold at least 24 characters').optional(),
   C360_CREDENTIALS_FILE: optionalText,
-  C360_RATE_LIMIT_PER_SECOND: positive.default(1_000),
+  C360_RATE_LIMIT_PER_SECOND: positive.default(DEFAULT_RATE_LIMIT_PER_SECOND),
   C360_ANONYMOUS_RATE_LIMIT_PER_SECOND: positive.default(10),
   C360_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).optional(),
   C360_MASTER_KEY: z

@@ -279,6 +279,27 @@ describe('c360 seed --url: to a running server', () => {
     }
   });
 
+  it('is not held by the default rate limit: one write key sends 3,000 calls at once, which the 1,000 calls/s default refused', async () => {
+    const lines: string[] = [];
+    const server = await serve(loadConfig({ C360_STORE: 'memory', PORT: '0', C360_TENANT: 'remote' }), (l) => lines.push(l));
+    try {
+      const authorization = `Basic ${Buffer.from(`${banner(lines, 'WRITE_KEY')}:`).toString('base64')}`;
+      // three full batches, sent together: 3,000 calls, more than two seconds' worth of the old default
+      const batch = (b: number) =>
+        JSON.stringify({ batch: Array.from({ length: 1_000 }, (_, i) => ({ type: 'track', userId: `burst-${b}-${i}`, event: 'Burst Sent' })) });
+      const answers = await Promise.all(
+        [0, 1, 2].map((b) =>
+          fetch(`${server.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: batch(b) }),
+        ),
+      );
+      const bodies = await Promise.all(answers.map((a) => a.json() as Promise<{ invalid?: unknown[] }>));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(bodies.map((b) => b.invalid)).toEqual([[], [], []]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("takes the write key from the server's data dir, and says so when a key is refused", async () => {
     const dataDir = join(dir, 'served');
     const server = await serve(loadConfig({ PORT: '0', C360_DATA_DIR: dataDir, C360_TENANT: 'remote' }), () => {});
