@@ -1,10 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/infrastructure/cli.js';
 import { loadConfig } from '../../src/infrastructure/config.js';
+import { generateSeed } from '../../src/infrastructure/demo/dataset.js';
 import { freePort } from '../../src/infrastructure/local/dynamodb-local.js';
 import { serve } from '../../src/infrastructure/server.js';
 import { screenOf } from '../support/terminal.js';
@@ -372,6 +374,82 @@ describe('c360 seed --url with the admin token: each call as its source', () => 
     } finally {
       await server.close();
       await directServer.close();
+    }
+  });
+
+  it("sends each person's calls once and in order, from several senders whose windows refill, in batches of one source and at most 100 calls", async () => {
+    // 2 senders: windows of 200 people, so 500 people refill them
+    const customers = 500;
+    const plan = generateSeed({ customers, products: 200, orders: customers * 10, events: customers * 20, seed: 42 });
+    const person = new Map<string, { who: number; source: string }>();
+    const expected: string[][] = [];
+    for (const calls of plan.people) {
+      const who = expected.length;
+      expected.push(calls.map((c) => (person.set(c.call.messageId as string, { who, source: c.source }), c.call.messageId as string)));
+    }
+    // a server that answers every batch after a short, varying wait, so that the senders interleave;
+    // it records each batch's source and calls, and the people with calls in a batch in flight
+    const batches: { source: string | undefined; ids: string[] }[] = [];
+    const busy = new Set<number>();
+    let overlapping = 0;
+    let mostInFlight = 0;
+    let open = 0;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const ids = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { batch: { messageId: string }[] }).batch.map((c) => c.messageId);
+        const n = batches.push({ source: req.headers['c360-source'] as string | undefined, ids }) - 1;
+        const people = new Set(ids.map((id) => person.get(id)?.who ?? -1));
+        for (const p of people) if (busy.has(p)) overlapping++;
+        for (const p of people) busy.add(p);
+        mostInFlight = Math.max(mostInFlight, ++open);
+        setTimeout(
+          () => {
+            open--;
+            for (const p of people) busy.delete(p);
+            res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true,"invalid":[]}');
+          },
+          1 + (n % 7),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const sent = await c360([
+        'seed',
+        '--customers',
+        String(customers),
+        '--concurrency',
+        '2',
+        '--url',
+        url,
+        '--admin-token',
+        'any-admin-token-the-test-server-takes',
+        '--json',
+      ]);
+      expect(sent.code, sent.err).toBe(0);
+      expect(sent.json().calls).toBe(plan.stats.calls);
+      const received: string[][] = expected.map(() => []);
+      for (const b of batches) {
+        expect(b.ids.length).toBeGreaterThan(0);
+        expect(b.ids.length).toBeLessThanOrEqual(100);
+        for (const id of b.ids) {
+          const p = person.get(id);
+          expect(p, id).toBeDefined();
+          expect(p!.source).toBe(b.source);
+          received[p!.who]!.push(id);
+        }
+      }
+      // every call once, and each person's in the order of the plan, never in two batches at once
+      expect(received).toEqual(expected);
+      expect(overlapping).toBe(0);
+      // not vacuous: both senders had batches in flight at once, and batches held many calls
+      expect(mostInFlight).toBe(2);
+      expect(batches.length).toBeLessThan(plan.stats.calls / 20);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 

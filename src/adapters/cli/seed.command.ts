@@ -27,8 +27,10 @@ type SeedOptions = {
 /** The default data set's shape per person: sizes not given scale with --customers. */
 export const PER_CUSTOMER = { orders: 10, events: 20 } as const;
 export const MAX_DEFAULT_PRODUCTS = 200;
-/** `seed --url` with an admin token: the people a worker fills its one-source batches from */
+/** `seed --url` with an admin token: at most this many people a sender fills its one-source batches from */
 const SOURCED_WINDOW = 200;
+/** `seed --url`: at most this many batches in flight */
+const MAX_SENDERS = 8;
 
 /** The sizes a seed runs with: those given, the others in proportion to the people. */
 export const seedSizes = (o: Pick<SeedOptions, 'customers' | 'products' | 'orders' | 'events'>) => ({
@@ -237,11 +239,15 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
   // them are waiting on. A person's calls go out in order: the next ones only after the batch
   // holding the earlier ones is answered. No two people share an identifier, so people may share
   // a batch in any order.
+  const senders = Math.min(o.concurrency, MAX_SENDERS);
+  // people shared out among the senders, so that a smaller seed keeps them all busy too, and at
+  // least 25 in a window where there are that many, so that batches still hold many calls
+  const windowSize = Math.min(SOURCED_WINDOW, Math.max(25, Math.ceil(o.customers / senders)));
   const sourcedWorker = async () => {
     const window: { calls: readonly { readonly source: string; readonly call: unknown }[]; at: number }[] = [];
     let more = true;
     while (failed === undefined && !interrupted) {
-      while (more && window.length < SOURCED_WINDOW) {
+      while (more && window.length < windowSize) {
         const next = people.next();
         if (next.done) more = false;
         else if (next.value.length) window.push({ calls: next.value, at: 0 });
@@ -269,9 +275,7 @@ const seedRemote = async (ctx: CommandContext, o: ReturnType<typeof seedSizes> &
     if (buffer.length && failed === undefined && !interrupted) await flush(buffer);
   };
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(o.concurrency, 8) }, () => (sourced ? sourcedWorker() : worker()).catch((e: unknown) => void (failed ??= e))),
-    );
+    await Promise.all(Array.from({ length: senders }, () => (sourced ? sourcedWorker() : worker()).catch((e: unknown) => void (failed ??= e))));
   } finally {
     unsubscribe?.();
   }

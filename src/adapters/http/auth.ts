@@ -152,7 +152,7 @@ export class Gate {
     if (!rate.allowed) {
       throw new HttpError(
         'RATE_LIMITED',
-        `credential ${p.id} is over its limit of ${p.rateLimitPerSecond} requests per second; retry after ${rate.retryAfterSeconds} s`,
+        `credential ${p.id} is over its limit of ${p.rateLimitPerSecond} calls per second (a request that is not a batch counts as one); retry after ${rate.retryAfterSeconds} s`,
         [],
         {
           'Retry-After': String(rate.retryAfterSeconds),

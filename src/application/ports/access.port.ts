@@ -11,7 +11,7 @@ export type Principal = {
   readonly scopes: ReadonlySet<Scope>;
   /** the ingest source (priority, channel) that calls under this credential count as */
   readonly source: string;
-  /** requests per second allowed for this credential (token bucket, burst = 2 s worth) */
+  /** calls per second allowed for this credential, each call of a batch counted and any other request as one (token bucket, burst = 2 s worth) */
   readonly rateLimitPerSecond: number;
 };
 
