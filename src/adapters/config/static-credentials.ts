@@ -19,10 +19,10 @@ export type CredentialSpec = {
  * Calls a second per credential, each call of a batch counted, when neither the credential nor
  * C360_RATE_LIMIT_PER_SECOND says otherwise. A write key is a source that every client of it shares
  * (each browser of a site sends with the site's key), and the operator's own jobs (`c360 seed --url`,
- * `c360 import --url`) send with one credential: so the default sits above what one server commits
- * (about 4,000 calls/s on the embedded store here), where 1,000 held a busy source, and those jobs,
- * to a quarter of that. A lower limit per credential, to keep one source from crowding out the
- * others, is the credentials file's `rateLimitPerSecond`.
+ * `c360 import --url`) send with one credential. So the default sits above what one server process
+ * commits (the README's benchmarks: a few thousand calls/s on the embedded store), where 1,000 held
+ * a busy source, and those jobs, below what the store could take. A lower limit per credential, to
+ * keep one source from crowding out the others, is the credentials file's `rateLimitPerSecond`.
  */
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 10_000;
 
