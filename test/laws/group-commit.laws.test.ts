@@ -55,11 +55,25 @@ describeOnStores('group commit', (store) => {
         expect(canonical(Object.keys(await facts(together.h, tenant)).map((k) => k.split(' ').filter(Boolean)))).toEqual(components(history, tenant));
         expect(await facts(together.h, tenant)).toEqual(await facts(one.h, tenant));
       }
-      // the same calls were stored (by messageId), and every call got the outcome status it gets alone
+      // every call got the outcome status it gets alone
+      expect(outcomes.map((o) => o.status)).toEqual(alone.map((o) => o.status));
+      // every accepted call was recorded, once: sent again, each is a duplicate, as alone
+      const again = await ingestAll(together.h, history);
+      expect(again.map((o) => o.status)).toEqual(outcomes.map((o) => (o.status === 'accepted' ? 'duplicate' : o.status)));
+      expect(again.map((o) => o.status)).toEqual((await ingestAll(one.h, history)).map((o) => o.status));
+      // and the log holds events of accepted calls only. Which calls hold events may differ from
+      // alone: in another order that keeps per-identifier order, a merge that an alias made alone
+      // was already made by a call sharing none of its identifiers, and the alias then changes
+      // nothing (a counterexample: seed 1649613425, 13 calls)
+      const accepted = new Set(
+        history.flatMap((c, i) => {
+          const o = outcomes[i]!;
+          return o.status === 'accepted' ? [`${c.tenant}/${o.messageId}`] : [];
+        }),
+      );
       const stored = async (h: Harness) =>
         (await Promise.all(TENANTS.map(async (t) => (await h.ports.store.readAll(t, { limit: 100_000 })).events.map((e) => `${t}/${e.messageId}`)))).flat();
-      expect(new Set(await stored(together.h))).toEqual(new Set(await stored(one.h)));
-      expect(outcomes.map((o) => o.status)).toEqual(alone.map((o) => o.status));
+      for (const id of await stored(together.h)) expect(accepted.has(id), id).toBe(true);
     },
     TIMEOUT,
   );
