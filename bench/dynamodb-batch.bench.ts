@@ -10,10 +10,16 @@ import { createCeilingTable, runCeiling } from './dynamodb-ceiling.js';
 import { difference, total, type RequestCounts } from './request-counter.js';
 
 // POST /v1/batch of 100 on DynamoDB as `C360_STORE=dynamodb npm start` runs it (its own DynamoDB
-// Local on disk, Streams projection by the local poller), against the ceiling on the same server
-// in the same run: the same calls' writes, 25 calls per 100-item TransactWriteItems, nothing else
-// (bench/dynamodb-ceiling.ts). The two take turns, order alternating, so a noisy neighbour hits
-// both. The target counts every request it sends to DynamoDB and DynamoDB Streams (an SDK
+// Local on disk, Streams projection by the local poller), against the ceiling in the same run: the
+// same calls' writes, 25 calls per 100-item TransactWriteItems, nothing else
+// (bench/dynamodb-ceiling.ts), on a DynamoDB Local of its own (the same jar and settings, on disk).
+// Not on the target's: DynamoDB Local keeps every stream's records in one SQLite table with no
+// index by shard, and each write to a table with a stream looks up its shard's first record by
+// scanning that table from the oldest record. A stream whose first record came after another
+// stream's records pays that scan on every item it writes: the ceiling's table, made after the
+// target's warm-up, paid for all of it (0.1 s and more per transaction), and measured 134-194
+// calls/s where on its own it made 270-370. The two take turns, order alternating, so a noisy
+// neighbour hits both. The target counts every request it sends to DynamoDB and DynamoDB Streams (an SDK
 // middleware, bench/request-counter.ts); a round's count runs until the projection has caught up
 // with what the round ingested, so requests per call include the projection's.
 //
@@ -56,7 +62,9 @@ export async function runDynamoDbBatchBench(
   connections = Number(process.env.BENCH_BATCH_CONNECTIONS ?? 1),
 ): Promise<Row[]> {
   const root = mkdtempSync(join(tmpdir(), 'c360-dynamodb-batch-'));
-  const dynamo = await startDynamoDbLocal({ dataDir: root });
+  const dynamo = await startDynamoDbLocal({ dataDir: join(root, 'target') });
+  // the ceiling's own server: its stream is then the only one there (see above)
+  const ceilingDynamo = await startDynamoDbLocal({ dataDir: join(root, 'ceiling') });
   const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
   const env = {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -66,7 +74,7 @@ export async function runDynamoDbBatchBench(
     AWS_EC2_METADATA_DISABLED: 'true',
     BENCH_COUNT_REQUESTS: '1',
   };
-  const ceilingClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
+  const ceilingClient = new DynamoDBClient({ endpoint: ceilingDynamo.endpoint, region: 'us-east-1', credentials });
   const ceilingTable = 'ceiling-events';
   let target: Target | undefined;
   try {
@@ -125,7 +133,7 @@ export async function runDynamoDbBatchBench(
         name: `DynamoDB ceiling: ${BATCH / 25} x TransactWriteItems of 100 items (25 calls) per batch, SDK only`,
         value: Math.round(median(ceiling)),
         unit: 'calls/s',
-        note: `median of ${rounds}, spread ${spread(ceiling)}; ${connections} batch(es) at a time`,
+        note: `median of ${rounds}, spread ${spread(ceiling)}; ${connections} batch(es) at a time; on a DynamoDB Local of its own, on disk`,
       },
       {
         name: `HTTP POST /v1/batch of ${BATCH}, DynamoDB Local on disk (Streams projection)`,
@@ -162,7 +170,7 @@ export async function runDynamoDbBatchBench(
   } finally {
     await target?.stop();
     ceilingClient.destroy();
-    await dynamo.stop();
+    await Promise.all([dynamo.stop(), ceilingDynamo.stop()]);
     rmSync(root, { recursive: true, force: true });
   }
 }
