@@ -24,6 +24,8 @@ const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
 export type Target = {
   readonly port: number;
+  /** the target process's pid (its CPU time is in /proc/<pid>/stat) */
+  readonly pid: number;
   /** what the target sent to DynamoDB so far (only with BENCH_COUNT_REQUESTS=1 in its environment) */
   counts(): Promise<RequestCounts>;
   /**
@@ -51,6 +53,7 @@ export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: 
   });
   return {
     port,
+    pid: child.pid!,
     counts: () =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the target did not answer with its request counts (BENCH_COUNT_REQUESTS=1?)')), 5_000);
