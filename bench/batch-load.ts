@@ -73,12 +73,19 @@ export const startTarget = async (store: 'memory' | 'sqlite' | 'dynamodb', dir: 
         child.on('message', answer);
         child.send({ trace: step, path });
       }),
-    stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))),
+    stop: () =>
+      new Promise<void>((r) => {
+        // a target that has already ended (crashed, say) would never send 'exit' again
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
   };
 };
 
 let n = 0;
-const batchBody = (): string => {
+/** One /v1/batch body of this workload: BATCH calls, each a new messageId. */
+export const batchBody = (): string => {
   const batch = [];
   for (let i = 0; i < BATCH; i++) {
     n++;
@@ -120,7 +127,8 @@ export const load = async (port: number, seconds: number, connections = 4) => {
   };
 };
 
-const post = (agent: Agent, port: number, body: string): Promise<number> =>
+/** POSTs one /v1/batch body; answers the status. */
+export const post = (agent: Agent, port: number, body: string): Promise<number> =>
   new Promise((resolve, reject) => {
     const req = request(
       {

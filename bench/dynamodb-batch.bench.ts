@@ -14,11 +14,11 @@ import { difference, total, type RequestCounts } from './request-counter.js';
 // same calls' writes, 25 calls per 100-item TransactWriteItems, nothing else
 // (bench/dynamodb-ceiling.ts), on a DynamoDB Local of its own (the same jar and settings, on disk).
 // Not on the target's: DynamoDB Local keeps every stream's records in one SQLite table with no
-// index by shard, and each write to a table with a stream looks up its shard's first record by
-// scanning that table from the oldest record. A stream whose first record came after another
-// stream's records pays that scan on every item it writes: the ceiling's table, made after the
-// target's warm-up, paid for all of it (0.1 s and more per transaction), and measured 134-194
-// calls/s where on its own it made 270-370. The two take turns, order alternating, so a noisy
+// index by shard, and each write to (or read of) a table with a stream looks up its shard's first
+// record by scanning that table from the oldest record. A stream whose first record came after
+// another stream's records pays that scan on every item it writes: the ceiling's table, made after
+// the target's warm-up, paid for all of it (0.1 s and more per transaction), and measured 134-194
+// calls/s where on its own it made 239-370 (runs of one afternoon). The two take turns, order alternating, so a noisy
 // neighbour hits both. The target counts every request it sends to DynamoDB and DynamoDB Streams (an SDK
 // middleware, bench/request-counter.ts); a round's count runs until the projection has caught up
 // with what the round ingested, so requests per call include the projection's.
@@ -63,8 +63,15 @@ export async function runDynamoDbBatchBench(
 ): Promise<Row[]> {
   const root = mkdtempSync(join(tmpdir(), 'c360-dynamodb-batch-'));
   const dynamo = await startDynamoDbLocal({ dataDir: join(root, 'target') });
-  // the ceiling's own server: its stream is then the only one there (see above)
-  const ceilingDynamo = await startDynamoDbLocal({ dataDir: join(root, 'ceiling') });
+  let ceilingDynamo: Awaited<ReturnType<typeof startDynamoDbLocal>>;
+  try {
+    // the ceiling's own server: its stream is then the only one there (see above)
+    ceilingDynamo = await startDynamoDbLocal({ dataDir: join(root, 'ceiling') });
+  } catch (e) {
+    await dynamo.stop();
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
   const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
   const env = {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 // The ceiling for /v1/batch on DynamoDB: the writes of 25 ingest calls in each 100-item
-// TransactWriteItems, and nothing else, against the same DynamoDB Local as ours. None of our code:
+// TransactWriteItems, and nothing else, against a DynamoDB Local of the same jar and settings as
+// ours but its own (bench/dynamodb-batch.bench.ts says why). None of our code:
 // the SDK, a table of the same shape as our events table (same keys, the same all-attributes
 // index, the same NEW_IMAGE stream), defined here, and items the size of ours. Each call writes
 // what a new customer's first call writes: two events, one claim, one idempotency record, each a

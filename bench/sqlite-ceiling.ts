@@ -49,6 +49,8 @@ export type CeilingRun = {
   /** write transactions committed with an fsync (synchronous=FULL), without one, and read transactions */
   readonly commits: { readonly durable: number; readonly unsynced: number; readonly reads: number };
   readonly seconds: number;
+  /** when the timed replay began and ended, in ms since the epoch (performance.timeOrigin based) */
+  readonly window: { readonly startMs: number; readonly endMs: number };
   readonly callsPerSecond: number;
   readonly cpuMicrosPerCall: number;
   /** the traced connection's journal mode and synchronous setting as the window opened (the replay's are the same, or it throws) */
@@ -96,7 +98,8 @@ export const replayCeiling = (copy: string, tracePath: string): CeilingRun => {
       if ((threw !== (e.threw === true) || (!threw && n !== expected)) && mismatches.length < 3)
         mismatches.push(`${e.k} ${e.k === 'exec' ? e.sql : header.statements[e.s]} (${threw ? 'threw' : n} here, ${e.threw ? 'threw' : expected} in the run)`);
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const seconds = (t1 - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     if (mismatches.length > 0) throw new Error(`sqlite ceiling: statements did not end as in the run: ${mismatches.join('; ')}`);
     // the commits, by kind, from the execs (each ended as in the run, so they are the run's)
@@ -123,6 +126,7 @@ export const replayCeiling = (copy: string, tracePath: string): CeilingRun => {
       statements: steps.length,
       commits,
       seconds,
+      window: { startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + t1 },
       callsPerSecond: calls / seconds,
       cpuMicrosPerCall: (cpu.user + cpu.system) / calls,
       durability: header.durability,
