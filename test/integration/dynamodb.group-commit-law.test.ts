@@ -11,8 +11,8 @@ import { canonical, components, ingestAll, label, viewsOf } from '../laws/suppor
 
 // The group-commit law (test/laws/group-commit.laws.test.ts) with the event store on DynamoDB
 // Local: calls ingested together (commits grouped into transactions, reads coalesced) give the
-// customers, facts, stored calls and outcomes that ingesting them one by one gives (on the memory
-// store, the oracle). Fewer runs than the law folder's: each run is a few dozen DynamoDB requests.
+// customers, facts and outcomes that ingesting them one by one gives (on the memory store, the
+// oracle), every accepted call is recorded once, and the log holds accepted calls' events only. Fewer runs than the law folder's: each run is a few dozen DynamoDB requests.
 
 const client = createDynamoDbClient({ endpoint: inject('dynamoEndpoint') });
 const tableName = `events-law-${randomUUID()}`;
@@ -38,7 +38,11 @@ const facts = async (h: Harness, tenant: string) =>
         const v = d.view;
         const key = canonical([Object.values(v.identifiers).map((i) => label(i.type, i.value ?? '?'))])[0]?.join(' ') ?? '';
         const consents = Object.fromEntries(Object.entries(v.consents).map(([k, c]) => [k, { at: c.at, answers: [...c.answers].sort() }]));
-        return [key, { consents, orders: v.orders, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt }] as const;
+        // an order's eventId names the call's event, whose index in the call depends on whether
+        // that call or an earlier one linked an identifier first (as in the law folder's; CI seed
+        // 1953289809): the order's facts stay
+        const byId = v.orders.byId && Object.fromEntries(Object.entries(v.orders.byId).map(([id, { eventId: _, ...o }]) => [id, o]));
+        return [key, { consents, orders: { ...v.orders, byId }, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt }] as const;
       })
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
@@ -64,8 +68,18 @@ describe('group commit on DynamoDB Local, through the ingest use case', () => {
         expect(canonical(Object.keys(await facts(h, tenant)).map((k) => k.split(' ').filter(Boolean)))).toEqual(components(history, tenant));
         expect(await facts(h, tenant)).toEqual(await facts(oracle, tenant));
       }
-      expect(await stored(h, tenants)).toEqual(await stored(oracle, tenants));
+      // every call got the outcome status it gets alone
       expect(together.map((o) => o.status)).toEqual(alone.map((o) => o.status));
+      // every accepted call was recorded, once: sent again, each is a duplicate, as alone
+      const again = await ingestAll(h, history);
+      expect(again.map((o) => o.status)).toEqual(together.map((o) => (o.status === 'accepted' ? 'duplicate' : o.status)));
+      expect(again.map((o) => o.status)).toEqual((await ingestAll(oracle, history)).map((o) => o.status));
+      // and the log holds events of accepted calls only. Which calls hold events may differ from
+      // alone: in another order that keeps per-identifier order, a merge that an alias made alone
+      // was already made by a call sharing none of its identifiers, and the alias then changes
+      // nothing (as in test/laws/group-commit.laws.test.ts; here CI seed 1953289809)
+      const accepted = new Set(history.flatMap((c, i) => (together[i]!.status === 'accepted' ? [`${c.tenant}/${together[i]!.messageId}`] : [])));
+      for (const id of await stored(h, tenants)) expect(accepted.has(id), id).toBe(true);
     },
     120_000,
   );
