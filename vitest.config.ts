@@ -10,8 +10,9 @@ export default defineConfig({
     pool: 'forks',
     // at least two files at once: vitest's default, one fewer than the cores, runs the suite one
     // file at a time on a 2-core machine, while most files spend their time waiting on the servers
-    // and child processes they start. On this project's 2-core CI machine the suite took 969 s one
-    // at a time and 644 s two at a time, with the same tests passing
+    // and child processes they start. On a 2-core machine the suite took 969 s one at a time (in
+    // `bash .ci/run`) and 607-644 s two at a time (two `.ci/run` runs and one `npx vitest run`, on
+    // fresh clones), with the same tests passing
     maxWorkers: Math.max(2, availableParallelism() - 1),
     // every file in a fresh worker, as the suite has always run: some files set process.env for
     // themselves (the SNS endpoint, a Lambda's variables). Said here, not left to the default,
