@@ -18,10 +18,11 @@ import { difference, total, type RequestCounts } from './request-counter.js';
 // record by scanning that table from the oldest record. A stream whose first record came after
 // another stream's records pays that scan on every item it writes: the ceiling's table, made after
 // the target's warm-up, paid for all of it (0.1 s and more per transaction), and measured 134-194
-// calls/s where on its own it made 239-370 (runs of one afternoon). The two take turns, order alternating, so a noisy
-// neighbour hits both. The target counts every request it sends to DynamoDB and DynamoDB Streams (an SDK
-// middleware, bench/request-counter.ts); a round's count runs until the projection has caught up
-// with what the round ingested, so requests per call include the projection's.
+// calls/s where on its own it made 239-370 (runs of one afternoon). The two take turns, order
+// alternating, so a noisy neighbour hits both. The target counts every request it sends to DynamoDB
+// and DynamoDB Streams (an SDK middleware, bench/request-counter.ts); a round's count runs until
+// the projection has caught up with what the round ingested, so requests per call include the
+// projection's.
 //
 // `npx tsx bench/dynamodb-batch.bench.ts`; BENCH_BATCH_SECONDS (10), BENCH_BATCH_ROUNDS (3) and
 // BENCH_BATCH_CONNECTIONS (1: one batch at a time) change it.
